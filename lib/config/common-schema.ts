@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+/**
+ * Settings shared by every platform. Every field has a default, documented here and in the
+ * README's config reference.
+ */
+
+/** Read-shift steps, in percent of reads sent to green. @default [1, 10, 50, 100], 30 s bake each */
+export const shiftSchema = z
+  .object({
+    steps: z.array(z.number().int().min(1).max(100)).min(1).default([1, 10, 50, 100]),
+    bakeSeconds: z.number().min(0).default(30),
+  })
+  .strict()
+  .refine((s) => s.steps.every((v, i) => i === 0 || v > s.steps[i - 1]!), {
+    message: 'shift.steps must be strictly increasing, e.g. [1, 10, 50, 100]',
+  });
+
+/** Thresholds of the health gates evaluated before and during traffic moves. */
+export const gatesSchema = z
+  .object({
+    /** Green 5xx / green requests above which reads go back to blue. @default 0.01 */
+    maxErrorRatio: z.number().min(0).max(1).default(0.01),
+    /** Green p99 latency / blue p99 latency above which reads go back. @default 3 */
+    maxP99RatioToBlue: z.number().positive().default(3),
+    /** Replication lag above which no traffic moves. @default 1000 */
+    maxLagMs: z.number().int().positive().default(1000),
+    /** A passing validation older than this no longer opens the shift gate. @default 3600 */
+    maxValidationAgeSeconds: z.number().int().positive().default(3600),
+    /** Fewer green requests than this in a window: the error ratio is not judged yet. @default 20 */
+    minRequests: z.number().int().min(0).default(20),
+  })
+  .strict();
+
+/** The write switch. */
+export const switchSchema = z
+  .object({
+    /** Give up waiting for the target to apply blue's last position after this; undo. @default 10000 */
+    catchUpTimeoutMs: z.number().int().positive().default(10_000),
+    /** The router never holds a write longer than this. @default 15000 */
+    maxHoldMs: z.number().int().positive().default(15_000),
+    /** Added to source sequence values when target sequences are moved past them. @default 1000 */
+    sequenceGap: z.number().int().min(1).default(1000),
+  })
+  .strict();
+
+/** Bake before finalize. @default 60 s with gates green */
+export const bakeSchema = z.object({ seconds: z.number().min(0).default(60) }).strict();
+
+/** A business invariant (对账): one query per side, evaluated at the same replication point. */
+export const reconciliationSchema = z
+  .object({
+    name: z.string().min(1),
+    source: z.string().min(1),
+    target: z.string().min(1),
+  })
+  .strict();
+
+export const validationSchema = z
+  .object({
+    /** Rows per primary-key range chunk. @default 10000 */
+    chunkRows: z.number().int().positive().default(10_000),
+    /** Chunks hashed at once per side. @default 4 */
+    concurrency: z.number().int().positive().default(4),
+    /** Relative tolerance for float columns; 0 compares exactly. @default 0 */
+    floatTolerance: z.number().min(0).default(0),
+    /** @default [] */
+    reconciliation: z.array(reconciliationSchema).default([]),
+  })
+  .strict();
+
+/** One HTTP call of a smoke flow run against green before any traffic moves. */
+export const smokeStepSchema = z
+  .object({
+    name: z.string().min(1),
+    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
+    /** Path; `{name}` is replaced by a value captured by an earlier step. */
+    path: z.string().startsWith('/'),
+    body: z.unknown().optional(),
+    expectStatus: z.number().int().default(200),
+    /** JSON paths (dot form) whose values must equal these. @default {} */
+    expectBody: z.record(z.string(), z.unknown()).default({}),
+    /** Values to capture from the response body, name -> dot path. @default {} */
+    capture: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+export const waveSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a wave name is lower-case letters, digits and dashes'),
+    /** `schema.table` names of the source (as selected by the forward mapping). */
+    tables: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+
+export type ShiftConfig = z.output<typeof shiftSchema>;
+export type GatesConfig = z.output<typeof gatesSchema>;
+export type SwitchConfig = z.output<typeof switchSchema>;
+export type ValidationConfig = z.output<typeof validationSchema>;
+export type SmokeStep = z.output<typeof smokeStepSchema>;
+export type Wave = z.output<typeof waveSchema>;

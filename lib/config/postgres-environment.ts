@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import {
+  bakeSchema,
+  gatesSchema,
+  shiftSchema,
+  smokeStepSchema,
+  switchSchema,
+  validationSchema,
+  waveSchema,
+} from './common-schema.ts';
+
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\//, 'a PostgreSQL URL, e.g. postgres://user:${PGPASSWORD}@127.0.0.1:5432/db');
+
+/**
+ * A `postgres` environment: bring-your-own PostgreSQL source and target by URL. This shape is a
+ * contract (see shared CONTRACTS.md): only `platform`, `source.url`, `target.url` and
+ * `mappings` are required.
+ */
+export const postgresEnvironmentSchema = z
+  .object({
+    platform: z.literal('postgres'),
+    /** Traffic and data steps ask for the environment name to be typed. @default true for `prod`, else false */
+    protected: z.boolean().optional(),
+    source: z
+      .object({
+        url: postgresUrl,
+        /** Schemas the kit looks at. @default ['public'] */
+        schemas: z.array(z.string()).default(['public']),
+      })
+      .strict(),
+    target: z
+      .object({
+        url: postgresUrl,
+        schemas: z.array(z.string()).default(['public']),
+      })
+      .strict(),
+    mappings: z
+      .object({
+        /** AWS DMS table-mapping JSON, source -> target. Relative to the config file. */
+        forward: z.string().min(1),
+        /** AWS DMS table-mapping JSON, target -> source (reverse replication after the switch). */
+        reverse: z.string().min(1),
+      })
+      .strict(),
+    /** Journal, lock, worker pid and checkpoints. @default '.cutover/<env>' beside the config file */
+    stateDir: z.string().optional(),
+    /** Backups (snapshot). @default { dir: '<stateDir>/backups' } */
+    backup: z
+      .object({
+        /** A folder used as the backup store. */
+        dir: z.string().optional(),
+        /** An S3-compatible endpoint and bucket instead of a folder. */
+        s3: z.object({ endpoint: z.string().url().optional(), bucket: z.string().min(3), region: z.string().default('us-east-1') }).strict().optional(),
+      })
+      .strict()
+      .default({}),
+    /** The weighted router's admin API (the rehearsal starts one). @default none: traffic commands refuse */
+    router: z.object({ adminUrl: z.string().url() }).strict().optional(),
+    /** Direct URLs of the apps, for smoke checks. @default none */
+    apps: z
+      .object({ blue: z.object({ url: z.string().url() }).strict().optional(), green: z.object({ url: z.string().url() }).strict().optional() })
+      .strict()
+      .default({}),
+    replication: z
+      .object({
+        /** @default 'cutover_<env>' (non-word characters replaced by `_`) */
+        slotName: z.string().regex(/^[a-z0-9_]+$/).optional(),
+        /** @default 'cutover_<env>' */
+        publicationName: z.string().regex(/^[a-z0-9_]+$/).optional(),
+        /** Tables loaded at once during full load. @default 2 */
+        parallelTables: z.number().int().positive().default(2),
+        /** Rows per key-range chunk in full load. @default 50000 */
+        chunkRows: z.number().int().positive().default(50_000),
+        /** Changes applied per target transaction in CDC. @default 500 */
+        batchSize: z.number().int().positive().default(500),
+        /** Ordered waves of tables. @default one wave with every selected table */
+        waves: z.array(waveSchema).default([]),
+      })
+      .strict()
+      .default({ parallelTables: 2, chunkRows: 50_000, batchSize: 500, waves: [] }),
+    validation: validationSchema.default({ chunkRows: 10_000, concurrency: 4, floatTolerance: 0, reconciliation: [] }),
+    shift: shiftSchema.default({ steps: [1, 10, 50, 100], bakeSeconds: 30 }),
+    gates: gatesSchema.default({ maxErrorRatio: 0.01, maxP99RatioToBlue: 3, maxLagMs: 1000, maxValidationAgeSeconds: 3600, minRequests: 20 }),
+    switch: switchSchema.default({ catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 }),
+    bake: bakeSchema.default({ seconds: 60 }),
+    /** Business flow checked against green before the first shift. @default [] (gate passes with a warning) */
+    smoke: z.array(smokeStepSchema).default([]),
+  })
+  .strict();
+
+export type PostgresEnvironment = z.output<typeof postgresEnvironmentSchema>;

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { awsEnvironmentSchema, type AwsEnvironment } from './aws-environment.ts';
+import { postgresEnvironmentSchema, type PostgresEnvironment } from './postgres-environment.ts';
+
+export const environmentSchema = z.discriminatedUnion('platform', [postgresEnvironmentSchema, awsEnvironmentSchema]);
+
+export const configSchema = z
+  .object({
+    /** Named environments: `staging`, `prod`, or any other name. */
+    environments: z.record(
+      z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an environment name is lower-case letters, digits and dashes'),
+      environmentSchema,
+    ),
+  })
+  .strict();
+
+export type CutoverConfigInput = z.input<typeof configSchema>;
+export type Environment = z.output<typeof environmentSchema>;
+export type { AwsEnvironment, PostgresEnvironment };
+
+/** Typed helper for `cutover.config.ts`: `export default defineConfig({ environments: { … } })`. */
+export function defineConfig(config: CutoverConfigInput): CutoverConfigInput {
+  return config;
+}

