@@ -99,3 +99,29 @@ export type SwitchConfig = z.output<typeof switchSchema>;
 export type ValidationConfig = z.output<typeof validationSchema>;
 export type SmokeStep = z.output<typeof smokeStepSchema>;
 export type Wave = z.output<typeof waveSchema>;
+
+/**
+ * A data-quality check run by `assess` on the source: `sql` returns one row per finding, whose
+ * columns are the sample key (e.g. `select cust_id from t_customer where email !~ '@'`).
+ */
+export const qualityCheckSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    description: z.string().min(1),
+    /** Table the finding is about, `schema.table`. */
+    table: z.string().optional(),
+    sql: z.string().min(1),
+    severity: z.enum(['blocker', 'warning', 'info']).default('warning'),
+    /** What the mapping or the kit does about it (printed next to the count). */
+    handling: z.string().default('reported only'),
+  })
+  .strict();
+
+export const assessSchema = z
+  .object({
+    /** @default [] */
+    checks: z.array(qualityCheckSchema).default([]),
+  })
+  .strict();
+
+export type QualityCheck = z.output<typeof qualityCheckSchema>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  assessSchema,
   bakeSchema,
   gatesSchema,
   shiftSchema,
@@ -85,6 +86,8 @@ export const postgresEnvironmentSchema = z
     gates: gatesSchema.default({ maxErrorRatio: 0.01, maxP99RatioToBlue: 3, maxLagMs: 1000, maxValidationAgeSeconds: 3600, minRequests: 20 }),
     switch: switchSchema.default({ catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 }),
     bake: bakeSchema.default({ seconds: 60 }),
+    /** Data-quality checks run by `assess` on the source. @default { checks: [] } */
+    assess: assessSchema.default({ checks: [] }),
     /** Business flow checked against green before the first shift. @default [] (gate passes with a warning) */
     smoke: z.array(smokeStepSchema).default([]),
   })
