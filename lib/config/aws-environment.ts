@@ -15,10 +15,29 @@ export const awsEnvironmentSchema = z
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'),
     /** @default true for `prod`, else false */
     protected: z.boolean().optional(),
-    /** An existing VPC by id, or a new one. @default { create: true } */
+    /**
+     * An existing VPC, or a new one. An existing VPC is described in full (id, zones, private
+     * subnets) so `cdk synth` never needs AWS credentials for a lookup.
+     * @default { create: true, maxAzs: 2 }
+     */
     vpc: z
       .union([
-        z.object({ id: z.string().regex(/^vpc-[0-9a-f]+$/, 'a VPC id such as vpc-0abc1234') }).strict(),
+        z
+          .object({
+            id: z.string().regex(/^vpc-[0-9a-f]+$/, 'a VPC id such as vpc-0abc1234'),
+            /** The VPC's IPv4 CIDR; the green service accepts its container port from it. */
+            cidrBlock: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR such as 10.0.0.0/16'),
+            /** Availability zones of `privateSubnetIds`, same order and length. */
+            availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'a zone such as eu-west-1a')).min(2),
+            /** Private subnets (with a route to the internet or VPC endpoints) for DMS, Aurora and Fargate. */
+            privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'a subnet id such as subnet-0abc1234')).min(2),
+            /** Public subnets, same zones; needed only when `alb.create` makes a new internet-facing ALB. @default none */
+            publicSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'a subnet id such as subnet-0abc1234')).optional(),
+          })
+          .strict()
+          .refine((v) => v.availabilityZones.length === v.privateSubnetIds.length, {
+            message: 'vpc.availabilityZones and vpc.privateSubnetIds must have the same length (one zone per subnet)',
+          }),
         z.object({ create: z.literal(true), maxAzs: z.number().int().min(2).max(3).default(2) }).strict(),
       ])
       .default({ create: true, maxAzs: 2 }),
@@ -78,10 +97,31 @@ export const awsEnvironmentSchema = z
     /** The existing listener, or a new internet-facing ALB. @default { create: true } */
     alb: z
       .union([
-        z.object({ listenerArn: arn('elasticloadbalancing') }).strict(),
-        z.object({ create: z.literal(true), certificateArn: arn('acm').optional() }).strict(),
+        z
+          .object({
+            listenerArn: arn('elasticloadbalancing'),
+            /** Security group of that listener's load balancer: the green service then accepts only it. @default none (the VPC CIDR) */
+            loadBalancerSecurityGroupId: z.string().regex(/^sg-[0-9a-f]+$/, 'a security group id such as sg-0abc1234').optional(),
+            /** Priority of the write rule (POST/PUT/PATCH/DELETE -> blue) on the listener. @default 10 */
+            writeRulePriority: z.number().int().min(1).max(50_000).default(10),
+            /** Priority of the weighted catch-all read rule; must be higher than the write rule. @default 20 */
+            readRulePriority: z.number().int().min(1).max(50_000).default(20),
+          })
+          .strict(),
+        z
+          .object({
+            create: z.literal(true),
+            /** HTTPS on 443 with this certificate; without one the new ALB listens on HTTP 80. @default none (HTTP) */
+            certificateArn: arn('acm').optional(),
+            writeRulePriority: z.number().int().min(1).max(50_000).default(10),
+            readRulePriority: z.number().int().min(1).max(50_000).default(20),
+          })
+          .strict(),
       ])
-      .default({ create: true }),
+      .default({ create: true, writeRulePriority: 10, readRulePriority: 20 })
+      .refine((a) => a.readRulePriority > a.writeRulePriority, {
+        message: 'alb.readRulePriority must be greater than alb.writeRulePriority (the write rule is evaluated first)',
+      }),
     mappings: z.object({ forward: z.string().min(1), reverse: z.string().min(1) }).strict(),
     replication: z
       .object({
@@ -91,10 +131,16 @@ export const awsEnvironmentSchema = z
         allocatedStorageGiB: z.number().int().min(5).default(100),
         /** @default true for prod */
         multiAz: z.boolean().optional(),
+        /**
+         * Create the account-wide `dms-vpc-role` and `dms-cloudwatch-logs-role`. Set false for the
+         * second environment deployed into the same account (the names are fixed by DMS).
+         * @default true
+         */
+        createServiceRoles: z.boolean().default(true),
         waves: z.array(waveSchema).default([]),
       })
       .strict()
-      .default({ instanceClass: 'dms.r6i.large', allocatedStorageGiB: 100, waves: [] }),
+      .default({ instanceClass: 'dms.r6i.large', allocatedStorageGiB: 100, createServiceRoles: true, waves: [] }),
     backup: z
       .object({
         /** Object-lock retention in governance mode. @default 30 */
@@ -110,6 +156,18 @@ export const awsEnvironmentSchema = z
       .default({ objectLockDays: 30, coldAfterDays: 30, dailyRetentionDays: 14, weeklyRetentionDays: 90 }),
     /** E-mail subscribed to the alarm topic. @default none */
     alarmEmail: z.string().email().optional(),
+    /** CloudWatch alarm thresholds that are not gates (gates.maxErrorRatio and gates.maxP99RatioToBlue are used as-is). */
+    alarms: z
+      .object({
+        /** p99 `TargetResponseTime` of either target group above this alarms. @default 2 */
+        p99LatencySeconds: z.number().positive().default(2),
+        /** DMS `CDCLatencySource` / `CDCLatencyTarget` above this alarms. @default 60 */
+        cdcLatencySeconds: z.number().int().positive().default(60),
+        /** Consecutive 1-minute periods over the threshold before an alarm fires. @default 3 */
+        evaluationPeriods: z.number().int().min(1).default(3),
+      })
+      .strict()
+      .default({ p99LatencySeconds: 2, cdcLatencySeconds: 60, evaluationPeriods: 3 }),
     validation: validationSchema.default({ chunkRows: 10_000, concurrency: 4, floatTolerance: 0, reconciliation: [] }),
     shift: shiftSchema.default({ steps: [1, 10, 50, 100], bakeSeconds: 30 }),
     gates: gatesSchema.default({ maxErrorRatio: 0.01, maxP99RatioToBlue: 3, maxLagMs: 1000, maxValidationAgeSeconds: 3600, minRequests: 20 }),

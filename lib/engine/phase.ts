@@ -1,6 +1,7 @@
 import type { ResolvedEnvironment } from '../config/load.ts';
 import type { Output } from '../output/output.ts';
 import type { Platform } from '../platform/roles.ts';
+import type { JournalRecord } from './journal-store.ts';
 
 /**
  * A phase is plan / apply / verify / rollback. Phases carry no plumbing: the engine owns order,
@@ -51,6 +52,12 @@ export interface PhaseContext {
   readonly signal: AbortSignal;
   /** Command options (e.g. `{ to: 50 }` for `shift --to 50`, `{ wave: 'core' }`). */
   readonly options: Readonly<Record<string, unknown>>;
+  /**
+   * The environment's journal as it stood when the run began (read-only), for gates that look
+   * back, e.g. the age of the last passing validation (lib/engine/journal-history.ts reads it).
+   * @default [] - hand-built contexts (tests, the rehearsal) may leave it out
+   */
+  readonly history?: readonly JournalRecord[];
 }
 
 export interface Phase {

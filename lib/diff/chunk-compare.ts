@@ -1,0 +1,87 @@
+import type pg from 'pg';
+import type { RowTransformer } from '../mappings/types.ts';
+import { queryText, RAW_TEXT_TYPES } from './comparison-pool.ts';
+import type { FormOptions } from './normalized-form.ts';
+import { diffChunkRows, type ChunkDiff } from './row-diff.ts';
+import { hashQuery, rowsQuery, sourceRowsQuery, sourceShape, targetShape, transformedShape, type KeyRange } from './side-query.ts';
+import type { TablePlan } from './table-plan.ts';
+
+export interface ChunkContext {
+  readonly plan: TablePlan;
+  readonly sourceDb: pg.Pool;
+  readonly targetDb: pg.Pool;
+  readonly form: FormOptions;
+  /** Present when `plan.viaTransformer`. */
+  readonly transformer?: RowTransformer;
+  readonly deadLetterIds: ReadonlySet<string>;
+}
+
+export interface ChunkHashes {
+  readonly sourceRows: number;
+  readonly targetRows: number;
+  readonly equal: boolean;
+  /** Rows shipped to the client (only the transformer path ships any). */
+  readonly rowsFetched: number;
+}
+
+/**
+ * Count + hash of one chunk on both sides, concurrently, inside the databases. Tables whose
+ * mapping has an expression without a PostgreSQL form ship the source chunk through the row
+ * transformer and let the target server hash the result.
+ */
+export async function hashChunk(ctx: ChunkContext, range: KeyRange): Promise<ChunkHashes> {
+  const { plan, form } = ctx;
+  const target = hashQuery(plan, targetShape(plan), range, form);
+  const targetHash = queryText(ctx.targetDb, target.text, target.values);
+  let sourceHash: Promise<(string | null)[][]>;
+  let rowsFetched = 0;
+  if (plan.viaTransformer) {
+    const rows = await transformedSourceRows(ctx, range);
+    rowsFetched = rows.fetched;
+    const q = hashQuery(plan, transformedShape(plan), range, form);
+    sourceHash = queryText(ctx.targetDb, q.text, [rows.json]);
+  } else {
+    const q = hashQuery(plan, sourceShape(plan), range, form);
+    sourceHash = queryText(ctx.sourceDb, q.text, q.values);
+  }
+  const [[s], [t]] = await Promise.all([sourceHash, targetHash]);
+  return {
+    sourceRows: Number(s![0]),
+    targetRows: Number(t![0]),
+    equal: s![0] === t![0] && s![1] === t![1],
+    rowsFetched,
+  };
+}
+
+/** Ships both sides' exact rows of one chunk and diffs them to the row and column. */
+export async function diffChunk(ctx: ChunkContext, range: KeyRange): Promise<{ diff: ChunkDiff; rowsFetched: number }> {
+  const { plan, form } = ctx;
+  const t = rowsQuery(plan, targetShape(plan), range, form);
+  const targetRows = queryText(ctx.targetDb, t.text, t.values);
+  let sourceRows: Promise<(string | null)[][]>;
+  let transformed = 0;
+  if (plan.viaTransformer) {
+    const rows = await transformedSourceRows(ctx, range);
+    transformed = rows.fetched;
+    const q = rowsQuery(plan, transformedShape(plan), range, form);
+    sourceRows = queryText(ctx.targetDb, q.text, [rows.json]);
+  } else {
+    const q = rowsQuery(plan, sourceShape(plan), range, form);
+    sourceRows = queryText(ctx.sourceDb, q.text, q.values);
+  }
+  const [src, tgt] = await Promise.all([sourceRows, targetRows]);
+  const diff = diffChunkRows(plan, src, tgt, { floatTolerance: form.floatTolerance, deadLetterIds: ctx.deadLetterIds });
+  return { diff, rowsFetched: transformed + src.length + tgt.length };
+}
+
+/** The source chunk read as text, run through the mapping's row transformer, as a JSON array. */
+async function transformedSourceRows(ctx: ChunkContext, range: KeyRange): Promise<{ json: string; fetched: number }> {
+  const q = sourceRowsQuery(ctx.plan, range);
+  const res = await ctx.sourceDb.query({ text: q.text, values: q.values, types: RAW_TEXT_TYPES });
+  const out: Record<string, unknown>[] = [];
+  for (const row of res.rows as Record<string, unknown>[]) {
+    const mapped = ctx.transformer!.transform(row);
+    if (mapped) out.push(mapped);
+  }
+  return { json: JSON.stringify(out), fetched: res.rows.length };
+}

@@ -1,0 +1,42 @@
+import { ident, typedLiteral } from './sql-text.ts';
+import type { TablePlan } from './table-plan.ts';
+
+/**
+ * Statements in TARGET terms that make one target row match the source. Values are the exact
+ * normalized texts, which the target type's input function reads back unchanged.
+ */
+
+function keyCondition(plan: TablePlan, keyValues: readonly (string | null)[]): string {
+  return plan.keys.map((k, i) => `${ident(k.target)} = ${typedLiteral(keyValues[i] ?? null, k.targetType)}`).join(' AND ');
+}
+
+export function insertStatement(plan: TablePlan, values: readonly (string | null)[]): string {
+  const cols = plan.columns.map((c) => ident(c.target)).join(', ');
+  const vals = plan.columns.map((c, i) => typedLiteral(values[i] ?? null, c.targetType)).join(', ');
+  return `INSERT INTO ${plan.targetRelation} (${cols}) VALUES (${vals});`;
+}
+
+export function updateStatement(
+  plan: TablePlan,
+  keyValues: readonly (string | null)[],
+  changed: readonly { column: number; value: string | null }[],
+): string {
+  const sets = changed.map(({ column, value }) => `${ident(plan.columns[column]!.target)} = ${typedLiteral(value, plan.columns[column]!.targetType)}`);
+  return `UPDATE ${plan.targetRelation} SET ${sets.join(', ')} WHERE ${keyCondition(plan, keyValues)};`;
+}
+
+export function deleteStatement(plan: TablePlan, keyValues: readonly (string | null)[]): string {
+  return `DELETE FROM ${plan.targetRelation} WHERE ${keyCondition(plan, keyValues)};`;
+}
+
+/** The whole repair script: one transaction, replication triggers and FK checks off like an apply. */
+export function repairScript(statements: readonly string[]): string {
+  return [
+    '-- cutover validate: statements that make the target match the source (target terms)',
+    'BEGIN;',
+    'SET LOCAL session_replication_role = replica;',
+    ...statements,
+    'COMMIT;',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,122 @@
+import { isCollatableType } from './column-types.ts';
+import { canonical, rowHash, type FormOptions } from './normalized-form.ts';
+import { ident } from './sql-text.ts';
+import type { TablePlan } from './table-plan.ts';
+
+/** A chunk: primary-key range [lower, upper), bounds as the source's key texts; null = unbounded. */
+export interface KeyRange {
+  readonly lower: readonly string[] | null;
+  readonly upper: readonly string[] | null;
+}
+
+/**
+ * How one side produces the compared rows: the relation, its own key columns (for the range
+ * predicate, so the side's primary-key index serves it) and every compared value in the target
+ * type (so both sides normalize the same thing).
+ */
+export interface SideShape {
+  readonly relation: string;
+  readonly keyColumns: readonly string[];
+  readonly keyTypes: readonly string[];
+  /** Key values in the target type (matched across sides). */
+  readonly keyValues: readonly string[];
+  /** Aligned with `plan.columns`. */
+  readonly columnValues: readonly string[];
+  readonly filter: string | null;
+  readonly collateC: boolean;
+}
+
+export function sourceShape(plan: TablePlan): SideShape {
+  return {
+    relation: plan.sourceRelation,
+    keyColumns: plan.keys.map((k) => ident(k.source)),
+    keyTypes: plan.keys.map((k) => k.sourceType),
+    keyValues: plan.keys.map((k) => {
+      const col = plan.columns.find((c) => c.target === k.target);
+      return col?.sourceSql ?? ident(k.source);
+    }),
+    columnValues: plan.columns.map((c) => c.sourceSql ?? 'NULL'),
+    filter: plan.filterSql,
+    collateC: plan.collateC,
+  };
+}
+
+export function targetShape(plan: TablePlan): SideShape {
+  return {
+    relation: plan.targetRelation,
+    keyColumns: plan.keys.map((k) => ident(k.target)),
+    keyTypes: plan.keys.map((k) => k.targetType),
+    keyValues: plan.keys.map((k) => ident(k.target)),
+    columnValues: plan.columns.map((c) => ident(c.target)),
+    filter: null,
+    collateC: plan.collateC,
+  };
+}
+
+/**
+ * Rows the row transformer produced, handed to the TARGET server as JSON and read with the target
+ * column types, so expressions without a PostgreSQL form are normalized by the same code as the
+ * target's own rows. The JSON is parameter `$1`; no range predicate (the rows are one chunk).
+ */
+export function transformedShape(plan: TablePlan): SideShape {
+  const defs = plan.columns.map((c) => `${ident(c.target)} ${c.targetType}`).join(', ');
+  return {
+    relation: `jsonb_to_recordset($1::jsonb) AS x(${defs})`,
+    keyColumns: [],
+    keyTypes: [],
+    keyValues: plan.keys.map((k) => ident(k.target)),
+    columnValues: plan.columns.map((c) => ident(c.target)),
+    filter: null,
+    collateC: false,
+  };
+}
+
+function keyOperand(shape: SideShape, i: number, expr: string): string {
+  return shape.collateC && isCollatableType(shape.keyTypes[i]!) ? `${expr} COLLATE "C"` : expr;
+}
+
+/** WHERE clause (without `WHERE`) and parameters for a key range on one side. */
+export function rangePredicate(shape: SideShape, range: KeyRange, firstParam = 1): { sql: string; values: string[] } {
+  const parts: string[] = [];
+  const values: string[] = [];
+  if (shape.keyColumns.length) {
+    const cols = shape.keyColumns.map((c, i) => keyOperand(shape, i, c));
+    const lhs = cols.length === 1 ? cols[0]! : `(${cols.join(', ')})`;
+    const bound = (vals: readonly string[]) => {
+      const params = vals.map((v, i) => {
+        values.push(v);
+        return keyOperand(shape, i, `$${firstParam + values.length - 1}::${shape.keyTypes[i]}`);
+      });
+      return params.length === 1 ? params[0]! : `(${params.join(', ')})`;
+    };
+    if (range.lower) parts.push(`${lhs} >= ${bound(range.lower)}`);
+    if (range.upper) parts.push(`${lhs} < ${bound(range.upper)}`);
+  }
+  if (shape.filter) parts.push(`(${shape.filter})`);
+  return { sql: parts.length ? parts.join(' AND ') : 'true', values };
+}
+
+/** `count` and the order-independent hash sum of a chunk, computed by the server. */
+export function hashQuery(plan: TablePlan, shape: SideShape, range: KeyRange, form: FormOptions): { text: string; values: string[] } {
+  const exprs = plan.columns.map((c, i) => canonical(shape.columnValues[i]!, c.targetType, 'hash', form));
+  const where = rangePredicate(shape, range, shape.keyColumns.length ? 1 : 2);
+  return {
+    text: `SELECT count(*), coalesce(sum(${rowHash(exprs)}), 0) FROM ${shape.relation} WHERE ${where.sql}`,
+    values: where.values,
+  };
+}
+
+/** The chunk's rows in exact normalized text: key values first, then every compared column. */
+export function rowsQuery(plan: TablePlan, shape: SideShape, range: KeyRange, form: FormOptions): { text: string; values: string[] } {
+  const keys = plan.keys.map((k, i) => canonical(shape.keyValues[i]!, k.targetType, 'exact', form));
+  const cols = plan.columns.map((c, i) => canonical(shape.columnValues[i]!, c.targetType, 'exact', form));
+  const where = rangePredicate(shape, range, shape.keyColumns.length ? 1 : 2);
+  return { text: `SELECT ${[...keys, ...cols].join(', ')} FROM ${shape.relation} WHERE ${where.sql}`, values: where.values };
+}
+
+/** The source's own rows of a chunk (every source column, as text) for the row transformer. */
+export function sourceRowsQuery(plan: TablePlan, range: KeyRange): { text: string; values: string[] } {
+  const shape = { ...sourceShape(plan), filter: null };
+  const where = rangePredicate(shape, range);
+  return { text: `SELECT ${plan.sourceColumns.map(ident).join(', ')} FROM ${plan.sourceRelation} WHERE ${where.sql}`, values: where.values };
+}

@@ -1,0 +1,52 @@
+import type { Phase, PhaseContext, PhaseOutcome } from '../engine/phase.ts';
+import type { AssessReport } from '../platform/roles.ts';
+import { sourceLabel, targetLabel } from './endpoints.ts';
+import { outcomeMemo } from './outcome-memo.ts';
+
+const reports = outcomeMemo<AssessReport>();
+
+/** Pre-flight: connectivity, table facts and data-quality findings. Read-only; the gate is "no blockers". */
+export const assessPhase: Phase = {
+  name: 'assess',
+  requires: [],
+  command: 'cutover assess',
+  mutates: false,
+  async plan(ctx) {
+    return [
+      { action: 'inspector.checkConnectivity', target: `${sourceLabel(ctx.env)}, ${targetLabel(ctx.env)}` },
+      { action: 'inspector.assess', target: sourceLabel(ctx.env), detail: 'tables, keys, sizes, data-quality checks (read-only)' },
+    ];
+  },
+  async apply(ctx) {
+    await ctx.platform.inspector.checkConnectivity();
+    const report = await ctx.platform.inspector.assess();
+    reports.set(ctx, report);
+    for (const f of report.findings) {
+      const line = `${f.id}${f.table ? ` ${f.table}` : ''}: ${f.count} — ${f.message} (handling: ${f.handling})`;
+      if (f.severity === 'blocker') ctx.out.error('assess', line);
+      else if (f.severity === 'warning') ctx.out.warn('assess', line);
+      else ctx.out.info('assess', line);
+    }
+    return outcome(report);
+  },
+  async verify(ctx) {
+    return outcome(reports.get(ctx) ?? (await ctx.platform.inspector.assess()));
+  },
+  async rollback() {
+    return { ok: true, summary: 'assess changes nothing: nothing to undo' };
+  },
+};
+
+function outcome(report: AssessReport): PhaseOutcome {
+  const blockers = report.findings.filter((f) => f.severity === 'blocker').length;
+  const warnings = report.findings.filter((f) => f.severity === 'warning').length;
+  const rows = report.tables.reduce((n, t) => n + t.rows, 0);
+  return {
+    ok: report.ok && blockers === 0,
+    summary: `${report.tables.length} table(s), ${rows} row(s); ${blockers} blocker(s), ${warnings} warning(s)${report.estimatedFullLoadSeconds !== undefined ? `; full load ≈ ${Math.ceil(report.estimatedFullLoadSeconds)} s` : ''}`,
+    figures: { tables: report.tables.length, rows, blockers, warnings, estimatedFullLoadSeconds: report.estimatedFullLoadSeconds },
+    result: report,
+  };
+}
+
+export type { PhaseContext };

@@ -1,0 +1,90 @@
+import type { Phase, PhaseContext, PhaseOutcome } from '../engine/phase.ts';
+import type { ReplicationStatus } from '../platform/roles.ts';
+import { sourceLabel, targetLabel } from './endpoints.ts';
+
+/** How often the gate polls the replicator. */
+const POLL_MS = 1000;
+/** `cutover run` waits this long for full load + catch-up unless told otherwise. @default 6 h */
+const DEFAULT_WAIT_MS = 6 * 3600_000;
+
+/**
+ * Forward replication: apply starts (or resumes) the worker — full load, then CDC — and returns
+ * once it is healthy. Verify is the lag gate: CDC running and lag under `gates.maxLagMs` (or
+ * `options.maxLagMs`), polled with live progress until `options.timeoutMs`.
+ */
+export const replicatePhase: Phase = {
+  name: 'replicate',
+  requires: ['snapshot'],
+  command: 'cutover replicate start',
+  mutates: true,
+  async plan(ctx) {
+    const wave = typeof ctx.options.wave === 'string' ? ctx.options.wave : undefined;
+    return [
+      {
+        action: 'forward.start',
+        target: `${sourceLabel(ctx.env)} -> ${targetLabel(ctx.env)}`,
+        detail: `${wave ? `wave ${wave}: ` : ''}full load from the snapshot position, then CDC; mappings ${ctx.env.mappingFiles.forward}`,
+      },
+      { action: 'forward.status', target: 'replication worker', detail: `gate: phase cdc and lag <= ${maxLag(ctx)} ms` },
+    ];
+  },
+  async apply(ctx) {
+    const wave = typeof ctx.options.wave === 'string' ? ctx.options.wave : undefined;
+    const status = await ctx.journal.step('forward.start', { wave: wave ?? null, foreground: ctx.options.foreground === true }, () =>
+      ctx.platform.forward.start({ wave, foreground: ctx.options.foreground === true }),
+    );
+    return {
+      ok: status.phase !== 'failed',
+      summary: status.phase === 'failed' ? `replication failed to start: ${status.error ?? 'see replicate status'}` : `forward replication ${status.phase}${status.worker ? ` (worker pid ${status.worker.pid})` : ''}`,
+      figures: figures(status),
+      result: status,
+    };
+  },
+  async verify(ctx) {
+    const limit = maxLag(ctx);
+    const timeoutMs = typeof ctx.options.timeoutMs === 'number' ? ctx.options.timeoutMs : DEFAULT_WAIT_MS;
+    const deadline = ctx.clock.now().getTime() + timeoutMs;
+    for (;;) {
+      const s = await ctx.platform.forward.status();
+      showProgress(ctx, s);
+      if (s.phase === 'cdc' && s.lagMs !== null && s.lagMs <= limit) {
+        ctx.out.done('replicate');
+        return { ok: true, summary: `CDC running, lag ${s.lagMs} ms <= ${limit} ms`, figures: figures(s), result: s };
+      }
+      if (s.phase === 'failed' || s.phase === 'stopped' || s.phase === 'not-started') {
+        ctx.out.done('replicate');
+        return { ok: false, summary: `replication is ${s.phase}${s.error ? `: ${s.error}` : ''}; start it with \`npx cutover replicate start --env ${ctx.env.name}\``, figures: figures(s), result: s };
+      }
+      if (ctx.clock.now().getTime() >= deadline || ctx.signal.aborted) {
+        ctx.out.done('replicate');
+        return { ok: false, summary: `not caught up after ${timeoutMs} ms: phase ${s.phase}, lag ${s.lagMs ?? 'unknown'} ms (limit ${limit} ms)`, figures: figures(s), result: s } satisfies PhaseOutcome;
+      }
+      await ctx.clock.sleep(Math.min(POLL_MS, Math.max(0, deadline - ctx.clock.now().getTime())), ctx.signal).catch(() => {});
+    }
+  },
+  async rollback(ctx) {
+    await ctx.platform.forward.stop();
+    return { ok: true, summary: 'forward replication stopped (the target keeps what it has)' };
+  },
+};
+
+function maxLag(ctx: PhaseContext): number {
+  return typeof ctx.options.maxLagMs === 'number' ? ctx.options.maxLagMs : ctx.env.gates.maxLagMs;
+}
+
+function figures(s: ReplicationStatus): Record<string, unknown> {
+  return { phase: s.phase, lagMs: s.lagMs, lagBytes: s.lagBytes, appliedRowsPerSec: s.appliedRowsPerSec, deadLetters: s.deadLetters, tables: s.tables.length };
+}
+
+function showProgress(ctx: PhaseContext, s: ReplicationStatus): void {
+  const done = s.tables.reduce((n, t) => n + t.rows, 0);
+  const totals = s.tables.map((t) => t.totalRows);
+  const total = totals.every((t) => t !== null) ? totals.reduce((n: number, t) => n + (t ?? 0), 0) : undefined;
+  ctx.out.progress({
+    topic: 'replicate',
+    done,
+    total: s.phase === 'full-load' ? total : undefined,
+    unit: 'rows',
+    figures: { phase: s.phase, lagMs: s.lagMs ?? '?', 'rows/s': Math.round(s.appliedRowsPerSec) },
+  });
+}

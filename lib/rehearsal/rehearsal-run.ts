@@ -1,0 +1,268 @@
+import path from 'node:path';
+import type { ResolvedPostgresEnvironment } from '../config/load.ts';
+import { Engine, type PhaseRun } from '../engine/engine.ts';
+import { FileJournalStore } from '../engine/file-journal-store.ts';
+import { FileLockStore } from '../engine/file-lock-store.ts';
+import type { PhaseName } from '../engine/phase.ts';
+import { asCutoverError } from '../errors.ts';
+import type { Output } from '../output/output.ts';
+import type { Platform, ValidationReport } from '../platform/roles.ts';
+import { loadPhaseRegistry, loadRollbackRunner } from '../phases/registry.ts';
+import { createPlatform } from '../platform/create-platform.ts';
+import type { DemoSystems } from './demo-systems.ts';
+import type { FaultName } from './rehearse-options.ts';
+import { type PhaseRecord, type RehearsalReport } from './report.ts';
+import { TimelineSampler } from './timeline-sampler.ts';
+
+type RunResult = Pick<RehearsalReport, 'requests' | 'ledger' | 'validation' | 'switch' | 'rollback' | 'phases' | 'assess' | 'timeline'>;
+
+export interface RehearsalRunDeps {
+  readonly env: ResolvedPostgresEnvironment;
+  readonly demo: DemoSystems;
+  readonly out: Output;
+  readonly fault: FaultName | null;
+  readonly rate: number;
+  readonly seed: number;
+  readonly t0: number;
+}
+
+const RUNBOOK: readonly PhaseName[] = ['assess', 'snapshot', 'replicate', 'validate', 'shift', 'switch', 'bake', 'finalize'];
+
+/**
+ * Drives the real runbook engine over the rehearsal environment under live load, injecting the
+ * chosen fault, and gathers what the report needs. The engine owns order, journal and gates;
+ * this class only decides when to start the load, when to inject a fault and when to stop.
+ */
+export class RehearsalRun {
+  private platform: Platform | null = null;
+  private engine: Engine | null = null;
+  private readonly phases = new Map<string, PhaseRecord>();
+  private lastValidation: ValidationReport | null = null;
+  private sampler: TimelineSampler | null = null;
+
+  constructor(private readonly d: RehearsalRunDeps) {
+    for (const name of RUNBOOK) this.phases.set(name, { name, start: null, end: null, outcome: 'not-run', summary: 'not run' });
+  }
+
+  async execute(): Promise<RunResult> {
+    const { env, out, demo } = this.d;
+    this.platform = await createPlatform(env, out);
+    const platform = this.platform;
+    this.engine = new Engine({
+      env,
+      platform,
+      out,
+      journal: new FileJournalStore(path.join(env.stateDir, 'journal.jsonl')),
+      lock: new FileLockStore(path.join(env.stateDir, 'lock.json')),
+      phases: () => loadPhaseRegistry(),
+      rollback: () => loadRollbackRunner(),
+      command: 'cutover rehearse',
+      flags: { yes: true },
+    });
+
+    this.sampler = new TimelineSampler(platform.router, () => platform.forward, this.d.t0);
+    this.sampler.start(1000);
+    out.info('rehearse', `load generator: ${this.d.rate} req/s through the router (reads and writes)`);
+    demo.load.start();
+
+    let rolledBack = false;
+    let rollbackSeconds: number | null = null;
+    let greenEraWrites: number | null = null;
+    let holdFigures: { p50: number | null; p99: number | null; max: number | null; held: number } = { p50: null, p99: null, max: null, held: 0 };
+    try {
+      for (const name of RUNBOOK) {
+        const run = await this.runPhase(name);
+        if (name === 'switch' && run?.apply?.figures) holdFigures = holdFrom(run.apply.figures);
+        if (run && !run.ok) {
+          if (name === 'shift' && this.d.fault === 'green-errors') this.mark('shift', { outcome: 'rolled-back' });
+          out.warn('rehearse', `phase ${name} did not pass: rolling back to blue`);
+          ({ seconds: rollbackSeconds, greenEraWrites } = await this.rollback());
+          rolledBack = true;
+          break;
+        }
+        if (name === 'switch' && this.d.fault === 'rollback-after-switch') {
+          out.info('rehearse', 'fault rollback-after-switch: 5 s of writes on green, then the operator rolls back');
+          await sleep(5000);
+          ({ seconds: rollbackSeconds, greenEraWrites } = await this.rollback());
+          rolledBack = true;
+          break;
+        }
+      }
+    } catch (err) {
+      const e = asCutoverError(err);
+      out.error('rehearse', e.describe());
+      if (!rolledBack) {
+        ({ seconds: rollbackSeconds, greenEraWrites } = await this.rollback().catch(() => ({ seconds: null, greenEraWrites: null })));
+        rolledBack = true;
+      }
+    }
+
+    out.info('rehearse', 'stopping the load generator and waiting for requests in flight');
+    const load = await demo.load.stop();
+    await this.sampler.sample();
+    this.sampler.stop();
+
+    const state = await platform.router.state().catch(() => null);
+    const checkedOn = state?.writeTarget ?? (rolledBack ? 'blue' : 'green');
+    out.info('rehearse', `checking ${load.ledgerSize} acknowledged writes on ${checkedOn}`);
+    const ledger = await demo.checkLedger(checkedOn);
+    return {
+      requests: load.requests,
+      ledger: { ...ledger, checkedOn },
+      validation: {
+        equal: this.lastValidation ? this.lastValidation.equal : null,
+        tables: (this.lastValidation?.tables ?? []).map((t) => ({
+          source: t.source,
+          target: t.target,
+          sourceRows: t.sourceRows,
+          targetRows: t.targetRows,
+          missing: t.missing.length,
+          extra: t.extra.length,
+          different: t.different.length,
+          deadLetter: t.deadLetter?.length ?? 0,
+        })),
+      },
+      switch: { writePauseMs: { p50: holdFigures.p50, p99: holdFigures.p99, max: holdFigures.max }, heldRequests: holdFigures.held },
+      rollback: { ran: rolledBack, seconds: rollbackSeconds, greenEraWrites },
+      phases: [...this.phases.values()],
+      assess: this.assessFindings,
+      timeline: this.sampler.samples,
+    };
+  }
+
+  private assessFindings: RunResult['assess'] = null;
+
+  private mark(name: string, patch: Partial<PhaseRecord>): void {
+    const cur = this.phases.get(name) ?? { name, start: null, end: null, outcome: 'not-run' as const, summary: '' };
+    this.phases.set(name, { ...cur, ...patch });
+  }
+
+  private async runPhase(name: PhaseName): Promise<PhaseRun | null> {
+    const { out } = this.d;
+    const engine = this.engine!;
+    this.mark(name, { start: new Date().toISOString(), summary: 'running' });
+    out.info('rehearse', `── phase ${name}`);
+    try {
+      let run: PhaseRun;
+      if (name === 'replicate' && this.d.fault === 'kill-replicator') run = await this.replicateWithKill();
+      else if (name === 'shift' && this.d.fault === 'green-errors') run = await this.shiftWithGreenErrors();
+      else run = await engine.runPhase(name);
+      const outcome = run.verify ?? run.apply;
+      if (name === 'validate' && outcome?.result) this.lastValidation = outcome.result as ValidationReport;
+      if (name === 'assess' && outcome?.result) {
+        const r = outcome.result as { findings?: { id: string; count: number; severity: string; handling: string }[] };
+        this.assessFindings = { findings: (r.findings ?? []).map((f) => ({ id: f.id, count: f.count, severity: f.severity, handling: f.handling })) };
+      }
+      this.mark(name, {
+        end: new Date().toISOString(),
+        outcome: run.ok ? 'ok' : 'failed',
+        summary: [run.apply?.summary, run.verify?.summary].filter(Boolean).join(' / ') || (run.ok ? 'ok' : 'failed'),
+        figures: { ...(run.apply?.figures ?? {}), ...(run.verify?.figures ?? {}) },
+      });
+      return run;
+    } catch (err) {
+      const e = asCutoverError(err);
+      this.mark(name, { end: new Date().toISOString(), outcome: e.code === 'NOT_SUPPORTED' ? 'not-run' : 'failed', summary: e.message });
+      if (e.code === 'NOT_SUPPORTED') {
+        out.warn('rehearse', `phase ${name} is not available yet: ${e.message}`);
+        return { phase: name, ok: false, dryRun: false, resumed: false, plan: [] };
+      }
+      throw err;
+    }
+  }
+
+  /** kill-replicator: start the worker, kill -9 it during full load, re-run: it must resume. */
+  private async replicateWithKill(): Promise<PhaseRun> {
+    const { out } = this.d;
+    const engine = this.engine!;
+    const forward = this.platform!.forward;
+    await engine.runPhase('replicate', {}, { verify: false });
+    let killed = false;
+    for (let i = 0; i < 400 && !killed; i++) {
+      const s = await forward.status();
+      if (s.worker?.alive && (s.phase === 'full-load' || s.phase === 'cdc')) {
+        const where = s.phase === 'full-load' ? `during full load (${s.tables.reduce((a, t) => a + t.rows, 0)} rows copied)` : 'during CDC (full load had already finished)';
+        process.kill(s.worker.pid, 'SIGKILL');
+        out.warn('rehearse', `fault kill-replicator: kill -9 ${s.worker.pid} ${where}`);
+        killed = true;
+        break;
+      }
+      await sleep(25);
+    }
+    await sleep(500);
+    out.info('rehearse', 're-running `cutover replicate start`: it must resume from its checkpoints');
+    return engine.runPhase('replicate');
+  }
+
+  /** green-errors: green starts failing once reads reach it; the shift gates must send reads back. */
+  private async shiftWithGreenErrors(): Promise<PhaseRun> {
+    const { out, demo } = this.d;
+    const router = this.platform!.router;
+    let stop = false;
+    const injector = (async () => {
+      while (!stop) {
+        const s = await router.state().catch(() => null);
+        if (s && s.readWeightGreen > 0) {
+          out.warn('rehearse', `fault green-errors: the green app now fails 50% of requests (reads at ${s.readWeightGreen}% green)`);
+          demo.green.setFault({ errorRate: 0.5 });
+          return;
+        }
+        await sleep(100);
+      }
+    })();
+    try {
+      return await this.engine!.runPhase('shift');
+    } finally {
+      stop = true;
+      await injector;
+      demo.green.setFault(null);
+    }
+  }
+
+  private async rollback(): Promise<{ seconds: number; greenEraWrites: number | null }> {
+    const { out } = this.d;
+    const start = Date.now();
+    this.mark('rollback', { start: new Date(start).toISOString(), summary: 'running' });
+    out.info('rehearse', '── rollback');
+    try {
+      const run = await this.engine!.rollback();
+      const seconds = (Date.now() - start) / 1000;
+      const figures = run.apply?.figures ?? {};
+      this.mark('rollback', { end: new Date().toISOString(), outcome: run.ok ? 'ok' : 'failed', summary: run.apply?.summary ?? '', figures });
+      const g = (figures as Record<string, unknown>).greenEraWrites;
+      return { seconds, greenEraWrites: typeof g === 'number' ? g : null };
+    } catch (err) {
+      const e = asCutoverError(err);
+      this.mark('rollback', { end: new Date().toISOString(), outcome: 'failed', summary: e.message });
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.sampler?.stop();
+    // stop replication workers first: they hold connections to both servers
+    if (this.platform) {
+      await this.platform.forward.stop().catch(() => {});
+      await this.platform.reverse.stop().catch(() => {});
+      await this.platform.close().catch(() => {});
+    }
+    await this.engine?.close().catch(() => {});
+  }
+}
+
+function holdFrom(figures: Readonly<Record<string, unknown>>): { p50: number | null; p99: number | null; max: number | null; held: number } {
+  const f = figures as Record<string, unknown>;
+  const num = (v: unknown) => (typeof v === 'number' ? v : null);
+  const hold = (f.holdMs ?? {}) as Record<string, unknown>;
+  return {
+    p50: num(f.holdP50Ms) ?? num(hold.p50),
+    p99: num(f.holdP99Ms) ?? num(hold.p99),
+    max: num(f.holdMaxMs) ?? num(hold.max),
+    held: num(f.released) ?? num(f.heldRequests) ?? 0,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+

@@ -1,0 +1,143 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../config/load.ts';
+import { asCutoverError } from '../errors.ts';
+import type { Output } from '../output/output.ts';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../postgres/embedded-server.ts';
+import { CleanupStack } from './cleanup-stack.ts';
+import { checkFault, checkPositiveInt, type RehearseOptions } from './rehearse-options.ts';
+import { judge, type RehearsalReport } from './report.ts';
+import { renderHtmlReport } from './report-html.ts';
+import { buildRehearsalConfig } from './rehearsal-config.ts';
+import { RehearsalRun } from './rehearsal-run.ts';
+import { startDemoSystems, type DemoSystems } from './demo-systems.ts';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const PLAN = [
+  'start two embedded PostgreSQL servers on 127.0.0.1 (cainiao = blue/legacy, duoduo = green/new), generated passwords',
+  'seed cainiao with the dirty legacy demo data; create the clean duoduo schema',
+  'start the blue app (cainiao), the green app (duoduo) and the weighted router; start the load generator through the router',
+  'run the runbook through the engine: assess, snapshot, replicate, validate, shift, switch, bake, finalize',
+  'stop the load; check every acknowledged write on the final system; write the report (JSON + HTML)',
+];
+
+/**
+ * `cutover rehearse` / `npm start`: the whole runbook on embedded real PostgreSQL, real apps,
+ * a real router and live load. Returns the exit code (0 pass, 1 the rehearsal found a problem).
+ */
+export async function rehearse(options: RehearseOptions, out: Output): Promise<number> {
+  const fault = checkFault(options.fault);
+  const seed = checkPositiveInt('seed', options.seed, 42, 0);
+  const orders = checkPositiveInt('orders', options.orders, 5000);
+  const rate = checkPositiveInt('rate', options.rate, 200);
+  const dir = path.resolve(options.dir ?? path.join(REPO_ROOT, '.cutover', 'rehearsal'));
+  if (options.dryRun) {
+    PLAN.forEach((p, i) => out.step('rehearse', `${i + 1}. ${p}`));
+    out.step('rehearse', `working folder ${dir}; fault ${fault ?? 'none'}; ${orders} orders; ${rate} req/s`);
+    return 0;
+  }
+
+  const startedAt = new Date();
+  const cleanup = new CleanupStack();
+  cleanup.trapSignals();
+  let peakRss = process.memoryUsage().rss;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 500);
+  rssTimer.unref();
+  let keepServers = false;
+  try {
+    rmSync(path.join(dir, 'state'), { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+
+    out.info('rehearse', 'starting two embedded PostgreSQL servers (cainiao = blue, duoduo = green)');
+    const servers: EmbeddedServer[] = [];
+    const [cainiao, duoduo] = await Promise.all(
+      ['cainiao', 'duoduo'].map(async (name) => {
+        const s = await startEmbeddedPostgres({ dir: path.join(dir, 'servers', name), database: name, persistent: false });
+        servers.push(s);
+        cleanup.push(`postgres ${name}`, () => s.stop());
+        return s;
+      }),
+    );
+    out.ok('rehearse', `cainiao on 127.0.0.1:${cainiao!.port}, duoduo on 127.0.0.1:${duoduo!.port}`);
+
+    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao!.url, duoduoUrl: duoduo!.url, seed, orders, out });
+    cleanup.push('demo apps and router', () => demo.stop());
+
+    const raw = buildRehearsalConfig({
+      repoRoot: REPO_ROOT,
+      dir,
+      cainiaoUrl: cainiao!.url,
+      duoduoUrl: duoduo!.url,
+      routerAdminUrl: demo.router.adminUrl,
+      greenAppUrl: demo.green.url,
+      blueAppUrl: demo.blue.url,
+      shiftBakeSeconds: options.shiftBakeSeconds ?? 4,
+      bakeSeconds: options.bakeSeconds ?? 6,
+    });
+    const configFile = path.join(dir, 'cutover.config.json');
+    writeFileSync(configFile, JSON.stringify(raw, null, 2), { mode: 0o600 });
+    const env = selectEnvironment(parseConfig(raw, configFile), 'rehearsal') as ResolvedPostgresEnvironment;
+
+    const run = new RehearsalRun({ env, demo, out, fault, rate, seed, t0: startedAt.getTime() });
+    cleanup.push('runbook platform', () => run.close());
+    const result = await run.execute();
+
+    const finishedAt = new Date();
+    const partial: Omit<RehearsalReport, 'verdict'> = {
+      version: 1,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+      peakRssMiB: peakRss / 1024 / 1024,
+      options: { seed, orders, rate, fault },
+      ...result,
+    };
+    const report: RehearsalReport = { ...partial, verdict: judge(partial, fault === 'rollback-after-switch' || fault === 'green-errors') };
+    const htmlFile = path.join(dir, 'report.html');
+    writeFileSync(htmlFile, renderHtmlReport(report));
+    if (options.reportJson) {
+      mkdirSync(path.dirname(path.resolve(options.reportJson)), { recursive: true });
+      writeFileSync(path.resolve(options.reportJson), JSON.stringify(report, null, 2));
+    }
+    printSummary(out, report, htmlFile, options.reportJson);
+
+    if (options.keep) {
+      keepServers = true;
+      out.info('rehearse', '--keep: servers left running. Connect with:');
+      out.info('rehearse', `  cainiao: psql "postgres://postgres@127.0.0.1:${cainiao!.port}/cainiao"  (password in ${configFile})`);
+      out.info('rehearse', `  duoduo:  psql "postgres://postgres@127.0.0.1:${duoduo!.port}/duoduo"`);
+      out.info('rehearse', `  runbook: npx cutover status --config ${configFile} --env rehearsal`);
+      out.info('rehearse', '  stop them with Ctrl-C');
+      await new Promise<void>(() => {}); // until Ctrl-C: the signal trap runs the cleanup
+    }
+    return report.verdict.ok ? 0 : 1;
+  } catch (err) {
+    const e = asCutoverError(err);
+    out.error('rehearse', e.describe());
+    return e.exitCode;
+  } finally {
+    clearInterval(rssTimer);
+    if (!keepServers) {
+      await cleanup.run((name, err) => out.warn('rehearse', `cleanup of ${name} failed: ${String(err)}`));
+    }
+  }
+}
+
+function printSummary(out: Output, r: RehearsalReport, htmlFile: string, jsonFile?: string): void {
+  const lines = [
+    '',
+    `rehearsal ${r.verdict.ok ? 'PASSED' : 'FAILED'} in ${r.wallSeconds.toFixed(1)} s (peak RSS ${r.peakRssMiB.toFixed(0)} MiB)`,
+    `  requests   ${r.requests.total} total, ${r.requests.failed} failed`,
+    `  ledger     ${r.ledger.acknowledged} acknowledged writes: ${r.ledger.missing} missing, ${r.ledger.mismatched} mismatched (on ${r.ledger.checkedOn})`,
+    `  validation ${r.validation.equal === null ? 'not run' : r.validation.equal ? 'equal' : 'DIFFERENCES'}`,
+    `  write hold p50 ${r.switch.writePauseMs.p50 ?? '–'} ms, p99 ${r.switch.writePauseMs.p99 ?? '–'} ms`,
+    '  phases',
+    ...r.phases.map((p) => `    ${p.name.padEnd(10)} ${p.outcome.padEnd(12)} ${p.summary}`),
+    ...r.verdict.reasons.map((x) => `  ! ${x}`),
+    `  report     ${htmlFile}${jsonFile ? ` and ${path.resolve(jsonFile)}` : ''}`,
+  ];
+  out.result(r, lines.join('\n'));
+}
+

@@ -1,0 +1,54 @@
+import pg from 'pg';
+import { CutoverError } from '../errors.ts';
+import { redact } from './replication-slot.ts';
+
+/**
+ * A connection that writes replicated rows into the apply side:
+ * - `session_replication_role = replica`, as DMS does on a PostgreSQL target: FK and user
+ *   triggers do not fire, so rows may arrive in any table order;
+ * - a replication origin, so the changes it commits carry that origin and a stream opened with
+ *   pgoutput's `origin 'none'` on this database (the other direction) skips them: no ping-pong.
+ *   An origin can be held by one session at a time, hence one origin name per session.
+ */
+export async function openApplySession(url: string, originName: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: `cutover-apply ${originName}`.slice(0, 63) });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new CutoverError('CONNECTION_FAILED', `cannot connect to ${redact(url)}: ${(err as Error).message}`, {
+      fix: 'check the URL, that the server runs, and the credentials',
+      cause: err,
+    });
+  }
+  client.on('error', () => {}); // surfaced by the next query
+  try {
+    await client.query("set session_replication_role = 'replica'");
+    await client.query("set synchronous_commit = 'off'"); // durability comes from the slot: unacknowledged changes are re-sent
+    await client.query(
+      'select pg_replication_origin_create($1) where not exists (select 1 from pg_replication_origin where roname = $1)',
+      [originName],
+    );
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw new CutoverError('PRECONDITION_FAILED', `cannot prepare an apply session on ${redact(url)}: ${(err as Error).message}`, {
+      fix: 'the apply user needs superuser (or SET on session_replication_role and EXECUTE on pg_replication_origin_* functions)',
+      cause: err,
+    });
+  }
+  // A killed worker's backend may still hold the origin for a moment (until it sees EOF): retry.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await client.query('select pg_replication_origin_session_setup($1)', [originName]);
+      return client;
+    } catch (err) {
+      if (attempt >= 100 || !/already active|is already/.test((err as Error).message)) {
+        await client.end().catch(() => {});
+        throw new CutoverError('PRECONDITION_FAILED', `replication origin "${originName}" is in use: ${(err as Error).message}`, {
+          fix: 'another worker of this stream is running: stop it first (replicate stop)',
+          cause: err,
+        });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

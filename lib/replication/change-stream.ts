@@ -1,0 +1,194 @@
+import type pg from 'pg';
+import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import { bigIntToLsn, lsnToBigInt } from './lsn.ts';
+import { quoteIdent, quoteLiteral } from './sql-names.ts';
+
+/** A column value as pgoutput sent it: text, NULL, or `undefined` for an unchanged TOAST value. */
+export type WireValue = string | null | undefined;
+export type WireRow = Record<string, WireValue>;
+
+export type SourceChange =
+  | { readonly kind: 'insert'; readonly schema: string; readonly table: string; readonly newRow: WireRow }
+  | {
+      readonly kind: 'update';
+      readonly schema: string;
+      readonly table: string;
+      readonly newRow: WireRow;
+      /** Old key values when the key changed (pgoutput sends them only then). */
+      readonly oldKey: WireRow | null;
+      readonly keyColumns: readonly string[];
+    }
+  | { readonly kind: 'delete'; readonly schema: string; readonly table: string; readonly oldKey: WireRow; readonly keyColumns: readonly string[] }
+  | { readonly kind: 'truncate'; readonly relations: readonly { schema: string; table: string }[] };
+
+export interface SourceTransaction {
+  /** Start of the commit record. */
+  readonly commitLsn: string;
+  /** End of the commit record: the position acknowledged once applied. */
+  readonly endLsn: string;
+  readonly commitTime: Date;
+  readonly changes: SourceChange[];
+}
+
+export interface ChangeStreamHandlers {
+  onTransaction(txn: SourceTransaction): void;
+  /**
+   * A keepalive: when no transaction is open, the server has sent every transaction that commits
+   * before `lsn`. `reply` asks for a status update now.
+   */
+  onKeepalive(lsn: string, inTransaction: boolean, reply: boolean): void;
+  onError(err: Error): void;
+}
+
+/**
+ * pgoutput with every value kept as text (no JavaScript parsing: numeric, timestamptz
+ * microseconds, bytea and jsonb reach the target byte-exact) and `origin 'none'`, so changes the
+ * kit applied itself (they carry a replication origin) are not streamed back.
+ */
+class TextPgoutputPlugin extends PgoutputPlugin {
+  override parse(buffer: Buffer): Pgoutput.Message {
+    const msg = super.parse(buffer) as Pgoutput.Message;
+    if (msg.tag === 'relation') for (const c of msg.columns) c.parser = (raw: unknown) => raw;
+    return msg;
+  }
+  override start(client: pg.Client, slotName: string, lastLsn: string): Promise<unknown> {
+    const opts = [
+      "proto_version '1'",
+      `publication_names ${quoteLiteral(this.options.publicationNames.map(quoteIdent).join(','))}`,
+      "origin 'none'",
+    ];
+    return client.query(`START_REPLICATION SLOT ${quoteIdent(slotName)} LOGICAL ${lastLsn} (${opts.join(', ')})`);
+  }
+}
+
+/** The library reports `position + 1` in standby status updates; we want the position itself. */
+function minusOne(lsn: string): string {
+  const v = lsnToBigInt(lsn);
+  return bigIntToLsn(v > 0n ? v - 1n : 0n);
+}
+
+/** One logical replication stream, assembled into whole source transactions in commit order. */
+export class ChangeStream {
+  private readonly service: LogicalReplicationService;
+  private open: { commitLsn: string; commitTime: Date; changes: SourceChange[] } | null = null;
+  private stopped = false;
+
+  constructor(
+    url: string,
+    private readonly slotName: string,
+    private readonly publication: string,
+    private readonly handlers: ChangeStreamHandlers,
+  ) {
+    this.service = new LogicalReplicationService(
+      { connectionString: url, application_name: `cutover-cdc ${slotName}`.slice(0, 63) },
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
+    );
+    this.service.on('data', (_lsn: string, msg: Pgoutput.Message) => this.onMessage(msg));
+    this.service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
+      this.handlers.onKeepalive(lsn, this.open !== null, shouldRespond);
+    });
+    this.service.on('error', (err: Error) => {
+      if (!this.stopped) this.handlers.onError(err);
+    });
+  }
+
+  /** Resolves once the server streams (START_REPLICATION accepted); retries while the slot is still held. */
+  async start(fromLsn = '0/0'): Promise<void> {
+    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] });
+    for (let attempt = 0; ; attempt++) {
+      const started = new Promise<void>((resolve) => this.service.once('start', () => resolve()));
+      const result = this.service.subscribe(plugin, this.slotName, fromLsn).then(
+        () => {
+          if (!this.stopped) this.handlers.onError(new Error(`replication stream of slot "${this.slotName}" ended`));
+        },
+        (err: Error) => {
+          throw err;
+        },
+      );
+      try {
+        await Promise.race([started, result]);
+        result.catch((err: Error) => {
+          if (!this.stopped) this.handlers.onError(err);
+        });
+        return;
+      } catch (err) {
+        const busy = /is active for PID|already active/.test((err as Error).message);
+        if (!busy || attempt >= 100 || this.stopped) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  /** Confirms `lsn` as applied (flushed) to the server; the slot may then release WAL before it. */
+  async acknowledge(lsn: string, ping = false): Promise<void> {
+    if (this.stopped) return;
+    await this.service.acknowledge(minusOne(lsn), ping);
+  }
+
+  /** Back-pressure: stop reading the socket while the apply queue is full. */
+  pause(): void {
+    (this.service as unknown as { _connection?: { stream?: { pause?(): void } } })._connection?.stream?.pause?.();
+  }
+  resume(): void {
+    (this.service as unknown as { _connection?: { stream?: { resume?(): void } } })._connection?.stream?.resume?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.service.destroy().catch(() => {});
+  }
+
+  private onMessage(msg: Pgoutput.Message): void {
+    switch (msg.tag) {
+      case 'begin':
+        this.open = { commitLsn: msg.commitLsn ?? '0/0', commitTime: pgTime(msg.commitTime), changes: [] };
+        return;
+      case 'insert':
+        this.open?.changes.push({ kind: 'insert', schema: msg.relation.schema, table: msg.relation.name, newRow: msg.new });
+        return;
+      case 'update':
+        this.open?.changes.push({
+          kind: 'update',
+          schema: msg.relation.schema,
+          table: msg.relation.name,
+          newRow: msg.new,
+          oldKey: msg.key ?? (msg.old ? pick(msg.old, msg.relation.keyColumns) : null),
+          keyColumns: msg.relation.keyColumns,
+        });
+        return;
+      case 'delete':
+        this.open?.changes.push({
+          kind: 'delete',
+          schema: msg.relation.schema,
+          table: msg.relation.name,
+          oldKey: msg.key ?? pick(msg.old ?? {}, msg.relation.keyColumns),
+          keyColumns: msg.relation.keyColumns,
+        });
+        return;
+      case 'truncate':
+        this.open?.changes.push({ kind: 'truncate', relations: msg.relations.map((r) => ({ schema: r.schema, table: r.name })) });
+        return;
+      case 'commit': {
+        const open = this.open;
+        this.open = null;
+        if (open) this.handlers.onTransaction({ ...open, endLsn: msg.commitEndLsn ?? open.commitLsn });
+        return;
+      }
+      default:
+        return; // relation/type/origin/message: nothing to apply
+    }
+  }
+}
+
+function pick(row: Record<string, unknown>, keys: readonly string[]): WireRow {
+  const out: WireRow = {};
+  for (const k of keys) out[k] = row[k] as WireValue;
+  return out;
+}
+
+/** The parser gives commit times as BigInt microseconds since the Unix epoch. */
+function pgTime(value: unknown): Date {
+  if (typeof value === 'bigint') return new Date(Number(value / 1000n));
+  if (typeof value === 'number') return new Date(value);
+  return new Date();
+}

@@ -1,0 +1,85 @@
+import type pg from 'pg';
+
+/**
+ * The kit's bookkeeping on the apply side, in schema `_cutover`, keyed by slot name (forward and
+ * reverse use different slots, so both can live in one database):
+ * - `load_state`: one row per stream; `replay_until` is the newest snapshot position a full load
+ *   used, so CDC knows below which position a missing row is expected (the row was loaded later).
+ * - `load_chunk`: the full-load plan, one row per key-range chunk; a chunk's rows and its
+ *   `done = true` commit in one transaction, so a killed load resumes without duplicates.
+ * - `apply_state`: the last source commit applied, written in the same transaction as the changes.
+ * - `dead_letter`: changes the target rejected, never silently dropped.
+ */
+export const CONTROL_SCHEMA = '_cutover';
+
+export async function ensureControlSchema(client: pg.ClientBase): Promise<void> {
+  await client.query(`
+    create schema if not exists _cutover;
+    create table if not exists _cutover.load_state (
+      slot text primary key,
+      direction text not null,
+      consistent_lsn pg_lsn not null,
+      replay_until pg_lsn not null,
+      planned boolean not null default false,
+      complete boolean not null default false,
+      started_at timestamptz not null default now(),
+      finished_at timestamptz
+    );
+    create table if not exists _cutover.load_chunk (
+      slot text not null,
+      source_table text not null,
+      chunk integer not null,
+      lower_key text[],
+      upper_key text[],
+      total_rows bigint not null default 0,
+      done boolean not null default false,
+      rows bigint,
+      loaded_at timestamptz,
+      primary key (slot, source_table, chunk)
+    );
+    create table if not exists _cutover.apply_state (
+      slot text primary key,
+      direction text not null,
+      applied_lsn pg_lsn not null,
+      source_commit_at timestamptz,
+      applied_at timestamptz not null default now()
+    );
+    create table if not exists _cutover.dead_letter (
+      id bigserial primary key,
+      slot text not null,
+      direction text not null,
+      source_table text not null,
+      target_table text not null,
+      source_key jsonb,
+      change jsonb not null,
+      error text not null,
+      lsn pg_lsn,
+      at timestamptz not null default now()
+    );`);
+}
+
+/** Forgets a stream's load plan and apply position (a new slot means a new start). */
+export async function resetStream(client: pg.ClientBase, slot: string): Promise<void> {
+  await client.query('delete from _cutover.load_chunk where slot = $1', [slot]);
+  await client.query('delete from _cutover.load_state where slot = $1', [slot]);
+  await client.query('delete from _cutover.apply_state where slot = $1', [slot]);
+}
+
+export async function readAppliedLsn(client: pg.ClientBase, slot: string): Promise<string | null> {
+  const { rows } = await client.query<{ lsn: string }>('select applied_lsn::text as lsn from _cutover.apply_state where slot = $1', [slot]);
+  return rows[0]?.lsn ?? null;
+}
+
+export async function writeAppliedLsn(client: pg.ClientBase, slot: string, direction: string, lsn: string, sourceCommitAt: Date | null): Promise<void> {
+  await client.query(
+    `insert into _cutover.apply_state (slot, direction, applied_lsn, source_commit_at, applied_at) values ($1, $2, $3, $4, now())
+     on conflict (slot) do update set applied_lsn = greatest(_cutover.apply_state.applied_lsn, excluded.applied_lsn),
+       source_commit_at = coalesce(excluded.source_commit_at, _cutover.apply_state.source_commit_at), applied_at = now()`,
+    [slot, direction, lsn, sourceCommitAt],
+  );
+}
+
+export async function countDeadLetters(client: pg.ClientBase, slot: string): Promise<number> {
+  const { rows } = await client.query<{ n: string }>('select count(*)::text as n from _cutover.dead_letter where slot = $1', [slot]);
+  return Number(rows[0]?.n ?? 0);
+}

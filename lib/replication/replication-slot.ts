@@ -1,0 +1,118 @@
+import pg from 'pg';
+import { CutoverError } from '../errors.ts';
+import type { MappedTable } from '../mappings/types.ts';
+import { qualified, quoteIdent } from './sql-names.ts';
+
+/** A logical slot created together with a snapshot that sees exactly the data before its consistent point. */
+export interface ExportedSlot {
+  readonly slotName: string;
+  readonly consistentLsn: string;
+  readonly snapshotName: string;
+  /** Keeps the snapshot alive; closing it ends the snapshot (the slot stays unless temporary). */
+  readonly connection: pg.Client;
+}
+
+export async function replicationConnection(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, replication: 'database' } as pg.ClientConfig);
+  await client.connect();
+  client.on('error', () => {}); // the owner ends it; a dropped socket is reported by the next query
+  return client;
+}
+
+/**
+ * `CREATE_REPLICATION_SLOT … LOGICAL pgoutput EXPORT_SNAPSHOT` over a replication connection:
+ * the slot's consistent point and the exported snapshot are the same instant, so a full load in
+ * that snapshot followed by CDC from the slot has no gap and no duplicate.
+ */
+export async function createSlotWithSnapshot(url: string, slotName: string, options: { temporary?: boolean } = {}): Promise<ExportedSlot> {
+  const connection = await replicationConnection(url);
+  try {
+    const res = await connection.query(
+      `CREATE_REPLICATION_SLOT ${quoteIdent(slotName)}${options.temporary ? ' TEMPORARY' : ''} LOGICAL pgoutput EXPORT_SNAPSHOT`,
+    );
+    const row = res.rows[0] as { consistent_point: string; snapshot_name: string };
+    return { slotName, consistentLsn: row.consistent_point, snapshotName: row.snapshot_name, connection };
+  } catch (err) {
+    await connection.end().catch(() => {});
+    throw slotError(err, slotName, url);
+  }
+}
+
+/** Creates a slot without a snapshot (reverse replication: CDC only). Returns its consistent point. */
+export async function createSlot(url: string, slotName: string): Promise<string> {
+  const connection = await replicationConnection(url);
+  try {
+    const res = await connection.query(`CREATE_REPLICATION_SLOT ${quoteIdent(slotName)} LOGICAL pgoutput NOEXPORT_SNAPSHOT`);
+    return (res.rows[0] as { consistent_point: string }).consistent_point;
+  } catch (err) {
+    throw slotError(err, slotName, url);
+  } finally {
+    await connection.end().catch(() => {});
+  }
+}
+
+function slotError(err: unknown, slotName: string, url: string): CutoverError {
+  const msg = (err as Error).message;
+  return new CutoverError('PRECONDITION_FAILED', `could not create replication slot "${slotName}" on ${redact(url)}: ${msg}`, {
+    received: slotName,
+    fix: /wal_level/.test(msg)
+      ? 'set wal_level = logical on the source and restart it'
+      : /max_replication_slots|all replication slots are in use/.test(msg)
+        ? 'raise max_replication_slots, or drop unused slots (select * from pg_replication_slots)'
+        : 'check that the user has the REPLICATION attribute and that the slot name is free',
+    cause: err,
+  });
+}
+
+export function redact(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+export interface SlotInfo {
+  readonly exists: boolean;
+  readonly active: boolean;
+  readonly activePid: number | null;
+  readonly confirmedFlushLsn: string | null;
+}
+
+export async function slotInfo(client: pg.ClientBase, slotName: string): Promise<SlotInfo> {
+  const { rows } = await client.query<{ active: boolean; active_pid: number | null; confirmed: string | null }>(
+    'select active, active_pid, confirmed_flush_lsn::text as confirmed from pg_replication_slots where slot_name = $1',
+    [slotName],
+  );
+  const r = rows[0];
+  return r
+    ? { exists: true, active: r.active, activePid: r.active_pid, confirmedFlushLsn: r.confirmed }
+    : { exists: false, active: false, activePid: null, confirmedFlushLsn: null };
+}
+
+/** Drops the slot (terminating a leftover walsender that still holds it). Idempotent. */
+export async function dropSlot(client: pg.ClientBase, slotName: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const info = await slotInfo(client, slotName);
+    if (!info.exists) return false;
+    if (info.active && info.activePid) await client.query('select pg_terminate_backend($1)', [info.activePid]);
+    try {
+      await client.query('select pg_drop_replication_slot($1)', [slotName]);
+      return true;
+    } catch (err) {
+      if (!/is active|does not exist/.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new CutoverError('PRECONDITION_FAILED', `replication slot "${slotName}" stays active`, {
+    fix: `stop the process using it (select active_pid from pg_replication_slots where slot_name = '${slotName}')`,
+  });
+}
+
+/** The publication lists exactly the mapped source tables (created before the slot, as pgoutput requires). */
+export async function ensurePublication(client: pg.ClientBase, name: string, tables: readonly MappedTable[]): Promise<void> {
+  const list = [...new Set(tables.map((t) => qualified(t.source.schema, t.source.table)))].join(', ');
+  const { rowCount } = await client.query('select 1 from pg_publication where pubname = $1', [name]);
+  if (rowCount) await client.query(`alter publication ${quoteIdent(name)} set table ${list}`);
+  else await client.query(`create publication ${quoteIdent(name)} for table ${list}`);
+}
+
+export async function dropPublication(client: pg.ClientBase, name: string): Promise<void> {
+  await client.query(`drop publication if exists ${quoteIdent(name)}`);
+}

@@ -1,0 +1,81 @@
+import { CutoverError } from '../errors.ts';
+import type { RouterMetrics, RouterState, Side, TrafficRouter } from '../platform/roles.ts';
+
+/** Admin calls answer fast; a hold waits for in-flight writes (at most 5 s), hence the margin. */
+const ADMIN_TIMEOUT_MS = 30_000;
+
+/**
+ * `TrafficRouter` over the local weighted router's admin API (see lib/router/admin-api.ts).
+ * An unreachable router is CONNECTION_FAILED naming the URL; a refused value is USAGE with the
+ * router's own explanation.
+ */
+export class RouterClient implements TrafficRouter {
+  private readonly base: string;
+
+  constructor(adminUrl: string) {
+    this.base = adminUrl.replace(/\/+$/, '');
+  }
+
+  state(): Promise<RouterState> {
+    return this.call<RouterState>('GET', '/state');
+  }
+
+  async setReadWeight(greenPercent: number): Promise<void> {
+    await this.call('PUT', '/weights', { readWeightGreen: greenPercent });
+  }
+
+  async holdWrites(maxHoldMs: number): Promise<void> {
+    await this.call('POST', '/writes/hold', { maxHoldMs });
+  }
+
+  async setWriteTarget(side: Side): Promise<void> {
+    await this.call('PUT', '/writes/target', { side });
+  }
+
+  releaseWrites(): Promise<{ released: number; holdMs: { p50: number; p99: number; max: number } }> {
+    return this.call('POST', '/writes/release');
+  }
+
+  metrics(): Promise<RouterMetrics> {
+    return this.call<RouterMetrics>('GET', '/metrics');
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = this.base + path;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(ADMIN_TIMEOUT_MS),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new CutoverError('CONNECTION_FAILED', `router admin API at ${this.base} is not reachable (${method} ${path}: ${cause})`, {
+        received: this.base,
+        fix: 'start the router (`npm start` runs one for the rehearsal) or set router.adminUrl in the config to its admin URL',
+        cause: err,
+      });
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      throw new CutoverError('CONNECTION_FAILED', `${url} answered ${res.status} with something that is not JSON: ${text.slice(0, 80)}`, {
+        received: this.base,
+        fix: 'router.adminUrl must point at the router admin port, not at its traffic port or at an app',
+      });
+    }
+    if (!res.ok) {
+      const e = json as { message?: string; received?: unknown; allowed?: string };
+      throw new CutoverError(res.status === 400 ? 'USAGE' : 'INTERNAL', `router refused ${method} ${path}: ${e.message ?? res.status}`, {
+        received: e.received,
+        allowed: e.allowed,
+        fix: res.status === 404 ? 'router.adminUrl must point at the router admin port' : 'correct the value named above',
+      });
+    }
+    return json as T;
+  }
+}

@@ -1,0 +1,222 @@
+import http from 'node:http';
+import type { RouterMetrics, RouterState, Side } from '../platform/roles.ts';
+import { callUpstream, forwardableHeaders, type BufferedRequest, type UpstreamOutcome } from './upstream-call.ts';
+import { UpstreamRecorder } from './upstream-recorder.ts';
+import { WriteHold, type HoldFigures } from './write-hold.ts';
+
+/** Methods that only read and may be retried (RFC 9110 §9.2.2); everything else is a write. */
+export const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface RouterCoreOptions {
+  readonly blueUrl: string;
+  readonly greenUrl: string;
+  /** Cap of a write hold when the caller gives none. @default 15000 */
+  readonly maxHoldMs?: number;
+  /** An upstream that has not answered (or gone quiet) after this is a failure. @default 10000 */
+  readonly upstreamTimeoutMs?: number;
+  /** Request bodies above this are refused with 413. @default 10 MiB */
+  readonly maxBodyBytes?: number;
+  /** Source of randomness for the read split (tests pin it). @default Math.random */
+  readonly random?: () => number;
+}
+
+/** Response header naming the upstream that answered (the load generator and tests read it). */
+export const UPSTREAM_HEADER = 'x-cutover-upstream';
+
+/**
+ * The router's behaviour, without sockets of its own: read split by weight, writes to the
+ * write target through the hold, green read failures retried once on blue, metrics. The HTTP
+ * front and the admin API both drive one instance.
+ */
+export class RouterCore {
+  private readWeightGreen = 0;
+  private writeTarget: Side = 'blue';
+  private inflightWrites = 0;
+  private inflightDrained: (() => void)[] = [];
+  private clientFailures = 0;
+  private readonly hold = new WriteHold();
+  private readonly upstreams: Record<Side, { url: URL; agent: http.Agent; recorder: UpstreamRecorder }>;
+  private readonly defaultMaxHoldMs: number;
+  private readonly timeoutMs: number;
+  private readonly maxBodyBytes: number;
+  private readonly random: () => number;
+
+  constructor(options: RouterCoreOptions) {
+    const upstream = (url: string) => ({
+      url: new URL(url),
+      agent: new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 }),
+      recorder: new UpstreamRecorder(),
+    });
+    this.upstreams = { blue: upstream(options.blueUrl), green: upstream(options.greenUrl) };
+    this.defaultMaxHoldMs = options.maxHoldMs ?? 15_000;
+    this.timeoutMs = options.upstreamTimeoutMs ?? 10_000;
+    this.maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
+    this.random = options.random ?? Math.random;
+  }
+
+  // ------------------------------------------------------------------ control (admin API)
+
+  state(): RouterState {
+    return { readWeightGreen: this.readWeightGreen, writeTarget: this.writeTarget, writesHeld: this.hold.held, heldCount: this.hold.waiting };
+  }
+
+  setReadWeight(greenPercent: number): void {
+    this.readWeightGreen = greenPercent;
+  }
+
+  setWriteTarget(side: Side): void {
+    this.writeTarget = side;
+  }
+
+  /**
+   * Starts holding new writes, then waits (at most `drainMs`) for writes already on their way
+   * to finish, so that fencing the old side does not cut one off. Returns how many were in flight.
+   */
+  async holdWrites(maxHoldMs = this.defaultMaxHoldMs, drainMs = Math.min(maxHoldMs, 5000)): Promise<{ inflightAtHold: number; drained: boolean }> {
+    this.hold.hold(maxHoldMs);
+    const inflightAtHold = this.inflightWrites;
+    if (inflightAtHold === 0) return { inflightAtHold, drained: true };
+    const drained = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), drainMs);
+      this.inflightDrained.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    return { inflightAtHold, drained };
+  }
+
+  releaseWrites(): HoldFigures {
+    return this.hold.release('admin');
+  }
+
+  get maxHoldDefault(): number {
+    return this.defaultMaxHoldMs;
+  }
+
+  metrics(): RouterMetrics {
+    return {
+      at: new Date().toISOString(),
+      upstreams: { blue: this.upstreams.blue.recorder.snapshot(), green: this.upstreams.green.recorder.snapshot() },
+      held: this.hold.metrics(),
+      clientFailures: this.clientFailures,
+    };
+  }
+
+  dispose(): void {
+    this.hold.dispose();
+    for (const u of Object.values(this.upstreams)) u.agent.destroy();
+  }
+
+  // ------------------------------------------------------------------ traffic
+
+  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const buffered = await this.readRequest(req, res);
+    if (!buffered) return;
+    if (READ_METHODS.has(buffered.method)) return this.routeRead(buffered, res);
+    return this.routeWrite(buffered, res);
+  }
+
+  private async routeRead(req: BufferedRequest, res: http.ServerResponse): Promise<void> {
+    // the weight is read per request, so a change applies to the very next one
+    const toGreen = this.readWeightGreen > 0 && this.random() * 100 < this.readWeightGreen;
+    if (!toGreen) return this.relay(await this.send('blue', req), 'blue', res);
+    const first = await this.send('green', req);
+    const greenFailed = first.kind === 'error' || first.res.statusCode! >= 500;
+    if (!greenFailed) return this.relay(first, 'green', res);
+    // green's failure is already counted in green's metrics; the client gets blue's answer
+    if (first.kind === 'response') {
+      this.upstreams.green.recorder.answered(first.res.statusCode!, performance.now() - first.startedAt);
+      first.res.resume();
+    } else {
+      this.upstreams.green.recorder.failed(performance.now() - first.startedAt);
+    }
+    this.upstreams.green.recorder.retried();
+    return this.relay(await this.send('blue', req), 'blue', res);
+  }
+
+  private async routeWrite(req: BufferedRequest, res: http.ServerResponse): Promise<void> {
+    await this.hold.enter();
+    // the target is read after the hold: held writes go where writes go at release time
+    const side = this.writeTarget;
+    this.inflightWrites++;
+    try {
+      await this.relay(await this.send(side, req), side, res);
+    } finally {
+      this.inflightWrites--;
+      if (this.inflightWrites === 0) {
+        const waiting = this.inflightDrained;
+        this.inflightDrained = [];
+        for (const done of waiting) done();
+      }
+    }
+  }
+
+  private send(side: Side, req: BufferedRequest): Promise<UpstreamOutcome> {
+    const u = this.upstreams[side];
+    u.recorder.sent();
+    return callUpstream(u.url, u.agent, req, this.timeoutMs, 'cutover-router');
+  }
+
+  /** Streams an upstream answer to the client; counts the upstream's outcome and any client failure. */
+  private relay(outcome: UpstreamOutcome, side: Side, res: http.ServerResponse): Promise<void> {
+    const recorder = this.upstreams[side].recorder;
+    if (outcome.kind === 'error') {
+      recorder.failed(performance.now() - outcome.startedAt);
+      this.clientFailures++;
+      sendJson(res, 502, { error: 'UPSTREAM_FAILED', upstream: side, message: outcome.error.message });
+      return Promise.resolve();
+    }
+    const up = outcome.res;
+    const status = up.statusCode ?? 502;
+    if (status >= 500) this.clientFailures++;
+    res.writeHead(status, { ...forwardableHeaders(up.headers), [UPSTREAM_HEADER]: side });
+    return new Promise((resolve) => {
+      let finished = false;
+      const finish = (ok: boolean) => {
+        if (finished) return;
+        finished = true;
+        const ms = performance.now() - outcome.startedAt;
+        if (ok) recorder.answered(status, ms);
+        else {
+          recorder.failed(ms);
+          if (status < 500) this.clientFailures++;
+          res.destroy();
+        }
+        resolve();
+      };
+      up.on('end', () => finish(true));
+      up.on('error', () => finish(false));
+      up.on('aborted', () => finish(false));
+      up.on('close', () => finish(up.complete));
+      up.pipe(res);
+    });
+  }
+
+  private readRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<BufferedRequest | null> {
+    const arrivedAt = performance.now();
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= this.maxBodyBytes) chunks.push(c);
+      });
+      req.on('end', () => {
+        if (size > this.maxBodyBytes) {
+          sendJson(res, 413, { error: 'BODY_TOO_LARGE', received: size, allowed: `at most ${this.maxBodyBytes} bytes` });
+          resolve(null);
+          return;
+        }
+        resolve({ method: (req.method ?? 'GET').toUpperCase(), path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks), arrivedAt });
+      });
+      req.on('error', () => resolve(null));
+    });
+  }
+}
+
+export function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,126 @@
+import type { GatesConfig } from '../config/common-schema.ts';
+import type { RouterMetrics, UpstreamMetrics } from '../platform/roles.ts';
+import { quantileFromCounts, windowCounts } from '../router/histogram.ts';
+
+/**
+ * Green p99 below this is never judged against blue: bucket bounds are coarse at sub-10 ms
+ * latencies and a 1 ms vs 3 ms difference is not a reason to roll back.
+ */
+export const P99_FLOOR_MS = 10;
+
+export interface GateFigures {
+  readonly windowSeconds: number;
+  readonly greenRequests: number;
+  readonly greenFailures: number;
+  readonly greenErrorRatio: number | null;
+  readonly greenP99Ms: number | null;
+  readonly blueP99Ms: number | null;
+  readonly p99RatioToBlue: number | null;
+  readonly lagMs: number | null;
+  readonly validationAgeSeconds: number | null;
+}
+
+/** Why traffic may or may not move, with the numbers behind it (journaled as they are). */
+export interface GateVerdict {
+  readonly ok: boolean;
+  readonly reasons: string[];
+  readonly figures: GateFigures;
+}
+
+export interface GateInputs {
+  /** Earlier snapshot (window start); absent: only lag and validation age are judged. */
+  readonly previous?: RouterMetrics;
+  readonly current?: RouterMetrics;
+  /** Lag of the replication that must be healthy now; null when unknown or not running. */
+  readonly lagMs: number | null;
+  /** Age of the last passing validation; undefined when the caller does not judge it. */
+  readonly validationAgeSeconds?: number | null;
+  /** Blue's p99 from an earlier window, used when blue gets too few reads now (100 % on green). */
+  readonly baselineBlueP99Ms?: number | null;
+  readonly gates: GatesConfig;
+}
+
+function windowOf(prev: UpstreamMetrics | undefined, cur: UpstreamMetrics) {
+  const counts = windowCounts(prev?.latencyCounts, cur.latencyCounts);
+  const requests = cur.requests - (prev?.requests ?? 0);
+  const failures = cur.status5xx + cur.errors - ((prev?.status5xx ?? 0) + (prev?.errors ?? 0));
+  return { requests, failures, counts, p99: quantileFromCounts(cur.latencyBucketsMs, counts, 0.99) };
+}
+
+/** Blue p99 of a window when blue served enough requests to say, else null. */
+export function blueP99Of(previous: RouterMetrics | undefined, current: RouterMetrics, minRequests: number): number | null {
+  const blue = windowOf(previous?.upstreams.blue, current.upstreams.blue);
+  return blue.requests >= Math.max(1, minRequests) ? blue.p99 : null;
+}
+
+/**
+ * The health gate: green error ratio (5xx + transport errors over requests, green's own, not
+ * what clients saw after the blue retry), green p99 against blue's, replication lag and the
+ * age of the last passing validation, each against `env.gates`.
+ */
+export function evaluateGates(input: GateInputs): GateVerdict {
+  const { gates } = input;
+  const reasons: string[] = [];
+  let greenRequests = 0;
+  let greenFailures = 0;
+  let greenErrorRatio: number | null = null;
+  let greenP99Ms: number | null = null;
+  let blueP99Ms: number | null = null;
+  let p99RatioToBlue: number | null = null;
+  let windowSeconds = 0;
+
+  if (input.current) {
+    const cur = input.current;
+    const prev = input.previous;
+    windowSeconds = prev ? Math.max(0, (Date.parse(cur.at) - Date.parse(prev.at)) / 1000) : 0;
+    const green = windowOf(prev?.upstreams.green, cur.upstreams.green);
+    greenRequests = green.requests;
+    greenFailures = green.failures;
+    if (green.requests > 0) greenErrorRatio = round(green.failures / green.requests);
+    const enough = green.requests >= gates.minRequests;
+    if (enough && greenErrorRatio !== null && greenErrorRatio > gates.maxErrorRatio) {
+      reasons.push(`green error ratio ${pct(greenErrorRatio)} (${green.failures}/${green.requests}) is above the limit ${pct(gates.maxErrorRatio)}`);
+    }
+    greenP99Ms = green.p99;
+    blueP99Ms = blueP99Of(prev, cur, gates.minRequests) ?? input.baselineBlueP99Ms ?? null;
+    if (enough && greenP99Ms !== null && blueP99Ms !== null) {
+      p99RatioToBlue = round(greenP99Ms / Math.max(blueP99Ms, P99_FLOOR_MS));
+      if (greenP99Ms > P99_FLOOR_MS && p99RatioToBlue > gates.maxP99RatioToBlue) {
+        reasons.push(`green p99 ${greenP99Ms} ms is ${p99RatioToBlue}x blue's ${blueP99Ms} ms, above the limit ${gates.maxP99RatioToBlue}x`);
+      }
+    }
+  }
+
+  if (input.lagMs === null) reasons.push('replication lag is unknown (is replication running? `cutover replicate status`)');
+  else if (input.lagMs > gates.maxLagMs) reasons.push(`replication lag ${input.lagMs} ms is above the limit ${gates.maxLagMs} ms`);
+
+  const age = input.validationAgeSeconds;
+  if (age === null) reasons.push('no passing validation is known (run `cutover validate`)');
+  else if (age !== undefined && age > gates.maxValidationAgeSeconds) {
+    reasons.push(`the last passing validation is ${Math.round(age)} s old, above the limit ${gates.maxValidationAgeSeconds} s (run \`cutover validate\`)`);
+  }
+
+  return {
+    ok: reasons.length === 0,
+    reasons,
+    figures: {
+      windowSeconds: round(windowSeconds),
+      greenRequests,
+      greenFailures,
+      greenErrorRatio,
+      greenP99Ms,
+      blueP99Ms,
+      p99RatioToBlue,
+      lagMs: input.lagMs,
+      validationAgeSeconds: age ?? null,
+    },
+  };
+}
+
+function round(v: number): number {
+  return Math.round(v * 10_000) / 10_000;
+}
+
+function pct(v: number): string {
+  return `${Math.round(v * 10_000) / 100} %`;
+}

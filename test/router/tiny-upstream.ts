@@ -1,0 +1,46 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface TinyUpstream {
+  readonly url: string;
+  readonly name: string;
+  /** Requests seen, in arrival order. */
+  readonly received: { method: string; path: string; body: string }[];
+  /** `ok` answers 200; `500` answers 500; `reset` destroys the socket. */
+  mode: 'ok' | '500' | 'reset';
+  /** Delay before answering writes (to keep a write in flight). */
+  writeDelayMs: number;
+  stop(): Promise<void>;
+}
+
+/** A small app stand-in: answers `{ side, method, path, body }` and records what it saw. */
+export async function startTinyUpstream(name: string): Promise<TinyUpstream> {
+  const state: Omit<TinyUpstream, 'url' | 'stop'> = { name, received: [], mode: 'ok', writeDelayMs: 0 };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      state.received.push({ method: req.method!, path: req.url!, body });
+      if (state.mode === 'reset') return req.socket.destroy();
+      const answer = () => {
+        const status = state.mode === '500' ? 500 : 200;
+        const text = JSON.stringify({ side: name, method: req.method, path: req.url, body });
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(text);
+      };
+      if (req.method !== 'GET' && state.writeDelayMs > 0) setTimeout(answer, state.writeDelayMs);
+      else answer();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return Object.assign(state, {
+    url,
+    stop: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  }) as TinyUpstream;
+}
