@@ -98,7 +98,7 @@ export async function readAlbMetrics(
   dims: AlbMetricDimensions,
   since: Date,
   now: Date,
-  held: { maxHoldMs: number; current: number },
+  held: { maxHoldMs: number; current: number; holds: number },
 ): Promise<RouterMetrics> {
   const windowSeconds = Math.max(60, Math.ceil((now.getTime() - since.getTime()) / 60_000) * 60);
   const values = new Map<string, number[]>();
@@ -125,7 +125,7 @@ export async function readAlbMetrics(
       total: fixed,
       current: held.current,
       holdMsBuckets: held.maxHoldMs > 0 ? [held.maxHoldMs] : [],
-      holdMsCounts: held.maxHoldMs > 0 ? [1] : [],
+      holdMsCounts: held.maxHoldMs > 0 ? [Math.max(1, held.holds)] : [],
       maxHoldMs: held.maxHoldMs,
     },
     clientFailures: (values.get('elb5xx') ?? []).reduce((a, b) => a + b, 0),

@@ -18,7 +18,7 @@ export const awsEnvironmentSchema = z
     /**
      * An existing VPC, or a new one. An existing VPC is described in full (id, zones, private
      * subnets) so `cdk synth` never needs AWS credentials for a lookup.
-     * @default { create: true, maxAzs: 2 }
+     * @default { create: true, maxAzs: 2, cidrBlock: '10.0.0.0/16' }
      */
     vpc: z
       .union([
@@ -38,9 +38,17 @@ export const awsEnvironmentSchema = z
           .refine((v) => v.availabilityZones.length === v.privateSubnetIds.length, {
             message: 'vpc.availabilityZones and vpc.privateSubnetIds must have the same length (one zone per subnet)',
           }),
-        z.object({ create: z.literal(true), maxAzs: z.number().int().min(2).max(3).default(2) }).strict(),
+        z
+          .object({
+            create: z.literal(true),
+            /** @default 2 */
+            maxAzs: z.number().int().min(2).max(3).default(2),
+            /** @default '10.0.0.0/16' */
+            cidrBlock: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/16$/, 'a /16 IPv4 CIDR such as 10.0.0.0/16').default('10.0.0.0/16'),
+          })
+          .strict(),
       ])
-      .default({ create: true, maxAzs: 2 }),
+      .default({ create: true, maxAzs: 2, cidrBlock: '10.0.0.0/16' }),
     source: z
       .object({
         engine: z.enum(['mysql', 'mariadb', 'postgres', 'aurora-postgresql', 'aurora-mysql']),

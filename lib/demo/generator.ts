@@ -162,7 +162,8 @@ export function generateCainiaoData(options: CainiaoSeedOptions = {}): CainiaoDa
     let email = `${local}@${domain}`;
     if (badEmailIds.has(id)) email = rng.pick([`${local}#${domain}`, `${local}@`, `${local}@@${domain}`, `${local} @${domain}`]);
     let phone = `1${rng.int(3, 9)}${String(id).padStart(9, '0')}`;
-    if (badPhoneIds.has(id)) phone = rng.pick(['12345', phone.slice(0, 10), `021-${rng.int(1000, 9999)}`, `${phone.slice(0, 3)}-${phone.slice(3, 6)}`]);
+    // each malformed phone still carries the id, so malformed ones never duplicate each other
+    if (badPhoneIds.has(id)) phone = rng.pick([`0${String(id).padStart(9, '0')}`, `${phone}0`, `021-${String(id).padStart(8, '0')}`, `+86 ${phone}`]);
     const row: CopyValue[] = [id, `${sur}${given}`, phone, email, addr, gender, null, created];
     customers.push(row);
     if (!badEmailIds.has(id) && !badPhoneIds.has(id)) cleanOriginals.push(row);

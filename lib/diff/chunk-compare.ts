@@ -19,37 +19,43 @@ export interface ChunkContext {
 export interface ChunkHashes {
   readonly sourceRows: number;
   readonly targetRows: number;
-  readonly equal: boolean;
-  /** Rows shipped to the client (only the transformer path ships any). */
+  /** Buckets (see KeyRange.splits) whose count or hash differ. */
+  readonly mismatchedBuckets: number[];
+  /** Rows shipped to the client: one per non-empty bucket and side, plus transformed source rows. */
   readonly rowsFetched: number;
 }
 
 /**
- * Count + hash of one chunk on both sides, concurrently, inside the databases. Tables whose
- * mapping has an expression without a PostgreSQL form ship the source chunk through the row
- * transformer and let the target server hash the result.
+ * Count + hash per bucket of one chunk on both sides, concurrently, inside the databases. Tables
+ * whose mapping has an expression without a PostgreSQL form ship the source chunk through the row
+ * transformer and let the target server hash the result (one bucket: the rows are shipped anyway).
  */
 export async function hashChunk(ctx: ChunkContext, range: KeyRange): Promise<ChunkHashes> {
   const { plan, form } = ctx;
+  if (plan.viaTransformer) range = { lower: range.lower, upper: range.upper };
   const target = hashQuery(plan, targetShape(plan), range, form);
   const targetHash = queryText(ctx.targetDb, target.text, target.values);
   let sourceHash: Promise<(string | null)[][]>;
-  let rowsFetched = 0;
+  let transformed = 0;
   if (plan.viaTransformer) {
     const rows = await transformedSourceRows(ctx, range);
-    rowsFetched = rows.fetched;
+    transformed = rows.fetched;
     const q = hashQuery(plan, transformedShape(plan), range, form);
     sourceHash = queryText(ctx.targetDb, q.text, [rows.json]);
   } else {
     const q = hashQuery(plan, sourceShape(plan), range, form);
     sourceHash = queryText(ctx.sourceDb, q.text, q.values);
   }
-  const [[s], [t]] = await Promise.all([sourceHash, targetHash]);
+  const [s, t] = await Promise.all([sourceHash, targetHash]);
+  const buckets = new Map<string, [string, string]>();
+  for (const [b, n, h] of s) buckets.set(b!, [`${n}/${h}`, '0/0']);
+  for (const [b, n, h] of t) buckets.set(b!, [buckets.get(b!)?.[0] ?? '0/0', `${n}/${h}`]);
+  const count = (rows: (string | null)[][]) => rows.reduce((sum, r) => sum + Number(r[1]), 0);
   return {
-    sourceRows: Number(s![0]),
-    targetRows: Number(t![0]),
-    equal: s![0] === t![0] && s![1] === t![1],
-    rowsFetched,
+    sourceRows: count(s),
+    targetRows: count(t),
+    mismatchedBuckets: [...buckets].filter(([, [a, b]]) => a !== b).map(([bucket]) => Number(bucket)).sort((a, b) => a - b),
+    rowsFetched: transformed + s.length + t.length,
   };
 }
 

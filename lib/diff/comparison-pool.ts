@@ -26,7 +26,7 @@ export const RAW_TEXT_TYPES = { getTypeParser: () => (value: string) => value } 
 
 /** Rows as arrays of text (or null). */
 export async function queryText(
-  client: pg.Pool | pg.PoolClient | pg.Client,
+  client: pg.Pool | pg.ClientBase,
   text: string,
   values: unknown[] = [],
 ): Promise<(string | null)[][]> {
@@ -34,7 +34,7 @@ export async function queryText(
   return res.rows as (string | null)[][];
 }
 
-export async function serverVersionNum(client: pg.Pool | pg.PoolClient): Promise<number> {
+export async function serverVersionNum(client: pg.Pool | pg.ClientBase): Promise<number> {
   const rows = await queryText(client, 'show server_version_num');
   return Number(rows[0]![0]);
 }

@@ -52,6 +52,27 @@ async function integerBoundaries(db: pg.Pool, plan: TablePlan, chunkRows: number
   return out;
 }
 
+/**
+ * Buckets per chunk: a chunk is one range query per side returning one (count, hash) row per
+ * bucket, so the client receives rows/bucketRows rows with nothing different, and a scattered
+ * difference costs one bucket's rows, not a chunk's.
+ */
+export const BUCKETS_PER_CHUNK = 8;
+
+/** Bucket boundaries -> chunks of BUCKETS_PER_CHUNK buckets (the inner boundaries become splits). */
+export function chunkRanges(boundaries: readonly (readonly string[])[], bucketsPerChunk = BUCKETS_PER_CHUNK): KeyRange[] {
+  const ranges: KeyRange[] = [];
+  for (let i = 0; i <= boundaries.length; i += bucketsPerChunk) {
+    const last = Math.min(i + bucketsPerChunk, boundaries.length + 1) - 1;
+    ranges.push({
+      lower: i === 0 ? null : boundaries[i - 1]!,
+      upper: last >= boundaries.length ? null : boundaries[last]!,
+      splits: boundaries.slice(i, last),
+    });
+  }
+  return ranges;
+}
+
 /** Boundaries b1..bn -> ranges (-inf, b1), [b1, b2), …, [bn, +inf). */
 export function rangesFrom(boundaries: readonly (readonly string[])[]): KeyRange[] {
   const ranges: KeyRange[] = [];

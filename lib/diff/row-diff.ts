@@ -105,3 +105,16 @@ export function persisting(first: ChunkDiff, second: ChunkDiff): { diff: ChunkDi
   const keptIds = new Set([...diff.missing, ...diff.extra, ...diff.different].map((e) => e.id));
   return { diff, inFlight: all.size - keptIds.size };
 }
+
+/** The diffs of several buckets of one chunk as one. */
+export function mergeDiffs(parts: readonly ChunkDiff[]): ChunkDiff {
+  const diff: ChunkDiff = { missing: [], extra: [], different: [], deadLetter: [], samples: [] };
+  for (const p of parts) {
+    diff.missing.push(...p.missing);
+    diff.extra.push(...p.extra);
+    diff.different.push(...p.different);
+    diff.deadLetter.push(...p.deadLetter);
+    for (const s of p.samples) if (diff.samples.length < SAMPLES_PER_CHUNK) diff.samples.push(s);
+  }
+  return diff;
+}

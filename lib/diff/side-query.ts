@@ -3,10 +3,21 @@ import { canonical, rowHash, type FormOptions } from './normalized-form.ts';
 import { ident } from './sql-text.ts';
 import type { TablePlan } from './table-plan.ts';
 
-/** A chunk: primary-key range [lower, upper), bounds as the source's key texts; null = unbounded. */
+/**
+ * A chunk: primary-key range [lower, upper), bounds as the source's key texts; null = unbounded.
+ * `splits` cut it into buckets that one scan hashes separately, so a few scattered differences
+ * send only their buckets' rows to the client, not whole chunks.
+ */
 export interface KeyRange {
   readonly lower: readonly string[] | null;
   readonly upper: readonly string[] | null;
+  readonly splits?: readonly (readonly string[])[];
+}
+
+/** Bucket `i` of a range as a range of its own. */
+export function bucketRange(range: KeyRange, i: number): KeyRange {
+  const splits = range.splits ?? [];
+  return { lower: i === 0 ? range.lower : splits[i - 1]!, upper: i >= splits.length ? range.upper : splits[i]! };
 }
 
 /**
@@ -75,34 +86,61 @@ function keyOperand(shape: SideShape, i: number, expr: string): string {
   return shape.collateC && isCollatableType(shape.keyTypes[i]!) ? `${expr} COLLATE "C"` : expr;
 }
 
-/** WHERE clause (without `WHERE`) and parameters for a key range on one side. */
-export function rangePredicate(shape: SideShape, range: KeyRange, firstParam = 1): { sql: string; values: string[] } {
-  const parts: string[] = [];
-  const values: string[] = [];
-  if (shape.keyColumns.length) {
-    const cols = shape.keyColumns.map((c, i) => keyOperand(shape, i, c));
-    const lhs = cols.length === 1 ? cols[0]! : `(${cols.join(', ')})`;
-    const bound = (vals: readonly string[]) => {
-      const params = vals.map((v, i) => {
-        values.push(v);
-        return keyOperand(shape, i, `$${firstParam + values.length - 1}::${shape.keyTypes[i]}`);
-      });
-      return params.length === 1 ? params[0]! : `(${params.join(', ')})`;
-    };
-    if (range.lower) parts.push(`${lhs} >= ${bound(range.lower)}`);
-    if (range.upper) parts.push(`${lhs} < ${bound(range.upper)}`);
+/** Builds `$n::type` operands for key bounds, collecting their values. */
+class KeyParams {
+  readonly values: string[] = [];
+  constructor(
+    private readonly shape: SideShape,
+    private readonly firstParam: number,
+  ) {}
+
+  get lhs(): string {
+    const cols = this.shape.keyColumns.map((c, i) => keyOperand(this.shape, i, c));
+    return cols.length === 1 ? cols[0]! : `(${cols.join(', ')})`;
   }
-  if (shape.filter) parts.push(`(${shape.filter})`);
-  return { sql: parts.length ? parts.join(' AND ') : 'true', values };
+
+  bound(vals: readonly string[]): string {
+    const params = vals.map((v, i) => {
+      this.values.push(v);
+      return keyOperand(this.shape, i, `$${this.firstParam + this.values.length - 1}::${this.shape.keyTypes[i]}`);
+    });
+    return params.length === 1 ? params[0]! : `(${params.join(', ')})`;
+  }
 }
 
-/** `count` and the order-independent hash sum of a chunk, computed by the server. */
+function where(shape: SideShape, range: KeyRange, params: KeyParams): string {
+  const parts: string[] = [];
+  if (shape.keyColumns.length) {
+    if (range.lower) parts.push(`${params.lhs} >= ${params.bound(range.lower)}`);
+    if (range.upper) parts.push(`${params.lhs} < ${params.bound(range.upper)}`);
+  }
+  if (shape.filter) parts.push(`(${shape.filter})`);
+  return parts.length ? parts.join(' AND ') : 'true';
+}
+
+/** WHERE clause (without `WHERE`) and parameters for a key range on one side. */
+export function rangePredicate(shape: SideShape, range: KeyRange, firstParam = 1): { sql: string; values: string[] } {
+  const params = new KeyParams(shape, firstParam);
+  return { sql: where(shape, range, params), values: params.values };
+}
+
+/**
+ * Per bucket of the range: bucket number, `count` and the order-independent hash sum, computed by
+ * the server in one scan. Empty buckets return no row.
+ */
 export function hashQuery(plan: TablePlan, shape: SideShape, range: KeyRange, form: FormOptions): { text: string; values: string[] } {
   const exprs = plan.columns.map((c, i) => canonical(shape.columnValues[i]!, c.targetType, 'hash', form));
-  const where = rangePredicate(shape, range, shape.keyColumns.length ? 1 : 2);
+  const params = new KeyParams(shape, shape.keyColumns.length ? 1 : 2);
+  const filter = where(shape, range, params);
+  const splits = shape.keyColumns.length ? (range.splits ?? []) : [];
+  if (!splits.length) {
+    return { text: `SELECT 0, count(*), coalesce(sum(${rowHash(exprs)}), 0) FROM ${shape.relation} WHERE ${filter}`, values: params.values };
+  }
+  const whens = splits.map((b, i) => `WHEN ${params.lhs} < ${params.bound(b)} THEN ${i}`).join(' ');
   return {
-    text: `SELECT count(*), coalesce(sum(${rowHash(exprs)}), 0) FROM ${shape.relation} WHERE ${where.sql}`,
-    values: where.values,
+    text: `SELECT bucket, count(*), sum(h) FROM (SELECT CASE ${whens} ELSE ${splits.length} END AS bucket, ${rowHash(exprs)} AS h
+             FROM ${shape.relation} WHERE ${filter}) AS rows GROUP BY bucket`,
+    values: params.values,
   };
 }
 

@@ -3,7 +3,7 @@ import { queryText } from './comparison-pool.ts';
 import { qualified } from './sql-text.ts';
 
 /** Column name -> type as `format_type()` prints it; empty when the table does not exist. */
-export async function readColumnTypes(client: pg.Pool | pg.PoolClient, schema: string, table: string): Promise<Map<string, string>> {
+export async function readColumnTypes(client: pg.Pool | pg.ClientBase, schema: string, table: string): Promise<Map<string, string>> {
   const rows = await queryText(
     client,
     `select a.attname, format_type(a.atttypid, a.atttypmod)
@@ -20,7 +20,7 @@ export async function readColumnTypes(client: pg.Pool | pg.PoolClient, schema: s
  * tell whether both sides order text keys the same way.
  */
 export async function readCollations(
-  client: pg.Pool | pg.PoolClient,
+  client: pg.Pool | pg.ClientBase,
   schema: string,
   table: string,
   columns: readonly string[],

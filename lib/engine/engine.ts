@@ -160,7 +160,12 @@ export class Engine {
           this.out.ok(name, 'already verified: would be skipped');
           continue;
         }
-        runs.push(await this.dryRunPhase(registry[name], options, records, assumed));
+        try {
+          runs.push(await this.dryRunPhase(registry[name], options, records, assumed));
+        } catch (err) {
+          // one plan that cannot be made now (no router yet, say) does not hide the others
+          this.out.warn(name, `plan unavailable: ${asCutoverError(err).message}`);
+        }
         assumed.add(name);
       }
       return { ok: true, runs };
@@ -497,7 +502,8 @@ export class Engine {
       journal,
       clock: this.clock,
       signal: this.signal,
-      options: { ...options, dryRun: this.flags.dryRun ?? false },
+      // the traffic gates judge the age of the last passing validation (lib/traffic/traffic-inputs.ts)
+      options: { lastValidationAt: verifiedPhases(records).get('validate')?.time, ...options, dryRun: this.flags.dryRun ?? false },
       history: records,
     };
   }

@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -123,6 +124,7 @@ export class BlueGreenRouter extends Construct {
         expression: 'IF(bluep99 > 0, greenp99 / bluep99, 0)',
         usingMetrics: { bluep99: blue.p99(), greenp99: green.p99() },
         label: 'green p99 / blue p99',
+        period: Duration.minutes(1),
       }),
       maxRatio,
     );

@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { suppressNag } from './nag.ts';
 
 export interface CutoverLoadBalancerProps {
   readonly vpc: ec2.IVpc;
@@ -53,5 +54,6 @@ export class CutoverLoadBalancer extends Construct {
       defaultAction: elbv2.ListenerAction.forward([props.defaultTargetGroup]),
       open: true,
     });
+    suppressNag(securityGroup, 'AwsSolutions-EC23', 'The load balancer is the public entry point of the shop: it must accept its listener port from anywhere. Only that port is open.');
   }
 }

@@ -3,6 +3,7 @@ import * as backup from 'aws-cdk-lib/aws-backup';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { suppressNag } from './nag.ts';
 
 export interface DatabaseBackupPlanProps {
   /** The legacy and new databases (RDS instances or Aurora clusters). */
@@ -55,7 +56,8 @@ export class DatabaseBackupPlan extends Construct {
       }),
     );
     if (props.resources.length > 0) {
-      this.plan.addSelection('Databases', { resources: [...props.resources] });
+      const selection = this.plan.addSelection('Databases', { resources: [...props.resources] });
+      suppressNag(selection, 'AwsSolutions-IAM4', 'AWSBackupServiceRolePolicyForBackup is the AWS-maintained policy AWS Backup requires to snapshot RDS and Aurora; it follows new service features.', ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup']);
     }
   }
 }

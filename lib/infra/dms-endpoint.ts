@@ -1,3 +1,4 @@
+import { Stack } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -17,6 +18,27 @@ export const DMS_ENGINE_NAMES: Readonly<Record<DmsDatabaseEngine, string>> = {
 
 export function isPostgresFamily(engine: DmsDatabaseEngine): boolean {
   return engine === 'postgres' || engine === 'aurora-postgresql';
+}
+
+/** What DMS needs on an endpoint secret. */
+export const SECRET_READ_ACTIONS = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'] as const;
+
+/**
+ * Grants on the role's own policy only: `secret.grantRead` would also edit the key policy of a
+ * secret in another stack, and that stack would then depend on this one (a cycle). The key
+ * policy of a kit-made key already lets the account's IAM policies decide. An imported secret
+ * under a customer-managed key needs that key's policy to allow the role (see the config reference).
+ */
+function grantSecretRead(secret: secretsmanager.ISecret, role: iam.IRole): void {
+  iam.Grant.addToPrincipal({ grantee: role, actions: [...SECRET_READ_ACTIONS], resourceArns: [secret.secretFullArn ?? `${secret.secretArn}-??????`] });
+  if (secret.encryptionKey) {
+    iam.Grant.addToPrincipal({
+      grantee: role,
+      actions: ['kms:Decrypt'],
+      resourceArns: [secret.encryptionKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(role).region}.amazonaws.com` } },
+    });
+  }
 }
 
 export interface DmsEndpointProps {
@@ -46,7 +68,7 @@ export class DmsEndpoint extends Construct {
 
   constructor(scope: Construct, id: string, props: DmsEndpointProps) {
     super(scope, id);
-    props.secret.grantRead(props.secretsAccessRole);
+    grantSecretRead(props.secret, props.secretsAccessRole);
     const secretSettings = {
       secretsManagerSecretId: props.secret.secretArn,
       secretsManagerAccessRoleArn: props.secretsAccessRole.roleArn,

@@ -212,4 +212,21 @@ export class DmsReplication extends Construct {
       }).node.addDependency(this.forwardTask, this.reverseTask);
     }
   }
+
+  /**
+   * Opens a database's security groups to the replication instance. The ingress rules live
+   * here, beside DMS, so the database's stack never depends on the replication stack.
+   */
+  public allowToDatabase(database: ec2.IConnectable, port: number): void {
+    database.connections.securityGroups.forEach((group, i) => {
+      new ec2.CfnSecurityGroupIngress(this, i === 0 ? 'DatabaseIngress' : `DatabaseIngress${i}`, {
+        groupId: group.securityGroupId,
+        sourceSecurityGroupId: this.securityGroup.securityGroupId,
+        ipProtocol: 'tcp',
+        fromPort: port,
+        toPort: port,
+        description: 'from the DMS replication instance',
+      });
+    });
+  }
 }

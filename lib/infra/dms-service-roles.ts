@@ -1,6 +1,7 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { suppressNag } from './nag.ts';
 
 /** What DMS does in the VPC: place and remove the replication instance's network interfaces. */
 export const DMS_VPC_ACTIONS = [
@@ -55,5 +56,10 @@ export class DmsServiceRoles extends Construct {
         }),
       },
     });
+    suppressNag(this.vpcRole, 'AwsSolutions-IAM5', 'DMS creates network interfaces in subnets chosen at instance creation and describes the VPC; EC2 offers no resource-level scoping for these describe/create calls (same actions as AWS managed AmazonDMSVPCManagementRole).', ['Resource::*']);
+    suppressNag(this.cloudWatchLogsRole, 'AwsSolutions-IAM5', 'logs:DescribeLogGroups has no resource-level permission; the other actions are limited to the dms-tasks-* log groups and dms-task-* streams DMS names itself.', [
+      'Resource::*',
+      { regex: '/^Resource::arn:<AWS::Partition>:logs:.*:log-group:dms-tasks-\\*(:log-stream:dms-task-\\*)?$/g' },
+    ]);
   }
 }

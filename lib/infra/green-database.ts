@@ -1,13 +1,17 @@
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
+import { suppressNag } from './nag.ts';
 import { keyDefaults } from './defaults/bucket-defaults.ts';
 import { GREEN_AURORA_ENGINE, greenClusterDefaults, greenClusterParameters } from './defaults/aurora-defaults.ts';
 
 export interface GreenDatabaseProps {
   readonly vpc: ec2.IVpc;
+  /** Cluster identifier (also names its log group), e.g. `cutover-staging-green`. */
+  readonly clusterIdentifier: string;
   /**
    * @default 'app'
    */
@@ -66,7 +70,15 @@ export class GreenDatabase extends Construct {
     for (const field of Object.keys(props.overrides ?? {})) {
       Annotations.of(this).addWarningV2(`cutover:GreenDatabaseOverride:${field}`, `GreenDatabase secure default "${field}" is overridden`);
     }
+    // The log group RDS would create never expires; creating it here sets a retention without
+    // the log-retention Lambda that `cloudwatchLogsRetention` would add.
+    const logGroup = new logs.LogGroup(this, 'PostgresqlLogs', {
+      logGroupName: `/aws/rds/cluster/${props.clusterIdentifier}/postgresql`,
+      retention: logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     this.cluster = new rds.DatabaseCluster(this, 'Resource', {
+      clusterIdentifier: props.clusterIdentifier,
       ...greenClusterDefaults({ isProtected, backupRetention: Duration.days(retentionDays) }),
       engine: GREEN_AURORA_ENGINE,
       vpc: props.vpc,
@@ -83,5 +95,11 @@ export class GreenDatabase extends Construct {
         : [],
       ...props.overrides,
     });
+    this.cluster.node.addDependency(logGroup);
+    suppressNag(this.cluster, 'AwsSolutions-SMG4', 'Rotating the admin password during the migration would break the open DMS connections and the green app; rotation is switched on after finalize (runbooks/cutover.md).');
+    suppressNag(this.cluster, 'AwsSolutions-IAM4', 'AmazonRDSEnhancedMonitoringRole is the AWS-maintained policy of the enhanced-monitoring service role; it only writes RDSOSMetrics logs.', ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole']);
+    if (!isProtected) {
+      suppressNag(this.cluster, 'AwsSolutions-RDS10', 'Deletion protection is on for protected environments (prod); an unprotected rehearsal environment must be removable by `cdk destroy` (a final snapshot is kept).');
+    }
   }
 }

@@ -37,9 +37,9 @@ export interface GreenServiceProps {
   readonly databaseSecret?: secretsmanager.ISecret;
   /**
    * Where the load balancer's requests come from.
-   * @default - the VPC's CIDR
+   * @default - no ingress rule: call `allowFromLoadBalancer` (or `service.connections.allowFrom`)
    */
-  readonly ingressPeer?: ec2.IPeer;
+  readonly ingressPeer?: ec2.IPeer | ec2.IConnectable;
 }
 
 /** The new app on ECS Fargate, registered in a new green target group (IP targets). */
@@ -79,7 +79,7 @@ export class GreenService extends Construct {
       circuitBreaker: { rollback: true },
       minHealthyPercent: 100,
     });
-    this.service.connections.allowFrom(props.ingressPeer ?? ec2.Peer.ipv4(props.vpc.vpcCidrBlock), ec2.Port.tcp(port), 'from the load balancer');
+    if (props.ingressPeer) this.allowFromLoadBalancer(props.ingressPeer);
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
       vpc: props.vpc,
       port,
@@ -89,5 +89,13 @@ export class GreenService extends Construct {
       deregistrationDelay: Duration.seconds(30),
     });
     this.targetGroup.addTarget(this.service);
+    this.containerPort = port;
+  }
+
+  public readonly containerPort: number;
+
+  /** Admits the load balancer (a security group or an address range) on the container port. */
+  public allowFromLoadBalancer(peer: ec2.IPeer | ec2.IConnectable): void {
+    this.service.connections.allowFrom(peer, ec2.Port.tcp(this.containerPort), 'from the load balancer');
   }
 }

@@ -36,8 +36,9 @@ export class TargetGroupMetrics {
   /** 5xx responses / requests; 0 when there were no requests (a quiet minute is not an error). */
   public errorRatio(): cloudwatch.MathExpression {
     return new cloudwatch.MathExpression({
-      expression: 'IF(requests > 0, errors / requests, 0)',
-      usingMetrics: { requests: this.requests(), errors: this.errors5xx() },
+      // Ids carry the label: one graph shows both target groups' ratios and ids must be unique.
+      expression: `IF(${this.label}Requests > 0, ${this.label}Errors / ${this.label}Requests, 0)`,
+      usingMetrics: { [`${this.label}Requests`]: this.requests(), [`${this.label}Errors`]: this.errors5xx() },
       period: Duration.minutes(1),
       label: `${this.label} 5xx ratio`,
     });

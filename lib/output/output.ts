@@ -122,9 +122,9 @@ export class StreamOutput implements Output {
       return;
     }
     const now = this.clock().getTime();
-    const last = this.lastProgressAt.get(update.topic) ?? 0;
+    const last = this.lastProgressAt.get(update.topic);
     const finished = update.total !== undefined && update.done >= update.total;
-    if (now - last < this.plainIntervalMs && !finished) return;
+    if (last !== undefined && now - last < this.plainIntervalMs && !finished) return;
     this.lastProgressAt.set(update.topic, now);
     this.line('prog', update.topic, formatProgress(update));
   }

@@ -27,7 +27,8 @@ export const assessPhase: Phase = {
       else if (f.severity === 'warning') ctx.out.warn('assess', line);
       else ctx.out.info('assess', line);
     }
-    return outcome(report);
+    // the assessment ran; whether a blocker stops the cutover is the gate (verify)
+    return { ...outcome(report), ok: true };
   },
   async verify(ctx) {
     return outcome(reports.get(ctx) ?? (await ctx.platform.inspector.assess()));

@@ -21,8 +21,9 @@ export async function loadPhaseRegistry(): Promise<PhaseRegistry> {
     (Object.keys(TRAFFIC_PHASES) as (keyof typeof TRAFFIC_PHASES)[]).map(async (name) => {
       const spec = TRAFFIC_PHASES[name];
       try {
-        const mod = await importOptional<Record<string, unknown>>(spec.file, `the ${name} phase`);
-        return [name, exported<Phase>(mod, spec.exportName, spec.file)] as const;
+        const url = new URL(spec.file, import.meta.url);
+        const mod = await importOptional(url, `the ${name} phase`);
+        return [name, exported<Phase>(mod, spec.exportName, url)] as const;
       } catch (err) {
         return [name, unavailablePhase(name, spec.requires, err as CutoverError)] as const;
       }
@@ -39,8 +40,8 @@ export async function loadPhaseRegistry(): Promise<PhaseRegistry> {
 
 /** `runRollback` / `planRollback` of lib/traffic/rollback.ts. */
 export async function loadRollbackRunner(): Promise<RollbackRunner> {
-  const file = '../traffic/rollback.ts';
-  const mod = await importOptional<Record<string, unknown>>(file, 'rollback');
+  const file = new URL('../traffic/rollback.ts', import.meta.url);
+  const mod = await importOptional(file, 'rollback');
   const run = exported<RollbackRunner['run']>(mod, 'runRollback', file);
   const plan = exported<RollbackRunner['plan']>(mod, 'planRollback', file);
   return { run, plan };

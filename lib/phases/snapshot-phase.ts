@@ -22,15 +22,14 @@ export const snapshotPhase: Phase = {
     ];
   },
   async apply(ctx) {
-    let manifest: SnapshotManifest | undefined;
-    if (ctx.journal.completedSteps().includes('snapshotter.snapshot')) {
-      // resumed after the snapshot itself finished: use it rather than taking another
-      manifest = (await ctx.platform.snapshotter.list()).at(-1);
-    }
-    manifest ??= await ctx.journal.step('snapshotter.snapshot', {}, async () => {
-      const m = await ctx.platform.snapshotter.snapshot();
-      return { id: m.id, position: m.position, tables: m.tables.length, rows: m.tables.reduce((n, t) => n + t.rows, 0), manifest: m };
-    }).then((r) => r.manifest);
+    // resumed after the snapshot itself finished: use it rather than taking another
+    const resumed = ctx.journal.completedSteps().includes('snapshotter.snapshot') ? (await ctx.platform.snapshotter.list()).at(-1) : undefined;
+    const manifest: SnapshotManifest =
+      resumed ??
+      (await ctx.journal.step('snapshotter.snapshot', {}, async () => {
+        const m = await ctx.platform.snapshotter.snapshot();
+        return { id: m.id, position: m.position, tables: m.tables.length, rows: m.tables.reduce((n, t) => n + t.rows, 0), manifest: m };
+      })).manifest;
     manifests.set(ctx, manifest);
     const problems = manifestProblems(manifest, ctx.platform.name);
     const rows = manifest.tables.reduce((n, t) => n + t.rows, 0);

@@ -7,7 +7,8 @@ const reports = outcomeMemo<ValidationReport>();
 
 /**
  * The data gate every traffic step trusts: a chunked hash diff of every mapped table. Apply runs
- * it (and writes or applies repairs when asked); verify is `report.equal`. The journal keeps the
+ * it (and writes or applies repairs when asked) and is ok when the comparison ran; verify, the
+ * gate, is `report.equal`. The journal keeps the
  * summary and figures so `status` can show the last result and its age.
  */
 export const validatePhase: Phase = {
@@ -33,7 +34,8 @@ export const validatePhase: Phase = {
       else ctx.out.info('validate', line);
     }
     for (const r of report.reconciliation) if (!r.equal) ctx.out.warn('validate', `reconciliation ${r.name}: source ${JSON.stringify(r.source)} vs target ${JSON.stringify(r.target)}`);
-    return outcome(report);
+    // apply succeeded when the comparison ran; whether the data is equal is the gate (verify)
+    return { ...outcome(report), ok: true };
   },
   async verify(ctx) {
     return outcome(reports.get(ctx) ?? (await ctx.platform.validator.validate({ ...options(ctx), signal: ctx.signal })));

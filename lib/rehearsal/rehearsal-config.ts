@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { CutoverConfigInput } from '../config/schema.ts';
-import { demoQualityChecks, demoReconciliation, demoSmokeFlow } from './demo-config.ts';
+import { CAINIAO_QUALITY_CHECKS } from '../demo/quality-checks.ts';
+import { DEMO_RECONCILIATION } from '../demo/reconciliation.ts';
+import { demoSmokeFlow } from '../demo/smoke-flow.ts';
 
 export interface RehearsalConfigInput {
   readonly repoRoot: string;
@@ -12,6 +14,8 @@ export interface RehearsalConfigInput {
   readonly greenAppUrl: string;
   readonly shiftBakeSeconds: number;
   readonly bakeSeconds: number;
+  /** The smoke-test account and product of the seeded data. */
+  readonly smoke: { customerId: number; productId: number };
 }
 
 /**
@@ -37,13 +41,13 @@ export function buildRehearsalConfig(i: RehearsalConfigInput): CutoverConfigInpu
         router: { adminUrl: i.routerAdminUrl },
         apps: { blue: { url: i.blueAppUrl }, green: { url: i.greenAppUrl } },
         replication: { parallelTables: 2, chunkRows: 2000, batchSize: 500, waves: [] },
-        validation: { chunkRows: 2000, concurrency: 2, floatTolerance: 0, reconciliation: demoReconciliation() },
+        validation: { chunkRows: 2000, concurrency: 2, floatTolerance: 0, reconciliation: DEMO_RECONCILIATION },
         shift: { steps: [1, 10, 50, 100], bakeSeconds: i.shiftBakeSeconds },
         gates: { maxErrorRatio: 0.05, maxP99RatioToBlue: 5, maxLagMs: 2000, maxValidationAgeSeconds: 3600, minRequests: 10 },
         switch: { catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 },
         bake: { seconds: i.bakeSeconds },
-        assess: { checks: demoQualityChecks() },
-        smoke: demoSmokeFlow(),
+        assess: { checks: CAINIAO_QUALITY_CHECKS },
+        smoke: demoSmokeFlow(i.smoke),
       },
     },
   };

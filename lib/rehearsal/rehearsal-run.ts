@@ -73,7 +73,11 @@ export class RehearsalRun {
       for (const name of RUNBOOK) {
         const run = await this.runPhase(name);
         if (name === 'switch' && run?.apply?.figures) holdFigures = holdFrom(run.apply.figures);
-        if (run && !run.ok) {
+        if (run === null) {
+          out.warn('rehearse', `phase ${name} is not built yet: the phases after it are shown as not run`);
+          break;
+        }
+        if (!run.ok) {
           if (name === 'shift' && this.d.fault === 'green-errors') this.mark('shift', { outcome: 'rolled-back' });
           out.warn('rehearse', `phase ${name} did not pass: rolling back to blue`);
           ({ seconds: rollbackSeconds, greenEraWrites } = await this.rollback());
@@ -156,7 +160,7 @@ export class RehearsalRun {
       this.mark(name, {
         end: new Date().toISOString(),
         outcome: run.ok ? 'ok' : 'failed',
-        summary: [run.apply?.summary, run.verify?.summary].filter(Boolean).join(' / ') || (run.ok ? 'ok' : 'failed'),
+        summary: [...new Set([run.apply?.summary, run.verify?.summary].filter(Boolean))].join(' / ') || (run.ok ? 'ok' : 'failed'),
         figures: { ...(run.apply?.figures ?? {}), ...(run.verify?.figures ?? {}) },
       });
       return run;
@@ -165,7 +169,7 @@ export class RehearsalRun {
       this.mark(name, { end: new Date().toISOString(), outcome: e.code === 'NOT_SUPPORTED' ? 'not-run' : 'failed', summary: e.message });
       if (e.code === 'NOT_SUPPORTED') {
         out.warn('rehearse', `phase ${name} is not available yet: ${e.message}`);
-        return { phase: name, ok: false, dryRun: false, resumed: false, plan: [] };
+        return null;
       }
       throw err;
     }

@@ -32,7 +32,8 @@ export async function rehearse(options: RehearseOptions, out: Output): Promise<n
   const seed = checkPositiveInt('seed', options.seed, 42, 0);
   const orders = checkPositiveInt('orders', options.orders, 5000);
   const rate = checkPositiveInt('rate', options.rate, 200);
-  const dir = path.resolve(options.dir ?? path.join(REPO_ROOT, '.cutover', 'rehearsal'));
+  // CUTOVER_REHEARSAL_DIR lets tests run rehearsals side by side without sharing a folder
+  const dir = path.resolve(options.dir ?? process.env.CUTOVER_REHEARSAL_DIR ?? path.join(REPO_ROOT, '.cutover', 'rehearsal'));
   if (options.dryRun) {
     PLAN.forEach((p, i) => out.step('rehearse', `${i + 1}. ${p}`));
     out.step('rehearse', `working folder ${dir}; fault ${fault ?? 'none'}; ${orders} orders; ${rate} req/s`);
@@ -62,7 +63,7 @@ export async function rehearse(options: RehearseOptions, out: Output): Promise<n
     );
     out.ok('rehearse', `cainiao on 127.0.0.1:${cainiao!.port}, duoduo on 127.0.0.1:${duoduo!.port}`);
 
-    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao!.url, duoduoUrl: duoduo!.url, seed, orders, out });
+    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao!.url, duoduoUrl: duoduo!.url, seed, orders, rate, out });
     cleanup.push('demo apps and router', () => demo.stop());
 
     const raw = buildRehearsalConfig({
@@ -75,6 +76,7 @@ export async function rehearse(options: RehearseOptions, out: Output): Promise<n
       blueAppUrl: demo.blue.url,
       shiftBakeSeconds: options.shiftBakeSeconds ?? 4,
       bakeSeconds: options.bakeSeconds ?? 6,
+      smoke: demo.summary.smoke,
     });
     const configFile = path.join(dir, 'cutover.config.json');
     writeFileSync(configFile, JSON.stringify(raw, null, 2), { mode: 0o600 });

@@ -85,7 +85,7 @@ export class ChangeStream {
     );
     this.service.on('data', (_lsn: string, msg: Pgoutput.Message) => this.onMessage(msg));
     this.service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
-      this.handlers.onKeepalive(lsn, this.open !== null, shouldRespond);
+      this.handlers.onKeepalive(normalize(lsn), this.open !== null, shouldRespond);
     });
     this.service.on('error', (err: Error) => {
       if (!this.stopped) this.handlers.onError(err);
@@ -141,7 +141,7 @@ export class ChangeStream {
   private onMessage(msg: Pgoutput.Message): void {
     switch (msg.tag) {
       case 'begin':
-        this.open = { commitLsn: msg.commitLsn ?? '0/0', commitTime: pgTime(msg.commitTime), changes: [] };
+        this.open = { commitLsn: normalize(msg.commitLsn ?? '0/0'), commitTime: pgTime(msg.commitTime), changes: [] };
         return;
       case 'insert':
         this.open?.changes.push({ kind: 'insert', schema: msg.relation.schema, table: msg.relation.name, newRow: msg.new });
@@ -171,13 +171,18 @@ export class ChangeStream {
       case 'commit': {
         const open = this.open;
         this.open = null;
-        if (open) this.handlers.onTransaction({ ...open, endLsn: msg.commitEndLsn ?? open.commitLsn });
+        if (open) this.handlers.onTransaction({ ...open, endLsn: msg.commitEndLsn ? normalize(msg.commitEndLsn) : open.commitLsn });
         return;
       }
       default:
         return; // relation/type/origin/message: nothing to apply
     }
   }
+}
+
+/** `00000000/038B8E50` -> `0/38B8E50`, as PostgreSQL prints it. */
+function normalize(lsn: string): string {
+  return bigIntToLsn(lsnToBigInt(lsn));
 }
 
 function pick(row: Record<string, unknown>, keys: readonly string[]): WireRow {

@@ -1,60 +1,11 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { CutoverError } from '../errors.ts';
+import { createRowTransformer, loadTableMappings, readCatalog, resolveTableMappings } from '../mappings/index.ts';
+import type { MappedTable } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
-import type {
-  MappedTable,
-  ResolvedMappings,
-  RowTransformer,
-  SourceCatalog,
-  TableMappingDocument,
-} from '../mappings/types.ts';
 
-/** The part of lib/mappings/index.ts the replicator and the snapshotter use. */
-export interface MappingEngine {
-  loadTableMappings(file: string): Promise<TableMappingDocument>;
-  resolveTableMappings(doc: TableMappingDocument, catalog: SourceCatalog): ResolvedMappings;
-  createRowTransformer(table: MappedTable): Promise<RowTransformer>;
-  readCatalog(client: pg.ClientBase, schemas: string[]): Promise<SourceCatalog>;
-  /** True when lib/mappings is not in the tree yet and the private stand-in answers. */
-  readonly standIn: boolean;
-}
-
-let cached: Promise<MappingEngine> | undefined;
-
-/**
- * Loads lib/mappings/index.ts when it exists (the one DMS mapping implementation), else the
- * private selection-only stand-in. The specifier is computed so the tree type-checks either way.
- */
-export function mappingEngine(): Promise<MappingEngine> {
-  cached ??= (async () => {
-    const real = new URL('../mappings/index.ts', import.meta.url);
-    if (existsSync(fileURLToPath(real))) {
-      const mod = (await import(real.href)) as Partial<MappingEngine> & {
-        parseTableMappings?: (json: unknown, file?: string) => TableMappingDocument;
-      };
-      if (mod.resolveTableMappings && mod.createRowTransformer && mod.readCatalog && (mod.loadTableMappings || mod.parseTableMappings)) {
-        const load =
-          mod.loadTableMappings ??
-          (async (file: string) => {
-            const { readFile } = await import('node:fs/promises');
-            return mod.parseTableMappings!(JSON.parse(await readFile(file, 'utf8')), file);
-          });
-        return {
-          loadTableMappings: load,
-          resolveTableMappings: mod.resolveTableMappings,
-          createRowTransformer: mod.createRowTransformer,
-          readCatalog: mod.readCatalog,
-          standIn: false,
-        };
-      }
-    }
-    const standIn = await import('./stand-in-mappings.ts');
-    return { ...standIn, standIn: true };
-  })();
-  return cached;
-}
+/** The mapping engine calls the replicator and the snapshotter make (one DMS implementation, lib/mappings). */
+export const mappingEngine = { loadTableMappings, resolveTableMappings, createRowTransformer, readCatalog };
 
 /** A wave of configured tables (`schema.table` source names). */
 export interface WaveSelection {
@@ -73,11 +24,11 @@ export async function resolveMappedTables(
   out: Output,
   wave?: WaveSelection,
 ): Promise<MappedTable[]> {
-  const engine = await mappingEngine();
-  if (engine.standIn) out.warn('mappings', 'lib/mappings is not available yet: using the selection-only stand-in');
+  const engine = mappingEngine;
   const doc = await engine.loadTableMappings(mappingFile);
   const catalog = await engine.readCatalog(client, schemas);
   const resolved = engine.resolveTableMappings(doc, catalog);
+  for (const note of resolved.notes) out.info('mappings', note);
   let tables = [...resolved.tables];
   if (wave) {
     const wanted = new Set(wave.tables);

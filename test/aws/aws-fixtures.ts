@@ -1,11 +1,17 @@
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DatabaseMigrationServiceClient } from '@aws-sdk/client-database-migration-service';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyListenerCommand,
+  ModifyRuleCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
-import { S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { ResolvedAwsEnvironment } from '../../lib/config/load.ts';
 import type { AwsClients } from '../../lib/aws/aws-clients.ts';
 import type { AwsAdapterOptions } from '../../lib/aws/adapter-options.ts';
@@ -151,4 +157,63 @@ export function inputsOf<T>(mock: { calls(): { args: unknown[] }[] }, name: stri
 
 export function throttlingError(): Error {
   return Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+}
+
+/**
+ * A small stateful fake of the ALB listener, the write rule and the SSM state parameter on top
+ * of the mocks, so a sequence of router calls sees its own earlier changes.
+ */
+export function fakeAlbAndState(initial: { blue?: number; green?: number; writeTg?: string; state?: string } = {}) {
+  const world = {
+    listenerActions: [
+      { Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: ARNS.blueTg, Weight: initial.blue ?? 100 }, { TargetGroupArn: ARNS.greenTg, Weight: initial.green ?? 0 }] } },
+    ] as unknown[],
+    ruleActions: [{ Type: 'forward', TargetGroupArn: initial.writeTg ?? ARNS.blueTg }] as unknown[],
+    state: initial.state ?? 'blue',
+  };
+  mocks.elbv2.on(DescribeListenersCommand).callsFake(() => ({ Listeners: [{ ListenerArn: ARNS.listener, DefaultActions: world.listenerActions }] }));
+  mocks.elbv2.on(DescribeRulesCommand).callsFake(() => ({ Rules: [{ RuleArn: ARNS.writeRule, Actions: world.ruleActions }] }));
+  mocks.elbv2.on(ModifyListenerCommand).callsFake((input: { DefaultActions: unknown[] }) => {
+    world.listenerActions = input.DefaultActions;
+    return {};
+  });
+  mocks.elbv2.on(ModifyRuleCommand).callsFake((input: { Actions: unknown[] }) => {
+    world.ruleActions = input.Actions;
+    return {};
+  });
+  mocks.ssm.on(GetParameterCommand, { Name: STATE_PARAMETER }).callsFake(() => ({ Parameter: { Name: STATE_PARAMETER, Value: world.state } }));
+  mocks.ssm.on(PutParameterCommand).callsFake((input: { Value: string }) => {
+    world.state = input.Value;
+    return { Version: 2 };
+  });
+  return world;
+}
+
+/** An in-memory bucket honouring If-None-Match: * and If-Match on PutObject (S3 semantics). */
+export function fakeBucket() {
+  const objects = new Map<string, { body: string; etag: string }>();
+  let version = 0;
+  const fail = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+  mocks.s3.on(PutObjectCommand).callsFake((input: { Key: string; Body: string; IfNoneMatch?: string; IfMatch?: string }) => {
+    const existing = objects.get(input.Key);
+    if (input.IfNoneMatch === '*' && existing) throw fail('PreconditionFailed', 412);
+    if (input.IfMatch !== undefined && existing?.etag !== input.IfMatch) throw fail('PreconditionFailed', 412);
+    const etag = `"etag-${++version}"`;
+    objects.set(input.Key, { body: String(input.Body), etag });
+    return { ETag: etag };
+  });
+  mocks.s3.on(GetObjectCommand).callsFake((input: { Key: string }) => {
+    const o = objects.get(input.Key);
+    if (!o) throw fail('NoSuchKey', 404);
+    return { ETag: o.etag, Body: { transformToString: async () => o.body } };
+  });
+  mocks.s3.on(DeleteObjectCommand).callsFake((input: { Key: string }) => {
+    objects.delete(input.Key);
+    return {};
+  });
+  mocks.s3.on(ListObjectsV2Command).callsFake((input: { Prefix: string }) => ({
+    Contents: [...objects.keys()].filter((k) => k.startsWith(input.Prefix)).sort().map((Key) => ({ Key })),
+    IsTruncated: false,
+  }));
+  return objects;
 }

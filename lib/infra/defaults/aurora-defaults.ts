@@ -34,7 +34,6 @@ export function greenClusterDefaults(input: GreenClusterDefaultsInput): Partial<
     removalPolicy: input.isProtected ? RemovalPolicy.RETAIN : RemovalPolicy.SNAPSHOT,
     backup: { retention: input.backupRetention, preferredWindow: '02:00-03:00' },
     cloudwatchLogsExports: ['postgresql'],
-    cloudwatchLogsRetention: 365,
     copyTagsToSnapshot: true,
     monitoringInterval: Duration.seconds(60),
     enablePerformanceInsights: true,

@@ -1,0 +1,23 @@
+// The CDK app: `npx cdk synth -c env=staging` / `npx cdk deploy -c env=prod`.
+// `-c config=PATH` picks another config file (default cutover.config.ts in the current folder).
+import { App } from 'aws-cdk-lib';
+import { loadConfig } from '../lib/config/load.ts';
+import { CutoverError } from '../lib/errors.ts';
+import { buildCutoverApp } from '../lib/infra/cutover-app.ts';
+import { CUTOVER_FEATURE_FLAGS } from '../lib/infra/feature-flags.ts';
+
+const app = new App({ context: { ...CUTOVER_FEATURE_FLAGS } });
+const context = (key: string): string | undefined => {
+  const value: unknown = app.node.tryGetContext(key);
+  return value === undefined || value === null || value === '' ? undefined : String(value);
+};
+
+try {
+  const config = await loadConfig({ file: context('config') });
+  buildCutoverApp({ app, config, environmentName: context('env') });
+  app.synth();
+} catch (err) {
+  if (!(err instanceof CutoverError)) throw err;
+  process.stderr.write(`${err.describe()}\n`);
+  process.exitCode = err.exitCode;
+}

@@ -1,0 +1,290 @@
+import pg from 'pg';
+import type { ResolvedPostgresEnvironment } from '../config/load.ts';
+import { readColumnTypes } from '../diff/table-catalog.ts';
+import { CutoverError } from '../errors.ts';
+import { loadTableMappings, readCatalog, resolveTableMappings } from '../mappings/index.ts';
+import type { MappedTable } from '../mappings/types.ts';
+import type { Output } from '../output/output.ts';
+import type { AssessReport, Finding, Inspector } from '../platform/roles.ts';
+import { connectionError, probeConnection } from './connection-errors.ts';
+import { runQualityChecks } from './quality-checks.ts';
+import { replicationSettings } from './replication-settings.ts';
+import { narrowingChange, typeFindings, type TypedColumn } from './type-findings.ts';
+
+/**
+ * Full-load throughput assumed for the estimate: a conservative figure for COPY between two
+ * servers on one network (bench/ measures the real one; the estimate is for planning only).
+ */
+export const ASSUMED_FULL_LOAD_BYTES_PER_SECOND = 30 * 1024 * 1024;
+
+interface SourceTable {
+  readonly name: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly primaryKey: string[];
+}
+
+/**
+ * Read-only pre-flight for the `postgres` platform: what would stop or damage the migration
+ * before anything moves (keys, types, large objects, replication settings, the mapping against
+ * both schemas) and the legacy data's quality findings from the config's checks.
+ */
+export class PostgresInspector implements Inspector {
+  constructor(
+    private readonly env: ResolvedPostgresEnvironment,
+    private readonly out: Output,
+  ) {}
+
+  async checkConnectivity(): Promise<void> {
+    await Promise.all([probeConnection(this.env.source.url, 'source'), probeConnection(this.env.target.url, 'target')]);
+  }
+
+  async assess(): Promise<AssessReport> {
+    await this.checkConnectivity();
+    const source = await connect(this.env.source.url, 'source');
+    const target = await connect(this.env.target.url, 'target').catch(async (err: unknown) => {
+      await source.end().catch(() => {});
+      throw err;
+    });
+    try {
+      const schemas = this.env.source.schemas;
+      const tables = await sourceTables(source, schemas);
+      const findings: Finding[] = [];
+      const mapped = await this.mappedTables(source, findings);
+      const selected = new Set(mapped.tables.map((t) => `${t.source.schema}.${t.source.table}`));
+
+      findings.push(...keyFindings(tables, mapped.withoutPrimaryKey, selected));
+      findings.push(...typeFindings((await typedColumns(source, schemas)).filter((c) => isCopied(mapped.tables, c))));
+      findings.push(...(await targetFindings(target, mapped.tables)));
+      findings.push(...(await objectFindings(source, target, schemas)));
+      const [src, tgt] = await Promise.all([replicationSettings(source, 'source'), replicationSettings(target, 'target')]);
+      findings.push(...src.findings, ...tgt.findings);
+      findings.push(...(await runQualityChecks(source, this.env.assess.checks)));
+
+      const selectedBytes = tables.filter((t) => selected.has(t.name)).reduce((n, t) => n + t.bytes, 0);
+      const report: AssessReport = {
+        ok: !findings.some((f) => f.severity === 'blocker'),
+        tables,
+        findings,
+        estimatedFullLoadSeconds: Math.ceil(selectedBytes / ASSUMED_FULL_LOAD_BYTES_PER_SECOND),
+        settings: { ...src.settings, ...tgt.settings },
+      };
+      this.summarize(report);
+      return report;
+    } finally {
+      await Promise.all([source.end().catch(() => {}), target.end().catch(() => {})]);
+    }
+  }
+
+  /** The forward mapping against the source catalog; a mapping error becomes a blocker finding. */
+  private async mappedTables(source: pg.Client, findings: Finding[]): Promise<{ tables: readonly MappedTable[]; withoutPrimaryKey: readonly string[] }> {
+    try {
+      const doc = await loadTableMappings(this.env.mappingFiles.forward);
+      const resolved = resolveTableMappings(doc, await readCatalog(source, this.env.source.schemas));
+      return { tables: resolved.tables, withoutPrimaryKey: resolved.withoutPrimaryKey };
+    } catch (err) {
+      if (!(err instanceof CutoverError)) throw err;
+      findings.push({
+        id: 'mapping-invalid',
+        severity: 'blocker',
+        count: 1,
+        sampleKeys: [],
+        message: `${this.env.mappingFiles.forward}: ${err.message}${err.details.problems?.length ? ` (${err.details.problems.join('; ')})` : ''}`,
+        handling: err.details.fix ?? 'correct the mapping file',
+      });
+      return { tables: [], withoutPrimaryKey: [] };
+    }
+  }
+
+  private summarize(report: AssessReport): void {
+    for (const f of report.findings) {
+      const line = `${f.id}${f.table ? ` ${f.table}` : ''}: ${f.message}`;
+      if (f.severity === 'blocker') this.out.error('assess', line);
+      else if (f.severity === 'warning') this.out.warn('assess', line);
+      else this.out.info('assess', line);
+    }
+    const blockers = report.findings.filter((f) => f.severity === 'blocker').length;
+    if (report.ok) this.out.ok('assess', `no blockers; ${report.tables.length} table(s), full load estimated at ${report.estimatedFullLoadSeconds} s`);
+    else this.out.error('assess', `${blockers} blocker(s): fix them before \`cutover snapshot\``);
+  }
+}
+
+async function connect(url: string, side: 'source' | 'target'): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'cutover-assess' });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return client;
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw connectionError(err, side, url);
+  }
+}
+
+async function sourceTables(client: pg.Client, schemas: readonly string[]): Promise<SourceTable[]> {
+  const res = await client.query<{ name: string; reltuples: string; bytes: string; pk: string[] }>(
+    `SELECT n.nspname || '.' || c.relname AS name, c.reltuples::bigint::text AS reltuples,
+            pg_total_relation_size(c.oid)::text AS bytes,
+            coalesce((SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum))
+                        FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+                       WHERE i.indrelid = c.oid AND i.indisprimary), '{}'::text[]) AS pk
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY ($1)
+      ORDER BY 1`,
+    [schemas],
+  );
+  const out: SourceTable[] = [];
+  for (const r of res.rows) {
+    let rows = Number(r.reltuples);
+    // never analyzed: count it (assess runs once, before anything moves)
+    if (rows < 0) {
+      const [schema, ...rest] = r.name.split('.');
+      const count = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${pg.escapeIdentifier(schema!)}.${pg.escapeIdentifier(rest.join('.'))}`);
+      rows = Number(count.rows[0]!.n);
+    }
+    out.push({ name: r.name, rows, bytes: Number(r.bytes), primaryKey: r.pk });
+  }
+  return out;
+}
+
+function keyFindings(tables: readonly SourceTable[], withoutPrimaryKey: readonly string[], selected: ReadonlySet<string>): Finding[] {
+  const findings: Finding[] = [];
+  const blockers = new Set(withoutPrimaryKey.map((n) => (n.includes('.') ? n : `public.${n}`)));
+  for (const t of tables) {
+    if (t.primaryKey.length) continue;
+    const isSelected = blockers.has(t.name) || selected.has(t.name);
+    findings.push({
+      id: 'no-primary-key',
+      severity: isSelected ? 'blocker' : 'info',
+      table: t.name,
+      count: t.rows,
+      sampleKeys: [],
+      message: isSelected
+        ? `${t.name} has no primary key: replication cannot apply its updates and deletes, validation cannot range it`
+        : `${t.name} has no primary key (not selected by the mapping)`,
+      handling: isSelected
+        ? 'add a primary key on the source, a define-primary-key rule in the mapping, or exclude the table'
+        : 'not migrated',
+    });
+  }
+  return findings;
+}
+
+async function typedColumns(client: pg.Client, schemas: readonly string[]): Promise<TypedColumn[]> {
+  const res = await client.query<TypedColumn>(
+    `SELECT n.nspname || '.' || c.relname AS "table", a.attname AS "column", format_type(a.atttypid, a.atttypmod) AS type, t.typtype AS kind
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_type t ON t.oid = a.atttypid
+      WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY ($1) AND a.attnum > 0 AND NOT a.attisdropped`,
+    [schemas],
+  );
+  return res.rows;
+}
+
+function isCopied(tables: readonly MappedTable[], c: TypedColumn): boolean {
+  const t = tables.find((m) => `${m.source.schema}.${m.source.table}` === c.table);
+  return !!t && t.columns.some((col) => (col.kind === 'copy' ? col.source === c.column : col.dependsOn.includes(c.column)));
+}
+
+/** Selected tables and columns that do not exist on the target, and narrowing type changes. */
+async function targetFindings(target: pg.Client, tables: readonly MappedTable[]): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  for (const t of tables) {
+    const name = `${t.target.schema}.${t.target.table}`;
+    const from = `${t.source.schema}.${t.source.table}`;
+    const types = await readColumnTypes(target, t.target.schema, t.target.table);
+    if (!types.size) {
+      findings.push({
+        id: 'target-table-missing',
+        severity: 'blocker',
+        table: from,
+        count: 1,
+        sampleKeys: [],
+        message: `${from} is mapped to ${name}, which does not exist on the target`,
+        handling: `create ${name} on the target (schema migration) or correct rule(s) ${t.ruleIds.join(', ')}`,
+      });
+      continue;
+    }
+    const missing = t.columns.filter((c) => !types.has(c.target)).map((c) => c.target);
+    if (missing.length) {
+      findings.push({
+        id: 'target-column-missing',
+        severity: 'blocker',
+        table: from,
+        count: missing.length,
+        sampleKeys: missing.map((column) => ({ column })),
+        message: `${name} lacks mapped column(s) ${missing.join(', ')}`,
+        handling: `add the column(s) on the target or rename/remove them in rule(s) ${t.ruleIds.join(', ')}`,
+      });
+    }
+    for (const c of t.columns) {
+      const targetType = types.get(c.target);
+      if (c.kind !== 'copy' || !targetType || !narrowingChange(c.sourceType, targetType)) continue;
+      findings.push({
+        id: 'lossy-type-change',
+        severity: 'warning',
+        table: from,
+        count: 1,
+        sampleKeys: [],
+        message: `${from}.${c.source} ${c.sourceType} -> ${name}.${c.target} ${targetType} may lose precision or length`,
+        handling: 'validate compares in the target type; widen the target column if values must survive unchanged',
+      });
+    }
+  }
+  return findings;
+}
+
+/** Large objects, sequences and extensions: things row replication does not carry. */
+async function objectFindings(source: pg.Client, target: pg.Client, schemas: readonly string[]): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const lo = await source.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_largeobject_metadata`);
+  const los = Number(lo.rows[0]!.n);
+  if (los > 0) {
+    findings.push({
+      id: 'large-objects',
+      severity: 'warning',
+      count: los,
+      sampleKeys: [],
+      message: `${los} large object(s) on the source: logical replication and AWS DMS do not carry pg_largeobject`,
+      handling: 'move them to bytea columns before the cutover, or copy them separately (pg_dump --large-objects)',
+    });
+  }
+  const seq = await source.query<{ sequence: string; last_value: string | null }>(
+    `SELECT schemaname || '.' || sequencename AS sequence, last_value::text FROM pg_sequences WHERE schemaname = ANY ($1) ORDER BY 1`,
+    [schemas],
+  );
+  if (seq.rows.length) {
+    findings.push({
+      id: 'sequences',
+      severity: 'info',
+      count: seq.rows.length,
+      sampleKeys: seq.rows.slice(0, 5).map((r) => ({ sequence: r.sequence, lastValue: r.last_value })),
+      message: `${seq.rows.length} sequence(s): replication does not move sequence values`,
+      handling: 'the write switch moves every target sequence past the source value plus switch.sequenceGap',
+    });
+  }
+  const ext = async (c: pg.Client) => (await c.query<{ extname: string }>(`SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1`)).rows.map((r) => r.extname);
+  const [sourceExt, targetExt] = await Promise.all([ext(source), ext(target)]);
+  if (sourceExt.length) {
+    findings.push({
+      id: 'extensions',
+      severity: 'info',
+      count: sourceExt.length,
+      sampleKeys: sourceExt.slice(0, 5).map((extension) => ({ extension })),
+      message: `source extensions: ${sourceExt.join(', ')}`,
+      handling: 'extensions are not replicated; install the ones the new schema needs on the target',
+    });
+  }
+  const absent = sourceExt.filter((e) => !targetExt.includes(e));
+  if (absent.length) {
+    findings.push({
+      id: 'extension-missing-on-target',
+      severity: 'warning',
+      count: absent.length,
+      sampleKeys: absent.map((extension) => ({ extension })),
+      message: `on the source but not the target: ${absent.join(', ')}`,
+      handling: 'CREATE EXTENSION on the target if the new schema uses them',
+    });
+  }
+  return findings;
+}

@@ -1,0 +1,96 @@
+import type { Finding } from '../platform/roles.ts';
+
+/**
+ * Column types replication cannot move faithfully. `unsupported`: logical decoding / DMS cannot
+ * carry the value at all; `lossy`: it arrives changed or needs the same custom type on the target.
+ */
+const UNSUPPORTED: Record<string, string> = {
+  oid: 'an oid points into this cluster (large objects, catalogs) and means nothing on the target',
+  xid: 'a transaction id of this cluster',
+  tid: 'a physical row address of this cluster',
+  pg_lsn: 'a WAL position of this cluster',
+  regclass: 'an object id of this cluster',
+  regtype: 'an object id of this cluster',
+  regproc: 'an object id of this cluster',
+};
+
+const LOSSY: { test: RegExp; why: string }[] = [
+  { test: /^money$/, why: 'money is formatted by lc_monetary; AWS DMS moves it as numeric text' },
+  { test: /^xml$/, why: 'AWS DMS moves xml as a LOB (limited LOB mode truncates)' },
+  { test: /^(point|line|lseg|box|path|polygon|circle)$/, why: 'geometric types are not supported by AWS DMS' },
+  { test: /^(tsvector|tsquery)$/, why: 'text-search types are not supported by AWS DMS; rebuild them on the target' },
+  { test: /^bit( varying)?(\(\d+\))?$/, why: 'bit strings are moved as text by AWS DMS' },
+  { test: /\[\]$/, why: 'arrays are moved as LOBs by AWS DMS (limited LOB mode truncates)' },
+  { test: /^(int4range|int8range|numrange|tsrange|tstzrange|daterange)$/, why: 'range types are not supported by AWS DMS' },
+];
+
+export interface TypedColumn {
+  readonly table: string;
+  readonly column: string;
+  readonly type: string;
+  /** typtype: b base, e enum, d domain, c composite, r range. */
+  readonly kind: string;
+}
+
+export function typeFindings(columns: readonly TypedColumn[]): Finding[] {
+  const findings: Finding[] = [];
+  for (const c of columns) {
+    const where = `${c.table}.${c.column} (${c.type})`;
+    const unsupported = UNSUPPORTED[c.type];
+    if (unsupported) {
+      findings.push({
+        id: 'unsupported-type',
+        severity: 'blocker',
+        table: c.table,
+        count: 1,
+        sampleKeys: [],
+        message: `${where}: ${unsupported}`,
+        handling: 'remove the column in the mapping (remove-column) or convert it before the cutover',
+      });
+      continue;
+    }
+    const lossy = LOSSY.find((l) => l.test.test(c.type));
+    const custom = c.kind === 'e' || c.kind === 'd' || c.kind === 'c';
+    if (lossy || custom) {
+      findings.push({
+        id: 'lossy-type',
+        severity: 'warning',
+        table: c.table,
+        count: 1,
+        sampleKeys: [],
+        message: `${where}: ${lossy ? lossy.why : 'a user-defined type must exist identically on the target; AWS DMS moves it as text'}`,
+        handling: 'the local replicator moves it as text; check the target column type, or change-data-type in the mapping',
+      });
+    }
+  }
+  return findings;
+}
+
+const WIDENING: Record<string, readonly string[]> = {
+  smallint: ['integer', 'bigint', 'numeric', 'double precision'],
+  integer: ['bigint', 'numeric', 'double precision'],
+  bigint: ['numeric'],
+  real: ['double precision'],
+  date: ['timestamp without time zone', 'timestamp with time zone'],
+};
+
+/** A mapped column whose target type can hold fewer values than its source type. */
+export function narrowingChange(sourceType: string, targetType: string): boolean {
+  if (sourceType === targetType) return false;
+  if (WIDENING[sourceType]?.includes(targetType)) return false;
+  const len = (t: string) => /^(character varying|varchar|character|char)\((\d+)\)$/.exec(t);
+  const s = len(sourceType);
+  const t = len(targetType);
+  if (targetType === 'text' && (s || sourceType === 'character varying')) return false;
+  if (s && t && Number(t[2]) >= Number(s[2])) return false;
+  const num = (x: string) => /^numeric\((\d+),(\d+)\)$/.exec(x);
+  const sn = num(sourceType);
+  const tn = num(targetType);
+  if (targetType === 'numeric' && (sn || sourceType === 'numeric')) return false;
+  if (sn && tn && Number(tn[2]) >= Number(sn[2]) && Number(tn[1]) - Number(tn[2]) >= Number(sn[1]) - Number(sn[2])) return false;
+  const ts = (x: string) => /^timestamp(\((\d)\))? (with|without) time zone$/.exec(x);
+  const st = ts(sourceType);
+  const tt = ts(targetType);
+  if (st && tt && Number(tt[2] ?? 6) >= Number(st[2] ?? 6)) return false; // zone change is a reinterpretation, not a loss
+  return true;
+}

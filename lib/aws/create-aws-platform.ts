@@ -1,0 +1,128 @@
+import { PostgresInspector } from '../assess/postgres-inspector.ts';
+import type { ResolvedAwsEnvironment } from '../config/load.ts';
+import { PostgresValidator } from '../diff/postgres-validator.ts';
+import { CutoverError } from '../errors.ts';
+import type { Output } from '../output/output.ts';
+import type { AssessReport, Inspector, Platform, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
+import type { AwsAdapterOptions } from './adapter-options.ts';
+import { AlbRouter } from './alb-router.ts';
+import { AuroraSequenceSync } from './aurora-sequence-sync.ts';
+import { AuroraWriteFence } from './aurora-write-fence.ts';
+import { createAwsClients, destroyAwsClients, type AwsClients } from './aws-clients.ts';
+import { AwsDatabaseEndpoints } from './aws-database-endpoints.ts';
+import { awsResourcesFor } from './aws-resource-names.ts';
+import { DmsReplicator } from './dms-replicator.ts';
+import { postgresViewOfAws } from './postgres-view-of-aws.ts';
+import { RdsSnapshotter } from './rds-snapshotter.ts';
+import type { SqlConnector } from './sql-runner.ts';
+
+export interface CreateAwsPlatformOptions extends AwsAdapterOptions {
+  /** Injected clients (tests). @default created from env.region */
+  readonly clients?: AwsClients;
+  /** MySQL-family blue: a SqlRunner factory over a MySQL driver (none is installed). */
+  readonly mysqlConnector?: SqlConnector;
+  readonly postgresConnector?: SqlConnector;
+}
+
+/** The platform adds what DMS reports about validation beside the kit's own diff. */
+export interface AwsValidationReport extends ValidationReport {
+  readonly dmsValidation: { table: string; state: string; pendingRecords: number; failedRecords: number; suspendedRecords: number }[];
+}
+
+/**
+ * Validation on AWS: the kit's diff engine (PostgresValidator) over both endpoints, with
+ * credentials from Secrets Manager — it needs network access to both databases (run it inside
+ * the VPC) — plus DMS's own per-table validation state beside it. A MySQL-family blue has no
+ * diff engine yet: NOT_SUPPORTED with what to use instead.
+ */
+class AwsValidator implements Validator {
+  constructor(
+    private readonly env: ResolvedAwsEnvironment,
+    private readonly endpoints: AwsDatabaseEndpoints,
+    private readonly forward: DmsReplicator,
+    private readonly out: Output,
+  ) {}
+
+  async validate(options?: ValidateOptions): Promise<AwsValidationReport> {
+    if (this.endpoints.family('blue') !== 'postgres') {
+      throw new CutoverError('NOT_SUPPORTED', `the diff engine compares PostgreSQL databases; blue is ${this.env.source.engine}`, {
+        fix: 'enable DMS validation on the forward task (ValidationSettings.EnableValidation) and read it with `cutover replicate status --json` (tables[].dmsValidation)',
+      });
+    }
+    const [source, target] = await Promise.all([this.endpoints.postgresUrl('blue'), this.endpoints.postgresUrl('green')]);
+    const report = await new PostgresValidator(postgresViewOfAws(this.env, { source, target }), this.out, this.forward).validate(options);
+    const dmsValidation = await this.forward.dmsValidation().catch((err: unknown) => {
+      this.out.warn('validate', `DMS validation state unavailable: ${(err as Error).message}`);
+      return [];
+    });
+    return { ...report, dmsValidation };
+  }
+}
+
+/** Pre-flight on AWS: the postgres inspector over both endpoints (PostgreSQL-family blue only). */
+class AwsInspector implements Inspector {
+  constructor(
+    private readonly env: ResolvedAwsEnvironment,
+    private readonly endpoints: AwsDatabaseEndpoints,
+    private readonly out: Output,
+  ) {}
+
+  private async inspector(): Promise<PostgresInspector> {
+    if (this.endpoints.family('blue') !== 'postgres') {
+      throw new CutoverError('NOT_SUPPORTED', `assess reads PostgreSQL catalogs; blue is ${this.env.source.engine}`, {
+        fix: 'run the DMS pre-migration assessment (StartReplicationTaskAssessmentRun) on the forward task instead',
+      });
+    }
+    const [source, target] = await Promise.all([this.endpoints.postgresUrl('blue'), this.endpoints.postgresUrl('green')]);
+    return new PostgresInspector(postgresViewOfAws(this.env, { source, target }), this.out);
+  }
+
+  async checkConnectivity(): Promise<void> {
+    for (const side of ['blue', 'green'] as const) {
+      const db = await this.endpoints.connect(side);
+      try {
+        await db.query('select 1');
+      } finally {
+        await db.close();
+      }
+    }
+  }
+
+  async assess(): Promise<AssessReport> {
+    return (await this.inspector()).assess();
+  }
+}
+
+/**
+ * The `aws` platform: every role on AWS services, every ARN found by environment name alone
+ * through the stack's SSM parameters (resolved once, here, so a missing deployment fails first).
+ */
+export async function createAwsPlatform(env: ResolvedAwsEnvironment, out: Output, options: CreateAwsPlatformOptions = {}): Promise<Platform> {
+  const ownClients = !options.clients;
+  const clients = options.clients ?? createAwsClients(env.region);
+  try {
+    await awsResourcesFor(env.name, clients.ssm);
+  } catch (err) {
+    if (ownClients) destroyAwsClients(clients);
+    throw err;
+  }
+  const endpoints = new AwsDatabaseEndpoints(env, clients, { postgres: options.postgresConnector, mysql: options.mysqlConnector });
+  const forward = new DmsReplicator(env, clients, out, 'forward', options);
+  const reverse = new DmsReplicator(env, clients, out, 'reverse', options);
+  const router = new AlbRouter(env, clients, out, options);
+  return {
+    name: 'aws',
+    inspector: new AwsInspector(env, endpoints, out),
+    snapshotter: new RdsSnapshotter(env, clients, out, options),
+    forward,
+    reverse,
+    validator: new AwsValidator(env, endpoints, forward, out),
+    router,
+    fence: new AuroraWriteFence(env, clients, out, { endpoints }),
+    sequences: new AuroraSequenceSync(endpoints, out),
+    async close() {
+      router.close();
+      if (ownClients) destroyAwsClients(clients);
+    },
+  };
+}

@@ -1,0 +1,267 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { PassThrough, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { createGunzip, createGzip } from 'node:zlib';
+import pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import type { ResolvedPostgresEnvironment } from '../config/load.ts';
+import { CutoverError } from '../errors.ts';
+import type { Output } from '../output/output.ts';
+import type { SnapshotManifest, Snapshotter } from '../platform/roles.ts';
+import { mappingEngine } from '../replication/mapping-engine.ts';
+import { createSlotWithSnapshot, ensurePublication, redact, slotInfo } from '../replication/replication-slot.ts';
+import { streamNames } from '../replication/stream-names.ts';
+import { FolderBackupStore, type BackupStore } from './backup-store.ts';
+import { readTableDdl, type TableDdl } from './schema-ddl.ts';
+import { StreamMeter } from './table-file-meter.ts';
+
+/** The manifest as written: the contract fields plus what restore and verify need. */
+export interface PostgresSnapshotManifest extends SnapshotManifest {
+  readonly tables: (SnapshotManifest['tables'][number] & {
+    /** SHA-256 of the uncompressed COPY text, rows in key order: restore compares the restored table to it. */
+    readonly rawSha256: string;
+    readonly columns: string[];
+    readonly primaryKey: string[];
+    readonly preData: string;
+    readonly postData: string;
+    readonly sequences: { column: string; sequence: string; value: number | null }[];
+  })[];
+  /** The slot whose consistent point is `position` (CDC continues from it), and whether it outlives the snapshot. */
+  readonly slot: { readonly name: string; readonly persistent: boolean };
+  readonly source: string;
+}
+
+const TOOL_VERSION = (() => {
+  try {
+    return (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+})();
+
+const q = (s: string) => '"' + s.replace(/"/g, '""') + '"';
+
+/**
+ * The `postgres` platform's consistent logical backup. The logical slot is created first, with
+ * its snapshot exported; every table the forward mapping selects is copied in that one snapshot,
+ * gzip-compressed, into the backup store, with a manifest (DDL from the catalog, rows, SHA-256,
+ * bytes, the slot's consistent LSN, tool version). The slot stays for replication to continue
+ * from, so full load + CDC starts exactly at the backup's point.
+ */
+export class PostgresSnapshotter implements Snapshotter {
+  readonly store: BackupStore;
+
+  constructor(
+    private readonly env: ResolvedPostgresEnvironment,
+    private readonly out: Output,
+    store?: BackupStore,
+  ) {
+    this.store = store ?? new FolderBackupStore(env.backupDir);
+  }
+
+  async snapshot(): Promise<PostgresSnapshotManifest> {
+    const names = streamNames(this.env, 'forward');
+    const admin = await open(this.env.source.url);
+    let exported: Awaited<ReturnType<typeof createSlotWithSnapshot>> | undefined;
+    try {
+      const doc = await mappingEngine.loadTableMappings(this.env.mappingFiles.forward);
+      const catalog = await mappingEngine.readCatalog(admin, this.env.source.schemas);
+      const tables = mappingEngine.resolveTableMappings(doc, catalog).tables;
+      if (!tables.length) {
+        throw new CutoverError('MAPPING_INVALID', `${this.env.mappingFiles.forward} selects no table to back up`, {
+          fix: 'check the selection rules of the forward mapping',
+        });
+      }
+      // The replication slot (and its publication) when replication has not begun and no waves
+      // split it; otherwise a temporary slot that only pins this snapshot.
+      const reuse = !this.env.replication.waves.length && !(await slotInfo(admin, names.slot)).exists;
+      const slotName = reuse ? names.slot : `${names.slot}_snap_${randomBytes(3).toString('hex')}`;
+      if (reuse) await ensurePublication(admin, names.publication, tables);
+      exported = await createSlotWithSnapshot(this.env.source.url, slotName, { temporary: !reuse });
+      this.out.info('snapshot', `slot ${slotName} at ${exported.consistentLsn}${reuse ? ' (replication continues from it)' : ''}`);
+
+      const reader = await open(this.env.source.url);
+      const id = `snap-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+      const entries: PostgresSnapshotManifest['tables'][number][] = [];
+      try {
+        await reader.query('begin isolation level repeatable read read only');
+        await reader.query(`set transaction snapshot '${exported.snapshotName}'`);
+        for (const t of tables) {
+          const ddl = await readTableDdl(reader, t.source.schema, t.source.table);
+          const file = `${id}/tables/${t.source.schema}.${t.source.table}.copy.gz`;
+          const raw = new StreamMeter();
+          const gz = new StreamMeter();
+          const copy = reader.query(copyStreams.to(`copy (${selectOrdered(ddl)}) to stdout`));
+          const body = new PassThrough();
+          const stored = this.store.put(file, body);
+          await pipeline(copy, raw, createGzip({ level: 6 }), gz, body);
+          await stored;
+          const sequences: { column: string; sequence: string; value: number | null }[] = [];
+          for (const s of ddl.sequences) {
+            const { rows } = await reader.query<{ v: string | null }>(`select last_value::text as v from ${s.sequence} where is_called`);
+            sequences.push({ ...s, value: rows[0]?.v ? Number(rows[0].v) : null });
+          }
+          entries.push({
+            name: ddl.name,
+            rows: raw.lines,
+            file,
+            sha256: gz.sha256,
+            bytes: gz.bytes,
+            rawSha256: raw.sha256,
+            columns: ddl.columns,
+            primaryKey: ddl.primaryKey,
+            preData: ddl.preData,
+            postData: ddl.postData,
+            sequences,
+          });
+          this.out.ok('snapshot', `${ddl.name}: ${raw.lines} rows, ${gz.bytes} bytes`);
+        }
+        await reader.query('commit');
+      } finally {
+        await reader.end().catch(() => {});
+      }
+      const manifest: PostgresSnapshotManifest = {
+        id,
+        createdAt: new Date().toISOString(),
+        toolVersion: TOOL_VERSION,
+        position: exported.consistentLsn,
+        tables: entries,
+        ddl: entries.map((e) => e.preData).join('\n\n') + '\n\n' + entries.map((e) => e.postData).filter(Boolean).join('\n'),
+        slot: { name: slotName, persistent: reuse },
+        source: redact(this.env.source.url),
+      };
+      await this.store.put(`${id}/manifest.json`, JSON.stringify(manifest, null, 2) + '\n');
+      this.out.ok('snapshot', `${id} in ${this.store.location} at ${manifest.position}`);
+      return manifest;
+    } finally {
+      await exported?.connection.end().catch(() => {});
+      await admin.end().catch(() => {});
+    }
+  }
+
+  async list(): Promise<PostgresSnapshotManifest[]> {
+    const keys = (await this.store.list()).filter((k) => /^[^/]+\/manifest\.json$/.test(k));
+    const manifests: PostgresSnapshotManifest[] = [];
+    for (const key of keys) manifests.push(JSON.parse(await readAll(await this.store.get(key))) as PostgresSnapshotManifest);
+    return manifests.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  private async manifest(id?: string): Promise<PostgresSnapshotManifest> {
+    if (id) return JSON.parse(await readAll(await this.store.get(`${id}/manifest.json`))) as PostgresSnapshotManifest;
+    const all = await this.list();
+    if (!all.length) {
+      throw new CutoverError('PRECONDITION_FAILED', `no backup in ${this.store.location}`, { fix: 'run `cutover snapshot` first' });
+    }
+    return all[all.length - 1]!;
+  }
+
+  async verify(id?: string): Promise<{ ok: boolean; problems: string[]; manifest: PostgresSnapshotManifest }> {
+    const manifest = await this.manifest(id);
+    const problems: string[] = [];
+    for (const t of manifest.tables) {
+      const gz = new StreamMeter();
+      const raw = new StreamMeter();
+      try {
+        await pipeline(await this.store.get(t.file), gz, createGunzip(), raw, sink());
+      } catch (err) {
+        problems.push(`${t.name}: ${t.file} cannot be read: ${(err as Error).message}`);
+        continue;
+      }
+      if (gz.sha256 !== t.sha256) problems.push(`${t.name}: sha256 of ${t.file} is ${gz.sha256}, manifest says ${t.sha256}`);
+      if (gz.bytes !== t.bytes) problems.push(`${t.name}: ${t.file} has ${gz.bytes} bytes, manifest says ${t.bytes}`);
+      if (raw.lines !== t.rows) problems.push(`${t.name}: ${raw.lines} rows in ${t.file}, manifest says ${t.rows}`);
+      if (raw.sha256 !== t.rawSha256) problems.push(`${t.name}: content checksum differs from the manifest`);
+    }
+    if (problems.length) for (const p of problems) this.out.error('snapshot verify', p);
+    else this.out.ok('snapshot verify', `${manifest.id}: ${manifest.tables.length} tables match the manifest`);
+    return { ok: problems.length === 0, problems, manifest };
+  }
+
+  async restore(options: { id?: string; targetUrl: string }): Promise<{ ok: boolean; problems: string[] }> {
+    const manifest = await this.manifest(options.id);
+    const client = await open(options.targetUrl);
+    try {
+      const { rows: existing } = await client.query<{ name: string }>(
+        `select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%'
+          order by 1 limit 5`,
+      );
+      if (existing.length) {
+        throw new CutoverError('PRECONDITION_FAILED', `restore needs an empty database; ${redact(options.targetUrl)} has tables`, {
+          received: existing.map((r) => r.name),
+          fix: 'restore into a new database (createdb …) or drop these tables first',
+        });
+      }
+      await client.query('begin');
+      try {
+        for (const t of manifest.tables) await client.query(t.preData);
+        for (const t of manifest.tables) {
+          const gz = new StreamMeter();
+          const cols = t.columns.map(q).join(', ');
+          const sinkStream = client.query(copyStreams.from(`copy ${qualifiedName(t.name)} (${cols}) from stdin`));
+          await pipeline(await this.store.get(t.file), gz, createGunzip(), sinkStream);
+          if (gz.sha256 !== t.sha256) throw new CutoverError('GATE_FAILED', `${t.file}: sha256 ${gz.sha256} differs from the manifest's ${t.sha256}`);
+          this.out.ok('restore', `${t.name}: ${sinkStream.rowCount} rows`);
+        }
+        for (const t of manifest.tables) if (t.postData) await client.query(t.postData);
+        for (const t of manifest.tables) {
+          for (const s of t.sequences) if (s.value !== null) await client.query('select setval($1::regclass, $2)', [s.sequence, s.value]);
+        }
+        await client.query('commit');
+      } catch (err) {
+        await client.query('rollback').catch(() => {});
+        throw err;
+      }
+      const problems: string[] = [];
+      for (const t of manifest.tables) {
+        const raw = new StreamMeter();
+        const ddl = { name: t.name, schema: '', table: '', columns: t.columns, primaryKey: t.primaryKey } as unknown as TableDdl;
+        await pipeline(client.query(copyStreams.to(`copy (${selectOrdered(ddl)}) to stdout`)), raw, sink());
+        if (raw.lines !== t.rows) problems.push(`${t.name}: ${raw.lines} rows restored, manifest says ${t.rows}`);
+        else if (raw.sha256 !== t.rawSha256) problems.push(`${t.name}: restored rows differ from the backup (checksum)`);
+      }
+      if (problems.length) for (const p of problems) this.out.error('restore', p);
+      else this.out.ok('restore', `${manifest.id} restored and verified: ${manifest.tables.length} tables, counts and checksums match`);
+      return { ok: problems.length === 0, problems };
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+}
+
+/** `schema.table` (as the manifest names it) quoted; names with dots in them are not supported. */
+function qualifiedName(name: string): string {
+  const i = name.indexOf('.');
+  return `${q(name.slice(0, i))}.${q(name.slice(i + 1))}`;
+}
+
+/** The table's COPY columns in key order, so the same rows always give the same checksum. */
+function selectOrdered(ddl: Pick<TableDdl, 'name' | 'columns' | 'primaryKey'>): string {
+  const order = ddl.primaryKey.length ? ddl.primaryKey.map(q).join(', ') : 't::text';
+  return `select ${ddl.columns.map((c) => `t.${q(c)}`).join(', ')} from ${qualifiedName(ddl.name)} t order by ${order}`;
+}
+
+function sink(): Writable {
+  return new Writable({ write: (_c, _e, cb) => cb() });
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(parts).toString('utf8');
+}
+
+async function open(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: 'cutover-snapshot' });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new CutoverError('CONNECTION_FAILED', `cannot connect to ${redact(url)}: ${(err as Error).message}`, {
+      fix: 'check the URL, that the server runs, and the credentials',
+      cause: err,
+    });
+  }
+  return client;
+}

@@ -1,0 +1,43 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import type { Output } from '../../output/output.ts';
+import { exported, importOptional } from '../../platform/optional-module.ts';
+import { positiveNumber, wholeNumber } from '../global-options.ts';
+import { withoutSession, type CliRuntime } from '../runtime.ts';
+
+export const REHEARSAL_FAULTS = ['green-errors', 'rollback-after-switch', 'kill-replicator'] as const;
+
+interface RehearseOptions {
+  readonly seed?: number;
+  readonly orders?: number;
+  readonly rate?: number;
+  readonly fault?: string;
+  readonly keep?: boolean;
+  readonly reportJson?: string;
+}
+
+type Rehearse = (options: RehearseOptions & { dryRun?: boolean }, out: Output) => Promise<number>;
+
+/** `cutover rehearse` (`npm start`): the whole cutover on embedded PostgreSQL under live load, with a report. */
+export function registerRehearse(program: Command, rt: CliRuntime): void {
+  program
+    .command('rehearse')
+    .description('the full cutover on embedded PostgreSQL, real apps, a real router and live load; ends with a report')
+    .option('--seed <n>', 'generator seed (same seed, same data)', wholeNumber(0))
+    .option('--orders <n>', 'orders in the legacy demo data', wholeNumber(1))
+    .option('--rate <n>', 'client requests per second during the cutover', positiveNumber)
+    .option('--fault <name>', `run a fault scenario: ${REHEARSAL_FAULTS.join(' | ')}`, fault)
+    .option('--keep', 'leave the servers running at the end and print how to connect')
+    .option('--report-json <path>', 'write the report as JSON to PATH')
+    .action(
+      withoutSession<RehearseOptions>(rt, async (out, o, globals) => {
+        const url = new URL('../../rehearsal/rehearse.ts', import.meta.url);
+        const rehearse = exported<Rehearse>(await importOptional(url, 'the rehearsal'), 'rehearse', url);
+        return rehearse({ seed: o.seed, orders: o.orders, rate: o.rate, fault: o.fault, keep: o.keep === true, reportJson: o.reportJson, dryRun: globals.dryRun === true }, out);
+      }),
+    );
+}
+
+function fault(value: string): string {
+  if (!(REHEARSAL_FAULTS as readonly string[]).includes(value)) throw new InvalidArgumentError(`unknown fault "${value}"; known: ${REHEARSAL_FAULTS.join(', ')}`);
+  return value;
+}

@@ -1,0 +1,307 @@
+import http from 'node:http';
+import { isCanonicalOrder, type CanonicalOrder } from './canonical-order.ts';
+import { Ledger } from './ledger.ts';
+import { SeededRandom } from './seeded-random.ts';
+import { CutoverError } from '../errors.ts';
+
+/**
+ * Open-loop load against a base URL (the router): requests start at `rate` per second whether
+ * or not earlier ones have finished, so a stall shows up as latency and failures, not as a
+ * politely slower client. Writes follow an order's life (place → pay → ship), one write per order
+ * at a time, so the ledger's last state for an order is well defined. Reads only touch rows that
+ * exist on both systems (seeded orders, customers, products), so replication lag on green can
+ * never turn a read into a 404.
+ */
+export interface LoadOptions {
+  readonly baseUrl: string;
+  /** Requests started per second. @default 200 */
+  readonly rate?: number;
+  /** Fraction of requests that are writes. @default 0.3 */
+  readonly writeRatio?: number;
+  /** Ids that exist on both systems (from `seedCainiao`'s summary). */
+  readonly ids: { readonly customers: readonly number[]; readonly activeProducts: readonly number[]; readonly readableOrders: readonly number[] };
+  /** @default 7 */
+  readonly seed?: number;
+  /** A request without an answer after this is a failure (`timeout`). Longer than the router's write hold cap. @default 30000 */
+  readonly timeoutMs?: number;
+  /** Requests in flight beyond this are not started and count as `client-overload` failures. @default 2000 */
+  readonly maxInFlight?: number;
+}
+
+export interface SecondSample {
+  /** Second since the start. */
+  readonly t: number;
+  readonly requests: number;
+  readonly failed: number;
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+}
+
+export interface FailureRecord {
+  readonly at: number;
+  readonly method: string;
+  readonly path: string;
+  readonly reason: string;
+  readonly status: number | null;
+}
+
+export interface LoadCounters {
+  readonly startedAt: number;
+  readonly elapsedMs: number;
+  /** Requests that finished (answered or failed). */
+  readonly total: number;
+  readonly failed: number;
+  readonly reads: number;
+  readonly writes: number;
+  readonly inFlight: number;
+  readonly acknowledgedWrites: number;
+  readonly byStatusClass: Record<'2xx' | '3xx' | '4xx' | '5xx', number>;
+  /** `http-503`, `timeout`, `reset`, `refused`, `client-overload`, `error:<code>` … */
+  readonly failuresByReason: Record<string, number>;
+  /** The last 100 failures, newest last. */
+  readonly recentFailures: readonly FailureRecord[];
+  readonly perSecond: readonly SecondSample[];
+}
+
+export interface LoadRun {
+  readonly ledger: Ledger;
+  counters(): LoadCounters;
+  /** Stops starting requests, waits for those in flight, returns the final counters. */
+  stop(): Promise<LoadCounters>;
+}
+
+type Step = 'pay' | 'ship';
+const NEXT_AFTER: Record<Step, string> = { pay: 'PAID', ship: 'SHIPPED' };
+
+function percentileOf(sorted: number[], p: number): number | null {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function failureReason(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  if (e?.message === 'timeout') return 'timeout';
+  if (e?.code === 'ECONNRESET' || e?.code === 'EPIPE' || /socket hang up/i.test(e?.message ?? '')) return 'reset';
+  if (e?.code === 'ECONNREFUSED') return 'refused';
+  return `error:${e?.code ?? 'unknown'}`;
+}
+
+export function startLoad(options: LoadOptions): LoadRun {
+  const rate = options.rate ?? 200;
+  const writeRatio = options.writeRatio ?? 0.3;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const maxInFlight = options.maxInFlight ?? 2000;
+  const { customers, activeProducts, readableOrders } = options.ids;
+  const problems: string[] = [];
+  if (!(rate > 0 && rate <= 20_000)) problems.push(`rate must be between 1 and 20000 requests/s, got ${rate}`);
+  if (!(writeRatio >= 0 && writeRatio <= 1)) problems.push(`writeRatio must be between 0 and 1, got ${writeRatio}`);
+  if (!customers.length || !activeProducts.length || !readableOrders.length) problems.push('ids.customers, ids.activeProducts and ids.readableOrders must not be empty');
+  if (problems.length) throw new CutoverError('USAGE', 'invalid load generator options', { problems, fix: 'pass the ids from seedCainiao(...).ids and a positive rate' });
+
+  const base = new URL(options.baseUrl);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const rng = new SeededRandom(options.seed ?? 7);
+  const ledger = new Ledger();
+  const ready: { id: number; next: Step }[] = [];
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  const c = {
+    total: 0,
+    failed: 0,
+    reads: 0,
+    writes: 0,
+    inFlight: 0,
+    byStatusClass: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 } as Record<'2xx' | '3xx' | '4xx' | '5xx', number>,
+    failuresByReason: {} as Record<string, number>,
+  };
+  const recentFailures: FailureRecord[] = [];
+  const seconds: { requests: number; failed: number; latencies: number[] }[] = [];
+  const pending = new Set<Promise<void>>();
+
+  const bucket = (ms: number) => {
+    const s = Math.floor(ms / 1000);
+    while (seconds.length <= s) seconds.push({ requests: 0, failed: 0, latencies: [] });
+    return seconds[s]!;
+  };
+
+  const fail = (method: string, path: string, reason: string, status: number | null) => {
+    c.failed++;
+    c.failuresByReason[reason] = (c.failuresByReason[reason] ?? 0) + 1;
+    recentFailures.push({ at: Date.now(), method, path, reason, status });
+    if (recentFailures.length > 100) recentFailures.shift();
+  };
+
+  /** One HTTP exchange; resolves with status and parsed JSON body, or rejects with a network error / 'timeout'. */
+  const exchange = (method: string, path: string, body?: unknown) =>
+    new Promise<{ status: number; json: unknown }>((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = http.request(
+        {
+          host: base.hostname,
+          port: base.port,
+          method,
+          path,
+          agent,
+          headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => {
+            clearTimeout(timer);
+            let json: unknown = null;
+            try {
+              json = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : null;
+            } catch {
+              json = null;
+            }
+            resolve({ status: res.statusCode ?? 0, json });
+          });
+          res.on('error', (err) => {
+            clearTimeout(timer);
+            reject(err);
+          });
+        },
+      );
+      const timer = setTimeout(() => req.destroy(new Error('timeout')), timeoutMs);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      req.end(payload);
+    });
+
+  /** Runs one request and accounts for it; `onAnswer` sees 2xx answers, `onNoAnswer` network failures. */
+  const issue = (
+    kind: 'read' | 'write',
+    method: string,
+    path: string,
+    body: unknown,
+    onAnswer?: (status: number, json: unknown) => void,
+    onNoAnswer?: () => void,
+  ) => {
+    if (c.inFlight >= maxInFlight) {
+      c.total++;
+      if (kind === 'read') c.reads++;
+      else c.writes++;
+      fail(method, path, 'client-overload', null);
+      onAnswer?.(0, null);
+      return;
+    }
+    c.inFlight++;
+    const started = performance.now();
+    const p = exchange(method, path, body).then(
+      ({ status, json }) => {
+        const b = bucket(performance.now() - t0);
+        b.requests++;
+        b.latencies.push(performance.now() - started);
+        const cls = `${Math.floor(status / 100)}xx` as '2xx';
+        if (cls in c.byStatusClass) c.byStatusClass[cls]++;
+        if (status < 200 || status >= 300) {
+          b.failed++;
+          fail(method, path, `http-${status}`, status);
+        }
+        onAnswer?.(status, json);
+      },
+      (err: unknown) => {
+        const b = bucket(performance.now() - t0);
+        b.requests++;
+        b.failed++;
+        fail(method, path, failureReason(err), null);
+        onNoAnswer?.();
+      },
+    );
+    const tracked = p.finally(() => {
+      c.inFlight--;
+      c.total++;
+      if (kind === 'read') c.reads++;
+      else c.writes++;
+      pending.delete(tracked);
+    });
+    pending.add(tracked);
+  };
+
+  const acknowledge = (json: unknown): CanonicalOrder | null => (isCanonicalOrder(json) ? ledger.record(json).order : null);
+
+  const placeOrder = () => {
+    const lines = rng.sample(activeProducts, rng.int(1, 3)).map((productId) => ({ productId, quantity: rng.int(1, 2) }));
+    issue('write', 'POST', '/orders', { customerId: rng.pick(customers), items: lines }, (status, json) => {
+      if (status >= 200 && status < 300) {
+        const order = acknowledge(json);
+        if (order) ready.push({ id: order.id, next: 'pay' });
+      }
+    });
+  };
+
+  const advanceOrder = (o: { id: number; next: Step }) => {
+    issue(
+      'write',
+      'POST',
+      `/orders/${o.id}/${o.next}`,
+      undefined,
+      (status, json) => {
+        if (status >= 200 && status < 300) {
+          acknowledge(json);
+          if (o.next === 'pay') ready.push({ id: o.id, next: 'ship' });
+        } else if (status !== 404 && status !== 409) {
+          ready.push(o); // refused before doing anything (5xx, overload): try again later
+        }
+      },
+      () => ledger.markUnanswered(o.id, NEXT_AFTER[o.next]),
+    );
+  };
+
+  const read = () => {
+    const r = rng.next();
+    if (r < 0.5) issue('read', 'GET', `/orders/${rng.pick(readableOrders)}`, undefined);
+    else if (r < 0.7) issue('read', 'GET', `/customers/${rng.pick(customers)}/orders`, undefined);
+    else if (r < 0.99) issue('read', 'GET', `/inventory/${rng.pick(activeProducts)}`, undefined);
+    else issue('read', 'GET', '/reconciliation', undefined);
+  };
+
+  let started = 0;
+  const tick = () => {
+    const due = Math.floor(((performance.now() - t0) * rate) / 1000);
+    while (started < due) {
+      started++;
+      if (rng.next() >= writeRatio) read();
+      else if (ready.length && rng.next() < 0.6) advanceOrder(ready.shift()!);
+      else placeOrder();
+    }
+  };
+  const timer = setInterval(tick, 5);
+
+  const counters = (): LoadCounters => ({
+    startedAt,
+    elapsedMs: Math.round(performance.now() - t0),
+    total: c.total,
+    failed: c.failed,
+    reads: c.reads,
+    writes: c.writes,
+    inFlight: c.inFlight,
+    acknowledgedWrites: ledger.entries().reduce((s, e) => s + e.writes, 0),
+    byStatusClass: { ...c.byStatusClass },
+    failuresByReason: { ...c.failuresByReason },
+    recentFailures: [...recentFailures],
+    perSecond: seconds.map((s, t) => {
+      const sorted = [...s.latencies].sort((a, b) => a - b);
+      const round = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
+      return { t, requests: s.requests, failed: s.failed, p50Ms: round(percentileOf(sorted, 50)), p99Ms: round(percentileOf(sorted, 99)) };
+    }),
+  });
+
+  let stopping: Promise<LoadCounters> | null = null;
+  return {
+    ledger,
+    counters,
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(timer);
+        while (pending.size) await Promise.allSettled([...pending]);
+        agent.destroy();
+        return counters();
+      })();
+      return stopping;
+    },
+  };
+}

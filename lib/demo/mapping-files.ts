@@ -1,0 +1,201 @@
+import { categoryCaseSql } from './categories.ts';
+import { legacyStatusCaseSql, INVALID_STATUS } from './order-status.ts';
+
+/**
+ * Builds the two AWS DMS table-mapping documents of the demo from the same tables the apps use
+ * (status aliases, category codes). The committed files `mappings/cainiao-to-duoduo.json` and
+ * `mappings/duoduo-to-cainiao.json` are these documents verbatim; a test keeps them equal, and
+ * `npx tsx lib/demo/mapping-files.ts --write` regenerates them.
+ *
+ * Only rules DMS documents are used: selection with `filters` (noteq), rename of tables and
+ * columns, remove-column, change-data-type, and add-column with a SQLite `expression` over
+ * `$column` and a `data-type`. A value normalized under the same name (e-mail, status) uses
+ * add-column naming the existing column (the replace form); a value that also changes name
+ * (mobile → phone, cat_cd → category) is added under the new name and the old column removed.
+ * (Removing a column and re-adding it under the same name is not used: the engine drops the
+ * added column.) Money is text in cainiao: a change-data-type to numeric(12,2) rather than a
+ * CAST expression, because the typed copy stays translatable to PostgreSQL, so validation hashes
+ * it inside the database instead of row by row.
+ */
+type Rule = Record<string, unknown>;
+
+const SCHEMA = 'public';
+
+class RuleList {
+  readonly rules: Rule[] = [];
+  private nextId = 1;
+
+  private add(rule: Rule): void {
+    const id = String(this.nextId++);
+    this.rules.push({ 'rule-type': rule['rule-type'], 'rule-id': id, ...rule });
+  }
+
+  include(table: string, loadOrder: number, filters: Rule[] = []): void {
+    this.add({
+      'rule-type': 'selection',
+      'rule-name': `include-${table}`,
+      'object-locator': { 'schema-name': SCHEMA, 'table-name': table },
+      'rule-action': 'include',
+      'load-order': loadOrder,
+      ...(filters.length ? { filters } : {}),
+    });
+  }
+
+  renameTable(table: string, to: string): void {
+    this.add({
+      'rule-type': 'transformation',
+      'rule-name': `rename-${table}`,
+      'rule-target': 'table',
+      'object-locator': { 'schema-name': SCHEMA, 'table-name': table },
+      'rule-action': 'rename',
+      value: to,
+    });
+  }
+
+  renameColumn(table: string, column: string, to: string): void {
+    this.add({
+      'rule-type': 'transformation',
+      'rule-name': `rename-${table}-${column}`,
+      'rule-target': 'column',
+      'object-locator': { 'schema-name': SCHEMA, 'table-name': table, 'column-name': column },
+      'rule-action': 'rename',
+      value: to,
+    });
+  }
+
+  removeColumn(table: string, column: string): void {
+    this.add({
+      'rule-type': 'transformation',
+      'rule-name': `remove-${table}-${column}`,
+      'rule-target': 'column',
+      'object-locator': { 'schema-name': SCHEMA, 'table-name': table, 'column-name': column },
+      'rule-action': 'remove-column',
+    });
+  }
+
+  changeDataType(table: string, column: string, dataType: Rule): void {
+    this.add({
+      'rule-type': 'transformation',
+      'rule-name': `type-${table}-${column}`,
+      'rule-target': 'column',
+      'object-locator': { 'schema-name': SCHEMA, 'table-name': table, 'column-name': column },
+      'rule-action': 'change-data-type',
+      'data-type': dataType,
+    });
+  }
+
+  /** add-column naming an existing column: its value is replaced by the expression. */
+  addColumn(table: string, column: string, expression: string, dataType: Rule): void {
+    this.add({
+      'rule-type': 'transformation',
+      'rule-name': `add-${table}-${column}`,
+      'rule-target': 'column',
+      'object-locator': { 'schema-name': SCHEMA, 'table-name': table },
+      'rule-action': 'add-column',
+      value: column,
+      expression,
+      'data-type': dataType,
+    });
+  }
+}
+
+const money = { type: 'numeric', precision: 12, scale: 2 };
+const text = (length: number) => ({ type: 'string', length });
+
+/** cainiao → duoduo: what the forward DMS task (full load + CDC) is given. */
+export function buildForwardMapping(): { rules: Rule[] } {
+  const r = new RuleList();
+  r.include('t_customer', 50);
+  // discontinued products are not carried over; their stock rows are (filters are per table)
+  r.include('t_product', 40, [{ 'filter-type': 'source', 'column-name': 'discontinued', 'filter-conditions': [{ 'filter-operator': 'noteq', value: 'Y' }] }]);
+  r.include('t_inventory', 30);
+  // voided orders (status INVALID, amount 0, no items) are not carried over
+  r.include('t_order', 20, [{ 'filter-type': 'source', 'column-name': 'status', 'filter-conditions': [{ 'filter-operator': 'noteq', value: INVALID_STATUS }] }]);
+  r.include('t_order_item', 10);
+
+  r.renameTable('t_customer', 'customers');
+  r.renameColumn('t_customer', 'cust_id', 'id');
+  r.renameColumn('t_customer', 'cust_nm', 'name');
+  r.renameColumn('t_customer', 'addr', 'address');
+  r.addColumn('t_customer', 'phone', "replace(replace(trim($mobile), ' ', ''), '-', '')", text(32));
+  r.removeColumn('t_customer', 'mobile');
+  r.addColumn('t_customer', 'email', 'lower(trim($email))', text(128));
+  r.removeColumn('t_customer', 'gender');
+  r.removeColumn('t_customer', 'remark');
+
+  r.renameTable('t_product', 'products');
+  r.renameColumn('t_product', 'prod_id', 'id');
+  r.renameColumn('t_product', 'prod_nm', 'name');
+  r.addColumn('t_product', 'category', categoryCaseSql('$cat_cd'), text(16));
+  r.removeColumn('t_product', 'cat_cd');
+  r.changeDataType('t_product', 'price', money);
+  r.removeColumn('t_product', 'discontinued');
+  r.removeColumn('t_product', 'spec');
+
+  r.renameTable('t_inventory', 'inventory');
+  r.renameColumn('t_inventory', 'prod_id', 'product_id');
+  r.renameColumn('t_inventory', 'qty', 'quantity');
+  r.renameColumn('t_inventory', 'wh_cd', 'warehouse');
+  r.removeColumn('t_inventory', 'upd_time');
+
+  r.renameTable('t_order', 'orders');
+  r.renameColumn('t_order', 'order_id', 'id');
+  r.renameColumn('t_order', 'cust_id', 'customer_id');
+  r.addColumn('t_order', 'status', legacyStatusCaseSql('$status'), text(16));
+  r.renameColumn('t_order', 'total_amt', 'total_amount');
+  r.changeDataType('t_order', 'total_amt', money);
+  r.removeColumn('t_order', 'remark');
+  r.removeColumn('t_order', 'op_user');
+
+  r.renameTable('t_order_item', 'order_items');
+  r.renameColumn('t_order_item', 'item_id', 'id');
+  r.renameColumn('t_order_item', 'prod_id', 'product_id');
+  r.renameColumn('t_order_item', 'qty', 'quantity');
+  r.changeDataType('t_order_item', 'unit_price', money);
+  return { rules: r.rules };
+}
+
+/**
+ * duoduo → cainiao: the reverse task started at the write switch. Only the tables the apps write
+ * (orders, order items, stock); customers and products are read-only for the apps. Values are
+ * already canonical on duoduo, so renames suffice: a canonical status, a numeric amount printed
+ * as text (`12.30`) and a timestamptz cast to the legacy local timestamp all read back the same.
+ */
+export function buildReverseMapping(): { rules: Rule[] } {
+  const r = new RuleList();
+  r.include('inventory', 30);
+  r.include('orders', 20);
+  r.include('order_items', 10);
+
+  r.renameTable('inventory', 't_inventory');
+  r.renameColumn('inventory', 'product_id', 'prod_id');
+  r.renameColumn('inventory', 'quantity', 'qty');
+  r.renameColumn('inventory', 'warehouse', 'wh_cd');
+
+  r.renameTable('orders', 't_order');
+  r.renameColumn('orders', 'id', 'order_id');
+  r.renameColumn('orders', 'customer_id', 'cust_id');
+  r.renameColumn('orders', 'total_amount', 'total_amt');
+
+  r.renameTable('order_items', 't_order_item');
+  r.renameColumn('order_items', 'id', 'item_id');
+  r.renameColumn('order_items', 'product_id', 'prod_id');
+  r.renameColumn('order_items', 'quantity', 'qty');
+  return { rules: r.rules };
+}
+
+export const FORWARD_MAPPING_FILE = 'mappings/cainiao-to-duoduo.json';
+export const REVERSE_MAPPING_FILE = 'mappings/duoduo-to-cainiao.json';
+
+/** The exact file text (2-space JSON, trailing newline). */
+export function mappingFileText(doc: { rules: Rule[] }): string {
+  return JSON.stringify(doc, null, 2) + '\n';
+}
+
+if (process.argv[1]?.endsWith('mapping-files.ts') && process.argv.includes('--write')) {
+  const { writeFileSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  writeFileSync(root + FORWARD_MAPPING_FILE, mappingFileText(buildForwardMapping()));
+  writeFileSync(root + REVERSE_MAPPING_FILE, mappingFileText(buildReverseMapping()));
+}

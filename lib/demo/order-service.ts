@@ -1,0 +1,167 @@
+import type pg from 'pg';
+import { canonicalOrder, centsToMoney, moneyToCents, type CanonicalOrder } from './canonical-order.ts';
+import { NEXT_STATUS, type OrderAction } from './order-status.ts';
+import { ORDER_SQL, type Flavor, type OrderSql } from './order-sql.ts';
+
+/**
+ * The order business (下单 → 付款 → 发货 → 对账) over either schema. Results are typed outcomes;
+ * database errors propagate and the HTTP layer maps them (read-only → 503).
+ */
+export type Outcome<T> =
+  | { readonly ok: true; readonly status: number; readonly body: T }
+  | { readonly ok: false; readonly status: number; readonly error: string; readonly message: string; readonly details?: Record<string, unknown> };
+
+export interface OrderLine {
+  readonly productId: number;
+  readonly quantity: number;
+}
+
+export type Queryable = Pick<pg.ClientBase, 'query'>;
+
+const fail = (status: number, error: string, message: string, details?: Record<string, unknown>) =>
+  ({ ok: false, status, error, message, ...(details ? { details } : {}) }) as const;
+
+/** Orders rows (id, customer_id, status, total_amount) with their items, in canonical form. */
+async function withItems(sql: OrderSql, rows: Record<string, unknown>[], db: Queryable): Promise<CanonicalOrder[]> {
+  if (!rows.length) return [];
+  const ids = rows.map((r) => String(r.id));
+  const items = await db.query(sql.items, [ids]);
+  const byOrder = new Map<string, { productId: number; quantity: number; unitPrice: string }[]>();
+  for (const i of items.rows) {
+    const list = byOrder.get(String(i.order_id)) ?? [];
+    list.push({ productId: Number(i.product_id), quantity: Number(i.quantity), unitPrice: i.unit_price });
+    byOrder.set(String(i.order_id), list);
+  }
+  return rows.map((r) =>
+    canonicalOrder({
+      id: Number(r.id),
+      customerId: Number(r.customer_id),
+      status: String(r.status),
+      totalAmount: String(r.total_amount),
+      items: byOrder.get(String(r.id)) ?? [],
+    }),
+  );
+}
+
+/** One order in canonical form read straight from a database of either flavor (for ledger checks), or null. */
+export async function readCanonicalOrder(db: Queryable, flavor: Flavor, id: number): Promise<CanonicalOrder | null> {
+  const sql = ORDER_SQL[flavor];
+  const { rows } = await db.query(sql.order, [id]);
+  return rows[0] ? (await withItems(sql, rows, db))[0]! : null;
+}
+
+/** Deadlocks and serialization failures are retried; anything else is the caller's. */
+const RETRYABLE = new Set(['40P01', '40001']);
+
+export class OrderService {
+  private readonly sql: OrderSql;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    readonly flavor: Flavor,
+  ) {
+    this.sql = ORDER_SQL[flavor];
+  }
+
+  async getOrder(id: number, db: Queryable = this.pool): Promise<CanonicalOrder | null> {
+    return readCanonicalOrder(db, this.flavor, id);
+  }
+
+  async customerOrders(customerId: number): Promise<Outcome<{ customerId: number; orders: CanonicalOrder[] }>> {
+    const exists = await this.pool.query(this.sql.customerExists, [customerId]);
+    if (!exists.rowCount) return fail(404, 'CUSTOMER_NOT_FOUND', `customer ${customerId} does not exist`);
+    const { rows } = await this.pool.query(this.sql.customerOrders, [customerId]);
+    return { ok: true, status: 200, body: { customerId, orders: await withItems(this.sql, rows, this.pool) } };
+  }
+
+  async inventory(productId: number): Promise<Outcome<{ productId: number; quantity: number; warehouse: string }>> {
+    const { rows } = await this.pool.query(this.sql.inventory, [productId]);
+    if (!rows[0]) return fail(404, 'PRODUCT_NOT_FOUND', `no stock record for product ${productId}`);
+    return { ok: true, status: 200, body: { productId: Number(rows[0].product_id), quantity: Number(rows[0].quantity), warehouse: rows[0].warehouse } };
+  }
+
+  async reconciliation(): Promise<Outcome<{ days: { day: string; status: string; orders: number; amount: string }[] }>> {
+    const { rows } = await this.pool.query(this.sql.reconciliation);
+    return { ok: true, status: 200, body: { days: rows.map((r) => ({ day: r.day, status: r.status, orders: Number(r.orders), amount: r.amount })) } };
+  }
+
+  /** One transaction: stock taken (products in id order, so concurrent orders never deadlock), order and items written. */
+  placeOrder(customerId: number, lines: readonly OrderLine[]): Promise<Outcome<CanonicalOrder>> {
+    const merged = new Map<number, number>();
+    for (const l of lines) merged.set(l.productId, (merged.get(l.productId) ?? 0) + l.quantity);
+    const sorted = [...merged.entries()].sort((a, b) => a[0] - b[0]);
+    return this.transaction(async (db) => {
+      if (!(await db.query(this.sql.customerExists, [customerId])).rowCount) {
+        return fail(404, 'CUSTOMER_NOT_FOUND', `customer ${customerId} does not exist`);
+      }
+      const prices = new Map<number, string>();
+      for (const [productId, quantity] of sorted) {
+        const price = await db.query(this.sql.orderablePrice, [productId]);
+        if (!price.rows[0]) return fail(409, 'PRODUCT_UNAVAILABLE', `product ${productId} cannot be ordered`, { productId });
+        prices.set(productId, price.rows[0].price);
+        const taken = await db.query(this.sql.takeStock, [productId, quantity]);
+        if (!taken.rowCount) return fail(409, 'OUT_OF_STOCK', `not enough stock for product ${productId}`, { productId, quantity });
+      }
+      // items keep the order the client sent them in (merged per product)
+      const total = [...merged].reduce((s, [p, q]) => s + q * moneyToCents(prices.get(p)!), 0);
+      const inserted = await db.query(this.sql.insertOrder, [customerId, centsToMoney(total)]);
+      const id = Number(inserted.rows[0].id);
+      for (const [p, q] of merged) await db.query(this.sql.insertItem, [id, p, q, prices.get(p)]);
+      return { ok: true, status: 201, body: (await this.getOrder(id, db))! };
+    });
+  }
+
+  advance(id: number, action: OrderAction): Promise<Outcome<CanonicalOrder>> {
+    const { from, to } = NEXT_STATUS[action];
+    return this.transaction(async (db) => {
+      const moved = await db.query(this.sql.moveStatus, [id, from, to]);
+      if (!moved.rowCount) {
+        const current = await this.getOrder(id, db);
+        if (!current) return fail(404, 'ORDER_NOT_FOUND', `order ${id} does not exist`);
+        return fail(409, 'INVALID_TRANSITION', `order ${id} is ${current.status}; ${action} needs ${from}`, { status: current.status });
+      }
+      return { ok: true, status: 200, body: (await this.getOrder(id, db))! };
+    });
+  }
+
+  /** Purges an order of a smoke-test account (items, order) and returns its stock. Other orders: 403. */
+  deleteTestOrder(id: number): Promise<Outcome<{ id: number; deleted: true }>> {
+    return this.transaction(async (db) => {
+      const order = await this.getOrder(id, db);
+      if (!order) return fail(404, 'ORDER_NOT_FOUND', `order ${id} does not exist`);
+      if (!(await db.query(this.sql.isTestOrder, [id])).rowCount) {
+        return fail(403, 'NOT_A_TEST_ORDER', `order ${id} is a real order; only smoke-test orders can be deleted`);
+      }
+      for (const item of order.items) await db.query(this.sql.returnStock, [item.productId, item.quantity]);
+      await db.query(this.sql.deleteItems, [id]);
+      await db.query(this.sql.deleteOrder, [id]);
+      return { ok: true, status: 200, body: { id, deleted: true } };
+    });
+  }
+
+  async health(): Promise<void> {
+    await this.pool.query('select 1');
+  }
+
+  private async transaction<T>(work: (db: pg.PoolClient) => Promise<Outcome<T>>): Promise<Outcome<T>> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken = false;
+      try {
+        await client.query('begin');
+        const outcome = await work(client);
+        await client.query(outcome.ok ? 'commit' : 'rollback');
+        return outcome;
+      } catch (err) {
+        await client.query('rollback').catch(() => {
+          broken = true;
+        });
+        const code = (err as { code?: string }).code;
+        if (code && RETRYABLE.has(code) && attempt < 3) continue;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import type { z } from 'zod';
+import type { reconciliationSchema } from '../config/common-schema.ts';
+import { INVALID_STATUS, legacyStatusCaseSql } from './order-status.ts';
+
+/**
+ * Business invariants (对账) of the demo, as config `validation.reconciliation` pairs: the source
+ * query on cainiao and the target query on duoduo return the same rows when replication is
+ * correct. Source queries leave out what the forward mapping filters (INVALID orders,
+ * discontinued products) and compute what it normalizes (status), so they agree with duoduo.
+ * Every value is text so both sides compare without type games.
+ *
+ * Days: cainiao's local `timestamp` and duoduo's `timestamptz` agree on the calendar day when the
+ * replicator and these queries use the same session time zone (the servers' default).
+ */
+export type ReconciliationPair = z.input<typeof reconciliationSchema>;
+
+const status = legacyStatusCaseSql('status');
+
+export const DEMO_RECONCILIATION: ReconciliationPair[] = [
+  {
+    name: 'orders-by-day-and-status',
+    source: `select to_char(created_at::date, 'YYYY-MM-DD') as day, ${status} as status, count(*)::text as orders,
+                    sum(total_amt::numeric(12,2))::text as amount
+             from t_order where status <> '${INVALID_STATUS}' group by 1, 2 order by 1, 2`,
+    target: `select to_char(created_at::date, 'YYYY-MM-DD') as day, status, count(*)::text as orders, sum(total_amount)::text as amount
+             from orders group by 1, 2 order by 1, 2`,
+  },
+  {
+    name: 'order-items-units-and-value',
+    source: `select count(*)::text as items, coalesce(sum(qty), 0)::text as units, coalesce(sum(qty * unit_price::numeric(12,2)), 0)::text as value
+             from t_order_item`,
+    target: `select count(*)::text as items, coalesce(sum(quantity), 0)::text as units, coalesce(sum(quantity * unit_price), 0)::text as value
+             from order_items`,
+  },
+  {
+    name: 'inventory-units-per-warehouse',
+    source: `select wh_cd as warehouse, count(*)::text as products, sum(qty)::text as units from t_inventory group by 1 order by 1`,
+    target: `select warehouse, count(*)::text as products, sum(quantity)::text as units from inventory group by 1 order by 1`,
+  },
+  {
+    name: 'active-products-and-customers',
+    source: `select (select count(*) from t_product where discontinued <> 'Y')::text as products, (select count(*) from t_customer)::text as customers`,
+    target: `select (select count(*) from products)::text as products, (select count(*) from customers)::text as customers`,
+  },
+];

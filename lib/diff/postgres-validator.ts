@@ -1,0 +1,339 @@
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import type pg from 'pg';
+import { connectionError, describeEndpoint, probeConnection } from '../assess/connection-errors.ts';
+import type { ResolvedPostgresEnvironment } from '../config/load.ts';
+import { CutoverError } from '../errors.ts';
+import { createRowTransformer, loadTableMappings, readCatalog, resolveTableMappings } from '../mappings/index.ts';
+import type { MappedTable, RowTransformer } from '../mappings/types.ts';
+import type { Output } from '../output/output.ts';
+import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
+import { diffChunk, hashChunk, type ChunkContext } from './chunk-compare.ts';
+import { openComparisonPool, serverVersionNum } from './comparison-pool.ts';
+import { readDeadLetterIds } from './dead-letters.ts';
+import { BUCKETS_PER_CHUNK, chunkBoundaries, chunkRanges } from './key-chunks.ts';
+import type { FormOptions } from './normalized-form.ts';
+import { reconcile } from './reconciliation.ts';
+import { repairScript } from './repair-sql.ts';
+import { mergeDiffs, persisting } from './row-diff.ts';
+import { bucketRange, type KeyRange } from './side-query.ts';
+import { buildTablePlan, type TablePlan } from './table-plan.ts';
+import { TaskLimiter } from './task-limiter.ts';
+import { ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
+
+/** Column-level samples kept per table in the report. */
+const SAMPLES_PER_TABLE = 10;
+
+export interface PostgresValidationReport extends ValidationReport {
+  readonly figures: ValidationReport['figures'] & {
+    /** Chunks taken from the run log of a killed validation instead of being compared again. */
+    readonly resumedChunks: number;
+    /** Chunks re-checked after replication passed the position seen at their first check. */
+    readonly recheckedChunks: number;
+  };
+  /** Repair statements applied (`repair: true`). */
+  readonly repaired?: number;
+  readonly repairSqlFile?: string;
+}
+
+export interface PostgresValidatorOptions {
+  /** How long a lag-aware re-check waits for replication. @default max(30 s, switch.catchUpTimeoutMs) */
+  readonly recheckTimeoutMs?: number;
+  readonly now?: () => Date;
+}
+
+/**
+ * The diff engine for the `postgres` platform (and, over endpoints, for `aws`): every table pair
+ * of the forward mapping is cut into primary-key ranges; each range is counted and hashed inside
+ * both databases over a normalized form of the compared columns; only ranges whose hashes differ
+ * ship rows, which are diffed to the row and column. With nothing different each side is read
+ * once and the client receives a few rows per chunk (see bench/validate-scan.ts).
+ */
+export class PostgresValidator implements Validator {
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly env: ResolvedPostgresEnvironment,
+    private readonly out: Output,
+    private readonly replicator?: Replicator,
+    private readonly options: PostgresValidatorOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async validate(options: ValidateOptions = {}): Promise<PostgresValidationReport> {
+    const startedAt = this.now().toISOString();
+    const { env } = this;
+    const concurrency = env.validation.concurrency;
+    await Promise.all([probeConnection(env.source.url, 'source'), probeConnection(env.target.url, 'target')]);
+    const sourceDb = openComparisonPool(env.source.url, concurrency + 1);
+    const targetDb = openComparisonPool(env.target.url, concurrency * 2 + 1);
+    const transformers: RowTransformer[] = [];
+    try {
+      const mapped = await this.mappedTables(sourceDb, options.tables);
+      const plans = await Promise.all(mapped.map((t) => buildTablePlan(t, sourceDb, targetDb)));
+      const [sv, tv] = await Promise.all([serverVersionNum(sourceDb), serverVersionNum(targetDb)]);
+      const form: FormOptions = { floatTolerance: env.validation.floatTolerance, trimScale: sv >= 130000 && tv >= 130000 };
+      const deadLetters = await readDeadLetterIds(targetDb, plans);
+      const contexts = new Map<string, ChunkContext>();
+      for (const plan of plans) {
+        let transformer: RowTransformer | undefined;
+        if (plan.viaTransformer) {
+          const created = await createRowTransformer(plan.mapped);
+          transformers.push(created);
+          transformer = created;
+          this.out.info('validate', `${plan.source}: an expression has no PostgreSQL form; its rows go through the row transformer`);
+        }
+        contexts.set(plan.source, { plan, sourceDb, targetDb, form, transformer, deadLetterIds: deadLetters.get(plan.source)! });
+      }
+      const lagAware = await this.lagAware(options);
+      const checkpoint = new ValidationCheckpoint(env.stateDir, this.fingerprint(plans, form), this.now);
+      if (checkpoint.resumed) this.out.info('validate', `resuming the validation started ${checkpoint.startedAt} (${checkpoint.finishedChunks} chunk(s) already compared)`);
+
+      const limiter = new TaskLimiter(concurrency);
+      let boundaryRows = 0;
+      const ranges = new Map<string, KeyRange[]>();
+      await Promise.all(
+        plans.map((plan) =>
+          limiter.run(async () => {
+            let boundaries = checkpoint.boundariesOf(plan.source);
+            if (!boundaries) {
+              const found = await chunkBoundaries(sourceDb, plan, Math.max(1, Math.ceil(env.validation.chunkRows / BUCKETS_PER_CHUNK)));
+              boundaryRows += found.rowsFetched;
+              boundaries = found.boundaries;
+              checkpoint.recordBoundaries(plan.source, boundaries);
+            }
+            ranges.set(plan.source, chunkRanges(boundaries));
+          }),
+        ),
+      );
+
+      const total = [...ranges.values()].reduce((n, r) => n + r.length, 0);
+      let done = 0;
+      let mismatchedSoFar = 0;
+      let resumedChunks = 0;
+      let recheckedChunks = 0;
+      const results = new Map<string, ChunkResult[]>(plans.map((p) => [p.source, []]));
+      const tasks: Promise<void>[] = [];
+      for (const plan of plans) {
+        const ctx = contexts.get(plan.source)!;
+        ranges.get(plan.source)!.forEach((range, index) => {
+          tasks.push(
+            limiter.run(async () => {
+              if (options.signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again: it resumes where it stopped' });
+              let result = checkpoint.finishedChunk(plan.source, index);
+              if (result) resumedChunks++;
+              else {
+                const compared = await this.compareChunk(ctx, range, index, lagAware);
+                if (compared.rechecked) recheckedChunks++;
+                result = compared.result;
+                checkpoint.recordChunk(result);
+              }
+              results.get(plan.source)!.push(result);
+              done++;
+              if (result.mismatched) mismatchedSoFar++;
+              this.out.progress({ topic: 'validate', done, total, unit: 'chunks', figures: { mismatched: mismatchedSoFar } });
+            }),
+          );
+        });
+      }
+      await Promise.all(tasks);
+      this.out.done('validate');
+
+      const reconciliation = await reconcile(env.validation.reconciliation, sourceDb, targetDb, () => this.alignForReconciliation(lagAware));
+      const tables = plans.map((plan) => tableDiff(plan, results.get(plan.source)!));
+      const all = [...results.values()].flat();
+      const repairs = plans.flatMap((p) => results.get(p.source)!.sort((a, b) => a.index - b.index).flatMap((r) => r.repair));
+      const equal =
+        tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal);
+      let repaired: number | undefined;
+      if (options.repairSqlFile) {
+        writeFileSync(options.repairSqlFile, repairScript(repairs));
+        this.out.info('validate', `${repairs.length} repair statement(s) written to ${options.repairSqlFile}`);
+      }
+      if (options.repair && repairs.length) repaired = await applyRepairs(targetDb, repairs, env.target.url);
+      checkpoint.finish(this.now);
+      const report: PostgresValidationReport = {
+        equal,
+        tables,
+        reconciliation,
+        startedAt,
+        finishedAt: this.now().toISOString(),
+        figures: {
+          rowsCompared: all.reduce((n, r) => n + r.sourceRows + r.targetRows, 0),
+          rowsFetched: boundaryRows + all.reduce((n, r) => n + r.rowsFetched, 0),
+          chunks: all.length,
+          mismatchedChunks: all.filter((r) => r.mismatched).length,
+          resumedChunks,
+          recheckedChunks,
+        },
+        ...(repaired !== undefined ? { repaired } : {}),
+        ...(options.repairSqlFile ? { repairSqlFile: options.repairSqlFile } : {}),
+      };
+      this.summarize(report);
+      return report;
+    } finally {
+      for (const t of transformers) t.close();
+      await Promise.all([sourceDb.end().catch(() => {}), targetDb.end().catch(() => {})]);
+    }
+  }
+
+  /** The forward mapping resolved against the source catalog, narrowed to `only` when given. */
+  private async mappedTables(sourceDb: pg.Pool, only?: readonly string[]): Promise<MappedTable[]> {
+    const doc = await loadTableMappings(this.env.mappingFiles.forward);
+    const client = await sourceDb.connect().catch((err: unknown) => {
+      throw connectionError(err, 'source', this.env.source.url);
+    });
+    let tables: readonly MappedTable[];
+    try {
+      tables = resolveTableMappings(doc, await readCatalog(client, this.env.source.schemas)).tables;
+    } finally {
+      client.release();
+    }
+    if (!only?.length) return [...tables];
+    const unknown = only.filter((name) => !tables.some((t) => `${t.source.schema}.${t.source.table}` === name));
+    if (unknown.length) {
+      throw new CutoverError('USAGE', `not selected by the forward mapping: ${unknown.join(', ')}`, {
+        received: unknown,
+        allowed: tables.map((t) => `${t.source.schema}.${t.source.table}`).join(', '),
+        fix: 'name source tables as schema.table, as the mapping selects them',
+      });
+    }
+    return tables.filter((t) => only.includes(`${t.source.schema}.${t.source.table}`));
+  }
+
+  /** Re-check mismatches after replication catches up only while replication is running. */
+  private async lagAware(options: ValidateOptions): Promise<boolean> {
+    if (options.frozen || !this.replicator) return false;
+    const status = await this.replicator.status();
+    return status.phase === 'cdc' || status.phase === 'full-load';
+  }
+
+  private get recheckTimeoutMs(): number {
+    return this.options.recheckTimeoutMs ?? Math.max(30_000, this.env.switch.catchUpTimeoutMs);
+  }
+
+  private async compareChunk(ctx: ChunkContext, range: KeyRange, index: number, lagAware: boolean): Promise<{ result: ChunkResult; rechecked: boolean }> {
+    const hashes = await hashChunk(ctx, range);
+    const base = { table: ctx.plan.source, index, sourceRows: hashes.sourceRows, targetRows: hashes.targetRows };
+    if (!hashes.mismatchedBuckets.length) {
+      const none: RowKey[] = [];
+      return {
+        result: { ...base, mismatched: false, missing: none, extra: none, different: none, deadLetter: none, samples: [], inFlight: 0, rowsFetched: hashes.rowsFetched, repair: [] },
+        rechecked: false,
+      };
+    }
+    const buckets = hashes.mismatchedBuckets.map((b) => bucketRange(range, b));
+    let rowsFetched = hashes.rowsFetched;
+    const diffBuckets = async () => {
+      const parts = await Promise.all(buckets.map((b) => diffChunk(ctx, b)));
+      rowsFetched += parts.reduce((n, p) => n + p.rowsFetched, 0);
+      return mergeDiffs(parts.map((p) => p.diff));
+    };
+    let diff = await diffBuckets();
+    let inFlight = 0;
+    let rechecked = false;
+    const differs = diff.missing.length + diff.extra.length + diff.different.length > 0;
+    if (lagAware && differs) {
+      // the position observed right after the first check: once the target has applied it,
+      // whatever still differs was not just in flight
+      const position = await this.replicator!.sourcePosition();
+      const reached = await this.replicator!.waitForPosition(position, this.recheckTimeoutMs);
+      if (!reached) this.out.warn('validate', `${ctx.plan.source}: replication did not reach ${position} within ${this.recheckTimeoutMs} ms; reporting the first check`);
+      else {
+        ({ diff, inFlight } = persisting(diff, await diffBuckets()));
+        rechecked = true;
+      }
+    }
+    return {
+      result: {
+        ...base,
+        mismatched: true,
+        missing: diff.missing.map((e) => e.key),
+        extra: diff.extra.map((e) => e.key),
+        different: diff.different.map((e) => e.key),
+        deadLetter: diff.deadLetter.map((e) => e.key),
+        samples: diff.samples,
+        inFlight,
+        rowsFetched,
+        repair: [...diff.missing, ...diff.extra, ...diff.different].flatMap((e) => (e.repair ? [e.repair] : [])),
+      },
+      rechecked,
+    };
+  }
+
+  private async alignForReconciliation(lagAware: boolean): Promise<void> {
+    if (!lagAware) return;
+    const position = await this.replicator!.sourcePosition();
+    if (!(await this.replicator!.waitForPosition(position, this.recheckTimeoutMs))) {
+      this.out.warn('validate', `reconciliation: replication did not reach ${position} within ${this.recheckTimeoutMs} ms; the target side may lag`);
+    }
+  }
+
+  /** Same tables, columns, normalization and chunk size = the same run (resumable). */
+  private fingerprint(plans: readonly TablePlan[], form: FormOptions): string {
+    const shape = {
+      source: describeEndpoint(this.env.source.url),
+      target: describeEndpoint(this.env.target.url),
+      chunkRows: this.env.validation.chunkRows,
+      form,
+      tables: plans.map((p) => ({ s: p.source, t: p.target, k: p.keys, c: p.columns, f: p.filterSql, x: p.viaTransformer, o: p.collateC })),
+    };
+    return createHash('sha256').update(JSON.stringify(shape)).digest('hex');
+  }
+
+  private summarize(report: PostgresValidationReport): void {
+    for (const t of report.tables) {
+      const line = `${t.source} -> ${t.target}: ${t.sourceRows} / ${t.targetRows} rows, missing ${t.missing.length}, extra ${t.extra.length}, different ${t.different.length}`;
+      const extras = [t.inFlight ? `in flight ${t.inFlight}` : '', t.deadLetter.length ? `dead letters ${t.deadLetter.length}` : ''].filter(Boolean).join(', ');
+      const text = extras ? `${line} (${extras})` : line;
+      if (t.missing.length || t.extra.length || t.different.length) this.out.warn('validate', text);
+      else this.out.ok('validate', text);
+    }
+    for (const r of report.reconciliation) {
+      if (r.equal) this.out.ok('validate', `reconciliation ${r.name}: equal`);
+      else this.out.warn('validate', `reconciliation ${r.name}: source ${JSON.stringify(r.source)} != target ${JSON.stringify(r.target)}`);
+    }
+  }
+}
+
+function tableDiff(plan: TablePlan, chunks: ChunkResult[]): TableDiff {
+  chunks.sort((a, b) => a.index - b.index);
+  const samples: ColumnSample[] = [];
+  for (const c of chunks) for (const s of c.samples) if (samples.length < SAMPLES_PER_TABLE) samples.push(s);
+  return {
+    source: plan.source,
+    target: plan.target,
+    sourceRows: chunks.reduce((n, c) => n + c.sourceRows, 0),
+    targetRows: chunks.reduce((n, c) => n + c.targetRows, 0),
+    missing: chunks.flatMap((c) => c.missing),
+    extra: chunks.flatMap((c) => c.extra),
+    different: chunks.flatMap((c) => c.different),
+    samples,
+    inFlight: chunks.reduce((n, c) => n + c.inFlight, 0),
+    deadLetter: chunks.flatMap((c) => c.deadLetter),
+    chunks: { total: chunks.length, mismatched: chunks.filter((c) => c.mismatched).length },
+  };
+}
+
+/** Applies the repair in one target transaction, with replication triggers off like an apply. */
+async function applyRepairs(targetDb: pg.Pool, statements: readonly string[], url: string): Promise<number> {
+  const client = await targetDb.connect().catch((err: unknown) => {
+    throw connectionError(err, 'target', url);
+  });
+  try {
+    await client.query('BEGIN');
+    await client.query('SET LOCAL session_replication_role = replica');
+    for (const s of statements) await client.query(s);
+    await client.query('COMMIT');
+    return statements.length;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw new CutoverError('PRECONDITION_FAILED', `the repair failed and was rolled back: ${(err as Error).message}`, {
+      fix: 'write the statements with --repair-sql FILE, inspect and correct them, and apply them with psql',
+      cause: err,
+    });
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,68 @@
+import { CutoverError } from '../errors.ts';
+import { describeMappings } from './describe.ts';
+import { loadTableMappings } from './parse.ts';
+import { resolveTableMappings } from './resolve.ts';
+import { createRowTransformer } from './row-transformer.ts';
+import type { ResolvedMappings, SourceCatalog, TableMappingDocument } from './types.ts';
+
+export interface MappingsCheckResult {
+  readonly ok: boolean;
+  /** One line per problem, each naming the rule id (empty when ok). */
+  readonly problems: readonly string[];
+  /** Error code when not ok: MAPPING_INVALID or MAPPING_UNSUPPORTED. */
+  readonly code?: string;
+  /** Human summary: the rules read, or the resolved tables when a catalog was given. */
+  readonly summary: string;
+  readonly resolved?: ResolvedMappings;
+}
+
+/**
+ * `cutover mappings check FILE`: without a catalog, checks syntax and rule support; with one,
+ * also resolves the rules against the source tables and compiles every expression in SQLite.
+ * Never throws for a bad file — the problems are the result.
+ */
+export async function checkMappingsFile(file: string, catalog?: SourceCatalog): Promise<MappingsCheckResult> {
+  let doc: TableMappingDocument;
+  try {
+    doc = await loadTableMappings(file);
+  } catch (err) {
+    return failure(err);
+  }
+  if (!catalog) {
+    return { ok: true, problems: [], summary: summarizeRules(doc) };
+  }
+  let resolved: ResolvedMappings;
+  try {
+    resolved = resolveTableMappings(doc, catalog);
+    for (const t of resolved.tables) {
+      if (t.columns.some((c) => c.kind === 'expression')) (await createRowTransformer(t)).close();
+    }
+  } catch (err) {
+    return failure(err, summarizeRules(doc));
+  }
+  return { ok: true, problems: [], summary: describeMappings(resolved), resolved };
+}
+
+function failure(err: unknown, summary = ''): MappingsCheckResult {
+  if (!(err instanceof CutoverError)) throw err;
+  const problems = err.details.problems?.length ? [...err.details.problems] : [err.message];
+  return { ok: false, problems, code: err.code, summary: summary || err.describe() };
+}
+
+function summarizeRules(doc: TableMappingDocument): string {
+  const lines = [
+    `${doc.rules.length} rule(s): ${doc.selectionRules.length} selection, ${doc.transformationRules.length} transformation, ${doc.tableSettingsRules.length} table-settings — all supported`,
+  ];
+  for (const r of doc.selectionRules) {
+    const l = r.locator;
+    lines.push(`  rule ${r.id}: ${r.action} ${l.schemaName}.${l.tableName ?? '%'}${r.filters.length ? ` with ${r.filters.length} filter(s)` : ''}${r.loadOrder ? ` load-order ${r.loadOrder}` : ''}`);
+  }
+  for (const r of doc.transformationRules) {
+    const l = r.locator;
+    const obj = [l.schemaName, l.tableName, l.columnName].filter((x) => x !== undefined).join('.');
+    const detail = r.expression !== undefined ? ` = ${r.expression}` : r.value !== undefined ? ` -> ${r.value}` : '';
+    lines.push(`  rule ${r.id}: ${r.action} ${r.target} ${obj}${detail}`);
+  }
+  for (const r of doc.tableSettingsRules) lines.push(`  rule ${r.id}: table-settings ${r.locator.schemaName}.${r.locator.tableName ?? '%'} ${Object.keys(r.settings).join(', ')}`);
+  return lines.join('\n');
+}

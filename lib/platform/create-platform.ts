@@ -1,0 +1,78 @@
+import type { ResolvedEnvironment, ResolvedPostgresEnvironment } from '../config/load.ts';
+import { CutoverError, asCutoverError } from '../errors.ts';
+import type { Output } from '../output/output.ts';
+import { exported, importOptional } from './optional-module.ts';
+import type { Inspector, Platform, Replicator, SequenceSync, Snapshotter, TrafficRouter, Validator, WriteFence } from './roles.ts';
+import { unavailableRole } from './unavailable-role.ts';
+
+type Ctor<A extends unknown[], T> = new (...args: A) => T;
+
+/**
+ * The platform of an environment: `postgres` (local roles under lib/replication, lib/backup,
+ * lib/diff, lib/assess, lib/router, lib/traffic) or `aws` (lib/aws/create-aws-platform.ts).
+ * Modules are imported lazily: a role that is missing from this build, or not configured (no
+ * router), answers NOT_SUPPORTED when used instead of breaking every command. Constructing the
+ * platform connects to nothing; roles connect on first use.
+ */
+export async function createPlatform(env: ResolvedEnvironment, out: Output): Promise<Platform> {
+  if (env.platform === 'aws') {
+    const url = new URL('../aws/create-aws-platform.ts', import.meta.url);
+    const mod = await importOptional(url, 'the aws platform');
+    const create = exported<(env: ResolvedEnvironment, out: Output) => Platform | Promise<Platform>>(mod, 'createAwsPlatform', url);
+    return await create(env, out);
+  }
+  return createPostgresPlatform(env, out);
+}
+
+async function createPostgresPlatform(env: ResolvedPostgresEnvironment, out: Output): Promise<Platform> {
+  const made: object[] = [];
+  const role = async <T extends object>(file: string, exportName: string, what: string, make: (ctor: Ctor<never[], T>) => T, fields: Record<string, unknown> = {}): Promise<T> => {
+    try {
+      const url = new URL(file, import.meta.url);
+      const ctor = exported<Ctor<never[], T>>(await importOptional(url, what), exportName, url);
+      const instance = make(ctor);
+      made.push(instance);
+      return instance;
+    } catch (err) {
+      return unavailableRole<T>(asCutoverError(err), fields);
+    }
+  };
+  type AnyCtor<T> = new (...args: unknown[]) => T;
+  const [inspector, snapshotter, forward, reverse, fence, sequences] = await Promise.all([
+    role<Inspector>('../assess/postgres-inspector.ts', 'PostgresInspector', 'assess (the inspector)', (C) => new (C as AnyCtor<Inspector>)(env, out)),
+    role<Snapshotter>('../backup/postgres-snapshotter.ts', 'PostgresSnapshotter', 'snapshot', (C) => new (C as AnyCtor<Snapshotter>)(env, out)),
+    role<Replicator>('../replication/postgres-replicator.ts', 'PostgresReplicator', 'replication', (C) => new (C as AnyCtor<Replicator>)(env, 'forward', out), { direction: 'forward' }),
+    role<Replicator>('../replication/postgres-replicator.ts', 'PostgresReplicator', 'reverse replication', (C) => new (C as AnyCtor<Replicator>)(env, 'reverse', out), { direction: 'reverse' }),
+    role<WriteFence>('../traffic/postgres-write-fence.ts', 'PostgresWriteFence', 'the write fence', (C) => new (C as AnyCtor<WriteFence>)(env)),
+    role<SequenceSync>('../replication/sequence-sync.ts', 'PostgresSequenceSync', 'sequence sync', (C) => new (C as AnyCtor<SequenceSync>)(env, out)),
+  ]);
+  const validator = await role<Validator>('../diff/postgres-validator.ts', 'PostgresValidator', 'validate', (C) => new (C as AnyCtor<Validator>)(env, out, forward));
+  const router = env.router
+    ? await role<TrafficRouter>('../router/router-client.ts', 'RouterClient', 'the router client', (C) => new (C as AnyCtor<TrafficRouter>)(env.router!.adminUrl))
+    : unavailableRole<TrafficRouter>(
+        new CutoverError('NOT_SUPPORTED', `environment ${env.name} has no router configured, so traffic cannot be read or moved`, {
+          fix: `set environments.${env.name}.router.adminUrl in ${env.configFile} (the rehearsal starts one)`,
+        }),
+      );
+  return {
+    name: 'postgres',
+    inspector,
+    snapshotter,
+    forward,
+    reverse,
+    validator,
+    router,
+    fence,
+    sequences,
+    async close() {
+      // each role owns its connections; close those that say how
+      await Promise.all(
+        made.map(async (r) => {
+          const closable = r as { close?: () => Promise<void>; end?: () => Promise<void> };
+          if (typeof closable.close === 'function') await closable.close().catch(() => {});
+          else if (typeof closable.end === 'function') await closable.end().catch(() => {});
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import pg from 'pg';
+import { checkLedger, fetchOrderFromDatabase } from '../demo/ledger.ts';
+import { createDuoduoSchema } from '../demo/duoduo-schema.ts';
+import { seedCainiao, type CainiaoDataSummary } from '../demo/generator.ts';
+import { startLoad, type LoadCounters, type LoadRun } from '../demo/load-generator.ts';
+import { startOrderApp, type OrderApp } from '../demo/order-app.ts';
+import type { Output } from '../output/output.ts';
+import { startWeightedRouter, type RunningWeightedRouter } from '../router/weighted-router.ts';
+import type { Side } from '../platform/roles.ts';
+
+export interface DemoSystemsOptions {
+  readonly cainiaoUrl: string;
+  readonly duoduoUrl: string;
+  readonly seed: number;
+  readonly orders: number;
+  readonly rate: number;
+  readonly out: Output;
+}
+
+export interface LoadResult {
+  readonly ledgerSize: number;
+  readonly counters: LoadCounters;
+  readonly requests: { total: number; failed: number; reads: number; writes: number; failuresByReason: Record<string, number> };
+}
+
+export interface DemoSystems {
+  readonly summary: CainiaoDataSummary;
+  readonly blue: OrderApp;
+  readonly green: OrderApp;
+  readonly router: RunningWeightedRouter;
+  readonly load: { start(): void; stop(): Promise<LoadResult> };
+  /** Every acknowledged write looked up on one side's database, in its own schema. */
+  checkLedger(side: Side): Promise<{ acknowledged: number; missing: number; mismatched: number; missingIds: string[]; mismatchedIds: string[] }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The demo business around the two servers: legacy data seeded into cainiao, the clean duoduo
+ * schema, the blue and green apps, the weighted router in front of them and the load generator
+ * aimed at the router.
+ */
+export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSystems> {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {});
+  };
+  try {
+    const blueDb = new pg.Client({ connectionString: o.cainiaoUrl });
+    const greenDb = new pg.Client({ connectionString: o.duoduoUrl });
+    await Promise.all([blueDb.connect(), greenDb.connect()]);
+    stops.push(() => blueDb.end(), () => greenDb.end());
+    o.out.info('rehearse', `seeding cainiao: ${o.orders} legacy orders with dirty data (seed ${o.seed})`);
+    const summary = await seedCainiao(blueDb, { seed: o.seed, orders: o.orders, replace: true });
+    await createDuoduoSchema(greenDb, { replace: true });
+    o.out.ok(
+      'rehearse',
+      `cainiao seeded in ${summary.loadMs} ms: ${summary.counts.customers} customers, ${summary.counts.products} products, ${summary.counts.orders} orders, ${summary.counts.orderItems} items`,
+    );
+
+    const blue = await startOrderApp({ flavor: 'cainiao', databaseUrl: o.cainiaoUrl });
+    stops.push(() => blue.stop());
+    const green = await startOrderApp({ flavor: 'duoduo', databaseUrl: o.duoduoUrl });
+    stops.push(() => green.stop());
+    const router = await startWeightedRouter({ blueUrl: blue.url, greenUrl: green.url, maxHoldMs: 15_000 });
+    stops.push(() => router.stop());
+    o.out.ok('rehearse', `blue app ${blue.url}, green app ${green.url}, router ${router.url} (admin ${router.adminUrl})`);
+
+    let run: LoadRun | null = null;
+    return {
+      summary,
+      blue,
+      green,
+      router,
+      load: {
+        start() {
+          run = startLoad({ baseUrl: router.url, rate: o.rate, ids: summary.ids, seed: o.seed + 1 });
+        },
+        async stop() {
+          if (!run) throw new Error('load generator was not started');
+          const counters = await run.stop();
+          return {
+            ledgerSize: run.ledger.entries().length,
+            counters,
+            requests: { total: counters.total, failed: counters.failed, reads: counters.reads, writes: counters.writes, failuresByReason: counters.failuresByReason },
+          };
+        },
+      },
+      async checkLedger(side) {
+        if (!run) return { acknowledged: 0, missing: 0, mismatched: 0, missingIds: [], mismatchedIds: [] };
+        const db = side === 'blue' ? blueDb : greenDb;
+        const r = await checkLedger(run.ledger, fetchOrderFromDatabase(db, side === 'blue' ? 'cainiao' : 'duoduo'), { concurrency: 1 });
+        return {
+          acknowledged: r.acknowledged,
+          missing: r.missing.length,
+          mismatched: r.mismatched.length,
+          missingIds: r.missing.slice(0, 50).map(String),
+          mismatchedIds: r.mismatched.slice(0, 50).map(String),
+        };
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,275 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { ResolvedPostgresEnvironment } from '../config/load.ts';
+import { CutoverError } from '../errors.ts';
+import type { Output } from '../output/output.ts';
+import type { Replicator, ReplicationStatus } from '../platform/roles.ts';
+import { compareLsn, isLsn, lsnDistance } from './lsn.ts';
+import { dropPublication, dropSlot, redact } from './replication-slot.ts';
+import { ReplicationWorker } from './replication-worker.ts';
+import { processAlive, readStatusFile, type WorkerStatusFile } from './status-file.ts';
+import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
+
+const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface PostgresReplicatorOptions {
+  /** How long start() waits for the worker to report healthy. @default 60000 */
+  readonly startTimeoutMs?: number;
+  /** How long stop() waits after SIGTERM before SIGKILL. @default 10000 */
+  readonly stopTimeoutMs?: number;
+}
+
+/**
+ * The `postgres` platform's replicator: one detached worker per stream (a direction, or one wave
+ * of it), full load then CDC with the DMS table mapping of that direction. Forward reads the
+ * source and writes the target with the forward mapping; reverse reads the target and writes the
+ * source with the reverse mapping (slot and publication names end in `_rev`).
+ */
+export class PostgresReplicator implements Replicator {
+  private readonly foreground = new Map<string, { controller: AbortController; done: Promise<void>; worker: ReplicationWorker }>();
+
+  constructor(
+    private readonly env: ResolvedPostgresEnvironment,
+    readonly direction: Direction,
+    private readonly out: Output,
+    private readonly options: PostgresReplicatorOptions = {},
+  ) {}
+
+  /** Streams of this direction: one per configured wave, or one for every selected table. */
+  private streams(wave?: string): StreamNames[] {
+    if (wave) return [streamNames(this.env, this.direction, wave)];
+    if (this.direction === 'forward' && this.env.replication.waves.length) {
+      return this.env.replication.waves.map((w) => streamNames(this.env, this.direction, w.name));
+    }
+    return [streamNames(this.env, this.direction)];
+  }
+
+  async start(options: { wave?: string; foreground?: boolean; fromPosition?: string } = {}): Promise<ReplicationStatus> {
+    if (options.wave && !this.env.replication.waves.some((w) => w.name === options.wave)) {
+      throw new CutoverError('USAGE', `unknown wave "${options.wave}"`, {
+        received: options.wave,
+        allowed: this.env.replication.waves.map((w) => w.name).join(', ') || '(no waves configured)',
+        fix: 'use a wave name from replication.waves in the config, or leave --wave out',
+      });
+    }
+    if (options.fromPosition !== undefined && !isLsn(options.fromPosition)) {
+      throw new CutoverError('USAGE', `not a PostgreSQL LSN: ${options.fromPosition}`, { received: options.fromPosition, allowed: 'e.g. 0/16B3748' });
+    }
+    for (const names of this.streams(options.wave)) await this.startStream(names, options);
+    return this.status();
+  }
+
+  private async startStream(names: StreamNames, options: { foreground?: boolean; fromPosition?: string }): Promise<void> {
+    const previous = readStatusFile(names.statusFile);
+    if (this.foreground.has(names.id)) return;
+    if (previous && previous.worker && previous.worker.pid !== process.pid && processAlive(previous.worker.pid) && previous.phase !== 'stopped' && previous.phase !== 'failed') {
+      this.out.info(`replicate ${names.id}`, `worker ${previous.worker.pid} is already running`);
+      return;
+    }
+    mkdirSync(this.env.stateDir, { recursive: true });
+    const startedAt = Date.now();
+    let exited: string | null = null;
+    let pid: number;
+    if (options.foreground) {
+      const controller = new AbortController();
+      const worker = new ReplicationWorker(this.env, this.direction, { wave: names.wave, fromPosition: options.fromPosition }, this.out);
+      const done = worker.run(controller.signal).catch((err: Error) => {
+        exited = err.message;
+      });
+      this.foreground.set(names.id, { controller, done, worker });
+      pid = process.pid;
+    } else {
+      writeFileSync(names.envFile, JSON.stringify(this.env), { mode: 0o600 });
+      const log = openSync(names.logFile, 'a');
+      const args = ['--import', 'tsx', WORKER_MAIN, '--env-file', names.envFile, '--direction', this.direction];
+      if (names.wave) args.push('--wave', names.wave);
+      if (options.fromPosition) args.push('--from-position', options.fromPosition);
+      const child = spawn(process.execPath, args, { cwd: PACKAGE_ROOT, detached: true, stdio: ['ignore', log, log], env: process.env });
+      closeSync(log);
+      child.on('exit', (code, signal) => {
+        exited = `worker exited (${signal ?? `code ${code}`})`;
+      });
+      child.unref();
+      pid = child.pid!;
+    }
+    const timeoutMs = this.options.startTimeoutMs ?? 60_000;
+    for (;;) {
+      const s = readStatusFile(names.statusFile);
+      const fresh = s?.worker?.pid === pid && Date.parse(s.startedAt) >= startedAt - 1000;
+      if (fresh && (s.phase === 'full-load' || s.phase === 'cdc')) {
+        this.out.ok(`replicate ${names.id}`, `worker ${pid} healthy (${s.phase})`);
+        return;
+      }
+      if ((fresh && s.phase === 'failed') || exited) {
+        this.foreground.delete(names.id);
+        throw new CutoverError('PRECONDITION_FAILED', `replication worker ${names.id} failed to start: ${(fresh && s.error) || exited}`, {
+          fix: options.foreground ? 'see the error above' : `see ${names.logFile}`,
+        });
+      }
+      if (Date.now() - startedAt > timeoutMs) {
+        throw new CutoverError('TIMEOUT', `replication worker ${names.id} did not report healthy within ${timeoutMs} ms`, {
+          fix: `see ${names.logFile}; stop it with replicate stop`,
+        });
+      }
+      await sleep(50);
+    }
+  }
+
+  async status(): Promise<ReplicationStatus> {
+    const files = this.streams()
+      .map((n) => readStatusFile(n.statusFile))
+      .filter((s): s is WorkerStatusFile => s !== null);
+    if (!files.length) {
+      return { phase: 'not-started', direction: this.direction, lagMs: null, lagBytes: null, appliedRowsPerSec: 0, tables: [], deadLetters: 0 };
+    }
+    let current: string | null = null;
+    try {
+      current = await this.sourcePosition();
+    } catch {
+      /* source down: lagBytes unknown */
+    }
+    const views = files.map((s) => {
+      const alive = s.worker ? (this.foreground.has(s.stream) || processAlive(s.worker.pid)) : false;
+      const running = s.phase === 'full-load' || s.phase === 'cdc';
+      const phase: ReplicationStatus['phase'] = running && !alive ? 'failed' : s.phase;
+      return {
+        ...s,
+        phase,
+        error: running && !alive ? `worker ${s.worker?.pid} is gone (killed?): run replicate start to resume` : s.error,
+        worker: s.worker ? { ...s.worker, alive } : undefined,
+        lagBytes: current && s.appliedPosition ? lsnDistance(s.appliedPosition, current) : null,
+      };
+    });
+    const phases = views.map((v) => v.phase);
+    const phase: ReplicationStatus['phase'] = phases.includes('failed')
+      ? 'failed'
+      : phases.includes('full-load')
+        ? 'full-load'
+        : phases.every((p) => p === 'cdc')
+          ? 'cdc'
+          : phases.includes('cdc')
+            ? 'cdc'
+            : 'stopped';
+    const maxOf = (xs: (number | null)[]) => (xs.some((x) => x === null) ? null : Math.max(...(xs as number[])));
+    const positions = views.map((v) => v.appliedPosition).filter((p): p is string => !!p);
+    const error = views.map((v) => v.error).filter(Boolean).join('; ');
+    return {
+      phase,
+      direction: this.direction,
+      lagMs: maxOf(views.map((v) => v.lagMs)),
+      lagBytes: maxOf(views.map((v) => v.lagBytes)),
+      appliedRowsPerSec: views.reduce((s, v) => s + v.appliedRowsPerSec, 0),
+      tables: views.flatMap((v) => v.tables),
+      deadLetters: views.reduce((s, v) => s + v.deadLetters, 0),
+      worker: views[0]!.worker,
+      appliedPosition: positions.length === views.length ? positions.sort(compareLsn)[0] : undefined,
+      ...(error ? { error } : {}),
+    };
+  }
+
+  async stop(): Promise<void> {
+    const timeoutMs = this.options.stopTimeoutMs ?? 10_000;
+    for (const [id, run] of this.foreground) {
+      run.controller.abort();
+      await run.done;
+      this.foreground.delete(id);
+    }
+    for (const names of this.streams()) {
+      const s = readStatusFile(names.statusFile);
+      const pid = s?.worker?.pid;
+      if (!pid || pid === process.pid || !processAlive(pid)) continue;
+      process.kill(pid, 'SIGTERM');
+      const until = Date.now() + timeoutMs;
+      while (processAlive(pid) && Date.now() < until) await sleep(50);
+      if (processAlive(pid)) {
+        this.out.warn(`replicate ${names.id}`, `worker ${pid} ignored SIGTERM for ${timeoutMs} ms: killing it`);
+        process.kill(pid, 'SIGKILL');
+        while (processAlive(pid)) await sleep(20);
+      }
+      this.out.ok(`replicate ${names.id}`, `worker ${pid} stopped`);
+    }
+  }
+
+  async sourcePosition(): Promise<string> {
+    return this.withReadSide(async (c) => (await c.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn);
+  }
+
+  async waitForPosition(position: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    let nudgedAt = Date.now();
+    while (!signal?.aborted) {
+      const s = await this.status();
+      if (s.appliedPosition && compareLsn(s.appliedPosition, position) >= 0) return true;
+      if (s.phase === 'failed') return false;
+      if (Date.now() >= until) return false;
+      if (Date.now() - nudgedAt > 1000) {
+        // An idle source may end its WAL exactly at a page boundary, a few bytes short of what
+        // pg_current_wal_lsn() reports: one tiny WAL record moves the stream past it.
+        nudgedAt = Date.now();
+        await this.withReadSide((c) => c.query("select pg_logical_emit_message(false, 'cutover', 'sync')")).catch(() => {});
+      }
+      await sleep(25);
+    }
+    return false;
+  }
+
+  async teardown(): Promise<void> {
+    await this.stop();
+    await this.withReadSide(async (c) => {
+      for (const names of [streamNames(this.env, this.direction), ...this.env.replication.waves.map((w) => streamNames(this.env, this.direction, w.name))]) {
+        if (await dropSlot(c, names.slot)) this.out.ok(`replicate ${names.id}`, `dropped slot ${names.slot}`);
+        await dropPublication(c, names.publication);
+      }
+    });
+    const write = this.direction === 'forward' ? this.env.target.url : this.env.source.url;
+    const client = new pg.Client({ connectionString: write });
+    try {
+      await client.connect();
+      const names = [streamNames(this.env, this.direction), ...this.env.replication.waves.map((w) => streamNames(this.env, this.direction, w.name))];
+      for (const n of names) {
+        await client
+          .query(`select pg_replication_origin_drop(roname) from pg_replication_origin where roname = $1 or roname like $2`, [n.origin, `${n.origin}\\_l%`])
+          .catch(() => {});
+        if (existsSync(n.envFile)) rmSync(n.envFile);
+      }
+    } catch {
+      /* the apply side is optional for teardown: slots and publications are what hold resources */
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  private async withReadSide<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+    const url = this.direction === 'forward' ? this.env.source.url : this.env.target.url;
+    const client = new pg.Client({ connectionString: url });
+    try {
+      await client.connect();
+    } catch (err) {
+      throw new CutoverError('CONNECTION_FAILED', `cannot connect to ${redact(url)}: ${(err as Error).message}`, {
+        fix: 'check the URL, that the server runs, and the credentials',
+        cause: err,
+      });
+    }
+    try {
+      return await fn(client);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  /** The worker's log (detached mode), for `replicate status --verbose` and failure messages. */
+  logTail(lines = 40, wave?: string): string {
+    const file = streamNames(this.env, this.direction, wave).logFile;
+    if (!existsSync(file)) return '';
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+

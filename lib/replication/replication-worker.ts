@@ -1,0 +1,398 @@
+import os from 'node:os';
+import pg from 'pg';
+import type { ResolvedPostgresEnvironment } from '../config/load.ts';
+import { CutoverError } from '../errors.ts';
+import type { Output } from '../output/output.ts';
+import type { ReplicationStatus, ReplicationTableStatus } from '../platform/roles.ts';
+import { ChangeApplier, type ApplyTable } from './change-applier.ts';
+import { ChangeStream, type SourceTransaction } from './change-stream.ts';
+import { openApplySession } from './apply-session.ts';
+import { countDeadLetters, ensureControlSchema, readAppliedLsn, resetStream, writeAppliedLsn } from './control-schema.ts';
+import { planChunks, runFullLoad } from './full-load.ts';
+import { compareLsn, maxLsn } from './lsn.ts';
+import { mappingEngine, resolveMappedTables, sourceName, targetName } from './mapping-engine.ts';
+import { createSlot, createSlotWithSnapshot, ensurePublication, redact, slotInfo, type ExportedSlot } from './replication-slot.ts';
+import { quoteLiteral } from './sql-names.ts';
+import { writeStatusFile, type WorkerStatusFile } from './status-file.ts';
+import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
+
+export interface WorkerOptions {
+  readonly wave?: string;
+  /** Reverse: transactions committed before this position are not applied. */
+  readonly fromPosition?: string;
+  /** Heartbeat / status file interval. @default 250 */
+  readonly heartbeatMs?: number;
+}
+
+const PAUSE_AT_CHANGES = 50_000;
+const RESUME_AT_CHANGES = 10_000;
+const IDLE_PING_MS = 250;
+
+/**
+ * One replication stream, start to stop: full load from the slot's consistent point (resumable
+ * chunk by chunk), then CDC from the same slot, applied in source commit order. Runs detached
+ * (worker-main.ts) or in-process (`--foreground`, tests, benchmarks); either way it reports
+ * through the status file.
+ */
+export class ReplicationWorker {
+  readonly names: StreamNames;
+  private readonly tables = new Map<string, { source: string; target: string; rows: number; totalRows: number | null; state: ReplicationTableStatus['state']; cdcChanges: number }>();
+  private phase: ReplicationStatus['phase'] = 'not-started';
+  private error: string | undefined;
+  private applied: string | null = null;
+  private replayUntil: string | null = null;
+  private deadLetters = 0;
+  private readonly startedAt = new Date().toISOString();
+  private readonly rateWindow: { at: number; rows: number }[] = [];
+  private queue: SourceTransaction[] = [];
+  private queuedChanges = 0;
+  private keepaliveLsn: string | null = null;
+  private wake: (() => void) | null = null;
+  private streamError: Error | null = null;
+  private lastStatusWrite = 0;
+
+  constructor(
+    private readonly env: ResolvedPostgresEnvironment,
+    readonly direction: Direction,
+    private readonly options: WorkerOptions,
+    private readonly out: Output,
+  ) {
+    this.names = streamNames(env, direction, options.wave);
+  }
+
+  /** Runs until `signal` aborts (then status `stopped`) or a fatal error (status `failed`, rethrown). */
+  async run(signal: AbortSignal): Promise<void> {
+    const heartbeat = setInterval(() => this.writeStatus(), this.options.heartbeatMs ?? 250);
+    this.writeStatus();
+    try {
+      await this.runPhases(signal);
+      this.phase = 'stopped';
+      for (const t of this.tables.values()) if (t.state === 'loading' || t.state === 'pending') t.state = 'pending';
+    } catch (err) {
+      this.phase = signal.aborted ? 'stopped' : 'failed';
+      this.error = err instanceof CutoverError ? err.describe() : (err as Error).message;
+      if (!signal.aborted) {
+        this.out.error(`replicate ${this.names.id}`, this.error);
+        throw err;
+      }
+    } finally {
+      clearInterval(heartbeat);
+      this.writeStatus(true);
+    }
+  }
+
+  private async runPhases(signal: AbortSignal): Promise<void> {
+    const n = this.names;
+    const wave = n.wave ? this.env.replication.waves.find((w) => w.name === n.wave) : undefined;
+    if (n.wave && !wave) {
+      throw new CutoverError('USAGE', `unknown wave "${n.wave}"`, {
+        received: n.wave,
+        allowed: this.env.replication.waves.map((w) => w.name).join(', ') || '(no waves configured)',
+        fix: 'use a wave name from replication.waves in the config',
+      });
+    }
+    const reader = await connect(n.readUrl);
+    const writer = await connect(n.writeUrl);
+    const transformers: ApplyTable[] = [];
+    try {
+      const mapped = await resolveMappedTables(reader, n.readSchemas, n.mappingFile, this.out, wave);
+      for (const table of mapped) transformers.push({ table, transformer: await mappingEngine.createRowTransformer(table) });
+      for (const t of mapped) {
+        this.tables.set(sourceName(t), { source: sourceName(t), target: targetName(t), rows: 0, totalRows: null, state: 'pending', cdcChanges: 0 });
+      }
+      await ensureControlSchema(writer);
+      await ensurePublication(reader, n.publication, mapped);
+      const exported = await this.prepareSlot(reader, writer);
+      try {
+        const state = await writer.query<{ complete: boolean; planned: boolean; replay_until: string }>(
+          'select complete, planned, replay_until::text from _cutover.load_state where slot = $1',
+          [n.slot],
+        );
+        const load = state.rows[0]!;
+        this.replayUntil = load.replay_until;
+        if (!load.complete) await this.fullLoad(reader, writer, transformers, load.planned, exported, signal);
+        else for (const t of this.tables.values()) t.state = 'loaded';
+      } finally {
+        await exported?.connection.end().catch(() => {});
+      }
+      if (signal.aborted) return;
+      await this.loadedRowCounts(writer);
+      this.deadLetters = await countDeadLetters(writer, n.slot);
+      this.applied = (await readAppliedLsn(writer, n.slot)) ?? this.applied;
+      if (this.options.fromPosition && this.applied && compareLsn(this.options.fromPosition, this.applied) > 0) {
+        await writeAppliedLsn(writer, n.slot, this.direction, this.options.fromPosition, null);
+        this.applied = this.options.fromPosition;
+      }
+      await this.cdc(transformers, signal);
+    } finally {
+      for (const t of transformers) t.transformer.close();
+      await reader.end().catch(() => {});
+      await writer.end().catch(() => {});
+    }
+  }
+
+  /** Creates the slot if missing (with an exported snapshot when a full load follows). */
+  private async prepareSlot(reader: pg.Client, writer: pg.Client): Promise<ExportedSlot | null> {
+    const n = this.names;
+    const info = await slotInfo(reader, n.slot);
+    const needsLoad = this.direction === 'forward';
+    if (!info.exists) {
+      await resetStream(writer, n.slot);
+      let exported: ExportedSlot | null = null;
+      let consistent: string;
+      if (needsLoad) {
+        exported = await createSlotWithSnapshot(n.readUrl, n.slot);
+        consistent = exported.consistentLsn;
+      } else {
+        consistent = await createSlot(n.readUrl, n.slot);
+        if (this.options.fromPosition && compareLsn(consistent, this.options.fromPosition) > 0) {
+          this.out.warn(
+            `replicate ${n.id}`,
+            `slot created at ${consistent}, after the requested start ${this.options.fromPosition}: writes between them are not replicated (they must have been paused)`,
+          );
+        }
+      }
+      this.out.info(`replicate ${n.id}`, `created slot ${n.slot} at ${consistent}`);
+      await writer.query(
+        'insert into _cutover.load_state (slot, direction, consistent_lsn, replay_until, complete) values ($1, $2, $3, $3, $4)',
+        [n.slot, this.direction, consistent, !needsLoad],
+      );
+      await writeAppliedLsn(writer, n.slot, this.direction, consistent, null);
+      this.applied = consistent;
+      return exported;
+    }
+    const { rowCount } = await writer.query('select 1 from _cutover.load_state where slot = $1', [n.slot]);
+    if (!rowCount) {
+      // the slot was made elsewhere (by `snapshot`): continue from its confirmed position
+      const from = info.confirmedFlushLsn ?? '0/0';
+      await writer.query('delete from _cutover.load_chunk where slot = $1', [n.slot]);
+      await writer.query(
+        'insert into _cutover.load_state (slot, direction, consistent_lsn, replay_until, complete) values ($1, $2, $3, $3, $4)',
+        [n.slot, this.direction, from, !needsLoad],
+      );
+      await writeAppliedLsn(writer, n.slot, this.direction, from, null);
+    }
+    return null;
+  }
+
+  private async fullLoad(
+    reader: pg.Client,
+    writer: pg.Client,
+    tables: readonly ApplyTable[],
+    planned: boolean,
+    exported: ExportedSlot | null,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const n = this.names;
+    this.phase = 'full-load';
+    this.writeStatus(true);
+    let snapshotName: string;
+    let holder: pg.Client | null = null;
+    if (exported) snapshotName = exported.snapshotName;
+    else {
+      // resumed (or the slot came from `snapshot`): a fresh snapshot; CDC replays from the slot's
+      // position over it, and idempotent apply makes that converge (missing rows are expected below replay_until)
+      holder = await connect(n.readUrl);
+      await holder.query('begin isolation level repeatable read read only');
+      const { rows } = await holder.query<{ snap: string; lsn: string }>('select pg_export_snapshot() as snap, pg_current_wal_lsn()::text as lsn');
+      snapshotName = rows[0]!.snap;
+      await writer.query('update _cutover.load_state set replay_until = greatest(replay_until, $2::pg_lsn) where slot = $1', [n.slot, rows[0]!.lsn]);
+      this.replayUntil = maxLsn(this.replayUntil ?? '0/0', rows[0]!.lsn);
+      this.out.info(`replicate ${n.id}`, `resuming full load in a new snapshot at ${rows[0]!.lsn}`);
+    }
+    try {
+      if (!planned) {
+        const planner = await connect(n.readUrl);
+        try {
+          await planner.query('begin isolation level repeatable read read only');
+          await planner.query(`set transaction snapshot ${quoteLiteral(snapshotName)}`);
+          await planChunks(planner, writer, n.slot, tables.map((t) => t.table), this.env.replication.chunkRows);
+        } finally {
+          await planner.end().catch(() => {});
+        }
+      }
+      await this.loadedRowCounts(writer);
+      await runFullLoad({
+        sourceUrl: n.readUrl,
+        targetUrl: n.writeUrl,
+        slot: n.slot,
+        originBase: n.origin,
+        tables,
+        parallel: this.env.replication.parallelTables,
+        chunkRows: this.env.replication.chunkRows,
+        snapshotName,
+        signal,
+        onChunkStart: (table) => {
+          const t = this.tables.get(table);
+          if (t && t.state === 'pending') t.state = 'loading';
+        },
+        onChunkDone: (table, rows) => {
+          const t = this.tables.get(table);
+          if (t) t.rows += rows;
+          this.countRate(rows);
+          this.out.progress({ topic: `full-load ${table}`, done: t?.rows ?? rows, total: t?.totalRows ?? undefined, unit: 'rows' });
+        },
+      });
+    } finally {
+      await holder?.end().catch(() => {});
+    }
+    if (signal.aborted) return;
+    await this.loadedRowCounts(writer);
+    await writer.query('update _cutover.load_state set complete = true, finished_at = now() where slot = $1', [n.slot]);
+    this.out.ok(`replicate ${n.id}`, `full load done: ${[...this.tables.values()].reduce((s, t) => s + t.rows, 0)} rows`);
+  }
+
+  /** Rows loaded / planned per table, from the chunk plan on the target. */
+  private async loadedRowCounts(writer: pg.Client): Promise<void> {
+    const { rows } = await writer.query<{ source_table: string; total: string; loaded: string; pending: string }>(
+      `select source_table, sum(total_rows)::text as total, coalesce(sum(rows) filter (where done), 0)::text as loaded,
+              count(*) filter (where not done)::text as pending
+         from _cutover.load_chunk where slot = $1 group by source_table`,
+      [this.names.slot],
+    );
+    for (const r of rows) {
+      const t = this.tables.get(r.source_table);
+      if (!t) continue;
+      t.rows = Number(r.loaded);
+      t.totalRows = Number(r.total);
+      t.state = Number(r.pending) === 0 ? 'loaded' : t.rows > 0 ? 'loading' : 'pending';
+    }
+  }
+
+  private async cdc(tables: readonly ApplyTable[], signal: AbortSignal): Promise<void> {
+    const n = this.names;
+    this.phase = 'cdc';
+    for (const t of this.tables.values()) t.state = 'cdc';
+    this.writeStatus(true);
+    const session = await openApplySession(n.writeUrl, n.origin);
+    const applier = new ChangeApplier(session, n.slot, this.direction, tables);
+    const stream = new ChangeStream(n.readUrl, n.slot, n.publication, {
+      onTransaction: (txn) => {
+        this.queue.push(txn);
+        this.queuedChanges += txn.changes.length;
+        if (this.queuedChanges > PAUSE_AT_CHANGES) stream.pause();
+        this.wake?.();
+      },
+      onKeepalive: (lsn, inTransaction, reply) => {
+        if (!inTransaction) this.keepaliveLsn = lsn;
+        if (reply && this.applied) void stream.acknowledge(this.applied).catch(() => {});
+        this.wake?.();
+      },
+      onError: (err) => {
+        this.streamError = err;
+        this.wake?.();
+      },
+    });
+    const onAbort = () => this.wake?.();
+    signal.addEventListener('abort', onAbort);
+    try {
+      await stream.start();
+      this.out.ok(`replicate ${n.id}`, `streaming changes from slot ${n.slot} (applied ${this.applied})`);
+      let lastPing = 0;
+      while (!signal.aborted) {
+        if (this.streamError) throw this.streamError;
+        if (!this.queue.length) {
+          await new Promise<void>((resolve) => {
+            this.wake = resolve;
+            setTimeout(resolve, IDLE_PING_MS);
+          });
+          this.wake = null;
+          if (this.queue.length || signal.aborted) continue;
+          // idle: everything before the last keepalive position is applied
+          if (this.keepaliveLsn && this.applied && compareLsn(this.keepaliveLsn, this.applied) > 0) {
+            this.applied = this.keepaliveLsn;
+            await stream.acknowledge(this.applied);
+          }
+          if (Date.now() - lastPing >= IDLE_PING_MS && this.applied) {
+            lastPing = Date.now();
+            await stream.acknowledge(this.applied, true);
+          }
+          this.writeStatus();
+          continue;
+        }
+        const batch: SourceTransaction[] = [];
+        let size = 0;
+        while (this.queue.length && (size === 0 || size + this.queue[0]!.changes.length <= this.env.replication.batchSize)) {
+          const txn = this.queue.shift()!;
+          this.queuedChanges -= txn.changes.length;
+          size += txn.changes.length;
+          // already applied before a restart (the target committed, the acknowledgement was lost)
+          if (this.applied && compareLsn(txn.commitLsn, this.applied) < 0) continue;
+          batch.push(txn);
+        }
+        if (this.queuedChanges < RESUME_AT_CHANGES) stream.resume();
+        if (!batch.length) continue;
+        const result = await applier.applyBatch(batch, this.replayUntil);
+        this.applied = batch[batch.length - 1]!.endLsn;
+        this.deadLetters += result.deadLetters;
+        for (const [table, count] of result.perTable) {
+          const t = this.tables.get(table);
+          if (t) t.cdcChanges += count;
+        }
+        this.countRate(result.changes);
+        await stream.acknowledge(this.applied);
+        this.writeStatus();
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      await stream.stop();
+      await session.end().catch(() => {});
+    }
+  }
+
+  private countRate(rows: number): void {
+    const now = Date.now();
+    this.rateWindow.push({ at: now, rows });
+    while (this.rateWindow.length && this.rateWindow[0]!.at < now - 5000) this.rateWindow.shift();
+  }
+
+  status(): WorkerStatusFile {
+    const now = Date.now();
+    while (this.rateWindow.length && this.rateWindow[0]!.at < now - 5000) this.rateWindow.shift();
+    const rows = this.rateWindow.reduce((s, r) => s + r.rows, 0);
+    const span = Math.max(1, Math.min(5000, now - (this.rateWindow[0]?.at ?? now)));
+    const oldest = this.queue[0];
+    return {
+      stream: this.names.id,
+      slot: this.names.slot,
+      wave: this.names.wave,
+      startedAt: this.startedAt,
+      phase: this.phase,
+      direction: this.direction,
+      lagMs: this.phase === 'cdc' ? (oldest ? Math.max(0, now - oldest.commitTime.getTime()) : 0) : null,
+      lagBytes: null,
+      appliedRowsPerSec: Math.round((rows * 1000) / Math.max(span, 1000)),
+      tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
+      deadLetters: this.deadLetters,
+      worker: { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(now).toISOString(), alive: true },
+      appliedPosition: this.phase === 'cdc' || this.phase === 'stopped' ? (this.applied ?? undefined) : undefined,
+      replayUntil: this.replayUntil ?? undefined,
+      ...(this.error ? { error: this.error } : {}),
+    };
+  }
+
+  private writeStatus(force = false): void {
+    const now = Date.now();
+    if (!force && now - this.lastStatusWrite < 50) return;
+    this.lastStatusWrite = now;
+    try {
+      writeStatusFile(this.names.statusFile, this.status());
+    } catch {
+      /* a full disk must not stop replication; the next heartbeat retries */
+    }
+  }
+}
+
+async function connect(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: 'cutover-replicate' });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new CutoverError('CONNECTION_FAILED', `cannot connect to ${redact(url)}: ${(err as Error).message}`, {
+      fix: 'check the URL, that the server runs, and the credentials',
+      cause: err,
+    });
+  }
+  client.on('error', () => {});
+  return client;
+}

@@ -1,0 +1,45 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ReplicationStatus } from '../platform/roles.ts';
+
+/** What the worker writes every heartbeat; `replicate status` reads it. */
+export interface WorkerStatusFile extends ReplicationStatus {
+  readonly stream: string;
+  readonly slot: string;
+  readonly wave?: string;
+  readonly startedAt: string;
+  /** Every transaction before this position is applied and committed on the target. */
+  readonly appliedPosition?: string;
+  /** The newest position a full-load snapshot used (below it CDC tolerates missing rows). */
+  readonly replayUntil?: string;
+}
+
+export function writeStatusFile(file: string, status: WorkerStatusFile): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(status, null, 2) + '\n');
+  renameSync(tmp, file); // readers never see half a file
+}
+
+export function readStatusFile(file: string): WorkerStatusFile | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as WorkerStatusFile;
+  } catch {
+    return null;
+  }
+}
+
+export function processAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    // a killed child not yet reaped by its parent is a zombie: dead for our purposes
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return true;
+    }
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

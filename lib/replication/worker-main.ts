@@ -1,0 +1,39 @@
+/**
+ * Entry of the detached replication worker: `node --import tsx lib/replication/worker-main.ts
+ * --env-file FILE --direction forward|reverse [--wave NAME] [--from-position LSN]`.
+ * Started by PostgresReplicator.start(); output goes to its log file, state to its status file.
+ * SIGTERM/SIGINT stop it cleanly (the current batch commits first).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { ResolvedPostgresEnvironment } from '../config/load.ts';
+import { StreamOutput } from '../output/output.ts';
+import { ReplicationWorker } from './replication-worker.ts';
+
+const { values } = parseArgs({
+  options: {
+    'env-file': { type: 'string' },
+    direction: { type: 'string' },
+    wave: { type: 'string' },
+    'from-position': { type: 'string' },
+  },
+});
+
+const direction = values.direction;
+if (!values['env-file'] || (direction !== 'forward' && direction !== 'reverse')) {
+  process.stderr.write('usage: worker-main.ts --env-file FILE --direction forward|reverse [--wave NAME] [--from-position LSN]\n');
+  process.exit(2);
+}
+const env = JSON.parse(readFileSync(values['env-file'], 'utf8')) as ResolvedPostgresEnvironment;
+const out = new StreamOutput({ mode: 'plain', plainIntervalMs: 5000 });
+const controller = new AbortController();
+for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => controller.abort());
+const worker = new ReplicationWorker(env, direction, { wave: values.wave, fromPosition: values['from-position'] }, out);
+out.info(`replicate ${worker.names.id}`, `worker ${process.pid} started`);
+worker.run(controller.signal).then(
+  () => {
+    out.info(`replicate ${worker.names.id}`, 'worker stopped');
+    process.exit(0);
+  },
+  () => process.exit(1),
+);

@@ -1,0 +1,219 @@
+import type { Phase, PhaseContext, PhaseOutcome, PlanStep } from '../engine/phase.ts';
+import { runRollback } from './rollback.ts';
+import { routerTarget, streamingLagMs } from './traffic-inputs.ts';
+
+/**
+ * Journal actions of the write switch, in order. `switch.flip` recorded ok is the point of no
+ * return: a re-run after a crash finishes the switch when it is there, and undoes it otherwise.
+ */
+export const SWITCH_STEPS = {
+  checkLag: 'switch.check-lag',
+  hold: 'router.holdWrites',
+  fence: 'fence.refuseWrites(blue)',
+  position: 'forward.sourcePosition',
+  catchUp: 'forward.waitForPosition',
+  validate: 'validator.validate(frozen)',
+  sequences: 'sequences.syncSequences',
+  reverse: 'reverse.start',
+  flip: 'switch.flip',
+  release: 'router.releaseWrites',
+  stopForward: 'forward.stop',
+  undone: 'switch.undone',
+} as const;
+
+/** Steps that changed something and must be undone when the switch stops before the flip. */
+const SIDE_EFFECTS: readonly string[] = [SWITCH_STEPS.hold, SWITCH_STEPS.fence, SWITCH_STEPS.sequences, SWITCH_STEPS.reverse];
+
+/** The completed steps of the current attempt: those after the last recorded undo. */
+function currentAttempt(completed: readonly string[]): readonly string[] {
+  const last = completed.lastIndexOf(SWITCH_STEPS.undone);
+  return last < 0 ? completed : completed.slice(last + 1);
+}
+
+/**
+ * The write switch (Vitess SwitchTraffic's order): check lag before touching anything; hold
+ * writes at the router; make blue refuse writes; wait until green applied blue's last position
+ * (timeout: undo, writes resume on blue); a frozen validation; sequences past blue's; reverse
+ * replication from green's current position; flip writes to green (the point of no return);
+ * release the held writes to green.
+ */
+export const switchPhase: Phase = {
+  name: 'switch',
+  requires: ['shift'],
+  command: 'cutover switch',
+  mutates: true,
+
+  async plan(ctx) {
+    const sw = ctx.env.switch;
+    const done = currentAttempt(ctx.journal.completedSteps());
+    if (done.includes(SWITCH_STEPS.flip)) {
+      return [
+        { action: SWITCH_STEPS.release, target: routerTarget(ctx), detail: 'finish the crashed switch: release held writes to green' },
+        { action: SWITCH_STEPS.stopForward, target: 'forward replication' },
+      ];
+    }
+    if (done.some((s) => SIDE_EFFECTS.includes(s))) {
+      return [{ action: 'switch.undo', target: routerTarget(ctx), detail: `a switch stopped before the flip (${done.join(', ')}): blue allowed writes again, writes to blue, released` }];
+    }
+    const steps: PlanStep[] = [
+      { action: SWITCH_STEPS.checkLag, target: 'forward replication', detail: `reads at 100 % green and lag < ${ctx.env.gates.maxLagMs} ms, before anything pauses` },
+      { action: SWITCH_STEPS.hold, target: routerTarget(ctx), detail: `writes held (not failed) at most ${sw.maxHoldMs} ms; reads keep flowing` },
+      { action: SWITCH_STEPS.fence, target: 'blue database', detail: 'default_transaction_read_only on, open write transactions ended' },
+      { action: SWITCH_STEPS.position, target: 'blue database', detail: 'blue\'s final position' },
+      { action: SWITCH_STEPS.catchUp, target: 'green database', detail: `green applies it within ${sw.catchUpTimeoutMs} ms, else everything is undone and writes resume on blue` },
+      { action: SWITCH_STEPS.validate, target: 'both databases', detail: 'final validation on frozen data' },
+      { action: SWITCH_STEPS.sequences, target: 'green database', detail: `sequences above blue's + ${sw.sequenceGap}` },
+      { action: SWITCH_STEPS.reverse, target: 'reverse replication', detail: 'green -> blue from green\'s current position' },
+      { action: SWITCH_STEPS.flip, target: routerTarget(ctx), detail: 'writes to green: the point of no return (rollback drains green back to blue)' },
+      { action: SWITCH_STEPS.release, target: routerTarget(ctx), detail: 'held writes go to green; hold p50/p99 measured' },
+      { action: SWITCH_STEPS.stopForward, target: 'forward replication', detail: 'blue takes no more writes' },
+    ];
+    return steps;
+  },
+
+  async apply(ctx) {
+    const done = currentAttempt(ctx.journal.completedSteps());
+    if (done.includes(SWITCH_STEPS.flip)) return finishAfterFlip(ctx, done, { resumed: true });
+    if (done.some((s) => SIDE_EFFECTS.includes(s))) {
+      await undoSwitch(ctx, 'resumed after a stop before the flip');
+      return { ok: false, summary: 'the previous switch stopped before the point of no return and has been undone: writes are on blue again; run `cutover switch` to try again', figures: { writeTarget: 'blue', undone: true } };
+    }
+    return freshSwitch(ctx);
+  },
+
+  async verify(ctx) {
+    const s = await ctx.platform.router.state();
+    const blueFenced = await ctx.platform.fence.isRefusingWrites('blue');
+    const ok = s.writeTarget === 'green' && !s.writesHeld && blueFenced;
+    return {
+      ok,
+      summary: ok ? 'writes on green, blue refuses writes' : `switch not complete: writeTarget=${s.writeTarget} writesHeld=${s.writesHeld} blueRefusesWrites=${blueFenced}`,
+      figures: { writeTarget: s.writeTarget, writesHeld: s.writesHeld, blueRefusesWrites: blueFenced },
+    };
+  },
+
+  async rollback(ctx) {
+    return runRollback(ctx);
+  },
+};
+
+async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
+  const { router, fence, forward, reverse, validator, sequences } = ctx.platform;
+  const sw = ctx.env.switch;
+  const j = ctx.journal;
+
+  const pre = await j.step(SWITCH_STEPS.checkLag, { maxLagMs: ctx.env.gates.maxLagMs }, async () => ({
+    readWeightGreen: (await router.state()).readWeightGreen,
+    lagMs: await streamingLagMs(forward),
+  }));
+  const refusal =
+    pre.readWeightGreen !== 100
+      ? `reads are at ${pre.readWeightGreen} % green, not 100 %: run \`cutover shift\` first`
+      : pre.lagMs === null
+        ? 'forward replication is not streaming (lag unknown): run `cutover replicate start` and wait for CDC'
+        : pre.lagMs >= ctx.env.gates.maxLagMs
+          ? `replication lag ${pre.lagMs} ms is not under the limit ${ctx.env.gates.maxLagMs} ms: wait (\`cutover replicate wait\`) and retry`
+          : null;
+  if (refusal) {
+    j.note('switch.refused', { reason: refusal, ...pre });
+    ctx.out.error('switch', refusal);
+    return { ok: false, summary: `switch refused before anything paused: ${refusal}`, figures: { ...pre, writeTarget: 'blue' } };
+  }
+
+  let catchUpMs = 0;
+  try {
+    await j.step(SWITCH_STEPS.hold, { maxHoldMs: sw.maxHoldMs }, () => router.holdWrites(sw.maxHoldMs));
+    await j.step(SWITCH_STEPS.fence, { side: 'blue' }, () => fence.refuseWrites('blue'));
+    const position = await j.step(SWITCH_STEPS.position, {}, () => forward.sourcePosition());
+    const t0 = performance.now();
+    const caughtUp = await j.step(SWITCH_STEPS.catchUp, { position, timeoutMs: sw.catchUpTimeoutMs }, () =>
+      forward.waitForPosition(position, sw.catchUpTimeoutMs, ctx.signal),
+    );
+    catchUpMs = Math.round(performance.now() - t0);
+    if (!caughtUp) {
+      await undoSwitch(ctx, `green did not apply blue's position ${position} within ${sw.catchUpTimeoutMs} ms`);
+      return {
+        ok: false,
+        summary: `switch undone: green did not apply blue's final position ${position} within ${sw.catchUpTimeoutMs} ms; writes resumed on blue, nothing lost`,
+        figures: { writeTarget: 'blue', catchUpTimeoutMs: sw.catchUpTimeoutMs, position, undone: true },
+      };
+    }
+    const validation = await j.step(SWITCH_STEPS.validate, { frozen: true }, async () => {
+      const r = await validator.validate({ frozen: true, signal: ctx.signal });
+      return { equal: r.equal, tables: r.tables.length, different: r.tables.filter((t) => t.missing.length + t.extra.length + t.different.length > 0).map((t) => t.source) };
+    });
+    if (!validation.equal) {
+      await undoSwitch(ctx, `frozen validation found differences in ${validation.different.join(', ')}`);
+      return {
+        ok: false,
+        summary: `switch undone: the final validation found differences in ${validation.different.join(', ')}; writes resumed on blue (see \`cutover validate\`)`,
+        figures: { writeTarget: 'blue', undone: true, differentTables: validation.different },
+      };
+    }
+    await j.step(SWITCH_STEPS.sequences, { gap: sw.sequenceGap }, () => sequences.syncSequences(sw.sequenceGap));
+    await j.step(SWITCH_STEPS.reverse, {}, async () => {
+      const fromPosition = await reverse.sourcePosition();
+      const status = await reverse.start({ fromPosition });
+      return { fromPosition, phase: status.phase };
+    });
+    await j.step(SWITCH_STEPS.flip, { side: 'green' }, () => router.setWriteTarget('green'));
+  } catch (err) {
+    const message = (err as Error).message;
+    try {
+      await undoSwitch(ctx, message);
+    } catch (undoErr) {
+      return { ok: false, summary: `switch failed (${message}) and undoing it failed too (${(undoErr as Error).message}): run \`cutover rollback\` now`, figures: { undone: false } };
+    }
+    return { ok: false, summary: `switch failed before the point of no return (${message}); undone, writes resumed on blue`, figures: { writeTarget: 'blue', undone: true } };
+  }
+  const outcome = await finishAfterFlip(ctx, currentAttempt(j.completedSteps()), { resumed: false });
+  return { ...outcome, figures: { ...outcome.figures, lagMsBefore: pre.lagMs, catchUpMs } };
+}
+
+/** After the flip only forward moves are left: release the held writes, stop forward replication. */
+async function finishAfterFlip(ctx: PhaseContext, done: readonly string[], how: { resumed: boolean }): Promise<PhaseOutcome> {
+  const { router, forward } = ctx.platform;
+  let writePauseMs: { p50: number; p99: number; max: number } | null = null;
+  let released = 0;
+  try {
+    if (!done.includes(SWITCH_STEPS.release)) {
+      const r = await ctx.journal.step(SWITCH_STEPS.release, {}, () => router.releaseWrites());
+      writePauseMs = r.holdMs;
+      released = r.released;
+    }
+    if (!done.includes(SWITCH_STEPS.stopForward)) {
+      await ctx.journal.step(SWITCH_STEPS.stopForward, {}, () => forward.stop());
+    }
+  } catch (err) {
+    return {
+      ok: false,
+      summary: `writes are on green (past the point of no return) but finishing failed: ${(err as Error).message}; run \`cutover switch\` again to finish`,
+      figures: { writeTarget: 'green' },
+    };
+  }
+  if (writePauseMs) ctx.out.ok('switch', `writes on green; ${released} held write(s) released, hold p50 ${writePauseMs.p50} ms, p99 ${writePauseMs.p99} ms`);
+  return {
+    ok: true,
+    summary: how.resumed ? 'switch finished after a restart: writes on green' : 'writes on green',
+    figures: { writeTarget: 'green', released, writePauseMs, resumed: how.resumed },
+  };
+}
+
+/**
+ * Puts writes back on blue after a switch that stopped before the flip. Each action is
+ * idempotent, in an order that never leaves writes refused on both sides: blue accepts writes
+ * before the router sends any there, and the hold is released last.
+ */
+async function undoSwitch(ctx: PhaseContext, reason: string): Promise<void> {
+  const { router, fence, reverse } = ctx.platform;
+  ctx.out.warn('switch', `undoing the switch: ${reason}`);
+  await ctx.journal.step('switch.undo.allowWrites(blue)', { reason }, () => fence.allowWrites('blue'));
+  await ctx.journal.step('switch.undo.setWriteTarget(blue)', {}, () => router.setWriteTarget('blue'));
+  const reversePhase = (await reverse.status().catch(() => null))?.phase;
+  if (reversePhase === 'cdc' || reversePhase === 'full-load') {
+    await ctx.journal.step('switch.undo.reverse.stop', {}, () => reverse.stop());
+  }
+  const r = await ctx.journal.step('switch.undo.releaseWrites', {}, () => router.releaseWrites());
+  // a step, not a note: completedSteps() must show it so the next attempt starts clean
+  await ctx.journal.step(SWITCH_STEPS.undone, { reason }, async () => ({ released: r.released, holdMs: r.holdMs }));
+}

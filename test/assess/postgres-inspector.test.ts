@@ -1,0 +1,136 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { PostgresInspector } from '../../lib/assess/postgres-inspector.ts';
+import { replicationSettings } from '../../lib/assess/replication-settings.ts';
+import type { ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
+import { CutoverError } from '../../lib/errors.ts';
+import { freePort } from '../../lib/net/free-port.ts';
+import { RecordingOutput } from '../../lib/output/output.ts';
+import { connect, startTestPostgres } from '../_helpers/pg.ts';
+import { testEnvironment } from '../diff/validation-env.ts';
+
+type Server = Awaited<ReturnType<typeof startTestPostgres>>;
+let sourceServer: Server;
+let targetServer: Server;
+let source: pg.Client;
+let dir: string;
+let env: ResolvedPostgresEnvironment;
+
+const select = (id: string, table: string) => ({
+  'rule-type': 'selection', 'rule-id': id, 'rule-name': `s${id}`, 'object-locator': { 'schema-name': 'public', 'table-name': table }, 'rule-action': 'include',
+});
+
+beforeAll(async () => {
+  [sourceServer, targetServer] = await Promise.all([startTestPostgres('legacy'), startTestPostgres('new')]);
+  source = await connect(sourceServer.url);
+  const target = await connect(targetServer.url);
+  await source.query(`
+    create table t_customer (cust_id int primary key, email text, phone text, balance money);
+    insert into t_customer values (1, 'a@x.cn', '13800000000', 1), (2, 'broken-at-x.cn', '138', 2), (3, 'A@X.CN', '13800000000', 3),
+      (4, 'no-at', null, 4), (5, 'e@x.cn', '1', 5), (6, 'f', '2', 6), (7, 'g', '3', 7), (8, 'h', '4', 8);
+    create table t_log (at timestamptz, line text);
+    create table t_audit (at timestamptz, line text);
+    create table t_order (order_id int primary key, cust_id int, total numeric(12,2));
+    create sequence t_order_seq;
+    select lo_create(0);
+  `);
+  await target.query(`create table t_customer (cust_id int primary key, email text, phone text, balance money);
+    create table t_log (at timestamptz, line text);`);
+  await target.end();
+  dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-assess-'));
+  env = testEnvironment({
+    dir,
+    sourceUrl: sourceServer.url,
+    targetUrl: targetServer.url,
+    forward: { rules: [select('1', 't_customer'), select('2', 't_log'), select('3', 't_order')] },
+    checks: [
+      {
+        id: 'malformed-emails',
+        description: 'customers whose e-mail has no @',
+        table: 'public.t_customer',
+        sql: `select cust_id from t_customer where email !~ '@' order by cust_id`,
+        severity: 'warning',
+        handling: 'the mapping moves them with email NULL',
+      },
+      { id: 'duplicate-customers', description: 'duplicate customers by normalized e-mail', sql: `select min(cust_id) as cust_id from t_customer group by lower(email) having count(*) > 1` },
+      { id: 'no-findings', description: 'nothing wrong here', sql: `select cust_id from t_customer where cust_id < 0` },
+    ],
+  });
+});
+
+afterAll(async () => {
+  await source?.end().catch(() => {});
+  await Promise.all([sourceServer?.dispose(), targetServer?.dispose()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('PostgresInspector', () => {
+  test('finds a selected table without primary key as a blocker, an unselected one as info', async () => {
+    const report = await new PostgresInspector(env, new RecordingOutput()).assess();
+    const noPk = report.findings.filter((f) => f.id === 'no-primary-key');
+    expect(noPk.find((f) => f.table === 'public.t_log')?.severity).toBe('blocker');
+    expect(noPk.find((f) => f.table === 'public.t_audit')?.severity).toBe('info');
+    expect(report.ok).toBe(false);
+    expect(report.tables.find((t) => t.name === 'public.t_customer')).toMatchObject({ rows: 8, primaryKey: ['cust_id'] });
+    expect(report.estimatedFullLoadSeconds).toBeGreaterThanOrEqual(1);
+  });
+
+  test("runs the config's data-quality checks with counts and at most five sample keys", async () => {
+    const report = await new PostgresInspector(env, new RecordingOutput()).assess();
+    const emails = report.findings.find((f) => f.id === 'malformed-emails')!;
+    expect(emails).toMatchObject({ count: 5, severity: 'warning', table: 'public.t_customer', handling: 'the mapping moves them with email NULL' });
+    expect(emails.sampleKeys).toEqual([{ cust_id: 2 }, { cust_id: 4 }, { cust_id: 6 }, { cust_id: 7 }, { cust_id: 8 }]);
+    expect(report.findings.find((f) => f.id === 'duplicate-customers')).toMatchObject({ count: 1, sampleKeys: [{ cust_id: 1 }] });
+    expect(report.findings.find((f) => f.id === 'no-findings')).toMatchObject({ count: 0, severity: 'info' });
+  });
+
+  test('reports mapping problems, lossy types, large objects, sequences and replication settings', async () => {
+    const report = await new PostgresInspector(env, new RecordingOutput()).assess();
+    const ids = report.findings.map((f) => f.id);
+    expect(report.findings.find((f) => f.id === 'target-table-missing')).toMatchObject({ severity: 'blocker', table: 'public.t_order' });
+    expect(report.findings.find((f) => f.id === 'lossy-type')?.message).toContain('balance');
+    expect(ids).toContain('large-objects');
+    expect(report.findings.find((f) => f.id === 'sequences')?.sampleKeys).toEqual([{ sequence: 'public.t_order_seq', lastValue: null }]);
+    expect(report.settings['source.wal_level']).toBe('logical');
+    expect(Number(report.settings['source.free_replication_slots'])).toBeGreaterThan(0);
+    expect(ids).not.toContain('source-wal-level');
+  });
+
+  test('reports a wal_level that is not logical as a blocker on the source', async () => {
+    const fake = {
+      query: async (sql: string) =>
+        sql.includes('pg_settings')
+          ? { rows: [{ name: 'wal_level', setting: 'replica' }, { name: 'max_replication_slots', setting: '10' }, { name: 'max_wal_senders', setting: '10' }] }
+          : { rows: [{ n: '10' }] },
+    } as unknown as pg.ClientBase;
+    const { settings, findings } = await replicationSettings(fake, 'source');
+    expect(settings['source.wal_level']).toBe('replica');
+    expect(findings.map((f) => [f.id, f.severity])).toEqual([
+      ['source-wal-level', 'blocker'],
+      ['source-replication-slots', 'blocker'],
+    ]);
+  });
+
+  test('fails if the password is wrong with AUTH_FAILED, without printing the password', async () => {
+    const wrong = targetServer.url.replace(`:${encodeURIComponent(targetServer.password)}@`, ':not-the-password-xyz@');
+    const err = await new PostgresInspector({ ...env, target: { ...env.target, url: wrong } }, new RecordingOutput()).checkConnectivity().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CutoverError);
+    expect((err as CutoverError).code).toBe('AUTH_FAILED');
+    expect((err as CutoverError).describe()).toContain(`127.0.0.1:${targetServer.port}`);
+    expect((err as CutoverError).describe()).not.toContain('not-the-password-xyz');
+  });
+
+  test('fails if nothing listens on the port with CONNECTION_FAILED naming host:port', async () => {
+    const port = await freePort();
+    const err = await new PostgresInspector({ ...env, source: { ...env.source, url: `postgres://postgres:secret-pw@127.0.0.1:${port}/legacy` } }, new RecordingOutput())
+      .assess()
+      .catch((e: unknown) => e);
+    expect((err as CutoverError).code).toBe('CONNECTION_FAILED');
+    expect((err as CutoverError).message).toContain(`127.0.0.1:${port}`);
+    expect((err as CutoverError).details.fix).toBeTruthy();
+    expect((err as CutoverError).describe()).not.toContain('secret-pw');
+  });
+});

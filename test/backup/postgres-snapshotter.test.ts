@@ -1,0 +1,99 @@
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { RecordingOutput } from '../../lib/output/output.ts';
+import { PostgresSnapshotter } from '../../lib/backup/postgres-snapshotter.ts';
+import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
+import type { ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
+import { startTestPostgres } from '../_helpers/pg.ts';
+import { sql, tableDigest, testEnvironment } from '../replication/_env.ts';
+
+const SCHEMA = `
+  create table customers (id serial primary key, name text not null, email text unique, created timestamptz default now());
+  create table orders (id bigint generated always as identity primary key, customer_id int references customers(id),
+                       total numeric(12,2) check (total >= 0), doc jsonb, raw bytea, note text);
+  create index orders_customer on orders (customer_id);`;
+
+describe('PostgresSnapshotter', () => {
+  let source: Awaited<ReturnType<typeof startTestPostgres>>;
+  let target: Awaited<ReturnType<typeof startTestPostgres>>;
+  let env: ResolvedPostgresEnvironment;
+  let snapshotter: PostgresSnapshotter;
+  const out = new RecordingOutput();
+
+  beforeAll(async () => {
+    [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+    await sql(source.url, SCHEMA);
+    await sql(
+      source.url,
+      `insert into customers (name, email) select '客户 ' || g, 'c' || g || '@example.com' from generate_series(1, 400) g;
+       insert into orders (customer_id, total, doc, raw, note)
+         select 1 + g % 400, g * 1.25, jsonb_build_object('g', g, '品', '茶'), decode(md5(g::text), 'hex'),
+                case when g % 5 = 0 then null else E'line\\nnext\\ttab \\\\ ' || g end
+         from generate_series(1, 3000) g;`,
+    );
+    env = testEnvironment(source.url, target.url);
+    snapshotter = new PostgresSnapshotter(env, out);
+  });
+  afterAll(async () => {
+    await Promise.all([source?.dispose(), target?.dispose()]);
+  });
+
+  test('snapshot writes gzip files and a manifest at the slot\'s consistent point', async () => {
+    const manifest = await snapshotter.snapshot();
+    expect(manifest.tables.map((t) => [t.name, t.rows])).toEqual([
+      ['public.customers', 400],
+      ['public.orders', 3000],
+    ]);
+    expect(manifest.tables.every((t) => /^[0-9a-f]{64}$/.test(t.sha256) && t.bytes > 0)).toBe(true);
+    expect(manifest.toolVersion).toMatch(/^\d+\.\d+\.\d+/);
+    expect(manifest.ddl).toMatch(/create table "public"."orders"/);
+    const slot = await sql(source.url, "select confirmed_flush_lsn::text as lsn from pg_replication_slots where slot_name = 'cutover_lab'");
+    expect(slot.rows[0].lsn).toBe(manifest.position);
+    expect((await snapshotter.verify(manifest.id)).ok).toBe(true);
+    expect((await snapshotter.list()).map((m) => m.id)).toEqual([manifest.id]);
+  });
+
+  test('restore into an empty database recreates tables, rows, constraints and sequences, and verifies them', async () => {
+    await source.createDatabase('restored');
+    const restoredUrl = source.urlFor('restored');
+    const result = await snapshotter.restore({ targetUrl: restoredUrl });
+    expect(result).toEqual({ ok: true, problems: [] });
+    for (const t of ['customers', 'orders']) expect(await tableDigest(restoredUrl, t)).toEqual(await tableDigest(source.url, t));
+    const { rows } = await sql(restoredUrl, "insert into customers (name) values ('next') returning id");
+    expect(rows[0].id).toBe(401);
+    await expect(sql(restoredUrl, 'insert into orders (customer_id, total) values (999999, 1)')).rejects.toThrow(/foreign key/);
+    expect((await sql(restoredUrl, "select count(*)::int as n from pg_indexes where indexname = 'orders_customer'")).rows[0].n).toBe(1);
+  });
+
+  test('fails if the restore target database is not empty', async () => {
+    await expect(snapshotter.restore({ targetUrl: source.url })).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
+  });
+
+  test('fails verification if a backup file was altered', async () => {
+    const [manifest] = await snapshotter.list();
+    const file = path.join(env.backupDir, manifest!.tables[0]!.file);
+    const original = readFileSync(file);
+    appendFileSync(file, Buffer.from([0]));
+    try {
+      const result = await snapshotter.verify();
+      expect(result.ok).toBe(false);
+      expect(result.problems.join('\n')).toMatch(/public\.customers/);
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
+  test('replication continues from the snapshot\'s slot: writes made after the snapshot arrive, none twice', async () => {
+    await sql(target.url, SCHEMA.replace(/references customers\(id\)/, ''));
+    await sql(source.url, "insert into customers (name) values ('after snapshot'); update orders set note = 'changed' where id <= 50; delete from orders where id between 51 and 60");
+    const forward = new PostgresReplicator(env, 'forward', out);
+    try {
+      await forward.start({ foreground: true });
+      expect(await forward.waitForPosition(await forward.sourcePosition(), 15_000)).toBe(true);
+      for (const t of ['customers', 'orders']) expect(await tableDigest(target.url, t)).toEqual(await tableDigest(source.url, t));
+    } finally {
+      await forward.stop();
+    }
+  });
+});

@@ -1,0 +1,31 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { main } from '../../lib/cli/main.ts';
+
+/** Runs the CLI in-process with captured output and a stdin that is not a TTY. */
+export async function runCli(args: string[], options: { cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.on('data', (d) => (err += d));
+  const code = await main(['node', 'cutover', ...args], { stdout, stderr, stdin: Readable.from([]), env: { ...process.env, CI: '1' }, cwd: options.cwd ?? process.cwd() });
+  return { code, stdout: out, stderr: err };
+}
+
+/** A config with a `lab` and a `prod` (protected by default) `postgres` environment, in a temp folder. */
+export function tempConfig(extra: Record<string, unknown> = {}): { dir: string; file: string; dispose(): void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-cli-'));
+  const envBase = {
+    platform: 'postgres',
+    source: { url: 'postgres://u@127.0.0.1:1/a' },
+    target: { url: 'postgres://u@127.0.0.1:2/b' },
+    mappings: { forward: 'forward.json', reverse: 'reverse.json' },
+  };
+  const file = path.join(dir, 'cutover.config.json');
+  writeFileSync(file, JSON.stringify({ environments: { lab: envBase, prod: envBase, ...extra } }, null, 2));
+  return { dir, file, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}

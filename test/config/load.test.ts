@@ -1,0 +1,122 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { loadConfig, parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
+import { CutoverError } from '../../lib/errors.ts';
+
+const lab = {
+  platform: 'postgres',
+  source: { url: 'postgres://u@127.0.0.1:5432/legacy' },
+  target: { url: 'postgres://u@127.0.0.1:5433/new' },
+  mappings: { forward: 'forward.json', reverse: 'maps/reverse.json' },
+};
+
+function caught(fn: () => unknown): CutoverError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof CutoverError) return err;
+    throw err;
+  }
+  throw new Error('expected a CutoverError');
+}
+
+describe('config loading', () => {
+  test('the contract JSON shape of a postgres environment loads with documented defaults', () => {
+    const cfg = parseConfig({ environments: { lab } }, '/etc/cutover/config.json');
+    const env = selectEnvironment(cfg, 'lab') as ResolvedPostgresEnvironment;
+    expect(env.platform).toBe('postgres');
+    expect(env.mappingFiles).toEqual({ forward: '/etc/cutover/forward.json', reverse: '/etc/cutover/maps/reverse.json' });
+    expect(env.stateDir).toBe('/etc/cutover/.cutover/lab');
+    expect(env.backupDir).toBe('/etc/cutover/.cutover/lab/backups');
+    expect(env.shift.steps).toEqual([1, 10, 50, 100]);
+    expect(env.switch.catchUpTimeoutMs).toBe(10_000);
+    expect(env.replication.slotName).toBe('cutover_lab');
+    expect(env.source.schemas).toEqual(['public']);
+    expect(env.isProtected).toBe(false);
+  });
+
+  test('prod is protected by default, and an explicit flag wins', () => {
+    const cfg = parseConfig({ environments: { prod: lab, staging: { ...lab, protected: true } } }, '/x/c.json');
+    expect(selectEnvironment(cfg, 'prod').isProtected).toBe(true);
+    expect(selectEnvironment(cfg, 'staging').isProtected).toBe(true);
+  });
+
+  test('${VAR} references are expanded from the environment', () => {
+    const cfg = parseConfig(
+      { environments: { lab: { ...lab, source: { url: 'postgres://u:${LAB_PW}@127.0.0.1:5432/legacy' } } } },
+      '/x/c.json',
+      { LAB_PW: 's3cret' },
+    );
+    expect((selectEnvironment(cfg, 'lab') as ResolvedPostgresEnvironment).source.url).toBe('postgres://u:s3cret@127.0.0.1:5432/legacy');
+  });
+
+  test('fails if a ${VAR} is not set, naming the field and the variable', () => {
+    const err = caught(() =>
+      parseConfig({ environments: { lab: { ...lab, target: { url: 'postgres://u:${NOPE_PW}@h/db' } } } }, '/x/c.json', {}),
+    );
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.details.problems?.join('\n')).toMatch(/environments\.lab\.target\.url: environment variable \$\{NOPE_PW\} is not set/);
+  });
+
+  test('fails if fields are invalid: one problem per field with its path, the value and what is expected', () => {
+    const err = caught(() =>
+      parseConfig(
+        {
+          environments: {
+            lab: { ...lab, source: { url: 'mysql://x' }, shift: { steps: [50, 10] }, gates: { maxErrorRatio: 2 }, colour: 'blue' },
+          },
+        },
+        '/x/c.json',
+      ),
+    );
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.exitCode).toBe(2);
+    const text = err.details.problems!.join('\n');
+    expect(text).toMatch(/environments\.lab\.source\.url: got "mysql:\/\/x"; expected a PostgreSQL URL/);
+    expect(text).toMatch(/environments\.lab\.gates\.maxErrorRatio: got 2/);
+    expect(text).toMatch(/unknown field\(s\) "colour"/);
+    expect(err.details.problems!.length).toBeGreaterThanOrEqual(3);
+  });
+
+  test('fails if the platform is unknown', () => {
+    const err = caught(() => parseConfig({ environments: { lab: { ...lab, platform: 'oracle' } } }, '/x/c.json'));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.details.problems!.join('\n')).toMatch(/environments\.lab\.platform/);
+  });
+
+  test('fails if the password appears in an error: it is masked', () => {
+    const err = caught(() =>
+      parseConfig({ environments: { lab: { ...lab, source: { url: 'postgres://u:hunter2@h/db', bogus: 1 }, target: { url: 'http://u:hunter2@h' } } } }, '/x/c.json'),
+    );
+    expect(err.describe()).not.toContain('hunter2');
+  });
+
+  test('fails if the environment is unknown, listing the known ones', () => {
+    const cfg = parseConfig({ environments: { lab, staging: lab } }, '/x/c.json');
+    const err = caught(() => selectEnvironment(cfg, 'prdo'));
+    expect(err.code).toBe('ENV_UNKNOWN');
+    expect(err.details.allowed).toBe('lab, staging');
+  });
+
+  test('loads .json and .ts files; paths are relative to the config file', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-config-'));
+    writeFileSync(path.join(dir, 'c.json'), JSON.stringify({ environments: { lab } }));
+    writeFileSync(
+      path.join(dir, 'c.ts'),
+      `export default { environments: { lab: ${JSON.stringify(lab)} } };\n`,
+    );
+    for (const f of ['c.json', 'c.ts']) {
+      const cfg = await loadConfig({ file: f, cwd: dir });
+      expect(selectEnvironment(cfg, 'lab').mappingFiles.forward).toBe(path.join(dir, 'forward.json'));
+    }
+  });
+
+  test('fails if the file is missing or is not JSON', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-config-'));
+    await expect(loadConfig({ file: 'nope.json', cwd: dir })).rejects.toMatchObject({ code: 'CONFIG_NOT_FOUND' });
+    writeFileSync(path.join(dir, 'bad.json'), '{ "environments": { ,');
+    await expect(loadConfig({ file: 'bad.json', cwd: dir })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+});

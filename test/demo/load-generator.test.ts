@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CutoverError } from '../../lib/errors.ts';
+import { freePort } from '../../lib/net/free-port.ts';
+import { seedCainiao, type CainiaoDataSummary } from '../../lib/demo/generator.ts';
+import { checkLedger, fetchOrderFromDatabase, fetchOrderOverHttp, Ledger } from '../../lib/demo/ledger.ts';
+import { startLoad } from '../../lib/demo/load-generator.ts';
+import { startOrderApp, type OrderApp } from '../../lib/demo/order-app.ts';
+import { connect, startTestPostgres } from '../_helpers/pg.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('load generator and ledger', () => {
+  let server: Awaited<ReturnType<typeof startTestPostgres>>;
+  let app: OrderApp;
+  let summary: CainiaoDataSummary;
+  beforeAll(async () => {
+    server = await startTestPostgres('load');
+    const c = await connect(server.url);
+    try {
+      summary = await seedCainiao(c, { seed: 9, orders: 1000 });
+    } finally {
+      await c.end();
+    }
+    app = await startOrderApp({ flavor: 'cainiao', databaseUrl: server.url });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await server?.dispose();
+  });
+
+  test('2 s at 100 req/s: no failure, every acknowledged write found; a deleted or changed order is caught', async () => {
+    const run = startLoad({ baseUrl: app.url, rate: 100, writeRatio: 0.4, ids: summary.ids, seed: 1 });
+    await sleep(1000);
+    expect(run.counters().total).toBeGreaterThan(20); // live counters move while running
+    await sleep(1000);
+    const final = await run.stop();
+    expect(final.failed).toBe(0);
+    expect(final.failuresByReason).toEqual({});
+    expect(final.total).toBeGreaterThanOrEqual(180);
+    expect(final.total).toBeLessThanOrEqual(215);
+    expect(final.reads + final.writes).toBe(final.total);
+    expect(final.byStatusClass['2xx']).toBe(final.total);
+    expect(final.perSecond.length).toBeGreaterThanOrEqual(2);
+    expect(final.perSecond[0]!.p99Ms).toBeGreaterThan(0);
+    const entries = run.ledger.entries();
+    expect(entries.length).toBeGreaterThan(10);
+    expect(entries.some((e) => e.order.status === 'PAID' || e.order.status === 'SHIPPED')).toBe(true);
+    expect(final.acknowledgedWrites).toBe(entries.reduce((s, e) => s + e.writes, 0));
+
+    const c = await connect(server.url);
+    try {
+      const clean = await checkLedger(run.ledger, fetchOrderFromDatabase(c, 'cainiao'));
+      expect(clean).toEqual({ acknowledged: entries.length, missing: [], mismatched: [], uncertain: [] });
+      expect(await checkLedger(run.ledger, fetchOrderOverHttp(app.url))).toEqual(clean);
+
+      const [lost, changed, repriced] = entries.map((e) => e.id);
+      await c.query(`delete from t_order_item where order_id = $1`, [lost]);
+      await c.query(`delete from t_order where order_id = $1`, [lost]);
+      await c.query(`update t_order set status = 'CANCELLED' where order_id = $1`, [changed]);
+      await c.query(`update t_order_item set unit_price = '0.01' where order_id = $1`, [repriced]);
+      const broken = await checkLedger(run.ledger, fetchOrderFromDatabase(c, 'cainiao'));
+      expect(broken.missing).toEqual([lost]);
+      expect(broken.mismatched).toEqual([changed, repriced].sort((a, b) => a! - b!));
+    } finally {
+      await c.end();
+    }
+  });
+
+  test('counts every failure with its reason: 5xx answers and refused connections', async () => {
+    app.setFault({ errorRate: 1 });
+    try {
+      const run = startLoad({ baseUrl: app.url, rate: 50, ids: summary.ids });
+      await sleep(500);
+      const c = await run.stop();
+      expect(c.total).toBeGreaterThan(10);
+      expect(c.failed).toBe(c.total);
+      expect(c.failuresByReason).toEqual({ 'http-500': c.total });
+      expect(c.byStatusClass['5xx']).toBe(c.total);
+      expect(run.ledger.size).toBe(0);
+    } finally {
+      app.setFault(null);
+    }
+    const closed = await freePort();
+    const run = startLoad({ baseUrl: `http://127.0.0.1:${closed}`, rate: 50, ids: summary.ids });
+    await sleep(300);
+    const c = await run.stop();
+    expect(c.total).toBeGreaterThan(5);
+    expect(c.failuresByReason).toEqual({ refused: c.total });
+  });
+
+  test('an unanswered write that committed is reported as uncertain, not as a loss', async () => {
+    const ledger = new Ledger();
+    const order = { id: 1, customerId: 2, status: 'CREATED', totalAmount: '3.00', items: [{ productId: 4, quantity: 1, unitPrice: '3.00' }] };
+    ledger.record(order);
+    ledger.markUnanswered(1, 'PAID');
+    const paid = await checkLedger(ledger, async () => ({ ...order, status: 'PAID' }));
+    expect(paid).toMatchObject({ missing: [], mismatched: [], uncertain: [1] });
+    const same = await checkLedger(ledger, async () => order);
+    expect(same).toMatchObject({ missing: [], mismatched: [], uncertain: [] });
+    const other = await checkLedger(ledger, async () => ({ ...order, totalAmount: '3.01' }));
+    expect(other).toMatchObject({ mismatched: [1] });
+  });
+
+  test('fails if the rate or ids are unusable (USAGE)', () => {
+    let err: unknown;
+    try {
+      startLoad({ baseUrl: app.url, rate: 0, ids: { customers: [], activeProducts: [1], readableOrders: [1] } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CutoverError);
+    expect((err as CutoverError).code).toBe('USAGE');
+    expect((err as CutoverError).details.problems).toHaveLength(2);
+  });
+});

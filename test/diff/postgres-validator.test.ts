@@ -1,0 +1,204 @@
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import type { ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
+import { PostgresValidator } from '../../lib/diff/postgres-validator.ts';
+import { CutoverError } from '../../lib/errors.ts';
+import { RecordingOutput } from '../../lib/output/output.ts';
+import type { ReplicationStatus, Replicator, ValidationReport } from '../../lib/platform/roles.ts';
+import { connect, startTestPostgres } from '../_helpers/pg.ts';
+import { FORWARD_MAPPING, mutateTarget, nextUlp, replicateByCopy, SOURCE_DDL, TARGET_DDL, type Expected } from './legacy-fixture.ts';
+import { testEnvironment } from './validation-env.ts';
+
+type Server = Awaited<ReturnType<typeof startTestPostgres>>;
+let sourceServer: Server;
+let targetServer: Server;
+let source: pg.Client;
+let target: pg.Client;
+let dir: string;
+let env: ResolvedPostgresEnvironment;
+
+beforeAll(async () => {
+  [sourceServer, targetServer] = await Promise.all([startTestPostgres('legacy'), startTestPostgres('new')]);
+  source = await connect(sourceServer.url);
+  target = await connect(targetServer.url);
+  await source.query(SOURCE_DDL);
+  await target.query(TARGET_DDL);
+  dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-validate-'));
+  env = testEnvironment({ dir, sourceUrl: sourceServer.url, targetUrl: targetServer.url, forward: FORWARD_MAPPING, validation: { chunkRows: 250, concurrency: 3 } });
+});
+
+afterAll(async () => {
+  await source?.end().catch(() => {});
+  await target?.end().catch(() => {});
+  await Promise.all([sourceServer?.dispose(), targetServer?.dispose()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  await replicateByCopy(source, target);
+  await target.query('drop schema if exists _cutover cascade');
+});
+
+function keys(list: readonly Record<string, unknown>[]): string[] {
+  return list.map((x) => JSON.stringify(x)).sort();
+}
+
+function expectExactly(report: ValidationReport, expected: Record<string, Expected>): void {
+  for (const [table, e] of Object.entries(expected)) {
+    const t = report.tables.find((x) => x.source === table)!;
+    expect({ table, missing: keys(t.missing), extra: keys(t.extra), different: keys(t.different) }).toEqual({
+      table,
+      missing: [...e.missing].sort(),
+      extra: [...e.extra].sort(),
+      different: [...e.different].sort(),
+    });
+  }
+}
+
+describe('PostgresValidator', () => {
+  test('reports no difference on equal data across renamed, removed, added and filtered columns', async () => {
+    const report = await new PostgresValidator(env, new RecordingOutput()).validate();
+    expect(report.tables.map((t) => [t.source, t.target]).sort()).toEqual([
+      ['public.t_code', 'public.codes'],
+      ['public.t_cust', 'public.customers'],
+      ['public.t_order', 'public.orders'],
+      ['public.t_tag', 'public.tags'],
+    ]);
+    for (const t of report.tables) expect({ t: t.source, m: t.missing, e: t.extra, d: t.different }).toEqual({ t: t.source, m: [], e: [], d: [] });
+    expect(report.equal).toBe(true);
+    const orders = report.tables.find((t) => t.source === 'public.t_order')!;
+    expect(orders.sourceRows).toBe(orders.targetRows);
+    expect(orders.sourceRows).toBe(2100 - 53 * 3);
+    expect(report.figures.mismatchedChunks).toBe(0);
+    expect(report.figures.chunks).toBeGreaterThan(20);
+  });
+
+  test('finds every injected difference exactly: NULL<->value, one-ulp floats, timestamp shifts, Chinese text, composite, uuid and text keys', async () => {
+    const expected = await mutateTarget(target, 42, 60);
+    const report = await new PostgresValidator(env, new RecordingOutput()).validate();
+    expect(report.equal).toBe(false);
+    expectExactly(report, expected);
+    const cust = report.tables.find((t) => t.source === 'public.t_cust')!;
+    expect(cust.samples.length).toBeGreaterThan(0);
+    expect(cust.samples[0]).toHaveProperty('column');
+    // only mismatching chunks ship rows
+    expect(report.figures.rowsFetched).toBeLessThan(report.figures.rowsCompared);
+    const codes = report.tables.find((t) => t.source === 'public.t_code')!;
+    expect(codes.chunks.mismatched).toBeLessThan(codes.chunks.total);
+  });
+
+  test('writes repair SQL in target terms that makes the target equal', async () => {
+    await mutateTarget(target, 7, 30);
+    const file = path.join(dir, 'repair.sql');
+    const first = await new PostgresValidator(env, new RecordingOutput()).validate({ repairSqlFile: file });
+    expect(first.equal).toBe(false);
+    const sql = readFileSync(file, 'utf8');
+    expect(sql).toContain('session_replication_role = replica');
+    expect(sql).toContain('"public"."customers"');
+    expect(sql).not.toContain('t_cust');
+    await target.query(sql);
+    const second = await new PostgresValidator(env, new RecordingOutput()).validate();
+    expect(second.tables.filter((t) => t.missing.length || t.extra.length || t.different.length)).toEqual([]);
+    expect(second.equal).toBe(true);
+  });
+
+  test('repair: true applies the repair in one transaction', async () => {
+    await mutateTarget(target, 9, 12);
+    const first = await new PostgresValidator(env, new RecordingOutput()).validate({ repair: true });
+    expect(first.equal).toBe(false);
+    expect(first.repaired).toBeGreaterThan(0);
+    expect((await new PostgresValidator(env, new RecordingOutput()).validate()).equal).toBe(true);
+  });
+
+  test('compares floats within validation.floatTolerance and reports changes beyond it', async () => {
+    const tolerant = { ...env, validation: { ...env.validation, floatTolerance: 1e-6 } };
+    const { rows } = await target.query<{ id: number; s: number }>('select id, score as s from customers where id in (50, 51, 52) order by id');
+    await target.query('update customers set score = $2::float8 where id = $1', [50, String(nextUlp(rows[0]!.s))]);
+    await target.query('update customers set score = $2::float8 where id = $1', [51, String(rows[1]!.s * (1 + 1e-9))]);
+    await target.query('update customers set score = $2::float8 where id = $1', [52, String(rows[2]!.s * (1 + 1e-4))]);
+    const report = await new PostgresValidator(tolerant, new RecordingOutput()).validate({ tables: ['public.t_cust'] });
+    expect(keys(report.tables[0]!.different)).toEqual([JSON.stringify({ id: 52 })]);
+    // with no tolerance every one of them is a difference
+    const exact = await new PostgresValidator(env, new RecordingOutput()).validate({ tables: ['public.t_cust'] });
+    expect(keys(exact.tables[0]!.different)).toEqual([50, 51, 52].map((id) => JSON.stringify({ id })).sort());
+  });
+
+  test('lag-aware: a difference replication fixes before the re-check is counted in flight, one that persists is reported', async () => {
+    await target.query(`update customers set name = 'stale' where id in (100, 200)`);
+    const waited: string[] = [];
+    const replicator = fakeReplicator(async (position) => {
+      waited.push(position);
+      // replication catches up: row 100 was in flight, row 200 really differs
+      await target.query(`update customers set name = '客户100' where id = 100`);
+      return true;
+    });
+    const report = await new PostgresValidator(env, new RecordingOutput(), replicator).validate({ tables: ['public.t_cust'] });
+    const cust = report.tables[0]!;
+    expect(keys(cust.different)).toEqual([JSON.stringify({ id: 200 })]);
+    expect(cust.inFlight).toBe(1);
+    expect(waited.length).toBeGreaterThan(0);
+    expect(waited.every((p) => p === '0/16B3748')).toBe(true);
+    // frozen: no re-check, no waiting
+    await target.query(`update customers set name = 'stale' where id = 100`);
+    waited.length = 0;
+    const frozen = await new PostgresValidator(env, new RecordingOutput(), replicator).validate({ tables: ['public.t_cust'], frozen: true });
+    expect(keys(frozen.tables[0]!.different)).toEqual([100, 200].map((id) => JSON.stringify({ id })).sort());
+    expect(waited).toEqual([]);
+  });
+
+  test('rows in the dead-letter table are listed as dead letters, not as missing', async () => {
+    await target.query('delete from customers where id in (7, 8)');
+    await target.query('create schema _cutover; create table _cutover.dead_letter (source_table text, source_key jsonb, error text)');
+    await target.query(`insert into _cutover.dead_letter values ('public.t_cust', '{"id": 7}', 'check violation')`);
+    const report = await new PostgresValidator(env, new RecordingOutput()).validate({ tables: ['public.t_cust'] });
+    const cust = report.tables[0]!;
+    expect(cust.deadLetter).toEqual([{ id: 7 }]);
+    expect(cust.missing).toEqual([{ id: 8 }]);
+  });
+
+  test('a failing reconciliation fails equal; a passing one does not', async () => {
+    const withChecks = (reconciliation: unknown[]) => ({ ...env, validation: { ...env.validation, reconciliation } }) as ResolvedPostgresEnvironment;
+    const passing = {
+      name: 'orders per status',
+      source: `select status, count(*), sum(amount) from t_order where status <> 'INVALID' group by 1 order by 1`,
+      target: `select status, count(*), sum(amount) from orders group by 1 order by 1`,
+    };
+    const ok = await new PostgresValidator(withChecks([passing]), new RecordingOutput()).validate({ tables: ['public.t_order'] });
+    expect(ok.reconciliation).toEqual([expect.objectContaining({ name: 'orders per status', equal: true })]);
+    expect(ok.equal).toBe(true);
+    const failing = { name: 'orders count', source: 'select count(*) from t_order', target: 'select count(*) from orders' };
+    const bad = await new PostgresValidator(withChecks([passing, failing]), new RecordingOutput()).validate({ tables: ['public.t_order'] });
+    expect(bad.tables[0]!.different).toEqual([]);
+    expect(bad.reconciliation.find((r) => r.name === 'orders count')).toMatchObject({ equal: false, source: [['2100']], target: [['1941']] });
+    expect(bad.equal).toBe(false);
+  });
+
+  test('fails if a mapped target table does not exist', async () => {
+    await target.query('alter table codes rename to codes_old');
+    try {
+      const err = await new PostgresValidator(env, new RecordingOutput()).validate().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CutoverError);
+      expect((err as CutoverError).code).toBe('MAPPING_INVALID');
+      expect((err as CutoverError).message).toContain('public.codes');
+    } finally {
+      await target.query('alter table codes_old rename to codes');
+    }
+  });
+});
+
+function fakeReplicator(wait: (position: string) => Promise<boolean>): Replicator {
+  const status: ReplicationStatus = { phase: 'cdc', direction: 'forward', lagMs: 0, lagBytes: 0, appliedRowsPerSec: 0, tables: [], deadLetters: 0 };
+  return {
+    direction: 'forward',
+    start: async () => status,
+    status: async () => status,
+    stop: async () => {},
+    sourcePosition: async () => '0/16B3748',
+    waitForPosition: (position) => wait(position),
+    teardown: async () => {},
+  };
+}

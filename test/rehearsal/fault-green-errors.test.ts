@@ -1,0 +1,28 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { phase, runSmallRehearsal } from './run-rehearsal.ts';
+
+describe('rehearsal --fault green-errors', () => {
+  let r: Awaited<ReturnType<typeof runSmallRehearsal>>;
+  beforeAll(async () => {
+    r = await runSmallRehearsal('green-errors');
+  }, 300_000);
+  afterAll(() => r?.cleanup());
+
+  test('the shift gates send reads back to blue automatically, and a rollback phase is reported', () => {
+    expect(phase(r.report, 'shift').outcome, r.out.text()).toBe('rolled-back');
+    expect(phase(r.report, 'switch').outcome).toBe('not-run');
+    expect(phase(r.report, 'rollback').outcome).toBe('ok');
+    const last = r.report.timeline[r.report.timeline.length - 1]!;
+    expect(last.readWeightGreen).toBe(0);
+    expect(last.writeTarget).toBe('blue');
+  });
+
+  test('green failed, yet no client saw it and no acknowledged write was lost', () => {
+    const greenErrors = r.report.timeline.reduce((a, s) => a + s.errorsPerSec.green, 0);
+    expect(greenErrors).toBeGreaterThan(0);
+    expect(r.report.requests.failed).toBe(0);
+    expect(r.report.ledger.missing).toBe(0);
+    expect(r.report.ledger.mismatched).toBe(0);
+    expect(r.code, r.report.verdict.reasons.join('; ')).toBe(0);
+  });
+});

@@ -1,0 +1,25 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { phase, runSmallRehearsal } from './run-rehearsal.ts';
+
+describe('rehearsal --fault rollback-after-switch', () => {
+  let r: Awaited<ReturnType<typeof runSmallRehearsal>>;
+  beforeAll(async () => {
+    r = await runSmallRehearsal('rollback-after-switch');
+  }, 300_000);
+  afterAll(() => r?.cleanup());
+
+  test('the switch happened, then the rollback brought everyone back to blue', () => {
+    expect(phase(r.report, 'switch').outcome, r.out.text()).toBe('ok');
+    expect(phase(r.report, 'rollback').outcome).toBe('ok');
+    expect(r.report.rollback.ran).toBe(true);
+    expect(r.report.ledger.checkedOn).toBe('blue');
+  });
+
+  test('every acknowledged write, including those taken by green, is on blue', () => {
+    expect(r.report.ledger.acknowledged).toBeGreaterThan(10);
+    expect(r.report.ledger.missing).toBe(0);
+    expect(r.report.ledger.mismatched).toBe(0);
+    expect(r.report.requests.failed).toBe(0);
+    expect(r.code, r.report.verdict.reasons.join('; ')).toBe(0);
+  });
+});

@@ -1,0 +1,39 @@
+import { spawn, execSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+function postgresProcessesUnder(dir: string): number {
+  // the bracket keeps pgrep from matching the shell that runs it
+  const pattern = `-[D] ${dir}`;
+  return Number(execSync(`pgrep -f -c -- '${pattern}' || true`).toString().trim() || '0');
+}
+
+test('Ctrl-C during a rehearsal stops every server it started', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-rehearsal-int-'));
+  try {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'cutover.mjs'), 'rehearse', '--orders', '300', '--rate', '50'], {
+      cwd: ROOT,
+      env: { ...process.env, CUTOVER_REHEARSAL_DIR: dir, CI: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 120_000;
+    while (!/phase (assess|snapshot)/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(output).toMatch(/phase (assess|snapshot)/);
+    expect(postgresProcessesUnder(dir)).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
+    if (code === 'hung') child.kill('SIGKILL');
+    expect(code).toBe(130);
+    expect(postgresProcessesUnder(dir)).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 240_000);

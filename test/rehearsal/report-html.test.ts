@@ -1,0 +1,95 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { judge, type RehearsalReport } from '../../lib/rehearsal/report.ts';
+import { renderHtmlReport } from '../../lib/rehearsal/report-html.ts';
+
+function sampleReport(overrides: Partial<RehearsalReport> = {}): RehearsalReport {
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  const at = (s: number) => new Date(t0 + s * 1000).toISOString();
+  const base: Omit<RehearsalReport, 'verdict'> = {
+    version: 1,
+    startedAt: at(0),
+    finishedAt: at(60),
+    wallSeconds: 60,
+    peakRssMiB: 200,
+    options: { seed: 1, orders: 100, rate: 200, fault: null },
+    requests: { total: 1000, failed: 0, reads: 700, writes: 300, failuresByReason: {} },
+    ledger: { acknowledged: 300, missing: 0, mismatched: 0, checkedOn: 'green', missingIds: [], mismatchedIds: [] },
+    validation: { equal: true, tables: [{ source: 'public.t_order', target: 'public.orders', sourceRows: 10, targetRows: 10, missing: 0, extra: 0, different: 0, deadLetter: 0 }] },
+    switch: { writePauseMs: { p50: 120, p99: 300, max: 310 }, heldRequests: 12 },
+    rollback: { ran: false, seconds: null, greenEraWrites: null },
+    phases: [
+      { name: 'assess', start: at(1), end: at(3), outcome: 'ok', summary: 'no blockers <b>' },
+      { name: 'shift', start: at(10), end: at(40), outcome: 'ok', summary: 'reads at 100%' },
+      { name: 'finalize', start: null, end: null, outcome: 'not-run', summary: 'not run' },
+    ],
+    assess: { findings: [{ id: 'duplicate-customers', count: 12, severity: 'warning', handling: 'reported' }] },
+    timeline: Array.from({ length: 60 }, (_, i) => ({
+      t: i * 1000,
+      readWeightGreen: i < 10 ? 0 : i < 40 ? 50 : 100,
+      writeTarget: i < 45 ? ('blue' as const) : ('green' as const),
+      writesHeld: i === 45,
+      rps: { blue: 100, green: i < 10 ? 0 : 100 },
+      errorsPerSec: { blue: 0, green: 0 },
+      p99Ms: { blue: 12, green: i < 10 ? null : 15 },
+      clientFailuresPerSec: 0,
+      lagMs: 20,
+    })),
+  };
+  const merged = { ...base, ...overrides };
+  return { ...merged, verdict: judge(merged, false) };
+}
+
+describe('rehearsal report', () => {
+  test('the verdict fails on failed requests, lost or changed writes and unequal validation', () => {
+    expect(sampleReport().verdict).toEqual({ ok: true, reasons: [] });
+    const bad = sampleReport({
+      requests: { total: 10, failed: 2, reads: 5, writes: 5, failuresByReason: { 'http-503': 2 } },
+      ledger: { acknowledged: 5, missing: 1, mismatched: 1, checkedOn: 'blue', missingIds: ['9'], mismatchedIds: ['8'] },
+      validation: { equal: false, tables: [] },
+    });
+    expect(bad.verdict.ok).toBe(false);
+    expect(bad.verdict.reasons.join('\n')).toMatch(/2 client request\(s\) failed[\s\S]*1 acknowledged write\(s\) missing on blue[\s\S]*differ[\s\S]*validation found differences/);
+  });
+
+  test('the HTML is self-contained and escapes text', () => {
+    const html = renderHtmlReport(sampleReport());
+    expect(html).not.toMatch(/<script|<link|src="http/);
+    expect(html).toContain('no blockers &lt;b&gt;');
+    expect((html.match(/<svg/g) ?? []).length).toBe(5);
+  });
+
+  test('renders in a real headless browser', async (ctx) => {
+    const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+    if (!chromium) {
+      ctx.skip(true, 'Debian chromium is not installed (apt-get install chromium): browser check skipped');
+      return;
+    }
+    const { chromium: pw } = await import('playwright-core');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-report-'));
+    const browser = await pw.launch({
+      executablePath: chromium,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const file = path.join(dir, 'report.html');
+      writeFileSync(file, renderHtmlReport(sampleReport()));
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      page.on('request', (r) => requests.push(r.url()));
+      await page.goto(`file://${file}`);
+      expect(await page.locator('svg').count()).toBe(5);
+      expect(await page.locator('#phases tr').count()).toBe(4);
+      expect(await page.locator('.verdict.ok').textContent()).toMatch(/PASS/);
+      const box = await page.locator('#weights svg').boundingBox();
+      expect(box!.width).toBeGreaterThan(300);
+      await page.screenshot({ path: path.join(dir, 'report.png'), fullPage: true });
+      expect(requests.filter((u) => !u.startsWith('file://'))).toEqual([]);
+    } finally {
+      await browser.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

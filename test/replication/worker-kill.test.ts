@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { RecordingOutput } from '../../lib/output/output.ts';
+import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
+import { processAlive } from '../../lib/replication/status-file.ts';
+import { connect, startTestPostgres } from '../_helpers/pg.ts';
+import { sql, tableDigest, testEnvironment, until } from './_env.ts';
+
+const SCHEMA = 'create table items (id bigint primary key, name text, qty int, doc jsonb);';
+
+/** kill -9 of the detached worker, then `start` again: the target ends equal, nothing loaded twice. */
+describe('PostgresReplicator detached worker survives kill -9', () => {
+  let source: Awaited<ReturnType<typeof startTestPostgres>>;
+  let target: Awaited<ReturnType<typeof startTestPostgres>>;
+  let replicator: PostgresReplicator;
+  const out = new RecordingOutput();
+
+  const killWorker = async () => {
+    const pid = (await replicator.status()).worker!.pid;
+    expect(pid).not.toBe(process.pid);
+    process.kill(pid, 'SIGKILL');
+    await until(async () => !processAlive(pid), 5000, 'the worker to die');
+  };
+  const caughtUpAndEqual = async () => {
+    expect(await replicator.waitForPosition(await replicator.sourcePosition(), 20_000)).toBe(true);
+    expect(await tableDigest(target.url, 'items')).toEqual(await tableDigest(source.url, 'items'));
+  };
+
+  beforeAll(async () => {
+    [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+    await sql(source.url, SCHEMA);
+    await sql(target.url, SCHEMA);
+    await sql(source.url, "insert into items select g, 'item ' || g, g % 100, jsonb_build_object('g', g) from generate_series(1, 60000) g");
+    const env = testEnvironment(source.url, target.url, { chunkRows: 1000, parallelTables: 1, batchSize: 100 });
+    replicator = new PostgresReplicator(env, 'forward', out);
+  });
+  afterAll(async () => {
+    await replicator?.stop().catch(() => {});
+    await Promise.all([source?.dispose(), target?.dispose()]);
+  });
+
+  test('kill -9 during full load resumes from the last completed chunk, without duplicates or gaps', async () => {
+    const first = await replicator.start();
+    expect(first.worker?.pid).not.toBe(process.pid);
+    await until(
+      async () => Number((await sql(target.url, 'select count(*) filter (where done) as n from _cutover.load_chunk')).rows[0].n) >= 10,
+      20_000,
+      'ten chunks',
+    );
+    await killWorker();
+    const before = await sql(target.url, 'select chunk, loaded_at from _cutover.load_chunk where done order by chunk');
+    expect(before.rows.length).toBeLessThan(60); // killed mid-way
+    expect((await replicator.status()).phase).toBe('failed');
+    // writes while the worker is down (CDC picks them up from the slot)
+    await sql(source.url, "update items set qty = -1 where id % 1000 = 7; delete from items where id % 1000 = 8; insert into items values (200001, 'new', 1, null)");
+    await replicator.start();
+    await until(async () => (await replicator.status()).phase === 'cdc', 30_000, 'CDC');
+    const after = await sql(target.url, 'select chunk, loaded_at, rows from _cutover.load_chunk order by chunk');
+    for (const row of before.rows) {
+      // finished chunks were not loaded again
+      expect(after.rows.find((r) => r.chunk === row.chunk)!.loaded_at).toEqual(row.loaded_at);
+    }
+    expect(after.rows.every((r) => r.loaded_at !== null)).toBe(true);
+    await caughtUpAndEqual();
+  });
+
+  test('kill -9 during CDC apply ends equal', async () => {
+    const client = await connect(source.url);
+    try {
+      for (let i = 0; i < 12; i++) {
+        await client.query(`insert into items select g, 'cdc', ${i}, null from generate_series(${300000 + i * 500}, ${300000 + i * 500 + 499}) g`);
+        await client.query(`update items set qty = qty + 1, name = 'u${i}' where id % 97 = ${i}`);
+        await client.query(`update items set id = id + 1000000 where id % 89 = ${i} and id < 1000000`);
+      }
+    } finally {
+      await client.end();
+    }
+    // the worker is applying that backlog in batches of 100 changes: kill it mid-way
+    await until(async () => (await sql(target.url, "select count(*)::int as n from items where name = 'cdc' or name like 'u%'")).rows[0].n > 0, 20_000, 'apply to begin');
+    await killWorker();
+    await replicator.start();
+    await caughtUpAndEqual();
+    expect((await replicator.status()).deadLetters).toBe(0);
+  });
+
+  test('stop ends the worker and teardown drops slot and publication (twice is fine)', async () => {
+    await replicator.stop();
+    expect((await replicator.status()).phase).toBe('stopped');
+    await replicator.teardown();
+    await replicator.teardown();
+    expect((await sql(source.url, 'select count(*)::int as n from pg_replication_slots')).rows[0].n).toBe(0);
+    expect((await sql(source.url, 'select count(*)::int as n from pg_publication')).rows[0].n).toBe(0);
+  });
+});

@@ -1,0 +1,162 @@
+import { describe, expect, test } from 'vitest';
+import { SWITCH_STEPS, switchPhase } from '../../lib/traffic/switch-phase.ts';
+import { fakePlatform } from './fakes/fake-platform.ts';
+import { MemoryJournal, SimulatedKill } from './fakes/memory-journal.ts';
+import { phaseContext } from './fakes/phase-context.ts';
+import { testEnvironment } from './fakes/test-env.ts';
+
+const env = testEnvironment({ switch: { catchUpTimeoutMs: 200, maxHoldMs: 5000, sequenceGap: 100 } });
+
+/** A platform as the shift leaves it: reads all on green, forward replication streaming. */
+function readyPlatform() {
+  const p = fakePlatform();
+  p.fakeRouter!.readWeightGreen = 100;
+  p.blue.write();
+  p.blue.write();
+  return p;
+}
+
+/** Writes are accepted by the side the router sends them to: never refused on both. */
+function writesFlow(p: ReturnType<typeof fakePlatform>): boolean {
+  const r = p.fakeRouter!;
+  return !r.writesHeld && !p[r.writeTarget].readOnly;
+}
+
+async function applyCatchingKill(ctx: ReturnType<typeof phaseContext>) {
+  try {
+    return await switchPhase.apply(ctx);
+  } catch (err) {
+    if (err instanceof SimulatedKill) return null;
+    throw err;
+  }
+}
+
+describe('switch phase', () => {
+  test('switches writes in the documented order and reports the hold figures', async () => {
+    const p = readyPlatform();
+    const ctx = phaseContext(env, p);
+    const outcome = await switchPhase.apply(ctx);
+    expect(outcome.ok).toBe(true);
+    expect(p.log).toEqual([
+      'router.holdWrites',
+      'fence.refuseWrites(blue)',
+      'forward.waitForPosition',
+      'validator.validate',
+      'sequences.syncSequences',
+      'reverse.start',
+      'router.setWriteTarget(green)',
+      'router.releaseWrites',
+      'forward.stop',
+    ]);
+    expect(p.reverse.startedFrom).toBe('0');
+    expect(p.forward.appliedPosition).toBe(2);
+    expect(outcome.figures).toMatchObject({ writeTarget: 'green', writePauseMs: { p50: 0, p99: 0 } });
+    expect((await switchPhase.verify(ctx)).ok).toBe(true);
+    expect(writesFlow(p)).toBe(true);
+    expect(ctx.journal.completedSteps()).toContain(SWITCH_STEPS.flip);
+  });
+
+  test('fails if replication is stopped: the lag gate refuses before anything pauses', async () => {
+    const p = readyPlatform();
+    p.forward.phase = 'stopped';
+    const ctx = phaseContext(env, p);
+    const outcome = await switchPhase.apply(ctx);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/not streaming/);
+    expect(p.log).toEqual([]);
+    expect(ctx.journal.notes('switch.refused')).toHaveLength(1);
+  });
+
+  test('fails if lag is at or above the limit, or reads are not all on green', async () => {
+    const p = readyPlatform();
+    p.forward.lagMs = 5000;
+    expect((await switchPhase.apply(phaseContext(env, p))).summary).toMatch(/lag 5000 ms/);
+    p.forward.lagMs = 5;
+    p.fakeRouter!.readWeightGreen = 50;
+    expect((await switchPhase.apply(phaseContext(env, p))).summary).toMatch(/50 % green/);
+    expect(p.log).toEqual([]);
+  });
+
+  test('catch-up timeout undoes everything: writes resume on blue, nothing refused', async () => {
+    const p = readyPlatform();
+    p.forward.catchUp = 'never';
+    const ctx = phaseContext(env, p);
+    const outcome = await switchPhase.apply(ctx);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/within 200 ms; writes resumed on blue/);
+    expect(p.blue.readOnly).toBe(false);
+    expect(p.fakeRouter!.writeTarget).toBe('blue');
+    expect(writesFlow(p)).toBe(true);
+    expect(p.blue.write()).toBe(3);
+    expect(p.log.indexOf('fence.allowWrites(blue)')).toBeLessThan(p.log.lastIndexOf('router.releaseWrites'));
+    // the next attempt starts clean and succeeds
+    p.forward.catchUp = 'instant';
+    expect((await switchPhase.apply(ctx)).ok).toBe(true);
+  });
+
+  test('differences in the frozen validation undo the switch', async () => {
+    const p = readyPlatform();
+    p.validator.equal = false;
+    const outcome = await switchPhase.apply(phaseContext(env, p));
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/public\.t_order/);
+    expect(writesFlow(p)).toBe(true);
+    expect(p.fakeRouter!.writeTarget).toBe('blue');
+  });
+
+  const order = [
+    SWITCH_STEPS.checkLag,
+    SWITCH_STEPS.hold,
+    SWITCH_STEPS.fence,
+    SWITCH_STEPS.position,
+    SWITCH_STEPS.catchUp,
+    SWITCH_STEPS.validate,
+    SWITCH_STEPS.sequences,
+    SWITCH_STEPS.reverse,
+    SWITCH_STEPS.flip,
+    SWITCH_STEPS.release,
+    SWITCH_STEPS.stopForward,
+  ];
+  const flipIndex = order.indexOf(SWITCH_STEPS.flip);
+  const holdIndex = order.indexOf(SWITCH_STEPS.hold);
+  // the flip's journal record is the point of no return: killed before it is recorded, undo;
+  // killed before any side effect was recorded, the re-run is simply a whole switch
+  const expected = (i: number) =>
+    i > flipIndex ? 'finished' : i <= holdIndex ? 'fresh' : 'undone';
+  const cases = order.flatMap((action, i) => [
+    { action, how: 'before' as const, expect: expected(i) },
+    { action, how: 'after-effect' as const, expect: expected(i) },
+  ]);
+
+  test.each(cases)('killed $how $action, a re-run ends $expect, never refusing writes on both sides', async ({ action, how, expect: ending }) => {
+    const p = readyPlatform();
+    const journal = new MemoryJournal();
+    if (how === 'before') journal.killBefore(action);
+    else journal.killAfterEffect(action);
+    await applyCatchingKill(phaseContext(env, p, { journal }));
+    expect(journal.wasKilled).toBe(true);
+
+    journal.revive();
+    const rerun = await switchPhase.apply(phaseContext(env, p, { journal }));
+    expect(writesFlow(p)).toBe(true);
+    if (ending === 'fresh') {
+      expect(rerun.ok).toBe(true);
+      expect(p.fakeRouter!.writeTarget).toBe('green');
+    } else if (ending === 'finished') {
+      expect(rerun.ok).toBe(true);
+      expect(p.fakeRouter!.writeTarget).toBe('green');
+      expect(p.blue.readOnly).toBe(true);
+      expect(p.forward.phase).toBe('stopped');
+    } else {
+      expect(rerun.ok).toBe(false);
+      expect(rerun.summary).toMatch(/undone/);
+      expect(p.fakeRouter!.writeTarget).toBe('blue');
+      expect(p.blue.readOnly).toBe(false);
+      expect(p.reverse.phase).not.toBe('cdc');
+      // a third run is a fresh, complete switch
+      const third = await switchPhase.apply(phaseContext(env, p, { journal }));
+      expect(third.ok).toBe(true);
+      expect(p.fakeRouter!.writeTarget).toBe('green');
+    }
+  });
+});
