@@ -52,6 +52,9 @@ export interface BackupBucketProps {
 }
 
 /**
+ * Needs the feature flag `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy` (see feature-flags.ts):
+ * log delivery by bucket policy, as ACLs are disabled on every bucket of the kit.
+ *
  * The bucket that holds snapshots exports, logical backups and the runbook journal: versioned,
  * KMS-encrypted with rotation, TLS only, never public, object-locked in governance mode, moved
  * to cold storage, access-logged, and retained when the stack is deleted.

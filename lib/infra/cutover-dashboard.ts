@@ -67,8 +67,8 @@ export class CutoverDashboard extends Construct {
         title: 'CDC latency (s)',
         left: ids
           ? [ids.forwardTask, ids.reverseTask].flatMap((task) => [
-              dmsTaskMetric(ids.replicationInstance, task, 'CDCLatencySource'),
-              dmsTaskMetric(ids.replicationInstance, task, 'CDCLatencyTarget'),
+              dmsTaskMetric(ids.replicationInstance, task, 'CDCLatencySource').with({ label: `${task} source` }),
+              dmsTaskMetric(ids.replicationInstance, task, 'CDCLatencyTarget').with({ label: `${task} target` }),
             ])
           : [],
         width,

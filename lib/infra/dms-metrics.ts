@@ -17,8 +17,8 @@ export function dmsTaskMetric(
     metricName,
     dimensionsMap: { ReplicationInstanceIdentifier: replicationInstanceIdentifier, ReplicationTaskIdentifier: taskResourceIdentifier },
     statistic,
+    // No label: an alarm on a labelled metric is rendered as metric math, which hides the metric name.
     period: Duration.minutes(1),
-    label: `${taskResourceIdentifier} ${metricName}`,
   });
 }
 

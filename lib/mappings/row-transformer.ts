@@ -2,8 +2,8 @@ import { CutoverError } from '../errors.ts';
 import { typeFamily } from './column-types.ts';
 import { tokenize } from './expression/tokenize.ts';
 import { compileFilters } from './filters.ts';
-import { openSqlite, type SqliteBindValue, type SqliteDatabase, type SqliteStatement } from './sqlite.ts';
-import { fromSqliteValue, toSqliteValue } from './sqlite-values.ts';
+import { openSqlite, type SqliteBindValue, type SqliteDatabase, type SqliteStatement, type SqliteValue } from './sqlite.ts';
+import { fromSqliteValue, toSqliteValueOf } from './sqlite-values.ts';
 import type { CatalogColumn, MappedTable, RowTransformer } from './types.ts';
 
 /**
@@ -34,24 +34,30 @@ export async function createRowTransformer(table: MappedTable): Promise<RowTrans
           fix: `fix the expression in rule ${table.ruleIds.join('/')} (DMS evaluates expressions as SQLite)`,
         });
       }
-      parts.push(`(${sql})`);
+      parts.push(`(${sql}) AS c${parts.length}`);
     }
-    stmt = db.prepare(`SELECT ${parts.join(', ')}`);
+    // Integers beyond 2^53 come back as digit text: a JavaScript number would round them.
+    const outer = parts.map(
+      (_, i) => `CASE WHEN typeof(c${i}) = 'integer' AND (c${i} > 9007199254740991 OR c${i} < -9007199254740991) THEN CAST(c${i} AS TEXT) ELSE c${i} END`,
+    );
+    stmt = db.prepare(`SELECT ${outer.join(', ')} FROM (SELECT ${parts.join(', ')})`);
   }
 
-  const bindList = [...params].map(([name, col]) => ({ key: `$${name}`, column: col.name, type: col.type }));
+  // SQLite numbers named parameters in order of first appearance, which `params` preserves:
+  // binding by position avoids a name lookup per value.
+  const bindList = [...params].map(([, col]) => ({ column: col.name, family: typeFamily(col.type) }));
+  const binding: SqliteBindValue[] = new Array(bindList.length);
   const pk = table.primaryKey;
   const targetPk = table.targetPrimaryKey;
   const columns = table.columns;
 
-  const evaluate = (row: Readonly<Record<string, unknown>>): unknown[] => {
+  const evaluate = (row: Readonly<Record<string, unknown>>): (SqliteValue | bigint)[] => {
     if (!stmt) return [];
-    const binding: Record<string, SqliteBindValue> = {};
-    for (const b of bindList) binding[b.key] = toSqliteValue(row[b.column], b.type);
+    for (let i = 0; i < bindList.length; i++) binding[i] = toSqliteValueOf(row[bindList[i]!.column], bindList[i]!.family);
     try {
       stmt.bind(binding);
       stmt.step();
-      return stmt.get(null, { useBigInt: true }).map(fromSqliteValue);
+      return stmt.get();
     } catch (err) {
       throw new CutoverError('INTERNAL', `SQLite failed to evaluate the expressions of ${table.target.schema}.${table.target.table}: ${(err as Error).message}`, {
         cause: err,
@@ -71,7 +77,7 @@ export async function createRowTransformer(table: MappedTable): Promise<RowTrans
       let k = 0;
       for (const c of columns) {
         if (c.kind === 'copy') out[c.target] = row[c.source];
-        else out[c.target] = values[k++];
+        else out[c.target] = fromSqliteValue(values[k++]!);
       }
       return out;
     },

@@ -15,8 +15,12 @@ import type { SqliteBindValue, SqliteValue } from './sqlite.ts';
  *   json/jsonb and other objects -> JSON text;  everything else -> its text
  */
 export function toSqliteValue(value: unknown, pgType: string): SqliteBindValue {
+  return toSqliteValueOf(value, typeFamily(pgType));
+}
+
+/** As toSqliteValue, with the type family computed once by the caller (hot path). */
+export function toSqliteValueOf(value: unknown, family: TypeFamily): SqliteBindValue {
   if (value === null || value === undefined) return null;
-  const family = typeFamily(pgType);
   switch (family) {
     case 'integer':
       return integerText(value);

@@ -76,7 +76,12 @@ function keyRangeSql(table: MappedTable, shape: SourceTableShape, lower: string[
   return out;
 }
 
-/** Counts rows and picks key boundaries every `chunkRows` rows; stores the plan on the apply side. */
+/**
+ * Picks key boundaries about every `chunkRows` rows and stores the plan on the apply side. An
+ * analyzed table with a one-column key is split at its `pg_stats` histogram bounds (no scan);
+ * otherwise the keys are counted and numbered in the snapshot. Planned row counts are estimates
+ * until each chunk is loaded.
+ */
 export async function planChunks(
   source: pg.ClientBase,
   target: pg.ClientBase,
@@ -86,23 +91,11 @@ export async function planChunks(
 ): Promise<void> {
   const plan: { table: string; chunk: number; lower: string[] | null; upper: string[] | null; total: number }[] = [];
   for (const table of tables) {
-    const where = table.filterSql ? `where ${table.filterSql}` : '';
-    const from = qualified(table.source.schema, table.source.table);
-    const { rows } = await source.query<{ n: string }>(`select count(*)::text as n from ${from} ${where}`);
-    const total = Number(rows[0]!.n);
-    const bounds: string[][] = [];
-    if (total > chunkRows) {
-      const keys = table.primaryKey.map(quoteIdent).join(', ');
-      const keyText = table.primaryKey.map((k) => `${quoteIdent(k)}::text`).join(', ');
-      const res = await source.query({
-        text: `select array[${keyText}] as k from (select ${keys}, row_number() over (order by ${keys}) as rn from ${from} ${where}) s
-                where rn % ${chunkRows} = 1 and rn > 1 order by rn`,
-      });
-      for (const r of res.rows as { k: string[] }[]) bounds.push(r.k);
-    }
+    const { bounds, total } = await chunkBounds(source, table, chunkRows);
     const edges: (string[] | null)[] = [null, ...bounds, null];
+    const per = Math.round(total / (edges.length - 1));
     for (let i = 0; i < edges.length - 1; i++) {
-      plan.push({ table: sourceName(table), chunk: i, lower: edges[i]!, upper: edges[i + 1]!, total: i === 0 ? total : 0 });
+      plan.push({ table: sourceName(table), chunk: i, lower: edges[i]!, upper: edges[i + 1]!, total: per });
     }
   }
   await target.query('begin');
@@ -120,6 +113,42 @@ export async function planChunks(
     await target.query('rollback').catch(() => {});
     throw err;
   }
+}
+
+async function chunkBounds(source: pg.ClientBase, table: MappedTable, chunkRows: number): Promise<{ bounds: string[][]; total: number }> {
+  const from = qualified(table.source.schema, table.source.table);
+  const where = table.filterSql ? `where ${table.filterSql}` : '';
+  const { rows: est } = await source.query<{ n: number }>('select reltuples::float8 as n from pg_class where oid = $1::regclass', [from]);
+  const estimate = est[0]?.n ?? -1;
+  if (estimate >= 0 && estimate <= chunkRows / 2) return { bounds: [], total: Math.round(estimate) };
+  if (estimate > 0 && table.primaryKey.length === 1 && !table.filterSql) {
+    const { rows } = await source.query<{ b: string[] | null }>(
+      'select histogram_bounds::text::text[] as b from pg_stats where schemaname = $1 and tablename = $2 and attname = $3',
+      [table.source.schema, table.source.table, table.primaryKey[0]],
+    );
+    const hist = rows[0]?.b;
+    if (hist && hist.length > 2) {
+      if (estimate <= chunkRows) return { bounds: [], total: Math.round(estimate) };
+      const perBucket = estimate / (hist.length - 1);
+      const step = Math.max(1, Math.round(chunkRows / perBucket));
+      const bounds: string[][] = [];
+      for (let i = step; i < hist.length - 1; i += step) bounds.push([hist[i]!]);
+      return { bounds, total: Math.round(estimate) };
+    }
+  }
+  const { rows } = await source.query<{ n: string }>(`select count(*)::text as n from ${from} ${where}`);
+  const total = Number(rows[0]!.n);
+  const bounds: string[][] = [];
+  if (total > chunkRows) {
+    const keys = table.primaryKey.map(quoteIdent).join(', ');
+    const keyText = table.primaryKey.map((k) => `${quoteIdent(k)}::text`).join(', ');
+    const res = await source.query<{ k: string[] }>(
+      `select array[${keyText}] as k from (select ${keys}, row_number() over (order by ${keys}) as rn from ${from} ${where}) s
+        where rn % ${chunkRows} = 1 and rn > 1 order by rn`,
+    );
+    for (const r of res.rows) bounds.push(r.k);
+  }
+  return { bounds, total };
 }
 
 async function openSnapshotReader(url: string, snapshotName: string): Promise<pg.Client> {
@@ -223,7 +252,7 @@ async function copyChunk(
       rows = transform.rows;
     }
     await writer.query(
-      'update _cutover.load_chunk set done = true, rows = $4, loaded_at = now() where slot = $1 and source_table = $2 and chunk = $3',
+      'update _cutover.load_chunk set done = true, rows = $4, total_rows = $4, loaded_at = now() where slot = $1 and source_table = $2 and chunk = $3',
       [slot, chunk.source_table, chunk.chunk, rows],
     );
     await writer.query('commit');

@@ -114,6 +114,14 @@ describe('cutover CLI', () => {
     expect(s.unavailable.traffic).toContain('no router configured');
   });
 
+  test('replicate status --json prints the ReplicationStatus contract', async () => {
+    const r = await runCli(['replicate', 'status', '--json', ...g()]);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(Object.keys(s)).toEqual(expect.arrayContaining(['phase', 'lagMs', 'lagBytes', 'appliedRowsPerSec', 'tables']));
+    expect(s.direction).toBe('forward');
+  });
+
   test('run --dry-run prints every plan and writes nothing', async () => {
     const fresh = tempConfig();
     try {

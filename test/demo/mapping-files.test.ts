@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import initSqlJs from 'sql.js';
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CATEGORY_BY_CODE, RETIRED_CATEGORY_CODES, mapCategoryCode } from '../../lib/demo/categories.ts';
 import { buildForwardMapping, buildReverseMapping, FORWARD_MAPPING_FILE, mappingFileText, REVERSE_MAPPING_FILE } from '../../lib/demo/mapping-files.ts';
@@ -7,6 +7,12 @@ import { LEGACY_STATUS_SPELLINGS, normalizeLegacyStatus } from '../../lib/demo/o
 import { connect, startTestPostgres } from '../_helpers/pg.ts';
 
 type Rule = Record<string, unknown> & { 'object-locator': Record<string, string> };
+/** The slice of sql.js used here (it ships no type declarations). */
+interface SqliteDb {
+  exec(sql: string, params?: Record<string, string | null>): { values: unknown[][] }[];
+  close(): void;
+}
+const initSqlJs = createRequire(import.meta.url)('sql.js') as () => Promise<{ Database: new () => SqliteDb }>;
 const root = new URL('../../', import.meta.url);
 const forward = JSON.parse(readFileSync(new URL(FORWARD_MAPPING_FILE, root), 'utf8')) as { rules: Rule[] };
 const reverse = JSON.parse(readFileSync(new URL(REVERSE_MAPPING_FILE, root), 'utf8')) as { rules: Rule[] };
@@ -15,14 +21,14 @@ const expressionOf = (table: string, column: string) =>
   String(forward.rules.find((r) => r['rule-action'] === 'add-column' && r['object-locator']['table-name'] === table && r.value === column)!.expression);
 
 /** Evaluates a DMS expression in real SQLite with `$name` bound to the given values. */
-function sqliteEval(db: import('sql.js').Database, expression: string, values: Record<string, string | null>): unknown {
+function sqliteEval(db: SqliteDb, expression: string, values: Record<string, string | null>): unknown {
   const sql = `select ${expression.replace(/\$([a-z_]+)/g, (_, c: string) => `:${c}`)}`;
   const params = Object.fromEntries(Object.entries(values).map(([k, v]) => [`:${k}`, v]));
   return db.exec(sql, params)[0]!.values[0]![0];
 }
 
 describe('demo mapping files', () => {
-  let db: import('sql.js').Database;
+  let db: SqliteDb;
   let server: Awaited<ReturnType<typeof startTestPostgres>>;
   beforeAll(async () => {
     const SQL = await initSqlJs();

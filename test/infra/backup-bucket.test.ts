@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { BackupBucket, JOURNAL_OBJECT_ACTIONS } from '../../lib/infra/backup-bucket.ts';
+import { CUTOVER_FEATURE_FLAGS } from '../../lib/infra/feature-flags.ts';
 import { synthEnvironment, type SynthesizedEnvironment } from './synth.ts';
 
 describe('BackupBucket in the staging backup stack', () => {
@@ -80,13 +81,14 @@ describe('BackupBucket in the staging backup stack', () => {
     const selection = Object.values(env.backup.findResources('AWS::Backup::BackupSelection'))[0]!;
     const resources = JSON.stringify(selection.Properties.BackupSelection.Resources);
     expect(resources).toContain(':db:cainiao-db');
-    expect(resources).toContain('ExportsOutputFnGetAttGreenDatabase'); // the green cluster's ARN
+    expect(resources).toContain(':cluster:');
+    expect(resources).toContain('cutover-staging-application:ExportsOutputRefGreenDatabase'); // the green cluster
   });
 });
 
 describe('BackupBucket grants', () => {
   test('grantJournalWrite gives object read/write on the journal prefix only, and the key', () => {
-    const stack = new Stack(new App({ builtinCloudFormationValidation: false }), 'Grants');
+    const stack = new Stack(new App({ context: { ...CUTOVER_FEATURE_FLAGS }, builtinCloudFormationValidation: false }), 'Grants');
     const bucket = new BackupBucket(stack, 'Backup');
     const role = new iam.Role(stack, 'Runbook', { assumedBy: new iam.AccountRootPrincipal() });
     bucket.grantJournalWrite(role);

@@ -16,7 +16,7 @@ function task(env: SynthesizedEnvironment, migrationType: string): Resource {
 function passwordProperties(value: unknown, at = ''): { at: string; value: unknown }[] {
   if (!value || typeof value !== 'object') return [];
   return Object.entries(value).flatMap(([k, v]) =>
-    /password/i.test(k) ? [{ at: `${at}.${k}`, value: v }, ...passwordProperties(v, `${at}.${k}`)] : passwordProperties(v, `${at}.${k}`),
+    /password$/i.test(k) ? [{ at: `${at}.${k}`, value: v }, ...passwordProperties(v, `${at}.${k}`)] : passwordProperties(v, `${at}.${k}`),
   );
 }
 

@@ -103,12 +103,11 @@ describe('weighted router', () => {
   });
 
   test('holding waits for writes already in flight before it answers', async () => {
-    blue.writeDelayMs = 300;
+    blue.writeDelayMs = 400;
     const inflight = send('POST', '/slow', { s: 1 });
-    await new Promise((r) => setTimeout(r, 50));
-    const t0 = Date.now();
-    await client.holdWrites(5000);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+    while (!blue.received.some((r) => r.path === '/slow')) await new Promise((r) => setTimeout(r, 5));
+    const res = await fetch(router.adminUrl + '/writes/hold', { method: 'POST', body: JSON.stringify({ maxHoldMs: 5000 }) });
+    expect(await res.json()).toMatchObject({ writesHeld: true, inflightAtHold: 1, drained: true });
     expect((await inflight).status).toBe(200);
   });
 

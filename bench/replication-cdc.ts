@@ -1,0 +1,141 @@
+/**
+ * CDC benchmark:
+ *  1. lag p50/p99 (source commit -> target row) under a steady write rate of 500 and 2,000
+ *     single-row transactions per second (BENCH_SECONDS each, default 20; the issue's figure is 60);
+ *  2. apply rows/s on a backlog, the replicator against a native `CREATE SUBSCRIPTION` on an
+ *     identity mapping, same source, same backlog (BENCH_BACKLOG rows, default 100000).
+ *
+ *   npx tsx bench/replication-cdc.ts
+ */
+import pg from 'pg';
+import { silentOutput } from '../lib/output/output.ts';
+import { PostgresReplicator } from '../lib/replication/postgres-replicator.ts';
+import { startTestPostgres } from '../test/_helpers/pg.ts';
+import { testEnvironment } from '../test/replication/_env.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
+const WRITERS = 4;
+
+async function client(url: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  return c;
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
+};
+
+const [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+try {
+  const s = await client(source.url);
+  const t = await client(target.url);
+  await s.query('create table ev (id bigint primary key, payload text, src_at timestamptz not null)');
+  await s.query('create table bulk (id bigint primary key, payload text, n int)');
+  // the target stamps each row when it lands: lag = applied_at - src_at, same clock
+  await t.query('create table ev (id bigint primary key, payload text, src_at timestamptz not null, applied_at timestamptz default clock_timestamp())');
+  await t.query('create table bulk (id bigint primary key, payload text, n int)');
+
+  const env = testEnvironment(source.url, target.url, { batchSize: 500 });
+  const replicator = new PostgresReplicator(env, 'forward', silentOutput);
+  await replicator.start({ foreground: true });
+
+  // ---- 1. lag at a steady rate
+  const lagRows: string[][] = [];
+  let nextId = 1;
+  for (const rate of [500, 2000]) {
+    const writers = await Promise.all(Array.from({ length: WRITERS }, () => client(source.url)));
+    const first = nextId;
+    const started = performance.now();
+    let sent = 0;
+    await Promise.all(
+      writers.map(async (w, i) => {
+        for (;;) {
+          const elapsed = (performance.now() - started) / 1000;
+          if (elapsed >= SECONDS) return;
+          const due = Math.floor(elapsed * rate);
+          if (sent >= due) {
+            await sleep(1);
+            continue;
+          }
+          sent++;
+          const id = nextId++;
+          await w.query('insert into ev values ($1, $2, clock_timestamp())', [id, `w${i} ${id}`]);
+        }
+      }),
+    );
+    const achieved = sent / ((performance.now() - started) / 1000);
+    await Promise.all(writers.map((w) => w.end()));
+    if (!(await replicator.waitForPosition(await replicator.sourcePosition(), 60_000))) throw new Error('CDC did not catch up');
+    const { rows } = await t.query<{ ms: number; id: string }>(
+      'select id, extract(epoch from applied_at - src_at) * 1000 as ms from ev where id >= $1 order by id',
+      [first],
+    );
+    const lags = rows.map((r) => Number(r.ms));
+    const half = Math.floor(lags.length / 2);
+    lagRows.push([
+      `${rate}/s (achieved ${Math.round(achieved)}/s)`,
+      pct(lags, 50).toFixed(1),
+      pct(lags, 99).toFixed(1),
+      pct(lags.slice(0, half), 99).toFixed(1),
+      pct(lags.slice(half), 99).toFixed(1),
+      String(lags.length),
+    ]);
+  }
+
+  // ---- 2. apply rows/s on a backlog: ours vs native logical replication
+  await t.query('create database native');
+  const n = await client(target.urlFor('native'));
+  await n.query('create table bulk (id bigint primary key, payload text, n int)');
+  await s.query('create publication native_pub for table bulk');
+  await n.query(
+    `create subscription native_sub connection '${source.url.replace('postgres://', 'postgresql://')}' publication native_pub with (copy_data = false, enabled = false)`,
+  );
+  await replicator.stop();
+  // backlog: 1,000-row transactions of inserts, then updates of the same rows
+  for (let i = 0; i < BACKLOG / 1000; i++) {
+    await s.query(`insert into bulk select g, 'p' || g, 0 from generate_series(${i * 1000 + 1}, ${(i + 1) * 1000}) g`);
+  }
+  const target2 = await s.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn');
+
+  let t0 = performance.now();
+  await replicator.start({ foreground: true });
+  if (!(await replicator.waitForPosition(target2.rows[0]!.lsn, 300_000))) throw new Error('replicator did not catch up');
+  const oursSeconds = (performance.now() - t0) / 1000;
+  await replicator.stop();
+
+  t0 = performance.now();
+  await n.query('alter subscription native_sub enable');
+  for (;;) {
+    const { rows } = await n.query<{ c: string }>('select count(*)::text as c from bulk');
+    if (Number(rows[0]!.c) >= BACKLOG) break;
+    await sleep(20);
+  }
+  const nativeSeconds = (performance.now() - t0) / 1000;
+  await n.query('alter subscription native_sub disable');
+  await n.query('alter subscription native_sub set (slot_name = none)');
+  await n.query('drop subscription native_sub');
+  await s.query("select pg_drop_replication_slot('native_sub')").catch(() => {});
+  await n.end();
+  await replicator.teardown();
+  await s.end();
+  await t.end();
+
+  const print = (title: string, header: string[], rows: string[][]) => {
+    const all = [header, ...rows];
+    const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+    process.stdout.write(`${title}\n`);
+    for (const r of all) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ') + '\n');
+  };
+  print(`CDC lag, ${SECONDS} s per rate, single-row transactions from ${WRITERS} connections (goal p99 <= 200 ms at 500/s)`, ['rate', 'p50 ms', 'p99 ms', 'p99 1st half', 'p99 2nd half', 'rows'], lagRows);
+  const ours = BACKLOG / oursSeconds;
+  const native = BACKLOG / nativeSeconds;
+  print(`\napply of a ${BACKLOG}-row backlog (1,000-row transactions), identity mapping (goal ratio >= 1.5)`, ['apply', 'seconds', 'rows/s', 'ratio to native'], [
+    ['cutover replicator', oursSeconds.toFixed(2), Math.round(ours).toString(), (ours / native).toFixed(2)],
+    ['native CREATE SUBSCRIPTION', nativeSeconds.toFixed(2), Math.round(native).toString(), '1.00'],
+  ]);
+} finally {
+  await Promise.all([source.dispose(), target.dispose()]);
+}
