@@ -75,7 +75,8 @@ describe('createRowTransformer', () => {
     const tr = await createRowTransformer(mapped(exprs));
     const fromPg = tr.transform({ id: 41, ratio: 1.5, price: '2.00', ok: false, at: new Date('2024-01-01T00:00:00.250Z'), local: new Date(2024, 0, 1, 12, 0, 0), blob: Buffer.from('hi'), doc: { a: 1 }, region: '华东' });
     const fromText = tr.transform({ id: '41', ratio: '1.5', price: '2.00', ok: 'f', at: '2024-01-01 08:00:00.25+08', local: '2024-01-01 12:00:00', blob: '\\x6869', doc: '{"a":1}', region: '华东' });
-    expect(fromText).toEqual(fromPg);
+    const expressionsOnly = (row: Record<string, unknown> | null) => Object.fromEntries(Object.keys(exprs).map((k) => [k, row?.[k]]));
+    expect(expressionsOnly(fromText)).toEqual(expressionsOnly(fromPg));
     expect(fromPg).toMatchObject({ a: 42, b: 3, c: '2.00|0', d: '2024-01-01T00:00:00.250Z', e: '2024-01-01T12:00:00.000', f: '6869', g: '{"a":1}' });
     tr.close();
   });

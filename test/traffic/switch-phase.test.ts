@@ -56,6 +56,28 @@ describe('switch phase', () => {
     expect(ctx.journal.completedSteps()).toContain(SWITCH_STEPS.flip);
   });
 
+  test('plan lists every step in order and changes nothing; after a crash it names the undo', async () => {
+    const p = readyPlatform();
+    const plan = await switchPhase.plan(phaseContext(env, p));
+    expect(plan.map((s) => s.action)).toEqual([
+      SWITCH_STEPS.checkLag,
+      SWITCH_STEPS.hold,
+      SWITCH_STEPS.fence,
+      SWITCH_STEPS.position,
+      SWITCH_STEPS.catchUp,
+      SWITCH_STEPS.validate,
+      SWITCH_STEPS.sequences,
+      SWITCH_STEPS.reverse,
+      SWITCH_STEPS.flip,
+      SWITCH_STEPS.release,
+      SWITCH_STEPS.stopForward,
+    ]);
+    expect(p.log).toEqual([]);
+    const journal = new MemoryJournal().killBefore(SWITCH_STEPS.catchUp);
+    await applyCatchingKill(phaseContext(env, p, { journal }));
+    expect((await switchPhase.plan(phaseContext(env, p, { journal: journal.revive() })))[0]!.action).toBe('switch.undo');
+  });
+
   test('fails if replication is stopped: the lag gate refuses before anything pauses', async () => {
     const p = readyPlatform();
     p.forward.phase = 'stopped';
