@@ -52,6 +52,7 @@ export default defineConfig({
       blue: { targetGroupArn: arn('elasticloadbalancing', 'targetgroup/cainiao-prod/fedcba9876543210') },
       green: { fargate: { image: `${account}.dkr.ecr.${region}.amazonaws.com/duoduo:1.0.0`, desiredCount: 4 } },
       alb: { listenerArn: arn('elasticloadbalancing', 'listener/app/shop-prod/50dc6c495c0c9188/f2f7dc8efc522ab2') },
+      // staging, in the same account, already creates the account-wide DMS service roles.
       replication: { instanceClass: 'dms.r6i.xlarge', createServiceRoles: false },
       backup: { objectLockDays: 90, dailyRetentionDays: 35, weeklyRetentionDays: 180 },
       shift: { steps: [1, 5, 10, 25, 50, 100], bakeSeconds: 300 },

@@ -116,5 +116,13 @@ export function fetchOrderOverHttp(baseUrl: string): (id: number) => Promise<Can
 
 /** A `fetchOrder` for `checkLedger` that reads the database directly (the final system, no app in between). */
 export function fetchOrderFromDatabase(db: Queryable, flavor: Flavor): (id: number) => Promise<CanonicalOrder | null> {
-  return (id) => readCanonicalOrder(db, flavor, id);
+  // a single client runs one query at a time: queue the reads rather than pile them on it (a Pool runs them in parallel)
+  const isPool = typeof (db as { totalCount?: unknown }).totalCount === 'number';
+  if (isPool) return (id) => readCanonicalOrder(db, flavor, id);
+  let queue: Promise<unknown> = Promise.resolve();
+  return (id) => {
+    const next = queue.then(() => readCanonicalOrder(db, flavor, id));
+    queue = next.catch(() => {});
+    return next;
+  };
 }

@@ -21,33 +21,23 @@ export type Queryable = Pick<pg.ClientBase, 'query'>;
 const fail = (status: number, error: string, message: string, details?: Record<string, unknown>) =>
   ({ ok: false, status, error, message, ...(details ? { details } : {}) }) as const;
 
-/** Orders rows (id, customer_id, status, total_amount) with their items, in canonical form. */
-async function withItems(sql: OrderSql, rows: Record<string, unknown>[], db: Queryable): Promise<CanonicalOrder[]> {
-  if (!rows.length) return [];
-  const ids = rows.map((r) => String(r.id));
-  const items = await db.query(sql.items, [ids]);
-  const byOrder = new Map<string, { productId: number; quantity: number; unitPrice: string }[]>();
-  for (const i of items.rows) {
-    const list = byOrder.get(String(i.order_id)) ?? [];
-    list.push({ productId: Number(i.product_id), quantity: Number(i.quantity), unitPrice: i.unit_price });
-    byOrder.set(String(i.order_id), list);
-  }
+/** Order rows (id, customer_id, status, total_amount, items json) in canonical form. */
+function toCanonical(rows: Record<string, unknown>[]): CanonicalOrder[] {
   return rows.map((r) =>
     canonicalOrder({
       id: Number(r.id),
       customerId: Number(r.customer_id),
       status: String(r.status),
       totalAmount: String(r.total_amount),
-      items: byOrder.get(String(r.id)) ?? [],
+      items: r.items as CanonicalOrder['items'],
     }),
   );
 }
 
 /** One order in canonical form read straight from a database of either flavor (for ledger checks), or null. */
 export async function readCanonicalOrder(db: Queryable, flavor: Flavor, id: number): Promise<CanonicalOrder | null> {
-  const sql = ORDER_SQL[flavor];
-  const { rows } = await db.query(sql.order, [id]);
-  return rows[0] ? (await withItems(sql, rows, db))[0]! : null;
+  const { rows } = await db.query(ORDER_SQL[flavor].order, [id]);
+  return rows[0] ? toCanonical(rows)[0]! : null;
 }
 
 /** Deadlocks and serialization failures are retried; anything else is the caller's. */
@@ -71,7 +61,7 @@ export class OrderService {
     const exists = await this.pool.query(this.sql.customerExists, [customerId]);
     if (!exists.rowCount) return fail(404, 'CUSTOMER_NOT_FOUND', `customer ${customerId} does not exist`);
     const { rows } = await this.pool.query(this.sql.customerOrders, [customerId]);
-    return { ok: true, status: 200, body: { customerId, orders: await withItems(this.sql, rows, this.pool) } };
+    return { ok: true, status: 200, body: { customerId, orders: toCanonical(rows) } };
   }
 
   async inventory(productId: number): Promise<Outcome<{ productId: number; quantity: number; warehouse: string }>> {
@@ -96,18 +86,30 @@ export class OrderService {
       }
       const prices = new Map<number, string>();
       for (const [productId, quantity] of sorted) {
-        const price = await db.query(this.sql.orderablePrice, [productId]);
-        if (!price.rows[0]) return fail(409, 'PRODUCT_UNAVAILABLE', `product ${productId} cannot be ordered`, { productId });
-        prices.set(productId, price.rows[0].price);
         const taken = await db.query(this.sql.takeStock, [productId, quantity]);
-        if (!taken.rowCount) return fail(409, 'OUT_OF_STOCK', `not enough stock for product ${productId}`, { productId, quantity });
+        if (taken.rows[0]) {
+          prices.set(productId, taken.rows[0].price);
+          continue;
+        }
+        if (!(await db.query(this.sql.orderablePrice, [productId])).rowCount) {
+          return fail(409, 'PRODUCT_UNAVAILABLE', `product ${productId} cannot be ordered`, { productId });
+        }
+        return fail(409, 'OUT_OF_STOCK', `not enough stock for product ${productId}`, { productId, quantity });
       }
       // items keep the order the client sent them in (merged per product)
-      const total = [...merged].reduce((s, [p, q]) => s + q * moneyToCents(prices.get(p)!), 0);
+      const lines = [...merged];
+      const total = lines.reduce((s, [p, q]) => s + q * moneyToCents(prices.get(p)!), 0);
       const inserted = await db.query(this.sql.insertOrder, [customerId, centsToMoney(total)]);
       const id = Number(inserted.rows[0].id);
-      for (const [p, q] of merged) await db.query(this.sql.insertItem, [id, p, q, prices.get(p)]);
-      return { ok: true, status: 201, body: (await this.getOrder(id, db))! };
+      await db.query(this.sql.insertItems, [id, lines.map(([p]) => p), lines.map(([, q]) => q), lines.map(([p]) => prices.get(p))]);
+      const order = canonicalOrder({
+        id,
+        customerId,
+        status: 'CREATED',
+        totalAmount: centsToMoney(total),
+        items: lines.map(([productId, quantity]) => ({ productId, quantity, unitPrice: prices.get(productId)! })),
+      });
+      return { ok: true, status: 201, body: order };
     });
   }
 

@@ -9,24 +9,22 @@ export type Flavor = 'cainiao' | 'duoduo';
  * construction. cainiao hides voided (INVALID) orders, as duoduo never receives them.
  */
 export interface OrderSql {
-  /** $1 order id → id, customer_id, status, total_amount */
+  /** $1 order id → id, customer_id, status, total_amount, items (json: productId, quantity, unitPrice in item order) */
   readonly order: string;
-  /** $1 order ids → order_id, product_id, quantity, unit_price (item id order) */
-  readonly items: string;
-  /** $1 customer id → id, customer_id, status, total_amount (newest 50) */
+  /** $1 customer id → the same columns, newest 50 orders */
   readonly customerOrders: string;
   /** $1 customer id → one row when the customer exists */
   readonly customerExists: string;
   /** $1 product id → price, when the product can be ordered */
   readonly orderablePrice: string;
-  /** $1 product id, $2 quantity → a row when the stock was enough and was taken */
+  /** $1 product id, $2 quantity → price, when the product can be ordered and the stock was enough and was taken */
   readonly takeStock: string;
   /** $1 product id, $2 quantity */
   readonly returnStock: string;
   /** $1 customer id, $2 total (text, 2 decimals) → id */
   readonly insertOrder: string;
-  /** $1 order id, $2 product id, $3 quantity, $4 unit price (text) */
-  readonly insertItem: string;
+  /** $1 order id, $2 product ids, $3 quantities, $4 unit prices (text), inserted in array order */
+  readonly insertItems: string;
   /** $1 order id, $2 from status, $3 to status → id when moved */
   readonly moveStatus: string;
   /** $1 product id → product_id, quantity, warehouse */
@@ -42,21 +40,27 @@ export interface OrderSql {
 
 const legacyStatus = legacyStatusCaseSql('o.status');
 const testAccount = `%@${SMOKE_EMAIL_DOMAIN}`;
+/** An order's items as one json array (one round trip per order read). */
+const cainiaoItems = `coalesce((select json_agg(json_build_object('productId', i.prod_id, 'quantity', i.qty,
+    'unitPrice', i.unit_price::numeric(12,2)::text) order by i.item_id) from t_order_item i where i.order_id = o.order_id), '[]') as items`;
+const duoduoItems = `coalesce((select json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity,
+    'unitPrice', i.unit_price::text) order by i.id) from order_items i where i.order_id = o.id), '[]') as items`;
 
 export const CAINIAO_SQL: OrderSql = {
-  order: `select o.order_id as id, o.cust_id as customer_id, ${legacyStatus} as status, o.total_amt::numeric(12,2)::text as total_amount
+  order: `select o.order_id as id, o.cust_id as customer_id, ${legacyStatus} as status, o.total_amt::numeric(12,2)::text as total_amount, ${cainiaoItems}
           from t_order o where o.order_id = $1 and o.status <> '${INVALID_STATUS}'`,
-  items: `select order_id, prod_id as product_id, qty as quantity, unit_price::numeric(12,2)::text as unit_price
-          from t_order_item where order_id = any($1::bigint[]) order by item_id`,
-  customerOrders: `select o.order_id as id, o.cust_id as customer_id, ${legacyStatus} as status, o.total_amt::numeric(12,2)::text as total_amount
+  customerOrders: `select o.order_id as id, o.cust_id as customer_id, ${legacyStatus} as status, o.total_amt::numeric(12,2)::text as total_amount, ${cainiaoItems}
                    from t_order o where o.cust_id = $1 and o.status <> '${INVALID_STATUS}' order by o.order_id desc limit 50`,
   customerExists: `select 1 from t_customer where cust_id = $1`,
   orderablePrice: `select price::numeric(12,2)::text as price from t_product where prod_id = $1 and discontinued <> 'Y'`,
-  takeStock: `update t_inventory set qty = qty - $2, upd_time = localtimestamp where prod_id = $1 and qty >= $2 returning prod_id`,
+  takeStock: `update t_inventory i set qty = qty - $2, upd_time = localtimestamp from t_product p
+              where i.prod_id = $1 and i.qty >= $2 and p.prod_id = i.prod_id and p.discontinued <> 'Y'
+              returning p.price::numeric(12,2)::text as price`,
   returnStock: `update t_inventory set qty = qty + $2, upd_time = localtimestamp where prod_id = $1`,
   insertOrder: `insert into t_order (cust_id, status, total_amt, created_at, updated_at, op_user)
                 values ($1, 'CREATED', $2, localtimestamp, localtimestamp, 'web') returning order_id as id`,
-  insertItem: `insert into t_order_item (order_id, prod_id, qty, unit_price) values ($1, $2, $3, $4)`,
+  insertItems: `insert into t_order_item (order_id, prod_id, qty, unit_price)
+                select $1, p, q, u from unnest($2::bigint[], $3::int[], $4::text[]) with ordinality as x(p, q, u, n) order by n`,
   moveStatus: `update t_order o set status = $3, updated_at = localtimestamp
                where o.order_id = $1 and o.status <> '${INVALID_STATUS}' and ${legacyStatus} = $2 returning o.order_id as id`,
   inventory: `select prod_id as product_id, qty as quantity, wh_cd as warehouse from t_inventory where prod_id = $1`,
@@ -70,17 +74,17 @@ export const CAINIAO_SQL: OrderSql = {
 };
 
 export const DUODUO_SQL: OrderSql = {
-  order: `select id, customer_id, status, total_amount::text as total_amount from orders where id = $1`,
-  items: `select order_id, product_id, quantity, unit_price::text as unit_price
-          from order_items where order_id = any($1::bigint[]) order by id`,
-  customerOrders: `select id, customer_id, status, total_amount::text as total_amount
-                   from orders where customer_id = $1 order by id desc limit 50`,
+  order: `select o.id, o.customer_id, o.status, o.total_amount::text as total_amount, ${duoduoItems} from orders o where o.id = $1`,
+  customerOrders: `select o.id, o.customer_id, o.status, o.total_amount::text as total_amount, ${duoduoItems}
+                   from orders o where o.customer_id = $1 order by o.id desc limit 50`,
   customerExists: `select 1 from customers where id = $1`,
   orderablePrice: `select price::text as price from products where id = $1`,
-  takeStock: `update inventory set quantity = quantity - $2 where product_id = $1 and quantity >= $2 returning product_id`,
+  takeStock: `update inventory i set quantity = quantity - $2 from products p
+              where i.product_id = $1 and i.quantity >= $2 and p.id = i.product_id returning p.price::text as price`,
   returnStock: `update inventory set quantity = quantity + $2 where product_id = $1`,
   insertOrder: `insert into orders (customer_id, status, total_amount) values ($1, 'CREATED', $2) returning id`,
-  insertItem: `insert into order_items (order_id, product_id, quantity, unit_price) values ($1, $2, $3, $4)`,
+  insertItems: `insert into order_items (order_id, product_id, quantity, unit_price)
+                select $1, p, q, u::numeric(12,2) from unnest($2::bigint[], $3::int[], $4::text[]) with ordinality as x(p, q, u, n) order by n`,
   moveStatus: `update orders set status = $3, updated_at = now() where id = $1 and status = $2 returning id`,
   inventory: `select product_id, quantity, warehouse from inventory where product_id = $1`,
   reconciliation: `select to_char(created_at::date, 'YYYY-MM-DD') as day, status, count(*)::int as orders, sum(total_amount)::text as amount

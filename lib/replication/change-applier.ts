@@ -30,6 +30,8 @@ export interface BatchResult {
 }
 
 const MAX_PARAMS = 30_000;
+/** Groups at least this large use one array parameter per column. */
+const UNNEST_FROM = 20;
 
 /**
  * Applies whole source transactions, in commit order, as one target transaction per batch, with
@@ -42,6 +44,7 @@ const MAX_PARAMS = 30_000;
  */
 export class ChangeApplier {
   private readonly bySource = new Map<string, ApplyTable>();
+  private readonly columnTypes = new Map<string, Map<string, string>>();
 
   constructor(
     private readonly client: pg.ClientBase,
@@ -151,6 +154,43 @@ export class ChangeApplier {
     return ops;
   }
 
+  /** Target column types (as `format_type` prints them), read once per table. */
+  private async typesOf(target: string): Promise<Map<string, string>> {
+    let types = this.columnTypes.get(target);
+    if (!types) {
+      const { rows } = await this.client.query<{ name: string; type: string }>(
+        'select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped',
+        [target],
+      );
+      this.columnTypes.set(target, (types = new Map(rows.map((r) => [r.name, r.type]))));
+    }
+    return types;
+  }
+
+  /**
+   * Many rows: one text[] parameter per column and `unnest`, cast to the target column types
+   * (their text input, as COPY does) — far cheaper to parse and plan than thousands of parameters.
+   */
+  private async execUnnest(target: string, kind: 'upsert' | 'delete', group: readonly (Op & { key: Row })[]): Promise<void> {
+    const table = group[0]!.t.table;
+    const types = await this.typesOf(target);
+    const keyCols = table.targetPrimaryKey;
+    const cols = kind === 'upsert' ? table.columns.map((c) => c.target) : [...keyCols];
+    const arrays = cols.map((c) => group.map((op) => toPgText(kind === 'upsert' ? (op as { row: Row }).row[c] : op.key[c])));
+    const aliases = cols.map((_, i) => `c${i}`);
+    const select = `select ${cols.map((c, i) => `u.c${i}::${types.get(c) ?? 'text'}`).join(', ')} from unnest(${cols.map((_, i) => `$${i + 1}::text[]`).join(', ')}) as u(${aliases.join(', ')})`;
+    if (kind === 'delete') {
+      await this.client.query(`delete from ${target} where (${keyCols.map(quoteIdent).join(', ')}) in (${select})`, arrays);
+      return;
+    }
+    const nonKey = cols.filter((c) => !keyCols.includes(c));
+    const conflict = nonKey.length ? `do update set ${nonKey.map((c) => `${quoteIdent(c)} = excluded.${quoteIdent(c)}`).join(', ')}` : 'do nothing';
+    await this.client.query(
+      `insert into ${target} (${cols.map(quoteIdent).join(', ')}) overriding system value ${select} on conflict (${keyCols.map(quoteIdent).join(', ')}) ${conflict}`,
+      arrays,
+    );
+  }
+
   private async execGroup(group: readonly Op[]): Promise<void> {
     const first = group[0]!;
     const table = first.t.table;
@@ -158,6 +198,10 @@ export class ChangeApplier {
     const keyCols = table.targetPrimaryKey;
     if (first.kind === 'truncate') {
       await this.client.query(`delete from ${target}`);
+      return;
+    }
+    if (group.length >= UNNEST_FROM && (first.kind === 'delete' || first.kind === 'upsert')) {
+      await this.execUnnest(target, first.kind, group as (Op & { key: Row })[]);
       return;
     }
     if (first.kind === 'delete') {

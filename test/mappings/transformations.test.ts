@@ -234,3 +234,36 @@ describe('precedence: one transformation per object', () => {
     expect(e.details.problems?.[0]).toMatch(/both become target column cust_id/);
   });
 });
+
+describe('describeMappings', () => {
+  test('summarises each table: target, renamed, removed, added, filters, key, settings, exclusions', () => {
+    const r = resolveTableMappings(
+      parseTableMappings({
+        rules: [
+          select('cainiao', '%', 'include', { 'rule-id': 'all' }),
+          select('cainiao', 't_order', 'include', {
+            'rule-id': 'paid',
+            'load-order': 2,
+            filters: [{ 'filter-type': 'source', 'column-name': 'status', 'filter-conditions': [{ 'filter-operator': 'eq', value: 'paid' }] }],
+          }),
+          select('cainiao', 'DMS%', 'exclude', { 'rule-id': 'no-audit' }),
+          transform('rename', 'column', loc('t_order', 'cust_id'), { value: 'customer_id' }),
+          transform('remove-column', 'column', loc('t_customer', 'col%')),
+          transform('add-column', 'column', loc('t_customer'), { value: 'full_name', expression: "$FIRST_NAME || ' ' || $LAST_NAME", 'data-type': { type: 'string', length: 80 } }),
+          { 'rule-type': 'table-settings', 'rule-id': 'par', 'rule-name': 'par', 'object-locator': { 'schema-name': 'cainiao', 'table-name': 't_order' }, 'parallel-load': { type: 'partitions-auto' } },
+        ],
+      }),
+      cainiao,
+    );
+    const text = describeMappings(r);
+    expect(text).toContain('cainiao.t_order -> cainiao.t_order  (load-order 2;');
+    expect(text).toContain('renamed:  cust_id -> customer_id');
+    expect(text).toContain('removed:  col_legacy1, col_legacy2');
+    expect(text).toContain("added:    full_name character varying(80) = $FIRST_NAME || ' ' || $LAST_NAME");
+    expect(text).toContain("filter:   status = 'paid'");
+    expect(text).toContain('settings: rule par parallel-load');
+    expect(text).toContain('cainiao.DMS_audit (rule no-audit)');
+    expect(text).toContain('without primary key: cainiao.tmp_import');
+    expect(r.tables[0]!.source.table).toBe('t_order');
+  });
+});
