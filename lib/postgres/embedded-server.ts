@@ -69,7 +69,9 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     max_wal_senders: '20',
     max_connections: '200',
     fsync: 'off',
-    synchronous_commit: 'off',
+    // commits are cheap with fsync off; keeping synchronous_commit on means WAL is flushed at
+    // commit, so logical decoding sees a change at once instead of after wal_writer_delay
+    wal_writer_delay: '10ms',
     full_page_writes: 'off',
     unix_socket_directories: '',
     ...options.settings,
