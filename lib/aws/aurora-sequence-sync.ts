@@ -1,13 +1,40 @@
 import type { Output } from '../output/output.ts';
 import { CutoverError } from '../errors.ts';
-import type { SequenceSync } from '../platform/roles.ts';
+import type { SequenceDirection, SequenceSync, Side } from '../platform/roles.ts';
 import type { AwsDatabaseEndpoints } from './aws-database-endpoints.ts';
+import type { SqlRunner } from './sql-runner.ts';
+
+type SequenceMove = { name: string; sourceValue: number; targetValue: number };
 
 /**
- * `SequenceSync` for PostgreSQL-family blue and green, over the same connections as the fence:
- * every green sequence whose `schema.name` also exists on blue is moved to blue's value + gap
- * (never lowered: `greatest` with its own value). Sequences only on one side are reported, not
- * guessed (renamed tables keep their sequence name only if the mapping does).
+ * Every sequence of a database with the value it handed out, and the `schema.table` / column
+ * that owns it (serial or identity), when one does.
+ */
+const LIST_SEQUENCES = `
+  select quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename) as name,
+         coalesce(s.last_value, s.start_value)::text as value,
+         quote_ident(tn.nspname) || '.' || quote_ident(tc.relname) as owner_table,
+         quote_ident(a.attname) as owner_column
+    from pg_sequences s
+    join pg_namespace sn on sn.nspname = s.schemaname
+    join pg_class sc on sc.relnamespace = sn.oid and sc.relname = s.sequencename
+    left join pg_depend d on d.classid = 'pg_class'::regclass and d.objid = sc.oid
+         and d.refclassid = 'pg_class'::regclass and d.refobjsubid > 0 and d.deptype in ('a', 'i')
+    left join pg_class tc on tc.oid = d.refobjid
+    left join pg_namespace tn on tn.oid = tc.relnamespace
+    left join pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid`;
+
+/**
+ * `SequenceSync` for PostgreSQL-family blue and green, over the same connections as the fence.
+ * Sequences are matched by `schema.name` on both sides (renamed tables keep their sequence name
+ * only if the mapping does); one only on one side is reported, not guessed.
+ *
+ * `forward` (the switch): every green sequence moves to blue's value + gap. `reverse` (the
+ * rollback): every blue sequence moves above green's value — the higher of green's sequence and
+ * the largest id in the column that owns it — plus gap, because reverse replication copied
+ * green's new rows to blue without advancing blue's sequences. Never lowered: `greatest` with the
+ * sequence's own value. The written side may be fenced (read-only default) when this runs: the
+ * session turns that off for itself.
  */
 export class AuroraSequenceSync implements SequenceSync {
   constructor(
@@ -15,37 +42,61 @@ export class AuroraSequenceSync implements SequenceSync {
     private readonly out: Output,
   ) {}
 
-  async syncSequences(gap: number): Promise<{ name: string; sourceValue: number; targetValue: number }[]> {
+  async syncSequences(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
     if (this.endpoints.family('blue') !== 'postgres') {
-      throw new CutoverError('NOT_SUPPORTED', 'sequence sync from a MySQL-family blue is not implemented (AUTO_INCREMENT has no sequence objects)', {
-        fix: 'set green identities by hand: select setval(...) above max(id) + gap for each table, then re-run `cutover switch`',
+      throw new CutoverError('NOT_SUPPORTED', `sequence sync (${direction}) with a MySQL-family blue is not implemented (AUTO_INCREMENT has no sequence objects)`, {
+        fix:
+          direction === 'forward'
+            ? 'set green identities by hand: select setval(...) above max(id) + gap for each table, then re-run `cutover switch`'
+            : 'raise blue by hand: ALTER TABLE <t> AUTO_INCREMENT = <green max(id) + gap> for each table, then re-run `cutover rollback`',
       });
     }
-    const list = `select quote_ident(schemaname) || '.' || quote_ident(sequencename) as name, coalesce(last_value, start_value)::text as value from pg_sequences`;
-    const blue = await this.endpoints.connect('blue');
-    let sourceValues: Map<string, number>;
+    const from: Side = direction === 'forward' ? 'blue' : 'green';
+    const to: Side = direction === 'forward' ? 'green' : 'blue';
+    const readDb = await this.endpoints.connect(from);
+    let readValues: Map<string, number>;
     try {
-      sourceValues = new Map((await blue.query(list)).map((r) => [String(r.name), Number(r.value)]));
+      readValues = new Map();
+      for (const r of await readDb.query(LIST_SEQUENCES)) {
+        // forward keeps today's contract (blue's sequence value); reverse also counts green's ids
+        const value = direction === 'reverse' ? Math.max(Number(r.value), await ownerMax(readDb, r)) : Number(r.value);
+        readValues.set(String(r.name), Math.max(value, readValues.get(String(r.name)) ?? 0));
+      }
     } finally {
-      await blue.close();
+      await readDb.close();
     }
-    const green = await this.endpoints.connect('green');
-    const moved: { name: string; sourceValue: number; targetValue: number }[] = [];
+    const writeDb = await this.endpoints.connect(to);
+    const moved: SequenceMove[] = [];
     try {
-      for (const r of await green.query(list)) {
+      await writeDb.query('SET default_transaction_read_only = off');
+      const seen = new Set<string>();
+      for (const r of await writeDb.query(LIST_SEQUENCES)) {
         const name = String(r.name);
-        const sourceValue = sourceValues.get(name);
+        if (seen.has(name)) continue;
+        seen.add(name);
+        const sourceValue = readValues.get(name);
         if (sourceValue === undefined) {
-          this.out.info('sequences', `${name} exists on green only: left as is`);
+          this.out.info('sequences', `${name} exists on ${to} only: left as is`);
           continue;
         }
-        const rows = await green.query('select setval($1::regclass, greatest($2::bigint, $3::bigint))::text as value', [name, sourceValue + gap, Number(r.value)]);
+        const rows = await writeDb.query('select setval($1::regclass, greatest($2::bigint, $3::bigint))::text as value', [name, sourceValue + gap, Number(r.value)]);
         moved.push({ name, sourceValue, targetValue: Number(rows[0]?.value) });
       }
     } finally {
-      await green.close();
+      await writeDb.close();
     }
-    this.out.ok('sequences', `${moved.length} green sequence(s) above blue + ${gap}`);
+    this.out.ok('sequences', `${moved.length} ${to} sequence(s) above ${from} + ${gap}`);
     return moved;
   }
+}
+
+/** The largest numeric value in the column that owns a listed sequence (0 when none). */
+async function ownerMax(db: SqlRunner, row: Record<string, unknown>): Promise<number> {
+  if (!row.owner_table || !row.owner_column) return 0;
+  // both names come quoted from quote_ident above
+  const col = String(row.owner_column);
+  const rows = await db.query(
+    `select max(${col})::text as v, pg_typeof(max(${col}))::text in ('bigint','integer','smallint','numeric') as numeric from ${String(row.owner_table)}`,
+  );
+  return rows[0]?.numeric && rows[0].v != null ? Number(rows[0].v) : 0;
 }

@@ -16,6 +16,7 @@ import { streamNames } from '../replication/stream-names.ts';
 import { FolderBackupStore, type BackupStore } from './backup-store.ts';
 import { readTableDdl, type TableDdl } from './schema-ddl.ts';
 import { StreamMeter } from './table-file-meter.ts';
+import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 
 /** The manifest as written: the contract fields plus what restore and verify need. */
 export interface PostgresSnapshotManifest extends SnapshotManifest {
@@ -254,7 +255,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 }
 
 async function open(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: 'cutover-snapshot' });
+  const client = new pg.Client({ connectionString: url, application_name: 'cutover-snapshot', options: KIT_SESSION_OPTIONS });
   try {
     await client.connect();
   } catch (err) {

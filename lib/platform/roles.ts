@@ -209,9 +209,20 @@ export interface WriteFence {
   isRefusingWrites(side: Side): Promise<boolean>;
 }
 
+/** Which way sequences move: the side written is the one that takes writes next. */
+export type SequenceDirection = 'forward' | 'reverse';
+
 export interface SequenceSync {
-  /** Moves every target sequence/identity above the source's value plus `gap`. Idempotent. */
-  syncSequences(gap: number): Promise<{ name: string; sourceValue: number; targetValue: number }[]>;
+  /**
+   * `forward` (the write switch, the default): every green (target) sequence/identity above the
+   * highest value blue handed out for the mapped column, plus `gap`. `reverse` (the rollback):
+   * every blue sequence above the highest value green handed out (its sequence or its largest
+   * id, through the reverse mapping's names), plus `gap`, so blue's next insert cannot collide
+   * with a row green wrote. Never lowers a sequence; idempotent. In each result `sourceValue` is
+   * the value read on the side that was written before (blue forward, green reverse), and
+   * `name`/`targetValue` are the moved sequence and its value now.
+   */
+  syncSequences(gap: number, direction?: SequenceDirection): Promise<{ name: string; sourceValue: number; targetValue: number }[]>;
 }
 
 /** Everything a phase may touch, for one environment. */

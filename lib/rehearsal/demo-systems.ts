@@ -45,13 +45,11 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
     for (const s of stops.reverse()) await s().catch(() => {});
   };
   try {
-    const blueDb = new pg.Client({ connectionString: o.cainiaoUrl });
-    const greenDb = new pg.Client({ connectionString: o.duoduoUrl });
-    await Promise.all([blueDb.connect(), greenDb.connect()]);
-    stops.push(() => blueDb.end(), () => greenDb.end());
+    const [blueDb, greenDb] = await Promise.all([connect(o.cainiaoUrl), connect(o.duoduoUrl)]);
     o.out.info('rehearse', `seeding cainiao: ${o.orders} legacy orders with dirty data (seed ${o.seed})`);
     const summary = await seedCainiao(blueDb, { seed: o.seed, orders: o.orders, replace: true });
     await createDuoduoSchema(greenDb, { replace: true });
+    await Promise.all([blueDb.end(), greenDb.end()]);
     o.out.ok(
       'rehearse',
       `cainiao seeded in ${summary.loadMs} ms: ${summary.counts.customers} customers, ${summary.counts.products} products, ${summary.counts.orders} orders, ${summary.counts.orderItems} items`,
@@ -87,8 +85,9 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
       },
       async checkLedger(side) {
         if (!run) return { acknowledged: 0, missing: 0, mismatched: 0, missingIds: [], mismatchedIds: [] };
-        const db = side === 'blue' ? blueDb : greenDb;
-        const r = await checkLedger(run.ledger, fetchOrderFromDatabase(db, side === 'blue' ? 'cainiao' : 'duoduo'), { concurrency: 1 });
+        // a fresh connection: the write fence ends older sessions of a fenced database
+        const db = await connect(side === 'blue' ? o.cainiaoUrl : o.duoduoUrl);
+        const r = await checkLedger(run.ledger, fetchOrderFromDatabase(db, side === 'blue' ? 'cainiao' : 'duoduo'), { concurrency: 1 }).finally(() => db.end());
         return {
           acknowledged: r.acknowledged,
           missing: r.missing.length,
@@ -103,4 +102,11 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
     await stopAll();
     throw err;
   }
+}
+
+async function connect(url: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url, application_name: 'cutover-rehearsal' });
+  c.on('error', () => {}); // surfaced by the next query
+  await c.connect();
+  return c;
 }

@@ -257,7 +257,7 @@ export class RehearsalRun {
 function holdFrom(figures: Readonly<Record<string, unknown>>): { p50: number | null; p99: number | null; max: number | null; held: number } {
   const f = figures as Record<string, unknown>;
   const num = (v: unknown) => (typeof v === 'number' ? v : null);
-  const hold = (f.holdMs ?? {}) as Record<string, unknown>;
+  const hold = (f.writePauseMs ?? f.holdMs ?? {}) as Record<string, unknown>;
   return {
     p50: num(f.holdP50Ms) ?? num(hold.p50),
     p99: num(f.holdP99Ms) ?? num(hold.p99),

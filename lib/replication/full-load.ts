@@ -6,6 +6,7 @@ import { openApplySession } from './apply-session.ts';
 import { CopyRowTransform } from './copy-text.ts';
 import { sourceName } from './mapping-engine.ts';
 import { qualified, quoteIdent, quoteLiteral } from './sql-names.ts';
+import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 
 /**
  * Full load: every mapped table split into key-range chunks (the plan is stored on the apply
@@ -152,7 +153,7 @@ async function chunkBounds(source: pg.ClientBase, table: MappedTable, chunkRows:
 }
 
 async function openSnapshotReader(url: string, snapshotName: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: 'cutover-full-load' });
+  const client = new pg.Client({ connectionString: url, application_name: 'cutover-full-load', options: KIT_SESSION_OPTIONS });
   await client.connect();
   client.on('error', () => {});
   await client.query('begin isolation level repeatable read read only');
@@ -162,7 +163,7 @@ async function openSnapshotReader(url: string, snapshotName: string): Promise<pg
 
 /** Loads every chunk not yet done, `parallel` at a time. */
 export async function runFullLoad(options: FullLoadOptions): Promise<void> {
-  const admin = new pg.Client({ connectionString: options.targetUrl });
+  const admin = new pg.Client({ connectionString: options.targetUrl, application_name: 'cutover-full-load', options: KIT_SESSION_OPTIONS });
   await admin.connect();
   let pending: ChunkRow[];
   try {

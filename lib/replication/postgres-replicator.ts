@@ -12,6 +12,7 @@ import { dropPublication, dropSlot, redact } from './replication-slot.ts';
 import { ReplicationWorker } from './replication-worker.ts';
 import { processAlive, readStatusFile, type WorkerStatusFile } from './status-file.ts';
 import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
+import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -226,7 +227,7 @@ export class PostgresReplicator implements Replicator {
       }
     });
     const write = this.direction === 'forward' ? this.env.target.url : this.env.source.url;
-    const client = new pg.Client({ connectionString: write });
+    const client = new pg.Client({ connectionString: write, application_name: 'cutover-replicator', options: KIT_SESSION_OPTIONS });
     try {
       await client.connect();
       const names = [streamNames(this.env, this.direction), ...this.env.replication.waves.map((w) => streamNames(this.env, this.direction, w.name))];
@@ -245,7 +246,7 @@ export class PostgresReplicator implements Replicator {
 
   private async withReadSide<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
     const url = this.direction === 'forward' ? this.env.source.url : this.env.target.url;
-    const client = new pg.Client({ connectionString: url });
+    const client = new pg.Client({ connectionString: url, application_name: 'cutover-replicator', options: KIT_SESSION_OPTIONS });
     try {
       await client.connect();
     } catch (err) {

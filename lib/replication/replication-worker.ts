@@ -15,6 +15,7 @@ import { createSlot, createSlotWithSnapshot, ensurePublication, redact, slotInfo
 import { quoteLiteral } from './sql-names.ts';
 import { writeStatusFile, type WorkerStatusFile } from './status-file.ts';
 import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
+import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 
 export interface WorkerOptions {
   readonly wave?: string;
@@ -384,7 +385,7 @@ export class ReplicationWorker {
 }
 
 async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: 'cutover-replicate' });
+  const client = new pg.Client({ connectionString: url, application_name: 'cutover-replicate', options: KIT_SESSION_OPTIONS });
   try {
     await client.connect();
   } catch (err) {

@@ -2,16 +2,27 @@ import pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
-import type { SequenceSync } from '../platform/roles.ts';
+import type { SequenceDirection, SequenceSync } from '../platform/roles.ts';
 import { resolveMappedTables } from './mapping-engine.ts';
 import { redact } from './replication-slot.ts';
 import { qualified, quoteIdent } from './sql-names.ts';
+import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
+
+type SequenceMove = { name: string; sourceValue: number; targetValue: number };
 
 /**
- * At the write switch: every sequence/identity behind a mapped target column is moved above the
- * highest value the source has handed out for the corresponding column (its sequence or its
- * largest key, whichever is higher) plus `gap`, so the first write on the target cannot collide
- * with a replicated key. Only ever moves a sequence forward: running it twice changes nothing.
+ * Moves the sequences/identities of the side that takes writes next above every value the other
+ * side handed out, so its first insert cannot collide with a replicated key.
+ *
+ * `forward` (the write switch): green's sequences above blue's, through the forward mapping.
+ * `reverse` (the rollback): blue's sequences above green's, through the reverse mapping (its
+ * source is green, its target blue) — green took new rows with ids from its own sequences and
+ * reverse replication copied them to blue without touching blue's sequences.
+ *
+ * For each mapped column whose written-side column owns a sequence, the floor is the highest of
+ * the read side's sequence, the read side's largest value of that column and the written side's
+ * largest value, plus `gap`. A sequence already at or above the floor is left alone, so running
+ * it twice changes nothing and a sequence is never lowered.
  */
 export class PostgresSequenceSync implements SequenceSync {
   constructor(
@@ -19,56 +30,74 @@ export class PostgresSequenceSync implements SequenceSync {
     private readonly out: Output,
   ) {}
 
-  async syncSequences(gap: number): Promise<{ name: string; sourceValue: number; targetValue: number }[]> {
-    const source = await open(this.env.source.url);
-    const target = await open(this.env.target.url).catch(async (err) => {
-      await source.end();
+  async syncSequences(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
+    const forward = direction === 'forward';
+    const readUrl = forward ? this.env.source.url : this.env.target.url;
+    const writeUrl = forward ? this.env.target.url : this.env.source.url;
+    const readSide = forward ? 'blue' : 'green';
+    const read = await open(readUrl);
+    const write = await open(writeUrl).catch(async (err) => {
+      await read.end();
       throw err;
     });
     try {
-      const tables = await resolveMappedTables(source, this.env.source.schemas, this.env.mappingFiles.forward, this.out);
-      const results: { name: string; sourceValue: number; targetValue: number }[] = [];
+      // the rollback runs this while blue is fenced (database default read-only): setval must work
+      await write.query('set default_transaction_read_only = off');
+      const schemas = forward ? this.env.source.schemas : this.env.target.schemas;
+      const mappingFile = forward ? this.env.mappingFiles.forward : this.env.mappingFiles.reverse;
+      const tables = await resolveMappedTables(read, schemas, mappingFile, this.out);
+      const results: SequenceMove[] = [];
       for (const t of tables) {
-        const targetTable = qualified(t.target.schema, t.target.table);
+        const writeTable = qualified(t.target.schema, t.target.table);
         for (const column of t.columns) {
-          const { rows: seqRows } = await target.query<{ seq: string | null }>('select pg_get_serial_sequence($1, $2) as seq', [targetTable, column.target]);
+          const { rows: seqRows } = await write.query<{ seq: string | null }>('select pg_get_serial_sequence($1, $2) as seq', [writeTable, column.target]);
           const sequence = seqRows[0]?.seq;
           if (!sequence) continue;
-          const sourceValue = await highestSourceValue(source, qualified(t.source.schema, t.source.table), column.kind === 'copy' ? column.source : null);
-          const { rows: tmax } = await target.query<{ v: string | null }>(`select max(${quoteIdent(column.target)})::text as v from ${targetTable}`);
-          const floor = Math.max(sourceValue, Number(tmax[0]?.v ?? 0)) + gap;
-          const { rows } = await target.query<{ v: string }>(
-            `select setval($1::regclass, greatest($2::bigint, (select coalesce(last_value, 0) from pg_sequences where (quote_ident(schemaname) || '.' || quote_ident(sequencename))::regclass = $1::regclass)))::text as v`,
-            [sequence, floor],
-          );
-          const targetValue = Number(rows[0]!.v);
+          const sourceValue = await highestValue(read, qualified(t.source.schema, t.source.table), column.kind === 'copy' ? column.source : null);
+          const writtenMax = await highestValue(write, writeTable, column.target, { sequence: false });
+          const targetValue = await raiseSequence(write, sequence, Math.max(sourceValue, writtenMax) + gap);
           results.push({ name: sequence, sourceValue, targetValue });
-          this.out.ok('sequences', `${sequence}: source ${sourceValue}, target now ${targetValue}`);
+          this.out.ok('sequences', `${sequence}: ${readSide} ${sourceValue}, ${forward ? 'green' : 'blue'} now ${targetValue}`);
         }
       }
       return results;
     } finally {
-      await source.end().catch(() => {});
-      await target.end().catch(() => {});
+      await read.end().catch(() => {});
+      await write.end().catch(() => {});
     }
   }
 }
 
-/** The source column's sequence value (if any) or its largest value, whichever is higher. */
-async function highestSourceValue(
+/** Sets `sequence` to `floor` unless it is already there or above; returns its value after. */
+async function raiseSequence(client: pg.Client, sequence: string, floor: number): Promise<number> {
+  const { rows } = await client.query<{ v: string | null }>(
+    `select last_value::text as v from pg_sequences where (quote_ident(schemaname) || '.' || quote_ident(sequencename))::regclass = $1::regclass`,
+    [sequence],
+  );
+  const current = rows[0]?.v == null ? null : Number(rows[0].v);
+  if (current !== null && current >= floor) return current;
+  const { rows: set } = await client.query<{ v: string }>('select setval($1::regclass, $2::bigint)::text as v', [sequence, floor]);
+  return Number(set[0]!.v);
+}
+
+/** The column's sequence value (if any, and wanted) or its largest numeric value, whichever is higher. */
+async function highestValue(
   client: pg.Client,
   table: string,
   column: string | null,
+  options: { sequence: boolean } = { sequence: true },
 ): Promise<number> {
   if (!column) return 0;
   let value = 0;
-  const { rows: seq } = await client.query<{ seq: string | null }>('select pg_get_serial_sequence($1, $2) as seq', [table, column]);
-  if (seq[0]?.seq) {
-    const { rows } = await client.query<{ v: string | null }>(
-      `select last_value::text as v from pg_sequences where (quote_ident(schemaname) || '.' || quote_ident(sequencename))::regclass = $1::regclass`,
-      [seq[0].seq],
-    );
-    value = Number(rows[0]?.v ?? 0);
+  if (options.sequence) {
+    const { rows: seq } = await client.query<{ seq: string | null }>('select pg_get_serial_sequence($1, $2) as seq', [table, column]);
+    if (seq[0]?.seq) {
+      const { rows } = await client.query<{ v: string | null }>(
+        `select last_value::text as v from pg_sequences where (quote_ident(schemaname) || '.' || quote_ident(sequencename))::regclass = $1::regclass`,
+        [seq[0].seq],
+      );
+      value = Number(rows[0]?.v ?? 0);
+    }
   }
   const { rows } = await client.query<{ v: string | null; numeric: boolean }>(
     `select max(${quoteIdent(column)})::text as v,
@@ -79,7 +108,8 @@ async function highestSourceValue(
 }
 
 async function open(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url });
+  // `cutover-…`: a kit session, which the write fence never ends
+  const client = new pg.Client({ connectionString: url, application_name: 'cutover-sequences', options: KIT_SESSION_OPTIONS });
   try {
     await client.connect();
   } catch (err) {

@@ -20,6 +20,9 @@ export interface RollbackLedger {
   readonly unrecoverable: string | null;
 }
 
+/** Journal action of the rollback's sequence step (the switch's is `sequences.syncSequences`). */
+export const ROLLBACK_SEQUENCES = 'sequences.syncSequences(reverse)';
+
 const reverseRunning = (s: ReplicationStatus | null) => s?.phase === 'cdc' || s?.phase === 'full-load';
 
 /** What `cutover rollback --dry-run` prints, read from the current state only. */
@@ -34,6 +37,7 @@ export async function planRollback(ctx: PhaseContext): Promise<PlanStep[]> {
       { action: 'router.holdWrites', target: r, detail: `writes held at most ${ctx.env.switch.maxHoldMs} ms` },
       { action: 'reverse.waitForPosition', target: 'blue database', detail: `reverse replication applies green's last position (timeout ${ctx.env.switch.catchUpTimeoutMs} ms: writes stay on green, nothing lost)` },
       { action: 'fence.refuseWrites(green)', target: 'green database' },
+      { action: ROLLBACK_SEQUENCES, target: 'blue database', detail: `blue's sequences above green's ids + ${ctx.env.switch.sequenceGap} (green's rows reached blue without moving them)` },
       { action: 'fence.allowWrites(blue)', target: 'blue database' },
       { action: 'router.setWriteTarget(blue)', target: r },
       { action: 'router.releaseWrites', target: r, detail: 'held writes go to blue' },
@@ -51,8 +55,8 @@ export async function planRollback(ctx: PhaseContext): Promise<PlanStep[]> {
 
 /**
  * Back to blue from any state, idempotently. Reads go to blue at once. When writes are on
- * green, they are held while reverse replication drains green into blue, then flipped to blue
- * and released. If green's database cannot be reached, traffic still goes back to blue and the
+ * green, they are held while reverse replication drains green into blue, green is fenced, blue's
+ * sequences are moved above green's ids, then writes are flipped to blue and released. If green's database cannot be reached, traffic still goes back to blue and the
  * outcome says exactly from which position green's changes are missing on blue.
  */
 export async function runRollback(ctx: PhaseContext): Promise<PhaseOutcome> {
@@ -91,7 +95,7 @@ export async function runRollback(ctx: PhaseContext): Promise<PhaseOutcome> {
 }
 
 async function writesBackFromGreen(ctx: PhaseContext, t0: number, readsBackMs: number): Promise<PhaseOutcome> {
-  const { router, fence, forward, reverse } = ctx.platform;
+  const { router, fence, forward, reverse, sequences } = ctx.platform;
   const j = ctx.journal;
   const timeoutMs = ctx.env.switch.catchUpTimeoutMs;
   await j.step('router.holdWrites', { maxHoldMs: ctx.env.switch.maxHoldMs, reason: 'rollback' }, () => router.holdWrites(ctx.env.switch.maxHoldMs));
@@ -118,10 +122,23 @@ async function writesBackFromGreen(ctx: PhaseContext, t0: number, readsBackMs: n
     };
   }
 
-  await j.step('fence.refuseWrites(green)', {}, () => fence.refuseWrites('green')).catch((err: Error) => {
-    // writes are held and go to blue next: green gets none from the router either way
-    ctx.out.warn('rollback', `green could not be made read-only (${err.message}); the router sends it no writes`);
-  });
+  const greenFenced = await j
+    .step('fence.refuseWrites(green)', {}, () => fence.refuseWrites('green'))
+    .then(() => true)
+    .catch((err: Error) => {
+      // writes are held and go to blue next: green gets none from the router either way
+      ctx.out.warn('rollback', `green could not be made read-only (${err.message}); the router sends it no writes`);
+      return false;
+    });
+  // Green's new rows reached blue with ids from green's sequences, which the switch had moved
+  // above blue's: without this blue's next insert reuses one of them (duplicate key). After the
+  // drain and green's fence green's values are final; before the flip, no write reaches blue.
+  const gap = ctx.env.switch.sequenceGap;
+  try {
+    await j.step(ROLLBACK_SEQUENCES, { gap, direction: 'reverse' }, () => sequences.syncSequences(gap, 'reverse'));
+  } catch (err) {
+    return sequencesFailed(ctx, (err as Error).message, greenFenced, { t0, readsBackMs, greenLastPosition, applied: drained?.appliedPosition ?? null });
+  }
   await j.step('fence.allowWrites(blue)', {}, () => fence.allowWrites('blue'));
   await j.step('router.setWriteTarget(blue)', {}, () => router.setWriteTarget('blue'));
   const hold = await j.step('router.releaseWrites', {}, () => router.releaseWrites());
@@ -160,6 +177,35 @@ async function writesBackFromGreen(ctx: PhaseContext, t0: number, readsBackMs: n
   };
 }
 
+/**
+ * Blue's sequences could not be moved above green's ids: flipping now would fail blue's inserts
+ * with duplicate keys, so writes stay on green (like a catch-up timeout) and nothing is lost.
+ */
+async function sequencesFailed(
+  ctx: PhaseContext,
+  why: string,
+  greenFenced: boolean,
+  at: { t0: number; readsBackMs: number; greenLastPosition: string; applied: string | null },
+): Promise<PhaseOutcome> {
+  const { router, fence } = ctx.platform;
+  const j = ctx.journal;
+  ctx.out.error('rollback', `blue's sequences could not be moved above green's ids (${why})`);
+  if (greenFenced) {
+    try {
+      await j.step('fence.allowWrites(green)', { reason: 'rollback stopped at the sequences' }, () => fence.allowWrites('green'));
+    } catch (err) {
+      // green cannot take the writes back either: blue is the only side left
+      return greenUnreachable(ctx, at.t0, `${why}; then green could not accept writes again: ${(err as Error).message}`);
+    }
+  }
+  await j.step('router.releaseWrites', { reason: 'blue\'s sequences not moved' }, () => router.releaseWrites());
+  return {
+    ok: false,
+    summary: `rollback stopped: blue's sequences could not be moved above green's ids (${why}); reads are on blue, writes stay on green so nothing is lost and no insert on blue hits a duplicate key; fix the cause and run \`cutover rollback\` again (if green's database is down, the re-run moves writes to blue anyway and states what is missing)`,
+    figures: { readWeightGreen: 0, writeTarget: 'green', readsBackMs: at.readsBackMs, greenLastPosition: at.greenLastPosition, reverseAppliedPosition: at.applied },
+  };
+}
+
 /** Green's database is gone: traffic goes back to blue anyway, and the loss is stated, not hidden. */
 async function greenUnreachable(ctx: PhaseContext, t0: number, why: string): Promise<PhaseOutcome> {
   const { router, fence, reverse } = ctx.platform;
@@ -172,6 +218,8 @@ async function greenUnreachable(ctx: PhaseContext, t0: number, why: string): Pro
   const status = await reverse.status().catch(() => null);
   const applied = status?.appliedPosition ?? null;
   const unrecoverable = `every change acknowledged on green after position ${applied ?? '(reverse replication never applied anything)'} is NOT on blue; when green's database is back, \`cutover replicate status\` of reverse replication shows them draining from its slot, or recover them from green's WAL/backups`;
+  // green cannot be read, so blue's sequences stay where they were: green's replicated ids are above them
+  ctx.out.warn('rollback', `blue's sequences were not moved above green's ids (green unreachable): before blue's inserts reach the ids green handed out (blue's value + ${ctx.env.switch.sequenceGap}), raise them with setval(...) above max(id) + ${ctx.env.switch.sequenceGap}`);
   const ledger: RollbackLedger = {
     writesWereOnGreen: true,
     greenLastPosition: null,

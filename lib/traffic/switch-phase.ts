@@ -150,7 +150,7 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
         figures: { writeTarget: 'blue', undone: true, differentTables: validation.different },
       };
     }
-    await j.step(SWITCH_STEPS.sequences, { gap: sw.sequenceGap }, () => sequences.syncSequences(sw.sequenceGap));
+    await j.step(SWITCH_STEPS.sequences, { gap: sw.sequenceGap, direction: 'forward' }, () => sequences.syncSequences(sw.sequenceGap, 'forward'));
     await j.step(SWITCH_STEPS.reverse, {}, async () => {
       const fromPosition = await reverse.sourcePosition();
       const status = await reverse.start({ fromPosition });

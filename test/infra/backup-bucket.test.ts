@@ -1,5 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { BackupBucket, JOURNAL_OBJECT_ACTIONS } from '../../lib/infra/backup-bucket.ts';
@@ -97,5 +97,12 @@ describe('BackupBucket grants', () => {
     expect(policy).toContain('/journal/*');
     expect(policy).not.toContain('s3:DeleteObject');
     expect(policy).toContain('kms:Decrypt');
+  });
+
+  test('overriding a secure default is reported as a warning', () => {
+    const stack = new Stack(new App({ context: { ...CUTOVER_FEATURE_FLAGS }, builtinCloudFormationValidation: false }), 'Override');
+    new BackupBucket(stack, 'Backup', { overrides: { versioned: true } });
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('secure default "versioned" is overridden'));
+    expect(warnings).toHaveLength(1);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { planRollback, runRollback, type RollbackLedger } from '../../lib/traffic/rollback.ts';
+import { planRollback, ROLLBACK_SEQUENCES, runRollback, type RollbackLedger } from '../../lib/traffic/rollback.ts';
 import { switchPhase } from '../../lib/traffic/switch-phase.ts';
 import { fakePlatform } from './fakes/fake-platform.ts';
 import { MemoryJournal } from './fakes/memory-journal.ts';
@@ -24,7 +24,18 @@ describe('rollback', () => {
     const p = await afterSwitch(5);
     const ctx = phaseContext(env, p);
     const plan = await planRollback(ctx);
-    expect(plan.map((s) => s.action)).toContain('reverse.waitForPosition');
+    expect(plan.map((s) => s.action)).toEqual([
+      'router.setReadWeight',
+      'router.holdWrites',
+      'reverse.waitForPosition',
+      'fence.refuseWrites(green)',
+      ROLLBACK_SEQUENCES,
+      'fence.allowWrites(blue)',
+      'router.setWriteTarget(blue)',
+      'router.releaseWrites',
+      'reverse.stop',
+      'forward.start',
+    ]);
     const outcome = await runRollback(ctx);
     expect(outcome.ok).toBe(true);
     expect(p.log).toEqual([
@@ -32,6 +43,7 @@ describe('rollback', () => {
       'router.holdWrites',
       'reverse.waitForPosition',
       'fence.refuseWrites(green)',
+      'sequences.syncSequences(reverse)',
       'fence.allowWrites(blue)',
       'router.setWriteTarget(blue)',
       'router.releaseWrites',
@@ -41,6 +53,9 @@ describe('rollback', () => {
     const ledger = outcome.result as RollbackLedger;
     expect(ledger).toMatchObject({ writesWereOnGreen: true, greenLastPosition: '5', reverseAppliedPosition: '5', greenEraRowsTotal: 5, proof: true });
     expect(p.blue.appliedRows).toBe(5);
+    // the switch put green's sequence at blue's 1 + 100; the rollback puts blue's above that + 100
+    expect(p.sequences.value).toEqual({ blue: 201, green: 101 });
+    expect(ctx.journal.entries.find((e) => e.action === ROLLBACK_SEQUENCES && e.status === 'ok')?.inputs).toEqual({ gap: 100, direction: 'reverse' });
     expect(p.green.readOnly).toBe(true);
     expect(p.blue.write()).toBe(2);
     expect(p.fakeRouter!).toMatchObject({ readWeightGreen: 0, writeTarget: 'blue', writesHeld: false });
@@ -50,8 +65,10 @@ describe('rollback', () => {
     const p = await afterSwitch(2);
     expect((await runRollback(phaseContext(env, p))).ok).toBe(true);
     p.log.length = 0;
+    expect(p.sequences.value.blue).toBe(202);
     const again = await runRollback(phaseContext(env, p));
     expect(again.ok).toBe(true);
+    expect(p.sequences.value.blue).toBe(202);
     expect(again.summary).toMatch(/already on blue/);
     expect(p.log).toEqual([]);
     expect((await planRollback(phaseContext(env, p)))[0]!.action).toBe('none');
@@ -79,6 +96,26 @@ describe('rollback', () => {
     expect(p.green.readOnly).toBe(false);
   });
 
+  test('fails if blue\'s sequences cannot be moved: writes stay on green, green takes writes again, nothing lost', async () => {
+    const p = await afterSwitch(3);
+    p.sequences.failReverse = 'permission denied for sequence orders_id_seq';
+    const outcome = await runRollback(phaseContext(env, p));
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/sequences could not be moved.*permission denied.*writes stay on green/);
+    expect(p.log.slice(p.log.indexOf('sequences.syncSequences(reverse)'))).toEqual(['sequences.syncSequences(reverse)', 'fence.allowWrites(green)', 'router.releaseWrites']);
+    expect(p.fakeRouter!).toMatchObject({ readWeightGreen: 0, writeTarget: 'green', writesHeld: false });
+    expect(p.green.readOnly).toBe(false);
+    expect(p.blue.readOnly).toBe(true);
+    expect(p.sequences.value.blue).toBe(0);
+
+    p.sequences.failReverse = null; // fixed: the re-run finishes the rollback
+    p.log.length = 0;
+    expect((await runRollback(phaseContext(env, p))).ok).toBe(true);
+    expect(p.log).toContain('sequences.syncSequences(reverse)');
+    expect(p.fakeRouter!).toMatchObject({ writeTarget: 'blue', writesHeld: false });
+    expect(p.sequences.value.blue).toBe(201);
+  });
+
   test('fails if green is unreachable: traffic goes back to blue anyway and the loss is stated', async () => {
     const p = await afterSwitch(4);
     p.green.reachable = false;
@@ -91,5 +128,7 @@ describe('rollback', () => {
     expect(ledger.proof).toBe(false);
     expect(ledger.unrecoverable).toMatch(/after position 0 is NOT on blue/);
     expect(ctx.out.text()).toMatch(/unreachable/);
+    expect(ctx.out.text()).toMatch(/blue's sequences were not moved/);
+    expect(p.log).not.toContain('sequences.syncSequences(reverse)');
   });
 });

@@ -5,6 +5,7 @@ import type {
   Replicator,
   RouterMetrics,
   RouterState,
+  SequenceDirection,
   SequenceSync,
   Side,
   TrafficRouter,
@@ -192,6 +193,28 @@ export class FakeValidator implements Validator {
   }
 }
 
+/**
+ * Sequences as one number per database: `forward` moves green's above blue's position + gap,
+ * `reverse` blue's above green's; never lowered. `failReverse` makes the rollback's call fail.
+ */
+export class FakeSequences implements SequenceSync {
+  readonly value: Record<Side, number> = { blue: 0, green: 0 };
+  failReverse: string | null = null;
+
+  constructor(private readonly blue: FakeDatabase, private readonly green: FakeDatabase, private readonly log: string[]) {}
+
+  async syncSequences(gap: number, direction: SequenceDirection = 'forward'): Promise<{ name: string; sourceValue: number; targetValue: number }[]> {
+    this.log.push(direction === 'forward' ? 'sequences.syncSequences' : 'sequences.syncSequences(reverse)');
+    const [from, to] = direction === 'forward' ? [this.blue, this.green] : [this.green, this.blue];
+    from.check();
+    to.check();
+    if (direction === 'reverse' && this.failReverse) throw new CutoverError('PRECONDITION_FAILED', this.failReverse);
+    const sourceValue = Math.max(from.position, this.value[from.side]);
+    this.value[to.side] = Math.max(this.value[to.side], sourceValue + gap);
+    return [{ name: 'public.orders_id_seq', sourceValue, targetValue: this.value[to.side] }];
+  }
+}
+
 export interface FakePlatform extends Platform {
   readonly log: string[];
   readonly blue: FakeDatabase;
@@ -200,6 +223,7 @@ export interface FakePlatform extends Platform {
   readonly reverse: FakeReplicator;
   readonly validator: FakeValidator;
   readonly fence: FakeFence;
+  readonly sequences: FakeSequences;
 }
 
 /** A fake platform; pass a real `RouterClient` as `router` to drive the real weighted router. */
@@ -210,13 +234,7 @@ export function fakePlatform(options: { router?: TrafficRouter } = {}): FakePlat
   const fakeRouter = options.router ? null : new FakeRouter(log);
   const reverse = new FakeReplicator('reverse', green, blue, log);
   reverse.phase = 'not-started';
-  const sequences: SequenceSync = {
-    async syncSequences(gap) {
-      log.push('sequences.syncSequences');
-      green.check();
-      return [{ name: 'public.orders_id_seq', sourceValue: blue.position, targetValue: blue.position + gap }];
-    },
-  };
+  const sequences = new FakeSequences(blue, green, log);
   return {
     name: 'postgres',
     log,
