@@ -112,8 +112,6 @@ export const awsEnvironmentSchema = z
             loadBalancerSecurityGroupId: z.string().regex(/^sg-[0-9a-f]+$/, 'a security group id such as sg-0abc1234').optional(),
             /** Priority of the write rule (POST/PUT/PATCH/DELETE -> blue) on the listener. @default 10 */
             writeRulePriority: z.number().int().min(1).max(50_000).default(10),
-            /** Priority of the weighted catch-all read rule; must be higher than the write rule. @default 20 */
-            readRulePriority: z.number().int().min(1).max(50_000).default(20),
           })
           .strict(),
         z
@@ -121,15 +119,12 @@ export const awsEnvironmentSchema = z
             create: z.literal(true),
             /** HTTPS on 443 with this certificate; without one the new ALB listens on HTTP 80. @default none (HTTP) */
             certificateArn: arn('acm').optional(),
+            /** Priority of the write rule on the new listener. @default 10 */
             writeRulePriority: z.number().int().min(1).max(50_000).default(10),
-            readRulePriority: z.number().int().min(1).max(50_000).default(20),
           })
           .strict(),
       ])
-      .default({ create: true, writeRulePriority: 10, readRulePriority: 20 })
-      .refine((a) => a.readRulePriority > a.writeRulePriority, {
-        message: 'alb.readRulePriority must be greater than alb.writeRulePriority (the write rule is evaluated first)',
-      }),
+      .default({ create: true, writeRulePriority: 10 }),
     mappings: z.object({ forward: z.string().min(1), reverse: z.string().min(1) }).strict(),
     replication: z
       .object({

@@ -38,3 +38,32 @@ export async function serverVersionNum(client: pg.Pool | pg.ClientBase): Promise
   const rows = await queryText(client, 'show server_version_num');
   return Number(rows[0]![0]);
 }
+
+/**
+ * Opens `clients` connections of the pool at once and returns them to it: this checks the
+ * endpoint (the error is the driver's, for connectionError) and spares the first chunks the
+ * connection set-up, all in one round of parallel connects.
+ */
+export async function warmPool(pool: pg.Pool, clients: number, timeoutMs = 10_000): Promise<void> {
+  let settled = false;
+  const held: pg.PoolClient[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no connection within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+  });
+  const connects = Array.from({ length: clients }, () =>
+    pool.connect().then((client) => {
+      // one that connects after a failure or the timeout goes straight back (pool.end() waits for it)
+      if (settled) client.release();
+      else held.push(client);
+    }),
+  );
+  try {
+    await Promise.race([Promise.all(connects), timeout]);
+  } finally {
+    settled = true;
+    clearTimeout(timer);
+    for (const c of held) c.release();
+    for (const c of connects) c.catch(() => {});
+  }
+}

@@ -1,21 +1,24 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type pg from 'pg';
-import { connectionError, describeEndpoint, probeConnection } from '../assess/connection-errors.ts';
+import { connectionError, describeEndpoint } from '../assess/connection-errors.ts';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import { createRowTransformer, loadTableMappings, readCatalog, resolveTableMappings } from '../mappings/index.ts';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
+import { narrowMismatch } from './bucket-narrowing.ts';
 import { diffChunk, hashChunk, type ChunkContext } from './chunk-compare.ts';
-import { openComparisonPool, serverVersionNum } from './comparison-pool.ts';
+import { openComparisonPool, warmPool } from './comparison-pool.ts';
 import { readDeadLetterIds } from './dead-letters.ts';
+import { negotiateForm } from './form-probe.ts';
 import { BUCKETS_PER_CHUNK, chunkBoundaries, chunkRanges } from './key-chunks.ts';
+import { recheckRows, type LiveRecheck } from './live-recheck.ts';
 import type { FormOptions } from './normalized-form.ts';
-import { reconcile } from './reconciliation.ts';
+import { reconcile, type ReconciliationResult } from './reconciliation.ts';
 import { repairScript } from './repair-sql.ts';
-import { mergeDiffs, persisting } from './row-diff.ts';
+import { mergeDiffs } from './row-diff.ts';
 import { bucketRange, type KeyRange } from './side-query.ts';
 import { buildTablePlan, type TablePlan } from './table-plan.ts';
 import { TaskLimiter } from './task-limiter.ts';
@@ -23,6 +26,8 @@ import { ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.
 
 /** Column-level samples kept per table in the report. */
 const SAMPLES_PER_TABLE = 10;
+/** Lag-aware re-check rounds a row (or a reconciliation) must differ in before it is reported. */
+const RECHECK_ROUNDS = 3;
 
 export interface PostgresValidationReport extends ValidationReport {
   readonly figures: ValidationReport['figures'] & {
@@ -31,14 +36,21 @@ export interface PostgresValidationReport extends ValidationReport {
     /** Chunks re-checked after replication passed the position seen at their first check. */
     readonly recheckedChunks: number;
   };
+  /** `inFlight: true`: differed in every aligned round while replication ran; not a failure. */
+  readonly reconciliation: ReconciliationResult[];
   /** Repair statements applied (`repair: true`). */
   readonly repaired?: number;
   readonly repairSqlFile?: string;
 }
 
 export interface PostgresValidatorOptions {
-  /** How long a lag-aware re-check waits for replication. @default max(30 s, switch.catchUpTimeoutMs) */
+  /** How long a lag-aware re-check (all its rounds) waits for replication. @default max(30 s, switch.catchUpTimeoutMs) */
   readonly recheckTimeoutMs?: number;
+  /**
+   * Rounds of the lag-aware re-check: a row, or a reconciliation, that differs in every round
+   * while replication runs is reported. @default 3
+   */
+  readonly recheckRounds?: number;
   readonly now?: () => Date;
 }
 
@@ -65,15 +77,25 @@ export class PostgresValidator implements Validator {
     const startedAt = this.now().toISOString();
     const { env } = this;
     const concurrency = env.validation.concurrency;
-    await Promise.all([probeConnection(env.source.url, 'source'), probeConnection(env.target.url, 'target')]);
     const sourceDb = openComparisonPool(env.source.url, concurrency + 1);
     const targetDb = openComparisonPool(env.target.url, concurrency * 2 + 1);
     const transformers: RowTransformer[] = [];
     try {
-      const mapped = await this.mappedTables(sourceDb, options.tables);
+      // every connection the chunks will use opens now, in parallel: that is also the probe
+      await Promise.all([
+        warmPool(sourceDb, concurrency).catch((err: unknown) => {
+          throw connectionError(err, 'source', env.source.url);
+        }),
+        warmPool(targetDb, concurrency).catch((err: unknown) => {
+          throw connectionError(err, 'target', env.target.url);
+        }),
+      ]);
+      const [mapped, form, lagAware] = await Promise.all([
+        this.mappedTables(sourceDb, options.tables),
+        negotiateForm(sourceDb, targetDb, env.validation.floatTolerance),
+        this.lagAware(options),
+      ]);
       const plans = await Promise.all(mapped.map((t) => buildTablePlan(t, sourceDb, targetDb)));
-      const [sv, tv] = await Promise.all([serverVersionNum(sourceDb), serverVersionNum(targetDb)]);
-      const form: FormOptions = { floatTolerance: env.validation.floatTolerance, trimScale: sv >= 130000 && tv >= 130000 };
       const deadLetters = await readDeadLetterIds(targetDb, plans);
       const contexts = new Map<string, ChunkContext>();
       for (const plan of plans) {
@@ -86,7 +108,6 @@ export class PostgresValidator implements Validator {
         }
         contexts.set(plan.source, { plan, sourceDb, targetDb, form, transformer, deadLetterIds: deadLetters.get(plan.source)! });
       }
-      const lagAware = await this.lagAware(options);
       const checkpoint = new ValidationCheckpoint(env.stateDir, this.fingerprint(plans, form), this.now);
       if (checkpoint.resumed) this.out.info('validate', `resuming the validation started ${checkpoint.startedAt} (${checkpoint.finishedChunks} chunk(s) already compared)`);
 
@@ -140,12 +161,17 @@ export class PostgresValidator implements Validator {
       await Promise.all(tasks);
       this.out.done('validate');
 
-      const reconciliation = await reconcile(env.validation.reconciliation, sourceDb, targetDb, () => this.alignForReconciliation(lagAware));
+      const reconciliation = await reconcile(
+        env.validation.reconciliation,
+        sourceDb,
+        targetDb,
+        lagAware ? { replicator: this.replicator!, rounds: this.recheckRounds, timeoutMs: this.recheckTimeoutMs, out: this.out } : undefined,
+      );
       const tables = plans.map((plan) => tableDiff(plan, results.get(plan.source)!));
       const all = [...results.values()].flat();
       const repairs = plans.flatMap((p) => results.get(p.source)!.sort((a, b) => a.index - b.index).flatMap((r) => r.repair));
       const equal =
-        tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal);
+        tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal || r.inFlight);
       let repaired: number | undefined;
       if (options.repairSqlFile) {
         writeFileSync(options.repairSqlFile, repairScript(repairs));
@@ -213,6 +239,15 @@ export class PostgresValidator implements Validator {
     return this.options.recheckTimeoutMs ?? Math.max(30_000, this.env.switch.catchUpTimeoutMs);
   }
 
+  private get recheckRounds(): number {
+    return Math.max(1, this.options.recheckRounds ?? RECHECK_ROUNDS);
+  }
+
+  /**
+   * One chunk: hashes per bucket on both sides; a mismatching bucket is narrowed in the databases
+   * to small key ranges (bucket-narrowing.ts) whose rows are shipped and diffed; while replication
+   * runs, the rows found different are re-checked (live-recheck.ts) and only persisting ones kept.
+   */
   private async compareChunk(ctx: ChunkContext, range: KeyRange, index: number, lagAware: boolean): Promise<{ result: ChunkResult; rechecked: boolean }> {
     const hashes = await hashChunk(ctx, range);
     const base = { table: ctx.plan.source, index, sourceRows: hashes.sourceRows, targetRows: hashes.targetRows };
@@ -223,27 +258,23 @@ export class PostgresValidator implements Validator {
         rechecked: false,
       };
     }
-    const buckets = hashes.mismatchedBuckets.map((b) => bucketRange(range, b));
-    let rowsFetched = hashes.rowsFetched;
-    const diffBuckets = async () => {
-      const parts = await Promise.all(buckets.map((b) => diffChunk(ctx, b)));
-      rowsFetched += parts.reduce((n, p) => n + p.rowsFetched, 0);
-      return mergeDiffs(parts.map((p) => p.diff));
-    };
-    let diff = await diffBuckets();
+    const narrowed = await Promise.all(hashes.mismatchedBuckets.map((b) => narrowMismatch(ctx, bucketRange(range, b), hashes.bucketRows.get(b) ?? 0)));
+    const leaves = narrowed.flatMap((n) => n.leaves);
+    let rowsFetched = hashes.rowsFetched + narrowed.reduce((n, x) => n + x.rowsFetched, 0);
+    const parts = await Promise.all(leaves.map((leaf) => diffChunk(ctx, leaf)));
+    rowsFetched += parts.reduce((n, p) => n + p.rowsFetched, 0);
+    let diff = mergeDiffs(parts.map((p) => p.diff));
     let inFlight = 0;
     let rechecked = false;
     const differs = diff.missing.length + diff.extra.length + diff.different.length > 0;
     if (lagAware && differs) {
-      // the position observed right after the first check: once the target has applied it,
-      // whatever still differs was not just in flight
-      const position = await this.replicator!.sourcePosition();
-      const reached = await this.replicator!.waitForPosition(position, this.recheckTimeoutMs);
-      if (!reached) this.out.warn('validate', `${ctx.plan.source}: replication did not reach ${position} within ${this.recheckTimeoutMs} ms; reporting the first check`);
-      else {
-        ({ diff, inFlight } = persisting(diff, await diffBuckets()));
-        rechecked = true;
-      }
+      const span: KeyRange = { lower: leaves[0]!.lower, upper: leaves[leaves.length - 1]!.upper };
+      const live: LiveRecheck = { replicator: this.replicator!, rounds: this.recheckRounds, deadline: Date.now() + this.recheckTimeoutMs };
+      const outcome = await recheckRows(ctx, span, diff, live);
+      if (outcome.timedOut) this.out.warn('validate', `${ctx.plan.source}: replication did not reach ${outcome.timedOut} within ${this.recheckTimeoutMs} ms; reporting what still differed`);
+      ({ diff, inFlight } = outcome);
+      rowsFetched += outcome.rowsFetched;
+      rechecked = true;
     }
     return {
       result: {
@@ -260,14 +291,6 @@ export class PostgresValidator implements Validator {
       },
       rechecked,
     };
-  }
-
-  private async alignForReconciliation(lagAware: boolean): Promise<void> {
-    if (!lagAware) return;
-    const position = await this.replicator!.sourcePosition();
-    if (!(await this.replicator!.waitForPosition(position, this.recheckTimeoutMs))) {
-      this.out.warn('validate', `reconciliation: replication did not reach ${position} within ${this.recheckTimeoutMs} ms; the target side may lag`);
-    }
   }
 
   /** Same tables, columns, normalization and chunk size = the same run (resumable). */
@@ -292,7 +315,12 @@ export class PostgresValidator implements Validator {
     }
     for (const r of report.reconciliation) {
       if (r.equal) this.out.ok('validate', `reconciliation ${r.name}: equal`);
-      else this.out.warn('validate', `reconciliation ${r.name}: source ${JSON.stringify(r.source)} != target ${JSON.stringify(r.target)}`);
+      else if (r.inFlight) {
+        this.out.warn(
+          'validate',
+          `reconciliation ${r.name}: still different after ${this.recheckRounds} aligned round(s) while replication runs (in flight, not failing this validation; the frozen validation at the write switch decides): source ${JSON.stringify(r.source)} != target ${JSON.stringify(r.target)}`,
+        );
+      } else this.out.warn('validate', `reconciliation ${r.name}: FAILED: source ${JSON.stringify(r.source)} != target ${JSON.stringify(r.target)}`);
     }
   }
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { CutoverError } from '../errors.ts';
-import type { ValidationReport } from '../platform/roles.ts';
+import type { Output } from '../output/output.ts';
+import type { Replicator, ValidationReport } from '../platform/roles.ts';
 import { queryText } from './comparison-pool.ts';
 
 export interface ReconciliationCheck {
@@ -9,26 +10,70 @@ export interface ReconciliationCheck {
   readonly target: string;
 }
 
+export type ReconciliationResult = ValidationReport['reconciliation'][number] & {
+  /**
+   * Still different after every aligned round while replication was applying a live load: reported,
+   * but not a failure of this validation; the frozen validation at the write switch decides.
+   */
+  readonly inFlight?: boolean;
+};
+
+/** Replication is running: evaluate both sides at aligned positions, several times if needed. */
+export interface LiveReconciliation {
+  readonly replicator: Replicator;
+  readonly rounds: number;
+  readonly timeoutMs: number;
+  readonly out: Output;
+}
+
 /**
  * Business invariants (对账): each check's source query on the source and target query on the
  * target; equal when the two result sets print the same JSON (rows as arrays of text in the
  * canonical session, so `count(*)` on both sides compares as "42" = "42").
- * `align` runs between the two reads: it lets replication reach the source read's position.
+ *
+ * Frozen source (or no replication running): one read per side, any difference fails. While
+ * replication applies writes the two reads are aligned: source (position p1), wait until the
+ * target applied p1, target, source again; equal when the target matches either source result.
+ * Up to `rounds` tries; a difference that survives them is `inFlight` (see ReconciliationResult).
  */
 export async function reconcile(
   checks: readonly ReconciliationCheck[],
   sourceDb: pg.Pool,
   targetDb: pg.Pool,
-  align: () => Promise<void> = async () => {},
-): Promise<ValidationReport['reconciliation']> {
-  const out: { name: string; equal: boolean; source: unknown; target: unknown }[] = [];
+  live?: LiveReconciliation,
+): Promise<ReconciliationResult[]> {
+  const out: ReconciliationResult[] = [];
   for (const check of checks) {
-    const source = await run(sourceDb, check, 'source');
-    await align();
-    const target = await run(targetDb, check, 'target');
-    out.push({ name: check.name, equal: JSON.stringify(source) === JSON.stringify(target), source, target });
+    if (!live) {
+      const [source, target] = await Promise.all([run(sourceDb, check, 'source'), run(targetDb, check, 'target')]);
+      out.push({ name: check.name, equal: same(source, target), source, target });
+      continue;
+    }
+    out.push(await reconcileLive(check, sourceDb, targetDb, live));
   }
   return out;
+}
+
+async function reconcileLive(check: ReconciliationCheck, sourceDb: pg.Pool, targetDb: pg.Pool, live: LiveReconciliation): Promise<ReconciliationResult> {
+  const deadline = Date.now() + live.timeoutMs;
+  let source: unknown = null;
+  let target: unknown = null;
+  for (let round = 1; round <= live.rounds; round++) {
+    const before = await run(sourceDb, check, 'source');
+    const position = await live.replicator.sourcePosition();
+    const reached = await live.replicator.waitForPosition(position, Math.max(1, deadline - Date.now()));
+    if (!reached) live.out.warn('validate', `reconciliation ${check.name}: replication did not reach ${position} in time; comparing with the target as it is`);
+    target = await run(targetDb, check, 'target');
+    const after = await run(sourceDb, check, 'source');
+    if (same(before, target) || same(after, target)) return { name: check.name, equal: true, source: same(before, target) ? before : after, target };
+    source = after;
+    if (!reached) break;
+  }
+  return { name: check.name, equal: false, inFlight: true, source, target };
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 async function run(db: pg.Pool, check: ReconciliationCheck, side: 'source' | 'target'): Promise<(string | null)[][]> {

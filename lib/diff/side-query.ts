@@ -12,6 +12,11 @@ export interface KeyRange {
   readonly lower: readonly string[] | null;
   readonly upper: readonly string[] | null;
   readonly splits?: readonly (readonly string[])[];
+  /**
+   * Only these rows of the range: key values in their normalized text (row-diff.ts `keyId` parts).
+   * Used by the lag-aware re-check, which reads back just the rows that differed.
+   */
+  readonly keys?: readonly (readonly (string | null)[])[];
 }
 
 /** Bucket `i` of a range as a range of its own. */
@@ -88,7 +93,7 @@ function keyOperand(shape: SideShape, i: number, expr: string): string {
 
 /** Builds `$n::type` operands for key bounds, collecting their values. */
 class KeyParams {
-  readonly values: string[] = [];
+  readonly values: unknown[] = [];
   constructor(
     private readonly shape: SideShape,
     private readonly firstParam: number,
@@ -106,55 +111,75 @@ class KeyParams {
     });
     return params.length === 1 ? params[0]! : `(${params.join(', ')})`;
   }
+
+  /** `$n::text[]`: one array parameter. */
+  array(vals: readonly (string | null)[]): string {
+    this.values.push(vals);
+    return `$${this.firstParam + this.values.length - 1}::text[]`;
+  }
 }
 
-function where(shape: SideShape, range: KeyRange, params: KeyParams): string {
+function where(shape: SideShape, range: KeyRange, params: KeyParams, keyTexts?: readonly string[]): string {
   const parts: string[] = [];
   if (shape.keyColumns.length) {
     if (range.lower) parts.push(`${params.lhs} >= ${params.bound(range.lower)}`);
     if (range.upper) parts.push(`${params.lhs} < ${params.bound(range.upper)}`);
+    if (range.keys && keyTexts) {
+      // the key's printed normalized form, as the rows query ships it; the bounds above keep
+      // the scan on the primary-key index
+      const columns = keyTexts.map((_, i) => params.array(range.keys!.map((k) => k[i] ?? null)));
+      parts.push(`(${keyTexts.join(', ')}) IN (SELECT * FROM unnest(${columns.join(', ')}))`);
+    }
   }
   if (shape.filter) parts.push(`(${shape.filter})`);
   return parts.length ? parts.join(' AND ') : 'true';
 }
 
-/** WHERE clause (without `WHERE`) and parameters for a key range on one side. */
-export function rangePredicate(shape: SideShape, range: KeyRange, firstParam = 1): { sql: string; values: string[] } {
+/**
+ * WHERE clause (without `WHERE`) and parameters for a key range on one side. `keyTexts` (the
+ * key's normalized text per key column) is needed when the range lists `keys`.
+ */
+export function rangePredicate(shape: SideShape, range: KeyRange, firstParam = 1, keyTexts?: readonly string[]): { sql: string; values: unknown[] } {
   const params = new KeyParams(shape, firstParam);
-  return { sql: where(shape, range, params), values: params.values };
+  return { sql: where(shape, range, params, keyTexts), values: params.values };
+}
+
+/** The key's normalized form printed as the rows query ships it (the output function's text). */
+function keyTextsOf(plan: TablePlan, shape: SideShape, form: FormOptions): string[] {
+  return plan.keys.map((k, i) => `format('%s', ${canonical(shape.keyValues[i]!, k.targetType, 'exact', form)})`);
 }
 
 /**
  * Per bucket of the range: bucket number, `count` and the order-independent hash sum, computed by
  * the server in one scan. Empty buckets return no row.
  */
-export function hashQuery(plan: TablePlan, shape: SideShape, range: KeyRange, form: FormOptions): { text: string; values: string[] } {
+export function hashQuery(plan: TablePlan, shape: SideShape, range: KeyRange, form: FormOptions): { text: string; values: unknown[] } {
   const exprs = plan.columns.map((c, i) => canonical(shape.columnValues[i]!, c.targetType, 'hash', form));
   const params = new KeyParams(shape, shape.keyColumns.length ? 1 : 2);
-  const filter = where(shape, range, params);
+  const filter = where(shape, range, params, keyTextsOf(plan, shape, form));
   const splits = shape.keyColumns.length ? (range.splits ?? []) : [];
   if (!splits.length) {
-    return { text: `SELECT 0, count(*), coalesce(sum(${rowHash(exprs)}), 0) FROM ${shape.relation} WHERE ${filter}`, values: params.values };
+    return { text: `SELECT 0, count(*), coalesce(sum(${rowHash(exprs, form.rowHash)}), 0) FROM ${shape.relation} WHERE ${filter}`, values: params.values };
   }
   const whens = splits.map((b, i) => `WHEN ${params.lhs} < ${params.bound(b)} THEN ${i}`).join(' ');
   return {
-    text: `SELECT bucket, count(*), sum(h) FROM (SELECT CASE ${whens} ELSE ${splits.length} END AS bucket, ${rowHash(exprs)} AS h
+    text: `SELECT bucket, count(*), sum(h) FROM (SELECT CASE ${whens} ELSE ${splits.length} END AS bucket, ${rowHash(exprs, form.rowHash)} AS h
              FROM ${shape.relation} WHERE ${filter}) AS rows GROUP BY bucket`,
     values: params.values,
   };
 }
 
 /** The chunk's rows in exact normalized text: key values first, then every compared column. */
-export function rowsQuery(plan: TablePlan, shape: SideShape, range: KeyRange, form: FormOptions): { text: string; values: string[] } {
+export function rowsQuery(plan: TablePlan, shape: SideShape, range: KeyRange, form: FormOptions): { text: string; values: unknown[] } {
   const keys = plan.keys.map((k, i) => canonical(shape.keyValues[i]!, k.targetType, 'exact', form));
   const cols = plan.columns.map((c, i) => canonical(shape.columnValues[i]!, c.targetType, 'exact', form));
-  const where = rangePredicate(shape, range, shape.keyColumns.length ? 1 : 2);
+  const where = rangePredicate(shape, range, shape.keyColumns.length ? 1 : 2, keyTextsOf(plan, shape, form));
   return { text: `SELECT ${[...keys, ...cols].join(', ')} FROM ${shape.relation} WHERE ${where.sql}`, values: where.values };
 }
 
 /** The source's own rows of a chunk (every source column, as text) for the row transformer. */
-export function sourceRowsQuery(plan: TablePlan, range: KeyRange): { text: string; values: string[] } {
+export function sourceRowsQuery(plan: TablePlan, range: KeyRange, form: FormOptions): { text: string; values: unknown[] } {
   const shape = { ...sourceShape(plan), filter: null };
-  const where = rangePredicate(shape, range);
+  const where = rangePredicate(shape, range, 1, keyTextsOf(plan, shape, form));
   return { text: `SELECT ${plan.sourceColumns.map(ident).join(', ')} FROM ${plan.sourceRelation} WHERE ${where.sql}`, values: where.values };
 }

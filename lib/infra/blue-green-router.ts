@@ -13,6 +13,18 @@ import { TargetGroupMetrics, type TargetGroupMetricNames } from './target-group-
 /** Methods that change data: they follow the write switch, never the read weights. */
 export const WRITE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
+/**
+ * The read weights at deploy time, blue 100 / green 0, as the listener's default action. The
+ * runbook moves them with ModifyListener; CloudFormation writes them only when the listener is
+ * created (an unchanged template never resets them).
+ */
+export function initialReadAction(blue: elbv2.IApplicationTargetGroup, green: elbv2.IApplicationTargetGroup): elbv2.ListenerAction {
+  return elbv2.ListenerAction.weightedForward([
+    { targetGroup: blue, weight: 100 },
+    { targetGroup: green, weight: 0 },
+  ]);
+}
+
 export interface BlueGreenRouterProps {
   readonly environmentName: string;
   readonly listener: elbv2.IApplicationListener;
@@ -25,10 +37,6 @@ export interface BlueGreenRouterProps {
    * @default 10
    */
   readonly writeRulePriority?: number;
-  /**
-   * @default 20
-   */
-  readonly readRulePriority?: number;
   /**
    * 5xx / requests above which a target group alarms (config `gates.maxErrorRatio`).
    * @default 0.01
@@ -60,17 +68,15 @@ export interface BlueGreenRouterProps {
 }
 
 /**
- * Blue/green routing on an ALB listener. Two rules the runbook edits in place:
+ * Blue/green routing on an ALB listener, in two places the runbook edits in place:
  * - the write rule (POST/PUT/PATCH/DELETE) forwards to blue until the write switch;
- * - the read rule (everything else) is a weighted forward, blue 100 / green 0 at deploy time,
- *   shifted in steps by the runbook.
+ * - everything else takes the listener's default action, a weighted forward: blue 100 / green 0
+ *   (`initialReadAction`, set where the kit creates the listener; on an existing listener the
+ *   runbook writes it at the first shift), shifted in steps by the runbook.
  * Plus alarms per target group, a comparison alarm, the cutover-state parameter and a dashboard.
- * CloudFormation writes the initial weights only; a later deploy leaves the runbook's weights
- * alone unless these props change.
  */
 export class BlueGreenRouter extends Construct {
   public readonly writeRule: elbv2.ApplicationListenerRule;
-  public readonly readRule: elbv2.ApplicationListenerRule;
   public readonly stateParameter: ssm.StringParameter;
   public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly dashboard: CutoverDashboard;
@@ -82,15 +88,6 @@ export class BlueGreenRouter extends Construct {
       priority: props.writeRulePriority ?? 10,
       conditions: [elbv2.ListenerCondition.httpRequestMethods([...WRITE_METHODS])],
       action: elbv2.ListenerAction.forward([props.blueTargetGroup]),
-    });
-    this.readRule = new elbv2.ApplicationListenerRule(this, 'ReadRule', {
-      listener: props.listener,
-      priority: props.readRulePriority ?? 20,
-      conditions: [elbv2.ListenerCondition.pathPatterns(['/*'])],
-      action: elbv2.ListenerAction.weightedForward([
-        { targetGroup: props.blueTargetGroup, weight: 100 },
-        { targetGroup: props.greenTargetGroup, weight: 0 },
-      ]),
     });
 
     const blue = new TargetGroupMetrics('blue', props.blueMetricNames);

@@ -7,8 +7,8 @@ import { suppressNag } from './nag.ts';
 
 export interface CutoverLoadBalancerProps {
   readonly vpc: ec2.IVpc;
-  /** Where a request goes when no cutover rule matches (the rules match everything: a safety net). */
-  readonly defaultTargetGroup: elbv2.IApplicationTargetGroup;
+  /** The listener's default action: the weighted read forward (`initialReadAction`). */
+  readonly defaultAction: elbv2.ListenerAction;
   /** Bucket for access logs (SSE-S3). */
   readonly accessLogsBucket: s3.IBucket;
   /**
@@ -51,7 +51,7 @@ export class CutoverLoadBalancer extends Construct {
       protocol: https ? elbv2.ApplicationProtocol.HTTPS : elbv2.ApplicationProtocol.HTTP,
       certificates: https ? [elbv2.ListenerCertificate.fromArn(props.certificateArn!)] : undefined,
       sslPolicy: https ? elbv2.SslPolicy.RECOMMENDED_TLS : undefined,
-      defaultAction: elbv2.ListenerAction.forward([props.defaultTargetGroup]),
+      defaultAction: props.defaultAction,
       open: true,
     });
     suppressNag(securityGroup, 'AwsSolutions-EC23', 'The load balancer is the public entry point of the shop: it must accept its listener port from anywhere. Only that port is open.');

@@ -1,43 +1,35 @@
+import { OPTIONAL_SSM_PARAMETER_NAMES, SSM_PARAMETER_NAMES } from '../aws/ssm-parameter-names.ts';
+
 /**
- * The SSM parameters every environment publishes under `/cutover/<env>/…`. The runbooks find
- * every resource by environment name alone through these names, so they are a contract: renaming
- * one breaks a deployed runbook.
+ * The SSM parameters every environment publishes under `/cutover/<env>/…`. The runbooks
+ * (lib/aws, the reader) find every resource by environment name alone through these names, so
+ * the names the reader requires come from its own table: one source for the contract.
  */
 export const PARAMETER_KEYS = {
-  backupBucketName: 'backup/bucket-name',
-  backupKeyArn: 'backup/key-arn',
+  ...SSM_PARAMETER_NAMES,
+  ...OPTIONAL_SSM_PARAMETER_NAMES,
   /** Prefix of the runbook journal objects inside the backup bucket. */
-  journalPrefix: 'backup/journal-prefix',
-  snapshotExportRoleArn: 'backup/snapshot-export-role-arn',
-  backupVaultName: 'backup/vault-name',
-  replicationInstanceArn: 'dms/replication-instance-arn',
-  forwardTaskArn: 'dms/forward-task-arn',
-  reverseTaskArn: 'dms/reverse-task-arn',
-  forwardTaskIdentifier: 'dms/forward-task-id',
-  reverseTaskIdentifier: 'dms/reverse-task-id',
-  sourceSecretArn: 'database/source-secret-arn',
-  targetSecretArn: 'database/target-secret-arn',
-  targetEndpoint: 'database/target-endpoint',
-  targetClusterIdentifier: 'database/target-cluster-id',
-  listenerArn: 'router/listener-arn',
-  writeRuleArn: 'router/write-rule-arn',
-  readRuleArn: 'router/read-rule-arn',
-  blueTargetGroupArn: 'router/blue-target-group-arn',
-  greenTargetGroupArn: 'router/green-target-group-arn',
-  /** The cutover state the runbook reads and writes (`blue`, `shifting`, `switched`, …). */
+  journalPrefix: 'journal-prefix',
+  backupVaultName: 'backup-vault-name',
+  replicationInstanceArn: 'replication-instance-arn',
+  forwardTaskIdentifier: 'forward-task-id',
+  reverseTaskIdentifier: 'reverse-task-id',
+  targetClusterIdentifier: 'target-cluster-id',
+  /** The cutover state itself (its name is published as `state-parameter-name`). */
   state: 'state',
-  alarmTopicArn: 'alarms/topic-arn',
-  dashboardName: 'dashboard/name',
-  metricsNamespace: 'metrics/namespace',
+  alarmTopicArn: 'alarm-topic-arn',
+  dashboardName: 'dashboard-name',
+  metricsNamespace: 'metrics-namespace',
 } as const;
 
 export type ParameterKey = keyof typeof PARAMETER_KEYS;
 
-/** `/cutover/<env>/<key path>`, e.g. `/cutover/prod/dms/forward-task-arn`. */
+/** `/cutover/<env>/<name>`, e.g. `/cutover/prod/forward-task-arn`. */
 export function cutoverParameterName(environment: string, key: ParameterKey): string {
   return `/cutover/${environment}/${PARAMETER_KEYS[key]}`;
 }
 
 /** Value the state parameter is created with; the runbook owns it afterwards (CloudFormation
- * only rewrites a parameter whose template value changes, and this one never does). */
+ * only rewrites a parameter whose template value changes, and this one never does). The reader
+ * takes a non-JSON value as its defaults (reads and writes on blue). */
 export const INITIAL_CUTOVER_STATE = 'blue';

@@ -22,11 +22,13 @@ export async function openApplySession(url: string, originName: string): Promise
   }
   client.on('error', () => {}); // surfaced by the next query
   try {
-    await client.query("set session_replication_role = 'replica'");
     // the write switch fences a side with `ALTER DATABASE … SET default_transaction_read_only`;
-    // the kit's own apply sessions (reverse replication into a fenced blue) must still write
-    await client.query('set default_transaction_read_only = off');
-    await client.query("set synchronous_commit = 'off'"); // durability comes from the slot: unacknowledged changes are re-sent
+    // the kit's own apply sessions (reverse replication into a fenced blue) must still write.
+    // synchronous_commit off: durability comes from the slot (unacknowledged changes are re-sent).
+    // standard_conforming_strings on: batches carry backslash-escaped array literals.
+    await client.query(
+      "set session_replication_role = 'replica'; set default_transaction_read_only = off; set synchronous_commit = 'off'; set standard_conforming_strings = on",
+    );
     await client.query(
       'select pg_replication_origin_create($1) where not exists (select 1 from pg_replication_origin where roname = $1)',
       [originName],

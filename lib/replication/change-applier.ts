@@ -2,10 +2,10 @@ import type pg from 'pg';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { SourceChange, SourceTransaction, WireRow } from './change-stream.ts';
 import { toPgText } from './copy-text.ts';
-import { writeAppliedLsn } from './control-schema.ts';
+import { expectAppliedSql, writeAppliedLsnSql } from './control-schema.ts';
 import { compareLsn } from './lsn.ts';
 import { sourceName, targetName } from './mapping-engine.ts';
-import { qualified, quoteIdent } from './sql-names.ts';
+import { qualified, quoteIdent, quoteLiteral, textArrayLiteral } from './sql-names.ts';
 
 export interface ApplyTable {
   readonly table: MappedTable;
@@ -16,6 +16,8 @@ type Row = Record<string, unknown>;
 
 /** One write on the apply side, in target terms, with the source change it came from (for dead letters). */
 type Op =
+  /** A row inserted at the source after the newest load snapshot: a plain INSERT (cheaper than an upsert). */
+  | { kind: 'insert'; t: ApplyTable; row: Row; key: Row; change: SourceChange; lsn: string }
   | { kind: 'upsert'; t: ApplyTable; row: Row; key: Row; change: SourceChange; lsn: string }
   | { kind: 'delete'; t: ApplyTable; key: Row; change: SourceChange; lsn: string }
   /** An UPDATE that left TOAST values unchanged: only the columns sent are written. */
@@ -27,24 +29,39 @@ export interface BatchResult {
   readonly deadLetters: number;
   /** Applied changes per source table. */
   readonly perTable: ReadonlyMap<string, number>;
+  /** Target WAL position just after the batch's commit (acknowledge the source once it is flushed). */
+  readonly targetLsn: string | null;
+  /** Target WAL flush position when the batch began (commits before it are durable). */
+  readonly targetFlushed: string | null;
 }
 
-const MAX_PARAMS = 30_000;
-/** Groups at least this large use one array parameter per column. */
-const UNNEST_FROM = 20;
+/** A batch sent on the apply session; `done` never rejects: a failed fast path resolves to its error. */
+export interface SubmittedBatch {
+  readonly txns: readonly SourceTransaction[];
+  readonly endLsn: string;
+  readonly done: Promise<BatchResult | Error>;
+}
+
+/** Rows per statement: bounds the SQL text of one statement (a few MB at most). */
+const MAX_GROUP_ROWS = 10_000;
 
 /**
  * Applies whole source transactions, in commit order, as one target transaction per batch, with
  * the batch's last commit position written in that same transaction. Writes are idempotent by
  * key (upsert / delete), so replaying a batch after a crash changes nothing.
  *
- * Fast path: the batch's last write per key, as one multi-row statement per table and kind. If the
- * target rejects anything, the batch is rolled back and replayed one change at a time under
- * savepoints; a rejected change goes to `_cutover.dead_letter` and the rest still applies.
+ * Fast path: the batch's last write per key, as one multi-row statement per table and kind, each
+ * column one array literal, the whole transaction one SQL text — one round trip per batch. Batches
+ * may be pipelined (`submit` while an earlier one runs): each starts by checking that the one
+ * before it committed. If the target rejects anything, the batch is rolled back and replayed one
+ * change at a time under savepoints; a rejected change goes to `_cutover.dead_letter` and the
+ * rest still applies.
  */
 export class ChangeApplier {
   private readonly bySource = new Map<string, ApplyTable>();
   private readonly columnTypes = new Map<string, Map<string, string>>();
+  /** Target tables where a plain INSERT met an existing key: upserts only from then on. */
+  private readonly upsertOnly = new Set<ApplyTable>();
 
   constructor(
     private readonly client: pg.ClientBase,
@@ -55,36 +72,95 @@ export class ChangeApplier {
     for (const t of tables) this.bySource.set(sourceName(t.table), t);
   }
 
+  /** Reads the target column types (as `format_type` prints them) of every mapped table, once. */
+  async init(): Promise<void> {
+    const targets = [...this.bySource.values()].map((t) => qualified(t.table.target.schema, t.table.target.table));
+    const { rows } = await this.client.query<{ target: string; name: string; type: string }>(
+      `select t.name as target, a.attname as name, format_type(a.atttypid, a.atttypmod) as type
+         from unnest($1::text[]) as t(name) join pg_attribute a on a.attrelid = to_regclass(t.name)
+        where a.attnum > 0 and not a.attisdropped`,
+      [targets],
+    );
+    for (const r of rows) {
+      let types = this.columnTypes.get(r.target);
+      if (!types) this.columnTypes.set(r.target, (types = new Map()));
+      types.set(r.name, r.type);
+    }
+  }
+
+  /**
+   * Sends a batch's fast path. `after` is the end position of a batch still in flight on this
+   * session (this one must not commit unless that one did), or null.
+   */
+  submit(txns: readonly SourceTransaction[], replayUntil: string | null, after: string | null): SubmittedBatch {
+    const last = txns[txns.length - 1]!;
+    const { ops, perTable } = this.toBatchOps(txns, replayUntil);
+    const statements = ['select pg_current_wal_flush_lsn()::text as flushed', 'begin'];
+    if (after) statements.push(expectAppliedSql(this.slot, after));
+    for (const group of groupOps(ops, this.upsertOnly)) statements.push(this.groupSql(group));
+    statements.push(writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime), 'commit', 'select pg_current_wal_insert_lsn()::text as lsn');
+    const done = this.client.query(statements.join(';\n')).then(
+      (results) => ({ changes: ops.length, deadLetters: 0, perTable, targetLsn: lastLsn(results), targetFlushed: firstFlushed(results) }),
+      (err: Error) => {
+        const table = (err as { table?: string }).table;
+        const schema = (err as { schema?: string }).schema;
+        if ((err as { code?: string }).code === '23505' && table) {
+          // a plain INSERT met an existing row: that table takes upserts from now on
+          for (const op of ops) if (op.kind === 'insert' && op.t.table.target.table === table && (!schema || op.t.table.target.schema === schema)) this.upsertOnly.add(op.t);
+        }
+        return err;
+      },
+    );
+    return { txns, endLsn: last.endLsn, done };
+  }
+
+  /**
+   * After a failed `submit` (and once every batch sent behind it has settled): rolls back, tries
+   * the fast path once more (upserts only, if a plain insert was the cause), then one change at a
+   * time with dead letters.
+   */
+  async recover(txns: readonly SourceTransaction[], replayUntil: string | null, failure: Error): Promise<BatchResult> {
+    await this.client.query('rollback').catch(() => {});
+    if ((failure as { code?: string }).code === '23505') {
+      const retry = await this.submit(txns, replayUntil, null).done;
+      if (!(retry instanceof Error)) return retry;
+      await this.client.query('rollback').catch(() => {});
+    }
+    return this.applyOneByOne(txns, replayUntil);
+  }
+
+  /** Fast path, falling back to `recover` (no pipelining). */
   async applyBatch(txns: readonly SourceTransaction[], replayUntil: string | null): Promise<BatchResult> {
+    const result = await this.submit(txns, replayUntil, null).done;
+    return result instanceof Error ? this.recover(txns, replayUntil, result) : result;
+  }
+
+  private toBatchOps(txns: readonly SourceTransaction[], replayUntil: string | null): { ops: Op[]; perTable: Map<string, number> } {
     const ops: Op[] = [];
     for (const txn of txns) {
       const replay = replayUntil !== null && compareLsn(txn.commitLsn, replayUntil) < 0;
-      for (const change of txn.changes) ops.push(...this.toOps(change, txn.commitLsn, replay));
+      for (const change of txn.changes) this.toOps(change, txn.commitLsn, replay, ops);
     }
-    const last = txns[txns.length - 1]!;
     const perTable = new Map<string, number>();
-    for (const op of ops) perTable.set(sourceName(op.t.table), (perTable.get(sourceName(op.t.table)) ?? 0) + 1);
-    await this.client.query('begin');
-    try {
-      for (const group of groupOps(ops)) await this.execGroup(group);
-      await writeAppliedLsn(this.client, this.slot, this.direction, last.endLsn, last.commitTime);
-      await this.client.query('commit');
-      return { changes: ops.length, deadLetters: 0, perTable };
-    } catch {
-      await this.client.query('rollback').catch(() => {});
+    for (const op of ops) {
+      const name = sourceName(op.t.table);
+      perTable.set(name, (perTable.get(name) ?? 0) + 1);
     }
-    return this.applyOneByOne(ops, last, perTable);
+    return { ops, perTable };
   }
 
-  private async applyOneByOne(ops: readonly Op[], last: SourceTransaction, perTable: Map<string, number>): Promise<BatchResult> {
+  private async applyOneByOne(txns: readonly SourceTransaction[], replayUntil: string | null): Promise<BatchResult> {
+    const last = txns[txns.length - 1]!;
+    const { ops, perTable } = this.toBatchOps(txns, replayUntil);
     let deadLetters = 0;
+    let targetLsn: string | null = null;
     await this.client.query('begin');
     try {
       for (const op of ops) {
-        await this.client.query('savepoint cutover_change');
+        // one change, source order; an insert may meet a row the target already has: upsert
+        const single: Op = op.kind === 'insert' ? { ...op, kind: 'upsert' } : op;
         try {
-          await this.execGroup([op]);
-          await this.client.query('release savepoint cutover_change');
+          await this.client.query(`savepoint cutover_change;\n${this.groupSql([single])};\nrelease savepoint cutover_change`);
         } catch (err) {
           await this.client.query('rollback to savepoint cutover_change');
           await this.deadLetter(op, err as Error);
@@ -93,13 +169,20 @@ export class ChangeApplier {
           perTable.set(name, (perTable.get(name) ?? 1) - 1);
         }
       }
-      await writeAppliedLsn(this.client, this.slot, this.direction, last.endLsn, last.commitTime);
-      await this.client.query('commit');
+      const results = await this.client.query(
+        `${writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime)};\ncommit;\nselect pg_current_wal_insert_lsn()::text as lsn`,
+      );
+      targetLsn = lastLsn(results);
     } catch (err) {
       await this.client.query('rollback').catch(() => {});
       throw err;
     }
-    return { changes: ops.length - deadLetters, deadLetters, perTable };
+    return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn, targetFlushed: await this.targetFlushed() };
+  }
+
+  /** The target's WAL flush position: commits before it survive a crash of the target. */
+  async targetFlushed(): Promise<string> {
+    return (await this.client.query<{ lsn: string }>('select pg_current_wal_flush_lsn()::text as lsn')).rows[0]!.lsn;
   }
 
   private async deadLetter(op: Op, err: Error): Promise<void> {
@@ -117,167 +200,143 @@ export class ChangeApplier {
     );
   }
 
-  private toOps(change: SourceChange, lsn: string, replay: boolean): Op[] {
+  private toOps(change: SourceChange, lsn: string, replay: boolean, ops: Op[]): void {
     if (change.kind === 'truncate') {
-      return change.relations
-        .map((r) => this.bySource.get(`${r.schema}.${r.table}`))
-        .filter((t): t is ApplyTable => !!t)
-        .map((t) => ({ kind: 'truncate' as const, t, change, lsn }));
+      for (const r of change.relations) {
+        const t = this.bySource.get(`${r.schema}.${r.table}`);
+        if (t) ops.push({ kind: 'truncate', t, change, lsn });
+      }
+      return;
     }
     const t = this.bySource.get(`${change.schema}.${change.table}`);
-    if (!t) return []; // not mapped (publication lists mapped tables only)
+    if (!t) return; // not mapped (publication lists mapped tables only)
     const { transformer, table } = t;
     const targetKeyOf = (sourceKey: WireRow) => transformer.targetKey(pickKey(sourceKey, table.primaryKey));
-    if (change.kind === 'delete') return [{ kind: 'delete', t, key: targetKeyOf(change.oldKey), change, lsn }];
+    if (change.kind === 'delete') {
+      ops.push({ kind: 'delete', t, key: targetKeyOf(change.oldKey), change, lsn });
+      return;
+    }
     if (change.kind === 'insert') {
       const row = transformer.transform(change.newRow);
-      return row ? [{ kind: 'upsert', t, row, key: pickKey(row, table.targetPrimaryKey), change, lsn }] : [];
+      // before the newest load snapshot the row may already be there (loaded in a later state)
+      if (row) ops.push({ kind: replay ? 'upsert' : 'insert', t, row, key: pickKey(row, table.targetPrimaryKey), change, lsn });
+      return;
     }
     const oldKey = change.oldKey && !sameKey(change.oldKey, change.newRow, table.primaryKey) ? change.oldKey : null;
-    const unchanged = Object.keys(change.newRow).filter((k) => change.newRow[k] === undefined);
     const row = transformer.transform(change.newRow);
     const fromKey = targetKeyOf(oldKey ?? change.newRow);
-    if (!row) return [{ kind: 'delete', t, key: fromKey, change, lsn }]; // left the selection filter
-    if (unchanged.length) {
+    if (!row) {
+      ops.push({ kind: 'delete', t, key: fromKey, change, lsn }); // left the selection filter
+      return;
+    }
+    if (hasUnchanged(change.newRow)) {
       // keep the target's copy of unchanged TOAST values: write only columns computed from values sent
       const partial: Row = {};
       for (const c of table.columns) {
         const deps = c.kind === 'copy' ? [c.source] : c.dependsOn;
         if (deps.every((d) => change.newRow[d] !== undefined)) partial[c.target] = row[c.target];
       }
-      return [{ kind: 'patch', t, key: fromKey, row: partial, change, lsn, replay }];
+      ops.push({ kind: 'patch', t, key: fromKey, row: partial, change, lsn, replay });
+      return;
     }
-    const key = pickKey(row, table.targetPrimaryKey);
-    const ops: Op[] = [];
     if (oldKey) ops.push({ kind: 'delete', t, key: fromKey, change, lsn });
-    ops.push({ kind: 'upsert', t, row, key, change, lsn });
-    return ops;
+    ops.push({ kind: 'upsert', t, row, key: pickKey(row, table.targetPrimaryKey), change, lsn });
   }
 
-  /** Target column types (as `format_type` prints them), read once per table. */
-  private async typesOf(target: string): Promise<Map<string, string>> {
-    let types = this.columnTypes.get(target);
-    if (!types) {
-      const { rows } = await this.client.query<{ name: string; type: string }>(
-        'select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped',
-        [target],
-      );
-      this.columnTypes.set(target, (types = new Map(rows.map((r) => [r.name, r.type]))));
-    }
-    return types;
+  private typesOf(target: string): Map<string, string> {
+    return this.columnTypes.get(target) ?? new Map();
   }
 
   /**
-   * Many rows: one text[] parameter per column and `unnest`, cast to the target column types
-   * (their text input, as COPY does) — far cheaper to parse and plan than thousands of parameters.
+   * One statement for a group of ops of one kind on one table. Many rows: one `text[]` literal
+   * per column and `unnest`, each cast to the target column type (its text input, as COPY does)
+   * — far cheaper to parse and plan than thousands of parameters or VALUES rows.
    */
-  private async execUnnest(target: string, kind: 'upsert' | 'delete', group: readonly (Op & { key: Row })[]): Promise<void> {
-    const table = group[0]!.t.table;
-    const types = await this.typesOf(target);
-    const keyCols = table.targetPrimaryKey;
-    const cols = kind === 'upsert' ? table.columns.map((c) => c.target) : [...keyCols];
-    const arrays = cols.map((c) => group.map((op) => toPgText(kind === 'upsert' ? (op as { row: Row }).row[c] : op.key[c])));
-    const aliases = cols.map((_, i) => `c${i}`);
-    const select = `select ${cols.map((c, i) => `u.c${i}::${types.get(c) ?? 'text'}`).join(', ')} from unnest(${cols.map((_, i) => `$${i + 1}::text[]`).join(', ')}) as u(${aliases.join(', ')})`;
-    if (kind === 'delete') {
-      await this.client.query(`delete from ${target} where (${keyCols.map(quoteIdent).join(', ')}) in (${select})`, arrays);
-      return;
-    }
-    const nonKey = cols.filter((c) => !keyCols.includes(c));
-    const conflict = nonKey.length ? `do update set ${nonKey.map((c) => `${quoteIdent(c)} = excluded.${quoteIdent(c)}`).join(', ')}` : 'do nothing';
-    await this.client.query(
-      `insert into ${target} (${cols.map(quoteIdent).join(', ')}) overriding system value ${select} on conflict (${keyCols.map(quoteIdent).join(', ')}) ${conflict}`,
-      arrays,
-    );
-  }
-
-  private async execGroup(group: readonly Op[]): Promise<void> {
+  private groupSql(group: readonly Op[]): string {
     const first = group[0]!;
     const table = first.t.table;
     const target = qualified(table.target.schema, table.target.table);
+    const types = this.typesOf(target);
     const keyCols = table.targetPrimaryKey;
-    if (first.kind === 'truncate') {
-      await this.client.query(`delete from ${target}`);
-      return;
+    const cast = (c: string) => `::${types.get(c) ?? 'text'}`;
+    const unnest = (cols: readonly string[], values: (c: string) => (string | null)[]) =>
+      `select ${cols.map((c, i) => `u.c${i}${cast(c)}`).join(', ')} from unnest(${cols.map((c) => `${textArrayLiteral(values(c))}::text[]`).join(', ')}) as u(${cols.map((_, i) => `c${i}`).join(', ')})`;
+    switch (first.kind) {
+      case 'truncate':
+        return `delete from ${target}`;
+      case 'delete': {
+        const keys = group as Extract<Op, { kind: 'delete' }>[];
+        return `delete from ${target} where (${keyCols.map(quoteIdent).join(', ')}) in (${unnest(keyCols, (c) => keys.map((op) => toPgText(op.key[c])))})`;
+      }
+      case 'insert':
+      case 'upsert': {
+        const rows = group as Extract<Op, { kind: 'insert' | 'upsert' }>[];
+        const cols = table.columns.map((c) => c.target);
+        const select = unnest(cols, (c) => rows.map((op) => toPgText(op.row[c])));
+        const insert = `insert into ${target} (${cols.map(quoteIdent).join(', ')}) overriding system value ${select}`;
+        return first.kind === 'insert' ? insert : `${insert} ${onConflict(cols, keyCols)}`;
+      }
+      case 'patch': {
+        const cols = Object.keys(first.row);
+        if (!cols.length) return 'select 1';
+        const literal = (c: string, v: unknown) => {
+          const text = toPgText(v);
+          return text === null ? `null${cast(c)}` : `${quoteLiteral(text)}${cast(c)}`;
+        };
+        const sets = cols.map((c) => `${quoteIdent(c)} = ${literal(c, first.row[c])}`).join(', ');
+        const where = keyCols.map((c) => `${quoteIdent(c)} = ${literal(c, first.key[c])}`).join(' and ');
+        const update = `update ${target} set ${sets} where ${where}`;
+        // The row is not there. Before the newest load snapshot that is expected (it was loaded in
+        // a later state, or deleted later); after it, insert what we have and let the target judge.
+        if (first.replay) return update;
+        return `with updated as (${update} returning 1) insert into ${target} (${cols.map(quoteIdent).join(', ')}) overriding system value select ${cols
+          .map((c) => literal(c, first.row[c]))
+          .join(', ')} where not exists (select 1 from updated) ${onConflict(cols, keyCols)}`;
+      }
     }
-    if (group.length >= UNNEST_FROM && (first.kind === 'delete' || first.kind === 'upsert')) {
-      await this.execUnnest(target, first.kind, group as (Op & { key: Row })[]);
-      return;
-    }
-    if (first.kind === 'delete') {
-      const params: unknown[] = [];
-      const tuples = group.map((op) => {
-        const k = (op as { key: Row }).key;
-        return '(' + keyCols.map((c) => `$${params.push(toPgText(k[c]))}`).join(', ') + ')';
-      });
-      const lhs = '(' + keyCols.map(quoteIdent).join(', ') + ')';
-      await this.client.query(`delete from ${target} where ${lhs} in (${tuples.join(', ')})`, params);
-      return;
-    }
-    if (first.kind === 'upsert') {
-      const cols = table.columns.map((c) => c.target);
-      const params: unknown[] = [];
-      const values = group.map((op) => '(' + cols.map((c) => `$${params.push(toPgText((op as { row: Row }).row[c]))}`).join(', ') + ')');
-      await this.client.query(upsertSql(target, cols, keyCols, values.join(', ')), params);
-      return;
-    }
-    const op = first as Extract<Op, { kind: 'patch' }>;
-    const cols = Object.keys(op.row);
-    const params: unknown[] = [];
-    const sets = cols.map((c) => `${quoteIdent(c)} = $${params.push(toPgText(op.row[c]))}`);
-    const where = keyCols.map((c) => `${quoteIdent(c)} = $${params.push(toPgText(op.key[c]))}`);
-    const res = sets.length ? await this.client.query(`update ${target} set ${sets.join(', ')} where ${where.join(' and ')}`, params) : { rowCount: 1 };
-    if (res.rowCount) return;
-    // The row is not there. Before the newest load snapshot that is expected (it was loaded in a
-    // later state, or deleted later); after it, insert what we have and let the target judge.
-    if (op.replay) return;
-    const insertParams: unknown[] = [];
-    const values = '(' + cols.map((c) => `$${insertParams.push(toPgText(op.row[c]))}`).join(', ') + ')';
-    await this.client.query(upsertSql(target, cols, keyCols, values), insertParams);
   }
 }
 
-function upsertSql(target: string, cols: readonly string[], keyCols: readonly string[], values: string): string {
+function onConflict(cols: readonly string[], keyCols: readonly string[]): string {
   const nonKey = cols.filter((c) => !keyCols.includes(c));
-  const conflict = nonKey.length
-    ? `do update set ${nonKey.map((c) => `${quoteIdent(c)} = excluded.${quoteIdent(c)}`).join(', ')}`
-    : 'do nothing';
-  return `insert into ${target} (${cols.map(quoteIdent).join(', ')}) overriding system value values ${values} on conflict (${keyCols.map(quoteIdent).join(', ')}) ${conflict}`;
+  const action = nonKey.length ? `do update set ${nonKey.map((c) => `${quoteIdent(c)} = excluded.${quoteIdent(c)}`).join(', ')}` : 'do nothing';
+  return `on conflict (${keyCols.map(quoteIdent).join(', ')}) ${action}`;
+}
+
+function firstFlushed(results: pg.QueryResult | pg.QueryResult[]): string | null {
+  const list = Array.isArray(results) ? results : [results];
+  return (list[0]?.rows[0] as { flushed?: string } | undefined)?.flushed ?? null;
+}
+
+function lastLsn(results: pg.QueryResult | pg.QueryResult[]): string | null {
+  const list = Array.isArray(results) ? results : [results];
+  return (list[list.length - 1]?.rows[0] as { lsn?: string } | undefined)?.lsn ?? null;
 }
 
 /**
  * Statements for the fast path. Between barriers (a patch or a truncate, which depend on the
  * previous state), only the last write per key matters: the batch commits atomically and every
  * upsert/delete is a full row state. So per table, all deletes run as one statement, then all
- * upserts as one. A constraint that this reordering trips (a unique value moving between rows)
- * sends the batch to the one-by-one path, which keeps the source order.
+ * inserts, then all upserts. A plain insert whose key was written earlier in the batch becomes
+ * an upsert (the earlier write may have been dropped). A constraint that this reordering trips
+ * (a unique value moving between rows) sends the batch to the one-by-one path, which keeps the
+ * source order.
  */
-function groupOps(ops: readonly Op[]): Op[][] {
+function groupOps(ops: readonly Op[], upsertOnly: ReadonlySet<ApplyTable>): Op[][] {
   const groups: Op[][] = [];
   let latest = new Map<ApplyTable, Map<string, Op>>();
   const flush = () => {
     for (const byKey of latest.values()) {
-      const finals = [...byKey.values()];
-      for (const kind of ['delete', 'upsert'] as const) {
-        let current: Op[] = [];
-        let params = 0;
-        for (const op of finals) {
-          if (op.kind !== kind) continue;
-          const width = kind === 'upsert' ? op.t.table.columns.length : op.t.table.targetPrimaryKey.length;
-          if (current.length && params + width > MAX_PARAMS) {
-            groups.push(current);
-            current = [];
-            params = 0;
-          }
-          current.push(op);
-          params += width;
-        }
-        if (current.length) groups.push(current);
+      const byKind: Record<'delete' | 'insert' | 'upsert', Op[]> = { delete: [], insert: [], upsert: [] };
+      for (const op of byKey.values()) byKind[op.kind as 'delete' | 'insert' | 'upsert'].push(op);
+      for (const kind of ['delete', 'insert', 'upsert'] as const) {
+        const list = byKind[kind];
+        for (let i = 0; i < list.length; i += MAX_GROUP_ROWS) groups.push(list.slice(i, i + MAX_GROUP_ROWS));
       }
     }
     latest = new Map();
   };
-  for (const op of ops) {
+  for (let op of ops) {
     if (op.kind === 'patch' || op.kind === 'truncate') {
       flush();
       groups.push([op]);
@@ -285,12 +344,25 @@ function groupOps(ops: readonly Op[]): Op[][] {
     }
     let byKey = latest.get(op.t);
     if (!byKey) latest.set(op.t, (byKey = new Map()));
-    const key = JSON.stringify(op.t.table.targetPrimaryKey.map((c) => toPgText(op.key[c])));
-    byKey.delete(key);
+    const key = keyString(op.key, op.t.table.targetPrimaryKey);
+    if (op.kind === 'insert' && (byKey.has(key) || upsertOnly.has(op.t))) op = { ...op, kind: 'upsert' };
+    byKey.delete(key); // re-inserted: the last write of a key takes the last place
     byKey.set(key, op);
   }
   flush();
   return groups;
+}
+
+function keyString(key: Row, cols: readonly string[]): string {
+  if (cols.length === 1) return toPgText(key[cols[0]!]) ?? '\u0000null';
+  let out = '';
+  for (const c of cols) out += (toPgText(key[c]) ?? '\u0000null') + '\u0000';
+  return out;
+}
+
+function hasUnchanged(row: WireRow): boolean {
+  for (const k in row) if (row[k] === undefined) return true;
+  return false;
 }
 
 function pickKey(row: Readonly<Record<string, unknown>>, keys: readonly string[]): Row {

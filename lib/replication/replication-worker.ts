@@ -4,7 +4,7 @@ import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { ReplicationStatus, ReplicationTableStatus } from '../platform/roles.ts';
-import { ChangeApplier, type ApplyTable } from './change-applier.ts';
+import { ChangeApplier, type ApplyTable, type SubmittedBatch } from './change-applier.ts';
 import { ChangeStream, type SourceTransaction } from './change-stream.ts';
 import { openApplySession } from './apply-session.ts';
 import { countDeadLetters, ensureControlSchema, readAppliedLsn, resetStream, writeAppliedLsn } from './control-schema.ts';
@@ -28,6 +28,8 @@ export interface WorkerOptions {
 const PAUSE_AT_CHANGES = 50_000;
 const RESUME_AT_CHANGES = 10_000;
 const IDLE_PING_MS = 250;
+/** Batches in flight on the apply session at once. */
+const PIPELINE_DEPTH = 2;
 
 /**
  * One replication stream, start to stop: full load from the slot's consistent point (resumable
@@ -51,6 +53,8 @@ export class ReplicationWorker {
   private wake: (() => void) | null = null;
   private streamError: Error | null = null;
   private lastStatusWrite = 0;
+  /** Batches sent to the apply session and not yet settled, oldest first. */
+  private readonly inflight: SubmittedBatch[] = [];
 
   constructor(
     private readonly env: ResolvedPostgresEnvironment,
@@ -267,6 +271,20 @@ export class ReplicationWorker {
     this.writeStatus(true);
     const session = await openApplySession(n.writeUrl, n.origin);
     const applier = new ChangeApplier(session, n.slot, this.direction, tables);
+    // Committed on the target, acknowledged to the source once the target's WAL is flushed past
+    // the commit (the apply session commits asynchronously, as a native subscription does).
+    const unflushed: { targetLsn: string | null; endLsn: string }[] = [];
+    let acknowledged = this.applied;
+    const acknowledgeFlushed = async (flushed: string | null) => {
+      let upTo: string | null = null;
+      while (unflushed.length && (unflushed[0]!.targetLsn === null || (flushed !== null && compareLsn(unflushed[0]!.targetLsn!, flushed) <= 0))) {
+        upTo = unflushed.shift()!.endLsn;
+      }
+      if (upTo) {
+        acknowledged = upTo;
+        await stream.acknowledge(upTo);
+      }
+    };
     const stream = new ChangeStream(n.readUrl, n.slot, n.publication, {
       onTransaction: (txn) => {
         this.queue.push(txn);
@@ -276,7 +294,7 @@ export class ReplicationWorker {
       },
       onKeepalive: (lsn, inTransaction, reply) => {
         if (!inTransaction) this.keepaliveLsn = lsn;
-        if (reply && this.applied) void stream.acknowledge(this.applied).catch(() => {});
+        if (reply && acknowledged) void stream.acknowledge(acknowledged).catch(() => {});
         this.wake?.();
       },
       onError: (err) => {
@@ -284,33 +302,9 @@ export class ReplicationWorker {
         this.wake?.();
       },
     });
-    const onAbort = () => this.wake?.();
-    signal.addEventListener('abort', onAbort);
-    try {
-      await stream.start();
-      this.out.ok(`replicate ${n.id}`, `streaming changes from slot ${n.slot} (applied ${this.applied})`);
-      let lastPing = 0;
-      while (!signal.aborted) {
-        if (this.streamError) throw this.streamError;
-        if (!this.queue.length) {
-          await new Promise<void>((resolve) => {
-            this.wake = resolve;
-            setTimeout(resolve, IDLE_PING_MS);
-          });
-          this.wake = null;
-          if (this.queue.length || signal.aborted) continue;
-          // idle: everything before the last keepalive position is applied
-          if (this.keepaliveLsn && this.applied && compareLsn(this.keepaliveLsn, this.applied) > 0) {
-            this.applied = this.keepaliveLsn;
-            await stream.acknowledge(this.applied);
-          }
-          if (Date.now() - lastPing >= IDLE_PING_MS && this.applied) {
-            lastPing = Date.now();
-            await stream.acknowledge(this.applied, true);
-          }
-          this.writeStatus();
-          continue;
-        }
+    /** Whole transactions from the queue, up to batchSize changes (at least one transaction). */
+    const takeBatch = (): SourceTransaction[] | null => {
+      while (this.queue.length) {
         const batch: SourceTransaction[] = [];
         let size = 0;
         while (this.queue.length && (size === 0 || size + this.queue[0]!.changes.length <= this.env.replication.batchSize)) {
@@ -322,20 +316,74 @@ export class ReplicationWorker {
           batch.push(txn);
         }
         if (this.queuedChanges < RESUME_AT_CHANGES) stream.resume();
-        if (!batch.length) continue;
-        const result = await applier.applyBatch(batch, this.replayUntil);
-        this.applied = batch[batch.length - 1]!.endLsn;
+        if (batch.length) return batch;
+      }
+      return null;
+    };
+    const onAbort = () => this.wake?.();
+    signal.addEventListener('abort', onAbort);
+    const inflight = this.inflight;
+    try {
+      await applier.init();
+      await stream.start();
+      this.out.ok(`replicate ${n.id}`, `streaming changes from slot ${n.slot} (applied ${this.applied})`);
+      let lastPing = 0;
+      // stopping: batches already sent still settle and count
+      while (!signal.aborted || inflight.length) {
+        if (this.streamError) throw this.streamError;
+        // keep PIPELINE_DEPTH batches on the session: the target executes one while the next is built
+        while (!signal.aborted && inflight.length < PIPELINE_DEPTH) {
+          const batch = takeBatch();
+          if (!batch) break;
+          inflight.push(applier.submit(batch, this.replayUntil, inflight.at(-1)?.endLsn ?? null));
+        }
+        if (!inflight.length) {
+          await new Promise<void>((resolve) => {
+            this.wake = resolve;
+            setTimeout(resolve, IDLE_PING_MS);
+          });
+          this.wake = null;
+          if (this.queue.length || signal.aborted) continue;
+          if (unflushed.length) await acknowledgeFlushed(await applier.targetFlushed());
+          // idle: everything before the last keepalive position is applied
+          if (!unflushed.length && this.keepaliveLsn && this.applied && compareLsn(this.keepaliveLsn, this.applied) > 0) {
+            this.applied = this.keepaliveLsn;
+            acknowledged = this.applied;
+            await stream.acknowledge(this.applied);
+          }
+          if (Date.now() - lastPing >= IDLE_PING_MS && acknowledged) {
+            lastPing = Date.now();
+            await stream.acknowledge(acknowledged, true);
+          }
+          this.writeStatus();
+          continue;
+        }
+        const head = inflight[0]!;
+        let result = await head.done;
+        inflight.shift();
+        if (result instanceof Error) {
+          console.error('DEBUG batch failed', result.message, head.endLsn, inflight.length);
+          // the batches sent behind it fail on their check: settle them, send them again later
+          for (const later of inflight) await later.done;
+          const again = inflight.splice(0).flatMap((b) => b.txns);
+          this.queue.unshift(...again);
+          this.queuedChanges += again.reduce((sum, t) => sum + t.changes.length, 0);
+          result = await applier.recover(head.txns, this.replayUntil, result);
+        }
+        this.applied = head.endLsn;
         this.deadLetters += result.deadLetters;
         for (const [table, count] of result.perTable) {
           const t = this.tables.get(table);
           if (t) t.cdcChanges += count;
         }
         this.countRate(result.changes);
-        await stream.acknowledge(this.applied);
+        unflushed.push({ targetLsn: result.targetLsn, endLsn: head.endLsn });
+        await acknowledgeFlushed(result.targetFlushed);
         this.writeStatus();
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
+      for (const b of inflight.splice(0)) await b.done;
       await stream.stop();
       await session.end().catch(() => {});
     }
@@ -352,7 +400,7 @@ export class ReplicationWorker {
     while (this.rateWindow.length && this.rateWindow[0]!.at < now - 5000) this.rateWindow.shift();
     const rows = this.rateWindow.reduce((s, r) => s + r.rows, 0);
     const span = Math.max(1, Math.min(5000, now - (this.rateWindow[0]?.at ?? now)));
-    const oldest = this.queue[0];
+    const oldest = this.inflight[0]?.txns[0] ?? this.queue[0];
     return {
       stream: this.names.id,
       slot: this.names.slot,

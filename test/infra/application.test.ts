@@ -21,30 +21,27 @@ describe('BlueGreenRouter', () => {
     });
   });
 
-  test('everything else is a weighted forward, blue 100 / green 0', () => {
-    staging.application.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
-      Priority: 20,
-      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } }],
-      Actions: [
+  test('everything else takes the weighted default action, blue 100 / green 0', () => {
+    staging.application.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      DefaultActions: [
         {
           Type: 'forward',
           ForwardConfig: { TargetGroups: [{ TargetGroupArn: BLUE_STAGING, Weight: 100 }, { TargetGroupArn: { Ref: Match.anyValue() }, Weight: 0 }] },
         },
       ],
     });
+    staging.application.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 1);
   });
 
-  test('on an existing listener both rules attach to its ARN', () => {
+  test('on an existing listener the write rule attaches to its ARN and the listener is not redefined', () => {
     const rules = Object.values(prod.application.findResources('AWS::ElasticLoadBalancingV2::ListenerRule'));
-    expect(rules).toHaveLength(2);
-    for (const r of rules) expect(r.Properties.ListenerArn).toBe(PROD_LISTENER);
+    expect(rules).toHaveLength(1);
+    expect(rules[0]!.Properties.ListenerArn).toBe(PROD_LISTENER);
+    prod.application.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 0);
     prod.application.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 0);
   });
 
-  test('a created listener falls back to blue and its load balancer logs and drops invalid headers', () => {
-    staging.application.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
-      DefaultActions: [{ Type: 'forward', TargetGroupArn: BLUE_STAGING }],
-    });
+  test('a created load balancer logs access and drops invalid headers', () => {
     staging.application.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
       LoadBalancerAttributes: Match.arrayWith([
         { Key: 'routing.http.drop_invalid_header_fields.enabled', Value: 'true' },

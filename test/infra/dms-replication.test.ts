@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Match } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { ReplicationTask, TASK_DESCRIBE_ACTIONS, TASK_START_STOP_ACTIONS } from '../../lib/infra/replication-task.ts';
 import { FORWARD_MAPPING_FILE, REVERSE_MAPPING_FILE } from './fixture-config.ts';
 import { synthEnvironment, type SynthesizedEnvironment } from './synth.ts';
 
@@ -114,3 +117,28 @@ describe('DmsReplication', () => {
     });
   });
 });
+
+describe('ReplicationTask.grantStartStop', () => {
+  test('start/stop on this task only; describe calls (no resource-level permission) on *', () => {
+    const stack = new Stack(new App({ builtinCloudFormationValidation: false }), 'Grants');
+    const t = new ReplicationTask(stack, 'Task', {
+      replicationInstanceArn: 'arn:aws:dms:eu-west-1:111111111111:rep:x',
+      sourceEndpointArn: 'arn:aws:dms:eu-west-1:111111111111:endpoint:s',
+      targetEndpointArn: 'arn:aws:dms:eu-west-1:111111111111:endpoint:t',
+      migrationType: 'cdc',
+      tableMappings: '{"rules":[]}',
+      taskSettings: {},
+      identifier: 'cutover-test-reverse',
+    });
+    const role = new iam.Role(stack, 'Runbook', { assumedBy: new iam.AccountRootPrincipal() });
+    t.grantStartStop(role);
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))[0]!.Properties.PolicyDocument.Statement;
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        { Effect: 'Allow', Action: [...TASK_START_STOP_ACTIONS], Resource: { Ref: stack.getLogicalId(t.resource) } },
+        { Effect: 'Allow', Action: [...TASK_DESCRIBE_ACTIONS], Resource: '*' },
+      ]),
+    );
+  });
+});
+

@@ -1,4 +1,6 @@
+import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { OPTIONAL_SSM_PARAMETER_NAMES, SSM_PARAMETER_NAMES, ssmParameterName } from '../../lib/aws/ssm-parameter-names.ts';
 import { PARAMETER_KEYS, cutoverParameterName, type ParameterKey } from '../../lib/infra/parameter-names.ts';
 import { synthEnvironment, type SynthesizedEnvironment } from './synth.ts';
 
@@ -20,8 +22,23 @@ describe('SSM parameters and outputs under /cutover/<env>/', () => {
     for (const key of Object.keys(PARAMETER_KEYS) as ParameterKey[]) expect(published, key).toContain(cutoverParameterName('staging', key));
   });
 
+  test('the names are those lib/aws reads: every required one, every optional one, for both target kinds', () => {
+    for (const env of [staging, byo]) {
+      const published = new Set(names(env));
+      const envName = env.stage.stageName;
+      for (const key of Object.keys(SSM_PARAMETER_NAMES) as (keyof typeof SSM_PARAMETER_NAMES)[]) {
+        expect(published, `${envName} ${key}`).toContain(ssmParameterName(envName, key));
+      }
+      for (const key of Object.keys(OPTIONAL_SSM_PARAMETER_NAMES) as (keyof typeof OPTIONAL_SSM_PARAMETER_NAMES)[]) {
+        expect(published, `${envName} ${key}`).toContain(ssmParameterName(envName, key));
+      }
+    }
+    // state-parameter-name points at the state parameter itself
+    staging.application.hasResourceProperties('AWS::SSM::Parameter', { Name: '/cutover/staging/state-parameter-name', Value: { Ref: Match.anyValue() } });
+  });
+
   test('an environment with an existing target publishes its endpoint from the config', () => {
-    expect(names(byo)).toContain('/cutover/byo/database/target-endpoint');
+    expect(names(byo)).toContain('/cutover/byo/target-endpoint');
     const all = JSON.stringify(byo.application.findResources('AWS::SSM::Parameter'));
     expect(all).toContain('duoduo.cluster-abc.eu-west-1.rds.amazonaws.com');
   });

@@ -14,6 +14,17 @@ describe('fake platform (test double for the traffic phases)', () => {
     expect(p.blue.write()).toBe(2);
   });
 
+  test('sequences move the written side above the other + gap, never down, in the direction asked', async () => {
+    const p = fakePlatform();
+    p.blue.write();
+    expect(await p.sequences.syncSequences(10)).toEqual([{ name: 'public.orders_id_seq', sourceValue: 1, targetValue: 11 }]);
+    expect(await p.sequences.syncSequences(10, 'reverse')).toEqual([{ name: 'public.orders_id_seq', sourceValue: 11, targetValue: 21 }]);
+    expect(await p.sequences.syncSequences(1, 'reverse')).toEqual([{ name: 'public.orders_id_seq', sourceValue: 11, targetValue: 21 }]);
+    expect(p.log).toEqual(['sequences.syncSequences', 'sequences.syncSequences(reverse)', 'sequences.syncSequences(reverse)']);
+    p.sequences.failReverse = 'denied';
+    expect(((await p.sequences.syncSequences(1, 'reverse').catch((e: unknown) => e)) as CutoverError).code).toBe('PRECONDITION_FAILED');
+  });
+
   test('replication catches up instantly or never, and an unreachable database fails with CONNECTION_FAILED', async () => {
     const p = fakePlatform();
     p.blue.write();

@@ -55,7 +55,8 @@ describe('rollback', () => {
     expect(p.blue.appliedRows).toBe(5);
     // the switch put green's sequence at blue's 1 + 100; the rollback puts blue's above that + 100
     expect(p.sequences.value).toEqual({ blue: 201, green: 101 });
-    expect(ctx.journal.entries.find((e) => e.action === ROLLBACK_SEQUENCES && e.status === 'ok')?.inputs).toEqual({ gap: 100, direction: 'reverse' });
+    expect(ctx.journal.entries.find((e) => e.action === ROLLBACK_SEQUENCES && e.status === 'started')?.inputs).toEqual({ gap: 100, direction: 'reverse' });
+    expect(ctx.journal.completedSteps()).toContain(ROLLBACK_SEQUENCES);
     expect(p.green.readOnly).toBe(true);
     expect(p.blue.write()).toBe(2);
     expect(p.fakeRouter!).toMatchObject({ readWeightGreen: 0, writeTarget: 'blue', writesHeld: false });
@@ -65,10 +66,10 @@ describe('rollback', () => {
     const p = await afterSwitch(2);
     expect((await runRollback(phaseContext(env, p))).ok).toBe(true);
     p.log.length = 0;
-    expect(p.sequences.value.blue).toBe(202);
+    expect(p.sequences.value.blue).toBe(201);
     const again = await runRollback(phaseContext(env, p));
     expect(again.ok).toBe(true);
-    expect(p.sequences.value.blue).toBe(202);
+    expect(p.sequences.value.blue).toBe(201);
     expect(again.summary).toMatch(/already on blue/);
     expect(p.log).toEqual([]);
     expect((await planRollback(phaseContext(env, p)))[0]!.action).toBe('none');

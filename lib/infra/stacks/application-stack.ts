@@ -7,7 +7,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { ResolvedAwsEnvironment } from '../../config/load.ts';
 import { CutoverError } from '../../errors.ts';
-import { BlueGreenRouter } from '../blue-green-router.ts';
+import { BlueGreenRouter, initialReadAction } from '../blue-green-router.ts';
 import { CUTOVER_METRICS_NAMESPACE } from '../custom-metrics.ts';
 import { CutoverLoadBalancer } from '../cutover-load-balancer.ts';
 import { CutoverParameters } from '../cutover-parameters.ts';
@@ -98,7 +98,7 @@ export class ApplicationStack extends Stack {
       suppressNag(accessLogs, 'AwsSolutions-S1', 'This bucket receives access logs; logging its own access into itself would loop. It is TLS-only, private and versioned.');
       const lb = new CutoverLoadBalancer(this, 'LoadBalancer', {
         vpc: props.vpc,
-        defaultTargetGroup: blueTargetGroup,
+        defaultAction: initialReadAction(blueTargetGroup, greenTargetGroup),
         accessLogsBucket: accessLogs,
         certificateArn: env.alb.certificateArn,
         deletionProtection: env.isProtected,
@@ -116,7 +116,6 @@ export class ApplicationStack extends Stack {
       blueMetricNames: { loadBalancerFullName: loadBalancerName, targetGroupFullName: targetGroupFullName(env.blue.targetGroupArn) },
       greenMetricNames: { loadBalancerFullName: loadBalancerName, targetGroupFullName: greenTargetGroupName },
       writeRulePriority: env.alb.writeRulePriority,
-      readRulePriority: env.alb.readRulePriority,
       maxErrorRatio: env.gates.maxErrorRatio,
       maxP99RatioToBlue: env.gates.maxP99RatioToBlue,
       p99LatencySeconds: env.alarms.p99LatencySeconds,
@@ -136,7 +135,7 @@ export class ApplicationStack extends Stack {
     }
     parameters.add('listenerArn', listener.listenerArn, 'ALB listener carrying the cutover rules');
     parameters.add('writeRuleArn', this.router.writeRule.listenerRuleArn, 'Listener rule for POST/PUT/PATCH/DELETE');
-    parameters.add('readRuleArn', this.router.readRule.listenerRuleArn, 'Weighted listener rule for every other request');
+    parameters.add('stateParameterName', this.router.stateParameter.parameterName, 'SSM parameter holding the cutover state');
     parameters.add('blueTargetGroupArn', blueTargetGroup.targetGroupArn, 'Blue (legacy) target group');
     parameters.add('greenTargetGroupArn', greenTargetGroup.targetGroupArn, 'Green (new) target group');
     parameters.add('dashboardName', this.router.dashboard.dashboard.dashboardName, 'CloudWatch dashboard of the cutover');

@@ -25,7 +25,7 @@ export class CutoverStage extends Stage {
     super(scope, id, { ...props, env: { account: props.environment.account, region: props.environment.region } });
     const environment = props.environment;
     const name = (part: string) => `cutover-${environment.name}-${part}`;
-    const common = { environment, terminationProtection: environment.isProtected, description: '' };
+    const common = { environment, terminationProtection: environment.isProtected };
     this.foundation = new FoundationStack(this, 'Foundation', {
       ...common,
       stackName: name('foundation'),

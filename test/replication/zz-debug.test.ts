@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { RecordingOutput } from '../../lib/output/output.ts';
+import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
+import { connect, startTestPostgres } from '../_helpers/pg.ts';
+import { sql, tableDigest, testEnvironment } from './_env.ts';
+
+const SCHEMA = `
+  create table items (id bigint primary key, name text, price numeric(14,4), at timestamptz, doc jsonb, bin bytea, big text, note text);
+  create table tags (a int, b text, v text, primary key (a, b));`;
+
+const ROWS = `
+  insert into items
+  select g, case when g % 7 = 0 then null else '商品 ' || g || ' 中文' end, (g * 1.2345)::numeric(14,4),
+         '2024-01-01 00:00:00.123456+00'::timestamptz + g * interval '1 minute 1.000001 second',
+         jsonb_build_object('g', g, 'name', '名字', 'tags', jsonb_build_array(g, null)),
+         decode(md5(g::text), 'hex'), null, case when g % 3 = 0 then null else 'n' end
+  from generate_series($1::int, $2::int) g`;
+
+describe('PostgresReplicator (forward, in-process worker)', () => {
+  let source: Awaited<ReturnType<typeof startTestPostgres>>;
+  let target: Awaited<ReturnType<typeof startTestPostgres>>;
+  let replicator: PostgresReplicator;
+  const out = new RecordingOutput();
+
+  const caughtUp = async () => {
+    expect(await replicator.waitForPosition(await replicator.sourcePosition(), 15_000)).toBe(true);
+  };
+  const expectEqual = async () => {
+    for (const [t, k] of [
+      ['items', 'id'],
+      ['tags', 'a, b'],
+    ] as const) {
+      expect(await tableDigest(target.url, t, k)).toEqual(await tableDigest(source.url, t, k));
+    }
+  };
+
+  beforeAll(async () => {
+    [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+    await sql(source.url, SCHEMA);
+    await sql(target.url, SCHEMA + 'alter table items add constraint price_not_negative check (price >= 0);');
+    await sql(source.url, ROWS, [1, 5000]);
+    await sql(source.url, "insert into tags select g % 50, 'b' || g, 'v' from generate_series(1, 500) g on conflict do nothing");
+    const env = testEnvironment(source.url, target.url, { chunkRows: 1000, parallelTables: 2, batchSize: 200 });
+    replicator = new PostgresReplicator(env, 'forward', out);
+  });
+  afterAll(async () => {
+    await replicator?.stop().catch(() => {});
+    await Promise.all([source?.dispose(), target?.dispose()]);
+  });
+
+  test('full load then CDC leaves the target equal, types intact', async () => {
+    const started = await replicator.start({ foreground: true });
+    expect(['full-load', 'cdc']).toContain(started.phase);
+    await sql(source.url, ROWS, [5001, 5100]);
+    await sql(source.url, "update items set name = name || ' ✓', doc = doc || '{\"u\": 1}' where id % 10 = 1");
+    await sql(source.url, 'delete from items where id % 13 = 0');
+    await sql(source.url, "update tags set v = 'w' where a = 3");
+    await caughtUp();
+    await expectEqual();
+    const status = await replicator.status();
+    expect(status.phase).toBe('cdc');
+    expect(status.tables.find((t) => t.source === 'public.items')).toMatchObject({ target: 'public.items', rows: 5000, totalRows: 5000 });
+    expect(status.lagBytes).toBeLessThan(64 * 1024); // WAL written after the wait (checkpoints, this query's neighbours)
+    const { rows } = await sql(target.url, 'select at::text, price::text, bin from items where id = 2');
+    expect(rows[0].at).toBe('2024-01-01 00:02:02.123458+00');
+    expect(rows[0].price).toBe('2.4690');
+  });
+
+  test('primary-key updates move rows (single and composite keys)', async () => {
+    await sql(source.url, 'update items set id = id + 100000 where id between 100 and 120');
+    await sql(source.url, "update tags set b = b || 'x' where a = 4");
+    await caughtUp();
+    await expectEqual();
+    expect((await sql(target.url, 'select count(*)::int as n from items where id between 100 and 120')).rows[0].n).toBe(0);
+  });
+
+  test('an UPDATE that leaves a TOAST-ed value unchanged keeps it on the target', async () => {
+    await sql(source.url, "update items set big = (select string_agg(md5(random()::text), '') from generate_series(1, 4000)) where id in (1, 2)");
+    await caughtUp();
+    await sql(source.url, "update items set note = 'touched' where id in (1, 2)");
+    await caughtUp();
+    const { rows } = await sql(target.url, 'select id, length(big) as len, note from items where id in (1, 2) order by id');
+    expect(rows).toEqual([
+      { id: '1', len: 128_000, note: 'touched' },
+      { id: '2', len: 128_000, note: 'touched' },
+    ]);
+    await expectEqual();
+  });
+
+  test('a row the target rejects goes to the dead-letter table and replication continues', async () => {
+    await sql(source.url, "insert into items (id, name, price) values (900001, 'negative', -5)");
+    await sql(source.url, "insert into items (id, name, price) values (900002, 'fine', 5)");
+    await caughtUp();
+    const dl = await sql(target.url, 'select source_table, source_key, error, change from _cutover.dead_letter');
+    expect(dl.rows).toHaveLength(1);
+    expect(dl.rows[0]).toMatchObject({ source_table: 'public.items', source_key: { id: '900001' } });
+    expect(dl.rows[0].error).toMatch(/price_not_negative/);
+    expect((await sql(target.url, 'select name from items where id = 900002')).rows).toEqual([{ name: 'fine' }]);
+    expect((await replicator.status()).deadLetters).toBe(1);
+    await sql(source.url, 'delete from items where id = 900001');
+    await caughtUp();
+  });
+
+  test('a randomized insert/update/delete workload with key updates ends equal', async () => {
+    let seed = 42;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const statements: string[] = [];
+    for (let i = 0; i < 600; i++) {
+      const id = 1 + rnd(6000);
+      switch (rnd(5)) {
+        case 0:
+          statements.push(`insert into items (id, name, price, doc) values (${200000 + i}, 'r${i}', ${rnd(1000)}.5, '{"i": ${i}}') on conflict do nothing`);
+          break;
+        case 1:
+          statements.push(`update items set price = ${rnd(100)}.25, note = null where id = ${id}`);
+          break;
+        case 2:
+          statements.push(`delete from items where id = ${id}`);
+          break;
+        case 3:
+          statements.push(`update items set id = ${300000 + i} where id = ${id}`);
+          break;
+        default:
+          statements.push(`begin; update items set name = '批量 ${i}' where id = ${id}; update tags set v = '${i}' where a = ${rnd(50)}; commit`);
+      }
+    }
+    const client = await connect(source.url);
+    try {
+      for (const s of statements) await client.query(s);
+    } finally {
+      await client.end();
+    }
+    await caughtUp();
+    const a = (await sql(source.url, 'select id from items')).rows.map((r) => r.id);
+    const b = (await sql(target.url, 'select id from items')).rows.map((r) => r.id);
+    const sa = new Set(a), sb = new Set(b);
+    console.log('extra on target', b.filter((x) => !sa.has(x)), 'missing', a.filter((x) => !sb.has(x)));
+    console.log('stmts for extras', statements.filter((st) => b.filter((x) => !sa.has(x)).some((x) => st.includes(String(x)))));
+    await expectEqual();
+  });
+
+  test('fails if a wave name is unknown', async () => {
+    await expect(replicator.start({ wave: 'nope' })).rejects.toMatchObject({ code: 'USAGE' });
+  });
+});
