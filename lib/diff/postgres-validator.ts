@@ -61,6 +61,7 @@ export interface PostgresValidatorOptions {
  * ship rows, which are diffed to the row and column. With nothing different each side is read
  * once and the client receives a few rows per chunk (see bench/validate-scan.ts).
  */
+const T0 = performance.now(); let TL = T0; const T = (n: string) => { if (process.env.H6T) { const t = performance.now(); console.error(n, Math.round(t - TL)); TL = t; } };
 export class PostgresValidator implements Validator {
   private readonly now: () => Date;
 
@@ -77,6 +78,7 @@ export class PostgresValidator implements Validator {
     const startedAt = this.now().toISOString();
     const { env } = this;
     const concurrency = env.validation.concurrency;
+T('start');
     const sourceDb = openComparisonPool(env.source.url, concurrency + 1);
     const targetDb = openComparisonPool(env.target.url, concurrency * 2 + 1);
     const transformers: RowTransformer[] = [];
@@ -90,13 +92,17 @@ export class PostgresValidator implements Validator {
           throw connectionError(err, 'target', env.target.url);
         }),
       ]);
+T('warm');
       const [mapped, form, lagAware] = await Promise.all([
         this.mappedTables(sourceDb, options.tables),
         negotiateForm(sourceDb, targetDb, env.validation.floatTolerance),
         this.lagAware(options),
       ]);
+T('mapped+form');
       const plans = await Promise.all(mapped.map((t) => buildTablePlan(t, sourceDb, targetDb)));
+T('plans');
       const deadLetters = await readDeadLetterIds(targetDb, plans);
+T('deadletters');
       const contexts = new Map<string, ChunkContext>();
       for (const plan of plans) {
         let transformer: RowTransformer | undefined;
@@ -108,6 +114,7 @@ export class PostgresValidator implements Validator {
         }
         contexts.set(plan.source, { plan, sourceDb, targetDb, form, transformer, deadLetterIds: deadLetters.get(plan.source)! });
       }
+T('ctx');
       const checkpoint = new ValidationCheckpoint(env.stateDir, this.fingerprint(plans, form), this.now);
       if (checkpoint.resumed) this.out.info('validate', `resuming the validation started ${checkpoint.startedAt} (${checkpoint.finishedChunks} chunk(s) already compared)`);
 
@@ -129,6 +136,7 @@ export class PostgresValidator implements Validator {
         ),
       );
 
+T('boundaries');
       const total = [...ranges.values()].reduce((n, r) => n + r.length, 0);
       let done = 0;
       let mismatchedSoFar = 0;

@@ -85,27 +85,6 @@ export function diffChunkRows(
   return diff;
 }
 
-/** Keeps only differences seen in both checks (lag-aware re-check); the rest were in flight. */
-export function persisting(first: ChunkDiff, second: ChunkDiff): { diff: ChunkDiff; inFlight: number } {
-  const ids = (entries: DiffEntry[]) => new Set(entries.map((e) => e.id));
-  const keep = (a: DiffEntry[], b: DiffEntry[]) => {
-    const seen = ids(a);
-    return b.filter((e) => seen.has(e.id));
-  };
-  const diff: ChunkDiff = {
-    missing: keep(first.missing, second.missing),
-    extra: keep(first.extra, second.extra),
-    different: keep(first.different, second.different),
-    deadLetter: second.deadLetter,
-    samples: [],
-  };
-  const kept = new Set([...diff.missing, ...diff.extra, ...diff.different].map((e) => JSON.stringify(e.key)));
-  diff.samples.push(...second.samples.filter((s) => kept.has(JSON.stringify(s.key))));
-  const all = new Set([...first.missing, ...first.extra, ...first.different, ...second.missing, ...second.extra, ...second.different].map((e) => e.id));
-  const keptIds = new Set([...diff.missing, ...diff.extra, ...diff.different].map((e) => e.id));
-  return { diff, inFlight: all.size - keptIds.size };
-}
-
 /** The diffs of several buckets of one chunk as one. */
 export function mergeDiffs(parts: readonly ChunkDiff[]): ChunkDiff {
   const diff: ChunkDiff = { missing: [], extra: [], different: [], deadLetter: [], samples: [] };

@@ -344,13 +344,13 @@ export class ReplicationWorker {
           });
           this.wake = null;
           if (this.queue.length || signal.aborted) continue;
-          if (unflushed.length) await acknowledgeFlushed(await applier.targetFlushed());
-          // idle: everything before the last keepalive position is applied
-          if (!unflushed.length && this.keepaliveLsn && this.applied && compareLsn(this.keepaliveLsn, this.applied) > 0) {
+          // idle: everything before the last keepalive position is applied. Checked before any
+          // await: a transaction that arrives during one may lie beyond the keepalive position.
+          if (this.keepaliveLsn && this.applied && compareLsn(this.keepaliveLsn, this.applied) > 0) {
             this.applied = this.keepaliveLsn;
-            acknowledged = this.applied;
-            await stream.acknowledge(this.applied);
+            unflushed.push({ targetLsn: unflushed.at(-1)?.targetLsn ?? null, endLsn: this.applied });
           }
+          if (unflushed.length) await acknowledgeFlushed(await applier.targetFlushed());
           if (Date.now() - lastPing >= IDLE_PING_MS && acknowledged) {
             lastPing = Date.now();
             await stream.acknowledge(acknowledged, true);
@@ -362,7 +362,6 @@ export class ReplicationWorker {
         let result = await head.done;
         inflight.shift();
         if (result instanceof Error) {
-          console.error('DEBUG batch failed', result.message, head.endLsn, inflight.length);
           // the batches sent behind it fail on their check: settle them, send them again later
           for (const later of inflight) await later.done;
           const again = inflight.splice(0).flatMap((b) => b.txns);

@@ -8,13 +8,13 @@ import { routerTarget, streamingLagMs } from './traffic-inputs.ts';
  */
 export const SWITCH_STEPS = {
   checkLag: 'switch.check-lag',
+  reverse: 'reverse.start',
   hold: 'router.holdWrites',
   fence: 'fence.refuseWrites(blue)',
   position: 'forward.sourcePosition',
   catchUp: 'forward.waitForPosition',
   validate: 'validator.validate(frozen)',
   sequences: 'sequences.syncSequences',
-  reverse: 'reverse.start',
   flip: 'switch.flip',
   release: 'router.releaseWrites',
   stopForward: 'forward.stop',
@@ -32,7 +32,7 @@ function currentAttempt(completed: readonly string[]): readonly string[] {
 
 /**
  * The write switch (Vitess SwitchTraffic's order): check lag before touching anything; hold
- * writes at the router; make blue refuse writes; wait until green applied blue's last position
+ * writes at the router (reverse replication is started just before, idle until the flip); make blue refuse writes; wait until green applied blue's last position
  * (timeout: undo, writes resume on blue); a frozen validation; sequences past blue's; reverse
  * replication from green's current position; flip writes to green (the point of no return);
  * release the held writes to green.
@@ -57,13 +57,13 @@ export const switchPhase: Phase = {
     }
     const steps: PlanStep[] = [
       { action: SWITCH_STEPS.checkLag, target: 'forward replication', detail: `reads at 100 % green and lag < ${ctx.env.gates.maxLagMs} ms, before anything pauses` },
+      { action: SWITCH_STEPS.reverse, target: 'reverse replication', detail: 'green -> blue from green\'s current position, idle until the flip (started before the hold so the hold stays short)' },
       { action: SWITCH_STEPS.hold, target: routerTarget(ctx), detail: `writes held (not failed) at most ${sw.maxHoldMs} ms; reads keep flowing` },
       { action: SWITCH_STEPS.fence, target: 'blue database', detail: 'default_transaction_read_only on, open write transactions ended' },
       { action: SWITCH_STEPS.position, target: 'blue database', detail: 'blue\'s final position' },
       { action: SWITCH_STEPS.catchUp, target: 'green database', detail: `green applies it within ${sw.catchUpTimeoutMs} ms, else everything is undone and writes resume on blue` },
       { action: SWITCH_STEPS.validate, target: 'both databases', detail: 'final validation on frozen data' },
       { action: SWITCH_STEPS.sequences, target: 'green database', detail: `sequences above blue's + ${sw.sequenceGap}` },
-      { action: SWITCH_STEPS.reverse, target: 'reverse replication', detail: 'green -> blue from green\'s current position' },
       { action: SWITCH_STEPS.flip, target: routerTarget(ctx), detail: 'writes to green: the point of no return (rollback drains green back to blue)' },
       { action: SWITCH_STEPS.release, target: routerTarget(ctx), detail: 'held writes go to green; hold p50/p99 measured' },
       { action: SWITCH_STEPS.stopForward, target: 'forward replication', detail: 'blue takes no more writes' },
@@ -122,6 +122,15 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
 
   let catchUpMs = 0;
   try {
+    // Reverse replication starts before anything pauses: until the flip green takes no client
+    // writes, and the forward applier's changes carry its replication origin, which the reverse
+    // stream skips, so it idles. Starting a worker takes seconds that would otherwise be spent
+    // holding writes.
+    await j.step(SWITCH_STEPS.reverse, {}, async () => {
+      const fromPosition = await reverse.sourcePosition();
+      const status = await reverse.start({ fromPosition });
+      return { fromPosition, phase: status.phase };
+    });
     await j.step(SWITCH_STEPS.hold, { maxHoldMs: sw.maxHoldMs }, () => router.holdWrites(sw.maxHoldMs));
     await j.step(SWITCH_STEPS.fence, { side: 'blue' }, () => fence.refuseWrites('blue'));
     const position = await j.step(SWITCH_STEPS.position, {}, () => forward.sourcePosition());
@@ -151,11 +160,6 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
       };
     }
     await j.step(SWITCH_STEPS.sequences, { gap: sw.sequenceGap, direction: 'forward' }, () => sequences.syncSequences(sw.sequenceGap, 'forward'));
-    await j.step(SWITCH_STEPS.reverse, {}, async () => {
-      const fromPosition = await reverse.sourcePosition();
-      const status = await reverse.start({ fromPosition });
-      return { fromPosition, phase: status.phase };
-    });
     await j.step(SWITCH_STEPS.flip, { side: 'green' }, () => router.setWriteTarget('green'));
   } catch (err) {
     const message = (err as Error).message;

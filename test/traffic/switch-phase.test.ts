@@ -38,12 +38,12 @@ describe('switch phase', () => {
     const outcome = await switchPhase.apply(ctx);
     expect(outcome.ok).toBe(true);
     expect(p.log).toEqual([
+      'reverse.start',
       'router.holdWrites',
       'fence.refuseWrites(blue)',
       'forward.waitForPosition',
       'validator.validate',
       'sequences.syncSequences',
-      'reverse.start',
       'router.setWriteTarget(green)',
       'router.releaseWrites',
       'forward.stop',
@@ -61,13 +61,13 @@ describe('switch phase', () => {
     const plan = await switchPhase.plan(phaseContext(env, p));
     expect(plan.map((s) => s.action)).toEqual([
       SWITCH_STEPS.checkLag,
+      SWITCH_STEPS.reverse,
       SWITCH_STEPS.hold,
       SWITCH_STEPS.fence,
       SWITCH_STEPS.position,
       SWITCH_STEPS.catchUp,
       SWITCH_STEPS.validate,
       SWITCH_STEPS.sequences,
-      SWITCH_STEPS.reverse,
       SWITCH_STEPS.flip,
       SWITCH_STEPS.release,
       SWITCH_STEPS.stopForward,
@@ -128,23 +128,24 @@ describe('switch phase', () => {
 
   const order = [
     SWITCH_STEPS.checkLag,
+    SWITCH_STEPS.reverse,
     SWITCH_STEPS.hold,
     SWITCH_STEPS.fence,
     SWITCH_STEPS.position,
     SWITCH_STEPS.catchUp,
     SWITCH_STEPS.validate,
     SWITCH_STEPS.sequences,
-    SWITCH_STEPS.reverse,
     SWITCH_STEPS.flip,
     SWITCH_STEPS.release,
     SWITCH_STEPS.stopForward,
   ];
   const flipIndex = order.indexOf(SWITCH_STEPS.flip);
-  const holdIndex = order.indexOf(SWITCH_STEPS.hold);
+  const firstEffectIndex = order.indexOf(SWITCH_STEPS.reverse);
   // the flip's journal record is the point of no return: killed before it is recorded, undo;
-  // killed before any side effect was recorded, the re-run is simply a whole switch
+  // killed before any side effect was recorded (the first is starting reverse replication,
+  // which is idempotent), the re-run is simply a whole switch
   const expected = (i: number) =>
-    i > flipIndex ? 'finished' : i <= holdIndex ? 'fresh' : 'undone';
+    i > flipIndex ? 'finished' : i <= firstEffectIndex ? 'fresh' : 'undone';
   const cases = order.flatMap((action, i) => [
     { action, how: 'before' as const, expect: expected(i) },
     { action, how: 'after-effect' as const, expect: expected(i) },
