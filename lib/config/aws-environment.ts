@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bakeSchema, gatesSchema, shiftSchema, smokeStepSchema, switchSchema, validationSchema, waveSchema } from './common-schema.ts';
+import { bakeSchema, gatesSchema, shiftSchema, smokeStepSchema, switchSchemaWith, validationSchema, waveSchema } from './common-schema.ts';
 
 const arn = (service: string) =>
   z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `an ARN of the ${service} service (arn:aws:${service}:…)`);
@@ -174,7 +174,7 @@ export const awsEnvironmentSchema = z
     validation: validationSchema.default({ chunkRows: 10_000, concurrency: 4, floatTolerance: 0, reconciliation: [] }),
     shift: shiftSchema.default({ steps: [1, 10, 50, 100], bakeSeconds: 30 }),
     gates: gatesSchema.default({ maxErrorRatio: 0.01, maxP99RatioToBlue: 3, maxLagMs: 1000, maxValidationAgeSeconds: 3600, minRequests: 20 }),
-    switch: switchSchema.default({ catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 }),
+    switch: switchSchemaWith({ catchUpTimeoutMs: 180_000, maxHoldMs: 240_000 }).default({ catchUpTimeoutMs: 180_000, maxHoldMs: 240_000, sequenceGap: 1000 }),
     bake: bakeSchema.default({ seconds: 60 }),
     smoke: z.array(smokeStepSchema).default([]),
   })

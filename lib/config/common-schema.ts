@@ -32,17 +32,28 @@ export const gatesSchema = z
   })
   .strict();
 
-/** The write switch. */
-export const switchSchema = z
-  .object({
-    /** Give up waiting for the target to apply blue's last position after this; undo. @default 10000 */
-    catchUpTimeoutMs: z.number().int().positive().default(10_000),
-    /** The router never holds a write longer than this. @default 15000 */
-    maxHoldMs: z.number().int().positive().default(15_000),
-    /** Added to source sequence values when target sequences are moved past them. @default 1000 */
-    sequenceGap: z.number().int().min(1).default(1000),
-  })
-  .strict();
+/**
+ * The write switch. `maxHoldMs` must exceed `catchUpTimeoutMs`: the router lets held writes go
+ * by itself after `maxHoldMs`, and they must not reach a blue that is still read-only.
+ */
+export function switchSchemaWith(defaults: { catchUpTimeoutMs: number; maxHoldMs: number }) {
+  return z
+    .object({
+      /** Give up waiting for the target to apply blue's last position after this; undo. @default 10000 (aws: 180000, DMS publishes latency once a minute) */
+      catchUpTimeoutMs: z.number().int().positive().default(defaults.catchUpTimeoutMs),
+      /** The router never holds a write longer than this. @default 15000 (aws: 240000) */
+      maxHoldMs: z.number().int().positive().default(defaults.maxHoldMs),
+      /** Added to source sequence values when target sequences are moved past them. @default 1000 */
+      sequenceGap: z.number().int().min(1).default(1000),
+    })
+    .strict()
+    .refine((s) => s.maxHoldMs > s.catchUpTimeoutMs, {
+      message: 'switch.maxHoldMs must be larger than switch.catchUpTimeoutMs (held writes must never be let go to a read-only blue)',
+      path: ['maxHoldMs'],
+    });
+}
+
+export const switchSchema = switchSchemaWith({ catchUpTimeoutMs: 10_000, maxHoldMs: 15_000 });
 
 /** Bake before finalize. @default 60 s with gates green */
 export const bakeSchema = z.object({ seconds: z.number().min(0).default(60) }).strict();

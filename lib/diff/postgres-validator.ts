@@ -61,7 +61,6 @@ export interface PostgresValidatorOptions {
  * ship rows, which are diffed to the row and column. With nothing different each side is read
  * once and the client receives a few rows per chunk (see bench/validate-scan.ts).
  */
-const T0 = performance.now(); let TL = T0; const T = (n: string) => { if (process.env.H6T) { const t = performance.now(); console.error(n, Math.round(t - TL)); TL = t; } };
 export class PostgresValidator implements Validator {
   private readonly now: () => Date;
 
@@ -78,31 +77,27 @@ export class PostgresValidator implements Validator {
     const startedAt = this.now().toISOString();
     const { env } = this;
     const concurrency = env.validation.concurrency;
-T('start');
     const sourceDb = openComparisonPool(env.source.url, concurrency + 1);
     const targetDb = openComparisonPool(env.target.url, concurrency * 2 + 1);
     const transformers: RowTransformer[] = [];
     try {
-      // every connection the chunks will use opens now, in parallel: that is also the probe
+      // one connection per side is the probe; the others the chunks use open meanwhile, in parallel
       await Promise.all([
-        warmPool(sourceDb, concurrency).catch((err: unknown) => {
+        warmPool(sourceDb, 1).catch((err: unknown) => {
           throw connectionError(err, 'source', env.source.url);
         }),
-        warmPool(targetDb, concurrency).catch((err: unknown) => {
+        warmPool(targetDb, 1).catch((err: unknown) => {
           throw connectionError(err, 'target', env.target.url);
         }),
       ]);
-T('warm');
+      void Promise.all([warmPool(sourceDb, concurrency), warmPool(targetDb, concurrency)]).catch(() => {});
       const [mapped, form, lagAware] = await Promise.all([
         this.mappedTables(sourceDb, options.tables),
         negotiateForm(sourceDb, targetDb, env.validation.floatTolerance),
         this.lagAware(options),
       ]);
-T('mapped+form');
       const plans = await Promise.all(mapped.map((t) => buildTablePlan(t, sourceDb, targetDb)));
-T('plans');
       const deadLetters = await readDeadLetterIds(targetDb, plans);
-T('deadletters');
       const contexts = new Map<string, ChunkContext>();
       for (const plan of plans) {
         let transformer: RowTransformer | undefined;
@@ -114,7 +109,6 @@ T('deadletters');
         }
         contexts.set(plan.source, { plan, sourceDb, targetDb, form, transformer, deadLetterIds: deadLetters.get(plan.source)! });
       }
-T('ctx');
       const checkpoint = new ValidationCheckpoint(env.stateDir, this.fingerprint(plans, form), this.now);
       if (checkpoint.resumed) this.out.info('validate', `resuming the validation started ${checkpoint.startedAt} (${checkpoint.finishedChunks} chunk(s) already compared)`);
 
@@ -136,7 +130,6 @@ T('ctx');
         ),
       );
 
-T('boundaries');
       const total = [...ranges.values()].reduce((n, r) => n + r.length, 0);
       let done = 0;
       let mismatchedSoFar = 0;

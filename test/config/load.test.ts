@@ -120,3 +120,11 @@ describe('config loading', () => {
     await expect(loadConfig({ file: 'bad.json', cwd: dir })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 });
+
+describe('switch timing', () => {
+  test('fails if maxHoldMs is not larger than catchUpTimeoutMs', () => {
+    const err = caught(() => parseConfig({ environments: { lab: { ...lab, switch: { catchUpTimeoutMs: 20_000, maxHoldMs: 15_000 } } } }, '/x/c.json'));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.details.problems!.join('\n')).toMatch(/environments\.lab\.switch\.maxHoldMs: .*larger than switch\.catchUpTimeoutMs/);
+  });
+});
