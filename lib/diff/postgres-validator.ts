@@ -10,7 +10,7 @@ import type { Output } from '../output/output.ts';
 import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
 import { narrowMismatch } from './bucket-narrowing.ts';
 import { diffChunk, hashChunk, type ChunkContext } from './chunk-compare.ts';
-import { openComparisonPool, warmPool } from './comparison-pool.ts';
+import { openAhead, openComparisonPool, warmPool } from './comparison-pool.ts';
 import { readDeadLetterIds } from './dead-letters.ts';
 import { negotiateForm } from './form-probe.ts';
 import { BUCKETS_PER_CHUNK, chunkBoundaries, chunkRanges } from './key-chunks.ts';
@@ -83,14 +83,13 @@ export class PostgresValidator implements Validator {
     try {
       // one connection per side is the probe; the others the chunks use open meanwhile, in parallel
       await Promise.all([
-        warmPool(sourceDb, 1).catch((err: unknown) => {
+        warmPool(sourceDb, process.env.H6V === 'A' ? concurrency : 1).catch((err: unknown) => {
           throw connectionError(err, 'source', env.source.url);
         }),
-        warmPool(targetDb, 1).catch((err: unknown) => {
+        warmPool(targetDb, process.env.H6V === 'A' ? concurrency : 1).catch((err: unknown) => {
           throw connectionError(err, 'target', env.target.url);
         }),
       ]);
-      void Promise.all([warmPool(sourceDb, concurrency), warmPool(targetDb, concurrency)]).catch(() => {});
       const [mapped, form, lagAware] = await Promise.all([
         this.mappedTables(sourceDb, options.tables),
         negotiateForm(sourceDb, targetDb, env.validation.floatTolerance),
@@ -109,6 +108,7 @@ export class PostgresValidator implements Validator {
         }
         contexts.set(plan.source, { plan, sourceDb, targetDb, form, transformer, deadLetterIds: deadLetters.get(plan.source)! });
       }
+      if (process.env.H6V === 'C') { openAhead(sourceDb, concurrency); openAhead(targetDb, concurrency); }
       const checkpoint = new ValidationCheckpoint(env.stateDir, this.fingerprint(plans, form), this.now);
       if (checkpoint.resumed) this.out.info('validate', `resuming the validation started ${checkpoint.startedAt} (${checkpoint.finishedChunks} chunk(s) already compared)`);
 

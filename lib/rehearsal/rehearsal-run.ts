@@ -184,14 +184,16 @@ export class RehearsalRun {
     let killed = false;
     for (let i = 0; i < 400 && !killed; i++) {
       const s = await forward.status();
-      if (s.worker?.alive && (s.phase === 'full-load' || s.phase === 'cdc')) {
-        const where = s.phase === 'full-load' ? `during full load (${s.tables.reduce((a, t) => a + t.rows, 0)} rows copied)` : 'during CDC (full load had already finished)';
+      const copied = s.tables.reduce((a, t) => a + t.rows, 0);
+      // kill once the first chunks are committed, so the resume has checkpoints to honour
+      if (s.worker?.alive && ((s.phase === 'full-load' && copied > 0) || s.phase === 'cdc')) {
+        const where = s.phase === 'full-load' ? `during full load (${copied} rows copied)` : 'during CDC (full load had already finished)';
         process.kill(s.worker.pid, 'SIGKILL');
         out.warn('rehearse', `fault kill-replicator: kill -9 ${s.worker.pid} ${where}`);
         killed = true;
         break;
       }
-      await sleep(25);
+      await sleep(10);
     }
     await sleep(500);
     out.info('rehearse', 're-running `cutover replicate start`: it must resume from its checkpoints');

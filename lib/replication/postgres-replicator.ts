@@ -120,10 +120,26 @@ export class PostgresReplicator implements Replicator {
     }
   }
 
-  async status(): Promise<ReplicationStatus> {
-    const files = this.streams()
+  /** Each stream's status file, with the worker's liveness checked (no database query). */
+  private streamViews(): (WorkerStatusFile & { lagBytes: number | null })[] {
+    return this.streams()
       .map((n) => readStatusFile(n.statusFile))
-      .filter((s): s is WorkerStatusFile => s !== null);
+      .filter((s): s is WorkerStatusFile => s !== null)
+      .map((s) => {
+        const alive = s.worker ? this.foreground.has(s.stream) || processAlive(s.worker.pid) : false;
+        const running = s.phase === 'full-load' || s.phase === 'cdc';
+        return {
+          ...s,
+          phase: running && !alive ? 'failed' : s.phase,
+          error: running && !alive ? `worker ${s.worker?.pid} is gone (killed?): run replicate start to resume` : s.error,
+          worker: s.worker ? { ...s.worker, alive } : undefined,
+          lagBytes: null,
+        };
+      });
+  }
+
+  async status(): Promise<ReplicationStatus> {
+    const files = this.streamViews();
     if (!files.length) {
       return { phase: 'not-started', direction: this.direction, lagMs: null, lagBytes: null, appliedRowsPerSec: 0, tables: [], deadLetters: 0 };
     }
@@ -133,18 +149,7 @@ export class PostgresReplicator implements Replicator {
     } catch {
       /* source down: lagBytes unknown */
     }
-    const views = files.map((s) => {
-      const alive = s.worker ? (this.foreground.has(s.stream) || processAlive(s.worker.pid)) : false;
-      const running = s.phase === 'full-load' || s.phase === 'cdc';
-      const phase: ReplicationStatus['phase'] = running && !alive ? 'failed' : s.phase;
-      return {
-        ...s,
-        phase,
-        error: running && !alive ? `worker ${s.worker?.pid} is gone (killed?): run replicate start to resume` : s.error,
-        worker: s.worker ? { ...s.worker, alive } : undefined,
-        lagBytes: current && s.appliedPosition ? lsnDistance(s.appliedPosition, current) : null,
-      };
-    });
+    const views = files.map((v) => ({ ...v, lagBytes: current && v.appliedPosition ? lsnDistance(v.appliedPosition, current) : null }));
     const phases = views.map((v) => v.phase);
     const phase: ReplicationStatus['phase'] = phases.includes('failed')
       ? 'failed'
@@ -203,9 +208,11 @@ export class PostgresReplicator implements Replicator {
     const until = Date.now() + timeoutMs;
     let nudgedAt = Date.now();
     while (!signal?.aborted) {
-      const s = await this.status();
-      if (s.appliedPosition && compareLsn(s.appliedPosition, position) >= 0) return true;
-      if (s.phase === 'failed') return false;
+      // status files only: polling must not cost the source a connection every few milliseconds
+      const views = this.streamViews();
+      const positions = views.map((v) => v.appliedPosition).filter((p): p is string => !!p);
+      if (views.length && positions.length === views.length && compareLsn(positions.sort(compareLsn)[0]!, position) >= 0) return true;
+      if (views.some((v) => v.phase === 'failed')) return false;
       if (Date.now() >= until) return false;
       if (Date.now() - nudgedAt > 1000) {
         // An idle source may end its WAL exactly at a page boundary, a few bytes short of what
