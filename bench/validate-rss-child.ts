@@ -11,4 +11,5 @@ const env = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as ResolvedPostgr
 const started = performance.now();
 const report = await new PostgresValidator(env, silentOutput).validate({ frozen: true });
 const ms = performance.now() - started;
-process.stdout.write(JSON.stringify({ ms, equal: report.equal, figures: report.figures, maxRssKb: process.resourceUsage().maxRSS }) + '\n');
+const different = report.tables.reduce((n, t) => n + t.missing.length + t.extra.length + t.different.length, 0);
+process.stdout.write(JSON.stringify({ ms, equal: report.equal, figures: report.figures, different, maxRssKb: process.resourceUsage().maxRSS }) + '\n');

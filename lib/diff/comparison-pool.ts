@@ -68,10 +68,3 @@ export async function warmPool(pool: pg.Pool, clients: number, timeoutMs = 10_00
   }
 }
 
-/**
- * Starts `clients` connections in the background, each back in the pool as soon as it is open
- * (nothing waits for them; a failure shows on the next real query).
- */
-export function openAhead(pool: pg.Pool, clients: number): void {
-  for (let i = 0; i < clients; i++) pool.connect().then((c) => c.release(), () => {});
-}

@@ -22,6 +22,12 @@ export interface RecheckOutcome {
   readonly timedOut?: string;
 }
 
+/** Source reads kept per wait while sampling (each holds only the rows being re-checked). */
+const MAX_SAMPLES = 64;
+/** Above this many rows re-checked, the source is read only before and after each wait. */
+const MAX_SAMPLED_ROWS = 500;
+const SAMPLE_GAP_MS = 2;
+
 type Row = (string | null)[];
 
 /**
@@ -29,10 +35,12 @@ type Row = (string | null)[];
  * within `span`, the key range they came from). One round:
  *   s1 = source rows, p1 = source position; wait until the target applied p1; t1 = target rows;
  *   s2 = source rows, p2 = source position. A row is consistent when t1 equals s1 or s2; for the
- *   others, wait for p2 and read t2: consistent when t2 equals s2.
- * A hot row that changes between every read converges because it only needs to match one of the
- * source states it was seen in; a row that really differs matches none in any round. Rows still
- * inconsistent go to the next round; those inconsistent in every round are reported.
+ *   others, wait for p2 and read t2: consistent when t2 equals s2 (or the source read after t2).
+ * While waiting, the source rows are read again back to back (a few rows, so cheap): a replicator
+ * does not stop at p1, so the target may hold a state of a hot row between s1 and s2, and a row is
+ * also consistent when the target equals any of those reads (each one a state the source held
+ * after the position waited for). A row that really differs matches none in any round; rows still
+ * inconsistent go to the next round, and those inconsistent in every round are reported.
  */
 export async function recheckRows(ctx: ChunkContext, span: KeyRange, first: ChunkDiff, live: LiveRecheck): Promise<RecheckOutcome> {
   const firstIds = new Set(entriesOf(first).map((e) => e.id));
@@ -41,7 +49,6 @@ export async function recheckRows(ctx: ChunkContext, span: KeyRange, first: Chun
   let fetched = 0;
   let timedOut: string | undefined;
   const nk = ctx.plan.keys.length;
-  const wait = (position: string) => live.replicator.waitForPosition(position, Math.max(1, live.deadline - Date.now()));
   const keyed = (ids: readonly string[]): KeyRange => ({ lower: span.lower, upper: span.upper, keys: ids.map((id) => JSON.parse(id) as (string | null)[]) });
   const readSource = async (ids: readonly string[]) => {
     const read = await sourceRows(ctx, keyed(ids));
@@ -55,47 +62,69 @@ export async function recheckRows(ctx: ChunkContext, span: KeyRange, first: Chun
   };
   const compare = (src: Row[], tgt: Row[]) => diffChunkRows(ctx.plan, src, tgt, { floatTolerance: ctx.form.floatTolerance, deadLetterIds: ctx.deadLetterIds });
   const only = (rows: Row[], ids: ReadonlySet<string>) => rows.filter((r) => ids.has(keyId(r.slice(0, nk))));
+  /** Waits for `position`, reading the source rows meanwhile into `seen`. */
+  const waitSampling = async (position: string, ids: readonly string[], seen: Row[][]): Promise<boolean> => {
+    let reached: boolean | undefined;
+    const wait = live.replicator.waitForPosition(position, Math.max(1, live.deadline - Date.now())).then((r) => (reached = r));
+    if (ids.length <= MAX_SAMPLED_ROWS) {
+      while (reached === undefined && seen.length < MAX_SAMPLES) {
+        seen.push(await readSource(ids));
+        await Promise.race([wait, sleep(SAMPLE_GAP_MS)]);
+      }
+    }
+    return wait;
+  };
+  /** The ids of `ids` whose target row equals none of the source reads. */
+  const unmatched = (ids: readonly string[], seen: readonly Row[][], tgt: Row[]) => {
+    let left = new Set(ids);
+    for (const src of seen) {
+      if (!left.size) break;
+      const differs = differing(compare(only(src, left), only(tgt, left)));
+      left = new Set([...left].filter((id) => differs.has(id)));
+    }
+    return ids.filter((id) => left.has(id));
+  };
 
   for (let round = 0; round < live.rounds && pending.length; round++) {
-    const s1 = await readSource(pending);
+    const seen: Row[][] = [await readSource(pending)];
     const p1 = await live.replicator.sourcePosition();
-    if (!(await wait(p1))) {
+    if (!(await waitSampling(p1, pending, seen))) {
       timedOut = p1;
       break;
     }
     const t1 = await readTarget(pending);
     const s2 = await readSource(pending);
     const p2 = await live.replicator.sourcePosition();
-    const atP1 = differing(compare(s1, t1));
-    const atP2 = compare(s2, t1);
-    const still = pending.filter((id) => atP1.has(id) && differing(atP2).has(id));
-    last = atP2;
+    seen.push(s2);
+    let still = unmatched(pending, seen, t1);
+    last = compare(only(s2, new Set(still)), only(t1, new Set(still)));
     if (still.length) {
-      if (!(await wait(p2))) {
+      const after: Row[][] = [s2];
+      if (!(await waitSampling(p2, still, after))) {
         pending = still;
         timedOut = p2;
         break;
       }
-      const stillSet = new Set(still);
       const t2 = await readTarget(still);
-      last = compare(only(s2, stillSet), t2);
-      const settled = differing(last);
-      pending = still.filter((id) => settled.has(id));
-    } else pending = [];
+      const s3 = await readSource(still);
+      after.push(s3);
+      still = unmatched(still, after, t2);
+      last = compare(only(s3, new Set(still)), only(t2, new Set(still)));
+    }
+    pending = still;
   }
   // `last` holds every pending row (a wait that timed out in the first round leaves the first check)
   const keep = new Set(pending);
   const kept = (entries: readonly DiffEntry[]) => entries.filter((e) => keep.has(e.id));
-  const source = last;
   const diff: ChunkDiff = {
-    missing: kept(source.missing),
-    extra: kept(source.extra),
-    different: kept(source.different),
+    missing: kept(last.missing),
+    extra: kept(last.extra),
+    different: kept(last.different),
     deadLetter: first.deadLetter,
     samples: [],
   };
   const keptKeys = new Set(entriesOf(diff).map((e) => JSON.stringify(e.key)));
-  diff.samples.push(...source.samples.filter((s) => keptKeys.has(JSON.stringify(s.key))));
+  diff.samples.push(...last.samples.filter((s) => keptKeys.has(JSON.stringify(s.key))));
   return { diff, inFlight: firstIds.size - keep.size, rowsFetched: fetched, ...(timedOut ? { timedOut } : {}) };
 }
 
@@ -105,4 +134,8 @@ function entriesOf(diff: ChunkDiff): DiffEntry[] {
 
 function differing(diff: ChunkDiff): Set<string> {
   return new Set(entriesOf(diff).map((e) => e.id));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

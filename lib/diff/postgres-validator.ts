@@ -10,7 +10,7 @@ import type { Output } from '../output/output.ts';
 import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
 import { narrowMismatch } from './bucket-narrowing.ts';
 import { diffChunk, hashChunk, type ChunkContext } from './chunk-compare.ts';
-import { openAhead, openComparisonPool, warmPool } from './comparison-pool.ts';
+import { openComparisonPool, warmPool } from './comparison-pool.ts';
 import { readDeadLetterIds } from './dead-letters.ts';
 import { negotiateForm } from './form-probe.ts';
 import { BUCKETS_PER_CHUNK, chunkBoundaries, chunkRanges } from './key-chunks.ts';
@@ -81,12 +81,12 @@ export class PostgresValidator implements Validator {
     const targetDb = openComparisonPool(env.target.url, concurrency * 2 + 1);
     const transformers: RowTransformer[] = [];
     try {
-      // one connection per side is the probe; the others the chunks use open meanwhile, in parallel
+      // one connection per side is the probe (the chunks open the others as they start, in parallel)
       await Promise.all([
-        warmPool(sourceDb, process.env.H6V === 'A' ? concurrency : 1).catch((err: unknown) => {
+        warmPool(sourceDb, 1).catch((err: unknown) => {
           throw connectionError(err, 'source', env.source.url);
         }),
-        warmPool(targetDb, process.env.H6V === 'A' ? concurrency : 1).catch((err: unknown) => {
+        warmPool(targetDb, 1).catch((err: unknown) => {
           throw connectionError(err, 'target', env.target.url);
         }),
       ]);
@@ -108,7 +108,6 @@ export class PostgresValidator implements Validator {
         }
         contexts.set(plan.source, { plan, sourceDb, targetDb, form, transformer, deadLetterIds: deadLetters.get(plan.source)! });
       }
-      if (process.env.H6V === 'C') { openAhead(sourceDb, concurrency); openAhead(targetDb, concurrency); }
       const checkpoint = new ValidationCheckpoint(env.stateDir, this.fingerprint(plans, form), this.now);
       if (checkpoint.resumed) this.out.info('validate', `resuming the validation started ${checkpoint.startedAt} (${checkpoint.finishedChunks} chunk(s) already compared)`);
 

@@ -1,7 +1,9 @@
+import { finished } from 'node:stream/promises';
 import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { SourceChange, SourceTransaction, WireRow } from './change-stream.ts';
-import { toPgText } from './copy-text.ts';
+import { encodeCopyField, toPgText } from './copy-text.ts';
 import { expectAppliedSql, writeAppliedLsnSql } from './control-schema.ts';
 import { compareLsn } from './lsn.ts';
 import { sourceName, targetName } from './mapping-engine.ts';
@@ -17,8 +19,8 @@ type Row = Record<string, unknown>;
 /** One write on the apply side, in target terms, with the source change it came from (for dead letters). */
 type Op =
   /** A row inserted at the source after the newest load snapshot: a plain INSERT (cheaper than an upsert). */
-  | { kind: 'insert'; t: ApplyTable; row: Row; key: Row; change: SourceChange; lsn: string }
-  | { kind: 'upsert'; t: ApplyTable; row: Row; key: Row; change: SourceChange; lsn: string }
+  | { kind: 'insert'; t: ApplyTable; row: Row; change: SourceChange; lsn: string }
+  | { kind: 'upsert'; t: ApplyTable; row: Row; change: SourceChange; lsn: string }
   | { kind: 'delete'; t: ApplyTable; key: Row; change: SourceChange; lsn: string }
   /** An UPDATE that left TOAST values unchanged: only the columns sent are written. */
   | { kind: 'patch'; t: ApplyTable; key: Row; row: Row; change: SourceChange; lsn: string; replay: boolean }
@@ -60,6 +62,8 @@ const MAX_GROUP_ROWS = 10_000;
 export class ChangeApplier {
   private readonly bySource = new Map<string, ApplyTable>();
   private readonly columnTypes = new Map<string, Map<string, string>>();
+  /** Tables whose target row is the source row as sent (no filter, every column copied under its own name). */
+  private readonly passThrough = new Set<ApplyTable>();
   /** Target tables where a plain INSERT met an existing key: upserts only from then on. */
   private readonly upsertOnly = new Set<ApplyTable>();
 
@@ -69,7 +73,16 @@ export class ChangeApplier {
     private readonly direction: string,
     tables: readonly ApplyTable[],
   ) {
-    for (const t of tables) this.bySource.set(sourceName(t.table), t);
+    for (const t of tables) {
+      this.bySource.set(sourceName(t.table), t);
+      const { filters, columns } = t.table;
+      if (!filters.length && columns.every((c) => c.kind === 'copy' && c.source === c.target)) this.passThrough.add(t);
+    }
+  }
+
+  /** The mapping's target row (target column names), or null when the filters leave the row out. */
+  private targetRow(t: ApplyTable, sourceRow: WireRow): Row | null {
+    return this.passThrough.has(t) ? sourceRow : t.transformer.transform(sourceRow);
   }
 
   /** Reads the target column types (as `format_type` prints them) of every mapped table, once. */
@@ -95,23 +108,53 @@ export class ChangeApplier {
   submit(txns: readonly SourceTransaction[], replayUntil: string | null, after: string | null): SubmittedBatch {
     const last = txns[txns.length - 1]!;
     const { ops, perTable } = this.toBatchOps(txns, replayUntil);
-    const statements = ['select pg_current_wal_flush_lsn()::text as flushed', 'begin'];
+    // SQL text, except plain inserts, which go as COPY (cheaper for the target than any INSERT);
+    // everything is queued on the session at once, in order
+    const sent: Promise<pg.QueryResult | pg.QueryResult[] | void>[] = [];
+    let statements = ['select pg_current_wal_flush_lsn()::text as flushed', 'begin'];
     if (after) statements.push(expectAppliedSql(this.slot, after));
-    for (const group of groupOps(ops, this.upsertOnly)) statements.push(this.groupSql(group));
+    for (const group of groupOps(ops, this.upsertOnly)) {
+      if (group[0]!.kind !== 'insert') {
+        statements.push(this.groupSql(group));
+        continue;
+      }
+      if (statements.length) sent.push(this.client.query(statements.join(';\n')));
+      statements = [];
+      sent.push(this.copyRows(group as Extract<Op, { kind: 'insert' }>[]));
+    }
     statements.push(writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime), 'commit', 'select pg_current_wal_insert_lsn()::text as lsn');
-    const done = this.client.query(statements.join(';\n')).then(
-      (results) => ({ changes: ops.length, deadLetters: 0, perTable, targetLsn: lastLsn(results), targetFlushed: firstFlushed(results) }),
-      (err: Error) => {
-        const table = (err as { table?: string }).table;
-        const schema = (err as { schema?: string }).schema;
-        if ((err as { code?: string }).code === '23505' && table) {
-          // a plain INSERT met an existing row: that table takes upserts from now on
-          for (const op of ops) if (op.kind === 'insert' && op.t.table.target.table === table && (!schema || op.t.table.target.schema === schema)) this.upsertOnly.add(op.t);
+    sent.push(this.client.query(statements.join(';\n')));
+    const done = Promise.allSettled(sent).then((settled) => {
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (!failed) {
+        const results = settled.map((r) => (r as PromiseFulfilledResult<pg.QueryResult | pg.QueryResult[]>).value);
+        return { changes: ops.length, deadLetters: 0, perTable, targetLsn: lastLsn(results[results.length - 1]!), targetFlushed: firstFlushed(results[0]!) };
+      }
+      const err = failed.reason as Error & { code?: string; table?: string; schema?: string };
+      if (err.code === '23505' && err.table) {
+        // a plain INSERT met an existing row: that table takes upserts from now on
+        for (const op of ops) {
+          if (op.kind === 'insert' && op.t.table.target.table === err.table && (!err.schema || op.t.table.target.schema === err.schema)) this.upsertOnly.add(op.t);
         }
-        return err;
-      },
-    );
+      }
+      return err;
+    });
     return { txns, endLsn: last.endLsn, done };
+  }
+
+  /** `COPY … FROM STDIN` of a group of new rows (queued on the session like any query). */
+  private copyRows(group: readonly Extract<Op, { kind: 'insert' }>[]): Promise<void> {
+    const table = group[0]!.t.table;
+    const cols = table.columns.map((c) => c.target);
+    let data = '';
+    for (const op of group) {
+      for (let i = 0; i < cols.length; i++) data += (i ? '\t' : '') + encodeCopyField(op.row[cols[i]!]);
+      data += '\n';
+    }
+    const copy = this.client.query(copyStreams.from(`copy ${qualified(table.target.schema, table.target.table)} (${cols.map(quoteIdent).join(', ')}) from stdin`));
+    const done = finished(copy);
+    copy.end(data);
+    return done;
   }
 
   /**
@@ -217,13 +260,13 @@ export class ChangeApplier {
       return;
     }
     if (change.kind === 'insert') {
-      const row = transformer.transform(change.newRow);
+      const row = this.targetRow(t, change.newRow);
       // before the newest load snapshot the row may already be there (loaded in a later state)
-      if (row) ops.push({ kind: replay ? 'upsert' : 'insert', t, row, key: pickKey(row, table.targetPrimaryKey), change, lsn });
+      if (row) ops.push({ kind: replay ? 'upsert' : 'insert', t, row, change, lsn });
       return;
     }
     const oldKey = change.oldKey && !sameKey(change.oldKey, change.newRow, table.primaryKey) ? change.oldKey : null;
-    const row = transformer.transform(change.newRow);
+    const row = this.targetRow(t, change.newRow);
     const fromKey = targetKeyOf(oldKey ?? change.newRow);
     if (!row) {
       ops.push({ kind: 'delete', t, key: fromKey, change, lsn }); // left the selection filter
@@ -240,7 +283,7 @@ export class ChangeApplier {
       return;
     }
     if (oldKey) ops.push({ kind: 'delete', t, key: fromKey, change, lsn });
-    ops.push({ kind: 'upsert', t, row, key: pickKey(row, table.targetPrimaryKey), change, lsn });
+    ops.push({ kind: 'upsert', t, row, change, lsn });
   }
 
   private typesOf(target: string): Map<string, string> {
@@ -324,30 +367,45 @@ function lastLsn(results: pg.QueryResult | pg.QueryResult[]): string | null {
  */
 function groupOps(ops: readonly Op[], upsertOnly: ReadonlySet<ApplyTable>): Op[][] {
   const groups: Op[][] = [];
-  let latest = new Map<ApplyTable, Map<string, Op>>();
+  const push = (list: Op[]) => {
+    for (let i = 0; i < list.length; i += MAX_GROUP_ROWS) groups.push(list.slice(i, i + MAX_GROUP_ROWS));
+  };
+  // Tables that only took inserts between two barriers need no last-write-per-key pass: a source
+  // key is inserted once unless something else touched it in between.
+  let pending: Op[] = [];
   const flush = () => {
-    for (const byKey of latest.values()) {
+    const byTable = new Map<ApplyTable, Op[]>();
+    for (const op of pending) {
+      let list = byTable.get(op.t);
+      if (!list) byTable.set(op.t, (list = []));
+      list.push(op);
+    }
+    pending = [];
+    for (const [t, list] of byTable) {
+      if (list.every((op) => op.kind === 'insert')) {
+        push(upsertOnly.has(t) ? list.map((op) => ({ ...op, kind: 'upsert' as const })) : list);
+        continue;
+      }
+      const keyCols = t.table.targetPrimaryKey;
+      const byKey = new Map<string, Op>();
+      for (let op of list) {
+        const key = keyString(op.kind === 'delete' ? op.key : (op as { row: Row }).row, keyCols);
+        if (op.kind === 'insert' && (byKey.has(key) || upsertOnly.has(t))) op = { ...op, kind: 'upsert' };
+        byKey.delete(key); // the last write of a key takes the last place
+        byKey.set(key, op);
+      }
       const byKind: Record<'delete' | 'insert' | 'upsert', Op[]> = { delete: [], insert: [], upsert: [] };
       for (const op of byKey.values()) byKind[op.kind as 'delete' | 'insert' | 'upsert'].push(op);
-      for (const kind of ['delete', 'insert', 'upsert'] as const) {
-        const list = byKind[kind];
-        for (let i = 0; i < list.length; i += MAX_GROUP_ROWS) groups.push(list.slice(i, i + MAX_GROUP_ROWS));
-      }
+      push(byKind.delete);
+      push(byKind.insert);
+      push(byKind.upsert);
     }
-    latest = new Map();
   };
-  for (let op of ops) {
+  for (const op of ops) {
     if (op.kind === 'patch' || op.kind === 'truncate') {
       flush();
       groups.push([op]);
-      continue;
-    }
-    let byKey = latest.get(op.t);
-    if (!byKey) latest.set(op.t, (byKey = new Map()));
-    const key = keyString(op.key, op.t.table.targetPrimaryKey);
-    if (op.kind === 'insert' && (byKey.has(key) || upsertOnly.has(op.t))) op = { ...op, kind: 'upsert' };
-    byKey.delete(key); // re-inserted: the last write of a key takes the last place
-    byKey.set(key, op);
+    } else pending.push(op);
   }
   flush();
   return groups;

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import { bigIntToLsn, lsnToBigInt } from './lsn.ts';
+import { isRowMessage, parseRowMessage } from './pgoutput-rows.ts';
 import { quoteIdent, quoteLiteral } from './sql-names.ts';
 
 /** A column value as pgoutput sent it: text, NULL, or `undefined` for an unchanged TOAST value. */
@@ -46,7 +47,18 @@ export interface ChangeStreamHandlers {
  * kit applied itself (they carry a replication origin) are not streamed back.
  */
 class TextPgoutputPlugin extends PgoutputPlugin {
+  constructor(
+    options: ConstructorParameters<typeof PgoutputPlugin>[0],
+    private readonly ownChanges: boolean,
+  ) {
+    super(options);
+  }
+  /** The library parser's relation cache (filled by the Relation messages it parses). */
+  private get relations(): ReadonlyMap<number, Pgoutput.MessageRelation> {
+    return ((this as unknown as { parser: unknown }).parser as { _relationCache: Map<number, Pgoutput.MessageRelation> })._relationCache;
+  }
   override parse(buffer: Buffer): Pgoutput.Message {
+    if (isRowMessage(buffer)) return parseRowMessage(buffer, this.relations);
     const msg = super.parse(buffer) as Pgoutput.Message;
     if (msg.tag === 'relation') for (const c of msg.columns) c.parser = (raw: unknown) => raw;
     return msg;
@@ -55,7 +67,7 @@ class TextPgoutputPlugin extends PgoutputPlugin {
     const opts = [
       "proto_version '1'",
       `publication_names ${quoteLiteral(this.options.publicationNames.map(quoteIdent).join(','))}`,
-      "origin 'none'",
+      ...(this.ownChanges ? [] : ["origin 'none'"]),
     ];
     return client.query(`START_REPLICATION SLOT ${quoteIdent(slotName)} LOGICAL ${lastLsn} (${opts.join(', ')})`);
   }
@@ -78,6 +90,8 @@ export class ChangeStream {
     private readonly slotName: string,
     private readonly publication: string,
     private readonly handlers: ChangeStreamHandlers,
+    /** Test only: stream changes that carry a replication origin too (no loop prevention). */
+    private readonly ownChanges = false,
   ) {
     this.service = new LogicalReplicationService(
       { connectionString: url, application_name: `cutover-cdc ${slotName}`.slice(0, 63) },
@@ -94,7 +108,7 @@ export class ChangeStream {
 
   /** Resolves once the server streams (START_REPLICATION accepted); retries while the slot is still held. */
   async start(fromLsn = '0/0'): Promise<void> {
-    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] });
+    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] }, this.ownChanges);
     for (let attempt = 0; ; attempt++) {
       const started = new Promise<void>((resolve) => this.service.once('start', () => resolve()));
       const result = this.service.subscribe(plugin, this.slotName, fromLsn).then(

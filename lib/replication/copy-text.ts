@@ -48,9 +48,12 @@ export function toPgText(value: unknown): string | null {
   return JSON.stringify(value);
 }
 
+const COPY_SPECIAL = /[\\\n\r\t]/;
+
 export function encodeCopyField(value: unknown): string {
   const text = toPgText(value);
   if (text === null) return '\\N';
+  if (!COPY_SPECIAL.test(text)) return text;
   return text.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
 }
 

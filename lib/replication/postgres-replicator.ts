@@ -22,6 +22,11 @@ export interface PostgresReplicatorOptions {
   readonly startTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL. @default 10000 */
   readonly stopTimeoutMs?: number;
+  /**
+   * Test only, in-process (`foreground`) workers: no loop prevention — changes the kit applied
+   * are streamed back. Lets a test prove that its ping-pong check can fail. @default false
+   */
+  readonly replicateOwnChanges?: boolean;
 }
 
 /**
@@ -77,7 +82,12 @@ export class PostgresReplicator implements Replicator {
     let pid: number;
     if (options.foreground) {
       const controller = new AbortController();
-      const worker = new ReplicationWorker(this.env, this.direction, { wave: names.wave, fromPosition: options.fromPosition }, this.out);
+      const worker = new ReplicationWorker(
+        this.env,
+        this.direction,
+        { wave: names.wave, fromPosition: options.fromPosition, replicateOwnChanges: this.options.replicateOwnChanges },
+        this.out,
+      );
       const done = worker.run(controller.signal).catch((err: Error) => {
         exited = err.message;
       });

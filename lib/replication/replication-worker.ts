@@ -13,7 +13,7 @@ import { compareLsn, maxLsn } from './lsn.ts';
 import { mappingEngine, resolveMappedTables, sourceName, targetName } from './mapping-engine.ts';
 import { createSlot, createSlotWithSnapshot, ensurePublication, redact, slotInfo, type ExportedSlot } from './replication-slot.ts';
 import { quoteLiteral } from './sql-names.ts';
-import { writeStatusFile, type WorkerStatusFile } from './status-file.ts';
+import { writeStatusFileAsync, type WorkerStatusFile } from './status-file.ts';
 import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 
@@ -21,6 +21,11 @@ export interface WorkerOptions {
   readonly wave?: string;
   /** Reverse: transactions committed before this position are not applied. */
   readonly fromPosition?: string;
+  /**
+   * Test only: also stream changes the kit applied itself (pgoutput without `origin 'none'`), so
+   * a test can show that forward + reverse then loop. @default false
+   */
+  readonly replicateOwnChanges?: boolean;
   /** Heartbeat / status file interval. @default 250 */
   readonly heartbeatMs?: number;
 }
@@ -30,6 +35,7 @@ const RESUME_AT_CHANGES = 10_000;
 const IDLE_PING_MS = 250;
 /** Batches in flight on the apply session at once. */
 const PIPELINE_DEPTH = 2;
+const STATUS_MIN_INTERVAL_MS = 50;
 
 /**
  * One replication stream, start to stop: full load from the slot's consistent point (resumable
@@ -53,6 +59,9 @@ export class ReplicationWorker {
   private wake: (() => void) | null = null;
   private streamError: Error | null = null;
   private lastStatusWrite = 0;
+  private trailingWrite: NodeJS.Timeout | null = null;
+  private statusWriting: Promise<void> | null = null;
+  private statusDirty = false;
   /** Batches sent to the apply session and not yet settled, oldest first. */
   private readonly inflight: SubmittedBatch[] = [];
 
@@ -83,6 +92,7 @@ export class ReplicationWorker {
     } finally {
       clearInterval(heartbeat);
       this.writeStatus(true);
+      await this.statusSettled();
     }
   }
 
@@ -301,7 +311,7 @@ export class ReplicationWorker {
         this.streamError = err;
         this.wake?.();
       },
-    });
+    }, this.options.replicateOwnChanges === true);
     /** Whole transactions from the queue, up to batchSize changes (at least one transaction). */
     const takeBatch = (): SourceTransaction[] | null => {
       while (this.queue.length) {
@@ -421,13 +431,43 @@ export class ReplicationWorker {
 
   private writeStatus(force = false): void {
     const now = Date.now();
-    if (!force && now - this.lastStatusWrite < 50) return;
-    this.lastStatusWrite = now;
-    try {
-      writeStatusFile(this.names.statusFile, this.status());
-    } catch {
-      /* a full disk must not stop replication; the next heartbeat retries */
+    if (!force && now - this.lastStatusWrite < STATUS_MIN_INTERVAL_MS) {
+      // throttled, but the newest state must still land soon (wait --max-lag-ms and the write
+      // switch poll this file): one trailing write
+      this.trailingWrite ??= setTimeout(() => {
+        this.trailingWrite = null;
+        this.writeStatus(true);
+      }, STATUS_MIN_INTERVAL_MS - (now - this.lastStatusWrite));
+      return;
     }
+    if (this.trailingWrite) clearTimeout(this.trailingWrite);
+    this.trailingWrite = null;
+    this.lastStatusWrite = now;
+    this.flushStatus();
+  }
+
+  /** One asynchronous write at a time; a request meanwhile writes the newest state after it. */
+  private flushStatus(): void {
+    if (this.statusWriting) {
+      this.statusDirty = true;
+      return;
+    }
+    this.statusWriting = writeStatusFileAsync(this.names.statusFile, this.status())
+      .catch(() => {
+        /* a full disk must not stop replication; the next heartbeat retries */
+      })
+      .finally(() => {
+        this.statusWriting = null;
+        if (this.statusDirty) {
+          this.statusDirty = false;
+          this.flushStatus();
+        }
+      });
+  }
+
+  /** Resolves once the newest status is on disk. */
+  private async statusSettled(): Promise<void> {
+    while (this.statusWriting) await this.statusWriting;
   }
 }
 

@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReplicationStatus } from '../platform/roles.ts';
 
@@ -19,6 +20,14 @@ export function writeStatusFile(file: string, status: WorkerStatusFile): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(status, null, 2) + '\n');
   renameSync(tmp, file); // readers never see half a file
+}
+
+/** The same, off the event loop (the worker's heartbeat must not stall the apply pipeline). */
+export async function writeStatusFileAsync(file: string, status: WorkerStatusFile): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(status, null, 2) + '\n');
+  await rename(tmp, file);
 }
 
 export function readStatusFile(file: string): WorkerStatusFile | null {

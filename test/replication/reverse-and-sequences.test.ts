@@ -19,9 +19,25 @@ describe('forward and reverse at once, and sequences', () => {
   const out = new RecordingOutput();
 
   const changes = async (r: PostgresReplicator) => (await r.status()).tables.reduce((s, t) => s + Number((t as { cdcChanges?: number }).cdcChanges ?? 0), 0);
-  const settle = async () => {
-    expect(await forward.waitForPosition(await forward.sourcePosition(), 15_000)).toBe(true);
-    expect(await reverse.waitForPosition(await reverse.sourcePosition(), 15_000)).toBe(true);
+  const settle = async (f = forward, r = reverse) => {
+    expect(await f.waitForPosition(await f.sourcePosition(), 15_000)).toBe(true);
+    expect(await r.waitForPosition(await r.sourcePosition(), 15_000)).toBe(true);
+  };
+
+  /**
+   * The ping-pong check: makes `writes` ([url, sql, rows changed]) on either side, lets both
+   * streams run on, and returns how many changes each applied beyond those writes. A loop (a
+   * change streamed back to where it came from) keeps adding to them.
+   */
+  const changesBeyondWrites = async (f: PostgresReplicator, r: PostgresReplicator, writes: [string, string, number][]) => {
+    const before = { f: await changes(f), r: await changes(r) };
+    for (const [url, text] of writes) await sql(url, text);
+    await settle(f, r);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // a loop would keep changing rows now
+    await settle(f, r);
+    const fromBlue = writes.filter(([url]) => url === blue.url).reduce((n, [, , rows]) => n + rows, 0);
+    const fromGreen = writes.filter(([url]) => url === green.url).reduce((n, [, , rows]) => n + rows, 0);
+    return { forward: (await changes(f)) - before.f - fromBlue, reverse: (await changes(r)) - before.r - fromGreen };
   };
 
   beforeAll(async () => {
@@ -45,16 +61,11 @@ describe('forward and reverse at once, and sequences', () => {
     expect((await reverse.status()).phase).toBe('cdc');
     await settle();
     expect(await tableDigest(green.url, 'items')).toEqual(await tableDigest(blue.url, 'items'));
-    const before = { f: await changes(forward), r: await changes(reverse) };
-
-    await sql(blue.url, "update items set n = n + 1, v = 'from blue' where id <= 10");
-    await sql(green.url, "insert into items (id, v) values (5000, 'from green'); update items set n = n + 100 where id between 20 and 24");
-    await settle();
-    await new Promise((r) => setTimeout(r, 1500)); // a loop would keep changing rows now
-    await settle();
-
-    expect(await changes(forward)).toBe(before.f + 10); // only blue's own 10 updates
-    expect(await changes(reverse)).toBe(before.r + 6); // only green's own 6 writes
+    const extra = await changesBeyondWrites(forward, reverse, [
+      [blue.url, "update items set n = n + 1, v = 'from blue' where id <= 10", 10],
+      [green.url, "insert into items (id, v) values (5000, 'from green'); update items set n = n + 100 where id between 20 and 24", 6],
+    ]);
+    expect(extra).toEqual({ forward: 0, reverse: 0 }); // each side applied only the other's own writes
     expect(await tableDigest(green.url, 'items')).toEqual(await tableDigest(blue.url, 'items'));
     expect((await sql(blue.url, 'select n from items where id = 1')).rows[0].n).toBe(1); // applied once, not bounced back
     expect((await sql(blue.url, 'select n from items where id = 20')).rows[0].n).toBe(100);
@@ -72,6 +83,22 @@ describe('forward and reverse at once, and sequences', () => {
     expect(await sync.syncSequences(1000)).toEqual(first);
     const { rows } = await sql(green.url, "insert into items (v) values ('first on green') returning id");
     expect(Number(rows[0].id)).toBe(6001);
+  });
+
+  test('the ping-pong check fails if loop prevention is off (changes applied by the kit are streamed back)', async () => {
+    const unsafe = { replicateOwnChanges: true };
+    const loopingForward = new PostgresReplicator(env, 'forward', out, unsafe);
+    const loopingReverse = new PostgresReplicator(env, 'reverse', out, unsafe);
+    try {
+      await loopingForward.start({ foreground: true });
+      await loopingReverse.start({ foreground: true });
+      const extra = await changesBeyondWrites(loopingForward, loopingReverse, [[blue.url, "update items set v = 'bounce' where id = 7", 1]]);
+      expect(extra.reverse).toBeGreaterThan(0); // blue's update came back from green…
+      expect(extra.forward).toBeGreaterThan(0); // …and went out again
+    } finally {
+      await loopingForward.stop();
+      await loopingReverse.stop();
+    }
   });
 
   test('fails if the from-position is not an LSN', async () => {

@@ -1,0 +1,72 @@
+import type { Pgoutput } from 'pg-logical-replication';
+
+/** A column value as pgoutput sent it: text, NULL, or `undefined` for an unchanged TOAST value. */
+type Value = string | null | undefined;
+type Tuple = Record<string, Value>;
+
+/**
+ * pgoutput's row messages (Insert `I`, Update `U`, Delete `D`; protocol version 1), parsed
+ * straight from the message buffer into plain objects of text values — the hot path of CDC.
+ * The library's parser makes a dictionary-mode object per row (`Object.create(null)`) and a
+ * Buffer and a TextDecoder call per value; this makes one object of a stable shape per row and
+ * decodes each value with `Buffer#toString`. Same message shapes as the library's parser.
+ */
+export function parseRowMessage(buf: Buffer, relations: ReadonlyMap<number, Pgoutput.MessageRelation>): Pgoutput.Message {
+  const reader = { buf, pos: 1 };
+  const relation = relations.get(buf.readInt32BE(1));
+  if (!relation) throw new Error('pgoutput: row message for a relation that was not announced');
+  reader.pos = 5;
+  const sub = buf[reader.pos++];
+  switch (buf[0]) {
+    case 0x49 /* I */:
+      return { tag: 'insert', relation, new: readTuple(reader, relation, null) } as Pgoutput.MessageInsert;
+    case 0x55 /* U */: {
+      let key: Tuple | null = null;
+      let old: Tuple | null = null;
+      if (sub === 0x4b /* K */) key = keyOf(readTuple(reader, relation, null), relation);
+      else if (sub === 0x4f /* O */) old = readTuple(reader, relation, null);
+      else if (sub !== 0x4e /* N */) throw new Error(`pgoutput: unknown update part ${String.fromCharCode(sub!)}`);
+      if (sub !== 0x4e) reader.pos++; // the 'N' of the new tuple
+      return { tag: 'update', relation, key, old, new: readTuple(reader, relation, old) } as unknown as Pgoutput.MessageUpdate;
+    }
+    default: {
+      // D
+      if (sub === 0x4b) return { tag: 'delete', relation, key: keyOf(readTuple(reader, relation, null), relation), old: null } as unknown as Pgoutput.MessageDelete;
+      if (sub === 0x4f) return { tag: 'delete', relation, key: null, old: readTuple(reader, relation, null) } as unknown as Pgoutput.MessageDelete;
+      throw new Error(`pgoutput: unknown delete part ${String.fromCharCode(sub!)}`);
+    }
+  }
+}
+
+export function isRowMessage(buf: Buffer): boolean {
+  return buf[0] === 0x49 || buf[0] === 0x55 || buf[0] === 0x44;
+}
+
+function readTuple(r: { buf: Buffer; pos: number }, relation: Pgoutput.MessageRelation, toastFallback: Tuple | null): Tuple {
+  const { buf } = r;
+  const n = buf.readInt16BE(r.pos);
+  r.pos += 2;
+  const columns = relation.columns;
+  // a column named __proto__ would set the prototype of a plain object
+  const tuple: Tuple = columns.some((c) => c.name === '__proto__') ? Object.create(null) : {};
+  for (let i = 0; i < n; i++) {
+    const name = columns[i]!.name;
+    const kind = buf[r.pos++];
+    if (kind === 0x74 /* t */) {
+      const len = buf.readInt32BE(r.pos);
+      r.pos += 4;
+      tuple[name] = buf.toString('utf8', r.pos, r.pos + len);
+      r.pos += len;
+    } else if (kind === 0x6e /* n */) tuple[name] = null;
+    else if (kind === 0x75 /* u */) tuple[name] = toastFallback ? toastFallback[name] : undefined;
+    else throw new Error(`pgoutput: unknown column kind ${String.fromCharCode(kind!)}`);
+  }
+  return tuple;
+}
+
+/** A key tuple carries NULL placeholders for the non-key columns: keep the key columns. */
+function keyOf(tuple: Tuple, relation: Pgoutput.MessageRelation): Tuple {
+  const key: Tuple = {};
+  for (const k of relation.keyColumns) key[k] = tuple[k] === null ? undefined : tuple[k];
+  return key;
+}
