@@ -1,15 +1,34 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests start real PostgreSQL servers and HTTP servers; two cores, so keep parallelism modest
-// and timeouts generous (a server start is ~2 s, a CDK synth with nag ~10 s).
+// Tests start real PostgreSQL servers, HTTP servers and child processes on a 2-core machine.
+// The end-to-end rehearsals measure "0 failed client requests" under live load, which CPU
+// starvation from other test files would turn into timeouts: they run last, one at a time,
+// after every other file (two at a time) has finished.
+const shared = { testTimeout: 120_000, hookTimeout: 300_000, pool: 'forks' as const };
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-    pool: 'forks',
-    maxWorkers: 2,
-    fileParallelism: true,
     reporters: ['default'],
+    maxWorkers: 2,
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'kit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/rehearsal/**'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'rehearsal',
+          include: ['test/rehearsal/**/*.test.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -3,10 +3,14 @@
  *  1. lag p50/p99 (source commit -> target row) under a steady write rate of 500 and 2,000
  *     single-row transactions per second (BENCH_SECONDS each, default 20; the issue's figure is 60);
  *  2. apply rows/s on a backlog, the replicator against a native `CREATE SUBSCRIPTION` on an
- *     identity mapping, same source, same backlog (BENCH_BACKLOG rows, default 100000).
+ *     identity mapping, same source, same backlog (BENCH_BACKLOG rows, default 100000;
+ *     BENCH_BATCH changes per target transaction, default 5000). Both are timed until the
+ *     backlog's last row is visible on their target; CPU seconds of each process are printed too
+ *     (the source's walsender decodes the same WAL for both: it bounds both rates).
  *
  *   npx tsx bench/replication-cdc.ts
  */
+import os from 'node:os';
 import pg from 'pg';
 import { silentOutput } from '../lib/output/output.ts';
 import { PostgresReplicator } from '../lib/replication/postgres-replicator.ts';
@@ -24,6 +28,19 @@ async function client(url: string): Promise<pg.Client> {
   return c;
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** CPU seconds the server processes matching `where` used so far (Linux /proc; null elsewhere). */
+async function backendCpu(c: pg.Client, where: string): Promise<number | null> {
+  const { rows } = await c.query<{ pid: number }>(`select pid from pg_stat_activity where ${where}`);
+  try {
+    const { readFileSync } = await import('node:fs');
+    return rows.reduce((sum, r) => {
+      const f = readFileSync(`/proc/${r.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return sum + (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 10 ms
+    }, 0);
+  } catch {
+    return null;
+  }
+}
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
@@ -90,6 +107,8 @@ try {
     ]);
   }
 
+  const lagLoad = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+
   // ---- 2. apply rows/s on a backlog: ours vs native logical replication
   await t.query('create database native');
   const n = await client(target.urlFor('native'));
@@ -119,8 +138,14 @@ try {
   await replicator.start({ foreground: true });
   let t0 = performance.now(); // throughput from the moment the worker is healthy; start-up reported apart
   const startupSeconds = (t0 - startAt) / 1000;
+  const nodeCpu0 = process.cpuUsage();
   await lastRowVisible(t);
   const oursSeconds = (performance.now() - t0) / 1000;
+  const nodeCpu = process.cpuUsage(nodeCpu0);
+  const oursCpu = {
+    walsender: await backendCpu(s, "application_name like 'cutover-cdc%'"),
+    apply: (nodeCpu.user + nodeCpu.system) / 1e6 + ((await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN),
+  };
   if (!(await replicator.waitForPosition(target2.rows[0]!.lsn, 60_000))) throw new Error('replicator did not catch up');
   await replicator.stop();
 
@@ -128,6 +153,10 @@ try {
   await n.query('alter subscription native_sub enable');
   await lastRowVisible(n);
   const nativeSeconds = (performance.now() - t0) / 1000;
+  const nativeCpu = {
+    walsender: await backendCpu(s, "application_name = 'native_sub'"),
+    apply: await backendCpu(n, "backend_type = 'logical replication apply worker'"),
+  };
   await n.query('alter subscription native_sub disable');
   await n.query('alter subscription native_sub set (slot_name = none)');
   await n.query('drop subscription native_sub');
@@ -143,14 +172,19 @@ try {
     process.stdout.write(`${title}\n`);
     for (const r of all) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ') + '\n');
   };
-  print(`CDC lag, ${SECONDS} s per rate, single-row transactions from ${WRITERS} connections (goal p99 <= 200 ms at 500/s)`, ['rate', 'p50 ms', 'p99 ms', 'p99 1st half', 'p99 2nd half', 'rows'], lagRows);
+  print(`CDC lag, ${SECONDS} s per rate, single-row transactions from ${WRITERS} connections (goal p99 <= 200 ms at 500/s); load average ${lagLoad}`, ['rate', 'p50 ms', 'p99 ms', 'p99 1st half', 'p99 2nd half', 'rows'], lagRows);
   const ours = BACKLOG / oursSeconds;
   const native = BACKLOG / nativeSeconds;
   process.stdout.write(`\n(replicator start-up before streaming: ${startupSeconds.toFixed(2)} s, not counted)`);
-  print(`\napply of a ${BACKLOG}-row backlog (1,000-row transactions), identity mapping, batchSize ${BATCH} (goal ratio >= 1.5)`, ['apply', 'seconds', 'rows/s', 'ratio to native'], [
-    ['cutover replicator', oursSeconds.toFixed(2), Math.round(ours).toString(), (ours / native).toFixed(2)],
-    ['native CREATE SUBSCRIPTION', nativeSeconds.toFixed(2), Math.round(native).toString(), '1.00'],
-  ]);
+  const cpu = (x: number | null) => (x === null || Number.isNaN(x) ? '?' : x.toFixed(2));
+  print(
+    `\napply of a ${BACKLOG}-row backlog (1,000-row transactions), identity mapping, batchSize ${BATCH} (goal ratio >= 1.5); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+    ['apply', 'seconds', 'rows/s', 'ratio to native', 'CPU s: source walsender', 'CPU s: apply side'],
+    [
+      ['cutover replicator', oursSeconds.toFixed(2), Math.round(ours).toString(), (ours / native).toFixed(2), cpu(oursCpu.walsender), `${cpu(oursCpu.apply)} (worker + target backend)`],
+      ['native CREATE SUBSCRIPTION', nativeSeconds.toFixed(2), Math.round(native).toString(), '1.00', cpu(nativeCpu.walsender), `${cpu(nativeCpu.apply)} (apply worker)`],
+    ],
+  );
 } finally {
   await Promise.all([source.dispose(), target.dispose()]);
 }

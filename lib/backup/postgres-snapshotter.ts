@@ -256,6 +256,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 
 async function open(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, application_name: 'cutover-snapshot', options: KIT_SESSION_OPTIONS });
+  client.on('error', () => {}); // a server-side disconnect surfaces on the next query, not as a crash
   try {
     await client.connect();
   } catch (err) {

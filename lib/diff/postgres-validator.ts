@@ -9,7 +9,7 @@ import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
 import { narrowMismatch } from './bucket-narrowing.ts';
-import { diffChunk, hashChunk, type ChunkContext } from './chunk-compare.ts';
+import { diffChunk, hashChunk, type ChunkContext, type ChunkHashes } from './chunk-compare.ts';
 import { openComparisonPool, warmPool } from './comparison-pool.ts';
 import { readDeadLetterIds } from './dead-letters.ts';
 import { negotiateForm } from './form-probe.ts';
@@ -41,6 +41,12 @@ export interface PostgresValidationReport extends ValidationReport {
   /** Repair statements applied (`repair: true`). */
   readonly repaired?: number;
   readonly repairSqlFile?: string;
+}
+
+/** Chunks hash under `hash`; a mismatching chunk's follow-up (narrow, diff, re-check) under `followUp`. */
+interface ChunkSlots {
+  readonly hash: TaskLimiter;
+  readonly followUp: TaskLimiter;
 }
 
 export interface PostgresValidatorOptions {
@@ -77,8 +83,9 @@ export class PostgresValidator implements Validator {
     const startedAt = this.now().toISOString();
     const { env } = this;
     const concurrency = env.validation.concurrency;
-    const sourceDb = openComparisonPool(env.source.url, concurrency + 1);
-    const targetDb = openComparisonPool(env.target.url, concurrency * 2 + 1);
+    // hash scans and mismatch follow-ups (see compareChunk) each up to `concurrency` at a time
+    const sourceDb = openComparisonPool(env.source.url, concurrency * 2 + 1);
+    const targetDb = openComparisonPool(env.target.url, concurrency * 3 + 1);
     const transformers: RowTransformer[] = [];
     try {
       // one connection per side is the probe (the chunks open the others as they start, in parallel)
@@ -135,17 +142,17 @@ export class PostgresValidator implements Validator {
       let resumedChunks = 0;
       let recheckedChunks = 0;
       const results = new Map<string, ChunkResult[]>(plans.map((p) => [p.source, []]));
+      const slots: ChunkSlots = { hash: limiter, followUp: new TaskLimiter(concurrency) };
       const tasks: Promise<void>[] = [];
       for (const plan of plans) {
         const ctx = contexts.get(plan.source)!;
         ranges.get(plan.source)!.forEach((range, index) => {
           tasks.push(
-            limiter.run(async () => {
-              if (options.signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again: it resumes where it stopped' });
+            (async () => {
               let result = checkpoint.finishedChunk(plan.source, index);
               if (result) resumedChunks++;
               else {
-                const compared = await this.compareChunk(ctx, range, index, lagAware);
+                const compared = await this.compareChunk(ctx, range, index, lagAware, slots, options.signal);
                 if (compared.rechecked) recheckedChunks++;
                 result = compared.result;
                 checkpoint.recordChunk(result);
@@ -154,7 +161,7 @@ export class PostgresValidator implements Validator {
               done++;
               if (result.mismatched) mismatchedSoFar++;
               this.out.progress({ topic: 'validate', done, total, unit: 'chunks', figures: { mismatched: mismatchedSoFar } });
-            }),
+            })(),
           );
         });
       }
@@ -248,8 +255,18 @@ export class PostgresValidator implements Validator {
    * to small key ranges (bucket-narrowing.ts) whose rows are shipped and diffed; while replication
    * runs, the rows found different are re-checked (live-recheck.ts) and only persisting ones kept.
    */
-  private async compareChunk(ctx: ChunkContext, range: KeyRange, index: number, lagAware: boolean): Promise<{ result: ChunkResult; rechecked: boolean }> {
-    const hashes = await hashChunk(ctx, range);
+  private async compareChunk(
+    ctx: ChunkContext,
+    range: KeyRange,
+    index: number,
+    lagAware: boolean,
+    slots: ChunkSlots,
+    signal?: AbortSignal,
+  ): Promise<{ result: ChunkResult; rechecked: boolean }> {
+    const hashes = await slots.hash.run(() => {
+      if (signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again: it resumes where it stopped' });
+      return hashChunk(ctx, range);
+    });
     const base = { table: ctx.plan.source, index, sourceRows: hashes.sourceRows, targetRows: hashes.targetRows };
     if (!hashes.mismatchedBuckets.length) {
       const none: RowKey[] = [];
@@ -258,6 +275,19 @@ export class PostgresValidator implements Validator {
         rechecked: false,
       };
     }
+    // the follow-up is a few short queries: it has its own slots, so the hash scans keep every
+    // scan slot busy meanwhile (a difference then costs its round trips, not idle scan time)
+    return slots.followUp.run(() => this.resolveMismatch(ctx, range, hashes, base, lagAware));
+  }
+
+  /** Narrows a chunk's mismatching buckets, diffs the leaves and, while replication runs, re-checks. */
+  private async resolveMismatch(
+    ctx: ChunkContext,
+    range: KeyRange,
+    hashes: ChunkHashes,
+    base: Pick<ChunkResult, 'table' | 'index' | 'sourceRows' | 'targetRows'>,
+    lagAware: boolean,
+  ): Promise<{ result: ChunkResult; rechecked: boolean }> {
     const narrowed = await Promise.all(hashes.mismatchedBuckets.map((b) => narrowMismatch(ctx, bucketRange(range, b), hashes.bucketRows.get(b) ?? 0)));
     const leaves = narrowed.flatMap((n) => n.leaves);
     let rowsFetched = hashes.rowsFetched + narrowed.reduce((n, x) => n + x.rowsFetched, 0);

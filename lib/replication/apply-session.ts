@@ -46,14 +46,14 @@ export async function openApplySession(url: string, originName: string): Promise
       await client.query('select pg_replication_origin_session_setup($1)', [originName]);
       return client;
     } catch (err) {
-      if (attempt >= 100 || !/already active|is already/.test((err as Error).message)) {
+      if (attempt >= 400 || !/already active|is already/.test((err as Error).message)) {
         await client.end().catch(() => {});
         throw new CutoverError('PRECONDITION_FAILED', `replication origin "${originName}" is in use: ${(err as Error).message}`, {
           fix: 'another worker of this stream is running: stop it first (replicate stop)',
           cause: err,
         });
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 25)); // a stopped worker's backend lets go within moments
     }
   }
 }

@@ -4,7 +4,7 @@ import copyStreams from 'pg-copy-streams';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { SourceChange, SourceTransaction, WireRow } from './change-stream.ts';
 import { encodeCopyField, toPgText } from './copy-text.ts';
-import { expectAppliedSql, writeAppliedLsnSql } from './control-schema.ts';
+import { writeAppliedLsnSql } from './control-schema.ts';
 import { compareLsn } from './lsn.ts';
 import { sourceName, targetName } from './mapping-engine.ts';
 import { qualified, quoteIdent, quoteLiteral, textArrayLiteral } from './sql-names.ts';
@@ -37,7 +37,7 @@ export interface BatchResult {
   readonly targetFlushed: string | null;
 }
 
-/** A batch sent on the apply session; `done` never rejects: a failed fast path resolves to its error. */
+/** A batch submitted to the apply session; `done` never rejects: a failed fast path resolves to its error. */
 export interface SubmittedBatch {
   readonly txns: readonly SourceTransaction[];
   readonly endLsn: string;
@@ -53,9 +53,9 @@ const MAX_GROUP_ROWS = 10_000;
  * key (upsert / delete), so replaying a batch after a crash changes nothing.
  *
  * Fast path: the batch's last write per key, as one multi-row statement per table and kind, each
- * column one array literal, the whole transaction one SQL text — one round trip per batch. Batches
- * may be pipelined (`submit` while an earlier one runs): each starts by checking that the one
- * before it committed. If the target rejects anything, the batch is rolled back and replayed one
+ * column one array literal (new rows as COPY), a few round trips per batch. Batches may be
+ * pipelined: `submit` builds a batch while the one before it runs and sends it the moment that
+ * one committed (never if it failed). If the target rejects anything, the batch is rolled back and replayed one
  * change at a time under savepoints; a rejected change goes to `_cutover.dead_letter` and the
  * rest still applies.
  */
@@ -64,6 +64,8 @@ export class ChangeApplier {
   private readonly columnTypes = new Map<string, Map<string, string>>();
   /** Tables whose target row is the source row as sent (no filter, every column copied under its own name). */
   private readonly passThrough = new Set<ApplyTable>();
+  /** Settles with whether every batch submitted so far committed (a batch is sent only then). */
+  private tail: Promise<boolean> = Promise.resolve(true);
   /** Target tables where a plain INSERT met an existing key: upserts only from then on. */
   private readonly upsertOnly = new Set<ApplyTable>();
 
@@ -105,45 +107,50 @@ export class ChangeApplier {
    * Sends a batch's fast path. `after` is the end position of a batch still in flight on this
    * session (this one must not commit unless that one did), or null.
    */
-  submit(txns: readonly SourceTransaction[], replayUntil: string | null, after: string | null): SubmittedBatch {
+  submit(txns: readonly SourceTransaction[], replayUntil: string | null): SubmittedBatch {
     const last = txns[txns.length - 1]!;
     const { ops, perTable } = this.toBatchOps(txns, replayUntil);
-    // SQL text, except plain inserts, which go as COPY (cheaper for the target than any INSERT);
-    // everything is queued on the session at once, in order
-    const sent: Promise<pg.QueryResult | pg.QueryResult[] | void>[] = [];
+    // SQL text, except plain inserts, which go as COPY (cheaper for the target than any INSERT)
+    type Part = () => Promise<pg.QueryResult | pg.QueryResult[] | void>;
+    const parts: Part[] = [];
+    const sqlPart = (text: string): Part => () => this.client.query(text);
     let statements = ['select pg_current_wal_flush_lsn()::text as flushed', 'begin'];
-    if (after) statements.push(expectAppliedSql(this.slot, after));
     for (const group of groupOps(ops, this.upsertOnly)) {
       if (group[0]!.kind !== 'insert') {
         statements.push(this.groupSql(group));
         continue;
       }
-      if (statements.length) sent.push(this.client.query(statements.join(';\n')));
+      if (statements.length) parts.push(sqlPart(statements.join(';\n')));
       statements = [];
-      sent.push(this.copyRows(group as Extract<Op, { kind: 'insert' }>[]));
+      const copy = this.copyRows(group as Extract<Op, { kind: 'insert' }>[]);
+      parts.push(() => this.sendCopy(copy));
     }
     statements.push(writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime), 'commit', 'select pg_current_wal_insert_lsn()::text as lsn');
-    sent.push(this.client.query(statements.join(';\n')));
-    const done = Promise.allSettled(sent).then((settled) => {
-      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (!failed) {
-        const results = settled.map((r) => (r as PromiseFulfilledResult<pg.QueryResult | pg.QueryResult[]>).value);
-        return { changes: ops.length, deadLetters: 0, perTable, targetLsn: lastLsn(results[results.length - 1]!), targetFlushed: firstFlushed(results[0]!) };
-      }
-      const err = failed.reason as Error & { code?: string; table?: string; schema?: string };
-      if (err.code === '23505' && err.table) {
-        // a plain INSERT met an existing row: that table takes upserts from now on
-        for (const op of ops) {
-          if (op.kind === 'insert' && op.t.table.target.table === err.table && (!err.schema || op.t.table.target.schema === err.schema)) this.upsertOnly.add(op.t);
+    parts.push(sqlPart(statements.join(';\n')));
+    const send = async (): Promise<BatchResult | Error> => {
+      const results: (pg.QueryResult | pg.QueryResult[] | void)[] = [];
+      try {
+        for (const part of parts) results.push(await part());
+      } catch (err) {
+        const e = err as Error & { code?: string; table?: string; schema?: string };
+        if (e.code === '23505' && e.table) {
+          // a plain INSERT met an existing row: that table takes upserts from now on
+          for (const op of ops) {
+            if (op.kind === 'insert' && op.t.table.target.table === e.table && (!e.schema || op.t.table.target.schema === e.schema)) this.upsertOnly.add(op.t);
+          }
         }
+        return e;
       }
-      return err;
-    });
+      return { changes: ops.length, deadLetters: 0, perTable, targetLsn: lastLsn(results[results.length - 1]!), targetFlushed: firstFlushed(results[0]!) };
+    };
+    // Built now, sent the moment the batch before it has committed — never if it failed.
+    const done = this.tail.then((previousCommitted) => (previousCommitted ? send() : new Error('not sent: the batch before it failed')));
+    this.tail = done.then((r) => !(r instanceof Error));
     return { txns, endLsn: last.endLsn, done };
   }
 
-  /** `COPY … FROM STDIN` of a group of new rows (queued on the session like any query). */
-  private copyRows(group: readonly Extract<Op, { kind: 'insert' }>[]): Promise<void> {
+  /** A group of new rows as `COPY … FROM STDIN` statement and text data. */
+  private copyRows(group: readonly Extract<Op, { kind: 'insert' }>[]): { statement: string; data: string } {
     const table = group[0]!.t.table;
     const cols = table.columns.map((c) => c.target);
     let data = '';
@@ -151,9 +158,13 @@ export class ChangeApplier {
       for (let i = 0; i < cols.length; i++) data += (i ? '\t' : '') + encodeCopyField(op.row[cols[i]!]);
       data += '\n';
     }
-    const copy = this.client.query(copyStreams.from(`copy ${qualified(table.target.schema, table.target.table)} (${cols.map(quoteIdent).join(', ')}) from stdin`));
-    const done = finished(copy);
-    copy.end(data);
+    return { statement: `copy ${qualified(table.target.schema, table.target.table)} (${cols.map(quoteIdent).join(', ')}) from stdin`, data };
+  }
+
+  private sendCopy(copy: { statement: string; data: string }): Promise<void> {
+    const stream = this.client.query(copyStreams.from(copy.statement));
+    const done = finished(stream);
+    stream.end(copy.data);
     return done;
   }
 
@@ -164,17 +175,22 @@ export class ChangeApplier {
    */
   async recover(txns: readonly SourceTransaction[], replayUntil: string | null, failure: Error): Promise<BatchResult> {
     await this.client.query('rollback').catch(() => {});
-    if ((failure as { code?: string }).code === '23505') {
-      const retry = await this.submit(txns, replayUntil, null).done;
+    // a target table created after init() was cast by guesswork: read the types again
+    const staleTypes = [...this.bySource.values()].some((t) => !this.columnTypes.has(qualified(t.table.target.schema, t.table.target.table)));
+    if (staleTypes) await this.init();
+    this.tail = Promise.resolve(true);
+    if (staleTypes || (failure as { code?: string }).code === '23505') {
+      const retry = await this.submit(txns, replayUntil).done;
       if (!(retry instanceof Error)) return retry;
       await this.client.query('rollback').catch(() => {});
+      this.tail = Promise.resolve(true);
     }
     return this.applyOneByOne(txns, replayUntil);
   }
 
   /** Fast path, falling back to `recover` (no pipelining). */
   async applyBatch(txns: readonly SourceTransaction[], replayUntil: string | null): Promise<BatchResult> {
-    const result = await this.submit(txns, replayUntil, null).done;
+    const result = await this.submit(txns, replayUntil).done;
     return result instanceof Error ? this.recover(txns, replayUntil, result) : result;
   }
 

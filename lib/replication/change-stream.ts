@@ -127,8 +127,8 @@ export class ChangeStream {
         return;
       } catch (err) {
         const busy = /is active for PID|already active/.test((err as Error).message);
-        if (!busy || attempt >= 100 || this.stopped) throw err;
-        await new Promise((r) => setTimeout(r, 100));
+        if (!busy || attempt >= 400 || this.stopped) throw err;
+        await new Promise((r) => setTimeout(r, 25)); // a stopped worker's backend lets go within moments
       }
     }
   }

@@ -10,9 +10,6 @@ import { quoteLiteral } from './sql-names.ts';
  *   `done = true` commit in one transaction, so a killed load resumes without duplicates.
  * - `apply_state`: the last source commit applied, written in the same transaction as the changes.
  * - `dead_letter`: changes the target rejected, never silently dropped.
- * - `expect_applied(slot, lsn)`: fails unless the stream's applied position has reached `lsn`;
- *   the first statement of a pipelined batch, so a batch sent behind one that failed cannot
- *   commit out of order.
  */
 export const CONTROL_SCHEMA = '_cutover';
 
@@ -59,14 +56,7 @@ export async function ensureControlSchema(client: pg.ClientBase): Promise<void> 
       error text not null,
       lsn pg_lsn,
       at timestamptz not null default now()
-    );
-    create or replace function _cutover.expect_applied(p_slot text, p_lsn pg_lsn) returns void language plpgsql as $$
-    begin
-      if coalesce((select applied_lsn from _cutover.apply_state where slot = p_slot), '0/0') < p_lsn then
-        raise exception 'cutover: batch sent after a batch that did not commit (slot %, expected applied position %)', p_slot, p_lsn
-          using errcode = 'P0001';
-      end if;
-    end $$;`);
+    );`);
 }
 
 /** Forgets a stream's load plan and apply position (a new slot means a new start). */
@@ -97,10 +87,6 @@ export function writeAppliedLsnSql(slot: string, direction: string, lsn: string,
      values (${quoteLiteral(slot)}, ${quoteLiteral(direction)}, ${quoteLiteral(lsn)}::pg_lsn, ${at}, now())
      on conflict (slot) do update set applied_lsn = greatest(_cutover.apply_state.applied_lsn, excluded.applied_lsn),
        source_commit_at = coalesce(excluded.source_commit_at, _cutover.apply_state.source_commit_at), applied_at = now()`;
-}
-
-export function expectAppliedSql(slot: string, lsn: string): string {
-  return `select _cutover.expect_applied(${quoteLiteral(slot)}, ${quoteLiteral(lsn)}::pg_lsn)`;
 }
 
 export async function countDeadLetters(client: pg.ClientBase, slot: string): Promise<number> {

@@ -164,6 +164,7 @@ async function openSnapshotReader(url: string, snapshotName: string): Promise<pg
 /** Loads every chunk not yet done, `parallel` at a time. */
 export async function runFullLoad(options: FullLoadOptions): Promise<void> {
   const admin = new pg.Client({ connectionString: options.targetUrl, application_name: 'cutover-full-load', options: KIT_SESSION_OPTIONS });
+  admin.on('error', () => {}); // a server-side disconnect surfaces on the next query, not as a crash
   await admin.connect();
   let pending: ChunkRow[];
   try {

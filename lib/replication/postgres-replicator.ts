@@ -245,6 +245,7 @@ export class PostgresReplicator implements Replicator {
     });
     const write = this.direction === 'forward' ? this.env.target.url : this.env.source.url;
     const client = new pg.Client({ connectionString: write, application_name: 'cutover-replicator', options: KIT_SESSION_OPTIONS });
+    client.on('error', () => {}); // a server-side disconnect surfaces on the next query, not as a crash
     try {
       await client.connect();
       const names = [streamNames(this.env, this.direction), ...this.env.replication.waves.map((w) => streamNames(this.env, this.direction, w.name))];
@@ -264,6 +265,7 @@ export class PostgresReplicator implements Replicator {
   private async withReadSide<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
     const url = this.direction === 'forward' ? this.env.source.url : this.env.target.url;
     const client = new pg.Client({ connectionString: url, application_name: 'cutover-replicator', options: KIT_SESSION_OPTIONS });
+    client.on('error', () => {}); // a server-side disconnect surfaces on the next query, not as a crash
     try {
       await client.connect();
     } catch (err) {

@@ -345,7 +345,7 @@ export class ReplicationWorker {
         while (!signal.aborted && inflight.length < PIPELINE_DEPTH) {
           const batch = takeBatch();
           if (!batch) break;
-          inflight.push(applier.submit(batch, this.replayUntil, inflight.at(-1)?.endLsn ?? null));
+          inflight.push(applier.submit(batch, this.replayUntil));
         }
         if (!inflight.length) {
           await new Promise<void>((resolve) => {
@@ -372,7 +372,7 @@ export class ReplicationWorker {
         let result = await head.done;
         inflight.shift();
         if (result instanceof Error) {
-          // the batches sent behind it fail on their check: settle them, send them again later
+          // the batches submitted behind it were not sent: submit them again after this one
           for (const later of inflight) await later.done;
           const again = inflight.splice(0).flatMap((b) => b.txns);
           this.queue.unshift(...again);
@@ -473,6 +473,7 @@ export class ReplicationWorker {
 
 async function connect(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, application_name: 'cutover-replicate', options: KIT_SESSION_OPTIONS });
+  client.on('error', () => {}); // a server-side disconnect surfaces on the next query, not as a crash
   try {
     await client.connect();
   } catch (err) {

@@ -110,6 +110,7 @@ async function highestValue(
 async function open(url: string): Promise<pg.Client> {
   // `cutover-…`: a kit session, which the write fence never ends
   const client = new pg.Client({ connectionString: url, application_name: 'cutover-sequences', options: KIT_SESSION_OPTIONS });
+  client.on('error', () => {}); // a server-side disconnect surfaces on the next query, not as a crash
   try {
     await client.connect();
   } catch (err) {

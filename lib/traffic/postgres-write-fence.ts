@@ -55,6 +55,7 @@ export class PostgresWriteFence implements WriteFence {
   private async withClient<T>(side: Side, fn: (c: pg.Client, database: string) => Promise<T>): Promise<T> {
     const url = this.urls[side];
     const c = new pg.Client({ connectionString: url, application_name: `${KIT_SESSION_PREFIX}fence`, connectionTimeoutMillis: 5000 });
+    c.on('error', () => {}); // a server-side disconnect surfaces on the next query, not as a crash
     try {
       await c.connect();
     } catch (err) {

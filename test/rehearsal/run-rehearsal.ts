@@ -13,7 +13,8 @@ export async function runSmallRehearsal(fault: string | null): Promise<{ code: n
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-rehearsal-'));
   const out = new RecordingOutput();
   const reportJson = path.join(dir, 'report.json');
-  const code = await rehearse({ orders: 400, rate: 100, seed: 7, fault, reportJson, dir, shiftBakeSeconds: 1, bakeSeconds: 1 }, out);
+  const code = await rehearse({ orders: 400, rate: 50, seed: 7, fault, reportJson, dir, shiftBakeSeconds: 1, bakeSeconds: 1 }, out);
+  if (code !== 0) console.error(`rehearsal failed: ${JSON.stringify(JSON.parse(readFileSync(reportJson, 'utf8')).requests)}`);
   let report: RehearsalReport;
   try {
     report = JSON.parse(readFileSync(reportJson, 'utf8')) as RehearsalReport;

@@ -101,13 +101,18 @@ describe('PostgresReplicator (forward, in-process worker)', () => {
     await caughtUp();
   });
 
-  test('an insert whose key the target already has overwrites it (no dead letter), and the batch around it still applies', async () => {
+  test('an insert whose key the target already has overwrites it, a rejected row in the same batch is a dead letter, later batches apply', async () => {
     await sql(target.url, "insert into items (id, name, price) values (910001, 'stale', 1)");
-    await sql(source.url, "insert into items (id, name, price) select g, 'fresh', 2 from generate_series(910000, 910009) g");
+    // one source transaction: a key the target has (COPY fails), then a row the target rejects (the upsert retry fails)
+    await sql(source.url, "insert into items (id, name, price) select g, 'fresh', case when g = 910005 then -1 else 2 end from generate_series(910000, 910009) g");
     await caughtUp();
-    expect((await sql(target.url, 'select count(*)::int as n, min(name) as name from items where id between 910000 and 910009')).rows[0]).toEqual({ n: 10, name: 'fresh' });
-    expect((await replicator.status()).deadLetters).toBe(1); // only the earlier negative price
+    expect((await sql(target.url, "select count(*)::int as n from items where id between 910000 and 910009 and name = 'fresh'")).rows[0].n).toBe(9);
+    expect((await sql(target.url, 'select source_key from _cutover.dead_letter order by id')).rows.map((r) => r.source_key)).toEqual([{ id: '900001' }, { id: '910005' }]);
     await sql(source.url, 'delete from items where id between 910000 and 910009');
+    await sql(source.url, "insert into items (id, name, price) values (910100, 'after', 3)");
+    await caughtUp();
+    expect((await sql(target.url, 'select name from items where id = 910100')).rows).toEqual([{ name: 'after' }]);
+    await sql(source.url, 'delete from items where id = 910100');
     await caughtUp();
     await expectEqual();
   });
