@@ -33,7 +33,11 @@ export const validatePhase: Phase = {
       if (t.missing.length || t.extra.length || t.different.length) ctx.out.warn('validate', line);
       else ctx.out.info('validate', line);
     }
-    for (const r of report.reconciliation) if (!r.equal) ctx.out.warn('validate', `reconciliation ${r.name}: source ${JSON.stringify(r.source)} vs target ${JSON.stringify(r.target)}`);
+    for (const r of report.reconciliation) {
+      if (r.equal) continue;
+      const what = r.inFlight ? 'differs while replication runs (in flight; the frozen validation at the switch decides)' : 'FAILED';
+      ctx.out.warn('validate', `reconciliation ${r.name} ${what}: ${firstDifference(r.source, r.target)}`);
+    }
     // apply succeeded when the comparison ran; whether the data is equal is the gate (verify)
     return { ...outcome(report), ok: true };
   },
@@ -59,7 +63,7 @@ export function summarizeValidation(report: ValidationReport): { missing: number
     missing: report.tables.reduce((n, t) => n + t.missing.length, 0),
     extra: report.tables.reduce((n, t) => n + t.extra.length, 0),
     different: report.tables.reduce((n, t) => n + t.different.length, 0),
-    failedReconciliations: report.reconciliation.filter((r) => !r.equal).length,
+    failedReconciliations: report.reconciliation.filter((r) => !r.equal && !r.inFlight).length,
   };
 }
 
@@ -73,4 +77,17 @@ function outcome(report: ValidationReport): PhaseOutcome {
     figures: { equal: report.equal, tables: report.tables.length, ...s, rowsCompared: report.figures.rowsCompared, mismatchedChunks: report.figures.mismatchedChunks },
     result: report,
   };
+}
+
+/** The first differing row of a reconciliation, short enough for one log line. */
+function firstDifference(source: unknown, target: unknown): string {
+  const rows = (v: unknown) => (Array.isArray(v) ? v : [v]);
+  const a = rows(source);
+  const b = rows(target);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = JSON.stringify(a[i] ?? null);
+    const y = JSON.stringify(b[i] ?? null);
+    if (x !== y) return `row ${i + 1} of ${a.length}/${b.length}: source ${x.slice(0, 120)} vs target ${y.slice(0, 120)}`;
+  }
+  return `${a.length} source row(s) vs ${b.length} target row(s)`;
 }

@@ -135,7 +135,8 @@ export interface TableDiff {
 export interface ValidationReport {
   readonly equal: boolean;
   readonly tables: TableDiff[];
-  readonly reconciliation: { name: string; equal: boolean; source: unknown; target: unknown }[];
+  /** `inFlight`: differed while replication ran (not a failure; the frozen validation at the switch decides). */
+  readonly reconciliation: { name: string; equal: boolean; source: unknown; target: unknown; inFlight?: boolean }[];
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly figures: { rowsCompared: number; rowsFetched: number; chunks: number; mismatchedChunks: number };

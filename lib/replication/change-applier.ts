@@ -60,7 +60,8 @@ const MAX_GROUP_ROWS = 10_000;
  * rest still applies.
  */
 export class ChangeApplier {
-  private readonly bySource = new Map<string, ApplyTable>();
+  /** schema -> table -> mapped table (two levels: no key string built per change). */
+  private readonly bySource = new Map<string, Map<string, ApplyTable>>();
   private readonly columnTypes = new Map<string, Map<string, string>>();
   /** Tables whose target row is the source row as sent (no filter, every column copied under its own name). */
   private readonly passThrough = new Set<ApplyTable>();
@@ -76,10 +77,20 @@ export class ChangeApplier {
     tables: readonly ApplyTable[],
   ) {
     for (const t of tables) {
-      this.bySource.set(sourceName(t.table), t);
+      let schema = this.bySource.get(t.table.source.schema);
+      if (!schema) this.bySource.set(t.table.source.schema, (schema = new Map()));
+      schema.set(t.table.source.table, t);
       const { filters, columns } = t.table;
       if (!filters.length && columns.every((c) => c.kind === 'copy' && c.source === c.target)) this.passThrough.add(t);
     }
+  }
+
+  private mapped(): ApplyTable[] {
+    return [...this.bySource.values()].flatMap((tables) => [...tables.values()]);
+  }
+
+  private lookup(schema: string, table: string): ApplyTable | undefined {
+    return this.bySource.get(schema)?.get(table);
   }
 
   /** The mapping's target row (target column names), or null when the filters leave the row out. */
@@ -89,7 +100,7 @@ export class ChangeApplier {
 
   /** Reads the target column types (as `format_type` prints them) of every mapped table, once. */
   async init(): Promise<void> {
-    const targets = [...this.bySource.values()].map((t) => qualified(t.table.target.schema, t.table.target.table));
+    const targets = this.mapped().map((t) => qualified(t.table.target.schema, t.table.target.table));
     const { rows } = await this.client.query<{ target: string; name: string; type: string }>(
       `select t.name as target, a.attname as name, format_type(a.atttypid, a.atttypmod) as type
          from unnest($1::text[]) as t(name) join pg_attribute a on a.attrelid = to_regclass(t.name)
@@ -176,7 +187,7 @@ export class ChangeApplier {
   async recover(txns: readonly SourceTransaction[], replayUntil: string | null, failure: Error): Promise<BatchResult> {
     await this.client.query('rollback').catch(() => {});
     // a target table created after init() was cast by guesswork: read the types again
-    const staleTypes = [...this.bySource.values()].some((t) => !this.columnTypes.has(qualified(t.table.target.schema, t.table.target.table)));
+    const staleTypes = this.mapped().some((t) => !this.columnTypes.has(qualified(t.table.target.schema, t.table.target.table)));
     if (staleTypes) await this.init();
     this.tail = Promise.resolve(true);
     if (staleTypes || (failure as { code?: string }).code === '23505') {
@@ -262,17 +273,16 @@ export class ChangeApplier {
   private toOps(change: SourceChange, lsn: string, replay: boolean, ops: Op[]): void {
     if (change.kind === 'truncate') {
       for (const r of change.relations) {
-        const t = this.bySource.get(`${r.schema}.${r.table}`);
+        const t = this.lookup(r.schema, r.table);
         if (t) ops.push({ kind: 'truncate', t, change, lsn });
       }
       return;
     }
-    const t = this.bySource.get(`${change.schema}.${change.table}`);
+    const t = this.lookup(change.schema, change.table);
     if (!t) return; // not mapped (publication lists mapped tables only)
-    const { transformer, table } = t;
-    const targetKeyOf = (sourceKey: WireRow) => transformer.targetKey(pickKey(sourceKey, table.primaryKey));
+    const table = t.table;
     if (change.kind === 'delete') {
-      ops.push({ kind: 'delete', t, key: targetKeyOf(change.oldKey), change, lsn });
+      ops.push({ kind: 'delete', t, key: targetKey(t, change.oldKey), change, lsn });
       return;
     }
     if (change.kind === 'insert') {
@@ -283,7 +293,7 @@ export class ChangeApplier {
     }
     const oldKey = change.oldKey && !sameKey(change.oldKey, change.newRow, table.primaryKey) ? change.oldKey : null;
     const row = this.targetRow(t, change.newRow);
-    const fromKey = targetKeyOf(oldKey ?? change.newRow);
+    const fromKey = targetKey(t, oldKey ?? change.newRow);
     if (!row) {
       ops.push({ kind: 'delete', t, key: fromKey, change, lsn }); // left the selection filter
       return;
@@ -432,6 +442,10 @@ function keyString(key: Row, cols: readonly string[]): string {
   let out = '';
   for (const c of cols) out += (toPgText(key[c]) ?? '\u0000null') + '\u0000';
   return out;
+}
+
+function targetKey(t: ApplyTable, sourceRow: WireRow): Row {
+  return t.transformer.targetKey(pickKey(sourceRow, t.table.primaryKey));
 }
 
 function hasUnchanged(row: WireRow): boolean {

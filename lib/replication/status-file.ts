@@ -24,9 +24,15 @@ export function writeStatusFile(file: string, status: WorkerStatusFile): void {
 
 /** The same, off the event loop (the worker's heartbeat must not stall the apply pipeline). */
 export async function writeStatusFileAsync(file: string, status: WorkerStatusFile): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(status, null, 2) + '\n');
+  const text = JSON.stringify(status, null, 2) + '\n';
+  try {
+    await writeFile(tmp, text);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(tmp, text);
+  }
   await rename(tmp, file);
 }
 
