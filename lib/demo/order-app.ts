@@ -93,6 +93,8 @@ export async function startOrderApp(options: OrderAppOptions): Promise<OrderApp>
   });
   // an idle client dropped by the server (terminated during the switch) must not crash the process
   pool.on('error', () => {});
+  // …and so must a checked-out client between two queries (pg-pool only listens while idle)
+  pool.on('connect', (client) => client.on('error', () => {}));
   const service = new OrderService(pool, options.flavor);
   let fault: { errorRate: number } | null = null;
 

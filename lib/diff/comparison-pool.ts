@@ -18,6 +18,8 @@ export function openComparisonPool(url: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, options: CANONICAL_SESSION, application_name: 'cutover-validate' });
   // an idle client dropped by the server must not crash the process; the next query reports it
   pool.on('error', () => {});
+  // …and so must a checked-out client between two queries (pg-pool only listens while idle)
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
