@@ -1,0 +1,23 @@
+/**
+ * `npm run bench`: every benchmark, one after the other (they start their own servers and print
+ * ratios against a baseline measured in the same run, with absolute times and the load average).
+ * `npm run bench -- validate-scan router-latency` runs only those.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+const BENCHES = ['replication-full-load', 'replication-cdc', 'validate-scan', 'router-latency', 'switch-hold'] as const;
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !(BENCHES as readonly string[]).includes(w));
+if (unknown.length) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${BENCHES.join(', ')}`);
+  process.exit(2);
+}
+let failed = 0;
+for (const name of wanted.length ? wanted : BENCHES) {
+  console.log(`\n=== bench/${name}.ts`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, `${name}.ts`)], { stdio: 'inherit' });
+  if (r.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
