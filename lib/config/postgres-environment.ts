@@ -74,13 +74,13 @@ export const postgresEnvironmentSchema = z
         parallelTables: z.number().int().positive().default(2),
         /** Rows per key-range chunk in full load. @default 50000 */
         chunkRows: z.number().int().positive().default(50_000),
-        /** Changes applied per target transaction in CDC. @default 500 */
-        batchSize: z.number().int().positive().default(500),
+        /** Changes applied per target transaction in CDC. @default 2000 */
+        batchSize: z.number().int().positive().default(2000),
         /** Ordered waves of tables. @default one wave with every selected table */
         waves: z.array(waveSchema).default([]),
       })
       .strict()
-      .default({ parallelTables: 2, chunkRows: 50_000, batchSize: 500, waves: [] }),
+      .default({ parallelTables: 2, chunkRows: 50_000, batchSize: 2000, waves: [] }),
     validation: validationSchema.default({ chunkRows: 10_000, concurrency: 4, floatTolerance: 0, reconciliation: [] }),
     shift: shiftSchema.default({ steps: [1, 10, 50, 100], bakeSeconds: 30 }),
     gates: gatesSchema.default({ maxErrorRatio: 0.01, maxP99RatioToBlue: 3, maxLagMs: 1000, maxValidationAgeSeconds: 3600, minRequests: 20 }),

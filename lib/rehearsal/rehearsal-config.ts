@@ -40,7 +40,7 @@ export function buildRehearsalConfig(i: RehearsalConfigInput): CutoverConfigInpu
         backup: { dir: path.join(i.dir, 'state', 'backups') },
         router: { adminUrl: i.routerAdminUrl },
         apps: { blue: { url: i.blueAppUrl }, green: { url: i.greenAppUrl } },
-        replication: { parallelTables: 2, chunkRows: 2000, batchSize: 500, waves: [] },
+        replication: { parallelTables: 2, chunkRows: 2000, batchSize: 2000, waves: [] },
         validation: { chunkRows: 2000, concurrency: 2, floatTolerance: 0, reconciliation: DEMO_RECONCILIATION },
         shift: { steps: [1, 10, 50, 100], bakeSeconds: i.shiftBakeSeconds },
         gates: { maxErrorRatio: 0.05, maxP99RatioToBlue: 5, maxLagMs: 2000, maxValidationAgeSeconds: 3600, minRequests: 10 },
