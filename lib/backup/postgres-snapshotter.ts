@@ -16,7 +16,7 @@ import { streamNames } from '../replication/stream-names.ts';
 import { FolderBackupStore, type BackupStore } from './backup-store.ts';
 import { readTableDdl, type TableDdl } from './schema-ddl.ts';
 import { StreamMeter } from './table-file-meter.ts';
-import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
+import { openKitClient } from '../postgres/kit-client.ts';
 
 /** The manifest as written: the contract fields plus what restore and verify need. */
 export interface PostgresSnapshotManifest extends SnapshotManifest {
@@ -255,15 +255,5 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 }
 
 async function open(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: 'cutover-snapshot', options: KIT_SESSION_OPTIONS });
-  client.on('error', () => {}); // a server-side disconnect surfaces on the next query, not as a crash
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new CutoverError('CONNECTION_FAILED', `cannot connect to ${redact(url)}: ${(err as Error).message}`, {
-      fix: 'check the URL, that the server runs, and the credentials',
-      cause: err,
-    });
-  }
-  return client;
+  return openKitClient(url, 'cutover-snapshot');
 }

@@ -8,11 +8,12 @@ import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { Replicator, ReplicationStatus } from '../platform/roles.ts';
 import { compareLsn, isLsn, lsnDistance } from './lsn.ts';
-import { dropPublication, dropSlot, redact } from './replication-slot.ts';
+import { dropPublication, dropSlot } from './replication-slot.ts';
 import { ReplicationWorker } from './replication-worker.ts';
 import { processAlive, readStatusFile, type WorkerStatusFile } from './status-file.ts';
 import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
+import { openKitClient } from '../postgres/kit-client.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -264,16 +265,7 @@ export class PostgresReplicator implements Replicator {
 
   private async withReadSide<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
     const url = this.direction === 'forward' ? this.env.source.url : this.env.target.url;
-    const client = new pg.Client({ connectionString: url, application_name: 'cutover-replicator', options: KIT_SESSION_OPTIONS });
-    client.on('error', () => {}); // a server-side disconnect surfaces on the next query, not as a crash
-    try {
-      await client.connect();
-    } catch (err) {
-      throw new CutoverError('CONNECTION_FAILED', `cannot connect to ${redact(url)}: ${(err as Error).message}`, {
-        fix: 'check the URL, that the server runs, and the credentials',
-        cause: err,
-      });
-    }
+    const client = await openKitClient(url, 'cutover-replicator');
     try {
       return await fn(client);
     } finally {

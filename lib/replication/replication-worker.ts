@@ -11,11 +11,11 @@ import { countDeadLetters, ensureControlSchema, readAppliedLsn, resetStream, wri
 import { planChunks, runFullLoad } from './full-load.ts';
 import { compareLsn, maxLsn } from './lsn.ts';
 import { mappingEngine, resolveMappedTables, sourceName, targetName } from './mapping-engine.ts';
-import { createSlot, createSlotWithSnapshot, ensurePublication, redact, slotInfo, type ExportedSlot } from './replication-slot.ts';
+import { createSlot, createSlotWithSnapshot, ensurePublication, slotInfo, type ExportedSlot } from './replication-slot.ts';
 import { quoteLiteral } from './sql-names.ts';
 import { writeStatusFileAsync, type WorkerStatusFile } from './status-file.ts';
 import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
-import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
+import { openKitClient } from '../postgres/kit-client.ts';
 
 export interface WorkerOptions {
   readonly wave?: string;
@@ -472,16 +472,5 @@ export class ReplicationWorker {
 }
 
 async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: 'cutover-replicate', options: KIT_SESSION_OPTIONS });
-  client.on('error', () => {}); // a server-side disconnect surfaces on the next query, not as a crash
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new CutoverError('CONNECTION_FAILED', `cannot connect to ${redact(url)}: ${(err as Error).message}`, {
-      fix: 'check the URL, that the server runs, and the credentials',
-      cause: err,
-    });
-  }
-  client.on('error', () => {});
-  return client;
+  return openKitClient(url, 'cutover-replicate');
 }

@@ -1,12 +1,10 @@
 import pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
-import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { SequenceDirection, SequenceSync } from '../platform/roles.ts';
 import { resolveMappedTables } from './mapping-engine.ts';
-import { redact } from './replication-slot.ts';
 import { qualified, quoteIdent } from './sql-names.ts';
-import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
+import { openKitClient } from '../postgres/kit-client.ts';
 
 type SequenceMove = { name: string; sourceValue: number; targetValue: number };
 
@@ -108,16 +106,5 @@ async function highestValue(
 }
 
 async function open(url: string): Promise<pg.Client> {
-  // `cutover-…`: a kit session, which the write fence never ends
-  const client = new pg.Client({ connectionString: url, application_name: 'cutover-sequences', options: KIT_SESSION_OPTIONS });
-  client.on('error', () => {}); // a server-side disconnect surfaces on the next query, not as a crash
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new CutoverError('CONNECTION_FAILED', `cannot connect to ${redact(url)}: ${(err as Error).message}`, {
-      fix: 'check the URL, that the server runs, and the credentials',
-      cause: err,
-    });
-  }
-  return client;
+  return openKitClient(url, 'cutover-sequences');
 }
