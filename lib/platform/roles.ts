@@ -71,6 +71,8 @@ export interface ReplicationTableStatus {
   readonly totalRows: number | null;
   readonly state: 'pending' | 'loading' | 'loaded' | 'cdc' | 'failed';
   readonly wave?: string;
+  /** Row changes applied by CDC since the worker started (reverse replication has no full load). */
+  readonly cdcChanges?: number;
 }
 
 /** contract: `replicate status --json` */

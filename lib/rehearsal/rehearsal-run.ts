@@ -235,7 +235,8 @@ export class RehearsalRun {
       const seconds = (Date.now() - start) / 1000;
       const figures = run.apply?.figures ?? {};
       this.mark('rollback', { end: new Date().toISOString(), outcome: run.ok ? 'ok' : 'failed', summary: run.apply?.summary ?? '', figures });
-      const g = (figures as Record<string, unknown>).greenEraWrites;
+      const ledger = (figures as { ledger?: { greenEraRowsTotal?: unknown } }).ledger;
+      const g = ledger?.greenEraRowsTotal;
       return { seconds, greenEraWrites: typeof g === 'number' ? g : null };
     } catch (err) {
       const e = asCutoverError(err);

@@ -155,7 +155,8 @@ async function writesBackFromGreen(ctx: PhaseContext, t0: number, readsBackMs: n
     forwardNote = `; forward replication could not be resumed (${(err as Error).message}): run \`cutover replicate start\``;
   }
 
-  const rows = (drained?.tables ?? []).map((t) => ({ table: t.target, rows: t.rows }));
+  // reverse replication has no full load: what it carried back is its CDC change count
+  const rows = (drained?.tables ?? []).map((t) => ({ table: t.target, rows: t.cdcChanges ?? t.rows }));
   const applied = drained?.appliedPosition ?? null;
   const proof = positionAtLeast(applied, greenLastPosition) ?? caughtUp;
   const ledger: RollbackLedger = {
@@ -224,8 +225,8 @@ async function greenUnreachable(ctx: PhaseContext, t0: number, why: string): Pro
     writesWereOnGreen: true,
     greenLastPosition: null,
     reverseAppliedPosition: applied,
-    greenEraRows: (status?.tables ?? []).map((t) => ({ table: t.target, rows: t.rows })),
-    greenEraRowsTotal: (status?.tables ?? []).reduce((a, t) => a + t.rows, 0),
+    greenEraRows: (status?.tables ?? []).map((t) => ({ table: t.target, rows: t.cdcChanges ?? t.rows })),
+    greenEraRowsTotal: (status?.tables ?? []).reduce((a, t) => a + (t.cdcChanges ?? t.rows), 0),
     proof: false,
     unrecoverable,
   };

@@ -13,6 +13,8 @@ describe('rehearsal --fault rollback-after-switch', () => {
     expect(phase(r.report, 'rollback').outcome).toBe('ok');
     expect(r.report.rollback.ran).toBe(true);
     expect(r.report.ledger.checkedOn).toBe('blue');
+    // green did take writes before the rollback, and reverse replication carried them to blue
+    expect(r.report.rollback.greenEraWrites!).toBeGreaterThan(0);
   });
 
   test('every acknowledged write, including those taken by green, is on blue', () => {
