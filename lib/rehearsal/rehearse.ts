@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../config/load.ts';
 import { asCutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../postgres/embedded-server.ts';
+import { startEmbeddedPostgres } from '../postgres/embedded-server.ts';
 import { CleanupStack } from './cleanup-stack.ts';
 import { checkFault, checkPositiveInt, type RehearseOptions } from './rehearse-options.ts';
 import { judge, type RehearsalReport } from './report.ts';
@@ -52,11 +52,9 @@ export async function rehearse(options: RehearseOptions, out: Output): Promise<n
     mkdirSync(dir, { recursive: true });
 
     out.info('rehearse', 'starting two embedded PostgreSQL servers (cainiao = blue, duoduo = green)');
-    const servers: EmbeddedServer[] = [];
     const [cainiao, duoduo] = await Promise.all(
       ['cainiao', 'duoduo'].map(async (name) => {
         const s = await startEmbeddedPostgres({ dir: path.join(dir, 'servers', name), database: name, persistent: false });
-        servers.push(s);
         cleanup.push(`postgres ${name}`, () => s.stop());
         return s;
       }),
