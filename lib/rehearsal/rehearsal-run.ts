@@ -257,16 +257,11 @@ export class RehearsalRun {
   }
 }
 
+/** The switch phase's figures: `writePauseMs` (the router's hold of this switch) and `released`. */
 function holdFrom(figures: Readonly<Record<string, unknown>>): { p50: number | null; p99: number | null; max: number | null; held: number } {
-  const f = figures as Record<string, unknown>;
   const num = (v: unknown) => (typeof v === 'number' ? v : null);
-  const hold = (f.writePauseMs ?? f.holdMs ?? {}) as Record<string, unknown>;
-  return {
-    p50: num(f.holdP50Ms) ?? num(hold.p50),
-    p99: num(f.holdP99Ms) ?? num(hold.p99),
-    max: num(f.holdMaxMs) ?? num(hold.max),
-    held: num(f.released) ?? num(f.heldRequests) ?? 0,
-  };
+  const hold = (figures.writePauseMs ?? {}) as Record<string, unknown>;
+  return { p50: num(hold.p50), p99: num(hold.p99), max: num(hold.max), held: num(figures.released) ?? 0 };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadConfig, parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
-import { CutoverError } from '../../lib/errors.ts';
+import { thrownCutoverError as caught } from '../_helpers/cutover-error.ts';
 
 const lab = {
   platform: 'postgres',
@@ -11,16 +11,6 @@ const lab = {
   target: { url: 'postgres://u@127.0.0.1:5433/new' },
   mappings: { forward: 'forward.json', reverse: 'maps/reverse.json' },
 };
-
-function caught(fn: () => unknown): CutoverError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CutoverError) return err;
-    throw err;
-  }
-  throw new Error('expected a CutoverError');
-}
 
 describe('config loading', () => {
   test('the contract JSON shape of a postgres environment loads with documented defaults', () => {

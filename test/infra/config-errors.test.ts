@@ -3,21 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { selectEnvironment, type LoadedConfig } from '../../lib/config/load.ts';
-import { CutoverError } from '../../lib/errors.ts';
 import { awsEnvironmentsToSynth } from '../../lib/infra/cutover-app.ts';
 import { targetGroupFullName } from '../../lib/infra/elb-arns.ts';
 import { readTableMappingFile } from '../../lib/infra/mapping-file.ts';
 import { fixtureConfig, fixtureRawConfig } from './fixture-config.ts';
-
-function thrown(fn: () => unknown): CutoverError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CutoverError) return err;
-    throw err;
-  }
-  throw new Error('expected a CutoverError, nothing was thrown');
-}
+import { thrownCutoverError as thrown } from '../_helpers/cutover-error.ts';
 
 function withStaging(patch: (staging: Record<string, any>) => void): Record<string, unknown> {
   const raw = fixtureRawConfig() as { environments: Record<string, Record<string, any>> };

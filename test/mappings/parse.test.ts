@@ -2,19 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { CutoverError } from '../../lib/errors.ts';
 import { checkMappingsFile, loadTableMappings, parseTableMappings } from '../../lib/mappings/index.ts';
 import { cainiao, select, transform } from './fixtures.ts';
-
-function errorOf(fn: () => unknown): CutoverError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CutoverError) return err;
-    throw err;
-  }
-  throw new Error('expected a CutoverError');
-}
+import { thrownCutoverError as errorOf } from '../_helpers/cutover-error.ts';
 
 describe('parseTableMappings', () => {
   test('reads selection, transformation and table-settings rules into typed views', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { CutoverError } from '../../lib/errors.ts';
 import { createRowTransformer, describeMappings, parseTableMappings, resolveTableMappings } from '../../lib/mappings/index.ts';
 import type { MappedColumn, MappedTable } from '../../lib/mappings/types.ts';
 import { cainiao, select, transform } from './fixtures.ts';
+import { thrownCutoverError as error } from '../_helpers/cutover-error.ts';
 
 const resolve = (...rules: Record<string, unknown>[]) => resolveTableMappings(parseTableMappings({ rules }), cainiao);
 const tableOf = (r: ReturnType<typeof resolve>, source: string): MappedTable => {
@@ -14,16 +14,6 @@ const targets = (t: MappedTable) => t.columns.map((c) => c.target);
 const column = (t: MappedTable, target: string): MappedColumn => t.columns.find((c) => c.target === target)!;
 const all = select('cainiao', '%', 'include', { 'rule-id': 'all' });
 const loc = (table?: string, col?: string) => ({ 'schema-name': 'cainiao', ...(table ? { 'table-name': table } : {}), ...(col ? { 'column-name': col } : {}) });
-
-function error(fn: () => unknown): CutoverError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CutoverError) return e;
-    throw e;
-  }
-  throw new Error('expected a CutoverError');
-}
 
 describe('rename', () => {
   test('renames a schema for every table in it', () => {

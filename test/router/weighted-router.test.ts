@@ -1,25 +1,23 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { CutoverError } from '../../lib/errors.ts';
 import { RouterClient } from '../../lib/router/router-client.ts';
-import { startWeightedRouter, type RunningWeightedRouter } from '../../lib/router/weighted-router.ts';
-import { startTinyUpstream, type TinyUpstream } from './tiny-upstream.ts';
+import type { RunningWeightedRouter } from '../../lib/router/weighted-router.ts';
+import type { TinyUpstream } from './tiny-upstream.ts';
+import { startRouterRig, type RouterRig } from './router-rig.ts';
 
+let rig: RouterRig;
 let blue: TinyUpstream;
 let green: TinyUpstream;
 let router: RunningWeightedRouter;
 let client: RouterClient;
 
 beforeAll(async () => {
-  blue = await startTinyUpstream('blue');
-  green = await startTinyUpstream('green');
-  router = await startWeightedRouter({ blueUrl: blue.url, greenUrl: green.url, maxHoldMs: 5000 });
-  client = new RouterClient(router.adminUrl);
+  rig = await startRouterRig({ maxHoldMs: 5000 });
+  ({ blue, green, router, client } = rig);
 });
 
 afterAll(async () => {
-  await router?.stop();
-  await blue?.stop();
-  await green?.stop();
+  await rig?.stop();
 });
 
 beforeEach(async () => {

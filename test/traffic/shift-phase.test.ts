@@ -1,30 +1,28 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { RouterClient } from '../../lib/router/router-client.ts';
-import { startWeightedRouter, type RunningWeightedRouter } from '../../lib/router/weighted-router.ts';
+import type { RouterClient } from '../../lib/router/router-client.ts';
+import type { RunningWeightedRouter } from '../../lib/router/weighted-router.ts';
 import { shiftPauseFile, shiftPhase } from '../../lib/traffic/shift-phase.ts';
-import { startTinyUpstream, type TinyUpstream } from '../router/tiny-upstream.ts';
+import type { TinyUpstream } from '../router/tiny-upstream.ts';
+import { startRouterRig, type RouterRig } from '../router/router-rig.ts';
 import { fakePlatform } from './fakes/fake-platform.ts';
 import { phaseContext } from './fakes/phase-context.ts';
 import { testEnvironment } from './fakes/test-env.ts';
 import { startTinyLoad } from './fakes/tiny-load.ts';
 
+let rig: RouterRig;
 let blue: TinyUpstream;
 let green: TinyUpstream;
 let router: RunningWeightedRouter;
 let client: RouterClient;
 
 beforeAll(async () => {
-  blue = await startTinyUpstream('blue');
-  green = await startTinyUpstream('green');
-  router = await startWeightedRouter({ blueUrl: blue.url, greenUrl: green.url });
-  client = new RouterClient(router.adminUrl);
+  rig = await startRouterRig();
+  ({ blue, green, router, client } = rig);
 });
 
 afterAll(async () => {
-  await router?.stop();
-  await blue?.stop();
-  await green?.stop();
+  await rig?.stop();
 });
 
 beforeEach(async () => {
