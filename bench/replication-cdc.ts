@@ -3,10 +3,11 @@
  *  1. lag p50/p99 (source commit -> target row) under a steady write rate of 500 and 2,000
  *     single-row transactions per second (BENCH_SECONDS each, default 20; the issue's figure is 60);
  *  2. apply rows/s on a backlog, the replicator against a native `CREATE SUBSCRIPTION` on an
- *     identity mapping, same source, same backlog (BENCH_BACKLOG rows, default 100000;
- *     BENCH_BATCH changes per target transaction, default 5000). Both are timed until the
- *     backlog's last row is visible on their target; CPU seconds of each process are printed too
- *     (the source's walsender decodes the same WAL for both: it bounds both rates).
+ *     identity mapping, same source, same backlog, twice: BENCH_BACKLOG rows (default 100000) in
+ *     1,000-row transactions, and BENCH_SMALL_BACKLOG rows (default 50000) in single-row
+ *     transactions; BENCH_BATCH changes per target transaction (default 5000). Both are timed
+ *     until the backlog's last row is visible on their target; CPU seconds of each process are
+ *     printed too (the source's walsender decodes the same WAL for both: it bounds both rates).
  *
  *   npx tsx bench/replication-cdc.ts
  */
@@ -21,6 +22,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 const WRITERS = 4;
 const BATCH = Number(process.env.BENCH_BATCH ?? 5000);
+const SMALL_BACKLOG = Number(process.env.BENCH_SMALL_BACKLOG ?? 50_000);
 
 async function client(url: string): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: url });
@@ -118,15 +120,10 @@ try {
     `create subscription native_sub connection '${source.url.replace('postgres://', 'postgresql://')}' publication native_pub with (copy_data = false, enabled = false)`,
   );
   await replicator.stop();
-  // backlog: 1,000-row transactions of inserts, then updates of the same rows
-  for (let i = 0; i < BACKLOG / 1000; i++) {
-    await s.query(`insert into bulk select g, 'p' || g, 0 from generate_series(${i * 1000 + 1}, ${(i + 1) * 1000}) g`);
-  }
-  const target2 = await s.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn');
 
   // both sides are timed the same way, polling their target on one open connection every 5 ms:
   // total = start to the backlog's last row visible; steady rows/s = the last 90 % of the backlog,
-  // from row BACKLOG/10 visible to row BACKLOG visible (transactions apply in source order and
+  // from its row 10 % visible to its last row visible (transactions apply in source order and
   // atomically, so a row visible means every row before it applied) — start-up excluded for both
   const rowVisible = async (c: pg.Client, id: number) => {
     for (;;) {
@@ -135,36 +132,74 @@ try {
       await sleep(5);
     }
   };
-  const STEADY_FROM = BACKLOG / 10;
-  const lastRowVisible = async (c: pg.Client) => {
-    const from = await rowVisible(c, STEADY_FROM);
-    const to = await rowVisible(c, BACKLOG);
-    return (BACKLOG - STEADY_FROM) / ((to - from) / 1000);
+  const lastRowVisible = async (c: pg.Client, first: number, last: number) => {
+    const t0 = performance.now();
+    const firstSeconds = ((await rowVisible(c, first)) - t0) / 1000;
+    const steadyFrom = first + Math.floor((last - first + 1) / 10);
+    const from = await rowVisible(c, steadyFrom);
+    const to = await rowVisible(c, last);
+    return { steady: (last - steadyFrom) / ((to - from) / 1000), firstSeconds };
   };
-  const startAt = performance.now();
-  await replicator.start({ foreground: true });
-  let t0 = performance.now(); // throughput from the moment the worker is healthy; start-up reported apart
-  const startupSeconds = (t0 - startAt) / 1000;
-  const nodeCpu0 = process.cpuUsage();
-  const oursSteady = await lastRowVisible(t);
-  const oursSeconds = (performance.now() - t0) / 1000;
-  const nodeCpu = process.cpuUsage(nodeCpu0);
-  const oursCpu = {
-    walsender: await backendCpu(s, "application_name like 'cutover-cdc%'"),
-    apply: (nodeCpu.user + nodeCpu.system) / 1e6 + ((await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN),
+  interface ApplyRun {
+    seconds: number;
+    steady: number;
+    /** From start to the backlog's first row visible. */
+    firstSeconds: number;
+    cpu: { walsender: number | null; apply: number | null };
+  }
+  let startupSeconds = 0;
+  const oursApply = async (first: number, last: number, until: string): Promise<ApplyRun> => {
+    const startAt = performance.now();
+    await replicator.start({ foreground: true });
+    const t0 = performance.now(); // throughput from the moment the worker is healthy; start-up reported apart
+    startupSeconds = Math.max(startupSeconds, (t0 - startAt) / 1000);
+    const nodeCpu0 = process.cpuUsage();
+    const { steady, firstSeconds } = await lastRowVisible(t, first, last);
+    const seconds = (performance.now() - t0) / 1000;
+    const nodeCpu = process.cpuUsage(nodeCpu0);
+    const cpu = {
+      walsender: await backendCpu(s, "application_name like 'cutover-cdc%'"),
+      apply: (nodeCpu.user + nodeCpu.system) / 1e6 + ((await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN),
+    };
+    if (!(await replicator.waitForPosition(until, 60_000))) throw new Error('replicator did not catch up');
+    await replicator.stop();
+    return { seconds, steady, firstSeconds, cpu };
   };
-  if (!(await replicator.waitForPosition(target2.rows[0]!.lsn, 60_000))) throw new Error('replicator did not catch up');
-  await replicator.stop();
+  // the native subscription's processes start afresh on enable, so their CPU counts from zero
+  const nativeApply = async (first: number, last: number): Promise<ApplyRun> => {
+    const t0 = performance.now();
+    await n.query('alter subscription native_sub enable');
+    const { steady, firstSeconds } = await lastRowVisible(n, first, last);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = {
+      walsender: await backendCpu(s, "application_name = 'native_sub'"),
+      apply: await backendCpu(n, "backend_type = 'logical replication apply worker'"),
+    };
+    await n.query('alter subscription native_sub disable');
+    for (let i = 0; i < 400; i++) {
+      const { rows } = await s.query<{ active: boolean }>("select active from pg_replication_slots where slot_name = 'native_sub'");
+      if (!rows[0]?.active) break;
+      await sleep(25);
+    }
+    return { seconds, steady, firstSeconds, cpu };
+  };
+  const sourcePosition = async () => (await s.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
 
-  t0 = performance.now();
-  await n.query('alter subscription native_sub enable');
-  const nativeSteady = await lastRowVisible(n);
-  const nativeSeconds = (performance.now() - t0) / 1000;
-  const nativeCpu = {
-    walsender: await backendCpu(s, "application_name = 'native_sub'"),
-    apply: await backendCpu(n, "backend_type = 'logical replication apply worker'"),
-  };
-  await n.query('alter subscription native_sub disable');
+  // backlog A: 1,000-row transactions of inserts (bulk loads, batch jobs)
+  for (let i = 0; i < BACKLOG / 1000; i++) {
+    await s.query(`insert into bulk select g, 'p' || g, 0 from generate_series(${i * 1000 + 1}, ${(i + 1) * 1000}) g`);
+  }
+  const bulkOurs = await oursApply(1, BACKLOG, await sourcePosition());
+  const bulkNative = await nativeApply(1, BACKLOG);
+
+  // backlog B: single-row transactions (what an OLTP source commits), each its own commit record
+  await s.query(`create procedure bench_single_row_commits(first bigint, last bigint) language plpgsql as $$
+    begin for i in first..last loop insert into bulk values (i, 'p' || i, 1); commit; end loop; end $$`);
+  await s.query('set synchronous_commit = off'); // generating the backlog faster; decoding is unaffected
+  await s.query(`call bench_single_row_commits(${BACKLOG + 1}, ${BACKLOG + SMALL_BACKLOG})`);
+  const smallOurs = await oursApply(BACKLOG + 1, BACKLOG + SMALL_BACKLOG, await sourcePosition());
+  const smallNative = await nativeApply(BACKLOG + 1, BACKLOG + SMALL_BACKLOG);
+
   await n.query('alter subscription native_sub set (slot_name = none)');
   await n.query('drop subscription native_sub');
   await s.query("select pg_drop_replication_slot('native_sub')").catch(() => {});
@@ -180,18 +215,20 @@ try {
     for (const r of all) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ') + '\n');
   };
   print(`CDC lag, ${SECONDS} s per rate, single-row transactions from ${WRITERS} connections (goal p99 <= 200 ms at 500/s); load average ${lagLoad}`, ['rate', 'p50 ms', 'p99 ms', 'p99 1st half', 'p99 2nd half', 'rows'], lagRows);
-  const ours = BACKLOG / oursSeconds;
-  const native = BACKLOG / nativeSeconds;
-  process.stdout.write(`\n(replicator start-up before streaming: ${startupSeconds.toFixed(2)} s, not counted)`);
+  process.stdout.write(`\n(replicator start-up before streaming: up to ${startupSeconds.toFixed(2)} s, not counted)`);
   const cpu = (x: number | null) => (x === null || Number.isNaN(x) ? '?' : x.toFixed(2));
-  print(
-    `\napply of a ${BACKLOG}-row backlog (1,000-row transactions), identity mapping, batchSize ${BATCH} (goal ratio >= 1.5); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-    ['apply', 'seconds (total)', 'rows/s (total)', 'total ratio', 'steady rows/s', 'steady ratio to native', 'CPU s: source walsender', 'CPU s: apply side'],
-    [
-      ['cutover replicator', oursSeconds.toFixed(2), Math.round(ours).toString(), (ours / native).toFixed(2), Math.round(oursSteady).toString(), (oursSteady / nativeSteady).toFixed(2), cpu(oursCpu.walsender), `${cpu(oursCpu.apply)} (worker + target backend)`],
-      ['native CREATE SUBSCRIPTION', nativeSeconds.toFixed(2), Math.round(native).toString(), '1.00', Math.round(nativeSteady).toString(), '1.00', cpu(nativeCpu.walsender), `${cpu(nativeCpu.apply)} (apply worker)`],
-    ],
-  );
+  const applyTable = (title: string, rows: number, ours: ApplyRun, native: ApplyRun) =>
+    print(
+      `\napply of ${title}, identity mapping, batchSize ${BATCH} (goal ratio >= 1.5); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+      ['apply', 'first row s', 'seconds (total)', 'rows/s (total)', 'total ratio', 'steady rows/s', 'steady ratio to native', 'CPU s: source walsender', 'CPU s: apply side'],
+      [
+        ['cutover replicator', ours.firstSeconds.toFixed(2), ours.seconds.toFixed(2), Math.round(rows / ours.seconds).toString(), (native.seconds / ours.seconds).toFixed(2), Math.round(ours.steady).toString(), (ours.steady / native.steady).toFixed(2), cpu(ours.cpu.walsender), `${cpu(ours.cpu.apply)} (worker + target backend)`],
+        ['native CREATE SUBSCRIPTION', native.firstSeconds.toFixed(2), native.seconds.toFixed(2), Math.round(rows / native.seconds).toString(), '1.00', Math.round(native.steady).toString(), '1.00', cpu(native.cpu.walsender), `${cpu(native.cpu.apply)} (apply worker)`],
+      ],
+    );
+  applyTable(`a ${BACKLOG}-row backlog in 1,000-row transactions`, BACKLOG, bulkOurs, bulkNative);
+  applyTable(`a ${SMALL_BACKLOG}-row backlog in single-row transactions`, SMALL_BACKLOG, smallOurs, smallNative);
+  process.stdout.write('\n');
 } finally {
   await Promise.all([source.dispose(), target.dispose()]);
 }
