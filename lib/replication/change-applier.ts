@@ -24,7 +24,9 @@ type Op =
   | { kind: 'delete'; t: ApplyTable; key: Row; change: SourceChange; lsn: string }
   /** An UPDATE that left TOAST values unchanged: only the columns sent are written. */
   | { kind: 'patch'; t: ApplyTable; key: Row; row: Row; change: SourceChange; lsn: string; replay: boolean }
-  | { kind: 'truncate'; t: ApplyTable; change: SourceChange; lsn: string };
+  | { kind: 'truncate'; t: ApplyTable; change: SourceChange; lsn: string }
+  /** A change the kit cannot apply correctly from what the source sent: straight to a dead letter. */
+  | { kind: 'reject'; t: ApplyTable; change: SourceChange; lsn: string; reason: string };
 
 export interface BatchResult {
   readonly changes: number;
@@ -126,8 +128,11 @@ export class ChangeApplier {
     const parts: Part[] = [];
     const sqlPart = (text: string): Part => () => this.client.query(text);
     let statements = ['select pg_current_wal_flush_lsn()::text as flushed', 'begin'];
+    // statements that may write dead letters: [part, statement] -> their row counts are summed
+    const deadLetterAt: [number, number][] = [];
     for (const group of groupOps(ops, this.upsertOnly)) {
       if (group[0]!.kind !== 'insert') {
+        if (writesDeadLetters(group[0]!)) deadLetterAt.push([parts.length, statements.length]);
         statements.push(this.groupSql(group));
         continue;
       }
@@ -152,7 +157,12 @@ export class ChangeApplier {
         }
         return e;
       }
-      return { changes: ops.length, deadLetters: 0, perTable, targetLsn: lastLsn(results[results.length - 1]!), targetFlushed: firstFlushed(results[0]!) };
+      let deadLetters = 0;
+      for (const [part, index] of deadLetterAt) {
+        const r = results[part];
+        deadLetters += (Array.isArray(r) ? r[index] : r)?.rowCount ?? 0;
+      }
+      return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn: lastLsn(results[results.length - 1]!), targetFlushed: firstFlushed(results[0]!) };
     };
     // Built now, sent the moment the batch before it has committed — never if it failed.
     const done = this.tail.then((previousCommitted) => (previousCommitted ? send() : new Error('not sent: the batch before it failed')));
@@ -213,6 +223,7 @@ export class ChangeApplier {
     }
     const perTable = new Map<string, number>();
     for (const op of ops) {
+      if (op.kind === 'reject') continue;
       const name = sourceName(op.t.table);
       perTable.set(name, (perTable.get(name) ?? 0) + 1);
     }
@@ -229,6 +240,11 @@ export class ChangeApplier {
       for (const op of ops) {
         // one change, source order; an insert may meet a row the target already has: upsert
         const single: Op = op.kind === 'insert' ? { ...op, kind: 'upsert' } : op;
+        if (op.kind === 'reject') {
+          await this.deadLetter(op, new Error(op.reason));
+          deadLetters++;
+          continue;
+        }
         try {
           await this.client.query(`savepoint cutover_change;\n${this.groupSql([single])};\nrelease savepoint cutover_change`);
         } catch (err) {
@@ -256,6 +272,11 @@ export class ChangeApplier {
   }
 
   private async deadLetter(op: Op, err: Error): Promise<void> {
+    await this.client.query(`insert into _cutover.dead_letter (${DEAD_LETTER_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8)`, this.deadLetterValues(op, err.message));
+  }
+
+  /** A dead letter's values, in DEAD_LETTER_COLUMNS order. */
+  private deadLetterValues(op: Op, error: string): (string | null)[] {
     const c = op.change;
     const sourceKey =
       c.kind === 'insert' || (c.kind === 'update' && !c.oldKey)
@@ -263,11 +284,15 @@ export class ChangeApplier {
         : c.kind === 'update' || c.kind === 'delete'
           ? pickKey(c.oldKey ?? {}, op.t.table.primaryKey)
           : null;
-    await this.client.query(
-      `insert into _cutover.dead_letter (slot, direction, source_table, target_table, source_key, change, error, lsn)
-       values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [this.slot, this.direction, sourceName(op.t.table), targetName(op.t.table), sourceKey ? JSON.stringify(sourceKey) : null, JSON.stringify(c), err.message, op.lsn],
-    );
+    return [this.slot, this.direction, sourceName(op.t.table), targetName(op.t.table), sourceKey ? JSON.stringify(sourceKey) : null, JSON.stringify(c), error, op.lsn];
+  }
+
+  /** `select <dead letter values>` as literals (inside a batch's SQL text). */
+  private deadLetterSelect(op: Op, error: string): string {
+    const types = ['text', 'text', 'text', 'text', 'jsonb', 'jsonb', 'text', 'pg_lsn'];
+    return `select ${this.deadLetterValues(op, error)
+      .map((v, i) => (v === null ? `null::${types[i]}` : `${quoteLiteral(v)}::${types[i]}`))
+      .join(', ')}`;
   }
 
   private toOps(change: SourceChange, lsn: string, replay: boolean, ops: Op[]): void {
@@ -292,6 +317,11 @@ export class ChangeApplier {
       return;
     }
     const oldKey = change.oldKey && !sameKey(change.oldKey, change.newRow, table.primaryKey) ? change.oldKey : null;
+    const unknown = hasUnchanged(change.newRow) ? unknownTargetValues(t, change.newRow) : null;
+    if (unknown) {
+      ops.push({ kind: 'reject', t, change, lsn, reason: unknown });
+      return;
+    }
     const row = this.targetRow(t, change.newRow);
     const fromKey = targetKey(t, oldKey ?? change.newRow);
     if (!row) {
@@ -333,6 +363,8 @@ export class ChangeApplier {
     switch (first.kind) {
       case 'truncate':
         return `delete from ${target}`;
+      case 'reject':
+        return `insert into _cutover.dead_letter (${DEAD_LETTER_COLUMNS}) ${this.deadLetterSelect(first, first.reason)}`;
       case 'delete': {
         const keys = group as Extract<Op, { kind: 'delete' }>[];
         return `delete from ${target} where (${keyCols.map(quoteIdent).join(', ')}) in (${unnest(keyCols, (c) => keys.map((op) => toPgText(op.key[c])))})`;
@@ -356,11 +388,11 @@ export class ChangeApplier {
         const where = keyCols.map((c) => `${quoteIdent(c)} = ${literal(c, first.key[c])}`).join(' and ');
         const update = `update ${target} set ${sets} where ${where}`;
         // The row is not there. Before the newest load snapshot that is expected (it was loaded in
-        // a later state, or deleted later); after it, insert what we have and let the target judge.
+        // a later state, or deleted later). After it, the row cannot be built: the source did not
+        // send its unchanged TOAST values — a dead letter, never a row with those columns empty.
         if (first.replay) return update;
-        return `with updated as (${update} returning 1) insert into ${target} (${cols.map(quoteIdent).join(', ')}) overriding system value select ${cols
-          .map((c) => literal(c, first.row[c]))
-          .join(', ')} where not exists (select 1 from updated) ${onConflict(cols, keyCols)}`;
+        const reason = `the target has no row for this UPDATE and the source did not send the unchanged large values of ${unchangedColumns(first.change).join(', ')}; ${REPLICA_IDENTITY_FIX}`;
+        return `with updated as (${update} returning 1) insert into _cutover.dead_letter (${DEAD_LETTER_COLUMNS}) ${this.deadLetterSelect(first, reason)} where not exists (select 1 from updated)`;
       }
     }
   }
@@ -428,7 +460,7 @@ function groupOps(ops: readonly Op[], upsertOnly: ReadonlySet<ApplyTable>): Op[]
     }
   };
   for (const op of ops) {
-    if (op.kind === 'patch' || op.kind === 'truncate') {
+    if (op.kind === 'patch' || op.kind === 'truncate' || op.kind === 'reject') {
       flush();
       groups.push([op]);
     } else pending.push(op);
@@ -461,4 +493,38 @@ function pickKey(row: Readonly<Record<string, unknown>>, keys: readonly string[]
 
 function sameKey(a: WireRow, b: WireRow, keys: readonly string[]): boolean {
   return keys.every((k) => a[k] === b[k]);
+}
+
+const DEAD_LETTER_COLUMNS = 'slot, direction, source_table, target_table, source_key, change, error, lsn';
+
+const REPLICA_IDENTITY_FIX =
+  'set `ALTER TABLE … REPLICA IDENTITY FULL` on the source table (the old row then carries every value), then `cutover validate --repair` for this row';
+
+/** Ops whose statement may insert dead letters (its row count is how many). */
+function writesDeadLetters(op: Op): boolean {
+  return op.kind === 'reject' || (op.kind === 'patch' && !op.replay);
+}
+
+function unchangedColumns(change: SourceChange): string[] {
+  return change.kind === 'update' ? Object.keys(change.newRow).filter((k) => change.newRow[k] === undefined) : [];
+}
+
+/**
+ * Why an UPDATE that left large (TOAST) values unsent cannot be applied from what it carries, or
+ * null when it can: a selection filter on such a column cannot be decided (pgoutput sends no value
+ * for it; treating it as NULL would delete or skip the row), and an expression mixing such a column
+ * with others may have changed without the kit knowing its new value. Copied columns and
+ * expressions over unsent columns only are unchanged, so the target keeps them.
+ */
+function unknownTargetValues(t: ApplyTable, newRow: WireRow): string | null {
+  const unsent = (c: string) => newRow[c] === undefined;
+  const filtered = t.table.filters.map((f) => f.column).filter(unsent);
+  if (filtered.length) {
+    return `the selection filter on ${filtered.join(', ')} cannot be decided: the source did not send the unchanged large value; ${REPLICA_IDENTITY_FIX}`;
+  }
+  for (const c of t.table.columns) {
+    if (c.kind !== 'expression' || !c.dependsOn.some(unsent) || c.dependsOn.every(unsent)) continue;
+    return `expression column ${c.target} depends on ${c.dependsOn.filter(unsent).join(', ')}, whose unchanged large value the source did not send; ${REPLICA_IDENTITY_FIX}`;
+  }
+  return null;
 }
