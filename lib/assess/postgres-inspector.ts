@@ -10,6 +10,7 @@ import { connectionError, probeConnection } from './connection-errors.ts';
 import { runQualityChecks } from './quality-checks.ts';
 import { replicationSettings } from './replication-settings.ts';
 import { narrowingChange, typeFindings, type TypedColumn } from './type-findings.ts';
+import { unsentValueFindings } from './unsent-value-findings.ts';
 
 /**
  * Full-load throughput assumed for the estimate: a conservative figure for COPY between two
@@ -56,6 +57,7 @@ export class PostgresInspector implements Inspector {
       findings.push(...keyFindings(tables, mapped.withoutPrimaryKey, selected));
       findings.push(...typeFindings((await typedColumns(source, schemas)).filter((c) => isCopied(mapped.tables, c))));
       findings.push(...(await targetFindings(target, mapped.tables)));
+      findings.push(...(await unsentValueFindings(source, mapped.tables)));
       findings.push(...(await objectFindings(source, target, schemas)));
       const [src, tgt] = await Promise.all([replicationSettings(source, 'source'), replicationSettings(target, 'target')]);
       findings.push(...src.findings, ...tgt.findings);

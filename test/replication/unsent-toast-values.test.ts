@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { RecordingOutput } from '../../lib/output/output.ts';
+import { PostgresInspector } from '../../lib/assess/postgres-inspector.ts';
+import type { ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
+import { RecordingOutput, silentOutput } from '../../lib/output/output.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
 import { sql, testEnvironment } from './_env.ts';
@@ -54,6 +56,7 @@ describe('UPDATEs that leave large values unsent', () => {
   let source: Awaited<ReturnType<typeof startTestPostgres>>;
   let target: Awaited<ReturnType<typeof startTestPostgres>>;
   let replicator: PostgresReplicator;
+  let env: ResolvedPostgresEnvironment;
 
   const caughtUp = async () => {
     expect(await replicator.waitForPosition(await replicator.sourcePosition(), 15_000)).toBe(true);
@@ -71,13 +74,24 @@ describe('UPDATEs that leave large values unsent', () => {
     await sql(target.url, TARGET_SCHEMA);
     for (const table of ['docs', 'cards']) await sql(source.url, `insert into ${table} select g, 'draft', ${BIG} from generate_series(1, 2) g`);
     await sql(source.url, `insert into notes select g, ${BIG}, null from generate_series(1, 2) g`);
-    replicator = new PostgresReplicator(testEnvironment(source.url, target.url, {}, { forward: MAPPING }), 'forward', new RecordingOutput());
+    env = testEnvironment(source.url, target.url, {}, { forward: MAPPING });
+    replicator = new PostgresReplicator(env, 'forward', new RecordingOutput());
     await replicator.start({ foreground: true });
     await caughtUp();
   });
   afterAll(async () => {
     await replicator?.stop().catch(() => {});
     await Promise.all([source?.dispose(), target?.dispose()]);
+  });
+
+  test('assess warns about the columns such UPDATEs would leave out, and names the fix', async () => {
+    const report = await new PostgresInspector(env, silentOutput).assess();
+    const found = report.findings.filter((f) => f.id === 'filter-on-large-value');
+    expect(found.map((f) => [f.table, f.sampleKeys]).sort()).toEqual([
+      ['public.cards', [{ column: 'body' }, { column: 'kind' }]],
+      ['public.docs', [{ column: 'body' }]],
+    ]);
+    expect(found[0]!.handling).toMatch(/REPLICA IDENTITY FULL/);
   });
 
   test('the full load applied the mapping, large values included', async () => {
