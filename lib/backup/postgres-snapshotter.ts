@@ -13,7 +13,8 @@ import type { SnapshotManifest, Snapshotter } from '../platform/roles.ts';
 import { mappingEngine } from '../replication/mapping-engine.ts';
 import { createSlotWithSnapshot, ensurePublication, redact, slotInfo } from '../replication/replication-slot.ts';
 import { streamNames } from '../replication/stream-names.ts';
-import { FolderBackupStore, type BackupStore } from './backup-store.ts';
+import type { BackupStore } from './backup-store.ts';
+import { openBackupStore } from './open-backup-store.ts';
 import { readTableDdl, type TableDdl } from './schema-ddl.ts';
 import { StreamMeter } from './table-file-meter.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
@@ -59,7 +60,7 @@ export class PostgresSnapshotter implements Snapshotter {
     private readonly out: Output,
     store?: BackupStore,
   ) {
-    this.store = store ?? new FolderBackupStore(env.backupDir);
+    this.store = store ?? openBackupStore(env);
   }
 
   async snapshot(): Promise<PostgresSnapshotManifest> {
@@ -96,9 +97,12 @@ export class PostgresSnapshotter implements Snapshotter {
           const gz = new StreamMeter();
           const copy = reader.query(copyStreams.to(`copy (${selectOrdered(ddl)}) to stdout`));
           const body = new PassThrough();
-          const stored = this.store.put(file, body);
-          await pipeline(copy, raw, createGzip({ level: 6 }), gz, body);
-          await stored;
+          // Each side's failure ends the other (a failed COPY destroys `body`, so the put discards the
+          // partial object; a failed put destroys `body`, so the COPY stops with an AbortError). Both
+          // are awaited and the put's error wins: it is the cause, or the COPY's own error passed on.
+          const [stored, copied] = await Promise.allSettled([this.store.put(file, body), pipeline(copy, raw, createGzip({ level: 6 }), gz, body)]);
+          if (stored.status === 'rejected') throw stored.reason;
+          if (copied.status === 'rejected') throw copied.reason;
           const sequences: { column: string; sequence: string; value: number | null }[] = [];
           for (const s of ddl.sequences) {
             const { rows } = await reader.query<{ v: string | null }>(`select last_value::text as v from ${s.sequence} where is_called`);
@@ -180,6 +184,27 @@ export class PostgresSnapshotter implements Snapshotter {
     return { ok: problems.length === 0, problems, manifest };
   }
 
+  /** A table file that no longer matches its manifest; restore runs in one transaction, so nothing was restored. */
+  private damaged(t: PostgresSnapshotManifest['tables'][number], why: string, cause?: unknown): CutoverError {
+    return new CutoverError('GATE_FAILED', `backup object ${t.file} in ${this.store.location} is damaged: ${why}`, {
+      received: t.file,
+      fix: 'nothing was restored (the transaction rolled back): restore another backup with --id, or take a new one with `cutover snapshot`',
+      cause,
+    });
+  }
+
+  /** After a table failed to load: the damaged-backup error if its object no longer matches the manifest. */
+  private async damageOf(t: PostgresSnapshotManifest['tables'][number], loadError: unknown): Promise<CutoverError | undefined> {
+    const gz = new StreamMeter();
+    try {
+      await pipeline(await this.store.get(t.file), gz, sink());
+    } catch {
+      return undefined; // unreadable now: the load error says more
+    }
+    if (gz.sha256 === t.sha256) return undefined;
+    return this.damaged(t, `sha256 ${gz.sha256} differs from the manifest's ${t.sha256} (loading it failed: ${(loadError as Error).message})`, loadError);
+  }
+
   async restore(options: { id?: string; targetUrl: string }): Promise<{ ok: boolean; problems: string[] }> {
     const manifest = await this.manifest(options.id);
     const client = await open(options.targetUrl);
@@ -202,8 +227,13 @@ export class PostgresSnapshotter implements Snapshotter {
           const gz = new StreamMeter();
           const cols = t.columns.map(q).join(', ');
           const sinkStream = client.query(copyStreams.from(`copy ${qualifiedName(t.name)} (${cols}) from stdin`));
-          await pipeline(await this.store.get(t.file), gz, createGunzip(), sinkStream);
-          if (gz.sha256 !== t.sha256) throw new CutoverError('GATE_FAILED', `${t.file}: sha256 ${gz.sha256} differs from the manifest's ${t.sha256}`);
+          try {
+            await pipeline(await this.store.get(t.file), gz, createGunzip(), sinkStream);
+          } catch (err) {
+            // Damaged bytes fail in gunzip or, decoded wrongly, in COPY: say which it was.
+            throw (await this.damageOf(t, err)) ?? err;
+          }
+          if (gz.sha256 !== t.sha256) throw this.damaged(t, `sha256 ${gz.sha256} differs from the manifest's ${t.sha256}`);
           this.out.ok('restore', `${t.name}: ${sinkStream.rowCount} rows`);
         }
         for (const t of manifest.tables) if (t.postData) await client.query(t.postData);

@@ -27,7 +27,11 @@ interface ResolvedCommon {
   readonly configFile: string;
 }
 
-export type ResolvedPostgresEnvironment = PostgresEnvironment & ResolvedCommon & { readonly backupDir: string };
+export type ResolvedPostgresEnvironment = PostgresEnvironment &
+  ResolvedCommon & {
+    /** Absolute folder of the folder backup store; unused when `backup.s3` is set (see openBackupStore). */
+    readonly backupDir: string;
+  };
 export type ResolvedAwsEnvironment = AwsEnvironment & ResolvedCommon;
 export type ResolvedEnvironment = ResolvedPostgresEnvironment | ResolvedAwsEnvironment;
 

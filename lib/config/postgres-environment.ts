@@ -9,10 +9,29 @@ import {
   validationSchema,
   waveSchema,
 } from './common-schema.ts';
+import { isBackupKey, s3KeyPrefix } from '../backup/backup-store.ts';
 
 const postgresUrl = z
   .string()
   .regex(/^postgres(ql)?:\/\//, 'a PostgreSQL URL, e.g. postgres://user:${PGPASSWORD}@127.0.0.1:5432/db');
+
+/** The `backup.s3` store. */
+const backupS3Schema = z
+  .object({
+    /** An S3-compatible server, e.g. `http://127.0.0.1:9000`. @default - AWS S3 in `region` */
+    endpoint: z.string().url().optional(),
+    bucket: z.string().min(3),
+    /** @default 'us-east-1' */
+    region: z.string().default('us-east-1'),
+    /** Objects go under `s3://<bucket>/<prefix>/`. @default - none: the bucket root */
+    prefix: z
+      .string()
+      .refine((p) => isBackupKey(s3KeyPrefix(p)), 'a key prefix like "cutover/lab": no leading "/", no empty or ".." segment')
+      .optional(),
+    /** Path-style URLs (`http://host/bucket/key`), which most S3-compatible servers need. @default true when `endpoint` is set, else false */
+    forcePathStyle: z.boolean().optional(),
+  })
+  .strict();
 
 /**
  * A `postgres` environment: bring-your-own PostgreSQL source and target by URL. This shape is a
@@ -47,15 +66,18 @@ export const postgresEnvironmentSchema = z
       .strict(),
     /** Journal, lock, worker pid and checkpoints. @default '.cutover/<env>' beside the config file */
     stateDir: z.string().optional(),
-    /** Backups (snapshot). @default { dir: '<stateDir>/backups' } */
+    /** Backups (snapshot): a folder or a bucket, not both. @default { dir: '<stateDir>/backups' } */
     backup: z
       .object({
-        /** A folder used as the backup store. */
+        /** A folder used as the backup store. @default '<stateDir>/backups' when `s3` is not set */
         dir: z.string().optional(),
-        /** An S3-compatible endpoint and bucket instead of a folder. */
-        s3: z.object({ endpoint: z.string().url().optional(), bucket: z.string().min(3), region: z.string().default('us-east-1') }).strict().optional(),
+        /** An S3 bucket (AWS, or an S3-compatible server) instead of a folder; credentials come from the AWS SDK chain, never from here. */
+        s3: backupS3Schema.optional(),
       })
       .strict()
+      .refine((b) => !(b.dir !== undefined && b.s3 !== undefined), {
+        message: 'one backup store: set backup.dir (a folder) or backup.s3 (a bucket), not both',
+      })
       .default({}),
     /** The weighted router's admin API (the rehearsal starts one). @default none: traffic commands refuse */
     router: z.object({ adminUrl: z.string().url() }).strict().optional(),

@@ -1,3 +1,4 @@
+import { s3BackupLocation } from '../backup/backup-store.ts';
 import type { ResolvedEnvironment } from '../config/load.ts';
 
 /** How plans name the databases: host, port and database, never a password. */
@@ -12,7 +13,7 @@ export function targetLabel(env: ResolvedEnvironment): string {
 }
 
 export function backupLabel(env: ResolvedEnvironment): string {
-  if (env.platform === 'postgres') return env.backup.s3 ? `s3://${env.backup.s3.bucket}` : `folder ${env.backupDir}`;
+  if (env.platform === 'postgres') return env.backup.s3 ? s3BackupLocation(env.backup.s3) : `folder ${env.backupDir}`;
   return `backup bucket of ${env.name}`;
 }
 
