@@ -13,11 +13,10 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-// @ts-expect-error -- s3rver ships no type declarations
-import S3rver from 's3rver';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { S3BackupStore, type S3BackupStoreProps } from '../../lib/backup/s3-backup-store.ts';
 import { CutoverError } from '../../lib/errors.ts';
+import { startS3rver, useS3rverCredentials, type TestS3Server } from '../_helpers/s3rver.ts';
 
 const BUCKET = 'cutover-backups';
 const MiB = 1024 * 1024;
@@ -27,12 +26,6 @@ function randomStream(count: number): { stream: Readable; sha256: string } {
   const chunks = Array.from({ length: count }, () => randomBytes(MiB));
   const sha256 = chunks.reduce((h, c) => h.update(c), createHash('sha256')).digest('hex');
   return { stream: Readable.from(chunks), sha256 };
-}
-
-/** s3rver accepts this key pair; the store finds it through the SDK credential chain (env vars). */
-function useS3rverCredentials(): void {
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'S3RVER');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'S3RVER');
 }
 
 async function bytesOf(stream: Readable): Promise<Buffer> {
@@ -50,18 +43,15 @@ async function closedPort(): Promise<number> {
 
 describe('S3BackupStore against an S3-compatible server', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-test-s3-'));
-  let server: { run(): Promise<{ port: number }>; close(): Promise<void> } | undefined;
+  let server: TestS3Server | undefined;
   let endpoint: string;
   const store = (props: Partial<S3BackupStoreProps> = {}) => new S3BackupStore({ bucket: BUCKET, region: 'us-east-1', endpoint, ...props });
 
   beforeAll(async () => {
-    useS3rverCredentials();
-    server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: BUCKET, configs: [] }] });
-    const { port } = await server!.run();
-    endpoint = `http://127.0.0.1:${port}`;
+    server = await startS3rver(BUCKET);
+    endpoint = server.endpoint;
   });
   afterAll(async () => {
-    vi.unstubAllEnvs();
     await server?.close();
     rmSync(dir, { recursive: true, force: true });
   });

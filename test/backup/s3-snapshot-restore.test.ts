@@ -1,6 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   AbortMultipartUploadCommand,
@@ -12,15 +10,14 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-// @ts-expect-error -- s3rver ships no type declarations
-import S3rver from 's3rver';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PostgresSnapshotter, type PostgresSnapshotManifest } from '../../lib/backup/postgres-snapshotter.ts';
 import { S3BackupStore } from '../../lib/backup/s3-backup-store.ts';
 import type { ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { postgresEnvironmentSchema } from '../../lib/config/postgres-environment.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
+import { startS3rver, type TestS3Server } from '../_helpers/s3rver.ts';
 import { sql, tableDigest, testEnvironment } from '../replication/_env.ts';
 
 const BUCKET = 'cutover-backups';
@@ -33,8 +30,7 @@ const SCHEMA = `
 
 /** Snapshot and restore of the `postgres` platform with `backup.s3` pointing at an S3-compatible server. */
 describe('PostgresSnapshotter with backup.s3', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-test-s3-snap-'));
-  let server: { run(): Promise<{ port: number }>; close(): Promise<void> } | undefined;
+  let server: TestS3Server | undefined;
   let source: Awaited<ReturnType<typeof startTestPostgres>> | undefined;
   let endpoint: string;
   let bucket: S3Client;
@@ -49,12 +45,9 @@ describe('PostgresSnapshotter with backup.s3', () => {
   const putObject = (key: string, body: Buffer) => bucket.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
 
   beforeAll(async () => {
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'S3RVER');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'S3RVER');
-    server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: BUCKET, configs: [] }] });
-    const { port } = await server!.run();
+    server = await startS3rver(BUCKET);
     const pg = (source = await startTestPostgres());
-    endpoint = `http://127.0.0.1:${port}`;
+    endpoint = server.endpoint;
     bucket = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true });
     await sql(pg.url, SCHEMA);
     await sql(
@@ -70,8 +63,6 @@ describe('PostgresSnapshotter with backup.s3', () => {
   afterAll(async () => {
     bucket?.destroy();
     await Promise.all([source?.dispose(), server?.close()]);
-    vi.unstubAllEnvs();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('snapshot puts the table files and the manifest in the bucket under the prefix, and nothing in a folder', async () => {
