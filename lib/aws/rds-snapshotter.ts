@@ -15,7 +15,7 @@ import { resolveAdapterOptions, type AwsAdapterOptions, type ResolvedAdapterOpti
 import type { AwsClients } from './aws-clients.ts';
 import { awsResourcesFor } from './aws-resource-names.ts';
 import { throttledCaller } from './throttle-retry.ts';
-import { TOOL_VERSION } from './tool-version.ts';
+import { TOOL_VERSION } from '../tool-version.ts';
 
 export const SNAPSHOT_ENV_TAG = 'cutover:env';
 export const SNAPSHOT_TOOL_TAG = 'cutover:tool-version';

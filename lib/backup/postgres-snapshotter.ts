@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { createGunzip, createGzip } from 'node:zlib';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
@@ -18,6 +16,7 @@ import { openBackupStore } from './open-backup-store.ts';
 import { readTableDdl, type TableDdl } from './schema-ddl.ts';
 import { StreamMeter } from './table-file-meter.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
+import { TOOL_VERSION } from '../tool-version.ts';
 
 /** The manifest as written: the contract fields plus what restore and verify need. */
 export interface PostgresSnapshotManifest extends SnapshotManifest {
@@ -34,14 +33,6 @@ export interface PostgresSnapshotManifest extends SnapshotManifest {
   readonly slot: { readonly name: string; readonly persistent: boolean };
   readonly source: string;
 }
-
-const TOOL_VERSION = (() => {
-  try {
-    return (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-})();
 
 const q = (s: string) => '"' + s.replace(/"/g, '""') + '"';
 
