@@ -6,6 +6,7 @@ import { asCutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import { startEmbeddedPostgres } from '../postgres/embedded-server.ts';
 import { CleanupStack } from './cleanup-stack.ts';
+import { lockRehearsalFolder } from './rehearsal-folder-lock.ts';
 import { checkFault, checkPositiveInt, type RehearseOptions } from './rehearse-options.ts';
 import { judge, type RehearsalReport } from './report.ts';
 import { renderHtmlReport } from './report-html.ts';
@@ -48,8 +49,10 @@ export async function rehearse(options: RehearseOptions, out: Output): Promise<n
   rssTimer.unref();
   let keepServers = false;
   try {
-    rmSync(path.join(dir, 'state'), { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
+    const unlockFolder = lockRehearsalFolder(dir);
+    cleanup.push('rehearsal folder lock', async () => unlockFolder());
+    rmSync(path.join(dir, 'state'), { recursive: true, force: true });
 
     out.info('rehearse', 'starting two embedded PostgreSQL servers (cainiao = blue, duoduo = green)');
     const [cainiao, duoduo] = await Promise.all(
