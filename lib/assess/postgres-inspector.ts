@@ -7,10 +7,12 @@ import type { MappedTable } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { AssessReport, Finding, Inspector } from '../platform/roles.ts';
 import { connectionError, probeConnection } from './connection-errors.ts';
+import { mappingErrorFinding, reverseMappingFindings, unmatchedRuleFindings } from './mapping-findings.ts';
 import { runQualityChecks } from './quality-checks.ts';
 import { replicationSettings } from './replication-settings.ts';
 import { narrowingChange, typeFindings, type TypedColumn } from './type-findings.ts';
 import { unsentValueFindings } from './unsent-value-findings.ts';
+import { reverseCoverageRefusal } from './reverse-coverage-refusal.ts';
 
 /**
  * Full-load throughput assumed for the estimate: a conservative figure for COPY between two
@@ -40,6 +42,10 @@ export class PostgresInspector implements Inspector {
     await Promise.all([probeConnection(this.env.source.url, 'source'), probeConnection(this.env.target.url, 'target')]);
   }
 
+  reverseCoverageRefusal(): Promise<string | null> {
+    return reverseCoverageRefusal(this.env);
+  }
+
   async assess(): Promise<AssessReport> {
     await this.checkConnectivity();
     const source = await connect(this.env.source.url, 'source');
@@ -57,6 +63,7 @@ export class PostgresInspector implements Inspector {
       findings.push(...keyFindings(tables, mapped.withoutPrimaryKey, selected));
       findings.push(...typeFindings((await typedColumns(source, schemas)).filter((c) => isCopied(mapped.tables, c))));
       findings.push(...(await targetFindings(target, mapped.tables)));
+      findings.push(...(await reverseMappingFindings(target, this.env, mapped.tables)));
       findings.push(...(await unsentValueFindings(source, mapped.tables)));
       findings.push(...(await objectFindings(source, target, schemas)));
       const [src, tgt] = await Promise.all([replicationSettings(source, 'source'), replicationSettings(target, 'target')]);
@@ -78,22 +85,21 @@ export class PostgresInspector implements Inspector {
     }
   }
 
-  /** The forward mapping against the source catalog; a mapping error becomes a blocker finding. */
+  /**
+   * The forward mapping against the source catalog; a mapping error becomes a blocker finding, and
+   * so does a rule whose literal locator names no source table or column (a silent table drop).
+   */
   private async mappedTables(source: pg.Client, findings: Finding[]): Promise<{ tables: readonly MappedTable[]; withoutPrimaryKey: readonly string[] }> {
+    const file = this.env.mappingFiles.forward;
     try {
-      const doc = await loadTableMappings(this.env.mappingFiles.forward);
-      const resolved = resolveTableMappings(doc, await readCatalog(source, this.env.source.schemas));
+      const doc = await loadTableMappings(file);
+      const catalog = await readCatalog(source, this.env.source.schemas);
+      findings.push(...unmatchedRuleFindings(file, doc, catalog, 'source'));
+      const resolved = resolveTableMappings(doc, catalog);
       return { tables: resolved.tables, withoutPrimaryKey: resolved.withoutPrimaryKey };
     } catch (err) {
       if (!(err instanceof CutoverError)) throw err;
-      findings.push({
-        id: 'mapping-invalid',
-        severity: 'blocker',
-        count: 1,
-        sampleKeys: [],
-        message: `${this.env.mappingFiles.forward}: ${err.message}${err.details.problems?.length ? ` (${err.details.problems.join('; ')})` : ''}`,
-        handling: err.details.fix ?? 'correct the mapping file',
-      });
+      findings.push(mappingErrorFinding('mapping-invalid', file, err));
       return { tables: [], withoutPrimaryKey: [] };
     }
   }

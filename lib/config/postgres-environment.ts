@@ -3,6 +3,7 @@ import {
   assessSchema,
   bakeSchema,
   gatesSchema,
+  reverseExemptionSchema,
   shiftSchema,
   smokeStepSchema,
   switchSchema,
@@ -100,6 +101,13 @@ export const postgresEnvironmentSchema = z
         batchSize: z.number().int().positive().default(2000),
         /** Ordered waves of tables. @default one wave with every selected table */
         waves: z.array(waveSchema).default([]),
+        /**
+         * Green tables (forward targets) the reverse mapping does not bring back, each with the reason
+         * nothing writes it on green after the switch; assess blocks on any other uncovered table.
+         * (Optional rather than defaulted so the AWS view of an environment needs no value.)
+         * @default - none: every forward target table must be in the reverse mapping
+         */
+        reverseExempt: z.array(reverseExemptionSchema).optional(),
       })
       .strict()
       .default({ parallelTables: 2, chunkRows: 50_000, batchSize: 2000, waves: [] }),

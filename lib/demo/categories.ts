@@ -28,3 +28,19 @@ export function categoryCaseSql(column: string): string {
     .join(' ');
   return `CASE ${column} ${whens} ELSE 'OTHER' END`;
 }
+
+/**
+ * The reverse remapping (duoduo → cainiao, for reverse replication after the switch) as a CASE over
+ * `column` (e.g. `$category`): each named category back to its code; OTHER (and anything else)
+ * becomes the code `OTHER`, which the forward CASE sends back to OTHER. A retired code is not
+ * recoverable from duoduo, so a product updated on green comes back with `OTHER` instead of it.
+ */
+export function categoryCodeCaseSql(column: string): string {
+  const whens = Object.entries(CATEGORY_BY_CODE)
+    .map(([code, name]) => `WHEN '${name}' THEN '${code}'`)
+    .join(' ');
+  return `CASE ${column} ${whens} ELSE '${OTHER_CATEGORY_CODE}' END`;
+}
+
+/** The cainiao code the reverse mapping gives a duoduo OTHER product (fits `cat_cd varchar(8)`). */
+export const OTHER_CATEGORY_CODE = 'OTHER';

@@ -1,4 +1,4 @@
-import { categoryCaseSql } from './categories.ts';
+import { categoryCaseSql, categoryCodeCaseSql } from './categories.ts';
 import { legacyStatusCaseSql, INVALID_STATUS } from './order-status.ts';
 
 /**
@@ -156,16 +156,33 @@ export function buildForwardMapping(): { rules: Rule[] } {
 }
 
 /**
- * duoduo → cainiao: the reverse task started at the write switch. Only the tables the apps write
- * (orders, order items, stock); customers and products are read-only for the apps. Values are
- * already canonical on duoduo, so renames suffice: a canonical status, a numeric amount printed
- * as text (`12.30`) and a timestamptz cast to the legacy local timestamp all read back the same.
+ * duoduo → cainiao: the reverse task started at the write switch. It brings back every table the
+ * forward mapping fills, so nothing written on green after the switch — by the apps (orders, order
+ * items, stock) or by anyone else (a customer or product added by support, a job, a migration
+ * script) — is lost on rollback; `assess` blocks on a forward target missing here. Values are
+ * already canonical on duoduo, so renames mostly suffice: a canonical status, a numeric amount
+ * printed as text (`12.30`), a timestamptz cast to the legacy local timestamp and a normalized
+ * e-mail/phone all read back the same; a category goes back to its code (see categoryCodeCaseSql).
  */
 export function buildReverseMapping(): { rules: Rule[] } {
   const r = new RuleList();
+  r.include('customers', 50);
+  r.include('products', 40);
   r.include('inventory', 30);
   r.include('orders', 20);
   r.include('order_items', 10);
+
+  r.renameTable('customers', 't_customer');
+  r.renameColumn('customers', 'id', 'cust_id');
+  r.renameColumn('customers', 'name', 'cust_nm');
+  r.renameColumn('customers', 'phone', 'mobile');
+  r.renameColumn('customers', 'address', 'addr');
+
+  r.renameTable('products', 't_product');
+  r.renameColumn('products', 'id', 'prod_id');
+  r.renameColumn('products', 'name', 'prod_nm');
+  r.addColumn('products', 'cat_cd', categoryCodeCaseSql('$category'), text(8));
+  r.removeColumn('products', 'category');
 
   r.renameTable('inventory', 't_inventory');
   r.renameColumn('inventory', 'product_id', 'prod_id');

@@ -4,6 +4,7 @@ import { loadTableMappings } from './parse.ts';
 import { resolveTableMappings } from './resolve.ts';
 import { createRowTransformer } from './row-transformer.ts';
 import type { ResolvedMappings, SourceCatalog, TableMappingDocument } from './types.ts';
+import { findUnmatchedRules } from './unmatched-rules.ts';
 
 export interface MappingsCheckResult {
   readonly ok: boolean;
@@ -13,12 +14,16 @@ export interface MappingsCheckResult {
   readonly code?: string;
   /** Human summary: the rules read, or the resolved tables when a catalog was given. */
   readonly summary: string;
+  /** With a catalog: patterns (wildcard locators) that match nothing — worth a look, not an error. */
+  readonly warnings?: readonly string[];
   readonly resolved?: ResolvedMappings;
 }
 
 /**
  * `cutover mappings check FILE`: without a catalog, checks syntax and rule support; with one,
- * also resolves the rules against the source tables and compiles every expression in SQLite.
+ * also resolves the rules against the source tables, compiles every expression in SQLite, and
+ * refuses a rule whose literal locator names no source table or column (a typo there silently
+ * drops a table or a rename; see findUnmatchedRules) — a pattern matching nothing is a warning.
  * Never throws for a bad file — the problems are the result.
  */
 export async function checkMappingsFile(file: string, catalog?: SourceCatalog): Promise<MappingsCheckResult> {
@@ -31,6 +36,10 @@ export async function checkMappingsFile(file: string, catalog?: SourceCatalog): 
   if (!catalog) {
     return { ok: true, problems: [], summary: summarizeRules(doc) };
   }
+  const unmatched = findUnmatchedRules(doc, catalog);
+  const typos = unmatched.filter((u) => u.severity === 'error').map((u) => u.message);
+  const warnings = unmatched.filter((u) => u.severity === 'warning').map((u) => u.message);
+  const warningLines = warnings.map((w) => `warning: ${w}`);
   let resolved: ResolvedMappings;
   try {
     resolved = resolveTableMappings(doc, catalog);
@@ -38,9 +47,12 @@ export async function checkMappingsFile(file: string, catalog?: SourceCatalog): 
       if (t.columns.some((c) => c.kind === 'expression')) (await createRowTransformer(t)).close();
     }
   } catch (err) {
-    return failure(err, summarizeRules(doc));
+    const f = failure(err, summarizeRules(doc));
+    return { ...f, problems: [...typos, ...f.problems], summary: [f.summary, ...warningLines].join('\n'), warnings };
   }
-  return { ok: true, problems: [], summary: describeMappings(resolved), resolved };
+  const summary = [describeMappings(resolved), ...warningLines].join('\n');
+  if (typos.length) return { ok: false, problems: typos, code: 'MAPPING_INVALID', summary, warnings, resolved };
+  return { ok: true, problems: [], summary, warnings, resolved };
 }
 
 function failure(err: unknown, summary = ''): MappingsCheckResult {

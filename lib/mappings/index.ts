@@ -7,6 +7,8 @@ export { resolveTableMappings, applyNameRule } from './resolve.ts';
 export { createRowTransformer } from './row-transformer.ts';
 export { describeMappings } from './describe.ts';
 export { checkMappingsFile, type MappingsCheckResult } from './check.ts';
+export { findUnmatchedRules, type UnmatchedRule } from './unmatched-rules.ts';
+export { reverseCoverage, type ReverseCoverage, type ReverseCoverageGap, type ReverseExemption } from './reverse-coverage.ts';
 export { compileFilters, type CompiledFilters } from './filters.ts';
 export { translateToPostgres } from './expression/to-postgres.ts';
 export { postgresTypeFor } from './data-types.ts';

@@ -67,12 +67,14 @@ export function resolveTableMappings(doc: TableMappingDocument, catalog: SourceC
   return { tables, excluded, withoutPrimaryKey, notes: r.notes };
 }
 
-function selects(rule: SelectionRule, t: CatalogTable): boolean {
+/** Does a selection rule's object-locator name this catalog table (whatever its action)? */
+export function selects(rule: SelectionRule, t: { readonly schema: string; readonly table: string }): boolean {
   if (rule.action === 'explicit') return rule.locator.schemaName === t.schema && rule.locator.tableName === t.table;
   return matchesPattern(rule.locator.schemaName, t.schema) && matchesPattern(rule.locator.tableName ?? '%', t.table);
 }
 
-function locatorMatches(rule: { locator: TransformationRule['locator'] }, schema: string, table?: string, column?: string): boolean {
+/** Does an object-locator reach this schema (and table, and column, when given)? */
+export function locatorMatches(rule: { locator: TransformationRule['locator'] }, schema: string, table?: string, column?: string): boolean {
   const l = rule.locator;
   if (!matchesPattern(l.schemaName, schema)) return false;
   if (table !== undefined && l.tableName !== undefined && !matchesPattern(l.tableName, table)) return false;

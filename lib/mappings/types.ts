@@ -9,6 +9,8 @@
  *   resolveTableMappings(doc, catalog: SourceCatalog): ResolvedMappings           // which tables, names, columns, filters
  *   createRowTransformer(table: MappedTable): Promise<RowTransformer>             // expressions run in real SQLite (sql.js)
  *   readCatalog(client: pg.ClientBase, schemas: string[]): Promise<SourceCatalog> // lib/postgres/catalog.ts
+ *   findUnmatchedRules(doc, catalog): UnmatchedRule[]                            // locators naming nothing (typos)
+ *   reverseCoverage(forward, reverse, exempt?): ReverseCoverage                  // what a rollback would lose
  */
 import type { SelectionRule, TableSettingsRule, TransformationRule } from './rule-types.ts';
 

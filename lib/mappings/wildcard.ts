@@ -9,6 +9,15 @@ export function hasWildcard(pattern: string): boolean {
   return /[%_[]/.test(pattern);
 }
 
+/**
+ * Whether a locator reads as one literal name rather than a pattern: no `%` and no character set
+ * other than `[_]`. A lone `_` is a DMS wildcard but in practice a literal underscore (`t_order`),
+ * so it does not make a pattern here. Used to tell a typo (error) from an empty pattern (warning).
+ */
+export function looksLiteral(pattern: string): boolean {
+  return !pattern.includes('%') && !/\[(?!_\])/.test(pattern);
+}
+
 export function matchesPattern(pattern: string, name: string): boolean {
   let re = cache.get(pattern);
   if (!re) {

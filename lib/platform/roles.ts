@@ -38,6 +38,13 @@ export interface Inspector {
   /** Connects to both sides; CONNECTION_FAILED / AUTH_FAILED with the host named on failure. */
   checkConnectivity(): Promise<void>;
   assess(): Promise<AssessReport>;
+  /**
+   * Green tables the reverse mapping would not bring back to blue (a rollback would lose their
+   * writes after the switch), as a refusal message; null when all are covered or exempted. The
+   * write switch asks this at the point of no return.
+   * @default - not checked by this platform (`assess` reports it where it can)
+   */
+  reverseCoverageRefusal?(): Promise<string | null>;
 }
 
 // ---------------------------------------------------------------- backup store and snapshot

@@ -6,7 +6,7 @@ import { createDuoduoSchema } from '../../lib/demo/duoduo-schema.ts';
 import { seedCainiao, type CainiaoDataSummary } from '../../lib/demo/generator.ts';
 import { FORWARD_MAPPING_FILE, REVERSE_MAPPING_FILE } from '../../lib/demo/mapping-files.ts';
 import { readCanonicalOrder } from '../../lib/demo/order-service.ts';
-import { createRowTransformer, parseTableMappings, readCatalog, resolveTableMappings, type MappedTable, type ResolvedMappings } from '../../lib/mappings/index.ts';
+import { createRowTransformer, findUnmatchedRules, parseTableMappings, readCatalog, resolveTableMappings, reverseCoverage, type MappedTable, type ResolvedMappings } from '../../lib/mappings/index.ts';
 import { connect, startTestPostgres } from '../_helpers/pg.ts';
 import { mirrorToDuoduo } from './mirror-to-duoduo.ts';
 
@@ -104,9 +104,23 @@ describe('demo mappings executed by the mapping engine', () => {
     }
   });
 
-  test('the reverse mapping brings every order back to cainiao with the same canonical content', async () => {
+  test('both mappings name only existing tables and columns, and the reverse one covers every forward target', async () => {
+    const [blue, green] = await Promise.all([readCatalog(cainiao, ['public']), readCatalog(viaEngine, ['public'])]);
+    expect(findUnmatchedRules(load(FORWARD_MAPPING_FILE), blue)).toEqual([]);
+    expect(findUnmatchedRules(load(REVERSE_MAPPING_FILE), green)).toEqual([]);
+    const coverage = reverseCoverage(resolveTableMappings(load(FORWARD_MAPPING_FILE), blue).tables, resolveTableMappings(load(REVERSE_MAPPING_FILE), green).tables);
+    expect(coverage).toEqual({ ok: true, uncovered: [], exempted: [], columnGaps: [], unusedExemptions: [] });
+  });
+
+  test('the reverse mapping brings every table back to cainiao with the same canonical content', async () => {
     const reverse = resolveTableMappings(load(REVERSE_MAPPING_FILE), await readCatalog(viaEngine, ['public']));
-    expect(reverse.tables.map((t) => `${t.source.table}->${t.target.table}`).sort()).toEqual(['inventory->t_inventory', 'order_items->t_order_item', 'orders->t_order']);
+    expect(reverse.tables.map((t) => `${t.source.table}->${t.target.table}`).sort()).toEqual([
+      'customers->t_customer',
+      'inventory->t_inventory',
+      'order_items->t_order_item',
+      'orders->t_order',
+      'products->t_product',
+    ]);
     const back = await connect(server.urlFor('roundtrip'));
     try {
       await createCainiaoSchema(back);
@@ -117,6 +131,18 @@ describe('demo mappings executed by the mapping engine', () => {
       }
       const inv = async (c: pg.Client) => (await c.query(`select prod_id, qty, wh_cd from t_inventory order by prod_id`)).rows;
       expect(await inv(back)).toEqual(await inv(cainiao));
+      // customers and products: what came back maps forward to exactly what green holds
+      const again = resolveTableMappings(load(FORWARD_MAPPING_FILE), await readCatalog(back, ['public']));
+      const second = `roundtrip_duoduo`;
+      await server.createDatabase(second);
+      const twice = await connect(server.urlFor(second));
+      try {
+        await createDuoduoSchema(twice);
+        await replicateThrough({ ...again, tables: again.tables.filter((t) => ['t_customer', 't_product'].includes(t.source.table)) }, back, twice);
+        for (const table of ['customers', 'products']) expect({ table, rows: await dump(twice, table) }).toEqual({ table, rows: await dump(viaEngine, table) });
+      } finally {
+        await twice.end();
+      }
     } finally {
       await back.end();
     }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CATEGORY_BY_CODE, RETIRED_CATEGORY_CODES, mapCategoryCode } from '../../lib/demo/categories.ts';
+import { CATEGORY_BY_CODE, DUODUO_CATEGORIES, RETIRED_CATEGORY_CODES, mapCategoryCode } from '../../lib/demo/categories.ts';
 import { buildForwardMapping, buildReverseMapping, FORWARD_MAPPING_FILE, mappingFileText, REVERSE_MAPPING_FILE } from '../../lib/demo/mapping-files.ts';
 import { LEGACY_STATUS_SPELLINGS, normalizeLegacyStatus } from '../../lib/demo/order-status.ts';
 import { connect, startTestPostgres } from '../_helpers/pg.ts';
@@ -58,7 +58,8 @@ describe('demo mapping files', () => {
       ['t_order', expect.stringContaining('"value":"INVALID"')],
     ]);
     const reverseTables = reverse.rules.filter((r) => r['rule-type'] === 'selection').map((r) => r['object-locator']['table-name']);
-    expect(reverseTables).toEqual(['inventory', 'orders', 'order_items']);
+    // every table the forward mapping fills comes back (rollback loses no green write to any of them)
+    expect(reverseTables).toEqual(['customers', 'products', 'inventory', 'orders', 'order_items']);
   });
 
   test('the status expression in SQLite normalizes every legacy spelling like the apps do', () => {
@@ -78,6 +79,15 @@ describe('demo mapping files', () => {
     expect(sqliteEval(db, expressionOf('t_customer', 'email'), { email: '  Wang.Fang12@QQ.COM ' })).toBe('wang.fang12@qq.com');
     expect(sqliteEval(db, expressionOf('t_customer', 'email'), { email: null })).toBe(null);
     expect(sqliteEval(db, expressionOf('t_customer', 'phone'), { mobile: ' 138-0013 8000' })).toBe('13800138000');
+  });
+
+  test('the reverse category expression gives back a code the forward one maps to the same category', () => {
+    const reverseCategory = String(reverse.rules.find((r) => r['rule-action'] === 'add-column' && r.value === 'cat_cd')!.expression);
+    for (const category of DUODUO_CATEGORIES) {
+      const code = sqliteEval(db, reverseCategory, { category }) as string;
+      expect(code.length).toBeLessThanOrEqual(8); // cainiao cat_cd varchar(8)
+      expect(sqliteEval(db, expressionOf('t_product', 'category'), { cat_cd: code })).toBe(category);
+    }
   });
 
   test('every expression means the same in PostgreSQL (what validation computes on the source side)', async () => {

@@ -1,0 +1,93 @@
+import type pg from 'pg';
+import { CutoverError } from '../errors.ts';
+import {
+  findUnmatchedRules,
+  loadTableMappings,
+  readCatalog,
+  resolveTableMappings,
+  reverseCoverage,
+  type ReverseExemption,
+} from '../mappings/index.ts';
+import type { MappedTable, ResolvedMappings, SourceCatalog, TableMappingDocument } from '../mappings/types.ts';
+import type { Finding } from '../platform/roles.ts';
+
+const finding = (f: Omit<Finding, 'count' | 'sampleKeys'> & Partial<Pick<Finding, 'count' | 'sampleKeys'>>): Finding => ({ count: 1, sampleKeys: [], ...f });
+
+/** A mapping file that does not parse or resolve: one blocker with the engine's problems. */
+export function mappingErrorFinding(id: string, file: string, err: CutoverError): Finding {
+  return finding({
+    id,
+    severity: 'blocker',
+    message: `${file}: ${err.message}${err.details.problems?.length ? ` (${err.details.problems.join('; ')})` : ''}`,
+    handling: err.details.fix ?? 'correct the mapping file',
+  });
+}
+
+/**
+ * Rules of `file` that reach nothing in `catalog`: a literal name is a blocker (a typo drops a
+ * table or a rename without a sound), a pattern matching nothing a warning.
+ */
+export function unmatchedRuleFindings(file: string, doc: TableMappingDocument, catalog: SourceCatalog, side: 'source' | 'target'): Finding[] {
+  return findUnmatchedRules(doc, catalog).map((u) =>
+    finding({
+      id: 'mapping-rule-matches-nothing',
+      severity: u.severity === 'error' ? 'blocker' : 'warning',
+      sampleKeys: [{ rule: u.ruleId, value: u.value }],
+      message: `${file}: ${u.message}`,
+      handling:
+        u.severity === 'error'
+          ? `correct rule ${u.ruleId} to name an existing ${side} object (or remove it); AWS DMS would run without it and say nothing`
+          : `check rule ${u.ruleId}: it selects or changes nothing on the ${side}`,
+    }),
+  );
+}
+
+/**
+ * The reverse mapping resolved against green, its unmatched rules, and what a rollback would lose
+ * (see reverseCoverage): an uncovered forward target table is a blocker unless exempted.
+ * `forward` are the forward mapping's tables; those absent from green are reported elsewhere.
+ */
+export async function reverseMappingFindings(
+  target: pg.ClientBase,
+  env: { readonly mappingFiles: { readonly reverse: string }; readonly target: { readonly schemas: string[] }; readonly replication: { readonly reverseExempt?: readonly ReverseExemption[] } },
+  forward: readonly MappedTable[],
+): Promise<Finding[]> {
+  const file = env.mappingFiles.reverse;
+  const findings: Finding[] = [];
+  let doc: TableMappingDocument;
+  let catalog: SourceCatalog;
+  let resolved: ResolvedMappings;
+  try {
+    doc = await loadTableMappings(file);
+    catalog = await readCatalog(target, env.target.schemas);
+    findings.push(...unmatchedRuleFindings(file, doc, catalog, 'target'));
+    resolved = resolveTableMappings(doc, catalog);
+  } catch (err) {
+    if (!(err instanceof CutoverError)) throw err;
+    return [...findings, mappingErrorFinding('reverse-mapping-invalid', file, err)];
+  }
+  const onGreen = new Set(catalog.tables.map((t) => `${t.schema}.${t.table}`));
+  const coverage = reverseCoverage(forward, resolved.tables, env.replication.reverseExempt ?? []);
+  for (const gap of coverage.uncovered) {
+    if (!onGreen.has(gap.table)) continue; // target-table-missing already blocks
+    findings.push(
+      finding({
+        id: 'reverse-coverage-missing',
+        severity: 'blocker',
+        table: gap.table,
+        message: gap.message,
+        handling: `bring ${gap.table} back to ${gap.blueTable} in ${file}, or, if nothing writes it on green after the switch, declare it in replication.reverseExempt with the reason`,
+      }),
+    );
+  }
+  for (const e of coverage.exempted) {
+    findings.push(finding({ id: 'reverse-coverage-exempt', severity: 'info', table: e.table, message: `${e.table} is not reverse-replicated (replication.reverseExempt): ${e.reason}`, handling: 'changes made to it on green after the switch are lost on rollback' }));
+  }
+  for (const g of coverage.columnGaps) {
+    findings.push(finding({ id: 'reverse-coverage-columns', severity: 'warning', table: g.table, count: g.columns.length, sampleKeys: g.columns.map((column) => ({ column })), message: g.message, handling: `map the column(s) back in ${file} if green writes them` }));
+  }
+  for (const u of coverage.unusedExemptions) {
+    findings.push(finding({ id: 'reverse-exempt-unused', severity: 'warning', table: u.table, message: u.message, handling: 'remove or correct the replication.reverseExempt entry' }));
+  }
+  return findings;
+}
