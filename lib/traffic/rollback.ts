@@ -1,4 +1,6 @@
+import type { JournalRecord } from '../engine/journal-store.ts';
 import type { PhaseContext, PhaseOutcome, PlanStep } from '../engine/phase.ts';
+import { CutoverError } from '../errors.ts';
 import type { ReplicationStatus } from '../platform/roles.ts';
 import { positionAtLeast } from './position-order.ts';
 import { routerTarget } from './traffic-inputs.ts';
@@ -7,23 +9,81 @@ import { routerTarget } from './traffic-inputs.ts';
 export interface RollbackLedger {
   /** Whether green took writes (the write switch had flipped). */
   readonly writesWereOnGreen: boolean;
-  /** Green's last position when writes were held; every green write is at or before it. */
+  /** Green's last position, read after writes were held and green was fenced; every green write is at or before it. */
   readonly greenLastPosition: string | null;
   /** Last green position reverse replication applied to blue. */
   readonly reverseAppliedPosition: string | null;
+  /**
+   * Green's position the write switch started reverse replication from, as journaled; null when
+   * the journal does not show it (then "every green change" is not claimed).
+   */
+  readonly reverseSince: string | null;
   /** Rows reverse replication applied to blue (green-era writes, per table). */
   readonly greenEraRows: { table: string; rows: number }[];
   readonly greenEraRowsTotal: number;
   /** true: blue has every green change (applied >= green's last); false: some are not on blue. */
   readonly proof: boolean;
-  /** What could not be copied to blue, when green was unreachable. */
+  /** What could not be copied to blue, when green was unreachable or the rollback was forced after finalize. */
   readonly unrecoverable: string | null;
 }
 
 /** Journal action of the rollback's sequence step (the switch's is `sequences.syncSequences`). */
 export const ROLLBACK_SEQUENCES = 'sequences.syncSequences(reverse)';
 
+/** Why a wait or a step stopped when the operator pressed Ctrl-C (the CLI aborts `ctx.signal`). */
+export const INTERRUPTED = 'interrupted by the operator (Ctrl-C)';
+
 const reverseRunning = (s: ReplicationStatus | null) => s?.phase === 'cdc' || s?.phase === 'full-load';
+
+/** What the journal says about reverse replication since the last write switch's flip. */
+export interface ReverseHistory {
+  /** Green's position the switch started reverse replication from; null when not journaled. */
+  readonly since: string | null;
+  /**
+   * Set once `finalize` dropped reverse replication's slot after that flip: from `stoppedAt`
+   * (finalize stopped the reverse worker) green's writes reach blue no more.
+   */
+  readonly finalized: { readonly stoppedAt: string; readonly tornDownAt: string } | null;
+}
+
+/** Reads reverse replication's story from the journal (`ctx.history`): where it began, and whether finalize ended it. */
+export function reverseHistory(records: readonly JournalRecord[]): ReverseHistory {
+  const flip = records.findLastIndex((r) => r.phase === 'switch' && r.action === 'switch.flip' && r.status === 'ok');
+  if (flip < 0) return { since: null, finalized: null };
+  let since: string | null = null;
+  for (let i = flip; i >= 0; i--) {
+    const r = records[i]!;
+    if (r.phase === 'switch' && r.action === 'switch.undone') break; // an earlier, undone attempt
+    if (r.phase === 'switch' && r.action === 'reverse.start' && r.status === 'ok') {
+      const from = (r.result as { fromPosition?: unknown } | undefined)?.fromPosition;
+      since = typeof from === 'string' ? from : null;
+      break;
+    }
+  }
+  const after = records.slice(flip + 1).filter((r) => r.phase === 'finalize');
+  // a started teardown may have dropped the slot before the process died
+  const teardown = after.find((r) => r.action === 'reverse.teardown' && (r.status === 'started' || r.status === 'ok'));
+  if (!teardown) return { since, finalized: null };
+  const stop = after.find((r) => r.action === 'reverse.stop' && r.status === 'started');
+  return { since, finalized: { stoppedAt: stop?.time ?? teardown.time, tornDownAt: teardown.time } };
+}
+
+/** The refusal of a rollback after finalize: nothing was changed. */
+function finalizedRefusal(ctx: PhaseContext, f: NonNullable<ReverseHistory['finalized']>): CutoverError {
+  return new CutoverError(
+    'PRECONDITION_FAILED',
+    `the cutover is finalized (reverse replication stopped at ${f.stoppedAt} and its slot on green was dropped at ${f.tornDownAt}): ` +
+      `green's writes since ${f.stoppedAt} would not reach blue, so a rollback now would lose them; nothing was changed, writes stay on green`,
+    {
+      received: `finalize ran at ${f.tornDownAt}`,
+      allowed: 'rollback with reverse replication (any time before `cutover finalize`)',
+      fix:
+        `keep green and fix forward; to move back to blue without losing data, run a new cutover with green as the source and blue as the target ` +
+        `(a new environment: source.url = green, target.url = blue, emptied blue); only if losing every write green took since ${f.stoppedAt} is acceptable: ` +
+        `\`npx cutover rollback --force --env ${ctx.env.name}\` (traffic back to blue at once; those writes stay only on green)`,
+    },
+  );
+}
 
 /** What `cutover rollback --dry-run` prints, read from the current state only. */
 export async function planRollback(ctx: PhaseContext): Promise<PlanStep[]> {
@@ -31,18 +91,35 @@ export async function planRollback(ctx: PhaseContext): Promise<PlanStep[]> {
   const r = routerTarget(ctx);
   const state = await router.state();
   const steps: PlanStep[] = [];
+  const history = reverseHistory(ctx.history ?? []);
+  if (state.writeTarget === 'green' && history.finalized && !ctx.options.force) {
+    return [{ action: 'refuse', target: r, detail: finalizedRefusal(ctx, history.finalized).message }];
+  }
   if (state.readWeightGreen !== 0) steps.push({ action: 'router.setReadWeight', target: r, detail: `reads ${state.readWeightGreen} % -> 0 % green, at once` });
+  if (state.writeTarget === 'green' && history.finalized) {
+    steps.push(
+      { action: 'router.holdWrites', target: r, detail: `writes held at most ${ctx.env.switch.maxHoldMs} ms` },
+      { action: 'fence.refuseWrites(green)', target: 'green database' },
+      { action: 'reverse.sourcePosition', target: 'green database', detail: `--force after finalize: green's writes since ${history.finalized.stoppedAt} are NOT copied to blue` },
+      { action: ROLLBACK_SEQUENCES, target: 'blue database', detail: `blue's sequences above green's ids + ${ctx.env.switch.sequenceGap}` },
+      { action: 'fence.allowWrites(blue)', target: 'blue database' },
+      { action: 'router.setWriteTarget(blue)', target: r },
+      { action: 'router.releaseWrites', target: r, detail: 'held writes go to blue' },
+    );
+    return steps;
+  }
   if (state.writeTarget === 'green') {
     steps.push(
       { action: 'router.holdWrites', target: r, detail: `writes held at most ${ctx.env.switch.maxHoldMs} ms` },
-      { action: 'reverse.waitForPosition', target: 'blue database', detail: `reverse replication applies green's last position (timeout ${ctx.env.switch.catchUpTimeoutMs} ms: writes stay on green, nothing lost)` },
-      { action: 'fence.refuseWrites(green)', target: 'green database' },
+      { action: 'fence.refuseWrites(green)', target: 'green database', detail: 'no write reaches green from now on, through the router or not' },
+      { action: 'reverse.sourcePosition', target: 'green database', detail: 'green\'s final position, read after the fence' },
+      { action: 'reverse.waitForPosition', target: 'blue database', detail: `reverse replication applies it (timeout ${ctx.env.switch.catchUpTimeoutMs} ms: green accepts writes again and writes stay on green, nothing lost)` },
       { action: ROLLBACK_SEQUENCES, target: 'blue database', detail: `blue's sequences above green's ids + ${ctx.env.switch.sequenceGap} (green's rows reached blue without moving them)` },
       { action: 'fence.allowWrites(blue)', target: 'blue database' },
       { action: 'router.setWriteTarget(blue)', target: r },
       { action: 'router.releaseWrites', target: r, detail: 'held writes go to blue' },
       { action: 'reverse.stop', target: 'reverse replication' },
-      { action: 'forward.start', target: 'forward replication', detail: 'green follows blue again' },
+      { action: 'forward.start', target: 'forward replication', detail: 'green follows blue again (reported resumed only once it streams changes)' },
     );
     return steps;
   }
@@ -55,9 +132,13 @@ export async function planRollback(ctx: PhaseContext): Promise<PlanStep[]> {
 
 /**
  * Back to blue from any state, idempotently. Reads go to blue at once. When writes are on
- * green, they are held while reverse replication drains green into blue, green is fenced, blue's
- * sequences are moved above green's ids, then writes are flipped to blue and released. If green's database cannot be reached, traffic still goes back to blue and the
- * outcome says exactly from which position green's changes are missing on blue.
+ * green, they are held, green is fenced, green's final position is read, reverse replication
+ * applies it to blue, blue's sequences are moved above green's ids, then writes are flipped to
+ * blue and released. If green's database cannot be reached, traffic still goes back to blue and
+ * the outcome says exactly from which position green's changes are missing on blue.
+ *
+ * After `finalize` (reverse replication gone) it refuses with PRECONDITION_FAILED (exit 1: the
+ * state of the cutover says no, nothing is wrong with the command), unless `options.force`.
  */
 export async function runRollback(ctx: PhaseContext): Promise<PhaseOutcome> {
   const { router, fence, reverse } = ctx.platform;
@@ -65,14 +146,19 @@ export async function runRollback(ctx: PhaseContext): Promise<PhaseOutcome> {
   const t0 = performance.now();
   const done: string[] = [];
   const state = await router.state();
+  const history = reverseHistory(ctx.history ?? []);
+  if (state.writeTarget === 'green' && history.finalized && !ctx.options.force) throw finalizedRefusal(ctx, history.finalized);
   if (state.readWeightGreen !== 0) {
     await j.step('router.setReadWeight', { from: state.readWeightGreen, to: 0, reason: 'rollback' }, () => router.setReadWeight(0));
+    ctx.out.ok('rollback', 'reads 0% green');
     done.push('reads to blue');
   }
   const readsBackMs = Math.round(performance.now() - t0);
-  if (state.writeTarget === 'green') return writesBackFromGreen(ctx, t0, readsBackMs);
+  if (state.writeTarget === 'green') {
+    return history.finalized ? forcedAfterFinalize(ctx, history.finalized, t0, readsBackMs) : writesBackFromGreen(ctx, history, t0, readsBackMs);
+  }
 
-  // writes are on blue: clean up whatever a half-done switch left
+  // writes are on blue: clean up whatever a half-done switch (or an interrupted rollback) left
   if (await fence.isRefusingWrites('blue')) {
     await j.step('fence.allowWrites(blue)', {}, () => fence.allowWrites('blue'));
     done.push('blue accepts writes again');
@@ -85,26 +171,55 @@ export async function runRollback(ctx: PhaseContext): Promise<PhaseOutcome> {
     await j.step('reverse.stop', {}, () => reverse.stop());
     done.push('reverse replication stopped');
   }
-  const ledger: RollbackLedger = { writesWereOnGreen: false, greenLastPosition: null, reverseAppliedPosition: null, greenEraRows: [], greenEraRowsTotal: 0, proof: true, unrecoverable: null };
+  // a rollback killed after its flip: finish what it had left (green follows blue again)
+  let forwardNote = '';
+  const resumedAfterFlip = j.completedSteps().includes('router.setWriteTarget(blue)');
+  if (resumedAfterFlip && !j.completedSteps().includes('forward.start')) forwardNote = await resumeForward(ctx);
+  const blueCheck = await blueAcceptsWrites(ctx);
+  const ledger: RollbackLedger = { writesWereOnGreen: resumedAfterFlip, greenLastPosition: null, reverseAppliedPosition: null, reverseSince: null, greenEraRows: [], greenEraRowsTotal: 0, proof: true, unrecoverable: null };
+  const summary = resumedAfterFlip
+    ? `back on blue: finished a rollback interrupted after its flip (see its ledger in the journal)${done.length ? `: ${done.join(', ')}` : ''}${forwardNote}`
+    : done.length
+      ? `back on blue: ${done.join(', ')}; green never took writes`
+      : 'already on blue (reads 0 % green, writes to blue): nothing to do';
   return {
-    ok: true,
-    summary: done.length ? `back on blue: ${done.join(', ')}; green never took writes` : 'already on blue (reads 0 % green, writes to blue): nothing to do',
-    figures: { readWeightGreen: 0, writeTarget: 'blue', readsBackMs, toBlueMs: Math.round(performance.now() - t0), ledger },
+    ok: blueCheck.ok,
+    summary: blueCheck.ok ? summary : `${summary}; BUT ${blueCheck.problem}`,
+    figures: { readWeightGreen: 0, writeTarget: 'blue', readsBackMs, toBlueMs: Math.round(performance.now() - t0), blueAcceptsWrites: blueCheck.ok, ledger },
     result: ledger,
   };
 }
 
-async function writesBackFromGreen(ctx: PhaseContext, t0: number, readsBackMs: number): Promise<PhaseOutcome> {
-  const { router, fence, forward, reverse, sequences } = ctx.platform;
+async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t0: number, readsBackMs: number): Promise<PhaseOutcome> {
+  const { router, fence, reverse, sequences } = ctx.platform;
   const j = ctx.journal;
   const timeoutMs = ctx.env.switch.catchUpTimeoutMs;
+
+  // started before the hold (as the switch does) so the hold stays short; a kept slot resumes where it stopped
+  try {
+    if (!reverseRunning(await reverse.status().catch(() => null))) {
+      const options = history.since ? { fromPosition: history.since } : undefined;
+      await j.step('reverse.start', { reason: 'rollback needs green drained into blue', ...options }, () => reverse.start(options));
+    }
+  } catch (err) {
+    return greenUnreachable(ctx, t0, (err as Error).message);
+  }
   await j.step('router.holdWrites', { maxHoldMs: ctx.env.switch.maxHoldMs, reason: 'rollback' }, () => router.holdWrites(ctx.env.switch.maxHoldMs));
+  ctx.out.ok('rollback', `writes held at the router (at most ${ctx.env.switch.maxHoldMs} ms)`);
+
+  // Fence green BEFORE reading its final position: a write that reaches green's database outside
+  // the router (a job, a second app) is then either refused or at or before that position.
+  const greenFenced = await j
+    .step('fence.refuseWrites(green)', {}, () => fence.refuseWrites('green'))
+    .then(() => true)
+    .catch((err: Error) => {
+      ctx.out.warn('rollback', `green could not be made read-only (${err.message}): the router sends it no writes, but writes reaching green's database outside the router after its final position are not on blue`);
+      return false;
+    });
+  if (greenFenced) ctx.out.ok('rollback', 'green fenced (read-only)');
 
   let greenLastPosition: string;
   try {
-    if (!reverseRunning(await reverse.status().catch(() => null))) {
-      await j.step('reverse.start', { reason: 'rollback needs green drained into blue' }, () => reverse.start());
-    }
     greenLastPosition = await j.step('reverse.sourcePosition', {}, () => reverse.sourcePosition());
   } catch (err) {
     return greenUnreachable(ctx, t0, (err as Error).message);
@@ -112,24 +227,16 @@ async function writesBackFromGreen(ctx: PhaseContext, t0: number, readsBackMs: n
 
   const caughtUp = await j.step('reverse.waitForPosition', { position: greenLastPosition, timeoutMs }, () => reverse.waitForPosition(greenLastPosition, timeoutMs, ctx.signal));
   const drained = await reverse.status().catch(() => null);
+  const applied = drained?.appliedPosition ?? null;
   if (!caughtUp) {
     // blue lacks some green writes: flipping now would lose them, so writes stay on green
-    await j.step('router.releaseWrites', { reason: 'reverse replication did not catch up' }, () => router.releaseWrites());
-    return {
-      ok: false,
-      summary: `rollback stopped: reverse replication did not apply green's position ${greenLastPosition} within ${timeoutMs} ms (applied ${drained?.appliedPosition ?? 'unknown'}); reads are on blue, writes stay on green so nothing is lost; check \`cutover replicate status\` and run \`cutover rollback\` again`,
-      figures: { readWeightGreen: 0, writeTarget: 'green', readsBackMs, greenLastPosition, reverseAppliedPosition: drained?.appliedPosition ?? null },
-    };
+    const why = ctx.signal.aborted
+      ? `${INTERRUPTED} while reverse replication drained green into blue (applied ${applied ?? 'unknown'} of green's ${greenLastPosition})`
+      : `reverse replication did not apply green's position ${greenLastPosition} within ${timeoutMs} ms (applied ${applied ?? 'unknown'})`;
+    return stayOnGreen(ctx, why, greenFenced, { t0, readsBackMs, greenLastPosition, applied }, 'check `cutover replicate status`');
   }
+  ctx.out.ok('rollback', `reverse replication drained green into blue: applied ${applied ?? '(n/a)'} >= green's final ${greenLastPosition}`);
 
-  const greenFenced = await j
-    .step('fence.refuseWrites(green)', {}, () => fence.refuseWrites('green'))
-    .then(() => true)
-    .catch((err: Error) => {
-      // writes are held and go to blue next: green gets none from the router either way
-      ctx.out.warn('rollback', `green could not be made read-only (${err.message}); the router sends it no writes`);
-      return false;
-    });
   // Green's new rows reached blue with ids from green's sequences, which the switch had moved
   // above blue's: without this blue's next insert reuses one of them (duplicate key). After the
   // drain and green's fence green's values are final; before the flip, no write reaches blue.
@@ -137,32 +244,23 @@ async function writesBackFromGreen(ctx: PhaseContext, t0: number, readsBackMs: n
   try {
     await j.step(ROLLBACK_SEQUENCES, { gap, direction: 'reverse' }, () => sequences.syncSequences(gap, 'reverse'));
   } catch (err) {
-    return sequencesFailed(ctx, (err as Error).message, greenFenced, { t0, readsBackMs, greenLastPosition, applied: drained?.appliedPosition ?? null });
+    const why = `blue's sequences could not be moved above green's ids (${(err as Error).message})`;
+    return stayOnGreen(ctx, why, greenFenced, { t0, readsBackMs, greenLastPosition, applied }, 'fix the cause (if green\'s database is down, the re-run moves writes to blue anyway and states what is missing)');
   }
-  await j.step('fence.allowWrites(blue)', {}, () => fence.allowWrites('blue'));
-  await j.step('router.setWriteTarget(blue)', {}, () => router.setWriteTarget('blue'));
-  const hold = await j.step('router.releaseWrites', {}, () => router.releaseWrites());
+  const hold = await flipToBlue(ctx);
   const toBlueMs = Math.round(performance.now() - t0);
   await j.step('reverse.stop', {}, () => reverse.stop());
-  let forwardNote = '';
-  try {
-    const fwd = await forward.status();
-    if (fwd.phase === 'stopped' || fwd.phase === 'failed') {
-      await j.step('forward.start', { reason: 'green follows blue again' }, () => forward.start());
-      forwardNote = '; forward replication resumed';
-    }
-  } catch (err) {
-    forwardNote = `; forward replication could not be resumed (${(err as Error).message}): run \`cutover replicate start\``;
-  }
+  const forwardNote = await resumeForward(ctx);
+  const blueCheck = await blueAcceptsWrites(ctx);
 
   // reverse replication has no full load: what it carried back is its CDC change count
   const rows = (drained?.tables ?? []).map((t) => ({ table: t.target, rows: t.cdcChanges ?? t.rows }));
-  const applied = drained?.appliedPosition ?? null;
   const proof = positionAtLeast(applied, greenLastPosition) ?? caughtUp;
   const ledger: RollbackLedger = {
     writesWereOnGreen: true,
     greenLastPosition,
     reverseAppliedPosition: applied,
+    reverseSince: history.since,
     greenEraRows: rows,
     greenEraRowsTotal: rows.reduce((a, r) => a + r.rows, 0),
     proof,
@@ -170,51 +268,139 @@ async function writesBackFromGreen(ctx: PhaseContext, t0: number, readsBackMs: n
   };
   j.note('rollback.ledger', { ...ledger });
   ctx.out.ok('rollback', `ledger: ${ledger.greenEraRowsTotal} green-era row change(s) applied to blue; reverse applied ${applied ?? '(n/a)'} >= green's last ${greenLastPosition}: ${proof}`);
+  // "every green change" only when the journal shows reverse replication running from the switch's position
+  const claim = history.since
+    ? `blue has every green change since the switch (reverse replication from ${history.since}) up to ${greenLastPosition}`
+    : `reverse replication applied green's changes up to ${greenLastPosition} (the journal does not show where it started, so changes from before its start are not proven)`;
+  const ok = proof && blueCheck.ok;
   return {
-    ok: proof,
-    summary: `back on blue: reads and writes; blue has every green change up to ${greenLastPosition}${forwardNote}`,
-    figures: { readWeightGreen: 0, writeTarget: 'blue', readsBackMs, toBlueMs, writePauseMs: hold.holdMs, released: hold.released, ledger },
+    ok,
+    summary: `back on blue: reads and writes; ${claim}${forwardNote}${blueCheck.ok ? '' : `; BUT ${blueCheck.problem}`}`,
+    figures: { readWeightGreen: 0, writeTarget: 'blue', readsBackMs, toBlueMs, writePauseMs: hold.holdMs, released: hold.released, blueAcceptsWrites: blueCheck.ok, ledger },
     result: ledger,
   };
 }
 
+/** Blue accepts writes, then writes go there and the held ones are released (every way back to blue ends so). */
+async function flipToBlue(ctx: PhaseContext): Promise<{ released: number; holdMs: { p50: number; p99: number; max: number } }> {
+  const { router, fence } = ctx.platform;
+  const j = ctx.journal;
+  await j.step('fence.allowWrites(blue)', {}, () => fence.allowWrites('blue'));
+  await j.step('router.setWriteTarget(blue)', {}, () => router.setWriteTarget('blue'));
+  const hold = await j.step('router.releaseWrites', {}, () => router.releaseWrites());
+  ctx.out.ok('rollback', `writes on blue: ${hold.released} held write(s) released`);
+  return hold;
+}
+
+/** Checked, not assumed: after the rollback blue must take writes. */
+async function blueAcceptsWrites(ctx: PhaseContext): Promise<{ ok: boolean; problem: string }> {
+  const refusing = await ctx.platform.fence.isRefusingWrites('blue').catch((err: Error) => err);
+  if (refusing === false) return { ok: true, problem: '' };
+  const problem =
+    refusing === true
+      ? `blue still refuses writes (read-only): client writes FAIL; run \`npx cutover rollback --env ${ctx.env.name}\` again`
+      : `whether blue accepts writes could not be checked (${refusing.message}): check blue and run \`npx cutover rollback --env ${ctx.env.name}\` again`;
+  ctx.out.error('rollback', problem);
+  return { ok: false, problem };
+}
+
 /**
- * Blue's sequences could not be moved above green's ids: flipping now would fail blue's inserts
- * with duplicate keys, so writes stay on green (like a catch-up timeout) and nothing is lost.
+ * Green follows blue again. Said "resumed" only once the forward worker streams changes (CDC):
+ * a worker that begins a full load lost its slot and would copy into a non-empty green.
  */
-async function sequencesFailed(
+async function resumeForward(ctx: PhaseContext): Promise<string> {
+  const { forward } = ctx.platform;
+  const j = ctx.journal;
+  const retry = `\`npx cutover replicate start --env ${ctx.env.name}\``;
+  try {
+    const before = await forward.status();
+    if (before.phase === 'cdc') return '; forward replication is running (CDC)';
+    if (before.phase === 'full-load') return `; forward replication is in a full load, not streaming: check \`npx cutover replicate status --env ${ctx.env.name}\``;
+    const started = await j.step('forward.start', { reason: 'green follows blue again' }, () => forward.start());
+    if (started.phase === 'cdc') {
+      ctx.out.ok('rollback', 'forward replication resumed (CDC): green follows blue again');
+      return '; forward replication resumed (CDC)';
+    }
+    // no slot any more: a full load into green (which has rows) fails on duplicate keys
+    await j.step('forward.stop', { reason: `forward replication came up in ${started.phase}, not CDC` }, () => forward.stop());
+    const note = `forward replication NOT resumed: it came up in ${started.phase}, not CDC (its slot on blue is gone), and a full load into a non-empty green fails; stopped it. Green does not follow blue: before another switch, empty green's tables and run ${retry}`;
+    ctx.out.warn('rollback', note);
+    return `; ${note}`;
+  } catch (err) {
+    const note = `forward replication could not be resumed (${(err as Error).message}): green does not follow blue; see \`npx cutover replicate status --env ${ctx.env.name}\`, fix the cause and run ${retry}`;
+    ctx.out.warn('rollback', note);
+    return `; ${note}`;
+  }
+}
+
+/**
+ * The rollback cannot move writes to blue without losing some (reverse replication did not catch
+ * up, was interrupted, or blue's sequences could not be moved): green accepts writes again and
+ * the held writes are released to green, so nothing is lost and no client write fails.
+ */
+async function stayOnGreen(
   ctx: PhaseContext,
   why: string,
   greenFenced: boolean,
   at: { t0: number; readsBackMs: number; greenLastPosition: string; applied: string | null },
+  fix: string,
 ): Promise<PhaseOutcome> {
   const { router, fence } = ctx.platform;
   const j = ctx.journal;
-  ctx.out.error('rollback', `blue's sequences could not be moved above green's ids (${why})`);
+  ctx.out.error('rollback', why);
   if (greenFenced) {
     try {
-      await j.step('fence.allowWrites(green)', { reason: 'rollback stopped at the sequences' }, () => fence.allowWrites('green'));
+      await j.step('fence.allowWrites(green)', { reason: 'rollback stopped before the flip' }, () => fence.allowWrites('green'));
     } catch (err) {
       // green cannot take the writes back either: blue is the only side left
       return greenUnreachable(ctx, at.t0, `${why}; then green could not accept writes again: ${(err as Error).message}`);
     }
   }
-  await j.step('router.releaseWrites', { reason: 'blue\'s sequences not moved' }, () => router.releaseWrites());
+  await j.step('router.releaseWrites', { reason: why }, () => router.releaseWrites());
   return {
     ok: false,
-    summary: `rollback stopped: blue's sequences could not be moved above green's ids (${why}); reads are on blue, writes stay on green so nothing is lost and no insert on blue hits a duplicate key; fix the cause and run \`cutover rollback\` again (if green's database is down, the re-run moves writes to blue anyway and states what is missing)`,
-    figures: { readWeightGreen: 0, writeTarget: 'green', readsBackMs: at.readsBackMs, greenLastPosition: at.greenLastPosition, reverseAppliedPosition: at.applied },
+    summary: `rollback stopped: ${why}; reads are on blue, writes stay on green (green accepts writes) so nothing is lost; ${fix}, then run \`npx cutover rollback --env ${ctx.env.name}\` again`,
+    figures: { readWeightGreen: 0, writeTarget: 'green', readsBackMs: at.readsBackMs, greenLastPosition: at.greenLastPosition, reverseAppliedPosition: at.applied, interrupted: ctx.signal.aborted },
+  };
+}
+
+/** `rollback --force` after finalize: traffic back to blue, and green's writes since finalize stated as lost. */
+async function forcedAfterFinalize(ctx: PhaseContext, f: NonNullable<ReverseHistory['finalized']>, t0: number, readsBackMs: number): Promise<PhaseOutcome> {
+  const { router, fence, reverse, sequences } = ctx.platform;
+  const j = ctx.journal;
+  ctx.out.warn('rollback', `--force after finalize: reverse replication is gone since ${f.stoppedAt}; green's writes since then will NOT be on blue`);
+  await j.step('router.holdWrites', { maxHoldMs: ctx.env.switch.maxHoldMs, reason: 'rollback --force after finalize' }, () => router.holdWrites(ctx.env.switch.maxHoldMs));
+  await j.step('fence.refuseWrites(green)', {}, () => fence.refuseWrites('green')).catch((err: Error) => ctx.out.warn('rollback', `green could not be made read-only (${err.message})`));
+  const greenLast = await j.step('reverse.sourcePosition', {}, () => reverse.sourcePosition()).catch(() => null);
+  const gap = ctx.env.switch.sequenceGap;
+  await j.step(ROLLBACK_SEQUENCES, { gap, direction: 'reverse' }, () => sequences.syncSequences(gap, 'reverse')).catch((err: Error) =>
+    ctx.out.warn('rollback', `blue's sequences were not moved above green's ids (${err.message}): before copying green's rows to blue, raise them with setval(...) above max(id) + ${gap}`),
+  );
+  const hold = await flipToBlue(ctx);
+  const toBlueMs = Math.round(performance.now() - t0);
+  const blueCheck = await blueAcceptsWrites(ctx);
+  const unrecoverable =
+    `every write green acknowledged after reverse replication stopped at ${f.stoppedAt} (finalize), up to green's position ${greenLast ?? '(unknown: green unreachable)'}, is NOT on blue; ` +
+    `it is still in green's database (now read-only): copy it to blue by hand before green is removed`;
+  ctx.out.error('rollback', unrecoverable);
+  const forwardNote = `forward replication not resumed: finalize dropped its slot and green has rows blue lacks; to make green follow blue again, empty green's tables and run \`npx cutover replicate start --env ${ctx.env.name}\``;
+  ctx.out.warn('rollback', forwardNote);
+  const ledger: RollbackLedger = { writesWereOnGreen: true, greenLastPosition: greenLast, reverseAppliedPosition: null, reverseSince: null, greenEraRows: [], greenEraRowsTotal: 0, proof: false, unrecoverable };
+  j.note('rollback.ledger', { ...ledger, forced: true });
+  return {
+    ok: false,
+    summary: `traffic is back on blue (forced after finalize), but ${unrecoverable}; ${forwardNote}${blueCheck.ok ? '' : `; ${blueCheck.problem}`}`,
+    figures: { readWeightGreen: 0, writeTarget: 'blue', readsBackMs, toBlueMs, writePauseMs: hold.holdMs, forcedAfterFinalize: true, blueAcceptsWrites: blueCheck.ok, ledger },
+    result: ledger,
   };
 }
 
 /** Green's database is gone: traffic goes back to blue anyway, and the loss is stated, not hidden. */
 async function greenUnreachable(ctx: PhaseContext, t0: number, why: string): Promise<PhaseOutcome> {
-  const { router, fence, reverse } = ctx.platform;
+  const { reverse } = ctx.platform;
   const j = ctx.journal;
   ctx.out.error('rollback', `green's database is unreachable (${why}); moving traffic back to blue anyway`);
-  await j.step('fence.allowWrites(blue)', {}, () => fence.allowWrites('blue'));
-  await j.step('router.setWriteTarget(blue)', {}, () => router.setWriteTarget('blue'));
-  const hold = await j.step('router.releaseWrites', {}, () => router.releaseWrites());
+  const hold = await flipToBlue(ctx);
   const toBlueMs = Math.round(performance.now() - t0);
   const status = await reverse.status().catch(() => null);
   const applied = status?.appliedPosition ?? null;
@@ -225,6 +411,7 @@ async function greenUnreachable(ctx: PhaseContext, t0: number, why: string): Pro
     writesWereOnGreen: true,
     greenLastPosition: null,
     reverseAppliedPosition: applied,
+    reverseSince: null,
     greenEraRows: (status?.tables ?? []).map((t) => ({ table: t.target, rows: t.cdcChanges ?? t.rows })),
     greenEraRowsTotal: (status?.tables ?? []).reduce((a, t) => a + (t.cdcChanges ?? t.rows), 0),
     proof: false,

@@ -1,5 +1,5 @@
 import type { Phase, PhaseContext, PhaseOutcome, PlanStep } from '../engine/phase.ts';
-import { runRollback } from './rollback.ts';
+import { INTERRUPTED, runRollback } from './rollback.ts';
 import { routerTarget, streamingLagMs } from './traffic-inputs.ts';
 
 /**
@@ -8,6 +8,8 @@ import { routerTarget, streamingLagMs } from './traffic-inputs.ts';
  */
 export const SWITCH_STEPS = {
   checkLag: 'switch.check-lag',
+  checkReverseCoverage: 'switch.check-reverse-coverage',
+  unfenceGreen: 'fence.allowWrites(green)',
   reverse: 'reverse.start',
   hold: 'router.holdWrites',
   fence: 'fence.refuseWrites(blue)',
@@ -31,7 +33,8 @@ function currentAttempt(completed: readonly string[]): readonly string[] {
 }
 
 /**
- * The write switch (Vitess SwitchTraffic's order): check lag before touching anything; hold
+ * The write switch (Vitess SwitchTraffic's order): check lag before touching anything; lift the
+ * fence an earlier rollback left on green (before the hold: it ends green's older sessions); hold
  * writes at the router (reverse replication is started just before, idle until the flip); make blue refuse writes; wait until green applied blue's last position
  * (timeout: undo, writes resume on blue); a frozen validation; sequences past blue's; reverse
  * replication from green's current position; flip writes to green (the point of no return);
@@ -55,8 +58,11 @@ export const switchPhase: Phase = {
     if (done.some((s) => SIDE_EFFECTS.includes(s))) {
       return [{ action: 'switch.undo', target: routerTarget(ctx), detail: `a switch stopped before the flip (${done.join(', ')}): blue allowed writes again, writes to blue, released` }];
     }
+    const greenFenced = await ctx.platform.fence.isRefusingWrites('green').catch(() => false);
     const steps: PlanStep[] = [
       { action: SWITCH_STEPS.checkLag, target: 'forward replication', detail: `reads at 100 % green and lag < ${ctx.env.gates.maxLagMs} ms, before anything pauses` },
+      { action: SWITCH_STEPS.checkReverseCoverage, target: 'mapping files', detail: 'the reverse mapping brings every green table back to blue (or it is exempted), so a rollback loses nothing' },
+      ...(greenFenced ? [{ action: SWITCH_STEPS.unfenceGreen, target: 'green database', detail: 'green is read-only (an earlier rollback fenced it): it must take the writes after the flip' }] : []),
       { action: SWITCH_STEPS.reverse, target: 'reverse replication', detail: 'green -> blue from green\'s current position, idle until the flip (started before the hold so the hold stays short)' },
       { action: SWITCH_STEPS.hold, target: routerTarget(ctx), detail: `writes held (not failed) at most ${sw.maxHoldMs} ms; reads keep flowing` },
       { action: SWITCH_STEPS.fence, target: 'blue database', detail: 'default_transaction_read_only on, open write transactions ended' },
@@ -84,11 +90,15 @@ export const switchPhase: Phase = {
   async verify(ctx) {
     const s = await ctx.platform.router.state();
     const blueFenced = await ctx.platform.fence.isRefusingWrites('blue');
-    const ok = s.writeTarget === 'green' && !s.writesHeld && blueFenced;
+    const greenFenced = await ctx.platform.fence.isRefusingWrites('green');
+    const ok = s.writeTarget === 'green' && !s.writesHeld && blueFenced && !greenFenced;
+    const fix = greenFenced ? `: green refuses writes, so every client write fails — run \`npx cutover rollback --env ${ctx.env.name}\` now` : '';
     return {
       ok,
-      summary: ok ? 'writes on green, blue refuses writes' : `switch not complete: writeTarget=${s.writeTarget} writesHeld=${s.writesHeld} blueRefusesWrites=${blueFenced}`,
-      figures: { writeTarget: s.writeTarget, writesHeld: s.writesHeld, blueRefusesWrites: blueFenced },
+      summary: ok
+        ? 'writes on green, green accepts writes, blue refuses writes'
+        : `switch not complete: writeTarget=${s.writeTarget} writesHeld=${s.writesHeld} greenAcceptsWrites=${!greenFenced} blueRefusesWrites=${blueFenced}${fix}`,
+      figures: { writeTarget: s.writeTarget, writesHeld: s.writesHeld, blueRefusesWrites: blueFenced, greenAcceptsWrites: !greenFenced },
     };
   },
 
@@ -106,14 +116,16 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     readWeightGreen: (await router.state()).readWeightGreen,
     lagMs: await streamingLagMs(forward),
   }));
+  const coverageRefusal = await j.step(SWITCH_STEPS.checkReverseCoverage, {}, async () => (await ctx.platform.inspector.reverseCoverageRefusal?.()) ?? null);
   const refusal =
-    pre.readWeightGreen !== 100
+    coverageRefusal ??
+    (pre.readWeightGreen !== 100
       ? `reads are at ${pre.readWeightGreen} % green, not 100 %: run \`cutover shift\` first`
       : pre.lagMs === null
         ? 'forward replication is not streaming (lag unknown): run `cutover replicate start` and wait for CDC'
         : pre.lagMs >= ctx.env.gates.maxLagMs
           ? `replication lag ${pre.lagMs} ms is not under the limit ${ctx.env.gates.maxLagMs} ms: wait (\`cutover replicate wait\`) and retry`
-          : null;
+          : null);
   if (refusal) {
     j.note('switch.refused', { reason: refusal, ...pre });
     ctx.out.error('switch', refusal);
@@ -122,6 +134,12 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
 
   let catchUpMs = 0;
   try {
+    // An earlier rollback fenced green; nothing else lifts that fence. Lifted before the hold
+    // (it ends green's older sessions, with a grace for running reads) and kept on an undo: until
+    // the flip the router sends green no writes, as in a first switch.
+    if (await fence.isRefusingWrites('green')) {
+      await j.step(SWITCH_STEPS.unfenceGreen, { reason: 'green is read-only since an earlier rollback' }, () => fence.allowWrites('green'));
+    }
     // Reverse replication starts before anything pauses: until the flip green takes no client
     // writes, and the forward applier's changes carry its replication origin, which the reverse
     // stream skips, so it idles. Starting a worker takes seconds that would otherwise be spent
@@ -140,11 +158,15 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     );
     catchUpMs = Math.round(performance.now() - t0);
     if (!caughtUp) {
-      await undoSwitch(ctx, `green did not apply blue's position ${position} within ${sw.catchUpTimeoutMs} ms`);
+      // waitForPosition answers false on Ctrl-C too: say which it was
+      const why = ctx.signal.aborted
+        ? `${INTERRUPTED} while green caught up with blue's final position ${position}`
+        : `green did not apply blue's final position ${position} within ${sw.catchUpTimeoutMs} ms`;
+      await undoSwitch(ctx, why);
       return {
         ok: false,
-        summary: `switch undone: green did not apply blue's final position ${position} within ${sw.catchUpTimeoutMs} ms; writes resumed on blue, nothing lost`,
-        figures: { writeTarget: 'blue', catchUpTimeoutMs: sw.catchUpTimeoutMs, position, undone: true },
+        summary: `switch undone: ${why}; writes resumed on blue, nothing lost${ctx.signal.aborted ? '; run `cutover switch` again when ready' : ''}`,
+        figures: { writeTarget: 'blue', catchUpTimeoutMs: sw.catchUpTimeoutMs, position, undone: true, interrupted: ctx.signal.aborted },
       };
     }
     const validation = await j.step(SWITCH_STEPS.validate, { frozen: true }, async () => {
@@ -160,15 +182,17 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
       };
     }
     await j.step(SWITCH_STEPS.sequences, { gap: sw.sequenceGap, direction: 'forward' }, () => sequences.syncSequences(sw.sequenceGap, 'forward'));
+    // the last safe point: after the flip only forward moves are left
+    if (ctx.signal.aborted) throw new Error(INTERRUPTED);
     await j.step(SWITCH_STEPS.flip, { side: 'green' }, () => router.setWriteTarget('green'));
   } catch (err) {
-    const message = (err as Error).message;
+    const message = ctx.signal.aborted ? INTERRUPTED : (err as Error).message;
     try {
       await undoSwitch(ctx, message);
     } catch (undoErr) {
       return { ok: false, summary: `switch failed (${message}) and undoing it failed too (${(undoErr as Error).message}): run \`cutover rollback\` now`, figures: { undone: false } };
     }
-    return { ok: false, summary: `switch failed before the point of no return (${message}); undone, writes resumed on blue`, figures: { writeTarget: 'blue', undone: true } };
+    return { ok: false, summary: `switch failed before the point of no return (${message}); undone, writes resumed on blue, nothing lost`, figures: { writeTarget: 'blue', undone: true, interrupted: ctx.signal.aborted } };
   }
   const outcome = await finishAfterFlip(ctx, currentAttempt(j.completedSteps()), { resumed: false });
   return { ...outcome, figures: { ...outcome.figures, lagMsBefore: pre.lagMs, catchUpMs } };

@@ -27,8 +27,9 @@ describe('rollback', () => {
     expect(plan.map((s) => s.action)).toEqual([
       'router.setReadWeight',
       'router.holdWrites',
-      'reverse.waitForPosition',
       'fence.refuseWrites(green)',
+      'reverse.sourcePosition',
+      'reverse.waitForPosition',
       ROLLBACK_SEQUENCES,
       'fence.allowWrites(blue)',
       'router.setWriteTarget(blue)',
@@ -41,8 +42,8 @@ describe('rollback', () => {
     expect(p.log).toEqual([
       'router.setReadWeight(0)',
       'router.holdWrites',
-      'reverse.waitForPosition',
       'fence.refuseWrites(green)',
+      'reverse.waitForPosition',
       'sequences.syncSequences(reverse)',
       'fence.allowWrites(blue)',
       'router.setWriteTarget(blue)',
@@ -92,9 +93,48 @@ describe('rollback', () => {
     p.reverse.catchUp = 'never';
     const outcome = await runRollback(phaseContext(env, p));
     expect(outcome.ok).toBe(false);
-    expect(outcome.summary).toMatch(/writes stay on green/);
+    expect(outcome.summary).toMatch(/did not apply green's position 3 within 200 ms.*writes stay on green/);
     expect(p.fakeRouter!).toMatchObject({ readWeightGreen: 0, writeTarget: 'green', writesHeld: false });
     expect(p.green.readOnly).toBe(false);
+  });
+
+  test('Ctrl-C during the drain is said to be the operator\'s, and writes stay on a writable green', async () => {
+    const p = await afterSwitch(3);
+    const ac = new AbortController();
+    p.reverse.waitForPosition = async () => {
+      ac.abort(); // the CLI aborts ctx.signal on the first Ctrl-C; the wait answers false
+      return false;
+    };
+    const outcome = await runRollback(phaseContext(env, p, { signal: ac.signal }));
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/interrupted by the operator .*writes stay on green.*run `npx cutover rollback --env lab` again/);
+    expect(outcome.summary).not.toMatch(/within 200 ms/);
+    expect(p.fakeRouter!).toMatchObject({ writeTarget: 'green', writesHeld: false });
+    expect(p.green.readOnly).toBe(false);
+    expect(p.green.write()).toBe(4);
+  });
+
+  test('green is fenced before its final position is read: a write reaching green outside the router is refused, not left out of the proof', async () => {
+    const p = await afterSwitch(3);
+    const acknowledged: number[] = [];
+    const refused: string[] = [];
+    const read = p.reverse.sourcePosition.bind(p.reverse);
+    p.reverse.sourcePosition = async () => {
+      const position = await read();
+      // a cron job writing straight to green's database, right after the position was read
+      try {
+        acknowledged.push(p.green.write());
+      } catch (err) {
+        refused.push((err as Error).message);
+      }
+      return position;
+    };
+    const outcome = await runRollback(phaseContext(env, p));
+    expect(outcome.ok).toBe(true);
+    const ledger = outcome.result as RollbackLedger;
+    expect(acknowledged.filter((position) => position > Number(ledger.greenLastPosition))).toEqual([]);
+    expect(refused).toEqual(['green refuses writes (read-only)']);
+    expect(Number(ledger.reverseAppliedPosition)).toBeGreaterThanOrEqual(p.green.position);
   });
 
   test('fails if blue\'s sequences cannot be moved: writes stay on green, green takes writes again, nothing lost', async () => {
@@ -115,6 +155,53 @@ describe('rollback', () => {
     expect(p.log).toContain('sequences.syncSequences(reverse)');
     expect(p.fakeRouter!).toMatchObject({ writeTarget: 'blue', writesHeld: false });
     expect(p.sequences.value.blue).toBe(201);
+  });
+
+  test('fails if blue still refuses writes afterwards: checked, not assumed', async () => {
+    const p = await afterSwitch(2);
+    const allow = p.fence.allowWrites.bind(p.fence);
+    p.fence.allowWrites = async (side) => (side === 'blue' ? undefined : allow(side)); // a fence that silently does nothing on blue
+    p.blue.readOnly = true;
+    const outcome = await runRollback(phaseContext(env, p));
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/blue still refuses writes .*client writes FAIL.*cutover rollback --env lab/);
+    expect(outcome.figures).toMatchObject({ blueAcceptsWrites: false });
+  });
+
+  test('says "forward replication resumed" only once it streams (CDC); a worker coming up in a full load is stopped and the fix named', async () => {
+    const p = await afterSwitch(1);
+    p.forward.phase = 'stopped';
+    const start = p.forward.start.bind(p.forward);
+    p.forward.start = async (o) => {
+      await start(o);
+      p.forward.phase = 'full-load'; // its slot was gone: a full load into a non-empty green
+      return p.forward.status();
+    };
+    const outcome = await runRollback(phaseContext(env, p));
+    expect(outcome.summary).not.toMatch(/forward replication resumed/);
+    expect(outcome.summary).toMatch(/forward replication NOT resumed: it came up in full-load.*empty green's tables and run `npx cutover replicate start --env lab`/);
+    expect(p.log.slice(-2)).toEqual(['forward.start', 'forward.stop']);
+
+    const q = await afterSwitch(1);
+    q.forward.phase = 'stopped';
+    expect((await runRollback(phaseContext(env, q))).summary).toMatch(/forward replication resumed \(CDC\)/);
+  });
+
+  test('after finalize the dry-run plan is the refusal, and nothing is touched', async () => {
+    const p = await afterSwitch(1);
+    const at = '2030-01-01T00:00:00.000Z';
+    const rec = (seq: number, phase: string, action: string, status: 'started' | 'ok', result?: unknown) => ({ seq, time: at, operator: 'o', host: 'h', pid: 1, env: 'lab', phase, action, status, result });
+    const history = [rec(1, 'switch', 'reverse.start', 'ok', { fromPosition: '0' }), rec(2, 'switch', 'switch.flip', 'ok'), rec(3, 'finalize', 'reverse.stop', 'started'), rec(4, 'finalize', 'reverse.teardown', 'ok')];
+    const ctx = { ...phaseContext(env, p), history };
+    const plan = await planRollback(ctx);
+    expect(plan).toHaveLength(1);
+    expect(plan[0]).toMatchObject({ action: 'refuse' });
+    expect(plan[0]!.detail).toMatch(/finalized .*green's writes since 2030-01-01T00:00:00.000Z would not reach blue/);
+    await expect(runRollback(ctx)).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
+    expect(p.log).toEqual([]);
+    // the journal of the last switch alone (no finalize) is the evidence for "every green change"
+    const ok = await runRollback({ ...phaseContext(env, p), history: history.slice(0, 2) });
+    expect(ok.summary).toMatch(/every green change since the switch \(reverse replication from 0\)/);
   });
 
   test('fails if green is unreachable: traffic goes back to blue anyway and the loss is stated', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { runRollback } from '../../lib/traffic/rollback.ts';
 import { SWITCH_STEPS, switchPhase } from '../../lib/traffic/switch-phase.ts';
 import { fakePlatform } from './fakes/fake-platform.ts';
 import { MemoryJournal, SimulatedKill } from './fakes/memory-journal.ts';
@@ -61,6 +62,7 @@ describe('switch phase', () => {
     const plan = await switchPhase.plan(phaseContext(env, p));
     expect(plan.map((s) => s.action)).toEqual([
       SWITCH_STEPS.checkLag,
+      SWITCH_STEPS.checkReverseCoverage,
       SWITCH_STEPS.reverse,
       SWITCH_STEPS.hold,
       SWITCH_STEPS.fence,
@@ -85,6 +87,18 @@ describe('switch phase', () => {
     const outcome = await switchPhase.apply(ctx);
     expect(outcome.ok).toBe(false);
     expect(outcome.summary).toMatch(/not streaming/);
+    expect(p.log).toEqual([]);
+    expect(ctx.journal.notes('switch.refused')).toHaveLength(1);
+  });
+
+  test('fails if the reverse mapping leaves a green table out: refused before anything pauses, naming the table', async () => {
+    const p = readyPlatform();
+    const gap = "a rollback would lose green's writes to public.customers: not selected by the reverse mapping";
+    const platform = { ...p, inspector: { ...p.inspector, reverseCoverageRefusal: async () => gap } };
+    const ctx = phaseContext(env, platform);
+    const outcome = await switchPhase.apply(ctx);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toContain(gap);
     expect(p.log).toEqual([]);
     expect(ctx.journal.notes('switch.refused')).toHaveLength(1);
   });
@@ -114,6 +128,76 @@ describe('switch phase', () => {
     // the next attempt starts clean and succeeds
     p.forward.catchUp = 'instant';
     expect((await switchPhase.apply(ctx)).ok).toBe(true);
+  });
+
+  test('Ctrl-C during the catch-up is reported as the operator\'s, not as a timeout; the undo still runs', async () => {
+    const p = readyPlatform();
+    const ac = new AbortController();
+    p.forward.waitForPosition = async () => {
+      ac.abort(); // the CLI aborts ctx.signal on the first Ctrl-C; the wait answers false
+      return false;
+    };
+    const ctx = phaseContext(env, p, { signal: ac.signal });
+    const outcome = await switchPhase.apply(ctx);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/^switch undone: interrupted by the operator \(Ctrl-C\) while green caught up .*writes resumed on blue, nothing lost/);
+    expect(outcome.summary).not.toMatch(/within 200 ms/);
+    expect(ctx.out.text()).toMatch(/undoing the switch: interrupted by the operator/);
+    expect(outcome.figures).toMatchObject({ interrupted: true, undone: true });
+    expect(p.fakeRouter!).toMatchObject({ writeTarget: 'blue', writesHeld: false });
+    expect(p.blue.readOnly).toBe(false);
+    expect(p.reverse.phase).toBe('stopped');
+    expect(ctx.journal.completedSteps()).toContain(SWITCH_STEPS.undone);
+  });
+
+  test('Ctrl-C after the catch-up but before the flip undoes instead of flipping', async () => {
+    const p = readyPlatform();
+    const ac = new AbortController();
+    const validate = p.validator.validate.bind(p.validator);
+    p.validator.validate = async () => {
+      const r = await validate();
+      ac.abort();
+      return r;
+    };
+    const outcome = await switchPhase.apply(phaseContext(env, p, { signal: ac.signal }));
+    expect(outcome.summary).toMatch(/interrupted by the operator.*undone, writes resumed on blue/);
+    expect(p.log).not.toContain('router.setWriteTarget(green)');
+    expect(writesFlow(p)).toBe(true);
+  });
+
+  test('after a rollback fenced green, the next switch lets green take writes before the flip; verify checks both sides', async () => {
+    const p = readyPlatform();
+    expect((await switchPhase.apply(phaseContext(env, p))).ok).toBe(true);
+    expect((await runRollback(phaseContext(env, p))).ok).toBe(true);
+    expect(p.green.readOnly).toBe(true); // the rollback fences green
+    p.forward.phase = 'cdc'; // shift again: reads back on green
+    p.fakeRouter!.readWeightGreen = 100;
+    p.log.length = 0;
+    const ctx = phaseContext(env, p);
+    expect((await switchPhase.plan(ctx)).map((s) => s.action)).toContain(SWITCH_STEPS.unfenceGreen);
+    expect((await switchPhase.apply(ctx)).ok).toBe(true);
+    expect(p.log.indexOf('fence.allowWrites(green)')).toBeGreaterThanOrEqual(0);
+    expect(p.log.indexOf('fence.allowWrites(green)')).toBeLessThan(p.log.indexOf('router.holdWrites'));
+    expect(writesFlow(p)).toBe(true);
+    expect(() => p.green.write()).not.toThrow();
+    expect((await switchPhase.verify(ctx)).ok).toBe(true);
+
+    // verify is a real gate: a green that refuses writes fails it, whatever the router says
+    p.green.readOnly = true;
+    const v = await switchPhase.verify(ctx);
+    expect(v.ok).toBe(false);
+    expect(v.summary).toMatch(/greenAcceptsWrites=false.*every client write fails.*cutover rollback/);
+  });
+
+  test('killed right after lifting green\'s fence, the re-run is a whole switch and green takes writes', async () => {
+    const p = readyPlatform();
+    p.green.readOnly = true;
+    const journal = new MemoryJournal().killAfterEffect(SWITCH_STEPS.unfenceGreen);
+    await applyCatchingKill(phaseContext(env, p, { journal }));
+    expect(journal.wasKilled).toBe(true);
+    const rerun = await switchPhase.apply(phaseContext(env, p, { journal: journal.revive() }));
+    expect(rerun.ok).toBe(true);
+    expect(writesFlow(p)).toBe(true);
   });
 
   test('differences in the frozen validation undo the switch', async () => {

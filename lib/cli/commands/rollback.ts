@@ -1,11 +1,22 @@
 import type { Command } from 'commander';
 import { phaseExit } from '../phase-exit.ts';
 import { withSession, type CliRuntime } from '../runtime.ts';
+import { warnIfExitedDuring } from './switch.ts';
 
 /** `cutover rollback`: everyone back to blue from any phase; safe to run twice; takes over a stale lock. */
 export function registerRollback(program: Command, rt: CliRuntime): void {
   program
     .command('rollback')
     .description('EMERGENCY: all traffic back to blue from any phase, losing no acknowledged write')
-    .action(withSession(rt, 'cutover rollback', async (s) => phaseExit(await s.engine.rollback(), s.out)));
+    .option('--force', 'after `finalize` only: move traffic back to blue although reverse replication is gone; every write green took since finalize stays only on green (stated, not copied)')
+    .action(
+      withSession(rt, 'cutover rollback', async (s, opts: { force?: boolean }) => {
+        const warning = s.globals.dryRun
+          ? ''
+          : `error rollback: interrupted before the rollback finished: the router may still hold writes (released after switch.maxHoldMs = ` +
+          `${s.env.switch.maxHoldMs} ms to where they were going) and blue or green may refuse writes, so client writes may FAIL. ` +
+          `Run \`npx cutover rollback --env ${s.env.name}\` again now: it resumes.`;
+        return warnIfExitedDuring(rt, warning, async () => phaseExit(await s.engine.rollback(opts.force ? { force: true } : {}), s.out));
+      }),
+    );
 }
