@@ -27,8 +27,18 @@ export const gatesSchema = z
     maxLagMs: z.number().int().positive().default(1000),
     /** A passing validation older than this no longer opens the shift gate. @default 3600 */
     maxValidationAgeSeconds: z.number().int().positive().default(3600),
-    /** Fewer green requests than this in a window: the error ratio is not judged yet. @default 20 */
+    /**
+     * Green requests a window needs before its error ratio and p99 are judged; a shift step or
+     * the bake whose green requests stay below it is "not proven" and fails (0: no proof needed,
+     * a warning is printed when a step saw no green request). @default 20
+     */
     minRequests: z.number().int().min(0).default(20),
+    /**
+     * A shift step or the bake still below `minRequests` green requests when its time is up keeps
+     * baking up to this many seconds more, then fails its gate as not proven.
+     * @default - the step's own bake time, and at least 120 s
+     */
+    minRequestsWaitSeconds: z.number().min(0).optional(),
   })
   .strict();
 
@@ -101,6 +111,20 @@ export const waveSchema = z
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a wave name is lower-case letters, digits and dashes'),
     /** `schema.table` names of the source (as selected by the forward mapping). */
     tables: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+
+/**
+ * A table the forward mapping fills on green that the reverse mapping deliberately does not bring
+ * back to blue. Only for a table nothing writes on green after the write switch: any change made
+ * to it there is lost on rollback. `assess` reports every other uncovered table as a blocker.
+ */
+export const reverseExemptionSchema = z
+  .object({
+    /** The green (forward target) table, `schema.table`, e.g. `public.audit_log`. */
+    table: z.string().regex(/^[^.\s]+\.[^.\s]+$/, 'a schema-qualified green table, e.g. public.audit_log'),
+    /** Why nothing writes it on green after the switch (printed by assess). */
+    reason: z.string().trim().min(1),
   })
   .strict();
 

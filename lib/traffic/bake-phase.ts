@@ -1,12 +1,15 @@
 import type { Phase } from '../engine/phase.ts';
 import { runRollback } from './rollback.ts';
+import { describeFigures } from './gates.ts';
 import { watchGates } from './gate-watch.ts';
 import { routerTarget, streamingLagMs } from './traffic-inputs.ts';
 
 /**
  * Green carries reads and writes for `env.bake.seconds` while the gates stay green (reverse
  * replication is the lag that matters now: it keeps blue ready for a rollback). A failing gate
- * fails the phase and names `cutover rollback`; it does not roll writes back by itself.
+ * fails the phase and names `cutover rollback`; it does not roll writes back by itself. Too few
+ * green requests (`gates.minRequests`) is not green: the bake waits for them (bounded), then
+ * fails as not proven, with the fix, without advising a rollback nothing showed a need for.
  */
 export const bakePhase: Phase = {
   name: 'bake',
@@ -15,24 +18,43 @@ export const bakePhase: Phase = {
   mutates: false,
 
   async plan(ctx) {
-    return [{ action: 'gates.watch', target: routerTarget(ctx), detail: `${ctx.env.bake.seconds} s: green errors, p99 against blue, reverse replication lag` }];
+    return [{ action: 'gates.watch', target: routerTarget(ctx), detail: `${ctx.env.bake.seconds} s: green errors, p99 against blue, reverse replication lag, at least ${ctx.env.gates.minRequests} green requests` }];
   },
 
   async apply(ctx) {
     const seconds = ctx.env.bake.seconds;
-    ctx.out.info('bake', `watching the gates for ${seconds} s`);
-    const watch = await ctx.journal.step('bake.watch', { seconds }, () => watchGates(ctx, { seconds, lag: () => streamingLagMs(ctx.platform.reverse) }));
+    const { gates } = ctx.env;
+    ctx.out.info('bake', `watching the gates for ${seconds} s: green errors <= ${Math.round(gates.maxErrorRatio * 10_000) / 100} %, p99 <= ${gates.maxP99RatioToBlue}x blue, reverse lag <= ${gates.maxLagMs} ms, at least ${gates.minRequests} green requests`);
+    const watch = await ctx.journal.step('bake.watch', { seconds }, async () => {
+      const w = await watchGates(ctx, {
+        seconds,
+        lag: () => streamingLagMs(ctx.platform.reverse),
+        topic: 'bake',
+        unprovenFix: 'send real traffic through the router (the bake needs gates.minRequests green requests), or set gates.minRequests lower in the config (0: no proof needed); then run `cutover bake` again — nothing says green is unhealthy, it is just not proven',
+      });
+      // a failed watch must not journal bake.watch as done (verify reads that step)
+      if (!w.ok) throw new BakeNotPassed(w);
+      return w;
+    }).catch((err: unknown) => {
+      if (err instanceof BakeNotPassed) return err.watch;
+      throw err;
+    });
     if (!watch.ok) {
       const v = watch.verdict;
-      ctx.journal.note('bake.gate-failed', { reasons: v.reasons, ...v.figures });
-      return {
-        ok: false,
-        summary: watch.aborted ? 'bake interrupted' : `bake failed: ${v.reasons.join('; ')}; to go back to blue run \`cutover rollback\``,
-        figures: { ...v.figures },
-        result: v,
-      };
+      ctx.journal.note('bake.gate-failed', { reasons: v.reasons, notProven: watch.unproven === true, ...v.figures });
+      const summary = watch.aborted
+        ? 'bake interrupted'
+        : watch.unproven
+          ? `bake not proven: ${v.reasons.join('; ')}`
+          : `bake failed: ${v.reasons.join('; ')}; to go back to blue run \`cutover rollback\``;
+      return { ok: false, summary: `${summary} (${describeFigures(v.figures, 'reverse lag')})`, figures: { ...v.figures, notProven: watch.unproven === true }, result: v };
     }
-    return { ok: true, summary: `baked ${seconds} s with gates green`, figures: { seconds, ...(watch.last?.figures ?? {}) } };
+    const f = watch.verdict.figures;
+    return {
+      ok: true,
+      summary: `baked ${Math.round(watch.watchedSeconds)} s with gates green: ${describeFigures(f, 'reverse lag')}`,
+      figures: { seconds, watchedSeconds: watch.watchedSeconds, ...f },
+    };
   },
 
   async verify(ctx) {
@@ -44,3 +66,10 @@ export const bakePhase: Phase = {
     return runRollback(ctx);
   },
 };
+
+/** Carries a failed watch out of its journal step, so the step is journaled failed, not ok. */
+class BakeNotPassed extends Error {
+  constructor(readonly watch: Extract<Awaited<ReturnType<typeof watchGates>>, { ok: false }>) {
+    super('bake gates did not pass');
+  }
+}

@@ -18,17 +18,27 @@ export interface GateFigures {
   readonly p99RatioToBlue: number | null;
   readonly lagMs: number | null;
   readonly validationAgeSeconds: number | null;
+  /** `gates.minRequests`: green requests a window needs before its traffic says anything. */
+  readonly minRequests: number;
 }
 
-/** Why traffic may or may not move, with the numbers behind it (journaled as they are). */
+/**
+ * Why traffic may or may not move, with the numbers behind it (journaled as they are). Three
+ * states: green (`ok`), red (`reasons` non-empty) and not proven (`unproven` set, no reasons):
+ * too few green requests to judge green's health. Not proven is never green.
+ */
 export interface GateVerdict {
+  /** Green: nothing failed and, when traffic was judged, there was enough of it to say so. */
   readonly ok: boolean;
+  /** What failed (red). */
   readonly reasons: string[];
+  /** Why the traffic could not prove green healthy (too few green requests); null otherwise. */
+  readonly unproven: string | null;
   readonly figures: GateFigures;
 }
 
 export interface GateInputs {
-  /** Earlier snapshot (window start); absent: only lag and validation age are judged. */
+  /** Earlier snapshot (window start); absent: only lag and validation age are judged (never "not proven"). */
   readonly previous?: RouterMetrics;
   readonly current?: RouterMetrics;
   /** Lag of the replication that must be healthy now; null when unknown or not running. */
@@ -56,7 +66,9 @@ export function blueP99Of(previous: RouterMetrics | undefined, current: RouterMe
 /**
  * The health gate: green error ratio (5xx + transport errors over requests, green's own, not
  * what clients saw after the blue retry), green p99 against blue's, replication lag and the
- * age of the last passing validation, each against `env.gates`.
+ * age of the last passing validation, each against `env.gates`. A window with fewer than
+ * `gates.minRequests` green requests judges neither ratio: its verdict is "not proven", not
+ * green (`gates.minRequests: 0` turns the proof off).
  */
 export function evaluateGates(input: GateInputs): GateVerdict {
   const { gates } = input;
@@ -68,6 +80,7 @@ export function evaluateGates(input: GateInputs): GateVerdict {
   let blueP99Ms: number | null = null;
   let p99RatioToBlue: number | null = null;
   let windowSeconds = 0;
+  let unproven: string | null = null;
 
   if (input.current) {
     const cur = input.current;
@@ -78,6 +91,7 @@ export function evaluateGates(input: GateInputs): GateVerdict {
     greenFailures = green.failures;
     if (green.requests > 0) greenErrorRatio = round(green.failures / green.requests);
     const enough = green.requests >= gates.minRequests;
+    if (!enough) unproven = notProven(green.requests, windowSeconds, gates.minRequests);
     if (enough && greenErrorRatio !== null && greenErrorRatio > gates.maxErrorRatio) {
       reasons.push(`green error ratio ${pct(greenErrorRatio)} (${green.failures}/${green.requests}) is above the limit ${pct(gates.maxErrorRatio)}`);
     }
@@ -101,8 +115,9 @@ export function evaluateGates(input: GateInputs): GateVerdict {
   }
 
   return {
-    ok: reasons.length === 0,
+    ok: reasons.length === 0 && unproven === null,
     reasons,
+    unproven,
     figures: {
       windowSeconds: round(windowSeconds),
       greenRequests,
@@ -113,7 +128,34 @@ export function evaluateGates(input: GateInputs): GateVerdict {
       p99RatioToBlue,
       lagMs: input.lagMs,
       validationAgeSeconds: age ?? null,
+      minRequests: gates.minRequests,
     },
+  };
+}
+
+function notProven(requests: number, windowSeconds: number, minRequests: number): string {
+  return `not proven: only ${requests} green request${requests === 1 ? '' : 's'} in ${Math.round(windowSeconds)} s (minimum ${minRequests}, gates.minRequests)`;
+}
+
+/**
+ * The figures of a verdict in one line for people, e.g.
+ * `1234 green requests, error ratio 0.08 % (1 failed), p99 12 ms (blue 10 ms), lag 40 ms`.
+ */
+export function describeFigures(f: GateFigures, lagName = 'lag'): string {
+  const ratio = f.greenErrorRatio === null ? 'error ratio -' : `error ratio ${pct(f.greenErrorRatio)} (${f.greenFailures} failed)`;
+  const p99 = f.greenP99Ms === null ? 'p99 -' : `p99 ${f.greenP99Ms} ms${f.blueP99Ms === null ? '' : ` (blue ${f.blueP99Ms} ms)`}`;
+  const lag = f.lagMs === null ? `${lagName} unknown` : `${lagName} ${f.lagMs} ms`;
+  return `${f.greenRequests} green request${f.greenRequests === 1 ? '' : 's'}, ${ratio}, ${p99}, ${lag}`;
+}
+
+/** The same figures as `key=value` pairs for a progress line (runbooks/understanding-output.md grammar). */
+export function progressFigures(f: GateFigures): Record<string, string | number> {
+  return {
+    requests: f.minRequests > 0 && f.greenRequests < f.minRequests ? `${f.greenRequests}/${f.minRequests}` : f.greenRequests,
+    errorRatio: f.greenErrorRatio === null ? '-' : pct(f.greenErrorRatio).replace(' ', ''),
+    p99Ms: f.greenP99Ms ?? '-',
+    blueP99Ms: f.blueP99Ms ?? '-',
+    lagMs: f.lagMs ?? '?',
   };
 }
 

@@ -1,15 +1,76 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { isProvablyDead } from '../engine/operator.ts';
 import type { Phase, PhaseContext, PhaseOutcome, PlanStep } from '../engine/phase.ts';
 import { CutoverError } from '../errors.ts';
-import { evaluateGates } from './gates.ts';
-import { watchGates } from './gate-watch.ts';
+import { describeFigures, evaluateGates } from './gates.ts';
+import { duration, watchGates } from './gate-watch.ts';
 import { runSmoke } from './smoke.ts';
 import { greenAppUrl, routerTarget, streamingLagMs, validationAgeSeconds } from './traffic-inputs.ts';
 
 /** `shift --pause` leaves this file; a running shift holds its step while it exists. */
 export function shiftPauseFile(stateDir: string): string {
   return path.join(stateDir, 'shift.pause');
+}
+
+/** A running shift names itself here (pid, host, since) so `--pause`/`--resume` can tell it is there. */
+export function shiftRunningFile(stateDir: string): string {
+  return path.join(stateDir, 'shift.running');
+}
+
+export interface RunningShift {
+  readonly pid: number;
+  readonly host: string;
+  readonly since: string;
+}
+
+/**
+ * The shift running in this environment, or null: its marker must exist and its process must
+ * not be provably gone (a marker left by a killed shift does not count).
+ */
+export function runningShift(stateDir: string): RunningShift | null {
+  let marker: RunningShift;
+  try {
+    marker = JSON.parse(readFileSync(shiftRunningFile(stateDir), 'utf8')) as RunningShift;
+  } catch {
+    return null;
+  }
+  if (typeof marker?.pid !== 'number' || typeof marker.host !== 'string') return null;
+  return isProvablyDead(marker) ? null : marker;
+}
+
+/**
+ * `shift --pause` / `--resume`, for a shift running in another process (no lock, no journal: the
+ * running shift holds the lock and journals its pause itself). Refused — nothing changed — when no
+ * shift is running: a pause file left for later would silently hold the next shift.
+ */
+export function holdRunningShift(stateDir: string, action: 'pause' | 'resume', dryRun = false): PhaseOutcome {
+  const running = runningShift(stateDir);
+  const pauseFile = shiftPauseFile(stateDir);
+  if (!running) {
+    throw new CutoverError('USAGE', `no shift is running: there is nothing to ${action} (nothing was changed)`, {
+      received: `no live shift in ${shiftRunningFile(stateDir)}`,
+      allowed: `--${action} while \`cutover shift\` is baking a step, from another terminal`,
+      fix:
+        action === 'pause'
+          ? 'to hold reads at one weight without a running shift: `cutover shift --to N`'
+          : '`cutover shift` continues the shift from the current weight',
+    });
+  }
+  const who = `the shift of pid ${running.pid} on ${running.host} (since ${running.since})`;
+  const figures = { file: pauseFile, pid: running.pid, host: running.host };
+  if (action === 'pause') {
+    if (existsSync(pauseFile)) return { ok: true, summary: `${who} is already paused; \`cutover shift --resume\` continues it`, figures };
+    if (dryRun) return { ok: true, summary: `would pause ${who} (write ${pauseFile}); nothing was changed`, figures };
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(pauseFile, new Date().toISOString() + '\n');
+    return { ok: true, summary: `paused ${who}: it holds its current step (gates still watched) until \`cutover shift --resume\``, figures };
+  }
+  if (!existsSync(pauseFile)) return { ok: true, summary: `${who} is not paused: nothing to resume`, figures };
+  if (dryRun) return { ok: true, summary: `would resume ${who} (remove ${pauseFile}); nothing was changed`, figures };
+  rmSync(pauseFile, { force: true });
+  return { ok: true, summary: `resumed ${who}: it moves on`, figures };
 }
 
 function targetWeights(ctx: PhaseContext, current: number): number[] {
@@ -35,8 +96,8 @@ export const shiftPhase: Phase = {
   mutates: true,
 
   async plan(ctx) {
-    if (ctx.options.pause) return [{ action: 'shift.pause', target: shiftPauseFile(ctx.env.stateDir), detail: 'the running shift holds its current step' }];
-    if (ctx.options.resume) return [{ action: 'shift.resume', target: shiftPauseFile(ctx.env.stateDir), detail: 'the running shift moves on' }];
+    if (ctx.options.pause) return [{ action: 'shift.pause', target: shiftPauseFile(ctx.env.stateDir), detail: 'the running shift holds its current step (refused when no shift is running)' }];
+    if (ctx.options.resume) return [{ action: 'shift.resume', target: shiftPauseFile(ctx.env.stateDir), detail: 'the running shift moves on (refused when no shift is running)' }];
     const current = (await ctx.platform.router.state()).readWeightGreen;
     const targets = targetWeights(ctx, current);
     const steps: PlanStep[] = [];
@@ -48,7 +109,7 @@ export const shiftPhase: Phase = {
       steps.push({
         action: 'router.setReadWeight',
         target: routerTarget(ctx),
-        detail: `reads ${w} % to green, bake ${ctx.env.shift.bakeSeconds} s: green errors <= ${ctx.env.gates.maxErrorRatio * 100} %, p99 <= ${ctx.env.gates.maxP99RatioToBlue}x blue, else reads back to 0 %`,
+        detail: `reads ${w} % to green, bake ${ctx.env.shift.bakeSeconds} s: green errors <= ${ctx.env.gates.maxErrorRatio * 100} %, p99 <= ${ctx.env.gates.maxP99RatioToBlue}x blue, at least ${ctx.env.gates.minRequests} green requests, else reads back to 0 %`,
       });
     }
     if (!targets.length) steps.push({ action: 'none', target: routerTarget(ctx), detail: `reads already at ${current} % green` });
@@ -56,19 +117,9 @@ export const shiftPhase: Phase = {
   },
 
   async apply(ctx) {
-    const pauseFile = shiftPauseFile(ctx.env.stateDir);
-    if (ctx.options.pause) {
-      mkdirSync(ctx.env.stateDir, { recursive: true });
-      writeFileSync(pauseFile, new Date().toISOString() + '\n');
-      ctx.journal.note('shift.pause', { file: pauseFile });
-      return { ok: true, summary: 'shift paused: a running shift holds its current step (gates still watched) until `cutover shift --resume`' };
-    }
-    if (ctx.options.resume) {
-      rmSync(pauseFile, { force: true });
-      ctx.journal.note('shift.resume', { file: pauseFile });
-      return { ok: true, summary: 'shift resumed: a running shift moves on; if none is running, run `cutover shift`' };
-    }
-    return shiftReads(ctx, pauseFile);
+    if (ctx.options.pause) return holdRunningShift(ctx.env.stateDir, 'pause');
+    if (ctx.options.resume) return holdRunningShift(ctx.env.stateDir, 'resume');
+    return withRunningMarker(ctx, () => shiftReads(ctx, shiftPauseFile(ctx.env.stateDir)));
   },
 
   async verify(ctx) {
@@ -83,6 +134,41 @@ export const shiftPhase: Phase = {
     return { ok: true, summary: 'reads back on blue (0 % green)', figures: { readWeightGreen: 0 } };
   },
 };
+
+/**
+ * Names this process as the running shift for the duration of `fn`. A pause file already there
+ * was left when no shift was running (a stray `--pause`, or a shift killed while paused): it is
+ * removed, with a warning, rather than silently holding this shift at its first step.
+ */
+async function withRunningMarker(ctx: PhaseContext, fn: () => Promise<PhaseOutcome>): Promise<PhaseOutcome> {
+  const { stateDir } = ctx.env;
+  const pauseFile = shiftPauseFile(stateDir);
+  const marker = shiftRunningFile(stateDir);
+  if (existsSync(pauseFile)) {
+    let since = '?';
+    try {
+      since = readFileSync(pauseFile, 'utf8').trim() || since;
+    } catch {
+      // unreadable: removed all the same
+    }
+    rmSync(pauseFile, { force: true });
+    ctx.journal.note('shift.stale-pause-removed', { file: pauseFile, since });
+    ctx.out.warn('shift', `removed a pause file from ${since}, left before this shift started (${pauseFile}); this shift is not paused — \`cutover shift --pause\` from another terminal holds it while it runs`);
+  }
+  const me: RunningShift = { pid: process.pid, host: os.hostname(), since: ctx.clock.now().toISOString() };
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(marker, JSON.stringify(me) + '\n');
+  try {
+    return await fn();
+  } finally {
+    try {
+      const current = JSON.parse(readFileSync(marker, 'utf8')) as RunningShift;
+      if (current.pid === me.pid && current.host === me.host && current.since === me.since) rmSync(marker, { force: true });
+    } catch {
+      // already gone
+    }
+  }
+}
 
 async function shiftReads(ctx: PhaseContext, pauseFile: string): Promise<PhaseOutcome> {
   const { router, forward } = ctx.platform;
@@ -111,31 +197,48 @@ async function shiftReads(ctx: PhaseContext, pauseFile: string): Promise<PhaseOu
     return { ok: false, summary: `shift refused before moving: ${pre.reasons.join('; ')}`, figures: { readWeightGreen: weight, ...pre.figures }, result: pre };
   }
 
+  const { gates } = ctx.env;
+  const bakeSeconds = ctx.env.shift.bakeSeconds;
   let baseline: number | null = null;
   for (const target of targets) {
     await ctx.journal.step('router.setReadWeight', { from: weight, to: target }, () => router.setReadWeight(target));
     weight = target;
-    ctx.out.info('shift', `reads ${weight} % to green; baking ${ctx.env.shift.bakeSeconds} s with gates`);
+    const at = weight;
+    ctx.out.info(
+      'shift',
+      `reads ${at} % to green; baking ${bakeSeconds} s with gates: green errors <= ${pctOf(gates.maxErrorRatio)}, p99 <= ${gates.maxP99RatioToBlue}x blue, lag <= ${gates.maxLagMs} ms, at least ${gates.minRequests} green requests`,
+    );
     const watch = await watchGates(ctx, {
-      seconds: ctx.env.shift.bakeSeconds,
+      seconds: bakeSeconds,
       lag,
       validationAge: age,
       paused: () => existsSync(pauseFile),
+      pausedMessage: (ms) => `paused at ${at} %${ms ? ` for ${duration(ms)}` : ''} (gates still watched) — \`cutover shift --resume\` continues`,
       baselineBlueP99Ms: baseline,
+      topic: 'shift',
+      label: `reads ${at} %`,
+      progressFigures: { reads: `${at}%` },
+      unprovenFix: 'send real traffic through the router (a step needs gates.minRequests green requests), or set gates.minRequests lower in the config (0: no proof needed); then run `cutover shift` again',
     });
     if (!watch.ok) {
       if (watch.aborted) return { ok: false, summary: `shift interrupted at ${weight} % green (reads left there; \`cutover shift\` continues, \`cutover rollback\` goes back)`, figures: { readWeightGreen: weight } };
       const v = watch.verdict;
       await ctx.journal.step('router.setReadWeight', { from: weight, to: 0, reason: v.reasons.join('; ') }, () => router.setReadWeight(0));
-      ctx.journal.note('shift.gate-failed', { atWeight: weight, reasons: v.reasons, ...v.figures });
+      ctx.journal.note('shift.gate-failed', { atWeight: weight, reasons: v.reasons, notProven: watch.unproven === true, ...v.figures });
       for (const r of v.reasons) ctx.out.error('shift', `gate failed at ${weight} %: ${r}`);
-      ctx.out.warn('shift', 'reads are back on blue (0 % green)');
+      ctx.out.warn('shift', `reads are back on blue (0 % green); at ${weight} %: ${describeFigures(v.figures)}`);
       return { ok: false, summary: `gate failed at ${weight} % green: ${v.reasons.join('; ')}; reads rolled back to 0 %`, figures: { readWeightGreen: 0, failedAtWeight: weight, ...v.figures }, result: v };
     }
     baseline = watch.baselineBlueP99Ms;
-    ctx.out.ok('shift', `reads ${weight} % to green held ${ctx.env.shift.bakeSeconds} s with gates green`);
+    const extra = watch.provingSeconds > 0 ? ` (${Math.round(watch.provingSeconds)} s of it waiting for ${gates.minRequests} green requests)` : '';
+    ctx.out.ok('shift', `reads ${weight} % to green held ${Math.round(watch.watchedSeconds)} s${extra} with gates green: ${describeFigures(watch.verdict.figures)}`);
+    ctx.journal.note('shift.step-held', { atWeight: weight, watchedSeconds: watch.watchedSeconds, ...watch.verdict.figures });
   }
   return { ok: true, summary: `reads at ${weight} % green`, figures: { readWeightGreen: weight } };
+}
+
+function pctOf(ratio: number): string {
+  return `${Math.round(ratio * 10_000) / 100} %`;
 }
 
 /** null when the smoke gate passes; the refusing outcome otherwise. */

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { GatesConfig } from '../../lib/config/common-schema.ts';
 import type { RouterMetrics, UpstreamMetrics } from '../../lib/platform/roles.ts';
 import { LATENCY_BUCKETS_MS, quantileFromCounts } from '../../lib/router/histogram.ts';
-import { evaluateGates } from '../../lib/traffic/gates.ts';
+import { describeFigures, evaluateGates, progressFigures } from '../../lib/traffic/gates.ts';
 
 const gates: GatesConfig = { maxErrorRatio: 0.01, maxP99RatioToBlue: 3, maxLagMs: 1000, maxValidationAgeSeconds: 3600, minRequests: 20 };
 
@@ -52,9 +52,32 @@ describe('gates', () => {
     expect(v.reasons[0]).toMatch(/green error ratio 5 % \(5\/100\)/);
   });
 
-  test('does not judge the error ratio below minRequests', () => {
+  test('below minRequests the window is not proven: not judged red, and never green', () => {
     const cur = metrics(t0 + 1000, prev.upstreams.blue, upstream(10, 5, 5, prev.upstreams.green));
-    expect(evaluateGates({ previous: prev, current: cur, lagMs: 1, gates }).ok).toBe(true);
+    const v = evaluateGates({ previous: prev, current: cur, lagMs: 1, gates });
+    expect(v.reasons).toEqual([]);
+    expect(v.ok).toBe(false);
+    expect(v.unproven).toBe('not proven: only 10 green requests in 1 s (minimum 20, gates.minRequests)');
+    expect(v.figures.minRequests).toBe(20);
+  });
+
+  test('fails to prove a window with no green request at all; minRequests 0 needs no proof', () => {
+    const idle = metrics(t0 + 10_000, upstream(500, 4, 0, prev.upstreams.blue), prev.upstreams.green);
+    const v = evaluateGates({ previous: prev, current: idle, lagMs: 1, gates });
+    expect(v.ok).toBe(false);
+    expect(v.unproven).toMatch(/^not proven: only 0 green requests in 10 s/);
+    const off = evaluateGates({ previous: prev, current: idle, lagMs: 1, gates: { ...gates, minRequests: 0 } });
+    expect(off.ok).toBe(true);
+    expect(off.unproven).toBeNull();
+    // without traffic metrics only lag and validation are judged: that is not "not proven"
+    expect(evaluateGates({ lagMs: 1, gates }).unproven).toBeNull();
+  });
+
+  test('describes the figures in one line for the step lines', () => {
+    const cur = metrics(t0 + 10_000, upstream(500, 4, 0, prev.upstreams.blue), upstream(500, 5, 2, prev.upstreams.green));
+    const v = evaluateGates({ previous: prev, current: cur, lagMs: 20, gates });
+    expect(describeFigures(v.figures)).toBe('500 green requests, error ratio 0.4 % (2 failed), p99 5 ms (blue 5 ms), lag 20 ms');
+    expect(progressFigures(v.figures)).toEqual({ requests: 500, errorRatio: '0.4%', p99Ms: 5, blueP99Ms: 5, lagMs: 20 });
   });
 
   test('fails if green p99 is above the ratio to blue, using a baseline when blue has no reads', () => {

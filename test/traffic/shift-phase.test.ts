@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { RouterClient } from '../../lib/router/router-client.ts';
 import type { RunningWeightedRouter } from '../../lib/router/weighted-router.ts';
-import { shiftPauseFile, shiftPhase } from '../../lib/traffic/shift-phase.ts';
+import { shiftPauseFile, shiftPhase, shiftRunningFile } from '../../lib/traffic/shift-phase.ts';
 import type { TinyUpstream } from '../router/tiny-upstream.ts';
 import { startRouterRig, type RouterRig } from '../router/router-rig.ts';
 import { fakePlatform } from './fakes/fake-platform.ts';
@@ -39,7 +41,8 @@ function env(overrides: Record<string, unknown> = {}) {
   return testEnvironment({
     apps: { green: { url: green.url } },
     shift: { steps: [10, 50, 100], bakeSeconds: 0.8 },
-    gates: { minRequests: 5, maxErrorRatio: 0.05 },
+    // p99 is judged in gates.test.ts; here a busy machine's latency must not fail a step
+    gates: { minRequests: 5, maxErrorRatio: 0.05, maxP99RatioToBlue: 1000 },
     smoke,
     ...overrides,
   });
@@ -51,7 +54,7 @@ describe('shift phase (real router, live load)', () => {
     const ctx = phaseContext(env(), fakePlatform({ router: client }));
     const outcome = await shiftPhase.apply(ctx);
     await load.stop();
-    expect(outcome.ok).toBe(true);
+    expect(outcome.ok, ctx.out.text()).toBe(true);
     expect(load.failures).toEqual([]);
     expect(ctx.journal.completedSteps()).toEqual(['shift.smoke', 'router.setReadWeight', 'router.setReadWeight', 'router.setReadWeight']);
     expect(green.received.some((r) => r.path === '/orders/green')).toBe(true);
@@ -63,9 +66,15 @@ describe('shift phase (real router, live load)', () => {
   test('green failing during a step puts reads back to 0 % automatically; clients see no failure', async () => {
     const load = startTinyLoad(router.url);
     const ctx = phaseContext(env(), fakePlatform({ router: client }));
-    const breakGreen = setTimeout(() => (green.mode = '500'), 400);
+    // green breaks once reads reach it (after the smoke flow, however slow the machine is)
+    let watching = true;
+    const breakGreen = (async () => {
+      while (watching && (await client.state()).readWeightGreen === 0) await new Promise((r) => setTimeout(r, 50));
+      if (watching) green.mode = '500';
+    })();
     const outcome = await shiftPhase.apply(ctx);
-    clearTimeout(breakGreen);
+    watching = false;
+    await breakGreen;
     await load.stop();
     expect(outcome.ok).toBe(false);
     expect(outcome.summary).toMatch(/green error ratio/);
@@ -93,20 +102,85 @@ describe('shift phase (real router, live load)', () => {
     expect((await client.state()).readWeightGreen).toBe(0);
   });
 
-  test('--to moves to one weight by hand; --pause holds a running step until --resume', async () => {
+  test('--to moves to one weight by hand; --pause holds a running step, with a line, until --resume', async () => {
+    const load = startTinyLoad(router.url);
     const e = env({ shift: { steps: [100], bakeSeconds: 0.3 } });
     const p = fakePlatform({ router: client });
     expect((await shiftPhase.apply(phaseContext(e, p, { options: { to: 30 } }))).ok).toBe(true);
     expect((await client.state()).readWeightGreen).toBe(30);
 
-    await shiftPhase.apply(phaseContext(e, p, { options: { pause: true } }));
-    expect(existsSync(shiftPauseFile(e.stateDir))).toBe(true);
     const t0 = Date.now();
-    const running = shiftPhase.apply(phaseContext(e, p));
-    setTimeout(() => void shiftPhase.apply(phaseContext(e, p, { options: { resume: true } })), 1200);
-    expect((await running).ok).toBe(true);
+    const ctx = phaseContext(e, p);
+    const running = shiftPhase.apply(ctx);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(shiftRunningFile(e.stateDir))).toBe(true);
+    const paused = await shiftPhase.apply(phaseContext(e, p, { options: { pause: true } }));
+    expect(paused.summary).toMatch(/^paused the shift of pid \d+/);
+    expect(existsSync(shiftPauseFile(e.stateDir))).toBe(true);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(ctx.out.text()).toMatch(/warn shift: paused at 100 % \(gates still watched\) — `cutover shift --resume` continues/);
+    expect((await shiftPhase.apply(phaseContext(e, p, { options: { resume: true } }))).summary).toMatch(/^resumed the shift/);
+    const outcome = await running;
+    await load.stop();
+    expect(outcome.ok, outcome.summary).toBe(true);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1100);
+    expect(ctx.out.text()).toMatch(/info shift: reads 100 %: resumed after a pause of \d+ s/);
     expect((await client.state()).readWeightGreen).toBe(100);
+    // the shift is over: its marker is gone, so a stray --pause now is refused
+    expect(existsSync(shiftRunningFile(e.stateDir))).toBe(false);
+  });
+
+  test('fails if --pause is given with no shift running (USAGE, nothing written)', async () => {
+    const e = env();
+    const err = await shiftPhase.apply(phaseContext(e, fakePlatform({ router: client }), { options: { pause: true } })).catch((x: { code?: string; message?: string }) => x);
+    expect((err as { code: string }).code).toBe('USAGE');
+    expect((err as Error).message).toMatch(/no shift is running: there is nothing to pause/);
+    expect(existsSync(shiftPauseFile(e.stateDir))).toBe(false);
+    // a marker left by a shift that was killed does not count as running
+    mkdirSync(e.stateDir, { recursive: true });
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    writeFileSync(shiftRunningFile(e.stateDir), JSON.stringify({ pid: dead, host: os.hostname(), since: '2025-01-01T00:00:00Z' }));
+    const again = await shiftPhase.apply(phaseContext(e, fakePlatform({ router: client }), { options: { resume: true } })).catch((x: { code?: string }) => x);
+    expect((again as { code: string }).code).toBe('USAGE');
+  });
+
+  test('a pause file from before the shift started is removed with a warning and does not hold it', async () => {
+    const load = startTinyLoad(router.url);
+    const e = env({ shift: { steps: [10], bakeSeconds: 0.4 } });
+    mkdirSync(e.stateDir, { recursive: true });
+    writeFileSync(shiftPauseFile(e.stateDir), '2025-01-01T00:00:00.000Z\n');
+    const ctx = phaseContext(e, fakePlatform({ router: client }));
+    const t0 = Date.now();
+    const outcome = await shiftPhase.apply(ctx);
+    await load.stop();
+    expect(outcome.ok, ctx.out.text()).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(existsSync(shiftPauseFile(e.stateDir))).toBe(false);
+    expect(ctx.out.text()).toMatch(/warn shift: removed a pause file from 2025-01-01T00:00:00.000Z, left before this shift started/);
+    expect(ctx.journal.notes('shift.stale-pause-removed')).toHaveLength(1);
+  });
+
+  test('fails if green serves no traffic: the step is not proven, and reads go back to 0 %', async () => {
+    // no load: only the smoke flow, which talks to green directly, not through the router
+    const e = env({ shift: { steps: [1, 100], bakeSeconds: 0.3 }, gates: { minRequests: 5, minRequestsWaitSeconds: 0.5 } });
+    const ctx = phaseContext(e, fakePlatform({ router: client }));
+    const outcome = await shiftPhase.apply(ctx);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/gate failed at 1 % green: not proven: only 0 green requests in \d+ s \(minimum 5, gates.minRequests\).*fix: send real traffic through the router.*gates.minRequests lower/);
+    expect(ctx.out.text()).not.toMatch(/gates green/);
+    expect(ctx.out.text()).toMatch(/info shift: reads 1 %: not proven: only 0 green requests/);
+    expect((await client.state()).readWeightGreen).toBe(0);
+    expect(ctx.journal.notes('shift.gate-failed')[0]).toMatchObject({ atWeight: 1, notProven: true, greenRequests: 0 });
+  });
+
+  test('each step line carries its figures: requests, error ratio, p99 and lag', async () => {
+    const load = startTinyLoad(router.url);
+    const ctx = phaseContext(env({ shift: { steps: [50], bakeSeconds: 0.5 }, gates: { minRequests: 5, maxErrorRatio: 0.5, maxP99RatioToBlue: 1000 } }), fakePlatform({ router: client }));
+    const outcome = await shiftPhase.apply(ctx);
+    await load.stop();
+    expect(outcome.ok, ctx.out.text()).toBe(true);
+    expect(ctx.out.text()).toMatch(/info shift: reads 50 % to green; baking 0.5 s with gates: green errors <= 50 %, p99 <= 1000x blue, lag <= 1000 ms, at least 5 green requests/);
+    expect(ctx.out.text()).toMatch(/ok shift: reads 50 % to green held \d+ s with gates green: \d+ green requests, error ratio [\d.]+ % \(\d+ failed\), p99 [\d.]+ ms( \(blue [\d.]+ ms\))?, lag 5 ms/);
   });
 
   test('fails if --to is not a percentage (USAGE)', async () => {
