@@ -1,5 +1,6 @@
-import { CommanderError } from 'commander';
-import { asCutoverError } from '../errors.ts';
+import { CommanderError, type Command } from 'commander';
+import { CutoverError, asCutoverError } from '../errors.ts';
+import { ignoreBrokenPipe } from '../output/output.ts';
 import { processIo, type CliIo } from './io.ts';
 import { buildProgram } from './program.ts';
 import type { CliRuntime } from './runtime.ts';
@@ -18,16 +19,40 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     abort.abort();
   };
   const isProcess = io.stdout === process.stdout;
+  ignoreBrokenPipe(io.stdout); // `cutover … | head`: no EPIPE stack
+  ignoreBrokenPipe(io.stderr);
   if (isProcess) process.on('SIGINT', onSigint);
+  const program = buildProgram(rt);
   try {
-    await buildProgram(rt).parseAsync(argv, { from: 'node' });
+    await program.parseAsync(argv, { from: 'node' });
     return rt.exitCode;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2; // commander printed the usage error
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0; // --help, --version
+      // commander printed `error: …` (not in --json mode, where the one JSON error below stands alone)
+      const e = usageError(err, program, argv);
+      io.stderr.write(rt.json ? JSON.stringify(e.toJSON(), null, 2) + '\n' : `  fix:      ${e.details.fix}\n`);
+      return 2;
+    }
     const e = asCutoverError(err);
     io.stderr.write(rt.json ? JSON.stringify(e.toJSON(), null, 2) + '\n' : e.describe() + '\n');
     return e.exitCode;
   } finally {
     if (isProcess) process.off('SIGINT', onSigint);
   }
+}
+
+/** A commander parse error as the kit's USAGE error, with a fix naming the command's help. */
+function usageError(err: CommanderError, program: Command, argv: readonly string[]): CutoverError {
+  const path: string[] = [];
+  let cmd = program;
+  for (const token of argv.slice(2)) {
+    if (token.startsWith('-')) continue;
+    const sub = cmd.commands.find((c) => c.name() === token || c.aliases().includes(token));
+    if (!sub) continue;
+    path.push(token);
+    cmd = sub;
+  }
+  const message = err.message.replace(/^error:\s*/, '');
+  return new CutoverError('USAGE', message, { fix: `see \`npx cutover ${[...path, '--help'].join(' ')}\` for the commands and options it takes` });
 }

@@ -14,7 +14,11 @@ export function phaseExit(run: PhaseRun, out: Output): number {
 
 export function runAllExit(result: RunAllResult, out: Output, dryRun: boolean): number {
   if (dryRun) {
-    out.result({ dryRun: true, phases: result.runs.map((r) => ({ phase: r.phase, plan: r.plan })) }, `dry-run: ${result.runs.length} phase(s) would run; nothing was changed`);
+    // the one result document of the command (the engine prints no per-phase result in a walk)
+    out.result(
+      { dryRun: true, phases: result.runs.map((r) => ({ phase: r.phase, plan: r.plan, wouldRefuse: r.wouldRefuse?.toJSON() ?? null })) },
+      `dry-run: ${result.runs.length} phase(s) would run; nothing was changed`,
+    );
     return 0;
   }
   out.result(

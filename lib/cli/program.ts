@@ -33,7 +33,10 @@ export function buildProgram(rt: CliRuntime): Command {
     .exitOverride()
     .configureOutput({
       writeOut: (s) => rt.io.stdout.write(s),
-      writeErr: (s) => rt.io.stderr.write(s),
+      // with --json, main prints the usage error as the one JSON error document instead
+      writeErr: (s) => {
+        if (!rt.json) rt.io.stderr.write(s);
+      },
     });
   registerAssess(program, rt);
   registerSnapshot(program, rt);

@@ -40,6 +40,8 @@ export async function openSession(globals: GlobalOptions, io: CliIo, command: st
     flags: { dryRun: globals.dryRun, yes: globals.yes, forceUnlock: globals.forceUnlock },
     prompter: terminalPrompter(io.stdin, io.stderr),
     signal,
+    // fix/next lines repeat --config so that they can be copied as they are
+    configFile: globals.config,
   });
   return {
     env,

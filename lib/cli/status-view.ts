@@ -12,9 +12,13 @@ export function formatStatus(r: StatusReport): string {
   rows.push(['traffic', r.traffic ? `reads ${r.traffic.readWeightGreen}% green, writes -> ${r.traffic.writeTarget}${r.traffic.writesHeld ? ' (HELD)' : ''}` : `unknown (${r.unavailable.traffic ?? r.unavailable.platform ?? 'not read'})`]);
   rows.push(['replication', repl('forward', r.replication.forward, r.unavailable['replication.forward'] ?? r.unavailable.platform)]);
   if (r.replication.reverse && r.replication.reverse.phase !== 'not-started') rows.push(['reverse', repl('reverse', r.replication.reverse, undefined)]);
+  const pv = r.partialValidation;
+  const partial = pv ? `; later partial check (does not open the gate): ${pv.equal ? 'equal' : 'DIFFERENCES'} ${age(pv.ageSeconds)} ago${pv.summary ? `: ${pv.summary}` : ''}` : '';
   rows.push([
     'validation',
-    r.validation ? `${r.validation.equal ? 'equal' : 'DIFFERENCES'} ${age(r.validation.ageSeconds)} ago${r.validation.fresh ? '' : ' (stale)'}${r.validation.summary ? `: ${r.validation.summary}` : ''}` : 'never run',
+    (r.validation
+      ? `${r.validation.equal ? 'equal' : 'DIFFERENCES'} ${age(r.validation.ageSeconds)} ago${r.validation.fresh ? '' : ' (stale)'}${r.validation.summary ? `: ${r.validation.summary}` : ''}`
+      : 'never run (every mapped table)') + partial,
   ]);
   rows.push(['lock', r.lock ? `${r.lock.operator}@${r.lock.host} pid ${r.lock.pid} "${r.lock.command}" since ${r.lock.since}${r.lock.alive === false ? ' (holder not running)' : ''}` : 'free']);
   rows.push(['next', r.next.command ? `${r.next.command}  (${r.next.why})` : r.next.why]);
@@ -24,7 +28,8 @@ export function formatStatus(r: StatusReport): string {
 
 function repl(name: string, s: StatusReport['replication']['forward'], why: string | undefined): string {
   if (!s) return `unknown (${why ?? 'not read'})`;
-  return `${s.phase}, lag ${s.lagMs ?? '?'} ms${s.lagBytes !== null ? ` / ${s.lagBytes} bytes` : ''}, ${Math.round(s.appliedRowsPerSec)} rows/s${s.deadLetters ? `, ${s.deadLetters} dead letter(s)` : ''}`;
+  const lag = s.lagMs === null ? 'lag unknown' : `lag ${s.lagMs} ms${s.lagBytes !== null ? ` / ${s.lagBytes} bytes` : ''}`;
+  return `${s.phase}, ${lag}, ${Math.round(s.appliedRowsPerSec)} rows/s${s.deadLetters ? `, ${s.deadLetters} dead letter(s)` : ''}`;
 }
 
 function age(seconds: number): string {

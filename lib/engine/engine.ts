@@ -1,13 +1,15 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { ResolvedEnvironment } from '../config/load.ts';
 import { CutoverError, asCutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { Platform } from '../platform/roles.ts';
 import { systemClock } from './clock.ts';
+import { commandLine } from './command-line.ts';
 import { isPhaseName, unfinishedRun, verifiedPhases } from './journal-history.ts';
 import type { JournalRecord, JournalStore, LockHolder, LockStore, NewJournalRecord } from './journal-store.ts';
 import { describeHolder } from './lock-holder.ts';
 import { currentOperator, isProvablyDead, type OperatorIdentity } from './operator.ts';
-import { PHASE_ORDER, type Clock, type Phase, type PhaseContext, type PhaseName, type PhaseOutcome, type PlanStep } from './phase.ts';
+import { PHASE_ORDER, phaseMutates, type Clock, type Phase, type PhaseContext, type PhaseName, type PhaseOutcome, type PlanStep } from './phase.ts';
 import { noPrompter, type Prompter } from './prompter.ts';
 import { PhaseStepJournal, errorResult, smallResult } from './step-journal.ts';
 import { buildStatus, type StatusReport } from './status.ts';
@@ -48,6 +50,10 @@ export interface EngineDeps {
   readonly signal?: AbortSignal;
   /** @default the current user, host and pid */
   readonly identity?: OperatorIdentity;
+  /** The `--config` path as the operator gave it, repeated in `fix`/`next` command lines. @default - none (the default config) */
+  readonly configFile?: string;
+  /** How long `rollback` waits for a pre-empted lock holder to stop after SIGINT. @default 60000 */
+  readonly preemptTimeoutMs?: number;
 }
 
 export interface PhaseRun {
@@ -78,6 +84,13 @@ export interface ActionSpec {
   readonly mutates: boolean;
   readonly plan: PlanStep[];
 }
+
+/**
+ * Codes of errors that stop a run before it got going: bad input, config, no connection. Such a
+ * run is journaled as refused (`run info`, `inputs.refused`) when no step of it had finished, so
+ * it does not mark a healthy phase failed (journal-history.ts).
+ */
+const REFUSAL_CODES: ReadonlySet<string> = new Set(['USAGE', 'CONFIG_INVALID', 'CONFIG_NOT_FOUND', 'ENV_UNKNOWN', 'MAPPING_INVALID', 'MAPPING_UNSUPPORTED', 'CONNECTION_FAILED', 'AUTH_FAILED', 'NOT_SUPPORTED']);
 
 /**
  * The engine alone owns ordering, gates, journaling, confirmation, dry-run and resume; phases are
@@ -124,14 +137,15 @@ export class Engine {
   async runPhase(name: PhaseName, options: Record<string, unknown> = {}, how: { verify?: boolean; lock?: boolean } = {}): Promise<PhaseRun> {
     const phase = await this.phase(name);
     if (this.flags.dryRun) return this.dryRunPhase(phase, options, await this.journal.readAll(), new Set());
-    this.checkOrder(phase, await this.journal.readAll());
-    await this.confirm({ envName: phase.mutates, go: name === 'switch', what: phase.command });
+    this.checkOrder(phase, await this.journal.readAll(), options);
+    const mutates = phaseMutates(phase, options);
+    await this.confirm({ envName: mutates, go: name === 'switch', what: phase.command });
     const body = async () => {
       const records = await this.journal.readAll();
-      this.checkOrder(phase, records);
+      this.checkOrder(phase, records, options);
       return this.execute(phase, options, records, how.verify ?? true);
     };
-    return phase.mutates && how.lock !== false ? this.withLock(this.command, body) : body();
+    return mutates && how.lock !== false ? this.withLock(this.command, body) : body();
   }
 
   /** Runs only the gate of a phase (e.g. `replicate wait`), journaled like any verify. */
@@ -144,7 +158,7 @@ export class Engine {
       this.out.step(name, `verify: would evaluate the ${name} gate (no state is changed)`);
       return { phase: name, ok: true, dryRun: true, resumed: false, plan: [] };
     }
-    const verify = await this.journaled(name, 'verify', options, sj, () => phase.verify(ctx));
+    const verify = await this.journaled(name, 'verify', options, sj, () => phase.verify(ctx), { refusable: true });
     return { phase: name, ok: verify.ok, dryRun: false, resumed: false, plan: [], verify };
   }
 
@@ -161,7 +175,8 @@ export class Engine {
           continue;
         }
         try {
-          runs.push(await this.dryRunPhase(registry[name], options, records, assumed));
+          // one result document for the whole walk (cli/phase-exit.ts runAllExit prints it)
+          runs.push(await this.dryRunPhase(registry[name], options, records, assumed, { result: false }));
         } catch (err) {
           // one plan that cannot be made now (no router yet, say) does not hide the others
           this.out.warn(name, `plan unavailable: ${asCutoverError(err).message}`);
@@ -174,7 +189,7 @@ export class Engine {
     return this.withLock(this.command, async () => {
       const runs: PhaseRun[] = [];
       for (const name of PHASE_ORDER) {
-        if (this.signal.aborted) throw new CutoverError('ABORTED', `cutover run interrupted before ${name}`, { fix: 're-run `npx cutover run`: it resumes where it stopped' });
+        if (this.signal.aborted) throw new CutoverError('ABORTED', `cutover run interrupted before ${name}`, { fix: `re-run \`${this.cli('cutover run')}\`: it resumes where it stopped` });
         const records = await this.journal.readAll();
         const verified = verifiedPhases(records).get(name);
         if (verified && !unfinishedRun(records, name)) {
@@ -182,7 +197,7 @@ export class Engine {
           continue;
         }
         const phase = registry[name];
-        this.checkOrder(phase, records);
+        this.checkOrder(phase, records, options);
         if (name === 'switch') await this.confirm({ envName: false, go: true, what: phase.command });
         const run = await this.execute(phase, options, records, true);
         runs.push(run);
@@ -208,6 +223,7 @@ export class Engine {
       return { phase: 'rollback', ok: true, dryRun: true, resumed: false, plan };
     }
     await this.confirm({ envName: true, go: false, what: 'cutover rollback' });
+    await this.preemptHolder();
     return this.withLock(
       this.command,
       async () => {
@@ -221,11 +237,16 @@ export class Engine {
           outcome = await runner.run(ctx);
         } catch (err) {
           await sj.flush();
-          await this.record({ phase: 'rollback', action: 'run', status: 'failed', result: errorResult(err) });
+          const refused = this.refusedCode(err, sj);
+          await this.record(
+            refused
+              ? { phase: 'rollback', action: 'run', status: 'info', inputs: { refused, ...(unfinished ? { resumed: true } : {}) }, result: errorResult(err) }
+              : { phase: 'rollback', action: 'run', status: 'failed', result: this.failure(errorResult(err)) },
+          );
           throw err;
         }
         await sj.flush();
-        await this.record({ phase: 'rollback', action: 'run', status: outcome.ok ? 'ok' : 'failed', figures: outcome.figures, result: { summary: outcome.summary, detail: smallResult(outcome.result) } });
+        await this.record({ phase: 'rollback', action: 'run', status: outcome.ok ? 'ok' : 'failed', figures: outcome.figures, result: outcome.ok ? { summary: outcome.summary, detail: smallResult(outcome.result) } : this.failure({ summary: outcome.summary, detail: smallResult(outcome.result) }) });
         this.report('rollback', outcome);
         return { phase: 'rollback', ok: outcome.ok, dryRun: false, resumed: unfinished !== null, plan: [], apply: outcome };
       },
@@ -263,6 +284,7 @@ export class Engine {
       phases: await this.registry().catch(() => null),
       platform: () => this.platform(),
       now: this.clock.now(),
+      configFile: this.deps.configFile,
     });
   }
 
@@ -274,15 +296,24 @@ export class Engine {
       return null;
     }
     if (!force) {
-      throw new CutoverError('USAGE', `unlock removes ${describeHolder(holder)} only with --force`, { fix: 'npx cutover unlock --force' });
+      throw new CutoverError('USAGE', `unlock removes ${describeHolder(holder)} only with --force`, { fix: commandLine('cutover unlock', this.env.name, this.deps.configFile, ' --force') });
     }
     if (this.flags.dryRun) {
       this.out.step('lock', `would remove the lock of ${describeHolder(holder)}`);
       return holder;
     }
     const dead = isProvablyDead(holder);
-    this.out.warn('lock', `${dead ? 'taking the lock of a process that is not running' : 'FORCING the lock of a holder that cannot be proven dead'}: ${describeHolder(holder)}`);
-    await this.lock.acquire(this.holder('cutover unlock'), { takeOverStale: true, force: true });
+    const aliveHere = !dead && holder.host === this.identity.host && holder.pid !== this.identity.pid;
+    this.out.warn(
+      'lock',
+      dead
+        ? `taking the lock of a process that is not running: ${describeHolder(holder)}`
+        : aliveHere
+          ? `FORCING the lock of a process that is STILL RUNNING: ${describeHolder(holder)}. It is not stopped and may still change things; stop it (Ctrl-C in its terminal, or kill ${holder.pid}). In an emergency \`${this.cli('cutover rollback')}\` stops it for you`
+          : `FORCING the lock of a holder that cannot be proven dead: ${describeHolder(holder)}`,
+    );
+    // told to force: free the lock whoever holds it (the warning above said what that means)
+    await this.lock.acquire(this.holder('cutover unlock'), { takeOverStale: true, force: true, override: true });
     await this.record({ phase: 'engine', action: 'lock.force-unlock', status: 'info', inputs: { previous: holder, provablyDead: dead } });
     await this.lock.release();
     this.out.ok('lock', 'lock removed');
@@ -304,9 +335,14 @@ export class Engine {
 
   // ------------------------------------------------------------------ ordering and confirmation
 
-  private checkOrder(phase: Phase, records: readonly JournalRecord[]): void {
-    const problem = this.orderProblem(phase, records, new Set());
+  private checkOrder(phase: Phase, records: readonly JournalRecord[], options: Record<string, unknown>): void {
+    const problem = this.orderProblem(phase, records, new Set()) ?? this.refusal(phase, options, records);
     if (problem) throw problem;
+  }
+
+  /** The phase's own refusal of these options now (phase.ts `refusal`), or null. */
+  private refusal(phase: Phase, options: Record<string, unknown>, records: readonly JournalRecord[]): CutoverError | null {
+    return phase.refusal?.({ env: this.env, options, history: records, commandLine: (command) => this.cli(command) }) ?? null;
   }
 
   /** Null when every required phase has verified (or is assumed to, in a dry-run walk). */
@@ -339,10 +375,13 @@ export class Engine {
 
   private phaseCommands = new Map<PhaseName, string>();
 
-  /** `npx cutover snapshot --env lab`. */
+  /** `npx cutover snapshot --env lab` (with `--config` when the command was given one). */
   private commandFor(name: PhaseName): string {
-    const cmd = this.phaseCommands.get(name) ?? `cutover ${name}`;
-    return `npx ${cmd} --env ${this.env.name}`;
+    return this.cli(this.phaseCommands.get(name) ?? `cutover ${name}`);
+  }
+
+  private cli(command: string): string {
+    return commandLine(command, this.env.name, this.deps.configFile);
   }
 
   private async confirm(need: { envName: boolean; go: boolean; what: string }): Promise<void> {
@@ -367,6 +406,43 @@ export class Engine {
   }
 
   // ------------------------------------------------------------------ lock
+
+  /**
+   * Rollback is the one command that may stop another: a live holder on this host (a 30-minute
+   * shift, say) gets SIGINT, stops at its next safe point and releases the lock; we wait for
+   * that, bounded. Another rollback is never pre-empted; a holder on another host cannot be.
+   */
+  private async preemptHolder(): Promise<void> {
+    const holder = await this.lock.current();
+    if (!holder || holder.host !== this.identity.host || holder.pid === this.identity.pid || isProvablyDead(holder)) return;
+    if (holder.command === this.command) return; // another rollback: withLock says LOCKED
+    const timeoutMs = this.deps.preemptTimeoutMs ?? 60_000;
+    this.out.warn('lock', `rollback stops ${describeHolder(holder)}: sending it SIGINT (it stops at its next safe point) and waiting up to ${Math.round(timeoutMs / 1000)} s for the lock`);
+    await this.record({ phase: 'engine', action: 'lock.preempt', status: 'info', inputs: { holder, timeoutMs } });
+    try {
+      process.kill(holder.pid, 'SIGINT');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return; // gone meanwhile: withLock takes over
+      throw new CutoverError('LOCKED', `cannot signal ${describeHolder(holder)}: ${(err as Error).message}`, {
+        received: holder.pid,
+        fix: `press Ctrl-C in the terminal running "${holder.command}" (pid ${holder.pid}), or kill ${holder.pid} as its user; then \`${this.cli('cutover rollback')}\``,
+      });
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const now = await this.lock.current();
+      if (!now || now.pid !== holder.pid || now.since !== holder.since || isProvablyDead(now)) {
+        this.out.info('lock', `pid ${holder.pid} let go of the lock: rolling back`);
+        return;
+      }
+      if (Date.now() >= deadline) break;
+      await delay(Math.min(200, Math.max(1, deadline - Date.now())));
+    }
+    throw new CutoverError('LOCKED', `${describeHolder(holder)} did not stop within ${Math.round(timeoutMs / 1000)} s of SIGINT`, {
+      received: holder.pid,
+      fix: `press Ctrl-C in the terminal running "${holder.command}" (pid ${holder.pid}), or \`kill ${holder.pid}\`; then run \`${this.cli('cutover rollback')}\` again`,
+    });
+  }
 
   private holder(command: string): LockHolder {
     return { ...this.identity, command, since: this.clock.now().toISOString() };
@@ -409,10 +485,10 @@ export class Engine {
     try {
       const plan = await phase.plan(ctx);
       await this.record({ phase: phase.name, action: 'plan', status: 'info', result: plan });
-      const apply = await this.journaled(phase.name, 'apply', options, sj, () => phase.apply(ctx));
+      const apply = await this.journaled(phase.name, 'apply', options, sj, () => phase.apply(ctx), { refusable: true });
       this.report(phase.name, apply);
       if (!apply.ok) {
-        await this.record({ phase: phase.name, action: 'run', status: 'failed', result: { summary: apply.summary } });
+        await this.record({ phase: phase.name, action: 'run', status: 'failed', result: this.failure({ summary: apply.summary }) });
         return { phase: phase.name, ok: false, dryRun: false, resumed: unfinished !== null, plan, apply };
       }
       let verify: PhaseOutcome | undefined;
@@ -421,12 +497,35 @@ export class Engine {
         this.report(phase.name, verify, 'gate');
       }
       const ok = verify?.ok ?? true;
-      await this.record({ phase: phase.name, action: 'run', status: ok ? 'ok' : 'failed', result: { summary: (verify ?? apply).summary }, figures: { verified: verify?.ok ?? false } });
+      // a partial check (validate --table) is journaled as such and never verifies the phase
+      const partial = (verify ?? apply).figures?.partial === true ? { partial: true } : {};
+      await this.record({
+        phase: phase.name,
+        action: 'run',
+        status: ok ? 'ok' : 'failed',
+        result: ok ? { summary: (verify ?? apply).summary } : this.failure({ summary: (verify ?? apply).summary }),
+        figures: { verified: verify?.ok ?? false, ...partial },
+      });
       return { phase: phase.name, ok, dryRun: false, resumed: unfinished !== null, plan, apply, verify };
     } catch (err) {
-      await this.record({ phase: phase.name, action: 'run', status: 'failed', result: errorResult(err) }).catch(() => {});
+      const refused = this.refusedCode(err, sj);
+      const closing = refused
+        ? this.record({ phase: phase.name, action: 'run', status: 'info', inputs: { refused, ...(unfinished ? { resumed: true } : {}) }, result: errorResult(err) })
+        : this.record({ phase: phase.name, action: 'run', status: 'failed', result: this.failure(errorResult(err)) });
+      await closing.catch(() => {});
       throw err;
     }
+  }
+
+  /** The code when `err` stopped a run before any of its steps finished (bad input, no connection), else null. */
+  private refusedCode(err: unknown, sj: PhaseStepJournal): string | null {
+    const code = asCutoverError(err).code;
+    return REFUSAL_CODES.has(code) && sj.stepsDoneHere() === 0 && !this.signal.aborted ? code : null;
+  }
+
+  /** A failed run's result, marked `stopped` when the operator stopped it (Ctrl-C, a pre-empting rollback). */
+  private failure(result: Record<string, unknown>): Record<string, unknown> {
+    return this.signal.aborted ? { ...result, stopped: true } : result;
   }
 
   private async startRun(phase: string, options: Record<string, unknown>, interrupted: JournalRecord | null): Promise<void> {
@@ -439,7 +538,7 @@ export class Engine {
   }
 
   /** started → fn → ok/failed (by outcome.ok); an exception is journaled as failed and rethrown. */
-  private async journaled<T>(phase: string, action: string, inputs: Record<string, unknown>, sj: PhaseStepJournal, fn: () => Promise<T>): Promise<T> {
+  private async journaled<T>(phase: string, action: string, inputs: Record<string, unknown>, sj: PhaseStepJournal, fn: () => Promise<T>, how: { refusable?: boolean } = {}): Promise<T> {
     await this.record({ phase, action, status: 'started', inputs });
     const t0 = Date.now();
     let value: T;
@@ -448,7 +547,9 @@ export class Engine {
     } catch (err) {
       await sj.flush();
       const e = asCutoverError(err);
-      await this.record({ phase, action, status: 'failed', result: errorResult(e), figures: { durationMs: Date.now() - t0 } });
+      // a gate that could not even be evaluated (no connection) did not say no
+      const refused = how.refusable ? this.refusedCode(e, sj) : null;
+      await this.record({ phase, action, status: refused ? 'info' : 'failed', ...(refused ? { inputs: { ...inputs, refused } } : {}), result: errorResult(e), figures: { durationMs: Date.now() - t0 } });
       throw err;
     }
     await sj.flush();
@@ -464,16 +565,18 @@ export class Engine {
     return value;
   }
 
-  private async dryRunPhase(phase: Phase, options: Record<string, unknown>, records: readonly JournalRecord[], assumed: ReadonlySet<PhaseName>): Promise<PhaseRun> {
+  private async dryRunPhase(phase: Phase, options: Record<string, unknown>, records: readonly JournalRecord[], assumed: ReadonlySet<PhaseName>, how: { result?: boolean } = {}): Promise<PhaseRun> {
     const ctx = await this.context(options, this.stepJournal(phase.name, []), records, true);
     const plan = await phase.plan(ctx);
     this.printPlan(phase.name, plan);
-    const wouldRefuse = this.orderProblem(phase, records, assumed) ?? undefined;
+    const wouldRefuse = this.orderProblem(phase, records, assumed) ?? this.refusal(phase, options, records) ?? undefined;
     if (wouldRefuse) this.out.warn(phase.name, `a real run would be refused now: ${wouldRefuse.message}; ${wouldRefuse.details.fix ?? ''}`);
-    this.out.result(
-      { dryRun: true, phase: phase.name, plan, wouldRefuse: wouldRefuse?.toJSON() ?? null },
-      `dry-run: ${phase.name} would run ${plan.length} step(s); nothing was changed`,
-    );
+    if (how.result !== false) {
+      this.out.result(
+        { dryRun: true, phase: phase.name, plan, wouldRefuse: wouldRefuse?.toJSON() ?? null },
+        `dry-run: ${phase.name} would run ${plan.length} step(s); nothing was changed`,
+      );
+    }
     return { phase: phase.name, ok: !wouldRefuse, dryRun: true, resumed: false, plan, wouldRefuse };
   }
 

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rena
 import os from 'node:os';
 import path from 'node:path';
 import { CutoverError } from '../errors.ts';
-import type { LockHolder, LockStore } from './journal-store.ts';
+import type { LockAcquireOptions, LockHolder, LockStore } from './journal-store.ts';
 import { describeHolder } from './lock-holder.ts';
 import { isProvablyDead } from './operator.ts';
 
@@ -12,7 +12,8 @@ import { isProvablyDead } from './operator.ts';
  * command, since). A holder is provably dead only when it ran on this host and its pid is gone;
  * only then may `takeOverStale` (rollback, resume) or `force` take the lock. `force` also takes a
  * lock whose holder ran on another host (it cannot be proven alive or dead from here), never one
- * held by a live process on this host.
+ * held by a live process on this host; only `override` (`cutover unlock --force`, which warns
+ * first) takes that one.
  */
 export class FileLockStore implements LockStore {
   private held: LockHolder | null = null;
@@ -23,7 +24,7 @@ export class FileLockStore implements LockStore {
     return new FileLockStore(path.join(stateDir, 'lock.json'));
   }
 
-  async acquire(holder: LockHolder, options: { takeOverStale?: boolean; force?: boolean } = {}): Promise<void> {
+  async acquire(holder: LockHolder, options: LockAcquireOptions = {}): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
       mkdirSync(path.dirname(this.file), { recursive: true });
       try {
@@ -51,7 +52,7 @@ export class FileLockStore implements LockStore {
       }
       const dead = isProvablyDead(current);
       const otherHost = current.host !== os.hostname();
-      if ((dead && (options.takeOverStale || options.force)) || (options.force && otherHost)) {
+      if ((dead && (options.takeOverStale || options.force)) || (options.force && otherHost) || options.override) {
         this.takeAway(current);
         continue;
       }
@@ -134,6 +135,6 @@ export function lockedError(holder: LockHolder, dead: boolean, where: string): C
     received: where,
     fix: dead
       ? `that process is not running any more: re-run "${holder.command}" to resume it, run "cutover rollback", or "cutover unlock --force"`
-      : `wait for it to finish (one operator at a time); if it is truly gone, "cutover unlock --force" on ${holder.host}`,
+      : `wait for it to finish (one operator at a time); in an emergency "cutover rollback" stops it and takes over; if it is truly gone, "cutover unlock --force" on ${holder.host}`,
   });
 }

@@ -39,12 +39,19 @@ export interface LockHolder {
   readonly since: string;
 }
 
+export interface LockAcquireOptions {
+  readonly takeOverStale?: boolean;
+  readonly force?: boolean;
+  readonly override?: boolean;
+}
+
 export interface LockStore {
   /**
    * Takes the lock, or throws CutoverError('LOCKED') naming the holder and since when.
    * `takeOverStale` (rollback, --force-unlock) takes it from a holder that is provably dead.
+   * `override` (only `cutover unlock --force`, after its warning) takes it whoever holds it.
    */
-  acquire(holder: LockHolder, options?: { takeOverStale?: boolean; force?: boolean }): Promise<void>;
+  acquire(holder: LockHolder, options?: LockAcquireOptions): Promise<void>;
   release(): Promise<void>;
   current(): Promise<LockHolder | null>;
 }

@@ -1,4 +1,5 @@
 import type { ResolvedEnvironment } from '../config/load.ts';
+import type { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { Platform } from '../platform/roles.ts';
 import type { JournalRecord } from './journal-store.ts';
@@ -60,16 +61,39 @@ export interface PhaseContext {
   readonly history?: readonly JournalRecord[];
 }
 
+export interface RefusalInput {
+  readonly env: ResolvedEnvironment;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly history: readonly JournalRecord[];
+  /** `cutover rollback` → `npx cutover rollback [--config …] --env …`, for `fix` lines. */
+  readonly commandLine: (command: string) => string;
+}
+
 export interface Phase {
   readonly name: PhaseName;
   /** Phases that must have verified before this one may apply. */
   readonly requires: readonly PhaseName[];
   /** The command that runs it, for "run X first" messages, e.g. `cutover snapshot`. */
   readonly command: string;
-  /** Changes state? (dry-run and confirmation apply only then.) */
-  readonly mutates: boolean;
+  /**
+   * Changes state? (confirmation and the lock apply only then.) A function when it depends on
+   * the options, e.g. `validate --repair` writes to the target while plain `validate` only reads.
+   */
+  readonly mutates: boolean | ((options: Readonly<Record<string, unknown>>) => boolean);
+  /**
+   * Refusals that need no connection: bad option values, or a run that would be wrong now given
+   * the journal (e.g. `validate --repair` once writes are on green). Checked before anything is
+   * confirmed, locked or journaled (and shown by `--dry-run`); null when the run may go ahead.
+   * @default - no such refusals
+   */
+  refusal?(input: RefusalInput): CutoverError | null;
   plan(ctx: PhaseContext): Promise<PlanStep[]>;
   apply(ctx: PhaseContext): Promise<PhaseOutcome>;
   verify(ctx: PhaseContext): Promise<PhaseOutcome>;
   rollback(ctx: PhaseContext): Promise<PhaseOutcome>;
+}
+
+/** Whether a run of `phase` with these options changes state. */
+export function phaseMutates(phase: Phase, options: Readonly<Record<string, unknown>>): boolean {
+  return typeof phase.mutates === 'function' ? phase.mutates(options) : phase.mutates;
 }

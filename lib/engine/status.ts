@@ -1,7 +1,17 @@
 import os from 'node:os';
 import type { ResolvedEnvironment } from '../config/load.ts';
 import type { Platform, ReplicationStatus, RouterState } from '../platform/roles.ts';
-import { lastValidation, summarizePhases, type PhaseState, type PhaseSummary } from './journal-history.ts';
+import { commandLine } from './command-line.ts';
+import {
+  lastPartialValidation,
+  lastValidation,
+  summarizePhases,
+  unfinishedRollback,
+  unfinishedRun,
+  writesSwitchedToGreen,
+  type PhaseState,
+  type PhaseSummary,
+} from './journal-history.ts';
 import type { JournalRecord, LockHolder } from './journal-store.ts';
 import { isProvablyDead } from './operator.ts';
 import { PHASE_ORDER, type Phase, type PhaseName } from './phase.ts';
@@ -11,8 +21,11 @@ export interface StatusReport {
   readonly env: string;
   readonly platform: 'postgres' | 'aws';
   readonly protected: boolean;
-  /** The furthest phase that has run, and its state. `complete` once finalize verified. */
-  readonly phase: { readonly current: PhaseName | null; readonly state: PhaseState | 'complete' | 'not-started'; readonly at: string | null };
+  /**
+   * The phase acted on last, and its state (`complete` once finalize verified). `rollback` when a
+   * rollback is running or did not finish: until it does, writes may be failing.
+   */
+  readonly phase: { readonly current: PhaseName | 'rollback' | null; readonly state: PhaseState | 'complete' | 'not-started'; readonly at: string | null };
   readonly phases: PhaseSummary[];
   /** Live from the router; null when it could not be read (see `unavailable.traffic`). */
   readonly traffic: { readonly readWeightGreen: number; readonly writeTarget: 'blue' | 'green'; readonly writesHeld: boolean } | null;
@@ -21,8 +34,19 @@ export interface StatusReport {
     readonly forward: Pick<ReplicationStatus, 'phase' | 'lagMs' | 'lagBytes' | 'appliedRowsPerSec' | 'deadLetters'> | null;
     readonly reverse: Pick<ReplicationStatus, 'phase' | 'lagMs' | 'lagBytes' | 'appliedRowsPerSec' | 'deadLetters'> | null;
   };
-  /** The last finished validation from the journal. */
-  readonly validation: { readonly equal: boolean; readonly at: string; readonly ageSeconds: number; readonly fresh: boolean; readonly summary: string | null } | null;
+  /**
+   * The last finished validation of every mapped table from the journal (the gate). `fresh`: not
+   * older than gates.maxValidationAgeSeconds, whatever its result. `partial`: a later
+   * `validate --table` run, shown but never the gate.
+   */
+  readonly validation: {
+    readonly equal: boolean;
+    readonly at: string;
+    readonly ageSeconds: number;
+    readonly fresh: boolean;
+    readonly summary: string | null;
+  } | null;
+  readonly partialValidation: { readonly equal: boolean; readonly at: string; readonly ageSeconds: number; readonly summary: string | null } | null;
   /** `alive` is false only when provably dead, null when it cannot be told (another host). */
   readonly lock: (LockHolder & { readonly alive: boolean | null }) | null;
   readonly next: { readonly command: string | null; readonly why: string };
@@ -41,14 +65,20 @@ export interface StatusInputs {
   readonly now: Date;
   /** Bound on each live read. @default 3000 */
   readonly liveTimeoutMs?: number;
+  /** The `--config` path the command was given, repeated in `next`. @default - none (the default config) */
+  readonly configFile?: string;
 }
 
 export async function buildStatus(i: StatusInputs): Promise<StatusReport> {
   const unavailable: Record<string, string> = {};
   const timeout = i.liveTimeoutMs ?? 3000;
-  const phases = summarizePhases(i.records);
-  const current = [...phases].reverse().find((p) => p.state !== 'not-run') ?? null;
+  const lock = i.lock ? { ...i.lock, alive: isProvablyDead(i.lock) ? false : i.lock.host === os.hostname() ? true : null } : null;
+  const phases = summarizePhases(i.records).map((p) => (p.state === 'interrupted' && heldBy(i.records, p.name, lock) ? { ...p, state: 'running' as const } : p));
+  // the phase acted on last (a re-switch after a rollback is `switch`, not the rolled-back finalize)
+  const current = phases.reduce<PhaseSummary | null>((best, p) => (p.state !== 'not-run' && (best === null || (p.seq ?? 0) >= (best.seq ?? 0)) ? p : best), null);
   const finalized = phases.find((p) => p.name === 'finalize')?.state === 'verified';
+  const rb = unfinishedRollback(i.records);
+  const rollback = rb ? { state: rb.how === 'interrupted' && heldBy(i.records, 'rollback', lock) ? ('running' as const) : rb.how, at: rb.record.time } : null;
 
   let platform: Platform | null = null;
   try {
@@ -71,62 +101,116 @@ export async function buildStatus(i: StatusInputs): Promise<StatusReport> {
     live<ReplicationStatus>('replication.reverse', (p) => p.reverse.status()),
   ]);
 
+  const seen = (r: JournalRecord) => ({
+    equal: r.status === 'ok',
+    at: r.time,
+    ageSeconds: Math.max(0, Math.round((i.now.getTime() - Date.parse(r.time)) / 1000)),
+    summary: (r.result as { summary?: string } | undefined)?.summary ?? null,
+  });
   const v = lastValidation(i.records);
-  const validation = v
-    ? (() => {
-        const ageSeconds = Math.max(0, Math.round((i.now.getTime() - Date.parse(v.time)) / 1000));
-        const summary = (v.result as { summary?: string } | undefined)?.summary ?? null;
-        return { equal: v.status === 'ok', at: v.time, ageSeconds, fresh: v.status === 'ok' && ageSeconds <= i.env.gates.maxValidationAgeSeconds, summary };
-      })()
-    : null;
+  // a result too old to trust is stale whether it was equal or not; a fresh failure is not "stale"
+  const validation = v ? (() => ({ ...seen(v), fresh: seen(v).ageSeconds <= i.env.gates.maxValidationAgeSeconds }))() : null;
+  const pv = lastPartialValidation(i.records);
+  const partialValidation = pv && (!v || pv.seq > v.seq) ? seen(pv) : null;
 
-  const lock = i.lock ? { ...i.lock, alive: isProvablyDead(i.lock) ? false : i.lock.host === os.hostname() ? true : null } : null;
+  const forwardDown = downReason(forward);
   const last = i.records.at(-1);
   return {
     env: i.env.name,
     platform: i.env.platform,
     protected: i.env.isProtected,
-    phase: finalized
-      ? { current: 'finalize', state: 'complete', at: phases.at(-1)!.at }
-      : current
-        ? { current: current.name, state: current.state, at: current.at }
-        : { current: null, state: 'not-started', at: null },
+    phase: rollback
+      ? { current: 'rollback', state: rollback.state, at: rollback.at }
+      : finalized
+        ? { current: 'finalize', state: 'complete', at: phases.at(-1)!.at }
+        : current
+          ? { current: current.name, state: current.state, at: current.at }
+          : { current: null, state: 'not-started', at: null },
     phases,
     traffic: router ? { readWeightGreen: router.readWeightGreen, writeTarget: router.writeTarget, writesHeld: router.writesHeld } : null,
     replication: { forward: pickRepl(forward), reverse: pickRepl(reverse) },
     validation,
+    partialValidation,
     lock,
-    next: nextCommand(i.env, phases, i.phases, lock, validation),
+    next: nextCommand({
+      env: i.env,
+      phases,
+      registry: i.phases,
+      lock,
+      validation,
+      rollback,
+      configFile: i.configFile,
+      forwardDown: forwardDown !== null && writesSwitchedToGreen(i.records) === null ? forwardDown : null,
+    }),
     journal: { location: i.journalLocation, records: i.records.length, last: last ? { time: last.time, phase: last.phase, action: last.action, status: last.status } : null },
     unavailable,
   };
 }
 
-function nextCommand(
-  env: ResolvedEnvironment,
-  phases: readonly PhaseSummary[],
-  registry: Readonly<Record<PhaseName, Phase>> | null,
-  lock: StatusReport['lock'],
-  validation: StatusReport['validation'],
-): StatusReport['next'] {
-  const cmd = (name: PhaseName, extra = '') => `npx ${registry?.[name]?.command ?? `cutover ${name}`}${extra} --env ${env.name}`;
-  if (lock && lock.alive !== false) return { command: null, why: `wait: ${lock.operator}@${lock.host} pid ${lock.pid} is running "${lock.command}"` };
+interface NextInputs {
+  readonly env: ResolvedEnvironment;
+  readonly phases: readonly PhaseSummary[];
+  readonly registry: Readonly<Record<PhaseName, Phase>> | null;
+  readonly lock: StatusReport['lock'];
+  readonly validation: StatusReport['validation'];
+  readonly rollback: { readonly state: PhaseState; readonly at: string } | null;
+  readonly configFile?: string;
+  /** Why forward replication is not running, when green must still follow blue (before the write switch). */
+  readonly forwardDown: string | null;
+}
+
+function nextCommand(n: NextInputs): StatusReport['next'] {
+  const { env, phases, registry, lock, validation } = n;
+  const line = (command: string, extra = '') => commandLine(command, env.name, n.configFile, extra);
+  const cmd = (name: PhaseName) => line(registry?.[name]?.command ?? `cutover ${name}`);
+  const rollback = line('cutover rollback');
+  if (lock && lock.alive !== false) {
+    const emergency = lock.command === 'cutover rollback' ? '' : ` (in an emergency \`${rollback}\` stops it and rolls back)`;
+    return { command: null, why: `wait: ${lock.operator}@${lock.host} pid ${lock.pid} is running "${lock.command}"${emergency}` };
+  }
+  if (n.rollback) {
+    return { command: rollback, why: `the rollback ${n.rollback.state === 'failed' ? 'failed' : 'was interrupted'}: writes may be failing until it finishes; re-run it (it resumes)` };
+  }
   const interrupted = phases.find((p) => p.state === 'interrupted');
   if (interrupted) return { command: cmd(interrupted.name), why: `resume ${interrupted.name}: its last run did not finish` };
-  for (const p of PHASE_ORDER.map((n) => phases.find((s) => s.name === n)!)) {
+  const replicated = phases.find((p) => p.name === 'replicate');
+  if (n.forwardDown && (replicated?.state === 'applied' || replicated?.state === 'verified')) {
+    return { command: line('cutover replicate start'), why: `forward replication is not running (${n.forwardDown}): start it again (it resumes)` };
+  }
+  for (const p of PHASE_ORDER.map((name) => phases.find((s) => s.name === name)!)) {
     if (p.state === 'verified') {
       if (p.name === 'validate' && validation && !validation.fresh) return { command: cmd('validate'), why: 'the last passing validation is too old to open the shift gate' };
       continue;
     }
-    if (p.name === 'replicate' && p.state === 'applied') return { command: `npx cutover replicate wait --max-lag-ms ${env.gates.maxLagMs} --env ${env.name}`, why: 'replication started: wait until CDC has caught up' };
-    if (p.state === 'failed') return { command: cmd(p.name), why: `${p.name} failed${p.summary ? ` (${p.summary})` : ''}: fix the cause and re-run it, or \`npx cutover rollback --env ${env.name}\`` };
+    if (p.name === 'replicate' && p.state === 'applied') return { command: line('cutover replicate wait', ` --max-lag-ms ${env.gates.maxLagMs}`), why: 'replication started: wait until CDC has caught up' };
+    if (p.state === 'failed') return { command: cmd(p.name), why: `${p.name} failed${p.summary ? ` (${p.summary})` : ''}: fix the cause and re-run it, or \`${rollback}\`` };
+    if (p.state === 'stopped') return { command: cmd(p.name), why: `${p.name} was stopped before it finished (Ctrl-C or a rollback): re-run it to continue, or \`${rollback}\`` };
     return { command: cmd(p.name), why: p.state === 'rolled-back' ? `rolled back: ${p.name} again when ready` : `${p.name} is next` };
   }
   return { command: null, why: 'nothing: the cutover is complete' };
 }
 
+/** True when the live lock holder is the process that wrote the phase's unfinished run. */
+function heldBy(records: readonly JournalRecord[], phase: string, lock: StatusReport['lock']): boolean {
+  if (!lock || lock.alive === false) return false;
+  const run = unfinishedRun(records, phase);
+  if (!run) return false;
+  return records.some((r) => r.seq >= run.started.seq && r.phase === phase && r.pid === lock.pid && r.host === lock.host);
+}
+
+/** Why a replication stream is not moving (failed, stopped, dead worker), or null when it runs or was never started. */
+function downReason(s: ReplicationStatus | null): string | null {
+  if (!s || s.phase === 'not-started') return null;
+  if (s.phase === 'failed' || s.phase === 'stopped') return `${s.phase}${s.error ? `: ${s.error}` : ''}`;
+  if (s.worker && !s.worker.alive) return `worker pid ${s.worker.pid} on ${s.worker.host} is not alive`;
+  return null;
+}
+
+/** A stream that is not moving has no lag and no rate to show: lag null ("unknown"), 0 rows/s. */
 function pickRepl(s: ReplicationStatus | null): StatusReport['replication']['forward'] {
-  return s ? { phase: s.phase, lagMs: s.lagMs, lagBytes: s.lagBytes, appliedRowsPerSec: s.appliedRowsPerSec, deadLetters: s.deadLetters } : null;
+  if (!s) return null;
+  const down = downReason(s) !== null;
+  return { phase: s.phase, lagMs: down ? null : s.lagMs, lagBytes: down ? null : s.lagBytes, appliedRowsPerSec: down ? 0 : s.appliedRowsPerSec, deadLetters: s.deadLetters };
 }
 
 

@@ -10,6 +10,7 @@ type Append = (record: Pick<NewJournalRecord, 'phase' | 'action' | 'status'> & P
  */
 export class PhaseStepJournal implements StepJournal {
   private readonly completed: string[];
+  private okHere = 0;
   private pending: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -29,6 +30,7 @@ export class PhaseStepJournal implements StepJournal {
       const figures = { durationMs: Date.now() - startedAt, ...figuresOf(value) };
       await this.append({ phase: this.phase, action, status: 'ok', inputs, figures, result: smallResult(value) });
       if (!this.completed.includes(action)) this.completed.push(action);
+      this.okHere++;
       return value;
     } catch (err) {
       await this.append({ phase: this.phase, action, status: 'failed', inputs, result: errorResult(err), figures: { durationMs: Date.now() - startedAt } });
@@ -38,6 +40,11 @@ export class PhaseStepJournal implements StepJournal {
 
   completedSteps(): readonly string[] {
     return this.completed;
+  }
+
+  /** Steps recorded ok through this journal (this run only, resumed ones not counted). */
+  stepsDoneHere(): number {
+    return this.okHere;
   }
 
   note(action: string, figures: Record<string, unknown>): void {

@@ -63,6 +63,35 @@ function formatProgress(u: ProgressUpdate): string {
   return `${u.done}${of}${unit}${pct}${figs}`;
 }
 
+const brokenPipes = new WeakSet<NodeJS.WritableStream>();
+const guardedStreams = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * A reader that went away (`cutover … | head`) is not an error: EPIPE on `stream` is swallowed
+ * and later writes to it are dropped, so the command finishes its work (a phase is never cut off
+ * between two steps because nobody reads its output) and exits with its own code, quietly.
+ * Other stream errors are thrown as before.
+ */
+export function ignoreBrokenPipe(stream: NodeJS.WritableStream): void {
+  if (guardedStreams.has(stream)) return;
+  guardedStreams.add(stream);
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    brokenPipes.add(stream);
+  });
+}
+
+/** Writes unless the reader of `stream` has gone away. */
+function write(stream: NodeJS.WritableStream, text: string): void {
+  if (brokenPipes.has(stream) || (stream as { destroyed?: boolean }).destroyed) return;
+  try {
+    stream.write(text);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+    brokenPipes.add(stream);
+  }
+}
+
 /**
  * Plain lines (and, in `tty` mode, the same lines with progress redrawn in place).
  * In `json` mode human lines go to stderr so stdout holds exactly one JSON document.
@@ -83,18 +112,20 @@ export class StreamOutput implements Output {
       options.mode ?? ((this.stdout as NodeJS.WriteStream).isTTY && !process.env.CI ? 'tty' : 'plain');
     this.clock = options.clock ?? (() => new Date());
     this.plainIntervalMs = options.plainIntervalMs ?? 2000;
+    ignoreBrokenPipe(this.stdout);
+    ignoreBrokenPipe(this.stderr);
   }
 
   private line(level: OutputLevel, topic: string, message: string): void {
     const text = `${hhmmss(this.clock())} ${level.padEnd(5)} ${topic}: ${message}\n`;
     const stream = this.mode === 'json' || level === 'error' || level === 'warn' ? this.stderr : this.stdout;
     this.clearLive();
-    stream.write(text);
+    write(stream, text);
   }
 
   private clearLive(): void {
     if (this.liveLine && this.mode === 'tty') {
-      this.stdout.write('\r\x1b[2K');
+      write(this.stdout, '\r\x1b[2K');
       this.liveLine = false;
     }
   }
@@ -117,7 +148,7 @@ export class StreamOutput implements Output {
 
   progress(update: ProgressUpdate): void {
     if (this.mode === 'tty') {
-      this.stdout.write(`\r\x1b[2K${hhmmss(this.clock())} prog  ${update.topic}: ${formatProgress(update)}`);
+      write(this.stdout, `\r\x1b[2K${hhmmss(this.clock())} prog  ${update.topic}: ${formatProgress(update)}`);
       this.liveLine = true;
       return;
     }
@@ -137,9 +168,9 @@ export class StreamOutput implements Output {
   result(value: unknown, human?: string): void {
     this.clearLive();
     if (this.mode === 'json') {
-      this.stdout.write(JSON.stringify(value, null, 2) + '\n');
+      write(this.stdout, JSON.stringify(value, null, 2) + '\n');
     } else if (human !== undefined) {
-      this.stdout.write(human.endsWith('\n') ? human : human + '\n');
+      write(this.stdout, human.endsWith('\n') ? human : human + '\n');
     }
   }
 }

@@ -1,21 +1,41 @@
+import { writesSwitchedToGreen } from '../engine/journal-history.ts';
 import type { Phase, PhaseContext, PhaseOutcome } from '../engine/phase.ts';
+import { CutoverError } from '../errors.ts';
 import type { ValidationReport } from '../platform/roles.ts';
 import { sourceLabel, targetLabel } from './endpoints.ts';
 import { outcomeMemo } from './outcome-memo.ts';
 
-const reports = outcomeMemo<ValidationReport>();
+/** The report, plus how many repair statements `--repair` applied before it was taken. */
+export type RepairedValidationReport = ValidationReport & { readonly repaired?: number };
+
+const reports = outcomeMemo<RepairedValidationReport>();
 
 /**
  * The data gate every traffic step trusts: a chunked hash diff of every mapped table. Apply runs
  * it (and writes or applies repairs when asked) and is ok when the comparison ran; verify, the
  * gate, is `report.equal`. The journal keeps the
  * summary and figures so `status` can show the last result and its age.
+ *
+ * `--repair` writes to the target, so it is a mutation (confirmation, lock); it makes green match
+ * blue, so it is refused once writes are on green (it would delete rows green acknowledged).
+ * After repairing it validates again and reports that result. `--table` is a partial check:
+ * journaled with `figures.partial`, it never verifies the gate (journal-history.ts).
  */
 export const validatePhase: Phase = {
   name: 'validate',
   requires: [],
   command: 'cutover validate',
-  mutates: false,
+  mutates: (o) => o.repair === true,
+  refusal({ options: raw, history, commandLine }) {
+    if (raw.repair !== true) return null;
+    const switched = writesSwitchedToGreen(history);
+    if (!switched) return null;
+    return new CutoverError('PRECONDITION_FAILED', 'validate --repair is refused: writes have switched to green, and a repair makes green match blue, deleting or overwriting writes green has acknowledged since', {
+      received: `write switch (${switched.action}) at ${switched.time}, no rollback since`,
+      allowed: '--repair only while writes go to blue (before the switch, or after a rollback)',
+      fix: `run \`${commandLine('cutover validate')}\` without --repair to see the differences (--repair-sql FILE writes the statements to review), and correct green by hand; or \`${commandLine('cutover rollback')}\` first`,
+    });
+  },
   async plan(ctx) {
     const o = options(ctx);
     const steps = [
@@ -26,23 +46,28 @@ export const validatePhase: Phase = {
     return steps;
   },
   async apply(ctx) {
-    const report = await ctx.platform.validator.validate({ ...options(ctx), signal: ctx.signal });
+    const o = options(ctx);
+    const first: RepairedValidationReport = await ctx.platform.validator.validate({ ...o, signal: ctx.signal });
+    printReport(ctx, first);
+    let report = first;
+    if (o.repair) {
+      const applied = first.repaired ?? 0;
+      if (applied > 0) {
+        ctx.out.ok('validate', `repair: ${applied} statement(s) applied to ${targetLabel(ctx.env)}; validating again`);
+        const after = await ctx.platform.validator.validate({ tables: o.tables, signal: ctx.signal });
+        printReport(ctx, after);
+        report = { ...after, repaired: applied };
+      } else if (!first.equal) {
+        ctx.out.warn('validate', 'repair: no statement was applied');
+      }
+    }
     reports.set(ctx, report);
-    for (const t of report.tables) {
-      const line = `${t.source} -> ${t.target}: source ${t.sourceRows}, target ${t.targetRows}, missing ${t.missing.length}, extra ${t.extra.length}, different ${t.different.length}${t.inFlight ? `, in flight ${t.inFlight}` : ''}`;
-      if (t.missing.length || t.extra.length || t.different.length) ctx.out.warn('validate', line);
-      else ctx.out.info('validate', line);
-    }
-    for (const r of report.reconciliation) {
-      if (r.equal) continue;
-      const what = r.inFlight ? 'differs while replication runs (in flight; the frozen validation at the switch decides)' : 'FAILED';
-      ctx.out.warn('validate', `reconciliation ${r.name} ${what}: ${firstDifference(r.source, r.target)}`);
-    }
     // apply succeeded when the comparison ran; whether the data is equal is the gate (verify)
-    return { ...outcome(report), ok: true };
+    return { ...outcome(report, o.tables), ok: true };
   },
   async verify(ctx) {
-    return outcome(reports.get(ctx) ?? (await ctx.platform.validator.validate({ ...options(ctx), signal: ctx.signal })));
+    const o = options(ctx);
+    return outcome(reports.get(ctx) ?? (await ctx.platform.validator.validate({ tables: o.tables, signal: ctx.signal })), o.tables);
   },
   async rollback() {
     return { ok: true, summary: 'validate changes nothing (repairs are replayed by replication): nothing to undo' };
@@ -67,14 +92,41 @@ export function summarizeValidation(report: ValidationReport): { missing: number
   };
 }
 
-function outcome(report: ValidationReport): PhaseOutcome {
+function printReport(ctx: PhaseContext, report: ValidationReport): void {
+  for (const t of report.tables) {
+    const line = `${t.source} -> ${t.target}: source ${t.sourceRows}, target ${t.targetRows}, missing ${t.missing.length}, extra ${t.extra.length}, different ${t.different.length}${t.inFlight ? `, in flight ${t.inFlight}` : ''}`;
+    if (t.missing.length || t.extra.length || t.different.length) ctx.out.warn('validate', line);
+    else ctx.out.info('validate', line);
+  }
+  for (const r of report.reconciliation) {
+    if (r.equal) continue;
+    const what = r.inFlight ? 'differs while replication runs (in flight; the frozen validation at the switch decides)' : 'FAILED';
+    ctx.out.warn('validate', `reconciliation ${r.name} ${what}: ${firstDifference(r.source, r.target)}`);
+  }
+}
+
+/** `tables`: the `--table` filter; a filtered run is partial and says so. */
+function outcome(report: RepairedValidationReport, tables?: readonly string[]): PhaseOutcome {
   const s = summarizeValidation(report);
+  const partial = tables?.length ? `partial check of ${tables.join(', ')} (does not open the shift gate): ` : '';
+  const repaired = report.repaired ? `after ${report.repaired} repair statement(s): ` : '';
   return {
     ok: report.equal,
-    summary: report.equal
-      ? `equal: ${report.tables.length} table(s), ${report.figures.rowsCompared} row(s) compared`
-      : `differences: ${s.missing} missing, ${s.extra} extra, ${s.different} different${s.failedReconciliations ? `, ${s.failedReconciliations} reconciliation(s) failed` : ''}`,
-    figures: { equal: report.equal, tables: report.tables.length, ...s, rowsCompared: report.figures.rowsCompared, mismatchedChunks: report.figures.mismatchedChunks },
+    summary:
+      partial +
+      repaired +
+      (report.equal
+        ? `equal: ${report.tables.length} table(s), ${report.figures.rowsCompared} row(s) compared`
+        : `differences: ${s.missing} missing, ${s.extra} extra, ${s.different} different${s.failedReconciliations ? `, ${s.failedReconciliations} reconciliation(s) failed` : ''}`),
+    figures: {
+      equal: report.equal,
+      tables: report.tables.length,
+      ...s,
+      rowsCompared: report.figures.rowsCompared,
+      mismatchedChunks: report.figures.mismatchedChunks,
+      ...(partial ? { partial: true } : {}),
+      ...(report.repaired ? { repaired: report.repaired } : {}),
+    },
     result: report,
   };
 }

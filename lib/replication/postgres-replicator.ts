@@ -31,6 +31,19 @@ export interface PostgresReplicatorOptions {
 }
 
 /**
+ * The USAGE error for a `--wave` the config does not define, or null. The CLI checks it before the
+ * run is journaled (bad input changes nothing); `start` checks it again for library callers.
+ */
+export function unknownWave(env: Pick<ResolvedPostgresEnvironment, 'replication'>, wave: string | undefined): CutoverError | null {
+  if (!wave || env.replication.waves.some((w) => w.name === wave)) return null;
+  return new CutoverError('USAGE', `unknown wave "${wave}"`, {
+    received: wave,
+    allowed: env.replication.waves.map((w) => w.name).join(', ') || '(no waves configured)',
+    fix: 'use a wave name from replication.waves in the config, or leave --wave out',
+  });
+}
+
+/**
  * The `postgres` platform's replicator: one detached worker per stream (a direction, or one wave
  * of it), full load then CDC with the DMS table mapping of that direction. Forward reads the
  * source and writes the target with the forward mapping; reverse reads the target and writes the
@@ -56,13 +69,8 @@ export class PostgresReplicator implements Replicator {
   }
 
   async start(options: { wave?: string; foreground?: boolean; fromPosition?: string } = {}): Promise<ReplicationStatus> {
-    if (options.wave && !this.env.replication.waves.some((w) => w.name === options.wave)) {
-      throw new CutoverError('USAGE', `unknown wave "${options.wave}"`, {
-        received: options.wave,
-        allowed: this.env.replication.waves.map((w) => w.name).join(', ') || '(no waves configured)',
-        fix: 'use a wave name from replication.waves in the config, or leave --wave out',
-      });
-    }
+    const badWave = unknownWave(this.env, options.wave);
+    if (badWave) throw badWave;
     if (options.fromPosition !== undefined && !isLsn(options.fromPosition)) {
       throw new CutoverError('USAGE', `not a PostgreSQL LSN: ${options.fromPosition}`, { received: options.fromPosition, allowed: 'e.g. 0/16B3748' });
     }

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig, selectEnvironment, type ResolvedEnvironment } from '../../lib/config/load.ts';
@@ -7,6 +8,7 @@ import { FileJournalStore } from '../../lib/engine/file-journal-store.ts';
 import { FileLockStore } from '../../lib/engine/file-lock-store.ts';
 import type { Clock } from '../../lib/engine/phase.ts';
 import type { Prompter } from '../../lib/engine/prompter.ts';
+import { CutoverError } from '../../lib/errors.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { assessPhase } from '../../lib/phases/assess-phase.ts';
 import { replicatePhase } from '../../lib/phases/replicate-phase.ts';
@@ -40,6 +42,13 @@ export function fakeRegistry(): PhaseRegistry {
   return { assess: assessPhase, snapshot: snapshotPhase, replicate: replicatePhase, validate: validatePhase, ...fakeTrafficPhases() };
 }
 
+/** The CutoverError `p` rejects with; anything else (or no rejection) fails the test. */
+export async function rejection(p: Promise<unknown>): Promise<CutoverError> {
+  const err = await p.then(() => null, (e: unknown) => e);
+  expect(err).toBeInstanceOf(CutoverError);
+  return err as CutoverError;
+}
+
 /** A clock whose sleeps return at once (time still advances by the slept amount). */
 export function fastClock(): Clock {
   let offset = 0;
@@ -62,7 +71,7 @@ export interface EngineFixture {
   another(flags?: EngineFlags, prompter?: Prompter, command?: string): Engine;
 }
 
-export function engineFixture(env: ResolvedEnvironment, opts: { fake?: FakeOptions; flags?: EngineFlags; prompter?: Prompter; command?: string } = {}): EngineFixture {
+export function engineFixture(env: ResolvedEnvironment, opts: { fake?: FakeOptions; flags?: EngineFlags; prompter?: Prompter; command?: string; preemptTimeoutMs?: number; configFile?: string } = {}): EngineFixture {
   const fake = new FakePlatform(opts.fake);
   const out = new RecordingOutput();
   const journal = FileJournalStore.inStateDir(env.stateDir);
@@ -80,6 +89,8 @@ export function engineFixture(env: ResolvedEnvironment, opts: { fake?: FakeOptio
       flags,
       prompter,
       clock: fastClock(),
+      preemptTimeoutMs: opts.preemptTimeoutMs,
+      configFile: opts.configFile,
     });
   return { engine: make(opts.flags, opts.prompter, opts.command), fake, out, env, journal, lock, another: make };
 }

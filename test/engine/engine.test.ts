@@ -140,7 +140,7 @@ describe('Engine', () => {
     expect(err.exitCode).toBe(2);
     expect(err.message).toContain('bob@');
     expect(err.message).toContain('since 2025-02-03T04:05:06.000Z');
-    expect((await rejection(f.engine.rollback())).code).toBe('LOCKED');
+    // rollback alone may pre-empt a live holder: test/engine/rollback-preempt.test.ts
   });
 
   test('rollback takes over a stale lock (holder provably dead) and journals the takeover', async () => {

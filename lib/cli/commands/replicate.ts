@@ -21,9 +21,15 @@ export function registerReplicate(program: Command, rt: CliRuntime): void {
     .option('--wave <name>', 'replicate only this wave of tables (replication.waves)')
     .option('--foreground', 'run the worker in this process instead of detached')
     .action(
-      withSession<{ wave?: string; foreground?: boolean }>(rt, 'cutover replicate start', async (s, o) =>
-        phaseExit(await s.engine.runPhase('replicate', { wave: o.wave, foreground: o.foreground === true }, { verify: false, lock: !o.foreground }), s.out),
-      ),
+      withSession<{ wave?: string; foreground?: boolean }>(rt, 'cutover replicate start', async (s, o) => {
+        // bad input is refused before anything is confirmed, locked or journaled
+        if (o.wave && s.env.platform === 'postgres') {
+          const { unknownWave } = await import('../../replication/postgres-replicator.ts');
+          const problem = unknownWave(s.env, o.wave);
+          if (problem) throw problem;
+        }
+        return phaseExit(await s.engine.runPhase('replicate', { wave: o.wave, foreground: o.foreground === true }, { verify: false, lock: !o.foreground }), s.out);
+      }),
     );
 
   replicate

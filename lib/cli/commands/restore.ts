@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { CutoverError } from '../../errors.ts';
 import { redactUrl } from '../../phases/endpoints.ts';
 import { withSession, type CliRuntime } from '../runtime.ts';
 
@@ -16,6 +17,24 @@ export function registerRestore(program: Command, rt: CliRuntime): void {
     .requiredOption('--target-url <url>', 'PostgreSQL URL of the empty database to restore into')
     .action(
       withSession<RestoreOptions>(rt, 'cutover restore', async (s, o) => {
+        if (!/^postgres(ql)?:\/\/[^/\s]/.test(o.targetUrl)) {
+          throw new CutoverError('USAGE', '--target-url is not a PostgreSQL URL', {
+            received: redactUrl(o.targetUrl),
+            allowed: 'postgres://user[:password]@host[:port]/database',
+            fix: 'pass the URL of an EMPTY database, e.g. --target-url postgres://app@127.0.0.1:5432/restore_check',
+          });
+        }
+        if (o.id !== undefined) {
+          // an unknown id is bad input: refused (exit 2) before anything is confirmed, locked or journaled
+          const ids = (await (await s.engine.platform()).snapshotter.list()).map((m) => m.id);
+          if (!ids.includes(o.id)) {
+            throw new CutoverError('USAGE', `no backup with id "${o.id}"`, {
+              received: o.id,
+              allowed: ids.length ? ids.join(', ') : '(no backups yet: run `cutover snapshot` first)',
+              fix: ids.length ? 'pass one of the ids above, or leave --id out for the latest' : 'run `npx cutover snapshot` first',
+            });
+          }
+        }
         const target = redactUrl(o.targetUrl);
         const result = await s.engine.runAction(
           {
