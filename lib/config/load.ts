@@ -118,8 +118,9 @@ async function readConfigFile(file: string): Promise<unknown> {
     }
   }
   throw new CutoverError('CONFIG_INVALID', `unsupported config file type: ${file}`, {
-    received: path.extname(file),
+    received: path.extname(file) || `${path.basename(file)} (no extension)`,
     allowed: '.ts, .mts, .js, .mjs or .json',
+    fix: 'point --config at a cutover config file: cutover.config.ts or a .json with { "environments": { … } }',
   });
 }
 
@@ -137,7 +138,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   if (!existsSync(file)) {
     throw new CutoverError('CONFIG_NOT_FOUND', `config file not found: ${file}`, {
       received: options.file ?? DEFAULT_CONFIG_FILE,
-      fix: options.file ? 'check the --config path' : `create ${DEFAULT_CONFIG_FILE} (see README "Config reference") or pass --config PATH`,
+      fix: options.file ? 'check the --config path' : `create ${DEFAULT_CONFIG_FILE} (every field: docs/config-reference.md) or pass --config PATH`,
     });
   }
   return parseConfig(await readConfigFile(file), file, options.env ?? process.env);
@@ -152,7 +153,8 @@ export function parseConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv =
   if (problems.length || !parsed.success) {
     throw new CutoverError('CONFIG_INVALID', `${problems.length} problem(s) in ${file}`, {
       problems,
-      fix: 'correct the fields listed above; the README "Config reference" lists every field and its default',
+      received: file,
+      fix: 'correct the fields listed above; docs/config-reference.md lists every field and its default',
     });
   }
   return { file, dir: path.dirname(file), environments: parsed.data.environments };
@@ -168,7 +170,8 @@ export function selectEnvironment(config: LoadedConfig, name: string | undefined
   if (!name) {
     if (known.length === 1) name = known[0]!;
     else
-      throw new CutoverError('USAGE', 'no environment given', {
+      throw new CutoverError('USAGE', `no environment given, and ${config.file} defines ${known.length || 'no'} environment(s)`, {
+        received: '(no --env)',
         allowed: known.join(', ') || '(none defined)',
         fix: `pass --env NAME (for cdk: -c env=NAME)`,
       });
