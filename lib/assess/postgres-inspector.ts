@@ -104,13 +104,8 @@ export class PostgresInspector implements Inspector {
     }
   }
 
+  /** One closing line; the findings themselves are printed by the assess phase (once). */
   private summarize(report: AssessReport): void {
-    for (const f of report.findings) {
-      const line = `${f.id}${f.table ? ` ${f.table}` : ''}: ${f.message}`;
-      if (f.severity === 'blocker') this.out.error('assess', line);
-      else if (f.severity === 'warning') this.out.warn('assess', line);
-      else this.out.info('assess', line);
-    }
     const blockers = report.findings.filter((f) => f.severity === 'blocker').length;
     if (report.ok) this.out.ok('assess', `no blockers; ${report.tables.length} table(s), full load estimated at ${report.estimatedFullLoadSeconds} s`);
     else this.out.error('assess', `${blockers} blocker(s): fix them before \`cutover snapshot\``);

@@ -44,7 +44,7 @@ function outcome(report: AssessReport): PhaseOutcome {
   const rows = report.tables.reduce((n, t) => n + t.rows, 0);
   return {
     ok: report.ok && blockers === 0,
-    summary: `${report.tables.length} table(s), ${rows} row(s); ${blockers} blocker(s), ${warnings} warning(s)${report.estimatedFullLoadSeconds !== undefined ? `; full load ≈ ${Math.ceil(report.estimatedFullLoadSeconds)} s` : ''}`,
+    summary: `${report.tables.length} table(s), about ${rows} row(s) (statistics); ${blockers} blocker(s), ${warnings} warning(s)${report.estimatedFullLoadSeconds !== undefined ? `; full load ≈ ${Math.ceil(report.estimatedFullLoadSeconds)} s` : ''}`,
     figures: { tables: report.tables.length, rows, blockers, warnings, estimatedFullLoadSeconds: report.estimatedFullLoadSeconds },
     result: report,
   };
