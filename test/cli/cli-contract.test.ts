@@ -78,6 +78,17 @@ describe('cutover CLI contract', () => {
     expect(JSON.parse(j.stderr)).toEqual({ error: 'USAGE', message: "unknown option '--bogus'", fix: 'see `npx cutover status --help` for the commands and options it takes' });
   });
 
+  test('replicate stop with no worker running says so instead of claiming it stopped one', async () => {
+    const fresh = tempConfig();
+    try {
+      const r = await runCli(['replicate', 'stop', '--yes', '--config', fresh.file, '--env', 'lab']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('forward replication was not running (not-started): nothing to stop');
+    } finally {
+      fresh.dispose();
+    }
+  });
+
   test('fails if --wave names no configured wave: USAGE, exit 2, and the journal is untouched', async () => {
     const r = await runCli(['replicate', 'start', '--yes', '--wave', 'nosuch', ...g()]);
     expect(r.code).toBe(2);

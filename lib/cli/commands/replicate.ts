@@ -65,11 +65,15 @@ export function registerReplicate(program: Command, rt: CliRuntime): void {
         const done = await s.engine.runAction(
           { phase: 'replicate', action: `${o.direction}.stop`, mutates: true, plan: [{ action: `${o.direction}.stop`, target: `${o.direction} replication worker of ${s.env.name}` }] },
           async (ctx) => {
+            const was = (await ctx.platform[o.direction].status().catch(() => null))?.phase ?? 'unknown';
             await ctx.platform[o.direction].stop();
-            return true;
+            return { was };
           },
         );
-        if (done) s.out.result({ stopped: o.direction }, `${o.direction} replication stopped`);
+        if (done) {
+          const running = done.was === 'full-load' || done.was === 'cdc' || done.was === 'unknown';
+          s.out.result({ stopped: o.direction, was: done.was }, running ? `${o.direction} replication stopped` : `${o.direction} replication was not running (${done.was}): nothing to stop`);
+        }
         return 0;
       }),
     );
