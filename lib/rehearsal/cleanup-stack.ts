@@ -5,15 +5,18 @@
 export class CleanupStack {
   private readonly tasks: { name: string; fn: () => Promise<void> }[] = [];
   private running: Promise<void> | null = null;
+  private onInterrupt: (signal: NodeJS.Signals) => void = () => {};
   private readonly onSignal = (signal: NodeJS.Signals) => {
+    this.onInterrupt(signal);
     void this.run().finally(() => {
       process.exitCode = signal === 'SIGINT' ? 130 : 143;
       process.exit();
     });
   };
 
-  /** Installs SIGINT/SIGTERM handlers that run the stack then exit. */
-  trapSignals(): void {
+  /** Installs SIGINT/SIGTERM handlers that call `onInterrupt`, run the stack, then exit. */
+  trapSignals(onInterrupt?: (signal: NodeJS.Signals) => void): void {
+    if (onInterrupt) this.onInterrupt = onInterrupt;
     process.once('SIGINT', this.onSignal);
     process.once('SIGTERM', this.onSignal);
   }

@@ -28,7 +28,10 @@ const PLAN = [
  * `cutover rehearse` / `npm start`: the whole runbook on embedded real PostgreSQL, real apps,
  * a real router and live load. Returns the exit code (0 pass, 1 the rehearsal found a problem).
  */
-export async function rehearse(options: RehearseOptions, out: Output): Promise<number> {
+export async function rehearse(options: RehearseOptions, operatorOutput: Output): Promise<number> {
+  // After Ctrl-C the servers are stopped under the running phases: their errors are noise, not news.
+  let interrupted = false;
+  const out = mutedAfter(operatorOutput, () => interrupted);
   const fault = checkFault(options.fault);
   const seed = checkPositiveInt('seed', options.seed, 42, 0);
   const orders = checkPositiveInt('orders', options.orders, 5000);
@@ -43,7 +46,10 @@ export async function rehearse(options: RehearseOptions, out: Output): Promise<n
 
   const startedAt = new Date();
   const cleanup = new CleanupStack();
-  cleanup.trapSignals();
+  cleanup.trapSignals((signal) => {
+    operatorOutput.warn('rehearse', `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping the apps, the router and both servers (a rehearsal does not resume: run it again)`);
+    interrupted = true;
+  });
   let peakRss = process.memoryUsage().rss;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 500);
   rssTimer.unref();
@@ -144,3 +150,14 @@ function printSummary(out: Output, r: RehearsalReport, htmlFile: string, jsonFil
   out.result(r, lines.join('\n'));
 }
 
+
+/** `out`, dropping every line once `muted()` is true. */
+function mutedAfter(out: Output, muted: () => boolean): Output {
+  return new Proxy(out, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => (muted() ? undefined : (value as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
+}
