@@ -69,6 +69,7 @@ async function limitScan(source: pg.Client, target: pg.Client, table: string, ha
 }
 
 const best = (xs: number[]) => Math.min(...xs);
+const loadAverage = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-bench-validate-'));
 const servers: EmbeddedServer[] = [];
@@ -88,6 +89,7 @@ try {
   console.log(`loaded ${ROWS} + ${small} rows on each side in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const env = environment(dir, source, target, 'big');
 
+  const loadBefore = loadAverage();
   await limitScan(s, t, 'big'); // warm the caches
   const limits: number[] = [];
   const engineLimits: number[] = [];
@@ -125,6 +127,8 @@ try {
     mismatchedChunks: h.figures.mismatchedChunks,
     [`peakRssMb at ${small}`]: Math.round(smallRun.maxRssKb / 1024),
     [`peakRssMb at ${ROWS}`]: Math.round(z.maxRssKb / 1024),
+    // the machine's 1/5/15-minute load averages before and after the timed runs (noise)
+    loadAverage: `${loadBefore} -> ${loadAverage()}`,
   };
   console.log(JSON.stringify(figures, null, 2));
   await Promise.all([s.end(), t.end()]);

@@ -3,7 +3,7 @@ import type { RowTransformer } from '../mappings/types.ts';
 import { queryText, RAW_TEXT_TYPES } from './comparison-pool.ts';
 import type { FormOptions } from './normalized-form.ts';
 import { diffChunkRows, type ChunkDiff } from './row-diff.ts';
-import { hashQuery, rowsQuery, sourceRowsQuery, sourceShape, targetShape, transformedShape, type KeyRange } from './side-query.ts';
+import { hashQuery, MAX_ARMS, rowsQuery, sourceRowsQuery, sourceShape, statements, targetShape, transformedShape, type KeyRange, type SideShape } from './side-query.ts';
 import type { TablePlan } from './table-plan.ts';
 
 export interface ChunkContext {
@@ -34,7 +34,7 @@ export interface ChunkHashes {
  */
 export async function hashChunk(ctx: ChunkContext, range: KeyRange): Promise<ChunkHashes> {
   const { plan, form } = ctx;
-  if (plan.viaTransformer) range = { lower: range.lower, upper: range.upper };
+  range = hashedRange(ctx, range);
   const target = hashQuery(plan, targetShape(plan), range, form);
   const targetHash = queryText(ctx.targetDb, target.text, target.values);
   let sourceHash: Promise<(string | null)[][]>;
@@ -64,31 +64,71 @@ export async function hashChunk(ctx: ChunkContext, range: KeyRange): Promise<Chu
   };
 }
 
-type Row = (string | null)[];
-
-/** The exact rows of a range as the target holds them (key values first, then the columns). */
-export async function targetRows(ctx: ChunkContext, range: KeyRange): Promise<Row[]> {
-  const q = rowsQuery(ctx.plan, targetShape(ctx.plan), range, ctx.form);
-  return queryText(ctx.targetDb, q.text, q.values);
+/** The range as hashChunk cuts it into buckets (ChunkHashes' bucket numbers refer to it). */
+export function hashedRange(ctx: ChunkContext, range: KeyRange): KeyRange {
+  // the row transformer's tables ship the chunk's source rows anyway: one bucket
+  return ctx.plan.viaTransformer ? { lower: range.lower, upper: range.upper } : range;
 }
 
-/** The exact rows of a range as the source should appear on the target (mapped and filtered). */
-export async function sourceRows(ctx: ChunkContext, range: KeyRange): Promise<{ rows: Row[]; fetched: number }> {
+type Row = (string | null)[];
+
+/** The exact rows of disjoint ranges as the target holds them (key values first, then the columns). */
+export async function targetRows(ctx: ChunkContext, ranges: KeyRange | readonly KeyRange[]): Promise<Row[]> {
+  return rowsOf(ctx.targetDb, ctx, targetShape(ctx.plan), ranges);
+}
+
+/** Rows of `ranges` on one side, at most MAX_ARMS ranges per statement. */
+async function rowsOf(db: pg.Pool, ctx: ChunkContext, shape: SideShape, ranges: KeyRange | readonly KeyRange[]): Promise<Row[]> {
+  const list = Array.isArray(ranges) ? (ranges as readonly KeyRange[]) : [ranges as KeyRange];
+  const parts = await Promise.all(
+    statements(list).map((batch) => {
+      const q = rowsQuery(ctx.plan, shape, batch, ctx.form);
+      return queryText(db, q.text, q.values);
+    }),
+  );
+  return parts.flat();
+}
+
+/** The exact rows of disjoint ranges as the source should appear on the target (mapped and filtered). */
+export async function sourceRows(ctx: ChunkContext, ranges: KeyRange | readonly KeyRange[]): Promise<{ rows: Row[]; fetched: number }> {
   const { plan, form } = ctx;
   if (plan.viaTransformer) {
-    const shipped = await transformedSourceRows(ctx, range);
-    const q = rowsQuery(plan, transformedShape(plan), range, form);
-    const rows = await queryText(ctx.targetDb, q.text, [shipped.json]);
-    return { rows, fetched: shipped.fetched + rows.length };
+    const out = { rows: [] as Row[], fetched: 0 };
+    for (const range of Array.isArray(ranges) ? (ranges as readonly KeyRange[]) : [ranges as KeyRange]) {
+      const shipped = await transformedSourceRows(ctx, range);
+      const q = rowsQuery(plan, transformedShape(plan), range, form);
+      const rows = await queryText(ctx.targetDb, q.text, [shipped.json]);
+      out.rows.push(...rows);
+      out.fetched += shipped.fetched + rows.length;
+    }
+    return out;
   }
-  const q = rowsQuery(plan, sourceShape(plan), range, form);
-  const rows = await queryText(ctx.sourceDb, q.text, q.values);
+  const rows = await rowsOf(ctx.sourceDb, ctx, sourceShape(plan), ranges);
   return { rows, fetched: rows.length };
 }
 
-/** Ships both sides' exact rows of one range and diffs them to the row and column. */
-export async function diffChunk(ctx: ChunkContext, range: KeyRange): Promise<{ diff: ChunkDiff; rowsFetched: number }> {
-  const [src, tgt] = await Promise.all([sourceRows(ctx, range), targetRows(ctx, range)]);
+/**
+ * Both sides' exact rows of disjoint ranges, per range (a statement per side per MAX_ARMS ranges,
+ * each row tagged with its range). Not for the row transformer's tables.
+ */
+export async function rowsPerRange(ctx: ChunkContext, ranges: readonly KeyRange[]): Promise<{ source: Row[][]; target: Row[][] }> {
+  const side = async (db: pg.Pool, shape: SideShape): Promise<Row[][]> => {
+    const out: Row[][] = ranges.map(() => []);
+    await Promise.all(
+      statements(ranges).map(async (batch, b) => {
+        const q = rowsQuery(ctx.plan, shape, batch, ctx.form, true);
+        for (const row of await queryText(db, q.text, q.values)) out[b * MAX_ARMS + Number(row[0])]!.push(row.slice(1));
+      }),
+    );
+    return out;
+  };
+  const [source, target] = await Promise.all([side(ctx.sourceDb, sourceShape(ctx.plan)), side(ctx.targetDb, targetShape(ctx.plan))]);
+  return { source, target };
+}
+
+/** Ships both sides' exact rows of disjoint ranges (a statement per side per MAX_ARMS ranges) and diffs them to the row and column. */
+export async function diffChunk(ctx: ChunkContext, ranges: KeyRange | readonly KeyRange[]): Promise<{ diff: ChunkDiff; rowsFetched: number }> {
+  const [src, tgt] = await Promise.all([sourceRows(ctx, ranges), targetRows(ctx, ranges)]);
   const diff = diffChunkRows(ctx.plan, src.rows, tgt, { floatTolerance: ctx.form.floatTolerance, deadLetterIds: ctx.deadLetterIds });
   return { diff, rowsFetched: src.fetched + tgt.length };
 }

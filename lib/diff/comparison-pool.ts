@@ -14,8 +14,27 @@ const CANONICAL_SESSION = [
   '-c statement_timeout=0',
 ].join(' ');
 
+/**
+ * The engine's own statements run without parallel workers: its parallelism is one session per
+ * chunk in flight, and a statement of a few bucket-sized index scans (side-query.ts) on a table
+ * the planner has no statistics for yet (just loaded) would otherwise be planned as a Parallel
+ * Append and start workers for every chunk. A plain SET (not a start-up option), so that RESET
+ * gives a business query (reconciliation.ts) the server's own setting back. A server without the
+ * setting (before 9.6) has no parallel query: its error is ignored.
+ */
+export const NO_PARALLEL_WORKERS = 'SET max_parallel_workers_per_gather = 0';
+
 export function openComparisonPool(url: string, max: number): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, options: CANONICAL_SESSION, application_name: 'cutover-validate' });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    options: CANONICAL_SESSION,
+    application_name: 'cutover-validate',
+    // before the pool hands the new session out
+    onConnect: async (client) => {
+      await client.query(NO_PARALLEL_WORKERS).catch(() => {});
+    },
+  });
   // an idle client dropped by the server must not crash the process; the next query reports it
   pool.on('error', () => {});
   // …and so must a checked-out client between two queries (pg-pool only listens while idle)
@@ -42,31 +61,28 @@ export async function serverVersionNum(client: pg.Pool | pg.ClientBase): Promise
 }
 
 /**
- * Opens `clients` connections of the pool at once and returns them to it: this checks the
- * endpoint (the error is the driver's, for connectionError) and spares the first chunks the
- * connection set-up, all in one round of parallel connects.
+ * Opens one connection of the pool, then `clients - 1` more in the background, each returned to
+ * the pool as soon as it is up. The first one checks the endpoint (its error is the driver's, for
+ * connectionError) and serves the catalog queries at once, while the others authenticate meanwhile
+ * instead of all competing with it, so the chunks find them ready.
  */
 export async function warmPool(pool: pg.Pool, clients: number, timeoutMs = 10_000): Promise<void> {
-  let settled = false;
-  const held: pg.PoolClient[] = [];
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(Object.assign(new Error(`no connection within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
   });
-  const connects = Array.from({ length: clients }, () =>
-    pool.connect().then((client) => {
-      // one that connects after a failure or the timeout goes straight back (pool.end() waits for it)
-      if (settled) client.release();
-      else held.push(client);
-    }),
-  );
+  const first = pool.connect();
+  let probe: pg.PoolClient;
   try {
-    await Promise.race([Promise.all(connects), timeout]);
+    probe = await Promise.race([first, timeout]);
+  } catch (err) {
+    // one that connects after the timeout goes straight back (pool.end() waits for it)
+    first.then((client) => client.release(), () => {});
+    throw err;
   } finally {
-    settled = true;
     clearTimeout(timer);
-    for (const c of held) c.release();
-    for (const c of connects) c.catch(() => {});
   }
+  // while the probe is checked out, each connect opens a new session
+  for (let i = 1; i < clients; i++) pool.connect().then((client) => client.release(), () => {});
+  probe.release();
 }
-

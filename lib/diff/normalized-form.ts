@@ -69,7 +69,11 @@ function hasFixedScale(type: string): boolean {
 
 /** Order-independent 64-bit hash of one row's normalized form (summed per chunk). */
 export function rowHash(canonicalExprs: readonly string[], fn: RowHashFunction = 'md5'): string {
-  const text = `ROW(${canonicalExprs.join(', ')})::text`;
+  return textHash(`ROW(${canonicalExprs.join(', ')})::text`, fn);
+}
+
+/** 64-bit hash (a bigint) of a text expression. */
+export function textHash(text: string, fn: RowHashFunction = 'md5'): string {
   if (fn === 'hashtextextended') return `hashtextextended(${text} COLLATE "C", 0)`;
   return `('x' || substr(md5(${text}), 1, 16))::bit(64)::bigint`;
 }

@@ -8,17 +8,16 @@ import { createRowTransformer, loadTableMappings, readCatalog, resolveTableMappi
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
-import { narrowMismatch } from './bucket-narrowing.ts';
-import { diffChunk, hashChunk, type ChunkContext, type ChunkHashes } from './chunk-compare.ts';
+import { hashChunk, hashedRange, type ChunkContext, type ChunkHashes } from './chunk-compare.ts';
 import { openComparisonPool, warmPool } from './comparison-pool.ts';
 import { readDeadLetterIds } from './dead-letters.ts';
 import { negotiateForm } from './form-probe.ts';
 import { BUCKETS_PER_CHUNK, chunkBoundaries, chunkRanges } from './key-chunks.ts';
 import { recheckRows, type LiveRecheck } from './live-recheck.ts';
+import { MismatchBatches, type ChunkFollowUp } from './mismatch-batches.ts';
 import type { FormOptions } from './normalized-form.ts';
 import { reconcile, type ReconciliationResult } from './reconciliation.ts';
 import { repairScript } from './repair-sql.ts';
-import { mergeDiffs } from './row-diff.ts';
 import { bucketRange, type KeyRange } from './side-query.ts';
 import { buildTablePlan, type TablePlan } from './table-plan.ts';
 import { TaskLimiter } from './task-limiter.ts';
@@ -43,10 +42,14 @@ export interface PostgresValidationReport extends ValidationReport {
   readonly repairSqlFile?: string;
 }
 
-/** Chunks hash under `hash`; a mismatching chunk's follow-up (narrow, diff, re-check) under `followUp`. */
+/**
+ * Chunks hash under `hash`; a mismatching chunk is narrowed and diffed in a batch with other
+ * chunks of its table (`batches`) and, while replication runs, re-checked under `followUp`.
+ */
 interface ChunkSlots {
   readonly hash: TaskLimiter;
   readonly followUp: TaskLimiter;
+  readonly batches: ReadonlyMap<string, MismatchBatches>;
 }
 
 export interface PostgresValidatorOptions {
@@ -83,22 +86,27 @@ export class PostgresValidator implements Validator {
     const startedAt = this.now().toISOString();
     const { env } = this;
     const concurrency = env.validation.concurrency;
-    // hash scans and mismatch follow-ups (see compareChunk) each up to `concurrency` at a time
-    const sourceDb = openComparisonPool(env.source.url, concurrency * 2 + 1);
-    const targetDb = openComparisonPool(env.target.url, concurrency * 3 + 1);
+    // `concurrency` sessions per side, shared by the hash scans and the mismatch follow-ups (see
+    // compareChunk): a session costs its server a process and an authentication, and more
+    // sessions than scans only add that cost while the scans already keep the servers busy
+    const sourceDb = openComparisonPool(env.source.url, concurrency);
+    const targetDb = openComparisonPool(env.target.url, concurrency);
     const transformers: RowTransformer[] = [];
+    // read while the servers authenticate
+    const mappings = loadTableMappings(env.mappingFiles.forward);
+    mappings.catch(() => {});
     try {
-      // one connection per side is the probe (the chunks open the others as they start, in parallel)
+      // the first connection per side is the probe; the others connect while the plan is built
       await Promise.all([
-        warmPool(sourceDb, 1).catch((err: unknown) => {
+        warmPool(sourceDb, concurrency).catch((err: unknown) => {
           throw connectionError(err, 'source', env.source.url);
         }),
-        warmPool(targetDb, 1).catch((err: unknown) => {
+        warmPool(targetDb, concurrency).catch((err: unknown) => {
           throw connectionError(err, 'target', env.target.url);
         }),
       ]);
       const [mapped, form, lagAware] = await Promise.all([
-        this.mappedTables(sourceDb, options.tables),
+        this.mappedTables(sourceDb, mappings, options.tables),
         negotiateForm(sourceDb, targetDb, env.validation.floatTolerance),
         this.lagAware(options),
       ]);
@@ -142,7 +150,13 @@ export class PostgresValidator implements Validator {
       let resumedChunks = 0;
       let recheckedChunks = 0;
       const results = new Map<string, ChunkResult[]>(plans.map((p) => [p.source, []]));
-      const slots: ChunkSlots = { hash: limiter, followUp: new TaskLimiter(concurrency) };
+      const batches = new Map(
+        plans.map((plan) => {
+          const unhashed = ranges.get(plan.source)!.filter((_, index) => !checkpoint.finishedChunk(plan.source, index)).length;
+          return [plan.source, new MismatchBatches(contexts.get(plan.source)!, unhashed, concurrency)];
+        }),
+      );
+      const slots: ChunkSlots = { hash: limiter, followUp: new TaskLimiter(concurrency), batches };
       const tasks: Promise<void>[] = [];
       for (const plan of plans) {
         const ctx = contexts.get(plan.source)!;
@@ -212,8 +226,8 @@ export class PostgresValidator implements Validator {
   }
 
   /** The forward mapping resolved against the source catalog, narrowed to `only` when given. */
-  private async mappedTables(sourceDb: pg.Pool, only?: readonly string[]): Promise<MappedTable[]> {
-    const doc = await loadTableMappings(this.env.mappingFiles.forward);
+  private async mappedTables(sourceDb: pg.Pool, mappings: ReturnType<typeof loadTableMappings>, only?: readonly string[]): Promise<MappedTable[]> {
+    const doc = await mappings;
     const client = await sourceDb.connect().catch((err: unknown) => {
       throw connectionError(err, 'source', this.env.source.url);
     });
@@ -252,8 +266,9 @@ export class PostgresValidator implements Validator {
 
   /**
    * One chunk: hashes per bucket on both sides; a mismatching bucket is narrowed in the databases
-   * to small key ranges (bucket-narrowing.ts) whose rows are shipped and diffed; while replication
-   * runs, the rows found different are re-checked (live-recheck.ts) and only persisting ones kept.
+   * to small key ranges (bucket-narrowing.ts) whose rows are shipped and diffed, together with
+   * other chunks' (mismatch-batches.ts); while replication runs, the rows found different are
+   * re-checked (live-recheck.ts) and only persisting ones kept.
    */
   private async compareChunk(
     ctx: ChunkContext,
@@ -263,44 +278,57 @@ export class PostgresValidator implements Validator {
     slots: ChunkSlots,
     signal?: AbortSignal,
   ): Promise<{ result: ChunkResult; rechecked: boolean }> {
-    const hashes = await slots.hash.run(() => {
-      if (signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again: it resumes where it stopped' });
-      return hashChunk(ctx, range);
-    });
+    const batches = slots.batches.get(ctx.plan.source)!;
+    let hashes: ChunkHashes;
+    try {
+      hashes = await slots.hash.run(() => {
+        if (signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again: it resumes where it stopped' });
+        return hashChunk(ctx, range);
+      });
+    } catch (err) {
+      batches.hashed();
+      throw err;
+    }
     const base = { table: ctx.plan.source, index, sourceRows: hashes.sourceRows, targetRows: hashes.targetRows };
     if (!hashes.mismatchedBuckets.length) {
+      batches.hashed();
       const none: RowKey[] = [];
       return {
         result: { ...base, mismatched: false, missing: none, extra: none, different: none, deadLetter: none, samples: [], inFlight: 0, rowsFetched: hashes.rowsFetched, repair: [] },
         rechecked: false,
       };
     }
-    // the follow-up is a few short queries: it has its own slots, so the hash scans keep every
-    // scan slot busy meanwhile (a difference then costs its round trips, not idle scan time)
-    return slots.followUp.run(() => this.resolveMismatch(ctx, range, hashes, base, lagAware));
+    // queued before this chunk counts as hashed, so the table's last batch includes it; the next
+    // chunks' scans go on meanwhile (a difference then costs its work, not idle scan time)
+    const found = batches.resolve(range, hashes);
+    batches.hashed();
+    return this.resolveMismatch(ctx, range, hashes, base, lagAware, await found, slots);
   }
 
-  /** Narrows a chunk's mismatching buckets, diffs the leaves and, while replication runs, re-checks. */
+  /** A chunk's differences as found; while replication runs, re-checked. */
   private async resolveMismatch(
     ctx: ChunkContext,
     range: KeyRange,
     hashes: ChunkHashes,
     base: Pick<ChunkResult, 'table' | 'index' | 'sourceRows' | 'targetRows'>,
     lagAware: boolean,
+    found: ChunkFollowUp,
+    slots: ChunkSlots,
   ): Promise<{ result: ChunkResult; rechecked: boolean }> {
-    const narrowed = await Promise.all(hashes.mismatchedBuckets.map((b) => narrowMismatch(ctx, bucketRange(range, b), hashes.bucketRows.get(b) ?? 0)));
-    const leaves = narrowed.flatMap((n) => n.leaves);
-    let rowsFetched = hashes.rowsFetched + narrowed.reduce((n, x) => n + x.rowsFetched, 0);
-    const parts = await Promise.all(leaves.map((leaf) => diffChunk(ctx, leaf)));
-    rowsFetched += parts.reduce((n, p) => n + p.rowsFetched, 0);
-    let diff = mergeDiffs(parts.map((p) => p.diff));
+    let { diff } = found;
+    let rowsFetched = hashes.rowsFetched + found.rowsFetched;
     let inFlight = 0;
     let rechecked = false;
     const differs = diff.missing.length + diff.extra.length + diff.different.length > 0;
     if (lagAware && differs) {
-      const span: KeyRange = { lower: leaves[0]!.lower, upper: leaves[leaves.length - 1]!.upper };
-      const live: LiveRecheck = { replicator: this.replicator!, rounds: this.recheckRounds, deadline: Date.now() + this.recheckTimeoutMs };
-      const outcome = await recheckRows(ctx, span, diff, live);
+      // the mismatching buckets' span (buckets are in key order)
+      const buckets = hashes.mismatchedBuckets;
+      const hashed = hashedRange(ctx, range);
+      const span: KeyRange = { lower: bucketRange(hashed, buckets[0]!).lower, upper: bucketRange(hashed, buckets[buckets.length - 1]!).upper };
+      const outcome = await slots.followUp.run(() => {
+        const live: LiveRecheck = { replicator: this.replicator!, rounds: this.recheckRounds, deadline: Date.now() + this.recheckTimeoutMs };
+        return recheckRows(ctx, span, diff, live);
+      });
       if (outcome.timedOut) this.out.warn('validate', `${ctx.plan.source}: replication did not reach ${outcome.timedOut} within ${this.recheckTimeoutMs} ms; reporting what still differed`);
       ({ diff, inFlight } = outcome);
       rowsFetched += outcome.rowsFetched;

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { Replicator, ValidationReport } from '../platform/roles.ts';
-import { queryText } from './comparison-pool.ts';
+import { NO_PARALLEL_WORKERS, queryText } from './comparison-pool.ts';
 
 export interface ReconciliationCheck {
   readonly name: string;
@@ -77,13 +77,24 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 async function run(db: pg.Pool, check: ReconciliationCheck, side: 'source' | 'target'): Promise<(string | null)[][]> {
+  let client: pg.PoolClient | undefined;
   try {
-    return await queryText(db, check[side]);
+    client = await db.connect();
+    // a business query over whole tables runs with the server's own parallel workers, not with
+    // the engine's session setting (comparison-pool.ts), which is restored afterwards
+    await client.query('RESET max_parallel_workers_per_gather').catch(() => {});
+    try {
+      return await queryText(client, check[side]);
+    } finally {
+      await client.query(NO_PARALLEL_WORKERS).catch(() => {});
+    }
   } catch (err) {
     throw new CutoverError('CONFIG_INVALID', `reconciliation "${check.name}": the ${side} query failed: ${(err as Error).message}`, {
       received: check[side],
       fix: `correct validation.reconciliation[name=${check.name}].${side} in the config`,
       cause: err,
     });
+  } finally {
+    client?.release();
   }
 }

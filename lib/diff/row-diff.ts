@@ -84,16 +84,3 @@ export function diffChunkRows(
   }
   return diff;
 }
-
-/** The diffs of several buckets of one chunk as one. */
-export function mergeDiffs(parts: readonly ChunkDiff[]): ChunkDiff {
-  const diff: ChunkDiff = { missing: [], extra: [], different: [], deadLetter: [], samples: [] };
-  for (const p of parts) {
-    diff.missing.push(...p.missing);
-    diff.extra.push(...p.extra);
-    diff.different.push(...p.different);
-    diff.deadLetter.push(...p.deadLetter);
-    for (const s of p.samples) if (diff.samples.length < SAMPLES_PER_CHUNK) diff.samples.push(s);
-  }
-  return diff;
-}

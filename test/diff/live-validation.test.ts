@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { PostgresValidator } from '../../lib/diff/postgres-validator.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
-import { connect, startTestPostgres } from '../_helpers/pg.ts';
 import { seededRandom } from './legacy-fixture.ts';
+import { startServerPair, type ServerPair } from './server-pair.ts';
 import { StandInReplicator } from './stand-in-replicator.ts';
 import { renameTable, testEnvironment } from './validation-env.ts';
 
@@ -25,9 +22,7 @@ const HOT = [700, 1999];
 /** The hottest row: decremented by every write of the load (every few milliseconds). */
 const HOTTEST = 1000;
 
-type Server = Awaited<ReturnType<typeof startTestPostgres>>;
-let sourceServer: Server;
-let targetServer: Server;
+let servers: ServerPair;
 let source: pg.Client;
 let target: pg.Client;
 let dir: string;
@@ -43,27 +38,22 @@ const RECONCILIATION = [
 ];
 
 beforeAll(async () => {
-  [sourceServer, targetServer] = await Promise.all([startTestPostgres('legacy'), startTestPostgres('new')]);
-  source = await connect(sourceServer.url);
-  target = await connect(targetServer.url);
+  servers = await startServerPair('cutover-live-validate');
+  ({ source, target, dir } = servers);
   await source.query(DDL('t_inventory', 't_order'));
   await target.query(DDL('inventory', 'orders'));
-  dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-live-validate-'));
   const select = (id: string, table: string) => ({ 'rule-type': 'selection', 'rule-id': id, 'rule-name': `s${id}`, 'object-locator': { 'schema-name': 'public', 'table-name': table }, 'rule-action': 'include' });
   env = testEnvironment({
     dir,
-    sourceUrl: sourceServer.url,
-    targetUrl: targetServer.url,
+    sourceUrl: servers.sourceServer.url,
+    targetUrl: servers.targetServer.url,
     forward: { rules: [select('1', 't_inventory'), select('2', 't_order'), renameTable('3', 't_inventory', 'inventory'), renameTable('4', 't_order', 'orders')] },
     validation: { chunkRows: 400, concurrency: 2, reconciliation: RECONCILIATION },
   });
 }, 30_000);
 
 afterAll(async () => {
-  await source?.end().catch(() => {});
-  await target?.end().catch(() => {});
-  await Promise.all([sourceServer?.dispose(), targetServer?.dispose()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await servers?.dispose();
 });
 
 /** Same data on both sides (as after a full load). */
@@ -129,7 +119,7 @@ let replicator: StandInReplicator;
 let load: LiveLoad;
 
 async function startLoad(): Promise<void> {
-  replicator = new StandInReplicator(sourceServer.url, targetServer.url, DELAY_MS);
+  replicator = new StandInReplicator(servers.sourceServer.url, servers.targetServer.url, DELAY_MS);
   await replicator.open();
   await replicator.start();
   load = new LiveLoad(replicator);

@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
@@ -9,33 +7,26 @@ import { PostgresValidator } from '../../lib/diff/postgres-validator.ts';
 import { CutoverError } from '../../lib/errors.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import type { ReplicationStatus, Replicator, ValidationReport } from '../../lib/platform/roles.ts';
-import { connect, startTestPostgres } from '../_helpers/pg.ts';
 import { FORWARD_MAPPING, mutateTarget, nextUlp, replicateByCopy, SOURCE_DDL, TARGET_DDL, type Expected } from './legacy-fixture.ts';
+import { startServerPair, type ServerPair } from './server-pair.ts';
 import { testEnvironment } from './validation-env.ts';
 
-type Server = Awaited<ReturnType<typeof startTestPostgres>>;
-let sourceServer: Server;
-let targetServer: Server;
+let servers: ServerPair;
 let source: pg.Client;
 let target: pg.Client;
 let dir: string;
 let env: ResolvedPostgresEnvironment;
 
 beforeAll(async () => {
-  [sourceServer, targetServer] = await Promise.all([startTestPostgres('legacy'), startTestPostgres('new')]);
-  source = await connect(sourceServer.url);
-  target = await connect(targetServer.url);
+  servers = await startServerPair('cutover-validate');
+  ({ source, target, dir } = servers);
   await source.query(SOURCE_DDL);
   await target.query(TARGET_DDL);
-  dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-validate-'));
-  env = testEnvironment({ dir, sourceUrl: sourceServer.url, targetUrl: targetServer.url, forward: FORWARD_MAPPING, validation: { chunkRows: 250, concurrency: 3 } });
+  env = testEnvironment({ dir, sourceUrl: servers.sourceServer.url, targetUrl: servers.targetServer.url, forward: FORWARD_MAPPING, validation: { chunkRows: 250, concurrency: 3 } });
 });
 
 afterAll(async () => {
-  await source?.end().catch(() => {});
-  await target?.end().catch(() => {});
-  await Promise.all([sourceServer?.dispose(), targetServer?.dispose()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await servers?.dispose();
 });
 
 beforeEach(async () => {
@@ -93,7 +84,7 @@ describe('PostgresValidator', () => {
 
   test('narrows large mismatching buckets inside the databases: exact keys, few rows shipped (integer, composite, uuid and text keys)', async () => {
     // 4,000-row chunks: 500-row buckets, narrowed before any row is shipped
-    const wide = testEnvironment({ dir: path.join(dir, 'wide'), sourceUrl: sourceServer.url, targetUrl: targetServer.url, forward: FORWARD_MAPPING, validation: { chunkRows: 4000, concurrency: 2 } });
+    const wide = testEnvironment({ dir: path.join(dir, 'wide'), sourceUrl: servers.sourceServer.url, targetUrl: servers.targetServer.url, forward: FORWARD_MAPPING, validation: { chunkRows: 4000, concurrency: 2 } });
     const expected = await mutateTarget(target, 5, 10);
     const report = await new PostgresValidator(wide, new RecordingOutput()).validate();
     expectExactly(report, expected);

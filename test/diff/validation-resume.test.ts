@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
@@ -8,13 +7,11 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { PostgresValidator } from '../../lib/diff/postgres-validator.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
-import { connect, startTestPostgres } from '../_helpers/pg.ts';
+import { startServerPair, type ServerPair } from './server-pair.ts';
 import { testEnvironment } from './validation-env.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-type Server = Awaited<ReturnType<typeof startTestPostgres>>;
-let sourceServer: Server;
-let targetServer: Server;
+let servers: ServerPair;
 let source: pg.Client;
 let target: pg.Client;
 let dir: string;
@@ -23,29 +20,24 @@ let env: ResolvedPostgresEnvironment;
 const ROWS = 60_000;
 
 beforeAll(async () => {
-  [sourceServer, targetServer] = await Promise.all([startTestPostgres('legacy'), startTestPostgres('new')]);
-  source = await connect(sourceServer.url);
-  target = await connect(targetServer.url);
+  servers = await startServerPair('cutover-resume');
+  ({ source, target, dir } = servers);
   const fill = `create table big (id bigint primary key, payload text, amount numeric(12,2));
     insert into big select g, 'row ' || g, g * 0.25 from generate_series(1, ${ROWS}) g;`;
   await Promise.all([source.query(fill), target.query(fill)]);
   // a few differences spread over the table, so the resumed result has something to agree on
   await target.query(`delete from big where id in (17, 30000); update big set payload = '改' where id in (59999, 4242); insert into big values (${ROWS + 5}, 'extra', 1)`);
-  dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-resume-'));
   env = testEnvironment({
     dir,
-    sourceUrl: sourceServer.url,
-    targetUrl: targetServer.url,
+    sourceUrl: servers.sourceServer.url,
+    targetUrl: servers.targetServer.url,
     forward: { rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': 'all', 'object-locator': { 'schema-name': 'public', 'table-name': 'big' }, 'rule-action': 'include' }] },
     validation: { chunkRows: 200, concurrency: 1 },
   });
 });
 
 afterAll(async () => {
-  await source?.end().catch(() => {});
-  await target?.end().catch(() => {});
-  await Promise.all([sourceServer?.dispose(), targetServer?.dispose()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await servers?.dispose();
 });
 
 function finishedChunks(file: string): number {
