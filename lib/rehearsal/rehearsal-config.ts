@@ -14,6 +14,10 @@ export interface RehearsalConfigInput {
   readonly greenAppUrl: string;
   readonly shiftBakeSeconds: number;
   readonly bakeSeconds: number;
+  /** @default [1, 10, 50, 100] */
+  readonly shiftSteps?: readonly number[];
+  /** @default 10 */
+  readonly minRequests?: number;
   /** The smoke-test account and product of the seeded data. */
   readonly smoke: { customerId: number; productId: number };
 }
@@ -42,8 +46,8 @@ export function buildRehearsalConfig(i: RehearsalConfigInput): CutoverConfigInpu
         apps: { blue: { url: i.blueAppUrl }, green: { url: i.greenAppUrl } },
         replication: { parallelTables: 2, chunkRows: 2000, batchSize: 2000, waves: [] },
         validation: { chunkRows: 2000, concurrency: 2, floatTolerance: 0, reconciliation: DEMO_RECONCILIATION },
-        shift: { steps: [1, 10, 50, 100], bakeSeconds: i.shiftBakeSeconds },
-        gates: { maxErrorRatio: 0.05, maxP99RatioToBlue: 5, maxLagMs: 2000, maxValidationAgeSeconds: 3600, minRequests: 10 },
+        shift: { steps: [...(i.shiftSteps ?? [1, 10, 50, 100])], bakeSeconds: i.shiftBakeSeconds },
+        gates: { maxErrorRatio: 0.05, maxP99RatioToBlue: 5, maxLagMs: 2000, maxValidationAgeSeconds: 3600, minRequests: i.minRequests ?? 10 },
         switch: { catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 },
         bake: { seconds: i.bakeSeconds },
         assess: { checks: CAINIAO_QUALITY_CHECKS },

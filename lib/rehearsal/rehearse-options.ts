@@ -24,6 +24,10 @@ export interface RehearseOptions {
   readonly shiftBakeSeconds?: number;
   /** Bake after the write switch, seconds. @default 6 */
   readonly bakeSeconds?: number;
+  /** Read-shift steps, percent of reads on green. @default [1, 10, 50, 100] */
+  readonly shiftSteps?: readonly number[];
+  /** Green requests a gate window needs before it can pass (gates.minRequests). @default 10 */
+  readonly minRequests?: number;
 }
 
 export function checkFault(fault: string | null | undefined): FaultName | null {

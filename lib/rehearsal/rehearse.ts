@@ -83,6 +83,8 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       blueAppUrl: demo.blue.url,
       shiftBakeSeconds: options.shiftBakeSeconds ?? 4,
       bakeSeconds: options.bakeSeconds ?? 6,
+      shiftSteps: options.shiftSteps,
+      minRequests: options.minRequests,
       smoke: demo.summary.smoke,
     });
     const configFile = path.join(dir, 'cutover.config.json');
