@@ -14,6 +14,7 @@ import { registerStatus } from './commands/status.ts';
 import { registerSwitch } from './commands/switch.ts';
 import { registerUnlock } from './commands/unlock.ts';
 import { registerValidate } from './commands/validate.ts';
+import { TOOL_VERSION } from '../tool-version.ts';
 import type { CliRuntime } from './runtime.ts';
 
 /**
@@ -29,6 +30,9 @@ export function buildProgram(rt: CliRuntime): Command {
     .option('--dry-run', 'print the plan (what would be called, against what) and change nothing')
     .option('--yes', 'skip typed confirmations (protected environment name, the "go" at the write switch)')
     .addOption(new Option('--force-unlock', 'take the operator lock from a holder that is not running (warns)'))
+    .version(TOOL_VERSION, '-V, --version', 'print the cutover-kit version')
+    // every subcommand's --help lists --env, --config, --json, --dry-run, --yes too
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({

@@ -78,6 +78,15 @@ describe('cutover CLI contract', () => {
     expect(JSON.parse(j.stderr)).toEqual({ error: 'USAGE', message: "unknown option '--bogus'", fix: 'see `npx cutover status --help` for the commands and options it takes' });
   });
 
+  test('--version prints the package version; a subcommand --help lists the global flags too', async () => {
+    const v = await runCli(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(path.join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')).version);
+    const h = await runCli(['replicate', 'start', '--help']);
+    expect(h.code).toBe(0);
+    for (const flag of ['--wave', '--env <name>', '--config <path>', '--json', '--dry-run', '--yes']) expect(h.stdout).toContain(flag);
+  });
+
   test('replicate stop with no worker running says so instead of claiming it stopped one', async () => {
     const fresh = tempConfig();
     try {
