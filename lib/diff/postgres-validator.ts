@@ -16,6 +16,7 @@ import { BUCKETS_PER_CHUNK, chunkBoundaries, chunkRanges } from './key-chunks.ts
 import { recheckRows, type LiveRecheck } from './live-recheck.ts';
 import { MismatchBatches, type ChunkFollowUp } from './mismatch-batches.ts';
 import type { FormOptions } from './normalized-form.ts';
+import { firstDifference } from '../platform/reconciliation-difference.ts';
 import { reconcile, type ReconciliationResult } from './reconciliation.ts';
 import { repairScript } from './repair-sql.ts';
 import { bucketRange, type KeyRange } from './side-query.ts';
@@ -376,9 +377,9 @@ export class PostgresValidator implements Validator {
       else if (r.inFlight) {
         this.out.warn(
           'validate',
-          `reconciliation ${r.name}: still different after ${this.recheckRounds} aligned round(s) while replication runs (in flight, not failing this validation; the frozen validation at the write switch decides): source ${JSON.stringify(r.source)} != target ${JSON.stringify(r.target)}`,
+          `reconciliation ${r.name}: still different after ${this.recheckRounds} aligned round(s) while replication runs (in flight, not failing this validation; the frozen validation at the write switch decides): ${firstDifference(r.source, r.target)}`,
         );
-      } else this.out.warn('validate', `reconciliation ${r.name}: FAILED: source ${JSON.stringify(r.source)} != target ${JSON.stringify(r.target)}`);
+      } else this.out.warn('validate', `reconciliation ${r.name}: FAILED: ${firstDifference(r.source, r.target)}`);
     }
   }
 }

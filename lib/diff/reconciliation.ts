@@ -98,3 +98,4 @@ async function run(db: pg.Pool, check: ReconciliationCheck, side: 'source' | 'ta
     client?.release();
   }
 }
+

@@ -4,6 +4,7 @@ import { CutoverError } from '../errors.ts';
 import type { ValidationReport } from '../platform/roles.ts';
 import { sourceLabel, targetLabel } from './endpoints.ts';
 import { outcomeMemo } from './outcome-memo.ts';
+import { firstDifference } from '../platform/reconciliation-difference.ts';
 
 /** The report, plus how many repair statements `--repair` applied before it was taken. */
 export type RepairedValidationReport = ValidationReport & { readonly repaired?: number };
@@ -132,14 +133,3 @@ function outcome(report: RepairedValidationReport, tables?: readonly string[]): 
 }
 
 /** The first differing row of a reconciliation, short enough for one log line. */
-function firstDifference(source: unknown, target: unknown): string {
-  const rows = (v: unknown) => (Array.isArray(v) ? v : [v]);
-  const a = rows(source);
-  const b = rows(target);
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const x = JSON.stringify(a[i] ?? null);
-    const y = JSON.stringify(b[i] ?? null);
-    if (x !== y) return `row ${i + 1} of ${a.length}/${b.length}: source ${x.slice(0, 120)} vs target ${y.slice(0, 120)}`;
-  }
-  return `${a.length} source row(s) vs ${b.length} target row(s)`;
-}
