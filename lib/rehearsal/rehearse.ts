@@ -143,7 +143,7 @@ function printSummary(out: Output, r: RehearsalReport, htmlFile: string, jsonFil
     `  requests   ${r.requests.total} total, ${r.requests.failed} failed`,
     `  ledger     ${r.ledger.acknowledged} acknowledged writes: ${r.ledger.missing} missing, ${r.ledger.mismatched} mismatched (on ${r.ledger.checkedOn})`,
     `  validation ${r.validation.equal === null ? 'not run' : r.validation.equal ? 'equal' : 'DIFFERENCES'}`,
-    `  write hold p50 ${r.switch.writePauseMs.p50 ?? '–'} ms, p99 ${r.switch.writePauseMs.p99 ?? '–'} ms`,
+    `  write hold p50 ${ms(r.switch.writePauseMs.p50)} ms, p99 ${ms(r.switch.writePauseMs.p99)} ms`,
     '  phases',
     ...r.phases.map((p) => `    ${p.name.padEnd(10)} ${p.outcome.padEnd(12)} ${p.summary}`),
     ...r.verdict.reasons.map((x) => `  ! ${x}`),
@@ -162,4 +162,9 @@ function mutedAfter(out: Output, muted: () => boolean): Output {
       return (...args: unknown[]) => (muted() ? undefined : (value as (...a: unknown[]) => unknown).apply(target, args));
     },
   });
+}
+
+/** Milliseconds for a summary line: whole, or a dash when not measured. */
+function ms(value: number | null | undefined): string {
+  return value === null || value === undefined ? '–' : String(Math.round(value));
 }
