@@ -35,6 +35,12 @@ export interface PostgresValidationReport extends ValidationReport {
     readonly resumedChunks: number;
     /** Chunks re-checked after replication passed the position seen at their first check. */
     readonly recheckedChunks: number;
+    /**
+     * Chunks whose hashes differed although every row then compared equal and none was in flight:
+     * values within `floatTolerance`, rows that changed between the hash and the read while
+     * replication ran, or a gap between the hashed and the compared form (worth a report).
+     */
+    readonly unexplainedChunks: number;
   };
   /** `inFlight: true`: differed in every aligned round while replication ran; not a failure. */
   readonly reconciliation: ReconciliationResult[];
@@ -214,11 +220,18 @@ export class PostgresValidator implements Validator {
           mismatchedChunks: all.filter((r) => r.mismatched).length,
           resumedChunks,
           recheckedChunks,
+          unexplainedChunks: all.filter((r) => r.mismatched && !r.missing.length && !r.extra.length && !r.different.length && !r.deadLetter.length && !r.inFlight).length,
         },
         ...(repaired !== undefined ? { repaired } : {}),
         ...(options.repairSqlFile ? { repairSqlFile: options.repairSqlFile } : {}),
       };
       this.summarize(report);
+      if (options.frozen && report.figures.unexplainedChunks) {
+        this.out.warn(
+          'validate',
+          `${report.figures.unexplainedChunks} chunk(s) hashed differently although every row compared equal: expected only for values within validation.floatTolerance; otherwise the hashed and the compared forms disagree — please report it with the table's column types`,
+        );
+      }
       return report;
     } finally {
       for (const t of transformers) t.close();

@@ -65,6 +65,7 @@ describe('PostgresValidator', () => {
     expect(orders.sourceRows).toBe(orders.targetRows);
     expect(orders.sourceRows).toBe(2100 - 53 * 3);
     expect(report.figures.mismatchedChunks).toBe(0);
+    expect(report.figures.unexplainedChunks).toBe(0);
     expect(report.figures.chunks).toBeGreaterThan(20);
   });
 
@@ -126,8 +127,13 @@ describe('PostgresValidator', () => {
     const report = await new PostgresValidator(tolerant, new RecordingOutput()).validate({ tables: ['public.t_cust'] });
     expect(keys(report.tables[0]!.different)).toEqual([JSON.stringify({ id: 52 })]);
     // with no tolerance every one of them is a difference
-    const exact = await new PostgresValidator(env, new RecordingOutput()).validate({ tables: ['public.t_cust'] });
+    const out = new RecordingOutput();
+    const exact = await new PostgresValidator(env, out).validate({ tables: ['public.t_cust'], frozen: true });
     expect(keys(exact.tables[0]!.different)).toEqual([50, 51, 52].map((id) => JSON.stringify({ id })).sort());
+    // every mismatching chunk is explained by its differences: no "hashed differently" warning
+    expect(exact.figures.mismatchedChunks).toBeGreaterThan(0);
+    expect(exact.figures.unexplainedChunks).toBe(0);
+    expect(out.text()).not.toContain('hashed differently');
   });
 
   test('lag-aware: a difference replication fixes before the re-check is counted in flight, one that persists is reported', async () => {
