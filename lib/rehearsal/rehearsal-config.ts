@@ -18,6 +18,8 @@ export interface RehearsalConfigInput {
   readonly shiftSteps?: readonly number[];
   /** @default 10 */
   readonly minRequests?: number;
+  /** An S3-compatible store for the backups. @default none: a folder under the working folder */
+  readonly s3?: { readonly endpoint: string; readonly bucket: string };
   /** The smoke-test account and product of the seeded data. */
   readonly smoke: { customerId: number; productId: number };
 }
@@ -41,7 +43,7 @@ export function buildRehearsalConfig(i: RehearsalConfigInput): CutoverConfigInpu
           reverse: path.join(i.repoRoot, 'mappings', 'duoduo-to-cainiao.json'),
         },
         stateDir: path.join(i.dir, 'state'),
-        backup: { dir: path.join(i.dir, 'state', 'backups') },
+        backup: i.s3 ? { s3: { endpoint: i.s3.endpoint, bucket: i.s3.bucket, prefix: 'rehearsal' } } : { dir: path.join(i.dir, 'state', 'backups') },
         router: { adminUrl: i.routerAdminUrl },
         apps: { blue: { url: i.blueAppUrl }, green: { url: i.greenAppUrl } },
         replication: { parallelTables: 2, chunkRows: 2000, batchSize: 2000, waves: [] },

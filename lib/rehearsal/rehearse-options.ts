@@ -28,6 +28,8 @@ export interface RehearseOptions {
   readonly shiftSteps?: readonly number[];
   /** Green requests a gate window needs before it can pass (gates.minRequests). @default 10 */
   readonly minRequests?: number;
+  /** Where snapshots go: a folder, or an S3-compatible server on loopback (the S3 client path). @default 'folder' */
+  readonly backupStore?: 'folder' | 's3';
 }
 
 export function checkFault(fault: string | null | undefined): FaultName | null {

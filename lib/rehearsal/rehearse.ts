@@ -7,6 +7,7 @@ import type { Output } from '../output/output.ts';
 import { startEmbeddedPostgres } from '../postgres/embedded-server.ts';
 import { CleanupStack } from './cleanup-stack.ts';
 import { lockRehearsalFolder } from './rehearsal-folder-lock.ts';
+import { startRehearsalS3, type RehearsalS3 } from './rehearsal-s3.ts';
 import { checkFault, checkPositiveInt, type RehearseOptions } from './rehearse-options.ts';
 import { judge, type RehearsalReport } from './report.ts';
 import { renderHtmlReport } from './report-html.ts';
@@ -70,6 +71,13 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
     );
     out.ok('rehearse', `cainiao on 127.0.0.1:${cainiao!.port}, duoduo on 127.0.0.1:${duoduo!.port}`);
 
+    let s3: RehearsalS3 | undefined;
+    if (options.backupStore === 's3') {
+      s3 = await startRehearsalS3(path.join(dir, 's3'));
+      cleanup.push('S3-compatible server', () => s3!.stop());
+      out.ok('rehearse', `backups go to s3://${s3.bucket}/rehearsal at ${s3.endpoint} (S3-compatible server on loopback)`);
+    }
+
     const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao!.url, duoduoUrl: duoduo!.url, seed, orders, rate, out });
     cleanup.push('demo apps and router', () => demo.stop());
 
@@ -84,6 +92,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       shiftBakeSeconds: options.shiftBakeSeconds ?? 4,
       bakeSeconds: options.bakeSeconds ?? 6,
       shiftSteps: options.shiftSteps,
+      s3: s3 && { endpoint: s3.endpoint, bucket: s3.bucket },
       minRequests: options.minRequests,
       smoke: demo.summary.smoke,
     });

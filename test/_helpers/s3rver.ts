@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-// @ts-expect-error -- s3rver ships no type declarations
 import S3rver from 's3rver';
 import { vi } from 'vitest';
 
@@ -19,10 +18,7 @@ export interface TestS3Server {
 export async function startS3rver(bucket: string): Promise<TestS3Server> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-test-s3-'));
   useS3rverCredentials();
-  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: bucket, configs: [] }] }) as {
-    run(): Promise<{ port: number }>;
-    close(): Promise<void>;
-  };
+  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: bucket, configs: [] }] });
   const { port } = await server.run();
   return {
     endpoint: `http://127.0.0.1:${port}`,

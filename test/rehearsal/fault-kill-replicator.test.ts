@@ -1,10 +1,12 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { phase, runSmallRehearsal } from './run-rehearsal.ts';
 
-describe('rehearsal --fault kill-replicator', () => {
+describe('rehearsal --fault kill-replicator --backup-store s3', () => {
   let r: Awaited<ReturnType<typeof runSmallRehearsal>>;
   beforeAll(async () => {
-    r = await runSmallRehearsal('kill-replicator');
+    r = await runSmallRehearsal('kill-replicator', 's3');
   }, 300_000);
   afterAll(() => r?.cleanup());
 
@@ -15,5 +17,13 @@ describe('rehearsal --fault kill-replicator', () => {
     expect(r.report.ledger.missing).toBe(0);
     expect(r.report.requests.failed).toBe(0);
     expect(r.code, r.report.verdict.reasons.join('; ')).toBe(0);
+  });
+
+  test('the snapshot went through the S3 client to the S3-compatible server, and was verified there', () => {
+    expect(r.out.text()).toMatch(/backups go to s3:\/\/cutover-rehearsal\/rehearsal at http:\/\/127\.0\.0\.1:\d+/);
+    expect(phase(r.report, 'snapshot').outcome).toBe('ok');
+    expect(existsSync(path.join(r.dir, 'state', 'backups'))).toBe(false);
+    const stored = readdirSync(path.join(r.dir, 's3', 'cutover-rehearsal'), { recursive: true }).map(String);
+    expect(stored.some((f) => f.includes('manifest.json'))).toBe(true);
   });
 });

@@ -10,11 +10,11 @@ import type { RehearsalReport } from '../../lib/rehearsal/report.ts';
  * steps from 10 % with gates proven on 5 green requests (at 1 % of 50 req/s, the default 10
  * take half a minute to arrive). The full size, with the 1 % step, runs with `npm start`.
  */
-export async function runSmallRehearsal(fault: string | null): Promise<{ code: number; report: RehearsalReport; out: RecordingOutput; dir: string; cleanup(): void }> {
+export async function runSmallRehearsal(fault: string | null, backupStore: 'folder' | 's3' = 'folder'): Promise<{ code: number; report: RehearsalReport; out: RecordingOutput; dir: string; cleanup(): void }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-rehearsal-'));
   const out = new RecordingOutput();
   const reportJson = path.join(dir, 'report.json');
-  const code = await rehearse({ orders: 400, rate: 50, seed: 7, fault, reportJson, dir, shiftBakeSeconds: 1, bakeSeconds: 1, shiftSteps: [10, 50, 100], minRequests: 5 }, out);
+  const code = await rehearse({ orders: 400, rate: 50, seed: 7, fault, reportJson, dir, shiftBakeSeconds: 1, bakeSeconds: 1, shiftSteps: [10, 50, 100], minRequests: 5, backupStore }, out);
   if (code !== 0) console.error(`rehearsal failed: ${JSON.stringify(JSON.parse(readFileSync(reportJson, 'utf8')).requests)}`);
   let report: RehearsalReport;
   try {

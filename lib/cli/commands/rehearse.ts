@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Output } from '../../output/output.ts';
 import { exported, importOptional } from '../../platform/optional-module.ts';
 import { positiveNumber, wholeNumber } from '../global-options.ts';
@@ -13,6 +13,7 @@ interface RehearseOptions {
   readonly fault?: string;
   readonly keep?: boolean;
   readonly reportJson?: string;
+  readonly backupStore?: 'folder' | 's3';
 }
 
 type Rehearse = (options: RehearseOptions & { dryRun?: boolean }, out: Output) => Promise<number>;
@@ -28,11 +29,12 @@ export function registerRehearse(program: Command, rt: CliRuntime): void {
     .option('--fault <name>', `run a fault scenario: ${REHEARSAL_FAULTS.join(' | ')}`, fault)
     .option('--keep', 'leave the servers running at the end and print how to connect')
     .option('--report-json <path>', 'write the report as JSON to PATH')
+    .addOption(new Option('--backup-store <kind>', 'where the snapshot goes: folder, or s3 (an S3-compatible server on loopback, through the S3 client)').choices(['folder', 's3']).default('folder'))
     .action(
       withoutSession<RehearseOptions>(rt, async (out, o, globals) => {
         const url = new URL('../../rehearsal/rehearse.ts', import.meta.url);
         const rehearse = exported<Rehearse>(await importOptional(url, 'the rehearsal'), 'rehearse', url);
-        return rehearse({ seed: o.seed, orders: o.orders, rate: o.rate, fault: o.fault, keep: o.keep === true, reportJson: o.reportJson, dryRun: globals.dryRun === true }, out);
+        return rehearse({ seed: o.seed, orders: o.orders, rate: o.rate, fault: o.fault, keep: o.keep === true, reportJson: o.reportJson, backupStore: o.backupStore, dryRun: globals.dryRun === true }, out);
       }),
     );
 }
