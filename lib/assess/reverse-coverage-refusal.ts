@@ -1,6 +1,8 @@
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
-import { loadTableMappings, readCatalog, resolveTableMappings, reverseCoverage } from '../mappings/index.ts';
+import { reverseCoverage } from '../mappings/index.ts';
+import { silentOutput } from '../output/output.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
+import { resolveMappedTables } from '../replication/mapping-engine.ts';
 
 /**
  * Before the write switch: the green tables the reverse mapping would not bring back to blue
@@ -10,24 +12,23 @@ import { openKitClient } from '../postgres/kit-client.ts';
  * now (the `postgres` platform's Inspector.reverseCoverageRefusal).
  */
 export async function reverseCoverageRefusal(env: ResolvedPostgresEnvironment): Promise<string | null> {
-  const [blue, green] = await Promise.all([openKitClient(env.source.url, 'cutover-switch-check'), openKitClient(env.target.url, 'cutover-switch-check')]);
+  const opened = await Promise.allSettled([openKitClient(env.source.url, 'cutover-switch-check'), openKitClient(env.target.url, 'cutover-switch-check')]);
+  const clients = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   try {
-    const [forwardDoc, reverseDoc, blueCatalog, greenCatalog] = await Promise.all([
-      loadTableMappings(env.mappingFiles.forward),
-      loadTableMappings(env.mappingFiles.reverse),
-      readCatalog(blue, env.source.schemas),
-      readCatalog(green, env.target.schemas),
+    const failed = opened.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason; // the other one is closed below
+    const [blue, green] = clients as [(typeof clients)[0], (typeof clients)[0]];
+    // resolved as the replicators resolve them (forward against blue, reverse against green)
+    const [forward, reverse] = await Promise.all([
+      resolveMappedTables(blue, env.source.schemas, env.mappingFiles.forward, silentOutput),
+      resolveMappedTables(green, env.target.schemas, env.mappingFiles.reverse, silentOutput),
     ]);
-    const coverage = reverseCoverage(
-      resolveTableMappings(forwardDoc, blueCatalog).tables,
-      resolveTableMappings(reverseDoc, greenCatalog).tables,
-      env.replication.reverseExempt ?? [],
-    );
+    const coverage = reverseCoverage(forward, reverse, env.replication.reverseExempt ?? []);
     if (coverage.ok) return null;
     return `a rollback would lose green's writes to ${coverage.uncovered.map((g) => g.table).join(', ')}: ${coverage.uncovered
       .map((g) => g.message)
       .join('; ')}. Bring them back in ${env.mappingFiles.reverse}, or declare them in replication.reverseExempt if nothing writes them on green after the switch`;
   } finally {
-    await Promise.all([blue.end().catch(() => {}), green.end().catch(() => {})]);
+    await Promise.all(clients.map((c) => c.end().catch(() => {})));
   }
 }

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CutoverError } from '../errors.ts';
+import { processAlive } from '../replication/status-file.ts';
 
 /**
  * One rehearsal per working folder: a second `npm start` would delete the state and rewrite the
@@ -19,7 +20,7 @@ export function lockRehearsalFolder(dir: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const pid = holder(file);
-    if (pid !== null && pid !== process.pid && alive(pid)) {
+    if (pid !== null && pid !== process.pid && processAlive(pid)) {
       throw new CutoverError('LOCKED', `another rehearsal (pid ${pid}) is using ${dir}`, {
         received: dir,
         fix: `stop it first (Ctrl-C in its terminal, or kill -INT ${pid}), or give this one its own folder: CUTOVER_REHEARSAL_DIR=/some/other/dir npm start`,
@@ -39,11 +40,3 @@ function holder(file: string): number | null {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -7,7 +7,7 @@ import type { Output } from '../output/output.ts';
 import { startEmbeddedPostgres } from '../postgres/embedded-server.ts';
 import { CleanupStack } from './cleanup-stack.ts';
 import { lockRehearsalFolder } from './rehearsal-folder-lock.ts';
-import { startRehearsalS3, type RehearsalS3 } from './rehearsal-s3.ts';
+import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from './loopback-s3.ts';
 import { checkFault, checkPositiveInt, type RehearseOptions } from './rehearse-options.ts';
 import { judge, type RehearsalReport } from './report.ts';
 import { renderHtmlReport } from './report-html.ts';
@@ -71,9 +71,12 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
     );
     out.ok('rehearse', `cainiao on 127.0.0.1:${cainiao!.port}, duoduo on 127.0.0.1:${duoduo!.port}`);
 
-    let s3: RehearsalS3 | undefined;
+    let s3: LoopbackS3 | undefined;
     if (options.backupStore === 's3') {
-      s3 = await startRehearsalS3(path.join(dir, 's3'));
+      // in this process's environment, inherited by the replication worker: the SDK chain finds it
+      process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
+      s3 = await startLoopbackS3(path.join(dir, 's3'), 'cutover-rehearsal');
       cleanup.push('S3-compatible server', () => s3!.stop());
       out.ok('rehearse', `backups go to s3://${s3.bucket}/rehearsal at ${s3.endpoint} (S3-compatible server on loopback)`);
     }

@@ -1,5 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { CutoverError } from '../errors.ts';
+import { openKitClient } from '../postgres/kit-client.ts';
 import { redact } from './replication-slot.ts';
 
 /**
@@ -11,16 +12,7 @@ import { redact } from './replication-slot.ts';
  *   An origin can be held by one session at a time, hence one origin name per session.
  */
 export async function openApplySession(url: string, originName: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: `cutover-apply ${originName}`.slice(0, 63) });
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new CutoverError('CONNECTION_FAILED', `cannot connect to ${redact(url)}: ${(err as Error).message}`, {
-      fix: 'check the URL, that the server runs, and the credentials',
-      cause: err,
-    });
-  }
-  client.on('error', () => {}); // surfaced by the next query
+  const client = await openKitClient(url, `cutover-apply ${originName}`.slice(0, 63) as `cutover-${string}`);
   try {
     // the write switch fences a side with `ALTER DATABASE … SET default_transaction_read_only`;
     // the kit's own apply sessions (reverse replication into a fenced blue) must still write.

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import S3rver from 's3rver';
 import { vi } from 'vitest';
+import { S3RVER_CREDENTIALS, startLoopbackS3 } from '../../lib/rehearsal/loopback-s3.ts';
 
 export interface TestS3Server {
   /** `http://127.0.0.1:<port>` */
@@ -12,19 +12,18 @@ export interface TestS3Server {
 }
 
 /**
- * An S3-compatible server (s3rver) on a free loopback port, in a fresh temp folder, with `bucket`
- * created. Its key pair is put in the environment, where the SDK credential chain finds it.
+ * The rehearsal's loopback S3-compatible server in a fresh temp folder, with `bucket` created;
+ * its key pair is stubbed into the environment, where the SDK credential chain finds it.
  */
 export async function startS3rver(bucket: string): Promise<TestS3Server> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-test-s3-'));
   useS3rverCredentials();
-  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: bucket, configs: [] }] });
-  const { port } = await server.run();
+  const server = await startLoopbackS3(dir, bucket);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     async close() {
       vi.unstubAllEnvs();
-      await server.close().catch(() => {});
+      await server.stop().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -32,6 +31,6 @@ export async function startS3rver(bucket: string): Promise<TestS3Server> {
 
 /** s3rver accepts this key pair; the store finds it through the SDK credential chain (env vars). */
 export function useS3rverCredentials(): void {
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'S3RVER');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'S3RVER');
+  vi.stubEnv('AWS_ACCESS_KEY_ID', S3RVER_CREDENTIALS.accessKeyId);
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', S3RVER_CREDENTIALS.secretAccessKey);
 }
