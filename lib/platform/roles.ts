@@ -235,6 +235,27 @@ export interface SequenceSync {
   syncSequences(gap: number, direction?: SequenceDirection): Promise<{ name: string; sourceValue: number; targetValue: number }[]>;
 }
 
+// ---------------------------------------------------------------- the kit's own objects (cancel)
+
+/** One object the kit created in a database (`cutover cancel` lists and removes them). */
+export interface KitTrace {
+  /** `source` is blue's database, `target` green's. */
+  readonly side: 'source' | 'target';
+  readonly kind: 'slot' | 'publication' | 'origin' | 'schema';
+  /** The object's name as the database knows it, e.g. `cutover_lab`, `_cutover`. */
+  readonly name: string;
+  /** What it holds, as read now (retained WAL, the objects inside a schema, dead letters kept). */
+  readonly detail?: string;
+}
+
+/** Finds and removes the kit's own objects in both databases, read from their catalogs (never guessed). */
+export interface KitCleaner {
+  /** Every object of the kit that exists now on either side, in the order `remove` should take them. */
+  inventory(): Promise<KitTrace[]>;
+  /** Drops one object; idempotent (an object already gone is not an error). Returns what it kept aside, if anything. */
+  remove(trace: KitTrace): Promise<string | null>;
+}
+
 /** Everything a phase may touch, for one environment. */
 export interface Platform {
   readonly name: 'postgres' | 'aws';
@@ -246,6 +267,11 @@ export interface Platform {
   readonly router: TrafficRouter;
   readonly fence: WriteFence;
   readonly sequences: SequenceSync;
+  /**
+   * The kit's own objects in both databases, for `cutover cancel`.
+   * @default - none: `cancel` answers NOT_SUPPORTED on this platform
+   */
+  readonly cleaner?: KitCleaner;
   /** Releases connections and clients. */
   close(): Promise<void>;
 }
