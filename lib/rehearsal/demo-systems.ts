@@ -7,6 +7,7 @@ import { startOrderApp, type OrderApp } from '../demo/order-app.ts';
 import type { Output } from '../output/output.ts';
 import { startWeightedRouter, type RunningWeightedRouter } from '../router/weighted-router.ts';
 import type { Side } from '../platform/roles.ts';
+import type { RehearsalReport } from './report.ts';
 
 export interface DemoSystemsOptions {
   readonly cainiaoUrl: string;
@@ -20,7 +21,7 @@ export interface DemoSystemsOptions {
 export interface LoadResult {
   readonly ledgerSize: number;
   readonly counters: LoadCounters;
-  readonly requests: { total: number; failed: number; reads: number; writes: number; failuresByReason: Record<string, number> };
+  readonly requests: RehearsalReport['requests'];
 }
 
 export interface DemoSystems {
@@ -79,7 +80,7 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
           return {
             ledgerSize: run.ledger.entries().length,
             counters,
-            requests: { total: counters.total, failed: counters.failed, reads: counters.reads, writes: counters.writes, failuresByReason: counters.failuresByReason },
+            requests: { total: counters.total, failed: counters.failed, reads: counters.reads, writes: counters.writes, failuresByReason: counters.failuresByReason, failures: counters.recentFailures },
           };
         },
       },
