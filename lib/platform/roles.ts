@@ -177,6 +177,11 @@ export interface RouterState {
   readonly writeTarget: Side;
   readonly writesHeld: boolean;
   readonly heldCount: number;
+  /**
+   * A hold reached its cap with no one releasing it: writes are answered 503 (Retry-After) until
+   * the runbook releases or holds again (`writesHeld` stays true meanwhile). @default - false
+   */
+  readonly writesRefused?: boolean;
 }
 
 /** Cumulative since the router started; gates compute windows from two snapshots. */
@@ -197,7 +202,15 @@ export interface UpstreamMetrics {
 export interface RouterMetrics {
   readonly at: string;
   readonly upstreams: { readonly blue: UpstreamMetrics; readonly green: UpstreamMetrics };
-  readonly held: { readonly total: number; readonly current: number; readonly holdMsBuckets: readonly number[]; readonly holdMsCounts: readonly number[]; readonly maxHoldMs: number };
+  readonly held: {
+    readonly total: number;
+    readonly current: number;
+    /** Writes answered 503 because a hold reached its cap with no one releasing it. @default - 0 (not reported) */
+    readonly refused?: number;
+    readonly holdMsBuckets: readonly number[];
+    readonly holdMsCounts: readonly number[];
+    readonly maxHoldMs: number;
+  };
   readonly clientFailures: number;
 }
 
