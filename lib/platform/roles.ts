@@ -84,9 +84,12 @@ export interface ReplicationTableStatus {
 
 /** contract: `replicate status --json` */
 export interface ReplicationStatus {
-  readonly phase: 'not-started' | 'full-load' | 'cdc' | 'stopped' | 'failed';
+  /** `stalled`: the worker runs (or seems to) but its heartbeat is older than `gates.maxHeartbeatAgeMs`. */
+  readonly phase: 'not-started' | 'full-load' | 'cdc' | 'stopped' | 'failed' | 'stalled';
   readonly direction: 'forward' | 'reverse';
+  /** Time lag measured against the source (heartbeats through the stream); null when unknown. */
   readonly lagMs: number | null;
+  /** The source's current WAL position minus the position applied and confirmed. */
   readonly lagBytes: number | null;
   readonly appliedRowsPerSec: number;
   readonly tables: ReplicationTableStatus[];
@@ -94,6 +97,8 @@ export interface ReplicationStatus {
   readonly worker?: { pid: number; host: string; heartbeatAt: string; alive: boolean };
   /** Last position applied on the target and confirmed to the source. */
   readonly appliedPosition?: string;
+  /** Age of the newest heartbeat applied on the target, on the source's clock (CDC only). */
+  readonly heartbeatAgeMs?: number | null;
   readonly error?: string;
 }
 
@@ -177,6 +182,11 @@ export interface RouterState {
   readonly writeTarget: Side;
   readonly writesHeld: boolean;
   readonly heldCount: number;
+  /**
+   * A hold reached its cap with no one releasing it: writes are answered 503 (Retry-After) until
+   * the runbook releases or holds again (`writesHeld` stays true meanwhile). @default - false
+   */
+  readonly writesRefused?: boolean;
 }
 
 /** Cumulative since the router started; gates compute windows from two snapshots. */
@@ -197,7 +207,15 @@ export interface UpstreamMetrics {
 export interface RouterMetrics {
   readonly at: string;
   readonly upstreams: { readonly blue: UpstreamMetrics; readonly green: UpstreamMetrics };
-  readonly held: { readonly total: number; readonly current: number; readonly holdMsBuckets: readonly number[]; readonly holdMsCounts: readonly number[]; readonly maxHoldMs: number };
+  readonly held: {
+    readonly total: number;
+    readonly current: number;
+    /** Writes answered 503 because a hold reached its cap with no one releasing it. @default - 0 (not reported) */
+    readonly refused?: number;
+    readonly holdMsBuckets: readonly number[];
+    readonly holdMsCounts: readonly number[];
+    readonly maxHoldMs: number;
+  };
   readonly clientFailures: number;
 }
 
