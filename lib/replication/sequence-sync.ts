@@ -3,7 +3,7 @@ import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import type { Output } from '../output/output.ts';
 import type { SequenceDirection, SequenceSync } from '../platform/roles.ts';
 import { sideScope } from '../mappings/index.ts';
-import { resolveMappedTables } from './mapping-engine.ts';
+import { resolveMappedTables } from '../mappings/mapped-tables.ts';
 import { qualified, quoteIdent } from './sql-names.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 
