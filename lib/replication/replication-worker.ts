@@ -10,7 +10,7 @@ import { openApplySession } from './apply-session.ts';
 import { countDeadLetters, ensureControlSchema, readAppliedLsn, resetStream, writeAppliedLsn } from './control-schema.ts';
 import { planChunks, runFullLoad } from './full-load.ts';
 import { compareLsn, maxLsn } from './lsn.ts';
-import { mappingEngine, resolveMappedTables, sourceName, targetName } from './mapping-engine.ts';
+import { mappingEngine, resolveMappedTables, sourceName, targetName } from '../mappings/mapped-tables.ts';
 import { createSlot, createSlotWithSnapshot, ensurePublication, slotInfo, type ExportedSlot } from './replication-slot.ts';
 import { quoteLiteral } from './sql-names.ts';
 import { writeStatusFileAsync, type WorkerStatusFile } from './status-file.ts';

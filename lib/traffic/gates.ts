@@ -1,6 +1,6 @@
 import type { GatesConfig } from '../config/common-schema.ts';
 import type { RouterMetrics, UpstreamMetrics } from '../platform/roles.ts';
-import { quantileFromCounts, windowCounts } from '../router/histogram.ts';
+import { quantileFromCounts, windowCounts } from '../platform/histogram.ts';
 
 /**
  * Green p99 below this is never judged against blue: bucket bounds are coarse at sub-10 ms
