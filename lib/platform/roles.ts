@@ -187,7 +187,7 @@ export interface UpstreamMetrics {
   readonly status5xx: number;
   /** Resets, refused connections, timeouts. */
   readonly errors: number;
-  /** Reads that failed on green and were retried once on blue. */
+  /** Requests this upstream failed that the router retried (a read on blue, a write answered "not applied" again): the client did not see the failure. */
   readonly retriedOnBlue: number;
   /** Histogram: bucket upper bounds in ms and cumulative counts per bucket (same length). */
   readonly latencyBucketsMs: readonly number[];

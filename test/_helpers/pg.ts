@@ -39,11 +39,15 @@ export function canStartMajor(major: TestMajor): boolean {
  * Starts a throw-away embedded PostgreSQL for one test file. Call in `beforeAll`; the returned
  * `stop` goes in `afterAll` (it also removes the folder).
  */
-export async function startTestPostgres(database = 'app', major: TestMajor = 17): Promise<EmbeddedServer & { dispose(): Promise<void> }> {
+export async function startTestPostgres(
+  database = 'app',
+  settings?: Readonly<Record<string, string>>,
+  major: TestMajor = 17,
+): Promise<EmbeddedServer & { dispose(): Promise<void> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-test-pg-'));
   const binaries = serverFor(major);
   if (!binaries) throw new Error(`PostgreSQL ${major} cannot be started on this machine (no binaries installed)`);
-  const server = await startEmbeddedPostgres({ dir, database, ...binaries });
+  const server = await startEmbeddedPostgres({ dir, database, settings, ...binaries });
   return {
     ...server,
     async dispose() {
