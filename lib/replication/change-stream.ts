@@ -51,6 +51,12 @@ export interface ChangeStreamHandlers {
  * stream drops the transactions whose origin the kit applied (see `appliedByKit`).
  */
 class TextPgoutputPlugin extends PgoutputPlugin {
+  constructor(
+    options: ConstructorParameters<typeof PgoutputPlugin>[0],
+    private readonly messages: boolean,
+  ) {
+    super(options);
+  }
   /** The library parser's relation cache (filled by the Relation messages it parses). */
   private get relations(): ReadonlyMap<number, Pgoutput.MessageRelation> {
     return ((this as unknown as { parser: unknown }).parser as { _relationCache: Map<number, Pgoutput.MessageRelation> })._relationCache;
@@ -62,7 +68,12 @@ class TextPgoutputPlugin extends PgoutputPlugin {
     return msg;
   }
   override start(client: pg.Client, slotName: string, lastLsn: string): Promise<unknown> {
-    const opts = ["proto_version '1'", `publication_names ${quoteLiteral(this.options.publicationNames.map(quoteIdent).join(','))}`];
+    const opts = [
+      "proto_version '1'",
+      `publication_names ${quoteLiteral(this.options.publicationNames.map(quoteIdent).join(','))}`,
+      // the worker's heartbeat is a logical message in a transaction of its own
+      ...(this.messages ? ["messages 'true'"] : []),
+    ];
     return client.query(`START_REPLICATION SLOT ${quoteIdent(slotName)} LOGICAL ${lastLsn} (${opts.join(', ')})`);
   }
 }
@@ -91,6 +102,8 @@ export class ChangeStream {
      * them itself (see `appliedByKit`). A test passes `() => false` to show the loop it prevents.
      */
     private readonly skipOrigin: (originName: string) => boolean = () => false,
+    /** Ask for logical messages (PostgreSQL 14 and later): the heartbeat's transaction then always arrives. */
+    private readonly messages = false,
   ) {
     this.service = new LogicalReplicationService(
       { connectionString: url, application_name: `cutover-cdc ${slotName}`.slice(0, 63) },
@@ -107,7 +120,7 @@ export class ChangeStream {
 
   /** Resolves once the server streams (START_REPLICATION accepted); retries while the slot is still held. */
   async start(fromLsn = '0/0'): Promise<void> {
-    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] });
+    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] }, this.messages);
     for (let attempt = 0; ; attempt++) {
       const started = new Promise<void>((resolve) => this.service.once('start', () => resolve()));
       const result = this.service.subscribe(plugin, this.slotName, fromLsn).then(
