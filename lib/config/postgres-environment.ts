@@ -10,11 +10,16 @@ import {
   validationSchema,
   waveSchema,
 } from './common-schema.ts';
+import { DATABASE_URL_PATTERN } from '../engines/engine-of-url.ts';
 import { isBackupKey, s3KeyPrefix } from '../platform/backup-store.ts';
 
-const postgresUrl = z
+/** Each side's engine comes from its URL scheme (lib/engines/engine-of-url.ts). */
+const databaseUrl = z
   .string()
-  .regex(/^postgres(ql)?:\/\//, 'a PostgreSQL URL, e.g. postgres://user:${PGPASSWORD}@127.0.0.1:5432/db');
+  .regex(
+    DATABASE_URL_PATTERN,
+    'a postgres://, postgresql://, mysql:// or mariadb:// URL, e.g. postgres://user:${PGPASSWORD}@127.0.0.1:5432/db or mysql://user:${MYSQL_PWD}@127.0.0.1:3306/legacy_shop',
+  );
 
 /** The `backup.s3` store. */
 const backupS3Schema = z
@@ -46,14 +51,14 @@ export const postgresEnvironmentSchema = z
     protected: z.boolean().optional(),
     source: z
       .object({
-        url: postgresUrl,
+        url: databaseUrl,
         /** Schemas the kit looks at. @default ['public'] */
         schemas: z.array(z.string()).default(['public']),
       })
       .strict(),
     target: z
       .object({
-        url: postgresUrl,
+        url: databaseUrl,
         schemas: z.array(z.string()).default(['public']),
       })
       .strict(),
