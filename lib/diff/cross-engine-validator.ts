@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
-import { createRowTransformer, loadTableMappings, resolveTableMappings } from '../mappings/index.ts';
+import { createRowTransformer, loadTableMappings } from '../mappings/index.ts';
+import { resolveSelected, schemasToRead, sideScope } from '../mappings/mapped-schemas.ts';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
@@ -161,14 +162,9 @@ export class CrossEngineValidator implements Validator {
   /** The forward mapping resolved against the source catalog; every selected table planned. */
   private async plans(source: DiffSide, target: DiffSide, only?: readonly string[]): Promise<CrossPlan[]> {
     const doc = await loadTableMappings(this.env.mappingFiles.forward);
-    const { catalog, nativeTypes } = await source.catalog(this.env.source.schemas);
-    let tables = resolveTableMappings(doc, catalog).tables;
-    if (!tables.length) {
-      throw new CutoverError('MAPPING_INVALID', `${this.env.mappingFiles.forward} selects no table of the source`, {
-        received: catalog.tables.map((t) => `${t.schema}.${t.table}`).slice(0, 10).join(', ') || '(no tables)',
-        fix: 'check the selection rules: for a MySQL source the schema name is the database name',
-      });
-    }
+    const schemas = schemasToRead(doc, sideScope(this.env, 'source'));
+    const { catalog, nativeTypes } = await source.catalog(schemas);
+    let tables = resolveSelected(doc, catalog, schemas, 'source').tables;
     if (only?.length) {
       const unknown = only.filter((n) => !tables.some((t) => `${t.source.schema}.${t.source.table}` === n));
       if (unknown.length) {

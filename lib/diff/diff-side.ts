@@ -2,7 +2,7 @@ import type mysql from 'mysql2/promise';
 import { connectionError } from '../assess/connection-errors.ts';
 import { engineOfUrl } from '../engines/engine-of-url.ts';
 import { readMysqlCatalog } from '../engines/mysql/mysql-catalog.ts';
-import { mysqlConnectionError, openMysqlPool, parseMysqlUrl } from '../engines/mysql/mysql-connection.ts';
+import { mysqlConnectionError, openMysqlPool } from '../engines/mysql/mysql-connection.ts';
 import { mysqlFilterSql } from '../engines/mysql/mysql-filters.ts';
 import { mysqlValueDialect } from '../engines/mysql/value-dialect.ts';
 import type { MappedTable, SourceCatalog } from '../mappings/types.ts';
@@ -20,7 +20,7 @@ export interface DiffSide {
   readonly dialect: ValueDialect;
   /** Rows as arrays of text (numbers and counts as their decimal text). */
   rows(sql: string, params?: readonly unknown[]): Promise<(string | null)[][]>;
-  /** Catalog of `schemas` (empty: the URL's own database/schema set) plus `schema.table` -> column -> native type. */
+  /** Catalog of `schemas` (empty: every user schema / database) plus `schema.table` -> column -> native type. */
   catalog(schemas: readonly string[]): Promise<{ catalog: SourceCatalog; nativeTypes: ReadonlyMap<string, ReadonlyMap<string, string>> }>;
   /** The mapping's selection filters in this engine's SQL over source column names, or null. */
   filterSql(table: MappedTable): string | null;
@@ -63,10 +63,8 @@ function mysqlSide(url: string, size: number, side: 'source' | 'target'): DiffSi
       return (rows as unknown[][]).map((r) => r.map(text));
     },
     async catalog(schemas) {
-      // a MySQL database is the DMS schema; PostgreSQL's default schema list means "the URL's database"
-      const own = parseMysqlUrl(url).database;
-      const list = schemas.length === 0 || (schemas.length === 1 && schemas[0] === 'public') ? [own] : schemas;
-      const catalog = await readMysqlCatalog(pool, list);
+      // a MySQL database is the DMS schema; no schema named: every user database
+      const catalog = await readMysqlCatalog(pool, schemas);
       return { catalog, nativeTypes: catalog.nativeTypes };
     },
     filterSql: (t) => mysqlFilterSql(t.filters, t.sourceColumns),

@@ -2,7 +2,7 @@ import type { ResolvedEnvironment, ResolvedPostgresEnvironment } from '../config
 import { CutoverError, asCutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import { exported, importOptional } from './optional-module.ts';
-import type { Inspector, Platform, Replicator, SequenceSync, Snapshotter, TrafficRouter, Validator, WriteFence } from './roles.ts';
+import type { Inspector, KitCleaner, Platform, Replicator, SequenceSync, Snapshotter, TrafficRouter, Validator, WriteFence } from './roles.ts';
 import { unavailableRole } from './unavailable-role.ts';
 import { engineOfUrl } from '../engines/engine-of-url.ts';
 
@@ -50,7 +50,8 @@ async function createPostgresPlatform(env: ResolvedPostgresEnvironment, out: Out
     role<SequenceSync>('../replication/sequence-sync.ts', 'PostgresSequenceSync', 'sequence sync', (C) => new (C as AnyCtor<SequenceSync>)(env, out)),
   ]);
   const validator = await role<Validator>('../diff/postgres-validator.ts', 'PostgresValidator', 'validate', (C) => new (C as AnyCtor<Validator>)(env, out, forward));
-  return assemble(env, out, role, made, { inspector, snapshotter, forward, reverse, validator, fence, sequences });
+  const cleaner = await role<KitCleaner>('../replication/kit-cleaner.ts', 'PostgresKitCleaner', 'cancel (the kit cleaner)', (C) => new (C as AnyCtor<KitCleaner>)(env, out));
+  return assemble(env, role, made, { inspector, snapshotter, forward, reverse, validator, fence, sequences, cleaner });
 }
 
 type RoleLoader = <T extends object>(file: string, exportName: string, what: string, make: (ctor: Ctor<never[], T>) => T, fields?: Record<string, unknown>) => Promise<T>;
@@ -71,17 +72,18 @@ async function mysqlSourcePlatform(env: ResolvedPostgresEnvironment, out: Output
     role<WriteFence>('../engines/mysql/mysql-write-fence.ts', 'MysqlWriteFence', 'the MySQL write fence', (C) => new (C as AnyCtor<WriteFence>)(env)),
     role<SequenceSync>('../engines/mysql/cross-engine-sequence-sync.ts', 'CrossEngineSequenceSync', 'sequence sync (AUTO_INCREMENT)', (C) => new (C as AnyCtor<SequenceSync>)(env, out)),
   ]);
-  return assemble(env, out, role, made, { inspector, snapshotter, forward, reverse, validator, fence, sequences });
+  // nothing of the kit is installed in a MySQL source by these roles; cancel has nothing to remove there
+  const cleaner = unavailableRole<KitCleaner>(local('cancel (removing the kit from the databases)'));
+  return assemble(env, role, made, { inspector, snapshotter, forward, reverse, validator, fence, sequences, cleaner });
 }
 
 async function assemble(
   env: ResolvedPostgresEnvironment,
-  _out: Output,
   role: RoleLoader,
   made: object[],
-  roles: Omit<Platform, 'name' | 'router' | 'close'>,
+  roles: Omit<Platform, 'name' | 'router' | 'close' | 'cleaner'> & { cleaner: KitCleaner },
 ): Promise<Platform> {
-  const { inspector, snapshotter, forward, reverse, validator, fence, sequences } = roles;
+  const { inspector, snapshotter, forward, reverse, validator, fence, sequences, cleaner } = roles;
   const router = env.router
     ? await role<TrafficRouter>('../router/router-client.ts', 'RouterClient', 'the router client', (C) => new (C as AnyCtor<TrafficRouter>)(env.router!.adminUrl))
     : unavailableRole<TrafficRouter>(
@@ -99,6 +101,7 @@ async function assemble(
     router,
     fence,
     sequences,
+    cleaner,
     async close() {
       // each role owns its connections; close those that say how
       await Promise.all(

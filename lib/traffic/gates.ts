@@ -105,7 +105,7 @@ export function evaluateGates(input: GateInputs): GateVerdict {
     }
   }
 
-  if (input.lagMs === null) reasons.push('replication lag is unknown (is replication running? `cutover replicate status`)');
+  if (input.lagMs === null) reasons.push('replication lag is unknown (not streaming: stopped, failed or stalled? `cutover replicate status`)');
   else if (input.lagMs > gates.maxLagMs) reasons.push(`replication lag ${input.lagMs} ms is above the limit ${gates.maxLagMs} ms`);
 
   const age = input.validationAgeSeconds;
