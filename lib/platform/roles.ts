@@ -1,3 +1,5 @@
+import type { AlarmJudgement } from './gate-alarms.ts';
+
 /**
  * The role interfaces every platform implements (gh-ost's split): the inspector reads facts, the
  * streamer/replicator moves changes, the applier-side roles (router, fence, sequences) change
@@ -241,6 +243,11 @@ export interface SequenceSync {
 }
 
 /** Everything a phase may touch, for one environment. */
+/** The alarms of a gate (lib/platform/gate-alarms.ts): ALARM is red; missing or INSUFFICIENT_DATA is not proven. */
+export interface GateAlarms {
+  judge(gate: 'shift' | 'bake'): Promise<AlarmJudgement>;
+}
+
 export interface Platform {
   readonly name: 'postgres' | 'aws';
   readonly inspector: Inspector;
@@ -251,6 +258,11 @@ export interface Platform {
   readonly router: TrafficRouter;
   readonly fence: WriteFence;
   readonly sequences: SequenceSync;
+  /**
+   * CloudWatch alarms the shift and bake gates read (aws); absent on a platform whose gates judge
+   * the router's own metrics only (postgres).
+   */
+  readonly alarms?: GateAlarms;
   /** Releases connections and clients. */
   close(): Promise<void>;
 }
