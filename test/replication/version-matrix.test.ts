@@ -89,7 +89,9 @@ describe.concurrent('version matrix: replication, switch and rollback between Po
       // full load and CDC by a detached worker
       const started = await forward.start();
       workers.push(started.worker!.pid);
-      await until(async () => (await forward.status()).phase === 'cdc', 60_000, 'CDC');
+      await until(async () => ['cdc', 'failed'].includes((await forward.status()).phase), 60_000, 'CDC');
+      const streaming = await forward.status();
+      expect(streaming.phase, streaming.error).toBe('cdc');
       await caughtUp(forward);
       expect(await digests(green.url)).toEqual(await digests(blue.url));
 
