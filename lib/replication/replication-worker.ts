@@ -14,7 +14,7 @@ import { mappingEngine, resolveMappedTables, sourceName, targetName } from '../m
 import { createSlot, createSlotWithSnapshot, ensurePublication, slotInfo, type ExportedSlot } from './replication-slot.ts';
 import { quoteLiteral } from './sql-names.ts';
 import { writeStatusFileAsync, type WorkerStatusFile } from './status-file.ts';
-import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
+import { appliedByKit, streamNames, type Direction, type StreamNames } from './stream-names.ts';
 import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 
@@ -23,8 +23,8 @@ export interface WorkerOptions {
   /** Reverse: transactions committed before this position are not applied. */
   readonly fromPosition?: string;
   /**
-   * Test only: also stream changes the kit applied itself (pgoutput without `origin 'none'`), so
-   * a test can show that forward + reverse then loop. @default false
+   * Test only: also stream changes the kit applied itself (no skipping of the other direction's
+   * replication origins), so a test can show that forward + reverse then loop. @default false
    */
   readonly replicateOwnChanges?: boolean;
   /** Heartbeat / status file interval. @default 250 */
@@ -116,7 +116,7 @@ export class ReplicationWorker {
     const writer = await connect(n.writeUrl);
     const transformers: ApplyTable[] = [];
     try {
-      const mapped = await resolveMappedTables(reader, n.readSchemas, n.mappingFile, this.out, wave);
+      const mapped = await resolveMappedTables(reader, n.readScope, n.mappingFile, this.out, wave);
       for (const table of mapped) transformers.push({ table, transformer: await mappingEngine.createRowTransformer(table) });
       for (const t of mapped) {
         this.tables.set(sourceName(t), { source: sourceName(t), target: targetName(t), rows: 0, totalRows: null, state: 'pending', cdcChanges: 0 });
@@ -321,7 +321,7 @@ export class ReplicationWorker {
         this.streamError = err;
         this.wake?.();
       },
-    }, this.options.replicateOwnChanges === true, await logicalMessagesSupported(reader));
+    }, this.options.replicateOwnChanges === true ? () => false : appliedByKit(this.env, this.direction), await logicalMessagesSupported(reader));
     /** Whole transactions from the queue, up to batchSize changes (at least one transaction). */
     const takeBatch = (): SourceTransaction[] | null => {
       while (this.queue.length) {
