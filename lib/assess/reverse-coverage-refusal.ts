@@ -2,7 +2,7 @@ import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { reverseCoverage } from '../mappings/index.ts';
 import { silentOutput } from '../output/output.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
-import { resolveMappedTables } from '../replication/mapping-engine.ts';
+import { resolveMappedTables } from '../mappings/mapped-tables.ts';
 
 /**
  * Before the write switch: the green tables the reverse mapping would not bring back to blue

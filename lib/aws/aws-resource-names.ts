@@ -6,7 +6,7 @@ import {
   ssmParameterPath,
   type OptionalResourceKey,
   type RequiredResourceKey,
-} from './ssm-parameter-names.ts';
+} from '../platform/ssm-parameter-names.ts';
 
 /** Every ARN and name the runbook needs for one environment, as the CDK stacks published them. */
 export type AwsResources = { readonly [K in RequiredResourceKey]: string } & {

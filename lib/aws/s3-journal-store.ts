@@ -6,7 +6,7 @@ import type { Output } from '../output/output.ts';
 import { resolveAdapterOptions, type AwsAdapterOptions, type ResolvedAdapterOptions } from './adapter-options.ts';
 import type { AwsClients } from './aws-clients.ts';
 import { awsResourcesFor } from './aws-resource-names.ts';
-import { isConditionalConflict, isPreconditionFailed } from './s3-conditional.ts';
+import { isConditionalConflict, isPreconditionFailed } from '../platform/s3-conditional.ts';
 import { throttledCaller } from './throttle-retry.ts';
 
 /** Digits of the sequence in the object key: lexical order = numeric order up to 10^10 records. */

@@ -7,7 +7,7 @@ import type { Output } from '../output/output.ts';
 import { resolveAdapterOptions, type AwsAdapterOptions, type ResolvedAdapterOptions } from './adapter-options.ts';
 import type { AwsClients } from './aws-clients.ts';
 import { awsResourcesFor } from './aws-resource-names.ts';
-import { isNoSuchKey, isPreconditionFailed } from './s3-conditional.ts';
+import { isNoSuchKey, isPreconditionFailed } from '../platform/s3-conditional.ts';
 import { throttledCaller } from './throttle-retry.ts';
 
 export function lockKey(envName: string): string {

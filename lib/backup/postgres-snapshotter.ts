@@ -8,7 +8,7 @@ import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { SnapshotManifest, Snapshotter } from '../platform/roles.ts';
-import { mappingEngine } from '../replication/mapping-engine.ts';
+import { mappingEngine } from '../mappings/mapped-tables.ts';
 import { createSlotWithSnapshot, ensurePublication, redact, slotInfo } from '../replication/replication-slot.ts';
 import { streamNames } from '../replication/stream-names.ts';
 import type { BackupStore } from './backup-store.ts';

@@ -1,7 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
-import { isNoSuchKey } from '../aws/s3-conditional.ts';
+import { isNoSuchKey } from '../platform/s3-conditional.ts';
 import { CutoverError } from '../errors.ts';
 import { backupObjectNotFound, checkKey, s3BackupLocation, s3KeyPrefix, type BackupStore } from './backup-store.ts';
 

@@ -16,6 +16,13 @@ export const shiftSchema = z
     message: 'shift.steps must be strictly increasing, e.g. [1, 10, 50, 100]',
   });
 
+export const DEFAULT_MAX_HEARTBEAT_AGE_MS = 30_000;
+
+/** `gates.maxHeartbeatAgeMs` or its default. */
+export function maxHeartbeatAgeMs(gates: { readonly maxHeartbeatAgeMs?: number }): number {
+  return gates.maxHeartbeatAgeMs ?? DEFAULT_MAX_HEARTBEAT_AGE_MS;
+}
+
 /** Thresholds of the health gates evaluated before and during traffic moves. */
 export const gatesSchema = z
   .object({
@@ -25,6 +32,12 @@ export const gatesSchema = z
     maxP99RatioToBlue: z.number().positive().default(3),
     /** Replication lag above which no traffic moves. @default 1000 */
     maxLagMs: z.number().int().positive().default(1000),
+    /**
+     * A replication worker whose newest heartbeat (applied on the target; on AWS, DMS's newest
+     * latency datapoint) is older than this is `stalled`: it fails `replicate wait` and every gate,
+     * whatever the process table says. @default 30000 (DEFAULT_MAX_HEARTBEAT_AGE_MS)
+     */
+    maxHeartbeatAgeMs: z.number().int().positive().optional(),
     /** A passing validation older than this no longer opens the shift gate. @default 3600 */
     maxValidationAgeSeconds: z.number().int().positive().default(3600),
     /**

@@ -10,7 +10,7 @@ import {
   validationSchema,
   waveSchema,
 } from './common-schema.ts';
-import { isBackupKey, s3KeyPrefix } from '../backup/backup-store.ts';
+import { isBackupKey, s3KeyPrefix } from '../platform/backup-store.ts';
 
 const postgresUrl = z
   .string()

@@ -12,7 +12,7 @@ export const CAINIAO_TABLES = ['t_customer', 't_product', 't_inventory', 't_orde
 
 export const CAINIAO_DDL = `
 create table t_customer (
-  cust_id    bigserial primary key,
+  cust_id    bigserial,
   cust_nm    varchar(64) not null,
   mobile     varchar(32),
   email      varchar(128),
@@ -22,7 +22,7 @@ create table t_customer (
   created_at timestamp not null default localtimestamp
 );
 create table t_product (
-  prod_id      bigserial primary key,
+  prod_id      bigserial,
   prod_nm      varchar(128) not null,
   cat_cd       varchar(8) not null,
   price        text not null,
@@ -31,13 +31,13 @@ create table t_product (
   created_at   timestamp not null default localtimestamp
 );
 create table t_inventory (
-  prod_id  bigint primary key,
+  prod_id  bigint not null,
   qty      integer not null,
   wh_cd    varchar(8) not null,
   upd_time timestamp default localtimestamp
 );
 create table t_order (
-  order_id   bigserial primary key,
+  order_id   bigserial,
   cust_id    bigint not null,
   status     text not null,
   total_amt  text not null,
@@ -47,18 +47,32 @@ create table t_order (
   op_user    varchar(32) default 'web'
 );
 create table t_order_item (
-  item_id    bigserial primary key,
+  item_id    bigserial,
   order_id   bigint not null,
   prod_id    bigint not null,
   qty        integer not null,
   unit_price text not null
 );
+`;
+
+/** Primary keys and secondary indexes, built after a bulk load (see `createCainiaoSchema`'s `indexes`). */
+export const CAINIAO_INDEX_DDL = `
+alter table t_customer add primary key (cust_id);
+alter table t_product add primary key (prod_id);
+alter table t_inventory add primary key (prod_id);
+alter table t_order add primary key (order_id);
+alter table t_order_item add primary key (item_id);
 create index t_order_cust_idx on t_order (cust_id);
 create index t_order_item_order_idx on t_order_item (order_id);
 `;
 
+/** Builds the keys and indexes left out by `createCainiaoSchema(…, { indexes: false })`. */
+export async function createCainiaoIndexes(client: pg.ClientBase): Promise<void> {
+  await client.query(CAINIAO_INDEX_DDL);
+}
+
 /** Creates the cainiao tables in the connected database (public schema); refuses if they exist. */
-export async function createCainiaoSchema(client: pg.ClientBase, options: { replace?: boolean } = {}): Promise<void> {
+export async function createCainiaoSchema(client: pg.ClientBase, options: { replace?: boolean; /** @default true; false leaves them to `createCainiaoIndexes` after a bulk load */ indexes?: boolean } = {}): Promise<void> {
   if (options.replace) await client.query(`drop table if exists ${CAINIAO_TABLES.join(', ')} cascade`);
   const { rows } = await client.query<{ name: string }>(
     `select table_name as name from information_schema.tables where table_schema = 'public' and table_name = any($1)`,
@@ -72,4 +86,5 @@ export async function createCainiaoSchema(client: pg.ClientBase, options: { repl
     });
   }
   await client.query(CAINIAO_DDL);
+  if (options.indexes !== false) await createCainiaoIndexes(client);
 }

@@ -5,25 +5,55 @@ import { from as copyFrom } from 'pg-copy-streams';
 
 export type CopyValue = string | number | null;
 
+const SPECIAL = /[\\\t\n\r]/;
+
 /** One value in COPY text format (backslash escapes; NULL as \N). */
 function copyText(value: CopyValue): string {
   if (value === null) return '\\N';
-  return String(value).replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+  if (typeof value === 'number') return String(value);
+  if (!SPECIAL.test(value)) return value;
+  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
 
-/** Bulk-loads rows with `COPY … FROM STDIN` (text format), in chunks of lines to keep memory flat. */
-export async function copyRows(client: pg.ClientBase, table: string, columns: readonly string[], rows: Iterable<readonly CopyValue[]>): Promise<void> {
-  const sql = `copy ${table} (${columns.join(', ')}) from stdin`;
-  function* lines() {
-    let batch: string[] = [];
+/** Lines per chunk handed to the COPY stream (and between two progress calls). */
+const LINES_PER_CHUNK = 2000;
+
+/**
+ * Bulk-loads rows with `COPY … FROM STDIN` (text format), streaming: rows are pulled from the
+ * iterable only as fast as the server takes them, so memory stays flat at any row count.
+ * Returns the number of rows written; `onRows` gets the running count after every chunk.
+ */
+export async function copyRows(
+  client: pg.ClientBase,
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<readonly CopyValue[]>,
+  onRows?: (written: number) => void,
+  options: { /** `COPY … WITH (FREEZE)`: rows written frozen (the table must be new in this transaction). @default false */ readonly freeze?: boolean } = {},
+): Promise<number> {
+  const sql = `copy ${table} (${columns.join(', ')}) from stdin${options.freeze ? ' with (freeze)' : ''}`;
+  let written = 0;
+  function* chunks() {
+    let batch = '';
+    let n = 0;
     for (const row of rows) {
-      batch.push(row.map(copyText).join('\t') + '\n');
-      if (batch.length >= 1000) {
-        yield batch.join('');
-        batch = [];
+      let line = copyText(row[0] as CopyValue);
+      for (let i = 1; i < row.length; i++) line += '\t' + copyText(row[i] as CopyValue);
+      batch += line + '\n';
+      if (++n >= LINES_PER_CHUNK) {
+        yield batch;
+        written += n;
+        onRows?.(written);
+        batch = '';
+        n = 0;
       }
     }
-    if (batch.length) yield batch.join('');
+    if (n) {
+      yield batch;
+      written += n;
+      onRows?.(written);
+    }
   }
-  await pipeline(Readable.from(lines()), client.query(copyFrom(sql)));
+  await pipeline(Readable.from(chunks(), { objectMode: false }), client.query(copyFrom(sql)));
+  return written;
 }

@@ -43,6 +43,10 @@ export interface FailureRecord {
   readonly path: string;
   readonly reason: string;
   readonly status: number | null;
+  /** Which app answered (the router's `x-cutover-upstream` header), when one did. */
+  readonly upstream?: string;
+  /** The answer's `error` field (e.g. `UNAVAILABLE`), when it had one. */
+  readonly error?: string;
 }
 
 export interface LoadCounters {
@@ -124,16 +128,17 @@ export function startLoad(options: LoadOptions): LoadRun {
     return seconds[s]!;
   };
 
-  const fail = (method: string, path: string, reason: string, status: number | null) => {
+  const fail = (method: string, path: string, reason: string, status: number | null, answer?: { upstream?: string; json?: unknown }) => {
     c.failed++;
     c.failuresByReason[reason] = (c.failuresByReason[reason] ?? 0) + 1;
-    recentFailures.push({ at: Date.now(), method, path, reason, status });
+    const error = (answer?.json as { error?: unknown } | null)?.error;
+    recentFailures.push({ at: Date.now(), method, path, reason, status, ...(answer?.upstream ? { upstream: answer.upstream } : {}), ...(typeof error === 'string' ? { error } : {}) });
     if (recentFailures.length > 100) recentFailures.shift();
   };
 
   /** One HTTP exchange; resolves with status and parsed JSON body, or rejects with a network error / 'timeout'. */
   const exchange = (method: string, path: string, body?: unknown) =>
-    new Promise<{ status: number; json: unknown }>((resolve, reject) => {
+    new Promise<{ status: number; json: unknown; upstream?: string }>((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = http.request(
         {
@@ -155,7 +160,8 @@ export function startLoad(options: LoadOptions): LoadRun {
             } catch {
               json = null;
             }
-            resolve({ status: res.statusCode ?? 0, json });
+            const upstream = res.headers['x-cutover-upstream'];
+            resolve({ status: res.statusCode ?? 0, json, ...(typeof upstream === 'string' ? { upstream } : {}) });
           });
           res.on('error', (err) => {
             clearTimeout(timer);
@@ -191,7 +197,7 @@ export function startLoad(options: LoadOptions): LoadRun {
     c.inFlight++;
     const started = performance.now();
     const p = exchange(method, path, body).then(
-      ({ status, json }) => {
+      ({ status, json, upstream }) => {
         const b = bucket(performance.now() - t0);
         b.requests++;
         b.latencies.push(performance.now() - started);
@@ -199,7 +205,7 @@ export function startLoad(options: LoadOptions): LoadRun {
         if (cls in c.byStatusClass) c.byStatusClass[cls]++;
         if (status < 200 || status >= 300) {
           b.failed++;
-          fail(method, path, `http-${status}`, status);
+          fail(method, path, `http-${status}`, status, { upstream, json });
         }
         onAnswer?.(status, json);
       },

@@ -6,6 +6,23 @@ export class SeededRandom {
     this.state = seed >>> 0 || 0x9e3779b9;
   }
 
+  /** A generator that continues from a saved `position` (see `position`). */
+  static at(position: number): SeededRandom {
+    const rng = new SeededRandom(1);
+    rng.state = position >>> 0;
+    return rng;
+  }
+
+  /** Where the sequence stands; `SeededRandom.at(position)` continues from here. */
+  get position(): number {
+    return this.state;
+  }
+
+  /** Moves past `draws` values without computing them (mulberry32's state is a counter). */
+  skip(draws: number): void {
+    this.state = (this.state + Math.imul(draws >>> 0, 0x6d2b79f5)) >>> 0;
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
@@ -33,5 +50,49 @@ export class SeededRandom {
       [copy[i], copy[j]] = [copy[j]!, copy[i]!];
     }
     return copy.slice(0, n);
+  }
+
+  /**
+   * `sample(range, count)` over the integers `start … start + length - 1`, drawn lazily: the i-th
+   * `take()` returns the i-th element `sample` would return, using the same draws, in memory
+   * proportional to the elements taken (not to `length`). `finish()` skips the draws `sample`
+   * would still have made, so the sequence continues exactly as after `sample`.
+   */
+  sampleRange(start: number, length: number, count: number): RangeSample {
+    return new RangeSample(this, start, Math.max(0, length), Math.max(0, Math.min(count, length)));
+  }
+}
+
+export class RangeSample {
+  private taken = 0;
+  /** Positions swapped away from their identity value (partial Fisher–Yates, sparse). */
+  private readonly moved = new Map<number, number>();
+
+  constructor(
+    private readonly rng: SeededRandom,
+    private readonly start: number,
+    private readonly length: number,
+    /** Draws the eager `sample` makes. */
+    readonly size: number,
+  ) {}
+
+  /** The next sampled value, or `undefined` once `size` values were taken. */
+  take(): number | undefined {
+    const i = this.taken;
+    if (i >= this.size) return undefined;
+    this.taken++;
+    const j = i + Math.floor(this.rng.next() * (this.length - i));
+    const atI = this.moved.get(i) ?? this.start + i;
+    const atJ = this.moved.get(j) ?? this.start + j;
+    this.moved.set(j, atI);
+    this.moved.delete(i);
+    return atJ;
+  }
+
+  /** Skips the draws not taken. */
+  finish(): void {
+    this.rng.skip(this.size - this.taken);
+    this.taken = this.size;
+    this.moved.clear();
   }
 }

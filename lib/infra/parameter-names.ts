@@ -1,4 +1,4 @@
-import { OPTIONAL_SSM_PARAMETER_NAMES, SSM_PARAMETER_NAMES } from '../aws/ssm-parameter-names.ts';
+import { OPTIONAL_SSM_PARAMETER_NAMES, SSM_PARAMETER_NAMES } from '../platform/ssm-parameter-names.ts';
 
 /**
  * The SSM parameters every environment publishes under `/cutover/<env>/…`. The runbooks

@@ -1,4 +1,4 @@
-import { s3BackupLocation } from '../backup/backup-store.ts';
+import { s3BackupLocation } from '../platform/backup-store.ts';
 import type { ResolvedEnvironment } from '../config/load.ts';
 
 /** How plans name the databases: host, port and database, never a password. */

@@ -84,9 +84,12 @@ export interface ReplicationTableStatus {
 
 /** contract: `replicate status --json` */
 export interface ReplicationStatus {
-  readonly phase: 'not-started' | 'full-load' | 'cdc' | 'stopped' | 'failed';
+  /** `stalled`: the worker runs (or seems to) but its heartbeat is older than `gates.maxHeartbeatAgeMs`. */
+  readonly phase: 'not-started' | 'full-load' | 'cdc' | 'stopped' | 'failed' | 'stalled';
   readonly direction: 'forward' | 'reverse';
+  /** Time lag measured against the source (heartbeats through the stream); null when unknown. */
   readonly lagMs: number | null;
+  /** The source's current WAL position minus the position applied and confirmed. */
   readonly lagBytes: number | null;
   readonly appliedRowsPerSec: number;
   readonly tables: ReplicationTableStatus[];
@@ -94,6 +97,8 @@ export interface ReplicationStatus {
   readonly worker?: { pid: number; host: string; heartbeatAt: string; alive: boolean };
   /** Last position applied on the target and confirmed to the source. */
   readonly appliedPosition?: string;
+  /** Age of the newest heartbeat applied on the target, on the source's clock (CDC only). */
+  readonly heartbeatAgeMs?: number | null;
   readonly error?: string;
 }
 
@@ -187,7 +192,7 @@ export interface UpstreamMetrics {
   readonly status5xx: number;
   /** Resets, refused connections, timeouts. */
   readonly errors: number;
-  /** Reads that failed on green and were retried once on blue. */
+  /** Requests this upstream failed that the router retried (a read on blue, a write answered "not applied" again): the client did not see the failure. */
   readonly retriedOnBlue: number;
   /** Histogram: bucket upper bounds in ms and cumulative counts per bucket (same length). */
   readonly latencyBucketsMs: readonly number[];

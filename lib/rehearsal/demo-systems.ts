@@ -5,8 +5,10 @@ import { seedCainiao, type CainiaoDataSummary } from '../demo/generator.ts';
 import { startLoad, type LoadCounters, type LoadRun } from '../demo/load-generator.ts';
 import { startOrderApp, type OrderApp } from '../demo/order-app.ts';
 import type { Output } from '../output/output.ts';
+import { ProgressRate } from '../output/progress-rate.ts';
 import { startWeightedRouter, type RunningWeightedRouter } from '../router/weighted-router.ts';
 import type { Side } from '../platform/roles.ts';
+import type { RehearsalReport } from './report.ts';
 
 export interface DemoSystemsOptions {
   readonly cainiaoUrl: string;
@@ -20,7 +22,7 @@ export interface DemoSystemsOptions {
 export interface LoadResult {
   readonly ledgerSize: number;
   readonly counters: LoadCounters;
-  readonly requests: { total: number; failed: number; reads: number; writes: number; failuresByReason: Record<string, number> };
+  readonly requests: RehearsalReport['requests'];
 }
 
 export interface DemoSystems {
@@ -47,7 +49,14 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
   try {
     const [blueDb, greenDb] = await Promise.all([connect(o.cainiaoUrl), connect(o.duoduoUrl)]);
     o.out.info('rehearse', `seeding cainiao: ${o.orders} legacy orders with dirty data (seed ${o.seed})`);
-    const summary = await seedCainiao(blueDb, { seed: o.seed, orders: o.orders, replace: true });
+    const rate = new ProgressRate();
+    const summary = await seedCainiao(blueDb, {
+      seed: o.seed,
+      orders: o.orders,
+      replace: true,
+      onProgress: (p) => o.out.progress({ topic: 'seed cainiao', done: p.rows, total: p.totalRows, unit: 'rows', figures: { table: p.table, ...rate.figures(p.rows, p.totalRows) } }),
+    });
+    o.out.done('seed cainiao');
     await createDuoduoSchema(greenDb, { replace: true });
     await Promise.all([blueDb.end(), greenDb.end()]);
     o.out.ok(
@@ -79,7 +88,7 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
           return {
             ledgerSize: run.ledger.entries().length,
             counters,
-            requests: { total: counters.total, failed: counters.failed, reads: counters.reads, writes: counters.writes, failuresByReason: counters.failuresByReason },
+            requests: { total: counters.total, failed: counters.failed, reads: counters.reads, writes: counters.writes, failuresByReason: counters.failuresByReason, failures: counters.recentFailures },
           };
         },
       },

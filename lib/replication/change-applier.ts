@@ -6,7 +6,7 @@ import type { SourceChange, SourceTransaction, WireRow } from './change-stream.t
 import { encodeCopyField, toPgText } from './copy-text.ts';
 import { writeAppliedLsnSql } from './control-schema.ts';
 import { compareLsn } from './lsn.ts';
-import { sourceName, targetName } from './mapping-engine.ts';
+import { sourceName, targetName } from '../mappings/mapped-tables.ts';
 import { qualified, quoteIdent, quoteLiteral, textArrayLiteral } from './sql-names.ts';
 
 export interface ApplyTable {

@@ -51,6 +51,7 @@ class TextPgoutputPlugin extends PgoutputPlugin {
   constructor(
     options: ConstructorParameters<typeof PgoutputPlugin>[0],
     private readonly ownChanges: boolean,
+    private readonly messages: boolean,
   ) {
     super(options);
   }
@@ -70,6 +71,8 @@ class TextPgoutputPlugin extends PgoutputPlugin {
       "proto_version '1'",
       `publication_names ${quoteLiteral(this.options.publicationNames.map(quoteIdent).join(','))}`,
       ...(this.ownChanges ? [] : ["origin 'none'"]),
+      // the worker's heartbeat is a logical message in a transaction of its own
+      ...(this.messages ? ["messages 'true'"] : []),
     ];
     return client.query(`START_REPLICATION SLOT ${quoteIdent(slotName)} LOGICAL ${lastLsn} (${opts.join(', ')})`);
   }
@@ -101,6 +104,8 @@ export class ChangeStream {
     private readonly handlers: ChangeStreamHandlers,
     /** Test only: stream changes that carry a replication origin too (no loop prevention). */
     private readonly ownChanges = false,
+    /** Ask for logical messages (PostgreSQL 14 and later): the heartbeat's transaction then always arrives. */
+    private readonly messages = false,
   ) {
     this.service = new LogicalReplicationService(
       { connectionString: url, application_name: `cutover-cdc ${slotName}`.slice(0, 63) },
@@ -117,7 +122,7 @@ export class ChangeStream {
 
   /** Resolves once the server streams (START_REPLICATION accepted); retries while the slot is still held. */
   async start(fromLsn = '0/0'): Promise<void> {
-    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] }, this.ownChanges);
+    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] }, this.ownChanges, this.messages);
     for (let attempt = 0; ; attempt++) {
       const started = new Promise<void>((resolve) => this.service.once('start', () => resolve()));
       const result = this.service.subscribe(plugin, this.slotName, fromLsn).then(

@@ -4,7 +4,7 @@ import copyStreams from 'pg-copy-streams';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import { openApplySession } from './apply-session.ts';
 import { CopyRowTransform } from './copy-text.ts';
-import { sourceName } from './mapping-engine.ts';
+import { sourceName } from '../mappings/mapped-tables.ts';
 import { qualified, quoteIdent, quoteLiteral } from './sql-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 

@@ -10,11 +10,12 @@ import { openApplySession } from './apply-session.ts';
 import { countDeadLetters, ensureControlSchema, readAppliedLsn, resetStream, writeAppliedLsn } from './control-schema.ts';
 import { planChunks, runFullLoad } from './full-load.ts';
 import { compareLsn, maxLsn } from './lsn.ts';
-import { mappingEngine, resolveMappedTables, sourceName, targetName } from './mapping-engine.ts';
+import { mappingEngine, resolveMappedTables, sourceName, targetName } from '../mappings/mapped-tables.ts';
 import { createSlot, createSlotWithSnapshot, ensurePublication, slotInfo, type ExportedSlot } from './replication-slot.ts';
 import { quoteLiteral } from './sql-names.ts';
 import { writeStatusFileAsync, type WorkerStatusFile } from './status-file.ts';
 import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
+import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 
 export interface WorkerOptions {
@@ -28,6 +29,8 @@ export interface WorkerOptions {
   readonly replicateOwnChanges?: boolean;
   /** Heartbeat / status file interval. @default 250 */
   readonly heartbeatMs?: number;
+  /** How often CDC emits its heartbeat on the source. @default HEARTBEAT_EVERY_MS */
+  readonly sourceHeartbeatMs?: number;
 }
 
 const PAUSE_AT_CHANGES = 50_000;
@@ -54,6 +57,9 @@ export class ReplicationWorker {
   private replayUntil: string | null = null;
   private deadLetters = 0;
   private readonly startedAt = new Date().toISOString();
+  private cdcSince: string | undefined;
+  private liveSince: string | undefined;
+  private heartbeatError: string | undefined;
   private readonly rateWindow: { at: number; rows: number }[] = [];
   private queue: SourceTransaction[] = [];
   private queuedChanges = 0;
@@ -140,7 +146,7 @@ export class ReplicationWorker {
         await writeAppliedLsn(writer, n.slot, this.direction, this.options.fromPosition, null);
         this.applied = this.options.fromPosition;
       }
-      await this.cdc(transformers, signal);
+      await this.cdc(reader, transformers, signal);
     } finally {
       for (const t of transformers) t.transformer.close();
       await reader.end().catch(() => {});
@@ -244,6 +250,10 @@ export class ReplicationWorker {
           if (t && t.state === 'pending') t.state = 'loading';
         },
         onChunkDone: (table, rows) => {
+          if (!this.liveSince) {
+            this.liveSince = new Date().toISOString();
+            this.writeStatus(true);
+          }
           const t = this.tables.get(table);
           if (t) t.rows += rows;
           this.countRate(rows);
@@ -276,7 +286,7 @@ export class ReplicationWorker {
     }
   }
 
-  private async cdc(tables: readonly ApplyTable[], signal: AbortSignal): Promise<void> {
+  private async cdc(reader: pg.Client, tables: readonly ApplyTable[], signal: AbortSignal): Promise<void> {
     const n = this.names;
     this.phase = 'cdc';
     for (const t of this.tables.values()) t.state = 'cdc';
@@ -313,7 +323,7 @@ export class ReplicationWorker {
         this.streamError = err;
         this.wake?.();
       },
-    }, this.options.replicateOwnChanges === true);
+    }, this.options.replicateOwnChanges === true, await logicalMessagesSupported(reader));
     // Slow start: a backlog's first batches are small, so its first rows land within moments;
     // each batch may then be a few times larger than the one before, up to batchSize.
     let batchLimit = Math.min(FIRST_BATCH_CHANGES, this.env.replication.batchSize);
@@ -340,6 +350,7 @@ export class ReplicationWorker {
     const onAbort = () => this.wake?.();
     signal.addEventListener('abort', onAbort);
     const inflight = this.inflight;
+    let heartbeat: NodeJS.Timeout | undefined;
     try {
       // the apply session and the stream start side by side: a backlog's first transactions are
       // queued by the time the session is ready
@@ -353,6 +364,10 @@ export class ReplicationWorker {
       ]);
       if (opened.status === 'rejected') throw opened.reason;
       if (streaming.status === 'rejected') throw streaming.reason;
+      this.cdcSince = new Date().toISOString();
+      this.liveSince ??= this.cdcSince;
+      this.writeStatus(true);
+      heartbeat = this.startSourceHeartbeat(reader);
       this.out.ok(`replicate ${n.id}`, `streaming changes from slot ${n.slot} (applied ${this.applied})`);
       let lastPing = 0;
       // stopping: batches already sent still settle and count
@@ -408,11 +423,39 @@ export class ReplicationWorker {
         this.writeStatus();
       }
     } finally {
+      clearInterval(heartbeat);
       signal.removeEventListener('abort', onAbort);
       for (const b of inflight.splice(0)) await b.done;
       await stream.stop();
       await session?.end().catch(() => {});
     }
+  }
+
+  /**
+   * Every second, a transactional logical message on the source: an empty transaction of the kit's
+   * own that travels through the slot like any change, so its commit time, once applied on the
+   * target (`_cutover.apply_state.source_commit_at`), tells how far behind the target is — even
+   * when the source is otherwise idle, and whatever this worker believes about itself.
+   */
+  private startSourceHeartbeat(reader: pg.Client): NodeJS.Timeout {
+    let busy = false;
+    const beat = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        await reader.query("select pg_logical_emit_message(true, 'cutover_heartbeat', $1)", [this.names.slot]);
+        this.heartbeatError = undefined;
+      } catch (err) {
+        if (this.heartbeatError === undefined) {
+          this.out.warn(`replicate ${this.names.id}`, `cannot emit the heartbeat on the source (${(err as Error).message}): lag is then the worker's own figure`);
+        }
+        this.heartbeatError = (err as Error).message;
+      } finally {
+        busy = false;
+      }
+    };
+    void beat();
+    return setInterval(() => void beat(), this.options.sourceHeartbeatMs ?? HEARTBEAT_EVERY_MS);
   }
 
   private countRate(rows: number): void {
@@ -442,6 +485,9 @@ export class ReplicationWorker {
       worker: { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(now).toISOString(), alive: true },
       appliedPosition: this.phase === 'cdc' || this.phase === 'stopped' ? (this.applied ?? undefined) : undefined,
       replayUntil: this.replayUntil ?? undefined,
+      ...(this.cdcSince ? { cdcSince: this.cdcSince } : {}),
+      ...(this.liveSince ? { liveSince: this.liveSince } : {}),
+      ...(this.cdcSince ? { heartbeat: { everyMs: this.options.sourceHeartbeatMs ?? HEARTBEAT_EVERY_MS, ...(this.heartbeatError ? { error: this.heartbeatError } : {}) } } : {}),
       ...(this.error ? { error: this.error } : {}),
     };
   }
@@ -486,6 +532,16 @@ export class ReplicationWorker {
   private async statusSettled(): Promise<void> {
     while (this.statusWriting) await this.statusWriting;
   }
+}
+
+/**
+ * pgoutput sends logical messages from PostgreSQL 14 (`messages 'true'`); from 15 it skips a
+ * transaction with nothing to send, so the heartbeat's transaction needs its message. On 12 and
+ * 13 the heartbeat's transaction still arrives, empty, with its commit time.
+ */
+async function logicalMessagesSupported(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ v: string }>('show server_version_num');
+  return Number(rows[0]!.v) >= 140000;
 }
 
 async function connect(url: string): Promise<pg.Client> {

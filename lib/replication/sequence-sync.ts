@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import type { Output } from '../output/output.ts';
 import type { SequenceDirection, SequenceSync } from '../platform/roles.ts';
-import { resolveMappedTables } from './mapping-engine.ts';
+import { resolveMappedTables } from '../mappings/mapped-tables.ts';
 import { qualified, quoteIdent } from './sql-names.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 

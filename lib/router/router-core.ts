@@ -24,6 +24,19 @@ export interface RouterCoreOptions {
 export const UPSTREAM_HEADER = 'x-cutover-upstream';
 
 /**
+ * An app sets this header (value `1`) on a 503 when it knows the write did nothing: its database
+ * refused the transaction (read-only: fenced) or the connection was lost before COMMIT was sent.
+ * The router then retries the write (through the hold, to the write target current then), so a
+ * write that met a fence, or a pooled session the fence was ending, never fails at the client.
+ */
+export const NOT_APPLIED_HEADER = 'x-cutover-not-applied';
+
+/** Attempts of one write answered "not applied" before that answer goes to the client. */
+const WRITE_ATTEMPTS = 4;
+/** Pause before retrying a read on blue or a not-applied write (lets ended sessions leave the app's pool). */
+const RETRY_PAUSE_MS = 100;
+
+/**
  * The router's behaviour, without sockets of its own: read split by weight, writes to the
  * write target through the hold, green read failures retried once on blue, metrics. The HTTP
  * front and the admin API both drive one instance.
@@ -117,38 +130,71 @@ export class RouterCore {
     return this.routeWrite(buffered, res);
   }
 
+  /**
+   * A read goes to green with the read weight, else to blue. A failed read (5xx or transport
+   * error) is retried once on blue: green's at once, blue's after a short pause. Blue's own
+   * retry matters during a rollback: reads are on blue while lifting blue's write fence ends the
+   * blue app's pooled sessions, and a read handed one of those fails once (HTTP 503) although
+   * blue is healthy. Reads are safe to repeat (RFC 9110 §9.2.2).
+   */
   private async routeRead(req: BufferedRequest, res: http.ServerResponse): Promise<void> {
     // the weight is read per request, so a change applies to the very next one
     const toGreen = this.readWeightGreen > 0 && this.random() * 100 < this.readWeightGreen;
-    if (!toGreen) return this.relay(await this.send('blue', req), 'blue', res);
-    const first = await this.send('green', req);
-    const greenFailed = first.kind === 'error' || first.res.statusCode! >= 500;
-    if (!greenFailed) return this.relay(first, 'green', res);
-    // green's failure is already counted in green's metrics; the client gets blue's answer
-    if (first.kind === 'response') {
-      this.upstreams.green.recorder.answered(first.res.statusCode!, performance.now() - first.startedAt);
-      first.res.resume();
-    } else {
-      this.upstreams.green.recorder.failed(performance.now() - first.startedAt);
-    }
-    this.upstreams.green.recorder.retried();
+    const side: Side = toGreen ? 'green' : 'blue';
+    const first = await this.send(side, req);
+    if (!failed(first)) return this.relay(first, side, res);
+    // the failure is counted in that upstream's metrics; the client gets blue's (next) answer
+    this.discard(first, side);
+    this.upstreams[side].recorder.retried();
+    if (side === 'blue') await sleep(RETRY_PAUSE_MS);
     return this.relay(await this.send('blue', req), 'blue', res);
   }
 
+  /**
+   * A write waits in the hold (if one is on), then goes to the write target current at that
+   * moment. An answer "503 + not applied" (NOT_APPLIED_HEADER: the app's database refused the
+   * write, e.g. fenced) is retried, through the hold again, up to WRITE_ATTEMPTS times: a write
+   * that reached the old side after its fence goes where writes go once the hold is released.
+   */
   private async routeWrite(req: BufferedRequest, res: http.ServerResponse): Promise<void> {
-    await this.hold.enter();
-    // the target is read after the hold: held writes go where writes go at release time
-    const side = this.writeTarget;
-    this.inflightWrites++;
-    try {
-      await this.relay(await this.send(side, req), side, res);
-    } finally {
-      this.inflightWrites--;
-      if (this.inflightWrites === 0) {
-        const waiting = this.inflightDrained;
-        this.inflightDrained = [];
-        for (const done of waiting) done();
+    for (let attempt = 1; ; attempt++) {
+      await this.hold.enter();
+      // the target is read after the hold: held writes go where writes go at release time
+      const side = this.writeTarget;
+      this.inflightWrites++;
+      try {
+        const outcome = await this.send(side, req);
+        if (attempt < WRITE_ATTEMPTS && notApplied(outcome)) {
+          this.discard(outcome, side);
+          this.upstreams[side].recorder.retried();
+        } else {
+          await this.relay(outcome, side, res);
+          return;
+        }
+      } finally {
+        this.writeFinished();
       }
+      await sleep(RETRY_PAUSE_MS);
+    }
+  }
+
+  private writeFinished(): void {
+    this.inflightWrites--;
+    if (this.inflightWrites === 0) {
+      const waiting = this.inflightDrained;
+      this.inflightDrained = [];
+      for (const done of waiting) done();
+    }
+  }
+
+  /** Counts an upstream answer the client will not see (a retry follows) and drops its body. */
+  private discard(outcome: UpstreamOutcome, side: Side): void {
+    const recorder = this.upstreams[side].recorder;
+    if (outcome.kind === 'response') {
+      recorder.answered(outcome.res.statusCode!, performance.now() - outcome.startedAt);
+      outcome.res.resume();
+    } else {
+      recorder.failed(performance.now() - outcome.startedAt);
     }
   }
 
@@ -213,6 +259,18 @@ export class RouterCore {
       req.on('error', () => resolve(null));
     });
   }
+}
+
+function failed(outcome: UpstreamOutcome): boolean {
+  return outcome.kind === 'error' || outcome.res.statusCode! >= 500;
+}
+
+function notApplied(outcome: UpstreamOutcome): boolean {
+  return outcome.kind === 'response' && outcome.res.statusCode === 503 && outcome.res.headers[NOT_APPLIED_HEADER] === '1';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 export function sendJson(res: http.ServerResponse, status: number, value: unknown): void {

@@ -1,5 +1,5 @@
 import type { UpstreamMetrics } from '../platform/roles.ts';
-import { BucketHistogram, LATENCY_BUCKETS_MS } from './histogram.ts';
+import { BucketHistogram, LATENCY_BUCKETS_MS } from '../platform/histogram.ts';
 
 /**
  * Counts what one upstream did: every attempt sent to it, its status class or transport error,

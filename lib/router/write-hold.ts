@@ -1,4 +1,4 @@
-import { BucketHistogram, exactQuantile, HOLD_BUCKETS_MS } from './histogram.ts';
+import { BucketHistogram, exactQuantile, HOLD_BUCKETS_MS } from '../platform/histogram.ts';
 
 /** Hold-time figures of one hold (what `releaseWrites` returns). */
 export interface HoldFigures {

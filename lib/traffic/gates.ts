@@ -1,6 +1,6 @@
 import type { GatesConfig } from '../config/common-schema.ts';
 import type { RouterMetrics, UpstreamMetrics } from '../platform/roles.ts';
-import { quantileFromCounts, windowCounts } from '../router/histogram.ts';
+import { quantileFromCounts, windowCounts } from '../platform/histogram.ts';
 
 /**
  * Green p99 below this is never judged against blue: bucket bounds are coarse at sub-10 ms
@@ -105,7 +105,7 @@ export function evaluateGates(input: GateInputs): GateVerdict {
     }
   }
 
-  if (input.lagMs === null) reasons.push('replication lag is unknown (is replication running? `cutover replicate status`)');
+  if (input.lagMs === null) reasons.push('replication lag is unknown (not streaming: stopped, failed or stalled? `cutover replicate status`)');
   else if (input.lagMs > gates.maxLagMs) reasons.push(`replication lag ${input.lagMs} ms is above the limit ${gates.maxLagMs} ms`);
 
   const age = input.validationAgeSeconds;

@@ -8,9 +8,9 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../../lib/postgres/e
  * Starts a throw-away embedded PostgreSQL for one test file. Call in `beforeAll`; the returned
  * `stop` goes in `afterAll` (it also removes the folder).
  */
-export async function startTestPostgres(database = 'app'): Promise<EmbeddedServer & { dispose(): Promise<void> }> {
+export async function startTestPostgres(database = 'app', settings?: Readonly<Record<string, string>>): Promise<EmbeddedServer & { dispose(): Promise<void> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-test-pg-'));
-  const server = await startEmbeddedPostgres({ dir, database });
+  const server = await startEmbeddedPostgres({ dir, database, settings });
   return {
     ...server,
     async dispose() {

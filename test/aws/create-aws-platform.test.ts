@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, test } from 'vitest';
 import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
 import { createAwsPlatform } from '../../lib/aws/create-aws-platform.ts';
-import { SSM_PARAMETER_NAMES, ssmParameterName } from '../../lib/aws/ssm-parameter-names.ts';
+import { SSM_PARAMETER_NAMES, ssmParameterName } from '../../lib/platform/ssm-parameter-names.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { awsEnv, inputsOf, mocks, newClients, resetMocks, ssmParameters } from './aws-fixtures.ts';
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CutoverError } from '../../lib/errors.ts';
 import { CLEAN_RATES, DEFAULT_DIRTY_RATES, generateCainiaoData, seedCainiao } from '../../lib/demo/generator.ts';
@@ -19,6 +20,17 @@ describe('cainiao data generator', () => {
     const c = generateCainiaoData({ seed: 8, orders: 800 });
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
     expect(JSON.stringify(a.orders)).not.toBe(JSON.stringify(c.orders));
+  });
+
+  test('gives the same rows as the in-memory generator it replaced (same seed, same rows)', () => {
+    // sha256 prefixes of JSON.stringify(rows) computed with the generator before streaming (commit d190926)
+    const hash = (x: unknown) => createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
+    const d = generateCainiaoData({ seed: 42 });
+    expect([d.customers, d.products, d.inventory, d.orders, d.items, d.summary].map(hash)).toEqual([
+      '4e31e9470d42adaa', 'a673799a31783b4d', '46a692edb2847210', '48d15c31ce90cd14', 'caa21dcc5902fed5', '937b2c7ff0b90c51',
+    ]);
+    const e = generateCainiaoData({ seed: 7, orders: 800 });
+    expect([e.customers, e.orders, e.items, e.summary].map(hash)).toEqual(['db0801dcf7af8108', '4b6c0d9bc0e1ae04', '03888c975d944ffa', '836994b2f0b27e54']);
   });
 
   test('default size is 2,000 customers, 300 products, 5,000 orders, with Chinese names and addresses', () => {
@@ -66,6 +78,24 @@ describe('cainiao data generator', () => {
       expect(next.rows[0].id).toBeGreaterThan(rows[0].max_order);
       const chinese = await c.query(`select count(*)::int as n from t_customer where addr ~ '[市区]'`);
       expect(chinese.rows[0].n).toBe(2000);
+    } finally {
+      await c.end();
+    }
+  });
+
+  test('seeds 200,000 orders (more ids than a spread call takes), streaming, with progress up to every row', async () => {
+    const c = await connect(server.url);
+    try {
+      const progress: { table: string; rows: number; totalRows: number }[] = [];
+      const summary = await seedCainiao(c, { seed: 1, orders: 200_000, customers: 10, products: 20, rates: CLEAN_RATES, replace: true, onProgress: (p) => progress.push(p) });
+      const { rows } = await c.query(`select (select count(*) from t_order)::int as orders, (select count(*) from t_order_item)::int as items, (select max(order_id) from t_order)::int as max_order`);
+      expect(rows[0]).toEqual({ orders: 200_000, items: summary.counts.orderItems, max_order: 200_000 });
+      const last = progress.at(-1)!;
+      expect(last.rows).toBe(10 + 20 + 20 + 200_000 + summary.counts.orderItems);
+      expect(progress.every((p, i) => p.rows < p.totalRows && (i === 0 || p.rows > progress[i - 1]!.rows))).toBe(true);
+      expect(summary.ids.readableOrders).toHaveLength(100_000);
+      const next = await c.query(`select nextval(pg_get_serial_sequence('t_order', 'order_id'))::int as id`);
+      expect(next.rows[0].id).toBe(200_001);
     } finally {
       await c.end();
     }

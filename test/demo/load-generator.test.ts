@@ -42,7 +42,11 @@ describe('load generator and ledger', () => {
     expect(final.reads + final.writes).toBe(final.total);
     expect(final.byStatusClass['2xx']).toBe(final.total);
     expect(final.perSecond.length).toBeGreaterThanOrEqual(2);
-    expect(final.perSecond[0]!.p99Ms).toBeGreaterThan(0);
+    // Each second with answered requests has a latency figure (a second under CPU starvation may
+    // have none answered, so which second is not asserted).
+    const answered = final.perSecond.filter((s) => s.requests > 0);
+    expect(answered.length).toBeGreaterThanOrEqual(1);
+    for (const s of answered) expect(s.p99Ms).toBeGreaterThan(0);
     const entries = run.ledger.entries();
     expect(entries.length).toBeGreaterThan(10);
     expect(entries.some((e) => e.order.status === 'PAID' || e.order.status === 'SHIPPED')).toBe(true);

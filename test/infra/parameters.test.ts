@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { OPTIONAL_SSM_PARAMETER_NAMES, SSM_PARAMETER_NAMES, ssmParameterName } from '../../lib/aws/ssm-parameter-names.ts';
+import { OPTIONAL_SSM_PARAMETER_NAMES, SSM_PARAMETER_NAMES, ssmParameterName } from '../../lib/platform/ssm-parameter-names.ts';
 import { PARAMETER_KEYS, cutoverParameterName, type ParameterKey } from '../../lib/infra/parameter-names.ts';
 import { synthEnvironment, type SynthesizedEnvironment } from './synth.ts';
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { Clock, PhaseContext } from '../../lib/engine/phase.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import type { Platform, RouterMetrics, UpstreamMetrics } from '../../lib/platform/roles.ts';
-import { LATENCY_BUCKETS_MS } from '../../lib/router/histogram.ts';
+import { LATENCY_BUCKETS_MS } from '../../lib/platform/histogram.ts';
 import { watchGates, type GateWatchOptions } from '../../lib/traffic/gate-watch.ts';
 import { MemoryJournal } from './fakes/memory-journal.ts';
 import { testEnvironment } from './fakes/test-env.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { GatesConfig } from '../../lib/config/common-schema.ts';
 import type { RouterMetrics, UpstreamMetrics } from '../../lib/platform/roles.ts';
-import { LATENCY_BUCKETS_MS, quantileFromCounts } from '../../lib/router/histogram.ts';
+import { LATENCY_BUCKETS_MS, quantileFromCounts } from '../../lib/platform/histogram.ts';
 import { describeFigures, evaluateGates, progressFigures } from '../../lib/traffic/gates.ts';
 
 const gates: GatesConfig = { maxErrorRatio: 0.01, maxP99RatioToBlue: 3, maxLagMs: 1000, maxValidationAgeSeconds: 3600, minRequests: 20 };

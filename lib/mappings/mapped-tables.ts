@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { CutoverError } from '../errors.ts';
-import { createRowTransformer, loadTableMappings, readCatalog, resolveTableMappings } from '../mappings/index.ts';
-import type { MappedTable } from '../mappings/types.ts';
+import { createRowTransformer, loadTableMappings, readCatalog, resolveTableMappings } from './index.ts';
+import type { MappedTable } from './types.ts';
 import type { Output } from '../output/output.ts';
 
 /** The mapping engine calls the replicator and the snapshotter make (one DMS implementation, lib/mappings). */

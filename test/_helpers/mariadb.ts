@@ -1,0 +1,202 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import { freePort } from '../../lib/net/free-port.ts';
+
+/**
+ * Throw-away MariaDB (or MySQL) servers for tests: one per test file, in a temp folder, on a free
+ * 127.0.0.1 port, with the binary log on in ROW format (what DMS and the kit's binlog reader
+ * need). Stopped, and its folder removed, by `dispose()` — call it in `afterAll`, which runs even
+ * when a test failed.
+ *
+ * Where no server binary exists the tests skip and say why; under `CI=true` they fail instead
+ * (CI installs Debian's mariadb-server in .ci/run, so a missing server there is a broken CI).
+ */
+
+const SEARCH = ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin', '/usr/libexec'];
+
+function findBinary(names: readonly string[]): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), ...SEARCH];
+  for (const name of names) for (const d of dirs) if (existsSync(path.join(d, name))) return path.join(d, name);
+  return null;
+}
+
+export interface MariadbBinaries {
+  readonly server: string;
+  readonly installDb: string;
+}
+
+/** The installed server binaries, or why there are none. */
+export function findMariadb(): MariadbBinaries | { missing: string } {
+  const server = findBinary(['mariadbd', 'mysqld']);
+  const installDb = findBinary(['mariadb-install-db', 'mysql_install_db']);
+  if (server && installDb) return { server, installDb };
+  return { missing: 'no MariaDB/MySQL server binary (mariadbd + mariadb-install-db) was found: apt-get install mariadb-server' };
+}
+
+const found = findMariadb();
+const isCi = !!process.env.CI && process.env.CI !== '0' && process.env.CI !== 'false';
+
+/**
+ * `describe.skipIf(mariadbMissing)(…)`: true when the tests of a file must skip (they print
+ * `mariadbSkipReason`). Under CI a missing server throws when the test file loads, so it fails.
+ */
+export const mariadbMissing: boolean = 'missing' in found;
+export const mariadbSkipReason: string = 'missing' in found ? `skipped: ${found.missing}` : '';
+if ('missing' in found && isCi) throw new Error(`CI=true and ${found.missing} (.ci/run installs it)`);
+if ('missing' in found) console.warn(`MariaDB tests ${mariadbSkipReason}`);
+
+export interface TestMariadb {
+  /** `mysql://root:<pw>@127.0.0.1:<port>/<database>` — an admin account over TCP. */
+  readonly url: string;
+  readonly port: number;
+  readonly password: string;
+  readonly database: string;
+  /** The server's version string, e.g. `10.11.6-MariaDB-0+deb12u1-log`. */
+  readonly version: string;
+  /** `mysql://<user>:<password>@127.0.0.1:<port>/<database>` */
+  urlFor(database: string, user?: { name: string; password: string }): string;
+  /** A connection as the admin account (multi-statements allowed); `end()` it. */
+  connect(database?: string): Promise<mysql.Connection>;
+  /** Runs statements as the admin account. */
+  exec(sql: string, database?: string): Promise<void>;
+  createDatabase(name: string): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export interface TestMariadbOptions {
+  readonly database?: string;
+  /** Extra server options, e.g. `['--binlog-format=STATEMENT']` (later options win). */
+  readonly serverArgs?: readonly string[];
+}
+
+/** Starts a throw-away server for one test file. Call in `beforeAll`; `dispose()` in `afterAll`. */
+export async function startTestMariadb(options: TestMariadbOptions = {}): Promise<TestMariadb> {
+  if ('missing' in found) throw new Error(found.missing);
+  const database = options.database ?? 'app';
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-test-mariadb-'));
+  const dataDir = path.join(dir, 'data');
+  const socket = path.join(dir, 'mysqld.sock');
+  mkdirSync(dataDir);
+  const asRoot = os.userInfo().uid === 0 ? ['--user=root'] : [];
+  const init = spawnSync(
+    found.installDb,
+    ['--no-defaults', `--datadir=${dataDir}`, ...asRoot, '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve'],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  if (init.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`mariadb-install-db failed (${init.status}): ${init.stderr || init.stdout}`);
+  }
+  const port = await freePort();
+  const logFile = path.join(dir, 'server.log');
+  const child: ChildProcess = spawn(
+    found.server,
+    [
+      '--no-defaults',
+      `--datadir=${dataDir}`,
+      ...asRoot,
+      '--bind-address=127.0.0.1',
+      `--port=${port}`,
+      `--socket=${socket}`,
+      `--pid-file=${path.join(dir, 'mysqld.pid')}`,
+      `--log-error=${logFile}`,
+      `--log-bin=${path.join(dir, 'binlog')}`,
+      '--binlog-format=ROW',
+      '--server-id=1',
+      '--skip-name-resolve',
+      '--character-set-server=utf8mb4',
+      '--collation-server=utf8mb4_unicode_ci',
+      // small: several test files run at once on a 2-core machine
+      '--innodb-buffer-pool-size=32M',
+      '--innodb-log-file-size=16M',
+      '--performance-schema=OFF',
+      '--max-connections=200',
+      ...(options.serverArgs ?? []),
+    ],
+    { stdio: 'ignore' },
+  );
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const stop = async (): Promise<void> => {
+    if (!exited && child.pid) {
+      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await gone;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    // root@localhost authenticates by socket (we are its OS user, or the server runs as us):
+    // create a TCP admin account with a generated password
+    const password = randomBytes(18).toString('base64url');
+    const deadline = Date.now() + 90_000;
+    let admin: mysql.Connection | undefined;
+    for (;;) {
+      if (exited) throw new Error(`mariadbd exited while starting: ${tail(logFile)}`);
+      try {
+        admin = await mysql.createConnection({ socketPath: socket, user: os.userInfo().uid === 0 ? 'root' : os.userInfo().username });
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`mariadbd did not accept connections in 90 s: ${(err as Error).message}; ${tail(logFile)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    try {
+      await admin.query(`CREATE USER 'root'@'127.0.0.1' IDENTIFIED BY '${password}'`);
+      await admin.query(`GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION`);
+      await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
+    } finally {
+      await admin.end();
+    }
+    const urlFor = (db: string, user = { name: 'root', password }) =>
+      `mysql://${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
+    const connect = (db = database) =>
+      mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password, database: db, multipleStatements: true, charset: 'utf8mb4', timezone: 'Z' });
+    const probe = await connect();
+    const [[row]] = (await probe.query('SELECT version() AS v')) as unknown as [{ v: string }[]];
+    await probe.end();
+    return {
+      url: urlFor(database),
+      port,
+      password,
+      database,
+      version: row!.v,
+      urlFor,
+      connect,
+      async exec(sql, db) {
+        const c = await connect(db);
+        try {
+          await c.query(sql);
+        } finally {
+          await c.end();
+        }
+      },
+      async createDatabase(name) {
+        const c = await connect();
+        try {
+          await c.query(`CREATE DATABASE IF NOT EXISTS \`${name.replace(/`/g, '``')}\` CHARACTER SET utf8mb4`);
+        } finally {
+          await c.end();
+        }
+      },
+      dispose: stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-8).join('\n');
+  } catch {
+    return '(no server log)';
+  }
+}
