@@ -334,14 +334,18 @@ export class ReplicationWorker {
         let size = 0;
         const limit = batchLimit;
         batchLimit = Math.min(batchLimit * 4, this.env.replication.batchSize);
-        while (this.queue.length && (size === 0 || size + this.queue[0]!.changes.length <= limit)) {
-          const txn = this.queue.shift()!;
+        let taken = 0;
+        while (taken < this.queue.length && (size === 0 || size + this.queue[taken]!.changes.length <= limit)) {
+          const txn = this.queue[taken++]!;
           this.queuedChanges -= txn.changes.length;
           size += txn.changes.length;
           // already applied before a restart (the target committed, the acknowledgement was lost)
           if (this.applied && compareLsn(txn.commitLsn, this.applied) < 0) continue;
           batch.push(txn);
         }
+        // one splice per batch: shift() per transaction moves a long queue's whole backing store
+        // each time (a backlog queue lives in V8's large-object space, which cannot be left-trimmed)
+        this.queue.splice(0, taken);
         if (this.queuedChanges < RESUME_AT_CHANGES) stream.resume();
         if (batch.length) return batch;
       }
