@@ -25,7 +25,7 @@ export interface StatusReport {
    * The phase acted on last, and its state (`complete` once finalize verified). `rollback` when a
    * rollback is running or did not finish: until it does, writes may be failing.
    */
-  readonly phase: { readonly current: PhaseName | 'rollback' | null; readonly state: PhaseState | 'complete' | 'not-started'; readonly at: string | null };
+  readonly phase: { readonly current: PhaseName | 'rollback' | 'cancel' | null; readonly state: PhaseState | 'complete' | 'not-started'; readonly at: string | null };
   readonly phases: PhaseSummary[];
   /** Live from the router; null when it could not be read (see `unavailable.traffic`). */
   readonly traffic: { readonly readWeightGreen: number; readonly writeTarget: 'blue' | 'green'; readonly writesHeld: boolean } | null;
@@ -123,7 +123,9 @@ export async function buildStatus(i: StatusInputs): Promise<StatusReport> {
       ? { current: 'rollback', state: rollback.state, at: rollback.at }
       : finalized
         ? { current: 'finalize', state: 'complete', at: phases.at(-1)!.at }
-        : current
+        : current?.state === 'cancelled'
+          ? { current: 'cancel', state: 'cancelled', at: current.at }
+          : current
           ? { current: current.name, state: current.state, at: current.at }
           : { current: null, state: 'not-started', at: null },
     phases,
@@ -181,6 +183,9 @@ function nextCommand(n: NextInputs): StatusReport['next'] {
     if (p.state === 'verified') {
       if (p.name === 'validate' && validation && !validation.fresh) return { command: cmd('validate'), why: 'the last passing validation is too old to open the shift gate' };
       continue;
+    }
+    if (p.state === 'cancelled') {
+      return { command: cmd(p.name), why: `the cutover was cancelled at ${p.at}: the kit left nothing in either database (backups and the target's rows are kept); to start over, empty the target's tables, then ${p.name}` };
     }
     if (p.name === 'replicate' && p.state === 'applied') return { command: line('cutover replicate wait', ` --max-lag-ms ${env.gates.maxLagMs}`), why: 'replication started: wait until CDC has caught up' };
     if (p.state === 'failed') return { command: cmd(p.name), why: `${p.name} failed${p.summary ? ` (${p.summary})` : ''}: fix the cause and re-run it, or \`${rollback}\`` };

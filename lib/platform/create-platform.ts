@@ -2,7 +2,7 @@ import type { ResolvedEnvironment, ResolvedPostgresEnvironment } from '../config
 import { CutoverError, asCutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import { exported, importOptional } from './optional-module.ts';
-import type { Inspector, Platform, Replicator, SequenceSync, Snapshotter, TrafficRouter, Validator, WriteFence } from './roles.ts';
+import type { Inspector, KitCleaner, Platform, Replicator, SequenceSync, Snapshotter, TrafficRouter, Validator, WriteFence } from './roles.ts';
 import { unavailableRole } from './unavailable-role.ts';
 
 type Ctor<A extends unknown[], T> = new (...args: A) => T;
@@ -47,6 +47,7 @@ async function createPostgresPlatform(env: ResolvedPostgresEnvironment, out: Out
     role<SequenceSync>('../replication/sequence-sync.ts', 'PostgresSequenceSync', 'sequence sync', (C) => new (C as AnyCtor<SequenceSync>)(env, out)),
   ]);
   const validator = await role<Validator>('../diff/postgres-validator.ts', 'PostgresValidator', 'validate', (C) => new (C as AnyCtor<Validator>)(env, out, forward));
+  const cleaner = await role<KitCleaner>('../replication/kit-cleaner.ts', 'PostgresKitCleaner', 'cancel (the kit cleaner)', (C) => new (C as AnyCtor<KitCleaner>)(env, out));
   const router = env.router
     ? await role<TrafficRouter>('../router/router-client.ts', 'RouterClient', 'the router client', (C) => new (C as AnyCtor<TrafficRouter>)(env.router!.adminUrl))
     : unavailableRole<TrafficRouter>(
@@ -64,6 +65,7 @@ async function createPostgresPlatform(env: ResolvedPostgresEnvironment, out: Out
     router,
     fence,
     sequences,
+    cleaner,
     async close() {
       // each role owns its connections; close those that say how
       await Promise.all(

@@ -182,6 +182,11 @@ export interface RouterState {
   readonly writeTarget: Side;
   readonly writesHeld: boolean;
   readonly heldCount: number;
+  /**
+   * A hold reached its cap with no one releasing it: writes are answered 503 (Retry-After) until
+   * the runbook releases or holds again (`writesHeld` stays true meanwhile). @default - false
+   */
+  readonly writesRefused?: boolean;
 }
 
 /** Cumulative since the router started; gates compute windows from two snapshots. */
@@ -202,7 +207,15 @@ export interface UpstreamMetrics {
 export interface RouterMetrics {
   readonly at: string;
   readonly upstreams: { readonly blue: UpstreamMetrics; readonly green: UpstreamMetrics };
-  readonly held: { readonly total: number; readonly current: number; readonly holdMsBuckets: readonly number[]; readonly holdMsCounts: readonly number[]; readonly maxHoldMs: number };
+  readonly held: {
+    readonly total: number;
+    readonly current: number;
+    /** Writes answered 503 because a hold reached its cap with no one releasing it. @default - 0 (not reported) */
+    readonly refused?: number;
+    readonly holdMsBuckets: readonly number[];
+    readonly holdMsCounts: readonly number[];
+    readonly maxHoldMs: number;
+  };
   readonly clientFailures: number;
 }
 
@@ -240,6 +253,27 @@ export interface SequenceSync {
   syncSequences(gap: number, direction?: SequenceDirection): Promise<{ name: string; sourceValue: number; targetValue: number }[]>;
 }
 
+// ---------------------------------------------------------------- the kit's own objects (cancel)
+
+/** One object the kit created in a database (`cutover cancel` lists and removes them). */
+export interface KitTrace {
+  /** `source` is blue's database, `target` green's. */
+  readonly side: 'source' | 'target';
+  readonly kind: 'slot' | 'publication' | 'origin' | 'schema';
+  /** The object's name as the database knows it, e.g. `cutover_lab`, `_cutover`. */
+  readonly name: string;
+  /** What it holds, as read now (retained WAL, the objects inside a schema, dead letters kept). */
+  readonly detail?: string;
+}
+
+/** Finds and removes the kit's own objects in both databases, read from their catalogs (never guessed). */
+export interface KitCleaner {
+  /** Every object of the kit that exists now on either side, in the order `remove` should take them. */
+  inventory(): Promise<KitTrace[]>;
+  /** Drops one object; idempotent (an object already gone is not an error). Returns what it kept aside, if anything. */
+  remove(trace: KitTrace): Promise<string | null>;
+}
+
 /** Everything a phase may touch, for one environment. */
 export interface Platform {
   readonly name: 'postgres' | 'aws';
@@ -251,6 +285,11 @@ export interface Platform {
   readonly router: TrafficRouter;
   readonly fence: WriteFence;
   readonly sequences: SequenceSync;
+  /**
+   * The kit's own objects in both databases, for `cutover cancel`.
+   * @default - none: `cancel` answers NOT_SUPPORTED on this platform
+   */
+  readonly cleaner?: KitCleaner;
   /** Releases connections and clients. */
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type { RouterMetrics, RouterState, Side } from '../platform/roles.ts';
 import { callUpstream, forwardableHeaders, type BufferedRequest, type UpstreamOutcome } from './upstream-call.ts';
 import { UpstreamRecorder } from './upstream-recorder.ts';
@@ -33,6 +34,8 @@ export const NOT_APPLIED_HEADER = 'x-cutover-not-applied';
 
 /** Attempts of one write answered "not applied" before that answer goes to the client. */
 const WRITE_ATTEMPTS = 4;
+/** How often a write target that refused connections is tried again while writes are held for it. */
+const TARGET_PROBE_MS = 200;
 /** Pause before retrying a read on blue or a not-applied write (lets ended sessions leave the app's pool). */
 const RETRY_PAUSE_MS = 100;
 
@@ -47,6 +50,9 @@ export class RouterCore {
   private inflightWrites = 0;
   private inflightDrained: (() => void)[] = [];
   private clientFailures = 0;
+  /** The write target whose refused connections started the current hold (null: the runbook's, or none). */
+  private autoHeldTarget: Side | null = null;
+  private targetProbe: NodeJS.Timeout | null = null;
   private readonly hold = new WriteHold();
   private readonly upstreams: Record<Side, { url: URL; agent: http.Agent; recorder: UpstreamRecorder }>;
   private readonly defaultMaxHoldMs: number;
@@ -70,7 +76,7 @@ export class RouterCore {
   // ------------------------------------------------------------------ control (admin API)
 
   state(): RouterState {
-    return { readWeightGreen: this.readWeightGreen, writeTarget: this.writeTarget, writesHeld: this.hold.held, heldCount: this.hold.waiting };
+    return { readWeightGreen: this.readWeightGreen, writeTarget: this.writeTarget, writesHeld: this.hold.held, heldCount: this.hold.waiting, writesRefused: this.hold.refusing };
   }
 
   setReadWeight(greenPercent: number): void {
@@ -86,6 +92,7 @@ export class RouterCore {
    * to finish, so that fencing the old side does not cut one off. Returns how many were in flight.
    */
   async holdWrites(maxHoldMs = this.defaultMaxHoldMs, drainMs = Math.min(maxHoldMs, 5000)): Promise<{ inflightAtHold: number; drained: boolean }> {
+    this.stopTargetProbe(); // the runbook owns this hold now, whoever started it
     this.hold.hold(maxHoldMs);
     const inflightAtHold = this.inflightWrites;
     if (inflightAtHold === 0) return { inflightAtHold, drained: true };
@@ -100,6 +107,7 @@ export class RouterCore {
   }
 
   releaseWrites(): HoldFigures {
+    this.stopTargetProbe();
     return this.hold.release('admin');
   }
 
@@ -117,6 +125,7 @@ export class RouterCore {
   }
 
   dispose(): void {
+    this.stopTargetProbe();
     this.hold.dispose();
     for (const u of Object.values(this.upstreams)) u.agent.destroy();
   }
@@ -158,24 +167,75 @@ export class RouterCore {
    */
   private async routeWrite(req: BufferedRequest, res: http.ServerResponse): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      await this.hold.enter();
+      if ((await this.hold.enter()) === 'refused') return this.refuseHeldWrite(res);
       // the target is read after the hold: held writes go where writes go at release time
       const side = this.writeTarget;
       this.inflightWrites++;
+      let again = false;
       try {
         const outcome = await this.send(side, req);
-        if (attempt < WRITE_ATTEMPTS && notApplied(outcome)) {
+        if (refusedConnection(outcome)) {
+          // the write never reached the app (nothing listens): hold writes until it is back, or
+          // the runbook acts, or the cap answers them 503 — instead of failing each one now
+          this.discard(outcome, side);
+          this.holdWhileTargetDown(side);
+          again = true;
+        } else if (attempt < WRITE_ATTEMPTS && notApplied(outcome)) {
           this.discard(outcome, side);
           this.upstreams[side].recorder.retried();
+          again = true;
         } else {
           await this.relay(outcome, side, res);
-          return;
         }
       } finally {
         this.writeFinished();
       }
-      await sleep(RETRY_PAUSE_MS);
+      if (!again) return;
+      if (!this.hold.held) await sleep(RETRY_PAUSE_MS);
     }
+  }
+
+  /** The answer to a write the hold refused after its cap: nothing was written, retry later. */
+  private refuseHeldWrite(res: http.ServerResponse): void {
+    this.clientFailures++;
+    const retryAfter = 1;
+    const body = JSON.stringify({
+      error: 'WRITES_PAUSED',
+      message: 'writes are paused: the cutover held them and its hold cap ran out before the runbook released them; nothing was written, retry',
+      retryAfterSeconds: retryAfter,
+    });
+    res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'retry-after': String(retryAfter) });
+    res.end(body);
+  }
+
+  /**
+   * The write target refuses connections (its app is down): writes are held, as in a runbook
+   * hold with the default cap, and released by themselves when the target accepts connections
+   * again. A runbook hold or release takes over (a rollback flips and releases them to blue).
+   */
+  private holdWhileTargetDown(side: Side): void {
+    if (this.hold.held) return; // already held (by the runbook, or by an earlier refused write)
+    this.hold.hold(this.defaultMaxHoldMs);
+    this.autoHeldTarget = side;
+    const probe = () => {
+      const u = this.upstreams[side].url;
+      const socket = net.connect({ host: u.hostname, port: Number(u.port) || 80 });
+      socket.once('connect', () => {
+        socket.destroy();
+        if (this.autoHeldTarget !== side || this.hold.refusing) return;
+        this.stopTargetProbe();
+        this.hold.release('target-back');
+      });
+      socket.once('error', () => socket.destroy());
+    };
+    this.targetProbe = setInterval(probe, TARGET_PROBE_MS);
+    this.targetProbe.unref();
+  }
+
+  private stopTargetProbe(): void {
+    if (this.targetProbe) clearInterval(this.targetProbe);
+    this.targetProbe = null;
+    this.autoHeldTarget = null;
   }
 
   private writeFinished(): void {
@@ -263,6 +323,11 @@ export class RouterCore {
 
 function failed(outcome: UpstreamOutcome): boolean {
   return outcome.kind === 'error' || outcome.res.statusCode! >= 500;
+}
+
+/** Nothing listened at the upstream: the request was not delivered, so it can be sent again. */
+function refusedConnection(outcome: UpstreamOutcome): boolean {
+  return outcome.kind === 'error' && (outcome.error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
 }
 
 function notApplied(outcome: UpstreamOutcome): boolean {
