@@ -43,13 +43,16 @@ export interface ChangeStreamHandlers {
 
 /**
  * pgoutput with every value kept as text (no JavaScript parsing: numeric, timestamptz
- * microseconds, bytea and jsonb reach the target byte-exact) and `origin 'none'`, so changes the
- * kit applied itself (they carry a replication origin) are not streamed back.
+ * microseconds, bytea and jsonb reach the target byte-exact).
+ *
+ * No `origin` option: it exists from PostgreSQL 16 only. Loop prevention works the same way on
+ * every major (12–18) instead: the kit's apply sessions commit under a replication origin, and
+ * pgoutput sends an Origin message right after BEGIN for every transaction that carries one; the
+ * stream drops the transactions whose origin the kit applied (see `appliedByKit`).
  */
 class TextPgoutputPlugin extends PgoutputPlugin {
   constructor(
     options: ConstructorParameters<typeof PgoutputPlugin>[0],
-    private readonly ownChanges: boolean,
     private readonly messages: boolean,
   ) {
     super(options);
@@ -68,7 +71,6 @@ class TextPgoutputPlugin extends PgoutputPlugin {
     const opts = [
       "proto_version '1'",
       `publication_names ${quoteLiteral(this.options.publicationNames.map(quoteIdent).join(','))}`,
-      ...(this.ownChanges ? [] : ["origin 'none'"]),
       // the worker's heartbeat is a logical message in a transaction of its own
       ...(this.messages ? ["messages 'true'"] : []),
     ];
@@ -85,7 +87,9 @@ function minusOne(lsn: string): string {
 /** One logical replication stream, assembled into whole source transactions in commit order. */
 export class ChangeStream {
   private readonly service: LogicalReplicationService;
-  private open: { commitLsn: string; commitTime: Date; changes: SourceChange[] } | null = null;
+  private open: { commitLsn: string; commitTime: Date; changes: SourceChange[]; skipped: boolean } | null = null;
+  /** Transactions dropped because the kit applied them (counted for status and tests). */
+  skippedTransactions = 0;
   private stopped = false;
 
   constructor(
@@ -93,8 +97,11 @@ export class ChangeStream {
     private readonly slotName: string,
     private readonly publication: string,
     private readonly handlers: ChangeStreamHandlers,
-    /** Test only: stream changes that carry a replication origin too (no loop prevention). */
-    private readonly ownChanges = false,
+    /**
+     * Transactions committed under an origin this returns true for are dropped: the kit applied
+     * them itself (see `appliedByKit`). A test passes `() => false` to show the loop it prevents.
+     */
+    private readonly skipOrigin: (originName: string) => boolean = () => false,
     /** Ask for logical messages (PostgreSQL 14 and later): the heartbeat's transaction then always arrives. */
     private readonly messages = false,
   ) {
@@ -113,7 +120,7 @@ export class ChangeStream {
 
   /** Resolves once the server streams (START_REPLICATION accepted); retries while the slot is still held. */
   async start(fromLsn = '0/0'): Promise<void> {
-    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] }, this.ownChanges, this.messages);
+    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] }, this.messages);
     for (let attempt = 0; ; attempt++) {
       const started = new Promise<void>((resolve) => this.service.once('start', () => resolve()));
       const result = this.service.subscribe(plugin, this.slotName, fromLsn).then(
@@ -158,9 +165,17 @@ export class ChangeStream {
   }
 
   private onMessage(msg: Pgoutput.Message): void {
+    if (this.open?.skipped && msg.tag !== 'commit') return;
     switch (msg.tag) {
       case 'begin':
-        this.open = { commitLsn: normalize(msg.commitLsn ?? '0/0'), commitTime: pgTime(msg.commitTime), changes: [] };
+        this.open = { commitLsn: normalize(msg.commitLsn ?? '0/0'), commitTime: pgTime(msg.commitTime), changes: [], skipped: false };
+        return;
+      case 'origin':
+        // sent between BEGIN and the first change of a transaction that carries an origin
+        if (this.open && this.skipOrigin(msg.originName)) {
+          this.open.skipped = true;
+          this.open.changes = [];
+        }
         return;
       case 'insert':
         this.open?.changes.push({ kind: 'insert', schema: msg.relation.schema, table: msg.relation.name, newRow: msg.new });
@@ -190,11 +205,21 @@ export class ChangeStream {
       case 'commit': {
         const open = this.open;
         this.open = null;
-        if (open) this.handlers.onTransaction({ ...open, endLsn: msg.commitEndLsn ? normalize(msg.commitEndLsn) : open.commitLsn });
+        if (!open) return;
+        const endLsn = msg.commitEndLsn ? normalize(msg.commitEndLsn) : open.commitLsn;
+        if (open.skipped) {
+          // nothing to apply, but every transaction before its end has been sent: the position
+          // may advance past it as after a keepalive
+          this.skippedTransactions++;
+          this.handlers.onKeepalive(endLsn, false, false);
+          return;
+        }
+        const { skipped: _skipped, ...txn } = open;
+        this.handlers.onTransaction({ ...txn, endLsn });
         return;
       }
       default:
-        return; // relation/type/origin/message: nothing to apply
+        return; // relation/type/message: nothing to apply
     }
   }
 }

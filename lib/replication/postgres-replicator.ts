@@ -14,7 +14,7 @@ import { judgeStream, type SourceFacts, type TargetFacts } from './stream-health
 import { dropPublication, dropSlot } from './replication-slot.ts';
 import { ReplicationWorker } from './replication-worker.ts';
 import { processAlive, readStatusFile, type WorkerStatusFile } from './status-file.ts';
-import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
+import { streamNames, streamOriginCondition, type Direction, type StreamNames } from './stream-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 
@@ -292,9 +292,8 @@ export class PostgresReplicator implements Replicator {
       await client.connect();
       const names = [streamNames(this.env, this.direction), ...this.env.replication.waves.map((w) => streamNames(this.env, this.direction, w.name))];
       for (const n of names) {
-        await client
-          .query(`select pg_replication_origin_drop(roname) from pg_replication_origin where roname = $1 or roname like $2`, [n.origin, `${n.origin}\\_l%`])
-          .catch(() => {});
+        const origins = streamOriginCondition(n.origin);
+        await client.query(`select pg_replication_origin_drop(roname) from pg_replication_origin where ${origins.sql}`, origins.params).catch(() => {});
         if (existsSync(n.envFile)) rmSync(n.envFile);
       }
     } catch {

@@ -14,7 +14,7 @@ import { mappingEngine, resolveMappedTables, sourceName, targetName } from '../m
 import { createSlot, createSlotWithSnapshot, ensurePublication, slotInfo, type ExportedSlot } from './replication-slot.ts';
 import { quoteLiteral } from './sql-names.ts';
 import { writeStatusFileAsync, type WorkerStatusFile } from './status-file.ts';
-import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
+import { appliedByKit, streamNames, type Direction, type StreamNames } from './stream-names.ts';
 import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 
@@ -23,8 +23,8 @@ export interface WorkerOptions {
   /** Reverse: transactions committed before this position are not applied. */
   readonly fromPosition?: string;
   /**
-   * Test only: also stream changes the kit applied itself (pgoutput without `origin 'none'`), so
-   * a test can show that forward + reverse then loop. @default false
+   * Test only: also stream changes the kit applied itself (no skipping of the other direction's
+   * replication origins), so a test can show that forward + reverse then loop. @default false
    */
   readonly replicateOwnChanges?: boolean;
   /** Heartbeat / status file interval. @default 250 */
@@ -321,7 +321,7 @@ export class ReplicationWorker {
         this.streamError = err;
         this.wake?.();
       },
-    }, this.options.replicateOwnChanges === true, await logicalMessagesSupported(reader));
+    }, this.options.replicateOwnChanges === true ? () => false : appliedByKit(this.env, this.direction), await logicalMessagesSupported(reader));
     /** Whole transactions from the queue, up to batchSize changes (at least one transaction). */
     const takeBatch = (): SourceTransaction[] | null => {
       while (this.queue.length) {
