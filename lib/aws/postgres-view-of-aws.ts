@@ -12,8 +12,8 @@ export function postgresViewOfAws(env: ResolvedAwsEnvironment, urls: { source: s
   return {
     platform: 'postgres',
     protected: env.protected,
-    source: { url: urls.source, schemas: ['public'] },
-    target: { url: urls.target, schemas: ['public'] },
+    source: { url: urls.source },
+    target: { url: urls.target },
     mappings: env.mappings,
     backup: {},
     apps: {},

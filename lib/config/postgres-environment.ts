@@ -16,6 +16,9 @@ const postgresUrl = z
   .string()
   .regex(/^postgres(ql)?:\/\//, 'a PostgreSQL URL, e.g. postgres://user:${PGPASSWORD}@127.0.0.1:5432/db');
 
+/** An explicit `schemas` override: at least one name. */
+const schemasSchema = z.array(z.string().min(1)).min(1, 'at least one schema name, or leave the field out to read the schemas the mapping names');
+
 /** The `backup.s3` store. */
 const backupS3Schema = z
   .object({
@@ -47,14 +50,21 @@ export const postgresEnvironmentSchema = z
     source: z
       .object({
         url: postgresUrl,
-        /** Schemas the kit looks at. @default ['public'] */
-        schemas: z.array(z.string()).default(['public']),
+        /**
+         * Schemas the kit reads the forward mapping against; a selection rule naming a schema
+         * outside the list is an error. @default - the schemas the forward mapping's selection rules name (a pattern: every user schema)
+         */
+        schemas: schemasSchema.optional(),
       })
       .strict(),
     target: z
       .object({
         url: postgresUrl,
-        schemas: z.array(z.string()).default(['public']),
+        /**
+         * Schemas the kit reads the reverse mapping against (green's tables).
+         * @default - the schemas the reverse mapping's selection rules name (a pattern: every user schema)
+         */
+        schemas: schemasSchema.optional(),
       })
       .strict(),
     mappings: z
