@@ -118,7 +118,7 @@ export class ReplicationWorker {
     const writer = await connect(n.writeUrl);
     const transformers: ApplyTable[] = [];
     try {
-      const mapped = await resolveMappedTables(reader, n.readSchemas, n.mappingFile, this.out, wave);
+      const mapped = await resolveMappedTables(reader, n.readScope, n.mappingFile, this.out, wave);
       for (const table of mapped) transformers.push({ table, transformer: await mappingEngine.createRowTransformer(table) });
       for (const t of mapped) {
         this.tables.set(sourceName(t), { source: sourceName(t), target: targetName(t), rows: 0, totalRows: null, state: 'pending', cdcChanges: 0 });

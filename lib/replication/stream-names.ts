@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { slotSafe } from '../config/load.ts';
+import { sideScope, type SchemaScope } from '../mappings/mapped-schemas.ts';
 
 export type Direction = 'forward' | 'reverse';
 
@@ -23,7 +24,8 @@ export interface StreamNames {
   readonly envFile: string;
   /** Where changes come from and go to in this direction. */
   readonly readUrl: string;
-  readonly readSchemas: string[];
+  /** The schemas read for the mapping (an explicit `schemas` setting, else those the mapping names). */
+  readonly readScope: SchemaScope;
   readonly writeUrl: string;
   readonly mappingFile: string;
 }
@@ -44,7 +46,7 @@ export function streamNames(env: ResolvedPostgresEnvironment, direction: Directi
     logFile: path.join(env.stateDir, `replication-${id}.log`),
     envFile: path.join(env.stateDir, `replication-${id}.env.json`),
     readUrl: forward ? env.source.url : env.target.url,
-    readSchemas: forward ? env.source.schemas : env.target.schemas,
+    readScope: sideScope(env, forward ? 'source' : 'target'),
     writeUrl: forward ? env.target.url : env.source.url,
     mappingFile: forward ? env.mappingFiles.forward : env.mappingFiles.reverse,
   };

@@ -23,8 +23,16 @@ describe('config loading', () => {
     expect(env.shift.steps).toEqual([1, 10, 50, 100]);
     expect(env.switch.catchUpTimeoutMs).toBe(10_000);
     expect(env.replication.slotName).toBe('cutover_lab');
-    expect(env.source.schemas).toEqual(['public']);
+    // no default schema list: the kit reads the schemas the mapping names (lib/mappings/mapped-schemas.ts)
+    expect(env.source.schemas).toBeUndefined();
+    expect(env.target.schemas).toBeUndefined();
     expect(env.isProtected).toBe(false);
+  });
+
+  test('fails if an explicit schemas list is empty', () => {
+    const err = caught(() => parseConfig({ environments: { lab: { ...lab, source: { ...lab.source, schemas: [] } } } }, '/x/c.json'));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.details.problems?.join()).toContain('environments.lab.source.schemas');
   });
 
   test('prod is protected by default, and an explicit flag wins', () => {
