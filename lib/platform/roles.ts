@@ -104,6 +104,22 @@ export interface ReplicationStatus {
   readonly error?: string;
 }
 
+/** A slot of the kit and the WAL it keeps on the side it reads (`status`, `assess`). */
+export interface SlotRetention {
+  readonly slot: string;
+  /** `source` for forward slots, `target` for reverse ones. */
+  readonly side: 'source' | 'target';
+  readonly active: boolean;
+  /** WAL the server keeps for it (current WAL position minus its restart position); null when unknown. */
+  readonly retainedBytes: number | null;
+  /** PostgreSQL 13+ `wal_status` (`lost`: the slot can no longer stream); null before 13. */
+  readonly walStatus: string | null;
+  /** The configured warning size (`replication.retainedWalWarnMb`), in bytes. */
+  readonly warnAboveBytes: number;
+  /** Inactive and retaining more than `warnAboveBytes`, or lost: the disk of that side fills while nothing reads it. */
+  readonly warn: boolean;
+}
+
 export interface Replicator {
   readonly direction: 'forward' | 'reverse';
   /**
@@ -119,6 +135,11 @@ export interface Replicator {
   waitForPosition(position: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
   /** Drops slots/publications/tasks (finalize). Idempotent. */
   teardown(): Promise<void>;
+  /**
+   * This direction's slots that exist now, with the WAL each retains on the side it reads.
+   * @default - not reported by this platform (DMS manages its own slots)
+   */
+  slots?(): Promise<SlotRetention[]>;
 }
 
 // ---------------------------------------------------------------- validation
