@@ -17,7 +17,7 @@ export function postgresViewOfAws(env: ResolvedAwsEnvironment, urls: { source: s
     mappings: env.mappings,
     backup: {},
     apps: {},
-    replication: { slotName: slot, publicationName: slot, parallelTables: 2, chunkRows: 50_000, batchSize: 500, waves: env.replication.waves },
+    replication: { slotName: slot, publicationName: slot, parallelTables: 2, chunkRows: 50_000, batchSize: 500, waves: env.replication.waves, retainedWalWarnMb: 1024 },
     validation: env.validation,
     shift: env.shift,
     gates: env.gates,

@@ -117,6 +117,12 @@ export const postgresEnvironmentSchema = z
         /** Ordered waves of tables. @default one wave with every selected table */
         waves: z.array(waveSchema).default([]),
         /**
+         * `status` and `assess` warn when an inactive slot of the kit retains more WAL than this
+         * many MiB on the side it reads (an unread slot keeps every WAL segment: the disk fills).
+         * @default 1024
+         */
+        retainedWalWarnMb: z.number().positive().default(1024),
+        /**
          * Green tables (forward targets) the reverse mapping does not bring back, each with the reason
          * nothing writes it on green after the switch; assess blocks on any other uncovered table.
          * (Optional rather than defaulted so the AWS view of an environment needs no value.)
@@ -125,7 +131,7 @@ export const postgresEnvironmentSchema = z
         reverseExempt: z.array(reverseExemptionSchema).optional(),
       })
       .strict()
-      .default({ parallelTables: 2, chunkRows: 50_000, batchSize: 2000, waves: [] }),
+      .default({ parallelTables: 2, chunkRows: 50_000, batchSize: 2000, waves: [], retainedWalWarnMb: 1024 }),
     validation: validationSchema.default({ chunkRows: 10_000, concurrency: 4, floatTolerance: 0, reconciliation: [] }),
     shift: shiftSchema.default({ steps: [1, 10, 50, 100], bakeSeconds: 30 }),
     gates: gatesSchema.default({ maxErrorRatio: 0.01, maxP99RatioToBlue: 3, maxLagMs: 1000, maxValidationAgeSeconds: 3600, minRequests: 20 }),

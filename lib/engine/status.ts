@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { ResolvedEnvironment } from '../config/load.ts';
-import type { Platform, ReplicationStatus, RouterState } from '../platform/roles.ts';
+import { kitSlots } from '../platform/kit-slots.ts';
+import type { Platform, ReplicationStatus, RouterState, SlotRetention } from '../platform/roles.ts';
 import { commandLine } from './command-line.ts';
 import {
   lastPartialValidation,
@@ -51,6 +52,8 @@ export interface StatusReport {
   readonly lock: (LockHolder & { readonly alive: boolean | null }) | null;
   readonly next: { readonly command: string | null; readonly why: string };
   readonly journal: { readonly location: string; readonly records: number; readonly last: Pick<JournalRecord, 'time' | 'phase' | 'action' | 'status'> | null };
+  /** Live: the kit's replication slots and the WAL each retains (`warn`: inactive above replication.retainedWalWarnMb); null when not readable. */
+  readonly slots: SlotRetention[] | null;
   /** Live reads that failed, with the reason. */
   readonly unavailable: Record<string, string>;
 }
@@ -95,10 +98,11 @@ export async function buildStatus(i: StatusInputs): Promise<StatusReport> {
       return null;
     }
   };
-  const [router, forward, reverse] = await Promise.all([
+  const [router, forward, reverse, slots] = await Promise.all([
     live<RouterState>('traffic', (p) => p.router.state()),
     live<ReplicationStatus>('replication.forward', (p) => p.forward.status()),
     live<ReplicationStatus>('replication.reverse', (p) => p.reverse.status()),
+    live<SlotRetention[]>('slots', kitSlots),
   ]);
 
   const seen = (r: JournalRecord) => ({
@@ -144,6 +148,7 @@ export async function buildStatus(i: StatusInputs): Promise<StatusReport> {
       configFile: i.configFile,
       forwardDown: forwardDown !== null && writesSwitchedToGreen(i.records) === null ? forwardDown : null,
     }),
+    slots,
     journal: { location: i.journalLocation, records: i.records.length, last: last ? { time: last.time, phase: last.phase, action: last.action, status: last.status } : null },
     unavailable,
   };
