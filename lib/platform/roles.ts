@@ -1,3 +1,5 @@
+import type { AlarmJudgement } from './gate-alarms.ts';
+
 /**
  * The role interfaces every platform implements (gh-ost's split): the inspector reads facts, the
  * streamer/replicator moves changes, the applier-side roles (router, fence, sequences) change
@@ -296,6 +298,11 @@ export interface KitCleaner {
 }
 
 /** Everything a phase may touch, for one environment. */
+/** The alarms of a gate (lib/platform/gate-alarms.ts): ALARM is red; missing or INSUFFICIENT_DATA is not proven. */
+export interface GateAlarms {
+  judge(gate: 'shift' | 'bake'): Promise<AlarmJudgement>;
+}
+
 export interface Platform {
   readonly name: 'postgres' | 'aws';
   readonly inspector: Inspector;
@@ -306,6 +313,11 @@ export interface Platform {
   readonly router: TrafficRouter;
   readonly fence: WriteFence;
   readonly sequences: SequenceSync;
+  /**
+   * CloudWatch alarms the shift and bake gates read (aws); absent on a platform whose gates judge
+   * the router's own metrics only (postgres).
+   */
+  readonly alarms?: GateAlarms;
   /**
    * The kit's own objects in both databases, for `cutover cancel`.
    * @default - none: `cancel` answers NOT_SUPPORTED on this platform
