@@ -138,7 +138,7 @@ export const postgresEnvironmentSchema = z
     switch: switchSchema.default({ catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 }),
     bake: bakeSchema.default({ seconds: 60 }),
     /** Data-quality checks run by `assess` on the source. @default { checks: [] } */
-    assess: assessSchema.default({ checks: [] }),
+    assess: assessSchema.default({ checks: [], keepTargetRows: [] }),
     /** Business flow checked against green before the first shift. @default [] (gate passes with a warning) */
     smoke: z.array(smokeStepSchema).default([]),
   })
