@@ -11,6 +11,7 @@ import { mappingErrorFinding, reverseMappingFindings, unmatchedRuleFindings } fr
 import { runQualityChecks } from './quality-checks.ts';
 import { privilegeFindings } from './privilege-findings.ts';
 import { replicationSettings } from './replication-settings.ts';
+import { targetStateFindings } from './target-state-findings.ts';
 import { narrowingChange, typeFindings, type TypedColumn } from './type-findings.ts';
 import { unsentValueFindings } from './unsent-value-findings.ts';
 import { reverseCoverageRefusal } from './reverse-coverage-refusal.ts';
@@ -64,6 +65,7 @@ export class PostgresInspector implements Inspector {
       findings.push(...keyFindings(tables, mapped.withoutPrimaryKey, selected));
       findings.push(...typeFindings((await typedColumns(source, schemas)).filter((c) => isCopied(mapped.tables, c))));
       findings.push(...(await targetFindings(target, mapped.tables)));
+      findings.push(...(await targetStateFindings(target, mapped.tables, this.env.assess.keepTargetRows)));
       findings.push(...(await reverseMappingFindings(target, this.env, mapped.tables)));
       findings.push(...(await unsentValueFindings(source, mapped.tables)));
       findings.push(...(await objectFindings(source, target, schemas)));

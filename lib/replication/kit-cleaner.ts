@@ -10,7 +10,7 @@ import { openKitClient, withoutPassword } from '../postgres/kit-client.ts';
 import { CONTROL_SCHEMA } from './control-schema.ts';
 import { dropPublication, dropSlot } from './replication-slot.ts';
 import { quoteIdent } from './sql-names.ts';
-import { streamNames } from './stream-names.ts';
+import { isStreamOrigin, streamNames } from './stream-names.ts';
 
 type SideName = KitTrace['side'];
 
@@ -101,7 +101,8 @@ export class PostgresKitCleaner implements KitCleaner {
       `select roname::text as name from pg_replication_origin where roname = any($1::text[]) or roname like any($2::text[]) order by roname`,
       [n.origins, n.originPatterns],
     );
-    for (const o of origins.rows) traces.push({ side, kind: 'origin', name: o.name });
+    // exactly the streams' origins (stream-names.ts): `<origin>_l` followed by digits, not any `_l…` name
+    for (const o of origins.rows) if (n.origins.some((origin) => isStreamOrigin(origin, o.name))) traces.push({ side, kind: 'origin', name: o.name });
     const schema = await schemaContents(c);
     if (schema) traces.push({ side, kind: 'schema', name: CONTROL_SCHEMA, detail: schema });
     return traces;
