@@ -10,6 +10,7 @@ import { connectionError, probeConnection } from './connection-errors.ts';
 import { mappingErrorFinding, reverseMappingFindings, unmatchedRuleFindings } from './mapping-findings.ts';
 import { runQualityChecks } from './quality-checks.ts';
 import { replicationSettings } from './replication-settings.ts';
+import { targetStateFindings } from './target-state-findings.ts';
 import { narrowingChange, typeFindings, type TypedColumn } from './type-findings.ts';
 import { unsentValueFindings } from './unsent-value-findings.ts';
 import { reverseCoverageRefusal } from './reverse-coverage-refusal.ts';
@@ -63,6 +64,7 @@ export class PostgresInspector implements Inspector {
       findings.push(...keyFindings(tables, mapped.withoutPrimaryKey, selected));
       findings.push(...typeFindings((await typedColumns(source, schemas)).filter((c) => isCopied(mapped.tables, c))));
       findings.push(...(await targetFindings(target, mapped.tables)));
+      findings.push(...(await targetStateFindings(target, mapped.tables, this.env.assess.keepTargetRows)));
       findings.push(...(await reverseMappingFindings(target, this.env, mapped.tables)));
       findings.push(...(await unsentValueFindings(source, mapped.tables)));
       findings.push(...(await objectFindings(source, target, schemas)));

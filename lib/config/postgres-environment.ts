@@ -10,11 +10,16 @@ import {
   validationSchema,
   waveSchema,
 } from './common-schema.ts';
+import { DATABASE_URL_PATTERN } from '../engines/engine-of-url.ts';
 import { isBackupKey, s3KeyPrefix } from '../platform/backup-store.ts';
 
-const postgresUrl = z
+/** Each side's engine comes from its URL scheme (lib/engines/engine-of-url.ts). */
+const databaseUrl = z
   .string()
-  .regex(/^postgres(ql)?:\/\//, 'a PostgreSQL URL, e.g. postgres://user:${PGPASSWORD}@127.0.0.1:5432/db');
+  .regex(
+    DATABASE_URL_PATTERN,
+    'a postgres://, postgresql://, mysql:// or mariadb:// URL, e.g. postgres://user:${PGPASSWORD}@127.0.0.1:5432/db or mysql://user:${MYSQL_PWD}@127.0.0.1:3306/legacy_shop',
+  );
 
 /** An explicit `schemas` override: at least one name. */
 const schemasSchema = z.array(z.string().min(1)).min(1, 'at least one schema name, or leave the field out to read the schemas the mapping names');
@@ -49,7 +54,7 @@ export const postgresEnvironmentSchema = z
     protected: z.boolean().optional(),
     source: z
       .object({
-        url: postgresUrl,
+        url: databaseUrl,
         /**
          * Schemas the kit reads the forward mapping against; a selection rule naming a schema
          * outside the list is an error. @default - the schemas the forward mapping's selection rules name (a pattern: every user schema)
@@ -59,7 +64,7 @@ export const postgresEnvironmentSchema = z
       .strict(),
     target: z
       .object({
-        url: postgresUrl,
+        url: databaseUrl,
         /**
          * Schemas the kit reads the reverse mapping against (green's tables).
          * @default - the schemas the reverse mapping's selection rules name (a pattern: every user schema)
@@ -133,7 +138,7 @@ export const postgresEnvironmentSchema = z
     switch: switchSchema.default({ catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 }),
     bake: bakeSchema.default({ seconds: 60 }),
     /** Data-quality checks run by `assess` on the source. @default { checks: [] } */
-    assess: assessSchema.default({ checks: [] }),
+    assess: assessSchema.default({ checks: [], keepTargetRows: [] }),
     /** Business flow checked against green before the first shift. @default [] (gate passes with a warning) */
     smoke: z.array(smokeStepSchema).default([]),
   })
