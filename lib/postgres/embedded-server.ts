@@ -30,6 +30,12 @@ export interface EmbeddedServer {
   /** URL of another database on the same server. */
   urlFor(database: string): string;
   createDatabase(name: string): Promise<void>;
+  /**
+   * Fast shutdown (SIGINT: sessions are ended, open transactions rolled back), `downMs` with no
+   * server, then a start on the same data and port: what a database restart looks like to its
+   * clients. Resolves once the server accepts connections again.
+   */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -81,7 +87,9 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     user: 'postgres',
     password,
     port,
-    persistent: options.persistent ?? false,
+    // the library deletes a non-persistent data folder on every stop; ours is deleted in stop()
+    // only, so that restart() keeps it
+    persistent: true,
     createPostgresUser: true,
     initdbFlags: ['--lc-messages=C', '--locale=C.UTF-8', '--encoding=UTF8', '--no-sync'],
     postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
@@ -93,6 +101,7 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     await pg.start();
   } catch (err) {
     await pg.stop().catch(() => {});
+    if (!(options.persistent ?? false)) rmSync(dataDir, { recursive: true, force: true });
     throw new CutoverError('CONNECTION_FAILED', `embedded PostgreSQL failed to start in ${dataDir}: ${String(err)}`, {
       fix: 'check that the folder is writable by the postgres user and that no server already uses it',
       cause: err,
@@ -109,10 +118,17 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     dataDir,
     urlFor,
     createDatabase: (name: string) => pg.createDatabase(name),
+    async restart(downMs = 0) {
+      if (stopped) throw new CutoverError('PRECONDITION_FAILED', 'cannot restart a stopped embedded PostgreSQL server', { fix: 'start a new one' });
+      await pg.stop();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      await pg.start();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       await pg.stop();
+      if (!(options.persistent ?? false)) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

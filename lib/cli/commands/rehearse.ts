@@ -4,7 +4,15 @@ import { exported, importOptional } from '../../platform/optional-module.ts';
 import { positiveNumber, wholeNumber } from '../global-options.ts';
 import { withoutSession, type CliRuntime } from '../runtime.ts';
 
-export const REHEARSAL_FAULTS = ['green-errors', 'rollback-after-switch', 'kill-replicator'] as const;
+export const REHEARSAL_FAULTS = [
+  'green-errors',
+  'rollback-after-switch',
+  'kill-replicator',
+  'source-restart',
+  'target-restart',
+  'green-dies-after-switch',
+  'operator-dies-in-switch',
+] as const;
 
 interface RehearseOptions {
   readonly seed?: number;
