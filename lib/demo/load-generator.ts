@@ -50,6 +50,8 @@ export interface FailureRecord {
   readonly upstream?: string;
   /** The answer's `error` field (e.g. `UNAVAILABLE`), when it had one. */
   readonly error?: string;
+  /** The answer's `message` field, cut to 160 characters, when it had one. */
+  readonly message?: string;
 }
 
 export interface LoadCounters {
@@ -138,6 +140,7 @@ export function startLoad(options: LoadOptions): LoadRun {
     c.failed++;
     c.failuresByReason[reason] = (c.failuresByReason[reason] ?? 0) + 1;
     const error = (answer?.json as { error?: unknown } | null)?.error;
+    const message = (answer?.json as { message?: unknown } | null)?.message;
     const record: FailureRecord = {
       at: Date.now(),
       ...(answer?.startedAt ? { startedAt: Math.round(answer.startedAt) } : {}),
@@ -147,6 +150,7 @@ export function startLoad(options: LoadOptions): LoadRun {
       status,
       ...(answer?.upstream ? { upstream: answer.upstream } : {}),
       ...(typeof error === 'string' ? { error } : {}),
+      ...(typeof message === 'string' ? { message: message.slice(0, 160) } : {}),
     };
     recentFailures.push(record);
     if (recentFailures.length > 100) recentFailures.shift();

@@ -294,8 +294,9 @@ export class RehearsalRun {
     const name = side === 'blue' ? 'source-restart' : 'target-restart';
     let backAt = Number.POSITIVE_INFINITY;
     const injection = this.inject(name, `${side}'s PostgreSQL (port ${server.port}) restarted under load: fast shutdown, ${SERVER_DOWN_MS} ms down, start`, {
-      rule: `answered 5xx by the ${side} app while ${side}'s database was down (from its shutdown to 2 s after it was back): that app's own failures`,
-      matches: (f) => f.upstream === side && (f.status ?? 0) >= 500 && f.at >= injection.atEpoch && f.at <= backAt + 2000,
+      rule: `answered 5xx by the ${side} app, sent while ${side}'s database was down (from its shutdown to 2 s after it was back): that app's own failures`,
+      // sent before the database was back (+2 s for the app's pool to reconnect), failed after it went down
+      matches: (f) => f.upstream === side && (f.status ?? 0) >= 500 && f.at >= injection.atEpoch && (f.startedAt ?? f.at) <= backAt + 2000,
     });
     await server.restart(SERVER_DOWN_MS);
     backAt = Date.now();

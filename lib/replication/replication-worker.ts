@@ -159,7 +159,11 @@ export class ReplicationWorker {
       });
     }
     const reader = await connect(n.readUrl);
-    const writer = await connect(n.writeUrl);
+    // a target that is down (restarting) must not leave the source session open: the worker retries
+    const writer = await connect(n.writeUrl).catch(async (err: unknown) => {
+      await reader.end().catch(() => {});
+      throw err;
+    });
     const transformers: ApplyTable[] = [];
     try {
       const mapped = await resolveMappedTables(reader, n.readSchemas, n.mappingFile, this.out, wave);

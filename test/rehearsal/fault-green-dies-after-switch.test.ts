@@ -4,7 +4,7 @@ import { phase, runSmallRehearsal } from './run-rehearsal.ts';
 describe('rehearsal --fault green-dies-after-switch', () => {
   let r: Awaited<ReturnType<typeof runSmallRehearsal>>;
   beforeAll(async () => {
-    r = await runSmallRehearsal('green-dies-after-switch');
+    r = await runSmallRehearsal('green-dies-after-switch', 'folder', { shiftSteps: [100] });
   }, 300_000);
   afterAll(() => r?.cleanup());
 

@@ -6,7 +6,7 @@ import { phase, runSmallRehearsal } from './run-rehearsal.ts';
 describe('rehearsal --fault operator-dies-in-switch', () => {
   let r: Awaited<ReturnType<typeof runSmallRehearsal>>;
   beforeAll(async () => {
-    r = await runSmallRehearsal('operator-dies-in-switch');
+    r = await runSmallRehearsal('operator-dies-in-switch', 'folder', { shiftSteps: [100] });
   }, 300_000);
   afterAll(() => r?.cleanup());
 

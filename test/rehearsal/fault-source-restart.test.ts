@@ -4,7 +4,7 @@ import { phase, runSmallRehearsal } from './run-rehearsal.ts';
 describe('rehearsal --fault source-restart', () => {
   let r: Awaited<ReturnType<typeof runSmallRehearsal>>;
   beforeAll(async () => {
-    r = await runSmallRehearsal('source-restart');
+    r = await runSmallRehearsal('source-restart', 'folder', { shiftSteps: [100] });
   }, 300_000);
   afterAll(() => r?.cleanup());
 
@@ -20,7 +20,7 @@ describe('rehearsal --fault source-restart', () => {
 
   test("the blue app's own failures while its database was down are counted apart; the kit added none; nothing lost", () => {
     const apart = r.report.requests.attributedToFault!;
-    expect(apart.rule).toMatch(/blue app while blue's database was down/);
+    expect(apart.rule).toMatch(/blue app, sent while blue's database was down/);
     expect(apart.failed).toBeGreaterThan(0);
     expect(r.report.requests.failed, JSON.stringify(r.report.requests.failures)).toBe(0);
     expect(r.report.ledger.missing).toBe(0);

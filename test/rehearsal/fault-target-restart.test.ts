@@ -4,7 +4,7 @@ import { phase, runSmallRehearsal } from './run-rehearsal.ts';
 describe('rehearsal --fault target-restart', () => {
   let r: Awaited<ReturnType<typeof runSmallRehearsal>>;
   beforeAll(async () => {
-    r = await runSmallRehearsal('target-restart');
+    r = await runSmallRehearsal('target-restart', 'folder', { shiftSteps: [100] });
   }, 300_000);
   afterAll(() => r?.cleanup());
 
