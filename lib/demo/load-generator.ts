@@ -97,6 +97,9 @@ function failureReason(err: unknown): string {
   return `error:${e?.code ?? 'unknown'}`;
 }
 
+/** The highest request rate one load generator drives (requests/s). */
+export const MAX_LOAD_RATE = 20_000;
+
 export function startLoad(options: LoadOptions): LoadRun {
   const rate = options.rate ?? 200;
   const writeRatio = options.writeRatio ?? 0.3;
@@ -104,7 +107,7 @@ export function startLoad(options: LoadOptions): LoadRun {
   const maxInFlight = options.maxInFlight ?? 2000;
   const { customers, activeProducts, readableOrders } = options.ids;
   const problems: string[] = [];
-  if (!(rate > 0 && rate <= 20_000)) problems.push(`rate must be between 1 and 20000 requests/s, got ${rate}`);
+  if (!(rate > 0 && rate <= MAX_LOAD_RATE)) problems.push(`rate must be between 1 and ${MAX_LOAD_RATE} requests/s, got ${rate}`);
   if (!(writeRatio >= 0 && writeRatio <= 1)) problems.push(`writeRatio must be between 0 and 1, got ${writeRatio}`);
   if (!customers.length || !activeProducts.length || !readableOrders.length) problems.push('ids.customers, ids.activeProducts and ids.readableOrders must not be empty');
   if (problems.length) throw new CutoverError('USAGE', 'invalid load generator options', { problems, fix: 'pass the ids from seedCainiao(...).ids and a positive rate' });

@@ -1,3 +1,5 @@
+import type { AlarmJudgement } from './gate-alarms.ts';
+
 /**
  * The role interfaces every platform implements (gh-ost's split): the inspector reads facts, the
  * streamer/replicator moves changes, the applier-side roles (router, fence, sequences) change
@@ -102,6 +104,22 @@ export interface ReplicationStatus {
   readonly error?: string;
 }
 
+/** A slot of the kit and the WAL it keeps on the side it reads (`status`, `assess`). */
+export interface SlotRetention {
+  readonly slot: string;
+  /** `source` for forward slots, `target` for reverse ones. */
+  readonly side: 'source' | 'target';
+  readonly active: boolean;
+  /** WAL the server keeps for it (current WAL position minus its restart position); null when unknown. */
+  readonly retainedBytes: number | null;
+  /** PostgreSQL 13+ `wal_status` (`lost`: the slot can no longer stream); null before 13. */
+  readonly walStatus: string | null;
+  /** The configured warning size (`replication.retainedWalWarnMb`), in bytes. */
+  readonly warnAboveBytes: number;
+  /** Inactive and retaining more than `warnAboveBytes`, or lost: the disk of that side fills while nothing reads it. */
+  readonly warn: boolean;
+}
+
 export interface Replicator {
   readonly direction: 'forward' | 'reverse';
   /**
@@ -117,6 +135,11 @@ export interface Replicator {
   waitForPosition(position: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
   /** Drops slots/publications/tasks (finalize). Idempotent. */
   teardown(): Promise<void>;
+  /**
+   * This direction's slots that exist now, with the WAL each retains on the side it reads.
+   * @default - not reported by this platform (DMS manages its own slots)
+   */
+  slots?(): Promise<SlotRetention[]>;
 }
 
 // ---------------------------------------------------------------- validation
@@ -253,7 +276,33 @@ export interface SequenceSync {
   syncSequences(gap: number, direction?: SequenceDirection): Promise<{ name: string; sourceValue: number; targetValue: number }[]>;
 }
 
+// ---------------------------------------------------------------- the kit's own objects (cancel)
+
+/** One object the kit created in a database (`cutover cancel` lists and removes them). */
+export interface KitTrace {
+  /** `source` is blue's database, `target` green's. */
+  readonly side: 'source' | 'target';
+  readonly kind: 'slot' | 'publication' | 'origin' | 'schema';
+  /** The object's name as the database knows it, e.g. `cutover_lab`, `_cutover`. */
+  readonly name: string;
+  /** What it holds, as read now (retained WAL, the objects inside a schema, dead letters kept). */
+  readonly detail?: string;
+}
+
+/** Finds and removes the kit's own objects in both databases, read from their catalogs (never guessed). */
+export interface KitCleaner {
+  /** Every object of the kit that exists now on either side, in the order `remove` should take them. */
+  inventory(): Promise<KitTrace[]>;
+  /** Drops one object; idempotent (an object already gone is not an error). Returns what it kept aside, if anything. */
+  remove(trace: KitTrace): Promise<string | null>;
+}
+
 /** Everything a phase may touch, for one environment. */
+/** The alarms of a gate (lib/platform/gate-alarms.ts): ALARM is red; missing or INSUFFICIENT_DATA is not proven. */
+export interface GateAlarms {
+  judge(gate: 'shift' | 'bake'): Promise<AlarmJudgement>;
+}
+
 export interface Platform {
   readonly name: 'postgres' | 'aws';
   readonly inspector: Inspector;
@@ -264,6 +313,16 @@ export interface Platform {
   readonly router: TrafficRouter;
   readonly fence: WriteFence;
   readonly sequences: SequenceSync;
+  /**
+   * CloudWatch alarms the shift and bake gates read (aws); absent on a platform whose gates judge
+   * the router's own metrics only (postgres).
+   */
+  readonly alarms?: GateAlarms;
+  /**
+   * The kit's own objects in both databases, for `cutover cancel`.
+   * @default - none: `cancel` answers NOT_SUPPORTED on this platform
+   */
+  readonly cleaner?: KitCleaner;
   /** Releases connections and clients. */
   close(): Promise<void>;
 }

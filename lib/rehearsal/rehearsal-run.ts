@@ -104,7 +104,17 @@ export class RehearsalRun {
           break;
         }
         if (!run.ok) {
-          if (name === 'shift' && this.d.fault === 'green-errors') this.mark('shift', { outcome: 'rolled-back' });
+          if (name === 'shift' && this.d.fault === 'green-errors') {
+            // rolled back by its own gate only if the shift itself put reads back on blue: read the
+            // router now, before the rollback below moves anything (the report tells them apart)
+            const after = await platform.router.state().catch(() => null);
+            const byGate = run.apply?.figures?.failedAtWeight !== undefined && after?.readWeightGreen === 0;
+            this.mark('shift', {
+              outcome: byGate ? 'rolled-back' : 'failed',
+              figures: { ...(run.apply?.figures ?? {}), readWeightGreenBeforeRollback: after?.readWeightGreen ?? null },
+            });
+          }
+          // the bake found green dead: the rehearsal rolls back at once, as the runbook says
           if (name === 'bake' && this.d.fault === 'green-dies-after-switch') this.mark('bake', { outcome: 'rolled-back' });
           out.warn('rehearse', `phase ${name} did not pass: rolling back to blue`);
           ({ seconds: rollbackSeconds, greenEraWrites } = await this.rollback());

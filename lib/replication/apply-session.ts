@@ -7,8 +7,9 @@ import { redact } from './replication-slot.ts';
  * A connection that writes replicated rows into the apply side:
  * - `session_replication_role = replica`, as DMS does on a PostgreSQL target: FK and user
  *   triggers do not fire, so rows may arrive in any table order;
- * - a replication origin, so the changes it commits carry that origin and a stream opened with
- *   pgoutput's `origin 'none'` on this database (the other direction) skips them: no ping-pong.
+ * - a replication origin, so the changes it commits carry that origin: pgoutput sends it in an
+ *   Origin message and the stream of the other direction on this database skips them (no
+ *   ping-pong; see `appliedByKit`). Works on PostgreSQL 12–18 alike.
  *   An origin can be held by one session at a time, hence one origin name per session.
  */
 export async function openApplySession(url: string, originName: string): Promise<pg.Client> {
@@ -28,7 +29,7 @@ export async function openApplySession(url: string, originName: string): Promise
   } catch (err) {
     await client.end().catch(() => {});
     throw new CutoverError('PRECONDITION_FAILED', `cannot prepare an apply session on ${redact(url)}: ${(err as Error).message}`, {
-      fix: 'the apply user needs superuser (or SET on session_replication_role and EXECUTE on pg_replication_origin_* functions)',
+      fix: 'run `cutover assess`: it prints the GRANT statements this role needs (SET on session_replication_role from PostgreSQL 15, EXECUTE on the pg_replication_origin_* functions from 14; superuser before)',
       cause: err,
     });
   }

@@ -6,14 +6,15 @@ import pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
-import type { Replicator, ReplicationStatus } from '../platform/roles.ts';
+import type { Replicator, ReplicationStatus, SlotRetention } from '../platform/roles.ts';
+import { readSlotRetention } from '../postgres/slot-retention.ts';
 import { maxHeartbeatAgeMs } from '../config/common-schema.ts';
 import { compareLsn, isLsn } from './lsn.ts';
 import { judgeStream, type SourceFacts, type TargetFacts } from './stream-health.ts';
 import { dropPublication, dropSlot } from './replication-slot.ts';
 import { ReplicationWorker } from './replication-worker.ts';
 import { processAlive, readStatusFile, type WorkerStatusFile } from './status-file.ts';
-import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
+import { streamNames, streamOriginCondition, type Direction, type StreamNames } from './stream-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 
@@ -291,9 +292,8 @@ export class PostgresReplicator implements Replicator {
       await client.connect();
       const names = [streamNames(this.env, this.direction), ...this.env.replication.waves.map((w) => streamNames(this.env, this.direction, w.name))];
       for (const n of names) {
-        await client
-          .query(`select pg_replication_origin_drop(roname) from pg_replication_origin where roname = $1 or roname like $2`, [n.origin, `${n.origin}\\_l%`])
-          .catch(() => {});
+        const origins = streamOriginCondition(n.origin);
+        await client.query(`select pg_replication_origin_drop(roname) from pg_replication_origin where ${origins.sql}`, origins.params).catch(() => {});
         if (existsSync(n.envFile)) rmSync(n.envFile);
       }
     } catch {
@@ -311,6 +311,22 @@ export class PostgresReplicator implements Replicator {
     } finally {
       await client.end().catch(() => {});
     }
+  }
+
+  /** This direction's slots (every wave) on the side it reads, with the WAL each retains. */
+  async slots(): Promise<SlotRetention[]> {
+    const names = [streamNames(this.env, this.direction), ...this.env.replication.waves.map((w) => streamNames(this.env, this.direction, w.name))].map((n) => n.slot);
+    const warnAboveBytes = this.env.replication.retainedWalWarnMb * 1024 * 1024;
+    const rows = await this.withReadSide((c) => readSlotRetention(c, names));
+    return rows.map((r) => ({
+      slot: r.slot,
+      side: this.direction === 'forward' ? 'source' : 'target',
+      active: r.active,
+      retainedBytes: r.retainedBytes,
+      walStatus: r.walStatus,
+      warnAboveBytes,
+      warn: r.walStatus === 'lost' || (!r.active && (r.retainedBytes ?? 0) > warnAboveBytes),
+    }));
   }
 
   private async withReadSide<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {

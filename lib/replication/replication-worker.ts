@@ -14,7 +14,7 @@ import { mappingEngine, resolveMappedTables, sourceName, targetName } from '../m
 import { createSlot, createSlotWithSnapshot, ensurePublication, slotInfo, type ExportedSlot } from './replication-slot.ts';
 import { quoteLiteral } from './sql-names.ts';
 import { writeStatusFileAsync, type WorkerStatusFile } from './status-file.ts';
-import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
+import { appliedByKit, streamNames, type Direction, type StreamNames } from './stream-names.ts';
 import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 
@@ -23,8 +23,8 @@ export interface WorkerOptions {
   /** Reverse: transactions committed before this position are not applied. */
   readonly fromPosition?: string;
   /**
-   * Test only: also stream changes the kit applied itself (pgoutput without `origin 'none'`), so
-   * a test can show that forward + reverse then loop. @default false
+   * Test only: also stream changes the kit applied itself (no skipping of the other direction's
+   * replication origins), so a test can show that forward + reverse then loop. @default false
    */
   readonly replicateOwnChanges?: boolean;
   /** Heartbeat / status file interval. @default 250 */
@@ -51,6 +51,8 @@ export function isConnectionLoss(err: unknown): boolean {
   }
   return false;
 }
+/** Changes in the first batch after start (see the slow start in cdc()). */
+const FIRST_BATCH_CHANGES = 50;
 
 /**
  * One replication stream, start to stop: full load from the slot's consistent point (resumable
@@ -166,7 +168,7 @@ export class ReplicationWorker {
     });
     const transformers: ApplyTable[] = [];
     try {
-      const mapped = await resolveMappedTables(reader, n.readSchemas, n.mappingFile, this.out, wave);
+      const mapped = await resolveMappedTables(reader, n.readScope, n.mappingFile, this.out, wave);
       for (const table of mapped) transformers.push({ table, transformer: await mappingEngine.createRowTransformer(table) });
       for (const t of mapped) {
         this.tables.set(sourceName(t), { source: sourceName(t), target: targetName(t), rows: 0, totalRows: null, state: 'pending', cdcChanges: 0 });
@@ -339,8 +341,8 @@ export class ReplicationWorker {
     this.phase = 'cdc';
     for (const t of this.tables.values()) t.state = 'cdc';
     this.writeStatus(true);
-    const session = await openApplySession(n.writeUrl, n.origin);
-    const applier = new ChangeApplier(session, n.slot, this.direction, tables);
+    let session: pg.Client | undefined;
+    let applier!: ChangeApplier;
     // Committed on the target, acknowledged to the source once the target's WAL is flushed past
     // the commit (the apply session commits asynchronously, as a native subscription does).
     const unflushed: { targetLsn: string | null; endLsn: string }[] = [];
@@ -371,20 +373,29 @@ export class ReplicationWorker {
         this.streamError = err;
         this.wake?.();
       },
-    }, this.options.replicateOwnChanges === true, await logicalMessagesSupported(reader));
-    /** Whole transactions from the queue, up to batchSize changes (at least one transaction). */
+    }, this.options.replicateOwnChanges === true ? () => false : appliedByKit(this.env, this.direction), await logicalMessagesSupported(reader));
+    // Slow start: a backlog's first batches are small, so its first rows land within moments;
+    // each batch may then be a few times larger than the one before, up to batchSize.
+    let batchLimit = Math.min(FIRST_BATCH_CHANGES, this.env.replication.batchSize);
+    /** Whole transactions from the queue, up to batchLimit changes (at least one transaction). */
     const takeBatch = (): SourceTransaction[] | null => {
       while (this.queue.length) {
         const batch: SourceTransaction[] = [];
         let size = 0;
-        while (this.queue.length && (size === 0 || size + this.queue[0]!.changes.length <= this.env.replication.batchSize)) {
-          const txn = this.queue.shift()!;
+        const limit = batchLimit;
+        batchLimit = Math.min(batchLimit * 4, this.env.replication.batchSize);
+        let taken = 0;
+        while (taken < this.queue.length && (size === 0 || size + this.queue[taken]!.changes.length <= limit)) {
+          const txn = this.queue[taken++]!;
           this.queuedChanges -= txn.changes.length;
           size += txn.changes.length;
           // already applied before a restart (the target committed, the acknowledgement was lost)
           if (this.applied && compareLsn(txn.commitLsn, this.applied) < 0) continue;
           batch.push(txn);
         }
+        // one splice per batch: shift() per transaction moves a long queue's whole backing store
+        // each time (a backlog queue lives in V8's large-object space, which cannot be left-trimmed)
+        this.queue.splice(0, taken);
         if (this.queuedChanges < RESUME_AT_CHANGES) stream.resume();
         if (batch.length) return batch;
       }
@@ -395,8 +406,18 @@ export class ReplicationWorker {
     const inflight = this.inflight;
     let heartbeat: NodeJS.Timeout | undefined;
     try {
-      await applier.init();
-      await stream.start();
+      // the apply session and the stream start side by side: a backlog's first transactions are
+      // queued by the time the session is ready
+      const [opened, streaming] = await Promise.allSettled([
+        openApplySession(n.writeUrl, n.origin).then(async (client) => {
+          session = client;
+          applier = new ChangeApplier(client, n.slot, this.direction, tables);
+          await applier.init();
+        }),
+        stream.start(),
+      ]);
+      if (opened.status === 'rejected') throw opened.reason;
+      if (streaming.status === 'rejected') throw streaming.reason;
       if (this.disconnectedSince !== null) {
         this.out.ok(`replicate ${n.id}`, `reconnected after ${Date.now() - this.disconnectedSince} ms`);
         this.disconnectedSince = null;
@@ -465,7 +486,7 @@ export class ReplicationWorker {
       signal.removeEventListener('abort', onAbort);
       for (const b of inflight.splice(0)) await b.done;
       await stream.stop();
-      await session.end().catch(() => {});
+      await session?.end().catch(() => {});
     }
   }
 

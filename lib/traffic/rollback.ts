@@ -255,7 +255,16 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
 
   // reverse replication has no full load: what it carried back is its CDC change count
   const rows = (drained?.tables ?? []).map((t) => ({ table: t.target, rows: t.cdcChanges ?? t.rows }));
-  const proof = positionAtLeast(applied, greenLastPosition) ?? caughtUp;
+  // the proof is the position reverse replication reports applied, ordered against green's final
+  // one; the replicator's own "caught up" counts only where positions cannot be ordered (DMS
+  // checkpoints), and an unknown applied position proves nothing
+  const ordered = positionAtLeast(applied, greenLastPosition);
+  const proof = ordered ?? (applied !== null && caughtUp);
+  const unproven = proof
+    ? ''
+    : applied === null
+      ? `; NOT PROVEN: reverse replication reports no applied position, so nothing shows blue has green's changes up to ${greenLastPosition} (check \`cutover replicate status --direction reverse\` and validate)`
+      : `; NOT PROVEN: reverse replication applied only ${applied}, behind green's final ${greenLastPosition} although it said it caught up: blue may lack green's last changes (check \`cutover replicate status --direction reverse\` and validate)`;
   const ledger: RollbackLedger = {
     writesWereOnGreen: true,
     greenLastPosition,
@@ -275,7 +284,7 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
   const ok = proof && blueCheck.ok;
   return {
     ok,
-    summary: `back on blue: reads and writes; ${claim}${forwardNote}${blueCheck.ok ? '' : `; BUT ${blueCheck.problem}`}`,
+    summary: `back on blue: reads and writes; ${claim}${forwardNote}${blueCheck.ok ? '' : `; BUT ${blueCheck.problem}`}${unproven}`,
     figures: { readWeightGreen: 0, writeTarget: 'blue', readsBackMs, toBlueMs, writePauseMs: hold.holdMs, released: hold.released, blueAcceptsWrites: blueCheck.ok, ledger },
     result: ledger,
   };
