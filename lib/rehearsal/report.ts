@@ -1,3 +1,6 @@
+import type { Forecast } from '../estimate/forecast.ts';
+import type { RehearsalFigures } from '../estimate/rehearsal-figures.ts';
+
 /**
  * The rehearsal report: what `--report-json` writes and the HTML report renders. Field names
  * marked "contract" are relied on by outside tests (shared/CONTRACTS.md).
@@ -46,7 +49,19 @@ export interface RehearsalReport {
   readonly phases: PhaseRecord[];
   readonly assess: { findings: { id: string; count: number; severity: string; handling: string }[] } | null;
   readonly timeline: TimelineSample[];
+  /**
+   * contract: `estimate` (the forecast). What this rehearsal measured (also written to
+   * `figuresFile` for `cutover estimate --env NAME`), and the forecast of its own environment
+   * from those figures; null when the run stopped before anything could be measured.
+   */
+  readonly estimate?: RehearsalEstimate | null;
   readonly verdict: { ok: boolean; reasons: string[] };
+}
+
+export interface RehearsalEstimate {
+  readonly figuresFile: string;
+  readonly figures: RehearsalFigures;
+  readonly forecast: Forecast;
 }
 
 /** The verdict the rehearsal exits with: 0 failed requests, no lost or changed acknowledged write, validation equal. */
