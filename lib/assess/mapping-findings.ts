@@ -3,9 +3,10 @@ import { CutoverError } from '../errors.ts';
 import {
   findUnmatchedRules,
   loadTableMappings,
-  readCatalog,
+  readMappedCatalog,
   resolveTableMappings,
   reverseCoverage,
+  sideScope,
   type ReverseExemption,
 } from '../mappings/index.ts';
 import type { MappedTable, ResolvedMappings, SourceCatalog, TableMappingDocument } from '../mappings/types.ts';
@@ -49,7 +50,7 @@ export function unmatchedRuleFindings(file: string, doc: TableMappingDocument, c
  */
 export async function reverseMappingFindings(
   target: pg.ClientBase,
-  env: { readonly mappingFiles: { readonly reverse: string }; readonly target: { readonly schemas: string[] }; readonly replication: { readonly reverseExempt?: readonly ReverseExemption[] } },
+  env: { readonly mappingFiles: { readonly reverse: string }; readonly source: { readonly schemas?: readonly string[] }; readonly target: { readonly schemas?: readonly string[] }; readonly replication: { readonly reverseExempt?: readonly ReverseExemption[] } },
   forward: readonly MappedTable[],
 ): Promise<Finding[]> {
   const file = env.mappingFiles.reverse;
@@ -59,7 +60,7 @@ export async function reverseMappingFindings(
   let resolved: ResolvedMappings;
   try {
     doc = await loadTableMappings(file);
-    catalog = await readCatalog(target, env.target.schemas);
+    catalog = (await readMappedCatalog(target, doc, sideScope(env, 'target'))).catalog;
     findings.push(...unmatchedRuleFindings(file, doc, catalog, 'target'));
     resolved = resolveTableMappings(doc, catalog);
   } catch (err) {

@@ -2,14 +2,15 @@ import pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { readColumnTypes } from '../diff/table-catalog.ts';
 import { CutoverError } from '../errors.ts';
-import { loadTableMappings, readCatalog, resolveTableMappings } from '../mappings/index.ts';
-import type { MappedTable } from '../mappings/types.ts';
+import { loadTableMappings, readMappedCatalog, resolveSelected, resolveTableMappings, sideScope } from '../mappings/index.ts';
+import type { MappedTable, ResolvedMappings, TableMappingDocument } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { AssessReport, Finding, Inspector } from '../platform/roles.ts';
 import { connectionError, probeConnection } from './connection-errors.ts';
 import { mappingErrorFinding, reverseMappingFindings, unmatchedRuleFindings } from './mapping-findings.ts';
 import { runQualityChecks } from './quality-checks.ts';
 import { replicationSettings } from './replication-settings.ts';
+import { targetStateFindings } from './target-state-findings.ts';
 import { narrowingChange, typeFindings, type TypedColumn } from './type-findings.ts';
 import { unsentValueFindings } from './unsent-value-findings.ts';
 import { reverseCoverageRefusal } from './reverse-coverage-refusal.ts';
@@ -54,15 +55,16 @@ export class PostgresInspector implements Inspector {
       throw err;
     });
     try {
-      const schemas = this.env.source.schemas;
-      const tables = await sourceTables(source, schemas);
       const findings: Finding[] = [];
       const mapped = await this.mappedTables(source, findings);
+      const schemas = mapped.schemas;
+      const tables = await sourceTables(source, schemas);
       const selected = new Set(mapped.tables.map((t) => `${t.source.schema}.${t.source.table}`));
 
       findings.push(...keyFindings(tables, mapped.withoutPrimaryKey, selected));
       findings.push(...typeFindings((await typedColumns(source, schemas)).filter((c) => isCopied(mapped.tables, c))));
       findings.push(...(await targetFindings(target, mapped.tables)));
+      findings.push(...(await targetStateFindings(target, mapped.tables, this.env.assess.keepTargetRows)));
       findings.push(...(await reverseMappingFindings(target, this.env, mapped.tables)));
       findings.push(...(await unsentValueFindings(source, mapped.tables)));
       findings.push(...(await objectFindings(source, target, schemas)));
@@ -86,22 +88,38 @@ export class PostgresInspector implements Inspector {
   }
 
   /**
-   * The forward mapping against the source catalog; a mapping error becomes a blocker finding, and
-   * so does a rule whose literal locator names no source table or column (a silent table drop).
+   * The forward mapping against the source catalog (the schemas it names, or `source.schemas`); a
+   * mapping error becomes a blocker finding, and so does a rule whose literal locator names no
+   * source table or column (a silent table drop). A mapping that selects no table at all is an
+   * error (exit 2), naming its rules and the schemas looked in: there is nothing to assess.
+   * `schemas` are the source schemas read (every one holding a table when the mapping names a pattern).
    */
-  private async mappedTables(source: pg.Client, findings: Finding[]): Promise<{ tables: readonly MappedTable[]; withoutPrimaryKey: readonly string[] }> {
+  private async mappedTables(
+    source: pg.Client,
+    findings: Finding[],
+  ): Promise<{ tables: readonly MappedTable[]; withoutPrimaryKey: readonly string[]; schemas: string[] }> {
     const file = this.env.mappingFiles.forward;
+    let doc: TableMappingDocument;
     try {
-      const doc = await loadTableMappings(file);
-      const catalog = await readCatalog(source, this.env.source.schemas);
-      findings.push(...unmatchedRuleFindings(file, doc, catalog, 'source'));
-      const resolved = resolveTableMappings(doc, catalog);
-      return { tables: resolved.tables, withoutPrimaryKey: resolved.withoutPrimaryKey };
+      doc = await loadTableMappings(file);
     } catch (err) {
       if (!(err instanceof CutoverError)) throw err;
       findings.push(mappingErrorFinding('mapping-invalid', file, err));
-      return { tables: [], withoutPrimaryKey: [] };
+      return { tables: [], withoutPrimaryKey: [], schemas: this.env.source.schemas ?? [] };
     }
+    const read = await readMappedCatalog(source, doc, sideScope(this.env, 'source'));
+    const schemas = read.schemas.length ? read.schemas : [...new Set(read.catalog.tables.map((t) => t.schema))];
+    findings.push(...unmatchedRuleFindings(file, doc, read.catalog, 'source'));
+    let resolved: ResolvedMappings;
+    try {
+      resolved = resolveTableMappings(doc, read.catalog);
+    } catch (err) {
+      if (!(err instanceof CutoverError)) throw err;
+      findings.push(mappingErrorFinding('mapping-invalid', file, err));
+      return { tables: [], withoutPrimaryKey: [], schemas };
+    }
+    if (!resolved.tables.length) resolveSelected(doc, read.catalog, read.schemas, 'source'); // throws: selects nothing
+    return { tables: resolved.tables, withoutPrimaryKey: resolved.withoutPrimaryKey, schemas };
   }
 
   /** One closing line; the findings themselves are printed by the assess phase (once). */

@@ -1,5 +1,5 @@
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
-import { reverseCoverage } from '../mappings/index.ts';
+import { reverseCoverage, sideScope } from '../mappings/index.ts';
 import { silentOutput } from '../output/output.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 import { resolveMappedTables } from '../mappings/mapped-tables.ts';
@@ -20,8 +20,8 @@ export async function reverseCoverageRefusal(env: ResolvedPostgresEnvironment): 
     const [blue, green] = clients as [(typeof clients)[0], (typeof clients)[0]];
     // resolved as the replicators resolve them (forward against blue, reverse against green)
     const [forward, reverse] = await Promise.all([
-      resolveMappedTables(blue, env.source.schemas, env.mappingFiles.forward, silentOutput),
-      resolveMappedTables(green, env.target.schemas, env.mappingFiles.reverse, silentOutput),
+      resolveMappedTables(blue, sideScope(env, 'source'), env.mappingFiles.forward, silentOutput),
+      resolveMappedTables(green, sideScope(env, 'target'), env.mappingFiles.reverse, silentOutput),
     ]);
     const coverage = reverseCoverage(forward, reverse, env.replication.reverseExempt ?? []);
     if (coverage.ok) return null;

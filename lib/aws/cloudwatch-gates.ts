@@ -4,6 +4,8 @@ import type { Output } from '../output/output.ts';
 import { resolveAdapterOptions, type AwsAdapterOptions } from './adapter-options.ts';
 import type { AwsClients } from './aws-clients.ts';
 import { throttledCaller } from './throttle-retry.ts';
+import type { GateAlarms } from '../platform/roles.ts';
+import { GATE_ALARMS, gateAlarmName, judgeAlarms, type AlarmJudgement } from '../platform/gate-alarms.ts';
 
 export interface AlarmState {
   readonly name: string;
@@ -35,7 +37,7 @@ export interface CloudWatchGatesOptions extends AwsAdapterOptions {
  * the gate's job is to read their state (`DescribeAlarms`) and say which one fails and why.
  * Both metric and composite alarms count.
  */
-export class CloudWatchGates {
+export class CloudWatchGates implements GateAlarms {
   private readonly call: ReturnType<typeof throttledCaller>;
   public readonly alarmNamePrefix: string;
 
@@ -61,14 +63,25 @@ export class CloudWatchGates {
       found.push(...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? []));
       token = page.NextToken;
     } while (token);
-    return found
-      .map((a) => ({
-        name: a.AlarmName ?? '(unnamed)',
-        state: (a.StateValue ?? 'INSUFFICIENT_DATA') as AlarmState['state'],
-        reason: a.StateReason ?? '',
-        since: a.StateUpdatedTimestamp ? new Date(a.StateUpdatedTimestamp).toISOString() : null,
-      }))
-      .sort((x, y) => x.name.localeCompare(y.name));
+    return found.map(reading).sort((x, y) => x.name.localeCompare(y.name));
+  }
+
+  /**
+   * The shift or bake gate's alarms, by the names the stack gives them: ALARM is red, a missing
+   * alarm or one in INSUFFICIENT_DATA is "not proven" (never green).
+   */
+  async judge(gate: 'shift' | 'bake'): Promise<AlarmJudgement> {
+    const names = GATE_ALARMS[gate].map((a) => gateAlarmName(this.env.name, a));
+    const found: (MetricAlarm | CompositeAlarm)[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.call('DescribeAlarms', () =>
+        this.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: names, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], NextToken: token })),
+      );
+      found.push(...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? []));
+      token = page.NextToken;
+    } while (token);
+    return judgeAlarms(names, found.map(reading));
   }
 
   async evaluate(): Promise<AlarmGateVerdict> {
@@ -85,4 +98,13 @@ export class CloudWatchGates {
     }
     return { ok: failing.length === 0, reasons, alarms, insufficientData };
   }
+}
+
+function reading(a: MetricAlarm | CompositeAlarm): AlarmState {
+  return {
+    name: a.AlarmName ?? '(unnamed)',
+    state: (a.StateValue ?? 'INSUFFICIENT_DATA') as AlarmState['state'],
+    reason: a.StateReason ?? '',
+    since: a.StateUpdatedTimestamp ? new Date(a.StateUpdatedTimestamp).toISOString() : null,
+  };
 }

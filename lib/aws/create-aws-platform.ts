@@ -5,6 +5,7 @@ import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { AssessReport, Inspector, Platform, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
 import type { AwsAdapterOptions } from './adapter-options.ts';
+import { CloudWatchGates } from './cloudwatch-gates.ts';
 import { AlbRouter } from './alb-router.ts';
 import { AuroraSequenceSync } from './aurora-sequence-sync.ts';
 import { AuroraWriteFence } from './aurora-write-fence.ts';
@@ -120,6 +121,8 @@ export async function createAwsPlatform(env: ResolvedAwsEnvironment, out: Output
     router,
     fence: new AuroraWriteFence(env, clients, out, { endpoints }),
     sequences: new AuroraSequenceSync(endpoints, out),
+    // the shift and bake gates read the alarms the stack created (ALB percentiles are approximate)
+    alarms: new CloudWatchGates(env, clients, out, options),
     async close() {
       router.close();
       if (ownClients) destroyAwsClients(clients);

@@ -13,7 +13,8 @@ import type { ReplicationStatus, Replicator } from '../platform/roles.ts';
 import { resolveAdapterOptions, type AwsAdapterOptions, type ResolvedAdapterOptions } from './adapter-options.ts';
 import type { AwsClients } from './aws-clients.ts';
 import { awsResourcesFor } from './aws-resource-names.ts';
-import { readDmsTaskMetrics } from './dms-metrics.ts';
+import { maxHeartbeatAgeMs } from '../config/common-schema.ts';
+import { DMS_METRIC_STALE_MS, judgeDmsLag, readDmsTaskMetrics } from './dms-metrics.ts';
 import { formatDmsPosition, parseDmsPosition } from './dms-position.ts';
 import {
   ACTIVE_TASK_STATUSES,
@@ -207,15 +208,26 @@ export class DmsReplicator implements Replicator {
       .map((s) => tableStatusOf(s, phase, this.options.targetName))
       .sort((a, b) => a.source.localeCompare(b.source));
     let lagMs: number | null = null;
+    let heartbeatAgeMs: number | null = null;
+    let stalled: string | null = null;
     let appliedRowsPerSec = 0;
     if (phase === 'cdc' || phase === 'full-load') {
-      const m = await this.call('GetMetricData', () => readDmsTaskMetrics(this.clients.cloudwatch, taskResourceId(arn), this.opts.now()));
-      lagMs = m.lag[0]?.lagMs ?? null;
+      const now = this.opts.now();
+      const m = await this.call('GetMetricData', () => readDmsTaskMetrics(this.clients.cloudwatch, taskResourceId(arn), now));
       appliedRowsPerSec = m.appliedRowsPerSec;
+      if (phase === 'cdc') {
+        // CDC runs since the latest of: the task's (re)start, the end of its full load
+        const since = [task.ReplicationTaskStats?.StartDate, task.ReplicationTaskStats?.FullLoadFinishDate, task.ReplicationTaskStartDate]
+          .filter((d): d is Date => d instanceof Date || typeof d === 'string')
+          .map((d) => new Date(d).getTime());
+        const judged = judgeDmsLag(m, now, since.length ? new Date(Math.max(...since)) : null, Math.max(DMS_METRIC_STALE_MS, maxHeartbeatAgeMs(this.env.gates)));
+        ({ lagMs, heartbeatAgeMs, stalled } = judged);
+      }
     }
-    const error = task.LastFailureMessage ?? (phase === 'failed' ? task.StopReason : undefined);
+    const error = stalled ?? task.LastFailureMessage ?? (phase === 'failed' ? task.StopReason : undefined);
     return {
-      phase,
+      phase: stalled ? 'stalled' : phase,
+      heartbeatAgeMs,
       direction: this.direction,
       lagMs,
       lagBytes: null,

@@ -9,6 +9,7 @@ import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
 import type { SnapshotManifest, Snapshotter } from '../platform/roles.ts';
+import { readMappedCatalog, resolveSelected, sideScope } from '../mappings/index.ts';
 import { mappingEngine } from '../mappings/mapped-tables.ts';
 import { createSlotWithSnapshot, ensurePublication, redact, slotInfo } from '../replication/replication-slot.ts';
 import { streamNames } from '../replication/stream-names.ts';
@@ -67,13 +68,8 @@ export class PostgresSnapshotter implements Snapshotter {
     let exported: Awaited<ReturnType<typeof createSlotWithSnapshot>> | undefined;
     try {
       const doc = await mappingEngine.loadTableMappings(this.env.mappingFiles.forward);
-      const catalog = await mappingEngine.readCatalog(admin, this.env.source.schemas);
-      const tables = mappingEngine.resolveTableMappings(doc, catalog).tables;
-      if (!tables.length) {
-        throw new CutoverError('MAPPING_INVALID', `${this.env.mappingFiles.forward} selects no table to back up`, {
-          fix: 'check the selection rules of the forward mapping',
-        });
-      }
+      const { catalog, schemas } = await readMappedCatalog(admin, doc, sideScope(this.env, 'source'));
+      const tables = resolveSelected(doc, catalog, schemas, 'source').tables;
       // The replication slot (and its publication) when replication has not begun and no waves
       // split it; otherwise a temporary slot that only pins this snapshot.
       const reuse = !this.env.replication.waves.length && !(await slotInfo(admin, names.slot)).exists;

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { registerAssess } from './commands/assess.ts';
 import { registerBake } from './commands/bake.ts';
 import { registerEstimate } from './commands/estimate.ts';
+import { registerCancel } from './commands/cancel.ts';
 import { registerFinalize } from './commands/finalize.ts';
 import { registerMappings } from './commands/mappings.ts';
 import { registerRehearse } from './commands/rehearse.ts';
@@ -54,6 +55,7 @@ export function buildProgram(rt: CliRuntime): Command {
   registerFinalize(program, rt);
   registerRollback(program, rt);
   registerEstimate(program, rt);
+  registerCancel(program, rt);
   registerStatus(program, rt);
   registerRun(program, rt);
   registerRehearse(program, rt);

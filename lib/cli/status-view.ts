@@ -1,4 +1,5 @@
 import type { StatusReport } from '../engine/status.ts';
+import { describeSlot } from '../platform/kit-slots.ts';
 
 /**
  * The human form of `cutover status`: one `label  value` line per field, labels padded to 12.
@@ -12,6 +13,7 @@ export function formatStatus(r: StatusReport): string {
   rows.push(['traffic', r.traffic ? `reads ${r.traffic.readWeightGreen}% green, writes -> ${r.traffic.writeTarget}${r.traffic.writesHeld ? ' (HELD)' : ''}` : `unknown (${r.unavailable.traffic ?? r.unavailable.platform ?? 'not read'})`]);
   rows.push(['replication', repl('forward', r.replication.forward, r.unavailable['replication.forward'] ?? r.unavailable.platform)]);
   if (r.replication.reverse && r.replication.reverse.phase !== 'not-started') rows.push(['reverse', repl('reverse', r.replication.reverse, undefined)]);
+  if (r.slots?.length) rows.push(['slots', r.slots.map((s) => `${s.warn ? 'WARNING ' : ''}${describeSlot(s)}`).join('; ')]);
   const pv = r.partialValidation;
   const partial = pv ? `; later partial check (does not open the gate): ${pv.equal ? 'equal' : 'DIFFERENCES'} ${age(pv.ageSeconds)} ago${pv.summary ? `: ${pv.summary}` : ''}` : '';
   rows.push([

@@ -16,6 +16,13 @@ export const shiftSchema = z
     message: 'shift.steps must be strictly increasing, e.g. [1, 10, 50, 100]',
   });
 
+export const DEFAULT_MAX_HEARTBEAT_AGE_MS = 30_000;
+
+/** `gates.maxHeartbeatAgeMs` or its default. */
+export function maxHeartbeatAgeMs(gates: { readonly maxHeartbeatAgeMs?: number }): number {
+  return gates.maxHeartbeatAgeMs ?? DEFAULT_MAX_HEARTBEAT_AGE_MS;
+}
+
 /** Thresholds of the health gates evaluated before and during traffic moves. */
 export const gatesSchema = z
   .object({
@@ -25,6 +32,12 @@ export const gatesSchema = z
     maxP99RatioToBlue: z.number().positive().default(3),
     /** Replication lag above which no traffic moves. @default 1000 */
     maxLagMs: z.number().int().positive().default(1000),
+    /**
+     * A replication worker whose newest heartbeat (applied on the target; on AWS, DMS's newest
+     * latency datapoint) is older than this is `stalled`: it fails `replicate wait` and every gate,
+     * whatever the process table says. @default 30000 (DEFAULT_MAX_HEARTBEAT_AGE_MS)
+     */
+    maxHeartbeatAgeMs: z.number().int().positive().optional(),
     /** A passing validation older than this no longer opens the shift gate. @default 3600 */
     maxValidationAgeSeconds: z.number().int().positive().default(3600),
     /**
@@ -156,6 +169,12 @@ export const assessSchema = z
   .object({
     /** @default [] */
     checks: z.array(qualityCheckSchema).default([]),
+    /**
+     * Target tables (`schema.table`) whose existing rows are kept on purpose: `assess` reports them
+     * as info instead of blocking (a full load into a table with rows stops at the first duplicate key).
+     * @default [] - every mapped target table must be empty before the full load
+     */
+    keepTargetRows: z.array(z.string().regex(/^[^.\s]+\.[^.\s]+$/, 'a target table as schema.table')).default([]),
   })
   .strict();
 

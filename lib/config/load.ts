@@ -89,7 +89,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unkno
       continue;
     }
     if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {
-      expected = 'platform must be "postgres" or "aws"';
+      expected = 'platform must be "postgres" (or its alias "local") or "aws"';
     }
     lines.push(`${field}: got ${received}; expected ${expected}`);
   }

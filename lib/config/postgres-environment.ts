@@ -10,11 +10,19 @@ import {
   validationSchema,
   waveSchema,
 } from './common-schema.ts';
+import { DATABASE_URL_PATTERN } from '../engines/engine-of-url.ts';
 import { isBackupKey, s3KeyPrefix } from '../platform/backup-store.ts';
 
-const postgresUrl = z
+/** Each side's engine comes from its URL scheme (lib/engines/engine-of-url.ts). */
+const databaseUrl = z
   .string()
-  .regex(/^postgres(ql)?:\/\//, 'a PostgreSQL URL, e.g. postgres://user:${PGPASSWORD}@127.0.0.1:5432/db');
+  .regex(
+    DATABASE_URL_PATTERN,
+    'a postgres://, postgresql://, mysql:// or mariadb:// URL, e.g. postgres://user:${PGPASSWORD}@127.0.0.1:5432/db or mysql://user:${MYSQL_PWD}@127.0.0.1:3306/legacy_shop',
+  );
+
+/** An explicit `schemas` override: at least one name. */
+const schemasSchema = z.array(z.string().min(1)).min(1, 'at least one schema name, or leave the field out to read the schemas the mapping names');
 
 /** The `backup.s3` store. */
 const backupS3Schema = z
@@ -46,15 +54,22 @@ export const postgresEnvironmentSchema = z
     protected: z.boolean().optional(),
     source: z
       .object({
-        url: postgresUrl,
-        /** Schemas the kit looks at. @default ['public'] */
-        schemas: z.array(z.string()).default(['public']),
+        url: databaseUrl,
+        /**
+         * Schemas the kit reads the forward mapping against; a selection rule naming a schema
+         * outside the list is an error. @default - the schemas the forward mapping's selection rules name (a pattern: every user schema)
+         */
+        schemas: schemasSchema.optional(),
       })
       .strict(),
     target: z
       .object({
-        url: postgresUrl,
-        schemas: z.array(z.string()).default(['public']),
+        url: databaseUrl,
+        /**
+         * Schemas the kit reads the reverse mapping against (green's tables).
+         * @default - the schemas the reverse mapping's selection rules name (a pattern: every user schema)
+         */
+        schemas: schemasSchema.optional(),
       })
       .strict(),
     mappings: z
@@ -102,6 +117,12 @@ export const postgresEnvironmentSchema = z
         /** Ordered waves of tables. @default one wave with every selected table */
         waves: z.array(waveSchema).default([]),
         /**
+         * `status` and `assess` warn when an inactive slot of the kit retains more WAL than this
+         * many MiB on the side it reads (an unread slot keeps every WAL segment: the disk fills).
+         * @default 1024
+         */
+        retainedWalWarnMb: z.number().positive().default(1024),
+        /**
          * Green tables (forward targets) the reverse mapping does not bring back, each with the reason
          * nothing writes it on green after the switch; assess blocks on any other uncovered table.
          * (Optional rather than defaulted so the AWS view of an environment needs no value.)
@@ -110,14 +131,14 @@ export const postgresEnvironmentSchema = z
         reverseExempt: z.array(reverseExemptionSchema).optional(),
       })
       .strict()
-      .default({ parallelTables: 2, chunkRows: 50_000, batchSize: 2000, waves: [] }),
+      .default({ parallelTables: 2, chunkRows: 50_000, batchSize: 2000, waves: [], retainedWalWarnMb: 1024 }),
     validation: validationSchema.default({ chunkRows: 10_000, concurrency: 4, floatTolerance: 0, reconciliation: [] }),
     shift: shiftSchema.default({ steps: [1, 10, 50, 100], bakeSeconds: 30 }),
     gates: gatesSchema.default({ maxErrorRatio: 0.01, maxP99RatioToBlue: 3, maxLagMs: 1000, maxValidationAgeSeconds: 3600, minRequests: 20 }),
     switch: switchSchema.default({ catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 }),
     bake: bakeSchema.default({ seconds: 60 }),
     /** Data-quality checks run by `assess` on the source. @default { checks: [] } */
-    assess: assessSchema.default({ checks: [] }),
+    assess: assessSchema.default({ checks: [], keepTargetRows: [] }),
     /** Business flow checked against green before the first shift. @default [] (gate passes with a warning) */
     smoke: z.array(smokeStepSchema).default([]),
   })

@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { awsEnvironmentSchema, type AwsEnvironment } from './aws-environment.ts';
 import { postgresEnvironmentSchema, type PostgresEnvironment } from './postgres-environment.ts';
 
-export const environmentSchema = z.discriminatedUnion('platform', [postgresEnvironmentSchema, awsEnvironmentSchema]);
+/**
+ * `platform: "local"` is another name for `"postgres"` (the kit's own control plane, whatever the
+ * engines of the two URLs): read as `"postgres"` so every later check sees one name.
+ */
+const localAlias = (v: unknown): unknown =>
+  v !== null && typeof v === 'object' && (v as { platform?: unknown }).platform === 'local' ? { ...(v as object), platform: 'postgres' } : v;
+
+export const environmentSchema = z.preprocess(localAlias, z.discriminatedUnion('platform', [postgresEnvironmentSchema, awsEnvironmentSchema]));
 
 export const configSchema = z
   .object({

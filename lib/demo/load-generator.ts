@@ -48,6 +48,10 @@ export interface FailureRecord {
   readonly path: string;
   readonly reason: string;
   readonly status: number | null;
+  /** Which app answered (the router's `x-cutover-upstream` header), when one did. */
+  readonly upstream?: string;
+  /** The answer's `error` field (e.g. `UNAVAILABLE`), when it had one. */
+  readonly error?: string;
 }
 
 export interface LoadCounters {
@@ -91,6 +95,9 @@ function failureReason(err: unknown): string {
   return `error:${e?.code ?? 'unknown'}`;
 }
 
+/** The highest request rate one load generator drives (requests/s). */
+export const MAX_LOAD_RATE = 20_000;
+
 export function startLoad(options: LoadOptions): LoadRun {
   const rate = options.rate ?? 200;
   const writeRatio = options.writeRatio ?? 0.3;
@@ -101,7 +108,7 @@ export function startLoad(options: LoadOptions): LoadRun {
   const maxInFlight = options.maxInFlight ?? 2000;
   const { customers, activeProducts, readableOrders } = options.ids;
   const problems: string[] = [];
-  if (!(rate > 0 && rate <= 20_000)) problems.push(`rate must be between 1 and 20000 requests/s, got ${rate}`);
+  if (!(rate > 0 && rate <= MAX_LOAD_RATE)) problems.push(`rate must be between 1 and ${MAX_LOAD_RATE} requests/s, got ${rate}`);
   if (!(writeRatio >= 0 && writeRatio <= 1)) problems.push(`writeRatio must be between 0 and 1, got ${writeRatio}`);
   if (!customers.length || !activeProducts.length || !readableOrders.length) problems.push('ids.customers, ids.activeProducts and ids.readableOrders must not be empty');
   if (problems.length) throw new CutoverError('USAGE', 'invalid load generator options', { problems, fix: 'pass the ids from seedCainiao(...).ids and a positive rate' });
@@ -132,16 +139,17 @@ export function startLoad(options: LoadOptions): LoadRun {
     return seconds[s]!;
   };
 
-  const fail = (method: string, path: string, reason: string, status: number | null) => {
+  const fail = (method: string, path: string, reason: string, status: number | null, answer?: { upstream?: string; json?: unknown }) => {
     c.failed++;
     c.failuresByReason[reason] = (c.failuresByReason[reason] ?? 0) + 1;
-    recentFailures.push({ at: Date.now(), method, path, reason, status });
+    const error = (answer?.json as { error?: unknown } | null)?.error;
+    recentFailures.push({ at: Date.now(), method, path, reason, status, ...(answer?.upstream ? { upstream: answer.upstream } : {}), ...(typeof error === 'string' ? { error } : {}) });
     if (recentFailures.length > 100) recentFailures.shift();
   };
 
   /** One HTTP exchange; resolves with status and parsed JSON body, or rejects with a network error / 'timeout'. */
   const exchange = (method: string, path: string, body?: unknown) =>
-    new Promise<{ status: number; json: unknown }>((resolve, reject) => {
+    new Promise<{ status: number; json: unknown; upstream?: string }>((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = http.request(
         {
@@ -163,7 +171,8 @@ export function startLoad(options: LoadOptions): LoadRun {
             } catch {
               json = null;
             }
-            resolve({ status: res.statusCode ?? 0, json });
+            const upstream = res.headers['x-cutover-upstream'];
+            resolve({ status: res.statusCode ?? 0, json, ...(typeof upstream === 'string' ? { upstream } : {}) });
           });
           res.on('error', (err) => {
             clearTimeout(timer);
@@ -199,7 +208,7 @@ export function startLoad(options: LoadOptions): LoadRun {
     c.inFlight++;
     const started = performance.now();
     const p = exchange(method, path, body).then(
-      ({ status, json }) => {
+      ({ status, json, upstream }) => {
         const b = bucket(performance.now() - t0);
         b.requests++;
         b.latencies.push(performance.now() - started);
@@ -207,7 +216,7 @@ export function startLoad(options: LoadOptions): LoadRun {
         if (cls in c.byStatusClass) c.byStatusClass[cls]++;
         if (status < 200 || status >= 300) {
           b.failed++;
-          fail(method, path, `http-${status}`, status);
+          fail(method, path, `http-${status}`, status, { upstream, json });
         }
         onAnswer?.(status, json);
       },

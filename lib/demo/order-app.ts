@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { OrderService, type OrderLine, type Outcome } from './order-service.ts';
+import { failedBeforeCommit, OrderService, type OrderLine, type Outcome } from './order-service.ts';
+import { NOT_APPLIED_HEADER } from '../router/router-core.ts';
 import type { Flavor } from './order-sql.ts';
 import { CutoverError } from '../errors.ts';
 
@@ -16,7 +17,9 @@ import { CutoverError } from '../errors.ts';
  *   DELETE /orders/:id                                        → purge a smoke-test order (403 for real ones)
  *
  * A database that refuses writes (read-only transaction during the write switch) or drops the
- * connection gives 503 with `Retry-After: 1`, never a 500.
+ * connection gives 503 with `Retry-After: 1`, never a 500; when the write failed before its
+ * COMMIT was sent (nothing changed) the 503 also carries `x-cutover-not-applied: 1`, and the
+ * router retries it (lib/router/router-core.ts).
  */
 export interface OrderAppOptions {
   readonly flavor: Flavor;
@@ -146,7 +149,11 @@ export async function startOrderApp(options: OrderAppOptions): Promise<OrderApp>
       },
       (err: unknown) => {
         if (err instanceof CutoverError && err.code === 'USAGE') send(res, 400, { error: 'BAD_REQUEST', message: err.message });
-        else if (isUnavailableError(err)) send(res, 503, { error: 'UNAVAILABLE', message: 'the database does not accept this request now; retry' }, { 'retry-after': '1' });
+        else if (isUnavailableError(err)) {
+          // a write that failed before COMMIT did nothing: the router may send it again
+          const retrySafe: Record<string, string> = failedBeforeCommit(err) ? { [NOT_APPLIED_HEADER]: '1' } : {};
+          send(res, 503, { error: 'UNAVAILABLE', message: 'the database does not accept this request now; retry' }, { 'retry-after': '1', ...retrySafe });
+        }
         else send(res, 500, { error: 'INTERNAL', message: err instanceof Error ? err.message : String(err) });
       },
     );

@@ -147,23 +147,35 @@ export class OrderService {
 
   private async transaction<T>(work: (db: pg.PoolClient) => Promise<Outcome<T>>): Promise<Outcome<T>> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      // until COMMIT is sent, a failure leaves the database as it was: the write can be retried
+      let committing = false;
+      let client: pg.PoolClient | null = null;
       let broken = false;
       try {
+        client = await this.pool.connect();
         await client.query('begin');
         const outcome = await work(client);
+        committing = outcome.ok;
         await client.query(outcome.ok ? 'commit' : 'rollback');
         return outcome;
       } catch (err) {
-        await client.query('rollback').catch(() => {
+        await client?.query('rollback').catch(() => {
           broken = true;
         });
         const code = (err as { code?: string }).code;
         if (code && RETRYABLE.has(code) && attempt < 3) continue;
+        if (!committing && err && typeof err === 'object') notApplied.add(err);
         throw err;
       } finally {
-        client.release(broken);
+        client?.release(broken);
       }
     }
   }
+}
+
+const notApplied = new WeakSet<object>();
+
+/** Whether a write failed before its COMMIT was sent (nothing of it reached the database). */
+export function failedBeforeCommit(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && notApplied.has(err);
 }

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { connectionError, describeEndpoint } from '../assess/connection-errors.ts';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
-import { createRowTransformer, loadTableMappings, readCatalog, resolveTableMappings } from '../mappings/index.ts';
+import { createRowTransformer, loadTableMappings, readMappedCatalog, resolveSelected, sideScope } from '../mappings/index.ts';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
@@ -244,7 +244,7 @@ export class PostgresValidator implements Validator {
     }
   }
 
-  /** The forward mapping resolved against the source catalog, narrowed to `only` when given. */
+  /** The forward mapping resolved against the source catalog (refused when it selects nothing), narrowed to `only` when given. */
   private async mappedTables(sourceDb: pg.Pool, mappings: ReturnType<typeof loadTableMappings>, only?: readonly string[]): Promise<MappedTable[]> {
     const doc = await mappings;
     const client = await sourceDb.connect().catch((err: unknown) => {
@@ -252,7 +252,9 @@ export class PostgresValidator implements Validator {
     });
     let tables: readonly MappedTable[];
     try {
-      tables = resolveTableMappings(doc, await readCatalog(client, this.env.source.schemas)).tables;
+      // every table the mapping selects, or an error: a validation that compared less is never equal
+      const { catalog, schemas } = await readMappedCatalog(client, doc, sideScope(this.env, 'source'));
+      tables = resolveSelected(doc, catalog, schemas, 'source').tables;
     } finally {
       client.release();
     }

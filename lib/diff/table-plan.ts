@@ -66,7 +66,7 @@ export async function buildTablePlan(
     throw new CutoverError('MAPPING_INVALID', `target table ${target} (mapped from ${source}) does not exist`, { received: target, fix });
   }
   if (!mapped.primaryKey.length) {
-    throw new CutoverError('PRECONDITION_FAILED', `${source} has no primary key: it cannot be compared by key range`, {
+    throw new CutoverError('MAPPING_INVALID', `${source} has no primary key: it cannot be compared by key range`, {
       received: source,
       fix: 'add a primary key to the source table, or a define-primary-key rule in the mapping',
     });

@@ -9,7 +9,7 @@ import { isPhaseName, unfinishedRun, verifiedPhases } from './journal-history.ts
 import type { JournalRecord, JournalStore, LockHolder, LockStore, NewJournalRecord } from './journal-store.ts';
 import { describeHolder } from './lock-holder.ts';
 import { currentOperator, isProvablyDead, type OperatorIdentity } from './operator.ts';
-import { PHASE_ORDER, phaseMutates, type Clock, type Phase, type PhaseContext, type PhaseName, type PhaseOutcome, type PlanStep } from './phase.ts';
+import { PHASE_ORDER, phaseMutates, type Clock, type Phase, type PhaseContext, type PhaseName, type PhaseOutcome, type PlanStep, type StandaloneStep } from './phase.ts';
 import { noPrompter, type Prompter } from './prompter.ts';
 import { PhaseStepJournal, errorResult, smallResult } from './step-journal.ts';
 import { buildStatus, type StatusReport } from './status.ts';
@@ -57,7 +57,7 @@ export interface EngineDeps {
 }
 
 export interface PhaseRun {
-  readonly phase: PhaseName | 'rollback';
+  readonly phase: PhaseName | 'rollback' | StandaloneStep['name'];
   readonly ok: boolean;
   readonly dryRun: boolean;
   /** True when this run picked up a run interrupted earlier. */
@@ -252,6 +252,34 @@ export class Engine {
       },
       { takeOverStale: true },
     );
+  }
+
+  /**
+   * A step outside the phase order (`cancel`): its refusal (from the journal) before anything is
+   * confirmed or locked, then plan → apply → verify journaled like a phase run; dry-run prints
+   * the plan and the refusal a real run would meet. Idempotent steps resume by re-running.
+   */
+  async runStandalone(step: StandaloneStep, options: Record<string, unknown> = {}): Promise<PhaseRun> {
+    const refusal = (records: readonly JournalRecord[]) => step.refusal?.({ env: this.env, options, history: records, commandLine: (command) => this.cli(command) }) ?? null;
+    if (this.flags.dryRun) {
+      const records = await this.journal.readAll();
+      const ctx = await this.context(options, this.stepJournal(step.name, []), records, true);
+      const wouldRefuse = refusal(records) ?? undefined;
+      const plan = wouldRefuse ? [] : await step.plan(ctx);
+      this.printPlan(step.name, plan);
+      if (wouldRefuse) this.out.warn(step.name, `a real run would be refused now: ${wouldRefuse.message}; ${wouldRefuse.details.fix ?? ''}`);
+      this.out.result({ dryRun: true, phase: step.name, plan, wouldRefuse: wouldRefuse?.toJSON() ?? null }, `dry-run: ${step.name} would run ${plan.length} step(s); nothing was changed`);
+      return { phase: step.name, ok: !wouldRefuse, dryRun: true, resumed: false, plan, wouldRefuse };
+    }
+    const early = refusal(await this.journal.readAll());
+    if (early) throw early;
+    await this.confirm({ envName: true, go: false, what: step.command });
+    return this.withLock(this.command, async () => {
+      const records = await this.journal.readAll();
+      const problem = refusal(records);
+      if (problem) throw problem;
+      return this.execute(step, options, records, true);
+    });
   }
 
   /**
@@ -477,7 +505,7 @@ export class Engine {
 
   // ------------------------------------------------------------------ running
 
-  private async execute(phase: Phase, options: Record<string, unknown>, records: readonly JournalRecord[], doVerify: boolean): Promise<PhaseRun> {
+  private async execute(phase: Pick<Phase, 'plan' | 'apply' | 'verify'> & { readonly name: PhaseName | StandaloneStep['name'] }, options: Record<string, unknown>, records: readonly JournalRecord[], doVerify: boolean): Promise<PhaseRun> {
     const unfinished = unfinishedRun(records, phase.name);
     const sj = this.stepJournal(phase.name, unfinished?.completedSteps ?? []);
     const ctx = await this.context(options, sj, records);

@@ -37,6 +37,11 @@ export function verifiedPhases(records: readonly JournalRecord[]): Map<PhaseName
       for (const p of UNDONE_BY_ROLLBACK) verified.delete(p);
       continue;
     }
+    // a finished cancel removed the kit from both databases: every phase starts over
+    if (isCancel(r)) {
+      verified.clear();
+      continue;
+    }
     if (r.action !== 'verify' || !isPhaseName(r.phase)) continue;
     // a partial check that passed proves nothing about the rest; one that failed still takes the gate back
     if (r.status === 'ok' && !isPartial(r)) verified.set(r.phase, r);
@@ -56,6 +61,7 @@ export interface UnfinishedRun {
 export function unfinishedRun(records: readonly JournalRecord[], phase: string): UnfinishedRun | null {
   let started: JournalRecord | null = null;
   for (const r of records) {
+    if (isCancel(r) && phase !== 'cancel') started = null; // a cancel ended every run before it
     if (r.phase !== phase || r.action !== 'run') continue;
     if (r.status === 'started') started ??= r; // a resumed run keeps the first start
     else if (!(isRefused(r) && r.inputs?.resumed === true)) started = null; // a refused re-run leaves it interrupted
@@ -73,7 +79,7 @@ export function unfinishedRun(records: readonly JournalRecord[], phase: string):
  * `running`: unfinished and its lock holder is alive (status.ts sets it; the journal alone says
  * `interrupted`). `stopped`: the operator stopped it (Ctrl-C) before it finished.
  */
-export type PhaseState = 'not-run' | 'running' | 'interrupted' | 'stopped' | 'failed' | 'applied' | 'verified' | 'rolled-back';
+export type PhaseState = 'not-run' | 'running' | 'interrupted' | 'stopped' | 'failed' | 'applied' | 'verified' | 'rolled-back' | 'cancelled';
 
 export interface PhaseSummary {
   readonly name: PhaseName;
@@ -89,6 +95,7 @@ export interface PhaseSummary {
 export function summarizePhases(records: readonly JournalRecord[]): PhaseSummary[] {
   const verified = verifiedPhases(records);
   const rolledBack = findLast(records, (r) => r.phase === 'rollback' && r.action === 'run' && r.status === 'ok');
+  const cancel = lastCancel(records);
   return PHASE_ORDER.map((name) => {
     const unfinished = unfinishedRun(records, name);
     if (unfinished) return { name, state: 'interrupted' as const, at: unfinished.started.time, seq: unfinished.started.seq };
@@ -97,6 +104,9 @@ export function summarizePhases(records: readonly JournalRecord[]): PhaseSummary
     const v = verified.get(name);
     if (v && (!lastRun || lastRun.seq < v.seq || lastRun.status === 'ok')) {
       return { name, state: 'verified' as const, at: v.time, seq: v.seq, summary: summaryOf(v) };
+    }
+    if (cancel && (lastRun?.seq ?? 0) < cancel.seq && records.some((r) => r.phase === name && r.seq < cancel.seq)) {
+      return { name, state: 'cancelled' as const, at: cancel.time, seq: cancel.seq };
     }
     if (!lastRun) return { name, state: 'not-run' as const, at: null, seq: null };
     if (rolledBack && rolledBack.seq > lastRun.seq && UNDONE_BY_ROLLBACK.includes(name)) {
@@ -138,6 +148,15 @@ export function unfinishedRollback(records: readonly JournalRecord[]): { record:
   if (unfinished) return { record: unfinished.started, how: 'interrupted' };
   const last = findLast(records, (r) => r.phase === 'rollback' && r.action === 'run' && (r.status === 'ok' || r.status === 'failed'));
   return last && last.status === 'failed' ? { record: last, how: 'failed' } : null;
+}
+
+/** The last `cutover cancel` that finished ok (the kit was removed from both databases), or null. */
+export function lastCancel(records: readonly JournalRecord[]): JournalRecord | null {
+  return findLast(records, isCancel) ?? null;
+}
+
+function isCancel(r: JournalRecord): boolean {
+  return r.phase === 'cancel' && r.action === 'run' && r.status === 'ok';
 }
 
 /** A validate run or verify that checked only some tables (`figures.partial`). */

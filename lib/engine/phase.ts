@@ -97,3 +97,17 @@ export interface Phase {
 export function phaseMutates(phase: Phase, options: Readonly<Record<string, unknown>>): boolean {
   return typeof phase.mutates === 'function' ? phase.mutates(options) : phase.mutates;
 }
+
+/**
+ * A step outside the phase order (`cancel`): the same plan / apply / verify shape and refusal
+ * rule as a phase, journaled under its own name; it requires no phase and no phase requires it.
+ */
+export interface StandaloneStep {
+  readonly name: 'cancel';
+  /** The command that runs it, e.g. `cutover cancel`. */
+  readonly command: string;
+  refusal?(input: RefusalInput): CutoverError | null;
+  plan(ctx: PhaseContext): Promise<PlanStep[]>;
+  apply(ctx: PhaseContext): Promise<PhaseOutcome>;
+  verify(ctx: PhaseContext): Promise<PhaseOutcome>;
+}

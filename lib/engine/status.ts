@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { ResolvedEnvironment } from '../config/load.ts';
-import type { Platform, ReplicationStatus, RouterState } from '../platform/roles.ts';
+import { kitSlots } from '../platform/kit-slots.ts';
+import type { Platform, ReplicationStatus, RouterState, SlotRetention } from '../platform/roles.ts';
 import { commandLine } from './command-line.ts';
 import {
   lastPartialValidation,
@@ -25,7 +26,7 @@ export interface StatusReport {
    * The phase acted on last, and its state (`complete` once finalize verified). `rollback` when a
    * rollback is running or did not finish: until it does, writes may be failing.
    */
-  readonly phase: { readonly current: PhaseName | 'rollback' | null; readonly state: PhaseState | 'complete' | 'not-started'; readonly at: string | null };
+  readonly phase: { readonly current: PhaseName | 'rollback' | 'cancel' | null; readonly state: PhaseState | 'complete' | 'not-started'; readonly at: string | null };
   readonly phases: PhaseSummary[];
   /** Live from the router; null when it could not be read (see `unavailable.traffic`). */
   readonly traffic: { readonly readWeightGreen: number; readonly writeTarget: 'blue' | 'green'; readonly writesHeld: boolean } | null;
@@ -51,6 +52,8 @@ export interface StatusReport {
   readonly lock: (LockHolder & { readonly alive: boolean | null }) | null;
   readonly next: { readonly command: string | null; readonly why: string };
   readonly journal: { readonly location: string; readonly records: number; readonly last: Pick<JournalRecord, 'time' | 'phase' | 'action' | 'status'> | null };
+  /** Live: the kit's replication slots and the WAL each retains (`warn`: inactive above replication.retainedWalWarnMb); null when not readable. */
+  readonly slots: SlotRetention[] | null;
   /** Live reads that failed, with the reason. */
   readonly unavailable: Record<string, string>;
 }
@@ -95,10 +98,11 @@ export async function buildStatus(i: StatusInputs): Promise<StatusReport> {
       return null;
     }
   };
-  const [router, forward, reverse] = await Promise.all([
+  const [router, forward, reverse, slots] = await Promise.all([
     live<RouterState>('traffic', (p) => p.router.state()),
     live<ReplicationStatus>('replication.forward', (p) => p.forward.status()),
     live<ReplicationStatus>('replication.reverse', (p) => p.reverse.status()),
+    live<SlotRetention[]>('slots', kitSlots),
   ]);
 
   const seen = (r: JournalRecord) => ({
@@ -123,7 +127,9 @@ export async function buildStatus(i: StatusInputs): Promise<StatusReport> {
       ? { current: 'rollback', state: rollback.state, at: rollback.at }
       : finalized
         ? { current: 'finalize', state: 'complete', at: phases.at(-1)!.at }
-        : current
+        : current?.state === 'cancelled'
+          ? { current: 'cancel', state: 'cancelled', at: current.at }
+          : current
           ? { current: current.name, state: current.state, at: current.at }
           : { current: null, state: 'not-started', at: null },
     phases,
@@ -142,6 +148,7 @@ export async function buildStatus(i: StatusInputs): Promise<StatusReport> {
       configFile: i.configFile,
       forwardDown: forwardDown !== null && writesSwitchedToGreen(i.records) === null ? forwardDown : null,
     }),
+    slots,
     journal: { location: i.journalLocation, records: i.records.length, last: last ? { time: last.time, phase: last.phase, action: last.action, status: last.status } : null },
     unavailable,
   };
@@ -181,6 +188,9 @@ function nextCommand(n: NextInputs): StatusReport['next'] {
     if (p.state === 'verified') {
       if (p.name === 'validate' && validation && !validation.fresh) return { command: cmd('validate'), why: 'the last passing validation is too old to open the shift gate' };
       continue;
+    }
+    if (p.state === 'cancelled') {
+      return { command: cmd(p.name), why: `the cutover was cancelled at ${p.at}: the kit left nothing in either database (backups and the target's rows are kept); to start over, empty the target's tables (or list them in assess.keepTargetRows), then ${p.name}` };
     }
     if (p.name === 'replicate' && p.state === 'applied') return { command: line('cutover replicate wait', ` --max-lag-ms ${env.gates.maxLagMs}`), why: 'replication started: wait until CDC has caught up' };
     if (p.state === 'failed') return { command: cmd(p.name), why: `${p.name} failed${p.summary ? ` (${p.summary})` : ''}: fix the cause and re-run it, or \`${rollback}\`` };

@@ -1,8 +1,7 @@
 import type pg from 'pg';
 import { sourceTables } from '../assess/postgres-inspector.ts';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
-import { CutoverError } from '../errors.ts';
-import { loadTableMappings, readCatalog, resolveTableMappings } from '../mappings/index.ts';
+import { loadTableMappings, readMappedCatalog, resolveSelected, sideScope } from '../mappings/index.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 
 /**
@@ -18,14 +17,11 @@ export async function environmentSizes(
   const client = await openKitClient(env.source.url, 'cutover-estimate');
   try {
     const doc = await loadTableMappings(env.mappingFiles.forward);
-    const catalog = await readCatalog(client, env.source.schemas);
-    const selected = new Set(resolveTableMappings(doc, catalog).tables.map((t) => `${t.source.schema}.${t.source.table}`));
-    if (!selected.size) {
-      throw new CutoverError('MAPPING_INVALID', `${env.mappingFiles.forward} selects no table in ${env.source.schemas.join(', ')}`, {
-        fix: 'check the selection rules of the forward mapping and source.schemas',
-      });
-    }
-    const tables = (await sourceTables(client, env.source.schemas)).filter((t) => selected.has(t.name)).map((t) => ({ name: t.name, rows: t.rows, bytes: t.bytes }));
+    const read = await readMappedCatalog(client, doc, sideScope(env, 'source'));
+    const mapped = resolveSelected(doc, read.catalog, read.schemas, 'source').tables;
+    const selected = new Set(mapped.map((t) => `${t.source.schema}.${t.source.table}`));
+    const schemas = [...new Set(mapped.map((t) => t.source.schema))];
+    const tables = (await sourceTables(client, schemas)).filter((t) => selected.has(t.name)).map((t) => ({ name: t.name, rows: t.rows, bytes: t.bytes }));
     if (!options.sampleWriteRate) return { tables, writeChangesPerSec: null };
     const before = await changeCount(client, [...selected]);
     const t0 = performance.now();

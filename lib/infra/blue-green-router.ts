@@ -6,6 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { CutoverDashboard } from './cutover-dashboard.ts';
+import { gateAlarmName, type GateAlarm } from '../platform/gate-alarms.ts';
 import type { DmsResourceIdentifiers } from './dms-metrics.ts';
 import { INITIAL_CUTOVER_STATE, cutoverParameterName } from './parameter-names.ts';
 import { TargetGroupMetrics, type TargetGroupMetricNames } from './target-group-metrics.ts';
@@ -93,8 +94,17 @@ export class BlueGreenRouter extends Construct {
     const blue = new TargetGroupMetrics('blue', props.blueMetricNames);
     const green = new TargetGroupMetrics('green', props.greenMetricNames);
     const evaluationPeriods = props.evaluationPeriods ?? 3;
+    // green's alarms carry the names the shift and bake gates read (lib/platform/gate-alarms.ts)
+    const gateAlarm: Record<string, GateAlarm> = {
+      GreenErrorRatio: 'green-error-ratio',
+      GreenP99Latency: 'green-p99-latency',
+      GreenUnhealthyHosts: 'green-unhealthy-hosts',
+      GreenP99RatioToBlue: 'green-p99-ratio-to-blue',
+    };
     const alarm = (alarmId: string, description: string, metric: cloudwatch.IMetric, threshold: number, op = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD) => {
+      const gate = gateAlarm[alarmId];
       const a = new cloudwatch.Alarm(this, alarmId, {
+        ...(gate ? { alarmName: gateAlarmName(props.environmentName, gate) } : {}),
         alarmDescription: `${props.environmentName}: ${description}`,
         metric,
         threshold,

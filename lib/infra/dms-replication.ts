@@ -1,3 +1,4 @@
+import { gateAlarmName } from '../platform/gate-alarms.ts';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -188,7 +189,10 @@ export class DmsReplication extends Construct {
     const threshold = (props.cdcLatencyThreshold ?? Duration.seconds(60)).toSeconds();
     for (const task of [this.forwardTask, this.reverseTask]) {
       for (const metricName of ['CDCLatencySource', 'CDCLatencyTarget'] as const) {
+        const direction = task === this.forwardTask ? 'forward' : 'reverse';
         const alarm = new cloudwatch.Alarm(this, `${task.node.id}${metricName}`, {
+          // the names the shift (forward) and bake (reverse) gates read: lib/platform/gate-alarms.ts
+          alarmName: gateAlarmName(props.environmentName, `${direction}-cdc-latency-${metricName === 'CDCLatencySource' ? 'source' : 'target'}`),
           alarmDescription: `${task.identifier}: ${metricName} above ${threshold} s`,
           metric: dmsTaskMetric(ids.replicationInstance, task.identifier, metricName),
           threshold,

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { CutoverError } from '../errors.ts';
-import { createRowTransformer, loadTableMappings, readCatalog, resolveTableMappings } from './index.ts';
+import { createRowTransformer, loadTableMappings, readCatalog, readMappedCatalog, resolveSelected, resolveTableMappings, type SchemaScope } from './index.ts';
 import type { MappedTable } from './types.ts';
 import type { Output } from '../output/output.ts';
 
@@ -14,20 +14,22 @@ export interface WaveSelection {
 }
 
 /**
- * Resolves a DMS mapping file against the live source catalog, optionally narrowed to one wave.
- * Refuses tables without a primary key (no idempotent apply is possible for them).
+ * Resolves a DMS mapping file against the live catalog of the side it reads (the schemas `scope`
+ * gives, see schemasToRead), optionally narrowed to one wave. Refuses a mapping that selects no
+ * table or names a table that does not exist (resolveSelected), and tables without a primary key
+ * (no idempotent apply is possible for them).
  */
 export async function resolveMappedTables(
   client: pg.ClientBase,
-  schemas: string[],
+  scope: SchemaScope,
   mappingFile: string,
   out: Output,
   wave?: WaveSelection,
 ): Promise<MappedTable[]> {
   const engine = mappingEngine;
   const doc = await engine.loadTableMappings(mappingFile);
-  const catalog = await engine.readCatalog(client, schemas);
-  const resolved = engine.resolveTableMappings(doc, catalog);
+  const { catalog, schemas } = await readMappedCatalog(client, doc, scope);
+  const resolved = resolveSelected(doc, catalog, schemas, scope.side);
   for (const note of resolved.notes) out.info('mappings', note);
   let tables = [...resolved.tables];
   if (wave) {
@@ -48,11 +50,6 @@ export async function resolveMappedTables(
     throw new CutoverError('PRECONDITION_FAILED', `tables without a primary key cannot be replicated: ${noKey.join(', ')}`, {
       received: noKey,
       fix: `add a primary key, a define-primary-key rule, or exclude them in ${mappingFile}`,
-    });
-  }
-  if (!tables.length) {
-    throw new CutoverError('MAPPING_INVALID', `${mappingFile} selects no table in schemas ${schemas.join(', ')}`, {
-      fix: 'check the selection rules\' object-locator (schema-name / table-name, % is the wildcard)',
     });
   }
   return tables.sort((a, b) => b.loadOrder - a.loadOrder || `${a.source.schema}.${a.source.table}`.localeCompare(`${b.source.schema}.${b.source.table}`));

@@ -2,6 +2,8 @@ import type { Phase, PhaseContext, PhaseOutcome } from '../engine/phase.ts';
 import type { AssessReport } from '../platform/roles.ts';
 import { sourceLabel, targetLabel } from './endpoints.ts';
 import { outcomeMemo } from './outcome-memo.ts';
+import { kitSlots } from '../platform/kit-slots.ts';
+import { slotRetentionFindings } from './slot-retention-findings.ts';
 
 const reports = outcomeMemo<AssessReport>();
 
@@ -19,7 +21,7 @@ export const assessPhase: Phase = {
   },
   async apply(ctx) {
     await ctx.platform.inspector.checkConnectivity();
-    const report = await ctx.platform.inspector.assess();
+    const report = await withSlotFindings(ctx, await ctx.platform.inspector.assess());
     reports.set(ctx, report);
     for (const f of report.findings) {
       const line = `${f.id}${f.table ? ` ${f.table}` : ''}: ${f.count} — ${f.message} (handling: ${f.handling})`;
@@ -37,6 +39,17 @@ export const assessPhase: Phase = {
     return { ok: true, summary: 'assess changes nothing: nothing to undo' };
   },
 };
+
+/** The kit's own slots left from an earlier run retain WAL on the source: say how much (and warn when it grows unread). */
+async function withSlotFindings(ctx: PhaseContext, report: AssessReport): Promise<AssessReport> {
+  try {
+    const found = slotRetentionFindings(await kitSlots(ctx.platform), ctx.env.name);
+    return found.length ? { ...report, findings: [...report.findings, ...found] } : report;
+  } catch (err) {
+    ctx.out.warn('assess', `the WAL retained by the kit's slots could not be read: ${(err as Error).message}`);
+    return report;
+  }
+}
 
 function outcome(report: AssessReport): PhaseOutcome {
   const blockers = report.findings.filter((f) => f.severity === 'blocker').length;

@@ -35,8 +35,8 @@ export const replicatePhase: Phase = {
       ctx.platform.forward.start({ wave, foreground: ctx.options.foreground === true }),
     );
     return {
-      ok: status.phase !== 'failed',
-      summary: status.phase === 'failed' ? `replication failed to start: ${status.error ?? 'see replicate status'}` : `forward replication ${status.phase}${status.worker ? ` (worker pid ${status.worker.pid})` : ''}`,
+      ok: status.phase !== 'failed' && status.phase !== 'stalled',
+      summary: status.phase === 'failed' || status.phase === 'stalled' ? `replication failed to start: ${status.error ?? 'see replicate status'}` : `forward replication ${status.phase}${status.worker ? ` (worker pid ${status.worker.pid})` : ''}`,
       figures: figures(status),
       result: status,
     };
@@ -53,7 +53,8 @@ export const replicatePhase: Phase = {
         ctx.out.done('replicate');
         return { ok: true, summary: `CDC running, lag ${s.lagMs} ms <= ${limit} ms`, figures: figures(s), result: s };
       }
-      if (s.phase === 'failed' || s.phase === 'stopped' || s.phase === 'not-started') {
+      // a stalled worker fails the wait at once: its heartbeat says it is not applying, whatever it reported last
+      if (s.phase === 'failed' || s.phase === 'stalled' || s.phase === 'stopped' || s.phase === 'not-started') {
         ctx.out.done('replicate');
         return { ok: false, summary: `replication is ${s.phase}${s.error ? `: ${s.error}` : ''}; start it with \`npx cutover replicate start --env ${ctx.env.name}\``, figures: figures(s), result: s };
       }
@@ -75,7 +76,7 @@ function maxLag(ctx: PhaseContext): number {
 }
 
 function figures(s: ReplicationStatus): Record<string, unknown> {
-  return { phase: s.phase, lagMs: s.lagMs, lagBytes: s.lagBytes, appliedRowsPerSec: s.appliedRowsPerSec, deadLetters: s.deadLetters, tables: s.tables.length };
+  return { phase: s.phase, lagMs: s.lagMs, lagBytes: s.lagBytes, heartbeatAgeMs: s.heartbeatAgeMs ?? null, appliedRowsPerSec: s.appliedRowsPerSec, deadLetters: s.deadLetters, tables: s.tables.length };
 }
 
 function showProgress(ctx: PhaseContext, s: ReplicationStatus, rate: ProgressRate): void {

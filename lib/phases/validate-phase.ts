@@ -48,14 +48,14 @@ export const validatePhase: Phase = {
   },
   async apply(ctx) {
     const o = options(ctx);
-    const first: RepairedValidationReport = await ctx.platform.validator.validate({ ...o, signal: ctx.signal });
+    const first: RepairedValidationReport = comparedSomething(await ctx.platform.validator.validate({ ...o, signal: ctx.signal }));
     printReport(ctx, first);
     let report = first;
     if (o.repair) {
       const applied = first.repaired ?? 0;
       if (applied > 0) {
         ctx.out.ok('validate', `repair: ${applied} statement(s) applied to ${targetLabel(ctx.env)}; validating again`);
-        const after = await ctx.platform.validator.validate({ tables: o.tables, signal: ctx.signal });
+        const after = comparedSomething(await ctx.platform.validator.validate({ tables: o.tables, signal: ctx.signal }));
         printReport(ctx, after);
         report = { ...after, repaired: applied };
       } else if (!first.equal) {
@@ -68,12 +68,24 @@ export const validatePhase: Phase = {
   },
   async verify(ctx) {
     const o = options(ctx);
-    return outcome(reports.get(ctx) ?? (await ctx.platform.validator.validate({ tables: o.tables, signal: ctx.signal })), o.tables);
+    return outcome(reports.get(ctx) ?? comparedSomething(await ctx.platform.validator.validate({ tables: o.tables, signal: ctx.signal })), o.tables);
   },
   async rollback() {
     return { ok: true, summary: 'validate changes nothing (repairs are replayed by replication): nothing to undo' };
   },
 };
+
+/**
+ * A comparison of no table is an error, never "equal" (shared CONTRACTS.md): the validators refuse
+ * a mapping that selects nothing, and this holds the line for any validator that does not.
+ */
+function comparedSomething<R extends ValidationReport>(report: R): R {
+  if (report.tables.length) return report;
+  throw new CutoverError('MAPPING_INVALID', 'validate compared no table: the forward mapping selects none', {
+    received: '0 table(s) compared',
+    fix: 'correct the forward mapping\'s selection rules (`cutover mappings check FILE --env NAME` shows what they select)',
+  });
+}
 
 function options(ctx: PhaseContext): { tables?: string[]; repairSqlFile?: string; repair?: boolean } {
   const o = ctx.options;

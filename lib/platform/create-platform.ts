@@ -2,8 +2,9 @@ import type { ResolvedEnvironment, ResolvedPostgresEnvironment } from '../config
 import { CutoverError, asCutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import { exported, importOptional } from './optional-module.ts';
-import type { Inspector, Platform, Replicator, SequenceSync, Snapshotter, TrafficRouter, Validator, WriteFence } from './roles.ts';
+import type { Inspector, KitCleaner, Platform, Replicator, SequenceSync, Snapshotter, TrafficRouter, Validator, WriteFence } from './roles.ts';
 import { unavailableRole } from './unavailable-role.ts';
+import { engineOfUrl } from '../engines/engine-of-url.ts';
 
 type Ctor<A extends unknown[], T> = new (...args: A) => T;
 
@@ -37,7 +38,9 @@ async function createPostgresPlatform(env: ResolvedPostgresEnvironment, out: Out
       return unavailableRole<T>(asCutoverError(err), fields);
     }
   };
-  type AnyCtor<T> = new (...args: unknown[]) => T;
+  // a MySQL-family source (mysql:// or mariadb://): the engine-neutral roles, and a clear refusal
+  // for the local control plane's PostgreSQL-only pieces (the worker reads PostgreSQL's WAL)
+  if (engineOfUrl(env.source.url) === 'mysql') return mysqlSourcePlatform(env, out, role, made);
   const [inspector, snapshotter, forward, reverse, fence, sequences] = await Promise.all([
     role<Inspector>('../assess/postgres-inspector.ts', 'PostgresInspector', 'assess (the inspector)', (C) => new (C as AnyCtor<Inspector>)(env, out)),
     role<Snapshotter>('../backup/postgres-snapshotter.ts', 'PostgresSnapshotter', 'snapshot', (C) => new (C as AnyCtor<Snapshotter>)(env, out)),
@@ -47,6 +50,40 @@ async function createPostgresPlatform(env: ResolvedPostgresEnvironment, out: Out
     role<SequenceSync>('../replication/sequence-sync.ts', 'PostgresSequenceSync', 'sequence sync', (C) => new (C as AnyCtor<SequenceSync>)(env, out)),
   ]);
   const validator = await role<Validator>('../diff/postgres-validator.ts', 'PostgresValidator', 'validate', (C) => new (C as AnyCtor<Validator>)(env, out, forward));
+  const cleaner = await role<KitCleaner>('../replication/kit-cleaner.ts', 'PostgresKitCleaner', 'cancel (the kit cleaner)', (C) => new (C as AnyCtor<KitCleaner>)(env, out));
+  return assemble(env, role, made, { inspector, snapshotter, forward, reverse, validator, fence, sequences, cleaner });
+}
+
+type RoleLoader = <T extends object>(file: string, exportName: string, what: string, make: (ctor: Ctor<never[], T>) => T, fields?: Record<string, unknown>) => Promise<T>;
+type AnyCtor<T> = new (...args: unknown[]) => T;
+
+async function mysqlSourcePlatform(env: ResolvedPostgresEnvironment, out: Output, role: RoleLoader, made: object[]): Promise<Platform> {
+  const local = (what: string) =>
+    new CutoverError('NOT_SUPPORTED', `${what} from a MySQL-family source is not done by the local control plane (its worker reads PostgreSQL's WAL)`, {
+      received: env.source.url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@'),
+      fix: 'replicate and snapshot a MySQL/MariaDB source with AWS DMS (platform "aws"); assess, validate, the write fence and sequences work here',
+    });
+  const forward = unavailableRole<Replicator>(local('replication'), { direction: 'forward' });
+  const reverse = unavailableRole<Replicator>(local('reverse replication'), { direction: 'reverse' });
+  const snapshotter = unavailableRole<Snapshotter>(local('a snapshot'));
+  const [inspector, validator, fence, sequences] = await Promise.all([
+    role<Inspector>('../engines/mysql/mysql-inspector.ts', 'MysqlInspector', 'assess (the MySQL inspector)', (C) => new (C as AnyCtor<Inspector>)(env, out)),
+    role<Validator>('../diff/cross-engine-validator.ts', 'CrossEngineValidator', 'validate (cross-engine)', (C) => new (C as AnyCtor<Validator>)(env, out)),
+    role<WriteFence>('../engines/mysql/mysql-write-fence.ts', 'MysqlWriteFence', 'the MySQL write fence', (C) => new (C as AnyCtor<WriteFence>)(env)),
+    role<SequenceSync>('../engines/mysql/cross-engine-sequence-sync.ts', 'CrossEngineSequenceSync', 'sequence sync (AUTO_INCREMENT)', (C) => new (C as AnyCtor<SequenceSync>)(env, out)),
+  ]);
+  // nothing of the kit is installed in a MySQL source by these roles; cancel has nothing to remove there
+  const cleaner = unavailableRole<KitCleaner>(local('cancel (removing the kit from the databases)'));
+  return assemble(env, role, made, { inspector, snapshotter, forward, reverse, validator, fence, sequences, cleaner });
+}
+
+async function assemble(
+  env: ResolvedPostgresEnvironment,
+  role: RoleLoader,
+  made: object[],
+  roles: Omit<Platform, 'name' | 'router' | 'close' | 'cleaner'> & { cleaner: KitCleaner },
+): Promise<Platform> {
+  const { inspector, snapshotter, forward, reverse, validator, fence, sequences, cleaner } = roles;
   const router = env.router
     ? await role<TrafficRouter>('../router/router-client.ts', 'RouterClient', 'the router client', (C) => new (C as AnyCtor<TrafficRouter>)(env.router!.adminUrl))
     : unavailableRole<TrafficRouter>(
@@ -64,6 +101,7 @@ async function createPostgresPlatform(env: ResolvedPostgresEnvironment, out: Out
     router,
     fence,
     sequences,
+    cleaner,
     async close() {
       // each role owns its connections; close those that say how
       await Promise.all(

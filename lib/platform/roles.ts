@@ -1,3 +1,5 @@
+import type { AlarmJudgement } from './gate-alarms.ts';
+
 /**
  * The role interfaces every platform implements (gh-ost's split): the inspector reads facts, the
  * streamer/replicator moves changes, the applier-side roles (router, fence, sequences) change
@@ -86,9 +88,12 @@ export interface ReplicationTableStatus {
 
 /** contract: `replicate status --json` */
 export interface ReplicationStatus {
-  readonly phase: 'not-started' | 'full-load' | 'cdc' | 'stopped' | 'failed';
+  /** `stalled`: the worker runs (or seems to) but its heartbeat is older than `gates.maxHeartbeatAgeMs`. */
+  readonly phase: 'not-started' | 'full-load' | 'cdc' | 'stopped' | 'failed' | 'stalled';
   readonly direction: 'forward' | 'reverse';
+  /** Time lag measured against the source (heartbeats through the stream); null when unknown. */
   readonly lagMs: number | null;
+  /** The source's current WAL position minus the position applied and confirmed. */
   readonly lagBytes: number | null;
   readonly appliedRowsPerSec: number;
   readonly tables: ReplicationTableStatus[];
@@ -103,7 +108,25 @@ export interface ReplicationStatus {
   readonly worker?: { pid: number; host: string; heartbeatAt: string; alive: boolean };
   /** Last position applied on the target and confirmed to the source. */
   readonly appliedPosition?: string;
+  /** Age of the newest heartbeat applied on the target, on the source's clock (CDC only). */
+  readonly heartbeatAgeMs?: number | null;
   readonly error?: string;
+}
+
+/** A slot of the kit and the WAL it keeps on the side it reads (`status`, `assess`). */
+export interface SlotRetention {
+  readonly slot: string;
+  /** `source` for forward slots, `target` for reverse ones. */
+  readonly side: 'source' | 'target';
+  readonly active: boolean;
+  /** WAL the server keeps for it (current WAL position minus its restart position); null when unknown. */
+  readonly retainedBytes: number | null;
+  /** PostgreSQL 13+ `wal_status` (`lost`: the slot can no longer stream); null before 13. */
+  readonly walStatus: string | null;
+  /** The configured warning size (`replication.retainedWalWarnMb`), in bytes. */
+  readonly warnAboveBytes: number;
+  /** Inactive and retaining more than `warnAboveBytes`, or lost: the disk of that side fills while nothing reads it. */
+  readonly warn: boolean;
 }
 
 export interface Replicator {
@@ -121,6 +144,11 @@ export interface Replicator {
   waitForPosition(position: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
   /** Drops slots/publications/tasks (finalize). Idempotent. */
   teardown(): Promise<void>;
+  /**
+   * This direction's slots that exist now, with the WAL each retains on the side it reads.
+   * @default - not reported by this platform (DMS manages its own slots)
+   */
+  slots?(): Promise<SlotRetention[]>;
 }
 
 // ---------------------------------------------------------------- validation
@@ -186,6 +214,11 @@ export interface RouterState {
   readonly writeTarget: Side;
   readonly writesHeld: boolean;
   readonly heldCount: number;
+  /**
+   * A hold reached its cap with no one releasing it: writes are answered 503 (Retry-After) until
+   * the runbook releases or holds again (`writesHeld` stays true meanwhile). @default - false
+   */
+  readonly writesRefused?: boolean;
 }
 
 /** Cumulative since the router started; gates compute windows from two snapshots. */
@@ -196,7 +229,7 @@ export interface UpstreamMetrics {
   readonly status5xx: number;
   /** Resets, refused connections, timeouts. */
   readonly errors: number;
-  /** Reads that failed on green and were retried once on blue. */
+  /** Requests this upstream failed that the router retried (a read on blue, a write answered "not applied" again): the client did not see the failure. */
   readonly retriedOnBlue: number;
   /** Histogram: bucket upper bounds in ms and cumulative counts per bucket (same length). */
   readonly latencyBucketsMs: readonly number[];
@@ -206,7 +239,15 @@ export interface UpstreamMetrics {
 export interface RouterMetrics {
   readonly at: string;
   readonly upstreams: { readonly blue: UpstreamMetrics; readonly green: UpstreamMetrics };
-  readonly held: { readonly total: number; readonly current: number; readonly holdMsBuckets: readonly number[]; readonly holdMsCounts: readonly number[]; readonly maxHoldMs: number };
+  readonly held: {
+    readonly total: number;
+    readonly current: number;
+    /** Writes answered 503 because a hold reached its cap with no one releasing it. @default - 0 (not reported) */
+    readonly refused?: number;
+    readonly holdMsBuckets: readonly number[];
+    readonly holdMsCounts: readonly number[];
+    readonly maxHoldMs: number;
+  };
   readonly clientFailures: number;
 }
 
@@ -244,7 +285,33 @@ export interface SequenceSync {
   syncSequences(gap: number, direction?: SequenceDirection): Promise<{ name: string; sourceValue: number; targetValue: number }[]>;
 }
 
+// ---------------------------------------------------------------- the kit's own objects (cancel)
+
+/** One object the kit created in a database (`cutover cancel` lists and removes them). */
+export interface KitTrace {
+  /** `source` is blue's database, `target` green's. */
+  readonly side: 'source' | 'target';
+  readonly kind: 'slot' | 'publication' | 'origin' | 'schema';
+  /** The object's name as the database knows it, e.g. `cutover_lab`, `_cutover`. */
+  readonly name: string;
+  /** What it holds, as read now (retained WAL, the objects inside a schema, dead letters kept). */
+  readonly detail?: string;
+}
+
+/** Finds and removes the kit's own objects in both databases, read from their catalogs (never guessed). */
+export interface KitCleaner {
+  /** Every object of the kit that exists now on either side, in the order `remove` should take them. */
+  inventory(): Promise<KitTrace[]>;
+  /** Drops one object; idempotent (an object already gone is not an error). Returns what it kept aside, if anything. */
+  remove(trace: KitTrace): Promise<string | null>;
+}
+
 /** Everything a phase may touch, for one environment. */
+/** The alarms of a gate (lib/platform/gate-alarms.ts): ALARM is red; missing or INSUFFICIENT_DATA is not proven. */
+export interface GateAlarms {
+  judge(gate: 'shift' | 'bake'): Promise<AlarmJudgement>;
+}
+
 export interface Platform {
   readonly name: 'postgres' | 'aws';
   readonly inspector: Inspector;
@@ -255,6 +322,16 @@ export interface Platform {
   readonly router: TrafficRouter;
   readonly fence: WriteFence;
   readonly sequences: SequenceSync;
+  /**
+   * CloudWatch alarms the shift and bake gates read (aws); absent on a platform whose gates judge
+   * the router's own metrics only (postgres).
+   */
+  readonly alarms?: GateAlarms;
+  /**
+   * The kit's own objects in both databases, for `cutover cancel`.
+   * @default - none: `cancel` answers NOT_SUPPORTED on this platform
+   */
+  readonly cleaner?: KitCleaner;
   /** Releases connections and clients. */
   close(): Promise<void>;
 }

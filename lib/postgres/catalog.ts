@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { CatalogTable, SourceCatalog } from '../mappings/types.ts';
+import { schemasToRead, type SchemaScope } from '../mappings/mapped-schemas.ts';
+import type { CatalogTable, SourceCatalog, TableMappingDocument } from '../mappings/types.ts';
 
 /** The kit's own schemas never take part in a mapping. */
 export const KIT_SCHEMAS: readonly string[] = ['_cutover'];
@@ -47,4 +48,17 @@ export async function readCatalog(client: pg.ClientBase, schemas: string[]): Pro
     estimatedRows: Number(r.estimated),
   }));
   return { tables };
+}
+
+/**
+ * The catalog a mapping is resolved against: the schemas `scope` gives for `doc` (see
+ * schemasToRead), and which they were (empty: every user schema), for messages.
+ */
+export async function readMappedCatalog(
+  client: pg.ClientBase,
+  doc: TableMappingDocument,
+  scope: SchemaScope,
+): Promise<{ catalog: SourceCatalog; schemas: string[] }> {
+  const schemas = schemasToRead(doc, scope);
+  return { catalog: await readCatalog(client, schemas), schemas };
 }

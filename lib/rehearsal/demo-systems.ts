@@ -8,6 +8,7 @@ import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
 import { startWeightedRouter, type RunningWeightedRouter } from '../router/weighted-router.ts';
 import type { Side } from '../platform/roles.ts';
+import type { RehearsalReport } from './report.ts';
 
 export interface DemoSystemsOptions {
   readonly cainiaoUrl: string;
@@ -21,7 +22,7 @@ export interface DemoSystemsOptions {
 export interface LoadResult {
   readonly ledgerSize: number;
   readonly counters: LoadCounters;
-  readonly requests: { total: number; failed: number; reads: number; writes: number; failuresByReason: Record<string, number> };
+  readonly requests: RehearsalReport['requests'];
 }
 
 export interface DemoSystems {
@@ -87,7 +88,7 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
           return {
             ledgerSize: run.ledger.entries().length,
             counters,
-            requests: { total: counters.total, failed: counters.failed, reads: counters.reads, writes: counters.writes, failuresByReason: counters.failuresByReason },
+            requests: { total: counters.total, failed: counters.failed, reads: counters.reads, writes: counters.writes, failuresByReason: counters.failuresByReason, failures: counters.recentFailures },
           };
         },
       },

@@ -9,7 +9,7 @@ import { startEmbeddedPostgres } from '../postgres/embedded-server.ts';
 import { CleanupStack } from './cleanup-stack.ts';
 import { lockRehearsalFolder } from './rehearsal-folder-lock.ts';
 import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from './loopback-s3.ts';
-import { checkFault, checkPositiveInt, type RehearseOptions } from './rehearse-options.ts';
+import { checkFault, checkOption, type RehearseOptions } from './rehearse-options.ts';
 import { judge, type RehearsalReport } from './report.ts';
 import { renderHtmlReport } from './report-html.ts';
 import { buildRehearsalConfig } from './rehearsal-config.ts';
@@ -28,16 +28,17 @@ const PLAN = [
 
 /**
  * `cutover rehearse` / `npm start`: the whole runbook on embedded real PostgreSQL, real apps,
- * a real router and live load. Returns the exit code (0 pass, 1 the rehearsal found a problem).
+ * a real router and live load. Returns the exit code (0 pass, 1 the rehearsal found a problem,
+ * 2 usage or connection error, 3 internal error).
  */
 export async function rehearse(options: RehearseOptions, operatorOutput: Output): Promise<number> {
   // After Ctrl-C the servers are stopped under the running phases: their errors are noise, not news.
   let interrupted = false;
   const out = mutedAfter(operatorOutput, () => interrupted);
   const fault = checkFault(options.fault);
-  const seed = checkPositiveInt('seed', options.seed, 42, 0);
-  const orders = checkPositiveInt('orders', options.orders, 5000);
-  const rate = checkPositiveInt('rate', options.rate, 200);
+  const seed = checkOption('seed', options.seed);
+  const orders = checkOption('orders', options.orders);
+  const rate = checkOption('rate', options.rate);
   // CUTOVER_REHEARSAL_DIR lets tests run rehearsals side by side without sharing a folder
   const dir = path.resolve(options.dir ?? process.env.CUTOVER_REHEARSAL_DIR ?? path.join(REPO_ROOT, '.cutover', 'rehearsal'));
   if (options.dryRun) {

@@ -1,5 +1,6 @@
 import type { Forecast } from '../estimate/forecast.ts';
 import type { RehearsalFigures } from '../estimate/rehearsal-figures.ts';
+import type { FailureRecord } from '../demo/load-generator.ts';
 
 /**
  * The rehearsal report: what `--report-json` writes and the HTML report renders. Field names
@@ -37,7 +38,15 @@ export interface RehearsalReport {
   readonly peakRssMiB: number;
   readonly options: { seed: number; orders: number; rate: number; fault: string | null };
   /** contract: requests.total, requests.failed */
-  readonly requests: { total: number; failed: number; reads: number; writes: number; failuresByReason: Record<string, number> };
+  readonly requests: {
+    total: number;
+    failed: number;
+    reads: number;
+    writes: number;
+    failuresByReason: Record<string, number>;
+    /** The last (at most 100) failed requests: when, what, why, and which app answered. */
+    failures?: readonly FailureRecord[];
+  };
   /** contract: ledger.acknowledged, ledger.missing, ledger.mismatched */
   readonly ledger: { acknowledged: number; missing: number; mismatched: number; checkedOn: 'blue' | 'green'; missingIds: string[]; mismatchedIds: string[] };
   /** contract: validation.equal */

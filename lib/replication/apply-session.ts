@@ -7,8 +7,9 @@ import { redact } from './replication-slot.ts';
  * A connection that writes replicated rows into the apply side:
  * - `session_replication_role = replica`, as DMS does on a PostgreSQL target: FK and user
  *   triggers do not fire, so rows may arrive in any table order;
- * - a replication origin, so the changes it commits carry that origin and a stream opened with
- *   pgoutput's `origin 'none'` on this database (the other direction) skips them: no ping-pong.
+ * - a replication origin, so the changes it commits carry that origin: pgoutput sends it in an
+ *   Origin message and the stream of the other direction on this database skips them (no
+ *   ping-pong; see `appliedByKit`). Works on PostgreSQL 12–18 alike.
  *   An origin can be held by one session at a time, hence one origin name per session.
  */
 export async function openApplySession(url: string, originName: string): Promise<pg.Client> {

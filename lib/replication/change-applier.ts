@@ -48,6 +48,12 @@ export interface SubmittedBatch {
 
 /** Rows per statement: bounds the SQL text of one statement (a few MB at most). */
 const MAX_GROUP_ROWS = 10_000;
+/**
+ * Fewer new rows than this go inline as one INSERT: the whole batch is then one round trip,
+ * where COPY takes two more (its own, and the statements after it). Many rows go as COPY,
+ * which the target parses faster than any INSERT.
+ */
+const COPY_MIN_ROWS = 100;
 
 /**
  * Applies whole source transactions, in commit order, as one target transaction per batch, with
@@ -55,7 +61,7 @@ const MAX_GROUP_ROWS = 10_000;
  * key (upsert / delete), so replaying a batch after a crash changes nothing.
  *
  * Fast path: the batch's last write per key, as one multi-row statement per table and kind, each
- * column one array literal (new rows as COPY), a few round trips per batch. Batches may be
+ * column one array literal (many new rows as COPY), one round trip per batch without COPY. Batches may be
  * pipelined: `submit` builds a batch while the one before it runs and sends it the moment that
  * one committed (never if it failed). If the target rejects anything, the batch is rolled back and replayed one
  * change at a time under savepoints; a rejected change goes to `_cutover.dead_letter` and the
@@ -131,7 +137,7 @@ export class ChangeApplier {
     // statements that may write dead letters: [part, statement] -> their row counts are summed
     const deadLetterAt: [number, number][] = [];
     for (const group of groupOps(ops, this.upsertOnly)) {
-      if (group[0]!.kind !== 'insert') {
+      if (group[0]!.kind !== 'insert' || group.length < COPY_MIN_ROWS) {
         if (writesDeadLetters(group[0]!)) deadLetterAt.push([parts.length, statements.length]);
         statements.push(this.groupSql(group));
         continue;

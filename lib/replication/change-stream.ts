@@ -1,7 +1,8 @@
+import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import { bigIntToLsn, lsnToBigInt } from './lsn.ts';
-import { isRowMessage, parseRowMessage } from './pgoutput-rows.ts';
+import { isBoundaryMessage, isRowMessage, parseBoundaryMessage, parseRowMessage } from './pgoutput-rows.ts';
 import { quoteIdent, quoteLiteral } from './sql-names.ts';
 
 /** A column value as pgoutput sent it: text, NULL, or `undefined` for an unchanged TOAST value. */
@@ -43,13 +44,17 @@ export interface ChangeStreamHandlers {
 
 /**
  * pgoutput with every value kept as text (no JavaScript parsing: numeric, timestamptz
- * microseconds, bytea and jsonb reach the target byte-exact) and `origin 'none'`, so changes the
- * kit applied itself (they carry a replication origin) are not streamed back.
+ * microseconds, bytea and jsonb reach the target byte-exact).
+ *
+ * No `origin` option: it exists from PostgreSQL 16 only. Loop prevention works the same way on
+ * every major (12–18) instead: the kit's apply sessions commit under a replication origin, and
+ * pgoutput sends an Origin message right after BEGIN for every transaction that carries one; the
+ * stream drops the transactions whose origin the kit applied (see `appliedByKit`).
  */
 class TextPgoutputPlugin extends PgoutputPlugin {
   constructor(
     options: ConstructorParameters<typeof PgoutputPlugin>[0],
-    private readonly ownChanges: boolean,
+    private readonly messages: boolean,
   ) {
     super(options);
   }
@@ -59,6 +64,7 @@ class TextPgoutputPlugin extends PgoutputPlugin {
   }
   override parse(buffer: Buffer): Pgoutput.Message {
     if (isRowMessage(buffer)) return parseRowMessage(buffer, this.relations);
+    if (isBoundaryMessage(buffer)) return parseBoundaryMessage(buffer);
     const msg = super.parse(buffer) as Pgoutput.Message;
     if (msg.tag === 'relation') for (const c of msg.columns) c.parser = (raw: unknown) => raw;
     return msg;
@@ -67,11 +73,15 @@ class TextPgoutputPlugin extends PgoutputPlugin {
     const opts = [
       "proto_version '1'",
       `publication_names ${quoteLiteral(this.options.publicationNames.map(quoteIdent).join(','))}`,
-      ...(this.ownChanges ? [] : ["origin 'none'"]),
+      // the worker's heartbeat is a logical message in a transaction of its own
+      ...(this.messages ? ["messages 'true'"] : []),
     ];
     return client.query(`START_REPLICATION SLOT ${quoteIdent(slotName)} LOGICAL ${lastLsn} (${opts.join(', ')})`);
   }
 }
+
+/** Longest run of stream chunks parsed before other I/O gets its turn. */
+const SLICE_MS = 8;
 
 /** The library reports `position + 1` in standby status updates; we want the position itself. */
 function minusOne(lsn: string): string {
@@ -82,16 +92,27 @@ function minusOne(lsn: string): string {
 /** One logical replication stream, assembled into whole source transactions in commit order. */
 export class ChangeStream {
   private readonly service: LogicalReplicationService;
-  private open: { commitLsn: string; commitTime: Date; changes: SourceChange[] } | null = null;
+  private open: { commitLsn: string; commitTime: Date; changes: SourceChange[]; skipped: boolean } | null = null;
+  /** Transactions dropped because the kit applied them (counted for status and tests). */
+  skippedTransactions = 0;
   private stopped = false;
+  /** Paused for back-pressure (the apply queue is full). */
+  private held = false;
+  /** Paused until the event loop has gone round (see shareEventLoop). */
+  private yielding = false;
 
   constructor(
     url: string,
     private readonly slotName: string,
     private readonly publication: string,
     private readonly handlers: ChangeStreamHandlers,
-    /** Test only: stream changes that carry a replication origin too (no loop prevention). */
-    private readonly ownChanges = false,
+    /**
+     * Transactions committed under an origin this returns true for are dropped: the kit applied
+     * them itself (see `appliedByKit`). A test passes `() => false` to show the loop it prevents.
+     */
+    private readonly skipOrigin: (originName: string) => boolean = () => false,
+    /** Ask for logical messages (PostgreSQL 14 and later): the heartbeat's transaction then always arrives. */
+    private readonly messages = false,
   ) {
     this.service = new LogicalReplicationService(
       { connectionString: url, application_name: `cutover-cdc ${slotName}`.slice(0, 63) },
@@ -108,7 +129,7 @@ export class ChangeStream {
 
   /** Resolves once the server streams (START_REPLICATION accepted); retries while the slot is still held. */
   async start(fromLsn = '0/0'): Promise<void> {
-    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] }, this.ownChanges);
+    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] }, this.messages);
     for (let attempt = 0; ; attempt++) {
       const started = new Promise<void>((resolve) => this.service.once('start', () => resolve()));
       const result = this.service.subscribe(plugin, this.slotName, fromLsn).then(
@@ -121,6 +142,7 @@ export class ChangeStream {
       );
       try {
         await Promise.race([started, result]);
+        this.shareEventLoop();
         result.catch((err: Error) => {
           if (!this.stopped) this.handlers.onError(err);
         });
@@ -141,10 +163,43 @@ export class ChangeStream {
 
   /** Back-pressure: stop reading the socket while the apply queue is full. */
   pause(): void {
-    (this.service as unknown as { _connection?: { stream?: { pause?(): void } } })._connection?.stream?.pause?.();
+    this.held = true;
+    this.socket()?.pause();
   }
   resume(): void {
-    (this.service as unknown as { _connection?: { stream?: { resume?(): void } } })._connection?.stream?.resume?.();
+    this.held = false;
+    if (!this.yielding) this.socket()?.resume();
+  }
+
+  private socket(): Readable | undefined {
+    return (this.service as unknown as { _connection?: { stream?: Readable } })._connection?.stream;
+  }
+
+  /**
+   * Lets the rest of the process run while a backlog streams in. One socket read hands over up to
+   * 32 chunks of 64 KB at once (libuv), parsed synchronously: ~13,000 single-row transactions, a
+   * few hundred milliseconds in which the apply session's replies wait — the first batch of a
+   * backlog committed a second late, and nothing else applied meanwhile. After SLICE_MS of
+   * chunks the socket pauses until the event loop has gone round once.
+   */
+  private shareEventLoop(): void {
+    const socket = this.socket();
+    if (!socket) return;
+    let sliceStart = -1;
+    socket.prependListener('data', () => {
+      if (sliceStart >= 0) return;
+      sliceStart = performance.now();
+      setImmediate(() => (sliceStart = -1));
+    });
+    socket.on('data', () => {
+      if (this.yielding || performance.now() - sliceStart < SLICE_MS) return;
+      this.yielding = true;
+      socket.pause();
+      setImmediate(() => {
+        this.yielding = false;
+        if (!this.held && !this.stopped) socket.resume();
+      });
+    });
   }
 
   async stop(): Promise<void> {
@@ -153,9 +208,17 @@ export class ChangeStream {
   }
 
   private onMessage(msg: Pgoutput.Message): void {
+    if (this.open?.skipped && msg.tag !== 'commit') return;
     switch (msg.tag) {
       case 'begin':
-        this.open = { commitLsn: normalize(msg.commitLsn ?? '0/0'), commitTime: pgTime(msg.commitTime), changes: [] };
+        this.open = { commitLsn: normalize(msg.commitLsn ?? '0/0'), commitTime: pgTime(msg.commitTime), changes: [], skipped: false };
+        return;
+      case 'origin':
+        // sent between BEGIN and the first change of a transaction that carries an origin
+        if (this.open && this.skipOrigin(msg.originName)) {
+          this.open.skipped = true;
+          this.open.changes = [];
+        }
         return;
       case 'insert':
         this.open?.changes.push({ kind: 'insert', schema: msg.relation.schema, table: msg.relation.name, newRow: msg.new });
@@ -185,19 +248,30 @@ export class ChangeStream {
       case 'commit': {
         const open = this.open;
         this.open = null;
-        if (open) this.handlers.onTransaction({ ...open, endLsn: msg.commitEndLsn ? normalize(msg.commitEndLsn) : open.commitLsn });
+        if (!open) return;
+        const endLsn = msg.commitEndLsn ? normalize(msg.commitEndLsn) : open.commitLsn;
+        if (open.skipped) {
+          // nothing to apply, but every transaction before its end has been sent: the position
+          // may advance past it as after a keepalive
+          this.skippedTransactions++;
+          this.handlers.onKeepalive(endLsn, false, false);
+          return;
+        }
+        const { skipped: _skipped, ...txn } = open;
+        this.handlers.onTransaction({ ...txn, endLsn });
         return;
       }
       default:
-        return; // relation/type/origin/message: nothing to apply
+        return; // relation/type/message: nothing to apply
     }
   }
 }
 
-/** `00000000/038B8E50` -> `0/38B8E50`, as PostgreSQL prints it. */
+/** `00000000/038B8E50` -> `0/38B8E50`, as PostgreSQL prints it (Begin and Commit come printed so). */
 function normalize(lsn: string): string {
-  return bigIntToLsn(lsnToBigInt(lsn));
+  return PRINTED_LSN.test(lsn) ? lsn : bigIntToLsn(lsnToBigInt(lsn));
 }
+const PRINTED_LSN = /^(?:0|[1-9A-F][0-9A-F]{0,7})\/(?:0|[1-9A-F][0-9A-F]{0,7})$/;
 
 function pick(row: Record<string, unknown>, keys: readonly string[]): WireRow {
   const out: WireRow = {};

@@ -6,6 +6,7 @@ import { openApplySession } from './apply-session.ts';
 import { CopyRowTransform } from './copy-text.ts';
 import { sourceName } from '../mappings/mapped-tables.ts';
 import { qualified, quoteIdent, quoteLiteral } from './sql-names.ts';
+import { loadLaneOrigin } from './stream-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 
 /**
@@ -32,7 +33,7 @@ export interface FullLoadOptions {
   readonly sourceUrl: string;
   readonly targetUrl: string;
   readonly slot: string;
-  /** Origin names are `<originBase>_l<lane>`. */
+  /** Lane origins are `loadLaneOrigin(originBase, lane)`. */
   readonly originBase: string;
   readonly tables: readonly FullLoadTable[];
   readonly parallel: number;
@@ -185,7 +186,7 @@ export async function runFullLoad(options: FullLoadOptions): Promise<void> {
   let failure: unknown;
   const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel, pending.length)) }, async (_, lane) => {
     const reader = await openSnapshotReader(options.sourceUrl, options.snapshotName);
-    const writer = await openApplySession(options.targetUrl, `${options.originBase}_l${lane}`);
+    const writer = await openApplySession(options.targetUrl, loadLaneOrigin(options.originBase, lane));
     try {
       while (!failure && !options.signal.aborted && next < pending.length) {
         const chunk = pending[next++]!;

@@ -19,9 +19,25 @@ export function isLsn(value: unknown): value is Lsn {
   return typeof value === 'string' && /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(value);
 }
 
+/** Called per source transaction on the CDC path: two 32-bit halves compared as numbers, no BigInt. */
 export function compareLsn(a: Lsn, b: Lsn): number {
-  const d = lsnToBigInt(a) - lsnToBigInt(b);
-  return d < 0n ? -1 : d > 0n ? 1 : 0;
+  const ah = lsnHigh(a);
+  const bh = lsnHigh(b);
+  if (ah !== bh) return ah < bh ? -1 : 1;
+  const al = lsnLow(a);
+  const bl = lsnLow(b);
+  return al < bl ? -1 : al > bl ? 1 : 0;
+}
+
+const LSN = /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/;
+
+function lsnHigh(lsn: Lsn): number {
+  if (!LSN.test(lsn)) lsnToBigInt(lsn); // throws the error that names the value
+  return parseInt(lsn.slice(0, lsn.indexOf('/')), 16);
+}
+
+function lsnLow(lsn: Lsn): number {
+  return parseInt(lsn.slice(lsn.indexOf('/') + 1), 16);
 }
 
 export function maxLsn(a: Lsn, b: Lsn): Lsn {

@@ -6,12 +6,15 @@ import pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
-import type { Replicator, ReplicationStatus } from '../platform/roles.ts';
-import { compareLsn, isLsn, lsnDistance } from './lsn.ts';
+import type { Replicator, ReplicationStatus, SlotRetention } from '../platform/roles.ts';
+import { readSlotRetention } from '../postgres/slot-retention.ts';
+import { maxHeartbeatAgeMs } from '../config/common-schema.ts';
+import { compareLsn, isLsn } from './lsn.ts';
+import { judgeStream, type SourceFacts, type TargetFacts } from './stream-health.ts';
 import { dropPublication, dropSlot } from './replication-slot.ts';
 import { ReplicationWorker } from './replication-worker.ts';
 import { processAlive, readStatusFile, type WorkerStatusFile } from './status-file.ts';
-import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
+import { streamNames, streamOriginCondition, type Direction, type StreamNames } from './stream-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 
@@ -19,7 +22,7 @@ const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface PostgresReplicatorOptions {
-  /** How long start() waits for the worker to report healthy. @default 60000 */
+  /** How long start() waits for the worker to prove healthy (first chunk committed or CDC streaming). @default 60000 */
   readonly startTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL. @default 10000 */
   readonly stopTimeoutMs?: number;
@@ -120,8 +123,10 @@ export class PostgresReplicator implements Replicator {
     for (;;) {
       const s = readStatusFile(names.statusFile);
       const fresh = s?.worker?.pid === pid && Date.parse(s.startedAt) >= startedAt - 1000;
-      if (fresh && (s.phase === 'full-load' || s.phase === 'cdc')) {
-        this.out.ok(`replicate ${names.id}`, `worker ${pid} healthy (${s.phase})`);
+      // healthy = survived its start: connected, slot and publication in place, and its first
+      // full-load chunk committed or the CDC stream accepted (a non-empty target fails before that)
+      if (fresh && s.liveSince && (s.phase === 'full-load' || s.phase === 'cdc')) {
+        this.out.ok(`replicate ${names.id}`, `worker ${pid} healthy (${s.phase === 'cdc' ? 'CDC streaming' : 'full load: first chunk committed'})`);
         return;
       }
       if ((fresh && s.phase === 'failed') || exited) {
@@ -131,7 +136,7 @@ export class PostgresReplicator implements Replicator {
         });
       }
       if (Date.now() - startedAt > timeoutMs) {
-        throw new CutoverError('TIMEOUT', `replication worker ${names.id} did not report healthy within ${timeoutMs} ms`, {
+        throw new CutoverError('TIMEOUT', `replication worker ${names.id} did not prove healthy within ${timeoutMs} ms (phase ${s?.phase ?? 'unknown'}: no full-load chunk committed and no CDC stream yet)`, {
           fix: `see ${names.logFile}; stop it with replicate stop`,
         });
       }
@@ -139,47 +144,74 @@ export class PostgresReplicator implements Replicator {
     }
   }
 
-  /** Each stream's status file, with the worker's liveness checked (no database query). */
-  private streamViews(): (WorkerStatusFile & { lagBytes: number | null })[] {
+  /**
+   * Each stream's status file judged: the worker's liveness, and — when `facts` — lag and
+   * heartbeat measured on the source and the target rather than taken from the file.
+   */
+  private streamViews(facts?: { source: SourceFacts | null; target: Map<string, TargetFacts> | null; slots: Map<string, string | null> }): (WorkerStatusFile & { lagBytes: number | null })[] {
     return this.streams()
       .map((n) => readStatusFile(n.statusFile))
       .filter((s): s is WorkerStatusFile => s !== null)
       .map((s) => {
         const alive = s.worker ? this.foreground.has(s.stream) || processAlive(s.worker.pid) : false;
-        const running = s.phase === 'full-load' || s.phase === 'cdc';
+        const source = facts?.source ? { ...facts.source, confirmedLsn: facts.slots.get(s.slot) ?? null } : null;
+        const judged = judgeStream({
+          file: s,
+          alive,
+          source,
+          target: facts?.target?.get(s.slot) ?? null,
+          localNowMs: Date.now(),
+          maxHeartbeatAgeMs: maxHeartbeatAgeMs(this.env.gates),
+        });
+        const { error: _old, ...rest } = s;
         return {
-          ...s,
-          phase: running && !alive ? 'failed' : s.phase,
-          error: running && !alive ? `worker ${s.worker?.pid} is gone (killed?): run replicate start to resume` : s.error,
+          ...rest,
+          ...judged,
+          ...(judged.error ? { error: judged.error } : {}),
           worker: s.worker ? { ...s.worker, alive } : undefined,
-          lagBytes: null,
         };
       });
   }
 
+  /** One query on each side: the source's position, clock and slots; the target's applied heartbeats. */
+  private async measure(): Promise<{ source: SourceFacts | null; target: Map<string, TargetFacts> | null; slots: Map<string, string | null> }> {
+    const slots = this.streams().map((n) => n.slot);
+    const found = new Map<string, string | null>();
+    const source = await this.withReadSide(async (c) => {
+      const { rows } = await c.query<{ lsn: string; now_ms: string; slot_name: string | null; confirmed: string | null }>(
+        `select pg_current_wal_lsn()::text as lsn, (extract(epoch from clock_timestamp()) * 1000)::text as now_ms, s.slot_name::text, s.confirmed_flush_lsn::text as confirmed
+           from (select 1) one left join pg_replication_slots s on s.slot_name = any($1::text[])`,
+        [slots],
+      );
+      for (const r of rows) if (r.slot_name) found.set(r.slot_name, r.confirmed);
+      return { currentLsn: rows[0]!.lsn, nowMs: Number(rows[0]!.now_ms), confirmedLsn: null } satisfies SourceFacts;
+    }).catch(() => null);
+    const target = await this.withWriteSide(async (c) => {
+      const { rows } = await c.query<{ slot: string; at: string | null }>(
+        `select slot, (extract(epoch from source_commit_at) * 1000)::text as at from _cutover.apply_state where slot = any($1::text[])`,
+        [slots],
+      );
+      return new Map(rows.map((r) => [r.slot, { sourceCommitAtMs: r.at === null ? null : Number(r.at) }]));
+    }).catch(() => null);
+    return { source, target, slots: found };
+  }
+
   async status(): Promise<ReplicationStatus> {
-    const files = this.streamViews();
-    if (!files.length) {
+    if (!this.streamViews().length) {
       return { phase: 'not-started', direction: this.direction, lagMs: null, lagBytes: null, appliedRowsPerSec: 0, tables: [], deadLetters: 0 };
     }
-    let current: string | null = null;
-    try {
-      current = await this.sourcePosition();
-    } catch {
-      /* source down: lagBytes unknown */
-    }
-    const views = files.map((v) => ({ ...v, lagBytes: current && v.appliedPosition ? lsnDistance(v.appliedPosition, current) : null }));
+    const views = this.streamViews(await this.measure());
     const phases = views.map((v) => v.phase);
     const phase: ReplicationStatus['phase'] = phases.includes('failed')
       ? 'failed'
-      : phases.includes('full-load')
-        ? 'full-load'
-        : phases.every((p) => p === 'cdc')
-          ? 'cdc'
+      : phases.includes('stalled')
+        ? 'stalled'
+        : phases.includes('full-load')
+          ? 'full-load'
           : phases.includes('cdc')
             ? 'cdc'
             : 'stopped';
-    const maxOf = (xs: (number | null)[]) => (xs.some((x) => x === null) ? null : Math.max(...(xs as number[])));
+    const maxOf = (xs: (number | null | undefined)[]) => (xs.some((x) => x === null || x === undefined) ? null : Math.max(...(xs as number[])));
     const positions = views.map((v) => v.appliedPosition).filter((p): p is string => !!p);
     const error = views.map((v) => v.error).filter(Boolean).join('; ');
     return {
@@ -198,6 +230,7 @@ export class PostgresReplicator implements Replicator {
       ...(views.some((v) => v.fullLoadSeconds !== undefined) ? { fullLoadSeconds: Math.max(...views.map((v) => v.fullLoadSeconds ?? 0)) } : {}),
       worker: views[0]!.worker,
       appliedPosition: positions.length === views.length ? positions.sort(compareLsn)[0] : undefined,
+      heartbeatAgeMs: maxOf(views.map((v) => v.heartbeatAgeMs)),
       ...(error ? { error } : {}),
     };
   }
@@ -237,7 +270,7 @@ export class PostgresReplicator implements Replicator {
       const views = this.streamViews();
       const positions = views.map((v) => v.appliedPosition).filter((p): p is string => !!p);
       if (views.length && positions.length === views.length && compareLsn(positions.sort(compareLsn)[0]!, position) >= 0) return true;
-      if (views.some((v) => v.phase === 'failed')) return false;
+      if (views.some((v) => v.phase === 'failed' || v.phase === 'stalled')) return false;
       if (Date.now() >= until) return false;
       if (Date.now() - nudgedAt > 1000) {
         // An idle source may end its WAL exactly at a page boundary, a few bytes short of what
@@ -265,9 +298,8 @@ export class PostgresReplicator implements Replicator {
       await client.connect();
       const names = [streamNames(this.env, this.direction), ...this.env.replication.waves.map((w) => streamNames(this.env, this.direction, w.name))];
       for (const n of names) {
-        await client
-          .query(`select pg_replication_origin_drop(roname) from pg_replication_origin where roname = $1 or roname like $2`, [n.origin, `${n.origin}\\_l%`])
-          .catch(() => {});
+        const origins = streamOriginCondition(n.origin);
+        await client.query(`select pg_replication_origin_drop(roname) from pg_replication_origin where ${origins.sql}`, origins.params).catch(() => {});
         if (existsSync(n.envFile)) rmSync(n.envFile);
       }
     } catch {
@@ -275,6 +307,32 @@ export class PostgresReplicator implements Replicator {
     } finally {
       await client.end().catch(() => {});
     }
+  }
+
+  private async withWriteSide<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+    const url = this.direction === 'forward' ? this.env.target.url : this.env.source.url;
+    const client = await openKitClient(url, 'cutover-replicator');
+    try {
+      return await fn(client);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  /** This direction's slots (every wave) on the side it reads, with the WAL each retains. */
+  async slots(): Promise<SlotRetention[]> {
+    const names = [streamNames(this.env, this.direction), ...this.env.replication.waves.map((w) => streamNames(this.env, this.direction, w.name))].map((n) => n.slot);
+    const warnAboveBytes = this.env.replication.retainedWalWarnMb * 1024 * 1024;
+    const rows = await this.withReadSide((c) => readSlotRetention(c, names));
+    return rows.map((r) => ({
+      slot: r.slot,
+      side: this.direction === 'forward' ? 'source' : 'target',
+      active: r.active,
+      retainedBytes: r.retainedBytes,
+      walStatus: r.walStatus,
+      warnAboveBytes,
+      warn: r.walStatus === 'lost' || (!r.active && (r.retainedBytes ?? 0) > warnAboveBytes),
+    }));
   }
 
   private async withReadSide<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {

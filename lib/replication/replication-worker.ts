@@ -14,7 +14,8 @@ import { mappingEngine, resolveMappedTables, sourceName, targetName } from '../m
 import { createSlot, createSlotWithSnapshot, ensurePublication, slotInfo, type ExportedSlot } from './replication-slot.ts';
 import { quoteLiteral } from './sql-names.ts';
 import { writeStatusFileAsync, type WorkerStatusFile } from './status-file.ts';
-import { streamNames, type Direction, type StreamNames } from './stream-names.ts';
+import { appliedByKit, streamNames, type Direction, type StreamNames } from './stream-names.ts';
+import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 
 export interface WorkerOptions {
@@ -22,12 +23,14 @@ export interface WorkerOptions {
   /** Reverse: transactions committed before this position are not applied. */
   readonly fromPosition?: string;
   /**
-   * Test only: also stream changes the kit applied itself (pgoutput without `origin 'none'`), so
-   * a test can show that forward + reverse then loop. @default false
+   * Test only: also stream changes the kit applied itself (no skipping of the other direction's
+   * replication origins), so a test can show that forward + reverse then loop. @default false
    */
   readonly replicateOwnChanges?: boolean;
   /** Heartbeat / status file interval. @default 250 */
   readonly heartbeatMs?: number;
+  /** How often CDC emits its heartbeat on the source. @default HEARTBEAT_EVERY_MS */
+  readonly sourceHeartbeatMs?: number;
 }
 
 const PAUSE_AT_CHANGES = 50_000;
@@ -36,6 +39,8 @@ const IDLE_PING_MS = 250;
 /** Batches in flight on the apply session at once. */
 const PIPELINE_DEPTH = 2;
 const STATUS_MIN_INTERVAL_MS = 50;
+/** Changes in the first batch after start (see the slow start in cdc()). */
+const FIRST_BATCH_CHANGES = 50;
 
 /**
  * One replication stream, start to stop: full load from the slot's consistent point (resumable
@@ -51,7 +56,7 @@ export class ReplicationWorker {
   /** CDC changes applied and the time batches were in flight: the apply capacity, whatever the write rate. */
   private readonly applyCapacity = { changes: 0, busyMs: 0 };
   private busySince: number | null = null;
-  private cdcSince: number | null = null;
+  private cdcStartedAt: number | null = null;
   private fullLoadSeconds: number | undefined;
   private phase: ReplicationStatus['phase'] = 'not-started';
   private error: string | undefined;
@@ -59,6 +64,9 @@ export class ReplicationWorker {
   private replayUntil: string | null = null;
   private deadLetters = 0;
   private readonly startedAt = new Date().toISOString();
+  private cdcSince: string | undefined;
+  private liveSince: string | undefined;
+  private heartbeatError: string | undefined;
   private readonly rateWindow: { at: number; rows: number }[] = [];
   private queue: SourceTransaction[] = [];
   private queuedChanges = 0;
@@ -117,7 +125,7 @@ export class ReplicationWorker {
     const writer = await connect(n.writeUrl);
     const transformers: ApplyTable[] = [];
     try {
-      const mapped = await resolveMappedTables(reader, n.readSchemas, n.mappingFile, this.out, wave);
+      const mapped = await resolveMappedTables(reader, n.readScope, n.mappingFile, this.out, wave);
       for (const table of mapped) transformers.push({ table, transformer: await mappingEngine.createRowTransformer(table) });
       for (const t of mapped) {
         this.tables.set(sourceName(t), { source: sourceName(t), target: targetName(t), rows: 0, totalRows: null, state: 'pending', cdcChanges: 0 });
@@ -145,7 +153,7 @@ export class ReplicationWorker {
         await writeAppliedLsn(writer, n.slot, this.direction, this.options.fromPosition, null);
         this.applied = this.options.fromPosition;
       }
-      await this.cdc(transformers, signal);
+      await this.cdc(reader, transformers, signal);
     } finally {
       for (const t of transformers) t.transformer.close();
       await reader.end().catch(() => {});
@@ -250,6 +258,10 @@ export class ReplicationWorker {
           if (!this.loadStarted.has(table)) this.loadStarted.set(table, performance.now());
         },
         onChunkDone: (table, rows) => {
+          if (!this.liveSince) {
+            this.liveSince = new Date().toISOString();
+            this.writeStatus(true);
+          }
           const t = this.tables.get(table);
           if (t) {
             t.rows += rows;
@@ -286,14 +298,14 @@ export class ReplicationWorker {
     }
   }
 
-  private async cdc(tables: readonly ApplyTable[], signal: AbortSignal): Promise<void> {
+  private async cdc(reader: pg.Client, tables: readonly ApplyTable[], signal: AbortSignal): Promise<void> {
     const n = this.names;
     this.phase = 'cdc';
-    this.cdcSince = performance.now();
+    this.cdcStartedAt = performance.now();
     for (const t of this.tables.values()) t.state = 'cdc';
     this.writeStatus(true);
-    const session = await openApplySession(n.writeUrl, n.origin);
-    const applier = new ChangeApplier(session, n.slot, this.direction, tables);
+    let session: pg.Client | undefined;
+    let applier!: ChangeApplier;
     // Committed on the target, acknowledged to the source once the target's WAL is flushed past
     // the commit (the apply session commits asynchronously, as a native subscription does).
     const unflushed: { targetLsn: string | null; endLsn: string }[] = [];
@@ -324,20 +336,29 @@ export class ReplicationWorker {
         this.streamError = err;
         this.wake?.();
       },
-    }, this.options.replicateOwnChanges === true);
-    /** Whole transactions from the queue, up to batchSize changes (at least one transaction). */
+    }, this.options.replicateOwnChanges === true ? () => false : appliedByKit(this.env, this.direction), await logicalMessagesSupported(reader));
+    // Slow start: a backlog's first batches are small, so its first rows land within moments;
+    // each batch may then be a few times larger than the one before, up to batchSize.
+    let batchLimit = Math.min(FIRST_BATCH_CHANGES, this.env.replication.batchSize);
+    /** Whole transactions from the queue, up to batchLimit changes (at least one transaction). */
     const takeBatch = (): SourceTransaction[] | null => {
       while (this.queue.length) {
         const batch: SourceTransaction[] = [];
         let size = 0;
-        while (this.queue.length && (size === 0 || size + this.queue[0]!.changes.length <= this.env.replication.batchSize)) {
-          const txn = this.queue.shift()!;
+        const limit = batchLimit;
+        batchLimit = Math.min(batchLimit * 4, this.env.replication.batchSize);
+        let taken = 0;
+        while (taken < this.queue.length && (size === 0 || size + this.queue[taken]!.changes.length <= limit)) {
+          const txn = this.queue[taken++]!;
           this.queuedChanges -= txn.changes.length;
           size += txn.changes.length;
           // already applied before a restart (the target committed, the acknowledgement was lost)
           if (this.applied && compareLsn(txn.commitLsn, this.applied) < 0) continue;
           batch.push(txn);
         }
+        // one splice per batch: shift() per transaction moves a long queue's whole backing store
+        // each time (a backlog queue lives in V8's large-object space, which cannot be left-trimmed)
+        this.queue.splice(0, taken);
         if (this.queuedChanges < RESUME_AT_CHANGES) stream.resume();
         if (batch.length) return batch;
       }
@@ -346,9 +367,24 @@ export class ReplicationWorker {
     const onAbort = () => this.wake?.();
     signal.addEventListener('abort', onAbort);
     const inflight = this.inflight;
+    let heartbeat: NodeJS.Timeout | undefined;
     try {
-      await applier.init();
-      await stream.start();
+      // the apply session and the stream start side by side: a backlog's first transactions are
+      // queued by the time the session is ready
+      const [opened, streaming] = await Promise.allSettled([
+        openApplySession(n.writeUrl, n.origin).then(async (client) => {
+          session = client;
+          applier = new ChangeApplier(client, n.slot, this.direction, tables);
+          await applier.init();
+        }),
+        stream.start(),
+      ]);
+      if (opened.status === 'rejected') throw opened.reason;
+      if (streaming.status === 'rejected') throw streaming.reason;
+      this.cdcSince = new Date().toISOString();
+      this.liveSince ??= this.cdcSince;
+      this.writeStatus(true);
+      heartbeat = this.startSourceHeartbeat(reader);
       this.out.ok(`replicate ${n.id}`, `streaming changes from slot ${n.slot} (applied ${this.applied})`);
       let lastPing = 0;
       // stopping: batches already sent still settle and count
@@ -410,11 +446,39 @@ export class ReplicationWorker {
         this.writeStatus();
       }
     } finally {
+      clearInterval(heartbeat);
       signal.removeEventListener('abort', onAbort);
       for (const b of inflight.splice(0)) await b.done;
       await stream.stop();
-      await session.end().catch(() => {});
+      await session?.end().catch(() => {});
     }
+  }
+
+  /**
+   * Every second, a transactional logical message on the source: an empty transaction of the kit's
+   * own that travels through the slot like any change, so its commit time, once applied on the
+   * target (`_cutover.apply_state.source_commit_at`), tells how far behind the target is — even
+   * when the source is otherwise idle, and whatever this worker believes about itself.
+   */
+  private startSourceHeartbeat(reader: pg.Client): NodeJS.Timeout {
+    let busy = false;
+    const beat = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        await reader.query("select pg_logical_emit_message(true, 'cutover_heartbeat', $1)", [this.names.slot]);
+        this.heartbeatError = undefined;
+      } catch (err) {
+        if (this.heartbeatError === undefined) {
+          this.out.warn(`replicate ${this.names.id}`, `cannot emit the heartbeat on the source (${(err as Error).message}): lag is then the worker's own figure`);
+        }
+        this.heartbeatError = (err as Error).message;
+      } finally {
+        busy = false;
+      }
+    };
+    void beat();
+    return setInterval(() => void beat(), this.options.sourceHeartbeatMs ?? HEARTBEAT_EVERY_MS);
   }
 
   private countRate(rows: number): void {
@@ -444,12 +508,15 @@ export class ReplicationWorker {
       applyCapacity: {
         changes: this.applyCapacity.changes,
         busyMs: Math.round(this.applyCapacity.busyMs + (this.busySince === null ? 0 : performance.now() - this.busySince)),
-        cdcMs: this.cdcSince === null ? 0 : Math.round(performance.now() - this.cdcSince),
+        cdcMs: this.cdcStartedAt === null ? 0 : Math.round(performance.now() - this.cdcStartedAt),
       },
       ...(this.fullLoadSeconds !== undefined ? { fullLoadSeconds: this.fullLoadSeconds } : {}),
       worker: { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(now).toISOString(), alive: true },
       appliedPosition: this.phase === 'cdc' || this.phase === 'stopped' ? (this.applied ?? undefined) : undefined,
       replayUntil: this.replayUntil ?? undefined,
+      ...(this.cdcSince ? { cdcSince: this.cdcSince } : {}),
+      ...(this.liveSince ? { liveSince: this.liveSince } : {}),
+      ...(this.cdcSince ? { heartbeat: { everyMs: this.options.sourceHeartbeatMs ?? HEARTBEAT_EVERY_MS, ...(this.heartbeatError ? { error: this.heartbeatError } : {}) } } : {}),
       ...(this.error ? { error: this.error } : {}),
     };
   }
@@ -494,6 +561,16 @@ export class ReplicationWorker {
   private async statusSettled(): Promise<void> {
     while (this.statusWriting) await this.statusWriting;
   }
+}
+
+/**
+ * pgoutput sends logical messages from PostgreSQL 14 (`messages 'true'`); from 15 it skips a
+ * transaction with nothing to send, so the heartbeat's transaction needs its message. On 12 and
+ * 13 the heartbeat's transaction still arrives, empty, with its commit time.
+ */
+async function logicalMessagesSupported(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ v: string }>('show server_version_num');
+  return Number(rows[0]!.v) >= 140000;
 }
 
 async function connect(url: string): Promise<pg.Client> {

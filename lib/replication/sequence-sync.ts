@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import type { Output } from '../output/output.ts';
 import type { SequenceDirection, SequenceSync } from '../platform/roles.ts';
+import { sideScope } from '../mappings/index.ts';
 import { resolveMappedTables } from '../mappings/mapped-tables.ts';
 import { qualified, quoteIdent } from './sql-names.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
@@ -41,9 +42,8 @@ export class PostgresSequenceSync implements SequenceSync {
     try {
       // the rollback runs this while blue is fenced (database default read-only): setval must work
       await write.query('set default_transaction_read_only = off');
-      const schemas = forward ? this.env.source.schemas : this.env.target.schemas;
       const mappingFile = forward ? this.env.mappingFiles.forward : this.env.mappingFiles.reverse;
-      const tables = await resolveMappedTables(read, schemas, mappingFile, this.out);
+      const tables = await resolveMappedTables(read, sideScope(this.env, forward ? 'source' : 'target'), mappingFile, this.out);
       const results: SequenceMove[] = [];
       for (const t of tables) {
         const writeTable = qualified(t.target.schema, t.target.table);

@@ -13,6 +13,12 @@ export interface WorkerStatusFile extends ReplicationStatus {
   readonly appliedPosition?: string;
   /** The newest position a full-load snapshot used (below it CDC tolerates missing rows). */
   readonly replayUntil?: string;
+  /** When the CDC stream was accepted by the source (START_REPLICATION answered). */
+  readonly cdcSince?: string;
+  /** When the worker proved it survived its start: its first full-load chunk committed, or CDC streaming. */
+  readonly liveSince?: string;
+  /** The source heartbeat this worker emits during CDC; `error` when the source refuses it. */
+  readonly heartbeat?: { readonly everyMs: number; readonly error?: string };
 }
 
 export function writeStatusFile(file: string, status: WorkerStatusFile): void {

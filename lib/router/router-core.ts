@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type { RouterMetrics, RouterState, Side } from '../platform/roles.ts';
 import { callUpstream, forwardableHeaders, type BufferedRequest, type UpstreamOutcome } from './upstream-call.ts';
 import { UpstreamRecorder } from './upstream-recorder.ts';
@@ -24,6 +25,21 @@ export interface RouterCoreOptions {
 export const UPSTREAM_HEADER = 'x-cutover-upstream';
 
 /**
+ * An app sets this header (value `1`) on a 503 when it knows the write did nothing: its database
+ * refused the transaction (read-only: fenced) or the connection was lost before COMMIT was sent.
+ * The router then retries the write (through the hold, to the write target current then), so a
+ * write that met a fence, or a pooled session the fence was ending, never fails at the client.
+ */
+export const NOT_APPLIED_HEADER = 'x-cutover-not-applied';
+
+/** Attempts of one write answered "not applied" before that answer goes to the client. */
+const WRITE_ATTEMPTS = 4;
+/** How often a write target that refused connections is tried again while writes are held for it. */
+const TARGET_PROBE_MS = 200;
+/** Pause before retrying a read on blue or a not-applied write (lets ended sessions leave the app's pool). */
+const RETRY_PAUSE_MS = 100;
+
+/**
  * The router's behaviour, without sockets of its own: read split by weight, writes to the
  * write target through the hold, green read failures retried once on blue, metrics. The HTTP
  * front and the admin API both drive one instance.
@@ -34,6 +50,9 @@ export class RouterCore {
   private inflightWrites = 0;
   private inflightDrained: (() => void)[] = [];
   private clientFailures = 0;
+  /** The write target whose refused connections started the current hold (null: the runbook's, or none). */
+  private autoHeldTarget: Side | null = null;
+  private targetProbe: NodeJS.Timeout | null = null;
   private readonly hold = new WriteHold();
   private readonly upstreams: Record<Side, { url: URL; agent: http.Agent; recorder: UpstreamRecorder }>;
   private readonly defaultMaxHoldMs: number;
@@ -57,7 +76,7 @@ export class RouterCore {
   // ------------------------------------------------------------------ control (admin API)
 
   state(): RouterState {
-    return { readWeightGreen: this.readWeightGreen, writeTarget: this.writeTarget, writesHeld: this.hold.held, heldCount: this.hold.waiting };
+    return { readWeightGreen: this.readWeightGreen, writeTarget: this.writeTarget, writesHeld: this.hold.held, heldCount: this.hold.waiting, writesRefused: this.hold.refusing };
   }
 
   setReadWeight(greenPercent: number): void {
@@ -73,6 +92,7 @@ export class RouterCore {
    * to finish, so that fencing the old side does not cut one off. Returns how many were in flight.
    */
   async holdWrites(maxHoldMs = this.defaultMaxHoldMs, drainMs = Math.min(maxHoldMs, 5000)): Promise<{ inflightAtHold: number; drained: boolean }> {
+    this.stopTargetProbe(); // the runbook owns this hold now, whoever started it
     this.hold.hold(maxHoldMs);
     const inflightAtHold = this.inflightWrites;
     if (inflightAtHold === 0) return { inflightAtHold, drained: true };
@@ -87,6 +107,7 @@ export class RouterCore {
   }
 
   releaseWrites(): HoldFigures {
+    this.stopTargetProbe();
     return this.hold.release('admin');
   }
 
@@ -104,6 +125,7 @@ export class RouterCore {
   }
 
   dispose(): void {
+    this.stopTargetProbe();
     this.hold.dispose();
     for (const u of Object.values(this.upstreams)) u.agent.destroy();
   }
@@ -117,38 +139,122 @@ export class RouterCore {
     return this.routeWrite(buffered, res);
   }
 
+  /**
+   * A read goes to green with the read weight, else to blue. A failed read (5xx or transport
+   * error) is retried once on blue: green's at once, blue's after a short pause. Blue's own
+   * retry matters during a rollback: reads are on blue while lifting blue's write fence ends the
+   * blue app's pooled sessions, and a read handed one of those fails once (HTTP 503) although
+   * blue is healthy. Reads are safe to repeat (RFC 9110 §9.2.2).
+   */
   private async routeRead(req: BufferedRequest, res: http.ServerResponse): Promise<void> {
     // the weight is read per request, so a change applies to the very next one
     const toGreen = this.readWeightGreen > 0 && this.random() * 100 < this.readWeightGreen;
-    if (!toGreen) return this.relay(await this.send('blue', req), 'blue', res);
-    const first = await this.send('green', req);
-    const greenFailed = first.kind === 'error' || first.res.statusCode! >= 500;
-    if (!greenFailed) return this.relay(first, 'green', res);
-    // green's failure is already counted in green's metrics; the client gets blue's answer
-    if (first.kind === 'response') {
-      this.upstreams.green.recorder.answered(first.res.statusCode!, performance.now() - first.startedAt);
-      first.res.resume();
-    } else {
-      this.upstreams.green.recorder.failed(performance.now() - first.startedAt);
-    }
-    this.upstreams.green.recorder.retried();
+    const side: Side = toGreen ? 'green' : 'blue';
+    const first = await this.send(side, req);
+    if (!failed(first)) return this.relay(first, side, res);
+    // the failure is counted in that upstream's metrics; the client gets blue's (next) answer
+    this.discard(first, side);
+    this.upstreams[side].recorder.retried();
+    if (side === 'blue') await sleep(RETRY_PAUSE_MS);
     return this.relay(await this.send('blue', req), 'blue', res);
   }
 
+  /**
+   * A write waits in the hold (if one is on), then goes to the write target current at that
+   * moment. An answer "503 + not applied" (NOT_APPLIED_HEADER: the app's database refused the
+   * write, e.g. fenced) is retried, through the hold again, up to WRITE_ATTEMPTS times: a write
+   * that reached the old side after its fence goes where writes go once the hold is released.
+   */
   private async routeWrite(req: BufferedRequest, res: http.ServerResponse): Promise<void> {
-    await this.hold.enter();
-    // the target is read after the hold: held writes go where writes go at release time
-    const side = this.writeTarget;
-    this.inflightWrites++;
-    try {
-      await this.relay(await this.send(side, req), side, res);
-    } finally {
-      this.inflightWrites--;
-      if (this.inflightWrites === 0) {
-        const waiting = this.inflightDrained;
-        this.inflightDrained = [];
-        for (const done of waiting) done();
+    for (let attempt = 1; ; attempt++) {
+      if ((await this.hold.enter()) === 'refused') return this.refuseHeldWrite(res);
+      // the target is read after the hold: held writes go where writes go at release time
+      const side = this.writeTarget;
+      this.inflightWrites++;
+      let again = false;
+      try {
+        const outcome = await this.send(side, req);
+        if (refusedConnection(outcome)) {
+          // the write never reached the app (nothing listens): hold writes until it is back, or
+          // the runbook acts, or the cap answers them 503 — instead of failing each one now
+          this.discard(outcome, side);
+          this.holdWhileTargetDown(side);
+          again = true;
+        } else if (attempt < WRITE_ATTEMPTS && notApplied(outcome)) {
+          this.discard(outcome, side);
+          this.upstreams[side].recorder.retried();
+          again = true;
+        } else {
+          await this.relay(outcome, side, res);
+        }
+      } finally {
+        this.writeFinished();
       }
+      if (!again) return;
+      if (!this.hold.held) await sleep(RETRY_PAUSE_MS);
+    }
+  }
+
+  /** The answer to a write the hold refused after its cap: nothing was written, retry later. */
+  private refuseHeldWrite(res: http.ServerResponse): void {
+    this.clientFailures++;
+    const retryAfter = 1;
+    const body = JSON.stringify({
+      error: 'WRITES_PAUSED',
+      message: 'writes are paused: the cutover held them and its hold cap ran out before the runbook released them; nothing was written, retry',
+      retryAfterSeconds: retryAfter,
+    });
+    res.writeHead(503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'retry-after': String(retryAfter) });
+    res.end(body);
+  }
+
+  /**
+   * The write target refuses connections (its app is down): writes are held, as in a runbook
+   * hold with the default cap, and released by themselves when the target accepts connections
+   * again. A runbook hold or release takes over (a rollback flips and releases them to blue).
+   */
+  private holdWhileTargetDown(side: Side): void {
+    if (this.hold.held) return; // already held (by the runbook, or by an earlier refused write)
+    this.hold.hold(this.defaultMaxHoldMs);
+    this.autoHeldTarget = side;
+    const probe = () => {
+      const u = this.upstreams[side].url;
+      const socket = net.connect({ host: u.hostname, port: Number(u.port) || 80 });
+      socket.once('connect', () => {
+        socket.destroy();
+        if (this.autoHeldTarget !== side || this.hold.refusing) return;
+        this.stopTargetProbe();
+        this.hold.release('target-back');
+      });
+      socket.once('error', () => socket.destroy());
+    };
+    this.targetProbe = setInterval(probe, TARGET_PROBE_MS);
+    this.targetProbe.unref();
+  }
+
+  private stopTargetProbe(): void {
+    if (this.targetProbe) clearInterval(this.targetProbe);
+    this.targetProbe = null;
+    this.autoHeldTarget = null;
+  }
+
+  private writeFinished(): void {
+    this.inflightWrites--;
+    if (this.inflightWrites === 0) {
+      const waiting = this.inflightDrained;
+      this.inflightDrained = [];
+      for (const done of waiting) done();
+    }
+  }
+
+  /** Counts an upstream answer the client will not see (a retry follows) and drops its body. */
+  private discard(outcome: UpstreamOutcome, side: Side): void {
+    const recorder = this.upstreams[side].recorder;
+    if (outcome.kind === 'response') {
+      recorder.answered(outcome.res.statusCode!, performance.now() - outcome.startedAt);
+      outcome.res.resume();
+    } else {
+      recorder.failed(performance.now() - outcome.startedAt);
     }
   }
 
@@ -213,6 +319,23 @@ export class RouterCore {
       req.on('error', () => resolve(null));
     });
   }
+}
+
+function failed(outcome: UpstreamOutcome): boolean {
+  return outcome.kind === 'error' || outcome.res.statusCode! >= 500;
+}
+
+/** Nothing listened at the upstream: the request was not delivered, so it can be sent again. */
+function refusedConnection(outcome: UpstreamOutcome): boolean {
+  return outcome.kind === 'error' && (outcome.error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
+}
+
+function notApplied(outcome: UpstreamOutcome): boolean {
+  return outcome.kind === 'response' && outcome.res.statusCode === 503 && outcome.res.headers[NOT_APPLIED_HEADER] === '1';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 export function sendJson(res: http.ServerResponse, status: number, value: unknown): void {

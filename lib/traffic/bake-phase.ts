@@ -29,6 +29,7 @@ export const bakePhase: Phase = {
       const w = await watchGates(ctx, {
         seconds,
         lag: () => streamingLagMs(ctx.platform.reverse),
+        alarms: ctx.platform.alarms ? () => ctx.platform.alarms!.judge('bake') : undefined,
         topic: 'bake',
         unprovenFix: 'send real traffic through the router (the bake needs gates.minRequests green requests), or set gates.minRequests lower in the config (0: no proof needed); then run `cutover bake` again — nothing says green is unhealthy, it is just not proven',
       });

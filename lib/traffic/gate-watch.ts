@@ -1,6 +1,7 @@
 import type { PhaseContext } from '../engine/phase.ts';
 import type { RouterMetrics } from '../platform/roles.ts';
-import { blueP99Of, evaluateGates, progressFigures, type GateVerdict } from './gates.ts';
+import type { AlarmJudgement } from '../platform/gate-alarms.ts';
+import { blueP99Of, evaluateGates, progressFigures, withAlarms, type GateVerdict } from './gates.ts';
 
 /** Without `gates.minRequestsWaitSeconds`, a not-proven bake waits at least this long for traffic. */
 export const MIN_PROOF_WAIT_SECONDS = 120;
@@ -31,6 +32,13 @@ export interface GateWatchOptions {
   readonly progressFigures?: Readonly<Record<string, string | number>>;
   /** Plain/JSON output: a progress line every this many ms (a TTY redraws one line at every evaluation). @default 10000 */
   readonly progressEveryMs?: number;
+  /**
+   * The platform's alarms for this gate (AWS: CloudWatch). ALARM fails the watch at once; a
+   * missing alarm or INSUFFICIENT_DATA keeps it "not proven". @default - none: router metrics only
+   */
+  readonly alarms?: () => Promise<AlarmJudgement>;
+  /** How often the alarms are read while watching (they are always read again at the end). @default 15000 */
+  readonly alarmEveryMs?: number;
   /** Extra seconds to wait for `gates.minRequests` green requests after `seconds`. @default - `gates.minRequestsWaitSeconds`, else max(seconds, 120) */
   readonly proofWaitSeconds?: number;
   /** What to do when the wait runs out, appended to the "not proven" reason. @default - send traffic or lower gates.minRequests */
@@ -79,8 +87,11 @@ export async function watchGates(ctx: PhaseContext, options: GateWatchOptions): 
   let pausedSince: number | null = null;
   let pauseNotedAt = 0;
   let progressAt = started;
+  const alarmEvery = options.alarmEveryMs ?? 15_000;
+  let alarms: AlarmJudgement | null = options.alarms ? await options.alarms() : null;
+  let alarmsAt = started;
   const wholeVerdict = (lagMs: number | null) =>
-    evaluateGates({ previous: first, current: latest, lagMs, validationAgeSeconds: options.validationAge?.(), baselineBlueP99Ms: baseline, gates });
+    withAlarms(evaluateGates({ previous: first, current: latest, lagMs, validationAgeSeconds: options.validationAge?.(), baselineBlueP99Ms: baseline, gates }), alarms);
   const aborted = (): GateWatchResult => ({ ok: false, verdict: wholeVerdict(lastLag ?? null), aborted: true });
 
   try {
@@ -102,6 +113,10 @@ export async function watchGates(ctx: PhaseContext, options: GateWatchOptions): 
       }
 
       if (!isPaused && t - started >= bakeMs) {
+        if (options.alarms) {
+          alarms = await options.alarms();
+          alarmsAt = t;
+        }
         const whole = wholeVerdict(lastLag === undefined ? await options.lag() : lastLag);
         if (whole.reasons.length) return { ok: false, verdict: whole };
         if (whole.ok) {
@@ -139,7 +154,11 @@ export async function watchGates(ctx: PhaseContext, options: GateWatchOptions): 
         baselineBlueP99Ms: baseline,
         gates,
       });
-      if (windowVerdict.reasons.length) return { ok: false, verdict: windowVerdict };
+      if (options.alarms && now() - alarmsAt >= alarmEvery) {
+        alarms = await options.alarms();
+        alarmsAt = now();
+      }
+      if (windowVerdict.reasons.length || alarms?.reasons.length) return { ok: false, verdict: withAlarms(windowVerdict, alarms) };
       snapshots.push(current);
       latest = current;
 

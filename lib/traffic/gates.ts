@@ -1,3 +1,4 @@
+import type { AlarmJudgement } from '../platform/gate-alarms.ts';
 import type { GatesConfig } from '../config/common-schema.ts';
 import type { RouterMetrics, UpstreamMetrics } from '../platform/roles.ts';
 import { quantileFromCounts, windowCounts } from '../platform/histogram.ts';
@@ -105,7 +106,7 @@ export function evaluateGates(input: GateInputs): GateVerdict {
     }
   }
 
-  if (input.lagMs === null) reasons.push('replication lag is unknown (is replication running? `cutover replicate status`)');
+  if (input.lagMs === null) reasons.push('replication lag is unknown (not streaming: stopped, failed or stalled? `cutover replicate status`)');
   else if (input.lagMs > gates.maxLagMs) reasons.push(`replication lag ${input.lagMs} ms is above the limit ${gates.maxLagMs} ms`);
 
   const age = input.validationAgeSeconds;
@@ -131,6 +132,18 @@ export function evaluateGates(input: GateInputs): GateVerdict {
       minRequests: gates.minRequests,
     },
   };
+}
+
+/**
+ * A verdict with the platform's alarms folded in (AWS: the CloudWatch alarms the stack created):
+ * an alarm in ALARM is a reason (red); a missing alarm or one without data makes the verdict not
+ * proven when traffic alone would have been green. No alarms to read (null): the verdict as is.
+ */
+export function withAlarms(verdict: GateVerdict, alarms: AlarmJudgement | null): GateVerdict {
+  if (!alarms) return verdict;
+  const reasons = [...verdict.reasons, ...alarms.reasons];
+  const unproven = verdict.unproven ?? alarms.unproven;
+  return { ...verdict, ok: reasons.length === 0 && unproven === null, reasons, unproven };
 }
 
 function notProven(requests: number, windowSeconds: number, minRequests: number): string {

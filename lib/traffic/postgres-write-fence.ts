@@ -110,9 +110,23 @@ async function endOlderSessions(c: pg.Client): Promise<number> {
       [`${KIT_SESSION_PREFIX}%`, cutoff, force],
     );
     ended += Number(r.rows[0]!.n);
-    if (Number(r.rows[0]!.left) - Number(r.rows[0]!.n) <= 0 || force) return ended;
+    if (Number(r.rows[0]!.left) - Number(r.rows[0]!.n) <= 0 || force) break;
     await new Promise((res) => setTimeout(res, 50));
   }
+  // pg_terminate_backend only signals: wait until the ended backends are gone, so that the caller's
+  // next move (releasing held writes to this side) does not meet a session still being ended
+  const gone = Date.now() + ACTIVE_GRACE_MS;
+  while (Date.now() < gone) {
+    const r = await c.query<{ left: string }>(
+      `SELECT count(*) AS left FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+          AND coalesce(application_name, '') NOT LIKE $1 AND backend_start < $2`,
+      [`${KIT_SESSION_PREFIX}%`, cutoff],
+    );
+    if (Number(r.rows[0]!.left) === 0) break;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  return ended;
 }
 
 function ident(name: string): string {

@@ -211,6 +211,7 @@ async function shiftReads(ctx: PhaseContext, pauseFile: string): Promise<PhaseOu
     const watch = await watchGates(ctx, {
       seconds: bakeSeconds,
       lag,
+      alarms: ctx.platform.alarms ? () => ctx.platform.alarms!.judge('shift') : undefined,
       validationAge: age,
       paused: () => existsSync(pauseFile),
       pausedMessage: (ms) => `paused at ${at} %${ms ? ` for ${duration(ms)}` : ''} (gates still watched) — \`cutover shift --resume\` continues`,

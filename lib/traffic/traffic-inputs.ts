@@ -6,7 +6,11 @@ import type { Replicator } from '../platform/roles.ts';
  * same way on every platform.
  */
 
-/** Lag of a replicator that is streaming changes; null when it is not (stopped, failed, loading). */
+/**
+ * Lag of a replicator that is streaming changes, as the replicator measures it against the source;
+ * null when it is not streaming (stopped, failed, loading, or stalled: heartbeat too old), so every
+ * gate fails on it.
+ */
 export async function streamingLagMs(replicator: Replicator): Promise<number | null> {
   try {
     const s = await replicator.status();

@@ -16,8 +16,8 @@ const FAMILIES: readonly [Family, RegExp][] = [
   ['engine', /^lib\/(engines|postgres|diff|assess)\/|^lib\/traffic\/postgres-write-fence\.ts$/],
   // control plane aws: DMS, ALB, CloudWatch, S3, SSM, and its CDK constructs
   ['aws', /^lib\/(aws|infra)\//],
-  // control plane local: the kit's replicator, router, folder/S3 store, the rehearsal
-  ['local', /^lib\/(replication|router|backup|rehearsal)\//],
+  // control plane local: the kit's replicator, router, folder/S3 store, the rehearsal and its demo apps
+  ['local', /^lib\/(replication|router|backup|rehearsal|demo)\//],
 ];
 
 export function familyOf(file: string): Family {

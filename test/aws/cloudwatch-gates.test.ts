@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, test } from 'vitest';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchGates } from '../../lib/aws/cloudwatch-gates.ts';
+import { createAwsPlatform } from '../../lib/aws/create-aws-platform.ts';
+import { GATE_ALARMS, gateAlarmName, judgeAlarms } from '../../lib/platform/gate-alarms.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { awsEnv, fakeTime, inputsOf, mocks, newClients, resetMocks, throttlingError } from './aws-fixtures.ts';
 
@@ -41,5 +43,61 @@ describe('CloudWatchGates', () => {
     const v = await new CloudWatchGates(awsEnv(), newClients(), new RecordingOutput(), { ...fakeTime() }).evaluate();
     expect(v.ok).toBe(true);
     expect(mocks.cloudwatch.commandCalls(DescribeAlarmsCommand)).toHaveLength(2);
+  });
+
+  describe('judge(gate): the alarms the stack names for the shift and the bake', () => {
+    const named = (gate: 'shift' | 'bake', state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA' = 'OK') =>
+      GATE_ALARMS[gate].map((a) => ({ AlarmName: gateAlarmName('staging', a), StateValue: state, StateReason: `${state} reason` }));
+
+    test('asks CloudWatch for exactly the gate\'s alarms by name; all OK is green', async () => {
+      mocks.cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: named('shift') });
+      const j = await new CloudWatchGates(awsEnv(), newClients(), new RecordingOutput()).judge('shift');
+      expect(j).toMatchObject({ reasons: [], unproven: null });
+      expect(inputsOf<{ AlarmNames: string[] }>(mocks.cloudwatch, 'DescribeAlarms')[0]!.AlarmNames).toEqual([
+        'cutover-staging-green-error-ratio',
+        'cutover-staging-green-p99-latency',
+        'cutover-staging-green-unhealthy-hosts',
+        'cutover-staging-green-p99-ratio-to-blue',
+        'cutover-staging-forward-cdc-latency-source',
+        'cutover-staging-forward-cdc-latency-target',
+      ]);
+    });
+
+    test('fails if an alarm is ALARM: a reason with CloudWatch\'s own words', async () => {
+      const alarms = named('bake');
+      alarms[4] = { ...alarms[4]!, StateValue: 'ALARM', StateReason: 'Threshold Crossed: 3 datapoints above 60' };
+      mocks.cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: alarms });
+      const j = await new CloudWatchGates(awsEnv(), newClients(), new RecordingOutput()).judge('bake');
+      expect(j.reasons).toEqual(['alarm cutover-staging-reverse-cdc-latency-source is ALARM: Threshold Crossed: 3 datapoints above 60']);
+    });
+
+    test('fails if no alarm is found: not proven, never green', async () => {
+      mocks.cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+      const j = await new CloudWatchGates(awsEnv(), newClients(), new RecordingOutput()).judge('shift');
+      expect(j.reasons).toEqual([]);
+      expect(j.unproven).toMatch(/^no CloudWatch alarm named cutover-staging-green-error-ratio, .*forward-cdc-latency-target \(deploy the stack/);
+    });
+
+    test('fails if an alarm is INSUFFICIENT_DATA: not proven', async () => {
+      const alarms = named('shift');
+      alarms[1] = { ...alarms[1]!, StateValue: 'INSUFFICIENT_DATA' };
+      mocks.cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: alarms });
+      const j = await new CloudWatchGates(awsEnv(), newClients(), new RecordingOutput()).judge('shift');
+      expect(j.unproven).toBe('alarm without data (INSUFFICIENT_DATA): cutover-staging-green-p99-latency');
+    });
+
+    test('judgeAlarms: an empty expectation proves nothing', () => {
+      expect(judgeAlarms([], []).unproven).toBe('no alarm to read');
+    });
+
+    test('the aws platform gives the shift and bake gates these alarms', async () => {
+      mocks.cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: named('bake', 'ALARM') });
+      const platform = await createAwsPlatform(awsEnv(), new RecordingOutput(), { clients: newClients() });
+      try {
+        expect((await platform.alarms!.judge('bake')).reasons).toHaveLength(GATE_ALARMS.bake.length);
+      } finally {
+        await platform.close();
+      }
+    });
   });
 });

@@ -60,7 +60,7 @@ describe('DmsReplicator', () => {
     mocks.dms
       .on(DescribeReplicationTasksCommand)
       .resolvesOnce({ ReplicationTasks: [forwardTask({ Status: 'stopped', StopReason: 'Stop Reason NORMAL', ...ran })] })
-      .resolves({ ReplicationTasks: [forwardTask({ Status: 'running', ...ran, ReplicationTaskStats: { FullLoadProgressPercent: 100 } })] });
+      .resolves({ ReplicationTasks: [forwardTask({ Status: 'running', ...ran, ReplicationTaskStats: { FullLoadProgressPercent: 100, StartDate: new Date('2025-03-01T10:00:00Z') } })] });
     const status = await replicator().start();
     expect(inputsOf(mocks.dms, 'StartReplicationTask')).toEqual([
       { ReplicationTaskArn: ARNS.forwardTask, StartReplicationTaskType: 'resume-processing' },
@@ -82,7 +82,7 @@ describe('DmsReplicator', () => {
     mocks.dms
       .on(DescribeReplicationTasksCommand)
       .resolvesOnce({ ReplicationTasks: [reverse({ Status: 'ready' })] })
-      .resolves({ ReplicationTasks: [reverse({ Status: 'running', ...ran })] });
+      .resolves({ ReplicationTasks: [reverse({ Status: 'running', ...ran, ReplicationTaskStats: { StartDate: new Date('2025-03-01T10:00:00Z') } })] });
     const r = replicator('reverse');
     const status = await r.start({ fromPosition: '2025-03-01T10:00:02' });
     expect(inputsOf(mocks.dms, 'DescribeReplicationTasks')[0]).toMatchObject({
@@ -164,6 +164,46 @@ describe('DmsReplicator', () => {
     expect(status).toMatchObject({ phase: 'cdc', lagMs: 1500, appliedRowsPerSec: 250 });
     const q = inputsOf<{ MetricDataQueries: { Expression: string }[] }>(mocks.cloudwatch, 'GetMetricData')[0]!;
     expect(q.MetricDataQueries[0]!.Expression).toContain('MetricName="CDCLatencyTarget" ReplicationTaskIdentifier="FWDTASKID"');
+  });
+
+  test('status in CDC takes the higher of fresh CDCLatencySource and CDCLatencyTarget', async () => {
+    mocks.dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [forwardTask({ Status: 'running', ...ran, ReplicationTaskStats: { FullLoadProgressPercent: 100 } })] });
+    mocks.cloudwatch.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: 'lag', Timestamps: [new Date('2025-03-01T09:59:00Z')], Values: [1.5] },
+        { Id: 'sourceLag', Timestamps: [new Date('2025-03-01T09:59:00Z')], Values: [7] },
+      ],
+    });
+    const status = await replicator().status();
+    expect(status).toMatchObject({ phase: 'cdc', lagMs: 7000, heartbeatAgeMs: 0 });
+    const q = inputsOf<{ MetricDataQueries: { Expression: string }[] }>(mocks.cloudwatch, 'GetMetricData')[0]!;
+    expect(q.MetricDataQueries.map((m) => m.Expression).join(' ')).toContain('MetricName="CDCLatencySource"');
+  });
+
+  test('fails if CDC runs and CloudWatch has no latency datapoint: stalled with lag unknown, never 0', async () => {
+    mocks.dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [forwardTask({ Status: 'running', ...ran, ReplicationTaskStats: { FullLoadProgressPercent: 100 } })] });
+    // a period listed with no value is no datapoint, not a 0 s latency
+    mocks.cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'lag', Timestamps: [new Date('2025-03-01T09:59:00Z')], Values: [] }] });
+    const status = await replicator().status();
+    expect(status.phase).toBe('stalled');
+    expect(status.lagMs).toBeNull();
+    expect(status.error).toMatch(/no CDCLatencyTarget datapoint.*unknown, not 0/);
+  });
+
+  test('fails if the newest latency datapoint is older than the limit: stalled, lag unknown', async () => {
+    mocks.dms.on(DescribeReplicationTasksCommand).resolves({ ReplicationTasks: [forwardTask({ Status: 'running', ...ran, ReplicationTaskStats: { FullLoadProgressPercent: 100 } })] });
+    mocks.cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'lag', Timestamps: [new Date('2025-03-01T09:40:00Z')], Values: [0] }] });
+    const status = await replicator().status();
+    expect(status).toMatchObject({ phase: 'stalled', lagMs: null, heartbeatAgeMs: 19 * 60_000 });
+    expect(status.error).toMatch(/newest CDCLatencyTarget datapoint is 1140 s old/);
+  });
+
+  test('CDC that began moments ago with no datapoint yet: lag unknown but not stalled (DMS publishes late)', async () => {
+    mocks.dms.on(DescribeReplicationTasksCommand).resolves({
+      ReplicationTasks: [forwardTask({ Status: 'running', ...ran, ReplicationTaskStats: { FullLoadProgressPercent: 100, FullLoadFinishDate: new Date('2025-03-01T09:59:00Z') } })],
+    });
+    const status = await replicator().status();
+    expect(status).toMatchObject({ phase: 'cdc', lagMs: null });
   });
 
   test('waitForPosition resolves once a latency sample proves the target applied the position', async () => {

@@ -39,6 +39,18 @@ describe('PostgresSnapshotter', () => {
     await Promise.all([source?.dispose(), target?.dispose()]);
   });
 
+  test('fails if the forward mapping selects no table, naming its rules and schemas, before any slot exists', async () => {
+    const nothing = {
+      rules: [{ 'rule-type': 'selection', 'rule-id': '7', 'rule-name': 'x', 'object-locator': { 'schema-name': 'sales', 'table-name': '%' }, 'rule-action': 'include' }],
+    };
+    const empty = testEnvironment(source.url, target.url, {}, { forward: nothing }, 'empty');
+    const err = await new PostgresSnapshotter(empty, out).snapshot().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'MAPPING_INVALID', message: expect.stringContaining('schema(s) sales') });
+    expect((err as { details: { problems: string[] } }).details.problems.join()).toContain('rule 7 (include sales.%)');
+    const slots = await sql(source.url, "select count(*)::int as n from pg_replication_slots where slot_name like 'cutover_empty%'");
+    expect(slots.rows[0].n).toBe(0);
+  });
+
   test('snapshot writes gzip files and a manifest at the slot\'s consistent point', async () => {
     const manifest = await snapshotter.snapshot();
     expect(manifest.tables.map((t) => [t.name, t.rows])).toEqual([

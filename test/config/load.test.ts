@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadConfig, parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
+import { engineOfUrl } from '../../lib/engines/engine-of-url.ts';
 import { thrownCutoverError as caught } from '../_helpers/cutover-error.ts';
 
 const lab = {
@@ -23,8 +24,16 @@ describe('config loading', () => {
     expect(env.shift.steps).toEqual([1, 10, 50, 100]);
     expect(env.switch.catchUpTimeoutMs).toBe(10_000);
     expect(env.replication.slotName).toBe('cutover_lab');
-    expect(env.source.schemas).toEqual(['public']);
+    // no default schema list: the kit reads the schemas the mapping names (lib/mappings/mapped-schemas.ts)
+    expect(env.source.schemas).toBeUndefined();
+    expect(env.target.schemas).toBeUndefined();
     expect(env.isProtected).toBe(false);
+  });
+
+  test('fails if an explicit schemas list is empty', () => {
+    const err = caught(() => parseConfig({ environments: { lab: { ...lab, source: { ...lab.source, schemas: [] } } } }, '/x/c.json'));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.details.problems?.join()).toContain('environments.lab.source.schemas');
   });
 
   test('prod is protected by default, and an explicit flag wins', () => {
@@ -55,7 +64,7 @@ describe('config loading', () => {
       parseConfig(
         {
           environments: {
-            lab: { ...lab, source: { url: 'mysql://x' }, shift: { steps: [50, 10] }, gates: { maxErrorRatio: 2 }, colour: 'blue' },
+            lab: { ...lab, source: { url: 'oracle://x' }, shift: { steps: [50, 10] }, gates: { maxErrorRatio: 2 }, colour: 'blue' },
           },
         },
         '/x/c.json',
@@ -64,16 +73,37 @@ describe('config loading', () => {
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.exitCode).toBe(2);
     const text = err.details.problems!.join('\n');
-    expect(text).toMatch(/environments\.lab\.source\.url: got "mysql:\/\/x"; expected a PostgreSQL URL/);
+    expect(text).toMatch(/environments\.lab\.source\.url: got "oracle:\/\/x"; expected a postgres:\/\/, postgresql:\/\/, mysql:\/\/ or mariadb:\/\/ URL/);
     expect(text).toMatch(/environments\.lab\.gates\.maxErrorRatio: got 2/);
     expect(text).toMatch(/unknown field\(s\) "colour"/);
     expect(err.details.problems!.length).toBeGreaterThanOrEqual(3);
   });
 
+  test('each side\'s engine comes from its URL scheme: a MySQL-family source with a PostgreSQL target loads', () => {
+    for (const url of ['mysql://u:pw@127.0.0.1:3306/legacy_shop', 'mariadb://u@127.0.0.1:3307/legacy_shop']) {
+      const cfg = parseConfig({ environments: { lab: { ...lab, source: { url } } } }, '/x/c.json');
+      const env = selectEnvironment(cfg, 'lab') as ResolvedPostgresEnvironment;
+      expect(engineOfUrl(env.source.url)).toBe('mysql');
+      expect(engineOfUrl(env.target.url)).toBe('postgres');
+    }
+    expect(engineOfUrl('postgresql://h/db')).toBe('postgres');
+    const err = caught(() => engineOfUrl('sqlserver://u:hunter2@h/db'));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.describe()).not.toContain('hunter2');
+    expect(err.details.allowed).toContain('mariadb://');
+  });
+
+  test('platform "local" is another name for "postgres"; the old name keeps working', () => {
+    const cfg = parseConfig({ environments: { a: { ...lab, platform: 'local' }, b: lab } }, '/x/c.json');
+    expect(selectEnvironment(cfg, 'a').platform).toBe('postgres');
+    expect(selectEnvironment(cfg, 'b').platform).toBe('postgres');
+    expect((selectEnvironment(cfg, 'a') as ResolvedPostgresEnvironment).replication.slotName).toBe('cutover_a');
+  });
+
   test('fails if the platform is unknown', () => {
     const err = caught(() => parseConfig({ environments: { lab: { ...lab, platform: 'oracle' } } }, '/x/c.json'));
     expect(err.code).toBe('CONFIG_INVALID');
-    expect(err.details.problems!.join('\n')).toMatch(/environments\.lab\.platform/);
+    expect(err.details.problems!.join('\n')).toMatch(/environments\.lab\.platform: got "oracle"; expected platform must be "postgres" \(or its alias "local"\) or "aws"/);
   });
 
   test('fails if the password appears in an error: it is masked', () => {

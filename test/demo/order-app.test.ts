@@ -177,7 +177,7 @@ describe('blue (cainiao) and green (duoduo) order apps', () => {
     }
   });
 
-  test('a database refusing writes gives 503 with Retry-After: 1; reads still answer', async () => {
+  test('a database refusing writes gives 503 with Retry-After: 1 and "not applied" (the router may resend it); reads still answer', async () => {
     const d = await connect(server.urlFor('duoduo'));
     let app: OrderApp | undefined;
     try {
@@ -186,6 +186,7 @@ describe('blue (cainiao) and green (duoduo) order apps', () => {
       const w = await call(app, 'POST', '/orders', { customerId: 1, items: [{ productId: product, quantity: 1 }] });
       expect(w.status).toBe(503);
       expect(w.headers.get('retry-after')).toBe('1');
+      expect(w.headers.get('x-cutover-not-applied')).toBe('1');
       expect((await call(app, 'GET', `/orders/${summary.ids.readableOrders[0]}`)).status).toBe(200);
     } finally {
       await d.query(`alter database duoduo reset default_transaction_read_only`);

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { synthEnvironment, type SynthesizedEnvironment } from './synth.ts';
+import { GATE_ALARMS, gateAlarmName } from '../../lib/platform/gate-alarms.ts';
 
 const BLUE_STAGING = 'arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/cainiao-staging/0123456789abcdef';
 const PROD_LISTENER = 'arn:aws:elasticloadbalancing:eu-west-1:111111111111:listener/app/shop-prod/50dc6c495c0c9188/f2f7dc8efc522ab2';
@@ -13,6 +14,14 @@ beforeAll(() => {
 });
 
 describe('BlueGreenRouter', () => {
+  test('creates every alarm the shift and bake gates read, under the name they read (the rest of the stage has the DMS ones)', () => {
+    const names = (t: typeof staging.application) => Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((r) => (r as { Properties: { AlarmName?: string } }).Properties.AlarmName);
+    const created = [...names(staging.application), ...names(staging.replication)];
+    for (const gate of ['shift', 'bake'] as const) {
+      for (const alarm of GATE_ALARMS[gate]) expect(created).toContain(gateAlarmName('staging', alarm));
+    }
+  });
+
   test('a write rule sends POST/PUT/PATCH/DELETE to blue', () => {
     staging.application.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Priority: 10,

@@ -44,6 +44,12 @@ describe('bin/app.ts (the cdk app)', () => {
     for (const part of ['Application', 'Backup', 'Foundation', 'Replication']) expect(templates.some((f) => f.startsWith(`staging${part}`))).toBe(true);
     const replication = templates.find((f) => f.includes('Replication'))!;
     expect(readFileSync(path.join(stageDir, replication), 'utf8')).toContain('full-load-and-cdc');
+    // cdk-nag ran on the real app: one report per stack, with rules evaluated on real resources
+    // (no report means bin/ -> buildCutoverApp no longer applies AwsSolutionsChecks)
+    const reports = readdirSync(r.outdir).filter((f) => /^AwsSolutions-.*-NagReport\.csv$/.test(f)).sort();
+    expect(reports).toHaveLength(4);
+    const backup = readFileSync(path.join(r.outdir, reports.find((f) => f.includes('backup'))!), 'utf8');
+    expect(backup).toMatch(/"AwsSolutions-S10","staging\/Backup\/BackupBucket\/[^"]*","Compliant"/);
   });
 
   test('fails if -c env= is unknown: exit 2, ENV_UNKNOWN and the known environments on stderr', () => {

@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
-import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { App, Aspects, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildCutoverApp } from '../../lib/infra/cutover-app.ts';
+import { fixtureConfig } from './fixture-config.ts';
 import { nagFindings, synthEnvironment, type SynthesizedEnvironment } from './synth.ts';
 
 // `cdk synth` exits 0 even with nag errors: this file is what fails the build on a finding.
@@ -36,13 +35,13 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     for (const reason of reasons) expect(reason.length).toBeGreaterThanOrEqual(40);
   });
 
-  test('the check can fail: an unencrypted, unlogged bucket is reported', () => {
-    // Proves the aspect is wired the way buildCutoverApp wires it (on the stage/app, nag 2.x API).
-    const app = new App({ builtinCloudFormationValidation: false });
-    const stack = new Stack(app, 'Bad');
-    new s3.Bucket(stack, 'Open');
-    Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
-    const errors = Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'));
-    expect(errors.map((e) => String(e.entry.data).split(':')[0])).toContain('AwsSolutions-S10');
+  test('the real app applies the checks: an open bucket injected into its stage is reported', () => {
+    // buildCutoverApp with its defaults, as bin/app.ts calls it: if it stops applying
+    // AwsSolutionsChecks, the injected violation goes unreported and this fails
+    const { stages } = buildCutoverApp({ config: fixtureConfig(), environmentName: 'byo', cloudFormationValidation: false });
+    const stage = stages[0]!;
+    new s3.Bucket(stage.backup, 'InjectedOpenBucket');
+    const findings = nagFindings(stage).filter((f) => f.path.includes('InjectedOpenBucket'));
+    expect(findings.map((f) => f.message.split(':')[0])).toEqual(expect.arrayContaining(['AwsSolutions-S1', 'AwsSolutions-S10']));
   });
 });

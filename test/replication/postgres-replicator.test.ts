@@ -117,6 +117,38 @@ describe('PostgresReplicator (forward, in-process worker)', () => {
     await expectEqual();
   });
 
+  test('single-row source transactions applied in groups: a row the target rejects is the only dead letter, the others apply once', async () => {
+    await replicator.stop();
+    // every applied row logged with its target transaction (ALWAYS: apply sessions run as replica)
+    await sql(
+      target.url,
+      `create table apply_audit (id bigint, xid bigint);
+       create function audit_apply() returns trigger language plpgsql as $$
+         begin insert into apply_audit values (new.id, txid_current()); return null; end $$;
+       create trigger audit_apply after insert or update on items for each row execute function audit_apply();
+       alter table items enable always trigger audit_apply;`,
+    );
+    const client = await connect(source.url);
+    try {
+      // a backlog: 60 transactions of one row each, the 38th one the target's check rejects
+      for (let i = 0; i < 60; i++) await client.query("insert into items (id, name, price) values ($1, 'single', $2)", [920000 + i, i === 37 ? -1 : i]);
+    } finally {
+      await client.end();
+    }
+    await replicator.start({ foreground: true });
+    await caughtUp();
+    const dl = await sql(target.url, "select source_key, error from _cutover.dead_letter where source_key->>'id' like '9200%'");
+    expect(dl.rows).toHaveLength(1);
+    expect(dl.rows[0].source_key).toEqual({ id: '920037' });
+    expect(dl.rows[0].error).toMatch(/price_not_negative/);
+    const audit = await sql(target.url, 'select count(*)::int as rows, count(distinct id)::int as ids, count(distinct xid)::int as txns from apply_audit where id between 920000 and 920059');
+    expect(audit.rows[0]).toMatchObject({ rows: 59, ids: 59 });
+    expect(audit.rows[0].txns).toBeLessThan(59); // grouped, not one target transaction per source transaction
+    await sql(target.url, 'drop trigger audit_apply on items');
+    await sql(source.url, 'delete from items where id between 920000 and 920059');
+    await caughtUp();
+  });
+
   test('a randomized insert/update/delete workload with key updates ends equal', async () => {
     let seed = 42;
     const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);

@@ -82,6 +82,59 @@ describe('PostgresReplicator detached worker survives kill -9', () => {
     expect((await replicator.status()).deadLetters).toBe(0);
   });
 
+  test('kill -9 inside the commit of a group of source transactions: the group applies again, each transaction exactly once', async () => {
+    // On the target (ALWAYS: apply sessions run as replica): every applied row is logged with its
+    // target transaction; a deferred trigger holds the commit of the group that carries row 150,
+    // and notes how many rows that group wrote (in a sequence: it outlives the rollback).
+    await sql(
+      target.url,
+      `create table apply_audit (id bigint, op text, xid bigint);
+       create function audit_apply() returns trigger language plpgsql as $$
+         begin insert into apply_audit values (new.id, tg_op, txid_current()); return null; end $$;
+       create trigger audit_apply after insert or update on items for each row execute function audit_apply();
+       alter table items enable always trigger audit_apply;
+       create sequence held_group_rows;
+       create function hold_commit() returns trigger language plpgsql as $$
+         begin
+           if new.id = 600150 then
+             perform setval('held_group_rows', pg_stat_get_xact_tuples_inserted('items'::regclass));
+             perform pg_sleep(120);
+           end if;
+           return null;
+         end $$;
+       create constraint trigger hold_commit after insert on items deferrable initially deferred for each row execute function hold_commit();
+       alter table items enable always trigger hold_commit;`,
+    );
+    await replicator.stop();
+    // a backlog of single-row transactions, as an OLTP source commits them
+    const client = await connect(source.url);
+    try {
+      for (let i = 1; i <= 300; i++) await client.query("insert into items values ($1, 'grouped', $2, null)", [600000 + i, i]);
+    } finally {
+      await client.end();
+    }
+    await replicator.start();
+    const held = "select count(*)::int as n from pg_stat_activity where application_name like 'cutover-apply%' and wait_event = 'PgSleep'";
+    await until(async () => (await sql(target.url, held)).rows[0].n === 1, 30_000, 'the grouped commit to be held');
+    // that commit is writing several source transactions' rows and the group's checkpoint
+    expect(Number((await sql(target.url, 'select last_value from held_group_rows')).rows[0].last_value)).toBeGreaterThan(1);
+    await killWorker();
+    // the crash takes the worker's connection along: the held commit never completes
+    await sql(target.url, "select pg_terminate_backend(pid) from pg_stat_activity where application_name like 'cutover-apply%'");
+    await sql(target.url, 'drop trigger hold_commit on items');
+    expect((await sql(target.url, 'select count(*)::int as n from items where id = 600150')).rows[0].n).toBe(0);
+    await replicator.start();
+    await caughtUpAndEqual();
+    const audit = await sql(
+      target.url,
+      "select count(*)::int as rows, count(distinct id)::int as ids, count(*) filter (where op <> 'INSERT')::int as updates, count(distinct xid)::int as txns from apply_audit where id > 600000",
+    );
+    // nothing lost (equal above), nothing applied twice (one INSERT per row, no upsert of a row already there)
+    expect(audit.rows[0]).toMatchObject({ rows: 300, ids: 300, updates: 0 });
+    expect(audit.rows[0].txns).toBeLessThan(300); // grouped, not one target transaction per source transaction
+    expect((await replicator.status()).deadLetters).toBe(0);
+  });
+
   test('stop ends the worker and teardown drops slot and publication (twice is fine)', async () => {
     await replicator.stop();
     expect((await replicator.status()).phase).toBe('stopped');

@@ -10,12 +10,19 @@ export interface TinyUpstream {
   mode: 'ok' | '500' | 'reset';
   /** Delay before answering writes (to keep a write in flight). */
   writeDelayMs: number;
+  /**
+   * The next this-many requests are answered 503 UNAVAILABLE with `Retry-After: 1`, as the demo
+   * app answers when its database refuses writes or its pooled session was just ended.
+   */
+  unavailableNext: number;
+  /** Those 503s on writes carry `x-cutover-not-applied: 1` (the write did nothing). */
+  unavailableNotApplied: boolean;
   stop(): Promise<void>;
 }
 
 /** A small app stand-in: answers `{ side, method, path, body }` and records what it saw. */
 export async function startTinyUpstream(name: string): Promise<TinyUpstream> {
-  const state: Omit<TinyUpstream, 'url' | 'stop'> = { name, received: [], mode: 'ok', writeDelayMs: 0 };
+  const state: Omit<TinyUpstream, 'url' | 'stop'> = { name, received: [], mode: 'ok', writeDelayMs: 0, unavailableNext: 0, unavailableNotApplied: false };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -24,6 +31,14 @@ export async function startTinyUpstream(name: string): Promise<TinyUpstream> {
       state.received.push({ method: req.method!, path: req.url!, body });
       if (state.mode === 'reset') return req.socket.destroy();
       const answer = () => {
+        if (state.unavailableNext > 0) {
+          state.unavailableNext--;
+          const headers: Record<string, string> = { 'content-type': 'application/json', 'retry-after': '1' };
+          if (state.unavailableNotApplied && req.method !== 'GET') headers['x-cutover-not-applied'] = '1';
+          res.writeHead(503, headers);
+          res.end(JSON.stringify({ side: name, error: 'UNAVAILABLE' }));
+          return;
+        }
         const status = state.mode === '500' ? 500 : 200;
         const text = JSON.stringify({ side: name, method: req.method, path: req.url, body });
         res.writeHead(status, { 'content-type': 'application/json' });

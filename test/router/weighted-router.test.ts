@@ -2,7 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { CutoverError } from '../../lib/errors.ts';
 import { RouterClient } from '../../lib/router/router-client.ts';
 import type { RunningWeightedRouter } from '../../lib/router/weighted-router.ts';
-import type { TinyUpstream } from './tiny-upstream.ts';
+import { startWeightedRouter } from '../../lib/router/weighted-router.ts';
+import { startTinyUpstream, type TinyUpstream } from './tiny-upstream.ts';
 import { startRouterRig, type RouterRig } from './router-rig.ts';
 
 let rig: RouterRig;
@@ -90,14 +91,54 @@ describe('weighted router', () => {
     expect(m.held.holdMsCounts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5);
   });
 
-  test('the hold cap releases held writes to the current target on its own', async () => {
+  test('when the hold cap runs out with no one releasing, held and new writes are answered 503 with Retry-After and sent nowhere, until the runbook releases', async () => {
+    // the runbook held writes (its old side fenced) and was never seen again
+    const before = blue.received.length;
     await client.holdWrites(300);
     const started = Date.now();
-    const answer = await send('DELETE', '/orders/9');
-    expect(answer.status).toBe(200);
-    expect(answer.side).toBe('blue');
+    const held = await send('DELETE', '/orders/9');
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-    expect((await client.state()).writesHeld).toBe(false);
+    expect(held.status).toBe(503);
+    expect(held.json).toMatchObject({ error: 'WRITES_PAUSED', retryAfterSeconds: 1 });
+    const res = await fetch(router.url + '/orders', { method: 'POST', body: '{}' });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    await res.text();
+    expect(await client.state()).toMatchObject({ writesHeld: true, writesRefused: true });
+    // reads still flow; no write reached any side
+    expect((await send('GET', '/orders/1')).status).toBe(200);
+    expect(blue.received.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(green.received.filter((r) => r.path === '/orders/9')).toEqual([]);
+    expect((await client.metrics()).held.refused).toBeGreaterThanOrEqual(2);
+    // the runbook comes back (a re-run of switch or rollback) and releases: writes flow again
+    expect(await client.releaseWrites()).toMatchObject({ releasedBy: 'cap', refused: 2 });
+    expect((await client.state()).writesRefused).toBe(false);
+    expect((await send('DELETE', '/orders/10')).status).toBe(200);
+  });
+
+  test('a write target that refuses connections: writes are held (not failed) and go on once it listens again, or where the runbook sends them', async () => {
+    // green's app is gone: nothing listens on its port
+    const gone = await startTinyUpstream('gone');
+    const goneUrl = gone.url;
+    await gone.stop();
+    const r = await startWeightedRouter({ blueUrl: blue.url, greenUrl: goneUrl, maxHoldMs: 5000 });
+    const c = new RouterClient(r.adminUrl);
+    try {
+      await c.setWriteTarget('green');
+      const w = fetch(r.url + '/orders', { method: 'POST', body: '{"n":1}' });
+      for (let i = 0; i < 100 && !(await c.state()).writesHeld; i++) await new Promise((x) => setTimeout(x, 10));
+      expect(await c.state()).toMatchObject({ writesHeld: true, heldCount: 1, writesRefused: false });
+      // the runbook rolls back: writes to blue, release
+      await c.holdWrites(5000);
+      await c.setWriteTarget('blue');
+      await c.releaseWrites();
+      const answer = await w;
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('x-cutover-upstream')).toBe('blue');
+      expect((await c.metrics()).clientFailures).toBe(0);
+    } finally {
+      await r.stop();
+    }
   });
 
   test('holding waits for writes already in flight before it answers', async () => {

@@ -42,6 +42,31 @@ describe('bake phase (real router)', () => {
     expect((await bakePhase.verify(ctx)).ok).toBe(false);
   });
 
+  test('fails if the bake alarms are ALARM or not found, under traffic the router judges green', async () => {
+    const load = startTinyLoad(rig.router.url);
+    const env = testEnvironment({ bake: { seconds: 0.4 }, gates: { minRequests: 1, maxErrorRatio: 0.5, maxP99RatioToBlue: 1000, minRequestsWaitSeconds: 0.3 } });
+    const asked: string[] = [];
+    const red = Object.assign(platform(), {
+      alarms: {
+        judge: async (gate: 'shift' | 'bake') => {
+          asked.push(gate);
+          return { reasons: ['alarm cutover-lab-reverse-cdc-latency-target is ALARM: Threshold Crossed'], unproven: null, alarms: [] };
+        },
+      },
+    });
+    const failed = await bakePhase.apply(phaseContext(env, red));
+    const missing = Object.assign(platform(), {
+      alarms: { judge: async () => ({ reasons: [], unproven: 'no CloudWatch alarm named cutover-lab-green-error-ratio (deploy the stack: npx cdk deploy)', alarms: [] }) },
+    });
+    const unproven = await bakePhase.apply(phaseContext(env, missing));
+    await load.stop();
+    expect(asked[0]).toBe('bake');
+    expect(failed.ok).toBe(false);
+    expect(failed.summary).toMatch(/reverse-cdc-latency-target is ALARM/);
+    expect(unproven.ok).toBe(false);
+    expect(unproven.summary).toMatch(/no CloudWatch alarm named cutover-lab-green-error-ratio/);
+  });
+
   test('passes under live load; the summary carries requests, error ratio, p99 and reverse lag', async () => {
     const load = startTinyLoad(rig.router.url);
     const env = testEnvironment({ bake: { seconds: 0.6 }, gates: { minRequests: 5, maxErrorRatio: 0.5, maxP99RatioToBlue: 1000 } });

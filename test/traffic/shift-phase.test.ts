@@ -84,6 +84,39 @@ describe('shift phase (real router, live load)', () => {
     expect(failed.greenErrorRatio).toBeGreaterThan(0.05);
   });
 
+  test('fails if a platform alarm is ALARM (AWS: CloudWatch): reads go back to 0 % although the router saw no error', async () => {
+    const load = startTinyLoad(router.url);
+    const asked: string[] = [];
+    const p = Object.assign(fakePlatform({ router: client }), {
+      alarms: {
+        judge: async (gate: 'shift' | 'bake') => {
+          asked.push(gate);
+          return { reasons: ['alarm cutover-lab-green-error-ratio is ALARM: Threshold Crossed'], unproven: null, alarms: [] };
+        },
+      },
+    });
+    const ctx = phaseContext(env({ shift: { steps: [10], bakeSeconds: 0.4 } }), p);
+    const outcome = await shiftPhase.apply(ctx);
+    await load.stop();
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/cutover-lab-green-error-ratio is ALARM/);
+    expect(asked[0]).toBe('shift');
+    expect((await client.state()).readWeightGreen).toBe(0);
+  });
+
+  test('fails if the alarms have no data (INSUFFICIENT_DATA or none found): not proven, never green', async () => {
+    const load = startTinyLoad(router.url);
+    const p = Object.assign(fakePlatform({ router: client }), {
+      alarms: { judge: async () => ({ reasons: [], unproven: 'alarm without data (INSUFFICIENT_DATA): cutover-lab-green-p99-latency', alarms: [] }) },
+    });
+    const ctx = phaseContext(env({ shift: { steps: [10], bakeSeconds: 0.3 }, gates: { minRequests: 1, maxErrorRatio: 0.05, maxP99RatioToBlue: 1000, minRequestsWaitSeconds: 0.3 } }), p);
+    const outcome = await shiftPhase.apply(ctx);
+    await load.stop();
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/INSUFFICIENT_DATA/);
+    expect((await client.state()).readWeightGreen).toBe(0);
+  });
+
   test('fails if the smoke flow fails: the first step is refused', async () => {
     const ctx = phaseContext(env({ smoke: [{ ...smoke[0], expectStatus: 201 }] }), fakePlatform({ router: client }));
     const outcome = await shiftPhase.apply(ctx);

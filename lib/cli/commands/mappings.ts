@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, selectEnvironment } from '../../config/load.ts';
 import { CutoverError, type CutoverErrorCode } from '../../errors.ts';
-import { readCatalog } from '../../postgres/catalog.ts';
+import { loadTableMappings, readMappedCatalog, sideScope } from '../../mappings/index.ts';
 import { openKitClient } from '../../postgres/kit-client.ts';
 import { connectionError } from '../../assess/connection-errors.ts';
 import type { Output } from '../../output/output.ts';
@@ -83,7 +83,8 @@ async function catalogFor(file: string, globals: GlobalOptions, rt: CliRuntime):
     throw connectionError((err as CutoverError).details?.cause ?? err, side, url);
   });
   try {
-    return { side, catalog: await readCatalog(client, side === 'target' ? env.target.schemas : env.source.schemas) };
+    const doc = await loadTableMappings(file);
+    return { side, catalog: (await readMappedCatalog(client, doc, sideScope(env, side))).catalog };
   } finally {
     await client.end().catch(() => {});
   }

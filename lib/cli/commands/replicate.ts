@@ -34,14 +34,15 @@ export function registerReplicate(program: Command, rt: CliRuntime): void {
 
   replicate
     .command('status')
-    .description('phase, lag and per-table progress (--json: the ReplicationStatus contract)')
+    .description('phase, lag and per-table progress (--json: the ReplicationStatus contract); exit 1 when failed or stalled')
     .option('--direction <d>', 'forward or reverse', direction, 'forward' as Direction)
     .action(
       withSession<{ direction: Direction }>(rt, 'cutover replicate status', async (s, o) => {
         const platform = await s.engine.platform();
         const status = await platform[o.direction].status();
         s.out.result(status, formatReplication(status));
-        return 0;
+        // a failed or stalled worker is a check that said no (scripts and monitors read the code)
+        return status.phase === 'failed' || status.phase === 'stalled' ? 1 : 0;
       }),
     );
 
@@ -81,7 +82,7 @@ export function registerReplicate(program: Command, rt: CliRuntime): void {
 
 export function formatReplication(s: ReplicationStatus): string {
   const lines = [
-    `${s.direction} replication: ${s.phase}  lag ${s.lagMs ?? '?'} ms / ${s.lagBytes ?? '?'} bytes  ${Math.round(s.appliedRowsPerSec)} rows/s  dead letters ${s.deadLetters}`,
+    `${s.direction} replication: ${s.phase}  lag ${s.lagMs ?? '?'} ms / ${s.lagBytes ?? '?'} bytes  ${s.heartbeatAgeMs != null ? `heartbeat ${s.heartbeatAgeMs} ms ago  ` : ''}${Math.round(s.appliedRowsPerSec)} rows/s  dead letters ${s.deadLetters}`,
   ];
   if (s.worker) lines.push(`worker pid ${s.worker.pid} on ${s.worker.host}, heartbeat ${s.worker.heartbeatAt}${s.worker.alive ? '' : ' (NOT ALIVE)'}`);
   if (s.error) lines.push(`error: ${s.error}`);

@@ -1,0 +1,127 @@
+import type { EngineName } from '../engines/engine-of-url.ts';
+
+/**
+ * The narrow interface a database engine implements so one diff algorithm can compare a table on
+ * two different engines (data-diff's `NormalizeValue` + `MD5` mixins): SQL that turns a column
+ * into one canonical text, and SQL that hashes such a text into an exact integer. The algorithm
+ * (cross-engine-validator.ts) composes these expressions and never asks which engine it talks to.
+ *
+ * The canonical text of a value is defined by the TARGET column's type (the type DMS's
+ * MySQL→PostgreSQL mapping gives it), so both sides print what the target should hold:
+ *
+ * | form      | canonical text                                              |
+ * |-----------|-------------------------------------------------------------|
+ * | integer   | decimal digits, `-` sign                                    |
+ * | numeric   | exactly `scale` decimals (rounded half away from zero); unconstrained: no trailing zeros |
+ * | float     | exact: `e:m` (binary exponent, 53-bit integer mantissa) — one ulp apart prints differently; with a tolerance the hash uses `d:m` (decimal exponent, rounded mantissa) and rows are compared within it |
+ * | boolean   | `t` / `f` (a MySQL `tinyint(1)`: non-zero is `t`)            |
+ * | timestamp | `YYYY-MM-DD HH:MM:SS.ffffff`, UTC (both sessions in UTC); MySQL zero dates are NULL (what DMS writes) |
+ * | date      | `YYYY-MM-DD`; zero dates NULL                               |
+ * | time      | `HH:MM:SS.ffffff`                                           |
+ * | bytes     | `\x` + lower-case hex (bytea's input form)                  |
+ * | text      | the characters as UTF-8 (byte-exact: trailing spaces and case count) |
+ * | json      | compared in the client: parsed, keys sorted (see jsonCanonical) |
+ */
+export type ValueForm =
+  | { readonly kind: 'integer' }
+  | { readonly kind: 'numeric'; readonly scale: number | null }
+  | { readonly kind: 'float' }
+  | { readonly kind: 'boolean' }
+  | { readonly kind: 'timestamp' }
+  | { readonly kind: 'date' }
+  | { readonly kind: 'time' }
+  | { readonly kind: 'bytes' }
+  | { readonly kind: 'json' }
+  | { readonly kind: 'text' };
+
+/** `exact` for rows shipped to the client; `hash` rounds floats to the tolerance. */
+export interface FormMode {
+  readonly mode: 'exact' | 'hash';
+  /** Significant decimal digits kept in `hash` mode for floats; null: exact. */
+  readonly floatDigits: number | null;
+}
+
+/** The canonical form of a PostgreSQL target column type (as `format_type()` prints it). */
+export function formOfTargetType(type: string): ValueForm {
+  const t = type.toLowerCase().trim();
+  if (/^(smallint|integer|bigint|int2|int4|int8)$/.test(t)) return { kind: 'integer' };
+  const num = /^(numeric|decimal)(\(\s*\d+\s*(?:,\s*(\d+)\s*)?\))?$/.exec(t);
+  if (num) return { kind: 'numeric', scale: num[2] ? Number(num[3] ?? 0) : null };
+  if (/^(real|double precision|float4|float8)$/.test(t)) return { kind: 'float' };
+  if (t === 'boolean' || t === 'bool') return { kind: 'boolean' };
+  if (t.startsWith('timestamp')) return { kind: 'timestamp' };
+  if (t === 'date') return { kind: 'date' };
+  if (t.startsWith('time')) return { kind: 'time' };
+  if (t === 'bytea') return { kind: 'bytes' };
+  if (t === 'json' || t === 'jsonb') return { kind: 'json' };
+  return { kind: 'text' };
+}
+
+/** One engine's SQL for the diff (see the module comment). */
+export interface ValueDialect {
+  readonly engine: EngineName;
+  ident(name: string): string;
+  relation(schema: string, table: string): string;
+  /** The `i`-th (0-based) statement parameter. */
+  placeholder(i: number): string;
+  /**
+   * `expr`, a column of this engine's `nativeType`, as the canonical text of `form` (NULL stays
+   * NULL). `nativeType` is the engine's own spelling (`tinyint(1)`, `datetime(6)`, `numeric(12,2)`).
+   */
+  canonical(expr: string, nativeType: string, form: ValueForm, mode: FormMode): string;
+  /**
+   * One text per row that no two different rows share: each canonical text prefixed by its byte
+   * length, NULL as `-`.
+   */
+  rowText(canonicalTexts: readonly string[]): string;
+  /** The first 60 bits of md5(text) as an exact non-negative integer (sums stay exact). */
+  hash60(text: string): string;
+  /** Exact sum of hash60 values, printed as text (an empty set sums to NULL). */
+  sumText(expr: string): string;
+  /** Byte-wise comparison operand for a key column (text keys compare as UTF-8 bytes). */
+  keyOperand(expr: string, nativeType: string): string;
+  /** A key bound parameter, compared like keyOperand. */
+  keyParam(i: number, nativeType: string): string;
+}
+
+/** Key order every engine agrees on: integers numerically, everything else by UTF-8 bytes. */
+export function compareKeyTexts(a: readonly string[], b: readonly string[], integer: readonly boolean[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    if (integer[i]) {
+      const d = BigInt(x) - BigInt(y);
+      return d < 0n ? -1 : 1;
+    }
+    return Buffer.compare(Buffer.from(x, 'utf8'), Buffer.from(y, 'utf8'));
+  }
+  return 0;
+}
+
+/** A float's exact canonical text (`e:m`, `s:n` for subnormals, `0`) back to a number. */
+export function floatOfCanonical(text: string): number {
+  if (text === '0') return 0;
+  const [e, m] = text.split(':');
+  if (e === 's') return Number(m) * 2 ** -1074;
+  if (e === undefined || m === undefined) return Number(text);
+  return Number(m) * 2 ** (Number(e) - 52);
+}
+
+/** JSON text with object keys sorted by code point at every level (numbers as JS prints them). */
+export function jsonCanonical(text: string | null): string | null {
+  if (text === null) return null;
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      return Object.fromEntries(Object.keys(o).sort().map((k) => [k, sort(o[k])]));
+    }
+    return v;
+  };
+  try {
+    return JSON.stringify(sort(JSON.parse(text)));
+  } catch {
+    return `invalid JSON: ${text}`;
+  }
+}

@@ -1,0 +1,120 @@
+import mysql from 'mysql2/promise';
+import { describeEndpoint } from '../../assess/connection-errors.ts';
+import { CutoverError } from '../../errors.ts';
+
+/**
+ * Connections to a MySQL-family side (MySQL 8, MariaDB 10.11, Aurora MySQL) from a
+ * `mysql://` / `mariadb://` URL through mysql2's promise API. Every session is pinned so values
+ * print the same way whatever the server's defaults: time zone UTC (TIMESTAMP columns are shown
+ * in the session zone), utf8mb4, and DATE/DATETIME/DECIMAL/BIGINT returned as strings (no JS
+ * Date or float on the way). `?ssl=true` or `?ssl={…}` (mysql2 SslOptions as JSON) asks for TLS.
+ */
+export interface MysqlUrlOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  readonly ssl?: mysql.SslOptions;
+}
+
+export function parseMysqlUrl(url: string): MysqlUrlOptions {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new CutoverError('CONFIG_INVALID', 'a MySQL URL could not be parsed', { received: '(unparsable URL)', fix: 'use mysql://user:password@host:3306/database' });
+  }
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!database) {
+    throw new CutoverError('CONFIG_INVALID', `the MySQL URL for ${u.hostname} names no database`, {
+      received: describeEndpoint(url),
+      fix: 'add the database (the DMS schema name) to the URL: mysql://user:password@host:3306/legacy_shop',
+    });
+  }
+  const sslParam = u.searchParams.get('ssl');
+  let ssl: mysql.SslOptions | undefined;
+  if (sslParam === 'true' || sslParam === '1') ssl = {};
+  else if (sslParam && sslParam !== 'false' && sslParam !== '0') {
+    try {
+      ssl = JSON.parse(sslParam) as mysql.SslOptions;
+    } catch {
+      throw new CutoverError('CONFIG_INVALID', 'the ssl parameter of a MySQL URL is neither true/false nor JSON', { received: sslParam, fix: 'use ?ssl=true or ?ssl={"rejectUnauthorized":true}' });
+    }
+  }
+  return { host: u.hostname, port: u.port ? Number(u.port) : 3306, user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), database, ...(ssl ? { ssl } : {}) };
+}
+
+/** Settings every session of the kit runs with (see the module comment). */
+export const SESSION_SETUP = [`SET time_zone = '+00:00'`, `SET NAMES utf8mb4`, `SET SESSION group_concat_max_len = 1073741824`];
+
+function driverOptions(url: string): mysql.ConnectionOptions {
+  const o = parseMysqlUrl(url);
+  return {
+    ...o,
+    charset: 'utf8mb4',
+    timezone: 'Z',
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    connectTimeout: 10_000,
+  };
+}
+
+/** A failed MySQL connection as AUTH_FAILED / CONNECTION_FAILED, naming the side, never the password. */
+export function mysqlConnectionError(err: unknown, side: string, url: string): CutoverError {
+  if (err instanceof CutoverError) return err;
+  const endpoint = describeEndpoint(url).replace(/:5432\//, ':3306/');
+  const code = (err as { code?: string }).code;
+  let message = (err as Error)?.message ?? String(err);
+  try {
+    const pw = decodeURIComponent(new URL(url).password);
+    if (pw) message = message.split(pw).join('***');
+  } catch {
+    /* unparsable: the message has no URL in it */
+  }
+  if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
+    return new CutoverError('AUTH_FAILED', `the ${side} database at ${endpoint} refused the credentials: ${message}`, {
+      received: endpoint,
+      fix: `check the user and password in ${side}.url (use \${ENV_VAR} for the password) and the account's host part ('user'@'%')`,
+    });
+  }
+  if (code === 'ER_BAD_DB_ERROR') {
+    return new CutoverError('CONNECTION_FAILED', `the ${side} database at ${endpoint} does not exist`, { received: endpoint, fix: `create it or correct the database name in ${side}.url` });
+  }
+  return new CutoverError('CONNECTION_FAILED', `cannot connect to the ${side} database at ${endpoint}: ${message}`, {
+    received: endpoint,
+    fix: `check that MySQL/MariaDB is running and reachable at ${endpoint} (host, port, firewall, security group) and that ${side}.url is right`,
+    cause: err,
+  });
+}
+
+/** One pinned session; `end()` it. */
+export async function connectMysql(url: string, side = 'source'): Promise<mysql.Connection> {
+  let c: mysql.Connection | undefined;
+  try {
+    c = await mysql.createConnection(driverOptions(url));
+    for (const s of SESSION_SETUP) await c.query(s);
+    return c;
+  } catch (err) {
+    await c?.end().catch(() => {});
+    throw mysqlConnectionError(err, side, url);
+  }
+}
+
+/** A pool of pinned sessions (each new connection runs SESSION_SETUP before its first use). */
+export function openMysqlPool(url: string, size: number): mysql.Pool {
+  const pool = mysql.createPool({ ...driverOptions(url), connectionLimit: size, waitForConnections: true, maxIdle: size });
+  // the pool's `connection` event hands the callback-API connection
+  pool.pool.on('connection', (conn: { query(sql: string): void }) => {
+    for (const s of SESSION_SETUP) conn.query(s);
+  });
+  return pool;
+}
+
+/** Rows of a statement as plain objects. */
+export async function mysqlRows<T = Record<string, unknown>>(db: mysql.Pool | mysql.Connection, sql: string, params: unknown[] = []): Promise<T[]> {
+  const [rows] = await db.query(sql, params);
+  return rows as T[];
+}

@@ -1,0 +1,84 @@
+import type { FormMode, ValueDialect, ValueForm } from '../../diff/value-dialect.ts';
+
+/**
+ * MySQL's and MariaDB's side of the cross-engine diff (see lib/diff/value-dialect.ts for the
+ * forms). Sessions run with time_zone '+00:00' and utf8mb4 (mysql-connection.ts), so TIMESTAMP
+ * columns print in UTC and every text is hashed as UTF-8 whatever the column's character set.
+ */
+
+const q = (name: string): string => '`' + name.replace(/`/g, '``') + '`';
+
+function isTextual(nativeType: string): boolean {
+  return /^(char|varchar|tinytext|text|mediumtext|longtext|enum|set)\b/i.test(nativeType);
+}
+
+function isBinary(nativeType: string): boolean {
+  return /^(binary|varbinary|tinyblob|blob|mediumblob|longblob)\b/i.test(nativeType);
+}
+
+function trimZeros(t: string): string {
+  return `(CASE WHEN ${t} LIKE '%.%' THEN TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${t})) ELSE ${t} END)`;
+}
+
+/** The exact binary form of a DOUBLE `v`: `e:m` with m the 53-bit integer mantissa (as PostgreSQL prints it). */
+function exactFloat(v: string): string {
+  const e0 = `FLOOR(LOG2(ABS(${v})))`;
+  const e = `(${e0} + CASE WHEN ABS(${v}) / POW(2, ${e0}) >= 2 THEN 1 WHEN ABS(${v}) / POW(2, ${e0}) < 1 THEN -1 ELSE 0 END)`;
+  return `(CASE WHEN ${v} IS NULL THEN NULL WHEN ${v} = 0 THEN '0'
+    WHEN ABS(${v}) < 2.2250738585072014E-308 THEN CONCAT('s:', CAST(${v} * POW(2, 537) * POW(2, 537) AS SIGNED))
+    ELSE CONCAT(${e}, ':', CAST(${v} / POW(2, ${e} - 52) AS SIGNED)) END)`;
+}
+
+function roundedFloat(v: string, digits: number): string {
+  const d = `FLOOR(LOG10(ABS(${v})))`;
+  return `(CASE WHEN ${v} IS NULL THEN NULL WHEN ${v} = 0 THEN '0'
+    ELSE CONCAT(${d}, ':', CAST(ROUND(${v} / POW(10, ${d} - ${digits - 1})) AS SIGNED)) END)`;
+}
+
+/** A zero date (`0000-00-00`, or a zero month or day) reads as NULL, as DMS writes it. */
+function unlessZeroDate(x: string, then: string): string {
+  return `(CASE WHEN ${x} IS NULL OR MONTH(${x}) = 0 OR DAY(${x}) = 0 THEN NULL ELSE ${then} END)`;
+}
+
+export const mysqlValueDialect: ValueDialect = {
+  engine: 'mysql',
+  ident: q,
+  relation: (schema, table) => `${q(schema)}.${q(table)}`,
+  placeholder: () => '?',
+
+  canonical(expr: string, nativeType: string, form: ValueForm, mode: FormMode): string {
+    const x = `(${expr})`;
+    const bit = /^bit\b/i.test(nativeType);
+    switch (form.kind) {
+      case 'integer':
+        return bit ? `CAST(${x} + 0 AS CHAR)` : `CAST(${x} AS CHAR)`;
+      case 'numeric':
+        // DECIMAL rounds half away from zero, like PostgreSQL's numeric; MySQL allows 30 decimals at most
+        return form.scale === null ? trimZeros(`CAST(${x} AS CHAR)`) : `CAST(CAST(${x} AS DECIMAL(65, ${Math.min(form.scale, 30)})) AS CHAR)`;
+      case 'float': {
+        // FLOAT widens to DOUBLE exactly, as float4 does to float8
+        const v = `(${x} + 0E0)`;
+        return mode.mode === 'hash' && mode.floatDigits !== null ? roundedFloat(v, mode.floatDigits) : exactFloat(v);
+      }
+      case 'boolean':
+        return `(CASE WHEN ${x} IS NULL THEN NULL WHEN ${x} <> 0 THEN 't' ELSE 'f' END)`;
+      case 'timestamp':
+        return unlessZeroDate(x, `DATE_FORMAT(${x}, '%Y-%m-%d %H:%i:%s.%f')`);
+      case 'date':
+        return unlessZeroDate(x, `DATE_FORMAT(${x}, '%Y-%m-%d')`);
+      case 'time':
+        return `TIME_FORMAT(${x}, '%H:%i:%s.%f')`;
+      case 'bytes':
+        return `CONCAT(CHAR(92 USING utf8mb4), 'x', LOWER(HEX(${x})))`;
+      case 'json':
+      case 'text':
+        return isTextual(nativeType) || isBinary(nativeType) || /^json\b/i.test(nativeType) ? `CONVERT(${x} USING utf8mb4)` : `CAST(${x} AS CHAR)`;
+    }
+  },
+
+  rowText: (texts) => (texts.length ? `CONCAT(${texts.map((t) => `COALESCE(CONCAT(OCTET_LENGTH(${t}), ':', ${t}), '-')`).join(`, '|', `)})` : `''`),
+  hash60: (text) => `CAST(CONV(SUBSTRING(MD5(${text}), 1, 15), 16, 10) AS UNSIGNED)`,
+  sumText: (expr) => `CAST(SUM(${expr}) AS CHAR)`,
+  keyOperand: (expr, nativeType) => (isTextual(nativeType) ? `CAST(CONVERT(${expr} USING utf8mb4) AS BINARY)` : expr),
+  keyParam: (_i, nativeType) => (isTextual(nativeType) ? `CAST(CONVERT(? USING utf8mb4) AS BINARY)` : /^(tinyint|smallint|mediumint|int|integer|bigint)\b/i.test(nativeType) ? 'CAST(? AS DECIMAL(20, 0))' : '?'),
+};

@@ -1,0 +1,93 @@
+import type { ReplicationStatus } from '../platform/roles.ts';
+import { lsnDistance } from './lsn.ts';
+import type { WorkerStatusFile } from './status-file.ts';
+
+/** How often a CDC worker emits its heartbeat on the source (a logical message in its own transaction). */
+export const HEARTBEAT_EVERY_MS = 1000;
+
+/** What the source says now about one stream (one query, read by `replicate status`, not by the worker). */
+export interface SourceFacts {
+  /** `pg_current_wal_lsn()`. */
+  readonly currentLsn: string;
+  /** The slot's `confirmed_flush_lsn`: what the worker applied on the target and confirmed. null: no such slot. */
+  readonly confirmedLsn: string | null;
+  /** The source's clock, ms since the epoch (heartbeat times are source commit times: no clock skew). */
+  readonly nowMs: number;
+}
+
+/** What the target says about one stream: `_cutover.apply_state`, written in the same transaction as the changes. */
+export interface TargetFacts {
+  /** Source commit time of the newest transaction applied (a heartbeat at least every second). */
+  readonly sourceCommitAtMs: number | null;
+}
+
+export interface StreamJudgement {
+  readonly phase: ReplicationStatus['phase'];
+  readonly lagMs: number | null;
+  readonly lagBytes: number | null;
+  /** Source-clock age of the newest heartbeat applied on the target; null when not measured. */
+  readonly heartbeatAgeMs: number | null;
+  readonly error?: string;
+}
+
+export interface JudgeInput {
+  readonly file: WorkerStatusFile;
+  /** The worker process exists (and is not a zombie). */
+  readonly alive: boolean;
+  readonly source: SourceFacts | null;
+  readonly target: TargetFacts | null;
+  /** This machine's clock (the status file's times are the worker's, on this machine). */
+  readonly localNowMs: number;
+  /** `gates.maxHeartbeatAgeMs`. */
+  readonly maxHeartbeatAgeMs: number;
+}
+
+/**
+ * Lag and liveness of one stream measured against the source, not taken from the worker's own
+ * report: bytes = the source's current WAL position minus the slot's confirmed position; time =
+ * age of the newest heartbeat the target has applied (the worker emits one on the source every
+ * second and it travels through the slot like any change), less the heartbeat interval. A worker
+ * that is running (per its status file) but whose heartbeat, or whose status file, is older than
+ * `maxHeartbeatAgeMs` is `stalled`, whatever the process table says (SIGSTOP, a hung socket).
+ */
+export function judgeStream(input: JudgeInput): StreamJudgement {
+  const { file, source, target, localNowMs, maxHeartbeatAgeMs } = input;
+  const running = file.phase === 'full-load' || file.phase === 'cdc';
+  const confirmed = source?.confirmedLsn ?? file.appliedPosition ?? null;
+  const lagBytes = source && confirmed && (file.phase === 'cdc' || file.phase === 'stopped') ? lsnDistance(confirmed, source.currentLsn) : null;
+  if (running && !input.alive) {
+    return { phase: 'failed', lagMs: null, lagBytes, heartbeatAgeMs: null, error: `worker ${file.worker?.pid} is gone (killed?): run replicate start to resume` };
+  }
+  if (!running) return { phase: file.phase, lagMs: file.lagMs, lagBytes, heartbeatAgeMs: null, ...(file.error ? { error: file.error } : {}) };
+
+  const fileAgeMs = file.worker ? Math.max(0, localNowMs - Date.parse(file.worker.heartbeatAt)) : Infinity;
+  const streamingForMs = file.cdcSince ? Math.max(0, localNowMs - Date.parse(file.cdcSince)) : 0;
+  // heartbeats are judged once CDC has streamed for a whole heartbeat limit (before that, the
+  // newest applied commit may be from before a restart) and only when the worker can emit them
+  const measured = file.phase === 'cdc' && file.heartbeat?.error === undefined && file.heartbeat !== undefined && streamingForMs >= maxHeartbeatAgeMs;
+  const heartbeatAgeMs =
+    measured && source && target?.sourceCommitAtMs != null ? Math.max(0, Math.round(source.nowMs - target.sourceCommitAtMs)) : null;
+
+  const problems: string[] = [];
+  if (fileAgeMs > maxHeartbeatAgeMs) {
+    problems.push(`worker ${file.worker?.pid ?? '?'} has not written its status for ${Math.round(fileAgeMs)} ms (limit ${maxHeartbeatAgeMs} ms, gates.maxHeartbeatAgeMs)`);
+  }
+  if (heartbeatAgeMs !== null && heartbeatAgeMs > maxHeartbeatAgeMs) {
+    problems.push(`the newest heartbeat applied on the target is ${heartbeatAgeMs} ms old (limit ${maxHeartbeatAgeMs} ms, gates.maxHeartbeatAgeMs)`);
+  }
+
+  let lagMs: number | null = null;
+  if (file.phase === 'cdc') {
+    // the worker's own figure (oldest change received and not applied) holds only while it is fresh
+    const own = fileAgeMs <= maxHeartbeatAgeMs ? file.lagMs : null;
+    const fromHeartbeat = heartbeatAgeMs === null ? null : Math.max(0, heartbeatAgeMs - (file.heartbeat?.everyMs ?? HEARTBEAT_EVERY_MS));
+    // a frozen file's lag grows with its age: the changes since then are not applied either
+    const frozen = own === null && file.lagMs !== null ? file.lagMs + fileAgeMs : null;
+    const candidates = [own, fromHeartbeat, frozen].filter((x): x is number => x !== null);
+    lagMs = candidates.length ? Math.max(...candidates) : null;
+  }
+  if (problems.length) {
+    return { phase: 'stalled', lagMs, lagBytes, heartbeatAgeMs, error: `stalled: ${problems.join('; ')}; the worker is frozen or cut off: see replicate status, then replicate stop and replicate start` };
+  }
+  return { phase: file.phase, lagMs, lagBytes, heartbeatAgeMs, ...(file.error ? { error: file.error } : {}) };
+}

@@ -1,0 +1,135 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CrossEngineValidator } from '../../lib/diff/cross-engine-validator.ts';
+import { RecordingOutput } from '../../lib/output/output.ts';
+import { mariadbMissing, mariadbSkipReason, startTestMariadb, type TestMariadb } from '../_helpers/mariadb.ts';
+import { connect, startTestPostgres } from '../_helpers/pg.ts';
+import { runCli } from '../cli/run-cli.ts';
+import { crossEngineEnvironment, generate, loadMariadb, loadPostgres } from './legacy-mariadb-fixture.ts';
+
+/** The next double above x (one ulp). */
+function nextUp(x: number): number {
+  const b = new DataView(new ArrayBuffer(8));
+  b.setFloat64(0, x);
+  b.setBigUint64(0, b.getBigUint64(0) + 1n);
+  return b.getFloat64(0);
+}
+
+function nextUpFloat32(x: number): number {
+  const b = new DataView(new ArrayBuffer(4));
+  b.setFloat32(0, x);
+  b.setUint32(0, b.getUint32(0) + 1);
+  return b.getFloat32(0);
+}
+
+const sortKeys = (keys: Record<string, unknown>[]) => keys.map((k) => JSON.stringify(k)).sort();
+
+describe.skipIf(mariadbMissing)(`validate: a MariaDB source against a PostgreSQL target through a DMS mapping ${mariadbSkipReason}`, () => {
+  let maria: TestMariadb;
+  let pgServer: Awaited<ReturnType<typeof startTestPostgres>>;
+  let target: pg.Client;
+  const data = generate(300, 120);
+  let dir: string;
+
+  beforeAll(async () => {
+    [maria, pgServer] = await Promise.all([startTestMariadb(), startTestPostgres('duoduo_db')]);
+    target = await connect(pgServer.url);
+    await Promise.all([loadMariadb(maria, data), loadPostgres(target, data)]);
+    dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-xengine-'));
+  });
+  afterAll(async () => {
+    await target?.end().catch(() => {});
+    await Promise.all([maria?.dispose(), pgServer?.dispose()]);
+  });
+
+  test('independently loaded sides are equal: renames, a filter, an add-column, zero dates, tinyint(1), JSON, BLOB', async () => {
+    const env = crossEngineEnvironment(dir, maria.urlFor('legacy_shop'), pgServer.url, { chunkRows: 50, concurrency: 2 });
+    const report = await new CrossEngineValidator(env, new RecordingOutput()).validate();
+    expect(report.tables.map((t) => [t.source, t.target, t.sourceRows, t.targetRows])).toEqual([
+      ['legacy_shop.KUNDE', 'duoduo.customers', 300, 300],
+      ['legacy_shop.KUNDE_ALT', 'duoduo.customers_archive', 300, 300],
+      ['legacy_shop.order_line', 'duoduo.order_lines', data.lines.filter((l) => l.qty >= 1).length, data.lines.filter((l) => l.qty >= 1).length],
+    ]);
+    expect(report.tables.flatMap((t) => [...t.missing, ...t.extra, ...t.different])).toEqual([]);
+    expect(report.equal).toBe(true);
+    // a check that compared nothing must fail: every table was cut into several units
+    expect(report.tables[0]!.chunks.total).toBeGreaterThanOrEqual(5);
+    // tables without JSON or expression columns are compared by in-database hashes alone
+    expect(report.tables[1]!.chunks).toMatchObject({ mismatched: 0 });
+    expect(report.tables[1]!.chunks.total).toBeGreaterThanOrEqual(5);
+    expect(report.tables[2]!.chunks).toEqual({ total: 1, mismatched: 0 });
+  });
+
+  test('after mutations on either side it names exactly the injected keys, by source key names', async () => {
+    const c = await maria.connect('legacy_shop');
+    try {
+      await c.query(`UPDATE KUNDE SET Name = '陈弱 Jr' WHERE kunde_id = 15`); // a changed Chinese character
+      await c.query(`UPDATE KUNDE_ALT SET Name = '陈弱 Jr' WHERE kunde_id = 15`);
+      await c.query(`UPDATE order_line SET qty = 4 WHERE order_no = 'A-0005-x' AND line = 1`); // a filtered-out row now selected
+    } finally {
+      await c.end();
+    }
+    const byId = new Map(data.customers.map((r) => [r.id, r]));
+    const q = (sql: string, params: unknown[] = []) => target.query(sql, params);
+    await q(`UPDATE duoduo.customers SET email = NULL WHERE id = 6`); // value -> NULL
+    await q(`UPDATE duoduo.customers SET email = 'x@y' WHERE id = 33`); // NULL -> value
+    await q(`UPDATE duoduo.customers SET score = $1 WHERE id = 9`, [String(nextUp(byId.get(9)!.score))]); // one ulp (double)
+    await q(`UPDATE duoduo.customers SET ratio = $1::real WHERE id = 27`, [String(nextUpFloat32(byId.get(27)!.ratio))]); // one ulp (float)
+    await q(`UPDATE duoduo.customers SET created = created + interval '1 microsecond' WHERE id = 12`);
+    await q(`UPDATE duoduo.customers SET note = note || ' ' WHERE id = 18`); // a trailing space
+    await q(`UPDATE duoduo.customers SET origin = 'cainiao-0' WHERE id = 21`); // the add-column
+    await q(`UPDATE duoduo.customers SET aktiv = NOT aktiv WHERE id = 30`); // tinyint(1) -> boolean
+    await q(`UPDATE duoduo.customers SET balance = balance + 0.01 WHERE id = 36`);
+    await q(`UPDATE duoduo.customers SET prefs = jsonb_set(prefs, '{n}', '0') WHERE id = 39`);
+    await q(`UPDATE duoduo.customers SET avatar = '\\x00ff' WHERE id = 42`);
+    await q(`UPDATE duoduo.customers SET birthday = '2000-01-01' WHERE id = 51`); // the source holds a zero date
+    await q(`UPDATE duoduo.customers SET prefs = '{"n": 16, "lang": "zh", "theme": "light"}' WHERE id = 48`); // same JSON, other key order: equal
+    await q(`UPDATE duoduo.customers_archive SET email = NULL WHERE kunde_id = 3`);
+    await q(`UPDATE duoduo.customers_archive SET score = $1 WHERE kunde_id = 9`, [String(nextUp(byId.get(9)!.score))]);
+    await q(`UPDATE duoduo.customers_archive SET ratio = $1::real WHERE kunde_id = 27`, [String(nextUpFloat32(byId.get(27)!.ratio))]);
+    await q(`UPDATE duoduo.customers_archive SET created = created + interval '1 microsecond' WHERE kunde_id = 12`);
+    await q(`UPDATE duoduo.customers_archive SET note = note || ' ' WHERE kunde_id = 18`);
+    await q(`UPDATE duoduo.customers_archive SET aktiv = NOT aktiv WHERE kunde_id = 30`);
+    await q(`UPDATE duoduo.customers_archive SET balance = balance + 0.01 WHERE kunde_id = 36`);
+    await q(`UPDATE duoduo.customers_archive SET avatar = '\\x00ff' WHERE kunde_id = 42`);
+    await q(`UPDATE duoduo.customers_archive SET birthday = '2000-01-01' WHERE kunde_id = 51`);
+    await q(`DELETE FROM duoduo.customers WHERE id = 24`);
+    await q(`INSERT INTO duoduo.customers (id, full_name, aktiv, balance, score, ratio, created, status, note) VALUES (100000, 'x', true, 0, 0, 0, now(), 'new', '')`);
+    await q(`DELETE FROM duoduo.order_lines WHERE order_no = 'A-0001' AND line = 1`);
+    await q(`INSERT INTO duoduo.order_lines VALUES ('a-0001', 1, 1, 1.000)`); // equal to 'A-0001' under a _ci collation
+    await q(`UPDATE duoduo.order_lines SET price = price + 0.001 WHERE order_no = 'b-0002' AND line = 1`);
+
+    // the CLI picks the cross-engine diff from the mysql:// URL; exit 1 on differences
+    const cli = await runCli(['validate', '--json', '--config', path.join(dir, 'cutover.config.json'), '--env', 'lab']);
+    expect(cli.code, cli.stderr).toBe(1);
+    const json = JSON.parse(cli.stdout) as { equal: boolean; tables: { source: string; missing: unknown[] }[] };
+    expect(json.equal).toBe(false);
+    expect(json.tables.find((t) => t.source === 'legacy_shop.KUNDE')!.missing).toEqual([{ kunde_id: 24 }]);
+
+    const repairFile = path.join(dir, 'repair.sql');
+    const env = crossEngineEnvironment(dir, maria.urlFor('legacy_shop'), pgServer.url, { chunkRows: 50, concurrency: 2 });
+    const report = await new CrossEngineValidator(env, new RecordingOutput()).validate({ repairSqlFile: repairFile });
+    expect(report.equal).toBe(false);
+    const [customers, archive, lines] = report.tables;
+    // the same kinds of change, found by the in-database hashes (no JSON, no expression there)
+    expect(sortKeys(archive!.different)).toEqual(sortKeys([3, 9, 12, 15, 18, 27, 30, 36, 42, 51].map((kunde_id) => ({ kunde_id }))));
+    expect(archive!.missing).toEqual([]);
+    expect(archive!.extra).toEqual([]);
+    expect(sortKeys(customers!.different)).toEqual(sortKeys([6, 33, 9, 27, 12, 18, 21, 30, 36, 39, 42, 51, 15].map((kunde_id) => ({ kunde_id }))));
+    expect(customers!.missing).toEqual([{ kunde_id: 24 }]);
+    expect(customers!.extra).toEqual([{ kunde_id: 100000 }]);
+    expect(sortKeys(lines!.missing)).toEqual(sortKeys([{ order_no: 'A-0001', line: 1 }, { order_no: 'A-0005-x', line: 1 }]));
+    expect(lines!.extra).toEqual([{ order_no: 'a-0001', line: 1 }]);
+    expect(lines!.different).toEqual([{ order_no: 'b-0002', line: 1 }]);
+    expect(customers!.samples.find((s) => s.column === 'full_name')).toMatchObject({ key: { kunde_id: 15 }, source: '陈弱 Jr', target: '陈强 Jr' });
+
+    // the repair script, run on the target, makes the two sides equal
+    await q(readFileSync(repairFile, 'utf8'));
+    const again = await new CrossEngineValidator(env, new RecordingOutput()).validate();
+    expect(again.tables.flatMap((t) => [...t.missing, ...t.extra, ...t.different])).toEqual([]);
+    expect(again.equal).toBe(true);
+  });
+});

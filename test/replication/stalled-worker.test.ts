@@ -1,0 +1,167 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
+import type { CutoverError } from '../../lib/errors.ts';
+import { RecordingOutput } from '../../lib/output/output.ts';
+import type { ReplicationStatus } from '../../lib/platform/roles.ts';
+import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
+import { runCli } from '../cli/run-cli.ts';
+import { connect, startTestPostgres } from '../_helpers/pg.ts';
+import { IDENTITY_MAPPING, sql, until } from './_env.ts';
+
+const SCHEMA = 'create table items (id bigint primary key, name text);';
+const HEARTBEAT_LIMIT_MS = 3000;
+
+/**
+ * A frozen worker (SIGSTOP) under a live write workload: lag measured against the source grows,
+ * the stream is `stalled`, `replicate status` exits 1 and `replicate wait` fails; SIGCONT brings
+ * it back and the wait passes. The worker is the real detached one.
+ */
+describe('a SIGSTOPped replication worker is stalled, not "lag 0"', () => {
+  let source: Awaited<ReturnType<typeof startTestPostgres>>;
+  let target: Awaited<ReturnType<typeof startTestPostgres>>;
+  let dir: string;
+  let configFile: string;
+  let env: ResolvedPostgresEnvironment;
+  let replicator: PostgresReplicator;
+  let writing = true;
+  let writer: Promise<void> = Promise.resolve();
+  let pid = 0;
+
+  const cli = async (...args: string[]) => runCli([...args, '--config', configFile, '--env', 'lab']);
+  const statusJson = async (): Promise<{ code: number; status: ReplicationStatus }> => {
+    const r = await cli('replicate', 'status', '--json');
+    return { code: r.code, status: JSON.parse(r.stdout) as ReplicationStatus };
+  };
+
+  beforeAll(async () => {
+    [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+    await sql(source.url, SCHEMA);
+    await sql(target.url, SCHEMA);
+    await sql(source.url, "insert into items select g, 'seed' from generate_series(1, 100) g");
+    dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-stall-'));
+    writeFileSync(path.join(dir, 'forward.json'), JSON.stringify(IDENTITY_MAPPING));
+    writeFileSync(path.join(dir, 'reverse.json'), JSON.stringify(IDENTITY_MAPPING));
+    const raw = {
+      environments: {
+        lab: {
+          platform: 'postgres',
+          source: { url: source.url },
+          target: { url: target.url },
+          mappings: { forward: 'forward.json', reverse: 'reverse.json' },
+          gates: { maxHeartbeatAgeMs: HEARTBEAT_LIMIT_MS },
+        },
+      },
+    };
+    configFile = path.join(dir, 'cutover.config.json');
+    writeFileSync(configFile, JSON.stringify(raw));
+    env = selectEnvironment(parseConfig(raw, configFile), 'lab') as ResolvedPostgresEnvironment;
+    replicator = new PostgresReplicator(env, 'forward', new RecordingOutput());
+  }, 60_000);
+
+  afterAll(async () => {
+    writing = false;
+    await writer;
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        /* gone */
+      }
+    }
+    await replicator?.stop().catch(() => {});
+    await Promise.all([source?.dispose(), target?.dispose()]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('lag grows and the stream is stalled while frozen; wait fails, then passes after SIGCONT', async () => {
+    const started = await replicator.start();
+    pid = started.worker!.pid;
+    expect(pid).not.toBe(process.pid);
+    await until(async () => (await replicator.status()).phase === 'cdc', 30_000, 'CDC');
+
+    // a live write workload: one insert every 20 ms
+    const client = await connect(source.url);
+    writer = (async () => {
+      let id = 1000;
+      while (writing) {
+        await client.query("insert into items values ($1, 'live')", [id++]);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await client.end();
+    })();
+
+    // healthy: the heartbeat is measured and the wait passes
+    await until(async () => (await replicator.status()).heartbeatAgeMs != null, 20_000, 'a heartbeat to be measured');
+    const healthyWait = await cli('replicate', 'wait', '--max-lag-ms', '500', '--timeout-ms', '20000');
+    expect(healthyWait.code, healthyWait.stdout + healthyWait.stderr).toBe(0);
+
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const early = await replicator.status();
+      await new Promise((r) => setTimeout(r, 1000));
+      const later = await replicator.status();
+      expect(later.lagMs).not.toBeNull();
+      expect(later.lagMs!).toBeGreaterThan(early.lagMs ?? 0);
+      expect(later.lagBytes!).toBeGreaterThan(0);
+
+      await until(async () => (await replicator.status()).phase === 'stalled', HEARTBEAT_LIMIT_MS + 10_000, 'stalled');
+      const { code, status } = await statusJson();
+      expect(status.phase).toBe('stalled');
+      expect(code).toBe(1);
+      expect(status.lagMs!).toBeGreaterThan(HEARTBEAT_LIMIT_MS - 1000);
+      expect(status.error).toMatch(/stalled/);
+      expect(status.worker?.alive).toBe(true); // the process table says alive; the heartbeat says no
+
+      const frozenWait = await cli('replicate', 'wait', '--max-lag-ms', '500', '--timeout-ms', '5000');
+      expect(frozenWait.code).not.toBe(0);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const resumedWait = await cli('replicate', 'wait', '--max-lag-ms', '500', '--timeout-ms', '30000');
+    expect(resumedWait.code, resumedWait.stdout + resumedWait.stderr).toBe(0);
+    expect((await statusJson()).code).toBe(0);
+  }, 120_000);
+
+  test('replicate start fails with the worker\'s own error when the worker dies at its start (duplicate key in a non-empty target)', async () => {
+    await sql(source.url, 'create database dupcase');
+    await sql(target.url, 'create database dupcase');
+    const other = (url: string) => url.replace(/\/[^/?]+(\?|$)/, '/dupcase$1');
+    await sql(other(source.url), `${SCHEMA} insert into items select g, 'src' from generate_series(1, 500) g`);
+    await sql(other(target.url), `${SCHEMA} insert into items values (7, 'already here')`);
+    const raw = {
+      environments: {
+        dup: {
+          platform: 'postgres',
+          source: { url: other(source.url) },
+          target: { url: other(target.url) },
+          mappings: { forward: 'forward.json', reverse: 'reverse.json' },
+          stateDir: '.cutover/dup',
+        },
+      },
+    };
+    const file = path.join(dir, 'dup.config.json');
+    writeFileSync(file, JSON.stringify(raw));
+    // assess would warn about the non-empty target; the worker itself must not be called healthy
+    const dupEnv = selectEnvironment(parseConfig(raw, file), 'dup') as ResolvedPostgresEnvironment;
+    const out = new RecordingOutput();
+    const dupReplicator = new PostgresReplicator(dupEnv, 'forward', out);
+    try {
+      const failure = await dupReplicator.start().then(
+        () => null,
+        (err: unknown) => err as CutoverError,
+      );
+      expect(failure?.code).toBe('PRECONDITION_FAILED');
+      expect(failure?.message).toMatch(/failed to start: .*duplicate key/);
+      expect(out.lines.map((l) => l.message).join('\n')).not.toMatch(/healthy/);
+    } finally {
+      await dupReplicator.stop().catch(() => {});
+    }
+    const status = await runCli(['replicate', 'status', '--config', file, '--env', 'dup']);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toMatch(/failed/);
+  }, 60_000);
+});

@@ -1,0 +1,112 @@
+import { describe, expect, test } from 'vitest';
+import type { WorkerStatusFile } from '../../lib/replication/status-file.ts';
+import { judgeStream, type JudgeInput } from '../../lib/replication/stream-health.ts';
+
+const NOW = Date.parse('2026-01-01T12:00:00.000Z');
+const iso = (msAgo: number) => new Date(NOW - msAgo).toISOString();
+
+function file(over: Partial<WorkerStatusFile> = {}): WorkerStatusFile {
+  return {
+    stream: 'forward',
+    slot: 'cutover_lab',
+    startedAt: iso(600_000),
+    phase: 'cdc',
+    direction: 'forward',
+    lagMs: 0,
+    lagBytes: null,
+    appliedRowsPerSec: 0,
+    tables: [],
+    deadLetters: 0,
+    worker: { pid: 4242, host: 'h', heartbeatAt: iso(100), alive: true },
+    appliedPosition: '0/1000',
+    cdcSince: iso(300_000),
+    liveSince: iso(300_000),
+    heartbeat: { everyMs: 1000 },
+    ...over,
+  };
+}
+
+function input(over: Partial<JudgeInput> = {}): JudgeInput {
+  return {
+    file: file(),
+    alive: true,
+    source: { currentLsn: '0/1800', confirmedLsn: '0/1000', nowMs: NOW },
+    target: { sourceCommitAtMs: NOW - 400 },
+    localNowMs: NOW,
+    maxHeartbeatAgeMs: 30_000,
+    ...over,
+  };
+}
+
+describe('judgeStream: lag and liveness measured against the source', () => {
+  test('lag in bytes is the source position minus the slot\'s confirmed position', () => {
+    expect(judgeStream(input()).lagBytes).toBe(0x800);
+  });
+
+  test('falls back to the applied position of the file when the slot is not found', () => {
+    expect(judgeStream(input({ source: { currentLsn: '0/1800', confirmedLsn: null, nowMs: NOW } })).lagBytes).toBe(0x800);
+  });
+
+  test('a healthy stream: fresh heartbeat, lag is the worker\'s own figure or the heartbeat less its interval', () => {
+    const j = judgeStream(input({ file: file({ lagMs: 120 }), target: { sourceCommitAtMs: NOW - 1500 } }));
+    expect(j.phase).toBe('cdc');
+    expect(j.heartbeatAgeMs).toBe(1500);
+    expect(j.lagMs).toBe(500); // 1500 - 1000 beats the worker's 120
+    expect(judgeStream(input({ file: file({ lagMs: 700 }) })).lagMs).toBe(700);
+  });
+
+  test('a worker that reports lag 0 but whose heartbeat is old has a lag and is stalled', () => {
+    const j = judgeStream(input({ target: { sourceCommitAtMs: NOW - 45_000 } }));
+    expect(j.phase).toBe('stalled');
+    expect(j.lagMs).toBe(44_000);
+    expect(j.error).toMatch(/heartbeat applied on the target is 45000 ms old \(limit 30000 ms/);
+  });
+
+  test('heartbeat exactly at the limit is not stalled; one ms over is', () => {
+    expect(judgeStream(input({ target: { sourceCommitAtMs: NOW - 30_000 } })).phase).toBe('cdc');
+    expect(judgeStream(input({ target: { sourceCommitAtMs: NOW - 30_001 } })).phase).toBe('stalled');
+  });
+
+  test('a frozen status file (SIGSTOP) is stalled even without source facts, and its lag grows with its age', () => {
+    const j = judgeStream(input({ file: file({ lagMs: 50, worker: { pid: 4242, host: 'h', heartbeatAt: iso(40_000), alive: true } }), source: null, target: null }));
+    expect(j.phase).toBe('stalled');
+    expect(j.lagMs).toBe(40_050);
+    expect(j.error).toMatch(/has not written its status for 40000 ms/);
+  });
+
+  test('a frozen status file during full load is stalled too', () => {
+    const j = judgeStream(input({ file: file({ phase: 'full-load', cdcSince: undefined, worker: { pid: 1, host: 'h', heartbeatAt: iso(31_000), alive: true } }) }));
+    expect(j.phase).toBe('stalled');
+    expect(j.lagMs).toBeNull();
+  });
+
+  test('a running worker whose process is gone is failed', () => {
+    const j = judgeStream(input({ alive: false }));
+    expect(j.phase).toBe('failed');
+    expect(j.error).toMatch(/worker 4242 is gone/);
+  });
+
+  test('heartbeats are not judged in the first limit after CDC began (the newest commit may predate a restart)', () => {
+    const j = judgeStream(input({ file: file({ cdcSince: iso(5000) }), target: { sourceCommitAtMs: NOW - 3_600_000 } }));
+    expect(j.phase).toBe('cdc');
+    expect(j.heartbeatAgeMs).toBeNull();
+    expect(j.lagMs).toBe(0);
+  });
+
+  test('a source that refuses the heartbeat: no heartbeat age, the fresh file\'s figure is the lag', () => {
+    const j = judgeStream(input({ file: file({ lagMs: 30, heartbeat: { everyMs: 1000, error: 'permission denied' } }), target: { sourceCommitAtMs: NOW - 3_600_000 } }));
+    expect(j.phase).toBe('cdc');
+    expect(j.heartbeatAgeMs).toBeNull();
+    expect(j.lagMs).toBe(30);
+  });
+
+  test('a stopped or failed stream keeps its own phase and error', () => {
+    expect(judgeStream(input({ file: file({ phase: 'stopped' }) })).phase).toBe('stopped');
+    const failed = judgeStream(input({ file: file({ phase: 'failed', error: 'duplicate key' }) }));
+    expect(failed).toMatchObject({ phase: 'failed', error: 'duplicate key' });
+  });
+
+  test('unknown lag when nothing measures it', () => {
+    expect(judgeStream(input({ file: file({ lagMs: null }), target: null })).lagMs).toBeNull();
+  });
+});

@@ -1,0 +1,3 @@
+create table customers (id int primary key, name text);
+insert into customers select g, 'c' || g from generate_series(1, 20) g;
+create table orders (id int primary key, customer_id int, total numeric(10,2));
