@@ -85,7 +85,16 @@ export class RehearsalRun {
           break;
         }
         if (!run.ok) {
-          if (name === 'shift' && this.d.fault === 'green-errors') this.mark('shift', { outcome: 'rolled-back' });
+          if (name === 'shift' && this.d.fault === 'green-errors') {
+            // rolled back by its own gate only if the shift itself put reads back on blue: read the
+            // router now, before the rollback below moves anything (the report tells them apart)
+            const after = await platform.router.state().catch(() => null);
+            const byGate = run.apply?.figures?.failedAtWeight !== undefined && after?.readWeightGreen === 0;
+            this.mark('shift', {
+              outcome: byGate ? 'rolled-back' : 'failed',
+              figures: { ...(run.apply?.figures ?? {}), readWeightGreenBeforeRollback: after?.readWeightGreen ?? null },
+            });
+          }
           out.warn('rehearse', `phase ${name} did not pass: rolling back to blue`);
           ({ seconds: rollbackSeconds, greenEraWrites } = await this.rollback());
           rolledBack = true;

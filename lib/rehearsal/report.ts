@@ -73,13 +73,20 @@ export interface RehearsalEstimate {
   readonly forecast: Forecast;
 }
 
-/** The verdict the rehearsal exits with: 0 failed requests, no lost or changed acknowledged write, validation equal. */
+/**
+ * The verdict the rehearsal exits with: requests sent and none failed, writes acknowledged and
+ * none lost or changed, validation run and equal (differences are tolerated only in a scenario
+ * that rolls back), no failed phase.
+ */
 export function judge(report: Omit<RehearsalReport, 'verdict'>, expectRollback: boolean): { ok: boolean; reasons: string[] } {
   const reasons: string[] = [];
   if (report.requests.failed > 0) reasons.push(`${report.requests.failed} client request(s) failed`);
   if (report.ledger.missing > 0) reasons.push(`${report.ledger.missing} acknowledged write(s) missing on ${report.ledger.checkedOn}`);
   if (report.ledger.mismatched > 0) reasons.push(`${report.ledger.mismatched} acknowledged write(s) differ on ${report.ledger.checkedOn}`);
+  if (report.requests.total === 0) reasons.push('no client request was sent: nothing shows the cutover kept clients served');
   if (report.ledger.acknowledged === 0) reasons.push('no write was acknowledged: the load generator did not work');
+  // a check that compared nothing must fail, never pass
+  if (report.validation.equal === null) reasons.push('validation never ran: nothing shows green equal to blue');
   if (!expectRollback && report.validation.equal === false) reasons.push('validation found differences');
   const failed = report.phases.filter((p) => p.outcome === 'failed');
   for (const p of failed) reasons.push(`phase ${p.name} failed: ${p.summary}`);

@@ -3,6 +3,7 @@ import type { PhaseContext, PhaseOutcome, PlanStep } from '../engine/phase.ts';
 import { CutoverError } from '../errors.ts';
 import type { ReplicationStatus } from '../platform/roles.ts';
 import { positionAtLeast } from './position-order.ts';
+import { planRollbackWithoutRouter, rollbackWithoutRouter, routerStateOrNull } from './rollback-without-router.ts';
 import { routerTarget } from './traffic-inputs.ts';
 
 /** What the rollback proves about writes taken by green (printed as the rollback ledger). */
@@ -69,7 +70,7 @@ export function reverseHistory(records: readonly JournalRecord[]): ReverseHistor
 }
 
 /** The refusal of a rollback after finalize: nothing was changed. */
-function finalizedRefusal(ctx: PhaseContext, f: NonNullable<ReverseHistory['finalized']>): CutoverError {
+export function finalizedRefusal(ctx: PhaseContext, f: NonNullable<ReverseHistory['finalized']>): CutoverError {
   return new CutoverError(
     'PRECONDITION_FAILED',
     `the cutover is finalized (reverse replication stopped at ${f.stoppedAt} and its slot on green was dropped at ${f.tornDownAt}): ` +
@@ -87,9 +88,10 @@ function finalizedRefusal(ctx: PhaseContext, f: NonNullable<ReverseHistory['fina
 
 /** What `cutover rollback --dry-run` prints, read from the current state only. */
 export async function planRollback(ctx: PhaseContext): Promise<PlanStep[]> {
+  const state = await routerStateOrNull(ctx);
+  if (!state) return planRollbackWithoutRouter(ctx);
   const { router, fence, reverse } = ctx.platform;
   const r = routerTarget(ctx);
-  const state = await router.state();
   const steps: PlanStep[] = [];
   const history = reverseHistory(ctx.history ?? []);
   if (state.writeTarget === 'green' && history.finalized && !ctx.options.force) {
@@ -141,11 +143,13 @@ export async function planRollback(ctx: PhaseContext): Promise<PlanStep[]> {
  * state of the cutover says no, nothing is wrong with the command), unless `options.force`.
  */
 export async function runRollback(ctx: PhaseContext): Promise<PhaseOutcome> {
+  // no router (the minimal config): the data part only, the traffic move named for the operator
+  const state = await routerStateOrNull(ctx);
+  if (!state) return rollbackWithoutRouter(ctx);
   const { router, fence, reverse } = ctx.platform;
   const j = ctx.journal;
   const t0 = performance.now();
   const done: string[] = [];
-  const state = await router.state();
   const history = reverseHistory(ctx.history ?? []);
   if (state.writeTarget === 'green' && history.finalized && !ctx.options.force) throw finalizedRefusal(ctx, history.finalized);
   if (state.readWeightGreen !== 0) {
@@ -255,7 +259,16 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
 
   // reverse replication has no full load: what it carried back is its CDC change count
   const rows = (drained?.tables ?? []).map((t) => ({ table: t.target, rows: t.cdcChanges ?? t.rows }));
-  const proof = positionAtLeast(applied, greenLastPosition) ?? caughtUp;
+  // the proof is the position reverse replication reports applied, ordered against green's final
+  // one; the replicator's own "caught up" counts only where positions cannot be ordered (DMS
+  // checkpoints), and an unknown applied position proves nothing
+  const ordered = positionAtLeast(applied, greenLastPosition);
+  const proof = ordered ?? (applied !== null && caughtUp);
+  const unproven = proof
+    ? ''
+    : applied === null
+      ? `; NOT PROVEN: reverse replication reports no applied position, so nothing shows blue has green's changes up to ${greenLastPosition} (check \`cutover replicate status --direction reverse\` and validate)`
+      : `; NOT PROVEN: reverse replication applied only ${applied}, behind green's final ${greenLastPosition} although it said it caught up: blue may lack green's last changes (check \`cutover replicate status --direction reverse\` and validate)`;
   const ledger: RollbackLedger = {
     writesWereOnGreen: true,
     greenLastPosition,
@@ -275,7 +288,7 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
   const ok = proof && blueCheck.ok;
   return {
     ok,
-    summary: `back on blue: reads and writes; ${claim}${forwardNote}${blueCheck.ok ? '' : `; BUT ${blueCheck.problem}`}`,
+    summary: `back on blue: reads and writes; ${claim}${forwardNote}${blueCheck.ok ? '' : `; BUT ${blueCheck.problem}`}${unproven}`,
     figures: { readWeightGreen: 0, writeTarget: 'blue', readsBackMs, toBlueMs, writePauseMs: hold.holdMs, released: hold.released, blueAcceptsWrites: blueCheck.ok, ledger },
     result: ledger,
   };
@@ -293,7 +306,7 @@ async function flipToBlue(ctx: PhaseContext): Promise<{ released: number; holdMs
 }
 
 /** Checked, not assumed: after the rollback blue must take writes. */
-async function blueAcceptsWrites(ctx: PhaseContext): Promise<{ ok: boolean; problem: string }> {
+export async function blueAcceptsWrites(ctx: PhaseContext): Promise<{ ok: boolean; problem: string }> {
   const refusing = await ctx.platform.fence.isRefusingWrites('blue').catch((err: Error) => err);
   if (refusing === false) return { ok: true, problem: '' };
   const problem =
@@ -308,7 +321,7 @@ async function blueAcceptsWrites(ctx: PhaseContext): Promise<{ ok: boolean; prob
  * Green follows blue again. Said "resumed" only once the forward worker streams changes (CDC):
  * a worker that begins a full load lost its slot and would copy into a non-empty green.
  */
-async function resumeForward(ctx: PhaseContext): Promise<string> {
+export async function resumeForward(ctx: PhaseContext): Promise<string> {
   const { forward } = ctx.platform;
   const j = ctx.journal;
   const retry = `\`npx cutover replicate start --env ${ctx.env.name}\``;

@@ -54,6 +54,29 @@ describe('rehearsal report', () => {
     expect(bad.verdict.reasons.join('\n')).toMatch(/2 client request\(s\) failed[\s\S]*1 acknowledged write\(s\) missing on blue[\s\S]*differ[\s\S]*validation found differences/);
   });
 
+  test('fails if validation never ran: a check that compared nothing is not a pass', () => {
+    const v = sampleReport({ validation: { equal: null, tables: [] } }).verdict;
+    expect(v.ok).toBe(false);
+    expect(v.reasons).toEqual(['validation never ran: nothing shows green equal to blue']);
+  });
+
+  test('fails if no request was sent, even with writes acknowledged and nothing failed', () => {
+    const v = sampleReport({ requests: { total: 0, failed: 0, reads: 0, writes: 0, failuresByReason: {} } }).verdict;
+    expect(v.ok).toBe(false);
+    expect(v.reasons).toEqual(['no client request was sent: nothing shows the cutover kept clients served']);
+  });
+
+  test('fails if a phase failed, and if a rollback scenario ran no rollback', () => {
+    const failedPhase = sampleReport({ phases: [{ name: 'switch', start: null, end: null, outcome: 'failed', summary: 'fence refused' }] }).verdict;
+    expect(failedPhase.reasons).toEqual(['phase switch failed: fence refused']);
+    const { verdict: _v, ...report } = sampleReport();
+    expect(judge(report, true).reasons).toEqual(['the fault scenario expected a rollback, none ran']);
+    // differences are tolerated only where a rollback is expected (and ran)
+    const differing = { ...report, validation: { equal: false, tables: [] }, rollback: { ran: true, seconds: 3, greenEraWrites: 0 } };
+    expect(judge(differing, true).ok).toBe(true);
+    expect(judge(differing, false).reasons).toEqual(['validation found differences']);
+  });
+
   test('the HTML is self-contained and escapes text', () => {
     const html = renderHtmlReport(sampleReport());
     expect(html).not.toMatch(/<script|<link|src="http/);

@@ -157,6 +157,28 @@ describe('rollback', () => {
     expect(p.sequences.value.blue).toBe(201);
   });
 
+  test('fails if reverse replication says it caught up but its applied position is behind green\'s final one: not proven', async () => {
+    const p = await afterSwitch(4);
+    p.reverse.waitForPosition = async () => true; // a replicator whose "yes" is not backed by what it applied
+    const outcome = await runRollback(phaseContext(env, p));
+    expect(outcome.ok).toBe(false);
+    expect(outcome.result).toMatchObject({ proof: false, greenLastPosition: '4', reverseAppliedPosition: '0' });
+    expect(outcome.summary).toMatch(/NOT PROVEN: reverse replication applied only 0, behind green's final 4/);
+  });
+
+  test('fails if reverse replication reports no applied position: its "caught up" alone proves nothing', async () => {
+    const p = await afterSwitch(3);
+    const status = p.reverse.status.bind(p.reverse);
+    p.reverse.status = async () => {
+      const { appliedPosition: _dropped, ...rest } = await status();
+      return rest;
+    };
+    const outcome = await runRollback(phaseContext(env, p));
+    expect(outcome.ok).toBe(false);
+    expect(outcome.result).toMatchObject({ proof: false, reverseAppliedPosition: null });
+    expect(outcome.summary).toMatch(/NOT PROVEN: reverse replication reports no applied position/);
+  });
+
   test('fails if blue still refuses writes afterwards: checked, not assumed', async () => {
     const p = await afterSwitch(2);
     const allow = p.fence.allowWrites.bind(p.fence);
