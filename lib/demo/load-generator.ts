@@ -38,7 +38,10 @@ export interface SecondSample {
 }
 
 export interface FailureRecord {
+  /** When the failure was seen (epoch ms). */
   readonly at: number;
+  /** When the request was sent (epoch ms). */
+  readonly startedAt?: number;
   readonly method: string;
   readonly path: string;
   readonly reason: string;
@@ -47,6 +50,8 @@ export interface FailureRecord {
   readonly upstream?: string;
   /** The answer's `error` field (e.g. `UNAVAILABLE`), when it had one. */
   readonly error?: string;
+  /** The answer's `message` field, cut to 160 characters, when it had one. */
+  readonly message?: string;
 }
 
 export interface LoadCounters {
@@ -69,6 +74,8 @@ export interface LoadCounters {
 
 export interface LoadRun {
   readonly ledger: Ledger;
+  /** Every failure so far (at most the first 20,000), oldest first: for attributing failures to a fault. */
+  failureLog(): readonly FailureRecord[];
   counters(): LoadCounters;
   /** Stops starting requests, waits for those in flight, returns the final counters. */
   stop(): Promise<LoadCounters>;
@@ -131,12 +138,26 @@ export function startLoad(options: LoadOptions): LoadRun {
     return seconds[s]!;
   };
 
-  const fail = (method: string, path: string, reason: string, status: number | null, answer?: { upstream?: string; json?: unknown }) => {
+  const failureLog: FailureRecord[] = [];
+  const fail = (method: string, path: string, reason: string, status: number | null, answer?: { upstream?: string; json?: unknown; startedAt?: number }) => {
     c.failed++;
     c.failuresByReason[reason] = (c.failuresByReason[reason] ?? 0) + 1;
     const error = (answer?.json as { error?: unknown } | null)?.error;
-    recentFailures.push({ at: Date.now(), method, path, reason, status, ...(answer?.upstream ? { upstream: answer.upstream } : {}), ...(typeof error === 'string' ? { error } : {}) });
+    const message = (answer?.json as { message?: unknown } | null)?.message;
+    const record: FailureRecord = {
+      at: Date.now(),
+      ...(answer?.startedAt ? { startedAt: Math.round(answer.startedAt) } : {}),
+      method,
+      path,
+      reason,
+      status,
+      ...(answer?.upstream ? { upstream: answer.upstream } : {}),
+      ...(typeof error === 'string' ? { error } : {}),
+      ...(typeof message === 'string' ? { message: message.slice(0, 160) } : {}),
+    };
+    recentFailures.push(record);
     if (recentFailures.length > 100) recentFailures.shift();
+    if (failureLog.length < 20_000) failureLog.push(record);
   };
 
   /** One HTTP exchange; resolves with status and parsed JSON body, or rejects with a network error / 'timeout'. */
@@ -199,6 +220,7 @@ export function startLoad(options: LoadOptions): LoadRun {
     }
     c.inFlight++;
     const started = performance.now();
+    const sentAt = Date.now();
     const p = exchange(method, path, body).then(
       ({ status, json, upstream }) => {
         const b = bucket(performance.now() - t0);
@@ -208,7 +230,7 @@ export function startLoad(options: LoadOptions): LoadRun {
         if (cls in c.byStatusClass) c.byStatusClass[cls]++;
         if (status < 200 || status >= 300) {
           b.failed++;
-          fail(method, path, `http-${status}`, status, { upstream, json });
+          fail(method, path, `http-${status}`, status, { upstream, json, startedAt: sentAt });
         }
         onAnswer?.(status, json);
       },
@@ -216,7 +238,7 @@ export function startLoad(options: LoadOptions): LoadRun {
         const b = bucket(performance.now() - t0);
         b.requests++;
         b.failed++;
-        fail(method, path, failureReason(err), null);
+        fail(method, path, failureReason(err), null, { startedAt: sentAt });
         onNoAnswer?.();
       },
     );
@@ -302,6 +324,7 @@ export function startLoad(options: LoadOptions): LoadRun {
   let stopping: Promise<LoadCounters> | null = null;
   return {
     ledger,
+    failureLog: () => failureLog,
     counters,
     stop() {
       stopping ??= (async () => {

@@ -82,7 +82,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       out.ok('rehearse', `backups go to s3://${s3.bucket}/rehearsal at ${s3.endpoint} (S3-compatible server on loopback)`);
     }
 
-    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao!.url, duoduoUrl: duoduo!.url, seed, orders, rate, out });
+    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao!.url, duoduoUrl: duoduo!.url, seed, orders, rate, out, greenProcess: fault === 'green-dies-after-switch' });
     cleanup.push('demo apps and router', () => demo.stop());
 
     const raw = buildRehearsalConfig({
@@ -104,7 +104,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
     writeFileSync(configFile, JSON.stringify(raw, null, 2), { mode: 0o600 });
     const env = selectEnvironment(parseConfig(raw, configFile), 'rehearsal') as ResolvedPostgresEnvironment;
 
-    const run = new RehearsalRun({ env, demo, out, fault, rate, seed, t0: startedAt.getTime() });
+    const run = new RehearsalRun({ env, demo, out, fault, rate, seed, t0: startedAt.getTime(), servers: { blue: cainiao!, green: duoduo! }, configFile });
     cleanup.push('runbook platform', () => run.close());
     const result = await run.execute();
 
@@ -118,7 +118,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       options: { seed, orders, rate, fault },
       ...result,
     };
-    const report: RehearsalReport = { ...partial, verdict: judge(partial, fault === 'rollback-after-switch' || fault === 'green-errors') };
+    const report: RehearsalReport = { ...partial, verdict: judge(partial, fault === 'rollback-after-switch' || fault === 'green-errors' || fault === 'green-dies-after-switch') };
     const htmlFile = path.join(dir, 'report.html');
     writeFileSync(htmlFile, renderHtmlReport(report));
     if (options.reportJson) {

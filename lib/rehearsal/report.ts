@@ -15,6 +15,15 @@ export interface PhaseRecord {
   readonly figures?: Readonly<Record<string, unknown>>;
 }
 
+export interface FaultInjection {
+  readonly name: string;
+  /** ms since the rehearsal started (the charts' x axis) */
+  readonly at: number;
+  /** ms since the start when the fault ended (a server back up), when it has an end */
+  readonly until?: number;
+  readonly detail: string;
+}
+
 export interface TimelineSample {
   /** ms since the rehearsal started */
   readonly t: number;
@@ -44,7 +53,14 @@ export interface RehearsalReport {
     failuresByReason: Record<string, number>;
     /** The last (at most 100) failed requests: when, what, why, and which app answered. */
     failures?: readonly FailureRecord[];
+    /**
+     * Failures the injected fault itself caused by a rule stated in `rule` (e.g. the blue app's
+     * own answers while its database was down): counted here, NOT in `failed` (the kit's).
+     */
+    attributedToFault?: { failed: number; byReason: Record<string, number>; rule: string };
   };
+  /** Each fault injected: when (ms since the start, as `timeline[].t`), what, and a line for people. */
+  readonly faults?: readonly FaultInjection[];
   /** contract: ledger.acknowledged, ledger.missing, ledger.mismatched */
   readonly ledger: { acknowledged: number; missing: number; mismatched: number; checkedOn: 'blue' | 'green'; missingIds: string[]; mismatchedIds: string[] };
   /** contract: validation.equal */
