@@ -29,7 +29,7 @@ export function mappingErrorFinding(id: string, file: string, err: CutoverError)
  * table or a rename without a sound), a pattern matching nothing a warning.
  */
 export function unmatchedRuleFindings(file: string, doc: TableMappingDocument, catalog: SourceCatalog, side: 'source' | 'target'): Finding[] {
-  return findUnmatchedRules(doc, catalog).map((u) =>
+  return findUnmatchedRules(doc, catalog, side).map((u) =>
     finding({
       id: 'mapping-rule-matches-nothing',
       severity: u.severity === 'error' ? 'blocker' : 'warning',

@@ -3,6 +3,7 @@ import { describeMappings } from './describe.ts';
 import { loadTableMappings } from './parse.ts';
 import { resolveTableMappings } from './resolve.ts';
 import { createRowTransformer } from './row-transformer.ts';
+import { openSqlite } from './sqlite.ts';
 import type { ResolvedMappings, SourceCatalog, TableMappingDocument } from './types.ts';
 import { findUnmatchedRules } from './unmatched-rules.ts';
 
@@ -26,7 +27,7 @@ export interface MappingsCheckResult {
  * drops a table or a rename; see findUnmatchedRules) — a pattern matching nothing is a warning.
  * Never throws for a bad file — the problems are the result.
  */
-export async function checkMappingsFile(file: string, catalog?: SourceCatalog): Promise<MappingsCheckResult> {
+export async function checkMappingsFile(file: string, catalog?: SourceCatalog, side: 'source' | 'target' = 'source'): Promise<MappingsCheckResult> {
   let doc: TableMappingDocument;
   try {
     doc = await loadTableMappings(file);
@@ -34,9 +35,12 @@ export async function checkMappingsFile(file: string, catalog?: SourceCatalog): 
     return failure(err);
   }
   if (!catalog) {
+    // the rules alone: every expression must still be SQLite (as DMS evaluates it)
+    const invalid = await invalidExpressions(doc);
+    if (invalid.length) return { ok: false, problems: invalid, code: 'MAPPING_INVALID', summary: summarizeRules(doc) };
     return { ok: true, problems: [], summary: summarizeRules(doc) };
   }
-  const unmatched = findUnmatchedRules(doc, catalog);
+  const unmatched = findUnmatchedRules(doc, catalog, side);
   const typos = unmatched.filter((u) => u.severity === 'error').map((u) => u.message);
   const warnings = unmatched.filter((u) => u.severity === 'warning').map((u) => u.message);
   const warningLines = warnings.map((w) => `warning: ${w}`);
@@ -51,8 +55,32 @@ export async function checkMappingsFile(file: string, catalog?: SourceCatalog): 
     return { ...f, problems: [...typos, ...f.problems], summary: [f.summary, ...warningLines].join('\n'), warnings };
   }
   const summary = [describeMappings(resolved), ...warningLines].join('\n');
-  if (typos.length) return { ok: false, problems: typos, code: 'MAPPING_INVALID', summary, warnings, resolved };
+  // what replication and validation refuse (and assess blocks) is not "ok" here either
+  const keyless = resolved.withoutPrimaryKey.map(
+    (t) => `${t} has no primary key: it cannot be replicated or validated (add a primary key, a define-primary-key rule, or exclude it)`,
+  );
+  if (typos.length || keyless.length) return { ok: false, problems: [...typos, ...keyless], code: 'MAPPING_INVALID', summary, warnings, resolved };
   return { ok: true, problems: [], summary, warnings, resolved };
+}
+
+/** Rules whose `expression` SQLite cannot prepare (`$column` parameters need no catalog to parse). */
+async function invalidExpressions(doc: TableMappingDocument): Promise<string[]> {
+  const rules = doc.transformationRules.filter((r) => r.expression !== undefined);
+  if (!rules.length) return [];
+  const db = await openSqlite();
+  try {
+    const problems: string[] = [];
+    for (const r of rules) {
+      try {
+        db.prepare(`SELECT (${r.expression})`).free();
+      } catch (err) {
+        problems.push(`rule ${r.id} (${r.action} ${r.value ?? r.locator.columnName ?? ''}): expression ${JSON.stringify(r.expression)} is not valid SQLite: ${(err as Error).message}`);
+      }
+    }
+    return problems;
+  } finally {
+    db.close();
+  }
 }
 
 function failure(err: unknown, summary = ''): MappingsCheckResult {

@@ -77,7 +77,7 @@ export function resolveSelected(doc: TableMappingDocument, catalog: SourceCatalo
       fix: `correct the selection rules' object-locator (schema-name / table-name; names are case-sensitive, % is the wildcard)${schemas.length ? ', or the schemas setting' : ''}; \`cutover mappings check FILE --env NAME\` shows what they select`,
     });
   }
-  const typos = findUnmatchedRules(doc, catalog).filter((u) => u.severity === 'error' && doc.selectionRules.some((r) => r.id === u.ruleId));
+  const typos = findUnmatchedRules(doc, catalog, side).filter((u) => u.severity === 'error' && doc.selectionRules.some((r) => r.id === u.ruleId));
   if (typos.length) {
     throw new CutoverError('MAPPING_INVALID', `${file} selects table(s) that do not exist on the ${side} (looked in ${describeSchemas(schemas)})`, {
       problems: typos.map((u) => u.message),

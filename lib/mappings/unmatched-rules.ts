@@ -32,19 +32,19 @@ export interface UnmatchedRule {
  * locator reaches no selected table or no column of one. Pure; `catalog` is the side the mapping
  * reads (blue for the forward mapping, green for the reverse one).
  */
-export function findUnmatchedRules(doc: TableMappingDocument, catalog: SourceCatalog): UnmatchedRule[] {
+export function findUnmatchedRules(doc: TableMappingDocument, catalog: SourceCatalog, side: 'source' | 'target' = 'source'): UnmatchedRule[] {
   const out: UnmatchedRule[] = [];
   const all = catalog.tables;
   for (const rule of doc.selectionRules) {
     if (all.some((t) => selects(rule, t))) continue;
-    out.push(unmatchedSelection(rule, all));
+    out.push(unmatchedSelection(rule, all, side));
   }
   const selected = all.filter((t) => {
     const sel = doc.selectionRules.filter((r) => selects(r, t));
     return sel.length > 0 && !sel.some((r) => r.action === 'exclude');
   });
   for (const rule of [...doc.transformationRules, ...doc.tableSettingsRules]) {
-    const problem = unmatchedLocator(rule, all, selected, doc.selectionRules);
+    const problem = unmatchedLocator(rule, all, selected, doc.selectionRules, side);
     if (problem) out.push(problem);
   }
   return out;
@@ -59,15 +59,15 @@ function suggestion(value: string, candidates: readonly string[], what: string):
   return candidates.length ? `${what}: ${shown}${candidates.length > 8 ? ', …' : ''}` : `there are no ${what}`;
 }
 
-function unmatchedSelection(rule: SelectionRule, all: readonly CatalogTable[]): UnmatchedRule {
+function unmatchedSelection(rule: SelectionRule, all: readonly CatalogTable[], side: 'source' | 'target'): UnmatchedRule {
   const l = rule.locator;
   const value = `${l.schemaName}.${l.tableName ?? '%'}`;
   const literal = rule.action === 'explicit' || (looksLiteral(l.tableName ?? '%') && looksLiteral(l.schemaName));
   if (!literal) {
-    return { ruleId: rule.id, severity: 'warning', value, message: `rule ${rule.id} (${rule.action}) pattern ${value} matches no source table` };
+    return { ruleId: rule.id, severity: 'warning', value, message: `rule ${rule.id} (${rule.action}) pattern ${value} matches no ${side} table` };
   }
-  const hint = suggestion(value, all.map(qualified), 'source tables');
-  return { ruleId: rule.id, severity: 'error', value, message: `rule ${rule.id} (${rule.action}) selects ${value}: no such table on the source (${hint})` };
+  const hint = suggestion(value, all.map(qualified), `${side} tables`);
+  return { ruleId: rule.id, severity: 'error', value, message: `rule ${rule.id} (${rule.action}) selects ${value}: no such table on the ${side} (${hint})` };
 }
 
 function describeRule(rule: TransformationRule | TableSettingsRule): string {
@@ -79,6 +79,7 @@ function unmatchedLocator(
   all: readonly CatalogTable[],
   selected: readonly CatalogTable[],
   selectionRules: readonly SelectionRule[],
+  side: 'source' | 'target',
 ): UnmatchedRule | undefined {
   const l = rule.locator;
   const what = describeRule(rule);
@@ -94,7 +95,7 @@ function unmatchedLocator(
     let why: string;
     if (existing.length) {
       const ex = selectionRules.find((r) => r.action === 'exclude' && existing.some((t) => selects(r, t)));
-      why = `${existing.map(qualified).join(', ')} exists on the source but ${ex ? `rule ${ex.id} excludes it` : 'no selection rule selects it'}`;
+      why = `${existing.map(qualified).join(', ')} exists on the ${side} but ${ex ? `rule ${ex.id} excludes it` : 'no selection rule selects it'}`;
     } else {
       const candidates = schemaOnly ? [...new Set(selected.map((t) => t.schema))] : selected.map(qualified);
       why = `no such ${schemaOnly ? 'schema' : 'table'} among the selected ones (${suggestion(value, candidates, `selected ${schemaOnly ? 'schemas' : 'tables'}`)})`;
@@ -113,6 +114,6 @@ function unmatchedLocator(
     ruleId: rule.id,
     severity: 'error',
     value,
-    message: `rule ${rule.id} (${what}) names column ${value} of ${where}: no such column on the source (${suggestion(value, columns, 'columns')})`,
+    message: `rule ${rule.id} (${what}) names column ${value} of ${where}: no such column on the ${side} (${suggestion(value, columns, 'columns')})`,
   };
 }

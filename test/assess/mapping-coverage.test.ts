@@ -119,7 +119,7 @@ describe('assess: mapping rules and reverse coverage', () => {
   test('fails if the reverse mapping names a table green does not have', async () => {
     const report = await assess(environment('reverse-typo', forwardRules(), reverseRules(['customers'], ['customers', 'order'])));
     const messages = blockers(report).map((f) => f.message);
-    expect(messages.some((m) => m.includes('reverse.json') && m.includes('selects public.order: no such table on the source (did you mean public.orders?)'))).toBe(true);
+    expect(messages.some((m) => m.includes('reverse.json') && m.includes('selects public.order: no such table on the target (did you mean public.orders?)'))).toBe(true);
     expect(blockers(report).map((f) => f.id)).toContain('reverse-coverage-missing');
   });
 });

@@ -24,7 +24,7 @@ function mappingCode(code: string | undefined): CutoverErrorCode {
   return code === 'MAPPING_UNSUPPORTED' ? 'MAPPING_UNSUPPORTED' : 'MAPPING_INVALID';
 }
 
-type CheckMappingsFile = (file: string, catalog?: unknown) => Promise<CheckResult>;
+type CheckMappingsFile = (file: string, catalog?: unknown, side?: 'source' | 'target') => Promise<CheckResult>;
 
 /** `cutover mappings check FILE`: validates a DMS table-mapping file; prints what it selects and renames. */
 export function registerMappings(program: Command, rt: CliRuntime): void {
@@ -49,7 +49,7 @@ export function registerMappings(program: Command, rt: CliRuntime): void {
           });
         }
         const catalog = globals.env ? await catalogFor(file, globals, rt) : undefined;
-        const result = await check(file, catalog?.catalog);
+        const result = await check(file, catalog?.catalog, catalog?.side);
         if (!result.ok) {
           // the check said no (exit 1): each problem on stderr, the result (ok: false, problems) on stdout
           for (const p of result.problems) out.error('mappings', p);
