@@ -157,7 +157,7 @@ try {
     steady: number;
     /** From start to the backlog's first row visible. */
     firstSeconds: number;
-    cpu: { walsender: number | null; apply: number | null };
+    cpu: { walsender: number | null; apply: number | null; split?: { worker: number; backend: number } };
   }
   let startupSeconds = 0;
   const oursApply = async (first: number, last: number, until: string): Promise<ApplyRun> => {
@@ -169,10 +169,9 @@ try {
     const { steady, firstSeconds } = await lastRowVisible(t, first, last);
     const seconds = (performance.now() - t0) / 1000;
     const workerCpu = processCpu([worker!.pid]);
-    const cpu = {
-      walsender: await backendCpu(s, "application_name like 'cutover-cdc%'"),
-      apply: (workerCpu ?? NaN) - (workerCpu0 ?? NaN) + ((await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN),
-    };
+    const worker_ = (workerCpu ?? NaN) - (workerCpu0 ?? NaN);
+    const backend = (await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN;
+    const cpu = { walsender: await backendCpu(s, "application_name like 'cutover-cdc%'"), apply: worker_ + backend, split: { worker: worker_, backend } };
     if (!(await replicator.waitForPosition(until, 60_000))) throw new Error('replicator did not catch up');
     await replicator.stop();
     return { seconds, steady, firstSeconds, cpu };
@@ -292,7 +291,7 @@ try {
       `\napply of ${title}, identity mapping, batchSize ${BATCH} (${goal}); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
       ['apply', 'first row s', 'seconds (total)', 'rows/s (total)', 'total ratio', 'steady rows/s', 'steady ratio to native', 'apply / decode', 'CPU s: source walsender', 'CPU s: apply side'],
       [
-        line('cutover replicator', ours, '(worker + target backend)'),
+        line('cutover replicator', ours, `(worker ${cpu(ours.cpu.split?.worker ?? null)} + target backend ${cpu(ours.cpu.split?.backend ?? null)})`),
         line('native CREATE SUBSCRIPTION', native, '(apply worker)'),
         line('decode only (kit reader, writes nowhere)', decode, '(reader)'),
       ],
