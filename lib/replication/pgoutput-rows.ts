@@ -63,7 +63,7 @@ export function isBoundaryMessage(buf: Buffer): boolean {
 }
 
 /** An LSN as PostgreSQL prints it (`%X/%X`), or null for 0/0 (as the library's parser). */
-function readLsn(buf: Buffer, at: number): string | null {
+export function readLsn(buf: Buffer, at: number): string | null {
   const hi = buf.readUInt32BE(at);
   const lo = buf.readUInt32BE(at + 4);
   return hi === 0 && lo === 0 ? null : `${hi.toString(16).toUpperCase()}/${lo.toString(16).toUpperCase()}`;
