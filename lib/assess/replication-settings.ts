@@ -1,6 +1,10 @@
 import type pg from 'pg';
 import type { Finding } from '../platform/roles.ts';
 
+/** PostgreSQL majors the kit supports and tests (test/replication/version-matrix.test.ts). */
+export const OLDEST_MAJOR = 12;
+export const NEWEST_MAJOR = 18;
+
 /**
  * Logical replication prerequisites of one side: the forward replication decodes the source,
  * the reverse replication (rollback after the write switch) decodes the target.
@@ -10,7 +14,7 @@ export async function replicationSettings(
   side: 'source' | 'target',
 ): Promise<{ settings: Record<string, string>; findings: Finding[] }> {
   const res = await client.query<{ name: string; setting: string }>(
-    `SELECT name, setting FROM pg_settings WHERE name IN ('wal_level', 'max_replication_slots', 'max_wal_senders', 'server_version')`,
+    `SELECT name, setting FROM pg_settings WHERE name IN ('wal_level', 'max_replication_slots', 'max_wal_senders', 'server_version', 'server_version_num')`,
   );
   const raw = Object.fromEntries(res.rows.map((r) => [r.name, r.setting]));
   const used = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_replication_slots`);
@@ -24,6 +28,27 @@ export async function replicationSettings(
     [`${side}.server_version`]: raw.server_version ?? 'unknown',
   };
   const findings: Finding[] = [];
+  const major = Math.floor(Number(raw.server_version_num ?? 0) / 10000);
+  if (major < OLDEST_MAJOR) {
+    // both sides: the source is decoded and written back to after the switch, the target the reverse
+    findings.push({
+      id: `${side}-version`,
+      severity: 'blocker',
+      count: 1,
+      sampleKeys: [],
+      message: `${side} runs PostgreSQL ${raw.server_version ?? 'unknown'}; the kit supports PostgreSQL ${OLDEST_MAJOR} to ${NEWEST_MAJOR}`,
+      handling: `upgrade the ${side} to PostgreSQL ${OLDEST_MAJOR} or later (pg_upgrade, or on Amazon RDS/Aurora a major version upgrade) before the cutover`,
+    });
+  } else if (major > NEWEST_MAJOR) {
+    findings.push({
+      id: `${side}-version`,
+      severity: 'warning',
+      count: 1,
+      sampleKeys: [],
+      message: `${side} runs PostgreSQL ${raw.server_version}; the kit is tested on ${OLDEST_MAJOR} to ${NEWEST_MAJOR}`,
+      handling: 'rehearse on a copy of this server first (npm test runs the version matrix)',
+    });
+  }
   const purpose = side === 'source' ? 'forward replication (full load + CDC)' : 'reverse replication (rollback after the write switch)';
   // the forward path cannot start without it; the reverse path only matters after the switch
   const severity = side === 'source' ? 'blocker' : 'warning';

@@ -23,7 +23,7 @@ export function postgresViewOfAws(env: ResolvedAwsEnvironment, urls: { source: s
     gates: env.gates,
     switch: env.switch,
     bake: env.bake,
-    assess: { checks: [] },
+    assess: { checks: [], keepTargetRows: [] },
     smoke: env.smoke,
     name: env.name,
     isProtected: env.isProtected,

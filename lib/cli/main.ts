@@ -7,7 +7,7 @@ import type { CliRuntime } from './runtime.ts';
 
 /**
  * The `cutover` CLI (bin/cutover.mjs). Returns the exit code: 0 success, 1 a gate or check said
- * no, 2 usage, config or connection error. This is the only place errors are caught.
+ * no, 2 usage, config or connection error, 3 internal error. This is the only place errors are caught.
  * `io` lets tests run it in-process.
  */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {

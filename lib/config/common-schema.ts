@@ -169,6 +169,12 @@ export const assessSchema = z
   .object({
     /** @default [] */
     checks: z.array(qualityCheckSchema).default([]),
+    /**
+     * Target tables (`schema.table`) whose existing rows are kept on purpose: `assess` reports them
+     * as info instead of blocking (a full load into a table with rows stops at the first duplicate key).
+     * @default [] - every mapped target table must be empty before the full load
+     */
+    keepTargetRows: z.array(z.string().regex(/^[^.\s]+\.[^.\s]+$/, 'a target table as schema.table')).default([]),
   })
   .strict();
 

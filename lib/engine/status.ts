@@ -190,7 +190,7 @@ function nextCommand(n: NextInputs): StatusReport['next'] {
       continue;
     }
     if (p.state === 'cancelled') {
-      return { command: cmd(p.name), why: `the cutover was cancelled at ${p.at}: the kit left nothing in either database (backups and the target's rows are kept); to start over, empty the target's tables, then ${p.name}` };
+      return { command: cmd(p.name), why: `the cutover was cancelled at ${p.at}: the kit left nothing in either database (backups and the target's rows are kept); to start over, empty the target's tables (or list them in assess.keepTargetRows), then ${p.name}` };
     }
     if (p.name === 'replicate' && p.state === 'applied') return { command: line('cutover replicate wait', ` --max-lag-ms ${env.gates.maxLagMs}`), why: 'replication started: wait until CDC has caught up' };
     if (p.state === 'failed') return { command: cmd(p.name), why: `${p.name} failed${p.summary ? ` (${p.summary})` : ''}: fix the cause and re-run it, or \`${rollback}\`` };

@@ -1,6 +1,15 @@
+import { MAX_LOAD_RATE } from '../demo/load-generator.ts';
 import { CutoverError } from '../errors.ts';
 
-export const FAULTS = ['green-errors', 'rollback-after-switch', 'kill-replicator'] as const;
+export const FAULTS = [
+  'green-errors',
+  'rollback-after-switch',
+  'kill-replicator',
+  'source-restart',
+  'target-restart',
+  'green-dies-after-switch',
+  'operator-dies-in-switch',
+] as const;
 export type FaultName = (typeof FAULTS)[number];
 
 export interface RehearseOptions {
@@ -42,10 +51,29 @@ export function checkFault(fault: string | null | undefined): FaultName | null {
   });
 }
 
-export function checkPositiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min) {
-    throw new CutoverError('USAGE', `--${name} must be a whole number ≥ ${min}`, { received: value, fix: `--${name} ${fallback}` });
+/**
+ * Limits of the numeric options: shown in `--help` and checked when the options are parsed,
+ * before any server starts (lib/cli/commands/rehearse.ts), and again by rehearse() for callers.
+ */
+export const REHEARSAL_LIMITS = {
+  seed: { min: 0, max: 2_147_483_647, fallback: 42, what: 'generator seed (same seed, same data)' },
+  /** The generator holds every order in memory; 1,000,000 is the size bench/seed.ts measures. */
+  orders: { min: 1, max: 1_000_000, fallback: 5000, what: 'orders in the legacy demo data' },
+  rate: { min: 1, max: MAX_LOAD_RATE, fallback: 200, what: 'client requests per second during the cutover' },
+} as const;
+
+export type LimitedOption = keyof typeof REHEARSAL_LIMITS;
+
+/** The option's value within its limits, its default when absent, or a USAGE error naming both. */
+export function checkOption(name: LimitedOption, value: number | undefined): number {
+  const l = REHEARSAL_LIMITS[name];
+  if (value === undefined) return l.fallback;
+  if (!Number.isInteger(value) || value < l.min || value > l.max) {
+    throw new CutoverError('USAGE', `--${name} must be a whole number from ${l.min} to ${l.max}`, {
+      received: value,
+      allowed: `${l.min}..${l.max}`,
+      fix: `npm start -- --${name} ${l.fallback}`,
+    });
   }
   return value;
 }

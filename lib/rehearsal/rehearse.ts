@@ -3,12 +3,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../config/load.ts';
 import { asCutoverError } from '../errors.ts';
+import { formatForecast } from '../estimate/forecast.ts';
 import type { Output } from '../output/output.ts';
 import { startEmbeddedPostgres } from '../postgres/embedded-server.ts';
 import { CleanupStack } from './cleanup-stack.ts';
 import { lockRehearsalFolder } from './rehearsal-folder-lock.ts';
 import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from './loopback-s3.ts';
-import { checkFault, checkPositiveInt, type RehearseOptions } from './rehearse-options.ts';
+import { checkFault, checkOption, type RehearseOptions } from './rehearse-options.ts';
 import { judge, type RehearsalReport } from './report.ts';
 import { renderHtmlReport } from './report-html.ts';
 import { buildRehearsalConfig } from './rehearsal-config.ts';
@@ -27,16 +28,17 @@ const PLAN = [
 
 /**
  * `cutover rehearse` / `npm start`: the whole runbook on embedded real PostgreSQL, real apps,
- * a real router and live load. Returns the exit code (0 pass, 1 the rehearsal found a problem).
+ * a real router and live load. Returns the exit code (0 pass, 1 the rehearsal found a problem,
+ * 2 usage or connection error, 3 internal error).
  */
 export async function rehearse(options: RehearseOptions, operatorOutput: Output): Promise<number> {
   // After Ctrl-C the servers are stopped under the running phases: their errors are noise, not news.
   let interrupted = false;
   const out = mutedAfter(operatorOutput, () => interrupted);
   const fault = checkFault(options.fault);
-  const seed = checkPositiveInt('seed', options.seed, 42, 0);
-  const orders = checkPositiveInt('orders', options.orders, 5000);
-  const rate = checkPositiveInt('rate', options.rate, 200);
+  const seed = checkOption('seed', options.seed);
+  const orders = checkOption('orders', options.orders);
+  const rate = checkOption('rate', options.rate);
   // CUTOVER_REHEARSAL_DIR lets tests run rehearsals side by side without sharing a folder
   const dir = path.resolve(options.dir ?? process.env.CUTOVER_REHEARSAL_DIR ?? path.join(REPO_ROOT, '.cutover', 'rehearsal'));
   if (options.dryRun) {
@@ -81,7 +83,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       out.ok('rehearse', `backups go to s3://${s3.bucket}/rehearsal at ${s3.endpoint} (S3-compatible server on loopback)`);
     }
 
-    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao!.url, duoduoUrl: duoduo!.url, seed, orders, rate, out });
+    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao!.url, duoduoUrl: duoduo!.url, seed, orders, rate, out, greenProcess: fault === 'green-dies-after-switch' });
     cleanup.push('demo apps and router', () => demo.stop());
 
     const raw = buildRehearsalConfig({
@@ -103,7 +105,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
     writeFileSync(configFile, JSON.stringify(raw, null, 2), { mode: 0o600 });
     const env = selectEnvironment(parseConfig(raw, configFile), 'rehearsal') as ResolvedPostgresEnvironment;
 
-    const run = new RehearsalRun({ env, demo, out, fault, rate, seed, t0: startedAt.getTime() });
+    const run = new RehearsalRun({ env, demo, out, fault, rate, seed, orders, t0: startedAt.getTime(), servers: { blue: cainiao!, green: duoduo! }, configFile });
     cleanup.push('runbook platform', () => run.close());
     const result = await run.execute();
 
@@ -117,7 +119,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       options: { seed, orders, rate, fault },
       ...result,
     };
-    const report: RehearsalReport = { ...partial, verdict: judge(partial, fault === 'rollback-after-switch' || fault === 'green-errors') };
+    const report: RehearsalReport = { ...partial, verdict: judge(partial, fault === 'rollback-after-switch' || fault === 'green-errors' || fault === 'green-dies-after-switch') };
     const htmlFile = path.join(dir, 'report.html');
     writeFileSync(htmlFile, renderHtmlReport(report));
     if (options.reportJson) {
@@ -159,6 +161,7 @@ function printSummary(out: Output, r: RehearsalReport, htmlFile: string, jsonFil
     '  phases',
     ...r.phases.map((p) => `    ${p.name.padEnd(10)} ${p.outcome.padEnd(12)} ${p.summary}`),
     ...r.verdict.reasons.map((x) => `  ! ${x}`),
+    ...(r.estimate ? ['  figures    ' + r.estimate.figuresFile + ' (`npx cutover estimate --env NAME` forecasts another environment from them)', ...formatForecast(r.estimate.forecast).map((l) => `  ${l}`)] : []),
     `  report     ${htmlFile}${jsonFile ? ` and ${path.resolve(jsonFile)}` : ''}`,
   ];
   out.result(r, lines.join('\n'));

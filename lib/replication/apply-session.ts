@@ -29,7 +29,7 @@ export async function openApplySession(url: string, originName: string): Promise
   } catch (err) {
     await client.end().catch(() => {});
     throw new CutoverError('PRECONDITION_FAILED', `cannot prepare an apply session on ${redact(url)}: ${(err as Error).message}`, {
-      fix: 'the apply user needs superuser (or SET on session_replication_role and EXECUTE on pg_replication_origin_* functions)',
+      fix: 'run `cutover assess`: it prints the GRANT statements this role needs (SET on session_replication_role from PostgreSQL 15, EXECUTE on the pg_replication_origin_* functions from 14; superuser before)',
       cause: err,
     });
   }

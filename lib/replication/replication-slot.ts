@@ -105,12 +105,32 @@ export async function dropSlot(client: pg.ClientBase, slotName: string): Promise
   });
 }
 
-/** The publication lists exactly the mapped source tables (created before the slot, as pgoutput requires). */
+/**
+ * The publication lists exactly the mapped source tables (created before the slot, as pgoutput
+ * requires). One that already lists them is left as it is: a role that only reads the tables
+ * (REPLICATION + SELECT) may not create or alter it, so the tables' owner makes it once (assess
+ * prints the statement) and the kit uses it.
+ */
 export async function ensurePublication(client: pg.ClientBase, name: string, tables: readonly MappedTable[]): Promise<void> {
+  const wanted = [...new Set(tables.map((t) => `${t.source.schema}.${t.source.table}`))].sort();
   const list = [...new Set(tables.map((t) => qualified(t.source.schema, t.source.table)))].join(', ');
-  const { rowCount } = await client.query('select 1 from pg_publication where pubname = $1', [name]);
-  if (rowCount) await client.query(`alter publication ${quoteIdent(name)} set table ${list}`);
-  else await client.query(`create publication ${quoteIdent(name)} for table ${list}`);
+  const { rows } = await client.query<{ listed: string[] }>(
+    `select array(select schemaname || '.' || tablename from pg_publication_tables pt where pt.pubname = p.pubname order by 1) as listed
+       from pg_publication p where p.pubname = $1`,
+    [name],
+  );
+  if (rows.length && rows[0]!.listed.join('\n') === wanted.join('\n')) return;
+  const statement = rows.length ? `alter publication ${quoteIdent(name)} set table ${list}` : `create publication ${quoteIdent(name)} for table ${list}`;
+  try {
+    await client.query(statement);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42501' && !/must be owner/.test((err as Error).message)) throw err;
+    throw new CutoverError('PRECONDITION_FAILED', `the role may not ${rows.length ? 'change' : 'create'} publication "${name}": ${(err as Error).message}`, {
+      received: name,
+      fix: `as the owner of the tables (or a superuser), run once: ${statement};  the kit then uses the publication as it is`,
+      cause: err,
+    });
+  }
 }
 
 export async function dropPublication(client: pg.ClientBase, name: string): Promise<void> {

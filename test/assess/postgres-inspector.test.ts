@@ -103,7 +103,7 @@ describe('PostgresInspector', () => {
     const fake = {
       query: async (sql: string) =>
         sql.includes('pg_settings')
-          ? { rows: [{ name: 'wal_level', setting: 'replica' }, { name: 'max_replication_slots', setting: '10' }, { name: 'max_wal_senders', setting: '10' }] }
+          ? { rows: [{ name: 'wal_level', setting: 'replica' }, { name: 'max_replication_slots', setting: '10' }, { name: 'max_wal_senders', setting: '10' }, { name: 'server_version_num', setting: '170006' }] }
           : { rows: [{ n: '10' }] },
     } as unknown as pg.ClientBase;
     const { settings, findings } = await replicationSettings(fake, 'source');
@@ -112,6 +112,22 @@ describe('PostgresInspector', () => {
       ['source-wal-level', 'blocker'],
       ['source-replication-slots', 'blocker'],
     ]);
+  });
+
+  test('reports a server older than PostgreSQL 12 as a blocker naming its version and the upgrade', async () => {
+    const settingsOf = (version: string, num: string) =>
+      ({
+        query: async (sql: string) =>
+          sql.includes('pg_settings')
+            ? { rows: [{ name: 'wal_level', setting: 'logical' }, { name: 'max_replication_slots', setting: '10' }, { name: 'max_wal_senders', setting: '10' }, { name: 'server_version', setting: version }, { name: 'server_version_num', setting: num }] }
+            : { rows: [{ n: '0' }] },
+      }) as unknown as pg.ClientBase;
+    const old = await replicationSettings(settingsOf('11.22', '110022'), 'target');
+    expect(old.findings).toEqual([
+      expect.objectContaining({ id: 'target-version', severity: 'blocker', message: 'target runs PostgreSQL 11.22; the kit supports PostgreSQL 12 to 18', handling: expect.stringMatching(/upgrade the target to PostgreSQL 12 or later/) }),
+    ]);
+    expect((await replicationSettings(settingsOf('12.22', '120022'), 'source')).findings).toEqual([]);
+    expect((await replicationSettings(settingsOf('19.0', '190000'), 'source')).findings.map((f) => [f.id, f.severity])).toEqual([['source-version', 'warning']]);
   });
 
   test('fails if the password is wrong with AUTH_FAILED, without printing the password', async () => {

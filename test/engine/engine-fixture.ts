@@ -71,7 +71,10 @@ export interface EngineFixture {
   another(flags?: EngineFlags, prompter?: Prompter, command?: string): Engine;
 }
 
-export function engineFixture(env: ResolvedEnvironment, opts: { fake?: FakeOptions; flags?: EngineFlags; prompter?: Prompter; command?: string; preemptTimeoutMs?: number; configFile?: string } = {}): EngineFixture {
+export function engineFixture(
+  env: ResolvedEnvironment,
+  opts: { fake?: FakeOptions; flags?: EngineFlags; prompter?: Prompter; command?: string; preemptTimeoutMs?: number; configFile?: string; phases?: PhaseRegistry; clock?: Clock } = {},
+): EngineFixture {
   const fake = new FakePlatform(opts.fake);
   const out = new RecordingOutput();
   const journal = FileJournalStore.inStateDir(env.stateDir);
@@ -83,12 +86,12 @@ export function engineFixture(env: ResolvedEnvironment, opts: { fake?: FakeOptio
       out,
       journal: FileJournalStore.inStateDir(env.stateDir),
       lock: FileLockStore.inStateDir(env.stateDir),
-      phases: fakeRegistry(),
+      phases: opts.phases ?? fakeRegistry(),
       rollback: fakeRollback,
       command: command ?? 'cutover test',
       flags,
       prompter,
-      clock: fastClock(),
+      clock: opts.clock ?? fastClock(),
       preemptTimeoutMs: opts.preemptTimeoutMs,
       configFile: opts.configFile,
     });

@@ -7,7 +7,10 @@ import { verifiedPhases } from '../../lib/engine/journal-history.ts';
 import { PHASE_ORDER } from '../../lib/engine/phase.ts';
 import { scriptedPrompter } from '../../lib/engine/prompter.ts';
 import { CutoverError } from '../../lib/errors.ts';
-import { engineFixture, tempEnvironment } from './engine-fixture.ts';
+import { engineFixture, fakeRegistry, tempEnvironment } from './engine-fixture.ts';
+import type { Phase } from '../../lib/engine/phase.ts';
+import { evaluateGates } from '../../lib/traffic/gates.ts';
+import { validationAgeSeconds } from '../../lib/traffic/traffic-inputs.ts';
 
 const disposers: (() => void)[] = [];
 afterEach(() => {
@@ -177,6 +180,34 @@ describe('Engine', () => {
     expect(s.validation!.ageSeconds).toBeLessThan(5);
     expect(s.lock).toBeNull();
     expect(s.next.command).toBe('npx cutover shift --env lab');
+  });
+
+  test('fails if the last passing validation grows older than gates.maxValidationAgeSeconds during a shift: the engine hands the traffic gates its time from the journal', async () => {
+    let offset = 0;
+    const clock = { now: () => new Date(Date.now() + offset), sleep: async (ms: number) => void (offset += ms) };
+    const ages: (number | undefined)[] = [];
+    // a shift whose bake outlives the validation: the gates re-read the age each window, as
+    // lib/traffic/gate-watch.ts does with validationAgeSeconds(ctx)
+    const registry = fakeRegistry();
+    const shift: Phase = {
+      ...registry.shift!,
+      async apply(ctx) {
+        ages.push(validationAgeSeconds(ctx));
+        await ctx.clock.sleep(ctx.env.gates.maxValidationAgeSeconds * 1000);
+        const age = validationAgeSeconds(ctx);
+        ages.push(age);
+        const v = evaluateGates({ lagMs: 0, validationAgeSeconds: age, gates: ctx.env.gates });
+        return { ok: v.ok, summary: v.ok ? 'gates green' : v.reasons.join('; ') };
+      },
+    };
+    const f = engineFixture(env(), { flags: { yes: true }, phases: { ...registry, shift }, clock });
+    for (const name of ['assess', 'snapshot', 'replicate', 'validate'] as const) expect((await f.engine.runPhase(name)).ok).toBe(true);
+    offset += 60_000;
+    const run = await f.engine.runPhase('shift');
+    expect(ages[0]).toBeGreaterThanOrEqual(60);
+    expect(ages[0]).toBeLessThan(120);
+    expect(run.ok).toBe(false);
+    expect(run.apply?.summary).toMatch(/last passing validation is \d+ s old, above the limit 3600 s/);
   });
 
   test('the replicate gate says no when lag stays above the limit, after its timeout', async () => {

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, test } from 'vitest';
 import { StreamOutput } from '../../lib/output/output.ts';
-import { CutoverError } from '../../lib/errors.ts';
+import { CutoverError, exitCodeFor } from '../../lib/errors.ts';
 
 function capture() {
   const stdout = new PassThrough();
@@ -48,10 +48,12 @@ describe('StreamOutput', () => {
     expect(lines[1]).toMatch(/10\/10 rows \(100%\)/);
   });
 
-  test('CutoverError describes what, received, allowed and fix; gate codes exit 1, others 2', () => {
+  test('CutoverError describes what, received, allowed and fix; gate codes exit 1, INTERNAL 3, others 2', () => {
     const e = new CutoverError('ENV_UNKNOWN', 'unknown environment "prdo"', { received: 'prdo', allowed: 'staging, prod', fix: 'use --env prod' });
     expect(e.describe()).toBe('ENV_UNKNOWN: unknown environment "prdo"\n  received: "prdo"\n  allowed:  staging, prod\n  fix:      use --env prod');
     expect(e.exitCode).toBe(2);
     expect(new CutoverError('GATE_FAILED', 'lag too high').exitCode).toBe(1);
+    expect(new CutoverError('INTERNAL', 'a bug').exitCode).toBe(3);
+    expect(exitCodeFor(new RangeError('Invalid array length'))).toBe(3);
   });
 });

@@ -9,7 +9,11 @@ describe('rehearsal --fault green-errors', () => {
   afterAll(() => r?.cleanup());
 
   test('the shift gates send reads back to blue automatically, and a rollback phase is reported', () => {
-    expect(phase(r.report, 'shift').outcome, r.out.text()).toBe('rolled-back');
+    const shift = phase(r.report, 'shift');
+    expect(shift.outcome, r.out.text()).toBe('rolled-back');
+    // the shift's own gate moved reads back: the router read 0 % green before the rollback ran
+    expect(shift.summary).toMatch(/gate failed at \d+ % green: green error ratio .*reads rolled back to 0 %/);
+    expect(shift.figures).toMatchObject({ readWeightGreenBeforeRollback: 0 });
     expect(phase(r.report, 'switch').outcome).toBe('not-run');
     expect(phase(r.report, 'rollback').outcome).toBe('ok');
     const last = r.report.timeline[r.report.timeline.length - 1]!;

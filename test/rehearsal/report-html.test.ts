@@ -54,11 +54,58 @@ describe('rehearsal report', () => {
     expect(bad.verdict.reasons.join('\n')).toMatch(/2 client request\(s\) failed[\s\S]*1 acknowledged write\(s\) missing on blue[\s\S]*differ[\s\S]*validation found differences/);
   });
 
+  test('fails if validation never ran: a check that compared nothing is not a pass', () => {
+    const v = sampleReport({ validation: { equal: null, tables: [] } }).verdict;
+    expect(v.ok).toBe(false);
+    expect(v.reasons).toEqual(['validation never ran: nothing shows green equal to blue']);
+  });
+
+  test('fails if no request was sent, even with writes acknowledged and nothing failed', () => {
+    const v = sampleReport({ requests: { total: 0, failed: 0, reads: 0, writes: 0, failuresByReason: {} } }).verdict;
+    expect(v.ok).toBe(false);
+    expect(v.reasons).toEqual(['no client request was sent: nothing shows the cutover kept clients served']);
+  });
+
+  test('fails if a phase failed, and if a rollback scenario ran no rollback', () => {
+    const failedPhase = sampleReport({ phases: [{ name: 'switch', start: null, end: null, outcome: 'failed', summary: 'fence refused' }] }).verdict;
+    expect(failedPhase.reasons).toEqual(['phase switch failed: fence refused']);
+    const { verdict: _v, ...report } = sampleReport();
+    expect(judge(report, true).reasons).toEqual(['the fault scenario expected a rollback, none ran']);
+    // differences are tolerated only where a rollback is expected (and ran)
+    const differing = { ...report, validation: { equal: false, tables: [] }, rollback: { ran: true, seconds: 3, greenEraWrites: 0 } };
+    expect(judge(differing, true).ok).toBe(true);
+    expect(judge(differing, false).reasons).toEqual(['validation found differences']);
+  });
+
   test('the HTML is self-contained and escapes text', () => {
     const html = renderHtmlReport(sampleReport());
     expect(html).not.toMatch(/<script|<link|src="http/);
     expect(html).toContain('no blockers &lt;b&gt;');
     expect((html.match(/<svg/g) ?? []).length).toBe(5);
+  });
+
+  test("marks each fault's injection on every chart, and gives the fault's own failures apart", () => {
+    const html = renderHtmlReport(
+      sampleReport({
+        options: { seed: 1, orders: 100, rate: 200, fault: 'source-restart' },
+        faults: [{ name: 'source-restart', at: 20_000, until: 21_500, detail: "blue's PostgreSQL restarted <fast>" }],
+        requests: {
+          total: 1000,
+          failed: 0,
+          reads: 700,
+          writes: 300,
+          failuresByReason: { 'http-503': 7 },
+          attributedToFault: { failed: 7, byReason: { 'http-503': 7 }, rule: 'answered 5xx by the blue app while its database was down' },
+        },
+      }),
+    );
+    // one mark per chart, at 20 s of 60 s on the x axis (48 + 20/60 * 700 = 281.3)
+    expect((html.match(/<g class="fault" data-fault="source-restart">/g) ?? []).length).toBe(5);
+    expect(html).toContain('x1="281.3"');
+    expect(html).toContain('class="fault-span" x="281.3"');
+    expect(html).toMatch(/<table id="faults">.*source-restart.*20\.0 s.*21\.5 s.*restarted &lt;fast&gt;/s);
+    expect(html).toMatch(/id="fault-failures">7 more failed request\(s\), not counted above: answered 5xx by the blue app/);
+    expect(renderHtmlReport(sampleReport())).not.toContain('class="fault"');
   });
 
   test('renders in a real headless browser', async (ctx) => {

@@ -107,7 +107,7 @@ describe('rollback', () => {
     };
     const outcome = await runRollback(phaseContext(env, p, { signal: ac.signal }));
     expect(outcome.ok).toBe(false);
-    expect(outcome.summary).toMatch(/interrupted by the operator .*writes stay on green.*run `npx cutover rollback --env lab` again/);
+    expect(outcome.summary).toMatch(/interrupted by the operator .*writes stay on green.*run `npx cutover rollback --config \S+ --env lab` again/);
     expect(outcome.summary).not.toMatch(/within 200 ms/);
     expect(p.fakeRouter!).toMatchObject({ writeTarget: 'green', writesHeld: false });
     expect(p.green.readOnly).toBe(false);
@@ -157,6 +157,28 @@ describe('rollback', () => {
     expect(p.sequences.value.blue).toBe(201);
   });
 
+  test('fails if reverse replication says it caught up but its applied position is behind green\'s final one: not proven', async () => {
+    const p = await afterSwitch(4);
+    p.reverse.waitForPosition = async () => true; // a replicator whose "yes" is not backed by what it applied
+    const outcome = await runRollback(phaseContext(env, p));
+    expect(outcome.ok).toBe(false);
+    expect(outcome.result).toMatchObject({ proof: false, greenLastPosition: '4', reverseAppliedPosition: '0' });
+    expect(outcome.summary).toMatch(/NOT PROVEN: reverse replication applied only 0, behind green's final 4/);
+  });
+
+  test('fails if reverse replication reports no applied position: its "caught up" alone proves nothing', async () => {
+    const p = await afterSwitch(3);
+    const status = p.reverse.status.bind(p.reverse);
+    p.reverse.status = async () => {
+      const { appliedPosition: _dropped, ...rest } = await status();
+      return rest;
+    };
+    const outcome = await runRollback(phaseContext(env, p));
+    expect(outcome.ok).toBe(false);
+    expect(outcome.result).toMatchObject({ proof: false, reverseAppliedPosition: null });
+    expect(outcome.summary).toMatch(/NOT PROVEN: reverse replication reports no applied position/);
+  });
+
   test('fails if blue still refuses writes afterwards: checked, not assumed', async () => {
     const p = await afterSwitch(2);
     const allow = p.fence.allowWrites.bind(p.fence);
@@ -164,7 +186,7 @@ describe('rollback', () => {
     p.blue.readOnly = true;
     const outcome = await runRollback(phaseContext(env, p));
     expect(outcome.ok).toBe(false);
-    expect(outcome.summary).toMatch(/blue still refuses writes .*client writes FAIL.*cutover rollback --env lab/);
+    expect(outcome.summary).toMatch(/blue still refuses writes .*client writes FAIL.*cutover rollback --config \S+ --env lab/);
     expect(outcome.figures).toMatchObject({ blueAcceptsWrites: false });
   });
 
@@ -179,7 +201,7 @@ describe('rollback', () => {
     };
     const outcome = await runRollback(phaseContext(env, p));
     expect(outcome.summary).not.toMatch(/forward replication resumed/);
-    expect(outcome.summary).toMatch(/forward replication NOT resumed: it came up in full-load.*empty green's tables and run `npx cutover replicate start --env lab`/);
+    expect(outcome.summary).toMatch(/forward replication NOT resumed: it came up in full-load.*empty green's tables and run `npx cutover replicate start --config \S+ --env lab`/);
     expect(p.log.slice(-2)).toEqual(['forward.start', 'forward.stop']);
 
     const q = await afterSwitch(1);

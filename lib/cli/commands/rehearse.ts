@@ -1,10 +1,19 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Output } from '../../output/output.ts';
 import { exported, importOptional } from '../../platform/optional-module.ts';
-import { positiveNumber, wholeNumber } from '../global-options.ts';
+import { REHEARSAL_LIMITS, type LimitedOption } from '../../rehearsal/rehearse-options.ts';
+import { wholeNumber } from '../global-options.ts';
 import { withoutSession, type CliRuntime } from '../runtime.ts';
 
-export const REHEARSAL_FAULTS = ['green-errors', 'rollback-after-switch', 'kill-replicator'] as const;
+export const REHEARSAL_FAULTS = [
+  'green-errors',
+  'rollback-after-switch',
+  'kill-replicator',
+  'source-restart',
+  'target-restart',
+  'green-dies-after-switch',
+  'operator-dies-in-switch',
+] as const;
 
 interface RehearseOptions {
   readonly seed?: number;
@@ -23,9 +32,9 @@ export function registerRehearse(program: Command, rt: CliRuntime): void {
   program
     .command('rehearse')
     .description('the full cutover on embedded PostgreSQL, real apps, a real router and live load; ends with a report')
-    .option('--seed <n>', 'generator seed (same seed, same data)', wholeNumber(0))
-    .option('--orders <n>', 'orders in the legacy demo data', wholeNumber(1))
-    .option('--rate <n>', 'client requests per second during the cutover', positiveNumber)
+    .option('--seed <n>', limited('seed'), wholeNumber(REHEARSAL_LIMITS.seed.min, REHEARSAL_LIMITS.seed.max))
+    .option('--orders <n>', limited('orders'), wholeNumber(REHEARSAL_LIMITS.orders.min, REHEARSAL_LIMITS.orders.max))
+    .option('--rate <n>', limited('rate'), wholeNumber(REHEARSAL_LIMITS.rate.min, REHEARSAL_LIMITS.rate.max))
     .option('--fault <name>', `run a fault scenario: ${REHEARSAL_FAULTS.join(' | ')}`, fault)
     .option('--keep', 'leave the servers running at the end and print how to connect')
     .option('--report-json <path>', 'write the report as JSON to PATH')
@@ -37,6 +46,12 @@ export function registerRehearse(program: Command, rt: CliRuntime): void {
         return rehearse({ seed: o.seed, orders: o.orders, rate: o.rate, fault: o.fault, keep: o.keep === true, reportJson: o.reportJson, backupStore: o.backupStore, dryRun: globals.dryRun === true }, out);
       }),
     );
+}
+
+/** Help text with the option's limits and default (checked when parsed: nothing starts on a bad value). */
+function limited(name: LimitedOption): string {
+  const l = REHEARSAL_LIMITS[name];
+  return `${l.what}: ${l.min}–${l.max}, default ${l.fallback}`;
 }
 
 function fault(value: string): string {

@@ -1,0 +1,30 @@
+// Mutation testing of the gate and verdict modules (issue 18): `npm run mutation`.
+// Not part of `npm test` (minutes, not seconds). Scores land in reports/mutation/.
+// Mutated: the gates and the gate watch, the switch's pre-checks, the rollback's proof, the
+// validation outcome, the rehearsal verdict, and replication status (source-measured lag,
+// DMS latency, CloudWatch alarms).
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  plugins: ['@stryker-mutator/vitest-runner'],
+  vitest: { configFile: 'bench/mutation/vitest.config.ts', related: false },
+  mutate: [
+    'lib/traffic/gates.ts',
+    'lib/traffic/gate-watch.ts',
+    'lib/traffic/switch-phase.ts:110-135',
+    'lib/traffic/rollback.ts:256-290',
+    'lib/phases/validate-phase.ts:76-147',
+    'lib/rehearsal/report.ts:61-81',
+    'lib/replication/stream-health.ts',
+    'lib/aws/dms-metrics.ts:60-101',
+    'lib/platform/gate-alarms.ts',
+  ],
+  coverageAnalysis: 'perTest',
+  concurrency: 2,
+  timeoutMS: 30_000,
+  reporters: ['clear-text', 'progress-append-only', 'json'],
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+  ignorePatterns: ['.cutover', 'reports', 'cdk.out', '.stryker-tmp'],
+};

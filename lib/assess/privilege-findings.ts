@@ -1,0 +1,263 @@
+import type pg from 'pg';
+import type { ResolvedPostgresEnvironment } from '../config/load.ts';
+import type { MappedTable } from '../mappings/types.ts';
+import type { Finding } from '../platform/roles.ts';
+import { qualified, quoteIdent } from '../postgres/sql-names.ts';
+import { streamNames } from '../postgres/stream-names.ts';
+
+/**
+ * What the roles of the two URLs may do, against what the kit will ask of them, with the exact
+ * statement that grants each missing privilege (run it as a superuser or the object's owner).
+ *
+ * Least privilege, as found on PostgreSQL 12, 15 and 18 (docs/config-reference.md):
+ * - the read side (source; the target for reverse replication) needs the REPLICATION attribute
+ *   and SELECT on the mapped tables. CREATE PUBLICATION needs CREATE on the database and
+ *   ownership of every table, so a role that only reads them gets the publication from the
+ *   tables' owner, made once with the statement printed here; the kit then uses it as it is.
+ * - the apply side (target; the source for reverse replication) needs to write the mapped tables,
+ *   CREATE on the database (the kit's `_cutover` schema), SET on `session_replication_role`
+ *   (grantable from PostgreSQL 15, superuser before) and EXECUTE on the replication-origin
+ *   functions (grantable from PostgreSQL 14, superuser before): the origins are what keeps the
+ *   two directions from replicating each other's changes back.
+ */
+export async function privilegeFindings(
+  source: pg.ClientBase,
+  target: pg.ClientBase,
+  env: ResolvedPostgresEnvironment,
+  tables: readonly MappedTable[],
+): Promise<Finding[]> {
+  const [src, tgt] = await Promise.all([roleFacts(source), roleFacts(target)]);
+  const findings: Finding[] = [];
+  const sourceTables = uniqTables(tables.map((t) => t.source));
+  const targetTables = uniqTables(tables.map((t) => t.target));
+  // forward: read the source, apply to the target (blockers)
+  findings.push(...readSide(src, 'source', 'blocker'));
+  findings.push(...(await selectPrivileges(source, src, sourceTables)));
+  findings.push(...(await publicationFindings(source, src, streamNames(env, 'forward').publication, tables)));
+  findings.push(...(await applySide(target, tgt, 'target', targetTables, 'blocker')));
+  // reverse (after the write switch): read the target, apply to the source (warnings until then)
+  findings.push(...readSide(tgt, 'target', 'warning'));
+  findings.push(...(await applySide(source, src, 'source', sourceTables, 'warning')));
+  return findings;
+}
+
+interface RoleFacts {
+  readonly role: string;
+  readonly superuser: boolean;
+  readonly replication: boolean;
+  readonly major: number;
+  readonly database: string;
+}
+
+async function roleFacts(client: pg.ClientBase): Promise<RoleFacts> {
+  const { rows } = await client.query<{ role: string; su: boolean; repl: boolean; num: string; db: string }>(
+    `select current_user as role, r.rolsuper as su, r.rolreplication as repl, current_setting('server_version_num') as num, current_database() as db
+       from pg_roles r where r.rolname = current_user`,
+  );
+  const r = rows[0]!;
+  return { role: r.role, superuser: r.su, replication: r.repl, major: Math.floor(Number(r.num) / 10000), database: r.db };
+}
+
+function finding(id: string, severity: Finding['severity'], message: string, statement: string): Finding {
+  return { id, severity, count: 1, sampleKeys: [], message, handling: statement };
+}
+
+function purposeOf(side: 'source' | 'target', reading: boolean): string {
+  return reading === (side === 'source') ? 'forward replication' : 'reverse replication (rollback after the write switch)';
+}
+
+function readSide(f: RoleFacts, side: 'source' | 'target', severity: Finding['severity']): Finding[] {
+  if (f.superuser || f.replication) return [];
+  return [
+    finding(
+      `${side}-replication-privilege`,
+      severity,
+      `${side} role ${f.role} has no REPLICATION attribute; ${purposeOf(side, true)} opens a replication connection and a slot with it`,
+      `ALTER ROLE ${quoteIdent(f.role)} REPLICATION;  (on Amazon RDS/Aurora: GRANT rds_replication TO ${quoteIdent(f.role)};)`,
+    ),
+  ];
+}
+
+async function selectPrivileges(client: pg.ClientBase, f: RoleFacts, tables: readonly TableName[]): Promise<Finding[]> {
+  if (f.superuser || !tables.length) return [];
+  const missing = await lacking(client, tables, ['SELECT']);
+  const schemas = await lackingSchemaUsage(client, tables);
+  const out: Finding[] = [];
+  if (schemas.length) {
+    out.push(
+      finding('source-schema-privilege', 'blocker', `source role ${f.role} has no USAGE on schema(s) ${schemas.join(', ')} of mapped tables`, `GRANT USAGE ON SCHEMA ${schemas.join(', ')} TO ${quoteIdent(f.role)};`),
+    );
+  }
+  if (missing.length) {
+    out.push(
+      finding(
+        'source-select-privilege',
+        'blocker',
+        `source role ${f.role} cannot read ${missing.length} mapped table(s): ${missing.join(', ')}; the full load and validate read them`,
+        `GRANT SELECT ON ${missing.join(', ')} TO ${quoteIdent(f.role)};`,
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * The kit creates the publication when the role may (CREATE on the database and owner of every
+ * table, or superuser); otherwise an existing publication that lists every mapped table is used
+ * as it is, and a missing one is a blocker with the statement for the tables' owner.
+ */
+async function publicationFindings(client: pg.ClientBase, f: RoleFacts, name: string, tables: readonly MappedTable[]): Promise<Finding[]> {
+  if (f.superuser || !tables.length) return [];
+  const wanted = uniq(tables.map((t) => `${t.source.schema}.${t.source.table}`));
+  const { rows: pub } = await client.query<{ listed: string[] | null }>(
+    `select array(select schemaname || '.' || tablename from pg_publication_tables pt where pt.pubname = p.pubname) as listed
+       from pg_publication p where p.pubname = $1`,
+    [name],
+  );
+  const listed = new Set(pub[0]?.listed ?? []);
+  const absent = wanted.filter((t) => !listed.has(t));
+  if (pub.length && !absent.length) return []; // made by the owner beforehand: used as it is
+  const { rows } = await client.query<{ ok: boolean }>(
+    `select has_database_privilege(current_database(), 'CREATE')
+            and coalesce(bool_and(pg_has_role(c.relowner, 'USAGE')), true) as ok
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname || '.' || c.relname = any($1::text[])`,
+    [wanted],
+  );
+  if (rows[0]?.ok) return [];
+  const list = uniq(tables.map((t) => qualified(t.source.schema, t.source.table))).join(', ');
+  const statement = pub.length
+    ? `ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${list};`
+    : `CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${list};`;
+  return [
+    finding(
+      'source-publication-privilege',
+      'blocker',
+      pub.length
+        ? `publication ${name} on the source lacks ${absent.join(', ')}, and role ${f.role} may not change it (it needs to own every mapped table)`
+        : `source role ${f.role} may not create publication ${name} (that needs CREATE on the database and ownership of every mapped table)`,
+      `as the owner of the tables (or a superuser), once: ${statement}  The kit then uses it as it is.`,
+    ),
+  ];
+}
+
+async function applySide(
+  client: pg.ClientBase,
+  f: RoleFacts,
+  side: 'source' | 'target',
+  tables: readonly TableName[],
+  severity: Finding['severity'],
+): Promise<Finding[]> {
+  if (f.superuser) return [];
+  const purpose = purposeOf(side, false);
+  const role = quoteIdent(f.role);
+  const out: Finding[] = [];
+  const missing = await lacking(client, tables, ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']);
+  if (missing.length) {
+    out.push(
+      finding(
+        `${side}-write-privilege`,
+        severity,
+        `${side} role ${f.role} cannot write ${missing.length} mapped table(s): ${missing.join(', ')}; ${purpose} applies rows to them`,
+        `GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ${missing.join(', ')} TO ${role};  (or make ${role} their owner)`,
+      ),
+    );
+  }
+  const { rows } = await client.query<{ create: boolean; schema: boolean }>(
+    `select has_database_privilege(current_database(), 'CREATE') as create,
+            coalesce((select has_schema_privilege(n.oid, 'CREATE') from pg_namespace n where nspname = '_cutover'), false) as schema`,
+  );
+  if (!rows[0]!.create && !rows[0]!.schema) {
+    out.push(
+      finding(
+        `${side}-create-privilege`,
+        severity,
+        `${side} role ${f.role} may not create the kit's _cutover schema (load state, positions, dead letters) for ${purpose}`,
+        `GRANT CREATE ON DATABASE ${quoteIdent(f.database)} TO ${role};`,
+      ),
+    );
+  }
+  const replicaRole = f.major >= 15 ? await has(client, `has_parameter_privilege('session_replication_role', 'SET')`) : false;
+  if (!replicaRole) {
+    out.push(
+      finding(
+        `${side}-replica-role-privilege`,
+        severity,
+        `${side} role ${f.role} may not SET session_replication_role on PostgreSQL ${f.major}; ${purpose} applies rows with it (foreign keys and triggers do not fire on replicated rows, as with DMS)`,
+        f.major >= 15
+          ? `GRANT SET ON PARAMETER session_replication_role TO ${role};`
+          : `before PostgreSQL 15 only a superuser may: ALTER ROLE ${role} SUPERUSER;  (on Amazon RDS/Aurora: GRANT rds_superuser TO ${role};)`,
+      ),
+    );
+  }
+  const origins =
+    f.major >= 14
+      ? await has(
+          client,
+          `has_function_privilege('pg_replication_origin_create(text)', 'EXECUTE') and has_function_privilege('pg_replication_origin_session_setup(text)', 'EXECUTE')
+           and has_function_privilege('pg_replication_origin_drop(text)', 'EXECUTE')`,
+        )
+      : false;
+  if (!origins) {
+    out.push(
+      finding(
+        `${side}-origin-privilege`,
+        severity,
+        `${side} role ${f.role} may not use replication origins on PostgreSQL ${f.major}; ${purpose} commits under one so the other direction does not replicate the kit's own changes back`,
+        f.major >= 14
+          ? `GRANT EXECUTE ON FUNCTION pg_replication_origin_create(text), pg_replication_origin_session_setup(text), pg_replication_origin_drop(text) TO ${role};`
+          : `before PostgreSQL 14 only a superuser may: ALTER ROLE ${role} SUPERUSER;  (on Amazon RDS/Aurora: GRANT rds_superuser TO ${role};)`,
+      ),
+    );
+  }
+  return out;
+}
+
+async function has(client: pg.ClientBase, condition: string): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>(`select (${condition}) as ok`);
+  return rows[0]!.ok === true;
+}
+
+type TableName = { readonly schema: string; readonly table: string };
+
+function uniqTables(tables: readonly TableName[]): TableName[] {
+  const seen = new Map<string, TableName>();
+  for (const t of tables) seen.set(qualified(t.schema, t.table), t);
+  return [...seen.values()];
+}
+
+/**
+ * Facts about the tables, read through the catalogs by OID: a name lookup would itself fail
+ * without USAGE on the schema. `name` is the quoted `schema.table` for statements.
+ */
+async function tableFacts(
+  client: pg.ClientBase,
+  tables: readonly TableName[],
+  privileges: readonly string[],
+): Promise<{ name: string; exists: boolean; schemaUsage: boolean; schema: string; missing: boolean }[]> {
+  const { rows } = await client.query<{ i: number; oid: string | null; nspname: string | null; usage: boolean | null; missing: boolean | null }>(
+    `select i, c.oid::text as oid, n.nspname, has_schema_privilege(n.oid, 'USAGE') as usage,
+            ${privileges.length ? `not (${privileges.map((_, k) => `has_table_privilege(c.oid, $${k + 2})`).join(' and ')})` : 'false'} as missing
+       from unnest($1::text[], $${privileges.length + 2}::text[]) with ordinality as q(schema, name, i)
+       left join pg_namespace n on n.nspname = q.schema
+       left join pg_class c on c.relnamespace = n.oid and c.relname = q.name
+      order by i`,
+    [tables.map((t) => t.schema), ...privileges, tables.map((t) => t.table)],
+  );
+  return rows.map((r, i) => ({ name: qualified(tables[i]!.schema, tables[i]!.table), exists: r.oid !== null, schemaUsage: r.usage !== false, schema: r.nspname ?? '', missing: r.missing === true }));
+}
+
+/** Tables (quoted names, existing ones only) on which the current role lacks any of `privileges`. */
+async function lacking(client: pg.ClientBase, tables: readonly TableName[], privileges: readonly string[]): Promise<string[]> {
+  if (!tables.length) return [];
+  return (await tableFacts(client, tables, privileges)).filter((t) => t.exists && t.missing).map((t) => t.name);
+}
+
+/** Schemas (quoted) of the given tables on which the current role has no USAGE. */
+async function lackingSchemaUsage(client: pg.ClientBase, tables: readonly TableName[]): Promise<string[]> {
+  return uniq((await tableFacts(client, tables, [])).filter((t) => t.exists && !t.schemaUsage).map((t) => quoteIdent(t.schema)));
+}
+
+function uniq(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}

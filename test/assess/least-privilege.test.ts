@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { PostgresInspector } from '../../lib/assess/postgres-inspector.ts';
+import type { Finding } from '../../lib/platform/roles.ts';
+import { RecordingOutput } from '../../lib/output/output.ts';
+import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
+import { slotInfo } from '../../lib/replication/replication-slot.ts';
+import { canStartMajor, connect, startTestPostgres } from '../_helpers/pg.ts';
+import { sql, tableDigest, testEnvironment, until } from '../replication/_env.ts';
+
+/**
+ * The kit with ordinary roles, as on a managed service: on the source a role with REPLICATION
+ * and SELECT on the mapped tables, on the target the owner of the target tables. `assess` names
+ * every missing privilege with the statement that grants it; once those statements ran, forward
+ * replication works with these roles (PostgreSQL 18). On PostgreSQL 12 the statements say what
+ * that version cannot grant (superuser), and a server without logical WAL is a blocker before
+ * any slot exists.
+ */
+const SCHEMA = `create schema shop;
+  create table shop.orders (id bigint primary key, note text);
+  create table shop.lines (order_id bigint, line int, qty int, primary key (order_id, line));`;
+const MAPPING = {
+  rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': '1', 'object-locator': { 'schema-name': 'shop', 'table-name': '%' }, 'rule-action': 'include' }],
+};
+
+type Server = Awaited<ReturnType<typeof startTestPostgres>>;
+const servers: Server[] = [];
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.dispose()));
+});
+
+/** Two databases on one server, roles `reader` (source) and `writer` (owner of the target tables). */
+async function prepare(server: Server): Promise<{ blue: string; green: string; asReader: string; asWriter: string }> {
+  await server.createDatabase('blue');
+  await server.createDatabase('green');
+  const blue = server.urlFor('blue');
+  const green = server.urlFor('green');
+  await sql(server.url, "create role reader login replication password 'r-pw'; create role writer login password 'w-pw'");
+  await sql(blue, SCHEMA + " insert into shop.orders select g, 'o' || g from generate_series(1, 200) g; insert into shop.lines select g, 1, g from generate_series(1, 200) g;");
+  await sql(green, SCHEMA + ' alter schema shop owner to writer; alter table shop.orders owner to writer; alter table shop.lines owner to writer;');
+  const as = (url: string, role: string, pw: string) => url.replace(/\/\/postgres:[^@]*@/, `//${role}:${pw}@`);
+  return { blue, green, asReader: as(blue, 'reader', 'r-pw'), asWriter: as(green, 'writer', 'w-pw') };
+}
+
+const envFor = (sourceUrl: string, targetUrl: string, name: string) => {
+  const env = testEnvironment(sourceUrl, targetUrl, { chunkRows: 100 }, { forward: MAPPING, reverse: MAPPING }, name);
+  return { ...env, source: { ...env.source, schemas: ['shop'] }, target: { ...env.target, schemas: ['shop'] } };
+};
+
+/** The SQL of a finding's fix (the part before a parenthesised alternative or a closing remark). */
+function statementOf(f: Finding): string {
+  return f.handling!.replace(/^as the owner of the tables \(or a superuser\), once: /, '').split(/;\s+/)[0]! + ';';
+}
+
+const byId = (findings: readonly Finding[]) => Object.fromEntries(findings.filter((f) => /privilege/.test(f.id)).map((f) => [f.id, f]));
+
+describe('least privilege', () => {
+  let pg18: Server;
+  let urls: Awaited<ReturnType<typeof prepare>>;
+  beforeAll(async () => {
+    pg18 = await startTestPostgres('postgres', undefined, canStartMajor(18) ? 18 : 17);
+    servers.push(pg18);
+    urls = await prepare(pg18);
+  });
+
+  test('assess prints the exact GRANT / ALTER ROLE / CREATE PUBLICATION for each missing privilege; after them forward replication runs with the ordinary roles', async () => {
+    const env = envFor(urls.asReader, urls.asWriter, 'lp');
+    const first = await new PostgresInspector(env, new RecordingOutput()).assess();
+    expect(first.ok).toBe(false);
+    const missing = byId(first.findings);
+    expect(Object.keys(missing).sort()).toEqual([
+      'source-create-privilege', // reverse replication's _cutover on blue (warning)
+      'source-origin-privilege',
+      'source-publication-privilege',
+      'source-replica-role-privilege',
+      'source-schema-privilege',
+      'source-select-privilege',
+      'source-write-privilege',
+      'target-create-privilege',
+      'target-origin-privilege',
+      'target-replica-role-privilege',
+      'target-replication-privilege', // reverse replication reads green (warning)
+    ]);
+    expect(missing['source-schema-privilege']!).toMatchObject({ severity: 'blocker', handling: 'GRANT USAGE ON SCHEMA "shop" TO "reader";' });
+    expect(missing['source-select-privilege']!).toMatchObject({ severity: 'blocker', handling: 'GRANT SELECT ON "shop"."lines", "shop"."orders" TO "reader";' });
+    expect(missing['source-publication-privilege']!.handling).toBe(
+      'as the owner of the tables (or a superuser), once: CREATE PUBLICATION "cutover_lp" FOR TABLE "shop"."lines", "shop"."orders";  The kit then uses it as it is.',
+    );
+    expect(missing['target-create-privilege']!).toMatchObject({ severity: 'blocker', handling: 'GRANT CREATE ON DATABASE "green" TO "writer";' });
+    expect(missing['target-replica-role-privilege']!).toMatchObject({ severity: 'blocker', handling: 'GRANT SET ON PARAMETER session_replication_role TO "writer";' });
+    expect(missing['target-origin-privilege']!.handling).toBe(
+      'GRANT EXECUTE ON FUNCTION pg_replication_origin_create(text), pg_replication_origin_session_setup(text), pg_replication_origin_drop(text) TO "writer";',
+    );
+    expect(missing['source-write-privilege']!.severity).toBe('warning');
+    expect(missing['target-write-privilege']).toBeUndefined(); // writer owns the target tables
+
+    // the forward blockers' statements, run as a superuser on the database they name
+    for (const id of ['source-schema-privilege', 'source-select-privilege', 'source-publication-privilege']) await sql(urls.blue, statementOf(missing[id]!));
+    for (const id of ['target-create-privilege', 'target-replica-role-privilege', 'target-origin-privilege']) await sql(urls.green, statementOf(missing[id]!));
+    const second = await new PostgresInspector(env, new RecordingOutput()).assess();
+    expect(second.findings.filter((f) => f.severity === 'blocker')).toEqual([]);
+    expect(Object.keys(byId(second.findings)).sort()).toEqual([
+      'source-create-privilege',
+      'source-origin-privilege',
+      'source-replica-role-privilege',
+      'source-write-privilege',
+      'target-replication-privilege',
+    ]);
+
+    const forward = new PostgresReplicator(env, 'forward', new RecordingOutput());
+    try {
+      await forward.start({ foreground: true });
+      await until(async () => (await forward.status()).phase === 'cdc', 30_000, 'CDC');
+      await sql(urls.blue, "insert into shop.orders values (1000, 'after the load'); update shop.lines set order_id = order_id + 5000 where order_id < 10");
+      expect(await forward.waitForPosition(await forward.sourcePosition(), 20_000)).toBe(true);
+      for (const [t, key] of [['shop.orders', 'id'], ['shop.lines', 'order_id, line']] as const) {
+        expect(await tableDigest(urls.green, t, key)).toEqual(await tableDigest(urls.blue, t, key));
+      }
+      const c = await connect(urls.blue);
+      expect((await slotInfo(c, 'cutover_lp')).exists).toBe(true);
+      await c.end();
+      // the kit used the owner's publication as it was
+      expect((await sql(urls.blue, "select pubowner::regrole::text as owner from pg_publication where pubname = 'cutover_lp'")).rows[0].owner).toBe('postgres');
+    } finally {
+      await forward.stop();
+    }
+  });
+});
+
+describe.skipIf(!canStartMajor(12))('least privilege on PostgreSQL 12', () => {
+  test('what 12 cannot grant says superuser; wal_level replica is a blocker before any slot exists', async () => {
+    const pg12 = await startTestPostgres('postgres', { wal_level: 'replica' }, 12);
+    servers.push(pg12);
+    const urls = await prepare(pg12);
+    const report = await new PostgresInspector(envFor(urls.asReader, urls.asWriter, 'lp12'), new RecordingOutput()).assess();
+    const findings = Object.fromEntries(report.findings.map((f) => [f.id, f]));
+    expect(findings['source-wal-level']).toMatchObject({ severity: 'blocker', message: expect.stringMatching(/source wal_level is replica/), handling: expect.stringMatching(/wal_level = logical/) });
+    expect(findings['target-replica-role-privilege']!.handling).toMatch(/^before PostgreSQL 15 only a superuser may: ALTER ROLE "writer" SUPERUSER;/);
+    expect(findings['target-origin-privilege']!.handling).toMatch(/^before PostgreSQL 14 only a superuser may: ALTER ROLE "writer" SUPERUSER;/);
+    expect(findings['target-origin-privilege']!.message).toMatch(/on PostgreSQL 12/);
+    expect((await sql(urls.blue, 'select count(*)::int as n from pg_replication_slots')).rows[0].n).toBe(0);
+  });
+});

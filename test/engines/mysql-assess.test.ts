@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
+import { MysqlInspector } from '../../lib/engines/mysql/mysql-inspector.ts';
+import { RecordingOutput } from '../../lib/output/output.ts';
+import { mariadbMissing, mariadbSkipReason, startTestMariadb, type TestMariadb } from '../_helpers/mariadb.ts';
+import { startTestPostgres } from '../_helpers/pg.ts';
+
+describe.skipIf(mariadbMissing)(`assess on a deliberately misconfigured MariaDB source ${mariadbSkipReason}`, () => {
+  let maria: TestMariadb;
+  let pgServer: Awaited<ReturnType<typeof startTestPostgres>>;
+  let env: ResolvedPostgresEnvironment;
+
+  beforeAll(async () => {
+    [maria, pgServer] = await Promise.all([
+      startTestMariadb({
+        database: 'legacy_shop',
+        serverArgs: ['--binlog-format=STATEMENT', '--binlog-row-image=MINIMAL', '--binlog-expire-logs-seconds=3600', '--default-time-zone=+08:00', '--sql-mode=NO_ENGINE_SUBSTITUTION'],
+      }),
+      startTestPostgres('duoduo'),
+    ]);
+    await maria.exec(`
+      CREATE TABLE orders (id BIGINT UNSIGNED PRIMARY KEY, placed DATETIME NOT NULL, shipped DATE NULL, state ENUM('new','paid') NOT NULL,
+        city VARCHAR(40) CHARACTER SET latin1, memo VARCHAR(40) CHARACTER SET utf8mb3, total DECIMAL(10,2), total_x2 DECIMAL(11,2) AS (total * 2) STORED);
+      INSERT INTO orders (id, placed, shipped, state, city, memo, total) VALUES
+        (1, '2024-01-01 10:00:00', '0000-00-00', 'new', 'Köln', 'x', 1.00),
+        (18446744073709551615, '0000-00-00 00:00:00', NULL, 'paid', NULL, NULL, 2.00),
+        (3, '2024-01-02 10:00:00', '2024-01-05', 'new', NULL, NULL, 3.00);
+      CREATE TABLE audit_log (at DATETIME, what TEXT);
+      CREATE USER 'dms'@'127.0.0.1' IDENTIFIED BY 'dms-pw';
+      GRANT SELECT ON legacy_shop.* TO 'dms'@'127.0.0.1';`, 'legacy_shop');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-mysql-assess-'));
+    const sel = (id: string, table: string) => ({ 'rule-type': 'selection', 'rule-id': id, 'rule-name': id, 'object-locator': { 'schema-name': 'legacy_shop', 'table-name': table }, 'rule-action': 'include' });
+    writeFileSync(path.join(dir, 'forward.json'), JSON.stringify({ rules: [sel('1', 'orders'), sel('2', 'audit_log')] }));
+    writeFileSync(path.join(dir, 'reverse.json'), JSON.stringify({ rules: [sel('1', '%')] }));
+    const raw = { environments: { lab: { platform: 'local', source: { url: maria.urlFor('legacy_shop', { name: 'dms', password: 'dms-pw' }) }, target: { url: pgServer.url }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } } } };
+    env = selectEnvironment(parseConfig(raw, path.join(dir, 'c.json')), 'lab') as ResolvedPostgresEnvironment;
+  });
+  afterAll(async () => {
+    await Promise.all([maria?.dispose(), pgServer?.dispose()]);
+  });
+
+  test('lists the MySQL findings, each with its handling, and the exact GRANT for the missing privileges', async () => {
+    const report = await new MysqlInspector(env, new RecordingOutput()).assess();
+    const byId = (id: string) => report.findings.filter((f) => f.id === id);
+    expect(report.ok).toBe(false);
+    expect(byId('mysql-binlog-format')[0]).toMatchObject({ severity: 'blocker' });
+    expect(byId('mysql-binlog-format')[0]!.message).toContain('STATEMENT');
+    expect(byId('mysql-binlog-row-image')[0]!.message).toContain('MINIMAL');
+    expect(byId('mysql-binlog-retention')[0]).toMatchObject({ severity: 'blocker' });
+    expect(byId('mysql-binlog-off')).toEqual([]);
+    expect(byId('mysql-server-id')).toEqual([]);
+    expect(byId('mysql-privileges')[0]).toMatchObject({ severity: 'blocker', handling: "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'dms'@'127.0.0.1';" });
+    expect(byId('mysql-privileges-select')).toEqual([]);
+    expect(byId('no-primary-key')[0]).toMatchObject({ severity: 'blocker', table: 'legacy_shop.audit_log' });
+    const zero = byId('mysql-zero-dates');
+    expect(zero.map((f) => [f.message.split(' ')[0], f.count, f.sampleKeys])).toEqual([
+      ['legacy_shop.orders.placed', 1, [{ id: '18446744073709551615' }]],
+      ['legacy_shop.orders.shipped', 1, [{ id: 1 }]],
+    ]);
+    expect(zero[0]!.message).toContain('sql_mode lets the app write more');
+    expect(byId('mysql-charset').map((f) => f.message)).toEqual([
+      'legacy_shop.orders.city is latin1: it moves into UTF-8',
+      'legacy_shop.orders.memo is utf8mb3: it moves into UTF-8',
+    ]);
+    expect(byId('mysql-unsigned-bigint')[0]).toMatchObject({ severity: 'blocker', count: 1 });
+    expect(byId('mysql-enum-set')[0]!.message).toContain("enum('new','paid')");
+    expect(byId('mysql-generated-column')[0]!.message).toContain('total_x2');
+    expect(byId('mysql-time-zone')[0]!.message).toContain('+08:00');
+    expect(byId('mysql-gtid')).toHaveLength(1);
+    expect(byId('mysql-lower-case-table-names')).toHaveLength(1);
+    expect(byId('dms-mysql-limits')[0]!.message).toMatch(/DROP TABLE or RENAME TABLE.*AUTO_INCREMENT/);
+    for (const f of report.findings) expect(f.handling.length, f.id).toBeGreaterThan(10);
+    expect(report.tables.map((t) => t.name).sort()).toEqual(['legacy_shop.audit_log', 'legacy_shop.orders']);
+  });
+
+  test('a correctly configured server with a replication account has no binlog or privilege blockers', async () => {
+    await maria.exec(`SET GLOBAL binlog_format = 'ROW'; SET GLOBAL binlog_row_image = 'FULL'; SET GLOBAL binlog_expire_logs_seconds = 172800;
+      GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'dms'@'127.0.0.1';`);
+    const report = await new MysqlInspector(env, new RecordingOutput()).assess();
+    const ids = report.findings.filter((f) => f.severity === 'blocker').map((f) => f.id).sort();
+    expect(ids).toEqual(['mysql-unsigned-bigint', 'no-primary-key']);
+  });
+});
