@@ -1,7 +1,15 @@
 import { MAX_LOAD_RATE } from '../demo/load-generator.ts';
 import { CutoverError } from '../errors.ts';
 
-export const FAULTS = ['green-errors', 'rollback-after-switch', 'kill-replicator'] as const;
+export const FAULTS = [
+  'green-errors',
+  'rollback-after-switch',
+  'kill-replicator',
+  'source-restart',
+  'target-restart',
+  'green-dies-after-switch',
+  'operator-dies-in-switch',
+] as const;
 export type FaultName = (typeof FAULTS)[number];
 
 export interface RehearseOptions {
