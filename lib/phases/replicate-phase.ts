@@ -2,6 +2,7 @@ import type { Phase, PhaseContext, PhaseOutcome } from '../engine/phase.ts';
 import type { ReplicationStatus } from '../platform/roles.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
 import { sourceLabel, targetLabel } from './endpoints.ts';
+import { envCommandLine } from '../engine/command-line.ts';
 
 /** How often the gate polls the replicator. */
 const POLL_MS = 1000;
@@ -56,7 +57,7 @@ export const replicatePhase: Phase = {
       // a stalled worker fails the wait at once: its heartbeat says it is not applying, whatever it reported last
       if (s.phase === 'failed' || s.phase === 'stalled' || s.phase === 'stopped' || s.phase === 'not-started') {
         ctx.out.done('replicate');
-        return { ok: false, summary: `replication is ${s.phase}${s.error ? `: ${s.error}` : ''}; start it with \`npx cutover replicate start --env ${ctx.env.name}\``, figures: figures(s), result: s };
+        return { ok: false, summary: `replication is ${s.phase}${s.error ? `: ${s.error}` : ''}; start it with \`${envCommandLine(ctx.env, 'cutover replicate start')}\``, figures: figures(s), result: s };
       }
       if (ctx.clock.now().getTime() >= deadline || ctx.signal.aborted) {
         ctx.out.done('replicate');
