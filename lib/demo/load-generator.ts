@@ -26,6 +26,11 @@ export interface LoadOptions {
   readonly timeoutMs?: number;
   /** Requests in flight beyond this are not started and count as `client-overload` failures. @default 2000 */
   readonly maxInFlight?: number;
+  /**
+   * At most one `GET /reconciliation` (a whole-table report, seconds long on a million orders) in
+   * flight and at most one per this many ms: a finance report, not a customer click. @default 10000
+   */
+  readonly reconciliationEveryMs?: number;
 }
 
 export interface SecondSample {
@@ -103,6 +108,9 @@ export const MAX_LOAD_RATE = 20_000;
 export function startLoad(options: LoadOptions): LoadRun {
   const rate = options.rate ?? 200;
   const writeRatio = options.writeRatio ?? 0.3;
+  const reconciliationEveryMs = options.reconciliationEveryMs ?? 10_000;
+  let reconciling = false;
+  let lastReconciliation = -Infinity;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxInFlight = options.maxInFlight ?? 2000;
   const { customers, activeProducts, readableOrders } = options.ids;
@@ -287,7 +295,11 @@ export function startLoad(options: LoadOptions): LoadRun {
     if (r < 0.5) issue('read', 'GET', `/orders/${rng.pick(readableOrders)}`, undefined);
     else if (r < 0.7) issue('read', 'GET', `/customers/${rng.pick(customers)}/orders`, undefined);
     else if (r < 0.99) issue('read', 'GET', `/inventory/${rng.pick(activeProducts)}`, undefined);
-    else issue('read', 'GET', '/reconciliation', undefined);
+    else if (!reconciling && performance.now() - lastReconciliation >= reconciliationEveryMs) {
+      reconciling = true;
+      lastReconciliation = performance.now();
+      issue('read', 'GET', '/reconciliation', undefined, () => (reconciling = false), () => (reconciling = false));
+    } else issue('read', 'GET', `/inventory/${rng.pick(activeProducts)}`, undefined);
   };
 
   let started = 0;

@@ -8,7 +8,10 @@ import { FileLockStore } from '../engine/file-lock-store.ts';
 import type { PhaseName } from '../engine/phase.ts';
 import { asCutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
-import type { Platform, ValidationReport } from '../platform/roles.ts';
+import type { Platform, ReplicationStatus, ValidationReport } from '../platform/roles.ts';
+import { figuresFromRun } from '../estimate/figures-from-run.ts';
+import { forecast } from '../estimate/forecast.ts';
+import { writeRehearsalFigures } from '../estimate/rehearsal-figures.ts';
 import { loadPhaseRegistry, loadRollbackRunner } from '../phases/registry.ts';
 import { createPlatform } from '../platform/create-platform.ts';
 import type { DemoSystems } from './demo-systems.ts';
@@ -16,10 +19,10 @@ import type { FaultName } from './rehearse-options.ts';
 import type { FailureRecord } from '../demo/load-generator.ts';
 import type { EmbeddedServer } from '../postgres/embedded-server.ts';
 import type { Side } from '../platform/roles.ts';
-import { type FaultInjection, type PhaseRecord, type RehearsalReport } from './report.ts';
+import { type FaultInjection, type PhaseRecord, type RehearsalEstimate, type RehearsalReport } from './report.ts';
 import { TimelineSampler } from './timeline-sampler.ts';
 
-type RunResult = Pick<RehearsalReport, 'requests' | 'ledger' | 'validation' | 'switch' | 'rollback' | 'phases' | 'assess' | 'timeline' | 'faults'>;
+type RunResult = Pick<RehearsalReport, 'requests' | 'ledger' | 'validation' | 'switch' | 'rollback' | 'phases' | 'assess' | 'timeline' | 'faults' | 'estimate'>;
 
 /** A fault injected, with the rule that says which client failures it caused itself (if any). */
 interface Injection extends FaultInjection {
@@ -42,6 +45,8 @@ export interface RehearsalRunDeps {
   readonly rate: number;
   readonly seed: number;
   readonly t0: number;
+  /** Demo size, recorded with the figures. */
+  readonly orders?: number;
   /** The two servers (the restart faults restart one). */
   readonly servers: Readonly<Record<Side, Pick<EmbeddedServer, 'restart' | 'port'>>>;
   /** The rehearsal's config file (a fault runs `cutover switch` with it in another process). */
@@ -99,6 +104,8 @@ export class RehearsalRun {
         if (name === 'shift' && this.d.fault === 'target-restart') await this.restartServer('green');
         const run = await this.runPhase(name);
         if (name === 'switch' && run?.apply?.figures) holdFigures = holdFrom(run.apply.figures);
+        // forward replication's own figures (load times, apply capacity) while CDC still runs
+        if (name === 'validate') this.replicationFigures = await platform.forward.status().catch(() => null);
         if (run === null) {
           out.warn('rehearse', `phase ${name} is not built yet: the phases after it are shown as not run`);
           break;
@@ -147,7 +154,12 @@ export class RehearsalRun {
     const checkedOn = state?.writeTarget ?? (rolledBack ? 'blue' : 'green');
     out.info('rehearse', `checking ${load.ledgerSize} acknowledged writes on ${checkedOn}`);
     const ledger = await demo.checkLedger(checkedOn);
+    const estimate = await this.estimate().catch((err: unknown) => {
+      out.warn('rehearse', `no forecast recorded: ${asCutoverError(err).message}`);
+      return null;
+    });
     return {
+      estimate,
       requests: this.attribute(load.requests, load.failureLog),
       faults: this.injections.map(({ name, at, until, detail }) => ({ name, at, ...(until !== undefined ? { until } : {}), detail })),
       ledger: { ...ledger, checkedOn },
@@ -173,6 +185,37 @@ export class RehearsalRun {
   }
 
   private assessFindings: RunResult['assess'] = null;
+  private assessTables: { name: string; rows: number; bytes: number }[] = [];
+  private replicationFigures: ReplicationStatus | null = null;
+
+  /**
+   * Records what this rehearsal measured in the state folder (for `cutover estimate` against
+   * another environment later) and forecasts the rehearsal's own environment from it: every
+   * figure `measured`, the no-go checks applied to the rehearsal itself.
+   */
+  private async estimate(): Promise<RehearsalEstimate> {
+    const { env } = this.d;
+    const seconds = (name: string) => {
+      const p = this.phases.get(name);
+      return p?.start && p.end && p.outcome === 'ok' ? (Date.parse(p.end) - Date.parse(p.start)) / 1000 : null;
+    };
+    const selected = new Set((this.replicationFigures?.tables ?? []).map((t) => t.source));
+    const tables = this.assessTables.filter((t) => selected.has(t.name));
+    const validateSeconds = seconds('validate');
+    const rowsCompared = this.phases.get('validate')?.figures?.rowsCompared;
+    const figures = figuresFromRun({
+      orders: this.d.orders ?? 0,
+      parallelTables: env.replication.parallelTables,
+      tables,
+      replication: this.replicationFigures,
+      replicateSeconds: seconds('replicate'),
+      validate: validateSeconds !== null && typeof rowsCompared === 'number' ? { seconds: validateSeconds, rowsCompared } : null,
+      journal: await new FileJournalStore(path.join(env.stateDir, 'journal.jsonl')).readAll(),
+    });
+    const figuresFile = writeRehearsalFigures(env.stateDir, figures);
+    const forecastOfItself = forecast(figures, { tables, writeChangesPerSec: figures.cdc.writeChangesPerSec, writeRateFrom: 'rehearsal', maxHoldMs: env.switch.maxHoldMs });
+    return { figuresFile, figures, forecast: forecastOfItself };
+  }
 
   private mark(name: string, patch: Partial<PhaseRecord>): void {
     const cur = this.phases.get(name) ?? { name, start: null, end: null, outcome: 'not-run' as const, summary: '' };
@@ -196,6 +239,7 @@ export class RehearsalRun {
       if (name === 'assess' && outcome?.result) {
         const r = outcome.result as { findings?: { id: string; count: number; severity: string; handling: string }[] };
         this.assessFindings = { findings: (r.findings ?? []).map((f) => ({ id: f.id, count: f.count, severity: f.severity, handling: f.handling })) };
+        this.assessTables = ((outcome.result as { tables?: { name: string; rows: number; bytes: number }[] }).tables ?? []).map((t) => ({ name: t.name, rows: t.rows, bytes: t.bytes }));
       }
       this.mark(name, {
         end: new Date().toISOString(),

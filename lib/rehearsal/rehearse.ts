@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../config/load.ts';
 import { asCutoverError } from '../errors.ts';
+import { formatForecast } from '../estimate/forecast.ts';
 import type { Output } from '../output/output.ts';
 import { startEmbeddedPostgres } from '../postgres/embedded-server.ts';
 import { CleanupStack } from './cleanup-stack.ts';
@@ -104,7 +105,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
     writeFileSync(configFile, JSON.stringify(raw, null, 2), { mode: 0o600 });
     const env = selectEnvironment(parseConfig(raw, configFile), 'rehearsal') as ResolvedPostgresEnvironment;
 
-    const run = new RehearsalRun({ env, demo, out, fault, rate, seed, t0: startedAt.getTime(), servers: { blue: cainiao!, green: duoduo! }, configFile });
+    const run = new RehearsalRun({ env, demo, out, fault, rate, seed, orders, t0: startedAt.getTime(), servers: { blue: cainiao!, green: duoduo! }, configFile });
     cleanup.push('runbook platform', () => run.close());
     const result = await run.execute();
 
@@ -160,6 +161,7 @@ function printSummary(out: Output, r: RehearsalReport, htmlFile: string, jsonFil
     '  phases',
     ...r.phases.map((p) => `    ${p.name.padEnd(10)} ${p.outcome.padEnd(12)} ${p.summary}`),
     ...r.verdict.reasons.map((x) => `  ! ${x}`),
+    ...(r.estimate ? ['  figures    ' + r.estimate.figuresFile + ' (`npx cutover estimate --env NAME` forecasts another environment from them)', ...formatForecast(r.estimate.forecast).map((l) => `  ${l}`)] : []),
     `  report     ${htmlFile}${jsonFile ? ` and ${path.resolve(jsonFile)}` : ''}`,
   ];
   out.result(r, lines.join('\n'));

@@ -1,3 +1,5 @@
+import type { Forecast } from '../estimate/forecast.ts';
+import type { RehearsalFigures } from '../estimate/rehearsal-figures.ts';
 import type { FailureRecord } from '../demo/load-generator.ts';
 
 /**
@@ -72,7 +74,19 @@ export interface RehearsalReport {
   readonly phases: PhaseRecord[];
   readonly assess: { findings: { id: string; count: number; severity: string; handling: string }[] } | null;
   readonly timeline: TimelineSample[];
+  /**
+   * contract: `estimate` (the forecast). What this rehearsal measured (also written to
+   * `figuresFile` for `cutover estimate --env NAME`), and the forecast of its own environment
+   * from those figures; null when the run stopped before anything could be measured.
+   */
+  readonly estimate?: RehearsalEstimate | null;
   readonly verdict: { ok: boolean; reasons: string[] };
+}
+
+export interface RehearsalEstimate {
+  readonly figuresFile: string;
+  readonly figures: RehearsalFigures;
+  readonly forecast: Forecast;
 }
 
 /**

@@ -62,7 +62,14 @@ const FIRST_BATCH_CHANGES = 50;
  */
 export class ReplicationWorker {
   readonly names: StreamNames;
-  private readonly tables = new Map<string, { source: string; target: string; rows: number; totalRows: number | null; state: ReplicationTableStatus['state']; cdcChanges: number }>();
+  private readonly tables = new Map<string, { source: string; target: string; rows: number; totalRows: number | null; state: ReplicationTableStatus['state']; cdcChanges: number; loadSeconds?: number }>();
+  /** When each table's first chunk started in this run (loadSeconds is measured from it). */
+  private readonly loadStarted = new Map<string, number>();
+  /** CDC changes applied and the time batches were in flight: the apply capacity, whatever the write rate. */
+  private readonly applyCapacity = { changes: 0, busyMs: 0 };
+  private busySince: number | null = null;
+  private cdcStartedAt: number | null = null;
+  private fullLoadSeconds: number | undefined;
   private phase: ReplicationStatus['phase'] = 'not-started';
   private error: string | undefined;
   private applied: string | null = null;
@@ -298,6 +305,7 @@ export class ReplicationWorker {
         onChunkStart: (table) => {
           const t = this.tables.get(table);
           if (t && t.state === 'pending') t.state = 'loading';
+          if (!this.loadStarted.has(table)) this.loadStarted.set(table, performance.now());
         },
         onChunkDone: (table, rows) => {
           if (!this.liveSince) {
@@ -305,7 +313,10 @@ export class ReplicationWorker {
             this.writeStatus(true);
           }
           const t = this.tables.get(table);
-          if (t) t.rows += rows;
+          if (t) {
+            t.rows += rows;
+            t.loadSeconds = Math.round(performance.now() - this.loadStarted.get(table)!) / 1000;
+          }
           this.countRate(rows);
           this.out.progress({ topic: `full-load ${table}`, done: t?.rows ?? rows, total: t?.totalRows ?? undefined, unit: 'rows' });
         },
@@ -314,6 +325,7 @@ export class ReplicationWorker {
       await holder?.end().catch(() => {});
     }
     if (signal.aborted) return;
+    if (this.loadStarted.size) this.fullLoadSeconds = Math.round(performance.now() - Math.min(...this.loadStarted.values())) / 1000;
     await this.loadedRowCounts(writer);
     await writer.query('update _cutover.load_state set complete = true, finished_at = now() where slot = $1', [n.slot]);
     this.out.ok(`replicate ${n.id}`, `full load done: ${[...this.tables.values()].reduce((s, t) => s + t.rows, 0)} rows`);
@@ -339,6 +351,7 @@ export class ReplicationWorker {
   private async cdc(reader: pg.Client, tables: readonly ApplyTable[], signal: AbortSignal): Promise<void> {
     const n = this.names;
     this.phase = 'cdc';
+    this.cdcStartedAt = performance.now();
     for (const t of this.tables.values()) t.state = 'cdc';
     this.writeStatus(true);
     let session: pg.Client | undefined;
@@ -436,6 +449,7 @@ export class ReplicationWorker {
         while (!signal.aborted && inflight.length < PIPELINE_DEPTH) {
           const batch = takeBatch();
           if (!batch) break;
+          this.busySince ??= performance.now();
           inflight.push(applier.submit(batch, this.replayUntil));
         }
         if (!inflight.length) {
@@ -477,6 +491,11 @@ export class ReplicationWorker {
           if (t) t.cdcChanges += count;
         }
         this.countRate(result.changes);
+        this.applyCapacity.changes += result.changes;
+        if (!inflight.length && this.busySince !== null) {
+          this.applyCapacity.busyMs += performance.now() - this.busySince;
+          this.busySince = null;
+        }
         unflushed.push({ targetLsn: result.targetLsn, endLsn: head.endLsn });
         await acknowledgeFlushed(result.targetFlushed);
         this.writeStatus();
@@ -548,6 +567,12 @@ export class ReplicationWorker {
       appliedRowsPerSec: Math.round((rows * 1000) / Math.max(span, 1000)),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
       deadLetters: this.deadLetters,
+      applyCapacity: {
+        changes: this.applyCapacity.changes,
+        busyMs: Math.round(this.applyCapacity.busyMs + (this.busySince === null ? 0 : performance.now() - this.busySince)),
+        cdcMs: this.cdcStartedAt === null ? 0 : Math.round(performance.now() - this.cdcStartedAt),
+      },
+      ...(this.fullLoadSeconds !== undefined ? { fullLoadSeconds: this.fullLoadSeconds } : {}),
       worker: { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(now).toISOString(), alive: true },
       appliedPosition: this.phase === 'cdc' || this.phase === 'stopped' ? (this.applied ?? undefined) : undefined,
       replayUntil: this.replayUntil ?? undefined,
