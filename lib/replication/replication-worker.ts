@@ -544,7 +544,7 @@ export class ReplicationWorker {
  * 13 the heartbeat's transaction still arrives, empty, with its commit time.
  */
 async function logicalMessagesSupported(client: pg.Client): Promise<boolean> {
-  const { rows } = await client.query<{ v: string }>('show server_version_num');
+  const { rows } = await client.query<{ v: string }>("select current_setting('server_version_num') as v");
   return Number(rows[0]!.v) >= 140000;
 }
 
