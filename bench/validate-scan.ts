@@ -9,7 +9,8 @@
  *   validate100 with 100 scattered updated rows         -> ratio validate100 / validate0 (goal <= 1.2)
  *   rows shipped to the client / rows compared           (goal <= 0.001 with 0 differences)
  *   peak RSS of a validating process at N/5 vs N rows   (flat)
- * Run: npx tsx bench/validate-scan.ts   (BENCH_ROWS=200000 for a quick run)
+ * Run: npx tsx bench/validate-scan.ts   (BENCH_ROWS=200000 for a quick run; BENCH_PG_BIN=/usr/lib/postgresql/15/bin
+ * runs both servers from those binaries, e.g. Debian's PostgreSQL 15, instead of the embedded 17)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../lib/postgres/embe
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 2);
+const BIN_DIR = process.env.BENCH_PG_BIN || undefined;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const COLUMNS = 'id, name, amount, score, created_at, note';
 
@@ -74,7 +76,7 @@ const loadAverage = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-bench-validate-'));
 const servers: EmbeddedServer[] = [];
 try {
-  const [source, target] = await Promise.all([startEmbeddedPostgres({ dir: path.join(dir, 's') }), startEmbeddedPostgres({ dir: path.join(dir, 't') })]);
+  const [source, target] = await Promise.all([startEmbeddedPostgres({ dir: path.join(dir, 's'), binDir: BIN_DIR }), startEmbeddedPostgres({ dir: path.join(dir, 't'), binDir: BIN_DIR })]);
   servers.push(source, target);
   const s = new pg.Client({ connectionString: source.url });
   const t = new pg.Client({ connectionString: target.url });
@@ -113,6 +115,7 @@ try {
   const z = zero[0]!;
   const h = hundred[0]!;
   const figures = {
+    server: (await s.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v,
     rows: ROWS,
     limitMd5Ms: Math.round(limit),
     limitEngineHashMs: Math.round(engineLimit),

@@ -22,7 +22,7 @@ import { reverseCoverageRefusal } from './reverse-coverage-refusal.ts';
  */
 export const ASSUMED_FULL_LOAD_BYTES_PER_SECOND = 30 * 1024 * 1024;
 
-interface SourceTable {
+export interface SourceTable {
   readonly name: string;
   readonly rows: number;
   readonly bytes: number;
@@ -144,7 +144,7 @@ async function connect(url: string, side: 'source' | 'target'): Promise<pg.Clien
   }
 }
 
-async function sourceTables(client: pg.Client, schemas: readonly string[]): Promise<SourceTable[]> {
+export async function sourceTables(client: pg.Client, schemas: readonly string[]): Promise<SourceTable[]> {
   const res = await client.query<{ name: string; reltuples: string; bytes: string; pk: string[]; readable: boolean }>(
     `SELECT n.nspname || '.' || c.relname AS name, c.reltuples::bigint::text AS reltuples,
             has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT') AS readable,

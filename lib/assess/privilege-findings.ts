@@ -2,8 +2,8 @@ import type pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import type { MappedTable } from '../mappings/types.ts';
 import type { Finding } from '../platform/roles.ts';
-import { qualified, quoteIdent } from '../replication/sql-names.ts';
-import { streamNames } from '../replication/stream-names.ts';
+import { qualified, quoteIdent } from '../postgres/sql-names.ts';
+import { streamNames } from '../postgres/stream-names.ts';
 
 /**
  * What the roles of the two URLs may do, against what the kit will ask of them, with the exact

@@ -7,6 +7,7 @@ import copyStreams from 'pg-copy-streams';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
+import { ProgressRate } from '../output/progress-rate.ts';
 import type { SnapshotManifest, Snapshotter } from '../platform/roles.ts';
 import { readMappedCatalog, resolveSelected, sideScope } from '../mappings/index.ts';
 import { mappingEngine } from '../mappings/mapped-tables.ts';
@@ -36,6 +37,12 @@ export interface PostgresSnapshotManifest extends SnapshotManifest {
 }
 
 const q = (s: string) => '"' + s.replace(/"/g, '""') + '"';
+
+/**
+ * gzip level of table files: 1 compresses COPY text about 4:1 at a few times the speed of the
+ * default 6 (which gains ~15 % in size), and the snapshot runs while blue serves customers.
+ */
+const GZIP_LEVEL = 1;
 
 /**
  * The `postgres` platform's consistent logical backup. The logical slot is created first, with
@@ -77,6 +84,14 @@ export class PostgresSnapshotter implements Snapshotter {
       try {
         await reader.query('begin isolation level repeatable read read only');
         await reader.query(`set transaction snapshot '${exported.snapshotName}'`);
+        // planner estimates, for the progress line's total and ETA only
+        const { rows: estimates } = await reader.query<{ n: number }>(
+          `select greatest(c.reltuples, 0)::float8 as n from unnest($1::text[]) with ordinality as t(name, i) join pg_class c on c.oid = t.name::regclass order by t.i`,
+          [tables.map((t) => `${q(t.source.schema)}.${q(t.source.table)}`)],
+        );
+        const estimatedTotal = Math.round(estimates.reduce((n, r) => n + r.n, 0));
+        const rate = new ProgressRate();
+        let rowsBefore = 0;
         for (const t of tables) {
           const ddl = await readTableDdl(reader, t.source.schema, t.source.table);
           const file = `${id}/tables/${t.source.schema}.${t.source.table}.copy.gz`;
@@ -87,7 +102,14 @@ export class PostgresSnapshotter implements Snapshotter {
           // Each side's failure ends the other (a failed COPY destroys `body`, so the put discards the
           // partial object; a failed put destroys `body`, so the COPY stops with an AbortError). Both
           // are awaited and the put's error wins: it is the cause, or the COPY's own error passed on.
-          const [stored, copied] = await Promise.allSettled([this.store.put(file, body), pipeline(copy, raw, createGzip({ level: 6 }), gz, body)]);
+          const showProgress = () => {
+            const done = rowsBefore + raw.lines;
+            const total = Math.max(estimatedTotal, done);
+            this.out.progress({ topic: 'snapshot', done, total, unit: 'rows', figures: { table: `${t.source.schema}.${t.source.table}`, ...rate.figures(done, total) } });
+          };
+          const ticker = setInterval(showProgress, 1000);
+          const [stored, copied] = await Promise.allSettled([this.store.put(file, body), pipeline(copy, raw, createGzip({ level: GZIP_LEVEL }), gz, body)]).finally(() => clearInterval(ticker));
+          rowsBefore += raw.lines;
           if (stored.status === 'rejected') throw stored.reason;
           if (copied.status === 'rejected') throw copied.reason;
           const sequences: { column: string; sequence: string; value: number | null }[] = [];
@@ -111,6 +133,7 @@ export class PostgresSnapshotter implements Snapshotter {
           this.out.ok('snapshot', `${ddl.name}: ${raw.lines} rows, ${gz.bytes} bytes`);
         }
         await reader.query('commit');
+        this.out.done('snapshot');
       } finally {
         await reader.end().catch(() => {});
       }
@@ -152,20 +175,31 @@ export class PostgresSnapshotter implements Snapshotter {
   async verify(id?: string): Promise<{ ok: boolean; problems: string[]; manifest: PostgresSnapshotManifest }> {
     const manifest = await this.manifest(id);
     const problems: string[] = [];
+    const rowsTotal = manifest.tables.reduce((n, t) => n + t.rows, 0);
+    const rate = new ProgressRate();
+    let rowsBefore = 0;
     for (const t of manifest.tables) {
       const gz = new StreamMeter();
       const raw = new StreamMeter();
+      const ticker = setInterval(() => {
+        const done = rowsBefore + raw.lines;
+        this.out.progress({ topic: 'snapshot verify', done, total: rowsTotal, unit: 'rows', figures: { table: t.name, ...rate.figures(done, rowsTotal) } });
+      }, 1000);
       try {
         await pipeline(await this.store.get(t.file), gz, createGunzip(), raw, sink());
       } catch (err) {
         problems.push(`${t.name}: ${t.file} cannot be read: ${(err as Error).message}`);
         continue;
+      } finally {
+        clearInterval(ticker);
+        rowsBefore += t.rows;
       }
       if (gz.sha256 !== t.sha256) problems.push(`${t.name}: sha256 of ${t.file} is ${gz.sha256}, manifest says ${t.sha256}`);
       if (gz.bytes !== t.bytes) problems.push(`${t.name}: ${t.file} has ${gz.bytes} bytes, manifest says ${t.bytes}`);
       if (raw.lines !== t.rows) problems.push(`${t.name}: ${raw.lines} rows in ${t.file}, manifest says ${t.rows}`);
       if (raw.sha256 !== t.rawSha256) problems.push(`${t.name}: content checksum differs from the manifest`);
     }
+    this.out.done('snapshot verify');
     if (problems.length) for (const p of problems) this.out.error('snapshot verify', p);
     else this.out.ok('snapshot verify', `${manifest.id}: ${manifest.tables.length} tables match the manifest`);
     return { ok: problems.length === 0, problems, manifest };

@@ -12,7 +12,8 @@ export function phaseExit(run: PhaseRun, out: Output): number {
   return run.ok ? 0 : 1;
 }
 
-export function runAllExit(result: RunAllResult, out: Output, dryRun: boolean): number {
+/** `rerun`: the command line that resumes the walk (`npx cutover run [--config …] --env …`). */
+export function runAllExit(result: RunAllResult, out: Output, dryRun: boolean, rerun: string): number {
   if (dryRun) {
     // the one result document of the command (the engine prints no per-phase result in a walk)
     out.result(
@@ -23,7 +24,7 @@ export function runAllExit(result: RunAllResult, out: Output, dryRun: boolean): 
   }
   out.result(
     { ok: result.ok, stoppedAt: result.stoppedAt ?? null, runs: result.runs.map((r) => ({ phase: r.phase, ok: r.ok, resumed: r.resumed, summary: (r.verify ?? r.apply)?.summary ?? null })) },
-    result.ok ? 'cutover run: every phase verified' : `cutover run stopped at ${result.stoppedAt}: fix the cause above, then re-run \`npx cutover run\` (or roll back)`,
+    result.ok ? 'cutover run: every phase verified' : `cutover run stopped at ${result.stoppedAt}: fix the cause above, then re-run \`${rerun}\` (or roll back)`,
   );
   return result.ok ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { registerAssess } from './commands/assess.ts';
 import { registerBake } from './commands/bake.ts';
+import { registerEstimate } from './commands/estimate.ts';
 import { registerCancel } from './commands/cancel.ts';
 import { registerFinalize } from './commands/finalize.ts';
 import { registerMappings } from './commands/mappings.ts';
@@ -53,6 +54,7 @@ export function buildProgram(rt: CliRuntime): Command {
   registerBake(program, rt);
   registerFinalize(program, rt);
   registerRollback(program, rt);
+  registerEstimate(program, rt);
   registerCancel(program, rt);
   registerStatus(program, rt);
   registerRun(program, rt);

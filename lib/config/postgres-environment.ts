@@ -11,6 +11,7 @@ import {
   waveSchema,
 } from './common-schema.ts';
 import { DATABASE_URL_PATTERN } from '../engines/engine-of-url.ts';
+import { missingUrlParts } from './database-url.ts';
 import { isBackupKey, s3KeyPrefix } from '../platform/backup-store.ts';
 
 /** Each side's engine comes from its URL scheme (lib/engines/engine-of-url.ts). */
@@ -19,7 +20,16 @@ const databaseUrl = z
   .regex(
     DATABASE_URL_PATTERN,
     'a postgres://, postgresql://, mysql:// or mariadb:// URL, e.g. postgres://user:${PGPASSWORD}@127.0.0.1:5432/db or mysql://user:${MYSQL_PWD}@127.0.0.1:3306/legacy_shop',
-  );
+  )
+  .superRefine((url, ctx) => {
+    const missing = DATABASE_URL_PATTERN.test(url) ? missingUrlParts(url) : [];
+    if (missing.length) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `a complete URL — this one has no ${missing.join(', ')}, which the driver would fill in silently (the OS user, 127.0.0.1, a database named like the user): user@host[:port]/database, e.g. postgres://user:\${PGPASSWORD}@127.0.0.1:5432/db`,
+      });
+    }
+  });
 
 /** An explicit `schemas` override: at least one name. */
 const schemasSchema = z.array(z.string().min(1)).min(1, 'at least one schema name, or leave the field out to read the schemas the mapping names');

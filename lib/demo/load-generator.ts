@@ -26,6 +26,11 @@ export interface LoadOptions {
   readonly timeoutMs?: number;
   /** Requests in flight beyond this are not started and count as `client-overload` failures. @default 2000 */
   readonly maxInFlight?: number;
+  /**
+   * At most one `GET /reconciliation` (a whole-table report, seconds long on a million orders) in
+   * flight and at most one per this many ms: a finance report, not a customer click. @default 10000
+   */
+  readonly reconciliationEveryMs?: number;
 }
 
 export interface SecondSample {
@@ -38,7 +43,10 @@ export interface SecondSample {
 }
 
 export interface FailureRecord {
+  /** When the failure was seen (epoch ms). */
   readonly at: number;
+  /** When the request was sent (epoch ms). */
+  readonly startedAt?: number;
   readonly method: string;
   readonly path: string;
   readonly reason: string;
@@ -47,6 +55,8 @@ export interface FailureRecord {
   readonly upstream?: string;
   /** The answer's `error` field (e.g. `UNAVAILABLE`), when it had one. */
   readonly error?: string;
+  /** The answer's `message` field, cut to 160 characters, when it had one. */
+  readonly message?: string;
 }
 
 export interface LoadCounters {
@@ -69,6 +79,8 @@ export interface LoadCounters {
 
 export interface LoadRun {
   readonly ledger: Ledger;
+  /** Every failure so far (at most the first 20,000), oldest first: for attributing failures to a fault. */
+  failureLog(): readonly FailureRecord[];
   counters(): LoadCounters;
   /** Stops starting requests, waits for those in flight, returns the final counters. */
   stop(): Promise<LoadCounters>;
@@ -96,6 +108,9 @@ export const MAX_LOAD_RATE = 20_000;
 export function startLoad(options: LoadOptions): LoadRun {
   const rate = options.rate ?? 200;
   const writeRatio = options.writeRatio ?? 0.3;
+  const reconciliationEveryMs = options.reconciliationEveryMs ?? 10_000;
+  let reconciling = false;
+  let lastReconciliation = -Infinity;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxInFlight = options.maxInFlight ?? 2000;
   const { customers, activeProducts, readableOrders } = options.ids;
@@ -131,12 +146,26 @@ export function startLoad(options: LoadOptions): LoadRun {
     return seconds[s]!;
   };
 
-  const fail = (method: string, path: string, reason: string, status: number | null, answer?: { upstream?: string; json?: unknown }) => {
+  const failureLog: FailureRecord[] = [];
+  const fail = (method: string, path: string, reason: string, status: number | null, answer?: { upstream?: string; json?: unknown; startedAt?: number }) => {
     c.failed++;
     c.failuresByReason[reason] = (c.failuresByReason[reason] ?? 0) + 1;
     const error = (answer?.json as { error?: unknown } | null)?.error;
-    recentFailures.push({ at: Date.now(), method, path, reason, status, ...(answer?.upstream ? { upstream: answer.upstream } : {}), ...(typeof error === 'string' ? { error } : {}) });
+    const message = (answer?.json as { message?: unknown } | null)?.message;
+    const record: FailureRecord = {
+      at: Date.now(),
+      ...(answer?.startedAt ? { startedAt: Math.round(answer.startedAt) } : {}),
+      method,
+      path,
+      reason,
+      status,
+      ...(answer?.upstream ? { upstream: answer.upstream } : {}),
+      ...(typeof error === 'string' ? { error } : {}),
+      ...(typeof message === 'string' ? { message: message.slice(0, 160) } : {}),
+    };
+    recentFailures.push(record);
     if (recentFailures.length > 100) recentFailures.shift();
+    if (failureLog.length < 20_000) failureLog.push(record);
   };
 
   /** One HTTP exchange; resolves with status and parsed JSON body, or rejects with a network error / 'timeout'. */
@@ -199,6 +228,7 @@ export function startLoad(options: LoadOptions): LoadRun {
     }
     c.inFlight++;
     const started = performance.now();
+    const sentAt = Date.now();
     const p = exchange(method, path, body).then(
       ({ status, json, upstream }) => {
         const b = bucket(performance.now() - t0);
@@ -208,7 +238,7 @@ export function startLoad(options: LoadOptions): LoadRun {
         if (cls in c.byStatusClass) c.byStatusClass[cls]++;
         if (status < 200 || status >= 300) {
           b.failed++;
-          fail(method, path, `http-${status}`, status, { upstream, json });
+          fail(method, path, `http-${status}`, status, { upstream, json, startedAt: sentAt });
         }
         onAnswer?.(status, json);
       },
@@ -216,7 +246,7 @@ export function startLoad(options: LoadOptions): LoadRun {
         const b = bucket(performance.now() - t0);
         b.requests++;
         b.failed++;
-        fail(method, path, failureReason(err), null);
+        fail(method, path, failureReason(err), null, { startedAt: sentAt });
         onNoAnswer?.();
       },
     );
@@ -265,7 +295,11 @@ export function startLoad(options: LoadOptions): LoadRun {
     if (r < 0.5) issue('read', 'GET', `/orders/${rng.pick(readableOrders)}`, undefined);
     else if (r < 0.7) issue('read', 'GET', `/customers/${rng.pick(customers)}/orders`, undefined);
     else if (r < 0.99) issue('read', 'GET', `/inventory/${rng.pick(activeProducts)}`, undefined);
-    else issue('read', 'GET', '/reconciliation', undefined);
+    else if (!reconciling && performance.now() - lastReconciliation >= reconciliationEveryMs) {
+      reconciling = true;
+      lastReconciliation = performance.now();
+      issue('read', 'GET', '/reconciliation', undefined, () => (reconciling = false), () => (reconciling = false));
+    } else issue('read', 'GET', `/inventory/${rng.pick(activeProducts)}`, undefined);
   };
 
   let started = 0;
@@ -302,6 +336,7 @@ export function startLoad(options: LoadOptions): LoadRun {
   let stopping: Promise<LoadCounters> | null = null;
   return {
     ledger,
+    failureLog: () => failureLog,
     counters,
     stop() {
       stopping ??= (async () => {

@@ -45,7 +45,7 @@ const UNAVAILABLE_CODES = new Set(['25006', '57P01', '57P02', '57P03', '53300', 
 export function isUnavailableError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (e?.code && UNAVAILABLE_CODES.has(e.code)) return true;
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(e?.message ?? '');
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e?.message ?? '');
 }
 
 /** A request the API refuses as malformed (400). */

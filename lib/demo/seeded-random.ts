@@ -41,15 +41,15 @@ export class SeededRandom {
     return items[Math.floor(this.next() * items.length)]!;
   }
 
-  /** `count` distinct items (order random). */
+  /**
+   * `count` distinct items (order random): a partial Fisher–Yates shuffle, kept sparse so a few
+   * items out of a long list cost a few draws and no copy of the list.
+   */
   sample<T>(items: readonly T[], count: number): T[] {
-    const copy = [...items];
-    const n = Math.min(count, copy.length);
-    for (let i = 0; i < n; i++) {
-      const j = i + Math.floor(this.next() * (copy.length - i));
-      [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-    }
-    return copy.slice(0, n);
+    const picked = this.sampleRange(0, items.length, count);
+    const out: T[] = [];
+    for (let i = picked.take(); i !== undefined; i = picked.take()) out.push(items[i]!);
+    return out;
   }
 
   /**

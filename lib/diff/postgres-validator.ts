@@ -7,6 +7,7 @@ import { CutoverError } from '../errors.ts';
 import { createRowTransformer, loadTableMappings, readMappedCatalog, resolveSelected, sideScope } from '../mappings/index.ts';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
+import { ProgressRate } from '../output/progress-rate.ts';
 import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
 import { hashChunk, hashedRange, type ChunkContext, type ChunkHashes } from './chunk-compare.ts';
 import { openComparisonPool, warmPool } from './comparison-pool.ts';
@@ -154,6 +155,9 @@ export class PostgresValidator implements Validator {
       const total = [...ranges.values()].reduce((n, r) => n + r.length, 0);
       let done = 0;
       let mismatchedSoFar = 0;
+      let rowsSoFar = 0;
+      const chunkRate = new ProgressRate();
+      const rowRate = new ProgressRate();
       let resumedChunks = 0;
       let recheckedChunks = 0;
       const results = new Map<string, ChunkResult[]>(plans.map((p) => [p.source, []]));
@@ -181,7 +185,8 @@ export class PostgresValidator implements Validator {
               results.get(plan.source)!.push(result);
               done++;
               if (result.mismatched) mismatchedSoFar++;
-              this.out.progress({ topic: 'validate', done, total, unit: 'chunks', figures: { mismatched: mismatchedSoFar } });
+              rowsSoFar += result.sourceRows + result.targetRows;
+              this.out.progress({ topic: 'validate', done, total, unit: 'chunks', figures: { mismatched: mismatchedSoFar, 'rows/s': Math.round(rowRate.update(rowsSoFar).perSecond), eta: chunkRate.figures(done, total, 'chunks').eta! } });
             })(),
           );
         });

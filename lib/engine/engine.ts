@@ -384,7 +384,7 @@ export class Engine {
         return new CutoverError('PHASE_OUT_OF_ORDER', `${phase.name} needs ${req} to have verified first, and it has not`, {
           received: phase.name,
           allowed: `after ${req}`,
-          fix: `run \`${command}\` first (then \`npx cutover status --env ${this.env.name}\` shows the next step)`,
+          fix: `run \`${command}\` first (then \`${this.cli('cutover status')}\` shows the next step)`,
         });
       }
       if (req === 'validate') {

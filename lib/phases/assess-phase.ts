@@ -43,7 +43,7 @@ export const assessPhase: Phase = {
 /** The kit's own slots left from an earlier run retain WAL on the source: say how much (and warn when it grows unread). */
 async function withSlotFindings(ctx: PhaseContext, report: AssessReport): Promise<AssessReport> {
   try {
-    const found = slotRetentionFindings(await kitSlots(ctx.platform), ctx.env.name);
+    const found = slotRetentionFindings(await kitSlots(ctx.platform), ctx.env);
     return found.length ? { ...report, findings: [...report.findings, ...found] } : report;
   } catch (err) {
     ctx.out.warn('assess', `the WAL retained by the kit's slots could not be read: ${(err as Error).message}`);

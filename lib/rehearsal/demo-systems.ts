@@ -2,8 +2,9 @@ import pg from 'pg';
 import { checkLedger, fetchOrderFromDatabase } from '../demo/ledger.ts';
 import { createDuoduoSchema } from '../demo/duoduo-schema.ts';
 import { seedCainiao, type CainiaoDataSummary } from '../demo/generator.ts';
-import { startLoad, type LoadCounters, type LoadRun } from '../demo/load-generator.ts';
+import { startLoad, type FailureRecord, type LoadCounters, type LoadRun } from '../demo/load-generator.ts';
 import { startOrderApp, type OrderApp } from '../demo/order-app.ts';
+import { spawnOrderApp, type OrderAppProcess } from '../demo/order-app-process.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
 import { startWeightedRouter, type RunningWeightedRouter } from '../router/weighted-router.ts';
@@ -17,18 +18,24 @@ export interface DemoSystemsOptions {
   readonly orders: number;
   readonly rate: number;
   readonly out: Output;
+  /** Run the green app in its own process (a fault kills it with SIGKILL). @default false */
+  readonly greenProcess?: boolean;
 }
 
 export interface LoadResult {
   readonly ledgerSize: number;
   readonly counters: LoadCounters;
   readonly requests: RehearsalReport['requests'];
+  /** Every failed request (the first 20,000), for attributing failures to an injected fault. */
+  readonly failureLog: readonly FailureRecord[];
 }
 
 export interface DemoSystems {
   readonly summary: CainiaoDataSummary;
   readonly blue: OrderApp;
   readonly green: OrderApp;
+  /** The green app's process when `greenProcess` was asked for, else null. */
+  readonly greenProcess: OrderAppProcess | null;
   readonly router: RunningWeightedRouter;
   readonly load: { start(): void; stop(): Promise<LoadResult> };
   /** Every acknowledged write looked up on one side's database, in its own schema. */
@@ -66,7 +73,8 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
 
     const blue = await startOrderApp({ flavor: 'cainiao', databaseUrl: o.cainiaoUrl });
     stops.push(() => blue.stop());
-    const green = await startOrderApp({ flavor: 'duoduo', databaseUrl: o.duoduoUrl });
+    const greenProcess = o.greenProcess ? await spawnOrderApp({ flavor: 'duoduo', databaseUrl: o.duoduoUrl }) : null;
+    const green = greenProcess ?? (await startOrderApp({ flavor: 'duoduo', databaseUrl: o.duoduoUrl }));
     stops.push(() => green.stop());
     const router = await startWeightedRouter({ blueUrl: blue.url, greenUrl: green.url, maxHoldMs: 15_000 });
     stops.push(() => router.stop());
@@ -77,6 +85,7 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
       summary,
       blue,
       green,
+      greenProcess,
       router,
       load: {
         start() {
@@ -89,6 +98,7 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
             ledgerSize: run.ledger.entries().length,
             counters,
             requests: { total: counters.total, failed: counters.failed, reads: counters.reads, writes: counters.writes, failuresByReason: counters.failuresByReason, failures: counters.recentFailures },
+            failureLog: run.failureLog(),
           };
         },
       },

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../config/load.ts';
 import { asCutoverError } from '../errors.ts';
+import { formatForecast } from '../estimate/forecast.ts';
 import type { Output } from '../output/output.ts';
 import { startEmbeddedPostgres } from '../postgres/embedded-server.ts';
 import { CleanupStack } from './cleanup-stack.ts';
@@ -82,7 +83,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       out.ok('rehearse', `backups go to s3://${s3.bucket}/rehearsal at ${s3.endpoint} (S3-compatible server on loopback)`);
     }
 
-    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao!.url, duoduoUrl: duoduo!.url, seed, orders, rate, out });
+    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao!.url, duoduoUrl: duoduo!.url, seed, orders, rate, out, greenProcess: fault === 'green-dies-after-switch' });
     cleanup.push('demo apps and router', () => demo.stop());
 
     const raw = buildRehearsalConfig({
@@ -104,7 +105,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
     writeFileSync(configFile, JSON.stringify(raw, null, 2), { mode: 0o600 });
     const env = selectEnvironment(parseConfig(raw, configFile), 'rehearsal') as ResolvedPostgresEnvironment;
 
-    const run = new RehearsalRun({ env, demo, out, fault, rate, seed, t0: startedAt.getTime() });
+    const run = new RehearsalRun({ env, demo, out, fault, rate, seed, orders, t0: startedAt.getTime(), servers: { blue: cainiao!, green: duoduo! }, configFile });
     cleanup.push('runbook platform', () => run.close());
     const result = await run.execute();
 
@@ -118,7 +119,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       options: { seed, orders, rate, fault },
       ...result,
     };
-    const report: RehearsalReport = { ...partial, verdict: judge(partial, fault === 'rollback-after-switch' || fault === 'green-errors') };
+    const report: RehearsalReport = { ...partial, verdict: judge(partial, fault === 'rollback-after-switch' || fault === 'green-errors' || fault === 'green-dies-after-switch') };
     const htmlFile = path.join(dir, 'report.html');
     writeFileSync(htmlFile, renderHtmlReport(report));
     if (options.reportJson) {
@@ -160,6 +161,7 @@ function printSummary(out: Output, r: RehearsalReport, htmlFile: string, jsonFil
     '  phases',
     ...r.phases.map((p) => `    ${p.name.padEnd(10)} ${p.outcome.padEnd(12)} ${p.summary}`),
     ...r.verdict.reasons.map((x) => `  ! ${x}`),
+    ...(r.estimate ? ['  figures    ' + r.estimate.figuresFile + ' (`npx cutover estimate --env NAME` forecasts another environment from them)', ...formatForecast(r.estimate.forecast).map((l) => `  ${l}`)] : []),
     `  report     ${htmlFile}${jsonFile ? ` and ${path.resolve(jsonFile)}` : ''}`,
   ];
   out.result(r, lines.join('\n'));

@@ -20,7 +20,18 @@ const W = 760;
 const H = 180;
 const PAD = { l: 48, r: 12, t: 14, b: 24 };
 
-function lineChart(id: string, title: string, unit: string, series: readonly Series[], maxT: number, phases: RehearsalReport['phases'], t0: number): string {
+/** A red dashed line (and a shaded span while it lasted) where each fault was injected. */
+function faultMarks(faults: RehearsalReport['faults'], x: (t: number) => number): string {
+  return (faults ?? [])
+    .map((f) => {
+      const a = x(f.at);
+      const span = f.until !== undefined ? `<rect class="fault-span" x="${a.toFixed(1)}" y="${PAD.t}" width="${Math.max(1, x(f.until) - a).toFixed(1)}" height="${H - PAD.t - PAD.b}" fill="#d62828" fill-opacity="0.08"/>` : '';
+      return `<g class="fault" data-fault="${esc(f.name)}">${span}<line x1="${a.toFixed(1)}" y1="${PAD.t}" x2="${a.toFixed(1)}" y2="${H - PAD.b}" stroke="#d62828" stroke-dasharray="4 3" stroke-width="1.4"/><text x="${(a + 3).toFixed(1)}" y="${PAD.t + 9}" style="fill:#d62828">${esc(f.name)}</text><title>${esc(`${f.name} at ${(f.at / 1000).toFixed(1)} s: ${f.detail}`)}</title></g>`;
+    })
+    .join('');
+}
+
+function lineChart(id: string, title: string, unit: string, series: readonly Series[], maxT: number, phases: RehearsalReport['phases'], t0: number, faults?: RehearsalReport['faults']): string {
   const all = series.flatMap((s) => s.points.map((p) => p[1]).filter((v): v is number => v !== null));
   const maxY = Math.max(1, ...all) * 1.1;
   const x = (t: number) => PAD.l + (t / Math.max(1, maxT)) * (W - PAD.l - PAD.r);
@@ -60,7 +71,7 @@ function lineChart(id: string, title: string, unit: string, series: readonly Ser
   const legend = series.map((s) => `<span class="key"><i style="background:${s.color}"></i>${esc(s.name)}</span>`).join('');
   return `<section class="chart" id="${id}"><h3>${esc(title)} <small>${esc(unit)}</small></h3><div class="legend">${legend}</div>
 <svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(title)}">${bands}
-<line x1="${PAD.l}" y1="${H - PAD.b}" x2="${W - PAD.r}" y2="${H - PAD.b}" stroke="#999"/>${ticks}${xt}${paths}</svg></section>`;
+<line x1="${PAD.l}" y1="${H - PAD.b}" x2="${W - PAD.r}" y2="${H - PAD.b}" stroke="#999"/>${ticks}${xt}${paths}${faultMarks(faults, x)}</svg></section>`;
 }
 
 function pts(tl: readonly TimelineSample[], f: (s: TimelineSample) => number | null): [number, number | null][] {
@@ -76,21 +87,21 @@ export function renderHtmlReport(r: RehearsalReport): string {
       { name: 'read weight green %', color: '#2a9d8f', points: pts(tl, (s) => s.readWeightGreen), step: true },
       { name: 'write target (100 = green)', color: '#e76f51', points: pts(tl, (s) => (s.writeTarget === null ? null : s.writeTarget === 'green' ? 100 : 0)), step: true },
       { name: 'writes held (50 = yes)', color: '#8d99ae', points: pts(tl, (s) => (s.writesHeld ? 50 : 0)), step: true },
-    ], maxT, r.phases, t0),
+    ], maxT, r.phases, t0, r.faults),
     lineChart('rps', 'Requests per second by upstream', 'req/s', [
       { name: 'blue', color: '#457b9d', points: pts(tl, (s) => s.rps.blue) },
       { name: 'green', color: '#2a9d8f', points: pts(tl, (s) => s.rps.green) },
-    ], maxT, r.phases, t0),
+    ], maxT, r.phases, t0, r.faults),
     lineChart('errors', 'Errors per second', 'upstream 5xx+resets vs client-visible failures', [
       { name: 'blue errors', color: '#457b9d', points: pts(tl, (s) => s.errorsPerSec.blue) },
       { name: 'green errors', color: '#2a9d8f', points: pts(tl, (s) => s.errorsPerSec.green) },
       { name: 'client failures', color: '#d62828', points: pts(tl, (s) => s.clientFailuresPerSec) },
-    ], maxT, r.phases, t0),
+    ], maxT, r.phases, t0, r.faults),
     lineChart('latency', 'p99 latency by upstream', 'ms', [
       { name: 'blue p99', color: '#457b9d', points: pts(tl, (s) => s.p99Ms.blue) },
       { name: 'green p99', color: '#2a9d8f', points: pts(tl, (s) => s.p99Ms.green) },
-    ], maxT, r.phases, t0),
-    lineChart('lag', 'Replication lag', 'ms', [{ name: 'lag', color: '#6a4c93', points: pts(tl, (s) => s.lagMs) }], maxT, r.phases, t0),
+    ], maxT, r.phases, t0, r.faults),
+    lineChart('lag', 'Replication lag', 'ms', [{ name: 'lag', color: '#6a4c93', points: pts(tl, (s) => s.lagMs) }], maxT, r.phases, t0, r.faults),
   ].join('\n');
 
   const phaseRows = r.phases
@@ -134,7 +145,17 @@ ${verdict}
 <dt>validation</dt><dd id="validation">${r.validation.equal === null ? 'not run' : r.validation.equal ? 'equal' : 'DIFFERENCES'}</dd>
 <dt>write pause</dt><dd id="write-pause">p50 ${r.switch.writePauseMs.p50 ?? '–'} ms, p99 ${r.switch.writePauseMs.p99 ?? '–'} ms, max ${r.switch.writePauseMs.max ?? '–'} ms, ${r.switch.heldRequests} held requests</dd>
 <dt>rollback</dt><dd>${r.rollback.ran ? `ran in ${r.rollback.seconds?.toFixed(2)} s, ${r.rollback.greenEraWrites ?? 0} green-era writes brought back` : 'not run'}</dd>
+<dt>failure reasons</dt><dd id="failure-reasons">${Object.entries(r.requests.failuresByReason).map(([k, v]) => `${esc(k)}: ${v}`).join(', ') || 'none'}</dd>
+${r.requests.attributedToFault ? `<dt>caused by the fault</dt><dd id="fault-failures">${r.requests.attributedToFault.failed} more failed request(s), not counted above: ${esc(r.requests.attributedToFault.rule)} (${Object.entries(r.requests.attributedToFault.byReason).map(([k, v]) => `${esc(k)}: ${v}`).join(', ') || 'none'})</dd>` : ''}
 </dl>
+${
+  r.faults?.length
+    ? `<h2>Faults injected</h2>
+<table id="faults"><tr><th>fault</th><th>at</th><th>until</th><th>what</th></tr>${r.faults
+        .map((f) => `<tr><td>${esc(f.name)}</td><td>${(f.at / 1000).toFixed(1)} s</td><td>${f.until === undefined ? '' : `${(f.until / 1000).toFixed(1)} s`}</td><td>${esc(f.detail)}</td></tr>`)
+        .join('')}</table>`
+    : ''
+}
 <h2>Phases</h2>
 <table id="phases"><tr><th>phase</th><th>outcome</th><th>time</th><th>timeline</th><th>summary</th></tr>${phaseRows}</table>
 <h2>Charts</h2>

@@ -1,3 +1,5 @@
+import type { Forecast } from '../estimate/forecast.ts';
+import type { RehearsalFigures } from '../estimate/rehearsal-figures.ts';
 import type { FailureRecord } from '../demo/load-generator.ts';
 
 /**
@@ -13,6 +15,15 @@ export interface PhaseRecord {
   readonly outcome: PhaseOutcomeName;
   readonly summary: string;
   readonly figures?: Readonly<Record<string, unknown>>;
+}
+
+export interface FaultInjection {
+  readonly name: string;
+  /** ms since the rehearsal started (the charts' x axis) */
+  readonly at: number;
+  /** ms since the start when the fault ended (a server back up), when it has an end */
+  readonly until?: number;
+  readonly detail: string;
 }
 
 export interface TimelineSample {
@@ -44,7 +55,14 @@ export interface RehearsalReport {
     failuresByReason: Record<string, number>;
     /** The last (at most 100) failed requests: when, what, why, and which app answered. */
     failures?: readonly FailureRecord[];
+    /**
+     * Failures the injected fault itself caused by a rule stated in `rule` (e.g. the blue app's
+     * own answers while its database was down): counted here, NOT in `failed` (the kit's).
+     */
+    attributedToFault?: { failed: number; byReason: Record<string, number>; rule: string };
   };
+  /** Each fault injected: when (ms since the start, as `timeline[].t`), what, and a line for people. */
+  readonly faults?: readonly FaultInjection[];
   /** contract: ledger.acknowledged, ledger.missing, ledger.mismatched */
   readonly ledger: { acknowledged: number; missing: number; mismatched: number; checkedOn: 'blue' | 'green'; missingIds: string[]; mismatchedIds: string[] };
   /** contract: validation.equal */
@@ -56,7 +74,19 @@ export interface RehearsalReport {
   readonly phases: PhaseRecord[];
   readonly assess: { findings: { id: string; count: number; severity: string; handling: string }[] } | null;
   readonly timeline: TimelineSample[];
+  /**
+   * contract: `estimate` (the forecast). What this rehearsal measured (also written to
+   * `figuresFile` for `cutover estimate --env NAME`), and the forecast of its own environment
+   * from those figures; null when the run stopped before anything could be measured.
+   */
+  readonly estimate?: RehearsalEstimate | null;
   readonly verdict: { ok: boolean; reasons: string[] };
+}
+
+export interface RehearsalEstimate {
+  readonly figuresFile: string;
+  readonly figures: RehearsalFigures;
+  readonly forecast: Forecast;
 }
 
 /**

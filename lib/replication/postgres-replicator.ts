@@ -222,6 +222,12 @@ export class PostgresReplicator implements Replicator {
       appliedRowsPerSec: views.reduce((s, v) => s + v.appliedRowsPerSec, 0),
       tables: views.flatMap((v) => v.tables),
       deadLetters: views.reduce((s, v) => s + v.deadLetters, 0),
+      applyCapacity: {
+        changes: views.reduce((s, v) => s + (v.applyCapacity?.changes ?? 0), 0),
+        busyMs: views.reduce((s, v) => s + (v.applyCapacity?.busyMs ?? 0), 0),
+        cdcMs: Math.max(0, ...views.map((v) => v.applyCapacity?.cdcMs ?? 0)),
+      },
+      ...(views.some((v) => v.fullLoadSeconds !== undefined) ? { fullLoadSeconds: Math.max(...views.map((v) => v.fullLoadSeconds ?? 0)) } : {}),
       worker: views[0]!.worker,
       appliedPosition: positions.length === views.length ? positions.sort(compareLsn)[0] : undefined,
       heartbeatAgeMs: maxOf(views.map((v) => v.heartbeatAgeMs)),

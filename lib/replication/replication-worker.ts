@@ -39,6 +39,18 @@ const IDLE_PING_MS = 250;
 /** Batches in flight on the apply session at once. */
 const PIPELINE_DEPTH = 2;
 const STATUS_MIN_INTERVAL_MS = 50;
+/** How long the worker keeps reconnecting after a lost connection before it fails. */
+const RECONNECT_FOR_MS = 120_000;
+const CONNECTION_LOSS_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/** A server that went away (restart, shutdown, network), as opposed to a problem with the data or the setup. */
+export function isConnectionLoss(err: unknown): boolean {
+  for (let e = err as { code?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.code && CONNECTION_LOSS_CODES.has(e.code)) return true;
+    if (/Connection terminated|terminating connection due to administrator command|the database system is (shutting down|starting up)|connect ECONNREFUSED|Client has encountered a connection error|server closed the connection/i.test(e.message ?? '')) return true;
+  }
+  return false;
+}
 /** Changes in the first batch after start (see the slow start in cdc()). */
 const FIRST_BATCH_CHANGES = 50;
 
@@ -50,7 +62,14 @@ const FIRST_BATCH_CHANGES = 50;
  */
 export class ReplicationWorker {
   readonly names: StreamNames;
-  private readonly tables = new Map<string, { source: string; target: string; rows: number; totalRows: number | null; state: ReplicationTableStatus['state']; cdcChanges: number }>();
+  private readonly tables = new Map<string, { source: string; target: string; rows: number; totalRows: number | null; state: ReplicationTableStatus['state']; cdcChanges: number; loadSeconds?: number }>();
+  /** When each table's first chunk started in this run (loadSeconds is measured from it). */
+  private readonly loadStarted = new Map<string, number>();
+  /** CDC changes applied and the time batches were in flight: the apply capacity, whatever the write rate. */
+  private readonly applyCapacity = { changes: 0, busyMs: 0 };
+  private busySince: number | null = null;
+  private cdcStartedAt: number | null = null;
+  private fullLoadSeconds: number | undefined;
   private phase: ReplicationStatus['phase'] = 'not-started';
   private error: string | undefined;
   private applied: string | null = null;
@@ -66,6 +85,8 @@ export class ReplicationWorker {
   private keepaliveLsn: string | null = null;
   private wake: (() => void) | null = null;
   private streamError: Error | null = null;
+  /** Set while a lost connection is being re-established (see runReconnecting). */
+  private disconnectedSince: number | null = null;
   private lastStatusWrite = 0;
   private trailingWrite: NodeJS.Timeout | null = null;
   private statusWriting: Promise<void> | null = null;
@@ -87,7 +108,7 @@ export class ReplicationWorker {
     const heartbeat = setInterval(() => this.writeStatus(), this.options.heartbeatMs ?? 250);
     this.writeStatus();
     try {
-      await this.runPhases(signal);
+      await this.runReconnecting(signal);
       this.phase = 'stopped';
       for (const t of this.tables.values()) if (t.state === 'loading' || t.state === 'pending') t.state = 'pending';
     } catch (err) {
@@ -104,6 +125,38 @@ export class ReplicationWorker {
     }
   }
 
+  /**
+   * `runPhases`, again after a lost connection (a server restarted, a network blip) for up to
+   * RECONNECT_FOR_MS: it resumes where the databases say it stopped — a full load from its
+   * committed chunks, CDC from the slot's confirmed position, skipping what the target's applied
+   * position already has — so nothing is lost or applied twice. While disconnected the status
+   * says so, and lag is at least the time since the connection was lost (never 0).
+   */
+  private async runReconnecting(signal: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.runPhases(signal);
+        this.disconnectedSince = null;
+        return;
+      } catch (err) {
+        if (signal.aborted || !isConnectionLoss(err)) throw err;
+        this.disconnectedSince ??= Date.now();
+        if (Date.now() - this.disconnectedSince > RECONNECT_FOR_MS) throw err;
+        const message = (err as Error).message;
+        if (attempt === 1 || attempt % 20 === 0) this.out.warn(`replicate ${this.names.id}`, `connection lost (${message}): reconnecting (attempt ${attempt})`);
+        this.error = `reconnecting: ${message}`;
+        // what was read but not applied is read again from the slot
+        this.queue = [];
+        this.queuedChanges = 0;
+        this.inflight.length = 0;
+        this.streamError = null;
+        this.keepaliveLsn = null;
+        this.writeStatus(true);
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
+      }
+    }
+  }
+
   private async runPhases(signal: AbortSignal): Promise<void> {
     const n = this.names;
     const wave = n.wave ? this.env.replication.waves.find((w) => w.name === n.wave) : undefined;
@@ -115,7 +168,11 @@ export class ReplicationWorker {
       });
     }
     const reader = await connect(n.readUrl);
-    const writer = await connect(n.writeUrl);
+    // a target that is down (restarting) must not leave the source session open: the worker retries
+    const writer = await connect(n.writeUrl).catch(async (err: unknown) => {
+      await reader.end().catch(() => {});
+      throw err;
+    });
     const transformers: ApplyTable[] = [];
     try {
       const mapped = await resolveMappedTables(reader, n.readScope, n.mappingFile, this.out, wave);
@@ -248,6 +305,7 @@ export class ReplicationWorker {
         onChunkStart: (table) => {
           const t = this.tables.get(table);
           if (t && t.state === 'pending') t.state = 'loading';
+          if (!this.loadStarted.has(table)) this.loadStarted.set(table, performance.now());
         },
         onChunkDone: (table, rows) => {
           if (!this.liveSince) {
@@ -255,7 +313,10 @@ export class ReplicationWorker {
             this.writeStatus(true);
           }
           const t = this.tables.get(table);
-          if (t) t.rows += rows;
+          if (t) {
+            t.rows += rows;
+            t.loadSeconds = Math.round(performance.now() - this.loadStarted.get(table)!) / 1000;
+          }
           this.countRate(rows);
           this.out.progress({ topic: `full-load ${table}`, done: t?.rows ?? rows, total: t?.totalRows ?? undefined, unit: 'rows' });
         },
@@ -264,6 +325,7 @@ export class ReplicationWorker {
       await holder?.end().catch(() => {});
     }
     if (signal.aborted) return;
+    if (this.loadStarted.size) this.fullLoadSeconds = Math.round(performance.now() - Math.min(...this.loadStarted.values())) / 1000;
     await this.loadedRowCounts(writer);
     await writer.query('update _cutover.load_state set complete = true, finished_at = now() where slot = $1', [n.slot]);
     this.out.ok(`replicate ${n.id}`, `full load done: ${[...this.tables.values()].reduce((s, t) => s + t.rows, 0)} rows`);
@@ -289,6 +351,7 @@ export class ReplicationWorker {
   private async cdc(reader: pg.Client, tables: readonly ApplyTable[], signal: AbortSignal): Promise<void> {
     const n = this.names;
     this.phase = 'cdc';
+    this.cdcStartedAt = performance.now();
     for (const t of this.tables.values()) t.state = 'cdc';
     this.writeStatus(true);
     let session: pg.Client | undefined;
@@ -368,6 +431,11 @@ export class ReplicationWorker {
       ]);
       if (opened.status === 'rejected') throw opened.reason;
       if (streaming.status === 'rejected') throw streaming.reason;
+      if (this.disconnectedSince !== null) {
+        this.out.ok(`replicate ${n.id}`, `reconnected after ${Date.now() - this.disconnectedSince} ms`);
+        this.disconnectedSince = null;
+        this.error = undefined;
+      }
       this.cdcSince = new Date().toISOString();
       this.liveSince ??= this.cdcSince;
       this.writeStatus(true);
@@ -381,6 +449,7 @@ export class ReplicationWorker {
         while (!signal.aborted && inflight.length < PIPELINE_DEPTH) {
           const batch = takeBatch();
           if (!batch) break;
+          this.busySince ??= performance.now();
           inflight.push(applier.submit(batch, this.replayUntil));
         }
         if (!inflight.length) {
@@ -422,6 +491,11 @@ export class ReplicationWorker {
           if (t) t.cdcChanges += count;
         }
         this.countRate(result.changes);
+        this.applyCapacity.changes += result.changes;
+        if (!inflight.length && this.busySince !== null) {
+          this.applyCapacity.busyMs += performance.now() - this.busySince;
+          this.busySince = null;
+        }
         unflushed.push({ targetLsn: result.targetLsn, endLsn: head.endLsn });
         await acknowledgeFlushed(result.targetFlushed);
         this.writeStatus();
@@ -481,11 +555,24 @@ export class ReplicationWorker {
       startedAt: this.startedAt,
       phase: this.phase,
       direction: this.direction,
-      lagMs: this.phase === 'cdc' ? (oldest ? Math.max(0, now - oldest.commitTime.getTime()) : 0) : null,
+      lagMs:
+        this.phase !== 'cdc'
+          ? null
+          : this.disconnectedSince !== null
+            ? now - this.disconnectedSince
+            : oldest
+              ? Math.max(0, now - oldest.commitTime.getTime())
+              : 0,
       lagBytes: null,
       appliedRowsPerSec: Math.round((rows * 1000) / Math.max(span, 1000)),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
       deadLetters: this.deadLetters,
+      applyCapacity: {
+        changes: this.applyCapacity.changes,
+        busyMs: Math.round(this.applyCapacity.busyMs + (this.busySince === null ? 0 : performance.now() - this.busySince)),
+        cdcMs: this.cdcStartedAt === null ? 0 : Math.round(performance.now() - this.cdcStartedAt),
+      },
+      ...(this.fullLoadSeconds !== undefined ? { fullLoadSeconds: this.fullLoadSeconds } : {}),
       worker: { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(now).toISOString(), alive: true },
       appliedPosition: this.phase === 'cdc' || this.phase === 'stopped' ? (this.applied ?? undefined) : undefined,
       replayUntil: this.replayUntil ?? undefined,

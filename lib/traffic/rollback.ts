@@ -3,7 +3,9 @@ import type { PhaseContext, PhaseOutcome, PlanStep } from '../engine/phase.ts';
 import { CutoverError } from '../errors.ts';
 import type { ReplicationStatus } from '../platform/roles.ts';
 import { positionAtLeast } from './position-order.ts';
+import { planRollbackWithoutRouter, rollbackWithoutRouter, routerStateOrNull } from './rollback-without-router.ts';
 import { routerTarget } from './traffic-inputs.ts';
+import { envCommandLine } from '../engine/command-line.ts';
 
 /** What the rollback proves about writes taken by green (printed as the rollback ledger). */
 export interface RollbackLedger {
@@ -69,7 +71,7 @@ export function reverseHistory(records: readonly JournalRecord[]): ReverseHistor
 }
 
 /** The refusal of a rollback after finalize: nothing was changed. */
-function finalizedRefusal(ctx: PhaseContext, f: NonNullable<ReverseHistory['finalized']>): CutoverError {
+export function finalizedRefusal(ctx: PhaseContext, f: NonNullable<ReverseHistory['finalized']>): CutoverError {
   return new CutoverError(
     'PRECONDITION_FAILED',
     `the cutover is finalized (reverse replication stopped at ${f.stoppedAt} and its slot on green was dropped at ${f.tornDownAt}): ` +
@@ -80,16 +82,17 @@ function finalizedRefusal(ctx: PhaseContext, f: NonNullable<ReverseHistory['fina
       fix:
         `keep green and fix forward; to move back to blue without losing data, run a new cutover with green as the source and blue as the target ` +
         `(a new environment: source.url = green, target.url = blue, emptied blue); only if losing every write green took since ${f.stoppedAt} is acceptable: ` +
-        `\`npx cutover rollback --force --env ${ctx.env.name}\` (traffic back to blue at once; those writes stay only on green)`,
+        `\`${envCommandLine(ctx.env, 'cutover rollback', ' --force')}\` (traffic back to blue at once; those writes stay only on green)`,
     },
   );
 }
 
 /** What `cutover rollback --dry-run` prints, read from the current state only. */
 export async function planRollback(ctx: PhaseContext): Promise<PlanStep[]> {
+  const state = await routerStateOrNull(ctx);
+  if (!state) return planRollbackWithoutRouter(ctx);
   const { router, fence, reverse } = ctx.platform;
   const r = routerTarget(ctx);
-  const state = await router.state();
   const steps: PlanStep[] = [];
   const history = reverseHistory(ctx.history ?? []);
   if (state.writeTarget === 'green' && history.finalized && !ctx.options.force) {
@@ -141,11 +144,13 @@ export async function planRollback(ctx: PhaseContext): Promise<PlanStep[]> {
  * state of the cutover says no, nothing is wrong with the command), unless `options.force`.
  */
 export async function runRollback(ctx: PhaseContext): Promise<PhaseOutcome> {
+  // no router (the minimal config): the data part only, the traffic move named for the operator
+  const state = await routerStateOrNull(ctx);
+  if (!state) return rollbackWithoutRouter(ctx);
   const { router, fence, reverse } = ctx.platform;
   const j = ctx.journal;
   const t0 = performance.now();
   const done: string[] = [];
-  const state = await router.state();
   const history = reverseHistory(ctx.history ?? []);
   if (state.writeTarget === 'green' && history.finalized && !ctx.options.force) throw finalizedRefusal(ctx, history.finalized);
   if (state.readWeightGreen !== 0) {
@@ -302,13 +307,13 @@ async function flipToBlue(ctx: PhaseContext): Promise<{ released: number; holdMs
 }
 
 /** Checked, not assumed: after the rollback blue must take writes. */
-async function blueAcceptsWrites(ctx: PhaseContext): Promise<{ ok: boolean; problem: string }> {
+export async function blueAcceptsWrites(ctx: PhaseContext): Promise<{ ok: boolean; problem: string }> {
   const refusing = await ctx.platform.fence.isRefusingWrites('blue').catch((err: Error) => err);
   if (refusing === false) return { ok: true, problem: '' };
   const problem =
     refusing === true
-      ? `blue still refuses writes (read-only): client writes FAIL; run \`npx cutover rollback --env ${ctx.env.name}\` again`
-      : `whether blue accepts writes could not be checked (${refusing.message}): check blue and run \`npx cutover rollback --env ${ctx.env.name}\` again`;
+      ? `blue still refuses writes (read-only): client writes FAIL; run \`${envCommandLine(ctx.env, 'cutover rollback')}\` again`
+      : `whether blue accepts writes could not be checked (${refusing.message}): check blue and run \`${envCommandLine(ctx.env, 'cutover rollback')}\` again`;
   ctx.out.error('rollback', problem);
   return { ok: false, problem };
 }
@@ -317,14 +322,14 @@ async function blueAcceptsWrites(ctx: PhaseContext): Promise<{ ok: boolean; prob
  * Green follows blue again. Said "resumed" only once the forward worker streams changes (CDC):
  * a worker that begins a full load lost its slot and would copy into a non-empty green.
  */
-async function resumeForward(ctx: PhaseContext): Promise<string> {
+export async function resumeForward(ctx: PhaseContext): Promise<string> {
   const { forward } = ctx.platform;
   const j = ctx.journal;
-  const retry = `\`npx cutover replicate start --env ${ctx.env.name}\``;
+  const retry = `\`${envCommandLine(ctx.env, 'cutover replicate start')}\``;
   try {
     const before = await forward.status();
     if (before.phase === 'cdc') return '; forward replication is running (CDC)';
-    if (before.phase === 'full-load') return `; forward replication is in a full load, not streaming: check \`npx cutover replicate status --env ${ctx.env.name}\``;
+    if (before.phase === 'full-load') return `; forward replication is in a full load, not streaming: check \`${envCommandLine(ctx.env, 'cutover replicate status')}\``;
     const started = await j.step('forward.start', { reason: 'green follows blue again' }, () => forward.start());
     if (started.phase === 'cdc') {
       ctx.out.ok('rollback', 'forward replication resumed (CDC): green follows blue again');
@@ -336,7 +341,7 @@ async function resumeForward(ctx: PhaseContext): Promise<string> {
     ctx.out.warn('rollback', note);
     return `; ${note}`;
   } catch (err) {
-    const note = `forward replication could not be resumed (${(err as Error).message}): green does not follow blue; see \`npx cutover replicate status --env ${ctx.env.name}\`, fix the cause and run ${retry}`;
+    const note = `forward replication could not be resumed (${(err as Error).message}): green does not follow blue; see \`${envCommandLine(ctx.env, 'cutover replicate status')}\`, fix the cause and run ${retry}`;
     ctx.out.warn('rollback', note);
     return `; ${note}`;
   }
@@ -368,7 +373,7 @@ async function stayOnGreen(
   await j.step('router.releaseWrites', { reason: why }, () => router.releaseWrites());
   return {
     ok: false,
-    summary: `rollback stopped: ${why}; reads are on blue, writes stay on green (green accepts writes) so nothing is lost; ${fix}, then run \`npx cutover rollback --env ${ctx.env.name}\` again`,
+    summary: `rollback stopped: ${why}; reads are on blue, writes stay on green (green accepts writes) so nothing is lost; ${fix}, then run \`${envCommandLine(ctx.env, 'cutover rollback')}\` again`,
     figures: { readWeightGreen: 0, writeTarget: 'green', readsBackMs: at.readsBackMs, greenLastPosition: at.greenLastPosition, reverseAppliedPosition: at.applied, interrupted: ctx.signal.aborted },
   };
 }
@@ -392,7 +397,7 @@ async function forcedAfterFinalize(ctx: PhaseContext, f: NonNullable<ReverseHist
     `every write green acknowledged after reverse replication stopped at ${f.stoppedAt} (finalize), up to green's position ${greenLast ?? '(unknown: green unreachable)'}, is NOT on blue; ` +
     `it is still in green's database (now read-only): copy it to blue by hand before green is removed`;
   ctx.out.error('rollback', unrecoverable);
-  const forwardNote = `forward replication not resumed: finalize dropped its slot and green has rows blue lacks; to make green follow blue again, empty green's tables and run \`npx cutover replicate start --env ${ctx.env.name}\``;
+  const forwardNote = `forward replication not resumed: finalize dropped its slot and green has rows blue lacks; to make green follow blue again, empty green's tables and run \`${envCommandLine(ctx.env, 'cutover replicate start')}\``;
   ctx.out.warn('rollback', forwardNote);
   const ledger: RollbackLedger = { writesWereOnGreen: true, greenLastPosition: greenLast, reverseAppliedPosition: null, reverseSince: null, greenEraRows: [], greenEraRowsTotal: 0, proof: false, unrecoverable };
   j.note('rollback.ledger', { ...ledger, forced: true });

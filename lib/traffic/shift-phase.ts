@@ -4,7 +4,7 @@ import path from 'node:path';
 import { isProvablyDead } from '../engine/operator.ts';
 import type { Phase, PhaseContext, PhaseOutcome, PlanStep } from '../engine/phase.ts';
 import { CutoverError } from '../errors.ts';
-import { describeFigures, evaluateGates } from './gates.ts';
+import { describeFigures, evaluateGates, type GateVerdict } from './gates.ts';
 import { duration, watchGates } from './gate-watch.ts';
 import { runSmoke } from './smoke.ts';
 import { greenAppUrl, routerTarget, streamingLagMs, validationAgeSeconds } from './traffic-inputs.ts';
@@ -190,7 +190,7 @@ async function shiftReads(ctx: PhaseContext, pauseFile: string): Promise<PhaseOu
 
   const lag = () => streamingLagMs(forward);
   const age = () => validationAgeSeconds(ctx);
-  const pre = evaluateGates({ lagMs: await lag(), validationAgeSeconds: age(), gates: ctx.env.gates });
+  const pre = await holdForLag(ctx, async () => evaluateGates({ lagMs: await lag(), validationAgeSeconds: age(), gates: ctx.env.gates }));
   if (!pre.ok) {
     ctx.journal.note('shift.gate-refused', { reasons: pre.reasons, ...pre.figures });
     for (const r of pre.reasons) ctx.out.error('shift', r);
@@ -266,4 +266,29 @@ async function smokeGate(ctx: PhaseContext): Promise<PhaseOutcome | null> {
     figures: { readWeightGreen: 0, smokeFailedStep: failed?.name ?? null },
     result,
   };
+}
+
+/** How long the shift waits, before moving any read, for replication lag to come back under the limit. */
+export const LAG_HOLD_SECONDS = 120;
+
+/**
+ * The gates before the first move, held while a measured replication lag above the limit is
+ * the only reason to say no (a restarted server, a burst of writes): re-evaluated every 500 ms for up to LAG_HOLD_SECONDS, with a line
+ * when the hold begins and when it ends. Any other red reason refuses at once.
+ */
+async function holdForLag(ctx: PhaseContext, evaluate: () => Promise<GateVerdict>): Promise<GateVerdict> {
+  const started = ctx.clock.now().getTime();
+  let verdict = await evaluate();
+  // a measured lag above the limit is worth waiting for; an unknown one (replication stopped) is not
+  const lagOnly = (v: GateVerdict) => !v.ok && v.figures.lagMs !== null && v.reasons.length === 1 && v.figures.lagMs > ctx.env.gates.maxLagMs;
+  if (!lagOnly(verdict)) return verdict;
+  ctx.journal.note('shift.held-for-lag', { reasons: verdict.reasons, waitSeconds: LAG_HOLD_SECONDS, ...verdict.figures });
+  ctx.out.warn('shift', `holding the shift before moving any read: ${verdict.reasons.join('; ')}; waiting up to ${LAG_HOLD_SECONDS} s for it to come back under ${ctx.env.gates.maxLagMs} ms`);
+  while (lagOnly(verdict) && ctx.clock.now().getTime() - started < LAG_HOLD_SECONDS * 1000 && !ctx.signal.aborted) {
+    await ctx.clock.sleep(500, ctx.signal).catch(() => {});
+    verdict = await evaluate();
+  }
+  const waited = Math.round((ctx.clock.now().getTime() - started) / 100) / 10;
+  if (verdict.ok) ctx.out.ok('shift', `replication lag back under the limit after ${waited} s (lag ${verdict.figures.lagMs} ms): shifting`);
+  return verdict;
 }

@@ -1,6 +1,7 @@
 import type { Phase, PhaseContext, PhaseOutcome, PlanStep } from '../engine/phase.ts';
 import { INTERRUPTED, runRollback } from './rollback.ts';
 import { routerTarget, streamingLagMs } from './traffic-inputs.ts';
+import { envCommandLine } from '../engine/command-line.ts';
 
 /**
  * Journal actions of the write switch, in order. `switch.flip` recorded ok is the point of no
@@ -92,7 +93,7 @@ export const switchPhase: Phase = {
     const blueFenced = await ctx.platform.fence.isRefusingWrites('blue');
     const greenFenced = await ctx.platform.fence.isRefusingWrites('green');
     const ok = s.writeTarget === 'green' && !s.writesHeld && blueFenced && !greenFenced;
-    const fix = greenFenced ? `: green refuses writes, so every client write fails — run \`npx cutover rollback --env ${ctx.env.name}\` now` : '';
+    const fix = greenFenced ? `: green refuses writes, so every client write fails — run \`${envCommandLine(ctx.env, 'cutover rollback')}\` now` : '';
     return {
       ok,
       summary: ok

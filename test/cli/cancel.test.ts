@@ -53,6 +53,7 @@ describe('cutover cancel', () => {
     await sql(urls.blue, "insert into orders select g, 'o' || g from generate_series(1, 50) g");
     cfg = tempConfig({
       kit: { platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } },
+      dep: { platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } },
       switched: { platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } },
     });
     writeFileSync(path.join(cfg.dir, 'forward.json'), JSON.stringify(IDENTITY_MAPPING));
@@ -163,5 +164,23 @@ describe('cutover cancel', () => {
     } finally {
       await sql(urls.blue, "select pg_drop_replication_slot('cutover_switched')");
     }
+  }, 60_000);
+
+  test('fails if an object outside _cutover depends on it: refused naming it (exit 1), the schema stays; dropped once that object is gone', async () => {
+    await sql(urls.green, 'create schema _cutover; create table _cutover.load_state (slot text primary key); create view public.kit_watch as select * from _cutover.load_state');
+    try {
+      const dry = await runCli(['--config', cfg.file, '--env', 'dep', '--dry-run', '--json', 'cancel']);
+      expect(JSON.parse(dry.stdout).plan.find((s: { action: string }) => s.action === 'drop schema').detail).toMatch(/USED FROM OUTSIDE by view public\.kit_watch/);
+      const r = await runCli(['--config', cfg.file, '--env', 'dep', '--yes', 'cancel']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/PRECONDITION_FAILED: schema _cutover on the target .* is used by objects outside it: view public\.kit_watch/);
+      expect((await sql(urls.green, "select 1 from pg_namespace where nspname = '_cutover'")).rowCount).toBe(1);
+      expect((await sql(urls.green, "select 1 from pg_views where viewname = 'kit_watch'")).rowCount).toBe(1);
+    } finally {
+      await sql(urls.green, 'drop view if exists public.kit_watch');
+    }
+    const ok = await runCli(['--config', cfg.file, '--env', 'dep', '--yes', 'cancel']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await sql(urls.green, "select 1 from pg_namespace where nspname = '_cutover'")).rowCount).toBe(0);
   }, 60_000);
 });

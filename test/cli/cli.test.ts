@@ -57,6 +57,9 @@ describe('cutover CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('PHASE_OUT_OF_ORDER: snapshot needs assess');
     expect(r.stderr).toContain(`npx cutover assess --config ${cfg.file} --env lab`);
+    // every copyable line keeps --config, or the operator is sent to the default config's databases
+    expect(r.stderr).toContain(`npx cutover status --config ${cfg.file} --env lab`);
+    expect(r.stderr).not.toMatch(/npx cutover \w+ --env/);
     expect(existsSync(stateDir('lab'))).toBe(false);
   });
 

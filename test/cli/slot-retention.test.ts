@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startTestPostgres } from '../_helpers/pg.ts';
+import { canStartMajor, startTestPostgres } from '../_helpers/pg.ts';
 import { IDENTITY_MAPPING, sql } from '../replication/_env.ts';
 import { runCli, tempConfig } from './run-cli.ts';
 
@@ -43,7 +43,7 @@ describe('WAL retained by the kit\'s slots', () => {
 
     const small = JSON.parse((await runCli(base('--json', 'status'))).stdout);
     expect(small.slots).toHaveLength(1);
-    expect(small.slots[0]).toMatchObject({ slot: 'cutover_wal', side: 'source', active: false, warn: false, warnAboveBytes: 2 * 1024 * 1024 });
+    expect(small.slots[0]).toMatchObject({ slot: 'cutover_wal', side: 'source', active: false, warn: false, warnAboveBytes: 2 * 1024 * 1024, walStatus: 'reserved' });
     expect(small.slots[0].retainedBytes).toBeLessThan(2 * 1024 * 1024);
 
     // about 6 MB of WAL the slot must keep (outside the mapped schema)
@@ -60,4 +60,42 @@ describe('WAL retained by the kit\'s slots', () => {
     expect(assess.code, assess.stderr).toBe(0); // a warning, not a blocker
     expect(assess.stderr).toMatch(/warn +assess: kit-slot-wal: 1 — replication slot cutover_wal on the source: inactive, retains \d+\.\d MB of WAL .*cutover cancel/);
   }, 120_000);
+});
+
+/** PostgreSQL 12 has no `wal_status` / `safe_wal_size`: the retention is still shown, and cancel still removes everything. */
+describe.skipIf(!canStartMajor(12))('on PostgreSQL 12', () => {
+  test('status reports the slot with walStatus null; cancel leaves no slot, publication or _cutover', async () => {
+    const server = await startTestPostgres('app', undefined, 12);
+    const cfg = tempConfig({
+      old: { platform: 'postgres', source: { url: server.urlFor('blue') }, target: { url: server.urlFor('green') }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } },
+    });
+    try {
+      await sql(server.url, 'create database blue');
+      await sql(server.url, 'create database green');
+      for (const db of ['blue', 'green']) await sql(server.urlFor(db), 'create table orders (id int primary key, note text)');
+      await sql(server.urlFor('blue'), "insert into orders select g, 'o' || g from generate_series(1, 10) g");
+      writeFileSync(path.join(cfg.dir, 'forward.json'), JSON.stringify(IDENTITY_MAPPING));
+      writeFileSync(path.join(cfg.dir, 'reverse.json'), JSON.stringify(IDENTITY_MAPPING));
+      const base = (...a: string[]) => ['--config', cfg.file, '--env', 'old', ...a];
+      for (const step of [['assess'], ['snapshot'], ['replicate', 'start']]) {
+        const r = await runCli(base(...step));
+        expect(r.code, `${step.join(' ')}: ${r.stderr}`).toBe(0);
+      }
+      const status = JSON.parse((await runCli(base('--json', 'status'))).stdout);
+      expect(status.slots).toEqual([expect.objectContaining({ slot: 'cutover_old', side: 'source', walStatus: null, retainedBytes: expect.any(Number) })]);
+      const cancel = await runCli(base('--yes', 'cancel'));
+      expect(cancel.code, cancel.stderr).toBe(0);
+      const left = await sql(
+        server.urlFor('blue'),
+        `select slot_name::text as o from pg_replication_slots union all select roname::text from pg_replication_origin
+         union all select pubname::text from pg_publication union all select nspname::text from pg_namespace where nspname = '_cutover'`,
+      );
+      const leftGreen = await sql(server.urlFor('green'), `select pubname::text as o from pg_publication union all select nspname::text from pg_namespace where nspname = '_cutover'`);
+      expect([...left.rows, ...leftGreen.rows]).toEqual([]);
+      expect((await sql(server.urlFor('green'), 'select count(*)::int as n from orders')).rows[0].n).toBe(10);
+    } finally {
+      cfg.dispose();
+      await server.dispose();
+    }
+  }, 180_000);
 });

@@ -36,6 +36,19 @@ describe('config loading', () => {
     expect(err.details.problems?.join()).toContain('environments.lab.source.schemas');
   });
 
+  test('fails if a database URL lacks its user, host or database (the driver would fill them in silently)', () => {
+    const err = caught(() =>
+      parseConfig({ environments: { lab: { ...lab, source: { url: 'postgres://' }, target: { url: 'postgres://u:hunter2@127.0.0.1:5433' } } } }, '/x/c.json'),
+    );
+    expect(err.code).toBe('CONFIG_INVALID');
+    const problems = err.details.problems!.join('\n');
+    expect(problems).toMatch(/environments\.lab\.source\.url: got "postgres:\/\/"; expected a complete URL — this one has no user, host, database/);
+    expect(problems).toMatch(/environments\.lab\.target\.url: .*has no database/);
+    expect(err.describe()).not.toContain('hunter2');
+    // a socket folder is a host; user and database given
+    expect(() => parseConfig({ environments: { lab: { ...lab, source: { url: 'postgres://u@/legacy?host=/var/run/postgresql' } } } }, '/x/c.json')).not.toThrow();
+  });
+
   test('prod is protected by default, and an explicit flag wins', () => {
     const cfg = parseConfig({ environments: { prod: lab, staging: { ...lab, protected: true } } }, '/x/c.json');
     expect(selectEnvironment(cfg, 'prod').isProtected).toBe(true);

@@ -36,6 +36,21 @@ describe('rehearsal without faults', () => {
     expect(r.report.switch.writePauseMs.p99!).toBeGreaterThanOrEqual(r.report.switch.writePauseMs.p50!);
   });
 
+  test('the report has an estimate: the figures it measured, recorded for `cutover estimate`, and a measured forecast of itself', () => {
+    const e = r.report.estimate!;
+    expect(e.figuresFile).toBe(path.join(r.dir, 'state', 'rehearsal-figures.json'));
+    expect(JSON.parse(readFileSync(e.figuresFile, 'utf8'))).toEqual(e.figures);
+    expect(e.figures.tables.map((t) => t.source).sort()).toEqual(['public.t_customer', 'public.t_inventory', 'public.t_order', 'public.t_order_item', 'public.t_product']);
+    expect(e.figures.tables.every((t) => t.rows > 0 && t.bytes > 0 && t.loadSeconds !== null)).toBe(true);
+    expect(e.figures.fullLoad.seconds).toBeGreaterThan(0);
+    expect(e.figures.cdc.applyChangesPerSec).toBeGreaterThan(e.figures.cdc.writeChangesPerSec);
+    expect(e.figures.validate.rowsCompared).toBeGreaterThan(0);
+    expect(e.figures.hold!.frozenValidateMs).toBeGreaterThan(0);
+    expect(e.figures.hold!.totalMs).toBeGreaterThanOrEqual(e.figures.hold!.frozenValidateMs);
+    expect(e.forecast.fullLoadSeconds.basis).toBe('measured');
+    expect(e.forecast.go, e.forecast.noGo.join('; ')).toBe(true);
+  });
+
   test('the HTML report is written, self-contained, with the charts', () => {
     const html = readFileSync(path.join(r.dir, 'report.html'), 'utf8');
     expect(html).toContain('<svg');

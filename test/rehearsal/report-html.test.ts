@@ -84,6 +84,30 @@ describe('rehearsal report', () => {
     expect((html.match(/<svg/g) ?? []).length).toBe(5);
   });
 
+  test("marks each fault's injection on every chart, and gives the fault's own failures apart", () => {
+    const html = renderHtmlReport(
+      sampleReport({
+        options: { seed: 1, orders: 100, rate: 200, fault: 'source-restart' },
+        faults: [{ name: 'source-restart', at: 20_000, until: 21_500, detail: "blue's PostgreSQL restarted <fast>" }],
+        requests: {
+          total: 1000,
+          failed: 0,
+          reads: 700,
+          writes: 300,
+          failuresByReason: { 'http-503': 7 },
+          attributedToFault: { failed: 7, byReason: { 'http-503': 7 }, rule: 'answered 5xx by the blue app while its database was down' },
+        },
+      }),
+    );
+    // one mark per chart, at 20 s of 60 s on the x axis (48 + 20/60 * 700 = 281.3)
+    expect((html.match(/<g class="fault" data-fault="source-restart">/g) ?? []).length).toBe(5);
+    expect(html).toContain('x1="281.3"');
+    expect(html).toContain('class="fault-span" x="281.3"');
+    expect(html).toMatch(/<table id="faults">.*source-restart.*20\.0 s.*21\.5 s.*restarted &lt;fast&gt;/s);
+    expect(html).toMatch(/id="fault-failures">7 more failed request\(s\), not counted above: answered 5xx by the blue app/);
+    expect(renderHtmlReport(sampleReport())).not.toContain('class="fault"');
+  });
+
   test('renders in a real headless browser', async (ctx) => {
     const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
     if (!chromium) {

@@ -66,6 +66,18 @@ describe('PostgresReplicator (forward, in-process worker)', () => {
     expect(rows[0].price).toBe('2.4690');
   });
 
+  test('on an idle source the heartbeat still reaches the target (pgoutput messages are on from PostgreSQL 14)', async () => {
+    // from 15 pgoutput drops a transaction with nothing to send: without `messages 'true'` the
+    // heartbeat's transaction never arrives and an idle, healthy stream looked stalled after 30 s
+    const walsender = await sql(source.url, "select query from pg_stat_activity where backend_type = 'walsender'");
+    expect(walsender.rows.map((r) => r.query)).toEqual([expect.stringContaining("messages 'true'")]);
+    const appliedAt = async () => (await sql(target.url, 'select source_commit_at from _cutover.apply_state')).rows[0].source_commit_at as Date;
+    await caughtUp();
+    const before = await appliedAt();
+    await new Promise((r) => setTimeout(r, 2500)); // no writes: only heartbeats (one a second)
+    expect((await appliedAt()).getTime()).toBeGreaterThan(before.getTime());
+  });
+
   test('primary-key updates move rows (single and composite keys)', async () => {
     await sql(source.url, 'update items set id = id + 100000 where id between 100 and 120');
     await sql(source.url, "update tags set b = b || 'x' where a = 4");

@@ -121,7 +121,7 @@ describe('rollback and switch against real PostgreSQL', () => {
     expect(err.code).toBe('PRECONDITION_FAILED');
     expect(err.exitCode).toBe(1);
     expect(err.message).toMatch(/the cutover is finalized .*green's writes since \S+ would not reach blue/);
-    expect(err.details.fix).toMatch(/green as the source and blue as the target.*rollback --force --env fin/);
+    expect(err.details.fix).toMatch(/green as the source and blue as the target.*rollback --force --config \S+ --env fin/);
     // nothing changed: traffic, fences, slots
     expect(r.router).toMatchObject({ readWeightGreen: 100, writeTarget: 'green', writesHeld: false });
     expect(await appInsert(r.urls.green, 'green after the refusal')).toEqual({ ok: true });

@@ -107,7 +107,7 @@ describe('rollback', () => {
     };
     const outcome = await runRollback(phaseContext(env, p, { signal: ac.signal }));
     expect(outcome.ok).toBe(false);
-    expect(outcome.summary).toMatch(/interrupted by the operator .*writes stay on green.*run `npx cutover rollback --env lab` again/);
+    expect(outcome.summary).toMatch(/interrupted by the operator .*writes stay on green.*run `npx cutover rollback --config \S+ --env lab` again/);
     expect(outcome.summary).not.toMatch(/within 200 ms/);
     expect(p.fakeRouter!).toMatchObject({ writeTarget: 'green', writesHeld: false });
     expect(p.green.readOnly).toBe(false);
@@ -186,7 +186,7 @@ describe('rollback', () => {
     p.blue.readOnly = true;
     const outcome = await runRollback(phaseContext(env, p));
     expect(outcome.ok).toBe(false);
-    expect(outcome.summary).toMatch(/blue still refuses writes .*client writes FAIL.*cutover rollback --env lab/);
+    expect(outcome.summary).toMatch(/blue still refuses writes .*client writes FAIL.*cutover rollback --config \S+ --env lab/);
     expect(outcome.figures).toMatchObject({ blueAcceptsWrites: false });
   });
 
@@ -201,7 +201,7 @@ describe('rollback', () => {
     };
     const outcome = await runRollback(phaseContext(env, p));
     expect(outcome.summary).not.toMatch(/forward replication resumed/);
-    expect(outcome.summary).toMatch(/forward replication NOT resumed: it came up in full-load.*empty green's tables and run `npx cutover replicate start --env lab`/);
+    expect(outcome.summary).toMatch(/forward replication NOT resumed: it came up in full-load.*empty green's tables and run `npx cutover replicate start --config \S+ --env lab`/);
     expect(p.log.slice(-2)).toEqual(['forward.start', 'forward.stop']);
 
     const q = await afterSwitch(1);

@@ -5,7 +5,15 @@ import { REHEARSAL_LIMITS, type LimitedOption } from '../../rehearsal/rehearse-o
 import { wholeNumber } from '../global-options.ts';
 import { withoutSession, type CliRuntime } from '../runtime.ts';
 
-export const REHEARSAL_FAULTS = ['green-errors', 'rollback-after-switch', 'kill-replicator'] as const;
+export const REHEARSAL_FAULTS = [
+  'green-errors',
+  'rollback-after-switch',
+  'kill-replicator',
+  'source-restart',
+  'target-restart',
+  'green-dies-after-switch',
+  'operator-dies-in-switch',
+] as const;
 
 interface RehearseOptions {
   readonly seed?: number;

@@ -72,7 +72,7 @@ export function registerReplicate(program: Command, rt: CliRuntime): void {
           },
         );
         if (done) {
-          const running = done.was === 'full-load' || done.was === 'cdc' || done.was === 'unknown';
+          const running = done.was === 'full-load' || done.was === 'cdc' || done.was === 'stalled' || done.was === 'unknown';
           s.out.result({ stopped: o.direction, was: done.was }, running ? `${o.direction} replication stopped` : `${o.direction} replication was not running (${done.was}): nothing to stop`);
         }
         return 0;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { CutoverError } from '../../errors.ts';
 import { redactUrl } from '../../phases/endpoints.ts';
 import { withSession, type CliRuntime } from '../runtime.ts';
+import { envCommandLine } from '../../engine/command-line.ts';
 
 interface RestoreOptions {
   readonly id?: string;
@@ -31,7 +32,7 @@ export function registerRestore(program: Command, rt: CliRuntime): void {
             throw new CutoverError('USAGE', `no backup with id "${o.id}"`, {
               received: o.id,
               allowed: ids.length ? ids.join(', ') : '(no backups yet: run `cutover snapshot` first)',
-              fix: ids.length ? 'pass one of the ids above, or leave --id out for the latest' : 'run `npx cutover snapshot` first',
+              fix: ids.length ? 'pass one of the ids above, or leave --id out for the latest' : `run \`${envCommandLine(s.env, 'cutover snapshot')}\` first`,
             });
           }
         }

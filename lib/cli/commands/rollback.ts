@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { phaseExit } from '../phase-exit.ts';
 import { withSession, type CliRuntime } from '../runtime.ts';
 import { warnIfExitedDuring } from './switch.ts';
+import { envCommandLine } from '../../engine/command-line.ts';
 
 /** `cutover rollback`: everyone back to blue from any phase; safe to run twice; takes over a stale lock. */
 export function registerRollback(program: Command, rt: CliRuntime): void {
   program
     .command('rollback')
-    .description('EMERGENCY: all traffic back to blue from any phase, losing no acknowledged write')
+    .description('EMERGENCY: all traffic back to blue from any phase, losing no acknowledged write (with no router configured: the data part, and one line names the traffic move left to you)')
     .option('--force', 'after `finalize` only: move traffic back to blue although reverse replication is gone; every write green took since finalize stays only on green (stated, not copied)')
     .action(
       withSession(rt, 'cutover rollback', async (s, opts: { force?: boolean }) => {
@@ -15,7 +16,7 @@ export function registerRollback(program: Command, rt: CliRuntime): void {
           ? ''
           : `error rollback: interrupted before the rollback finished: the router may still hold writes (released after switch.maxHoldMs = ` +
           `${s.env.switch.maxHoldMs} ms to where they were going) and blue or green may refuse writes, so client writes may FAIL. ` +
-          `Run \`npx cutover rollback --env ${s.env.name}\` again now: it resumes.`;
+          `Run \`${envCommandLine(s.env, 'cutover rollback')}\` again now: it resumes.`;
         return warnIfExitedDuring(rt, warning, async () => phaseExit(await s.engine.rollback(opts.force ? { force: true } : {}), s.out));
       }),
     );

@@ -2,6 +2,7 @@ import { writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { phaseExit } from '../phase-exit.ts';
 import { withSession, type CliRuntime } from '../runtime.ts';
+import { envCommandLine } from '../../engine/command-line.ts';
 
 /**
  * Runs `fn`; if the process exits before it settles (a second Ctrl-C exits at once, skipping
@@ -37,8 +38,8 @@ export function registerSwitch(program: Command, rt: CliRuntime): void {
           ? ''
           : `error switch: interrupted before the switch finished: the router may still hold writes (it releases them by itself after ` +
           `switch.maxHoldMs = ${s.env.switch.maxHoldMs} ms), blue may refuse writes and reverse replication may be running. ` +
-          `Run \`npx cutover switch --env ${s.env.name}\` now: it undoes a switch stopped before the flip and finishes one past it ` +
-          `(or \`npx cutover rollback --env ${s.env.name}\`).`;
+          `Run \`${envCommandLine(s.env, 'cutover switch')}\` now: it undoes a switch stopped before the flip and finishes one past it ` +
+          `(or \`${envCommandLine(s.env, 'cutover rollback')}\`).`;
         return warnIfExitedDuring(rt, warning, async () => phaseExit(await s.engine.runPhase('switch'), s.out));
       }),
     );

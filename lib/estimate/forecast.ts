@@ -1,0 +1,172 @@
+import type { RehearsalFigures } from './rehearsal-figures.ts';
+
+/**
+ * The forecast of a cutover night from a rehearsal's measured figures and the target
+ * environment's table sizes and write rate. Pure arithmetic, no I/O.
+ *
+ * - full load: each table's measured load time scaled by its size ratio (rows, and bytes: the
+ *   range spans both), keeping the rehearsal's overlap of parallel lanes; a table the rehearsal
+ *   did not have is loaded at the rehearsal's overall rows/s;
+ * - CDC catch-up: the changes written during the full load, drained at (apply capacity − write
+ *   rate) — a no-go when apply capacity is not above the write rate (the lag only grows);
+ * - validate: the measured validation scaled by rows (and bytes);
+ * - write hold: the switch's fixed steps as measured, plus the frozen validation scaled like
+ *   validate — a no-go when it would outlast `switch.maxHoldMs` (held writes would be let go).
+ *
+ * A figure is `measured` when every size is within ±25 % of the rehearsal's (the rehearsal ran
+ * it), else `extrapolated`; extrapolated ranges are wider.
+ */
+export interface EnvironmentSizes {
+  readonly tables: readonly { readonly name: string; readonly rows: number; readonly bytes: number }[];
+  /** Row changes per second on the source. */
+  readonly writeChangesPerSec: number;
+  readonly writeRateFrom: 'source statistics' | '--write-rate' | 'rehearsal';
+  /** `switch.maxHoldMs` of the environment. */
+  readonly maxHoldMs: number;
+}
+
+export type Basis = 'measured' | 'extrapolated';
+
+export interface Range {
+  readonly low: number;
+  readonly high: number;
+  readonly basis: Basis;
+}
+
+export interface Forecast {
+  readonly from: { readonly recordedAt: string; readonly orders: number; readonly rows: number };
+  readonly rows: number;
+  readonly bytes: number;
+  readonly writeChangesPerSec: number;
+  readonly writeRateFrom: EnvironmentSizes['writeRateFrom'];
+  readonly fullLoadSeconds: Range;
+  /** null when the rehearsal measured no apply capacity. */
+  readonly cdcCatchUpSeconds: Range | null;
+  readonly applyChangesPerSec: number | null;
+  readonly validateSeconds: Range;
+  /** null when the rehearsal did not reach the write switch. */
+  readonly writeHoldMs: (Range & { readonly partsMs: Readonly<Record<string, number>> }) | null;
+  readonly go: boolean;
+  readonly noGo: string[];
+  /** Tables of the environment the rehearsal did not have (loaded at its overall rate). */
+  readonly unmatchedTables: string[];
+}
+
+/** Spread added around a point forecast: the rehearsal's machine is not the night's. */
+const SPREAD: Record<Basis, { low: number; high: number }> = { measured: { low: 0.85, high: 1.2 }, extrapolated: { low: 0.75, high: 1.4 } };
+
+export function forecast(f: RehearsalFigures, env: EnvironmentSizes): Forecast {
+  const byName = new Map(f.tables.map((t) => [t.source, t]));
+  const rehearsalRows = f.tables.reduce((n, t) => n + t.rows, 0);
+  const rehearsalBytes = f.tables.reduce((n, t) => n + t.bytes, 0);
+  const rows = env.tables.reduce((n, t) => n + t.rows, 0);
+  const bytes = env.tables.reduce((n, t) => n + t.bytes, 0);
+  const unmatched = env.tables.filter((t) => !byName.has(t.name)).map((t) => t.name);
+  const ratios = env.tables.flatMap((t) => {
+    const r = byName.get(t.name);
+    return r ? [ratio(t.rows, r.rows), ratio(t.bytes, r.bytes)] : [];
+  });
+  const basis: Basis = !unmatched.length && ratios.every((x) => x >= 0.8 && x <= 1.25) && env.tables.length === f.tables.length ? 'measured' : 'extrapolated';
+
+  // ---- full load: Σ measured table time × size ratio, mapped onto the measured wall time
+  const measuredTableSeconds = f.tables.reduce((n, t) => n + (t.loadSeconds ?? 0), 0);
+  const overallRowsPerSec = rehearsalRows / Math.max(f.fullLoad.seconds, 0.001);
+  let byRows = 0;
+  let byBytes = 0;
+  for (const t of env.tables) {
+    const r = byName.get(t.name);
+    if (r && r.loadSeconds !== null && measuredTableSeconds > 0) {
+      const wallShare = (r.loadSeconds / measuredTableSeconds) * f.fullLoad.seconds;
+      byRows += wallShare * ratio(t.rows, r.rows);
+      byBytes += wallShare * ratio(t.bytes, r.bytes);
+    } else {
+      byRows += t.rows / overallRowsPerSec;
+      byBytes += t.rows / overallRowsPerSec;
+    }
+  }
+  const fullLoadSeconds = range(byRows, byBytes, basis);
+
+  // ---- CDC catch-up after the full load
+  const noGo: string[] = [];
+  const capacity = f.cdc.applyChangesPerSec;
+  let cdcCatchUpSeconds: Range | null = null;
+  if (capacity !== null) {
+    const drain = capacity - env.writeChangesPerSec;
+    if (drain <= 0) {
+      noGo.push(`apply capacity ${Math.round(capacity)} changes/s is not above the write rate ${Math.round(env.writeChangesPerSec)} changes/s: replication would never catch up`);
+    } else {
+      // a write rate far above the rehearsal's is beyond what was measured
+      const cdcBasis: Basis = basis === 'measured' && env.writeChangesPerSec <= Math.max(1, f.cdc.writeChangesPerSec) * 1.25 ? 'measured' : 'extrapolated';
+      cdcCatchUpSeconds = range((env.writeChangesPerSec * byRows) / drain, (env.writeChangesPerSec * byBytes) / drain, cdcBasis);
+    }
+  }
+
+  // ---- validate
+  const rowRatio = ratio(rows, rehearsalRows);
+  const byteRatio = ratio(bytes, rehearsalBytes);
+  const validateSeconds = range(f.validate.seconds * rowRatio, f.validate.seconds * byteRatio, basis);
+
+  // ---- write hold: fixed steps as measured, the frozen validation scaled
+  let writeHoldMs: Forecast['writeHoldMs'] = null;
+  if (f.hold) {
+    const fixedMs = f.hold.totalMs - f.hold.frozenValidateMs;
+    const partsMs: Record<string, number> = {};
+    for (const [k, v] of Object.entries(f.hold.partsMs)) partsMs[k] = Math.round(v);
+    const validateLow = f.hold.frozenValidateMs * Math.min(rowRatio, byteRatio);
+    const validateHigh = f.hold.frozenValidateMs * Math.max(rowRatio, byteRatio);
+    const hold = range(fixedMs + validateLow, fixedMs + validateHigh, basis);
+    writeHoldMs = { ...hold, partsMs };
+    if (hold.high > env.maxHoldMs) {
+      noGo.push(
+        `the write hold may reach ${Math.round(hold.high)} ms, above switch.maxHoldMs ${env.maxHoldMs} ms (the frozen validation alone ≈ ${Math.round(validateHigh)} ms): raise switch.maxHoldMs and catchUpTimeoutMs, or switch in waves`,
+      );
+    }
+  }
+  return {
+    from: { recordedAt: f.recordedAt, orders: f.orders, rows: rehearsalRows },
+    rows,
+    bytes,
+    writeChangesPerSec: env.writeChangesPerSec,
+    writeRateFrom: env.writeRateFrom,
+    fullLoadSeconds,
+    cdcCatchUpSeconds,
+    applyChangesPerSec: capacity,
+    validateSeconds,
+    writeHoldMs,
+    go: noGo.length === 0,
+    noGo,
+    unmatchedTables: unmatched,
+  };
+}
+
+function ratio(a: number, b: number): number {
+  return b > 0 ? a / b : a > 0 ? Infinity : 1;
+}
+
+function range(a: number, b: number, basis: Basis): Range {
+  const s = SPREAD[basis];
+  return { low: Math.min(a, b) * s.low, high: Math.max(a, b) * s.high, basis };
+}
+
+/** Human lines for `cutover estimate` and the rehearsal summary. */
+export function formatForecast(fc: Forecast): string[] {
+  const secs = (r: Range) => `${fmtSeconds(r.low)} – ${fmtSeconds(r.high)} (${r.basis})`;
+  const lines = [
+    `forecast from the rehearsal of ${fc.from.recordedAt} (${fc.from.rows} rows) for ${fc.rows} rows, ${(fc.bytes / 1024 / 1024).toFixed(0)} MiB, ${Math.round(fc.writeChangesPerSec)} changes/s written (${fc.writeRateFrom})`,
+    `  full load       ${secs(fc.fullLoadSeconds)}`,
+    `  CDC catch-up    ${fc.cdcCatchUpSeconds ? secs(fc.cdcCatchUpSeconds) : 'no estimate'}${fc.applyChangesPerSec !== null ? ` — apply capacity ${Math.round(fc.applyChangesPerSec)} changes/s` : ''}`,
+    `  validate        ${secs(fc.validateSeconds)}`,
+    `  write hold      ${fc.writeHoldMs ? `${Math.round(fc.writeHoldMs.low)} – ${Math.round(fc.writeHoldMs.high)} ms (${fc.writeHoldMs.basis}); measured parts ${Object.entries(fc.writeHoldMs.partsMs).map(([k, v]) => `${k} ${v} ms`).join(', ')}` : 'no estimate (the rehearsal did not switch)'}`,
+    ...(fc.unmatchedTables.length ? [`  tables the rehearsal did not have (loaded at its overall rate): ${fc.unmatchedTables.join(', ')}`] : []),
+    fc.go ? '  verdict         go' : '  verdict         NO-GO',
+    ...fc.noGo.map((r) => `  ! ${r}`),
+  ];
+  return lines;
+}
+
+function fmtSeconds(s: number): string {
+  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}

@@ -1,0 +1,122 @@
+import { describe, expect, test } from 'vitest';
+import type { JournalRecord } from '../../lib/engine/journal-store.ts';
+import { figuresFromRun, holdFromJournal } from '../../lib/estimate/figures-from-run.ts';
+import { forecast, formatForecast } from '../../lib/estimate/forecast.ts';
+import type { RehearsalFigures } from '../../lib/estimate/rehearsal-figures.ts';
+
+const figures: RehearsalFigures = {
+  version: 1,
+  recordedAt: '2026-12-06T10:00:00.000Z',
+  orders: 100_000,
+  parallelTables: 2,
+  tables: [
+    { source: 'public.t_order', rows: 100_000, bytes: 20_000_000, loadSeconds: 4 },
+    { source: 'public.t_order_item', rows: 250_000, bytes: 30_000_000, loadSeconds: 6 },
+  ],
+  fullLoad: { seconds: 6 },
+  cdc: { applyChangesPerSec: 2000, writeChangesPerSec: 100, catchUpSeconds: 1 },
+  validate: { seconds: 5, rowsCompared: 700_000 },
+  hold: { partsMs: { 'router.holdWrites': 2, 'validator.validate(frozen)': 800, 'switch.flip': 3 }, frozenValidateMs: 800, totalMs: 1000 },
+};
+const tenTimes = [
+  { name: 'public.t_order', rows: 1_000_000, bytes: 200_000_000 },
+  { name: 'public.t_order_item', rows: 2_500_000, bytes: 300_000_000 },
+];
+
+describe('forecast', () => {
+  test('scales each figure with the sizes, keeps the lanes overlap, and calls it extrapolated', () => {
+    const fc = forecast(figures, { tables: tenTimes, writeChangesPerSec: 100, writeRateFrom: '--write-rate', maxHoldMs: 60_000 });
+    // 6 s of full load at 1/10 of the size: 60 s, widened for an extrapolation
+    expect(fc.fullLoadSeconds.basis).toBe('extrapolated');
+    expect(fc.fullLoadSeconds.low).toBeCloseTo(60 * 0.75);
+    expect(fc.fullLoadSeconds.high).toBeCloseTo(60 * 1.4);
+    expect(fc.validateSeconds.low).toBeCloseTo(50 * 0.75);
+    // 100 changes/s during ~60 s of full load, drained at 2000 - 100 changes/s
+    expect(fc.cdcCatchUpSeconds!.low).toBeCloseTo((100 * 45) / 1900);
+    // fixed steps 200 ms + the frozen validation ×10
+    expect(fc.writeHoldMs!.low).toBeCloseTo((200 + 8000) * 0.75);
+    expect(fc.go).toBe(true);
+    expect(formatForecast(fc).join('\n')).toMatch(/full load .*extrapolated[\s\S]*verdict +go/);
+  });
+
+  test('the same sizes as the rehearsal are a measured forecast around the measured figures', () => {
+    const same = figures.tables.map((t) => ({ name: t.source, rows: t.rows, bytes: t.bytes }));
+    const fc = forecast(figures, { tables: same, writeChangesPerSec: 100, writeRateFrom: 'rehearsal', maxHoldMs: 15_000 });
+    expect(fc.fullLoadSeconds).toEqual({ low: 6 * 0.85, high: 6 * 1.2, basis: 'measured' });
+    expect(fc.validateSeconds.basis).toBe('measured');
+    expect(fc.cdcCatchUpSeconds!.basis).toBe('measured');
+  });
+
+  test('is a no-go when apply is not faster than the writes (the lag would only grow)', () => {
+    const fc = forecast(figures, { tables: tenTimes, writeChangesPerSec: 2500, writeRateFrom: 'source statistics', maxHoldMs: 60_000 });
+    expect(fc.go).toBe(false);
+    expect(fc.cdcCatchUpSeconds).toBeNull();
+    expect(fc.noGo.join()).toMatch(/apply capacity 2000 changes\/s is not above the write rate 2500/);
+  });
+
+  test('is a no-go when the write hold may outlast switch.maxHoldMs', () => {
+    const fc = forecast(figures, { tables: tenTimes, writeChangesPerSec: 10, writeRateFrom: '--write-rate', maxHoldMs: 5_000 });
+    expect(fc.go).toBe(false);
+    expect(fc.noGo.join()).toMatch(/write hold may reach \d+ ms, above switch.maxHoldMs 5000 ms/);
+  });
+
+  test('a table the rehearsal did not have is loaded at its overall rate, and named', () => {
+    const fc = forecast(figures, { tables: [...tenTimes, { name: 'public.audit', rows: 350_000, bytes: 1 }], writeChangesPerSec: 0, writeRateFrom: '--write-rate', maxHoldMs: 60_000 });
+    expect(fc.unmatchedTables).toEqual(['public.audit']);
+    // 350,000 rows at 350,000 rows / 6 s: 6 s more than the 60 s of the known tables
+    expect(fc.fullLoadSeconds.low).toBeCloseTo(66 * 0.75);
+  });
+});
+
+describe('rehearsal figures', () => {
+  const rec = (seq: number, time: string, action: string, status: JournalRecord['status'], durationMs?: number): JournalRecord => ({
+    seq,
+    time,
+    operator: 'o',
+    host: 'h',
+    pid: 1,
+    env: 'rehearsal',
+    phase: 'switch',
+    action,
+    status,
+    ...(durationMs !== undefined ? { figures: { durationMs } } : {}),
+  });
+
+  test('the write hold runs from holding writes to releasing them, with each step journaled', () => {
+    const journal = [
+      rec(1, '2026-12-06T10:00:00.000Z', 'reverse.start', 'ok', 900),
+      rec(2, '2026-12-06T10:00:01.000Z', 'router.holdWrites', 'started'),
+      rec(3, '2026-12-06T10:00:01.005Z', 'router.holdWrites', 'ok', 5),
+      rec(4, '2026-12-06T10:00:01.100Z', 'validator.validate(frozen)', 'ok', 700),
+      rec(5, '2026-12-06T10:00:02.200Z', 'router.releaseWrites', 'ok', 4),
+    ];
+    expect(holdFromJournal(journal)).toEqual({ partsMs: { 'router.holdWrites': 5, 'validator.validate(frozen)': 700, 'router.releaseWrites': 4 }, frozenValidateMs: 700, totalMs: 1200 });
+    expect(holdFromJournal(journal.slice(0, 4))).toBeNull(); // never released: no hold measured
+  });
+
+  test("apply capacity is the worker's changes over its busy time, the write rate over its CDC time", () => {
+    const f = figuresFromRun({
+      orders: 10,
+      parallelTables: 2,
+      tables: [{ name: 'public.t', rows: 10, bytes: 100 }],
+      replication: {
+        phase: 'cdc',
+        direction: 'forward',
+        lagMs: 0,
+        lagBytes: 0,
+        appliedRowsPerSec: 0,
+        deadLetters: 0,
+        tables: [{ source: 'public.t', target: 'public.t', rows: 10, totalRows: 10, state: 'cdc', loadSeconds: 2 }],
+        applyCapacity: { changes: 600, busyMs: 300, cdcMs: 60_000 },
+        fullLoadSeconds: 2.5,
+      },
+      replicateSeconds: 4,
+      validate: { seconds: 1, rowsCompared: 20 },
+      journal: [],
+    });
+    expect(f.cdc).toEqual({ applyChangesPerSec: 2000, writeChangesPerSec: 10, catchUpSeconds: 1.5 });
+    expect(f.tables).toEqual([{ source: 'public.t', rows: 10, bytes: 100, loadSeconds: 2 }]);
+    expect(f.fullLoad.seconds).toBe(2.5);
+    expect(f.hold).toBeNull();
+  });
+});

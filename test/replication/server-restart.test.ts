@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { RecordingOutput } from '../../lib/output/output.ts';
+import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
+import { isConnectionLoss } from '../../lib/replication/replication-worker.ts';
+import { startTestPostgres } from '../_helpers/pg.ts';
+import { sql, tableDigest, testEnvironment, until } from './_env.ts';
+
+const SCHEMA = 'create table items (id bigint primary key, name text, qty int);';
+
+/**
+ * A server restart (fast shutdown, then start) under the detached worker in CDC: the worker
+ * reconnects by itself and resumes from its slot; the target ends equal, every change applied
+ * once (an insert applied twice would fail on the key, an update twice would show in qty).
+ */
+describe('replication worker across a server restart', () => {
+  let source: Awaited<ReturnType<typeof startTestPostgres>>;
+  let target: Awaited<ReturnType<typeof startTestPostgres>>;
+  let replicator: PostgresReplicator;
+  const out = new RecordingOutput();
+
+  const writeBurst = async (from: number) => {
+    await sql(source.url, `insert into items select g, 'n' || g, 0 from generate_series(${from}, ${from + 199}) g`);
+    await sql(source.url, `update items set qty = qty + 1 where id % 7 = 0`);
+  };
+  const caughtUpAndEqual = async () => {
+    expect(await replicator.waitForPosition(await replicator.sourcePosition(), 60_000)).toBe(true);
+    expect(await tableDigest(target.url, 'items')).toEqual(await tableDigest(source.url, 'items'));
+  };
+
+  beforeAll(async () => {
+    [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+    await sql(source.url, SCHEMA);
+    await sql(target.url, SCHEMA);
+    await sql(source.url, "insert into items select g, 'seed', 0 from generate_series(1, 1000) g");
+    replicator = new PostgresReplicator(testEnvironment(source.url, target.url, { batchSize: 50 }), 'forward', out);
+    await replicator.start();
+    await until(async () => (await replicator.status()).phase === 'cdc', 60_000, 'CDC');
+  }, 120_000);
+  afterAll(async () => {
+    await replicator?.stop().catch(() => {});
+    await Promise.all([source?.dispose(), target?.dispose()]);
+  });
+
+  test('the source restarts: the worker reconnects, resumes from its slot, the target ends equal', async () => {
+    await writeBurst(10_000);
+    const pid = (await replicator.status()).worker!.pid;
+    await source.restart(1000);
+    await writeBurst(20_000);
+    await caughtUpAndEqual();
+    const s = await replicator.status();
+    expect(s.worker!.pid).toBe(pid); // the same worker reconnected: nobody restarted it
+    expect(s.phase).toBe('cdc');
+  });
+
+  test('the target restarts: the worker reconnects and applies what it missed, once', async () => {
+    const pid = (await replicator.status()).worker!.pid;
+    const restarting = target.restart(1000);
+    await writeBurst(30_000);
+    await restarting;
+    await writeBurst(40_000);
+    await caughtUpAndEqual();
+    expect((await replicator.status()).worker!.pid).toBe(pid);
+  });
+
+  test('a connection loss is told apart from a data or setup error', () => {
+    expect(isConnectionLoss(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
+    expect(isConnectionLoss(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isConnectionLoss(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isConnectionLoss(Object.assign(new Error('x'), { cause: Object.assign(new Error('y'), { code: '08006' }) }))).toBe(true);
+    expect(isConnectionLoss(Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' }))).toBe(false);
+    expect(isConnectionLoss(Object.assign(new Error('permission denied'), { code: '42501' }))).toBe(false);
+  });
+});
