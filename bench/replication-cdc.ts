@@ -157,7 +157,7 @@ try {
     steady: number;
     /** From start to the backlog's first row visible. */
     firstSeconds: number;
-    cpu: { walsender: number | null; apply: number | null };
+    cpu: { walsender: number | null; apply: number | null; split?: { worker: number; backend: number } };
   }
   let startupSeconds = 0;
   const oursApply = async (first: number, last: number, until: string): Promise<ApplyRun> => {
@@ -169,11 +169,11 @@ try {
     const { steady, firstSeconds } = await lastRowVisible(t, first, last);
     const seconds = (performance.now() - t0) / 1000;
     const workerCpu = processCpu([worker!.pid]);
-    const cpu = {
-      walsender: await backendCpu(s, "application_name like 'cutover-cdc%'"),
-      apply: (workerCpu ?? NaN) - (workerCpu0 ?? NaN) + ((await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN),
-    };
+    const worker_ = (workerCpu ?? NaN) - (workerCpu0 ?? NaN);
+    const backend = (await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN;
+    const cpu = { walsender: await backendCpu(s, "application_name like 'cutover-cdc%'"), apply: worker_ + backend, split: { worker: worker_, backend } };
     if (!(await replicator.waitForPosition(until, 60_000))) throw new Error('replicator did not catch up');
+    await settleSlot(names.slot);
     await replicator.stop();
     return { seconds, steady, firstSeconds, cpu };
   };
@@ -187,6 +187,7 @@ try {
       walsender: await backendCpu(s, "application_name = 'native_sub'"),
       apply: await backendCpu(n, "backend_type = 'logical replication apply worker'"),
     };
+    await settleSlot('native_sub');
     await n.query('alter subscription native_sub disable');
     for (let i = 0; i < 400; i++) {
       const { rows } = await s.query<{ active: boolean }>("select active from pg_replication_slots where slot_name = 'native_sub'");
@@ -196,6 +197,21 @@ try {
     return { seconds, steady, firstSeconds, cpu };
   };
   const sourcePosition = async () => (await s.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
+  // Where a slot's consumer starts decoding (restart_lsn) moves only when it confirms a position
+  // past a running-transactions record, which the source writes every 15 s or at a checkpoint:
+  // left to chance, the next run of one consumer may decode the whole previous backlog again
+  // before its first new row, and the other's not. Before each consumer stops: a checkpoint, and
+  // up to 12 s for its slot's restart_lsn to pass it — the same for both.
+  const settleSlot = async (slot: string) => {
+    await s.query('checkpoint');
+    const at = await sourcePosition();
+    for (let i = 0; i < 240; i++) {
+      const { rows } = await s.query<{ ok: boolean }>('select restart_lsn >= $2::pg_lsn as ok from pg_replication_slots where slot_name = $1', [slot, at]);
+      if (rows[0]?.ok) return;
+      await sleep(50);
+    }
+    process.stdout.write(`(slot ${slot}: restart_lsn did not pass ${at} within 12 s)\n`);
+  };
   // the decode ceiling: a copy of the replicator's slot (same position, same WAL to decode), read
   // by the kit's own reader, which counts rows and writes nowhere
   const names = streamNames(env, 'forward');
@@ -292,7 +308,7 @@ try {
       `\napply of ${title}, identity mapping, batchSize ${BATCH} (${goal}); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
       ['apply', 'first row s', 'seconds (total)', 'rows/s (total)', 'total ratio', 'steady rows/s', 'steady ratio to native', 'apply / decode', 'CPU s: source walsender', 'CPU s: apply side'],
       [
-        line('cutover replicator', ours, '(worker + target backend)'),
+        line('cutover replicator', ours, `(worker ${cpu(ours.cpu.split?.worker ?? null)} + target backend ${cpu(ours.cpu.split?.backend ?? null)})`),
         line('native CREATE SUBSCRIPTION', native, '(apply worker)'),
         line('decode only (kit reader, writes nowhere)', decode, '(reader)'),
       ],

@@ -40,9 +40,12 @@ export class AuroraSequenceSync implements SequenceSync {
   constructor(
     private readonly endpoints: AwsDatabaseEndpoints,
     private readonly out: Output,
+    /** A MySQL-family blue: the engine's AUTO_INCREMENT ⇄ sequence sync over the endpoints' URLs. */
+    private readonly mysqlBlue?: () => Promise<SequenceSync>,
   ) {}
 
   async syncSequences(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
+    if (this.endpoints.family('blue') !== 'postgres' && this.mysqlBlue) return (await this.mysqlBlue()).syncSequences(gap, direction);
     if (this.endpoints.family('blue') !== 'postgres') {
       throw new CutoverError('NOT_SUPPORTED', `sequence sync (${direction}) with a MySQL-family blue is not implemented (AUTO_INCREMENT has no sequence objects)`, {
         fix:

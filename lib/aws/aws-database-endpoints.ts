@@ -4,7 +4,7 @@ import { CutoverError } from '../errors.ts';
 import type { Side } from '../platform/roles.ts';
 import type { AwsClients } from './aws-clients.ts';
 import { awsResourcesFor } from './aws-resource-names.ts';
-import { missingMysqlConnector, postgresConnector, type DatabaseEndpoint, type EngineFamily, type SqlConnector, type SqlRunner } from './sql-runner.ts';
+import { mysqlConnector, mysqlEndpointUrl, postgresConnector, type DatabaseEndpoint, type EngineFamily, type SqlConnector, type SqlRunner } from './sql-runner.ts';
 
 export function engineFamily(engine: string): EngineFamily {
   return engine === 'postgres' || engine === 'aurora-postgresql' ? 'postgres' : 'mysql';
@@ -88,8 +88,14 @@ export class AwsDatabaseEndpoints {
 
   async connect(side: Side): Promise<SqlRunner> {
     const e = await this.endpoint(side);
-    const connector = e.family === 'postgres' ? (this.connectors.postgres ?? postgresConnector) : (this.connectors.mysql ?? missingMysqlConnector);
+    const connector = e.family === 'postgres' ? (this.connectors.postgres ?? postgresConnector) : (this.connectors.mysql ?? mysqlConnector);
     return connector(e);
+  }
+
+  /** The side's URL in its own engine's scheme (`mysql://…` or `postgres://…`), for the engine modules. */
+  async databaseUrl(side: Side): Promise<string> {
+    const e = await this.endpoint(side);
+    return e.family === 'mysql' ? mysqlEndpointUrl(e) : this.postgresUrl(side);
   }
 
   /** `postgres://user:pass@host:port/db?sslmode=no-verify` for the shared postgres engines (diff, assess). */

@@ -1,6 +1,9 @@
 import { PostgresInspector } from '../assess/postgres-inspector.ts';
 import type { ResolvedAwsEnvironment } from '../config/load.ts';
+import { CrossEngineValidator } from '../diff/cross-engine-validator.ts';
 import { PostgresValidator } from '../diff/postgres-validator.ts';
+import { CrossEngineSequenceSync } from '../engines/mysql/cross-engine-sequence-sync.ts';
+import { MysqlInspector } from '../engines/mysql/mysql-inspector.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { AssessReport, Inspector, Platform, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
@@ -20,7 +23,7 @@ import type { SqlConnector } from './sql-runner.ts';
 export interface CreateAwsPlatformOptions extends AwsAdapterOptions {
   /** Injected clients (tests). @default created from env.region */
   readonly clients?: AwsClients;
-  /** MySQL-family blue: a SqlRunner factory over a MySQL driver (none is installed). */
+  /** MySQL-family blue: a SqlRunner factory. @default mysql2 (sql-runner.ts mysqlConnector) */
   readonly mysqlConnector?: SqlConnector;
   readonly postgresConnector?: SqlConnector;
 }
@@ -33,8 +36,8 @@ export interface AwsValidationReport extends ValidationReport {
 /**
  * Validation on AWS: the kit's diff engine (PostgresValidator) over both endpoints, with
  * credentials from Secrets Manager — it needs network access to both databases (run it inside
- * the VPC) — plus DMS's own per-table validation state beside it. A MySQL-family blue has no
- * diff engine yet: NOT_SUPPORTED with what to use instead.
+ * the VPC) — plus DMS's own per-table validation state beside it. A MySQL-family blue is compared
+ * by the cross-engine diff (lib/diff/cross-engine-validator.ts).
  */
 class AwsValidator implements Validator {
   constructor(
@@ -45,13 +48,11 @@ class AwsValidator implements Validator {
   ) {}
 
   async validate(options?: ValidateOptions): Promise<AwsValidationReport> {
-    if (this.endpoints.family('blue') !== 'postgres') {
-      throw new CutoverError('NOT_SUPPORTED', `the diff engine compares PostgreSQL databases; blue is ${this.env.source.engine}`, {
-        fix: 'enable DMS validation on the forward task (ValidationSettings.EnableValidation) and read it with `cutover replicate status --json` (tables[].dmsValidation)',
-      });
-    }
-    const [source, target] = await Promise.all([this.endpoints.postgresUrl('blue'), this.endpoints.postgresUrl('green')]);
-    const report = await new PostgresValidator(postgresViewOfAws(this.env, { source, target }), this.out, this.forward).validate(options);
+    const [source, target] = await Promise.all([this.endpoints.databaseUrl('blue'), this.endpoints.databaseUrl('green')]);
+    const view = postgresViewOfAws(this.env, { source, target });
+    // a MySQL-family blue: the cross-engine diff (each side's canonical SQL, same outputs)
+    const validator = this.endpoints.family('blue') === 'mysql' ? new CrossEngineValidator(view, this.out, this.forward) : new PostgresValidator(view, this.out, this.forward);
+    const report = await validator.validate(options);
     const dmsValidation = await this.forward.dmsValidation().catch((err: unknown) => {
       this.out.warn('validate', `DMS validation state unavailable: ${(err as Error).message}`);
       return [];
@@ -68,14 +69,10 @@ class AwsInspector implements Inspector {
     private readonly out: Output,
   ) {}
 
-  private async inspector(): Promise<PostgresInspector> {
-    if (this.endpoints.family('blue') !== 'postgres') {
-      throw new CutoverError('NOT_SUPPORTED', `assess reads PostgreSQL catalogs; blue is ${this.env.source.engine}`, {
-        fix: 'run the DMS pre-migration assessment (StartReplicationTaskAssessmentRun) on the forward task instead',
-      });
-    }
-    const [source, target] = await Promise.all([this.endpoints.postgresUrl('blue'), this.endpoints.postgresUrl('green')]);
-    return new PostgresInspector(postgresViewOfAws(this.env, { source, target }), this.out);
+  private async inspector(): Promise<Inspector> {
+    const [source, target] = await Promise.all([this.endpoints.databaseUrl('blue'), this.endpoints.databaseUrl('green')]);
+    const view = postgresViewOfAws(this.env, { source, target });
+    return this.endpoints.family('blue') === 'mysql' ? new MysqlInspector(view, this.out) : new PostgresInspector(view, this.out);
   }
 
   async checkConnectivity(): Promise<void> {
@@ -120,7 +117,10 @@ export async function createAwsPlatform(env: ResolvedAwsEnvironment, out: Output
     validator: new AwsValidator(env, endpoints, forward, out),
     router,
     fence: new AuroraWriteFence(env, clients, out, { endpoints }),
-    sequences: new AuroraSequenceSync(endpoints, out),
+    sequences: new AuroraSequenceSync(endpoints, out, async () => {
+      const [source, target] = await Promise.all([endpoints.databaseUrl('blue'), endpoints.databaseUrl('green')]);
+      return new CrossEngineSequenceSync(postgresViewOfAws(env, { source, target }), out);
+    }),
     // the shift and bake gates read the alarms the stack created (ALB percentiles are approximate)
     alarms: new CloudWatchGates(env, clients, out, options),
     async close() {

@@ -1,11 +1,10 @@
 import pg from 'pg';
 import { CutoverError } from '../errors.ts';
+import { connectMysql } from '../engines/mysql/mysql-connection.ts';
 
 /**
  * The SQL port of the AWS platform's database-side roles (write fence, sequences). PostgreSQL
- * goes through `pg`; no MySQL driver is installed, so the MySQL-family runner is injected by the
- * caller (e.g. a 10-line adapter over `mysql2/promise`) — without one, MySQL-family fencing is
- * refused with NOT_SUPPORTED rather than silently skipped.
+ * goes through `pg`, the MySQL family through `mysql2` (lib/engines/mysql); tests inject runners.
  */
 export interface SqlRunner {
   query(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
@@ -62,6 +61,30 @@ export const postgresConnector: SqlConnector = async (e) => {
   };
 };
 
+/**
+ * `mysql2` over TLS (RDS/Aurora MySQL require or offer it; the certificate is verified only with
+ * `NODE_EXTRA_CA_CERTS` set, as for PostgreSQL), in a session pinned by the MySQL engine module.
+ */
+export const mysqlConnector: SqlConnector = async (e) => {
+  const c = await connectMysql(mysqlEndpointUrl(e), e.label);
+  return {
+    async query(sql, params) {
+      const [rows] = await c.query(sql, params as unknown[] | undefined);
+      return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
+    },
+    async close() {
+      await c.end().catch(() => {});
+    },
+  };
+};
+
+/** `mysql://user:pass@host:port/db?ssl={…}` of an endpoint (for the MySQL engine's roles). */
+export function mysqlEndpointUrl(e: DatabaseEndpoint): string {
+  const ssl = encodeURIComponent(JSON.stringify({ rejectUnauthorized: Boolean(process.env.NODE_EXTRA_CA_CERTS) }));
+  return `mysql://${encodeURIComponent(e.user)}:${encodeURIComponent(e.password)}@${e.host}:${e.port}/${encodeURIComponent(e.database)}?ssl=${ssl}`;
+}
+
+/** @deprecated a MySQL driver (mysql2) is installed now: `mysqlConnector` is the default. */
 export const missingMysqlConnector: SqlConnector = async (e) => {
   throw new CutoverError('NOT_SUPPORTED', `${e.label} is a MySQL-family engine and no MySQL driver is installed`, {
     fix: 'pass `mysqlConnector` to createAwsPlatform (an adapter over mysql2/promise implementing SqlRunner), or fence writes by hand: see AuroraWriteFence',

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import { bigIntToLsn, lsnToBigInt } from './lsn.ts';
-import { isBoundaryMessage, isRowMessage, parseBoundaryMessage, parseRowMessage } from './pgoutput-rows.ts';
+import { isBoundaryMessage, isRowMessage, parseBoundaryMessage, parseRowMessage, readLsn } from './pgoutput-rows.ts';
 import { quoteIdent, quoteLiteral } from './sql-names.ts';
 
 /** A column value as pgoutput sent it: text, NULL, or `undefined` for an unchanged TOAST value. */
@@ -55,6 +55,7 @@ class TextPgoutputPlugin extends PgoutputPlugin {
   constructor(
     options: ConstructorParameters<typeof PgoutputPlugin>[0],
     private readonly messages: boolean,
+    private readonly receiver: StreamReceiver,
   ) {
     super(options);
   }
@@ -70,6 +71,15 @@ class TextPgoutputPlugin extends PgoutputPlugin {
     return msg;
   }
   override start(client: pg.Client, slotName: string, lastLsn: string): Promise<unknown> {
+    // The library's handler of each CopyData message prints its position, emits it through
+    // EventEmitter2 and starts a promise (an acknowledgement we never let it send): with
+    // single-row transactions, as much work as parsing the message. Ours goes straight on.
+    const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
+    connection.removeAllListeners('copyData');
+    connection.on('copyData', ({ chunk }: { chunk: Buffer }) => {
+      if (chunk[0] === 0x77 /* w: XLogData, 25 bytes of header */) this.receiver.message(this.parse(chunk.subarray(25)));
+      else if (chunk[0] === 0x6b /* k: keepalive: end of WAL, time, reply requested */) this.receiver.keepalive(readLsn(chunk, 1) ?? '0/0', chunk[17] === 1);
+    });
     const opts = [
       "proto_version '1'",
       `publication_names ${quoteLiteral(this.options.publicationNames.map(quoteIdent).join(','))}`,
@@ -78,6 +88,11 @@ class TextPgoutputPlugin extends PgoutputPlugin {
     ];
     return client.query(`START_REPLICATION SLOT ${quoteIdent(slotName)} LOGICAL ${lastLsn} (${opts.join(', ')})`);
   }
+}
+
+interface StreamReceiver {
+  message(msg: Pgoutput.Message): void;
+  keepalive(lsn: string, reply: boolean): void;
 }
 
 /** Longest run of stream chunks parsed before other I/O gets its turn. */
@@ -118,10 +133,6 @@ export class ChangeStream {
       { connectionString: url, application_name: `cutover-cdc ${slotName}`.slice(0, 63) },
       { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
     );
-    this.service.on('data', (_lsn: string, msg: Pgoutput.Message) => this.onMessage(msg));
-    this.service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
-      this.handlers.onKeepalive(normalize(lsn), this.open !== null, shouldRespond);
-    });
     this.service.on('error', (err: Error) => {
       if (!this.stopped) this.handlers.onError(err);
     });
@@ -129,7 +140,10 @@ export class ChangeStream {
 
   /** Resolves once the server streams (START_REPLICATION accepted); retries while the slot is still held. */
   async start(fromLsn = '0/0'): Promise<void> {
-    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] }, this.messages);
+    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] }, this.messages, {
+      message: (msg) => this.onMessage(msg),
+      keepalive: (lsn, reply) => this.handlers.onKeepalive(lsn, this.open !== null, reply),
+    });
     for (let attempt = 0; ; attempt++) {
       const started = new Promise<void>((resolve) => this.service.once('start', () => resolve()));
       const result = this.service.subscribe(plugin, this.slotName, fromLsn).then(

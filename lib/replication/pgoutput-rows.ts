@@ -47,14 +47,15 @@ export function isRowMessage(buf: Buffer): boolean {
  * so with single-row transactions they are two thirds of the stream. Parsed here with positions
  * as PostgreSQL prints them (`16/B374D848`) and commit times as milliseconds since the Unix epoch
  * — the library's parser makes padded LSN strings and BigInt times that the stream then had to
- * convert back, per message. Same message shapes as the library's parser otherwise.
+ * convert back, per message. Same message shapes as the library's parser otherwise, except that
+ * a Commit's `commitLsn` (the Begin's, repeated) is left null: nothing reads it.
  */
 export function parseBoundaryMessage(buf: Buffer): Pgoutput.MessageBegin | Pgoutput.MessageCommit {
   if (buf[0] === 0x42 /* B */) {
     return { tag: 'begin', commitLsn: readLsn(buf, 1), commitTime: readTime(buf, 9), xid: buf.readInt32BE(17) } as unknown as Pgoutput.MessageBegin;
   }
-  // C: flags (Int8), commit LSN, end LSN, commit time
-  return { tag: 'commit', flags: buf[1]!, commitLsn: readLsn(buf, 2), commitEndLsn: readLsn(buf, 10), commitTime: readTime(buf, 18) } as unknown as Pgoutput.MessageCommit;
+  // C: flags (Int8), commit LSN (the Begin's, not printed again), end LSN, commit time
+  return { tag: 'commit', flags: buf[1]!, commitLsn: null, commitEndLsn: readLsn(buf, 10), commitTime: readTime(buf, 18) } as unknown as Pgoutput.MessageCommit;
 }
 
 export function isBoundaryMessage(buf: Buffer): boolean {
@@ -62,7 +63,7 @@ export function isBoundaryMessage(buf: Buffer): boolean {
 }
 
 /** An LSN as PostgreSQL prints it (`%X/%X`), or null for 0/0 (as the library's parser). */
-function readLsn(buf: Buffer, at: number): string | null {
+export function readLsn(buf: Buffer, at: number): string | null {
   const hi = buf.readUInt32BE(at);
   const lo = buf.readUInt32BE(at + 4);
   return hi === 0 && lo === 0 ? null : `${hi.toString(16).toUpperCase()}/${lo.toString(16).toUpperCase()}`;

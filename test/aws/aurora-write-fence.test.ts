@@ -115,7 +115,9 @@ describe('AuroraWriteFence (MySQL family, injected runner)', () => {
     expect((err as { details: { fix: string } }).details.fix).toContain('parameter group');
   });
 
-  test('fails if no MySQL driver is injected', async () => {
-    await expect(new AuroraWriteFence(mysqlEnv(), newClients(), new RecordingOutput()).refuseWrites('blue')).rejects.toMatchObject({ code: 'NOT_SUPPORTED' });
+  test('without an injected runner it connects through mysql2: an unreachable blue is CONNECTION_FAILED, naming it', async () => {
+    const err = await new AuroraWriteFence(mysqlEnv(), newClients(), new RecordingOutput()).refuseWrites('blue').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'CONNECTION_FAILED' });
+    expect((err as Error).message).toContain('blue');
   });
 });

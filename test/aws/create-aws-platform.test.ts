@@ -57,10 +57,14 @@ describe('createAwsPlatform', () => {
     await expect(createAwsPlatform(awsEnv(), new RecordingOutput(), { clients: newClients() })).rejects.toMatchObject({ code: 'AUTH_FAILED' });
   });
 
-  test('fails if validation is asked of a MySQL-family blue, naming DMS validation instead', async () => {
+  test('a MySQL-family blue is validated by the cross-engine diff (no NOT_SUPPORTED left): it first reads the blue secret', async () => {
     const env = awsEnv({ source: { ...awsEnv().source, engine: 'mysql', port: 3306 } });
     const platform = await createAwsPlatform(env, new RecordingOutput(), { clients: newClients() });
-    await expect(platform.validator.validate()).rejects.toMatchObject({ code: 'NOT_SUPPORTED' });
+    const err = await platform.validator.validate().catch((e: unknown) => e);
+    expect(err).not.toMatchObject({ code: 'NOT_SUPPORTED' });
+    expect(err).toMatchObject({ code: 'AUTH_FAILED' });
+    expect((err as Error).message).toContain('blue (source) database secret');
+    await expect(platform.sequences.syncSequences(10)).rejects.toMatchObject({ code: 'AUTH_FAILED' });
     await platform.close();
   });
 });

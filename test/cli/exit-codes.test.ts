@@ -24,13 +24,13 @@ describe('exit codes', () => {
     expect(r.stdout + r.stderr).not.toContain('starting two embedded PostgreSQL servers');
     const orders = cutover(['rehearse', '--orders', '99999999999']);
     expect(orders.status, orders.stderr).toBe(2);
-    expect(orders.stderr).toContain('from 1 to 1000000');
+    expect(orders.stderr).toContain('from 1 to 5000000');
   });
 
   test('the limits are shown in --help', () => {
     const r = cutover(['rehearse', '--help']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/--orders <n>\s+orders in the legacy demo data: 1–1000000, default 5000/);
+    expect(r.stdout).toMatch(/--orders <n>\s+orders in the legacy demo data: 1–5000000, default 5000/);
     expect(r.stdout).toMatch(/--rate <n>[^]*1–20000/);
   });
 

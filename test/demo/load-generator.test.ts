@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CutoverError } from '../../lib/errors.ts';
 import { freePort } from '../../lib/net/free-port.ts';
@@ -104,6 +105,27 @@ describe('load generator and ledger', () => {
     expect(same).toMatchObject({ missing: [], mismatched: [], uncertain: [] });
     const other = await checkLedger(ledger, async () => ({ ...order, totalAmount: '3.01' }));
     expect(other).toMatchObject({ mismatched: [1] });
+  });
+
+  test('runs the whole-table reconciliation report at most once per interval and never twice at once', async () => {
+    // a stand-in app that answers every read at once and counts the reports asked for
+    let reports = 0;
+    const counter = http.createServer((req, res) => {
+      if (req.url === '/reconciliation') reports++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((r) => counter.listen(0, '127.0.0.1', r));
+    const port = (counter.address() as { port: number }).port;
+    try {
+      // 1 % of 200 reads/s would be 2 reports a second
+      const run = startLoad({ baseUrl: `http://127.0.0.1:${port}`, rate: 200, writeRatio: 0, ids: summary.ids, seed: 3, reconciliationEveryMs: 60_000 });
+      await sleep(1500);
+      const c = await run.stop();
+      expect(c.total).toBeGreaterThan(150);
+      expect(reports).toBe(1);
+    } finally {
+      counter.close();
+    }
   });
 
   test('fails if the rate or ids are unusable (USAGE)', () => {
