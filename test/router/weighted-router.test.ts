@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { CutoverError } from '../../lib/errors.ts';
 import { RouterClient } from '../../lib/router/router-client.ts';
@@ -138,6 +139,33 @@ describe('weighted router', () => {
       expect((await c.metrics()).clientFailures).toBe(0);
     } finally {
       await r.stop();
+    }
+  });
+
+  test('a write target that refuses connections and comes back: the held writes go on to it by themselves', async () => {
+    const gone = await startTinyUpstream('green-again');
+    const port = Number(new URL(gone.url).port);
+    await gone.stop();
+    const r = await startWeightedRouter({ blueUrl: blue.url, greenUrl: gone.url, maxHoldMs: 5000 });
+    const c = new RouterClient(r.adminUrl);
+    let back: http.Server | null = null;
+    try {
+      await c.setWriteTarget('green');
+      const w = fetch(r.url + '/orders', { method: 'POST', body: '{"n":2}' });
+      for (let i = 0; i < 100 && !(await c.state()).writesHeld; i++) await new Promise((x) => setTimeout(x, 10));
+      expect((await c.state()).writesHeld).toBe(true);
+      // green's app is started again on its port
+      back = http.createServer((_req, res) => res.end('{"side":"green-again"}'));
+      await new Promise<void>((x) => back!.listen(port, '127.0.0.1', x));
+      const answer = await w;
+      expect(answer.status).toBe(200);
+      expect(await answer.json()).toEqual({ side: 'green-again' });
+      expect(await c.state()).toMatchObject({ writesHeld: false, writeTarget: 'green' });
+      expect((await c.metrics()).clientFailures).toBe(0);
+    } finally {
+      await r.stop();
+      back?.closeAllConnections();
+      await new Promise((x) => (back ? back.close(x) : x(null)));
     }
   });
 
