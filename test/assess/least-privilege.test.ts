@@ -121,6 +121,12 @@ describe('least privilege', () => {
       await c.end();
       // the kit used the owner's publication as it was
       expect((await sql(urls.blue, "select pubowner::regrole::text as owner from pg_publication where pubname = 'cutover_lp'")).rows[0].owner).toBe('postgres');
+      // removing the kit's traces: the slot goes; the owner's publication is the owner's to drop, and the error says how
+      const refused = await forward.teardown().then(() => null, (e: unknown) => e as { code: string; details: { fix: string } });
+      expect(refused).toMatchObject({ code: 'PRECONDITION_FAILED', details: { fix: expect.stringContaining('DROP PUBLICATION "cutover_lp";') } });
+      const after = await connect(urls.blue);
+      expect((await slotInfo(after, 'cutover_lp')).exists).toBe(false);
+      await after.end();
     } finally {
       await forward.stop();
     }
