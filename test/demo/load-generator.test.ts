@@ -40,7 +40,8 @@ describe('load generator and ledger', () => {
     expect(final.failed).toBe(0);
     expect(final.failuresByReason).toEqual({});
     expect(final.total).toBeGreaterThanOrEqual(180);
-    expect(final.total).toBeLessThanOrEqual(215);
+    // Open loop: about rate × the time it ran (which a loaded machine stretches past the 2 s slept).
+    expect(final.total).toBeLessThanOrEqual(Math.ceil((final.elapsedMs / 1000) * 100) + 5);
     expect(final.reads + final.writes).toBe(final.total);
     expect(final.byStatusClass['2xx']).toBe(final.total);
     expect(final.perSecond.length).toBeGreaterThanOrEqual(2);
