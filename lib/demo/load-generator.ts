@@ -282,6 +282,9 @@ export function startLoad(options: LoadOptions): LoadRun {
         if (status >= 200 && status < 300) {
           acknowledge(json);
           if (o.next === 'pay') ready.push({ id: o.id, next: 'ship' });
+        } else if (status === 502 || status === 504) {
+          // a gateway lost the app's answer (timeout, reset): the write may have committed
+          ledger.markUnanswered(o.id, NEXT_AFTER[o.next]);
         } else if (status !== 404 && status !== 409) {
           ready.push(o); // refused before doing anything (5xx, overload): try again later
         }

@@ -124,7 +124,7 @@ export class CrossEngineValidator implements Validator {
         ),
       );
       this.out.done('validate');
-      if (!options.frozen && this.replicator && results.size) await this.recheck(results, source, target, mode);
+      if (!options.frozen && this.replicator && results.size) await this.recheck(results, source, target);
       const reconciliation = await this.reconcile(source, target);
       const tables = plans.map((p) => tableDiff(p, results.get(p)!));
       const all = [...results.values()].flat();
@@ -346,7 +346,7 @@ export class CrossEngineValidator implements Validator {
    * applied the source's current position once, then diff the differing units again and keep
    * what still differs.
    */
-  private async recheck(results: Map<CrossPlan, UnitResult[]>, source: DiffSide, target: DiffSide, mode: FormMode): Promise<void> {
+  private async recheck(results: Map<CrossPlan, UnitResult[]>, source: DiffSide, target: DiffSide): Promise<void> {
     const status = await this.replicator!.status().catch(() => null);
     if (!status || (status.phase !== 'cdc' && status.phase !== 'full-load')) return;
     const differing = [...results.values()].flat().some((r) => r.missing.length || r.extra.length || r.different.length);
@@ -354,7 +354,6 @@ export class CrossEngineValidator implements Validator {
     const position = await this.replicator!.sourcePosition();
     const caughtUp = await this.replicator!.waitForPosition(position, Math.max(30_000, this.env.switch.catchUpTimeoutMs));
     if (!caughtUp) this.out.warn('validate', `replication did not reach ${position} in time; reporting what differed`);
-    void mode;
     for (const [plan, list] of results) {
       for (const r of list) {
         if (!r.missing.length && !r.extra.length && !r.different.length) continue;

@@ -377,8 +377,10 @@ export class RehearsalRun {
     const injector = (async () => {
       await sleep(300);
       const injection = this.inject('green-dies-after-switch', `kill -9 ${green.pid} (the green app) during the bake, with reads and writes on green`, {
-        rule: 'writes in flight to the green app when it was killed (sent before, failed after): each may or may not have committed, so the router cannot resend them',
-        matches: (f) => f.method !== 'GET' && f.status === 502 && f.error === 'UPSTREAM_FAILED' && (f.startedAt ?? 0) <= injection.atEpoch && f.at >= injection.atEpoch,
+        rule:
+          'writes to the green app cut off by its death (sent before the kill or up to 1 s after it, on a connection the router had open to the dying process, ' +
+          'reset with no answer): whether each reached the app before it died is unknown, so the router does not resend them',
+        matches: (f) => f.method !== 'GET' && f.status === 502 && f.error === 'UPSTREAM_FAILED' && (f.startedAt ?? 0) <= injection.atEpoch + 1000 && f.at >= injection.atEpoch,
       });
       green.kill();
     })();

@@ -133,6 +133,16 @@ export async function ensurePublication(client: pg.ClientBase, name: string, tab
   }
 }
 
+/** Drops the publication; one the tables' owner made for a read-only role is theirs to drop (the error says how). */
 export async function dropPublication(client: pg.ClientBase, name: string): Promise<void> {
-  await client.query(`drop publication if exists ${quoteIdent(name)}`);
+  try {
+    await client.query(`drop publication if exists ${quoteIdent(name)}`);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42501') throw err;
+    throw new CutoverError('PRECONDITION_FAILED', `the role may not drop publication "${name}": ${(err as Error).message}`, {
+      received: name,
+      fix: `as the publication's owner (who made it for the kit), run: DROP PUBLICATION ${quoteIdent(name)};  then run the command again`,
+      cause: err,
+    });
+  }
 }

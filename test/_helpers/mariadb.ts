@@ -120,7 +120,13 @@ export async function startTestMariadb(options: TestMariadbOptions = {}): Promis
     { stdio: 'ignore' },
   );
   let exited = false;
-  child.on('exit', () => (exited = true));
+  // a process that dies without running afterAll (a crash, an uncaught error) takes its server along
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.on('exit', () => {
+    exited = true;
+    process.off('exit', killOnExit);
+  });
   const stop = async (): Promise<void> => {
     if (!exited && child.pid) {
       const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));

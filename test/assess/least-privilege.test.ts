@@ -11,7 +11,7 @@ import { sql, tableDigest, testEnvironment, until } from '../replication/_env.ts
  * The kit with ordinary roles, as on a managed service: on the source a role with REPLICATION
  * and SELECT on the mapped tables, on the target the owner of the target tables. `assess` names
  * every missing privilege with the statement that grants it; once those statements ran, forward
- * replication works with these roles (PostgreSQL 18). On PostgreSQL 12 the statements say what
+ * replication works with these roles (PostgreSQL 15, or 18). On PostgreSQL 12 the statements say what
  * that version cannot grant (superuser), and a server without logical WAL is a blocker before
  * any slot exists.
  */
@@ -54,12 +54,13 @@ function statementOf(f: Finding): string {
 const byId = (findings: readonly Finding[]) => Object.fromEntries(findings.filter((f) => /privilege/.test(f.id)).map((f) => [f.id, f]));
 
 describe('least privilege', () => {
-  let pg18: Server;
+  let granting: Server;
   let urls: Awaited<ReturnType<typeof prepare>>;
   beforeAll(async () => {
-    pg18 = await startTestPostgres('postgres', undefined, canStartMajor(18) ? 18 : 17);
-    servers.push(pg18);
-    urls = await prepare(pg18);
+    // Debian's 15 when the machine has it (the oldest major that can grant both), else 18
+    granting = await startTestPostgres('postgres', undefined, canStartMajor(15) ? 15 : canStartMajor(18) ? 18 : 17);
+    servers.push(granting);
+    urls = await prepare(granting);
   });
 
   test('assess prints the exact GRANT / ALTER ROLE / CREATE PUBLICATION for each missing privilege; after them forward replication runs with the ordinary roles', async () => {
@@ -120,6 +121,12 @@ describe('least privilege', () => {
       await c.end();
       // the kit used the owner's publication as it was
       expect((await sql(urls.blue, "select pubowner::regrole::text as owner from pg_publication where pubname = 'cutover_lp'")).rows[0].owner).toBe('postgres');
+      // removing the kit's traces: the slot goes; the owner's publication is the owner's to drop, and the error says how
+      const refused = await forward.teardown().then(() => null, (e: unknown) => e as { code: string; details: { fix: string } });
+      expect(refused).toMatchObject({ code: 'PRECONDITION_FAILED', details: { fix: expect.stringContaining('DROP PUBLICATION "cutover_lp";') } });
+      const after = await connect(urls.blue);
+      expect((await slotInfo(after, 'cutover_lp')).exists).toBe(false);
+      await after.end();
     } finally {
       await forward.stop();
     }

@@ -120,7 +120,9 @@ describe('PostgresSnapshotter with backup.s3', () => {
     const original = await objectBytes(key);
     await source!.createDatabase('replaced');
     try {
-      await putObject(key, gzipSync(gunzipSync(original), { level: 1 })); // same rows, other bytes
+      const replaced = gzipSync(gunzipSync(original), { level: 9 }); // same rows, other bytes (snapshots use level 1)
+      expect(replaced.equals(original)).toBe(false);
+      await putObject(key, replaced);
       const err = await new PostgresSnapshotter(env, out).restore({ targetUrl: source!.urlFor('replaced') }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'GATE_FAILED', message: expect.stringContaining(`differs from the manifest's ${manifest.tables[0]!.sha256}`) });
     } finally {

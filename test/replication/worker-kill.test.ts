@@ -39,6 +39,14 @@ describe('PostgresReplicator detached worker survives kill -9', () => {
   });
 
   test('kill -9 during full load resumes from the last completed chunk, without duplicates or gaps', async () => {
+    // Each chunk's load waits 100 ms on the target, so the kill lands mid-way however fast the
+    // load is (it finished all 40 chunks before the kill once the apply got faster).
+    await sql(
+      target.url,
+      `create function slow_chunk() returns trigger language plpgsql as $$ begin perform pg_sleep(0.1); return null; end $$;
+       create trigger slow_chunk after insert on items for each statement execute function slow_chunk();
+       alter table items enable always trigger slow_chunk;`,
+    );
     const first = await replicator.start();
     expect(first.worker?.pid).not.toBe(process.pid);
     await until(
@@ -52,6 +60,7 @@ describe('PostgresReplicator detached worker survives kill -9', () => {
     expect((await replicator.status()).phase).toBe('failed');
     // writes while the worker is down (CDC picks them up from the slot)
     await sql(source.url, "update items set qty = -1 where id % 1000 = 7; delete from items where id % 1000 = 8; insert into items values (200001, 'new', 1, null)");
+    await sql(target.url, 'drop trigger slow_chunk on items; drop function slow_chunk()');
     await replicator.start();
     await until(async () => (await replicator.status()).phase === 'cdc', 30_000, 'CDC');
     const after = await sql(target.url, 'select chunk, loaded_at, rows from _cutover.load_chunk order by chunk');

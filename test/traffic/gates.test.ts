@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { GatesConfig } from '../../lib/config/common-schema.ts';
 import type { RouterMetrics, UpstreamMetrics } from '../../lib/platform/roles.ts';
 import { LATENCY_BUCKETS_MS, quantileFromCounts } from '../../lib/platform/histogram.ts';
-import { describeFigures, evaluateGates, progressFigures } from '../../lib/traffic/gates.ts';
+import { blueP99Of, describeFigures, evaluateGates, progressFigures, withAlarms } from '../../lib/traffic/gates.ts';
 
 const gates: GatesConfig = { maxErrorRatio: 0.01, maxP99RatioToBlue: 3, maxLagMs: 1000, maxValidationAgeSeconds: 3600, minRequests: 20 };
 
@@ -110,5 +110,55 @@ describe('gates', () => {
     expect(quantileFromCounts(LATENCY_BUCKETS_MS, counts, 0.5)).toBe(1);
     expect(quantileFromCounts(LATENCY_BUCKETS_MS, counts, 0.99)).toBe(100);
     expect(quantileFromCounts(LATENCY_BUCKETS_MS, LATENCY_BUCKETS_MS.map(() => 0), 0.99)).toBeNull();
+  });
+});
+
+// boundaries and alarms, from the mutation pass (npm run mutation): each test kills mutants that survived
+describe('gates at their limits', () => {
+  const t0 = Date.parse('2025-01-01T00:00:00Z');
+  const prev = metrics(t0, upstream(1000, 4), upstream(100, 4, 50));
+  const window = (greenFailures: number, greenMs = 5, blueMs = 5) =>
+    metrics(t0 + 10_000, upstream(500, blueMs, 0, prev.upstreams.blue), upstream(500, greenMs, greenFailures, prev.upstreams.green));
+
+  test('an error ratio exactly at the limit passes; one failure more fails (failures before the window do not count)', () => {
+    expect(evaluateGates({ previous: prev, current: window(5), lagMs: 0, gates }).reasons).toEqual([]);
+    expect(evaluateGates({ previous: prev, current: window(6), lagMs: 0, gates }).reasons[0]).toMatch(/green error ratio 1.2 % \(6\/500\)/);
+  });
+
+  test('lag and validation age exactly at their limits pass; one more fails', () => {
+    expect(evaluateGates({ lagMs: 1000, validationAgeSeconds: 3600, gates }).reasons).toEqual([]);
+    expect(evaluateGates({ lagMs: 1001, validationAgeSeconds: 3600, gates }).reasons).toEqual(['replication lag 1001 ms is above the limit 1000 ms']);
+    expect(evaluateGates({ lagMs: 0, validationAgeSeconds: 3601, gates }).reasons[0]).toMatch(/validation is 3601 s old, above the limit 3600 s/);
+    expect(evaluateGates({ lagMs: 0, validationAgeSeconds: null, gates }).figures.validationAgeSeconds).toBeNull();
+  });
+
+  test('green p99 against blue: above the ratio fails, and a p99 at the floor is never judged', () => {
+    // 50 ms vs blue 10 ms is 5x (latencies land on histogram bucket bounds)
+    expect(evaluateGates({ previous: prev, current: window(0, 50, 10), lagMs: 0, gates }).reasons[0]).toMatch(/green p99 50 ms is 5x blue's 10 ms, above the limit 3x/);
+    expect(evaluateGates({ previous: prev, current: window(0, 10, 1), lagMs: 0, gates: { ...gates, maxP99RatioToBlue: 0.5 } }).reasons).toEqual([]);
+  });
+
+  test('too few green requests: neither ratio is judged, the verdict is not proven', () => {
+    const few = metrics(t0 + 10_000, upstream(500, 5, 0, prev.upstreams.blue), upstream(10, 500, 10, prev.upstreams.green));
+    const v = evaluateGates({ previous: prev, current: few, lagMs: 0, gates });
+    expect(v.reasons).toEqual([]);
+    expect(v.ok).toBe(false);
+    expect(v.unproven).toMatch(/only 10 green requests in 10 s \(minimum 20/);
+  });
+
+  test('blue p99 needs exactly minRequests blue requests in the window', () => {
+    const cur = (n: number) => metrics(t0 + 10_000, upstream(n, 8, 0, prev.upstreams.blue), prev.upstreams.green);
+    expect(blueP99Of(prev, cur(20), 20)).toBe(10);
+    expect(blueP99Of(prev, cur(19), 20)).toBeNull();
+  });
+
+  test('withAlarms: ALARM is a reason, a missing alarm keeps a green verdict not proven, no alarms changes nothing', () => {
+    const green = evaluateGates({ lagMs: 0, gates });
+    expect(withAlarms(green, null)).toBe(green);
+    const red = withAlarms(green, { reasons: ['alarm x is ALARM: y'], unproven: null, alarms: [] });
+    expect(red).toMatchObject({ ok: false, reasons: ['alarm x is ALARM: y'], unproven: null });
+    const unproven = withAlarms(green, { reasons: [], unproven: 'no CloudWatch alarm named x', alarms: [] });
+    expect(unproven).toMatchObject({ ok: false, reasons: [], unproven: 'no CloudWatch alarm named x' });
+    expect(withAlarms(green, { reasons: [], unproven: null, alarms: [] }).ok).toBe(true);
   });
 });
