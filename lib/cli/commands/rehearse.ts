@@ -1,19 +1,10 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Output } from '../../output/output.ts';
 import { exported, importOptional } from '../../platform/optional-module.ts';
-import { REHEARSAL_LIMITS, type LimitedOption } from '../../rehearsal/rehearse-options.ts';
+import { FAULTS as REHEARSAL_FAULTS, REHEARSAL_LIMITS, type LimitedOption } from '../../rehearsal/rehearse-options.ts';
 import { wholeNumber } from '../global-options.ts';
 import { withoutSession, type CliRuntime } from '../runtime.ts';
 
-export const REHEARSAL_FAULTS = [
-  'green-errors',
-  'rollback-after-switch',
-  'kill-replicator',
-  'source-restart',
-  'target-restart',
-  'green-dies-after-switch',
-  'operator-dies-in-switch',
-] as const;
 
 interface RehearseOptions {
   readonly seed?: number;
