@@ -61,7 +61,12 @@ export const replicatePhase: Phase = {
       }
       if (ctx.clock.now().getTime() >= deadline || ctx.signal.aborted) {
         ctx.out.done('replicate');
-        return { ok: false, summary: `not caught up after ${timeoutMs} ms: phase ${s.phase}, lag ${s.lagMs ?? 'unknown'} ms (limit ${limit} ms)`, figures: figures(s), result: s } satisfies PhaseOutcome;
+        const where = `phase ${s.phase}, lag ${s.lagMs ?? 'unknown'} ms (limit ${limit} ms)`;
+        // Ctrl-C is the operator's choice, not a timeout: the journal says which it was
+        const summary = ctx.signal.aborted
+          ? `stopped by the operator after ${timeoutMs - Math.max(0, deadline - ctx.clock.now().getTime())} ms, before catching up: ${where}`
+          : `not caught up after ${timeoutMs} ms: ${where}`;
+        return { ok: false, summary, figures: figures(s), result: s } satisfies PhaseOutcome;
       }
       await ctx.clock.sleep(Math.min(POLL_MS, Math.max(0, deadline - ctx.clock.now().getTime())), ctx.signal).catch(() => {});
     }

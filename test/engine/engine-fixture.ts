@@ -73,7 +73,7 @@ export interface EngineFixture {
 
 export function engineFixture(
   env: ResolvedEnvironment,
-  opts: { fake?: FakeOptions; flags?: EngineFlags; prompter?: Prompter; command?: string; preemptTimeoutMs?: number; configFile?: string; phases?: PhaseRegistry; clock?: Clock } = {},
+  opts: { fake?: FakeOptions; flags?: EngineFlags; prompter?: Prompter; command?: string; preemptTimeoutMs?: number; configFile?: string; phases?: PhaseRegistry; clock?: Clock; signal?: AbortSignal } = {},
 ): EngineFixture {
   const fake = new FakePlatform(opts.fake);
   const out = new RecordingOutput();
@@ -94,6 +94,7 @@ export function engineFixture(
       clock: opts.clock ?? fastClock(),
       preemptTimeoutMs: opts.preemptTimeoutMs,
       configFile: opts.configFile,
+      signal: opts.signal,
     });
   return { engine: make(opts.flags, opts.prompter, opts.command), fake, out, env, journal, lock, another: make };
 }

@@ -217,4 +217,16 @@ describe('Engine', () => {
     expect(run.ok).toBe(false);
     expect(run.verify?.summary).toContain('not caught up');
   });
+
+  test('a wait stopped by the operator (Ctrl-C) says so, not that the timeout passed', async () => {
+    const stop = new AbortController();
+    const f = engineFixture(env(), { flags: { yes: true }, fake: { lagMs: 5000 }, signal: stop.signal });
+    for (const name of ['assess', 'snapshot'] as const) await f.engine.runPhase(name);
+    await f.engine.runPhase('replicate', {}, { verify: false });
+    stop.abort();
+    const wait = await f.engine.verifyPhase('replicate', { timeoutMs: 120_000 });
+    expect(wait.ok).toBe(false);
+    expect(wait.verify?.summary).toMatch(/^stopped by the operator after \d+ ms, before catching up: phase cdc, lag 5000 ms \(limit 100 ms\)/);
+    expect(wait.verify?.summary).not.toContain('not caught up after 120000 ms');
+  });
 });
