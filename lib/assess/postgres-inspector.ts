@@ -77,7 +77,7 @@ export class PostgresInspector implements Inspector {
       const selectedBytes = tables.filter((t) => selected.has(t.name)).reduce((n, t) => n + t.bytes, 0);
       const report: AssessReport = {
         ok: !findings.some((f) => f.severity === 'blocker'),
-        tables,
+        tables: tables.map((t) => ({ ...t, selected: selected.has(t.name) })),
         findings,
         estimatedFullLoadSeconds: Math.ceil(selectedBytes / ASSUMED_FULL_LOAD_BYTES_PER_SECOND),
         settings: { ...src.settings, ...tgt.settings },
@@ -127,7 +127,7 @@ export class PostgresInspector implements Inspector {
   /** One closing line; the findings themselves are printed by the assess phase (once). */
   private summarize(report: AssessReport): void {
     const blockers = report.findings.filter((f) => f.severity === 'blocker').length;
-    if (report.ok) this.out.ok('assess', `no blockers; ${report.tables.length} table(s), full load estimated at ${report.estimatedFullLoadSeconds} s`);
+    if (report.ok) this.out.ok('assess', `no blockers; ${report.tables.filter((t) => t.selected).length} selected table(s), full load estimated at ${report.estimatedFullLoadSeconds} s`);
     else this.out.error('assess', `${blockers} blocker(s): fix them before \`cutover snapshot\``);
   }
 }

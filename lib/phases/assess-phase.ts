@@ -54,11 +54,15 @@ async function withSlotFindings(ctx: PhaseContext, report: AssessReport): Promis
 function outcome(report: AssessReport): PhaseOutcome {
   const blockers = report.findings.filter((f) => f.severity === 'blocker').length;
   const warnings = report.findings.filter((f) => f.severity === 'warning').length;
-  const rows = report.tables.reduce((n, t) => n + t.rows, 0);
+  // Size figures count what the mapping copies, not every table in the schemas read.
+  const known = report.tables.some((t) => t.selected !== undefined);
+  const copied = known ? report.tables.filter((t) => t.selected) : report.tables;
+  const rows = copied.reduce((n, t) => n + t.rows, 0);
+  const tables = known ? `${copied.length} selected table(s) of ${report.tables.length} read` : `${copied.length} table(s)`;
   return {
     ok: report.ok && blockers === 0,
-    summary: `${report.tables.length} table(s), about ${rows} row(s) (statistics); ${blockers} blocker(s), ${warnings} warning(s)${report.estimatedFullLoadSeconds !== undefined ? `; full load ≈ ${Math.ceil(report.estimatedFullLoadSeconds)} s` : ''}`,
-    figures: { tables: report.tables.length, rows, blockers, warnings, estimatedFullLoadSeconds: report.estimatedFullLoadSeconds },
+    summary: `${tables}, about ${rows} row(s) (statistics); ${blockers} blocker(s), ${warnings} warning(s)${report.estimatedFullLoadSeconds !== undefined ? `; full load ≈ ${Math.ceil(report.estimatedFullLoadSeconds)} s` : ''}`,
+    figures: { tables: copied.length, rows, blockers, warnings, estimatedFullLoadSeconds: report.estimatedFullLoadSeconds },
     result: report,
   };
 }

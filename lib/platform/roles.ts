@@ -30,7 +30,8 @@ export interface Finding {
 
 export interface AssessReport {
   readonly ok: boolean; // false when any blocker
-  readonly tables: { name: QualifiedName; rows: number; bytes: number; primaryKey: string[] }[];
+  /** Every table in the schemas read; `selected` says whether the forward mapping copies it (unset: not known). */
+  readonly tables: { name: QualifiedName; rows: number; bytes: number; primaryKey: string[]; selected?: boolean }[];
   readonly findings: Finding[];
   readonly estimatedFullLoadSeconds?: number;
   readonly settings: Record<string, string>;

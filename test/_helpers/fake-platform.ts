@@ -40,6 +40,8 @@ export interface FakeState {
 export interface FakeOptions {
   /** Assess blockers reported. @default 0 */
   blockers?: number;
+  /** The tables assess reports. @default - one table, public.t, 10 rows, selection not known */
+  assessTables?: AssessReport['tables'];
   /** Validation answer. @default true */
   validationEqual?: boolean;
   /** Phase the forward replicator reaches on start. @default 'cdc' */
@@ -68,7 +70,7 @@ export class FakePlatform implements Platform {
   public closed = false;
 
   constructor(options: FakeOptions = {}) {
-    this.options = { blockers: 0, validationEqual: true, startPhase: 'cdc', lagMs: 5, ...options };
+    this.options = { blockers: 0, validationEqual: true, startPhase: 'cdc', lagMs: 5, assessTables: [{ name: 'public.t', rows: 10, bytes: 100, primaryKey: ['id'] }], ...options };
   }
 
   /** A JSON picture of every piece of state (calls excluded: reads are allowed in a dry-run). */
@@ -99,7 +101,7 @@ export class FakePlatform implements Platform {
         message: 'a blocker',
         handling: 'none',
       }));
-      return { ok: findings.length === 0, tables: [{ name: 'public.t', rows: 10, bytes: 100, primaryKey: ['id'] }], findings, settings: {} };
+      return { ok: findings.length === 0, tables: this.options.assessTables, findings, settings: {} };
     },
   };
 

@@ -218,6 +218,17 @@ describe('Engine', () => {
     expect(run.verify?.summary).toContain('not caught up');
   });
 
+  test('assess sizes what the mapping copies: selected tables and their rows, not every table read', async () => {
+    const assessTables = [
+      { name: 'legacy.orders', rows: 1000, bytes: 8192, primaryKey: ['id'], selected: true },
+      { name: 'legacy.audit_log', rows: 5_000_000, bytes: 1 << 30, primaryKey: ['id'], selected: false },
+    ];
+    const f = engineFixture(env(), { flags: { yes: true }, fake: { assessTables } });
+    const run = await f.engine.runPhase('assess');
+    expect(run.verify?.summary).toMatch(/^1 selected table\(s\) of 2 read, about 1000 row\(s\) \(statistics\)/);
+    expect(run.verify?.figures).toMatchObject({ tables: 1, rows: 1000 });
+  });
+
   test('a wait stopped by the operator (Ctrl-C) says so, not that the timeout passed', async () => {
     const stop = new AbortController();
     const f = engineFixture(env(), { flags: { yes: true }, fake: { lagMs: 5000 }, signal: stop.signal });
