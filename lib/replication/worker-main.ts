@@ -8,7 +8,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { StreamOutput } from '../output/output.ts';
-import { ReplicationWorker } from './replication-worker.ts';
+import { createStreamWorker } from './stream-worker.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +31,7 @@ rmSync(values['env-file'], { force: true });
 const out = new StreamOutput({ mode: 'plain', plainIntervalMs: 5000 });
 const controller = new AbortController();
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => controller.abort());
-const worker = new ReplicationWorker(env, direction, { wave: values.wave, fromPosition: values['from-position'] }, out);
+const worker = createStreamWorker(env, direction, { wave: values.wave, fromPosition: values['from-position'] }, out);
 out.info(`replicate ${worker.names.id}`, `worker ${process.pid} started`);
 worker.run(controller.signal).then(
   () => {
