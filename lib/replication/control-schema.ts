@@ -10,6 +10,10 @@ import { quoteLiteral } from './sql-names.ts';
  *   `done = true` commit in one transaction, so a killed load resumes without duplicates.
  * - `apply_state`: the last source commit applied, written in the same transaction as the changes.
  * - `dead_letter`: changes the target rejected, never silently dropped.
+ * - `changed_key`: forward streams only: every source key a change touched, with the commit
+ *   position of its last change (written in the same transaction as the change). The write
+ *   switch's frozen validation compares just the rows changed since the last full validation
+ *   (lib/diff/changed-rows.ts); `key` '{}' marks a TRUNCATE (the whole table changed).
  */
 export const CONTROL_SCHEMA = '_cutover';
 
@@ -56,6 +60,14 @@ export async function ensureControlSchema(client: pg.ClientBase): Promise<void> 
       error text not null,
       lsn pg_lsn,
       at timestamptz not null default now()
+    );
+    create table if not exists _cutover.changed_key (
+      slot text not null,
+      source_table text not null,
+      key text[] not null,
+      present boolean not null,
+      lsn pg_lsn not null,
+      primary key (slot, source_table, key)
     );`);
 }
 
@@ -64,6 +76,7 @@ export async function resetStream(client: pg.ClientBase, slot: string): Promise<
   await client.query('delete from _cutover.load_chunk where slot = $1', [slot]);
   await client.query('delete from _cutover.load_state where slot = $1', [slot]);
   await client.query('delete from _cutover.apply_state where slot = $1', [slot]);
+  await client.query('delete from _cutover.changed_key where slot = $1', [slot]);
 }
 
 export async function readAppliedLsn(client: pg.ClientBase, slot: string): Promise<string | null> {
