@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Mutation runs one gate module at a time, each with only the tests that judge it (issue 18).
+#   bench/mutation/run-modules.sh [NAME ...]      (default: every module below; LABEL=before|after)
+# Writes reports/mutation/NAME-LABEL.json and .txt; bench/mutation/summary.mjs tabulates them.
+# concurrency 1: the machine is shared (stryker.config.mjs).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+label=${LABEL:-run}
+declare -A MUTATE TESTS
+MUTATE[gates]='lib/traffic/gates.ts'
+TESTS[gates]='test/traffic/gates.test.ts'
+MUTATE[gate-watch]='lib/traffic/gate-watch.ts'
+TESTS[gate-watch]='test/traffic/gate-watch.test.ts'
+MUTATE[switch-prechecks]='lib/traffic/switch-phase.ts:116-134'
+TESTS[switch-prechecks]='test/traffic/switch-phase.test.ts,test/traffic/switch-prechecks.test.ts'
+MUTATE[rollback-proof]='lib/traffic/rollback.ts:263-291'
+TESTS[rollback-proof]='test/traffic/rollback.test.ts,test/traffic/rollback-proof.test.ts'
+MUTATE[validate-outcome]='lib/phases/validate-phase.ts:69-72,lib/phases/validate-phase.ts:82-106,lib/phases/validate-phase.ts:122-147'
+TESTS[validate-outcome]='test/phases/validate-repair.test.ts,test/phases/validate-outcome.test.ts'
+MUTATE[rehearsal-verdict]='lib/rehearsal/report.ts:97-111'
+TESTS[rehearsal-verdict]='test/rehearsal/report-html.test.ts'
+MUTATE[stream-health]='lib/replication/stream-health.ts'
+TESTS[stream-health]='test/replication/stream-health.test.ts'
+MUTATE[dms-metrics]='lib/aws/dms-metrics.ts:56-101'
+TESTS[dms-metrics]='test/aws/dms-replicator.test.ts'
+MUTATE[gate-alarms]='lib/platform/gate-alarms.ts'
+TESTS[gate-alarms]='test/aws/cloudwatch-gates.test.ts'
+ORDER=(rehearsal-verdict switch-prechecks rollback-proof validate-outcome gate-watch gates stream-health dms-metrics gate-alarms)
+
+# EXTRA_TESTS_<name with - as _>: more test files for that module (comma-separated)
+mkdir -p reports/mutation
+for name in "${@:-${ORDER[@]}}"; do
+  extra_var="EXTRA_TESTS_${name//-/_}"
+  tests="${TESTS[$name]}${!extra_var:+,${!extra_var}}"
+  echo "== $name: mutate ${MUTATE[$name]} with $tests"
+  MUTATION_TESTS="$tests" npx stryker run bench/mutation/stryker.config.mjs --mutate "${MUTATE[$name]}" \
+    >"reports/mutation/$name-$label.txt" 2>&1 || echo "stryker failed for $name (see reports/mutation/$name-$label.txt)"
+  cp reports/mutation/mutation.json "reports/mutation/$name-$label.json" 2>/dev/null || true
+  grep -E '^All files|^ [a-z-]+\.ts|score' "reports/mutation/$name-$label.txt" | head -5 || true
+done
