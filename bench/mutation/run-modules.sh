@@ -10,7 +10,7 @@ declare -A MUTATE TESTS
 MUTATE[gates]='lib/traffic/gates.ts'
 TESTS[gates]='test/traffic/gates.test.ts'
 MUTATE[gate-watch]='lib/traffic/gate-watch.ts'
-TESTS[gate-watch]='test/traffic/gate-watch.test.ts'
+TESTS[gate-watch]='test/traffic/gate-watch.test.ts,test/traffic/gate-watch-limits.test.ts'
 MUTATE[switch-prechecks]='lib/traffic/switch-phase.ts:116-134'
 TESTS[switch-prechecks]='test/traffic/switch-phase.test.ts,test/traffic/switch-prechecks.test.ts'
 MUTATE[rollback-proof]='lib/traffic/rollback.ts:263-291'

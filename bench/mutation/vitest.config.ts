@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
 const all = [
   'test/traffic/gates.test.ts',
   'test/traffic/gate-watch.test.ts',
+  'test/traffic/gate-watch-limits.test.ts',
   'test/traffic/switch-phase.test.ts',
   'test/traffic/switch-prechecks.test.ts',
   'test/traffic/rollback.test.ts',

@@ -28,7 +28,7 @@ function withCheckpoints(p: Awaited<ReturnType<typeof afterSwitch>>, applied: st
   const status = p.reverse.status.bind(p.reverse);
   const wait = p.reverse.waitForPosition.bind(p.reverse);
   p.reverse.sourcePosition = async () => 'checkpoint:green-final';
-  p.reverse.waitForPosition = async (_position, timeoutMs, signal) => wait(String(p.green.position), timeoutMs, signal);
+  p.reverse.waitForPosition = async (_position: string, timeoutMs: number) => wait(String(p.green.position), timeoutMs);
   p.reverse.status = async () => {
     const { appliedPosition: _numeric, ...rest } = await status();
     return applied === undefined ? rest : { ...rest, appliedPosition: applied };
