@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Mutation runs one gate module at a time, each with only the tests that judge it (issue 18).
-#   bench/mutation/run-modules.sh [NAME ...]      (default: every module below; LABEL=before|after)
-# Writes reports/mutation/NAME-LABEL.json and .txt; bench/mutation/summary.mjs tabulates them.
-# concurrency 1: the machine is shared (stryker.config.mjs).
+#   LABEL=before|after bench/mutation/run-modules.sh [NAME ...]      (default: every module below)
+# Writes reports/mutation/NAME-LABEL.json and .txt; `node bench/mutation/summary.mjs` tabulates
+# them (--survivors lists what survived). Each run has its own config, temp folder and report, so
+# two runs can go side by side; each is concurrency 1 (stryker.config.mjs): the machine is shared.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 label=${LABEL:-run}
@@ -27,14 +28,16 @@ MUTATE[gate-alarms]='lib/platform/gate-alarms.ts'
 TESTS[gate-alarms]='test/aws/cloudwatch-gates.test.ts'
 ORDER=(rehearsal-verdict switch-prechecks rollback-proof validate-outcome gate-watch gates stream-health dms-metrics gate-alarms)
 
-# EXTRA_TESTS_<name with - as _>: more test files for that module (comma-separated)
 mkdir -p reports/mutation
 for name in "${@:-${ORDER[@]}}"; do
-  extra_var="EXTRA_TESTS_${name//-/_}"
-  tests="${TESTS[$name]}${!extra_var:+,${!extra_var}}"
-  echo "== $name: mutate ${MUTATE[$name]} with $tests"
-  MUTATION_TESTS="$tests" npx stryker run bench/mutation/stryker.config.mjs --mutate "${MUTATE[$name]}" \
-    >"reports/mutation/$name-$label.txt" 2>&1 || echo "stryker failed for $name (see reports/mutation/$name-$label.txt)"
-  cp reports/mutation/mutation.json "reports/mutation/$name-$label.json" 2>/dev/null || true
-  grep -E '^All files|^ [a-z-]+\.ts|score' "reports/mutation/$name-$label.txt" | head -5 || true
+  run="$name-$label"
+  config="reports/mutation/$run.config.mjs"
+  mutate=$(printf "'%s', " ${MUTATE[$name]//,/ })
+  cat >"$config" <<CONFIG
+import base from '../../bench/mutation/stryker.config.mjs';
+export default { ...base, mutate: [$mutate], jsonReporter: { fileName: 'reports/mutation/$run.json' }, tempDirName: '.stryker-tmp-$run' };
+CONFIG
+  echo "== $run: mutate ${MUTATE[$name]} with ${TESTS[$name]}"
+  MUTATION_TESTS="${TESTS[$name]}" npx stryker run "$config" >"reports/mutation/$run.txt" 2>&1 || echo "stryker failed for $name (see reports/mutation/$run.txt)"
+  node bench/mutation/summary.mjs "$run" | tail -1
 done

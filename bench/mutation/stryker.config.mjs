@@ -35,5 +35,5 @@ export default {
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
-  ignorePatterns: ['.cutover', 'reports', 'cdk.out', '.stryker-tmp'],
+  ignorePatterns: ['.cutover', 'reports', 'cdk.out', '.stryker-tmp*'],
 };
