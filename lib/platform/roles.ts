@@ -187,7 +187,27 @@ export interface ValidationReport {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly figures: { rowsCompared: number; rowsFetched: number; chunks: number; mismatchedChunks: number };
+  /** What a frozen validation compared. @default - every row (full) */
+  readonly scope?: ValidationScope;
 }
+
+/**
+ * A frozen validation compares every row (`full`), or only the rows changed since the last passing
+ * full validation (`changed-rows`, lib/diff/changed-rows.ts), plus whole tables it could not
+ * narrow (`fullTables`).
+ */
+export type ValidationScope =
+  | { readonly kind: 'full'; readonly reason: string }
+  | {
+      readonly kind: 'changed-rows';
+      /** Source position the full validation started from. */
+      readonly since: string;
+      readonly baselineFinishedAt: string;
+      /** Changed keys compared, and in how many tables. */
+      readonly changedRows: number;
+      readonly tablesWithChanges: number;
+      readonly fullTables: readonly { readonly table: string; readonly reason: string }[];
+    };
 
 export interface ValidateOptions {
   /** Only these source tables (`schema.table`). @default every mapped table */
@@ -263,6 +283,71 @@ export interface TrafficRouter {
   metrics(): Promise<RouterMetrics>;
 }
 
+/**
+ * Shadow reads (lib/router/shadow-mirror.ts): while reads are all on blue, the router sends a
+ * sampled share of GET/HEAD requests to green as well (and some to blue a second time, to
+ * measure blue's own noise). The client always gets blue's answer; the shadow phase compares.
+ */
+export interface ShadowSettings {
+  /** Percent of GET/HEAD requests mirrored, 0..100 (0: mirroring off). */
+  readonly percent: number;
+  /** Percent of the mirrored requests also sent to blue a second time (blue-vs-blue noise). */
+  readonly noisePercent: number;
+  /** A shadow call not answered in full within this is dropped (counted as `timeout`). */
+  readonly timeoutMs: number;
+  /** Shadow calls in flight at once; a request over it is not mirrored (counted as `concurrency`). */
+  readonly maxConcurrent: number;
+}
+
+/** One side's answer to a shadow call (or blue's answer to the client). */
+export interface ShadowAnswer {
+  /** null: no answer (transport error, timeout). */
+  readonly status: number | null;
+  /** The body as UTF-8 text ('' for HEAD). */
+  readonly body: string;
+  readonly contentType?: string;
+  readonly error?: string;
+  readonly ms: number;
+}
+
+/** A request answered by blue (to the client) and by green in the shadow; `blueAgain` when noise was sampled. */
+export interface ShadowSample {
+  /** Increasing number, for reading samples after a given one. */
+  readonly seq: number;
+  readonly at: string;
+  readonly method: string;
+  readonly path: string;
+  readonly blue: ShadowAnswer;
+  readonly green: ShadowAnswer;
+  readonly blueAgain?: ShadowAnswer;
+}
+
+/** Counters of the mirror since the router started (cumulative). */
+export interface ShadowFigures {
+  /** The settings in force, null when mirroring is off. */
+  readonly settings: ShadowSettings | null;
+  /** Requests chosen for mirroring. */
+  readonly sampled: number;
+  /** Samples completed with both answers (kept for the phase to read). */
+  readonly completed: number;
+  /** Shadow calls in flight now. */
+  readonly inflight: number;
+  /** Requests chosen but not compared, by reason. */
+  readonly dropped: { readonly concurrency: number; readonly timeout: number; readonly error: number; readonly tooLarge: number; readonly overwritten: number };
+  /** seq of the newest sample. */
+  readonly lastSeq: number;
+}
+
+/** The router's mirroring, for the shadow phase; absent where the router cannot mirror (an ALB). */
+export interface ShadowMirror {
+  /** Turns mirroring on with these settings, or off (null); returns the figures. */
+  configureShadow(settings: ShadowSettings | null): Promise<ShadowFigures>;
+  /** Samples with seq > `after` (oldest first, at most `limit`), and the figures now. */
+  shadowSamples(after: number, limit: number): Promise<{ samples: ShadowSample[]; figures: ShadowFigures }>;
+  /** Sends one read to both sides now (marked as a shadow call) and returns both answers. */
+  recheck(request: { method: string; path: string }): Promise<{ blue: ShadowAnswer; green: ShadowAnswer }>;
+}
+
 /** Makes a side's database refuse writes (read-only) and back. */
 export interface WriteFence {
   refuseWrites(side: Side): Promise<void>;
@@ -328,6 +413,11 @@ export interface Platform {
    * the router's own metrics only (postgres).
    */
   readonly alarms?: GateAlarms;
+  /**
+   * The router's shadow reads (the kit's own router). @default - none: an ALB cannot mirror, so
+   * the shadow phase reports "not available" unless the config skips it with a reason
+   */
+  readonly shadow?: ShadowMirror;
   /**
    * The kit's own objects in both databases, for `cutover cancel`.
    * @default - none: `cancel` answers NOT_SUPPORTED on this platform

@@ -1,5 +1,5 @@
 import { CutoverError } from '../errors.ts';
-import type { RouterMetrics, RouterState, Side, TrafficRouter } from '../platform/roles.ts';
+import type { RouterMetrics, RouterState, ShadowAnswer, ShadowFigures, ShadowMirror, ShadowSample, ShadowSettings, Side, TrafficRouter } from '../platform/roles.ts';
 
 /** Admin calls answer fast; a hold waits for in-flight writes (at most 5 s), hence the margin. */
 const ADMIN_TIMEOUT_MS = 30_000;
@@ -9,7 +9,7 @@ const ADMIN_TIMEOUT_MS = 30_000;
  * An unreachable router is CONNECTION_FAILED naming the URL; a refused value is USAGE with the
  * router's own explanation.
  */
-export class RouterClient implements TrafficRouter {
+export class RouterClient implements TrafficRouter, ShadowMirror {
   private readonly base: string;
 
   constructor(adminUrl: string) {
@@ -38,6 +38,18 @@ export class RouterClient implements TrafficRouter {
 
   metrics(): Promise<RouterMetrics> {
     return this.call<RouterMetrics>('GET', '/metrics');
+  }
+
+  configureShadow(settings: ShadowSettings | null): Promise<ShadowFigures> {
+    return this.call<ShadowFigures>('PUT', '/shadow', settings ?? { percent: 0 });
+  }
+
+  shadowSamples(after: number, limit: number): Promise<{ samples: ShadowSample[]; figures: ShadowFigures }> {
+    return this.call('GET', `/shadow/samples?after=${after}&limit=${limit}`);
+  }
+
+  recheck(request: { method: string; path: string }): Promise<{ blue: ShadowAnswer; green: ShadowAnswer }> {
+    return this.call('POST', '/shadow/recheck', request);
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {

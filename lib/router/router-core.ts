@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
-import type { RouterMetrics, RouterState, Side } from '../platform/roles.ts';
+import type { RouterMetrics, RouterState, ShadowAnswer, ShadowSettings, Side } from '../platform/roles.ts';
+import { ShadowMirror } from './shadow-mirror.ts';
 import { callUpstream, forwardableHeaders, type BufferedRequest, type UpstreamOutcome } from './upstream-call.ts';
 import { UpstreamRecorder } from './upstream-recorder.ts';
 import { WriteHold, type HoldFigures } from './write-hold.ts';
@@ -59,6 +60,8 @@ export class RouterCore {
   private readonly timeoutMs: number;
   private readonly maxBodyBytes: number;
   private readonly random: () => number;
+  /** Shadow reads (off until the shadow phase turns them on). */
+  readonly shadow: ShadowMirror;
 
   constructor(options: RouterCoreOptions) {
     const upstream = (url: string) => ({
@@ -71,6 +74,7 @@ export class RouterCore {
     this.timeoutMs = options.upstreamTimeoutMs ?? 10_000;
     this.maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
     this.random = options.random ?? Math.random;
+    this.shadow = new ShadowMirror({ blue: this.upstreams.blue.url, green: this.upstreams.green.url }, this.random);
   }
 
   // ------------------------------------------------------------------ control (admin API)
@@ -124,7 +128,16 @@ export class RouterCore {
     };
   }
 
+  configureShadow(settings: ShadowSettings | null) {
+    return this.shadow.configure(settings);
+  }
+
+  get upstreamTimeoutMs(): number {
+    return this.timeoutMs;
+  }
+
   dispose(): void {
+    this.shadow.dispose();
     this.stopTargetProbe();
     this.hold.dispose();
     for (const u of Object.values(this.upstreams)) u.agent.destroy();
@@ -150,8 +163,10 @@ export class RouterCore {
     // the weight is read per request, so a change applies to the very next one
     const toGreen = this.readWeightGreen > 0 && this.random() * 100 < this.readWeightGreen;
     const side: Side = toGreen ? 'green' : 'blue';
+    // shadow reads only while every read goes to blue: green's answer is compared, never served
+    const mirrored = this.readWeightGreen === 0 && this.shadow.choose(req);
     const first = await this.send(side, req);
-    if (!failed(first)) return this.relay(first, side, res);
+    if (!failed(first)) return this.relay(first, side, res, mirrored ? (blue) => this.shadow.mirror(req, blue) : undefined);
     // the failure is counted in that upstream's metrics; the client gets blue's (next) answer
     this.discard(first, side);
     this.upstreams[side].recorder.retried();
@@ -264,8 +279,12 @@ export class RouterCore {
     return callUpstream(u.url, u.agent, req, this.timeoutMs, 'cutover-router');
   }
 
-  /** Streams an upstream answer to the client; counts the upstream's outcome and any client failure. */
-  private relay(outcome: UpstreamOutcome, side: Side, res: http.ServerResponse): Promise<void> {
+  /**
+   * Streams an upstream answer to the client; counts the upstream's outcome and any client
+   * failure. With `keep`, the body is also kept as it streams (a shadow read) and handed to
+   * `keep` once the client has had all of it.
+   */
+  private relay(outcome: UpstreamOutcome, side: Side, res: http.ServerResponse, keep?: (answer: ShadowAnswer) => void): Promise<void> {
     const recorder = this.upstreams[side].recorder;
     if (outcome.kind === 'error') {
       recorder.failed(performance.now() - outcome.startedAt);
@@ -277,14 +296,31 @@ export class RouterCore {
     const status = up.statusCode ?? 502;
     if (status >= 500) this.clientFailures++;
     res.writeHead(status, { ...forwardableHeaders(up.headers), [UPSTREAM_HEADER]: side });
+    let kept: Buffer[] | null = keep ? [] : null;
+    let keptBytes = 0;
+    if (kept) {
+      up.on('data', (c: Buffer) => {
+        if (!kept) return;
+        keptBytes += c.length;
+        if (keptBytes > this.shadow.maxBodyBytes) {
+          kept = null;
+          this.shadow.tooLarge();
+        } else kept.push(c);
+      });
+    }
     return new Promise((resolve) => {
       let finished = false;
       const finish = (ok: boolean) => {
         if (finished) return;
         finished = true;
         const ms = performance.now() - outcome.startedAt;
-        if (ok) recorder.answered(status, ms);
-        else {
+        if (ok) {
+          recorder.answered(status, ms);
+          if (keep && kept) {
+            const answer: ShadowAnswer = { status, body: Buffer.concat(kept).toString('utf8'), contentType: String(up.headers['content-type'] ?? ''), ms: Math.round(ms * 100) / 100 };
+            setImmediate(() => keep(answer));
+          }
+        } else {
           recorder.failed(ms);
           if (status < 500) this.clientFailures++;
           res.destroy();

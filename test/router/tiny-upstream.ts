@@ -5,11 +5,13 @@ export interface TinyUpstream {
   readonly url: string;
   readonly name: string;
   /** Requests seen, in arrival order. */
-  readonly received: { method: string; path: string; body: string }[];
+  readonly received: { method: string; path: string; body: string; headers: http.IncomingHttpHeaders }[];
   /** `ok` answers 200; `500` answers 500; `reset` destroys the socket. */
   mode: 'ok' | '500' | 'reset';
   /** Delay before answering writes (to keep a write in flight). */
   writeDelayMs: number;
+  /** Delay before answering reads (a slow shadow side). */
+  readDelayMs: number;
   /**
    * The next this-many requests are answered 503 UNAVAILABLE with `Retry-After: 1`, as the demo
    * app answers when its database refuses writes or its pooled session was just ended.
@@ -22,13 +24,13 @@ export interface TinyUpstream {
 
 /** A small app stand-in: answers `{ side, method, path, body }` and records what it saw. */
 export async function startTinyUpstream(name: string): Promise<TinyUpstream> {
-  const state: Omit<TinyUpstream, 'url' | 'stop'> = { name, received: [], mode: 'ok', writeDelayMs: 0, unavailableNext: 0, unavailableNotApplied: false };
+  const state: Omit<TinyUpstream, 'url' | 'stop'> = { name, received: [], mode: 'ok', writeDelayMs: 0, readDelayMs: 0, unavailableNext: 0, unavailableNotApplied: false };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      state.received.push({ method: req.method!, path: req.url!, body });
+      state.received.push({ method: req.method!, path: req.url!, body, headers: req.headers });
       if (state.mode === 'reset') return req.socket.destroy();
       const answer = () => {
         if (state.unavailableNext > 0) {
@@ -45,6 +47,7 @@ export async function startTinyUpstream(name: string): Promise<TinyUpstream> {
         res.end(text);
       };
       if (req.method !== 'GET' && state.writeDelayMs > 0) setTimeout(answer, state.writeDelayMs);
+      else if (req.method === 'GET' && state.readDelayMs > 0) setTimeout(answer, state.readDelayMs);
       else answer();
     });
   });

@@ -1,0 +1,167 @@
+import http from 'node:http';
+import type { ShadowAnswer, ShadowFigures, ShadowSample, ShadowSettings } from '../platform/roles.ts';
+import { callUpstream, type BufferedRequest } from './upstream-call.ts';
+
+/** Marks a shadow call, so the app can suppress side effects (and the router never mirrors one again). */
+export const SHADOW_HEADER = 'x-cutover-shadow';
+
+/** Only these are mirrored: they read and are safe to repeat (RFC 9110 §9.2.1). Never PATCH, POST, PUT, DELETE. */
+export const SHADOW_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+
+/** Bodies above this are not compared (counted as `tooLarge`). */
+const MAX_SHADOW_BODY_BYTES = 1024 * 1024;
+/** Samples kept for the phase to read; older ones are overwritten (counted). */
+const KEEP_SAMPLES = 5000;
+
+type Dropped = { -readonly [K in keyof ShadowFigures['dropped']]: number };
+
+/**
+ * The router's shadow reads. The router asks `choose()` per read while every read goes to blue;
+ * for a chosen one it keeps blue's answer as it streams to the client, and once the client has
+ * it, `mirror()` sends the same request to green (and, for `noisePercent` of them, to blue a
+ * second time) off the client's path: bounded by a timeout and a concurrency limit, dropped and
+ * counted when over either. Completed samples wait in a ring for the shadow phase to read and
+ * compare (the router compares nothing itself).
+ */
+export class ShadowMirror {
+  private settings: ShadowSettings | null = null;
+  private inflight = 0;
+  private sampled = 0;
+  private completed = 0;
+  private lastSeq = 0;
+  private readonly dropped: Dropped = { concurrency: 0, timeout: 0, error: 0, tooLarge: 0, overwritten: 0 };
+  private ring: ShadowSample[] = [];
+  /** Shadow calls have their own connections: they never wait for, or hold, a client's socket. */
+  private readonly agents = { blue: new http.Agent({ keepAlive: true, maxSockets: 64 }), green: new http.Agent({ keepAlive: true, maxSockets: 64 }) };
+
+  constructor(
+    private readonly urls: { readonly blue: URL; readonly green: URL },
+    private readonly random: () => number,
+  ) {}
+
+  configure(settings: ShadowSettings | null): ShadowFigures {
+    this.settings = settings && settings.percent > 0 ? { ...settings } : null;
+    return this.figures();
+  }
+
+  /** Whether to mirror this read (the caller has checked that every read goes to blue). */
+  choose(req: BufferedRequest): boolean {
+    const s = this.settings;
+    if (!s || !SHADOW_METHODS.has(req.method) || req.headers[SHADOW_HEADER] !== undefined) return false;
+    if (this.random() * 100 >= s.percent) return false;
+    this.sampled++;
+    return true;
+  }
+
+  /** Blue's answer to a chosen read was too large to keep. */
+  tooLarge(): void {
+    this.dropped.tooLarge++;
+  }
+
+  /** The largest blue body a chosen read keeps. */
+  get maxBodyBytes(): number {
+    return MAX_SHADOW_BODY_BYTES;
+  }
+
+  /** Sends the chosen read to green (and maybe blue again); the client already has blue's answer. */
+  mirror(req: BufferedRequest, blue: ShadowAnswer): void {
+    const s = this.settings;
+    if (!s) return;
+    const noise = s.noisePercent > 0 && this.random() * 100 < s.noisePercent;
+    const calls = noise ? 2 : 1;
+    if (this.inflight + calls > s.maxConcurrent) {
+      this.dropped.concurrency++;
+      return;
+    }
+    this.inflight += calls;
+    const at = new Date().toISOString();
+    const green = this.call('green', req, s.timeoutMs).finally(() => this.inflight--);
+    const again = noise ? this.call('blue', req, s.timeoutMs).finally(() => this.inflight--) : Promise.resolve(undefined);
+    void Promise.all([green, again]).then(([g, b2]) => {
+      const failed = [g, b2].find((a) => a && a.status === null);
+      if (failed) {
+        if (/did not answer within|timed out/.test(failed.error ?? '')) this.dropped.timeout++;
+        else if (failed.error === 'too large') this.dropped.tooLarge++;
+        else this.dropped.error++;
+        return;
+      }
+      this.completed++;
+      this.keep({ seq: ++this.lastSeq, at, method: req.method, path: req.path, blue, green: g, ...(b2 ? { blueAgain: b2 } : {}) });
+    });
+  }
+
+  /** One read to both sides now (the shadow phase re-asks a difference after replication caught up). */
+  async recheck(method: string, path: string, timeoutMs: number): Promise<{ blue: ShadowAnswer; green: ShadowAnswer }> {
+    const req: BufferedRequest = { method, path, headers: {}, body: Buffer.alloc(0), arrivedAt: performance.now() };
+    const [blue, green] = await Promise.all([this.call('blue', req, timeoutMs), this.call('green', req, timeoutMs)]);
+    return { blue, green };
+  }
+
+  samples(after: number, limit: number): ShadowSample[] {
+    const out: ShadowSample[] = [];
+    for (const s of this.ring) {
+      if (s.seq <= after) continue;
+      out.push(s);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  figures(): ShadowFigures {
+    return { settings: this.settings, sampled: this.sampled, completed: this.completed, inflight: this.inflight, dropped: { ...this.dropped }, lastSeq: this.lastSeq };
+  }
+
+  dispose(): void {
+    this.settings = null;
+    this.agents.blue.destroy();
+    this.agents.green.destroy();
+  }
+
+  private keep(sample: ShadowSample): void {
+    this.ring.push(sample);
+    if (this.ring.length > KEEP_SAMPLES) {
+      const over = this.ring.length - KEEP_SAMPLES;
+      this.ring = this.ring.slice(over);
+      this.dropped.overwritten += over;
+    }
+  }
+
+  /** A whole call (head and body) bounded by `timeoutMs`; never rejects. */
+  private call(side: 'blue' | 'green', req: BufferedRequest, timeoutMs: number): Promise<ShadowAnswer> {
+    const shadowReq: BufferedRequest = { ...req, headers: { ...req.headers, [SHADOW_HEADER]: '1' }, body: Buffer.alloc(0) };
+    const started = performance.now();
+    const ms = () => Math.round((performance.now() - started) * 100) / 100;
+    return new Promise<ShadowAnswer>((resolve) => {
+      let done = false;
+      const finish = (a: ShadowAnswer) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(a);
+      };
+      let response: http.IncomingMessage | null = null;
+      const timer = setTimeout(() => {
+        response?.destroy();
+        finish({ status: null, body: '', error: `did not answer within ${timeoutMs} ms`, ms: ms() });
+      }, timeoutMs);
+      void callUpstream(this.urls[side], this.agents[side], shadowReq, timeoutMs, 'cutover-router-shadow').then((outcome) => {
+        if (outcome.kind === 'error') return finish({ status: null, body: '', error: outcome.error.message, ms: ms() });
+        response = outcome.res;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        outcome.res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_SHADOW_BODY_BYTES) {
+            outcome.res.destroy();
+            finish({ status: null, body: '', error: 'too large', ms: ms() });
+          } else chunks.push(c);
+        });
+        outcome.res.on('end', () =>
+          finish({ status: outcome.res.statusCode ?? null, body: Buffer.concat(chunks).toString('utf8'), contentType: String(outcome.res.headers['content-type'] ?? ''), ms: ms() }),
+        );
+        outcome.res.on('error', (err) => finish({ status: null, body: '', error: err.message, ms: ms() }));
+        outcome.res.on('aborted', () => finish({ status: null, body: '', error: 'aborted', ms: ms() }));
+      });
+    });
+  }
+}
