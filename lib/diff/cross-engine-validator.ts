@@ -11,7 +11,7 @@ import { floatDigits, floatsAgree } from './normalized-form.ts';
 import { repairScript } from './repair-sql.ts';
 import { literal } from './sql-text.ts';
 import { TaskLimiter } from './task-limiter.ts';
-import { floatOfCanonical, formOfTargetType, jsonCanonical, type FormMode, type ValueDialect, type ValueForm } from './value-dialect.ts';
+import { floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type FormMode, type RowPart, type ValueDialect, type ValueForm } from './value-dialect.ts';
 
 /** Column-level samples kept per table in the report. */
 const SAMPLES_PER_TABLE = 10;
@@ -185,7 +185,9 @@ export class CrossEngineValidator implements Validator {
     const plans: CrossPlan[] = [];
     for (const mapped of tables) {
       const plan = planTable(mapped, nativeTypes.get(`${mapped.source.schema}.${mapped.source.table}`) ?? new Map(), targetCat.nativeTypes, source.filterSql(mapped));
-      if (plan.columns.some((c) => c.source === null)) plan.transformer = await createRowTransformer(mapped);
+      // the source rows come filtered by the SQL (sourceFilter) and carry only the expressions'
+      // inputs: the transformer must not filter again on columns it is not given (a NULL fails a filter)
+      if (plan.columns.some((c) => c.source === null)) plan.transformer = await createRowTransformer({ ...mapped, filters: [] });
       if (plan.rowsAlways) this.out.info('validate', `${plan.source}: JSON or expression columns are compared in the client, so every chunk ships its rows`);
       plans.push(plan);
     }
@@ -463,8 +465,19 @@ function columnTexts(plan: CrossPlan, d: ValueDialect, side: Side, mode: FormMod
     });
 }
 
+/** Key and hashed column texts as row-text parts (fixed or length-prefixed alike on both sides). */
+function keyParts(plan: CrossPlan, d: ValueDialect, side: Side): RowPart[] {
+  const texts = keyTexts(plan, d, side);
+  return plan.keys.map((k, i) => ({ sql: texts[i]!, fixed: isFixedPart(k.form, k.sourceNative) }));
+}
+
+function hashedColumnParts(plan: CrossPlan, d: ValueDialect, side: Side, mode: FormMode): RowPart[] {
+  const texts = columnTexts(plan, d, side, mode, true);
+  return plan.columns.filter((c) => !c.inClient).map((c, i) => ({ sql: texts[i]!, fixed: c.source !== null && isFixedPart(c.form, c.source.native) }));
+}
+
 function keyHash(plan: CrossPlan, d: ValueDialect, side: Side): string {
-  return d.hash60(d.rowText(keyTexts(plan, d, side)));
+  return d.hash60(d.rowText(keyParts(plan, d, side)));
 }
 
 /** WHERE for a unit (plus the source's filter); parameters in `params`. */
@@ -485,7 +498,7 @@ function unitWhere(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit, par
 }
 
 function rowHashExpr(plan: CrossPlan, d: ValueDialect, side: Side, mode: FormMode): string {
-  return d.hash60(d.rowText([...keyTexts(plan, d, side), ...columnTexts(plan, d, side, mode, true)]));
+  return d.hash60(d.rowText([...keyParts(plan, d, side), ...hashedColumnParts(plan, d, side, mode)]));
 }
 
 function hashQuery(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit, mode: FormMode): [string, unknown[]] {

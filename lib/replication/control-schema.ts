@@ -84,6 +84,12 @@ export async function readAppliedLsn(client: pg.ClientBase, slot: string): Promi
   return rows[0]?.lsn ?? null;
 }
 
+/** Source commit time (ms) of the newest transaction applied for `slot`; null when none is recorded. */
+export async function readAppliedCommitAt(client: pg.ClientBase, slot: string): Promise<number | null> {
+  const { rows } = await client.query<{ at: string | null }>('select (extract(epoch from source_commit_at) * 1000)::text as at from _cutover.apply_state where slot = $1', [slot]);
+  return rows[0]?.at ? Number(rows[0].at) : null;
+}
+
 export async function writeAppliedLsn(client: pg.ClientBase, slot: string, direction: string, lsn: string, sourceCommitAt: Date | null): Promise<void> {
   await client.query(
     `insert into _cutover.apply_state (slot, direction, applied_lsn, source_commit_at, applied_at) values ($1, $2, $3, $4, now())
