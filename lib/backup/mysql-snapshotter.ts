@@ -177,11 +177,16 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
       for (const t of manifest.tables) {
         const gz = new StreamMeter();
         const table: ExportTable = { ...t, database, table: t.name.slice(t.name.indexOf('.') + 1) };
-        const source = (await this.store.get(t.file)).pipe(gz).pipe(createGunzip());
+        // a damaged file fails in gunzip: the pipeline ends `lines` with that error, so the load stops too
+        const lines = new PassThrough();
+        const feeding = pipeline(await this.store.get(t.file), gz, createGunzip(), lines);
+        feeding.catch(() => {}); // awaited below; may fail before the load reads its first line
         let rows: number;
         try {
-          rows = await restoreTable(c, database, table, source);
+          rows = await restoreTable(c, database, table, lines);
+          await feeding;
         } catch (err) {
+          await feeding.catch(() => {});
           if (gz.sha256 !== t.sha256) throw this.damagedFile(t.file, `sha256 ${gz.sha256} differs from the manifest's ${t.sha256} (loading it failed: ${(err as Error).message})`, database, err);
           throw err;
         }
