@@ -132,12 +132,6 @@ export async function runBinlogFullLoad(options: BinlogFullLoadOptions, admin: p
   if (failure) throw failure;
 }
 
-/** MySQL 8's binary JSON as the server prints it (a parsed value would lose big numbers and key order). */
-function jsonAsText(field: { type: string; string(encoding?: string): string | null; extendedFormat?: string }, next: () => unknown): unknown {
-  // MariaDB's JSON is LONGTEXT marked `json` in its extended metadata
-  return field.type === 'JSON' || field.extendedFormat === 'json' ? field.string('utf8') : next();
-}
-
 async function copyChunk(reader: mysql.Connection, writer: pg.Client, slot: string, entry: BinlogLoadTable, chunk: ChunkRow): Promise<number> {
   const { table, transformer, nativeTypes } = entry;
   const passThrough = table.filters.length === 0 && table.columns.every((c) => c.kind === 'copy');
@@ -158,9 +152,15 @@ async function copyChunk(reader: mysql.Connection, writer: pg.Client, slot: stri
   const sql = `SELECT ${selected.map(mysqlIdent).join(', ')} FROM ${from(table)}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''}`;
   const targets = table.columns.map((c) => c.target);
   let rows = 0;
+  // COPY data goes out in pieces of ~64 kB: one CopyData message (and socket write) per row costs
+  // several times the reading and converting
+  let pending = '';
   const encode = new Transform({
     writableObjectMode: true,
     readableHighWaterMark: 1 << 20,
+    flush(cb: TransformCallback) {
+      cb(null, pending || undefined);
+    },
     transform(raw: unknown[], _enc: BufferEncoding, cb: TransformCallback) {
       try {
         let line = '';
@@ -174,7 +174,11 @@ async function copyChunk(reader: mysql.Connection, writer: pg.Client, slot: stri
           for (let i = 0; i < targets.length; i++) line += (i ? '\t' : '') + encodeCopyField(out[targets[i]!]);
         }
         rows++;
-        cb(null, line + '\n');
+        pending += line + '\n';
+        if (pending.length < 65_536) return cb();
+        const out = pending;
+        pending = '';
+        cb(null, out);
       } catch (err) {
         cb(err as Error);
       }
@@ -184,7 +188,8 @@ async function copyChunk(reader: mysql.Connection, writer: pg.Client, slot: stri
   try {
     const sink = writer.query(copyStreams.from(`copy ${qualified(table.target.schema, table.target.table)} (${targets.map(quoteIdent).join(', ')}) from stdin`));
     const core = (reader as unknown as { connection: { query(o: object, p: unknown[]): { stream(o?: object): NodeJS.ReadableStream } } }).connection;
-    const source = core.query({ sql, rowsAsArray: true, jsonStrings: true, typeCast: jsonAsText }, params).stream({ highWaterMark: 1000 });
+    // jsonStrings: JSON as the server prints it (MySQL 8's JSON type, MariaDB's json-marked LONGTEXT); parsed, big numbers and key order would change
+    const source = core.query({ sql, rowsAsArray: true, jsonStrings: true }, params).stream({ highWaterMark: 1000 });
     await pipeline(source, encode, sink);
     await writer.query(
       'update _cutover.load_chunk set done = true, rows = $4, total_rows = $4, loaded_at = now() where slot = $1 and source_table = $2 and chunk = $3',
