@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { describeEndpoint } from '../assess/connection-errors.ts';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import { createRowTransformer, loadTableMappings } from '../mappings/index.ts';
@@ -6,12 +8,15 @@ import { resolveSelected, schemasToRead, sideScope } from '../mappings/mapped-sc
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
+import { readDeadLetterIds } from './dead-letters.ts';
 import { openDiffSide, type DiffSide } from './diff-side.ts';
 import { floatDigits, floatsAgree } from './normalized-form.ts';
-import { repairScript } from './repair-sql.ts';
-import { literal } from './sql-text.ts';
+import type { RepairStatement } from './repair-apply.ts';
+import { deleteStatement, insertStatement, repairScript, updateStatement, type RepairShape } from './repair-sql.ts';
+import { qualified } from './sql-text.ts';
 import { TaskLimiter } from './task-limiter.ts';
-import { floatOfCanonical, formOfTargetType, jsonCanonical, type FormMode, type ValueDialect, type ValueForm } from './value-dialect.ts';
+import { ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
+import { floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type FormMode, type RowPart, type ValueDialect, type ValueForm } from './value-dialect.ts';
 
 /** Column-level samples kept per table in the report. */
 const SAMPLES_PER_TABLE = 10;
@@ -55,7 +60,11 @@ interface CrossPlan {
   readonly integerKey: boolean;
   /** Some column is compared in the client: every chunk ships its rows. */
   readonly rowsAlways: boolean;
+  /** The target side of the repair statements (repair-sql.ts). */
+  readonly repairShape: RepairShape;
   transformer?: RowTransformer;
+  /** Key ids (row-diff.ts keyId) the target's `_cutover.dead_letter` holds: missing rows it explains. */
+  deadLetterIds: ReadonlySet<string>;
 }
 
 /** A unit of comparison: an integer key range [lower, upper), or key-hash buckets `bucket mod of`. */
@@ -71,9 +80,23 @@ interface UnitResult {
   missing: RowKey[];
   extra: RowKey[];
   different: RowKey[];
+  /** Missing rows the target's dead-letter table explains (not repaired, not failing). */
+  deadLetter: RowKey[];
   samples: ColumnSample[];
-  repair: string[];
+  repair: RepairStatement[];
 }
+
+export interface CrossEngineValidationReport extends ValidationReport {
+  readonly figures: ValidationReport['figures'] & {
+    /** Units taken from the run log of a killed validation instead of being compared again. */
+    readonly resumedChunks: number;
+  };
+  /** Repair statements the target accepted (`repair: true`). */
+  readonly repaired?: number;
+  readonly repairSqlFile?: string;
+}
+
+const emptyResult = (): UnitResult => ({ sourceRows: 0, targetRows: 0, mismatched: false, rowsFetched: 0, missing: [], extra: [], different: [], deadLetter: [], samples: [], repair: [] });
 
 /**
  * The diff engine between two different database engines — a MySQL-family source and a
@@ -95,7 +118,7 @@ export class CrossEngineValidator implements Validator {
     private readonly replicator?: Replicator,
   ) {}
 
-  async validate(options: ValidateOptions = {}): Promise<ValidationReport> {
+  async validate(options: ValidateOptions = {}): Promise<CrossEngineValidationReport> {
     const startedAt = new Date().toISOString();
     const { env } = this;
     const concurrency = env.validation.concurrency;
@@ -106,39 +129,72 @@ export class CrossEngineValidator implements Validator {
       await Promise.all([source.warm(1), target.warm(1)]);
       const mode: FormMode = { mode: 'hash', floatDigits: env.validation.floatTolerance > 0 ? Math.min(15, floatDigits(env.validation.floatTolerance)) : null };
       plans.push(...(await this.plans(source, target, options.tables)));
+      const deadLetters = await readDeadLetterIds((sql, params) => target.rows(sql, params), plans);
+      for (const p of plans) p.deadLetterIds = deadLetters.get(p.source)!;
+      // a killed validation resumes from its run log (the same tables, forms, chunk size and endpoints)
+      const checkpoint = new ValidationCheckpoint(env.stateDir, this.fingerprint(plans, mode));
+      if (checkpoint.resumed) this.out.info('validate', `resuming the validation started ${checkpoint.startedAt} (${checkpoint.finishedChunks} unit(s) already compared)`);
       const limiter = new TaskLimiter(concurrency);
       const units = new Map<CrossPlan, Unit[]>();
-      await Promise.all(plans.map((p) => limiter.run(async () => units.set(p, await this.units(p, source, target)))));
+      await Promise.all(
+        plans.map((p) =>
+          limiter.run(async () => {
+            const recorded = checkpoint.boundariesOf(p.source);
+            if (recorded) return units.set(p, decodeUnits(recorded));
+            const found = await this.units(p, source, target);
+            checkpoint.recordBoundaries(p.source, encodeUnits(found));
+            units.set(p, found);
+          }),
+        ),
+      );
       const total = [...units.values()].reduce((n, u) => n + u.length, 0);
       let done = 0;
-      const results = new Map<CrossPlan, UnitResult[]>(plans.map((p) => [p, []]));
+      let resumedChunks = 0;
+      const results = new Map<CrossPlan, { index: number; result: UnitResult }[]>(plans.map((p) => [p, []]));
       await Promise.all(
         plans.flatMap((plan) =>
-          units.get(plan)!.map((unit) =>
+          units.get(plan)!.map((unit, index) =>
             limiter.run(async () => {
-              if (options.signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again' });
-              results.get(plan)!.push(await this.compareUnit(plan, unit, source, target, mode));
+              const finished = checkpoint.finishedChunk(plan.source, index);
+              let result: UnitResult;
+              if (finished) {
+                resumedChunks++;
+                result = fromChunkResult(plan, finished);
+              } else {
+                if (options.signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again: it resumes where it stopped' });
+                result = await this.compareUnit(plan, unit, source, target, mode);
+                checkpoint.recordChunk(toChunkResult(plan, index, result));
+              }
+              results.get(plan)!.push({ index, result });
               this.out.progress({ topic: 'validate', done: ++done, total, unit: 'chunks' });
             }),
           ),
         ),
       );
       this.out.done('validate');
-      if (!options.frozen && this.replicator && results.size) await this.recheck(results, source, target);
+      const byUnit = new Map(plans.map((p) => [p, results.get(p)!.sort((a, b) => a.index - b.index).map((r) => r.result)]));
+      if (!options.frozen && this.replicator && byUnit.size) await this.recheck(byUnit, source, target);
       const reconciliation = await this.reconcile(source, target);
-      const tables = plans.map((p) => tableDiff(p, results.get(p)!));
-      const all = [...results.values()].flat();
+      const tables = plans.map((p) => tableDiff(p, byUnit.get(p)!));
+      const all = [...byUnit.values()].flat();
       const repairs = all.flatMap((r) => r.repair);
       if (options.repairSqlFile) {
-        writeFileSync(options.repairSqlFile, repairScript(repairs));
+        writeFileSync(options.repairSqlFile, repairScript(repairs.map((r) => r.sql)));
         this.out.info('validate', `${repairs.length} repair statement(s) written to ${options.repairSqlFile}`);
       }
+      let repaired: number | undefined;
       if (options.repair && repairs.length) {
-        throw new CutoverError('NOT_SUPPORTED', 'validate --repair between different engines is not applied by the kit', {
-          fix: 'write the statements with --repair-sql FILE, review them, and run them on the target with psql',
-        });
+        if (!target.applyRepairs) {
+          throw new CutoverError('NOT_SUPPORTED', 'validate --repair applies statements to a PostgreSQL target only', {
+            fix: 'write the statements with --repair-sql FILE, review them, and run them on the target',
+          });
+        }
+        const outcome = await target.applyRepairs(repairs);
+        repaired = outcome.applied;
+        for (const d of outcome.deadLetters) this.out.warn('validate', `repair of ${d.table} ${JSON.stringify(d.key)} rejected by the target, recorded in _cutover.dead_letter: ${d.reason}`);
       }
-      const report: ValidationReport = {
+      checkpoint.finish();
+      const report: CrossEngineValidationReport = {
         equal: tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal),
         tables,
         reconciliation,
@@ -149,10 +205,14 @@ export class CrossEngineValidator implements Validator {
           rowsFetched: all.reduce((n, r) => n + r.rowsFetched, 0),
           chunks: all.length,
           mismatchedChunks: all.filter((r) => r.mismatched).length,
+          resumedChunks,
         },
+        ...(repaired !== undefined ? { repaired } : {}),
+        ...(options.repairSqlFile ? { repairSqlFile: options.repairSqlFile } : {}),
       };
       for (const t of tables) {
-        const text = `${t.source} -> ${t.target}: ${t.sourceRows} / ${t.targetRows} rows, ${t.missing.length} missing, ${t.extra.length} extra, ${t.different.length} different`;
+        const line = `${t.source} -> ${t.target}: ${t.sourceRows} / ${t.targetRows} rows, ${t.missing.length} missing, ${t.extra.length} extra, ${t.different.length} different`;
+        const text = t.deadLetter.length ? `${line} (dead letters ${t.deadLetter.length})` : line;
         if (t.missing.length || t.extra.length || t.different.length) this.out.warn('validate', text);
         else this.out.ok('validate', text);
       }
@@ -161,6 +221,19 @@ export class CrossEngineValidator implements Validator {
       for (const p of plans) p.transformer?.close();
       await Promise.all([source.close().catch(() => {}), target.close().catch(() => {})]);
     }
+  }
+
+  /** Same tables, columns, forms, chunk size and endpoints = the same run (resumable). */
+  private fingerprint(plans: readonly CrossPlan[], mode: FormMode): string {
+    const shape = {
+      engine: 'cross',
+      source: describeEndpoint(this.env.source.url),
+      target: describeEndpoint(this.env.target.url),
+      chunkRows: this.env.validation.chunkRows,
+      mode,
+      tables: plans.map((p) => ({ s: p.source, t: p.target, k: p.keys, c: p.columns, f: p.sourceFilter })),
+    };
+    return createHash('sha256').update(JSON.stringify(shape)).digest('hex');
   }
 
   /** The forward mapping resolved against the source catalog; every selected table planned. */
@@ -226,7 +299,7 @@ export class CrossEngineValidator implements Validator {
   }
 
   private async compareUnit(plan: CrossPlan, unit: Unit, source: DiffSide, target: DiffSide, mode: FormMode): Promise<UnitResult> {
-    const result: UnitResult = { sourceRows: 0, targetRows: 0, mismatched: false, rowsFetched: 0, missing: [], extra: [], different: [], samples: [], repair: [] };
+    const result: UnitResult = emptyResult();
     if (unit.kind === 'buckets' && !unit.buckets.length) {
       // one scan per side groups every bucket; then the differing buckets are diffed
       const [sh, th] = await Promise.all([source.rows(...bucketHashQuery(plan, source, 'source', unit.of, mode)), target.rows(...bucketHashQuery(plan, target, 'target', unit.of, mode))]);
@@ -264,7 +337,7 @@ export class CrossEngineValidator implements Validator {
    * each instead of whole chunks.
    */
   private async narrow(plan: CrossPlan, unit: Unit & { kind: 'range' }, source: DiffSide, target: DiffSide, mode: FormMode): Promise<UnitResult> {
-    const result: UnitResult = { sourceRows: 0, targetRows: 0, mismatched: true, rowsFetched: 0, missing: [], extra: [], different: [], samples: [], repair: [] };
+    const result: UnitResult = { ...emptyResult(), mismatched: true };
     const [[[smin, smax]], [[tmin, tmax]]] = (await Promise.all([
       source.rows(...boundsQuery(plan, source, 'source', unit)),
       target.rows(...boundsQuery(plan, target, 'target', unit)),
@@ -299,7 +372,7 @@ export class CrossEngineValidator implements Validator {
     const nk = plan.keys.length;
     const nc = plan.columns.length;
     const src = srcRows.map((r) => this.sourceRow(plan, r, nk, nc));
-    const result: UnitResult = { sourceRows: 0, targetRows: 0, mismatched: false, rowsFetched: srcRows.length + tgtRows.length, missing: [], extra: [], different: [], samples: [], repair: [] };
+    const result: UnitResult = { ...emptyResult(), rowsFetched: srcRows.length + tgtRows.length };
     const targetById = new Map<string, Row>();
     for (const r of tgtRows) targetById.set(JSON.stringify(r.slice(0, nk)), r);
     const seen = new Set<string>();
@@ -309,8 +382,12 @@ export class CrossEngineValidator implements Validator {
       const t = targetById.get(id);
       const key = rowKey(plan, s.slice(0, nk));
       if (!t) {
-        result.missing.push(key);
-        result.repair.push(insertSql(plan, s.slice(0, nk), s.slice(nk)));
+        // a row the replicator (or a repair) could not write is in the dead letters, with its reason
+        if (plan.deadLetterIds.has(id)) result.deadLetter.push(key);
+        else {
+          result.missing.push(key);
+          result.repair.push(repairOf(plan, key, insertStatement(plan.repairShape, insertValues(plan, s.slice(0, nk), s.slice(nk)))));
+        }
         continue;
       }
       const changed: number[] = [];
@@ -320,13 +397,15 @@ export class CrossEngineValidator implements Validator {
       if (changed.length) {
         result.different.push(key);
         for (const i of changed.slice(0, 3)) result.samples.push({ key, column: plan.columns[i]!.target, source: display(plan.columns[i]!, s[nk + i] ?? null), target: display(plan.columns[i]!, t[nk + i] ?? null) });
-        result.repair.push(updateSql(plan, s.slice(0, nk), changed.map((i) => ({ column: i, value: s[nk + i] ?? null }))));
+        const values = changed.map((i) => ({ column: i, value: inputText(plan.columns[i]!.form, s[nk + i] ?? null) }));
+        result.repair.push(repairOf(plan, key, updateStatement(plan.repairShape, s.slice(0, nk), values)));
       }
     }
     for (const [id, t] of targetById) {
       if (seen.has(id)) continue;
-      result.extra.push(rowKey(plan, t.slice(0, nk)));
-      result.repair.push(deleteSql(plan, t.slice(0, nk)));
+      const key = rowKey(plan, t.slice(0, nk));
+      result.extra.push(key);
+      result.repair.push(repairOf(plan, key, deleteStatement(plan.repairShape, t.slice(0, nk))));
     }
     return result;
   }
@@ -439,6 +518,13 @@ function planTable(mapped: MappedTable, sourceNative: ReadonlyMap<string, string
     sourceFilter,
     integerKey: keys.length === 1 && keys[0]!.form.kind === 'integer' && intNative(keys[0]!.sourceNative),
     rowsAlways: columns.some((c) => c.inClient),
+    repairShape: {
+      targetRelation: qualified(mapped.target.schema, mapped.target.table),
+      keys: keys.map((k) => ({ target: k.target, targetType: k.targetNative })),
+      // a key column that is not also a compared column (never with a DMS mapping) still gets its value on insert
+      columns: [...columns.map((c) => ({ target: c.target, targetType: c.targetType })), ...keys.filter((k) => !columns.some((c) => c.target === k.target)).map((k) => ({ target: k.target, targetType: k.targetNative }))],
+    },
+    deadLetterIds: new Set(),
   };
 }
 
@@ -465,8 +551,19 @@ function columnTexts(plan: CrossPlan, d: ValueDialect, side: Side, mode: FormMod
     });
 }
 
+/** Key and hashed column texts as row-text parts (fixed or length-prefixed alike on both sides). */
+function keyParts(plan: CrossPlan, d: ValueDialect, side: Side): RowPart[] {
+  const texts = keyTexts(plan, d, side);
+  return plan.keys.map((k, i) => ({ sql: texts[i]!, fixed: isFixedPart(k.form, k.sourceNative) }));
+}
+
+function hashedColumnParts(plan: CrossPlan, d: ValueDialect, side: Side, mode: FormMode): RowPart[] {
+  const texts = columnTexts(plan, d, side, mode, true);
+  return plan.columns.filter((c) => !c.inClient).map((c, i) => ({ sql: texts[i]!, fixed: c.source !== null && isFixedPart(c.form, c.source.native) }));
+}
+
 function keyHash(plan: CrossPlan, d: ValueDialect, side: Side): string {
-  return d.hash60(d.rowText(keyTexts(plan, d, side)));
+  return d.hash60(d.rowText(keyParts(plan, d, side)));
 }
 
 /** WHERE for a unit (plus the source's filter); parameters in `params`. */
@@ -487,7 +584,7 @@ function unitWhere(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit, par
 }
 
 function rowHashExpr(plan: CrossPlan, d: ValueDialect, side: Side, mode: FormMode): string {
-  return d.hash60(d.rowText([...keyTexts(plan, d, side), ...columnTexts(plan, d, side, mode, true)]));
+  return d.hash60(d.rowText([...keyParts(plan, d, side), ...hashedColumnParts(plan, d, side, mode)]));
 }
 
 function hashQuery(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit, mode: FormMode): [string, unknown[]] {
@@ -596,37 +693,63 @@ function rowKey(plan: CrossPlan, values: Row): RowKey {
   return key;
 }
 
-const pgIdent = (n: string) => '"' + n.replace(/"/g, '""') + '"';
-const typed = (v: string | null, type: string) => (v === null ? 'NULL' : `${literal(v)}::${type}`);
-
-function targetRelation(plan: CrossPlan): string {
-  return `${pgIdent(plan.mapped.target.schema)}.${pgIdent(plan.mapped.target.table)}`;
-}
-
-function keyCondition(plan: CrossPlan, keys: Row): string {
-  return plan.keys.map((k, i) => `${pgIdent(k.target)} = ${typed(keys[i] ?? null, k.targetNative)}`).join(' AND ');
-}
-
-function insertSql(plan: CrossPlan, keys: Row, values: Row): string {
-  const cols = plan.columns.map((c) => pgIdent(c.target));
-  const vals = plan.columns.map((c, i) => typed(inputText(c.form, values[i] ?? null), c.targetType));
-  // a key column that is not also a compared column (never with a DMS mapping) still gets its value
+/** Values for insertStatement over `plan.repairShape.columns`: the compared columns, then keys not among them. */
+function insertValues(plan: CrossPlan, keys: Row, values: Row): (string | null)[] {
+  const out = plan.columns.map((c, i) => inputText(c.form, values[i] ?? null));
   plan.keys.forEach((k, i) => {
-    if (!plan.columns.some((c) => c.target === k.target)) {
-      cols.push(pgIdent(k.target));
-      vals.push(typed(keys[i] ?? null, k.targetNative));
-    }
+    if (!plan.columns.some((c) => c.target === k.target)) out.push(keys[i] ?? null);
   });
-  return `INSERT INTO ${targetRelation(plan)} (${cols.join(', ')}) VALUES (${vals.join(', ')});`;
+  return out;
 }
 
-function updateSql(plan: CrossPlan, keys: Row, changed: { column: number; value: string | null }[]): string {
-  const sets = changed.map(({ column, value }) => `${pgIdent(plan.columns[column]!.target)} = ${typed(inputText(plan.columns[column]!.form, value), plan.columns[column]!.targetType)}`);
-  return `UPDATE ${targetRelation(plan)} SET ${sets.join(', ')} WHERE ${keyCondition(plan, keys)};`;
+function repairOf(plan: CrossPlan, key: RowKey, sql: string): RepairStatement {
+  return { sql, row: { sourceTable: plan.source, targetTable: plan.target, key } };
 }
 
-function deleteSql(plan: CrossPlan, keys: Row): string {
-  return `DELETE FROM ${targetRelation(plan)} WHERE ${keyCondition(plan, keys)};`;
+/** A unit's result as the run log keeps it (validation-checkpoint.ts). */
+function toChunkResult(plan: CrossPlan, index: number, r: UnitResult): ChunkResult {
+  return {
+    table: plan.source,
+    index,
+    sourceRows: r.sourceRows,
+    targetRows: r.targetRows,
+    mismatched: r.mismatched,
+    missing: r.missing,
+    extra: r.extra,
+    different: r.different,
+    deadLetter: r.deadLetter,
+    samples: r.samples,
+    inFlight: 0,
+    rowsFetched: r.rowsFetched,
+    repair: r.repair.map((x) => x.sql),
+    repairKeys: r.repair.map((x) => x.row.key),
+  };
+}
+
+function fromChunkResult(plan: CrossPlan, c: ChunkResult): UnitResult {
+  return {
+    sourceRows: c.sourceRows,
+    targetRows: c.targetRows,
+    mismatched: c.mismatched,
+    rowsFetched: c.rowsFetched,
+    missing: c.missing,
+    extra: c.extra,
+    different: c.different,
+    deadLetter: c.deadLetter,
+    samples: c.samples,
+    repair: c.repair.map((sql, i) => repairOf(plan, c.repairKeys?.[i] ?? {}, sql)),
+  };
+}
+
+/** Units as the run log keeps them: `['r', lower, upper]` ('' for open), or `['b', of]`. */
+function encodeUnits(units: readonly Unit[]): string[][] {
+  return units.map((u) => (u.kind === 'range' ? ['r', u.lower ?? '', u.upper ?? ''] : ['b', String(u.of), ...u.buckets.map(String)]));
+}
+
+function decodeUnits(encoded: readonly (readonly string[])[]): Unit[] {
+  return encoded.map(([kind, a, b, ...rest]) =>
+    kind === 'r' ? { kind: 'range', lower: a || null, upper: b || null } : { kind: 'buckets', of: Number(a), buckets: [b, ...rest].filter((x): x is string => x !== undefined).map(Number) },
+  );
 }
 
 function merge(into: UnitResult, part: UnitResult): void {
@@ -634,6 +757,7 @@ function merge(into: UnitResult, part: UnitResult): void {
   into.missing.push(...part.missing);
   into.extra.push(...part.extra);
   into.different.push(...part.different);
+  into.deadLetter.push(...part.deadLetter);
   into.samples.push(...part.samples);
   into.repair.push(...part.repair);
 }
@@ -649,7 +773,7 @@ function tableDiff(plan: CrossPlan, results: readonly UnitResult[]): TableDiff {
     different: results.flatMap((r) => r.different),
     samples: results.flatMap((r) => r.samples).slice(0, SAMPLES_PER_TABLE),
     inFlight: 0,
-    deadLetter: [],
+    deadLetter: results.flatMap((r) => r.deadLetter),
     chunks: { total: results.length, mismatched: results.filter((r) => r.mismatched).length },
   };
 }

@@ -63,7 +63,8 @@ async function mysqlSourcePlatform(env: ResolvedPostgresEnvironment, out: Output
       received: env.source.url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@'),
       fix: 'replicate and snapshot a MySQL/MariaDB source with AWS DMS (platform "aws"); assess, validate, the write fence and sequences work here',
     });
-  const forward = unavailableRole<Replicator>(local('replication'), { direction: 'forward' });
+  // forward: the kit's binlog replicator (full load aligned with a binlog position, then CDC)
+  const forward = await role<Replicator>('../replication/binlog-replicator.ts', 'BinlogReplicator', 'replication (binlog)', (C) => new (C as AnyCtor<Replicator>)(env, out), { direction: 'forward' });
   const snapshotter = unavailableRole<Snapshotter>(local('a snapshot'));
   const [inspector, validator, fence, sequences, reverse] = await Promise.all([
     role<Inspector>('../engines/mysql/mysql-inspector.ts', 'MysqlInspector', 'assess (the MySQL inspector)', (C) => new (C as AnyCtor<Inspector>)(env, out)),

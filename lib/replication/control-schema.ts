@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { DEAD_LETTER_TABLE_DDL } from '../postgres/dead-letter-table.ts';
 import { quoteLiteral } from './sql-names.ts';
 
 /**
@@ -49,18 +50,7 @@ export async function ensureControlSchema(client: pg.ClientBase): Promise<void> 
       source_commit_at timestamptz,
       applied_at timestamptz not null default now()
     );
-    create table if not exists _cutover.dead_letter (
-      id bigserial primary key,
-      slot text not null,
-      direction text not null,
-      source_table text not null,
-      target_table text not null,
-      source_key jsonb,
-      change jsonb not null,
-      error text not null,
-      lsn pg_lsn,
-      at timestamptz not null default now()
-    );
+    ${DEAD_LETTER_TABLE_DDL}
     create table if not exists _cutover.changed_key (
       slot text not null,
       source_table text not null,
@@ -82,6 +72,12 @@ export async function resetStream(client: pg.ClientBase, slot: string): Promise<
 export async function readAppliedLsn(client: pg.ClientBase, slot: string): Promise<string | null> {
   const { rows } = await client.query<{ lsn: string }>('select applied_lsn::text as lsn from _cutover.apply_state where slot = $1', [slot]);
   return rows[0]?.lsn ?? null;
+}
+
+/** Source commit time (ms) of the newest transaction applied for `slot`; null when none is recorded. */
+export async function readAppliedCommitAt(client: pg.ClientBase, slot: string): Promise<number | null> {
+  const { rows } = await client.query<{ at: string | null }>('select (extract(epoch from source_commit_at) * 1000)::text as at from _cutover.apply_state where slot = $1', [slot]);
+  return rows[0]?.at ? Number(rows[0].at) : null;
 }
 
 export async function writeAppliedLsn(client: pg.ClientBase, slot: string, direction: string, lsn: string, sourceCommitAt: Date | null): Promise<void> {

@@ -4,6 +4,8 @@ import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CrossEngineValidator } from '../../lib/diff/cross-engine-validator.ts';
+import { openDiffSide } from '../../lib/diff/diff-side.ts';
+import { floatOfCanonical, type ValueForm } from '../../lib/diff/value-dialect.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { mariadbMissing, mariadbSkipReason, startTestMariadb, type TestMariadb } from '../_helpers/mariadb.ts';
 import { connect, startTestPostgres } from '../_helpers/pg.ts';
@@ -43,6 +45,35 @@ describe.skipIf(mariadbMissing)(`validate: a MariaDB source against a PostgreSQL
   afterAll(async () => {
     await target?.end().catch(() => {});
     await Promise.all([maria?.dispose(), pgServer?.dispose()]);
+  });
+
+  test('both engines print the same canonical text for edge values: doubles bit for bit, timestamp fractions', async () => {
+    const doubles = [1, -1, 0.1, 1 / 3, -2 / 3, 2, 4, 0.5, 1024, nextUp(1) , 2 - 2 ** -52, 4 - 2 ** -51, 1e300, -1e-300, 1.7976931348623157e308, 2.2250738585072014e-308,
+      2.225073858507201e-308, 5e-324, -5e-324, 123456789.123, 2 ** 53, 2 ** 53 + 2, 0];
+    const stamps = ['2024-01-01 00:00:00', '2024-01-01 00:00:00.100000', '2024-02-29 23:59:59.000001', '1999-12-31 12:34:56.120300', '1000-01-01 00:00:00.5'];
+    const m = openDiffSide(maria.urlFor('legacy_shop'), 1, 'source');
+    const p = openDiffSide(pgServer.url, 1, 'target');
+    try {
+      const hash = { mode: 'hash', floatDigits: null } as const;
+      const float: ValueForm = { kind: 'float' };
+      const ts: ValueForm = { kind: 'timestamp' };
+      const mx = (v: string, native: string, form: ValueForm) => m.rows(`SELECT ${m.dialect.canonical(v, native, form, hash)}`).then((r) => r[0]![0]);
+      const px = (v: string, native: string, form: ValueForm) => p.rows(`SELECT ${p.dialect.canonical(v, native, form, hash)}`).then((r) => r[0]![0]);
+      for (const d of doubles) {
+        const text = d.toPrecision(17);
+        const [a, b] = await Promise.all([mx(`CAST('${text}' AS DOUBLE)`, 'double', float), px(`'${text}'::float8`, 'double precision', float)]);
+        expect([d, a]).toEqual([d, b]);
+        expect(floatOfCanonical(a!)).toBe(d === 0 ? 0 : d);
+      }
+      for (const t of stamps) {
+        const [a, b] = await Promise.all([mx(`CAST('${t}' AS DATETIME(6))`, 'datetime(6)', ts), px(`'${t}'::timestamp(6)`, 'timestamp(6) without time zone', ts)]);
+        expect([t, a]).toEqual([t, b]);
+      }
+      // a DATETIME without a fraction, a timestamptz target
+      expect(await mx(`CAST('2024-05-06 07:08:09' AS DATETIME)`, 'datetime', ts)).toBe(await px(`'2024-05-06 07:08:09+00'::timestamptz`, 'timestamp with time zone', ts));
+    } finally {
+      await Promise.all([m.close(), p.close()]);
+    }
   });
 
   test('independently loaded sides are equal: renames, a filter, an add-column, zero dates, tinyint(1), JSON, BLOB', async () => {
