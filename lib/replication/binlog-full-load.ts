@@ -132,6 +132,15 @@ export async function runBinlogFullLoad(options: BinlogFullLoadOptions, admin: p
   if (failure) throw failure;
 }
 
+const COPY_SPECIAL = /[\\\n\r\t]/;
+
+/** encodeCopyField for a value already in PostgreSQL text (the converters' output): no type checks per field. */
+function copyField(text: string | null): string {
+  if (text === null) return '\\N';
+  if (!COPY_SPECIAL.test(text)) return text;
+  return encodeCopyField(text);
+}
+
 async function copyChunk(reader: mysql.Connection, writer: pg.Client, slot: string, entry: BinlogLoadTable, chunk: ChunkRow): Promise<number> {
   const { table, transformer, nativeTypes } = entry;
   const passThrough = table.filters.length === 0 && table.columns.every((c) => c.kind === 'copy');
@@ -165,7 +174,7 @@ async function copyChunk(reader: mysql.Connection, writer: pg.Client, slot: stri
       try {
         let line = '';
         if (passThrough) {
-          for (let i = 0; i < raw.length; i++) line += (i ? '\t' : '') + encodeCopyField(convert[i]!(raw[i]));
+          for (let i = 0; i < raw.length; i++) line += (i ? '\t' : '') + copyField(convert[i]!(raw[i]));
         } else {
           const row: Record<string, string | null> = {};
           for (let i = 0; i < raw.length; i++) row[selected[i]!] = convert[i]!(raw[i]);
