@@ -110,8 +110,10 @@ const emptyResult = (): UnitResult => ({ sourceRows: 0, targetRows: 0, mismatche
  *
  * Units mean the same rows on both sides whatever the collations: a single integer key is cut
  * into numeric ranges (integer order is the same everywhere); any other key (text, composite) is
- * grouped by the md5 of its canonical text modulo the bucket count — computed by both engines
- * from the same bytes, in one scan per side, never by either engine's ORDER BY.
+ * grouped into 2^k buckets by the low bits of the md5 of its canonical text — computed by both
+ * engines from the same bytes, in one scan per side, never by either engine's ORDER BY (why not
+ * byte-ordered key ranges, with figures: docs/architecture.md). Differing units are narrowed,
+ * resumed, repaired and dead-lettered by the PostgreSQL diff's modules.
  */
 export class CrossEngineValidator implements Validator {
   constructor(
