@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 label=${LABEL:-run}
 declare -A MUTATE TESTS
 MUTATE[gates]='lib/traffic/gates.ts'
-TESTS[gates]='test/traffic/gates.test.ts'
+TESTS[gates]='test/traffic/gates.test.ts,test/traffic/gate-figures.test.ts'
 MUTATE[gate-watch]='lib/traffic/gate-watch.ts'
 TESTS[gate-watch]='test/traffic/gate-watch.test.ts,test/traffic/gate-watch-limits.test.ts'
 MUTATE[switch-prechecks]='lib/traffic/switch-phase.ts:116-134'
@@ -21,11 +21,11 @@ TESTS[validate-outcome]='test/phases/validate-repair.test.ts,test/phases/validat
 MUTATE[rehearsal-verdict]='lib/rehearsal/report.ts:97-111'
 TESTS[rehearsal-verdict]='test/rehearsal/report-html.test.ts'
 MUTATE[stream-health]='lib/replication/stream-health.ts'
-TESTS[stream-health]='test/replication/stream-health.test.ts'
+TESTS[stream-health]='test/replication/stream-health.test.ts,test/replication/stream-health-limits.test.ts'
 MUTATE[dms-metrics]='lib/aws/dms-metrics.ts:56-101'
-TESTS[dms-metrics]='test/aws/dms-replicator.test.ts'
+TESTS[dms-metrics]='test/aws/dms-replicator.test.ts,test/aws/dms-lag.test.ts'
 MUTATE[gate-alarms]='lib/platform/gate-alarms.ts'
-TESTS[gate-alarms]='test/aws/cloudwatch-gates.test.ts'
+TESTS[gate-alarms]='test/aws/cloudwatch-gates.test.ts,test/aws/gate-alarms.test.ts'
 ORDER=(rehearsal-verdict switch-prechecks rollback-proof validate-outcome gate-watch gates stream-health dms-metrics gate-alarms)
 
 mkdir -p reports/mutation

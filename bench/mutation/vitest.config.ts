@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 // test files) narrows a run to the tests of the module it mutates (bench/mutation/run-modules.sh).
 const all = [
   'test/traffic/gates.test.ts',
+  'test/traffic/gate-figures.test.ts',
   'test/traffic/gate-watch.test.ts',
   'test/traffic/gate-watch-limits.test.ts',
   'test/traffic/switch-phase.test.ts',
@@ -12,8 +13,11 @@ const all = [
   'test/traffic/rollback.test.ts',
   'test/traffic/rollback-proof.test.ts',
   'test/replication/stream-health.test.ts',
+  'test/replication/stream-health-limits.test.ts',
   'test/aws/dms-replicator.test.ts',
+  'test/aws/dms-lag.test.ts',
   'test/aws/cloudwatch-gates.test.ts',
+  'test/aws/gate-alarms.test.ts',
   'test/rehearsal/report-html.test.ts',
   'test/phases/validate-repair.test.ts',
   'test/phases/validate-outcome.test.ts',
