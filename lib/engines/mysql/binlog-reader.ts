@@ -58,6 +58,9 @@ interface TableSpecCompiled {
   readonly convert: Map<string, PgTextConverter>;
 }
 
+/** How often an idle source sends a heartbeat event on the dump connection. */
+export const HEARTBEAT_PERIOD_MS = 1000;
+
 type ZongJiEvent = { getEventName(): string; nextPosition: number; timestamp: number; [k: string]: unknown };
 
 /**
@@ -81,6 +84,7 @@ export class BinlogReader {
   private changes: BinlogChange[] = [];
   private gtid: string | null = null;
   private paused = false;
+  private lastEventAt = Date.now();
   /** End of the last event read: where the next event begins. */
   private lastEnd: number;
 
@@ -130,7 +134,11 @@ export class BinlogReader {
       });
       z.start({ serverId: this.options.serverId, filename: this.options.from.file, position: this.options.from.position });
       // queued on the dump connection before zongji's own preamble (see the class comment); MySQL has no such variable
-      (z.connection as unknown as { query(sql: string, cb: (err: unknown) => void): void } | null)?.query('SET skip_replication = 1', () => {});
+      const dump = z.connection as unknown as { query(sql: string, cb: (err: unknown) => void): void } | null;
+      dump?.query('SET skip_replication = 1', () => {});
+      // the server sends a heartbeat event after this long without events (nanoseconds): an idle
+      // stream still proves it is alive (see idleMs)
+      dump?.query(`SET @master_heartbeat_period = ${HEARTBEAT_PERIOD_MS * 1_000_000}`, () => {});
     });
   }
 
@@ -166,7 +174,13 @@ export class BinlogReader {
     });
   }
 
+  /** Milliseconds since the last event from the server (heartbeats included); beyond a few heartbeat periods the connection is dead. */
+  idleMs(): number {
+    return this.paused ? 0 : Date.now() - this.lastEventAt;
+  }
+
   private event(e: ZongJiEvent): void {
+    this.lastEventAt = Date.now();
     this.handle(e);
     if (e.getEventName() !== 'rotate' && e.nextPosition > 0) this.lastEnd = e.nextPosition;
   }
