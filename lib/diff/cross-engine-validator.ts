@@ -8,11 +8,13 @@ import { resolveSelected, schemasToRead, sideScope } from '../mappings/mapped-sc
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
+import { narrowMismatches, type Mismatch, type NarrowingSides } from './bucket-narrowing.ts';
 import { readDeadLetterIds } from './dead-letters.ts';
 import { openDiffSide, type DiffSide } from './diff-side.ts';
 import { floatDigits, floatsAgree } from './normalized-form.ts';
 import type { RepairStatement } from './repair-apply.ts';
 import { deleteStatement, insertStatement, repairScript, updateStatement, type RepairShape } from './repair-sql.ts';
+import type { KeyHashFilter, KeyRange, NarrowingArm } from './side-query.ts';
 import { qualified } from './sql-text.ts';
 import { TaskLimiter } from './task-limiter.ts';
 import { ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
@@ -20,11 +22,7 @@ import { floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type Fo
 
 /** Column-level samples kept per table in the report. */
 const SAMPLES_PER_TABLE = 10;
-/** A differing range with more rows than this is narrowed before its rows are shipped. */
-const NARROW_TO_ROWS = 256;
-/** Sub-ranges per narrowing step. */
-const NARROW_WAYS = 16;
-/** Key-hash buckets one rows statement reads at most. */
+/** Key-hash buckets one rows statement reads at most (tables whose rows are compared in the client). */
 const BUCKETS_PER_STATEMENT = 64;
 
 /** One compared target column and how each side produces its canonical text. */
@@ -67,8 +65,12 @@ interface CrossPlan {
   deadLetterIds: ReadonlySet<string>;
 }
 
-/** A unit of comparison: an integer key range [lower, upper), or key-hash buckets `bucket mod of`. */
-type Unit = { readonly kind: 'range'; readonly lower: string | null; readonly upper: string | null } | { readonly kind: 'buckets'; readonly of: number; readonly buckets: readonly number[] };
+/**
+ * A unit of comparison: an integer key range [lower, upper) (open where null), optionally only the
+ * rows whose key hash has one of `keyHash.values` in its low `keyHash.bits` bits; or, for any
+ * other key, the whole table grouped into 2^bits key-hash buckets in one scan per side.
+ */
+type Unit = { readonly kind: 'range'; readonly lower: string | null; readonly upper: string | null; readonly keyHash?: KeyHashFilter } | { readonly kind: 'buckets'; readonly bits: number };
 
 type Row = readonly (string | null)[];
 
@@ -108,8 +110,10 @@ const emptyResult = (): UnitResult => ({ sourceRows: 0, targetRows: 0, mismatche
  *
  * Units mean the same rows on both sides whatever the collations: a single integer key is cut
  * into numeric ranges (integer order is the same everywhere); any other key (text, composite) is
- * grouped by the md5 of its canonical text modulo the bucket count — computed by both engines
- * from the same bytes, in one scan per side, never by either engine's ORDER BY.
+ * grouped into 2^k buckets by the low bits of the md5 of its canonical text — computed by both
+ * engines from the same bytes, in one scan per side, never by either engine's ORDER BY (why not
+ * byte-ordered key ranges, with figures: docs/architecture.md). Differing units are narrowed,
+ * resumed, repaired and dead-lettered by the PostgreSQL diff's modules.
  */
 export class CrossEngineValidator implements Validator {
   constructor(
@@ -174,7 +178,11 @@ export class CrossEngineValidator implements Validator {
       this.out.done('validate');
       const byUnit = new Map(plans.map((p) => [p, results.get(p)!.sort((a, b) => a.index - b.index).map((r) => r.result)]));
       if (!options.frozen && this.replicator && byUnit.size) await this.recheck(byUnit, source, target);
-      const reconciliation = await this.reconcile(source, target);
+      const live = !options.frozen && !!this.replicator && ['cdc', 'full-load'].includes((await this.replicator.status().catch(() => null))?.phase ?? '');
+      const reconciliation = await this.reconcile(source, target, live);
+      for (const r of reconciliation.filter((x) => x.inFlight)) {
+        this.out.warn('validate', `reconciliation ${r.name}: still different after 3 aligned round(s) while replication runs (in flight, not failing this validation; the frozen validation at the write switch decides)`);
+      }
       const tables = plans.map((p) => tableDiff(p, byUnit.get(p)!));
       const all = [...byUnit.values()].flat();
       const repairs = all.flatMap((r) => r.repair);
@@ -195,7 +203,7 @@ export class CrossEngineValidator implements Validator {
       }
       checkpoint.finish();
       const report: CrossEngineValidationReport = {
-        equal: tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal),
+        equal: tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal || r.inFlight),
         tables,
         reconciliation,
         startedAt,
@@ -294,30 +302,38 @@ export class CrossEngineValidator implements Validator {
       return units;
     }
     const [[count]] = (await source.rows(`SELECT COUNT(*) FROM ${s.relation(plan.mapped.source.schema, plan.mapped.source.table)}${where}`)) as Row[];
-    const of = Math.max(1, Math.ceil(Number(count ?? 0) / chunkRows));
-    return [{ kind: 'buckets', of, buckets: [] }];
+    // a power of two: a bucket is then the low bits of the key hash, which narrowing splits further
+    const bits = Math.ceil(Math.log2(Math.max(1, Math.ceil(Number(count ?? 0) / chunkRows))));
+    return [{ kind: 'buckets', bits }];
   }
 
   private async compareUnit(plan: CrossPlan, unit: Unit, source: DiffSide, target: DiffSide, mode: FormMode): Promise<UnitResult> {
     const result: UnitResult = emptyResult();
-    if (unit.kind === 'buckets' && !unit.buckets.length) {
-      // one scan per side groups every bucket; then the differing buckets are diffed
-      const [sh, th] = await Promise.all([source.rows(...bucketHashQuery(plan, source, 'source', unit.of, mode)), target.rows(...bucketHashQuery(plan, target, 'target', unit.of, mode))]);
+    if (unit.kind === 'buckets') {
+      // one scan per side groups every bucket; then the differing buckets are narrowed and diffed
+      const [sh, th] = await Promise.all([source.rows(...bucketHashQuery(plan, source, 'source', unit.bits, mode)), target.rows(...bucketHashQuery(plan, target, 'target', unit.bits, mode))]);
       const sm = new Map(sh.map((r) => [Number(r[0]), r]));
       const tm = new Map(th.map((r) => [Number(r[0]), r]));
-      const differing: number[] = [];
-      for (const b of new Set([...sm.keys(), ...tm.keys()])) {
+      const differing: Mismatch[] = [];
+      for (const b of [...new Set([...sm.keys(), ...tm.keys()])].sort((x, y) => x - y)) {
         const a = sm.get(b);
         const c = tm.get(b);
         result.sourceRows += Number(a?.[1] ?? 0);
         result.targetRows += Number(c?.[1] ?? 0);
-        if (plan.rowsAlways || a?.[1] !== c?.[1] || a?.[2] !== c?.[2]) differing.push(b);
-      }
-      for (let i = 0; i < differing.length; i += BUCKETS_PER_STATEMENT) {
-        const part = await this.diffRows(plan, { kind: 'buckets', of: unit.of, buckets: differing.slice(i, i + BUCKETS_PER_STATEMENT) }, source, target);
-        merge(result, part);
+        if (plan.rowsAlways || a?.[1] !== c?.[1] || a?.[2] !== c?.[2]) {
+          differing.push({ range: { lower: null, upper: null, keyHash: { bits: unit.bits, values: [b] } }, rows: Math.max(Number(a?.[1] ?? 0), Number(c?.[1] ?? 0)) });
+        }
       }
       result.mismatched = differing.length > 0;
+      if (!plan.rowsAlways) {
+        merge(result, await this.narrowAndDiff(plan, differing, source, target, mode));
+        return result;
+      }
+      // JSON or expression columns are not in the hash: every bucket ships its rows
+      for (let i = 0; i < differing.length; i += BUCKETS_PER_STATEMENT) {
+        const values = differing.slice(i, i + BUCKETS_PER_STATEMENT).flatMap((m) => m.range.keyHash!.values);
+        merge(result, await this.diffRows(plan, { kind: 'range', lower: null, upper: null, keyHash: { bits: unit.bits, values } }, source, target));
+      }
       return result;
     }
     const [[[sc, ss]], [[tc, ts]]] = (await Promise.all([source.rows(...hashQuery(plan, source, 'source', unit, mode)), target.rows(...hashQuery(plan, target, 'target', unit, mode))])) as [Row[], Row[]];
@@ -325,44 +341,46 @@ export class CrossEngineValidator implements Validator {
     result.targetRows = Number(tc ?? 0);
     if (!plan.rowsAlways && sc === tc && ss === ts) return result;
     result.mismatched = true;
-    if (plan.rowsAlways || unit.kind !== 'range' || Math.max(result.sourceRows, result.targetRows) <= NARROW_TO_ROWS) merge(result, await this.diffRows(plan, unit, source, target));
-    else merge(result, await this.narrow(plan, unit, source, target, mode));
+    if (plan.rowsAlways) merge(result, await this.diffRows(plan, unit, source, target));
+    else merge(result, await this.narrowAndDiff(plan, [{ range: await this.boundedRange(plan, unit, source, target), rows: Math.max(result.sourceRows, result.targetRows) }], source, target, mode));
     return result;
   }
 
   /**
-   * A differing integer-key range, cut into NARROW_WAYS sub-ranges hashed in one statement per
-   * side; only differing sub-ranges go on (recursively) until they hold at most NARROW_TO_ROWS
-   * rows, which are shipped and diffed. A few scattered differences then ship a few hundred rows
-   * each instead of whole chunks.
+   * An integer-key unit with an open end, closed by the keys both sides hold: narrowing then cuts
+   * dense sub-ranges (a few clustered differences ship one short range) instead of hash groups.
    */
-  private async narrow(plan: CrossPlan, unit: Unit & { kind: 'range' }, source: DiffSide, target: DiffSide, mode: FormMode): Promise<UnitResult> {
-    const result: UnitResult = { ...emptyResult(), mismatched: true };
-    const [[[smin, smax]], [[tmin, tmax]]] = (await Promise.all([
-      source.rows(...boundsQuery(plan, source, 'source', unit)),
-      target.rows(...boundsQuery(plan, target, 'target', unit)),
-    ])) as [Row[], Row[]];
+  private async boundedRange(plan: CrossPlan, unit: Unit & { kind: 'range' }, source: DiffSide, target: DiffSide): Promise<KeyRange> {
+    if (!plan.integerKey || (unit.lower !== null && unit.upper !== null)) return keyRangeOf(unit);
+    const [[[smin, smax]], [[tmin, tmax]]] = (await Promise.all([source.rows(...boundsQuery(plan, source, 'source', unit)), target.rows(...boundsQuery(plan, target, 'target', unit))])) as [Row[], Row[]];
     const lows = [smin, tmin].filter((v): v is string => v != null).map(BigInt);
     const highs = [smax, tmax].filter((v): v is string => v != null).map(BigInt);
-    if (!lows.length) return result;
+    if (!lows.length) return keyRangeOf(unit);
     const lo = lows.reduce((a, b) => (a < b ? a : b));
     const hi = highs.reduce((a, b) => (a > b ? a : b));
-    const step = (hi - lo + BigInt(NARROW_WAYS)) / BigInt(NARROW_WAYS);
-    if (step <= 1n) return this.diffRows(plan, unit, source, target);
-    const [sg, tg] = await Promise.all([
-      source.rows(...groupHashQuery(plan, source, 'source', unit, lo, step, mode)),
-      target.rows(...groupHashQuery(plan, target, 'target', unit, lo, step, mode)),
-    ]);
-    const sm = new Map(sg.map((r) => [Number(r[0]), r]));
-    const tm = new Map(tg.map((r) => [Number(r[0]), r]));
-    for (const g of new Set([...sm.keys(), ...tm.keys()])) {
-      const a = sm.get(g);
-      const b = tm.get(g);
-      if (a?.[1] === b?.[1] && a?.[2] === b?.[2]) continue;
-      const sub: Unit & { kind: 'range' } = { kind: 'range', lower: String(lo + step * BigInt(g)), upper: String(lo + step * BigInt(g + 1)) };
-      const rows = Math.max(Number(a?.[1] ?? 0), Number(b?.[1] ?? 0));
-      merge(result, rows <= NARROW_TO_ROWS ? await this.diffRows(plan, sub, source, target) : await this.narrow(plan, sub, source, target, mode));
-    }
+    return keyRangeOf({ ...unit, lower: String(lo), upper: String(hi + 1n) });
+  }
+
+  /**
+   * Differing units narrowed inside both databases by the PostgreSQL diff's narrowing
+   * (bucket-narrowing.ts: integer sub-ranges where the keys are dense, else key-hash groups), each
+   * engine hashing the groups in its own SQL; only the rows of the differing leaves are shipped.
+   * A scattered difference then ships a few dozen rows per side instead of its chunk.
+   */
+  private async narrowAndDiff(plan: CrossPlan, mismatches: readonly Mismatch[], source: DiffSide, target: DiffSide, mode: FormMode): Promise<UnitResult> {
+    const result = emptyResult();
+    if (!mismatches.length) return result;
+    const sides: NarrowingSides = {
+      integerKey: plan.integerKey,
+      viaTransformer: false,
+      groupRows: (which, arms) => {
+        const side = which === 'source' ? source : target;
+        return side.rows(...groupsQuery(plan, side, which, arms, mode));
+      },
+    };
+    const narrowed = await narrowMismatches(sides, mismatches);
+    for (const n of narrowed.rowsFetched.values()) result.rowsFetched += n;
+    for (const leaf of narrowed.leaves) merge(result, await this.diffRows(plan, unitOf(leaf.range), source, target));
     return result;
   }
 
@@ -450,15 +468,39 @@ export class CrossEngineValidator implements Validator {
     }
   }
 
-  /** Business invariants: the source query on the source, the target query on the target, first row compared as text. */
-  private async reconcile(source: DiffSide, target: DiffSide): Promise<ValidationReport['reconciliation']> {
-    const out: { name: string; equal: boolean; source: unknown; target: unknown }[] = [];
+  /**
+   * Business invariants: the source query on the source, the target query on the target, every
+   * row compared as text (numbers by value). While replication applies writes (not frozen, a
+   * replicator given) the reads are aligned as the PostgreSQL validator aligns them: source, wait
+   * until the target applied the source's position, target, source again; equal when the target
+   * matches either source read, up to 3 rounds; a difference that survives them is `inFlight` —
+   * reported, not failing this validation (the frozen validation at the write switch decides).
+   */
+  private async reconcile(source: DiffSide, target: DiffSide, live: boolean): Promise<ValidationReport['reconciliation']> {
+    const out: ValidationReport['reconciliation'] = [];
+    const norm = (rows: Row[]) => rows.map((row) => row.map((v) => (v !== null && /^-?\d+(\.\d+)?$/.test(v) ? String(Number(v)) : v)));
+    const shown = (rows: (string | null)[][]) => (rows.length === 1 ? (rows[0]!.length === 1 ? rows[0]![0] : rows[0]) : rows);
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     for (const r of this.env.validation.reconciliation) {
-      const [s, t] = await Promise.all([source.rows(r.source), target.rows(r.target)]);
-      const norm = (rows: Row[]) => (rows[0] ?? []).map((v) => (v !== null && /^-?\d+(\.\d+)?$/.test(v) ? String(Number(v)) : v));
-      const a = norm(s);
-      const b = norm(t);
-      out.push({ name: r.name, equal: JSON.stringify(a) === JSON.stringify(b), source: a.length === 1 ? a[0] : a, target: b.length === 1 ? b[0] : b });
+      if (!live) {
+        const [s, t] = await Promise.all([source.rows(r.source), target.rows(r.target)]);
+        out.push({ name: r.name, equal: same(norm(s), norm(t)), source: shown(norm(s)), target: shown(norm(t)) });
+        continue;
+      }
+      let result: ValidationReport['reconciliation'][number] | null = null;
+      let s: (string | null)[][] = [];
+      let t: (string | null)[][] = [];
+      for (let round = 1; round <= 3 && !result; round++) {
+        const before = norm(await source.rows(r.source));
+        const position = await this.replicator!.sourcePosition();
+        const reached = await this.replicator!.waitForPosition(position, Math.max(10_000, this.env.switch.catchUpTimeoutMs));
+        t = norm(await target.rows(r.target));
+        const after = norm(await source.rows(r.source));
+        s = same(before, t) ? before : after;
+        if (same(before, t) || same(after, t)) result = { name: r.name, equal: true, source: shown(s), target: shown(t) };
+        else if (!reached) break;
+      }
+      out.push(result ?? { name: r.name, equal: false, inFlight: true, source: shown(s), target: shown(t) });
     }
     return out;
   }
@@ -576,8 +618,7 @@ function unitWhere(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit, par
     const native = which === 'source' ? k.sourceNative : k.targetNative;
     if (unit.lower !== null) parts.push(`${col} >= ${d.keyParam(params.push(unit.lower) - 1, native)}`);
     if (unit.upper !== null) parts.push(`${col} < ${d.keyParam(params.push(unit.upper) - 1, native)}`);
-  } else if (unit.buckets.length) {
-    parts.push(`MOD(${keyHash(plan, d, which)}, ${unit.of}) IN (${unit.buckets.map((b) => String(Math.trunc(b))).join(', ')})`);
+    if (unit.keyHash) parts.push(`MOD(${keyHash(plan, d, which)}, ${2n ** BigInt(unit.keyHash.bits)}) IN (${unit.keyHash.values.map((b) => String(Math.trunc(b))).join(', ')})`);
   }
   if (which === 'source' && plan.sourceFilter) parts.push(`(${plan.sourceFilter})`);
   return parts.length ? ` WHERE ${parts.join(' AND ')}` : '';
@@ -602,20 +643,41 @@ function boundsQuery(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit): 
   return [`SELECT MIN(${k}), MAX(${k}) FROM ${relationOf(plan, d, which)}${where}`, params];
 }
 
-/** Per sub-range `floor((key - lo) / step)` of an integer-key range: count and hash sum. */
-function groupHashQuery(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit, lo: bigint, step: bigint, mode: FormMode): [string, unknown[]] {
+/**
+ * Per narrowing arm and group: arm number, group, count and hash sum (NarrowingSides.groupRows),
+ * one UNION ALL arm per range. Steps and bounds are integers computed here (BigInt), never text
+ * from a row.
+ */
+function groupsQuery(plan: CrossPlan, side: DiffSide, which: Side, arms: readonly NarrowingArm[], mode: FormMode): [string, unknown[]] {
   const d = side.dialect;
-  const k = d.ident(which === 'source' ? plan.keys[0]!.source : plan.keys[0]!.target);
   const params: unknown[] = [];
-  const where = unitWhere(plan, side, which, unit, params);
-  // lo and step are integers computed here (BigInt), never text from a row
-  return [`SELECT FLOOR((${k} - ${lo.toString()}) / ${step.toString()}), COUNT(*), ${d.sumText(rowHashExpr(plan, d, which, mode))} FROM ${relationOf(plan, d, which)}${where} GROUP BY 1`, params];
+  const text = arms
+    .map((arm, i) => {
+      const where = unitWhere(plan, side, which, unitOf(arm.range), params);
+      const k = d.ident(which === 'source' ? plan.keys[0]!.source : plan.keys[0]!.target);
+      const group =
+        arm.step !== undefined
+          ? `FLOOR((${k} - ${BigInt(arm.range.lower![0]!).toString()}) / ${arm.step.toString()})`
+          : `MOD(${keyHash(plan, d, which)}, ${2n ** BigInt((arm.range.keyHash?.bits ?? 0) + arm.bits)})`;
+      return `SELECT ${i}, ${group}, COUNT(*), ${d.sumText(rowHashExpr(plan, d, which, mode))} FROM ${relationOf(plan, d, which)}${where} GROUP BY 2`;
+    })
+    .join(' UNION ALL ');
+  return [text, params];
 }
 
-function bucketHashQuery(plan: CrossPlan, side: DiffSide, which: Side, of: number, mode: FormMode): [string, unknown[]] {
+function bucketHashQuery(plan: CrossPlan, side: DiffSide, which: Side, bits: number, mode: FormMode): [string, unknown[]] {
   const d = side.dialect;
   const where = which === 'source' && plan.sourceFilter ? ` WHERE ${plan.sourceFilter}` : '';
-  return [`SELECT MOD(${keyHash(plan, d, which)}, ${of}), COUNT(*), ${d.sumText(rowHashExpr(plan, d, which, mode))} FROM ${relationOf(plan, d, which)}${where} GROUP BY 1`, []];
+  return [`SELECT MOD(${keyHash(plan, d, which)}, ${2 ** bits}), COUNT(*), ${d.sumText(rowHashExpr(plan, d, which, mode))} FROM ${relationOf(plan, d, which)}${where} GROUP BY 1`, []];
+}
+
+/** A range unit as narrowing's KeyRange (one key column), and back. */
+function keyRangeOf(unit: Unit & { kind: 'range' }): KeyRange {
+  return { lower: unit.lower === null ? null : [unit.lower], upper: unit.upper === null ? null : [unit.upper], ...(unit.keyHash ? { keyHash: unit.keyHash } : {}) };
+}
+
+function unitOf(range: KeyRange): Unit & { kind: 'range' } {
+  return { kind: 'range', lower: range.lower?.[0] ?? null, upper: range.upper?.[0] ?? null, ...(range.keyHash ? { keyHash: range.keyHash } : {}) };
 }
 
 function rowsQuery(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit): [string, unknown[]] {
@@ -741,15 +803,13 @@ function fromChunkResult(plan: CrossPlan, c: ChunkResult): UnitResult {
   };
 }
 
-/** Units as the run log keeps them: `['r', lower, upper]` ('' for open), or `['b', of]`. */
+/** Units as the run log keeps them: `['r', lower, upper]` ('' for open), or `['b', bits]` (top-level units have no key-hash filter). */
 function encodeUnits(units: readonly Unit[]): string[][] {
-  return units.map((u) => (u.kind === 'range' ? ['r', u.lower ?? '', u.upper ?? ''] : ['b', String(u.of), ...u.buckets.map(String)]));
+  return units.map((u) => (u.kind === 'range' ? ['r', u.lower ?? '', u.upper ?? ''] : ['b', String(u.bits)]));
 }
 
 function decodeUnits(encoded: readonly (readonly string[])[]): Unit[] {
-  return encoded.map(([kind, a, b, ...rest]) =>
-    kind === 'r' ? { kind: 'range', lower: a || null, upper: b || null } : { kind: 'buckets', of: Number(a), buckets: [b, ...rest].filter((x): x is string => x !== undefined).map(Number) },
-  );
+  return encoded.map(([kind, a, b]) => (kind === 'r' ? { kind: 'range', lower: a || null, upper: b || null } : { kind: 'buckets', bits: Number(a) }));
 }
 
 function merge(into: UnitResult, part: UnitResult): void {
