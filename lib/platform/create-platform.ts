@@ -62,7 +62,8 @@ async function mysqlSourcePlatform(env: ResolvedPostgresEnvironment, out: Output
   const forward = await role<Replicator>('../replication/binlog-replicator.ts', 'BinlogReplicator', 'replication (binlog)', (C) => new (C as AnyCtor<Replicator>)(env, out), { direction: 'forward' });
   const [inspector, validator, fence, sequences, reverse, snapshotter] = await Promise.all([
     role<Inspector>('../engines/mysql/mysql-inspector.ts', 'MysqlInspector', 'assess (the MySQL inspector)', (C) => new (C as AnyCtor<Inspector>)(env, out)),
-    role<Validator>('../diff/cross-engine-validator.ts', 'CrossEngineValidator', 'validate (cross-engine)', (C) => new (C as AnyCtor<Validator>)(env, out)),
+    // given the forward replicator: rows and reconciliations that differ while it applies are re-checked at an aligned position
+    role<Validator>('../diff/cross-engine-validator.ts', 'CrossEngineValidator', 'validate (cross-engine)', (C) => new (C as AnyCtor<Validator>)(env, out, forward)),
     role<WriteFence>('../engines/mysql/mysql-write-fence.ts', 'MysqlWriteFence', 'the MySQL write fence', (C) => new (C as AnyCtor<WriteFence>)(env)),
     role<SequenceSync>('../engines/mysql/cross-engine-sequence-sync.ts', 'CrossEngineSequenceSync', 'sequence sync (AUTO_INCREMENT)', (C) => new (C as AnyCtor<SequenceSync>)(env, out)),
     // green's pgoutput stream applied into blue through mysql2 (lib/replication/mysql-reverse-worker.ts)
