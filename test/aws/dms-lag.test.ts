@@ -78,7 +78,8 @@ describe('readDmsTaskMetrics', () => {
     expect(m.appliedRowsPerSec).toBe(42);
   });
 
-  test('no result at all: no samples and 0 rows/s applied', async () => {
+  test('no result at all, or timestamps without values: no samples and 0 rows/s applied', async () => {
     expect(await readDmsTaskMetrics(cloudwatch([]), 'task-1', now)).toEqual({ lag: [], sourceLag: [], appliedRowsPerSec: 0 });
+    expect(await readDmsTaskMetrics(cloudwatch([{ Id: 'lag', Timestamps: [now] }]), 'task-1', now)).toEqual({ lag: [], sourceLag: [], appliedRowsPerSec: 0 });
   });
 });

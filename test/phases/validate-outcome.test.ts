@@ -116,11 +116,11 @@ describe('validation outcome', () => {
   });
 
   test('a --table run is partial and says so; an empty --table list is every table', async () => {
-    const partial = context(report([table('t_order')]), { tables: ['public.t_order'] });
+    const partial = context(report([table('t_order'), table('t_customer')]), { tables: ['public.t_order', 'public.t_customer'] });
     const verdict = await validatePhase.verify(partial.ctx);
-    expect(verdict.summary).toBe('partial check of public.t_order (does not open the shift gate): equal: 1 table(s), 20 row(s) compared');
+    expect(verdict.summary).toBe('partial check of public.t_order, public.t_customer (does not open the shift gate): equal: 2 table(s), 20 row(s) compared');
     expect(verdict.figures).toMatchObject({ partial: true });
-    expect(partial.calls[0]!.tables).toEqual(['public.t_order']);
+    expect(partial.calls[0]!.tables).toEqual(['public.t_order', 'public.t_customer']);
 
     const all = context(report([table('t_order')]), { tables: [] });
     const whole = await validatePhase.verify(all.ctx);

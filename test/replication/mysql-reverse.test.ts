@@ -8,7 +8,7 @@ import { RecordingOutput } from '../../lib/output/output.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
 import { processAlive } from '../../lib/replication/status-file.ts';
 import { mariadbMissing, mariadbSkipReason, startTestMariadb, type TestMariadb } from '../_helpers/mariadb.ts';
-import { startTestPostgres } from '../_helpers/pg.ts';
+import { connect, startTestPostgres } from '../_helpers/pg.ts';
 import { sql, until } from './_env.ts';
 
 const BLUE_TABLES = `
@@ -192,7 +192,12 @@ describe.skipIf(mariadbMissing)(`reverse replication PostgreSQL -> MariaDB ${mar
     expect(pid).not.toBe(process.pid);
     const total = 2000;
     const writer = (async () => {
-      for (let i = 0; i < total; i += 10) await sql(green.url, `insert into duoduo.ledger select g, g from generate_series(${10001 + i}, ${10010 + i}) g`);
+      const c = await connect(green.url);
+      try {
+        for (let i = 0; i < total; i += 10) await c.query(`insert into duoduo.ledger select g, g from generate_series(${10001 + i}, ${10010 + i}) g`);
+      } finally {
+        await c.end();
+      }
     })();
     await until(async () => Number((await blueRows<{ n: number }>('SELECT COUNT(*) AS n FROM ledger'))[0]!.n) >= 300, 60_000, 'blue to have 300 rows');
     process.kill(pid, 'SIGKILL');

@@ -111,6 +111,8 @@ describe('judgeStream at its limits', () => {
       heartbeatAgeMs: null,
       error: 'worker 4242 is gone (killed?): run replicate start to resume',
     });
+    // a status file without a worker record is judged, not a crash
+    expect(judgeStream(input({ alive: false, file: file({ worker: undefined }) }))).toMatchObject({ phase: 'failed', error: expect.stringMatching(/is gone \(killed\?\)/) });
     // a stopped worker's process is expected to be gone
     expect(judgeStream(input({ alive: false, file: file({ phase: 'stopped' }) })).phase).toBe('stopped');
   });

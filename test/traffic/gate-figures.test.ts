@@ -79,3 +79,40 @@ describe('gate figures', () => {
     expect(v.figures).toBe(few.figures);
   });
 });
+
+describe('gate verdict edges', () => {
+  test('failures before the window do not count, 5xx and transport errors alike', () => {
+    const prev = metrics(t0, upstream(1000, 4), upstream(100, 4, 7, 5));
+    const cur = metrics(t0 + 10_000, upstream(2000, 4), { ...upstream(300, 4, 8, 6) });
+    const v = evaluateGates({ previous: prev, current: cur, lagMs: 0, gates: { ...gates, maxErrorRatio: 0.05 } });
+    expect(v.figures).toMatchObject({ greenRequests: 200, greenFailures: 2, greenErrorRatio: 0.01 });
+    expect(v.ok).toBe(true);
+  });
+
+  test('no green request (minRequests 0): no error ratio and no p99 ratio, rather than 0 or NaN', () => {
+    const prev = metrics(t0, upstream(100, 4), upstream(0, 4));
+    const v = evaluateGates({ previous: prev, current: metrics(t0 + 10_000, upstream(200, 4), upstream(0, 4)), lagMs: 0, gates: { ...gates, minRequests: 0 } });
+    expect(v.ok).toBe(true);
+    expect(v.figures).toMatchObject({ greenRequests: 0, greenErrorRatio: null, greenP99Ms: null, blueP99Ms: 5, p99RatioToBlue: null });
+  });
+
+  test('blue p99 unknown (no blue reads, no baseline): a slow green is not judged against a made-up blue', () => {
+    const prev = metrics(t0, upstream(100, 4), upstream(0, 4));
+    const v = evaluateGates({ previous: prev, current: metrics(t0 + 10_000, upstream(100, 4), upstream(100, 500)), lagMs: 0, gates });
+    expect(v.figures).toMatchObject({ greenP99Ms: 500, blueP99Ms: null, p99RatioToBlue: null });
+    expect(v.reasons).toEqual([]);
+    expect(blueP99Of(undefined, metrics(t0, upstream(100, 4), upstream(0, 4)), 20)).toBe(5);
+  });
+
+  test('a p99 ratio exactly at the limit passes; above it fails', () => {
+    const prev = metrics(t0, upstream(0, 4), upstream(0, 4));
+    const at = (greenMs: number) => evaluateGates({ previous: prev, current: metrics(t0 + 10_000, upstream(100, 25), upstream(100, greenMs)), lagMs: 0, gates: { ...gates, maxP99RatioToBlue: 2 } });
+    expect(at(50)).toMatchObject({ ok: true, figures: { p99RatioToBlue: 2 } });
+    expect(at(100).reasons).toEqual(["green p99 100 ms is 4x blue's 25 ms, above the limit 2x"]);
+  });
+
+  test('the validation age is reported as given', () => {
+    expect(evaluateGates({ lagMs: 0, validationAgeSeconds: 120, gates }).figures.validationAgeSeconds).toBe(120);
+    expect(evaluateGates({ lagMs: 0, gates }).figures.validationAgeSeconds).toBeNull();
+  });
+});

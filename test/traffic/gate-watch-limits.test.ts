@@ -104,6 +104,35 @@ describe('gate watch at its limits', () => {
     expect(r.done).toEqual(['shift']);
   });
 
+  test('Ctrl-C before the watch evaluates anything: aborted at once, without waiting an interval', async () => {
+    const r = gateWatchRig({ greenPerSecond: () => 10 });
+    r.abort();
+    expect(await r.watch()).toMatchObject({ ok: false, aborted: true });
+    expect(r.elapsedSeconds()).toBe(0);
+  });
+
+  test('Ctrl-C while it sleeps: aborted when it wakes, nothing read or judged after', async () => {
+    const r = gateWatchRig({ greenPerSecond: () => 10 });
+    let lagReadsAfterAbort = 0;
+    let aborted = false;
+    const result = await r.watch({
+      // the operator's Ctrl-C lands during the sleep that follows this check
+      paused: () => {
+        if (r.elapsedSeconds() >= 12 && !aborted) {
+          aborted = true;
+          r.abort();
+        }
+        return false;
+      },
+      lag: async () => {
+        if (aborted) lagReadsAfterAbort++;
+        return 40;
+      },
+    });
+    expect(result).toMatchObject({ ok: false, aborted: true });
+    expect(lagReadsAfterAbort).toBe(0);
+  });
+
   test('the bake ends at its time exactly, whatever the evaluation interval', async () => {
     const r = gateWatchRig({ greenPerSecond: () => 100 });
     const result = await r.watch({ seconds: 1, intervalMs: 700 });
