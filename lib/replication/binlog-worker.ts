@@ -327,6 +327,7 @@ export class BinlogReplicationWorker {
       applier = new ChangeApplier(session, n.slot, 'forward', tables, (last) => binlogStateSql(n.slot, (last as unknown as BinlogTransaction).end, last.endLsn));
       await applier.init();
       await reader.start();
+      if (reader.skipFilter) this.out.warn(`replicate ${n.id}`, `${reader.skipFilter}: writes of the reverse applier into the source would be streamed back — do not run reverse replication while this stream runs`);
       if (this.disconnectedSince !== null) {
         this.out.ok(`replicate ${n.id}`, `reconnected after ${Date.now() - this.disconnectedSince} ms`);
         this.disconnectedSince = null;
