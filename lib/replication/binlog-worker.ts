@@ -37,7 +37,7 @@ const STATUS_MIN_INTERVAL_MS = 50;
 const RECONNECT_FOR_MS = 120_000;
 const FIRST_BATCH_CHANGES = 50;
 /** Silence on the dump connection (no event, no heartbeat) after which it is taken for dead. */
-const SILENT_STREAM_MS = 10 * HEARTBEAT_PERIOD_MS;
+const SILENT_STREAM_MS = Math.max(10_000, 10 * HEARTBEAT_PERIOD_MS);
 const MYSQL_LOSS = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED']);
 
 function lostConnection(err: unknown): boolean {
