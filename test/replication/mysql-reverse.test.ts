@@ -8,6 +8,7 @@ import { RecordingOutput } from '../../lib/output/output.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
 import { MysqlChangeApplier, openMysqlApplySession } from '../../lib/engines/mysql/mysql-change-applier.ts';
 import type { MappedTable } from '../../lib/mappings/types.ts';
+import { MysqlInspector } from '../../lib/engines/mysql/mysql-inspector.ts';
 import { processAlive } from '../../lib/replication/status-file.ts';
 import { mariadbMissing, mariadbSkipReason, startTestMariadb, type TestMariadb } from '../_helpers/mariadb.ts';
 import { connect, startTestPostgres } from '../_helpers/pg.ts';
@@ -244,5 +245,14 @@ describe.skipIf(mariadbMissing)(`reverse replication PostgreSQL -> MariaDB ${mar
     } finally {
       await session.end();
     }
+  });
+
+  test('assess warns, with the GRANTs, when the account cannot apply reverse replication into a fenced blue', async () => {
+    const warning = async (user: string) =>
+      (await new MysqlInspector(environment(user, `cutover_assess_${user}`), new RecordingOutput()).assess()).findings.filter((f) => f.id === 'mysql-privileges-reverse');
+    const [app] = await warning('app');
+    expect(app?.severity).toBe('warning');
+    expect(app?.handling).toBe("GRANT READ_ONLY ADMIN ON *.* TO 'app'@'127.0.0.1'; — never to the application's account (on platform \"aws\" the DMS reverse task's account needs the same)");
+    expect(await warning('kit')).toEqual([]);
   });
 });
