@@ -14,7 +14,7 @@ import { openDiffSide, type DiffSide } from './diff-side.ts';
 import { floatDigits, floatsAgree } from './normalized-form.ts';
 import type { RepairStatement } from './repair-apply.ts';
 import { deleteStatement, insertStatement, repairScript, updateStatement, type RepairShape } from './repair-sql.ts';
-import type { KeyHashFilter, KeyRange, NarrowingArm } from './side-query.ts';
+import { statements, type KeyHashFilter, type KeyRange, type NarrowingArm } from './side-query.ts';
 import { qualified } from './sql-text.ts';
 import { TaskLimiter } from './task-limiter.ts';
 import { ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
@@ -70,7 +70,16 @@ interface CrossPlan {
  * rows whose key hash has one of `keyHash.values` in its low `keyHash.bits` bits; or, for any
  * other key, the whole table grouped into 2^bits key-hash buckets in one scan per side.
  */
-type Unit = { readonly kind: 'range'; readonly lower: string | null; readonly upper: string | null; readonly keyHash?: KeyHashFilter } | { readonly kind: 'buckets'; readonly bits: number };
+type Unit =
+  | {
+      readonly kind: 'range';
+      readonly lower: string | null;
+      readonly upper: string | null;
+      readonly keyHash?: KeyHashFilter;
+      /** Only these keys (canonical key texts): the lag-aware re-check reads back just them. */
+      readonly keys?: readonly (readonly (string | null)[])[];
+    }
+  | { readonly kind: 'buckets'; readonly bits: number };
 
 type Row = readonly (string | null)[];
 
@@ -380,12 +389,13 @@ export class CrossEngineValidator implements Validator {
     };
     const narrowed = await narrowMismatches(sides, mismatches);
     for (const n of narrowed.rowsFetched.values()) result.rowsFetched += n;
-    for (const leaf of narrowed.leaves) merge(result, await this.diffRows(plan, unitOf(leaf.range), source, target));
+    // the leaves are disjoint: their rows come in one statement per side per MAX_ARMS leaves
+    for (const leaves of statements(narrowed.leaves)) merge(result, await this.diffRows(plan, leaves.map((l) => unitOf(l.range)), source, target));
     return result;
   }
 
   /** Ships the unit's rows from both sides and diffs them to the row and column. */
-  private async diffRows(plan: CrossPlan, unit: Unit, source: DiffSide, target: DiffSide): Promise<UnitResult> {
+  private async diffRows(plan: CrossPlan, unit: Unit | readonly Unit[], source: DiffSide, target: DiffSide): Promise<UnitResult> {
     const [srcRows, tgtRows] = await Promise.all([source.rows(...rowsQuery(plan, source, 'source', unit)), target.rows(...rowsQuery(plan, target, 'target', unit))]);
     const nk = plan.keys.length;
     const nc = plan.columns.length;
@@ -463,7 +473,7 @@ export class CrossEngineValidator implements Validator {
         r.extra = r.extra.filter(still);
         r.different = r.different.filter(still);
         r.samples = r.samples.filter((s) => still(s.key));
-        r.repair = again.repair;
+        r.repair = again.repair.filter((x) => still(x.row.key));
       }
     }
   }
@@ -609,19 +619,34 @@ function keyHash(plan: CrossPlan, d: ValueDialect, side: Side): string {
 }
 
 /** WHERE for a unit (plus the source's filter); parameters in `params`. */
-function unitWhere(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit, params: unknown[]): string {
-  const d = side.dialect;
+/** WHERE for one unit, or for the rows of any of several disjoint units, plus the source's filter; parameters in `params`. */
+function unitWhere(plan: CrossPlan, side: DiffSide, which: Side, units: Unit | readonly Unit[], params: unknown[]): string {
+  const list: readonly Unit[] = Array.isArray(units) ? units : [units as Unit];
+  const conditions = list.map((u) => unitCondition(plan, side, which, u, params));
   const parts: string[] = [];
-  if (unit.kind === 'range') {
-    const k = plan.keys[0]!;
-    const col = d.keyOperand(d.ident(which === 'source' ? k.source : k.target), which === 'source' ? k.sourceNative : k.targetNative);
-    const native = which === 'source' ? k.sourceNative : k.targetNative;
-    if (unit.lower !== null) parts.push(`${col} >= ${d.keyParam(params.push(unit.lower) - 1, native)}`);
-    if (unit.upper !== null) parts.push(`${col} < ${d.keyParam(params.push(unit.upper) - 1, native)}`);
-    if (unit.keyHash) parts.push(`MOD(${keyHash(plan, d, which)}, ${2n ** BigInt(unit.keyHash.bits)}) IN (${unit.keyHash.values.map((b) => String(Math.trunc(b))).join(', ')})`);
-  }
+  // a unit without a condition is the whole table
+  if (conditions.length && conditions.every((c) => c !== null)) parts.push(conditions.length === 1 ? conditions[0]! : `(${conditions.map((c) => `(${c})`).join(' OR ')})`);
   if (which === 'source' && plan.sourceFilter) parts.push(`(${plan.sourceFilter})`);
   return parts.length ? ` WHERE ${parts.join(' AND ')}` : '';
+}
+
+function unitCondition(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit, params: unknown[]): string | null {
+  if (unit.kind !== 'range') return null;
+  const d = side.dialect;
+  const parts: string[] = [];
+  const k = plan.keys[0]!;
+  const col = d.keyOperand(d.ident(which === 'source' ? k.source : k.target), which === 'source' ? k.sourceNative : k.targetNative);
+  const native = which === 'source' ? k.sourceNative : k.targetNative;
+  if (unit.lower !== null) parts.push(`${col} >= ${d.keyParam(params.push(unit.lower) - 1, native)}`);
+  if (unit.upper !== null) parts.push(`${col} < ${d.keyParam(params.push(unit.upper) - 1, native)}`);
+  if (unit.keyHash) parts.push(`MOD(${keyHash(plan, d, which)}, ${2n ** BigInt(unit.keyHash.bits)}) IN (${unit.keyHash.values.map((b) => String(Math.trunc(b))).join(', ')})`);
+  if (unit.keys?.length) {
+    // canonical key texts compared to the texts the diff shipped (a re-check's few rows)
+    const texts = keyTexts(plan, d, which);
+    const tuple = (values: readonly (string | null)[]) => `(${values.map((v) => d.placeholder(params.push(v) - 1)).join(', ')})`;
+    parts.push(`(${texts.join(', ')}) IN (${unit.keys.map(tuple).join(', ')})`);
+  }
+  return parts.length ? parts.join(' AND ') : null;
 }
 
 function rowHashExpr(plan: CrossPlan, d: ValueDialect, side: Side, mode: FormMode): string {
@@ -680,7 +705,7 @@ function unitOf(range: KeyRange): Unit & { kind: 'range' } {
   return { kind: 'range', lower: range.lower?.[0] ?? null, upper: range.upper?.[0] ?? null, ...(range.keyHash ? { keyHash: range.keyHash } : {}) };
 }
 
-function rowsQuery(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit): [string, unknown[]] {
+function rowsQuery(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit | readonly Unit[]): [string, unknown[]] {
   const d = side.dialect;
   const exact: FormMode = { mode: 'exact', floatDigits: null };
   const params: unknown[] = [];
@@ -698,7 +723,7 @@ function unitOfKeys(plan: CrossPlan, keys: readonly RowKey[]): Unit {
     const hi = values.reduce((a, b) => (a > b ? a : b));
     return { kind: 'range', lower: String(lo), upper: String(hi + 1n) };
   }
-  return { kind: 'range', lower: null, upper: null };
+  return { kind: 'range', lower: null, upper: null, keys: keys.map((k) => plan.keys.map((c) => (k[c.source] === null || k[c.source] === undefined ? null : String(k[c.source])))) };
 }
 
 // ----------------------------------------------------------------------------- values

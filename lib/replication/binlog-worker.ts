@@ -37,7 +37,7 @@ const STATUS_MIN_INTERVAL_MS = 50;
 const RECONNECT_FOR_MS = 120_000;
 const FIRST_BATCH_CHANGES = 50;
 /** Silence on the dump connection (no event, no heartbeat) after which it is taken for dead. */
-const SILENT_STREAM_MS = 10 * HEARTBEAT_PERIOD_MS;
+const SILENT_STREAM_MS = Math.max(10_000, 10 * HEARTBEAT_PERIOD_MS);
 const MYSQL_LOSS = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED']);
 
 function lostConnection(err: unknown): boolean {
@@ -327,6 +327,7 @@ export class BinlogReplicationWorker {
       applier = new ChangeApplier(session, n.slot, 'forward', tables, (last) => binlogStateSql(n.slot, (last as unknown as BinlogTransaction).end, last.endLsn));
       await applier.init();
       await reader.start();
+      if (reader.skipFilter) this.out.warn(`replicate ${n.id}`, `${reader.skipFilter}: writes of the reverse applier into the source would be streamed back — do not run reverse replication while this stream runs`);
       if (this.disconnectedSince !== null) {
         this.out.ok(`replicate ${n.id}`, `reconnected after ${Date.now() - this.disconnectedSince} ms`);
         this.disconnectedSince = null;
