@@ -6,7 +6,7 @@ import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { ReplicationStatus, ReplicationTableStatus } from '../platform/roles.ts';
 import { binlogPositionToLsn, formatBinlogPosition, type BinlogPosition } from '../engines/mysql/binlog-position.ts';
-import { BinlogReader, type BinlogTableSpec, type BinlogTransaction } from '../engines/mysql/binlog-reader.ts';
+import { BinlogReader, HEARTBEAT_PERIOD_MS, type BinlogTableSpec, type BinlogTransaction } from '../engines/mysql/binlog-reader.ts';
 import { openConsistentSnapshots, type ConsistentSnapshots } from '../engines/mysql/consistent-snapshot.ts';
 import { readMysqlCatalog } from '../engines/mysql/mysql-catalog.ts';
 import { connectMysql, mysqlRows } from '../engines/mysql/mysql-connection.ts';
@@ -36,6 +36,8 @@ const IDLE_WAIT_MS = 100;
 const STATUS_MIN_INTERVAL_MS = 50;
 const RECONNECT_FOR_MS = 120_000;
 const FIRST_BATCH_CHANGES = 50;
+/** Silence on the dump connection (no event, no heartbeat) after which it is taken for dead. */
+const SILENT_STREAM_MS = Math.max(10_000, 10 * HEARTBEAT_PERIOD_MS);
 const MYSQL_LOSS = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED']);
 
 function lostConnection(err: unknown): boolean {
@@ -325,6 +327,7 @@ export class BinlogReplicationWorker {
       applier = new ChangeApplier(session, n.slot, 'forward', tables, (last) => binlogStateSql(n.slot, (last as unknown as BinlogTransaction).end, last.endLsn));
       await applier.init();
       await reader.start();
+      if (reader.skipFilter) this.out.warn(`replicate ${n.id}`, `${reader.skipFilter}: writes of the reverse applier into the source would be streamed back — do not run reverse replication while this stream runs`);
       if (this.disconnectedSince !== null) {
         this.out.ok(`replicate ${n.id}`, `reconnected after ${Date.now() - this.disconnectedSince} ms`);
         this.disconnectedSince = null;
@@ -349,6 +352,10 @@ export class BinlogReplicationWorker {
           });
           this.wake = null;
           if (this.queue.length || signal.aborted) continue;
+          // a dump connection cut without a FIN (a network drop, a frozen server) stays silent: reconnect
+          if (reader.idleMs() > SILENT_STREAM_MS) {
+            throw Object.assign(new Error(`no binlog event or heartbeat for ${reader.idleMs()} ms (heartbeat every ${HEARTBEAT_PERIOD_MS} ms)`), { code: 'ECONNRESET' });
+          }
           // idle: transactions of other tables, DDL and rotations moved the position; record it
           const idle = this.idlePosition;
           if (idle && this.applied && compareLsn(idle.lsn, this.applied) > 0 && !this.queue.length) {
@@ -414,7 +421,16 @@ export class BinlogReplicationWorker {
       startedAt: this.startedAt,
       phase: this.phase,
       direction: 'forward',
-      lagMs: this.phase !== 'cdc' ? null : this.disconnectedSince !== null ? now - this.disconnectedSince : oldest ? Math.max(0, now - oldest.receivedAt) : 0,
+      // the oldest change waiting: since this worker received it, or — a backlog read after a stop — since the
+      // source committed it (binlog times are whole seconds, so a second less: a lower bound, never inflated)
+      lagMs:
+        this.phase !== 'cdc'
+          ? null
+          : this.disconnectedSince !== null
+            ? now - this.disconnectedSince
+            : oldest
+              ? Math.max(0, now - oldest.receivedAt, now - oldest.commitTime.getTime() - 1000)
+              : 0,
       lagBytes: null,
       appliedRowsPerSec: Math.round((rows * 1000) / Math.max(span, 1000)),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),

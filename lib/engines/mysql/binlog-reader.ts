@@ -58,6 +58,13 @@ interface TableSpecCompiled {
   readonly convert: Map<string, PgTextConverter>;
 }
 
+/**
+ * How often an idle source sends a heartbeat event on the dump connection. Short: a heartbeat also
+ * carries the position past events the server left out (skip_replication), which the write switch
+ * waits for once blue is fenced.
+ */
+export const HEARTBEAT_PERIOD_MS = 200;
+
 type ZongJiEvent = { getEventName(): string; nextPosition: number; timestamp: number; [k: string]: unknown };
 
 /**
@@ -81,6 +88,13 @@ export class BinlogReader {
   private changes: BinlogChange[] = [];
   private gtid: string | null = null;
   private paused = false;
+  private lastEventAt = Date.now();
+  /**
+   * Null once the server filters the events written with `skip_replication = 1` (MariaDB); else
+   * why not — then changes the kit's reverse applier wrote into the source come back through this
+   * stream, so forward and reverse must not run at once.
+   */
+  skipFilter: string | null | undefined;
   /** End of the last event read: where the next event begins. */
   private lastEnd: number;
 
@@ -130,7 +144,14 @@ export class BinlogReader {
       });
       z.start({ serverId: this.options.serverId, filename: this.options.from.file, position: this.options.from.position });
       // queued on the dump connection before zongji's own preamble (see the class comment); MySQL has no such variable
-      (z.connection as unknown as { query(sql: string, cb: (err: unknown) => void): void } | null)?.query('SET skip_replication = 1', () => {});
+      const dump = z.connection as unknown as { query(sql: string, cb: (err: unknown) => void): void } | null;
+      dump?.query('SET skip_replication = 1', (err) => {
+        // MySQL has no such variable (and no such flag): there the reverse applier's writes cannot be told apart
+        this.skipFilter = err ? `the server did not accept skip_replication on the dump session (${(err as Error).message})` : null;
+      });
+      // the server sends a heartbeat event after this long without events (nanoseconds): an idle
+      // stream still proves it is alive (see idleMs)
+      dump?.query(`SET @master_heartbeat_period = ${HEARTBEAT_PERIOD_MS * 1_000_000}`, () => {});
     });
   }
 
@@ -166,7 +187,13 @@ export class BinlogReader {
     });
   }
 
+  /** Milliseconds since the last event from the server (heartbeats included); beyond a few heartbeat periods the connection is dead. */
+  idleMs(): number {
+    return this.paused ? 0 : Date.now() - this.lastEventAt;
+  }
+
   private event(e: ZongJiEvent): void {
+    this.lastEventAt = Date.now();
     this.handle(e);
     if (e.getEventName() !== 'rotate' && e.nextPosition > 0) this.lastEnd = e.nextPosition;
   }

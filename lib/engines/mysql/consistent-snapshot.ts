@@ -52,10 +52,14 @@ export async function openConsistentSnapshots(url: string, count: number): Promi
     const own = await snapshotPosition(first);
     if (own) {
       sessions.push({ connection: first, position: { ...own, gtid: null } });
-      for (let i = 1; i < count; i++) {
-        const c = await openOne();
-        sessions.push({ connection: c, position: { ...(await snapshotPosition(c))!, gtid: null } });
-      }
+      // each MariaDB snapshot carries its own exact position: the others open side by side
+      const more = await Promise.all(
+        Array.from({ length: count - 1 }, async () => {
+          const c = await openOne();
+          return { connection: c, position: { ...(await snapshotPosition(c))!, gtid: null } };
+        }),
+      );
+      sessions.push(...more);
       return finish(sessions, 'binlog_snapshot');
     }
     // MySQL: the first session's snapshot predates any lock; start over under FTWRL or bracketed

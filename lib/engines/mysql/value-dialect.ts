@@ -23,17 +23,20 @@ function trimZeros(t: string): string {
 /**
  * The exact form of a DOUBLE `v`: the 16 hex digits of its IEEE-754 bits, as PostgreSQL's
  * `encode(float8send(v), 'hex')` prints them (±0 as `0`). MySQL has no access to a double's bits,
- * so they are computed: the binary exponent e (LOG2 may be one off next to a power of two: moved
- * until |v| / 2^e is in [1, 2)) and the 53-bit integer mantissa, both exact in double arithmetic;
- * subnormals have exponent field 0. Unsigned integer arithmetic throughout (the sign is bit 63).
+ * so they are computed: e0 = floor(log2 |v|) and m0 = |v| / 2^(e0 - 52), exact (a power-of-two
+ * scaling). LOG2 may be one off next to a power of two, which m0's range shows: in [2^52, 2^53)
+ * e0 is the exponent and m0 the 53-bit mantissa; in [2^53, 2^54) e0 is one low (the mantissa is
+ * m0 / 2); in [2^51, 2^52) one high (2·m0). Subnormals have exponent field 0. Unsigned integer
+ * arithmetic throughout (the sign is bit 63). MySQL evaluates every repeated sub-expression again,
+ * so the form is written to repeat LOG2 and POW as little as it can (4 and 3 times).
  */
 function exactFloat(v: string): string {
   const a = `ABS(${v})`;
   const e0 = `FLOOR(LOG2(${a}))`;
-  // |v| / 2^(e0 - 1) in [2, 4) when e0 is right; 2^e0 itself would overflow next to the largest double
-  const e = `(${e0} + CASE WHEN ${a} / POW(2, ${e0} - 1) >= 4 THEN 1 WHEN ${a} / POW(2, ${e0} - 1) < 2 THEN -1 ELSE 0 END)`;
+  const m0 = `(${a} / POW(2, ${e0} - 52))`;
+  const bits = (exponentField: string, mantissa: string) => `CAST(${e0} + ${exponentField} AS UNSIGNED) * 4503599627370496 + CAST(${mantissa} AS UNSIGNED)`;
+  const normal = `CASE WHEN ${m0} >= 9007199254740992 THEN ${bits('1023', `${m0} / 2`)} WHEN ${m0} < 4503599627370496 THEN ${bits('1021', `${m0} * 2`)} ELSE ${bits('1022', m0)} END`;
   const sign = `CASE WHEN ${v} < 0 THEN CAST(9223372036854775808 AS UNSIGNED) ELSE CAST(0 AS UNSIGNED) END`;
-  const normal = `CAST(${e} + 1022 AS UNSIGNED) * 4503599627370496 + CAST(${a} / POW(2, ${e} - 52) AS UNSIGNED)`;
   const subnormal = `CAST(${a} * POW(2, 537) * POW(2, 537) AS UNSIGNED)`;
   return `(CASE WHEN ${v} IS NULL THEN NULL WHEN ${v} = 0 THEN '0'
     ELSE LOWER(LPAD(HEX(${sign} + CASE WHEN ${a} < 2.2250738585072014E-308 THEN ${subnormal} ELSE ${normal} END), 16, '0')) END)`;
@@ -79,8 +82,8 @@ export const mysqlValueDialect: ValueDialect = {
         // a column of that very scale prints it already
         return declaredScale(nativeType) === form.scale ? `CAST(${x} AS CHAR)` : `CAST(CAST(${x} AS DECIMAL(65, ${Math.min(form.scale, 30)})) AS CHAR)`;
       case 'float': {
-        // FLOAT widens to DOUBLE exactly, as float4 does to float8
-        const v = `(${x} + 0E0)`;
+        // FLOAT widens to DOUBLE exactly, as float4 does to float8 (a DOUBLE needs no widening)
+        const v = /^double\b/i.test(nativeType) ? x : `(${x} + 0E0)`;
         return mode.mode === 'hash' && mode.floatDigits !== null ? roundedFloat(v, mode.floatDigits) : exactFloat(v);
       }
       case 'boolean':
