@@ -37,7 +37,7 @@ const STATUS_MIN_INTERVAL_MS = 50;
 const RECONNECT_FOR_MS = 120_000;
 const FIRST_BATCH_CHANGES = 50;
 /** Silence on the dump connection (no event, no heartbeat) after which it is taken for dead. */
-const SILENT_STREAM_MS = 10 * HEARTBEAT_PERIOD_MS;
+const SILENT_STREAM_MS = Math.max(10_000, 10 * HEARTBEAT_PERIOD_MS);
 const MYSQL_LOSS = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED']);
 
 function lostConnection(err: unknown): boolean {
@@ -421,7 +421,16 @@ export class BinlogReplicationWorker {
       startedAt: this.startedAt,
       phase: this.phase,
       direction: 'forward',
-      lagMs: this.phase !== 'cdc' ? null : this.disconnectedSince !== null ? now - this.disconnectedSince : oldest ? Math.max(0, now - oldest.receivedAt) : 0,
+      // the oldest change waiting: since this worker received it, or — a backlog read after a stop — since the
+      // source committed it (binlog times are whole seconds, so a second less: a lower bound, never inflated)
+      lagMs:
+        this.phase !== 'cdc'
+          ? null
+          : this.disconnectedSince !== null
+            ? now - this.disconnectedSince
+            : oldest
+              ? Math.max(0, now - oldest.receivedAt, now - oldest.commitTime.getTime() - 1000)
+              : 0,
       lagBytes: null,
       appliedRowsPerSec: Math.round((rows * 1000) / Math.max(span, 1000)),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),

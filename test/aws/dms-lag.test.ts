@@ -26,6 +26,7 @@ describe('judgeDmsLag', () => {
     expect(judgeDmsLag({ lag: [sample(60_000, 800)], sourceLag: [sample(60_000, 2500)] }, now, longAgo, STALE).lagMs).toBe(2500);
     expect(judgeDmsLag({ lag: [sample(60_000, 800)], sourceLag: [sample(60_000, 100)] }, now, longAgo, STALE).lagMs).toBe(800);
     expect(judgeDmsLag({ lag: [sample(60_000, 800)], sourceLag: [sample(STALE + 1, 9000)] }, now, longAgo, STALE).lagMs).toBe(800);
+    expect(judgeDmsLag({ lag: [sample(60_000, 800)], sourceLag: [sample(STALE, 9000)] }, now, longAgo, STALE).lagMs).toBe(9000);
     // only the newest datapoint of each counts
     expect(judgeDmsLag({ lag: [sample(60_000, 800), sample(120_000, 5000)], sourceLag: [] }, now, longAgo, STALE).lagMs).toBe(800);
   });
@@ -78,8 +79,9 @@ describe('readDmsTaskMetrics', () => {
     expect(m.appliedRowsPerSec).toBe(42);
   });
 
-  test('no result at all, or timestamps without values: no samples and 0 rows/s applied', async () => {
+  test('no result at all, timestamps without values or values without timestamps: no samples and 0 rows/s applied', async () => {
     expect(await readDmsTaskMetrics(cloudwatch([]), 'task-1', now)).toEqual({ lag: [], sourceLag: [], appliedRowsPerSec: 0 });
     expect(await readDmsTaskMetrics(cloudwatch([{ Id: 'lag', Timestamps: [now] }]), 'task-1', now)).toEqual({ lag: [], sourceLag: [], appliedRowsPerSec: 0 });
+    expect(await readDmsTaskMetrics(cloudwatch([{ Id: 'lag', Values: [1] }]), 'task-1', now)).toEqual({ lag: [], sourceLag: [], appliedRowsPerSec: 0 });
   });
 });

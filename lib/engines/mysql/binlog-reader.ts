@@ -58,8 +58,12 @@ interface TableSpecCompiled {
   readonly convert: Map<string, PgTextConverter>;
 }
 
-/** How often an idle source sends a heartbeat event on the dump connection. */
-export const HEARTBEAT_PERIOD_MS = 1000;
+/**
+ * How often an idle source sends a heartbeat event on the dump connection. Short: a heartbeat also
+ * carries the position past events the server left out (skip_replication), which the write switch
+ * waits for once blue is fenced.
+ */
+export const HEARTBEAT_PERIOD_MS = 200;
 
 type ZongJiEvent = { getEventName(): string; nextPosition: number; timestamp: number; [k: string]: unknown };
 
