@@ -421,7 +421,16 @@ export class BinlogReplicationWorker {
       startedAt: this.startedAt,
       phase: this.phase,
       direction: 'forward',
-      lagMs: this.phase !== 'cdc' ? null : this.disconnectedSince !== null ? now - this.disconnectedSince : oldest ? Math.max(0, now - oldest.receivedAt) : 0,
+      // the oldest change waiting: since this worker received it, or — a backlog read after a stop — since the
+      // source committed it (binlog times are whole seconds, so a second less: a lower bound, never inflated)
+      lagMs:
+        this.phase !== 'cdc'
+          ? null
+          : this.disconnectedSince !== null
+            ? now - this.disconnectedSince
+            : oldest
+              ? Math.max(0, now - oldest.receivedAt, now - oldest.commitTime.getTime() - 1000)
+              : 0,
       lagBytes: null,
       appliedRowsPerSec: Math.round((rows * 1000) / Math.max(span, 1000)),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),

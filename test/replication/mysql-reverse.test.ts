@@ -228,6 +228,35 @@ describe.skipIf(mariadbMissing)(`reverse replication PostgreSQL -> MariaDB ${mar
     await reverse.stop();
   });
 
+  test('a lost acknowledgement (green\'s slot behind the position blue stored): the transactions sent again are skipped, none applied twice', async () => {
+    const reverse = new PostgresReplicator(environment('kit', 'cutover_rev_ack'), 'reverse', new RecordingOutput());
+    replicators.push(reverse);
+    await reverse.start({ foreground: true });
+    const slot = 'cutover_rev_ack_rev';
+    // the slot as it is now: a copy keeps its confirmed position (PostgreSQL 12+)
+    await sql(green.url, `select pg_copy_logical_replication_slot('${slot}', '${slot}_behind')`);
+    const c = await connect(green.url);
+    try {
+      for (let i = 0; i < 100; i += 10) await c.query(`insert into duoduo.ledger select g, g from generate_series(${50001 + i}, ${50010 + i}) g`);
+    } finally {
+      await c.end();
+    }
+    await caughtUp(reverse);
+    await reverse.stop();
+    // blue committed those 10 transactions; green "never heard": its slot goes back to the copy
+    await sql(green.url, `select pg_drop_replication_slot('${slot}')`);
+    await sql(green.url, `select pg_copy_logical_replication_slot('${slot}_behind', '${slot}'); select pg_drop_replication_slot('${slot}_behind')`);
+    await sql(green.url, 'insert into duoduo.ledger select g, g from generate_series(50101, 50110) g');
+    await new Promise((r) => setTimeout(r, 1100)); // start() tells a new status file from the old one by its time
+    await reverse.start({ foreground: true });
+    await caughtUp(reverse);
+    const [counts] = await blueRows<{ rows: number; audited: number }>(
+      'SELECT (SELECT COUNT(*) FROM ledger WHERE id > 50000) AS `rows`, (SELECT COUNT(*) FROM ledger_audit WHERE id > 50000) AS audited',
+    );
+    expect(counts).toEqual({ rows: 110, audited: 110 });
+    await reverse.stop();
+  });
+
   test('a reverse mapping naming a table or column blue does not have is refused at start, naming them', async () => {
     const session = await openMysqlApplySession(maria.urlFor('legacy_shop', { name: 'kit', password: 'kit-pw' }));
     try {
