@@ -154,6 +154,13 @@ export class ShadowTally {
     return this.compared;
   }
 
+  /** Samples whose answers differed so far (before classification). */
+  get differences(): number {
+    let n = 0;
+    for (const r of this.routes.values()) n += r.diffs.length;
+    return n;
+  }
+
   /** Classification so far of one difference (noise learnt later may still change it). */
   classify(diff: Difference): { class: SampleClass; acceptedReason?: string } {
     const r = this.route(diff.route);
