@@ -15,7 +15,8 @@ describe('rehearsal --fault green-differs', () => {
     const shadow = phase(r.report, 'shadow');
     expect(shadow.outcome, r.out.text()).toBe('failed');
     expect(shadow.summary).toContain('/orders/:id');
-    for (const name of ['shift', 'switch', 'bake', 'finalize', 'rollback']) expect(phase(r.report, name).outcome).toBe('not-run');
+    for (const name of ['shift', 'switch', 'bake', 'finalize']) expect(phase(r.report, name).outcome).toBe('not-run');
+    expect(r.report.phases.some((p) => p.name === 'rollback')).toBe(false); // nothing moved: nothing to roll back
     expect(r.report.timeline.every((s) => (s.readWeightGreen ?? 0) === 0 && s.writeTarget !== 'green')).toBe(true);
     expect(r.code).toBe(1);
     expect(r.report.verdict).toMatchObject({ ok: false, expectedOutcome: { fault: 'green-differs', met: true } });
