@@ -43,6 +43,13 @@ const q = (s: string) => '"' + s.replace(/"/g, '""') + '"';
  * default 6 (which gains ~15 % in size), and the snapshot runs while blue serves customers.
  */
 const GZIP_LEVEL = 1;
+/**
+ * zlib works in chunks of this size, each a thread-pool task and an event-loop turn. The default
+ * 16 KiB made a 1,000,000-order backup's verify take 8 minutes in the rehearsal, whose event loop
+ * also serves the load, the apps and the router (a turn then waits ~20 ms): 1 MiB chunks are
+ * 3 times faster under a busy loop (gunzip of 73 MB: 10.0 s -> 3.2 s).
+ */
+const ZLIB_CHUNK = 1 << 20;
 
 /**
  * The `postgres` platform's consistent logical backup. The logical slot is created first, with
@@ -108,7 +115,7 @@ export class PostgresSnapshotter implements Snapshotter {
             this.out.progress({ topic: 'snapshot', done, total, unit: 'rows', figures: { table: `${t.source.schema}.${t.source.table}`, ...rate.figures(done, total) } });
           };
           const ticker = setInterval(showProgress, 1000);
-          const [stored, copied] = await Promise.allSettled([this.store.put(file, body), pipeline(copy, raw, createGzip({ level: GZIP_LEVEL }), gz, body)]).finally(() => clearInterval(ticker));
+          const [stored, copied] = await Promise.allSettled([this.store.put(file, body), pipeline(copy, raw, createGzip({ level: GZIP_LEVEL, chunkSize: ZLIB_CHUNK }), gz, body)]).finally(() => clearInterval(ticker));
           rowsBefore += raw.lines;
           if (stored.status === 'rejected') throw stored.reason;
           if (copied.status === 'rejected') throw copied.reason;
@@ -186,7 +193,7 @@ export class PostgresSnapshotter implements Snapshotter {
         this.out.progress({ topic: 'snapshot verify', done, total: rowsTotal, unit: 'rows', figures: { table: t.name, ...rate.figures(done, rowsTotal) } });
       }, 1000);
       try {
-        await pipeline(await this.store.get(t.file), gz, createGunzip(), raw, sink());
+        await pipeline(await this.store.get(t.file), gz, createGunzip({ chunkSize: ZLIB_CHUNK }), raw, sink());
       } catch (err) {
         problems.push(`${t.name}: ${t.file} cannot be read: ${(err as Error).message}`);
         continue;
@@ -249,7 +256,7 @@ export class PostgresSnapshotter implements Snapshotter {
           const cols = t.columns.map(q).join(', ');
           const sinkStream = client.query(copyStreams.from(`copy ${qualifiedName(t.name)} (${cols}) from stdin`));
           try {
-            await pipeline(await this.store.get(t.file), gz, createGunzip(), sinkStream);
+            await pipeline(await this.store.get(t.file), gz, createGunzip({ chunkSize: ZLIB_CHUNK }), sinkStream);
           } catch (err) {
             // Damaged bytes fail in gunzip or, decoded wrongly, in COPY: say which it was.
             throw (await this.damageOf(t, err)) ?? err;

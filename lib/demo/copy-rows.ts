@@ -33,27 +33,39 @@ export async function copyRows(
 ): Promise<number> {
   const sql = `copy ${table} (${columns.join(', ')}) from stdin${options.freeze ? ' with (freeze)' : ''}`;
   let written = 0;
-  function* chunks() {
-    let batch = '';
-    let n = 0;
-    for (const row of rows) {
-      let line = copyText(row[0] as CopyValue);
-      for (let i = 1; i < row.length; i++) line += '\t' + copyText(row[i] as CopyValue);
-      batch += line + '\n';
-      if (++n >= LINES_PER_CHUNK) {
-        yield batch;
-        written += n;
-        onRows?.(written);
-        batch = '';
-        n = 0;
-      }
-    }
-    if (n) {
+  const chunks = copyTextChunks(rows, (n) => {
+    written = n;
+    onRows?.(n);
+  });
+  await pipeline(Readable.from(chunks, { objectMode: false }), client.query(copyFrom(sql)));
+  return written;
+}
+
+/**
+ * The rows as chunks of tab-separated text lines, NULL as `\N`, backslash escapes — the format of
+ * PostgreSQL's `COPY … FROM STDIN` (text) and also MySQL's `LOAD DATA … INFILE` defaults (fields by
+ * tab, escape `\`, lines by newline), so both seeders stream the same bytes. Pulled lazily;
+ * `onRows` gets the running count after every chunk.
+ */
+export function* copyTextChunks(rows: Iterable<readonly CopyValue[]>, onRows?: (written: number) => void): Generator<string> {
+  let written = 0;
+  let batch = '';
+  let n = 0;
+  for (const row of rows) {
+    let line = copyText(row[0] as CopyValue);
+    for (let i = 1; i < row.length; i++) line += '\t' + copyText(row[i] as CopyValue);
+    batch += line + '\n';
+    if (++n >= LINES_PER_CHUNK) {
       yield batch;
       written += n;
       onRows?.(written);
+      batch = '';
+      n = 0;
     }
   }
-  await pipeline(Readable.from(chunks(), { objectMode: false }), client.query(copyFrom(sql)));
-  return written;
+  if (n) {
+    yield batch;
+    written += n;
+    onRows?.(written);
+  }
 }

@@ -101,7 +101,8 @@ export const INVENTORY_COLUMNS = ['prod_id', 'qty', 'wh_cd', 'upd_time'] as cons
 export const ORDER_COLUMNS = ['order_id', 'cust_id', 'status', 'total_amt', 'created_at', 'updated_at', 'remark', 'op_user'] as const;
 export const ITEM_COLUMNS = ['item_id', 'order_id', 'prod_id', 'qty', 'unit_price'] as const;
 
-function resolveSizes(options: CainiaoSeedOptions) {
+/** The seeding options with their defaults, checked (a USAGE error names every bad one). */
+export function resolveSizes(options: CainiaoSeedOptions) {
   const orders = options.orders ?? 5000;
   const customers = options.customers ?? Math.max(10, Math.round(orders * 0.4));
   const products = options.products ?? Math.max(20, Math.round(orders * 0.06));

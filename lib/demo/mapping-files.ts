@@ -19,11 +19,24 @@ import { legacyStatusCaseSql, INVALID_STATUS } from './order-status.ts';
  */
 type Rule = Record<string, unknown>;
 
-const SCHEMA = 'public';
+/**
+ * The engine the legacy cainiao runs on. `mysql` (MariaDB/MySQL, lib/demo/cainiao-mysql-schema.ts)
+ * gives the MySQL variant of both files: DMS reads a MySQL source's database as the schema, so the
+ * cainiao tables live in schema `cainiao` (MYSQL_CAINIAO_DATABASE) and a schema rename puts them
+ * into duoduo's `public` (and back); the discontinued flag is tinyint(1) (filter `noteq 1`) and
+ * money is DECIMAL already (no change-data-type). duoduo stays PostgreSQL.
+ */
+export type LegacyEngine = 'postgres' | 'mysql';
+
+/** The MariaDB/MySQL database of the MySQL cainiao: the DMS schema name of its tables. */
+export const MYSQL_CAINIAO_DATABASE = 'cainiao';
 
 class RuleList {
   readonly rules: Rule[] = [];
   private nextId = 1;
+
+  /** `schema`: the schema the rules' object-locators name (the side the mapping reads). */
+  constructor(private readonly schema: string) {}
 
   private add(rule: Rule): void {
     const id = String(this.nextId++);
@@ -34,10 +47,21 @@ class RuleList {
     this.add({
       'rule-type': 'selection',
       'rule-name': `include-${table}`,
-      'object-locator': { 'schema-name': SCHEMA, 'table-name': table },
+      'object-locator': { 'schema-name': this.schema, 'table-name': table },
       'rule-action': 'include',
       'load-order': loadOrder,
       ...(filters.length ? { filters } : {}),
+    });
+  }
+
+  renameSchema(to: string): void {
+    this.add({
+      'rule-type': 'transformation',
+      'rule-name': `rename-schema-${this.schema}`,
+      'rule-target': 'schema',
+      'object-locator': { 'schema-name': this.schema },
+      'rule-action': 'rename',
+      value: to,
     });
   }
 
@@ -46,7 +70,7 @@ class RuleList {
       'rule-type': 'transformation',
       'rule-name': `rename-${table}`,
       'rule-target': 'table',
-      'object-locator': { 'schema-name': SCHEMA, 'table-name': table },
+      'object-locator': { 'schema-name': this.schema, 'table-name': table },
       'rule-action': 'rename',
       value: to,
     });
@@ -57,7 +81,7 @@ class RuleList {
       'rule-type': 'transformation',
       'rule-name': `rename-${table}-${column}`,
       'rule-target': 'column',
-      'object-locator': { 'schema-name': SCHEMA, 'table-name': table, 'column-name': column },
+      'object-locator': { 'schema-name': this.schema, 'table-name': table, 'column-name': column },
       'rule-action': 'rename',
       value: to,
     });
@@ -68,7 +92,7 @@ class RuleList {
       'rule-type': 'transformation',
       'rule-name': `remove-${table}-${column}`,
       'rule-target': 'column',
-      'object-locator': { 'schema-name': SCHEMA, 'table-name': table, 'column-name': column },
+      'object-locator': { 'schema-name': this.schema, 'table-name': table, 'column-name': column },
       'rule-action': 'remove-column',
     });
   }
@@ -78,7 +102,7 @@ class RuleList {
       'rule-type': 'transformation',
       'rule-name': `type-${table}-${column}`,
       'rule-target': 'column',
-      'object-locator': { 'schema-name': SCHEMA, 'table-name': table, 'column-name': column },
+      'object-locator': { 'schema-name': this.schema, 'table-name': table, 'column-name': column },
       'rule-action': 'change-data-type',
       'data-type': dataType,
     });
@@ -90,7 +114,7 @@ class RuleList {
       'rule-type': 'transformation',
       'rule-name': `add-${table}-${column}`,
       'rule-target': 'column',
-      'object-locator': { 'schema-name': SCHEMA, 'table-name': table },
+      'object-locator': { 'schema-name': this.schema, 'table-name': table },
       'rule-action': 'add-column',
       value: column,
       expression,
@@ -103,15 +127,17 @@ const money = { type: 'numeric', precision: 12, scale: 2 };
 const text = (length: number) => ({ type: 'string', length });
 
 /** cainiao → duoduo: what the forward DMS task (full load + CDC) is given. */
-export function buildForwardMapping(): { rules: Rule[] } {
-  const r = new RuleList();
+export function buildForwardMapping(legacy: LegacyEngine = 'postgres'): { rules: Rule[] } {
+  const mysql = legacy === 'mysql';
+  const r = new RuleList(mysql ? MYSQL_CAINIAO_DATABASE : 'public');
   r.include('t_customer', 50);
   // discontinued products are not carried over; their stock rows are (filters are per table)
-  r.include('t_product', 40, [{ 'filter-type': 'source', 'column-name': 'discontinued', 'filter-conditions': [{ 'filter-operator': 'noteq', value: 'Y' }] }]);
+  r.include('t_product', 40, [{ 'filter-type': 'source', 'column-name': 'discontinued', 'filter-conditions': [{ 'filter-operator': 'noteq', value: mysql ? '1' : 'Y' }] }]);
   r.include('t_inventory', 30);
   // voided orders (status INVALID, amount 0, no items) are not carried over
   r.include('t_order', 20, [{ 'filter-type': 'source', 'column-name': 'status', 'filter-conditions': [{ 'filter-operator': 'noteq', value: INVALID_STATUS }] }]);
   r.include('t_order_item', 10);
+  if (mysql) r.renameSchema('public');
 
   r.renameTable('t_customer', 'customers');
   r.renameColumn('t_customer', 'cust_id', 'id');
@@ -128,7 +154,7 @@ export function buildForwardMapping(): { rules: Rule[] } {
   r.renameColumn('t_product', 'prod_nm', 'name');
   r.addColumn('t_product', 'category', categoryCaseSql('$cat_cd'), text(16));
   r.removeColumn('t_product', 'cat_cd');
-  r.changeDataType('t_product', 'price', money);
+  if (!mysql) r.changeDataType('t_product', 'price', money);
   r.removeColumn('t_product', 'discontinued');
   r.removeColumn('t_product', 'spec');
 
@@ -143,7 +169,7 @@ export function buildForwardMapping(): { rules: Rule[] } {
   r.renameColumn('t_order', 'cust_id', 'customer_id');
   r.addColumn('t_order', 'status', legacyStatusCaseSql('$status'), text(16));
   r.renameColumn('t_order', 'total_amt', 'total_amount');
-  r.changeDataType('t_order', 'total_amt', money);
+  if (!mysql) r.changeDataType('t_order', 'total_amt', money);
   r.removeColumn('t_order', 'remark');
   r.removeColumn('t_order', 'op_user');
 
@@ -151,7 +177,7 @@ export function buildForwardMapping(): { rules: Rule[] } {
   r.renameColumn('t_order_item', 'item_id', 'id');
   r.renameColumn('t_order_item', 'prod_id', 'product_id');
   r.renameColumn('t_order_item', 'qty', 'quantity');
-  r.changeDataType('t_order_item', 'unit_price', money);
+  if (!mysql) r.changeDataType('t_order_item', 'unit_price', money);
   return { rules: r.rules };
 }
 
@@ -164,13 +190,14 @@ export function buildForwardMapping(): { rules: Rule[] } {
  * printed as text (`12.30`), a timestamptz cast to the legacy local timestamp and a normalized
  * e-mail/phone all read back the same; a category goes back to its code (see categoryCodeCaseSql).
  */
-export function buildReverseMapping(): { rules: Rule[] } {
-  const r = new RuleList();
+export function buildReverseMapping(legacy: LegacyEngine = 'postgres'): { rules: Rule[] } {
+  const r = new RuleList('public');
   r.include('customers', 50);
   r.include('products', 40);
   r.include('inventory', 30);
   r.include('orders', 20);
   r.include('order_items', 10);
+  if (legacy === 'mysql') r.renameSchema(MYSQL_CAINIAO_DATABASE);
 
   r.renameTable('customers', 't_customer');
   r.renameColumn('customers', 'id', 'cust_id');
@@ -203,6 +230,14 @@ export function buildReverseMapping(): { rules: Rule[] } {
 
 export const FORWARD_MAPPING_FILE = 'mappings/cainiao-to-duoduo.json';
 export const REVERSE_MAPPING_FILE = 'mappings/duoduo-to-cainiao.json';
+/** The MySQL variant (a MariaDB/MySQL cainiao, database `cainiao`). */
+export const MYSQL_FORWARD_MAPPING_FILE = 'mappings/cainiao-mysql-to-duoduo.json';
+export const MYSQL_REVERSE_MAPPING_FILE = 'mappings/duoduo-to-cainiao-mysql.json';
+
+/** The committed mapping files of a legacy engine, relative to the repository root. */
+export function mappingFilesFor(legacy: LegacyEngine): { forward: string; reverse: string } {
+  return legacy === 'mysql' ? { forward: MYSQL_FORWARD_MAPPING_FILE, reverse: MYSQL_REVERSE_MAPPING_FILE } : { forward: FORWARD_MAPPING_FILE, reverse: REVERSE_MAPPING_FILE };
+}
 
 /** The exact file text (2-space JSON, trailing newline). */
 export function mappingFileText(doc: { rules: Rule[] }): string {
@@ -215,4 +250,6 @@ if (process.argv[1]?.endsWith('mapping-files.ts') && process.argv.includes('--wr
   const root = fileURLToPath(new URL('../../', import.meta.url));
   writeFileSync(root + FORWARD_MAPPING_FILE, mappingFileText(buildForwardMapping()));
   writeFileSync(root + REVERSE_MAPPING_FILE, mappingFileText(buildReverseMapping()));
+  writeFileSync(root + MYSQL_FORWARD_MAPPING_FILE, mappingFileText(buildForwardMapping('mysql')));
+  writeFileSync(root + MYSQL_REVERSE_MAPPING_FILE, mappingFileText(buildReverseMapping('mysql')));
 }

@@ -1,7 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { failedBeforeCommit, OrderService, type OrderLine, type Outcome } from './order-service.ts';
+import { failedBeforeCommit, OrderService, type OrderLine, type OrderPool, type Outcome } from './order-service.ts';
+import { MysqlOrderPool } from './mysql-order-pool.ts';
+import { engineOfUrl } from '../engines/engine-of-url.ts';
 import { NOT_APPLIED_HEADER } from '../router/router-core.ts';
 import type { Flavor } from './order-sql.ts';
 import { CutoverError } from '../errors.ts';
@@ -21,6 +23,11 @@ import { centsToMoney, moneyToCents } from './canonical-order.ts';
  * connection gives 503 with `Retry-After: 1`, never a 500; when the write failed before its
  * COMMIT was sent (nothing changed) the 503 also carries `x-cutover-not-applied: 1`, and the
  * router retries it (lib/router/router-core.ts).
+ *
+ * The cainiao app also runs on a MySQL-family cainiao (a `mysql://` / `mariadb://` URL, see
+ * lib/demo/cainiao-mysql-schema.ts) through mysql2, with the same service code and API: a fenced
+ * MySQL blue (`read_only`, sessions ended) answers exactly as a fenced PostgreSQL one does. Give it
+ * an account without SUPER / READ ONLY ADMIN, or `read_only` does not stop it.
  */
 export interface OrderAppOptions {
   readonly flavor: Flavor;
@@ -46,13 +53,20 @@ export interface OrderApp {
   stop(): Promise<void>;
 }
 
-const UNAVAILABLE_CODES = new Set(['25006', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', 'ECONNREFUSED', 'ECONNRESET']);
+const UNAVAILABLE_CODES = new Set([
+  // PostgreSQL: read-only transaction, shutting down, too many connections, connection lost
+  '25006', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006',
+  // MySQL/MariaDB (mysql2): read_only (a fenced blue), session killed, shutting down, too many connections, connection lost
+  'ER_OPTION_PREVENTS_STATEMENT', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR', 'ER_QUERY_INTERRUPTED',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'ETIMEDOUT', 'EPIPE',
+  'ECONNREFUSED', 'ECONNRESET',
+]);
 
 /** Errors meaning "the database cannot take this now": read-only, shutting down, connection lost. */
 export function isUnavailableError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (e?.code && UNAVAILABLE_CODES.has(e.code)) return true;
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(e?.message ?? '');
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|connection is in closed state|Pool is closed/i.test(e?.message ?? '');
 }
 
 /** A request the API refuses as malformed (400). */
@@ -93,10 +107,18 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
   }
 }
 
-export async function startOrderApp(options: OrderAppOptions): Promise<OrderApp> {
+/** The app's pool: pg for a postgres:// database, mysql2 (MysqlOrderPool) for a mysql:// or mariadb:// one. */
+function openPool(options: OrderAppOptions): OrderPool & { end(): Promise<void> } {
+  const max = options.maxConnections ?? 8;
+  if (engineOfUrl(options.databaseUrl) === 'mysql') {
+    if (options.flavor !== 'cainiao') {
+      throw new CutoverError('NOT_SUPPORTED', 'the duoduo app runs on PostgreSQL only', { received: options.databaseUrl.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@'), fix: 'give the duoduo (green) app a postgres:// database' });
+    }
+    return new MysqlOrderPool(options.databaseUrl, max);
+  }
   const pool = new pg.Pool({
     connectionString: options.databaseUrl,
-    max: options.maxConnections ?? 8,
+    max,
     connectionTimeoutMillis: 5000,
     statement_timeout: 5000,
     application_name: `demo-${options.flavor}-app`,
@@ -105,6 +127,11 @@ export async function startOrderApp(options: OrderAppOptions): Promise<OrderApp>
   pool.on('error', () => {});
   // …and so must a checked-out client between two queries (pg-pool only listens while idle)
   pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
+
+export async function startOrderApp(options: OrderAppOptions): Promise<OrderApp> {
+  const pool = openPool(options);
   const service = new OrderService(pool, options.flavor);
   let fault: OrderAppFault | null = null;
 

@@ -1,7 +1,7 @@
-import type pg from 'pg';
 import { canonicalOrder, centsToMoney, moneyToCents, type CanonicalOrder } from './canonical-order.ts';
 import { NEXT_STATUS, type OrderAction } from './order-status.ts';
-import { ORDER_SQL, type Flavor, type OrderSql } from './order-sql.ts';
+import { CAINIAO_MYSQL_SQL, ORDER_SQL, type Flavor, type OrderSql } from './order-sql.ts';
+import { CutoverError } from '../errors.ts';
 
 /**
  * The order business (下单 → 付款 → 发货 → 对账) over either schema. Results are typed outcomes;
@@ -16,7 +16,39 @@ export interface OrderLine {
   readonly quantity: number;
 }
 
-export type Queryable = Pick<pg.ClientBase, 'query'>;
+/** What a statement gives back: rows (SELECT) and the rows it returned or changed. */
+export interface QueryResultLike {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly rows: any[];
+  readonly rowCount: number | null;
+}
+
+/** A session or pool that runs the OrderSql statements: pg's, or the MySQL adapter (lib/demo/mysql-order-pool.ts). */
+export interface Queryable {
+  query(text: string, values?: unknown[]): Promise<QueryResultLike>;
+}
+
+/** A session taken from a pool for one transaction; `release(true)` drops a broken one. */
+export interface PooledClient extends Queryable {
+  readonly dialect?: 'mysql';
+  release(broken?: boolean): void;
+}
+
+/** The pool the order service runs on: pg.Pool, or MysqlOrderPool (`dialect: 'mysql'`). */
+export interface OrderPool extends Queryable {
+  readonly dialect?: 'mysql';
+  connect(): Promise<PooledClient>;
+}
+
+/** The statements of `flavor` for the engine behind `db` (cainiao only, on a MySQL-family database). */
+export function orderSqlFor(db: Queryable, flavor: Flavor): OrderSql {
+  if ((db as { dialect?: string }).dialect !== 'mysql') return ORDER_SQL[flavor];
+  if (flavor === 'cainiao') return CAINIAO_MYSQL_SQL;
+  throw new CutoverError('NOT_SUPPORTED', 'the duoduo app runs on PostgreSQL only', {
+    received: 'a mysql:// database for the duoduo app',
+    fix: 'give the duoduo (green) app a postgres:// database; only the legacy cainiao app runs on MySQL/MariaDB',
+  });
+}
 
 const fail = (status: number, error: string, message: string, details?: Record<string, unknown>) =>
   ({ ok: false, status, error, message, ...(details ? { details } : {}) }) as const;
@@ -29,28 +61,29 @@ function toCanonical(rows: Record<string, unknown>[]): CanonicalOrder[] {
       customerId: Number(r.customer_id),
       status: String(r.status),
       totalAmount: String(r.total_amount),
-      items: r.items as CanonicalOrder['items'],
+      // PostgreSQL's json arrives parsed; MySQL's GROUP_CONCAT of JSON objects arrives as text
+      items: (typeof r.items === 'string' ? JSON.parse(r.items) : r.items) as CanonicalOrder['items'],
     }),
   );
 }
 
 /** One order in canonical form read straight from a database of either flavor (for ledger checks), or null. */
 export async function readCanonicalOrder(db: Queryable, flavor: Flavor, id: number): Promise<CanonicalOrder | null> {
-  const { rows } = await db.query(ORDER_SQL[flavor].order, [id]);
+  const { rows } = await db.query(orderSqlFor(db, flavor).order, [id]);
   return rows[0] ? toCanonical(rows)[0]! : null;
 }
 
-/** Deadlocks and serialization failures are retried; anything else is the caller's. */
-const RETRYABLE = new Set(['40P01', '40001']);
+/** Deadlocks and serialization failures (PostgreSQL's, MySQL's) are retried; anything else is the caller's. */
+const RETRYABLE = new Set(['40P01', '40001', 'ER_LOCK_DEADLOCK']);
 
 export class OrderService {
   private readonly sql: OrderSql;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly pool: OrderPool,
     readonly flavor: Flavor,
   ) {
-    this.sql = ORDER_SQL[flavor];
+    this.sql = orderSqlFor(pool, flavor);
   }
 
   async getOrder(id: number, db: Queryable = this.pool): Promise<CanonicalOrder | null> {
@@ -145,11 +178,11 @@ export class OrderService {
     await this.pool.query('select 1');
   }
 
-  private async transaction<T>(work: (db: pg.PoolClient) => Promise<Outcome<T>>): Promise<Outcome<T>> {
+  private async transaction<T>(work: (db: PooledClient) => Promise<Outcome<T>>): Promise<Outcome<T>> {
     for (let attempt = 1; ; attempt++) {
       // until COMMIT is sent, a failure leaves the database as it was: the write can be retried
       let committing = false;
-      let client: pg.PoolClient | null = null;
+      let client: PooledClient | null = null;
       let broken = false;
       try {
         client = await this.pool.connect();

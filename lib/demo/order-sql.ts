@@ -95,3 +95,43 @@ export const DUODUO_SQL: OrderSql = {
 };
 
 export const ORDER_SQL: Readonly<Record<Flavor, OrderSql>> = { cainiao: CAINIAO_SQL, duoduo: DUODUO_SQL };
+
+const mysqlItems = `coalesce((select concat('[', group_concat(json_object('productId', i.prod_id, 'quantity', i.qty,
+    'unitPrice', cast(i.unit_price as char)) order by i.item_id separator ','), ']') from t_order_item i where i.order_id = o.order_id), '[]') as items`;
+
+/**
+ * The cainiao app's SQL on a MySQL-family cainiao (lib/demo/cainiao-mysql-schema.ts: DECIMAL
+ * money, tinyint(1) `discontinued`, ENUM status), in the same shape: `$n` parameters (the pool
+ * adapter, lib/demo/mysql-order-pool.ts, binds them as `?` in order) and, where PostgreSQL has
+ * `RETURNING` on an UPDATE, two statements run on the same session whose last result is the
+ * answer (`row_count()` is the rows the UPDATE before it changed). Item lists go through
+ * JSON_TABLE (MariaDB 10.6+, MySQL 8.0.4+) and are read back with GROUP_CONCAT (both engines
+ * order inside it; MySQL's JSON_ARRAYAGG does not).
+ */
+export const CAINIAO_MYSQL_SQL: OrderSql = {
+  order: `select o.order_id as id, o.cust_id as customer_id, ${legacyStatus} as status, cast(o.total_amt as char) as total_amount, ${mysqlItems}
+          from t_order o where o.order_id = $1 and o.status <> '${INVALID_STATUS}'`,
+  customerOrders: `select o.order_id as id, o.cust_id as customer_id, ${legacyStatus} as status, cast(o.total_amt as char) as total_amount, ${mysqlItems}
+                   from t_order o where o.cust_id = $1 and o.status <> '${INVALID_STATUS}' order by o.order_id desc limit 50`,
+  customerExists: `select 1 from t_customer where cust_id = $1`,
+  orderablePrice: `select cast(price as char) as price from t_product where prod_id = $1 and discontinued = 0`,
+  takeStock: `update t_inventory i join t_product p on p.prod_id = i.prod_id set i.qty = i.qty - $2, i.upd_time = now()
+              where i.prod_id = $1 and i.qty >= $2 and p.discontinued = 0;
+              select cast(price as char) as price from t_product where prod_id = $1 and row_count() > 0`,
+  returnStock: `update t_inventory set qty = qty + $2, upd_time = now() where prod_id = $1`,
+  insertOrder: `insert into t_order (cust_id, status, total_amt, created_at, updated_at, op_user) values ($1, 'CREATED', $2, now(), now(), 'web');
+                select last_insert_id() as id`,
+  insertItems: `insert into t_order_item (order_id, prod_id, qty, unit_price)
+                select $1, p.v, json_value($3, concat('$[', p.n - 1, ']')), json_value($4, concat('$[', p.n - 1, ']'))
+                from json_table($2, '$[*]' columns (n for ordinality, v int path '$')) p order by p.n`,
+  moveStatus: `update t_order o set o.status = $3, o.updated_at = now()
+               where o.order_id = $1 and o.status <> '${INVALID_STATUS}' and ${legacyStatus} = $2`,
+  inventory: `select prod_id as product_id, qty as quantity, wh_cd as warehouse from t_inventory where prod_id = $1`,
+  reconciliation: `select date_format(o.created_at, '%Y-%m-%d') as day, ${legacyStatus} as status, count(*) as orders,
+                          cast(sum(o.total_amt) as char) as amount
+                   from t_order o where o.status <> '${INVALID_STATUS}' group by 1, 2 order by 1, 2`,
+  isTestOrder: `select 1 from t_order o join t_customer c on c.cust_id = o.cust_id
+                where o.order_id = $1 and lower(trim(c.email)) like '${testAccount}'`,
+  deleteItems: `delete from t_order_item where order_id = $1`,
+  deleteOrder: `delete from t_order where order_id = $1`,
+};

@@ -185,7 +185,9 @@ export class CrossEngineValidator implements Validator {
     const plans: CrossPlan[] = [];
     for (const mapped of tables) {
       const plan = planTable(mapped, nativeTypes.get(`${mapped.source.schema}.${mapped.source.table}`) ?? new Map(), targetCat.nativeTypes, source.filterSql(mapped));
-      if (plan.columns.some((c) => c.source === null)) plan.transformer = await createRowTransformer(mapped);
+      // the source rows come filtered by the SQL (sourceFilter) and carry only the expressions'
+      // inputs: the transformer must not filter again on columns it is not given (a NULL fails a filter)
+      if (plan.columns.some((c) => c.source === null)) plan.transformer = await createRowTransformer({ ...mapped, filters: [] });
       if (plan.rowsAlways) this.out.info('validate', `${plan.source}: JSON or expression columns are compared in the client, so every chunk ships its rows`);
       plans.push(plan);
     }

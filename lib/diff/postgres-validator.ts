@@ -8,8 +8,10 @@ import { createRowTransformer, loadTableMappings, readMappedCatalog, resolveSele
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
-import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
-import { hashChunk, hashedRange, type ChunkContext, type ChunkHashes } from './chunk-compare.ts';
+import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, ValidationScope, Validator } from '../platform/roles.ts';
+import { appliedCounters, baselineRefusal, countOnSource, dropBaseline, forwardSlots, keyRanges, readBaseline, readChangedKeys, readStreams, writeBaseline, type ValidationBaseline } from './changed-rows.ts';
+import { hashChunk, hashedRange, sourceRows, targetRows, type ChunkContext, type ChunkHashes } from './chunk-compare.ts';
+import { diffChunkRows } from './row-diff.ts';
 import { openComparisonPool, warmPool } from './comparison-pool.ts';
 import { readDeadLetterIds } from './dead-letters.ts';
 import { negotiateForm } from './form-probe.ts';
@@ -91,6 +93,11 @@ export class PostgresValidator implements Validator {
   }
 
   async validate(options: ValidateOptions = {}): Promise<PostgresValidationReport> {
+    return this.run(options, true);
+  }
+
+  /** `reconcileToo`: false for the whole tables a changed-rows check compares, which reconciles once itself. */
+  private async run(options: ValidateOptions, reconcileToo: boolean): Promise<PostgresValidationReport> {
     const startedAt = this.now().toISOString();
     const { env } = this;
     const concurrency = env.validation.concurrency;
@@ -131,7 +138,20 @@ export class PostgresValidator implements Validator {
         }
         contexts.set(plan.source, { plan, sourceDb, targetDb, form, transformer, deadLetterIds: deadLetters.get(plan.source)! });
       }
-      const checkpoint = new ValidationCheckpoint(env.stateDir, this.fingerprint(plans, form), this.now);
+      const fingerprint = this.fingerprint(plans, form);
+      const whole = !options.tables?.length;
+      let scope: ValidationScope | undefined;
+      if (options.frozen && whole) {
+        // inside the write hold: only the rows changed since the last passing full validation
+        const baseline = readBaseline(env.stateDir);
+        const refusal = await baselineRefusal(baseline, fingerprint, targetDb).catch((err: Error) => `the record of changed keys could not be read: ${err.message}`);
+        if (!refusal) return await this.validateChanged(baseline!, plans, contexts, sourceDb, targetDb, options, startedAt);
+        scope = { kind: 'full', reason: refusal };
+        this.out.info('validate', `the frozen validation compares every row: ${refusal}`);
+      }
+      // a full validation of every table records where it started, for the frozen check at the switch
+      const baselineStart = !options.frozen && whole && lagAware ? await this.baselineStart(targetDb) : null;
+      const checkpoint = new ValidationCheckpoint(env.stateDir, fingerprint, this.now);
       if (checkpoint.resumed) this.out.info('validate', `resuming the validation started ${checkpoint.startedAt} (${checkpoint.finishedChunks} chunk(s) already compared)`);
 
       const limiter = new TaskLimiter(concurrency);
@@ -195,7 +215,7 @@ export class PostgresValidator implements Validator {
       this.out.done('validate');
 
       const reconciliation = await reconcile(
-        env.validation.reconciliation,
+        reconcileToo ? env.validation.reconciliation : [],
         sourceDb,
         targetDb,
         lagAware ? { replicator: this.replicator!, rounds: this.recheckRounds, timeoutMs: this.recheckTimeoutMs, out: this.out } : undefined,
@@ -212,6 +232,12 @@ export class PostgresValidator implements Validator {
       }
       if (options.repair && repairs.length) repaired = await applyRepairs(targetDb, repairs, env.target.url);
       checkpoint.finish(this.now);
+      if (!options.frozen && whole) {
+        if (!equal) dropBaseline(env.stateDir);
+        else if (baselineStart && !checkpoint.resumed && !repaired) {
+          writeBaseline(env.stateDir, { version: 1, ...baselineStart, fingerprint, startedAt, finishedAt: this.now().toISOString() });
+        }
+      }
       const report: PostgresValidationReport = {
         equal,
         tables,
@@ -229,6 +255,7 @@ export class PostgresValidator implements Validator {
         },
         ...(repaired !== undefined ? { repaired } : {}),
         ...(options.repairSqlFile ? { repairSqlFile: options.repairSqlFile } : {}),
+        ...(scope ? { scope } : {}),
       };
       this.summarize(report);
       if (options.frozen && report.figures.unexplainedChunks) {
@@ -242,6 +269,134 @@ export class PostgresValidator implements Validator {
       for (const t of transformers) t.close();
       await Promise.all([sourceDb.end().catch(() => {}), targetDb.end().catch(() => {})]);
     }
+  }
+
+  /**
+   * Where a full validation starts: the source position before any row is read, the forward
+   * streams it relies on, and the worker's change counters once the target applied that position.
+   * Null when the kit's forward worker keeps no record of changed keys (a frozen check is then full).
+   */
+  private async baselineStart(targetDb: pg.Pool): Promise<Pick<ValidationBaseline, 'position' | 'streams' | 'applied'> | null> {
+    const replicator = this.replicator;
+    if (!replicator || replicator.direction !== 'forward') return null;
+    try {
+      const streams = await readStreams(targetDb, forwardSlots(this.env));
+      if (!streams || streams.some((s) => !s.complete)) return null;
+      const position = await replicator.sourcePosition();
+      const applied = (await replicator.waitForPosition(position, 5000)) ? await appliedCounters(replicator) : null;
+      return { position, streams: streams.map(({ slot, consistentLsn }) => ({ slot, consistentLsn })), applied };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The frozen check inside the write hold: the rows changed since the last passing full
+   * validation (changed-rows.ts), by key on both sides, and in full the tables it cannot narrow;
+   * then the reconciliation. Fails (throws) when a recorded key that should name a row finds none
+   * on the source: the record would not reach what changed.
+   */
+  private async validateChanged(
+    baseline: ValidationBaseline,
+    plans: readonly TablePlan[],
+    contexts: ReadonlyMap<string, ChunkContext>,
+    sourceDb: pg.Pool,
+    targetDb: pg.Pool,
+    options: ValidateOptions,
+    startedAt: string,
+  ): Promise<PostgresValidationReport> {
+    const changes = await readChangedKeys(targetDb, baseline.streams.map((s) => s.slot), baseline.position);
+    const appliedNow = baseline.applied ? await appliedCounters(this.replicator) : null;
+    const fullTables: { table: string; reason: string }[] = [];
+    for (const plan of plans) {
+      const c = changes.get(plan.source);
+      if (c?.truncated) fullTables.push({ table: plan.source, reason: 'truncated since the full validation' });
+      else if (!c?.keys.length && baseline.applied && appliedNow && appliedNow.pid === baseline.applied.pid) {
+        const applied = (appliedNow.changes[plan.source] ?? 0) - (baseline.applied.changes[plan.source] ?? 0);
+        if (applied > 0) fullTables.push({ table: plan.source, reason: `the replicator applied ${applied} change(s) to it since the full validation, but no changed key was recorded` });
+      }
+    }
+    const full = new Set(fullTables.map((f) => f.table));
+    const narrowed = plans.filter((p) => !full.has(p.source) && changes.get(p.source)?.keys.length);
+    const changedRows = narrowed.reduce((n, p) => n + changes.get(p.source)!.keys.length, 0);
+    this.out.info(
+      'validate',
+      `frozen validation: ${changedRows} row(s) changed in ${narrowed.length} table(s) since the full validation that started at ${baseline.position} (finished ${baseline.finishedAt})` +
+        (fullTables.length ? `; compared in full: ${fullTables.map((f) => `${f.table} (${f.reason})`).join(', ')}` : ''),
+    );
+    const limiter = new TaskLimiter(this.env.validation.concurrency);
+    const results = new Map<string, ChunkResult[]>(plans.filter((p) => !full.has(p.source)).map((p) => [p.source, []]));
+    const total = narrowed.reduce((n, p) => n + keyRanges(changes.get(p.source)!.keys).length, 0);
+    let done = 0;
+    const tasks: Promise<void>[] = [];
+    for (const plan of narrowed) {
+      const ctx = contexts.get(plan.source)!;
+      const keys = changes.get(plan.source)!.keys;
+      const present = keys.filter((k) => k.present);
+      tasks.push(
+        limiter.run(async () => {
+          const found = await countOnSource(sourceDb, plan, present);
+          if (found < present.length) {
+            throw new CutoverError('INTERNAL', `the frozen validation found ${found} of ${present.length} changed row(s) of ${plan.source} on the source by their recorded keys`, {
+              received: `${present.length - found} recorded key(s) name no source row`,
+              fix: 'the record of changed keys does not reach the rows it names; run `cutover validate` (a full comparison) and report this with the table\'s key types',
+            });
+          }
+        }),
+      );
+      keyRanges(keys).forEach((range, index) =>
+        tasks.push(
+          limiter.run(async () => {
+            if (options.signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover switch` again' });
+            const [src, tgt] = await Promise.all([sourceRows(ctx, range), targetRows(ctx, range)]);
+            const diff = diffChunkRows(plan, src.rows, tgt, { floatTolerance: ctx.form.floatTolerance, deadLetterIds: ctx.deadLetterIds });
+            const differs = diff.missing.length + diff.extra.length + diff.different.length > 0;
+            results.get(plan.source)!.push({
+              table: plan.source,
+              index,
+              sourceRows: src.rows.length,
+              targetRows: tgt.length,
+              mismatched: differs,
+              missing: diff.missing.map((e) => e.key),
+              extra: diff.extra.map((e) => e.key),
+              different: diff.different.map((e) => e.key),
+              deadLetter: diff.deadLetter.map((e) => e.key),
+              samples: diff.samples,
+              inFlight: 0,
+              rowsFetched: src.fetched + tgt.length,
+              repair: [...diff.missing, ...diff.extra, ...diff.different].flatMap((e) => (e.repair ? [e.repair] : [])),
+            });
+            this.out.progress({ topic: 'validate', done: ++done, total, unit: 'key batches' });
+          }),
+        ),
+      );
+    }
+    await Promise.all(tasks);
+    if (total) this.out.done('validate');
+    const wholeTables = fullTables.length ? await this.run({ frozen: true, tables: fullTables.map((f) => f.table), signal: options.signal }, false) : null;
+    const reconciliation = await reconcile(this.env.validation.reconciliation, sourceDb, targetDb);
+    const tables = plans.map((plan) => wholeTables?.tables.find((t) => t.source === plan.source) ?? tableDiff(plan, results.get(plan.source)!));
+    const all = [...results.values()].flat();
+    const equal = tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal);
+    const report: PostgresValidationReport = {
+      equal,
+      tables,
+      reconciliation,
+      startedAt,
+      finishedAt: this.now().toISOString(),
+      figures: {
+        rowsCompared: all.reduce((n, r) => n + r.sourceRows + r.targetRows, 0) + (wholeTables?.figures.rowsCompared ?? 0),
+        rowsFetched: all.reduce((n, r) => n + r.rowsFetched, 0) + (wholeTables?.figures.rowsFetched ?? 0),
+        chunks: all.length + (wholeTables?.figures.chunks ?? 0),
+        mismatchedChunks: all.filter((r) => r.mismatched).length + (wholeTables?.figures.mismatchedChunks ?? 0),
+        resumedChunks: 0,
+        recheckedChunks: 0,
+        unexplainedChunks: wholeTables?.figures.unexplainedChunks ?? 0,
+      },
+      scope: { kind: 'changed-rows', since: baseline.position, baselineFinishedAt: baseline.finishedAt, changedRows, tablesWithChanges: narrowed.length, fullTables },
+    };
+    this.summarize(report);
+    return report;
   }
 
   /** The forward mapping resolved against the source catalog (refused when it selects nothing), narrowed to `only` when given. */

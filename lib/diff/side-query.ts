@@ -18,6 +18,11 @@ export interface KeyRange {
    */
   readonly keys?: readonly (readonly (string | null)[])[];
   /**
+   * Only the rows with these keys, as the source's key texts (cast to each side's key types, like
+   * the bounds): the rows changed since the last full validation (changed-rows.ts).
+   */
+  readonly sourceKeys?: readonly (readonly (string | null)[])[];
+  /**
    * Only the rows whose key hash (see keyHash) has one of `values` in its low `bits` bits: a
    * sub-bucket of the range that narrowing (bucket-narrowing.ts) found different.
    */
@@ -169,6 +174,15 @@ function where(shape: SideShape, range: KeyRange, params: KeyParams, key?: KeyFo
       // the scan on the primary-key index
       const columns = key.texts.map((_, i) => params.array(range.keys!.map((k) => k[i] ?? null)));
       parts.push(`(${key.texts.join(', ')}) IN (SELECT * FROM unnest(${columns.join(', ')}))`);
+    }
+    if (range.sourceKeys) {
+      // plain key columns (no COLLATE): equality, and the primary-key index serves it
+      const arrays = shape.keyColumns.map((_, i) => params.array(range.sourceKeys!.map((k) => k[i] ?? null), shape.keyTypes[i]));
+      parts.push(
+        shape.keyColumns.length === 1
+          ? `${shape.keyColumns[0]} = ANY(${arrays[0]})`
+          : `(${shape.keyColumns.join(', ')}) IN (SELECT * FROM unnest(${arrays.join(', ')}))`,
+      );
     }
     if (range.keyHash && key) parts.push(`${lowBits(key.hash, range.keyHash.bits)} = ANY(${params.array(range.keyHash.values.map(String), 'bigint')})`);
   }

@@ -64,13 +64,14 @@ async function mysqlSourcePlatform(env: ResolvedPostgresEnvironment, out: Output
       fix: 'replicate and snapshot a MySQL/MariaDB source with AWS DMS (platform "aws"); assess, validate, the write fence and sequences work here',
     });
   const forward = unavailableRole<Replicator>(local('replication'), { direction: 'forward' });
-  const reverse = unavailableRole<Replicator>(local('reverse replication'), { direction: 'reverse' });
   const snapshotter = unavailableRole<Snapshotter>(local('a snapshot'));
-  const [inspector, validator, fence, sequences] = await Promise.all([
+  const [inspector, validator, fence, sequences, reverse] = await Promise.all([
     role<Inspector>('../engines/mysql/mysql-inspector.ts', 'MysqlInspector', 'assess (the MySQL inspector)', (C) => new (C as AnyCtor<Inspector>)(env, out)),
     role<Validator>('../diff/cross-engine-validator.ts', 'CrossEngineValidator', 'validate (cross-engine)', (C) => new (C as AnyCtor<Validator>)(env, out)),
     role<WriteFence>('../engines/mysql/mysql-write-fence.ts', 'MysqlWriteFence', 'the MySQL write fence', (C) => new (C as AnyCtor<WriteFence>)(env)),
     role<SequenceSync>('../engines/mysql/cross-engine-sequence-sync.ts', 'CrossEngineSequenceSync', 'sequence sync (AUTO_INCREMENT)', (C) => new (C as AnyCtor<SequenceSync>)(env, out)),
+    // green's pgoutput stream applied into blue through mysql2 (lib/replication/mysql-reverse-worker.ts)
+    role<Replicator>('../replication/postgres-replicator.ts', 'PostgresReplicator', 'reverse replication (into MySQL)', (C) => new (C as AnyCtor<Replicator>)(env, 'reverse', out), { direction: 'reverse' }),
   ]);
   // nothing of the kit is installed in a MySQL source by these roles; cancel has nothing to remove there
   const cleaner = unavailableRole<KitCleaner>(local('cancel (removing the kit from the databases)'));

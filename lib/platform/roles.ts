@@ -187,7 +187,27 @@ export interface ValidationReport {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly figures: { rowsCompared: number; rowsFetched: number; chunks: number; mismatchedChunks: number };
+  /** What a frozen validation compared. @default - every row (full) */
+  readonly scope?: ValidationScope;
 }
+
+/**
+ * A frozen validation compares every row (`full`), or only the rows changed since the last passing
+ * full validation (`changed-rows`, lib/diff/changed-rows.ts), plus whole tables it could not
+ * narrow (`fullTables`).
+ */
+export type ValidationScope =
+  | { readonly kind: 'full'; readonly reason: string }
+  | {
+      readonly kind: 'changed-rows';
+      /** Source position the full validation started from. */
+      readonly since: string;
+      readonly baselineFinishedAt: string;
+      /** Changed keys compared, and in how many tables. */
+      readonly changedRows: number;
+      readonly tablesWithChanges: number;
+      readonly fullTables: readonly { readonly table: string; readonly reason: string }[];
+    };
 
 export interface ValidateOptions {
   /** Only these source tables (`schema.table`). @default every mapped table */

@@ -29,3 +29,11 @@ export function textArrayLiteral(values: readonly (string | null)[]): string {
   }
   return out + "}'";
 }
+
+/**
+ * A `text[]` value as PostgreSQL prints it (`{"a","b",NULL}`), without SQL quoting: an element of
+ * another text array literal that the server casts to `text[]` (a composite key as one value).
+ */
+export function arrayText(values: readonly (string | null)[]): string {
+  return '{' + values.map((v) => (v === null ? 'NULL' : '"' + v.replace(/["\\]/g, '\\$&') + '"')).join(',') + '}';
+}

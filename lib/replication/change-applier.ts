@@ -7,7 +7,7 @@ import { encodeCopyField, toPgText } from './copy-text.ts';
 import { writeAppliedLsnSql } from './control-schema.ts';
 import { compareLsn } from './lsn.ts';
 import { sourceName, targetName } from '../mappings/mapped-tables.ts';
-import { qualified, quoteIdent, quoteLiteral, textArrayLiteral } from './sql-names.ts';
+import { arrayText, qualified, quoteIdent, quoteLiteral, textArrayLiteral } from './sql-names.ts';
 
 export interface ApplyTable {
   readonly table: MappedTable;
@@ -147,6 +147,8 @@ export class ChangeApplier {
       const copy = this.copyRows(group as Extract<Op, { kind: 'insert' }>[]);
       parts.push(() => this.sendCopy(copy));
     }
+    const changedKeys = this.changedKeysSql(txns);
+    if (changedKeys) statements.push(changedKeys);
     statements.push(writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime), 'commit', 'select pg_current_wal_insert_lsn()::text as lsn');
     parts.push(sqlPart(statements.join(';\n')));
     const send = async (): Promise<BatchResult | Error> => {
@@ -174,6 +176,53 @@ export class ChangeApplier {
     const done = this.tail.then((previousCommitted) => (previousCommitted ? send() : new Error('not sent: the batch before it failed')));
     this.tail = done.then((r) => !(r instanceof Error));
     return { txns, endLsn: last.endLsn, done };
+  }
+
+  /**
+   * Forward streams: the source keys the batch's changes touched, upserted into
+   * `_cutover.changed_key` with the commit position of their last change, in the batch's own
+   * transaction. Taken from the changes themselves, not from the writes they became, so a change
+   * the mapping filters out, a dead letter or a rejected change is recorded too: the frozen
+   * validation compares every row changed since the last full validation. Null for reverse
+   * streams (nothing reads it there) and for a batch that touched no mapped table.
+   */
+  private changedKeysSql(txns: readonly SourceTransaction[]): string | null {
+    if (this.direction !== 'forward') return null;
+    // last change per (table, key) wins: one upsert may not touch a row twice
+    const latest = new Map<string, { table: string; key: string; present: boolean; lsn: string }>();
+    const touch = (t: ApplyTable, row: WireRow | null, present: boolean, lsn: string) => {
+      const table = sourceName(t.table);
+      const key = row ? arrayText(t.table.primaryKey.map((c) => toPgText(row[c]))) : '{}';
+      const id = `${table}\u0000${key}`;
+      latest.delete(id);
+      latest.set(id, { table, key, present, lsn });
+    };
+    for (const txn of txns) {
+      for (const c of txn.changes) {
+        if (c.kind === 'truncate') {
+          for (const r of c.relations) {
+            const t = this.lookup(r.schema, r.table);
+            if (t) touch(t, null, false, txn.commitLsn);
+          }
+          continue;
+        }
+        const t = this.lookup(c.schema, c.table);
+        if (!t) continue;
+        if (c.kind === 'delete') touch(t, c.oldKey, false, txn.commitLsn);
+        else {
+          if (c.kind === 'update' && c.oldKey && !sameKey(c.oldKey, c.newRow, t.table.primaryKey)) touch(t, c.oldKey, false, txn.commitLsn);
+          touch(t, c.newRow, true, txn.commitLsn);
+        }
+      }
+    }
+    if (!latest.size) return null;
+    const rows = [...latest.values()];
+    const column = (values: (string | null)[], type: string) => `${textArrayLiteral(values)}::${type}[]`;
+    return `insert into _cutover.changed_key (slot, source_table, key, present, lsn)
+      select ${quoteLiteral(this.slot)}, u.t, u.k::text[], u.p, u.l::pg_lsn
+        from unnest(${column(rows.map((r) => r.table), 'text')}, ${column(rows.map((r) => r.key), 'text')}, ${column(rows.map((r) => (r.present ? 't' : 'f')), 'boolean')}, ${column(rows.map((r) => r.lsn), 'text')}) as u(t, k, p, l)
+      on conflict (slot, source_table, key) do update set present = excluded.present, lsn = excluded.lsn
+        where excluded.lsn >= _cutover.changed_key.lsn`;
   }
 
   /** A group of new rows as `COPY … FROM STDIN` statement and text data. */
@@ -261,8 +310,9 @@ export class ChangeApplier {
           perTable.set(name, (perTable.get(name) ?? 1) - 1);
         }
       }
+      const changedKeys = this.changedKeysSql(txns);
       const results = await this.client.query(
-        `${writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime)};\ncommit;\nselect pg_current_wal_insert_lsn()::text as lsn`,
+        `${changedKeys ? `${changedKeys};\n` : ''}${writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime)};\ncommit;\nselect pg_current_wal_insert_lsn()::text as lsn`,
       );
       targetLsn = lastLsn(results);
     } catch (err) {

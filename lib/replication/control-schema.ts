@@ -10,6 +10,10 @@ import { quoteLiteral } from './sql-names.ts';
  *   `done = true` commit in one transaction, so a killed load resumes without duplicates.
  * - `apply_state`: the last source commit applied, written in the same transaction as the changes.
  * - `dead_letter`: changes the target rejected, never silently dropped.
+ * - `changed_key`: forward streams only: every source key a change touched, with the commit
+ *   position of its last change (written in the same transaction as the change). The write
+ *   switch's frozen validation compares just the rows changed since the last full validation
+ *   (lib/diff/changed-rows.ts); `key` '{}' marks a TRUNCATE (the whole table changed).
  */
 export const CONTROL_SCHEMA = '_cutover';
 
@@ -56,6 +60,14 @@ export async function ensureControlSchema(client: pg.ClientBase): Promise<void> 
       error text not null,
       lsn pg_lsn,
       at timestamptz not null default now()
+    );
+    create table if not exists _cutover.changed_key (
+      slot text not null,
+      source_table text not null,
+      key text[] not null,
+      present boolean not null,
+      lsn pg_lsn not null,
+      primary key (slot, source_table, key)
     );`);
 }
 
@@ -64,11 +76,18 @@ export async function resetStream(client: pg.ClientBase, slot: string): Promise<
   await client.query('delete from _cutover.load_chunk where slot = $1', [slot]);
   await client.query('delete from _cutover.load_state where slot = $1', [slot]);
   await client.query('delete from _cutover.apply_state where slot = $1', [slot]);
+  await client.query('delete from _cutover.changed_key where slot = $1', [slot]);
 }
 
 export async function readAppliedLsn(client: pg.ClientBase, slot: string): Promise<string | null> {
   const { rows } = await client.query<{ lsn: string }>('select applied_lsn::text as lsn from _cutover.apply_state where slot = $1', [slot]);
   return rows[0]?.lsn ?? null;
+}
+
+/** Source commit time (ms) of the newest transaction applied for `slot`; null when none is recorded. */
+export async function readAppliedCommitAt(client: pg.ClientBase, slot: string): Promise<number | null> {
+  const { rows } = await client.query<{ at: string | null }>('select (extract(epoch from source_commit_at) * 1000)::text as at from _cutover.apply_state where slot = $1', [slot]);
+  return rows[0]?.at ? Number(rows[0].at) : null;
 }
 
 export async function writeAppliedLsn(client: pg.ClientBase, slot: string, direction: string, lsn: string, sourceCommitAt: Date | null): Promise<void> {

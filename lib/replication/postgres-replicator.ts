@@ -12,7 +12,10 @@ import { maxHeartbeatAgeMs } from '../config/common-schema.ts';
 import { compareLsn, isLsn } from './lsn.ts';
 import { judgeStream, type SourceFacts, type TargetFacts } from './stream-health.ts';
 import { dropPublication, dropSlot } from './replication-slot.ts';
-import { ReplicationWorker } from './replication-worker.ts';
+import { createStreamWorker, type StreamWorker } from './stream-worker.ts';
+import { engineOfUrl } from '../engines/engine-of-url.ts';
+import { connectMysql } from '../engines/mysql/mysql-connection.ts';
+import { readMysqlApplied } from '../engines/mysql/mysql-kit-schema.ts';
 import { processAlive, readStatusFile, type WorkerStatusFile } from './status-file.ts';
 import { streamNames, streamOriginCondition, type Direction, type StreamNames } from './stream-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
@@ -53,7 +56,7 @@ export function unknownWave(env: Pick<ResolvedPostgresEnvironment, 'replication'
  * source with the reverse mapping (slot and publication names end in `_rev`).
  */
 export class PostgresReplicator implements Replicator {
-  private readonly foreground = new Map<string, { controller: AbortController; done: Promise<void>; worker: ReplicationWorker }>();
+  private readonly foreground = new Map<string, { controller: AbortController; done: Promise<void>; worker: StreamWorker }>();
 
   constructor(
     private readonly env: ResolvedPostgresEnvironment,
@@ -94,7 +97,7 @@ export class PostgresReplicator implements Replicator {
     let pid: number;
     if (options.foreground) {
       const controller = new AbortController();
-      const worker = new ReplicationWorker(
+      const worker = createStreamWorker(
         this.env,
         this.direction,
         { wave: names.wave, fromPosition: options.fromPosition, replicateOwnChanges: this.options.replicateOwnChanges },
@@ -186,14 +189,34 @@ export class PostgresReplicator implements Replicator {
       for (const r of rows) if (r.slot_name) found.set(r.slot_name, r.confirmed);
       return { currentLsn: rows[0]!.lsn, nowMs: Number(rows[0]!.now_ms), confirmedLsn: null } satisfies SourceFacts;
     }).catch(() => null);
-    const target = await this.withWriteSide(async (c) => {
+    const target = await (this.writesMysql() ? this.mysqlTargetFacts(slots) : this.withWriteSide(async (c) => {
       const { rows } = await c.query<{ slot: string; at: string | null }>(
         `select slot, (extract(epoch from source_commit_at) * 1000)::text as at from _cutover.apply_state where slot = any($1::text[])`,
         [slots],
       );
       return new Map(rows.map((r) => [r.slot, { sourceCommitAtMs: r.at === null ? null : Number(r.at) }]));
-    }).catch(() => null);
+    })).catch(() => null);
     return { source, target, slots: found };
+  }
+
+  /** Reverse replication into a MySQL-family blue (MysqlReverseWorker). */
+  private writesMysql(): boolean {
+    return engineOfUrl(this.direction === 'forward' ? this.env.target.url : this.env.source.url) === 'mysql';
+  }
+
+  /** Blue's `_cutover.apply_state` (MySQL): the newest heartbeat applied per slot. */
+  private async mysqlTargetFacts(slots: readonly string[]): Promise<Map<string, TargetFacts>> {
+    const c = await connectMysql(this.env.source.url, 'source');
+    try {
+      const facts = new Map<string, TargetFacts>();
+      for (const slot of slots) {
+        const applied = await readMysqlApplied(c, slot);
+        if (applied) facts.set(slot, { sourceCommitAtMs: applied.sourceCommitAtMs });
+      }
+      return facts;
+    } finally {
+      await c.end().catch(() => {});
+    }
   }
 
   async status(): Promise<ReplicationStatus> {
@@ -292,6 +315,11 @@ export class PostgresReplicator implements Replicator {
       }
     });
     const write = this.direction === 'forward' ? this.env.target.url : this.env.source.url;
+    if (this.writesMysql()) {
+      // a MySQL-family blue has no replication origins; its `_cutover` database is `cancel`'s to drop
+      for (const n of [streamNames(this.env, this.direction), ...this.env.replication.waves.map((w) => streamNames(this.env, this.direction, w.name))]) if (existsSync(n.envFile)) rmSync(n.envFile);
+      return;
+    }
     const client = new pg.Client({ connectionString: write, application_name: 'cutover-replicator', options: KIT_SESSION_OPTIONS });
     client.on('error', () => {}); // a server-side disconnect surfaces on the next query, not as a crash
     try {

@@ -7,7 +7,7 @@ import type { ReplicationStatus, ReplicationTableStatus } from '../platform/role
 import { ChangeApplier, type ApplyTable, type SubmittedBatch } from './change-applier.ts';
 import { ChangeStream, type SourceTransaction } from './change-stream.ts';
 import { openApplySession } from './apply-session.ts';
-import { countDeadLetters, ensureControlSchema, readAppliedLsn, resetStream, writeAppliedLsn } from './control-schema.ts';
+import { countDeadLetters, ensureControlSchema, readAppliedCommitAt, readAppliedLsn, resetStream, writeAppliedLsn } from './control-schema.ts';
 import { planChunks, runFullLoad } from './full-load.ts';
 import { compareLsn, maxLsn } from './lsn.ts';
 import { mappingEngine, resolveMappedTables, sourceName, targetName } from '../mappings/mapped-tables.ts';
@@ -87,6 +87,16 @@ export class ReplicationWorker {
   private streamError: Error | null = null;
   /** Set while a lost connection is being re-established (see runReconnecting). */
   private disconnectedSince: number | null = null;
+  /** Source commit time of the oldest change read and not applied when the connection was lost. */
+  private lostOldestCommitAt: number | null = null;
+  /** Source commit time (ms) of the newest transaction applied on the target by this worker. */
+  private appliedCommitAt: number | null = null;
+  /**
+   * From each start of streaming (first start or reconnect) until the target has applied every
+   * transaction the source had committed by then (`untilLsn`): the backlog in the slot. Until its
+   * first transaction arrives the queue is empty, which must not read as "no lag" (see status()).
+   */
+  private catchUp: { readonly untilLsn: string; readonly since: number; readonly reconnected: boolean } | null = null;
   private lastStatusWrite = 0;
   private trailingWrite: NodeJS.Timeout | null = null;
   private statusWriting: Promise<void> | null = null;
@@ -141,6 +151,8 @@ export class ReplicationWorker {
       } catch (err) {
         if (signal.aborted || !isConnectionLoss(err)) throw err;
         this.disconnectedSince ??= Date.now();
+        const oldest = this.inflight[0]?.txns[0] ?? this.queue[0];
+        if (oldest && this.lostOldestCommitAt === null) this.lostOldestCommitAt = oldest.commitTime.getTime();
         if (Date.now() - this.disconnectedSince > RECONNECT_FOR_MS) throw err;
         const message = (err as Error).message;
         if (attempt === 1 || attempt % 20 === 0) this.out.warn(`replicate ${this.names.id}`, `connection lost (${message}): reconnecting (attempt ${attempt})`);
@@ -199,6 +211,7 @@ export class ReplicationWorker {
       await this.loadedRowCounts(writer);
       this.deadLetters = await countDeadLetters(writer, n.slot);
       this.applied = (await readAppliedLsn(writer, n.slot)) ?? this.applied;
+      this.appliedCommitAt ??= await readAppliedCommitAt(writer, n.slot);
       if (this.options.fromPosition && this.applied && compareLsn(this.options.fromPosition, this.applied) > 0) {
         await writeAppliedLsn(writer, n.slot, this.direction, this.options.fromPosition, null);
         this.applied = this.options.fromPosition;
@@ -431,9 +444,14 @@ export class ReplicationWorker {
       ]);
       if (opened.status === 'rejected') throw opened.reason;
       if (streaming.status === 'rejected') throw streaming.reason;
+      const reconnected = this.disconnectedSince !== null;
+      // what the source had committed when streaming (re)started: the backlog to catch up with
+      const untilLsn = await currentSourceLsn(reader);
+      if (!this.applied || compareLsn(this.applied, untilLsn) < 0) this.catchUp = { untilLsn, since: Date.now(), reconnected };
       if (this.disconnectedSince !== null) {
-        this.out.ok(`replicate ${n.id}`, `reconnected after ${Date.now() - this.disconnectedSince} ms`);
+        this.out.ok(`replicate ${n.id}`, `reconnected after ${Date.now() - this.disconnectedSince} ms; catching up with the source's changes up to ${untilLsn}`);
         this.disconnectedSince = null;
+        this.lostOldestCommitAt = null;
         this.error = undefined;
       }
       this.cdcSince = new Date().toISOString();
@@ -463,6 +481,7 @@ export class ReplicationWorker {
           // await: a transaction that arrives during one may lie beyond the keepalive position.
           if (this.keepaliveLsn && this.applied && compareLsn(this.keepaliveLsn, this.applied) > 0) {
             this.applied = this.keepaliveLsn;
+            this.checkCaughtUp();
             unflushed.push({ targetLsn: unflushed.at(-1)?.targetLsn ?? null, endLsn: this.applied });
           }
           if (unflushed.length) await acknowledgeFlushed(await applier.targetFlushed());
@@ -485,6 +504,8 @@ export class ReplicationWorker {
           result = await applier.recover(head.txns, this.replayUntil, result);
         }
         this.applied = head.endLsn;
+        this.appliedCommitAt = Math.max(this.appliedCommitAt ?? 0, head.txns.at(-1)!.commitTime.getTime());
+        this.checkCaughtUp();
         this.deadLetters += result.deadLetters;
         for (const [table, count] of result.perTable) {
           const t = this.tables.get(table);
@@ -536,6 +557,28 @@ export class ReplicationWorker {
     return setInterval(() => void beat(), this.options.sourceHeartbeatMs ?? HEARTBEAT_EVERY_MS);
   }
 
+  /** Ends the catch-up once the target has applied the source's changes up to where it stood at the (re)start. */
+  private checkCaughtUp(): void {
+    const c = this.catchUp;
+    if (!c || !this.applied || compareLsn(this.applied, c.untilLsn) < 0) return;
+    this.catchUp = null;
+    if (c.reconnected) this.out.ok(`replicate ${this.names.id}`, `caught up ${Date.now() - c.since} ms after the reconnect (applied ${this.applied})`);
+  }
+
+  /**
+   * Lag in CDC: the age of the oldest change received and not applied. While disconnected, at
+   * least the time since the connection was lost. While a backlog is on its way after a (re)start
+   * and none of it has arrived yet, the age of the newest change applied (or the time since the
+   * start): the changes after it are not applied either — an empty queue then is not "no lag".
+   */
+  private lagMs(now: number): number {
+    if (this.disconnectedSince !== null) return now - Math.min(this.disconnectedSince, this.lostOldestCommitAt ?? Infinity);
+    const oldest = this.inflight[0]?.txns[0] ?? this.queue[0];
+    if (oldest) return Math.max(0, now - oldest.commitTime.getTime());
+    if (this.catchUp) return Math.max(0, now - Math.min(this.catchUp.since, this.appliedCommitAt ?? Infinity));
+    return 0;
+  }
+
   private countRate(rows: number): void {
     const now = Date.now();
     this.rateWindow.push({ at: now, rows });
@@ -547,7 +590,6 @@ export class ReplicationWorker {
     while (this.rateWindow.length && this.rateWindow[0]!.at < now - 5000) this.rateWindow.shift();
     const rows = this.rateWindow.reduce((s, r) => s + r.rows, 0);
     const span = Math.max(1, Math.min(5000, now - (this.rateWindow[0]?.at ?? now)));
-    const oldest = this.inflight[0]?.txns[0] ?? this.queue[0];
     return {
       stream: this.names.id,
       slot: this.names.slot,
@@ -555,14 +597,7 @@ export class ReplicationWorker {
       startedAt: this.startedAt,
       phase: this.phase,
       direction: this.direction,
-      lagMs:
-        this.phase !== 'cdc'
-          ? null
-          : this.disconnectedSince !== null
-            ? now - this.disconnectedSince
-            : oldest
-              ? Math.max(0, now - oldest.commitTime.getTime())
-              : 0,
+      lagMs: this.phase !== 'cdc' ? null : this.lagMs(now),
       lagBytes: null,
       appliedRowsPerSec: Math.round((rows * 1000) / Math.max(span, 1000)),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
@@ -630,6 +665,12 @@ export class ReplicationWorker {
  * transaction with nothing to send, so the heartbeat's transaction needs its message. On 12 and
  * 13 the heartbeat's transaction still arrives, empty, with its commit time.
  */
+/** The source's current WAL position. */
+async function currentSourceLsn(client: pg.Client): Promise<string> {
+  const { rows } = await client.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn');
+  return rows[0]!.lsn;
+}
+
 async function logicalMessagesSupported(client: pg.Client): Promise<boolean> {
   const { rows } = await client.query<{ v: string }>("select current_setting('server_version_num') as v");
   return Number(rows[0]!.v) >= 140000;

@@ -4,11 +4,11 @@
  * Started by PostgresReplicator.start(); output goes to its log file, state to its status file.
  * SIGTERM/SIGINT stop it cleanly (the current batch commits first).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { StreamOutput } from '../output/output.ts';
-import { ReplicationWorker } from './replication-worker.ts';
+import { createStreamWorker } from './stream-worker.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,10 +25,13 @@ if (!values['env-file'] || (direction !== 'forward' && direction !== 'reverse'))
   process.exit(2);
 }
 const env = JSON.parse(readFileSync(values['env-file'], 'utf8')) as ResolvedPostgresEnvironment;
+// the file holds both databases' URLs, passwords included: gone once read, so neither a stopped
+// worker nor `cancel` leaves credentials in the state folder (a restart writes a new one)
+rmSync(values['env-file'], { force: true });
 const out = new StreamOutput({ mode: 'plain', plainIntervalMs: 5000 });
 const controller = new AbortController();
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => controller.abort());
-const worker = new ReplicationWorker(env, direction, { wave: values.wave, fromPosition: values['from-position'] }, out);
+const worker = createStreamWorker(env, direction, { wave: values.wave, fromPosition: values['from-position'] }, out);
 out.info(`replicate ${worker.names.id}`, `worker ${process.pid} started`);
 worker.run(controller.signal).then(
   () => {

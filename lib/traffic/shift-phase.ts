@@ -274,22 +274,32 @@ export const LAG_HOLD_SECONDS = 120;
 
 /**
  * The gates before the first move, held while a measured replication lag above the limit is
- * the only reason to say no (a restarted server, a burst of writes): re-evaluated every 500 ms for up to LAG_HOLD_SECONDS, with a line
- * when the hold begins and when it ends. Any other red reason refuses at once.
+ * the only reason to say no (a restarted server, a burst of writes): re-evaluated every 500 ms for
+ * up to LAG_HOLD_SECONDS, with a line when the hold begins and when it ends and live progress
+ * (the lag) while it lasts, so no read moves onto a green that is behind. Any other red reason
+ * refuses at once. A lag that grows once a step has begun is the step's gates' (reads go back).
  */
 async function holdForLag(ctx: PhaseContext, evaluate: () => Promise<GateVerdict>): Promise<GateVerdict> {
   const started = ctx.clock.now().getTime();
   let verdict = await evaluate();
+  const limit = ctx.env.gates.maxLagMs;
   // a measured lag above the limit is worth waiting for; an unknown one (replication stopped) is not
-  const lagOnly = (v: GateVerdict) => !v.ok && v.figures.lagMs !== null && v.reasons.length === 1 && v.figures.lagMs > ctx.env.gates.maxLagMs;
+  const lagOnly = (v: GateVerdict) => !v.ok && v.figures.lagMs !== null && v.reasons.length === 1 && v.figures.lagMs > limit;
   if (!lagOnly(verdict)) return verdict;
   ctx.journal.note('shift.held-for-lag', { reasons: verdict.reasons, waitSeconds: LAG_HOLD_SECONDS, ...verdict.figures });
-  ctx.out.warn('shift', `holding the shift before moving any read: ${verdict.reasons.join('; ')}; waiting up to ${LAG_HOLD_SECONDS} s for it to come back under ${ctx.env.gates.maxLagMs} ms`);
-  while (lagOnly(verdict) && ctx.clock.now().getTime() - started < LAG_HOLD_SECONDS * 1000 && !ctx.signal.aborted) {
-    await ctx.clock.sleep(500, ctx.signal).catch(() => {});
-    verdict = await evaluate();
+  ctx.out.warn('shift', `holding the shift before moving any read: ${verdict.reasons.join('; ')}; waiting up to ${LAG_HOLD_SECONDS} s for it to come back under ${limit} ms`);
+  try {
+    while (lagOnly(verdict) && ctx.clock.now().getTime() - started < LAG_HOLD_SECONDS * 1000 && !ctx.signal.aborted) {
+      const waited = Math.floor((ctx.clock.now().getTime() - started) / 1000);
+      ctx.out.progress({ topic: 'shift', done: Math.min(waited, LAG_HOLD_SECONDS), total: LAG_HOLD_SECONDS, unit: 's', figures: { state: 'held-for-lag', lagMs: verdict.figures.lagMs ?? '?', maxLagMs: limit } });
+      await ctx.clock.sleep(500, ctx.signal).catch(() => {});
+      verdict = await evaluate();
+    }
+  } finally {
+    ctx.out.done('shift');
   }
   const waited = Math.round((ctx.clock.now().getTime() - started) / 100) / 10;
   if (verdict.ok) ctx.out.ok('shift', `replication lag back under the limit after ${waited} s (lag ${verdict.figures.lagMs} ms): shifting`);
+  ctx.journal.note('shift.lag-hold-ended', { waitedSeconds: waited, ok: verdict.ok, lagMs: verdict.figures.lagMs });
   return verdict;
 }

@@ -69,7 +69,7 @@ export const switchPhase: Phase = {
       { action: SWITCH_STEPS.fence, target: 'blue database', detail: 'default_transaction_read_only on, open write transactions ended' },
       { action: SWITCH_STEPS.position, target: 'blue database', detail: 'blue\'s final position' },
       { action: SWITCH_STEPS.catchUp, target: 'green database', detail: `green applies it within ${sw.catchUpTimeoutMs} ms, else everything is undone and writes resume on blue` },
-      { action: SWITCH_STEPS.validate, target: 'both databases', detail: 'final validation on frozen data' },
+      { action: SWITCH_STEPS.validate, target: 'both databases', detail: 'final validation on frozen data: the rows changed since the last passing full validation (every row when none is recorded), and the reconciliation' },
       { action: SWITCH_STEPS.sequences, target: 'green database', detail: `sequences above blue's + ${sw.sequenceGap}` },
       { action: SWITCH_STEPS.flip, target: routerTarget(ctx), detail: 'writes to green: the point of no return (rollback drains green back to blue)' },
       { action: SWITCH_STEPS.release, target: routerTarget(ctx), detail: 'held writes go to green; hold p50/p99 measured' },
@@ -172,7 +172,13 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     }
     const validation = await j.step(SWITCH_STEPS.validate, { frozen: true }, async () => {
       const r = await validator.validate({ frozen: true, signal: ctx.signal });
-      return { equal: r.equal, tables: r.tables.length, different: r.tables.filter((t) => t.missing.length + t.extra.length + t.different.length > 0).map((t) => t.source) };
+      const s = r.scope;
+      // what the check inside the hold compared: the changed rows since the last full validation, or everything
+      const compared =
+        s?.kind === 'changed-rows'
+          ? { scope: s.kind, since: s.since, changedRows: s.changedRows, tablesWithChanges: s.tablesWithChanges, fullTables: s.fullTables.map((f) => f.table), fullTableReasons: s.fullTables.map((f) => `${f.table}: ${f.reason}`) }
+          : { scope: 'full', ...(s ? { reason: s.reason } : {}) };
+      return { equal: r.equal, tables: r.tables.length, rowsCompared: r.figures.rowsCompared, ...compared, different: r.tables.filter((t) => t.missing.length + t.extra.length + t.different.length > 0).map((t) => t.source) };
     });
     if (!validation.equal) {
       await undoSwitch(ctx, `frozen validation found differences in ${validation.different.join(', ')}`);

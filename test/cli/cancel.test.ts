@@ -88,6 +88,8 @@ describe('cutover cancel', () => {
     await reverse.start();
     const reversePid = readStatusFile(streamNames(env, 'reverse').statusFile)?.worker?.pid;
     workers.push(reversePid!);
+    // the workers' start files carry the database URLs with their passwords: none is left once they run
+    expect(readdirSync(env.stateDir).filter((f) => f.endsWith('.env.json'))).toEqual([]);
     await sql(urls.green, `insert into _cutover.dead_letter (slot, direction, source_table, target_table, change, error) values ('cutover_kit', 'forward', 'public.orders', 'public.orders', '{"id": 7}', 'rejected for the test')`);
     const before = { blue: await kitObjects(urls.blue), green: await kitObjects(urls.green) };
     expect(before.blue).toEqual(['publication cutover_kit', 'schema _cutover', 'slot cutover_kit']);

@@ -62,6 +62,32 @@ describe('replication worker across a server restart', () => {
     expect((await replicator.status()).worker!.pid).toBe(pid);
   });
 
+  test('after the target restarts, lag counts the backlog from its first commit until it is applied: an empty queue before it arrives is not "no lag"', async () => {
+    await caughtUpAndEqual();
+    const restarting = target.restart(2500);
+    // the worker has seen the target go (its heartbeat's apply failed) before the backlog is written
+    await until(async () => /reconnecting/.test((await replicator.status()).error ?? ''), 20_000, 'the worker to see the target gone');
+    await sql(source.url, `insert into items select g, repeat('x', 100), 0 from generate_series(100000, 119999) g`);
+    const committed = Date.now();
+    await restarting;
+    const samples: { lagMs: number | null; atLeastMs: number; phase: string }[] = [];
+    for (;;) {
+      const s = await replicator.status();
+      // the worker's figure is as of its status file's last write (a starved worker writes late)
+      const measuredAt = Date.parse(s.worker?.heartbeatAt ?? '') || Date.now();
+      // read after the status: missing now means it was missing when the status was measured
+      const { rows } = await sql(target.url, 'select count(*)::int as n from items where id between 100000 and 119999');
+      if (rows[0].n === 20_000) break;
+      samples.push({ lagMs: s.lagMs, atLeastMs: measuredAt - committed, phase: s.phase });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(samples.length).toBeGreaterThan(0);
+    // the backlog was committed at `committed` at the latest: until it is applied, lag is at least its age
+    const under = samples.filter((x) => x.phase === 'cdc' && (x.lagMs === null || x.lagMs < x.atLeastMs - 100));
+    expect(under, JSON.stringify(samples.slice(0, 40))).toEqual([]);
+    await caughtUpAndEqual();
+  });
+
   test('a connection loss is told apart from a data or setup error', () => {
     expect(isConnectionLoss(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
     expect(isConnectionLoss(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toBe(true);

@@ -141,6 +141,27 @@ describe('shift phase (real router, live load)', () => {
     expect(outcome.ok, ctx.out.text()).toBe(true);
     expect(ctx.out.text()).toMatch(/ok shift: replication lag back under the limit after \d+(\.\d)? s \(lag 5 ms\): shifting/);
     expect(ctx.journal.notes('shift.held-for-lag')).toHaveLength(1);
+    // live progress while held: the lag it waits on, against the limit
+    const held = ctx.out.progressUpdates.filter((u) => u.topic === 'shift' && u.figures?.state === 'held-for-lag');
+    expect(held.length).toBeGreaterThan(0);
+    expect(held[0]!.figures).toMatchObject({ lagMs: 60_000, maxLagMs: 1000 });
+    expect(load.failures).toEqual([]);
+  });
+
+  test('replication lag that grows once a step has begun still puts reads back to 0 % (no hold inside a step)', async () => {
+    const load = startTinyLoad(router.url);
+    const p = fakePlatform({ router: client });
+    const ctx = phaseContext(env({ shift: { steps: [10, 100], bakeSeconds: 1.5 } }), p);
+    const running = shiftPhase.apply(ctx);
+    for (let i = 0; i < 100 && (await client.state()).readWeightGreen !== 10; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await client.state()).readWeightGreen).toBe(10);
+    p.forward.lagMs = 5000;
+    const outcome = await running;
+    await load.stop();
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/^gate failed at 10 % green: replication lag 5000 ms is above the limit 1000 ms; reads rolled back to 0 %/);
+    expect((await client.state()).readWeightGreen).toBe(0);
+    expect(ctx.journal.notes('shift.held-for-lag')).toHaveLength(0);
     expect(load.failures).toEqual([]);
   });
 

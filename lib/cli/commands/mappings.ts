@@ -3,7 +3,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, selectEnvironment } from '../../config/load.ts';
 import { CutoverError, type CutoverErrorCode } from '../../errors.ts';
-import { loadTableMappings, readMappedCatalog, sideScope } from '../../mappings/index.ts';
+import { loadTableMappings, readMappedCatalog, schemasToRead, sideScope } from '../../mappings/index.ts';
+import { engineOfUrl } from '../../engines/engine-of-url.ts';
+import { connectMysql } from '../../engines/mysql/mysql-connection.ts';
+import { readMysqlCatalog } from '../../engines/mysql/mysql-catalog.ts';
 import { openKitClient } from '../../postgres/kit-client.ts';
 import { connectionError } from '../../assess/connection-errors.ts';
 import type { Output } from '../../output/output.ts';
@@ -79,6 +82,16 @@ async function catalogFor(file: string, globals: GlobalOptions, rt: CliRuntime):
   }
   const side = path.resolve(env.mappingFiles.reverse) === file ? 'target' : 'source';
   const url = side === 'target' ? env.target.url : env.source.url;
+  if (engineOfUrl(url) === 'mysql') {
+    // a MySQL-family side: its databases are the DMS schemas
+    const doc = await loadTableMappings(file);
+    const db = await connectMysql(url, side);
+    try {
+      return { side, catalog: await readMysqlCatalog(db, schemasToRead(doc, sideScope(env, side))) };
+    } finally {
+      await db.end().catch(() => {});
+    }
+  }
   const client = await openKitClient(url, 'cutover-mappings-check').catch((err: unknown) => {
     throw connectionError((err as CutoverError).details?.cause ?? err, side, url);
   });

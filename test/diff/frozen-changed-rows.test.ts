@@ -1,0 +1,121 @@
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { baselineFile, dropBaseline, readBaseline } from '../../lib/diff/changed-rows.ts';
+import { PostgresValidator } from '../../lib/diff/postgres-validator.ts';
+import { RecordingOutput } from '../../lib/output/output.ts';
+import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
+import { startTestPostgres } from '../_helpers/pg.ts';
+import { sql, testEnvironment } from '../replication/_env.ts';
+
+/**
+ * The write switch's frozen validation compares only the rows changed since the last passing full
+ * validation: the forward worker records every changed source key (composite keys, text keys with
+ * capitals and Chinese characters), and a row changed after the full validation and corrupted on
+ * the target is caught; a record that misses a table or names no row makes the check compare the
+ * table in full or fail, never pass on nothing.
+ */
+const SCHEMA = `
+  create table orders (id bigint primary key, status text not null, amount numeric(10,2) not null);
+  create table lines (order_id bigint, n int, qty int not null, primary key (order_id, n));
+  create table "Kunden客户" ("Name名" text primary key, city text);`;
+
+describe('frozen validation: changed rows only (real servers, in-process worker)', () => {
+  let source: Awaited<ReturnType<typeof startTestPostgres>>;
+  let target: Awaited<ReturnType<typeof startTestPostgres>>;
+  let replicator: PostgresReplicator;
+  let validator: PostgresValidator;
+  let stateDir: string;
+  const out = new RecordingOutput();
+
+  const caughtUp = async () => {
+    expect(await replicator.waitForPosition(await replicator.sourcePosition(), 15_000)).toBe(true);
+  };
+
+  beforeAll(async () => {
+    [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+    await Promise.all([sql(source.url, SCHEMA), sql(target.url, SCHEMA)]);
+    await sql(
+      source.url,
+      `insert into orders select g, 'PAID', g + 0.5 from generate_series(1, 3000) g;
+       insert into lines select g, n, n from generate_series(1, 1000) g, generate_series(1, 3) n;
+       insert into "Kunden客户" select '客户 ' || g || ' Müller', 'city ' || g from generate_series(1, 200) g;`,
+    );
+    const env = testEnvironment(source.url, target.url, { chunkRows: 1000, parallelTables: 2, batchSize: 200 });
+    stateDir = env.stateDir;
+    replicator = new PostgresReplicator(env, 'forward', out);
+    validator = new PostgresValidator(env, out, replicator);
+    await replicator.start({ foreground: true });
+    await caughtUp();
+  }, 60_000);
+
+  afterAll(async () => {
+    await replicator?.stop().catch(() => {});
+    await Promise.all([source?.dispose(), target?.dispose()]);
+  });
+
+  test('a row changed after the full validation and corrupted on the target is caught by the frozen check, comparing only the changed rows', async () => {
+    const full = await validator.validate();
+    expect(full.equal).toBe(true);
+    expect(full.scope).toBeUndefined();
+    const baseline = readBaseline(stateDir);
+    expect(baseline).not.toBeNull();
+
+    // after the full validation, before the freeze: one update, one insert (composite key), one delete (text key)
+    await sql(source.url, `update orders set status = 'SHIPPED' where id = 5`);
+    await sql(source.url, `insert into lines values (7, 4, 40)`);
+    await sql(source.url, `delete from "Kunden客户" where "Name名" = '客户 3 Müller'`);
+    await caughtUp();
+    // the changed row, corrupted on the target behind the replicator's back
+    await sql(target.url, `update orders set amount = 1.00 where id = 5`);
+
+    const frozen = await validator.validate({ frozen: true });
+    expect(frozen.scope).toMatchObject({ kind: 'changed-rows', since: baseline!.position, changedRows: 3, tablesWithChanges: 3, fullTables: [] });
+    expect(frozen.equal).toBe(false);
+    const orders = frozen.tables.find((t) => t.source === 'public.orders')!;
+    expect(orders.different).toEqual([{ id: 5 }]);
+    // only the changed rows were read: 3 keys, each found on one or both sides
+    expect(frozen.figures.rowsCompared).toBe(4); // orders 5 (both sides), lines (7,4) (both sides), the deleted customer on neither
+    expect(frozen.tables.flatMap((t) => [...t.missing, ...t.extra])).toEqual([]);
+
+    await sql(target.url, `update orders set amount = 5.50 where id = 5`);
+    const fixed = await validator.validate({ frozen: true });
+    expect(fixed.equal).toBe(true);
+    expect(fixed.scope).toMatchObject({ kind: 'changed-rows', changedRows: 3 });
+  }, 60_000);
+
+  test('a table the replicator changed but no key was recorded for is compared in full', async () => {
+    await sql(source.url, `update orders set status = 'CANCELLED' where id = 11`);
+    await caughtUp();
+    await sql(target.url, `update orders set amount = 2.00 where id = 11`);
+    // the record loses the table's keys: the check must not compare nothing and pass
+    await sql(target.url, `delete from _cutover.changed_key where source_table = 'public.orders'`);
+    const frozen = await validator.validate({ frozen: true });
+    expect(frozen.scope).toMatchObject({ kind: 'changed-rows', fullTables: [{ table: 'public.orders', reason: expect.stringContaining('no changed key was recorded') }] });
+    expect(frozen.equal).toBe(false);
+    expect(frozen.tables.find((t) => t.source === 'public.orders')!.different).toEqual([{ id: 11 }]);
+    expect(frozen.tables.find((t) => t.source === 'public.orders')!.sourceRows).toBe(3000);
+    await sql(target.url, `update orders set amount = 11.50 where id = 11`);
+  }, 60_000);
+
+  test('a recorded key that names no source row fails the check (it would not reach the row it names)', async () => {
+    await sql(source.url, `update lines set qty = 99 where order_id = 8 and n = 1`);
+    await caughtUp();
+    await sql(target.url, `update _cutover.changed_key set key = '{8000000,1}' where source_table = 'public.lines' and key = '{8,1}'`);
+    await expect(validator.validate({ frozen: true })).rejects.toThrow(/found 1 of 2 changed row\(s\) of public\.lines on the source/);
+    await sql(target.url, `update _cutover.changed_key set key = '{8,1}' where key = '{8000000,1}'`);
+  }, 60_000);
+
+  test('without a passing full validation the frozen check compares every row; a full validation that differs forgets the baseline', async () => {
+    await sql(target.url, `update orders set amount = 3.00 where id = 2000`);
+    const failing = await validator.validate();
+    expect(failing.equal).toBe(false);
+    expect(existsSync(baselineFile(stateDir))).toBe(false);
+    const frozen = await validator.validate({ frozen: true });
+    expect(frozen.scope).toMatchObject({ kind: 'full', reason: expect.stringContaining('no passing full validation') });
+    expect(frozen.tables.find((t) => t.source === 'public.orders')!.different).toEqual([{ id: 2000 }]);
+    await sql(target.url, `update orders set amount = 2000.50 where id = 2000`);
+    expect((await validator.validate()).equal).toBe(true);
+    expect(readBaseline(stateDir)).not.toBeNull();
+    dropBaseline(stateDir);
+  }, 60_000);
+});
