@@ -5,6 +5,8 @@
  *              same columns joined with '|' (the least any exact comparison reads and hashes)
  *   validate0  the cross-engine `validate` with 0 differences  -> ratio validate0 / limit (goal <= 1.5)
  *   validate100 with 100 scattered changed rows on the target   -> all 100 found, ratio to validate0
+ * Besides wall times it reports each server's CPU time for the limit scan and for validate0 (wall
+ * times swing with the machine's load; CPU per side does not).
  * Needs Debian's mariadb-server. Run: npx tsx bench/validate-scan-cross-engine.ts (BENCH_ROWS=200000 for a quick run)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { CrossEngineValidator } from '../lib/diff/cross-engine-validator.ts';
 import { silentOutput } from '../lib/output/output.ts';
 import { startEmbeddedPostgres } from '../lib/postgres/embedded-server.ts';
 import { startTestMariadb } from '../test/_helpers/mariadb.ts';
+import { pidFromFile, serverCpuMs } from './server-cpu.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 2);
@@ -53,6 +56,18 @@ try {
   const raw = { environments: { bench: { platform: 'local', source: { url: maria.urlFor('legacy') }, target: { url: target.url }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } } } };
   const env = selectEnvironment(parseConfig(raw, path.join(dir, 'cutover.config.json')), 'bench') as ResolvedPostgresEnvironment;
 
+  const [[pidFile]] = (await m.query({ sql: 'SELECT @@pid_file', rowsAsArray: true }))[0] as [[string]];
+  const pids = { mariadb: pidFromFile(pidFile), postgres: pidFromFile(path.join(target.dataDir, 'postmaster.pid')) };
+  const cpu = () => ({ mariadb: serverCpuMs(pids.mariadb), postgres: serverCpuMs(pids.postgres) });
+  // the pools' backends are reaped by the postmaster shortly after they exit
+  const settle = () => new Promise((r) => setTimeout(r, 300));
+  const cpuOf = async <T>(f: () => Promise<T>): Promise<{ value: T; mariadb: number; postgres: number }> => {
+    const a = cpu();
+    const value = await f();
+    await settle();
+    const b = cpu();
+    return { value, mariadb: b.mariadb - a.mariadb, postgres: b.postgres - a.postgres };
+  };
   const limitScan = async (): Promise<number> => {
     const s0 = performance.now();
     await Promise.all([
@@ -70,10 +85,17 @@ try {
   await limitScan(); // warm the caches
   const limits: number[] = [];
   const zero: Awaited<ReturnType<typeof validate>>[] = [];
+  const limitCpu: { mariadb: number; postgres: number }[] = [];
+  const zeroCpu: { mariadb: number; postgres: number }[] = [];
   for (let i = 0; i < REPEAT; i++) {
-    limits.push(await limitScan());
-    zero.push(await validate());
+    const l = await cpuOf(limitScan);
+    limits.push(l.value);
+    limitCpu.push(l);
+    const v = await cpuOf(validate);
+    zero.push(v.value);
+    zeroCpu.push(v);
   }
+  const minCpu = (xs: { mariadb: number; postgres: number }[]) => ({ mariadb: Math.min(...xs.map((x) => x.mariadb)), postgres: Math.min(...xs.map((x) => x.postgres)) });
   if (!zero[0]!.report.equal) throw new Error(`the identical tables differ: ${JSON.stringify(zero[0]!.report.tables[0]).slice(0, 400)}`);
   const ids = new Set<number>();
   while (ids.size < 100) ids.add(1 + Math.floor(Math.random() * ROWS));
@@ -93,6 +115,9 @@ try {
         validate100Ms: Math.round(v100),
         'validate0/limit (goal <= 1.5)': +(v0 / limit).toFixed(3),
         'validate100/validate0': +(v100 / v0).toFixed(3),
+        limitCpuMs: minCpu(limitCpu),
+        validate0CpuMs: minCpu(zeroCpu),
+        'validate0/limit CPU (mariadb, postgres)': [+(minCpu(zeroCpu).mariadb / minCpu(limitCpu).mariadb).toFixed(2), +(minCpu(zeroCpu).postgres / minCpu(limitCpu).postgres).toFixed(2)],
         differentFound: h.tables[0]!.different.length,
         'rowsFetched/rowsCompared (0 diffs)': +(zero[0]!.report.figures.rowsFetched / zero[0]!.report.figures.rowsCompared).toFixed(6),
         chunks: zero[0]!.report.figures.chunks,

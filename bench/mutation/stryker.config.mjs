@@ -11,12 +11,14 @@ export default {
   mutate: [
     'lib/traffic/gates.ts',
     'lib/traffic/gate-watch.ts',
-    'lib/traffic/switch-phase.ts:110-135',
-    'lib/traffic/rollback.ts:256-290',
-    'lib/phases/validate-phase.ts:76-147',
-    'lib/rehearsal/report.ts:61-81',
+    'lib/traffic/switch-phase.ts:116-134',
+    'lib/traffic/rollback.ts:263-291',
+    'lib/phases/validate-phase.ts:69-72',
+    'lib/phases/validate-phase.ts:82-106',
+    'lib/phases/validate-phase.ts:122-147',
+    'lib/rehearsal/report.ts:97-111',
     'lib/replication/stream-health.ts',
-    'lib/aws/dms-metrics.ts:60-101',
+    'lib/aws/dms-metrics.ts:56-101',
     'lib/platform/gate-alarms.ts',
   ],
   // TypeScript 7's native compiler has no JS API for Stryker's tsconfig rewriting: point it at
@@ -26,11 +28,12 @@ export default {
   // static mutants (module-level constants) run every test and took half the time: ignored, and
   // reported as such
   ignoreStatic: true,
-  concurrency: 2,
+  // ~7 sessions share 2 cores: one test process
+  concurrency: 1,
   timeoutMS: 30_000,
   reporters: ['clear-text', 'progress-append-only', 'json'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
-  ignorePatterns: ['.cutover', 'reports', 'cdk.out', '.stryker-tmp'],
+  ignorePatterns: ['.cutover', 'reports', 'cdk.out', '.stryker-tmp*'],
 };

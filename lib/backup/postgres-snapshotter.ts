@@ -170,7 +170,7 @@ export class PostgresSnapshotter implements Snapshotter {
     return manifests.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
-  private async manifest(id?: string): Promise<PostgresSnapshotManifest> {
+  protected async manifest(id?: string): Promise<PostgresSnapshotManifest> {
     if (id) return JSON.parse(await readAll(await this.store.get(`${id}/manifest.json`))) as PostgresSnapshotManifest;
     const all = await this.list();
     if (!all.length) {
@@ -213,7 +213,7 @@ export class PostgresSnapshotter implements Snapshotter {
   }
 
   /** A table file that no longer matches its manifest; restore runs in one transaction, so nothing was restored. */
-  private damaged(t: PostgresSnapshotManifest['tables'][number], why: string, cause?: unknown): CutoverError {
+  protected damaged(t: PostgresSnapshotManifest['tables'][number], why: string, cause?: unknown): CutoverError {
     return new CutoverError('GATE_FAILED', `backup object ${t.file} in ${this.store.location} is damaged: ${why}`, {
       received: t.file,
       fix: 'nothing was restored (the transaction rolled back): restore another backup with --id, or take a new one with `cutover snapshot`',

@@ -15,6 +15,35 @@ const DENSE_SPAN = 16n;
 /** Steps at most (a group still larger is shipped as it is). */
 const MAX_DEPTH = 3;
 
+/**
+ * What narrowing needs of a table compared on two sides: whether its key is a single integer, and
+ * the per-group counts and hash sums of narrowing arms on each side. The PostgreSQL diff answers
+ * with narrowingQuery (side-query.ts); the cross-engine diff with each engine's dialect.
+ */
+export interface NarrowingSides {
+  readonly integerKey: boolean;
+  /** Rows go through the row transformer: nothing is narrowed, every mismatch ships as it is. */
+  readonly viaTransformer: boolean;
+  /**
+   * Rows `[arm, group, count, hash sum]` for at most MAX_ARMS arms on one side: per arm, the group
+   * is the sub-range `(key - lower) / step` when the arm has a step, else the low
+   * `range.keyHash.bits + bits` bits of the key hash. Empty groups return no row.
+   */
+  groupRows(side: 'source' | 'target', arms: readonly NarrowingArm[]): Promise<(string | null)[][]>;
+}
+
+/** The PostgreSQL diff's sides of one chunk context. */
+function postgresSides(ctx: ChunkContext): NarrowingSides {
+  return {
+    integerKey: ctx.plan.integerKey,
+    viaTransformer: ctx.plan.viaTransformer,
+    groupRows(side, arms) {
+      const q = narrowingQuery(ctx.plan, side === 'source' ? sourceShape(ctx.plan) : targetShape(ctx.plan), arms, ctx.form);
+      return queryText(side === 'source' ? ctx.sourceDb : ctx.targetDb, q.text, q.values);
+    },
+  };
+}
+
 /** A bucket whose count or hash differ, and its rows (the larger of the two sides). */
 export interface Mismatch {
   readonly range: KeyRange;
@@ -42,14 +71,15 @@ export interface Leaf {
  * `mismatches` in key order; the leaves (ranges, some with a key-hash filter) are disjoint.
  */
 export async function narrowMismatches(
-  ctx: ChunkContext,
+  context: ChunkContext | NarrowingSides,
   mismatches: readonly Mismatch[],
 ): Promise<{ leaves: Leaf[]; rowsFetched: Map<number, number> }> {
+  const ctx = 'groupRows' in context ? context : postgresSides(context);
   const leaves: Leaf[] = [];
   const rowsFetched = new Map<number, number>();
   let pending: Mismatch[] = [];
   for (const m of mismatches) {
-    if (ctx.plan.viaTransformer || m.rows <= LEAF_ROWS) leaves.push({ range: m.range, owner: m.owner ?? 0 });
+    if (ctx.viaTransformer || m.rows <= LEAF_ROWS) leaves.push({ range: m.range, owner: m.owner ?? 0 });
     else pending.push(m);
   }
   for (let depth = 0; depth < MAX_DEPTH && pending.length; depth++) {
@@ -77,12 +107,12 @@ export async function narrowMismatches(
  * and the keys are dense enough for sub-ranges of even size (the fetch is then a short range
  * scan), else key-hash groups (even whatever the keys are).
  */
-function arm(ctx: ChunkContext, m: Mismatch): NarrowingArm {
+function arm(ctx: NarrowingSides, m: Mismatch): NarrowingArm {
   const values = m.range.keyHash?.values.length ?? 1;
   let bits = Math.min(MAX_STEP_BITS, Math.max(1, Math.ceil(Math.log2(m.rows / (LEAF_ROWS / 2)))));
   while (bits > 1 && values * 2 ** bits > MAX_GROUPS) bits--;
   const { lower, upper } = m.range;
-  if (ctx.plan.integerKey && lower && upper && !m.range.keyHash && !m.range.keys) {
+  if (ctx.integerKey && lower && upper && !m.range.keyHash && !m.range.keys) {
     const span = BigInt(upper[0]!) - BigInt(lower[0]!);
     if (span > 0n && span <= BigInt(m.rows) * DENSE_SPAN) {
       const parts = 2n ** BigInt(bits);
@@ -140,14 +170,11 @@ interface Group {
 type GroupSigs = Map<number, { sig: string; rows: number }>;
 
 /** Per arm, per group: `count/hash` and the row count (at most MAX_ARMS arms per statement). */
-async function groupHashes(ctx: ChunkContext, side: 'source' | 'target', arms: readonly NarrowingArm[]): Promise<Map<number, GroupSigs>> {
-  const shape = side === 'source' ? sourceShape(ctx.plan) : targetShape(ctx.plan);
-  const db = side === 'source' ? ctx.sourceDb : ctx.targetDb;
+async function groupHashes(ctx: NarrowingSides, side: 'source' | 'target', arms: readonly NarrowingArm[]): Promise<Map<number, GroupSigs>> {
   const groups = new Map<number, GroupSigs>();
   await Promise.all(
     statements(arms).map(async (batch, b) => {
-      const q = narrowingQuery(ctx.plan, shape, batch, ctx.form);
-      const rows = await queryText(db, q.text, q.values);
+      const rows = await ctx.groupRows(side, batch);
       for (const [arm, group, n, h] of rows) {
         const index = b * MAX_ARMS + Number(arm);
         const byGroup: GroupSigs = groups.get(index) ?? new Map();

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { describeEndpoint } from '../assess/connection-errors.ts';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import { createRowTransformer, loadTableMappings } from '../mappings/index.ts';
@@ -6,20 +8,21 @@ import { resolveSelected, schemasToRead, sideScope } from '../mappings/mapped-sc
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
+import { narrowMismatches, type Mismatch, type NarrowingSides } from './bucket-narrowing.ts';
+import { readDeadLetterIds } from './dead-letters.ts';
 import { openDiffSide, type DiffSide } from './diff-side.ts';
 import { floatDigits, floatsAgree } from './normalized-form.ts';
-import { repairScript } from './repair-sql.ts';
-import { literal } from './sql-text.ts';
+import type { RepairStatement } from './repair-apply.ts';
+import { deleteStatement, insertStatement, repairScript, updateStatement, type RepairShape } from './repair-sql.ts';
+import { statements, type KeyHashFilter, type KeyRange, type NarrowingArm } from './side-query.ts';
+import { qualified } from './sql-text.ts';
 import { TaskLimiter } from './task-limiter.ts';
-import { floatOfCanonical, formOfTargetType, jsonCanonical, type FormMode, type ValueDialect, type ValueForm } from './value-dialect.ts';
+import { ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
+import { floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type FormMode, type RowPart, type ValueDialect, type ValueForm } from './value-dialect.ts';
 
 /** Column-level samples kept per table in the report. */
 const SAMPLES_PER_TABLE = 10;
-/** A differing range with more rows than this is narrowed before its rows are shipped. */
-const NARROW_TO_ROWS = 256;
-/** Sub-ranges per narrowing step. */
-const NARROW_WAYS = 16;
-/** Key-hash buckets one rows statement reads at most. */
+/** Key-hash buckets one rows statement reads at most (tables whose rows are compared in the client). */
 const BUCKETS_PER_STATEMENT = 64;
 
 /** One compared target column and how each side produces its canonical text. */
@@ -55,11 +58,28 @@ interface CrossPlan {
   readonly integerKey: boolean;
   /** Some column is compared in the client: every chunk ships its rows. */
   readonly rowsAlways: boolean;
+  /** The target side of the repair statements (repair-sql.ts). */
+  readonly repairShape: RepairShape;
   transformer?: RowTransformer;
+  /** Key ids (row-diff.ts keyId) the target's `_cutover.dead_letter` holds: missing rows it explains. */
+  deadLetterIds: ReadonlySet<string>;
 }
 
-/** A unit of comparison: an integer key range [lower, upper), or key-hash buckets `bucket mod of`. */
-type Unit = { readonly kind: 'range'; readonly lower: string | null; readonly upper: string | null } | { readonly kind: 'buckets'; readonly of: number; readonly buckets: readonly number[] };
+/**
+ * A unit of comparison: an integer key range [lower, upper) (open where null), optionally only the
+ * rows whose key hash has one of `keyHash.values` in its low `keyHash.bits` bits; or, for any
+ * other key, the whole table grouped into 2^bits key-hash buckets in one scan per side.
+ */
+type Unit =
+  | {
+      readonly kind: 'range';
+      readonly lower: string | null;
+      readonly upper: string | null;
+      readonly keyHash?: KeyHashFilter;
+      /** Only these keys (canonical key texts): the lag-aware re-check reads back just them. */
+      readonly keys?: readonly (readonly (string | null)[])[];
+    }
+  | { readonly kind: 'buckets'; readonly bits: number };
 
 type Row = readonly (string | null)[];
 
@@ -71,9 +91,23 @@ interface UnitResult {
   missing: RowKey[];
   extra: RowKey[];
   different: RowKey[];
+  /** Missing rows the target's dead-letter table explains (not repaired, not failing). */
+  deadLetter: RowKey[];
   samples: ColumnSample[];
-  repair: string[];
+  repair: RepairStatement[];
 }
+
+export interface CrossEngineValidationReport extends ValidationReport {
+  readonly figures: ValidationReport['figures'] & {
+    /** Units taken from the run log of a killed validation instead of being compared again. */
+    readonly resumedChunks: number;
+  };
+  /** Repair statements the target accepted (`repair: true`). */
+  readonly repaired?: number;
+  readonly repairSqlFile?: string;
+}
+
+const emptyResult = (): UnitResult => ({ sourceRows: 0, targetRows: 0, mismatched: false, rowsFetched: 0, missing: [], extra: [], different: [], deadLetter: [], samples: [], repair: [] });
 
 /**
  * The diff engine between two different database engines — a MySQL-family source and a
@@ -85,8 +119,10 @@ interface UnitResult {
  *
  * Units mean the same rows on both sides whatever the collations: a single integer key is cut
  * into numeric ranges (integer order is the same everywhere); any other key (text, composite) is
- * grouped by the md5 of its canonical text modulo the bucket count — computed by both engines
- * from the same bytes, in one scan per side, never by either engine's ORDER BY.
+ * grouped into 2^k buckets by the low bits of the md5 of its canonical text — computed by both
+ * engines from the same bytes, in one scan per side, never by either engine's ORDER BY (why not
+ * byte-ordered key ranges, with figures: docs/architecture.md). Differing units are narrowed,
+ * resumed, repaired and dead-lettered by the PostgreSQL diff's modules.
  */
 export class CrossEngineValidator implements Validator {
   constructor(
@@ -95,7 +131,7 @@ export class CrossEngineValidator implements Validator {
     private readonly replicator?: Replicator,
   ) {}
 
-  async validate(options: ValidateOptions = {}): Promise<ValidationReport> {
+  async validate(options: ValidateOptions = {}): Promise<CrossEngineValidationReport> {
     const startedAt = new Date().toISOString();
     const { env } = this;
     const concurrency = env.validation.concurrency;
@@ -106,40 +142,77 @@ export class CrossEngineValidator implements Validator {
       await Promise.all([source.warm(1), target.warm(1)]);
       const mode: FormMode = { mode: 'hash', floatDigits: env.validation.floatTolerance > 0 ? Math.min(15, floatDigits(env.validation.floatTolerance)) : null };
       plans.push(...(await this.plans(source, target, options.tables)));
+      const deadLetters = await readDeadLetterIds((sql, params) => target.rows(sql, params), plans);
+      for (const p of plans) p.deadLetterIds = deadLetters.get(p.source)!;
+      // a killed validation resumes from its run log (the same tables, forms, chunk size and endpoints)
+      const checkpoint = new ValidationCheckpoint(env.stateDir, this.fingerprint(plans, mode));
+      if (checkpoint.resumed) this.out.info('validate', `resuming the validation started ${checkpoint.startedAt} (${checkpoint.finishedChunks} unit(s) already compared)`);
       const limiter = new TaskLimiter(concurrency);
       const units = new Map<CrossPlan, Unit[]>();
-      await Promise.all(plans.map((p) => limiter.run(async () => units.set(p, await this.units(p, source, target)))));
+      await Promise.all(
+        plans.map((p) =>
+          limiter.run(async () => {
+            const recorded = checkpoint.boundariesOf(p.source);
+            if (recorded) return units.set(p, decodeUnits(recorded));
+            const found = await this.units(p, source, target);
+            checkpoint.recordBoundaries(p.source, encodeUnits(found));
+            units.set(p, found);
+          }),
+        ),
+      );
       const total = [...units.values()].reduce((n, u) => n + u.length, 0);
       let done = 0;
-      const results = new Map<CrossPlan, UnitResult[]>(plans.map((p) => [p, []]));
+      let resumedChunks = 0;
+      const results = new Map<CrossPlan, { index: number; result: UnitResult }[]>(plans.map((p) => [p, []]));
       await Promise.all(
         plans.flatMap((plan) =>
-          units.get(plan)!.map((unit) =>
+          units.get(plan)!.map((unit, index) =>
             limiter.run(async () => {
-              if (options.signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again' });
-              results.get(plan)!.push(await this.compareUnit(plan, unit, source, target, mode));
+              const finished = checkpoint.finishedChunk(plan.source, index);
+              let result: UnitResult;
+              if (finished) {
+                resumedChunks++;
+                result = fromChunkResult(plan, finished);
+              } else {
+                if (options.signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again: it resumes where it stopped' });
+                result = await this.compareUnit(plan, unit, source, target, mode);
+                checkpoint.recordChunk(toChunkResult(plan, index, result));
+              }
+              results.get(plan)!.push({ index, result });
               this.out.progress({ topic: 'validate', done: ++done, total, unit: 'chunks' });
             }),
           ),
         ),
       );
       this.out.done('validate');
-      if (!options.frozen && this.replicator && results.size) await this.recheck(results, source, target);
-      const reconciliation = await this.reconcile(source, target);
-      const tables = plans.map((p) => tableDiff(p, results.get(p)!));
-      const all = [...results.values()].flat();
+      const byUnit = new Map(plans.map((p) => [p, results.get(p)!.sort((a, b) => a.index - b.index).map((r) => r.result)]));
+      if (!options.frozen && this.replicator && byUnit.size) await this.recheck(byUnit, source, target);
+      const live = !options.frozen && !!this.replicator && ['cdc', 'full-load'].includes((await this.replicator.status().catch(() => null))?.phase ?? '');
+      const reconciliation = await this.reconcile(source, target, live);
+      for (const r of reconciliation.filter((x) => x.inFlight)) {
+        this.out.warn('validate', `reconciliation ${r.name}: still different after 3 aligned round(s) while replication runs (in flight, not failing this validation; the frozen validation at the write switch decides)`);
+      }
+      const tables = plans.map((p) => tableDiff(p, byUnit.get(p)!));
+      const all = [...byUnit.values()].flat();
       const repairs = all.flatMap((r) => r.repair);
       if (options.repairSqlFile) {
-        writeFileSync(options.repairSqlFile, repairScript(repairs));
+        writeFileSync(options.repairSqlFile, repairScript(repairs.map((r) => r.sql)));
         this.out.info('validate', `${repairs.length} repair statement(s) written to ${options.repairSqlFile}`);
       }
+      let repaired: number | undefined;
       if (options.repair && repairs.length) {
-        throw new CutoverError('NOT_SUPPORTED', 'validate --repair between different engines is not applied by the kit', {
-          fix: 'write the statements with --repair-sql FILE, review them, and run them on the target with psql',
-        });
+        if (!target.applyRepairs) {
+          throw new CutoverError('NOT_SUPPORTED', 'validate --repair applies statements to a PostgreSQL target only', {
+            fix: 'write the statements with --repair-sql FILE, review them, and run them on the target',
+          });
+        }
+        const outcome = await target.applyRepairs(repairs);
+        repaired = outcome.applied;
+        for (const d of outcome.deadLetters) this.out.warn('validate', `repair of ${d.table} ${JSON.stringify(d.key)} rejected by the target, recorded in _cutover.dead_letter: ${d.reason}`);
       }
-      const report: ValidationReport = {
-        equal: tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal),
+      checkpoint.finish();
+      const report: CrossEngineValidationReport = {
+        equal: tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal || r.inFlight),
         tables,
         reconciliation,
         startedAt,
@@ -149,10 +222,14 @@ export class CrossEngineValidator implements Validator {
           rowsFetched: all.reduce((n, r) => n + r.rowsFetched, 0),
           chunks: all.length,
           mismatchedChunks: all.filter((r) => r.mismatched).length,
+          resumedChunks,
         },
+        ...(repaired !== undefined ? { repaired } : {}),
+        ...(options.repairSqlFile ? { repairSqlFile: options.repairSqlFile } : {}),
       };
       for (const t of tables) {
-        const text = `${t.source} -> ${t.target}: ${t.sourceRows} / ${t.targetRows} rows, ${t.missing.length} missing, ${t.extra.length} extra, ${t.different.length} different`;
+        const line = `${t.source} -> ${t.target}: ${t.sourceRows} / ${t.targetRows} rows, ${t.missing.length} missing, ${t.extra.length} extra, ${t.different.length} different`;
+        const text = t.deadLetter.length ? `${line} (dead letters ${t.deadLetter.length})` : line;
         if (t.missing.length || t.extra.length || t.different.length) this.out.warn('validate', text);
         else this.out.ok('validate', text);
       }
@@ -161,6 +238,19 @@ export class CrossEngineValidator implements Validator {
       for (const p of plans) p.transformer?.close();
       await Promise.all([source.close().catch(() => {}), target.close().catch(() => {})]);
     }
+  }
+
+  /** Same tables, columns, forms, chunk size and endpoints = the same run (resumable). */
+  private fingerprint(plans: readonly CrossPlan[], mode: FormMode): string {
+    const shape = {
+      engine: 'cross',
+      source: describeEndpoint(this.env.source.url),
+      target: describeEndpoint(this.env.target.url),
+      chunkRows: this.env.validation.chunkRows,
+      mode,
+      tables: plans.map((p) => ({ s: p.source, t: p.target, k: p.keys, c: p.columns, f: p.sourceFilter })),
+    };
+    return createHash('sha256').update(JSON.stringify(shape)).digest('hex');
   }
 
   /** The forward mapping resolved against the source catalog; every selected table planned. */
@@ -221,30 +311,38 @@ export class CrossEngineValidator implements Validator {
       return units;
     }
     const [[count]] = (await source.rows(`SELECT COUNT(*) FROM ${s.relation(plan.mapped.source.schema, plan.mapped.source.table)}${where}`)) as Row[];
-    const of = Math.max(1, Math.ceil(Number(count ?? 0) / chunkRows));
-    return [{ kind: 'buckets', of, buckets: [] }];
+    // a power of two: a bucket is then the low bits of the key hash, which narrowing splits further
+    const bits = Math.ceil(Math.log2(Math.max(1, Math.ceil(Number(count ?? 0) / chunkRows))));
+    return [{ kind: 'buckets', bits }];
   }
 
   private async compareUnit(plan: CrossPlan, unit: Unit, source: DiffSide, target: DiffSide, mode: FormMode): Promise<UnitResult> {
-    const result: UnitResult = { sourceRows: 0, targetRows: 0, mismatched: false, rowsFetched: 0, missing: [], extra: [], different: [], samples: [], repair: [] };
-    if (unit.kind === 'buckets' && !unit.buckets.length) {
-      // one scan per side groups every bucket; then the differing buckets are diffed
-      const [sh, th] = await Promise.all([source.rows(...bucketHashQuery(plan, source, 'source', unit.of, mode)), target.rows(...bucketHashQuery(plan, target, 'target', unit.of, mode))]);
+    const result: UnitResult = emptyResult();
+    if (unit.kind === 'buckets') {
+      // one scan per side groups every bucket; then the differing buckets are narrowed and diffed
+      const [sh, th] = await Promise.all([source.rows(...bucketHashQuery(plan, source, 'source', unit.bits, mode)), target.rows(...bucketHashQuery(plan, target, 'target', unit.bits, mode))]);
       const sm = new Map(sh.map((r) => [Number(r[0]), r]));
       const tm = new Map(th.map((r) => [Number(r[0]), r]));
-      const differing: number[] = [];
-      for (const b of new Set([...sm.keys(), ...tm.keys()])) {
+      const differing: Mismatch[] = [];
+      for (const b of [...new Set([...sm.keys(), ...tm.keys()])].sort((x, y) => x - y)) {
         const a = sm.get(b);
         const c = tm.get(b);
         result.sourceRows += Number(a?.[1] ?? 0);
         result.targetRows += Number(c?.[1] ?? 0);
-        if (plan.rowsAlways || a?.[1] !== c?.[1] || a?.[2] !== c?.[2]) differing.push(b);
-      }
-      for (let i = 0; i < differing.length; i += BUCKETS_PER_STATEMENT) {
-        const part = await this.diffRows(plan, { kind: 'buckets', of: unit.of, buckets: differing.slice(i, i + BUCKETS_PER_STATEMENT) }, source, target);
-        merge(result, part);
+        if (plan.rowsAlways || a?.[1] !== c?.[1] || a?.[2] !== c?.[2]) {
+          differing.push({ range: { lower: null, upper: null, keyHash: { bits: unit.bits, values: [b] } }, rows: Math.max(Number(a?.[1] ?? 0), Number(c?.[1] ?? 0)) });
+        }
       }
       result.mismatched = differing.length > 0;
+      if (!plan.rowsAlways) {
+        merge(result, await this.narrowAndDiff(plan, differing, source, target, mode));
+        return result;
+      }
+      // JSON or expression columns are not in the hash: every bucket ships its rows
+      for (let i = 0; i < differing.length; i += BUCKETS_PER_STATEMENT) {
+        const values = differing.slice(i, i + BUCKETS_PER_STATEMENT).flatMap((m) => m.range.keyHash!.values);
+        merge(result, await this.diffRows(plan, { kind: 'range', lower: null, upper: null, keyHash: { bits: unit.bits, values } }, source, target));
+      }
       return result;
     }
     const [[[sc, ss]], [[tc, ts]]] = (await Promise.all([source.rows(...hashQuery(plan, source, 'source', unit, mode)), target.rows(...hashQuery(plan, target, 'target', unit, mode))])) as [Row[], Row[]];
@@ -252,54 +350,57 @@ export class CrossEngineValidator implements Validator {
     result.targetRows = Number(tc ?? 0);
     if (!plan.rowsAlways && sc === tc && ss === ts) return result;
     result.mismatched = true;
-    if (plan.rowsAlways || unit.kind !== 'range' || Math.max(result.sourceRows, result.targetRows) <= NARROW_TO_ROWS) merge(result, await this.diffRows(plan, unit, source, target));
-    else merge(result, await this.narrow(plan, unit, source, target, mode));
+    if (plan.rowsAlways) merge(result, await this.diffRows(plan, unit, source, target));
+    else merge(result, await this.narrowAndDiff(plan, [{ range: await this.boundedRange(plan, unit, source, target), rows: Math.max(result.sourceRows, result.targetRows) }], source, target, mode));
     return result;
   }
 
   /**
-   * A differing integer-key range, cut into NARROW_WAYS sub-ranges hashed in one statement per
-   * side; only differing sub-ranges go on (recursively) until they hold at most NARROW_TO_ROWS
-   * rows, which are shipped and diffed. A few scattered differences then ship a few hundred rows
-   * each instead of whole chunks.
+   * An integer-key unit with an open end, closed by the keys both sides hold: narrowing then cuts
+   * dense sub-ranges (a few clustered differences ship one short range) instead of hash groups.
    */
-  private async narrow(plan: CrossPlan, unit: Unit & { kind: 'range' }, source: DiffSide, target: DiffSide, mode: FormMode): Promise<UnitResult> {
-    const result: UnitResult = { sourceRows: 0, targetRows: 0, mismatched: true, rowsFetched: 0, missing: [], extra: [], different: [], samples: [], repair: [] };
-    const [[[smin, smax]], [[tmin, tmax]]] = (await Promise.all([
-      source.rows(...boundsQuery(plan, source, 'source', unit)),
-      target.rows(...boundsQuery(plan, target, 'target', unit)),
-    ])) as [Row[], Row[]];
+  private async boundedRange(plan: CrossPlan, unit: Unit & { kind: 'range' }, source: DiffSide, target: DiffSide): Promise<KeyRange> {
+    if (!plan.integerKey || (unit.lower !== null && unit.upper !== null)) return keyRangeOf(unit);
+    const [[[smin, smax]], [[tmin, tmax]]] = (await Promise.all([source.rows(...boundsQuery(plan, source, 'source', unit)), target.rows(...boundsQuery(plan, target, 'target', unit))])) as [Row[], Row[]];
     const lows = [smin, tmin].filter((v): v is string => v != null).map(BigInt);
     const highs = [smax, tmax].filter((v): v is string => v != null).map(BigInt);
-    if (!lows.length) return result;
+    if (!lows.length) return keyRangeOf(unit);
     const lo = lows.reduce((a, b) => (a < b ? a : b));
     const hi = highs.reduce((a, b) => (a > b ? a : b));
-    const step = (hi - lo + BigInt(NARROW_WAYS)) / BigInt(NARROW_WAYS);
-    if (step <= 1n) return this.diffRows(plan, unit, source, target);
-    const [sg, tg] = await Promise.all([
-      source.rows(...groupHashQuery(plan, source, 'source', unit, lo, step, mode)),
-      target.rows(...groupHashQuery(plan, target, 'target', unit, lo, step, mode)),
-    ]);
-    const sm = new Map(sg.map((r) => [Number(r[0]), r]));
-    const tm = new Map(tg.map((r) => [Number(r[0]), r]));
-    for (const g of new Set([...sm.keys(), ...tm.keys()])) {
-      const a = sm.get(g);
-      const b = tm.get(g);
-      if (a?.[1] === b?.[1] && a?.[2] === b?.[2]) continue;
-      const sub: Unit & { kind: 'range' } = { kind: 'range', lower: String(lo + step * BigInt(g)), upper: String(lo + step * BigInt(g + 1)) };
-      const rows = Math.max(Number(a?.[1] ?? 0), Number(b?.[1] ?? 0));
-      merge(result, rows <= NARROW_TO_ROWS ? await this.diffRows(plan, sub, source, target) : await this.narrow(plan, sub, source, target, mode));
-    }
+    return keyRangeOf({ ...unit, lower: String(lo), upper: String(hi + 1n) });
+  }
+
+  /**
+   * Differing units narrowed inside both databases by the PostgreSQL diff's narrowing
+   * (bucket-narrowing.ts: integer sub-ranges where the keys are dense, else key-hash groups), each
+   * engine hashing the groups in its own SQL; only the rows of the differing leaves are shipped.
+   * A scattered difference then ships a few dozen rows per side instead of its chunk.
+   */
+  private async narrowAndDiff(plan: CrossPlan, mismatches: readonly Mismatch[], source: DiffSide, target: DiffSide, mode: FormMode): Promise<UnitResult> {
+    const result = emptyResult();
+    if (!mismatches.length) return result;
+    const sides: NarrowingSides = {
+      integerKey: plan.integerKey,
+      viaTransformer: false,
+      groupRows: (which, arms) => {
+        const side = which === 'source' ? source : target;
+        return side.rows(...groupsQuery(plan, side, which, arms, mode));
+      },
+    };
+    const narrowed = await narrowMismatches(sides, mismatches);
+    for (const n of narrowed.rowsFetched.values()) result.rowsFetched += n;
+    // the leaves are disjoint: their rows come in one statement per side per MAX_ARMS leaves
+    for (const leaves of statements(narrowed.leaves)) merge(result, await this.diffRows(plan, leaves.map((l) => unitOf(l.range)), source, target));
     return result;
   }
 
   /** Ships the unit's rows from both sides and diffs them to the row and column. */
-  private async diffRows(plan: CrossPlan, unit: Unit, source: DiffSide, target: DiffSide): Promise<UnitResult> {
+  private async diffRows(plan: CrossPlan, unit: Unit | readonly Unit[], source: DiffSide, target: DiffSide): Promise<UnitResult> {
     const [srcRows, tgtRows] = await Promise.all([source.rows(...rowsQuery(plan, source, 'source', unit)), target.rows(...rowsQuery(plan, target, 'target', unit))]);
     const nk = plan.keys.length;
     const nc = plan.columns.length;
     const src = srcRows.map((r) => this.sourceRow(plan, r, nk, nc));
-    const result: UnitResult = { sourceRows: 0, targetRows: 0, mismatched: false, rowsFetched: srcRows.length + tgtRows.length, missing: [], extra: [], different: [], samples: [], repair: [] };
+    const result: UnitResult = { ...emptyResult(), rowsFetched: srcRows.length + tgtRows.length };
     const targetById = new Map<string, Row>();
     for (const r of tgtRows) targetById.set(JSON.stringify(r.slice(0, nk)), r);
     const seen = new Set<string>();
@@ -309,8 +410,12 @@ export class CrossEngineValidator implements Validator {
       const t = targetById.get(id);
       const key = rowKey(plan, s.slice(0, nk));
       if (!t) {
-        result.missing.push(key);
-        result.repair.push(insertSql(plan, s.slice(0, nk), s.slice(nk)));
+        // a row the replicator (or a repair) could not write is in the dead letters, with its reason
+        if (plan.deadLetterIds.has(id)) result.deadLetter.push(key);
+        else {
+          result.missing.push(key);
+          result.repair.push(repairOf(plan, key, insertStatement(plan.repairShape, insertValues(plan, s.slice(0, nk), s.slice(nk)))));
+        }
         continue;
       }
       const changed: number[] = [];
@@ -320,13 +425,15 @@ export class CrossEngineValidator implements Validator {
       if (changed.length) {
         result.different.push(key);
         for (const i of changed.slice(0, 3)) result.samples.push({ key, column: plan.columns[i]!.target, source: display(plan.columns[i]!, s[nk + i] ?? null), target: display(plan.columns[i]!, t[nk + i] ?? null) });
-        result.repair.push(updateSql(plan, s.slice(0, nk), changed.map((i) => ({ column: i, value: s[nk + i] ?? null }))));
+        const values = changed.map((i) => ({ column: i, value: inputText(plan.columns[i]!.form, s[nk + i] ?? null) }));
+        result.repair.push(repairOf(plan, key, updateStatement(plan.repairShape, s.slice(0, nk), values)));
       }
     }
     for (const [id, t] of targetById) {
       if (seen.has(id)) continue;
-      result.extra.push(rowKey(plan, t.slice(0, nk)));
-      result.repair.push(deleteSql(plan, t.slice(0, nk)));
+      const key = rowKey(plan, t.slice(0, nk));
+      result.extra.push(key);
+      result.repair.push(repairOf(plan, key, deleteStatement(plan.repairShape, t.slice(0, nk))));
     }
     return result;
   }
@@ -366,20 +473,44 @@ export class CrossEngineValidator implements Validator {
         r.extra = r.extra.filter(still);
         r.different = r.different.filter(still);
         r.samples = r.samples.filter((s) => still(s.key));
-        r.repair = again.repair;
+        r.repair = again.repair.filter((x) => still(x.row.key));
       }
     }
   }
 
-  /** Business invariants: the source query on the source, the target query on the target, first row compared as text. */
-  private async reconcile(source: DiffSide, target: DiffSide): Promise<ValidationReport['reconciliation']> {
-    const out: { name: string; equal: boolean; source: unknown; target: unknown }[] = [];
+  /**
+   * Business invariants: the source query on the source, the target query on the target, every
+   * row compared as text (numbers by value). While replication applies writes (not frozen, a
+   * replicator given) the reads are aligned as the PostgreSQL validator aligns them: source, wait
+   * until the target applied the source's position, target, source again; equal when the target
+   * matches either source read, up to 3 rounds; a difference that survives them is `inFlight` —
+   * reported, not failing this validation (the frozen validation at the write switch decides).
+   */
+  private async reconcile(source: DiffSide, target: DiffSide, live: boolean): Promise<ValidationReport['reconciliation']> {
+    const out: ValidationReport['reconciliation'] = [];
+    const norm = (rows: Row[]) => rows.map((row) => row.map((v) => (v !== null && /^-?\d+(\.\d+)?$/.test(v) ? String(Number(v)) : v)));
+    const shown = (rows: (string | null)[][]) => (rows.length === 1 ? (rows[0]!.length === 1 ? rows[0]![0] : rows[0]) : rows);
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     for (const r of this.env.validation.reconciliation) {
-      const [s, t] = await Promise.all([source.rows(r.source), target.rows(r.target)]);
-      const norm = (rows: Row[]) => (rows[0] ?? []).map((v) => (v !== null && /^-?\d+(\.\d+)?$/.test(v) ? String(Number(v)) : v));
-      const a = norm(s);
-      const b = norm(t);
-      out.push({ name: r.name, equal: JSON.stringify(a) === JSON.stringify(b), source: a.length === 1 ? a[0] : a, target: b.length === 1 ? b[0] : b });
+      if (!live) {
+        const [s, t] = await Promise.all([source.rows(r.source), target.rows(r.target)]);
+        out.push({ name: r.name, equal: same(norm(s), norm(t)), source: shown(norm(s)), target: shown(norm(t)) });
+        continue;
+      }
+      let result: ValidationReport['reconciliation'][number] | null = null;
+      let s: (string | null)[][] = [];
+      let t: (string | null)[][] = [];
+      for (let round = 1; round <= 3 && !result; round++) {
+        const before = norm(await source.rows(r.source));
+        const position = await this.replicator!.sourcePosition();
+        const reached = await this.replicator!.waitForPosition(position, Math.max(10_000, this.env.switch.catchUpTimeoutMs));
+        t = norm(await target.rows(r.target));
+        const after = norm(await source.rows(r.source));
+        s = same(before, t) ? before : after;
+        if (same(before, t) || same(after, t)) result = { name: r.name, equal: true, source: shown(s), target: shown(t) };
+        else if (!reached) break;
+      }
+      out.push(result ?? { name: r.name, equal: false, inFlight: true, source: shown(s), target: shown(t) });
     }
     return out;
   }
@@ -439,6 +570,13 @@ function planTable(mapped: MappedTable, sourceNative: ReadonlyMap<string, string
     sourceFilter,
     integerKey: keys.length === 1 && keys[0]!.form.kind === 'integer' && intNative(keys[0]!.sourceNative),
     rowsAlways: columns.some((c) => c.inClient),
+    repairShape: {
+      targetRelation: qualified(mapped.target.schema, mapped.target.table),
+      keys: keys.map((k) => ({ target: k.target, targetType: k.targetNative })),
+      // a key column that is not also a compared column (never with a DMS mapping) still gets its value on insert
+      columns: [...columns.map((c) => ({ target: c.target, targetType: c.targetType })), ...keys.filter((k) => !columns.some((c) => c.target === k.target)).map((k) => ({ target: k.target, targetType: k.targetNative }))],
+    },
+    deadLetterIds: new Set(),
   };
 }
 
@@ -465,29 +603,54 @@ function columnTexts(plan: CrossPlan, d: ValueDialect, side: Side, mode: FormMod
     });
 }
 
+/** Key and hashed column texts as row-text parts (fixed or length-prefixed alike on both sides). */
+function keyParts(plan: CrossPlan, d: ValueDialect, side: Side): RowPart[] {
+  const texts = keyTexts(plan, d, side);
+  return plan.keys.map((k, i) => ({ sql: texts[i]!, fixed: isFixedPart(k.form, k.sourceNative) }));
+}
+
+function hashedColumnParts(plan: CrossPlan, d: ValueDialect, side: Side, mode: FormMode): RowPart[] {
+  const texts = columnTexts(plan, d, side, mode, true);
+  return plan.columns.filter((c) => !c.inClient).map((c, i) => ({ sql: texts[i]!, fixed: c.source !== null && isFixedPart(c.form, c.source.native) }));
+}
+
 function keyHash(plan: CrossPlan, d: ValueDialect, side: Side): string {
-  return d.hash60(d.rowText(keyTexts(plan, d, side)));
+  return d.hash60(d.rowText(keyParts(plan, d, side)));
 }
 
 /** WHERE for a unit (plus the source's filter); parameters in `params`. */
-function unitWhere(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit, params: unknown[]): string {
-  const d = side.dialect;
+/** WHERE for one unit, or for the rows of any of several disjoint units, plus the source's filter; parameters in `params`. */
+function unitWhere(plan: CrossPlan, side: DiffSide, which: Side, units: Unit | readonly Unit[], params: unknown[]): string {
+  const list: readonly Unit[] = Array.isArray(units) ? units : [units as Unit];
+  const conditions = list.map((u) => unitCondition(plan, side, which, u, params));
   const parts: string[] = [];
-  if (unit.kind === 'range') {
-    const k = plan.keys[0]!;
-    const col = d.keyOperand(d.ident(which === 'source' ? k.source : k.target), which === 'source' ? k.sourceNative : k.targetNative);
-    const native = which === 'source' ? k.sourceNative : k.targetNative;
-    if (unit.lower !== null) parts.push(`${col} >= ${d.keyParam(params.push(unit.lower) - 1, native)}`);
-    if (unit.upper !== null) parts.push(`${col} < ${d.keyParam(params.push(unit.upper) - 1, native)}`);
-  } else if (unit.buckets.length) {
-    parts.push(`MOD(${keyHash(plan, d, which)}, ${unit.of}) IN (${unit.buckets.map((b) => String(Math.trunc(b))).join(', ')})`);
-  }
+  // a unit without a condition is the whole table
+  if (conditions.length && conditions.every((c) => c !== null)) parts.push(conditions.length === 1 ? conditions[0]! : `(${conditions.map((c) => `(${c})`).join(' OR ')})`);
   if (which === 'source' && plan.sourceFilter) parts.push(`(${plan.sourceFilter})`);
   return parts.length ? ` WHERE ${parts.join(' AND ')}` : '';
 }
 
+function unitCondition(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit, params: unknown[]): string | null {
+  if (unit.kind !== 'range') return null;
+  const d = side.dialect;
+  const parts: string[] = [];
+  const k = plan.keys[0]!;
+  const col = d.keyOperand(d.ident(which === 'source' ? k.source : k.target), which === 'source' ? k.sourceNative : k.targetNative);
+  const native = which === 'source' ? k.sourceNative : k.targetNative;
+  if (unit.lower !== null) parts.push(`${col} >= ${d.keyParam(params.push(unit.lower) - 1, native)}`);
+  if (unit.upper !== null) parts.push(`${col} < ${d.keyParam(params.push(unit.upper) - 1, native)}`);
+  if (unit.keyHash) parts.push(`MOD(${keyHash(plan, d, which)}, ${2n ** BigInt(unit.keyHash.bits)}) IN (${unit.keyHash.values.map((b) => String(Math.trunc(b))).join(', ')})`);
+  if (unit.keys?.length) {
+    // canonical key texts compared to the texts the diff shipped (a re-check's few rows)
+    const texts = keyTexts(plan, d, which);
+    const tuple = (values: readonly (string | null)[]) => `(${values.map((v) => d.placeholder(params.push(v) - 1)).join(', ')})`;
+    parts.push(`(${texts.join(', ')}) IN (${unit.keys.map(tuple).join(', ')})`);
+  }
+  return parts.length ? parts.join(' AND ') : null;
+}
+
 function rowHashExpr(plan: CrossPlan, d: ValueDialect, side: Side, mode: FormMode): string {
-  return d.hash60(d.rowText([...keyTexts(plan, d, side), ...columnTexts(plan, d, side, mode, true)]));
+  return d.hash60(d.rowText([...keyParts(plan, d, side), ...hashedColumnParts(plan, d, side, mode)]));
 }
 
 function hashQuery(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit, mode: FormMode): [string, unknown[]] {
@@ -505,23 +668,44 @@ function boundsQuery(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit): 
   return [`SELECT MIN(${k}), MAX(${k}) FROM ${relationOf(plan, d, which)}${where}`, params];
 }
 
-/** Per sub-range `floor((key - lo) / step)` of an integer-key range: count and hash sum. */
-function groupHashQuery(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit, lo: bigint, step: bigint, mode: FormMode): [string, unknown[]] {
+/**
+ * Per narrowing arm and group: arm number, group, count and hash sum (NarrowingSides.groupRows),
+ * one UNION ALL arm per range. Steps and bounds are integers computed here (BigInt), never text
+ * from a row.
+ */
+function groupsQuery(plan: CrossPlan, side: DiffSide, which: Side, arms: readonly NarrowingArm[], mode: FormMode): [string, unknown[]] {
   const d = side.dialect;
-  const k = d.ident(which === 'source' ? plan.keys[0]!.source : plan.keys[0]!.target);
   const params: unknown[] = [];
-  const where = unitWhere(plan, side, which, unit, params);
-  // lo and step are integers computed here (BigInt), never text from a row
-  return [`SELECT FLOOR((${k} - ${lo.toString()}) / ${step.toString()}), COUNT(*), ${d.sumText(rowHashExpr(plan, d, which, mode))} FROM ${relationOf(plan, d, which)}${where} GROUP BY 1`, params];
+  const text = arms
+    .map((arm, i) => {
+      const where = unitWhere(plan, side, which, unitOf(arm.range), params);
+      const k = d.ident(which === 'source' ? plan.keys[0]!.source : plan.keys[0]!.target);
+      const group =
+        arm.step !== undefined
+          ? `FLOOR((${k} - ${BigInt(arm.range.lower![0]!).toString()}) / ${arm.step.toString()})`
+          : `MOD(${keyHash(plan, d, which)}, ${2n ** BigInt((arm.range.keyHash?.bits ?? 0) + arm.bits)})`;
+      return `SELECT ${i}, ${group}, COUNT(*), ${d.sumText(rowHashExpr(plan, d, which, mode))} FROM ${relationOf(plan, d, which)}${where} GROUP BY 2`;
+    })
+    .join(' UNION ALL ');
+  return [text, params];
 }
 
-function bucketHashQuery(plan: CrossPlan, side: DiffSide, which: Side, of: number, mode: FormMode): [string, unknown[]] {
+function bucketHashQuery(plan: CrossPlan, side: DiffSide, which: Side, bits: number, mode: FormMode): [string, unknown[]] {
   const d = side.dialect;
   const where = which === 'source' && plan.sourceFilter ? ` WHERE ${plan.sourceFilter}` : '';
-  return [`SELECT MOD(${keyHash(plan, d, which)}, ${of}), COUNT(*), ${d.sumText(rowHashExpr(plan, d, which, mode))} FROM ${relationOf(plan, d, which)}${where} GROUP BY 1`, []];
+  return [`SELECT MOD(${keyHash(plan, d, which)}, ${2 ** bits}), COUNT(*), ${d.sumText(rowHashExpr(plan, d, which, mode))} FROM ${relationOf(plan, d, which)}${where} GROUP BY 1`, []];
 }
 
-function rowsQuery(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit): [string, unknown[]] {
+/** A range unit as narrowing's KeyRange (one key column), and back. */
+function keyRangeOf(unit: Unit & { kind: 'range' }): KeyRange {
+  return { lower: unit.lower === null ? null : [unit.lower], upper: unit.upper === null ? null : [unit.upper], ...(unit.keyHash ? { keyHash: unit.keyHash } : {}) };
+}
+
+function unitOf(range: KeyRange): Unit & { kind: 'range' } {
+  return { kind: 'range', lower: range.lower?.[0] ?? null, upper: range.upper?.[0] ?? null, ...(range.keyHash ? { keyHash: range.keyHash } : {}) };
+}
+
+function rowsQuery(plan: CrossPlan, side: DiffSide, which: Side, unit: Unit | readonly Unit[]): [string, unknown[]] {
   const d = side.dialect;
   const exact: FormMode = { mode: 'exact', floatDigits: null };
   const params: unknown[] = [];
@@ -539,7 +723,7 @@ function unitOfKeys(plan: CrossPlan, keys: readonly RowKey[]): Unit {
     const hi = values.reduce((a, b) => (a > b ? a : b));
     return { kind: 'range', lower: String(lo), upper: String(hi + 1n) };
   }
-  return { kind: 'range', lower: null, upper: null };
+  return { kind: 'range', lower: null, upper: null, keys: keys.map((k) => plan.keys.map((c) => (k[c.source] === null || k[c.source] === undefined ? null : String(k[c.source])))) };
 }
 
 // ----------------------------------------------------------------------------- values
@@ -596,37 +780,61 @@ function rowKey(plan: CrossPlan, values: Row): RowKey {
   return key;
 }
 
-const pgIdent = (n: string) => '"' + n.replace(/"/g, '""') + '"';
-const typed = (v: string | null, type: string) => (v === null ? 'NULL' : `${literal(v)}::${type}`);
-
-function targetRelation(plan: CrossPlan): string {
-  return `${pgIdent(plan.mapped.target.schema)}.${pgIdent(plan.mapped.target.table)}`;
-}
-
-function keyCondition(plan: CrossPlan, keys: Row): string {
-  return plan.keys.map((k, i) => `${pgIdent(k.target)} = ${typed(keys[i] ?? null, k.targetNative)}`).join(' AND ');
-}
-
-function insertSql(plan: CrossPlan, keys: Row, values: Row): string {
-  const cols = plan.columns.map((c) => pgIdent(c.target));
-  const vals = plan.columns.map((c, i) => typed(inputText(c.form, values[i] ?? null), c.targetType));
-  // a key column that is not also a compared column (never with a DMS mapping) still gets its value
+/** Values for insertStatement over `plan.repairShape.columns`: the compared columns, then keys not among them. */
+function insertValues(plan: CrossPlan, keys: Row, values: Row): (string | null)[] {
+  const out = plan.columns.map((c, i) => inputText(c.form, values[i] ?? null));
   plan.keys.forEach((k, i) => {
-    if (!plan.columns.some((c) => c.target === k.target)) {
-      cols.push(pgIdent(k.target));
-      vals.push(typed(keys[i] ?? null, k.targetNative));
-    }
+    if (!plan.columns.some((c) => c.target === k.target)) out.push(keys[i] ?? null);
   });
-  return `INSERT INTO ${targetRelation(plan)} (${cols.join(', ')}) VALUES (${vals.join(', ')});`;
+  return out;
 }
 
-function updateSql(plan: CrossPlan, keys: Row, changed: { column: number; value: string | null }[]): string {
-  const sets = changed.map(({ column, value }) => `${pgIdent(plan.columns[column]!.target)} = ${typed(inputText(plan.columns[column]!.form, value), plan.columns[column]!.targetType)}`);
-  return `UPDATE ${targetRelation(plan)} SET ${sets.join(', ')} WHERE ${keyCondition(plan, keys)};`;
+function repairOf(plan: CrossPlan, key: RowKey, sql: string): RepairStatement {
+  return { sql, row: { sourceTable: plan.source, targetTable: plan.target, key } };
 }
 
-function deleteSql(plan: CrossPlan, keys: Row): string {
-  return `DELETE FROM ${targetRelation(plan)} WHERE ${keyCondition(plan, keys)};`;
+/** A unit's result as the run log keeps it (validation-checkpoint.ts). */
+function toChunkResult(plan: CrossPlan, index: number, r: UnitResult): ChunkResult {
+  return {
+    table: plan.source,
+    index,
+    sourceRows: r.sourceRows,
+    targetRows: r.targetRows,
+    mismatched: r.mismatched,
+    missing: r.missing,
+    extra: r.extra,
+    different: r.different,
+    deadLetter: r.deadLetter,
+    samples: r.samples,
+    inFlight: 0,
+    rowsFetched: r.rowsFetched,
+    repair: r.repair.map((x) => x.sql),
+    repairKeys: r.repair.map((x) => x.row.key),
+  };
+}
+
+function fromChunkResult(plan: CrossPlan, c: ChunkResult): UnitResult {
+  return {
+    sourceRows: c.sourceRows,
+    targetRows: c.targetRows,
+    mismatched: c.mismatched,
+    rowsFetched: c.rowsFetched,
+    missing: c.missing,
+    extra: c.extra,
+    different: c.different,
+    deadLetter: c.deadLetter,
+    samples: c.samples,
+    repair: c.repair.map((sql, i) => repairOf(plan, c.repairKeys?.[i] ?? {}, sql)),
+  };
+}
+
+/** Units as the run log keeps them: `['r', lower, upper]` ('' for open), or `['b', bits]` (top-level units have no key-hash filter). */
+function encodeUnits(units: readonly Unit[]): string[][] {
+  return units.map((u) => (u.kind === 'range' ? ['r', u.lower ?? '', u.upper ?? ''] : ['b', String(u.bits)]));
+}
+
+function decodeUnits(encoded: readonly (readonly string[])[]): Unit[] {
+  return encoded.map(([kind, a, b]) => (kind === 'r' ? { kind: 'range', lower: a || null, upper: b || null } : { kind: 'buckets', bits: Number(a) }));
 }
 
 function merge(into: UnitResult, part: UnitResult): void {
@@ -634,6 +842,7 @@ function merge(into: UnitResult, part: UnitResult): void {
   into.missing.push(...part.missing);
   into.extra.push(...part.extra);
   into.different.push(...part.different);
+  into.deadLetter.push(...part.deadLetter);
   into.samples.push(...part.samples);
   into.repair.push(...part.repair);
 }
@@ -649,7 +858,7 @@ function tableDiff(plan: CrossPlan, results: readonly UnitResult[]): TableDiff {
     different: results.flatMap((r) => r.different),
     samples: results.flatMap((r) => r.samples).slice(0, SAMPLES_PER_TABLE),
     inFlight: 0,
-    deadLetter: [],
+    deadLetter: results.flatMap((r) => r.deadLetter),
     chunks: { total: results.length, mismatched: results.filter((r) => r.mismatched).length },
   };
 }

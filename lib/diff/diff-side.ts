@@ -9,6 +9,7 @@ import type { MappedTable, SourceCatalog } from '../mappings/types.ts';
 import { readCatalog } from '../postgres/catalog.ts';
 import { postgresValueDialect } from '../postgres/value-dialect.ts';
 import { openComparisonPool, queryText, warmPool } from './comparison-pool.ts';
+import { applyRepairs, type RepairOutcome, type RepairStatement } from './repair-apply.ts';
 import type { ValueDialect } from './value-dialect.ts';
 
 /**
@@ -24,6 +25,8 @@ export interface DiffSide {
   catalog(schemas: readonly string[]): Promise<{ catalog: SourceCatalog; nativeTypes: ReadonlyMap<string, ReadonlyMap<string, string>> }>;
   /** The mapping's selection filters in this engine's SQL over source column names, or null. */
   filterSql(table: MappedTable): string | null;
+  /** Applies repair statements in one transaction (repair-apply.ts); a PostgreSQL side only. */
+  applyRepairs?(statements: readonly RepairStatement[]): Promise<RepairOutcome>;
   /** Opens `n` sessions now (connection errors surface here, named). */
   warm(n: number): Promise<void>;
   close(): Promise<void>;
@@ -44,6 +47,7 @@ function postgresSide(url: string, size: number, side: 'source' | 'target'): Dif
       return { catalog, nativeTypes };
     },
     filterSql: (t) => t.filterSql,
+    applyRepairs: (statements) => applyRepairs(pool, statements, url),
     async warm(n) {
       await warmPool(pool, n).catch((err: unknown) => {
         throw connectionError(err, side, url);

@@ -21,6 +21,7 @@ import { MismatchBatches, type ChunkFollowUp } from './mismatch-batches.ts';
 import type { FormOptions } from './normalized-form.ts';
 import { firstDifference } from '../platform/reconciliation-difference.ts';
 import { reconcile, type ReconciliationResult } from './reconciliation.ts';
+import { applyRepairs } from './repair-apply.ts';
 import { repairScript } from './repair-sql.ts';
 import { bucketRange, type KeyRange } from './side-query.ts';
 import { buildTablePlan, type TablePlan } from './table-plan.ts';
@@ -230,7 +231,7 @@ export class PostgresValidator implements Validator {
         writeFileSync(options.repairSqlFile, repairScript(repairs));
         this.out.info('validate', `${repairs.length} repair statement(s) written to ${options.repairSqlFile}`);
       }
-      if (options.repair && repairs.length) repaired = await applyRepairs(targetDb, repairs, env.target.url);
+      if (options.repair && repairs.length) repaired = (await applyRepairs(targetDb, repairs, env.target.url)).applied;
       checkpoint.finish(this.now);
       if (!options.frozen && whole) {
         if (!equal) dropBaseline(env.stateDir);
@@ -576,26 +577,4 @@ function tableDiff(plan: TablePlan, chunks: ChunkResult[]): TableDiff {
     deadLetter: chunks.flatMap((c) => c.deadLetter),
     chunks: { total: chunks.length, mismatched: chunks.filter((c) => c.mismatched).length },
   };
-}
-
-/** Applies the repair in one target transaction, with replication triggers off like an apply. */
-async function applyRepairs(targetDb: pg.Pool, statements: readonly string[], url: string): Promise<number> {
-  const client = await targetDb.connect().catch((err: unknown) => {
-    throw connectionError(err, 'target', url);
-  });
-  try {
-    await client.query('BEGIN');
-    await client.query('SET LOCAL session_replication_role = replica');
-    for (const s of statements) await client.query(s);
-    await client.query('COMMIT');
-    return statements.length;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw new CutoverError('PRECONDITION_FAILED', `the repair failed and was rolled back: ${(err as Error).message}`, {
-      fix: 'write the statements with --repair-sql FILE, inspect and correct them, and apply them with psql',
-      cause: err,
-    });
-  } finally {
-    client.release();
-  }
 }

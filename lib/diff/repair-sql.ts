@@ -1,23 +1,28 @@
 import { ident, typedLiteral } from './sql-text.ts';
-import type { TablePlan } from './table-plan.ts';
 
 /**
  * Statements in TARGET terms that make one target row match the source. Values are the exact
- * normalized texts, which the target type's input function reads back unchanged.
+ * normalized texts, which the target type's input function reads back unchanged. Both validators
+ * use them: a TablePlan (postgres-validator.ts) and a cross-engine plan both have this shape.
  */
+export interface RepairShape {
+  readonly targetRelation: string;
+  readonly keys: readonly { readonly target: string; readonly targetType: string }[];
+  readonly columns: readonly { readonly target: string; readonly targetType: string }[];
+}
 
-function keyCondition(plan: TablePlan, keyValues: readonly (string | null)[]): string {
+function keyCondition(plan: RepairShape, keyValues: readonly (string | null)[]): string {
   return plan.keys.map((k, i) => `${ident(k.target)} = ${typedLiteral(keyValues[i] ?? null, k.targetType)}`).join(' AND ');
 }
 
-export function insertStatement(plan: TablePlan, values: readonly (string | null)[]): string {
+export function insertStatement(plan: RepairShape, values: readonly (string | null)[]): string {
   const cols = plan.columns.map((c) => ident(c.target)).join(', ');
   const vals = plan.columns.map((c, i) => typedLiteral(values[i] ?? null, c.targetType)).join(', ');
   return `INSERT INTO ${plan.targetRelation} (${cols}) VALUES (${vals});`;
 }
 
 export function updateStatement(
-  plan: TablePlan,
+  plan: RepairShape,
   keyValues: readonly (string | null)[],
   changed: readonly { column: number; value: string | null }[],
 ): string {
@@ -25,7 +30,7 @@ export function updateStatement(
   return `UPDATE ${plan.targetRelation} SET ${sets.join(', ')} WHERE ${keyCondition(plan, keyValues)};`;
 }
 
-export function deleteStatement(plan: TablePlan, keyValues: readonly (string | null)[]): string {
+export function deleteStatement(plan: RepairShape, keyValues: readonly (string | null)[]): string {
   return `DELETE FROM ${plan.targetRelation} WHERE ${keyCondition(plan, keyValues)};`;
 }
 

@@ -18,6 +18,8 @@ export interface ChunkResult {
   readonly rowsFetched: number;
   /** Repair statements (target terms) for this chunk's differences. */
   readonly repair: string[];
+  /** The source key of each repair statement, when the validator knows it (a rejected one becomes a dead letter). */
+  readonly repairKeys?: RowKey[];
 }
 
 type Line =

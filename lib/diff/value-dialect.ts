@@ -13,9 +13,9 @@ import type { EngineName } from '../engines/engine-of-url.ts';
  * |-----------|-------------------------------------------------------------|
  * | integer   | decimal digits, `-` sign                                    |
  * | numeric   | exactly `scale` decimals (rounded half away from zero); unconstrained: no trailing zeros |
- * | float     | exact: `e:m` (binary exponent, 53-bit integer mantissa) — one ulp apart prints differently; with a tolerance the hash uses `d:m` (decimal exponent, rounded mantissa) and rows are compared within it |
+ * | float     | exact: the 16 lower-case hex digits of the IEEE-754 double (PostgreSQL's `float8send`; MySQL computes the bits arithmetically), ±0 as `0` — one ulp apart prints differently; with a tolerance the hash uses `d:m` (decimal exponent, rounded mantissa) and rows are compared within it |
  * | boolean   | `t` / `f` (a MySQL `tinyint(1)`: non-zero is `t`)            |
- * | timestamp | `YYYY-MM-DD HH:MM:SS.ffffff`, UTC (both sessions in UTC); MySQL zero dates are NULL (what DMS writes) |
+ * | timestamp | `YYYY-MM-DD HH:MM:SS[.f]`, UTC (both sessions in UTC), the fraction without trailing zeros (PostgreSQL's own ISO output, its cheapest); MySQL zero dates are NULL (what DMS writes) |
  * | date      | `YYYY-MM-DD`; zero dates NULL                               |
  * | time      | `HH:MM:SS.ffffff`                                           |
  * | bytes     | `\x` + lower-case hex (bytea's input form)                  |
@@ -57,6 +57,23 @@ export function formOfTargetType(type: string): ValueForm {
   return { kind: 'text' };
 }
 
+/** A canonical text in a row text; `fixed`: see isFixedPart. */
+export interface RowPart {
+  readonly sql: string;
+  readonly fixed: boolean;
+}
+
+/**
+ * True when a column's canonical text can go into a row text without a length prefix: a form
+ * whose text is drawn from a fixed alphabet (digits, signs, hex, `t`/`f`, dates) — never `|`, never
+ * the lone `-` that stands for NULL — computed from a source column that is not itself text (a
+ * VARCHAR cast to an integer target could still hold a `|`). Both sides decide it from the plan.
+ */
+export function isFixedPart(form: ValueForm, sourceNative: string): boolean {
+  if (form.kind === 'text' || form.kind === 'json') return false;
+  return !/^(char|varchar|tinytext|text|mediumtext|longtext|enum|set|character|character varying|bpchar|citext|name)\b/i.test(sourceNative.trim());
+}
+
 /** One engine's SQL for the diff (see the module comment). */
 export interface ValueDialect {
   readonly engine: EngineName;
@@ -70,10 +87,12 @@ export interface ValueDialect {
    */
   canonical(expr: string, nativeType: string, form: ValueForm, mode: FormMode): string;
   /**
-   * One text per row that no two different rows share: each canonical text prefixed by its byte
-   * length, NULL as `-`.
+   * One text per row that no two different rows share, the parts joined by `|`: a fixed part as it
+   * is (it never holds `|` and is never `-`), any other prefixed by its byte length; NULL as `-`.
+   * (Prefixing only the free texts evaluates each fixed part once: a float or a timestamp
+   * expression is the dearest part of the hash.)
    */
-  rowText(canonicalTexts: readonly string[]): string;
+  rowText(parts: readonly RowPart[]): string;
   /** The first 60 bits of md5(text) as an exact non-negative integer (sums stay exact). */
   hash60(text: string): string;
   /** Exact sum of hash60 values, printed as text (an empty set sums to NULL). */
@@ -99,13 +118,11 @@ export function compareKeyTexts(a: readonly string[], b: readonly string[], inte
   return 0;
 }
 
-/** A float's exact canonical text (`e:m`, `s:n` for subnormals, `0`) back to a number. */
+/** A float's exact canonical text (16 hex digits of the IEEE-754 bits, or `0`) back to a number. */
 export function floatOfCanonical(text: string): number {
   if (text === '0') return 0;
-  const [e, m] = text.split(':');
-  if (e === 's') return Number(m) * 2 ** -1074;
-  if (e === undefined || m === undefined) return Number(text);
-  return Number(m) * 2 ** (Number(e) - 52);
+  if (/^[0-9a-f]{16}$/.test(text)) return Buffer.from(text, 'hex').readDoubleBE(0);
+  return Number(text);
 }
 
 /** JSON text with object keys sorted by code point at every level (numbers as JS prints them). */

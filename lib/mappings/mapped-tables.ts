@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { CutoverError } from '../errors.ts';
 import { createRowTransformer, loadTableMappings, readCatalog, readMappedCatalog, resolveSelected, resolveTableMappings, type SchemaScope } from './index.ts';
-import type { MappedTable } from './types.ts';
+import type { MappedTable, SourceCatalog, TableMappingDocument } from './types.ts';
 import type { Output } from '../output/output.ts';
 
 /** The mapping engine calls the replicator and the snapshotter make (one DMS implementation, lib/mappings). */
@@ -26,9 +26,24 @@ export async function resolveMappedTables(
   out: Output,
   wave?: WaveSelection,
 ): Promise<MappedTable[]> {
-  const engine = mappingEngine;
-  const doc = await engine.loadTableMappings(mappingFile);
+  const doc = await mappingEngine.loadTableMappings(mappingFile);
   const { catalog, schemas } = await readMappedCatalog(client, doc, scope);
+  return selectMappedTables(doc, catalog, schemas, scope, mappingFile, out, wave);
+}
+
+/**
+ * The second half of resolveMappedTables, for a catalog read by any engine (a MySQL source's
+ * `readMysqlCatalog`): the selected tables, narrowed to a wave, refused without a primary key.
+ */
+export function selectMappedTables(
+  doc: TableMappingDocument,
+  catalog: SourceCatalog,
+  schemas: readonly string[],
+  scope: SchemaScope,
+  mappingFile: string,
+  out: Output,
+  wave?: WaveSelection,
+): MappedTable[] {
   const resolved = resolveSelected(doc, catalog, schemas, scope.side);
   for (const note of resolved.notes) out.info('mappings', note);
   let tables = [...resolved.tables];

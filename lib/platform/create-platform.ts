@@ -58,23 +58,20 @@ type RoleLoader = <T extends object>(file: string, exportName: string, what: str
 type AnyCtor<T> = new (...args: unknown[]) => T;
 
 async function mysqlSourcePlatform(env: ResolvedPostgresEnvironment, out: Output, role: RoleLoader, made: object[]): Promise<Platform> {
-  const local = (what: string) =>
-    new CutoverError('NOT_SUPPORTED', `${what} from a MySQL-family source is not done by the local control plane (its worker reads PostgreSQL's WAL)`, {
-      received: env.source.url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@'),
-      fix: 'replicate and snapshot a MySQL/MariaDB source with AWS DMS (platform "aws"); assess, validate, the write fence and sequences work here',
-    });
-  const forward = unavailableRole<Replicator>(local('replication'), { direction: 'forward' });
-  const snapshotter = unavailableRole<Snapshotter>(local('a snapshot'));
-  const [inspector, validator, fence, sequences, reverse] = await Promise.all([
+  // forward: the kit's binlog replicator (full load aligned with a binlog position, then CDC)
+  const forward = await role<Replicator>('../replication/binlog-replicator.ts', 'BinlogReplicator', 'replication (binlog)', (C) => new (C as AnyCtor<Replicator>)(env, out), { direction: 'forward' });
+  const [inspector, validator, fence, sequences, reverse, snapshotter] = await Promise.all([
     role<Inspector>('../engines/mysql/mysql-inspector.ts', 'MysqlInspector', 'assess (the MySQL inspector)', (C) => new (C as AnyCtor<Inspector>)(env, out)),
-    role<Validator>('../diff/cross-engine-validator.ts', 'CrossEngineValidator', 'validate (cross-engine)', (C) => new (C as AnyCtor<Validator>)(env, out)),
+    // given the forward replicator: rows and reconciliations that differ while it applies are re-checked at an aligned position
+    role<Validator>('../diff/cross-engine-validator.ts', 'CrossEngineValidator', 'validate (cross-engine)', (C) => new (C as AnyCtor<Validator>)(env, out, forward)),
     role<WriteFence>('../engines/mysql/mysql-write-fence.ts', 'MysqlWriteFence', 'the MySQL write fence', (C) => new (C as AnyCtor<WriteFence>)(env)),
     role<SequenceSync>('../engines/mysql/cross-engine-sequence-sync.ts', 'CrossEngineSequenceSync', 'sequence sync (AUTO_INCREMENT)', (C) => new (C as AnyCtor<SequenceSync>)(env, out)),
     // green's pgoutput stream applied into blue through mysql2 (lib/replication/mysql-reverse-worker.ts)
     role<Replicator>('../replication/postgres-replicator.ts', 'PostgresReplicator', 'reverse replication (into MySQL)', (C) => new (C as AnyCtor<Replicator>)(env, 'reverse', out), { direction: 'reverse' }),
+    role<Snapshotter>('../backup/mysql-snapshotter.ts', 'MysqlSnapshotter', 'snapshot (MySQL logical export)', (C) => new (C as AnyCtor<Snapshotter>)(env, out)),
   ]);
-  // nothing of the kit is installed in a MySQL source by these roles; cancel has nothing to remove there
-  const cleaner = unavailableRole<KitCleaner>(local('cancel (removing the kit from the databases)'));
+  // blue's `_cutover` database and green's slots, publications, origins and `_cutover` schema
+  const cleaner = await role<KitCleaner>('../replication/mysql-kit-cleaner.ts', 'MysqlSourceKitCleaner', 'cancel (the kit cleaner)', (C) => new (C as AnyCtor<KitCleaner>)(env, out));
   return assemble(env, role, made, { inspector, snapshotter, forward, reverse, validator, fence, sequences, cleaner });
 }
 

@@ -13,14 +13,15 @@ function trimZeros(t: string): string {
   return `(CASE WHEN ${t} LIKE '%.%' THEN rtrim(rtrim(${t}, '0'), '.') ELSE ${t} END)`;
 }
 
-/** The exact binary form of a float8 `v`: `e:m` with m the 53-bit integer mantissa. */
+/** The exact form of a float8 `v`: the hex of its IEEE-754 bits (±0 as `0`, as MySQL can tell no -0). */
 function exactFloat(v: string): string {
-  const e0 = `floor(ln(abs(${v})) / ln(2::float8))::int`;
-  // ln/ln may be one off at a power of two: move e until |v| / 2^e is in [1, 2)
-  const e = `(${e0} + CASE WHEN abs(${v}) / power(2::float8, ${e0}) >= 2 THEN 1 WHEN abs(${v}) / power(2::float8, ${e0}) < 1 THEN -1 ELSE 0 END)`;
-  return `(CASE WHEN ${v} IS NULL THEN NULL WHEN ${v} = 0 THEN '0' WHEN ${v} IN ('NaN', 'Infinity', '-Infinity') THEN ${v}::text
-    WHEN abs(${v}) < 2.2250738585072014e-308 THEN 's:' || (${v} * power(2::float8, 537) * power(2::float8, 537))::bigint::text
-    ELSE ${e}::text || ':' || (${v} / power(2::float8, ${e} - 52))::bigint::text END)`;
+  return `(CASE WHEN ${v} = 0 THEN '0' ELSE encode(float8send(${v}), 'hex') END)`;
+}
+
+/** A declared numeric scale (`numeric(12,2)` -> 2), or null. */
+function declaredScale(nativeType: string): number | null {
+  const m = /^numeric\(\s*\d+\s*,\s*(\d+)\s*\)$/i.exec(nativeType.trim());
+  return m ? Number(m[1]) : null;
 }
 
 function roundedFloat(v: string, digits: number): string {
@@ -35,7 +36,7 @@ export const postgresValueDialect: ValueDialect = {
   relation: (schema, table) => `${q(schema)}.${q(table)}`,
   placeholder: (i) => `$${i + 1}`,
 
-  canonical(expr: string, _nativeType: string, form: ValueForm, mode: FormMode): string {
+  canonical(expr: string, nativeType: string, form: ValueForm, mode: FormMode): string {
     const x = `(${expr})`;
     switch (form.kind) {
       case 'integer':
@@ -43,7 +44,9 @@ export const postgresValueDialect: ValueDialect = {
       case 'json':
         return `${x}::text`;
       case 'numeric':
-        return form.scale === null ? trimZeros(`${x}::numeric::text`) : `round(${x}::numeric, ${form.scale})::text`;
+        if (form.scale === null) return trimZeros(`${x}::numeric::text`);
+        // a column of that very scale prints it already (round() would cost a numeric operation per row)
+        return declaredScale(nativeType) === form.scale ? `${x}::text` : `round(${x}::numeric, ${form.scale})::text`;
       case 'float': {
         const v = `${x}::float8`;
         return mode.mode === 'hash' && mode.floatDigits !== null ? roundedFloat(v, mode.floatDigits) : exactFloat(v);
@@ -51,9 +54,10 @@ export const postgresValueDialect: ValueDialect = {
       case 'boolean':
         return `(CASE WHEN ${x} IS NULL THEN NULL WHEN ${x} THEN 't' ELSE 'f' END)`;
       case 'timestamp':
-        return `to_char(${x}, 'YYYY-MM-DD HH24:MI:SS.US')`;
+        // the ISO output (DateStyle is pinned to ISO, TimeZone to UTC): a quarter of to_char's cost
+        return /with time zone|timestamptz/i.test(nativeType) ? `(${x} AT TIME ZONE 'UTC')::text` : `${x}::timestamp::text`;
       case 'date':
-        return `to_char(${x}, 'YYYY-MM-DD')`;
+        return `${x}::date::text`;
       case 'time':
         return `to_char(${x}, 'HH24:MI:SS.US')`;
       case 'bytes':
@@ -61,7 +65,8 @@ export const postgresValueDialect: ValueDialect = {
     }
   },
 
-  rowText: (texts) => (texts.length ? `concat(${texts.map((t) => `coalesce(octet_length(${t})::text || ':' || ${t}, '-')`).join(`, '|', `)})` : `''`),
+  rowText: (parts) =>
+    parts.length ? `concat(${parts.map((p) => (p.fixed ? `coalesce(${p.sql}, '-')` : `coalesce(octet_length(${p.sql})::text || ':' || ${p.sql}, '-')`)).join(`, '|', `)})` : `''`,
   hash60: (text) => `('x' || substr(md5(${text}), 1, 15))::bit(60)::bigint`,
   sumText: (expr) => `sum(${expr})::text`,
   keyOperand: (expr, nativeType) => (isText(nativeType) ? `${expr} COLLATE "C"` : expr),

@@ -1,7 +1,11 @@
 import pg from 'pg';
 import { checkLedger, fetchOrderFromDatabase } from '../demo/ledger.ts';
 import { createDuoduoSchema } from '../demo/duoduo-schema.ts';
-import { seedCainiao, type CainiaoDataSummary } from '../demo/generator.ts';
+import { seedCainiao, type CainiaoDataSummary, type SeedProgress } from '../demo/generator.ts';
+import { seedCainiaoMysql } from '../demo/seed-cainiao-mysql.ts';
+import { MysqlOrderPool } from '../demo/mysql-order-pool.ts';
+import { engineOfUrl } from '../engines/engine-of-url.ts';
+import { connectMysql } from '../engines/mysql/mysql-connection.ts';
 import { startLoad, type FailureRecord, type LoadCounters, type LoadRun } from '../demo/load-generator.ts';
 import { startOrderApp, type OrderApp } from '../demo/order-app.ts';
 import { spawnOrderApp, type OrderAppProcess } from '../demo/order-app-process.ts';
@@ -12,7 +16,10 @@ import type { Side } from '../platform/roles.ts';
 import type { RehearsalReport } from './report.ts';
 
 export interface DemoSystemsOptions {
+  /** The kit's account on cainiao (seeding); a `mysql://` URL seeds a MySQL-family cainiao. */
   readonly cainiaoUrl: string;
+  /** The blue app's account. @default cainiaoUrl */
+  readonly cainiaoAppUrl?: string;
   readonly duoduoUrl: string;
   readonly seed: number;
   readonly orders: number;
@@ -54,24 +61,33 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
     for (const s of stops.reverse()) await s().catch(() => {});
   };
   try {
-    const [blueDb, greenDb] = await Promise.all([connect(o.cainiaoUrl), connect(o.duoduoUrl)]);
-    o.out.info('rehearse', `seeding cainiao: ${o.orders} legacy orders with dirty data (seed ${o.seed})`);
+    const mysqlLegacy = engineOfUrl(o.cainiaoUrl) === 'mysql';
+    const greenDb = await connect(o.duoduoUrl);
+    o.out.info('rehearse', `seeding cainiao${mysqlLegacy ? ' (MariaDB)' : ''}: ${o.orders} legacy orders with dirty data (seed ${o.seed})`);
     const rate = new ProgressRate();
-    const summary = await seedCainiao(blueDb, {
+    const seedOptions = {
       seed: o.seed,
       orders: o.orders,
       replace: true,
-      onProgress: (p) => o.out.progress({ topic: 'seed cainiao', done: p.rows, total: p.totalRows, unit: 'rows', figures: { table: p.table, ...rate.figures(p.rows, p.totalRows) } }),
-    });
+      onProgress: (p: SeedProgress) => o.out.progress({ topic: 'seed cainiao', done: p.rows, total: p.totalRows, unit: 'rows', figures: { table: p.table, ...rate.figures(p.rows, p.totalRows) } }),
+    };
+    let summary: CainiaoDataSummary & { loadMs: number };
+    if (mysqlLegacy) {
+      const blueDb = await connectMysql(o.cainiaoUrl, 'source');
+      summary = await seedCainiaoMysql(blueDb, seedOptions).finally(() => blueDb.end().catch(() => {}));
+    } else {
+      const blueDb = await connect(o.cainiaoUrl);
+      summary = await seedCainiao(blueDb, seedOptions).finally(() => blueDb.end().catch(() => {}));
+    }
     o.out.done('seed cainiao');
     await createDuoduoSchema(greenDb, { replace: true });
-    await Promise.all([blueDb.end(), greenDb.end()]);
+    await greenDb.end();
     o.out.ok(
       'rehearse',
       `cainiao seeded in ${summary.loadMs} ms: ${summary.counts.customers} customers, ${summary.counts.products} products, ${summary.counts.orders} orders, ${summary.counts.orderItems} items`,
     );
 
-    const blue = await startOrderApp({ flavor: 'cainiao', databaseUrl: o.cainiaoUrl });
+    const blue = await startOrderApp({ flavor: 'cainiao', databaseUrl: o.cainiaoAppUrl ?? o.cainiaoUrl });
     stops.push(() => blue.stop());
     const greenProcess = o.greenProcess ? await spawnOrderApp({ flavor: 'duoduo', databaseUrl: o.duoduoUrl }) : null;
     const green = greenProcess ?? (await startOrderApp({ flavor: 'duoduo', databaseUrl: o.duoduoUrl }));
@@ -105,7 +121,7 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
       async checkLedger(side) {
         if (!run) return { acknowledged: 0, missing: 0, mismatched: 0, missingIds: [], mismatchedIds: [] };
         // a fresh connection: the write fence ends older sessions of a fenced database
-        const db = await connect(side === 'blue' ? o.cainiaoUrl : o.duoduoUrl);
+        const db = side === 'blue' && mysqlLegacy ? new MysqlOrderPool(o.cainiaoUrl, 1) : await connect(side === 'blue' ? o.cainiaoUrl : o.duoduoUrl);
         const r = await checkLedger(run.ledger, fetchOrderFromDatabase(db, side === 'blue' ? 'cainiao' : 'duoduo'), { concurrency: 1 }).finally(() => db.end());
         return {
           acknowledged: r.acknowledged,

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { CutoverConfigInput } from '../config/schema.ts';
 import { CAINIAO_QUALITY_CHECKS } from '../demo/quality-checks.ts';
-import { DEMO_RECONCILIATION } from '../demo/reconciliation.ts';
+import { DEMO_MYSQL_RECONCILIATION, DEMO_RECONCILIATION } from '../demo/reconciliation.ts';
+import { mappingFilesFor } from '../demo/mapping-files.ts';
 import { demoShadowConfig } from '../demo/shadow-rules.ts';
 import { demoSmokeFlow } from '../demo/smoke-flow.ts';
 
@@ -10,6 +11,8 @@ export interface RehearsalConfigInput {
   readonly dir: string;
   readonly cainiaoUrl: string;
   readonly duoduoUrl: string;
+  /** The legacy cainiao's engine: picks the mapping files and the reconciliation queries. @default 'postgres' */
+  readonly legacy?: 'postgres' | 'mysql';
   readonly routerAdminUrl: string;
   readonly blueAppUrl: string;
   readonly greenAppUrl: string;
@@ -36,6 +39,8 @@ export interface RehearsalConfigInput {
  * CLI can be pointed at a `--keep` rehearsal.
  */
 export function buildRehearsalConfig(i: RehearsalConfigInput): CutoverConfigInput {
+  const legacy = i.legacy ?? 'postgres';
+  const files = mappingFilesFor(legacy);
   return {
     environments: {
       rehearsal: {
@@ -44,21 +49,22 @@ export function buildRehearsalConfig(i: RehearsalConfigInput): CutoverConfigInpu
         source: { url: i.cainiaoUrl },
         target: { url: i.duoduoUrl },
         mappings: {
-          forward: path.join(i.repoRoot, 'mappings', 'cainiao-to-duoduo.json'),
-          reverse: path.join(i.repoRoot, 'mappings', 'duoduo-to-cainiao.json'),
+          forward: path.join(i.repoRoot, files.forward),
+          reverse: path.join(i.repoRoot, files.reverse),
         },
         stateDir: path.join(i.dir, 'state'),
         backup: i.s3 ? { s3: { endpoint: i.s3.endpoint, bucket: i.s3.bucket, prefix: 'rehearsal' } } : { dir: path.join(i.dir, 'state', 'backups') },
         router: { adminUrl: i.routerAdminUrl },
         apps: { blue: { url: i.blueAppUrl }, green: { url: i.greenAppUrl } },
         replication: { parallelTables: 2, chunkRows: 2000, batchSize: 2000, waves: [] },
-        validation: { chunkRows: 2000, concurrency: 2, floatTolerance: 0, reconciliation: DEMO_RECONCILIATION },
+        validation: { chunkRows: 2000, concurrency: 2, floatTolerance: 0, reconciliation: legacy === 'mysql' ? DEMO_MYSQL_RECONCILIATION : DEMO_RECONCILIATION },
         shadow: demoShadowConfig({ seconds: i.shadowSeconds ?? 8, percent: i.shadowPercent ?? 25 }),
         shift: { steps: [...(i.shiftSteps ?? [1, 10, 50, 100])], bakeSeconds: i.shiftBakeSeconds },
         gates: { maxErrorRatio: 0.05, maxP99RatioToBlue: 5, maxLagMs: 2000, maxValidationAgeSeconds: 3600, minRequests: i.minRequests ?? 10 },
         switch: { catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 },
         bake: { seconds: i.bakeSeconds },
-        assess: { checks: CAINIAO_QUALITY_CHECKS },
+        // the quality checks are PostgreSQL SQL; the MySQL inspector runs its own engine checks only
+        assess: { checks: legacy === 'mysql' ? [] : CAINIAO_QUALITY_CHECKS },
         smoke: demoSmokeFlow(i.smoke),
       },
     },

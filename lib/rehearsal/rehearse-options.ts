@@ -44,6 +44,28 @@ export interface RehearseOptions {
   readonly minRequests?: number;
   /** Where snapshots go: a folder, or an S3-compatible server on loopback (the S3 client path). @default 'folder' */
   readonly backupStore?: 'folder' | 's3';
+  /** The engine of the legacy cainiao (blue): `postgres` (embedded), or `mariadb` (the machine's MariaDB/MySQL server). @default 'postgres' */
+  readonly legacy?: string;
+  /** With `legacy: 'mariadb'`: a server the user runs, `mysql://user:password@host:3306/cainiao`, instead of starting one. */
+  readonly legacyUrl?: string;
+}
+
+export const LEGACY_ENGINES = ['postgres', 'mariadb'] as const;
+export type LegacyOption = (typeof LEGACY_ENGINES)[number];
+
+/** The legacy engine asked for (`mysql` is taken as `mariadb`: the same family), or a USAGE error naming the choices. */
+export function checkLegacy(legacy: string | null | undefined, legacyUrl: string | undefined): LegacyOption {
+  const value = legacy === undefined || legacy === null || legacy === '' ? (legacyUrl ? 'mariadb' : 'postgres') : legacy === 'mysql' ? 'mariadb' : legacy;
+  if (!(LEGACY_ENGINES as readonly string[]).includes(value)) {
+    throw new CutoverError('USAGE', `unknown legacy engine "${legacy}"`, { received: legacy, allowed: LEGACY_ENGINES.join(', '), fix: 'npm start -- --legacy mariadb' });
+  }
+  if (legacyUrl !== undefined && value !== 'mariadb') {
+    throw new CutoverError('USAGE', '--legacy-url names a MySQL/MariaDB server, so it goes with --legacy mariadb', { received: `--legacy ${value}`, fix: 'npm start -- --legacy mariadb --legacy-url mysql://user:password@127.0.0.1:3306/cainiao' });
+  }
+  if (legacyUrl !== undefined && !/^(mysql|mariadb):\/\//.test(legacyUrl)) {
+    throw new CutoverError('USAGE', '--legacy-url must be a mysql:// or mariadb:// URL', { received: legacyUrl.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@'), fix: '--legacy-url mysql://user:password@127.0.0.1:3306/cainiao' });
+  }
+  return value as LegacyOption;
 }
 
 export function checkFault(fault: string | null | undefined): FaultName | null {

@@ -5,11 +5,11 @@ import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from
 import { asCutoverError } from '../errors.ts';
 import { formatForecast } from '../estimate/forecast.ts';
 import type { Output } from '../output/output.ts';
-import { startEmbeddedPostgres } from '../postgres/embedded-server.ts';
 import { CleanupStack } from './cleanup-stack.ts';
 import { lockRehearsalFolder } from './rehearsal-folder-lock.ts';
 import { S3RVER_CREDENTIALS, startLoopbackS3, type LoopbackS3 } from './loopback-s3.ts';
-import { checkFault, checkOption, type RehearseOptions } from './rehearse-options.ts';
+import { checkFault, checkLegacy, checkOption, type RehearseOptions } from './rehearse-options.ts';
+import { startRehearsalServers } from './rehearsal-servers.ts';
 import { judge, type RehearsalReport } from './report.ts';
 import { renderHtmlReport } from './report-html.ts';
 import { buildRehearsalConfig } from './rehearsal-config.ts';
@@ -39,11 +39,13 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
   const seed = checkOption('seed', options.seed);
   const orders = checkOption('orders', options.orders);
   const rate = checkOption('rate', options.rate);
+  const legacy = checkLegacy(options.legacy, options.legacyUrl);
   // CUTOVER_REHEARSAL_DIR lets tests run rehearsals side by side without sharing a folder
   const dir = path.resolve(options.dir ?? process.env.CUTOVER_REHEARSAL_DIR ?? path.join(REPO_ROOT, '.cutover', 'rehearsal'));
   if (options.dryRun) {
-    PLAN.forEach((p, i) => out.step('rehearse', `${i + 1}. ${p}`));
-    out.step('rehearse', `working folder ${dir}; fault ${fault ?? 'none'}; ${orders} orders; ${rate} req/s`);
+    const plan = legacy === 'mariadb' ? [`start cainiao (blue/legacy) on ${options.legacyUrl ? 'the MySQL server of --legacy-url' : "this machine's MariaDB server (ROW binlog)"} and duoduo (green/new) on an embedded PostgreSQL, generated passwords`, ...PLAN.slice(1)] : PLAN;
+    plan.forEach((p, i) => out.step('rehearse', `${i + 1}. ${p}`));
+    out.step('rehearse', `working folder ${dir}; legacy ${legacy}; fault ${fault ?? 'none'}; ${orders} orders; ${rate} req/s`);
     return 0;
   }
 
@@ -63,15 +65,9 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
     cleanup.push('rehearsal folder lock', async () => unlockFolder());
     rmSync(path.join(dir, 'state'), { recursive: true, force: true });
 
-    out.info('rehearse', 'starting two embedded PostgreSQL servers (cainiao = blue, duoduo = green)');
-    const [cainiao, duoduo] = await Promise.all(
-      ['cainiao', 'duoduo'].map(async (name) => {
-        const s = await startEmbeddedPostgres({ dir: path.join(dir, 'servers', name), database: name, persistent: false });
-        cleanup.push(`postgres ${name}`, () => s.stop());
-        return s;
-      }),
-    );
-    out.ok('rehearse', `cainiao on 127.0.0.1:${cainiao!.port}, duoduo on 127.0.0.1:${duoduo!.port}`);
+    out.info('rehearse', legacy === 'mariadb' ? 'starting the servers (cainiao = blue on MariaDB, duoduo = green on embedded PostgreSQL)' : 'starting two embedded PostgreSQL servers (cainiao = blue, duoduo = green)');
+    const { blue: cainiao, green: duoduo } = await startRehearsalServers({ legacy, legacyUrl: options.legacyUrl, dir, cleanup, out });
+    out.ok('rehearse', `cainiao on 127.0.0.1:${cainiao.port}, duoduo on 127.0.0.1:${duoduo.port}`);
 
     let s3: LoopbackS3 | undefined;
     if (options.backupStore === 's3') {
@@ -83,14 +79,15 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       out.ok('rehearse', `backups go to s3://${s3.bucket}/rehearsal at ${s3.endpoint} (S3-compatible server on loopback)`);
     }
 
-    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao!.url, duoduoUrl: duoduo!.url, seed, orders, rate, out, greenProcess: fault === 'green-dies-after-switch' });
+    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao.url, cainiaoAppUrl: cainiao.appUrl, duoduoUrl: duoduo.url, seed, orders, rate, out, greenProcess: fault === 'green-dies-after-switch' });
     cleanup.push('demo apps and router', () => demo.stop());
 
     const raw = buildRehearsalConfig({
       repoRoot: REPO_ROOT,
       dir,
-      cainiaoUrl: cainiao!.url,
-      duoduoUrl: duoduo!.url,
+      cainiaoUrl: cainiao.url,
+      duoduoUrl: duoduo.url,
+      legacy: cainiao.engine,
       routerAdminUrl: demo.router.adminUrl,
       greenAppUrl: demo.green.url,
       blueAppUrl: demo.blue.url,
@@ -107,7 +104,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
     writeFileSync(configFile, JSON.stringify(raw, null, 2), { mode: 0o600 });
     const env = selectEnvironment(parseConfig(raw, configFile), 'rehearsal') as ResolvedPostgresEnvironment;
 
-    const run = new RehearsalRun({ env, demo, out, fault, rate, seed, orders, t0: startedAt.getTime(), servers: { blue: cainiao!, green: duoduo! }, configFile });
+    const run = new RehearsalRun({ env, demo, out, fault, rate, seed, orders, t0: startedAt.getTime(), servers: { blue: cainiao, green: duoduo }, configFile });
     cleanup.push('runbook platform', () => run.close());
     const result = await run.execute();
 
@@ -118,7 +115,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       finishedAt: finishedAt.toISOString(),
       wallSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
       peakRssMiB: peakRss / 1024 / 1024,
-      options: { seed, orders, rate, fault },
+      options: { seed, orders, rate, fault, ...(legacy !== 'postgres' ? { legacy } : {}) },
       ...result,
     };
     const report: RehearsalReport = { ...partial, verdict: judge(partial, fault === 'rollback-after-switch' || fault === 'green-errors' || fault === 'green-dies-after-switch', fault) };
@@ -133,8 +130,8 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
     if (options.keep) {
       keepServers = true;
       out.info('rehearse', '--keep: servers left running. Connect with:');
-      out.info('rehearse', `  cainiao: psql "postgres://postgres@127.0.0.1:${cainiao!.port}/cainiao"  (password in ${configFile})`);
-      out.info('rehearse', `  duoduo:  psql "postgres://postgres@127.0.0.1:${duoduo!.port}/duoduo"`);
+      out.info('rehearse', `  cainiao: ${cainiao.connectHint}  (password in ${configFile})`);
+      out.info('rehearse', `  duoduo:  psql "postgres://postgres@127.0.0.1:${duoduo.port}/duoduo"`);
       out.info('rehearse', `  runbook: npx cutover status --config ${configFile} --env rehearsal`);
       out.info('rehearse', '  stop them with Ctrl-C');
       await new Promise<void>(() => {}); // until Ctrl-C: the signal trap runs the cleanup

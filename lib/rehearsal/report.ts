@@ -46,7 +46,7 @@ export interface RehearsalReport {
   readonly finishedAt: string;
   readonly wallSeconds: number;
   readonly peakRssMiB: number;
-  readonly options: { seed: number; orders: number; rate: number; fault: string | null };
+  readonly options: { seed: number; orders: number; rate: number; fault: string | null; /** The legacy engine when not PostgreSQL (`--legacy mariadb`). */ legacy?: string };
   /** contract: requests.total, requests.failed */
   readonly requests: {
     total: number;

@@ -83,6 +83,11 @@ export class ChangeApplier {
     private readonly slot: string,
     private readonly direction: string,
     tables: readonly ApplyTable[],
+    /**
+     * More bookkeeping SQL committed in each batch's transaction, after its position (the binlog
+     * replicator's file, offset and GTID in `_cutover.binlog_state`). @default - none
+     */
+    private readonly positionSql?: (last: SourceTransaction) => string,
   ) {
     for (const t of tables) {
       let schema = this.bySource.get(t.table.source.schema);
@@ -149,7 +154,9 @@ export class ChangeApplier {
     }
     const changedKeys = this.changedKeysSql(txns);
     if (changedKeys) statements.push(changedKeys);
-    statements.push(writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime), 'commit', 'select pg_current_wal_insert_lsn()::text as lsn');
+    statements.push(writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime));
+    if (this.positionSql) statements.push(this.positionSql(last));
+    statements.push('commit', 'select pg_current_wal_insert_lsn()::text as lsn');
     parts.push(sqlPart(statements.join(';\n')));
     const send = async (): Promise<BatchResult | Error> => {
       const results: (pg.QueryResult | pg.QueryResult[] | void)[] = [];
@@ -300,6 +307,15 @@ export class ChangeApplier {
           deadLetters++;
           continue;
         }
+        const nul = nulColumn(single);
+        if (nul) {
+          // never sent: a NUL inside SQL text breaks the statement before any savepoint exists
+          await this.deadLetter(op, new Error(`column ${nul} holds a NUL character (0x00), which PostgreSQL text cannot store; fix the source value (e.g. REPLACE(col, CHAR(0), '')) and run cutover validate --repair-sql`));
+          deadLetters++;
+          const name = sourceName(op.t.table);
+          perTable.set(name, (perTable.get(name) ?? 1) - 1);
+          continue;
+        }
         try {
           await this.client.query(`savepoint cutover_change;\n${this.groupSql([single])};\nrelease savepoint cutover_change`);
         } catch (err) {
@@ -312,7 +328,7 @@ export class ChangeApplier {
       }
       const changedKeys = this.changedKeysSql(txns);
       const results = await this.client.query(
-        `${changedKeys ? `${changedKeys};\n` : ''}${writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime)};\ncommit;\nselect pg_current_wal_insert_lsn()::text as lsn`,
+        `${changedKeys ? `${changedKeys};\n` : ''}${writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime)};\n${this.positionSql ? `${this.positionSql(last)};\n` : ''}commit;\nselect pg_current_wal_insert_lsn()::text as lsn`,
       );
       targetLsn = lastLsn(results);
     } catch (err) {
@@ -340,7 +356,7 @@ export class ChangeApplier {
         : c.kind === 'update' || c.kind === 'delete'
           ? pickKey(c.oldKey ?? {}, op.t.table.primaryKey)
           : null;
-    return [this.slot, this.direction, sourceName(op.t.table), targetName(op.t.table), sourceKey ? JSON.stringify(sourceKey) : null, JSON.stringify(c), error, op.lsn];
+    return [this.slot, this.direction, sourceName(op.t.table), targetName(op.t.table), sourceKey ? jsonbText(sourceKey) : null, jsonbText(c), error.replace(/\u0000/g, '\\0'), op.lsn];
   }
 
   /** `select <dead letter values>` as literals (inside a batch's SQL text). */
@@ -549,6 +565,23 @@ function pickKey(row: Readonly<Record<string, unknown>>, keys: readonly string[]
 
 function sameKey(a: WireRow, b: WireRow, keys: readonly string[]): boolean {
   return keys.every((k) => a[k] === b[k]);
+}
+
+/** The first target column of a write whose text holds a NUL character (a MySQL source may have one), or null. */
+function nulColumn(op: Op): string | null {
+  const values = op.kind === 'delete' ? op.key : op.kind === 'insert' || op.kind === 'upsert' || op.kind === 'patch' ? op.row : null;
+  if (!values) return null;
+  for (const [column, v] of Object.entries(values)) if (typeof v === 'string' && v.includes('\u0000')) return column;
+  return null;
+}
+
+/**
+ * JSON text jsonb accepts: a NUL character (which a MySQL source may hold in a string, and is the
+ * very reason such a row cannot be applied) is kept visibly as the six characters `\u0000`.
+ */
+function jsonbText(value: unknown): string {
+  // an escape `\u0000` is preceded by an even number of backslashes (an odd one escapes the backslash)
+  return JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\\\u0000');
 }
 
 const DEAD_LETTER_COLUMNS = 'slot, direction, source_table, target_table, source_key, change, error, lsn';

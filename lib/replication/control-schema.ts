@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { DEAD_LETTER_TABLE_DDL } from '../postgres/dead-letter-table.ts';
 import { quoteLiteral } from './sql-names.ts';
 
 /**
@@ -49,18 +50,7 @@ export async function ensureControlSchema(client: pg.ClientBase): Promise<void> 
       source_commit_at timestamptz,
       applied_at timestamptz not null default now()
     );
-    create table if not exists _cutover.dead_letter (
-      id bigserial primary key,
-      slot text not null,
-      direction text not null,
-      source_table text not null,
-      target_table text not null,
-      source_key jsonb,
-      change jsonb not null,
-      error text not null,
-      lsn pg_lsn,
-      at timestamptz not null default now()
-    );
+    ${DEAD_LETTER_TABLE_DDL}
     create table if not exists _cutover.changed_key (
       slot text not null,
       source_table text not null,

@@ -32,6 +32,8 @@ export class PostgresKitCleaner implements KitCleaner {
   constructor(
     private readonly env: ResolvedPostgresEnvironment,
     private readonly out: Output,
+    /** The sides that are PostgreSQL (a MySQL-family blue's traces are MysqlSourceKitCleaner's). @default both */
+    private readonly sides: readonly SideName[] = ['source', 'target'],
   ) {}
 
   /**
@@ -71,7 +73,7 @@ export class PostgresKitCleaner implements KitCleaner {
 
   async inventory(): Promise<KitTrace[]> {
     const traces: KitTrace[] = [];
-    for (const side of ['source', 'target'] as const) traces.push(...(await this.withSide(side, (c) => this.sideInventory(c, side))));
+    for (const side of this.sides) traces.push(...(await this.withSide(side, (c) => this.sideInventory(c, side))));
     return traces;
   }
 

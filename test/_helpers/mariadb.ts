@@ -84,7 +84,8 @@ export async function startTestMariadb(options: TestMariadbOptions = {}): Promis
   const asRoot = os.userInfo().uid === 0 ? ['--user=root'] : [];
   const init = spawnSync(
     found.installDb,
-    ['--no-defaults', `--datadir=${dataDir}`, ...asRoot, '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve'],
+    // its own tmpdir: bootstraps running at once in a shared /tmp have failed on each other's temporary tables
+    ['--no-defaults', `--datadir=${dataDir}`, `--tmpdir=${dir}`, ...asRoot, '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve'],
     { encoding: 'utf8', timeout: 120_000 },
   );
   if (init.status !== 0) {
@@ -98,6 +99,7 @@ export async function startTestMariadb(options: TestMariadbOptions = {}): Promis
     [
       '--no-defaults',
       `--datadir=${dataDir}`,
+      `--tmpdir=${dir}`,
       ...asRoot,
       '--bind-address=127.0.0.1',
       `--port=${port}`,

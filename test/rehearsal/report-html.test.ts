@@ -66,6 +66,13 @@ describe('rehearsal report', () => {
     expect(v.reasons).toEqual(['no client request was sent: nothing shows the cutover kept clients served']);
   });
 
+  test('fails if no write was acknowledged, even with requests answered and nothing lost', () => {
+    // no acknowledged write: the ledger has nothing to check, so "0 missing" proves nothing
+    const v = sampleReport({ ledger: { acknowledged: 0, missing: 0, mismatched: 0, checkedOn: 'green', missingIds: [], mismatchedIds: [] } }).verdict;
+    expect(v.ok).toBe(false);
+    expect(v.reasons).toEqual(['no write was acknowledged: the load generator did not work']);
+  });
+
   test('fails if a phase failed, and if a rollback scenario ran no rollback', () => {
     const failedPhase = sampleReport({ phases: [{ name: 'switch', start: null, end: null, outcome: 'failed', summary: 'fence refused' }] }).verdict;
     expect(failedPhase.reasons).toEqual(['phase switch failed: fence refused']);

@@ -6,9 +6,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
+import { MysqlChangeApplier, openMysqlApplySession } from '../../lib/engines/mysql/mysql-change-applier.ts';
+import type { MappedTable } from '../../lib/mappings/types.ts';
+import { MysqlInspector } from '../../lib/engines/mysql/mysql-inspector.ts';
 import { processAlive } from '../../lib/replication/status-file.ts';
 import { mariadbMissing, mariadbSkipReason, startTestMariadb, type TestMariadb } from '../_helpers/mariadb.ts';
-import { startTestPostgres } from '../_helpers/pg.ts';
+import { connect, startTestPostgres } from '../_helpers/pg.ts';
 import { sql, until } from './_env.ts';
 
 const BLUE_TABLES = `
@@ -24,6 +27,7 @@ const BLUE_TABLES = `
     note VARCHAR(100) CHARACTER SET utf8mb4 NULL
   ) ENGINE=InnoDB;
   CREATE TABLE ledger (id INT NOT NULL PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB;
+  CREATE TABLE \`客户Orders\` (\`Id\` INT NOT NULL, \`区\` CHAR(2) NOT NULL, \`名字\` VARCHAR(20) NULL, PRIMARY KEY (\`区\`, \`Id\`)) ENGINE=InnoDB;
   CREATE TABLE ledger_audit (id INT NOT NULL) ENGINE=InnoDB;
   CREATE TRIGGER ledger_once BEFORE INSERT ON ledger FOR EACH ROW INSERT INTO ledger_audit VALUES (NEW.id);`;
 
@@ -32,7 +36,8 @@ const GREEN_TABLES = `
   create table duoduo.orders (id bigint primary key, paid boolean not null, amount numeric(20,6), created timestamptz, stamped timestamptz,
     photo bytea, meta jsonb, status text not null, note text);
   alter table duoduo.orders replica identity full;
-  create table duoduo.ledger (id int primary key, n int not null);`;
+  create table duoduo.ledger (id int primary key, n int not null);
+  create table duoduo."客户Orders" ("Id" int not null, "区" text not null, "名字" text, primary key ("区", "Id"));`;
 
 const mapping = (rules: unknown[]) => JSON.stringify({ rules });
 const REVERSE = mapping([
@@ -115,6 +120,9 @@ describe.skipIf(mariadbMissing)(`reverse replication PostgreSQL -> MariaDB ${mar
     await sql(green.url, `delete from duoduo.orders where id = 3`);
     await sql(green.url, `insert into duoduo.ledger select g, g from generate_series(1, 50) g`);
     await sql(green.url, `update duoduo.ledger set id = id + 1000 where id = 50`); // a key change
+    // names with capitals and Chinese characters, a composite key
+    await sql(green.url, `insert into duoduo."客户Orders" values (1, 'bj', '王'), (2, 'bj', '李'), (1, 'sh', null)`);
+    await sql(green.url, `update duoduo."客户Orders" set "名字" = '张' where "Id" = 1 and "区" = 'bj'; delete from duoduo."客户Orders" where "Id" = 2`);
     await caughtUp(reverse);
 
     const rows = await blueRows<Record<string, unknown>>(
@@ -135,6 +143,10 @@ describe.skipIf(mariadbMissing)(`reverse replication PostgreSQL -> MariaDB ${mar
         note_hex: Buffer.from('菜鸟 😀 order', 'utf8').toString('hex').toUpperCase(),
       },
       { id: 2, paid: 0, amount: '-0.000001', created: '2000-01-01 04:59:59.999999', stamped: null, photo: '', meta: '{}', status: 'new', note: null, note_hex: null },
+    ]);
+    expect(await blueRows('SELECT `区` AS r, `Id` AS id, `名字` AS name FROM `客户Orders` ORDER BY 1, 2')).toEqual([
+      { r: 'bj', id: 1, name: '张' },
+      { r: 'sh', id: 1, name: null },
     ]);
     const ledger = await blueRows<{ n: number; max: number }>('SELECT COUNT(*) AS n, MAX(id) AS max FROM ledger');
     expect(ledger[0]).toEqual({ n: 50, max: 1050 });
@@ -192,7 +204,12 @@ describe.skipIf(mariadbMissing)(`reverse replication PostgreSQL -> MariaDB ${mar
     expect(pid).not.toBe(process.pid);
     const total = 2000;
     const writer = (async () => {
-      for (let i = 0; i < total; i += 10) await sql(green.url, `insert into duoduo.ledger select g, g from generate_series(${10001 + i}, ${10010 + i}) g`);
+      const c = await connect(green.url);
+      try {
+        for (let i = 0; i < total; i += 10) await c.query(`insert into duoduo.ledger select g, g from generate_series(${10001 + i}, ${10010 + i}) g`);
+      } finally {
+        await c.end();
+      }
     })();
     await until(async () => Number((await blueRows<{ n: number }>('SELECT COUNT(*) AS n FROM ledger'))[0]!.n) >= 300, 60_000, 'blue to have 300 rows');
     process.kill(pid, 'SIGKILL');
@@ -209,5 +226,62 @@ describe.skipIf(mariadbMissing)(`reverse replication PostgreSQL -> MariaDB ${mar
     // every change arrived (none lost), and each insert ran exactly once (the BEFORE INSERT trigger counts every attempt that committed)
     expect(counts).toEqual({ rows: total, audited: total, distinct: total });
     await reverse.stop();
+  });
+
+  test('a lost acknowledgement (green\'s slot behind the position blue stored): the transactions sent again are skipped, none applied twice', async () => {
+    const reverse = new PostgresReplicator(environment('kit', 'cutover_rev_ack'), 'reverse', new RecordingOutput());
+    replicators.push(reverse);
+    await reverse.start({ foreground: true });
+    const slot = 'cutover_rev_ack_rev';
+    // the slot as it is now: a copy keeps its confirmed position (PostgreSQL 12+)
+    await sql(green.url, `select pg_copy_logical_replication_slot('${slot}', '${slot}_behind')`);
+    const c = await connect(green.url);
+    try {
+      for (let i = 0; i < 100; i += 10) await c.query(`insert into duoduo.ledger select g, g from generate_series(${50001 + i}, ${50010 + i}) g`);
+    } finally {
+      await c.end();
+    }
+    await caughtUp(reverse);
+    await reverse.stop();
+    // blue committed those 10 transactions; green "never heard": its slot goes back to the copy
+    await sql(green.url, `select pg_drop_replication_slot('${slot}')`);
+    await sql(green.url, `select pg_copy_logical_replication_slot('${slot}_behind', '${slot}'); select pg_drop_replication_slot('${slot}_behind')`);
+    await sql(green.url, 'insert into duoduo.ledger select g, g from generate_series(50101, 50110) g');
+    await new Promise((r) => setTimeout(r, 1100)); // start() tells a new status file from the old one by its time
+    await reverse.start({ foreground: true });
+    await caughtUp(reverse);
+    const [counts] = await blueRows<{ rows: number; audited: number }>(
+      'SELECT (SELECT COUNT(*) FROM ledger WHERE id > 50000) AS `rows`, (SELECT COUNT(*) FROM ledger_audit WHERE id > 50000) AS audited',
+    );
+    expect(counts).toEqual({ rows: 110, audited: 110 });
+    await reverse.stop();
+  });
+
+  test('a reverse mapping naming a table or column blue does not have is refused at start, naming them', async () => {
+    const session = await openMysqlApplySession(maria.urlFor('legacy_shop', { name: 'kit', password: 'kit-pw' }));
+    try {
+      const table = (target: string, column: string) =>
+        ({
+          source: { schema: 'duoduo', table: 'orders' },
+          target: { schema: 'legacy_shop', table: target },
+          primaryKey: ['id'],
+          targetPrimaryKey: ['id'],
+          columns: [{ kind: 'copy', source: 'id', target: 'id', sourceType: 'bigint', targetType: 'bigint' }, { kind: 'copy', source: 'x', target: column, sourceType: 'text', targetType: 'text' }],
+          sourceColumns: [],
+        }) as unknown as MappedTable;
+      await expect(new MysqlChangeApplier(session, 's', 'reverse', [table('ordres', 'note')]).init()).rejects.toThrow(/blue does not have: legacy_shop\.ordres/);
+      await expect(new MysqlChangeApplier(session, 's', 'reverse', [table('orders', 'note_typo')]).init()).rejects.toThrow(/legacy_shop\.orders columns note_typo/);
+    } finally {
+      await session.end();
+    }
+  });
+
+  test('assess warns, with the GRANTs, when the account cannot apply reverse replication into a fenced blue', async () => {
+    const warning = async (user: string) =>
+      (await new MysqlInspector(environment(user, `cutover_assess_${user}`), new RecordingOutput()).assess()).findings.filter((f) => f.id === 'mysql-privileges-reverse');
+    const [app] = await warning('app');
+    expect(app?.severity).toBe('warning');
+    expect(app?.handling).toBe("GRANT READ_ONLY ADMIN ON *.* TO 'app'@'127.0.0.1'; — never to the application's account (on platform \"aws\" the DMS reverse task's account needs the same)");
+    expect(await warning('kit')).toEqual([]);
   });
 });

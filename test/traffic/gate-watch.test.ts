@@ -1,67 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import type { Clock, PhaseContext } from '../../lib/engine/phase.ts';
-import { RecordingOutput } from '../../lib/output/output.ts';
-import type { Platform, RouterMetrics, UpstreamMetrics } from '../../lib/platform/roles.ts';
-import { LATENCY_BUCKETS_MS } from '../../lib/platform/histogram.ts';
-import { watchGates, type GateWatchOptions } from '../../lib/traffic/gate-watch.ts';
-import { MemoryJournal } from './fakes/memory-journal.ts';
-import { testEnvironment } from './fakes/test-env.ts';
+import { gateWatchRig as rig } from './fakes/gate-watch-rig.ts';
 
-/**
- * watchGates against a scripted router on a fake clock: `sleep` moves time, and the router's
- * cumulative counters are a function of that time, so minutes of baking run in milliseconds.
- */
-const T0 = Date.parse('2025-01-01T00:00:00Z');
-
-function upstream(requests: number, ms: number, failures = 0): UpstreamMetrics {
-  const counts = LATENCY_BUCKETS_MS.map(() => 0);
-  counts[LATENCY_BUCKETS_MS.findIndex((b) => ms <= b)]! += requests;
-  return { requests, status2xx: requests - failures, status4xx: 0, status5xx: failures, errors: 0, retriedOnBlue: failures, latencyBucketsMs: LATENCY_BUCKETS_MS, latencyCounts: counts };
-}
-
-/** Green gets `greenPerSecond(t)` requests each simulated second (t = seconds since start). */
-function rig(options: { greenPerSecond: (t: number) => number; gates?: Record<string, unknown>; failEvery?: number }) {
-  let now = T0;
-  let green = 0;
-  let greenFailures = 0;
-  let lastAt = T0;
-  const clock: Clock = {
-    now: () => new Date(now),
-    sleep: async (ms) => {
-      now += ms;
-    },
-  };
-  const metrics = async (): Promise<RouterMetrics> => {
-    // integrate the rate second by second up to `now`
-    for (let s = Math.floor((lastAt - T0) / 1000); s < Math.floor((now - T0) / 1000); s++) {
-      const n = options.greenPerSecond(s);
-      green += n;
-      if (options.failEvery) greenFailures += Math.floor(n / options.failEvery);
-    }
-    lastAt = T0 + Math.floor((now - T0) / 1000) * 1000;
-    return {
-      at: new Date(now).toISOString(),
-      upstreams: { blue: upstream(1000 + (now - T0), 4), green: upstream(green, 5, greenFailures) },
-      held: { total: 0, current: 0, holdMsBuckets: [], holdMsCounts: [], maxHoldMs: 0 },
-      clientFailures: 0,
-    };
-  };
-  const out = new RecordingOutput();
-  const journal = new MemoryJournal();
-  const env = testEnvironment({ gates: { minRequests: 20, ...options.gates } });
-  const ctx: PhaseContext = {
-    env,
-    platform: { router: { metrics } } as unknown as Platform,
-    out,
-    journal,
-    clock,
-    signal: new AbortController().signal,
-    options: {},
-  };
-  const watch = (o: Partial<GateWatchOptions> = {}) => watchGates(ctx, { seconds: 30, lag: async () => 40, topic: 'shift', label: 'reads 1 %', ...o });
-  return { ctx, out, journal, watch, elapsedSeconds: () => (now - T0) / 1000 };
-}
-
+/** watchGates against a scripted router on a fake clock (./fakes/gate-watch-rig.ts). */
 describe('gate watch', () => {
   test('fails if green served no request: not proven after the bake and a bounded wait, never green', async () => {
     const r = rig({ greenPerSecond: () => 0 });

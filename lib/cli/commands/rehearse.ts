@@ -14,6 +14,8 @@ interface RehearseOptions {
   readonly keep?: boolean;
   readonly reportJson?: string;
   readonly backupStore?: 'folder' | 's3';
+  readonly legacy?: string;
+  readonly legacyUrl?: string;
 }
 
 type Rehearse = (options: RehearseOptions & { dryRun?: boolean }, out: Output) => Promise<number>;
@@ -22,19 +24,24 @@ type Rehearse = (options: RehearseOptions & { dryRun?: boolean }, out: Output) =
 export function registerRehearse(program: Command, rt: CliRuntime): void {
   program
     .command('rehearse')
-    .description('the full cutover on embedded PostgreSQL, real apps, a real router and live load; ends with a report')
+    .description('the full cutover on embedded PostgreSQL (or a MariaDB legacy: --legacy mariadb), real apps, a real router and live load; ends with a report')
     .option('--seed <n>', limited('seed'), wholeNumber(REHEARSAL_LIMITS.seed.min, REHEARSAL_LIMITS.seed.max))
     .option('--orders <n>', limited('orders'), wholeNumber(REHEARSAL_LIMITS.orders.min, REHEARSAL_LIMITS.orders.max))
     .option('--rate <n>', limited('rate'), wholeNumber(REHEARSAL_LIMITS.rate.min, REHEARSAL_LIMITS.rate.max))
     .option('--fault <name>', `run a fault scenario: ${REHEARSAL_FAULTS.join(' | ')}`, fault)
     .option('--keep', 'leave the servers running at the end and print how to connect')
     .option('--report-json <path>', 'write the report as JSON to PATH')
+    .addOption(
+      new Option('--legacy <engine>', "the legacy cainiao's engine: postgres (embedded), or mariadb (this machine's mariadbd/mysqld, found on PATH; apt-get install mariadb-server); default postgres")
+        .choices(['postgres', 'mariadb', 'mysql']),
+    )
+    .option('--legacy-url <url>', 'with --legacy mariadb: use the MySQL/MariaDB server you run (mysql://admin:password@host:3306/cainiao, ROW binlog) instead of starting one')
     .addOption(new Option('--backup-store <kind>', 'where the snapshot goes: folder, or s3 (an S3-compatible server on loopback, through the S3 client)').choices(['folder', 's3']).default('folder'))
     .action(
       withoutSession<RehearseOptions>(rt, async (out, o, globals) => {
         const url = new URL('../../rehearsal/rehearse.ts', import.meta.url);
         const rehearse = exported<Rehearse>(await importOptional(url, 'the rehearsal'), 'rehearse', url);
-        return rehearse({ seed: o.seed, orders: o.orders, rate: o.rate, fault: o.fault, keep: o.keep === true, reportJson: o.reportJson, backupStore: o.backupStore, dryRun: globals.dryRun === true }, out);
+        return rehearse({ seed: o.seed, orders: o.orders, rate: o.rate, fault: o.fault, keep: o.keep === true, reportJson: o.reportJson, backupStore: o.backupStore, legacy: o.legacy, legacyUrl: o.legacyUrl, dryRun: globals.dryRun === true }, out);
       }),
     );
 }

@@ -3,6 +3,7 @@ import { CutoverError } from '../../errors.ts';
 import { redactUrl } from '../../phases/endpoints.ts';
 import { withSession, type CliRuntime } from '../runtime.ts';
 import { envCommandLine } from '../../engine/command-line.ts';
+import { engineOfUrl } from '../../engines/engine-of-url.ts';
 
 interface RestoreOptions {
   readonly id?: string;
@@ -15,14 +16,18 @@ export function registerRestore(program: Command, rt: CliRuntime): void {
     .command('restore')
     .description('restore a backup into an EMPTY database and verify row counts and checksums')
     .option('--id <id>', 'backup id (default: the latest)')
-    .requiredOption('--target-url <url>', 'PostgreSQL URL of the empty database to restore into')
+    .requiredOption('--target-url <url>', 'URL of the empty database to restore into (PostgreSQL; MySQL/MariaDB for a MySQL-family source)')
     .action(
       withSession<RestoreOptions>(rt, 'cutover restore', async (s, o) => {
-        if (!/^postgres(ql)?:\/\/[^/\s]/.test(o.targetUrl)) {
-          throw new CutoverError('USAGE', '--target-url is not a PostgreSQL URL', {
+        // a MySQL-family source's backup restores into MySQL/MariaDB (lib/backup/mysql-snapshotter.ts)
+        const mysqlSource = s.env.platform !== 'aws' && engineOfUrl(s.env.source.url) === 'mysql';
+        if (mysqlSource ? !/^(mysql|mariadb):\/\/[^/\s]/.test(o.targetUrl) : !/^postgres(ql)?:\/\/[^/\s]/.test(o.targetUrl)) {
+          throw new CutoverError('USAGE', `--target-url is not a ${mysqlSource ? 'MySQL/MariaDB' : 'PostgreSQL'} URL`, {
             received: redactUrl(o.targetUrl),
-            allowed: 'postgres://user[:password]@host[:port]/database',
-            fix: 'pass the URL of an EMPTY database, e.g. --target-url postgres://app@127.0.0.1:5432/restore_check',
+            allowed: mysqlSource ? 'mysql://user[:password]@host[:port]/database' : 'postgres://user[:password]@host[:port]/database',
+            fix: mysqlSource
+              ? 'pass the URL of an EMPTY database, e.g. --target-url mysql://kit@127.0.0.1:3306/restore_check'
+              : 'pass the URL of an EMPTY database, e.g. --target-url postgres://app@127.0.0.1:5432/restore_check',
           });
         }
         if (o.id !== undefined) {

@@ -225,6 +225,28 @@ async function privilegeFindings(db: mysql.Connection, url: string): Promise<Fin
   if (!has(/\bSELECT\b/i) && !onDb) {
     out.push(finding({ id: 'mysql-privileges-select', severity: 'blocker', message: `${account} cannot SELECT from ${database}`, handling: `GRANT SELECT ON ${q(database)}.* TO ${account};` }));
   }
+  // the local control plane's reverse replication writes into the fenced blue with this account
+  // (lib/engines/mysql/mysql-change-applier.ts): read_only lets through READ_ONLY ADMIN (MariaDB
+  // 10.11) / CONNECTION_ADMIN or SUPER (MySQL 8) only, and its position lives in `_cutover`
+  const mariadb = grants.some((g) => /READ_ONLY ADMIN|READ ONLY ADMIN/i.test(g)) || /mariadb/i.test(String((await mysqlRows<{ v: string }>(db, 'SELECT VERSION() AS v'))[0]?.v));
+  const writesFenced = has(mariadb ? /READ.ONLY ADMIN/i : /CONNECTION_ADMIN|\bSUPER\b/i);
+  const kitDb = all || grants.some((g) => /ON [`]?_cutover[`]?\.\*/i.test(g) && /\bALL PRIVILEGES\b/i.test(g));
+  const writesDb = all || has(/\bINSERT\b/i) || grants.some((g) => new RegExp(`ON [\`]?${database.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[\`]?\\.\\*`, 'i').test(g) && /\b(INSERT|ALL PRIVILEGES)\b/i.test(g));
+  if (!writesFenced || !kitDb || !writesDb) {
+    const need = [
+      ...(writesFenced ? [] : [`GRANT ${mariadb ? 'READ_ONLY ADMIN' : 'CONNECTION_ADMIN'} ON *.* TO ${account};`]),
+      ...(kitDb ? [] : [`GRANT ALL ON \`_cutover\`.* TO ${account};`]),
+      ...(writesDb ? [] : [`GRANT INSERT, UPDATE, DELETE ON ${q(database)}.* TO ${account};`]),
+    ];
+    out.push(
+      finding({
+        id: 'mysql-privileges-reverse',
+        severity: 'warning',
+        message: `${account} cannot apply reverse replication into a fenced blue (a rollback after the switch would stop at its first write)`,
+        handling: `${need.join(' ')} — never to the application's account (on platform "aws" the DMS reverse task's account needs the same)`,
+      }),
+    );
+  }
   return out;
 }
 

@@ -20,13 +20,37 @@ function trimZeros(t: string): string {
   return `(CASE WHEN ${t} LIKE '%.%' THEN TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${t})) ELSE ${t} END)`;
 }
 
-/** The exact binary form of a DOUBLE `v`: `e:m` with m the 53-bit integer mantissa (as PostgreSQL prints it). */
+/**
+ * The exact form of a DOUBLE `v`: the 16 hex digits of its IEEE-754 bits, as PostgreSQL's
+ * `encode(float8send(v), 'hex')` prints them (±0 as `0`). MySQL has no access to a double's bits,
+ * so they are computed: e0 = floor(log2 |v|) and m0 = |v| / 2^(e0 - 52), exact (a power-of-two
+ * scaling). LOG2 may be one off next to a power of two, which m0's range shows: in [2^52, 2^53)
+ * e0 is the exponent and m0 the 53-bit mantissa; in [2^53, 2^54) e0 is one low (the mantissa is
+ * m0 / 2); in [2^51, 2^52) one high (2·m0). Subnormals have exponent field 0. Unsigned integer
+ * arithmetic throughout (the sign is bit 63). MySQL evaluates every repeated sub-expression again,
+ * so the form is written to repeat LOG2 and POW as little as it can (4 and 3 times).
+ */
 function exactFloat(v: string): string {
-  const e0 = `FLOOR(LOG2(ABS(${v})))`;
-  const e = `(${e0} + CASE WHEN ABS(${v}) / POW(2, ${e0}) >= 2 THEN 1 WHEN ABS(${v}) / POW(2, ${e0}) < 1 THEN -1 ELSE 0 END)`;
+  const a = `ABS(${v})`;
+  const e0 = `FLOOR(LOG2(${a}))`;
+  const m0 = `(${a} / POW(2, ${e0} - 52))`;
+  const bits = (exponentField: string, mantissa: string) => `CAST(${e0} + ${exponentField} AS UNSIGNED) * 4503599627370496 + CAST(${mantissa} AS UNSIGNED)`;
+  const normal = `CASE WHEN ${m0} >= 9007199254740992 THEN ${bits('1023', `${m0} / 2`)} WHEN ${m0} < 4503599627370496 THEN ${bits('1021', `${m0} * 2`)} ELSE ${bits('1022', m0)} END`;
+  const sign = `CASE WHEN ${v} < 0 THEN CAST(9223372036854775808 AS UNSIGNED) ELSE CAST(0 AS UNSIGNED) END`;
+  const subnormal = `CAST(${a} * POW(2, 537) * POW(2, 537) AS UNSIGNED)`;
   return `(CASE WHEN ${v} IS NULL THEN NULL WHEN ${v} = 0 THEN '0'
-    WHEN ABS(${v}) < 2.2250738585072014E-308 THEN CONCAT('s:', CAST(${v} * POW(2, 537) * POW(2, 537) AS SIGNED))
-    ELSE CONCAT(${e}, ':', CAST(${v} / POW(2, ${e} - 52) AS SIGNED)) END)`;
+    ELSE LOWER(LPAD(HEX(${sign} + CASE WHEN ${a} < 2.2250738585072014E-308 THEN ${subnormal} ELSE ${normal} END), 16, '0')) END)`;
+}
+
+/** A declared DECIMAL scale (`decimal(12,2) unsigned` -> 2), or null. */
+function declaredScale(nativeType: string): number | null {
+  const m = /^decimal\(\s*\d+\s*,\s*(\d+)\s*\)/i.exec(nativeType.trim());
+  return m ? Number(m[1]) : null;
+}
+
+/** Drops the trailing zeros of a `.ffffff` fraction, and the point of a zero one (PostgreSQL's output). */
+function trimFraction(t: string): string {
+  return `TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${t}))`;
 }
 
 function roundedFloat(v: string, digits: number): string {
@@ -54,16 +78,18 @@ export const mysqlValueDialect: ValueDialect = {
         return bit ? `CAST(${x} + 0 AS CHAR)` : `CAST(${x} AS CHAR)`;
       case 'numeric':
         // DECIMAL rounds half away from zero, like PostgreSQL's numeric; MySQL allows 30 decimals at most
-        return form.scale === null ? trimZeros(`CAST(${x} AS CHAR)`) : `CAST(CAST(${x} AS DECIMAL(65, ${Math.min(form.scale, 30)})) AS CHAR)`;
+        if (form.scale === null) return trimZeros(`CAST(${x} AS CHAR)`);
+        // a column of that very scale prints it already
+        return declaredScale(nativeType) === form.scale ? `CAST(${x} AS CHAR)` : `CAST(CAST(${x} AS DECIMAL(65, ${Math.min(form.scale, 30)})) AS CHAR)`;
       case 'float': {
-        // FLOAT widens to DOUBLE exactly, as float4 does to float8
-        const v = `(${x} + 0E0)`;
+        // FLOAT widens to DOUBLE exactly, as float4 does to float8 (a DOUBLE needs no widening)
+        const v = /^double\b/i.test(nativeType) ? x : `(${x} + 0E0)`;
         return mode.mode === 'hash' && mode.floatDigits !== null ? roundedFloat(v, mode.floatDigits) : exactFloat(v);
       }
       case 'boolean':
         return `(CASE WHEN ${x} IS NULL THEN NULL WHEN ${x} <> 0 THEN 't' ELSE 'f' END)`;
       case 'timestamp':
-        return unlessZeroDate(x, `DATE_FORMAT(${x}, '%Y-%m-%d %H:%i:%s.%f')`);
+        return unlessZeroDate(x, trimFraction(`DATE_FORMAT(${x}, '%Y-%m-%d %H:%i:%s.%f')`));
       case 'date':
         return unlessZeroDate(x, `DATE_FORMAT(${x}, '%Y-%m-%d')`);
       case 'time':
@@ -76,7 +102,8 @@ export const mysqlValueDialect: ValueDialect = {
     }
   },
 
-  rowText: (texts) => (texts.length ? `CONCAT(${texts.map((t) => `COALESCE(CONCAT(OCTET_LENGTH(${t}), ':', ${t}), '-')`).join(`, '|', `)})` : `''`),
+  rowText: (parts) =>
+    parts.length ? `CONCAT(${parts.map((p) => (p.fixed ? `COALESCE(${p.sql}, '-')` : `COALESCE(CONCAT(OCTET_LENGTH(${p.sql}), ':', ${p.sql}), '-')`)).join(`, '|', `)})` : `''`,
   hash60: (text) => `CAST(CONV(SUBSTRING(MD5(${text}), 1, 15), 16, 10) AS UNSIGNED)`,
   sumText: (expr) => `CAST(SUM(${expr}) AS CHAR)`,
   keyOperand: (expr, nativeType) => (isTextual(nativeType) ? `CAST(CONVERT(${expr} USING utf8mb4) AS BINARY)` : expr),

@@ -1,0 +1,238 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ResolvedPostgresEnvironment } from '../config/load.ts';
+import { maxHeartbeatAgeMs } from '../config/common-schema.ts';
+import { CutoverError } from '../errors.ts';
+import type { Output } from '../output/output.ts';
+import type { Replicator, ReplicationStatus } from '../platform/roles.ts';
+import { binlogBytesBetween, compareBinlogPositions, currentBinlogPosition, formatBinlogPosition, parseBinlogPosition } from '../engines/mysql/binlog-position.ts';
+import { connectMysql } from '../engines/mysql/mysql-connection.ts';
+import { openKitClient } from '../postgres/kit-client.ts';
+import { deleteBinlogState } from './binlog-state.ts';
+import { resetStream } from './control-schema.ts';
+import { BinlogReplicationWorker } from './binlog-worker.ts';
+import { unknownWave } from './postgres-replicator.ts';
+import { processAlive, readStatusFile, type WorkerStatusFile } from './status-file.ts';
+import { judgeStream } from './stream-health.ts';
+import { streamNames, type StreamNames } from './stream-names.ts';
+
+const WORKER_MAIN = fileURLToPath(new URL('./binlog-worker-main.ts', import.meta.url));
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface BinlogReplicatorOptions {
+  /** How long start() waits for the worker to prove healthy. @default 60000 */
+  readonly startTimeoutMs?: number;
+  /** How long stop() waits after SIGTERM before SIGKILL. @default 10000 */
+  readonly stopTimeoutMs?: number;
+}
+
+/**
+ * The forward replicator of the local control plane for a MySQL-family source (`mysql://`,
+ * `mariadb://`) into PostgreSQL: one detached BinlogReplicationWorker per stream (the direction,
+ * or one per wave), full load aligned with a binlog position then CDC from the binlog, with the
+ * forward DMS mapping. Positions are binlog `file:offset` (`replicate status` prints the one
+ * applied; `sourcePosition()` returns the source's current one for `waitForPosition`). Reads
+ * nothing into the source: no slot exists, so teardown only forgets the stream's state.
+ */
+export class BinlogReplicator implements Replicator {
+  readonly direction = 'forward' as const;
+  private readonly foreground = new Map<string, { controller: AbortController; done: Promise<void>; worker: BinlogReplicationWorker }>();
+
+  constructor(
+    private readonly env: ResolvedPostgresEnvironment,
+    private readonly out: Output,
+    private readonly options: BinlogReplicatorOptions = {},
+  ) {}
+
+  private streams(wave?: string): StreamNames[] {
+    if (wave) return [streamNames(this.env, 'forward', wave)];
+    if (this.env.replication.waves.length) return this.env.replication.waves.map((w) => streamNames(this.env, 'forward', w.name));
+    return [streamNames(this.env, 'forward')];
+  }
+
+  async start(options: { wave?: string; foreground?: boolean; fromPosition?: string } = {}): Promise<ReplicationStatus> {
+    const badWave = unknownWave(this.env, options.wave);
+    if (badWave) throw badWave;
+    if (options.fromPosition !== undefined) {
+      throw new CutoverError('USAGE', 'forward replication from a MySQL source starts from its own full load: it takes no start position', { received: options.fromPosition });
+    }
+    for (const names of this.streams(options.wave)) await this.startStream(names, options.foreground === true);
+    return this.status();
+  }
+
+  private async startStream(names: StreamNames, foreground: boolean): Promise<void> {
+    if (this.foreground.has(names.id)) return;
+    const previous = readStatusFile(names.statusFile);
+    if (previous?.worker && previous.worker.pid !== process.pid && processAlive(previous.worker.pid) && previous.phase !== 'stopped' && previous.phase !== 'failed') {
+      this.out.info(`replicate ${names.id}`, `worker ${previous.worker.pid} is already running`);
+      return;
+    }
+    mkdirSync(this.env.stateDir, { recursive: true });
+    const startedAt = Date.now();
+    let exited: string | null = null;
+    let pid: number;
+    if (foreground) {
+      const controller = new AbortController();
+      const worker = new BinlogReplicationWorker(this.env, { wave: names.wave }, this.out);
+      const done = worker.run(controller.signal).catch((err: Error) => {
+        exited = err.message;
+      });
+      this.foreground.set(names.id, { controller, done, worker });
+      pid = process.pid;
+    } else {
+      writeFileSync(names.envFile, JSON.stringify(this.env), { mode: 0o600 });
+      const log = openSync(names.logFile, 'a');
+      const args = ['--import', 'tsx', WORKER_MAIN, '--env-file', names.envFile];
+      if (names.wave) args.push('--wave', names.wave);
+      const child = spawn(process.execPath, args, { cwd: PACKAGE_ROOT, detached: true, stdio: ['ignore', log, log], env: process.env });
+      closeSync(log);
+      child.on('exit', (code, signal) => {
+        exited = `worker exited (${signal ?? `code ${code}`})`;
+      });
+      child.unref();
+      pid = child.pid!;
+    }
+    const timeoutMs = this.options.startTimeoutMs ?? 60_000;
+    for (;;) {
+      const s = readStatusFile(names.statusFile);
+      const fresh = s?.worker?.pid === pid && Date.parse(s.startedAt) >= startedAt - 1000;
+      if (fresh && s.liveSince && (s.phase === 'full-load' || s.phase === 'cdc')) {
+        this.out.ok(`replicate ${names.id}`, `worker ${pid} healthy (${s.phase === 'cdc' ? 'CDC streaming the binlog' : 'full load: first chunk committed'})`);
+        return;
+      }
+      if ((fresh && s.phase === 'failed') || exited) {
+        this.foreground.delete(names.id);
+        throw new CutoverError('PRECONDITION_FAILED', `replication worker ${names.id} failed to start: ${(fresh && s.error) || exited}`, { fix: foreground ? 'see the error above' : `see ${names.logFile}` });
+      }
+      if (Date.now() - startedAt > timeoutMs) {
+        throw new CutoverError('TIMEOUT', `replication worker ${names.id} did not prove healthy within ${timeoutMs} ms (phase ${s?.phase ?? 'unknown'})`, { fix: `see ${names.logFile}; stop it with replicate stop` });
+      }
+      await sleep(50);
+    }
+  }
+
+  private views(): (WorkerStatusFile & { lagBytes: number | null })[] {
+    return this.streams()
+      .map((n) => readStatusFile(n.statusFile))
+      .filter((s): s is WorkerStatusFile => s !== null)
+      .map((s) => {
+        const alive = s.worker ? this.foreground.has(s.stream) || processAlive(s.worker.pid) : false;
+        const judged = judgeStream({ file: s, alive, source: null, target: null, localNowMs: Date.now(), maxHeartbeatAgeMs: maxHeartbeatAgeMs(this.env.gates) });
+        const { error: _old, ...rest } = s;
+        return { ...rest, ...judged, ...(judged.error ? { error: judged.error } : {}), worker: s.worker ? { ...s.worker, alive } : undefined };
+      });
+  }
+
+  async status(): Promise<ReplicationStatus> {
+    const views = this.views();
+    if (!views.length) return { phase: 'not-started', direction: 'forward', lagMs: null, lagBytes: null, appliedRowsPerSec: 0, tables: [], deadLetters: 0 };
+    // bytes behind, measured on the source: its binlog end minus each stream's applied position
+    const current = await this.withSource((c) => currentBinlogPosition(c)).catch(() => null);
+    for (const v of views) {
+      if (!current || !v.appliedPosition) continue;
+      v.lagBytes = await this.withSource((c) => binlogBytesBetween(c, parseBinlogPosition(v.appliedPosition!), current)).catch(() => null);
+    }
+    const phases = views.map((v) => v.phase);
+    const phase: ReplicationStatus['phase'] = phases.includes('failed') ? 'failed' : phases.includes('stalled') ? 'stalled' : phases.includes('full-load') ? 'full-load' : phases.includes('cdc') ? 'cdc' : 'stopped';
+    const maxOf = (xs: (number | null | undefined)[]) => (xs.some((x) => x === null || x === undefined) ? null : Math.max(...(xs as number[])));
+    const positions = views.map((v) => v.appliedPosition).filter((p): p is string => !!p);
+    const error = views.map((v) => v.error).filter(Boolean).join('; ');
+    return {
+      phase,
+      direction: 'forward',
+      lagMs: maxOf(views.map((v) => v.lagMs)),
+      lagBytes: maxOf(views.map((v) => v.lagBytes)),
+      appliedRowsPerSec: views.reduce((s, v) => s + v.appliedRowsPerSec, 0),
+      tables: views.flatMap((v) => v.tables),
+      deadLetters: views.reduce((s, v) => s + v.deadLetters, 0),
+      applyCapacity: {
+        changes: views.reduce((s, v) => s + (v.applyCapacity?.changes ?? 0), 0),
+        busyMs: views.reduce((s, v) => s + (v.applyCapacity?.busyMs ?? 0), 0),
+        cdcMs: Math.max(0, ...views.map((v) => v.applyCapacity?.cdcMs ?? 0)),
+      },
+      ...(views.some((v) => v.fullLoadSeconds !== undefined) ? { fullLoadSeconds: Math.max(...views.map((v) => v.fullLoadSeconds ?? 0)) } : {}),
+      worker: views[0]!.worker,
+      appliedPosition: positions.length === views.length ? positions.sort((a, b) => compareBinlogPositions(parseBinlogPosition(a), parseBinlogPosition(b)))[0] : undefined,
+      heartbeatAgeMs: null,
+      ...(error ? { error } : {}),
+    };
+  }
+
+  async stop(): Promise<void> {
+    const timeoutMs = this.options.stopTimeoutMs ?? 10_000;
+    for (const [id, run] of this.foreground) {
+      run.controller.abort();
+      await run.done;
+      this.foreground.delete(id);
+    }
+    for (const names of this.streams()) {
+      const pid = readStatusFile(names.statusFile)?.worker?.pid;
+      if (!pid || pid === process.pid || !processAlive(pid)) continue;
+      process.kill(pid, 'SIGTERM');
+      const until = Date.now() + timeoutMs;
+      while (processAlive(pid) && Date.now() < until) await sleep(50);
+      if (processAlive(pid)) {
+        this.out.warn(`replicate ${names.id}`, `worker ${pid} ignored SIGTERM for ${timeoutMs} ms: killing it`);
+        process.kill(pid, 'SIGKILL');
+        while (processAlive(pid)) await sleep(20);
+      }
+      this.out.ok(`replicate ${names.id}`, `worker ${pid} stopped`);
+    }
+  }
+
+  /** The source's binlog end as `file:offset`. */
+  async sourcePosition(): Promise<string> {
+    return formatBinlogPosition(await this.withSource((c) => currentBinlogPosition(c)));
+  }
+
+  async waitForPosition(position: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const wanted = parseBinlogPosition(position);
+    const until = Date.now() + timeoutMs;
+    while (!signal?.aborted) {
+      const views = this.views();
+      const positions = views.map((v) => v.appliedPosition).filter((p): p is string => !!p);
+      if (views.length && positions.length === views.length && positions.every((p) => compareBinlogPositions(parseBinlogPosition(p), wanted) >= 0)) return true;
+      if (views.some((v) => v.phase === 'failed' || v.phase === 'stalled')) return false;
+      if (Date.now() >= until) return false;
+      await sleep(25);
+    }
+    return false;
+  }
+
+  /** Stops the workers and forgets their load plan and binlog positions (nothing of the kit lives in the source). */
+  async teardown(): Promise<void> {
+    await this.stop();
+    const client = await openKitClient(this.env.target.url, 'cutover-replicator').catch(() => null);
+    try {
+      for (const n of [streamNames(this.env, 'forward'), ...this.env.replication.waves.map((w) => streamNames(this.env, 'forward', w.name))]) {
+        if (client) {
+          await resetStream(client, n.slot).catch(() => {});
+          await deleteBinlogState(client, n.slot);
+        }
+        if (existsSync(n.envFile)) rmSync(n.envFile);
+      }
+    } finally {
+      await client?.end().catch(() => {});
+    }
+  }
+
+  logTail(lines = 40, wave?: string): string {
+    const file = streamNames(this.env, 'forward', wave).logFile;
+    if (!existsSync(file)) return '';
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  }
+
+  private async withSource<T>(fn: (c: Awaited<ReturnType<typeof connectMysql>>) => Promise<T>): Promise<T> {
+    const c = await connectMysql(this.env.source.url, 'source');
+    try {
+      return await fn(c);
+    } finally {
+      await c.end().catch(() => {});
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

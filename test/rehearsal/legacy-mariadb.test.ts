@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { mariadbMissing, mariadbSkipReason } from '../_helpers/mariadb.ts';
+import { phase, runSmallRehearsal } from './run-rehearsal.ts';
+
+/**
+ * `npm start -- --legacy mariadb` at a small size: cainiao on this machine's MariaDB (started by
+ * the rehearsal itself), the binlog replicator forward, PostgreSQL → MariaDB in reverse. Skipped
+ * with the reason where no MariaDB binary exists (CI installs it: .ci/run).
+ */
+describe.skipIf(mariadbMissing)(`rehearsal with a MariaDB legacy (--legacy mariadb) ${mariadbSkipReason}`, () => {
+  let r: Awaited<ReturnType<typeof runSmallRehearsal>>;
+  beforeAll(async () => {
+    r = await runSmallRehearsal(null, 'folder', { legacy: 'mariadb', orders: 200, rate: 40, shiftSteps: [50, 100] });
+  }, 300_000);
+  afterAll(() => r?.cleanup());
+
+  test('every phase runs and passes under live load, from MariaDB to PostgreSQL', () => {
+    expect(r.report.phases.slice(0, 8).map((p) => [p.name, p.outcome, p.outcome === 'ok' ? '' : p.summary])).toEqual(
+      ['assess', 'snapshot', 'replicate', 'validate', 'shift', 'switch', 'bake', 'finalize'].map((name) => [name, 'ok', '']),
+    );
+    expect(phase(r.report, 'snapshot').summary).toMatch(/at binlog\.\d+:\d+/);
+    expect(r.report.options.legacy).toBe('mariadb');
+    expect(r.code, r.report.verdict.reasons.join('; ')).toBe(0);
+  });
+
+  test('no client request failed, every acknowledged write is on green with its content, validation equal', () => {
+    expect(r.report.requests.total).toBeGreaterThan(50);
+    expect(r.report.requests.failed).toBe(0);
+    expect(r.report.ledger).toMatchObject({ checkedOn: 'green', missing: 0, mismatched: 0 });
+    expect(r.report.ledger.acknowledged).toBeGreaterThan(5);
+    expect(r.report.validation.equal).toBe(true);
+    expect(r.report.validation.tables.map((t) => t.source).sort()).toEqual(['cainiao.t_customer', 'cainiao.t_inventory', 'cainiao.t_order', 'cainiao.t_order_item', 'cainiao.t_product']);
+    expect(r.report.switch.writePauseMs.p50).not.toBeNull();
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, test } from 'vitest';
+import { SWITCH_STEPS, switchPhase } from '../../lib/traffic/switch-phase.ts';
+import { fakePlatform } from './fakes/fake-platform.ts';
+import { phaseContext } from './fakes/phase-context.ts';
+import { testEnvironment } from './fakes/test-env.ts';
+
+/**
+ * The switch's pre-checks at their limits, from the mutation pass (issue 18): the lag limit is
+ * exclusive, and a refusal is journaled and printed with the figures it judged, before anything
+ * pauses.
+ */
+const env = testEnvironment({ gates: { maxLagMs: 1000 }, switch: { catchUpTimeoutMs: 200, maxHoldMs: 5000, sequenceGap: 100 } });
+
+function readyPlatform(lagMs: number | null) {
+  const p = fakePlatform();
+  p.fakeRouter!.readWeightGreen = 100;
+  p.blue.write();
+  p.forward.lagMs = lagMs;
+  return p;
+}
+
+describe('switch pre-checks', () => {
+  test('fails if the lag equals the limit: "under the limit" means strictly under', async () => {
+    const p = readyPlatform(1000);
+    const ctx = phaseContext(env, p);
+    const outcome = await switchPhase.apply(ctx);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toBe('switch refused before anything paused: replication lag 1000 ms is not under the limit 1000 ms: wait (`cutover replicate wait`) and retry');
+    expect(p.log).toEqual([]);
+    // one millisecond under the limit switches
+    const under = readyPlatform(999);
+    expect((await switchPhase.apply(phaseContext(env, under))).ok).toBe(true);
+  });
+
+  test('a refusal is journaled and printed with the figures it judged, and reports writes still on blue', async () => {
+    const p = readyPlatform(1500);
+    const ctx = phaseContext(env, p);
+    const outcome = await switchPhase.apply(ctx);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.figures).toEqual({ readWeightGreen: 100, lagMs: 1500, writeTarget: 'blue' });
+    const reason = 'replication lag 1500 ms is not under the limit 1000 ms: wait (`cutover replicate wait`) and retry';
+    expect(ctx.journal.notes('switch.refused')).toEqual([{ reason, readWeightGreen: 100, lagMs: 1500 }]);
+    expect(ctx.out.lines.filter((l) => l.level === 'error')).toEqual([{ level: 'error', topic: 'switch', message: reason }]);
+    // the journal keeps the limit the lag was judged against
+    const check = ctx.journal.entries.find((e) => e.action === SWITCH_STEPS.checkLag && e.status === 'started');
+    expect(check?.inputs).toEqual({ maxLagMs: 1000 });
+  });
+});
