@@ -13,19 +13,24 @@ export const SAMPLE_KEYS = 5;
  * every other finding.
  */
 export async function runQualityChecks(client: pg.ClientBase, checks: readonly QualityCheck[]): Promise<Finding[]> {
+  return runQualityChecksWith(async (sql) => (await client.query(sql)).rows, checks);
+}
+
+/** The same on any engine: `run` returns a statement's rows (a MySQL-family source runs its own dialect's checks). */
+export async function runQualityChecksWith(run: (sql: string) => Promise<Record<string, unknown>[]>, checks: readonly QualityCheck[]): Promise<Finding[]> {
   const findings: Finding[] = [];
   for (const check of checks) {
     const base = { id: check.id, ...(check.table ? { table: check.table } : {}), handling: check.handling };
     try {
       const body = check.sql.trim().replace(/;\s*$/, '');
-      const count = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM (${body}) AS finding`);
-      const samples = await client.query<RowKey>(`SELECT * FROM (${body}) AS finding LIMIT ${SAMPLE_KEYS}`);
-      const n = Number(count.rows[0]!.n);
+      const [count] = await run(`SELECT count(*) AS n FROM (${body}) AS finding`);
+      const samples = await run(`SELECT * FROM (${body}) AS finding LIMIT ${SAMPLE_KEYS}`);
+      const n = Number(count!.n);
       findings.push({
         ...base,
         severity: n > 0 ? check.severity : 'info',
         count: n,
-        sampleKeys: samples.rows.map((r) => ({ ...r })),
+        sampleKeys: samples.map((r) => ({ ...r }) as RowKey),
         message: `${check.description}: ${n} row(s)`,
       });
     } catch (err) {

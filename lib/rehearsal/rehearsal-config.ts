@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { CutoverConfigInput } from '../config/schema.ts';
-import { CAINIAO_QUALITY_CHECKS } from '../demo/quality-checks.ts';
+import { CAINIAO_MYSQL_QUALITY_CHECKS, CAINIAO_QUALITY_CHECKS } from '../demo/quality-checks.ts';
 import { DEMO_MYSQL_RECONCILIATION, DEMO_RECONCILIATION } from '../demo/reconciliation.ts';
 import { mappingFilesFor } from '../demo/mapping-files.ts';
 import { demoShadowConfig } from '../demo/shadow-rules.ts';
@@ -63,8 +63,7 @@ export function buildRehearsalConfig(i: RehearsalConfigInput): CutoverConfigInpu
         gates: { maxErrorRatio: 0.05, maxP99RatioToBlue: 5, maxLagMs: 2000, maxValidationAgeSeconds: 3600, minRequests: i.minRequests ?? 10 },
         switch: { catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 },
         bake: { seconds: i.bakeSeconds },
-        // the quality checks are PostgreSQL SQL; the MySQL inspector runs its own engine checks only
-        assess: { checks: legacy === 'mysql' ? [] : CAINIAO_QUALITY_CHECKS },
+        assess: { checks: legacy === 'mysql' ? CAINIAO_MYSQL_QUALITY_CHECKS : CAINIAO_QUALITY_CHECKS },
         smoke: demoSmokeFlow(i.smoke),
       },
     },

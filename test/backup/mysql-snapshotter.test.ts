@@ -75,13 +75,16 @@ describe.skipIf(mariadbMissing)(`snapshot and verified restore of a MariaDB sour
 
   test('snapshot while money moves between two tables: one consistent point, every selected table, binlog position, sha256 per file; restore is exact', async () => {
     let moving = true;
+    /** The GTID sequence number of move i (it moved acct_a row i + 1). */
+    const moveGtid: number[] = [];
     const mover = (async () => {
       const c = await maria.connect('legacy_shop');
       let moves = 0;
       try {
         while (moving || moves < 20) {
           const id = 1 + (moves % 20000);
-          await c.query(`START TRANSACTION; UPDATE acct_a SET v = v - 7 WHERE id = ${id}; UPDATE acct_b SET v = v + 7 WHERE id = ${20001 - id}; COMMIT;`);
+          const [results] = await c.query(`START TRANSACTION; UPDATE acct_a SET v = v - 7 WHERE id = ${id}; UPDATE acct_b SET v = v + 7 WHERE id = ${20001 - id}; COMMIT; SELECT @@last_gtid AS g;`);
+          moveGtid.push(Number(String(((results as unknown[]).at(-1) as { g: string }[])[0]!.g).split('-')[2]));
           moves++;
         }
       } finally {
@@ -104,6 +107,10 @@ describe.skipIf(mariadbMissing)(`snapshot and verified restore of a MariaDB sour
     // the snapshot saw both halves of every move or neither: the sum is what it always is
     const [sum] = await rows<{ s: string }>('SELECT CAST((SELECT SUM(v) FROM restore_check.acct_a) + (SELECT SUM(v) FROM restore_check.acct_b) AS CHAR) AS s');
     expect(sum!.s).toBe(String(20000 * 200));
+    // and exactly the moves committed before the snapshot's binlog point (its GTID) are in it
+    const snapshotGtid = Number(String((manifest as unknown as { binlog: { gtid: string } }).binlog.gtid).split('-')[2]);
+    const inSnapshot = (await rows<{ id: number }>('SELECT id FROM restore_check.acct_a WHERE v <> 100 ORDER BY id')).map((r) => r.id);
+    expect(inSnapshot).toEqual(moveGtid.map((g, i) => [g, i + 1]).filter(([g]) => g! <= snapshotGtid).map(([, id]) => id));
     const same = async (table: string, cols: string) =>
       expect(await rows(`SELECT ${cols} FROM restore_check.${table} ORDER BY 1`)).toEqual(await rows(`SELECT ${cols} FROM legacy_shop.${table} ORDER BY 1`));
     await same(

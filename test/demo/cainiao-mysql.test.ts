@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CAINIAO_TABLES } from '../../lib/demo/cainiao-schema.ts';
 import { CUSTOMER_COLUMNS, INVENTORY_COLUMNS, ITEM_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS, seedCainiao } from '../../lib/demo/generator.ts';
 import { seedCainiaoMysql } from '../../lib/demo/seed-cainiao-mysql.ts';
+import { CAINIAO_MYSQL_QUALITY_CHECKS, CAINIAO_QUALITY_CHECKS } from '../../lib/demo/quality-checks.ts';
+import { runQualityChecks, runQualityChecksWith } from '../../lib/assess/quality-checks.ts';
+import { mysqlRows } from '../../lib/engines/mysql/mysql-connection.ts';
 import { connectMysql } from '../../lib/engines/mysql/mysql-connection.ts';
 import { connect, startTestPostgres } from '../_helpers/pg.ts';
 import { mariadbMissing, mariadbSkipReason, startTestMariadb, type TestMariadb } from '../_helpers/mariadb.ts';
@@ -78,6 +81,23 @@ describe.skipIf(mariadbMissing)(`cainiao on MariaDB ${mariadbSkipReason}`, () =>
       await my.end();
     }
   }, 120_000);
+
+  test('the MySQL quality checks find what the PostgreSQL ones find on the same seed (counts, as many sample keys), every one non-zero', async () => {
+    const pgc = await connect(pgServer.url);
+    const my = await connectMysql(maria.url);
+    try {
+      // MySQL ignores a derived table's ORDER BY, so its samples are some of the rows found, not the first ones
+      const keysOf = (f: { sampleKeys: readonly Record<string, unknown>[] }) => f.sampleKeys.length;
+      const onPg = (await runQualityChecks(pgc, CAINIAO_QUALITY_CHECKS)).map((f) => [f.id, f.count, keysOf(f), f.message]);
+      const onMy = (await runQualityChecksWith((sql) => mysqlRows(my, sql), CAINIAO_MYSQL_QUALITY_CHECKS)).map((f) => [f.id, f.count, keysOf(f), f.message]);
+      expect(onMy).toEqual(onPg);
+      expect(onMy.filter(([, n]) => n === 0)).toEqual([]);
+      expect(CAINIAO_MYSQL_QUALITY_CHECKS.every((c) => c.table!.startsWith('cainiao.'))).toBe(true);
+    } finally {
+      await pgc.end();
+      await my.end();
+    }
+  });
 
   test('refuses to seed over existing tables, and a failed seeding leaves no tables behind', async () => {
     const my = await connectMysql(maria.url);

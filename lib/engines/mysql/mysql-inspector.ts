@@ -1,6 +1,7 @@
 import type mysql from 'mysql2/promise';
 import { probeConnection } from '../../assess/connection-errors.ts';
 import { mappingErrorFinding } from '../../assess/mapping-findings.ts';
+import { runQualityChecksWith } from '../../assess/quality-checks.ts';
 import { ASSUMED_FULL_LOAD_BYTES_PER_SECOND } from '../../assess/postgres-inspector.ts';
 import type { ResolvedPostgresEnvironment } from '../../config/load.ts';
 import { CutoverError } from '../../errors.ts';
@@ -71,6 +72,8 @@ export class MysqlInspector implements Inspector {
       const mapped = await this.mappedTables(db, findings);
       const tables = await tableSizes(db, mapped);
       findings.push(...(await dataFindings(db, mapped, settings)));
+      // the config's data-quality checks (assess.checks), written in MySQL's SQL for a MySQL source
+      findings.push(...(await runQualityChecksWith((sql) => mysqlRows(db, sql), this.env.assess.checks)));
       findings.push(
         finding({
           id: 'dms-mysql-limits',

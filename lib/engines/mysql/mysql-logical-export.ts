@@ -82,6 +82,7 @@ export async function startConsistentSnapshot(c: mysql.Connection): Promise<Expo
   }
   let file: string | null = null;
   let pos: number | null = null;
+  let gtid: string | null = null;
   try {
     await c.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
     if (mariadb) {
@@ -94,13 +95,12 @@ export async function startConsistentSnapshot(c: mysql.Connection): Promise<Expo
       file = rows[0] ? text(rows[0].File) : null;
       pos = rows[0] ? Number(text(rows[0].Position)) : null;
     }
+    // the GTID of that same point: MariaDB converts the snapshot's file/position (gtid_binlog_pos
+    // read now may already be past it); MySQL reads gtid_executed while the lock still holds
+    const [g] = await mysqlRows<{ g: unknown }>(c, mariadb ? 'SELECT BINLOG_GTID_POS(?, ?) AS g' : 'SELECT @@global.gtid_executed AS g', mariadb ? [file, pos] : []).catch(() => []);
+    gtid = g?.g ? text(g.g) : null;
   } finally {
     if (locked) await c.query('UNLOCK TABLES');
-  }
-  let gtid: string | null = null;
-  for (const variable of mariadb ? ['@@global.gtid_binlog_pos'] : ['@@global.gtid_executed']) {
-    const [g] = await mysqlRows<{ g: unknown }>(c, `SELECT ${variable} AS g`).catch(() => []);
-    if (g?.g) gtid = text(g.g);
   }
   if (!file || pos === null) {
     throw new CutoverError('PRECONDITION_FAILED', 'the source reports no binary log position: is log_bin on?', {
