@@ -139,6 +139,7 @@ try {
   await m.end();
 } finally {
   await replicator?.stop().catch(() => {});
+  await replicator?.close();
   await t.end().catch(() => {});
   await target.stop().catch(() => {});
   await maria.dispose();

@@ -1,19 +1,22 @@
 /**
- * Forecast benchmark: does a small rehearsal predict a large one? Runs a rehearsal at SMALL
- * orders and one at LARGE orders (each `npm start -- --orders N --report-json …` in its own
- * folder), forecasts the large run from the small run's recorded figures with the large run's
- * table sizes and write rate, and prints, per figure, the forecast range, the measured value and
- * the error of the range's middle (goal ±30 %). With the load average: the machine is shared.
+ * Forecast benchmark: do small rehearsals predict a large one? Runs rehearsals at the given
+ * sizes (each `npm start -- --orders N --report-json …` in its own folder); the last is the large
+ * run, the others calibrate the forecast (one: every phase scaled by size; two or more: per phase a
+ * fixed cost plus a cost per row, lib/estimate/calibrated-forecast.ts). Prints, per figure, the
+ * forecast range, the measured value and the error of the range's middle (goal ±30 %), with the
+ * load average: the machine is shared.
  *
- *   npx tsx bench/forecast.ts                       (100000 → 1000000 orders)
- *   npx tsx bench/forecast.ts 5000 50000
- *   npx tsx bench/forecast.ts --reports small.json large.json    (two reports already written)
+ *   npx tsx bench/forecast.ts                       (20000 and 100000 → 1000000 orders)
+ *   npx tsx bench/forecast.ts 5000 20000 50000
+ *   npx tsx bench/forecast.ts --reports a.json b.json large.json    (reports already written; the last is the large run)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { forecast, type Range } from '../lib/estimate/forecast.ts';
+import { forecastFrom } from '../lib/estimate/calibrated-forecast.ts';
+import type { Range } from '../lib/estimate/forecast.ts';
+import type { RehearsalFigures } from '../lib/estimate/rehearsal-figures.ts';
 import type { RehearsalReport } from '../lib/rehearsal/report.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -32,17 +35,22 @@ function rehearse(orders: number): RehearsalReport {
 }
 
 const args = process.argv.slice(2);
-const [small, large] =
+const reports =
   args[0] === '--reports'
-    ? [args[1]!, args[2]!].map((f) => JSON.parse(readFileSync(f, 'utf8')) as RehearsalReport)
-    : [rehearse(Number(args[0] ?? 100_000)), rehearse(Number(args[1] ?? 1_000_000))];
-const s = small!.estimate?.figures;
-const l = large!.estimate?.figures;
-if (!s || !l) {
+    ? args.slice(1).map((f) => JSON.parse(readFileSync(f, 'utf8')) as RehearsalReport)
+    : (args.length ? args.map(Number) : [20_000, 100_000, 1_000_000]).map(rehearse);
+if (reports.length < 2) {
+  console.error('give at least two sizes (or reports): calibration rehearsal(s), then the large run');
+  process.exit(2);
+}
+const figures = reports.map((r) => r.estimate?.figures);
+if (figures.some((f) => !f)) {
   console.error('a report has no estimate section: the rehearsal stopped before anything was measured');
   process.exit(1);
 }
-const fc = forecast(s, {
+const calibration = figures.slice(0, -1) as RehearsalFigures[];
+const l = figures[figures.length - 1]!;
+const fc = forecastFrom(calibration, {
   tables: l.tables.map((t) => ({ name: t.source, rows: t.rows, bytes: t.bytes })),
   writeChangesPerSec: l.cdc.writeChangesPerSec,
   writeRateFrom: 'rehearsal',
@@ -54,7 +62,12 @@ const rows: [string, Range | null, number | null, string][] = [
   ['validate (s)', fc.validateSeconds, l.validate.seconds || null, 's'],
   ['write hold (ms)', fc.writeHoldMs, l.hold?.totalMs ?? null, 'ms'],
 ];
-console.log(`\nforecast of ${l.orders} orders from ${s.orders} orders (load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+console.log(`\nforecast of ${l.orders} orders from ${calibration.map((c) => c.orders).join(' and ')} orders (load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+if (fc.calibration) {
+  for (const [name, fit] of Object.entries(fc.calibration.fits)) {
+    if (fit) console.log(`  fit ${name}: fixed ${fit.fixed.toFixed(1)} + ${(fit.perRow * 1e6).toFixed(1)} per million rows`);
+  }
+}
 console.log('figure              forecast range          measured    error of the middle');
 for (const [name, range, measured] of rows) {
   const mid = range ? (range.low + range.high) / 2 : null;

@@ -20,6 +20,7 @@ export function postgresViewOfAws(env: ResolvedAwsEnvironment, urls: { source: s
     replication: { slotName: slot, publicationName: slot, parallelTables: 2, chunkRows: 50_000, batchSize: 500, waves: env.replication.waves, retainedWalWarnMb: 1024 },
     validation: env.validation,
     shift: env.shift,
+    shadow: env.shadow,
     gates: env.gates,
     switch: env.switch,
     bake: env.bake,

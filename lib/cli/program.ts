@@ -10,6 +10,7 @@ import { registerReplicate } from './commands/replicate.ts';
 import { registerRestore } from './commands/restore.ts';
 import { registerRollback } from './commands/rollback.ts';
 import { registerRun } from './commands/run.ts';
+import { registerShadow } from './commands/shadow.ts';
 import { registerShift } from './commands/shift.ts';
 import { registerSnapshot } from './commands/snapshot.ts';
 import { registerStatus } from './commands/status.ts';
@@ -49,6 +50,7 @@ export function buildProgram(rt: CliRuntime): Command {
   registerRestore(program, rt);
   registerReplicate(program, rt);
   registerValidate(program, rt);
+  registerShadow(program, rt);
   registerShift(program, rt);
   registerSwitch(program, rt);
   registerBake(program, rt);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bakeSchema, gatesSchema, shiftSchema, smokeStepSchema, switchSchemaWith, validationSchema, waveSchema } from './common-schema.ts';
+import { bakeSchema, gatesSchema, shadowSchema, shiftSchema, smokeStepSchema, switchSchemaWith, validationSchema, waveSchema } from './common-schema.ts';
 
 const arn = (service: string) =>
   z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `an ARN of the ${service} service (arn:aws:${service}:…)`);
@@ -172,6 +172,8 @@ export const awsEnvironmentSchema = z
       .strict()
       .default({ p99LatencySeconds: 2, cdcLatencySeconds: 60, evaluationPeriods: 3 }),
     validation: validationSchema.default({ chunkRows: 10_000, concurrency: 4, floatTolerance: 0, reconciliation: [] }),
+    /** Shadow reads before the first shift. @default - 60 s, 10 % of GET/HEAD, gate at 1 % mismatches */
+    shadow: shadowSchema.prefault({}),
     shift: shiftSchema.default({ steps: [1, 10, 50, 100], bakeSeconds: 30 }),
     gates: gatesSchema.default({ maxErrorRatio: 0.01, maxP99RatioToBlue: 3, maxLagMs: 1000, maxValidationAgeSeconds: 3600, minRequests: 20 }),
     switch: switchSchemaWith({ catchUpTimeoutMs: 180_000, maxHoldMs: 240_000 }).default({ catchUpTimeoutMs: 180_000, maxHoldMs: 240_000, sequenceGap: 1000 }),

@@ -179,3 +179,71 @@ export const assessSchema = z
   .strict();
 
 export type QualityCheck = z.output<typeof qualityCheckSchema>;
+
+/** Comparison rules of shadow reads for one route template (or every route). */
+export const shadowCompareRuleSchema = z
+  .object({
+    /** Route template the rule applies to, e.g. `/orders/:id`. @default - every route */
+    route: z.string().startsWith('/').optional(),
+    /** JSON paths left out of the comparison (generated ids, timestamps), e.g. `$.createdAt`, `$.items[*].id`, `$..updatedAt`. @default [] */
+    ignore: z.array(z.string().startsWith('$')).default([]),
+    /** JSON paths of arrays compared as sets (order ignored), e.g. `$.orders`. @default [] */
+    unordered: z.array(z.string().startsWith('$')).default([]),
+    /** Two numbers closer than this are equal (absolute). @default 0 */
+    numericTolerance: z.number().min(0).default(0),
+  })
+  .strict();
+
+/** A known, accepted difference between blue and green: counted apart (never silently ignored), with its reason. */
+export const shadowAcceptedSchema = z
+  .object({
+    /** Route template, e.g. `/customers/:id/orders`. */
+    route: z.string().startsWith('/'),
+    /** JSON paths where the difference is accepted; `(status)` accepts a different HTTP status. @default ['$'] - the whole answer */
+    paths: z.array(z.string().regex(/^(\$.*|\(status\))$/, 'a JSON path such as $.orders[*].status, or (status)')).min(1).default(['$']),
+    /** Why it is accepted (printed with the count, journaled, in the report). */
+    reason: z.string().trim().min(1),
+  })
+  .strict();
+
+/**
+ * Shadow reads before the first read shift: the router mirrors a share of GET/HEAD to green while
+ * every read goes to blue, and the phase compares the answers per route. See runbooks/cutover.md.
+ */
+export const shadowSchema = z
+  .object({
+    /** How long the phase mirrors and compares. @default 60 */
+    seconds: z.number().min(1).default(60),
+    /** Percent of GET/HEAD requests mirrored to green. @default 10 */
+    percent: z.number().gt(0).max(100).default(10),
+    /** Percent of mirrored requests also sent to blue a second time (blue-vs-blue noise). @default 20 */
+    noisePercent: z.number().min(0).max(100).default(20),
+    /** A shadow call not answered in full within this is dropped and counted. @default 2000 */
+    timeoutMs: z.number().int().positive().default(2000),
+    /** Shadow calls in flight at once; a read over it is not mirrored (counted). @default 32 */
+    maxConcurrent: z.number().int().positive().default(32),
+    /** A difference is asked again (both sides) after this, so replication lag is not taken for a mismatch. @default 1000 */
+    recheckAfterMs: z.number().int().min(0).default(1000),
+    /** A route whose mismatches (beyond blue's own noise, after the recheck) exceed this blocks the shift. @default 1 */
+    maxMismatchPercent: z.number().min(0).max(100).default(1),
+    /** Compared samples the phase needs in all (fewer: the gate fails, not proven); also the samples a route needs before its rate is judged. @default 20 */
+    minSamples: z.number().int().min(1).default(20),
+    /** Example differences kept per route. @default 3 */
+    examples: z.number().int().min(0).max(50).default(3),
+    /** Route templates, e.g. `/orders/:id`. @default [] - numeric and uuid path segments become `:id` */
+    routes: z.array(z.string().startsWith('/')).default([]),
+    /** Comparison rules. @default [] - status and the whole JSON body compared exactly */
+    compare: z.array(shadowCompareRuleSchema).default([]),
+    /** Known differences, each with its reason: counted apart. @default [] */
+    accepted: z.array(shadowAcceptedSchema).default([]),
+    /**
+     * Skip the phase, with the reason journaled and printed (e.g. an ALB-only setup with no router
+     * that can mirror). @default - not skipped: where nothing can mirror, the phase says "not available" and fails
+     */
+    skip: z.object({ reason: z.string().trim().min(1) }).strict().optional(),
+  })
+  .strict();
+
+export type ShadowConfig = z.output<typeof shadowSchema>;
+export type ShadowCompareRule = z.output<typeof shadowCompareRuleSchema>;
+export type ShadowAccepted = z.output<typeof shadowAcceptedSchema>;

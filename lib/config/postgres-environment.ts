@@ -4,6 +4,7 @@ import {
   bakeSchema,
   gatesSchema,
   reverseExemptionSchema,
+  shadowSchema,
   shiftSchema,
   smokeStepSchema,
   switchSchema,
@@ -143,6 +144,8 @@ export const postgresEnvironmentSchema = z
       .strict()
       .default({ parallelTables: 2, chunkRows: 50_000, batchSize: 2000, waves: [], retainedWalWarnMb: 1024 }),
     validation: validationSchema.default({ chunkRows: 10_000, concurrency: 4, floatTolerance: 0, reconciliation: [] }),
+    /** Shadow reads before the first shift. @default - 60 s, 10 % of GET/HEAD, gate at 1 % mismatches */
+    shadow: shadowSchema.prefault({}),
     shift: shiftSchema.default({ steps: [1, 10, 50, 100], bakeSeconds: 30 }),
     gates: gatesSchema.default({ maxErrorRatio: 0.01, maxP99RatioToBlue: 3, maxLagMs: 1000, maxValidationAgeSeconds: 3600, minRequests: 20 }),
     switch: switchSchema.default({ catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 }),

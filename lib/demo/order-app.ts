@@ -7,6 +7,7 @@ import { engineOfUrl } from '../engines/engine-of-url.ts';
 import { NOT_APPLIED_HEADER } from '../router/router-core.ts';
 import type { Flavor } from './order-sql.ts';
 import { CutoverError } from '../errors.ts';
+import { centsToMoney, moneyToCents } from './canonical-order.ts';
 
 /**
  * The blue (cainiao) and green (duoduo) order apps: one small `node:http` server, the same JSON
@@ -37,12 +38,18 @@ export interface OrderAppOptions {
   readonly maxConnections?: number;
 }
 
+export interface OrderAppFault {
+  readonly errorRate: number;
+  /** GET /orders/:id answers totalAmount this many cents off (a subtly wrong answer, status 200). @default 0 */
+  readonly amountOffCents?: number;
+}
+
 export interface OrderApp {
   readonly url: string;
   readonly port: number;
   readonly flavor: Flavor;
-  /** Makes the app answer 500 to `errorRate` of the requests (except /health); null clears it. */
-  setFault(fault: { errorRate: number } | null): void;
+  /** Makes the app answer 500 to `errorRate` of the requests (except /health), and/or answer GET /orders/:id with the total `amountOffCents` off; null clears it. */
+  setFault(fault: OrderAppFault | null): void;
   stop(): Promise<void>;
 }
 
@@ -126,7 +133,7 @@ function openPool(options: OrderAppOptions): OrderPool & { end(): Promise<void> 
 export async function startOrderApp(options: OrderAppOptions): Promise<OrderApp> {
   const pool = openPool(options);
   const service = new OrderService(pool, options.flavor);
-  let fault: { errorRate: number } | null = null;
+  let fault: OrderAppFault | null = null;
 
   const route = async (method: string, path: string, req: http.IncomingMessage): Promise<Outcome<unknown>> => {
     let m: RegExpExecArray | null;
@@ -145,6 +152,7 @@ export async function startOrderApp(options: OrderAppOptions): Promise<OrderApp>
       const id = positiveInt(m[1], 'order id');
       if (method === 'GET') {
         const order = await service.getOrder(id);
+        if (order && fault?.amountOffCents) return { ok: true, status: 200, body: { ...order, totalAmount: centsToMoney(moneyToCents(order.totalAmount) + fault.amountOffCents) } };
         return order ? { ok: true, status: 200, body: order } : { ok: false, status: 404, error: 'ORDER_NOT_FOUND', message: `order ${id} does not exist` };
       }
       if (method === 'DELETE') return service.deleteTestOrder(id);
@@ -164,7 +172,7 @@ export async function startOrderApp(options: OrderAppOptions): Promise<OrderApp>
   const server = http.createServer((req, res) => {
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0]!;
-    if (fault && path !== '/health' && Math.random() < fault.errorRate) {
+    if (fault && fault.errorRate > 0 && path !== '/health' && Math.random() < fault.errorRate) {
       req.resume();
       send(res, 500, { error: 'INJECTED_FAULT', message: 'fault injected by setFault' });
       return;

@@ -8,10 +8,10 @@ import type { JournalRecord } from './journal-store.ts';
  * A phase is plan / apply / verify / rollback. Phases carry no plumbing: the engine owns order,
  * gates, journal records around each call, confirmation, dry-run and resume.
  */
-export type PhaseName = 'assess' | 'snapshot' | 'replicate' | 'validate' | 'shift' | 'switch' | 'bake' | 'finalize';
+export type PhaseName = 'assess' | 'snapshot' | 'replicate' | 'validate' | 'shadow' | 'shift' | 'switch' | 'bake' | 'finalize';
 
 /** Phase order (DESIGN.md). `rollback` is not a phase: it is the engine's way back from any of these. */
-export const PHASE_ORDER: readonly PhaseName[] = ['assess', 'snapshot', 'replicate', 'validate', 'shift', 'switch', 'bake', 'finalize'];
+export const PHASE_ORDER: readonly PhaseName[] = ['assess', 'snapshot', 'replicate', 'validate', 'shadow', 'shift', 'switch', 'bake', 'finalize'];
 
 export interface PlanStep {
   /** What would be called, e.g. `router.setReadWeight`. */

@@ -143,13 +143,14 @@ function ratio(a: number, b: number): number {
   return b > 0 ? a / b : a > 0 ? Infinity : 1;
 }
 
-function range(a: number, b: number, basis: Basis): Range {
+/** A point forecast (or two: by rows and by bytes) widened by the basis's spread. */
+export function range(a: number, b: number, basis: Basis): Range {
   const s = SPREAD[basis];
   return { low: Math.min(a, b) * s.low, high: Math.max(a, b) * s.high, basis };
 }
 
 /** Human lines for `cutover estimate` and the rehearsal summary. */
-export function formatForecast(fc: Forecast): string[] {
+export function formatForecast(fc: Forecast & { readonly calibration?: { readonly sizes: readonly { readonly orders: number; readonly rows: number }[] } }): string[] {
   const secs = (r: Range) => `${fmtSeconds(r.low)} – ${fmtSeconds(r.high)} (${r.basis})`;
   const lines = [
     `forecast from the rehearsal of ${fc.from.recordedAt} (${fc.from.rows} rows) for ${fc.rows} rows, ${(fc.bytes / 1024 / 1024).toFixed(0)} MiB, ${Math.round(fc.writeChangesPerSec)} changes/s written (${fc.writeRateFrom})`,
@@ -157,6 +158,7 @@ export function formatForecast(fc: Forecast): string[] {
     `  CDC catch-up    ${fc.cdcCatchUpSeconds ? secs(fc.cdcCatchUpSeconds) : 'no estimate'}${fc.applyChangesPerSec !== null ? ` — apply capacity ${Math.round(fc.applyChangesPerSec)} changes/s` : ''}`,
     `  validate        ${secs(fc.validateSeconds)}`,
     `  write hold      ${fc.writeHoldMs ? `${Math.round(fc.writeHoldMs.low)} – ${Math.round(fc.writeHoldMs.high)} ms (${fc.writeHoldMs.basis}); measured parts ${Object.entries(fc.writeHoldMs.partsMs).map(([k, v]) => `${k} ${v} ms`).join(', ')}` : 'no estimate (the rehearsal did not switch)'}`,
+    ...(fc.calibration ? [`  calibrated on ${fc.calibration.sizes.length} rehearsals (${fc.calibration.sizes.map((c) => `${c.rows} rows`).join(', ')}): per phase a fixed cost plus a cost per row`] : []),
     ...(fc.unmatchedTables.length ? [`  tables the rehearsal did not have (loaded at its overall rate): ${fc.unmatchedTables.join(', ')}`] : []),
     fc.go ? '  verdict         go' : '  verdict         NO-GO',
     ...fc.noGo.map((r) => `  ! ${r}`),

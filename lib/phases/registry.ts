@@ -8,8 +8,9 @@ import { snapshotPhase } from './snapshot-phase.ts';
 import { validatePhase } from './validate-phase.ts';
 
 /** Where the traffic phases live (lib/traffic/), by phase, with their export name. */
-const TRAFFIC_PHASES: Record<'shift' | 'switch' | 'bake' | 'finalize', { file: string; exportName: string; requires: PhaseName[] }> = {
-  shift: { file: '../traffic/shift-phase.ts', exportName: 'shiftPhase', requires: ['replicate', 'validate'] },
+const TRAFFIC_PHASES: Record<'shadow' | 'shift' | 'switch' | 'bake' | 'finalize', { file: string; exportName: string; requires: PhaseName[] }> = {
+  shadow: { file: '../traffic/shadow-phase.ts', exportName: 'shadowPhase', requires: ['replicate', 'validate'] },
+  shift: { file: '../traffic/shift-phase.ts', exportName: 'shiftPhase', requires: ['replicate', 'validate', 'shadow'] },
   switch: { file: '../traffic/switch-phase.ts', exportName: 'switchPhase', requires: ['shift'] },
   bake: { file: '../traffic/bake-phase.ts', exportName: 'bakePhase', requires: ['switch'] },
   finalize: { file: '../traffic/finalize-phase.ts', exportName: 'finalizePhase', requires: ['bake'] },

@@ -2,7 +2,7 @@ import type { ResolvedEnvironment, ResolvedPostgresEnvironment } from '../config
 import { CutoverError, asCutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import { exported, importOptional } from './optional-module.ts';
-import type { Inspector, KitCleaner, Platform, Replicator, SequenceSync, Snapshotter, TrafficRouter, Validator, WriteFence } from './roles.ts';
+import type { Inspector, KitCleaner, Platform, Replicator, SequenceSync, ShadowMirror, Snapshotter, TrafficRouter, Validator, WriteFence } from './roles.ts';
 import { unavailableRole } from './unavailable-role.ts';
 import { engineOfUrl } from '../engines/engine-of-url.ts';
 
@@ -97,6 +97,8 @@ async function assemble(
     reverse,
     validator,
     router,
+    // the kit's router mirrors reads (lib/router/shadow-mirror.ts); its client is both roles
+    ...(env.router ? { shadow: router as unknown as ShadowMirror } : {}),
     fence,
     sequences,
     cleaner,

@@ -3,6 +3,7 @@ import type { CutoverConfigInput } from '../config/schema.ts';
 import { CAINIAO_MYSQL_QUALITY_CHECKS, CAINIAO_QUALITY_CHECKS } from '../demo/quality-checks.ts';
 import { DEMO_MYSQL_RECONCILIATION, DEMO_RECONCILIATION } from '../demo/reconciliation.ts';
 import { mappingFilesFor } from '../demo/mapping-files.ts';
+import { demoShadowConfig } from '../demo/shadow-rules.ts';
 import { demoSmokeFlow } from '../demo/smoke-flow.ts';
 
 export interface RehearsalConfigInput {
@@ -21,6 +22,10 @@ export interface RehearsalConfigInput {
   readonly shiftSteps?: readonly number[];
   /** @default 10 */
   readonly minRequests?: number;
+  /** Shadow phase length, seconds. @default 8 */
+  readonly shadowSeconds?: number;
+  /** Percent of reads mirrored in the shadow phase. @default 25 */
+  readonly shadowPercent?: number;
   /** An S3-compatible store for the backups. @default none: a folder under the working folder */
   readonly s3?: { readonly endpoint: string; readonly bucket: string };
   /** The smoke-test account and product of the seeded data. */
@@ -53,6 +58,7 @@ export function buildRehearsalConfig(i: RehearsalConfigInput): CutoverConfigInpu
         apps: { blue: { url: i.blueAppUrl }, green: { url: i.greenAppUrl } },
         replication: { parallelTables: 2, chunkRows: 2000, batchSize: 2000, waves: [] },
         validation: { chunkRows: 2000, concurrency: 2, floatTolerance: 0, reconciliation: legacy === 'mysql' ? DEMO_MYSQL_RECONCILIATION : DEMO_RECONCILIATION },
+        shadow: demoShadowConfig({ seconds: i.shadowSeconds ?? 8, percent: i.shadowPercent ?? 25 }),
         shift: { steps: [...(i.shiftSteps ?? [1, 10, 50, 100])], bakeSeconds: i.shiftBakeSeconds },
         gates: { maxErrorRatio: 0.05, maxP99RatioToBlue: 5, maxLagMs: 2000, maxValidationAgeSeconds: 3600, minRequests: i.minRequests ?? 10 },
         switch: { catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 },

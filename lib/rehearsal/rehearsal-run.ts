@@ -21,8 +21,9 @@ import type { EmbeddedServer } from '../postgres/embedded-server.ts';
 import type { Side } from '../platform/roles.ts';
 import { type FaultInjection, type PhaseRecord, type RehearsalEstimate, type RehearsalReport } from './report.ts';
 import { TimelineSampler } from './timeline-sampler.ts';
+import type { ShadowReport } from '../shadow/shadow-tally.ts';
 
-type RunResult = Pick<RehearsalReport, 'requests' | 'ledger' | 'validation' | 'switch' | 'rollback' | 'phases' | 'assess' | 'timeline' | 'faults' | 'estimate'>;
+type RunResult = Pick<RehearsalReport, 'requests' | 'ledger' | 'validation' | 'switch' | 'rollback' | 'phases' | 'assess' | 'timeline' | 'faults' | 'estimate' | 'shadow'>;
 
 /** A fault injected, with the rule that says which client failures it caused itself (if any). */
 interface Injection extends FaultInjection {
@@ -53,7 +54,7 @@ export interface RehearsalRunDeps {
   readonly configFile: string;
 }
 
-const RUNBOOK: readonly PhaseName[] = ['assess', 'snapshot', 'replicate', 'validate', 'shift', 'switch', 'bake', 'finalize'];
+const RUNBOOK: readonly PhaseName[] = ['assess', 'snapshot', 'replicate', 'validate', 'shadow', 'shift', 'switch', 'bake', 'finalize'];
 
 /**
  * Drives the real runbook engine over the rehearsal environment under live load, injecting the
@@ -108,6 +109,12 @@ export class RehearsalRun {
         if (name === 'validate') this.replicationFigures = await platform.forward.status().catch(() => null);
         if (run === null) {
           out.warn('rehearse', `phase ${name} is not built yet: the phases after it are shown as not run`);
+          break;
+        }
+        if (!run.ok && name === 'shadow') {
+          // nothing moved yet (reads and writes all on blue): no rollback; the runbook says fix
+          // green (or declare the difference accepted) and run `cutover shadow` again
+          out.warn('rehearse', 'the shadow gate said no: reads stay on blue, nothing to roll back; the runbook stops before the shift');
           break;
         }
         if (!run.ok) {
@@ -179,12 +186,14 @@ export class RehearsalRun {
       switch: { writePauseMs: { p50: holdFigures.p50, p99: holdFigures.p99, max: holdFigures.max }, heldRequests: holdFigures.held },
       rollback: { ran: rolledBack, seconds: rollbackSeconds, greenEraWrites },
       phases: [...this.phases.values()],
+      shadow: this.shadowReport,
       assess: this.assessFindings,
       timeline: this.sampler.samples,
     };
   }
 
   private assessFindings: RunResult['assess'] = null;
+  private shadowReport: ShadowReport | null = null;
   private assessTables: { name: string; rows: number; bytes: number }[] = [];
   private replicationFigures: ReplicationStatus | null = null;
 
@@ -233,9 +242,11 @@ export class RehearsalRun {
       else if (name === 'bake' && this.d.fault === 'green-dies-after-switch') run = await this.bakeWithGreenKilled();
       else if (name === 'switch' && this.d.fault === 'operator-dies-in-switch') run = await this.switchWithOperatorKilled();
       else if (name === 'shift' && this.d.fault === 'green-errors') run = await this.shiftWithGreenErrors();
+      else if (name === 'shadow' && this.d.fault === 'green-differs') run = await this.shadowWithGreenDiffering();
       else run = await engine.runPhase(name);
       const outcome = run.verify ?? run.apply;
       if (name === 'validate' && outcome?.result) this.lastValidation = outcome.result as ValidationReport;
+      if (name === 'shadow' && run.apply?.result) this.shadowReport = run.apply.result as ShadowReport;
       if (name === 'assess' && outcome?.result) {
         const r = outcome.result as { findings?: { id: string; count: number; severity: string; handling: string }[] };
         this.assessFindings = { findings: (r.findings ?? []).map((f) => ({ id: f.id, count: f.count, severity: f.severity, handling: f.handling })) };
@@ -305,6 +316,21 @@ export class RehearsalRun {
     } finally {
       stop = true;
       await injector;
+      demo.green.setFault(null);
+    }
+  }
+
+  /**
+   * green-differs: green answers GET /orders/:id with the total one cent off (every other field,
+   * status and route right): what no health gate sees. The shadow gate must block the shift.
+   */
+  private async shadowWithGreenDiffering(): Promise<PhaseRun> {
+    const { demo } = this.d;
+    this.inject('green-differs', 'the green app answers GET /orders/:id with totalAmount one cent more than the order has (status 200, every other field right)');
+    demo.green.setFault({ errorRate: 0, amountOffCents: 1 });
+    try {
+      return await this.engine!.runPhase('shadow');
+    } finally {
       demo.green.setFault(null);
     }
   }

@@ -9,6 +9,7 @@ export const FAULTS = [
   'target-restart',
   'green-dies-after-switch',
   'operator-dies-in-switch',
+  'green-differs',
 ] as const;
 export type FaultName = (typeof FAULTS)[number];
 
@@ -35,6 +36,10 @@ export interface RehearseOptions {
   readonly bakeSeconds?: number;
   /** Read-shift steps, percent of reads on green. @default [1, 10, 50, 100] */
   readonly shiftSteps?: readonly number[];
+  /** How long the shadow phase compares green's answers with blue's, seconds. @default 8 */
+  readonly shadowSeconds?: number;
+  /** Percent of reads the shadow phase mirrors to green. @default 25 */
+  readonly shadowPercent?: number;
   /** Green requests a gate window needs before it can pass (gates.minRequests). @default 10 */
   readonly minRequests?: number;
   /** Where snapshots go: a folder, or an S3-compatible server on loopback (the S3 client path). @default 'folder' */

@@ -22,7 +22,7 @@ const PLAN = [
   'start two embedded PostgreSQL servers on 127.0.0.1 (cainiao = blue/legacy, duoduo = green/new), generated passwords',
   'seed cainiao with the dirty legacy demo data; create the clean duoduo schema',
   'start the blue app (cainiao), the green app (duoduo) and the weighted router; start the load generator through the router',
-  'run the runbook through the engine: assess, snapshot, replicate, validate, shift, switch, bake, finalize',
+  'run the runbook through the engine: assess, snapshot, replicate, validate, shadow, shift, switch, bake, finalize',
   'stop the load; check every acknowledged write on the final system; write the report (JSON + HTML)',
 ];
 
@@ -96,6 +96,8 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       shiftSteps: options.shiftSteps,
       s3: s3 && { endpoint: s3.endpoint, bucket: s3.bucket },
       minRequests: options.minRequests,
+      shadowSeconds: options.shadowSeconds,
+      shadowPercent: options.shadowPercent,
       smoke: demo.summary.smoke,
     });
     const configFile = path.join(dir, 'cutover.config.json');
@@ -116,7 +118,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       options: { seed, orders, rate, fault, ...(legacy !== 'postgres' ? { legacy } : {}) },
       ...result,
     };
-    const report: RehearsalReport = { ...partial, verdict: judge(partial, fault === 'rollback-after-switch' || fault === 'green-errors' || fault === 'green-dies-after-switch') };
+    const report: RehearsalReport = { ...partial, verdict: judge(partial, fault === 'rollback-after-switch' || fault === 'green-errors' || fault === 'green-dies-after-switch', fault) };
     const htmlFile = path.join(dir, 'report.html');
     writeFileSync(htmlFile, renderHtmlReport(report));
     if (options.reportJson) {
@@ -150,10 +152,11 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
 function printSummary(out: Output, r: RehearsalReport, htmlFile: string, jsonFile?: string): void {
   const lines = [
     '',
-    `rehearsal ${r.verdict.ok ? 'PASSED' : 'FAILED'} in ${r.wallSeconds.toFixed(1)} s (peak RSS ${r.peakRssMiB.toFixed(0)} MiB)`,
+    `rehearsal ${r.verdict.ok ? 'PASSED' : r.verdict.expectedOutcome?.met ? 'STOPPED AT THE SHADOW GATE, as expected for this fault' : 'FAILED'} in ${r.wallSeconds.toFixed(1)} s (peak RSS ${r.peakRssMiB.toFixed(0)} MiB)`,
     `  requests   ${r.requests.total} total, ${r.requests.failed} failed`,
     `  ledger     ${r.ledger.acknowledged} acknowledged writes: ${r.ledger.missing} missing, ${r.ledger.mismatched} mismatched (on ${r.ledger.checkedOn})`,
     `  validation ${r.validation.equal === null ? 'not run' : r.validation.equal ? 'equal' : 'DIFFERENCES'}`,
+    ...shadowLines(r),
     `  write hold p50 ${ms(r.switch.writePauseMs.p50)} ms, p99 ${ms(r.switch.writePauseMs.p99)} ms`,
     '  phases',
     ...r.phases.map((p) => `    ${p.name.padEnd(10)} ${p.outcome.padEnd(12)} ${p.summary}`),
@@ -164,6 +167,19 @@ function printSummary(out: Output, r: RehearsalReport, htmlFile: string, jsonFil
   out.result(r, lines.join('\n'));
 }
 
+
+/** The shadow phase in the summary: one line per route. */
+function shadowLines(r: RehearsalReport): string[] {
+  const s = r.shadow;
+  if (!s) return ['  shadow     not compared'];
+  return [
+    `  shadow     ${s.compared} reads compared in ${Math.round(s.seconds)} s (${s.settings.percent} % mirrored), gate ${s.gate.ok ? 'green' : 'RED'}`,
+    ...s.routes.map(
+      (x) =>
+        `    ${x.route.padEnd(22)} ${String(x.samples).padStart(5)} samples, ${x.mismatches} mismatched${x.mismatchPercent === null ? '' : ` (${x.mismatchPercent} %)`}, noise ${x.noisePercent ?? '-'} %, ${x.transient} gone on recheck, ${x.accepted} accepted${x.judged ? '' : ' (not judged: few samples)'}`,
+    ),
+  ];
+}
 
 /** `out`, dropping every line once `muted()` is true. */
 function mutedAfter(out: Output, muted: () => boolean): Output {

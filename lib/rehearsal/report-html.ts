@@ -78,6 +78,41 @@ function pts(tl: readonly TimelineSample[], f: (s: TimelineSample) => number | n
   return tl.map((s) => [s.t, f(s)]);
 }
 
+const ROUTE_COLORS = ['#e63946', '#457b9d', '#2a9d8f', '#f4a261', '#6a4c93', '#8d99ae'];
+
+/** The shadow phase: per-route figures, the mismatch rate of each route over time, accepted reasons and example differences. */
+function shadowSection(r: RehearsalReport, maxT: number, t0: number): string {
+  const s = r.shadow;
+  if (!s) return `<h2>Shadow reads</h2><section id="shadow"><p>not compared (${esc(r.phases.find((p) => p.name === 'shadow')?.summary ?? 'phase not run')})</p></section>`;
+  const start = Date.parse(s.startedAt) - t0;
+  const routes = s.routes.map((x) => x.route);
+  const series: Series[] = routes.map((route, i) => ({
+    name: `${route} mismatch %`,
+    color: ROUTE_COLORS[i % ROUTE_COLORS.length]!,
+    points: s.overTime.points.filter((p) => p.route === route).map((p) => [start + p.t * 1000, p.samples ? (p.mismatches / p.samples) * 100 : null] as const),
+  }));
+  const rows = s.routes
+    .map(
+      (x) =>
+        `<tr class="${x.mismatches && x.judged && (x.mismatchPercent ?? 0) > s.gate.maxMismatchPercent ? 'failed' : ''}"><td>${esc(x.route)}</td><td>${x.samples}</td><td>${x.mismatches}${x.mismatchPercent === null ? '' : ` (${x.mismatchPercent} %)`}</td><td>${x.noisePercent === null ? '–' : `${x.noisePercent} %`} of ${x.noiseSamples}${x.noisyPaths.length ? ` <small>${esc(x.noisyPaths.join(', '))}</small>` : ''}</td><td>${x.noise}</td><td>${x.transient}</td><td>${x.accepted}${x.acceptedReasons.map((a) => `<br><small>${a.count}: ${esc(a.reason)}</small>`).join('')}</td><td>${x.judged ? 'yes' : 'no (few samples)'}</td></tr>`,
+    )
+    .join('');
+  const examples = s.routes
+    .flatMap((x) => x.examples.map((e) => ({ route: x.route, e })))
+    .map(({ e }) => `<tr class="${e.class}"><td>${esc(e.request)}<br><small>${esc(e.at)}</small></td><td>${esc(e.class)}${e.acceptedReason ? `<br><small>${esc(e.acceptedReason)}</small>` : ''}</td><td>${esc(e.paths.join(', '))}${e.recheckPaths ? `<br><small>recheck: ${esc(e.recheckPaths.join(', ') || 'alike')}</small>` : ''}</td><td><pre>${esc(e.blue.status)} ${esc(e.blue.body)}</pre></td><td><pre>${esc(e.green.status)} ${esc(e.green.body)}</pre></td></tr>`)
+    .join('');
+  const gate = s.gate.ok ? `<p class="verdict ok">shadow gate green: every judged route within ${s.gate.maxMismatchPercent} %</p>` : `<p class="verdict failed">shadow gate said no: ${[...(s.gate.unproven ? [s.gate.unproven] : []), ...s.gate.reasons].map(esc).join('; ')}</p>`;
+  const d = s.dropped;
+  return `<h2>Shadow reads</h2><section id="shadow">
+<p>${s.compared} reads compared in ${s.seconds.toFixed(0)} s (${s.settings.percent} % of GET/HEAD mirrored to green, ${s.settings.noisePercent} % of those to blue twice for noise; dropped: ${d.concurrency} over the concurrency limit, ${d.timeout} timed out, ${d.error} failed, ${d.tooLarge} too large). A mismatch is a difference beyond blue's own noise, still there when both sides were asked again, and not declared accepted.</p>
+${gate}
+<table id="shadow-routes"><tr><th>route</th><th>samples</th><th>mismatched</th><th>noise (blue vs blue)</th><th>within noise</th><th>gone on recheck</th><th>accepted</th><th>judged</th></tr>${rows || '<tr><td colspan="8">no sample</td></tr>'}</table>
+${lineChart('shadow-over-time', 'Shadow mismatch rate per route', '% of samples in each interval', series, maxT, r.phases, t0, r.faults)}
+<h3>Example differences</h3>
+<table id="shadow-examples"><tr><th>request</th><th>class</th><th>differing paths</th><th>blue</th><th>green</th></tr>${examples || '<tr><td colspan="5">none</td></tr>'}</table>
+</section>`;
+}
+
 export function renderHtmlReport(r: RehearsalReport): string {
   const t0 = Date.parse(r.startedAt);
   const tl = r.timeline;
@@ -133,7 +168,7 @@ small{color:#777;font-weight:normal} table{border-collapse:collapse;width:100%} 
 .badge{padding:1px 6px;border-radius:8px;font-size:12px} .badge.ok{background:#e7f6ec} .badge.failed{background:#fdecea} .badge.rolled-back{background:#fff4e5} .badge.not-run{background:#eee;color:#666}
 .gantt{width:30%} .gantt div{height:10px;background:#457b9d;border-radius:3px}
 .legend .key{margin-right:14px;font-size:12px} .legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
-svg text{font-size:10px;fill:#555} dl{display:grid;grid-template-columns:max-content auto;gap:2px 16px} dt{color:#666}
+svg text{font-size:10px;fill:#555} pre{white-space:pre-wrap;word-break:break-all;margin:0;font-size:11px;max-width:300px} dl{display:grid;grid-template-columns:max-content auto;gap:2px 16px} dt{color:#666}
 </style></head><body>
 <h1>cutover-kit rehearsal: cainiao → duoduo</h1>
 <p>${esc(r.startedAt)} · ${r.wallSeconds.toFixed(1)} s · peak RSS ${r.peakRssMiB.toFixed(0)} MiB · seed ${r.options.seed} · ${r.options.orders} orders · ${r.options.rate} req/s · fault: ${esc(r.options.fault ?? 'none')}</p>
@@ -160,6 +195,7 @@ ${
 <table id="phases"><tr><th>phase</th><th>outcome</th><th>time</th><th>timeline</th><th>summary</th></tr>${phaseRows}</table>
 <h2>Charts</h2>
 ${charts}
+${shadowSection(r, maxT, t0)}
 <h2>Validation per table</h2>
 <table id="validation-tables"><tr><th>source</th><th>target</th><th>source rows</th><th>target rows</th><th>missing</th><th>extra</th><th>different</th><th>dead letter</th></tr>${valRows || '<tr><td colspan="8">not run</td></tr>'}</table>
 <h2>Assessment findings (legacy data quality)</h2>

@@ -1,6 +1,7 @@
 import type { Forecast } from '../estimate/forecast.ts';
 import type { RehearsalFigures } from '../estimate/rehearsal-figures.ts';
 import type { FailureRecord } from '../demo/load-generator.ts';
+import type { ShadowReport } from '../shadow/shadow-tally.ts';
 
 /**
  * The rehearsal report: what `--report-json` writes and the HTML report renders. Field names
@@ -80,7 +81,25 @@ export interface RehearsalReport {
    * from those figures; null when the run stopped before anything could be measured.
    */
   readonly estimate?: RehearsalEstimate | null;
-  readonly verdict: { ok: boolean; reasons: string[] };
+  /**
+   * The shadow phase: green's answers compared with blue's per route (samples, mismatch and
+   * noise rates, accepted and rechecked differences, examples, mismatch rate over time, the
+   * gate); null when the phase did not compare (not reached, skipped, not available).
+   */
+  readonly shadow?: ShadowReport | null;
+  readonly verdict: RehearsalVerdict;
+}
+
+export interface RehearsalVerdict {
+  /** The exit code is 0 only when true. */
+  readonly ok: boolean;
+  readonly reasons: string[];
+  /**
+   * A fault scenario whose expected outcome is a gate saying no (`green-differs`: the shadow gate
+   * blocks the shift): whether that happened. The rehearsal then still exits 1 (a gate said no),
+   * and `met: true` says the fault was caught, as it should be.
+   */
+  readonly expectedOutcome?: { readonly fault: string; readonly expected: string; readonly met: boolean };
 }
 
 export interface RehearsalEstimate {
@@ -94,8 +113,9 @@ export interface RehearsalEstimate {
  * none lost or changed, validation run and equal (differences are tolerated only in a scenario
  * that rolls back), no failed phase.
  */
-export function judge(report: Omit<RehearsalReport, 'verdict'>, expectRollback: boolean): { ok: boolean; reasons: string[] } {
+export function judge(report: Omit<RehearsalReport, 'verdict'>, expectRollback: boolean, fault: string | null = null): RehearsalVerdict {
   const reasons: string[] = [];
+  const caught = fault === 'green-differs' ? shadowGateCaught(report) : null;
   if (report.requests.failed > 0) reasons.push(`${report.requests.failed} client request(s) failed`);
   if (report.ledger.missing > 0) reasons.push(`${report.ledger.missing} acknowledged write(s) missing on ${report.ledger.checkedOn}`);
   if (report.ledger.mismatched > 0) reasons.push(`${report.ledger.mismatched} acknowledged write(s) differ on ${report.ledger.checkedOn}`);
@@ -104,10 +124,29 @@ export function judge(report: Omit<RehearsalReport, 'verdict'>, expectRollback: 
   // a check that compared nothing must fail, never pass
   if (report.validation.equal === null) reasons.push('validation never ran: nothing shows green equal to blue');
   if (!expectRollback && report.validation.equal === false) reasons.push('validation found differences');
-  const failed = report.phases.filter((p) => p.outcome === 'failed');
+  const failed = report.phases.filter((p) => p.outcome === 'failed' && !(caught?.met && p.name === 'shadow'));
   for (const p of failed) reasons.push(`phase ${p.name} failed: ${p.summary}`);
   if (expectRollback && !report.rollback.ran) reasons.push('the fault scenario expected a rollback, none ran');
+  if (caught) {
+    // the expected outcome is a gate saying no: the run stops there and exits 1, caught or not
+    reasons.unshift(caught.met ? `the shadow gate blocked the shift, as expected for --fault ${fault} (the fault was caught; reads stayed on blue): ${caught.detail}` : `--fault ${fault} was NOT caught by the shadow gate: ${caught.detail}`);
+    return { ok: false, reasons, expectedOutcome: { fault: fault!, expected: 'the shadow gate blocks the shift, reads stay on blue, the difference is shown', met: caught.met && reasons.length === 1 } };
+  }
   return { ok: reasons.length === 0, reasons };
+}
+
+/** green-differs: the shadow phase failed its gate on a mismatch it shows, and no read ever went to green. */
+function shadowGateCaught(report: Omit<RehearsalReport, 'verdict'>): { met: boolean; detail: string } {
+  const shadow = report.phases.find((p) => p.name === 'shadow');
+  const shift = report.phases.find((p) => p.name === 'shift');
+  const mismatched = (report.shadow?.routes ?? []).filter((r) => r.mismatches > 0 && r.examples.some((e) => e.class === 'mismatch'));
+  const readsOnGreen = report.timeline.some((s) => (s.readWeightGreen ?? 0) > 0);
+  if (shadow?.outcome !== 'failed') return { met: false, detail: `the shadow phase ended ${shadow?.outcome ?? 'not-run'} (${shadow?.summary ?? ''})` };
+  if (!mismatched.length) return { met: false, detail: `the shadow phase failed without showing a mismatch: ${shadow.summary}` };
+  if (readsOnGreen || (shift && shift.outcome !== 'not-run')) return { met: false, detail: 'reads moved to green after all' };
+  const r = mismatched[0]!;
+  const e = r.examples.find((x) => x.class === 'mismatch')!;
+  return { met: true, detail: `${r.route} ${r.mismatchPercent} % mismatched (${r.mismatches}/${r.samples}), e.g. ${e.request} differs at ${e.paths.join(', ')}` };
 }
 
 export function percentile(values: readonly number[], p: number): number | null {

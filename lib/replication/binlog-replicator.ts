@@ -38,6 +38,7 @@ export interface BinlogReplicatorOptions {
 export class BinlogReplicator implements Replicator {
   readonly direction = 'forward' as const;
   private readonly foreground = new Map<string, { controller: AbortController; done: Promise<void>; worker: BinlogReplicationWorker }>();
+  private source: ReturnType<typeof connectMysql> | null = null;
 
   constructor(
     private readonly env: ResolvedPostgresEnvironment,
@@ -223,13 +224,32 @@ export class BinlogReplicator implements Replicator {
     return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
   }
 
-  private async withSource<T>(fn: (c: Awaited<ReturnType<typeof connectMysql>>) => Promise<T>): Promise<T> {
-    const c = await connectMysql(this.env.source.url, 'source');
+  /**
+   * One source session kept open between calls: the write switch reads the source's position
+   * while writes are held, and opening a connection then costs hundreds of milliseconds on a
+   * loaded machine. Dropped (and opened again next time) on any error.
+   */
+  private async withSource<T>(fn: (c: Awaited<ReturnType<typeof connectMysql>>) => Promise<T>, retry = true): Promise<T> {
+    const reused = this.source !== null;
+    this.source ??= connectMysql(this.env.source.url, 'source');
+    const opening = this.source;
     try {
+      const c = await opening;
       return await fn(c);
-    } finally {
-      await c.end().catch(() => {});
+    } catch (err) {
+      if (this.source === opening) this.source = null;
+      await opening.then((c) => c.end()).catch(() => {});
+      // a kept session may have been closed meanwhile (wait_timeout, a server restart): once more, fresh
+      if (reused && retry) return this.withSource(fn, false);
+      throw err;
     }
+  }
+
+  /** Ends the kept source session (the platform's close()). */
+  async close(): Promise<void> {
+    const opening = this.source;
+    this.source = null;
+    await opening?.then((c) => c.end()).catch(() => {});
   }
 }
 

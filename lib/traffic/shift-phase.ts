@@ -91,7 +91,8 @@ function targetWeights(ctx: PhaseContext, current: number): number[] {
  */
 export const shiftPhase: Phase = {
   name: 'shift',
-  requires: ['validate'],
+  // the shadow gate (green answers like blue) opens the first read shift
+  requires: ['validate', 'shadow'],
   command: 'cutover shift',
   mutates: true,
 

@@ -268,7 +268,7 @@ export class FakePlatform implements Platform {
  * Minimal traffic phases over the fake router, so engine tests can walk the whole state machine
  * without the real gates (lib/traffic/ has those and its own tests).
  */
-export function fakeTrafficPhases(): Record<'shift' | 'switch' | 'bake' | 'finalize', Phase> {
+export function fakeTrafficPhases(): Record<'shadow' | 'shift' | 'switch' | 'bake' | 'finalize', Phase> {
   const simple = (name: PhaseName, requires: PhaseName[], apply: Phase['apply'], mutates = true): Phase => ({
     name,
     requires,
@@ -280,6 +280,7 @@ export function fakeTrafficPhases(): Record<'shift' | 'switch' | 'bake' | 'final
     rollback: async () => ({ ok: true, summary: 'undone' }),
   });
   return {
+    shadow: simple('shadow', ['validate'], async () => ({ ok: true, summary: 'green answers like blue', figures: { compared: 20 } })),
     shift: simple('shift', ['validate'], async (ctx) => {
       const to = typeof ctx.options.to === 'number' ? ctx.options.to : 100;
       await ctx.journal.step('router.setReadWeight', { to }, () => ctx.platform.router.setReadWeight(to));

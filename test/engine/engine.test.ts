@@ -179,7 +179,8 @@ describe('Engine', () => {
     expect(s.validation).toMatchObject({ equal: true, fresh: true });
     expect(s.validation!.ageSeconds).toBeLessThan(5);
     expect(s.lock).toBeNull();
-    expect(s.next.command).toBe('npx cutover shift --env lab');
+    // after validate comes the shadow comparison, then the shift
+    expect(s.next.command).toBe('npx cutover shadow --env lab');
   });
 
   test('fails if the last passing validation grows older than gates.maxValidationAgeSeconds during a shift: the engine hands the traffic gates its time from the journal', async () => {

@@ -131,7 +131,7 @@ describe('status after a stopped or killed command', () => {
   test('Ctrl-C of a shift: stopped, and next says re-run it (not "failed: fix the cause")', async () => {
     const t = env();
     const f = engineFixture(t.env, { flags: { yes: true } });
-    for (const name of ['assess', 'snapshot', 'replicate', 'validate'] as const) await f.engine.runPhase(name);
+    for (const name of ['assess', 'snapshot', 'replicate', 'validate', 'shadow'] as const) await f.engine.runPhase(name);
     const shift = await holder(t, 'shift');
     shift.child.kill('SIGINT');
     expect((await shift.exited).code).toBe(130);

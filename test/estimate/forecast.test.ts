@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { JournalRecord } from '../../lib/engine/journal-store.ts';
 import { figuresFromRun, holdFromJournal } from '../../lib/estimate/figures-from-run.ts';
+import { fitLine, forecastFrom } from '../../lib/estimate/calibrated-forecast.ts';
 import { forecast, formatForecast } from '../../lib/estimate/forecast.ts';
 import type { RehearsalFigures } from '../../lib/estimate/rehearsal-figures.ts';
 
@@ -118,5 +119,43 @@ describe('rehearsal figures', () => {
     expect(f.tables).toEqual([{ source: 'public.t', rows: 10, bytes: 100, loadSeconds: 2 }]);
     expect(f.fullLoad.seconds).toBe(2.5);
     expect(f.hold).toBeNull();
+  });
+});
+
+describe('forecast calibrated on two rehearsals: a fixed cost plus a cost per row per phase', () => {
+  const sized = (orders: number, scale: number, seconds: { load: number; catchUp: number; validate: number; holdMs: number }): RehearsalFigures => ({
+    ...figures,
+    orders,
+    tables: figures.tables.map((t) => ({ ...t, rows: t.rows * scale, bytes: t.bytes * scale })),
+    fullLoad: { seconds: seconds.load },
+    cdc: { ...figures.cdc, catchUpSeconds: seconds.catchUp },
+    validate: { seconds: seconds.validate, rowsCompared: 0 },
+    hold: { ...figures.hold!, totalMs: seconds.holdMs },
+  });
+
+  test('fitLine: through two points; never a negative cost per row or fixed cost', () => {
+    expect(fitLine([{ x: 100, y: 12 }, { x: 300, y: 16 }])).toEqual({ fixed: 10, perRow: 0.02 });
+    expect(fitLine([{ x: 100, y: 12 }, { x: 300, y: 10 }])).toEqual({ fixed: 11, perRow: 0 });
+    expect(fitLine([{ x: 100, y: 1 }, { x: 200, y: 5 }])!.fixed).toBe(0);
+    expect(fitLine([{ x: 100, y: 1 }])).toBeNull();
+  });
+
+  test('a fixed cost is not scaled with the data: 10 s fixed + 90 s per 315,000 rows predicts 10x the larger rehearsal as 10 + 1000 s, where scaling by size said 1100 s', () => {
+    // 35,000 rows: 20 s of full load (10 fixed + 10); 350,000 rows: 110 s (10 fixed + 100)
+    const small = sized(10_000, 0.1, { load: 20, catchUp: 5, validate: 8, holdMs: 900 });
+    const mid = sized(100_000, 1, { load: 110, catchUp: 5, validate: 44, holdMs: 1100 });
+    const fc = forecastFrom([small, mid], { tables: tenTimes, writeChangesPerSec: 100, writeRateFrom: 'rehearsal', maxHoldMs: 60_000 });
+    const middle = (r: { low: number; high: number }) => (r.low + r.high) / 2 / 1.075; // SPREAD extrapolated: 0.75..1.4
+    expect(middle(fc.fullLoadSeconds)).toBeCloseTo(1010, 0);
+    expect(middle(fc.validateSeconds)).toBeCloseTo(404, 0);
+    expect(middle(fc.cdcCatchUpSeconds!)).toBeCloseTo(5, 0);
+    expect(fc.fullLoadSeconds.basis).toBe('extrapolated');
+    expect(fc.calibration!.sizes.map((s) => s.orders)).toEqual([10_000, 100_000]);
+    expect(formatForecast(fc).join('\n')).toContain('calibrated on 2 rehearsals');
+    // the one-rehearsal forecast scales everything: 10 x the large rehearsal's 110 s
+    expect(forecast(mid, { tables: tenTimes, writeChangesPerSec: 100, writeRateFrom: 'rehearsal', maxHoldMs: 60_000 }).fullLoadSeconds.low).toBeCloseTo(1100 * 0.75, 0);
+    // inside the calibrated sizes it is measured
+    const inside = forecastFrom([small, mid], { tables: figures.tables.map((t) => ({ name: t.source, rows: t.rows / 2, bytes: t.bytes / 2 })), writeChangesPerSec: 100, writeRateFrom: 'rehearsal', maxHoldMs: 60_000 });
+    expect(inside.validateSeconds.basis).toBe('measured');
   });
 });

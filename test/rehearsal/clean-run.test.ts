@@ -12,12 +12,21 @@ describe('rehearsal without faults', () => {
 
   test('every phase runs and passes under live load', () => {
     const names = r.report.phases.map((p) => p.name);
-    expect(names.slice(0, 8)).toEqual(['assess', 'snapshot', 'replicate', 'validate', 'shift', 'switch', 'bake', 'finalize']);
-    for (const p of r.report.phases.slice(0, 8)) {
+    expect(names.slice(0, 9)).toEqual(['assess', 'snapshot', 'replicate', 'validate', 'shadow', 'shift', 'switch', 'bake', 'finalize']);
+    for (const p of r.report.phases.slice(0, 9)) {
       expect(p.outcome, `${p.name}: ${p.summary}\n${r.out.text()}`).toBe('ok');
       expect(Date.parse(p.end!)).toBeGreaterThanOrEqual(Date.parse(p.start!));
     }
     expect(r.code, r.report.verdict.reasons.join('; ')).toBe(0);
+  });
+
+  test('the shadow phase compared green\'s answers with blue\'s per route before the shift, and found them alike', () => {
+    const s = r.report.shadow!;
+    expect(s.compared).toBeGreaterThanOrEqual(s.gate.minSamples);
+    expect(s.gate.ok).toBe(true);
+    expect(s.routes.map((x) => x.route)).toContain('/orders/:id');
+    expect(s.routes.reduce((n, x) => n + x.mismatches, 0)).toBe(0);
+    expect(Date.parse(r.report.phases.find((p) => p.name === 'shadow')!.end!)).toBeLessThanOrEqual(Date.parse(r.report.phases.find((p) => p.name === 'shift')!.start!));
   });
 
   test('no client request failed and every acknowledged write is on green with its content', () => {

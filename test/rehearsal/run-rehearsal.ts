@@ -19,7 +19,7 @@ export async function runSmallRehearsal(
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-rehearsal-'));
   const out = new RecordingOutput();
   const reportJson = path.join(dir, 'report.json');
-  const code = await rehearse({ orders: 400, rate: 50, seed: 7, fault, reportJson, dir, shiftBakeSeconds: 1, bakeSeconds: 1, shiftSteps: [10, 50, 100], minRequests: 5, backupStore, ...overrides }, out);
+  const code = await rehearse({ orders: 400, rate: 50, seed: 7, fault, reportJson, dir, shiftBakeSeconds: 1, bakeSeconds: 1, shiftSteps: [10, 50, 100], minRequests: 5, shadowSeconds: 5, shadowPercent: 60, backupStore, ...overrides }, out);
   if (code !== 0) {
     const { failures, ...counts } = JSON.parse(readFileSync(reportJson, 'utf8')).requests as RehearsalReport['requests'];
     console.error(`rehearsal failed: ${JSON.stringify(counts)}; first failures: ${JSON.stringify((failures ?? []).slice(0, 5))}`);

@@ -95,6 +95,7 @@ describe.skipIf(mariadbMissing)(`BinlogReplicator: MariaDB binlog → PostgreSQL
   }, 180_000);
   afterAll(async () => {
     await replicator?.stop().catch(() => {});
+    await replicator?.close();
     await Promise.all([maria?.dispose(), target?.dispose()]);
   });
 

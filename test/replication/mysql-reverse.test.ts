@@ -28,6 +28,7 @@ const BLUE_TABLES = `
   ) ENGINE=InnoDB;
   CREATE TABLE ledger (id INT NOT NULL PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB;
   CREATE TABLE \`客户Orders\` (\`Id\` INT NOT NULL, \`区\` CHAR(2) NOT NULL, \`名字\` VARCHAR(20) NULL, PRIMARY KEY (\`区\`, \`Id\`)) ENGINE=InnoDB;
+  CREATE TABLE members (id INT NOT NULL PRIMARY KEY, email VARCHAR(40) NOT NULL UNIQUE, name VARCHAR(20) NULL) ENGINE=InnoDB;
   CREATE TABLE ledger_audit (id INT NOT NULL) ENGINE=InnoDB;
   CREATE TRIGGER ledger_once BEFORE INSERT ON ledger FOR EACH ROW INSERT INTO ledger_audit VALUES (NEW.id);`;
 
@@ -37,6 +38,7 @@ const GREEN_TABLES = `
     photo bytea, meta jsonb, status text not null, note text);
   alter table duoduo.orders replica identity full;
   create table duoduo.ledger (id int primary key, n int not null);
+  create table duoduo.members (id int primary key, email text not null, name text);
   create table duoduo."客户Orders" ("Id" int not null, "区" text not null, "名字" text, primary key ("区", "Id"));`;
 
 const mapping = (rules: unknown[]) => JSON.stringify({ rules });
@@ -120,6 +122,8 @@ describe.skipIf(mariadbMissing)(`reverse replication PostgreSQL -> MariaDB ${mar
     await sql(green.url, `delete from duoduo.orders where id = 3`);
     await sql(green.url, `insert into duoduo.ledger select g, g from generate_series(1, 50) g`);
     await sql(green.url, `update duoduo.ledger set id = id + 1000 where id = 50`); // a key change
+    // blue has a unique email that green lacks: the clash is a dead letter (as ON CONFLICT (id) on PostgreSQL), never an update of row 1
+    await sql(green.url, `insert into duoduo.members values (1, 'a@x', 'first'); insert into duoduo.members values (2, 'a@x', 'clash'); update duoduo.members set name = 'renamed' where id = 1`);
     // names with capitals and Chinese characters, a composite key
     await sql(green.url, `insert into duoduo."客户Orders" values (1, 'bj', '王'), (2, 'bj', '李'), (1, 'sh', null)`);
     await sql(green.url, `update duoduo."客户Orders" set "名字" = '张' where "Id" = 1 and "区" = 'bj'; delete from duoduo."客户Orders" where "Id" = 2`);
@@ -156,11 +160,14 @@ describe.skipIf(mariadbMissing)(`reverse replication PostgreSQL -> MariaDB ${mar
     expect(dead.map((d) => [d.source_table, JSON.parse(d.source_key)])).toEqual([
       ['duoduo.orders', { id: '4' }],
       ['duoduo.orders', { id: '5' }],
+      ['duoduo.members', { id: '2' }],
     ]);
+    expect(dead[2]!.error).toMatch(/Duplicate entry 'a@x'/);
+    expect(await blueRows('SELECT id, email, name FROM members ORDER BY id')).toEqual([{ id: 1, email: 'a@x', name: 'renamed' }]);
     expect(dead[0]!.error).toMatch(/created: infinity cannot be stored/);
     expect(dead[1]!.error).toMatch(/"lost" is not a value of status enum\('new','paid','shipped'\)/);
     const status = await reverse.status();
-    expect(status.deadLetters).toBe(2);
+    expect(status.deadLetters).toBe(3);
     expect(status.direction).toBe('reverse');
     // the heartbeat travels green -> blue: lag is measured from blue's apply_state
     await until(async () => (await reverse.status()).heartbeatAgeMs !== null, 20_000, 'a heartbeat applied on blue');

@@ -2,7 +2,7 @@ import type mysql from 'mysql2/promise';
 import { CutoverError } from '../../errors.ts';
 import type { MappedTable } from '../../mappings/types.ts';
 import { toMysqlValue, readMysqlTargetColumns, ValueRejected, type MysqlTargetColumn } from './mysql-apply-values.ts';
-import { connectMysql } from './mysql-connection.ts';
+import { connectMysql, mysqlRows } from './mysql-connection.ts';
 import { ensureMysqlKitSchema, mysqlAppliedStatement } from './mysql-kit-schema.ts';
 
 type Row = Record<string, unknown>;
@@ -50,6 +50,8 @@ interface Statement {
   readonly ops: readonly MysqlApplyOp[];
   /** A patch: zero rows matched means its dead letter. */
   readonly patch?: Extract<MysqlApplyOp, { kind: 'patch' }>;
+  /** An upsert as UPDATE by key: zero rows matched means this INSERT runs. */
+  readonly insertIfMissing?: { readonly sql: string; readonly params: unknown[] };
 }
 
 const q = (name: string) => '`' + name.replace(/`/g, '``') + '`';
@@ -90,7 +92,8 @@ export async function openMysqlApplySession(url: string): Promise<mysql.Connecti
  * Applies batches of ops as one blue transaction each, with the batch's end position written in
  * that same transaction (`_cutover.apply_state`): a killed worker resumes from it, so every
  * change is applied exactly once. Upserts by primary key (`INSERT … ON DUPLICATE KEY UPDATE`,
- * as the PostgreSQL applier's `ON CONFLICT (key) DO UPDATE`), deletes by key; runs of the same
+ * as the PostgreSQL applier's `ON CONFLICT (key) DO UPDATE`; on a table with another unique key an
+ * UPDATE by key then an INSERT, see statements()), deletes by key; runs of the same
  * kind on one table go as one multi-row statement, in source order. If blue rejects anything the
  * batch rolls back and is replayed one op at a time under savepoints: a rejected op becomes a
  * row of `_cutover.dead_letter` with the reason, the rest applies.
@@ -99,6 +102,8 @@ export class MysqlChangeApplier {
   private readonly columns = new Map<MappedTable, Map<string, MysqlTargetColumn>>();
   /** Target column -> green's type of the value (copy: the source column's; expression: its target type). */
   private readonly pgTypes = new Map<MappedTable, Map<string, string>>();
+  /** Tables with a unique key besides the primary key: upserted by key one row at a time (see statements()). */
+  private readonly otherUniqueKeys = new Set<MappedTable>();
 
   constructor(
     private readonly c: mysql.Connection,
@@ -124,6 +129,7 @@ export class MysqlChangeApplier {
       const unknown = t.columns.map((c) => c.target).filter((c) => cols.size && !cols.has(c));
       if (unknown.length) missing.push(`${t.target.schema}.${t.target.table} columns ${unknown.join(', ')}`);
       this.columns.set(t, cols);
+      if (await hasOtherUniqueKey(this.c, t.target.schema, t.target.table)) this.otherUniqueKeys.add(t);
     }
     if (missing.length) {
       throw new CutoverError('PRECONDITION_FAILED', `the reverse mapping writes into tables or columns blue does not have: ${missing.join('; ')}`, {
@@ -182,7 +188,7 @@ export class MysqlChangeApplier {
     let deadLetters = 0;
     const perTable = new Map<string, number>();
     await this.c.query('BEGIN');
-    for (const s of statements(ops)) {
+    for (const s of statements(ops, this.otherUniqueKeys)) {
       if (s.ops[0]!.kind === 'reject') {
         await this.deadLetter(s.ops[0]!, (s.ops[0] as { reason: string }).reason);
         deadLetters++;
@@ -194,6 +200,7 @@ export class MysqlChangeApplier {
         deadLetters++;
         continue;
       }
+      if (s.insertIfMissing && (result as { affectedRows: number }).affectedRows === 0) await this.c.query(s.insertIfMissing.sql, s.insertIfMissing.params);
       for (const op of s.ops) perTable.set(sourceOf(op.table), (perTable.get(sourceOf(op.table)) ?? 0) + 1);
     }
     await this.c.query(...mysqlAppliedStatement(this.slot, this.direction, position.lsn, position.lsnNumber, position.commitTime));
@@ -213,7 +220,7 @@ export class MysqlChangeApplier {
           deadLetters++;
           continue;
         }
-        const [s] = statements([op]);
+        const [s] = statements([op], this.otherUniqueKeys);
         await this.c.query('SAVEPOINT cutover_change');
         try {
           const [result] = await this.c.query(s!.sql, s!.params);
@@ -222,6 +229,7 @@ export class MysqlChangeApplier {
             deadLetters++;
             continue;
           }
+          if (s!.insertIfMissing && (result as { affectedRows: number }).affectedRows === 0) await this.c.query(s!.insertIfMissing.sql, s!.insertIfMissing.params);
           perTable.set(sourceOf(op.table), (perTable.get(sourceOf(op.table)) ?? 0) + 1);
         } catch (err) {
           const fatal = fatalError(err);
@@ -258,8 +266,14 @@ export class MysqlChangeApplier {
   }
 }
 
-/** Runs of upserts / deletes on one table become one statement each, in order; the rest one by one. */
-function statements(ops: readonly MysqlApplyOp[]): Statement[] {
+/**
+ * Runs of upserts / deletes on one table become one statement each, in order; the rest one by one.
+ * On a table with another unique key, `ON DUPLICATE KEY UPDATE` would update whichever row holds
+ * a clashing value of that key — the PostgreSQL applier's `ON CONFLICT (primary key)` refuses
+ * instead — so there an upsert is an UPDATE by primary key, then an INSERT if it matched nothing,
+ * and a clash is an error (a dead letter), as on PostgreSQL.
+ */
+function statements(ops: readonly MysqlApplyOp[], otherUniqueKeys: ReadonlySet<MappedTable>): Statement[] {
   const out: Statement[] = [];
   let run: MysqlApplyOp[] = [];
   const flush = () => {
@@ -267,6 +281,11 @@ function statements(ops: readonly MysqlApplyOp[]): Statement[] {
     run = [];
   };
   for (const op of ops) {
+    if (op.kind === 'upsert' && otherUniqueKeys.has(op.table)) {
+      flush();
+      out.push(updateThenInsert(op));
+      continue;
+    }
     const groupable = op.kind === 'upsert' || op.kind === 'delete';
     if (!groupable || (run.length && (run[0]!.kind !== op.kind || run[0]!.table !== op.table || run.length >= MAX_GROUP_ROWS))) flush();
     if (groupable) run.push(op);
@@ -298,6 +317,30 @@ function groupStatement(run: readonly MysqlApplyOp[]): Statement {
     params: rows.flatMap((op) => cols.map((c) => op.row[c] ?? null)),
     ops: run,
   };
+}
+
+function updateThenInsert(op: Extract<MysqlApplyOp, { kind: 'upsert' }>): Statement {
+  const t = op.table;
+  const keyCols = t.targetPrimaryKey;
+  const cols = t.columns.map((c) => c.target);
+  const nonKey = cols.filter((c) => !keyCols.includes(c));
+  const sets = (nonKey.length ? nonKey : keyCols.slice(0, 1)).map((c) => `${q(c)} = ?`).join(', ');
+  return {
+    sql: `UPDATE ${tableOf(t)} SET ${sets} WHERE ${keyCols.map((c) => `${q(c)} = ?`).join(' AND ')}`,
+    params: [...(nonKey.length ? nonKey : keyCols.slice(0, 1)).map((c) => op.row[c] ?? null), ...keyCols.map((c) => op.row[c])],
+    ops: [op],
+    insertIfMissing: { sql: `INSERT INTO ${tableOf(t)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`, params: cols.map((c) => op.row[c] ?? null) },
+  };
+}
+
+/** A unique index other than the primary key (see statements()). */
+async function hasOtherUniqueKey(c: mysql.Connection, database: string, table: string): Promise<boolean> {
+  const [row] = await mysqlRows<{ n: number | string }>(
+    c,
+    "SELECT COUNT(*) AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'",
+    [database, table],
+  );
+  return Number(row?.n ?? 0) > 0;
 }
 
 function singleStatement(op: MysqlApplyOp): Statement {

@@ -1,0 +1,297 @@
+import type { ShadowConfig } from '../config/common-schema.ts';
+import type { ShadowAnswer, ShadowFigures, ShadowSample, ShadowSettings } from '../platform/roles.ts';
+import { compareAnswers, rulesForRoute, type CompareRules } from './compare-answers.ts';
+import { covers, generalPath, parsePathPattern, segmentsOf, type PathPattern } from './json-path.ts';
+import { routeTemplate } from './route-template.ts';
+
+/**
+ * How a compared sample ends up: `equal`; `accepted` (every difference declared in
+ * `shadow.accepted`, counted apart with its reason); `noise` (every difference also seen between
+ * two calls to blue on that route); `transient` (gone when both sides were asked again after
+ * `recheckAfterMs`: replication lag); `mismatch` (the rest: what the gate judges).
+ */
+export type SampleClass = 'equal' | 'accepted' | 'noise' | 'transient' | 'mismatch';
+
+/** Bodies in examples are cut to this many characters. */
+const EXAMPLE_BODY_CHARS = 2000;
+
+export interface ShadowExample {
+  readonly at: string;
+  /** e.g. `GET /orders/12` */
+  readonly request: string;
+  readonly class: SampleClass;
+  readonly paths: readonly string[];
+  readonly blue: { readonly status: number | null; readonly body: string };
+  readonly green: { readonly status: number | null; readonly body: string };
+  /** The differing paths when both sides were asked again (null: not asked, or no answer). */
+  readonly recheckPaths: readonly string[] | null;
+  readonly acceptedReason?: string;
+}
+
+export interface ShadowRouteFigures {
+  readonly route: string;
+  /** Requests compared (blue's answer against green's). */
+  readonly samples: number;
+  readonly equal: number;
+  /** Differences beyond blue's noise, still there on the recheck, not accepted: what the gate judges. */
+  readonly mismatches: number;
+  /** mismatches / samples in percent; null when no sample. */
+  readonly mismatchPercent: number | null;
+  /** Samples also sent to blue a second time, and how many of those two blue answers differed. */
+  readonly noiseSamples: number;
+  readonly noiseDiffs: number;
+  readonly noisePercent: number | null;
+  /** Paths that differed between two blue answers (indices as `[*]`): differences there are noise. */
+  readonly noisyPaths: readonly string[];
+  readonly noise: number;
+  readonly transient: number;
+  readonly accepted: number;
+  readonly acceptedReasons: readonly { readonly reason: string; readonly count: number }[];
+  /** Enough samples (`shadow.minSamples`) for its rate to be judged. */
+  readonly judged: boolean;
+  readonly examples: readonly ShadowExample[];
+}
+
+export interface ShadowGate {
+  readonly ok: boolean;
+  readonly reasons: readonly string[];
+  /** Why the run could not say (too few samples); null otherwise. */
+  readonly unproven: string | null;
+  readonly maxMismatchPercent: number;
+  readonly minSamples: number;
+}
+
+export interface ShadowReport {
+  readonly startedAt: string;
+  /** How long it mirrored. */
+  readonly seconds: number;
+  readonly settings: ShadowSettings;
+  /** Requests the router chose to mirror. */
+  readonly sampled: number;
+  /** Samples compared (both answers in). */
+  readonly compared: number;
+  readonly dropped: ShadowFigures['dropped'];
+  readonly routes: readonly ShadowRouteFigures[];
+  /** Mismatch rate per route over time: one point per route and bucket (t: seconds since the start of the phase). */
+  readonly overTime: { readonly bucketSeconds: number; readonly points: readonly { t: number; route: string; samples: number; mismatches: number }[] };
+  readonly gate: ShadowGate;
+}
+
+interface Accepted {
+  readonly patterns: readonly PathPattern[];
+  readonly status: boolean;
+  readonly reason: string;
+}
+
+/** A sample whose answers differed, waiting for its classification. */
+export interface Difference {
+  readonly route: string;
+  readonly sample: ShadowSample;
+  /** ms since the start */
+  readonly t: number;
+  readonly paths: readonly string[];
+  /** Set once both sides were asked again: the paths that still differed (null: no answer). */
+  recheckPaths?: readonly string[] | null;
+}
+
+interface RouteState {
+  readonly rules: CompareRules;
+  readonly accepted: readonly Accepted[];
+  readonly times: number[];
+  readonly diffs: Difference[];
+  noiseSamples: number;
+  noiseDiffs: number;
+  readonly noisy: Set<string>;
+}
+
+/**
+ * The comparison of the shadow phase, off the router's path: per route template, each sample's
+ * blue and green answers compared by the rules; blue against blue again (when the router sent
+ * one) for the route's noise; every difference kept until the end, when it is classified
+ * (`SampleClass`) against all the noise seen, its recheck and the accepted differences.
+ */
+export class ShadowTally {
+  private readonly routes = new Map<string, RouteState>();
+  private compared = 0;
+
+  constructor(
+    private readonly config: ShadowConfig,
+    private readonly t0: number,
+  ) {}
+
+  /** Compares one sample; returns its difference when it needs a recheck (a difference not all accepted), else null. */
+  add(sample: ShadowSample): Difference | null {
+    const route = routeTemplate(sample.path, this.config.routes);
+    const r = this.route(route);
+    this.compared++;
+    const t = Math.max(0, Date.parse(sample.at) - this.t0);
+    r.times.push(t);
+    if (sample.blueAgain) {
+      r.noiseSamples++;
+      const noise = compareAnswers(sample.blue, sample.blueAgain, r.rules);
+      if (!noise.equal) {
+        r.noiseDiffs++;
+        for (const p of noise.paths) r.noisy.add(generalPath(p));
+      }
+    }
+    const d = compareAnswers(sample.blue, sample.green, r.rules);
+    if (d.equal) return null;
+    const diff: Difference = { route, sample, t, paths: d.paths };
+    r.diffs.push(diff);
+    return d.paths.every((p) => acceptedReason(r.accepted, p) !== null) ? null : diff;
+  }
+
+  /** The answers of both sides asked again for a difference (null: one of them did not answer). */
+  rechecked(diff: Difference, again: { blue: ShadowAnswer; green: ShadowAnswer } | null): void {
+    if (!again || again.blue.status === null || again.green.status === null) {
+      diff.recheckPaths = null;
+      return;
+    }
+    diff.recheckPaths = compareAnswers(again.blue, again.green, this.route(diff.route).rules).paths;
+  }
+
+  get samplesCompared(): number {
+    return this.compared;
+  }
+
+  /** Samples whose answers differed so far (before classification). */
+  get differences(): number {
+    let n = 0;
+    for (const r of this.routes.values()) n += r.diffs.length;
+    return n;
+  }
+
+  /** Classification so far of one difference (noise learnt later may still change it). */
+  classify(diff: Difference): { class: SampleClass; acceptedReason?: string } {
+    const r = this.route(diff.route);
+    const open = diff.paths.filter((p) => acceptedReason(r.accepted, p) === null);
+    if (!open.length) return { class: 'accepted', acceptedReason: acceptedReason(r.accepted, diff.paths[0]!) ?? undefined };
+    const beyond = open.filter((p) => !r.noisy.has(generalPath(p)));
+    if (!beyond.length) return { class: 'noise' };
+    if (diff.recheckPaths) {
+      const still = diff.recheckPaths.filter((p) => acceptedReason(r.accepted, p) === null && !r.noisy.has(generalPath(p)));
+      if (!still.length) return { class: 'transient' };
+    }
+    return { class: 'mismatch' };
+  }
+
+  report(figures: Pick<ShadowFigures, 'sampled' | 'dropped'>, settings: ShadowSettings, seconds: number): ShadowReport {
+    const bucketSeconds = Math.max(1, Math.ceil(seconds / 20));
+    const points: { t: number; route: string; samples: number; mismatches: number }[] = [];
+    const routes = [...this.routes.entries()]
+      .sort((a, b) => b[1].times.length - a[1].times.length)
+      .map(([route, r]) => {
+        const counts: Record<SampleClass, number> = { equal: 0, accepted: 0, noise: 0, transient: 0, mismatch: 0 };
+        const reasons = new Map<string, number>();
+        const buckets = new Map<number, { samples: number; mismatches: number }>();
+        const bucket = (t: number) => {
+          const k = Math.floor(t / 1000 / bucketSeconds);
+          let b = buckets.get(k);
+          if (!b) buckets.set(k, (b = { samples: 0, mismatches: 0 }));
+          return b;
+        };
+        for (const t of r.times) bucket(t).samples++;
+        const examples: (ShadowExample & { rank: number })[] = [];
+        for (const d of r.diffs) {
+          const c = this.classify(d);
+          counts[c.class]++;
+          if (c.class === 'mismatch') bucket(d.t).mismatches++;
+          if (c.acceptedReason) reasons.set(c.acceptedReason, (reasons.get(c.acceptedReason) ?? 0) + 1);
+          examples.push({ ...example(d, c.class, c.acceptedReason), rank: RANK[c.class] });
+        }
+        for (const [k, b] of [...buckets.entries()].sort((a, b) => a[0] - b[0])) points.push({ t: k * bucketSeconds, route, samples: b.samples, mismatches: b.mismatches });
+        const samples = r.times.length;
+        counts.equal = samples - r.diffs.length;
+        // the worst first (mismatches, then transient, noise, accepted), at most `examples`
+        const kept = examples.sort((a, b) => a.rank - b.rank).slice(0, this.config.examples).map(({ rank: _, ...e }) => e);
+        return {
+          route,
+          samples,
+          equal: counts.equal,
+          mismatches: counts.mismatch,
+          mismatchPercent: samples ? round2((counts.mismatch / samples) * 100) : null,
+          noiseSamples: r.noiseSamples,
+          noiseDiffs: r.noiseDiffs,
+          noisePercent: r.noiseSamples ? round2((r.noiseDiffs / r.noiseSamples) * 100) : null,
+          noisyPaths: [...r.noisy].sort(),
+          noise: counts.noise,
+          transient: counts.transient,
+          accepted: counts.accepted,
+          acceptedReasons: [...reasons].map(([reason, count]) => ({ reason, count })),
+          judged: samples >= this.config.minSamples,
+          examples: kept,
+        } satisfies ShadowRouteFigures;
+      });
+    return {
+      startedAt: new Date(this.t0).toISOString(),
+      seconds: round2(seconds),
+      settings,
+      sampled: figures.sampled,
+      compared: this.compared,
+      dropped: figures.dropped,
+      routes,
+      overTime: { bucketSeconds, points },
+      gate: judgeShadow(routes, this.compared, seconds, this.config),
+    };
+  }
+
+  private route(route: string): RouteState {
+    let r = this.routes.get(route);
+    if (!r) {
+      const accepted = this.config.accepted
+        .filter((a) => a.route === route)
+        .map((a) => ({ patterns: a.paths.filter((p) => p !== '(status)').map(parsePathPattern), status: a.paths.includes('(status)') || a.paths.includes('$'), reason: a.reason }));
+      r = { rules: rulesForRoute(this.config.compare, route), accepted, times: [], diffs: [], noiseSamples: 0, noiseDiffs: 0, noisy: new Set() };
+      this.routes.set(route, r);
+    }
+    return r;
+  }
+}
+
+const RANK: Record<SampleClass, number> = { mismatch: 0, transient: 1, noise: 2, accepted: 3, equal: 4 };
+
+function acceptedReason(accepted: readonly Accepted[], path: string): string | null {
+  for (const a of accepted) {
+    if (path === '(status)' ? a.status : a.patterns.some((p) => covers(p, segmentsOf(path)))) return a.reason;
+  }
+  return null;
+}
+
+function example(d: Difference, cls: SampleClass, acceptedReason?: string): ShadowExample {
+  const cut = (a: ShadowAnswer) => ({ status: a.status, body: a.body.length > EXAMPLE_BODY_CHARS ? a.body.slice(0, EXAMPLE_BODY_CHARS) + '…' : a.body });
+  return {
+    at: d.sample.at,
+    request: `${d.sample.method} ${d.sample.path}`,
+    class: cls,
+    paths: d.paths,
+    blue: cut(d.sample.blue),
+    green: cut(d.sample.green),
+    recheckPaths: d.recheckPaths ?? null,
+    ...(acceptedReason ? { acceptedReason } : {}),
+  };
+}
+
+/**
+ * The shadow gate: too few samples compared is "not proven" (a comparison of nothing never
+ * passes); a judged route (at least `minSamples` samples) whose mismatch rate is above
+ * `maxMismatchPercent` is red. Routes with fewer samples are reported, not judged.
+ */
+export function judgeShadow(routes: readonly ShadowRouteFigures[], compared: number, seconds: number, config: Pick<ShadowConfig, 'minSamples' | 'maxMismatchPercent'>): ShadowGate {
+  const reasons: string[] = [];
+  let unproven: string | null = null;
+  if (compared < config.minSamples) {
+    unproven = `not proven: only ${compared} sample(s) compared in ${Math.round(seconds)} s (minimum ${config.minSamples}, shadow.minSamples): send GET traffic through the router, raise shadow.percent or shadow.seconds`;
+  }
+  for (const r of routes) {
+    if (!r.judged || r.mismatchPercent === null || r.mismatchPercent <= config.maxMismatchPercent) continue;
+    const e = r.examples.find((x) => x.class === 'mismatch');
+    reasons.push(
+      `${r.route}: ${r.mismatchPercent} % of ${r.samples} samples differ (${r.mismatches}) beyond blue's own noise, above the limit ${config.maxMismatchPercent} %${e ? ` — e.g. ${e.request} differs at ${e.paths.slice(0, 3).join(', ')}` : ''}`,
+    );
+  }
+  return { ok: reasons.length === 0 && unproven === null, reasons, unproven, maxMismatchPercent: config.maxMismatchPercent, minSamples: config.minSamples };
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
+}
