@@ -7,7 +7,8 @@
  *   validate100 with 100 scattered changed rows on the target   -> all 100 found, ratio to validate0
  * Besides wall times it reports each server's CPU time for the limit scan and for validate0 (wall
  * times swing with the machine's load; CPU per side does not).
- * Needs Debian's mariadb-server. Run: npx tsx bench/validate-scan-cross-engine.ts (BENCH_ROWS=200000 for a quick run)
+ * Needs Debian's mariadb-server. Run: node --import tsx bench/validate-scan-cross-engine.ts (BENCH_ROWS=200000 for a quick run,
+ * BENCH_CONCURRENCY=2 for 2 sessions per side)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +23,8 @@ import { pidFromFile, serverCpuMs } from './server-cpu.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 2);
+/** `validation.concurrency`: sessions per side (the default config's 4 unless BENCH_CONCURRENCY says). */
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const best = (xs: number[]) => Math.min(...xs);
 const loadAverage = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
@@ -53,7 +56,7 @@ try {
   const rename = { 'rule-type': 'transformation', 'rule-id': '2', 'rule-name': 's', 'rule-target': 'schema', 'object-locator': { 'schema-name': 'legacy' }, 'rule-action': 'rename', value: 'public' };
   writeFileSync(path.join(dir, 'forward.json'), JSON.stringify({ rules: [rule, rename] }));
   writeFileSync(path.join(dir, 'reverse.json'), JSON.stringify({ rules: [{ ...rule, 'object-locator': { 'schema-name': 'public', 'table-name': 'big' } }] }));
-  const raw = { environments: { bench: { platform: 'local', source: { url: maria.urlFor('legacy') }, target: { url: target.url }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } } } };
+  const raw = { environments: { bench: { platform: 'local', source: { url: maria.urlFor('legacy') }, target: { url: target.url }, mappings: { forward: 'forward.json', reverse: 'reverse.json' }, validation: { concurrency: CONCURRENCY } } } };
   const env = selectEnvironment(parseConfig(raw, path.join(dir, 'cutover.config.json')), 'bench') as ResolvedPostgresEnvironment;
 
   const [[pidFile]] = (await m.query({ sql: 'SELECT @@pid_file', rowsAsArray: true }))[0] as [[string]];
