@@ -8,6 +8,7 @@ import type { Output } from '../output/output.ts';
 import type { AssessReport, Finding, Inspector } from '../platform/roles.ts';
 import { connectionError, probeConnection } from './connection-errors.ts';
 import { mappingErrorFinding, reverseMappingFindings, unmatchedRuleFindings } from './mapping-findings.ts';
+import { AssessProgress } from './assess-progress.ts';
 import { runQualityChecks } from './quality-checks.ts';
 import { privilegeFindings } from './privilege-findings.ts';
 import { replicationSettings } from './replication-settings.ts';
@@ -55,24 +56,35 @@ export class PostgresInspector implements Inspector {
       await source.end().catch(() => {});
       throw err;
     });
+    const checks = this.env.assess.checks;
+    const progress = new AssessProgress(this.out, 8 + checks.length);
     try {
       const findings: Finding[] = [];
+      progress.at('mapping and catalog');
       const mapped = await this.mappedTables(source, findings);
       const schemas = mapped.schemas;
       const tables = await sourceTables(source, schemas);
       const selected = new Set(mapped.tables.map((t) => `${t.source.schema}.${t.source.table}`));
 
       findings.push(...keyFindings(tables, mapped.withoutPrimaryKey, selected));
+      progress.at('column types');
       findings.push(...typeFindings((await typedColumns(source, schemas)).filter((c) => isCopied(mapped.tables, c))));
+      progress.at('target tables');
       findings.push(...(await targetFindings(target, mapped.tables)));
       findings.push(...(await targetStateFindings(target, mapped.tables, this.env.assess.keepTargetRows)));
+      progress.at('reverse mapping');
       findings.push(...(await reverseMappingFindings(target, this.env, mapped.tables)));
+      progress.at('large values');
       findings.push(...(await unsentValueFindings(source, mapped.tables)));
+      progress.at('objects');
       findings.push(...(await objectFindings(source, target, schemas)));
+      progress.at('replication settings');
       const [src, tgt] = await Promise.all([replicationSettings(source, 'source'), replicationSettings(target, 'target')]);
       findings.push(...src.findings, ...tgt.findings);
+      progress.at('privileges');
       findings.push(...(await privilegeFindings(source, target, this.env, mapped.tables)));
-      findings.push(...(await runQualityChecks(source, this.env.assess.checks)));
+      findings.push(...(await runQualityChecks(source, checks, (check) => progress.at(`check ${check.id}`))));
+      progress.finish();
 
       const selectedBytes = tables.filter((t) => selected.has(t.name)).reduce((n, t) => n + t.bytes, 0);
       const report: AssessReport = {
@@ -85,6 +97,7 @@ export class PostgresInspector implements Inspector {
       this.summarize(report);
       return report;
     } finally {
+      progress.finish();
       await Promise.all([source.end().catch(() => {}), target.end().catch(() => {})]);
     }
   }

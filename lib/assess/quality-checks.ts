@@ -12,14 +12,20 @@ export const SAMPLE_KEYS = 5;
  * fails is reported as a warning finding with the server's message, so one typo does not hide
  * every other finding.
  */
-export async function runQualityChecks(client: pg.ClientBase, checks: readonly QualityCheck[]): Promise<Finding[]> {
-  return runQualityChecksWith(async (sql) => (await client.query(sql)).rows, checks);
+export async function runQualityChecks(client: pg.ClientBase, checks: readonly QualityCheck[], before?: (check: QualityCheck) => void): Promise<Finding[]> {
+  return runQualityChecksWith(async (sql) => (await client.query(sql)).rows, checks, before);
 }
 
 /** The same on any engine: `run` returns a statement's rows (a MySQL-family source runs its own dialect's checks). */
-export async function runQualityChecksWith(run: (sql: string) => Promise<Record<string, unknown>[]>, checks: readonly QualityCheck[]): Promise<Finding[]> {
+export async function runQualityChecksWith(
+  run: (sql: string) => Promise<Record<string, unknown>[]>,
+  checks: readonly QualityCheck[],
+  /** Called as each check starts (progress output). */
+  before?: (check: QualityCheck) => void,
+): Promise<Finding[]> {
   const findings: Finding[] = [];
   for (const check of checks) {
+    before?.(check);
     const base = { id: check.id, ...(check.table ? { table: check.table } : {}), handling: check.handling };
     try {
       const body = check.sql.trim().replace(/;\s*$/, '');

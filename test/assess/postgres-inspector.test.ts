@@ -78,8 +78,12 @@ describe('PostgresInspector', () => {
     expect(report.estimatedFullLoadSeconds).toBeGreaterThanOrEqual(1);
   });
 
-  test("runs the config's data-quality checks with counts and at most five sample keys", async () => {
-    const report = await new PostgresInspector(env, new RecordingOutput()).assess();
+  test("runs the config's data-quality checks with counts and at most five sample keys, showing progress per step and per check", async () => {
+    const out = new RecordingOutput();
+    const report = await new PostgresInspector(env, out).assess();
+    const steps = out.progressUpdates.filter((u) => u.topic === 'assess');
+    expect(steps.map((u) => u.figures?.step)).toEqual(expect.arrayContaining(['mapping and catalog', 'privileges', 'check malformed-emails', 'check duplicate-customers', 'check no-findings']));
+    expect(steps[steps.length - 1]).toMatchObject({ total: 11, done: 10, figures: { step: 'check no-findings' } });
     const emails = report.findings.find((f) => f.id === 'malformed-emails')!;
     expect(emails).toMatchObject({ count: 5, severity: 'warning', table: 'public.t_customer', handling: 'the mapping moves them with email NULL' });
     expect(emails.sampleKeys).toEqual([{ cust_id: 2 }, { cust_id: 4 }, { cust_id: 6 }, { cust_id: 7 }, { cust_id: 8 }]);
