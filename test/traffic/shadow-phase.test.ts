@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { ResolvedEnvironment } from '../../lib/config/load.ts';
+import { shadowPhase } from '../../lib/traffic/shadow-phase.ts';
+import { startRouterRig, type RouterRig } from '../router/router-rig.ts';
+import { fakePlatform } from './fakes/fake-platform.ts';
+import { phaseContext } from './fakes/phase-context.ts';
+import { testEnvironment } from './fakes/test-env.ts';
+
+let rig: RouterRig;
+beforeAll(async () => {
+  rig = await startRouterRig();
+});
+afterAll(async () => {
+  await rig?.stop();
+});
+
+const shadow = (extra: Record<string, unknown> = {}) => ({ shadow: { seconds: 1.5, percent: 100, noisePercent: 50, minSamples: 5, recheckAfterMs: 50, ...extra } });
+
+/** Runs the phase (apply then verify) while a client sends GETs through the real router. */
+async function runWithTraffic(env: ResolvedEnvironment) {
+  const platform = { ...fakePlatform({ router: rig.client }), shadow: rig.client };
+  const ctx = phaseContext(env, platform);
+  let sending = true;
+  const traffic = (async () => {
+    for (let i = 0; sending; i++) await fetch(`${rig.router.url}/orders/${i % 7}`).then((r) => r.text());
+  })();
+  try {
+    const apply = await shadowPhase.apply(ctx);
+    const verify = await shadowPhase.verify(ctx);
+    return { apply, verify, ctx };
+  } finally {
+    sending = false;
+    await traffic;
+  }
+}
+
+describe('shadow phase (real router)', () => {
+  test('green answering differently (its tiny app names itself) fails the gate, with the route, the path and both answers; mirroring is off afterwards', async () => {
+    const { apply, verify, ctx } = await runWithTraffic(testEnvironment({ router: { adminUrl: rig.router.adminUrl }, ...shadow() }));
+    expect(apply.ok).toBe(true);
+    expect(verify.ok).toBe(false);
+    expect(verify.summary).toContain('/orders/:id: 100 %');
+    expect(verify.summary).toContain('$.side');
+    expect(ctx.out.text()).toMatch(/e\.g\. GET \/orders\/\d differs at \$\.side: blue 200 .*"side":"blue".* \/ green 200 .*"side":"green"/);
+    expect((await rig.client.shadowSamples(0, 1)).figures.settings).toBeNull();
+    expect(ctx.journal.entries.filter((r) => r.action === 'router.configureShadow' && r.status === 'ok').length).toBe(2);
+  });
+
+  test('the same difference declared accepted: counted apart with its reason, and the gate is green', async () => {
+    const reason = 'each tiny app names itself';
+    const { verify } = await runWithTraffic(testEnvironment({ router: { adminUrl: rig.router.adminUrl }, ...shadow({ accepted: [{ route: '/orders/:id', paths: ['$.side'], reason }] }) }));
+    expect(verify.ok, verify.summary).toBe(true);
+    const route = (verify.result as { routes: { route: string; accepted: number; mismatches: number; acceptedReasons: { reason: string }[] }[] }).routes[0]!;
+    expect(route.mismatches).toBe(0);
+    expect(route.accepted).toBeGreaterThanOrEqual(5);
+    expect(route.acceptedReasons[0]!.reason).toBe(reason);
+  });
+
+  test('fails if no read reaches the router: "not proven", never green', async () => {
+    const env = testEnvironment({ router: { adminUrl: rig.router.adminUrl }, ...shadow({ seconds: 1 }) });
+    const ctx = phaseContext(env, { ...fakePlatform({ router: rig.client }), shadow: rig.client });
+    await shadowPhase.apply(ctx);
+    const verify = await shadowPhase.verify(ctx);
+    expect(verify.ok).toBe(false);
+    expect(verify.summary).toContain('not proven: only 0 sample(s) compared');
+  });
+});
+
+describe('shadow phase where nothing can mirror (an ALB)', () => {
+  const awsLike = (extra: Record<string, unknown> = {}) => ({ ...testEnvironment(extra), platform: 'aws' }) as unknown as ResolvedEnvironment;
+
+  test('fails as "not available", saying why and how to skip on purpose', async () => {
+    const ctx = phaseContext(awsLike(), fakePlatform());
+    const apply = await shadowPhase.apply(ctx);
+    expect(apply.ok).toBe(false);
+    expect(apply.summary).toContain('not available: an ALB cannot mirror requests');
+    expect(apply.summary).toContain('shadow.skip');
+    expect((await shadowPhase.verify(ctx)).ok).toBe(false);
+  });
+
+  test('skipped only when the config says so, with its reason journaled and printed', async () => {
+    const ctx = phaseContext(awsLike({ shadow: { skip: { reason: 'ALB only; compared in staging behind the kit router' } } }), fakePlatform());
+    const apply = await shadowPhase.apply(ctx);
+    expect(apply).toMatchObject({ ok: true, figures: { skipped: true } });
+    expect((await shadowPhase.verify(ctx)).ok).toBe(true);
+    expect(ctx.journal.entries.some((r) => r.action === 'shadow.skipped')).toBe(true);
+    expect(ctx.out.text()).toContain('skipped by the config (shadow.skip): ALB only');
+  });
+});
