@@ -14,7 +14,7 @@ import type { TablePlan } from './table-plan.ts';
  * that sound:
  * - the baseline is the source position read BEFORE the full validation read any row: a change
  *   committed after it has a commit position at or above it;
- * - the forward worker records the source key of every change it applies in `_cutover.changed_key`,
+ * - the forward worker records the source key of every change it applies in `_cutover.changed_key_log`,
  *   in the same target transaction as the change (control-schema.ts), so at the freeze, once the
  *   target applied blue's final position, the keys at or above the baseline are every row changed
  *   since (a TRUNCATE marks its whole table);
@@ -73,7 +73,7 @@ export function forwardSlots(env: ResolvedPostgresEnvironment): string[] {
 
 /** Per forward slot: where its stream began and whether its full load is complete; null when the kit's worker keeps no record there. */
 export async function readStreams(targetDb: pg.Pool, slots: readonly string[]): Promise<{ slot: string; consistentLsn: string; complete: boolean }[] | null> {
-  const [exists] = await queryText(targetDb, "select to_regclass('_cutover.changed_key') is not null and to_regclass('_cutover.load_state') is not null");
+  const [exists] = await queryText(targetDb, "select to_regclass('_cutover.changed_key_log') is not null and to_regclass('_cutover.load_state') is not null");
   if (exists?.[0] !== 't') return null;
   const rows = await queryText(targetDb, 'select slot, consistent_lsn::text, complete::text from _cutover.load_state where slot = any($1::text[])', [slots]);
   if (rows.length !== slots.length) return null;
@@ -116,8 +116,11 @@ export interface TableChanges {
 export async function readChangedKeys(targetDb: pg.Pool, slots: readonly string[], position: string): Promise<Map<string, TableChanges>> {
   const rows = await queryText(
     targetDb,
-    `select source_table, key::text, present::text from _cutover.changed_key
-      where slot = any($1::text[]) and lsn >= $2::pg_lsn`,
+    // a key has a row per batch that changed it: the latest one says whether a row is left
+    `select source_table, key::text, present::text from (
+       select distinct on (source_table, key) source_table, key, present from _cutover.changed_key_log
+        where slot = any($1::text[]) and lsn >= $2::pg_lsn
+        order by source_table, key, lsn desc) latest`,
     [slots, position],
   );
   const out = new Map<string, { keys: { key: (string | null)[]; present: boolean }[]; truncated: boolean }>();
@@ -135,6 +138,16 @@ export async function readChangedKeys(targetDb: pg.Pool, slots: readonly string[
     t.keys.push({ key: parseArrayText(keyText!), present: present === 'true' });
   }
   return out;
+}
+
+/**
+ * After a passing full validation recorded its baseline: drop the record of changes before it,
+ * which no frozen check reads again (they read from the newest baseline's position). Without it
+ * the append-only record grows by a row per changed key per applied batch for the whole CDC.
+ */
+export async function pruneChangedKeys(targetDb: pg.Pool, slots: readonly string[], position: string): Promise<number> {
+  const { rowCount } = await targetDb.query('delete from _cutover.changed_key_log where slot = any($1::text[]) and lsn < $2::pg_lsn', [slots, position]);
+  return rowCount ?? 0;
 }
 
 /** Keys per statement when comparing changed rows. */

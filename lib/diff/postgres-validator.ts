@@ -9,7 +9,7 @@ import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
 import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, ValidationScope, Validator } from '../platform/roles.ts';
-import { appliedCounters, baselineRefusal, countOnSource, dropBaseline, forwardSlots, keyRanges, readBaseline, readChangedKeys, readStreams, writeBaseline, type ValidationBaseline } from './changed-rows.ts';
+import { appliedCounters, baselineRefusal, countOnSource, dropBaseline, forwardSlots, keyRanges, pruneChangedKeys, readBaseline, readChangedKeys, readStreams, writeBaseline, type ValidationBaseline } from './changed-rows.ts';
 import { hashChunk, hashedRange, sourceRows, targetRows, type ChunkContext, type ChunkHashes } from './chunk-compare.ts';
 import { diffChunkRows } from './row-diff.ts';
 import { openComparisonPool, warmPool } from './comparison-pool.ts';
@@ -237,6 +237,10 @@ export class PostgresValidator implements Validator {
         if (!equal) dropBaseline(env.stateDir);
         else if (baselineStart && !checkpoint.resumed && !repaired) {
           writeBaseline(env.stateDir, { version: 1, ...baselineStart, fingerprint, startedAt, finishedAt: this.now().toISOString() });
+          // the record before this baseline is never read again; failing to drop it only costs space
+          await pruneChangedKeys(targetDb, baselineStart.streams.map((s) => s.slot), baselineStart.position).catch((err: Error) =>
+            this.out.warn('validate', `the record of changed keys before ${baselineStart.position} was not pruned: ${err.message}`),
+          );
         }
       }
       const report: PostgresValidationReport = {

@@ -186,16 +186,16 @@ export class ChangeApplier {
   }
 
   /**
-   * Forward streams: the source keys the batch's changes touched, upserted into
-   * `_cutover.changed_key` with the commit position of their last change, in the batch's own
-   * transaction. Taken from the changes themselves, not from the writes they became, so a change
+   * Forward streams: the source keys the batch's changes touched, appended to
+   * `_cutover.changed_key_log` with the commit position of their last change, in the batch's own
+   * transaction (appended, not upserted: see control-schema.ts). Taken from the changes themselves, not from the writes they became, so a change
    * the mapping filters out, a dead letter or a rejected change is recorded too: the frozen
    * validation compares every row changed since the last full validation. Null for reverse
    * streams (nothing reads it there) and for a batch that touched no mapped table.
    */
   private changedKeysSql(txns: readonly SourceTransaction[]): string | null {
     if (this.direction !== 'forward') return null;
-    // last change per (table, key) wins: one upsert may not touch a row twice
+    // last change per (table, key) in the batch wins: one row per key per batch
     const latest = new Map<string, { table: string; key: string; present: boolean; lsn: string }>();
     const touch = (t: ApplyTable, row: WireRow | null, present: boolean, lsn: string) => {
       const table = sourceName(t.table);
@@ -225,11 +225,9 @@ export class ChangeApplier {
     if (!latest.size) return null;
     const rows = [...latest.values()];
     const column = (values: (string | null)[], type: string) => `${textArrayLiteral(values)}::${type}[]`;
-    return `insert into _cutover.changed_key (slot, source_table, key, present, lsn)
+    return `insert into _cutover.changed_key_log (slot, source_table, key, present, lsn)
       select ${quoteLiteral(this.slot)}, u.t, u.k::text[], u.p, u.l::pg_lsn
-        from unnest(${column(rows.map((r) => r.table), 'text')}, ${column(rows.map((r) => r.key), 'text')}, ${column(rows.map((r) => (r.present ? 't' : 'f')), 'boolean')}, ${column(rows.map((r) => r.lsn), 'text')}) as u(t, k, p, l)
-      on conflict (slot, source_table, key) do update set present = excluded.present, lsn = excluded.lsn
-        where excluded.lsn >= _cutover.changed_key.lsn`;
+        from unnest(${column(rows.map((r) => r.table), 'text')}, ${column(rows.map((r) => r.key), 'text')}, ${column(rows.map((r) => (r.present ? 't' : 'f')), 'boolean')}, ${column(rows.map((r) => r.lsn), 'text')}) as u(t, k, p, l)`;
   }
 
   /** A group of new rows as `COPY … FROM STDIN` statement and text data. */

@@ -11,10 +11,13 @@ import { quoteLiteral } from './sql-names.ts';
  *   `done = true` commit in one transaction, so a killed load resumes without duplicates.
  * - `apply_state`: the last source commit applied, written in the same transaction as the changes.
  * - `dead_letter`: changes the target rejected, never silently dropped.
- * - `changed_key`: forward streams only: every source key a change touched, with the commit
- *   position of its last change (written in the same transaction as the change). The write
- *   switch's frozen validation compares just the rows changed since the last full validation
- *   (lib/diff/changed-rows.ts); `key` '{}' marks a TRUNCATE (the whole table changed).
+ * - `changed_key_log`: forward streams only: the source keys changes touched, one row per key
+ *   per applied batch, with the commit position of its last change in the batch (written in the
+ *   same transaction as the change). The write switch's frozen validation compares just the rows
+ *   changed since the last full validation (lib/diff/changed-rows.ts; the latest row of a key
+ *   wins); `key` '{}' marks a TRUNCATE (the whole table changed). Append-only, no index: a
+ *   unique index on (slot, table, key) made every applied batch 3x slower (each text[] key
+ *   compared through the btree) — bench/replication-cdc.ts, issue #17.
  */
 export const CONTROL_SCHEMA = '_cutover';
 
@@ -51,13 +54,12 @@ export async function ensureControlSchema(client: pg.ClientBase): Promise<void> 
       applied_at timestamptz not null default now()
     );
     ${DEAD_LETTER_TABLE_DDL}
-    create table if not exists _cutover.changed_key (
+    create table if not exists _cutover.changed_key_log (
       slot text not null,
       source_table text not null,
       key text[] not null,
       present boolean not null,
-      lsn pg_lsn not null,
-      primary key (slot, source_table, key)
+      lsn pg_lsn not null
     );`);
 }
 
@@ -66,7 +68,7 @@ export async function resetStream(client: pg.ClientBase, slot: string): Promise<
   await client.query('delete from _cutover.load_chunk where slot = $1', [slot]);
   await client.query('delete from _cutover.load_state where slot = $1', [slot]);
   await client.query('delete from _cutover.apply_state where slot = $1', [slot]);
-  await client.query('delete from _cutover.changed_key where slot = $1', [slot]);
+  await client.query('delete from _cutover.changed_key_log where slot = $1', [slot]);
 }
 
 export async function readAppliedLsn(client: pg.ClientBase, slot: string): Promise<string | null> {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { baselineFile, dropBaseline, readBaseline } from '../../lib/diff/changed-rows.ts';
+import pg from 'pg';
+import { baselineFile, dropBaseline, readBaseline, readChangedKeys } from '../../lib/diff/changed-rows.ts';
 import { PostgresValidator } from '../../lib/diff/postgres-validator.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
@@ -88,7 +89,7 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
     await caughtUp();
     await sql(target.url, `update orders set amount = 2.00 where id = 11`);
     // the record loses the table's keys: the check must not compare nothing and pass
-    await sql(target.url, `delete from _cutover.changed_key where source_table = 'public.orders'`);
+    await sql(target.url, `delete from _cutover.changed_key_log where source_table = 'public.orders'`);
     const frozen = await validator.validate({ frozen: true });
     expect(frozen.scope).toMatchObject({ kind: 'changed-rows', fullTables: [{ table: 'public.orders', reason: expect.stringContaining('no changed key was recorded') }] });
     expect(frozen.equal).toBe(false);
@@ -100,9 +101,37 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
   test('a recorded key that names no source row fails the check (it would not reach the row it names)', async () => {
     await sql(source.url, `update lines set qty = 99 where order_id = 8 and n = 1`);
     await caughtUp();
-    await sql(target.url, `update _cutover.changed_key set key = '{8000000,1}' where source_table = 'public.lines' and key = '{8,1}'`);
+    await sql(target.url, `update _cutover.changed_key_log set key = '{8000000,1}' where source_table = 'public.lines' and key = '{8,1}'`);
     await expect(validator.validate({ frozen: true })).rejects.toThrow(/found 1 of 2 changed row\(s\) of public\.lines on the source/);
-    await sql(target.url, `update _cutover.changed_key set key = '{8,1}' where key = '{8000000,1}'`);
+    await sql(target.url, `update _cutover.changed_key_log set key = '{8,1}' where key = '{8000000,1}'`);
+  }, 60_000);
+
+  test('a key changed in several batches is compared once, as its latest change left it (the record is appended per batch)', async () => {
+    const baseline = readBaseline(stateDir)!;
+    // each change its own batch: wait for each before the next
+    for (const change of ['delete from lines where order_id = 9 and n = 1', 'insert into lines values (9, 1, 91)', 'insert into lines values (9, 5, 95)', 'delete from lines where order_id = 9 and n = 5']) {
+      await sql(source.url, change);
+      await caughtUp();
+    }
+    const pool = new pg.Pool({ connectionString: target.url });
+    try {
+      const { rows } = await pool.query<{ n: string }>(`select count(*) as n from _cutover.changed_key_log where source_table = 'public.lines' and key = '{9,1}'`);
+      expect(Number(rows[0]!.n)).toBe(2);
+      const lines = (await readChangedKeys(pool, baseline.streams.map((s) => s.slot), baseline.position)).get('public.lines')!.keys;
+      expect(lines.filter((k) => k.key.join() === '9,1')).toEqual([{ key: ['9', '1'], present: true }]);
+      expect(lines.filter((k) => k.key.join() === '9,5')).toEqual([{ key: ['9', '5'], present: false }]);
+    } finally {
+      await pool.end();
+    }
+    const frozen = await validator.validate({ frozen: true });
+    expect(frozen.equal).toBe(true);
+    // a passing full validation drops the record before its baseline: it does not grow for the whole CDC
+    expect((await validator.validate()).equal).toBe(true);
+    const next = readBaseline(stateDir)!;
+    expect(next.position).not.toBe(baseline.position);
+    const left = await sql(target.url, `select count(*) as n from _cutover.changed_key_log where lsn < $1::pg_lsn`, [next.position]);
+    expect(Number(left.rows[0].n)).toBe(0);
+    expect(Number((await sql(target.url, 'select count(*) as n from _cutover.changed_key_log')).rows[0].n)).toBeGreaterThanOrEqual(0);
   }, 60_000);
 
   test('without a passing full validation the frozen check compares every row; a full validation that differs forgets the baseline', async () => {
