@@ -31,6 +31,8 @@ export class ShadowMirror {
   private lastSeq = 0;
   private readonly dropped: Dropped = { concurrency: 0, timeout: 0, error: 0, tooLarge: 0, overwritten: 0 };
   private ring: ShadowSample[] = [];
+  /** Newest seq handed to a reader: trimmed samples up to it were read, not lost. */
+  private readUpTo = 0;
   /** Shadow calls have their own connections: they never wait for, or hold, a client's socket. */
   private readonly agents = { blue: new http.Agent({ keepAlive: true, maxSockets: 64 }), green: new http.Agent({ keepAlive: true, maxSockets: 64 }) };
 
@@ -104,6 +106,7 @@ export class ShadowMirror {
       out.push(s);
       if (out.length >= limit) break;
     }
+    if (out.length) this.readUpTo = Math.max(this.readUpTo, out[out.length - 1]!.seq);
     return out;
   }
 
@@ -119,10 +122,11 @@ export class ShadowMirror {
 
   private keep(sample: ShadowSample): void {
     this.ring.push(sample);
-    if (this.ring.length > KEEP_SAMPLES) {
+    // trimmed in batches (a copy per sample past the limit would cost the router's loop)
+    if (this.ring.length > KEEP_SAMPLES * 1.25) {
       const over = this.ring.length - KEEP_SAMPLES;
+      this.dropped.overwritten += this.ring.slice(0, over).filter((x) => x.seq > this.readUpTo).length;
       this.ring = this.ring.slice(over);
-      this.dropped.overwritten += over;
     }
   }
 
