@@ -55,6 +55,15 @@ const MAX_GROUP_ROWS = 10_000;
  */
 const COPY_MIN_ROWS = 100;
 
+/** A source key a batch changed, as `_cutover.changed_key_log` records it. */
+interface ChangedKey {
+  readonly table: string;
+  /** The key's values as PostgreSQL array text; '{}' for a TRUNCATE. */
+  readonly key: string;
+  readonly present: boolean;
+  readonly lsn: string;
+}
+
 /**
  * Applies whole source transactions, in commit order, as one target transaction per batch, with
  * the batch's last commit position written in that same transaction. Writes are idempotent by
@@ -152,8 +161,13 @@ export class ChangeApplier {
       const copy = this.copyRows(group as Extract<Op, { kind: 'insert' }>[]);
       parts.push(() => this.sendCopy(copy));
     }
-    const changedKeys = this.changedKeysSql(txns);
-    if (changedKeys) statements.push(changedKeys);
+    const changedKeys = this.changedKeys(txns);
+    if (changedKeys.length >= COPY_MIN_ROWS) {
+      if (statements.length) parts.push(sqlPart(statements.join(';\n')));
+      statements = [];
+      const copy = this.changedKeysCopy(changedKeys);
+      parts.push(() => this.sendCopy(copy));
+    } else if (changedKeys.length) statements.push(this.changedKeysSql(changedKeys)!);
     statements.push(writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime));
     if (this.positionSql) statements.push(this.positionSql(last));
     statements.push('commit', 'select pg_current_wal_insert_lsn()::text as lsn');
@@ -193,10 +207,27 @@ export class ChangeApplier {
    * validation compares every row changed since the last full validation. Null for reverse
    * streams (nothing reads it there) and for a batch that touched no mapped table.
    */
-  private changedKeysSql(txns: readonly SourceTransaction[]): string | null {
-    if (this.direction !== 'forward') return null;
+  private changedKeysSql(rows: readonly ChangedKey[]): string | null {
+    if (!rows.length) return null;
+    const column = (values: (string | null)[], type: string) => `${textArrayLiteral(values)}::${type}[]`;
+    return `insert into _cutover.changed_key_log (slot, source_table, key, present, lsn)
+      select ${quoteLiteral(this.slot)}, u.t, u.k::text[], u.p, u.l::pg_lsn
+        from unnest(${column(rows.map((r) => r.table), 'text')}, ${column(rows.map((r) => r.key), 'text')}, ${column(rows.map((r) => (r.present ? 't' : 'f')), 'boolean')}, ${column(rows.map((r) => r.lsn), 'text')}) as u(t, k, p, l)`;
+  }
+
+  /** {@link changedKeysSql} as COPY, for a large batch (the target parses no array literals). */
+  private changedKeysCopy(rows: readonly ChangedKey[]): { statement: string; data: string } {
+    const slot = encodeCopyField(this.slot);
+    let data = '';
+    for (const r of rows) data += `${slot}\t${encodeCopyField(r.table)}\t${encodeCopyField(r.key)}\t${r.present ? 't' : 'f'}\t${r.lsn}\n`;
+    return { statement: 'copy _cutover.changed_key_log (slot, source_table, key, present, lsn) from stdin', data };
+  }
+
+  /** The keys the batch's changes touched (see {@link changedKeysSql}); none for reverse streams. */
+  private changedKeys(txns: readonly SourceTransaction[]): ChangedKey[] {
+    if (this.direction !== 'forward') return [];
     // last change per (table, key) in the batch wins: one row per key per batch
-    const latest = new Map<string, { table: string; key: string; present: boolean; lsn: string }>();
+    const latest = new Map<string, ChangedKey>();
     const touch = (t: ApplyTable, row: WireRow | null, present: boolean, lsn: string) => {
       const table = sourceName(t.table);
       const key = row ? arrayText(t.table.primaryKey.map((c) => toPgText(row[c]))) : '{}';
@@ -222,12 +253,7 @@ export class ChangeApplier {
         }
       }
     }
-    if (!latest.size) return null;
-    const rows = [...latest.values()];
-    const column = (values: (string | null)[], type: string) => `${textArrayLiteral(values)}::${type}[]`;
-    return `insert into _cutover.changed_key_log (slot, source_table, key, present, lsn)
-      select ${quoteLiteral(this.slot)}, u.t, u.k::text[], u.p, u.l::pg_lsn
-        from unnest(${column(rows.map((r) => r.table), 'text')}, ${column(rows.map((r) => r.key), 'text')}, ${column(rows.map((r) => (r.present ? 't' : 'f')), 'boolean')}, ${column(rows.map((r) => r.lsn), 'text')}) as u(t, k, p, l)`;
+    return [...latest.values()];
   }
 
   /** A group of new rows as `COPY … FROM STDIN` statement and text data. */
@@ -324,7 +350,7 @@ export class ChangeApplier {
           perTable.set(name, (perTable.get(name) ?? 1) - 1);
         }
       }
-      const changedKeys = this.changedKeysSql(txns);
+      const changedKeys = this.changedKeysSql(this.changedKeys(txns));
       const results = await this.client.query(
         `${changedKeys ? `${changedKeys};\n` : ''}${writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime)};\n${this.positionSql ? `${this.positionSql(last)};\n` : ''}commit;\nselect pg_current_wal_insert_lsn()::text as lsn`,
       );

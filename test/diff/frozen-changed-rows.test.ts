@@ -109,7 +109,7 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
   test('a key changed in several batches is compared once, as its latest change left it (the record is appended per batch)', async () => {
     const baseline = readBaseline(stateDir)!;
     // each change its own batch: wait for each before the next
-    for (const change of ['delete from lines where order_id = 9 and n = 1', 'insert into lines values (9, 1, 91)', 'insert into lines values (9, 5, 95)', 'delete from lines where order_id = 9 and n = 5']) {
+    for (const change of ['delete from lines where order_id = 9 and n = 1', 'insert into lines values (9, 1, 91)', 'insert into lines values (9, 5, 95)', 'delete from lines where order_id = 9 and n = 5', `update orders set status = 'PAID' where id between 101 and 250`]) {
       await sql(source.url, change);
       await caughtUp();
     }
@@ -120,6 +120,9 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
       const lines = (await readChangedKeys(pool, baseline.streams.map((s) => s.slot), baseline.position)).get('public.lines')!.keys;
       expect(lines.filter((k) => k.key.join() === '9,1')).toEqual([{ key: ['9', '1'], present: true }]);
       expect(lines.filter((k) => k.key.join() === '9,5')).toEqual([{ key: ['9', '5'], present: false }]);
+      // a batch of 150 keys is recorded by COPY, not by the statement a small batch uses: every key
+      const orders = (await readChangedKeys(pool, baseline.streams.map((s) => s.slot), baseline.position)).get('public.orders')!.keys;
+      expect(orders.filter((k) => Number(k.key[0]) >= 101 && Number(k.key[0]) <= 250 && k.present)).toHaveLength(150);
     } finally {
       await pool.end();
     }
