@@ -4,11 +4,10 @@
  * Started by PostgresReplicator.start(); output goes to its log file, state to its status file.
  * SIGTERM/SIGINT stop it cleanly (the current batch commits first).
  */
-import { readFileSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { StreamOutput } from '../output/output.ts';
 import { createStreamWorker } from './stream-worker.ts';
+import { readWorkerStartFile } from './worker-start-file.ts';
 
 const { values } = parseArgs({
   options: {
@@ -24,10 +23,7 @@ if (!values['env-file'] || (direction !== 'forward' && direction !== 'reverse'))
   process.stderr.write('usage: worker-main.ts --env-file FILE --direction forward|reverse [--wave NAME] [--from-position LSN]\n');
   process.exit(2);
 }
-const env = JSON.parse(readFileSync(values['env-file'], 'utf8')) as ResolvedPostgresEnvironment;
-// the file holds both databases' URLs, passwords included: gone once read, so neither a stopped
-// worker nor `cancel` leaves credentials in the state folder (a restart writes a new one)
-rmSync(values['env-file'], { force: true });
+const env = readWorkerStartFile(values['env-file']);
 const out = new StreamOutput({ mode: 'plain', plainIntervalMs: 5000 });
 const controller = new AbortController();
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => controller.abort());

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { createPlatform } from '../../lib/platform/create-platform.ts';
@@ -134,6 +135,8 @@ describe.skipIf(mariadbMissing)(`BinlogReplicator: MariaDB binlog → PostgreSQL
     })();
     const first = await replicator.start();
     expect(first.phase).toBe('full-load');
+    // the worker's start file carries the database URLs with their passwords: gone once it runs
+    expect(readdirSync(env.stateDir).filter((f) => f.endsWith('.env.json'))).toEqual([]);
     await until(async () => (await replicator.status()).tables.some((t) => t.source === 'legacy.items' && t.rows > 0), 60_000, 'a first chunk of items');
     const pid = (await replicator.status()).worker!.pid;
     process.kill(pid, 'SIGKILL');
