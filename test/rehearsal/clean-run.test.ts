@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { brief, phase, runSmallRehearsal } from './run-rehearsal.ts';
+import { brief, SHADOW, phase, runSmallRehearsal } from './run-rehearsal.ts';
 
 describe('rehearsal without faults', () => {
   let r: Awaited<ReturnType<typeof runSmallRehearsal>>;
   beforeAll(async () => {
-    r = await runSmallRehearsal(null, 'folder', { shiftSteps: [10, 50, 100], shadowSeconds: 3 });
+    r = await runSmallRehearsal(null, 'folder', { shiftSteps: [10, 50, 100], ...SHADOW });
   }, 300_000);
   afterAll(() => r?.cleanup());
 

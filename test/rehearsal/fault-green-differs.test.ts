@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { brief, phase, runSmallRehearsal } from './run-rehearsal.ts';
+import { brief, SHADOW, phase, runSmallRehearsal } from './run-rehearsal.ts';
 
 /** green answers GET /orders/:id one cent off (status 200): only the shadow comparison can see it. */
 describe('rehearsal --fault green-differs', () => {
   let r: Awaited<ReturnType<typeof runSmallRehearsal>>;
   beforeAll(async () => {
-    r = await runSmallRehearsal('green-differs', 'folder', { shadowSeconds: 3 });
+    r = await runSmallRehearsal('green-differs', 'folder', SHADOW);
   }, 300_000);
   afterAll(() => r?.cleanup());
 

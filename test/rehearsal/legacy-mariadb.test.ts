@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mariadbMissing, mariadbSkipReason } from '../_helpers/mariadb.ts';
-import { brief, phase, runSmallRehearsal } from './run-rehearsal.ts';
+import { brief, SHADOW, phase, runSmallRehearsal } from './run-rehearsal.ts';
 
 /**
  * `npm start -- --legacy mariadb` at a small size: cainiao on this machine's MariaDB (started by
@@ -10,7 +10,7 @@ import { brief, phase, runSmallRehearsal } from './run-rehearsal.ts';
 describe.skipIf(mariadbMissing)(`rehearsal with a MariaDB legacy (--legacy mariadb) ${mariadbSkipReason}`, () => {
   let r: Awaited<ReturnType<typeof runSmallRehearsal>>;
   beforeAll(async () => {
-    r = await runSmallRehearsal(null, 'folder', { legacy: 'mariadb', orders: 200, rate: 40, shiftSteps: [50, 100] });
+    r = await runSmallRehearsal(null, 'folder', { legacy: 'mariadb', orders: 200, rate: 40, shiftSteps: [50, 100], ...SHADOW });
   }, 300_000);
   afterAll(() => r?.cleanup());
 
