@@ -369,6 +369,12 @@ export interface SequenceSync {
    * `name`/`targetValue` are the moved sequence and its value now.
    */
   syncSequences(gap: number, direction?: SequenceDirection): Promise<{ name: string; sourceValue: number; targetValue: number }[]>;
+  /**
+   * Before the write hold: whatever syncSequences can do ahead — find the sequences, move them
+   * above the other side's values now — so the call inside the hold only moves what changed since.
+   * Safe only where the side being moved takes no writes yet. @default - none: all of it inside the hold
+   */
+  prepare?(gap: number, direction?: SequenceDirection): Promise<{ name: string; sourceValue: number; targetValue: number }[]>;
 }
 
 // ---------------------------------------------------------------- the kit's own objects (cancel)
