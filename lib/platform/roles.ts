@@ -342,6 +342,8 @@ export interface ShadowFigures {
 export interface ShadowMirror {
   /** Turns mirroring on with these settings, or off (null); returns the figures. */
   configureShadow(settings: ShadowSettings | null): Promise<ShadowFigures>;
+  /** The figures now, settings included (null: mirroring is off); changes nothing. */
+  shadowFigures(): Promise<ShadowFigures>;
   /** Samples with seq > `after` (oldest first, at most `limit`), and the figures now. */
   shadowSamples(after: number, limit: number): Promise<{ samples: ShadowSample[]; figures: ShadowFigures }>;
   /** Sends one read to both sides now (marked as a shadow call) and returns both answers. */

@@ -62,7 +62,7 @@ export const switchPhase: Phase = {
     }
     const greenFenced = await ctx.platform.fence.isRefusingWrites('green').catch(() => false);
     const steps: PlanStep[] = [
-      { action: SWITCH_STEPS.checkLag, target: 'forward replication', detail: `reads at 100 % green and lag < ${ctx.env.gates.maxLagMs} ms, before anything pauses` },
+      { action: SWITCH_STEPS.checkLag, target: 'forward replication', detail: `reads at 100 % green and lag <= ${ctx.env.gates.maxLagMs} ms, before anything pauses` },
       { action: SWITCH_STEPS.checkReverseCoverage, target: 'mapping files', detail: 'the reverse mapping brings every green table back to blue (or it is exempted), so a rollback loses nothing' },
       ...(greenFenced ? [{ action: SWITCH_STEPS.unfenceGreen, target: 'green database', detail: 'green is read-only (an earlier rollback fenced it): it must take the writes after the flip' }] : []),
       { action: SWITCH_STEPS.reverse, target: 'reverse replication', detail: 'green -> blue from green\'s current position, idle until the flip (started before the hold so the hold stays short)' },
@@ -128,8 +128,8 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
       ? `reads are at ${pre.readWeightGreen} % green, not 100 %: run \`cutover shift\` first`
       : pre.lagMs === null
         ? 'forward replication is not streaming (lag unknown): run `cutover replicate start` and wait for CDC'
-        : pre.lagMs >= ctx.env.gates.maxLagMs
-          ? `replication lag ${pre.lagMs} ms is not under the limit ${ctx.env.gates.maxLagMs} ms: wait (\`cutover replicate wait\`) and retry`
+        : pre.lagMs > ctx.env.gates.maxLagMs // one rule with the shift and bake gates and replicate wait: at the limit passes
+          ? `replication lag ${pre.lagMs} ms is above the limit ${ctx.env.gates.maxLagMs} ms: wait (\`cutover replicate wait\`) and retry`
           : null);
   if (refusal) {
     j.note('switch.refused', { reason: refusal, ...pre });
