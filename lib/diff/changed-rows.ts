@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import type pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
+import { keepChangedKeysFrom, prunedAbove } from '../postgres/changed-key-retention.ts';
 import { streamNames } from '../postgres/stream-names.ts';
 import type { Replicator } from '../platform/roles.ts';
 import { queryText } from './comparison-pool.ts';
@@ -73,7 +74,7 @@ export function forwardSlots(env: ResolvedPostgresEnvironment): string[] {
 
 /** Per forward slot: where its stream began and whether its full load is complete; null when the kit's worker keeps no record there. */
 export async function readStreams(targetDb: pg.Pool, slots: readonly string[]): Promise<{ slot: string; consistentLsn: string; complete: boolean }[] | null> {
-  const [exists] = await queryText(targetDb, "select to_regclass('_cutover.changed_key_log') is not null and to_regclass('_cutover.load_state') is not null");
+  const [exists] = await queryText(targetDb, "select to_regclass('_cutover.changed_key_log') is not null and to_regclass('_cutover.changed_key_retention') is not null and to_regclass('_cutover.load_state') is not null");
   if (exists?.[0] !== 't') return null;
   const rows = await queryText(targetDb, 'select slot, consistent_lsn::text, complete::text from _cutover.load_state where slot = any($1::text[])', [slots]);
   if (rows.length !== slots.length) return null;
@@ -100,6 +101,10 @@ export async function baselineRefusal(baseline: ValidationBaseline | null, finge
   for (const s of baseline.streams) {
     const now = streams.find((x) => x.slot === s.slot);
     if (!now || now.consistentLsn !== s.consistentLsn) return `forward stream ${s.slot} was re-created since the last full validation`;
+  }
+  const pruned = await prunedAbove(targetDb, slots, baseline.position);
+  if (pruned.length) {
+    return `the record of changed keys of ${pruned[0]!.slot} was pruned up to ${pruned[0]!.prunedBelow}, after the last full validation's position ${baseline.position} (lib/postgres/changed-key-retention.ts)`;
   }
   return null;
 }
@@ -141,13 +146,11 @@ export async function readChangedKeys(targetDb: pg.Pool, slots: readonly string[
 }
 
 /**
- * After a passing full validation recorded its baseline: drop the record of changes before it,
- * which no frozen check reads again (they read from the newest baseline's position). Without it
- * the append-only record grows by a row per changed key per applied batch for the whole CDC.
+ * After a passing full validation recorded its baseline: the log is held from there, and what is
+ * before it goes (no frozen check reads it again; see lib/postgres/changed-key-retention.ts).
  */
 export async function pruneChangedKeys(targetDb: pg.Pool, slots: readonly string[], position: string): Promise<number> {
-  const { rowCount } = await targetDb.query('delete from _cutover.changed_key_log where slot = any($1::text[]) and lsn < $2::pg_lsn', [slots, position]);
-  return rowCount ?? 0;
+  return keepChangedKeysFrom(targetDb, slots, position);
 }
 
 /** Keys per statement when comparing changed rows. */

@@ -9,6 +9,7 @@ import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
 import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, ValidationScope, Validator } from '../platform/roles.ts';
+import { holdChangedKeys, keepChangedKeysFrom, releaseChangedKeys } from '../postgres/changed-key-retention.ts';
 import { appliedCounters, baselineRefusal, countOnSource, dropBaseline, forwardSlots, keyRanges, pruneChangedKeys, readBaseline, readChangedKeys, readStreams, writeBaseline, type ValidationBaseline } from './changed-rows.ts';
 import { hashChunk, hashedRange, sourceRows, targetRows, type ChunkContext, type ChunkHashes } from './chunk-compare.ts';
 import { diffChunkRows } from './row-diff.ts';
@@ -234,8 +235,14 @@ export class PostgresValidator implements Validator {
       if (options.repair && repairs.length) repaired = (await applyRepairs(targetDb, repairs, env.target.url)).applied;
       checkpoint.finish(this.now);
       if (!options.frozen && whole) {
+        const kept = equal && baselineStart && !checkpoint.resumed && !repaired;
         if (!equal) dropBaseline(env.stateDir);
-        else if (baselineStart && !checkpoint.resumed && !repaired) {
+        if (baselineStart && !kept) {
+          // no baseline from this run: the record is held for the one still on file, or not at all
+          const slots = baselineStart.streams.map((s) => s.slot);
+          const previous = readBaseline(env.stateDir);
+          await (previous ? keepChangedKeysFrom(targetDb, slots, previous.position) : releaseChangedKeys(targetDb, slots)).catch(() => {});
+        } else if (baselineStart) {
           writeBaseline(env.stateDir, { version: 1, ...baselineStart, fingerprint, startedAt, finishedAt: this.now().toISOString() });
           // the record before this baseline is never read again; failing to drop it only costs space
           await pruneChangedKeys(targetDb, baselineStart.streams.map((s) => s.slot), baselineStart.position).catch((err: Error) =>
@@ -287,6 +294,8 @@ export class PostgresValidator implements Validator {
     try {
       const streams = await readStreams(targetDb, forwardSlots(this.env));
       if (!streams || streams.some((s) => !s.complete)) return null;
+      // before the position is read: the worker's pruning must keep the log from here on
+      await holdChangedKeys(targetDb, streams.map((s) => s.slot));
       const position = await replicator.sourcePosition();
       const applied = (await replicator.waitForPosition(position, 5000)) ? await appliedCounters(replicator) : null;
       return { position, streams: streams.map(({ slot, consistentLsn }) => ({ slot, consistentLsn })), applied };
