@@ -30,7 +30,7 @@ export const gatesSchema = z
     maxErrorRatio: z.number().min(0).max(1).default(0.01),
     /** Green p99 latency / blue p99 latency above which reads go back. @default 3 */
     maxP99RatioToBlue: z.number().positive().default(3),
-    /** Replication lag above which no traffic moves. @default 1000 */
+    /** Replication lag above which no traffic moves (equal passes: shift, bake, switch, replicate wait). @default 1000 */
     maxLagMs: z.number().int().positive().default(1000),
     /**
      * A replication worker whose newest heartbeat (applied on the target; on AWS, DMS's newest

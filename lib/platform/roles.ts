@@ -342,6 +342,8 @@ export interface ShadowFigures {
 export interface ShadowMirror {
   /** Turns mirroring on with these settings, or off (null); returns the figures. */
   configureShadow(settings: ShadowSettings | null): Promise<ShadowFigures>;
+  /** The figures now, settings included (null: mirroring is off); changes nothing. */
+  shadowFigures(): Promise<ShadowFigures>;
   /** Samples with seq > `after` (oldest first, at most `limit`), and the figures now. */
   shadowSamples(after: number, limit: number): Promise<{ samples: ShadowSample[]; figures: ShadowFigures }>;
   /** Sends one read to both sides now (marked as a shadow call) and returns both answers. */
@@ -369,6 +371,12 @@ export interface SequenceSync {
    * `name`/`targetValue` are the moved sequence and its value now.
    */
   syncSequences(gap: number, direction?: SequenceDirection): Promise<{ name: string; sourceValue: number; targetValue: number }[]>;
+  /**
+   * Before the write hold: whatever syncSequences can do ahead — find the sequences, move them
+   * above the other side's values now — so the call inside the hold only moves what changed since.
+   * Safe only where the side being moved takes no writes yet. @default - none: all of it inside the hold
+   */
+  prepare?(gap: number, direction?: SequenceDirection): Promise<{ name: string; sourceValue: number; targetValue: number }[]>;
 }
 
 // ---------------------------------------------------------------- the kit's own objects (cancel)
