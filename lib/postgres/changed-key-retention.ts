@@ -21,9 +21,12 @@ import type pg from 'pg';
  * A validation killed before it ends leaves its hold until the next full validation ends.
  */
 
+/** Runs one statement on the target, rows as text (a pool's or the cross-engine validator's DiffSide.rows). */
+export type TextQuery = (sql: string, params?: readonly unknown[]) => Promise<(string | null)[][]>;
+
 /** A full validation begins: keep the log from the stream's applied position (at most: an earlier hold stays). */
-export async function holdChangedKeys(client: pg.ClientBase | pg.Pool, slots: readonly string[]): Promise<void> {
-  await client.query(
+export async function holdChangedKeys(query: TextQuery, slots: readonly string[]): Promise<void> {
+  await query(
     `insert into _cutover.changed_key_retention (slot, keep_from)
        select a.slot, a.applied_lsn from _cutover.apply_state a where a.slot = any($1::text[])
      on conflict (slot) do update set keep_from = least(coalesce(_cutover.changed_key_retention.keep_from, excluded.keep_from), excluded.keep_from)`,
@@ -32,24 +35,24 @@ export async function holdChangedKeys(client: pg.ClientBase | pg.Pool, slots: re
 }
 
 /** A full validation failed or ended without a baseline: its hold goes. */
-export async function releaseChangedKeys(client: pg.ClientBase | pg.Pool, slots: readonly string[]): Promise<void> {
-  await client.query('update _cutover.changed_key_retention set keep_from = null where slot = any($1::text[])', [slots]);
+export async function releaseChangedKeys(query: TextQuery, slots: readonly string[]): Promise<void> {
+  await query('update _cutover.changed_key_retention set keep_from = null where slot = any($1::text[])', [slots]);
 }
 
 /**
- * A passing full validation recorded its baseline at `position`: the hold moves there, and what
- * is before it goes (no frozen check reads it again). Returns the rows dropped.
+ * A passing full validation recorded its baseline at `position` (`pg_lsn` text): the hold moves
+ * there, and what is before it goes (no frozen check reads it again). Returns the rows dropped.
  */
-export async function keepChangedKeysFrom(client: pg.ClientBase | pg.Pool, slots: readonly string[], position: string): Promise<number> {
-  const { rows } = await client.query<{ n: string }>(
+export async function keepChangedKeysFrom(query: TextQuery, slots: readonly string[], position: string): Promise<number> {
+  const [row] = await query(
     `with held as (
        insert into _cutover.changed_key_retention (slot, keep_from, pruned_below) select s, $2::pg_lsn, $2::pg_lsn from unnest($1::text[]) s
        on conflict (slot) do update set keep_from = excluded.keep_from, pruned_below = greatest(_cutover.changed_key_retention.pruned_below, excluded.pruned_below)
      ), dropped as (delete from _cutover.changed_key_log where slot = any($1::text[]) and lsn < $2::pg_lsn returning 1)
-     select count(*)::text as n from dropped`,
+     select count(*) from dropped`,
     [slots, position],
   );
-  return Number(rows[0]?.n ?? 0);
+  return Number(row?.[0] ?? 0);
 }
 
 /**
@@ -76,13 +79,13 @@ export async function pruneChangedKeyLog(client: pg.ClientBase, slot: string, ap
   }
 }
 
-/** The slots whose log was pruned above `position` (a baseline there has lost keys), with where it was pruned to. */
-export async function prunedAbove(client: pg.ClientBase | pg.Pool, slots: readonly string[], position: string): Promise<{ slot: string; prunedBelow: string }[]> {
-  const { rows } = await client.query<{ slot: string; lsn: string }>(
-    'select slot, pruned_below::text as lsn from _cutover.changed_key_retention where slot = any($1::text[]) and pruned_below > $2::pg_lsn order by slot',
+/** The slots whose log was pruned above `position` (`pg_lsn` text; a baseline there has lost keys), with where it was pruned to. */
+export async function prunedAbove(query: TextQuery, slots: readonly string[], position: string): Promise<{ slot: string; prunedBelow: string }[]> {
+  const rows = await query(
+    'select slot, pruned_below::text from _cutover.changed_key_retention where slot = any($1::text[]) and pruned_below > $2::pg_lsn order by slot',
     [slots, position],
   );
-  return rows.map((r) => ({ slot: r.slot, prunedBelow: r.lsn }));
+  return rows.map(([slot, lsn]) => ({ slot: slot!, prunedBelow: lsn! }));
 }
 
 /** How often a forward worker prunes the log (the log then holds about this long of changes, plus any hold). */

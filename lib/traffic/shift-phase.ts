@@ -6,6 +6,7 @@ import type { Phase, PhaseContext, PhaseOutcome, PlanStep } from '../engine/phas
 import { CutoverError } from '../errors.ts';
 import { describeFigures, evaluateGates, type GateVerdict } from './gates.ts';
 import { duration, watchGates } from './gate-watch.ts';
+import { shadowReadsOff } from './shadow-off.ts';
 import { runSmoke } from './smoke.ts';
 import { greenAppUrl, routerTarget, streamingLagMs, validationAgeSeconds } from './traffic-inputs.ts';
 
@@ -132,7 +133,9 @@ export const shiftPhase: Phase = {
 
   async rollback(ctx) {
     await ctx.journal.step('router.setReadWeight', { to: 0, reason: 'shift rollback' }, () => ctx.platform.router.setReadWeight(0));
-    return { ok: true, summary: 'reads back on blue (0 % green)', figures: { readWeightGreen: 0 } };
+    // at 0 % green a router left mirroring (a killed shadow phase) would mirror again
+    const off = await shadowReadsOff(ctx, 'shift');
+    return { ok: true, summary: `reads back on blue (0 % green)${off ? `; ${off}` : ''}`, figures: { readWeightGreen: 0 } };
   },
 };
 

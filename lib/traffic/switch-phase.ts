@@ -12,6 +12,7 @@ export const SWITCH_STEPS = {
   checkReverseCoverage: 'switch.check-reverse-coverage',
   unfenceGreen: 'fence.allowWrites(green)',
   reverse: 'reverse.start',
+  prepareSequences: 'sequences.prepare',
   hold: 'router.holdWrites',
   fence: 'fence.refuseWrites(blue)',
   position: 'forward.sourcePosition',
@@ -61,10 +62,13 @@ export const switchPhase: Phase = {
     }
     const greenFenced = await ctx.platform.fence.isRefusingWrites('green').catch(() => false);
     const steps: PlanStep[] = [
-      { action: SWITCH_STEPS.checkLag, target: 'forward replication', detail: `reads at 100 % green and lag < ${ctx.env.gates.maxLagMs} ms, before anything pauses` },
+      { action: SWITCH_STEPS.checkLag, target: 'forward replication', detail: `reads at 100 % green and lag <= ${ctx.env.gates.maxLagMs} ms, before anything pauses` },
       { action: SWITCH_STEPS.checkReverseCoverage, target: 'mapping files', detail: 'the reverse mapping brings every green table back to blue (or it is exempted), so a rollback loses nothing' },
       ...(greenFenced ? [{ action: SWITCH_STEPS.unfenceGreen, target: 'green database', detail: 'green is read-only (an earlier rollback fenced it): it must take the writes after the flip' }] : []),
       { action: SWITCH_STEPS.reverse, target: 'reverse replication', detail: 'green -> blue from green\'s current position, idle until the flip (started before the hold so the hold stays short)' },
+      ...(ctx.platform.sequences.prepare
+        ? [{ action: SWITCH_STEPS.prepareSequences, target: 'green database', detail: `sequences above blue's current values + ${sw.sequenceGap} before the hold (green hands out no id until the flip), so the hold only moves what blue handed out since` }]
+        : []),
       { action: SWITCH_STEPS.hold, target: routerTarget(ctx), detail: `writes held (not failed) at most ${sw.maxHoldMs} ms; reads keep flowing` },
       { action: SWITCH_STEPS.fence, target: 'blue database', detail: 'default_transaction_read_only on, open write transactions ended' },
       { action: SWITCH_STEPS.position, target: 'blue database', detail: 'blue\'s final position' },
@@ -124,8 +128,8 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
       ? `reads are at ${pre.readWeightGreen} % green, not 100 %: run \`cutover shift\` first`
       : pre.lagMs === null
         ? 'forward replication is not streaming (lag unknown): run `cutover replicate start` and wait for CDC'
-        : pre.lagMs >= ctx.env.gates.maxLagMs
-          ? `replication lag ${pre.lagMs} ms is not under the limit ${ctx.env.gates.maxLagMs} ms: wait (\`cutover replicate wait\`) and retry`
+        : pre.lagMs > ctx.env.gates.maxLagMs // one rule with the shift and bake gates and replicate wait: at the limit passes
+          ? `replication lag ${pre.lagMs} ms is above the limit ${ctx.env.gates.maxLagMs} ms: wait (\`cutover replicate wait\`) and retry`
           : null);
   if (refusal) {
     j.note('switch.refused', { reason: refusal, ...pre });
@@ -150,6 +154,8 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
       const status = await reverse.start({ fromPosition });
       return { fromPosition, phase: status.phase };
     });
+    // what the sequence step can do before the hold (green takes no writes until the flip): the hold keeps only the delta
+    if (sequences.prepare) await j.step(SWITCH_STEPS.prepareSequences, { gap: sw.sequenceGap, direction: 'forward' }, () => sequences.prepare!(sw.sequenceGap, 'forward'));
     await j.step(SWITCH_STEPS.hold, { maxHoldMs: sw.maxHoldMs }, () => router.holdWrites(sw.maxHoldMs));
     await j.step(SWITCH_STEPS.fence, { side: 'blue' }, () => fence.refuseWrites('blue'));
     const position = await j.step(SWITCH_STEPS.position, {}, () => forward.sourcePosition());

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
-import { baselineFile, dropBaseline, readBaseline, readChangedKeys } from '../../lib/diff/changed-rows.ts';
+import { baselineFile, dropBaseline, holdChangedKeys, readBaseline, readChangedKeys, releaseChangedKeys } from '../../lib/diff/changed-rows.ts';
 import { PostgresValidator } from '../../lib/diff/postgres-validator.ts';
-import { holdChangedKeys, pruneChangedKeyLog, releaseChangedKeys } from '../../lib/postgres/changed-key-retention.ts';
+import { pruneChangedKeyLog } from '../../lib/postgres/changed-key-retention.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
@@ -158,9 +158,10 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
     const applied = async () => (await sql(target.url, 'select applied_lsn::text as l from _cutover.apply_state where slot = $1', [slot])).rows[0].l as string;
     const client = new pg.Client({ connectionString: target.url });
     await client.connect();
+    const pool = new pg.Pool({ connectionString: target.url, max: 1 });
     try {
       // no validation holds it: everything applied goes
-      await releaseChangedKeys(client, [slot]);
+      await releaseChangedKeys(pool, [slot], null);
       await sql(source.url, `update orders set status = 'HELD' where id = 21`);
       await caughtUp();
       expect(await count()).toBeGreaterThan(0);
@@ -168,7 +169,7 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
       expect(await count()).toBe(0);
 
       // a full validation under way holds it from where the stream stood when it began
-      await holdChangedKeys(client, [slot]);
+      await holdChangedKeys(pool, [slot]);
       await sql(source.url, `update orders set status = 'HELD' where id = 22`);
       await caughtUp();
       await pruneChangedKeyLog(client, slot, await applied());
@@ -186,13 +187,14 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
 
       // the hold lost (released behind the baseline's back): the prune passes the baseline, and the
       // frozen check refuses it and compares every row rather than read a record with a hole
-      await releaseChangedKeys(client, [slot]);
+      await releaseChangedKeys(pool, [slot], null);
       await pruneChangedKeyLog(client, slot, await applied());
       const refused = await validator.validate({ frozen: true });
       expect(refused.scope).toMatchObject({ kind: 'full', reason: expect.stringContaining('was pruned up to') });
       expect(refused.equal).toBe(true);
     } finally {
       await client.end();
+      await pool.end();
       dropBaseline(stateDir);
     }
   }, 90_000);
