@@ -296,7 +296,7 @@ export class BinlogReplicationWorker {
     signal.addEventListener('abort', onAbort);
     const inflight = this.inflight;
     try {
-      session = await openApplySession(n.writeUrl, n.origin);
+      session = await openApplySession(n.writeUrl, n.origin, { utc: true });
       applier = new ChangeApplier(session, n.slot, 'forward', tables, (last) => binlogStateSql(n.slot, (last as unknown as BinlogTransaction).end, last.endLsn));
       await applier.init();
       await reader.start();
