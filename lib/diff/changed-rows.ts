@@ -71,11 +71,22 @@ export function forwardSlots(env: ResolvedPostgresEnvironment): string[] {
   return waves.length ? waves.map((w) => streamNames(env, 'forward', w.name).slot) : [streamNames(env, 'forward').slot];
 }
 
+/**
+ * The target (PostgreSQL, where the kit's worker keeps its record): a pool, or a function that
+ * runs a statement and returns its rows as text (the cross-engine validator's DiffSide.rows).
+ */
+export type TargetQuery = pg.Pool | ((sql: string, params?: readonly unknown[]) => Promise<(string | null)[][]>);
+
+function textQuery(db: TargetQuery): (sql: string, params?: readonly unknown[]) => Promise<(string | null)[][]> {
+  return typeof db === 'function' ? db : (sql, params = []) => queryText(db, sql, [...params]);
+}
+
 /** Per forward slot: where its stream began and whether its full load is complete; null when the kit's worker keeps no record there. */
-export async function readStreams(targetDb: pg.Pool, slots: readonly string[]): Promise<{ slot: string; consistentLsn: string; complete: boolean }[] | null> {
-  const [exists] = await queryText(targetDb, "select to_regclass('_cutover.changed_key_log') is not null and to_regclass('_cutover.load_state') is not null");
+export async function readStreams(targetDb: TargetQuery, slots: readonly string[]): Promise<{ slot: string; consistentLsn: string; complete: boolean }[] | null> {
+  const query = textQuery(targetDb);
+  const [exists] = await query("select to_regclass('_cutover.changed_key_log') is not null and to_regclass('_cutover.load_state') is not null");
   if (exists?.[0] !== 't') return null;
-  const rows = await queryText(targetDb, 'select slot, consistent_lsn::text, complete::text from _cutover.load_state where slot = any($1::text[])', [slots]);
+  const rows = await query('select slot, consistent_lsn::text, complete::text from _cutover.load_state where slot = any($1::text[])', [slots]);
   if (rows.length !== slots.length) return null;
   return rows.map(([slot, lsn, complete]) => ({ slot: slot!, consistentLsn: lsn!, complete: complete === 'true' }));
 }
@@ -91,7 +102,7 @@ export async function appliedCounters(replicator: Replicator | undefined): Promi
 }
 
 /** Why the baseline cannot serve a changed-rows frozen check, or null when it can. */
-export async function baselineRefusal(baseline: ValidationBaseline | null, fingerprint: string, targetDb: pg.Pool): Promise<string | null> {
+export async function baselineRefusal(baseline: ValidationBaseline | null, fingerprint: string, targetDb: TargetQuery): Promise<string | null> {
   if (!baseline) return 'no passing full validation recorded since the last difference (run `cutover validate`)';
   if (baseline.fingerprint !== fingerprint) return 'the mapping, chunking or comparison settings changed since the last full validation';
   const slots = baseline.streams.map((s) => s.slot);
@@ -112,10 +123,9 @@ export interface TableChanges {
   readonly truncated: boolean;
 }
 
-/** Keys recorded at or after `position` on the given slots, per source table (`schema.table`). */
-export async function readChangedKeys(targetDb: pg.Pool, slots: readonly string[], position: string): Promise<Map<string, TableChanges>> {
-  const rows = await queryText(
-    targetDb,
+/** Keys recorded at or after `position` (`pg_lsn` text) on the given slots, per source table (`schema.table`). */
+export async function readChangedKeys(targetDb: TargetQuery, slots: readonly string[], position: string): Promise<Map<string, TableChanges>> {
+  const rows = await textQuery(targetDb)(
     // a key has a row per batch that changed it: the latest one says whether a row is left
     `select source_table, key::text, present::text from (
        select distinct on (source_table, key) source_table, key, present from _cutover.changed_key_log
@@ -145,9 +155,9 @@ export async function readChangedKeys(targetDb: pg.Pool, slots: readonly string[
  * which no frozen check reads again (they read from the newest baseline's position). Without it
  * the append-only record grows by a row per changed key per applied batch for the whole CDC.
  */
-export async function pruneChangedKeys(targetDb: pg.Pool, slots: readonly string[], position: string): Promise<number> {
-  const { rowCount } = await targetDb.query('delete from _cutover.changed_key_log where slot = any($1::text[]) and lsn < $2::pg_lsn', [slots, position]);
-  return rowCount ?? 0;
+export async function pruneChangedKeys(targetDb: TargetQuery, slots: readonly string[], position: string): Promise<number> {
+  const [row] = await textQuery(targetDb)('with gone as (delete from _cutover.changed_key_log where slot = any($1::text[]) and lsn < $2::pg_lsn returning 1) select count(*) from gone', [slots, position]);
+  return Number(row?.[0] ?? 0);
 }
 
 /** Keys per statement when comparing changed rows. */

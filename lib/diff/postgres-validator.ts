@@ -8,7 +8,7 @@ import { createRowTransformer, loadTableMappings, readMappedCatalog, resolveSele
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
-import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, ValidationScope, Validator } from '../platform/roles.ts';
+import type { ColumnSample, Replicator, RowKey, Throttler, TableDiff, ValidateOptions, ValidationReport, ValidationScope, Validator } from '../platform/roles.ts';
 import { appliedCounters, baselineRefusal, countOnSource, dropBaseline, forwardSlots, keyRanges, pruneChangedKeys, readBaseline, readChangedKeys, readStreams, writeBaseline, type ValidationBaseline } from './changed-rows.ts';
 import { hashChunk, hashedRange, sourceRows, targetRows, type ChunkContext, type ChunkHashes } from './chunk-compare.ts';
 import { diffChunkRows } from './row-diff.ts';
@@ -72,6 +72,8 @@ export interface PostgresValidatorOptions {
    */
   readonly recheckRounds?: number;
   readonly now?: () => Date;
+  /** Paces the chunk scans on blue (lib/throttle); a frozen validation (inside the write hold) is never paced. @default - none */
+  readonly throttler?: Throttler;
 }
 
 /**
@@ -155,6 +157,9 @@ export class PostgresValidator implements Validator {
       const checkpoint = new ValidationCheckpoint(env.stateDir, fingerprint, this.now);
       if (checkpoint.resumed) this.out.info('validate', `resuming the validation started ${checkpoint.startedAt} (${checkpoint.finishedChunks} chunk(s) already compared)`);
 
+      // the write hold's check runs at full speed: every second of it holds the business's writes
+      const throttler = options.frozen ? undefined : this.options.throttler;
+      throttler?.reset();
       const limiter = new TaskLimiter(concurrency);
       let boundaryRows = 0;
       const ranges = new Map<string, KeyRange[]>();
@@ -198,7 +203,7 @@ export class PostgresValidator implements Validator {
               let result = checkpoint.finishedChunk(plan.source, index);
               if (result) resumedChunks++;
               else {
-                const compared = await this.compareChunk(ctx, range, index, lagAware, slots, options.signal);
+                const compared = await this.compareChunk(ctx, range, index, lagAware, slots, options.signal, throttler);
                 if (compared.rechecked) recheckedChunks++;
                 result = compared.result;
                 checkpoint.recordChunk(result);
@@ -207,7 +212,7 @@ export class PostgresValidator implements Validator {
               done++;
               if (result.mismatched) mismatchedSoFar++;
               rowsSoFar += result.sourceRows + result.targetRows;
-              this.out.progress({ topic: 'validate', done, total, unit: 'chunks', figures: { mismatched: mismatchedSoFar, 'rows/s': Math.round(rowRate.update(rowsSoFar).perSecond), eta: chunkRate.figures(done, total, 'chunks').eta! } });
+              this.out.progress({ topic: 'validate', done, total, unit: 'chunks', figures: { mismatched: mismatchedSoFar, 'rows/s': Math.round(rowRate.update(rowsSoFar).perSecond), eta: chunkRate.figures(done, total, 'chunks').eta!, ...throttler?.progressFigures() } });
             })(),
           );
         });
@@ -261,6 +266,7 @@ export class PostgresValidator implements Validator {
         ...(repaired !== undefined ? { repaired } : {}),
         ...(options.repairSqlFile ? { repairSqlFile: options.repairSqlFile } : {}),
         ...(scope ? { scope } : {}),
+        ...(throttler ? { pacing: throttler.figures() } : {}),
       };
       this.summarize(report);
       if (options.frozen && report.figures.unexplainedChunks) {
@@ -458,13 +464,14 @@ export class PostgresValidator implements Validator {
     lagAware: boolean,
     slots: ChunkSlots,
     signal?: AbortSignal,
+    throttler?: Throttler,
   ): Promise<{ result: ChunkResult; rechecked: boolean }> {
     const batches = slots.batches.get(ctx.plan.source)!;
     let hashes: ChunkHashes;
     try {
       hashes = await slots.hash.run(() => {
         if (signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again: it resumes where it stopped' });
-        return hashChunk(ctx, range);
+        return throttler ? throttler.paced('validate', () => hashChunk(ctx, range)) : hashChunk(ctx, range);
       });
     } catch (err) {
       batches.hashed();

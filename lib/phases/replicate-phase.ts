@@ -82,7 +82,7 @@ function maxLag(ctx: PhaseContext): number {
 }
 
 function figures(s: ReplicationStatus): Record<string, unknown> {
-  return { phase: s.phase, lagMs: s.lagMs, lagBytes: s.lagBytes, heartbeatAgeMs: s.heartbeatAgeMs ?? null, appliedRowsPerSec: s.appliedRowsPerSec, deadLetters: s.deadLetters, tables: s.tables.length };
+  return { phase: s.phase, lagMs: s.lagMs, lagBytes: s.lagBytes, heartbeatAgeMs: s.heartbeatAgeMs ?? null, appliedRowsPerSec: s.appliedRowsPerSec, deadLetters: s.deadLetters, tables: s.tables.length, ...(s.fullLoadPacing ? { pacing: s.fullLoadPacing } : {}) };
 }
 
 function showProgress(ctx: PhaseContext, s: ReplicationStatus, rate: ProgressRate): void {

@@ -251,6 +251,7 @@ export class PostgresReplicator implements Replicator {
         cdcMs: Math.max(0, ...views.map((v) => v.applyCapacity?.cdcMs ?? 0)),
       },
       ...(views.some((v) => v.fullLoadSeconds !== undefined) ? { fullLoadSeconds: Math.max(...views.map((v) => v.fullLoadSeconds ?? 0)) } : {}),
+      ...(views.find((v) => v.fullLoadPacing) ? { fullLoadPacing: views.find((v) => v.fullLoadPacing)!.fullLoadPacing } : {}),
       worker: views[0]!.worker,
       appliedPosition: positions.length === views.length ? positions.sort(compareLsn)[0] : undefined,
       heartbeatAgeMs: maxOf(views.map((v) => v.heartbeatAgeMs)),

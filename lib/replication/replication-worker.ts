@@ -8,6 +8,10 @@ import { ChangeApplier, type ApplyTable, type SubmittedBatch } from './change-ap
 import { ChangeStream, type SourceTransaction } from './change-stream.ts';
 import { openApplySession } from './apply-session.ts';
 import { countDeadLetters, ensureControlSchema, readAppliedCommitAt, readAppliedLsn, resetStream, writeAppliedLsn } from './control-schema.ts';
+import { pacingSchema } from '../config/common-schema.ts';
+import type { PacingFigures } from '../platform/roles.ts';
+import { openSourceThrottler } from '../throttle/open-source-throttler.ts';
+import type { SourceThrottler } from '../throttle/source-throttler.ts';
 import { planChunks, runFullLoad } from './full-load.ts';
 import { compareLsn, maxLsn } from './lsn.ts';
 import { mappingEngine, resolveMappedTables, sourceName, targetName } from '../mappings/mapped-tables.ts';
@@ -69,6 +73,7 @@ export class ReplicationWorker {
   private busySince: number | null = null;
   private cdcStartedAt: number | null = null;
   private fullLoadSeconds: number | undefined;
+  private fullLoadPacing: PacingFigures | undefined;
   private phase: ReplicationStatus['phase'] = 'not-started';
   private error: string | undefined;
   private applied: string | null = null;
@@ -277,6 +282,7 @@ export class ReplicationWorker {
     this.writeStatus(true);
     let snapshotName: string;
     let holder: pg.Client | null = null;
+    let throttler: SourceThrottler | undefined;
     if (exported) snapshotName = exported.snapshotName;
     else {
       // resumed (or the slot came from `snapshot`): a fresh snapshot; CDC replays from the slot's
@@ -301,7 +307,10 @@ export class ReplicationWorker {
         }
       }
       await this.loadedRowCounts(writer);
+      // the full load reads blue while it serves customers: paced against its health (lib/throttle)
+      throttler = openSourceThrottler({ pacing: this.env.pacing ?? pacingSchema.parse({}), source: { url: n.readUrl }, router: this.env.router }, this.out);
       await runFullLoad({
+        throttler,
         sourceUrl: n.readUrl,
         targetUrl: n.writeUrl,
         slot: n.slot,
@@ -327,11 +336,13 @@ export class ReplicationWorker {
             t.loadSeconds = Math.round(performance.now() - this.loadStarted.get(table)!) / 1000;
           }
           this.rate.add(rows);
-          this.out.progress({ topic: `full-load ${table}`, done: t?.rows ?? rows, total: t?.totalRows ?? undefined, unit: 'rows' });
+          this.out.progress({ topic: `full-load ${table}`, done: t?.rows ?? rows, total: t?.totalRows ?? undefined, unit: 'rows', figures: throttler?.progressFigures() });
         },
       });
     } finally {
       await holder?.end().catch(() => {});
+      if (throttler) this.fullLoadPacing = throttler.figures();
+      await throttler?.close();
     }
     if (signal.aborted) return;
     if (this.loadStarted.size) this.fullLoadSeconds = Math.round(performance.now() - Math.min(...this.loadStarted.values())) / 1000;
@@ -566,6 +577,7 @@ export class ReplicationWorker {
         cdcMs: this.cdcStartedAt === null ? 0 : Math.round(performance.now() - this.cdcStartedAt),
       },
       ...(this.fullLoadSeconds !== undefined ? { fullLoadSeconds: this.fullLoadSeconds } : {}),
+      ...(this.fullLoadPacing ? { fullLoadPacing: this.fullLoadPacing } : {}),
       worker: { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(now).toISOString(), alive: true },
       appliedPosition: this.phase === 'cdc' || this.phase === 'stopped' ? (this.applied ?? undefined) : undefined,
       replayUntil: this.replayUntil ?? undefined,

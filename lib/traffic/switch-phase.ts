@@ -12,6 +12,7 @@ export const SWITCH_STEPS = {
   checkReverseCoverage: 'switch.check-reverse-coverage',
   unfenceGreen: 'fence.allowWrites(green)',
   reverse: 'reverse.start',
+  prepareSequences: 'sequences.prepare',
   hold: 'router.holdWrites',
   fence: 'fence.refuseWrites(blue)',
   position: 'forward.sourcePosition',
@@ -65,6 +66,9 @@ export const switchPhase: Phase = {
       { action: SWITCH_STEPS.checkReverseCoverage, target: 'mapping files', detail: 'the reverse mapping brings every green table back to blue (or it is exempted), so a rollback loses nothing' },
       ...(greenFenced ? [{ action: SWITCH_STEPS.unfenceGreen, target: 'green database', detail: 'green is read-only (an earlier rollback fenced it): it must take the writes after the flip' }] : []),
       { action: SWITCH_STEPS.reverse, target: 'reverse replication', detail: 'green -> blue from green\'s current position, idle until the flip (started before the hold so the hold stays short)' },
+      ...(ctx.platform.sequences.prepare
+        ? [{ action: SWITCH_STEPS.prepareSequences, target: 'green database', detail: `sequences above blue's current values + ${sw.sequenceGap} before the hold (green hands out no id until the flip), so the hold only moves what blue handed out since` }]
+        : []),
       { action: SWITCH_STEPS.hold, target: routerTarget(ctx), detail: `writes held (not failed) at most ${sw.maxHoldMs} ms; reads keep flowing` },
       { action: SWITCH_STEPS.fence, target: 'blue database', detail: 'default_transaction_read_only on, open write transactions ended' },
       { action: SWITCH_STEPS.position, target: 'blue database', detail: 'blue\'s final position' },
@@ -150,6 +154,8 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
       const status = await reverse.start({ fromPosition });
       return { fromPosition, phase: status.phase };
     });
+    // what the sequence step can do before the hold (green takes no writes until the flip): the hold keeps only the delta
+    if (sequences.prepare) await j.step(SWITCH_STEPS.prepareSequences, { gap: sw.sequenceGap, direction: 'forward' }, () => sequences.prepare!(sw.sequenceGap, 'forward'));
     await j.step(SWITCH_STEPS.hold, { maxHoldMs: sw.maxHoldMs }, () => router.holdWrites(sw.maxHoldMs));
     await j.step(SWITCH_STEPS.fence, { side: 'blue' }, () => fence.refuseWrites('blue'));
     const position = await j.step(SWITCH_STEPS.position, {}, () => forward.sourcePosition());

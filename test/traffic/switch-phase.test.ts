@@ -57,6 +57,19 @@ describe('switch phase', () => {
     expect(ctx.journal.completedSteps()).toContain(SWITCH_STEPS.flip);
   });
 
+  test('a sequence sync that can prepare does it before the hold, and the plan says so', async () => {
+    const p = readyPlatform();
+    (p.sequences as { prepare?: () => Promise<never[]> }).prepare = async () => {
+      p.log.push('sequences.prepare');
+      return [];
+    };
+    const plan = await switchPhase.plan(phaseContext(env, p));
+    expect(plan.map((s) => s.action).slice(2, 5)).toEqual([SWITCH_STEPS.reverse, SWITCH_STEPS.prepareSequences, SWITCH_STEPS.hold]);
+    expect((await switchPhase.apply(phaseContext(env, p))).ok).toBe(true);
+    expect(p.log.slice(0, 3)).toEqual(['reverse.start', 'sequences.prepare', 'router.holdWrites']);
+    expect(p.log).toContain('sequences.syncSequences');
+  });
+
   test('plan lists every step in order and changes nothing; after a crash it names the undo', async () => {
     const p = readyPlatform();
     const plan = await switchPhase.plan(phaseContext(env, p));
