@@ -6,6 +6,7 @@ import { holdChangedKeys as hold, keepChangedKeysFrom, prunedAbove, releaseChang
 import { streamNames } from '../postgres/stream-names.ts';
 import type { Replicator } from '../platform/roles.ts';
 import { queryText } from './comparison-pool.ts';
+import type { TextQuery } from './dead-letters.ts';
 import { sourceShape, type KeyRange } from './side-query.ts';
 import type { TablePlan } from './table-plan.ts';
 
@@ -76,9 +77,9 @@ export function forwardSlots(env: ResolvedPostgresEnvironment): string[] {
  * The target (PostgreSQL, where the kit's worker keeps its record): a pool, or a function that
  * runs a statement and returns its rows as text (the cross-engine validator's DiffSide.rows).
  */
-export type TargetQuery = pg.Pool | ((sql: string, params?: readonly unknown[]) => Promise<(string | null)[][]>);
+export type TargetQuery = pg.Pool | TextQuery;
 
-function textQuery(db: TargetQuery): (sql: string, params?: readonly unknown[]) => Promise<(string | null)[][]> {
+function textQuery(db: TargetQuery): TextQuery {
   return typeof db === 'function' ? db : (sql, params = []) => queryText(db, sql, [...params]);
 }
 
