@@ -1,6 +1,6 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
@@ -82,15 +82,11 @@ export async function startTestMariadb(options: TestMariadbOptions = {}): Promis
   const socket = path.join(dir, 'mysqld.sock');
   mkdirSync(dataDir);
   const asRoot = os.userInfo().uid === 0 ? ['--user=root'] : [];
-  const init = spawnSync(
-    found.installDb,
-    // its own tmpdir: bootstraps running at once in a shared /tmp have failed on each other's temporary tables
-    ['--no-defaults', `--datadir=${dataDir}`, `--tmpdir=${dir}`, ...asRoot, '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve'],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  if (init.status !== 0) {
+  try {
+    await copyTemplate(found, dataDir);
+  } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`mariadb-install-db failed (${init.status}): ${init.stderr || init.stdout}`);
+    throw err;
   }
   const port = await freePort();
   const logFile = path.join(dir, 'server.log');
@@ -116,6 +112,9 @@ export async function startTestMariadb(options: TestMariadbOptions = {}): Promis
       '--innodb-buffer-pool-size=32M',
       '--innodb-log-file-size=16M',
       '--performance-schema=OFF',
+      // commits write the redo log to the OS without an fsync each (once a second): a mariadbd
+      // crash loses nothing, only the machine's would; fsyncs on a busy disk made commits slow
+      '--innodb-flush-log-at-trx-commit=2',
       '--max-connections=200',
       ...(options.serverArgs ?? []),
     ],
@@ -199,6 +198,69 @@ export async function startTestMariadb(options: TestMariadbOptions = {}): Promis
     await stop();
     throw err;
   }
+}
+
+/**
+ * One mariadb-install-db per server binary, shared by every test file of this and later runs
+ * (under the temp dir, keyed by the binaries' path, size and mtime), copied into each server's
+ * data folder: the bootstrap took 1 s of CPU but up to 17 s on a busy disk (it syncs), and ran
+ * synchronously, holding up the PostgreSQL server its test file starts alongside. Built in a
+ * private folder and renamed into place, so a worker never copies a half-written one.
+ */
+let template: Promise<string> | undefined;
+async function copyTemplate(binaries: MariadbBinaries, dataDir: string): Promise<void> {
+  template ??= makeTemplate(binaries).catch((err: unknown) => {
+    template = undefined;
+    throw err;
+  });
+  const from = await template;
+  await run('cp', ['-a', '--', `${from}/.`, dataDir]);
+}
+
+async function makeTemplate(binaries: MariadbBinaries): Promise<string> {
+  const key = createHash('sha256')
+    .update([binaries.server, binaries.installDb].map((f) => `${f} ${statSync(f).size} ${statSync(f).mtimeMs}`).join('\n'))
+    .digest('hex')
+    .slice(0, 16);
+  const root = path.join(os.tmpdir(), 'cutover-test-mariadb-templates');
+  mkdirSync(root, { recursive: true });
+  const folder = path.join(root, key);
+  const data = path.join(folder, 'data');
+  if (existsSync(path.join(folder, 'ready'))) return data;
+  const building = mkdtempSync(`${folder}.building-`);
+  try {
+    mkdirSync(path.join(building, 'data'));
+    const asRoot = os.userInfo().uid === 0 ? ['--user=root'] : [];
+    // its own tmpdir: bootstraps running at once in a shared /tmp have failed on each other's temporary tables
+    await run(binaries.installDb, [
+      '--no-defaults',
+      `--datadir=${path.join(building, 'data')}`,
+      `--tmpdir=${building}`,
+      ...asRoot,
+      '--auth-root-authentication-method=socket',
+      '--skip-test-db',
+      '--skip-name-resolve',
+    ]);
+    writeFileSync(path.join(building, 'ready'), ''); // last: marks a complete template
+    try {
+      renameSync(building, folder);
+    } catch (err) {
+      if (!existsSync(path.join(folder, 'ready'))) throw err;
+      rmSync(building, { recursive: true, force: true }); // another worker's is in place: use that
+    }
+    return data;
+  } catch (err) {
+    rmSync(building, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function run(command: string, args: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile(command, args, { timeout: 120_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${path.basename(command)} failed (${err.code ?? err.signal}): ${stderr || stdout || err.message}`)) : resolve(),
+    ),
+  );
 }
 
 function tail(file: string): string {
