@@ -134,6 +134,8 @@ export interface SlotRetention {
 
 export interface Replicator {
   readonly direction: 'forward' | 'reverse';
+  /** How it moves the data, in one line (what `replicate start --dry-run` prints). @default - full load from the snapshot position, then CDC */
+  readonly method?: string;
   /**
    * Starts (or resumes) the worker; returns once it is healthy. Forward: full load then CDC.
    * Reverse: CDC only, from `fromPosition` (captured by the switch).

@@ -37,6 +37,8 @@ export interface BinlogReplicatorOptions {
  */
 export class BinlogReplicator implements Replicator {
   readonly direction = 'forward' as const;
+  readonly method =
+    'full load in consistent-snapshot sessions aligned with a binlog position (MariaDB: binlog_snapshot_file/position, no lock; MySQL 8: a brief FLUSH TABLES WITH READ LOCK, none where refused), then CDC from the binlog (ROW events) from that position';
   private readonly foreground = new Map<string, { controller: AbortController; done: Promise<void>; worker: BinlogReplicationWorker }>();
   private source: ReturnType<typeof connectMysql> | null = null;
 
