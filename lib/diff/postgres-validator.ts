@@ -9,7 +9,7 @@ import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
 import type { ColumnSample, Replicator, RowKey, Throttler, TableDiff, ValidateOptions, ValidationReport, ValidationScope, Validator } from '../platform/roles.ts';
-import { appliedCounters, baselineRefusal, countOnSource, dropBaseline, forwardSlots, keyRanges, pruneChangedKeys, readBaseline, readChangedKeys, readStreams, writeBaseline, type ValidationBaseline } from './changed-rows.ts';
+import { appliedCounters, holdChangedKeys, releaseChangedKeys, baselineRefusal, countOnSource, dropBaseline, forwardSlots, keyRanges, pruneChangedKeys, readBaseline, readChangedKeys, readStreams, writeBaseline, type ValidationBaseline } from './changed-rows.ts';
 import { hashChunk, hashedRange, sourceRows, targetRows, type ChunkContext, type ChunkHashes } from './chunk-compare.ts';
 import { diffChunkRows } from './row-diff.ts';
 import { openComparisonPool, warmPool } from './comparison-pool.ts';
@@ -239,8 +239,11 @@ export class PostgresValidator implements Validator {
       if (options.repair && repairs.length) repaired = (await applyRepairs(targetDb, repairs, env.target.url)).applied;
       checkpoint.finish(this.now);
       if (!options.frozen && whole) {
+        const kept = equal && baselineStart && !checkpoint.resumed && !repaired;
         if (!equal) dropBaseline(env.stateDir);
-        else if (baselineStart && !checkpoint.resumed && !repaired) {
+        // no baseline from this run: the record is held for the one still on file, or not at all
+        if (baselineStart && !kept) await releaseChangedKeys(targetDb, baselineStart.streams.map((s) => s.slot), readBaseline(env.stateDir)?.position ?? null).catch(() => {});
+        else if (baselineStart) {
           writeBaseline(env.stateDir, { version: 1, ...baselineStart, fingerprint, startedAt, finishedAt: this.now().toISOString() });
           // the record before this baseline is never read again; failing to drop it only costs space
           await pruneChangedKeys(targetDb, baselineStart.streams.map((s) => s.slot), baselineStart.position).catch((err: Error) =>
@@ -293,6 +296,8 @@ export class PostgresValidator implements Validator {
     try {
       const streams = await readStreams(targetDb, forwardSlots(this.env));
       if (!streams || streams.some((s) => !s.complete)) return null;
+      // before the position is read: the workers' pruning keeps the record of changed keys from here on
+      await holdChangedKeys(targetDb, streams.map((s) => s.slot));
       const position = await replicator.sourcePosition();
       const applied = (await replicator.waitForPosition(position, 5000)) ? await appliedCounters(replicator) : null;
       return { position, streams: streams.map(({ slot, consistentLsn }) => ({ slot, consistentLsn })), applied };

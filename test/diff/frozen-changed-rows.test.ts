@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
-import { baselineFile, dropBaseline, readBaseline, readChangedKeys } from '../../lib/diff/changed-rows.ts';
+import { baselineFile, dropBaseline, holdChangedKeys, readBaseline, readChangedKeys, releaseChangedKeys } from '../../lib/diff/changed-rows.ts';
 import { PostgresValidator } from '../../lib/diff/postgres-validator.ts';
+import { pruneChangedKeyLog } from '../../lib/postgres/changed-key-retention.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
@@ -150,4 +151,51 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
     expect(readBaseline(stateDir)).not.toBeNull();
     dropBaseline(stateDir);
   }, 60_000);
+
+  test('the record of changed keys is pruned to the applied position unless a full validation holds it; a baseline below a prune is refused, never read with a hole', async () => {
+    const slot = (await sql(target.url, "select slot from _cutover.load_state where direction = 'forward'")).rows[0].slot as string;
+    const count = async (where = 'true') => Number((await sql(target.url, `select count(*) as n from _cutover.changed_key_log where slot = $1 and ${where}`, [slot])).rows[0].n);
+    const applied = async () => (await sql(target.url, 'select applied_lsn::text as l from _cutover.apply_state where slot = $1', [slot])).rows[0].l as string;
+    const client = new pg.Client({ connectionString: target.url });
+    await client.connect();
+    const pool = new pg.Pool({ connectionString: target.url, max: 1 });
+    try {
+      // no validation holds it: everything applied goes
+      await releaseChangedKeys(pool, [slot], null);
+      await sql(source.url, `update orders set status = 'HELD' where id = 21`);
+      await caughtUp();
+      expect(await count()).toBeGreaterThan(0);
+      await pruneChangedKeyLog(client, slot, await applied());
+      expect(await count()).toBe(0);
+
+      // a full validation under way holds it from where the stream stood when it began
+      await holdChangedKeys(pool, [slot]);
+      await sql(source.url, `update orders set status = 'HELD' where id = 22`);
+      await caughtUp();
+      await pruneChangedKeyLog(client, slot, await applied());
+      expect(await count(`key = '{22}'`)).toBe(1);
+
+      // a passing full validation moves the hold to its baseline: a change after it survives the prune and is compared
+      expect((await validator.validate()).equal).toBe(true);
+      const baseline = readBaseline(stateDir)!;
+      await sql(source.url, `update orders set status = 'HELD' where id = 23`);
+      await caughtUp();
+      await pruneChangedKeyLog(client, slot, await applied());
+      expect(await count(`lsn < '${baseline.position}'::pg_lsn`)).toBe(0);
+      const frozen = await validator.validate({ frozen: true });
+      expect(frozen.scope).toMatchObject({ kind: 'changed-rows', changedRows: 1 });
+
+      // the hold lost (released behind the baseline's back): the prune passes the baseline, and the
+      // frozen check refuses it and compares every row rather than read a record with a hole
+      await releaseChangedKeys(pool, [slot], null);
+      await pruneChangedKeyLog(client, slot, await applied());
+      const refused = await validator.validate({ frozen: true });
+      expect(refused.scope).toMatchObject({ kind: 'full', reason: expect.stringContaining('was pruned up to') });
+      expect(refused.equal).toBe(true);
+    } finally {
+      await client.end();
+      await pool.end();
+      dropBaseline(stateDir);
+    }
+  }, 90_000);
 });
