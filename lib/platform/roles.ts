@@ -246,6 +246,8 @@ export interface ValidationReport {
   readonly figures: { rowsCompared: number; rowsFetched: number; chunks: number; mismatchedChunks: number };
   /** What a frozen validation compared. @default - every row (full) */
   readonly scope?: ValidationScope;
+  /** `refreshBaseline()`: whether the baseline moved to this check's start. @default - not asked */
+  readonly baselineRefreshed?: boolean;
   /** What pacing against blue's health cost this validation. @default - not paced (frozen, or no throttler) */
   readonly pacing?: PacingFigures;
 }
@@ -282,6 +284,15 @@ export interface ValidateOptions {
 
 export interface Validator {
   validate(options?: ValidateOptions): Promise<ValidationReport>;
+  /**
+   * While replication runs: compares only the rows changed since the last passing full validation,
+   * re-checking differences as replication catches up, and when all are equal moves that baseline to
+   * this check's start. The write switch runs it just before the hold, so the frozen check inside
+   * covers seconds of changes instead of everything since the full validation. The report's
+   * `baselineRefreshed: false` (with `scope.reason` when nothing was compared) says it did not move.
+   * @default - not offered: the frozen check covers everything since the full validation
+   */
+  refreshBaseline?(signal?: AbortSignal): Promise<ValidationReport>;
 }
 
 // ---------------------------------------------------------------- traffic

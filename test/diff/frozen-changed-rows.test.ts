@@ -152,6 +152,43 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
     dropBaseline(stateDir);
   }, 60_000);
 
+  test('refreshBaseline before the hold: equal changed rows move the baseline, so the frozen check compares only what changed after; a row that still differs keeps it', async () => {
+    expect((await validator.validate()).equal).toBe(true);
+    const first = readBaseline(stateDir)!;
+    await sql(source.url, `update orders set status = 'SHIPPED' where id in (20, 21)`);
+    await caughtUp();
+    // corrupted on green behind the replicator's back: the live pass re-checks it, it persists
+    await sql(target.url, `update orders set amount = 1.00 where id = 20`);
+    const kept = await validator.refreshBaseline();
+    expect(kept.baselineRefreshed).toBe(false);
+    expect(kept.equal).toBe(false);
+    expect(kept.tables.find((t) => t.source === 'public.orders')!.different).toEqual([{ id: 20 }]);
+    expect(readBaseline(stateDir)!.position).toBe(first.position);
+    expect((await validator.validate({ frozen: true })).tables.find((t) => t.source === 'public.orders')!.different).toEqual([{ id: 20 }]);
+
+    await sql(target.url, `update orders set amount = 20.50 where id = 20`);
+    const moved = await validator.refreshBaseline();
+    expect(moved).toMatchObject({ baselineRefreshed: true, equal: true, scope: { kind: 'changed-rows', changedRows: 2 } });
+    const second = readBaseline(stateDir)!;
+    expect(second.position).not.toBe(first.position);
+
+    // after the refresh: the frozen check reads only these, and catches a corruption among them
+    await sql(source.url, `update orders set status = 'PAID' where id in (30, 31)`);
+    await caughtUp();
+    await sql(target.url, `update orders set amount = 1.00 where id = 31`);
+    const frozen = await validator.validate({ frozen: true });
+    expect(frozen.scope).toMatchObject({ kind: 'changed-rows', since: second.position, changedRows: 2 });
+    expect(frozen.tables.find((t) => t.source === 'public.orders')!.different).toEqual([{ id: 31 }]);
+    await sql(target.url, `update orders set amount = 31.50 where id = 31`);
+  }, 90_000);
+
+  test('refreshBaseline without a baseline compares nothing and says so (never equal)', async () => {
+    dropBaseline(stateDir);
+    const r = await validator.refreshBaseline();
+    expect(r).toMatchObject({ equal: false, baselineRefreshed: false, scope: { kind: 'full', reason: expect.stringContaining('no passing full validation') } });
+    expect(r.figures.rowsCompared).toBe(0);
+  }, 30_000);
+
   test('the record of changed keys is pruned to the applied position unless a full validation holds it; a baseline below a prune is refused, never read with a hole', async () => {
     const slot = (await sql(target.url, "select slot from _cutover.load_state where direction = 'forward'")).rows[0].slot as string;
     const count = async (where = 'true') => Number((await sql(target.url, `select count(*) as n from _cutover.changed_key_log where slot = $1 and ${where}`, [slot])).rows[0].n);
