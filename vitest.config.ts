@@ -14,7 +14,8 @@ const shared = {
 
 export default defineConfig({
   test: {
-    reporters: ['default'],
+    // the digest comes last: CI shows only the tail of the output (test/_reporters/failure-digest.ts)
+    reporters: ['default', './test/_reporters/failure-digest.ts'],
     maxWorkers: 2,
     projects: [
       {

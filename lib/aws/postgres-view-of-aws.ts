@@ -19,6 +19,7 @@ export function postgresViewOfAws(env: ResolvedAwsEnvironment, urls: { source: s
     apps: {},
     replication: { slotName: slot, publicationName: slot, parallelTables: 2, chunkRows: 50_000, batchSize: 500, waves: env.replication.waves, retainedWalWarnMb: 1024 },
     validation: env.validation,
+    pacing: env.pacing,
     shift: env.shift,
     shadow: env.shadow,
     gates: env.gates,

@@ -8,7 +8,8 @@ import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
-import type { SnapshotManifest, Snapshotter } from '../platform/roles.ts';
+import type { SnapshotManifest, Snapshotter, Throttler } from '../platform/roles.ts';
+import { PacedStream } from '../throttle/paced-stream.ts';
 import { readMappedCatalog, resolveSelected, sideScope } from '../mappings/index.ts';
 import { mappingEngine } from '../mappings/mapped-tables.ts';
 import { createSlotWithSnapshot, ensurePublication, redact, slotInfo } from '../replication/replication-slot.ts';
@@ -65,6 +66,8 @@ export class PostgresSnapshotter implements Snapshotter {
     private readonly env: ResolvedPostgresEnvironment,
     private readonly out: Output,
     store?: BackupStore,
+    /** Paces the COPY reads on blue (lib/throttle). @default - none: they never wait */
+    private readonly throttler?: Throttler,
   ) {
     this.store = store ?? openBackupStore(env);
   }
@@ -112,10 +115,10 @@ export class PostgresSnapshotter implements Snapshotter {
           const showProgress = () => {
             const done = rowsBefore + raw.lines;
             const total = Math.max(estimatedTotal, done);
-            this.out.progress({ topic: 'snapshot', done, total, unit: 'rows', figures: { table: `${t.source.schema}.${t.source.table}`, ...rate.figures(done, total) } });
+            this.out.progress({ topic: 'snapshot', done, total, unit: 'rows', figures: { table: `${t.source.schema}.${t.source.table}`, ...rate.figures(done, total), ...this.throttler?.progressFigures() } });
           };
           const ticker = setInterval(showProgress, 1000);
-          const [stored, copied] = await Promise.allSettled([this.store.put(file, body), pipeline(copy, raw, createGzip({ level: GZIP_LEVEL, chunkSize: ZLIB_CHUNK }), gz, body)]).finally(() => clearInterval(ticker));
+          const [stored, copied] = await Promise.allSettled([this.store.put(file, body), (this.throttler ? pipeline(copy, new PacedStream(this.throttler, 'snapshot'), raw, createGzip({ level: GZIP_LEVEL, chunkSize: ZLIB_CHUNK }), gz, body) : pipeline(copy, raw, createGzip({ level: GZIP_LEVEL, chunkSize: ZLIB_CHUNK }), gz, body))]).finally(() => clearInterval(ticker));
           rowsBefore += raw.lines;
           if (stored.status === 'rejected') throw stored.reason;
           if (copied.status === 'rejected') throw copied.reason;

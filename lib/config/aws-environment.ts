@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { bakeSchema, gatesSchema, shadowSchema, shiftSchema, smokeStepSchema, switchSchemaWith, validationSchema, waveSchema } from './common-schema.ts';
+import { bakeSchema, gatesSchema, shadowSchema, shiftSchema, smokeStepSchema, switchSchemaWith, pacingSchema,
+  validationSchema, waveSchema } from './common-schema.ts';
 
 const arn = (service: string) =>
   z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `an ARN of the ${service} service (arn:aws:${service}:…)`);
@@ -172,6 +173,8 @@ export const awsEnvironmentSchema = z
       .strict()
       .default({ p99LatencySeconds: 2, cdcLatencySeconds: 60, evaluationPeriods: 3 }),
     validation: validationSchema.default({ chunkRows: 10_000, concurrency: 4, floatTolerance: 0, reconciliation: [] }),
+    /** Pacing of the kit's reads on the source (validate) against blue's health. @default - on: blue p99 1000 ms, 16 active sessions, 30 s longest wait */
+    pacing: pacingSchema.prefault({}),
     /** Shadow reads before the first shift. @default - 60 s, 10 % of GET/HEAD, gate at 1 % mismatches */
     shadow: shadowSchema.prefault({}),
     shift: shiftSchema.default({ steps: [1, 10, 50, 100], bakeSeconds: 30 }),

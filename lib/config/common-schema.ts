@@ -30,7 +30,7 @@ export const gatesSchema = z
     maxErrorRatio: z.number().min(0).max(1).default(0.01),
     /** Green p99 latency / blue p99 latency above which reads go back. @default 3 */
     maxP99RatioToBlue: z.number().positive().default(3),
-    /** Replication lag above which no traffic moves. @default 1000 */
+    /** Replication lag above which no traffic moves (equal passes: shift, bake, switch, replicate wait). @default 1000 */
     maxLagMs: z.number().int().positive().default(1000),
     /**
      * A replication worker whose newest heartbeat (applied on the target; on AWS, DMS's newest
@@ -102,6 +102,42 @@ export const validationSchema = z
     reconciliation: z.array(reconciliationSchema).default([]),
   })
   .strict();
+
+/**
+ * Pacing of the kit's reads on the source (snapshot, full load, validate) against blue's own
+ * health, the way gh-ost's throttler does (lib/throttle/source-throttler.ts): before each chunk
+ * the reads wait while blue is under stress, and after it they rest a share of its time.
+ */
+export const pacingSchema = z
+  .object({
+    /** false: the reads never wait (a quiet source, or a maintenance window). @default true */
+    enabled: z.boolean().default(true),
+    /**
+     * Reads wait while the blue app's p99 over the last `windowMs` (the router's metrics) is above
+     * this. Set it to about 3 times blue's normal p99. @default 1000
+     */
+    maxBlueP99Ms: z.number().positive().default(1000),
+    /**
+     * Reads wait while more sessions than this run a statement on the source, the kit's own not
+     * counted (the kit's role needs `pg_monitor` to see other roles' sessions). @default 16
+     */
+    maxActiveSessions: z.number().int().positive().default(16),
+    /** Reads wait while a `select 1` on the source takes longer than this. @default - not judged */
+    maxProbeMs: z.number().positive().optional(),
+    /** After each chunk the reads rest this many times the chunk's own time (gh-ost's nice-ratio; 1 = half the time reading). @default 0 */
+    niceRatio: z.number().min(0).max(100).default(0),
+    /**
+     * Longest pause: after one this long the reads run unpaused for as long again before they may
+     * wait anew, so under lasting stress a phase takes at most about twice its time (each such
+     * pause is printed and counted). @default 30000
+     */
+    maxPauseMs: z.number().int().positive().default(30_000),
+    /** The window of the blue p99. @default 3000 */
+    windowMs: z.number().int().min(500).default(3000),
+  })
+  .strict();
+
+export type PacingConfig = z.output<typeof pacingSchema>;
 
 /** One HTTP call of a smoke flow run against green before any traffic moves. */
 export const smokeStepSchema = z

@@ -3,6 +3,7 @@ import {
   assessSchema,
   bakeSchema,
   gatesSchema,
+  pacingSchema,
   reverseExemptionSchema,
   shadowSchema,
   shiftSchema,
@@ -144,6 +145,8 @@ export const postgresEnvironmentSchema = z
       .strict()
       .default({ parallelTables: 2, chunkRows: 50_000, batchSize: 2000, waves: [], retainedWalWarnMb: 1024 }),
     validation: validationSchema.default({ chunkRows: 10_000, concurrency: 4, floatTolerance: 0, reconciliation: [] }),
+    /** Pacing of the kit's reads on the source against blue's health. @default - on: blue p99 1000 ms, 16 active sessions, 30 s longest wait */
+    pacing: pacingSchema.prefault({}),
     /** Shadow reads before the first shift. @default - 60 s, 10 % of GET/HEAD, gate at 1 % mismatches */
     shadow: shadowSchema.prefault({}),
     shift: shiftSchema.default({ steps: [1, 10, 50, 100], bakeSeconds: 30 }),

@@ -25,7 +25,7 @@ export const replicatePhase: Phase = {
       {
         action: 'forward.start',
         target: `${sourceLabel(ctx.env)} -> ${targetLabel(ctx.env)}`,
-        detail: `${wave ? `wave ${wave}: ` : ''}full load from the snapshot position, then CDC; mappings ${ctx.env.mappingFiles.forward}`,
+        detail: `${wave ? `wave ${wave}: ` : ''}${typeof ctx.platform.forward.method === 'string' ? ctx.platform.forward.method : 'full load from the snapshot position, then CDC'}; mappings ${ctx.env.mappingFiles.forward}`,
       },
       { action: 'forward.status', target: 'replication worker', detail: `gate: phase cdc and lag <= ${maxLag(ctx)} ms` },
     ];
@@ -82,7 +82,7 @@ function maxLag(ctx: PhaseContext): number {
 }
 
 function figures(s: ReplicationStatus): Record<string, unknown> {
-  return { phase: s.phase, lagMs: s.lagMs, lagBytes: s.lagBytes, heartbeatAgeMs: s.heartbeatAgeMs ?? null, appliedRowsPerSec: s.appliedRowsPerSec, deadLetters: s.deadLetters, tables: s.tables.length };
+  return { phase: s.phase, lagMs: s.lagMs, lagBytes: s.lagBytes, heartbeatAgeMs: s.heartbeatAgeMs ?? null, appliedRowsPerSec: s.appliedRowsPerSec, deadLetters: s.deadLetters, tables: s.tables.length, ...(s.fullLoadPacing ? { pacing: s.fullLoadPacing } : {}) };
 }
 
 function showProgress(ctx: PhaseContext, s: ReplicationStatus, rate: ProgressRate): void {

@@ -27,6 +27,7 @@ export const snapshotPhase: Phase = {
     const manifest: SnapshotManifest =
       resumed ??
       (await ctx.journal.step('snapshotter.snapshot', {}, async () => {
+        ctx.platform.throttler?.reset();
         const m = await ctx.platform.snapshotter.snapshot();
         return { id: m.id, position: m.position, tables: m.tables.length, rows: m.tables.reduce((n, t) => n + t.rows, 0), manifest: m };
       })).manifest;
@@ -36,7 +37,14 @@ export const snapshotPhase: Phase = {
     return {
       ok: problems.length === 0,
       summary: problems.length ? `manifest of ${manifest.id} is incomplete: ${problems.join('; ')}` : `snapshot ${manifest.id} at ${manifest.position}: ${manifest.tables.length} table(s), ${rows} row(s)`,
-      figures: { id: manifest.id, position: manifest.position, tables: manifest.tables.length, rows, bytes: manifest.tables.reduce((n, t) => n + t.bytes, 0) },
+      figures: {
+        id: manifest.id,
+        position: manifest.position,
+        tables: manifest.tables.length,
+        rows,
+        bytes: manifest.tables.reduce((n, t) => n + t.bytes, 0),
+        ...(!resumed && ctx.platform.throttler ? { pacing: ctx.platform.throttler.figures() } : {}),
+      },
       result: manifest,
     };
   },

@@ -139,6 +139,7 @@ function outcome(report: RepairedValidationReport, tables?: readonly string[]): 
       mismatchedChunks: report.figures.mismatchedChunks,
       ...(partial ? { partial: true } : {}),
       ...(report.repaired ? { repaired: report.repaired } : {}),
+      ...(report.pacing ? { pacing: report.pacing } : {}),
     },
     result: report,
   };

@@ -2,7 +2,7 @@ import type { ResolvedEnvironment, ResolvedPostgresEnvironment } from '../config
 import { CutoverError, asCutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import { exported, importOptional } from './optional-module.ts';
-import type { Inspector, KitCleaner, Platform, Replicator, SequenceSync, ShadowMirror, Snapshotter, TrafficRouter, Validator, WriteFence } from './roles.ts';
+import type { Inspector, KitCleaner, Throttler, Platform, Replicator, SequenceSync, ShadowMirror, Snapshotter, TrafficRouter, Validator, WriteFence } from './roles.ts';
 import { unavailableRole } from './unavailable-role.ts';
 import { engineOfUrl } from '../engines/engine-of-url.ts';
 
@@ -41,17 +41,19 @@ async function createPostgresPlatform(env: ResolvedPostgresEnvironment, out: Out
   // a MySQL-family source (mysql:// or mariadb://): the engine-neutral roles, and a clear refusal
   // for the local control plane's PostgreSQL-only pieces (the worker reads PostgreSQL's WAL)
   if (engineOfUrl(env.source.url) === 'mysql') return mysqlSourcePlatform(env, out, role, made);
+  // one throttler paces the snapshot's and the validation's reads on blue (the worker has its own)
+  const throttler = await role<Throttler>('../throttle/open-source-throttler.ts', 'SourceThrottlerRole', 'pacing (the throttler)', (C) => new (C as AnyCtor<Throttler>)(env, out));
   const [inspector, snapshotter, forward, reverse, fence, sequences] = await Promise.all([
     role<Inspector>('../assess/postgres-inspector.ts', 'PostgresInspector', 'assess (the inspector)', (C) => new (C as AnyCtor<Inspector>)(env, out)),
-    role<Snapshotter>('../backup/postgres-snapshotter.ts', 'PostgresSnapshotter', 'snapshot', (C) => new (C as AnyCtor<Snapshotter>)(env, out)),
+    role<Snapshotter>('../backup/postgres-snapshotter.ts', 'PostgresSnapshotter', 'snapshot', (C) => new (C as AnyCtor<Snapshotter>)(env, out, undefined, throttler)),
     role<Replicator>('../replication/postgres-replicator.ts', 'PostgresReplicator', 'replication', (C) => new (C as AnyCtor<Replicator>)(env, 'forward', out), { direction: 'forward' }),
     role<Replicator>('../replication/postgres-replicator.ts', 'PostgresReplicator', 'reverse replication', (C) => new (C as AnyCtor<Replicator>)(env, 'reverse', out), { direction: 'reverse' }),
     role<WriteFence>('../traffic/postgres-write-fence.ts', 'PostgresWriteFence', 'the write fence', (C) => new (C as AnyCtor<WriteFence>)(env)),
     role<SequenceSync>('../replication/sequence-sync.ts', 'PostgresSequenceSync', 'sequence sync', (C) => new (C as AnyCtor<SequenceSync>)(env, out)),
   ]);
-  const validator = await role<Validator>('../diff/postgres-validator.ts', 'PostgresValidator', 'validate', (C) => new (C as AnyCtor<Validator>)(env, out, forward));
+  const validator = await role<Validator>('../diff/postgres-validator.ts', 'PostgresValidator', 'validate', (C) => new (C as AnyCtor<Validator>)(env, out, forward, { throttler }));
   const cleaner = await role<KitCleaner>('../replication/kit-cleaner.ts', 'PostgresKitCleaner', 'cancel (the kit cleaner)', (C) => new (C as AnyCtor<KitCleaner>)(env, out));
-  return assemble(env, role, made, { inspector, snapshotter, forward, reverse, validator, fence, sequences, cleaner });
+  return assemble(env, role, made, { inspector, snapshotter, forward, reverse, validator, fence, sequences, cleaner, throttler });
 }
 
 type RoleLoader = <T extends object>(file: string, exportName: string, what: string, make: (ctor: Ctor<never[], T>) => T, fields?: Record<string, unknown>) => Promise<T>;
@@ -81,7 +83,7 @@ async function assemble(
   made: object[],
   roles: Omit<Platform, 'name' | 'router' | 'close' | 'cleaner'> & { cleaner: KitCleaner },
 ): Promise<Platform> {
-  const { inspector, snapshotter, forward, reverse, validator, fence, sequences, cleaner } = roles;
+  const { inspector, snapshotter, forward, reverse, validator, fence, sequences, cleaner, throttler } = roles;
   const router = env.router
     ? await role<TrafficRouter>('../router/router-client.ts', 'RouterClient', 'the router client', (C) => new (C as AnyCtor<TrafficRouter>)(env.router!.adminUrl))
     : unavailableRole<TrafficRouter>(
@@ -102,6 +104,7 @@ async function assemble(
     fence,
     sequences,
     cleaner,
+    ...(throttler ? { throttler } : {}),
     async close() {
       // each role owns its connections; close those that say how
       await Promise.all(

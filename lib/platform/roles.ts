@@ -106,6 +106,8 @@ export interface ReplicationStatus {
   readonly applyCapacity?: { readonly changes: number; readonly busyMs: number; /** Time since CDC began: `changes / cdcMs` is the write rate it followed. */ readonly cdcMs?: number };
   /** Seconds from the first full-load chunk to the last, in this worker's run. */
   readonly fullLoadSeconds?: number;
+  /** What pacing against blue's health cost the full load, in this worker's run. */
+  readonly fullLoadPacing?: PacingFigures;
   readonly worker?: { pid: number; host: string; heartbeatAt: string; alive: boolean };
   /** Last position applied on the target and confirmed to the source. */
   readonly appliedPosition?: string;
@@ -132,6 +134,8 @@ export interface SlotRetention {
 
 export interface Replicator {
   readonly direction: 'forward' | 'reverse';
+  /** How it moves the data, in one line (what `replicate start --dry-run` prints). @default - full load from the snapshot position, then CDC */
+  readonly method?: string;
   /**
    * Starts (or resumes) the worker; returns once it is healthy. Forward: full load then CDC.
    * Reverse: CDC only, from `fromPosition` (captured by the switch).
@@ -150,6 +154,59 @@ export interface Replicator {
    * @default - not reported by this platform (DMS manages its own slots)
    */
   slots?(): Promise<SlotRetention[]>;
+}
+
+// ---------------------------------------------------------------- throttler (pacing reads on blue)
+
+/** Blue's health as the throttler last read it; a figure is null when its source could not say. */
+export interface SourceHealth {
+  /** The blue app's p99 over the pacing window (router metrics); null with too few requests or no router. */
+  readonly blueP99Ms: number | null;
+  /** Requests blue answered in that window. */
+  readonly blueRequests: number;
+  /** Sessions running a statement on the source, the kit's own not counted. */
+  readonly activeSessions: number | null;
+  /** Round trip of a `select 1` on the source. */
+  readonly probeMs: number | null;
+}
+
+/** What pacing cost one phase (`validate --json`'s `pacing`, the snapshot's and the rehearsal's figures). */
+export interface PacingFigures {
+  readonly enabled: boolean;
+  /** Chunks (or stream slices) that went through the throttler. */
+  readonly chunks: number;
+  /** Times reads began to wait because blue was under stress. */
+  readonly pauses: number;
+  /** Wall time with at least one reader waiting. */
+  readonly pausedMs: number;
+  /** Wall time of the rests after chunks (`pacing.niceRatio`), summed per reader. */
+  readonly restedMs: number;
+  /** Pauses ended by `pacing.maxPauseMs` while blue was still under stress (reads then ran as long unpaused). */
+  readonly forcedResumes: number;
+  /** Pauses by what caused them: `blue-p99`, `active-sessions`, `probe`. */
+  readonly reasons: Readonly<Record<string, number>>;
+  /** Highest blue p99 seen (ms), null when no router said. */
+  readonly maxBlueP99Ms: number | null;
+}
+
+/**
+ * gh-ost's throttler: the kit's reads on the source (snapshot, full load, validation) ask it
+ * before each chunk. It waits while blue is under stress (the blue app's p99, active sessions,
+ * the source's own answer time against `pacing`), at most `pacing.maxPauseMs` at a time (then
+ * reads run as long unpaused), and rests after each chunk for `pacing.niceRatio` times its time.
+ */
+export interface Throttler {
+  /** Waits until blue is healthy (or `maxPauseMs` passed), runs `chunk`, rests; returns its result. */
+  paced<T>(topic: string, chunk: () => Promise<T>): Promise<T>;
+  /** For a stream read in slices (the snapshot's COPY): rests `niceRatio` × `workedMs`, then waits like `paced`. */
+  pause(topic: string, workedMs: number): Promise<void>;
+  /** Figures for a progress line: `paused` (why, while readers wait) and `paused s` so far. */
+  progressFigures(): Record<string, string | number>;
+  /** Totals since `reset()` (or creation). */
+  figures(): PacingFigures;
+  /** Starts a new phase's totals. */
+  reset(): void;
+  close(): Promise<void>;
 }
 
 // ---------------------------------------------------------------- validation
@@ -189,6 +246,10 @@ export interface ValidationReport {
   readonly figures: { rowsCompared: number; rowsFetched: number; chunks: number; mismatchedChunks: number };
   /** What a frozen validation compared. @default - every row (full) */
   readonly scope?: ValidationScope;
+  /** `refreshBaseline()`: whether the baseline moved to this check's start. @default - not asked */
+  readonly baselineRefreshed?: boolean;
+  /** What pacing against blue's health cost this validation. @default - not paced (frozen, or no throttler) */
+  readonly pacing?: PacingFigures;
 }
 
 /**
@@ -223,6 +284,15 @@ export interface ValidateOptions {
 
 export interface Validator {
   validate(options?: ValidateOptions): Promise<ValidationReport>;
+  /**
+   * While replication runs: compares only the rows changed since the last passing full validation,
+   * re-checking differences as replication catches up, and when all are equal moves that baseline to
+   * this check's start. The write switch runs it just before the hold, so the frozen check inside
+   * covers seconds of changes instead of everything since the full validation. The report's
+   * `baselineRefreshed: false` (with `scope.reason` when nothing was compared) says it did not move.
+   * @default - not offered: the frozen check covers everything since the full validation
+   */
+  refreshBaseline?(signal?: AbortSignal): Promise<ValidationReport>;
 }
 
 // ---------------------------------------------------------------- traffic
@@ -342,6 +412,8 @@ export interface ShadowFigures {
 export interface ShadowMirror {
   /** Turns mirroring on with these settings, or off (null); returns the figures. */
   configureShadow(settings: ShadowSettings | null): Promise<ShadowFigures>;
+  /** The figures now, settings included (null: mirroring is off); changes nothing. */
+  shadowFigures(): Promise<ShadowFigures>;
   /** Samples with seq > `after` (oldest first, at most `limit`), and the figures now. */
   shadowSamples(after: number, limit: number): Promise<{ samples: ShadowSample[]; figures: ShadowFigures }>;
   /** Sends one read to both sides now (marked as a shadow call) and returns both answers. */
@@ -369,6 +441,12 @@ export interface SequenceSync {
    * `name`/`targetValue` are the moved sequence and its value now.
    */
   syncSequences(gap: number, direction?: SequenceDirection): Promise<{ name: string; sourceValue: number; targetValue: number }[]>;
+  /**
+   * Before the write hold: whatever syncSequences can do ahead — find the sequences, move them
+   * above the other side's values now — so the call inside the hold only moves what changed since.
+   * Safe only where the side being moved takes no writes yet. @default - none: all of it inside the hold
+   */
+  prepare?(gap: number, direction?: SequenceDirection): Promise<{ name: string; sourceValue: number; targetValue: number }[]>;
 }
 
 // ---------------------------------------------------------------- the kit's own objects (cancel)
@@ -423,6 +501,11 @@ export interface Platform {
    * @default - none: `cancel` answers NOT_SUPPORTED on this platform
    */
   readonly cleaner?: KitCleaner;
+  /**
+   * Paces the kit's reads on the source against blue's health (snapshot and validate; the
+   * replication worker makes its own for the full load). @default - none: reads never wait
+   */
+  readonly throttler?: Throttler;
   /** Releases connections and clients. */
   close(): Promise<void>;
 }

@@ -21,6 +21,8 @@ export interface BinariesServerOptions {
   readonly postgresFlags: readonly string[];
   readonly persistent: boolean;
   readonly onLog: (line: string) => void;
+  /** The data folder already holds a cluster (a copy of a template): no initdb. */
+  readonly initialised?: boolean;
 }
 
 export interface BinariesServer {
@@ -37,24 +39,8 @@ export async function startFromBinaries(options: BinariesServerOptions): Promise
     if (!existsSync(path.join(options.binDir, exe))) throw new Error(`no ${exe} in ${options.binDir}`);
   }
   const ids: { uid?: number; gid?: number } = userInfo().uid === 0 ? postgresUser() : {};
-  mkdirSync(options.dataDir, { recursive: true });
-  if (ids.uid !== undefined) chownSync(options.dataDir, ids.uid, ids.gid!);
-  const pwfile = path.join(path.dirname(options.dataDir), `.pw-${path.basename(options.dataDir)}`);
-  writeFileSync(pwfile, `${options.password}\n`, { mode: 0o600 });
-  if (ids.uid !== undefined) chownSync(pwfile, ids.uid, ids.gid!);
+  if (!options.initialised) await initdbFromBinaries(options);
   const env = { LC_ALL: 'C.UTF-8', LC_MESSAGES: 'C' };
-  try {
-    await exited(
-      spawn(
-        path.join(options.binDir, 'initdb'),
-        [`--pgdata=${options.dataDir}`, '--auth=password', '--username=postgres', `--pwfile=${pwfile}`, ...options.initdbFlags],
-        { ...ids, env, stdio: ['ignore', 'pipe', 'pipe'] },
-      ),
-      options.onLog,
-    );
-  } finally {
-    rmSync(pwfile, { force: true });
-  }
   const server = spawn(path.join(options.binDir, 'postgres'), ['-D', options.dataDir, '-p', String(options.port), ...options.postgresFlags], {
     ...ids,
     env,
@@ -82,6 +68,30 @@ export async function startFromBinaries(options: BinariesServerOptions): Promise
       if (!options.persistent) rmSync(options.dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs `initdb` of `binDir` into `dataDir` (created) with `password` for the superuser `postgres`. */
+export async function initdbFromBinaries(
+  options: Pick<BinariesServerOptions, 'binDir' | 'dataDir' | 'password' | 'initdbFlags' | 'onLog'>,
+): Promise<void> {
+  const ids: { uid?: number; gid?: number } = userInfo().uid === 0 ? postgresUser() : {};
+  mkdirSync(options.dataDir, { recursive: true });
+  if (ids.uid !== undefined) chownSync(options.dataDir, ids.uid, ids.gid!);
+  const pwfile = path.join(path.dirname(options.dataDir), `.pw-${path.basename(options.dataDir)}`);
+  writeFileSync(pwfile, `${options.password}\n`, { mode: 0o600 });
+  if (ids.uid !== undefined) chownSync(pwfile, ids.uid, ids.gid!);
+  try {
+    await exited(
+      spawn(
+        path.join(options.binDir, 'initdb'),
+        [`--pgdata=${options.dataDir}`, '--auth=password', '--username=postgres', `--pwfile=${pwfile}`, ...options.initdbFlags],
+        { ...ids, env: { LC_ALL: 'C.UTF-8', LC_MESSAGES: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
+      options.onLog,
+    );
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
 }
 
 function postgresUser(): { uid: number; gid: number } {

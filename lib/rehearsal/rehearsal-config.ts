@@ -28,6 +28,12 @@ export interface RehearsalConfigInput {
   readonly shadowPercent?: number;
   /** An S3-compatible store for the backups. @default none: a folder under the working folder */
   readonly s3?: { readonly endpoint: string; readonly bucket: string };
+  /**
+   * Pacing of the reads on blue: off, or the longest pause. A small rehearsal's reading phases take
+   * seconds, so a long pause would only lengthen it; a large one keeps the default 30 s.
+   * @default - the defaults of `pacing`
+   */
+  readonly pacing?: { readonly enabled: boolean; readonly maxPauseMs?: number };
   /** The smoke-test account and product of the seeded data. */
   readonly smoke: { customerId: number; productId: number };
 }
@@ -57,6 +63,7 @@ export function buildRehearsalConfig(i: RehearsalConfigInput): CutoverConfigInpu
         router: { adminUrl: i.routerAdminUrl },
         apps: { blue: { url: i.blueAppUrl }, green: { url: i.greenAppUrl } },
         replication: { parallelTables: 2, chunkRows: 2000, batchSize: 2000, waves: [] },
+        ...(i.pacing ? { pacing: { enabled: i.pacing.enabled, ...(i.pacing.maxPauseMs ? { maxPauseMs: i.pacing.maxPauseMs } : {}) } } : {}),
         validation: { chunkRows: 2000, concurrency: 2, floatTolerance: 0, reconciliation: legacy === 'mysql' ? DEMO_MYSQL_RECONCILIATION : DEMO_RECONCILIATION },
         shadow: {
           ...demoShadowConfig({ seconds: i.shadowSeconds || 8, percent: i.shadowPercent ?? 25 }),

@@ -26,6 +26,8 @@ export interface RehearseOptions {
   readonly keep?: boolean;
   /** Also write the JSON report here. @default none (the HTML report is always written) */
   readonly reportJson?: string;
+  /** Pace the reads on blue against its health: `auto` from 100,000 orders (below, the reading phases take seconds). @default 'auto' */
+  readonly pacing?: 'on' | 'off' | 'auto';
   /** Print the plan and change nothing. @default false */
   readonly dryRun?: boolean;
   /** Working folder (servers, state, report). @default '.cutover/rehearsal' */

@@ -1,3 +1,4 @@
+import { blueFootprint, footprintLines } from './blue-footprint.ts';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +32,9 @@ const PLAN = [
  * a real router and live load. Returns the exit code (0 pass, 1 the rehearsal found a problem,
  * 2 usage or connection error, 3 internal error).
  */
+/** `--pacing auto` paces from this size: below it the reading phases take seconds and a pause would only lengthen them. */
+const PACED_FROM_ORDERS = 100_000;
+
 export async function rehearse(options: RehearseOptions, operatorOutput: Output): Promise<number> {
   // After Ctrl-C the servers are stopped under the running phases: their errors are noise, not news.
   let interrupted = false;
@@ -99,6 +103,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       shadowSeconds: options.shadowSeconds,
       shadowPercent: options.shadowPercent,
       smoke: demo.summary.smoke,
+      pacing: { enabled: options.pacing === 'on' || (options.pacing !== 'off' && orders >= PACED_FROM_ORDERS), maxPauseMs: orders >= PACED_FROM_ORDERS ? 30_000 : 5_000 },
     });
     const configFile = path.join(dir, 'cutover.config.json');
     writeFileSync(configFile, JSON.stringify(raw, null, 2), { mode: 0o600 });
@@ -117,6 +122,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       peakRssMiB: peakRss / 1024 / 1024,
       options: { seed, orders, rate, fault, ...(legacy !== 'postgres' ? { legacy } : {}) },
       ...result,
+      footprint: blueFootprint(result.phases, result.timeline, startedAt.getTime()),
     };
     const report: RehearsalReport = { ...partial, verdict: judge(partial, fault === 'rollback-after-switch' || fault === 'green-errors' || fault === 'green-dies-after-switch', fault) };
     const htmlFile = path.join(dir, 'report.html');
@@ -157,6 +163,7 @@ function printSummary(out: Output, r: RehearsalReport, htmlFile: string, jsonFil
     `  ledger     ${r.ledger.acknowledged} acknowledged writes: ${r.ledger.missing} missing, ${r.ledger.mismatched} mismatched (on ${r.ledger.checkedOn})`,
     `  validation ${r.validation.equal === null ? 'not run' : r.validation.equal ? 'equal' : 'DIFFERENCES'}`,
     ...shadowLines(r),
+    ...footprintLines(r.footprint ?? []),
     `  write hold p50 ${ms(r.switch.writePauseMs.p50)} ms, p99 ${ms(r.switch.writePauseMs.p99)} ms`,
     '  phases',
     ...r.phases.map((p) => `    ${p.name.padEnd(10)} ${p.outcome.padEnd(12)} ${p.summary}`),

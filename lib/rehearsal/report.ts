@@ -2,6 +2,7 @@ import type { Forecast } from '../estimate/forecast.ts';
 import type { RehearsalFigures } from '../estimate/rehearsal-figures.ts';
 import type { FailureRecord } from '../demo/load-generator.ts';
 import type { ShadowReport } from '../shadow/shadow-tally.ts';
+import type { PhaseFootprint } from './blue-footprint.ts';
 
 /**
  * The rehearsal report: what `--report-json` writes and the HTML report renders. Field names
@@ -87,6 +88,8 @@ export interface RehearsalReport {
    * gate); null when the phase did not compare (not reached, skipped, not available).
    */
   readonly shadow?: ShadowReport | null;
+  /** Blue's throughput, p99 and client failures while the snapshot, the full load and the validation read it, with their pacing. */
+  readonly footprint?: readonly PhaseFootprint[];
   readonly verdict: RehearsalVerdict;
 }
 

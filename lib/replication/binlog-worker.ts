@@ -13,6 +13,7 @@ import { connectMysql, mysqlRows } from '../engines/mysql/mysql-connection.ts';
 import { schemasToRead } from '../mappings/mapped-schemas.ts';
 import { mappingEngine, selectMappedTables, sourceName, targetName } from '../mappings/mapped-tables.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
+import { pruneChangedKeysEvery } from '../postgres/changed-key-retention.ts';
 import { openApplySession } from './apply-session.ts';
 import { planBinlogChunks, runBinlogFullLoad, type BinlogLoadTable } from './binlog-full-load.ts';
 import { binlogStateSql, deleteBinlogState, ensureBinlogState, readBinlogState } from './binlog-state.ts';
@@ -20,8 +21,10 @@ import { ChangeApplier, type SubmittedBatch } from './change-applier.ts';
 import { countDeadLetters, ensureControlSchema, readAppliedLsn, resetStream, writeAppliedLsn, writeAppliedLsnSql } from './control-schema.ts';
 import { compareLsn, maxLsn } from './lsn.ts';
 import { isConnectionLoss } from './replication-worker.ts';
-import { writeStatusFileAsync, type WorkerStatusFile } from './status-file.ts';
+import type { WorkerStatusFile } from './status-file.ts';
+import { AppliedRateWindow, WorkerStatusWriter } from './status-writer.ts';
 import { streamNames, type StreamNames } from './stream-names.ts';
+import { TransactionQueue } from './transaction-queue.ts';
 
 export interface BinlogWorkerOptions {
   readonly wave?: string;
@@ -29,11 +32,8 @@ export interface BinlogWorkerOptions {
   readonly heartbeatMs?: number;
 }
 
-const PAUSE_AT_CHANGES = 50_000;
-const RESUME_AT_CHANGES = 10_000;
 const PIPELINE_DEPTH = 2;
 const IDLE_WAIT_MS = 100;
-const STATUS_MIN_INTERVAL_MS = 50;
 const RECONNECT_FOR_MS = 120_000;
 const FIRST_BATCH_CHANGES = 50;
 /** Silence on the dump connection (no event, no heartbeat) after which it is taken for dead. */
@@ -79,17 +79,13 @@ export class BinlogReplicationWorker {
   private readonly startedAt = new Date().toISOString();
   private cdcSince: string | undefined;
   private liveSince: string | undefined;
-  private readonly rateWindow: { at: number; rows: number }[] = [];
-  private queue: BinlogTransaction[] = [];
-  private queuedChanges = 0;
+  private readonly rate = new AppliedRateWindow();
+  private readonly queue: TransactionQueue<BinlogTransaction>;
   private idlePosition: { position: BinlogPosition; lsn: string } | null = null;
   private wake: (() => void) | null = null;
   private streamError: Error | null = null;
   private disconnectedSince: number | null = null;
-  private lastStatusWrite = 0;
-  private trailingWrite: NodeJS.Timeout | null = null;
-  private statusWriting: Promise<void> | null = null;
-  private statusDirty = false;
+  private readonly statusWriter: WorkerStatusWriter;
   private readonly inflight: SubmittedBatch[] = [];
   /** How the full load's snapshots were aligned with the binlog (status, report). */
   private snapshotMethod: ConsistentSnapshots['method'] | undefined;
@@ -100,6 +96,8 @@ export class BinlogReplicationWorker {
     private readonly out: Output,
   ) {
     this.names = streamNames(env, 'forward', options.wave);
+    this.queue = new TransactionQueue({ batchSize: env.replication.batchSize, firstBatch: FIRST_BATCH_CHANGES });
+    this.statusWriter = new WorkerStatusWriter(this.names.statusFile, () => this.status());
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -119,7 +117,7 @@ export class BinlogReplicationWorker {
     } finally {
       clearInterval(heartbeat);
       this.writeStatus(true);
-      while (this.statusWriting) await this.statusWriting;
+      await this.statusWriter.settled();
     }
   }
 
@@ -135,8 +133,7 @@ export class BinlogReplicationWorker {
         if (Date.now() - this.disconnectedSince > RECONNECT_FOR_MS) throw err;
         if (attempt === 1 || attempt % 20 === 0) this.out.warn(`replicate ${this.names.id}`, `connection lost (${(err as Error).message}): reconnecting (attempt ${attempt})`);
         this.error = `reconnecting: ${(err as Error).message}`;
-        this.queue = [];
-        this.queuedChanges = 0;
+        this.queue.clear();
         this.inflight.length = 0;
         this.streamError = null;
         this.idlePosition = null;
@@ -184,7 +181,7 @@ export class BinlogReplicationWorker {
       await checkStillInBinlog(source, from);
       this.appliedPosition = from;
       await source.end().catch(() => {});
-      await this.cdc(tables, from, signal);
+      await this.cdc(writer, tables, from, signal);
     } finally {
       for (const t of tables) t.transformer.close();
       await source.end().catch(() => {});
@@ -238,7 +235,7 @@ export class BinlogReplicationWorker {
               t.rows += rows;
               t.loadSeconds = Math.round(performance.now() - this.loadStarted.get(table)!) / 1000;
             }
-            this.countRate(rows);
+            this.rate.add(rows);
             this.out.progress({ topic: `full-load ${table}`, done: t?.rows ?? rows, total: t?.totalRows ?? undefined, unit: 'rows' });
           },
         },
@@ -269,7 +266,7 @@ export class BinlogReplicationWorker {
     }
   }
 
-  private async cdc(tables: readonly BinlogLoadTable[], from: BinlogPosition, signal: AbortSignal): Promise<void> {
+  private async cdc(writer: pg.Client, tables: readonly BinlogLoadTable[], from: BinlogPosition, signal: AbortSignal): Promise<void> {
     const n = this.names;
     this.phase = 'cdc';
     this.cdcStartedAt = performance.now();
@@ -282,9 +279,7 @@ export class BinlogReplicationWorker {
       serverId: binlogServerId(n.slot),
       tables: specs,
       onTransaction: (txn) => {
-        this.queue.push(txn);
-        this.queuedChanges += txn.changes.length;
-        if (this.queuedChanges > PAUSE_AT_CHANGES) reader.pause();
+        this.queue.push(txn, reader);
         this.wake?.();
       },
       onPosition: (position, lsn) => {
@@ -297,33 +292,14 @@ export class BinlogReplicationWorker {
     });
     let session: pg.Client | undefined;
     let applier!: ChangeApplier;
-    let batchLimit = Math.min(FIRST_BATCH_CHANGES, this.env.replication.batchSize);
-    const takeBatch = (): BinlogTransaction[] | null => {
-      while (this.queue.length) {
-        const batch: BinlogTransaction[] = [];
-        let size = 0;
-        const limit = batchLimit;
-        batchLimit = Math.min(batchLimit * 4, this.env.replication.batchSize);
-        let taken = 0;
-        while (taken < this.queue.length && (size === 0 || size + this.queue[taken]!.changes.length <= limit)) {
-          const txn = this.queue[taken++]!;
-          this.queuedChanges -= txn.changes.length;
-          size += txn.changes.length;
-          // applied before a restart (the position commits with the changes): never twice
-          if (this.applied && compareLsn(txn.commitLsn, this.applied) < 0) continue;
-          batch.push(txn);
-        }
-        this.queue.splice(0, taken);
-        if (this.queuedChanges < RESUME_AT_CHANGES) reader.resume();
-        if (batch.length) return batch;
-      }
-      return null;
-    };
+    this.queue.restartSlowStart();
     const onAbort = () => this.wake?.();
     signal.addEventListener('abort', onAbort);
     const inflight = this.inflight;
+    // the record of changed keys (written by the applier of a forward stream) is kept bounded
+    const pruning = pruneChangedKeysEvery(writer, n.slot, () => this.applied, (m) => this.out.warn(`replicate ${n.id}`, m));
     try {
-      session = await openApplySession(n.writeUrl, n.origin);
+      session = await openApplySession(n.writeUrl, n.origin, { utc: true });
       applier = new ChangeApplier(session, n.slot, 'forward', tables, (last) => binlogStateSql(n.slot, (last as unknown as BinlogTransaction).end, last.endLsn));
       await applier.init();
       await reader.start();
@@ -340,7 +316,7 @@ export class BinlogReplicationWorker {
       while (!signal.aborted || inflight.length) {
         if (this.streamError) throw this.streamError;
         while (!signal.aborted && inflight.length < PIPELINE_DEPTH) {
-          const batch = takeBatch();
+          const batch = this.queue.take(this.applied, reader);
           if (!batch) break;
           this.busySince ??= performance.now();
           inflight.push(applier.submit(batch, this.replayUntil));
@@ -372,9 +348,7 @@ export class BinlogReplicationWorker {
         inflight.shift();
         if (result instanceof Error) {
           for (const later of inflight) await later.done;
-          const again = inflight.splice(0).flatMap((b) => b.txns as BinlogTransaction[]);
-          this.queue.unshift(...again);
-          this.queuedChanges += again.reduce((sum, t) => sum + t.changes.length, 0);
+          this.queue.requeue(inflight.splice(0).flatMap((b) => b.txns as BinlogTransaction[]));
           if (lostConnection(result)) throw result;
           result = await applier.recover(head.txns, this.replayUntil, result);
         }
@@ -386,7 +360,7 @@ export class BinlogReplicationWorker {
           const t = this.tables.get(table);
           if (t) t.cdcChanges += count;
         }
-        this.countRate(result.changes);
+        this.rate.add(result.changes);
         this.applyCapacity.changes += result.changes;
         if (!inflight.length && this.busySince !== null) {
           this.applyCapacity.busyMs += performance.now() - this.busySince;
@@ -395,6 +369,7 @@ export class BinlogReplicationWorker {
         this.writeStatus();
       }
     } finally {
+      clearInterval(pruning);
       signal.removeEventListener('abort', onAbort);
       for (const b of inflight.splice(0)) await b.done;
       await reader.stop();
@@ -402,18 +377,9 @@ export class BinlogReplicationWorker {
     }
   }
 
-  private countRate(rows: number): void {
-    const now = Date.now();
-    this.rateWindow.push({ at: now, rows });
-    while (this.rateWindow.length && this.rateWindow[0]!.at < now - 5000) this.rateWindow.shift();
-  }
-
   status(): WorkerStatusFile & { snapshotMethod?: string } {
     const now = Date.now();
-    while (this.rateWindow.length && this.rateWindow[0]!.at < now - 5000) this.rateWindow.shift();
-    const rows = this.rateWindow.reduce((s, r) => s + r.rows, 0);
-    const span = Math.max(1, Math.min(5000, now - (this.rateWindow[0]?.at ?? now)));
-    const oldest = (this.inflight[0]?.txns[0] as unknown as BinlogTransaction | undefined) ?? this.queue[0];
+    const oldest = (this.inflight[0]?.txns[0] as unknown as BinlogTransaction | undefined) ?? this.queue.oldest;
     return {
       stream: this.names.id,
       slot: this.names.slot,
@@ -432,7 +398,7 @@ export class BinlogReplicationWorker {
               ? Math.max(0, now - oldest.receivedAt, now - oldest.commitTime.getTime() - 1000)
               : 0,
       lagBytes: null,
-      appliedRowsPerSec: Math.round((rows * 1000) / Math.max(span, 1000)),
+      appliedRowsPerSec: this.rate.perSecond(now),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
       deadLetters: this.deadLetters,
       applyCapacity: {
@@ -453,34 +419,7 @@ export class BinlogReplicationWorker {
   }
 
   private writeStatus(force = false): void {
-    const now = Date.now();
-    if (!force && now - this.lastStatusWrite < STATUS_MIN_INTERVAL_MS) {
-      this.trailingWrite ??= setTimeout(() => {
-        this.trailingWrite = null;
-        this.writeStatus(true);
-      }, STATUS_MIN_INTERVAL_MS - (now - this.lastStatusWrite));
-      return;
-    }
-    if (this.trailingWrite) clearTimeout(this.trailingWrite);
-    this.trailingWrite = null;
-    this.lastStatusWrite = now;
-    this.flushStatus();
-  }
-
-  private flushStatus(): void {
-    if (this.statusWriting) {
-      this.statusDirty = true;
-      return;
-    }
-    this.statusWriting = writeStatusFileAsync(this.names.statusFile, this.status())
-      .catch(() => {})
-      .finally(() => {
-        this.statusWriting = null;
-        if (this.statusDirty) {
-          this.statusDirty = false;
-          this.flushStatus();
-        }
-      });
+    this.statusWriter.write(force);
   }
 }
 

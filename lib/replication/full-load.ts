@@ -8,6 +8,7 @@ import { sourceName } from '../mappings/mapped-tables.ts';
 import { qualified, quoteIdent, quoteLiteral } from './sql-names.ts';
 import { loadLaneOrigin } from './stream-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
+import type { Throttler } from '../platform/roles.ts';
 
 /**
  * Full load: every mapped table split into key-range chunks (the plan is stored on the apply
@@ -41,6 +42,8 @@ export interface FullLoadOptions {
   /** Exported snapshot every lane imports. */
   readonly snapshotName: string;
   readonly signal: AbortSignal;
+  /** Paces the chunk reads on the source against blue's health. @default - none: they never wait */
+  readonly throttler?: Throttler;
   onChunkDone(sourceTable: string, rows: number): void;
   onChunkStart?(sourceTable: string): void;
 }
@@ -195,7 +198,8 @@ export async function runFullLoad(options: FullLoadOptions): Promise<void> {
         let shape = shapes.get(chunk.source_table);
         if (!shape) shapes.set(chunk.source_table, (shape = await readSourceShape(reader, entry.table)));
         options.onChunkStart?.(chunk.source_table);
-        const rows = await copyChunk(reader, writer, options.slot, entry, shape, chunk);
+        const copy = () => copyChunk(reader, writer, options.slot, entry, shape!, chunk);
+        const rows = await (options.throttler ? options.throttler.paced(`full-load ${chunk.source_table}`, copy) : copy());
         options.onChunkDone(chunk.source_table, rows);
       }
     } catch (err) {

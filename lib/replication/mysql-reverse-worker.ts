@@ -14,12 +14,12 @@ import { ChangeStream, type SourceChange, type SourceTransaction, type WireRow }
 import { compareLsn, lsnToBigInt } from './lsn.ts';
 import { createSlot, ensurePublication, slotInfo } from './replication-slot.ts';
 import { isConnectionLoss as isPgConnectionLoss, type WorkerOptions } from './replication-worker.ts';
-import { writeStatusFileAsync, type WorkerStatusFile } from './status-file.ts';
+import type { WorkerStatusFile } from './status-file.ts';
+import { AppliedRateWindow, WorkerStatusWriter } from './status-writer.ts';
 import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
 import { appliedByKit, streamNames, type StreamNames } from './stream-names.ts';
+import { TransactionQueue } from './transaction-queue.ts';
 
-const PAUSE_AT_CHANGES = 50_000;
-const RESUME_AT_CHANGES = 10_000;
 const RECONNECT_FOR_MS = 120_000;
 
 interface ApplyTable {
@@ -48,16 +48,14 @@ export class MysqlReverseWorker {
   private liveSince: string | undefined;
   private cdcStartedAt: number | null = null;
   private readonly applyCapacity = { changes: 0, busyMs: 0 };
-  private readonly rateWindow: { at: number; rows: number }[] = [];
-  private queue: SourceTransaction[] = [];
-  private queuedChanges = 0;
+  private readonly rate = new AppliedRateWindow();
+  private readonly queue: TransactionQueue<SourceTransaction>;
   private keepaliveLsn: string | null = null;
   private wake: (() => void) | null = null;
   private streamError: Error | null = null;
   private disconnectedSince: number | null = null;
   private heartbeatError: string | undefined;
-  private statusWriting: Promise<void> | null = null;
-  private statusDirty = false;
+  private readonly statusWriter: WorkerStatusWriter;
 
   constructor(
     private readonly env: ResolvedPostgresEnvironment,
@@ -65,6 +63,10 @@ export class MysqlReverseWorker {
     private readonly out: Output,
   ) {
     this.names = streamNames(env, 'reverse', options.wave);
+    // no slow start: blue commits each batch durably, and the reverse stream starts at the switch with no backlog
+    this.queue = new TransactionQueue({ batchSize: env.replication.batchSize });
+    // unthrottled: every request writes (one at a time)
+    this.statusWriter = new WorkerStatusWriter(this.names.statusFile, () => this.status(), 0);
   }
 
   readonly direction = 'reverse' as const;
@@ -85,7 +87,7 @@ export class MysqlReverseWorker {
     } finally {
       clearInterval(beat);
       this.writeStatus();
-      while (this.statusWriting) await this.statusWriting;
+      await this.statusWriter.settled();
     }
   }
 
@@ -100,8 +102,7 @@ export class MysqlReverseWorker {
         if (Date.now() - this.disconnectedSince > RECONNECT_FOR_MS) throw err;
         if (attempt === 1 || attempt % 20 === 0) this.out.warn(`replicate ${this.names.id}`, `connection lost (${(err as Error).message}): reconnecting (attempt ${attempt})`);
         this.error = `reconnecting: ${(err as Error).message}`;
-        this.queue = [];
-        this.queuedChanges = 0;
+        this.queue.clear();
         this.streamError = null;
         this.keepaliveLsn = null;
         this.writeStatus();
@@ -174,9 +175,7 @@ export class MysqlReverseWorker {
       n.publication,
       {
         onTransaction: (txn) => {
-          this.queue.push(txn);
-          this.queuedChanges += txn.changes.length;
-          if (this.queuedChanges > PAUSE_AT_CHANGES) stream.pause();
+          this.queue.push(txn, stream);
           this.wake?.();
         },
         onKeepalive: (lsn, inTransaction) => {
@@ -208,7 +207,7 @@ export class MysqlReverseWorker {
       this.out.ok(`replicate ${n.id}`, `streaming green's changes from slot ${n.slot} into blue (applied ${this.applied})`);
       while (!signal.aborted) {
         if (this.streamError) throw this.streamError;
-        const batch = this.takeBatch(stream);
+        const batch = this.queue.take(this.applied, stream);
         if (!batch) {
           await new Promise<void>((resolve) => {
             this.wake = resolve;
@@ -238,7 +237,7 @@ export class MysqlReverseWorker {
         }
         this.applyCapacity.changes += result.changes;
         this.applyCapacity.busyMs += performance.now() - started;
-        this.countRate(result.changes);
+        this.rate.add(result.changes);
         this.writeStatus();
       }
     } finally {
@@ -246,27 +245,6 @@ export class MysqlReverseWorker {
       signal.removeEventListener('abort', onAbort);
       await stream.stop();
     }
-  }
-
-  /** Whole transactions from the queue, up to replication.batchSize changes; those blue already has are skipped. */
-  private takeBatch(stream: ChangeStream): SourceTransaction[] | null {
-    while (this.queue.length) {
-      const batch: SourceTransaction[] = [];
-      let size = 0;
-      let taken = 0;
-      while (taken < this.queue.length && (size === 0 || size + this.queue[taken]!.changes.length <= this.env.replication.batchSize)) {
-        const txn = this.queue[taken++]!;
-        this.queuedChanges -= txn.changes.length;
-        size += Math.max(1, txn.changes.length);
-        // committed on blue before a restart (the acknowledgement to green was lost)
-        if (this.applied && compareLsn(txn.commitLsn, this.applied) < 0) continue;
-        batch.push(txn);
-      }
-      this.queue.splice(0, taken);
-      if (this.queuedChanges < RESUME_AT_CHANGES) stream.resume();
-      if (batch.length) return batch;
-    }
-    return null;
   }
 
   /** Every second a transactional logical message on green: its commit time, applied on blue, measures lag (as the PostgreSQL worker). */
@@ -289,18 +267,9 @@ export class MysqlReverseWorker {
     return setInterval(() => void beat(), this.options.sourceHeartbeatMs ?? HEARTBEAT_EVERY_MS);
   }
 
-  private countRate(rows: number): void {
-    const now = Date.now();
-    this.rateWindow.push({ at: now, rows });
-    while (this.rateWindow.length && this.rateWindow[0]!.at < now - 5000) this.rateWindow.shift();
-  }
-
   status(): WorkerStatusFile {
     const now = Date.now();
-    while (this.rateWindow.length && this.rateWindow[0]!.at < now - 5000) this.rateWindow.shift();
-    const rows = this.rateWindow.reduce((s, r) => s + r.rows, 0);
-    const span = Math.max(1000, Math.min(5000, now - (this.rateWindow[0]?.at ?? now)));
-    const oldest = this.queue[0];
+    const oldest = this.queue.oldest;
     return {
       stream: this.names.id,
       slot: this.names.slot,
@@ -310,7 +279,7 @@ export class MysqlReverseWorker {
       direction: 'reverse',
       lagMs: this.phase !== 'cdc' ? null : this.disconnectedSince !== null ? now - this.disconnectedSince : oldest ? Math.max(0, now - oldest.commitTime.getTime()) : 0,
       lagBytes: null,
-      appliedRowsPerSec: Math.round((rows * 1000) / span),
+      appliedRowsPerSec: this.rate.perSecond(now),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
       deadLetters: this.deadLetters,
       applyCapacity: {
@@ -327,21 +296,8 @@ export class MysqlReverseWorker {
     };
   }
 
-  /** One asynchronous write at a time; a request meanwhile writes the newest state after it. */
   private writeStatus(): void {
-    if (this.statusWriting) {
-      this.statusDirty = true;
-      return;
-    }
-    this.statusWriting = writeStatusFileAsync(this.names.statusFile, this.status())
-      .catch(() => {})
-      .finally(() => {
-        this.statusWriting = null;
-        if (this.statusDirty) {
-          this.statusDirty = false;
-          this.writeStatus();
-        }
-      });
+    this.statusWriter.write();
   }
 }
 

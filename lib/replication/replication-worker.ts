@@ -8,15 +8,22 @@ import { ChangeApplier, type ApplyTable, type SubmittedBatch } from './change-ap
 import { ChangeStream, type SourceTransaction } from './change-stream.ts';
 import { openApplySession } from './apply-session.ts';
 import { countDeadLetters, ensureControlSchema, readAppliedCommitAt, readAppliedLsn, resetStream, writeAppliedLsn } from './control-schema.ts';
+import { pacingSchema } from '../config/common-schema.ts';
+import type { PacingFigures } from '../platform/roles.ts';
+import { openSourceThrottler } from '../throttle/open-source-throttler.ts';
+import type { SourceThrottler } from '../throttle/source-throttler.ts';
 import { planChunks, runFullLoad } from './full-load.ts';
 import { compareLsn, maxLsn } from './lsn.ts';
 import { mappingEngine, resolveMappedTables, sourceName, targetName } from '../mappings/mapped-tables.ts';
 import { createSlot, createSlotWithSnapshot, ensurePublication, slotInfo, type ExportedSlot } from './replication-slot.ts';
 import { quoteLiteral } from './sql-names.ts';
-import { writeStatusFileAsync, type WorkerStatusFile } from './status-file.ts';
+import type { WorkerStatusFile } from './status-file.ts';
+import { AppliedRateWindow, WorkerStatusWriter } from './status-writer.ts';
 import { appliedByKit, streamNames, type Direction, type StreamNames } from './stream-names.ts';
 import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
+import { TransactionQueue } from './transaction-queue.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
+import { pruneChangedKeysEvery } from '../postgres/changed-key-retention.ts';
 
 export interface WorkerOptions {
   readonly wave?: string;
@@ -31,14 +38,13 @@ export interface WorkerOptions {
   readonly heartbeatMs?: number;
   /** How often CDC emits its heartbeat on the source. @default HEARTBEAT_EVERY_MS */
   readonly sourceHeartbeatMs?: number;
+  /** Forward: how often the record of changed keys is pruned. @default PRUNE_CHANGED_KEYS_EVERY_MS */
+  readonly changedKeyPruneMs?: number;
 }
 
-const PAUSE_AT_CHANGES = 50_000;
-const RESUME_AT_CHANGES = 10_000;
 const IDLE_PING_MS = 250;
 /** Batches in flight on the apply session at once. */
 const PIPELINE_DEPTH = 2;
-const STATUS_MIN_INTERVAL_MS = 50;
 /** How long the worker keeps reconnecting after a lost connection before it fails. */
 const RECONNECT_FOR_MS = 120_000;
 const CONNECTION_LOSS_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
@@ -70,6 +76,7 @@ export class ReplicationWorker {
   private busySince: number | null = null;
   private cdcStartedAt: number | null = null;
   private fullLoadSeconds: number | undefined;
+  private fullLoadPacing: PacingFigures | undefined;
   private phase: ReplicationStatus['phase'] = 'not-started';
   private error: string | undefined;
   private applied: string | null = null;
@@ -79,9 +86,8 @@ export class ReplicationWorker {
   private cdcSince: string | undefined;
   private liveSince: string | undefined;
   private heartbeatError: string | undefined;
-  private readonly rateWindow: { at: number; rows: number }[] = [];
-  private queue: SourceTransaction[] = [];
-  private queuedChanges = 0;
+  private readonly rate = new AppliedRateWindow();
+  private readonly queue: TransactionQueue<SourceTransaction>;
   private keepaliveLsn: string | null = null;
   private wake: (() => void) | null = null;
   private streamError: Error | null = null;
@@ -97,10 +103,7 @@ export class ReplicationWorker {
    * first transaction arrives the queue is empty, which must not read as "no lag" (see status()).
    */
   private catchUp: { readonly untilLsn: string; readonly since: number; readonly reconnected: boolean } | null = null;
-  private lastStatusWrite = 0;
-  private trailingWrite: NodeJS.Timeout | null = null;
-  private statusWriting: Promise<void> | null = null;
-  private statusDirty = false;
+  private readonly statusWriter: WorkerStatusWriter;
   /** Batches sent to the apply session and not yet settled, oldest first. */
   private readonly inflight: SubmittedBatch[] = [];
 
@@ -111,6 +114,8 @@ export class ReplicationWorker {
     private readonly out: Output,
   ) {
     this.names = streamNames(env, direction, options.wave);
+    this.queue = new TransactionQueue({ batchSize: env.replication.batchSize, firstBatch: FIRST_BATCH_CHANGES });
+    this.statusWriter = new WorkerStatusWriter(this.names.statusFile, () => this.status());
   }
 
   /** Runs until `signal` aborts (then status `stopped`) or a fatal error (status `failed`, rethrown). */
@@ -131,7 +136,7 @@ export class ReplicationWorker {
     } finally {
       clearInterval(heartbeat);
       this.writeStatus(true);
-      await this.statusSettled();
+      await this.statusWriter.settled();
     }
   }
 
@@ -151,15 +156,14 @@ export class ReplicationWorker {
       } catch (err) {
         if (signal.aborted || !isConnectionLoss(err)) throw err;
         this.disconnectedSince ??= Date.now();
-        const oldest = this.inflight[0]?.txns[0] ?? this.queue[0];
+        const oldest = this.inflight[0]?.txns[0] ?? this.queue.oldest;
         if (oldest && this.lostOldestCommitAt === null) this.lostOldestCommitAt = oldest.commitTime.getTime();
         if (Date.now() - this.disconnectedSince > RECONNECT_FOR_MS) throw err;
         const message = (err as Error).message;
         if (attempt === 1 || attempt % 20 === 0) this.out.warn(`replicate ${this.names.id}`, `connection lost (${message}): reconnecting (attempt ${attempt})`);
         this.error = `reconnecting: ${message}`;
         // what was read but not applied is read again from the slot
-        this.queue = [];
-        this.queuedChanges = 0;
+        this.queue.clear();
         this.inflight.length = 0;
         this.streamError = null;
         this.keepaliveLsn = null;
@@ -216,7 +220,7 @@ export class ReplicationWorker {
         await writeAppliedLsn(writer, n.slot, this.direction, this.options.fromPosition, null);
         this.applied = this.options.fromPosition;
       }
-      await this.cdc(reader, transformers, signal);
+      await this.cdc(reader, writer, transformers, signal);
     } finally {
       for (const t of transformers) t.transformer.close();
       await reader.end().catch(() => {});
@@ -281,6 +285,7 @@ export class ReplicationWorker {
     this.writeStatus(true);
     let snapshotName: string;
     let holder: pg.Client | null = null;
+    let throttler: SourceThrottler | undefined;
     if (exported) snapshotName = exported.snapshotName;
     else {
       // resumed (or the slot came from `snapshot`): a fresh snapshot; CDC replays from the slot's
@@ -305,7 +310,10 @@ export class ReplicationWorker {
         }
       }
       await this.loadedRowCounts(writer);
+      // the full load reads blue while it serves customers: paced against its health (lib/throttle)
+      throttler = openSourceThrottler({ pacing: this.env.pacing ?? pacingSchema.parse({}), source: { url: n.readUrl }, router: this.env.router }, this.out);
       await runFullLoad({
+        throttler,
         sourceUrl: n.readUrl,
         targetUrl: n.writeUrl,
         slot: n.slot,
@@ -330,12 +338,14 @@ export class ReplicationWorker {
             t.rows += rows;
             t.loadSeconds = Math.round(performance.now() - this.loadStarted.get(table)!) / 1000;
           }
-          this.countRate(rows);
-          this.out.progress({ topic: `full-load ${table}`, done: t?.rows ?? rows, total: t?.totalRows ?? undefined, unit: 'rows' });
+          this.rate.add(rows);
+          this.out.progress({ topic: `full-load ${table}`, done: t?.rows ?? rows, total: t?.totalRows ?? undefined, unit: 'rows', figures: throttler?.progressFigures() });
         },
       });
     } finally {
       await holder?.end().catch(() => {});
+      if (throttler) this.fullLoadPacing = throttler.figures();
+      await throttler?.close();
     }
     if (signal.aborted) return;
     if (this.loadStarted.size) this.fullLoadSeconds = Math.round(performance.now() - Math.min(...this.loadStarted.values())) / 1000;
@@ -361,7 +371,7 @@ export class ReplicationWorker {
     }
   }
 
-  private async cdc(reader: pg.Client, tables: readonly ApplyTable[], signal: AbortSignal): Promise<void> {
+  private async cdc(reader: pg.Client, writer: pg.Client, tables: readonly ApplyTable[], signal: AbortSignal): Promise<void> {
     const n = this.names;
     this.phase = 'cdc';
     this.cdcStartedAt = performance.now();
@@ -385,9 +395,7 @@ export class ReplicationWorker {
     };
     const stream = new ChangeStream(n.readUrl, n.slot, n.publication, {
       onTransaction: (txn) => {
-        this.queue.push(txn);
-        this.queuedChanges += txn.changes.length;
-        if (this.queuedChanges > PAUSE_AT_CHANGES) stream.pause();
+        this.queue.push(txn, stream);
         this.wake?.();
       },
       onKeepalive: (lsn, inTransaction, reply) => {
@@ -400,37 +408,13 @@ export class ReplicationWorker {
         this.wake?.();
       },
     }, this.options.replicateOwnChanges === true ? () => false : appliedByKit(this.env, this.direction), await logicalMessagesSupported(reader));
-    // Slow start: a backlog's first batches are small, so its first rows land within moments;
-    // each batch may then be a few times larger than the one before, up to batchSize.
-    let batchLimit = Math.min(FIRST_BATCH_CHANGES, this.env.replication.batchSize);
-    /** Whole transactions from the queue, up to batchLimit changes (at least one transaction). */
-    const takeBatch = (): SourceTransaction[] | null => {
-      while (this.queue.length) {
-        const batch: SourceTransaction[] = [];
-        let size = 0;
-        const limit = batchLimit;
-        batchLimit = Math.min(batchLimit * 4, this.env.replication.batchSize);
-        let taken = 0;
-        while (taken < this.queue.length && (size === 0 || size + this.queue[taken]!.changes.length <= limit)) {
-          const txn = this.queue[taken++]!;
-          this.queuedChanges -= txn.changes.length;
-          size += txn.changes.length;
-          // already applied before a restart (the target committed, the acknowledgement was lost)
-          if (this.applied && compareLsn(txn.commitLsn, this.applied) < 0) continue;
-          batch.push(txn);
-        }
-        // one splice per batch: shift() per transaction moves a long queue's whole backing store
-        // each time (a backlog queue lives in V8's large-object space, which cannot be left-trimmed)
-        this.queue.splice(0, taken);
-        if (this.queuedChanges < RESUME_AT_CHANGES) stream.resume();
-        if (batch.length) return batch;
-      }
-      return null;
-    };
+    // slow start again: a backlog's first rows land within moments
+    this.queue.restartSlowStart();
     const onAbort = () => this.wake?.();
     signal.addEventListener('abort', onAbort);
     const inflight = this.inflight;
     let heartbeat: NodeJS.Timeout | undefined;
+    let pruning: NodeJS.Timeout | undefined;
     try {
       // the apply session and the stream start side by side: a backlog's first transactions are
       // queued by the time the session is ready
@@ -458,6 +442,10 @@ export class ReplicationWorker {
       this.liveSince ??= this.cdcSince;
       this.writeStatus(true);
       heartbeat = this.startSourceHeartbeat(reader);
+      // forward: the record of changed keys the frozen check reads is kept bounded
+      if (this.direction === 'forward') {
+        pruning = pruneChangedKeysEvery(writer, n.slot, () => this.applied, (m) => this.out.warn(`replicate ${n.id}`, m), this.options.changedKeyPruneMs);
+      }
       this.out.ok(`replicate ${n.id}`, `streaming changes from slot ${n.slot} (applied ${this.applied})`);
       let lastPing = 0;
       // stopping: batches already sent still settle and count
@@ -465,7 +453,7 @@ export class ReplicationWorker {
         if (this.streamError) throw this.streamError;
         // keep PIPELINE_DEPTH batches on the session: the target executes one while the next is built
         while (!signal.aborted && inflight.length < PIPELINE_DEPTH) {
-          const batch = takeBatch();
+          const batch = this.queue.take(this.applied, stream);
           if (!batch) break;
           this.busySince ??= performance.now();
           inflight.push(applier.submit(batch, this.replayUntil));
@@ -498,9 +486,7 @@ export class ReplicationWorker {
         if (result instanceof Error) {
           // the batches submitted behind it were not sent: submit them again after this one
           for (const later of inflight) await later.done;
-          const again = inflight.splice(0).flatMap((b) => b.txns);
-          this.queue.unshift(...again);
-          this.queuedChanges += again.reduce((sum, t) => sum + t.changes.length, 0);
+          this.queue.requeue(inflight.splice(0).flatMap((b) => b.txns));
           result = await applier.recover(head.txns, this.replayUntil, result);
         }
         this.applied = head.endLsn;
@@ -511,7 +497,7 @@ export class ReplicationWorker {
           const t = this.tables.get(table);
           if (t) t.cdcChanges += count;
         }
-        this.countRate(result.changes);
+        this.rate.add(result.changes);
         this.applyCapacity.changes += result.changes;
         if (!inflight.length && this.busySince !== null) {
           this.applyCapacity.busyMs += performance.now() - this.busySince;
@@ -523,6 +509,7 @@ export class ReplicationWorker {
       }
     } finally {
       clearInterval(heartbeat);
+      clearInterval(pruning);
       signal.removeEventListener('abort', onAbort);
       for (const b of inflight.splice(0)) await b.done;
       await stream.stop();
@@ -573,23 +560,14 @@ export class ReplicationWorker {
    */
   private lagMs(now: number): number {
     if (this.disconnectedSince !== null) return now - Math.min(this.disconnectedSince, this.lostOldestCommitAt ?? Infinity);
-    const oldest = this.inflight[0]?.txns[0] ?? this.queue[0];
+    const oldest = this.inflight[0]?.txns[0] ?? this.queue.oldest;
     if (oldest) return Math.max(0, now - oldest.commitTime.getTime());
     if (this.catchUp) return Math.max(0, now - Math.min(this.catchUp.since, this.appliedCommitAt ?? Infinity));
     return 0;
   }
 
-  private countRate(rows: number): void {
-    const now = Date.now();
-    this.rateWindow.push({ at: now, rows });
-    while (this.rateWindow.length && this.rateWindow[0]!.at < now - 5000) this.rateWindow.shift();
-  }
-
   status(): WorkerStatusFile {
     const now = Date.now();
-    while (this.rateWindow.length && this.rateWindow[0]!.at < now - 5000) this.rateWindow.shift();
-    const rows = this.rateWindow.reduce((s, r) => s + r.rows, 0);
-    const span = Math.max(1, Math.min(5000, now - (this.rateWindow[0]?.at ?? now)));
     return {
       stream: this.names.id,
       slot: this.names.slot,
@@ -599,7 +577,7 @@ export class ReplicationWorker {
       direction: this.direction,
       lagMs: this.phase !== 'cdc' ? null : this.lagMs(now),
       lagBytes: null,
-      appliedRowsPerSec: Math.round((rows * 1000) / Math.max(span, 1000)),
+      appliedRowsPerSec: this.rate.perSecond(now),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
       deadLetters: this.deadLetters,
       applyCapacity: {
@@ -608,6 +586,7 @@ export class ReplicationWorker {
         cdcMs: this.cdcStartedAt === null ? 0 : Math.round(performance.now() - this.cdcStartedAt),
       },
       ...(this.fullLoadSeconds !== undefined ? { fullLoadSeconds: this.fullLoadSeconds } : {}),
+      ...(this.fullLoadPacing ? { fullLoadPacing: this.fullLoadPacing } : {}),
       worker: { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(now).toISOString(), alive: true },
       appliedPosition: this.phase === 'cdc' || this.phase === 'stopped' ? (this.applied ?? undefined) : undefined,
       replayUntil: this.replayUntil ?? undefined,
@@ -618,45 +597,9 @@ export class ReplicationWorker {
     };
   }
 
+  /** Throttled (see WorkerStatusWriter); `force` writes now. */
   private writeStatus(force = false): void {
-    const now = Date.now();
-    if (!force && now - this.lastStatusWrite < STATUS_MIN_INTERVAL_MS) {
-      // throttled, but the newest state must still land soon (wait --max-lag-ms and the write
-      // switch poll this file): one trailing write
-      this.trailingWrite ??= setTimeout(() => {
-        this.trailingWrite = null;
-        this.writeStatus(true);
-      }, STATUS_MIN_INTERVAL_MS - (now - this.lastStatusWrite));
-      return;
-    }
-    if (this.trailingWrite) clearTimeout(this.trailingWrite);
-    this.trailingWrite = null;
-    this.lastStatusWrite = now;
-    this.flushStatus();
-  }
-
-  /** One asynchronous write at a time; a request meanwhile writes the newest state after it. */
-  private flushStatus(): void {
-    if (this.statusWriting) {
-      this.statusDirty = true;
-      return;
-    }
-    this.statusWriting = writeStatusFileAsync(this.names.statusFile, this.status())
-      .catch(() => {
-        /* a full disk must not stop replication; the next heartbeat retries */
-      })
-      .finally(() => {
-        this.statusWriting = null;
-        if (this.statusDirty) {
-          this.statusDirty = false;
-          this.flushStatus();
-        }
-      });
-  }
-
-  /** Resolves once the newest status is on disk. */
-  private async statusSettled(): Promise<void> {
-    while (this.statusWriting) await this.statusWriting;
+    this.statusWriter.write(force);
   }
 }
 

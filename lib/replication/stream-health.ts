@@ -43,12 +43,21 @@ export interface JudgeInput {
 }
 
 /**
+ * The workers rewrite their status file every 250 ms. Past this age the worker's own lag figure
+ * is stale (a starved or frozen process): it no longer counts as it stands but grows with the
+ * file's age, and the stream says so — long before the file is old enough to call it `stalled`.
+ */
+export const STATUS_FRESH_MS = 2000;
+
+/**
  * Lag and liveness of one stream measured against the source, not taken from the worker's own
  * report: bytes = the source's current WAL position minus the slot's confirmed position; time =
  * age of the newest heartbeat the target has applied (the worker emits one on the source every
  * second and it travels through the slot like any change), less the heartbeat interval. A worker
  * that is running (per its status file) but whose heartbeat, or whose status file, is older than
  * `maxHeartbeatAgeMs` is `stalled`, whatever the process table says (SIGSTOP, a hung socket).
+ * The worker's own figure counts only while its file is fresh (STATUS_FRESH_MS); when no
+ * heartbeat measures the lag, a stale figure counts as its value plus the file's age.
  */
 export function judgeStream(input: JudgeInput): StreamJudgement {
   const { file, source, target, localNowMs, maxHeartbeatAgeMs } = input;
@@ -62,11 +71,15 @@ export function judgeStream(input: JudgeInput): StreamJudgement {
 
   const fileAgeMs = file.worker ? Math.max(0, localNowMs - Date.parse(file.worker.heartbeatAt)) : Infinity;
   const streamingForMs = file.cdcSince ? Math.max(0, localNowMs - Date.parse(file.cdcSince)) : 0;
-  // heartbeats are judged once CDC has streamed for a whole heartbeat limit (before that, the
-  // newest applied commit may be from before a restart) and only when the worker can emit them
-  const measured = file.phase === 'cdc' && file.heartbeat?.error === undefined && file.heartbeat !== undefined && streamingForMs >= maxHeartbeatAgeMs;
+  // heartbeats are measured only in CDC and when the worker can emit them
+  const newestAppliedAgeMs =
+    file.phase === 'cdc' && file.heartbeat !== undefined && file.heartbeat.error === undefined && source && target?.sourceCommitAtMs != null
+      ? Math.max(0, Math.round(source.nowMs - target.sourceCommitAtMs))
+      : null;
+  // in the first limit after CDC began, the newest applied commit may predate a restart: it counts
+  // only when it is from this CDC session (younger than the session; durations, so no clock skew)
   const heartbeatAgeMs =
-    measured && source && target?.sourceCommitAtMs != null ? Math.max(0, Math.round(source.nowMs - target.sourceCommitAtMs)) : null;
+    newestAppliedAgeMs !== null && (streamingForMs >= maxHeartbeatAgeMs || newestAppliedAgeMs <= streamingForMs) ? newestAppliedAgeMs : null;
 
   const problems: string[] = [];
   if (fileAgeMs > maxHeartbeatAgeMs) {
@@ -77,17 +90,24 @@ export function judgeStream(input: JudgeInput): StreamJudgement {
   }
 
   let lagMs: number | null = null;
+  let staleNote: string | null = null;
   if (file.phase === 'cdc') {
+    const freshFile = fileAgeMs <= Math.min(STATUS_FRESH_MS, maxHeartbeatAgeMs);
     // the worker's own figure (oldest change received and not applied) holds only while it is fresh
-    const own = fileAgeMs <= maxHeartbeatAgeMs ? file.lagMs : null;
+    const own = freshFile ? file.lagMs : null;
     const fromHeartbeat = heartbeatAgeMs === null ? null : Math.max(0, heartbeatAgeMs - (file.heartbeat?.everyMs ?? HEARTBEAT_EVERY_MS));
-    // a frozen file's lag grows with its age: the changes since then are not applied either
-    const frozen = own === null && file.lagMs !== null ? file.lagMs + fileAgeMs : null;
-    const candidates = [own, fromHeartbeat, frozen].filter((x): x is number => x !== null);
+    // nothing from the source measures it: a stale figure grows with the file's age (the changes
+    // since then are not known to be applied)
+    const aged = own === null && fromHeartbeat === null && file.lagMs !== null ? file.lagMs + Math.round(fileAgeMs) : null;
+    if (aged !== null && problems.length === 0) {
+      staleNote = `the worker's status is ${Math.round(fileAgeMs)} ms old (it rewrites it every 250 ms; stale after ${Math.min(STATUS_FRESH_MS, maxHeartbeatAgeMs)} ms) and no heartbeat measures the lag on the source: its lag ${file.lagMs} ms counts as ${aged} ms (starved or frozen? see replicate status)`;
+    }
+    const candidates = [own, fromHeartbeat, aged].filter((x): x is number => x !== null);
     lagMs = candidates.length ? Math.max(...candidates) : null;
   }
   if (problems.length) {
     return { phase: 'stalled', lagMs, lagBytes, heartbeatAgeMs, error: `stalled: ${problems.join('; ')}; the worker is frozen or cut off: see replicate status, then replicate stop and replicate start` };
   }
-  return { phase: file.phase, lagMs, lagBytes, heartbeatAgeMs, ...(file.error ? { error: file.error } : {}) };
+  const error = [file.error, staleNote].filter((x): x is string => !!x).join('; ');
+  return { phase: file.phase, lagMs, lagBytes, heartbeatAgeMs, ...(error ? { error } : {}) };
 }

@@ -44,6 +44,10 @@ export class RouterClient implements TrafficRouter, ShadowMirror {
     return this.call<ShadowFigures>('PUT', '/shadow', settings ?? { percent: 0 });
   }
 
+  shadowFigures(): Promise<ShadowFigures> {
+    return this.call<ShadowFigures>('GET', '/shadow');
+  }
+
   shadowSamples(after: number, limit: number): Promise<{ samples: ShadowSample[]; figures: ShadowFigures }> {
     return this.call('GET', `/shadow/samples?after=${after}&limit=${limit}`);
   }
@@ -78,6 +82,13 @@ export class RouterClient implements TrafficRouter, ShadowMirror {
       throw new CutoverError('CONNECTION_FAILED', `${url} answered ${res.status} with something that is not JSON: ${text.slice(0, 80)}`, {
         received: this.base,
         fix: 'router.adminUrl must point at the router admin port, not at its traffic port or at an app',
+      });
+    }
+    if (res.status === 404) {
+      // not the kit's router admin API, or an older one without this endpoint (e.g. /shadow)
+      throw new CutoverError('NOT_SUPPORTED', `router refused ${method} ${path}: no such endpoint (404) at ${this.base}`, {
+        received: this.base,
+        fix: "router.adminUrl must point at the kit's router admin port, and the router must be this kit's version",
       });
     }
     if (!res.ok) {

@@ -317,8 +317,10 @@ export class RouterCore {
         if (ok) {
           recorder.answered(status, ms);
           if (keep && kept) {
-            const answer: ShadowAnswer = { status, body: Buffer.concat(kept).toString('utf8'), contentType: String(up.headers['content-type'] ?? ''), ms: Math.round(ms * 100) / 100 };
-            setImmediate(() => keep(answer));
+            // this runs before the pipe ends the client's response (listener order): joining and
+            // decoding blue's body, and the shadow call, wait until the client has its answer
+            const chunks = kept;
+            setImmediate(() => keep({ status, body: Buffer.concat(chunks).toString('utf8'), contentType: String(up.headers['content-type'] ?? ''), ms: Math.round(ms * 100) / 100 }));
           }
         } else {
           recorder.failed(ms);

@@ -272,15 +272,18 @@ function example(d: Difference, cls: SampleClass, acceptedReason?: string): Shad
 }
 
 /**
- * The shadow gate: too few samples compared is "not proven" (a comparison of nothing never
- * passes); a judged route (at least `minSamples` samples) whose mismatch rate is above
+ * The shadow gate: too few samples compared, or no route with enough to judge, is "not proven"
+ * (a comparison of nothing never passes); a judged route (at least `minSamples` samples) whose mismatch rate is above
  * `maxMismatchPercent` is red. Routes with fewer samples are reported, not judged.
  */
 export function judgeShadow(routes: readonly ShadowRouteFigures[], compared: number, seconds: number, config: Pick<ShadowConfig, 'minSamples' | 'maxMismatchPercent'>): ShadowGate {
   const reasons: string[] = [];
   let unproven: string | null = null;
-  if (compared < config.minSamples) {
+  if (compared < Math.max(1, config.minSamples)) {
     unproven = `not proven: only ${compared} sample(s) compared in ${Math.round(seconds)} s (minimum ${config.minSamples}, shadow.minSamples): send GET traffic through the router, raise shadow.percent or shadow.seconds`;
+  } else if (!routes.some((r) => r.judged)) {
+    // enough samples in all, but spread so thin that no route's rate was judged: nothing was proven
+    unproven = `not proven: ${compared} sample(s) compared in ${Math.round(seconds)} s, but no route reached ${config.minSamples} (shadow.minSamples), so no route's mismatch rate was judged: raise shadow.percent or shadow.seconds, or group paths with shadow.routes`;
   }
   for (const r of routes) {
     if (!r.judged || r.mismatchPercent === null || r.mismatchPercent <= config.maxMismatchPercent) continue;

@@ -4,6 +4,7 @@ import { CutoverError } from '../errors.ts';
 import type { ReplicationStatus } from '../platform/roles.ts';
 import { positionAtLeast } from './position-order.ts';
 import { planRollbackWithoutRouter, rollbackWithoutRouter, routerStateOrNull } from './rollback-without-router.ts';
+import { planShadowOff, shadowReadsOff } from './shadow-off.ts';
 import { routerTarget } from './traffic-inputs.ts';
 import { envCommandLine } from '../engine/command-line.ts';
 
@@ -99,6 +100,7 @@ export async function planRollback(ctx: PhaseContext): Promise<PlanStep[]> {
     return [{ action: 'refuse', target: r, detail: finalizedRefusal(ctx, history.finalized).message }];
   }
   if (state.readWeightGreen !== 0) steps.push({ action: 'router.setReadWeight', target: r, detail: `reads ${state.readWeightGreen} % -> 0 % green, at once` });
+  steps.push(...(await planShadowOff(ctx)));
   if (state.writeTarget === 'green' && history.finalized) {
     steps.push(
       { action: 'router.holdWrites', target: r, detail: `writes held at most ${ctx.env.switch.maxHoldMs} ms` },
@@ -159,6 +161,8 @@ export async function runRollback(ctx: PhaseContext): Promise<PhaseOutcome> {
     done.push('reads to blue');
   }
   const readsBackMs = Math.round(performance.now() - t0);
+  const shadowOff = await shadowReadsOff(ctx, 'rollback');
+  if (shadowOff) done.push(shadowOff);
   if (state.writeTarget === 'green') {
     return history.finalized ? forcedAfterFinalize(ctx, history.finalized, t0, readsBackMs) : writesBackFromGreen(ctx, history, t0, readsBackMs);
   }

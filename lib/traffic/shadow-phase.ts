@@ -2,6 +2,7 @@ import type { Phase, PhaseContext, PhaseOutcome, PlanStep } from '../engine/phas
 import { CutoverError } from '../errors.ts';
 import { outcomeMemo } from '../phases/outcome-memo.ts';
 import type { ShadowFigures, ShadowMirror, ShadowSettings } from '../platform/roles.ts';
+import { shadowReadsOff } from './shadow-off.ts';
 import { ShadowTally, type Difference, type ShadowReport } from '../shadow/shadow-tally.ts';
 import { routerTarget } from './traffic-inputs.ts';
 
@@ -77,6 +78,11 @@ export const shadowPhase: Phase = {
         fix: 'move reads back first (`cutover shift --to 0`), or go on with the shift',
       });
     }
+    const missing = await mirrorMissing(ctx, ctx.platform.shadow!);
+    if (missing) {
+      ctx.out.error('shadow', `not available: ${missing}`);
+      return remember(ctx, { kind: 'not-available', why: missing });
+    }
     const report = await compareShadowReads(ctx, ctx.platform.shadow!);
     printReport(ctx, report);
     return remember(ctx, { kind: 'report', report });
@@ -89,8 +95,8 @@ export const shadowPhase: Phase = {
   },
 
   async rollback(ctx) {
-    if (ctx.platform.shadow) await ctx.journal.step('router.configureShadow', { percent: 0, reason: 'shadow rollback' }, () => ctx.platform.shadow!.configureShadow(null));
-    return { ok: true, summary: 'shadow reads off (they never changed what clients got)' };
+    const off = await shadowReadsOff(ctx, 'shadow');
+    return { ok: true, summary: `${off ?? 'shadow reads were already off'} (they never changed what clients got)` };
   },
 };
 
@@ -106,6 +112,17 @@ function unavailable(ctx: PhaseContext): string | null {
     return 'an ALB cannot mirror requests (its actions forward, redirect, return a fixed response or authenticate), so green\'s answers cannot be compared with blue\'s here; put the kit\'s router in front of both apps, or set shadow.skip: { reason } in the config to go on without the comparison';
   }
   return `environment ${ctx.env.name} has no router configured (router.adminUrl): shadow reads need the kit's router in front of both apps`;
+}
+
+/** A router that answers but has no shadow endpoint (not the kit's, or older) cannot mirror: why, or null. */
+async function mirrorMissing(ctx: PhaseContext, mirror: ShadowMirror): Promise<string | null> {
+  try {
+    await mirror.shadowFigures();
+    return null;
+  } catch (err) {
+    if (!(err instanceof CutoverError) || err.code !== 'NOT_SUPPORTED') throw err;
+    return `the router at ${routerTarget(ctx)} has no shadow endpoint (${err.message}), so it cannot mirror reads to green; run the kit's router in front of both apps, or set shadow.skip: { reason } in the config to go on without the comparison`;
+  }
 }
 
 function secondsOf(ctx: PhaseContext): number {

@@ -6,6 +6,7 @@ import type { Phase, PhaseContext, PhaseOutcome, PlanStep } from '../engine/phas
 import { CutoverError } from '../errors.ts';
 import { describeFigures, evaluateGates, type GateVerdict } from './gates.ts';
 import { duration, watchGates } from './gate-watch.ts';
+import { shadowReadsOff } from './shadow-off.ts';
 import { runSmoke } from './smoke.ts';
 import { greenAppUrl, routerTarget, streamingLagMs, validationAgeSeconds } from './traffic-inputs.ts';
 
@@ -132,7 +133,9 @@ export const shiftPhase: Phase = {
 
   async rollback(ctx) {
     await ctx.journal.step('router.setReadWeight', { to: 0, reason: 'shift rollback' }, () => ctx.platform.router.setReadWeight(0));
-    return { ok: true, summary: 'reads back on blue (0 % green)', figures: { readWeightGreen: 0 } };
+    // at 0 % green a router left mirroring (a killed shadow phase) would mirror again
+    const off = await shadowReadsOff(ctx, 'shift');
+    return { ok: true, summary: `reads back on blue (0 % green)${off ? `; ${off}` : ''}`, figures: { readWeightGreen: 0 } };
   },
 };
 
@@ -176,6 +179,8 @@ async function shiftReads(ctx: PhaseContext, pauseFile: string): Promise<PhaseOu
   let weight = (await router.state()).readWeightGreen;
   const targets = targetWeights(ctx, weight);
   if (!targets.length) return { ok: true, summary: `reads already at ${weight} % green`, figures: { readWeightGreen: weight } };
+  // a router left mirroring (a killed shadow phase) would mirror again whenever reads go back to 0 %
+  await shadowReadsOff(ctx, 'shift');
 
   // moving reads back toward blue is always allowed and needs no gate
   if (targets.length === 1 && targets[0]! < weight) {

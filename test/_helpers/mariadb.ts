@@ -1,10 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { freePort } from '../../lib/net/free-port.ts';
+import { startMariadbServer, type MariadbServer } from '../../lib/rehearsal/mariadb-server.ts';
 
 /**
  * Throw-away MariaDB (or MySQL) servers for tests: one per test file, in a temp folder, on a free
@@ -78,103 +78,39 @@ export async function startTestMariadb(options: TestMariadbOptions = {}): Promis
   if ('missing' in found) throw new Error(found.missing);
   const database = options.database ?? 'app';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-test-mariadb-'));
-  const dataDir = path.join(dir, 'data');
-  const socket = path.join(dir, 'mysqld.sock');
-  mkdirSync(dataDir);
-  const asRoot = os.userInfo().uid === 0 ? ['--user=root'] : [];
-  const init = spawnSync(
-    found.installDb,
-    // its own tmpdir: bootstraps running at once in a shared /tmp have failed on each other's temporary tables
-    ['--no-defaults', `--datadir=${dataDir}`, `--tmpdir=${dir}`, ...asRoot, '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve'],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  if (init.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`mariadb-install-db failed (${init.status}): ${init.stderr || init.stdout}`);
-  }
-  const port = await freePort();
-  const logFile = path.join(dir, 'server.log');
-  const child: ChildProcess = spawn(
-    found.server,
-    [
-      '--no-defaults',
-      `--datadir=${dataDir}`,
-      `--tmpdir=${dir}`,
-      ...asRoot,
-      '--bind-address=127.0.0.1',
-      `--port=${port}`,
-      `--socket=${socket}`,
-      `--pid-file=${path.join(dir, 'mysqld.pid')}`,
-      `--log-error=${logFile}`,
-      `--log-bin=${path.join(dir, 'binlog')}`,
-      '--binlog-format=ROW',
-      '--server-id=1',
-      '--skip-name-resolve',
-      '--character-set-server=utf8mb4',
-      '--collation-server=utf8mb4_unicode_ci',
-      // small: several test files run at once on a 2-core machine
-      '--innodb-buffer-pool-size=32M',
-      '--innodb-log-file-size=16M',
-      '--performance-schema=OFF',
-      '--max-connections=200',
-      ...(options.serverArgs ?? []),
-    ],
-    { stdio: 'ignore' },
-  );
-  let exited = false;
-  // a process that dies without running afterAll (a crash, an uncaught error) takes its server along
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  child.on('exit', () => {
-    exited = true;
-    process.off('exit', killOnExit);
-  });
-  const stop = async (): Promise<void> => {
-    if (!exited && child.pid) {
-      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      await gone;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  // the rehearsal's launcher (lib/rehearsal/mariadb-server.ts), filled from the bootstrapped template, sized for tests
+  let server: MariadbServer;
   try {
-    // root@localhost authenticates by socket (we are its OS user, or the server runs as us):
-    // create a TCP admin account with a generated password
-    const password = randomBytes(18).toString('base64url');
-    const deadline = Date.now() + 90_000;
-    let admin: mysql.Connection | undefined;
-    for (;;) {
-      if (exited) throw new Error(`mariadbd exited while starting: ${tail(logFile)}`);
-      try {
-        admin = await mysql.createConnection({ socketPath: socket, user: os.userInfo().uid === 0 ? 'root' : os.userInfo().username });
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) throw new Error(`mariadbd did not accept connections in 90 s: ${(err as Error).message}; ${tail(logFile)}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    try {
-      await admin.query(`CREATE USER 'root'@'127.0.0.1' IDENTIFIED BY '${password}'`);
-      await admin.query(`GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION`);
-      await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
-    } finally {
-      await admin.end();
-    }
+    server = await startMariadbServer({
+      dir,
+      database,
+      initDataDir: (dataDir) => copyTemplate(found, dataDir),
+      serverArgs: [
+        // small: several test files run at once on a 2-core machine
+        '--innodb-buffer-pool-size=32M',
+        '--innodb-log-file-size=16M',
+        '--max-connections=200',
+        ...(options.serverArgs ?? []),
+      ],
+    });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const stop = () => server.stop();
+  try {
+    const { port } = server;
+    const password = decodeURIComponent(new URL(server.url).password);
     const urlFor = (db: string, user = { name: 'root', password }) =>
       `mysql://${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
     const connect = (db = database) =>
       mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password, database: db, multipleStatements: true, charset: 'utf8mb4', timezone: 'Z' });
-    const probe = await connect();
-    const [[row]] = (await probe.query('SELECT version() AS v')) as unknown as [{ v: string }[]];
-    await probe.end();
     return {
       url: urlFor(database),
       port,
       password,
       database,
-      version: row!.v,
+      version: server.version,
       urlFor,
       connect,
       async exec(sql, db) {
@@ -201,10 +137,66 @@ export async function startTestMariadb(options: TestMariadbOptions = {}): Promis
   }
 }
 
-function tail(file: string): string {
+/**
+ * One mariadb-install-db per server binary, shared by every test file of this and later runs
+ * (under the temp dir, keyed by the binaries' path, size and mtime), copied into each server's
+ * data folder: the bootstrap took 1 s of CPU but up to 17 s on a busy disk (it syncs), and ran
+ * synchronously, holding up the PostgreSQL server its test file starts alongside. Built in a
+ * private folder and renamed into place, so a worker never copies a half-written one.
+ */
+let template: Promise<string> | undefined;
+async function copyTemplate(binaries: MariadbBinaries, dataDir: string): Promise<void> {
+  template ??= makeTemplate(binaries).catch((err: unknown) => {
+    template = undefined;
+    throw err;
+  });
+  const from = await template;
+  await run('cp', ['-a', '--', `${from}/.`, dataDir]);
+}
+
+async function makeTemplate(binaries: MariadbBinaries): Promise<string> {
+  const key = createHash('sha256')
+    .update([binaries.server, binaries.installDb].map((f) => `${f} ${statSync(f).size} ${statSync(f).mtimeMs}`).join('\n'))
+    .digest('hex')
+    .slice(0, 16);
+  const root = path.join(os.tmpdir(), 'cutover-test-mariadb-templates');
+  mkdirSync(root, { recursive: true });
+  const folder = path.join(root, key);
+  const data = path.join(folder, 'data');
+  if (existsSync(path.join(folder, 'ready'))) return data;
+  const building = mkdtempSync(`${folder}.building-`);
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-8).join('\n');
-  } catch {
-    return '(no server log)';
+    mkdirSync(path.join(building, 'data'));
+    const asRoot = os.userInfo().uid === 0 ? ['--user=root'] : [];
+    // its own tmpdir: bootstraps running at once in a shared /tmp have failed on each other's temporary tables
+    await run(binaries.installDb, [
+      '--no-defaults',
+      `--datadir=${path.join(building, 'data')}`,
+      `--tmpdir=${building}`,
+      ...asRoot,
+      '--auth-root-authentication-method=socket',
+      '--skip-test-db',
+      '--skip-name-resolve',
+    ]);
+    writeFileSync(path.join(building, 'ready'), ''); // last: marks a complete template
+    try {
+      renameSync(building, folder);
+    } catch (err) {
+      if (!existsSync(path.join(folder, 'ready'))) throw err;
+      rmSync(building, { recursive: true, force: true }); // another worker's is in place: use that
+    }
+    return data;
+  } catch (err) {
+    rmSync(building, { recursive: true, force: true });
+    throw err;
   }
 }
+
+function run(command: string, args: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile(command, args, { timeout: 120_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${path.basename(command)} failed (${err.code ?? err.signal}): ${stderr || stdout || err.message}`)) : resolve(),
+    ),
+  );
+}
+

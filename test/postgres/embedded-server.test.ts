@@ -28,8 +28,12 @@ describe('embedded PostgreSQL', () => {
     await expect(connect(server.url.replace(encodeURIComponent(server.password), 'wrong'))).rejects.toThrow(/password/);
   });
 
-  test('stop leaves no server process behind', async () => {
+  test('stop leaves no server process behind; a second server (a copy of the same initdb template) has its own password', async () => {
     const other = await startTestPostgres();
+    expect(other.password).not.toBe(server.password);
+    await expect(connect(other.url.replace(encodeURIComponent(other.password), encodeURIComponent(server.password)))).rejects.toThrow(/password/);
+    const c = await connect(other.url);
+    await c.end();
     const pattern = `-[D] ${other.dataDir}`; // the bracket keeps pgrep from matching its own shell
     const count = () => Number(execSync(`pgrep -f -c -- '${pattern}' || true`).toString().trim() || '0');
     expect(count()).toBeGreaterThan(0);

@@ -1,10 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import type { WorkerStatusFile } from '../../lib/replication/status-file.ts';
-import { HEARTBEAT_EVERY_MS, judgeStream, type JudgeInput } from '../../lib/replication/stream-health.ts';
+import { HEARTBEAT_EVERY_MS, judgeStream, STATUS_FRESH_MS, type JudgeInput } from '../../lib/replication/stream-health.ts';
 
 /**
  * judgeStream at its limits, from the mutation pass (issue 18): the status file's age limit is
- * inclusive like the heartbeat's, heartbeats are judged from exactly one limit after CDC began,
+ * inclusive like the heartbeat's, heartbeats are judged from exactly one limit after CDC began
+ * (before that, only one applied in this CDC session),
  * bytes are measured only where a slot position means something, and a stalled or stopped
  * stream reports exactly what it knows.
  */
@@ -48,9 +49,18 @@ function input(over: Partial<JudgeInput> = {}): JudgeInput {
 const worker = (msAgo: number, pid = 4242) => ({ pid, host: 'h', heartbeatAt: iso(msAgo), alive: true });
 
 describe('judgeStream at its limits', () => {
-  test('a status file exactly at the limit is fresh (its own lag counts); one ms older is stalled', () => {
+  test('a status file exactly STATUS_FRESH_MS old is fresh (its own lag counts); one ms older, its lag grows with its age and it says so', () => {
+    expect(judgeStream(input({ file: file({ lagMs: 70, worker: worker(STATUS_FRESH_MS) }), target: null }))).toEqual({ phase: 'cdc', lagMs: 70, lagBytes: 0x800, heartbeatAgeMs: null });
+    const stale = judgeStream(input({ file: file({ lagMs: 70, worker: worker(STATUS_FRESH_MS + 1) }), target: null }));
+    expect(stale).toMatchObject({ phase: 'cdc', lagMs: 70 + STATUS_FRESH_MS + 1, heartbeatAgeMs: null });
+    expect(stale.error).toBe(
+      `the worker's status is ${STATUS_FRESH_MS + 1} ms old (it rewrites it every 250 ms; stale after ${STATUS_FRESH_MS} ms) and no heartbeat measures the lag on the source: its lag 70 ms counts as ${70 + STATUS_FRESH_MS + 1} ms (starved or frozen? see replicate status)`,
+    );
+  });
+
+  test('a status file exactly at the heartbeat limit is stale, not stalled; one ms older is stalled', () => {
     const atLimit = judgeStream(input({ file: file({ lagMs: 70, worker: worker(LIMIT) }), target: null }));
-    expect(atLimit).toEqual({ phase: 'cdc', lagMs: 70, lagBytes: 0x800, heartbeatAgeMs: null });
+    expect(atLimit).toMatchObject({ phase: 'cdc', lagMs: 70 + LIMIT, heartbeatAgeMs: null });
     const over = judgeStream(input({ file: file({ lagMs: 70, worker: worker(LIMIT + 1) }), target: null }));
     expect(over.phase).toBe('stalled');
     expect(over.lagMs).toBe(70 + LIMIT + 1);
@@ -77,8 +87,11 @@ describe('judgeStream at its limits', () => {
     const judged = judgeStream(input({ file: file({ cdcSince: iso(LIMIT), heartbeat: { everyMs: 2000 } }), target: { sourceCommitAtMs: NOW - 5000 } }));
     expect(judged.heartbeatAgeMs).toBe(5000);
     expect(judged.lagMs).toBe(3000);
-    const early = judgeStream(input({ file: file({ cdcSince: iso(LIMIT - 1) }), target: { sourceCommitAtMs: NOW - 5000 } }));
+    // within the first limit: only a commit from this CDC session (younger than it) is measured
+    const early = judgeStream(input({ file: file({ cdcSince: iso(5000) }), target: { sourceCommitAtMs: NOW - 5001 } }));
     expect(early.heartbeatAgeMs).toBeNull();
+    const earlyFromThisSession = judgeStream(input({ file: file({ cdcSince: iso(5000) }), target: { sourceCommitAtMs: NOW - 5000 } }));
+    expect(earlyFromThisSession).toMatchObject({ heartbeatAgeMs: 5000, lagMs: 4000 });
     // a worker that does not say its interval: the default
     const defaulted = judgeStream(input({ file: file({ heartbeat: {} as WorkerStatusFile['heartbeat'] }), target: { sourceCommitAtMs: NOW - 5000 } }));
     expect(defaulted.lagMs).toBe(5000 - HEARTBEAT_EVERY_MS);

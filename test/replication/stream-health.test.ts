@@ -80,6 +80,16 @@ describe('judgeStream: lag and liveness measured against the source', () => {
     expect(j.lagMs).toBeNull();
   });
 
+  test('a starved worker (issue 18): its frozen lag 0 does not pass; the source\'s heartbeat measures it, else its figure grows with the file\'s age', () => {
+    const starved = file({ lagMs: 0, worker: { pid: 4242, host: 'h', heartbeatAt: iso(5000), alive: true } });
+    // heartbeats measure it from the source: the newest one applied is 6 s old
+    expect(judgeStream(input({ file: starved, target: { sourceCommitAtMs: NOW - 6000 } }))).toMatchObject({ phase: 'cdc', lagMs: 5000, heartbeatAgeMs: 6000 });
+    // no heartbeat (the source refuses it): the 5 s old figure counts as 5 s, and the stream says why
+    const j = judgeStream(input({ file: { ...starved, heartbeat: { everyMs: 1000, error: 'permission denied' } } }));
+    expect(j).toMatchObject({ phase: 'cdc', lagMs: 5000, heartbeatAgeMs: null });
+    expect(j.error).toMatch(/status is 5000 ms old .* its lag 0 ms counts as 5000 ms/);
+  });
+
   test('a running worker whose process is gone is failed', () => {
     const j = judgeStream(input({ alive: false }));
     expect(j.phase).toBe('failed');

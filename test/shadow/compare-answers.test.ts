@@ -136,6 +136,14 @@ describe('ShadowTally', () => {
     expect(red.reasons[0]).toContain('differs at $.v');
   });
 
+  test('fails if samples are spread so thin that no route is judged: "not proven", even with every sample differing', () => {
+    const t = new ShadowTally(shadowSchema.parse({ minSamples: 3 }), 1_000_000);
+    for (const r of ['a', 'b', 'c', 'd']) t.add(sample(`/${r}/1`, { v: 1 }, { v: 2 }));
+    const g = t.report(figures, settings, 10).gate;
+    expect(g.ok).toBe(false);
+    expect(g.unproven).toContain('4 sample(s) compared in 10 s, but no route reached 3 (shadow.minSamples)');
+  });
+
   test('mismatch rate over time: one point per route and bucket', () => {
     const t = new ShadowTally(shadowSchema.parse({ minSamples: 1 }), 1_000_000);
     t.add({ ...sample('/a/1', { v: 1 }, { v: 2 }), at: new Date(1_000_000 + 500).toISOString() });

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ResolvedEnvironment } from '../../lib/config/load.ts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { planRollback, runRollback } from '../../lib/traffic/rollback.ts';
+import { RouterClient } from '../../lib/router/router-client.ts';
 import { shadowPhase } from '../../lib/traffic/shadow-phase.ts';
 import { startRouterRig, type RouterRig } from '../router/router-rig.ts';
 import { fakePlatform } from './fakes/fake-platform.ts';
@@ -63,6 +67,60 @@ describe('shadow phase (real router)', () => {
     const verify = await shadowPhase.verify(ctx);
     expect(verify.ok).toBe(false);
     expect(verify.summary).toContain('not proven: only 0 sample(s) compared');
+  });
+});
+
+describe('rollback turns shadow reads off (a shadow phase killed half-way leaves the router mirroring)', () => {
+  const settings = { percent: 10, noisePercent: 0, timeoutMs: 1000, maxConcurrent: 8 };
+  const withShadow = () => phaseContext(testEnvironment({ router: { adminUrl: rig.router.adminUrl } }), { ...fakePlatform({ router: rig.client }), shadow: rig.client });
+
+  test('`cutover rollback`: planned, turned off, journaled and said; a second rollback has nothing to turn off', async () => {
+    await rig.client.configureShadow(settings);
+    expect((await planRollback(withShadow())).map((s) => s.detail)).toContain('shadow reads off (mirroring 10 % of GET/HEAD to green)');
+    const ctx = withShadow();
+    const outcome = await runRollback(ctx);
+    expect(outcome.ok, outcome.summary).toBe(true);
+    expect((await rig.client.shadowFigures()).settings).toBeNull();
+    expect(outcome.summary).toContain('shadow reads off');
+    expect(ctx.out.text()).toContain('shadow reads off (it mirrored 10 % of GET/HEAD to green)');
+    expect(ctx.journal.entries.filter((e) => e.action === 'router.configureShadow' && e.status === 'ok')).toHaveLength(1);
+
+    const again = withShadow();
+    expect((await runRollback(again)).summary).not.toContain('shadow');
+    expect(again.journal.entries.filter((e) => e.action === 'router.configureShadow')).toHaveLength(0);
+  });
+
+  test("the shadow phase's own rollback turns it off and says so", async () => {
+    await rig.client.configureShadow(settings);
+    const outcome = await shadowPhase.rollback(withShadow());
+    expect(outcome.summary).toBe('shadow reads off (they never changed what clients got)');
+    expect((await rig.client.shadowFigures()).settings).toBeNull();
+    expect((await shadowPhase.rollback(withShadow())).summary).toBe('shadow reads were already off (they never changed what clients got)');
+  });
+});
+
+describe('a router without a shadow endpoint (not the kit\'s, or older)', () => {
+  test('fails as "not available" (exit 1 at the gate), never a pass, and mirrors nothing', async () => {
+    // answers the router admin calls the phase needs before mirroring, and 404 to /shadow
+    const other = http.createServer((req, res) => {
+      const body = req.url === '/state' ? JSON.stringify({ readWeightGreen: 0, writeTarget: 'blue', writesHeld: false, heldCount: 0 }) : JSON.stringify({ error: 'NOT_FOUND' });
+      res.writeHead(req.url === '/state' ? 200 : 404, { 'content-type': 'application/json' }).end(body);
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+      const client = new RouterClient(url);
+      const ctx = phaseContext(testEnvironment({ router: { adminUrl: url }, ...shadow() }), { ...fakePlatform({ router: client }), shadow: client });
+      const apply = await shadowPhase.apply(ctx);
+      expect(apply.ok).toBe(false);
+      expect(apply.summary).toMatch(/^not available: the router at router http:\/\/127\.0\.0\.1:\d+ has no shadow endpoint \(router refused GET \/shadow: no such endpoint \(404\)/);
+      expect(apply.summary).toContain('shadow.skip');
+      const verify = await shadowPhase.verify(ctx);
+      expect(verify.ok).toBe(false);
+      expect(ctx.journal.entries.filter((e) => e.action === 'router.configureShadow')).toHaveLength(0);
+    } finally {
+      await new Promise<void>((r) => other.close(() => r()));
+    }
   });
 });
 

@@ -105,13 +105,14 @@ describe('shift phase (real router, live load)', () => {
   });
 
   test('fails if the alarms have no data (INSUFFICIENT_DATA or none found): not proven, never green', async () => {
-    const load = startTinyLoad(router.url);
     const p = Object.assign(fakePlatform({ router: client }), {
       alarms: { judge: async () => ({ reasons: [], unproven: 'alarm without data (INSUFFICIENT_DATA): cutover-lab-green-p99-latency', alarms: [] }) },
     });
-    const ctx = phaseContext(env({ shift: { steps: [10], bakeSeconds: 0.3 }, gates: { minRequests: 1, maxErrorRatio: 0.05, maxP99RatioToBlue: 1000, minRequestsWaitSeconds: 0.3 } }), p);
+    // no load and gates.minRequests 0: the router's own proof is not needed, so the alarms are the
+    // only thing left unproven however slow the machine is (a step short of green requests would
+    // fail as "not proven" by the router first and hide what this test is about)
+    const ctx = phaseContext(env({ shift: { steps: [10], bakeSeconds: 0.3 }, gates: { minRequests: 0, maxErrorRatio: 0.05, maxP99RatioToBlue: 1000, minRequestsWaitSeconds: 0.3 } }), p);
     const outcome = await shiftPhase.apply(ctx);
-    await load.stop();
     expect(outcome.ok).toBe(false);
     expect(outcome.summary).toMatch(/INSUFFICIENT_DATA/);
     expect((await client.state()).readWeightGreen).toBe(0);
@@ -124,6 +125,14 @@ describe('shift phase (real router, live load)', () => {
     expect(outcome.summary).toMatch(/smoke step "place order" failed.*expected status 201, got 200/);
     expect((await client.state()).readWeightGreen).toBe(0);
     expect(ctx.journal.completedSteps()).not.toContain('router.setReadWeight');
+  });
+
+  test('a router left mirroring (a killed shadow phase) is turned off by the shift, which says so, before any move', async () => {
+    await client.configureShadow({ percent: 10, noisePercent: 0, timeoutMs: 1000, maxConcurrent: 8 });
+    const ctx = phaseContext(env({ smoke: [{ ...smoke[0], expectStatus: 201 }] }), { ...fakePlatform({ router: client }), shadow: client });
+    expect((await shiftPhase.apply(ctx)).ok).toBe(false); // the smoke flow refuses the first step: nothing moved
+    expect((await client.shadowFigures()).settings).toBeNull();
+    expect(ctx.out.text()).toContain('shadow reads off (it mirrored 10 % of GET/HEAD to green)');
   });
 
   test('replication lag above the limit (a restarted server) holds the shift before any move, until it is back under the limit', async () => {

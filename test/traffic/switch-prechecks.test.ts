@@ -5,8 +5,8 @@ import { phaseContext } from './fakes/phase-context.ts';
 import { testEnvironment } from './fakes/test-env.ts';
 
 /**
- * The switch's pre-checks at their limits, from the mutation pass (issue 18): the lag limit is
- * exclusive, and a refusal is journaled and printed with the figures it judged, before anything
+ * The switch's pre-checks at their limits, from the mutation pass (issue 18): lag at the limit
+ * passes and one ms more refuses (the shift and bake gates' rule, docs/config-reference.md), and a refusal is journaled and printed with the figures it judged, before anything
  * pauses.
  */
 const env = testEnvironment({ gates: { maxLagMs: 1000 }, switch: { catchUpTimeoutMs: 200, maxHoldMs: 5000, sequenceGap: 100 } });
@@ -20,16 +20,15 @@ function readyPlatform(lagMs: number | null) {
 }
 
 describe('switch pre-checks', () => {
-  test('fails if the lag equals the limit: "under the limit" means strictly under', async () => {
-    const p = readyPlatform(1000);
+  test('lag one ms above the limit refuses; lag exactly at the limit switches (one rule with the gates)', async () => {
+    const p = readyPlatform(1001);
     const ctx = phaseContext(env, p);
     const outcome = await switchPhase.apply(ctx);
     expect(outcome.ok).toBe(false);
-    expect(outcome.summary).toBe('switch refused before anything paused: replication lag 1000 ms is not under the limit 1000 ms: wait (`cutover replicate wait`) and retry');
+    expect(outcome.summary).toBe('switch refused before anything paused: replication lag 1001 ms is above the limit 1000 ms: wait (`cutover replicate wait`) and retry');
     expect(p.log).toEqual([]);
-    // one millisecond under the limit switches
-    const under = readyPlatform(999);
-    expect((await switchPhase.apply(phaseContext(env, under))).ok).toBe(true);
+    const at = readyPlatform(1000);
+    expect((await switchPhase.apply(phaseContext(env, at))).ok).toBe(true);
   });
 
   test('a refusal is journaled and printed with the figures it judged, and reports writes still on blue', async () => {
@@ -38,7 +37,7 @@ describe('switch pre-checks', () => {
     const outcome = await switchPhase.apply(ctx);
     expect(outcome.ok).toBe(false);
     expect(outcome.figures).toEqual({ readWeightGreen: 100, lagMs: 1500, writeTarget: 'blue' });
-    const reason = 'replication lag 1500 ms is not under the limit 1000 ms: wait (`cutover replicate wait`) and retry';
+    const reason = 'replication lag 1500 ms is above the limit 1000 ms: wait (`cutover replicate wait`) and retry';
     expect(ctx.journal.notes('switch.refused')).toEqual([{ reason, readWeightGreen: 100, lagMs: 1500 }]);
     expect(ctx.out.lines.filter((l) => l.level === 'error')).toEqual([{ level: 'error', topic: 'switch', message: reason }]);
     // the journal keeps the limit the lag was judged against

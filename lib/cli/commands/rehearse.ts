@@ -16,6 +16,7 @@ interface RehearseOptions {
   readonly backupStore?: 'folder' | 's3';
   readonly legacy?: string;
   readonly legacyUrl?: string;
+  readonly pacing?: 'on' | 'off' | 'auto';
 }
 
 type Rehearse = (options: RehearseOptions & { dryRun?: boolean }, out: Output) => Promise<number>;
@@ -36,12 +37,13 @@ export function registerRehearse(program: Command, rt: CliRuntime): void {
         .choices(['postgres', 'mariadb', 'mysql']),
     )
     .option('--legacy-url <url>', 'with --legacy mariadb: use the MySQL/MariaDB server you run (mysql://admin:password@host:3306/cainiao, ROW binlog) instead of starting one')
+    .addOption(new Option('--pacing <mode>', "pace the snapshot, full load and validation reads against blue's health (auto: from 100000 orders, where they take minutes)").choices(['auto', 'on', 'off']).default('auto'))
     .addOption(new Option('--backup-store <kind>', 'where the snapshot goes: folder, or s3 (an S3-compatible server on loopback, through the S3 client)').choices(['folder', 's3']).default('folder'))
     .action(
       withoutSession<RehearseOptions>(rt, async (out, o, globals) => {
         const url = new URL('../../rehearsal/rehearse.ts', import.meta.url);
         const rehearse = exported<Rehearse>(await importOptional(url, 'the rehearsal'), 'rehearse', url);
-        return rehearse({ seed: o.seed, orders: o.orders, rate: o.rate, fault: o.fault, keep: o.keep === true, reportJson: o.reportJson, backupStore: o.backupStore, legacy: o.legacy, legacyUrl: o.legacyUrl, dryRun: globals.dryRun === true }, out);
+        return rehearse({ seed: o.seed, orders: o.orders, rate: o.rate, fault: o.fault, keep: o.keep === true, reportJson: o.reportJson, backupStore: o.backupStore, legacy: o.legacy, legacyUrl: o.legacyUrl, pacing: o.pacing, dryRun: globals.dryRun === true }, out);
       }),
     );
 }

@@ -1,0 +1,116 @@
+import { compareLsn } from './lsn.ts';
+
+/** What the queue needs of a source transaction (pgoutput's SourceTransaction, the binlog's BinlogTransaction). */
+export interface QueuedTransaction {
+  /** Start of the commit record (`pg_lsn` form): compared with the applied position. */
+  readonly commitLsn: string;
+  readonly changes: readonly unknown[];
+}
+
+/** The change stream the queue holds back when it is full (ChangeStream, BinlogReader). */
+export interface FlowControl {
+  pause(): void;
+  resume(): void;
+}
+
+export interface TransactionQueueOptions {
+  /** The largest batch, in changes (replication.batchSize). */
+  readonly batchSize: number;
+  /**
+   * Changes in the first batch after each start (slow start: a backlog's first rows land within
+   * moments; each batch may then be four times larger than the one before, up to batchSize).
+   * @default batchSize - no slow start
+   */
+  readonly firstBatch?: number;
+  /** Queued changes above which the stream is paused. @default 50_000 */
+  readonly pauseAt?: number;
+  /** Queued changes below which a paused stream resumes. @default 10_000 */
+  readonly resumeAt?: number;
+}
+
+/**
+ * The source transactions a CDC worker has read and not yet applied, in commit order, and how
+ * they leave it: in batches of whole transactions, skipping those the target already has (applied
+ * before a restart whose acknowledgement to the source was lost), pausing the stream while the
+ * queue is full. Shared by the PostgreSQL, binlog and MySQL-reverse workers.
+ */
+export class TransactionQueue<T extends QueuedTransaction> {
+  private items: T[] = [];
+  private changes = 0;
+  private batchLimit: number;
+
+  constructor(private readonly options: TransactionQueueOptions) {
+    this.batchLimit = this.firstLimit();
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  /** Changes waiting (what pausing the stream is decided on). */
+  get queuedChanges(): number {
+    return this.changes;
+  }
+
+  /** The oldest transaction waiting. */
+  get oldest(): T | undefined {
+    return this.items[0];
+  }
+
+  /** A transaction read from the stream; pauses the stream above `pauseAt` changes. */
+  push(txn: T, flow: FlowControl): void {
+    this.items.push(txn);
+    this.changes += txn.changes.length;
+    if (this.changes > (this.options.pauseAt ?? 50_000)) flow.pause();
+  }
+
+  /** Transactions taken and not applied (the batches behind a failed one): first in line again. */
+  requeue(txns: readonly T[]): void {
+    this.items.unshift(...txns);
+    for (const t of txns) this.changes += t.changes.length;
+  }
+
+  /** Drops everything (a lost connection: the stream sends it again) and starts slow again. */
+  clear(): void {
+    this.items = [];
+    this.changes = 0;
+    this.batchLimit = this.firstLimit();
+  }
+
+  /** Starts slow again (a new stream after a reconnect) without dropping anything. */
+  restartSlowStart(): void {
+    this.batchLimit = this.firstLimit();
+  }
+
+  /**
+   * Whole transactions, up to the current batch limit in changes (at least one transaction; an
+   * empty one counts as one change), leaving out those committed before `applied`. Null when
+   * nothing is left to apply. Resumes the stream once the queue is below `resumeAt`.
+   */
+  take(applied: string | null, flow: FlowControl): T[] | null {
+    while (this.items.length) {
+      const batch: T[] = [];
+      const limit = this.batchLimit;
+      this.batchLimit = Math.min(this.batchLimit * 4, this.options.batchSize);
+      let size = 0;
+      let taken = 0;
+      while (taken < this.items.length && (size === 0 || size + Math.max(1, this.items[taken]!.changes.length) <= limit)) {
+        const txn = this.items[taken++]!;
+        this.changes -= txn.changes.length;
+        size += Math.max(1, txn.changes.length);
+        if (applied && compareLsn(txn.commitLsn, applied) < 0) continue;
+        batch.push(txn);
+      }
+      // one splice per batch: shift() per transaction moves a long queue's whole backing store
+      // each time (a backlog queue lives in V8's large-object space, which cannot be left-trimmed)
+      this.items.splice(0, taken);
+      if (this.changes < (this.options.resumeAt ?? 10_000)) flow.resume();
+      if (batch.length) return batch;
+    }
+    return null;
+  }
+
+  private firstLimit(): number {
+    return Math.min(this.options.firstBatch ?? this.options.batchSize, this.options.batchSize);
+  }
+}

@@ -1,0 +1,88 @@
+import { describe, expect, test } from 'vitest';
+import { TransactionQueue, type FlowControl } from '../../lib/replication/transaction-queue.ts';
+
+function txn(lsn: string, changes: number) {
+  return { commitLsn: lsn, changes: Array.from({ length: changes }, (_, i) => i) };
+}
+
+function flow() {
+  const calls: string[] = [];
+  const f: FlowControl = { pause: () => calls.push('pause'), resume: () => calls.push('resume') };
+  return { f, calls };
+}
+
+describe('TransactionQueue', () => {
+  test('takes whole transactions in commit order, up to the batch size in changes', () => {
+    const { f } = flow();
+    const q = new TransactionQueue({ batchSize: 5 });
+    for (const [i, n] of [3, 2, 4, 1].entries()) q.push(txn(`0/${i + 1}0`, n), f);
+    expect(q.take(null, f)!.map((t) => t.commitLsn)).toEqual(['0/10', '0/20']);
+    expect(q.take(null, f)!.map((t) => t.commitLsn)).toEqual(['0/30', '0/40']);
+    expect(q.take(null, f)).toBeNull();
+    expect(q.queuedChanges).toBe(0);
+  });
+
+  test('a transaction larger than the batch size goes alone, never split', () => {
+    const { f } = flow();
+    const q = new TransactionQueue({ batchSize: 5 });
+    q.push(txn('0/10', 12), f);
+    q.push(txn('0/20', 1), f);
+    expect(q.take(null, f)!.map((t) => t.changes.length)).toEqual([12]);
+    expect(q.take(null, f)!.map((t) => t.changes.length)).toEqual([1]);
+  });
+
+  test('slow start: the first batch is small, each next one up to four times larger, until the batch size; clear() starts slow again', () => {
+    const { f } = flow();
+    const q = new TransactionQueue({ batchSize: 100, firstBatch: 2 });
+    for (let i = 1; i <= 200; i++) q.push(txn(`0/${i.toString(16)}0`, 1), f);
+    const sizes = [q.take(null, f)!.length, q.take(null, f)!.length, q.take(null, f)!.length, q.take(null, f)!.length];
+    expect(sizes).toEqual([2, 8, 32, 100]);
+    q.clear();
+    q.push(txn('1/10', 1), f);
+    q.push(txn('1/20', 1), f);
+    q.push(txn('1/30', 1), f);
+    expect(q.take(null, f)!.length).toBe(2);
+  });
+
+  test('skips transactions committed before the applied position (applied before a restart)', () => {
+    const { f } = flow();
+    const q = new TransactionQueue({ batchSize: 2 });
+    q.push(txn('0/10', 1), f);
+    q.push(txn('0/20', 1), f);
+    q.push(txn('0/30', 1), f);
+    // the first batch would hold only skipped transactions: take() goes on to the next
+    expect(q.take('0/21', f)!.map((t) => t.commitLsn)).toEqual(['0/30']);
+    expect(q.length).toBe(0);
+  });
+
+  test('empty transactions count as one change each, so a batch of them is bounded', () => {
+    const { f } = flow();
+    const q = new TransactionQueue({ batchSize: 3 });
+    for (let i = 1; i <= 7; i++) q.push(txn(`0/${i}0`, 0), f);
+    expect(q.take(null, f)!.length).toBe(3);
+  });
+
+  test('pauses the stream above pauseAt changes and resumes it below resumeAt', () => {
+    const { f, calls } = flow();
+    const q = new TransactionQueue({ batchSize: 4, pauseAt: 10, resumeAt: 5 });
+    for (let i = 1; i <= 6; i++) q.push(txn(`0/${i}0`, 2), f);
+    expect(calls).toEqual(['pause']);
+    q.take(null, f); // 8 left
+    expect(calls).toEqual(['pause']);
+    q.take(null, f); // 4 left
+    expect(calls).toEqual(['pause', 'resume']);
+  });
+
+  test('requeue puts taken transactions first in line again, with their changes counted', () => {
+    const { f } = flow();
+    const q = new TransactionQueue({ batchSize: 2 });
+    q.push(txn('0/10', 1), f);
+    q.push(txn('0/20', 1), f);
+    q.push(txn('0/30', 1), f);
+    const first = q.take(null, f)!;
+    q.requeue(first);
+    expect(q.queuedChanges).toBe(3);
+    expect(q.oldest?.commitLsn).toBe('0/10');
+    expect(q.take(null, f)!.map((t) => t.commitLsn)).toEqual(['0/10', '0/20']);
+  });
+});
