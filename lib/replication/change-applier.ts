@@ -293,10 +293,19 @@ export class ChangeApplier {
    * aborted) and `commit` rolls back.
    */
   private async pipelined(queries: readonly pg.QueryConfig[]): Promise<PromiseSettledResult<pg.QueryResult>[]> {
-    const session = this.client as unknown as { pipeline: boolean };
+    const session = this.client as unknown as { pipeline: boolean; connection?: { stream?: { cork?(): void; uncork?(): void } } };
+    const socket = session.connection?.stream;
     session.pipeline = true;
+    // corked: the queries leave in one write, not one per query
+    socket?.cork?.();
+    let sent: Promise<pg.QueryResult>[];
     try {
-      return await Promise.allSettled(queries.map((q) => this.client.query(q)));
+      sent = queries.map((q) => this.client.query(q));
+    } finally {
+      socket?.uncork?.();
+    }
+    try {
+      return await Promise.allSettled(sent);
     } finally {
       session.pipeline = false;
     }
