@@ -5,6 +5,8 @@
  * (3) the client-path cost of shadow reads: an open loop of GETs at `--rate` req/s (default 200)
  * through the router, in alternating 1 s blocks with mirroring off and on (`--shadow-percent`,
  * default 10, the config default), so machine noise hits both alike; p50/p99 with vs without.
+ * Everything here shares one process; bench/shadow-cost.ts measures (3) with the router, blue and
+ * green each in its own process, in rounds, with the router's CPU per request.
  *
  *   npx tsx bench/router-latency.ts [--requests 5000] [--rate 200] [--shadow-seconds 20] [--shadow-percent 10] [--json]
  */

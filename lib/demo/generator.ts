@@ -120,6 +120,42 @@ export function resolveSizes(options: CainiaoSeedOptions) {
   return { orders, customers, products, rates, seed: options.seed ?? 42 };
 }
 
+/** One table of a seeding, in load order: its columns and its generated rows (streamed). */
+export interface SeedTable {
+  readonly table: (typeof CAINIAO_SEED_ORDER)[number];
+  readonly columns: readonly string[];
+  rows(): Iterable<CopyValue[]>;
+}
+
+const CAINIAO_SEED_ORDER = ['t_customer', 't_product', 't_inventory', 't_order', 't_order_item'] as const;
+
+/**
+ * What every seeding writes (PostgreSQL COPY in `seedCainiao`, MySQL LOAD DATA in
+ * seed-cainiao-mysql.ts), from one generator: the tables in load order with their columns and
+ * rows, the estimated row total for progress, and — once the rows were consumed — the summary and
+ * the last id used per table, which the sequences / AUTO_INCREMENT follow (deleted orders included).
+ */
+export function cainiaoSeedPlan(options: CainiaoSeedOptions) {
+  const rows = new CainiaoRows(resolveSizes(options));
+  const expected = rows.expectedRows();
+  const tables: SeedTable[] = [
+    { table: 't_customer', columns: CUSTOMER_COLUMNS, rows: () => rows.customers() },
+    { table: 't_product', columns: PRODUCT_COLUMNS, rows: () => rows.products() },
+    { table: 't_inventory', columns: INVENTORY_COLUMNS, rows: () => rows.inventory() },
+    { table: 't_order', columns: ORDER_COLUMNS, rows: () => rows.orders() },
+    { table: 't_order_item', columns: ITEM_COLUMNS, rows: () => rows.items() },
+  ];
+  return {
+    tables,
+    totalRows: expected.customers + expected.products + expected.inventory + expected.orders + expected.items,
+    summary: () => rows.summary(),
+    lastIds: () => {
+      const { counts } = rows.summary();
+      return { t_customer: counts.customers, t_product: counts.products, t_order: Math.max(1, rows.maxOrderId), t_order_item: Math.max(1, counts.orderItems) };
+    },
+  };
+}
+
 /** Builds every row in memory: for tests and small sizes (the seeding itself streams, see `seedCainiao`). Pure: no database. */
 export function generateCainiaoData(options: CainiaoSeedOptions = {}): CainiaoData {
   const rows = new CainiaoRows(resolveSizes(options));
@@ -150,31 +186,24 @@ export async function seedCainiao(
   client: pg.ClientBase,
   options: CainiaoSeedOptions & { onProgress?: (p: SeedProgress) => void } = {},
 ): Promise<CainiaoDataSummary & { loadMs: number }> {
-  const rows = new CainiaoRows(resolveSizes(options));
-  const expected = rows.expectedRows();
-  const totalRows = expected.customers + expected.products + expected.inventory + expected.orders + expected.items;
+  const plan = cainiaoSeedPlan(options);
   const started = performance.now();
   let before = 0;
-  const load = async (table: string, columns: readonly string[], source: Iterable<readonly CopyValue[]>) => {
-    const n = await copyRows(client, table, columns, source, (done) => options.onProgress?.({ table, rows: before + done, totalRows: Math.max(totalRows, before + done + 1) }), { freeze: true });
-    before += n;
-  };
   await client.query('begin');
   try {
     await createCainiaoSchema(client, { replace: options.replace, indexes: false });
-    await load('t_customer', CUSTOMER_COLUMNS, rows.customers());
-    await load('t_product', PRODUCT_COLUMNS, rows.products());
-    await load('t_inventory', INVENTORY_COLUMNS, rows.inventory());
-    await load('t_order', ORDER_COLUMNS, rows.orders());
-    await load('t_order_item', ITEM_COLUMNS, rows.items());
+    for (const t of plan.tables) {
+      before += await copyRows(client, t.table, t.columns, t.rows(), (done) => options.onProgress?.({ table: t.table, rows: before + done, totalRows: Math.max(plan.totalRows, before + done + 1) }), { freeze: true });
+    }
     await createCainiaoIndexes(client);
-    const summary = rows.summary();
+    const summary = plan.summary();
+    const last = plan.lastIds();
     await client.query(
       `select setval(pg_get_serial_sequence('t_customer', 'cust_id'), $1),
               setval(pg_get_serial_sequence('t_product', 'prod_id'), $2),
               setval(pg_get_serial_sequence('t_order', 'order_id'), $3),
               setval(pg_get_serial_sequence('t_order_item', 'item_id'), $4)`,
-      [summary.counts.customers, summary.counts.products, Math.max(1, rows.maxOrderId), Math.max(1, summary.counts.orderItems)],
+      [last.t_customer, last.t_product, last.t_order, last.t_order_item],
     );
     await client.query('commit');
     await client.query('analyze t_customer, t_product, t_inventory, t_order, t_order_item');

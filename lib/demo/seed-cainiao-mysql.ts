@@ -1,15 +1,11 @@
 import { Readable } from 'node:stream';
 import type mysql from 'mysql2/promise';
-import { CainiaoRows } from './cainiao-rows.ts';
 import { CAINIAO_MYSQL_INDEX_DDL, createCainiaoMysqlSchema } from './cainiao-mysql-schema.ts';
 import { copyTextChunks, type CopyValue } from './copy-rows.ts';
 import {
-  CUSTOMER_COLUMNS,
-  INVENTORY_COLUMNS,
-  ITEM_COLUMNS,
+  cainiaoSeedPlan,
   ORDER_COLUMNS,
   PRODUCT_COLUMNS,
-  resolveSizes,
   type CainiaoDataSummary,
   type CainiaoSeedOptions,
   type SeedProgress,
@@ -33,6 +29,9 @@ function mysqlOrder(row: CopyValue[]): CopyValue[] {
   return row;
 }
 
+/** The tables whose generated rows a MySQL cainiao stores differently. */
+const MYSQL_FORM: Partial<Record<string, (row: CopyValue[]) => CopyValue[]>> = { t_product: mysqlProduct, t_order: mysqlOrder };
+
 function* mapRows(rows: Iterable<CopyValue[]>, f: (row: CopyValue[]) => CopyValue[]): Generator<CopyValue[]> {
   for (const row of rows) yield f(row);
 }
@@ -53,16 +52,14 @@ export async function seedCainiaoMysql(
   c: mysql.Connection,
   options: CainiaoSeedOptions & { onProgress?: (p: SeedProgress) => void } = {},
 ): Promise<CainiaoDataSummary & { loadMs: number }> {
-  const rows = new CainiaoRows(resolveSizes(options));
-  const expected = rows.expectedRows();
-  const totalRows = expected.customers + expected.products + expected.inventory + expected.orders + expected.items;
+  const plan = cainiaoSeedPlan(options);
   const started = performance.now();
   let before = 0;
   const load = async (table: string, columns: readonly string[], source: Iterable<CopyValue[]>) => {
     let written = 0;
     const chunks = copyTextChunks(source, (n) => {
       written = n;
-      options.onProgress?.({ table, rows: before + n, totalRows: Math.max(totalRows, before + n + 1) });
+      options.onProgress?.({ table, rows: before + n, totalRows: Math.max(plan.totalRows, before + n + 1) });
     });
     const [result] = (await c.query({
       sql: `LOAD DATA LOCAL INFILE 'cainiao-${table}' INTO TABLE ${table} CHARACTER SET utf8mb4 (${columns.join(', ')})`,
@@ -85,20 +82,12 @@ export async function seedCainiaoMysql(
   try {
     await createCainiaoMysqlSchema(c, { replace: options.replace, indexes: false });
     created = true;
-    await load('t_customer', CUSTOMER_COLUMNS, rows.customers());
-    await load('t_product', PRODUCT_COLUMNS, mapRows(rows.products(), mysqlProduct));
-    await load('t_inventory', INVENTORY_COLUMNS, rows.inventory());
-    await load('t_order', ORDER_COLUMNS, mapRows(rows.orders(), mysqlOrder));
-    await load('t_order_item', ITEM_COLUMNS, rows.items());
+    for (const t of plan.tables) await load(t.table, t.columns, MYSQL_FORM[t.table] ? mapRows(t.rows(), MYSQL_FORM[t.table]!) : t.rows());
     for (const ddl of CAINIAO_MYSQL_INDEX_DDL) await c.query(ddl);
-    const summary = rows.summary();
     // the next ids follow every id used, deleted orders included (as the PostgreSQL sequences do)
-    await c.query(`ALTER TABLE t_customer AUTO_INCREMENT = ${summary.counts.customers + 1}`);
-    await c.query(`ALTER TABLE t_product AUTO_INCREMENT = ${summary.counts.products + 1}`);
-    await c.query(`ALTER TABLE t_order AUTO_INCREMENT = ${Math.max(1, rows.maxOrderId) + 1}`);
-    await c.query(`ALTER TABLE t_order_item AUTO_INCREMENT = ${Math.max(1, summary.counts.orderItems) + 1}`);
+    for (const [table, last] of Object.entries(plan.lastIds())) await c.query(`ALTER TABLE ${table} AUTO_INCREMENT = ${last + 1}`);
     await c.query(`ANALYZE TABLE ${CAINIAO_TABLES.join(', ')}`);
-    return { ...summary, loadMs: Math.round(performance.now() - started) };
+    return { ...plan.summary(), loadMs: Math.round(performance.now() - started) };
   } catch (err) {
     if (created) await c.query(`DROP TABLE IF EXISTS ${CAINIAO_TABLES.join(', ')}`).catch(() => {});
     throw err;

@@ -2,9 +2,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import type pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
+import { holdChangedKeys as hold, keepChangedKeysFrom, prunedAbove, releaseChangedKeys as release } from '../postgres/changed-key-retention.ts';
 import { streamNames } from '../postgres/stream-names.ts';
 import type { Replicator } from '../platform/roles.ts';
 import { queryText } from './comparison-pool.ts';
+import type { TextQuery } from './dead-letters.ts';
 import { sourceShape, type KeyRange } from './side-query.ts';
 import type { TablePlan } from './table-plan.ts';
 
@@ -75,16 +77,16 @@ export function forwardSlots(env: ResolvedPostgresEnvironment): string[] {
  * The target (PostgreSQL, where the kit's worker keeps its record): a pool, or a function that
  * runs a statement and returns its rows as text (the cross-engine validator's DiffSide.rows).
  */
-export type TargetQuery = pg.Pool | ((sql: string, params?: readonly unknown[]) => Promise<(string | null)[][]>);
+export type TargetQuery = pg.Pool | TextQuery;
 
-function textQuery(db: TargetQuery): (sql: string, params?: readonly unknown[]) => Promise<(string | null)[][]> {
+function textQuery(db: TargetQuery): TextQuery {
   return typeof db === 'function' ? db : (sql, params = []) => queryText(db, sql, [...params]);
 }
 
 /** Per forward slot: where its stream began and whether its full load is complete; null when the kit's worker keeps no record there. */
 export async function readStreams(targetDb: TargetQuery, slots: readonly string[]): Promise<{ slot: string; consistentLsn: string; complete: boolean }[] | null> {
   const query = textQuery(targetDb);
-  const [exists] = await query("select to_regclass('_cutover.changed_key_log') is not null and to_regclass('_cutover.load_state') is not null");
+  const [exists] = await query("select to_regclass('_cutover.changed_key_log') is not null and to_regclass('_cutover.changed_key_retention') is not null and to_regclass('_cutover.load_state') is not null");
   if (exists?.[0] !== 't') return null;
   const rows = await query('select slot, consistent_lsn::text, complete::text from _cutover.load_state where slot = any($1::text[])', [slots]);
   if (rows.length !== slots.length) return null;
@@ -101,8 +103,11 @@ export async function appliedCounters(replicator: Replicator | undefined): Promi
   return { pid: status.worker.pid, changes };
 }
 
-/** Why the baseline cannot serve a changed-rows frozen check, or null when it can. */
-export async function baselineRefusal(baseline: ValidationBaseline | null, fingerprint: string, targetDb: TargetQuery): Promise<string | null> {
+/**
+ * Why the baseline cannot serve a changed-rows frozen check, or null when it can. `positionLsn`:
+ * the baseline's position in `pg_lsn` form (a binlog position converted), by default as recorded.
+ */
+export async function baselineRefusal(baseline: ValidationBaseline | null, fingerprint: string, targetDb: TargetQuery, positionLsn = baseline?.position): Promise<string | null> {
   if (!baseline) return 'no passing full validation recorded since the last difference (run `cutover validate`)';
   if (baseline.fingerprint !== fingerprint) return 'the mapping, chunking or comparison settings changed since the last full validation';
   const slots = baseline.streams.map((s) => s.slot);
@@ -111,6 +116,11 @@ export async function baselineRefusal(baseline: ValidationBaseline | null, finge
   for (const s of baseline.streams) {
     const now = streams.find((x) => x.slot === s.slot);
     if (!now || now.consistentLsn !== s.consistentLsn) return `forward stream ${s.slot} was re-created since the last full validation`;
+  }
+  // the worker prunes the record (lib/postgres/changed-key-retention.ts): one pruned past the baseline has lost keys
+  const pruned = await prunedAbove(textQuery(targetDb), slots, positionLsn!);
+  if (pruned.length) {
+    return `the record of changed keys of ${pruned[0]!.slot} was pruned up to ${pruned[0]!.prunedBelow}, after the last full validation's position ${baseline.position} (run \`cutover validate\` again)`;
   }
   return null;
 }
@@ -151,13 +161,27 @@ export async function readChangedKeys(targetDb: TargetQuery, slots: readonly str
 }
 
 /**
- * After a passing full validation recorded its baseline: drop the record of changes before it,
- * which no frozen check reads again (they read from the newest baseline's position). Without it
- * the append-only record grows by a row per changed key per applied batch for the whole CDC.
+ * A full validation of every table begins (before it reads its baseline position): the forward
+ * workers' pruning keeps the record of changed keys from the streams' applied positions on.
+ */
+export async function holdChangedKeys(targetDb: TargetQuery, slots: readonly string[]): Promise<void> {
+  await hold(textQuery(targetDb), slots);
+}
+
+/**
+ * A full validation ended without a baseline of its own: the record is held for the baseline
+ * still on file (`previous`, `pg_lsn` text), or no longer held.
+ */
+export async function releaseChangedKeys(targetDb: TargetQuery, slots: readonly string[], previous: string | null): Promise<void> {
+  await (previous ? keepChangedKeysFrom(textQuery(targetDb), slots, previous) : release(textQuery(targetDb), slots));
+}
+
+/**
+ * After a passing full validation recorded its baseline (`position`, `pg_lsn` text): the record
+ * is held from there, and what is before it goes — no frozen check reads it again.
  */
 export async function pruneChangedKeys(targetDb: TargetQuery, slots: readonly string[], position: string): Promise<number> {
-  const [row] = await textQuery(targetDb)('with gone as (delete from _cutover.changed_key_log where slot = any($1::text[]) and lsn < $2::pg_lsn returning 1) select count(*) from gone', [slots, position]);
-  return Number(row?.[0] ?? 0);
+  return keepChangedKeysFrom(textQuery(targetDb), slots, position);
 }
 
 /** Keys per statement when comparing changed rows. */

@@ -9,7 +9,7 @@ import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, ValidationScope, Validator } from '../platform/roles.ts';
 import { binlogPositionToLsn, parseBinlogPosition } from '../engines/mysql/binlog-position.ts';
-import { appliedCounters, baselineRefusal, dropBaseline, forwardSlots, keyRanges, pruneChangedKeys, readBaseline, readChangedKeys, readStreams, writeBaseline, type TableChanges, type TargetQuery, type ValidationBaseline } from './changed-rows.ts';
+import { appliedCounters, holdChangedKeys, releaseChangedKeys, baselineRefusal, dropBaseline, forwardSlots, keyRanges, pruneChangedKeys, readBaseline, readChangedKeys, readStreams, writeBaseline, type TableChanges, type TargetQuery, type ValidationBaseline } from './changed-rows.ts';
 import { narrowMismatches, type Mismatch, type NarrowingSides } from './bucket-narrowing.ts';
 import { readDeadLetterIds } from './dead-letters.ts';
 import { openDiffSide, type DiffSide } from './diff-side.ts';
@@ -174,7 +174,7 @@ export class CrossEngineValidator implements Validator {
     if (options.frozen && whole) {
       // inside the write hold: only the rows changed since the last passing full validation
       const baseline = readBaseline(env.stateDir);
-      const refusal = await baselineRefusal(baseline, fingerprint, targetQuery).catch((err: Error) => `the record of changed keys could not be read: ${err.message}`);
+      const refusal = await baselineRefusal(baseline, fingerprint, targetQuery, baseline ? baselineLsn(baseline.position) : undefined).catch((err: Error) => `the record of changed keys could not be read: ${err.message}`);
       if (!refusal) return await this.validateChanged(baseline!, plans, source, target, options, startedAt);
       scope = { kind: 'full', reason: refusal };
       this.out.info('validate', `the frozen validation compares every row: ${refusal}`);
@@ -250,8 +250,12 @@ export class CrossEngineValidator implements Validator {
     checkpoint.finish();
     const equal = tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal || r.inFlight);
     if (!options.frozen && whole) {
+      const kept = equal && baselineStart && !checkpoint.resumed && !repaired;
       if (!equal) dropBaseline(env.stateDir);
-      else if (baselineStart && !checkpoint.resumed && !repaired) {
+      if (baselineStart && !kept) {
+        const previous = readBaseline(env.stateDir);
+        await releaseChangedKeys(targetQuery, baselineStart.streams.map((s) => s.slot), previous ? baselineLsn(previous.position) : null).catch(() => {});
+      } else if (baselineStart) {
         writeBaseline(env.stateDir, { version: 1, ...baselineStart, fingerprint, startedAt, finishedAt: new Date().toISOString() });
         // the record before this baseline is never read again; failing to drop it only costs space
         await pruneChangedKeys(targetQuery, baselineStart.streams.map((s) => s.slot), baselineLsn(baselineStart.position)).catch((err: Error) =>
@@ -304,6 +308,8 @@ export class CrossEngineValidator implements Validator {
       if (status.phase !== 'cdc') return null;
       const streams = await readStreams(targetQuery, forwardSlots(this.env));
       if (!streams || streams.some((s) => !s.complete)) return null;
+      // before the position is read: the binlog worker's pruning keeps the record of changed keys from here on
+      await holdChangedKeys(targetQuery, streams.map((s) => s.slot));
       const position = await replicator.sourcePosition();
       baselineLsn(position); // a position this validator cannot order is no baseline
       const applied = (await replicator.waitForPosition(position, 5000)) ? await appliedCounters(replicator) : null;

@@ -9,7 +9,7 @@ import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
 import type { ColumnSample, Replicator, RowKey, Throttler, TableDiff, ValidateOptions, ValidationReport, ValidationScope, Validator } from '../platform/roles.ts';
-import { appliedCounters, baselineRefusal, countOnSource, dropBaseline, forwardSlots, keyRanges, pruneChangedKeys, readBaseline, readChangedKeys, readStreams, writeBaseline, type ValidationBaseline } from './changed-rows.ts';
+import { appliedCounters, holdChangedKeys, releaseChangedKeys, baselineRefusal, countOnSource, dropBaseline, forwardSlots, keyRanges, pruneChangedKeys, readBaseline, readChangedKeys, readStreams, writeBaseline, type ValidationBaseline } from './changed-rows.ts';
 import { hashChunk, hashedRange, sourceRows, targetRows, type ChunkContext, type ChunkHashes } from './chunk-compare.ts';
 import { diffChunkRows } from './row-diff.ts';
 import { openComparisonPool, warmPool } from './comparison-pool.ts';
@@ -63,6 +63,9 @@ interface ChunkSlots {
   readonly batches: ReadonlyMap<string, MismatchBatches>;
 }
 
+/** `refreshBaseline`: the live changed-rows pass (Validator.refreshBaseline). */
+type InternalValidateOptions = ValidateOptions & { readonly refreshBaseline?: boolean };
+
 export interface PostgresValidatorOptions {
   /** How long a lag-aware re-check (all its rounds) waits for replication. @default max(30 s, switch.catchUpTimeoutMs) */
   readonly recheckTimeoutMs?: number;
@@ -99,8 +102,12 @@ export class PostgresValidator implements Validator {
     return this.run(options, true);
   }
 
+  async refreshBaseline(signal?: AbortSignal): Promise<PostgresValidationReport> {
+    return this.run({ refreshBaseline: true, signal }, true);
+  }
+
   /** `reconcileToo`: false for the whole tables a changed-rows check compares, which reconciles once itself. */
-  private async run(options: ValidateOptions, reconcileToo: boolean): Promise<PostgresValidationReport> {
+  private async run(options: InternalValidateOptions, reconcileToo: boolean): Promise<PostgresValidationReport> {
     const startedAt = this.now().toISOString();
     const { env } = this;
     const concurrency = env.validation.concurrency;
@@ -144,11 +151,23 @@ export class PostgresValidator implements Validator {
       const fingerprint = this.fingerprint(plans, form);
       const whole = !options.tables?.length;
       let scope: ValidationScope | undefined;
+      if (options.refreshBaseline) {
+        // just before the write hold: the changed rows, live, and the baseline moved up when equal
+        const baseline = readBaseline(env.stateDir);
+        const refusal = !whole
+          ? 'a baseline covers every table: --table narrows the check'
+          : !lagAware
+            ? 'replication is not streaming'
+            : await baselineRefusal(baseline, fingerprint, targetDb).catch((err: Error) => `the record of changed keys could not be read: ${err.message}`);
+        if (!refusal) return await this.validateChanged(baseline!, plans, contexts, sourceDb, targetDb, options, startedAt, fingerprint);
+        this.out.info('validate', `the baseline of the frozen check stays where it is: ${refusal}`);
+        return this.notRefreshed(startedAt, refusal);
+      }
       if (options.frozen && whole) {
         // inside the write hold: only the rows changed since the last passing full validation
         const baseline = readBaseline(env.stateDir);
         const refusal = await baselineRefusal(baseline, fingerprint, targetDb).catch((err: Error) => `the record of changed keys could not be read: ${err.message}`);
-        if (!refusal) return await this.validateChanged(baseline!, plans, contexts, sourceDb, targetDb, options, startedAt);
+        if (!refusal) return await this.validateChanged(baseline!, plans, contexts, sourceDb, targetDb, options, startedAt, fingerprint);
         scope = { kind: 'full', reason: refusal };
         this.out.info('validate', `the frozen validation compares every row: ${refusal}`);
       }
@@ -239,8 +258,11 @@ export class PostgresValidator implements Validator {
       if (options.repair && repairs.length) repaired = (await applyRepairs(targetDb, repairs, env.target.url)).applied;
       checkpoint.finish(this.now);
       if (!options.frozen && whole) {
+        const kept = equal && baselineStart && !checkpoint.resumed && !repaired;
         if (!equal) dropBaseline(env.stateDir);
-        else if (baselineStart && !checkpoint.resumed && !repaired) {
+        // no baseline from this run: the record is held for the one still on file, or not at all
+        if (baselineStart && !kept) await releaseChangedKeys(targetDb, baselineStart.streams.map((s) => s.slot), readBaseline(env.stateDir)?.position ?? null).catch(() => {});
+        else if (baselineStart) {
           writeBaseline(env.stateDir, { version: 1, ...baselineStart, fingerprint, startedAt, finishedAt: this.now().toISOString() });
           // the record before this baseline is never read again; failing to drop it only costs space
           await pruneChangedKeys(targetDb, baselineStart.streams.map((s) => s.slot), baselineStart.position).catch((err: Error) =>
@@ -293,6 +315,8 @@ export class PostgresValidator implements Validator {
     try {
       const streams = await readStreams(targetDb, forwardSlots(this.env));
       if (!streams || streams.some((s) => !s.complete)) return null;
+      // before the position is read: the workers' pruning keeps the record of changed keys from here on
+      await holdChangedKeys(targetDb, streams.map((s) => s.slot));
       const position = await replicator.sourcePosition();
       const applied = (await replicator.waitForPosition(position, 5000)) ? await appliedCounters(replicator) : null;
       return { position, streams: streams.map(({ slot, consistentLsn }) => ({ slot, consistentLsn })), applied };
@@ -313,9 +337,18 @@ export class PostgresValidator implements Validator {
     contexts: ReadonlyMap<string, ChunkContext>,
     sourceDb: pg.Pool,
     targetDb: pg.Pool,
-    options: ValidateOptions,
+    options: InternalValidateOptions,
     startedAt: string,
+    fingerprint: string,
   ): Promise<PostgresValidationReport> {
+    // live (refreshBaseline): where the new baseline would start, read before any key or row
+    const live = options.refreshBaseline === true;
+    const newStart = live ? await this.baselineStart(targetDb) : null;
+    if (live && !newStart) return this.notRefreshed(startedAt, 'the source position and the forward streams could not be read');
+    // every change before the new start must be applied (so its key is recorded) before the keys are read: older keys are pruned after
+    if (live && !(await this.replicator!.waitForPosition(newStart!.position, this.recheckTimeoutMs, options.signal))) {
+      return this.notRefreshed(startedAt, `green did not apply the source position ${newStart!.position} within ${this.recheckTimeoutMs} ms`);
+    }
     const changes = await readChangedKeys(targetDb, baseline.streams.map((s) => s.slot), baseline.position);
     const appliedNow = baseline.applied ? await appliedCounters(this.replicator) : null;
     const fullTables: { table: string; reason: string }[] = [];
@@ -328,11 +361,12 @@ export class PostgresValidator implements Validator {
       }
     }
     const full = new Set(fullTables.map((f) => f.table));
+    if (live && fullTables.length) return this.notRefreshed(startedAt, `tables to compare in full: ${fullTables.map((f) => `${f.table} (${f.reason})`).join(', ')}`);
     const narrowed = plans.filter((p) => !full.has(p.source) && changes.get(p.source)?.keys.length);
     const changedRows = narrowed.reduce((n, p) => n + changes.get(p.source)!.keys.length, 0);
     this.out.info(
       'validate',
-      `frozen validation: ${changedRows} row(s) changed in ${narrowed.length} table(s) since the full validation that started at ${baseline.position} (finished ${baseline.finishedAt})` +
+      `${live ? 'changed rows before the write hold' : 'frozen validation'}: ${changedRows} row(s) changed in ${narrowed.length} table(s) since the full validation that started at ${baseline.position} (finished ${baseline.finishedAt})` +
         (fullTables.length ? `; compared in full: ${fullTables.map((f) => `${f.table} (${f.reason})`).join(', ')}` : ''),
     );
     const limiter = new TaskLimiter(this.env.validation.concurrency);
@@ -344,7 +378,8 @@ export class PostgresValidator implements Validator {
       const ctx = contexts.get(plan.source)!;
       const keys = changes.get(plan.source)!.keys;
       const present = keys.filter((k) => k.present);
-      tasks.push(
+      // live, a row deleted on the source may not be deleted on the target yet: the frozen check counts
+      if (!live) tasks.push(
         limiter.run(async () => {
           const found = await countOnSource(sourceDb, plan, present);
           if (found < present.length) {
@@ -360,7 +395,13 @@ export class PostgresValidator implements Validator {
           limiter.run(async () => {
             if (options.signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover switch` again' });
             const [src, tgt] = await Promise.all([sourceRows(ctx, range), targetRows(ctx, range)]);
-            const diff = diffChunkRows(plan, src.rows, tgt, { floatTolerance: ctx.form.floatTolerance, deadLetterIds: ctx.deadLetterIds });
+            let diff = diffChunkRows(plan, src.rows, tgt, { floatTolerance: ctx.form.floatTolerance, deadLetterIds: ctx.deadLetterIds });
+            let inFlight = 0;
+            if (live && diff.missing.length + diff.extra.length + diff.different.length > 0) {
+              // replication runs: rows that differ now are re-read as it catches up; only persisting ones count
+              const outcome = await recheckRows(ctx, range, diff, { replicator: this.replicator!, rounds: this.recheckRounds, deadline: Date.now() + this.recheckTimeoutMs });
+              ({ diff, inFlight } = outcome);
+            }
             const differs = diff.missing.length + diff.extra.length + diff.different.length > 0;
             results.get(plan.source)!.push({
               table: plan.source,
@@ -373,7 +414,7 @@ export class PostgresValidator implements Validator {
               different: diff.different.map((e) => e.key),
               deadLetter: diff.deadLetter.map((e) => e.key),
               samples: diff.samples,
-              inFlight: 0,
+              inFlight,
               rowsFetched: src.fetched + tgt.length,
               repair: [...diff.missing, ...diff.extra, ...diff.different].flatMap((e) => (e.repair ? [e.repair] : [])),
             });
@@ -385,7 +426,8 @@ export class PostgresValidator implements Validator {
     await Promise.all(tasks);
     if (total) this.out.done('validate');
     const wholeTables = fullTables.length ? await this.run({ frozen: true, tables: fullTables.map((f) => f.table), signal: options.signal }, false) : null;
-    const reconciliation = await reconcile(this.env.validation.reconciliation, sourceDb, targetDb);
+    // live, the reconciliation is left to the frozen check (its aggregates differ while writes flow)
+    const reconciliation = live ? [] : await reconcile(this.env.validation.reconciliation, sourceDb, targetDb);
     const tables = plans.map((plan) => wholeTables?.tables.find((t) => t.source === plan.source) ?? tableDiff(plan, results.get(plan.source)!));
     const all = [...results.values()].flat();
     const equal = tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal);
@@ -405,9 +447,38 @@ export class PostgresValidator implements Validator {
         unexplainedChunks: wholeTables?.figures.unexplainedChunks ?? 0,
       },
       scope: { kind: 'changed-rows', since: baseline.position, baselineFinishedAt: baseline.finishedAt, changedRows, tablesWithChanges: narrowed.length, fullTables },
+      ...(live ? { baselineRefreshed: equal } : {}),
     };
+    if (live && newStart) {
+      if (equal) {
+        // every row changed since the old baseline equals green now: the frozen check need only look at changes from `newStart` on
+        writeBaseline(this.env.stateDir, { version: 1, ...newStart, fingerprint, startedAt, finishedAt: report.finishedAt });
+        await pruneChangedKeys(targetDb, newStart.streams.map((s) => s.slot), newStart.position).catch((err: Error) =>
+          this.out.warn('validate', `the record of changed keys before ${newStart.position} was not pruned: ${err.message}`),
+        );
+        this.out.ok('validate', `${changedRows} changed row(s) equal on both sides: the frozen check now starts at ${newStart.position}`);
+      } else {
+        // the old baseline stays: the frozen check compares these rows again, frozen, and decides
+        this.out.warn('validate', `changed rows still differ after re-checks; the baseline stays at ${baseline.position} and the frozen check compares them`);
+      }
+      return report;
+    }
     this.summarize(report);
     return report;
+  }
+
+  /** A `refreshBaseline` run that compared nothing: never equal, and it says why. */
+  private notRefreshed(startedAt: string, reason: string): PostgresValidationReport {
+    return {
+      equal: false,
+      tables: [],
+      reconciliation: [],
+      startedAt,
+      finishedAt: this.now().toISOString(),
+      figures: { rowsCompared: 0, rowsFetched: 0, chunks: 0, mismatchedChunks: 0, resumedChunks: 0, recheckedChunks: 0, unexplainedChunks: 0 },
+      scope: { kind: 'full', reason },
+      baselineRefreshed: false,
+    };
   }
 
   /** The forward mapping resolved against the source catalog (refused when it selects nothing), narrowed to `only` when given. */

@@ -25,7 +25,7 @@ export const replicatePhase: Phase = {
       {
         action: 'forward.start',
         target: `${sourceLabel(ctx.env)} -> ${targetLabel(ctx.env)}`,
-        detail: `${wave ? `wave ${wave}: ` : ''}full load from the snapshot position, then CDC; mappings ${ctx.env.mappingFiles.forward}`,
+        detail: `${wave ? `wave ${wave}: ` : ''}${typeof ctx.platform.forward.method === 'string' ? ctx.platform.forward.method : 'full load from the snapshot position, then CDC'}; mappings ${ctx.env.mappingFiles.forward}`,
       },
       { action: 'forward.status', target: 'replication worker', detail: `gate: phase cdc and lag <= ${maxLag(ctx)} ms` },
     ];

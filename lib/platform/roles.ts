@@ -134,6 +134,8 @@ export interface SlotRetention {
 
 export interface Replicator {
   readonly direction: 'forward' | 'reverse';
+  /** How it moves the data, in one line (what `replicate start --dry-run` prints). @default - full load from the snapshot position, then CDC */
+  readonly method?: string;
   /**
    * Starts (or resumes) the worker; returns once it is healthy. Forward: full load then CDC.
    * Reverse: CDC only, from `fromPosition` (captured by the switch).
@@ -244,6 +246,8 @@ export interface ValidationReport {
   readonly figures: { rowsCompared: number; rowsFetched: number; chunks: number; mismatchedChunks: number };
   /** What a frozen validation compared. @default - every row (full) */
   readonly scope?: ValidationScope;
+  /** `refreshBaseline()`: whether the baseline moved to this check's start. @default - not asked */
+  readonly baselineRefreshed?: boolean;
   /** What pacing against blue's health cost this validation. @default - not paced (frozen, or no throttler) */
   readonly pacing?: PacingFigures;
 }
@@ -280,6 +284,15 @@ export interface ValidateOptions {
 
 export interface Validator {
   validate(options?: ValidateOptions): Promise<ValidationReport>;
+  /**
+   * While replication runs: compares only the rows changed since the last passing full validation,
+   * re-checking differences as replication catches up, and when all are equal moves that baseline to
+   * this check's start. The write switch runs it just before the hold, so the frozen check inside
+   * covers seconds of changes instead of everything since the full validation. The report's
+   * `baselineRefreshed: false` (with `scope.reason` when nothing was compared) says it did not move.
+   * @default - not offered: the frozen check covers everything since the full validation
+   */
+  refreshBaseline?(signal?: AbortSignal): Promise<ValidationReport>;
 }
 
 // ---------------------------------------------------------------- traffic

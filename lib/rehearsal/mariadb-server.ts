@@ -38,6 +38,13 @@ export interface MariadbServerOptions {
   readonly database?: string;
   /** The application account's name. @default 'cainiao_app' */
   readonly appUser?: string;
+  /** More server options, after the defaults (a later option wins), e.g. a smaller buffer pool. @default - none */
+  readonly serverArgs?: readonly string[];
+  /**
+   * Fills the empty data folder (the tests copy one bootstrapped template instead of bootstrapping
+   * each server). @default - mariadb-install-db (or mysql_install_db) into it
+   */
+  readonly initDataDir?: (dataDir: string) => Promise<void>;
 }
 
 const SEARCH = ['/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin', '/usr/libexec', '/usr/local/mysql/bin'];
@@ -75,10 +82,14 @@ export async function startMariadbServer(options: MariadbServerOptions): Promise
   const logFile = path.join(dir, 'server.log');
   // a server refuses to run as root unless told to: as root it runs as root, in our folder
   const asRoot = os.userInfo().uid === 0 ? ['--user=root'] : [];
-  const init = spawnSync(bin.installDb, ['--no-defaults', `--datadir=${dataDir}`, ...asRoot, '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve'], {
-    encoding: 'utf8',
-    timeout: 180_000,
-  });
+  if (options.initDataDir) await options.initDataDir(dataDir);
+  // its own tmpdir: bootstraps running at once in a shared /tmp have failed on each other's temporary tables
+  const init = options.initDataDir
+    ? { status: 0, stderr: '', stdout: '', error: undefined }
+    : spawnSync(bin.installDb, ['--no-defaults', `--datadir=${dataDir}`, `--tmpdir=${dir}`, ...asRoot, '--auth-root-authentication-method=socket', '--skip-test-db', '--skip-name-resolve'], {
+        encoding: 'utf8',
+        timeout: 180_000,
+      });
   if (init.status !== 0) {
     throw new CutoverError('CONNECTION_FAILED', `${path.basename(bin.installDb)} could not create the data folder ${dataDir} (exit ${init.status})`, {
       received: (init.stderr || init.stdout || String(init.error ?? '')).trim().split('\n').slice(-5).join('\n'),
@@ -89,6 +100,7 @@ export async function startMariadbServer(options: MariadbServerOptions): Promise
   const args = [
     '--no-defaults',
     `--datadir=${dataDir}`,
+    `--tmpdir=${dir}`,
     ...asRoot,
     '--bind-address=127.0.0.1',
     `--port=${port}`,
@@ -111,6 +123,7 @@ export async function startMariadbServer(options: MariadbServerOptions): Promise
     '--sync-binlog=0',
     '--performance-schema=OFF',
     '--max-connections=300',
+    ...(options.serverArgs ?? []),
   ];
 
   let child: ChildProcess | null = null;

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { pgTextConverter, type PgTextConverter } from '../engines/mysql/mysql-pg-text.ts';
 import { mysqlRows } from '../engines/mysql/mysql-connection.ts';
-import { sourceName } from '../mappings/mapped-tables.ts';
+import { sourceName, targetName } from '../mappings/mapped-tables.ts';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import { openApplySession } from './apply-session.ts';
 import { encodeCopyField } from './copy-text.ts';
@@ -111,7 +111,7 @@ export async function runBinlogFullLoad(options: BinlogFullLoadOptions, admin: p
   let next = 0;
   let failure: unknown;
   const lanes = options.sessions.slice(0, Math.max(1, pending.length)).map(async (reader, lane) => {
-    const writer = await openApplySession(options.targetUrl, loadLaneOrigin(options.originBase, lane));
+    const writer = await openApplySession(options.targetUrl, loadLaneOrigin(options.originBase, lane), { utc: true });
     try {
       while (!failure && !options.signal.aborted && next < pending.length) {
         const chunk = pending[next++]!;
@@ -131,7 +131,7 @@ export async function runBinlogFullLoad(options: BinlogFullLoadOptions, admin: p
   if (failure) throw failure;
 }
 
-const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_SPECIAL = /[\\\n\r\t\u0000]/;
 
 /** encodeCopyField for a value already in PostgreSQL text (the converters' output): no type checks per field. */
 function copyField(text: string | null): string {
@@ -160,6 +160,14 @@ async function copyChunk(reader: mysql.Connection, writer: pg.Client, slot: stri
   const sql = `SELECT ${selected.map(mysqlIdent).join(', ')} FROM ${from(table)}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''}`;
   const targets = table.columns.map((c) => c.target);
   let rows = 0;
+  // rows PostgreSQL text cannot hold (a NUL character, which a MySQL string may have): dead letters, never the chunk's failure
+  const rejected: { key: Record<string, string | null> | null; row: Record<string, string | null>; column: string }[] = [];
+  const reject = (raw: unknown[], column: string) => {
+    const row: Record<string, string | null> = {};
+    for (let i = 0; i < raw.length; i++) row[selected[i]!] = convert[i]!(raw[i]);
+    const key = table.primaryKey.every((k) => k in row) ? Object.fromEntries(table.primaryKey.map((k) => [k, row[k]!])) : null;
+    rejected.push({ key, row, column });
+  };
   // COPY data goes out in pieces of ~64 kB: one CopyData message (and socket write) per row costs
   // several times the reading and converting
   let pending = '';
@@ -173,13 +181,27 @@ async function copyChunk(reader: mysql.Connection, writer: pg.Client, slot: stri
       try {
         let line = '';
         if (passThrough) {
-          for (let i = 0; i < raw.length; i++) line += (i ? '\t' : '') + copyField(convert[i]!(raw[i]));
+          for (let i = 0; i < raw.length; i++) {
+            const text = convert[i]!(raw[i]);
+            if (text !== null && COPY_SPECIAL.test(text) && text.includes('\u0000')) {
+              reject(raw, targets[i]!);
+              return cb();
+            }
+            line += (i ? '\t' : '') + copyField(text);
+          }
         } else {
           const row: Record<string, string | null> = {};
           for (let i = 0; i < raw.length; i++) row[selected[i]!] = convert[i]!(raw[i]);
           const out = transformer.transform(row);
           if (!out) return cb();
-          for (let i = 0; i < targets.length; i++) line += (i ? '\t' : '') + encodeCopyField(out[targets[i]!]);
+          for (let i = 0; i < targets.length; i++) {
+            const v = out[targets[i]!];
+            if (typeof v === 'string' && v.includes('\u0000')) {
+              reject(raw, targets[i]!);
+              return cb();
+            }
+            line += (i ? '\t' : '') + encodeCopyField(v);
+          }
         }
         rows++;
         pending += line + '\n';
@@ -199,6 +221,7 @@ async function copyChunk(reader: mysql.Connection, writer: pg.Client, slot: stri
     // jsonStrings: JSON as the server prints it (MySQL 8's JSON type, MariaDB's json-marked LONGTEXT); parsed, big numbers and key order would change
     const source = core.query({ sql, rowsAsArray: true, jsonStrings: true }, params).stream({ highWaterMark: 1000 });
     await pipeline(source, encode, sink);
+    if (rejected.length) await writeDeadLetters(writer, slot, entry, rejected);
     await writer.query(
       'update _cutover.load_chunk set done = true, rows = $4, total_rows = $4, loaded_at = now() where slot = $1 and source_table = $2 and chunk = $3',
       [slot, chunk.source_table, chunk.chunk, rows],
@@ -209,4 +232,23 @@ async function copyChunk(reader: mysql.Connection, writer: pg.Client, slot: stri
     await writer.query('rollback').catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Rows of a chunk the target cannot hold, into `_cutover.dead_letter` in the chunk's transaction
+ * (as CDC does for the same row): the reason names the column; the NUL stays visible as `\\0`
+ * (jsonb cannot hold it either). The validator then reports the row as a dead letter, not missing.
+ */
+async function writeDeadLetters(writer: pg.Client, slot: string, entry: BinlogLoadTable, rows: readonly { key: Record<string, string | null> | null; row: Record<string, string | null>; column: string }[]): Promise<void> {
+  const visible = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? x.replace(/\u0000/g, '\\0') : x))) as unknown;
+  const letters = rows.map((r) => ({
+    key: r.key ? visible(r.key) : null,
+    change: { kind: 'full-load', row: visible(r.row) },
+    error: `target column ${r.column} would hold a NUL character (0x00), which PostgreSQL text cannot store; the row was not loaded — remove the NUL on the source (e.g. REPLACE(col, CHAR(0), '')), then \`cutover validate --repair\``,
+  }));
+  await writer.query(
+    `insert into _cutover.dead_letter (slot, direction, source_table, target_table, source_key, change, error, lsn)
+     select $1, 'forward', $2, $3, nullif(l->'key', 'null'::jsonb), l->'change', l->>'error', null from jsonb_array_elements($4::jsonb) l`,
+    [slot, sourceName(entry.table), targetName(entry.table), JSON.stringify(letters)],
+  );
 }

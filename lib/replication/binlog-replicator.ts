@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { maxHeartbeatAgeMs } from '../config/common-schema.ts';
@@ -16,9 +15,9 @@ import { unknownWave } from './postgres-replicator.ts';
 import { processAlive, readStatusFile, type WorkerStatusFile } from './status-file.ts';
 import { judgeStream } from './stream-health.ts';
 import { streamNames, type StreamNames } from './stream-names.ts';
+import { launchWorker } from './worker-launcher.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('./binlog-worker-main.ts', import.meta.url));
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface BinlogReplicatorOptions {
   /** How long start() waits for the worker to prove healthy. @default 60000 */
@@ -37,6 +36,8 @@ export interface BinlogReplicatorOptions {
  */
 export class BinlogReplicator implements Replicator {
   readonly direction = 'forward' as const;
+  readonly method =
+    'full load in consistent-snapshot sessions aligned with a binlog position (MariaDB: binlog_snapshot_file/position, no lock; MySQL 8: a brief FLUSH TABLES WITH READ LOCK, none where refused), then CDC from the binlog (ROW events) from that position';
   private readonly foreground = new Map<string, { controller: AbortController; done: Promise<void>; worker: BinlogReplicationWorker }>();
   private source: ReturnType<typeof connectMysql> | null = null;
 
@@ -63,55 +64,20 @@ export class BinlogReplicator implements Replicator {
   }
 
   private async startStream(names: StreamNames, foreground: boolean): Promise<void> {
-    if (this.foreground.has(names.id)) return;
-    const previous = readStatusFile(names.statusFile);
-    if (previous?.worker && previous.worker.pid !== process.pid && processAlive(previous.worker.pid) && previous.phase !== 'stopped' && previous.phase !== 'failed') {
-      this.out.info(`replicate ${names.id}`, `worker ${previous.worker.pid} is already running`);
-      return;
-    }
-    mkdirSync(this.env.stateDir, { recursive: true });
-    const startedAt = Date.now();
-    let exited: string | null = null;
-    let pid: number;
-    if (foreground) {
-      const controller = new AbortController();
-      const worker = new BinlogReplicationWorker(this.env, { wave: names.wave }, this.out);
-      const done = worker.run(controller.signal).catch((err: Error) => {
-        exited = err.message;
-      });
-      this.foreground.set(names.id, { controller, done, worker });
-      pid = process.pid;
-    } else {
-      writeFileSync(names.envFile, JSON.stringify(this.env), { mode: 0o600 });
-      const log = openSync(names.logFile, 'a');
-      const args = ['--import', 'tsx', WORKER_MAIN, '--env-file', names.envFile];
-      if (names.wave) args.push('--wave', names.wave);
-      const child = spawn(process.execPath, args, { cwd: PACKAGE_ROOT, detached: true, stdio: ['ignore', log, log], env: process.env });
-      closeSync(log);
-      child.on('exit', (code, signal) => {
-        exited = `worker exited (${signal ?? `code ${code}`})`;
-      });
-      child.unref();
-      pid = child.pid!;
-    }
-    const timeoutMs = this.options.startTimeoutMs ?? 60_000;
-    for (;;) {
-      const s = readStatusFile(names.statusFile);
-      const fresh = s?.worker?.pid === pid && Date.parse(s.startedAt) >= startedAt - 1000;
-      if (fresh && s.liveSince && (s.phase === 'full-load' || s.phase === 'cdc')) {
-        this.out.ok(`replicate ${names.id}`, `worker ${pid} healthy (${s.phase === 'cdc' ? 'CDC streaming the binlog' : 'full load: first chunk committed'})`);
-        return;
-      }
-      if ((fresh && s.phase === 'failed') || exited) {
-        this.foreground.delete(names.id);
-        throw new CutoverError('PRECONDITION_FAILED', `replication worker ${names.id} failed to start: ${(fresh && s.error) || exited}`, { fix: foreground ? 'see the error above' : `see ${names.logFile}` });
-      }
-      if (Date.now() - startedAt > timeoutMs) {
-        throw new CutoverError('TIMEOUT', `replication worker ${names.id} did not prove healthy within ${timeoutMs} ms (phase ${s?.phase ?? 'unknown'})`, { fix: `see ${names.logFile}; stop it with replicate stop` });
-      }
-      await sleep(50);
-    }
+    await launchWorker({
+      env: this.env,
+      names,
+      out: this.out,
+      foreground: this.foreground,
+      inProcess: foreground,
+      createWorker: () => new BinlogReplicationWorker(this.env, { wave: names.wave }, this.out),
+      main: WORKER_MAIN,
+      args: names.wave ? ['--wave', names.wave] : [],
+      startTimeoutMs: this.options.startTimeoutMs,
+      cdcLabel: 'CDC streaming the binlog',
+    });
   }
+
 
   private views(): (WorkerStatusFile & { lagBytes: number | null })[] {
     return this.streams()

@@ -13,6 +13,7 @@ import { connectMysql, mysqlRows } from '../engines/mysql/mysql-connection.ts';
 import { schemasToRead } from '../mappings/mapped-schemas.ts';
 import { mappingEngine, selectMappedTables, sourceName, targetName } from '../mappings/mapped-tables.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
+import { pruneChangedKeysEvery } from '../postgres/changed-key-retention.ts';
 import { openApplySession } from './apply-session.ts';
 import { planBinlogChunks, runBinlogFullLoad, type BinlogLoadTable } from './binlog-full-load.ts';
 import { binlogStateSql, deleteBinlogState, ensureBinlogState, readBinlogState } from './binlog-state.ts';
@@ -180,7 +181,7 @@ export class BinlogReplicationWorker {
       await checkStillInBinlog(source, from);
       this.appliedPosition = from;
       await source.end().catch(() => {});
-      await this.cdc(tables, from, signal);
+      await this.cdc(writer, tables, from, signal);
     } finally {
       for (const t of tables) t.transformer.close();
       await source.end().catch(() => {});
@@ -265,7 +266,7 @@ export class BinlogReplicationWorker {
     }
   }
 
-  private async cdc(tables: readonly BinlogLoadTable[], from: BinlogPosition, signal: AbortSignal): Promise<void> {
+  private async cdc(writer: pg.Client, tables: readonly BinlogLoadTable[], from: BinlogPosition, signal: AbortSignal): Promise<void> {
     const n = this.names;
     this.phase = 'cdc';
     this.cdcStartedAt = performance.now();
@@ -295,8 +296,10 @@ export class BinlogReplicationWorker {
     const onAbort = () => this.wake?.();
     signal.addEventListener('abort', onAbort);
     const inflight = this.inflight;
+    // the record of changed keys (written by the applier of a forward stream) is kept bounded
+    const pruning = pruneChangedKeysEvery(writer, n.slot, () => this.applied, (m) => this.out.warn(`replicate ${n.id}`, m));
     try {
-      session = await openApplySession(n.writeUrl, n.origin);
+      session = await openApplySession(n.writeUrl, n.origin, { utc: true });
       applier = new ChangeApplier(session, n.slot, 'forward', tables, (last) => binlogStateSql(n.slot, (last as unknown as BinlogTransaction).end, last.endLsn));
       await applier.init();
       await reader.start();
@@ -366,6 +369,7 @@ export class BinlogReplicationWorker {
         this.writeStatus();
       }
     } finally {
+      clearInterval(pruning);
       signal.removeEventListener('abort', onAbort);
       for (const b of inflight.splice(0)) await b.done;
       await reader.stop();

@@ -86,6 +86,10 @@ export class ChangeApplier {
   private tail: Promise<boolean> = Promise.resolve(true);
   /** Target tables where a plain INSERT met an existing key: upserts only from then on. */
   private readonly upsertOnly = new Set<ApplyTable>();
+  /** Prepared statement names on this session, by statement text. */
+  private readonly statementNames = new Map<string, string>();
+  /** Whether this pg client can switch to pipeline mode (node-postgres 8.22+); else batches go as SQL text. */
+  private readonly pipelineSwitch: boolean;
 
   constructor(
     private readonly client: pg.ClientBase,
@@ -98,6 +102,7 @@ export class ChangeApplier {
      */
     private readonly positionSql?: (last: SourceTransaction) => string,
   ) {
+    this.pipelineSwitch = typeof (client as unknown as { pipeline?: unknown }).pipeline === 'boolean';
     for (const t of tables) {
       let schema = this.bySource.get(t.table.source.schema);
       if (!schema) this.bySource.set(t.table.source.schema, (schema = new Map()));
@@ -147,10 +152,13 @@ export class ChangeApplier {
     type Part = () => Promise<pg.QueryResult | pg.QueryResult[] | void>;
     const parts: Part[] = [];
     const sqlPart = (text: string): Part => () => this.client.query(text);
+    const groups = groupOps(ops, this.upsertOnly);
+    const changedKeys = this.changedKeys(txns);
+    if (this.canPipeline(groups, changedKeys)) return this.submitPrepared(txns, groups, changedKeys, ops.length, perTable);
     let statements = ['select pg_current_wal_flush_lsn()::text as flushed', 'begin'];
     // statements that may write dead letters: [part, statement] -> their row counts are summed
     const deadLetterAt: [number, number][] = [];
-    for (const group of groupOps(ops, this.upsertOnly)) {
+    for (const group of groups) {
       if (group[0]!.kind !== 'insert' || group.length < COPY_MIN_ROWS) {
         if (writesDeadLetters(group[0]!)) deadLetterAt.push([parts.length, statements.length]);
         statements.push(this.groupSql(group));
@@ -161,7 +169,6 @@ export class ChangeApplier {
       const copy = this.copyRows(group as Extract<Op, { kind: 'insert' }>[]);
       parts.push(() => this.sendCopy(copy));
     }
-    const changedKeys = this.changedKeys(txns);
     if (changedKeys.length >= COPY_MIN_ROWS) {
       if (statements.length) parts.push(sqlPart(statements.join(';\n')));
       statements = [];
@@ -177,14 +184,7 @@ export class ChangeApplier {
       try {
         for (const part of parts) results.push(await part());
       } catch (err) {
-        const e = err as Error & { code?: string; table?: string; schema?: string };
-        if (e.code === '23505' && e.table) {
-          // a plain INSERT met an existing row: that table takes upserts from now on
-          for (const op of ops) {
-            if (op.kind === 'insert' && op.t.table.target.table === e.table && (!e.schema || op.t.table.target.schema === e.schema)) this.upsertOnly.add(op.t);
-          }
-        }
-        return e;
+        return this.failed(err as Error, ops);
       }
       let deadLetters = 0;
       for (const [part, index] of deadLetterAt) {
@@ -193,10 +193,122 @@ export class ChangeApplier {
       }
       return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn: lastLsn(results[results.length - 1]!), targetFlushed: firstFlushed(results[0]!) };
     };
-    // Built now, sent the moment the batch before it has committed — never if it failed.
+    return this.chain(txns, send);
+  }
+
+  /** A batch's fast path failed: a plain INSERT that met an existing row makes its table take upserts from now on. */
+  private failed(err: Error, ops: readonly Op[]): Error {
+    const e = err as Error & { code?: string; table?: string; schema?: string };
+    if (e.code === '23505' && e.table) {
+      for (const op of ops) {
+        if (op.kind === 'insert' && op.t.table.target.table === e.table && (!e.schema || op.t.table.target.schema === e.schema)) this.upsertOnly.add(op.t);
+      }
+    }
+    return e;
+  }
+
+  /** Built now, sent the moment the batch before it has committed — never if it failed. */
+  private chain(txns: readonly SourceTransaction[], send: () => Promise<BatchResult | Error>): SubmittedBatch {
     const done = this.tail.then((previousCommitted) => (previousCommitted ? send() : new Error('not sent: the batch before it failed')));
     this.tail = done.then((r) => !(r instanceof Error));
-    return { txns, endLsn: last.endLsn, done };
+    return { txns, endLsn: txns[txns.length - 1]!.endLsn, done };
+  }
+
+  /**
+   * A small batch (what a steady trickle of single-row transactions makes: the lag of a live
+   * stream) goes as named prepared statements, one per table and kind, sent back to back in
+   * pipeline mode: one round trip, and the target parses and plans each statement once per
+   * session instead of once per batch. Larger batches keep SQL text and COPY (COPY cannot be
+   * pipelined, and their parse cost is spread over thousands of rows); so do the rare patches,
+   * truncates and rejects, whose statements write dead letters.
+   */
+  private canPipeline(groups: readonly Op[][], changedKeys: readonly ChangedKey[]): boolean {
+    if (!this.pipelineSwitch || changedKeys.length >= COPY_MIN_ROWS) return false;
+    for (const g of groups) {
+      const kind = g[0]!.kind;
+      if ((kind !== 'insert' && kind !== 'upsert' && kind !== 'delete') || (kind === 'insert' && g.length >= COPY_MIN_ROWS)) return false;
+    }
+    return true;
+  }
+
+  private submitPrepared(txns: readonly SourceTransaction[], groups: readonly Op[][], changedKeys: readonly ChangedKey[], changes: number, perTable: Map<string, number>): SubmittedBatch {
+    const last = txns[txns.length - 1]!;
+    const queries: pg.QueryConfig[] = [this.prepared('select pg_current_wal_flush_lsn()::text as flushed'), { text: 'begin' }];
+    for (const g of groups) queries.push(this.preparedGroup(g));
+    if (changedKeys.length) {
+      queries.push(
+        this.prepared(
+          `insert into _cutover.changed_key_log (slot, source_table, key, present, lsn)
+           select $1, u.t, u.k::text[], u.p, u.l::pg_lsn from unnest($2::text[], $3::text[], $4::boolean[], $5::text[]) as u(t, k, p, l)`,
+          [this.slot, arrayText(changedKeys.map((r) => r.table)), arrayText(changedKeys.map((r) => r.key)), arrayText(changedKeys.map((r) => (r.present ? 't' : 'f'))), arrayText(changedKeys.map((r) => r.lsn))],
+        ),
+      );
+    }
+    queries.push(this.prepared(WRITE_APPLIED_LSN, [this.slot, this.direction, last.endLsn, last.commitTime.toISOString()]));
+    if (this.positionSql) queries.push({ text: this.positionSql(last) });
+    queries.push({ text: 'commit' }, this.prepared('select pg_current_wal_insert_lsn()::text as lsn'));
+    const send = async (): Promise<BatchResult | Error> => {
+      const settled = await this.pipelined(queries);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) return this.failed(failed.reason as Error, groups.flat());
+      const results = settled.map((r) => (r as PromiseFulfilledResult<pg.QueryResult>).value);
+      return { changes, deadLetters: 0, perTable, targetLsn: lastLsn(results[results.length - 1]!), targetFlushed: firstFlushed(results[0]!) };
+    };
+    return this.chain(txns, send);
+  }
+
+  /** A named statement for `text` (one name per distinct text on this session). */
+  private prepared(text: string, values?: unknown[]): pg.QueryConfig {
+    let name = this.statementNames.get(text);
+    if (!name) this.statementNames.set(text, (name = `cutover_apply_${this.statementNames.size + 1}`));
+    return { name, text, values };
+  }
+
+  /** {@link groupSql}'s insert, upsert or delete with one `text[]` parameter per column. */
+  private preparedGroup(group: readonly Op[]): pg.QueryConfig {
+    const first = group[0]!;
+    const table = first.t.table;
+    const target = qualified(table.target.schema, table.target.table);
+    const types = this.typesOf(target);
+    const cast = (c: string) => `::${types.get(c) ?? 'text'}`;
+    const unnest = (cols: readonly string[]) => `select ${cols.map((c, i) => `u.c${i}${cast(c)}`).join(', ')} from unnest(${cols.map((_, i) => `$${i + 1}::text[]`).join(', ')}) as u(${cols.map((_, i) => `c${i}`).join(', ')})`;
+    if (first.kind === 'delete') {
+      const keyCols = table.targetPrimaryKey;
+      const keys = group as Extract<Op, { kind: 'delete' }>[];
+      return this.prepared(
+        `delete from ${target} where (${keyCols.map(quoteIdent).join(', ')}) in (${unnest(keyCols)})`,
+        keyCols.map((c) => arrayText(keys.map((op) => toPgText(op.key[c])))),
+      );
+    }
+    const rows = group as Extract<Op, { kind: 'insert' | 'upsert' }>[];
+    const cols = table.columns.map((c) => c.target);
+    const insert = `insert into ${target} (${cols.map(quoteIdent).join(', ')}) overriding system value ${unnest(cols)}`;
+    return this.prepared(first.kind === 'insert' ? insert : `${insert} ${onConflict(cols, table.targetPrimaryKey)}`, cols.map((c) => arrayText(rows.map((op) => toPgText(op.row[c])))));
+  }
+
+  /**
+   * Sends the queries back to back (pipeline mode) and waits for every one to settle. The session
+   * is in pipeline mode only meanwhile: COPY, which the larger batches use, cannot be pipelined.
+   * After a failure the server skips to each query's sync: the rest fail too (the transaction is
+   * aborted) and `commit` rolls back.
+   */
+  private async pipelined(queries: readonly pg.QueryConfig[]): Promise<PromiseSettledResult<pg.QueryResult>[]> {
+    const session = this.client as unknown as { pipeline: boolean; connection?: { stream?: { cork?(): void; uncork?(): void } } };
+    const socket = session.connection?.stream;
+    session.pipeline = true;
+    // corked: the queries leave in one write, not one per query
+    socket?.cork?.();
+    let sent: Promise<pg.QueryResult>[];
+    try {
+      sent = queries.map((q) => this.client.query(q));
+    } finally {
+      socket?.uncork?.();
+    }
+    try {
+      return await Promise.allSettled(sent);
+    } finally {
+      session.pipeline = false;
+    }
   }
 
   /**
@@ -609,6 +721,11 @@ function jsonbText(value: unknown): string {
 }
 
 const DEAD_LETTER_COLUMNS = 'slot, direction, source_table, target_table, source_key, change, error, lsn';
+
+/** writeAppliedLsnSql as a statement with parameters (slot, direction, lsn, source commit time). */
+const WRITE_APPLIED_LSN = `insert into _cutover.apply_state (slot, direction, applied_lsn, source_commit_at, applied_at) values ($1, $2, $3::pg_lsn, $4::timestamptz, now())
+  on conflict (slot) do update set applied_lsn = greatest(_cutover.apply_state.applied_lsn, excluded.applied_lsn),
+    source_commit_at = coalesce(excluded.source_commit_at, _cutover.apply_state.source_commit_at), applied_at = now()`;
 
 const REPLICA_IDENTITY_FIX =
   'set `ALTER TABLE … REPLICA IDENTITY FULL` on the source table (the old row then carries every value), then `cutover validate --repair` for this row';

@@ -17,7 +17,13 @@ import { quoteLiteral } from './sql-names.ts';
  *   changed since the last full validation (lib/diff/changed-rows.ts; the latest row of a key
  *   wins); `key` '{}' marks a TRUNCATE (the whole table changed). Append-only, no index: a
  *   unique index on (slot, table, key) made every applied batch 3x slower (each text[] key
- *   compared through the btree) — bench/replication-cdc.ts, issue #17.
+ *   compared through the btree) — bench/replication-cdc.ts, issue #17. Indexed on `lsn` alone (a
+ *   position only grows, so each insert lands at the btree's right edge): the frozen read and
+ *   the pruning read a range of positions, not the whole log.
+ * - `changed_key_retention`: how much of that log is kept (lib/replication/changed-key-retention.ts):
+ *   `keep_from`, the position a full validation (passing, or under way) needs the log from;
+ *   `pruned_below`, below which it is gone — a baseline older than that is refused, so the
+ *   frozen check then compares every row rather than miss a change.
  */
 export const CONTROL_SCHEMA = '_cutover';
 
@@ -60,6 +66,12 @@ export async function ensureControlSchema(client: pg.ClientBase): Promise<void> 
       key text[] not null,
       present boolean not null,
       lsn pg_lsn not null
+    );
+    create index if not exists changed_key_log_lsn on _cutover.changed_key_log (lsn);
+    create table if not exists _cutover.changed_key_retention (
+      slot text primary key,
+      keep_from pg_lsn,
+      pruned_below pg_lsn not null default '0/0'
     );`);
 }
 
@@ -69,6 +81,7 @@ export async function resetStream(client: pg.ClientBase, slot: string): Promise<
   await client.query('delete from _cutover.load_state where slot = $1', [slot]);
   await client.query('delete from _cutover.apply_state where slot = $1', [slot]);
   await client.query('delete from _cutover.changed_key_log where slot = $1', [slot]);
+  await client.query('delete from _cutover.changed_key_retention where slot = $1', [slot]);
 }
 
 export async function readAppliedLsn(client: pg.ClientBase, slot: string): Promise<string | null> {

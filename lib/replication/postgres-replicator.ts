@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -20,9 +19,9 @@ import { processAlive, readStatusFile, type WorkerStatusFile } from './status-fi
 import { streamNames, streamOriginCondition, type Direction, type StreamNames } from './stream-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
+import { launchWorker } from './worker-launcher.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface PostgresReplicatorOptions {
   /** How long start() waits for the worker to prove healthy (first chunk committed or CDC streaming). @default 60000 */
@@ -85,67 +84,20 @@ export class PostgresReplicator implements Replicator {
   }
 
   private async startStream(names: StreamNames, options: { foreground?: boolean; fromPosition?: string }): Promise<void> {
-    const previous = readStatusFile(names.statusFile);
-    if (this.foreground.has(names.id)) return;
-    if (previous && previous.worker && previous.worker.pid !== process.pid && processAlive(previous.worker.pid) && previous.phase !== 'stopped' && previous.phase !== 'failed') {
-      this.out.info(`replicate ${names.id}`, `worker ${previous.worker.pid} is already running`);
-      return;
-    }
-    mkdirSync(this.env.stateDir, { recursive: true });
-    const startedAt = Date.now();
-    let exited: string | null = null;
-    let pid: number;
-    if (options.foreground) {
-      const controller = new AbortController();
-      const worker = createStreamWorker(
-        this.env,
-        this.direction,
-        { wave: names.wave, fromPosition: options.fromPosition, replicateOwnChanges: this.options.replicateOwnChanges },
-        this.out,
-      );
-      const done = worker.run(controller.signal).catch((err: Error) => {
-        exited = err.message;
-      });
-      this.foreground.set(names.id, { controller, done, worker });
-      pid = process.pid;
-    } else {
-      writeFileSync(names.envFile, JSON.stringify(this.env), { mode: 0o600 });
-      const log = openSync(names.logFile, 'a');
-      const args = ['--import', 'tsx', WORKER_MAIN, '--env-file', names.envFile, '--direction', this.direction];
-      if (names.wave) args.push('--wave', names.wave);
-      if (options.fromPosition) args.push('--from-position', options.fromPosition);
-      const child = spawn(process.execPath, args, { cwd: PACKAGE_ROOT, detached: true, stdio: ['ignore', log, log], env: process.env });
-      closeSync(log);
-      child.on('exit', (code, signal) => {
-        exited = `worker exited (${signal ?? `code ${code}`})`;
-      });
-      child.unref();
-      pid = child.pid!;
-    }
-    const timeoutMs = this.options.startTimeoutMs ?? 60_000;
-    for (;;) {
-      const s = readStatusFile(names.statusFile);
-      const fresh = s?.worker?.pid === pid && Date.parse(s.startedAt) >= startedAt - 1000;
-      // healthy = survived its start: connected, slot and publication in place, and its first
-      // full-load chunk committed or the CDC stream accepted (a non-empty target fails before that)
-      if (fresh && s.liveSince && (s.phase === 'full-load' || s.phase === 'cdc')) {
-        this.out.ok(`replicate ${names.id}`, `worker ${pid} healthy (${s.phase === 'cdc' ? 'CDC streaming' : 'full load: first chunk committed'})`);
-        return;
-      }
-      if ((fresh && s.phase === 'failed') || exited) {
-        this.foreground.delete(names.id);
-        throw new CutoverError('PRECONDITION_FAILED', `replication worker ${names.id} failed to start: ${(fresh && s.error) || exited}`, {
-          fix: options.foreground ? 'see the error above' : `see ${names.logFile}`,
-        });
-      }
-      if (Date.now() - startedAt > timeoutMs) {
-        throw new CutoverError('TIMEOUT', `replication worker ${names.id} did not prove healthy within ${timeoutMs} ms (phase ${s?.phase ?? 'unknown'}: no full-load chunk committed and no CDC stream yet)`, {
-          fix: `see ${names.logFile}; stop it with replicate stop`,
-        });
-      }
-      await sleep(50);
-    }
+    await launchWorker({
+      env: this.env,
+      names,
+      out: this.out,
+      foreground: this.foreground,
+      inProcess: options.foreground === true,
+      createWorker: () =>
+        createStreamWorker(this.env, this.direction, { wave: names.wave, fromPosition: options.fromPosition, replicateOwnChanges: this.options.replicateOwnChanges }, this.out),
+      main: WORKER_MAIN,
+      args: ['--direction', this.direction, ...(names.wave ? ['--wave', names.wave] : []), ...(options.fromPosition ? ['--from-position', options.fromPosition] : [])],
+      startTimeoutMs: this.options.startTimeoutMs,
+    });
   }
+
 
   /**
    * Each stream's status file judged: the worker's liveness, and — when `facts` — lag and

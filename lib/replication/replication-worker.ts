@@ -23,6 +23,7 @@ import { appliedByKit, streamNames, type Direction, type StreamNames } from './s
 import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
 import { TransactionQueue } from './transaction-queue.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
+import { pruneChangedKeysEvery } from '../postgres/changed-key-retention.ts';
 
 export interface WorkerOptions {
   readonly wave?: string;
@@ -37,6 +38,8 @@ export interface WorkerOptions {
   readonly heartbeatMs?: number;
   /** How often CDC emits its heartbeat on the source. @default HEARTBEAT_EVERY_MS */
   readonly sourceHeartbeatMs?: number;
+  /** Forward: how often the record of changed keys is pruned. @default PRUNE_CHANGED_KEYS_EVERY_MS */
+  readonly changedKeyPruneMs?: number;
 }
 
 const IDLE_PING_MS = 250;
@@ -217,7 +220,7 @@ export class ReplicationWorker {
         await writeAppliedLsn(writer, n.slot, this.direction, this.options.fromPosition, null);
         this.applied = this.options.fromPosition;
       }
-      await this.cdc(reader, transformers, signal);
+      await this.cdc(reader, writer, transformers, signal);
     } finally {
       for (const t of transformers) t.transformer.close();
       await reader.end().catch(() => {});
@@ -368,7 +371,7 @@ export class ReplicationWorker {
     }
   }
 
-  private async cdc(reader: pg.Client, tables: readonly ApplyTable[], signal: AbortSignal): Promise<void> {
+  private async cdc(reader: pg.Client, writer: pg.Client, tables: readonly ApplyTable[], signal: AbortSignal): Promise<void> {
     const n = this.names;
     this.phase = 'cdc';
     this.cdcStartedAt = performance.now();
@@ -411,6 +414,7 @@ export class ReplicationWorker {
     signal.addEventListener('abort', onAbort);
     const inflight = this.inflight;
     let heartbeat: NodeJS.Timeout | undefined;
+    let pruning: NodeJS.Timeout | undefined;
     try {
       // the apply session and the stream start side by side: a backlog's first transactions are
       // queued by the time the session is ready
@@ -438,6 +442,10 @@ export class ReplicationWorker {
       this.liveSince ??= this.cdcSince;
       this.writeStatus(true);
       heartbeat = this.startSourceHeartbeat(reader);
+      // forward: the record of changed keys the frozen check reads is kept bounded
+      if (this.direction === 'forward') {
+        pruning = pruneChangedKeysEvery(writer, n.slot, () => this.applied, (m) => this.out.warn(`replicate ${n.id}`, m), this.options.changedKeyPruneMs);
+      }
       this.out.ok(`replicate ${n.id}`, `streaming changes from slot ${n.slot} (applied ${this.applied})`);
       let lastPing = 0;
       // stopping: batches already sent still settle and count
@@ -501,6 +509,7 @@ export class ReplicationWorker {
       }
     } finally {
       clearInterval(heartbeat);
+      clearInterval(pruning);
       signal.removeEventListener('abort', onAbort);
       for (const b of inflight.splice(0)) await b.done;
       await stream.stop();

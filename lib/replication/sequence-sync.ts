@@ -29,7 +29,24 @@ export class PostgresSequenceSync implements SequenceSync {
     private readonly out: Output,
   ) {}
 
+  /** The pairs found by `prepare`, for the call inside the write hold. */
+  private prepared: { direction: SequenceDirection; pairs: SequencePair[] } | null = null;
+
+  /**
+   * Before the write hold: finds the sequences (the mapping resolved, a catalog look-up per mapped
+   * column) and moves them now; the call inside the hold then only reads and moves those.
+   */
+  async prepare(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
+    const moves = await this.run(gap, direction, null);
+    return moves;
+  }
+
   async syncSequences(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
+    const cached = this.prepared?.direction === direction ? this.prepared.pairs : null;
+    return this.run(gap, direction, cached);
+  }
+
+  private async run(gap: number, direction: SequenceDirection, cached: SequencePair[] | null): Promise<SequenceMove[]> {
     const forward = direction === 'forward';
     const readUrl = forward ? this.env.source.url : this.env.target.url;
     const writeUrl = forward ? this.env.target.url : this.env.source.url;
@@ -42,21 +59,15 @@ export class PostgresSequenceSync implements SequenceSync {
     try {
       // the rollback runs this while blue is fenced (database default read-only): setval must work
       await write.query('set default_transaction_read_only = off');
-      const mappingFile = forward ? this.env.mappingFiles.forward : this.env.mappingFiles.reverse;
-      const tables = await resolveMappedTables(read, sideScope(this.env, forward ? 'source' : 'target'), mappingFile, this.out);
+      const pairs = cached ?? (await this.discover(read, write, direction));
+      this.prepared = { direction, pairs };
       const results: SequenceMove[] = [];
-      for (const t of tables) {
-        const writeTable = qualified(t.target.schema, t.target.table);
-        for (const column of t.columns) {
-          const { rows: seqRows } = await write.query<{ seq: string | null }>('select pg_get_serial_sequence($1, $2) as seq', [writeTable, column.target]);
-          const sequence = seqRows[0]?.seq;
-          if (!sequence) continue;
-          const sourceValue = await highestValue(read, qualified(t.source.schema, t.source.table), column.kind === 'copy' ? column.source : null);
-          const writtenMax = await highestValue(write, writeTable, column.target, { sequence: false });
-          const targetValue = await raiseSequence(write, sequence, Math.max(sourceValue, writtenMax) + gap);
-          results.push({ name: sequence, sourceValue, targetValue });
-          this.out.ok('sequences', `${sequence}: ${readSide} ${sourceValue}, ${forward ? 'green' : 'blue'} now ${targetValue}`);
-        }
+      for (const p of pairs) {
+        const sourceValue = await highestValue(read, p.readTable, p.readColumn);
+        const writtenMax = await highestValue(write, p.writeTable, p.writeColumn, { sequence: false });
+        const targetValue = await raiseSequence(write, p.sequence, Math.max(sourceValue, writtenMax) + gap);
+        results.push({ name: p.sequence, sourceValue, targetValue });
+        this.out.ok('sequences', `${p.sequence}: ${readSide} ${sourceValue}, ${forward ? 'green' : 'blue'} now ${targetValue}`);
       }
       return results;
     } finally {
@@ -64,6 +75,34 @@ export class PostgresSequenceSync implements SequenceSync {
       await write.end().catch(() => {});
     }
   }
+
+  /** Every mapped column whose written-side column owns a sequence. */
+  private async discover(read: pg.Client, write: pg.Client, direction: SequenceDirection): Promise<SequencePair[]> {
+    const forward = direction === 'forward';
+    const mappingFile = forward ? this.env.mappingFiles.forward : this.env.mappingFiles.reverse;
+    const tables = await resolveMappedTables(read, sideScope(this.env, forward ? 'source' : 'target'), mappingFile, this.out);
+    const pairs: SequencePair[] = [];
+    for (const t of tables) {
+      const writeTable = qualified(t.target.schema, t.target.table);
+      for (const column of t.columns) {
+        const { rows: seqRows } = await write.query<{ seq: string | null }>('select pg_get_serial_sequence($1, $2) as seq', [writeTable, column.target]);
+        const sequence = seqRows[0]?.seq;
+        if (!sequence) continue;
+        pairs.push({ sequence, readTable: qualified(t.source.schema, t.source.table), readColumn: column.kind === 'copy' ? column.source : null, writeTable, writeColumn: column.target });
+      }
+    }
+    return pairs;
+  }
+}
+
+/** A sequence of the written side and the columns whose values it must stay above. */
+interface SequencePair {
+  readonly sequence: string;
+  readonly readTable: string;
+  /** null: the column is computed by the mapping (no read-side value to stay above). */
+  readonly readColumn: string | null;
+  readonly writeTable: string;
+  readonly writeColumn: string;
 }
 
 /** Sets `sequence` to `floor` unless it is already there or above; returns its value after. */

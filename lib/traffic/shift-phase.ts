@@ -179,6 +179,8 @@ async function shiftReads(ctx: PhaseContext, pauseFile: string): Promise<PhaseOu
   let weight = (await router.state()).readWeightGreen;
   const targets = targetWeights(ctx, weight);
   if (!targets.length) return { ok: true, summary: `reads already at ${weight} % green`, figures: { readWeightGreen: weight } };
+  // a router left mirroring (a killed shadow phase) would mirror again whenever reads go back to 0 %
+  await shadowReadsOff(ctx, 'shift');
 
   // moving reads back toward blue is always allowed and needs no gate
   if (targets.length === 1 && targets[0]! < weight) {

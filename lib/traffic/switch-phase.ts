@@ -12,6 +12,7 @@ export const SWITCH_STEPS = {
   checkReverseCoverage: 'switch.check-reverse-coverage',
   unfenceGreen: 'fence.allowWrites(green)',
   reverse: 'reverse.start',
+  refreshBaseline: 'validator.refreshBaseline',
   prepareSequences: 'sequences.prepare',
   hold: 'router.holdWrites',
   fence: 'fence.refuseWrites(blue)',
@@ -66,6 +67,9 @@ export const switchPhase: Phase = {
       { action: SWITCH_STEPS.checkReverseCoverage, target: 'mapping files', detail: 'the reverse mapping brings every green table back to blue (or it is exempted), so a rollback loses nothing' },
       ...(greenFenced ? [{ action: SWITCH_STEPS.unfenceGreen, target: 'green database', detail: 'green is read-only (an earlier rollback fenced it): it must take the writes after the flip' }] : []),
       { action: SWITCH_STEPS.reverse, target: 'reverse replication', detail: 'green -> blue from green\'s current position, idle until the flip (started before the hold so the hold stays short)' },
+      ...(ctx.platform.validator.refreshBaseline
+        ? [{ action: SWITCH_STEPS.refreshBaseline, target: 'both databases', detail: 'the rows changed since the last passing full validation, compared while writes still flow; when equal the frozen check inside the hold starts from here (seconds of changes)' }]
+        : []),
       ...(ctx.platform.sequences.prepare
         ? [{ action: SWITCH_STEPS.prepareSequences, target: 'green database', detail: `sequences above blue's current values + ${sw.sequenceGap} before the hold (green hands out no id until the flip), so the hold only moves what blue handed out since` }]
         : []),
@@ -154,6 +158,25 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
       const status = await reverse.start({ fromPosition });
       return { fromPosition, phase: status.phase };
     });
+    // the rows changed since the full validation, compared while writes still flow: when equal the
+    // frozen check inside the hold covers only the changes from here on. Never fails the switch:
+    // without it the frozen check covers everything since the full validation, as before.
+    if (validator.refreshBaseline) {
+      await j.step(SWITCH_STEPS.refreshBaseline, {}, async () => {
+        const t = performance.now();
+        const r = await validator.refreshBaseline!(ctx.signal).catch((err: Error) => {
+          ctx.out.warn('switch', `the changed rows were not compared before the hold (${err.message}): the frozen check covers every change since the full validation`);
+          return null;
+        });
+        return {
+          refreshed: r?.baselineRefreshed === true,
+          changedRows: r?.scope?.kind === 'changed-rows' ? r.scope.changedRows : null,
+          ...(r?.scope?.kind === 'full' ? { reason: r.scope.reason } : {}),
+          ms: Math.round(performance.now() - t),
+        };
+      });
+      if (ctx.signal.aborted) throw new Error(INTERRUPTED);
+    }
     // what the sequence step can do before the hold (green takes no writes until the flip): the hold keeps only the delta
     if (sequences.prepare) await j.step(SWITCH_STEPS.prepareSequences, { gap: sw.sequenceGap, direction: 'forward' }, () => sequences.prepare!(sw.sequenceGap, 'forward'));
     await j.step(SWITCH_STEPS.hold, { maxHoldMs: sw.maxHoldMs }, () => router.holdWrites(sw.maxHoldMs));

@@ -1,10 +1,10 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { freePort } from '../../lib/net/free-port.ts';
+import { startMariadbServer, type MariadbServer } from '../../lib/rehearsal/mariadb-server.ts';
 
 /**
  * Throw-away MariaDB (or MySQL) servers for tests: one per test file, in a temp folder, on a free
@@ -78,102 +78,39 @@ export async function startTestMariadb(options: TestMariadbOptions = {}): Promis
   if ('missing' in found) throw new Error(found.missing);
   const database = options.database ?? 'app';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-test-mariadb-'));
-  const dataDir = path.join(dir, 'data');
-  const socket = path.join(dir, 'mysqld.sock');
-  mkdirSync(dataDir);
-  const asRoot = os.userInfo().uid === 0 ? ['--user=root'] : [];
+  // the rehearsal's launcher (lib/rehearsal/mariadb-server.ts), filled from the bootstrapped template, sized for tests
+  let server: MariadbServer;
   try {
-    await copyTemplate(found, dataDir);
+    server = await startMariadbServer({
+      dir,
+      database,
+      initDataDir: (dataDir) => copyTemplate(found, dataDir),
+      serverArgs: [
+        // small: several test files run at once on a 2-core machine
+        '--innodb-buffer-pool-size=32M',
+        '--innodb-log-file-size=16M',
+        '--max-connections=200',
+        ...(options.serverArgs ?? []),
+      ],
+    });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const port = await freePort();
-  const logFile = path.join(dir, 'server.log');
-  const child: ChildProcess = spawn(
-    found.server,
-    [
-      '--no-defaults',
-      `--datadir=${dataDir}`,
-      `--tmpdir=${dir}`,
-      ...asRoot,
-      '--bind-address=127.0.0.1',
-      `--port=${port}`,
-      `--socket=${socket}`,
-      `--pid-file=${path.join(dir, 'mysqld.pid')}`,
-      `--log-error=${logFile}`,
-      `--log-bin=${path.join(dir, 'binlog')}`,
-      '--binlog-format=ROW',
-      '--server-id=1',
-      '--skip-name-resolve',
-      '--character-set-server=utf8mb4',
-      '--collation-server=utf8mb4_unicode_ci',
-      // small: several test files run at once on a 2-core machine
-      '--innodb-buffer-pool-size=32M',
-      '--innodb-log-file-size=16M',
-      '--performance-schema=OFF',
-      // commits write the redo log to the OS without an fsync each (once a second): a mariadbd
-      // crash loses nothing, only the machine's would; fsyncs on a busy disk made commits slow
-      '--innodb-flush-log-at-trx-commit=2',
-      '--max-connections=200',
-      ...(options.serverArgs ?? []),
-    ],
-    { stdio: 'ignore' },
-  );
-  let exited = false;
-  // a process that dies without running afterAll (a crash, an uncaught error) takes its server along
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  child.on('exit', () => {
-    exited = true;
-    process.off('exit', killOnExit);
-  });
-  const stop = async (): Promise<void> => {
-    if (!exited && child.pid) {
-      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      await gone;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const stop = () => server.stop();
   try {
-    // root@localhost authenticates by socket (we are its OS user, or the server runs as us):
-    // create a TCP admin account with a generated password
-    const password = randomBytes(18).toString('base64url');
-    const deadline = Date.now() + 90_000;
-    let admin: mysql.Connection | undefined;
-    for (;;) {
-      if (exited) throw new Error(`mariadbd exited while starting: ${tail(logFile)}`);
-      try {
-        admin = await mysql.createConnection({ socketPath: socket, user: os.userInfo().uid === 0 ? 'root' : os.userInfo().username });
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) throw new Error(`mariadbd did not accept connections in 90 s: ${(err as Error).message}; ${tail(logFile)}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    try {
-      await admin.query(`CREATE USER 'root'@'127.0.0.1' IDENTIFIED BY '${password}'`);
-      await admin.query(`GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION`);
-      await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
-    } finally {
-      await admin.end();
-    }
+    const { port } = server;
+    const password = decodeURIComponent(new URL(server.url).password);
     const urlFor = (db: string, user = { name: 'root', password }) =>
       `mysql://${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
     const connect = (db = database) =>
       mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password, database: db, multipleStatements: true, charset: 'utf8mb4', timezone: 'Z' });
-    const probe = await connect();
-    const [[row]] = (await probe.query('SELECT version() AS v')) as unknown as [{ v: string }[]];
-    await probe.end();
     return {
       url: urlFor(database),
       port,
       password,
       database,
-      version: row!.v,
+      version: server.version,
       urlFor,
       connect,
       async exec(sql, db) {
@@ -267,10 +204,3 @@ function run(command: string, args: readonly string[]): Promise<void> {
   );
 }
 
-function tail(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-8).join('\n');
-  } catch {
-    return '(no server log)';
-  }
-}

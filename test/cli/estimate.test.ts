@@ -63,6 +63,34 @@ describe('cutover estimate', () => {
     expect(fc.writeChangesPerSec).toBeGreaterThanOrEqual(0);
   });
 
+  test('two rehearsals of different sizes calibrate each phase as a fixed cost plus a cost per row (--figures A B)', async () => {
+    // full load 1 s + 0.1 ms/row and validate 0.1 ms/row: at the environment's 20,000 rows 3 s and 2 s
+    // (one file alone scales the larger one by rows: 2.5 s and 2 s, so the full load tells them apart)
+    const sized = (rows: number): RehearsalFigures => ({
+      ...figures(5000),
+      orders: rows / 4,
+      tables: [{ source: 'public.t_order', rows, bytes: rows * 200, loadSeconds: 1 + rows / 10_000 }],
+      fullLoad: { seconds: 1 + rows / 10_000 },
+      validate: { seconds: rows / 10_000, rowsCompared: rows * 2 },
+    });
+    const small = path.join(cfg.dir, 'figures-10k.json');
+    const large = path.join(cfg.dir, 'figures-40k.json');
+    writeFileSync(small, JSON.stringify(sized(10_000)));
+    writeFileSync(large, JSON.stringify(sized(40_000)));
+    const r = await runCli(['estimate', '--json', '--figures', large, small, '--write-rate', '10', '--config', cfg.file, '--env', 'real']);
+    expect(r.code, r.stderr).toBe(0);
+    const fc = JSON.parse(r.stdout);
+    expect(fc.calibration.sizes.map((s: { rows: number }) => s.rows)).toEqual([10_000, 40_000]);
+    // the environment's size lies between the two rehearsals: measured, not extrapolated
+    expect(fc.fullLoadSeconds).toMatchObject({ basis: 'measured', low: expect.closeTo(3 * 0.85, 5), high: expect.closeTo(3 * 1.2, 5) });
+    expect(fc.validateSeconds).toMatchObject({ basis: 'measured', low: expect.closeTo(2 * 0.85, 5), high: expect.closeTo(2 * 1.2, 5) });
+    expect(fc.figuresFile).toBe(`${large}, ${small}`);
+
+    const text = await runCli(['estimate', '--figures', small, large, '--write-rate', '10', '--config', cfg.file, '--env', 'real']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/calibrated on 2 rehearsals \(10000 rows, 40000 rows\): per phase a fixed cost plus a cost per row/);
+  });
+
   test('fails (exit 1, NO-GO) when apply is not faster than the write rate', async () => {
     writeFileSync(figuresFile, JSON.stringify(figures(40)));
     const r = await runCli(['estimate', '--figures', figuresFile, '--write-rate', '50', '--config', cfg.file, '--env', 'real']);

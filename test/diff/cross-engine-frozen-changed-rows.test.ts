@@ -18,11 +18,15 @@ import { sql, testEnvironment } from '../replication/_env.ts';
  */
 const MYSQL_SCHEMA = `
   CREATE TABLE orders (id INT PRIMARY KEY AUTO_INCREMENT, status VARCHAR(10) NOT NULL, amount DECIMAL(10,2) NOT NULL) CHARACTER SET utf8mb4;
-  CREATE TABLE \`Tags标签\` (\`Owner主\` VARCHAR(40), n INT, label VARCHAR(20), PRIMARY KEY (\`Owner主\`, n)) CHARACTER SET utf8mb4;`;
+  CREATE TABLE \`Tags标签\` (\`Owner主\` VARCHAR(40), n INT, label VARCHAR(20), PRIMARY KEY (\`Owner主\`, n)) CHARACTER SET utf8mb4;
+  CREATE TABLE stamps (id INT PRIMARY KEY, at DATETIME(6), ts TIMESTAMP(6) NULL DEFAULT NULL);`;
 const PG_SCHEMA = `
   create schema shop;
   create table shop.orders (id integer primary key, status varchar(10) not null, amount numeric(10,2) not null);
-  create table shop."Tags标签" ("Owner主" varchar(40), n integer, label varchar(20), primary key ("Owner主", n));`;
+  create table shop."Tags标签" ("Owner主" varchar(40), n integer, label varchar(20), primary key ("Owner主", n));
+  create table shop.stamps (id integer primary key, at timestamptz(6), ts timestamptz(6));
+  -- green's sessions default to +08 (and blue's server runs at +08:00): DATETIME must still be read as UTC
+  do $$ begin execute format('alter database %I set timezone = %L', current_database(), 'Asia/Shanghai'); end $$;`;
 
 /** The database `shop` is the DMS schema; every table by its own name. */
 const MAPPING = { rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': 'all', 'object-locator': { 'schema-name': 'shop', 'table-name': '%' }, 'rule-action': 'include' }] };
@@ -37,11 +41,15 @@ describe.skipIf(mariadbMissing)(`cross-engine frozen validation: changed rows on
   const caughtUp = async () => expect(await replicator.waitForPosition(await replicator.sourcePosition(), 30_000)).toBe(true);
 
   beforeAll(async () => {
-    [maria, target] = await Promise.all([startTestMariadb({ database: 'shop' }), startTestPostgres()]);
+    [maria, target] = await Promise.all([startTestMariadb({ database: 'shop', serverArgs: ['--default-time-zone=+08:00'] }), startTestPostgres()]);
     await maria.exec(MYSQL_SCHEMA);
     await sql(target.url, PG_SCHEMA);
     await maria.exec(`INSERT INTO orders (id, status, amount) SELECT seq, 'PAID', seq + 0.5 FROM seq_1_to_3000`);
     await maria.exec(`INSERT INTO \`Tags标签\` SELECT CONCAT('客户 ', seq DIV 3, ' Müller'), seq MOD 3, CONCAT('t', seq) FROM seq_1_to_600`);
+    // PostgreSQL text cannot hold a NUL: this row must go to a dead letter with its reason, the rest of its chunk must load
+    await maria.exec(`INSERT INTO \`Tags标签\` VALUES ('客户 999 Müller', 0, CONCAT('nul', CHAR(0), 'x'))`);
+    // the session runs at the server's +08:00: TIMESTAMP '08:30' is 00:30 UTC
+    await maria.exec(`INSERT INTO stamps VALUES (1, '2024-03-01 07:30:00.123456', '2024-03-01 08:30:00.000001')`);
     env = testEnvironment(maria.url, target.url, { chunkRows: 1000, parallelTables: 2, batchSize: 200 }, { forward: MAPPING });
     replicator = new BinlogReplicator(env, out);
     validator = new CrossEngineValidator(env, out, replicator);
@@ -52,6 +60,25 @@ describe.skipIf(mariadbMissing)(`cross-engine frozen validation: changed rows on
     await replicator?.stop().catch(() => {});
     await replicator?.close();
     await Promise.all([maria?.dispose(), target?.dispose()]);
+  });
+
+  test('full load: a NUL character in a text column sends its row to a dead letter with the reason, the rest of the chunk loads', async () => {
+    const { rows } = await sql(target.url, `select source_table, source_key, error, change->'row'->>'label' as label from _cutover.dead_letter`);
+    expect(rows).toEqual([{ source_table: 'shop.Tags标签', source_key: { 'Owner主': '客户 999 Müller', n: '0' }, error: expect.stringContaining('label would hold a NUL character'), label: 'nul\\0x' }]);
+    expect(Number((await sql(target.url, `select count(*) as n from shop."Tags标签"`)).rows[0].n)).toBe(600);
+    const report = await validator.validate({ tables: ['shop.Tags标签'] });
+    expect(report.tables[0]).toMatchObject({ missing: [], deadLetter: [{ 'Owner主': '客户 999 Müller', n: 0 }] });
+  });
+
+  test('date-times are written as UTC whatever the target TimeZone (full load and CDC): DATETIME as its wall clock, TIMESTAMP as its instant; validate agrees', async () => {
+    await maria.exec(`INSERT INTO stamps VALUES (2, '1999-12-31 23:59:59.5', '2024-06-30 08:00:00')`);
+    await caughtUp();
+    const { rows } = await sql(target.url, `select id, (at at time zone 'UTC')::text as at, (ts at time zone 'UTC')::text as ts from shop.stamps order by id`);
+    expect(rows).toEqual([
+      { id: 1, at: '2024-03-01 07:30:00.123456', ts: '2024-03-01 00:30:00.000001' },
+      { id: 2, at: '1999-12-31 23:59:59.5', ts: '2024-06-30 00:00:00' },
+    ]);
+    expect((await validator.validate({ tables: ['shop.stamps'] })).equal).toBe(true);
   });
 
   test('a row changed after the full validation and corrupted on the target is caught, comparing only the changed rows', async () => {

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
-import { baselineFile, dropBaseline, readBaseline, readChangedKeys } from '../../lib/diff/changed-rows.ts';
+import { baselineFile, dropBaseline, holdChangedKeys, readBaseline, readChangedKeys, releaseChangedKeys } from '../../lib/diff/changed-rows.ts';
 import { PostgresValidator } from '../../lib/diff/postgres-validator.ts';
+import { pruneChangedKeyLog } from '../../lib/postgres/changed-key-retention.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
@@ -150,4 +151,88 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
     expect(readBaseline(stateDir)).not.toBeNull();
     dropBaseline(stateDir);
   }, 60_000);
+
+  test('refreshBaseline before the hold: equal changed rows move the baseline, so the frozen check compares only what changed after; a row that still differs keeps it', async () => {
+    expect((await validator.validate()).equal).toBe(true);
+    const first = readBaseline(stateDir)!;
+    await sql(source.url, `update orders set status = 'SHIPPED' where id in (20, 21)`);
+    await caughtUp();
+    // corrupted on green behind the replicator's back: the live pass re-checks it, it persists
+    await sql(target.url, `update orders set amount = 1.00 where id = 20`);
+    const kept = await validator.refreshBaseline();
+    expect(kept.baselineRefreshed).toBe(false);
+    expect(kept.equal).toBe(false);
+    expect(kept.tables.find((t) => t.source === 'public.orders')!.different).toEqual([{ id: 20 }]);
+    expect(readBaseline(stateDir)!.position).toBe(first.position);
+    expect((await validator.validate({ frozen: true })).tables.find((t) => t.source === 'public.orders')!.different).toEqual([{ id: 20 }]);
+
+    await sql(target.url, `update orders set amount = 20.50 where id = 20`);
+    const moved = await validator.refreshBaseline();
+    expect(moved).toMatchObject({ baselineRefreshed: true, equal: true, scope: { kind: 'changed-rows', changedRows: 2 } });
+    const second = readBaseline(stateDir)!;
+    expect(second.position).not.toBe(first.position);
+
+    // after the refresh: the frozen check reads only these, and catches a corruption among them
+    await sql(source.url, `update orders set status = 'PAID' where id in (30, 31)`);
+    await caughtUp();
+    await sql(target.url, `update orders set amount = 1.00 where id = 31`);
+    const frozen = await validator.validate({ frozen: true });
+    expect(frozen.scope).toMatchObject({ kind: 'changed-rows', since: second.position, changedRows: 2 });
+    expect(frozen.tables.find((t) => t.source === 'public.orders')!.different).toEqual([{ id: 31 }]);
+    await sql(target.url, `update orders set amount = 31.50 where id = 31`);
+  }, 90_000);
+
+  test('refreshBaseline without a baseline compares nothing and says so (never equal)', async () => {
+    dropBaseline(stateDir);
+    const r = await validator.refreshBaseline();
+    expect(r).toMatchObject({ equal: false, baselineRefreshed: false, scope: { kind: 'full', reason: expect.stringContaining('no passing full validation') } });
+    expect(r.figures.rowsCompared).toBe(0);
+  }, 30_000);
+
+  test('the record of changed keys is pruned to the applied position unless a full validation holds it; a baseline below a prune is refused, never read with a hole', async () => {
+    const slot = (await sql(target.url, "select slot from _cutover.load_state where direction = 'forward'")).rows[0].slot as string;
+    const count = async (where = 'true') => Number((await sql(target.url, `select count(*) as n from _cutover.changed_key_log where slot = $1 and ${where}`, [slot])).rows[0].n);
+    const applied = async () => (await sql(target.url, 'select applied_lsn::text as l from _cutover.apply_state where slot = $1', [slot])).rows[0].l as string;
+    const client = new pg.Client({ connectionString: target.url });
+    await client.connect();
+    const pool = new pg.Pool({ connectionString: target.url, max: 1 });
+    try {
+      // no validation holds it: everything applied goes
+      await releaseChangedKeys(pool, [slot], null);
+      await sql(source.url, `update orders set status = 'HELD' where id = 21`);
+      await caughtUp();
+      expect(await count()).toBeGreaterThan(0);
+      await pruneChangedKeyLog(client, slot, await applied());
+      expect(await count()).toBe(0);
+
+      // a full validation under way holds it from where the stream stood when it began
+      await holdChangedKeys(pool, [slot]);
+      await sql(source.url, `update orders set status = 'HELD' where id = 22`);
+      await caughtUp();
+      await pruneChangedKeyLog(client, slot, await applied());
+      expect(await count(`key = '{22}'`)).toBe(1);
+
+      // a passing full validation moves the hold to its baseline: a change after it survives the prune and is compared
+      expect((await validator.validate()).equal).toBe(true);
+      const baseline = readBaseline(stateDir)!;
+      await sql(source.url, `update orders set status = 'HELD' where id = 23`);
+      await caughtUp();
+      await pruneChangedKeyLog(client, slot, await applied());
+      expect(await count(`lsn < '${baseline.position}'::pg_lsn`)).toBe(0);
+      const frozen = await validator.validate({ frozen: true });
+      expect(frozen.scope).toMatchObject({ kind: 'changed-rows', changedRows: 1 });
+
+      // the hold lost (released behind the baseline's back): the prune passes the baseline, and the
+      // frozen check refuses it and compares every row rather than read a record with a hole
+      await releaseChangedKeys(pool, [slot], null);
+      await pruneChangedKeyLog(client, slot, await applied());
+      const refused = await validator.validate({ frozen: true });
+      expect(refused.scope).toMatchObject({ kind: 'full', reason: expect.stringContaining('was pruned up to') });
+      expect(refused.equal).toBe(true);
+    } finally {
+      await client.end();
+      await pool.end();
+      dropBaseline(stateDir);
+    }
+  }, 90_000);
 });

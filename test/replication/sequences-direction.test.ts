@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { AuroraSequenceSync } from '../../lib/aws/aurora-sequence-sync.ts';
@@ -92,6 +93,24 @@ describe('PostgresSequenceSync: forward at the switch, reverse at the rollback (
     await sql(blue.url, "insert into t_order (order_id, item) values (9000, 'replicated')");
     const [moved] = await new PostgresSequenceSync(env, out).syncSequences(1000, 'reverse');
     expect(moved).toEqual({ name: 'public.t_order_order_id_seq', sourceValue: 9000, targetValue: 10000 });
+  });
+
+  test('prepare moves green before the hold; the call inside the hold reuses what it found (no mapping read) and moves above what blue handed out since', async () => {
+    const sync = new PostgresSequenceSync(env, out);
+    const [prepared] = await sync.prepare(1000);
+    expect(prepared!.name).toBe('public.orders_id_seq');
+    expect(prepared!.targetValue).toBeGreaterThanOrEqual(prepared!.sourceValue + 1000);
+    const blueNext = prepared!.sourceValue + 5000;
+    await sql(blue.url, `insert into t_order (order_id, item) values (${blueNext}, 'after prepare')`);
+    // the mapping file becomes unreadable: only a sync that resolves it again would notice
+    const saved = readFileSync(env.mappingFiles.forward, 'utf8');
+    writeFileSync(env.mappingFiles.forward, '{ not json');
+    try {
+      expect(await sync.syncSequences(1000)).toEqual([{ name: 'public.orders_id_seq', sourceValue: blueNext, targetValue: blueNext + 1000 }]);
+      await expect(new PostgresSequenceSync(env, out).syncSequences(1000)).rejects.toThrow();
+    } finally {
+      writeFileSync(env.mappingFiles.forward, saved);
+    }
   });
 
   test('fails if green is unreachable: CONNECTION_FAILED and blue\'s sequence is unchanged', async () => {

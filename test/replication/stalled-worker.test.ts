@@ -126,6 +126,46 @@ describe('a SIGSTOPped replication worker is stalled, not "lag 0"', () => {
     expect((await statusJson()).code).toBe(0);
   }, 120_000);
 
+  test('starved in its first minute, with the default 30 s stall limit: its frozen "lag 0" does not pass; the lag is measured from the source and grows (issue 18)', async () => {
+    await sql(source.url, 'create database starved');
+    await sql(target.url, 'create database starved');
+    const other = (url: string) => url.replace(/\/[^/?]+(\?|$)/, '/starved$1');
+    await sql(other(source.url), SCHEMA);
+    await sql(other(target.url), SCHEMA);
+    const raw = {
+      environments: {
+        starved: { platform: 'postgres', source: { url: other(source.url) }, target: { url: other(target.url) }, mappings: { forward: 'forward.json', reverse: 'reverse.json' }, stateDir: '.cutover/starved' },
+      },
+    };
+    const file = path.join(dir, 'starved.config.json');
+    writeFileSync(file, JSON.stringify(raw));
+    const starvedEnv = selectEnvironment(parseConfig(raw, file), 'starved') as ResolvedPostgresEnvironment;
+    const r = new PostgresReplicator(starvedEnv, 'forward', new RecordingOutput());
+    let frozen = 0;
+    try {
+      frozen = (await r.start()).worker!.pid;
+      // streaming (a row went through), then frozen at once: well inside its first 30 s of CDC,
+      // when heartbeats were not judged at all and a fresh-enough file's "lag 0" passed
+      await sql(other(source.url), "insert into items values (0, 'before the freeze')");
+      const tgt = await connect(other(target.url));
+      try {
+        await until(async () => (await tgt.query('select 1 from items where id = 0')).rowCount === 1, 30_000, 'the first row on the target');
+      } finally {
+        await tgt.end();
+      }
+      process.kill(frozen, 'SIGSTOP');
+      await sql(other(source.url), "insert into items values (1, 'written while the worker is frozen')");
+      // well inside the 30 s stall limit: not stalled yet, but the lag is no longer the frozen 0
+      await until(async () => ((await r.status()).lagMs ?? 0) > 1500, 20_000, 'the lag of a frozen worker to grow past 1.5 s');
+      const s = await r.status();
+      expect(s.phase === 'cdc' || s.phase === 'stalled').toBe(true);
+      expect(s.lagBytes!).toBeGreaterThan(0);
+    } finally {
+      if (frozen) process.kill(frozen, 'SIGCONT');
+      await r.stop().catch(() => {});
+    }
+  }, 90_000);
+
   test('replicate start fails with the worker\'s own error when the worker dies at its start (duplicate key in a non-empty target)', async () => {
     await sql(source.url, 'create database dupcase');
     await sql(target.url, 'create database dupcase');

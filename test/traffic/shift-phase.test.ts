@@ -127,6 +127,14 @@ describe('shift phase (real router, live load)', () => {
     expect(ctx.journal.completedSteps()).not.toContain('router.setReadWeight');
   });
 
+  test('a router left mirroring (a killed shadow phase) is turned off by the shift, which says so, before any move', async () => {
+    await client.configureShadow({ percent: 10, noisePercent: 0, timeoutMs: 1000, maxConcurrent: 8 });
+    const ctx = phaseContext(env({ smoke: [{ ...smoke[0], expectStatus: 201 }] }), { ...fakePlatform({ router: client }), shadow: client });
+    expect((await shiftPhase.apply(ctx)).ok).toBe(false); // the smoke flow refuses the first step: nothing moved
+    expect((await client.shadowFigures()).settings).toBeNull();
+    expect(ctx.out.text()).toContain('shadow reads off (it mirrored 10 % of GET/HEAD to green)');
+  });
+
   test('replication lag above the limit (a restarted server) holds the shift before any move, until it is back under the limit', async () => {
     const load = startTinyLoad(router.url);
     const p = fakePlatform({ router: client });

@@ -70,6 +70,30 @@ describe('switch phase', () => {
     expect(p.log).toContain('sequences.syncSequences');
   });
 
+  test('a validator that can refresh the baseline compares the changed rows before the hold; its failure does not stop the switch', async () => {
+    const p = readyPlatform();
+    let fail = false;
+    const refresh = async () => {
+      p.log.push('validator.refreshBaseline');
+      if (fail) throw new Error('source gone');
+      return { equal: true, baselineRefreshed: true, scope: { kind: 'changed-rows', changedRows: 17 }, tables: [], reconciliation: [] };
+    };
+    (p.validator as { refreshBaseline?: () => Promise<unknown> }).refreshBaseline = refresh;
+    const plan = await switchPhase.plan(phaseContext(env, p));
+    expect(plan.map((s) => s.action).slice(2, 5)).toEqual([SWITCH_STEPS.reverse, SWITCH_STEPS.refreshBaseline, SWITCH_STEPS.hold]);
+    const ctx = phaseContext(env, p);
+    expect((await switchPhase.apply(ctx)).ok).toBe(true);
+    expect(p.log.slice(0, 3)).toEqual(['reverse.start', 'validator.refreshBaseline', 'router.holdWrites']);
+    expect(p.log.indexOf('validator.validate')).toBeGreaterThan(p.log.indexOf('router.holdWrites'));
+
+    const q = readyPlatform();
+    (q.validator as { refreshBaseline?: () => Promise<unknown> }).refreshBaseline = refresh;
+    fail = true;
+    const ctx2 = phaseContext(env, q);
+    expect((await switchPhase.apply(ctx2)).ok).toBe(true);
+    expect(ctx2.out.text()).toMatch(/the changed rows were not compared before the hold \(source gone\)/);
+  });
+
   test('plan lists every step in order and changes nothing; after a crash it names the undo', async () => {
     const p = readyPlatform();
     const plan = await switchPhase.plan(phaseContext(env, p));

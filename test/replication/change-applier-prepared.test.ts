@@ -1,0 +1,106 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { silentOutput } from '../../lib/output/output.ts';
+import { mappingEngine, resolveMappedTables } from '../../lib/mappings/mapped-tables.ts';
+import { ChangeApplier, type ApplyTable } from '../../lib/replication/change-applier.ts';
+import type { SourceChange, SourceTransaction } from '../../lib/replication/change-stream.ts';
+import { ensureControlSchema } from '../../lib/replication/control-schema.ts';
+import { streamNames } from '../../lib/replication/stream-names.ts';
+import { startTestPostgres } from '../_helpers/pg.ts';
+import { sql, testEnvironment } from './_env.ts';
+
+/**
+ * Small batches (a trickle of single-row transactions) go as named prepared statements sent in
+ * pipeline mode; they must apply exactly what the SQL-text path applies, fall back the same way
+ * (a plain insert meeting an existing row, a row the target rejects), and leave the session usable
+ * for the COPY path of large batches. One server, a source and a target database on it.
+ */
+const TABLE = `create table "Bestellung订单" (id bigint primary key, status text not null, amount numeric(10,2) check (amount >= 0))`;
+
+describe('ChangeApplier: small batches as prepared statements in pipeline mode', () => {
+  let server: Awaited<ReturnType<typeof startTestPostgres>>;
+  let session: pg.Client;
+  let applier: ChangeApplier;
+  const tables: ApplyTable[] = [];
+  let lsn = 0x1000;
+
+  const txn = (...changes: SourceChange[]): SourceTransaction => {
+    const commitLsn = `0/${(lsn += 0x10).toString(16).toUpperCase()}`;
+    return { commitLsn, endLsn: `0/${(lsn + 8).toString(16).toUpperCase()}`, commitTime: new Date(), changes };
+  };
+  const insert = (id: number, status: string, amount: string): SourceChange => ({ kind: 'insert', schema: 'public', table: 'Bestellung订单', newRow: { id: String(id), status, amount } });
+  const update = (id: number, status: string, amount: string): SourceChange => ({ kind: 'update', schema: 'public', table: 'Bestellung订单', newRow: { id: String(id), status, amount }, oldKey: null, keyColumns: ['id'] });
+  const remove = (id: number): SourceChange => ({ kind: 'delete', schema: 'public', table: 'Bestellung订单', oldKey: { id: String(id) }, keyColumns: ['id'] });
+  const rows = async () => (await session.query('select id::int, status, amount::text from "Bestellung订单" order by id')).rows;
+  const prepared = async () => (await session.query<{ name: string }>("select name from pg_prepared_statements where name like 'cutover_apply_%'")).rows.length;
+
+  beforeAll(async () => {
+    server = await startTestPostgres('source');
+    await sql(server.url, TABLE);
+    await sql(server.url, 'create database target');
+    await sql(server.urlFor('target'), TABLE);
+    const env = testEnvironment(server.url, server.urlFor('target'));
+    const names = streamNames(env, 'forward');
+    const reader = new pg.Client({ connectionString: server.url });
+    await reader.connect();
+    try {
+      for (const table of await resolveMappedTables(reader, names.readScope, names.mappingFile, silentOutput)) tables.push({ table, transformer: await mappingEngine.createRowTransformer(table) });
+    } finally {
+      await reader.end();
+    }
+    session = new pg.Client({ connectionString: server.urlFor('target') });
+    await session.connect();
+    await ensureControlSchema(session);
+    applier = new ChangeApplier(session, 'prepared_test', 'forward', tables);
+    await applier.init();
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const t of tables) t.transformer.close();
+    await session?.end().catch(() => {});
+    await server?.dispose();
+  });
+
+  test('single-row transactions apply through named statements, with the position and the changed keys in the same commit', async () => {
+    const batch = [txn(insert(1, 'NEW', '1.50')), txn(insert(2, '新', '2.00')), txn(update(1, 'PAID', '1.50'))];
+    const result = await applier.applyBatch(batch, null);
+    expect(result).toMatchObject({ changes: 3, deadLetters: 0 });
+    expect(await rows()).toEqual([
+      { id: 1, status: 'PAID', amount: '1.50' },
+      { id: 2, status: '新', amount: '2.00' },
+    ]);
+    expect(await prepared()).toBeGreaterThanOrEqual(4);
+    const state = await session.query('select applied_lsn::text as l from _cutover.apply_state where slot = $1', ['prepared_test']);
+    expect(state.rows[0].l).toBe(batch[2]!.endLsn);
+    const keys = await session.query("select key::text as k, present from _cutover.changed_key_log where slot = 'prepared_test' order by k");
+    expect(keys.rows).toEqual([
+      { k: '{1}', present: true },
+      { k: '{2}', present: true },
+    ]);
+    // the same statements again: no new names
+    const before = await prepared();
+    await applier.applyBatch([txn(insert(3, 'NEW', '3.00')), txn(remove(2))], null);
+    expect(await rows()).toEqual([
+      { id: 1, status: 'PAID', amount: '1.50' },
+      { id: 3, status: 'NEW', amount: '3.00' },
+    ]);
+    expect(await prepared()).toBe(before + 1); // the delete's statement is the only new one
+  });
+
+  test('an insert meeting an existing row and a row the target rejects fall back as before: upsert, one dead letter, the rest applied', async () => {
+    await sql(server.urlFor('target'), `insert into "Bestellung订单" values (10, 'STALE', 0)`);
+    const result = await applier.applyBatch([txn(insert(10, 'FRESH', '10.00')), txn(insert(11, 'BAD', '-1.00')), txn(insert(12, 'OK', '12.00'))], null);
+    expect(result).toMatchObject({ deadLetters: 1 });
+    expect((await rows()).filter((r) => r.id >= 10)).toEqual([
+      { id: 10, status: 'FRESH', amount: '10.00' },
+      { id: 12, status: 'OK', amount: '12.00' },
+    ]);
+    const dead = await session.query("select source_key::text as k from _cutover.dead_letter where slot = 'prepared_test'");
+    expect(dead.rows).toEqual([{ k: '{"id": "11"}' }]);
+    // the session left pipeline mode: a large batch (COPY) and a small one after it still apply
+    await applier.applyBatch(Array.from({ length: 150 }, (_, i) => txn(insert(1000 + i, 'BULK', '1.00'))), null);
+    await applier.applyBatch([txn(update(1000, 'AFTER', '1.00'))], null);
+    const { rows: bulk } = await session.query("select count(*)::int as n, count(*) filter (where status = 'AFTER')::int as after from \"Bestellung订单\" where id >= 1000");
+    expect(bulk[0]).toEqual({ n: 150, after: 1 });
+  });
+});
