@@ -17,8 +17,8 @@ export interface PhaseFootprint {
   readonly blueRps: number | null;
   /** Median and highest per-second blue p99 in the phase (bucket bounds, ms). */
   readonly blueP99Ms: { readonly median: number | null; readonly max: number | null };
-  /** Client failures per second, summed over the phase. */
-  readonly clientFailures: number;
+  /** Failures the router answered clients (its `clientFailures`), summed over the phase; the load generator's own (client-overload, timeouts) are in `requests`. */
+  readonly routerFailures: number;
   /** The throttler's figures for the phase; null when it was not paced (or not reached). */
   readonly pacing: PacingFigures | null;
 }
@@ -34,7 +34,7 @@ export function blueFootprint(phases: readonly PhaseRecord[], timeline: readonly
     if (!p?.start || !p.end) continue;
     const from = Date.parse(p.start) - startedAtMs;
     const to = Date.parse(p.end) - startedAtMs;
-    const inPhase = timeline.filter((s) => s.t >= from && s.t <= to);
+    const inPhase = timeline.filter((s) => s.t >= from && s.t < to);
     const p99s = inPhase.map((s) => s.p99Ms.blue).filter((v): v is number => v !== null).sort((a, b) => a - b);
     out.push({
       phase,
@@ -42,7 +42,7 @@ export function blueFootprint(phases: readonly PhaseRecord[], timeline: readonly
       seconds: Math.round((to - from) / 100) / 10,
       blueRps: inPhase.length ? Math.round(inPhase.reduce((n, s) => n + s.rps.blue, 0) / inPhase.length) : null,
       blueP99Ms: { median: p99s.length ? p99s[Math.floor((p99s.length - 1) / 2)]! : null, max: p99s.length ? p99s[p99s.length - 1]! : null },
-      clientFailures: Math.round(inPhase.reduce((n, s) => n + s.clientFailuresPerSec, 0)),
+      routerFailures: Math.round(inPhase.reduce((n, s) => n + s.clientFailuresPerSec, 0)),
       pacing: (p.figures?.pacing as PacingFigures | undefined) ?? null,
     });
   }
@@ -60,7 +60,7 @@ export function footprintLines(rows: readonly PhaseFootprint[]): string[] {
           ? `paced: ${(r.pacing.pausedMs / 1000).toFixed(1)} s paused in ${r.pacing.pauses} pause(s)${r.pacing.forcedResumes ? `, ${r.pacing.forcedResumes} ended by pacing.maxPauseMs` : ''}`
           : 'pacing off'
         : 'not paced';
-      return `    ${r.reads.padEnd(10)} ${String(r.seconds ?? '-').padStart(6)} s  blue ${r.blueRps ?? '-'} req/s, p99 median ${r.blueP99Ms.median ?? '-'} ms, max ${r.blueP99Ms.max ?? '-'} ms, ${r.clientFailures} client failure(s); ${paced}`;
+      return `    ${r.reads.padEnd(10)} ${String(r.seconds ?? '-').padStart(6)} s  blue ${r.blueRps ?? '-'} req/s, p99 median ${r.blueP99Ms.median ?? '-'} ms, max ${r.blueP99Ms.max ?? '-'} ms, ${r.routerFailures} failed at the router; ${paced}`;
     }),
   ];
 }
