@@ -5,7 +5,8 @@
  *
  * An open loop of GETs at `--rate` req/s through the router, in rounds; each round has one block
  * with mirroring off and one with it on (`--percent`, default 10, the config default; 10 % of the
- * mirrored reads also go to blue twice, as the default noise check), in alternating order so a
+ * mirrored reads also go to blue twice, as the default noise check; the samples are drained every
+ * 500 ms as the shadow phase does), in alternating order so a
  * drift in the machine's load hits both alike. Printed per round and pooled: client p50/p99 off
  * vs on, their difference and ratio, the router process's CPU per request off vs on (CPU time is
  * much less disturbed by other processes than wall time), what was mirrored or dropped, and the
@@ -88,6 +89,16 @@ async function main(): Promise<void> {
       const cpu0 = await ask(router.child); // also restarts the event-loop delay histogram
       const ms: number[] = [];
       const inflight: Promise<void>[] = [];
+      // the shadow phase drains the samples every 500 ms (lib/traffic/shadow-phase.ts): so does this
+      let readUpTo = before.lastSeq;
+      let draining = on;
+      const drainer = (async () => {
+        while (draining) {
+          await new Promise((r) => setTimeout(r, 500));
+          const { samples } = await admin.shadowSamples(readUpTo, 1000);
+          if (samples.length) readUpTo = samples[samples.length - 1]!.seq;
+        }
+      })();
       const gap = 1000 / rate;
       const n = Math.round(rate * blockSeconds);
       const t0 = performance.now();
@@ -98,6 +109,8 @@ async function main(): Promise<void> {
       }
       await Promise.all(inflight);
       const sentFor = performance.now() - t0;
+      draining = false;
+      await drainer;
       const cpu = await ask(router.child);
       const after = await admin.shadowFigures();
       const dropped = Object.values(after.dropped).reduce((a, b) => a + b, 0) - Object.values(before.dropped).reduce((a, b) => a + b, 0);

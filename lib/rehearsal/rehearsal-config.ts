@@ -22,7 +22,7 @@ export interface RehearsalConfigInput {
   readonly shiftSteps?: readonly number[];
   /** @default 10 */
   readonly minRequests?: number;
-  /** Shadow phase length, seconds. @default 8 */
+  /** Shadow phase length, seconds; 0 skips the phase (`shadow.skip`, with the reason). @default 8 */
   readonly shadowSeconds?: number;
   /** Percent of reads mirrored in the shadow phase. @default 25 */
   readonly shadowPercent?: number;
@@ -65,7 +65,10 @@ export function buildRehearsalConfig(i: RehearsalConfigInput): CutoverConfigInpu
         replication: { parallelTables: 2, chunkRows: 2000, batchSize: 2000, waves: [] },
         ...(i.pacing ? { pacing: { enabled: i.pacing.enabled, ...(i.pacing.maxPauseMs ? { maxPauseMs: i.pacing.maxPauseMs } : {}) } } : {}),
         validation: { chunkRows: 2000, concurrency: 2, floatTolerance: 0, reconciliation: legacy === 'mysql' ? DEMO_MYSQL_RECONCILIATION : DEMO_RECONCILIATION },
-        shadow: demoShadowConfig({ seconds: i.shadowSeconds ?? 8, percent: i.shadowPercent ?? 25 }),
+        shadow: {
+          ...demoShadowConfig({ seconds: i.shadowSeconds || 8, percent: i.shadowPercent ?? 25 }),
+          ...(i.shadowSeconds === 0 ? { skip: { reason: 'this rehearsal was run with shadowSeconds 0: its fault scenario is not about the shadow comparison' } } : {}),
+        },
         shift: { steps: [...(i.shiftSteps ?? [1, 10, 50, 100])], bakeSeconds: i.shiftBakeSeconds },
         gates: { maxErrorRatio: 0.05, maxP99RatioToBlue: 5, maxLagMs: 2000, maxValidationAgeSeconds: 3600, minRequests: i.minRequests ?? 10 },
         switch: { catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 },

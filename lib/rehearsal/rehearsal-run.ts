@@ -136,8 +136,10 @@ export class RehearsalRun {
           break;
         }
         if (name === 'switch' && this.d.fault === 'rollback-after-switch') {
-          out.info('rehearse', 'fault rollback-after-switch: 5 s of writes on green, then the operator rolls back');
-          await sleep(5000);
+          // the operator rolls back during the bake: after its length (at most 5 s) of writes on green
+          const onGreenMs = Math.min(5000, this.d.env.bake.seconds * 1000);
+          out.info('rehearse', `fault rollback-after-switch: ${onGreenMs / 1000} s of writes on green, then the operator rolls back`);
+          await sleep(onGreenMs);
           ({ seconds: rollbackSeconds, greenEraWrites } = await this.rollback());
           rolledBack = true;
           break;
@@ -453,10 +455,14 @@ export class RehearsalRun {
     await exited;
     await sleep(1000);
     out.info('rehearse', 're-running `cutover switch`, as the operator would: the journal decides whether it finishes or undoes');
-    const rerun = await this.operatorEngine().runPhase('switch');
-    if (rerun.ok) return rerun;
-    out.info('rehearse', `the re-run said: ${rerun.apply?.summary ?? rerun.verify?.summary ?? 'not ok'}; running \`cutover switch\` once more`);
-    return this.operatorEngine().runPhase('switch');
+    let run = await this.operatorEngine().runPhase('switch');
+    // an undo (the killed switch's, or one that ran out of its hold budget on a busy machine)
+    // leaves writes on blue and says "run `cutover switch` again": the operator does
+    for (let attempt = 1; !run.ok && run.apply?.figures?.undone === true && attempt <= 3; attempt++) {
+      out.info('rehearse', `the re-run said: ${run.apply.summary}; running \`cutover switch\` again`);
+      run = await this.operatorEngine().runPhase('switch');
+    }
+    return run;
   }
 
   /** An engine as `cutover switch` would build it (same journal and lock): it may take over a dead operator's lock. */

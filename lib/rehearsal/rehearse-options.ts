@@ -38,7 +38,7 @@ export interface RehearseOptions {
   readonly bakeSeconds?: number;
   /** Read-shift steps, percent of reads on green. @default [1, 10, 50, 100] */
   readonly shiftSteps?: readonly number[];
-  /** How long the shadow phase compares green's answers with blue's, seconds. @default 8 */
+  /** How long the shadow phase compares green's answers with blue's, seconds; 0 skips it (the tests of faults it is not about). @default 8 */
   readonly shadowSeconds?: number;
   /** Percent of reads the shadow phase mirrors to green. @default 25 */
   readonly shadowPercent?: number;

@@ -29,6 +29,54 @@ export const SWITCH_STEPS = {
 /** Steps that changed something and must be undone when the switch stops before the flip. */
 const SIDE_EFFECTS: readonly string[] = [SWITCH_STEPS.hold, SWITCH_STEPS.fence, SWITCH_STEPS.sequences, SWITCH_STEPS.reverse];
 
+/**
+ * Time kept back from the router's hold cap (`switch.maxHoldMs`) to undo the switch: lift blue's
+ * fence, writes back to blue, release. The steps inside the hold stop (and undo) when less than
+ * this is left, so a live operator never lets the cap run out: after it the router answers the
+ * held writes 503. A fifth of the cap, at least 1 s and at most 10 s.
+ */
+export function undoReserveMs(maxHoldMs: number): number {
+  return Math.min(10_000, Math.max(1_000, Math.round(maxHoldMs / 5)));
+}
+
+/** The hold's deadline: how much of the cap is left for the switch's own steps (the undo's reserve kept back). */
+class HoldBudget {
+  private readonly capAt: number;
+  private readonly reserve: number;
+
+  constructor(private readonly maxHoldMs: number) {
+    this.capAt = performance.now() + maxHoldMs;
+    this.reserve = undoReserveMs(maxHoldMs);
+  }
+
+  /** Milliseconds the switch may still spend before it must undo (0 when spent). */
+  leftMs(): number {
+    return Math.max(0, Math.round(this.capAt - this.reserve - performance.now()));
+  }
+
+  /** Aborted when the budget is spent (or when `outer` is: the operator's Ctrl-C). */
+  signal(outer: AbortSignal): { signal: AbortSignal; spent: () => boolean; dispose: () => void } {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.leftMs());
+    const onOuter = () => controller.abort();
+    if (outer.aborted) controller.abort();
+    else outer.addEventListener('abort', onOuter, { once: true });
+    return {
+      signal: controller.signal,
+      spent: () => !outer.aborted && controller.signal.aborted,
+      dispose: () => {
+        clearTimeout(timer);
+        outer.removeEventListener('abort', onOuter);
+      },
+    };
+  }
+
+  /** Why the switch undoes: `what` did not finish within the hold's budget. */
+  reason(what: string): string {
+    return `${what} did not finish within the write hold's budget (switch.maxHoldMs ${this.maxHoldMs} ms less ${this.reserve} ms kept to undo): undone before the router's cap would answer the held writes 503`;
+  }
+}
+
 /** The completed steps of the current attempt: those after the last recorded undo. */
 function currentAttempt(completed: readonly string[]): readonly string[] {
   const last = completed.lastIndexOf(SWITCH_STEPS.undone);
@@ -73,7 +121,7 @@ export const switchPhase: Phase = {
       ...(ctx.platform.sequences.prepare
         ? [{ action: SWITCH_STEPS.prepareSequences, target: 'green database', detail: `sequences above blue's current values + ${sw.sequenceGap} before the hold (green hands out no id until the flip), so the hold only moves what blue handed out since` }]
         : []),
-      { action: SWITCH_STEPS.hold, target: routerTarget(ctx), detail: `writes held (not failed) at most ${sw.maxHoldMs} ms; reads keep flowing` },
+      { action: SWITCH_STEPS.hold, target: routerTarget(ctx), detail: `writes held (not failed) at most ${sw.maxHoldMs} ms; reads keep flowing; the steps below get ${sw.maxHoldMs - undoReserveMs(sw.maxHoldMs)} ms of it, else the switch is undone and the held writes go to blue` },
       { action: SWITCH_STEPS.fence, target: 'blue database', detail: 'default_transaction_read_only on, open write transactions ended' },
       { action: SWITCH_STEPS.position, target: 'blue database', detail: 'blue\'s final position' },
       { action: SWITCH_STEPS.catchUp, target: 'green database', detail: `green applies it within ${sw.catchUpTimeoutMs} ms, else everything is undone and writes resume on blue` },
@@ -179,28 +227,45 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     }
     // what the sequence step can do before the hold (green takes no writes until the flip): the hold keeps only the delta
     if (sequences.prepare) await j.step(SWITCH_STEPS.prepareSequences, { gap: sw.sequenceGap, direction: 'forward' }, () => sequences.prepare!(sw.sequenceGap, 'forward'));
-    await j.step(SWITCH_STEPS.hold, { maxHoldMs: sw.maxHoldMs }, () => router.holdWrites(sw.maxHoldMs));
+    // The router's cap runs from here. Every step inside the hold (the drain of writes in flight,
+    // the fence, the catch-up, the frozen validation, the sequences) is bounded by what is left
+    // of it, so the switch undoes, releasing the held writes to blue, before the cap would answer
+    // them 503; the catch-up's own timeout alone (plus the drain) could outlast the cap.
+    const budget = new HoldBudget(sw.maxHoldMs);
+    await j.step(SWITCH_STEPS.hold, { maxHoldMs: sw.maxHoldMs, undoReserveMs: undoReserveMs(sw.maxHoldMs) }, () => router.holdWrites(sw.maxHoldMs));
     await j.step(SWITCH_STEPS.fence, { side: 'blue' }, () => fence.refuseWrites('blue'));
     const position = await j.step(SWITCH_STEPS.position, {}, () => forward.sourcePosition());
     const t0 = performance.now();
-    const caughtUp = await j.step(SWITCH_STEPS.catchUp, { position, timeoutMs: sw.catchUpTimeoutMs }, () =>
-      forward.waitForPosition(position, sw.catchUpTimeoutMs, ctx.signal),
-    );
+    const catchUpWaitMs = Math.min(sw.catchUpTimeoutMs, budget.leftMs());
+    const caughtUp = catchUpWaitMs > 0 && (await j.step(SWITCH_STEPS.catchUp, { position, timeoutMs: catchUpWaitMs }, () =>
+      forward.waitForPosition(position, catchUpWaitMs, ctx.signal),
+    ));
     catchUpMs = Math.round(performance.now() - t0);
     if (!caughtUp) {
       // waitForPosition answers false on Ctrl-C too: say which it was
       const why = ctx.signal.aborted
         ? `${INTERRUPTED} while green caught up with blue's final position ${position}`
-        : `green did not apply blue's final position ${position} within ${sw.catchUpTimeoutMs} ms`;
+        : catchUpWaitMs < sw.catchUpTimeoutMs
+          ? budget.reason(`green's catch-up to blue's final position ${position} (waited ${catchUpWaitMs} ms of switch.catchUpTimeoutMs ${sw.catchUpTimeoutMs})`)
+          : `green did not apply blue's final position ${position} within ${sw.catchUpTimeoutMs} ms`;
       await undoSwitch(ctx, why);
       return {
         ok: false,
         summary: `switch undone: ${why}; writes resumed on blue, nothing lost${ctx.signal.aborted ? '; run `cutover switch` again when ready' : ''}`,
-        figures: { writeTarget: 'blue', catchUpTimeoutMs: sw.catchUpTimeoutMs, position, undone: true, interrupted: ctx.signal.aborted },
+        figures: { writeTarget: 'blue', catchUpTimeoutMs: sw.catchUpTimeoutMs, catchUpWaitMs, position, undone: true, interrupted: ctx.signal.aborted },
       };
     }
     const validation = await j.step(SWITCH_STEPS.validate, { frozen: true }, async () => {
-      const r = await validator.validate({ frozen: true, signal: ctx.signal });
+      const watch = budget.signal(ctx.signal);
+      let r: Awaited<ReturnType<typeof validator.validate>>;
+      try {
+        r = await validator.validate({ frozen: true, signal: watch.signal });
+      } catch (err) {
+        if (watch.spent()) throw new HoldBudgetSpent(budget.reason('the frozen validation'));
+        throw err;
+      } finally {
+        watch.dispose();
+      }
       const s = r.scope;
       // what the check inside the hold compared: the changed rows since the last full validation, or everything
       const compared =
@@ -217,6 +282,7 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
         figures: { writeTarget: 'blue', undone: true, differentTables: validation.different },
       };
     }
+    if (budget.leftMs() === 0) throw new HoldBudgetSpent(budget.reason('the frozen validation'));
     await j.step(SWITCH_STEPS.sequences, { gap: sw.sequenceGap, direction: 'forward' }, () => sequences.syncSequences(sw.sequenceGap, 'forward'));
     // the last safe point: after the flip only forward moves are left
     if (ctx.signal.aborted) throw new Error(INTERRUPTED);
@@ -228,22 +294,34 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     } catch (undoErr) {
       return { ok: false, summary: `switch failed (${message}) and undoing it failed too (${(undoErr as Error).message}): run \`cutover rollback\` now`, figures: { undone: false } };
     }
+    if (err instanceof HoldBudgetSpent && !ctx.signal.aborted) {
+      return {
+        ok: false,
+        summary: `switch undone: ${message}; writes resumed on blue, nothing lost; run \`cutover switch\` again (a quieter moment, or a larger switch.maxHoldMs)`,
+        figures: { writeTarget: 'blue', undone: true, holdBudgetSpent: true, maxHoldMs: sw.maxHoldMs },
+      };
+    }
     return { ok: false, summary: `switch failed before the point of no return (${message}); undone, writes resumed on blue, nothing lost`, figures: { writeTarget: 'blue', undone: true, interrupted: ctx.signal.aborted } };
   }
   const outcome = await finishAfterFlip(ctx, currentAttempt(j.completedSteps()), { resumed: false });
   return { ...outcome, figures: { ...outcome.figures, lagMsBefore: pre.lagMs, catchUpMs } };
 }
 
+/** The write hold's budget ran out before the flip: undo (the held writes go to blue) rather than let the cap refuse them. */
+class HoldBudgetSpent extends Error {}
+
 /** After the flip only forward moves are left: release the held writes, stop forward replication. */
 async function finishAfterFlip(ctx: PhaseContext, done: readonly string[], how: { resumed: boolean }): Promise<PhaseOutcome> {
   const { router, forward } = ctx.platform;
   let writePauseMs: { p50: number; p99: number; max: number } | null = null;
   let released = 0;
+  let refusedByCap = 0;
   try {
     if (!done.includes(SWITCH_STEPS.release)) {
-      const r = await ctx.journal.step(SWITCH_STEPS.release, {}, () => router.releaseWrites());
+      const r: { released: number; holdMs: { p50: number; p99: number; max: number }; refused?: number } = await ctx.journal.step(SWITCH_STEPS.release, {}, () => router.releaseWrites());
       writePauseMs = r.holdMs;
       released = r.released;
+      refusedByCap = r.refused ?? 0;
     }
     if (!done.includes(SWITCH_STEPS.stopForward)) {
       await ctx.journal.step(SWITCH_STEPS.stopForward, {}, () => forward.stop());
@@ -255,29 +333,33 @@ async function finishAfterFlip(ctx: PhaseContext, done: readonly string[], how: 
       figures: { writeTarget: 'green' },
     };
   }
-  if (writePauseMs) ctx.out.ok('switch', `writes on green; ${released} held write(s) released, hold p50 ${writePauseMs.p50} ms, p99 ${writePauseMs.p99} ms`);
+  if (refusedByCap > 0) {
+    ctx.out.warn('switch', `writes on green, but the hold outlasted switch.maxHoldMs (${ctx.env.switch.maxHoldMs} ms): the router answered ${refusedByCap} write(s) 503 (Retry-After, nothing written) before the release`);
+  } else if (writePauseMs) ctx.out.ok('switch', `writes on green; ${released} held write(s) released, hold p50 ${writePauseMs.p50} ms, p99 ${writePauseMs.p99} ms`);
   return {
     ok: true,
     summary: how.resumed ? 'switch finished after a restart: writes on green' : 'writes on green',
-    figures: { writeTarget: 'green', released, writePauseMs, resumed: how.resumed },
+    figures: { writeTarget: 'green', released, writePauseMs, resumed: how.resumed, ...(refusedByCap > 0 ? { refusedByCap } : {}) },
   };
 }
 
 /**
  * Puts writes back on blue after a switch that stopped before the flip. Each action is
  * idempotent, in an order that never leaves writes refused on both sides: blue accepts writes
- * before the router sends any there, and the hold is released last.
+ * before the router sends any there, then the hold is released; reverse replication stops last.
  */
 async function undoSwitch(ctx: PhaseContext, reason: string): Promise<void> {
   const { router, fence, reverse } = ctx.platform;
   ctx.out.warn('switch', `undoing the switch: ${reason}`);
   await ctx.journal.step('switch.undo.allowWrites(blue)', { reason }, () => fence.allowWrites('blue'));
   await ctx.journal.step('switch.undo.setWriteTarget(blue)', {}, () => router.setWriteTarget('blue'));
+  // released before reverse replication stops (seconds): until a flip green takes no client
+  // write, so the idle reverse stream has nothing to carry, and the held writes wait no longer
+  const r = await ctx.journal.step('switch.undo.releaseWrites', {}, () => router.releaseWrites());
   const reversePhase = (await reverse.status().catch(() => null))?.phase;
   if (reversePhase === 'cdc' || reversePhase === 'full-load') {
     await ctx.journal.step('switch.undo.reverse.stop', {}, () => reverse.stop());
   }
-  const r = await ctx.journal.step('switch.undo.releaseWrites', {}, () => router.releaseWrites());
   // a step, not a note: completedSteps() must show it so the next attempt starts clean
   await ctx.journal.step(SWITCH_STEPS.undone, { reason }, async () => ({ released: r.released, holdMs: r.holdMs }));
 }

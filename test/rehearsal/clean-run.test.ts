@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { phase, runSmallRehearsal } from './run-rehearsal.ts';
+import { brief, SHADOW, phase, runSmallRehearsal } from './run-rehearsal.ts';
 
 describe('rehearsal without faults', () => {
   let r: Awaited<ReturnType<typeof runSmallRehearsal>>;
   beforeAll(async () => {
-    r = await runSmallRehearsal(null);
+    r = await runSmallRehearsal(null, 'folder', { shiftSteps: [10, 50, 100], ...SHADOW });
   }, 300_000);
   afterAll(() => r?.cleanup());
 
@@ -14,10 +14,10 @@ describe('rehearsal without faults', () => {
     const names = r.report.phases.map((p) => p.name);
     expect(names.slice(0, 9)).toEqual(['assess', 'snapshot', 'replicate', 'validate', 'shadow', 'shift', 'switch', 'bake', 'finalize']);
     for (const p of r.report.phases.slice(0, 9)) {
-      expect(p.outcome, `${p.name}: ${p.summary}\n${r.out.text()}`).toBe('ok');
+      expect(p.outcome, `${p.name}: ${p.summary} — ${brief(r)}`).toBe('ok');
       expect(Date.parse(p.end!)).toBeGreaterThanOrEqual(Date.parse(p.start!));
     }
-    expect(r.code, r.report.verdict.reasons.join('; ')).toBe(0);
+    expect(r.code, brief(r)).toBe(0);
   });
 
   test('the shadow phase compared green\'s answers with blue\'s per route before the shift, and found them alike', () => {
@@ -31,11 +31,11 @@ describe('rehearsal without faults', () => {
 
   test('no client request failed and every acknowledged write is on green with its content', () => {
     expect(r.report.requests.total).toBeGreaterThan(100);
-    expect(r.report.requests.failed).toBe(0);
+    expect(r.report.requests.failed, brief(r)).toBe(0);
     expect(r.report.ledger.acknowledged).toBeGreaterThan(10);
     expect(r.report.ledger.checkedOn).toBe('green');
-    expect(r.report.ledger.missing).toBe(0);
-    expect(r.report.ledger.mismatched).toBe(0);
+    expect(r.report.ledger.missing, brief(r)).toBe(0);
+    expect(r.report.ledger.mismatched, brief(r)).toBe(0);
   });
 
   test('validation was equal and the write pause was measured', () => {
