@@ -173,7 +173,7 @@ export const awsEnvironmentSchema = z
       .strict()
       .default({ p99LatencySeconds: 2, cdcLatencySeconds: 60, evaluationPeriods: 3 }),
     validation: validationSchema.default({ chunkRows: 10_000, concurrency: 4, floatTolerance: 0, reconciliation: [] }),
-    /** Pacing of the kit's reads on the source (validate) against blue's health. @default - on: blue p99 1000 ms, 16 active sessions, 30 s longest wait */
+    /** Pacing of the kit's reads on the source against blue's health; accepted for a shared config, not applied on aws yet. @default - on: blue p99 1000 ms, 16 active sessions, 30 s longest wait */
     pacing: pacingSchema.prefault({}),
     /** Shadow reads before the first shift. @default - 60 s, 10 % of GET/HEAD, gate at 1 % mismatches */
     shadow: shadowSchema.prefault({}),

@@ -146,6 +146,8 @@ export async function startTestMariadb(options: TestMariadbOptions = {}): Promis
  */
 let template: Promise<string> | undefined;
 async function copyTemplate(binaries: MariadbBinaries, dataDir: string): Promise<void> {
+  // a temp-folder cleaner may have removed it since: build it again
+  if (template && !(await template.then((t) => existsSync(path.join(t, 'mysql')), () => false))) template = undefined;
   template ??= makeTemplate(binaries).catch((err: unknown) => {
     template = undefined;
     throw err;
@@ -163,7 +165,9 @@ async function makeTemplate(binaries: MariadbBinaries): Promise<string> {
   mkdirSync(root, { recursive: true });
   const folder = path.join(root, key);
   const data = path.join(folder, 'data');
-  if (existsSync(path.join(folder, 'ready'))) return data;
+  if (existsSync(path.join(folder, 'ready')) && existsSync(path.join(data, 'mysql'))) return data;
+  // one partly removed by a temp-folder cleaner (a complete one is never removed: another worker may be copying it)
+  if (existsSync(folder)) rmSync(folder, { recursive: true, force: true });
   const building = mkdtempSync(`${folder}.building-`);
   try {
     mkdirSync(path.join(building, 'data'));

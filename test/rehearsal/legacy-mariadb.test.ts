@@ -32,4 +32,9 @@ describe.skipIf(mariadbMissing)(`rehearsal with a MariaDB legacy (--legacy maria
     expect(r.report.validation.tables.map((t) => t.source).sort()).toEqual(['cainiao.t_customer', 'cainiao.t_inventory', 'cainiao.t_order', 'cainiao.t_order_item', 'cainiao.t_product']);
     expect(r.report.switch.writePauseMs.p50).not.toBeNull();
   });
+
+  test('inside the write hold the frozen validation compares only the rows changed since the validate phase (the binlog worker records their keys)', () => {
+    expect(r.out.text()).toMatch(/frozen validation: \d+ row\(s\) changed in \d+ table\(s\) since the full validation that started at binlog\.\d+:\d+/);
+    expect(r.out.text()).not.toMatch(/the frozen validation compares every row/);
+  });
 });
