@@ -26,7 +26,7 @@ describe('rehearsal --fault green-dies-after-switch', () => {
     expect(r.report.ledger.missing, brief(r)).toBe(0);
     expect(r.report.ledger.mismatched, brief(r)).toBe(0);
     expect(r.report.requests.failed, brief(r)).toBe(0);
-    expect(r.report.requests.attributedToFault!.failed).toBeLessThanOrEqual(3);
+    expect(r.report.requests.attributedToFault!.failed, `${brief(r)}; apart: ${JSON.stringify(r.report.requests.attributedToFault)}`).toBeLessThanOrEqual(3);
     expect(r.code, brief(r)).toBe(0);
   });
 });
