@@ -246,6 +246,13 @@ export class RehearsalRun {
       else if (name === 'shift' && this.d.fault === 'green-errors') run = await this.shiftWithGreenErrors();
       else if (name === 'shadow' && this.d.fault === 'green-differs') run = await this.shadowWithGreenDiffering();
       else run = await engine.runPhase(name);
+      // a switch that undid itself (its hold budget ran out on a busy machine, or the catch-up
+      // timed out) left writes on blue, released, and says "run `cutover switch` again": as the
+      // runbook does, twice more before giving up
+      for (let attempt = 1; name === 'switch' && !run.ok && run.apply?.figures?.undone === true && attempt <= 2; attempt++) {
+        out.warn('rehearse', `the switch was undone (${run.apply.summary}); running \`cutover switch\` again`);
+        run = await engine.runPhase(name);
+      }
       const outcome = run.verify ?? run.apply;
       if (name === 'validate' && outcome?.result) this.lastValidation = outcome.result as ValidationReport;
       if (name === 'shadow' && run.apply?.result) this.shadowReport = run.apply.result as ShadowReport;
