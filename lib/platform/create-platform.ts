@@ -42,7 +42,7 @@ async function createPostgresPlatform(env: ResolvedPostgresEnvironment, out: Out
   // for the local control plane's PostgreSQL-only pieces (the worker reads PostgreSQL's WAL)
   if (engineOfUrl(env.source.url) === 'mysql') return mysqlSourcePlatform(env, out, role, made);
   // one throttler paces the snapshot's and the validation's reads on blue (the worker has its own)
-  const throttler = await role<Throttler>('../throttle/open-source-throttler.ts', 'SourceThrottlerRole', 'pacing (the throttler)', (C) => new (C as AnyCtor<Throttler>)(env, out));
+  const throttler = await role<Throttler>('../replication/open-source-throttler.ts', 'SourceThrottlerRole', 'pacing (the throttler)', (C) => new (C as AnyCtor<Throttler>)(env, out));
   const [inspector, snapshotter, forward, reverse, fence, sequences] = await Promise.all([
     role<Inspector>('../assess/postgres-inspector.ts', 'PostgresInspector', 'assess (the inspector)', (C) => new (C as AnyCtor<Inspector>)(env, out)),
     role<Snapshotter>('../backup/postgres-snapshotter.ts', 'PostgresSnapshotter', 'snapshot', (C) => new (C as AnyCtor<Snapshotter>)(env, out, undefined, throttler)),

@@ -10,7 +10,7 @@ import { openApplySession } from './apply-session.ts';
 import { countDeadLetters, ensureControlSchema, readAppliedCommitAt, readAppliedLsn, resetStream, writeAppliedLsn } from './control-schema.ts';
 import { pacingSchema } from '../config/common-schema.ts';
 import type { PacingFigures } from '../platform/roles.ts';
-import { openSourceThrottler } from '../throttle/open-source-throttler.ts';
+import { openSourceThrottler } from './open-source-throttler.ts';
 import type { SourceThrottler } from '../throttle/source-throttler.ts';
 import { planChunks, runFullLoad } from './full-load.ts';
 import { compareLsn, maxLsn } from './lsn.ts';

@@ -84,6 +84,9 @@ export async function startTestMariadb(options: TestMariadbOptions = {}): Promis
     server = await startMariadbServer({
       dir,
       database,
+      // tests create their own application accounts (e.g. cainiao_app@'%'); a launcher account of the
+      // same name at 127.0.0.1 would be the closer match and refuse their password
+      appUser: 'launcher_app',
       initDataDir: (dataDir) => copyTemplate(found, dataDir),
       serverArgs: [
         // small: several test files run at once on a 2-core machine

@@ -18,7 +18,9 @@ import { testEnvironment } from './fakes/test-env.ts';
  * Here the timing is injected, not waited for: the real router and the real rollback sequence,
  * with app stand-ins that answer 503 exactly where the real blue app did (while the fence is lifted).
  */
-const env = testEnvironment({ switch: { catchUpTimeoutMs: 200, maxHoldMs: 1000, sequenceGap: 100 } });
+// maxHoldMs 3000: the switch keeps a fifth of the cap, at least 1 s, back to undo (undoReserveMs), so a
+// 1 s cap would leave its catch-up no time at all
+const env = testEnvironment({ switch: { catchUpTimeoutMs: 200, maxHoldMs: 3000, sequenceGap: 100 } });
 
 let rig: RouterRig | null = null;
 afterEach(async () => {
@@ -95,7 +97,7 @@ describe('rollback while the fence is lifted on blue', () => {
     const { rig, p } = await switched();
     // green answers writes late: the hold's drain (at most maxHoldMs) gives up before this one
     // is answered, green is fenced, and green's app then refuses it
-    rig.green.writeDelayMs = 1500;
+    rig.green.writeDelayMs = 3500;
     const write = send(`${rig.router.url}/orders`, 'POST');
     await new Promise((r) => setTimeout(r, 50));
     duringFence(p, 'refuseWrites', 'green', () => {

@@ -3,8 +3,8 @@ import { engineOfUrl } from '../engines/engine-of-url.ts';
 import type { Output } from '../output/output.ts';
 import type { TrafficRouter } from '../platform/roles.ts';
 import { RouterClient } from '../router/router-client.ts';
-import { RouterAndSessionProbe } from './source-health.ts';
-import { SourceThrottler } from './source-throttler.ts';
+import { RouterAndSessionProbe } from '../throttle/source-health.ts';
+import { SourceThrottler } from '../throttle/source-throttler.ts';
 
 export interface ThrottledEnvironment {
   readonly pacing: PacingConfig;
@@ -13,7 +13,8 @@ export interface ThrottledEnvironment {
 }
 
 /**
- * The throttler of an environment: blue's p99 from its router (when one is configured) and the
+ * The throttler of an environment (local control plane: it reads the kit's own router, so it lives
+ * here and not beside the neutral throttling logic in lib/throttle/): blue's p99 from its router (when one is configured) and the
  * source's sessions (a PostgreSQL source; a MySQL-family one is judged by the router only).
  */
 export function openSourceThrottler(env: ThrottledEnvironment, out: Output, router?: TrafficRouter): SourceThrottler {
