@@ -184,6 +184,39 @@ export async function pruneChangedKeys(targetDb: TargetQuery, slots: readonly st
   return keepChangedKeysFrom(textQuery(targetDb), slots, position);
 }
 
+/**
+ * The end of a whole, non-frozen validation. It passed untouched (`kept`: equal, not resumed,
+ * nothing repaired): its start becomes the frozen check's baseline and the record before it goes.
+ * Otherwise: a failing one drops the baseline on file, and the record is held for the baseline
+ * still on file, or no longer held. `lsnOf` turns the engine's source position into `pg_lsn` text.
+ */
+export async function settleBaseline(s: {
+  readonly stateDir: string;
+  readonly targetDb: TargetQuery;
+  readonly baselineStart: Pick<ValidationBaseline, 'position' | 'streams' | 'applied'> | null;
+  readonly equal: boolean;
+  readonly kept: boolean;
+  readonly fingerprint: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly lsnOf: (position: string) => string;
+  readonly warn: (message: string) => void;
+}): Promise<void> {
+  if (!s.equal) dropBaseline(s.stateDir);
+  if (!s.baselineStart) return;
+  const slots = s.baselineStart.streams.map((x) => x.slot);
+  if (!s.kept) {
+    const previous = readBaseline(s.stateDir);
+    await releaseChangedKeys(s.targetDb, slots, previous ? s.lsnOf(previous.position) : null).catch(() => {});
+    return;
+  }
+  writeBaseline(s.stateDir, { version: 1, ...s.baselineStart, fingerprint: s.fingerprint, startedAt: s.startedAt, finishedAt: s.finishedAt });
+  // the record before this baseline is never read again; failing to drop it only costs space
+  await pruneChangedKeys(s.targetDb, slots, s.lsnOf(s.baselineStart.position)).catch((err: Error) =>
+    s.warn(`the record of changed keys before ${s.baselineStart!.position} was not pruned: ${err.message}`),
+  );
+}
+
 /** Keys per statement when comparing changed rows. */
 export const KEYS_PER_STATEMENT = 2000;
 

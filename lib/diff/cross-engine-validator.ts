@@ -9,7 +9,7 @@ import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, ValidationScope, Validator } from '../platform/roles.ts';
 import { binlogPositionToLsn, parseBinlogPosition } from '../engines/mysql/binlog-position.ts';
-import { appliedCounters, holdChangedKeys, releaseChangedKeys, baselineRefusal, dropBaseline, forwardSlots, keyRanges, pruneChangedKeys, readBaseline, readChangedKeys, readStreams, writeBaseline, type TableChanges, type TargetQuery, type ValidationBaseline } from './changed-rows.ts';
+import { appliedCounters, holdChangedKeys, baselineRefusal, settleBaseline, forwardSlots, keyRanges, readBaseline, readChangedKeys, readStreams, type TableChanges, type TargetQuery, type ValidationBaseline } from './changed-rows.ts';
 import { narrowMismatches, type Mismatch, type NarrowingSides } from './bucket-narrowing.ts';
 import { readDeadLetterIds } from './dead-letters.ts';
 import { openDiffSide, type DiffSide } from './diff-side.ts';
@@ -250,18 +250,18 @@ export class CrossEngineValidator implements Validator {
     checkpoint.finish();
     const equal = tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal || r.inFlight);
     if (!options.frozen && whole) {
-      const kept = equal && baselineStart && !checkpoint.resumed && !repaired;
-      if (!equal) dropBaseline(env.stateDir);
-      if (baselineStart && !kept) {
-        const previous = readBaseline(env.stateDir);
-        await releaseChangedKeys(targetQuery, baselineStart.streams.map((s) => s.slot), previous ? baselineLsn(previous.position) : null).catch(() => {});
-      } else if (baselineStart) {
-        writeBaseline(env.stateDir, { version: 1, ...baselineStart, fingerprint, startedAt, finishedAt: new Date().toISOString() });
-        // the record before this baseline is never read again; failing to drop it only costs space
-        await pruneChangedKeys(targetQuery, baselineStart.streams.map((s) => s.slot), baselineLsn(baselineStart.position)).catch((err: Error) =>
-          this.out.warn('validate', `the record of changed keys before ${baselineStart.position} was not pruned: ${err.message}`),
-        );
-      }
+      await settleBaseline({
+        stateDir: env.stateDir,
+        targetDb: targetQuery,
+        baselineStart,
+        equal,
+        kept: equal && !checkpoint.resumed && !repaired,
+        fingerprint,
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        lsnOf: baselineLsn,
+        warn: (message) => this.out.warn('validate', message),
+      });
     }
     const report: CrossEngineValidationReport = {
       equal,

@@ -9,7 +9,7 @@ import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
 import type { ColumnSample, Replicator, RowKey, Throttler, TableDiff, ValidateOptions, ValidationReport, ValidationScope, Validator } from '../platform/roles.ts';
-import { appliedCounters, holdChangedKeys, releaseChangedKeys, baselineRefusal, countOnSource, dropBaseline, forwardSlots, keyRanges, pruneChangedKeys, readBaseline, readChangedKeys, readStreams, writeBaseline, type ValidationBaseline } from './changed-rows.ts';
+import { appliedCounters, holdChangedKeys, baselineRefusal, settleBaseline, countOnSource, forwardSlots, keyRanges, pruneChangedKeys, readBaseline, readChangedKeys, readStreams, writeBaseline, type ValidationBaseline } from './changed-rows.ts';
 import { hashChunk, hashedRange, sourceRows, targetRows, type ChunkContext, type ChunkHashes } from './chunk-compare.ts';
 import { diffChunkRows } from './row-diff.ts';
 import { openComparisonPool, warmPool } from './comparison-pool.ts';
@@ -258,17 +258,18 @@ export class PostgresValidator implements Validator {
       if (options.repair && repairs.length) repaired = (await applyRepairs(targetDb, repairs, env.target.url)).applied;
       checkpoint.finish(this.now);
       if (!options.frozen && whole) {
-        const kept = equal && baselineStart && !checkpoint.resumed && !repaired;
-        if (!equal) dropBaseline(env.stateDir);
-        // no baseline from this run: the record is held for the one still on file, or not at all
-        if (baselineStart && !kept) await releaseChangedKeys(targetDb, baselineStart.streams.map((s) => s.slot), readBaseline(env.stateDir)?.position ?? null).catch(() => {});
-        else if (baselineStart) {
-          writeBaseline(env.stateDir, { version: 1, ...baselineStart, fingerprint, startedAt, finishedAt: this.now().toISOString() });
-          // the record before this baseline is never read again; failing to drop it only costs space
-          await pruneChangedKeys(targetDb, baselineStart.streams.map((s) => s.slot), baselineStart.position).catch((err: Error) =>
-            this.out.warn('validate', `the record of changed keys before ${baselineStart.position} was not pruned: ${err.message}`),
-          );
-        }
+        await settleBaseline({
+          stateDir: env.stateDir,
+          targetDb,
+          baselineStart,
+          equal,
+          kept: equal && !checkpoint.resumed && !repaired,
+          fingerprint,
+          startedAt,
+          finishedAt: this.now().toISOString(),
+          lsnOf: (position) => position,
+          warn: (message) => this.out.warn('validate', message),
+        });
       }
       const report: PostgresValidationReport = {
         equal,
