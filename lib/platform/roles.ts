@@ -348,8 +348,11 @@ export interface TrafficRouter {
   /** Holds new write requests (never fails them) for at most `maxHoldMs`, then releases them to the current target. */
   holdWrites(maxHoldMs: number): Promise<void>;
   setWriteTarget(side: Side): Promise<void>;
-  /** Releases held writes to the current write target; returns hold-time figures of this hold. */
-  releaseWrites(): Promise<{ released: number; holdMs: { p50: number; p99: number; max: number } }>;
+  /**
+   * Releases held writes to the current write target; returns hold-time figures of this hold and
+   * `refused`: writes answered 503 because the hold outlasted its cap (absent when none were).
+   */
+  releaseWrites(): Promise<{ released: number; holdMs: { p50: number; p99: number; max: number }; refused?: number }>;
   metrics(): Promise<RouterMetrics>;
 }
 

@@ -32,7 +32,7 @@ export class RouterClient implements TrafficRouter, ShadowMirror {
     await this.call('PUT', '/writes/target', { side });
   }
 
-  releaseWrites(): Promise<{ released: number; holdMs: { p50: number; p99: number; max: number } }> {
+  releaseWrites(): Promise<{ released: number; holdMs: { p50: number; p99: number; max: number }; refused?: number }> {
     return this.call('POST', '/writes/release');
   }
 

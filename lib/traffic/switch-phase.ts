@@ -318,7 +318,7 @@ async function finishAfterFlip(ctx: PhaseContext, done: readonly string[], how: 
   let refusedByCap = 0;
   try {
     if (!done.includes(SWITCH_STEPS.release)) {
-      const r: { released: number; holdMs: { p50: number; p99: number; max: number }; refused?: number } = await ctx.journal.step(SWITCH_STEPS.release, {}, () => router.releaseWrites());
+      const r = await ctx.journal.step(SWITCH_STEPS.release, {}, () => router.releaseWrites());
       writePauseMs = r.holdMs;
       released = r.released;
       refusedByCap = r.refused ?? 0;
