@@ -136,4 +136,21 @@ describe.skipIf(mariadbMissing)(`write fence and sequences on a MariaDB blue wit
     const { rows } = await green.query<{ id: string }>(`INSERT INTO duoduo.customers (name) VALUES ('green') RETURNING id::text`);
     expect(Number(rows[0]!.id)).toBe(1602);
   });
+
+  test('fence: a large open transaction still rolling back after its session was killed is waited for, not reported as open', async () => {
+    await maria.exec('CREATE TABLE bulk (id INT NOT NULL PRIMARY KEY, pad CHAR(100) NOT NULL)', 'legacy_shop');
+    const inTx = await as('app');
+    inTx.on('error', () => {});
+    await inTx.query('BEGIN');
+    // a rollback of this many rows outlasts the moment between KILL and the fence's proof
+    await inTx.query(`INSERT INTO bulk (id, pad) SELECT seq, 'x' FROM seq_1_to_150000`);
+    const fence = new MysqlWriteFence(env);
+    await fence.refuseWrites('blue');
+    expect(fence.lastProof!.openWriteTransactions).toBe(0);
+    const admin = await maria.connect('legacy_shop');
+    const [rows] = await admin.query('SELECT COUNT(*) AS n FROM bulk');
+    await admin.end();
+    expect(Number((rows as { n: number }[])[0]!.n)).toBe(0);
+    await fence.allowWrites('blue');
+  });
 });

@@ -60,14 +60,7 @@ export class MysqlWriteFence implements WriteFence {
       let killed = await endSessions(c, true);
       await setGlobal(c, 'read_only', 'ON', side);
       killed += await endSessions(c, false);
-      const [open] = await mysqlRows<{ n: number | string }>(
-        c,
-        `SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX t
-           JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
-          WHERE t.trx_mysql_thread_id <> CONNECTION_ID() AND p.USER <> SUBSTRING_INDEX(CURRENT_USER(), '@', 1)
-            AND (t.trx_rows_modified > 0 OR t.trx_is_read_only = 0 AND t.trx_tables_locked > 0)`,
-      );
-      const openWriteTransactions = Number(open?.n ?? 0);
+      const openWriteTransactions = await openWriteTransactionsAfterKill(c);
       if (openWriteTransactions) {
         throw new CutoverError('PRECONDITION_FAILED', `${side} still has ${openWriteTransactions} open write transaction(s) after the fence`, {
           fix: 'run the step again (it is idempotent); if it repeats, look at information_schema.INNODB_TRX for a session the fence may not end',
@@ -101,6 +94,28 @@ export class MysqlWriteFence implements WriteFence {
     } finally {
       await c.end().catch(() => {});
     }
+  }
+}
+
+/**
+ * Write transactions of other accounts still open. `KILL CONNECTION` only flags the session: its
+ * thread then rolls the transaction back and exits on its own, so a transaction can still be
+ * listed (rolling back) for a moment after the kill. Poll until none is left, up to
+ * `lock_wait_timeout`-like 10 s; what is still open then is reported.
+ */
+async function openWriteTransactionsAfterKill(c: mysql.Connection, timeoutMs = 10_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [open] = await mysqlRows<{ n: number | string }>(
+      c,
+      `SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX t
+         JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+        WHERE t.trx_mysql_thread_id <> CONNECTION_ID() AND p.USER <> SUBSTRING_INDEX(CURRENT_USER(), '@', 1)
+          AND (t.trx_rows_modified > 0 OR t.trx_is_read_only = 0 AND t.trx_tables_locked > 0)`,
+    );
+    const n = Number(open?.n ?? 0);
+    if (n === 0 || Date.now() >= deadline) return n;
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
