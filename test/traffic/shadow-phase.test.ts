@@ -60,6 +60,27 @@ describe('shadow phase (real router)', () => {
     expect(route.acceptedReasons[0]!.reason).toBe(reason);
   });
 
+  test('fails if green times out on most mirrored reads: the gate judges them as green\'s failures (it used to count them as drops and pass on the few that answered)', async () => {
+    // green answers /orders/0 at once (alike, once its self-naming is accepted) and every other read after 1.5 s
+    rig.green.readDelayMs = 1500;
+    rig.green.readDelayOnly = (path) => !path.endsWith('/0');
+    try {
+      const env = testEnvironment({ router: { adminUrl: rig.router.adminUrl }, ...shadow({ timeoutMs: 200, accepted: [{ route: '/orders/:id', paths: ['$.side'], reason: 'each tiny app names itself' }] }) });
+      const { verify, ctx } = await runWithTraffic(env);
+      expect(verify.ok).toBe(false);
+      expect(verify.summary).not.toContain('not proven');
+      expect(verify.summary).toMatch(/\/orders\/:id: green failed [\d.]+ % of \d+ reads blue answered \(\d+ timed out\), above the limit 1 % \(shadow\.maxFailedPercent\) — e\.g\. GET \/orders\/[1-6]: green did not answer within 200 ms \(blue 200\)/);
+      const route = (verify.result as { routes: { failed: number; failedPercent: number; accepted: number; samples: number }[] }).routes[0]!;
+      expect(route.failedPercent).toBeGreaterThan(50);
+      expect(route.accepted).toBeGreaterThan(0); // the reads green did answer were compared
+      expect(ctx.out.text()).toMatch(/warn +shadow: +e\.g\. GET \/orders\/[1-6]: green did not answer within 200 ms/);
+      expect((await rig.client.shadowSamples(0, 1)).figures.settings).toBeNull();
+    } finally {
+      rig.green.readDelayMs = 0;
+      rig.green.readDelayOnly = null;
+    }
+  });
+
   test('fails if no read reaches the router: "not proven", never green', async () => {
     const env = testEnvironment({ router: { adminUrl: rig.router.adminUrl }, ...shadow({ seconds: 1 }) });
     const ctx = phaseContext(env, { ...fakePlatform({ router: rig.client }), shadow: rig.client });
