@@ -4,7 +4,7 @@ import { outcomeMemo } from '../phases/outcome-memo.ts';
 import type { ShadowFigures, ShadowMirror, ShadowSettings } from '../platform/roles.ts';
 import { shadowReadsOff } from './shadow-off.ts';
 import { describeFailure, ShadowTally, type Difference, type ShadowReport } from '../shadow/shadow-tally.ts';
-import { routerTarget } from './traffic-inputs.ts';
+import { shadowRouterTarget } from './traffic-inputs.ts';
 
 /** What the phase found: a report, a skip with its reason, or "not available" with why. */
 export type ShadowOutcome = { readonly kind: 'report'; readonly report: ShadowReport } | { readonly kind: 'skipped'; readonly reason: string } | { readonly kind: 'not-available'; readonly why: string };
@@ -43,10 +43,10 @@ export const shadowPhase: Phase = {
     const cfg = ctx.env.shadow;
     if (cfg.skip) return [{ action: 'none', target: 'shadow reads', detail: `skipped by the config: ${cfg.skip.reason}` }];
     const why = unavailable(ctx);
-    if (why) return [{ action: 'none', target: routerTarget(ctx), detail: `not available: ${why}` }];
+    if (why) return [{ action: 'none', target: shadowRouterTarget(ctx), detail: `not available: ${why}` }];
     const s = settingsOf(ctx);
     const steps: PlanStep[] = [
-      { action: 'router.configureShadow', target: routerTarget(ctx), detail: `mirror ${s.percent} % of GET/HEAD to green (x-cutover-shadow: 1; ${s.noisePercent} % of those to blue twice, for noise), timeout ${s.timeoutMs} ms, at most ${s.maxConcurrent} in flight; the client always gets blue's answer` },
+      { action: 'router.configureShadow', target: shadowRouterTarget(ctx), detail: `mirror ${s.percent} % of GET/HEAD to green (x-cutover-shadow: 1; ${s.noisePercent} % of those to blue twice, for noise), timeout ${s.timeoutMs} ms, at most ${s.maxConcurrent} in flight; the client always gets blue's answer` },
       {
         action: 'shadow.compare',
         target: 'blue vs green answers',
@@ -57,7 +57,7 @@ export const shadowPhase: Phase = {
         target: 'shadow',
         detail: `at least ${cfg.minSamples} samples compared; on every route with >= ${cfg.minSamples} samples, mismatches beyond blue's noise <= ${cfg.maxMismatchPercent} % and reads green failed (no answer within ${s.timeoutMs} ms, an error, a 5xx) <= ${cfg.maxFailedPercent} %`,
       },
-      { action: 'router.configureShadow', target: routerTarget(ctx), detail: 'mirroring off' },
+      { action: 'router.configureShadow', target: shadowRouterTarget(ctx), detail: 'mirroring off' },
     ];
     return steps;
   },
@@ -113,7 +113,7 @@ function remember(ctx: PhaseContext, o: ShadowOutcome): PhaseOutcome {
 function unavailable(ctx: PhaseContext): string | null {
   if (ctx.platform.shadow) return null;
   if (ctx.env.platform === 'aws') {
-    return 'an ALB cannot mirror requests (its actions forward, redirect, return a fixed response or authenticate), so green\'s answers cannot be compared with blue\'s here; put the kit\'s router in front of both apps, or set shadow.skip: { reason } in the config to go on without the comparison';
+    return 'an ALB cannot mirror requests (its actions forward, redirect, return a fixed response or authenticate), so green\'s answers cannot be compared with blue\'s here; run the kit\'s router in front of blue behind the ALB and name it in shadowRouter.adminUrl, or set shadow.skip: { reason } in the config to go on without the comparison';
   }
   return `environment ${ctx.env.name} has no router configured (router.adminUrl): shadow reads need the kit's router in front of both apps`;
 }
@@ -125,7 +125,7 @@ async function mirrorMissing(ctx: PhaseContext, mirror: ShadowMirror): Promise<s
     return null;
   } catch (err) {
     if (!(err instanceof CutoverError) || err.code !== 'NOT_SUPPORTED') throw err;
-    return `the router at ${routerTarget(ctx)} has no shadow endpoint (${err.message}), so it cannot mirror reads to green; run the kit's router in front of both apps, or set shadow.skip: { reason } in the config to go on without the comparison`;
+    return `the router at ${shadowRouterTarget(ctx)} has no shadow endpoint (${err.message}), so it cannot mirror reads to green; run the kit's router in front of both apps, or set shadow.skip: { reason } in the config to go on without the comparison`;
   }
 }
 

@@ -25,9 +25,16 @@ async function runWithTraffic(env: ResolvedEnvironment) {
   const platform = { ...fakePlatform({ router: rig.client }), shadow: rig.client };
   const ctx = phaseContext(env, platform);
   let sending = true;
+  let sent = 0;
   const traffic = (async () => {
-    for (let i = 0; sending; i++) await fetch(`${rig.router.url}/orders/${i % 7}`).then((r) => r.text());
+    for (let i = 0; sending; i++) {
+      await fetch(`${rig.router.url}/orders/${i % 7}`).then((r) => r.text());
+      sent++;
+    }
   })();
+  // the phase's short window counts from its start: on a loaded machine the client's first
+  // requests (fetch warming up) can take most of it, so the traffic runs before the phase does
+  for (let i = 0; i < 500 && sent < 10; i++) await new Promise((r) => setTimeout(r, 10));
   try {
     const apply = await shadowPhase.apply(ctx);
     const verify = await shadowPhase.verify(ctx);
@@ -155,6 +162,15 @@ describe('shadow phase where nothing can mirror (an ALB)', () => {
     expect(apply.summary).toContain('not available: an ALB cannot mirror requests');
     expect(apply.summary).toContain('shadow.skip');
     expect((await shadowPhase.verify(ctx)).ok).toBe(false);
+  });
+
+  test('with the kit\'s router in front of blue named (shadowRouter.adminUrl), it mirrors there: the plan names that router', async () => {
+    const env = awsLike({ ...shadow() });
+    const withRouter = { ...env, shadowRouter: { adminUrl: rig.router.adminUrl } } as ResolvedEnvironment;
+    const steps = await shadowPhase.plan(phaseContext(withRouter, { ...fakePlatform({ router: rig.client }), shadow: rig.client }));
+    expect(steps[0]).toMatchObject({ action: 'router.configureShadow', target: `router ${rig.router.adminUrl} (in front of blue, behind the ALB)` });
+    const none = await shadowPhase.plan(phaseContext(env, fakePlatform()));
+    expect(none[0]!.detail).toContain('name it in shadowRouter.adminUrl');
   });
 
   test('skipped only when the config says so, with its reason journaled and printed', async () => {
