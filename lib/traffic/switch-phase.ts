@@ -3,6 +3,7 @@ import type { PreparedFrozenCheck } from '../platform/roles.ts';
 import { INTERRUPTED, runRollback } from './rollback.ts';
 import { routerTarget, streamingLagMs } from './traffic-inputs.ts';
 import { envCommandLine } from '../engine/command-line.ts';
+import { holdBudgetMs, undoReserveMs } from '../config/common-schema.ts';
 
 /**
  * Journal actions of the write switch, in order. `switch.flip` recorded ok is the point of no
@@ -30,16 +31,6 @@ export const SWITCH_STEPS = {
 
 /** Steps that changed something and must be undone when the switch stops before the flip. */
 const SIDE_EFFECTS: readonly string[] = [SWITCH_STEPS.hold, SWITCH_STEPS.fence, SWITCH_STEPS.sequences, SWITCH_STEPS.reverse];
-
-/**
- * Time kept back from the router's hold cap (`switch.maxHoldMs`) to undo the switch: lift blue's
- * fence, writes back to blue, release. The steps inside the hold stop (and undo) when less than
- * this is left, so a live operator never lets the cap run out: after it the router answers the
- * held writes 503. A fifth of the cap, at least 1 s and at most 10 s.
- */
-export function undoReserveMs(maxHoldMs: number): number {
-  return Math.min(10_000, Math.max(1_000, Math.round(maxHoldMs / 5)));
-}
 
 /** The hold's deadline: how much of the cap is left for the switch's own steps (the undo's reserve kept back). */
 class HoldBudget {
@@ -126,7 +117,7 @@ export const switchPhase: Phase = {
       ...(ctx.platform.validator.prepareFrozen
         ? [{ action: SWITCH_STEPS.prepareValidation, target: 'both databases', detail: 'the frozen check\'s sessions, catalogs, mapping and dead letters, read before the hold: inside it only the changed rows are read' }]
         : []),
-      { action: SWITCH_STEPS.hold, target: routerTarget(ctx), detail: `writes held (not failed) at most ${sw.maxHoldMs} ms; reads keep flowing; the steps below get ${sw.maxHoldMs - undoReserveMs(sw.maxHoldMs)} ms of it, else the switch is undone and the held writes go to blue` },
+      { action: SWITCH_STEPS.hold, target: routerTarget(ctx), detail: `writes held (not failed) at most ${sw.maxHoldMs} ms; reads keep flowing; the steps below get ${holdBudgetMs(sw.maxHoldMs)} ms of it, else the switch is undone and the held writes go to blue` },
       { action: SWITCH_STEPS.fence, target: 'blue database', detail: 'default_transaction_read_only on, open write transactions ended' },
       { action: SWITCH_STEPS.position, target: 'blue database', detail: 'blue\'s final position' },
       { action: SWITCH_STEPS.catchUp, target: 'green database', detail: `green applies it within ${sw.catchUpTimeoutMs} ms, else everything is undone and writes resume on blue` },
@@ -280,7 +271,8 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
         throw err;
       } finally {
         watch.dispose();
-        await frozenCheck?.close();
+        // its sessions end in the background: not the held writes' business
+        void frozenCheck?.close();
       }
       const s = r.scope;
       // what the check inside the hold compared: the changed rows since the last full validation, or everything
