@@ -2,6 +2,7 @@ import type { Phase, PhaseContext, PhaseOutcome, PlanStep } from '../engine/phas
 import { INTERRUPTED, runRollback } from './rollback.ts';
 import { routerTarget, streamingLagMs } from './traffic-inputs.ts';
 import { envCommandLine } from '../engine/command-line.ts';
+import { holdBudgetMs, undoReserveMs } from '../config/common-schema.ts';
 
 /**
  * Journal actions of the write switch, in order. `switch.flip` recorded ok is the point of no
@@ -28,16 +29,6 @@ export const SWITCH_STEPS = {
 
 /** Steps that changed something and must be undone when the switch stops before the flip. */
 const SIDE_EFFECTS: readonly string[] = [SWITCH_STEPS.hold, SWITCH_STEPS.fence, SWITCH_STEPS.sequences, SWITCH_STEPS.reverse];
-
-/**
- * Time kept back from the router's hold cap (`switch.maxHoldMs`) to undo the switch: lift blue's
- * fence, writes back to blue, release. The steps inside the hold stop (and undo) when less than
- * this is left, so a live operator never lets the cap run out: after it the router answers the
- * held writes 503. A fifth of the cap, at least 1 s and at most 10 s.
- */
-export function undoReserveMs(maxHoldMs: number): number {
-  return Math.min(10_000, Math.max(1_000, Math.round(maxHoldMs / 5)));
-}
 
 /** The hold's deadline: how much of the cap is left for the switch's own steps (the undo's reserve kept back). */
 class HoldBudget {
@@ -121,7 +112,7 @@ export const switchPhase: Phase = {
       ...(ctx.platform.sequences.prepare
         ? [{ action: SWITCH_STEPS.prepareSequences, target: 'green database', detail: `sequences above blue's current values + ${sw.sequenceGap} before the hold (green hands out no id until the flip), so the hold only moves what blue handed out since` }]
         : []),
-      { action: SWITCH_STEPS.hold, target: routerTarget(ctx), detail: `writes held (not failed) at most ${sw.maxHoldMs} ms; reads keep flowing; the steps below get ${sw.maxHoldMs - undoReserveMs(sw.maxHoldMs)} ms of it, else the switch is undone and the held writes go to blue` },
+      { action: SWITCH_STEPS.hold, target: routerTarget(ctx), detail: `writes held (not failed) at most ${sw.maxHoldMs} ms; reads keep flowing; the steps below get ${holdBudgetMs(sw.maxHoldMs)} ms of it, else the switch is undone and the held writes go to blue` },
       { action: SWITCH_STEPS.fence, target: 'blue database', detail: 'default_transaction_read_only on, open write transactions ended' },
       { action: SWITCH_STEPS.position, target: 'blue database', detail: 'blue\'s final position' },
       { action: SWITCH_STEPS.catchUp, target: 'green database', detail: `green applies it within ${sw.catchUpTimeoutMs} ms, else everything is undone and writes resume on blue` },
