@@ -7,7 +7,7 @@ import { createRowTransformer, loadTableMappings } from '../mappings/index.ts';
 import { resolveSelected, schemasToRead, sideScope } from '../mappings/mapped-schemas.ts';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
-import type { ColumnSample, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, ValidationScope, Validator } from '../platform/roles.ts';
+import type { ColumnSample, PreparedFrozenCheck, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, ValidationScope, Validator } from '../platform/roles.ts';
 import { binlogPositionToLsn, parseBinlogPosition } from '../engines/mysql/binlog-position.ts';
 import { appliedCounters, holdChangedKeys, baselineRefusal, settleBaseline, forwardSlots, keyRanges, readBaseline, readChangedKeys, readStreams, type TableChanges, type TargetQuery, type ValidationBaseline } from './changed-rows.ts';
 import { narrowMismatches, type Mismatch, type NarrowingSides } from './bucket-narrowing.ts';
@@ -134,20 +134,52 @@ export class CrossEngineValidator implements Validator {
   ) {}
 
   async validate(options: ValidateOptions = {}): Promise<CrossEngineValidationReport> {
+    // the first session per side is the probe; the others connect as the units need them
+    const ready = await this.prepare(options.tables, 1);
+    try {
+      return await this.compare(ready.plans, ready.source, ready.target, options, true);
+    } finally {
+      await ready.close();
+    }
+  }
+
+  /**
+   * The frozen check's setup, before the write hold: `concurrency` sessions per side (opened,
+   * authenticated, session settings applied), the mapping, both catalogs, the row transformers
+   * and the dead letters. Inside the hold the check then reads the record of changed keys, the
+   * changed rows and the reconciliation — per run that setup took most of the check's time.
+   * Whether the baseline still serves (streams, pruning) is read inside the hold, as before.
+   */
+  async prepareFrozen(): Promise<PreparedFrozenCheck> {
+    const ready = await this.prepare(undefined, this.env.validation.concurrency);
+    return {
+      validate: (signal) => this.compare(ready.plans, ready.source, ready.target, { frozen: true, signal }, true),
+      close: ready.close,
+    };
+  }
+
+  /** Sessions on both sides (`warm` of them opened now) and every selected table planned, dead letters read. */
+  private async prepare(tables: readonly string[] | undefined, warm: number): Promise<{ plans: CrossPlan[]; source: DiffSide; target: DiffSide; close: () => Promise<void> }> {
     const { env } = this;
     const concurrency = env.validation.concurrency;
     const source = openDiffSide(env.source.url, concurrency, 'source');
     const target = openDiffSide(env.target.url, concurrency, 'target');
     const plans: CrossPlan[] = [];
+    let closed: Promise<void> | null = null;
+    const close = () =>
+      (closed ??= (async () => {
+        for (const p of plans) p.transformer?.close();
+        await Promise.all([source.close().catch(() => {}), target.close().catch(() => {})]);
+      })());
     try {
-      await Promise.all([source.warm(1), target.warm(1)]);
-      plans.push(...(await this.plans(source, target, options.tables)));
+      await Promise.all([source.warm(warm), target.warm(warm)]);
+      plans.push(...(await this.plans(source, target, tables)));
       const deadLetters = await readDeadLetterIds((sql, params) => target.rows(sql, params), plans);
       for (const p of plans) p.deadLetterIds = deadLetters.get(p.source)!;
-      return await this.compare(plans, source, target, options, true);
-    } finally {
-      for (const p of plans) p.transformer?.close();
-      await Promise.all([source.close().catch(() => {}), target.close().catch(() => {})]);
+      return { plans, source, target, close };
+    } catch (err) {
+      await close();
+      throw err;
     }
   }
 

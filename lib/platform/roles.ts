@@ -293,6 +293,22 @@ export interface Validator {
    * @default - not offered: the frozen check covers everything since the full validation
    */
   refreshBaseline?(signal?: AbortSignal): Promise<ValidationReport>;
+  /**
+   * The frozen check's setup done before the write hold: sessions opened on both sides, the
+   * mapping, both catalogs and the dead letters read. Inside the hold the returned check reads only
+   * what must be read frozen (the record of changed keys, the changed rows, the reconciliation).
+   * The switch closes it whatever happens.
+   * @default - not offered: `validate({ frozen: true })` does its setup inside the hold
+   */
+  prepareFrozen?(): Promise<PreparedFrozenCheck>;
+}
+
+/** A frozen validation made ready before the write hold (`Validator.prepareFrozen`). */
+export interface PreparedFrozenCheck {
+  /** `validate({ frozen: true })` on the prepared sessions and plans. */
+  validate(signal?: AbortSignal): Promise<ValidationReport>;
+  /** Ends its sessions (idempotent). */
+  close(): Promise<void>;
 }
 
 // ---------------------------------------------------------------- traffic
