@@ -113,6 +113,12 @@ export interface ReplicationStatus {
   readonly appliedPosition?: string;
   /** Age of the newest heartbeat applied on the target, on the source's clock (CDC only). */
   readonly heartbeatAgeMs?: number | null;
+  /**
+   * Set while the worker has lost a connection (a server restarted) and is re-establishing it: it
+   * applies nothing meanwhile, and once back it first catches up with what it missed, so no gate
+   * may open on its lag until it is streaming again. @default - absent: connected (or not known)
+   */
+  readonly reconnectingSince?: string;
   readonly error?: string;
 }
 
