@@ -56,8 +56,33 @@ export const gatesSchema = z
   .strict();
 
 /**
+ * Time the write switch keeps back from the router's hold cap (`switch.maxHoldMs`) to undo itself:
+ * lift blue's fence, writes back to blue, release. The steps inside the hold stop (and undo) when
+ * less than this is left, so a live operator never lets the cap run out: after it the router
+ * answers the held writes 503. A fifth of the cap, at least 1 s and at most 10 s.
+ */
+export function undoReserveMs(maxHoldMs: number): number {
+  return Math.min(10_000, Math.max(1_000, Math.round(maxHoldMs / 5)));
+}
+
+/** What the switch's steps inside the hold may spend: the cap less the undo reserve. */
+export function holdBudgetMs(maxHoldMs: number): number {
+  return maxHoldMs - undoReserveMs(maxHoldMs);
+}
+
+/** The smallest `switch.maxHoldMs` whose hold budget lets the catch-up use its whole timeout. */
+export function minMaxHoldMsFor(catchUpTimeoutMs: number): number {
+  // the reserve is at least 1 s, so no smaller cap will do; the budget never shrinks as the cap grows
+  let cap = catchUpTimeoutMs + 1_000;
+  while (holdBudgetMs(cap) < catchUpTimeoutMs) cap++;
+  return cap;
+}
+
+/**
  * The write switch. `maxHoldMs` must exceed `catchUpTimeoutMs`: the router lets held writes go
- * by itself after `maxHoldMs`, and they must not reach a blue that is still read-only.
+ * by itself after `maxHoldMs`, and they must not reach a blue that is still read-only. And the
+ * hold's budget (the cap less the undo reserve, see undoReserveMs) must leave the catch-up its
+ * whole timeout: a smaller one would undo the switch before `catchUpTimeoutMs` ran out.
  */
 export function switchSchemaWith(defaults: { catchUpTimeoutMs: number; maxHoldMs: number }) {
   return z
@@ -70,9 +95,25 @@ export function switchSchemaWith(defaults: { catchUpTimeoutMs: number; maxHoldMs
       sequenceGap: z.number().int().min(1).default(1000),
     })
     .strict()
-    .refine((s) => s.maxHoldMs > s.catchUpTimeoutMs, {
-      message: 'switch.maxHoldMs must be larger than switch.catchUpTimeoutMs (held writes must never be let go to a read-only blue)',
-      path: ['maxHoldMs'],
+    .superRefine((s, ctx) => {
+      if (s.maxHoldMs <= s.catchUpTimeoutMs) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maxHoldMs'],
+          message: 'switch.maxHoldMs must be larger than switch.catchUpTimeoutMs (held writes must never be let go to a read-only blue)',
+        });
+        return;
+      }
+      const budget = holdBudgetMs(s.maxHoldMs);
+      if (budget >= s.catchUpTimeoutMs) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxHoldMs'],
+        message:
+          `a cap that leaves the switch's steps at least switch.catchUpTimeoutMs ${s.catchUpTimeoutMs} ms, but switch.maxHoldMs ${s.maxHoldMs} ms leaves them ` +
+          `${budget} ms of the write hold (the cap less ${undoReserveMs(s.maxHoldMs)} ms kept to undo: a fifth of it, 1-10 s), so the catch-up could never use its whole timeout; ` +
+          `fix: set switch.maxHoldMs to at least ${minMaxHoldMsFor(s.catchUpTimeoutMs)}, or switch.catchUpTimeoutMs to at most ${budget}`,
+      });
     });
 }
 

@@ -184,10 +184,14 @@ export class OrderService {
       let committing = false;
       let client: PooledClient | null = null;
       let broken = false;
+      let transactionId: string | null = null;
+      let outcome: Outcome<T> | null = null;
       try {
         client = await this.pool.connect();
         await client.query('begin');
-        const outcome = await work(client);
+        outcome = await work(client);
+        // read before COMMIT: when COMMIT fails with the connection, another session can ask its fate
+        if (outcome.ok && this.pool.dialect !== 'mysql') transactionId = String((await client.query(TRANSACTION_ID_SQL)).rows[0]?.id ?? '') || null;
         committing = outcome.ok;
         await client.query(outcome.ok ? 'commit' : 'rollback');
         return outcome;
@@ -197,13 +201,53 @@ export class OrderService {
         });
         const code = (err as { code?: string }).code;
         if (code && RETRYABLE.has(code) && attempt < 3) continue;
-        if (!committing && err && typeof err === 'object') notApplied.add(err);
+        if (committing && !neverSent(err)) {
+          // COMMIT was sent and its answer lost (a write fence ended the session, the server went
+          // away): applied or not is unknown to this session; PostgreSQL can tell another one
+          const fate = transactionId ? await this.transactionFate(transactionId) : 'unknown';
+          if (fate === 'committed' && outcome) return outcome;
+          if (fate !== 'aborted') throw err;
+        }
+        if (err && typeof err === 'object') notApplied.add(err);
         throw err;
       } finally {
         client?.release(broken);
       }
     }
   }
+
+  /**
+   * Whether a PostgreSQL transaction whose COMMIT lost its answer committed, asked on another
+   * session (`txid_status`). A session ended mid-commit may still be finishing: `in progress` is
+   * asked again for a moment; anything else unclear is `unknown` (the write then fails, as before).
+   */
+  private async transactionFate(id: string): Promise<'committed' | 'aborted' | 'unknown'> {
+    const deadline = Date.now() + FATE_WAIT_MS;
+    for (;;) {
+      const status = await this.pool
+        .query(TRANSACTION_STATUS_SQL, [id])
+        .then((r) => String(r.rows[0]?.status ?? ''))
+        .catch(() => '');
+      if (status === 'committed' || status === 'aborted') return status;
+      if (status !== 'in progress' || Date.now() >= deadline) return 'unknown';
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** The current transaction's id, or null before it wrote anything (PostgreSQL 10+; `pg_current_xact_id_if_assigned` is its 13+ name). */
+const TRANSACTION_ID_SQL = 'select txid_current_if_assigned()::text as id';
+/** committed / aborted / in progress, or null when too old to tell (PostgreSQL 10+). */
+const TRANSACTION_STATUS_SQL = 'select txid_status($1::bigint) as status';
+/** How long a transaction still `in progress` after its session was ended is asked about again. */
+const FATE_WAIT_MS = 3000;
+
+/**
+ * The driver refused to send the statement because the connection was already lost (node-postgres:
+ * "… is not queryable"; mysql2: "… in closed state"): nothing of it reached the database.
+ */
+function neverSent(err: unknown): boolean {
+  return /is not queryable|connection is in closed state|write in closed state/.test((err as { message?: string })?.message ?? '');
 }
 
 const notApplied = new WeakSet<object>();

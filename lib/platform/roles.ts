@@ -113,6 +113,12 @@ export interface ReplicationStatus {
   readonly appliedPosition?: string;
   /** Age of the newest heartbeat applied on the target, on the source's clock (CDC only). */
   readonly heartbeatAgeMs?: number | null;
+  /**
+   * Set while the worker has lost a connection (a server restarted) and is re-establishing it: it
+   * applies nothing meanwhile, and once back it first catches up with what it missed, so no gate
+   * may open on its lag until it is streaming again. @default - absent: connected (or not known)
+   */
+  readonly reconnectingSince?: string;
   readonly error?: string;
 }
 
@@ -293,6 +299,22 @@ export interface Validator {
    * @default - not offered: the frozen check covers everything since the full validation
    */
   refreshBaseline?(signal?: AbortSignal): Promise<ValidationReport>;
+  /**
+   * The frozen check's setup done before the write hold: sessions opened on both sides, the
+   * mapping, both catalogs and the dead letters read. Inside the hold the returned check reads only
+   * what must be read frozen (the record of changed keys, the changed rows, the reconciliation).
+   * The switch closes it whatever happens.
+   * @default - not offered: `validate({ frozen: true })` does its setup inside the hold
+   */
+  prepareFrozen?(): Promise<PreparedFrozenCheck>;
+}
+
+/** A frozen validation made ready before the write hold (`Validator.prepareFrozen`). */
+export interface PreparedFrozenCheck {
+  /** `validate({ frozen: true })` on the prepared sessions and plans. */
+  validate(signal?: AbortSignal): Promise<ValidationReport>;
+  /** Ends its sessions (idempotent). */
+  close(): Promise<void>;
 }
 
 // ---------------------------------------------------------------- traffic

@@ -1,6 +1,7 @@
 /**
  * Entry of the detached binlog replication worker (a MySQL-family source, forward):
- * `node --import tsx lib/replication/binlog-worker-main.ts --env-file FILE [--wave NAME]`.
+ * `lib/replication/binlog-worker-main.ts --env-file FILE [--wave NAME]`, run as plain node on its
+ * cached bundle (or `node --import tsx` when bundling fails: worker-bundle.ts).
  * Started by BinlogReplicator.start(); output goes to its log file, state to its status file.
  * SIGTERM/SIGINT stop it cleanly (the batches in flight commit first).
  */

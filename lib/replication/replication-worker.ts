@@ -106,6 +106,8 @@ export class ReplicationWorker {
   private readonly statusWriter: WorkerStatusWriter;
   /** Batches sent to the apply session and not yet settled, oldest first. */
   private readonly inflight: SubmittedBatch[] = [];
+  /** The batch whose apply failed and is being applied again (no longer in `inflight`, not applied yet). */
+  private recovering: SubmittedBatch | null = null;
 
   constructor(
     private readonly env: ResolvedPostgresEnvironment,
@@ -156,7 +158,8 @@ export class ReplicationWorker {
       } catch (err) {
         if (signal.aborted || !isConnectionLoss(err)) throw err;
         this.disconnectedSince ??= Date.now();
-        const oldest = this.inflight[0]?.txns[0] ?? this.queue.oldest;
+        const oldest = this.recovering?.txns[0] ?? this.inflight[0]?.txns[0] ?? this.queue.oldest;
+        this.recovering = null;
         if (oldest && this.lostOldestCommitAt === null) this.lostOldestCommitAt = oldest.commitTime.getTime();
         if (Date.now() - this.disconnectedSince > RECONNECT_FOR_MS) throw err;
         const message = (err as Error).message;
@@ -491,7 +494,10 @@ export class ReplicationWorker {
           // the batches submitted behind it were not sent: submit them again after this one
           for (const later of inflight) await later.done;
           this.queue.requeue(inflight.splice(0).flatMap((b) => b.txns));
+          // not applied until recover returns: a connection lost in it must count it as lag
+          this.recovering = head;
           result = await applier.recover(head.txns, this.replayUntil, result);
+          this.recovering = null;
         }
         this.applied = head.endLsn;
         this.appliedCommitAt = Math.max(this.appliedCommitAt ?? 0, head.txns.at(-1)!.commitTime.getTime());
@@ -597,6 +603,7 @@ export class ReplicationWorker {
       ...(this.cdcSince ? { cdcSince: this.cdcSince } : {}),
       ...(this.liveSince ? { liveSince: this.liveSince } : {}),
       ...(this.cdcSince ? { heartbeat: { everyMs: this.options.sourceHeartbeatMs ?? HEARTBEAT_EVERY_MS, ...(this.heartbeatError ? { error: this.heartbeatError } : {}) } } : {}),
+      ...(this.disconnectedSince !== null ? { reconnectingSince: new Date(this.disconnectedSince).toISOString() } : {}),
       ...(this.error ? { error: this.error } : {}),
     };
   }

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import { processAlive, readStatusFile } from './status-file.ts';
 import type { StreamNames } from './stream-names.ts';
+import { workerCommand } from './worker-bundle.ts';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -64,9 +65,12 @@ export async function launchWorker<W extends { run(signal: AbortSignal): Promise
     o.foreground.set(names.id, { controller, done, worker });
     pid = process.pid;
   } else {
+    // plain node on a cached bundle of the entry (tsx compiling it costs seconds per start)
+    const command = await workerCommand(o.main);
     writeFileSync(names.envFile, JSON.stringify(o.env), { mode: 0o600 });
     const log = openSync(names.logFile, 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', o.main, '--env-file', names.envFile, ...o.args], { cwd: PACKAGE_ROOT, detached: true, stdio: ['ignore', log, log], env: process.env });
+    writeSync(log, `${new Date().toISOString().slice(11, 19)} info  replicate ${names.id}: starting the worker: ${command.description}\n`);
+    const child = spawn(process.execPath, [...command.nodeArgs, '--env-file', names.envFile, ...o.args], { cwd: PACKAGE_ROOT, detached: true, stdio: ['ignore', log, log], env: process.env });
     closeSync(log);
     child.on('exit', (code, signal) => {
       exited = `worker exited (${signal ?? `code ${code}`})`;

@@ -1,6 +1,7 @@
 /**
- * Entry of the detached replication worker: `node --import tsx lib/replication/worker-main.ts
- * --env-file FILE --direction forward|reverse [--wave NAME] [--from-position LSN]`.
+ * Entry of the detached replication worker: `lib/replication/worker-main.ts --env-file FILE
+ * --direction forward|reverse [--wave NAME] [--from-position LSN]`, run as plain node on its cached
+ * bundle (or `node --import tsx` when bundling fails: worker-bundle.ts).
  * Started by PostgresReplicator.start(); output goes to its log file, state to its status file.
  * SIGTERM/SIGINT stop it cleanly (the current batch commits first).
  */

@@ -8,7 +8,7 @@ import { describeFigures, evaluateGates, type GateVerdict } from './gates.ts';
 import { duration, watchGates } from './gate-watch.ts';
 import { shadowReadsOff } from './shadow-off.ts';
 import { runSmoke } from './smoke.ts';
-import { greenAppUrl, routerTarget, streamingLagMs, validationAgeSeconds } from './traffic-inputs.ts';
+import { freshStreamingLag, greenAppUrl, routerTarget, streamingLagMs, validationAgeSeconds } from './traffic-inputs.ts';
 
 /** `shift --pause` leaves this file; a running shift holds its step while it exists. */
 export function shiftPauseFile(stateDir: string): string {
@@ -196,7 +196,12 @@ async function shiftReads(ctx: PhaseContext, pauseFile: string): Promise<PhaseOu
 
   const lag = () => streamingLagMs(forward);
   const age = () => validationAgeSeconds(ctx);
-  const pre = await holdForLag(ctx, async () => evaluateGates({ lagMs: await lag(), validationAgeSeconds: age(), gates: ctx.env.gates }));
+  // only a worker status written after this check began, from a worker that is connected, opens it
+  const checkBegan = Date.now();
+  const pre = await holdForLag(ctx, async () => {
+    const reading = await freshStreamingLag(forward, checkBegan);
+    return { verdict: evaluateGates({ lagMs: reading.lagMs, validationAgeSeconds: age(), gates: ctx.env.gates }), notYet: reading.notYet };
+  });
   if (!pre.ok) {
     ctx.journal.note('shift.gate-refused', { reasons: pre.reasons, ...pre.figures });
     for (const r of pre.reasons) ctx.out.error('shift', r);
@@ -278,32 +283,46 @@ async function smokeGate(ctx: PhaseContext): Promise<PhaseOutcome | null> {
 export const LAG_HOLD_SECONDS = 120;
 
 /**
- * The gates before the first move, held while a measured replication lag above the limit is
- * the only reason to say no (a restarted server, a burst of writes): re-evaluated every 500 ms for
- * up to LAG_HOLD_SECONDS, with a line when the hold begins and when it ends and live progress
- * (the lag) while it lasts, so no read moves onto a green that is behind. Any other red reason
- * refuses at once. A lag that grows once a step has begun is the step's gates' (reads go back).
+ * The gates before the first move, held while the lag is the only reason to say no: a measured
+ * replication lag above the limit (a restarted server, a burst of writes), or a lag that cannot be
+ * trusted yet — the worker is reconnecting, or its status predates the check (see
+ * freshStreamingLag). Re-evaluated every 500 ms for up to LAG_HOLD_SECONDS, with a line when the
+ * hold begins and when it ends and live progress (the lag) while it lasts, so no read moves onto a
+ * green that is behind. Any other red reason refuses at once. A lag that grows once a step has
+ * begun is the step's gates' (reads go back).
  */
-async function holdForLag(ctx: PhaseContext, evaluate: () => Promise<GateVerdict>): Promise<GateVerdict> {
+async function holdForLag(ctx: PhaseContext, evaluate: () => Promise<{ verdict: GateVerdict; notYet: string | null }>): Promise<GateVerdict> {
   const started = ctx.clock.now().getTime();
-  let verdict = await evaluate();
+  let reading = await evaluate();
   const limit = ctx.env.gates.maxLagMs;
   // a measured lag above the limit is worth waiting for; an unknown one (replication stopped) is not
   const lagOnly = (v: GateVerdict) => !v.ok && v.figures.lagMs !== null && v.reasons.length === 1 && v.figures.lagMs > limit;
-  if (!lagOnly(verdict)) return verdict;
-  ctx.journal.note('shift.held-for-lag', { reasons: verdict.reasons, waitSeconds: LAG_HOLD_SECONDS, ...verdict.figures });
-  ctx.out.warn('shift', `holding the shift before moving any read: ${verdict.reasons.join('; ')}; waiting up to ${LAG_HOLD_SECONDS} s for it to come back under ${limit} ms`);
+  // why to keep waiting, or null: go (green) or refuse (another reason)
+  const waitFor = (r: { verdict: GateVerdict; notYet: string | null }): string | null =>
+    lagOnly(r.verdict) ? (r.notYet ? `${r.verdict.reasons[0]}; ${r.notYet}` : r.verdict.reasons[0]!) : r.verdict.ok && r.notYet ? r.notYet : null;
+  const why = waitFor(reading);
+  if (why === null) return reading.verdict;
+  ctx.journal.note('shift.held-for-lag', { reasons: [why], waitSeconds: LAG_HOLD_SECONDS, ...reading.verdict.figures });
+  ctx.out.warn('shift', `holding the shift before moving any read: ${why}; waiting up to ${LAG_HOLD_SECONDS} s for it to stream with lag under ${limit} ms`);
   try {
-    while (lagOnly(verdict) && ctx.clock.now().getTime() - started < LAG_HOLD_SECONDS * 1000 && !ctx.signal.aborted) {
+    while (waitFor(reading) !== null && ctx.clock.now().getTime() - started < LAG_HOLD_SECONDS * 1000 && !ctx.signal.aborted) {
       const waited = Math.floor((ctx.clock.now().getTime() - started) / 1000);
-      ctx.out.progress({ topic: 'shift', done: Math.min(waited, LAG_HOLD_SECONDS), total: LAG_HOLD_SECONDS, unit: 's', figures: { state: 'held-for-lag', lagMs: verdict.figures.lagMs ?? '?', maxLagMs: limit } });
+      ctx.out.progress({
+        topic: 'shift',
+        done: Math.min(waited, LAG_HOLD_SECONDS),
+        total: LAG_HOLD_SECONDS,
+        unit: 's',
+        figures: { state: 'held-for-lag', lagMs: reading.verdict.figures.lagMs ?? '?', maxLagMs: limit },
+      });
       await ctx.clock.sleep(500, ctx.signal).catch(() => {});
-      verdict = await evaluate();
+      reading = await evaluate();
     }
   } finally {
     ctx.out.done('shift');
   }
   const waited = Math.round((ctx.clock.now().getTime() - started) / 100) / 10;
+  // the hold ran out (or was interrupted) while the lag could not be trusted: that is a refusal
+  const verdict = reading.verdict.ok && reading.notYet ? { ...reading.verdict, ok: false, reasons: [reading.notYet] } : reading.verdict;
   if (verdict.ok) ctx.out.ok('shift', `replication lag back under the limit after ${waited} s (lag ${verdict.figures.lagMs} ms): shifting`);
   ctx.journal.note('shift.lag-hold-ended', { waitedSeconds: waited, ok: verdict.ok, lagMs: verdict.figures.lagMs });
   return verdict;

@@ -1,7 +1,9 @@
 import type { Phase, PhaseContext, PhaseOutcome, PlanStep } from '../engine/phase.ts';
+import type { PreparedFrozenCheck } from '../platform/roles.ts';
 import { INTERRUPTED, runRollback } from './rollback.ts';
 import { routerTarget, streamingLagMs } from './traffic-inputs.ts';
 import { envCommandLine } from '../engine/command-line.ts';
+import { holdBudgetMs, undoReserveMs } from '../config/common-schema.ts';
 
 /**
  * Journal actions of the write switch, in order. `switch.flip` recorded ok is the point of no
@@ -14,6 +16,7 @@ export const SWITCH_STEPS = {
   reverse: 'reverse.start',
   refreshBaseline: 'validator.refreshBaseline',
   prepareSequences: 'sequences.prepare',
+  prepareValidation: 'validator.prepareFrozen',
   hold: 'router.holdWrites',
   fence: 'fence.refuseWrites(blue)',
   position: 'forward.sourcePosition',
@@ -28,16 +31,6 @@ export const SWITCH_STEPS = {
 
 /** Steps that changed something and must be undone when the switch stops before the flip. */
 const SIDE_EFFECTS: readonly string[] = [SWITCH_STEPS.hold, SWITCH_STEPS.fence, SWITCH_STEPS.sequences, SWITCH_STEPS.reverse];
-
-/**
- * Time kept back from the router's hold cap (`switch.maxHoldMs`) to undo the switch: lift blue's
- * fence, writes back to blue, release. The steps inside the hold stop (and undo) when less than
- * this is left, so a live operator never lets the cap run out: after it the router answers the
- * held writes 503. A fifth of the cap, at least 1 s and at most 10 s.
- */
-export function undoReserveMs(maxHoldMs: number): number {
-  return Math.min(10_000, Math.max(1_000, Math.round(maxHoldMs / 5)));
-}
 
 /** The hold's deadline: how much of the cap is left for the switch's own steps (the undo's reserve kept back). */
 class HoldBudget {
@@ -121,7 +114,10 @@ export const switchPhase: Phase = {
       ...(ctx.platform.sequences.prepare
         ? [{ action: SWITCH_STEPS.prepareSequences, target: 'green database', detail: `sequences above blue's current values + ${sw.sequenceGap} before the hold (green hands out no id until the flip), so the hold only moves what blue handed out since` }]
         : []),
-      { action: SWITCH_STEPS.hold, target: routerTarget(ctx), detail: `writes held (not failed) at most ${sw.maxHoldMs} ms; reads keep flowing; the steps below get ${sw.maxHoldMs - undoReserveMs(sw.maxHoldMs)} ms of it, else the switch is undone and the held writes go to blue` },
+      ...(ctx.platform.validator.prepareFrozen
+        ? [{ action: SWITCH_STEPS.prepareValidation, target: 'both databases', detail: 'the frozen check\'s sessions, catalogs, mapping and dead letters, read before the hold: inside it only the changed rows are read' }]
+        : []),
+      { action: SWITCH_STEPS.hold, target: routerTarget(ctx), detail: `writes held (not failed) at most ${sw.maxHoldMs} ms; reads keep flowing; the steps below get ${holdBudgetMs(sw.maxHoldMs)} ms of it, else the switch is undone and the held writes go to blue` },
       { action: SWITCH_STEPS.fence, target: 'blue database', detail: 'default_transaction_read_only on, open write transactions ended' },
       { action: SWITCH_STEPS.position, target: 'blue database', detail: 'blue\'s final position' },
       { action: SWITCH_STEPS.catchUp, target: 'green database', detail: `green applies it within ${sw.catchUpTimeoutMs} ms, else everything is undone and writes resume on blue` },
@@ -190,6 +186,8 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
   }
 
   let catchUpMs = 0;
+  // set inside a journal step's callback (a type annotation alone would narrow it to null)
+  let frozenCheck = null as PreparedFrozenCheck | null;
   try {
     // An earlier rollback fenced green; nothing else lifts that fence. Lifted before the hold
     // (it ends green's older sessions, with a grace for running reads) and kept on an undo: until
@@ -227,6 +225,13 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     }
     // what the sequence step can do before the hold (green takes no writes until the flip): the hold keeps only the delta
     if (sequences.prepare) await j.step(SWITCH_STEPS.prepareSequences, { gap: sw.sequenceGap, direction: 'forward' }, () => sequences.prepare!(sw.sequenceGap, 'forward'));
+    // the frozen check's sessions, catalogs and mapping, read while writes still flow: inside the hold it reads only the changes
+    if (validator.prepareFrozen) {
+      await j.step(SWITCH_STEPS.prepareValidation, {}, async () => {
+        frozenCheck = await validator.prepareFrozen!();
+        return { prepared: true };
+      });
+    }
     // The router's cap runs from here. Every step inside the hold (the drain of writes in flight,
     // the fence, the catch-up, the frozen validation, the sequences) is bounded by what is left
     // of it, so the switch undoes, releasing the held writes to blue, before the cap would answer
@@ -242,6 +247,7 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     ));
     catchUpMs = Math.round(performance.now() - t0);
     if (!caughtUp) {
+      await frozenCheck?.close();
       // waitForPosition answers false on Ctrl-C too: say which it was
       const why = ctx.signal.aborted
         ? `${INTERRUPTED} while green caught up with blue's final position ${position}`
@@ -259,12 +265,14 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
       const watch = budget.signal(ctx.signal);
       let r: Awaited<ReturnType<typeof validator.validate>>;
       try {
-        r = await validator.validate({ frozen: true, signal: watch.signal });
+        r = frozenCheck ? await frozenCheck.validate(watch.signal) : await validator.validate({ frozen: true, signal: watch.signal });
       } catch (err) {
         if (watch.spent()) throw new HoldBudgetSpent(budget.reason('the frozen validation'));
         throw err;
       } finally {
         watch.dispose();
+        // its sessions end in the background: not the held writes' business
+        void frozenCheck?.close();
       }
       const s = r.scope;
       // what the check inside the hold compared: the changed rows since the last full validation, or everything
@@ -289,6 +297,7 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     await j.step(SWITCH_STEPS.flip, { side: 'green' }, () => router.setWriteTarget('green'));
   } catch (err) {
     const message = ctx.signal.aborted ? INTERRUPTED : (err as Error).message;
+    await frozenCheck?.close();
     try {
       await undoSwitch(ctx, message);
     } catch (undoErr) {

@@ -21,6 +21,47 @@ export async function streamingLagMs(replicator: Replicator): Promise<number | n
   }
 }
 
+/** A lag reading for a gate that opens traffic, and why it cannot open it yet whatever the lag. */
+export interface LagReading {
+  readonly lagMs: number | null;
+  /** Set while the reading cannot open the gate: the worker is reconnecting, or its status predates `notBeforeMs`. */
+  readonly notYet: string | null;
+}
+
+/** How long a gate waits, quietly, for a worker status written since it began (workers write every 250 ms). */
+export const FRESH_STATUS_WAIT_MS = 1000;
+
+/**
+ * The lag of a replicator that is streaming now: a worker re-establishing a lost connection (a
+ * restarted target) applies nothing and will first catch up with what it missed, so its lag, low
+ * as it may read, opens nothing; nor does a worker status written before `notBeforeMs` (a starved
+ * worker's last word, maybe from before a restart it has not yet seen) — one written since is
+ * waited for, quietly, up to FRESH_STATUS_WAIT_MS. Platforms whose status names no worker (AWS
+ * DMS) are judged on their lag alone.
+ */
+export async function freshStreamingLag(replicator: Replicator, notBeforeMs: number): Promise<LagReading> {
+  const waitUntil = Date.now() + FRESH_STATUS_WAIT_MS;
+  for (;;) {
+    let s: Awaited<ReturnType<Replicator['status']>>;
+    try {
+      s = await replicator.status();
+    } catch {
+      return { lagMs: null, notYet: null };
+    }
+    if (s.phase !== 'cdc') return { lagMs: null, notYet: null };
+    if (s.reconnectingSince) {
+      const ms = Math.max(0, Date.now() - Date.parse(s.reconnectingSince));
+      return { lagMs: s.lagMs, notYet: `replication is reconnecting (a connection lost ${ms} ms ago${s.error ? `: ${s.error.slice(0, 160)}` : ''}): it applies nothing until it is back, then catches up with what it missed` };
+    }
+    const writtenAt = s.worker ? Date.parse(s.worker.heartbeatAt) : Number.NaN;
+    if (!Number.isFinite(writtenAt) || writtenAt >= notBeforeMs) return { lagMs: s.lagMs, notYet: null };
+    if (Date.now() >= waitUntil) {
+      return { lagMs: s.lagMs, notYet: `the replication worker (pid ${s.worker!.pid}) has written no status since this check began (its last is ${Math.round(Date.now() - writtenAt)} ms old): its lag is not known to be current` };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /**
  * Age of the last passing validation, from `ctx.options.lastValidationAt` (ISO time or Date),
  * which the engine passes from its journal. undefined when the engine does not say (the

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadConfig, parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
+import { minMaxHoldMsFor } from '../../lib/config/common-schema.ts';
 import { engineOfUrl } from '../../lib/engines/engine-of-url.ts';
 import { thrownCutoverError as caught } from '../_helpers/cutover-error.ts';
 
@@ -159,5 +160,27 @@ describe('switch timing', () => {
     const err = caught(() => parseConfig({ environments: { lab: { ...lab, switch: { catchUpTimeoutMs: 20_000, maxHoldMs: 15_000 } } } }, '/x/c.json'));
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.details.problems!.join('\n')).toMatch(/environments\.lab\.switch\.maxHoldMs: .*larger than switch\.catchUpTimeoutMs/);
+  });
+
+  test("fails if the hold's budget (cap less the undo reserve) is smaller than catchUpTimeoutMs, naming both and the fix", () => {
+    // 11 s cap: 2.2 s kept to undo, 8.8 s for the steps inside the hold, less than the 10 s catch-up
+    const err = caught(() => parseConfig({ environments: { lab: { ...lab, switch: { catchUpTimeoutMs: 10_000, maxHoldMs: 11_000 } } } }, '/x/c.json'));
+    expect(err.code).toBe('CONFIG_INVALID');
+    const text = err.details.problems!.join('\n');
+    expect(text).toMatch(/environments\.lab\.switch\.maxHoldMs: got 11000; expected .*at least switch\.catchUpTimeoutMs 10000 ms, but switch\.maxHoldMs 11000 ms leaves them 8800 ms .*2200 ms kept to undo/);
+    expect(text).toMatch(/fix: set switch\.maxHoldMs to at least 12500, or switch\.catchUpTimeoutMs to at most 8800/);
+    // the fix it names is accepted, one less is not; the reserve's 1 s floor and 10 s ceiling too
+    const accepts = (catchUpTimeoutMs: number, maxHoldMs: number) => {
+      try {
+        parseConfig({ environments: { lab: { ...lab, switch: { catchUpTimeoutMs, maxHoldMs } } } }, '/x/c.json');
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect([accepts(10_000, 12_500), accepts(10_000, 12_499), accepts(10_000, 8800 + 2200)]).toEqual([true, false, false]);
+    expect([accepts(2000, 3000), accepts(2000, 2999)]).toEqual([true, false]);
+    expect([accepts(180_000, 190_000), accepts(180_000, 189_999), accepts(180_000, 240_000)]).toEqual([true, false, true]);
+    expect([minMaxHoldMsFor(2000), minMaxHoldMsFor(10_000), minMaxHoldMsFor(180_000)]).toEqual([3000, 12_500, 190_000]);
   });
 });

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CutoverError } from '../../lib/errors.ts';
 import { createDuoduoSchema } from '../../lib/demo/duoduo-schema.ts';
 import { seedCainiao, type CainiaoDataSummary } from '../../lib/demo/generator.ts';
-import { startOrderApp, type OrderApp } from '../../lib/demo/order-app.ts';
+import pg from 'pg';
+import { isUnavailableError, startOrderApp, type OrderApp } from '../../lib/demo/order-app.ts';
+import { failedBeforeCommit, OrderService } from '../../lib/demo/order-service.ts';
 import { demoSmokeFlow } from '../../lib/demo/smoke-flow.ts';
 import { connect, startTestPostgres } from '../_helpers/pg.ts';
 import { mirrorToDuoduo } from './mirror-to-duoduo.ts';
@@ -193,6 +195,78 @@ describe('blue (cainiao) and green (duoduo) order apps', () => {
       await d.end();
       await app?.stop();
     }
+  });
+
+  // A write fence (or a lost server) can end a session around its COMMIT. The service must tell a
+  // write that did not happen (the router resends it) from one that did (acknowledged), and only
+  // an unknown fate may fail the client: before this, every such write failed with 503 (two client
+  // failures in a MariaDB rollback rehearsal, green's fence ending stalled transactions).
+  describe('a session lost at COMMIT: the fate of the write is asked on another session (txid_status)', () => {
+    type Commit = (client: pg.PoolClient) => Promise<unknown>;
+    /** The duoduo service on a pool whose COMMIT runs `commit` instead. */
+    const serviceWith = (pool: pg.Pool, commit: Commit) =>
+      new OrderService(
+        {
+          query: (text: string, values?: unknown[]) => pool.query(text, values),
+          async connect() {
+            const c = await pool.connect();
+            return { query: (text: string, values?: unknown[]) => (text === 'commit' ? commit(c) : c.query(text, values)) as never, release: (broken?: boolean) => c.release(broken) };
+          },
+        },
+        'duoduo',
+      );
+    const orders = async (pool: pg.Pool) => Number((await pool.query('select count(*) as n from orders')).rows[0].n);
+    const lost = () => Object.assign(new Error('Connection terminated unexpectedly'), {});
+    let pool: pg.Pool;
+    beforeAll(() => {
+      pool = new pg.Pool({ connectionString: server.urlFor('duoduo'), max: 3 });
+      pool.on('error', () => {});
+      pool.on('connect', (c) => c.on('error', () => {}));
+    });
+    afterAll(() => pool?.end());
+
+    test('the fence ends the session just before COMMIT: not applied, retry-safe, nothing written', async () => {
+      const before = await orders(pool);
+      const admin = await connect(server.urlFor('duoduo'));
+      try {
+        const service = serviceWith(pool, async (c) => {
+          const pid = (c as unknown as { processID: number }).processID;
+          await admin.query('select pg_terminate_backend($1)', [pid]);
+          // pg_terminate_backend only signals: wait until the backend is gone (it rolled back)
+          await expect.poll(async () => (await admin.query('select count(*)::int as n from pg_stat_activity where pid = $1', [pid])).rows[0].n, { timeout: 20_000 }).toBe(0);
+          return c.query('commit');
+        });
+        const err = await service.placeOrder(1, [{ productId: product, quantity: 1 }]).then(() => null, (e: unknown) => e);
+        expect(err).toBeInstanceOf(Error);
+        expect(isUnavailableError(err)).toBe(true);
+        expect(failedBeforeCommit(err)).toBe(true);
+        expect(await orders(pool)).toBe(before);
+      } finally {
+        await admin.end();
+      }
+    });
+
+    test('COMMIT applied but its answer lost: the write is acknowledged (its order returned), not failed', async () => {
+      const before = await orders(pool);
+      const service = serviceWith(pool, async (c) => {
+        await c.query('commit');
+        throw lost();
+      });
+      const outcome = await service.placeOrder(1, [{ productId: product, quantity: 1 }]);
+      expect(outcome).toMatchObject({ ok: true, status: 201 });
+      expect(await orders(pool)).toBe(before + 1);
+    });
+
+    test('the transaction rolled back and the answer lost: not applied (retry-safe)', async () => {
+      const before = await orders(pool);
+      const service = serviceWith(pool, async (c) => {
+        await c.query('rollback');
+        throw lost();
+      });
+      const err = await service.placeOrder(1, [{ productId: product, quantity: 1 }]).then(() => null, (e: unknown) => e);
+      expect(failedBeforeCommit(err)).toBe(true);
+      expect(await orders(pool)).toBe(before);
+    });
   });
 
   test('setFault answers 500 to that fraction of requests, health excepted', async () => {

@@ -106,6 +106,47 @@ describe.skipIf(mariadbMissing)(`cross-engine frozen validation: changed rows on
     expect(await validator.validate({ frozen: true })).toMatchObject({ equal: true, scope: { kind: 'changed-rows', changedRows: 3 } });
   }, 120_000);
 
+  test('prepared before the write hold (sessions, catalogs, mapping), the frozen check reads the rows changed after it was prepared', async () => {
+    const ready = await validator.prepareFrozen();
+    try {
+      // after the preparation: a change on the source, and its row corrupted on the target
+      await maria.exec(`UPDATE orders SET status = 'REFUNDED' WHERE id = 6`);
+      await caughtUp();
+      await sql(target.url, `update shop.orders set amount = 9.99 where id = 6`);
+      const frozen = await ready.validate();
+      expect(frozen.scope).toMatchObject({ kind: 'changed-rows', changedRows: 4, fullTables: [] });
+      expect(frozen.tables.find((t) => t.source === 'shop.orders')!.different).toEqual([{ id: 6 }]);
+      await sql(target.url, `update shop.orders set amount = 6.50 where id = 6`);
+      expect(await ready.validate()).toMatchObject({ equal: true, scope: { kind: 'changed-rows', changedRows: 4 } });
+    } finally {
+      await ready.close();
+    }
+    await ready.close(); // idempotent
+    await expect(ready.validate()).rejects.toThrow(); // its sessions are gone: never a pass on nothing
+  }, 120_000);
+
+  test('refreshBaseline before the hold: equal changed rows move the baseline to its start, so the frozen check covers only later changes; a differing one keeps it', async () => {
+    const before = readBaseline(env.stateDir)!;
+    const refreshed = await validator.refreshBaseline();
+    expect(refreshed).toMatchObject({ equal: true, baselineRefreshed: true, scope: { kind: 'changed-rows', since: before.position, changedRows: 4 } });
+    const moved = readBaseline(env.stateDir)!;
+    expect(moved.position).not.toBe(before.position);
+
+    await maria.exec(`UPDATE orders SET status = 'SHIPPED' WHERE id = 7`);
+    await caughtUp();
+    expect(await validator.validate({ frozen: true })).toMatchObject({ equal: true, scope: { kind: 'changed-rows', since: moved.position, changedRows: 1 } });
+
+    // changed, then corrupted on the target behind the replicator's back: re-checked live, it still differs
+    await maria.exec(`UPDATE orders SET status = 'SHIPPED' WHERE id = 8`);
+    await caughtUp();
+    await sql(target.url, `update shop.orders set amount = 1.00 where id = 8`);
+    const differing = await validator.refreshBaseline();
+    expect(differing).toMatchObject({ equal: false, baselineRefreshed: false });
+    expect(differing.tables.find((t) => t.source === 'shop.orders')!.different).toEqual([{ id: 8 }]);
+    expect(readBaseline(env.stateDir)!.position).toBe(moved.position);
+    await sql(target.url, `update shop.orders set amount = 8.50 where id = 8`);
+  }, 120_000);
+
   test('a table the replicator changed with no key recorded, or whose recorded key names no source row, is compared in full', async () => {
     await maria.exec(`UPDATE orders SET status = 'CANCELLED' WHERE id = 11`);
     await maria.exec(`UPDATE \`Tags标签\` SET label = 'x' WHERE \`Owner主\` = '客户 9 Müller' AND n = 1`);

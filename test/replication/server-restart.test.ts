@@ -66,7 +66,10 @@ describe('replication worker across a server restart', () => {
     await caughtUpAndEqual();
     const restarting = target.restart(2500);
     // the worker has seen the target go (its heartbeat's apply failed) before the backlog is written
-    await until(async () => /reconnecting/.test((await replicator.status()).error ?? ''), 20_000, 'the worker to see the target gone');
+    let seen: Awaited<ReturnType<typeof replicator.status>> | null = null;
+    await until(async () => /reconnecting/.test((seen = await replicator.status()).error ?? ''), 20_000, 'the worker to see the target gone');
+    // the status says so in a field of its own, from when the connection was lost: gates open on nothing meanwhile
+    expect(Date.parse(seen!.reconnectingSince ?? '')).toBeLessThanOrEqual(Date.now());
     await sql(source.url, `insert into items select g, repeat('x', 100), 0 from generate_series(100000, 119999) g`);
     const committed = Date.now();
     await restarting;
@@ -86,6 +89,7 @@ describe('replication worker across a server restart', () => {
     const under = samples.filter((x) => x.phase === 'cdc' && (x.lagMs === null || x.lagMs < x.atLeastMs - 100));
     expect(under, JSON.stringify(samples.slice(0, 40))).toEqual([]);
     await caughtUpAndEqual();
+    expect((await replicator.status()).reconnectingSince).toBeUndefined();
   });
 
   test('a connection loss is told apart from a data or setup error', () => {

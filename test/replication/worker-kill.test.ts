@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
 import { processAlive } from '../../lib/replication/status-file.ts';
+import { streamNames } from '../../lib/replication/stream-names.ts';
 import { connect, startTestPostgres } from '../_helpers/pg.ts';
 import { sql, tableDigest, testEnvironment, until } from './_env.ts';
 
@@ -12,6 +14,7 @@ describe('PostgresReplicator detached worker survives kill -9', () => {
   let source: Awaited<ReturnType<typeof startTestPostgres>>;
   let target: Awaited<ReturnType<typeof startTestPostgres>>;
   let replicator: PostgresReplicator;
+  let env: ReturnType<typeof testEnvironment>;
   const out = new RecordingOutput();
 
   const killWorker = async () => {
@@ -30,7 +33,7 @@ describe('PostgresReplicator detached worker survives kill -9', () => {
     await sql(source.url, SCHEMA);
     await sql(target.url, SCHEMA);
     await sql(source.url, "insert into items select g, 'item ' || g, g % 100, jsonb_build_object('g', g) from generate_series(1, 40000) g");
-    const env = testEnvironment(source.url, target.url, { chunkRows: 1000, parallelTables: 1, batchSize: 100 });
+    env = testEnvironment(source.url, target.url, { chunkRows: 1000, parallelTables: 1, batchSize: 100 });
     replicator = new PostgresReplicator(env, 'forward', out);
   });
   afterAll(async () => {
@@ -49,6 +52,8 @@ describe('PostgresReplicator detached worker survives kill -9', () => {
     );
     const first = await replicator.start();
     expect(first.worker?.pid).not.toBe(process.pid);
+    // started as plain node on the cached bundle of worker-main.ts, not through tsx (worker-bundle.ts)
+    expect(readFileSync(streamNames(env, 'forward').logFile, 'utf8')).toMatch(/starting the worker: node node_modules\/\.cache\/cutover-kit\/workers\/worker-main-\w+-\w+\.mjs/);
     await until(
       async () => Number((await sql(target.url, 'select count(*) filter (where done) as n from _cutover.load_chunk')).rows[0].n) >= 10,
       20_000,

@@ -157,6 +157,57 @@ describe('shift phase (real router, live load)', () => {
     expect(load.failures).toEqual([]);
   });
 
+  test("a worker still reconnecting to a restarted green holds the shift though its lag reads low; it moves once the worker is back and caught up", async () => {
+    // the worker's lag reads 300 ms while it reconnects; once back, its catch-up shows the real
+    // lag (what it missed), and only after that comes down may reads move
+    const load = startTinyLoad(router.url);
+    const p = fakePlatform({ router: client });
+    const lostAt = new Date().toISOString();
+    p.forward.lagMs = 300;
+    p.forward.statusExtra = () => ({ reconnectingSince: lostAt, error: 'reconnecting: connect ECONNREFUSED 127.0.0.1:5433' });
+    const ctx = phaseContext(env({ shift: { steps: [100], bakeSeconds: 0.3 } }), p);
+    const running = shiftPhase.apply(ctx);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect((await client.state()).readWeightGreen, ctx.out.text()).toBe(0);
+    expect(ctx.out.text()).toMatch(/warn shift: holding the shift before moving any read: replication is reconnecting \(a connection lost \d+ ms ago: reconnecting: connect ECONNREFUSED/);
+    // back, catching up: held on the lag itself now
+    p.forward.statusExtra = () => ({});
+    p.forward.lagMs = 4000;
+    await new Promise((r) => setTimeout(r, 700));
+    expect((await client.state()).readWeightGreen).toBe(0);
+    p.forward.lagMs = 5;
+    const outcome = await running;
+    await load.stop();
+    expect(outcome.ok, ctx.out.text()).toBe(true);
+    expect(ctx.journal.notes('shift.held-for-lag')).toHaveLength(1);
+    expect(load.failures).toEqual([]);
+  });
+
+  test("a worker status written before the check began opens nothing: the shift waits for one written since, and reads the lag in it", async () => {
+    const load = startTinyLoad(router.url);
+    const p = fakePlatform({ router: client });
+    const worker = (heartbeatAt: number) => ({ worker: { pid: 4242, host: 'h', heartbeatAt: new Date(heartbeatAt).toISOString(), alive: true } });
+    // a starved worker's last status, from before green's restart: lag 0
+    const before = Date.now() - 500;
+    p.forward.lagMs = 0;
+    p.forward.statusExtra = () => worker(before);
+    const ctx = phaseContext(env({ shift: { steps: [100], bakeSeconds: 0.3 } }), p);
+    const running = shiftPhase.apply(ctx);
+    await new Promise((r) => setTimeout(r, 1800));
+    expect((await client.state()).readWeightGreen, ctx.out.text()).toBe(0);
+    expect(ctx.out.text()).toMatch(/holding the shift before moving any read: the replication worker \(pid 4242\) has written no status since this check began/);
+    // it writes again: what it says now (4 s behind) holds the shift, then it is caught up
+    p.forward.lagMs = 4000;
+    p.forward.statusExtra = () => worker(Date.now());
+    await new Promise((r) => setTimeout(r, 700));
+    expect((await client.state()).readWeightGreen).toBe(0);
+    p.forward.lagMs = 5;
+    const outcome = await running;
+    await load.stop();
+    expect(outcome.ok, ctx.out.text()).toBe(true);
+    expect(load.failures).toEqual([]);
+  });
+
   test('replication lag that grows once a step has begun still puts reads back to 0 % (no hold inside a step)', async () => {
     const load = startTinyLoad(router.url);
     const p = fakePlatform({ router: client });

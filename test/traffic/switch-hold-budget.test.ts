@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CutoverError } from '../../lib/errors.ts';
 import type { ValidationReport, Validator } from '../../lib/platform/roles.ts';
-import { switchPhase, undoReserveMs } from '../../lib/traffic/switch-phase.ts';
+import { switchPhase } from '../../lib/traffic/switch-phase.ts';
+import { undoReserveMs } from '../../lib/config/common-schema.ts';
 import { startRouterRig, type RouterRig } from '../router/router-rig.ts';
 import { fakePlatform } from './fakes/fake-platform.ts';
 import { phaseContext } from './fakes/phase-context.ts';

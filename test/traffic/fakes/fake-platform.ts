@@ -46,6 +46,8 @@ export class FakeReplicator implements Replicator {
   /** `instant`: waitForPosition applies up to the position at once; `never`: it times out. */
   catchUp: 'instant' | 'never' = 'instant';
   appliedPosition = 0;
+  /** More of the status, read at every status() (a worker's `reconnectingSince`, its status file's time). */
+  statusExtra: () => Partial<ReplicationStatus> = () => ({});
   tornDown = false;
   startedFrom: string | undefined;
 
@@ -79,6 +81,7 @@ export class FakeReplicator implements Replicator {
       tables: [{ source: 'public.t_order', target: 'public.t_order', rows: this.to.appliedRows, totalRows: null, state: 'cdc' }],
       deadLetters: 0,
       appliedPosition: String(this.appliedPosition),
+      ...this.statusExtra(),
     };
   }
 
