@@ -9,7 +9,7 @@ import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { ColumnSample, PreparedFrozenCheck, Replicator, RowKey, TableDiff, ValidateOptions, ValidationReport, ValidationScope, Validator } from '../platform/roles.ts';
 import { binlogPositionToLsn, parseBinlogPosition } from '../engines/mysql/binlog-position.ts';
-import { appliedCounters, holdChangedKeys, baselineRefusal, settleBaseline, forwardSlots, keyRanges, readBaseline, readChangedKeys, readStreams, type TableChanges, type TargetQuery, type ValidationBaseline } from './changed-rows.ts';
+import { appliedCounters, holdChangedKeys, baselineRefusal, settleBaseline, forwardSlots, keyRanges, pruneChangedKeys, readBaseline, readChangedKeys, readStreams, writeBaseline, type TableChanges, type TargetQuery, type ValidationBaseline } from './changed-rows.ts';
 import { narrowMismatches, type Mismatch, type NarrowingSides } from './bucket-narrowing.ts';
 import { readDeadLetterIds } from './dead-letters.ts';
 import { openDiffSide, type DiffSide } from './diff-side.ts';
@@ -156,6 +156,54 @@ export class CrossEngineValidator implements Validator {
       validate: (signal) => this.compare(ready.plans, ready.source, ready.target, { frozen: true, signal }, true),
       close: ready.close,
     };
+  }
+
+  /**
+   * Just before the write hold, while replication runs: the rows changed since the last passing
+   * full validation, compared live (differences re-read once green caught up), and when all are
+   * equal the frozen check's baseline moves to this check's start, so the check inside the hold
+   * covers seconds of changes instead of everything since the full validation. As the PostgreSQL
+   * validator's: the reconciliation and the source-row count are left to the frozen check.
+   */
+  async refreshBaseline(signal?: AbortSignal): Promise<CrossEngineValidationReport> {
+    const startedAt = new Date().toISOString();
+    const ready = await this.prepare(undefined, this.env.validation.concurrency);
+    try {
+      const { plans, source, target } = ready;
+      const targetQuery = (sql: string, params?: readonly unknown[]) => target.rows(sql, params);
+      const fingerprint = this.fingerprint(plans, this.mode);
+      const baseline = readBaseline(this.env.stateDir);
+      const streaming = (await this.replicator?.status().catch(() => null))?.phase === 'cdc';
+      const refusal = !streaming
+        ? 'replication is not streaming'
+        : await baselineRefusal(baseline, fingerprint, targetQuery, baseline ? baselineLsn(baseline.position) : undefined).catch((err: Error) => `the record of changed keys could not be read: ${err.message}`);
+      if (refusal) {
+        this.out.info('validate', `the baseline of the frozen check stays where it is: ${refusal}`);
+        return notRefreshed(startedAt, refusal);
+      }
+      // where the new baseline starts, read before any key or row; every change before it applied (its key recorded)
+      const newStart = await this.baselineStart(targetQuery);
+      if (!newStart) return notRefreshed(startedAt, 'the source position and the forward streams could not be read');
+      const timeoutMs = Math.max(10_000, this.env.switch.catchUpTimeoutMs);
+      if (!(await this.replicator!.waitForPosition(newStart.position, timeoutMs, signal))) {
+        return notRefreshed(startedAt, `green did not apply the source position ${newStart.position} within ${timeoutMs} ms`);
+      }
+      const report = await this.validateChanged(baseline!, plans, source, target, { signal }, startedAt, true);
+      const changed = report.scope?.kind === 'changed-rows' ? report.scope : null;
+      if (changed?.fullTables.length) return notRefreshed(startedAt, `tables to compare in full: ${changed.fullTables.map((f) => `${f.table} (${f.reason})`).join(', ')}`);
+      if (!report.equal) {
+        this.out.warn('validate', `changed rows still differ after re-checks; the baseline stays at ${baseline!.position} and the frozen check compares them`);
+        return { ...report, baselineRefreshed: false };
+      }
+      writeBaseline(this.env.stateDir, { version: 1, ...newStart, fingerprint, startedAt, finishedAt: new Date().toISOString() });
+      await pruneChangedKeys(targetQuery, newStart.streams.map((s) => s.slot), baselineLsn(newStart.position)).catch((err: Error) =>
+        this.out.warn('validate', `the record of changed keys before ${newStart.position} was not pruned: ${err.message}`),
+      );
+      this.out.ok('validate', `${changed?.changedRows ?? 0} changed row(s) equal on both sides: the frozen check now starts at ${newStart.position}`);
+      return { ...report, baselineRefreshed: true };
+    } finally {
+      await ready.close();
+    }
   }
 
   /** Sessions on both sides (`warm` of them opened now) and every selected table planned, dead letters read. */
@@ -360,7 +408,7 @@ export class CrossEngineValidator implements Validator {
    * engine's canonical text disagree on) is compared in full too — never passed on keys that
    * reach nothing.
    */
-  private async validateChanged(baseline: ValidationBaseline, plans: readonly CrossPlan[], source: DiffSide, target: DiffSide, options: ValidateOptions, startedAt: string): Promise<CrossEngineValidationReport> {
+  private async validateChanged(baseline: ValidationBaseline, plans: readonly CrossPlan[], source: DiffSide, target: DiffSide, options: ValidateOptions, startedAt: string, live = false): Promise<CrossEngineValidationReport> {
     const targetQuery = (sql: string, params?: readonly unknown[]) => target.rows(sql, params);
     const changes = await readChangedKeys(targetQuery, baseline.streams.map((s) => s.slot), baselineLsn(baseline.position));
     const appliedNow = baseline.applied ? await appliedCounters(this.replicator) : null;
@@ -379,7 +427,8 @@ export class CrossEngineValidator implements Validator {
       plans.map((plan) =>
         limiter.run(async () => {
           const c = changes.get(plan.source);
-          if (!c?.keys.length || fullTables.some((f) => f.table === plan.source)) return;
+          // live, a row deleted on the source may not be deleted on the target yet: the frozen check counts
+          if (live || !c?.keys.length || fullTables.some((f) => f.table === plan.source)) return;
           const present = c.keys.filter((k) => k.present);
           const found = await countOnSource(plan, source, present);
           if (found < present.length) fullTables.push({ table: plan.source, reason: `${present.length - found} of ${present.length} recorded changed key(s) name no source row` });
@@ -391,7 +440,7 @@ export class CrossEngineValidator implements Validator {
     const changedRows = narrowed.reduce((n, p) => n + changes.get(p.source)!.keys.length, 0);
     this.out.info(
       'validate',
-      `frozen validation: ${changedRows} row(s) changed in ${narrowed.length} table(s) since the full validation that started at ${baseline.position} (finished ${baseline.finishedAt})` +
+      `${live ? 'changed rows before the write hold' : 'frozen validation'}: ${changedRows} row(s) changed in ${narrowed.length} table(s) since the full validation that started at ${baseline.position} (finished ${baseline.finishedAt})` +
         (fullTables.length ? `; compared in full: ${fullTables.map((f) => `${f.table} (${f.reason})`).join(', ')}` : ''),
     );
     const results = new Map<CrossPlan, UnitResult[]>(plans.filter((p) => !full.has(p.source)).map((p) => [p, []]));
@@ -408,12 +457,15 @@ export class CrossEngineValidator implements Validator {
       ),
     );
     if (batches.length) this.out.done('validate');
-    const wholeTables = fullTables.length ? await this.compare(plans.filter((p) => full.has(p.source)), source, target, { frozen: true, tables: fullTables.map((f) => f.table), signal: options.signal }, false) : null;
-    const reconciliation = await this.reconcile(source, target, false);
+    // live: rows that differ now are re-read once green caught up; only persisting ones count
+    if (live) await this.recheck(results, source, target);
+    const wholeTables = fullTables.length && !live ? await this.compare(plans.filter((p) => full.has(p.source)), source, target, { frozen: true, tables: fullTables.map((f) => f.table), signal: options.signal }, false) : null;
+    // live, the reconciliation is left to the frozen check (its aggregates differ while writes flow)
+    const reconciliation = live ? [] : await this.reconcile(source, target, false);
     const tables = plans.map((plan) => wholeTables?.tables.find((t) => t.source === plan.source) ?? tableDiff(plan, results.get(plan) ?? []));
     const all = [...results.values()].flat();
     const equal = tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal);
-    this.summarize(tables);
+    if (!live) this.summarize(tables);
     return {
       equal,
       tables,
@@ -714,6 +766,20 @@ function baselineLsn(position: string): string {
 }
 
 /** How many of the recorded keys are rows of the source table now, its mapping filter left aside. */
+/** A `refreshBaseline` run that compared nothing: never equal, and it says why. */
+function notRefreshed(startedAt: string, reason: string): CrossEngineValidationReport {
+  return {
+    equal: false,
+    tables: [],
+    reconciliation: [],
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    figures: { rowsCompared: 0, rowsFetched: 0, chunks: 0, mismatchedChunks: 0, resumedChunks: 0 },
+    scope: { kind: 'full', reason },
+    baselineRefreshed: false,
+  };
+}
+
 async function countOnSource(plan: CrossPlan, source: DiffSide, keys: TableChanges['keys']): Promise<number> {
   let n = 0;
   for (const range of keyRanges(keys)) {

@@ -183,7 +183,7 @@ function shadowLines(r: RehearsalReport): string[] {
     `  shadow     ${s.compared} reads compared in ${Math.round(s.seconds)} s (${s.settings.percent} % mirrored), gate ${s.gate.ok ? 'green' : 'RED'}`,
     ...s.routes.map(
       (x) =>
-        `    ${x.route.padEnd(22)} ${String(x.samples).padStart(5)} samples, ${x.mismatches} mismatched${x.mismatchPercent === null ? '' : ` (${x.mismatchPercent} %)`}, noise ${x.noisePercent ?? '-'} %, ${x.transient} gone on recheck, ${x.accepted} accepted${x.judged ? '' : ' (not judged: few samples)'}`,
+        `    ${x.route.padEnd(22)} ${String(x.samples).padStart(5)} samples, ${x.mismatches} mismatched${x.mismatchPercent === null ? '' : ` (${x.mismatchPercent} %)`}, ${x.failed} failed by green, noise ${x.noisePercent ?? '-'} %, ${x.transient} gone on recheck, ${x.accepted} accepted${x.judged ? '' : ' (not judged: few samples)'}`,
     ),
   ];
 }

@@ -1,7 +1,7 @@
+import { createRequire } from 'node:module';
 import { describe, expect, test } from 'vitest';
 import { FolderBackupStore } from '../../lib/backup/backup-store.ts';
-import { openBackupStore } from '../../lib/backup/open-backup-store.ts';
-import { S3BackupStore } from '../../lib/backup/s3-backup-store.ts';
+import { LazyS3BackupStore, openBackupStore } from '../../lib/backup/open-backup-store.ts';
 import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { backupLabel } from '../../lib/phases/endpoints.ts';
 import { thrownCutoverError as caught } from '../_helpers/cutover-error.ts';
@@ -26,9 +26,24 @@ describe('backup store config', () => {
     const env = withBackup({ s3: { endpoint: 'http://127.0.0.1:9000', bucket: 'cutover-backups', prefix: 'teams/lab/', forcePathStyle: true } });
     expect(env.backup.s3).toEqual({ endpoint: 'http://127.0.0.1:9000', bucket: 'cutover-backups', region: 'us-east-1', prefix: 'teams/lab/', forcePathStyle: true });
     const store = openBackupStore(env);
-    expect(store).toBeInstanceOf(S3BackupStore);
+    expect(store).toBeInstanceOf(LazyS3BackupStore);
     expect(store.location).toBe('s3://cutover-backups/teams/lab at http://127.0.0.1:9000');
     expect(backupLabel(env)).toBe(store.location);
+  });
+
+  test('the S3 store loads the AWS SDK on its first use, not when opened (a folder store never loads it)', async () => {
+    // the SDK's packages are CommonJS: node's require cache lists them once loaded (this file
+    // runs in its own process and imports no S3 module statically)
+    const sdkLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes('@aws-sdk/client-s3'));
+    expect(sdkLoaded()).toBe(false);
+    const store = openBackupStore(withBackup({ s3: { bucket: 'acme-cutover', region: 'eu-west-1', prefix: 'lab' } }));
+    expect(store.location).toBe('s3://acme-cutover/lab');
+    openBackupStore(withBackup({ dir: 'backups' }));
+    expect(sdkLoaded()).toBe(false);
+    const s3 = await (store as LazyS3BackupStore).open();
+    expect(s3.constructor.name).toBe('S3BackupStore');
+    expect(s3.location).toBe(store.location);
+    expect(sdkLoaded()).toBe(true);
   });
 
   test('an AWS bucket without an endpoint is named without one', () => {

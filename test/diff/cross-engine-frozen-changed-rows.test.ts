@@ -125,6 +125,28 @@ describe.skipIf(mariadbMissing)(`cross-engine frozen validation: changed rows on
     await expect(ready.validate()).rejects.toThrow(); // its sessions are gone: never a pass on nothing
   }, 120_000);
 
+  test('refreshBaseline before the hold: equal changed rows move the baseline to its start, so the frozen check covers only later changes; a differing one keeps it', async () => {
+    const before = readBaseline(env.stateDir)!;
+    const refreshed = await validator.refreshBaseline();
+    expect(refreshed).toMatchObject({ equal: true, baselineRefreshed: true, scope: { kind: 'changed-rows', since: before.position, changedRows: 4 } });
+    const moved = readBaseline(env.stateDir)!;
+    expect(moved.position).not.toBe(before.position);
+
+    await maria.exec(`UPDATE orders SET status = 'SHIPPED' WHERE id = 7`);
+    await caughtUp();
+    expect(await validator.validate({ frozen: true })).toMatchObject({ equal: true, scope: { kind: 'changed-rows', since: moved.position, changedRows: 1 } });
+
+    // changed, then corrupted on the target behind the replicator's back: re-checked live, it still differs
+    await maria.exec(`UPDATE orders SET status = 'SHIPPED' WHERE id = 8`);
+    await caughtUp();
+    await sql(target.url, `update shop.orders set amount = 1.00 where id = 8`);
+    const differing = await validator.refreshBaseline();
+    expect(differing).toMatchObject({ equal: false, baselineRefreshed: false });
+    expect(differing.tables.find((t) => t.source === 'shop.orders')!.different).toEqual([{ id: 8 }]);
+    expect(readBaseline(env.stateDir)!.position).toBe(moved.position);
+    await sql(target.url, `update shop.orders set amount = 8.50 where id = 8`);
+  }, 120_000);
+
   test('a table the replicator changed with no key recorded, or whose recorded key names no source row, is compared in full', async () => {
     await maria.exec(`UPDATE orders SET status = 'CANCELLED' WHERE id = 11`);
     await maria.exec(`UPDATE \`Tags标签\` SET label = 'x' WHERE \`Owner主\` = '客户 9 Müller' AND n = 1`);
