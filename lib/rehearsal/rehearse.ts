@@ -70,7 +70,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
     rmSync(path.join(dir, 'state'), { recursive: true, force: true });
 
     out.info('rehearse', legacy === 'mariadb' ? 'starting the servers (cainiao = blue on MariaDB, duoduo = green on embedded PostgreSQL)' : 'starting two embedded PostgreSQL servers (cainiao = blue, duoduo = green)');
-    const { blue: cainiao, green: duoduo } = await startRehearsalServers({ legacy, legacyUrl: options.legacyUrl, dir, cleanup, out });
+    const { blue: cainiao, green: duoduo } = await startRehearsalServers({ legacy, legacyUrl: options.legacyUrl, template: options.serverTemplate, dir, cleanup, out });
     out.ok('rehearse', `cainiao on 127.0.0.1:${cainiao.port}, duoduo on 127.0.0.1:${duoduo.port}`);
 
     let s3: LoopbackS3 | undefined;
@@ -183,7 +183,7 @@ function shadowLines(r: RehearsalReport): string[] {
     `  shadow     ${s.compared} reads compared in ${Math.round(s.seconds)} s (${s.settings.percent} % mirrored), gate ${s.gate.ok ? 'green' : 'RED'}`,
     ...s.routes.map(
       (x) =>
-        `    ${x.route.padEnd(22)} ${String(x.samples).padStart(5)} samples, ${x.mismatches} mismatched${x.mismatchPercent === null ? '' : ` (${x.mismatchPercent} %)`}, noise ${x.noisePercent ?? '-'} %, ${x.transient} gone on recheck, ${x.accepted} accepted${x.judged ? '' : ' (not judged: few samples)'}`,
+        `    ${x.route.padEnd(22)} ${String(x.samples).padStart(5)} samples, ${x.mismatches} mismatched${x.mismatchPercent === null ? '' : ` (${x.mismatchPercent} %)`}, ${x.failed} failed by green, noise ${x.noisePercent ?? '-'} %, ${x.transient} gone on recheck, ${x.accepted} accepted${x.judged ? '' : ' (not judged: few samples)'}`,
     ),
   ];
 }

@@ -85,7 +85,7 @@ describe('shadow reads in the router', () => {
     expect(samples[0]!.blueAgain).toMatchObject({ status: 200 });
   });
 
-  test('a slow green: the client is not held; the shadow call is dropped at the timeout and counted', async () => {
+  test('a slow green: the client is not held; the read is kept as green\'s timeout (not a drop), with blue\'s answer', async () => {
     const f0 = await settled();
     await rig.client.configureShadow({ ...every, timeoutMs: 100 });
     rig.green.readDelayMs = 3000;
@@ -94,8 +94,24 @@ describe('shadow reads in the router', () => {
     expect(r.side).toBe('blue');
     expect(performance.now() - t0).toBeLessThan(2500); // green answers after 3 s; blue at once
     const f = await settled();
-    expect(f.dropped.timeout).toBe(f0.dropped.timeout + 1);
-    expect(f.lastSeq).toBe(f0.lastSeq);
+    expect(f.greenFailed.timeout).toBe(f0.greenFailed.timeout + 1);
+    expect(f.dropped).toEqual(f0.dropped);
+    const { samples } = await rig.client.shadowSamples(f0.lastSeq, 10);
+    expect(samples).toHaveLength(1);
+    expect(samples[0]).toMatchObject({ path: '/slow-green', blue: { status: 200 }, green: { status: null, failure: 'timeout', error: 'did not answer within 100 ms' } });
+  });
+
+  test('a green that resets the connection: kept as green\'s error (asked once more first: a stale kept-alive socket is the kit\'s)', async () => {
+    const f0 = await settled();
+    await rig.client.configureShadow(every);
+    rig.green.mode = 'reset';
+    const greenBefore = rig.green.received.length;
+    expect((await send('GET', '/reset-green')).side).toBe('blue');
+    const f = await settled();
+    expect(f.greenFailed.error).toBe(f0.greenFailed.error + 1);
+    expect(rig.green.received.slice(greenBefore).filter((q) => q.path === '/reset-green')).toHaveLength(2);
+    const { samples } = await rig.client.shadowSamples(f0.lastSeq, 10);
+    expect(samples[0]).toMatchObject({ path: '/reset-green', blue: { status: 200 }, green: { status: null, failure: 'error' } });
   });
 
   test('over the concurrency limit the read is not mirrored, and the drop is counted', async () => {
