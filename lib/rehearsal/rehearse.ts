@@ -70,7 +70,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
     rmSync(path.join(dir, 'state'), { recursive: true, force: true });
 
     out.info('rehearse', legacy === 'mariadb' ? 'starting the servers (cainiao = blue on MariaDB, duoduo = green on embedded PostgreSQL)' : 'starting two embedded PostgreSQL servers (cainiao = blue, duoduo = green)');
-    const { blue: cainiao, green: duoduo } = await startRehearsalServers({ legacy, legacyUrl: options.legacyUrl, dir, cleanup, out });
+    const { blue: cainiao, green: duoduo } = await startRehearsalServers({ legacy, legacyUrl: options.legacyUrl, template: options.serverTemplate, dir, cleanup, out });
     out.ok('rehearse', `cainiao on 127.0.0.1:${cainiao.port}, duoduo on 127.0.0.1:${duoduo.port}`);
 
     let s3: LoopbackS3 | undefined;
