@@ -19,6 +19,9 @@ import path from 'node:path';
 import { FAULTS } from '../lib/rehearsal/rehearse-options.ts';
 import type { RehearsalReport } from '../lib/rehearsal/report.ts';
 
+// above the top-level await below: main() reads it
+const TABLE_HEAD = ['scenario', 'runs ok', 'failed (worst)', 'apart', 'missing', 'mismatched', 'hold p50/p99 ms', 'rollback s (max)', 'failure reasons'];
+
 const args = process.argv.slice(2);
 
 // child mode: one rehearsal with the options given as JSON, exit code = the rehearsal's
@@ -163,8 +166,6 @@ function noReport(code: number, seconds: number): RehearsalReport & { code: numb
     verdict: { ok: false, reasons: ['the rehearsal wrote no report'] },
   } as unknown as RehearsalReport & { code: number; seconds: number };
 }
-
-const TABLE_HEAD = ['scenario', 'runs ok', 'failed (worst)', 'apart', 'missing', 'mismatched', 'hold p50/p99 ms', 'rollback s (max)', 'failure reasons'];
 
 function rowCells(r: Row): string[] {
   const f = (v: number | null) => (v === null ? '-' : String(Math.round(v)));

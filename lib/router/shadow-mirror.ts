@@ -35,7 +35,7 @@ export class ShadowMirror {
   private sampled = 0;
   private completed = 0;
   private lastSeq = 0;
-  private readonly dropped: Dropped = { concurrency: 0, tooLarge: 0, overwritten: 0 };
+  private readonly dropped: Dropped = { concurrency: 0, tooLarge: 0, overwritten: 0, blueFailed: 0 };
   private readonly greenFailed: GreenFailed = { timeout: 0, error: 0 };
   private ring: ShadowSample[] = [];
   /** Newest seq handed to a reader: trimmed samples up to it were read, not lost. */
@@ -60,6 +60,11 @@ export class ShadowMirror {
     if (this.random() * 100 >= s.percent) return false;
     this.sampled++;
     return true;
+  }
+
+  /** Blue failed a chosen read (the client got blue's retry, not mirrored): nothing to compare green with. */
+  blueFailed(): void {
+    this.dropped.blueFailed++;
   }
 
   /** Blue's answer to a chosen read was too large to keep. */

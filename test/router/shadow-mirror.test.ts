@@ -17,6 +17,7 @@ beforeEach(async () => {
   rig.green.readDelayMs = 0;
   rig.blue.readDelayMs = 0;
   rig.green.mode = 'ok';
+  rig.blue.mode = 'ok';
   await rig.client.configureShadow(null);
   await rig.client.setReadWeight(0);
 });
@@ -112,6 +113,18 @@ describe('shadow reads in the router', () => {
     expect(rig.green.received.slice(greenBefore).filter((q) => q.path === '/reset-green')).toHaveLength(2);
     const { samples } = await rig.client.shadowSamples(f0.lastSeq, 10);
     expect(samples[0]).toMatchObject({ path: '/reset-green', blue: { status: 200 }, green: { status: null, failure: 'error' } });
+  });
+
+  test('a chosen read blue fails is not mirrored (nothing to compare green with): counted as failed by blue, never lost silently', async () => {
+    const f0 = await settled();
+    await rig.client.configureShadow(every);
+    rig.blue.mode = '500';
+    const greenBefore = rig.green.received.length;
+    expect((await send('GET', '/blue-fails')).status).toBe(500);
+    const f = await settled();
+    expect(f.dropped.blueFailed).toBe(f0.dropped.blueFailed + 1);
+    expect(f.lastSeq).toBe(f0.lastSeq);
+    expect(rig.green.received.length).toBe(greenBefore);
   });
 
   test('over the concurrency limit the read is not mirrored, and the drop is counted', async () => {
