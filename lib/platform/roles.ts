@@ -429,6 +429,8 @@ export interface ShadowFigures {
   readonly completed: number;
   /** Shadow calls in flight now. */
   readonly inflight: number;
+  /** Chosen reads whose blue answer has not ended yet (mirrored once it has, even after "off"). */
+  readonly awaitingBlue?: number;
   /**
    * Requests chosen but not compared, by reason: over the concurrency limit, a body too large to
    * keep, overwritten before the phase read it (the kit's own), or blue failed the read (nothing

@@ -326,6 +326,8 @@ export class RouterCore {
         } else {
           recorder.failed(ms);
           if (status < 500) this.clientFailures++;
+          // a chosen read whose blue answer broke off: nothing to compare green with
+          if (keep && kept) this.shadow.blueFailed();
           res.destroy();
         }
         resolve();

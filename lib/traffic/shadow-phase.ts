@@ -196,7 +196,7 @@ async function compareShadowReads(ctx: PhaseContext, mirror: ShadowMirror): Prom
   // starved machine); what is still unanswered then is reported, not compared; then the rechecks
   const settleUntil = ctx.clock.now().getTime() + settings.timeoutMs + 4 * POLL_MS;
   await drain();
-  while (last.inflight > 0 && ctx.clock.now().getTime() < settleUntil && !ctx.signal.aborted) {
+  while (last.inflight + (last.awaitingBlue ?? 0) > 0 && ctx.clock.now().getTime() < settleUntil && !ctx.signal.aborted) {
     await ctx.clock.sleep(100, ctx.signal).catch(() => {});
     await drain();
   }
@@ -204,7 +204,7 @@ async function compareShadowReads(ctx: PhaseContext, mirror: ShadowMirror): Prom
   if (ctx.signal.aborted) throw new CutoverError('ABORTED', 'the shadow comparison was interrupted: nothing was judged (mirroring is off)', { fix: 'run `cutover shadow` again' });
   const dropped = { ...last.dropped };
   for (const k of Object.keys(dropped) as (keyof typeof dropped)[]) dropped[k] -= f0.dropped[k];
-  const report = tally.report({ sampled: last.sampled - f0.sampled, dropped, unanswered: last.inflight }, settings, mirroredMs / 1000);
+  const report = tally.report({ sampled: last.sampled - f0.sampled, dropped, unanswered: last.inflight + (last.awaitingBlue ?? 0) }, settings, mirroredMs / 1000);
   if (notRechecked) ctx.out.warn('shadow', `${notRechecked} difference(s) were not asked again (more than ${MAX_PENDING_RECHECKS} rechecks waiting): they count as mismatches`);
   return report;
 }
