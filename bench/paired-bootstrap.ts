@@ -66,9 +66,29 @@ export function pooledQuantileDifferences(rounds: readonly { readonly off: reado
 
 /** The mean of per-round paired differences (e.g. router CPU per request, on minus off), with its interval. */
 export function meanDifference(differences: readonly number[], draws = 2000, seed = 16): Interval {
-  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  return centerDifference(differences, (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length), draws, seed);
+}
+
+/**
+ * The median of per-round paired differences (e.g. each round's p99 on minus off), with its
+ * interval: a round spoilt by another process's burst moves it far less than it moves a mean or
+ * a pooled p99.
+ */
+export function medianDifference(differences: readonly number[], draws = 2000, seed = 16): Interval {
+  return centerDifference(
+    differences,
+    (xs) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+    },
+    draws,
+    seed,
+  );
+}
+
+function centerDifference(differences: readonly number[], center: (xs: readonly number[]) => number, draws: number, seed: number): Interval {
   const random = seeded(seed);
   const out: number[] = [];
-  for (let d = 0; d < draws; d++) out.push(mean(differences.map(() => differences[Math.floor(random() * differences.length)]!)));
-  return percentileInterval(mean(differences), out);
+  for (let d = 0; d < draws; d++) out.push(center(differences.map(() => differences[Math.floor(random() * differences.length)]!)));
+  return percentileInterval(center(differences), out);
 }

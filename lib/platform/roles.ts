@@ -429,12 +429,15 @@ export interface ShadowFigures {
   readonly completed: number;
   /** Shadow calls in flight now. */
   readonly inflight: number;
+  /** Chosen reads whose blue answer has not ended yet (mirrored once it has, even after "off"). */
+  readonly awaitingBlue?: number;
   /**
-   * Requests chosen but not compared because of the kit itself, by reason: over the concurrency
-   * limit, a body too large to keep, overwritten before the phase read it. Neutral: neither
-   * green's nor blue's doing (they lower the samples; too few is "not proven").
+   * Requests chosen but not compared, by reason: over the concurrency limit, a body too large to
+   * keep, overwritten before the phase read it (the kit's own), or blue failed the read (nothing
+   * to compare green with). Neutral: not green's doing (they lower the samples; too few is
+   * "not proven").
    */
-  readonly dropped: { readonly concurrency: number; readonly tooLarge: number; readonly overwritten: number };
+  readonly dropped: { readonly concurrency: number; readonly tooLarge: number; readonly overwritten: number; readonly blueFailed: number };
   /** Samples where green gave no answer (kept, with green's failure: the phase judges them as green's). */
   readonly greenFailed: { readonly timeout: number; readonly error: number };
   /** seq of the newest sample. */

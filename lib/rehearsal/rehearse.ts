@@ -83,8 +83,9 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       out.ok('rehearse', `backups go to s3://${s3.bucket}/rehearsal at ${s3.endpoint} (S3-compatible server on loopback)`);
     }
 
-    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao.url, cainiaoAppUrl: cainiao.appUrl, duoduoUrl: duoduo.url, seed, orders, rate, out, greenProcess: fault === 'green-dies-after-switch' });
+    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao.url, cainiaoAppUrl: cainiao.appUrl, duoduoUrl: duoduo.url, seed, orders, rate, out, greenProcess: fault === 'green-dies-after-switch', dir, inProcess: options.demoInProcess });
     cleanup.push('demo apps and router', () => demo.stop());
+    if (!options.demoInProcess) out.info('rehearse', `the demo business (apps, router, load generator) runs in process ${demo.pid}, apart from the kit's`);
 
     const raw = buildRehearsalConfig({
       repoRoot: REPO_ROOT,
@@ -158,7 +159,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
 function printSummary(out: Output, r: RehearsalReport, htmlFile: string, jsonFile?: string): void {
   const lines = [
     '',
-    `rehearsal ${r.verdict.ok ? 'PASSED' : r.verdict.expectedOutcome?.met ? 'STOPPED AT THE SHADOW GATE, as expected for this fault' : 'FAILED'} in ${r.wallSeconds.toFixed(1)} s (peak RSS ${r.peakRssMiB.toFixed(0)} MiB)`,
+    `rehearsal ${r.verdict.ok ? 'PASSED' : r.verdict.expectedOutcome?.met ? 'STOPPED AT THE SHADOW GATE, as expected for this fault' : 'FAILED'} in ${r.wallSeconds.toFixed(1)} s (peak RSS ${r.peakRssMiB.toFixed(0)} MiB${r.demoPeakRssMiB !== undefined ? `, the demo business's process ${r.demoPeakRssMiB.toFixed(0)} MiB` : ''})`,
     `  requests   ${r.requests.total} total, ${r.requests.failed} failed`,
     `  ledger     ${r.ledger.acknowledged} acknowledged writes: ${r.ledger.missing} missing, ${r.ledger.mismatched} mismatched (on ${r.ledger.checkedOn})`,
     `  validation ${r.validation.equal === null ? 'not run' : r.validation.equal ? 'equal' : 'DIFFERENCES'}`,

@@ -31,11 +31,15 @@ const STALE_SOCKET = /ECONNRESET|socket hang up|EPIPE/;
  */
 export class ShadowMirror {
   private settings: ShadowSettings | null = null;
+  /** The settings a chosen read was chosen under: blue may answer it after mirroring is off. */
+  private chosenWith: ShadowSettings | null = null;
   private inflight = 0;
+  /** Chosen reads whose blue answer has not ended yet. */
+  private awaitingBlue = 0;
   private sampled = 0;
   private completed = 0;
   private lastSeq = 0;
-  private readonly dropped: Dropped = { concurrency: 0, tooLarge: 0, overwritten: 0 };
+  private readonly dropped: Dropped = { concurrency: 0, tooLarge: 0, overwritten: 0, blueFailed: 0 };
   private readonly greenFailed: GreenFailed = { timeout: 0, error: 0 };
   private ring: ShadowSample[] = [];
   /** Newest seq handed to a reader: trimmed samples up to it were read, not lost. */
@@ -50,6 +54,7 @@ export class ShadowMirror {
 
   configure(settings: ShadowSettings | null): ShadowFigures {
     this.settings = settings && settings.percent > 0 ? { ...settings } : null;
+    if (this.settings) this.chosenWith = this.settings;
     return this.figures();
   }
 
@@ -59,11 +64,19 @@ export class ShadowMirror {
     if (!s || !SHADOW_METHODS.has(req.method) || req.headers[SHADOW_HEADER] !== undefined) return false;
     if (this.random() * 100 >= s.percent) return false;
     this.sampled++;
+    this.awaitingBlue++;
     return true;
+  }
+
+  /** Blue failed a chosen read (the client got blue's retry, not mirrored): nothing to compare green with. */
+  blueFailed(): void {
+    this.awaitingBlue--;
+    this.dropped.blueFailed++;
   }
 
   /** Blue's answer to a chosen read was too large to keep. */
   tooLarge(): void {
+    this.awaitingBlue--;
     this.dropped.tooLarge++;
   }
 
@@ -74,7 +87,10 @@ export class ShadowMirror {
 
   /** Sends the chosen read to green (and maybe blue again); the client already has blue's answer. */
   mirror(req: BufferedRequest, blue: ShadowAnswer): void {
-    const s = this.settings;
+    this.awaitingBlue--;
+    // a read chosen while mirroring was on is mirrored even if blue answered it after "off"
+    // (under load blue can take seconds): the phase waits for it rather than losing it
+    const s = this.settings ?? this.chosenWith;
     if (!s) return;
     const noise = s.noisePercent > 0 && this.random() * 100 < s.noisePercent;
     const calls = noise ? 2 : 1;
@@ -118,7 +134,7 @@ export class ShadowMirror {
   }
 
   figures(): ShadowFigures {
-    return { settings: this.settings, sampled: this.sampled, completed: this.completed, inflight: this.inflight, dropped: { ...this.dropped }, greenFailed: { ...this.greenFailed }, lastSeq: this.lastSeq };
+    return { settings: this.settings, sampled: this.sampled, completed: this.completed, inflight: this.inflight, awaitingBlue: this.awaitingBlue, dropped: { ...this.dropped }, greenFailed: { ...this.greenFailed }, lastSeq: this.lastSeq };
   }
 
   dispose(): void {

@@ -85,6 +85,8 @@ export interface ShadowReport {
   /** Samples compared: blue's answer against green's answer or failure. */
   readonly compared: number;
   readonly dropped: ShadowFigures['dropped'];
+  /** Shadow calls still in flight when the phase stopped waiting for them: not compared. */
+  readonly unanswered: number;
   readonly routes: readonly ShadowRouteFigures[];
   /** Mismatch rate per route over time: one point per route and bucket (t: seconds since the start of the phase). */
   readonly overTime: { readonly bucketSeconds: number; readonly points: readonly { t: number; route: string; samples: number; mismatches: number; failed: number }[] };
@@ -214,7 +216,7 @@ export class ShadowTally {
     return { class: 'mismatch' };
   }
 
-  report(figures: Pick<ShadowFigures, 'sampled' | 'dropped'>, settings: ShadowSettings, seconds: number): ShadowReport {
+  report(figures: Pick<ShadowFigures, 'sampled' | 'dropped'> & { unanswered?: number }, settings: ShadowSettings, seconds: number): ShadowReport {
     const bucketSeconds = Math.max(1, Math.ceil(seconds / 20));
     const points: { t: number; route: string; samples: number; mismatches: number; failed: number }[] = [];
     const routes = [...this.routes.entries()]
@@ -277,6 +279,7 @@ export class ShadowTally {
       sampled: figures.sampled,
       compared: this.compared,
       dropped: figures.dropped,
+      unanswered: figures.unanswered ?? 0,
       routes,
       overTime: { bucketSeconds, points },
       gate: judgeShadow(routes, this.compared, seconds, this.config),

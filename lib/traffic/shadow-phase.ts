@@ -192,10 +192,11 @@ async function compareShadowReads(ctx: PhaseContext, mirror: ShadowMirror): Prom
     await ctx.journal.step('router.configureShadow', { percent: 0 }, () => mirror.configureShadow(null));
     ctx.out.done('shadow');
   }
-  // calls mirrored before "off" finish within the timeout; then the rechecks
-  const settleUntil = ctx.clock.now().getTime() + settings.timeoutMs + POLL_MS;
+  // calls mirrored before "off" finish within the timeout (and a margin: timers run late on a
+  // starved machine); what is still unanswered then is reported, not compared; then the rechecks
+  const settleUntil = ctx.clock.now().getTime() + settings.timeoutMs + 4 * POLL_MS;
   await drain();
-  while (last.inflight > 0 && ctx.clock.now().getTime() < settleUntil && !ctx.signal.aborted) {
+  while (last.inflight + (last.awaitingBlue ?? 0) > 0 && ctx.clock.now().getTime() < settleUntil && !ctx.signal.aborted) {
     await ctx.clock.sleep(100, ctx.signal).catch(() => {});
     await drain();
   }
@@ -203,7 +204,7 @@ async function compareShadowReads(ctx: PhaseContext, mirror: ShadowMirror): Prom
   if (ctx.signal.aborted) throw new CutoverError('ABORTED', 'the shadow comparison was interrupted: nothing was judged (mirroring is off)', { fix: 'run `cutover shadow` again' });
   const dropped = { ...last.dropped };
   for (const k of Object.keys(dropped) as (keyof typeof dropped)[]) dropped[k] -= f0.dropped[k];
-  const report = tally.report({ sampled: last.sampled - f0.sampled, dropped }, settings, mirroredMs / 1000);
+  const report = tally.report({ sampled: last.sampled - f0.sampled, dropped, unanswered: last.inflight + (last.awaitingBlue ?? 0) }, settings, mirroredMs / 1000);
   if (notRechecked) ctx.out.warn('shadow', `${notRechecked} difference(s) were not asked again (more than ${MAX_PENDING_RECHECKS} rechecks waiting): they count as mismatches`);
   return report;
 }
@@ -217,7 +218,7 @@ function printReport(ctx: PhaseContext, r: ShadowReport): void {
   const d = r.dropped;
   ctx.out.info(
     'shadow',
-    `${r.compared} sample(s) compared in ${Math.round(r.seconds)} s (${r.sampled} mirrored; dropped by the kit, neither side's doing: ${d.concurrency} over the concurrency limit, ${d.tooLarge} too large, ${d.overwritten} overwritten)`,
+    `${r.compared} sample(s) compared in ${Math.round(r.seconds)} s (${r.sampled} mirrored; not compared, not green's doing: ${d.concurrency} over the concurrency limit, ${d.tooLarge} too large, ${d.overwritten} overwritten, ${d.blueFailed} failed by blue, ${r.unanswered} still unanswered at the end)`,
   );
   for (const x of r.routes) {
     const line =

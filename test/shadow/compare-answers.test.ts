@@ -81,7 +81,7 @@ const sample = (path: string, blue: unknown, green: unknown, blueAgain?: unknown
   green: ans(green),
   ...(blueAgain !== undefined ? { blueAgain: ans(blueAgain) } : {}),
 });
-const figures = { sampled: 0, dropped: { concurrency: 0, tooLarge: 0, overwritten: 0 } };
+const figures = { sampled: 0, dropped: { concurrency: 0, tooLarge: 0, overwritten: 0, blueFailed: 0 } };
 const timedOut: ShadowAnswer = { status: null, body: '', failure: 'timeout', error: 'did not answer within 1000 ms', ms: 1000 };
 /** A sample whose green (or blue's second call) gave `green` as is (a failure, a status). */
 const failing = (path: string, green: ShadowAnswer, blueAgain?: ShadowAnswer): ShadowSample => ({ ...sample(path, { v: 1 }, { v: 1 }), green, ...(blueAgain ? { blueAgain } : {}) });
