@@ -43,6 +43,14 @@ export interface WorkerOptions {
 }
 
 const IDLE_PING_MS = 250;
+/**
+ * How long the pipeline stays empty before the status file gets the newest applied position.
+ * A write costs ~0.4 ms CPU (four thread-pool round trips); per batch, a trickle of transactions
+ * wrote ~20 a second. While transactions keep arriving the heartbeat's write every 250 ms
+ * suffices; when the source goes quiet (a switch's hold: `waitForPosition` polls this file) the
+ * position is on disk this long after its batch (the writer's 50 ms throttle gave up to 50 ms).
+ */
+const STATUS_QUIET_MS = 30;
 /** Batches in flight on the apply session at once. */
 const PIPELINE_DEPTH = 2;
 /** How long the worker keeps reconnecting after a lost connection before it fails. */
@@ -104,6 +112,8 @@ export class ReplicationWorker {
    */
   private catchUp: { readonly untilLsn: string; readonly since: number; readonly reconnected: boolean } | null = null;
   private readonly statusWriter: WorkerStatusWriter;
+  /** A batch was applied since the last status write was requested. */
+  private statusStale = false;
   /** Batches sent to the apply session and not yet settled, oldest first. */
   private readonly inflight: SubmittedBatch[] = [];
   /** The batch whose apply failed and is being applied again (no longer in `inflight`, not applied yet). */
@@ -465,13 +475,23 @@ export class ReplicationWorker {
           // the timer is cleared on wake: left running, each transaction would leave one behind
           // that wakes the process IDLE_PING_MS later for nothing
           let idleTimer: NodeJS.Timeout | undefined;
+          const awaitingQuiet = this.statusStale;
+          let quiet = false;
           await new Promise<void>((resolve) => {
             this.wake = resolve;
-            idleTimer = setTimeout(resolve, IDLE_PING_MS);
+            idleTimer = setTimeout(() => {
+              quiet = awaitingQuiet;
+              resolve();
+            }, awaitingQuiet ? STATUS_QUIET_MS : IDLE_PING_MS);
           });
           clearTimeout(idleTimer);
           this.wake = null;
           if (this.queue.length || signal.aborted) continue;
+          if (quiet) {
+            // the status only: the flush position and the keepalive wait for IDLE_PING_MS of quiet
+            this.writeStatus(true);
+            continue;
+          }
           // idle: everything before the last keepalive position is applied. Checked before any
           // await: a transaction that arrives during one may lie beyond the keepalive position.
           if (this.keepaliveLsn && this.applied && compareLsn(this.keepaliveLsn, this.applied) > 0) {
@@ -515,7 +535,8 @@ export class ReplicationWorker {
         }
         unflushed.push({ targetLsn: result.targetLsn, endLsn: head.endLsn });
         await acknowledgeFlushed(result.targetFlushed);
-        this.writeStatus();
+        // written once the pipeline is quiet (STATUS_QUIET_MS) or by the heartbeat, not per batch
+        this.statusStale = true;
       }
     } finally {
       clearInterval(heartbeat);
@@ -610,6 +631,7 @@ export class ReplicationWorker {
 
   /** Throttled (see WorkerStatusWriter); `force` writes now. */
   private writeStatus(force = false): void {
+    this.statusStale = false;
     this.statusWriter.write(force);
   }
 }
