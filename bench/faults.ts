@@ -19,6 +19,9 @@ import path from 'node:path';
 import { FAULTS } from '../lib/rehearsal/rehearse-options.ts';
 import type { RehearsalReport } from '../lib/rehearsal/report.ts';
 
+// above the top-level await below: main() reads it
+const TABLE_HEAD = ['scenario', 'runs ok', 'failed (worst)', 'apart', 'missing', 'mismatched', 'hold p50/p99 ms', 'rollback s (max)', 'failure reasons'];
+
 const args = process.argv.slice(2);
 
 // child mode: one rehearsal with the options given as JSON, exit code = the rehearsal's
@@ -95,7 +98,11 @@ async function main(): Promise<void> {
         rmSync(dir, { recursive: true, force: true });
       }
     }
-    rows.push(summarize(fault, reports));
+    const row = summarize(fault, reports);
+    rows.push(row);
+    // the scenario's row at once: a bench stopped early (a busy machine) still leaves its figures
+    const cells = rowCells(row);
+    log(`  = ${TABLE_HEAD.map((h, i) => `${h}: ${cells[i]}`).join(', ')}`);
   }
 
   if (json) {
@@ -160,10 +167,9 @@ function noReport(code: number, seconds: number): RehearsalReport & { code: numb
   } as unknown as RehearsalReport & { code: number; seconds: number };
 }
 
-function printTable(rows: readonly Row[]): void {
-  const head = ['scenario', 'runs ok', 'failed (worst)', 'apart', 'missing', 'mismatched', 'hold p50/p99 ms', 'rollback s (max)', 'failure reasons'];
+function rowCells(r: Row): string[] {
   const f = (v: number | null) => (v === null ? '-' : String(Math.round(v)));
-  const body = rows.map((r) => [
+  return [
     r.fault,
     `${r.passed}/${r.runs}`,
     `${r.failedTotal} (${r.failedWorst})`,
@@ -173,7 +179,12 @@ function printTable(rows: readonly Row[]): void {
     `${f(r.holdP50Ms)}/${f(r.holdP99Ms)}`,
     r.rollbackSeconds.median === null ? '-' : `${r.rollbackSeconds.median.toFixed(1)} (${r.rollbackSeconds.max!.toFixed(1)})`,
     Object.entries(r.reasons).map(([k, v]) => `${k}:${v}`).join(' ') || '-',
-  ]);
+  ];
+}
+
+function printTable(rows: readonly Row[]): void {
+  const head = TABLE_HEAD;
+  const body = rows.map(rowCells);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   console.log('\n' + line(head));

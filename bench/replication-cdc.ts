@@ -4,10 +4,11 @@
  *     single-row transactions per second (BENCH_LAG_RATES, default "500,2000"; empty skips the
  *     lag part; BENCH_SECONDS each, default 20; the issue's figure is 60), the replicator and a
  *     native `CREATE SUBSCRIPTION` of the same table fed by the same writes at the same time,
- *     both measured the same way (each target stamps a row when it lands), ratio ours / native;
+ *     both measured the same way (each target stamps a row when it lands), ratio ours / native,
+ *     and the CPU each apply path used per transaction;
  *  2. apply rows/s on a backlog, the replicator against a native `CREATE SUBSCRIPTION` on an
  *     identity mapping, same source, same backlog, twice: BENCH_BACKLOG rows (default 100000) in
- *     1,000-row transactions, and BENCH_SMALL_BACKLOG rows (default 50000) in single-row
+ *     1,000-row transactions (0: the lag part only), and BENCH_SMALL_BACKLOG rows (default 50000) in single-row
  *     transactions; BENCH_BATCH changes per target transaction (default 5000). Both are timed
  *     until the backlog's last row is visible on their target; CPU seconds of each process are
  *     printed too (the source's walsender decodes the same WAL for both: it bounds both rates);
@@ -76,7 +77,7 @@ try {
 
   const env = testEnvironment(source.url, target.url, { batchSize: BATCH });
   const replicator = new PostgresReplicator(env, 'forward', silentOutput);
-  await replicator.start();
+  const lagWorkerPid = (await replicator.start()).worker!.pid;
   // steady state: measure from a caught-up stream, not from the worker's first second
   if (!(await replicator.waitForPosition(await replicator.sourcePosition(), 30_000))) throw new Error('CDC did not start');
 
@@ -108,6 +109,13 @@ try {
     // logical decoding only sends flushed WAL: commit durably, as a production source does
     for (const w of writers) await w.query('set synchronous_commit = on');
     const first = nextId;
+    // CPU of each apply path over the run, per transaction: ours = the worker process + its apply
+    // backend, native = its apply worker. On a busy machine a process gets the CPU after a wake-up
+    // later the more it has used: this figure is what the lag's tail follows
+    const oursCpu = async () => (processCpu([lagWorkerPid]) ?? NaN) + ((await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN);
+    const nativeCpu = async () => (await backendCpu(n, "backend_type = 'logical replication apply worker'")) ?? NaN;
+    const [ours0, native0] = [await oursCpu(), await nativeCpu()];
+    const worker0 = processCpu([lagWorkerPid]) ?? NaN;
     const started = performance.now();
     let sent = 0;
     await Promise.all(
@@ -127,6 +135,11 @@ try {
       }),
     );
     const achieved = sent / ((performance.now() - started) / 1000);
+    const cpuMsPerTxn = {
+      ours: (((await oursCpu()) - ours0) * 1000) / sent,
+      worker: (((processCpu([lagWorkerPid]) ?? NaN) - worker0) * 1000) / sent,
+      native: (((await nativeCpu()) - native0) * 1000) / sent,
+    };
     await Promise.all(writers.map((w) => w.end()));
     if (!(await replicator.waitForPosition(await replicator.sourcePosition(), 60_000))) throw new Error('CDC did not catch up');
     const last = nextId - 1;
@@ -137,7 +150,7 @@ try {
     const lags = await lagOf(t, first);
     const nativeLags = await lagOf(n, first);
     const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
-    const line = (name: string, xs: number[], ratio: (p: number) => string) => {
+    const line = (name: string, xs: number[], ratio: (p: number) => string, cpuMs: string) => {
       const half = Math.floor(xs.length / 2);
       return [
         `${rate}/s (achieved ${Math.round(achieved)}/s)`,
@@ -149,11 +162,16 @@ try {
         String(xs.length),
         ratio(50),
         ratio(99),
+        cpuMs,
         load,
       ];
     };
     const ratio = (p: number) => (pct(lags, p) / pct(nativeLags, p)).toFixed(2);
-    lagRows.push(line('cutover replicator', lags, ratio), line('native CREATE SUBSCRIPTION', nativeLags, () => ''));
+    const ms = (x: number) => (Number.isNaN(x) ? '?' : x.toFixed(2));
+    lagRows.push(
+      line('cutover replicator', lags, ratio, `${ms(cpuMsPerTxn.ours)} (worker ${ms(cpuMsPerTxn.worker)})`),
+      line('native CREATE SUBSCRIPTION', nativeLags, () => '', `${ms(cpuMsPerTxn.native)} (apply worker)`),
+    );
   }
   if (LAG_RATES.length) {
     await n.query('drop subscription native_lag_sub'); // drops its slot on the source too
@@ -161,163 +179,6 @@ try {
   }
 
   const lagLoad = os.loadavg().map((l) => l.toFixed(1)).join(' ');
-
-  // ---- 2. apply rows/s on a backlog: ours vs native logical replication
-  await n.query('create table bulk (id bigint primary key, payload text, n int)');
-  await s.query('create publication native_pub for table bulk');
-  await n.query(
-    `create subscription native_sub connection '${sourceConnection}' publication native_pub with (copy_data = false, enabled = false)`,
-  );
-  await replicator.stop();
-
-  // both sides are timed the same way, polling their target on one open connection every 5 ms:
-  // total = start to the backlog's last row visible; steady rows/s = the last 90 % of the backlog,
-  // from its row 10 % visible to its last row visible (transactions apply in source order and
-  // atomically, so a row visible means every row before it applied) — start-up excluded for both
-  const rowVisible = async (c: pg.Client, id: number) => {
-    for (;;) {
-      const { rowCount } = await c.query('select 1 from bulk where id = $1', [id]);
-      if (rowCount) return performance.now();
-      await sleep(5);
-    }
-  };
-  const lastRowVisible = async (c: pg.Client, first: number, last: number) => {
-    const t0 = performance.now();
-    const firstSeconds = ((await rowVisible(c, first)) - t0) / 1000;
-    const steadyFrom = first + Math.floor((last - first + 1) / 10);
-    const from = await rowVisible(c, steadyFrom);
-    const to = await rowVisible(c, last);
-    return { steady: (last - steadyFrom) / ((to - from) / 1000), firstSeconds };
-  };
-  interface ApplyRun {
-    seconds: number;
-    steady: number;
-    /** From start to the backlog's first row visible. */
-    firstSeconds: number;
-    cpu: { walsender: number | null; apply: number | null; split?: { worker: number; backend: number } };
-  }
-  let startupSeconds = 0;
-  const oursApply = async (first: number, last: number, until: string): Promise<ApplyRun> => {
-    const startAt = performance.now();
-    const { worker } = await replicator.start();
-    const t0 = performance.now(); // throughput from the moment the worker is healthy; start-up reported apart
-    startupSeconds = Math.max(startupSeconds, (t0 - startAt) / 1000);
-    const workerCpu0 = processCpu([worker!.pid]); // the worker's own start-up (module loading) is not counted
-    const { steady, firstSeconds } = await lastRowVisible(t, first, last);
-    const seconds = (performance.now() - t0) / 1000;
-    const workerCpu = processCpu([worker!.pid]);
-    const worker_ = (workerCpu ?? NaN) - (workerCpu0 ?? NaN);
-    const backend = (await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN;
-    const cpu = { walsender: await backendCpu(s, "application_name like 'cutover-cdc%'"), apply: worker_ + backend, split: { worker: worker_, backend } };
-    if (!(await replicator.waitForPosition(until, 60_000))) throw new Error('replicator did not catch up');
-    await settleSlot(names.slot);
-    await replicator.stop();
-    return { seconds, steady, firstSeconds, cpu };
-  };
-  // the native subscription's processes start afresh on enable, so their CPU counts from zero
-  const nativeApply = async (first: number, last: number): Promise<ApplyRun> => {
-    const t0 = performance.now();
-    await n.query('alter subscription native_sub enable');
-    const { steady, firstSeconds } = await lastRowVisible(n, first, last);
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = {
-      walsender: await backendCpu(s, "application_name = 'native_sub'"),
-      apply: await backendCpu(n, "backend_type = 'logical replication apply worker'"),
-    };
-    await settleSlot('native_sub');
-    await n.query('alter subscription native_sub disable');
-    for (let i = 0; i < 400; i++) {
-      const { rows } = await s.query<{ active: boolean }>("select active from pg_replication_slots where slot_name = 'native_sub'");
-      if (!rows[0]?.active) break;
-      await sleep(25);
-    }
-    return { seconds, steady, firstSeconds, cpu };
-  };
-  const sourcePosition = async () => (await s.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
-  // Where a slot's consumer starts decoding (restart_lsn) moves only when it confirms a position
-  // past a running-transactions record, which the source writes every 15 s or at a checkpoint:
-  // left to chance, the next run of one consumer may decode the whole previous backlog again
-  // before its first new row, and the other's not. Before each consumer stops: a checkpoint, and
-  // up to 12 s for its slot's restart_lsn to pass it — the same for both.
-  const settleSlot = async (slot: string) => {
-    await s.query('checkpoint');
-    const at = await sourcePosition();
-    for (let i = 0; i < 240; i++) {
-      const { rows } = await s.query<{ ok: boolean }>('select restart_lsn >= $2::pg_lsn as ok from pg_replication_slots where slot_name = $1', [slot, at]);
-      if (rows[0]?.ok) return;
-      await sleep(50);
-    }
-    process.stdout.write(`(slot ${slot}: restart_lsn did not pass ${at} within 12 s)\n`);
-  };
-  // the decode ceiling: a copy of the replicator's slot (same position, same WAL to decode), read
-  // by the kit's own reader, which counts rows and writes nowhere
-  const names = streamNames(env, 'forward');
-  const copySlot = () => s.query("select pg_copy_logical_replication_slot($1, 'decode_probe')", [names.slot]);
-  const decodeOnly = async (rows: number): Promise<ApplyRun> => {
-    const t0 = performance.now();
-    let seen = 0;
-    let firstAt = 0;
-    let steadyFrom = 0;
-    const steadyRow = Math.floor(rows / 10);
-    const cpu0 = process.cpuUsage();
-    let stream!: ChangeStream;
-    await new Promise<void>((resolve, reject) => {
-      stream = new ChangeStream(source.url, 'decode_probe', names.publication, {
-        onTransaction: (txn) => {
-          if (!seen) firstAt = performance.now();
-          seen += txn.changes.length;
-          if (!steadyFrom && seen >= steadyRow) steadyFrom = performance.now();
-          if (seen >= rows) resolve();
-        },
-        onKeepalive: () => {},
-        onError: reject,
-      });
-      stream.start().catch(reject);
-    });
-    const end = performance.now();
-    const cpu = process.cpuUsage(cpu0);
-    const walsender = await backendCpu(s, "application_name like 'cutover-cdc decode_probe%'");
-    await stream.stop();
-    for (let i = 0; i < 400; i++) {
-      const { rows: r } = await s.query<{ active: boolean }>("select active from pg_replication_slots where slot_name = 'decode_probe'");
-      if (!r[0]?.active) break;
-      await sleep(25);
-    }
-    await s.query("select pg_drop_replication_slot('decode_probe')");
-    return {
-      seconds: (end - t0) / 1000,
-      steady: (rows - steadyRow) / ((end - steadyFrom) / 1000),
-      firstSeconds: (firstAt - t0) / 1000,
-      cpu: { walsender, apply: (cpu.user + cpu.system) / 1e6 },
-    };
-  };
-
-  // backlog A: 1,000-row transactions of inserts (bulk loads, batch jobs)
-  for (let i = 0; i < BACKLOG / 1000; i++) {
-    await s.query(`insert into bulk select g, 'p' || g, 0 from generate_series(${i * 1000 + 1}, ${(i + 1) * 1000}) g`);
-  }
-  await copySlot();
-  const bulkDecode = await decodeOnly(BACKLOG);
-  const bulkOurs = await oursApply(1, BACKLOG, await sourcePosition());
-  const bulkNative = await nativeApply(1, BACKLOG);
-
-  // backlog B: single-row transactions (what an OLTP source commits), each its own commit record
-  await s.query(`create procedure bench_single_row_commits(first bigint, last bigint) language plpgsql as $$
-    begin for i in first..last loop insert into bulk values (i, 'p' || i, 1); commit; end loop; end $$`);
-  await s.query('set synchronous_commit = off'); // generating the backlog faster; decoding is unaffected
-  await s.query(`call bench_single_row_commits(${BACKLOG + 1}, ${BACKLOG + SMALL_BACKLOG})`);
-  await copySlot();
-  const smallDecode = await decodeOnly(SMALL_BACKLOG);
-  const smallOurs = await oursApply(BACKLOG + 1, BACKLOG + SMALL_BACKLOG, await sourcePosition());
-  const smallNative = await nativeApply(BACKLOG + 1, BACKLOG + SMALL_BACKLOG);
-
-  await n.query('alter subscription native_sub set (slot_name = none)');
-  await n.query('drop subscription native_sub');
-  await s.query("select pg_drop_replication_slot('native_sub')").catch(() => {});
-  await n.end();
-  await replicator.teardown();
-  await s.end();
-  await t.end();
 
   const print = (title: string, header: string[], rows: string[][]) => {
     const all = [header, ...rows];
@@ -328,38 +189,198 @@ try {
   if (lagRows.length) {
     print(
       `CDC lag, ${SECONDS} s per rate, single-row transactions from ${WRITERS} connections, the same writes to both (goal p99 <= 50 ms); load average at the end ${lagLoad}`,
-      ['rate', 'apply', 'p50 ms', 'p99 ms', 'p99 1st half', 'p99 2nd half', 'rows', 'p50 ratio ours/native', 'p99 ratio ours/native', 'load average'],
+      ['rate', 'apply', 'p50 ms', 'p99 ms', 'p99 1st half', 'p99 2nd half', 'rows', 'p50 ratio ours/native', 'p99 ratio ours/native', 'apply CPU ms per txn', 'load average'],
       lagRows,
     );
   }
-  process.stdout.write(`\n(replicator start-up before streaming: up to ${startupSeconds.toFixed(2)} s, not counted)`);
-  const cpu = (x: number | null) => (x === null || Number.isNaN(x) ? '?' : x.toFixed(2));
-  const applyTable = (title: string, goal: string, rows: number, ours: ApplyRun, native: ApplyRun, decode: ApplyRun) => {
-    const line = (name: string, run: ApplyRun, apply: string) => [
-      name,
-      run.firstSeconds.toFixed(2),
-      run.seconds.toFixed(2),
-      Math.round(rows / run.seconds).toString(),
-      (native.seconds / run.seconds).toFixed(2),
-      Math.round(run.steady).toString(),
-      (run.steady / native.steady).toFixed(2),
-      (decode.seconds / run.seconds).toFixed(2),
-      cpu(run.cpu.walsender),
-      `${cpu(run.cpu.apply)} ${apply}`,
-    ];
-    print(
-      `\napply of ${title}, identity mapping, batchSize ${BATCH} (${goal}); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-      ['apply', 'first row s', 'seconds (total)', 'rows/s (total)', 'total ratio', 'steady rows/s', 'steady ratio to native', 'apply / decode', 'CPU s: source walsender', 'CPU s: apply side'],
-      [
-        line('cutover replicator', ours, `(worker ${cpu(ours.cpu.split?.worker ?? null)} + target backend ${cpu(ours.cpu.split?.backend ?? null)})`),
-        line('native CREATE SUBSCRIPTION', native, '(apply worker)'),
-        line('decode only (kit reader, writes nowhere)', decode, '(reader)'),
-      ],
+  // BENCH_BACKLOG=0: the lag part only
+  if (BACKLOG > 0) {
+    // ---- 2. apply rows/s on a backlog: ours vs native logical replication
+    await n.query('create table bulk (id bigint primary key, payload text, n int)');
+    await s.query('create publication native_pub for table bulk');
+    await n.query(
+      `create subscription native_sub connection '${sourceConnection}' publication native_pub with (copy_data = false, enabled = false)`,
     );
-  };
-  applyTable(`a ${BACKLOG}-row backlog in 1,000-row transactions`, 'goal: total ratio >= 1.1', BACKLOG, bulkOurs, bulkNative, bulkDecode);
-  applyTable(`a ${SMALL_BACKLOG}-row backlog in single-row transactions`, 'goal: total ratio >= 1.0, steady >= 1.2, first row <= 0.2 s', SMALL_BACKLOG, smallOurs, smallNative, smallDecode);
-  process.stdout.write('\n');
+    await replicator.stop();
+
+    // both sides are timed the same way, polling their target on one open connection every 5 ms:
+    // total = start to the backlog's last row visible; steady rows/s = the last 90 % of the backlog,
+    // from its row 10 % visible to its last row visible (transactions apply in source order and
+    // atomically, so a row visible means every row before it applied) — start-up excluded for both
+    const rowVisible = async (c: pg.Client, id: number) => {
+      for (;;) {
+        const { rowCount } = await c.query('select 1 from bulk where id = $1', [id]);
+        if (rowCount) return performance.now();
+        await sleep(5);
+      }
+    };
+    const lastRowVisible = async (c: pg.Client, first: number, last: number) => {
+      const t0 = performance.now();
+      const firstSeconds = ((await rowVisible(c, first)) - t0) / 1000;
+      const steadyFrom = first + Math.floor((last - first + 1) / 10);
+      const from = await rowVisible(c, steadyFrom);
+      const to = await rowVisible(c, last);
+      return { steady: (last - steadyFrom) / ((to - from) / 1000), firstSeconds };
+    };
+    interface ApplyRun {
+      seconds: number;
+      steady: number;
+      /** From start to the backlog's first row visible. */
+      firstSeconds: number;
+      cpu: { walsender: number | null; apply: number | null; split?: { worker: number; backend: number } };
+    }
+    let startupSeconds = 0;
+    const oursApply = async (first: number, last: number, until: string): Promise<ApplyRun> => {
+      const startAt = performance.now();
+      const { worker } = await replicator.start();
+      const t0 = performance.now(); // throughput from the moment the worker is healthy; start-up reported apart
+      startupSeconds = Math.max(startupSeconds, (t0 - startAt) / 1000);
+      const workerCpu0 = processCpu([worker!.pid]); // the worker's own start-up (module loading) is not counted
+      const { steady, firstSeconds } = await lastRowVisible(t, first, last);
+      const seconds = (performance.now() - t0) / 1000;
+      const workerCpu = processCpu([worker!.pid]);
+      const worker_ = (workerCpu ?? NaN) - (workerCpu0 ?? NaN);
+      const backend = (await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN;
+      const cpu = { walsender: await backendCpu(s, "application_name like 'cutover-cdc%'"), apply: worker_ + backend, split: { worker: worker_, backend } };
+      if (!(await replicator.waitForPosition(until, 60_000))) throw new Error('replicator did not catch up');
+      await settleSlot(names.slot);
+      await replicator.stop();
+      return { seconds, steady, firstSeconds, cpu };
+    };
+    // the native subscription's processes start afresh on enable, so their CPU counts from zero
+    const nativeApply = async (first: number, last: number): Promise<ApplyRun> => {
+      const t0 = performance.now();
+      await n.query('alter subscription native_sub enable');
+      const { steady, firstSeconds } = await lastRowVisible(n, first, last);
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = {
+        walsender: await backendCpu(s, "application_name = 'native_sub'"),
+        apply: await backendCpu(n, "backend_type = 'logical replication apply worker'"),
+      };
+      await settleSlot('native_sub');
+      await n.query('alter subscription native_sub disable');
+      for (let i = 0; i < 400; i++) {
+        const { rows } = await s.query<{ active: boolean }>("select active from pg_replication_slots where slot_name = 'native_sub'");
+        if (!rows[0]?.active) break;
+        await sleep(25);
+      }
+      return { seconds, steady, firstSeconds, cpu };
+    };
+    const sourcePosition = async () => (await s.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
+    // Where a slot's consumer starts decoding (restart_lsn) moves only when it confirms a position
+    // past a running-transactions record, which the source writes every 15 s or at a checkpoint:
+    // left to chance, the next run of one consumer may decode the whole previous backlog again
+    // before its first new row, and the other's not. Before each consumer stops: a checkpoint, and
+    // up to 12 s for its slot's restart_lsn to pass it — the same for both.
+    const settleSlot = async (slot: string) => {
+      await s.query('checkpoint');
+      const at = await sourcePosition();
+      for (let i = 0; i < 240; i++) {
+        const { rows } = await s.query<{ ok: boolean }>('select restart_lsn >= $2::pg_lsn as ok from pg_replication_slots where slot_name = $1', [slot, at]);
+        if (rows[0]?.ok) return;
+        await sleep(50);
+      }
+      process.stdout.write(`(slot ${slot}: restart_lsn did not pass ${at} within 12 s)\n`);
+    };
+    // the decode ceiling: a copy of the replicator's slot (same position, same WAL to decode), read
+    // by the kit's own reader, which counts rows and writes nowhere
+    const names = streamNames(env, 'forward');
+    const copySlot = () => s.query("select pg_copy_logical_replication_slot($1, 'decode_probe')", [names.slot]);
+    const decodeOnly = async (rows: number): Promise<ApplyRun> => {
+      const t0 = performance.now();
+      let seen = 0;
+      let firstAt = 0;
+      let steadyFrom = 0;
+      const steadyRow = Math.floor(rows / 10);
+      const cpu0 = process.cpuUsage();
+      let stream!: ChangeStream;
+      await new Promise<void>((resolve, reject) => {
+        stream = new ChangeStream(source.url, 'decode_probe', names.publication, {
+          onTransaction: (txn) => {
+            if (!seen) firstAt = performance.now();
+            seen += txn.changes.length;
+            if (!steadyFrom && seen >= steadyRow) steadyFrom = performance.now();
+            if (seen >= rows) resolve();
+          },
+          onKeepalive: () => {},
+          onError: reject,
+        });
+        stream.start().catch(reject);
+      });
+      const end = performance.now();
+      const cpu = process.cpuUsage(cpu0);
+      const walsender = await backendCpu(s, "application_name like 'cutover-cdc decode_probe%'");
+      await stream.stop();
+      for (let i = 0; i < 400; i++) {
+        const { rows: r } = await s.query<{ active: boolean }>("select active from pg_replication_slots where slot_name = 'decode_probe'");
+        if (!r[0]?.active) break;
+        await sleep(25);
+      }
+      await s.query("select pg_drop_replication_slot('decode_probe')");
+      return {
+        seconds: (end - t0) / 1000,
+        steady: (rows - steadyRow) / ((end - steadyFrom) / 1000),
+        firstSeconds: (firstAt - t0) / 1000,
+        cpu: { walsender, apply: (cpu.user + cpu.system) / 1e6 },
+      };
+    };
+
+    // backlog A: 1,000-row transactions of inserts (bulk loads, batch jobs)
+    for (let i = 0; i < BACKLOG / 1000; i++) {
+      await s.query(`insert into bulk select g, 'p' || g, 0 from generate_series(${i * 1000 + 1}, ${(i + 1) * 1000}) g`);
+    }
+    await copySlot();
+    const bulkDecode = await decodeOnly(BACKLOG);
+    const bulkOurs = await oursApply(1, BACKLOG, await sourcePosition());
+    const bulkNative = await nativeApply(1, BACKLOG);
+
+    // backlog B: single-row transactions (what an OLTP source commits), each its own commit record
+    await s.query(`create procedure bench_single_row_commits(first bigint, last bigint) language plpgsql as $$
+      begin for i in first..last loop insert into bulk values (i, 'p' || i, 1); commit; end loop; end $$`);
+    await s.query('set synchronous_commit = off'); // generating the backlog faster; decoding is unaffected
+    await s.query(`call bench_single_row_commits(${BACKLOG + 1}, ${BACKLOG + SMALL_BACKLOG})`);
+    await copySlot();
+    const smallDecode = await decodeOnly(SMALL_BACKLOG);
+    const smallOurs = await oursApply(BACKLOG + 1, BACKLOG + SMALL_BACKLOG, await sourcePosition());
+    const smallNative = await nativeApply(BACKLOG + 1, BACKLOG + SMALL_BACKLOG);
+
+    await n.query('alter subscription native_sub set (slot_name = none)');
+    await n.query('drop subscription native_sub');
+    await s.query("select pg_drop_replication_slot('native_sub')").catch(() => {});
+    process.stdout.write(`\n(replicator start-up before streaming: up to ${startupSeconds.toFixed(2)} s, not counted)`);
+    const cpu = (x: number | null) => (x === null || Number.isNaN(x) ? '?' : x.toFixed(2));
+    const applyTable = (title: string, goal: string, rows: number, ours: ApplyRun, native: ApplyRun, decode: ApplyRun) => {
+      const line = (name: string, run: ApplyRun, apply: string) => [
+        name,
+        run.firstSeconds.toFixed(2),
+        run.seconds.toFixed(2),
+        Math.round(rows / run.seconds).toString(),
+        (native.seconds / run.seconds).toFixed(2),
+        Math.round(run.steady).toString(),
+        (run.steady / native.steady).toFixed(2),
+        (decode.seconds / run.seconds).toFixed(2),
+        cpu(run.cpu.walsender),
+        `${cpu(run.cpu.apply)} ${apply}`,
+      ];
+      print(
+        `\napply of ${title}, identity mapping, batchSize ${BATCH} (${goal}); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+        ['apply', 'first row s', 'seconds (total)', 'rows/s (total)', 'total ratio', 'steady rows/s', 'steady ratio to native', 'apply / decode', 'CPU s: source walsender', 'CPU s: apply side'],
+        [
+          line('cutover replicator', ours, `(worker ${cpu(ours.cpu.split?.worker ?? null)} + target backend ${cpu(ours.cpu.split?.backend ?? null)})`),
+          line('native CREATE SUBSCRIPTION', native, '(apply worker)'),
+          line('decode only (kit reader, writes nowhere)', decode, '(reader)'),
+        ],
+      );
+    };
+    applyTable(`a ${BACKLOG}-row backlog in 1,000-row transactions`, 'goal: total ratio >= 1.1', BACKLOG, bulkOurs, bulkNative, bulkDecode);
+    applyTable(`a ${SMALL_BACKLOG}-row backlog in single-row transactions`, 'goal: total ratio >= 1.0, steady >= 1.2, first row <= 0.2 s', SMALL_BACKLOG, smallOurs, smallNative, smallDecode);
+    process.stdout.write('\n');
+  }
+  await n.end();
+  await replicator.teardown();
+  await s.end();
+  await t.end();
+
 } finally {
   await Promise.all([source.dispose(), target.dispose()]);
 }

@@ -7,6 +7,7 @@ import { MysqlInspector } from '../engines/mysql/mysql-inspector.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { AssessReport, Inspector, Platform, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
+import { RouterClient } from '../router/router-client.ts';
 import type { AwsAdapterOptions } from './adapter-options.ts';
 import { CloudWatchGates } from './cloudwatch-gates.ts';
 import { AlbRouter } from './alb-router.ts';
@@ -123,6 +124,8 @@ export async function createAwsPlatform(env: ResolvedAwsEnvironment, out: Output
     }),
     // the shift and bake gates read the alarms the stack created (ALB percentiles are approximate)
     alarms: new CloudWatchGates(env, clients, out, options),
+    // an ALB cannot mirror; the kit's router in front of blue can, where the config names it
+    ...(env.shadowRouter ? { shadow: new RouterClient(env.shadowRouter.adminUrl) } : {}),
     async close() {
       router.close();
       if (ownClients) destroyAwsClients(clients);

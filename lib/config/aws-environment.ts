@@ -177,6 +177,15 @@ export const awsEnvironmentSchema = z
     pacing: pacingSchema.prefault({}),
     /** Shadow reads before the first shift. @default - 60 s, 10 % of GET/HEAD, gate at 1 % mismatches */
     shadow: shadowSchema.prefault({}),
+    /**
+     * The kit's router (`lib/router/`) where it runs in front of blue behind the ALB — the target of
+     * the blue target group, forwarding every request to blue and mirroring `shadow.percent` of
+     * GET/HEAD to green — by its admin URL, reachable from where `cutover` runs (keep it private:
+     * the admin API has no authentication). The ALB still moves the traffic; this router only
+     * mirrors, in the shadow phase. The kit does not deploy it (see README, "Where it runs").
+     * @default - none: an ALB cannot mirror, so `cutover shadow` is "not available" unless `shadow.skip`
+     */
+    shadowRouter: z.object({ adminUrl: z.string().url() }).strict().optional(),
     shift: shiftSchema.default({ steps: [1, 10, 50, 100], bakeSeconds: 30 }),
     gates: gatesSchema.default({ maxErrorRatio: 0.01, maxP99RatioToBlue: 3, maxLagMs: 1000, maxValidationAgeSeconds: 3600, minRequests: 20 }),
     switch: switchSchemaWith({ catchUpTimeoutMs: 180_000, maxHoldMs: 240_000 }).default({ catchUpTimeoutMs: 180_000, maxHoldMs: 240_000, sequenceGap: 1000 }),

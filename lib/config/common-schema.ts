@@ -295,7 +295,7 @@ export const shadowSchema = z
     percent: z.number().gt(0).max(100).default(10),
     /** Percent of mirrored requests also sent to blue a second time (blue-vs-blue noise). @default 20 */
     noisePercent: z.number().min(0).max(100).default(20),
-    /** A shadow call not answered in full within this is dropped and counted. @default 2000 */
+    /** A shadow call to green not answered in full within this is a failure of green (judged by `maxFailedPercent`). @default 2000 */
     timeoutMs: z.number().int().positive().default(2000),
     /** Shadow calls in flight at once; a read over it is not mirrored (counted). @default 32 */
     maxConcurrent: z.number().int().positive().default(32),
@@ -303,6 +303,12 @@ export const shadowSchema = z
     recheckAfterMs: z.number().int().min(0).default(1000),
     /** A route whose mismatches (beyond blue's own noise, after the recheck) exceed this blocks the shift. @default 1 */
     maxMismatchPercent: z.number().min(0).max(100).default(1),
+    /**
+     * A route where green failed more than this percent of the mirrored reads blue answered (no
+     * full answer within `timeoutMs`, a transport error, a 5xx) blocks the shift. Never excused by
+     * blue's noise or a recheck: a client on green would have seen it. @default 1
+     */
+    maxFailedPercent: z.number().min(0).max(100).default(1),
     /** Compared samples the phase needs in all (fewer: the gate fails, not proven); also the samples a route needs before its rate is judged. @default 20 */
     minSamples: z.number().int().min(1).default(20),
     /** Example differences kept per route. @default 3 */

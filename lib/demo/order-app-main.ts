@@ -1,6 +1,6 @@
 /**
  * Entry of an order app in its own process (the rehearsal's `green-dies-after-switch` fault kills
- * it with SIGKILL): `node --import tsx lib/demo/order-app-main.ts --flavor duoduo`, database URL in
+ * it with SIGKILL): `node <its cached bundle> --flavor duoduo` (worker-bundle.ts), database URL in
  * the `ORDER_APP_DATABASE_URL` environment variable (never on the command line, where `ps` shows
  * it). Prints one JSON line `{ "url": …, "port": … }` on stdout once it listens; SIGTERM stops it.
  */
@@ -16,8 +16,10 @@ if ((flavor !== 'cainiao' && flavor !== 'duoduo') || !databaseUrl) {
 }
 const app = await startOrderApp({ flavor, databaseUrl, port: values.port ? Number(values.port) : undefined });
 process.stdout.write(JSON.stringify({ url: app.url, port: app.port }) + '\n');
-for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(sig, () => {
-    void app.stop().finally(() => process.exit(0));
-  });
-}
+const stop = () => void app.stop().finally(() => process.exit(0));
+for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, stop);
+// the process that started it died without stopping it (kill -9): no orphan app holding a pool
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) stop();
+}, 1000).unref();

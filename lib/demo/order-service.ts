@@ -203,7 +203,11 @@ export class OrderService {
         if (code && RETRYABLE.has(code) && attempt < 3) continue;
         if (committing && !neverSent(err)) {
           // COMMIT was sent and its answer lost (a write fence ended the session, the server went
-          // away): applied or not is unknown to this session; PostgreSQL can tell another one
+          // away): applied or not is unknown to this session; PostgreSQL can tell another one.
+          // The lost session goes back first: a fence ends every session at once, and their fate
+          // questions must not wait for pool slots the lost sessions still hold.
+          client?.release(broken);
+          client = null;
           const fate = transactionId ? await this.transactionFate(transactionId) : 'unknown';
           if (fate === 'committed' && outcome) return outcome;
           if (fate !== 'aborted') throw err;

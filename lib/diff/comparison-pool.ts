@@ -28,6 +28,9 @@ export function openComparisonPool(url: string, max: number): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
+    // a frozen check's sessions are opened before the write hold (prepareFrozen) and used after its
+    // drain, fence and catch-up, seconds later: pg's default 10 s idle timeout would close them first
+    idleTimeoutMillis: 60_000,
     options: CANONICAL_SESSION,
     application_name: 'cutover-validate',
     // before the pool hands the new session out

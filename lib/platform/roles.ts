@@ -388,16 +388,18 @@ export interface ShadowSettings {
   readonly percent: number;
   /** Percent of the mirrored requests also sent to blue a second time (blue-vs-blue noise). */
   readonly noisePercent: number;
-  /** A shadow call not answered in full within this is dropped (counted as `timeout`). */
+  /** A shadow call not answered in full within this is a failure of that side (green: judged by the gate). */
   readonly timeoutMs: number;
-  /** Shadow calls in flight at once; a request over it is not mirrored (counted as `concurrency`). */
+  /** Shadow calls in flight at once; a request over it is not mirrored (a drop of the kit's, counted as `concurrency`). */
   readonly maxConcurrent: number;
 }
 
 /** One side's answer to a shadow call (or blue's answer to the client). */
 export interface ShadowAnswer {
-  /** null: no answer (transport error, timeout). */
+  /** null: no answer (`failure` says why). */
   readonly status: number | null;
+  /** Why there is no answer: no full answer within the timeout, a transport error, or a body over the limit. */
+  readonly failure?: 'timeout' | 'error' | 'too large';
   /** The body as UTF-8 text ('' for HEAD). */
   readonly body: string;
   readonly contentType?: string;
@@ -423,12 +425,21 @@ export interface ShadowFigures {
   readonly settings: ShadowSettings | null;
   /** Requests chosen for mirroring. */
   readonly sampled: number;
-  /** Samples completed with both answers (kept for the phase to read). */
+  /** Samples kept for the phase to read: blue's answer and green's (or green's failure). */
   readonly completed: number;
   /** Shadow calls in flight now. */
   readonly inflight: number;
-  /** Requests chosen but not compared, by reason. */
-  readonly dropped: { readonly concurrency: number; readonly timeout: number; readonly error: number; readonly tooLarge: number; readonly overwritten: number };
+  /** Chosen reads whose blue answer has not ended yet (mirrored once it has, even after "off"). */
+  readonly awaitingBlue?: number;
+  /**
+   * Requests chosen but not compared, by reason: over the concurrency limit, a body too large to
+   * keep, overwritten before the phase read it (the kit's own), or blue failed the read (nothing
+   * to compare green with). Neutral: not green's doing (they lower the samples; too few is
+   * "not proven").
+   */
+  readonly dropped: { readonly concurrency: number; readonly tooLarge: number; readonly overwritten: number; readonly blueFailed: number };
+  /** Samples where green gave no answer (kept, with green's failure: the phase judges them as green's). */
+  readonly greenFailed: { readonly timeout: number; readonly error: number };
   /** seq of the newest sample. */
   readonly lastSeq: number;
 }

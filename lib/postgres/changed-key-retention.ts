@@ -1,4 +1,6 @@
+import os from 'node:os';
 import type pg from 'pg';
+import { processAlive, processStartMark } from '../replication/status-file.ts';
 
 /**
  * How much of `_cutover.changed_key_log` (the source keys the forward worker applied, read by the
@@ -18,26 +20,63 @@ import type pg from 'pg';
  *   compares every row instead. So a hold that came too late (a race with a prune) costs time
  *   at the switch, never a missed change.
  *
- * A validation killed before it ends leaves its hold until the next full validation ends.
+ * - A hold records its owner (host, pid, start time of the validation's process) and what was
+ *   kept before it. A validation killed before it ends cannot release its hold: the worker's next
+ *   prune finds the owner gone and puts back what was kept before. An owner on another host
+ *   cannot be seen from the worker: its hold stays until the next full validation ends.
  */
+
+/** The process of a full validation that holds the log. */
+export interface HoldOwner {
+  readonly host: string;
+  readonly pid: number;
+  /** When the process started (processStartMark): a pid reused by a later process is not the owner; null: unknown. */
+  readonly start: string | null;
+}
+
+/** This process, as the owner of a hold it takes. */
+export function thisProcessAsOwner(): HoldOwner {
+  return { host: os.hostname(), pid: process.pid, start: processStartMark(process.pid) };
+}
+
+/**
+ * Whether a hold's owner is known to be gone: on this host, no live process has its pid, or the
+ * one that has it started at another time. On another host nothing is known: not gone.
+ */
+export function holdOwnerGone(owner: HoldOwner, host = os.hostname()): boolean {
+  if (owner.host !== host) return false;
+  if (!processAlive(owner.pid)) return true;
+  const start = processStartMark(owner.pid);
+  return owner.start !== null && start !== null && start !== owner.start;
+}
 
 /** Runs one statement on the target, rows as text (a pool's or the cross-engine validator's DiffSide.rows). */
 export type TextQuery = (sql: string, params?: readonly unknown[]) => Promise<(string | null)[][]>;
 
-/** A full validation begins: keep the log from the stream's applied position (at most: an earlier hold stays). */
-export async function holdChangedKeys(query: TextQuery, slots: readonly string[]): Promise<void> {
+/**
+ * A full validation begins: keep the log from the stream's applied position (at most: an earlier
+ * hold stays), owned by `owner` (this process). What was kept before the first hold under way is
+ * remembered, to be put back if the owner dies before it ends.
+ */
+export async function holdChangedKeys(query: TextQuery, slots: readonly string[], owner: HoldOwner = thisProcessAsOwner()): Promise<void> {
   await query(
-    `insert into _cutover.changed_key_retention (slot, keep_from)
-       select a.slot, a.applied_lsn from _cutover.apply_state a where a.slot = any($1::text[])
-     on conflict (slot) do update set keep_from = least(coalesce(_cutover.changed_key_retention.keep_from, excluded.keep_from), excluded.keep_from)`,
-    [slots],
+    `insert into _cutover.changed_key_retention as r (slot, keep_from, holder_host, holder_pid, holder_start)
+       select a.slot, a.applied_lsn, $2, $3::integer, $4 from _cutover.apply_state a where a.slot = any($1::text[])
+     on conflict (slot) do update set
+       keep_from_before_hold = case when r.holder_pid is null then r.keep_from else r.keep_from_before_hold end,
+       keep_from = least(coalesce(r.keep_from, excluded.keep_from), excluded.keep_from),
+       holder_host = excluded.holder_host, holder_pid = excluded.holder_pid, holder_start = excluded.holder_start`,
+    [slots, owner.host, owner.pid, owner.start],
   );
 }
 
 /** A full validation failed or ended without a baseline: its hold goes. */
 export async function releaseChangedKeys(query: TextQuery, slots: readonly string[]): Promise<void> {
-  await query('update _cutover.changed_key_retention set keep_from = null where slot = any($1::text[])', [slots]);
+  await query(`update _cutover.changed_key_retention set keep_from = null, ${NO_HOLDER} where slot = any($1::text[])`, [slots]);
 }
+
+/** A hold no process owns any more (a baseline's, or none). */
+const NO_HOLDER = 'holder_host = null, holder_pid = null, holder_start = null, keep_from_before_hold = null';
 
 /**
  * A passing full validation recorded its baseline at `position` (`pg_lsn` text): the hold moves
@@ -47,7 +86,7 @@ export async function keepChangedKeysFrom(query: TextQuery, slots: readonly stri
   const [row] = await query(
     `with held as (
        insert into _cutover.changed_key_retention (slot, keep_from, pruned_below) select s, $2::pg_lsn, $2::pg_lsn from unnest($1::text[]) s
-       on conflict (slot) do update set keep_from = excluded.keep_from, pruned_below = greatest(_cutover.changed_key_retention.pruned_below, excluded.pruned_below)
+       on conflict (slot) do update set keep_from = excluded.keep_from, pruned_below = greatest(_cutover.changed_key_retention.pruned_below, excluded.pruned_below), ${NO_HOLDER}
      ), dropped as (delete from _cutover.changed_key_log where slot = any($1::text[]) and lsn < $2::pg_lsn returning 1)
      select count(*) from dropped`,
     [slots, position],
@@ -58,20 +97,33 @@ export async function keepChangedKeysFrom(query: TextQuery, slots: readonly stri
 /**
  * The worker's regular prune: drops the log below `least(keep_from, applied)` and records
  * `pruned_below`, in one transaction that locks the slot's retention row (a hold taken meanwhile
- * waits for it, then sees `pruned_below`). Returns the rows dropped.
+ * waits for it, then sees `pruned_below`). A hold whose owner is gone (a validation killed before
+ * it ended) is dropped first: what was kept before it is kept again, and `onHoldDropped` hears
+ * of it. Returns the rows dropped.
  */
-export async function pruneChangedKeyLog(client: pg.ClientBase, slot: string, applied: string): Promise<number> {
+export async function pruneChangedKeyLog(client: pg.ClientBase, slot: string, applied: string, onHoldDropped?: (owner: HoldOwner) => void): Promise<number> {
   await client.query('begin');
   try {
     await client.query(`insert into _cutover.changed_key_retention (slot) values ($1) on conflict (slot) do nothing`, [slot]);
-    const { rows } = await client.query<{ floor: string; pruned: string }>(
-      'select least(coalesce(keep_from, $2::pg_lsn), $2::pg_lsn)::text as floor, pruned_below::text as pruned from _cutover.changed_key_retention where slot = $1 for update',
+    const { rows: held } = await client.query<{ host: string | null; pid: number | null; start: string | null }>(
+      'select holder_host as host, holder_pid as pid, holder_start as start from _cutover.changed_key_retention where slot = $1 for update',
+      [slot],
+    );
+    const h = held[0];
+    const owner = h?.host != null && h.pid != null ? { host: h.host, pid: h.pid, start: h.start } : null;
+    const gone = owner !== null && holdOwnerGone(owner);
+    if (gone) {
+      await client.query(`update _cutover.changed_key_retention set keep_from = keep_from_before_hold, ${NO_HOLDER} where slot = $1`, [slot]);
+    }
+    const { rows } = await client.query<{ floor: string }>(
+      'select least(coalesce(keep_from, $2::pg_lsn), $2::pg_lsn)::text as floor from _cutover.changed_key_retention where slot = $1',
       [slot, applied],
     );
     const floor = rows[0]!.floor;
     const dropped = await client.query('delete from _cutover.changed_key_log where slot = $1 and lsn < $2::pg_lsn', [slot, floor]);
     await client.query('update _cutover.changed_key_retention set pruned_below = greatest(pruned_below, $2::pg_lsn) where slot = $1', [slot, floor]);
     await client.query('commit');
+    if (gone) onHoldDropped?.(owner);
     return dropped.rowCount ?? 0;
   } catch (err) {
     await client.query('rollback').catch(() => {});
@@ -103,7 +155,8 @@ export function pruneChangedKeysEvery(client: pg.ClientBase, slot: string, appli
     const position = applied();
     if (busy || !position) return;
     busy = true;
-    pruneChangedKeyLog(client, slot, position)
+    const dropped = (o: HoldOwner) => warn(`the full validation that held the record of changed keys (pid ${o.pid} on ${o.host}) is gone (killed?): its hold is dropped`);
+    pruneChangedKeyLog(client, slot, position, dropped)
       .then(() => {
         lastError = undefined;
       })

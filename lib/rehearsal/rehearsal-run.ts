@@ -23,7 +23,7 @@ import { type FaultInjection, type PhaseRecord, type RehearsalEstimate, type Reh
 import { TimelineSampler } from './timeline-sampler.ts';
 import type { ShadowReport } from '../shadow/shadow-tally.ts';
 
-type RunResult = Pick<RehearsalReport, 'requests' | 'ledger' | 'validation' | 'switch' | 'rollback' | 'phases' | 'assess' | 'timeline' | 'faults' | 'estimate' | 'shadow'>;
+type RunResult = Pick<RehearsalReport, 'demoPeakRssMiB' | 'requests' | 'ledger' | 'validation' | 'switch' | 'rollback' | 'phases' | 'assess' | 'timeline' | 'faults' | 'estimate' | 'shadow'>;
 
 /** A fault injected, with the rule that says which client failures it caused itself (if any). */
 interface Injection extends FaultInjection {
@@ -92,7 +92,7 @@ export class RehearsalRun {
     this.sampler = new TimelineSampler(platform.router, () => platform.forward, this.d.t0);
     this.sampler.start(1000);
     out.info('rehearse', `load generator: ${this.d.rate} req/s through the router (reads and writes)`);
-    demo.load.start();
+    await demo.load.start();
 
     let rolledBack = false;
     let rollbackSeconds: number | null = null;
@@ -168,6 +168,7 @@ export class RehearsalRun {
       return null;
     });
     return {
+      ...(load.peakRssMiB !== undefined ? { demoPeakRssMiB: load.peakRssMiB } : {}),
       estimate,
       requests: this.attribute(load.requests, load.failureLog),
       faults: this.injections.map(({ name, at, until, detail }) => ({ name, at, ...(until !== undefined ? { until } : {}), detail })),
@@ -314,7 +315,7 @@ export class RehearsalRun {
         const s = await router.state().catch(() => null);
         if (s && s.readWeightGreen > 0) {
           out.warn('rehearse', `fault green-errors: the green app now fails 50% of requests (reads at ${s.readWeightGreen}% green)`);
-          demo.green.setFault({ errorRate: 0.5 });
+          await demo.green.setFault({ errorRate: 0.5 });
           return;
         }
         await sleep(100);
@@ -325,7 +326,7 @@ export class RehearsalRun {
     } finally {
       stop = true;
       await injector;
-      demo.green.setFault(null);
+      await demo.green.setFault(null);
     }
   }
 
@@ -336,11 +337,11 @@ export class RehearsalRun {
   private async shadowWithGreenDiffering(): Promise<PhaseRun> {
     const { demo } = this.d;
     this.inject('green-differs', 'the green app answers GET /orders/:id with totalAmount one cent more than the order has (status 200, every other field right)');
-    demo.green.setFault({ errorRate: 0, amountOffCents: 1 });
+    await demo.green.setFault({ errorRate: 0, amountOffCents: 1 });
     try {
       return await this.engine!.runPhase('shadow');
     } finally {
-      demo.green.setFault(null);
+      await demo.green.setFault(null);
     }
   }
 

@@ -34,8 +34,16 @@ export interface RehearsalServers {
  * with `legacy: 'mariadb'` this machine's MariaDB/MySQL server in the rehearsal folder
  * (lib/rehearsal/mariadb-server.ts) — or the server at `legacyUrl`, which the user runs.
  */
-export async function startRehearsalServers(o: { legacy: LegacyOption; legacyUrl?: string; dir: string; cleanup: CleanupStack; out: Output }): Promise<RehearsalServers> {
-  const green = startEmbeddedPostgres({ dir: path.join(o.dir, 'servers', 'duoduo'), database: 'duoduo', persistent: false }).then((s) => {
+export async function startRehearsalServers(o: {
+  legacy: LegacyOption;
+  legacyUrl?: string;
+  /** Copied instead of running initdb (RehearseOptions.serverTemplate). */
+  template?: { readonly dataDir: string; readonly password: string };
+  dir: string;
+  cleanup: CleanupStack;
+  out: Output;
+}): Promise<RehearsalServers> {
+  const green = startEmbeddedPostgres({ dir: path.join(o.dir, 'servers', 'duoduo'), database: 'duoduo', persistent: false, template: o.template }).then((s) => {
     o.cleanup.push('postgres duoduo', () => s.stop());
     return s;
   });
@@ -46,8 +54,8 @@ export async function startRehearsalServers(o: { legacy: LegacyOption; legacyUrl
   return { blue: b.value, green: g.value };
 }
 
-async function startPostgresLegacy(o: { dir: string; cleanup: CleanupStack }): Promise<LegacyDatabase> {
-  const s = await startEmbeddedPostgres({ dir: path.join(o.dir, 'servers', 'cainiao'), database: 'cainiao', persistent: false });
+async function startPostgresLegacy(o: { dir: string; cleanup: CleanupStack; template?: { readonly dataDir: string; readonly password: string } }): Promise<LegacyDatabase> {
+  const s = await startEmbeddedPostgres({ dir: path.join(o.dir, 'servers', 'cainiao'), database: 'cainiao', persistent: false, template: o.template });
   o.cleanup.push('postgres cainiao', () => s.stop());
   return { engine: 'postgres', url: s.url, appUrl: s.url, port: s.port, restart: (ms) => s.restart(ms), connectHint: `psql "postgres://postgres@127.0.0.1:${s.port}/cainiao"` };
 }

@@ -50,6 +50,14 @@ export interface RehearseOptions {
   readonly legacy?: string;
   /** With `legacy: 'mariadb'`: a server the user runs, `mysql://user:password@host:3306/cainiao`, instead of starting one. */
   readonly legacyUrl?: string;
+  /** Run the demo business (apps, router, load generator) in the rehearsal's own process instead of its own: only bench/demo-isolation.ts, to compare. @default false */
+  readonly demoInProcess?: boolean;
+  /**
+   * A data folder initialised for the embedded PostgreSQL (`initialiseDataFolder`), copied for each
+   * server instead of running initdb: the tests start a dozen rehearsals. Not a CLI flag.
+   * @default - initdb for each server
+   */
+  readonly serverTemplate?: { readonly dataDir: string; readonly password: string };
 }
 
 export const LEGACY_ENGINES = ['postgres', 'mariadb'] as const;

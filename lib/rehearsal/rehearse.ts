@@ -70,7 +70,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
     rmSync(path.join(dir, 'state'), { recursive: true, force: true });
 
     out.info('rehearse', legacy === 'mariadb' ? 'starting the servers (cainiao = blue on MariaDB, duoduo = green on embedded PostgreSQL)' : 'starting two embedded PostgreSQL servers (cainiao = blue, duoduo = green)');
-    const { blue: cainiao, green: duoduo } = await startRehearsalServers({ legacy, legacyUrl: options.legacyUrl, dir, cleanup, out });
+    const { blue: cainiao, green: duoduo } = await startRehearsalServers({ legacy, legacyUrl: options.legacyUrl, template: options.serverTemplate, dir, cleanup, out });
     out.ok('rehearse', `cainiao on 127.0.0.1:${cainiao.port}, duoduo on 127.0.0.1:${duoduo.port}`);
 
     let s3: LoopbackS3 | undefined;
@@ -83,8 +83,9 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       out.ok('rehearse', `backups go to s3://${s3.bucket}/rehearsal at ${s3.endpoint} (S3-compatible server on loopback)`);
     }
 
-    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao.url, cainiaoAppUrl: cainiao.appUrl, duoduoUrl: duoduo.url, seed, orders, rate, out, greenProcess: fault === 'green-dies-after-switch' });
+    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao.url, cainiaoAppUrl: cainiao.appUrl, duoduoUrl: duoduo.url, seed, orders, rate, out, greenProcess: fault === 'green-dies-after-switch', dir, inProcess: options.demoInProcess });
     cleanup.push('demo apps and router', () => demo.stop());
+    if (!options.demoInProcess) out.info('rehearse', `the demo business (apps, router, load generator) runs in process ${demo.pid}, apart from the kit's`);
 
     const raw = buildRehearsalConfig({
       repoRoot: REPO_ROOT,
@@ -158,7 +159,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
 function printSummary(out: Output, r: RehearsalReport, htmlFile: string, jsonFile?: string): void {
   const lines = [
     '',
-    `rehearsal ${r.verdict.ok ? 'PASSED' : r.verdict.expectedOutcome?.met ? 'STOPPED AT THE SHADOW GATE, as expected for this fault' : 'FAILED'} in ${r.wallSeconds.toFixed(1)} s (peak RSS ${r.peakRssMiB.toFixed(0)} MiB)`,
+    `rehearsal ${r.verdict.ok ? 'PASSED' : r.verdict.expectedOutcome?.met ? 'STOPPED AT THE SHADOW GATE, as expected for this fault' : 'FAILED'} in ${r.wallSeconds.toFixed(1)} s (peak RSS ${r.peakRssMiB.toFixed(0)} MiB${r.demoPeakRssMiB !== undefined ? `, the demo business's process ${r.demoPeakRssMiB.toFixed(0)} MiB` : ''})`,
     `  requests   ${r.requests.total} total, ${r.requests.failed} failed`,
     `  ledger     ${r.ledger.acknowledged} acknowledged writes: ${r.ledger.missing} missing, ${r.ledger.mismatched} mismatched (on ${r.ledger.checkedOn})`,
     `  validation ${r.validation.equal === null ? 'not run' : r.validation.equal ? 'equal' : 'DIFFERENCES'}`,
@@ -183,7 +184,7 @@ function shadowLines(r: RehearsalReport): string[] {
     `  shadow     ${s.compared} reads compared in ${Math.round(s.seconds)} s (${s.settings.percent} % mirrored), gate ${s.gate.ok ? 'green' : 'RED'}`,
     ...s.routes.map(
       (x) =>
-        `    ${x.route.padEnd(22)} ${String(x.samples).padStart(5)} samples, ${x.mismatches} mismatched${x.mismatchPercent === null ? '' : ` (${x.mismatchPercent} %)`}, noise ${x.noisePercent ?? '-'} %, ${x.transient} gone on recheck, ${x.accepted} accepted${x.judged ? '' : ' (not judged: few samples)'}`,
+        `    ${x.route.padEnd(22)} ${String(x.samples).padStart(5)} samples, ${x.mismatches} mismatched${x.mismatchPercent === null ? '' : ` (${x.mismatchPercent} %)`}, ${x.failed} failed by green, noise ${x.noisePercent ?? '-'} %, ${x.transient} gone on recheck, ${x.accepted} accepted${x.judged ? '' : ' (not judged: few samples)'}`,
     ),
   ];
 }

@@ -86,27 +86,32 @@ function shadowSection(r: RehearsalReport, maxT: number, t0: number): string {
   if (!s) return `<h2>Shadow reads</h2><section id="shadow"><p>not compared (${esc(r.phases.find((p) => p.name === 'shadow')?.summary ?? 'phase not run')})</p></section>`;
   const start = Date.parse(s.startedAt) - t0;
   const routes = s.routes.map((x) => x.route);
-  const series: Series[] = routes.map((route, i) => ({
-    name: `${route} mismatch %`,
-    color: ROUTE_COLORS[i % ROUTE_COLORS.length]!,
-    points: s.overTime.points.filter((p) => p.route === route).map((p) => [start + p.t * 1000, p.samples ? (p.mismatches / p.samples) * 100 : null] as const),
-  }));
+  const series: Series[] = routes.flatMap((route, i) => {
+    const mine = s.overTime.points.filter((p) => p.route === route);
+    const color = ROUTE_COLORS[i % ROUTE_COLORS.length]!;
+    const rate = (n: (p: (typeof mine)[number]) => number) => mine.map((p) => [start + p.t * 1000, p.samples ? (n(p) / p.samples) * 100 : null] as const);
+    return [
+      { name: `${route} mismatch %`, color, points: rate((p) => p.mismatches) },
+      // a line only for a route green failed on: the chart stays readable when it failed none
+      ...(mine.some((p) => p.failed) ? [{ name: `${route} failed by green %`, color, points: rate((p) => p.failed) }] : []),
+    ];
+  });
   const rows = s.routes
     .map(
       (x) =>
-        `<tr class="${x.mismatches && x.judged && (x.mismatchPercent ?? 0) > s.gate.maxMismatchPercent ? 'failed' : ''}"><td>${esc(x.route)}</td><td>${x.samples}</td><td>${x.mismatches}${x.mismatchPercent === null ? '' : ` (${x.mismatchPercent} %)`}</td><td>${x.noisePercent === null ? '–' : `${x.noisePercent} %`} of ${x.noiseSamples}${x.noisyPaths.length ? ` <small>${esc(x.noisyPaths.join(', '))}</small>` : ''}</td><td>${x.noise}</td><td>${x.transient}</td><td>${x.accepted}${x.acceptedReasons.map((a) => `<br><small>${a.count}: ${esc(a.reason)}</small>`).join('')}</td><td>${x.judged ? 'yes' : 'no (few samples)'}</td></tr>`,
+        `<tr class="${x.judged && ((x.mismatchPercent ?? 0) > s.gate.maxMismatchPercent || (x.failedPercent ?? 0) > s.gate.maxFailedPercent) ? 'failed' : ''}"><td>${esc(x.route)}</td><td>${x.samples}</td><td>${x.mismatches}${x.mismatchPercent === null ? '' : ` (${x.mismatchPercent} %)`}</td><td>${x.failed}${x.failed ? ` (${x.failedPercent} %)<br><small>${x.failedKinds.timeout} timed out, ${x.failedKinds.error} errors, ${x.failedKinds['5xx']} 5xx; blue's own second call failed ${x.noiseFailed} of ${x.noiseSamples}</small>` : ''}</td><td>${x.noisePercent === null ? '–' : `${x.noisePercent} %`} of ${x.noiseSamples}${x.noisyPaths.length ? ` <small>${esc(x.noisyPaths.join(', '))}</small>` : ''}</td><td>${x.noise}</td><td>${x.transient}</td><td>${x.accepted}${x.acceptedReasons.map((a) => `<br><small>${a.count}: ${esc(a.reason)}</small>`).join('')}</td><td>${x.judged ? 'yes' : 'no (few samples)'}</td></tr>`,
     )
     .join('');
   const examples = s.routes
     .flatMap((x) => x.examples.map((e) => ({ route: x.route, e })))
-    .map(({ e }) => `<tr class="${e.class}"><td>${esc(e.request)}<br><small>${esc(e.at)}</small></td><td>${esc(e.class)}${e.acceptedReason ? `<br><small>${esc(e.acceptedReason)}</small>` : ''}</td><td>${esc(e.paths.join(', '))}${e.recheckPaths ? `<br><small>recheck: ${esc(e.recheckPaths.join(', ') || 'alike')}</small>` : ''}</td><td><pre>${esc(e.blue.status)} ${esc(e.blue.body)}</pre></td><td><pre>${esc(e.green.status)} ${esc(e.green.body)}</pre></td></tr>`)
+    .map(({ e }) => `<tr class="${e.class}"><td>${esc(e.request)}<br><small>${esc(e.at)}</small></td><td>${esc(e.class)}${e.acceptedReason ? `<br><small>${esc(e.acceptedReason)}</small>` : ''}</td><td>${esc(e.paths.join(', '))}${e.recheckPaths ? `<br><small>recheck: ${esc(e.recheckPaths.join(', ') || 'alike')}</small>` : ''}</td><td><pre>${esc(e.blue.status)} ${esc(e.blue.body)}</pre></td><td><pre>${esc(e.green.status)} ${esc(e.green.error ?? e.green.body)}</pre></td></tr>`)
     .join('');
-  const gate = s.gate.ok ? `<p class="verdict ok">shadow gate green: every judged route within ${s.gate.maxMismatchPercent} %</p>` : `<p class="verdict failed">shadow gate said no: ${[...(s.gate.unproven ? [s.gate.unproven] : []), ...s.gate.reasons].map(esc).join('; ')}</p>`;
+  const gate = s.gate.ok ? `<p class="verdict ok">shadow gate green: every judged route within ${s.gate.maxMismatchPercent} % mismatches and ${s.gate.maxFailedPercent} % failed by green</p>` : `<p class="verdict failed">shadow gate said no: ${[...(s.gate.unproven ? [s.gate.unproven] : []), ...s.gate.reasons].map(esc).join('; ')}</p>`;
   const d = s.dropped;
   return `<h2>Shadow reads</h2><section id="shadow">
-<p>${s.compared} reads compared in ${s.seconds.toFixed(0)} s (${s.settings.percent} % of GET/HEAD mirrored to green, ${s.settings.noisePercent} % of those to blue twice for noise; dropped: ${d.concurrency} over the concurrency limit, ${d.timeout} timed out, ${d.error} failed, ${d.tooLarge} too large). A mismatch is a difference beyond blue's own noise, still there when both sides were asked again, and not declared accepted.</p>
+<p>${s.compared} reads compared in ${s.seconds.toFixed(0)} s (${s.settings.percent} % of GET/HEAD mirrored to green, ${s.settings.noisePercent} % of those to blue twice for noise; dropped by the kit, neither side's doing: ${d.concurrency} over the concurrency limit, ${d.tooLarge} too large, ${d.overwritten} overwritten, ${d.blueFailed} failed by blue, ${s.unanswered} still unanswered at the end). A mismatch is a difference beyond blue's own noise, still there when both sides were asked again, and not declared accepted. A read green failed (no answer within ${s.settings.timeoutMs} ms, a transport error, a 5xx where blue answered) counts against green, never as noise.</p>
 ${gate}
-<table id="shadow-routes"><tr><th>route</th><th>samples</th><th>mismatched</th><th>noise (blue vs blue)</th><th>within noise</th><th>gone on recheck</th><th>accepted</th><th>judged</th></tr>${rows || '<tr><td colspan="8">no sample</td></tr>'}</table>
+<table id="shadow-routes"><tr><th>route</th><th>samples</th><th>mismatched</th><th>failed by green</th><th>noise (blue vs blue)</th><th>within noise</th><th>gone on recheck</th><th>accepted</th><th>judged</th></tr>${rows || '<tr><td colspan="9">no sample</td></tr>'}</table>
 ${lineChart('shadow-over-time', 'Shadow mismatch rate per route', '% of samples in each interval', series, maxT, r.phases, t0, r.faults)}
 <h3>Example differences</h3>
 <table id="shadow-examples"><tr><th>request</th><th>class</th><th>differing paths</th><th>blue</th><th>green</th></tr>${examples || '<tr><td colspan="5">none</td></tr>'}</table>

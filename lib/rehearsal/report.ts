@@ -46,7 +46,10 @@ export interface RehearsalReport {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly wallSeconds: number;
+  /** The rehearsal's own process: the kit (and the business too when it ran in process). */
   readonly peakRssMiB: number;
+  /** The demo business's own process (apps, router, load generator), until the load stopped. */
+  readonly demoPeakRssMiB?: number;
   readonly options: { seed: number; orders: number; rate: number; fault: string | null; /** The legacy engine when not PostgreSQL (`--legacy mariadb`). */ legacy?: string };
   /** contract: requests.total, requests.failed */
   readonly requests: {

@@ -35,7 +35,7 @@ export interface BatchResult {
   readonly perTable: ReadonlyMap<string, number>;
   /** Target WAL position just after the batch's commit (acknowledge the source once it is flushed). */
   readonly targetLsn: string | null;
-  /** Target WAL flush position when the batch began (commits before it are durable). */
+  /** Target WAL flush position just after the batch committed (commits before it are durable). */
   readonly targetFlushed: string | null;
 }
 
@@ -155,7 +155,7 @@ export class ChangeApplier {
     const groups = groupOps(ops, this.upsertOnly);
     const changedKeys = this.changedKeys(txns);
     if (this.canPipeline(groups, changedKeys)) return this.submitPrepared(txns, groups, changedKeys, ops.length, perTable);
-    let statements = ['select pg_current_wal_flush_lsn()::text as flushed', 'begin'];
+    let statements = ['begin'];
     // statements that may write dead letters: [part, statement] -> their row counts are summed
     const deadLetterAt: [number, number][] = [];
     for (const group of groups) {
@@ -177,7 +177,7 @@ export class ChangeApplier {
     } else if (changedKeys.length) statements.push(this.changedKeysSql(changedKeys)!);
     statements.push(writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime));
     if (this.positionSql) statements.push(this.positionSql(last));
-    statements.push('commit', 'select pg_current_wal_insert_lsn()::text as lsn');
+    statements.push('commit', AFTER_COMMIT);
     parts.push(sqlPart(statements.join(';\n')));
     const send = async (): Promise<BatchResult | Error> => {
       const results: (pg.QueryResult | pg.QueryResult[] | void)[] = [];
@@ -191,7 +191,8 @@ export class ChangeApplier {
         const r = results[part];
         deadLetters += (Array.isArray(r) ? r[index] : r)?.rowCount ?? 0;
       }
-      return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn: lastLsn(results[results.length - 1]!), targetFlushed: firstFlushed(results[0]!) };
+      const after = lastRow(results[results.length - 1]!);
+      return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn: after.lsn, targetFlushed: after.flushed };
     };
     return this.chain(txns, send);
   }
@@ -233,7 +234,7 @@ export class ChangeApplier {
 
   private submitPrepared(txns: readonly SourceTransaction[], groups: readonly Op[][], changedKeys: readonly ChangedKey[], changes: number, perTable: Map<string, number>): SubmittedBatch {
     const last = txns[txns.length - 1]!;
-    const queries: pg.QueryConfig[] = [this.prepared('select pg_current_wal_flush_lsn()::text as flushed'), { text: 'begin' }];
+    const queries: pg.QueryConfig[] = [{ text: 'begin' }];
     for (const g of groups) queries.push(this.preparedGroup(g));
     if (changedKeys.length) {
       queries.push(
@@ -246,13 +247,14 @@ export class ChangeApplier {
     }
     queries.push(this.prepared(WRITE_APPLIED_LSN, [this.slot, this.direction, last.endLsn, last.commitTime.toISOString()]));
     if (this.positionSql) queries.push({ text: this.positionSql(last) });
-    queries.push({ text: 'commit' }, this.prepared('select pg_current_wal_insert_lsn()::text as lsn'));
+    queries.push({ text: 'commit' }, this.prepared(AFTER_COMMIT));
     const send = async (): Promise<BatchResult | Error> => {
       const settled = await this.pipelined(queries);
       const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) return this.failed(failed.reason as Error, groups.flat());
       const results = settled.map((r) => (r as PromiseFulfilledResult<pg.QueryResult>).value);
-      return { changes, deadLetters: 0, perTable, targetLsn: lastLsn(results[results.length - 1]!), targetFlushed: firstFlushed(results[0]!) };
+      const after = lastRow(results[results.length - 1]!);
+      return { changes, deadLetters: 0, perTable, targetLsn: after.lsn, targetFlushed: after.flushed };
     };
     return this.chain(txns, send);
   }
@@ -433,6 +435,7 @@ export class ChangeApplier {
     const { ops, perTable } = this.toBatchOps(txns, replayUntil);
     let deadLetters = 0;
     let targetLsn: string | null = null;
+    let flushed: string | null = null;
     await this.client.query('begin');
     try {
       for (const op of ops) {
@@ -464,14 +467,14 @@ export class ChangeApplier {
       }
       const changedKeys = this.changedKeysSql(this.changedKeys(txns));
       const results = await this.client.query(
-        `${changedKeys ? `${changedKeys};\n` : ''}${writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime)};\n${this.positionSql ? `${this.positionSql(last)};\n` : ''}commit;\nselect pg_current_wal_insert_lsn()::text as lsn`,
+        `${changedKeys ? `${changedKeys};\n` : ''}${writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime)};\n${this.positionSql ? `${this.positionSql(last)};\n` : ''}commit;\n${AFTER_COMMIT}`,
       );
-      targetLsn = lastLsn(results);
+      ({ lsn: targetLsn, flushed } = lastRow(results));
     } catch (err) {
       await this.client.query('rollback').catch(() => {});
       throw err;
     }
-    return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn, targetFlushed: await this.targetFlushed() };
+    return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn, targetFlushed: flushed };
   }
 
   /** The target's WAL flush position: commits before it survive a crash of the target. */
@@ -612,14 +615,17 @@ function onConflict(cols: readonly string[], keyCols: readonly string[]): string
   return `on conflict (${keyCols.map(quoteIdent).join(', ')}) ${action}`;
 }
 
-function firstFlushed(results: pg.QueryResult | pg.QueryResult[]): string | null {
-  const list = Array.isArray(results) ? results : [results];
-  return (list[0]?.rows[0] as { flushed?: string } | undefined)?.flushed ?? null;
-}
+/**
+ * The last statement of a batch, after its commit: the position just after the commit, and how far
+ * the target's WAL is flushed (commits before it survive a crash of the target). Read after the
+ * commit, not before the batch: one statement fewer per batch, and a flush position that is newer.
+ */
+const AFTER_COMMIT = 'select pg_current_wal_insert_lsn()::text as lsn, pg_current_wal_flush_lsn()::text as flushed';
 
-function lastLsn(results: pg.QueryResult | pg.QueryResult[]): string | null {
+function lastRow(results: pg.QueryResult | pg.QueryResult[]): { lsn: string | null; flushed: string | null } {
   const list = Array.isArray(results) ? results : [results];
-  return (list[list.length - 1]?.rows[0] as { lsn?: string } | undefined)?.lsn ?? null;
+  const row = list[list.length - 1]?.rows[0] as { lsn?: string; flushed?: string } | undefined;
+  return { lsn: row?.lsn ?? null, flushed: row?.flushed ?? null };
 }
 
 /**

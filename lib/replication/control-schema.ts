@@ -23,7 +23,9 @@ import { quoteLiteral } from './sql-names.ts';
  * - `changed_key_retention`: how much of that log is kept (lib/replication/changed-key-retention.ts):
  *   `keep_from`, the position a full validation (passing, or under way) needs the log from;
  *   `pruned_below`, below which it is gone — a baseline older than that is refused, so the
- *   frozen check then compares every row rather than miss a change.
+ *   frozen check then compares every row rather than miss a change; `holder_*`, the process of
+ *   the validation under way that holds it, and `keep_from_before_hold`, what was kept before
+ *   that hold (restored when the holder is found gone).
  */
 export const CONTROL_SCHEMA = '_cutover';
 
@@ -72,7 +74,12 @@ export async function ensureControlSchema(client: pg.ClientBase): Promise<void> 
       slot text primary key,
       keep_from pg_lsn,
       pruned_below pg_lsn not null default '0/0'
-    );`);
+    );
+    alter table _cutover.changed_key_retention
+      add column if not exists holder_host text,
+      add column if not exists holder_pid integer,
+      add column if not exists holder_start text,
+      add column if not exists keep_from_before_hold pg_lsn;`);
 }
 
 /** Forgets a stream's load plan and apply position (a new slot means a new start). */

@@ -462,10 +462,14 @@ export class ReplicationWorker {
           inflight.push(applier.submit(batch, this.replayUntil));
         }
         if (!inflight.length) {
+          // the timer is cleared on wake: left running, each transaction would leave one behind
+          // that wakes the process IDLE_PING_MS later for nothing
+          let idleTimer: NodeJS.Timeout | undefined;
           await new Promise<void>((resolve) => {
             this.wake = resolve;
-            setTimeout(resolve, IDLE_PING_MS);
+            idleTimer = setTimeout(resolve, IDLE_PING_MS);
           });
+          clearTimeout(idleTimer);
           this.wake = null;
           if (this.queue.length || signal.aborted) continue;
           // idle: everything before the last keepalive position is applied. Checked before any

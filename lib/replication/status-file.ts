@@ -64,3 +64,16 @@ export function processAlive(pid: number | undefined): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/**
+ * When process `pid` started, as the kernel counts it (Linux: clock ticks since boot, from
+ * /proc/PID/stat), so a pid reused by a later process is told apart; null where unknown.
+ */
+export function processStartMark(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}

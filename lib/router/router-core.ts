@@ -168,6 +168,7 @@ export class RouterCore {
     const first = await this.send(side, req);
     if (!failed(first)) return this.relay(first, side, res, mirrored ? (blue) => this.shadow.mirror(req, blue) : undefined);
     // the failure is counted in that upstream's metrics; the client gets blue's (next) answer
+    if (mirrored) this.shadow.blueFailed();
     this.discard(first, side);
     this.upstreams[side].recorder.retried();
     if (side === 'blue') await sleep(RETRY_PAUSE_MS);
@@ -325,6 +326,8 @@ export class RouterCore {
         } else {
           recorder.failed(ms);
           if (status < 500) this.clientFailures++;
+          // a chosen read whose blue answer broke off: nothing to compare green with
+          if (keep && kept) this.shadow.blueFailed();
           res.destroy();
         }
         resolve();

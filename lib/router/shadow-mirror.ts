@@ -14,22 +14,33 @@ const MAX_SHADOW_BODY_BYTES = 1024 * 1024;
 const KEEP_SAMPLES = 5000;
 
 type Dropped = { -readonly [K in keyof ShadowFigures['dropped']]: number };
+type GreenFailed = { -readonly [K in keyof ShadowFigures['greenFailed']]: number };
+
+/** A transport error before any answer on a kept-alive socket: the server may have closed it as it was reused (asked once more). */
+const STALE_SOCKET = /ECONNRESET|socket hang up|EPIPE/;
 
 /**
  * The router's shadow reads. The router asks `choose()` per read while every read goes to blue;
  * for a chosen one it keeps blue's answer as it streams to the client, and once the client has
  * it, `mirror()` sends the same request to green (and, for `noisePercent` of them, to blue a
- * second time) off the client's path: bounded by a timeout and a concurrency limit, dropped and
- * counted when over either. Completed samples wait in a ring for the shadow phase to read and
- * compare (the router compares nothing itself).
+ * second time) off the client's path, bounded by a timeout and a concurrency limit. What the kit
+ * itself cannot send or keep (over the concurrency limit, too large, overwritten) is dropped and
+ * counted; green not answering (a timeout, a transport error) is not a drop: the sample is kept
+ * with green's failure, for the phase to judge as green's. Samples wait in a ring for the shadow
+ * phase to read and compare (the router compares nothing itself).
  */
 export class ShadowMirror {
   private settings: ShadowSettings | null = null;
+  /** The settings a chosen read was chosen under: blue may answer it after mirroring is off. */
+  private chosenWith: ShadowSettings | null = null;
   private inflight = 0;
+  /** Chosen reads whose blue answer has not ended yet. */
+  private awaitingBlue = 0;
   private sampled = 0;
   private completed = 0;
   private lastSeq = 0;
-  private readonly dropped: Dropped = { concurrency: 0, timeout: 0, error: 0, tooLarge: 0, overwritten: 0 };
+  private readonly dropped: Dropped = { concurrency: 0, tooLarge: 0, overwritten: 0, blueFailed: 0 };
+  private readonly greenFailed: GreenFailed = { timeout: 0, error: 0 };
   private ring: ShadowSample[] = [];
   /** Newest seq handed to a reader: trimmed samples up to it were read, not lost. */
   private readUpTo = 0;
@@ -43,6 +54,7 @@ export class ShadowMirror {
 
   configure(settings: ShadowSettings | null): ShadowFigures {
     this.settings = settings && settings.percent > 0 ? { ...settings } : null;
+    if (this.settings) this.chosenWith = this.settings;
     return this.figures();
   }
 
@@ -52,11 +64,19 @@ export class ShadowMirror {
     if (!s || !SHADOW_METHODS.has(req.method) || req.headers[SHADOW_HEADER] !== undefined) return false;
     if (this.random() * 100 >= s.percent) return false;
     this.sampled++;
+    this.awaitingBlue++;
     return true;
+  }
+
+  /** Blue failed a chosen read (the client got blue's retry, not mirrored): nothing to compare green with. */
+  blueFailed(): void {
+    this.awaitingBlue--;
+    this.dropped.blueFailed++;
   }
 
   /** Blue's answer to a chosen read was too large to keep. */
   tooLarge(): void {
+    this.awaitingBlue--;
     this.dropped.tooLarge++;
   }
 
@@ -67,7 +87,10 @@ export class ShadowMirror {
 
   /** Sends the chosen read to green (and maybe blue again); the client already has blue's answer. */
   mirror(req: BufferedRequest, blue: ShadowAnswer): void {
-    const s = this.settings;
+    this.awaitingBlue--;
+    // a read chosen while mirroring was on is mirrored even if blue answered it after "off"
+    // (under load blue can take seconds): the phase waits for it rather than losing it
+    const s = this.settings ?? this.chosenWith;
     if (!s) return;
     const noise = s.noisePercent > 0 && this.random() * 100 < s.noisePercent;
     const calls = noise ? 2 : 1;
@@ -80,13 +103,13 @@ export class ShadowMirror {
     const green = this.call('green', req, s.timeoutMs).finally(() => this.inflight--);
     const again = noise ? this.call('blue', req, s.timeoutMs).finally(() => this.inflight--) : Promise.resolve(undefined);
     void Promise.all([green, again]).then(([g, b2]) => {
-      const failed = [g, b2].find((a) => a && a.status === null);
-      if (failed) {
-        if (/did not answer within|timed out/.test(failed.error ?? '')) this.dropped.timeout++;
-        else if (failed.error === 'too large') this.dropped.tooLarge++;
-        else this.dropped.error++;
+      // green's body over the limit: the kit cannot compare it (blue's was within it)
+      if (g.failure === 'too large') {
+        this.dropped.tooLarge++;
         return;
       }
+      if (g.failure === 'timeout') this.greenFailed.timeout++;
+      else if (g.failure === 'error') this.greenFailed.error++;
       this.completed++;
       this.keep({ seq: ++this.lastSeq, at, method: req.method, path: req.path, blue, green: g, ...(b2 ? { blueAgain: b2 } : {}) });
     });
@@ -111,7 +134,7 @@ export class ShadowMirror {
   }
 
   figures(): ShadowFigures {
-    return { settings: this.settings, sampled: this.sampled, completed: this.completed, inflight: this.inflight, dropped: { ...this.dropped }, lastSeq: this.lastSeq };
+    return { settings: this.settings, sampled: this.sampled, completed: this.completed, inflight: this.inflight, awaitingBlue: this.awaitingBlue, dropped: { ...this.dropped }, greenFailed: { ...this.greenFailed }, lastSeq: this.lastSeq };
   }
 
   dispose(): void {
@@ -130,7 +153,11 @@ export class ShadowMirror {
     }
   }
 
-  /** A whole call (head and body) bounded by `timeoutMs`; never rejects. */
+  /**
+   * A whole call (head and body) bounded by `timeoutMs`; never rejects. A transport error before
+   * any answer on a kept-alive socket the server closed as it was reused is the kit's, not the
+   * side's: the (idempotent) read is sent once more, within the same time limit.
+   */
   private call(side: 'blue' | 'green', req: BufferedRequest, timeoutMs: number): Promise<ShadowAnswer> {
     const shadowReq: BufferedRequest = { ...req, headers: { ...req.headers, [SHADOW_HEADER]: '1' }, body: Buffer.alloc(0) };
     const started = performance.now();
@@ -146,26 +173,35 @@ export class ShadowMirror {
       let response: http.IncomingMessage | null = null;
       const timer = setTimeout(() => {
         response?.destroy();
-        finish({ status: null, body: '', error: `did not answer within ${timeoutMs} ms`, ms: ms() });
+        finish({ status: null, body: '', failure: 'timeout', error: `did not answer within ${timeoutMs} ms`, ms: ms() });
       }, timeoutMs);
-      void callUpstream(this.urls[side], this.agents[side], shadowReq, timeoutMs, 'cutover-router-shadow').then((outcome) => {
-        if (outcome.kind === 'error') return finish({ status: null, body: '', error: outcome.error.message, ms: ms() });
-        response = outcome.res;
-        const chunks: Buffer[] = [];
-        let size = 0;
-        outcome.res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_SHADOW_BODY_BYTES) {
-            outcome.res.destroy();
-            finish({ status: null, body: '', error: 'too large', ms: ms() });
-          } else chunks.push(c);
+      const attempt = (retried: boolean): void => {
+        const left = Math.max(1, timeoutMs - (performance.now() - started));
+        void callUpstream(this.urls[side], this.agents[side], shadowReq, left, 'cutover-router-shadow').then((outcome) => {
+          if (done) return outcome.kind === 'response' ? void outcome.res.destroy() : undefined;
+          if (outcome.kind === 'error') {
+            if (!retried && STALE_SOCKET.test(`${(outcome.error as NodeJS.ErrnoException).code ?? ''} ${outcome.error.message}`)) return attempt(true);
+            const timedOut = /did not answer within/.test(outcome.error.message);
+            return finish({ status: null, body: '', failure: timedOut ? 'timeout' : 'error', error: timedOut ? `did not answer within ${timeoutMs} ms` : outcome.error.message, ms: ms() });
+          }
+          response = outcome.res;
+          const chunks: Buffer[] = [];
+          let size = 0;
+          outcome.res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_SHADOW_BODY_BYTES) {
+              outcome.res.destroy();
+              finish({ status: null, body: '', failure: 'too large', error: `body over ${MAX_SHADOW_BODY_BYTES} bytes`, ms: ms() });
+            } else chunks.push(c);
+          });
+          outcome.res.on('end', () =>
+            finish({ status: outcome.res.statusCode ?? null, body: Buffer.concat(chunks).toString('utf8'), contentType: String(outcome.res.headers['content-type'] ?? ''), ms: ms() }),
+          );
+          outcome.res.on('error', (err) => finish({ status: null, body: '', failure: 'error', error: err.message, ms: ms() }));
+          outcome.res.on('aborted', () => finish({ status: null, body: '', failure: 'error', error: 'aborted', ms: ms() }));
         });
-        outcome.res.on('end', () =>
-          finish({ status: outcome.res.statusCode ?? null, body: Buffer.concat(chunks).toString('utf8'), contentType: String(outcome.res.headers['content-type'] ?? ''), ms: ms() }),
-        );
-        outcome.res.on('error', (err) => finish({ status: null, body: '', error: err.message, ms: ms() }));
-        outcome.res.on('aborted', () => finish({ status: null, body: '', error: 'aborted', ms: ms() }));
-      });
+      };
+      attempt(false);
     });
   }
 }

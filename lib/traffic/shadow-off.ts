@@ -1,5 +1,5 @@
 import type { PhaseContext, PlanStep } from '../engine/phase.ts';
-import { routerTarget } from './traffic-inputs.ts';
+import { shadowRouterTarget } from './traffic-inputs.ts';
 
 /**
  * Turning shadow reads off on the way back to blue. The shadow phase turns mirroring off when it
@@ -14,7 +14,7 @@ export async function planShadowOff(ctx: PhaseContext): Promise<PlanStep[]> {
   const settings = await shadow.shadowFigures().then((f) => f.settings, () => undefined);
   if (settings === null) return [];
   const what = settings ? `mirroring ${settings.percent} % of GET/HEAD to green` : 'the router did not say whether it mirrors';
-  return [{ action: 'router.configureShadow', target: routerTarget(ctx), detail: `shadow reads off (${what})` }];
+  return [{ action: 'router.configureShadow', target: shadowRouterTarget(ctx), detail: `shadow reads off (${what})` }];
 }
 
 /**

@@ -3,8 +3,8 @@ import { CutoverError } from '../errors.ts';
 import { outcomeMemo } from '../phases/outcome-memo.ts';
 import type { ShadowFigures, ShadowMirror, ShadowSettings } from '../platform/roles.ts';
 import { shadowReadsOff } from './shadow-off.ts';
-import { ShadowTally, type Difference, type ShadowReport } from '../shadow/shadow-tally.ts';
-import { routerTarget } from './traffic-inputs.ts';
+import { describeFailure, ShadowTally, type Difference, type ShadowReport } from '../shadow/shadow-tally.ts';
+import { shadowRouterTarget } from './traffic-inputs.ts';
 
 /** What the phase found: a report, a skip with its reason, or "not available" with why. */
 export type ShadowOutcome = { readonly kind: 'report'; readonly report: ShadowReport } | { readonly kind: 'skipped'; readonly reason: string } | { readonly kind: 'not-available'; readonly why: string };
@@ -43,17 +43,21 @@ export const shadowPhase: Phase = {
     const cfg = ctx.env.shadow;
     if (cfg.skip) return [{ action: 'none', target: 'shadow reads', detail: `skipped by the config: ${cfg.skip.reason}` }];
     const why = unavailable(ctx);
-    if (why) return [{ action: 'none', target: routerTarget(ctx), detail: `not available: ${why}` }];
+    if (why) return [{ action: 'none', target: shadowRouterTarget(ctx), detail: `not available: ${why}` }];
     const s = settingsOf(ctx);
     const steps: PlanStep[] = [
-      { action: 'router.configureShadow', target: routerTarget(ctx), detail: `mirror ${s.percent} % of GET/HEAD to green (x-cutover-shadow: 1; ${s.noisePercent} % of those to blue twice, for noise), timeout ${s.timeoutMs} ms, at most ${s.maxConcurrent} in flight; the client always gets blue's answer` },
+      { action: 'router.configureShadow', target: shadowRouterTarget(ctx), detail: `mirror ${s.percent} % of GET/HEAD to green (x-cutover-shadow: 1; ${s.noisePercent} % of those to blue twice, for noise), timeout ${s.timeoutMs} ms, at most ${s.maxConcurrent} in flight; the client always gets blue's answer` },
       {
         action: 'shadow.compare',
         target: 'blue vs green answers',
         detail: `${secondsOf(ctx)} s: status, then the JSON body by ${cfg.compare.length} rule(s), per route; a difference is asked again after ${cfg.recheckAfterMs} ms; ${cfg.accepted.length} accepted difference(s) counted apart`,
       },
-      { action: 'gate', target: 'shadow', detail: `at least ${cfg.minSamples} samples compared; mismatches beyond blue's noise <= ${cfg.maxMismatchPercent} % on every route with >= ${cfg.minSamples} samples` },
-      { action: 'router.configureShadow', target: routerTarget(ctx), detail: 'mirroring off' },
+      {
+        action: 'gate',
+        target: 'shadow',
+        detail: `at least ${cfg.minSamples} samples compared; on every route with >= ${cfg.minSamples} samples, mismatches beyond blue's noise <= ${cfg.maxMismatchPercent} % and reads green failed (no answer within ${s.timeoutMs} ms, an error, a 5xx) <= ${cfg.maxFailedPercent} %`,
+      },
+      { action: 'router.configureShadow', target: shadowRouterTarget(ctx), detail: 'mirroring off' },
     ];
     return steps;
   },
@@ -109,7 +113,7 @@ function remember(ctx: PhaseContext, o: ShadowOutcome): PhaseOutcome {
 function unavailable(ctx: PhaseContext): string | null {
   if (ctx.platform.shadow) return null;
   if (ctx.env.platform === 'aws') {
-    return 'an ALB cannot mirror requests (its actions forward, redirect, return a fixed response or authenticate), so green\'s answers cannot be compared with blue\'s here; put the kit\'s router in front of both apps, or set shadow.skip: { reason } in the config to go on without the comparison';
+    return 'an ALB cannot mirror requests (its actions forward, redirect, return a fixed response or authenticate), so green\'s answers cannot be compared with blue\'s here; run the kit\'s router in front of blue behind the ALB and name it in shadowRouter.adminUrl, or set shadow.skip: { reason } in the config to go on without the comparison';
   }
   return `environment ${ctx.env.name} has no router configured (router.adminUrl): shadow reads need the kit's router in front of both apps`;
 }
@@ -121,7 +125,7 @@ async function mirrorMissing(ctx: PhaseContext, mirror: ShadowMirror): Promise<s
     return null;
   } catch (err) {
     if (!(err instanceof CutoverError) || err.code !== 'NOT_SUPPORTED') throw err;
-    return `the router at ${routerTarget(ctx)} has no shadow endpoint (${err.message}), so it cannot mirror reads to green; run the kit's router in front of both apps, or set shadow.skip: { reason } in the config to go on without the comparison`;
+    return `the router at ${shadowRouterTarget(ctx)} has no shadow endpoint (${err.message}), so it cannot mirror reads to green; run the kit's router in front of both apps, or set shadow.skip: { reason } in the config to go on without the comparison`;
   }
 }
 
@@ -181,17 +185,18 @@ async function compareShadowReads(ctx: PhaseContext, mirror: ShadowMirror): Prom
       if (elapsed >= seconds * 1000) break;
       await ctx.clock.sleep(Math.min(POLL_MS, seconds * 1000 - elapsed), ctx.signal).catch(() => {});
       await drain();
-      ctx.out.progress({ topic: 'shadow', done: Math.round((ctx.clock.now().getTime() - t0) / 1000), total: seconds, unit: 's', figures: { compared: tally.samplesCompared, differing: tally.differences, dropped: droppedSince(f0, last) } });
+      ctx.out.progress({ topic: 'shadow', done: Math.round((ctx.clock.now().getTime() - t0) / 1000), total: seconds, unit: 's', figures: { compared: tally.samplesCompared, differing: tally.differences, greenFailed: tally.failures, dropped: droppedSince(f0, last) } });
     }
   } finally {
     mirroredMs = ctx.clock.now().getTime() - t0;
     await ctx.journal.step('router.configureShadow', { percent: 0 }, () => mirror.configureShadow(null));
     ctx.out.done('shadow');
   }
-  // calls mirrored before "off" finish within the timeout; then the rechecks
-  const settleUntil = ctx.clock.now().getTime() + settings.timeoutMs + POLL_MS;
+  // calls mirrored before "off" finish within the timeout (and a margin: timers run late on a
+  // starved machine); what is still unanswered then is reported, not compared; then the rechecks
+  const settleUntil = ctx.clock.now().getTime() + settings.timeoutMs + 4 * POLL_MS;
   await drain();
-  while (last.inflight > 0 && ctx.clock.now().getTime() < settleUntil && !ctx.signal.aborted) {
+  while (last.inflight + (last.awaitingBlue ?? 0) > 0 && ctx.clock.now().getTime() < settleUntil && !ctx.signal.aborted) {
     await ctx.clock.sleep(100, ctx.signal).catch(() => {});
     await drain();
   }
@@ -199,7 +204,7 @@ async function compareShadowReads(ctx: PhaseContext, mirror: ShadowMirror): Prom
   if (ctx.signal.aborted) throw new CutoverError('ABORTED', 'the shadow comparison was interrupted: nothing was judged (mirroring is off)', { fix: 'run `cutover shadow` again' });
   const dropped = { ...last.dropped };
   for (const k of Object.keys(dropped) as (keyof typeof dropped)[]) dropped[k] -= f0.dropped[k];
-  const report = tally.report({ sampled: last.sampled - f0.sampled, dropped }, settings, mirroredMs / 1000);
+  const report = tally.report({ sampled: last.sampled - f0.sampled, dropped, unanswered: last.inflight + (last.awaitingBlue ?? 0) }, settings, mirroredMs / 1000);
   if (notRechecked) ctx.out.warn('shadow', `${notRechecked} difference(s) were not asked again (more than ${MAX_PENDING_RECHECKS} rechecks waiting): they count as mismatches`);
   return report;
 }
@@ -211,18 +216,23 @@ function droppedSince(f0: ShadowFigures, now: ShadowFigures): number {
 
 function printReport(ctx: PhaseContext, r: ShadowReport): void {
   const d = r.dropped;
-  ctx.out.info('shadow', `${r.compared} sample(s) compared in ${Math.round(r.seconds)} s (${r.sampled} mirrored; dropped: ${d.concurrency} over the concurrency limit, ${d.timeout} timed out, ${d.error} failed, ${d.tooLarge} too large, ${d.overwritten} overwritten)`);
+  ctx.out.info(
+    'shadow',
+    `${r.compared} sample(s) compared in ${Math.round(r.seconds)} s (${r.sampled} mirrored; not compared, not green's doing: ${d.concurrency} over the concurrency limit, ${d.tooLarge} too large, ${d.overwritten} overwritten, ${d.blueFailed} failed by blue, ${r.unanswered} still unanswered at the end)`,
+  );
   for (const x of r.routes) {
     const line =
       `${x.route}: ${x.samples} samples, ${x.mismatches} mismatch(es)${x.mismatchPercent === null ? '' : ` (${x.mismatchPercent} %)`}, ` +
+      `${x.failed} failed by green${x.failed ? ` (${x.failedPercent} %: ${x.failedKinds.timeout} timed out, ${x.failedKinds.error} errors, ${x.failedKinds['5xx']} 5xx)` : ''}, ` +
       `noise ${x.noisePercent === null ? '-' : `${x.noisePercent} %`} of ${x.noiseSamples} blue-vs-blue${x.noisyPaths.length ? ` at ${x.noisyPaths.slice(0, 3).join(', ')}` : ''}, ` +
       `${x.noise} within the noise, ${x.transient} gone on recheck, ${x.accepted} accepted${x.judged ? '' : ` — not judged (fewer than ${r.gate.minSamples} samples)`}`;
-    if (x.mismatches) ctx.out.warn('shadow', line);
+    if (x.mismatches || x.failed) ctx.out.warn('shadow', line);
     else ctx.out.info('shadow', line);
     for (const a of x.acceptedReasons) ctx.out.info('shadow', `  ${a.count} accepted on ${x.route}: ${a.reason}`);
     for (const e of x.examples.filter((e) => e.class === 'mismatch')) {
       ctx.out.warn('shadow', `  e.g. ${e.request} differs at ${e.paths.slice(0, 5).join(', ')}: blue ${e.blue.status} ${short(e.blue.body)} / green ${e.green.status} ${short(e.green.body)}`);
     }
+    for (const e of x.examples.filter((e) => e.class === 'failed')) ctx.out.warn('shadow', `  e.g. ${describeFailure(e)}`);
   }
 }
 
@@ -239,13 +249,17 @@ function outcomeOf(o: ShadowOutcome, gate: boolean): PhaseOutcome {
     sampled: r.sampled,
     routes: r.routes.length,
     mismatches: r.routes.reduce((n, x) => n + x.mismatches, 0),
+    greenFailed: r.routes.reduce((n, x) => n + x.failed, 0),
     accepted: r.routes.reduce((n, x) => n + x.accepted, 0),
     transient: r.routes.reduce((n, x) => n + x.transient, 0),
-    worstRoute: [...r.routes].filter((x) => x.judged).sort((a, b) => (b.mismatchPercent ?? 0) - (a.mismatchPercent ?? 0))[0]?.route ?? null,
+    worstRoute: [...r.routes].filter((x) => x.judged).sort((a, b) => (b.mismatchPercent ?? 0) + (b.failedPercent ?? 0) - ((a.mismatchPercent ?? 0) + (a.failedPercent ?? 0)))[0]?.route ?? null,
     maxMismatchPercent: r.gate.maxMismatchPercent,
+    maxFailedPercent: r.gate.maxFailedPercent,
   };
-  const described = `${r.compared} sample(s) on ${r.routes.length} route(s), ${figures.mismatches} mismatch(es), ${figures.accepted} accepted, ${figures.transient} gone on recheck`;
+  const described = `${r.compared} sample(s) on ${r.routes.length} route(s), ${figures.mismatches} mismatch(es), ${figures.greenFailed} failed by green, ${figures.accepted} accepted, ${figures.transient} gone on recheck`;
   if (!gate) return { ok: true, summary: `compared ${described}`, figures, result: r };
-  if (r.gate.ok) return { ok: true, summary: `green answers like blue: ${described}; every judged route within ${r.gate.maxMismatchPercent} %`, figures, result: r };
+  if (r.gate.ok) {
+    return { ok: true, summary: `green answers like blue: ${described}; every judged route within ${r.gate.maxMismatchPercent} % mismatches and ${r.gate.maxFailedPercent} % failed`, figures, result: r };
+  }
   return { ok: false, summary: `green does not answer like blue: ${[...(r.gate.unproven ? [r.gate.unproven] : []), ...r.gate.reasons].join('; ')}`, figures, result: r };
 }

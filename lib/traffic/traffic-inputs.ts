@@ -86,3 +86,9 @@ export function routerTarget(ctx: PhaseContext): string {
   if (ctx.env.platform === 'postgres') return `router ${ctx.env.router?.adminUrl ?? '(router.adminUrl not set)'}`;
   return 'ALB listener';
 }
+
+/** What mirrors shadow reads: the kit's router (on aws: the one named in `shadowRouter`, in front of blue). */
+export function shadowRouterTarget(ctx: PhaseContext): string {
+  if (ctx.env.platform === 'aws' && ctx.env.shadowRouter) return `router ${ctx.env.shadowRouter.adminUrl} (in front of blue, behind the ALB)`;
+  return routerTarget(ctx);
+}

@@ -58,6 +58,13 @@ export async function startTestPostgres(
   };
 }
 
+/** The shared initialised data folder of a major (see templateFor): the rehearsal tests' servers copy it too. */
+export function testPostgresTemplate(major: TestMajor = 17): Promise<{ dataDir: string; password: string }> {
+  const binaries = serverFor(major);
+  if (!binaries) throw new Error(`PostgreSQL ${major} cannot be started on this machine (no binaries installed)`);
+  return templateFor(major, binaries);
+}
+
 /**
  * One initdb per major and binaries, shared by every test file of this and later runs: a folder
  * under the temp dir keyed by the initdb binary (path, size, mtime), which each server copies

@@ -3,6 +3,7 @@ import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
 import { createAwsPlatform } from '../../lib/aws/create-aws-platform.ts';
 import { SSM_PARAMETER_NAMES, ssmParameterName } from '../../lib/platform/ssm-parameter-names.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
+import { startRouterRig } from '../router/router-rig.ts';
 import { awsEnv, inputsOf, mocks, newClients, resetMocks, ssmParameters } from './aws-fixtures.ts';
 
 beforeEach(() => resetMocks());
@@ -66,5 +67,22 @@ describe('createAwsPlatform', () => {
     expect((err as Error).message).toContain('blue (source) database secret');
     await expect(platform.sequences.syncSequences(10)).rejects.toMatchObject({ code: 'AUTH_FAILED' });
     await platform.close();
+  });
+
+  test('shadowRouter: the kit\'s router in front of blue behind the ALB mirrors on aws (platform.shadow is its client); without it there is no shadow role', async () => {
+    const rig = await startRouterRig();
+    try {
+      const platform = await createAwsPlatform(awsEnv({ shadowRouter: { adminUrl: rig.router.adminUrl } }), new RecordingOutput(), { clients: newClients() });
+      expect((await platform.shadow!.shadowFigures()).settings).toBeNull();
+      await platform.shadow!.configureShadow({ percent: 10, noisePercent: 0, timeoutMs: 1000, maxConcurrent: 4 });
+      expect((await rig.client.shadowFigures()).settings).toMatchObject({ percent: 10 });
+      await platform.shadow!.configureShadow(null);
+      await platform.close();
+      const alb = await createAwsPlatform(awsEnv(), new RecordingOutput(), { clients: newClients() });
+      expect(alb.shadow).toBeUndefined();
+      await alb.close();
+    } finally {
+      await rig.stop();
+    }
   });
 });

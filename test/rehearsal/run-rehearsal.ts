@@ -5,6 +5,7 @@ import { RecordingOutput } from '../../lib/output/output.ts';
 import { rehearse } from '../../lib/rehearsal/rehearse.ts';
 import type { RehearsalReport } from '../../lib/rehearsal/report.ts';
 import type { RehearseOptions } from '../../lib/rehearsal/rehearse-options.ts';
+import { testPostgresTemplate } from '../_helpers/pg.ts';
 
 /**
  * Runs a small, fast rehearsal in its own folder: few orders, 50 req/s, 1 s bakes, gates proven
@@ -25,7 +26,9 @@ export async function runSmallRehearsal(
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-rehearsal-'));
   const out = new RecordingOutput();
   const reportJson = path.join(dir, 'report.json');
-  const code = await rehearse({ orders: 400, rate: 50, seed: 7, fault, reportJson, dir, shiftBakeSeconds: 1, bakeSeconds: 1, shiftSteps: [100], minRequests: 5, shadowSeconds: 0, backupStore, ...overrides }, out);
+  // both servers copy the suite's initialised data folder instead of running initdb
+  const serverTemplate = await testPostgresTemplate();
+  const code = await rehearse({ orders: 400, rate: 50, seed: 7, fault, reportJson, dir, shiftBakeSeconds: 1, bakeSeconds: 1, shiftSteps: [100], minRequests: 5, shadowSeconds: 0, backupStore, serverTemplate, ...overrides }, out);
   if (code !== 0) {
     const { failures, ...counts } = JSON.parse(readFileSync(reportJson, 'utf8')).requests as RehearsalReport['requests'];
     // the log's tail first, the figures last: CI shows only the end of its output

@@ -5,6 +5,7 @@ import { mappingEngine, resolveMappedTables } from '../../lib/mappings/mapped-ta
 import { ChangeApplier, type ApplyTable } from '../../lib/replication/change-applier.ts';
 import type { SourceChange, SourceTransaction } from '../../lib/replication/change-stream.ts';
 import { ensureControlSchema } from '../../lib/replication/control-schema.ts';
+import { compareLsn } from '../../lib/replication/lsn.ts';
 import { streamNames } from '../../lib/replication/stream-names.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
 import { sql, testEnvironment } from './_env.ts';
@@ -103,4 +104,27 @@ describe('ChangeApplier: small batches as prepared statements in pipeline mode',
     const { rows: bulk } = await session.query("select count(*)::int as n, count(*) filter (where status = 'AFTER')::int as after from \"Bestellung订单\" where id >= 1000");
     expect(bulk[0]).toEqual({ n: 150, after: 1 });
   });
+
+  test('a batch reports how far the target has flushed after its own commit: a durable commit is acknowledged from its own result, on every path', async () => {
+    const walNow = async () => (await session.query<{ l: string }>('select pg_current_wal_insert_lsn()::text as l')).rows[0]!.l;
+    // the kit's apply session commits asynchronously; durably here, so the commit is flushed before the batch's last statement
+    await session.query('set synchronous_commit = on');
+    try {
+      for (const batch of [
+        [txn(insert(20, 'NEW', '1.00'))], // prepared statements
+        Array.from({ length: 150 }, (_, i) => txn(insert(2000 + i, 'BULK', '1.00'))), // COPY
+        [txn(insert(21, 'OK', '1.00')), txn(insert(22, 'BAD', '-1.00'))], // rejected: one change at a time
+      ]) {
+        const before = await walNow();
+        const result = await applier.applyBatch(batch, null);
+        expect(result.targetFlushed).not.toBeNull();
+        // read before the batch, the flush position could not pass `before`; after its commit it does
+        expect(compareLsn(result.targetFlushed!, before)).toBeGreaterThan(0);
+        expect(compareLsn(result.targetLsn!, before)).toBeGreaterThan(0);
+      }
+    } finally {
+      await session.query('set synchronous_commit = off');
+    }
+  });
 });
+

@@ -17,6 +17,7 @@ beforeEach(async () => {
   rig.green.readDelayMs = 0;
   rig.blue.readDelayMs = 0;
   rig.green.mode = 'ok';
+  rig.blue.mode = 'ok';
   await rig.client.configureShadow(null);
   await rig.client.setReadWeight(0);
 });
@@ -30,7 +31,7 @@ async function send(method: string, path: string): Promise<{ status: number; sid
 async function settled() {
   for (let i = 0; i < 200; i++) {
     const f = (await rig.client.shadowSamples(0, 1)).figures;
-    if (f.inflight === 0) return f;
+    if (f.inflight === 0 && !f.awaitingBlue) return f;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error('shadow calls never settled');
@@ -85,7 +86,7 @@ describe('shadow reads in the router', () => {
     expect(samples[0]!.blueAgain).toMatchObject({ status: 200 });
   });
 
-  test('a slow green: the client is not held; the shadow call is dropped at the timeout and counted', async () => {
+  test('a slow green: the client is not held; the read is kept as green\'s timeout (not a drop), with blue\'s answer', async () => {
     const f0 = await settled();
     await rig.client.configureShadow({ ...every, timeoutMs: 100 });
     rig.green.readDelayMs = 3000;
@@ -94,8 +95,52 @@ describe('shadow reads in the router', () => {
     expect(r.side).toBe('blue');
     expect(performance.now() - t0).toBeLessThan(2500); // green answers after 3 s; blue at once
     const f = await settled();
-    expect(f.dropped.timeout).toBe(f0.dropped.timeout + 1);
+    expect(f.greenFailed.timeout).toBe(f0.greenFailed.timeout + 1);
+    expect(f.dropped).toEqual(f0.dropped);
+    const { samples } = await rig.client.shadowSamples(f0.lastSeq, 10);
+    expect(samples).toHaveLength(1);
+    expect(samples[0]).toMatchObject({ path: '/slow-green', blue: { status: 200 }, green: { status: null, failure: 'timeout', error: 'did not answer within 100 ms' } });
+  });
+
+  test('a green that resets the connection: kept as green\'s error (asked once more first: a stale kept-alive socket is the kit\'s)', async () => {
+    const f0 = await settled();
+    await rig.client.configureShadow(every);
+    rig.green.mode = 'reset';
+    const greenBefore = rig.green.received.length;
+    expect((await send('GET', '/reset-green')).side).toBe('blue');
+    const f = await settled();
+    expect(f.greenFailed.error).toBe(f0.greenFailed.error + 1);
+    expect(rig.green.received.slice(greenBefore).filter((q) => q.path === '/reset-green')).toHaveLength(2);
+    const { samples } = await rig.client.shadowSamples(f0.lastSeq, 10);
+    expect(samples[0]).toMatchObject({ path: '/reset-green', blue: { status: 200 }, green: { status: null, failure: 'error' } });
+  });
+
+  test('a chosen read blue fails is not mirrored (nothing to compare green with): counted as failed by blue, never lost silently', async () => {
+    const f0 = await settled();
+    await rig.client.configureShadow(every);
+    rig.blue.mode = '500';
+    const greenBefore = rig.green.received.length;
+    expect((await send('GET', '/blue-fails')).status).toBe(500);
+    const f = await settled();
+    expect(f.dropped.blueFailed).toBe(f0.dropped.blueFailed + 1);
     expect(f.lastSeq).toBe(f0.lastSeq);
+    expect(rig.green.received.length).toBe(greenBefore);
+  });
+
+  test('a read chosen while mirroring was on, which blue answers only after it is turned off, is still mirrored and kept (it used to vanish uncounted)', async () => {
+    const f0 = await settled();
+    await rig.client.configureShadow(every);
+    rig.blue.readDelayMs = 400;
+    const answer = send('GET', '/late-blue');
+    // the router has chosen the read once blue has it (blue then waits 400 ms before answering)
+    for (let i = 0; i < 200 && !rig.blue.received.some((q) => q.path === '/late-blue'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await rig.client.shadowFigures()).awaitingBlue).toBe(1);
+    await rig.client.configureShadow(null);
+    expect((await answer).side).toBe('blue');
+    const f = await settled();
+    expect(f.settings).toBeNull();
+    const { samples } = await rig.client.shadowSamples(f0.lastSeq, 10);
+    expect(samples.map((x) => [x.path, x.blue.status, x.green.status])).toEqual([['/late-blue', 200, 200]]);
   });
 
   test('over the concurrency limit the read is not mirrored, and the drop is counted', async () => {

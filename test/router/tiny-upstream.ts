@@ -12,6 +12,8 @@ export interface TinyUpstream {
   writeDelayMs: number;
   /** Delay before answering reads (a slow shadow side). */
   readDelayMs: number;
+  /** Only reads whose path this accepts are delayed (null: every read). */
+  readDelayOnly: ((path: string) => boolean) | null;
   /**
    * The next this-many requests are answered 503 UNAVAILABLE with `Retry-After: 1`, as the demo
    * app answers when its database refuses writes or its pooled session was just ended.
@@ -24,7 +26,7 @@ export interface TinyUpstream {
 
 /** A small app stand-in: answers `{ side, method, path, body }` and records what it saw. */
 export async function startTinyUpstream(name: string): Promise<TinyUpstream> {
-  const state: Omit<TinyUpstream, 'url' | 'stop'> = { name, received: [], mode: 'ok', writeDelayMs: 0, readDelayMs: 0, unavailableNext: 0, unavailableNotApplied: false };
+  const state: Omit<TinyUpstream, 'url' | 'stop'> = { name, received: [], mode: 'ok', writeDelayMs: 0, readDelayMs: 0, readDelayOnly: null, unavailableNext: 0, unavailableNotApplied: false };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -47,7 +49,7 @@ export async function startTinyUpstream(name: string): Promise<TinyUpstream> {
         res.end(text);
       };
       if (req.method !== 'GET' && state.writeDelayMs > 0) setTimeout(answer, state.writeDelayMs);
-      else if (req.method === 'GET' && state.readDelayMs > 0) setTimeout(answer, state.readDelayMs);
+      else if (req.method === 'GET' && state.readDelayMs > 0 && (state.readDelayOnly?.(req.url!) ?? true)) setTimeout(answer, state.readDelayMs);
       else answer();
     });
   });

@@ -81,7 +81,10 @@ const sample = (path: string, blue: unknown, green: unknown, blueAgain?: unknown
   green: ans(green),
   ...(blueAgain !== undefined ? { blueAgain: ans(blueAgain) } : {}),
 });
-const figures = { sampled: 0, dropped: { concurrency: 0, timeout: 0, error: 0, tooLarge: 0, overwritten: 0 } };
+const figures = { sampled: 0, dropped: { concurrency: 0, tooLarge: 0, overwritten: 0, blueFailed: 0 } };
+const timedOut: ShadowAnswer = { status: null, body: '', failure: 'timeout', error: 'did not answer within 1000 ms', ms: 1000 };
+/** A sample whose green (or blue's second call) gave `green` as is (a failure, a status). */
+const failing = (path: string, green: ShadowAnswer, blueAgain?: ShadowAnswer): ShadowSample => ({ ...sample(path, { v: 1 }, { v: 1 }), green, ...(blueAgain ? { blueAgain } : {}) });
 const settings = { percent: 10, noisePercent: 20, timeoutMs: 1000, maxConcurrent: 8 };
 
 describe('ShadowTally', () => {
@@ -151,8 +154,57 @@ describe('ShadowTally', () => {
     const o = t.report(figures, settings, 10).overTime;
     expect(o.bucketSeconds).toBe(1);
     expect(o.points).toEqual([
-      { t: 0, route: '/a/:id', samples: 1, mismatches: 1 },
-      { t: 5, route: '/a/:id', samples: 1, mismatches: 0 },
+      { t: 0, route: '/a/:id', samples: 1, mismatches: 1, failed: 0 },
+      { t: 5, route: '/a/:id', samples: 1, mismatches: 0, failed: 0 },
     ]);
+  });
+
+  test('fails if green times out on most reads blue answered: each is green\'s failure, judged per route with an example (it never passes on the few that answered)', () => {
+    const t = new ShadowTally(shadowSchema.parse({ minSamples: 5 }), 1_000_000);
+    for (let i = 0; i < 8; i++) expect(t.add(failing(`/o/${i}`, timedOut))).toBeNull(); // no recheck: a client on green would have waited in vain
+    t.add(failing('/o/8', { status: null, body: '', failure: 'error', error: 'connect ECONNREFUSED', ms: 1 }));
+    t.add(sample('/o/9', { v: 1 }, { v: 1 }));
+    const rep = t.report(figures, settings, 10);
+    const r = rep.routes[0]!;
+    expect(r).toMatchObject({ route: '/o/:id', samples: 10, equal: 1, failed: 9, failedPercent: 90, failedKinds: { timeout: 8, error: 1, '5xx': 0 }, mismatches: 0, judged: true });
+    expect(r.examples[0]).toMatchObject({ class: 'failed', paths: ['(no answer)'], blue: { status: 200 }, green: { status: null, error: 'did not answer within 1000 ms' } });
+    expect(rep.gate.ok).toBe(false);
+    expect(rep.gate.reasons[0]).toContain('/o/:id: green failed 90 % of 10 reads blue answered (8 timed out, 1 transport error(s)), above the limit 1 % (shadow.maxFailedPercent)');
+    expect(rep.gate.reasons[0]).toContain('e.g. GET /o/0: green did not answer within 1000 ms (blue 200)');
+  });
+
+  test('a 5xx where blue answered is green\'s failure, not a difference blue\'s noise could excuse; 5xx on both sides is alike; a 5xx declared accepted is counted apart', () => {
+    const t = new ShadowTally(shadowSchema.parse({ minSamples: 1, maxFailedPercent: 50 }), 1_000_000);
+    t.add(failing('/p/1', ans({ v: 1 }), ans({ v: 1 }, 404))); // blue differs from itself in its status: (status) is a noise path
+    t.add(failing('/p/2', ans({ error: 'boom' }, 500)));
+    t.add({ ...sample('/p/3', { e: 1 }, { e: 1 }), blue: ans({ e: 1 }, 502), green: ans({ e: 1 }, 502) });
+    t.add(failing('/p/4', ans({ v: 1 }), ans({ v: 1 }, 503))); // blue's own second call failed: not a noise difference
+    const r = t.report(figures, settings, 10).routes[0]!;
+    expect(r).toMatchObject({ samples: 4, failed: 1, failedKinds: { '5xx': 1 }, noise: 0, equal: 3, noiseSamples: 2, noiseDiffs: 1, noiseFailed: 1, noisyPaths: ['(status)'] });
+    expect(r.examples.find((e) => e.class === 'failed')).toMatchObject({ request: 'GET /p/2', paths: ['(status)'], green: { status: 500 } });
+
+    const a = new ShadowTally(shadowSchema.parse({ minSamples: 1, accepted: [{ route: '/p/:id', paths: ['(status)'], reason: 'green answers 501 for the retired export' }] }), 1_000_000);
+    a.add(failing('/p/1', ans({ error: 'gone' }, 501)));
+    a.add(failing('/p/2', timedOut)); // no answer is never accepted
+    expect(a.report(figures, settings, 10).routes[0]).toMatchObject({ accepted: 1, failed: 1, failedKinds: { timeout: 1 } });
+  });
+
+  test('green failures within shadow.maxFailedPercent pass; blue\'s own failed second calls are shown beside them, never subtracted', () => {
+    const t = new ShadowTally(shadowSchema.parse({ minSamples: 5, maxFailedPercent: 10 }), 1_000_000);
+    for (let i = 0; i < 9; i++) t.add(sample(`/q/${i}`, { v: 1 }, { v: 1 }));
+    t.add(failing('/q/9', timedOut, timedOut)); // 10 %: at the limit
+    expect(t.report(figures, settings, 10).gate.ok).toBe(true);
+    t.add(failing('/q/10', timedOut));
+    const g = t.report(figures, settings, 10);
+    expect(g.routes[0]).toMatchObject({ failed: 2, noiseSamples: 1, noiseFailed: 1, noisePercent: null });
+    expect(g.gate.ok).toBe(false);
+    expect(g.gate.reasons[0]).toContain("blue's own second call failed 1 of 1");
+  });
+
+  test('examples show one of each class before a second of any: failures are not hidden behind many mismatches', () => {
+    const t = new ShadowTally(shadowSchema.parse({ minSamples: 1, examples: 2 }), 1_000_000);
+    for (let i = 0; i < 4; i++) t.add(sample(`/r/${i}`, { v: 1 }, { v: 2 }));
+    t.add(failing('/r/9', timedOut));
+    expect(t.report(figures, settings, 10).routes[0]!.examples.map((e) => e.class)).toEqual(['mismatch', 'failed']);
   });
 });

@@ -25,9 +25,16 @@ async function runWithTraffic(env: ResolvedEnvironment) {
   const platform = { ...fakePlatform({ router: rig.client }), shadow: rig.client };
   const ctx = phaseContext(env, platform);
   let sending = true;
+  let sent = 0;
   const traffic = (async () => {
-    for (let i = 0; sending; i++) await fetch(`${rig.router.url}/orders/${i % 7}`).then((r) => r.text());
+    for (let i = 0; sending; i++) {
+      await fetch(`${rig.router.url}/orders/${i % 7}`).then((r) => r.text());
+      sent++;
+    }
   })();
+  // the phase's short window counts from its start: on a loaded machine the client's first
+  // requests (fetch warming up) can take most of it, so the traffic runs before the phase does
+  for (let i = 0; i < 500 && sent < 10; i++) await new Promise((r) => setTimeout(r, 10));
   try {
     const apply = await shadowPhase.apply(ctx);
     const verify = await shadowPhase.verify(ctx);
@@ -58,6 +65,27 @@ describe('shadow phase (real router)', () => {
     expect(route.mismatches).toBe(0);
     expect(route.accepted).toBeGreaterThanOrEqual(5);
     expect(route.acceptedReasons[0]!.reason).toBe(reason);
+  });
+
+  test('fails if green times out on most mirrored reads: the gate judges them as green\'s failures (it used to count them as drops and pass on the few that answered)', async () => {
+    // green answers /orders/0 at once (alike, once its self-naming is accepted) and every other read after 1.5 s
+    rig.green.readDelayMs = 1500;
+    rig.green.readDelayOnly = (path) => !path.endsWith('/0');
+    try {
+      const env = testEnvironment({ router: { adminUrl: rig.router.adminUrl }, ...shadow({ timeoutMs: 200, accepted: [{ route: '/orders/:id', paths: ['$.side'], reason: 'each tiny app names itself' }] }) });
+      const { verify, ctx } = await runWithTraffic(env);
+      expect(verify.ok).toBe(false);
+      expect(verify.summary).not.toContain('not proven');
+      expect(verify.summary).toMatch(/\/orders\/:id: green failed [\d.]+ % of \d+ reads blue answered \(\d+ timed out\), above the limit 1 % \(shadow\.maxFailedPercent\) — e\.g\. GET \/orders\/[1-6]: green did not answer within 200 ms \(blue 200\)/);
+      const route = (verify.result as { routes: { failed: number; failedPercent: number; accepted: number; samples: number }[] }).routes[0]!;
+      expect(route.failedPercent).toBeGreaterThan(50);
+      expect(route.accepted).toBeGreaterThan(0); // the reads green did answer were compared
+      expect(ctx.out.text()).toMatch(/warn +shadow: +e\.g\. GET \/orders\/[1-6]: green did not answer within 200 ms/);
+      expect((await rig.client.shadowSamples(0, 1)).figures.settings).toBeNull();
+    } finally {
+      rig.green.readDelayMs = 0;
+      rig.green.readDelayOnly = null;
+    }
   });
 
   test('fails if no read reaches the router: "not proven", never green', async () => {
@@ -134,6 +162,15 @@ describe('shadow phase where nothing can mirror (an ALB)', () => {
     expect(apply.summary).toContain('not available: an ALB cannot mirror requests');
     expect(apply.summary).toContain('shadow.skip');
     expect((await shadowPhase.verify(ctx)).ok).toBe(false);
+  });
+
+  test('with the kit\'s router in front of blue named (shadowRouter.adminUrl), it mirrors there: the plan names that router', async () => {
+    const env = awsLike({ ...shadow() });
+    const withRouter = { ...env, shadowRouter: { adminUrl: rig.router.adminUrl } } as ResolvedEnvironment;
+    const steps = await shadowPhase.plan(phaseContext(withRouter, { ...fakePlatform({ router: rig.client }), shadow: rig.client }));
+    expect(steps[0]).toMatchObject({ action: 'router.configureShadow', target: `router ${rig.router.adminUrl} (in front of blue, behind the ALB)` });
+    const none = await shadowPhase.plan(phaseContext(env, fakePlatform()));
+    expect(none[0]!.detail).toContain('name it in shadowRouter.adminUrl');
   });
 
   test('skipped only when the config says so, with its reason journaled and printed', async () => {
