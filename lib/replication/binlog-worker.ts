@@ -322,10 +322,14 @@ export class BinlogReplicationWorker {
           inflight.push(applier.submit(batch, this.replayUntil));
         }
         if (!inflight.length) {
+          // the timer is cleared on wake: left running, each transaction would leave one behind
+          // that wakes the process later for nothing
+          let idleTimer: NodeJS.Timeout | undefined;
           await new Promise<void>((resolve) => {
             this.wake = resolve;
-            setTimeout(resolve, IDLE_WAIT_MS);
+            idleTimer = setTimeout(resolve, IDLE_WAIT_MS);
           });
+          clearTimeout(idleTimer);
           this.wake = null;
           if (this.queue.length || signal.aborted) continue;
           // a dump connection cut without a FIN (a network drop, a frozen server) stays silent: reconnect

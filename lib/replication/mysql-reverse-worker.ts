@@ -209,10 +209,14 @@ export class MysqlReverseWorker {
         if (this.streamError) throw this.streamError;
         const batch = this.queue.take(this.applied, stream);
         if (!batch) {
+          // the timer is cleared on wake: left running, each transaction would leave one behind
+          // that wakes the process later for nothing
+          let idleTimer: NodeJS.Timeout | undefined;
           await new Promise<void>((resolve) => {
             this.wake = resolve;
-            setTimeout(resolve, 250);
+            idleTimer = setTimeout(resolve, 250);
           });
+          clearTimeout(idleTimer);
           this.wake = null;
           if (this.queue.length || signal.aborted) continue;
           // idle: everything before the last keepalive position is applied
