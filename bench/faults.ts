@@ -144,7 +144,8 @@ function summarize(fault: string, reports: readonly (RehearsalReport & { code: n
   return {
     fault,
     runs: reports.length,
-    passed: reports.filter((r) => r.code === 0 && r.verdict.ok).length,
+    // green-differs passes by failing: the shadow gate must stop it (exit 1, its expected outcome met)
+    passed: reports.filter((r) => (r.code === 0 && r.verdict.ok) || (r.code === 1 && r.verdict.expectedOutcome?.met === true)).length,
     failedTotal: reports.reduce((a, r) => a + r.requests.failed, 0),
     failedWorst: Math.max(0, ...reports.map((r) => r.requests.failed)),
     apartTotal: reports.reduce((a, r) => a + (r.requests.attributedToFault?.failed ?? 0), 0),

@@ -29,7 +29,8 @@ async function records(): Promise<JournalRecord[]> {
 describe('resume after kill -9', () => {
   test('a phase killed between two journaled steps finishes on re-run without redoing the first', async () => {
     const first = runFixture(60_000);
-    const deadline = Date.now() + 20_000;
+    // a tsx child compiles its import graph first: 20 s and more on a busy 2-core machine
+    const deadline = Date.now() + 90_000;
     while (!(await records()).some((r) => r.action === 'first' && r.status === 'ok')) {
       if (Date.now() > deadline) throw new Error(`the child never journaled step first:\n${first.output()}`);
       await delay(50);

@@ -41,7 +41,8 @@ function track(child: ChildProcess) {
 /** Starts the fixture and waits until it holds the lock and has journaled its first step. */
 async function holder(t: { dir: string }, mode: 'shift' | 'rollback') {
   const h = track(spawn(process.execPath, ['--import', 'tsx', fixture, path.join(t.dir, 'cutover.config.json'), mode], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }));
-  const deadline = Date.now() + 20_000;
+  // a tsx child compiles its import graph first: 20 s and more on a busy 2-core machine
+  const deadline = Date.now() + 90_000;
   while (!h.output().includes('holding')) {
     if (Date.now() > deadline || h.child.exitCode !== null) throw new Error(`the holder never got going:\n${h.output()}`);
     await delay(50);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FORWARD_MAPPING_FILE, REVERSE_MAPPING_FILE, fixtureRawConfig } from './fixture-config.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SYNTH_TIMEOUT_MS = 170_000;
 
 /**
  * Runs bin/app.ts the way `cdk synth` does (context in CDK_CONTEXT_JSON, output in CDK_OUTDIR),
@@ -18,7 +19,9 @@ function runApp(dir: string, context: Record<string, string>) {
     cwd: dir,
     env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
     encoding: 'utf8',
-    timeout: 90_000,
+    // tsx compiles the app and aws-cdk-lib loads before the synth: over a minute on a busy 2-core
+    // machine (the tests' own timeout is SYNTH_TIMEOUT_MS + 10 s)
+    timeout: SYNTH_TIMEOUT_MS,
   });
   return { status: r.status, stderr: r.stderr, outdir };
 }
@@ -50,12 +53,12 @@ describe('bin/app.ts (the cdk app)', () => {
     expect(reports).toHaveLength(4);
     const backup = readFileSync(path.join(r.outdir, reports.find((f) => f.includes('backup'))!), 'utf8');
     expect(backup).toMatch(/"AwsSolutions-S10","staging\/Backup\/BackupBucket\/[^"]*","Compliant"/);
-  });
+  }, SYNTH_TIMEOUT_MS + 10_000);
 
   test('fails if -c env= is unknown: exit 2, ENV_UNKNOWN and the known environments on stderr', () => {
     const r = runApp(dir, { env: 'qa', config: 'cutover.config.json' });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('ENV_UNKNOWN');
     expect(r.stderr).toContain('staging, prod, byo, lab');
-  });
+  }, SYNTH_TIMEOUT_MS + 10_000);
 });
