@@ -12,7 +12,7 @@
  */
 import http from 'node:http';
 import os from 'node:os';
-import { RouterClient } from '../lib/router/router-client.ts';
+import { RouterClient } from '../lib/platform/router-client.ts';
 import { startWeightedRouter } from '../lib/router/weighted-router.ts';
 import { quantile, round3, startBenchUpstream, timedRequest } from './router-upstream.ts';
 

@@ -23,7 +23,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
-import { RouterClient } from '../lib/router/router-client.ts';
+import { RouterClient } from '../lib/platform/router-client.ts';
 import { meanDifference, medianDifference, pooledQuantileDifferences, type Interval } from './paired-bootstrap.ts';
 import { quantile, round3, startBenchUpstream, timedRequest } from './router-upstream.ts';
 

@@ -9,7 +9,7 @@
  */
 import http from 'node:http';
 import os from 'node:os';
-import { RouterClient } from '../lib/router/router-client.ts';
+import { RouterClient } from '../lib/platform/router-client.ts';
 import { startWeightedRouter } from '../lib/router/weighted-router.ts';
 import { runRollback } from '../lib/traffic/rollback.ts';
 import { switchPhase } from '../lib/traffic/switch-phase.ts';

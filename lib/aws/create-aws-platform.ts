@@ -7,7 +7,7 @@ import { MysqlInspector } from '../engines/mysql/mysql-inspector.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { AssessReport, Inspector, Platform, ValidateOptions, ValidationReport, Validator } from '../platform/roles.ts';
-import { RouterClient } from '../router/router-client.ts';
+import { RouterClient } from '../platform/router-client.ts';
 import type { AwsAdapterOptions } from './adapter-options.ts';
 import { CloudWatchGates } from './cloudwatch-gates.ts';
 import { AlbRouter } from './alb-router.ts';

@@ -85,7 +85,7 @@ async function assemble(
 ): Promise<Platform> {
   const { inspector, snapshotter, forward, reverse, validator, fence, sequences, cleaner, throttler } = roles;
   const router = env.router
-    ? await role<TrafficRouter>('../router/router-client.ts', 'RouterClient', 'the router client', (C) => new (C as AnyCtor<TrafficRouter>)(env.router!.adminUrl))
+    ? await role<TrafficRouter>('./router-client.ts', 'RouterClient', 'the router client', (C) => new (C as AnyCtor<TrafficRouter>)(env.router!.adminUrl))
     : unavailableRole<TrafficRouter>(
         new CutoverError('NOT_SUPPORTED', `environment ${env.name} has no router configured, so traffic cannot be read or moved`, {
           fix: `set environments.${env.name}.router.adminUrl in ${env.configFile} (the rehearsal starts one)`,

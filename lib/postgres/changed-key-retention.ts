@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type pg from 'pg';
-import { processAlive, processStartMark } from '../replication/status-file.ts';
+import { processAlive, processStartMark } from '../platform/process-liveness.ts';
 
 /**
  * How much of `_cutover.changed_key_log` (the source keys the forward worker applied, read by the

@@ -2,7 +2,7 @@ import type { PacingConfig } from '../config/common-schema.ts';
 import { engineOfUrl } from '../engines/engine-of-url.ts';
 import type { Output } from '../output/output.ts';
 import type { TrafficRouter } from '../platform/roles.ts';
-import { RouterClient } from '../router/router-client.ts';
+import { RouterClient } from '../platform/router-client.ts';
 import { RouterAndSessionProbe } from '../throttle/source-health.ts';
 import { SourceThrottler } from '../throttle/source-throttler.ts';
 

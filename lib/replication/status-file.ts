@@ -3,6 +3,9 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReplicationStatus } from '../platform/roles.ts';
 
+/** Re-exported for the local control plane's callers; it lives in a neutral file so engines may use it too. */
+export { processAlive, processStartMark } from '../platform/process-liveness.ts';
+
 /** What the worker writes every heartbeat; `replicate status` reads it. */
 export interface WorkerStatusFile extends ReplicationStatus {
   readonly stream: string;
@@ -45,34 +48,6 @@ export async function writeStatusFileAsync(file: string, status: WorkerStatusFil
 export function readStatusFile(file: string): WorkerStatusFile | null {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as WorkerStatusFile;
-  } catch {
-    return null;
-  }
-}
-
-export function processAlive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    // a killed child not yet reaped by its parent is a zombie: dead for our purposes
-    try {
-      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    } catch {
-      return true;
-    }
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * When process `pid` started, as the kernel counts it (Linux: clock ticks since boot, from
- * /proc/PID/stat), so a pid reused by a later process is told apart; null where unknown.
- */
-export function processStartMark(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
   } catch {
     return null;
   }

@@ -1,4 +1,4 @@
-import { RouterClient } from '../../lib/router/router-client.ts';
+import { RouterClient } from '../../lib/platform/router-client.ts';
 import { startWeightedRouter, type RunningWeightedRouter, type WeightedRouterOptions } from '../../lib/router/weighted-router.ts';
 import { startTinyUpstream, type TinyUpstream } from './tiny-upstream.ts';
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { CutoverError } from '../../lib/errors.ts';
-import { RouterClient } from '../../lib/router/router-client.ts';
+import { RouterClient } from '../../lib/platform/router-client.ts';
 import type { RunningWeightedRouter } from '../../lib/router/weighted-router.ts';
 import { startWeightedRouter } from '../../lib/router/weighted-router.ts';
 import { startTinyUpstream, type TinyUpstream } from './tiny-upstream.ts';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pacingSchema, type PacingConfig } from '../../lib/config/common-schema.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import type { SourceHealth } from '../../lib/platform/roles.ts';
-import { RouterClient } from '../../lib/router/router-client.ts';
+import { RouterClient } from '../../lib/platform/router-client.ts';
 import { startWeightedRouter, type RunningWeightedRouter } from '../../lib/router/weighted-router.ts';
 import { RouterAndSessionProbe, type SourceHealthProbe } from '../../lib/throttle/source-health.ts';
 import { SourceThrottler } from '../../lib/throttle/source-throttler.ts';

@@ -3,7 +3,7 @@ import type { ResolvedEnvironment } from '../../lib/config/load.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { planRollback, runRollback } from '../../lib/traffic/rollback.ts';
-import { RouterClient } from '../../lib/router/router-client.ts';
+import { RouterClient } from '../../lib/platform/router-client.ts';
 import { shadowPhase } from '../../lib/traffic/shadow-phase.ts';
 import { startRouterRig, type RouterRig } from '../router/router-rig.ts';
 import { fakePlatform } from './fakes/fake-platform.ts';

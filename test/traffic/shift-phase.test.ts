@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import type { RouterClient } from '../../lib/router/router-client.ts';
+import type { RouterClient } from '../../lib/platform/router-client.ts';
 import type { RunningWeightedRouter } from '../../lib/router/weighted-router.ts';
 import { shiftPauseFile, shiftPhase, shiftRunningFile } from '../../lib/traffic/shift-phase.ts';
 import type { TinyUpstream } from '../router/tiny-upstream.ts';

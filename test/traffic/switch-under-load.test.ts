@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { RouterClient } from '../../lib/router/router-client.ts';
+import type { RouterClient } from '../../lib/platform/router-client.ts';
 import type { RunningWeightedRouter } from '../../lib/router/weighted-router.ts';
 import { bakePhase } from '../../lib/traffic/bake-phase.ts';
 import { finalizePhase } from '../../lib/traffic/finalize-phase.ts';
