@@ -22,6 +22,8 @@ export interface RehearsalConfigInput {
   readonly shiftSteps?: readonly number[];
   /** @default 10 */
   readonly minRequests?: number;
+  /** @default 5 */
+  readonly maxP99RatioToBlue?: number;
   /** Shadow phase length, seconds; 0 skips the phase (`shadow.skip`, with the reason). @default 8 */
   readonly shadowSeconds?: number;
   /** Percent of reads mirrored in the shadow phase. @default 25 */
@@ -70,7 +72,7 @@ export function buildRehearsalConfig(i: RehearsalConfigInput): CutoverConfigInpu
           ...(i.shadowSeconds === 0 ? { skip: { reason: 'this rehearsal was run with shadowSeconds 0: its fault scenario is not about the shadow comparison' } } : {}),
         },
         shift: { steps: [...(i.shiftSteps ?? [1, 10, 50, 100])], bakeSeconds: i.shiftBakeSeconds },
-        gates: { maxErrorRatio: 0.05, maxP99RatioToBlue: 5, maxLagMs: 2000, maxValidationAgeSeconds: 3600, minRequests: i.minRequests ?? 10 },
+        gates: { maxErrorRatio: 0.05, maxP99RatioToBlue: i.maxP99RatioToBlue ?? 5, maxLagMs: 2000, maxValidationAgeSeconds: 3600, minRequests: i.minRequests ?? 10 },
         switch: { catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 },
         bake: { seconds: i.bakeSeconds },
         assess: { checks: legacy === 'mysql' ? CAINIAO_MYSQL_QUALITY_CHECKS : CAINIAO_QUALITY_CHECKS },

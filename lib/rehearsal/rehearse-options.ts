@@ -44,6 +44,8 @@ export interface RehearseOptions {
   readonly shadowPercent?: number;
   /** Green requests a gate window needs before it can pass (gates.minRequests). @default 10 */
   readonly minRequests?: number;
+  /** Green p99 allowed over blue's in the gates (gates.maxP99RatioToBlue). @default 5 */
+  readonly maxP99RatioToBlue?: number;
   /** Where snapshots go: a folder, or an S3-compatible server on loopback (the S3 client path). @default 'folder' */
   readonly backupStore?: 'folder' | 's3';
   /** The engine of the legacy cainiao (blue): `postgres` (embedded), or `mariadb` (the machine's MariaDB/MySQL server). @default 'postgres' */

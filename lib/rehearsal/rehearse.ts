@@ -101,6 +101,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       shiftSteps: options.shiftSteps,
       s3: s3 && { endpoint: s3.endpoint, bucket: s3.bucket },
       minRequests: options.minRequests,
+      maxP99RatioToBlue: options.maxP99RatioToBlue,
       shadowSeconds: options.shadowSeconds,
       shadowPercent: options.shadowPercent,
       smoke: demo.summary.smoke,
