@@ -17,6 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { RehearsalReport } from '../lib/rehearsal/report.ts';
+import { benchArgs } from './bench-args.ts';
 
 const args = process.argv.slice(2);
 
@@ -43,17 +44,7 @@ if (args[0] === '--child') {
 }
 
 function main(): void {
-  const value = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-  const num = (name: string, d: number) => {
-    const v = value(name);
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) {
-      console.error(`${name} must be a whole number >= 1, got ${v}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const { value, count: num } = benchArgs(args);
   const runs = num('--runs', 2);
   const orders = num('--orders', 5000);
   const rate = num('--rate', 100);

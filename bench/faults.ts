@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FAULTS } from '../lib/rehearsal/rehearse-options.ts';
 import type { RehearsalReport } from '../lib/rehearsal/report.ts';
+import { benchArgs } from './bench-args.ts';
 
 // above the top-level await below: main() reads it
 const TABLE_HEAD = ['scenario', 'runs ok', 'failed (worst)', 'apart', 'missing', 'mismatched', 'hold p50/p99 ms', 'rollback s (max)', 'failure reasons'];
@@ -41,17 +42,7 @@ if (args[0] === '--child') {
 }
 
 async function main(): Promise<void> {
-  const value = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-  const num = (name: string, d: number) => {
-    const v = value(name);
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) {
-      console.error(`${name} must be a whole number >= 1, got ${v}`);
-      process.exit(2);
-    }
-    return n;
-  };
+  const { value, count: num } = benchArgs(args);
   const runs = num('--runs', 10);
   const orders = num('--orders', 5000);
   const rate = num('--rate', 200);

@@ -6,23 +6,13 @@
  * Seeded, so a run's interval is reproducible from its figures.
  */
 
+import { SeededRandom } from '../lib/demo/seeded-random.ts';
+
 export interface Interval {
   readonly estimate: number;
   /** 2.5 % and 97.5 % quantiles of the bootstrap distribution (a 95 % interval). */
   readonly lo: number;
   readonly hi: number;
-}
-
-/** mulberry32: a small seeded generator (reproducible resamples; not for anything secret). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function quantileSorted(s: Float64Array, q: number): number {
@@ -55,7 +45,8 @@ export function pooledQuantileDifferences(rounds: readonly { readonly off: reado
   };
   const all = rounds.map((_, i) => i);
   const estimate = differences(all);
-  const random = seeded(seed);
+  const rng = new SeededRandom(seed);
+  const random = () => rng.next();
   const out: number[][] = qs.map(() => []);
   for (let d = 0; d < draws; d++) {
     const got = differences(all.map(() => Math.floor(random() * rounds.length)));
@@ -87,7 +78,8 @@ export function medianDifference(differences: readonly number[], draws = 2000, s
 }
 
 function centerDifference(differences: readonly number[], center: (xs: readonly number[]) => number, draws: number, seed: number): Interval {
-  const random = seeded(seed);
+  const rng = new SeededRandom(seed);
+  const random = () => rng.next();
   const out: number[] = [];
   for (let d = 0; d < draws; d++) out.push(center(differences.map(() => differences[Math.floor(random() * differences.length)]!)));
   return percentileInterval(center(differences), out);
