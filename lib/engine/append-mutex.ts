@@ -1,4 +1,5 @@
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CutoverError } from '../errors.ts';
 import { currentOperator, isProvablyDead } from './operator.ts';
@@ -14,41 +15,46 @@ const ABANDONED_AFTER_MS = 30_000;
 export async function withAppendMutex<T>(mutexFile: string, fn: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
   const me = currentOperator();
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const fd = openSync(mutexFile, 'wx');
+  // the holder's identity is written to a file of its own first and then linked into place, so
+  // the mutex file names its holder from the instant it exists: a holder killed between creating
+  // the file and writing it had left an empty file, judged only by its age (30 s), and the next
+  // command waited 10 s and failed with LOCKED (a rehearsal's operator-dies-in-switch)
+  const pending = `${mutexFile}.${me.pid}-${randomBytes(4).toString('hex')}.pending`;
+  writeFileSync(pending, JSON.stringify({ pid: me.pid, host: me.host }));
+  try {
+    for (;;) {
       try {
-        writeSync(fd, JSON.stringify({ pid: me.pid, host: me.host }));
-      } finally {
-        closeSync(fd);
-      }
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (abandoned(mutexFile)) {
-        try {
-          unlinkSync(mutexFile);
-        } catch {
-          // someone else removed it first
+        linkSync(pending, mutexFile);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (abandoned(mutexFile)) {
+          unlinkQuietly(mutexFile); // someone else may have removed it first
+          continue;
         }
-        continue;
+        if (Date.now() > deadline) {
+          throw new CutoverError('LOCKED', `journal append mutex ${mutexFile} stayed held for ${timeoutMs} ms`, {
+            fix: `if no cutover command is running, delete ${mutexFile}`,
+          });
+        }
+        await delay(5 + Math.random() * 15);
       }
-      if (Date.now() > deadline) {
-        throw new CutoverError('LOCKED', `journal append mutex ${mutexFile} stayed held for ${timeoutMs} ms`, {
-          fix: `if no cutover command is running, delete ${mutexFile}`,
-        });
-      }
-      await delay(5 + Math.random() * 15);
     }
+  } finally {
+    unlinkQuietly(pending);
   }
   try {
     return await fn();
   } finally {
-    try {
-      unlinkSync(mutexFile);
-    } catch {
-      // already gone: nothing to release
-    }
+    unlinkQuietly(mutexFile);
+  }
+}
+
+function unlinkQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // already gone
   }
 }
 
@@ -57,7 +63,7 @@ function abandoned(mutexFile: string): boolean {
     const holder = JSON.parse(readFileSync(mutexFile, 'utf8')) as { pid: number; host: string };
     if (isProvablyDead(holder)) return true;
   } catch {
-    // half-written by a process killed between open and write: judge by age
+    // not a holder's identity (a file left by an older kit, or damaged): judge by age
   }
   try {
     return Date.now() - statSync(mutexFile).mtimeMs > ABANDONED_AFTER_MS;

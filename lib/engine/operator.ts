@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { processAlive } from '../platform/process-liveness.ts';
 
 /** Who is running this command, as journal and lock records name them. */
 export interface OperatorIdentity {
@@ -25,10 +26,6 @@ export function currentOperator(): OperatorIdentity {
  */
 export function isProvablyDead(holder: { host: string; pid: number }): boolean {
   if (holder.host !== os.hostname()) return false;
-  try {
-    process.kill(holder.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  // a killed child its parent has not reaped yet is a zombie: dead, though kill(pid, 0) succeeds
+  return !processAlive(holder.pid);
 }

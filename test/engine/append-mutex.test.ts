@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, test } from 'vitest';
+import { withAppendMutex } from '../../lib/engine/append-mutex.ts';
+import { processAlive } from '../../lib/platform/process-liveness.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const fixture = path.join(repoRoot, 'test/engine/fixtures/append-mutex-churn.ts');
+
+describe('the journal append mutex between processes', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-append-mutex-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('its file names the holder from the instant it exists; a holder killed -9 mid-churn is taken over at once', async () => {
+    const mutexFile = path.join(dir, 'journal.jsonl.append-lock');
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, mutexFile], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      // a tsx child compiles its import graph first: slow on a busy machine
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the churning child never got going')), 90_000);
+        child.stdout!.once('data', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`the churning child exited with ${code}`)));
+      });
+      // read the file while the child takes and releases it thousands of times: an empty or
+      // half-written file is exactly what a holder killed at that instant leaves behind
+      let seen = 0;
+      const unnamed: string[] = [];
+      const until = Date.now() + 1_500;
+      while (Date.now() < until) {
+        let text: string;
+        try {
+          text = readFileSync(mutexFile, 'utf8');
+        } catch {
+          continue; // released at that instant
+        }
+        seen++;
+        try {
+          expect(JSON.parse(text)).toMatchObject({ pid: child.pid });
+        } catch {
+          unnamed.push(JSON.stringify(text));
+        }
+      }
+      expect(seen).toBeGreaterThan(50);
+      expect(unnamed, `${unnamed.length} of ${seen} reads found a mutex file not naming its holder`).toEqual([]);
+
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      // taken within 5 s (the call's own limit), not after the 30 s age rule for unnamed files
+      expect(await withAppendMutex(mutexFile, () => 'mine', 5_000)).toBe('mine');
+      expect(existsSync(mutexFile)).toBe(false);
+      // the holder's identity files are its own: none of ours is left behind
+      expect(readdirSync(dir).filter((f) => f.includes(`.${process.pid}-`))).toEqual([]);
+    } finally {
+      if (child.pid && processAlive(child.pid)) child.kill('SIGKILL');
+    }
+  });
+});
