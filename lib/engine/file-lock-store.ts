@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import { describeHolder } from './lock-holder.ts';
 import { isProvablyDead } from './operator.ts';
 
 /**
- * One operator per environment: `<stateDir>/lock.json`, created with `open(…, 'wx')` so that of
+ * One operator per environment: `<stateDir>/lock.json`, created by `link(2)` (fails if it exists) so that of
  * two commands started at once exactly one wins. The file names the holder (operator, host, pid,
  * command, since). A holder is provably dead only when it ran on this host and its pid is gone;
  * only then may `takeOverStale` (rollback, resume) or `force` take the lock. `force` also takes a
@@ -27,22 +28,33 @@ export class FileLockStore implements LockStore {
   async acquire(holder: LockHolder, options: LockAcquireOptions = {}): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
       mkdirSync(path.dirname(this.file), { recursive: true });
+      // written whole to a file of its own, then linked into place: the lock names its holder from
+      // the instant it exists (created empty and then written, a holder killed in between left a
+      // nameless lock the next command could not judge; see append-mutex.ts)
+      const pending = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}.pending`;
+      const fd = openSync(pending, 'w');
       try {
-        const fd = openSync(this.file, 'wx');
-        try {
-          writeSync(fd, JSON.stringify(holder, null, 2) + '\n');
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
+        writeSync(fd, JSON.stringify(holder, null, 2) + '\n');
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      try {
+        linkSync(pending, this.file);
         this.held = holder;
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      } finally {
+        try {
+          unlinkSync(pending);
+        } catch {
+          // already gone
+        }
       }
       const current = this.read();
       if (!current) {
-        // half-written by a process killed between create and write; give a live writer a moment
+        // not a holder's identity (left by an older kit, or damaged); give a live writer a moment
         if (this.ageMs() > 5_000) this.takeAway(null);
         continue;
       }

@@ -5,18 +5,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { withAppendMutex } from '../../lib/engine/append-mutex.ts';
+import { FileLockStore } from '../../lib/engine/file-lock-store.ts';
+import { currentOperator } from '../../lib/engine/operator.ts';
 import { processAlive } from '../../lib/platform/process-liveness.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixture = path.join(repoRoot, 'test/engine/fixtures/append-mutex-churn.ts');
 
-describe('the journal append mutex between processes', () => {
+describe('the journal append mutex and the operator lock between processes', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-append-mutex-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('its file names the holder from the instant it exists; a holder killed -9 mid-churn is taken over at once', async () => {
-    const mutexFile = path.join(dir, 'journal.jsonl.append-lock');
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, mutexFile], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  test.each(['mutex', 'lock'] as const)('the %s file names its holder from the instant it exists; a holder killed -9 mid-churn is taken over at once', async (kind) => {
+    const mutexFile = path.join(dir, kind === 'mutex' ? 'journal.jsonl.append-lock' : 'lock.json');
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, mutexFile, kind], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       // a tsx child compiles its import graph first: slow on a busy machine
       await new Promise<void>((resolve, reject) => {
@@ -52,7 +54,14 @@ describe('the journal append mutex between processes', () => {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       // taken within 5 s (the call's own limit), not after the 30 s age rule for unnamed files
-      expect(await withAppendMutex(mutexFile, () => 'mine', 5_000)).toBe('mine');
+      if (kind === 'mutex') {
+        expect(await withAppendMutex(mutexFile, () => 'mine', 5_000)).toBe('mine');
+      } else {
+        // rollback and resume take over a provably dead holder's lock; an unnamed one they could not judge
+        const lock = new FileLockStore(mutexFile);
+        await lock.acquire({ ...currentOperator(), command: 'test', since: new Date().toISOString() }, { takeOverStale: true });
+        await lock.release();
+      }
       expect(existsSync(mutexFile)).toBe(false);
       // the holder's identity files are its own: none of ours is left behind
       expect(readdirSync(dir).filter((f) => f.includes(`.${process.pid}-`))).toEqual([]);
