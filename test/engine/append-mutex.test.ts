@@ -33,8 +33,9 @@ describe('the journal append mutex and the operator lock between processes', () 
       // half-written file is exactly what a holder killed at that instant leaves behind
       let seen = 0;
       const unnamed: string[] = [];
-      const until = Date.now() + 1_500;
-      while (Date.now() < until) {
+      // until 200 sightings (an unnamed file showed in 1.7-42 % of reads before the fix), at most 10 s
+      const until = Date.now() + 10_000;
+      while (seen < 200 && Date.now() < until) {
         let text: string;
         try {
           text = readFileSync(mutexFile, 'utf8');
@@ -48,7 +49,7 @@ describe('the journal append mutex and the operator lock between processes', () 
           unnamed.push(JSON.stringify(text));
         }
       }
-      expect(seen).toBeGreaterThan(50);
+      expect(seen).toBeGreaterThanOrEqual(10);
       expect(unnamed, `${unnamed.length} of ${seen} reads found a mutex file not naming its holder`).toEqual([]);
 
       child.kill('SIGKILL');
