@@ -64,6 +64,7 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-2000)));
   child.stdout!.resume();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.on('error', () => {}); // a failed send is answered by its callback, a death by 'exit'
   const died = (what: string) =>
     new CutoverError('INTERNAL', `the demo business process (${child.pid}) ${what}${stderr.trim() ? `: ${stderr.trim()}` : ''}`, {
       fix: 'see its output above; a rehearsal does not resume: run it again',
@@ -98,7 +99,14 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      child.send({ type: 'call', id, call: c } satisfies DemoParentMessage);
+      // with a callback a failed send (EPIPE: the process went away between the connected check
+      // and the write, e.g. during Ctrl-C) rejects this call instead of throwing an unhandled
+      // 'error' event that ended the rehearsal with exit 1 instead of 130
+      child.send({ type: 'call', id, call: c } satisfies DemoParentMessage, (err) => {
+        if (!err) return;
+        pending.delete(id);
+        reject(died(`could not be reached (${err.message})`));
+      });
     });
   };
   const stop = async () => {
@@ -114,7 +122,9 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
     const started = await new Promise<Extract<DemoChildMessage, { type: 'ready' }>>((resolve, reject) => {
       ready = resolve;
       failed = reject;
-      child.send({ type: 'start', options: { ...options, outMode: out.mode } } satisfies DemoParentMessage);
+      child.send({ type: 'start', options: { ...options, outMode: out.mode } } satisfies DemoParentMessage, (err) => {
+        if (err) reject(died(`could not be reached (${err.message})`));
+      });
     });
     failed = null;
     const greenPid = started.greenPid;
