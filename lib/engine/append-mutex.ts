@@ -1,7 +1,7 @@
-import { linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CutoverError } from '../errors.ts';
+import { createWhole } from './create-whole.ts';
 import { currentOperator, isProvablyDead } from './operator.ts';
 
 /** A mutex file is never held longer than one append; older than this it is abandoned. */
@@ -15,33 +15,18 @@ const ABANDONED_AFTER_MS = 30_000;
 export async function withAppendMutex<T>(mutexFile: string, fn: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
   const me = currentOperator();
   const deadline = Date.now() + timeoutMs;
-  // the holder's identity is written to a file of its own first and then linked into place, so
-  // the mutex file names its holder from the instant it exists: a holder killed between creating
-  // the file and writing it had left an empty file, judged only by its age (30 s), and the next
-  // command waited 10 s and failed with LOCKED (a rehearsal's operator-dies-in-switch)
-  const pending = `${mutexFile}.${me.pid}-${randomBytes(4).toString('hex')}.pending`;
-  writeFileSync(pending, JSON.stringify({ pid: me.pid, host: me.host }));
-  try {
-    for (;;) {
-      try {
-        linkSync(pending, mutexFile);
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        if (abandoned(mutexFile)) {
-          unlinkQuietly(mutexFile); // someone else may have removed it first
-          continue;
-        }
-        if (Date.now() > deadline) {
-          throw new CutoverError('LOCKED', `journal append mutex ${mutexFile} stayed held for ${timeoutMs} ms`, {
-            fix: `if no cutover command is running, delete ${mutexFile}`,
-          });
-        }
-        await delay(5 + Math.random() * 15);
-      }
+  const identity = JSON.stringify({ pid: me.pid, host: me.host });
+  while (!createWhole(mutexFile, identity)) {
+    if (abandoned(mutexFile)) {
+      unlinkQuietly(mutexFile); // someone else may have removed it first
+      continue;
     }
-  } finally {
-    unlinkQuietly(pending);
+    if (Date.now() > deadline) {
+      throw new CutoverError('LOCKED', `journal append mutex ${mutexFile} stayed held for ${timeoutMs} ms`, {
+        fix: `if no cutover command is running, delete ${mutexFile}`,
+      });
+    }
+    await delay(5 + Math.random() * 15);
   }
   try {
     return await fn();

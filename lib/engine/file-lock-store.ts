@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CutoverError } from '../errors.ts';
 import type { LockAcquireOptions, LockHolder, LockStore } from './journal-store.ts';
 import { describeHolder } from './lock-holder.ts';
+import { createWhole } from './create-whole.ts';
 import { isProvablyDead } from './operator.ts';
 
 /**
@@ -28,29 +28,9 @@ export class FileLockStore implements LockStore {
   async acquire(holder: LockHolder, options: LockAcquireOptions = {}): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
       mkdirSync(path.dirname(this.file), { recursive: true });
-      // written whole to a file of its own, then linked into place: the lock names its holder from
-      // the instant it exists (created empty and then written, a holder killed in between left a
-      // nameless lock the next command could not judge; see append-mutex.ts)
-      const pending = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}.pending`;
-      const fd = openSync(pending, 'w');
-      try {
-        writeSync(fd, JSON.stringify(holder, null, 2) + '\n');
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      try {
-        linkSync(pending, this.file);
+      if (createWhole(this.file, JSON.stringify(holder, null, 2) + '\n')) {
         this.held = holder;
         return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      } finally {
-        try {
-          unlinkSync(pending);
-        } catch {
-          // already gone
-        }
       }
       const current = this.read();
       if (!current) {
