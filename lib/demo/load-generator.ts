@@ -3,6 +3,7 @@ import { isCanonicalOrder, type CanonicalOrder } from './canonical-order.ts';
 import { Ledger } from './ledger.ts';
 import { SeededRandom } from './seeded-random.ts';
 import { CutoverError } from '../errors.ts';
+import { upstreamAgent } from '../router/upstream-agent.ts';
 
 /**
  * Open-loop load against a base URL (the router): requests start at `rate` per second whether
@@ -121,7 +122,8 @@ export function startLoad(options: LoadOptions): LoadRun {
   if (problems.length) throw new CutoverError('USAGE', 'invalid load generator options', { problems, fix: 'pass the ids from seedCainiao(...).ids and a positive rate' });
 
   const base = new URL(options.baseUrl);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  // idle connections close before the router's own keep-alive close can meet a request (upstream-agent.ts)
+  const agent = upstreamAgent({ maxSockets: 512 });
   const rng = new SeededRandom(options.seed ?? 7);
   const ledger = new Ledger();
   const ready: { id: number; next: Step }[] = [];
