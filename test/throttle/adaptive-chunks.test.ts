@@ -34,6 +34,10 @@ describe('chunks sized to pacing.chunkTargetMs on real servers', () => {
   afterAll(async () => {
     await Promise.all([source?.dispose(), target?.dispose()]);
   });
+  const healthyThrottler = () => {
+    const healthy: SourceHealth = { blueP99Ms: 20, blueRequests: 100, activeSessions: 0, probeMs: 1 };
+    return new SourceThrottler(env.pacing, { caveat: null, sample: async () => healthy, close: async () => {} }, new RecordingOutput());
+  };
 
   test('the full load reads each planned chunk in slices of at most maxChunkRows, each committed: stopped mid-chunk, it resumes there and copies every row once', async () => {
     // each slice's COPY waits 30 ms on the target, so the stop lands inside a planned chunk
@@ -84,8 +88,7 @@ describe('chunks sized to pacing.chunkTargetMs on real servers', () => {
   test('the validation hashes many small chunks, compares every row, and finds a missing and a changed row', async () => {
     // the full load above left the target equal: now one row goes missing and one differs
     await sql(target.url, `delete from items where id = 1234; update "Bestellung" set "备注" = 'changed' where id = 777`);
-    const healthy: SourceHealth = { blueP99Ms: 20, blueRequests: 100, activeSessions: 0, probeMs: 1 };
-    const throttler = new SourceThrottler(env.pacing, { caveat: null, sample: async () => healthy, close: async () => {} }, new RecordingOutput());
+    const throttler = healthyThrottler();
     const out = new RecordingOutput();
     const report = await new PostgresValidator(env, out, undefined, { throttler }).validate();
     expect(report.equal).toBe(false);
@@ -103,5 +106,26 @@ describe('chunks sized to pacing.chunkTargetMs on real servers', () => {
     const progress = out.progressUpdates.filter((p) => p.topic === 'validate');
     expect(progress.at(-1)).toMatchObject({ unit: 'buckets', done: progress.at(-1)!.total, figures: { eta: expect.any(String) } });
     expect(progress.some((p) => Number(p.figures?.['chunk rows']) <= 60)).toBe(true);
+  }, 120_000);
+
+  test('stopped half-way, it resumes after its finished chunks (checkpointed by first bucket) and still compares every row once', async () => {
+    const controller = new AbortController();
+    class StopAfter20 extends RecordingOutput {
+      override progress(update: Parameters<RecordingOutput['progress']>[0]): void {
+        super.progress(update);
+        if (update.topic === 'validate' && this.progressUpdates.length >= 20) controller.abort();
+      }
+    }
+    await expect(new PostgresValidator(env, new StopAfter20(), undefined, { throttler: healthyThrottler() }).validate({ signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    const out = new RecordingOutput();
+    const report = await new PostgresValidator(env, out, undefined, { throttler: healthyThrottler() }).validate();
+    expect(out.text()).toMatch(/resuming the validation started .* \((2\d|[3-9]\d|\d{3,}) chunk\(s\) already compared\)/);
+    const figures = report.figures as typeof report.figures & { resumedChunks: number };
+    expect(figures.resumedChunks).toBeGreaterThanOrEqual(20);
+    expect(figures.resumedChunks).toBeLessThan(report.figures.chunks);
+    expect(report.figures.rowsCompared).toBe(ITEMS + ORDERS + ITEMS - 1 + ORDERS);
+    const items = report.tables.find((t) => t.source.includes('items'))!;
+    expect(items).toMatchObject({ sourceRows: ITEMS, targetRows: ITEMS - 1, missing: [{ id: 1234 }] });
+    expect(report.tables.find((t) => t.source.includes('Bestellung'))!.different).toEqual([{ Region: expect.any(String), id: 777 }]);
   }, 120_000);
 });
