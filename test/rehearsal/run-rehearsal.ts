@@ -32,10 +32,12 @@ export async function runSmallRehearsal(
   // is the slowest one alone) against blue's p90, at the rehearsal's 5x (lib/traffic/gates.ts).
   const code = await rehearse({ orders: 400, rate: 50, seed: 7, fault, reportJson, dir, shiftBakeSeconds: 1, bakeSeconds: 1, shiftSteps: [100], minRequests: 5, shadowSeconds: 0, backupStore, serverTemplate, ...overrides }, out);
   if (code !== 0) {
-    const { failures, ...counts } = JSON.parse(readFileSync(reportJson, 'utf8')).requests as RehearsalReport['requests'];
+    const { failures, firstFailuresByReason, ...counts } = JSON.parse(readFileSync(reportJson, 'utf8')).requests as RehearsalReport['requests'];
+    // where each reason's burst began, one line each (the report keeps the first 20 of each)
+    const began = Object.entries(firstFailuresByReason ?? {}).map(([reason, list]) => `${reason} first: ${JSON.stringify(list[0])}`);
     // the log's tail first, the figures last: CI shows only the end of its output
     console.error(`rehearsal ${fault ?? 'without faults'} exited ${code}; its log's last 40 lines:\n${out.text().split('\n').slice(-40).join('\n')}`);
-    console.error(`rehearsal failed: ${JSON.stringify(counts)}; first failures: ${JSON.stringify((failures ?? []).slice(0, 5))}`);
+    console.error(`rehearsal failed: ${JSON.stringify(counts)}; last failures: ${JSON.stringify((failures ?? []).slice(-5))}\n${began.join('\n')}`);
   }
   let report: RehearsalReport;
   try {
