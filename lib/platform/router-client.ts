@@ -4,6 +4,15 @@ import type { RouterMetrics, RouterState, ShadowAnswer, ShadowFigures, ShadowMir
 /** Admin calls answer fast; a hold waits for in-flight writes (at most 5 s), hence the margin. */
 const ADMIN_TIMEOUT_MS = 30_000;
 
+/** Calls that change nothing (GET) or set a value (PUT): sent again once if their connection broke. */
+const REPEATABLE = new Set(['GET', 'PUT']);
+
+/** A pooled connection the router closed as the call went out: the call can be sent again if it is repeatable. */
+function connectionReset(err: unknown): boolean {
+  const code = (err as { cause?: { code?: string } }).cause?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
+}
+
 /**
  * `TrafficRouter` over the local weighted router's admin API (see lib/router/admin-api.ts).
  * An unreachable router is CONNECTION_FAILED naming the URL; a refused value is USAGE with the
@@ -58,14 +67,18 @@ export class RouterClient implements TrafficRouter, ShadowMirror {
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = this.base + path;
-    let res: Response;
-    try {
-      res = await fetch(url, {
+    const send = () =>
+      fetch(url, {
         method,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(ADMIN_TIMEOUT_MS),
       });
+    let res: Response;
+    try {
+      // a keep-alive connection the router closed just as this call went out (a starved process
+      // sends on it before it has read the close): a GET or PUT is sent once more, on a new one
+      res = await send().catch((err: unknown) => (REPEATABLE.has(method) && connectionReset(err) ? send() : Promise.reject(err)));
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       throw new CutoverError('CONNECTION_FAILED', `router admin API at ${this.base} is not reachable (${method} ${path}: ${cause})`, {

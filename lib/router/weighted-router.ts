@@ -38,7 +38,9 @@ export async function startWeightedRouter(options: WeightedRouterOptions): Promi
       else res.destroy();
     });
   });
-  const admin = http.createServer((req, res) => {
+  // the kit's client closes an idle connection after 4 s (undici's default): far inside this, so a
+  // starved kit never sends a call on a connection the router is closing (Node's 5 s default left 1 s)
+  const admin = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     handleAdmin(core, req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: 'INTERNAL', message: String(err) });
     });
