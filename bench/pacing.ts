@@ -22,6 +22,12 @@ import type { RehearsalReport } from '../lib/rehearsal/report.ts';
 import { benchArgs } from './bench-args.ts';
 
 const args = process.argv.slice(2);
+type Mode = 'off' | 'on';
+const PHASES = [
+  ['snapshot', 'snapshot'],
+  ['replicate', 'full load (+CDC catch-up)'],
+  ['validate', 'validate'],
+] as const;
 
 if (args[0] === '--child') {
   // child mode: one rehearsal with the options given as JSON
@@ -37,13 +43,6 @@ if (args[0] === '--child') {
 } else {
   main();
 }
-
-type Mode = 'off' | 'on';
-const PHASES = [
-  ['snapshot', 'snapshot'],
-  ['replicate', 'full load (+CDC catch-up)'],
-  ['validate', 'validate'],
-] as const;
 
 function main(): void {
   const { count: num } = benchArgs(args);
