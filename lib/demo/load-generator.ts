@@ -32,6 +32,8 @@ export interface LoadOptions {
    * flight and at most one per this many ms: a finance report, not a customer click. @default 10000
    */
   readonly reconciliationEveryMs?: number;
+  /** The first this-many failures of each reason are kept (`firstFailuresByReason`). @default 20 */
+  readonly firstFailuresPerReason?: number;
 }
 
 export interface SecondSample {
@@ -75,6 +77,11 @@ export interface LoadCounters {
   readonly failuresByReason: Record<string, number>;
   /** The last 100 failures, newest last. */
   readonly recentFailures: readonly FailureRecord[];
+  /**
+   * The first failures of each reason (at most `firstFailuresPerReason`), oldest first: where a
+   * burst began, however many came after it (`failuresByReason` has the counts).
+   */
+  readonly firstFailuresByReason: Readonly<Record<string, readonly FailureRecord[]>>;
   readonly perSecond: readonly SecondSample[];
 }
 
@@ -139,6 +146,8 @@ export function startLoad(options: LoadOptions): LoadRun {
     failuresByReason: {} as Record<string, number>,
   };
   const recentFailures: FailureRecord[] = [];
+  const firstFailuresByReason: Record<string, FailureRecord[]> = {};
+  const firstPerReason = options.firstFailuresPerReason ?? 20;
   const seconds: { requests: number; failed: number; latencies: number[] }[] = [];
   const pending = new Set<Promise<void>>();
 
@@ -167,6 +176,8 @@ export function startLoad(options: LoadOptions): LoadRun {
     };
     recentFailures.push(record);
     if (recentFailures.length > 100) recentFailures.shift();
+    const first = (firstFailuresByReason[reason] ??= []);
+    if (first.length < firstPerReason) first.push(record);
     if (failureLog.length < 20_000) failureLog.push(record);
   };
 
@@ -331,6 +342,7 @@ export function startLoad(options: LoadOptions): LoadRun {
     byStatusClass: { ...c.byStatusClass },
     failuresByReason: { ...c.failuresByReason },
     recentFailures: [...recentFailures],
+    firstFailuresByReason: Object.fromEntries(Object.entries(firstFailuresByReason).map(([reason, list]) => [reason, [...list]])),
     perSecond: seconds.map((s, t) => {
       const sorted = [...s.latencies].sort((a, b) => a - b);
       const round = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
