@@ -7,7 +7,10 @@
  * seconds, and the failure reasons seen. Goal: 0 failed and 0 missing in every run. The load
  * average is printed with the table: on a shared machine, CPU starvation shows up as timeouts.
  *
- *   npx tsx bench/faults.ts [--runs 10] [--orders 5000] [--rate 200] [--faults a,b] [--quick] [--json]
+ *   npx tsx bench/faults.ts [--runs 10] [--orders 5000] [--rate 200] [--faults a,b] [--legacy mariadb] [--quick] [--json]
+ *
+ * `--legacy mariadb` puts blue on this machine's MariaDB (`npm start -- --legacy mariadb`) and runs
+ * the faults rehearsed there: green-errors, rollback-after-switch and kill-replicator.
  *
  * `--quick` uses the test suite's short settings (one read step, 100 %, with a 1 s bake, 1 s bake,
  * gates proven on 5 requests, no shadow comparison but for green-differs: 5 s of 60 % of the
@@ -17,11 +20,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FAULTS } from '../lib/rehearsal/rehearse-options.ts';
+import { FAULTS, checkLegacy } from '../lib/rehearsal/rehearse-options.ts';
 import type { RehearsalReport } from '../lib/rehearsal/report.ts';
 import { benchArgs } from './bench-args.ts';
 
-// above the top-level await below: main() reads it
+// above the top-level await below: main() reads them
+/** The fault scenarios of a MariaDB legacy (issue 15): the server restarts are PostgreSQL's. */
+const MARIADB_FAULTS: readonly string[] = ['green-errors', 'rollback-after-switch', 'kill-replicator'];
 const TABLE_HEAD = ['scenario', 'runs ok', 'failed (worst)', 'apart', 'missing', 'mismatched', 'hold p50/p99 ms', 'rollback s (max)', 'failure reasons'];
 
 const args = process.argv.slice(2);
@@ -48,16 +53,24 @@ async function main(): Promise<void> {
   const rate = num('--rate', 200);
   const quick = args.includes('--quick');
   const json = args.includes('--json');
-  const faults = (value('--faults')?.split(',') ?? [...FAULTS]).filter(Boolean);
-  const unknown = faults.filter((f) => !(FAULTS as readonly string[]).includes(f));
+  let legacy: string;
+  try {
+    legacy = checkLegacy(value('--legacy'), undefined);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+  const known: readonly string[] = legacy === 'mariadb' ? MARIADB_FAULTS : FAULTS;
+  const faults = (value('--faults')?.split(',') ?? [...known]).filter(Boolean);
+  const unknown = faults.filter((f) => !known.includes(f));
   if (unknown.length) {
-    console.error(`unknown fault(s): ${unknown.join(', ')}; known: ${FAULTS.join(', ')}`);
+    console.error(`unknown fault(s)${legacy === 'mariadb' ? ' for --legacy mariadb' : ''}: ${unknown.join(', ')}; known: ${known.join(', ')}`);
     process.exit(2);
   }
 
   const rows: Row[] = [];
   const log = (line: string) => (json ? process.stderr : process.stdout).write(line + '\n');
-  log(`fault scenarios: ${faults.length} x ${runs} run(s), ${orders} orders, ${rate} req/s${quick ? ', quick settings' : ''}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  log(`fault scenarios: ${faults.length} x ${runs} run(s), ${orders} orders, ${rate} req/s, legacy ${legacy}${quick ? ', quick settings' : ''}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   for (const fault of faults) {
     const reports: (RehearsalReport & { code: number; seconds: number })[] = [];
     for (let i = 1; i <= runs; i++) {
@@ -70,6 +83,7 @@ async function main(): Promise<void> {
         fault,
         reportJson,
         dir,
+        legacy,
         // as test/rehearsal/run-rehearsal.ts: no shadow comparison but for the fault about it (with
         // 8 s at 25 % of 50 req/s on a busy machine, its gate is not proven and the run stops there)
         ...(quick ? { shiftBakeSeconds: 1, bakeSeconds: 1, shiftSteps: [100], minRequests: 5, ...(fault === 'green-differs' ? { shadowSeconds: 5, shadowPercent: 60 } : { shadowSeconds: 0 }) } : {}),
@@ -82,8 +96,13 @@ async function main(): Promise<void> {
         reports.push({ ...report, code: child.status ?? 3, seconds });
         log(`  ${fault} run ${i}/${runs}: exit ${child.status}, ${report.requests.failed} failed, ${report.ledger.missing} missing, ${seconds.toFixed(0)} s${report.verdict.ok ? '' : ` — ${report.verdict.reasons.join('; ')}`}`);
         if (report.requests.failed > 0) {
-          const first = (report.requests.failures ?? []).slice(0, 3).map((f) => `${f.method} ${f.path} ${f.reason}${f.upstream ? ` from ${f.upstream}` : ''}${f.message ? `: ${f.message}` : ''}`);
-          for (const line of first) log(`      e.g. ${line}`);
+          // where each reason's burst began (its first failure), with the count
+          const byReason = report.requests.firstFailuresByReason ?? {};
+          for (const [reason, list] of Object.entries(byReason)) {
+            const f = list[0]!;
+            const at = new Date(f.at).toISOString().slice(11, 23);
+            log(`      ${reason} x${report.requests.failuresByReason[reason] ?? list.length}, first at ${at}: ${f.method} ${f.path}${f.upstream ? ` from ${f.upstream}` : ''}${f.message ? `: ${f.message}` : ''}`);
+          }
         }
       } catch {
         log(`  ${fault} run ${i}/${runs}: exit ${child.status}, NO REPORT (${seconds.toFixed(0)} s): ${(child.stderr || child.stdout || '').trim().split('\n').slice(-3).join(' | ')}`);
@@ -100,7 +119,7 @@ async function main(): Promise<void> {
   }
 
   if (json) {
-    process.stdout.write(JSON.stringify({ runs, orders, rate, quick, loadAverage: os.loadavg(), scenarios: rows }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ runs, orders, rate, legacy, quick, loadAverage: os.loadavg(), scenarios: rows }, null, 2) + '\n');
   } else {
     printTable(rows);
     log(`load average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);

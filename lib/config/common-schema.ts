@@ -175,8 +175,24 @@ export const pacingSchema = z
     maxPauseMs: z.number().int().positive().default(30_000),
     /** The window of the blue p99. @default 3000 */
     windowMs: z.number().int().min(500).default(3000),
+    /**
+     * Target time of one chunk read on the source (pt-table-checksum's --chunk-time): the rows of
+     * each full-load and validation chunk adapt so a chunk takes about this long, from the rows/s of
+     * the table's last chunks (smoothed), within `minChunkRows`..`maxChunkRows`; the snapshot's
+     * COPY stream is paced in slices of this time. 0: fixed chunks (`replication.chunkRows`,
+     * `validation.chunkRows`). Only while `enabled`. @default 500
+     */
+    chunkTargetMs: z.number().int().min(0).max(60_000).default(500),
+    /** Fewest rows of an adapted chunk, and the first chunk's size (start small). @default 1000 */
+    minChunkRows: z.number().int().positive().default(1000),
+    /** Most rows of an adapted chunk. @default 100000 */
+    maxChunkRows: z.number().int().positive().default(100_000),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.minChunkRows <= p.maxChunkRows, {
+    message: 'pacing.minChunkRows must not be above pacing.maxChunkRows (e.g. minChunkRows 1000, maxChunkRows 100000)',
+    path: ['minChunkRows'],
+  });
 
 export type PacingConfig = z.output<typeof pacingSchema>;
 

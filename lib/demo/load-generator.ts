@@ -3,6 +3,7 @@ import { isCanonicalOrder, type CanonicalOrder } from './canonical-order.ts';
 import { Ledger } from './ledger.ts';
 import { SeededRandom } from './seeded-random.ts';
 import { CutoverError } from '../errors.ts';
+import { upstreamAgent } from '../router/upstream-agent.ts';
 
 /**
  * Open-loop load against a base URL (the router): requests start at `rate` per second whether
@@ -31,6 +32,8 @@ export interface LoadOptions {
    * flight and at most one per this many ms: a finance report, not a customer click. @default 10000
    */
   readonly reconciliationEveryMs?: number;
+  /** The first this-many failures of each reason are kept (`firstFailuresByReason`). @default 20 */
+  readonly firstFailuresPerReason?: number;
 }
 
 export interface SecondSample {
@@ -74,6 +77,11 @@ export interface LoadCounters {
   readonly failuresByReason: Record<string, number>;
   /** The last 100 failures, newest last. */
   readonly recentFailures: readonly FailureRecord[];
+  /**
+   * The first failures of each reason (at most `firstFailuresPerReason`), oldest first: where a
+   * burst began, however many came after it (`failuresByReason` has the counts).
+   */
+  readonly firstFailuresByReason: Readonly<Record<string, readonly FailureRecord[]>>;
   readonly perSecond: readonly SecondSample[];
 }
 
@@ -121,7 +129,8 @@ export function startLoad(options: LoadOptions): LoadRun {
   if (problems.length) throw new CutoverError('USAGE', 'invalid load generator options', { problems, fix: 'pass the ids from seedCainiao(...).ids and a positive rate' });
 
   const base = new URL(options.baseUrl);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  // idle connections close before the router's own keep-alive close can meet a request (upstream-agent.ts)
+  const agent = upstreamAgent({ maxSockets: 512 });
   const rng = new SeededRandom(options.seed ?? 7);
   const ledger = new Ledger();
   const ready: { id: number; next: Step }[] = [];
@@ -137,6 +146,8 @@ export function startLoad(options: LoadOptions): LoadRun {
     failuresByReason: {} as Record<string, number>,
   };
   const recentFailures: FailureRecord[] = [];
+  const firstFailuresByReason: Record<string, FailureRecord[]> = {};
+  const firstPerReason = options.firstFailuresPerReason ?? 20;
   const seconds: { requests: number; failed: number; latencies: number[] }[] = [];
   const pending = new Set<Promise<void>>();
 
@@ -165,6 +176,8 @@ export function startLoad(options: LoadOptions): LoadRun {
     };
     recentFailures.push(record);
     if (recentFailures.length > 100) recentFailures.shift();
+    const first = (firstFailuresByReason[reason] ??= []);
+    if (first.length < firstPerReason) first.push(record);
     if (failureLog.length < 20_000) failureLog.push(record);
   };
 
@@ -329,6 +342,7 @@ export function startLoad(options: LoadOptions): LoadRun {
     byStatusClass: { ...c.byStatusClass },
     failuresByReason: { ...c.failuresByReason },
     recentFailures: [...recentFailures],
+    firstFailuresByReason: Object.fromEntries(Object.entries(firstFailuresByReason).map(([reason, list]) => [reason, [...list]])),
     perSecond: seconds.map((s, t) => {
       const sorted = [...s.latencies].sort((a, b) => a - b);
       const round = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);

@@ -16,7 +16,7 @@ import type { TablePlan } from './table-plan.ts';
  * that sound:
  * - the baseline is the source position read BEFORE the full validation read any row: a change
  *   committed after it has a commit position at or above it;
- * - the forward worker records the source key of every change it applies in `_cutover.changed_key_log`,
+ * - the forward worker records the source key of every change it applies in `_cutover.changed_key_batch`,
  *   in the same target transaction as the change (control-schema.ts), so at the freeze, once the
  *   target applied blue's final position, the keys at or above the baseline are every row changed
  *   since (a TRUNCATE marks its whole table);
@@ -86,7 +86,7 @@ function textQuery(db: TargetQuery): TextQuery {
 /** Per forward slot: where its stream began and whether its full load is complete; null when the kit's worker keeps no record there. */
 export async function readStreams(targetDb: TargetQuery, slots: readonly string[]): Promise<{ slot: string; consistentLsn: string; complete: boolean }[] | null> {
   const query = textQuery(targetDb);
-  const [exists] = await query("select to_regclass('_cutover.changed_key_log') is not null and to_regclass('_cutover.changed_key_retention') is not null and to_regclass('_cutover.load_state') is not null");
+  const [exists] = await query("select to_regclass('_cutover.changed_key_batch') is not null and to_regclass('_cutover.changed_key_retention') is not null and to_regclass('_cutover.load_state') is not null");
   if (exists?.[0] !== 't') return null;
   const rows = await query('select slot, consistent_lsn::text, complete::text from _cutover.load_state where slot = any($1::text[])', [slots]);
   if (rows.length !== slots.length) return null;
@@ -136,11 +136,15 @@ export interface TableChanges {
 /** Keys recorded at or after `position` (`pg_lsn` text) on the given slots, per source table (`schema.table`). */
 export async function readChangedKeys(targetDb: TargetQuery, slots: readonly string[], position: string): Promise<Map<string, TableChanges>> {
   const rows = await textQuery(targetDb)(
-    // a key has a row per batch that changed it: the latest one says whether a row is left
+    // a key is there once per change: the latest one says whether a row is left (within one
+    // transaction, the later element). A batch row whose newest change is before the position has
+    // no key after it (the index on lsn); in a newer one, only the keys at or after it count.
+    // Keys compared as text[], not as the worker wrote them: one canonical text per key
     `select source_table, key::text, present::text from (
-       select distinct on (source_table, key) source_table, key, present from _cutover.changed_key_log
-        where slot = any($1::text[]) and lsn >= $2::pg_lsn
-        order by source_table, key, lsn desc) latest`,
+       select distinct on (b.source_table, u.key::text[]) b.source_table, u.key::text[] as key, u.present
+         from _cutover.changed_key_batch b, unnest(b.keys, b.present, b.lsns) with ordinality as u(key, present, lsn, n)
+        where b.slot = any($1::text[]) and b.lsn >= $2::pg_lsn and u.lsn >= $2::pg_lsn
+        order by b.source_table, u.key::text[], u.lsn desc, u.n desc) latest`,
     [slots, position],
   );
   const out = new Map<string, { keys: { key: (string | null)[]; present: boolean }[]; truncated: boolean }>();

@@ -377,7 +377,7 @@ export class CrossEngineValidator implements Validator {
    * Where a full validation starts: the source's binlog position before any row is read, the
    * forward streams it relies on, and the worker's change counters once the target applied that
    * position. Null unless the kit's forward worker streams and keeps a record of changed keys
-   * (the binlog worker writes `_cutover.changed_key_log` through the shared ChangeApplier): the
+   * (the binlog worker writes `_cutover.changed_key_batch` through the shared ChangeApplier): the
    * frozen check is then full.
    */
   private async baselineStart(targetQuery: TargetQuery): Promise<Pick<ValidationBaseline, 'position' | 'streams' | 'applied'> | null> {

@@ -62,15 +62,18 @@ export const BUCKETS_PER_CHUNK = 8;
 /** Bucket boundaries -> chunks of BUCKETS_PER_CHUNK buckets (the inner boundaries become splits). */
 export function chunkRanges(boundaries: readonly (readonly string[])[], bucketsPerChunk = BUCKETS_PER_CHUNK): KeyRange[] {
   const ranges: KeyRange[] = [];
-  for (let i = 0; i <= boundaries.length; i += bucketsPerChunk) {
-    const last = Math.min(i + bucketsPerChunk, boundaries.length + 1) - 1;
-    ranges.push({
-      lower: i === 0 ? null : boundaries[i - 1]!,
-      upper: last >= boundaries.length ? null : boundaries[last]!,
-      splits: boundaries.slice(i, last),
-    });
-  }
+  for (let i = 0; i <= boundaries.length; i += bucketsPerChunk) ranges.push(bucketsRange(boundaries, i, bucketsPerChunk));
   return ranges;
+}
+
+/** The chunk of `count` buckets from bucket `first` (of boundaries.length + 1; the first and last are open). */
+export function bucketsRange(boundaries: readonly (readonly string[])[], first: number, count: number): KeyRange {
+  const last = Math.min(first + count, boundaries.length + 1) - 1;
+  return {
+    lower: first === 0 ? null : boundaries[first - 1]!,
+    upper: last >= boundaries.length ? null : boundaries[last]!,
+    splits: boundaries.slice(first, last),
+  };
 }
 
 /** Boundaries b1..bn -> ranges (-inf, b1), [b1, b2), …, [bn, +inf). */

@@ -31,7 +31,7 @@ export class MismatchBatches {
   private pendingBuckets = 0;
 
   /**
-   * `unhashed`: the table's chunks still to hash in this run (each one reports `hashed()`);
+   * `unhashed`: the table's chunks (or buckets) still to hash in this run (each one reports `hashed(units)`);
    * `sessions`: per side, what the batches left when no scan runs any more are spread over.
    */
   constructor(
@@ -49,9 +49,9 @@ export class MismatchBatches {
     });
   }
 
-  /** One chunk fewer to hash (hashed, or failed); after the last one no batch waits to fill. */
-  hashed(): void {
-    this.unhashed--;
+  /** `units` (a chunk, or an adapted chunk's buckets) fewer to hash (hashed, or failed); after the last one no batch waits to fill. */
+  hashed(units = 1): void {
+    this.unhashed -= units;
     this.flush();
   }
 

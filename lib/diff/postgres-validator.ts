@@ -15,7 +15,7 @@ import { diffChunkRows } from './row-diff.ts';
 import { openComparisonPool, warmPool } from './comparison-pool.ts';
 import { readDeadLetterIds } from './dead-letters.ts';
 import { negotiateForm } from './form-probe.ts';
-import { BUCKETS_PER_CHUNK, chunkBoundaries, chunkRanges } from './key-chunks.ts';
+import { BUCKETS_PER_CHUNK, bucketsRange, chunkBoundaries, chunkRanges } from './key-chunks.ts';
 import { recheckRows, type LiveRecheck } from './live-recheck.ts';
 import { MismatchBatches, type ChunkFollowUp } from './mismatch-batches.ts';
 import type { FormOptions } from './normalized-form.ts';
@@ -148,7 +148,9 @@ export class PostgresValidator implements Validator {
         }
         contexts.set(plan.source, { plan, sourceDb, targetDb, form, transformer, deadLetterIds: deadLetters.get(plan.source)! });
       }
-      const fingerprint = this.fingerprint(plans, form);
+      // chunks sized to pacing.chunkTargetMs (whole buckets) checkpoint by first bucket, fixed ones by number
+      const adaptive = !options.frozen && !options.refreshBaseline && (this.options.throttler?.chunkRows('validate') ?? null) !== null;
+      const fingerprint = this.fingerprint(plans, form, adaptive);
       const whole = !options.tables?.length;
       let scope: ValidationScope | undefined;
       if (options.refreshBaseline) {
@@ -182,6 +184,7 @@ export class PostgresValidator implements Validator {
       const limiter = new TaskLimiter(concurrency);
       let boundaryRows = 0;
       const ranges = new Map<string, KeyRange[]>();
+      const bucketBoundaries = new Map<string, string[][]>();
       await Promise.all(
         plans.map((plan) =>
           limiter.run(async () => {
@@ -193,11 +196,11 @@ export class PostgresValidator implements Validator {
               checkpoint.recordBoundaries(plan.source, boundaries);
             }
             ranges.set(plan.source, chunkRanges(boundaries));
+            bucketBoundaries.set(plan.source, boundaries);
           }),
         ),
       );
 
-      const total = [...ranges.values()].reduce((n, r) => n + r.length, 0);
       let done = 0;
       let mismatchedSoFar = 0;
       let rowsSoFar = 0;
@@ -206,9 +209,25 @@ export class PostgresValidator implements Validator {
       let resumedChunks = 0;
       let recheckedChunks = 0;
       const results = new Map<string, ChunkResult[]>(plans.map((p) => [p.source, []]));
+      // adaptive: progress counts buckets (a chunk is a run of them); fixed: chunks
+      const unitsOf = (plan: TablePlan) => (adaptive ? bucketsOf(plan) : ranges.get(plan.source)!.length);
+      const bucketsOf = (plan: TablePlan) => ranges.get(plan.source)!.reduce((n, r) => n + (r.splits?.length ?? 0) + 1, 0);
+      const total = plans.reduce((n, p) => n + unitsOf(p), 0);
+      const unit = adaptive ? 'buckets' : 'chunks';
+      const finish = (plan: TablePlan, result: ChunkResult, units: number, resumed: boolean, rechecked: boolean) => {
+        if (resumed) resumedChunks++;
+        if (rechecked) recheckedChunks++;
+        results.get(plan.source)!.push(result);
+        done += units;
+        if (result.mismatched) mismatchedSoFar++;
+        rowsSoFar += result.sourceRows + result.targetRows;
+        this.out.progress({ topic: 'validate', done, total, unit, figures: { mismatched: mismatchedSoFar, 'rows/s': Math.round(rowRate.update(rowsSoFar).perSecond), eta: chunkRate.figures(done, total, unit).eta!, ...throttler?.progressFigures(`validate ${plan.source}`) } });
+      };
       const batches = new Map(
         plans.map((plan) => {
-          const unhashed = ranges.get(plan.source)!.filter((_, index) => !checkpoint.finishedChunk(plan.source, index)).length;
+          const unhashed = adaptive
+            ? bucketsOf(plan)
+            : ranges.get(plan.source)!.filter((_, index) => !checkpoint.finishedChunk(plan.source, index)).length;
           return [plan.source, new MismatchBatches(contexts.get(plan.source)!, unhashed, concurrency)];
         }),
       );
@@ -216,22 +235,18 @@ export class PostgresValidator implements Validator {
       const tasks: Promise<void>[] = [];
       for (const plan of plans) {
         const ctx = contexts.get(plan.source)!;
+        if (adaptive) {
+          tasks.push(this.compareAdaptive(ctx, bucketBoundaries.get(plan.source)!, checkpoint, lagAware, slots, throttler!, options.signal, (result, units, resumed, rechecked) => finish(plan, result, units, resumed, rechecked)));
+          continue;
+        }
         ranges.get(plan.source)!.forEach((range, index) => {
           tasks.push(
             (async () => {
-              let result = checkpoint.finishedChunk(plan.source, index);
-              if (result) resumedChunks++;
-              else {
-                const compared = await this.compareChunk(ctx, range, index, lagAware, slots, options.signal, throttler);
-                if (compared.rechecked) recheckedChunks++;
-                result = compared.result;
-                checkpoint.recordChunk(result);
-              }
-              results.get(plan.source)!.push(result);
-              done++;
-              if (result.mismatched) mismatchedSoFar++;
-              rowsSoFar += result.sourceRows + result.targetRows;
-              this.out.progress({ topic: 'validate', done, total, unit: 'chunks', figures: { mismatched: mismatchedSoFar, 'rows/s': Math.round(rowRate.update(rowsSoFar).perSecond), eta: chunkRate.figures(done, total, 'chunks').eta!, ...throttler?.progressFigures() } });
+              const resumed = checkpoint.finishedChunk(plan.source, index);
+              if (resumed) return finish(plan, resumed, 1, true, false);
+              const compared = await this.compareChunk(ctx, range, index, lagAware, slots, options.signal, throttler);
+              checkpoint.recordChunk(compared.result);
+              finish(plan, compared.result, 1, false, compared.rechecked);
             })(),
           );
         });
@@ -538,31 +553,127 @@ export class PostgresValidator implements Validator {
     signal?: AbortSignal,
     throttler?: Throttler,
   ): Promise<{ result: ChunkResult; rechecked: boolean }> {
-    const batches = slots.batches.get(ctx.plan.source)!;
     let hashes: ChunkHashes;
     try {
       hashes = await slots.hash.run(() => {
-        if (signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again: it resumes where it stopped' });
+        throwIfAborted(signal);
         return throttler ? throttler.paced('validate', () => hashChunk(ctx, range)) : hashChunk(ctx, range);
       });
     } catch (err) {
-      batches.hashed();
+      slots.batches.get(ctx.plan.source)!.hashed();
       throw err;
     }
+    return this.settleChunk(ctx, range, index, hashes, lagAware, slots, 1);
+  }
+
+  /**
+   * One table's chunks sized to `pacing.chunkTargetMs`: `validation.concurrency` readers take the
+   * next run of buckets as a hash slot frees, as many as the throttler's chunk rows for the table
+   * (at least one, at most MAX_BUCKETS_PER_CHUNK), so each chunk's size follows the rows/s of the
+   * ones before it. A chunk is checkpointed under its first bucket, with its bucket count.
+   */
+  private async compareAdaptive(
+    ctx: ChunkContext,
+    boundaries: readonly (readonly string[])[],
+    checkpoint: ValidationCheckpoint,
+    lagAware: boolean,
+    slots: ChunkSlots,
+    throttler: Throttler,
+    signal: AbortSignal | undefined,
+    finish: (result: ChunkResult, buckets: number, resumed: boolean, rechecked: boolean) => void,
+  ): Promise<void> {
+    const table = ctx.plan.source;
+    const key = `validate ${table}`;
+    const buckets = boundaries.length + 1;
+    const bucketRows = Math.max(1, Math.ceil(this.env.validation.chunkRows / BUCKETS_PER_CHUNK));
+    const batches = slots.batches.get(table)!;
+    let next = 0;
+    const settling: Promise<void>[] = [];
+    /** The next chunk to hash: finished ones (a resumed run) are replayed on the way. */
+    const take = (): { first: number; count: number } | null => {
+      for (;;) {
+        if (next >= buckets) return null;
+        const resumed = checkpoint.finishedChunk(table, next);
+        if (!resumed) break;
+        const count = resumed.buckets ?? BUCKETS_PER_CHUNK;
+        next += count;
+        batches.hashed(count);
+        finish(resumed, count, true, false);
+      }
+      const rows = throttler.chunkRows(key) ?? bucketRows * BUCKETS_PER_CHUNK;
+      const count = Math.min(buckets - next, MAX_BUCKETS_PER_CHUNK, Math.max(1, Math.round(rows / bucketRows)));
+      const first = next;
+      next += count;
+      return { first, count };
+    };
+    const reader = async () => {
+      for (;;) {
+        let picked: { first: number; count: number } | null = null;
+        let range: KeyRange | null = null;
+        let hashes: ChunkHashes | null;
+        try {
+          hashes = await slots.hash.run(async () => {
+            picked = take();
+            if (!picked) return null;
+            throwIfAborted(signal);
+            const r = bucketsRange(boundaries, picked.first, picked.count);
+            range = r;
+            return throttler.paced('validate', () => hashChunk(ctx, r), { key, rows: (h) => h.sourceRows });
+          });
+        } catch (err) {
+          const failed = picked as { count: number } | null;
+          if (failed) batches.hashed(failed.count);
+          throw err;
+        }
+        const chunk = picked as { first: number; count: number } | null;
+        if (!hashes || !chunk || !range) return;
+        const { first, count } = chunk;
+        settling.push(
+          this.settleChunk(ctx, range, first, hashes, lagAware, slots, count).then(({ result, rechecked }) => {
+            const sized = { ...result, buckets: count };
+            checkpoint.recordChunk(sized);
+            finish(sized, count, false, rechecked);
+          }),
+        );
+      }
+    };
+    const read = await Promise.allSettled(Array.from({ length: Math.max(1, this.env.validation.concurrency) }, reader));
+    // a failed run leaves buckets untaken: they count as hashed, so no follow-up waits for them
+    if (next < buckets) batches.hashed(buckets - next);
+    next = buckets;
+    const settled = await Promise.allSettled(settling);
+    const failed = [...read, ...settled].find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /**
+   * After a chunk's hashes: nothing different, or its mismatching buckets queued with other
+   * chunks' for the follow-up (`units`: what it counts for in the table's unhashed work).
+   */
+  private settleChunk(
+    ctx: ChunkContext,
+    range: KeyRange,
+    index: number,
+    hashes: ChunkHashes,
+    lagAware: boolean,
+    slots: ChunkSlots,
+    units: number,
+  ): Promise<{ result: ChunkResult; rechecked: boolean }> {
+    const batches = slots.batches.get(ctx.plan.source)!;
     const base = { table: ctx.plan.source, index, sourceRows: hashes.sourceRows, targetRows: hashes.targetRows };
     if (!hashes.mismatchedBuckets.length) {
-      batches.hashed();
+      batches.hashed(units);
       const none: RowKey[] = [];
-      return {
+      return Promise.resolve({
         result: { ...base, mismatched: false, missing: none, extra: none, different: none, deadLetter: none, samples: [], inFlight: 0, rowsFetched: hashes.rowsFetched, repair: [] },
         rechecked: false,
-      };
+      });
     }
     // queued before this chunk counts as hashed, so the table's last batch includes it; the next
     // chunks' scans go on meanwhile (a difference then costs its work, not idle scan time)
     const found = batches.resolve(range, hashes);
-    batches.hashed();
-    return this.resolveMismatch(ctx, range, hashes, base, lagAware, await found, slots);
+    batches.hashed(units);
+    return found.then((f) => this.resolveMismatch(ctx, range, hashes, base, lagAware, f, slots));
   }
 
   /** A chunk's differences as found; while replication runs, re-checked. */
@@ -612,11 +723,12 @@ export class PostgresValidator implements Validator {
   }
 
   /** Same tables, columns, normalization and chunk size = the same run (resumable). */
-  private fingerprint(plans: readonly TablePlan[], form: FormOptions): string {
+  private fingerprint(plans: readonly TablePlan[], form: FormOptions, adaptive: boolean): string {
     const shape = {
       source: describeEndpoint(this.env.source.url),
       target: describeEndpoint(this.env.target.url),
       chunkRows: this.env.validation.chunkRows,
+      ...(adaptive ? { chunking: 'adaptive' } : {}),
       form,
       tables: plans.map((p) => ({ s: p.source, t: p.target, k: p.keys, c: p.columns, f: p.filterSql, x: p.viaTransformer, o: p.collateC })),
     };
@@ -660,4 +772,11 @@ function tableDiff(plan: TablePlan, chunks: ChunkResult[]): TableDiff {
     deadLetter: chunks.flatMap((c) => c.deadLetter),
     chunks: { total: chunks.length, mismatched: chunks.filter((c) => c.mismatched).length },
   };
+}
+
+/** Adapted chunks span at most this many buckets: one hash statement has an arm per bucket. */
+const MAX_BUCKETS_PER_CHUNK = 64;
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again: it resumes where it stopped' });
 }

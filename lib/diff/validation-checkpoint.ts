@@ -20,6 +20,8 @@ export interface ChunkResult {
   readonly repair: string[];
   /** The source key of each repair statement, when the validator knows it (a rejected one becomes a dead letter). */
   readonly repairKeys?: RowKey[];
+  /** A chunk sized to `pacing.chunkTargetMs`: its buckets (`index` is its first). @default - a fixed chunk (`index` is its number) */
+  readonly buckets?: number;
 }
 
 type Line =

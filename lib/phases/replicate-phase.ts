@@ -1,5 +1,5 @@
 import type { Phase, PhaseContext, PhaseOutcome } from '../engine/phase.ts';
-import type { ReplicationStatus } from '../platform/roles.ts';
+import type { PacingFigures, ReplicationStatus } from '../platform/roles.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
 import { sourceLabel, targetLabel } from './endpoints.ts';
 import { envCommandLine } from '../engine/command-line.ts';
@@ -100,6 +100,15 @@ function showProgress(ctx: PhaseContext, s: ReplicationStatus, rate: ProgressRat
       'rows/s': Math.round(s.appliedRowsPerSec),
       // the ETA of the full load, at the rate of the last seconds (the worker's own figure is over 5 s)
       ...(s.phase === 'full-load' && total !== undefined ? { eta: rate.figures(done, total).eta! } : {}),
+      // the full load's pacing so far: its chunk size (adapted to pacing.chunkTargetMs) and its pauses
+      ...(s.phase === 'full-load' && s.fullLoadPacing ? pacingProgress(s.fullLoadPacing) : {}),
     },
   });
+}
+
+function pacingProgress(p: PacingFigures): Record<string, number> {
+  return {
+    ...(p.chunkSizing ? { 'chunk rows': p.chunkSizing.lastRows } : {}),
+    ...(p.pauses ? { pauses: p.pauses, 'paused s': Math.round(p.pausedMs / 100) / 10 } : {}),
+  };
 }

@@ -193,6 +193,17 @@ export interface PacingFigures {
   readonly reasons: Readonly<Record<string, number>>;
   /** Highest blue p99 seen (ms), null when no router said. */
   readonly maxBlueP99Ms: number | null;
+  /** Chunks whose rows adapted to `pacing.chunkTargetMs` (full load, validation). @default - none adapted (fixed chunks, or a stream) */
+  readonly chunkSizing?: ChunkSizingFigures;
+}
+
+/** The adapted chunks of one phase: how many, and the rows of the smallest, largest and latest. */
+export interface ChunkSizingFigures {
+  readonly targetMs: number;
+  readonly chunks: number;
+  readonly smallestRows: number;
+  readonly largestRows: number;
+  readonly lastRows: number;
 }
 
 /**
@@ -202,12 +213,23 @@ export interface PacingFigures {
  * reads run as long unpaused), and rests after each chunk for `pacing.niceRatio` times its time.
  */
 export interface Throttler {
-  /** Waits until blue is healthy (or `maxPauseMs` passed), runs `chunk`, rests; returns its result. */
-  paced<T>(topic: string, chunk: () => Promise<T>): Promise<T>;
+  /**
+   * Waits until blue is healthy (or `maxPauseMs` passed), runs `chunk`, rests; returns its result.
+   * With `sized`, the chunk's rows (`sized.rows` of its result) and its time feed `sized.key`'s
+   * chunk size (`chunkRows`).
+   */
+  paced<T>(topic: string, chunk: () => Promise<T>, sized?: { readonly key: string; readonly rows: (result: T) => number }): Promise<T>;
+  /**
+   * Rows for the next chunk read under `key` (a table), adapted so a chunk takes about
+   * `pacing.chunkTargetMs`; null while chunks are fixed (pacing off, or `chunkTargetMs` 0).
+   */
+  chunkRows(key: string): number | null;
+  /** Time of one slice of a paced stream (the snapshot's COPY): `pacing.chunkTargetMs`, or 250 ms when chunks are fixed. */
+  readonly sliceMs: number;
   /** For a stream read in slices (the snapshot's COPY): rests `niceRatio` × `workedMs`, then waits like `paced`. */
   pause(topic: string, workedMs: number): Promise<void>;
-  /** Figures for a progress line: `paused` (why, while readers wait) and `paused s` so far. */
-  progressFigures(): Record<string, string | number>;
+  /** Figures for a progress line: `paused` (why, while readers wait), `pauses` and `paused s` so far, and `chunk rows` (of `key`'s next chunk, when adapted). */
+  progressFigures(key?: string): Record<string, string | number>;
   /** Totals since `reset()` (or creation). */
   figures(): PacingFigures;
   /** Starts a new phase's totals. */

@@ -3,9 +3,9 @@ import type pg from 'pg';
 import { processAlive, processStartMark } from '../platform/process-liveness.ts';
 
 /**
- * How much of `_cutover.changed_key_log` (the source keys the forward worker applied, read by the
+ * How much of `_cutover.changed_key_batch` (the source keys the forward worker applied, read by the
  * write switch's frozen validation; lib/replication/control-schema.ts) is kept. The log is
- * append-only, a row per changed key per applied batch, so it must be pruned, and the pruning
+ * append-only, a row per table per applied batch, so it must be pruned, and the pruning
  * must never let a frozen check pass on a record with a hole in it:
  *
  * - A frozen check reads the log from its baseline (the source position a passing full
@@ -80,14 +80,14 @@ const NO_HOLDER = 'holder_host = null, holder_pid = null, holder_start = null, k
 
 /**
  * A passing full validation recorded its baseline at `position` (`pg_lsn` text): the hold moves
- * there, and what is before it goes (no frozen check reads it again). Returns the rows dropped.
+ * there, and what is before it goes (no frozen check reads it again). Returns the batch rows dropped.
  */
 export async function keepChangedKeysFrom(query: TextQuery, slots: readonly string[], position: string): Promise<number> {
   const [row] = await query(
     `with held as (
        insert into _cutover.changed_key_retention (slot, keep_from, pruned_below) select s, $2::pg_lsn, $2::pg_lsn from unnest($1::text[]) s
        on conflict (slot) do update set keep_from = excluded.keep_from, pruned_below = greatest(_cutover.changed_key_retention.pruned_below, excluded.pruned_below), ${NO_HOLDER}
-     ), dropped as (delete from _cutover.changed_key_log where slot = any($1::text[]) and lsn < $2::pg_lsn returning 1)
+     ), dropped as (delete from _cutover.changed_key_batch where slot = any($1::text[]) and lsn < $2::pg_lsn returning 1)
      select count(*) from dropped`,
     [slots, position],
   );
@@ -99,7 +99,7 @@ export async function keepChangedKeysFrom(query: TextQuery, slots: readonly stri
  * `pruned_below`, in one transaction that locks the slot's retention row (a hold taken meanwhile
  * waits for it, then sees `pruned_below`). A hold whose owner is gone (a validation killed before
  * it ended) is dropped first: what was kept before it is kept again, and `onHoldDropped` hears
- * of it. Returns the rows dropped.
+ * of it. Returns the batch rows dropped.
  */
 export async function pruneChangedKeyLog(client: pg.ClientBase, slot: string, applied: string, onHoldDropped?: (owner: HoldOwner) => void): Promise<number> {
   await client.query('begin');
@@ -120,7 +120,7 @@ export async function pruneChangedKeyLog(client: pg.ClientBase, slot: string, ap
       [slot, applied],
     );
     const floor = rows[0]!.floor;
-    const dropped = await client.query('delete from _cutover.changed_key_log where slot = $1 and lsn < $2::pg_lsn', [slot, floor]);
+    const dropped = await client.query('delete from _cutover.changed_key_batch where slot = $1 and lsn < $2::pg_lsn', [slot, floor]);
     await client.query('update _cutover.changed_key_retention set pruned_below = greatest(pruned_below, $2::pg_lsn) where slot = $1', [slot, floor]);
     await client.query('commit');
     if (gone) onHoldDropped?.(owner);

@@ -114,7 +114,7 @@ export async function startDemoBusiness(o: DemoBusinessOptions): Promise<DemoBus
           return {
             ledgerSize: run.ledger.entries().length,
             counters,
-            requests: { total: counters.total, failed: counters.failed, reads: counters.reads, writes: counters.writes, failuresByReason: counters.failuresByReason, failures: counters.recentFailures },
+            requests: { total: counters.total, failed: counters.failed, reads: counters.reads, writes: counters.writes, failuresByReason: counters.failuresByReason, failures: counters.recentFailures, firstFailuresByReason: counters.firstFailuresByReason },
             failureLog: run.failureLog(),
           };
         },

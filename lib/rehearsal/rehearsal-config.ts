@@ -64,7 +64,9 @@ export function buildRehearsalConfig(i: RehearsalConfigInput): CutoverConfigInpu
         backup: i.s3 ? { s3: { endpoint: i.s3.endpoint, bucket: i.s3.bucket, prefix: 'rehearsal' } } : { dir: path.join(i.dir, 'state', 'backups') },
         router: { adminUrl: i.routerAdminUrl },
         apps: { blue: { url: i.blueAppUrl }, green: { url: i.greenAppUrl } },
-        replication: { parallelTables: 2, chunkRows: 2000, batchSize: 2000, waves: [] },
+        // paced, the full load reads each planned chunk in slices sized to pacing.chunkTargetMs: a
+        // planned chunk must leave them room to grow (unpaced, small chunks keep kill -9 tests short)
+        replication: { parallelTables: 2, chunkRows: i.pacing?.enabled ? 50_000 : 2000, batchSize: 2000, waves: [] },
         ...(i.pacing ? { pacing: { enabled: i.pacing.enabled, ...(i.pacing.maxPauseMs ? { maxPauseMs: i.pacing.maxPauseMs } : {}) } } : {}),
         validation: { chunkRows: 2000, concurrency: 2, floatTolerance: 0, reconciliation: legacy === 'mysql' ? DEMO_MYSQL_RECONCILIATION : DEMO_RECONCILIATION },
         shadow: {

@@ -61,6 +61,11 @@ export interface RehearsalReport {
     /** The last (at most 100) failed requests: when, what, why, and which app answered. */
     failures?: readonly FailureRecord[];
     /**
+     * The first (at most 20) failed requests of each reason, oldest first, attributed to a fault or
+     * not: where each burst began (`failuresByReason` has the counts).
+     */
+    firstFailuresByReason?: Readonly<Record<string, readonly FailureRecord[]>>;
+    /**
      * Failures the injected fault itself caused by a rule stated in `rule` (e.g. the blue app's
      * own answers while its database was down): counted here, NOT in `failed` (the kit's).
      */

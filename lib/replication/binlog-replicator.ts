@@ -105,6 +105,8 @@ export class BinlogReplicator implements Replicator {
     const maxOf = (xs: (number | null | undefined)[]) => (xs.some((x) => x === null || x === undefined) ? null : Math.max(...(xs as number[])));
     const positions = views.map((v) => v.appliedPosition).filter((p): p is string => !!p);
     const error = views.map((v) => v.error).filter(Boolean).join('; ');
+    // a stream still running that is re-establishing a lost connection (ISO times sort in order)
+    const reconnecting = views.filter((v) => v.phase === 'cdc' || v.phase === 'full-load').map((v) => v.reconnectingSince).filter((x): x is string => !!x);
     return {
       phase,
       direction: 'forward',
@@ -122,6 +124,7 @@ export class BinlogReplicator implements Replicator {
       worker: views[0]!.worker,
       appliedPosition: positions.length === views.length ? positions.sort((a, b) => compareBinlogPositions(parseBinlogPosition(a), parseBinlogPosition(b)))[0] : undefined,
       heartbeatAgeMs: null,
+      ...(reconnecting.length ? { reconnectingSince: reconnecting.sort()[0] } : {}),
       ...(error ? { error } : {}),
     };
   }

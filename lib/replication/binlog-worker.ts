@@ -418,6 +418,8 @@ export class BinlogReplicationWorker {
       ...(this.snapshotMethod ? { snapshotMethod: this.snapshotMethod } : {}),
       ...(this.cdcSince ? { cdcSince: this.cdcSince } : {}),
       ...(this.liveSince ? { liveSince: this.liveSince } : {}),
+      // while it re-establishes a lost connection its lag reads from the loss, not from what is unapplied: the shift holds on this
+      ...(this.disconnectedSince !== null ? { reconnectingSince: new Date(this.disconnectedSince).toISOString() } : {}),
       ...(this.error ? { error: this.error } : {}),
     };
   }

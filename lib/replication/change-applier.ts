@@ -55,13 +55,17 @@ const MAX_GROUP_ROWS = 10_000;
  */
 const COPY_MIN_ROWS = 100;
 
-/** A source key a batch changed, as `_cutover.changed_key_log` records it. */
-interface ChangedKey {
+/** The source keys a batch changed in one table, in change order: one `_cutover.changed_key_batch` row. */
+interface ChangedKeys {
   readonly table: string;
-  /** The key's values as PostgreSQL array text; '{}' for a TRUNCATE. */
-  readonly key: string;
-  readonly present: boolean;
-  readonly lsn: string;
+  /** Each key's values as PostgreSQL array text; '{}' for a TRUNCATE. */
+  readonly keys: string[];
+  /** Per key: whether its change left a row. */
+  readonly present: boolean[];
+  /** Per key: the commit position of its transaction. */
+  readonly lsns: string[];
+  /** The newest of `lsns` (transactions come in commit order: the last). */
+  last: string;
 }
 
 /**
@@ -169,12 +173,7 @@ export class ChangeApplier {
       const copy = this.copyRows(group as Extract<Op, { kind: 'insert' }>[]);
       parts.push(() => this.sendCopy(copy));
     }
-    if (changedKeys.length >= COPY_MIN_ROWS) {
-      if (statements.length) parts.push(sqlPart(statements.join(';\n')));
-      statements = [];
-      const copy = this.changedKeysCopy(changedKeys);
-      parts.push(() => this.sendCopy(copy));
-    } else if (changedKeys.length) statements.push(this.changedKeysSql(changedKeys)!);
+    if (changedKeys.length) statements.push(this.changedKeysSql(changedKeys));
     statements.push(writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime));
     if (this.positionSql) statements.push(this.positionSql(last));
     statements.push('commit', AFTER_COMMIT);
@@ -223,8 +222,8 @@ export class ChangeApplier {
    * pipelined, and their parse cost is spread over thousands of rows); so do the rare patches,
    * truncates and rejects, whose statements write dead letters.
    */
-  private canPipeline(groups: readonly Op[][], changedKeys: readonly ChangedKey[]): boolean {
-    if (!this.pipelineSwitch || changedKeys.length >= COPY_MIN_ROWS) return false;
+  private canPipeline(groups: readonly Op[][], changedKeys: readonly ChangedKeys[]): boolean {
+    if (!this.pipelineSwitch || changedKeys.reduce((n, k) => n + k.keys.length, 0) >= COPY_MIN_ROWS) return false;
     for (const g of groups) {
       const kind = g[0]!.kind;
       if ((kind !== 'insert' && kind !== 'upsert' && kind !== 'delete') || (kind === 'insert' && g.length >= COPY_MIN_ROWS)) return false;
@@ -232,16 +231,15 @@ export class ChangeApplier {
     return true;
   }
 
-  private submitPrepared(txns: readonly SourceTransaction[], groups: readonly Op[][], changedKeys: readonly ChangedKey[], changes: number, perTable: Map<string, number>): SubmittedBatch {
+  private submitPrepared(txns: readonly SourceTransaction[], groups: readonly Op[][], changedKeys: readonly ChangedKeys[], changes: number, perTable: Map<string, number>): SubmittedBatch {
     const last = txns[txns.length - 1]!;
     const queries: pg.QueryConfig[] = [{ text: 'begin' }];
     for (const g of groups) queries.push(this.preparedGroup(g));
-    if (changedKeys.length) {
+    for (const k of changedKeys) {
       queries.push(
         this.prepared(
-          `insert into _cutover.changed_key_log (slot, source_table, key, present, lsn)
-           select $1, u.t, u.k::text[], u.p, u.l::pg_lsn from unnest($2::text[], $3::text[], $4::boolean[], $5::text[]) as u(t, k, p, l)`,
-          [this.slot, arrayText(changedKeys.map((r) => r.table)), arrayText(changedKeys.map((r) => r.key)), arrayText(changedKeys.map((r) => (r.present ? 't' : 'f'))), arrayText(changedKeys.map((r) => r.lsn))],
+          `insert into _cutover.changed_key_batch (slot, source_table, lsn, keys, present, lsns) values ($1, $2, $3::pg_lsn, $4::text[], $5::boolean[], $6::pg_lsn[])`,
+          [this.slot, k.table, k.last, arrayText(k.keys), booleanArrayText(k.present), lsnArrayText(k.lsns)],
         ),
       );
     }
@@ -314,40 +312,34 @@ export class ChangeApplier {
   }
 
   /**
-   * Forward streams: the source keys the batch's changes touched, appended to
-   * `_cutover.changed_key_log` with the commit position of their last change, in the batch's own
-   * transaction (appended, not upserted: see control-schema.ts). Taken from the changes themselves, not from the writes they became, so a change
-   * the mapping filters out, a dead letter or a rejected change is recorded too: the frozen
-   * validation compares every row changed since the last full validation. Null for reverse
-   * streams (nothing reads it there) and for a batch that touched no mapped table.
+   * Forward streams: the source keys the batch's changes touched, in the batch's own transaction:
+   * one `_cutover.changed_key_batch` row per table, its keys, whether each change left a row and
+   * each key's commit position as arrays (control-schema.ts: a row per key cost the target a
+   * tuple and an index entry per applied row). Taken from the changes themselves, not from the
+   * writes they became, so a change the mapping filters out, a dead letter or a rejected change is
+   * recorded too: the frozen validation compares every row changed since the last full validation.
    */
-  private changedKeysSql(rows: readonly ChangedKey[]): string | null {
-    if (!rows.length) return null;
-    const column = (values: (string | null)[], type: string) => `${textArrayLiteral(values)}::${type}[]`;
-    return `insert into _cutover.changed_key_log (slot, source_table, key, present, lsn)
-      select ${quoteLiteral(this.slot)}, u.t, u.k::text[], u.p, u.l::pg_lsn
-        from unnest(${column(rows.map((r) => r.table), 'text')}, ${column(rows.map((r) => r.key), 'text')}, ${column(rows.map((r) => (r.present ? 't' : 'f')), 'boolean')}, ${column(rows.map((r) => r.lsn), 'text')}) as u(t, k, p, l)`;
+  private changedKeysSql(rows: readonly ChangedKeys[]): string {
+    return `insert into _cutover.changed_key_batch (slot, source_table, lsn, keys, present, lsns) values ${rows
+      .map((k) => `(${quoteLiteral(this.slot)}, ${quoteLiteral(k.table)}, '${k.last}'::pg_lsn, ${textArrayLiteral(k.keys)}::text[], '${booleanArrayText(k.present)}'::boolean[], '${lsnArrayText(k.lsns)}'::pg_lsn[])`)
+      .join(', ')}`;
   }
 
-  /** {@link changedKeysSql} as COPY, for a large batch (the target parses no array literals). */
-  private changedKeysCopy(rows: readonly ChangedKey[]): { statement: string; data: string } {
-    const slot = encodeCopyField(this.slot);
-    let data = '';
-    for (const r of rows) data += `${slot}\t${encodeCopyField(r.table)}\t${encodeCopyField(r.key)}\t${r.present ? 't' : 'f'}\t${r.lsn}\n`;
-    return { statement: 'copy _cutover.changed_key_log (slot, source_table, key, present, lsn) from stdin', data };
-  }
-
-  /** The keys the batch's changes touched (see {@link changedKeysSql}); none for reverse streams. */
-  private changedKeys(txns: readonly SourceTransaction[]): ChangedKey[] {
+  /**
+   * The keys the batch's changes touched, per table, in change order (see {@link changedKeysSql});
+   * none for reverse streams (nothing reads them there). A key changed twice is there twice: the
+   * reader takes each key's latest change (lib/diff/changed-rows.ts).
+   */
+  private changedKeys(txns: readonly SourceTransaction[]): ChangedKeys[] {
     if (this.direction !== 'forward') return [];
-    // last change per (table, key) in the batch wins: one row per key per batch
-    const latest = new Map<string, ChangedKey>();
+    const byTable = new Map<ApplyTable, ChangedKeys>();
     const touch = (t: ApplyTable, row: WireRow | null, present: boolean, lsn: string) => {
-      const table = sourceName(t.table);
-      const key = row ? arrayText(t.table.primaryKey.map((c) => toPgText(row[c]))) : '{}';
-      const id = `${table}\u0000${key}`;
-      latest.delete(id);
-      latest.set(id, { table, key, present, lsn });
+      let k = byTable.get(t);
+      if (!k) byTable.set(t, (k = { table: sourceName(t.table), keys: [], present: [], lsns: [], last: lsn }));
+      k.keys.push(row ? keyText(row, t.table.primaryKey) : '{}');
+      k.present.push(present);
+      k.lsns.push(lsn);
+      k.last = lsn;
     };
     for (const txn of txns) {
       for (const c of txn.changes) {
@@ -367,7 +359,7 @@ export class ChangeApplier {
         }
       }
     }
-    return [...latest.values()];
+    return [...byTable.values()];
   }
 
   /** A group of new rows as `COPY … FROM STDIN` statement and text data. */
@@ -465,7 +457,8 @@ export class ChangeApplier {
           perTable.set(name, (perTable.get(name) ?? 1) - 1);
         }
       }
-      const changedKeys = this.changedKeysSql(this.changedKeys(txns));
+      const keys = this.changedKeys(txns);
+      const changedKeys = keys.length ? this.changedKeysSql(keys) : null;
       const results = await this.client.query(
         `${changedKeys ? `${changedKeys};\n` : ''}${writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime)};\n${this.positionSql ? `${this.positionSql(last)};\n` : ''}commit;\n${AFTER_COMMIT}`,
       );
@@ -703,6 +696,38 @@ function pickKey(row: Readonly<Record<string, unknown>>, keys: readonly string[]
   const out: Row = {};
   for (const k of keys) out[k] = row[k];
   return out;
+}
+
+/** A key value an array literal may hold unquoted (never empty, never the word NULL, no whitespace or punctuation the array syntax uses). */
+const BARE_ARRAY_ELEMENT = /^[0-9A-Za-z_.:+-]+$/;
+
+/**
+ * A row's key as `text[]` text (what `_cutover.changed_key_batch` keeps per key): quoted only
+ * where a value needs it, so the common key (a number, a plain code) costs no escaping here nor in
+ * the batch's array literal around it.
+ */
+function keyText(row: WireRow, keys: readonly string[]): string {
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const v = toPgText(row[keys[i]!]);
+    if (i) out += ',';
+    if (v === null) out += 'NULL';
+    else if (BARE_ARRAY_ELEMENT.test(v) && v.toUpperCase() !== 'NULL') out += v;
+    else out += '"' + v.replace(/["\\]/g, '\\$&') + '"';
+  }
+  return out + '}';
+}
+
+/** A `boolean[]` as array text (`{t,f}`). */
+function booleanArrayText(values: readonly boolean[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) out += (i ? ',' : '') + (values[i] ? 't' : 'f');
+  return out + '}';
+}
+
+/** A `pg_lsn[]` as array text (`{0/16B3748,…}`: positions need no quoting). */
+function lsnArrayText(values: readonly string[]): string {
+  return '{' + values.join(',') + '}';
 }
 
 function sameKey(a: WireRow, b: WireRow, keys: readonly string[]): boolean {

@@ -198,9 +198,21 @@ export async function runFullLoad(options: FullLoadOptions): Promise<void> {
         let shape = shapes.get(chunk.source_table);
         if (!shape) shapes.set(chunk.source_table, (shape = await readSourceShape(reader, entry.table)));
         options.onChunkStart?.(chunk.source_table);
-        const copy = () => copyChunk(reader, writer, options.slot, entry, shape!, chunk);
-        const rows = await (options.throttler ? options.throttler.paced(`full-load ${chunk.source_table}`, copy) : copy());
-        options.onChunkDone(chunk.source_table, rows);
+        const topic = `full-load ${chunk.source_table}`;
+        const throttler = options.throttler;
+        if (!throttler) {
+          options.onChunkDone(chunk.source_table, (await copyChunk(reader, writer, options.slot, entry, shape, chunk, null)).rows);
+          continue;
+        }
+        // a planned chunk is read in slices sized to the target chunk time (one slice when chunks are fixed)
+        let rest: ChunkRow | null = chunk;
+        while (rest && !failure && !options.signal.aborted) {
+          const from: ChunkRow = rest;
+          const limit = throttler.chunkRows(topic);
+          const part = await throttler.paced(topic, () => copyChunk(reader, writer, options.slot, entry, shape!, from, limit), { key: topic, rows: (r) => r.rows });
+          options.onChunkDone(chunk.source_table, part.rows);
+          rest = part.next ? { ...from, lower_key: part.next } : null;
+        }
       }
     } catch (err) {
       failure ??= err;
@@ -213,6 +225,26 @@ export async function runFullLoad(options: FullLoadOptions): Promise<void> {
   if (failure) throw failure;
 }
 
+/**
+ * The key `limit` rows into the chunk's range, in the snapshot (pt-table-checksum's nibble: an
+ * ordered key scan of `limit` keys); null when the range has no more rows than that.
+ */
+async function sliceEnd(reader: pg.Client, table: MappedTable, shape: SourceTableShape, chunk: ChunkRow, limit: number): Promise<string[] | null> {
+  const conditions = keyRangeSql(table, shape, chunk.lower_key, chunk.upper_key);
+  const keys = table.primaryKey.map(quoteIdent).join(', ');
+  const keyText = table.primaryKey.map((k) => `${quoteIdent(k)}::text`).join(', ');
+  const { rows } = await reader.query<{ k: string[] }>(
+    `select array[${keyText}] as k from ${qualified(table.source.schema, table.source.table)}
+      ${conditions.length ? `where ${conditions.join(' and ')}` : ''} order by ${keys} offset ${Math.max(1, Math.floor(limit))} limit 1`,
+  );
+  return rows[0]?.k ?? null;
+}
+
+/**
+ * Copies the chunk's range, or with `limit` its first `limit` keys, and commits the rows with the
+ * chunk's progress: `done` at its end, else its lower key moved past them (a kill -9 then resumes
+ * from there, loading no row twice).
+ */
 async function copyChunk(
   reader: pg.Client,
   writer: pg.Client,
@@ -220,9 +252,11 @@ async function copyChunk(
   entry: FullLoadTable,
   shape: SourceTableShape,
   chunk: ChunkRow,
-): Promise<number> {
+  limit: number | null,
+): Promise<{ rows: number; next: string[] | null }> {
   const { table, transformer } = entry;
-  const conditions = keyRangeSql(table, shape, chunk.lower_key, chunk.upper_key);
+  const next = limit === null ? null : await sliceEnd(reader, table, shape, chunk, limit);
+  const conditions = keyRangeSql(table, shape, chunk.lower_key, next ?? chunk.upper_key);
   const targetCols = table.columns.map((c) => quoteIdent(c.target));
   const from = qualified(table.source.schema, table.source.table);
   const fast = sqlMappable(table);
@@ -258,12 +292,19 @@ async function copyChunk(
       await pipeline(src, transform, sink);
       rows = transform.rows;
     }
-    await writer.query(
-      'update _cutover.load_chunk set done = true, rows = $4, total_rows = $4, loaded_at = now() where slot = $1 and source_table = $2 and chunk = $3',
-      [slot, chunk.source_table, chunk.chunk, rows],
-    );
+    if (next) {
+      await writer.query(
+        'update _cutover.load_chunk set lower_key = $4, rows = coalesce(rows, 0) + $5, loaded_at = now() where slot = $1 and source_table = $2 and chunk = $3',
+        [slot, chunk.source_table, chunk.chunk, next, rows],
+      );
+    } else {
+      await writer.query(
+        'update _cutover.load_chunk set done = true, rows = coalesce(rows, 0) + $4, total_rows = coalesce(rows, 0) + $4, loaded_at = now() where slot = $1 and source_table = $2 and chunk = $3',
+        [slot, chunk.source_table, chunk.chunk, rows],
+      );
+    }
     await writer.query('commit');
-    return rows;
+    return { rows, next };
   } catch (err) {
     await writer.query('rollback').catch(() => {});
     throw err;

@@ -296,6 +296,8 @@ export class MysqlReverseWorker {
       ...(this.cdcSince ? { cdcSince: this.cdcSince } : {}),
       ...(this.liveSince ? { liveSince: this.liveSince } : {}),
       ...(this.cdcSince ? { heartbeat: { everyMs: this.options.sourceHeartbeatMs ?? HEARTBEAT_EVERY_MS, ...(this.heartbeatError ? { error: this.heartbeatError } : {}) } } : {}),
+      // as the PostgreSQL worker: gates hold while a lost connection is being re-established
+      ...(this.disconnectedSince !== null ? { reconnectingSince: new Date(this.disconnectedSince).toISOString() } : {}),
       ...(this.error ? { error: this.error } : {}),
     };
   }

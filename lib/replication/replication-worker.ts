@@ -352,7 +352,9 @@ export class ReplicationWorker {
             t.loadSeconds = Math.round(performance.now() - this.loadStarted.get(table)!) / 1000;
           }
           this.rate.add(rows);
-          this.out.progress({ topic: `full-load ${table}`, done: t?.rows ?? rows, total: t?.totalRows ?? undefined, unit: 'rows', figures: throttler?.progressFigures() });
+          // live in the status while the load runs (the replicate phase shows its chunk size and pauses)
+          if (throttler) this.fullLoadPacing = throttler.figures();
+          this.out.progress({ topic: `full-load ${table}`, done: t?.rows ?? rows, total: t?.totalRows ?? undefined, unit: 'rows', figures: throttler?.progressFigures(`full-load ${table}`) });
         },
       });
     } finally {
@@ -370,7 +372,7 @@ export class ReplicationWorker {
   /** Rows loaded / planned per table, from the chunk plan on the target. */
   private async loadedRowCounts(writer: pg.Client): Promise<void> {
     const { rows } = await writer.query<{ source_table: string; total: string; loaded: string; pending: string }>(
-      `select source_table, sum(total_rows)::text as total, coalesce(sum(rows) filter (where done), 0)::text as loaded,
+      `select source_table, sum(total_rows)::text as total, coalesce(sum(rows), 0)::text as loaded,
               count(*) filter (where not done)::text as pending
          from _cutover.load_chunk where slot = $1 group by source_table`,
       [this.names.slot],

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { ShadowAnswer, ShadowFigures, ShadowSample, ShadowSettings } from '../platform/roles.ts';
 import { callUpstream, type BufferedRequest } from './upstream-call.ts';
+import { upstreamAgent } from './upstream-agent.ts';
 
 /** Marks a shadow call, so the app can suppress side effects (and the router never mirrors one again). */
 export const SHADOW_HEADER = 'x-cutover-shadow';
@@ -45,7 +46,7 @@ export class ShadowMirror {
   /** Newest seq handed to a reader: trimmed samples up to it were read, not lost. */
   private readUpTo = 0;
   /** Shadow calls have their own connections: they never wait for, or hold, a client's socket. */
-  private readonly agents = { blue: new http.Agent({ keepAlive: true, maxSockets: 64 }), green: new http.Agent({ keepAlive: true, maxSockets: 64 }) };
+  private readonly agents = { blue: upstreamAgent({ maxSockets: 64 }), green: upstreamAgent({ maxSockets: 64 }) };
 
   constructor(
     private readonly urls: { readonly blue: URL; readonly green: URL },

@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Throttler } from '../platform/roles.ts';
 
-/** A stream read is paced in slices of about this much streaming time. */
+/** A stream read is paced in slices of about this much streaming time, while chunks are fixed (else `pacing.chunkTargetMs`). */
 export const SLICE_MS = 250;
 
 /**
@@ -16,7 +16,7 @@ export class PacedStream extends Transform {
   constructor(
     private readonly throttler: Throttler,
     private readonly topic: string,
-    private readonly sliceMs = SLICE_MS,
+    private readonly sliceMs: number = throttler.sliceMs,
   ) {
     super();
   }

@@ -1,6 +1,8 @@
 import type { PacingConfig } from '../config/common-schema.ts';
 import type { Output } from '../output/output.ts';
-import type { PacingFigures, SourceHealth, Throttler } from '../platform/roles.ts';
+import type { ChunkSizingFigures, PacingFigures, SourceHealth, Throttler } from '../platform/roles.ts';
+import { ChunkSizer } from './chunk-sizer.ts';
+import { SLICE_MS } from './paced-stream.ts';
 import type { SourceHealthProbe } from './source-health.ts';
 import { judgeStress, type Stress } from './stress-judgement.ts';
 
@@ -31,6 +33,9 @@ export class SourceThrottler implements Throttler {
   private graceUntil = 0;
   private caveatShown = false;
   private totals = this.empty();
+  /** One chunk size per table (rows/s differ with row width and cache). */
+  private readonly sizers = new Map<string, ChunkSizer>();
+  private sizing: ChunkSizingFigures | null = null;
 
   constructor(
     private readonly pacing: PacingConfig,
@@ -42,20 +47,53 @@ export class SourceThrottler implements Throttler {
     this.sleep = ports.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
-  async paced<T>(topic: string, chunk: () => Promise<T>): Promise<T> {
+  get sliceMs(): number {
+    return this.adapting ? this.pacing.chunkTargetMs : SLICE_MS;
+  }
+
+  chunkRows(key: string): number | null {
+    return this.adapting ? this.sizer(key).next() : null;
+  }
+
+  async paced<T>(topic: string, chunk: () => Promise<T>, sized?: { readonly key: string; readonly rows: (result: T) => number }): Promise<T> {
     if (!this.pacing.enabled) return chunk();
     await this.waitForHealth(topic);
     const started = this.now();
+    let ok = false;
+    let result: T;
     try {
-      return await chunk();
+      result = await chunk();
+      ok = true;
     } finally {
       this.totals.chunks++;
-      const rest = Math.round((this.now() - started) * this.pacing.niceRatio);
+      const took = this.now() - started;
+      if (ok && sized && this.adapting) this.recordSized(sized.key, sized.rows(result!), took);
+      const rest = Math.round(took * this.pacing.niceRatio);
       if (rest > 0) {
         this.totals.restedMs += rest;
         await this.sleep(rest);
       }
     }
+    return result!;
+  }
+
+  private get adapting(): boolean {
+    return this.pacing.enabled && this.pacing.chunkTargetMs > 0;
+  }
+
+  private sizer(key: string): ChunkSizer {
+    let s = this.sizers.get(key);
+    if (!s) this.sizers.set(key, (s = new ChunkSizer({ targetMs: this.pacing.chunkTargetMs, minRows: this.pacing.minChunkRows, maxRows: this.pacing.maxChunkRows })));
+    return s;
+  }
+
+  private recordSized(key: string, rows: number, ms: number): void {
+    this.sizer(key).record(rows, ms);
+    if (rows <= 0) return;
+    const z = this.sizing;
+    this.sizing = z
+      ? { ...z, chunks: z.chunks + 1, smallestRows: Math.min(z.smallestRows, rows), largestRows: Math.max(z.largestRows, rows), lastRows: rows }
+      : { targetMs: this.pacing.chunkTargetMs, chunks: 1, smallestRows: rows, largestRows: rows, lastRows: rows };
   }
 
   async pause(topic: string, workedMs: number): Promise<void> {
@@ -137,21 +175,31 @@ export class SourceThrottler implements Throttler {
     return this.sampling;
   }
 
-  progressFigures(): Record<string, string | number> {
+  progressFigures(key?: string): Record<string, string | number> {
     const pausedMs = this.totals.pausedMs + (this.pauseStartedAt !== null ? this.now() - this.pauseStartedAt : 0);
     const f: Record<string, string | number> = {};
     if (this.pauseReason) f.paused = this.pauseReason;
+    if (this.totals.pauses > 0) f.pauses = this.totals.pauses;
     if (pausedMs > 0) f['paused s'] = Math.round(pausedMs / 100) / 10;
+    if (key !== undefined && this.adapting && this.sizers.has(key)) f['chunk rows'] = this.sizers.get(key)!.next();
     return f;
   }
 
   figures(): PacingFigures {
     const open = this.pauseStartedAt !== null ? this.now() - this.pauseStartedAt : 0;
-    return { enabled: this.pacing.enabled, ...this.totals, pausedMs: this.totals.pausedMs + open, reasons: { ...this.totals.reasons } };
+    return {
+      enabled: this.pacing.enabled,
+      ...this.totals,
+      pausedMs: this.totals.pausedMs + open,
+      reasons: { ...this.totals.reasons },
+      ...(this.sizing ? { chunkSizing: { ...this.sizing } } : {}),
+    };
   }
 
   reset(): void {
     this.totals = this.empty();
+    this.sizing = null;
+    this.sizers.clear();
     if (this.pauseStartedAt !== null) this.pauseStartedAt = this.now();
   }
 

@@ -1,7 +1,7 @@
 import type { PhaseContext } from '../engine/phase.ts';
 import type { RouterMetrics } from '../platform/roles.ts';
 import type { AlarmJudgement } from '../platform/gate-alarms.ts';
-import { blueP99Of, evaluateGates, progressFigures, withAlarms, type GateVerdict } from './gates.ts';
+import { blueLatencyOf, evaluateGates, progressFigures, withAlarms, type BlueLatencyMs, type GateVerdict } from './gates.ts';
 
 /** Without `gates.minRequestsWaitSeconds`, a not-proven bake waits at least this long for traffic. */
 export const MIN_PROOF_WAIT_SECONDS = 120;
@@ -22,8 +22,8 @@ export interface GateWatchOptions {
   readonly intervalMs?: number;
   /** Gates judge the last this-many ms (or since the watch began, if shorter). @default 10000 */
   readonly windowMs?: number;
-  /** Blue p99 carried over from before (blue gets few reads at 100 % green). */
-  readonly baselineBlueP99Ms?: number | null;
+  /** Blue's latency carried over from before (blue gets few reads at 100 % green). */
+  readonly baselineBlue?: BlueLatencyMs | null;
   /** Output topic of progress and pause lines. @default 'gates' */
   readonly topic?: string;
   /** What is baking, first in progress and pause lines, e.g. `reads 10 %`. @default - none */
@@ -50,7 +50,7 @@ export type GateWatchResult =
       readonly ok: true;
       /** The verdict over the whole watch (its start to its end): green and proven. */
       readonly verdict: GateVerdict;
-      readonly baselineBlueP99Ms: number | null;
+      readonly baselineBlue: BlueLatencyMs | null;
       /** How long it watched, pauses and the wait for traffic included. */
       readonly watchedSeconds: number;
       /** Seconds spent past `seconds` waiting for `gates.minRequests` green requests. */
@@ -81,7 +81,7 @@ export async function watchGates(ctx: PhaseContext, options: GateWatchOptions): 
   const first = await ctx.platform.router.metrics();
   const snapshots: RouterMetrics[] = [first];
   let latest = first;
-  let baseline = options.baselineBlueP99Ms ?? null;
+  let baseline = options.baselineBlue ?? null;
   let lastLag: number | null | undefined;
   let provingSince: number | null = null;
   let pausedSince: number | null = null;
@@ -91,7 +91,7 @@ export async function watchGates(ctx: PhaseContext, options: GateWatchOptions): 
   let alarms: AlarmJudgement | null = options.alarms ? await options.alarms() : null;
   let alarmsAt = started;
   const wholeVerdict = (lagMs: number | null) =>
-    withAlarms(evaluateGates({ previous: first, current: latest, lagMs, validationAgeSeconds: options.validationAge?.(), baselineBlueP99Ms: baseline, gates }), alarms);
+    withAlarms(evaluateGates({ previous: first, current: latest, lagMs, validationAgeSeconds: options.validationAge?.(), baselineBlue: baseline, gates }), alarms);
   const aborted = (): GateWatchResult => ({ ok: false, verdict: wholeVerdict(lastLag ?? null), aborted: true });
 
   try {
@@ -123,7 +123,7 @@ export async function watchGates(ctx: PhaseContext, options: GateWatchOptions): 
           if (gates.minRequests === 0 && whole.figures.greenRequests === 0) {
             ctx.out.warn(topic, `${prefix}no green request in ${Math.round((t - started) / 1000)} s: green's health is not proven by traffic (gates.minRequests is 0)`);
           }
-          return { ok: true, verdict: whole, baselineBlueP99Ms: baseline, watchedSeconds: round1((t - started) / 1000), provingSeconds: provingSince === null ? 0 : round1((t - provingSince) / 1000) };
+          return { ok: true, verdict: whole, baselineBlue: baseline, watchedSeconds: round1((t - started) / 1000), provingSeconds: provingSince === null ? 0 : round1((t - provingSince) / 1000) };
         }
         if (provingSince === null) {
           provingSince = t;
@@ -143,7 +143,7 @@ export async function watchGates(ctx: PhaseContext, options: GateWatchOptions): 
       const at = Date.parse(current.at);
       while (snapshots.length > 1 && at - Date.parse(snapshots[1]!.at) >= windowMs) snapshots.shift();
       const previous = snapshots[0]!;
-      const blueNow = blueP99Of(previous, current, gates.minRequests);
+      const blueNow = blueLatencyOf(previous, current, gates.minRequests);
       if (blueNow !== null) baseline = blueNow;
       lastLag = await options.lag();
       const windowVerdict = evaluateGates({
@@ -151,7 +151,7 @@ export async function watchGates(ctx: PhaseContext, options: GateWatchOptions): 
         current,
         lagMs: lastLag,
         validationAgeSeconds: options.validationAge?.(),
-        baselineBlueP99Ms: baseline,
+        baselineBlue: baseline,
         gates,
       });
       if (options.alarms && now() - alarmsAt >= alarmEvery) {

@@ -4,19 +4,47 @@ import type { RouterMetrics, UpstreamMetrics } from '../platform/roles.ts';
 import { quantileFromCounts, windowCounts } from '../platform/histogram.ts';
 
 /**
- * Green p99 below this is never judged against blue: bucket bounds are coarse at sub-10 ms
+ * Green latency below this is never judged against blue: bucket bounds are coarse at sub-10 ms
  * latencies and a 1 ms vs 3 ms difference is not a reason to roll back.
  */
 export const P99_FLOOR_MS = 10;
+
+/** A latency quantile the gate can judge green's latency by. */
+export type LatencyQuantile = 'p99' | 'p90' | 'p50';
+
+/**
+ * The quantiles, most demanding first, each with the samples it needs to mean something: at
+ * least one request above it (1 / (1 - q)). A p99 of 35 requests is the slowest one, so one slow
+ * request would send reads back; its p90 needs two of them in ten.
+ */
+export const LATENCY_QUANTILES: readonly { readonly name: LatencyQuantile; readonly q: number; readonly minSamples: number }[] = [
+  { name: 'p99', q: 0.99, minSamples: 100 },
+  { name: 'p90', q: 0.9, minSamples: 10 },
+  { name: 'p50', q: 0.5, minSamples: 1 },
+];
+
+/** The most demanding quantile `samples` requests support (p99 from 100, p90 from 10, else the median). */
+export function quantileSupportedBy(samples: number): (typeof LATENCY_QUANTILES)[number] {
+  return LATENCY_QUANTILES.find((x) => samples >= x.minSamples) ?? LATENCY_QUANTILES[LATENCY_QUANTILES.length - 1]!;
+}
+
+/** Blue's latency in one window at each quantile the gate may judge, so green is compared like with like. */
+export type BlueLatencyMs = Readonly<Record<LatencyQuantile, number | null>>;
 
 export interface GateFigures {
   readonly windowSeconds: number;
   readonly greenRequests: number;
   readonly greenFailures: number;
   readonly greenErrorRatio: number | null;
-  readonly greenP99Ms: number | null;
-  readonly blueP99Ms: number | null;
-  readonly p99RatioToBlue: number | null;
+  /**
+   * The quantile green's latency was judged at: p99 when the window has at least 100 green
+   * requests, p90 from 10, the median below (null: no green request). Blue's is the same quantile.
+   */
+  readonly latencyQuantile: LatencyQuantile | null;
+  readonly greenLatencyMs: number | null;
+  readonly blueLatencyMs: number | null;
+  /** greenLatencyMs / blueLatencyMs (blue's below the 10 ms floor counts as 10 ms), judged against gates.maxP99RatioToBlue. */
+  readonly latencyRatioToBlue: number | null;
   readonly lagMs: number | null;
   readonly validationAgeSeconds: number | null;
   /** `gates.minRequests`: green requests a window needs before its traffic says anything. */
@@ -46,8 +74,8 @@ export interface GateInputs {
   readonly lagMs: number | null;
   /** Age of the last passing validation; undefined when the caller does not judge it. */
   readonly validationAgeSeconds?: number | null;
-  /** Blue's p99 from an earlier window, used when blue gets too few reads now (100 % on green). */
-  readonly baselineBlueP99Ms?: number | null;
+  /** Blue's latency from an earlier window, used when blue gets too few requests now (100 % on green). */
+  readonly baselineBlue?: BlueLatencyMs | null;
   readonly gates: GatesConfig;
 }
 
@@ -55,18 +83,21 @@ function windowOf(prev: UpstreamMetrics | undefined, cur: UpstreamMetrics) {
   const counts = windowCounts(prev?.latencyCounts, cur.latencyCounts);
   const requests = cur.requests - (prev?.requests ?? 0);
   const failures = cur.status5xx + cur.errors - ((prev?.status5xx ?? 0) + (prev?.errors ?? 0));
-  return { requests, failures, counts, p99: quantileFromCounts(cur.latencyBucketsMs, counts, 0.99) };
+  const at = (q: number) => quantileFromCounts(cur.latencyBucketsMs, counts, q);
+  return { requests, failures, at };
 }
 
-/** Blue p99 of a window when blue served enough requests to say, else null. */
-export function blueP99Of(previous: RouterMetrics | undefined, current: RouterMetrics, minRequests: number): number | null {
+/** Blue's latency of a window at every gate quantile when blue served enough requests to say, else null. */
+export function blueLatencyOf(previous: RouterMetrics | undefined, current: RouterMetrics, minRequests: number): BlueLatencyMs | null {
   const blue = windowOf(previous?.upstreams.blue, current.upstreams.blue);
-  return blue.requests >= Math.max(1, minRequests) ? blue.p99 : null;
+  if (blue.requests < Math.max(1, minRequests)) return null;
+  return { p99: blue.at(0.99), p90: blue.at(0.9), p50: blue.at(0.5) };
 }
 
 /**
  * The health gate: green error ratio (5xx + transport errors over requests, green's own, not
- * what clients saw after the blue retry), green p99 against blue's, replication lag and the
+ * what clients saw after the blue retry), green latency against blue's at the same quantile over
+ * the same window (p99 only from 100 green requests: see `quantileSupportedBy`), replication lag and the
  * age of the last passing validation, each against `env.gates`. A window with fewer than
  * `gates.minRequests` green requests judges neither ratio: its verdict is "not proven", not
  * green (`gates.minRequests: 0` turns the proof off).
@@ -77,9 +108,10 @@ export function evaluateGates(input: GateInputs): GateVerdict {
   let greenRequests = 0;
   let greenFailures = 0;
   let greenErrorRatio: number | null = null;
-  let greenP99Ms: number | null = null;
-  let blueP99Ms: number | null = null;
-  let p99RatioToBlue: number | null = null;
+  let latencyQuantile: LatencyQuantile | null = null;
+  let greenLatencyMs: number | null = null;
+  let blueLatencyMs: number | null = null;
+  let latencyRatioToBlue: number | null = null;
   let windowSeconds = 0;
   let unproven: string | null = null;
 
@@ -96,12 +128,17 @@ export function evaluateGates(input: GateInputs): GateVerdict {
     if (enough && greenErrorRatio !== null && greenErrorRatio > gates.maxErrorRatio) {
       reasons.push(`green error ratio ${pct(greenErrorRatio)} (${green.failures}/${green.requests}) is above the limit ${pct(gates.maxErrorRatio)}`);
     }
-    greenP99Ms = green.p99;
-    blueP99Ms = blueP99Of(prev, cur, gates.minRequests) ?? input.baselineBlueP99Ms ?? null;
-    if (enough && greenP99Ms !== null && blueP99Ms !== null) {
-      p99RatioToBlue = round(greenP99Ms / Math.max(blueP99Ms, P99_FLOOR_MS));
-      if (greenP99Ms > P99_FLOOR_MS && p99RatioToBlue > gates.maxP99RatioToBlue) {
-        reasons.push(`green p99 ${greenP99Ms} ms is ${p99RatioToBlue}x blue's ${blueP99Ms} ms, above the limit ${gates.maxP99RatioToBlue}x`);
+    if (green.requests > 0) {
+      const quantile = quantileSupportedBy(green.requests);
+      latencyQuantile = quantile.name;
+      greenLatencyMs = green.at(quantile.q);
+      blueLatencyMs = (blueLatencyOf(prev, cur, gates.minRequests) ?? input.baselineBlue)?.[quantile.name] ?? null;
+    }
+    if (enough && latencyQuantile !== null && greenLatencyMs !== null && blueLatencyMs !== null) {
+      latencyRatioToBlue = round(greenLatencyMs / Math.max(blueLatencyMs, P99_FLOOR_MS));
+      if (greenLatencyMs > P99_FLOOR_MS && latencyRatioToBlue > gates.maxP99RatioToBlue) {
+        const why = latencyQuantile === 'p99' ? '' : `; ${latencyQuantile} because ${green.requests} green requests are too few for a p99 (it needs 100: below that it is the slowest request alone)`;
+        reasons.push(`green ${latencyQuantile} ${greenLatencyMs} ms is ${latencyRatioToBlue}x blue's ${latencyQuantile} ${blueLatencyMs} ms, above the limit ${gates.maxP99RatioToBlue}x (gates.maxP99RatioToBlue${why})`);
       }
     }
   }
@@ -124,9 +161,10 @@ export function evaluateGates(input: GateInputs): GateVerdict {
       greenRequests,
       greenFailures,
       greenErrorRatio,
-      greenP99Ms,
-      blueP99Ms,
-      p99RatioToBlue,
+      latencyQuantile,
+      greenLatencyMs,
+      blueLatencyMs,
+      latencyRatioToBlue,
       lagMs: input.lagMs,
       validationAgeSeconds: age ?? null,
       minRequests: gates.minRequests,
@@ -152,22 +190,28 @@ function notProven(requests: number, windowSeconds: number, minRequests: number)
 
 /**
  * The figures of a verdict in one line for people, e.g.
- * `1234 green requests, error ratio 0.08 % (1 failed), p99 12 ms (blue 10 ms), lag 40 ms`.
+ * `1234 green requests, error ratio 0.08 % (1 failed), p99 12 ms (blue 10 ms), lag 40 ms`; with
+ * fewer than 100 green requests the latency is the p90 or median the gate judged (`p90 12 ms …`).
  */
 export function describeFigures(f: GateFigures, lagName = 'lag'): string {
   const ratio = f.greenErrorRatio === null ? 'error ratio -' : `error ratio ${pct(f.greenErrorRatio)} (${f.greenFailures} failed)`;
-  const p99 = f.greenP99Ms === null ? 'p99 -' : `p99 ${f.greenP99Ms} ms${f.blueP99Ms === null ? '' : ` (blue ${f.blueP99Ms} ms)`}`;
+  const q = f.latencyQuantile ?? 'p99';
+  const p99 = f.greenLatencyMs === null ? `${q} -` : `${q} ${f.greenLatencyMs} ms${f.blueLatencyMs === null ? '' : ` (blue ${f.blueLatencyMs} ms)`}`;
   const lag = f.lagMs === null ? `${lagName} unknown` : `${lagName} ${f.lagMs} ms`;
   return `${f.greenRequests} green request${f.greenRequests === 1 ? '' : 's'}, ${ratio}, ${p99}, ${lag}`;
 }
 
-/** The same figures as `key=value` pairs for a progress line (runbooks/understanding-output.md grammar). */
+/**
+ * The same figures as `key=value` pairs for a progress line (runbooks/understanding-output.md
+ * grammar); the latency keys name the quantile judged: `p99Ms`/`blueP99Ms`, `p90Ms`/`blueP90Ms`, `p50Ms`/`blueP50Ms`.
+ */
 export function progressFigures(f: GateFigures): Record<string, string | number> {
+  const q = f.latencyQuantile ?? 'p99';
   return {
     requests: f.minRequests > 0 && f.greenRequests < f.minRequests ? `${f.greenRequests}/${f.minRequests}` : f.greenRequests,
     errorRatio: f.greenErrorRatio === null ? '-' : pct(f.greenErrorRatio).replace(' ', ''),
-    p99Ms: f.greenP99Ms ?? '-',
-    blueP99Ms: f.blueP99Ms ?? '-',
+    [`${q}Ms`]: f.greenLatencyMs ?? '-',
+    [`blue${q.toUpperCase()}Ms`]: f.blueLatencyMs ?? '-',
     lagMs: f.lagMs ?? '?',
   };
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { isProvablyDead } from '../engine/operator.ts';
 import type { Phase, PhaseContext, PhaseOutcome, PlanStep } from '../engine/phase.ts';
 import { CutoverError } from '../errors.ts';
-import { describeFigures, evaluateGates, type GateVerdict } from './gates.ts';
+import { describeFigures, evaluateGates, type BlueLatencyMs, type GateVerdict } from './gates.ts';
 import { duration, watchGates } from './gate-watch.ts';
 import { shadowReadsOff } from './shadow-off.ts';
 import { runSmoke } from './smoke.ts';
@@ -111,7 +111,7 @@ export const shiftPhase: Phase = {
       steps.push({
         action: 'router.setReadWeight',
         target: routerTarget(ctx),
-        detail: `reads ${w} % to green, bake ${ctx.env.shift.bakeSeconds} s: green errors <= ${ctx.env.gates.maxErrorRatio * 100} %, p99 <= ${ctx.env.gates.maxP99RatioToBlue}x blue, at least ${ctx.env.gates.minRequests} green requests, else reads back to 0 %`,
+        detail: `reads ${w} % to green, bake ${ctx.env.shift.bakeSeconds} s: green errors <= ${ctx.env.gates.maxErrorRatio * 100} %, p99 <= ${ctx.env.gates.maxP99RatioToBlue}x blue's (p90 or median below 100 green requests), at least ${ctx.env.gates.minRequests} green requests, else reads back to 0 %`,
       });
     }
     if (!targets.length) steps.push({ action: 'none', target: routerTarget(ctx), detail: `reads already at ${current} % green` });
@@ -210,14 +210,14 @@ async function shiftReads(ctx: PhaseContext, pauseFile: string): Promise<PhaseOu
 
   const { gates } = ctx.env;
   const bakeSeconds = ctx.env.shift.bakeSeconds;
-  let baseline: number | null = null;
+  let baseline: BlueLatencyMs | null = null;
   for (const target of targets) {
     await ctx.journal.step('router.setReadWeight', { from: weight, to: target }, () => router.setReadWeight(target));
     weight = target;
     const at = weight;
     ctx.out.info(
       'shift',
-      `reads ${at} % to green; baking ${bakeSeconds} s with gates: green errors <= ${pctOf(gates.maxErrorRatio)}, p99 <= ${gates.maxP99RatioToBlue}x blue, lag <= ${gates.maxLagMs} ms, at least ${gates.minRequests} green requests`,
+      `reads ${at} % to green; baking ${bakeSeconds} s with gates: green errors <= ${pctOf(gates.maxErrorRatio)}, p99 <= ${gates.maxP99RatioToBlue}x blue's (p90 or median below 100 green requests), lag <= ${gates.maxLagMs} ms, at least ${gates.minRequests} green requests`,
     );
     const watch = await watchGates(ctx, {
       seconds: bakeSeconds,
@@ -226,7 +226,7 @@ async function shiftReads(ctx: PhaseContext, pauseFile: string): Promise<PhaseOu
       validationAge: age,
       paused: () => existsSync(pauseFile),
       pausedMessage: (ms) => `paused at ${at} %${ms ? ` for ${duration(ms)}` : ''} (gates still watched) — \`cutover shift --resume\` continues`,
-      baselineBlueP99Ms: baseline,
+      baselineBlue: baseline,
       topic: 'shift',
       label: `reads ${at} %`,
       progressFigures: { reads: `${at}%` },
@@ -241,7 +241,7 @@ async function shiftReads(ctx: PhaseContext, pauseFile: string): Promise<PhaseOu
       ctx.out.warn('shift', `reads are back on blue (0 % green); at ${weight} %: ${describeFigures(v.figures)}`);
       return { ok: false, summary: `gate failed at ${weight} % green: ${v.reasons.join('; ')}; reads rolled back to 0 %`, figures: { readWeightGreen: 0, failedAtWeight: weight, ...v.figures }, result: v };
     }
-    baseline = watch.baselineBlueP99Ms;
+    baseline = watch.baselineBlue;
     const extra = watch.provingSeconds > 0 ? ` (${Math.round(watch.provingSeconds)} s of it waiting for ${gates.minRequests} green requests)` : '';
     ctx.out.ok('shift', `reads ${weight} % to green held ${Math.round(watch.watchedSeconds)} s${extra} with gates green: ${describeFigures(watch.verdict.figures)}`);
     ctx.journal.note('shift.step-held', { atWeight: weight, watchedSeconds: watch.watchedSeconds, ...watch.verdict.figures });

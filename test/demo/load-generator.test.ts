@@ -77,12 +77,15 @@ describe('load generator and ledger', () => {
   test('counts every failure with its reason: 5xx answers and refused connections', async () => {
     app.setFault({ errorRate: 1 });
     try {
-      const run = startLoad({ baseUrl: app.url, rate: 50, ids: summary.ids });
+      const run = startLoad({ baseUrl: app.url, rate: 50, ids: summary.ids, firstFailuresPerReason: 5 });
       await sleep(500);
       const c = await run.stop();
       expect(c.total).toBeGreaterThan(10);
       expect(c.failed).toBe(c.total);
       expect(c.failuresByReason).toEqual({ 'http-500': c.total });
+      // the first 5 of the reason are kept, oldest first, whatever came after (the last 100 are kept apart)
+      expect(c.firstFailuresByReason).toEqual({ 'http-500': run.failureLog().slice(0, 5) });
+      expect(c.recentFailures.at(-1)).toEqual(run.failureLog().at(-1));
       expect(c.byStatusClass['5xx']).toBe(c.total);
       expect(run.ledger.size).toBe(0);
     } finally {

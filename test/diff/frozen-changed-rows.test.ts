@@ -10,6 +10,7 @@ import { RecordingOutput } from '../../lib/output/output.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
 import { sql, testEnvironment } from '../replication/_env.ts';
+import { bendRecordedKey, RECORDED_KEYS } from '../_helpers/changed-keys.ts';
 
 /**
  * The write switch's frozen validation compares only the rows changed since the last passing full
@@ -92,7 +93,7 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
     await caughtUp();
     await sql(target.url, `update orders set amount = 2.00 where id = 11`);
     // the record loses the table's keys: the check must not compare nothing and pass
-    await sql(target.url, `delete from _cutover.changed_key_log where source_table = 'public.orders'`);
+    await sql(target.url, `delete from _cutover.changed_key_batch where source_table = 'public.orders'`);
     const frozen = await validator.validate({ frozen: true });
     expect(frozen.scope).toMatchObject({ kind: 'changed-rows', fullTables: [{ table: 'public.orders', reason: expect.stringContaining('no changed key was recorded') }] });
     expect(frozen.equal).toBe(false);
@@ -104,9 +105,9 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
   test('a recorded key that names no source row fails the check (it would not reach the row it names)', async () => {
     await sql(source.url, `update lines set qty = 99 where order_id = 8 and n = 1`);
     await caughtUp();
-    await sql(target.url, `update _cutover.changed_key_log set key = '{8000000,1}' where source_table = 'public.lines' and key = '{8,1}'`);
+    await sql(target.url, bendRecordedKey('public.lines', '{8,1}', '{8000000,1}'));
     await expect(validator.validate({ frozen: true })).rejects.toThrow(/found 1 of 2 changed row\(s\) of public\.lines on the source/);
-    await sql(target.url, `update _cutover.changed_key_log set key = '{8,1}' where key = '{8000000,1}'`);
+    await sql(target.url, bendRecordedKey('public.lines', '{8000000,1}', '{8,1}'));
   }, 60_000);
 
   test('a key changed in several batches is compared once, as its latest change left it (the record is appended per batch)', async () => {
@@ -118,12 +119,12 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
     }
     const pool = new pg.Pool({ connectionString: target.url });
     try {
-      const { rows } = await pool.query<{ n: string }>(`select count(*) as n from _cutover.changed_key_log where source_table = 'public.lines' and key = '{9,1}'`);
+      const { rows } = await pool.query<{ n: string }>(`select count(*) as n from ${RECORDED_KEYS} where source_table = 'public.lines' and key = '{9,1}'`);
       expect(Number(rows[0]!.n)).toBe(2);
       const lines = (await readChangedKeys(pool, baseline.streams.map((s) => s.slot), baseline.position)).get('public.lines')!.keys;
       expect(lines.filter((k) => k.key.join() === '9,1')).toEqual([{ key: ['9', '1'], present: true }]);
       expect(lines.filter((k) => k.key.join() === '9,5')).toEqual([{ key: ['9', '5'], present: false }]);
-      // a batch of 150 keys is recorded by COPY, not by the statement a small batch uses: every key
+      // a batch of 150 keys (SQL text, not the prepared statements a small batch uses): every key
       const orders = (await readChangedKeys(pool, baseline.streams.map((s) => s.slot), baseline.position)).get('public.orders')!.keys;
       expect(orders.filter((k) => Number(k.key[0]) >= 101 && Number(k.key[0]) <= 250 && k.present)).toHaveLength(150);
     } finally {
@@ -135,9 +136,9 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
     expect((await validator.validate()).equal).toBe(true);
     const next = readBaseline(stateDir)!;
     expect(next.position).not.toBe(baseline.position);
-    const left = await sql(target.url, `select count(*) as n from _cutover.changed_key_log where lsn < $1::pg_lsn`, [next.position]);
+    const left = await sql(target.url, `select count(*) as n from _cutover.changed_key_batch where lsn < $1::pg_lsn`, [next.position]);
     expect(Number(left.rows[0].n)).toBe(0);
-    expect(Number((await sql(target.url, 'select count(*) as n from _cutover.changed_key_log')).rows[0].n)).toBeGreaterThanOrEqual(0);
+    expect(Number((await sql(target.url, 'select count(*) as n from _cutover.changed_key_batch')).rows[0].n)).toBeGreaterThanOrEqual(0);
   }, 60_000);
 
   test('without a passing full validation the frozen check compares every row; a full validation that differs forgets the baseline', async () => {
@@ -193,7 +194,7 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
 
   test('the record of changed keys is pruned to the applied position unless a full validation holds it; a baseline below a prune is refused, never read with a hole', async () => {
     const slot = (await sql(target.url, "select slot from _cutover.load_state where direction = 'forward'")).rows[0].slot as string;
-    const count = async (where = 'true') => Number((await sql(target.url, `select count(*) as n from _cutover.changed_key_log where slot = $1 and ${where}`, [slot])).rows[0].n);
+    const count = async (where = 'true') => Number((await sql(target.url, `select count(*) as n from ${RECORDED_KEYS} where slot = $1 and ${where}`, [slot])).rows[0].n);
     const applied = async () => (await sql(target.url, 'select applied_lsn::text as l from _cutover.apply_state where slot = $1', [slot])).rows[0].l as string;
     const client = new pg.Client({ connectionString: target.url });
     await client.connect();
@@ -241,7 +242,7 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
   test('a validation killed with SIGKILL while it holds the record: the next prune finds its process gone and keeps what was kept before its hold', async () => {
     const slot = (await sql(target.url, "select slot from _cutover.load_state where direction = 'forward'")).rows[0].slot as string;
     const retention = async () => (await sql(target.url, 'select keep_from::text as keep, holder_pid as pid from _cutover.changed_key_retention where slot = $1', [slot])).rows[0];
-    const count = async (where: string) => Number((await sql(target.url, `select count(*) as n from _cutover.changed_key_log where slot = $1 and ${where}`, [slot])).rows[0].n);
+    const count = async (where: string) => Number((await sql(target.url, `select count(*) as n from ${RECORDED_KEYS} where slot = $1 and ${where}`, [slot])).rows[0].n);
     const applied = async () => (await sql(target.url, 'select applied_lsn::text as l from _cutover.apply_state where slot = $1', [slot])).rows[0].l as string;
     const client = new pg.Client({ connectionString: target.url });
     await client.connect();

@@ -18,6 +18,8 @@ export function testEnvironment(
   replication: Record<string, unknown> = {},
   mappings: { forward?: unknown; reverse?: unknown } = {},
   name = 'lab',
+  /** More settings of the environment (`pacing`, `validation`, …). */
+  settings: Record<string, unknown> = {},
 ): ResolvedPostgresEnvironment {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-repl-'));
   writeFileSync(path.join(dir, 'forward.json'), JSON.stringify(mappings.forward ?? IDENTITY_MAPPING));
@@ -31,6 +33,7 @@ export function testEnvironment(
           target: { url: targetUrl },
           mappings: { forward: 'forward.json', reverse: 'reverse.json' },
           replication,
+          ...settings,
         },
       },
     },

@@ -283,4 +283,29 @@ describe.skipIf(mariadbMissing)(`BinlogReplicator: MariaDB binlog → PostgreSQL
     expect(report.tables.find((t) => t.source === 'legacy.events')!.sourceRows).toBeGreaterThan(written);
     expect(report.equal).toBe(true);
   }, 180_000);
+  test('the target restarts mid-CDC: the status carries reconnectingSince while the worker reconnects (the shift holds on it), none once it is back', async () => {
+    await caughtUp();
+    const pid = (await replicator.status()).worker!.pid;
+    const restarting = target.restart(2500);
+    // writes on blue make the worker apply into the stopped target, so it sees the loss
+    let seen: Awaited<ReturnType<typeof replicator.status>> | null = null;
+    let id = 950_000;
+    await until(
+      async () => {
+        await maria.exec(`INSERT INTO events VALUES (${++id}, 'r${id}')`);
+        return /reconnecting/.test((seen = await replicator.status()).error ?? '');
+      },
+      30_000,
+      'the worker to see the target gone',
+    );
+    const since = Date.parse(seen!.reconnectingSince ?? '');
+    expect(since).toBeLessThanOrEqual(Date.now());
+    expect(since).toBeGreaterThan(Date.now() - 60_000);
+    await restarting;
+    await caughtUp();
+    const after = await replicator.status();
+    expect(after.reconnectingSince).toBeUndefined();
+    expect(after.worker!.pid).toBe(pid); // the same worker reconnected by itself
+    expect((await sql(target.url, `select count(*)::int as n from legacy.events where id > 950000`)).rows[0]).toEqual({ n: id - 950_000 });
+  }, 120_000);
 });

@@ -5,6 +5,9 @@ import { mappingEngine, resolveMappedTables } from '../../lib/mappings/mapped-ta
 import { ChangeApplier, type ApplyTable } from '../../lib/replication/change-applier.ts';
 import type { SourceChange, SourceTransaction } from '../../lib/replication/change-stream.ts';
 import { ensureControlSchema } from '../../lib/replication/control-schema.ts';
+import { readChangedKeys } from '../../lib/diff/changed-rows.ts';
+import { queryText } from '../../lib/diff/comparison-pool.ts';
+import { RECORDED_KEYS } from '../_helpers/changed-keys.ts';
 import { compareLsn } from '../../lib/replication/lsn.ts';
 import { streamNames } from '../../lib/replication/stream-names.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
@@ -33,6 +36,7 @@ describe('ChangeApplier: small batches as prepared statements in pipeline mode',
   const update = (id: number, status: string, amount: string): SourceChange => ({ kind: 'update', schema: 'public', table: 'Bestellung订单', newRow: { id: String(id), status, amount }, oldKey: null, keyColumns: ['id'] });
   const remove = (id: number): SourceChange => ({ kind: 'delete', schema: 'public', table: 'Bestellung订单', oldKey: { id: String(id) }, keyColumns: ['id'] });
   const rows = async () => (await session.query('select id::int, status, amount::text from "Bestellung订单" order by id')).rows;
+  const textQuery = (q: string, p: readonly unknown[] = []) => queryText(session, q, [...p]);
   const prepared = async () => (await session.query<{ name: string }>("select name from pg_prepared_statements where name like 'cutover_apply_%'")).rows.length;
 
   beforeAll(async () => {
@@ -73,8 +77,10 @@ describe('ChangeApplier: small batches as prepared statements in pipeline mode',
     expect(await prepared()).toBeGreaterThanOrEqual(4);
     const state = await session.query('select applied_lsn::text as l from _cutover.apply_state where slot = $1', ['prepared_test']);
     expect(state.rows[0].l).toBe(batch[2]!.endLsn);
-    const keys = await session.query("select key::text as k, present from _cutover.changed_key_log where slot = 'prepared_test' order by k");
+    const keys = await session.query(`select key as k, present from ${RECORDED_KEYS} where slot = 'prepared_test' order by k, lsn`);
+    // one element per change, in change order (id 1 twice: inserted, then updated)
     expect(keys.rows).toEqual([
+      { k: '{1}', present: true },
       { k: '{1}', present: true },
       { k: '{2}', present: true },
     ]);
@@ -103,6 +109,40 @@ describe('ChangeApplier: small batches as prepared statements in pipeline mode',
     await applier.applyBatch([txn(update(1000, 'AFTER', '1.00'))], null);
     const { rows: bulk } = await session.query("select count(*)::int as n, count(*) filter (where status = 'AFTER')::int as after from \"Bestellung订单\" where id >= 1000");
     expect(bulk[0]).toEqual({ n: 150, after: 1 });
+  });
+
+  test('the record of changed keys: a key changed several times in one batch reads as its last change, on the prepared and the SQL-text path; a row-per-key record of an earlier version is moved over whole', async () => {
+    const slots = ['prepared_test'];
+    const since = `0/${(lsn + 1).toString(16).toUpperCase()}`;
+    const recorded = async () => {
+      const keys = await readChangedKeys(textQuery, slots, since);
+      return keys.get('public.Bestellung订单')!.keys.map((k) => `${k.key.join()}:${k.present}`).sort();
+    };
+    // prepared: inserted then deleted in one transaction, deleted then inserted in the next
+    await applier.applyBatch([txn(insert(40, 'NEW', '1.00'), remove(40)), txn(remove(41)), txn(insert(41, 'BACK', '1.00'))], null);
+    expect(await recorded()).toEqual(['40:false', '41:true']);
+    // SQL text (150 keys): the same key's changes inside a large batch
+    await applier.applyBatch([...Array.from({ length: 150 }, (_, i) => txn(insert(4000 + i, 'BULK', '1.00'))), txn(remove(4000)), txn(update(4001, 'PAID', '1.00'))], null);
+    const after = await recorded();
+    expect(after).toContain('4000:false');
+    expect(after).toContain('4001:true');
+    expect(after.filter((k) => k.startsWith('4000:') || k.startsWith('4001:'))).toHaveLength(2);
+    expect(after.filter((k) => k.endsWith(':true') && Number(k.split(',')[0]!.split(':')[0]) >= 4000)).toHaveLength(149);
+
+    // an earlier version's record (a row per key) left on the target: the next start moves it, nothing lost
+    const old = new pg.Client({ connectionString: server.urlFor('target') });
+    await old.connect();
+    try {
+      await old.query(`create table _cutover.changed_key_log (slot text not null, source_table text not null, key text[] not null, present boolean not null, lsn pg_lsn not null)`);
+      await old.query(`insert into _cutover.changed_key_log values ('old_slot', 'public.t', '{"客户 1",7}', true, '9/10'), ('old_slot', 'public.t', '{"客户 1",7}', false, '9/20'), ('old_slot', 'public.t', '{2,1}', true, '9/20'), ('old_slot', 'public.t', '{3,1}', true, '9/05'), ('old_slot', 'public.t', '{}', false, '9/30')`);
+      await ensureControlSchema(old);
+      const moved = (await readChangedKeys((q, p = []) => queryText(old, q, [...p]), ['old_slot'], '9/10')).get('public.t')!;
+      expect(moved.truncated).toBe(true);
+      expect(moved.keys.map((k) => `${k.key.join()}:${k.present}`).sort()).toEqual(['2,1:true', '客户 1,7:false']);
+      expect((await old.query(`select to_regclass('_cutover.changed_key_log') as t`)).rows[0].t).toBeNull();
+    } finally {
+      await old.end();
+    }
   });
 
   test('a batch reports how far the target has flushed after its own commit: a durable commit is acknowledged from its own result, on every path', async () => {

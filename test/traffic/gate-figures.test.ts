@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { GatesConfig } from '../../lib/config/common-schema.ts';
 import { LATENCY_BUCKETS_MS } from '../../lib/platform/histogram.ts';
 import type { RouterMetrics, UpstreamMetrics } from '../../lib/platform/roles.ts';
-import { blueP99Of, describeFigures, evaluateGates, progressFigures, withAlarms, type GateFigures } from '../../lib/traffic/gates.ts';
+import { blueLatencyOf, describeFigures, evaluateGates, progressFigures, withAlarms, type GateFigures } from '../../lib/traffic/gates.ts';
 
 /**
  * The gate's figures as the operator reads them (step lines, progress lines: runbooks/
@@ -26,9 +26,10 @@ const figures: GateFigures = {
   greenRequests: 1,
   greenFailures: 0,
   greenErrorRatio: null,
-  greenP99Ms: null,
-  blueP99Ms: null,
-  p99RatioToBlue: null,
+  latencyQuantile: null,
+  greenLatencyMs: null,
+  blueLatencyMs: null,
+  latencyRatioToBlue: null,
   lagMs: null,
   validationAgeSeconds: null,
   minRequests: 20,
@@ -38,14 +39,16 @@ describe('gate figures', () => {
   test('describeFigures says what is unknown instead of inventing a number', () => {
     expect(describeFigures(figures)).toBe('1 green request, error ratio -, p99 -, lag unknown');
     expect(describeFigures(figures, 'reverse lag')).toBe('1 green request, error ratio -, p99 -, reverse lag unknown');
-    expect(describeFigures({ ...figures, greenRequests: 2, greenErrorRatio: 0.5, greenFailures: 1, greenP99Ms: 25, lagMs: 0 })).toBe('2 green requests, error ratio 50 % (1 failed), p99 25 ms, lag 0 ms');
+    expect(describeFigures({ ...figures, greenRequests: 2, greenErrorRatio: 0.5, greenFailures: 1, latencyQuantile: 'p50', greenLatencyMs: 25, lagMs: 0 })).toBe('2 green requests, error ratio 50 % (1 failed), p50 25 ms, lag 0 ms');
+    expect(describeFigures({ ...figures, greenRequests: 2, greenErrorRatio: 0.5, greenFailures: 1, latencyQuantile: 'p99', greenLatencyMs: 25, lagMs: 0 })).toBe('2 green requests, error ratio 50 % (1 failed), p99 25 ms, lag 0 ms');
   });
 
   test('progressFigures: requests as N/minimum until proven, "-" and "?" for what is unknown', () => {
     expect(progressFigures(figures)).toEqual({ requests: '1/20', errorRatio: '-', p99Ms: '-', blueP99Ms: '-', lagMs: '?' });
     expect(progressFigures({ ...figures, greenRequests: 20 }).requests).toBe(20);
     expect(progressFigures({ ...figures, greenRequests: 0, minRequests: 0 }).requests).toBe(0);
-    expect(progressFigures({ ...figures, greenErrorRatio: 0.0125, greenP99Ms: 12, blueP99Ms: 10, lagMs: 0 })).toEqual({ requests: '1/20', errorRatio: '1.25%', p99Ms: 12, blueP99Ms: 10, lagMs: 0 });
+    expect(progressFigures({ ...figures, greenErrorRatio: 0.0125, latencyQuantile: 'p99', greenLatencyMs: 12, blueLatencyMs: 10, lagMs: 0 })).toEqual({ requests: '1/20', errorRatio: '1.25%', p99Ms: 12, blueP99Ms: 10, lagMs: 0 });
+    expect(progressFigures({ ...figures, greenRequests: 35, latencyQuantile: 'p90', greenLatencyMs: 12, blueLatencyMs: 10, lagMs: 0 })).toEqual({ requests: 35, errorRatio: '-', p90Ms: 12, blueP90Ms: 10, lagMs: 0 });
   });
 
   test('a window with one green request is "not proven" in the singular, over the window\'s seconds', () => {
@@ -63,10 +66,10 @@ describe('gate figures', () => {
     expect(v.reasons).toEqual(['green error ratio 2 % (2/100) is above the limit 1 %']);
   });
 
-  test('blue p99 needs at least one blue request even when gates.minRequests is 0', () => {
+  test('blue latency needs at least one blue request even when gates.minRequests is 0', () => {
     const prev = metrics(t0, upstream(100, 4), upstream(100, 4));
-    expect(blueP99Of(prev, metrics(t0 + 10_000, upstream(100, 4), upstream(200, 4)), 0)).toBeNull();
-    expect(blueP99Of(prev, metrics(t0 + 10_000, upstream(101, 4), upstream(200, 4)), 0)).not.toBeNull();
+    expect(blueLatencyOf(prev, metrics(t0 + 10_000, upstream(100, 4), upstream(200, 4)), 0)).toBeNull();
+    expect(blueLatencyOf(prev, metrics(t0 + 10_000, upstream(101, 4), upstream(200, 4)), 0)).not.toBeNull();
   });
 
   test('withAlarms keeps the traffic\'s own "not proven" reason first and adds the alarm reasons after the traffic\'s', () => {
@@ -89,26 +92,26 @@ describe('gate verdict edges', () => {
     expect(v.ok).toBe(true);
   });
 
-  test('no green request (minRequests 0): no error ratio and no p99 ratio, rather than 0 or NaN', () => {
+  test('no green request (minRequests 0): no error ratio and no latency ratio, rather than 0 or NaN', () => {
     const prev = metrics(t0, upstream(100, 4), upstream(0, 4));
     const v = evaluateGates({ previous: prev, current: metrics(t0 + 10_000, upstream(200, 4), upstream(0, 4)), lagMs: 0, gates: { ...gates, minRequests: 0 } });
     expect(v.ok).toBe(true);
-    expect(v.figures).toMatchObject({ greenRequests: 0, greenErrorRatio: null, greenP99Ms: null, blueP99Ms: 5, p99RatioToBlue: null });
+    expect(v.figures).toMatchObject({ greenRequests: 0, greenErrorRatio: null, latencyQuantile: null, greenLatencyMs: null, blueLatencyMs: null, latencyRatioToBlue: null });
   });
 
   test('blue p99 unknown (no blue reads, no baseline): a slow green is not judged against a made-up blue', () => {
     const prev = metrics(t0, upstream(100, 4), upstream(0, 4));
     const v = evaluateGates({ previous: prev, current: metrics(t0 + 10_000, upstream(100, 4), upstream(100, 500)), lagMs: 0, gates });
-    expect(v.figures).toMatchObject({ greenP99Ms: 500, blueP99Ms: null, p99RatioToBlue: null });
+    expect(v.figures).toMatchObject({ greenLatencyMs: 500, blueLatencyMs: null, latencyRatioToBlue: null });
     expect(v.reasons).toEqual([]);
-    expect(blueP99Of(undefined, metrics(t0, upstream(100, 4), upstream(0, 4)), 20)).toBe(5);
+    expect(blueLatencyOf(undefined, metrics(t0, upstream(100, 4), upstream(0, 4)), 20)).toEqual({ p99: 5, p90: 5, p50: 5 });
   });
 
   test('a p99 ratio exactly at the limit passes; above it fails', () => {
     const prev = metrics(t0, upstream(0, 4), upstream(0, 4));
     const at = (greenMs: number) => evaluateGates({ previous: prev, current: metrics(t0 + 10_000, upstream(100, 25), upstream(100, greenMs)), lagMs: 0, gates: { ...gates, maxP99RatioToBlue: 2 } });
-    expect(at(50)).toMatchObject({ ok: true, figures: { p99RatioToBlue: 2 } });
-    expect(at(100).reasons).toEqual(["green p99 100 ms is 4x blue's 25 ms, above the limit 2x"]);
+    expect(at(50)).toMatchObject({ ok: true, figures: { latencyRatioToBlue: 2 } });
+    expect(at(100).reasons).toEqual(["green p99 100 ms is 4x blue's p99 25 ms, above the limit 2x (gates.maxP99RatioToBlue)"]);
   });
 
   test('the validation age is reported as given', () => {

@@ -40,19 +40,19 @@ describe('gate watch at its limits', () => {
     expect(result.verdict.reasons).toEqual(['replication lag is unknown (not streaming: stopped, failed or stalled? `cutover replicate status`)']);
   });
 
-  test('fails if green is slower than the ratio to blue\'s p99 carried over, when blue gets no reads now', async () => {
+  test('fails if green is slower than the ratio to blue\'s latency carried over, when blue gets no reads now', async () => {
     const r = gateWatchRig({ greenPerSecond: () => 10, greenMs: 50, bluePerSecond: () => 0 });
-    const result = await r.watch({ baselineBlueP99Ms: 5 });
+    const result = await r.watch({ baselineBlue: { p99: 1, p90: 5, p50: 1 } });
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.verdict.reasons[0]).toMatch(/^green p99 50 ms is 5x blue's 5 ms, above the limit 3x/);
+    expect(result.verdict.reasons[0]).toMatch(/^green p90 50 ms is 5x blue's p90 5 ms, above the limit 3x/);
   });
 
   test("blue's p99 becomes the baseline while blue serves reads; kept when blue serves none", async () => {
-    const served = await gateWatchRig({ greenPerSecond: () => 10 }).watch({ baselineBlueP99Ms: 99 });
-    expect(served.ok && served.baselineBlueP99Ms).toBe(5);
-    const idle = await gateWatchRig({ greenPerSecond: () => 10, bluePerSecond: () => 0 }).watch({ baselineBlueP99Ms: 7 });
-    expect(idle.ok && idle.baselineBlueP99Ms).toBe(7);
+    const served = await gateWatchRig({ greenPerSecond: () => 10 }).watch({ baselineBlue: { p99: 99, p90: 99, p50: 99 } });
+    expect(served.ok && served.baselineBlue).toEqual({ p99: 5, p90: 5, p50: 5 });
+    const idle = await gateWatchRig({ greenPerSecond: () => 10, bluePerSecond: () => 0 }).watch({ baselineBlue: { p99: 7, p90: 7, p50: 7 } });
+    expect(idle.ok && idle.baselineBlue).toEqual({ p99: 7, p90: 7, p50: 7 });
   });
 
   test('an alarm going to ALARM while watching fails the watch at the next alarm read, with its reason', async () => {

@@ -48,7 +48,7 @@ describe('gate watch', () => {
     if (!result.ok) return;
     expect(result.provingSeconds).toBe(0);
     expect(result.watchedSeconds).toBe(30);
-    expect(result.verdict.figures).toMatchObject({ greenRequests: 300, greenErrorRatio: 0, greenP99Ms: 5, lagMs: 40 });
+    expect(result.verdict.figures).toMatchObject({ greenRequests: 300, greenErrorRatio: 0, greenLatencyMs: 5, lagMs: 40 });
     expect(r.out.lines.filter((l) => l.level === 'warn')).toEqual([]);
   });
 
@@ -62,13 +62,13 @@ describe('gate watch', () => {
     expect(result.verdict.reasons[0]).toMatch(/green error ratio 50 %/);
   });
 
-  test('prints a progress line about every 10 s with requests, error ratio, p99 and lag', async () => {
+  test('prints a progress line about every 10 s with requests, error ratio, latency (p90 of 30 requests) and lag', async () => {
     const r = rig({ greenPerSecond: () => 3 });
     await r.watch({ progressFigures: { reads: '1%' } });
     const p = r.out.progressUpdates;
     expect(p.length).toBeGreaterThanOrEqual(2);
     expect(p.length).toBeLessThanOrEqual(3);
-    expect(p[0]).toMatchObject({ topic: 'shift', total: 30, unit: 's', figures: { reads: '1%', errorRatio: '0%', p99Ms: 5, lagMs: 40 } });
+    expect(p[0]).toMatchObject({ topic: 'shift', total: 30, unit: 's', figures: { reads: '1%', errorRatio: '0%', p90Ms: 5, lagMs: 40 } });
     expect(p[0]!.done).toBeGreaterThanOrEqual(10);
     expect(p[0]!.figures!.requests).toBe(30);
     expect(p[1]!.done - p[0]!.done).toBeGreaterThanOrEqual(10);

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { GatesConfig } from '../../lib/config/common-schema.ts';
 import type { RouterMetrics, UpstreamMetrics } from '../../lib/platform/roles.ts';
 import { LATENCY_BUCKETS_MS, quantileFromCounts } from '../../lib/platform/histogram.ts';
-import { blueP99Of, describeFigures, evaluateGates, progressFigures, withAlarms } from '../../lib/traffic/gates.ts';
+import { blueLatencyOf, describeFigures, evaluateGates, progressFigures, quantileSupportedBy, withAlarms } from '../../lib/traffic/gates.ts';
 
 const gates: GatesConfig = { maxErrorRatio: 0.01, maxP99RatioToBlue: 3, maxLagMs: 1000, maxValidationAgeSeconds: 3600, minRequests: 20 };
 
@@ -40,8 +40,7 @@ describe('gates', () => {
     expect(v.figures.greenRequests).toBe(500);
     expect(v.figures.greenErrorRatio).toBe(0.004);
     expect(v.figures.windowSeconds).toBe(10);
-    expect(v.figures.greenP99Ms).toBe(5);
-    expect(v.figures.blueP99Ms).toBe(5);
+    expect(v.figures).toMatchObject({ latencyQuantile: 'p99', greenLatencyMs: 5, blueLatencyMs: 5 });
   });
 
   test('fails if green errors exceed the ratio (only the window counts)', () => {
@@ -82,17 +81,17 @@ describe('gates', () => {
 
   test('fails if green p99 is above the ratio to blue, using a baseline when blue has no reads', () => {
     const cur = metrics(t0 + 10_000, prev.upstreams.blue, upstream(200, 240, 0, prev.upstreams.green));
-    const v = evaluateGates({ previous: prev, current: cur, lagMs: 1, baselineBlueP99Ms: 25, gates });
+    const v = evaluateGates({ previous: prev, current: cur, lagMs: 1, baselineBlue: { p99: 25, p90: 25, p50: 25 }, gates });
     expect(v.ok).toBe(false);
-    expect(v.figures.greenP99Ms).toBe(250);
-    expect(v.figures.p99RatioToBlue).toBe(10);
+    expect(v.figures.greenLatencyMs).toBe(250);
+    expect(v.figures.latencyRatioToBlue).toBe(10);
   });
 
   test('small latencies under the floor are not judged against blue', () => {
     const cur = metrics(t0 + 10_000, upstream(200, 0.2, 0, prev.upstreams.blue), upstream(200, 4, 0, prev.upstreams.green));
     const v = evaluateGates({ previous: prev, current: cur, lagMs: 1, gates });
     expect(v.ok).toBe(true);
-    expect(v.figures.p99RatioToBlue).toBe(0.5);
+    expect(v.figures.latencyRatioToBlue).toBe(0.5);
   });
 
   test('fails if lag is above the limit or unknown, or the validation is too old or missing', () => {
@@ -134,7 +133,7 @@ describe('gates at their limits', () => {
 
   test('green p99 against blue: above the ratio fails, and a p99 at the floor is never judged', () => {
     // 50 ms vs blue 10 ms is 5x (latencies land on histogram bucket bounds)
-    expect(evaluateGates({ previous: prev, current: window(0, 50, 10), lagMs: 0, gates }).reasons[0]).toMatch(/green p99 50 ms is 5x blue's 10 ms, above the limit 3x/);
+    expect(evaluateGates({ previous: prev, current: window(0, 50, 10), lagMs: 0, gates }).reasons[0]).toBe("green p99 50 ms is 5x blue's p99 10 ms, above the limit 3x (gates.maxP99RatioToBlue)");
     expect(evaluateGates({ previous: prev, current: window(0, 10, 1), lagMs: 0, gates: { ...gates, maxP99RatioToBlue: 0.5 } }).reasons).toEqual([]);
   });
 
@@ -146,10 +145,10 @@ describe('gates at their limits', () => {
     expect(v.unproven).toMatch(/only 10 green requests in 10 s \(minimum 20/);
   });
 
-  test('blue p99 needs exactly minRequests blue requests in the window', () => {
+  test('blue latency needs exactly minRequests blue requests in the window', () => {
     const cur = (n: number) => metrics(t0 + 10_000, upstream(n, 8, 0, prev.upstreams.blue), prev.upstreams.green);
-    expect(blueP99Of(prev, cur(20), 20)).toBe(10);
-    expect(blueP99Of(prev, cur(19), 20)).toBeNull();
+    expect(blueLatencyOf(prev, cur(20), 20)?.p99).toBe(10);
+    expect(blueLatencyOf(prev, cur(19), 20)).toBeNull();
   });
 
   test('withAlarms: ALARM is a reason, a missing alarm keeps a green verdict not proven, no alarms changes nothing', () => {
@@ -160,5 +159,59 @@ describe('gates at their limits', () => {
     const unproven = withAlarms(green, { reasons: [], unproven: 'no CloudWatch alarm named x', alarms: [] });
     expect(unproven).toMatchObject({ ok: false, reasons: [], unproven: 'no CloudWatch alarm named x' });
     expect(withAlarms(green, { reasons: [], unproven: null, alarms: [] }).ok).toBe(true);
+  });
+});
+
+// a window of 15–35 green requests (a 1 s bake at low traffic): its "p99" is its slowest request
+describe('gates on few green requests judge the quantile the window supports', () => {
+  const t0 = Date.parse('2025-01-01T00:00:00Z');
+  const prev = metrics(t0, upstream(1000, 4), upstream(0, 4));
+  /** `fast` green requests at 5 ms and `slow` at 500 ms; blue 500 requests at 5 ms and `blueSlow` at 500 ms. */
+  const window = (fast: number, slow: number, blueSlow = 0) => {
+    const blue = upstream(blueSlow, 500, 0, upstream(500, 5, 0, prev.upstreams.blue));
+    return metrics(t0 + 1000, blue, upstream(slow, 500, 0, upstream(fast, 5, 0, prev.upstreams.green)));
+  };
+  const loose = { ...gates, minRequests: 5 };
+
+  test('one slow request among 35 does not send reads back: p90 is judged, against blue\'s p90', () => {
+    const v = evaluateGates({ previous: prev, current: window(34, 1), lagMs: 0, gates: loose });
+    expect(v.reasons).toEqual([]);
+    expect(v.ok).toBe(true);
+    expect(v.figures).toMatchObject({ greenRequests: 35, latencyQuantile: 'p90', greenLatencyMs: 5, blueLatencyMs: 5, latencyRatioToBlue: 0.5 });
+    expect(describeFigures(v.figures)).toBe('35 green requests, error ratio 0 % (0 failed), p90 5 ms (blue 5 ms), lag 0 ms');
+  });
+
+  test('fails if green is slow at the p90 (5 of 35 requests), and the reason names the quantile and why', () => {
+    const v = evaluateGates({ previous: prev, current: window(30, 5), lagMs: 0, gates: loose });
+    expect(v.ok).toBe(false);
+    expect(v.reasons).toEqual([
+      "green p90 500 ms is 50x blue's p90 5 ms, above the limit 3x (gates.maxP99RatioToBlue; p90 because 35 green requests are too few for a p99 (it needs 100: below that it is the slowest request alone))",
+    ]);
+  });
+
+  test('from 100 green requests the p99 is judged, against blue\'s p99 in the same window', () => {
+    // 2 slow of 100: p99 is 500 ms; blue's p99 (10 slow of 510) is 500 ms too, so like with like it passes
+    const v = evaluateGates({ previous: prev, current: window(98, 2, 10), lagMs: 0, gates: loose });
+    expect(evaluateGates({ previous: prev, current: window(98, 2), lagMs: 0, gates: loose }).reasons[0]).toMatch(/^green p99 500 ms is 50x blue's p99 5 ms/);
+    expect(v.figures).toMatchObject({ greenRequests: 100, latencyQuantile: 'p99', greenLatencyMs: 500, blueLatencyMs: 500, latencyRatioToBlue: 1 });
+    expect(v.ok).toBe(true);
+  });
+
+  test('below 10 green requests the median is judged (a single slow request of 5 does not decide)', () => {
+    const v = evaluateGates({ previous: prev, current: window(4, 1), lagMs: 0, gates: loose });
+    expect(v.figures).toMatchObject({ greenRequests: 5, latencyQuantile: 'p50', greenLatencyMs: 5 });
+    expect(v.ok).toBe(true);
+    expect(evaluateGates({ previous: prev, current: window(2, 3), lagMs: 0, gates: loose }).reasons[0]).toMatch(/^green p50 500 ms is 50x blue's p50 5 ms/);
+  });
+
+  test('a baseline carried from an earlier window is read at the same quantile', () => {
+    const noBlue = metrics(t0 + 1000, prev.upstreams.blue, upstream(5, 500, 0, upstream(30, 5, 0, prev.upstreams.green)));
+    const v = evaluateGates({ previous: prev, current: noBlue, lagMs: 0, baselineBlue: { p99: 500, p90: 25, p50: 5 }, gates: loose });
+    expect(v.figures).toMatchObject({ latencyQuantile: 'p90', greenLatencyMs: 500, blueLatencyMs: 25, latencyRatioToBlue: 20 });
+    expect(v.ok).toBe(false);
+  });
+
+  test('quantileSupportedBy: p99 from 100 samples, p90 from 10, else the median', () => {
+    expect([1, 9, 10, 99, 100, 5000].map((n) => quantileSupportedBy(n).name)).toEqual(['p50', 'p50', 'p90', 'p90', 'p99', 'p99']);
   });
 });

@@ -1,0 +1,122 @@
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startWeightedRouter } from '../../lib/router/weighted-router.ts';
+
+/**
+ * An app that closes keep-alive connections idle for `closeAfterIdleMs`, with the close crossing
+ * the router's next request on it deterministically: a request arriving on a connection idle that
+ * long is dropped unread (the socket destroyed, never applied), as when the app's FIN meets a
+ * request the router has just written. Answers every other request 201 and counts it applied.
+ */
+interface ClosingApp {
+  readonly url: string;
+  /** Requests answered (applied). */
+  applied: number;
+  /** Requests that met the close (not applied). */
+  metClose: number;
+  /** `Keep-Alive: timeout=N` sent with each answer; null: none (many servers send none). */
+  hintSeconds: number | null;
+  closeAfterIdleMs: number;
+  stop(): Promise<void>;
+}
+
+async function startClosingApp(): Promise<ClosingApp> {
+  const sockets = new Set<net.Socket>();
+  const app = { applied: 0, metClose: 0, hintSeconds: null as number | null, closeAfterIdleMs: 600 };
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    let buffered = Buffer.alloc(0);
+    let lastAnsweredAt: number | null = null;
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      for (;;) {
+        const headEnd = buffered.indexOf('\r\n\r\n');
+        if (headEnd < 0) return;
+        const length = Number(/content-length: *(\d+)/i.exec(buffered.subarray(0, headEnd).toString('latin1'))?.[1] ?? 0);
+        if (buffered.length < headEnd + 4 + length) return;
+        buffered = buffered.subarray(headEnd + 4 + length);
+        if (lastAnsweredAt !== null && performance.now() - lastAnsweredAt >= app.closeAfterIdleMs) {
+          app.metClose++;
+          socket.destroy();
+          return;
+        }
+        app.applied++;
+        const hint = app.hintSeconds === null ? '' : `Keep-Alive: timeout=${app.hintSeconds}\r\n`;
+        socket.write(`HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n${hint}\r\nok`);
+        lastAnsweredAt = performance.now();
+      }
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(app, {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  });
+}
+
+/** A write through the router on a fresh client connection: status and body. */
+function post(routerUrl: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${routerUrl}/orders`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end('{"n":1}');
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('router keep-alive connections to the apps (issue 12: 502 "socket hang up" at the switch release)', () => {
+  // two apps, so the router as it is and as it was (no idle limit) run side by side
+  let app: ClosingApp;
+  let old: ClosingApp;
+  beforeAll(async () => {
+    [app, old] = await Promise.all([startClosingApp(), startClosingApp()]);
+  });
+  afterAll(async () => {
+    await Promise.all([app.stop(), old.stop()]);
+  });
+
+  async function writeAfterIdle(app: ClosingApp, idleMs: number, routerIdleMs: number | undefined) {
+    const router = await startWeightedRouter({ blueUrl: app.url, greenUrl: app.url, upstreamIdleMs: routerIdleMs });
+    try {
+      app.applied = app.metClose = 0;
+      expect(await post(router.url)).toEqual({ status: 201, body: 'ok' });
+      await sleep(idleMs);
+      const second = await post(router.url);
+      return { second, applied: app.applied, metClose: app.metClose };
+    } finally {
+      await router.stop();
+    }
+  }
+
+  test('a connection idle past the router\'s limit is closed by the router, never handed a write the app is closing on', async () => {
+    for (const a of [app, old]) Object.assign(a, { hintSeconds: null, closeAfterIdleMs: 600 });
+    // the idle limit (200 ms) is under the app's (600 ms): the write after 900 ms idle goes on a new
+    // connection; what the router did before (no idle limit of its own: 0 turns it off): it met the close
+    const [now, before] = await Promise.all([writeAfterIdle(app, 900, 200), writeAfterIdle(old, 900, 0)]);
+    expect(now).toEqual({ second: { status: 201, body: 'ok' }, applied: 2, metClose: 0 });
+    expect(before.second.status).toBe(502);
+    expect(before.second.body).toMatch(/socket hang up|ECONNRESET/);
+    expect(before).toMatchObject({ applied: 1, metClose: 1 });
+  });
+
+  test('the app\'s Keep-Alive: timeout=N hint shortens the idle limit (Node 20 ignored it without one of its own)', async () => {
+    for (const a of [app, old]) Object.assign(a, { hintSeconds: 2, closeAfterIdleMs: 2000 });
+    // default idle limit (4 s) lowered by the hint to 1 s: after 2.3 s idle the write takes a new connection
+    const [now, before] = await Promise.all([writeAfterIdle(app, 2300, undefined), writeAfterIdle(old, 2300, 0)]);
+    expect(now).toEqual({ second: { status: 201, body: 'ok' }, applied: 2, metClose: 0 });
+    expect(before).toMatchObject({ second: { status: 502 }, applied: 1, metClose: 1 });
+  });
+});
