@@ -4,7 +4,7 @@ import { engineOfUrl } from '../engines/engine-of-url.ts';
 import { readMysqlCatalog } from '../engines/mysql/mysql-catalog.ts';
 import { mysqlConnectionError, openMysqlPool } from '../engines/mysql/mysql-connection.ts';
 import { mysqlFilterSql } from '../engines/mysql/mysql-filters.ts';
-import { mysqlValueDialect } from '../engines/mysql/value-dialect.ts';
+import { mariadbValueDialect, mysqlValueDialect } from '../engines/mysql/value-dialect.ts';
 import type { MappedTable, SourceCatalog } from '../mappings/types.ts';
 import { readCatalog } from '../postgres/catalog.ts';
 import { postgresValueDialect } from '../postgres/value-dialect.ts';
@@ -27,7 +27,7 @@ export interface DiffSide {
   filterSql(table: MappedTable): string | null;
   /** Applies repair statements in one transaction (repair-apply.ts); a PostgreSQL side only. */
   applyRepairs?(statements: readonly RepairStatement[]): Promise<RepairOutcome>;
-  /** Opens `n` sessions now (connection errors surface here, named). */
+  /** Opens `n` sessions now (connection errors surface here, named); a MySQL-family side learns whether it is MariaDB. */
   warm(n: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -60,8 +60,12 @@ function postgresSide(url: string, size: number, side: 'source' | 'target'): Dif
 function mysqlSide(url: string, size: number, side: 'source' | 'target'): DiffSide {
   const pool = openMysqlPool(url, size);
   const text = (v: unknown): string | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
+  // MySQL's portable SQL until warm() has seen a MariaDB server (both print the same texts)
+  let dialect: ValueDialect = mysqlValueDialect;
   return {
-    dialect: mysqlValueDialect,
+    get dialect() {
+      return dialect;
+    },
     async rows(sql, params = []) {
       const [rows] = await pool.query({ sql, values: [...params], rowsAsArray: true });
       return (rows as unknown[][]).map((r) => r.map(text));
@@ -75,7 +79,9 @@ function mysqlSide(url: string, size: number, side: 'source' | 'target'): DiffSi
     async warm(n) {
       const conns: mysql.PoolConnection[] = [];
       try {
-        for (let i = 0; i < n; i++) conns.push(await pool.getConnection());
+        for (let i = 0; i < Math.max(n, 1); i++) conns.push(await pool.getConnection());
+        const [[row]] = (await conns[0]!.query({ sql: 'SELECT VERSION()', rowsAsArray: true })) as unknown as [[[string]]];
+        if (/mariadb/i.test(String(row?.[0]))) dialect = mariadbValueDialect;
       } catch (err) {
         throw mysqlConnectionError(err, side, url);
       } finally {

@@ -13,7 +13,7 @@ import type { EngineName } from '../engines/engine-of-url.ts';
  * |-----------|-------------------------------------------------------------|
  * | integer   | decimal digits, `-` sign                                    |
  * | numeric   | exactly `scale` decimals (rounded half away from zero); unconstrained: no trailing zeros |
- * | float     | exact: the 16 lower-case hex digits of the IEEE-754 double (PostgreSQL's `float8send`; MySQL computes the bits arithmetically), ±0 as `0` — one ulp apart prints differently; with a tolerance the hash uses `d:m` (decimal exponent, rounded mantissa) and rows are compared within it |
+ * | float     | exact: the 16 lower-case hex digits of the IEEE-754 double (PostgreSQL's `float8send`; MariaDB reads them from a dynamic column, MySQL computes them arithmetically), ±0 as `0` — one ulp apart prints differently; with a tolerance the hash uses `d:m` (decimal exponent, rounded mantissa) and rows are compared within it |
  * | boolean   | `t` / `f` (a MySQL `tinyint(1)`: non-zero is `t`)            |
  * | timestamp | `YYYY-MM-DD HH:MM:SS[.f]`, UTC (both sessions in UTC), the fraction without trailing zeros (PostgreSQL's own ISO output, its cheapest); MySQL zero dates are NULL (what DMS writes) |
  * | date      | `YYYY-MM-DD`; zero dates NULL                               |

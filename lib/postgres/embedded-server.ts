@@ -9,6 +9,7 @@ import nodePostgres from 'pg';
 import { CutoverError } from '../errors.ts';
 import { freePort } from '../net/free-port.ts';
 import { initdbFromBinaries, startFromBinaries } from './binaries-server.ts';
+import { quoteIdent } from './sql-names.ts';
 
 export interface EmbeddedServerOptions {
   /** Folder holding the cluster's data folder (created). */
@@ -42,7 +43,22 @@ export interface EmbeddedServerOptions {
    * initdb's CPU). Its superuser's `password` is replaced by this server's generated one at start.
    * @default - initdb
    */
-  readonly template?: { readonly dataDir: string; readonly password: string };
+  readonly template?: DataFolderTemplate;
+}
+
+/** An initialised data folder to copy instead of running initdb (EmbeddedServerOptions.template). */
+export interface DataFolderTemplate {
+  readonly dataDir: string;
+  /** The superuser's password in the template (replaced at start). */
+  readonly password: string;
+  /**
+   * An empty database the template holds: renamed to the server's `database` at start (a catalog
+   * update) instead of `CREATE DATABASE`, which copies template1 (about a second of a busy
+   * machine's time, for each of the dozens of servers the tests start); dropped when `database`
+   * is `postgres`.
+   * @default - none: the database is created
+   */
+  readonly spareDatabase?: string;
 }
 
 export interface EmbeddedServer {
@@ -109,6 +125,12 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
   const takeOverPassword = async () => {
     if (template) await setPassword(urlAs(template.password, 'postgres'), password);
   };
+  // the caller's database: the template's spare one renamed, or a new one
+  const provideDatabase = async () => {
+    const spare = template?.spareDatabase;
+    if (spare) await adminQuery(urlFor('postgres'), database === 'postgres' ? `drop database ${quoteIdent(spare)}` : `alter database ${quoteIdent(spare)} rename to ${quoteIdent(database)}`);
+    else if (database !== 'postgres') await adminQuery(urlFor('postgres'), `create database ${quoteIdent(database)}`);
+  };
   if (options.binDir) {
     let server: { stop(): Promise<void> };
     try {
@@ -133,7 +155,7 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
         cause: err,
       });
     }
-    if (database !== 'postgres') await createDatabaseOn(urlFor('postgres'), database);
+    await provideDatabase();
     let stopped = false;
     return {
       url: urlFor(database),
@@ -180,7 +202,7 @@ export async function startEmbeddedPostgres(options: EmbeddedServerOptions): Pro
       cause: err,
     });
   }
-  if (database !== 'postgres') await pg.createDatabase(database);
+  await provideDatabase();
   let stopped = false;
   return {
     url: urlFor(database),
@@ -265,10 +287,14 @@ async function loadServerPackage(name: string): Promise<typeof EmbeddedPostgres>
 }
 
 async function createDatabaseOn(adminUrl: string, name: string): Promise<void> {
+  await adminQuery(adminUrl, `create database ${quoteIdent(name)}`);
+}
+
+async function adminQuery(adminUrl: string, text: string): Promise<void> {
   const client = new nodePostgres.Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    await client.query(`create database "${name.replace(/"/g, '""')}"`);
+    await client.query(text);
   } finally {
     await client.end().catch(() => {});
   }

@@ -4,7 +4,7 @@ import { MYSQL_CAINIAO_DATABASE } from '../demo/mapping-files.ts';
 import { connectMysql, parseMysqlUrl } from '../engines/mysql/mysql-connection.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../postgres/embedded-server.ts';
+import { startEmbeddedPostgres, type DataFolderTemplate, type EmbeddedServer } from '../postgres/embedded-server.ts';
 import type { CleanupStack } from './cleanup-stack.ts';
 import { startMariadbServer } from './mariadb-server.ts';
 import type { LegacyOption } from './rehearse-options.ts';
@@ -38,7 +38,7 @@ export async function startRehearsalServers(o: {
   legacy: LegacyOption;
   legacyUrl?: string;
   /** Copied instead of running initdb (RehearseOptions.serverTemplate). */
-  template?: { readonly dataDir: string; readonly password: string };
+  template?: DataFolderTemplate;
   dir: string;
   cleanup: CleanupStack;
   out: Output;
@@ -54,7 +54,7 @@ export async function startRehearsalServers(o: {
   return { blue: b.value, green: g.value };
 }
 
-async function startPostgresLegacy(o: { dir: string; cleanup: CleanupStack; template?: { readonly dataDir: string; readonly password: string } }): Promise<LegacyDatabase> {
+async function startPostgresLegacy(o: { dir: string; cleanup: CleanupStack; template?: DataFolderTemplate }): Promise<LegacyDatabase> {
   const s = await startEmbeddedPostgres({ dir: path.join(o.dir, 'servers', 'cainiao'), database: 'cainiao', persistent: false, template: o.template });
   o.cleanup.push('postgres cainiao', () => s.stop());
   return { engine: 'postgres', url: s.url, appUrl: s.url, port: s.port, restart: (ms) => s.restart(ms), connectHint: `psql "postgres://postgres@127.0.0.1:${s.port}/cainiao"` };

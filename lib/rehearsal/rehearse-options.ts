@@ -1,5 +1,6 @@
 import { MAX_LOAD_RATE } from '../demo/load-generator.ts';
 import { CutoverError } from '../errors.ts';
+import type { DataFolderTemplate } from '../postgres/embedded-server.ts';
 
 export const FAULTS = [
   'green-errors',
@@ -59,7 +60,7 @@ export interface RehearseOptions {
    * server instead of running initdb: the tests start a dozen rehearsals. Not a CLI flag.
    * @default - initdb for each server
    */
-  readonly serverTemplate?: { readonly dataDir: string; readonly password: string };
+  readonly serverTemplate?: DataFolderTemplate;
 }
 
 export const LEGACY_ENGINES = ['postgres', 'mariadb'] as const;

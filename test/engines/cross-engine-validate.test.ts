@@ -5,7 +5,8 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CrossEngineValidator } from '../../lib/diff/cross-engine-validator.ts';
 import { openDiffSide } from '../../lib/diff/diff-side.ts';
-import { floatOfCanonical, type ValueForm } from '../../lib/diff/value-dialect.ts';
+import { floatOfCanonical, type ValueDialect, type ValueForm } from '../../lib/diff/value-dialect.ts';
+import { mariadbValueDialect, mysqlValueDialect } from '../../lib/engines/mysql/value-dialect.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { mariadbMissing, mariadbSkipReason, startTestMariadb, type TestMariadb } from '../_helpers/mariadb.ts';
 import { connect, startTestPostgres } from '../_helpers/pg.ts';
@@ -47,23 +48,35 @@ describe.skipIf(mariadbMissing)(`validate: a MariaDB source against a PostgreSQL
     await Promise.all([maria?.dispose(), pgServer?.dispose()]);
   });
 
-  test('both engines print the same canonical text for edge values: doubles bit for bit, timestamp fractions', async () => {
+  test('both engines print the same canonical text for edge values: doubles bit for bit (MariaDB\'s read bits and the portable computed ones), timestamp fractions', async () => {
     const doubles = [1, -1, 0.1, 1 / 3, -2 / 3, 2, 4, 0.5, 1024, nextUp(1) , 2 - 2 ** -52, 4 - 2 ** -51, 1e300, -1e-300, 1.7976931348623157e308, 2.2250738585072014e-308,
-      2.225073858507201e-308, 5e-324, -5e-324, 123456789.123, 2 ** 53, 2 ** 53 + 2, 0];
+      2.225073858507201e-308, 5e-324, -5e-324, 123456789.123, 2 ** 53, 2 ** 53 + 2, 0, 0.1 + 0.2, nextUp(0.1 + 0.2), 1e308, -1e308, 1e15, 1e16, 1e-5, 1e-4, 2 ** 63, 2 ** 64];
     const stamps = ['2024-01-01 00:00:00', '2024-01-01 00:00:00.100000', '2024-02-29 23:59:59.000001', '1999-12-31 12:34:56.120300', '1000-01-01 00:00:00.5'];
     const m = openDiffSide(maria.urlFor('legacy_shop'), 1, 'source');
     const p = openDiffSide(pgServer.url, 1, 'target');
     try {
+      await m.warm(1);
+      // the MariaDB side reads a double's bits (COLUMN_CREATE); MySQL's portable form must print the same
+      expect(m.dialect).toBe(mariadbValueDialect);
       const hash = { mode: 'hash', floatDigits: null } as const;
       const float: ValueForm = { kind: 'float' };
       const ts: ValueForm = { kind: 'timestamp' };
-      const mx = (v: string, native: string, form: ValueForm) => m.rows(`SELECT ${m.dialect.canonical(v, native, form, hash)}`).then((r) => r[0]![0]);
+      const mx = (v: string, native: string, form: ValueForm, d: ValueDialect = m.dialect) => m.rows(`SELECT ${d.canonical(v, native, form, hash)}`).then((r) => r[0]![0]);
       const px = (v: string, native: string, form: ValueForm) => p.rows(`SELECT ${p.dialect.canonical(v, native, form, hash)}`).then((r) => r[0]![0]);
+      const texts = new Map<string, number>();
       for (const d of doubles) {
         const text = d.toPrecision(17);
-        const [a, b] = await Promise.all([mx(`CAST('${text}' AS DOUBLE)`, 'double', float), px(`'${text}'::float8`, 'double precision', float)]);
-        expect([d, a]).toEqual([d, b]);
+        const [a, computed, b] = await Promise.all([mx(`CAST('${text}' AS DOUBLE)`, 'double', float), mx(`CAST('${text}' AS DOUBLE)`, 'double', float, mysqlValueDialect), px(`'${text}'::float8`, 'double precision', float)]);
+        expect([d, a, computed]).toEqual([d, b, b]);
         expect(floatOfCanonical(a!)).toBe(d === 0 ? 0 : d);
+        // two different doubles never share a text (d and nextUp(d) are both in the list)
+        expect([d, texts.get(a!)]).toEqual([d, undefined]);
+        texts.set(a!, d);
+      }
+      // the sum each server computes, not a literal; -0 prints as 0 (MySQL has no -0); NULL stays NULL
+      for (const [mariaSql, pgSql, expected] of [['0.1e0 + 0.2e0', '0.1::float8 + 0.2::float8', '3fd3333333333334'], ['-0e0', "'-0'::float8", '0'], ['-(0e0)', '-(0::float8)', '0'], ['NULL + 0e0', 'NULL::float8', null]] as const) {
+        const [a, computed, b] = await Promise.all([mx(mariaSql, 'double', float), mx(mariaSql, 'double', float, mysqlValueDialect), px(pgSql, 'double precision', float)]);
+        expect([mariaSql, a, computed, b]).toEqual([mariaSql, expected, expected, expected]);
       }
       // 400 doubles from random bit patterns (every exponent range, both signs; no NaN/Infinity), in one statement per side
       const view = new DataView(new ArrayBuffer(8));
@@ -75,11 +88,13 @@ describe.skipIf(mariadbMissing)(`validate: a MariaDB source against a PostgreSQL
         if (Number.isFinite(d) && d !== 0) random.push(d);
       }
       const list = (cast: (t: string) => string) => random.map((d) => `SELECT ${random.indexOf(d)} AS i, ${cast(String(d))} AS v`).join(' UNION ALL ');
-      const [ma, pa] = await Promise.all([
+      const [ma, mc, pa] = await Promise.all([
         m.rows(`SELECT i, ${m.dialect.canonical('v', 'double', float, hash)} FROM (${list((t) => `CAST('${t}' AS DOUBLE)`)}) x ORDER BY i`),
+        m.rows(`SELECT i, ${mysqlValueDialect.canonical('v', 'double', float, hash)} FROM (${list((t) => `CAST('${t}' AS DOUBLE)`)}) x ORDER BY i`),
         p.rows(`SELECT i, ${p.dialect.canonical('v', 'double precision', float, hash)} FROM (${list((t) => `'${t}'::float8`)}) x ORDER BY i`),
       ]);
       expect(ma.map((r) => r[1])).toEqual(pa.map((r) => r[1]));
+      expect(mc.map((r) => r[1])).toEqual(pa.map((r) => r[1]));
       expect(ma.map((r) => floatOfCanonical(r[1]!))).toEqual(random);
       for (const t of stamps) {
         const [a, b] = await Promise.all([mx(`CAST('${t}' AS DATETIME(6))`, 'datetime(6)', ts), px(`'${t}'::timestamp(6)`, 'timestamp(6) without time zone', ts)]);

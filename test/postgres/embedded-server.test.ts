@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startEmbeddedPostgres } from '../../lib/postgres/embedded-server.ts';
-import { connect, startTestPostgres } from '../_helpers/pg.ts';
+import { connect, startTestPostgres, testPostgresTemplate } from '../_helpers/pg.ts';
 
 describe('embedded PostgreSQL', () => {
   let server: Awaited<ReturnType<typeof startTestPostgres>>;
@@ -43,6 +43,38 @@ describe('embedded PostgreSQL', () => {
     expect(count()).toBeGreaterThan(0);
     await other.dispose();
     expect(count()).toBe(0);
+  });
+
+  test("a template's spare database becomes the server's own (renamed, not created), and is dropped when the server keeps only postgres", async () => {
+    const template = await testPostgresTemplate();
+    expect(template.spareDatabase).toBeTruthy();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-spare-'));
+    const databases = async (url: string) => {
+      const c = await connect(url);
+      try {
+        return (await c.query<{ datname: string }>('select datname from pg_database where not datistemplate order by datname')).rows.map((r) => r.datname);
+      } finally {
+        await c.end();
+      }
+    };
+    try {
+      const shop = await startEmbeddedPostgres({ dir: path.join(dir, 'shop'), database: '商店 Shop', template });
+      try {
+        expect(await databases(shop.url)).toEqual(['postgres', '商店 Shop'].sort());
+        await shop.createDatabase('second');
+        expect(await databases(shop.url)).toContain('second');
+      } finally {
+        await shop.stop();
+      }
+      const bare = await startEmbeddedPostgres({ dir: path.join(dir, 'bare'), database: 'postgres', template });
+      try {
+        expect(await databases(bare.url)).toEqual(['postgres']);
+      } finally {
+        await bare.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

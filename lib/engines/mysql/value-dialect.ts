@@ -22,15 +22,24 @@ function trimZeros(t: string): string {
 
 /**
  * The exact form of a DOUBLE `v`: the 16 hex digits of its IEEE-754 bits, as PostgreSQL's
- * `encode(float8send(v), 'hex')` prints them (±0 as `0`). MySQL has no access to a double's bits,
- * so they are computed: e0 = floor(log2 |v|) and m0 = |v| / 2^(e0 - 52), exact (a power-of-two
- * scaling). LOG2 may be one off next to a power of two, which m0's range shows: in [2^52, 2^53)
- * e0 is the exponent and m0 the 53-bit mantissa; in [2^53, 2^54) e0 is one low (the mantissa is
- * m0 / 2); in [2^51, 2^52) one high (2·m0). Subnormals have exponent field 0. Unsigned integer
- * arithmetic throughout (the sign is bit 63). MySQL evaluates every repeated sub-expression again,
- * so the form is written to repeat LOG2 and POW as little as it can (4 and 3 times).
+ * `encode(float8send(v), 'hex')` prints them (±0 as `0`), the bits from `bitsHex` (MySQL's
+ * computedFloatBits or MariaDB's storedFloatBits: both print the same text).
  */
-function exactFloat(v: string): string {
+function exactFloat(v: string, bitsHex: (v: string) => string = computedFloatBits): string {
+  return `(CASE WHEN ${v} IS NULL THEN NULL WHEN ${v} = 0 THEN '0' ELSE ${bitsHex(v)} END)`;
+}
+
+/**
+ * A non-zero DOUBLE's bits as 16 lower-case hex digits, in portable SQL. MySQL has no access to a
+ * double's bits, so they are computed: e0 = floor(log2 |v|) and m0 = |v| / 2^(e0 - 52), exact (a
+ * power-of-two scaling). LOG2 may be one off next to a power of two, which m0's range shows: in
+ * [2^52, 2^53) e0 is the exponent and m0 the 53-bit mantissa; in [2^53, 2^54) e0 is one low (the
+ * mantissa is m0 / 2); in [2^51, 2^52) one high (2·m0). Subnormals have exponent field 0. Unsigned
+ * integer arithmetic throughout (the sign is bit 63). MySQL evaluates every repeated
+ * sub-expression again, so the form is written to repeat LOG2 and POW as little as it can (4 and 3
+ * times).
+ */
+function computedFloatBits(v: string): string {
   const a = `ABS(${v})`;
   const e0 = `FLOOR(LOG2(${a}))`;
   const m0 = `(${a} / POW(2, ${e0} - 52))`;
@@ -38,8 +47,23 @@ function exactFloat(v: string): string {
   const normal = `CASE WHEN ${m0} >= 9007199254740992 THEN ${bits('1023', `${m0} / 2`)} WHEN ${m0} < 4503599627370496 THEN ${bits('1021', `${m0} * 2`)} ELSE ${bits('1022', m0)} END`;
   const sign = `CASE WHEN ${v} < 0 THEN CAST(9223372036854775808 AS UNSIGNED) ELSE CAST(0 AS UNSIGNED) END`;
   const subnormal = `CAST(${a} * POW(2, 537) * POW(2, 537) AS UNSIGNED)`;
-  return `(CASE WHEN ${v} IS NULL THEN NULL WHEN ${v} = 0 THEN '0'
-    ELSE LOWER(LPAD(HEX(${sign} + CASE WHEN ${a} < 2.2250738585072014E-308 THEN ${subnormal} ELSE ${normal} END), 16, '0')) END)`;
+  return `LOWER(LPAD(HEX(${sign} + CASE WHEN ${a} < 2.2250738585072014E-308 THEN ${subnormal} ELSE ${normal} END), 16, '0'))`;
+}
+
+/**
+ * The same 16 hex digits on MariaDB, read rather than computed: a dynamic column
+ * (`COLUMN_CREATE(…, v AS DOUBLE)`, MariaDB only) stores the double's 8 bytes unchanged,
+ * little-endian, at its end (float8store), so reversed they are float8send's big-endian bytes.
+ * Measured at 200,000 rows (server CPU): 40-50 ms, against 130 ms for computedFloatBits and
+ * 100 ms for printing the double as decimal text (CAST(v AS CHAR)).
+ */
+function storedFloatBits(v: string): string {
+  return `LOWER(HEX(REVERSE(RIGHT(COLUMN_CREATE(1, ${v} AS DOUBLE), 8))))`;
+}
+
+/** A FLOAT or DOUBLE column as a DOUBLE: FLOAT widens exactly, as float4 does to float8. */
+function asDouble(x: string, nativeType: string): string {
+  return /^double\b/i.test(nativeType) ? x : `(${x} + 0E0)`;
 }
 
 /** A declared DECIMAL scale (`decimal(12,2) unsigned` -> 2), or null. */
@@ -64,6 +88,7 @@ function unlessZeroDate(x: string, then: string): string {
   return `(CASE WHEN ${x} IS NULL OR MONTH(${x}) = 0 OR DAY(${x}) = 0 THEN NULL ELSE ${then} END)`;
 }
 
+/** MySQL 8 / Aurora MySQL, and any MySQL-family server not known to be MariaDB: portable SQL throughout. */
 export const mysqlValueDialect: ValueDialect = {
   engine: 'mysql',
   ident: q,
@@ -82,8 +107,7 @@ export const mysqlValueDialect: ValueDialect = {
         // a column of that very scale prints it already
         return declaredScale(nativeType) === form.scale ? `CAST(${x} AS CHAR)` : `CAST(CAST(${x} AS DECIMAL(65, ${Math.min(form.scale, 30)})) AS CHAR)`;
       case 'float': {
-        // FLOAT widens to DOUBLE exactly, as float4 does to float8 (a DOUBLE needs no widening)
-        const v = /^double\b/i.test(nativeType) ? x : `(${x} + 0E0)`;
+        const v = asDouble(x, nativeType);
         return mode.mode === 'hash' && mode.floatDigits !== null ? roundedFloat(v, mode.floatDigits) : exactFloat(v);
       }
       case 'boolean':
@@ -108,4 +132,16 @@ export const mysqlValueDialect: ValueDialect = {
   sumText: (expr) => `CAST(SUM(${expr}) AS CHAR)`,
   keyOperand: (expr, nativeType) => (isTextual(nativeType) ? `CAST(CONVERT(${expr} USING utf8mb4) AS BINARY)` : expr),
   keyParam: (_i, nativeType) => (isTextual(nativeType) ? `CAST(CONVERT(? USING utf8mb4) AS BINARY)` : /^(tinyint|smallint|mediumint|int|integer|bigint)\b/i.test(nativeType) ? 'CAST(? AS DECIMAL(20, 0))' : '?'),
+};
+
+/**
+ * MariaDB: MySQL's dialect, the exact DOUBLE form read from the value's bits (storedFloatBits)
+ * instead of computed. The texts are the same, so sessions that disagree on the dialect still agree.
+ */
+export const mariadbValueDialect: ValueDialect = {
+  ...mysqlValueDialect,
+  canonical(expr, nativeType, form, mode) {
+    if (form.kind !== 'float' || (mode.mode === 'hash' && mode.floatDigits !== null)) return mysqlValueDialect.canonical(expr, nativeType, form, mode);
+    return exactFloat(asDouble(`(${expr})`, nativeType), storedFloatBits);
+  },
 };
