@@ -4,7 +4,11 @@ import { brief, phase, runSmallRehearsal } from './run-rehearsal.ts';
 describe('rehearsal --fault green-dies-after-switch', () => {
   let r: Awaited<ReturnType<typeof runSmallRehearsal>>;
   beforeAll(async () => {
-    r = await runSmallRehearsal('green-dies-after-switch');
+    // The kill lands 300 ms into the bake and takes effect asynchronously (a signal through the demo
+    // business process). With the suite's 1 s bake a starved run ended the bake before any green
+    // failure was counted; only a "p99" of ~20 requests (their slowest) used to catch it. 4 s
+    // leaves the gates time to see green's refused connections.
+    r = await runSmallRehearsal('green-dies-after-switch', 'folder', { bakeSeconds: 4 });
   }, 300_000);
   afterAll(() => r?.cleanup());
 
