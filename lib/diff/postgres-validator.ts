@@ -150,7 +150,11 @@ export class PostgresValidator implements Validator {
       }
       // chunks sized to pacing.chunkTargetMs (whole buckets) checkpoint by first bucket, fixed ones by number
       const adaptive = !options.frozen && !options.refreshBaseline && (this.options.throttler?.chunkRows('validate') ?? null) !== null;
-      const fingerprint = this.fingerprint(plans, form, adaptive);
+      // the baseline's fingerprint leaves the chunking mode out: the frozen check reads changed keys, not
+      // chunks, so a full validation in adapted chunks must still serve it (at 1,000,000 orders the hold
+      // otherwise compared every row and never fitted its budget); a resumed run must match chunking too
+      const fingerprint = this.fingerprint(plans, form);
+      const checkpointKey = adaptive ? `${fingerprint}:adaptive` : fingerprint;
       const whole = !options.tables?.length;
       let scope: ValidationScope | undefined;
       if (options.refreshBaseline) {
@@ -175,7 +179,7 @@ export class PostgresValidator implements Validator {
       }
       // a full validation of every table records where it started, for the frozen check at the switch
       const baselineStart = !options.frozen && whole && lagAware ? await this.baselineStart(targetDb) : null;
-      const checkpoint = new ValidationCheckpoint(env.stateDir, fingerprint, this.now);
+      const checkpoint = new ValidationCheckpoint(env.stateDir, checkpointKey, this.now);
       if (checkpoint.resumed) this.out.info('validate', `resuming the validation started ${checkpoint.startedAt} (${checkpoint.finishedChunks} chunk(s) already compared)`);
 
       // the write hold's check runs at full speed: every second of it holds the business's writes
@@ -723,12 +727,11 @@ export class PostgresValidator implements Validator {
   }
 
   /** Same tables, columns, normalization and chunk size = the same run (resumable). */
-  private fingerprint(plans: readonly TablePlan[], form: FormOptions, adaptive: boolean): string {
+  private fingerprint(plans: readonly TablePlan[], form: FormOptions): string {
     const shape = {
       source: describeEndpoint(this.env.source.url),
       target: describeEndpoint(this.env.target.url),
       chunkRows: this.env.validation.chunkRows,
-      ...(adaptive ? { chunking: 'adaptive' } : {}),
       form,
       tables: plans.map((p) => ({ s: p.source, t: p.target, k: p.keys, c: p.columns, f: p.filterSql, x: p.viaTransformer, o: p.collateC })),
     };

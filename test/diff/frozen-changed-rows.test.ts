@@ -8,6 +8,7 @@ import { PostgresValidator } from '../../lib/diff/postgres-validator.ts';
 import { pruneChangedKeyLog, type HoldOwner } from '../../lib/postgres/changed-key-retention.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
+import { SourceThrottler } from '../../lib/throttle/source-throttler.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
 import { sql, testEnvironment } from '../replication/_env.ts';
 import { bendRecordedKey, RECORDED_KEYS } from '../_helpers/changed-keys.ts';
@@ -30,6 +31,7 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
   let replicator: PostgresReplicator;
   let validator: PostgresValidator;
   let stateDir: string;
+  let env: ReturnType<typeof testEnvironment>;
   const out = new RecordingOutput();
 
   const caughtUp = async () => {
@@ -45,7 +47,7 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
        insert into lines select g, n, n from generate_series(1, 1000) g, generate_series(1, 3) n;
        insert into "Kunden客户" select '客户 ' || g || ' Müller', 'city ' || g from generate_series(1, 200) g;`,
     );
-    const env = testEnvironment(source.url, target.url, { chunkRows: 1000, parallelTables: 2, batchSize: 200 });
+    env = testEnvironment(source.url, target.url, { chunkRows: 1000, parallelTables: 2, batchSize: 200 });
     stateDir = env.stateDir;
     replicator = new PostgresReplicator(env, 'forward', out);
     validator = new PostgresValidator(env, out, replicator);
@@ -293,5 +295,23 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
       await pool.end();
     }
   }, 120_000);
-});
 
+  test('a full validation in chunks adapted to pacing.chunkTargetMs still serves as the baseline of the frozen check', async () => {
+    // the rehearsal validates paced (adapted chunks) and freezes unpaced: at 1,000,000 orders a baseline
+    // refused for "chunking changed" made the hold compare every row and the switch was undone 3 times
+    const healthy = { blueP99Ms: 20, blueRequests: 100, activeSessions: 0, probeMs: 1 };
+    const throttler = new SourceThrottler({ ...env.pacing, enabled: true, chunkTargetMs: 500 }, { caveat: null, sample: async () => healthy, close: async () => {} }, new RecordingOutput());
+    const paced = await new PostgresValidator(env, out, replicator, { throttler }).validate();
+    expect(paced.equal).toBe(true);
+    expect(paced.pacing?.chunkSizing?.chunks).toBeGreaterThan(0);
+    const baseline = readBaseline(stateDir);
+    expect(baseline).not.toBeNull();
+
+    await sql(source.url, `update orders set status = 'PACED' where id = 41`);
+    await caughtUp();
+    const frozen = await validator.validate({ frozen: true });
+    expect(frozen.scope).toMatchObject({ kind: 'changed-rows', since: baseline!.position });
+    expect(frozen.equal).toBe(true);
+    expect(frozen.figures.rowsCompared).toBeLessThan(100);
+  }, 120_000);
+});
