@@ -270,6 +270,27 @@ describe('blue (cainiao) and green (duoduo) order apps', () => {
     });
   });
 
+  test('a reconciliation report slower than the 5 s statement timeout of the order paths is still answered', async () => {
+    // a full load reading the same tables made a 1,000,000-order report take over 5 s: HTTP 500 before
+    const locker = await connect(server.url);
+    try {
+      await locker.query('begin');
+      await locker.query('lock table t_order in access exclusive mode');
+      const answer = call(blue, 'GET', '/reconciliation');
+      await new Promise((r) => setTimeout(r, 5_500));
+      await locker.query('commit');
+      const res = await answer;
+      expect(res.status).toBe(200);
+      expect(res.json.days.length).toBeGreaterThan(0);
+      // the order paths keep their 5 s: the session went back to the pool with the default
+      const order = await call(blue, 'GET', `/orders/${summary.ids.readableOrders[0]}`);
+      expect(order.status).toBe(200);
+    } finally {
+      await locker.query('rollback').catch(() => {});
+      await locker.end();
+    }
+  }, 30_000);
+
   test('setFault answers 500 to that fraction of requests, health excepted', async () => {
     green.setFault({ errorRate: 1 });
     try {
