@@ -30,6 +30,13 @@ export const gatesSchema = z
     maxErrorRatio: z.number().min(0).max(1).default(0.01),
     /** Green p99 latency / blue p99 latency above which reads go back. @default 3 */
     maxP99RatioToBlue: z.number().positive().default(3),
+    /**
+     * Latency at or below which green is never judged against blue, and below which blue's counts as
+     * this much: the router's buckets are coarse and a ratio of small latencies (10 ms vs 100 ms) is not
+     * a reason to roll back. Raise it where such differences are noise (a small or shared machine).
+     * @default 10 (P99_FLOOR_MS)
+     */
+    latencyFloorMs: z.number().int().positive().optional(),
     /** Replication lag above which no traffic moves (equal passes: shift, bake, switch, replicate wait). @default 1000 */
     maxLagMs: z.number().int().positive().default(1000),
     /**

@@ -74,7 +74,10 @@ export function buildRehearsalConfig(i: RehearsalConfigInput): CutoverConfigInpu
           ...(i.shadowSeconds === 0 ? { skip: { reason: 'this rehearsal was run with shadowSeconds 0: its fault scenario is not about the shadow comparison' } } : {}),
         },
         shift: { steps: [...(i.shiftSteps ?? [1, 10, 50, 100])], bakeSeconds: i.shiftBakeSeconds },
-        gates: { maxErrorRatio: 0.05, maxP99RatioToBlue: i.maxP99RatioToBlue ?? 5, maxLagMs: 2000, maxValidationAgeSeconds: 3600, minRequests: i.minRequests ?? 10 },
+        // latency floor 50 ms: on a 2-core machine running both servers, the apps and the load, a green
+        // just loaded reads cold pages; p99 100 ms against blue's 10 ms (157 requests) rolled a quiet
+        // 100,000-order rehearsal back. Green up to 250 ms passes while blue is fast; 500 ms does not.
+        gates: { maxErrorRatio: 0.05, maxP99RatioToBlue: i.maxP99RatioToBlue ?? 5, latencyFloorMs: 50, maxLagMs: 2000, maxValidationAgeSeconds: 3600, minRequests: i.minRequests ?? 10 },
         switch: { catchUpTimeoutMs: 10_000, maxHoldMs: 15_000, sequenceGap: 1000 },
         bake: { seconds: i.bakeSeconds },
         assess: { checks: legacy === 'mysql' ? CAINIAO_MYSQL_QUALITY_CHECKS : CAINIAO_QUALITY_CHECKS },

@@ -135,8 +135,9 @@ export function evaluateGates(input: GateInputs): GateVerdict {
       blueLatencyMs = (blueLatencyOf(prev, cur, gates.minRequests) ?? input.baselineBlue)?.[quantile.name] ?? null;
     }
     if (enough && latencyQuantile !== null && greenLatencyMs !== null && blueLatencyMs !== null) {
-      latencyRatioToBlue = round(greenLatencyMs / Math.max(blueLatencyMs, P99_FLOOR_MS));
-      if (greenLatencyMs > P99_FLOOR_MS && latencyRatioToBlue > gates.maxP99RatioToBlue) {
+      const floor = gates.latencyFloorMs ?? P99_FLOOR_MS;
+      latencyRatioToBlue = round(greenLatencyMs / Math.max(blueLatencyMs, floor));
+      if (greenLatencyMs > floor && latencyRatioToBlue > gates.maxP99RatioToBlue) {
         const why = latencyQuantile === 'p99' ? '' : `; ${latencyQuantile} because ${green.requests} green requests are too few for a p99 (it needs 100: below that it is the slowest request alone)`;
         reasons.push(`green ${latencyQuantile} ${greenLatencyMs} ms is ${latencyRatioToBlue}x blue's ${latencyQuantile} ${blueLatencyMs} ms, above the limit ${gates.maxP99RatioToBlue}x (gates.maxP99RatioToBlue${why})`);
       }

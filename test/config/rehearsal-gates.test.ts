@@ -21,7 +21,7 @@ describe("the rehearsal's gates", () => {
   };
 
   test('allow green 5x blue p99 unless the rehearsal is told otherwise, and pass the minimum requests through', () => {
-    expect(gatesOf({})).toMatchObject({ maxP99RatioToBlue: 5, minRequests: 10 });
+    expect(gatesOf({})).toMatchObject({ maxP99RatioToBlue: 5, minRequests: 10, latencyFloorMs: 50 });
     expect(gatesOf({ maxP99RatioToBlue: 20, minRequests: 5 })).toMatchObject({ maxP99RatioToBlue: 20, minRequests: 5 });
   });
 });

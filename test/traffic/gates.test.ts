@@ -94,6 +94,21 @@ describe('gates', () => {
     expect(v.figures.latencyRatioToBlue).toBe(0.5);
   });
 
+  test('gates.latencyFloorMs: green at or below the floor is never judged, and blue counts as at least the floor', () => {
+    // 157 green requests: a real p99. The quiet 100,000-order rehearsal that went back to blue on this
+    const slowGreen = (ms: number) => metrics(t0 + 10_000, upstream(500, 10, 0, prev.upstreams.blue), upstream(157, ms, 0, prev.upstreams.green));
+    const tight = { ...gates, maxP99RatioToBlue: 5 };
+    expect(evaluateGates({ previous: prev, current: slowGreen(100), lagMs: 1, gates: tight }).ok).toBe(false);
+    const floored = { ...tight, latencyFloorMs: 50 };
+    const at100 = evaluateGates({ previous: prev, current: slowGreen(100), lagMs: 1, gates: floored });
+    expect(at100.ok).toBe(true);
+    expect(at100.figures).toMatchObject({ latencyQuantile: 'p99', greenLatencyMs: 100, blueLatencyMs: 10, latencyRatioToBlue: 2 });
+    expect(evaluateGates({ previous: prev, current: slowGreen(250), lagMs: 1, gates: floored }).ok).toBe(true);
+    const at500 = evaluateGates({ previous: prev, current: slowGreen(500), lagMs: 1, gates: floored });
+    expect(at500.ok).toBe(false);
+    expect(at500.reasons[0]).toMatch(/green p99 500 ms is 10x blue's p99 10 ms/);
+  });
+
   test('fails if lag is above the limit or unknown, or the validation is too old or missing', () => {
     expect(evaluateGates({ lagMs: 1500, gates }).reasons[0]).toMatch(/lag 1500 ms is above the limit 1000 ms/);
     expect(evaluateGates({ lagMs: null, gates }).reasons[0]).toMatch(/unknown/);
