@@ -19,7 +19,7 @@ import { deleteStatement, insertStatement, repairScript, updateStatement, type R
 import { statements, type KeyHashFilter, type KeyRange, type NarrowingArm } from './side-query.ts';
 import { qualified } from './sql-text.ts';
 import { TaskLimiter } from './task-limiter.ts';
-import { ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
+import { throwIfAborted, ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
 import { floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type FormMode, type RowPart, type ValueDialect, type ValueForm } from './value-dialect.ts';
 
 /** Column-level samples kept per table in the report. */
@@ -291,7 +291,7 @@ export class CrossEngineValidator implements Validator {
               resumedChunks++;
               result = fromChunkResult(plan, finished);
             } else {
-              if (options.signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again: it resumes where it stopped' });
+              throwIfAborted(options.signal);
               result = await this.compareUnit(plan, unit, source, target, mode);
               checkpoint.recordChunk(toChunkResult(plan, index, result));
             }

@@ -26,7 +26,7 @@ import { repairScript } from './repair-sql.ts';
 import { bucketRange, type KeyRange } from './side-query.ts';
 import { buildTablePlan, type TablePlan } from './table-plan.ts';
 import { TaskLimiter } from './task-limiter.ts';
-import { ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
+import { throwIfAborted, ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
 
 /** Column-level samples kept per table in the report. */
 const SAMPLES_PER_TABLE = 10;
@@ -779,7 +779,3 @@ function tableDiff(plan: TablePlan, chunks: ChunkResult[]): TableDiff {
 
 /** Adapted chunks span at most this many buckets: one hash statement has an arm per bucket. */
 const MAX_BUCKETS_PER_CHUNK = 64;
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again: it resumes where it stopped' });
-}

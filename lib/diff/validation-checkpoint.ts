@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { CutoverError } from '../errors.ts';
 import type { ColumnSample, RowKey } from '../platform/roles.ts';
 
 /** The finished result of one chunk, as checkpointed (and replayed on resume). */
@@ -114,4 +115,9 @@ function parseLines(text: string): Line[] {
     }
   }
   return out;
+}
+
+/** Stops a full validation between chunks when asked; its checkpoint lets the next run resume there. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CutoverError('ABORTED', 'validation aborted', { fix: 'run `cutover validate` again: it resumes where it stopped' });
 }
