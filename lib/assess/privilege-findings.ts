@@ -37,7 +37,9 @@ export async function privilegeFindings(
   findings.push(...(await applySide(target, tgt, 'target', targetTables, 'blocker')));
   // reverse (after the write switch): read the target, apply to the source (warnings until then)
   findings.push(...readSide(tgt, 'target', 'warning'));
-  findings.push(...(await applySide(source, src, 'source', sourceTables, 'warning')));
+  // the source's missing schema USAGE is already a forward blocker: not repeated as a warning
+  const forward = new Set(findings.map((x) => x.id));
+  findings.push(...(await applySide(source, src, 'source', sourceTables, 'warning')).filter((x) => !forward.has(x.id)));
   return findings;
 }
 
@@ -152,6 +154,17 @@ async function applySide(
   const purpose = purposeOf(side, false);
   const role = quoteIdent(f.role);
   const out: Finding[] = [];
+  const schemas = await lackingSchemaUsage(client, tables);
+  if (schemas.length) {
+    out.push(
+      finding(
+        `${side}-schema-privilege`,
+        severity,
+        `${side} role ${f.role} has no USAGE on schema(s) ${schemas.join(', ')} of mapped tables; ${purpose} applies rows to them`,
+        `GRANT USAGE ON SCHEMA ${schemas.join(', ')} TO ${role};`,
+      ),
+    );
+  }
   const missing = await lacking(client, tables, ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']);
   if (missing.length) {
     out.push(

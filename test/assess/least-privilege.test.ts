@@ -131,6 +131,32 @@ describe('least privilege', () => {
       await forward.stop();
     }
   });
+
+  test('a target role granted the tables but not the schema (capitals, Chinese names): assess names the GRANT USAGE instead of failing with "permission denied for schema"', async () => {
+    await granting.createDatabase('blue_u');
+    await granting.createDatabase('green_u');
+    const tables = `create schema "Ventes"; create table "Ventes"."订单 Orders" ("Id" int primary key, "Betrag" numeric(12,2), "备注" text);`;
+    await sql(granting.urlFor('blue_u'), tables + ` insert into "Ventes"."订单 Orders" values (1, 2.50, 'x');`);
+    await sql(granting.urlFor('green_u'), tables + ` create role applier login password 'a-pw'; grant select, insert, update, delete, truncate on "Ventes"."订单 Orders" to applier;`);
+    const mapping = {
+      rules: [
+        // a filter on a text column: the large-value check looks the source table up too
+        { 'rule-type': 'selection', 'rule-id': '1', 'rule-name': '1', 'object-locator': { 'schema-name': 'Ventes', 'table-name': '订单 Orders' }, 'rule-action': 'include', filters: [{ 'filter-type': 'source', 'column-name': '备注', 'filter-conditions': [{ 'filter-operator': 'noteq', value: 'z' }] }] },
+      ],
+    };
+    const asApplier = granting.urlFor('green_u').replace(/\/\/postgres:[^@]*@/, '//applier:a-pw@');
+    const asReader = granting.urlFor('blue_u').replace(/\/\/postgres:[^@]*@/, '//reader:r-pw@'); // no USAGE on "Ventes" either
+    const env = testEnvironment(asReader, asApplier, {}, { forward: mapping, reverse: mapping }, 'lpu');
+    const report = await new PostgresInspector(env, new RecordingOutput()).assess();
+    const missing = byId(report.findings);
+    expect(missing['target-schema-privilege']).toMatchObject({ severity: 'blocker', handling: 'GRANT USAGE ON SCHEMA "Ventes" TO "applier";' });
+    expect(missing['source-schema-privilege']).toMatchObject({ severity: 'blocker', handling: 'GRANT USAGE ON SCHEMA "Ventes" TO "reader";' });
+    expect(missing['target-write-privilege']).toBeUndefined(); // the tables are granted
+    expect(report.findings.find((f) => f.id === 'target-table-missing')).toBeUndefined(); // it exists: the role just may not use its schema
+    await sql(granting.urlFor('green_u'), statementOf(missing['target-schema-privilege']!));
+    const after = await new PostgresInspector(env, new RecordingOutput()).assess();
+    expect(byId(after.findings)['target-schema-privilege']).toBeUndefined();
+  });
 });
 
 describe.skipIf(!canStartMajor(12))('least privilege on PostgreSQL 12', () => {
