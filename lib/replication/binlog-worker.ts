@@ -299,7 +299,7 @@ export class BinlogReplicationWorker {
     // the record of changed keys (written by the applier of a forward stream) is kept bounded
     const pruning = pruneChangedKeysEvery(writer, n.slot, () => this.applied, (m) => this.out.warn(`replicate ${n.id}`, m));
     try {
-      session = await openApplySession(n.writeUrl, n.origin, { utc: true });
+      session = await openApplySession(n.writeUrl, n.origin);
       applier = new ChangeApplier(session, n.slot, 'forward', tables, (last) => binlogStateSql(n.slot, (last as unknown as BinlogTransaction).end, last.endLsn));
       await applier.init();
       await reader.start();
