@@ -9,8 +9,8 @@ import { INVALID_STATUS, legacyStatusCaseSql } from './order-status.ts';
  * discontinued products) and compute what it normalizes (status), so they agree with duoduo.
  * Every value is text so both sides compare without type games.
  *
- * Days: cainiao's local `timestamp` and duoduo's `timestamptz` agree on the calendar day when the
- * replicator and these queries use the same session time zone (the servers' default).
+ * Days: cainiao's `timestamp` and duoduo's `timestamptz` agree on the calendar day: the replicator
+ * writes a zone-less value as UTC and the validator runs these queries in UTC sessions.
  */
 export type ReconciliationPair = z.input<typeof reconciliationSchema>;
 

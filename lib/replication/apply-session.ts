@@ -11,9 +11,10 @@ import { redact } from './replication-slot.ts';
  *   Origin message and the stream of the other direction on this database skips them (no
  *   ping-pong; see `appliedByKit`). Works on PostgreSQL 12–18 alike.
  *   An origin can be held by one session at a time, hence one origin name per session.
- * - `utc`: TimeZone UTC (the binlog path: zone-less date-times from MySQL are UTC).
+ * - TimeZone UTC and DateStyle ISO, as every kit session (KIT_SESSION_OPTIONS): a zone-less
+ *   date-time written into a `timestamptz` column, or a `timestamptz` into a zone-less one, is UTC.
  */
-export async function openApplySession(url: string, originName: string, options: { utc?: boolean } = {}): Promise<pg.Client> {
+export async function openApplySession(url: string, originName: string): Promise<pg.Client> {
   const client = await openKitClient(url, `cutover-apply ${originName}`.slice(0, 63) as `cutover-${string}`);
   try {
     // the write switch fences a side with `ALTER DATABASE … SET default_transaction_read_only`;
@@ -21,10 +22,7 @@ export async function openApplySession(url: string, originName: string, options:
     // synchronous_commit off: durability comes from the slot (unacknowledged changes are re-sent).
     // standard_conforming_strings on: batches carry backslash-escaped array literals.
     await client.query(
-      "set session_replication_role = 'replica'; set default_transaction_read_only = off; set synchronous_commit = 'off'; set standard_conforming_strings = on" +
-        // a MySQL source's DATETIME/TIMESTAMP arrive as zone-less text (TIMESTAMP already in UTC): read as UTC, the rule
-        // the validator and reverse replication follow too — never in whatever TimeZone the target's role or database has
-        (options.utc ? "; set timezone = 'UTC'" : ''),
+      "set session_replication_role = 'replica'; set default_transaction_read_only = off; set synchronous_commit = 'off'; set standard_conforming_strings = on",
     );
     await client.query(
       'select pg_replication_origin_create($1) where not exists (select 1 from pg_replication_origin where roname = $1)',

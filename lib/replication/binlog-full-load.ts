@@ -111,7 +111,7 @@ export async function runBinlogFullLoad(options: BinlogFullLoadOptions, admin: p
   let next = 0;
   let failure: unknown;
   const lanes = options.sessions.slice(0, Math.max(1, pending.length)).map(async (reader, lane) => {
-    const writer = await openApplySession(options.targetUrl, loadLaneOrigin(options.originBase, lane), { utc: true });
+    const writer = await openApplySession(options.targetUrl, loadLaneOrigin(options.originBase, lane));
     try {
       while (!failure && !options.signal.aborted && next < pending.length) {
         const chunk = pending[next++]!;

@@ -30,6 +30,8 @@ export interface BinlogWorkerOptions {
   readonly wave?: string;
   /** Status file interval. @default 250 */
   readonly heartbeatMs?: number;
+  /** The launch this run belongs to, written into its status file (worker-launcher.ts). @default - none */
+  readonly runId?: string;
 }
 
 const PIPELINE_DEPTH = 2;
@@ -299,7 +301,7 @@ export class BinlogReplicationWorker {
     // the record of changed keys (written by the applier of a forward stream) is kept bounded
     const pruning = pruneChangedKeysEvery(writer, n.slot, () => this.applied, (m) => this.out.warn(`replicate ${n.id}`, m));
     try {
-      session = await openApplySession(n.writeUrl, n.origin, { utc: true });
+      session = await openApplySession(n.writeUrl, n.origin);
       applier = new ChangeApplier(session, n.slot, 'forward', tables, (last) => binlogStateSql(n.slot, (last as unknown as BinlogTransaction).end, last.endLsn));
       await applier.init();
       await reader.start();
@@ -389,6 +391,7 @@ export class BinlogReplicationWorker {
       slot: this.names.slot,
       wave: this.names.wave,
       startedAt: this.startedAt,
+      ...(this.options.runId ? { runId: this.options.runId } : {}),
       phase: this.phase,
       direction: 'forward',
       // the oldest change waiting: since this worker received it, or — a backlog read after a stop — since the

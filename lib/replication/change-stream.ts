@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import { KIT_VALUE_SETTINGS } from '../postgres/kit-session.ts';
 import { bigIntToLsn, lsnToBigInt } from './lsn.ts';
 import { CopyDataFramer } from './copy-data-framer.ts';
 import { ReadCoalescing, REST_MS } from './read-coalescing.ts';
@@ -152,7 +153,9 @@ export class ChangeStream {
     private readonly messages = false,
   ) {
     this.service = new LogicalReplicationService(
-      { connectionString: url, application_name: `cutover-cdc ${slotName}`.slice(0, 63) },
+      // values printed in UTC and ISO like every kit session's (a timestamptz carries its offset either
+      // way; the same text in full load and CDC keeps transformations of it alike)
+      { connectionString: url, application_name: `cutover-cdc ${slotName}`.slice(0, 63), options: KIT_VALUE_SETTINGS },
       { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
     );
     this.service.on('error', (err: Error) => {

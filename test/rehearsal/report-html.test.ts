@@ -123,7 +123,9 @@ describe('rehearsal report', () => {
     }
     const { chromium: pw } = await import('playwright-core');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-report-'));
+    // it runs beside other test files: generous limits for a busy machine (playwright's default is 30 s)
     const browser = await pw.launch({
+      timeout: 60_000,
       executablePath: chromium,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
@@ -131,6 +133,7 @@ describe('rehearsal report', () => {
       const file = path.join(dir, 'report.html');
       writeFileSync(file, renderHtmlReport(sampleReport()));
       const page = await browser.newPage();
+      page.setDefaultTimeout(45_000);
       const requests: string[] = [];
       page.on('request', (r) => requests.push(r.url()));
       await page.goto(`file://${file}`);
