@@ -13,6 +13,7 @@ export type CutoverErrorCode =
   | 'MAPPING_UNSUPPORTED'
   | 'CONNECTION_FAILED'
   | 'AUTH_FAILED'
+  | 'PERMISSION_DENIED'
   | 'LOCKED'
   | 'NOT_SUPPORTED'
   // a bug in the kit (anything thrown that is not a CutoverError): exit 3
@@ -92,11 +93,38 @@ export function formatValue(value: unknown): string {
   }
 }
 
-/** Wraps anything thrown into a CutoverError (INTERNAL unless it already is one). */
+/**
+ * Wraps anything thrown into a CutoverError: INTERNAL unless it already is one, or a database
+ * refused a statement for want of a privilege (PERMISSION_DENIED, exit 2: the roles in the URLs
+ * are set up short of what the kit needs — not a bug in the kit).
+ */
 export function asCutoverError(err: unknown): CutoverError {
   if (err instanceof CutoverError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (isPrivilegeError(err)) {
+    return new CutoverError('PERMISSION_DENIED', `a database refused the kit's role: ${message}`, {
+      fix: 'run `npx cutover assess` with the same --env: it names every privilege the roles of source.url and target.url lack, with the statement that grants it (docs/config-reference.md, "the roles the URLs use"); then run this command again',
+      cause: err,
+    });
+  }
   return new CutoverError('INTERNAL', message, { cause: err });
+}
+
+/** MySQL/MariaDB's "access denied" errors on an object (not 1045, a wrong password at connect). */
+const MYSQL_PRIVILEGE_ERRORS: ReadonlySet<string> = new Set([
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_TABLEACCESS_DENIED_ERROR',
+  'ER_COLUMNACCESS_DENIED_ERROR',
+  'ER_PROCACCESS_DENIED_ERROR',
+  'ER_SPECIFIC_ACCESS_DENIED_ERROR',
+]);
+
+/** PostgreSQL's SQLSTATE 42501 insufficient_privilege, or one of MySQL's access-denied errors. */
+function isPrivilegeError(err: unknown): boolean {
+  const e = err as { code?: unknown; severity?: unknown; sqlState?: unknown } | null;
+  if (!e || typeof e !== 'object' || typeof e.code !== 'string') return false;
+  if (e.code === '42501') return typeof e.severity === 'string'; // a PostgreSQL server error (pg sets severity)
+  return MYSQL_PRIVILEGE_ERRORS.has(e.code) && typeof e.sqlState === 'string';
 }
 
 export function exitCodeFor(err: unknown): 1 | 2 | 3 {

@@ -33,11 +33,16 @@ export async function privilegeFindings(
   // forward: read the source, apply to the target (blockers)
   findings.push(...readSide(src, 'source', 'blocker'));
   findings.push(...(await selectPrivileges(source, src, sourceTables)));
+  findings.push(...(await sequencePrivileges(source, src, 'source-sequence-privilege', sourceTables, ['SELECT'], 'the snapshot reads their values', 'blocker')));
   findings.push(...(await publicationFindings(source, src, streamNames(env, 'forward').publication, tables)));
   findings.push(...(await applySide(target, tgt, 'target', targetTables, 'blocker')));
+  findings.push(...(await fencePrivileges(source, src, 'source', 'the write switch makes blue read-only', 'blocker')));
+  findings.push(...(await fencePrivileges(target, tgt, 'target', 'a rollback after the write switch makes green read-only', 'warning')));
   // reverse (after the write switch): read the target, apply to the source (warnings until then)
   findings.push(...readSide(tgt, 'target', 'warning'));
-  findings.push(...(await applySide(source, src, 'source', sourceTables, 'warning')));
+  // the source's missing schema USAGE is already a forward blocker: not repeated as a warning
+  const forward = new Set(findings.map((x) => x.id));
+  findings.push(...(await applySide(source, src, 'source', sourceTables, 'warning')).filter((x) => !forward.has(x.id)));
   return findings;
 }
 
@@ -152,6 +157,17 @@ async function applySide(
   const purpose = purposeOf(side, false);
   const role = quoteIdent(f.role);
   const out: Finding[] = [];
+  const schemas = await lackingSchemaUsage(client, tables);
+  if (schemas.length) {
+    out.push(
+      finding(
+        `${side}-schema-privilege`,
+        severity,
+        `${side} role ${f.role} has no USAGE on schema(s) ${schemas.join(', ')} of mapped tables; ${purpose} applies rows to them`,
+        `GRANT USAGE ON SCHEMA ${schemas.join(', ')} TO ${role};`,
+      ),
+    );
+  }
   const missing = await lacking(client, tables, ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']);
   if (missing.length) {
     out.push(
@@ -163,6 +179,9 @@ async function applySide(
       ),
     );
   }
+  out.push(
+    ...(await sequencePrivileges(client, f, `${side}-sequence-write-privilege`, tables, ['SELECT', 'UPDATE'], `${purpose === 'forward replication' ? 'the write switch' : 'a rollback after the write switch'} moves them above the other side's values`, severity)),
+  );
   const { rows } = await client.query<{ create: boolean; schema: boolean }>(
     `select has_database_privilege(current_database(), 'CREATE') as create,
             coalesce((select has_schema_privilege(n.oid, 'CREATE') from pg_namespace n where nspname = '_cutover'), false) as schema`,
@@ -211,6 +230,70 @@ async function applySide(
     );
   }
   return out;
+}
+
+/**
+ * The sequences (serial or identity) owned by columns of `tables` that the role may not use with
+ * every one of `privileges`: the snapshot reads the source's (SELECT), the write switch and the
+ * rollback move the written side's above the other's (SELECT, UPDATE: `setval`). A GRANT on a
+ * table does not cover its sequences.
+ */
+async function sequencePrivileges(
+  client: pg.ClientBase,
+  f: RoleFacts,
+  id: string,
+  tables: readonly TableName[],
+  privileges: readonly ('SELECT' | 'UPDATE')[],
+  why: string,
+  severity: Finding['severity'],
+): Promise<Finding[]> {
+  if (f.superuser || !tables.length) return [];
+  const { rows } = await client.query<{ seq: string }>(
+    `select distinct quote_ident(sn.nspname) || '.' || quote_ident(s.relname) as seq
+       from unnest($1::text[], $2::text[]) as q(nsp, tab)
+       join pg_namespace n on n.nspname = q.nsp
+       join pg_class t on t.relnamespace = n.oid and t.relname = q.tab
+       join pg_depend d on d.refclassid = 'pg_class'::regclass and d.refobjid = t.oid and d.classid = 'pg_class'::regclass and d.deptype in ('a', 'i')
+       join pg_class s on s.oid = d.objid and s.relkind = 'S'
+       join pg_namespace sn on sn.oid = s.relnamespace
+      -- CASE: the planner may test the condition on a row the join to a sequence has not yet filtered (it errs on a non-sequence)
+      where not (case when s.relkind = 'S' then ${privileges.map((p) => `has_sequence_privilege(s.oid, '${p}')`).join(' and ')} else true end)
+      order by 1`,
+    [tables.map((t) => t.schema), tables.map((t) => t.table)],
+  );
+  if (!rows.length) return [];
+  const list = rows.map((r) => r.seq);
+  return [
+    finding(
+      id,
+      severity,
+      `${id.split('-')[0]} role ${f.role} lacks ${privileges.join(', ')} on ${list.length} sequence(s) of mapped tables: ${list.join(', ')}; ${why}`,
+      `GRANT ${privileges.join(', ')} ON SEQUENCE ${list.join(', ')} TO ${quoteIdent(f.role)};`,
+    ),
+  ];
+}
+
+/**
+ * The write fence (lib/traffic/postgres-write-fence.ts) runs `ALTER DATABASE … SET
+ * default_transaction_read_only` (the database's owner) and ends the apps' older sessions with
+ * `pg_terminate_backend` (pg_signal_backend, for sessions of other roles).
+ */
+async function fencePrivileges(client: pg.ClientBase, f: RoleFacts, side: 'source' | 'target', why: string, severity: Finding['severity']): Promise<Finding[]> {
+  if (f.superuser) return [];
+  const { rows } = await client.query<{ owner: boolean; signal: boolean }>(
+    `select pg_has_role(d.datdba, 'USAGE') as owner, pg_has_role('pg_signal_backend', 'USAGE') as signal
+       from pg_database d where d.datname = current_database()`,
+  );
+  const role = quoteIdent(f.role);
+  const owner = rows[0]?.owner === true;
+  const signal = rows[0]?.signal === true;
+  if (owner && signal) return [];
+  const lacks = [
+    ...(owner ? [] : [`does not own database ${f.database} (ALTER DATABASE … SET default_transaction_read_only)`]),
+    ...(signal ? [] : ["may not end other roles' sessions (pg_signal_backend)"]),
+  ];
+  const statements = [...(owner ? [] : [`ALTER DATABASE ${quoteIdent(f.database)} OWNER TO ${role};`]), ...(signal ? [] : [`GRANT pg_signal_backend TO ${role};`])];
+  return [finding(`${side}-fence-privilege`, severity, `${side} role ${f.role} ${lacks.join(' and ')}; ${why} (the write fence)`, statements.join('  '))];
 }
 
 async function has(client: pg.ClientBase, condition: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { relationOid } from '../postgres/catalog.ts';
 import { quoteIdent } from '../mappings/postgres-quote.ts';
 import type { MappedTable } from '../mappings/types.ts';
 import type { Finding } from '../platform/roles.ts';
@@ -36,7 +37,13 @@ export async function targetStateFindings(target: pg.ClientBase, tables: readonl
   for (const t of tables) {
     const name = `${t.target.schema}.${t.target.table}`;
     const from = `${t.source.schema}.${t.source.table}`;
-    const exists = (await target.query<{ oid: string | null }>('select to_regclass($1)::oid::text as oid', [`${quoteIdent(t.target.schema)}.${quoteIdent(t.target.table)}`])).rows[0]?.oid;
+    const found = (
+      await target.query<{ oid: string | null; readable: boolean | null }>(
+        `select r.oid::text as oid, has_schema_privilege($1, 'USAGE') and has_table_privilege(r.oid, 'SELECT') as readable from (select ${relationOid('$1', '$2')} as oid) r`,
+        [t.target.schema, t.target.table],
+      )
+    ).rows[0];
+    const exists = found?.oid;
     if (!exists) continue; // target-table-missing says so
     const generated = await target.query<{ name: string; generated: string; identity: string; expr: string | null }>(
       `select a.attname::text as name, a.attgenerated::text as generated, a.attidentity::text as identity,
@@ -74,6 +81,7 @@ export async function targetStateFindings(target: pg.ClientBase, tables: readonl
             },
       );
     }
+    if (!found.readable) continue; // target-schema-privilege / target-write-privilege say so; a re-run after the GRANT counts the rows
     const probe = await target.query<{ n: number }>(`select count(*)::int as n from (select 1 from ${quoteIdent(t.target.schema)}.${quoteIdent(t.target.table)} limit ${ROW_PROBE + 1}) x`);
     const rows = probe.rows[0]!.n;
     if (!rows) continue;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { relationOid } from '../postgres/catalog.ts';
 import { quoteIdent } from '../mappings/postgres-quote.ts';
 import type { MappedTable } from '../mappings/types.ts';
 import type { Finding } from '../platform/roles.ts';
@@ -18,12 +19,17 @@ export async function unsentValueFindings(source: pg.Client, tables: readonly Ma
   if (!needed.length) return [];
   const { rows } = await source.query<{ rel: string; col: string }>(
     `SELECT x.rel, a.attname AS col
-       FROM unnest($1::text[], $2::text[]) AS x(rel, col)
-       JOIN pg_class c ON c.oid = to_regclass(x.rel)
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x(rel, col, nsp, tab)
+       JOIN pg_class c ON c.oid = ${relationOid('x.nsp', 'x.tab')}
        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = x.col
       WHERE c.relreplident <> 'f' AND a.attlen = -1 AND a.attstorage IN ('x', 'e')
         AND (a.atttypmod < 0 OR a.atttypmod - 4 > 255)`,
-    [needed.flatMap((x) => x.columns.map(() => relation(x.t))), needed.flatMap((x) => x.columns)],
+    [
+      needed.flatMap((x) => x.columns.map(() => relation(x.t))),
+      needed.flatMap((x) => x.columns),
+      needed.flatMap((x) => x.columns.map(() => x.t.source.schema)),
+      needed.flatMap((x) => x.columns.map(() => x.t.source.table)),
+    ],
   );
   const findings: Finding[] = [];
   for (const { t } of needed) {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { queryText } from './comparison-pool.ts';
-import { qualified } from './sql-text.ts';
+import { relationOid } from '../postgres/catalog.ts';
 
 /** Column name -> type as `format_type()` prints it; empty when the table does not exist. */
 export async function readColumnTypes(client: pg.Pool | pg.ClientBase, schema: string, table: string): Promise<Map<string, string>> {
@@ -8,9 +8,9 @@ export async function readColumnTypes(client: pg.Pool | pg.ClientBase, schema: s
     client,
     `select a.attname, format_type(a.atttypid, a.atttypmod)
        from pg_attribute a
-      where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped
+      where a.attrelid = ${relationOid('$1', '$2')} and a.attnum > 0 and not a.attisdropped
       order by a.attnum`,
-    [qualified(schema, table)],
+    [schema, table],
   );
   return new Map(rows.map((r) => [r[0]!, r[1]!]));
 }
@@ -30,8 +30,8 @@ export async function readCollations(
     `select a.attname, co.collname, co.collprovider::text, co.collcollate,
             (select (to_jsonb(d) - 'datacl')::text from pg_database d where d.datname = current_database())
        from pg_attribute a join pg_collation co on co.oid = a.attcollation
-      where a.attrelid = to_regclass($1) and a.attname = any($2)`,
-    [qualified(schema, table), columns],
+      where a.attrelid = ${relationOid('$1', '$2')} and a.attname = any($3)`,
+    [schema, table, columns],
   );
   const out = new Map<string, string>();
   for (const [name, collname, provider, collate, dbJson] of rows) {

@@ -2,6 +2,16 @@ import type pg from 'pg';
 import { schemasToRead, type SchemaScope } from '../mappings/mapped-schemas.ts';
 import type { CatalogTable, SourceCatalog, TableMappingDocument } from '../mappings/types.ts';
 
+/**
+ * SQL for the OID of table `schemaParam`.`tableParam` (SQL parameters or expressions holding the
+ * plain names), looked up in the catalogs: unlike `to_regclass`, it needs no USAGE on the schema,
+ * so a pre-flight can read a table's facts for a role that may not use it yet (and say so)
+ * instead of failing with "permission denied for schema".
+ */
+export function relationOid(schemaParam: string, tableParam: string): string {
+  return `(select c.oid from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where n.nspname = ${schemaParam} and c.relname = ${tableParam})`;
+}
+
 /** The kit's own schemas never take part in a mapping. */
 export const KIT_SCHEMAS: readonly string[] = ['_cutover'];
 

@@ -70,7 +70,7 @@ export class BinlogReplicator implements Replicator {
       out: this.out,
       foreground: this.foreground,
       inProcess: foreground,
-      createWorker: () => new BinlogReplicationWorker(this.env, { wave: names.wave }, this.out),
+      createWorker: (runId) => new BinlogReplicationWorker(this.env, { wave: names.wave, runId }, this.out),
       main: WORKER_MAIN,
       args: names.wave ? ['--wave', names.wave] : [],
       startTimeoutMs: this.options.startTimeoutMs,

@@ -30,6 +30,8 @@ export interface BinlogWorkerOptions {
   readonly wave?: string;
   /** Status file interval. @default 250 */
   readonly heartbeatMs?: number;
+  /** The launch this run belongs to, written into its status file (worker-launcher.ts). @default - none */
+  readonly runId?: string;
 }
 
 const PIPELINE_DEPTH = 2;
@@ -389,6 +391,7 @@ export class BinlogReplicationWorker {
       slot: this.names.slot,
       wave: this.names.wave,
       startedAt: this.startedAt,
+      ...(this.options.runId ? { runId: this.options.runId } : {}),
       phase: this.phase,
       direction: 'forward',
       // the oldest change waiting: since this worker received it, or — a backlog read after a stop — since the

@@ -279,6 +279,7 @@ export class MysqlReverseWorker {
       slot: this.names.slot,
       wave: this.names.wave,
       startedAt: this.startedAt,
+      ...(this.options.runId ? { runId: this.options.runId } : {}),
       phase: this.phase,
       direction: 'reverse',
       lagMs: this.phase !== 'cdc' ? null : this.disconnectedSince !== null ? now - this.disconnectedSince : oldest ? Math.max(0, now - oldest.commitTime.getTime()) : 0,

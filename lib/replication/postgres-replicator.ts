@@ -90,8 +90,8 @@ export class PostgresReplicator implements Replicator {
       out: this.out,
       foreground: this.foreground,
       inProcess: options.foreground === true,
-      createWorker: () =>
-        createStreamWorker(this.env, this.direction, { wave: names.wave, fromPosition: options.fromPosition, replicateOwnChanges: this.options.replicateOwnChanges }, this.out),
+      createWorker: (runId) =>
+        createStreamWorker(this.env, this.direction, { wave: names.wave, fromPosition: options.fromPosition, replicateOwnChanges: this.options.replicateOwnChanges, runId }, this.out),
       main: WORKER_MAIN,
       args: ['--direction', this.direction, ...(names.wave ? ['--wave', names.wave] : []), ...(options.fromPosition ? ['--from-position', options.fromPosition] : [])],
       startTimeoutMs: this.options.startTimeoutMs,

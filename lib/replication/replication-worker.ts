@@ -36,6 +36,8 @@ export interface WorkerOptions {
   readonly replicateOwnChanges?: boolean;
   /** Heartbeat / status file interval. @default 250 */
   readonly heartbeatMs?: number;
+  /** The launch this run belongs to, written into its status file (worker-launcher.ts). @default - none */
+  readonly runId?: string;
   /** How often CDC emits its heartbeat on the source. @default HEARTBEAT_EVERY_MS */
   readonly sourceHeartbeatMs?: number;
   /** Forward: how often the record of changed keys is pruned. @default PRUNE_CHANGED_KEYS_EVERY_MS */
@@ -606,6 +608,7 @@ export class ReplicationWorker {
       slot: this.names.slot,
       wave: this.names.wave,
       startedAt: this.startedAt,
+      ...(this.options.runId ? { runId: this.options.runId } : {}),
       phase: this.phase,
       direction: this.direction,
       lagMs: this.phase !== 'cdc' ? null : this.lagMs(now),

@@ -12,6 +12,13 @@ export interface WorkerStatusFile extends ReplicationStatus {
   readonly slot: string;
   readonly wave?: string;
   readonly startedAt: string;
+  /**
+   * The start that launched this worker (worker-launcher.ts): the launcher judges its start only by a
+   * status carrying its own id — a foreground start right after a failed one has the same pid and
+   * a startedAt moments apart, so neither tells the runs apart. @default - absent: a worker started
+   * without a launcher (never judged by one)
+   */
+  readonly runId?: string;
   /** Every transaction before this position is applied and committed on the target. */
   readonly appliedPosition?: string;
   /** The newest position a full-load snapshot used (below it CDC tolerates missing rows). */

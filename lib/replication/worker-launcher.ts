@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
@@ -25,9 +26,9 @@ export interface WorkerLaunch<W extends { run(signal: AbortSignal): Promise<void
   readonly foreground: Map<string, ForegroundWorker<W>>;
   /** Run in this process (true) or as a detached process that survives the command. */
   readonly inProcess: boolean;
-  /** The in-process worker. */
-  createWorker(): W;
-  /** The detached worker's entry module and its arguments after `--env-file FILE`. */
+  /** The in-process worker; it writes `runId` into every status it writes. */
+  createWorker(runId: string): W;
+  /** The detached worker's entry module and its arguments after `--env-file FILE` (the launcher adds `--run-id ID`). */
   readonly main: string;
   readonly args: readonly string[];
   /** @default 60000 */
@@ -40,7 +41,8 @@ export interface WorkerLaunch<W extends { run(signal: AbortSignal): Promise<void
  * Starts one stream's replication worker — in this process, or detached (the environment in a
  * 0600 file the worker reads and removes, its output appended to the stream's log) — and returns
  * once it proved healthy through its status file: it survived its start, connected, and committed
- * its first full-load chunk or accepted its CDC stream. A worker of the stream already running
+ * its first full-load chunk or accepted its CDC stream — judged only by a status that carries this
+ * start's own run id, never by one an earlier run left. A worker of the stream already running
  * is left alone. Shared by the WAL (postgres-replicator.ts) and binlog (binlog-replicator.ts)
  * replicators.
  */
@@ -54,11 +56,12 @@ export async function launchWorker<W extends { run(signal: AbortSignal): Promise
   }
   mkdirSync(o.env.stateDir, { recursive: true });
   const startedAt = Date.now();
+  const runId = randomUUID();
   let exited: string | null = null;
   let pid: number;
   if (o.inProcess) {
     const controller = new AbortController();
-    const worker = o.createWorker();
+    const worker = o.createWorker(runId);
     const done = worker.run(controller.signal).catch((err: Error) => {
       exited = err.message;
     });
@@ -70,7 +73,7 @@ export async function launchWorker<W extends { run(signal: AbortSignal): Promise
     writeFileSync(names.envFile, JSON.stringify(o.env), { mode: 0o600 });
     const log = openSync(names.logFile, 'a');
     writeSync(log, `${new Date().toISOString().slice(11, 19)} info  replicate ${names.id}: starting the worker: ${command.description}\n`);
-    const child = spawn(process.execPath, [...command.nodeArgs, '--env-file', names.envFile, ...o.args], { cwd: PACKAGE_ROOT, detached: true, stdio: ['ignore', log, log], env: process.env });
+    const child = spawn(process.execPath, [...command.nodeArgs, '--env-file', names.envFile, ...o.args, '--run-id', runId], { cwd: PACKAGE_ROOT, detached: true, stdio: ['ignore', log, log], env: process.env });
     closeSync(log);
     child.on('exit', (code, signal) => {
       exited = `worker exited (${signal ?? `code ${code}`})`;
@@ -81,7 +84,7 @@ export async function launchWorker<W extends { run(signal: AbortSignal): Promise
   const timeoutMs = o.startTimeoutMs ?? 60_000;
   for (;;) {
     const s = readStatusFile(names.statusFile);
-    const fresh = s?.worker?.pid === pid && Date.parse(s.startedAt) >= startedAt - 1000;
+    const fresh = s !== null && s.runId === runId;
     // healthy = survived its start: connected, its stream in place, and its first full-load chunk
     // committed or the CDC stream accepted (a non-empty target fails before that)
     if (fresh && s.liveSince && (s.phase === 'full-load' || s.phase === 'cdc')) {

@@ -1,6 +1,6 @@
 /**
  * Entry of the detached replication worker: `lib/replication/worker-main.ts --env-file FILE
- * --direction forward|reverse [--wave NAME] [--from-position LSN]`, run as plain node on its cached
+ * --direction forward|reverse [--wave NAME] [--from-position LSN] [--run-id ID]`, run as plain node on its cached
  * bundle (or `node --import tsx` when bundling fails: worker-bundle.ts).
  * Started by PostgresReplicator.start(); output goes to its log file, state to its status file.
  * SIGTERM/SIGINT stop it cleanly (the current batch commits first).
@@ -16,6 +16,8 @@ const { values } = parseArgs({
     direction: { type: 'string' },
     wave: { type: 'string' },
     'from-position': { type: 'string' },
+    // the launcher's id of this start, written into the status file (worker-launcher.ts)
+    'run-id': { type: 'string' },
   },
 });
 
@@ -28,7 +30,7 @@ const env = readWorkerStartFile(values['env-file']);
 const out = new StreamOutput({ mode: 'plain', plainIntervalMs: 5000 });
 const controller = new AbortController();
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => controller.abort());
-const worker = createStreamWorker(env, direction, { wave: values.wave, fromPosition: values['from-position'] }, out);
+const worker = createStreamWorker(env, direction, { wave: values.wave, fromPosition: values['from-position'], runId: values['run-id'] }, out);
 out.info(`replicate ${worker.names.id}`, `worker ${process.pid} started`);
 worker.run(controller.signal).then(
   () => {
