@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Side, WriteFence } from '../platform/roles.ts';
+import { USER_SESSION_SQL } from '../postgres/user-sessions.ts';
 
 /** Sessions whose application_name starts with this are the kit's own and are never ended. */
 export const KIT_SESSION_PREFIX = 'cutover-';
@@ -106,8 +107,7 @@ async function endOlderSessions(c: pg.Client): Promise<number> {
       `WITH older AS (
          SELECT pid, state, backend_xid FROM pg_stat_activity
           WHERE datname = current_database() AND pid <> pg_backend_pid()
-            AND (backend_type = 'client backend'
-                 OR backend_type IS NULL AND usesysid IS NOT NULL AND pid NOT IN (SELECT pid FROM pg_stat_replication WHERE pid IS NOT NULL))
+            AND ${USER_SESSION_SQL}
             AND coalesce(application_name, '') NOT LIKE $1
             AND (backend_start < $2 OR backend_start IS NULL)),
        ended AS (
