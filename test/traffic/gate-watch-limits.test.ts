@@ -24,6 +24,19 @@ describe('gate watch at its limits', () => {
     expect(r.elapsedSeconds()).toBeLessThan(30);
   });
 
+  test('a green that dies mid-watch is sent back at the first evaluation that sees its failures, as with the raw ratio', async () => {
+    // the rehearsal's gates (5 %, 5 requests); green answers 20 requests/s, then fails all of them from second 2
+    const dies = gateWatchRig({ greenPerSecond: () => 20, greenFailuresPerSecond: (t) => (t >= 2 ? 20 : 0), gates: { maxErrorRatio: 0.05, minRequests: 5 } });
+    const early = await dies.watch();
+    expect(early.ok).toBe(false);
+    // second 2's counts arrive at t = 3: 20 failures of 60 requests
+    expect(dies.elapsedSeconds()).toBe(3);
+    // after a full 10 s window of health at 10 requests/s, one second of failures is 10 of 100: beyond chance at once
+    const late = gateWatchRig({ greenPerSecond: () => 10, greenFailuresPerSecond: (t) => (t >= 10 ? 10 : 0), gates: { maxErrorRatio: 0.05, minRequests: 5 } });
+    expect((await late.watch()).ok).toBe(false);
+    expect(late.elapsedSeconds()).toBe(11);
+  });
+
   test('failures green served before the watch began do not count', async () => {
     const r = gateWatchRig({ greenPerSecond: () => 10, greenBefore: { requests: 100, failures: 50 } });
     const result = await r.watch();
