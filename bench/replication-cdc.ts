@@ -10,10 +10,12 @@
  *     identity mapping, same source, same backlog, twice: BENCH_BACKLOG rows (default 100000) in
  *     1,000-row transactions (0: the lag part only), and BENCH_SMALL_BACKLOG rows (default 50000) in single-row
  *     transactions; BENCH_BATCH changes per target transaction (default 5000). Both are timed
- *     until the backlog's last row is visible on their target; CPU seconds of each process are
- *     printed too (the source's walsender decodes the same WAL for both: it bounds both rates);
+ *     from the moment the source accepted their stream (their slot turned active) until the
+ *     backlog's last row is visible on their target; CPU seconds of each process are printed too
+ *     (the source's walsender decodes the same WAL for both: it bounds both rates);
  *  3. on each backlog, the ceiling of one stream: the same slot (a copy of it, made before the
- *     replicator reads it) read by the kit's own reader writing nowhere, and apply / decode.
+ *     replicator reads it) read by the kit's own reader writing nowhere, and by PostgreSQL's
+ *     pg_recvlogical writing to /dev/null when a PostgreSQL install has it; apply / decode.
  *
  * The replicator runs as `replicate start` runs it: a detached worker process (the timing
  * polls of this process must not share the worker's event loop; the native apply worker is a
@@ -21,13 +23,15 @@
  *
  *   npx tsx bench/replication-cdc.ts
  */
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import { silentOutput } from '../lib/output/output.ts';
 import { PostgresReplicator } from '../lib/replication/postgres-replicator.ts';
 import { ChangeStream } from '../lib/replication/change-stream.ts';
 import { streamNames } from '../lib/replication/stream-names.ts';
+import { readStatusFile } from '../lib/replication/status-file.ts';
 import { startTestPostgres } from '../test/_helpers/pg.ts';
 import { testEnvironment } from '../test/replication/_env.ts';
 
@@ -203,10 +207,22 @@ try {
     );
     await replicator.stop();
 
-    // both sides are timed the same way, polling their target on one open connection every 5 ms:
-    // total = start to the backlog's last row visible; steady rows/s = the last 90 % of the backlog,
-    // from its row 10 % visible to its last row visible (transactions apply in source order and
-    // atomically, so a row visible means every row before it applied) — start-up excluded for both
+    // both sides are timed the same way, from the moment the source accepted their stream (their
+    // slot turned active, polled on a connection of its own every 2 ms) to the backlog's last row
+    // visible on their target (polled every 5 ms): total = that span; first row = to the
+    // backlog's first row; steady rows/s = the last 90 % of the backlog, from its row 10 % visible
+    // to its last row visible (transactions apply in source order and atomically, so a row
+    // visible means every row before it applied). Start-up before streaming (the worker's
+    // process and connections, the native apply worker's launch) is not counted for either: the
+    // replicator's is printed apart.
+    const slotWatch = await client(source.url);
+    const slotActiveAt = async (slot: string) => {
+      for (;;) {
+        const { rows } = await slotWatch.query<{ active: boolean }>('select active from pg_replication_slots where slot_name = $1', [slot]);
+        if (rows[0]?.active) return performance.now();
+        await sleep(2);
+      }
+    };
     const rowVisible = async (c: pg.Client, id: number) => {
       for (;;) {
         const { rowCount } = await c.query('select 1 from bulk where id = $1', [id]);
@@ -214,30 +230,33 @@ try {
         await sleep(5);
       }
     };
-    const lastRowVisible = async (c: pg.Client, first: number, last: number) => {
-      const t0 = performance.now();
-      const firstSeconds = ((await rowVisible(c, first)) - t0) / 1000;
+    const rowsVisible = async (c: pg.Client, first: number, last: number) => {
+      const firstAt = await rowVisible(c, first);
       const steadyFrom = first + Math.floor((last - first + 1) / 10);
       const from = await rowVisible(c, steadyFrom);
-      const to = await rowVisible(c, last);
-      return { steady: (last - steadyFrom) / ((to - from) / 1000), firstSeconds };
+      const lastAt = await rowVisible(c, last);
+      return { firstAt, lastAt, steady: (last - steadyFrom) / ((lastAt - from) / 1000) };
     };
     interface ApplyRun {
       seconds: number;
       steady: number;
-      /** From start to the backlog's first row visible. */
+      /** From streaming to the backlog's first row visible. */
       firstSeconds: number;
       cpu: { walsender: number | null; apply: number | null; split?: { worker: number; backend: number } };
     }
     let startupSeconds = 0;
     const oursApply = async (first: number, last: number, until: string): Promise<ApplyRun> => {
       const startAt = performance.now();
+      const streaming = slotActiveAt(names.slot).then((at) => {
+        // the worker's CPU until its stream is accepted is start-up (module loading, connections)
+        const pid = readStatusFile(names.statusFile)?.worker?.pid;
+        return { at, workerCpu: pid ? processCpu([pid]) : null };
+      });
+      const visible = rowsVisible(t, first, last);
       const { worker } = await replicator.start();
-      const t0 = performance.now(); // throughput from the moment the worker is healthy; start-up reported apart
+      const { at: t0, workerCpu: workerCpu0 } = await streaming;
       startupSeconds = Math.max(startupSeconds, (t0 - startAt) / 1000);
-      const workerCpu0 = processCpu([worker!.pid]); // the worker's own start-up (module loading) is not counted
-      const { steady, firstSeconds } = await lastRowVisible(t, first, last);
-      const seconds = (performance.now() - t0) / 1000;
+      const { firstAt, lastAt, steady } = await visible;
       const workerCpu = processCpu([worker!.pid]);
       const worker_ = (workerCpu ?? NaN) - (workerCpu0 ?? NaN);
       const backend = (await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN;
@@ -245,14 +264,15 @@ try {
       if (!(await replicator.waitForPosition(until, 60_000))) throw new Error('replicator did not catch up');
       await settleSlot(names.slot);
       await replicator.stop();
-      return { seconds, steady, firstSeconds, cpu };
+      return { seconds: (lastAt - t0) / 1000, steady, firstSeconds: Math.max(0, (firstAt - t0) / 1000), cpu };
     };
     // the native subscription's processes start afresh on enable, so their CPU counts from zero
     const nativeApply = async (first: number, last: number): Promise<ApplyRun> => {
-      const t0 = performance.now();
+      const streaming = slotActiveAt('native_sub');
+      const visible = rowsVisible(n, first, last);
       await n.query('alter subscription native_sub enable');
-      const { steady, firstSeconds } = await lastRowVisible(n, first, last);
-      const seconds = (performance.now() - t0) / 1000;
+      const t0 = await streaming;
+      const { firstAt, lastAt, steady } = await visible;
       const cpu = {
         walsender: await backendCpu(s, "application_name = 'native_sub'"),
         apply: await backendCpu(n, "backend_type = 'logical replication apply worker'"),
@@ -264,7 +284,7 @@ try {
         if (!rows[0]?.active) break;
         await sleep(25);
       }
-      return { seconds, steady, firstSeconds, cpu };
+      return { seconds: (lastAt - t0) / 1000, steady, firstSeconds: Math.max(0, (firstAt - t0) / 1000), cpu };
     };
     const sourcePosition = async () => (await s.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
     // Where a slot's consumer starts decoding (restart_lsn) moves only when it confirms a position
@@ -285,13 +305,22 @@ try {
     // the decode ceiling: a copy of the replicator's slot (same position, same WAL to decode), read
     // by the kit's own reader, which counts rows and writes nowhere
     const names = streamNames(env, 'forward');
-    const copySlot = () => s.query("select pg_copy_logical_replication_slot($1, 'decode_probe')", [names.slot]);
+    const copySlot = (name: string) => s.query('select pg_copy_logical_replication_slot($1, $2)', [names.slot, name]);
+    const dropProbe = async (name: string) => {
+      for (let i = 0; i < 400; i++) {
+        const { rows: r } = await s.query<{ active: boolean }>('select active from pg_replication_slots where slot_name = $1', [name]);
+        if (!r[0]?.active) break;
+        await sleep(25);
+      }
+      await s.query('select pg_drop_replication_slot($1)', [name]);
+    };
     const decodeOnly = async (rows: number): Promise<ApplyRun> => {
-      const t0 = performance.now();
+      await copySlot('decode_probe');
       let seen = 0;
       let firstAt = 0;
       let steadyFrom = 0;
       const steadyRow = Math.floor(rows / 10);
+      const streaming = slotActiveAt('decode_probe');
       const cpu0 = process.cpuUsage();
       let stream!: ChangeStream;
       await new Promise<void>((resolve, reject) => {
@@ -308,28 +337,48 @@ try {
         stream.start().catch(reject);
       });
       const end = performance.now();
+      const t0 = await streaming;
       const cpu = process.cpuUsage(cpu0);
       const walsender = await backendCpu(s, "application_name like 'cutover-cdc decode_probe%'");
       await stream.stop();
-      for (let i = 0; i < 400; i++) {
-        const { rows: r } = await s.query<{ active: boolean }>("select active from pg_replication_slots where slot_name = 'decode_probe'");
-        if (!r[0]?.active) break;
-        await sleep(25);
-      }
-      await s.query("select pg_drop_replication_slot('decode_probe')");
+      await dropProbe('decode_probe');
       return {
         seconds: (end - t0) / 1000,
         steady: (rows - steadyRow) / ((end - steadyFrom) / 1000),
-        firstSeconds: (firstAt - t0) / 1000,
+        firstSeconds: Math.max(0, (firstAt - t0) / 1000),
         cpu: { walsender, apply: (cpu.user + cpu.system) / 1e6 },
       };
+    };
+    // the same ceiling read by PostgreSQL's own C client, pg_recvlogical (from a PostgreSQL
+    // install: the embedded servers come without it), writing to /dev/null until the backlog's end
+    const recvlogical = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/15/bin', '/usr/bin'].map((d) => `${d}/pg_recvlogical`).find((f) => existsSync(f));
+    const decodeInC = async (untilLsn: string): Promise<ApplyRun | null> => {
+      if (!recvlogical) return null;
+      await copySlot('decode_probe_c');
+      const streaming = slotActiveAt('decode_probe_c');
+      const child = spawn(recvlogical, ['-d', source.url, '-S', 'decode_probe_c', '--start', '-f', '/dev/null', '-E', untilLsn, '--no-loop', '-o', 'proto_version=1', '-o', `publication_names=${names.publication}`], { stdio: 'inherit' });
+      const exited = new Promise((r) => child.on('exit', r));
+      const t0 = await streaming;
+      const { rows: w } = await slotWatch.query<{ pid: number }>("select active_pid as pid from pg_replication_slots where slot_name = 'decode_probe_c'");
+      // both processes end with the stream: their CPU is read while they run
+      let walsender: number | null = null;
+      let reader: number | null = null;
+      const sample = setInterval(() => {
+        walsender = processCpu([w[0]!.pid]) ?? walsender;
+        reader = processCpu([child.pid!]) ?? reader;
+      }, 2);
+      await exited;
+      const end = performance.now();
+      clearInterval(sample);
+      await dropProbe('decode_probe_c');
+      return { seconds: (end - t0) / 1000, steady: NaN, firstSeconds: NaN, cpu: { walsender, apply: reader } };
     };
 
     // backlog A: 1,000-row transactions of inserts (bulk loads, batch jobs)
     for (let i = 0; i < BACKLOG / 1000; i++) {
       await s.query(`insert into bulk select g, 'p' || g, 0 from generate_series(${i * 1000 + 1}, ${(i + 1) * 1000}) g`);
     }
-    await copySlot();
+    const bulkDecodeC = await decodeInC(await sourcePosition());
     const bulkDecode = await decodeOnly(BACKLOG);
     const bulkOurs = await oursApply(1, BACKLOG, await sourcePosition());
     const bulkNative = await nativeApply(1, BACKLOG);
@@ -339,7 +388,7 @@ try {
       begin for i in first..last loop insert into bulk values (i, 'p' || i, 1); commit; end loop; end $$`);
     await s.query('set synchronous_commit = off'); // generating the backlog faster; decoding is unaffected
     await s.query(`call bench_single_row_commits(${BACKLOG + 1}, ${BACKLOG + SMALL_BACKLOG})`);
-    await copySlot();
+    const smallDecodeC = await decodeInC(await sourcePosition());
     const smallDecode = await decodeOnly(SMALL_BACKLOG);
     const smallOurs = await oursApply(BACKLOG + 1, BACKLOG + SMALL_BACKLOG, await sourcePosition());
     const smallNative = await nativeApply(BACKLOG + 1, BACKLOG + SMALL_BACKLOG);
@@ -347,34 +396,39 @@ try {
     await n.query('alter subscription native_sub set (slot_name = none)');
     await n.query('drop subscription native_sub');
     await s.query("select pg_drop_replication_slot('native_sub')").catch(() => {});
-    process.stdout.write(`\n(replicator start-up before streaming: up to ${startupSeconds.toFixed(2)} s, not counted)`);
+    process.stdout.write(`\n(replicator start-up until the source accepted its stream: up to ${startupSeconds.toFixed(2)} s, not counted; every apply is timed from its slot turning active)`);
     const cpu = (x: number | null) => (x === null || Number.isNaN(x) ? '?' : x.toFixed(2));
-    const applyTable = (title: string, goal: string, rows: number, ours: ApplyRun, native: ApplyRun, decode: ApplyRun) => {
+    const applyTable = (title: string, goal: string, rows: number, ours: ApplyRun, native: ApplyRun, decode: ApplyRun, decodeC: ApplyRun | null) => {
+      const figure = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
       const line = (name: string, run: ApplyRun, apply: string) => [
         name,
-        run.firstSeconds.toFixed(2),
+        figure(run.firstSeconds, 2),
         run.seconds.toFixed(2),
         Math.round(rows / run.seconds).toString(),
         (native.seconds / run.seconds).toFixed(2),
-        Math.round(run.steady).toString(),
-        (run.steady / native.steady).toFixed(2),
+        figure(Math.round(run.steady), 0),
+        figure(run.steady / native.steady, 2),
         (decode.seconds / run.seconds).toFixed(2),
+        decodeC ? (decodeC.seconds / run.seconds).toFixed(2) : '-',
         cpu(run.cpu.walsender),
         `${cpu(run.cpu.apply)} ${apply}`,
       ];
       print(
         `\napply of ${title}, identity mapping, batchSize ${BATCH} (${goal}); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-        ['apply', 'first row s', 'seconds (total)', 'rows/s (total)', 'total ratio', 'steady rows/s', 'steady ratio to native', 'apply / decode', 'CPU s: source walsender', 'CPU s: apply side'],
+        ['apply', 'first row s', 'seconds (total)', 'rows/s (total)', 'total ratio', 'steady rows/s', 'steady ratio to native', 'apply / decode', 'apply / C decode', 'CPU s: source walsender', 'CPU s: apply side'],
         [
           line('cutover replicator', ours, `(worker ${cpu(ours.cpu.split?.worker ?? null)} + target backend ${cpu(ours.cpu.split?.backend ?? null)})`),
           line('native CREATE SUBSCRIPTION', native, '(apply worker)'),
           line('decode only (kit reader, writes nowhere)', decode, '(reader)'),
+          ...(decodeC ? [line('decode only (pg_recvlogical, C, writes nowhere)', decodeC, '(pg_recvlogical)')] : []),
         ],
       );
     };
-    applyTable(`a ${BACKLOG}-row backlog in 1,000-row transactions`, 'goal: total ratio >= 1.1', BACKLOG, bulkOurs, bulkNative, bulkDecode);
-    applyTable(`a ${SMALL_BACKLOG}-row backlog in single-row transactions`, 'goal: total ratio >= 1.0, steady >= 1.2, first row <= 0.2 s', SMALL_BACKLOG, smallOurs, smallNative, smallDecode);
+    applyTable(`a ${BACKLOG}-row backlog in 1,000-row transactions`, 'goal: total ratio >= 1.1', BACKLOG, bulkOurs, bulkNative, bulkDecode, bulkDecodeC);
+    applyTable(`a ${SMALL_BACKLOG}-row backlog in single-row transactions`, 'goal: total ratio >= 1.0, steady >= 1.2, first row <= 0.2 s', SMALL_BACKLOG, smallOurs, smallNative, smallDecode, smallDecodeC);
+    if (!recvlogical) process.stdout.write('(pg_recvlogical not found in /usr/lib/postgresql/{17,15}/bin or /usr/bin: no C decode line; apt-get install postgresql-client)\n');
     process.stdout.write('\n');
+    await slotWatch.end();
   }
   await n.end();
   await replicator.teardown();

@@ -61,10 +61,19 @@ export async function seedCainiaoMysql(
       written = n;
       options.onProgress?.({ table, rows: before + n, totalRows: Math.max(plan.totalRows, before + n + 1) });
     });
-    const [result] = (await c.query({
-      sql: `LOAD DATA LOCAL INFILE 'cainiao-${table}' INTO TABLE ${table} CHARACTER SET utf8mb4 (${columns.join(', ')})`,
-      infileStreamFactory: () => Readable.from(chunks, { objectMode: false }),
-    })) as unknown as [mysql.ResultSetHeader];
+    const [result] = (await c
+      .query({
+        sql: `LOAD DATA LOCAL INFILE 'cainiao-${table}' INTO TABLE ${table} CHARACTER SET utf8mb4 (${columns.join(', ')})`,
+        infileStreamFactory: () => Readable.from(chunks, { objectMode: false }),
+      })
+      .catch((err: { errno?: number; message?: string }) => {
+        // local_infile OFF (MySQL 8's default): MariaDB 10.11 4166 (older 1148), MySQL 8 3948 — a setting of the server, not a bug
+        if (err.errno !== 4166 && err.errno !== 1148 && err.errno !== 3948) throw err;
+        throw new CutoverError('NOT_SUPPORTED', `the server refuses LOAD DATA LOCAL, which seeds the demo tables: ${err.message}`, {
+          fix: 'SET GLOBAL local_infile = ON on that server for the rehearsal (OFF again afterwards)',
+          cause: err,
+        });
+      })) as unknown as [mysql.ResultSetHeader];
     if (result.warningStatus > 0) {
       const [warnings] = (await c.query('SHOW WARNINGS LIMIT 5')) as unknown as [{ Level: string; Code: number; Message: string }[]];
       throw new CutoverError('INTERNAL', `loading ${table} into MySQL gave ${result.warningStatus} warning(s): ${warnings.map((w) => `${w.Code} ${w.Message}`).join('; ')}`, {

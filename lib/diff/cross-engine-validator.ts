@@ -461,7 +461,9 @@ export class CrossEngineValidator implements Validator {
     if (live) await this.recheck(results, source, target);
     const wholeTables = fullTables.length && !live ? await this.compare(plans.filter((p) => full.has(p.source)), source, target, { frozen: true, tables: fullTables.map((f) => f.table), signal: options.signal }, false) : null;
     // live, the reconciliation is left to the frozen check (its aggregates differ while writes flow)
+    const reconcileStarted = performance.now();
     const reconciliation = live ? [] : await this.reconcile(source, target, false);
+    const reconciliationMs = Math.round(performance.now() - reconcileStarted);
     const tables = plans.map((plan) => wholeTables?.tables.find((t) => t.source === plan.source) ?? tableDiff(plan, results.get(plan) ?? []));
     const all = [...results.values()].flat();
     const equal = tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal);
@@ -478,6 +480,7 @@ export class CrossEngineValidator implements Validator {
         chunks: all.length + (wholeTables?.figures.chunks ?? 0),
         mismatchedChunks: all.filter((r) => r.missing.length + r.extra.length + r.different.length > 0).length + (wholeTables?.figures.mismatchedChunks ?? 0),
         resumedChunks: 0,
+        ...(live ? {} : { reconciliationMs }),
       },
       scope: { kind: 'changed-rows', since: baseline.position, baselineFinishedAt: baseline.finishedAt, changedRows, tablesWithChanges: narrowed.length, fullTables },
     };

@@ -447,7 +447,9 @@ export class PostgresValidator implements Validator {
     if (total) this.out.done('validate');
     const wholeTables = fullTables.length ? await this.run({ frozen: true, tables: fullTables.map((f) => f.table), signal: options.signal }, false) : null;
     // live, the reconciliation is left to the frozen check (its aggregates differ while writes flow)
+    const reconcileStarted = performance.now();
     const reconciliation = live ? [] : await reconcile(this.env.validation.reconciliation, sourceDb, targetDb);
+    const reconciliationMs = Math.round(performance.now() - reconcileStarted);
     const tables = plans.map((plan) => wholeTables?.tables.find((t) => t.source === plan.source) ?? tableDiff(plan, results.get(plan.source)!));
     const all = [...results.values()].flat();
     const equal = tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal);
@@ -465,6 +467,7 @@ export class PostgresValidator implements Validator {
         resumedChunks: 0,
         recheckedChunks: 0,
         unexplainedChunks: wholeTables?.figures.unexplainedChunks ?? 0,
+        ...(live ? {} : { reconciliationMs }),
       },
       scope: { kind: 'changed-rows', since: baseline.position, baselineFinishedAt: baseline.finishedAt, changedRows, tablesWithChanges: narrowed.length, fullTables },
       ...(live ? { baselineRefreshed: equal } : {}),

@@ -1,4 +1,4 @@
-import { forecast, range, type Basis, type EnvironmentSizes, type Forecast, type Range } from './forecast.ts';
+import { backlogDrainSeconds, catchUpOverheadSeconds, forecast, frozenParts, range, writeRatio, type Basis, type EnvironmentSizes, type Forecast, type Range } from './forecast.ts';
 import type { RehearsalFigures } from './rehearsal-figures.ts';
 
 /** `seconds = fixed + perRow × rows`: a phase's start-up and tail cost, and its cost per row. */
@@ -41,10 +41,13 @@ const rowsOf = (f: RehearsalFigures) => f.tables.reduce((n, t) => n + t.rows, 0)
  * different sizes, per phase a fixed cost plus a cost per row fitted on them: a phase's start-up,
  * its final wait and its gate do not grow with the data, and scaling them with it was what put a
  * 100k-order rehearsal's forecast of a 1M-order one off by +104 % (full load) to +404 % (validate).
- * CDC catch-up's per-row part is scaled by the write rate it has to drain against; the write hold
- * is fitted like the others (its frozen validation compares the rows changed since the full
- * validation, which the data size does not drive). Measured when the environment's size lies
- * within the calibration sizes (−20 % / +25 %), else extrapolated.
+ * Parts that changes drive, not size, are kept out of the fits and added by the changes: CDC
+ * catch-up is the fitted rest (worker start, chunk planning, the lag gate) plus the drain of the
+ * full load's backlog (write rate × the forecast load time, at the rate apply sustained on the
+ * largest rehearsal's backlog); the write hold is the fitted steps and reconciliation plus the
+ * frozen check's changed rows by the write rate (when the rehearsals timed their reconciliation).
+ * Measured when the environment's size lies within the calibration sizes (−20 % / +25 %), else
+ * extrapolated.
  */
 export function forecastFrom(list: readonly RehearsalFigures[], env: EnvironmentSizes): CalibratedForecast {
   const sorted = [...list].sort((a, b) => rowsOf(a) - rowsOf(b));
@@ -57,32 +60,34 @@ export function forecastFrom(list: readonly RehearsalFigures[], env: Environment
   const basis: Basis = rows >= sizes[0]! * 0.8 && rows <= sizes[sizes.length - 1]! * 1.25 && env.tables.every((t) => names.has(t.name)) ? 'measured' : 'extrapolated';
   const at = (fit: LinearFit | null) => (fit ? fit.fixed + fit.perRow * rows : null);
   const around = (point: number, b: Basis = basis): Range => range(point, point, b);
+  const splitHold = sorted.filter((f) => f.hold).every((f) => f.hold!.frozenReconciliationMs !== undefined);
 
   const fits = {
     fullLoad: fitLine(sorted.map((f) => ({ x: rowsOf(f), y: f.fullLoad.seconds }))),
-    cdcCatchUp: fitLine(sorted.filter((f) => f.cdc.catchUpSeconds !== null).map((f) => ({ x: rowsOf(f), y: f.cdc.catchUpSeconds! }))),
+    // the catch-up without its backlog's drain, which the changes drive
+    cdcCatchUp: fitLine(sorted.filter((f) => f.cdc.catchUpSeconds !== null).map((f) => ({ x: rowsOf(f), y: catchUpOverheadSeconds(f) }))),
     validate: fitLine(sorted.filter((f) => f.validate.seconds > 0).map((f) => ({ x: rowsOf(f), y: f.validate.seconds }))),
-    writeHold: fitLine(sorted.filter((f) => f.hold).map((f) => ({ x: rowsOf(f), y: f.hold!.totalMs }))),
+    // the hold without the frozen check's changed rows when every rehearsal timed its reconciliation
+    writeHold: fitLine(sorted.filter((f) => f.hold).map((f) => ({ x: rowsOf(f), y: f.hold!.totalMs - (splitHold ? frozenParts(f.hold!).byChangesMs : 0) }))),
   };
 
   const fullLoadSeconds = fits.fullLoad ? around(at(fits.fullLoad)!) : base.fullLoadSeconds;
   const validateSeconds = fits.validate ? around(at(fits.validate)!) : base.validateSeconds;
 
-  // catch-up drains the writes of the load: its per-row part grows with the write rate over the
-  // drain rate (capacity minus writes), relative to the rehearsals'
+  // catch-up: the fitted rest, plus the backlog of the forecast load time drained at the largest rehearsal's backlog rate
   let cdcCatchUpSeconds = base.cdcCatchUpSeconds;
   const capacity = largest.cdc.applyChangesPerSec;
-  if (fits.cdcCatchUp && capacity !== null && capacity > env.writeChangesPerSec) {
+  if (fits.cdcCatchUp && fits.fullLoad && capacity !== null && capacity > env.writeChangesPerSec) {
     const w = largest.cdc.writeChangesPerSec;
-    const factor = w > 0 && capacity > w ? ((env.writeChangesPerSec / w) * (capacity - w)) / (capacity - env.writeChangesPerSec) : 1;
     const cdcBasis: Basis = basis === 'measured' && env.writeChangesPerSec <= Math.max(1, w) * 1.25 ? 'measured' : 'extrapolated';
-    cdcCatchUpSeconds = around(fits.cdcCatchUp.fixed + fits.cdcCatchUp.perRow * rows * factor, cdcBasis);
+    cdcCatchUpSeconds = around(at(fits.cdcCatchUp)! + backlogDrainSeconds(largest, env.writeChangesPerSec, at(fits.fullLoad)!), cdcBasis);
   }
 
   let writeHoldMs = base.writeHoldMs;
   const noGo = base.noGo.filter((r) => !r.startsWith('the write hold'));
   if (fits.writeHold && base.writeHoldMs) {
-    const hold = around(at(fits.writeHold)!);
+    const changesMs = splitHold && largest.hold ? frozenParts(largest.hold).byChangesMs * writeRatio(largest, env.writeChangesPerSec) : 0;
+    const hold = around(at(fits.writeHold)! + changesMs);
     writeHoldMs = { ...hold, partsMs: base.writeHoldMs.partsMs };
     if (hold.high > env.maxHoldMs) {
       noGo.push(`the write hold may reach ${Math.round(hold.high)} ms, above switch.maxHoldMs ${env.maxHoldMs} ms: raise switch.maxHoldMs and catchUpTimeoutMs, or switch in waves`);

@@ -22,6 +22,8 @@ export interface RunMeasurements {
   readonly tables: readonly { readonly name: string; readonly rows: number; readonly bytes: number }[];
   /** Forward replication's status while CDC still ran (after validate, before the switch). */
   readonly replication: ReplicationStatus | null;
+  /** Forward replication's status when the replicate phase ended (its lag gate passed): apply's figures on the full load's backlog. */
+  readonly replicationAtCatchUp?: ReplicationStatus | null;
   /** Wall time of the replicate phase (full load + catch-up + the gate). */
   readonly replicateSeconds: number | null;
   readonly validate: { readonly seconds: number; readonly rowsCompared: number } | null;
@@ -42,6 +44,8 @@ export function figuresFromRun(m: RunMeasurements): RehearsalFigures {
   const cap = status?.applyCapacity;
   const applyChangesPerSec = cap && cap.changes > 0 && cap.busyMs > 0 ? (cap.changes * 1000) / cap.busyMs : null;
   const writeChangesPerSec = cap && cap.cdcMs && cap.cdcMs > 0 ? (cap.changes * 1000) / cap.cdcMs : 0;
+  const atCatchUp = m.replicationAtCatchUp?.applyCapacity;
+  const catchUpApplyChangesPerSec = atCatchUp && atCatchUp.changes > 0 && atCatchUp.busyMs > 0 ? (atCatchUp.changes * 1000) / atCatchUp.busyMs : null;
   return {
     version: 1,
     recordedAt: (m.now ?? (() => new Date()))().toISOString(),
@@ -53,6 +57,7 @@ export function figuresFromRun(m: RunMeasurements): RehearsalFigures {
       applyChangesPerSec,
       writeChangesPerSec,
       catchUpSeconds: m.replicateSeconds !== null && status?.fullLoadSeconds !== undefined ? Math.max(0, m.replicateSeconds - status.fullLoadSeconds) : null,
+      ...(m.replicationAtCatchUp !== undefined ? { catchUpApplyChangesPerSec } : {}),
     },
     validate: m.validate ?? { seconds: 0, rowsCompared: 0 },
     hold: holdFromJournal(m.journal),
@@ -74,5 +79,6 @@ export function holdFromJournal(journal: readonly JournalRecord[]): RehearsalFig
     if (typeof ms === 'number') partsMs[step] = ms;
   }
   const totalMs = Date.parse(release.time) - Date.parse(after[0]!.time);
-  return { partsMs, frozenValidateMs: partsMs[FROZEN_VALIDATE] ?? 0, totalMs };
+  const reconciliationMs = after.find((r) => r.action === FROZEN_VALIDATE && r.status === 'ok')?.figures?.reconciliationMs;
+  return { partsMs, frozenValidateMs: partsMs[FROZEN_VALIDATE] ?? 0, totalMs, ...(typeof reconciliationMs === 'number' ? { frozenReconciliationMs: reconciliationMs } : {}) };
 }

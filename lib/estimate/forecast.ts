@@ -7,11 +7,15 @@ import type { RehearsalFigures } from './rehearsal-figures.ts';
  * - full load: each table's measured load time scaled by its size ratio (rows, and bytes: the
  *   range spans both), keeping the rehearsal's overlap of parallel lanes; a table the rehearsal
  *   did not have is loaded at the rehearsal's overall rows/s;
- * - CDC catch-up: the changes written during the full load, drained at (apply capacity − write
- *   rate) — a no-go when apply capacity is not above the write rate (the lag only grows);
+ * - CDC catch-up: the changes written during the full load (write rate × its forecast time),
+ *   drained at the rate apply sustained on the rehearsal's own backlog less the write rate, plus
+ *   the rest of the rehearsal's catch-up as measured (worker start, the lag gate: no changes drive
+ *   it) — a no-go when apply's steady capacity is not above the write rate (the lag only grows);
  * - validate: the measured validation scaled by rows (and bytes);
- * - write hold: the switch's fixed steps as measured, plus the frozen validation scaled like
- *   validate — a no-go when it would outlast `switch.maxHoldMs` (held writes would be let go).
+ * - write hold: the switch's fixed steps as measured, plus the frozen validation: its
+ *   reconciliation (whole-table aggregates) scaled like validate, its changed rows (seconds of
+ *   writes) by the write rate — a no-go when it would outlast `switch.maxHoldMs` (held writes
+ *   would be let go). A rehearsal that did not time its reconciliation scales all of it by size.
  *
  * A figure is `measured` when every size is within ±25 % of the rehearsal's (the rehearsal ran
  * it), else `extrapolated`; extrapolated ranges are wider.
@@ -86,18 +90,18 @@ export function forecast(f: RehearsalFigures, env: EnvironmentSizes): Forecast {
   }
   const fullLoadSeconds = range(byRows, byBytes, basis);
 
-  // ---- CDC catch-up after the full load
+  // ---- CDC catch-up after the full load: the load's backlog drained, plus what no change drives
   const noGo: string[] = [];
   const capacity = f.cdc.applyChangesPerSec;
   let cdcCatchUpSeconds: Range | null = null;
   if (capacity !== null) {
-    const drain = capacity - env.writeChangesPerSec;
-    if (drain <= 0) {
+    if (capacity <= env.writeChangesPerSec) {
       noGo.push(`apply capacity ${Math.round(capacity)} changes/s is not above the write rate ${Math.round(env.writeChangesPerSec)} changes/s: replication would never catch up`);
     } else {
       // a write rate far above the rehearsal's is beyond what was measured
       const cdcBasis: Basis = basis === 'measured' && env.writeChangesPerSec <= Math.max(1, f.cdc.writeChangesPerSec) * 1.25 ? 'measured' : 'extrapolated';
-      cdcCatchUpSeconds = range((env.writeChangesPerSec * byRows) / drain, (env.writeChangesPerSec * byBytes) / drain, cdcBasis);
+      const fixed = catchUpOverheadSeconds(f);
+      cdcCatchUpSeconds = range(fixed + backlogDrainSeconds(f, env.writeChangesPerSec, byRows), fixed + backlogDrainSeconds(f, env.writeChangesPerSec, byBytes), cdcBasis);
     }
   }
 
@@ -106,14 +110,16 @@ export function forecast(f: RehearsalFigures, env: EnvironmentSizes): Forecast {
   const byteRatio = ratio(bytes, rehearsalBytes);
   const validateSeconds = range(f.validate.seconds * rowRatio, f.validate.seconds * byteRatio, basis);
 
-  // ---- write hold: fixed steps as measured, the frozen validation scaled
+  // ---- write hold: fixed steps as measured, the frozen validation's parts each scaled by what drives it
   let writeHoldMs: Forecast['writeHoldMs'] = null;
   if (f.hold) {
     const fixedMs = f.hold.totalMs - f.hold.frozenValidateMs;
     const partsMs: Record<string, number> = {};
     for (const [k, v] of Object.entries(f.hold.partsMs)) partsMs[k] = Math.round(v);
-    const validateLow = f.hold.frozenValidateMs * Math.min(rowRatio, byteRatio);
-    const validateHigh = f.hold.frozenValidateMs * Math.max(rowRatio, byteRatio);
+    const { bySizeMs, byChangesMs } = frozenParts(f.hold);
+    const changesMs = byChangesMs * writeRatio(f, env.writeChangesPerSec);
+    const validateLow = changesMs + bySizeMs * Math.min(rowRatio, byteRatio);
+    const validateHigh = changesMs + bySizeMs * Math.max(rowRatio, byteRatio);
     const hold = range(fixedMs + validateLow, fixedMs + validateHigh, basis);
     writeHoldMs = { ...hold, partsMs };
     if (hold.high > env.maxHoldMs) {
@@ -137,6 +143,41 @@ export function forecast(f: RehearsalFigures, env: EnvironmentSizes): Forecast {
     noGo,
     unmatchedTables: unmatched,
   };
+}
+
+/**
+ * Seconds to drain what a full load of `loadSeconds` leaves behind at `writeChangesPerSec`: apply
+ * works through it at the rate it sustained on the rehearsal's own backlog (big batches; the
+ * steady capacity, a trickle of small transactions, is far lower and drained 10,000 changes in
+ * under a second of a 1M-order rehearsal that it forecast at 11 s) while the writes go on.
+ */
+export function backlogDrainSeconds(f: RehearsalFigures, writeChangesPerSec: number, loadSeconds: number): number {
+  const rate = Math.max(f.cdc.catchUpApplyChangesPerSec ?? 0, f.cdc.applyChangesPerSec ?? 0);
+  if (rate <= writeChangesPerSec) return Infinity;
+  return (writeChangesPerSec * loadSeconds) / (rate - writeChangesPerSec);
+}
+
+/** The rehearsal's catch-up less the drain of its own backlog: worker start, the lag gate's polls — no change drives it. */
+export function catchUpOverheadSeconds(f: RehearsalFigures): number {
+  if (f.cdc.catchUpSeconds === null) return 0;
+  const drain = backlogDrainSeconds(f, f.cdc.writeChangesPerSec, f.fullLoad.seconds);
+  return Math.max(0, f.cdc.catchUpSeconds - (Number.isFinite(drain) ? drain : 0));
+}
+
+/**
+ * The frozen validation split by what drives it: the reconciliation's whole-table aggregates grow
+ * with the data; the rest (the rows changed since the baseline refreshed just before the hold,
+ * a few seconds of writes) with the write rate. Not timed: all of it by size, as before.
+ */
+export function frozenParts(hold: NonNullable<RehearsalFigures['hold']>): { bySizeMs: number; byChangesMs: number } {
+  if (hold.frozenReconciliationMs === undefined) return { bySizeMs: hold.frozenValidateMs, byChangesMs: 0 };
+  const bySizeMs = Math.min(hold.frozenReconciliationMs, hold.frozenValidateMs);
+  return { bySizeMs, byChangesMs: hold.frozenValidateMs - bySizeMs };
+}
+
+/** The environment's write rate over the rehearsal's (1 when the rehearsal measured none). */
+export function writeRatio(f: RehearsalFigures, writeChangesPerSec: number): number {
+  return f.cdc.writeChangesPerSec > 0 ? writeChangesPerSec / f.cdc.writeChangesPerSec : 1;
 }
 
 function ratio(a: number, b: number): number {

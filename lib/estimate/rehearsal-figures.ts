@@ -36,10 +36,25 @@ export interface RehearsalFigures {
     readonly writeChangesPerSec: number;
     /** From the end of the full load to the lag gate passing. */
     readonly catchUpSeconds: number | null;
+    /**
+     * Changes/s apply sustained from CDC's start to the lag gate passing: the backlog the full load
+     * left, applied in big batches — far faster than the trickle after it (`applyChangesPerSec`).
+     * Absent from rehearsals recorded before it was measured.
+     */
+    readonly catchUpApplyChangesPerSec?: number | null;
   };
   readonly validate: { readonly seconds: number; readonly rowsCompared: number };
   /** The write switch's steps while writes were held, in ms (journal durations); null when the switch did not run. */
-  readonly hold: { readonly partsMs: Readonly<Record<string, number>>; readonly frozenValidateMs: number; readonly totalMs: number } | null;
+  readonly hold: {
+    readonly partsMs: Readonly<Record<string, number>>;
+    readonly frozenValidateMs: number;
+    readonly totalMs: number;
+    /**
+     * Of the frozen validation, the reconciliation's whole-table aggregates (they grow with the
+     * data; the changed rows it compares are seconds of writes). Absent when not measured.
+     */
+    readonly frozenReconciliationMs?: number;
+  } | null;
 }
 
 export function writeRehearsalFigures(stateDir: string, figures: RehearsalFigures): string {

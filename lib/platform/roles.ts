@@ -271,7 +271,14 @@ export interface ValidationReport {
   readonly reconciliation: { name: string; equal: boolean; source: unknown; target: unknown; inFlight?: boolean }[];
   readonly startedAt: string;
   readonly finishedAt: string;
-  readonly figures: { rowsCompared: number; rowsFetched: number; chunks: number; mismatchedChunks: number };
+  readonly figures: {
+    rowsCompared: number;
+    rowsFetched: number;
+    chunks: number;
+    mismatchedChunks: number;
+    /** Time the reconciliation's whole-table aggregates took (a changed-rows check): they grow with the data, the rest with the changes. @default - not measured */
+    reconciliationMs?: number;
+  };
   /** What a frozen validation compared. @default - every row (full) */
   readonly scope?: ValidationScope;
   /** `refreshBaseline()`: whether the baseline moved to this check's start. @default - not asked */

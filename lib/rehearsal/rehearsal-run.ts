@@ -107,6 +107,8 @@ export class RehearsalRun {
         if (name === 'switch' && run?.apply?.figures) holdFigures = holdFrom(run.apply.figures);
         // forward replication's own figures (load times, apply capacity) while CDC still runs
         if (name === 'validate') this.replicationFigures = await platform.forward.status().catch(() => null);
+        // and as the lag gate passed: apply's rate on the backlog the full load left (the catch-up's drain)
+        if (name === 'replicate') this.catchUpReplicationFigures = await platform.forward.status().catch(() => null);
         if (run === null) {
           out.warn('rehearse', `phase ${name} is not built yet: the phases after it are shown as not run`);
           break;
@@ -199,6 +201,7 @@ export class RehearsalRun {
   private shadowReport: ShadowReport | null = null;
   private assessTables: { name: string; rows: number; bytes: number }[] = [];
   private replicationFigures: ReplicationStatus | null = null;
+  private catchUpReplicationFigures: ReplicationStatus | null = null;
 
   /**
    * Records what this rehearsal measured in the state folder (for `cutover estimate` against
@@ -220,6 +223,7 @@ export class RehearsalRun {
       parallelTables: env.replication.parallelTables,
       tables,
       replication: this.replicationFigures,
+      replicationAtCatchUp: this.catchUpReplicationFigures,
       replicateSeconds: seconds('replicate'),
       validate: validateSeconds !== null && typeof rowsCompared === 'number' ? { seconds: validateSeconds, rowsCompared } : null,
       journal: await new FileJournalStore(path.join(env.stateDir, 'journal.jsonl')).readAll(),

@@ -7,6 +7,7 @@ import type { Output } from '../output/output.ts';
 import { startEmbeddedPostgres, type DataFolderTemplate, type EmbeddedServer } from '../postgres/embedded-server.ts';
 import type { CleanupStack } from './cleanup-stack.ts';
 import { startMariadbServer } from './mariadb-server.ts';
+import { claimUserServer, releaseUserServer } from './user-server-footprint.ts';
 import type { LegacyOption } from './rehearse-options.ts';
 
 /** The legacy (blue) database of a rehearsal, whatever its engine. */
@@ -71,7 +72,9 @@ async function startMysqlLegacy(o: { legacyUrl?: string; dir: string; cleanup: C
 /**
  * A MySQL-family server the user runs: its database must be `cainiao` (the schema the MySQL
  * mapping files name); the account must be able to create the blue app's own account (the write
- * fence ends every other account's sessions and `read_only` must stop the app).
+ * fence ends every other account's sessions and `read_only` must stop the app). The rehearsal
+ * leaves the server as it found it (user-server-footprint.ts): it refuses when a name it would
+ * create is taken, and its cleanup removes what it created and puts `read_only` back.
  */
 async function useMysqlServer(url: string, o: { cleanup: CleanupStack; out: Output }): Promise<LegacyDatabase> {
   const u = parseMysqlUrl(url);
@@ -86,25 +89,28 @@ async function useMysqlServer(url: string, o: { cleanup: CleanupStack; out: Outp
   const appPassword = randomBytes(18).toString('base64url');
   const c = await connectMysql(url, 'source');
   try {
-    await c.query(`DROP USER IF EXISTS '${appUser}'@'%'`);
-    await c.query(`CREATE USER '${appUser}'@'%' IDENTIFIED BY '${appPassword}'`);
-    await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${u.database}\`.* TO '${appUser}'@'%'`);
-  } catch (err) {
-    throw new CutoverError('AUTH_FAILED', `the --legacy-url account cannot create the blue app's account ${appUser}: ${(err as Error).message}`, {
-      fix: 'use an admin account (CREATE USER and GRANT OPTION, REPLICATION SLAVE/CLIENT, RELOAD, READ_ONLY ADMIN or SUPER)',
-      cause: err,
+    const claim = await claimUserServer(c, u.database, appUser);
+    // pushed before anything is created: whatever happens next, the cleanup removes what was made
+    o.cleanup.push('what the rehearsal created on the --legacy-url server', async () => {
+      const d = await connectMysql(url, 'source');
+      try {
+        await releaseUserServer(d, claim);
+      } finally {
+        await d.end().catch(() => {});
+      }
     });
+    try {
+      await c.query(`CREATE USER '${appUser}'@'%' IDENTIFIED BY '${appPassword}'`);
+      await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${u.database}\`.* TO '${appUser}'@'%'`);
+    } catch (err) {
+      throw new CutoverError('AUTH_FAILED', `the --legacy-url account cannot create the blue app's account ${appUser}: ${(err as Error).message}`, {
+        fix: 'use an admin account (CREATE USER and GRANT OPTION, REPLICATION SLAVE/CLIENT, RELOAD, READ_ONLY ADMIN or SUPER)',
+        cause: err,
+      });
+    }
   } finally {
     await c.end().catch(() => {});
   }
-  o.cleanup.push('the blue app account on the --legacy-url server', async () => {
-    const d = await connectMysql(url, 'source');
-    try {
-      await d.query(`DROP USER IF EXISTS '${appUser}'@'%'`);
-    } finally {
-      await d.end().catch(() => {});
-    }
-  });
   const app = new URL(url);
   app.username = appUser;
   app.password = appPassword;

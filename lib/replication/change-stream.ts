@@ -3,6 +3,8 @@ import type pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import { KIT_VALUE_SETTINGS } from '../postgres/kit-session.ts';
 import { bigIntToLsn, lsnToBigInt } from './lsn.ts';
+import { CopyDataFramer } from './copy-data-framer.ts';
+import { ReadCoalescing, REST_MS } from './read-coalescing.ts';
 import { isBoundaryMessage, isRowMessage, parseBoundaryMessage, parseRowMessage, readLsn } from './pgoutput-rows.ts';
 import { quoteIdent, quoteLiteral } from './sql-names.ts';
 
@@ -65,22 +67,43 @@ class TextPgoutputPlugin extends PgoutputPlugin {
     return ((this as unknown as { parser: unknown }).parser as { _relationCache: Map<number, Pgoutput.MessageRelation> })._relationCache;
   }
   override parse(buffer: Buffer): Pgoutput.Message {
-    if (isRowMessage(buffer)) return parseRowMessage(buffer, this.relations);
-    if (isBoundaryMessage(buffer)) return parseBoundaryMessage(buffer);
-    const msg = super.parse(buffer) as Pgoutput.Message;
+    return this.parseAt(buffer, 0, buffer.length);
+  }
+  /** The pgoutput message at `start`..`end` of a read. */
+  private parseAt(read: Buffer, start: number, end: number): Pgoutput.Message {
+    if (isRowMessage(read, start)) return parseRowMessage(read, this.relations, start);
+    if (isBoundaryMessage(read, start)) return parseBoundaryMessage(read, start);
+    const msg = super.parse(read.subarray(start, end)) as Pgoutput.Message;
     if (msg.tag === 'relation') for (const c of msg.columns) c.parser = (raw: unknown) => raw;
     return msg;
+  }
+  /** A CopyData payload: XLogData (a pgoutput message after 25 bytes of header) or a keepalive. */
+  private copyData(read: Buffer, start: number, end: number): void {
+    const kind = read[start];
+    if (kind === 0x77 /* w: XLogData */) this.receiver.message(this.parseAt(read, start + 25, end));
+    else if (kind === 0x6b /* k: keepalive: end of WAL, time, reply requested */) this.receiver.keepalive(readLsn(read, start + 1) ?? '0/0', read[start + 17] === 1);
   }
   override start(client: pg.Client, slotName: string, lastLsn: string): Promise<unknown> {
     // The library's handler of each CopyData message prints its position, emits it through
     // EventEmitter2 and starts a promise (an acknowledgement we never let it send): with
     // single-row transactions, as much work as parsing the message. Ours goes straight on.
-    const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
+    const connection = (client as unknown as { connection: NodeJS.EventEmitter & { stream: Readable } }).connection;
     connection.removeAllListeners('copyData');
-    connection.on('copyData', ({ chunk }: { chunk: Buffer }) => {
-      if (chunk[0] === 0x77 /* w: XLogData, 25 bytes of header */) this.receiver.message(this.parse(chunk.subarray(25)));
-      else if (chunk[0] === 0x6b /* k: keepalive: end of WAL, time, reply requested */) this.receiver.keepalive(readLsn(chunk, 1) ?? '0/0', chunk[17] === 1);
-    });
+    // and the driver's parser is bypassed for the stream's CopyData (see CopyDataFramer); it
+    // still gets every other message. Its one 'data' listener is the parser: if a driver version
+    // attaches otherwise, its parser stays and the copyData event is used.
+    const socket = connection.stream;
+    const driverListeners = socket.listeners('data') as ((read: Buffer) => void)[];
+    if (driverListeners.length === 1) {
+      const framer = new CopyDataFramer(
+        (read, start, end) => this.copyData(read, start, end),
+        (message) => driverListeners[0]!.call(socket, message),
+      );
+      socket.removeAllListeners('data');
+      socket.on('data', (read: Buffer) => framer.push(read));
+    } else {
+      connection.on('copyData', ({ chunk }: { chunk: Buffer }) => this.copyData(chunk, 0, chunk.length));
+    }
     const opts = [
       "proto_version '1'",
       `publication_names ${quoteLiteral(this.options.publicationNames.map(quoteIdent).join(','))}`,
@@ -98,7 +121,6 @@ interface StreamReceiver {
 
 /** Longest run of stream chunks parsed before other I/O gets its turn. */
 const SLICE_MS = 8;
-
 /** The library reports `position + 1` in standby status updates; we want the position itself. */
 function minusOne(lsn: string): string {
   const v = lsnToBigInt(lsn);
@@ -193,29 +215,42 @@ export class ChangeStream {
   }
 
   /**
-   * Lets the rest of the process run while a backlog streams in. One socket read hands over up to
-   * 32 chunks of 64 KB at once (libuv), parsed synchronously: ~13,000 single-row transactions, a
-   * few hundred milliseconds in which the apply session's replies wait — the first batch of a
-   * backlog committed a second late, and nothing else applied meanwhile. After SLICE_MS of
-   * chunks the socket pauses until the event loop has gone round once.
+   * Lets the rest of the process run while a backlog streams in, and reads a backlog in large
+   * gulps.
+   *
+   * One socket read hands over up to 32 chunks of 64 KB at once (libuv), parsed synchronously:
+   * ~13,000 single-row transactions, a few hundred milliseconds in which the apply session's
+   * replies wait — the first batch of a backlog committed a second late, and nothing else applied
+   * meanwhile. After SLICE_MS of chunks the socket pauses until the event loop has gone round once.
+   *
+   * And a backlog trickling in is read in large gulps (see ReadCoalescing).
    */
   private shareEventLoop(): void {
     const socket = this.socket();
     if (!socket) return;
     let sliceStart = -1;
+    const coalescing = new ReadCoalescing();
     socket.prependListener('data', () => {
       if (sliceStart >= 0) return;
       sliceStart = performance.now();
       setImmediate(() => (sliceStart = -1));
     });
-    socket.on('data', () => {
-      if (this.yielding || performance.now() - sliceStart < SLICE_MS) return;
-      this.yielding = true;
-      socket.pause();
-      setImmediate(() => {
-        this.yielding = false;
-        if (!this.held && !this.stopped) socket.resume();
-      });
+    socket.on('data', (chunk: Buffer) => {
+      if (this.yielding) return;
+      const now = performance.now();
+      if (coalescing.restAfter(chunk.length, now)) {
+        this.rest(socket, (resume) => setTimeout(resume, REST_MS));
+      } else if (now - sliceStart >= SLICE_MS) this.rest(socket, (resume) => setImmediate(resume));
+    });
+  }
+
+  /** Pauses the socket until `schedule` calls back (back-pressure and stop still win). */
+  private rest(socket: Readable, schedule: (resume: () => void) => void): void {
+    this.yielding = true;
+    socket.pause();
+    schedule(() => {
+      this.yielding = false;
+      if (!this.held && !this.stopped) socket.resume();
     });
   }
 

@@ -11,13 +11,12 @@ type Tuple = Record<string, Value>;
  * Buffer and a TextDecoder call per value; this makes one object of a stable shape per row and
  * decodes each value with `Buffer#toString`. Same message shapes as the library's parser.
  */
-export function parseRowMessage(buf: Buffer, relations: ReadonlyMap<number, Pgoutput.MessageRelation>): Pgoutput.Message {
-  const reader = { buf, pos: 1 };
-  const relation = relations.get(buf.readInt32BE(1));
+export function parseRowMessage(buf: Buffer, relations: ReadonlyMap<number, Pgoutput.MessageRelation>, at = 0): Pgoutput.Message {
+  const relation = relations.get(buf.readInt32BE(at + 1));
   if (!relation) throw new Error('pgoutput: row message for a relation that was not announced');
-  reader.pos = 5;
+  const reader = { buf, pos: at + 5 };
   const sub = buf[reader.pos++];
-  switch (buf[0]) {
+  switch (buf[at]) {
     case 0x49 /* I */:
       return { tag: 'insert', relation, new: readTuple(reader, relation, null) } as Pgoutput.MessageInsert;
     case 0x55 /* U */: {
@@ -38,8 +37,10 @@ export function parseRowMessage(buf: Buffer, relations: ReadonlyMap<number, Pgou
   }
 }
 
-export function isRowMessage(buf: Buffer): boolean {
-  return buf[0] === 0x49 || buf[0] === 0x55 || buf[0] === 0x44;
+/** `at`: where the message starts in `buf` (the stream's reads hold many messages). */
+export function isRowMessage(buf: Buffer, at = 0): boolean {
+  const tag = buf[at];
+  return tag === 0x49 || tag === 0x55 || tag === 0x44;
 }
 
 /**
@@ -50,16 +51,16 @@ export function isRowMessage(buf: Buffer): boolean {
  * convert back, per message. Same message shapes as the library's parser otherwise, except that
  * a Commit's `commitLsn` (the Begin's, repeated) is left null: nothing reads it.
  */
-export function parseBoundaryMessage(buf: Buffer): Pgoutput.MessageBegin | Pgoutput.MessageCommit {
-  if (buf[0] === 0x42 /* B */) {
-    return { tag: 'begin', commitLsn: readLsn(buf, 1), commitTime: readTime(buf, 9), xid: buf.readInt32BE(17) } as unknown as Pgoutput.MessageBegin;
+export function parseBoundaryMessage(buf: Buffer, at = 0): Pgoutput.MessageBegin | Pgoutput.MessageCommit {
+  if (buf[at] === 0x42 /* B */) {
+    return { tag: 'begin', commitLsn: readLsn(buf, at + 1), commitTime: readTime(buf, at + 9), xid: buf.readInt32BE(at + 17) } as unknown as Pgoutput.MessageBegin;
   }
   // C: flags (Int8), commit LSN (the Begin's, not printed again), end LSN, commit time
-  return { tag: 'commit', flags: buf[1]!, commitLsn: null, commitEndLsn: readLsn(buf, 10), commitTime: readTime(buf, 18) } as unknown as Pgoutput.MessageCommit;
+  return { tag: 'commit', flags: buf[at + 1]!, commitLsn: null, commitEndLsn: readLsn(buf, at + 10), commitTime: readTime(buf, at + 18) } as unknown as Pgoutput.MessageCommit;
 }
 
-export function isBoundaryMessage(buf: Buffer): boolean {
-  return buf[0] === 0x42 || buf[0] === 0x43;
+export function isBoundaryMessage(buf: Buffer, at = 0): boolean {
+  return buf[at] === 0x42 || buf[at] === 0x43;
 }
 
 /** An LSN as PostgreSQL prints it (`%X/%X`), or null for 0/0 (as the library's parser). */

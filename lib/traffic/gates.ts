@@ -2,6 +2,7 @@ import type { AlarmJudgement } from '../platform/gate-alarms.ts';
 import type { GatesConfig } from '../config/common-schema.ts';
 import type { RouterMetrics, UpstreamMetrics } from '../platform/roles.ts';
 import { quantileFromCounts, windowCounts } from '../platform/histogram.ts';
+import { ERROR_RATIO_CONFIDENCE, errorRatioAboveLimit, errorRatioLowerBound } from './error-ratio-bound.ts';
 
 /**
  * Green latency below this is never judged against blue: bucket bounds are coarse at sub-10 ms
@@ -36,6 +37,12 @@ export interface GateFigures {
   readonly greenRequests: number;
   readonly greenFailures: number;
   readonly greenErrorRatio: number | null;
+  /**
+   * The lowest error ratio green can have at 95 % confidence given the window's failures (0 with
+   * none, null with no request): what `gates.maxErrorRatio` is judged against, so that 1 failure in
+   * 16 requests (6.25 %, but a green at a 1 % ratio fails that often 15 % of the time) is not a rollback.
+   */
+  readonly greenErrorRatioLowerBound: number | null;
   /**
    * The quantile green's latency was judged at: p99 when the window has at least 100 green
    * requests, p90 from 10, the median below (null: no green request). Blue's is the same quantile.
@@ -108,6 +115,7 @@ export function evaluateGates(input: GateInputs): GateVerdict {
   let greenRequests = 0;
   let greenFailures = 0;
   let greenErrorRatio: number | null = null;
+  let greenErrorRatioLowerBound: number | null = null;
   let latencyQuantile: LatencyQuantile | null = null;
   let greenLatencyMs: number | null = null;
   let blueLatencyMs: number | null = null;
@@ -122,11 +130,19 @@ export function evaluateGates(input: GateInputs): GateVerdict {
     const green = windowOf(prev?.upstreams.green, cur.upstreams.green);
     greenRequests = green.requests;
     greenFailures = green.failures;
-    if (green.requests > 0) greenErrorRatio = round(green.failures / green.requests);
+    if (green.requests > 0) {
+      greenErrorRatio = round(green.failures / green.requests);
+      greenErrorRatioLowerBound = Math.round(errorRatioLowerBound(green.failures, green.requests) * 1e6) / 1e6;
+    }
     const enough = green.requests >= gates.minRequests;
     if (!enough) unproven = notProven(green.requests, windowSeconds, gates.minRequests);
-    if (enough && greenErrorRatio !== null && greenErrorRatio > gates.maxErrorRatio) {
-      reasons.push(`green error ratio ${pct(greenErrorRatio)} (${green.failures}/${green.requests}) is above the limit ${pct(gates.maxErrorRatio)}`);
+    if (enough && greenErrorRatio !== null && errorRatioAboveLimit(green.failures, green.requests, gates.maxErrorRatio)) {
+      const why =
+        gates.maxErrorRatio <= 0
+          ? '(gates.maxErrorRatio 0: any failure rolls back)'
+          : `beyond chance: at ${pct(ERROR_RATIO_CONFIDENCE)} confidence green's own ratio is at least ${boundPct(greenErrorRatioLowerBound ?? 0)} (gates.maxErrorRatio)`;
+      const shown = greenErrorRatio < 0.0001 ? boundPct(green.failures / green.requests) : pct(greenErrorRatio);
+      reasons.push(`green error ratio ${shown} (${green.failures}/${green.requests}) is above the limit ${pct(gates.maxErrorRatio)} ${why}`);
     }
     if (green.requests > 0) {
       const quantile = quantileSupportedBy(green.requests);
@@ -162,6 +178,7 @@ export function evaluateGates(input: GateInputs): GateVerdict {
       greenRequests,
       greenFailures,
       greenErrorRatio,
+      greenErrorRatioLowerBound,
       latencyQuantile,
       greenLatencyMs,
       blueLatencyMs,
@@ -191,11 +208,12 @@ function notProven(requests: number, windowSeconds: number, minRequests: number)
 
 /**
  * The figures of a verdict in one line for people, e.g.
- * `1234 green requests, error ratio 0.08 % (1 failed), p99 12 ms (blue 10 ms), lag 40 ms`; with
+ * `1234 green requests, error ratio 0.08 % (1 failed; at least 0.0042 % at 95 % confidence), p99 12 ms (blue 10 ms), lag 40 ms`; with
  * fewer than 100 green requests the latency is the p90 or median the gate judged (`p90 12 ms …`).
  */
 export function describeFigures(f: GateFigures, lagName = 'lag'): string {
-  const ratio = f.greenErrorRatio === null ? 'error ratio -' : `error ratio ${pct(f.greenErrorRatio)} (${f.greenFailures} failed)`;
+  const bound = f.greenFailures > 0 && f.greenErrorRatioLowerBound != null ? `; at least ${boundPct(f.greenErrorRatioLowerBound)} at ${pct(ERROR_RATIO_CONFIDENCE)} confidence` : '';
+  const ratio = f.greenErrorRatio === null ? 'error ratio -' : `error ratio ${pct(f.greenErrorRatio)} (${f.greenFailures} failed${bound})`;
   const q = f.latencyQuantile ?? 'p99';
   const p99 = f.greenLatencyMs === null ? `${q} -` : `${q} ${f.greenLatencyMs} ms${f.blueLatencyMs === null ? '' : ` (blue ${f.blueLatencyMs} ms)`}`;
   const lag = f.lagMs === null ? `${lagName} unknown` : `${lagName} ${f.lagMs} ms`;
@@ -223,4 +241,9 @@ function round(v: number): number {
 
 function pct(v: number): string {
   return `${Math.round(v * 10_000) / 100} %`;
+}
+
+/** A lower bound in percent to two significant digits: the bound of 1 failure in 1234 is 0.0042 %, not 0 %. */
+function boundPct(v: number): string {
+  return `${Number((v * 100).toPrecision(2))} %`;
 }

@@ -174,6 +174,8 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
     await sql(target.url, `update orders set amount = 20.50 where id = 20`);
     const moved = await validator.refreshBaseline();
     expect(moved).toMatchObject({ baselineRefreshed: true, equal: true, scope: { kind: 'changed-rows', changedRows: 2 } });
+    // the reconciliation is the frozen check's (timed there for the forecast), never the live refresh's
+    expect(moved.figures.reconciliationMs).toBeUndefined();
     const second = readBaseline(stateDir)!;
     expect(second.position).not.toBe(first.position);
 
@@ -184,6 +186,7 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
     const frozen = await validator.validate({ frozen: true });
     expect(frozen.scope).toMatchObject({ kind: 'changed-rows', since: second.position, changedRows: 2 });
     expect(frozen.tables.find((t) => t.source === 'public.orders')!.different).toEqual([{ id: 31 }]);
+    expect(frozen.figures.reconciliationMs).toBeGreaterThanOrEqual(0);
     await sql(target.url, `update orders set amount = 31.50 where id = 31`);
   }, 90_000);
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { JournalRecord } from '../../lib/engine/journal-store.ts';
 import { figuresFromRun, holdFromJournal } from '../../lib/estimate/figures-from-run.ts';
 import { fitLine, forecastFrom } from '../../lib/estimate/calibrated-forecast.ts';
-import { forecast, formatForecast } from '../../lib/estimate/forecast.ts';
+import { backlogDrainSeconds, catchUpOverheadSeconds, forecast, formatForecast } from '../../lib/estimate/forecast.ts';
 import type { RehearsalFigures } from '../../lib/estimate/rehearsal-figures.ts';
 
 const figures: RehearsalFigures = {
@@ -32,12 +32,42 @@ describe('forecast', () => {
     expect(fc.fullLoadSeconds.low).toBeCloseTo(60 * 0.75);
     expect(fc.fullLoadSeconds.high).toBeCloseTo(60 * 1.4);
     expect(fc.validateSeconds.low).toBeCloseTo(50 * 0.75);
-    // 100 changes/s during ~60 s of full load, drained at 2000 - 100 changes/s
-    expect(fc.cdcCatchUpSeconds!.low).toBeCloseTo((100 * 45) / 1900);
+    // 100 changes/s during ~60 s of full load, drained at 2000 - 100 changes/s, plus the rehearsal's
+    // catch-up less its own drain (1 s - 600 / 1900 s: worker start and the gate, no change drives it)
+    expect(fc.cdcCatchUpSeconds!.low).toBeCloseTo((1 - 600 / 1900 + 6000 / 1900) * 0.75);
     // fixed steps 200 ms + the frozen validation ×10
     expect(fc.writeHoldMs!.low).toBeCloseTo((200 + 8000) * 0.75);
     expect(fc.go).toBe(true);
     expect(formatForecast(fc).join('\n')).toMatch(/full load .*extrapolated[\s\S]*verdict +go/);
+  });
+
+  test('CDC catch-up grows with the changes the full load leaves behind, not with the rows', () => {
+    const measured = { ...figures, cdc: { ...figures.cdc, catchUpApplyChangesPerSec: 20_000 } };
+    const at = (writeChangesPerSec: number) => forecast(measured, { tables: tenTimes, writeChangesPerSec, writeRateFrom: '--write-rate', maxHoldMs: 60_000 }).cdcCatchUpSeconds!;
+    // the rehearsal: 1 s of catch-up, of which 600 changes drained at 20,000 - 100 changes/s
+    const overhead = 1 - 600 / 19_900;
+    expect(catchUpOverheadSeconds(measured)).toBeCloseTo(overhead, 9);
+    // no writes: ten times the rows leave nothing to drain; the catch-up is the rehearsal's rest, not 10x it
+    expect(at(0).low).toBeCloseTo(overhead * 0.75, 9);
+    expect(at(0).high).toBeCloseTo(overhead * 1.4, 9);
+    // 100 changes/s over the ~60 s load (6 s x 10): 6,000 changes at the backlog rate, not the trickle's 2,000/s
+    expect(at(100).low).toBeCloseTo((overhead + 6000 / 19_900) * 0.75, 9);
+    // twice the writes: twice the backlog, drained against twice the writes
+    expect(at(200).low).toBeCloseTo((overhead + 12_000 / 19_800) * 0.75, 9);
+    // a rehearsal recorded before the backlog rate was measured drains at its steady capacity
+    expect(backlogDrainSeconds(figures, 100, 60)).toBeCloseTo(6000 / 1900, 9);
+    expect(backlogDrainSeconds(measured, 100, 60)).toBeCloseTo(6000 / 19_900, 9);
+  });
+
+  test("write hold: the frozen check's reconciliation grows with the data, its changed rows with the write rate", () => {
+    const timed = { ...figures, hold: { ...figures.hold!, frozenReconciliationMs: 600 } };
+    const hold = (f: RehearsalFigures, writeChangesPerSec: number) => forecast(f, { tables: tenTimes, writeChangesPerSec, writeRateFrom: '--write-rate', maxHoldMs: 60_000 }).writeHoldMs!;
+    // fixed steps 200 ms + changed rows 200 ms (same write rate) + the reconciliation 600 ms x 10
+    expect(hold(timed, 100).low).toBeCloseTo((200 + 200 + 6000) * 0.75);
+    // twice the writes: twice the changed rows in the hold
+    expect(hold(timed, 200).low).toBeCloseTo((200 + 400 + 6000) * 0.75);
+    // not timed: the whole frozen check by size, as before
+    expect(hold(figures, 200).low).toBeCloseTo((200 + 8000) * 0.75);
   });
 
   test('the same sizes as the rehearsal are a measured forecast around the measured figures', () => {
@@ -95,8 +125,17 @@ describe('rehearsal figures', () => {
     expect(holdFromJournal(journal.slice(0, 4))).toBeNull(); // never released: no hold measured
   });
 
+  test("the frozen validation's reconciliation time is kept apart from the rest of it", () => {
+    const journal = [
+      rec(1, '2026-12-06T10:00:01.000Z', 'router.holdWrites', 'started'),
+      { ...rec(2, '2026-12-06T10:00:01.800Z', 'validator.validate(frozen)', 'ok'), figures: { durationMs: 700, reconciliationMs: 550, changedRows: 90 } },
+      rec(3, '2026-12-06T10:00:02.000Z', 'router.releaseWrites', 'ok', 4),
+    ];
+    expect(holdFromJournal(journal)).toEqual({ partsMs: { 'validator.validate(frozen)': 700, 'router.releaseWrites': 4 }, frozenValidateMs: 700, totalMs: 1000, frozenReconciliationMs: 550 });
+  });
+
   test("apply capacity is the worker's changes over its busy time, the write rate over its CDC time", () => {
-    const f = figuresFromRun({
+    const run = {
       orders: 10,
       parallelTables: 2,
       tables: [{ name: 'public.t', rows: 10, bytes: 100 }],
@@ -114,8 +153,13 @@ describe('rehearsal figures', () => {
       replicateSeconds: 4,
       validate: { seconds: 1, rowsCompared: 20 },
       journal: [],
-    });
+    } satisfies Parameters<typeof figuresFromRun>[0];
+    const f = figuresFromRun(run);
     expect(f.cdc).toEqual({ applyChangesPerSec: 2000, writeChangesPerSec: 10, catchUpSeconds: 1.5 });
+    // read again as the lag gate passed: the rate apply drained the load's backlog at
+    const atCatchUp = figuresFromRun({ ...run, replicationAtCatchUp: { ...run.replication, applyCapacity: { changes: 500, busyMs: 50, cdcMs: 900 } } });
+    expect(atCatchUp.cdc).toEqual({ applyChangesPerSec: 2000, writeChangesPerSec: 10, catchUpSeconds: 1.5, catchUpApplyChangesPerSec: 10_000 });
+    expect(figuresFromRun({ ...run, replicationAtCatchUp: null }).cdc.catchUpApplyChangesPerSec).toBeNull();
     expect(f.tables).toEqual([{ source: 'public.t', rows: 10, bytes: 100, loadSeconds: 2 }]);
     expect(f.fullLoad.seconds).toBe(2.5);
     expect(f.hold).toBeNull();
@@ -148,7 +192,10 @@ describe('forecast calibrated on two rehearsals: a fixed cost plus a cost per ro
     const middle = (r: { low: number; high: number }) => (r.low + r.high) / 2 / 1.075; // SPREAD extrapolated: 0.75..1.4
     expect(middle(fc.fullLoadSeconds)).toBeCloseTo(1010, 0);
     expect(middle(fc.validateSeconds)).toBeCloseTo(404, 0);
-    expect(middle(fc.cdcCatchUpSeconds!)).toBeCloseTo(5, 0);
+    // catch-up: the fitted rest (each rehearsal's catch-up less its own drain at 2,000 - 100
+    // changes/s, clamped at 0), plus the 1010 s load's 101,000 changes drained at that rate
+    const rest = fitLine([{ x: 35_000, y: 5 - (100 * 20) / 1900 }, { x: 350_000, y: 0 }])!;
+    expect(middle(fc.cdcCatchUpSeconds!)).toBeCloseTo(rest.fixed + rest.perRow * 3_500_000 + (100 * 1010) / 1900, 1);
     expect(fc.fullLoadSeconds.basis).toBe('extrapolated');
     expect(fc.calibration!.sizes.map((s) => s.orders)).toEqual([10_000, 100_000]);
     expect(formatForecast(fc).join('\n')).toContain('calibrated on 2 rehearsals');

@@ -26,6 +26,7 @@ const figures: GateFigures = {
   greenRequests: 1,
   greenFailures: 0,
   greenErrorRatio: null,
+  greenErrorRatioLowerBound: null,
   latencyQuantile: null,
   greenLatencyMs: null,
   blueLatencyMs: null,
@@ -60,10 +61,10 @@ describe('gate figures', () => {
   });
 
   test('transport errors count as failures with 5xx; without an earlier snapshot the counters since start are the window', () => {
-    const cur = metrics(t0, upstream(1000, 4), upstream(100, 4, 1, 1));
+    const cur = metrics(t0, upstream(1000, 4), upstream(100, 4, 3, 2));
     const v = evaluateGates({ current: cur, lagMs: 0, gates });
-    expect(v.figures).toMatchObject({ windowSeconds: 0, greenRequests: 100, greenFailures: 2, greenErrorRatio: 0.02 });
-    expect(v.reasons).toEqual(['green error ratio 2 % (2/100) is above the limit 1 %']);
+    expect(v.figures).toMatchObject({ windowSeconds: 0, greenRequests: 100, greenFailures: 5, greenErrorRatio: 0.05 });
+    expect(v.reasons).toEqual(["green error ratio 5 % (5/100) is above the limit 1 % beyond chance: at 95 % confidence green's own ratio is at least 2 % (gates.maxErrorRatio)"]);
   });
 
   test('blue latency needs at least one blue request even when gates.minRequests is 0', () => {

@@ -13,15 +13,28 @@ const alarmsOk: AlarmJudgement = { reasons: [], unproven: null, alarms: [] };
 
 describe('gate watch at its limits', () => {
   test('fails if one window is red, although the whole watch is under the limit', async () => {
-    // 10 requests/s; 5 of them fail in each of seconds 25-27: 15/100 in that 10 s window (> 10 %),
-    // 15/300 over the whole 30 s (< 10 %)
-    const r = gateWatchRig({ greenPerSecond: () => 10, greenFailuresPerSecond: (t) => (t >= 25 && t <= 27 ? 5 : 0), gates: { maxErrorRatio: 0.1 } });
+    // 10 requests/s; 8 of them fail in each of seconds 25-27: up to 24/100 in that 10 s window (well
+    // above 10 %, beyond chance), 24/300 over the whole 30 s (< 10 %)
+    const r = gateWatchRig({ greenPerSecond: () => 10, greenFailuresPerSecond: (t) => (t >= 25 && t <= 27 ? 8 : 0), gates: { maxErrorRatio: 0.1 } });
     const result = await r.watch();
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.unproven).toBeUndefined();
-    expect(result.verdict.reasons[0]).toMatch(/^green error ratio 1\d(\.\d+)? % \(15\/\d+\) is above the limit 10 %/);
+    expect(result.verdict.reasons[0]).toMatch(/^green error ratio \d+(\.\d+)? % \((16|24)\/\d+\) is above the limit 10 % beyond chance/);
     expect(r.elapsedSeconds()).toBeLessThan(30);
+  });
+
+  test('a green that dies mid-watch is sent back at the first evaluation that sees its failures, as with the raw ratio', async () => {
+    // the rehearsal's gates (5 %, 5 requests); green answers 20 requests/s, then fails all of them from second 2
+    const dies = gateWatchRig({ greenPerSecond: () => 20, greenFailuresPerSecond: (t) => (t >= 2 ? 20 : 0), gates: { maxErrorRatio: 0.05, minRequests: 5 } });
+    const early = await dies.watch();
+    expect(early.ok).toBe(false);
+    // second 2's counts arrive at t = 3: 20 failures of 60 requests
+    expect(dies.elapsedSeconds()).toBe(3);
+    // after a full 10 s window of health at 10 requests/s, one second of failures is 10 of 100: beyond chance at once
+    const late = gateWatchRig({ greenPerSecond: () => 10, greenFailuresPerSecond: (t) => (t >= 10 ? 10 : 0), gates: { maxErrorRatio: 0.05, minRequests: 5 } });
+    expect((await late.watch()).ok).toBe(false);
+    expect(late.elapsedSeconds()).toBe(11);
   });
 
   test('failures green served before the watch began do not count', async () => {

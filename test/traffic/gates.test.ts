@@ -75,7 +75,7 @@ describe('gates', () => {
   test('describes the figures in one line for the step lines', () => {
     const cur = metrics(t0 + 10_000, upstream(500, 4, 0, prev.upstreams.blue), upstream(500, 5, 2, prev.upstreams.green));
     const v = evaluateGates({ previous: prev, current: cur, lagMs: 20, gates });
-    expect(describeFigures(v.figures)).toBe('500 green requests, error ratio 0.4 % (2 failed), p99 5 ms (blue 5 ms), lag 20 ms');
+    expect(describeFigures(v.figures)).toBe('500 green requests, error ratio 0.4 % (2 failed; at least 0.071 % at 95 % confidence), p99 5 ms (blue 5 ms), lag 20 ms');
     expect(progressFigures(v.figures)).toEqual({ requests: 500, errorRatio: '0.4%', p99Ms: 5, blueP99Ms: 5, lagMs: 20 });
   });
 
@@ -134,9 +134,11 @@ describe('gates at their limits', () => {
   const window = (greenFailures: number, greenMs = 5, blueMs = 5) =>
     metrics(t0 + 10_000, upstream(500, blueMs, 0, prev.upstreams.blue), upstream(500, greenMs, greenFailures, prev.upstreams.green));
 
-  test('an error ratio exactly at the limit passes; one failure more fails (failures before the window do not count)', () => {
+  test('an error ratio above the limit within chance passes; one failure more, beyond chance, fails (failures before the window do not count)', () => {
+    // a green failing 1 % of requests fails 9 or more of 500 6.7 % of the time, 10 or more 3.1 %
     expect(evaluateGates({ previous: prev, current: window(5), lagMs: 0, gates }).reasons).toEqual([]);
-    expect(evaluateGates({ previous: prev, current: window(6), lagMs: 0, gates }).reasons[0]).toMatch(/green error ratio 1.2 % \(6\/500\)/);
+    expect(evaluateGates({ previous: prev, current: window(9), lagMs: 0, gates }).reasons).toEqual([]);
+    expect(evaluateGates({ previous: prev, current: window(10), lagMs: 0, gates }).reasons[0]).toMatch(/^green error ratio 2 % \(10\/500\) is above the limit 1 % beyond chance: at 95 % confidence green's own ratio is at least 1.1 %/);
   });
 
   test('lag and validation age exactly at their limits pass; one more fails', () => {
@@ -228,5 +230,54 @@ describe('gates on few green requests judge the quantile the window supports', (
 
   test('quantileSupportedBy: p99 from 100 samples, p90 from 10, else the median', () => {
     expect([1, 9, 10, 99, 100, 5000].map((n) => quantileSupportedBy(n).name)).toEqual(['p50', 'p50', 'p90', 'p90', 'p99', 'p99']);
+  });
+});
+
+// the error gate on small windows: a rollback needs failures beyond what chance at the limit explains
+describe('error-ratio gate on small windows', () => {
+  const t0 = Date.parse('2025-01-01T00:00:00Z');
+  const prev = metrics(t0, upstream(1000, 4), upstream(100, 4, 50));
+  /** A 1 s window: 100 blue requests, `n` green ones of which `failures` failed. */
+  const window = (n: number, failures: number) => metrics(t0 + 1000, upstream(100, 4, 0, prev.upstreams.blue), upstream(n, 4, failures, prev.upstreams.green));
+  const rehearsal: GatesConfig = { ...gates, maxErrorRatio: 0.05, minRequests: 5 };
+
+  test('one failed request of 16 is not a rollback, at a 5 % limit or at the default 1 %', () => {
+    const at5 = evaluateGates({ previous: prev, current: window(16, 1), lagMs: 0, gates: rehearsal });
+    expect(at5.reasons).toEqual([]);
+    expect(at5.ok).toBe(true);
+    expect(at5.figures).toMatchObject({ greenRequests: 16, greenFailures: 1, greenErrorRatio: 0.0625, greenErrorRatioLowerBound: 0.003201 });
+    expect(describeFigures(at5.figures)).toMatch(/^16 green requests, error ratio 6.25 % \(1 failed; at least 0.32 % at 95 % confidence\)/);
+    expect(evaluateGates({ previous: prev, current: window(16, 1), lagMs: 0, gates: { ...rehearsal, maxErrorRatio: 0.01 } }).reasons).toEqual([]);
+  });
+
+  test('failures beyond chance roll back, and the reason names the counts and the bound', () => {
+    expect(evaluateGates({ previous: prev, current: window(16, 2), lagMs: 0, gates: rehearsal }).reasons).toEqual([]);
+    const three = evaluateGates({ previous: prev, current: window(16, 3), lagMs: 0, gates: rehearsal });
+    expect(three.ok).toBe(false);
+    expect(three.reasons).toEqual(["green error ratio 18.75 % (3/16) is above the limit 5 % beyond chance: at 95 % confidence green's own ratio is at least 5.3 % (gates.maxErrorRatio)"]);
+    // at a 1 % limit two of 16 are already beyond chance
+    expect(evaluateGates({ previous: prev, current: window(16, 2), lagMs: 0, gates: { ...rehearsal, maxErrorRatio: 0.01 } }).ok).toBe(false);
+  });
+
+  test('a green failing every request, or half of them, rolls back in the first window that has gates.minRequests', () => {
+    expect(evaluateGates({ previous: prev, current: window(5, 5), lagMs: 0, gates: rehearsal }).reasons[0]).toMatch(/^green error ratio 100 % \(5\/5\) is above the limit 5 % beyond chance: at 95 % confidence green's own ratio is at least 55 %/);
+    expect(evaluateGates({ previous: prev, current: window(16, 8), lagMs: 0, gates: rehearsal }).ok).toBe(false);
+    // the defaults: 20 requests, 1 %
+    expect(evaluateGates({ previous: prev, current: window(20, 20), lagMs: 0, gates }).ok).toBe(false);
+    expect(evaluateGates({ previous: prev, current: window(20, 10), lagMs: 0, gates }).ok).toBe(false);
+    // fewer than gates.minRequests stays "not proven", as before
+    expect(evaluateGates({ previous: prev, current: window(4, 4), lagMs: 0, gates: rehearsal })).toMatchObject({ ok: false, reasons: [], unproven: expect.stringMatching(/^not proven/) });
+  });
+
+  test('gates.maxErrorRatio 0 keeps zero tolerance: any failure rolls back, however large the window', () => {
+    const zero = { ...gates, maxErrorRatio: 0 };
+    const v = evaluateGates({ previous: prev, current: window(100_000, 1), lagMs: 0, gates: zero });
+    expect(v.reasons).toEqual(['green error ratio 0.001 % (1/100000) is above the limit 0 % (gates.maxErrorRatio 0: any failure rolls back)']);
+    expect(evaluateGates({ previous: prev, current: window(100_000, 0), lagMs: 0, gates: zero }).ok).toBe(true);
+  });
+
+  test('large windows: the bound closes in on the ratio (63 of 1000 is beyond chance at 5 %, 62 is not)', () => {
+    expect(evaluateGates({ previous: prev, current: window(1000, 62), lagMs: 0, gates: rehearsal }).ok).toBe(true);
+    expect(evaluateGates({ previous: prev, current: window(1000, 63), lagMs: 0, gates: rehearsal }).ok).toBe(false);
   });
 });
