@@ -70,7 +70,7 @@ export class PostgresInspector implements Inspector {
       progress.at('column types');
       findings.push(...typeFindings((await typedColumns(source, schemas)).filter((c) => isCopied(mapped.tables, c))));
       progress.at('target tables');
-      findings.push(...(await targetFindings(target, mapped.tables)));
+      findings.push(...(await targetFindings(target, mapped.tables, await serverTimeZone(source))));
       findings.push(...(await targetStateFindings(target, mapped.tables, this.env.assess.keepTargetRows)));
       progress.at('reverse mapping');
       findings.push(...(await reverseMappingFindings(target, this.env, mapped.tables)));
@@ -225,9 +225,42 @@ function isCopied(tables: readonly MappedTable[], c: TypedColumn): boolean {
   return !!t && t.columns.some((col) => (col.kind === 'copy' ? col.source === c.column : col.dependsOn.includes(c.column)));
 }
 
-/** Selected tables and columns that do not exist on the target, and narrowing type changes. */
-async function targetFindings(target: pg.Client, tables: readonly MappedTable[]): Promise<Finding[]> {
+/** The TimeZone a session of the server gets by default (database and role settings included): what its apps read and write in. */
+async function serverTimeZone(c: pg.Client): Promise<string> {
+  return (await c.query<{ tz: string }>(`select current_setting('TimeZone') as tz`)).rows[0]!.tz;
+}
+
+const UTC_ZONES = /^(Etc\/)?(UTC|UCT|GMT|GMT[+-]?0|Universal|Zulu|Greenwich)$/i;
+
+/**
+ * Mapped columns that move between a zone-less and a zoned date-time type: the kit reads and
+ * writes the zone-less side as UTC (docs/config-reference.md, "Time zones"; every kit session is
+ * pinned to it). Said aloud, and a warning when either server's own TimeZone is not UTC: there a
+ * legacy `timestamp` may well hold local wall-clock time, whose instant would then be off by the
+ * zone's offset on the target (consistently in full load, CDC, validate and reverse).
+ */
+function zoneChangeFinding(changes: readonly string[], sourceZone: string, targetZone: string): Finding[] {
+  if (!changes.length) return [];
+  const local = [sourceZone, targetZone].some((z) => !UTC_ZONES.test(z));
+  return [
+    {
+      id: 'time-zone-change',
+      severity: local ? 'warning' : 'info',
+      count: changes.length,
+      sampleKeys: changes.slice(0, 5).map((column) => ({ column })),
+      message: `${changes.length} mapped column(s) move between timestamp and timestamptz (${changes.slice(0, 3).join('; ')}${changes.length > 3 ? '; …' : ''}): the kit reads a zone-less value as UTC; the source's TimeZone is ${sourceZone}, the target's ${targetZone}`,
+      handling: local
+        ? 'if those timestamp values hold UTC, nothing to do; if they hold local time, their instants land off by the zone offset: convert on purpose (docs/config-reference.md, "Time zones")'
+        : 'nothing to do when the timestamp values hold UTC (docs/config-reference.md, "Time zones")',
+    },
+  ];
+}
+
+/** Selected tables and columns that do not exist on the target, narrowing type changes and zone changes. */
+async function targetFindings(target: pg.Client, tables: readonly MappedTable[], sourceZone: string): Promise<Finding[]> {
   const findings: Finding[] = [];
+  const zoneChanges: string[] = [];
+  const zoned = (type: string) => (/^timestamp(\(\d\))? with time zone$/.test(type) ? 'zoned' : /^timestamp(\(\d\))? without time zone$/.test(type) ? 'zone-less' : null);
   for (const t of tables) {
     const name = `${t.target.schema}.${t.target.table}`;
     const from = `${t.source.schema}.${t.source.table}`;
@@ -258,6 +291,9 @@ async function targetFindings(target: pg.Client, tables: readonly MappedTable[])
     }
     for (const c of t.columns) {
       const targetType = types.get(c.target);
+      if (c.kind === 'copy' && targetType && zoned(c.sourceType) && zoned(targetType) && zoned(c.sourceType) !== zoned(targetType)) {
+        zoneChanges.push(`${from}.${c.source} ${c.sourceType} -> ${name}.${c.target} ${targetType}`);
+      }
       if (c.kind !== 'copy' || !targetType || !narrowingChange(c.sourceType, targetType)) continue;
       findings.push({
         id: 'lossy-type-change',
@@ -270,6 +306,7 @@ async function targetFindings(target: pg.Client, tables: readonly MappedTable[])
       });
     }
   }
+  findings.push(...zoneChangeFinding(zoneChanges, sourceZone, await serverTimeZone(target)));
   return findings;
 }
 

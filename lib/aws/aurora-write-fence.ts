@@ -2,6 +2,7 @@ import type { ResolvedAwsEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { Side, WriteFence } from '../platform/roles.ts';
+import { USER_SESSION_SQL } from '../postgres/user-sessions.ts';
 import type { AwsClients } from './aws-clients.ts';
 import { AwsDatabaseEndpoints } from './aws-database-endpoints.ts';
 import type { SqlConnector, SqlRunner } from './sql-runner.ts';
@@ -113,7 +114,7 @@ export class AuroraWriteFence implements WriteFence {
     const rows = await db.query(
       `select count(*) filter (where pg_terminate_backend(pid)) as killed
          from pg_stat_activity
-        where datname = $1 and pid <> pg_backend_pid() and backend_type = 'client backend'
+        where datname = $1 and pid <> pg_backend_pid() and ${USER_SESSION_SQL}
           and coalesce(usename, '') <> all($2::text[])`,
       [database, RDS_INTERNAL_USERS],
     );

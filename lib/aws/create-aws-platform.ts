@@ -73,7 +73,7 @@ class AwsInspector implements Inspector {
   private async inspector(): Promise<Inspector> {
     const [source, target] = await Promise.all([this.endpoints.databaseUrl('blue'), this.endpoints.databaseUrl('green')]);
     const view = postgresViewOfAws(this.env, { source, target });
-    return this.endpoints.family('blue') === 'mysql' ? new MysqlInspector(view, this.out) : new PostgresInspector(view, this.out);
+    return this.endpoints.family('blue') === 'mysql' ? new MysqlInspector(view, this.out, { sqlFence: false }) : new PostgresInspector(view, this.out);
   }
 
   async checkConnectivity(): Promise<void> {

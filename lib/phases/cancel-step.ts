@@ -123,22 +123,41 @@ export const cancelStep: StandaloneStep = {
     }
     const traces = await cleaner.inventory();
     const kept: string[] = [];
+    const dropped: KitTrace[] = [];
+    // a trace the role may not drop (the publication its owner made for a least-privilege role, a
+    // schema something else depends on) must not keep cancel from removing the others
+    const refused: CutoverError[] = [];
     for (const t of traces) {
-      const file = await j.step(dropStep(t), { side: t.side, kind: t.kind, name: t.name, detail: t.detail ?? null }, () => cleaner.remove(t));
+      let file: string | null | void;
+      try {
+        file = await j.step(dropStep(t), { side: t.side, kind: t.kind, name: t.name, detail: t.detail ?? null }, () => cleaner.remove(t));
+      } catch (err) {
+        if (!(err instanceof CutoverError) || err.code !== 'PRECONDITION_FAILED') throw err;
+        ctx.out.error('cancel', `kept ${describe(t)}: ${err.message}`);
+        refused.push(err);
+        continue;
+      }
       ctx.out.ok('cancel', `dropped ${describe(t)}`);
+      dropped.push(t);
       if (file) kept.push(file);
     }
-    if (traces.length) done.push(`dropped ${traces.map((t) => `${t.kind} ${t.name} (${t.side})`).join(', ')}`);
+    if (dropped.length) done.push(`dropped ${dropped.map((t) => `${t.kind} ${t.name} (${t.side})`).join(', ')}`);
     for (const side of sidesFencedByKit(ctx.history ?? [])) {
       if (!(await ctx.platform.fence.isRefusingWrites(side).catch(() => false))) continue;
       await j.step(`fence.allowWrites(${side})`, { reason: 'cancel' }, () => ctx.platform.fence.allowWrites(side));
       done.push(`${side} accepts writes again`);
     }
     if (kept.length) done.push(`dead letters kept in ${kept.join(', ')}`);
+    if (refused.length === 1) throw refused[0]!;
+    if (refused.length) {
+      throw new CutoverError('PRECONDITION_FAILED', `cancel removed the rest but not ${refused.length} object(s): ${refused.map((e) => e.message).join('; ')}`, {
+        fix: `${refused.map((e) => e.details.fix).filter(Boolean).join('; ')}; then run cancel again`,
+      });
+    }
     const summary = done.length
       ? `cancelled: ${done.join('; ')}; backups and the target's rows are kept`
       : "nothing left to cancel: no worker, slot, publication, replication origin or _cutover schema of the kit on either database";
-    return { ok: true, summary, figures: { dropped: traces.length, deadLetterFiles: kept }, result: { dropped: traces, deadLetterFiles: kept } };
+    return { ok: true, summary, figures: { dropped: dropped.length, deadLetterFiles: kept }, result: { dropped, deadLetterFiles: kept } };
   },
   async verify(ctx) {
     const left = await cleanerOf(ctx).inventory();

@@ -24,7 +24,7 @@ export const bakePhase: Phase = {
   async apply(ctx) {
     const seconds = ctx.env.bake.seconds;
     const { gates } = ctx.env;
-    ctx.out.info('bake', `watching the gates for ${seconds} s: green errors <= ${Math.round(gates.maxErrorRatio * 10_000) / 100} %, p99 <= ${gates.maxP99RatioToBlue}x blue's (p90 or median below 100 green requests), reverse lag <= ${gates.maxLagMs} ms, at least ${gates.minRequests} green requests`);
+    ctx.out.info('bake', `watching the gates for ${seconds} s: green errors <= ${Math.round(gates.maxErrorRatio * 10_000) / 100} % (beyond chance at 95 % confidence), p99 <= ${gates.maxP99RatioToBlue}x blue's (p90 or median below 100 green requests), reverse lag <= ${gates.maxLagMs} ms, at least ${gates.minRequests} green requests`);
     const watch = await ctx.journal.step('bake.watch', { seconds }, async () => {
       const w = await watchGates(ctx, {
         seconds,

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Side, WriteFence } from '../platform/roles.ts';
+import { USER_SESSION_SQL } from '../postgres/user-sessions.ts';
 
 /** Sessions whose application_name starts with this are the kit's own and are never ended. */
 export const KIT_SESSION_PREFIX = 'cutover-';
@@ -89,44 +90,46 @@ async function readOnlySetting(c: pg.Client): Promise<boolean> {
  * Ends client sessions of the current database that started before now, except the kit's own:
  * those in a transaction or idle at once, those running a query once it finished or after
  * ACTIVE_GRACE_MS.
+ *
+ * A role that is not a superuser and lacks pg_read_all_stats sees other roles' sessions in
+ * pg_stat_activity with pid, user, database and application name only: backend_type,
+ * backend_start, state and backend_xid are null. Such a session (a user's, not a walsender) is
+ * counted as older and ended at once — left alone, the app's pooled sessions kept their
+ * read/write default through the fence and could still write to blue.
  */
 async function endOlderSessions(c: pg.Client): Promise<number> {
   const cutoff = (await c.query<{ now: Date }>('SELECT clock_timestamp() AS now')).rows[0]!.now;
   const deadline = Date.now() + ACTIVE_GRACE_MS;
-  let ended = 0;
+  const endedPids = new Set<number>();
   for (;;) {
     const force = Date.now() >= deadline;
-    const r = await c.query<{ n: string; left: string }>(
+    const r = await c.query<{ pids: number[]; left: string }>(
       `WITH older AS (
          SELECT pid, state, backend_xid FROM pg_stat_activity
           WHERE datname = current_database() AND pid <> pg_backend_pid()
-            AND backend_type = 'client backend'
+            AND ${USER_SESSION_SQL}
             AND coalesce(application_name, '') NOT LIKE $1
-            AND backend_start < $2),
+            AND (backend_start < $2 OR backend_start IS NULL)),
        ended AS (
-         SELECT pg_terminate_backend(pid) AS t FROM older
+         SELECT pid, pg_terminate_backend(pid) AS t FROM older
           WHERE $3 OR backend_xid IS NOT NULL OR state IS DISTINCT FROM 'active')
-       SELECT (SELECT count(*) FROM ended WHERE t) AS n, (SELECT count(*) FROM older) AS left`,
+       SELECT coalesce((SELECT array_agg(pid) FROM ended WHERE t), '{}') AS pids, (SELECT count(*) FROM older) AS left`,
       [`${KIT_SESSION_PREFIX}%`, cutoff, force],
     );
-    ended += Number(r.rows[0]!.n);
-    if (Number(r.rows[0]!.left) - Number(r.rows[0]!.n) <= 0 || force) break;
+    const pids = r.rows[0]!.pids;
+    for (const pid of pids) endedPids.add(pid);
+    if (Number(r.rows[0]!.left) - pids.length <= 0 || force) break;
     await new Promise((res) => setTimeout(res, 50));
   }
   // pg_terminate_backend only signals: wait until the ended backends are gone, so that the caller's
   // next move (releasing held writes to this side) does not meet a session still being ended
   const gone = Date.now() + ACTIVE_GRACE_MS;
-  while (Date.now() < gone) {
-    const r = await c.query<{ left: string }>(
-      `SELECT count(*) AS left FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
-          AND coalesce(application_name, '') NOT LIKE $1 AND backend_start < $2`,
-      [`${KIT_SESSION_PREFIX}%`, cutoff],
-    );
+  while (endedPids.size && Date.now() < gone) {
+    const r = await c.query<{ left: string }>('SELECT count(*) AS left FROM pg_stat_activity WHERE pid = ANY($1::int[])', [[...endedPids]]);
     if (Number(r.rows[0]!.left) === 0) break;
     await new Promise((res) => setTimeout(res, 20));
   }
-  return ended;
+  return endedPids.size;
 }
 
 function ident(name: string): string {

@@ -111,7 +111,7 @@ export const shiftPhase: Phase = {
       steps.push({
         action: 'router.setReadWeight',
         target: routerTarget(ctx),
-        detail: `reads ${w} % to green, bake ${ctx.env.shift.bakeSeconds} s: green errors <= ${ctx.env.gates.maxErrorRatio * 100} %, p99 <= ${ctx.env.gates.maxP99RatioToBlue}x blue's (p90 or median below 100 green requests), at least ${ctx.env.gates.minRequests} green requests, else reads back to 0 %`,
+        detail: `reads ${w} % to green, bake ${ctx.env.shift.bakeSeconds} s: green errors <= ${ctx.env.gates.maxErrorRatio * 100} % (beyond chance at 95 % confidence), p99 <= ${ctx.env.gates.maxP99RatioToBlue}x blue's (p90 or median below 100 green requests), at least ${ctx.env.gates.minRequests} green requests, else reads back to 0 %`,
       });
     }
     if (!targets.length) steps.push({ action: 'none', target: routerTarget(ctx), detail: `reads already at ${current} % green` });
@@ -217,7 +217,7 @@ async function shiftReads(ctx: PhaseContext, pauseFile: string): Promise<PhaseOu
     const at = weight;
     ctx.out.info(
       'shift',
-      `reads ${at} % to green; baking ${bakeSeconds} s with gates: green errors <= ${pctOf(gates.maxErrorRatio)}, p99 <= ${gates.maxP99RatioToBlue}x blue's (p90 or median below 100 green requests), lag <= ${gates.maxLagMs} ms, at least ${gates.minRequests} green requests`,
+      `reads ${at} % to green; baking ${bakeSeconds} s with gates: green errors <= ${pctOf(gates.maxErrorRatio)} (beyond chance at 95 % confidence), p99 <= ${gates.maxP99RatioToBlue}x blue's (p90 or median below 100 green requests), lag <= ${gates.maxLagMs} ms, at least ${gates.minRequests} green requests`,
     );
     const watch = await watchGates(ctx, {
       seconds: bakeSeconds,

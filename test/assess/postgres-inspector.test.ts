@@ -24,14 +24,14 @@ const select = (id: string, table: string) => ({
 });
 
 beforeAll(async () => {
-  [sourceServer, targetServer] = await Promise.all([startTestPostgres('legacy'), startTestPostgres('new')]);
+  [sourceServer, targetServer] = await Promise.all([startTestPostgres('legacy', { timezone: 'Asia/Shanghai' }), startTestPostgres('new')]);
   source = await connect(sourceServer.url);
   const target = await connect(targetServer.url);
   await source.query(`
     create table t_customer (cust_id int primary key, email text, phone text, balance money);
     insert into t_customer values (1, 'a@x.cn', '13800000000', 1), (2, 'broken-at-x.cn', '138', 2), (3, 'A@X.CN', '13800000000', 3),
       (4, 'no-at', null, 4), (5, 'e@x.cn', '1', 5), (6, 'f', '2', 6), (7, 'g', '3', 7), (8, 'h', '4', 8);
-    create table t_log (at timestamptz, line text);
+    create table t_log (at timestamp, line text);
     create table t_audit (at timestamptz, line text);
     create table t_order (order_id int primary key, cust_id int, total numeric(12,2));
     create sequence t_order_seq;
@@ -101,6 +101,18 @@ describe('PostgresInspector', () => {
     expect(report.settings['source.wal_level']).toBe('logical');
     expect(Number(report.settings['source.free_replication_slots'])).toBeGreaterThan(0);
     expect(ids).not.toContain('source-wal-level');
+  });
+
+  test('says that a timestamp -> timestamptz column is read as UTC, as a warning when a server runs in another zone', async () => {
+    const report = await new PostgresInspector(env, new RecordingOutput()).assess();
+    expect(report.findings.filter((f) => f.id === 'time-zone-change')).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        count: 1,
+        sampleKeys: [{ column: 'public.t_log.at timestamp without time zone -> public.t_log.at timestamp with time zone' }],
+        message: expect.stringContaining("the kit reads a zone-less value as UTC; the source's TimeZone is Asia/Shanghai, the target's Etc/UTC"),
+      }),
+    ]);
   });
 
   test('reports a wal_level that is not logical as a blocker on the source', async () => {

@@ -23,6 +23,8 @@ describe('cutover cancel', () => {
   const workers: number[] = [];
   const urls = { blue: '', green: '' };
   const base = (...args: string[]) => ['--config', cfg.file, '--env', 'kit', ...args];
+  /** The URL as the least-privilege role `kitter` (no superuser). */
+  const as = (url: string) => url.replace(/\/\/postgres:[^@]*@/, '//kitter:k-pw@');
 
   /** Every object of the kit in one database (slots, publications, schema), read from the catalogs. */
   async function kitObjects(url: string): Promise<string[]> {
@@ -55,6 +57,7 @@ describe('cutover cancel', () => {
       kit: { platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } },
       dep: { platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } },
       switched: { platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } },
+      pubown: { platform: 'postgres', source: { url: as(urls.blue) }, target: { url: as(urls.green) }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } },
     });
     writeFileSync(path.join(cfg.dir, 'forward.json'), JSON.stringify(IDENTITY_MAPPING));
     writeFileSync(path.join(cfg.dir, 'reverse.json'), JSON.stringify(IDENTITY_MAPPING));
@@ -166,6 +169,22 @@ describe('cutover cancel', () => {
     } finally {
       await sql(urls.blue, "select pg_drop_replication_slot('cutover_switched')");
     }
+  }, 60_000);
+
+  test('a publication the role may not drop (its owner made it, as the docs say for a least-privilege role) is named with the DROP for its owner; cancel still removes the rest (exit 1)', async () => {
+    await sql(server.url, "create role kitter login password 'k-pw'");
+    await sql(urls.blue, 'create publication cutover_pubown for table orders');
+    await sql(urls.green, 'create schema _cutover authorization kitter');
+    await sql(as(urls.green), 'create table _cutover.load_state (slot text primary key)');
+    const r = await runCli(['--config', cfg.file, '--env', 'pubown', '--yes', 'cancel']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('DROP PUBLICATION "cutover_pubown";');
+    // before: cancel stopped at the publication and left green's _cutover behind
+    expect((await sql(urls.green, "select 1 from pg_namespace where nspname = '_cutover'")).rowCount).toBe(0);
+    expect((await sql(urls.blue, "select 1 from pg_publication where pubname = 'cutover_pubown'")).rowCount).toBe(1);
+    await sql(urls.blue, 'drop publication cutover_pubown');
+    const again = await runCli(['--config', cfg.file, '--env', 'pubown', '--yes', 'cancel']);
+    expect(again.code, again.stderr).toBe(0);
   }, 60_000);
 
   test('fails if an object outside _cutover depends on it: refused naming it (exit 1), the schema stays; dropped once that object is gone', async () => {

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { MysqlInspector } from '../../lib/engines/mysql/mysql-inspector.ts';
+import { MysqlWriteFence } from '../../lib/engines/mysql/mysql-write-fence.ts';
+import { asCutoverError } from '../../lib/errors.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { mariadbMissing, mariadbSkipReason, startTestMariadb, type TestMariadb } from '../_helpers/mariadb.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
@@ -54,6 +56,14 @@ describe.skipIf(mariadbMissing)(`assess on a deliberately misconfigured MariaDB 
     expect(byId('mysql-server-id')).toEqual([]);
     expect(byId('mysql-privileges')[0]).toMatchObject({ severity: 'blocker', handling: "GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'dms'@'127.0.0.1';" });
     expect(byId('mysql-privileges-select')).toEqual([]);
+    // the write switch fences blue with this account: without these it failed inside the write hold
+    expect(byId('mysql-privileges-fence')[0]).toMatchObject({ severity: 'blocker', handling: expect.stringMatching(/^GRANT PROCESS, CONNECTION ADMIN, READ_ONLY ADMIN ON \*\.\* TO 'dms'@'127\.0\.0\.1';/) });
+    // (a switch run anyway stops with exit 2 pointing at assess, not INTERNAL)
+    expect(await new MysqlWriteFence(env).refuseWrites('blue').then(() => null, asCutoverError)).toMatchObject({ code: 'PERMISSION_DENIED', exitCode: 2, message: expect.stringContaining('PROCESS') });
+    expect(await new MysqlWriteFence(env).isRefusingWrites('blue')).toBe(false);
+    // on AWS the parameter group fences blue: not asked of the account
+    const onAws = await new MysqlInspector(env, new RecordingOutput(), { sqlFence: false }).assess();
+    expect(onAws.findings.filter((f) => f.id === 'mysql-privileges-fence')).toEqual([]);
     expect(byId('no-primary-key')[0]).toMatchObject({ severity: 'blocker', table: 'legacy_shop.audit_log' });
     const zero = byId('mysql-zero-dates');
     expect(zero.map((f) => [f.message.split(' ')[0], f.count, f.sampleKeys])).toEqual([
@@ -78,9 +88,16 @@ describe.skipIf(mariadbMissing)(`assess on a deliberately misconfigured MariaDB 
 
   test('a correctly configured server with a replication account has no binlog or privilege blockers', async () => {
     await maria.exec(`SET GLOBAL binlog_format = 'ROW'; SET GLOBAL binlog_row_image = 'FULL'; SET GLOBAL binlog_expire_logs_seconds = 172800;
-      GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'dms'@'127.0.0.1';`);
+      GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'dms'@'127.0.0.1';
+      GRANT PROCESS, CONNECTION ADMIN, READ_ONLY ADMIN ON *.* TO 'dms'@'127.0.0.1';`);
     const report = await new MysqlInspector(env, new RecordingOutput()).assess();
     const ids = report.findings.filter((f) => f.severity === 'blocker').map((f) => f.id).sort();
     expect(ids).toEqual(['mysql-unsigned-bigint', 'no-primary-key']);
+    // and the GRANT assess printed is enough for the fence
+    const fence = new MysqlWriteFence(env);
+    await fence.refuseWrites('blue');
+    expect(await fence.isRefusingWrites('blue')).toBe(true);
+    await fence.allowWrites('blue');
+    expect(await fence.isRefusingWrites('blue')).toBe(false);
   });
 });

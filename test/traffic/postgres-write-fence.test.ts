@@ -70,6 +70,33 @@ describe('PostgresWriteFence', () => {
     await fresh.query("INSERT INTO t_order (note) VALUES ('after')");
   });
 
+  test('with the least role the docs name (database owner + pg_signal_backend, not a superuser), the app\'s older sessions of another role are ended too', async () => {
+    // such a role sees other roles' sessions without backend_type, backend_start or state
+    const admin = await session('setup');
+    await admin.query(`CREATE ROLE "Kit Fence" LOGIN PASSWORD 'kf'; CREATE ROLE shop_app LOGIN PASSWORD 'sa'; GRANT pg_signal_backend TO "Kit Fence"`);
+    await server.createDatabase('blue_least');
+    const owner = new pg.Client({ connectionString: server.urlFor('blue_least') });
+    await owner.connect();
+    await owner.query(`CREATE TABLE t_order (id int primary key); GRANT INSERT ON t_order TO shop_app; ALTER DATABASE blue_least OWNER TO "Kit Fence"`);
+    await owner.end();
+    const as = (role: string, pw: string) => server.urlFor('blue_least').replace(/\/\/postgres:[^@]*@/, `//${encodeURIComponent(role)}:${pw}@`);
+    const app = new pg.Client({ connectionString: as('shop_app', 'sa'), application_name: 'blue-app' });
+    app.on('error', () => {});
+    await app.connect();
+    clients.push(app);
+    await app.query('INSERT INTO t_order VALUES (1)'); // a pooled app session, idle now
+    const least = new PostgresWriteFence(testEnvironment({ source: { url: as('Kit Fence', 'kf') }, target: { url: server.urlFor('green') } }));
+
+    await least.refuseWrites('blue');
+
+    expect(await least.isRefusingWrites('blue')).toBe(true);
+    // before: the session kept its read/write default and this write reached the fenced blue
+    const late = await app.query('INSERT INTO t_order VALUES (2)').then(() => 'written', (e: Error) => e.message);
+    expect(late).not.toBe('written');
+    await least.allowWrites('blue');
+    expect(await least.isRefusingWrites('blue')).toBe(false);
+  });
+
   test('fails if the database is unreachable (CONNECTION_FAILED, password hidden)', async () => {
     const dead = new PostgresWriteFence(testEnvironment({ source: { url: 'postgres://u:secret@127.0.0.1:1/x' } }));
     const err = (await dead.refuseWrites('blue').catch((e: unknown) => e)) as CutoverError;

@@ -311,7 +311,7 @@ describe('shift phase (real router, live load)', () => {
     const outcome = await shiftPhase.apply(ctx);
     await load.stop();
     expect(outcome.ok, ctx.out.text()).toBe(true);
-    expect(ctx.out.text()).toMatch(/info shift: reads 50 % to green; baking 0.5 s with gates: green errors <= 50 %, p99 <= 1000x blue's \(p90 or median below 100 green requests\), lag <= 1000 ms, at least 5 green requests/);
+    expect(ctx.out.text()).toMatch(/info shift: reads 50 % to green; baking 0.5 s with gates: green errors <= 50 % \(beyond chance at 95 % confidence\), p99 <= 1000x blue's \(p90 or median below 100 green requests\), lag <= 1000 ms, at least 5 green requests/);
     expect(ctx.out.text()).toMatch(/ok shift: reads 50 % to green held \d+ s with gates green: \d+ green requests, error ratio [\d.]+ % \(\d+ failed\), p(99|90|50) [\d.]+ ms( \(blue [\d.]+ ms\))?, lag 5 ms/);
   });
 

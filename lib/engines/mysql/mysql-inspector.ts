@@ -53,6 +53,8 @@ export class MysqlInspector implements Inspector {
   constructor(
     private readonly env: ResolvedPostgresEnvironment,
     private readonly out: Output,
+    /** The kit's own SQL fence (mysql-write-fence.ts) fences blue with this account; on AWS the parameter group does. */
+    private readonly options: { readonly sqlFence: boolean } = { sqlFence: true },
   ) {}
 
   async checkConnectivity(): Promise<void> {
@@ -68,7 +70,7 @@ export class MysqlInspector implements Inspector {
       const findings: Finding[] = [];
       const settings = await readSettings(db);
       findings.push(...(await binlogFindings(db, settings)));
-      findings.push(...(await privilegeFindings(db, this.env.source.url)));
+      findings.push(...(await privilegeFindings(db, this.env.source.url, this.options.sqlFence)));
       const mapped = await this.mappedTables(db, findings);
       const tables = await tableSizes(db, mapped);
       findings.push(...(await dataFindings(db, mapped, settings)));
@@ -200,8 +202,8 @@ async function binlogFindings(db: mysql.Connection, s: Record<string, string>): 
   return out;
 }
 
-/** REPLICATION SLAVE, REPLICATION CLIENT (MariaDB 10.5+: BINLOG MONITOR), SELECT: the exact GRANT for each missing one. */
-async function privilegeFindings(db: mysql.Connection, url: string): Promise<Finding[]> {
+/** REPLICATION SLAVE, REPLICATION CLIENT (MariaDB 10.5+: BINLOG MONITOR), SELECT, the fence's: the exact GRANT for each missing one. */
+async function privilegeFindings(db: mysql.Connection, url: string, sqlFence: boolean): Promise<Finding[]> {
   const grants = (await mysqlRows<Record<string, string>>(db, 'SHOW GRANTS FOR CURRENT_USER()')).map((r) => String(Object.values(r)[0]));
   const [[who]] = [await mysqlRows<{ u: string }>(db, 'SELECT CURRENT_USER() AS u')];
   const [user, host] = String(who!.u).split('@');
@@ -227,6 +229,25 @@ async function privilegeFindings(db: mysql.Connection, url: string): Promise<Fin
   }
   if (!has(/\bSELECT\b/i) && !onDb) {
     out.push(finding({ id: 'mysql-privileges-select', severity: 'blocker', message: `${account} cannot SELECT from ${database}`, handling: `GRANT SELECT ON ${q(database)}.* TO ${account};` }));
+  }
+  // the write switch's fence (mysql-write-fence.ts) with this account: it reads INNODB_TRX
+  // (PROCESS), ends other accounts' sessions (CONNECTION ADMIN) and sets read_only (MariaDB 10.11:
+  // READ_ONLY ADMIN, no longer part of SUPER; MySQL 8: SYSTEM_VARIABLES_ADMIN or SUPER)
+  const mariadbServer = /mariadb/i.test(String((await mysqlRows<{ v: string }>(db, 'SELECT VERSION() AS v'))[0]?.v));
+  const fenceNeeds = [
+    ...(has(/\bPROCESS\b/i) ? [] : ['PROCESS']),
+    ...(has(/CONNECTION.ADMIN|\bSUPER\b/i) ? [] : [mariadbServer ? 'CONNECTION ADMIN' : 'CONNECTION_ADMIN']),
+    ...(has(mariadbServer ? /READ.ONLY ADMIN/i : /SYSTEM_VARIABLES_ADMIN|\bSUPER\b/i) ? [] : [mariadbServer ? 'READ_ONLY ADMIN' : 'SYSTEM_VARIABLES_ADMIN']),
+  ];
+  if (sqlFence && fenceNeeds.length) {
+    out.push(
+      finding({
+        id: 'mysql-privileges-fence',
+        severity: 'blocker',
+        message: `${account} lacks ${fenceNeeds.join(', ')}: the write switch could not make blue read-only (its fence reads open transactions, ends the apps' sessions and sets read_only)`,
+        handling: `GRANT ${fenceNeeds.join(', ')} ON *.* TO ${account};  (on RDS/Aurora read_only comes from the parameter group and sessions end with mysql.rds_kill)`,
+      }),
+    );
   }
   // the local control plane's reverse replication writes into the fenced blue with this account
   // (lib/engines/mysql/mysql-change-applier.ts): read_only lets through READ_ONLY ADMIN (MariaDB
