@@ -15,11 +15,13 @@ const shared = {
 
 // Unit-like folders run without per-file isolation: each worker process imports the kit's modules
 // once for all its files instead of once per file (31 of these files took 146 s isolated, 22 s
-// not, at load 20). Left isolated: files that start databases, replication workers and apps (a
-// leftover handle of one must not fail the next), and files that need a fresh process: they mock
-// modules (test/cli/exit-codes), check what a fresh process has loaded
-// (test/config/backup-store-config) or need real AWS clients (test/backup: test/aws stubs the
-// client prototypes for good, with aws-sdk-client-mock).
+// not, at load 20). Also shared: files that start only database servers (PostgreSQL, MariaDB) and
+// talk to them through clients they close, every server stopped in afterAll (15 of them: 49-65
+// CPU-s shared, 69-78 isolated, at load 8-15). Left isolated: files that start replication
+// workers, child processes or apps (a leftover handle of one must not fail the next), and files
+// that need a fresh process: they mock modules (test/cli/exit-codes), check what a fresh process
+// has loaded (test/config/backup-store-config) or need real AWS clients (test/backup: test/aws
+// stubs the client prototypes for good, with aws-sdk-client-mock).
 const SHARED = [
   ...['architecture', 'aws', 'engine', 'estimate', 'infra', 'mappings', 'output', 'phases', 'router', 'shadow', 'throttle', 'traffic'].map((d) => `test/${d}/**/*.test.ts`),
   'test/config/load.test.ts',
@@ -31,6 +33,16 @@ const SHARED = [
   'test/postgres/hold-owner.test.ts',
   'test/rehearsal/blue-footprint.test.ts',
   ...['lsn', 'pgoutput-rows', 'status-writer', 'stream-health', 'stream-health-limits', 'stream-names', 'transaction-queue'].map((f) => `test/replication/${f}.test.ts`),
+  // database servers only
+  'test/assess/mapping-coverage.test.ts',
+  'test/assess/postgres-inspector.test.ts',
+  'test/backup/mysql-snapshotter.test.ts',
+  ...['cainiao-mysql', 'generator', 'mapping-engine', 'mapping-files', 'quality-checks'].map((f) => `test/demo/${f}.test.ts`),
+  'test/diff/bucket-narrowing.test.ts',
+  'test/diff/comparison-pool.test.ts',
+  ...['cross-engine-resume-repair', 'mariadb-helper', 'mysql-assess'].map((f) => `test/engines/${f}.test.ts`),
+  'test/rehearsal/mariadb-server.test.ts',
+  'test/replication/change-applier-prepared.test.ts',
 ];
 
 // The files of test/rehearsal that run no rehearsal (a report renderer, the MariaDB helper, the
