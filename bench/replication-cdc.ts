@@ -13,6 +13,7 @@
  *     from the moment the source accepted their stream (their slot turned active) until the
  *     backlog's last row is visible on their target; CPU seconds of each process are printed too
  *     (the source's walsender decodes the same WAL for both: it bounds both rates);
+ *     BENCH_REPEAT rounds (default 1) on fresh backlogs, the two taking turns to go first; medians.
  *  3. on each backlog, the ceiling of one stream: the same slot (a copy of it, made before the
  *     replicator reads it) read by the kit's own reader writing nowhere, and by PostgreSQL's
  *     pg_recvlogical writing to /dev/null when a PostgreSQL install has it; apply / decode.
@@ -40,6 +41,7 @@ const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 const WRITERS = 4;
 const BATCH = Number(process.env.BENCH_BATCH ?? 5000);
 const SMALL_BACKLOG = Number(process.env.BENCH_SMALL_BACKLOG ?? 50_000);
+const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 const LAG_RATES = (process.env.BENCH_LAG_RATES ?? '500,2000').split(',').filter((r) => r.trim()).map(Number);
 
 async function client(url: string): Promise<pg.Client> {
@@ -374,24 +376,71 @@ try {
       return { seconds: (end - t0) / 1000, steady: NaN, firstSeconds: NaN, cpu: { walsender, apply: reader } };
     };
 
-    // backlog A: 1,000-row transactions of inserts (bulk loads, batch jobs)
-    for (let i = 0; i < BACKLOG / 1000; i++) {
-      await s.query(`insert into bulk select g, 'p' || g, 0 from generate_series(${i * 1000 + 1}, ${(i + 1) * 1000}) g`);
-    }
-    const bulkDecodeC = await decodeInC(await sourcePosition());
-    const bulkDecode = await decodeOnly(BACKLOG);
-    const bulkOurs = await oursApply(1, BACKLOG, await sourcePosition());
-    const bulkNative = await nativeApply(1, BACKLOG);
-
-    // backlog B: single-row transactions (what an OLTP source commits), each its own commit record
+    // BENCH_REPEAT rounds, each on a fresh backlog; the replicator and native take turns going first
+    // (a machine whose load drifts favours neither). Figures are medians over the rounds, and the
+    // total ratio of every round is printed too.
+    interface Round { ours: ApplyRun; native: ApplyRun; decode: ApplyRun; decodeC: ApplyRun | null }
+    const bulkRounds: Round[] = [];
+    const smallRounds: Round[] = [];
     await s.query(`create procedure bench_single_row_commits(first bigint, last bigint) language plpgsql as $$
       begin for i in first..last loop insert into bulk values (i, 'p' || i, 1); commit; end loop; end $$`);
-    await s.query('set synchronous_commit = off'); // generating the backlog faster; decoding is unaffected
-    await s.query(`call bench_single_row_commits(${BACKLOG + 1}, ${BACKLOG + SMALL_BACKLOG})`);
-    const smallDecodeC = await decodeInC(await sourcePosition());
-    const smallDecode = await decodeOnly(SMALL_BACKLOG);
-    const smallOurs = await oursApply(BACKLOG + 1, BACKLOG + SMALL_BACKLOG, await sourcePosition());
-    const smallNative = await nativeApply(BACKLOG + 1, BACKLOG + SMALL_BACKLOG);
+    const round = async (first: number, last: number, r: number, write: () => Promise<void>): Promise<Round> => {
+      await write();
+      const decodeC = await decodeInC(await sourcePosition());
+      const decode = await decodeOnly(last - first + 1);
+      const until = await sourcePosition();
+      if (r % 2 === 0) {
+        const ours = await oursApply(first, last, until);
+        return { ours, native: await nativeApply(first, last), decode, decodeC };
+      }
+      const native = await nativeApply(first, last);
+      return { ours: await oursApply(first, last, until), native, decode, decodeC };
+    };
+    for (let r = 0, base = 0; r < REPEAT; r++, base += BACKLOG + SMALL_BACKLOG) {
+      // backlog A: 1,000-row transactions of inserts (bulk loads, batch jobs)
+      bulkRounds.push(
+        await round(base + 1, base + BACKLOG, r, async () => {
+          for (let i = 0; i < BACKLOG / 1000; i++) {
+            await s.query(`insert into bulk select g, 'p' || g, 0 from generate_series(${base + i * 1000 + 1}, ${base + (i + 1) * 1000}) g`);
+          }
+        }),
+      );
+      // backlog B: single-row transactions (what an OLTP source commits), each its own commit record
+      smallRounds.push(
+        await round(base + BACKLOG + 1, base + BACKLOG + SMALL_BACKLOG, r, async () => {
+          await s.query('set synchronous_commit = off'); // generating the backlog faster; decoding is unaffected
+          await s.query(`call bench_single_row_commits(${base + BACKLOG + 1}, ${base + BACKLOG + SMALL_BACKLOG})`);
+          await s.query('set synchronous_commit = on');
+        }),
+      );
+      if (REPEAT > 1) process.stdout.write(`(round ${r + 1} of ${REPEAT} done)\n`);
+    }
+    const medianOf = (xs: number[]) => {
+      const v = xs.filter((x) => Number.isFinite(x)).sort((p, q) => p - q);
+      return v.length ? (v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2) : NaN;
+    };
+    const orNull = (x: number) => (Number.isFinite(x) ? x : null);
+    const medianRun = (runs: ApplyRun[]): ApplyRun => ({
+      seconds: medianOf(runs.map((x) => x.seconds)),
+      steady: medianOf(runs.map((x) => x.steady)),
+      firstSeconds: medianOf(runs.map((x) => x.firstSeconds)),
+      cpu: {
+        walsender: orNull(medianOf(runs.map((x) => x.cpu.walsender ?? NaN))),
+        apply: orNull(medianOf(runs.map((x) => x.cpu.apply ?? NaN))),
+        ...(runs[0]!.cpu.split
+          ? { split: { worker: medianOf(runs.map((x) => x.cpu.split?.worker ?? NaN)), backend: medianOf(runs.map((x) => x.cpu.split?.backend ?? NaN)) } }
+          : {}),
+      },
+    });
+    const median = (rounds: Round[]) => ({
+      ours: medianRun(rounds.map((x) => x.ours)),
+      native: medianRun(rounds.map((x) => x.native)),
+      decode: medianRun(rounds.map((x) => x.decode)),
+      decodeC: rounds[0]!.decodeC ? medianRun(rounds.map((x) => x.decodeC!)) : null,
+      perRound: rounds.map((x) => (x.native.seconds / x.ours.seconds).toFixed(2)).join(' '),
+    });
+    const bulk = median(bulkRounds);
+    const small = median(smallRounds);
 
     await n.query('alter subscription native_sub set (slot_name = none)');
     await n.query('drop subscription native_sub');
@@ -414,7 +463,7 @@ try {
         `${cpu(run.cpu.apply)} ${apply}`,
       ];
       print(
-        `\napply of ${title}, identity mapping, batchSize ${BATCH} (${goal}); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+        `\napply of ${title}, identity mapping, batchSize ${BATCH}${REPEAT > 1 ? `, median of ${REPEAT} rounds` : ""} (${goal}); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
         ['apply', 'first row s', 'seconds (total)', 'rows/s (total)', 'total ratio', 'steady rows/s', 'steady ratio to native', 'apply / decode', 'apply / C decode', 'CPU s: source walsender', 'CPU s: apply side'],
         [
           line('cutover replicator', ours, `(worker ${cpu(ours.cpu.split?.worker ?? null)} + target backend ${cpu(ours.cpu.split?.backend ?? null)})`),
@@ -424,8 +473,10 @@ try {
         ],
       );
     };
-    applyTable(`a ${BACKLOG}-row backlog in 1,000-row transactions`, 'goal: total ratio >= 1.1', BACKLOG, bulkOurs, bulkNative, bulkDecode, bulkDecodeC);
-    applyTable(`a ${SMALL_BACKLOG}-row backlog in single-row transactions`, 'goal: total ratio >= 1.0, steady >= 1.2, first row <= 0.2 s', SMALL_BACKLOG, smallOurs, smallNative, smallDecode, smallDecodeC);
+    applyTable(`a ${BACKLOG}-row backlog in 1,000-row transactions`, 'goal: total ratio >= 1.1', BACKLOG, bulk.ours, bulk.native, bulk.decode, bulk.decodeC);
+    if (REPEAT > 1) process.stdout.write(`total ratio per round (ours / native): ${bulk.perRound}\n`);
+    applyTable(`a ${SMALL_BACKLOG}-row backlog in single-row transactions`, 'goal: total ratio >= 1.0, steady >= 1.2, first row <= 0.2 s', SMALL_BACKLOG, small.ours, small.native, small.decode, small.decodeC);
+    if (REPEAT > 1) process.stdout.write(`total ratio per round (ours / native): ${small.perRound}\n`);
     if (!recvlogical) process.stdout.write('(pg_recvlogical not found in /usr/lib/postgresql/{17,15}/bin or /usr/bin: no C decode line; apt-get install postgresql-client)\n');
     process.stdout.write('\n');
     await slotWatch.end();

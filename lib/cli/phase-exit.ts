@@ -15,12 +15,16 @@ export function phaseExit(run: PhaseRun, out: Output): number {
 /** `rerun`: the command line that resumes the walk (`npx cutover run [--config …] --env …`). */
 export function runAllExit(result: RunAllResult, out: Output, dryRun: boolean, rerun: string): number {
   if (dryRun) {
-    // the one result document of the command (the engine prints no per-phase result in a walk)
+    // the one result document of the command (the engine prints no per-phase result in a walk);
+    // like a single phase's dry-run, it fails when the real run would be refused somewhere
+    const stop = result.runs.find((r) => r.wouldRefuse);
     out.result(
-      { dryRun: true, phases: result.runs.map((r) => ({ phase: r.phase, plan: r.plan, wouldRefuse: r.wouldRefuse?.toJSON() ?? null })) },
-      `dry-run: ${result.runs.length} phase(s) would run; nothing was changed`,
+      { dryRun: true, wouldStopAt: stop?.phase ?? null, phases: result.runs.map((r) => ({ phase: r.phase, plan: r.plan, wouldRefuse: r.wouldRefuse?.toJSON() ?? null })) },
+      stop
+        ? `dry-run: a real run would stop at ${stop.phase}: ${stop.wouldRefuse!.code}: ${stop.wouldRefuse!.message}${stop.wouldRefuse!.details.fix ? ` (fix: ${stop.wouldRefuse!.details.fix})` : ''}; nothing was changed`
+        : `dry-run: ${result.runs.length} phase(s) would run; nothing was changed`,
     );
-    return 0;
+    return stop ? stop.wouldRefuse!.exitCode : 0;
   }
   out.result(
     { ok: result.ok, stoppedAt: result.stoppedAt ?? null, runs: result.runs.map((r) => ({ phase: r.phase, ok: r.ok, resumed: r.resumed, summary: (r.verify ?? r.apply)?.summary ?? null })) },

@@ -178,8 +178,11 @@ export class Engine {
           // one result document for the whole walk (cli/phase-exit.ts runAllExit prints it)
           runs.push(await this.dryRunPhase(registry[name], options, records, assumed, { result: false }));
         } catch (err) {
-          // one plan that cannot be made now (no router yet, say) does not hide the others
-          this.out.warn(name, `plan unavailable: ${asCutoverError(err).message}`);
+          // one plan that cannot be made now (no router yet, say) does not hide the others, but the
+          // walk's result says a real run would stop there
+          const e = asCutoverError(err);
+          this.out.warn(name, `plan unavailable: ${e.message}`);
+          runs.push({ phase: name, ok: false, dryRun: true, resumed: false, plan: [], wouldRefuse: e });
         }
         assumed.add(name);
       }

@@ -168,10 +168,17 @@ export class ChangeApplier {
         statements.push(this.groupSql(group));
         continue;
       }
-      if (statements.length) parts.push(sqlPart(statements.join(';\n')));
-      statements = [];
+      // The statements before it (at least the batch's `begin`) go in the COPY's own query: one
+      // round trip fewer (a batch of inserts was begin, COPY, commit). Not when their row counts
+      // are needed (dead letters written): a COPY's query reports none.
+      if (statements.length && deadLetterAt.some(([part]) => part === parts.length)) {
+        parts.push(sqlPart(statements.join(';\n')));
+        statements = [];
+      }
       const copy = this.copyRows(group as Extract<Op, { kind: 'insert' }>[]);
-      parts.push(() => this.sendCopy(copy));
+      const before = statements.length ? `${statements.join(';\n')};\n` : '';
+      statements = [];
+      parts.push(() => this.sendCopy({ statement: before + copy.statement, data: copy.data }));
     }
     if (changedKeys.length) statements.push(this.changedKeysSql(changedKeys));
     statements.push(writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime));

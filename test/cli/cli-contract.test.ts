@@ -24,9 +24,11 @@ describe('cutover CLI contract', () => {
     const fresh = tempConfig();
     try {
       const r = await runCli(['run', '--json', '--dry-run', '--config', fresh.file, '--env', 'lab']);
-      expect(r.code, r.stderr).toBe(0);
+      expect(r.code, r.stderr).toBe(2); // no router: a real run would stop at the shift (NOT_SUPPORTED)
       const doc = JSON.parse(r.stdout); // throws on more than one document
       expect(doc.dryRun).toBe(true);
+      expect(doc.wouldStopAt).toBe('shift');
+      expect(doc.phases.find((p: { phase: string }) => p.phase === 'shift').wouldRefuse).toMatchObject({ error: 'NOT_SUPPORTED' });
       expect(doc.phases.map((p: { phase: string }) => p.phase)).toEqual(expect.arrayContaining(['assess', 'snapshot', 'replicate', 'validate']));
     } finally {
       fresh.dispose();

@@ -124,13 +124,16 @@ describe('cutover CLI', () => {
     expect(s.direction).toBe('forward');
   });
 
-  test('run --dry-run prints every plan and writes nothing', async () => {
+  test('run --dry-run prints every plan and writes nothing; it fails when the real run would stop (no router: the shift)', async () => {
     const fresh = tempConfig();
     try {
       const r = await runCli(['run', '--dry-run', '--config', fresh.file, '--env', 'lab']);
-      expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('step  assess: 1. inspector.checkConnectivity');
       expect(r.stdout).toContain('step  replicate: 1. forward.start');
+      expect(r.stdout).toContain('step  finalize: 1.'); // the plans after it are still shown
+      // before: exit 0 "6 phase(s) would run", while the real walk stopped at the shift (NOT_SUPPORTED)
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout + r.stderr).toMatch(/a real run would stop at shift: NOT_SUPPORTED: environment lab has no router configured/);
       expect(existsSync(path.join(fresh.dir, '.cutover', 'lab', 'journal.jsonl'))).toBe(false);
     } finally {
       fresh.dispose();

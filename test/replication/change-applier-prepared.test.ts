@@ -145,6 +145,36 @@ describe('ChangeApplier: small batches as prepared statements in pipeline mode',
     }
   });
 
+  test('a batch of many inserts takes two queries (begin with its COPY, then the record, position and commit); before dead-letter writers it keeps their row counts', async () => {
+    // a new applier: the one above takes upserts for this table since an insert met a row
+    const bulk = new ChangeApplier(session, 'prepared_test', 'forward', tables);
+    await bulk.init();
+    const sent: string[] = [];
+    const query = session.query.bind(session);
+    (session as unknown as { query: unknown }).query = (q: unknown, ...rest: unknown[]) => {
+      sent.push(typeof q === 'string' ? q : ((q as { text?: string }).text ?? 'copy stream'));
+      return (query as (...a: unknown[]) => unknown)(q, ...rest);
+    };
+    try {
+      const result = await bulk.applyBatch(Array.from({ length: 150 }, (_, i) => txn(insert(2000 + i, 'BULK', '2.00'))), null);
+      expect(result).toMatchObject({ changes: 150, deadLetters: 0 });
+      expect(sent, JSON.stringify(sent.map((q) => q.slice(0, 80)))).toHaveLength(2);
+      const { rows: n } = await session.query('select count(*)::int as n from "Bestellung订单" where id between 2000 and 2149');
+      expect(n[0].n).toBe(150);
+      // an update whose row is missing and whose unchanged large value was not sent is a dead
+      // letter written by SQL before the COPY: its count is still read
+      sent.length = 0;
+      const missing: SourceChange = { kind: 'update', schema: 'public', table: 'Bestellung订单', newRow: { id: '2999', status: 'GONE', amount: undefined }, oldKey: null, keyColumns: ['id'] };
+      const mixed = await bulk.applyBatch([txn(missing), ...Array.from({ length: 150 }, (_, i) => txn(insert(3000 + i, 'BULK', '3.00')))], null);
+      expect(mixed).toMatchObject({ changes: 150, deadLetters: 1 });
+      expect(sent).toHaveLength(3);
+      const dead = await session.query("select count(*)::int as n from _cutover.dead_letter where slot = 'prepared_test' and source_key->>'id' = '2999'");
+      expect(dead.rows[0].n).toBe(1);
+    } finally {
+      (session as unknown as { query: unknown }).query = query;
+    }
+  });
+
   test('a batch reports how far the target has flushed after its own commit: a durable commit is acknowledged from its own result, on every path', async () => {
     const walNow = async () => (await session.query<{ l: string }>('select pg_current_wal_insert_lsn()::text as l')).rows[0]!.l;
     // the kit's apply session commits asynchronously; durably here, so the commit is flushed before the batch's last statement
