@@ -17,7 +17,8 @@ const shared = {
 // once for all its files instead of once per file (31 of these files took 146 s isolated, 22 s
 // not, at load 20). Also shared: files that start only database servers (PostgreSQL, MariaDB) and
 // talk to them through clients they close, every server stopped in afterAll (15 of them: 49-65
-// CPU-s shared, 69-78 isolated, at load 8-15). Left isolated: files that start replication
+// CPU-s shared, 69-78 isolated, at load 8-15; 5 more that also run the CLI in-process: 18.8-20.4
+// vs 25.6 CPU-s). Left isolated: files that start replication
 // workers, child processes or apps (a leftover handle of one must not fail the next), and files
 // that need a fresh process: they mock modules (test/cli/exit-codes), check what a fresh process
 // has loaded (test/config/backup-store-config) or need real AWS clients (test/backup: test/aws
@@ -43,6 +44,10 @@ const SHARED = [
   ...['cross-engine-resume-repair', 'mariadb-helper', 'mysql-assess'].map((f) => `test/engines/${f}.test.ts`),
   'test/rehearsal/mariadb-server.test.ts',
   'test/replication/change-applier-prepared.test.ts',
+  // database servers and the CLI run in-process (test/cli/run-cli.ts), no worker started
+  'test/assess/target-state.test.ts',
+  ...['estimate', 'mappings-check-env', 'validate-contract'].map((f) => `test/cli/${f}.test.ts`),
+  'test/engines/cross-engine-validate.test.ts',
 ];
 
 // The files of test/rehearsal that run no rehearsal (a report renderer, the MariaDB helper, the

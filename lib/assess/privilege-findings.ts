@@ -34,12 +34,13 @@ export async function privilegeFindings(
   findings.push(...readSide(src, 'source', 'blocker'));
   findings.push(...(await selectPrivileges(source, src, sourceTables)));
   findings.push(...(await sequencePrivileges(source, src, 'source-sequence-privilege', sourceTables, ['SELECT'], 'the snapshot reads their values', 'blocker')));
-  findings.push(...(await publicationFindings(source, src, streamNames(env, 'forward').publication, tables)));
+  findings.push(...(await publicationFindings(source, src, 'source', streamNames(env, 'forward').publication, tables.map((t) => t.source), 'blocker')));
   findings.push(...(await applySide(target, tgt, 'target', targetTables, 'blocker')));
   findings.push(...(await fencePrivileges(source, src, 'source', 'the write switch makes blue read-only', 'blocker')));
   findings.push(...(await fencePrivileges(target, tgt, 'target', 'a rollback after the write switch makes green read-only', 'warning')));
   // reverse (after the write switch): read the target, apply to the source (warnings until then)
   findings.push(...readSide(tgt, 'target', 'warning'));
+  findings.push(...(await publicationFindings(target, tgt, 'target', streamNames(env, 'reverse').publication, tables.map((t) => t.target), 'warning')));
   // the source's missing schema USAGE is already a forward blocker: not repeated as a warning
   const forward = new Set(findings.map((x) => x.id));
   findings.push(...(await applySide(source, src, 'source', sourceTables, 'warning')).filter((x) => !forward.has(x.id)));
@@ -111,9 +112,16 @@ async function selectPrivileges(client: pg.ClientBase, f: RoleFacts, tables: rea
  * table, or superuser); otherwise an existing publication that lists every mapped table is used
  * as it is, and a missing one is a blocker with the statement for the tables' owner.
  */
-async function publicationFindings(client: pg.ClientBase, f: RoleFacts, name: string, tables: readonly MappedTable[]): Promise<Finding[]> {
+async function publicationFindings(
+  client: pg.ClientBase,
+  f: RoleFacts,
+  side: 'source' | 'target',
+  name: string,
+  tables: readonly TableName[],
+  severity: Finding['severity'],
+): Promise<Finding[]> {
   if (f.superuser || !tables.length) return [];
-  const wanted = uniq(tables.map((t) => `${t.source.schema}.${t.source.table}`));
+  const wanted = uniq(tables.map((t) => `${t.schema}.${t.table}`));
   const { rows: pub } = await client.query<{ listed: string[] | null }>(
     `select array(select schemaname || '.' || tablename from pg_publication_tables pt where pt.pubname = p.pubname) as listed
        from pg_publication p where p.pubname = $1`,
@@ -130,17 +138,18 @@ async function publicationFindings(client: pg.ClientBase, f: RoleFacts, name: st
     [wanted],
   );
   if (rows[0]?.ok) return [];
-  const list = uniq(tables.map((t) => qualified(t.source.schema, t.source.table))).join(', ');
+  const list = uniq(tables.map((t) => qualified(t.schema, t.table))).join(', ');
   const statement = pub.length
     ? `ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${list};`
     : `CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${list};`;
   return [
     finding(
-      'source-publication-privilege',
-      'blocker',
-      pub.length
-        ? `publication ${name} on the source lacks ${absent.join(', ')}, and role ${f.role} may not change it (it needs to own every mapped table)`
-        : `source role ${f.role} may not create publication ${name} (that needs CREATE on the database and ownership of every mapped table)`,
+      `${side}-publication-privilege`,
+      severity,
+      (pub.length
+        ? `publication ${name} on the ${side} lacks ${absent.join(', ')}, and role ${f.role} may not change it (it needs to own every mapped table)`
+        : `${side} role ${f.role} may not create publication ${name} (that needs CREATE on the database and ownership of every mapped table)`) +
+        (side === 'target' ? '; reverse replication (rollback after the write switch) reads green through it' : ''),
       `as the owner of the tables (or a superuser), once: ${statement}  The kit then uses it as it is.`,
     ),
   ];

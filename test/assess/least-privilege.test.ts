@@ -81,9 +81,11 @@ describe('least privilege', () => {
       'target-create-privilege',
       'target-fence-privilege', // a rollback after the switch fences green (warning)
       'target-origin-privilege',
+      'target-publication-privilege', // reverse replication's publication on green (warning; writer owns the tables but may not CREATE yet)
       'target-replica-role-privilege',
       'target-replication-privilege', // reverse replication reads green (warning)
     ]);
+    expect(missing['target-publication-privilege']!).toMatchObject({ severity: 'warning', handling: expect.stringContaining('CREATE PUBLICATION "cutover_lp_rev" FOR TABLE "shop"."lines", "shop"."orders";') });
     expect(missing['source-fence-privilege']!).toMatchObject({ severity: 'blocker', handling: 'ALTER DATABASE "blue" OWNER TO "reader";  GRANT pg_signal_backend TO "reader";' });
     expect(missing['target-fence-privilege']!).toMatchObject({ severity: 'warning', handling: 'ALTER DATABASE "green" OWNER TO "writer";  GRANT pg_signal_backend TO "writer";' });
     expect(missing['source-schema-privilege']!).toMatchObject({ severity: 'blocker', handling: 'GRANT USAGE ON SCHEMA "shop" TO "reader";' });
@@ -159,6 +161,7 @@ describe('least privilege', () => {
     expect(missing['target-schema-privilege']).toMatchObject({ severity: 'blocker', handling: 'GRANT USAGE ON SCHEMA "Ventes" TO "applier";' });
     expect(missing['source-schema-privilege']).toMatchObject({ severity: 'blocker', handling: 'GRANT USAGE ON SCHEMA "Ventes" TO "reader";' });
     expect(missing['target-write-privilege']).toBeUndefined(); // the tables are granted…
+    expect(missing['target-publication-privilege']).toMatchObject({ severity: 'warning' }); // …but not owned: reverse replication's publication is the owner's to make
     // …but not their sequences: the snapshot reads blue's, the write switch moves green's (setval)
     expect(missing['source-sequence-privilege']).toMatchObject({ severity: 'blocker', handling: 'GRANT SELECT ON SEQUENCE "Ventes"."订单 Orders_Id_seq" TO "reader";' });
     expect(missing['target-sequence-write-privilege']).toMatchObject({ severity: 'blocker', handling: 'GRANT SELECT, UPDATE ON SEQUENCE "Ventes"."订单 Orders_Id_seq" TO "applier";' });
