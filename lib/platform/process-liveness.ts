@@ -20,6 +20,19 @@ export function processAlive(pid: number | undefined): boolean {
 }
 
 /**
+ * Whether the process a status file names is still running: alive, and — when the file has its
+ * start mark — started when that process did. After a reboot or a long stop a worker's pid can
+ * belong to an unrelated process: `replicate start` then said "already running" and started
+ * nothing, and `replicate stop` sent it SIGTERM and SIGKILL.
+ */
+export function recordedProcessAlive(recorded: { pid: number; start?: string | null } | undefined): boolean {
+  if (!recorded || !processAlive(recorded.pid)) return false;
+  if (!recorded.start) return true;
+  const now = processStartMark(recorded.pid);
+  return now === null || now === recorded.start;
+}
+
+/**
  * When process `pid` started, as the kernel counts it (Linux: clock ticks since boot, from
  * /proc/PID/stat), so a pid reused by a later process is told apart; null where unknown.
  */

@@ -108,7 +108,12 @@ export interface ReplicationStatus {
   readonly fullLoadSeconds?: number;
   /** What pacing against blue's health cost the full load, in this worker's run. */
   readonly fullLoadPacing?: PacingFigures;
-  readonly worker?: { pid: number; host: string; heartbeatAt: string; alive: boolean };
+  /**
+   * The worker process. `start`: when it started, as the kernel counts it (processStartMark), so a
+   * later process that reuses the pid is not taken for it. @default start - absent: unknown (a file
+   * written before the mark existed, or a system without /proc): the pid alone is judged.
+   */
+  readonly worker?: { pid: number; host: string; heartbeatAt: string; alive: boolean; start?: string | null };
   /** Last position applied on the target and confirmed to the source. */
   readonly appliedPosition?: string;
   /** Age of the newest heartbeat applied on the target, on the source's clock (CDC only). */

@@ -12,7 +12,7 @@ import { deleteBinlogState } from './binlog-state.ts';
 import { resetStream } from './control-schema.ts';
 import { BinlogReplicationWorker } from './binlog-worker.ts';
 import { unknownWave } from './postgres-replicator.ts';
-import { processAlive, readStatusFile, type WorkerStatusFile } from './status-file.ts';
+import { processAlive, readStatusFile, recordedProcessAlive, type WorkerStatusFile } from './status-file.ts';
 import { judgeStream } from './stream-health.ts';
 import { streamNames, type StreamNames } from './stream-names.ts';
 import { launchWorker } from './worker-launcher.ts';
@@ -84,7 +84,7 @@ export class BinlogReplicator implements Replicator {
       .map((n) => readStatusFile(n.statusFile))
       .filter((s): s is WorkerStatusFile => s !== null)
       .map((s) => {
-        const alive = s.worker ? this.foreground.has(s.stream) || processAlive(s.worker.pid) : false;
+        const alive = s.worker ? this.foreground.has(s.stream) || recordedProcessAlive(s.worker) : false;
         const judged = judgeStream({ file: s, alive, source: null, target: null, localNowMs: Date.now(), maxHeartbeatAgeMs: maxHeartbeatAgeMs(this.env.gates) });
         const { error: _old, ...rest } = s;
         return { ...rest, ...judged, ...(judged.error ? { error: judged.error } : {}), worker: s.worker ? { ...s.worker, alive } : undefined };
@@ -137,8 +137,9 @@ export class BinlogReplicator implements Replicator {
       this.foreground.delete(id);
     }
     for (const names of this.streams()) {
-      const pid = readStatusFile(names.statusFile)?.worker?.pid;
-      if (!pid || pid === process.pid || !processAlive(pid)) continue;
+      const worker = readStatusFile(names.statusFile)?.worker;
+      const pid = worker?.pid;
+      if (!pid || pid === process.pid || !recordedProcessAlive(worker)) continue;
       process.kill(pid, 'SIGTERM');
       const until = Date.now() + timeoutMs;
       while (processAlive(pid) && Date.now() < until) await sleep(50);

@@ -19,6 +19,10 @@ import { AppliedRateWindow, WorkerStatusWriter } from './status-writer.ts';
 import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
 import { appliedByKit, streamNames, type StreamNames } from './stream-names.ts';
 import { TransactionQueue } from './transaction-queue.ts';
+import { processStartMark } from '../platform/process-liveness.ts';
+
+/** This process's start mark, written with its pid (see recordedProcessAlive). */
+const OWN_START_MARK = processStartMark(process.pid);
 
 const RECONNECT_FOR_MS = 120_000;
 
@@ -292,7 +296,7 @@ export class MysqlReverseWorker {
         busyMs: Math.round(this.applyCapacity.busyMs),
         cdcMs: this.cdcStartedAt === null ? 0 : Math.round(performance.now() - this.cdcStartedAt),
       },
-      worker: { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(now).toISOString(), alive: true },
+      worker: { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(now).toISOString(), alive: true, start: OWN_START_MARK },
       appliedPosition: this.phase === 'cdc' || this.phase === 'stopped' ? (this.applied ?? undefined) : undefined,
       ...(this.cdcSince ? { cdcSince: this.cdcSince } : {}),
       ...(this.liveSince ? { liveSince: this.liveSince } : {}),

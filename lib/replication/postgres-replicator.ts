@@ -15,7 +15,7 @@ import { createStreamWorker, type StreamWorker } from './stream-worker.ts';
 import { engineOfUrl } from '../engines/engine-of-url.ts';
 import { connectMysql } from '../engines/mysql/mysql-connection.ts';
 import { readMysqlApplied } from '../engines/mysql/mysql-kit-schema.ts';
-import { processAlive, readStatusFile, type WorkerStatusFile } from './status-file.ts';
+import { processAlive, readStatusFile, recordedProcessAlive, type WorkerStatusFile } from './status-file.ts';
 import { streamNames, streamOriginCondition, type Direction, type StreamNames } from './stream-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
@@ -108,7 +108,7 @@ export class PostgresReplicator implements Replicator {
       .map((n) => readStatusFile(n.statusFile))
       .filter((s): s is WorkerStatusFile => s !== null)
       .map((s) => {
-        const alive = s.worker ? this.foreground.has(s.stream) || processAlive(s.worker.pid) : false;
+        const alive = s.worker ? this.foreground.has(s.stream) || recordedProcessAlive(s.worker) : false;
         const source = facts?.source ? { ...facts.source, confirmedLsn: facts.slots.get(s.slot) ?? null } : null;
         const judged = judgeStream({
           file: s,
@@ -224,7 +224,7 @@ export class PostgresReplicator implements Replicator {
     for (const names of this.streams()) {
       const s = readStatusFile(names.statusFile);
       const pid = s?.worker?.pid;
-      if (!pid || pid === process.pid || !processAlive(pid)) continue;
+      if (!pid || pid === process.pid || !recordedProcessAlive(s?.worker)) continue;
       process.kill(pid, 'SIGTERM');
       const until = Date.now() + timeoutMs;
       while (processAlive(pid) && Date.now() < until) await sleep(50);

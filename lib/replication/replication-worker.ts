@@ -24,6 +24,10 @@ import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
 import { TransactionQueue } from './transaction-queue.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 import { pruneChangedKeysEvery } from '../postgres/changed-key-retention.ts';
+import { processStartMark } from '../platform/process-liveness.ts';
+
+/** This process's start mark, written with its pid (see recordedProcessAlive). */
+const OWN_START_MARK = processStartMark(process.pid);
 
 export interface WorkerOptions {
   readonly wave?: string;
@@ -623,7 +627,7 @@ export class ReplicationWorker {
       },
       ...(this.fullLoadSeconds !== undefined ? { fullLoadSeconds: this.fullLoadSeconds } : {}),
       ...(this.fullLoadPacing ? { fullLoadPacing: this.fullLoadPacing } : {}),
-      worker: { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(now).toISOString(), alive: true },
+      worker: { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(now).toISOString(), alive: true, start: OWN_START_MARK },
       appliedPosition: this.phase === 'cdc' || this.phase === 'stopped' ? (this.applied ?? undefined) : undefined,
       replayUntil: this.replayUntil ?? undefined,
       ...(this.cdcSince ? { cdcSince: this.cdcSince } : {}),

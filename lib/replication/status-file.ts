@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ReplicationStatus } from '../platform/roles.ts';
 
 /** Re-exported for the local control plane's callers; it lives in a neutral file so engines may use it too. */
-export { processAlive, processStartMark } from '../platform/process-liveness.ts';
+export { processAlive, processStartMark, recordedProcessAlive } from '../platform/process-liveness.ts';
 
 /** What the worker writes every heartbeat; `replicate status` reads it. */
 export interface WorkerStatusFile extends ReplicationStatus {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
-import { processAlive, readStatusFile } from './status-file.ts';
+import { readStatusFile, recordedProcessAlive } from './status-file.ts';
 import type { StreamNames } from './stream-names.ts';
 import { workerCommand } from './worker-bundle.ts';
 
@@ -50,7 +50,7 @@ export async function launchWorker<W extends { run(signal: AbortSignal): Promise
   const { names, out } = o;
   if (o.foreground.has(names.id)) return;
   const previous = readStatusFile(names.statusFile);
-  if (previous?.worker && previous.worker.pid !== process.pid && processAlive(previous.worker.pid) && previous.phase !== 'stopped' && previous.phase !== 'failed') {
+  if (previous?.worker && previous.worker.pid !== process.pid && recordedProcessAlive(previous.worker) && previous.phase !== 'stopped' && previous.phase !== 'failed') {
     out.info(`replicate ${names.id}`, `worker ${previous.worker.pid} is already running`);
     return;
   }

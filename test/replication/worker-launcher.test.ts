@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
-import { writeStatusFile, type WorkerStatusFile } from '../../lib/replication/status-file.ts';
+import { processStartMark, recordedProcessAlive, writeStatusFile, type WorkerStatusFile } from '../../lib/replication/status-file.ts';
 import type { StreamNames } from '../../lib/replication/stream-names.ts';
 import { launchWorker, type ForegroundWorker } from '../../lib/replication/worker-launcher.ts';
 
@@ -95,5 +96,36 @@ describe('worker launcher: a start reads only its own run\'s status', () => {
     expect(settled).toBeNull();
     release();
     await expect(started).rejects.toMatchObject({ message: expect.stringContaining('this run failed') });
+  });
+
+  test('a live process that took a dead worker\'s pid is not "already running": the start goes ahead', async () => {
+    // an unrelated process with the pid a worker's status file names (after a reboot, say)
+    const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const pid = stranger.pid!;
+      await new Promise((r) => setTimeout(r, 50));
+      const mark = processStartMark(pid);
+      expect(recordedProcessAlive({ pid, start: mark })).toBe(true);
+      expect(recordedProcessAlive({ pid })).toBe(true); // a file without a mark: the pid alone, as before
+      expect(recordedProcessAlive({ pid, start: `${mark}0` })).toBe(false);
+      writeStatusFile(names.statusFile, status('a-run-before-the-reboot', 'cdc', { worker: { pid, host: os.hostname(), heartbeatAt: new Date().toISOString(), alive: true, start: `${mark}0` } }));
+      const foreground = new Map<string, ForegroundWorker<FakeWorker>>();
+      let created = 0;
+      await launch(foreground, (runId) => {
+        created++;
+        return {
+          async run(signal) {
+            writeStatusFile(names.statusFile, status(runId, 'cdc', { liveSince: new Date().toISOString() }));
+            await new Promise<void>((r) => signal.addEventListener('abort', () => r()));
+          },
+        };
+      });
+      expect(created).toBe(1);
+      foreground.get(names.id)!.controller.abort();
+      await foreground.get(names.id)!.done;
+      expect(stranger.exitCode).toBeNull(); // left alone
+    } finally {
+      stranger.kill('SIGKILL');
+    }
   });
 });
