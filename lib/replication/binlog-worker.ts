@@ -1,4 +1,3 @@
-import os from 'node:os';
 import type mysql from 'mysql2/promise';
 import type pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
@@ -21,14 +20,10 @@ import { ChangeApplier, type SubmittedBatch } from './change-applier.ts';
 import { countDeadLetters, ensureControlSchema, readAppliedLsn, resetStream, writeAppliedLsn, writeAppliedLsnSql } from './control-schema.ts';
 import { compareLsn, maxLsn } from './lsn.ts';
 import { isConnectionLoss } from './replication-worker.ts';
-import type { WorkerStatusFile } from './status-file.ts';
+import { thisWorker, type WorkerStatusFile } from './status-file.ts';
 import { AppliedRateWindow, WorkerStatusWriter } from './status-writer.ts';
 import { streamNames, type StreamNames } from './stream-names.ts';
 import { TransactionQueue } from './transaction-queue.ts';
-import { processStartMark } from '../platform/process-liveness.ts';
-
-/** This process's start mark, written with its pid (see recordedProcessAlive). */
-const OWN_START_MARK = processStartMark(process.pid);
 
 export interface BinlogWorkerOptions {
   readonly wave?: string;
@@ -418,7 +413,7 @@ export class BinlogReplicationWorker {
         cdcMs: this.cdcStartedAt === null ? 0 : Math.round(performance.now() - this.cdcStartedAt),
       },
       ...(this.fullLoadSeconds !== undefined ? { fullLoadSeconds: this.fullLoadSeconds } : {}),
-      worker: { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(now).toISOString(), alive: true, start: OWN_START_MARK },
+      worker: thisWorker(now),
       appliedPosition: (this.phase === 'cdc' || this.phase === 'stopped') && this.appliedPosition ? formatBinlogPosition(this.appliedPosition) : undefined,
       ...(this.appliedPosition?.gtid ? { appliedGtid: this.appliedPosition.gtid } : {}),
       replayUntil: this.replayUntil ?? undefined,

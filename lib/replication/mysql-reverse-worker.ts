@@ -1,4 +1,3 @@
-import os from 'node:os';
 import type mysql from 'mysql2/promise';
 import type pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
@@ -14,15 +13,11 @@ import { ChangeStream, type SourceChange, type SourceTransaction, type WireRow }
 import { compareLsn, lsnToBigInt } from './lsn.ts';
 import { createSlot, ensurePublication, slotInfo } from './replication-slot.ts';
 import { isConnectionLoss as isPgConnectionLoss, type WorkerOptions } from './replication-worker.ts';
-import type { WorkerStatusFile } from './status-file.ts';
+import { thisWorker, type WorkerStatusFile } from './status-file.ts';
 import { AppliedRateWindow, WorkerStatusWriter } from './status-writer.ts';
 import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
 import { appliedByKit, streamNames, type StreamNames } from './stream-names.ts';
 import { TransactionQueue } from './transaction-queue.ts';
-import { processStartMark } from '../platform/process-liveness.ts';
-
-/** This process's start mark, written with its pid (see recordedProcessAlive). */
-const OWN_START_MARK = processStartMark(process.pid);
 
 const RECONNECT_FOR_MS = 120_000;
 
@@ -296,7 +291,7 @@ export class MysqlReverseWorker {
         busyMs: Math.round(this.applyCapacity.busyMs),
         cdcMs: this.cdcStartedAt === null ? 0 : Math.round(performance.now() - this.cdcStartedAt),
       },
-      worker: { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(now).toISOString(), alive: true, start: OWN_START_MARK },
+      worker: thisWorker(now),
       appliedPosition: this.phase === 'cdc' || this.phase === 'stopped' ? (this.applied ?? undefined) : undefined,
       ...(this.cdcSince ? { cdcSince: this.cdcSince } : {}),
       ...(this.liveSince ? { liveSince: this.liveSince } : {}),

@@ -1,4 +1,3 @@
-import os from 'node:os';
 import pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
@@ -17,17 +16,13 @@ import { compareLsn, maxLsn } from './lsn.ts';
 import { mappingEngine, resolveMappedTables, sourceName, targetName } from '../mappings/mapped-tables.ts';
 import { createSlot, createSlotWithSnapshot, ensurePublication, slotInfo, type ExportedSlot } from './replication-slot.ts';
 import { quoteLiteral } from './sql-names.ts';
-import type { WorkerStatusFile } from './status-file.ts';
+import { thisWorker, type WorkerStatusFile } from './status-file.ts';
 import { AppliedRateWindow, WorkerStatusWriter } from './status-writer.ts';
 import { appliedByKit, streamNames, type Direction, type StreamNames } from './stream-names.ts';
 import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
 import { TransactionQueue } from './transaction-queue.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 import { pruneChangedKeysEvery } from '../postgres/changed-key-retention.ts';
-import { processStartMark } from '../platform/process-liveness.ts';
-
-/** This process's start mark, written with its pid (see recordedProcessAlive). */
-const OWN_START_MARK = processStartMark(process.pid);
 
 export interface WorkerOptions {
   readonly wave?: string;
@@ -627,7 +622,7 @@ export class ReplicationWorker {
       },
       ...(this.fullLoadSeconds !== undefined ? { fullLoadSeconds: this.fullLoadSeconds } : {}),
       ...(this.fullLoadPacing ? { fullLoadPacing: this.fullLoadPacing } : {}),
-      worker: { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(now).toISOString(), alive: true, start: OWN_START_MARK },
+      worker: thisWorker(now),
       appliedPosition: this.phase === 'cdc' || this.phase === 'stopped' ? (this.applied ?? undefined) : undefined,
       replayUntil: this.replayUntil ?? undefined,
       ...(this.cdcSince ? { cdcSince: this.cdcSince } : {}),

@@ -1,10 +1,20 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { ReplicationStatus } from '../platform/roles.ts';
 
 /** Re-exported for the local control plane's callers; it lives in a neutral file so engines may use it too. */
+import { processStartMark } from '../platform/process-liveness.ts';
 export { processAlive, processStartMark, recordedProcessAlive } from '../platform/process-liveness.ts';
+
+/** This process's start mark, read once (see recordedProcessAlive). */
+const OWN_START_MARK = processStartMark(process.pid);
+
+/** The `worker` a worker writes into its status: this process, heartbeat at `nowMs`. */
+export function thisWorker(nowMs: number): NonNullable<WorkerStatusFile['worker']> {
+  return { pid: process.pid, host: os.hostname(), heartbeatAt: new Date(nowMs).toISOString(), alive: true, start: OWN_START_MARK };
+}
 
 /** What the worker writes every heartbeat; `replicate status` reads it. */
 export interface WorkerStatusFile extends ReplicationStatus {
