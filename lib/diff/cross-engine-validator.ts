@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { describeEndpoint } from '../assess/connection-errors.ts';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
-import { createRowTransformer, loadTableMappings } from '../mappings/index.ts';
+import { createRowTransformer, loadTableMappings, onlyTables } from '../mappings/index.ts';
 import { resolveSelected, schemasToRead, sideScope } from '../mappings/mapped-schemas.ts';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
@@ -504,18 +504,7 @@ export class CrossEngineValidator implements Validator {
     const doc = await loadTableMappings(this.env.mappingFiles.forward);
     const schemas = schemasToRead(doc, sideScope(this.env, 'source'));
     const { catalog, nativeTypes } = await source.catalog(schemas);
-    let tables = resolveSelected(doc, catalog, schemas, 'source').tables;
-    if (only?.length) {
-      const unknown = only.filter((n) => !tables.some((t) => `${t.source.schema}.${t.source.table}` === n));
-      if (unknown.length) {
-        throw new CutoverError('USAGE', `not selected by the forward mapping: ${unknown.join(', ')}`, {
-          received: unknown,
-          allowed: tables.map((t) => `${t.source.schema}.${t.source.table}`).join(', '),
-          fix: 'name source tables as schema.table, as the mapping selects them',
-        });
-      }
-      tables = tables.filter((t) => only.includes(`${t.source.schema}.${t.source.table}`));
-    }
+    const tables = onlyTables(resolveSelected(doc, catalog, schemas, 'source').tables, only);
     // the target schemas are the ones the mapping writes to
     const targetCat = await target.catalog([...new Set(tables.map((t) => t.target.schema))]);
     const plans: CrossPlan[] = [];

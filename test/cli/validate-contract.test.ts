@@ -67,6 +67,15 @@ describe('cutover validate --json (contract)', () => {
     expect(table.extra).toEqual([{ item_no: 900 }]);
   });
 
+  test('fails with exit 2 if --table names a table the mapping does not select, naming it and the nearest mapped one', async () => {
+    for (const [value, near] of [['public.t_itme', 'public.t_item'], ['t_item', 'public.t_item']]) {
+      const r = await runCli(['validate', '--config', config, '--env', 'lab', '--table', value!]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`--table ${value}`);
+      expect(r.stderr).toContain(`did you mean ${near}?`);
+    }
+  });
+
   test('fails with exit 2 on a wrong password, without printing it', async () => {
     const r = await runCli(['validate', '--json', '--config', config, '--env', 'broken']);
     expect(r.code).toBe(2);
