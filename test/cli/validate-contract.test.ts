@@ -76,6 +76,14 @@ describe('cutover validate --json (contract)', () => {
     }
   });
 
+  test('prints one line per table, a warning when it differs (not one from the validator and one from the phase)', async () => {
+    const r = await runCli(['validate', '--config', config, '--env', 'lab']);
+    expect(r.code, r.stderr).toBe(1);
+    const lines = (r.stdout + r.stderr).split('\n').filter((l) => l.includes('public.t_item -> public.items'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/warn\s+validate: .*500 \/ 500 rows, missing 1, extra 1, different 1/);
+  });
+
   test('fails with exit 2 on a wrong password, without printing it', async () => {
     const r = await runCli(['validate', '--json', '--config', config, '--env', 'broken']);
     expect(r.code).toBe(2);
