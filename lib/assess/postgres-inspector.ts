@@ -25,7 +25,10 @@ export const ASSUMED_FULL_LOAD_BYTES_PER_SECOND = 30 * 1024 * 1024;
 
 export interface SourceTable {
   readonly name: string;
+  /** Counted when the planner's estimate is not known (0 when the role may not read the table: see rowsKnown). */
   readonly rows: number;
+  /** False when the table was never analysed and the role may not count it: `rows` is then 0 by default, not a figure. */
+  readonly rowsKnown: boolean;
   readonly bytes: number;
   readonly primaryKey: string[];
 }
@@ -158,8 +161,11 @@ async function connect(url: string, side: 'source' | 'target'): Promise<pg.Clien
 }
 
 export async function sourceTables(client: pg.Client, schemas: readonly string[]): Promise<SourceTable[]> {
+  // reltuples is -1 before the first ANALYZE (PostgreSQL 14+) and 0 before it on older majors, or
+  // when the table was analysed empty and filled since: 0 over a non-empty file is no estimate either
   const res = await client.query<{ name: string; reltuples: string; bytes: string; pk: string[]; readable: boolean }>(
-    `SELECT n.nspname || '.' || c.relname AS name, c.reltuples::bigint::text AS reltuples,
+    `SELECT n.nspname || '.' || c.relname AS name,
+            (CASE WHEN c.reltuples = 0 AND pg_relation_size(c.oid) > 0 THEN -1 ELSE c.reltuples END)::bigint::text AS reltuples,
             has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT') AS readable,
             pg_total_relation_size(c.oid)::text AS bytes,
             coalesce((SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum))
@@ -173,15 +179,16 @@ export async function sourceTables(client: pg.Client, schemas: readonly string[]
   const out: SourceTable[] = [];
   for (const r of res.rows) {
     let rows = Number(r.reltuples);
+    const rowsKnown = rows >= 0 || r.readable;
     // never analyzed: count it (assess runs once, before anything moves); a table the role may
-    // not read counts 0 here, and the privilege findings say what to grant
+    // not read has no figure (rowsKnown false), and the privilege findings say what to grant
     if (rows < 0 && !r.readable) rows = 0;
     else if (rows < 0) {
       const [schema, ...rest] = r.name.split('.');
       const count = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${pg.escapeIdentifier(schema!)}.${pg.escapeIdentifier(rest.join('.'))}`);
       rows = Number(count.rows[0]!.n);
     }
-    out.push({ name: r.name, rows, bytes: Number(r.bytes), primaryKey: r.pk });
+    out.push({ name: r.name, rows, rowsKnown, bytes: Number(r.bytes), primaryKey: r.pk });
   }
   return out;
 }
@@ -196,11 +203,11 @@ function keyFindings(tables: readonly SourceTable[], withoutPrimaryKey: readonly
       id: 'no-primary-key',
       severity: isSelected ? 'blocker' : 'info',
       table: t.name,
-      count: t.rows,
+      count: t.rowsKnown ? t.rows : null,
       sampleKeys: [],
-      message: isSelected
+      message: (isSelected
         ? `${t.name} has no primary key: replication cannot apply its updates and deletes, validation cannot range it`
-        : `${t.name} has no primary key (not selected by the mapping)`,
+        : `${t.name} has no primary key (not selected by the mapping)`) + (t.rowsKnown ? '' : '; rows: unknown, table not analysed and the role may not read it'),
       handling: isSelected
         ? 'add a primary key on the source, a define-primary-key rule in the mapping, or exclude the table'
         : 'not migrated',

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -69,5 +69,9 @@ export class FolderBackupStore implements BackupStore {
     } catch {
       return false;
     }
+  }
+
+  async remove(folder: string): Promise<void> {
+    await rm(path.join(this.dir, checkKey(folder)), { recursive: true, force: true });
   }
 }

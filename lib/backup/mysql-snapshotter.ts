@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
@@ -16,7 +15,7 @@ import type { SnapshotManifest } from '../platform/roles.ts';
 import { withoutPassword } from '../postgres/kit-client.ts';
 import { TOOL_VERSION } from '../tool-version.ts';
 import type { BackupStore } from './backup-store.ts';
-import { PostgresSnapshotter, type PostgresSnapshotManifest } from './postgres-snapshotter.ts';
+import { PostgresSnapshotter, snapshotId, type PostgresSnapshotManifest } from './postgres-snapshotter.ts';
 import { StreamMeter } from './table-file-meter.ts';
 
 /** The manifest of a MySQL-family backup: the contract fields plus what restore and verify need. */
@@ -76,7 +75,7 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
     } finally {
       await meta.end().catch(() => {});
     }
-    const id = `snap-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
+    const id = snapshotId();
     const c = await openExportSession(env.source.url);
     const entries: MysqlSnapshotManifest['tables'] = [];
     let position: Awaited<ReturnType<typeof startConsistentSnapshot>>;
@@ -120,6 +119,9 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
       }
       await c.query('COMMIT');
       this.output.done('snapshot');
+    } catch (err) {
+      await this.discard(id);
+      throw err;
     } finally {
       await c.end().catch(() => {});
     }
@@ -136,7 +138,12 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
       serverVersion: position.serverVersion,
       source: withoutPassword(env.source.url),
     };
-    await this.store.put(`${id}/manifest.json`, JSON.stringify(manifest, null, 2) + '\n');
+    try {
+      await this.store.put(`${id}/manifest.json`, JSON.stringify(manifest, null, 2) + '\n');
+    } catch (err) {
+      await this.discard(id);
+      throw err;
+    }
     this.output.ok('snapshot', `${id} in ${this.store.location} at binlog ${manifest.position}`);
     // verify/list read it through the PostgreSQL snapshotter's manifest type: the fields they use are the same
     return manifest as unknown as PostgresSnapshotManifest;

@@ -50,4 +50,7 @@ export class LazyS3BackupStore implements BackupStore {
   async exists(key: string): Promise<boolean> {
     return (await this.open()).exists(key);
   }
+  async remove(folder: string): Promise<void> {
+    return (await this.open()).remove(folder);
+  }
 }

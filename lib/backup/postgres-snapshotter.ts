@@ -12,7 +12,7 @@ import type { SnapshotManifest, Snapshotter, Throttler } from '../platform/roles
 import { PacedStream } from '../throttle/paced-stream.ts';
 import { readMappedCatalog, resolveSelected, sideScope } from '../mappings/index.ts';
 import { mappingEngine } from '../mappings/mapped-tables.ts';
-import { createSlotWithSnapshot, ensurePublication, redact, slotInfo } from '../replication/replication-slot.ts';
+import { createSlotWithSnapshot, dropSlot, ensurePublication, redact, slotInfo } from '../replication/replication-slot.ts';
 import { streamNames } from '../replication/stream-names.ts';
 import type { BackupStore } from './backup-store.ts';
 import { openBackupStore } from './open-backup-store.ts';
@@ -76,20 +76,21 @@ export class PostgresSnapshotter implements Snapshotter {
     const names = streamNames(this.env, 'forward');
     const admin = await open(this.env.source.url);
     let exported: Awaited<ReturnType<typeof createSlotWithSnapshot>> | undefined;
+    let reuse = false;
+    const id = snapshotId();
     try {
       const doc = await mappingEngine.loadTableMappings(this.env.mappingFiles.forward);
       const { catalog, schemas } = await readMappedCatalog(admin, doc, sideScope(this.env, 'source'));
       const tables = resolveSelected(doc, catalog, schemas, 'source').tables;
       // The replication slot (and its publication) when replication has not begun and no waves
       // split it; otherwise a temporary slot that only pins this snapshot.
-      const reuse = !this.env.replication.waves.length && !(await slotInfo(admin, names.slot)).exists;
+      reuse = !this.env.replication.waves.length && !(await slotInfo(admin, names.slot)).exists;
       const slotName = reuse ? names.slot : `${names.slot}_snap_${randomBytes(3).toString('hex')}`;
       if (reuse) await ensurePublication(admin, names.publication, tables);
       exported = await createSlotWithSnapshot(this.env.source.url, slotName, { temporary: !reuse });
       this.out.info('snapshot', `slot ${slotName} at ${exported.consistentLsn}${reuse ? ' (replication continues from it)' : ''}`);
 
       const reader = await open(this.env.source.url);
-      const id = `snap-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
       const entries: PostgresSnapshotManifest['tables'][number][] = [];
       try {
         await reader.query('begin isolation level repeatable read read only');
@@ -160,9 +161,29 @@ export class PostgresSnapshotter implements Snapshotter {
       await this.store.put(`${id}/manifest.json`, JSON.stringify(manifest, null, 2) + '\n');
       this.out.ok('snapshot', `${id} in ${this.store.location} at ${manifest.position}`);
       return manifest;
+    } catch (err) {
+      await exported?.connection.end().catch(() => {});
+      // The slot this run made for replication to continue from marks a backup that does not
+      // exist: drop it, so a re-run makes it again at its own consistent point.
+      if (exported && reuse) await dropSlot(admin, exported.slotName).catch((e: unknown) => this.out.warn('snapshot', `could not drop replication slot ${exported!.slotName} after the failure: ${(e as Error).message}; drop it before re-running (select pg_drop_replication_slot('${exported!.slotName}'))`));
+      await this.discard(id);
+      throw err;
     } finally {
       await exported?.connection.end().catch(() => {});
       await admin.end().catch(() => {});
+    }
+  }
+
+  /**
+   * After a failed snapshot: deletes whatever it wrote under its id, so no backup without a
+   * manifest stays behind (restore would ignore it; nothing else would ever remove it).
+   */
+  protected async discard(id: string): Promise<void> {
+    try {
+      await this.store.remove(id);
+      this.out.info('snapshot', `failed: removed the partial backup ${id} from ${this.store.location}`);
+    } catch (err) {
+      this.out.warn('snapshot', `failed, and the partial backup ${id} could not be removed from ${this.store.location}: ${(err as Error).message}; delete ${id}/ by hand`);
     }
   }
 
@@ -303,6 +324,11 @@ function qualifiedName(name: string): string {
 function selectOrdered(ddl: Pick<TableDdl, 'name' | 'columns' | 'primaryKey'>): string {
   const order = ddl.primaryKey.length ? ddl.primaryKey.map(q).join(', ') : 't::text';
   return `select ${ddl.columns.map((c) => `t.${q(c)}`).join(', ')} from ${qualifiedName(ddl.name)} t order by ${order}`;
+}
+
+/** `snap-<UTC time>-<4 hex>`: sorts by time, unique within a second. */
+export function snapshotId(): string {
+  return `snap-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(2).toString('hex')}`;
 }
 
 function sink(): Writable {

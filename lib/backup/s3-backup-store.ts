@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { isNoSuchKey } from '../platform/s3-conditional.ts';
@@ -126,6 +126,17 @@ export class S3BackupStore implements BackupStore {
     }
   }
 
+  /** One DeleteObject per key (a snapshot has a few objects; DeleteObjects needs Content-MD5, which some S3-compatible servers reject). */
+  async remove(folder: string): Promise<void> {
+    for (const key of await this.list(`${checkKey(folder)}/`)) {
+      try {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.props.bucket, Key: this.objectKey(key) }));
+      } catch (err) {
+        throw this.failure(err, `delete ${key}`);
+      }
+    }
+  }
+
   private objectKey(key: string): string {
     return this.keyPrefix + checkKey(key);
   }
@@ -150,7 +161,7 @@ export class S3BackupStore implements BackupStore {
     if (AUTH_ERROR_NAMES.test(name) || e.$metadata?.httpStatusCode === 403) {
       return new CutoverError('AUTH_FAILED', `${this.endpointLabel} refused to ${action} in ${this.location}: ${name}`, {
         received: name,
-        fix: `use credentials (AWS SDK chain: AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) allowed s3:ListBucket on ${bucket} and s3:GetObject, s3:PutObject, s3:AbortMultipartUpload on its objects`,
+        fix: `use credentials (AWS SDK chain: AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) allowed s3:ListBucket on ${bucket} and s3:GetObject, s3:PutObject, s3:DeleteObject, s3:AbortMultipartUpload on its objects`,
         cause: err,
       });
     }

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { describeEndpoint } from '../assess/connection-errors.ts';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
-import { createRowTransformer, loadTableMappings } from '../mappings/index.ts';
+import { createRowTransformer, loadTableMappings, onlyTables } from '../mappings/index.ts';
 import { resolveSelected, schemasToRead, sideScope } from '../mappings/mapped-schemas.ts';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
@@ -18,6 +18,7 @@ import type { RepairStatement } from './repair-apply.ts';
 import { deleteStatement, insertStatement, repairScript, updateStatement, type RepairShape } from './repair-sql.ts';
 import { statements, type KeyHashFilter, type KeyRange, type NarrowingArm } from './side-query.ts';
 import { qualified } from './sql-text.ts';
+import { firstDifference } from '../platform/reconciliation-difference.ts';
 import { TaskLimiter } from './task-limiter.ts';
 import { throwIfAborted, ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
 import { floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type FormMode, type RowPart, type ValueDialect, type ValueForm } from './value-dialect.ts';
@@ -360,17 +361,19 @@ export class CrossEngineValidator implements Validator {
       ...(options.repairSqlFile ? { repairSqlFile: options.repairSqlFile } : {}),
       ...(scope ? { scope } : {}),
     };
-    this.summarize(tables);
+    this.summarize(tables, reconciliation);
     return report;
   }
 
-  private summarize(tables: readonly TableDiff[]): void {
+  private summarize(tables: readonly TableDiff[], reconciliation: ValidationReport['reconciliation'] = []): void {
     for (const t of tables) {
       const line = `${t.source} -> ${t.target}: ${t.sourceRows} / ${t.targetRows} rows, ${t.missing.length} missing, ${t.extra.length} extra, ${t.different.length} different`;
       const text = t.deadLetter.length ? `${line} (dead letters ${t.deadLetter.length})` : line;
       if (t.missing.length || t.extra.length || t.different.length) this.out.warn('validate', text);
       else this.out.ok('validate', text);
     }
+    // the in-flight ones are said as the re-checks end
+    for (const r of reconciliation) if (!r.equal && !r.inFlight) this.out.warn('validate', `reconciliation ${r.name}: FAILED: ${firstDifference(r.source, r.target)}`);
   }
 
   /**
@@ -504,18 +507,7 @@ export class CrossEngineValidator implements Validator {
     const doc = await loadTableMappings(this.env.mappingFiles.forward);
     const schemas = schemasToRead(doc, sideScope(this.env, 'source'));
     const { catalog, nativeTypes } = await source.catalog(schemas);
-    let tables = resolveSelected(doc, catalog, schemas, 'source').tables;
-    if (only?.length) {
-      const unknown = only.filter((n) => !tables.some((t) => `${t.source.schema}.${t.source.table}` === n));
-      if (unknown.length) {
-        throw new CutoverError('USAGE', `not selected by the forward mapping: ${unknown.join(', ')}`, {
-          received: unknown,
-          allowed: tables.map((t) => `${t.source.schema}.${t.source.table}`).join(', '),
-          fix: 'name source tables as schema.table, as the mapping selects them',
-        });
-      }
-      tables = tables.filter((t) => only.includes(`${t.source.schema}.${t.source.table}`));
-    }
+    const tables = onlyTables(resolveSelected(doc, catalog, schemas, 'source').tables, only);
     // the target schemas are the ones the mapping writes to
     const targetCat = await target.catalog([...new Set(tables.map((t) => t.target.schema))]);
     const plans: CrossPlan[] = [];

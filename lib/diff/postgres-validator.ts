@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { connectionError, describeEndpoint } from '../assess/connection-errors.ts';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
-import { createRowTransformer, loadTableMappings, readMappedCatalog, resolveSelected, sideScope } from '../mappings/index.ts';
+import { createRowTransformer, loadTableMappings, readMappedCatalog, onlyTables, resolveSelected, sideScope } from '../mappings/index.ts';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
@@ -518,16 +518,7 @@ export class PostgresValidator implements Validator {
     } finally {
       client.release();
     }
-    if (!only?.length) return [...tables];
-    const unknown = only.filter((name) => !tables.some((t) => `${t.source.schema}.${t.source.table}` === name));
-    if (unknown.length) {
-      throw new CutoverError('USAGE', `not selected by the forward mapping: ${unknown.join(', ')}`, {
-        received: unknown,
-        allowed: tables.map((t) => `${t.source.schema}.${t.source.table}`).join(', '),
-        fix: 'name source tables as schema.table, as the mapping selects them',
-      });
-    }
-    return tables.filter((t) => only.includes(`${t.source.schema}.${t.source.table}`));
+    return onlyTables(tables, only);
   }
 
   /** Re-check mismatches after replication catches up only while replication is running. */

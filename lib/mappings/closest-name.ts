@@ -31,3 +31,11 @@ export function closestName(name: string, candidates: Iterable<string>): string 
   }
   return best?.name;
 }
+
+/** "did you mean X?" when a candidate is close, else the candidates (the first 8) named as `what`. */
+export function suggestion(value: string, candidates: readonly string[], what: string): string {
+  const near = closestName(value, candidates);
+  if (near) return `did you mean ${near}?`;
+  const shown = candidates.slice(0, 8).join(', ');
+  return candidates.length ? `${what}: ${shown}${candidates.length > 8 ? ', …' : ''}` : `there are no ${what}`;
+}

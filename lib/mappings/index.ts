@@ -8,6 +8,7 @@ export { createRowTransformer } from './row-transformer.ts';
 export { describeMappings } from './describe.ts';
 export { checkMappingsFile, type MappingsCheckResult } from './check.ts';
 export { findUnmatchedRules, type UnmatchedRule } from './unmatched-rules.ts';
+export { onlyTables } from './only-tables.ts';
 export { schemasToRead, describeSchemas, resolveSelected, sideScope, type SchemaScope } from './mapped-schemas.ts';
 export { reverseCoverage, type ReverseCoverage, type ReverseCoverageGap, type ReverseExemption } from './reverse-coverage.ts';
 export { compileFilters, type CompiledFilters } from './filters.ts';

@@ -1,4 +1,4 @@
-import { closestName } from './closest-name.ts';
+import { suggestion } from './closest-name.ts';
 import { locatorMatches, selects } from './resolve.ts';
 import type { SelectionRule, TableSettingsRule, TransformationRule } from './rule-types.ts';
 import type { CatalogTable, SourceCatalog, TableMappingDocument } from './types.ts';
@@ -51,13 +51,6 @@ export function findUnmatchedRules(doc: TableMappingDocument, catalog: SourceCat
 }
 
 const qualified = (t: { schema: string; table: string }) => `${t.schema}.${t.table}`;
-
-function suggestion(value: string, candidates: readonly string[], what: string): string {
-  const near = closestName(value, candidates);
-  if (near) return `did you mean ${near}?`;
-  const shown = candidates.slice(0, 8).join(', ');
-  return candidates.length ? `${what}: ${shown}${candidates.length > 8 ? ', …' : ''}` : `there are no ${what}`;
-}
 
 function unmatchedSelection(rule: SelectionRule, all: readonly CatalogTable[], side: 'source' | 'target'): UnmatchedRule {
   const l = rule.locator;

@@ -24,7 +24,7 @@ export const assessPhase: Phase = {
     const report = await withSlotFindings(ctx, await ctx.platform.inspector.assess());
     reports.set(ctx, report);
     for (const f of report.findings) {
-      const line = `${f.id}${f.table ? ` ${f.table}` : ''}: ${f.count} — ${f.message} (handling: ${f.handling})`;
+      const line = `${f.id}${f.table ? ` ${f.table}` : ''}: ${f.count ?? 'count unknown'} — ${f.message} (handling: ${f.handling})`;
       if (f.severity === 'blocker') ctx.out.error('assess', line);
       else if (f.severity === 'warning') ctx.out.warn('assess', line);
       else ctx.out.info('assess', line);

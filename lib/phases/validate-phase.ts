@@ -49,14 +49,13 @@ export const validatePhase: Phase = {
   async apply(ctx) {
     const o = options(ctx);
     const first: RepairedValidationReport = comparedSomething(await ctx.platform.validator.validate({ ...o, signal: ctx.signal }));
-    printReport(ctx, first);
+    // each table's line and each reconciliation's come from the validator (it also serves the switch's check)
     let report = first;
     if (o.repair) {
       const applied = first.repaired ?? 0;
       if (applied > 0) {
         ctx.out.ok('validate', `repair: ${applied} statement(s) applied to ${targetLabel(ctx.env)}; validating again`);
         const after = comparedSomething(await ctx.platform.validator.validate({ tables: o.tables, signal: ctx.signal }));
-        printReport(ctx, after);
         report = { ...after, repaired: applied };
       } else if (!first.equal) {
         ctx.out.warn('validate', 'repair: no statement was applied');
@@ -105,18 +104,6 @@ export function summarizeValidation(report: ValidationReport): { missing: number
   };
 }
 
-function printReport(ctx: PhaseContext, report: ValidationReport): void {
-  for (const t of report.tables) {
-    const line = `${t.source} -> ${t.target}: source ${t.sourceRows}, target ${t.targetRows}, missing ${t.missing.length}, extra ${t.extra.length}, different ${t.different.length}${t.inFlight ? `, in flight ${t.inFlight}` : ''}`;
-    if (t.missing.length || t.extra.length || t.different.length) ctx.out.warn('validate', line);
-    else ctx.out.info('validate', line);
-  }
-  for (const r of report.reconciliation) {
-    if (r.equal) continue;
-    const what = r.inFlight ? 'differs while replication runs (in flight; the frozen validation at the switch decides)' : 'FAILED';
-    ctx.out.warn('validate', `reconciliation ${r.name} ${what}: ${firstDifference(r.source, r.target)}`);
-  }
-}
 
 /** `tables`: the `--table` filter; a filtered run is partial and says so. */
 function outcome(report: RepairedValidationReport, tables?: readonly string[]): PhaseOutcome {

@@ -16,6 +16,8 @@ export interface BackupStore {
   /** Keys under `prefix`, sorted. */
   list(prefix?: string): Promise<string[]>;
   exists(key: string): Promise<boolean>;
+  /** Deletes every object under `<folder>/` (a snapshot's id), partial ones included. Idempotent. */
+  remove(folder: string): Promise<void>;
 }
 
 /** A key (or key prefix) is relative and has no empty or `..` segment, so no store can be escaped. */

@@ -21,7 +21,8 @@ export interface Finding {
   readonly id: string; // e.g. 'no-primary-key', 'duplicate-customers'
   readonly severity: 'blocker' | 'warning' | 'info';
   readonly table?: QualifiedName;
-  readonly count: number;
+  /** How many (rows, keys, objects); null when not known, never a guessed 0. */
+  readonly count: number | null;
   readonly sampleKeys: RowKey[];
   readonly message: string;
   /** What the mapping / the kit will do about it. */

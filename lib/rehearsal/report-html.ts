@@ -157,7 +157,7 @@ export function renderHtmlReport(r: RehearsalReport): string {
     .map((t) => `<tr><td>${esc(t.source)}</td><td>${esc(t.target)}</td><td>${t.sourceRows}</td><td>${t.targetRows}</td><td>${t.missing}</td><td>${t.extra}</td><td>${t.different}</td><td>${t.deadLetter}</td></tr>`)
     .join('');
   const findings = (r.assess?.findings ?? [])
-    .map((f) => `<tr><td>${esc(f.id)}</td><td>${esc(f.severity)}</td><td>${f.count}</td><td>${esc(f.handling)}</td></tr>`)
+    .map((f) => `<tr><td>${esc(f.id)}</td><td>${esc(f.severity)}</td><td>${f.count ?? 'unknown'}</td><td>${esc(f.handling)}</td></tr>`)
     .join('');
   const verdict = r.verdict.ok
     ? `<p class="verdict ok">PASS — ${r.requests.failed} failed requests, ${r.ledger.missing} missing and ${r.ledger.mismatched} mismatched of ${r.ledger.acknowledged} acknowledged writes</p>`

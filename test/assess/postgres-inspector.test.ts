@@ -78,6 +78,26 @@ describe('PostgresInspector', () => {
     expect(report.estimatedFullLoadSeconds).toBeGreaterThanOrEqual(1);
   });
 
+  test('never reports a guessed 0 rows for a table without a primary key whose estimate is not known', async () => {
+    // analysed while empty, filled since: reltuples says 0 over a non-empty file
+    await source.query(`create table t_stale (line text); analyze t_stale; insert into t_stale select 'x' || g from generate_series(1, 20) g;
+      create table t_secret (line text); insert into t_secret values ('a'), ('b');
+      create role inspector_ro login password 'pw'; grant select on t_customer, t_log, t_audit, t_order, t_stale to inspector_ro`);
+    try {
+      const report = await new PostgresInspector(env, new RecordingOutput()).assess();
+      expect(report.findings.find((f) => f.table === 'public.t_stale')).toMatchObject({ id: 'no-primary-key', count: 20 });
+      // never analysed, and the role may not count it: no figure at all
+      const url = new URL(sourceServer.url);
+      url.username = 'inspector_ro';
+      url.password = 'pw';
+      const limited = testEnvironment({ dir: mkdtempSync(path.join(dir, 'limited-')), sourceUrl: url.toString(), targetUrl: targetServer.url, forward: { rules: [select('1', 't_customer')] } });
+      const secret = (await new PostgresInspector(limited, new RecordingOutput()).assess()).findings.find((f) => f.id === 'no-primary-key' && f.table === 'public.t_secret');
+      expect(secret).toMatchObject({ count: null, message: expect.stringContaining('rows: unknown, table not analysed') });
+    } finally {
+      await source.query('drop table t_stale, t_secret; drop owned by inspector_ro; drop role inspector_ro');
+    }
+  });
+
   test("runs the config's data-quality checks with counts and at most five sample keys, showing progress per step and per check", async () => {
     const out = new RecordingOutput();
     const report = await new PostgresInspector(env, out).assess();

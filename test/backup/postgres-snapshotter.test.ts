@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RecordingOutput } from '../../lib/output/output.ts';
@@ -49,6 +49,28 @@ describe('PostgresSnapshotter', () => {
     expect((err as { details: { problems: string[] } }).details.problems.join()).toContain('rule 7 (include sales.%)');
     const slots = await sql(source.url, "select count(*)::int as n from pg_replication_slots where slot_name like 'cutover_empty%'");
     expect(slots.rows[0].n).toBe(0);
+  });
+
+  test('a snapshot that fails midway (no SELECT on one table) leaves no backup files and no slot; a re-run after the grant works', async () => {
+    await sql(source.url, `create role snap_reader login replication password 'pw';
+      grant usage on schema public to snap_reader; grant select on customers, customers_id_seq, orders_id_seq to snap_reader;
+      create publication cutover_denied for table customers, orders`);
+    const url = new URL(source.url);
+    url.username = 'snap_reader';
+    url.password = 'pw';
+    const denied = testEnvironment(url.toString(), target.url, {}, {}, 'denied');
+    const failing = new PostgresSnapshotter(denied, out);
+    await expect(failing.snapshot()).rejects.toThrow(/permission denied for table orders/);
+    // customers was written before orders failed: nothing of it may stay (no folder, no temp file)
+    expect(existsSync(denied.backupDir) ? readdirSync(denied.backupDir) : []).toEqual([]);
+    const slots = await sql(source.url, "select count(*)::int as n from pg_replication_slots where slot_name like 'cutover_denied%'");
+    expect(slots.rows[0].n).toBe(0);
+    await sql(source.url, 'grant select on orders to snap_reader');
+    const manifest = await failing.snapshot();
+    expect(manifest.slot).toEqual({ name: 'cutover_denied', persistent: true });
+    expect((await failing.list()).map((m) => m.id)).toEqual([manifest.id]);
+    expect(readdirSync(denied.backupDir)).toEqual([manifest.id]);
+    await sql(source.url, "select pg_drop_replication_slot('cutover_denied')");
   });
 
   test('snapshot writes gzip files and a manifest at the slot\'s consistent point', async () => {

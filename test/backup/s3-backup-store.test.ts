@@ -67,6 +67,16 @@ describe('S3BackupStore against an S3-compatible server', () => {
     expect((await bytesOf(await s.get('round/stream.txt'))).toString()).toBe('a\nb\n');
   });
 
+  test('remove deletes every object of one snapshot folder and nothing else (a failed snapshot\'s clean-up)', async () => {
+    const s = store({ prefix: 'rm' });
+    await s.put('snap-a/tables/t.copy.gz', 'a');
+    await s.put('snap-a/manifest.json', '{}');
+    await s.put('snap-ab/manifest.json', '{}');
+    await s.remove('snap-a');
+    expect(await s.list()).toEqual(['snap-ab/manifest.json']);
+    await s.remove('snap-a'); // idempotent
+  });
+
   test('a stream larger than two parts is uploaded in parts and reads back whole', async () => {
     const send = vi.spyOn(S3Client.prototype, 'send');
     try {

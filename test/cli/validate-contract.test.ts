@@ -67,6 +67,23 @@ describe('cutover validate --json (contract)', () => {
     expect(table.extra).toEqual([{ item_no: 900 }]);
   });
 
+  test('fails with exit 2 if --table names a table the mapping does not select, naming it and the nearest mapped one', async () => {
+    for (const [value, near] of [['public.t_itme', 'public.t_item'], ['t_item', 'public.t_item']]) {
+      const r = await runCli(['validate', '--config', config, '--env', 'lab', '--table', value!]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`--table ${value}`);
+      expect(r.stderr).toContain(`did you mean ${near}?`);
+    }
+  });
+
+  test('prints one line per table, a warning when it differs (not one from the validator and one from the phase)', async () => {
+    const r = await runCli(['validate', '--config', config, '--env', 'lab']);
+    expect(r.code, r.stderr).toBe(1);
+    const lines = (r.stdout + r.stderr).split('\n').filter((l) => l.includes('public.t_item -> public.items'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/warn\s+validate: .*500 \/ 500 rows, missing 1, extra 1, different 1/);
+  });
+
   test('fails with exit 2 on a wrong password, without printing it', async () => {
     const r = await runCli(['validate', '--json', '--config', config, '--env', 'broken']);
     expect(r.code).toBe(2);
