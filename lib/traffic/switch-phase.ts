@@ -198,40 +198,55 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     // Reverse replication starts before anything pauses: until the flip green takes no client
     // writes, and the forward applier's changes carry its replication origin, which the reverse
     // stream skips, so it idles. Starting a worker takes seconds that would otherwise be spent
-    // holding writes.
-    await j.step(SWITCH_STEPS.reverse, {}, async () => {
+    // holding writes. Those seconds (mostly a new process booting) run side by side with the
+    // preparations below, which neither need the worker nor change what it streams (green's
+    // sequences are not in its stream); the hold waits until both have settled, and a failure of
+    // either undoes the switch only then, so the undo sees a worker that did start.
+    let launched!: () => void;
+    const launching = new Promise<void>((resolve) => (launched = resolve));
+    const reverseStarted = j.step(SWITCH_STEPS.reverse, {}, async () => {
       const fromPosition = await reverse.sourcePosition();
-      const status = await reverse.start({ fromPosition });
+      const starting = reverse.start({ fromPosition });
+      launched();
+      const status = await starting;
       return { fromPosition, phase: status.phase };
     });
-    // the rows changed since the full validation, compared while writes still flow: when equal the
-    // frozen check inside the hold covers only the changes from here on. Never fails the switch:
-    // without it the frozen check covers everything since the full validation, as before.
-    if (validator.refreshBaseline) {
-      await j.step(SWITCH_STEPS.refreshBaseline, {}, async () => {
-        const t = performance.now();
-        const r = await validator.refreshBaseline!(ctx.signal).catch((err: Error) => {
-          ctx.out.warn('switch', `the changed rows were not compared before the hold (${err.message}): the frozen check covers every change since the full validation`);
-          return null;
+    // the preparations, in this order, once the start is under way (its position read)
+    const prepared = (async () => {
+      // a start that failed before it launched anything: nothing to prepare, the undo follows
+      if (!(await Promise.race([launching.then(() => true), reverseStarted.then(() => true, () => false)]))) return;
+      // the rows changed since the full validation, compared while writes still flow: when equal the
+      // frozen check inside the hold covers only the changes from here on. Never fails the switch:
+      // without it the frozen check covers everything since the full validation, as before.
+      if (validator.refreshBaseline) {
+        await j.step(SWITCH_STEPS.refreshBaseline, {}, async () => {
+          const t = performance.now();
+          const r = await validator.refreshBaseline!(ctx.signal).catch((err: Error) => {
+            ctx.out.warn('switch', `the changed rows were not compared before the hold (${err.message}): the frozen check covers every change since the full validation`);
+            return null;
+          });
+          return {
+            refreshed: r?.baselineRefreshed === true,
+            changedRows: r?.scope?.kind === 'changed-rows' ? r.scope.changedRows : null,
+            ...(r?.scope?.kind === 'full' ? { reason: r.scope.reason } : {}),
+            ms: Math.round(performance.now() - t),
+          };
         });
-        return {
-          refreshed: r?.baselineRefreshed === true,
-          changedRows: r?.scope?.kind === 'changed-rows' ? r.scope.changedRows : null,
-          ...(r?.scope?.kind === 'full' ? { reason: r.scope.reason } : {}),
-          ms: Math.round(performance.now() - t),
-        };
-      });
-      if (ctx.signal.aborted) throw new Error(INTERRUPTED);
-    }
-    // what the sequence step can do before the hold (green takes no writes until the flip): the hold keeps only the delta
-    if (sequences.prepare) await j.step(SWITCH_STEPS.prepareSequences, { gap: sw.sequenceGap, direction: 'forward' }, () => sequences.prepare!(sw.sequenceGap, 'forward'));
-    // the frozen check's sessions, catalogs and mapping, read while writes still flow: inside the hold it reads only the changes
-    if (validator.prepareFrozen) {
-      await j.step(SWITCH_STEPS.prepareValidation, {}, async () => {
-        frozenCheck = await validator.prepareFrozen!();
-        return { prepared: true };
-      });
-    }
+        if (ctx.signal.aborted) throw new Error(INTERRUPTED);
+      }
+      // what the sequence step can do before the hold (green takes no writes until the flip): the hold keeps only the delta
+      if (sequences.prepare) await j.step(SWITCH_STEPS.prepareSequences, { gap: sw.sequenceGap, direction: 'forward' }, () => sequences.prepare!(sw.sequenceGap, 'forward'));
+      // the frozen check's sessions, catalogs and mapping, read while writes still flow: inside the hold it reads only the changes
+      if (validator.prepareFrozen) {
+        await j.step(SWITCH_STEPS.prepareValidation, {}, async () => {
+          frozenCheck = await validator.prepareFrozen!();
+          return { prepared: true };
+        });
+      }
+    })();
+    const [started, ready] = await Promise.allSettled([reverseStarted, prepared]);
+    if (started.status === 'rejected') throw started.reason;
+    if (ready.status === 'rejected') throw ready.reason;
     // The router's cap runs from here. Every step inside the hold (the drain of writes in flight,
     // the fence, the catch-up, the frozen validation, the sequences) is bounded by what is left
     // of it, so the switch undoes, releasing the held writes to blue, before the cap would answer
