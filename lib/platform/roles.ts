@@ -371,6 +371,7 @@ export interface RouterState {
 
 /** Cumulative since the router started; gates compute windows from two snapshots. */
 export interface UpstreamMetrics {
+  /** Attempts completed (answered or failed), so a window's failures are among its requests. */
   readonly requests: number;
   readonly status2xx: number;
   readonly status4xx: number;
