@@ -32,6 +32,7 @@ const SHARED = [
   'test/demo/seeded-random.test.ts',
   'test/engines/binlog-values.test.ts',
   'test/postgres/hold-owner.test.ts',
+  'test/postgres/reused-kit-session.test.ts',
   'test/rehearsal/blue-footprint.test.ts',
   ...['lsn', 'pgoutput-rows', 'status-writer', 'stream-health', 'stream-health-limits', 'stream-names', 'transaction-queue'].map((f) => `test/replication/${f}.test.ts`),
   // database servers only

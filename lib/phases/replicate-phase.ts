@@ -4,8 +4,13 @@ import { ProgressRate } from '../output/progress-rate.ts';
 import { sourceLabel, targetLabel } from './endpoints.ts';
 import { envCommandLine } from '../engine/command-line.ts';
 
-/** How often the gate polls the replicator. */
+/**
+ * How often the gate polls the replicator: every POLL_MS, after a first few quick polls that back
+ * off from FIRST_POLL_MS — a small table set is caught up within moments of the worker proving
+ * healthy, and a fixed second's first wait was most of the gate's time in a rehearsal.
+ */
 const POLL_MS = 1000;
+const FIRST_POLL_MS = 100;
 /** `cutover run` waits this long for full load + catch-up unless told otherwise. @default 6 h */
 const DEFAULT_WAIT_MS = 6 * 3600_000;
 
@@ -47,6 +52,7 @@ export const replicatePhase: Phase = {
     const timeoutMs = typeof ctx.options.timeoutMs === 'number' ? ctx.options.timeoutMs : DEFAULT_WAIT_MS;
     const deadline = ctx.clock.now().getTime() + timeoutMs;
     const rate = new ProgressRate(() => ctx.clock.now().getTime());
+    let pollMs = FIRST_POLL_MS;
     for (;;) {
       const s = await ctx.platform.forward.status();
       showProgress(ctx, s, rate);
@@ -68,7 +74,8 @@ export const replicatePhase: Phase = {
           : `not caught up after ${timeoutMs} ms: ${where}`;
         return { ok: false, summary, figures: figures(s), result: s } satisfies PhaseOutcome;
       }
-      await ctx.clock.sleep(Math.min(POLL_MS, Math.max(0, deadline - ctx.clock.now().getTime())), ctx.signal).catch(() => {});
+      await ctx.clock.sleep(Math.min(pollMs, Math.max(0, deadline - ctx.clock.now().getTime())), ctx.signal).catch(() => {});
+      pollMs = Math.min(POLL_MS, pollMs * 2);
     }
   },
   async rollback(ctx) {

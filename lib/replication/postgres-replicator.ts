@@ -19,6 +19,7 @@ import { processAlive, readStatusFile, recordedProcessAlive, type WorkerStatusFi
 import { streamNames, streamOriginCondition, type Direction, type StreamNames } from './stream-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
+import { ReusedKitSession } from '../postgres/reused-kit-session.ts';
 import { launchWorker } from './worker-launcher.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
@@ -56,13 +57,23 @@ export function unknownWave(env: Pick<ResolvedPostgresEnvironment, 'replication'
  */
 export class PostgresReplicator implements Replicator {
   private readonly foreground = new Map<string, { controller: AbortController; done: Promise<void>; worker: StreamWorker }>();
+  /** The polled reads (status, positions) reuse one session per side instead of connecting every time. */
+  private readonly polled: { read: ReusedKitSession; write: ReusedKitSession };
 
   constructor(
     private readonly env: ResolvedPostgresEnvironment,
     readonly direction: Direction,
     private readonly out: Output,
     private readonly options: PostgresReplicatorOptions = {},
-  ) {}
+  ) {
+    const [read, write] = direction === 'forward' ? [env.source.url, env.target.url] : [env.target.url, env.source.url];
+    this.polled = { read: new ReusedKitSession(read, 'cutover-replicator'), write: new ReusedKitSession(write, 'cutover-replicator') };
+  }
+
+  /** Closes the sessions the polled reads keep (the platform's close()). */
+  async close(): Promise<void> {
+    await Promise.all([this.polled.read.close(), this.polled.write.close()]);
+  }
 
   /** Streams of this direction: one per configured wave, or one for every selected table. */
   private streams(wave?: string): StreamNames[] {
@@ -128,26 +139,27 @@ export class PostgresReplicator implements Replicator {
       });
   }
 
-  /** One query on each side: the source's position, clock and slots; the target's applied heartbeats. */
+  /** One query on each side, side by side: the source's position, clock and slots; the target's applied heartbeats. */
   private async measure(): Promise<{ source: SourceFacts | null; target: Map<string, TargetFacts> | null; slots: Map<string, string | null> }> {
     const slots = this.streams().map((n) => n.slot);
     const found = new Map<string, string | null>();
-    const source = await this.withReadSide(async (c) => {
-      const { rows } = await c.query<{ lsn: string; now_ms: string; slot_name: string | null; confirmed: string | null }>(
+    const sourceFacts = (async () => {
+      const { rows } = await this.polled.read.query<{ lsn: string; now_ms: string; slot_name: string | null; confirmed: string | null }>(
         `select pg_current_wal_lsn()::text as lsn, (extract(epoch from clock_timestamp()) * 1000)::text as now_ms, s.slot_name::text, s.confirmed_flush_lsn::text as confirmed
            from (select 1) one left join pg_replication_slots s on s.slot_name = any($1::text[])`,
         [slots],
       );
       for (const r of rows) if (r.slot_name) found.set(r.slot_name, r.confirmed);
       return { currentLsn: rows[0]!.lsn, nowMs: Number(rows[0]!.now_ms), confirmedLsn: null } satisfies SourceFacts;
-    }).catch(() => null);
-    const target = await (this.writesMysql() ? this.mysqlTargetFacts(slots) : this.withWriteSide(async (c) => {
-      const { rows } = await c.query<{ slot: string; at: string | null }>(
+    })().catch(() => null);
+    const targetFacts = (this.writesMysql() ? this.mysqlTargetFacts(slots) : (async () => {
+      const { rows } = await this.polled.write.query<{ slot: string; at: string | null }>(
         `select slot, (extract(epoch from source_commit_at) * 1000)::text as at from _cutover.apply_state where slot = any($1::text[])`,
         [slots],
       );
       return new Map(rows.map((r) => [r.slot, { sourceCommitAtMs: r.at === null ? null : Number(r.at) }]));
-    })).catch(() => null);
+    })()).catch(() => null);
+    const [source, target] = await Promise.all([sourceFacts, targetFacts]);
     return { source, target, slots: found };
   }
 
@@ -238,7 +250,7 @@ export class PostgresReplicator implements Replicator {
   }
 
   async sourcePosition(): Promise<string> {
-    return this.withReadSide(async (c) => (await c.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn);
+    return (await this.polled.read.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
   }
 
   async waitForPosition(position: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
@@ -255,7 +267,7 @@ export class PostgresReplicator implements Replicator {
         // An idle source may end its WAL exactly at a page boundary, a few bytes short of what
         // pg_current_wal_lsn() reports: one tiny WAL record moves the stream past it.
         nudgedAt = Date.now();
-        await this.withReadSide((c) => c.query("select pg_logical_emit_message(false, 'cutover', 'sync')")).catch(() => {});
+        await this.polled.read.query("select pg_logical_emit_message(false, 'cutover', 'sync')").catch(() => {});
       }
       await sleep(25);
     }
@@ -288,16 +300,6 @@ export class PostgresReplicator implements Replicator {
       }
     } catch {
       /* the apply side is optional for teardown: slots and publications are what hold resources */
-    } finally {
-      await client.end().catch(() => {});
-    }
-  }
-
-  private async withWriteSide<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-    const url = this.direction === 'forward' ? this.env.target.url : this.env.source.url;
-    const client = await openKitClient(url, 'cutover-replicator');
-    try {
-      return await fn(client);
     } finally {
       await client.end().catch(() => {});
     }

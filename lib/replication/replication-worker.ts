@@ -197,12 +197,15 @@ export class ReplicationWorker {
         fix: 'use a wave name from replication.waves in the config',
       });
     }
-    const reader = await connect(n.readUrl);
-    // a target that is down (restarting) must not leave the source session open: the worker retries
-    const writer = await connect(n.writeUrl).catch(async (err: unknown) => {
-      await reader.end().catch(() => {});
-      throw err;
-    });
+    // both sessions at once (a start waits for one set-up, not two); when one side is down
+    // (restarting) the other's session must not stay open: the worker retries
+    const [opened, openedWriter] = await Promise.allSettled([connect(n.readUrl), connect(n.writeUrl)]);
+    if (opened.status === 'rejected' || openedWriter.status === 'rejected') {
+      for (const side of [opened, openedWriter]) if (side.status === 'fulfilled') await side.value.end().catch(() => {});
+      throw opened.status === 'rejected' ? opened.reason : (openedWriter as PromiseRejectedResult).reason;
+    }
+    const reader = opened.value;
+    const writer = openedWriter.value;
     const transformers: ApplyTable[] = [];
     try {
       const mapped = await resolveMappedTables(reader, n.readScope, n.mappingFile, this.out, wave);
