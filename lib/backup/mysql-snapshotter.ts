@@ -15,7 +15,7 @@ import type { SnapshotManifest } from '../platform/roles.ts';
 import { withoutPassword } from '../postgres/kit-client.ts';
 import { TOOL_VERSION } from '../tool-version.ts';
 import type { BackupStore } from './backup-store.ts';
-import { PostgresSnapshotter, snapshotId, type PostgresSnapshotManifest } from './postgres-snapshotter.ts';
+import { interrupted, PostgresSnapshotter, snapshotId, throwIfInterrupted, type PostgresSnapshotManifest } from './postgres-snapshotter.ts';
 import { StreamMeter } from './table-file-meter.ts';
 
 /** The manifest of a MySQL-family backup: the contract fields plus what restore and verify need. */
@@ -61,7 +61,8 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
     super(mysqlEnv, output, store);
   }
 
-  override async snapshot(): Promise<PostgresSnapshotManifest> {
+  override async snapshot(options: { readonly signal?: AbortSignal } = {}): Promise<PostgresSnapshotManifest> {
+    const { signal } = options;
     const env = this.mysqlEnv;
     const meta = await connectMysql(env.source.url, 'source');
     let selected: { schema: string; table: string }[];
@@ -85,6 +86,7 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
       const rate = new ProgressRate();
       let rowsBefore = 0;
       for (const s of selected) {
+        throwIfInterrupted(signal);
         const t = await describeExportTable(c, s.schema, s.table);
         const name = `${s.schema}.${s.table}`;
         const file = `${id}/tables/${name}.jsonl.gz`;
@@ -97,7 +99,7 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
           this.output.progress({ topic: 'snapshot', done, total, unit: 'rows', figures: { table: name, ...rate.figures(done, total) } });
         }, 1000);
         // each side's failure ends the other; the store's error wins (see PostgresSnapshotter)
-        const [stored, copied] = await Promise.allSettled([this.store.put(file, body), pipeline(exportRows(c, t), raw, createGzip({ level: GZIP_LEVEL }), gz, body)]).finally(() =>
+        const [stored, copied] = await Promise.allSettled([this.store.put(file, body), pipeline(exportRows(c, t), raw, createGzip({ level: GZIP_LEVEL }), gz, body, { signal })]).finally(() =>
           clearInterval(ticker),
         );
         rowsBefore += raw.lines;
@@ -121,7 +123,7 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
       this.output.done('snapshot');
     } catch (err) {
       await this.discard(id);
-      throw err;
+      throw signal?.aborted ? interrupted() : err;
     } finally {
       await c.end().catch(() => {});
     }

@@ -72,7 +72,8 @@ export class PostgresSnapshotter implements Snapshotter {
     this.store = store ?? openBackupStore(env);
   }
 
-  async snapshot(): Promise<PostgresSnapshotManifest> {
+  async snapshot(options: { readonly signal?: AbortSignal } = {}): Promise<PostgresSnapshotManifest> {
+    const { signal } = options;
     const names = streamNames(this.env, 'forward');
     const admin = await open(this.env.source.url);
     let exported: Awaited<ReturnType<typeof createSlotWithSnapshot>> | undefined;
@@ -104,6 +105,7 @@ export class PostgresSnapshotter implements Snapshotter {
         const rate = new ProgressRate();
         let rowsBefore = 0;
         for (const t of tables) {
+          throwIfInterrupted(signal);
           const ddl = await readTableDdl(reader, t.source.schema, t.source.table);
           const file = `${id}/tables/${t.source.schema}.${t.source.table}.copy.gz`;
           const raw = new StreamMeter();
@@ -119,7 +121,7 @@ export class PostgresSnapshotter implements Snapshotter {
             this.out.progress({ topic: 'snapshot', done, total, unit: 'rows', figures: { table: `${t.source.schema}.${t.source.table}`, ...rate.figures(done, total), ...this.throttler?.progressFigures() } });
           };
           const ticker = setInterval(showProgress, 1000);
-          const [stored, copied] = await Promise.allSettled([this.store.put(file, body), (this.throttler ? pipeline(copy, new PacedStream(this.throttler, 'snapshot'), raw, createGzip({ level: GZIP_LEVEL, chunkSize: ZLIB_CHUNK }), gz, body) : pipeline(copy, raw, createGzip({ level: GZIP_LEVEL, chunkSize: ZLIB_CHUNK }), gz, body))]).finally(() => clearInterval(ticker));
+          const [stored, copied] = await Promise.allSettled([this.store.put(file, body), (this.throttler ? pipeline(copy, new PacedStream(this.throttler, 'snapshot'), raw, createGzip({ level: GZIP_LEVEL, chunkSize: ZLIB_CHUNK }), gz, body, { signal }) : pipeline(copy, raw, createGzip({ level: GZIP_LEVEL, chunkSize: ZLIB_CHUNK }), gz, body, { signal }))]).finally(() => clearInterval(ticker));
           rowsBefore += raw.lines;
           if (stored.status === 'rejected') throw stored.reason;
           if (copied.status === 'rejected') throw copied.reason;
@@ -167,7 +169,7 @@ export class PostgresSnapshotter implements Snapshotter {
       // exist: drop it, so a re-run makes it again at its own consistent point.
       if (exported && reuse) await dropSlot(admin, exported.slotName).catch((e: unknown) => this.out.warn('snapshot', `could not drop replication slot ${exported!.slotName} after the failure: ${(e as Error).message}; drop it before re-running (select pg_drop_replication_slot('${exported!.slotName}'))`));
       await this.discard(id);
-      throw err;
+      throw signal?.aborted ? interrupted() : err;
     } finally {
       await exported?.connection.end().catch(() => {});
       await admin.end().catch(() => {});
@@ -324,6 +326,15 @@ function qualifiedName(name: string): string {
 function selectOrdered(ddl: Pick<TableDdl, 'name' | 'columns' | 'primaryKey'>): string {
   const order = ddl.primaryKey.length ? ddl.primaryKey.map(q).join(', ') : 't::text';
   return `select ${ddl.columns.map((c) => `t.${q(c)}`).join(', ')} from ${qualifiedName(ddl.name)} t order by ${order}`;
+}
+
+/** The error of a snapshot stopped by Ctrl-C (after it removed what it wrote). */
+export function interrupted(): CutoverError {
+  return new CutoverError('ABORTED', 'snapshot interrupted: the partial backup was removed', { fix: 'run `cutover snapshot` again' });
+}
+
+export function throwIfInterrupted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw interrupted();
 }
 
 /** `snap-<UTC time>-<4 hex>`: sorts by time, unique within a second. */

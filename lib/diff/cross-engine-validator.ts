@@ -19,6 +19,7 @@ import { deleteStatement, insertStatement, repairScript, updateStatement, type R
 import { statements, type KeyHashFilter, type KeyRange, type NarrowingArm } from './side-query.ts';
 import { qualified } from './sql-text.ts';
 import { firstDifference } from '../platform/reconciliation-difference.ts';
+import { tableLine } from './table-line.ts';
 import { TaskLimiter } from './task-limiter.ts';
 import { throwIfAborted, ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
 import { floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type FormMode, type RowPart, type ValueDialect, type ValueForm } from './value-dialect.ts';
@@ -367,9 +368,8 @@ export class CrossEngineValidator implements Validator {
 
   private summarize(tables: readonly TableDiff[], reconciliation: ValidationReport['reconciliation'] = []): void {
     for (const t of tables) {
-      const line = `${t.source} -> ${t.target}: ${t.sourceRows} / ${t.targetRows} rows, ${t.missing.length} missing, ${t.extra.length} extra, ${t.different.length} different`;
-      const text = t.deadLetter.length ? `${line} (dead letters ${t.deadLetter.length})` : line;
-      if (t.missing.length || t.extra.length || t.different.length) this.out.warn('validate', text);
+      const { differs, text } = tableLine(t);
+      if (differs) this.out.warn('validate', text);
       else this.out.ok('validate', text);
     }
     // the in-flight ones are said as the re-checks end

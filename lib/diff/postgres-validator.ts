@@ -20,6 +20,7 @@ import { recheckRows, type LiveRecheck } from './live-recheck.ts';
 import { MismatchBatches, type ChunkFollowUp } from './mismatch-batches.ts';
 import type { FormOptions } from './normalized-form.ts';
 import { firstDifference } from '../platform/reconciliation-difference.ts';
+import { tableLine } from './table-line.ts';
 import { reconcile, type ReconciliationResult } from './reconciliation.ts';
 import { applyRepairs } from './repair-apply.ts';
 import { repairScript } from './repair-sql.ts';
@@ -734,10 +735,8 @@ export class PostgresValidator implements Validator {
 
   private summarize(report: PostgresValidationReport): void {
     for (const t of report.tables) {
-      const line = `${t.source} -> ${t.target}: ${t.sourceRows} / ${t.targetRows} rows, missing ${t.missing.length}, extra ${t.extra.length}, different ${t.different.length}`;
-      const extras = [t.inFlight ? `in flight ${t.inFlight}` : '', t.deadLetter.length ? `dead letters ${t.deadLetter.length}` : ''].filter(Boolean).join(', ');
-      const text = extras ? `${line} (${extras})` : line;
-      if (t.missing.length || t.extra.length || t.different.length) this.out.warn('validate', text);
+      const { differs, text } = tableLine(t);
+      if (differs) this.out.warn('validate', text);
       else this.out.ok('validate', text);
     }
     for (const r of report.reconciliation) {

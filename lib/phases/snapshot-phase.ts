@@ -28,7 +28,7 @@ export const snapshotPhase: Phase = {
       resumed ??
       (await ctx.journal.step('snapshotter.snapshot', {}, async () => {
         ctx.platform.throttler?.reset();
-        const m = await ctx.platform.snapshotter.snapshot();
+        const m = await ctx.platform.snapshotter.snapshot({ signal: ctx.signal });
         return { id: m.id, position: m.position, tables: m.tables.length, rows: m.tables.reduce((n, t) => n + t.rows, 0), manifest: m };
       })).manifest;
     manifests.set(ctx, manifest);

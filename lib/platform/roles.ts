@@ -64,7 +64,8 @@ export interface SnapshotManifest {
 }
 
 export interface Snapshotter {
-  snapshot(): Promise<SnapshotManifest>;
+  /** `signal`: Ctrl-C stops it between tables (and mid-table where the copy allows), removing what it wrote (ABORTED). */
+  snapshot(options?: { readonly signal?: AbortSignal }): Promise<SnapshotManifest>;
   /** Latest (or given) backup re-read and checked against its manifest (count + sha256). */
   verify(id?: string): Promise<{ ok: boolean; problems: string[]; manifest: SnapshotManifest }>;
   /** Restores a backup into an empty database and verifies counts and checksums. */
@@ -371,6 +372,7 @@ export interface RouterState {
 
 /** Cumulative since the router started; gates compute windows from two snapshots. */
 export interface UpstreamMetrics {
+  /** Attempts completed (answered or failed), so a window's failures are among its requests. */
   readonly requests: number;
   readonly status2xx: number;
   readonly status4xx: number;

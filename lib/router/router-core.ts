@@ -279,7 +279,6 @@ export class RouterCore {
 
   private send(side: Side, req: BufferedRequest): Promise<UpstreamOutcome> {
     const u = this.upstreams[side];
-    u.recorder.sent();
     return callUpstream(u.url, u.agent, req, this.timeoutMs, 'cutover-router');
   }
 

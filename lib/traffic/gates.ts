@@ -130,8 +130,11 @@ export function evaluateGates(input: GateInputs): GateVerdict {
     const green = windowOf(prev?.upstreams.green, cur.upstreams.green);
     greenRequests = green.requests;
     greenFailures = green.failures;
+    // a source that counts failures apart from requests (the router counts both as they complete;
+    // CloudWatch sums may not) can show more failures than requests: the ratio stops at 100 %
+    const capped = green.failures > green.requests;
     if (green.requests > 0) {
-      greenErrorRatio = round(green.failures / green.requests);
+      greenErrorRatio = round(Math.min(green.failures, green.requests) / green.requests);
       greenErrorRatioLowerBound = Math.round(errorRatioLowerBound(green.failures, green.requests) * 1e6) / 1e6;
     }
     const enough = green.requests >= gates.minRequests;
@@ -142,7 +145,8 @@ export function evaluateGates(input: GateInputs): GateVerdict {
           ? '(gates.maxErrorRatio 0: any failure rolls back)'
           : `beyond chance: at ${pct(ERROR_RATIO_CONFIDENCE)} confidence green's own ratio is at least ${boundPct(greenErrorRatioLowerBound ?? 0)} (gates.maxErrorRatio)`;
       const shown = greenErrorRatio < 0.0001 ? boundPct(green.failures / green.requests) : pct(greenErrorRatio);
-      reasons.push(`green error ratio ${shown} (${green.failures}/${green.requests}) is above the limit ${pct(gates.maxErrorRatio)} ${why}`);
+      const counts = capped ? `${green.failures} failures, ${green.requests} requests: more failures than requests in the window, capped at 100 %` : `${green.failures}/${green.requests}`;
+      reasons.push(`green error ratio ${shown} (${counts}) is above the limit ${pct(gates.maxErrorRatio)} ${why}`);
     }
     if (green.requests > 0) {
       const quantile = quantileSupportedBy(green.requests);

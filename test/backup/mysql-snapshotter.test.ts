@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type mysql from 'mysql2/promise';
@@ -46,6 +46,7 @@ describe.skipIf(mariadbMissing)(`snapshot and verified restore of a MariaDB sour
   let admin: mysql.Connection;
   let platform: Platform;
   let env: ResolvedPostgresEnvironment;
+  let limitedEnv: ResolvedPostgresEnvironment;
   const out = new RecordingOutput();
   const rows = async <T,>(text: string): Promise<T[]> => (await admin.query(text))[0] as T[];
 
@@ -61,10 +62,13 @@ describe.skipIf(mariadbMissing)(`snapshot and verified restore of a MariaDB sour
       JSON.stringify({ rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': 's', 'object-locator': { 'schema-name': 'legacy_shop', 'table-name': '%' }, 'rule-action': 'include' }, exclude] }),
     );
     writeFileSync(path.join(dir, 'reverse.json'), JSON.stringify({ rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': 's', 'object-locator': { 'schema-name': 'public', 'table-name': '%' }, 'rule-action': 'include' }] }));
-    const raw = {
-      environments: { lab: { platform: 'local', source: { url: maria.url }, target: { url: 'postgres://kit:pw@127.0.0.1:5432/duoduo' }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } } },
-    };
+    const lab = (url: string) => ({ platform: 'local', source: { url }, target: { url: 'postgres://kit:pw@127.0.0.1:5432/duoduo' }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } });
+    const limited = new URL(maria.url);
+    limited.username = 'snap_ro';
+    limited.password = 'pw';
+    const raw = { environments: { lab: lab(maria.url), limited: { ...lab(limited.toString()), backup: { dir: 'limited-backups' } } } };
     env = selectEnvironment(parseConfig(raw, path.join(dir, 'cutover.config.json')), 'lab') as ResolvedPostgresEnvironment;
+    limitedEnv = selectEnvironment(parseConfig(raw, path.join(dir, 'cutover.config.json')), 'limited') as ResolvedPostgresEnvironment;
     platform = await createPlatform(env, out);
   }, 180_000);
   afterAll(async () => {
@@ -136,5 +140,23 @@ describe.skipIf(mariadbMissing)(`snapshot and verified restore of a MariaDB sour
     expect(check.problems.join('\n')).toMatch(/legacy_shop\.orders: .*orders\.jsonl\.gz (is|cannot be read)/);
     await maria.createDatabase('restore_damaged');
     await expect(platform.snapshotter.restore({ id: manifest.id, targetUrl: maria.urlFor('restore_damaged') })).rejects.toMatchObject({ code: 'GATE_FAILED' });
+  }, 120_000);
+  test('a snapshot that fails midway (no SELECT on one table) leaves no backup files; a re-run after the grant works', async () => {
+    await admin.query(`CREATE USER snap_ro@'%' IDENTIFIED BY 'pw';
+      GRANT SELECT ON legacy_shop.acct_a TO snap_ro@'%'; GRANT SELECT ON legacy_shop.acct_b TO snap_ro@'%';
+      GRANT SELECT ON legacy_shop.\`客户\` TO snap_ro@'%'; GRANT SELECT ON legacy_shop.left_out TO snap_ro@'%';
+      GRANT INSERT ON legacy_shop.orders TO snap_ro@'%'; GRANT BINLOG MONITOR ON *.* TO snap_ro@'%'`);
+    const limited = await createPlatform(limitedEnv, out);
+    try {
+      // acct_a and acct_b are written before orders fails
+      await expect(limited.snapshotter.snapshot()).rejects.toThrow(/orders/);
+      expect(existsSync(limitedEnv.backupDir) ? readdirSync(limitedEnv.backupDir) : []).toEqual([]);
+      await admin.query("GRANT SELECT ON legacy_shop.orders TO snap_ro@'%'");
+      const manifest = await limited.snapshotter.snapshot();
+      expect(manifest.tables.map((t) => t.name)).toEqual(['legacy_shop.acct_a', 'legacy_shop.acct_b', 'legacy_shop.orders', 'legacy_shop.客户']);
+      expect(readdirSync(limitedEnv.backupDir)).toEqual([manifest.id]);
+    } finally {
+      await limited.close();
+    }
   }, 120_000);
 });

@@ -73,6 +73,21 @@ describe('PostgresSnapshotter', () => {
     await sql(source.url, "select pg_drop_replication_slot('cutover_denied')");
   });
 
+  test('Ctrl-C during a snapshot stops it after the table being copied: ABORTED, nothing left behind', async () => {
+    const stop = new AbortController();
+    const watching = new (class extends RecordingOutput {
+      override ok(topic: string, message: string): void {
+        super.ok(topic, message);
+        if (message.startsWith('public.customers:')) stop.abort(); // the first table is written
+      }
+    })();
+    const interrupted = testEnvironment(source.url, target.url, {}, {}, 'interrupted');
+    await expect(new PostgresSnapshotter(interrupted, watching).snapshot({ signal: stop.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(existsSync(interrupted.backupDir) ? readdirSync(interrupted.backupDir) : []).toEqual([]);
+    const slots = await sql(source.url, "select count(*)::int as n from pg_replication_slots where slot_name like 'cutover_interrupted%'");
+    expect(slots.rows[0].n).toBe(0);
+  });
+
   test('snapshot writes gzip files and a manifest at the slot\'s consistent point', async () => {
     const manifest = await snapshotter.snapshot();
     expect(manifest.tables.map((t) => [t.name, t.rows])).toEqual([

@@ -173,9 +173,14 @@ describe.skipIf(mariadbMissing)(`validate: a MariaDB source against a PostgreSQL
 
     const repairFile = path.join(dir, 'repair.sql');
     const env = crossEngineEnvironment(dir, maria.urlFor('legacy_shop'), pgServer.url, { chunkRows: 50, concurrency: 2 });
-    const report = await new CrossEngineValidator(env, new RecordingOutput()).validate({ repairSqlFile: repairFile });
+    const printed = new RecordingOutput();
+    const report = await new CrossEngineValidator(env, printed).validate({ repairSqlFile: repairFile });
     expect(report.equal).toBe(false);
     const [customers, archive, lines] = report.tables;
+    // one line per table, in the PostgreSQL validator's words (runbooks/cutover.md step 5)
+    expect(printed.lines.filter((l) => l.message.startsWith(`${customers!.source} -> `)).map((l) => `${l.level} ${l.message.replace(/^.*?: /, '')}`)).toEqual([
+      `warn ${customers!.sourceRows} / ${customers!.targetRows} rows, missing 1, extra 1, different 13`,
+    ]);
     // the same kinds of change, found by the in-database hashes (no JSON, no expression there)
     expect(sortKeys(archive!.different)).toEqual(sortKeys([3, 9, 12, 15, 18, 27, 30, 36, 42, 51].map((kunde_id) => ({ kunde_id }))));
     expect(archive!.missing).toEqual([]);

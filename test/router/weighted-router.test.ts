@@ -195,6 +195,26 @@ describe('weighted router', () => {
     expect(after.clientFailures - before.clientFailures).toBe(0);
   });
 
+  test('counts a request when it completes, as its failure: a window never has more failures than requests', async () => {
+    await client.setReadWeight(100);
+    green.mode = '500';
+    green.readDelayMs = 300;
+    try {
+      const seen = green.received.length;
+      const calls = Promise.all(Array.from({ length: 10 }, () => send('GET', '/orders/slow')));
+      while (green.received.length < seen + 10) await new Promise((r) => setTimeout(r, 5));
+      const sent = await client.metrics(); // all 10 are on green, none answered yet
+      await calls;
+      const done = await client.metrics();
+      const g = done.upstreams.green;
+      const g0 = sent.upstreams.green;
+      expect(g.status5xx + g.errors - (g0.status5xx + g0.errors)).toBe(10);
+      expect(g.requests - g0.requests).toBe(10);
+    } finally {
+      green.readDelayMs = 0;
+    }
+  });
+
   test('a write failing on green is not retried and counts as a client failure', async () => {
     await client.setWriteTarget('green');
     green.mode = '500';

@@ -51,6 +51,15 @@ describe('gates', () => {
     expect(v.reasons[0]).toMatch(/green error ratio 5 % \(5\/100\)/);
   });
 
+  test('never shows a ratio above 100 %: metrics that count failures apart from requests are capped, and the reason says so', () => {
+    // 95 failures completed in a window in which 15 requests were counted (a source counting them apart)
+    const green = { ...upstream(15, 5, 0, prev.upstreams.green), status5xx: prev.upstreams.green.status5xx + 95 };
+    const cur = metrics(t0 + 10_000, upstream(500, 4, 0, prev.upstreams.blue), green);
+    const v = evaluateGates({ previous: prev, current: { ...cur, upstreams: { ...cur.upstreams, green } }, lagMs: 20, gates: { ...gates, minRequests: 10 } });
+    expect(v.figures.greenErrorRatio).toBe(1);
+    expect(v.reasons[0]).toMatch(/^green error ratio 100 % \(95 failures, 15 requests: more failures than requests in the window, capped at 100 %\) is above the limit 1 %/);
+  });
+
   test('below minRequests the window is not proven: not judged red, and never green', () => {
     const cur = metrics(t0 + 1000, prev.upstreams.blue, upstream(10, 5, 5, prev.upstreams.green));
     const v = evaluateGates({ previous: prev, current: cur, lagMs: 1, gates });
