@@ -4,6 +4,8 @@ import copyStreams from 'pg-copy-streams';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { SourceChange, SourceTransaction, WireRow } from './change-stream.ts';
 import { encodeCopyField, toPgText } from './copy-text.ts';
+import { CopyTextBuffer } from './copy-text-buffer.ts';
+import { PgoutputInsert } from './pgoutput-rows.ts';
 import { writeAppliedLsnSql } from './control-schema.ts';
 import { compareLsn } from './lsn.ts';
 import { sourceName, targetName } from '../mappings/mapped-tables.ts';
@@ -18,9 +20,13 @@ type Row = Record<string, unknown>;
 
 /** One write on the apply side, in target terms, with the source change it came from (for dead letters). */
 type Op =
-  /** A row inserted at the source after the newest load snapshot: a plain INSERT (cheaper than an upsert). */
-  | { kind: 'insert'; t: ApplyTable; row: Row; change: SourceChange; lsn: string }
-  | { kind: 'upsert'; t: ApplyTable; row: Row; change: SourceChange; lsn: string }
+  /**
+   * A row inserted at the source after the newest load snapshot: a plain INSERT (cheaper than an upsert).
+   * `row` null: the source row as sent, still bytes (a pgoutput insert into a pass-through table:
+   * COPY takes the bytes, anything else parses them, see rowOf).
+   */
+  | { kind: 'insert'; t: ApplyTable; row: Row | null; change: SourceChange; lsn: string }
+  | { kind: 'upsert'; t: ApplyTable; row: Row | null; change: SourceChange; lsn: string }
   | { kind: 'delete'; t: ApplyTable; key: Row; change: SourceChange; lsn: string }
   /** An UPDATE that left TOAST values unchanged: only the columns sent are written. */
   | { kind: 'patch'; t: ApplyTable; key: Row; row: Row; change: SourceChange; lsn: string; replay: boolean }
@@ -94,6 +100,8 @@ export class ChangeApplier {
   private readonly statementNames = new Map<string, string>();
   /** Whether this pg client can switch to pipeline mode (node-postgres 8.22+); else batches go as SQL text. */
   private readonly pipelineSwitch: boolean;
+  /** Per pgoutput relation (a new one after each ALTER): how its inserts' bytes become COPY lines (copyLayout). */
+  private readonly copyLayouts = new WeakMap<PgoutputInsert['relation'], { relation: PgoutputInsert['relation']; include: boolean[]; columns: string[] } | null>();
 
   constructor(
     private readonly client: pg.ClientBase,
@@ -290,7 +298,8 @@ export class ChangeApplier {
     const rows = group as Extract<Op, { kind: 'insert' | 'upsert' }>[];
     const cols = table.columns.map((c) => c.target);
     const insert = `insert into ${target} (${cols.map(quoteIdent).join(', ')}) overriding system value ${unnest(cols)}`;
-    return this.prepared(first.kind === 'insert' ? insert : `${insert} ${onConflict(cols, table.targetPrimaryKey)}`, cols.map((c) => arrayText(rows.map((op) => toPgText(op.row[c])))));
+    const values = rows.map(rowOf);
+    return this.prepared(first.kind === 'insert' ? insert : `${insert} ${onConflict(cols, table.targetPrimaryKey)}`, cols.map((c) => arrayText(values.map((row) => toPgText(row[c])))));
   }
 
   /**
@@ -360,6 +369,7 @@ export class ChangeApplier {
         const t = this.lookup(c.schema, c.table);
         if (!t) continue;
         if (c.kind === 'delete') touch(t, c.oldKey, false, txn.commitLsn);
+        else if (c instanceof PgoutputInsert) touch(t, c.pick(t.table.primaryKey), true, txn.commitLsn);
         else {
           if (c.kind === 'update' && c.oldKey && !sameKey(c.oldKey, c.newRow, t.table.primaryKey)) touch(t, c.oldKey, false, txn.commitLsn);
           touch(t, c.newRow, true, txn.commitLsn);
@@ -369,19 +379,48 @@ export class ChangeApplier {
     return [...byTable.values()];
   }
 
-  /** A group of new rows as `COPY … FROM STDIN` statement and text data. */
-  private copyRows(group: readonly Extract<Op, { kind: 'insert' }>[]): { statement: string; data: string } {
+  /**
+   * A group of new rows as `COPY … FROM STDIN` statement and text data. Rows still bytes (see
+   * rowOf) are copied into the data as they came, when their relation lists the table's columns
+   * in the group's order (the first such row's: a relation announced again mid-batch, after an
+   * ALTER, may list others); every other row is encoded from its values.
+   */
+  private copyRows(group: readonly Extract<Op, { kind: 'insert' }>[]): { statement: string; data: Buffer } {
     const table = group[0]!.t.table;
-    const cols = table.columns.map((c) => c.target);
-    let data = '';
+    const first = group[0]!;
+    const layout = first.row === null ? this.copyLayout(first.t, (first.change as PgoutputInsert).relation) : null;
+    const cols = layout?.columns ?? table.columns.map((c) => c.target);
+    const data = new CopyTextBuffer();
     for (const op of group) {
-      for (let i = 0; i < cols.length; i++) data += (i ? '\t' : '') + encodeCopyField(op.row[cols[i]!]);
-      data += '\n';
+      if (layout && op.row === null && (op.change as PgoutputInsert).relation === layout.relation) {
+        (op.change as PgoutputInsert).appendCopyLine(data, layout.include);
+        continue;
+      }
+      const row = rowOf(op);
+      let line = '';
+      for (let i = 0; i < cols.length; i++) line += (i ? '\t' : '') + encodeCopyField(row[cols[i]!]);
+      data.appendText(line + '\n');
     }
-    return { statement: `copy ${qualified(table.target.schema, table.target.table)} (${cols.map(quoteIdent).join(', ')}) from stdin`, data };
+    return { statement: `copy ${qualified(table.target.schema, table.target.table)} (${cols.map(quoteIdent).join(', ')}) from stdin`, data: data.data() };
   }
 
-  private sendCopy(copy: { statement: string; data: string }): Promise<void> {
+  /**
+   * Which of a relation's columns (by position) a pass-through table's COPY takes, and their names
+   * in that order; null when the relation lacks one of the table's columns (such rows are encoded
+   * from their values: a missing column is written NULL, as before).
+   */
+  private copyLayout(t: ApplyTable, relation: PgoutputInsert['relation']): { relation: PgoutputInsert['relation']; include: boolean[]; columns: string[] } | null {
+    const known = this.copyLayouts.get(relation);
+    if (known !== undefined) return known;
+    const mapped = new Set(t.table.columns.map((c) => c.target));
+    const include = relation.columns.map((c) => mapped.has(c.name));
+    const columns = relation.columns.filter((c) => mapped.has(c.name)).map((c) => c.name);
+    const layout = columns.length === mapped.size ? { relation, include, columns } : null;
+    this.copyLayouts.set(relation, layout);
+    return layout;
+  }
+
+  private sendCopy(copy: { statement: string; data: string | Buffer }): Promise<void> {
     const stream = this.client.query(copyStreams.from(copy.statement));
     const done = finished(stream);
     stream.end(copy.data);
@@ -522,9 +561,15 @@ export class ChangeApplier {
       return;
     }
     if (change.kind === 'insert') {
-      const row = this.targetRow(t, change.newRow);
       // before the newest load snapshot the row may already be there (loaded in a later state)
-      if (row) ops.push({ kind: replay ? 'upsert' : 'insert', t, row, change, lsn });
+      const kind = replay ? 'upsert' : 'insert';
+      if (this.passThrough.has(t) && change instanceof PgoutputInsert) {
+        // the source row as it came, still bytes, for its COPY (rowOf)
+        ops.push({ kind, t, row: null, change, lsn });
+        return;
+      }
+      const row = this.targetRow(t, change.newRow);
+      if (row) ops.push({ kind, t, row, change, lsn });
       return;
     }
     const oldKey = change.oldKey && !sameKey(change.oldKey, change.newRow, table.primaryKey) ? change.oldKey : null;
@@ -584,7 +629,8 @@ export class ChangeApplier {
       case 'upsert': {
         const rows = group as Extract<Op, { kind: 'insert' | 'upsert' }>[];
         const cols = table.columns.map((c) => c.target);
-        const select = unnest(cols, (c) => rows.map((op) => toPgText(op.row[c])));
+        const values = rows.map(rowOf);
+        const select = unnest(cols, (c) => values.map((row) => toPgText(row[c])));
         const insert = `insert into ${target} (${cols.map(quoteIdent).join(', ')}) overriding system value ${select}`;
         return first.kind === 'insert' ? insert : `${insert} ${onConflict(cols, keyCols)}`;
       }
@@ -661,7 +707,7 @@ function groupOps(ops: readonly Op[], upsertOnly: ReadonlySet<ApplyTable>): Op[]
       const keyCols = t.table.targetPrimaryKey;
       const byKey = new Map<string, Op>();
       for (let op of list) {
-        const key = keyString(op.kind === 'delete' ? op.key : (op as { row: Row }).row, keyCols);
+        const key = keyString(op.kind === 'delete' ? op.key : rowOf(op as Extract<Op, { kind: 'insert' | 'upsert' }>), keyCols);
         if (op.kind === 'insert' && (byKey.has(key) || upsertOnly.has(t))) op = { ...op, kind: 'upsert' };
         byKey.delete(key); // the last write of a key takes the last place
         byKey.set(key, op);
@@ -681,6 +727,11 @@ function groupOps(ops: readonly Op[], upsertOnly: ReadonlySet<ApplyTable>): Op[]
   }
   flush();
   return groups;
+}
+
+/** An insert's or upsert's target row; one still bytes (a pass-through table's pgoutput insert) is the source row, parsed now. */
+function rowOf(op: Extract<Op, { kind: 'insert' | 'upsert' }>): Row {
+  return op.row ?? (op.change as Extract<SourceChange, { kind: 'insert' }>).newRow;
 }
 
 function keyString(key: Row, cols: readonly string[]): string {
@@ -743,7 +794,7 @@ function sameKey(a: WireRow, b: WireRow, keys: readonly string[]): boolean {
 
 /** The first target column of a write whose text holds a NUL character (a MySQL source may have one), or null. */
 function nulColumn(op: Op): string | null {
-  const values = op.kind === 'delete' ? op.key : op.kind === 'insert' || op.kind === 'upsert' || op.kind === 'patch' ? op.row : null;
+  const values = op.kind === 'delete' ? op.key : op.kind === 'insert' || op.kind === 'upsert' ? rowOf(op) : op.kind === 'patch' ? op.row : null;
   if (!values) return null;
   for (const [column, v] of Object.entries(values)) if (typeof v === 'string' && v.includes('\u0000')) return column;
   return null;

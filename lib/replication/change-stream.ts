@@ -5,7 +5,7 @@ import { KIT_VALUE_SETTINGS } from '../postgres/kit-session.ts';
 import { bigIntToLsn, lsnToBigInt } from './lsn.ts';
 import { CopyDataFramer } from './copy-data-framer.ts';
 import { ReadCoalescing, REST_MS } from './read-coalescing.ts';
-import { isBoundaryMessage, isRowMessage, parseBoundaryMessage, parseRowMessage, readLsn } from './pgoutput-rows.ts';
+import { isBoundaryMessage, isRowMessage, lazyInsert, parseBoundaryMessage, parseRowMessage, readLsn, type PgoutputInsert } from './pgoutput-rows.ts';
 import { quoteIdent, quoteLiteral } from './sql-names.ts';
 
 /** A column value as pgoutput sent it: text, NULL, or `undefined` for an unchanged TOAST value. */
@@ -67,15 +67,17 @@ class TextPgoutputPlugin extends PgoutputPlugin {
     return ((this as unknown as { parser: unknown }).parser as { _relationCache: Map<number, Pgoutput.MessageRelation> })._relationCache;
   }
   override parse(buffer: Buffer): Pgoutput.Message {
-    return this.parseAt(buffer, 0, buffer.length);
+    return this.parseAt(buffer, 0, buffer.length) as unknown as Pgoutput.Message;
   }
   /** The pgoutput message at `start`..`end` of a read. */
-  private parseAt(read: Buffer, start: number, end: number): Pgoutput.Message {
-    if (isRowMessage(read, start)) return parseRowMessage(read, this.relations, start);
+  private parseAt(read: Buffer, start: number, end: number): StreamMessage {
+    // an insert's values stay bytes until read (PgoutputInsert)
+    if (read[start] === 0x49 /* I */) return { tag: 'insert', change: lazyInsert(read, this.relations, start) };
+    if (isRowMessage(read, start)) return parseRowMessage(read, this.relations, start) as StreamMessage;
     if (isBoundaryMessage(read, start)) return parseBoundaryMessage(read, start);
     const msg = super.parse(read.subarray(start, end)) as Pgoutput.Message;
     if (msg.tag === 'relation') for (const c of msg.columns) c.parser = (raw: unknown) => raw;
-    return msg;
+    return msg as StreamMessage;
   }
   /** A CopyData payload: XLogData (a pgoutput message after 25 bytes of header) or a keepalive. */
   private copyData(read: Buffer, start: number, end: number): void {
@@ -114,8 +116,11 @@ class TextPgoutputPlugin extends PgoutputPlugin {
   }
 }
 
+/** pgoutput's messages as the stream reads them: an Insert as a PgoutputInsert. */
+type StreamMessage = Exclude<Pgoutput.Message, Pgoutput.MessageInsert> | { readonly tag: 'insert'; readonly change: PgoutputInsert };
+
 interface StreamReceiver {
-  message(msg: Pgoutput.Message): void;
+  message(msg: StreamMessage): void;
   keepalive(lsn: string, reply: boolean): void;
 }
 
@@ -259,7 +264,7 @@ export class ChangeStream {
     await this.service.destroy().catch(() => {});
   }
 
-  private onMessage(msg: Pgoutput.Message): void {
+  private onMessage(msg: StreamMessage): void {
     if (this.open?.skipped && msg.tag !== 'commit') return;
     switch (msg.tag) {
       case 'begin':
@@ -274,7 +279,7 @@ export class ChangeStream {
         }
         return;
       case 'insert':
-        this.open?.changes.push({ kind: 'insert', schema: msg.relation.schema, table: msg.relation.name, newRow: msg.new });
+        this.open?.changes.push(msg.change);
         return;
       case 'update':
         this.open?.changes.push({

@@ -1,4 +1,5 @@
 import type { Pgoutput } from 'pg-logical-replication';
+import type { CopyTextBuffer } from './copy-text-buffer.ts';
 
 /** A column value as pgoutput sent it: text, NULL, or `undefined` for an unchanged TOAST value. */
 type Value = string | null | undefined;
@@ -35,6 +36,103 @@ export function parseRowMessage(buf: Buffer, relations: ReadonlyMap<number, Pgou
       throw new Error(`pgoutput: unknown delete part ${String.fromCharCode(sub!)}`);
     }
   }
+}
+
+/**
+ * An Insert `I` whose values stay bytes in the read they came in until something asks for them:
+ * an insert into a table copied as it is goes to the target's COPY straight from those bytes
+ * (appendCopyLine), with no string per value and no row object. In a CPU profile of a worker
+ * applying a 100,000-row backlog, garbage collection was the largest item (~200 of 835 ms busy):
+ * the parsed rows lived from their read until their batch committed, and each young-generation
+ * collection copied them all. Anything else that reads `newRow` gets it parsed, once.
+ */
+export class PgoutputInsert {
+  readonly kind = 'insert' as const;
+  readonly schema: string;
+  readonly table: string;
+  private parsed: Tuple | null = null;
+
+  constructor(
+    readonly relation: Pgoutput.MessageRelation,
+    private readonly read: Buffer,
+    /** Where the tuple (its column count) starts in `read`. */
+    private readonly tupleAt: number,
+  ) {
+    this.schema = relation.schema;
+    this.table = relation.name;
+  }
+
+  get newRow(): Tuple {
+    return (this.parsed ??= readTuple({ buf: this.read, pos: this.tupleAt }, this.relation, null));
+  }
+
+  /** The values of `columns` only (a key), without parsing the others. */
+  pick(columns: readonly string[]): Tuple {
+    if (this.parsed) {
+      const out: Tuple = {};
+      for (const c of columns) out[c] = this.parsed[c];
+      return out;
+    }
+    const out: Tuple = {};
+    const { read } = this;
+    const names = this.relation.columns;
+    const n = read.readInt16BE(this.tupleAt);
+    let pos = this.tupleAt + 2;
+    for (let i = 0; i < n; i++) {
+      const kind = read[pos++];
+      const name = names[i]!.name;
+      if (kind === 0x74 /* t */) {
+        const len = read.readInt32BE(pos);
+        pos += 4;
+        if (columns.includes(name)) out[name] = read.toString('utf8', pos, pos + len);
+        pos += len;
+      } else if (kind === 0x6e /* n */) {
+        if (columns.includes(name)) out[name] = null;
+      } else throw new Error(`pgoutput: unknown column kind ${String.fromCharCode(kind!)} in an insert`);
+    }
+    return out;
+  }
+
+  /**
+   * The row as one line of COPY text: the values of the columns `include` marks (by position in
+   * the relation), tab-separated, escaped as COPY text requires, NULL as `\N`. The bytes are the
+   * source's text output as sent (UTF-8, like the apply session's client encoding).
+   */
+  appendCopyLine(out: CopyTextBuffer, include: readonly boolean[]): void {
+    const { read } = this;
+    const n = read.readInt16BE(this.tupleAt);
+    let pos = this.tupleAt + 2;
+    let first = true;
+    for (let i = 0; i < n; i++) {
+      const kind = read[pos++];
+      let len = 0;
+      if (kind === 0x74 /* t */) {
+        len = read.readInt32BE(pos);
+        pos += 4;
+      } else if (kind !== 0x6e /* n */) throw new Error(`pgoutput: unknown column kind ${String.fromCharCode(kind!)} in an insert`);
+      if (include[i]) {
+        if (!first) out.appendByte(0x09);
+        first = false;
+        if (kind === 0x74) out.appendEscaped(read, pos, len);
+        else out.appendNull();
+      }
+      pos += len;
+    }
+    out.appendByte(0x0a);
+  }
+
+  /** Dead letters record the change as JSON: the row, parsed. */
+  toJSON(): { kind: 'insert'; schema: string; table: string; newRow: Tuple } {
+    return { kind: this.kind, schema: this.schema, table: this.table, newRow: this.newRow };
+  }
+}
+
+/** A pgoutput Insert at `at` of a read (see PgoutputInsert). */
+export function lazyInsert(buf: Buffer, relations: ReadonlyMap<number, Pgoutput.MessageRelation>, at: number): PgoutputInsert {
+  const relation = relations.get(buf.readInt32BE(at + 1));
+  if (!relation) throw new Error('pgoutput: row message for a relation that was not announced');
+  // relation id, then 'N' and the tuple
+  return new PgoutputInsert(relation, buf, at + 6);
 }
 
 /** `at`: where the message starts in `buf` (the stream's reads hold many messages). */

@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { isBoundaryMessage, parseBoundaryMessage } from '../../lib/replication/pgoutput-rows.ts';
+import { CopyTextBuffer } from '../../lib/replication/copy-text-buffer.ts';
+import { decodeCopyLine } from '../../lib/replication/copy-text.ts';
+import { isBoundaryMessage, lazyInsert, parseBoundaryMessage, parseRowMessage } from '../../lib/replication/pgoutput-rows.ts';
 
 /** 2026-12-06T10:45:26.123456Z as pgoutput sends it: microseconds since 2000-01-01. */
 const COMMIT_MICROS = BigInt(Date.UTC(2026, 11, 6, 10, 45, 26, 123) - Date.UTC(2000, 0, 1)) * 1000n + 456n;
@@ -41,5 +43,56 @@ describe('parseBoundaryMessage', () => {
     expect(isBoundaryMessage(commit(1n, 2n))).toBe(true);
     expect(isBoundaryMessage(Buffer.from('I'))).toBe(false);
     expect(isBoundaryMessage(Buffer.from('O'))).toBe(false);
+  });
+});
+
+/** An Insert `I` of relation 7 as pgoutput sends it: text values, null as 'n'. */
+function insert(values: readonly (string | null)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from('I'), Buffer.alloc(4), Buffer.from('N'), Buffer.alloc(2)];
+  parts[1]!.writeInt32BE(7);
+  parts[3]!.writeInt16BE(values.length);
+  for (const v of values) {
+    if (v === null) parts.push(Buffer.from('n'));
+    else {
+      const bytes = Buffer.from(v, 'utf8');
+      const len = Buffer.alloc(5);
+      len.write('t');
+      len.writeInt32BE(bytes.length, 1);
+      parts.push(len, bytes);
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+describe('PgoutputInsert (an insert kept as bytes)', () => {
+  const relation = { relationOid: 7, schema: 'Ventes', name: '订单 Orders', keyColumns: ['Id'], columns: [{ name: 'Id' }, { name: 'note' }, { name: 'skip' }, { name: '名字' }] };
+  const relations = new Map([[7, relation]]) as unknown as Parameters<typeof lazyInsert>[1];
+  const values = ['42', 'tab\there\nline\r\\ back\\slash', 'not copied', '商品 ✓'];
+  // two messages in one read, the second at an offset (as the stream reads them)
+  const first = insert(values);
+  const second = insert(['43', null, '', '']);
+  const read = Buffer.concat([first, second]);
+
+  test('its row is what the eager parser reads, parsed on demand; a key is read without the rest', () => {
+    const a = lazyInsert(read, relations, 0);
+    const b = lazyInsert(read, relations, first.length);
+    expect(a).toMatchObject({ kind: 'insert', schema: 'Ventes', table: '订单 Orders' });
+    expect(b.pick(['Id'])).toEqual({ Id: '43' });
+    expect(b.pick(['note', '名字'])).toEqual({ note: null, 名字: '' });
+    expect(a.newRow).toEqual((parseRowMessage(read, relations, 0) as unknown as { new: unknown }).new);
+    expect(b.newRow).toEqual({ Id: '43', note: null, skip: '', 名字: '' });
+    expect(JSON.parse(JSON.stringify(a))).toEqual({ kind: 'insert', schema: 'Ventes', table: '订单 Orders', newRow: a.newRow });
+  });
+
+  test('a COPY line from its bytes: the chosen columns, COPY text escapes, NULL as \\N, an empty string empty', () => {
+    const out = new CopyTextBuffer(8); // grows
+    lazyInsert(read, relations, 0).appendCopyLine(out, [true, true, false, true]);
+    lazyInsert(read, relations, first.length).appendCopyLine(out, [true, true, false, true]);
+    const text = out.data().toString('utf8');
+    const lines = text.split('\n');
+    expect(lines).toHaveLength(3); // two rows and the empty rest: no raw newline inside a value
+    expect(lines[0]).toBe('42\ttab\\there\\nline\\r\\\\ back\\\\slash\t商品 ✓');
+    expect(decodeCopyLine(lines[0]!)).toEqual([values[0], values[1], values[3]]);
+    expect(decodeCopyLine(lines[1]!)).toEqual(['43', null, '']);
   });
 });
