@@ -1,11 +1,10 @@
-import { finished } from 'node:stream/promises';
 import type pg from 'pg';
-import copyStreams from 'pg-copy-streams';
 import type { MappedTable, RowTransformer } from '../mappings/types.ts';
 import type { SourceChange, SourceTransaction, WireRow } from './change-stream.ts';
 import { encodeCopyField, toPgText } from './copy-text.ts';
 import { CopyTextBuffer } from './copy-text-buffer.ts';
 import { PgoutputInsert } from './pgoutput-rows.ts';
+import { runScriptWithCopy, type StatementResult } from './script-with-copy.ts';
 import { writeAppliedLsnSql } from './control-schema.ts';
 import { compareLsn } from './lsn.ts';
 import { sourceName, targetName } from '../mappings/mapped-tables.ts';
@@ -96,6 +95,8 @@ export class ChangeApplier {
   private tail: Promise<boolean> = Promise.resolve(true);
   /** Target tables where a plain INSERT met an existing key: upserts only from then on. */
   private readonly upsertOnly = new Set<ApplyTable>();
+  /** The table the last lookup found (see lookup). */
+  private last: { schema: string; table: string; t: ApplyTable | undefined } = { schema: '', table: '', t: undefined };
   /** Prepared statement names on this session, by statement text. */
   private readonly statementNames = new Map<string, string>();
   /** Whether this pg client can switch to pipeline mode (node-postgres 8.22+); else batches go as SQL text. */
@@ -129,7 +130,11 @@ export class ChangeApplier {
   }
 
   private lookup(schema: string, table: string): ApplyTable | undefined {
-    return this.bySource.get(schema)?.get(table);
+    // a stream's changes come in runs of one table: the same strings as the change before
+    if (schema === this.last.schema && table === this.last.table) return this.last.t;
+    const t = this.bySource.get(schema)?.get(table);
+    this.last = { schema, table, t };
+    return t;
   }
 
   /** The mapping's target row (target column names), or null when the filters leave the row out. */
@@ -160,53 +165,41 @@ export class ChangeApplier {
   submit(txns: readonly SourceTransaction[], replayUntil: string | null): SubmittedBatch {
     const last = txns[txns.length - 1]!;
     const { ops, perTable } = this.toBatchOps(txns, replayUntil);
-    // SQL text, except plain inserts, which go as COPY (cheaper for the target than any INSERT)
-    type Part = () => Promise<pg.QueryResult | pg.QueryResult[] | void>;
-    const parts: Part[] = [];
-    const sqlPart = (text: string): Part => () => this.client.query(text);
     const groups = groupOps(ops, this.upsertOnly);
     const changedKeys = this.changedKeys(txns);
     if (this.canPipeline(groups, changedKeys)) return this.submitPrepared(txns, groups, changedKeys, ops.length, perTable);
-    let statements = ['begin'];
-    // statements that may write dead letters: [part, statement] -> their row counts are summed
-    const deadLetterAt: [number, number][] = [];
+    // one script, one round trip: SQL text, except plain inserts, which go as COPY (cheaper for
+    // the target than any INSERT) with their data right behind the script (runScriptWithCopy)
+    const statements = ['begin'];
+    const copies: Buffer[] = [];
+    // statements that may write dead letters: their row counts are summed
+    const deadLetterAt: number[] = [];
     for (const group of groups) {
-      if (group[0]!.kind !== 'insert' || group.length < COPY_MIN_ROWS) {
-        if (writesDeadLetters(group[0]!)) deadLetterAt.push([parts.length, statements.length]);
-        statements.push(this.groupSql(group));
+      if (group[0]!.kind === 'insert' && group.length >= COPY_MIN_ROWS) {
+        const copy = this.copyRows(group as Extract<Op, { kind: 'insert' }>[]);
+        statements.push(copy.statement);
+        copies.push(copy.data);
         continue;
       }
-      // The statements before it (at least the batch's `begin`) go in the COPY's own query: one
-      // round trip fewer (a batch of inserts was begin, COPY, commit). Not when their row counts
-      // are needed (dead letters written): a COPY's query reports none.
-      if (statements.length && deadLetterAt.some(([part]) => part === parts.length)) {
-        parts.push(sqlPart(statements.join(';\n')));
-        statements = [];
-      }
-      const copy = this.copyRows(group as Extract<Op, { kind: 'insert' }>[]);
-      const before = statements.length ? `${statements.join(';\n')};\n` : '';
-      statements = [];
-      parts.push(() => this.sendCopy({ statement: before + copy.statement, data: copy.data }));
+      if (writesDeadLetters(group[0]!)) deadLetterAt.push(statements.length);
+      statements.push(this.groupSql(group));
     }
     if (changedKeys.length) statements.push(this.changedKeysSql(changedKeys));
     statements.push(writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime));
     if (this.positionSql) statements.push(this.positionSql(last));
     statements.push('commit', AFTER_COMMIT);
-    parts.push(sqlPart(statements.join(';\n')));
+    const script = statements.join(';\n');
     const send = async (): Promise<BatchResult | Error> => {
-      const results: (pg.QueryResult | pg.QueryResult[] | void)[] = [];
+      let results: StatementResult[];
       try {
-        for (const part of parts) results.push(await part());
+        results = await runScriptWithCopy(this.client, script, copies);
       } catch (err) {
         return this.failed(err as Error, ops);
       }
       let deadLetters = 0;
-      for (const [part, index] of deadLetterAt) {
-        const r = results[part];
-        deadLetters += (Array.isArray(r) ? r[index] : r)?.rowCount ?? 0;
-      }
-      const after = lastRow(results[results.length - 1]!);
-      return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn: after.lsn, targetFlushed: after.flushed };
+      for (const index of deadLetterAt) deadLetters += results[index]?.rowCount ?? 0;
+      const after = results[results.length - 1]?.rows[0];
+      return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn: after?.lsn ?? null, targetFlushed: after?.flushed ?? null };
     };
     return this.chain(txns, send);
   }
@@ -369,7 +362,7 @@ export class ChangeApplier {
         const t = this.lookup(c.schema, c.table);
         if (!t) continue;
         if (c.kind === 'delete') touch(t, c.oldKey, false, txn.commitLsn);
-        else if (c instanceof PgoutputInsert) touch(t, c.pick(t.table.primaryKey), true, txn.commitLsn);
+        else if (c instanceof PgoutputInsert) touch(t, c.pick(t.table.primaryKey), true, txn.commitLsn); // the key alone: the row stays bytes
         else {
           if (c.kind === 'update' && c.oldKey && !sameKey(c.oldKey, c.newRow, t.table.primaryKey)) touch(t, c.oldKey, false, txn.commitLsn);
           touch(t, c.newRow, true, txn.commitLsn);
@@ -420,13 +413,6 @@ export class ChangeApplier {
     return layout;
   }
 
-  private sendCopy(copy: { statement: string; data: string | Buffer }): Promise<void> {
-    const stream = this.client.query(copyStreams.from(copy.statement));
-    const done = finished(stream);
-    stream.end(copy.data);
-    return done;
-  }
-
   /**
    * After a failed `submit` (and once every batch sent behind it has settled): rolls back, tries
    * the fast path once more (upserts only, if a plain insert was the cause), then one change at a
@@ -459,12 +445,10 @@ export class ChangeApplier {
       const replay = replayUntil !== null && compareLsn(txn.commitLsn, replayUntil) < 0;
       for (const change of txn.changes) this.toOps(change, txn.commitLsn, replay, ops);
     }
+    const counts = new Map<ApplyTable, number>();
+    for (const op of ops) if (op.kind !== 'reject') counts.set(op.t, (counts.get(op.t) ?? 0) + 1);
     const perTable = new Map<string, number>();
-    for (const op of ops) {
-      if (op.kind === 'reject') continue;
-      const name = sourceName(op.t.table);
-      perTable.set(name, (perTable.get(name) ?? 0) + 1);
-    }
+    for (const [t, n] of counts) perTable.set(sourceName(t.table), (perTable.get(sourceName(t.table)) ?? 0) + n);
     return { ops, perTable };
   }
 
@@ -692,6 +676,14 @@ function groupOps(ops: readonly Op[], upsertOnly: ReadonlySet<ApplyTable>): Op[]
   // key is inserted once unless something else touched it in between.
   let pending: Op[] = [];
   const flush = () => {
+    // the common stream, nothing but new rows of one table: as they are
+    const only = pending[0]?.t;
+    if (only && pending.every((op) => op.kind === 'insert' && op.t === only)) {
+      const inserts = pending as Extract<Op, { kind: 'insert' }>[];
+      push(upsertOnly.has(only) ? inserts.map((op) => ({ ...op, kind: 'upsert' as const })) : inserts);
+      pending = [];
+      return;
+    }
     const byTable = new Map<ApplyTable, Op[]>();
     for (const op of pending) {
       let list = byTable.get(op.t);
