@@ -43,19 +43,25 @@ export interface DemoSystems {
   stop(): Promise<void>;
 }
 
+/** The business's process, spawned and booting, not started yet (launchDemoProcess). */
+export interface DemoProcess {
+  readonly child: ChildProcess;
+  /** Its stderr's last 2000 characters. */
+  stderr(): string;
+  readonly exited: Promise<void>;
+  /** Ends it (SIGTERM, then SIGKILL after the stop timeout) unless it is gone already. */
+  stop(): Promise<void>;
+}
+
 /**
- * Seeds cainiao, creates duoduo's schema and starts the blue and green apps, the weighted router
- * and (on `load.start()`) the load generator — in a process of their own (demo-business-main.ts),
- * so the kit's CPU work in this process (validation hashing, COPY, apply) does not stall the
- * business it is moving; the rehearsal then measures the kit, not the machine. Resolves once the
- * business serves; any failure stops the process and its servers.
+ * Spawns the business's process — plain node on a cached bundle of its entry, as the replication
+ * workers (tsx costs seconds per start) — which boots and then waits for its start message with
+ * the servers' URLs (startDemoSystems). A rehearsal spawns it before it starts the servers, so
+ * the boot (most of a second on a busy machine) overlaps theirs.
  */
-export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSystems> {
-  if (o.inProcess) return inProcess(await startDemoBusiness(o));
-  const { out, dir: _dir, inProcess: _inProcess, ...options } = o;
-  // plain node on a cached bundle of the entry, as the replication workers (tsx costs seconds per start)
+export async function launchDemoProcess(dir: string): Promise<DemoProcess> {
   const command = await workerCommand(MAIN);
-  const child = spawn(process.execPath, [...command.nodeArgs, '--rehearsal-dir', o.dir], {
+  const child = spawn(process.execPath, [...command.nodeArgs, '--rehearsal-dir', dir], {
     cwd: PACKAGE_ROOT,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'advanced',
@@ -65,8 +71,23 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
   child.stdout!.resume();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.on('error', () => {}); // a failed send is answered by its callback, a death by 'exit'
+  return { child, stderr: () => stderr, exited, stop: () => stopChild(child, exited) };
+}
+
+/**
+ * Seeds cainiao, creates duoduo's schema and starts the blue and green apps, the weighted router
+ * and (on `load.start()`) the load generator — in a process of their own (demo-business-main.ts),
+ * so the kit's CPU work in this process (validation hashing, COPY, apply) does not stall the
+ * business it is moving; the rehearsal then measures the kit, not the machine. Resolves once the
+ * business serves; any failure stops the process and its servers. `launched`: its process spawned
+ * ahead (launchDemoProcess); without it the process is spawned now.
+ */
+export async function startDemoSystems(o: DemoSystemsOptions, launched?: Promise<DemoProcess>): Promise<DemoSystems> {
+  if (o.inProcess) return inProcess(await startDemoBusiness(o));
+  const { out, dir: _dir, inProcess: _inProcess, ...options } = o;
+  const { child, stderr: stderrOf, exited } = await (launched ?? launchDemoProcess(o.dir));
   const died = (what: string) =>
-    new CutoverError('INTERNAL', `the demo business process (${child.pid}) ${what}${stderr.trim() ? `: ${stderr.trim()}` : ''}`, {
+    new CutoverError('INTERNAL', `the demo business process (${child.pid}) ${what}${stderrOf().trim() ? `: ${stderrOf().trim()}` : ''}`, {
       fix: 'see its output above; a rehearsal does not resume: run it again',
     });
 
@@ -119,6 +140,8 @@ export async function startDemoSystems(o: DemoSystemsOptions): Promise<DemoSyste
   };
 
   try {
+    // launched ahead, it may have died before the listener above was there to see it
+    if (child.exitCode !== null || child.signalCode !== null) throw died(`exited (${child.signalCode ?? `code ${child.exitCode}`}) before it was started`);
     const started = await new Promise<Extract<DemoChildMessage, { type: 'ready' }>>((resolve, reject) => {
       ready = resolve;
       failed = reject;

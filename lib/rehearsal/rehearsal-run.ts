@@ -21,6 +21,7 @@ import type { EmbeddedServer } from '../postgres/embedded-server.ts';
 import type { Side } from '../platform/roles.ts';
 import { type FaultInjection, type PhaseRecord, type RehearsalEstimate, type RehearsalReport } from './report.ts';
 import { TimelineSampler } from './timeline-sampler.ts';
+import { processAlive } from '../platform/process-liveness.ts';
 import type { ShadowReport } from '../shadow/shadow-tally.ts';
 
 type RunResult = Pick<RehearsalReport, 'demoPeakRssMiB' | 'requests' | 'ledger' | 'validation' | 'switch' | 'rollback' | 'phases' | 'assess' | 'timeline' | 'faults' | 'estimate' | 'shadow'>;
@@ -290,8 +291,8 @@ export class RehearsalRun {
     const engine = this.engine!;
     const forward = this.platform!.forward;
     await engine.runPhase('replicate', {}, { verify: false });
-    let killed = false;
-    for (let i = 0; i < 400 && !killed; i++) {
+    let killed: number | null = null;
+    for (let i = 0; i < 400 && killed === null; i++) {
       const s = await forward.status();
       const copied = s.tables.reduce((a, t) => a + t.rows, 0);
       // kill once the first chunks are committed, so the resume has checkpoints to honour
@@ -299,12 +300,14 @@ export class RehearsalRun {
         const where = s.phase === 'full-load' ? `during full load (${copied} rows copied)` : 'during CDC (full load had already finished)';
         process.kill(s.worker.pid, 'SIGKILL');
         this.inject('kill-replicator', `kill -9 ${s.worker.pid} (the replication worker) ${where}`);
-        killed = true;
+        killed = s.worker.pid;
         break;
       }
       await sleep(10);
     }
-    await sleep(500);
+    // kill -9 takes effect asynchronously: the re-run must not find the killed worker still alive
+    // (it would leave it be, "already running"); a fixed half second was most of this wait
+    for (let i = 0; killed !== null && processAlive(killed) && i < 1000; i++) await sleep(10);
     out.info('rehearse', 're-running `cutover replicate start`: it must resume from its checkpoints');
     return engine.runPhase('replicate');
   }

@@ -15,7 +15,7 @@ import { judge, type RehearsalReport } from './report.ts';
 import { renderHtmlReport } from './report-html.ts';
 import { buildRehearsalConfig } from './rehearsal-config.ts';
 import { RehearsalRun } from './rehearsal-run.ts';
-import { startDemoSystems, type DemoSystems } from './demo-systems.ts';
+import { launchDemoProcess, startDemoSystems, type DemoProcess, type DemoSystems } from './demo-systems.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -69,6 +69,13 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
     cleanup.push('rehearsal folder lock', async () => unlockFolder());
     rmSync(path.join(dir, 'state'), { recursive: true, force: true });
 
+    // the demo business's process boots while the servers start; it is started once they are up
+    let demoProcess: Promise<DemoProcess> | undefined;
+    if (!options.demoInProcess) {
+      const launching = launchDemoProcess(dir);
+      demoProcess = launching;
+      cleanup.push('demo business process', async () => (await launching).stop());
+    }
     out.info('rehearse', legacy === 'mariadb' ? 'starting the servers (cainiao = blue on MariaDB, duoduo = green on embedded PostgreSQL)' : 'starting two embedded PostgreSQL servers (cainiao = blue, duoduo = green)');
     const { blue: cainiao, green: duoduo } = await startRehearsalServers({ legacy, legacyUrl: options.legacyUrl, template: options.serverTemplate, dir, cleanup, out });
     out.ok('rehearse', `cainiao on 127.0.0.1:${cainiao.port}, duoduo on 127.0.0.1:${duoduo.port}`);
@@ -83,7 +90,7 @@ export async function rehearse(options: RehearseOptions, operatorOutput: Output)
       out.ok('rehearse', `backups go to s3://${s3.bucket}/rehearsal at ${s3.endpoint} (S3-compatible server on loopback)`);
     }
 
-    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao.url, cainiaoAppUrl: cainiao.appUrl, duoduoUrl: duoduo.url, seed, orders, rate, out, greenProcess: fault === 'green-dies-after-switch', dir, inProcess: options.demoInProcess });
+    const demo: DemoSystems = await startDemoSystems({ cainiaoUrl: cainiao.url, cainiaoAppUrl: cainiao.appUrl, duoduoUrl: duoduo.url, seed, orders, rate, out, greenProcess: fault === 'green-dies-after-switch', dir, inProcess: options.demoInProcess }, demoProcess);
     cleanup.push('demo apps and router', () => demo.stop());
     if (!options.demoInProcess) out.info('rehearse', `the demo business (apps, router, load generator) runs in process ${demo.pid}, apart from the kit's`);
 

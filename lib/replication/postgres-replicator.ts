@@ -239,7 +239,9 @@ export class PostgresReplicator implements Replicator {
       if (!pid || pid === process.pid || !recordedProcessAlive(s?.worker)) continue;
       process.kill(pid, 'SIGTERM');
       const until = Date.now() + timeoutMs;
-      while (processAlive(pid) && Date.now() < until) await sleep(50);
+      // the write switch stops forward replication just after releasing the held writes, and
+      // finalize both directions: a worker commits its batch and exits within moments
+      while (processAlive(pid) && Date.now() < until) await sleep(10);
       if (processAlive(pid)) {
         this.out.warn(`replicate ${names.id}`, `worker ${pid} ignored SIGTERM for ${timeoutMs} ms: killing it`);
         process.kill(pid, 'SIGKILL');

@@ -119,7 +119,8 @@ async function endOlderSessions(c: pg.Client): Promise<number> {
     const pids = r.rows[0]!.pids;
     for (const pid of pids) endedPids.add(pid);
     if (Number(r.rows[0]!.left) - pids.length <= 0 || force) break;
-    await new Promise((res) => setTimeout(res, 50));
+    // the write switch runs this inside its write hold: a coarse poll is held writes' time
+    await new Promise((res) => setTimeout(res, 10));
   }
   // pg_terminate_backend only signals: wait until the ended backends are gone, so that the caller's
   // next move (releasing held writes to this side) does not meet a session still being ended
@@ -127,7 +128,7 @@ async function endOlderSessions(c: pg.Client): Promise<number> {
   while (endedPids.size && Date.now() < gone) {
     const r = await c.query<{ left: string }>('SELECT count(*) AS left FROM pg_stat_activity WHERE pid = ANY($1::int[])', [[...endedPids]]);
     if (Number(r.rows[0]!.left) === 0) break;
-    await new Promise((res) => setTimeout(res, 20));
+    await new Promise((res) => setTimeout(res, 10));
   }
   return endedPids.size;
 }

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import { RecordingOutput } from '../../lib/output/output.ts';
-import { startDemoSystems } from '../../lib/rehearsal/demo-systems.ts';
+import { launchDemoProcess, startDemoSystems } from '../../lib/rehearsal/demo-systems.ts';
 
 /** The demo business's processes of one rehearsal folder (its command line names the folder). */
 function demoProcessesFor(dir: string): number {
@@ -31,6 +31,22 @@ test('a demo business that cannot start rejects with its error, and its process 
     const started = startDemoSystems({ cainiaoUrl: url, duoduoUrl: url.replace('cainiao', 'duoduo'), seed: 1, orders: 10, rate: 10, out, dir });
     await expect(started).rejects.toThrow(/ECONNREFUSED|connect/);
     // the parent waited for its exit: nothing of it is left
+    expect(demoProcessesFor(dir)).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
+
+test('a process launched ahead (booting while the servers start) that died before its start: a clear INTERNAL error, not a wait for a ready that never comes', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-demo-'));
+  try {
+    const launched = launchDemoProcess(dir);
+    const { child, exited } = await launched;
+    child.kill('SIGKILL');
+    await exited;
+    const url = 'postgres://postgres:x@127.0.0.1:1/cainiao';
+    const started = startDemoSystems({ cainiaoUrl: url, duoduoUrl: url.replace('cainiao', 'duoduo'), seed: 1, orders: 10, rate: 10, out: new RecordingOutput(), dir }, launched);
+    await expect(started).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/exited \(SIGKILL\) before it was started/) });
     expect(demoProcessesFor(dir)).toBe(0);
   } finally {
     rmSync(dir, { recursive: true, force: true });

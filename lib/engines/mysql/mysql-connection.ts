@@ -1,4 +1,5 @@
-import mysql from 'mysql2/promise';
+import { createRequire } from 'node:module';
+import type mysql from 'mysql2/promise';
 import { describeEndpoint } from '../../assess/connection-errors.ts';
 import { CutoverError } from '../../errors.ts';
 
@@ -9,6 +10,16 @@ import { CutoverError } from '../../errors.ts';
  * in the session zone), utf8mb4, and DATE/DATETIME/DECIMAL/BIGINT returned as strings (no JS
  * Date or float on the way). `?ssl=true` or `?ssl={…}` (mysql2 SslOptions as JSON) asks for TLS.
  */
+/**
+ * mysql2, loaded on first use: most processes that import this module (the PostgreSQL replication
+ * worker through the mapping code, CLI commands on a PostgreSQL environment) never open a MySQL
+ * session, and loading the driver costs every such process start about 0.1 s of CPU.
+ */
+let driver: typeof mysql | undefined;
+function mysqlDriver(): typeof mysql {
+  return (driver ??= createRequire(import.meta.url)('mysql2/promise') as typeof mysql);
+}
+
 export interface MysqlUrlOptions {
   readonly host: string;
   readonly port: number;
@@ -94,7 +105,7 @@ export function mysqlConnectionError(err: unknown, side: string, url: string): C
 export async function connectMysql(url: string, side = 'source'): Promise<mysql.Connection> {
   let c: mysql.Connection | undefined;
   try {
-    c = await mysql.createConnection(driverOptions(url));
+    c = await mysqlDriver().createConnection(driverOptions(url));
     for (const s of SESSION_SETUP) await c.query(s);
     return c;
   } catch (err) {
@@ -105,7 +116,7 @@ export async function connectMysql(url: string, side = 'source'): Promise<mysql.
 
 /** A pool of pinned sessions (each new connection runs SESSION_SETUP before its first use). */
 export function openMysqlPool(url: string, size: number): mysql.Pool {
-  const pool = mysql.createPool({ ...driverOptions(url), connectionLimit: size, waitForConnections: true, maxIdle: size });
+  const pool = mysqlDriver().createPool({ ...driverOptions(url), connectionLimit: size, waitForConnections: true, maxIdle: size });
   // the pool's `connection` event hands the callback-API connection
   pool.pool.on('connection', (conn: { query(sql: string): void }) => {
     for (const s of SESSION_SETUP) conn.query(s);
