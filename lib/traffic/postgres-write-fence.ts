@@ -67,9 +67,10 @@ export class PostgresWriteFence implements WriteFence {
       });
     }
     try {
-      // this session must never be read-only itself, whatever the database default
-      await c.query('SET default_transaction_read_only = off');
-      const db = (await c.query<{ db: string }>('SELECT current_database() AS db')).rows[0]!.db;
+      // this session must never be read-only itself, whatever the database default; one round trip
+      // for both (refuseWrites runs inside the write hold)
+      const results = (await c.query('SET default_transaction_read_only = off; SELECT current_database() AS db')) as unknown as pg.QueryResult<{ db: string }>[];
+      const db = results[1]!.rows[0]!.db;
       return await fn(c, db);
     } finally {
       await c.end().catch(() => {});
