@@ -120,3 +120,60 @@ describe('router keep-alive connections to the apps (issue 12: 502 "socket hang 
     expect(before).toMatchObject({ second: { status: 502 }, applied: 1, metClose: 1 });
   });
 });
+
+/** A Node app that closes connections idle for `idleCloseMs` and announces nothing (no Keep-Alive hint), as gunicorn does at 2 s. */
+async function startSilentlyClosingApp(idleCloseMs: number) {
+  const sockets = new Set<net.Socket>();
+  const app = { idleCloses: 0, open: () => sockets.size };
+  const server = http.createServer({ keepAliveTimeout: 0 }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(201, { 'content-type': 'text/plain', 'content-length': '2' });
+      res.end('ok');
+    });
+  });
+  server.timeout = idleCloseMs;
+  server.on('timeout', (socket: net.Socket) => {
+    app.idleCloses++;
+    socket.destroy();
+  });
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(app, {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  });
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('an app that closes idle connections sooner than the router\'s limit and does not say so', () => {
+  test('after the app\'s first idle close, the router closes its own idle connections to it before the app does', async () => {
+    const app = await startSilentlyClosingApp(600);
+    const router = await startWeightedRouter({ blueUrl: app.url, greenUrl: app.url });
+    try {
+      expect(await post(router.url)).toEqual({ status: 201, body: 'ok' });
+      await until(() => app.idleCloses === 1, 'the app to close the idle connection');
+      // learnt: the app closes after ~600 ms idle; the router's next idle connection closes at ~450 ms
+      expect(await post(router.url)).toEqual({ status: 201, body: 'ok' });
+      await until(() => app.open() === 0, 'the second idle connection to close');
+      expect(app.idleCloses).toBe(1); // closed by the router, not by the app's timer (the router's limit is 4 s)
+    } finally {
+      await router.stop();
+      await app.stop();
+    }
+  });
+});
