@@ -50,8 +50,8 @@ class ClosingFirstAgent extends http.Agent {
   private readonly watched = new WeakSet<net.Socket>();
 
   override keepSocketAlive(socket: net.Socket): boolean {
-    // @ts-expect-error -- typed as returning void in @types/node; it returns whether the socket is kept
-    const kept = super.keepSocketAlive(socket) as boolean;
+    // typed as returning void in @types/node; Node's agent uses its result: false destroys the socket
+    const kept = super.keepSocketAlive(socket) as unknown as boolean;
     if (!kept) return kept;
     this.idleSince.set(socket, performance.now());
     if (!this.watched.has(socket)) {
