@@ -37,9 +37,10 @@ export function upstreamAgent(options: UpstreamAgentOptions): http.Agent {
 
 /**
  * Learns when an upstream closes idle connections that it does not announce (no Keep-Alive hint,
- * e.g. gunicorn's 2 s, or a proxy's), and from then on closes its own idle connections to it a
- * quarter sooner: the first such close may cross a request (a write then fails, as it may have
- * been applied), the next ones do not happen.
+ * e.g. gunicorn's 2 s, or a proxy's), and from then on closes its own idle connections to it after
+ * half that time: the first such close may cross a request (a write then fails, as it may have
+ * been applied), the next ones do not happen. Half, not a little less: the idle time is measured
+ * when this process reads the close, late by however long it was starved then.
  */
 class ClosingFirstAgent extends http.Agent {
   /** The shortest idle time after which the upstream was seen closing a pooled connection. */
@@ -49,8 +50,8 @@ class ClosingFirstAgent extends http.Agent {
   private readonly watched = new WeakSet<net.Socket>();
 
   override keepSocketAlive(socket: net.Socket): boolean {
-    // @ts-expect-error -- typed as returning void in @types/node; it returns whether the socket is kept
-    const kept = super.keepSocketAlive(socket) as boolean;
+    // typed as returning void in @types/node; Node's agent uses its result: false destroys the socket
+    const kept = super.keepSocketAlive(socket) as unknown as boolean;
     if (!kept) return kept;
     this.idleSince.set(socket, performance.now());
     if (!this.watched.has(socket)) {
@@ -76,6 +77,6 @@ class ClosingFirstAgent extends http.Agent {
   }
 
   private learnedIdleMs(): number | null {
-    return this.upstreamClosesAfterMs === null ? null : Math.floor(this.upstreamClosesAfterMs * 0.75);
+    return this.upstreamClosesAfterMs === null ? null : Math.floor(this.upstreamClosesAfterMs / 2);
   }
 }

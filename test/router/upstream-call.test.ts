@@ -122,7 +122,7 @@ describe('a request on a kept-alive connection the app closes (carried defect: w
     expect(app.connections).toBe(2); // the first, closed; the write's own new one
   });
 
-  test('fails if a write the app may have read is sent again: it read it and dropped the connection unanswered, the client gets 502 and the app saw it once', async () => {
+  test('a write the app read and then dropped unanswered is not sent again: the client gets 502 and the app saw it once', async () => {
     app.dropAfterReading.add('{"n":2}');
     client.post('{"n":2}');
     const answer = await client.response();
