@@ -53,12 +53,15 @@ export class PostgresInspector implements Inspector {
   }
 
   async assess(): Promise<AssessReport> {
-    await this.checkConnectivity();
-    const source = await connect(this.env.source.url, 'source');
-    const target = await connect(this.env.target.url, 'target').catch(async (err: unknown) => {
-      await source.end().catch(() => {});
-      throw err;
-    });
+    // both sides at once, the sessions the checks then use (no separate probe first); a side that
+    // cannot be reached is a connection error naming it, the source's first
+    const [openedSource, openedTarget] = await Promise.allSettled([connect(this.env.source.url, 'source'), connect(this.env.target.url, 'target')]);
+    if (openedSource.status === 'rejected' || openedTarget.status === 'rejected') {
+      for (const side of [openedSource, openedTarget]) if (side.status === 'fulfilled') await side.value.end().catch(() => {});
+      throw openedSource.status === 'rejected' ? openedSource.reason : (openedTarget as PromiseRejectedResult).reason;
+    }
+    const source = openedSource.value;
+    const target = openedTarget.value;
     const checks = this.env.assess.checks;
     const progress = new AssessProgress(this.out, 8 + checks.length);
     try {

@@ -41,6 +41,22 @@ export function loadSqlite(): Promise<SqlJsModule> {
   return modulePromise;
 }
 
+/**
+ * Loads and compiles sql.js and runs one statement, without waiting for it: the first statement
+ * of a process costs 0.05-0.15 s (WebAssembly compiled and tiered up on first use). A replication
+ * worker calls this as it starts, so that happens while it connects instead of after. A failure
+ * here is left to the first real use to report.
+ */
+export function warmSqlite(): void {
+  void openSqlite().then(
+    (db) => {
+      db.exec('select 1');
+      db.close();
+    },
+    () => {},
+  );
+}
+
 export async function openSqlite(): Promise<SqliteDatabase> {
   const mod = await loadSqlite();
   return new mod.Database();

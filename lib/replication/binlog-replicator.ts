@@ -16,6 +16,7 @@ import { processAlive, readStatusFile, recordedProcessAlive, type WorkerStatusFi
 import { judgeStream } from './stream-health.ts';
 import { streamNames, type StreamNames } from './stream-names.ts';
 import { launchWorker } from './worker-launcher.ts';
+import { stopWorkers } from './worker-stop.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('./binlog-worker-main.ts', import.meta.url));
 
@@ -130,26 +131,7 @@ export class BinlogReplicator implements Replicator {
   }
 
   async stop(): Promise<void> {
-    const timeoutMs = this.options.stopTimeoutMs ?? 10_000;
-    for (const [id, run] of this.foreground) {
-      run.controller.abort();
-      await run.done;
-      this.foreground.delete(id);
-    }
-    for (const names of this.streams()) {
-      const worker = readStatusFile(names.statusFile)?.worker;
-      const pid = worker?.pid;
-      if (!pid || pid === process.pid || !recordedProcessAlive(worker)) continue;
-      process.kill(pid, 'SIGTERM');
-      const until = Date.now() + timeoutMs;
-      while (processAlive(pid) && Date.now() < until) await sleep(50);
-      if (processAlive(pid)) {
-        this.out.warn(`replicate ${names.id}`, `worker ${pid} ignored SIGTERM for ${timeoutMs} ms: killing it`);
-        process.kill(pid, 'SIGKILL');
-        while (processAlive(pid)) await sleep(20);
-      }
-      this.out.ok(`replicate ${names.id}`, `worker ${pid} stopped`);
-    }
+    await stopWorkers({ foreground: this.foreground, streams: this.streams(), timeoutMs: this.options.stopTimeoutMs ?? 10_000, out: this.out });
   }
 
   /** The source's binlog end as `file:offset`. */

@@ -6,6 +6,7 @@
  * SIGTERM/SIGINT stop it cleanly (the batches in flight commit first).
  */
 import { parseArgs } from 'node:util';
+import { warmSqlite } from '../mappings/sqlite.ts';
 import { StreamOutput } from '../output/output.ts';
 import { BinlogReplicationWorker } from './binlog-worker.ts';
 import { readWorkerStartFile } from './worker-start-file.ts';
@@ -21,6 +22,8 @@ const controller = new AbortController();
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => controller.abort());
 const worker = new BinlogReplicationWorker(env, { wave: values.wave, runId: values['run-id'] }, out);
 out.info(`replicate ${worker.names.id}`, `binlog worker ${process.pid} started`);
+// the mapping's SQLite warms up while the worker connects (its first statement is slow)
+warmSqlite();
 worker.run(controller.signal).then(
   () => {
     out.info(`replicate ${worker.names.id}`, 'worker stopped');

@@ -188,8 +188,14 @@ export async function runFullLoad(options: FullLoadOptions): Promise<void> {
   let next = 0;
   let failure: unknown;
   const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel, pending.length)) }, async (_, lane) => {
-    const reader = await openSnapshotReader(options.sourceUrl, options.snapshotName);
-    const writer = await openApplySession(options.targetUrl, loadLaneOrigin(options.originBase, lane));
+    // both sessions at once; when one cannot be opened the other is closed
+    const [openedReader, openedWriter] = await Promise.allSettled([openSnapshotReader(options.sourceUrl, options.snapshotName), openApplySession(options.targetUrl, loadLaneOrigin(options.originBase, lane))]);
+    if (openedReader.status === 'rejected' || openedWriter.status === 'rejected') {
+      for (const side of [openedReader, openedWriter]) if (side.status === 'fulfilled') await side.value.end().catch(() => {});
+      throw openedReader.status === 'rejected' ? openedReader.reason : (openedWriter as PromiseRejectedResult).reason;
+    }
+    const reader = openedReader.value;
+    const writer = openedWriter.value;
     try {
       while (!failure && !options.signal.aborted && next < pending.length) {
         const chunk = pending[next++]!;

@@ -21,6 +21,7 @@ import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 import { ReusedKitSession } from '../postgres/reused-kit-session.ts';
 import { launchWorker } from './worker-launcher.ts';
+import { stopWorkers } from './worker-stop.ts';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 
@@ -227,26 +228,7 @@ export class PostgresReplicator implements Replicator {
   }
 
   async stop(): Promise<void> {
-    const timeoutMs = this.options.stopTimeoutMs ?? 10_000;
-    for (const [id, run] of this.foreground) {
-      run.controller.abort();
-      await run.done;
-      this.foreground.delete(id);
-    }
-    for (const names of this.streams()) {
-      const s = readStatusFile(names.statusFile);
-      const pid = s?.worker?.pid;
-      if (!pid || pid === process.pid || !recordedProcessAlive(s?.worker)) continue;
-      process.kill(pid, 'SIGTERM');
-      const until = Date.now() + timeoutMs;
-      while (processAlive(pid) && Date.now() < until) await sleep(50);
-      if (processAlive(pid)) {
-        this.out.warn(`replicate ${names.id}`, `worker ${pid} ignored SIGTERM for ${timeoutMs} ms: killing it`);
-        process.kill(pid, 'SIGKILL');
-        while (processAlive(pid)) await sleep(20);
-      }
-      this.out.ok(`replicate ${names.id}`, `worker ${pid} stopped`);
-    }
+    await stopWorkers({ foreground: this.foreground, streams: this.streams(), timeoutMs: this.options.stopTimeoutMs ?? 10_000, out: this.out });
   }
 
   async sourcePosition(): Promise<string> {

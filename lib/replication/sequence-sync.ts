@@ -51,11 +51,14 @@ export class PostgresSequenceSync implements SequenceSync {
     const readUrl = forward ? this.env.source.url : this.env.target.url;
     const writeUrl = forward ? this.env.target.url : this.env.source.url;
     const readSide = forward ? 'blue' : 'green';
-    const read = await open(readUrl);
-    const write = await open(writeUrl).catch(async (err) => {
-      await read.end();
-      throw err;
-    });
+    // both sessions at once (this runs inside the write hold); when one cannot be opened the other is closed
+    const [openedRead, openedWrite] = await Promise.allSettled([open(readUrl), open(writeUrl)]);
+    if (openedRead.status === 'rejected' || openedWrite.status === 'rejected') {
+      for (const side of [openedRead, openedWrite]) if (side.status === 'fulfilled') await side.value.end().catch(() => {});
+      throw openedRead.status === 'rejected' ? openedRead.reason : (openedWrite as PromiseRejectedResult).reason;
+    }
+    const read = openedRead.value;
+    const write = openedWrite.value;
     try {
       // the rollback runs this while blue is fenced (database default read-only): setval must work
       await write.query('set default_transaction_read_only = off');
@@ -63,8 +66,8 @@ export class PostgresSequenceSync implements SequenceSync {
       this.prepared = { direction, pairs };
       const results: SequenceMove[] = [];
       for (const p of pairs) {
-        const sourceValue = await highestValue(read, p.readTable, p.readColumn);
-        const writtenMax = await highestValue(write, p.writeTable, p.writeColumn, { sequence: false });
+        // the two sides' sessions answer side by side
+        const [sourceValue, writtenMax] = await Promise.all([highestValue(read, p.readTable, p.readColumn), highestValue(write, p.writeTable, p.writeColumn, { sequence: false })]);
         const targetValue = await raiseSequence(write, p.sequence, Math.max(sourceValue, writtenMax) + gap);
         results.push({ name: p.sequence, sourceValue, targetValue });
         this.out.ok('sequences', `${p.sequence}: ${readSide} ${sourceValue}, ${forward ? 'green' : 'blue'} now ${targetValue}`);
@@ -81,16 +84,19 @@ export class PostgresSequenceSync implements SequenceSync {
     const forward = direction === 'forward';
     const mappingFile = forward ? this.env.mappingFiles.forward : this.env.mappingFiles.reverse;
     const tables = await resolveMappedTables(read, sideScope(this.env, forward ? 'source' : 'target'), mappingFile, this.out);
+    const columns = tables.flatMap((t) => t.columns.map((column) => ({ t, column, writeTable: qualified(t.target.schema, t.target.table) })));
+    if (!columns.length) return [];
+    // one round trip for every mapped column, in their order (one query per column took most of prepare's time)
+    const { rows } = await write.query<{ seq: string | null }>(
+      'select pg_get_serial_sequence(t, c) as seq from unnest($1::text[], $2::text[]) with ordinality as x(t, c, n) order by n',
+      [columns.map((x) => x.writeTable), columns.map((x) => x.column.target)],
+    );
     const pairs: SequencePair[] = [];
-    for (const t of tables) {
-      const writeTable = qualified(t.target.schema, t.target.table);
-      for (const column of t.columns) {
-        const { rows: seqRows } = await write.query<{ seq: string | null }>('select pg_get_serial_sequence($1, $2) as seq', [writeTable, column.target]);
-        const sequence = seqRows[0]?.seq;
-        if (!sequence) continue;
-        pairs.push({ sequence, readTable: qualified(t.source.schema, t.source.table), readColumn: column.kind === 'copy' ? column.source : null, writeTable, writeColumn: column.target });
-      }
-    }
+    columns.forEach(({ t, column, writeTable }, i) => {
+      const sequence = rows[i]?.seq;
+      if (!sequence) return;
+      pairs.push({ sequence, readTable: qualified(t.source.schema, t.source.table), readColumn: column.kind === 'copy' ? column.source : null, writeTable, writeColumn: column.target });
+    });
     return pairs;
   }
 }

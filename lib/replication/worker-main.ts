@@ -6,6 +6,7 @@
  * SIGTERM/SIGINT stop it cleanly (the current batch commits first).
  */
 import { parseArgs } from 'node:util';
+import { warmSqlite } from '../mappings/sqlite.ts';
 import { StreamOutput } from '../output/output.ts';
 import { createStreamWorker } from './stream-worker.ts';
 import { readWorkerStartFile } from './worker-start-file.ts';
@@ -32,6 +33,8 @@ const controller = new AbortController();
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => controller.abort());
 const worker = createStreamWorker(env, direction, { wave: values.wave, fromPosition: values['from-position'], runId: values['run-id'] }, out);
 out.info(`replicate ${worker.names.id}`, `worker ${process.pid} started`);
+// the mapping's SQLite warms up while the worker connects (its first statement is slow)
+warmSqlite();
 worker.run(controller.signal).then(
   () => {
     out.info(`replicate ${worker.names.id}`, 'worker stopped');

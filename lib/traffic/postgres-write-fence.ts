@@ -67,9 +67,10 @@ export class PostgresWriteFence implements WriteFence {
       });
     }
     try {
-      // this session must never be read-only itself, whatever the database default
-      await c.query('SET default_transaction_read_only = off');
-      const db = (await c.query<{ db: string }>('SELECT current_database() AS db')).rows[0]!.db;
+      // this session must never be read-only itself, whatever the database default; one round trip
+      // for both (refuseWrites runs inside the write hold)
+      const results = (await c.query('SET default_transaction_read_only = off; SELECT current_database() AS db')) as unknown as pg.QueryResult<{ db: string }>[];
+      const db = results[1]!.rows[0]!.db;
       return await fn(c, db);
     } finally {
       await c.end().catch(() => {});
@@ -119,7 +120,8 @@ async function endOlderSessions(c: pg.Client): Promise<number> {
     const pids = r.rows[0]!.pids;
     for (const pid of pids) endedPids.add(pid);
     if (Number(r.rows[0]!.left) - pids.length <= 0 || force) break;
-    await new Promise((res) => setTimeout(res, 50));
+    // the write switch runs this inside its write hold: a coarse poll is held writes' time
+    await new Promise((res) => setTimeout(res, 10));
   }
   // pg_terminate_backend only signals: wait until the ended backends are gone, so that the caller's
   // next move (releasing held writes to this side) does not meet a session still being ended
@@ -127,7 +129,7 @@ async function endOlderSessions(c: pg.Client): Promise<number> {
   while (endedPids.size && Date.now() < gone) {
     const r = await c.query<{ left: string }>('SELECT count(*) AS left FROM pg_stat_activity WHERE pid = ANY($1::int[])', [[...endedPids]]);
     if (Number(r.rows[0]!.left) === 0) break;
-    await new Promise((res) => setTimeout(res, 20));
+    await new Promise((res) => setTimeout(res, 10));
   }
   return endedPids.size;
 }

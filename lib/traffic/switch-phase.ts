@@ -141,9 +141,8 @@ export const switchPhase: Phase = {
   },
 
   async verify(ctx) {
-    const s = await ctx.platform.router.state();
-    const blueFenced = await ctx.platform.fence.isRefusingWrites('blue');
-    const greenFenced = await ctx.platform.fence.isRefusingWrites('green');
+    // three independent reads, side by side
+    const [s, blueFenced, greenFenced] = await Promise.all([ctx.platform.router.state(), ctx.platform.fence.isRefusingWrites('blue'), ctx.platform.fence.isRefusingWrites('green')]);
     const ok = s.writeTarget === 'green' && !s.writesHeld && blueFenced && !greenFenced;
     const fix = greenFenced ? `: green refuses writes, so every client write fails — run \`${envCommandLine(ctx.env, 'cutover rollback')}\` now` : '';
     return {

@@ -41,6 +41,8 @@ describe('ReusedKitSession', () => {
     } finally {
       await s.close();
     }
+    // the server ends a closed session's backend asynchronously: wait (bounded) until it is gone
+    for (let i = 0; i < 200 && (await sessionsNamed('cutover-test-reuse')) > 0; i++) await new Promise((r) => setTimeout(r, 25));
     expect(await sessionsNamed('cutover-test-reuse')).toBe(0);
   });
 

@@ -120,3 +120,70 @@ describe('router keep-alive connections to the apps (issue 12: 502 "socket hang 
     expect(before).toMatchObject({ second: { status: 502 }, applied: 1, metClose: 1 });
   });
 });
+
+/**
+ * A Node app that closes connections idle for `idleCloseMs` and announces nothing (no Keep-Alive
+ * hint), as gunicorn does at 2 s; `idleCloseMs = 0` stops that for connections opened afterwards.
+ * Records, per connection, how long it had been idle when the client closed it.
+ */
+async function startSilentlyClosingApp(idleCloseMs: number) {
+  const sockets = new Set<net.Socket>();
+  const app = { idleCloses: 0, clientClosedAfterIdleMs: [] as number[], open: () => sockets.size, setIdleClose: (ms: number) => (server.timeout = ms) };
+  const server = http.createServer({ keepAliveTimeout: 0 }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(201, { 'content-type': 'text/plain', 'content-length': '2' });
+      res.end('ok', () => (answeredAt = performance.now()));
+    });
+  });
+  let answeredAt = 0;
+  server.timeout = idleCloseMs;
+  server.on('timeout', (socket: net.Socket) => {
+    app.idleCloses++;
+    socket.destroy();
+  });
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('end', () => app.clientClosedAfterIdleMs.push(performance.now() - answeredAt));
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(app, {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  });
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('an app that closes idle connections sooner than the router\'s limit and does not say so', () => {
+  test('after the app\'s first idle close, the router closes its own idle connections to it sooner than the app did', async () => {
+    const app = await startSilentlyClosingApp(1000);
+    const router = await startWeightedRouter({ blueUrl: app.url, greenUrl: app.url });
+    try {
+      expect(await post(router.url)).toEqual({ status: 201, body: 'ok' });
+      await until(() => app.idleCloses === 1, 'the app to close the idle connection');
+      // from here on the app keeps connections: whoever closes the next one is the router
+      app.setIdleClose(0);
+      expect(await post(router.url)).toEqual({ status: 201, body: 'ok' });
+      await until(() => app.open() === 0, 'the router to close its idle connection');
+      expect(app.idleCloses).toBe(1);
+      expect(app.clientClosedAfterIdleMs).toHaveLength(1);
+      // learnt ~1000 ms, closes at ~500 ms; before, at its own limit (4 s)
+      expect(app.clientClosedAfterIdleMs[0]).toBeLessThan(1000);
+    } finally {
+      await router.stop();
+      await app.stop();
+    }
+  });
+});

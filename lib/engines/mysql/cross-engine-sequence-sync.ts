@@ -62,10 +62,16 @@ export class CrossEngineSequenceSync implements SequenceSync {
   }
 
   async syncSequences(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
-    const blue = await connectMysql(this.env.source.url, 'source');
-    let green: pg.Client | undefined;
+    // both sessions at once (this runs inside the write hold); when one cannot be opened the other is closed
+    const [openedBlue, openedGreen] = await Promise.allSettled([connectMysql(this.env.source.url, 'source'), openKitClient(this.env.target.url, 'cutover-sequences')]);
+    if (openedBlue.status === 'rejected' || openedGreen.status === 'rejected') {
+      if (openedBlue.status === 'fulfilled') await openedBlue.value.end().catch(() => {});
+      if (openedGreen.status === 'fulfilled') await openedGreen.value.end().catch(() => {});
+      throw openedBlue.status === 'rejected' ? openedBlue.reason : (openedGreen as PromiseRejectedResult).reason;
+    }
+    const blue = openedBlue.value;
+    const green = openedGreen.value;
     try {
-      green = await openKitClient(this.env.target.url, 'cutover-sequences');
       // MySQL 8 caches INFORMATION_SCHEMA.TABLES.AUTO_INCREMENT; MariaDB has no such variable
       await blue.query('SET SESSION information_schema_stats_expiry = 0').catch(() => {});
       const g = green;
@@ -78,8 +84,7 @@ export class CrossEngineSequenceSync implements SequenceSync {
       const blueValues = await readBlueValues(blue, columns);
       return direction === 'forward' ? await this.forward(g, columns, blueValues, gap) : await this.reverse(blue, g, columns, blueValues, gap);
     } finally {
-      await blue.end().catch(() => {});
-      await green?.end().catch(() => {});
+      await Promise.all([blue.end().catch(() => {}), green.end().catch(() => {})]);
     }
   }
 
