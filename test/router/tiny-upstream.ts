@@ -53,14 +53,18 @@ export async function startTinyUpstream(name: string): Promise<TinyUpstream> {
       else answer();
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return Object.assign(state, {
-    url,
+  return Object.assign(state, await listenOnLoopback(server)) as TinyUpstream;
+}
+
+/** Starts an HTTP server on a free loopback port: its URL, and a stop that also ends kept-alive connections. */
+export async function listenOnLoopback(server: http.Server): Promise<{ url: string; stop(): Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     stop: () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
         server.closeAllConnections();
       }),
-  }) as TinyUpstream;
+  };
 }

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startWeightedRouter, type RunningWeightedRouter } from '../../lib/router/weighted-router.ts';
+import { listenOnLoopback } from './tiny-upstream.ts';
 
 /**
  * A Node HTTP app that answers 201 and records every request body it read, and the server side of
@@ -37,15 +37,7 @@ async function startApp(): Promise<App> {
     app.sockets.add(socket);
     socket.on('close', () => app.sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return Object.assign(app, {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  });
+  return Object.assign(app, await listenOnLoopback(server));
 }
 
 /** A client on one kept-alive connection to the router, writing raw HTTP: a send is in the kernel when `post` returns. */

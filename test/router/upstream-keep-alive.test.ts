@@ -3,6 +3,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startWeightedRouter } from '../../lib/router/weighted-router.ts';
+import { listenOnLoopback } from './tiny-upstream.ts';
 
 /**
  * An app that closes keep-alive connections idle for `closeAfterIdleMs`, with the close crossing
@@ -147,15 +148,7 @@ async function startSilentlyClosingApp(idleCloseMs: number) {
     socket.on('end', () => app.clientClosedAfterIdleMs.push(performance.now() - answeredAt));
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return Object.assign(app, {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  });
+  return Object.assign(app, await listenOnLoopback(server));
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
