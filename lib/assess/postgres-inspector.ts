@@ -6,6 +6,7 @@ import { loadTableMappings, readMappedCatalog, resolveSelected, resolveTableMapp
 import type { MappedTable, ResolvedMappings, TableMappingDocument } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { AssessReport, Finding, Inspector } from '../platform/roles.ts';
+import { openTogether } from '../platform/open-together.ts';
 import { connectionError, probeConnection } from './connection-errors.ts';
 import { mappingErrorFinding, reverseMappingFindings, unmatchedRuleFindings } from './mapping-findings.ts';
 import { AssessProgress } from './assess-progress.ts';
@@ -55,13 +56,7 @@ export class PostgresInspector implements Inspector {
   async assess(): Promise<AssessReport> {
     // both sides at once, the sessions the checks then use (no separate probe first); a side that
     // cannot be reached is a connection error naming it, the source's first
-    const [openedSource, openedTarget] = await Promise.allSettled([connect(this.env.source.url, 'source'), connect(this.env.target.url, 'target')]);
-    if (openedSource.status === 'rejected' || openedTarget.status === 'rejected') {
-      for (const side of [openedSource, openedTarget]) if (side.status === 'fulfilled') await side.value.end().catch(() => {});
-      throw openedSource.status === 'rejected' ? openedSource.reason : (openedTarget as PromiseRejectedResult).reason;
-    }
-    const source = openedSource.value;
-    const target = openedTarget.value;
+    const [source, target] = await openTogether(connect(this.env.source.url, 'source'), connect(this.env.target.url, 'target'));
     const checks = this.env.assess.checks;
     const progress = new AssessProgress(this.out, 8 + checks.length);
     try {

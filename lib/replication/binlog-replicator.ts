@@ -12,7 +12,7 @@ import { deleteBinlogState } from './binlog-state.ts';
 import { resetStream } from './control-schema.ts';
 import { BinlogReplicationWorker } from './binlog-worker.ts';
 import { unknownWave } from './postgres-replicator.ts';
-import { processAlive, readStatusFile, recordedProcessAlive, type WorkerStatusFile } from './status-file.ts';
+import { readStatusFile, recordedProcessAlive, type WorkerStatusFile } from './status-file.ts';
 import { judgeStream } from './stream-health.ts';
 import { streamNames, type StreamNames } from './stream-names.ts';
 import { launchWorker } from './worker-launcher.ts';

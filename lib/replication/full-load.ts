@@ -9,6 +9,7 @@ import { qualified, quoteIdent, quoteLiteral } from './sql-names.ts';
 import { loadLaneOrigin } from './stream-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 import type { Throttler } from '../platform/roles.ts';
+import { openTogether } from '../platform/open-together.ts';
 
 /**
  * Full load: every mapped table split into key-range chunks (the plan is stored on the apply
@@ -188,14 +189,7 @@ export async function runFullLoad(options: FullLoadOptions): Promise<void> {
   let next = 0;
   let failure: unknown;
   const lanes = Array.from({ length: Math.max(1, Math.min(options.parallel, pending.length)) }, async (_, lane) => {
-    // both sessions at once; when one cannot be opened the other is closed
-    const [openedReader, openedWriter] = await Promise.allSettled([openSnapshotReader(options.sourceUrl, options.snapshotName), openApplySession(options.targetUrl, loadLaneOrigin(options.originBase, lane))]);
-    if (openedReader.status === 'rejected' || openedWriter.status === 'rejected') {
-      for (const side of [openedReader, openedWriter]) if (side.status === 'fulfilled') await side.value.end().catch(() => {});
-      throw openedReader.status === 'rejected' ? openedReader.reason : (openedWriter as PromiseRejectedResult).reason;
-    }
-    const reader = openedReader.value;
-    const writer = openedWriter.value;
+    const [reader, writer] = await openTogether(openSnapshotReader(options.sourceUrl, options.snapshotName), openApplySession(options.targetUrl, loadLaneOrigin(options.originBase, lane)));
     try {
       while (!failure && !options.signal.aborted && next < pending.length) {
         const chunk = pending[next++]!;

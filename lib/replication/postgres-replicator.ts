@@ -15,7 +15,7 @@ import { createStreamWorker, type StreamWorker } from './stream-worker.ts';
 import { engineOfUrl } from '../engines/engine-of-url.ts';
 import { connectMysql } from '../engines/mysql/mysql-connection.ts';
 import { readMysqlApplied } from '../engines/mysql/mysql-kit-schema.ts';
-import { processAlive, readStatusFile, recordedProcessAlive, type WorkerStatusFile } from './status-file.ts';
+import { readStatusFile, recordedProcessAlive, type WorkerStatusFile } from './status-file.ts';
 import { streamNames, streamOriginCondition, type Direction, type StreamNames } from './stream-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 import { openKitClient } from '../postgres/kit-client.ts';

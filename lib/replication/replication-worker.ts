@@ -9,6 +9,7 @@ import { openApplySession } from './apply-session.ts';
 import { countDeadLetters, ensureControlSchema, readAppliedCommitAt, readAppliedLsn, resetStream, writeAppliedLsn } from './control-schema.ts';
 import { pacingSchema } from '../config/common-schema.ts';
 import type { PacingFigures } from '../platform/roles.ts';
+import { openTogether } from '../platform/open-together.ts';
 import { openSourceThrottler } from './open-source-throttler.ts';
 import type { SourceThrottler } from '../throttle/source-throttler.ts';
 import { planChunks, runFullLoad } from './full-load.ts';
@@ -199,13 +200,7 @@ export class ReplicationWorker {
     }
     // both sessions at once (a start waits for one set-up, not two); when one side is down
     // (restarting) the other's session must not stay open: the worker retries
-    const [opened, openedWriter] = await Promise.allSettled([connect(n.readUrl), connect(n.writeUrl)]);
-    if (opened.status === 'rejected' || openedWriter.status === 'rejected') {
-      for (const side of [opened, openedWriter]) if (side.status === 'fulfilled') await side.value.end().catch(() => {});
-      throw opened.status === 'rejected' ? opened.reason : (openedWriter as PromiseRejectedResult).reason;
-    }
-    const reader = opened.value;
-    const writer = openedWriter.value;
+    const [reader, writer] = await openTogether(connect(n.readUrl), connect(n.writeUrl));
     const transformers: ApplyTable[] = [];
     try {
       const mapped = await resolveMappedTables(reader, n.readScope, n.mappingFile, this.out, wave);

@@ -6,6 +6,7 @@ import { sideScope } from '../mappings/index.ts';
 import { resolveMappedTables } from '../mappings/mapped-tables.ts';
 import { qualified, quoteIdent } from './sql-names.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
+import { openTogether } from '../platform/open-together.ts';
 
 type SequenceMove = { name: string; sourceValue: number; targetValue: number };
 
@@ -52,13 +53,7 @@ export class PostgresSequenceSync implements SequenceSync {
     const writeUrl = forward ? this.env.target.url : this.env.source.url;
     const readSide = forward ? 'blue' : 'green';
     // both sessions at once (this runs inside the write hold); when one cannot be opened the other is closed
-    const [openedRead, openedWrite] = await Promise.allSettled([open(readUrl), open(writeUrl)]);
-    if (openedRead.status === 'rejected' || openedWrite.status === 'rejected') {
-      for (const side of [openedRead, openedWrite]) if (side.status === 'fulfilled') await side.value.end().catch(() => {});
-      throw openedRead.status === 'rejected' ? openedRead.reason : (openedWrite as PromiseRejectedResult).reason;
-    }
-    const read = openedRead.value;
-    const write = openedWrite.value;
+    const [read, write] = await openTogether(open(readUrl), open(writeUrl));
     try {
       // the rollback runs this while blue is fenced (database default read-only): setval must work
       await write.query('set default_transaction_read_only = off');

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Output } from '../output/output.ts';
 import { processAlive, readStatusFile, recordedProcessAlive } from './status-file.ts';
 import type { StreamNames } from './stream-names.ts';
@@ -36,8 +37,4 @@ export async function stopWorkers<W>(o: { readonly foreground: Map<string, Foreg
     }
     o.out.ok(`replicate ${names.id}`, `worker ${pid} stopped`);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

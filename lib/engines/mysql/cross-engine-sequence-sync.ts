@@ -6,6 +6,7 @@ import { resolveSelected, schemasToRead, sideScope } from '../../mappings/mapped
 import type { Output } from '../../output/output.ts';
 import type { SequenceDirection, SequenceSync } from '../../platform/roles.ts';
 import { openKitClient } from '../../postgres/kit-client.ts';
+import { openTogether } from '../../platform/open-together.ts';
 import { readMysqlCatalog } from './mysql-catalog.ts';
 import { connectMysql, mysqlRows } from './mysql-connection.ts';
 
@@ -63,14 +64,7 @@ export class CrossEngineSequenceSync implements SequenceSync {
 
   async syncSequences(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
     // both sessions at once (this runs inside the write hold); when one cannot be opened the other is closed
-    const [openedBlue, openedGreen] = await Promise.allSettled([connectMysql(this.env.source.url, 'source'), openKitClient(this.env.target.url, 'cutover-sequences')]);
-    if (openedBlue.status === 'rejected' || openedGreen.status === 'rejected') {
-      if (openedBlue.status === 'fulfilled') await openedBlue.value.end().catch(() => {});
-      if (openedGreen.status === 'fulfilled') await openedGreen.value.end().catch(() => {});
-      throw openedBlue.status === 'rejected' ? openedBlue.reason : (openedGreen as PromiseRejectedResult).reason;
-    }
-    const blue = openedBlue.value;
-    const green = openedGreen.value;
+    const [blue, green] = await openTogether(connectMysql(this.env.source.url, 'source'), openKitClient(this.env.target.url, 'cutover-sequences'));
     try {
       // MySQL 8 caches INFORMATION_SCHEMA.TABLES.AUTO_INCREMENT; MariaDB has no such variable
       await blue.query('SET SESSION information_schema_stats_expiry = 0').catch(() => {});
