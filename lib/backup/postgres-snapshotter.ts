@@ -205,13 +205,15 @@ export class PostgresSnapshotter implements Snapshotter {
     return all[all.length - 1]!;
   }
 
-  async verify(id?: string): Promise<{ ok: boolean; problems: string[]; manifest: PostgresSnapshotManifest }> {
+  async verify(id?: string, options: { readonly signal?: AbortSignal } = {}): Promise<{ ok: boolean; problems: string[]; manifest: PostgresSnapshotManifest }> {
+    const { signal } = options;
     const manifest = await this.manifest(id);
     const problems: string[] = [];
     const rowsTotal = manifest.tables.reduce((n, t) => n + t.rows, 0);
     const rate = new ProgressRate();
     let rowsBefore = 0;
     for (const t of manifest.tables) {
+      if (signal?.aborted) throw verifyInterrupted(manifest.id);
       const gz = new StreamMeter();
       const raw = new StreamMeter();
       const ticker = setInterval(() => {
@@ -219,8 +221,9 @@ export class PostgresSnapshotter implements Snapshotter {
         this.out.progress({ topic: 'snapshot verify', done, total: rowsTotal, unit: 'rows', figures: { table: t.name, ...rate.figures(done, rowsTotal) } });
       }, 1000);
       try {
-        await pipeline(await this.store.get(t.file), gz, createGunzip({ chunkSize: ZLIB_CHUNK }), raw, sink());
+        await pipeline(await this.store.get(t.file), gz, createGunzip({ chunkSize: ZLIB_CHUNK }), raw, sink(), { signal });
       } catch (err) {
+        if (signal?.aborted) throw verifyInterrupted(manifest.id);
         problems.push(`${t.name}: ${t.file} cannot be read: ${(err as Error).message}`);
         continue;
       } finally {
@@ -259,7 +262,12 @@ export class PostgresSnapshotter implements Snapshotter {
     return this.damaged(t, `sha256 ${gz.sha256} differs from the manifest's ${t.sha256} (loading it failed: ${(loadError as Error).message})`, loadError);
   }
 
-  async restore(options: { id?: string; targetUrl: string }): Promise<{ ok: boolean; problems: string[] }> {
+  /**
+   * One transaction from the first CREATE to the read-back that verifies it, so a restore that
+   * fails or is stopped (Ctrl-C: the copy stops mid-table) leaves the database as empty as it was.
+   */
+  async restore(options: { id?: string; targetUrl: string; readonly signal?: AbortSignal }): Promise<{ ok: boolean; problems: string[] }> {
+    const { signal } = options;
     const manifest = await this.manifest(options.id);
     const client = await open(options.targetUrl);
     try {
@@ -275,37 +283,51 @@ export class PostgresSnapshotter implements Snapshotter {
         });
       }
       await client.query('begin');
+      let problems: string[];
       try {
         for (const t of manifest.tables) await client.query(t.preData);
         for (const t of manifest.tables) {
+          throwIfRestoreInterrupted(signal, manifest.id, options.targetUrl);
           const gz = new StreamMeter();
           const cols = t.columns.map(q).join(', ');
           const sinkStream = client.query(copyStreams.from(`copy ${qualifiedName(t.name)} (${cols}) from stdin`));
           try {
-            await pipeline(await this.store.get(t.file), gz, createGunzip({ chunkSize: ZLIB_CHUNK }), sinkStream);
+            await pipeline(await this.store.get(t.file), gz, createGunzip({ chunkSize: ZLIB_CHUNK }), sinkStream, { signal });
           } catch (err) {
+            throwIfRestoreInterrupted(signal, manifest.id, options.targetUrl);
             // Damaged bytes fail in gunzip or, decoded wrongly, in COPY: say which it was.
             throw (await this.damageOf(t, err)) ?? err;
           }
           if (gz.sha256 !== t.sha256) throw this.damaged(t, `sha256 ${gz.sha256} differs from the manifest's ${t.sha256}`);
           this.out.ok('restore', `${t.name}: ${sinkStream.rowCount} rows`);
         }
+        throwIfRestoreInterrupted(signal, manifest.id, options.targetUrl);
         for (const t of manifest.tables) if (t.postData) await client.query(t.postData);
         for (const t of manifest.tables) {
           for (const s of t.sequences) if (s.value !== null) await client.query('select setval($1::regclass, $2)', [s.sequence, s.value]);
         }
+        // read back in the same transaction: a Ctrl-C here still undoes everything
+        problems = [];
+        for (const t of manifest.tables) {
+          throwIfRestoreInterrupted(signal, manifest.id, options.targetUrl);
+          const raw = new StreamMeter();
+          const ddl = { name: t.name, schema: '', table: '', columns: t.columns, primaryKey: t.primaryKey } as unknown as TableDdl;
+          await pipeline(client.query(copyStreams.to(`copy (${selectOrdered(ddl)}) to stdout`)), raw, sink(), { signal });
+          if (raw.lines !== t.rows) problems.push(`${t.name}: ${raw.lines} rows restored, manifest says ${t.rows}`);
+          else if (raw.sha256 !== t.rawSha256) problems.push(`${t.name}: restored rows differ from the backup (checksum)`);
+        }
+        throwIfRestoreInterrupted(signal, manifest.id, options.targetUrl);
         await client.query('commit');
       } catch (err) {
+        if (signal?.aborted) {
+          // A COPY cut mid-stream may keep the session busy until the server has sent the rest:
+          // closing the session is the prompt way out, and the server rolls the transaction back.
+          await client.end().catch(() => {});
+          this.out.info('restore', `interrupted: the restore's transaction was rolled back; nothing of backup ${manifest.id} stays in ${redact(options.targetUrl)}`);
+          throw restoreInterrupted(manifest.id, options.targetUrl);
+        }
         await client.query('rollback').catch(() => {});
         throw err;
-      }
-      const problems: string[] = [];
-      for (const t of manifest.tables) {
-        const raw = new StreamMeter();
-        const ddl = { name: t.name, schema: '', table: '', columns: t.columns, primaryKey: t.primaryKey } as unknown as TableDdl;
-        await pipeline(client.query(copyStreams.to(`copy (${selectOrdered(ddl)}) to stdout`)), raw, sink());
-        if (raw.lines !== t.rows) problems.push(`${t.name}: ${raw.lines} rows restored, manifest says ${t.rows}`);
-        else if (raw.sha256 !== t.rawSha256) problems.push(`${t.name}: restored rows differ from the backup (checksum)`);
       }
       if (problems.length) for (const p of problems) this.out.error('restore', p);
       else this.out.ok('restore', `${manifest.id} restored and verified: ${manifest.tables.length} tables, counts and checksums match`);
@@ -335,6 +357,23 @@ export function interrupted(): CutoverError {
 
 export function throwIfInterrupted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw interrupted();
+}
+
+/** The error of a backup re-read stopped by Ctrl-C (it only reads: nothing to undo). */
+export function verifyInterrupted(id: string): CutoverError {
+  return new CutoverError('ABORTED', `verify of backup ${id} interrupted: nothing was judged (it only reads; nothing was changed)`, { fix: 'run the command again' });
+}
+
+/** The error of a restore stopped by Ctrl-C (after what it restored was removed). */
+export function restoreInterrupted(id: string, targetUrl: string): CutoverError {
+  return new CutoverError('ABORTED', `restore of backup ${id} interrupted: what it had restored was removed, ${redact(targetUrl)} is empty again`, {
+    received: redact(targetUrl),
+    fix: 'run `cutover restore` again with the same --target-url',
+  });
+}
+
+function throwIfRestoreInterrupted(signal: AbortSignal | undefined, id: string, targetUrl: string): void {
+  if (signal?.aborted) throw restoreInterrupted(id, targetUrl);
 }
 
 /** `snap-<UTC time>-<4 hex>`: sorts by time, unique within a second. */
