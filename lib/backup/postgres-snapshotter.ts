@@ -12,7 +12,7 @@ import type { SnapshotManifest, Snapshotter, Throttler } from '../platform/roles
 import { PacedStream } from '../throttle/paced-stream.ts';
 import { readMappedCatalog, resolveSelected, sideScope } from '../mappings/index.ts';
 import { mappingEngine } from '../mappings/mapped-tables.ts';
-import { createSlotWithSnapshot, dropSlot, ensurePublication, redact, slotInfo } from '../replication/replication-slot.ts';
+import { createSlotWithSnapshot, dropPublication, dropSlot, ensurePublication, redact, slotInfo } from '../replication/replication-slot.ts';
 import { streamNames } from '../replication/stream-names.ts';
 import type { BackupStore } from './backup-store.ts';
 import { openBackupStore } from './open-backup-store.ts';
@@ -78,6 +78,8 @@ export class PostgresSnapshotter implements Snapshotter {
     const admin = await open(this.env.source.url);
     let exported: Awaited<ReturnType<typeof createSlotWithSnapshot>> | undefined;
     let reuse = false;
+    /** This run made the publication (none existed): a failure drops it with the slot. */
+    let publicationCreated = false;
     const id = snapshotId();
     try {
       const doc = await mappingEngine.loadTableMappings(this.env.mappingFiles.forward);
@@ -87,7 +89,7 @@ export class PostgresSnapshotter implements Snapshotter {
       // split it; otherwise a temporary slot that only pins this snapshot.
       reuse = !this.env.replication.waves.length && !(await slotInfo(admin, names.slot)).exists;
       const slotName = reuse ? names.slot : `${names.slot}_snap_${randomBytes(3).toString('hex')}`;
-      if (reuse) await ensurePublication(admin, names.publication, tables);
+      if (reuse) publicationCreated = (await ensurePublication(admin, names.publication, tables)) === 'created';
       exported = await createSlotWithSnapshot(this.env.source.url, slotName, { temporary: !reuse });
       this.out.info('snapshot', `slot ${slotName} at ${exported.consistentLsn}${reuse ? ' (replication continues from it)' : ''}`);
 
@@ -168,6 +170,13 @@ export class PostgresSnapshotter implements Snapshotter {
       // The slot this run made for replication to continue from marks a backup that does not
       // exist: drop it, so a re-run makes it again at its own consistent point.
       if (exported && reuse) await dropSlot(admin, exported.slotName).catch((e: unknown) => this.out.warn('snapshot', `could not drop replication slot ${exported!.slotName} after the failure: ${(e as Error).message}; drop it before re-running (select pg_drop_replication_slot('${exported!.slotName}'))`));
+      // Likewise the publication, when this run made it; one that was there before (made by the
+      // tables' owner for a read-only role, or by an earlier run) is left as it is.
+      if (publicationCreated) {
+        await dropPublication(admin, names.publication)
+          .then(() => this.out.info('snapshot', `failed: dropped publication ${names.publication}, which this run had created`))
+          .catch((e: unknown) => this.out.warn('snapshot', `could not drop publication ${names.publication} (this run created it) after the failure: ${(e as Error).message}; drop it before re-running (drop publication "${names.publication}")`));
+      }
       await this.discard(id);
       throw signal?.aborted ? interrupted() : err;
     } finally {
