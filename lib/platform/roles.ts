@@ -66,10 +66,16 @@ export interface SnapshotManifest {
 export interface Snapshotter {
   /** `signal`: Ctrl-C stops it between tables (and mid-table where the copy allows), removing what it wrote (ABORTED). */
   snapshot(options?: { readonly signal?: AbortSignal }): Promise<SnapshotManifest>;
-  /** Latest (or given) backup re-read and checked against its manifest (count + sha256). */
-  verify(id?: string): Promise<{ ok: boolean; problems: string[]; manifest: SnapshotManifest }>;
-  /** Restores a backup into an empty database and verifies counts and checksums. */
-  restore(options: { id?: string; targetUrl: string }): Promise<{ ok: boolean; problems: string[] }>;
+  /**
+   * Latest (or given) backup re-read and checked against its manifest (count + sha256).
+   * `signal`: Ctrl-C stops the re-reading (ABORTED; it only reads, so nothing is left behind).
+   */
+  verify(id?: string, options?: { readonly signal?: AbortSignal }): Promise<{ ok: boolean; problems: string[]; manifest: SnapshotManifest }>;
+  /**
+   * Restores a backup into an empty database and verifies counts and checksums. `signal`: Ctrl-C
+   * stops it mid-table and removes what this run restored (ABORTED), so the database is empty again.
+   */
+  restore(options: { id?: string; targetUrl: string; readonly signal?: AbortSignal }): Promise<{ ok: boolean; problems: string[] }>;
   list(): Promise<SnapshotManifest[]>;
 }
 

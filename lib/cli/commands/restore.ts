@@ -50,7 +50,7 @@ export function registerRestore(program: Command, rt: CliRuntime): void {
             mutates: true,
             plan: [{ action: 'snapshotter.restore', target, detail: `backup ${o.id ?? 'latest'}; then counts and sha256 against the manifest` }],
           },
-          (ctx) => ctx.platform.snapshotter.restore({ id: o.id, targetUrl: o.targetUrl }),
+          (ctx) => ctx.platform.snapshotter.restore({ id: o.id, targetUrl: o.targetUrl, signal: ctx.signal }),
         );
         if (!result) return 0; // dry-run
         for (const p of result.problems) s.out.error('restore', p);
