@@ -4,7 +4,10 @@ import { defineConfig } from 'vitest/config';
 // Tests start real PostgreSQL servers, HTTP servers and child processes on a 2-core machine.
 // The end-to-end rehearsals measure "0 failed client requests" under live load, which CPU
 // starvation from other test files would turn into timeouts: they run last, one at a time,
-// after every other file (two at a time) has finished.
+// after every other file (two at a time) has finished. A rehearsal keeps about one core busy
+// (its servers, apps, router and workers); the other core runs BESIDE_REHEARSALS meanwhile, at
+// the lowest CPU priority (test/_helpers/lowest-priority.ts), so they get only what the
+// rehearsal leaves idle.
 // The AWS SDK's notice that future releases need Node 22 is hidden, as in bin/cutover.mjs.
 const shared = {
   testTimeout: 120_000,
@@ -24,7 +27,7 @@ const shared = {
 // has loaded (test/config/backup-store-config) or need real AWS clients (test/backup: test/aws
 // stubs the client prototypes for good, with aws-sdk-client-mock).
 const SHARED = [
-  ...['architecture', 'aws', 'engine', 'estimate', 'infra', 'mappings', 'output', 'phases', 'router', 'shadow', 'throttle', 'traffic'].map((d) => `test/${d}/**/*.test.ts`),
+  ...['architecture', 'aws', 'engine', 'estimate', 'mappings', 'output', 'phases', 'router', 'shadow', 'throttle', 'traffic'].map((d) => `test/${d}/**/*.test.ts`),
   'test/config/load.test.ts',
   'test/config/reverse-exempt.test.ts',
   'test/config/rehearsal-gates.test.ts',
@@ -35,11 +38,21 @@ const SHARED = [
   'test/postgres/reused-kit-session.test.ts',
   'test/rehearsal/blue-footprint.test.ts',
   ...['lsn', 'pgoutput-rows', 'status-writer', 'stream-health', 'stream-health-limits', 'stream-names', 'transaction-queue'].map((f) => `test/replication/${f}.test.ts`),
-  // database servers only
+  // database servers only (most of them run BESIDE_REHEARSALS, below)
+  'test/demo/generator.test.ts',
+];
+
+// Files that run beside the rehearsals (see the top): no timing in their assertions (a starved run
+// is only slower), nothing the rehearsals share. The CDK synths (CPU only), and files that start
+// only database servers (PostgreSQL, MariaDB), some with the CLI in-process (test/cli/run-cli.ts),
+// no worker started; every server stopped in afterAll. Not isolated, as SHARED.
+// test/demo/generator.test.ts stays in SHARED: it asserts the seeding's load time.
+const BESIDE_REHEARSALS = [
+  'test/infra/**/*.test.ts',
   'test/assess/mapping-coverage.test.ts',
   'test/assess/postgres-inspector.test.ts',
   'test/backup/mysql-snapshotter.test.ts',
-  ...['cainiao-mysql', 'generator', 'mapping-engine', 'mapping-files', 'quality-checks'].map((f) => `test/demo/${f}.test.ts`),
+  ...['cainiao-mysql', 'mapping-engine', 'mapping-files', 'quality-checks'].map((f) => `test/demo/${f}.test.ts`),
   'test/diff/bucket-narrowing.test.ts',
   'test/diff/comparison-pool.test.ts',
   ...['cross-engine-resume-repair', 'mariadb-helper', 'mysql-assess'].map((f) => `test/engines/${f}.test.ts`),
@@ -51,13 +64,17 @@ const SHARED = [
   'test/engines/cross-engine-validate.test.ts',
 ];
 
-// The files of test/rehearsal that run no rehearsal (a report renderer, the MariaDB helper, the
-// demo business's start failures, a mocked server start, a pure function) run with the kit's
-// files, not one at a time at the end. A new file there runs alone unless it is listed here.
+// The rehearsals are test/rehearsal/*.rehearsal.ts, run one after another by ONE file,
+// rehearsals.test.ts (a file is one worker's task; separate files could run two at once). The
+// files of test/rehearsal that run no rehearsal (a report renderer, the MariaDB helper, the demo
+// business's start failures, a mocked server start, a pure function) run with the kit's files.
+// Any other test file there is refused here: name a rehearsal NAME.rehearsal.ts.
 const NOT_REHEARSALS = ['blue-footprint', 'demo-systems', 'exit-codes', 'mariadb-server', 'report-html'].map((f) => `${f}.test.ts`);
-const REHEARSALS = readdirSync(new URL('./test/rehearsal', import.meta.url))
-  .filter((f) => f.endsWith('.test.ts') && !NOT_REHEARSALS.includes(f))
-  .map((f) => `test/rehearsal/${f}`);
+const REHEARSALS = ['test/rehearsal/rehearsals.test.ts'];
+const strays = readdirSync(new URL('./test/rehearsal', import.meta.url)).filter((f) => f.endsWith('.test.ts') && !NOT_REHEARSALS.includes(f) && `test/rehearsal/${f}` !== REHEARSALS[0]);
+if (strays.length) {
+  throw new Error(`test/rehearsal/${strays.join(', ')}: a rehearsal is named NAME.rehearsal.ts (test/rehearsal/rehearsals.test.ts runs them one at a time); a file that runs no rehearsal goes in NOT_REHEARSALS (vitest.config.ts)`);
+}
 
 export default defineConfig({
   test: {
@@ -70,7 +87,7 @@ export default defineConfig({
           ...shared,
           name: 'kit',
           include: ['test/**/*.test.ts'],
-          exclude: [...REHEARSALS, ...SHARED],
+          exclude: [...REHEARSALS, ...SHARED, ...BESIDE_REHEARSALS],
           sequence: { groupOrder: 0 },
         },
       },
@@ -83,16 +100,28 @@ export default defineConfig({
           sequence: { groupOrder: 0 },
         },
       },
+      // group 1: the rehearsals' one file on one worker, BESIDE_REHEARSALS on the other. vitest
+      // queues a group's projects by name: 'rehearsal' before 'rehearsal-beside', so the
+      // rehearsals start at once, not after a queue of the others.
       {
         test: {
           ...shared,
           name: 'rehearsal',
           include: REHEARSALS,
-          fileParallelism: false,
           // one worker process for all of them: the kit's modules are imported once, not once per
-          // file (about 1 CPU-s a file, on the run's critical path). Each rehearsal stops what it
+          // rehearsal (about 1 CPU-s each, on the run's critical path). Each rehearsal stops what it
           // started — servers, apps, router, workers, signal traps — and leaves no handle behind.
           isolate: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'rehearsal-beside',
+          include: BESIDE_REHEARSALS,
+          isolate: false,
+          setupFiles: ['test/_helpers/lowest-priority.ts'],
           sequence: { groupOrder: 1 },
         },
       },

@@ -6,7 +6,7 @@ import { CutoverError } from '../errors.ts';
 import { engineOfUrl } from '../engines/engine-of-url.ts';
 import { readMysqlCatalog } from '../engines/mysql/mysql-catalog.ts';
 import { connectMysql, parseMysqlUrl } from '../engines/mysql/mysql-connection.ts';
-import { describeExportTable, exportRows, openExportSession, restoreTable, startConsistentSnapshot, tablesIn, type ExportTable } from '../engines/mysql/mysql-logical-export.ts';
+import { describeExportTable, dropTables, exportRows, openExportSession, restoreTable, startConsistentSnapshot, tablesIn, type ExportTable } from '../engines/mysql/mysql-logical-export.ts';
 import { loadTableMappings } from '../mappings/index.ts';
 import { resolveSelected, schemasToRead, sideScope } from '../mappings/mapped-schemas.ts';
 import type { Output } from '../output/output.ts';
@@ -15,7 +15,8 @@ import type { SnapshotManifest } from '../platform/roles.ts';
 import { withoutPassword } from '../postgres/kit-client.ts';
 import { TOOL_VERSION } from '../tool-version.ts';
 import type { BackupStore } from './backup-store.ts';
-import { interrupted, PostgresSnapshotter, snapshotId, throwIfInterrupted, type PostgresSnapshotManifest } from './postgres-snapshotter.ts';
+import { interrupted, PostgresSnapshotter, restoreInterrupted, snapshotId, throwIfInterrupted, type PostgresSnapshotManifest } from './postgres-snapshotter.ts';
+import { markInProgress, sweepPartialBackups } from './partial-backups.ts';
 import { StreamMeter } from './table-file-meter.ts';
 
 /** The manifest of a MySQL-family backup: the contract fields plus what restore and verify need. */
@@ -77,7 +78,12 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
       await meta.end().catch(() => {});
     }
     const id = snapshotId();
-    const c = await openExportSession(env.source.url);
+    await sweepPartialBackups(this.store, this.output);
+    await markInProgress(this.store, id); // first: a kill from here on leaves a partial backup that names its owner
+    const c = await openExportSession(env.source.url).catch(async (err: unknown) => {
+      await this.discard(id);
+      throw err;
+    });
     const entries: MysqlSnapshotManifest['tables'] = [];
     let position: Awaited<ReturnType<typeof startConsistentSnapshot>>;
     try {
@@ -146,12 +152,18 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
       await this.discard(id);
       throw err;
     }
+    await this.finished(id);
     this.output.ok('snapshot', `${id} in ${this.store.location} at binlog ${manifest.position}`);
     // verify/list read it through the PostgreSQL snapshotter's manifest type: the fields they use are the same
     return manifest as unknown as PostgresSnapshotManifest;
   }
 
-  override async restore(options: { id?: string; targetUrl: string }): Promise<{ ok: boolean; problems: string[] }> {
+  /**
+   * MySQL commits each CREATE TABLE: the tables this run created are remembered, and a Ctrl-C
+   * (the load stops mid-table) drops exactly those, so the database is as empty as it was.
+   */
+  override async restore(options: { id?: string; targetUrl: string; readonly signal?: AbortSignal }): Promise<{ ok: boolean; problems: string[] }> {
+    const { signal } = options;
     if (engineOfUrl(options.targetUrl) !== 'mysql') {
       throw new CutoverError('USAGE', 'a backup of a MySQL-family source restores into a MySQL/MariaDB database', {
         received: withoutPassword(options.targetUrl),
@@ -175,6 +187,8 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
       byTable.set(table, t.name);
     }
     const c = await openExportSession(options.targetUrl, 'target');
+    // tables of this run only: the database had none when it began (checked below)
+    const created: string[] = [];
     try {
       const existing = await tablesIn(c, database);
       if (existing.length) {
@@ -183,19 +197,25 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
           fix: 'restore into a new database (CREATE DATABASE restore_check) or drop these tables first',
         });
       }
+      const stopped = () => {
+        if (signal?.aborted) throw restoreInterrupted(manifest.id, options.targetUrl);
+      };
       for (const t of manifest.tables) {
+        stopped();
         const gz = new StreamMeter();
         const table: ExportTable = { ...t, database, table: t.name.slice(t.name.indexOf('.') + 1) };
         // a damaged file fails in gunzip: the pipeline ends `lines` with that error, so the load stops too
         const lines = new PassThrough();
-        const feeding = pipeline(await this.store.get(t.file), gz, createGunzip(), lines);
+        const feeding = pipeline(await this.store.get(t.file), gz, createGunzip(), lines, { signal });
         feeding.catch(() => {}); // awaited below; may fail before the load reads its first line
         let rows: number;
+        created.push(table.table); // before its CREATE: a stop right after it must find it
         try {
           rows = await restoreTable(c, database, table, lines);
           await feeding;
         } catch (err) {
           await feeding.catch(() => {});
+          stopped();
           if (gz.sha256 !== t.sha256) throw this.damagedFile(t.file, `sha256 ${gz.sha256} differs from the manifest's ${t.sha256} (loading it failed: ${(err as Error).message})`, database, err);
           throw err;
         }
@@ -204,17 +224,44 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
       }
       const problems: string[] = [];
       for (const t of manifest.tables) {
+        stopped();
         const raw = new StreamMeter();
         const table = t.name.slice(t.name.indexOf('.') + 1);
-        await pipeline(exportRows(c, { database, table, columns: t.columns, binary: t.binary, primaryKey: t.primaryKey }), raw, sink());
+        await pipeline(exportRows(c, { database, table, columns: t.columns, binary: t.binary, primaryKey: t.primaryKey }), raw, sink(), { signal }).catch((err: unknown) => {
+          stopped();
+          throw err;
+        });
         if (raw.lines !== t.rows) problems.push(`${t.name}: ${raw.lines} rows restored, manifest says ${t.rows}`);
         else if (raw.sha256 !== t.rawSha256) problems.push(`${t.name}: restored rows differ from the backup (checksum)`);
       }
+      stopped();
       if (problems.length) for (const p of problems) this.output.error('restore', p);
       else this.output.ok('restore', `${manifest.id} restored and verified: ${manifest.tables.length} tables, counts and checksums match`);
       return { ok: problems.length === 0, problems };
+    } catch (err) {
+      if (signal?.aborted && created.length) await this.dropRestored(options.targetUrl, database, created);
+      throw err;
     } finally {
       await c.end().catch(() => {});
+    }
+  }
+
+  /**
+   * After a stopped restore: drops the tables this run created (the database had none before it),
+   * on a session of its own (the restore's may still be reading a cut-off result).
+   */
+  private async dropRestored(targetUrl: string, database: string, tables: readonly string[]): Promise<void> {
+    const list = tables.map((t) => `${database}.${t}`).join(', ');
+    try {
+      const d = await openExportSession(targetUrl, 'target');
+      try {
+        await dropTables(d, database, tables);
+      } finally {
+        await d.end().catch(() => {});
+      }
+      this.output.info('restore', `interrupted: dropped the table(s) this run had restored: ${list}`);
+    } catch (err) {
+      this.output.warn('restore', `interrupted, and the table(s) this run had restored could not be dropped: ${(err as Error).message}; drop them by hand: ${list}`);
     }
   }
 

@@ -8,11 +8,12 @@ import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
-import type { SnapshotManifest, Snapshotter, Throttler } from '../platform/roles.ts';
+import type { PartialBackup, SnapshotManifest, Snapshotter, Throttler } from '../platform/roles.ts';
+import { clearInProgress, findPartialBackups, markInProgress, sweepPartialBackups } from './partial-backups.ts';
 import { PacedStream } from '../throttle/paced-stream.ts';
 import { readMappedCatalog, resolveSelected, sideScope } from '../mappings/index.ts';
 import { mappingEngine } from '../mappings/mapped-tables.ts';
-import { createSlotWithSnapshot, dropSlot, ensurePublication, redact, slotInfo } from '../replication/replication-slot.ts';
+import { createSlotWithSnapshot, dropPublication, dropSlot, ensurePublication, redact, slotInfo } from '../replication/replication-slot.ts';
 import { streamNames } from '../replication/stream-names.ts';
 import type { BackupStore } from './backup-store.ts';
 import { openBackupStore } from './open-backup-store.ts';
@@ -78,8 +79,12 @@ export class PostgresSnapshotter implements Snapshotter {
     const admin = await open(this.env.source.url);
     let exported: Awaited<ReturnType<typeof createSlotWithSnapshot>> | undefined;
     let reuse = false;
+    /** This run made the publication (none existed): a failure drops it with the slot. */
+    let publicationCreated = false;
     const id = snapshotId();
     try {
+      await sweepPartialBackups(this.store, this.out);
+      await markInProgress(this.store, id); // first: a kill from here on leaves a partial backup that names its owner
       const doc = await mappingEngine.loadTableMappings(this.env.mappingFiles.forward);
       const { catalog, schemas } = await readMappedCatalog(admin, doc, sideScope(this.env, 'source'));
       const tables = resolveSelected(doc, catalog, schemas, 'source').tables;
@@ -87,7 +92,7 @@ export class PostgresSnapshotter implements Snapshotter {
       // split it; otherwise a temporary slot that only pins this snapshot.
       reuse = !this.env.replication.waves.length && !(await slotInfo(admin, names.slot)).exists;
       const slotName = reuse ? names.slot : `${names.slot}_snap_${randomBytes(3).toString('hex')}`;
-      if (reuse) await ensurePublication(admin, names.publication, tables);
+      if (reuse) publicationCreated = (await ensurePublication(admin, names.publication, tables)) === 'created';
       exported = await createSlotWithSnapshot(this.env.source.url, slotName, { temporary: !reuse });
       this.out.info('snapshot', `slot ${slotName} at ${exported.consistentLsn}${reuse ? ' (replication continues from it)' : ''}`);
 
@@ -161,6 +166,7 @@ export class PostgresSnapshotter implements Snapshotter {
         source: redact(this.env.source.url),
       };
       await this.store.put(`${id}/manifest.json`, JSON.stringify(manifest, null, 2) + '\n');
+      await this.finished(id);
       this.out.ok('snapshot', `${id} in ${this.store.location} at ${manifest.position}`);
       return manifest;
     } catch (err) {
@@ -168,6 +174,13 @@ export class PostgresSnapshotter implements Snapshotter {
       // The slot this run made for replication to continue from marks a backup that does not
       // exist: drop it, so a re-run makes it again at its own consistent point.
       if (exported && reuse) await dropSlot(admin, exported.slotName).catch((e: unknown) => this.out.warn('snapshot', `could not drop replication slot ${exported!.slotName} after the failure: ${(e as Error).message}; drop it before re-running (select pg_drop_replication_slot('${exported!.slotName}'))`));
+      // Likewise the publication, when this run made it; one that was there before (made by the
+      // tables' owner for a read-only role, or by an earlier run) is left as it is.
+      if (publicationCreated) {
+        await dropPublication(admin, names.publication)
+          .then(() => this.out.info('snapshot', `failed: dropped publication ${names.publication}, which this run had created`))
+          .catch((e: unknown) => this.out.warn('snapshot', `could not drop publication ${names.publication} (this run created it) after the failure: ${(e as Error).message}; drop it before re-running (drop publication "${names.publication}")`));
+      }
       await this.discard(id);
       throw signal?.aborted ? interrupted() : err;
     } finally {
@@ -189,6 +202,15 @@ export class PostgresSnapshotter implements Snapshotter {
     }
   }
 
+  /** After the manifest: the in-progress marker goes (the manifest alone says the backup is complete). */
+  protected async finished(id: string): Promise<void> {
+    await clearInProgress(this.store, id).catch((err: unknown) => this.out.warn('snapshot', `${id} is complete, but its in-progress marker could not be deleted: ${(err as Error).message}`));
+  }
+
+  async partials(): Promise<PartialBackup[]> {
+    return findPartialBackups(this.store);
+  }
+
   async list(): Promise<PostgresSnapshotManifest[]> {
     const keys = (await this.store.list()).filter((k) => /^[^/]+\/manifest\.json$/.test(k));
     const manifests: PostgresSnapshotManifest[] = [];
@@ -205,13 +227,15 @@ export class PostgresSnapshotter implements Snapshotter {
     return all[all.length - 1]!;
   }
 
-  async verify(id?: string): Promise<{ ok: boolean; problems: string[]; manifest: PostgresSnapshotManifest }> {
+  async verify(id?: string, options: { readonly signal?: AbortSignal } = {}): Promise<{ ok: boolean; problems: string[]; manifest: PostgresSnapshotManifest }> {
+    const { signal } = options;
     const manifest = await this.manifest(id);
     const problems: string[] = [];
     const rowsTotal = manifest.tables.reduce((n, t) => n + t.rows, 0);
     const rate = new ProgressRate();
     let rowsBefore = 0;
     for (const t of manifest.tables) {
+      if (signal?.aborted) throw verifyInterrupted(manifest.id);
       const gz = new StreamMeter();
       const raw = new StreamMeter();
       const ticker = setInterval(() => {
@@ -219,8 +243,9 @@ export class PostgresSnapshotter implements Snapshotter {
         this.out.progress({ topic: 'snapshot verify', done, total: rowsTotal, unit: 'rows', figures: { table: t.name, ...rate.figures(done, rowsTotal) } });
       }, 1000);
       try {
-        await pipeline(await this.store.get(t.file), gz, createGunzip({ chunkSize: ZLIB_CHUNK }), raw, sink());
+        await pipeline(await this.store.get(t.file), gz, createGunzip({ chunkSize: ZLIB_CHUNK }), raw, sink(), { signal });
       } catch (err) {
+        if (signal?.aborted) throw verifyInterrupted(manifest.id);
         problems.push(`${t.name}: ${t.file} cannot be read: ${(err as Error).message}`);
         continue;
       } finally {
@@ -259,7 +284,12 @@ export class PostgresSnapshotter implements Snapshotter {
     return this.damaged(t, `sha256 ${gz.sha256} differs from the manifest's ${t.sha256} (loading it failed: ${(loadError as Error).message})`, loadError);
   }
 
-  async restore(options: { id?: string; targetUrl: string }): Promise<{ ok: boolean; problems: string[] }> {
+  /**
+   * One transaction from the first CREATE to the read-back that verifies it, so a restore that
+   * fails or is stopped (Ctrl-C: the copy stops mid-table) leaves the database as empty as it was.
+   */
+  async restore(options: { id?: string; targetUrl: string; readonly signal?: AbortSignal }): Promise<{ ok: boolean; problems: string[] }> {
+    const { signal } = options;
     const manifest = await this.manifest(options.id);
     const client = await open(options.targetUrl);
     try {
@@ -275,37 +305,51 @@ export class PostgresSnapshotter implements Snapshotter {
         });
       }
       await client.query('begin');
+      let problems: string[];
       try {
         for (const t of manifest.tables) await client.query(t.preData);
         for (const t of manifest.tables) {
+          throwIfRestoreInterrupted(signal, manifest.id, options.targetUrl);
           const gz = new StreamMeter();
           const cols = t.columns.map(q).join(', ');
           const sinkStream = client.query(copyStreams.from(`copy ${qualifiedName(t.name)} (${cols}) from stdin`));
           try {
-            await pipeline(await this.store.get(t.file), gz, createGunzip({ chunkSize: ZLIB_CHUNK }), sinkStream);
+            await pipeline(await this.store.get(t.file), gz, createGunzip({ chunkSize: ZLIB_CHUNK }), sinkStream, { signal });
           } catch (err) {
+            throwIfRestoreInterrupted(signal, manifest.id, options.targetUrl);
             // Damaged bytes fail in gunzip or, decoded wrongly, in COPY: say which it was.
             throw (await this.damageOf(t, err)) ?? err;
           }
           if (gz.sha256 !== t.sha256) throw this.damaged(t, `sha256 ${gz.sha256} differs from the manifest's ${t.sha256}`);
           this.out.ok('restore', `${t.name}: ${sinkStream.rowCount} rows`);
         }
+        throwIfRestoreInterrupted(signal, manifest.id, options.targetUrl);
         for (const t of manifest.tables) if (t.postData) await client.query(t.postData);
         for (const t of manifest.tables) {
           for (const s of t.sequences) if (s.value !== null) await client.query('select setval($1::regclass, $2)', [s.sequence, s.value]);
         }
+        // read back in the same transaction: a Ctrl-C here still undoes everything
+        problems = [];
+        for (const t of manifest.tables) {
+          throwIfRestoreInterrupted(signal, manifest.id, options.targetUrl);
+          const raw = new StreamMeter();
+          const ddl = { name: t.name, schema: '', table: '', columns: t.columns, primaryKey: t.primaryKey } as unknown as TableDdl;
+          await pipeline(client.query(copyStreams.to(`copy (${selectOrdered(ddl)}) to stdout`)), raw, sink(), { signal });
+          if (raw.lines !== t.rows) problems.push(`${t.name}: ${raw.lines} rows restored, manifest says ${t.rows}`);
+          else if (raw.sha256 !== t.rawSha256) problems.push(`${t.name}: restored rows differ from the backup (checksum)`);
+        }
+        throwIfRestoreInterrupted(signal, manifest.id, options.targetUrl);
         await client.query('commit');
       } catch (err) {
+        if (signal?.aborted) {
+          // A COPY cut mid-stream may keep the session busy until the server has sent the rest:
+          // closing the session is the prompt way out, and the server rolls the transaction back.
+          await client.end().catch(() => {});
+          this.out.info('restore', `interrupted: the restore's transaction was rolled back; nothing of backup ${manifest.id} stays in ${redact(options.targetUrl)}`);
+          throw restoreInterrupted(manifest.id, options.targetUrl);
+        }
         await client.query('rollback').catch(() => {});
         throw err;
-      }
-      const problems: string[] = [];
-      for (const t of manifest.tables) {
-        const raw = new StreamMeter();
-        const ddl = { name: t.name, schema: '', table: '', columns: t.columns, primaryKey: t.primaryKey } as unknown as TableDdl;
-        await pipeline(client.query(copyStreams.to(`copy (${selectOrdered(ddl)}) to stdout`)), raw, sink());
-        if (raw.lines !== t.rows) problems.push(`${t.name}: ${raw.lines} rows restored, manifest says ${t.rows}`);
-        else if (raw.sha256 !== t.rawSha256) problems.push(`${t.name}: restored rows differ from the backup (checksum)`);
       }
       if (problems.length) for (const p of problems) this.out.error('restore', p);
       else this.out.ok('restore', `${manifest.id} restored and verified: ${manifest.tables.length} tables, counts and checksums match`);
@@ -335,6 +379,23 @@ export function interrupted(): CutoverError {
 
 export function throwIfInterrupted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw interrupted();
+}
+
+/** The error of a backup re-read stopped by Ctrl-C (it only reads: nothing to undo). */
+export function verifyInterrupted(id: string): CutoverError {
+  return new CutoverError('ABORTED', `verify of backup ${id} interrupted: nothing was judged (it only reads; nothing was changed)`, { fix: 'run the command again' });
+}
+
+/** The error of a restore stopped by Ctrl-C (after what it restored was removed). */
+export function restoreInterrupted(id: string, targetUrl: string): CutoverError {
+  return new CutoverError('ABORTED', `restore of backup ${id} interrupted: what it had restored was removed, ${redact(targetUrl)} is empty again`, {
+    received: redact(targetUrl),
+    fix: 'run `cutover restore` again with the same --target-url',
+  });
+}
+
+function throwIfRestoreInterrupted(signal: AbortSignal | undefined, id: string, targetUrl: string): void {
+  if (signal?.aborted) throw restoreInterrupted(id, targetUrl);
 }
 
 /** `snap-<UTC time>-<4 hex>`: sorts by time, unique within a second. */

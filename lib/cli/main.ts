@@ -13,15 +13,20 @@ import type { CliRuntime } from './runtime.ts';
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const abort = new AbortController();
   const rt: CliRuntime = { io, signal: abort.signal, exitCode: 0, json: argv.includes('--json') };
-  const onSigint = () => {
-    if (abort.signal.aborted) process.exit(130);
-    io.stderr.write('interrupt: stopping at the next safe point (Ctrl-C again to quit now; re-run the command to resume)\n');
+  // SIGTERM (`kill PID`, a supervisor stopping it) is a Ctrl-C too: stop at the next safe point
+  // and clean up, rather than die mid-step; a second signal quits at once
+  const onSigint = (signal: NodeJS.Signals) => {
+    if (abort.signal.aborted) process.exit(signal === 'SIGTERM' ? 143 : 130);
+    io.stderr.write(`interrupt${signal === 'SIGTERM' ? ' (SIGTERM)' : ''}: stopping at the next safe point (Ctrl-C again to quit now; re-run the command to resume)\n`);
     abort.abort();
   };
   const isProcess = io.stdout === process.stdout;
   ignoreBrokenPipe(io.stdout); // `cutover … | head`: no EPIPE stack
   ignoreBrokenPipe(io.stderr);
-  if (isProcess) process.on('SIGINT', onSigint);
+  if (isProcess) {
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
+  }
   const program = buildProgram(rt);
   try {
     await program.parseAsync(argv, { from: 'node' });
@@ -38,7 +43,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.stderr.write(rt.json ? JSON.stringify(e.toJSON(), null, 2) + '\n' : e.describe() + '\n');
     return e.exitCode;
   } finally {
-    if (isProcess) process.off('SIGINT', onSigint);
+    if (isProcess) {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    }
   }
 }
 

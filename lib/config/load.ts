@@ -65,13 +65,24 @@ function valueAt(root: unknown, p: readonly PropertyKey[]): unknown {
   return cur;
 }
 
-/** Secrets never appear in error messages: URLs lose their password, secret-ish keys are masked. */
+const SECRET_KEY = /password|secret(?!Arn)|token/i;
+
+/** The value with every URL's password and every secret-ish key's value replaced by `***`, at any depth. */
+function masked(key: string, v: unknown): unknown {
+  if (SECRET_KEY.test(key)) return '***';
+  if (typeof v === 'string') return v.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  if (Array.isArray(v)) return v.map((item) => masked('', item));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, masked(k, item)]));
+  return v;
+}
+
+/**
+ * Secrets never appear in error messages: URLs lose their password, secret-ish keys are masked,
+ * inside objects too (a bad environment name or a failed cross-field check prints a whole object).
+ */
 function safeValue(p: readonly PropertyKey[], v: unknown): string {
-  const key = String(p[p.length - 1] ?? '');
-  if (/password|secret(?!Arn)|token/i.test(key)) return '"***"';
-  if (typeof v === 'string') return formatValue(v.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@'));
   if (v === undefined) return '(missing)';
-  const text = formatValue(v);
+  const text = formatValue(masked(String(p[p.length - 1] ?? ''), v));
   return text.length > 120 ? text.slice(0, 117) + '...' : text;
 }
 
@@ -86,6 +97,13 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unkno
     if (issue.code === 'unrecognized_keys') {
       expected = `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: remove or fix the spelling`;
       lines.push(`${field}: ${expected}`);
+      continue;
+    }
+    if (issue.code === 'invalid_key') {
+      // a record's key (an environment name): zod's own message is "Invalid key in record"; the key's rule is inside
+      const parent = p.slice(0, -1).map(String).join('.') || '(root)';
+      const rule = issue.issues.map((inner) => inner.message).join('; ');
+      lines.push(`${parent}: key ${formatValue(String(p[p.length - 1]))} is not allowed; expected ${rule}`);
       continue;
     }
     if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator') {

@@ -36,6 +36,11 @@ export interface OrderAppOptions {
   readonly port?: number;
   /** Pool size. @default 8 */
   readonly maxConnections?: number;
+  /**
+   * statement_timeout of the order paths' sessions (the reconciliation report sets its own,
+   * longer one). A test shortens it to show the report outlives it without waiting 5 s. @default 5000
+   */
+  readonly statementTimeoutMs?: number;
 }
 
 export interface OrderAppFault {
@@ -120,7 +125,7 @@ function openPool(options: OrderAppOptions): OrderPool & { end(): Promise<void> 
     connectionString: options.databaseUrl,
     max,
     connectionTimeoutMillis: 5000,
-    statement_timeout: 5000,
+    statement_timeout: options.statementTimeoutMs ?? 5000,
     application_name: `demo-${options.flavor}-app`,
   });
   // an idle client dropped by the server (terminated during the switch) must not crash the process

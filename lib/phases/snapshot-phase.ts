@@ -50,7 +50,7 @@ export const snapshotPhase: Phase = {
   },
   async verify(ctx) {
     const id = manifests.get(ctx)?.id;
-    const check = await ctx.platform.snapshotter.verify(id);
+    const check = await ctx.platform.snapshotter.verify(id, { signal: ctx.signal });
     return {
       ok: check.ok,
       summary: check.ok ? `backup ${check.manifest.id} re-read: every count and checksum matches its manifest` : `backup ${check.manifest.id} does not match its manifest: ${check.problems.join('; ')}`,

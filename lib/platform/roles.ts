@@ -63,14 +63,34 @@ export interface SnapshotManifest {
   readonly ddl?: string;
 }
 
+/** A snapshot folder with no manifest: never a usable backup (lib/backup/partial-backups.ts). */
+export interface PartialBackup {
+  readonly id: string;
+  /** Objects in the folder so far. */
+  readonly objects: number;
+  /** Who was writing it, from its in-progress marker; null when it has none. */
+  readonly owner: { readonly pid: number; readonly host: string; readonly startedAt: string } | null;
+  /** Same host and that process is no longer running: safe to remove. */
+  readonly ownerGone: boolean;
+}
+
 export interface Snapshotter {
   /** `signal`: Ctrl-C stops it between tables (and mid-table where the copy allows), removing what it wrote (ABORTED). */
   snapshot(options?: { readonly signal?: AbortSignal }): Promise<SnapshotManifest>;
-  /** Latest (or given) backup re-read and checked against its manifest (count + sha256). */
-  verify(id?: string): Promise<{ ok: boolean; problems: string[]; manifest: SnapshotManifest }>;
-  /** Restores a backup into an empty database and verifies counts and checksums. */
-  restore(options: { id?: string; targetUrl: string }): Promise<{ ok: boolean; problems: string[] }>;
+  /**
+   * Latest (or given) backup re-read and checked against its manifest (count + sha256).
+   * `signal`: Ctrl-C stops the re-reading (ABORTED; it only reads, so nothing is left behind).
+   */
+  verify(id?: string, options?: { readonly signal?: AbortSignal }): Promise<{ ok: boolean; problems: string[]; manifest: SnapshotManifest }>;
+  /**
+   * Restores a backup into an empty database and verifies counts and checksums. `signal`: Ctrl-C
+   * stops it mid-table and removes what this run restored (ABORTED), so the database is empty again.
+   */
+  restore(options: { id?: string; targetUrl: string; readonly signal?: AbortSignal }): Promise<{ ok: boolean; problems: string[] }>;
+  /** Complete backups (with a manifest), oldest first. */
   list(): Promise<SnapshotManifest[]>;
+  /** Backups without a manifest (stopped or still being written). @default - none: the store has no partial objects (RDS) */
+  partials?(): Promise<PartialBackup[]>;
 }
 
 // ---------------------------------------------------------------- replication (streamer + applier)

@@ -111,7 +111,11 @@ export async function dropSlot(client: pg.ClientBase, slotName: string): Promise
  * (REPLICATION + SELECT) may not create or alter it, so the tables' owner makes it once (assess
  * prints the statement) and the kit uses it.
  */
-export async function ensurePublication(client: pg.ClientBase, name: string, tables: readonly MappedTable[]): Promise<void> {
+/**
+ * Makes publication `name` list exactly `tables`. Says what it did: `created` only when this call
+ * made it (a caller undoing its own work may drop that one, never one that was there before).
+ */
+export async function ensurePublication(client: pg.ClientBase, name: string, tables: readonly MappedTable[]): Promise<'created' | 'altered' | 'unchanged'> {
   const wanted = [...new Set(tables.map((t) => `${t.source.schema}.${t.source.table}`))].sort();
   const list = [...new Set(tables.map((t) => qualified(t.source.schema, t.source.table)))].join(', ');
   const { rows } = await client.query<{ listed: string[] }>(
@@ -119,10 +123,11 @@ export async function ensurePublication(client: pg.ClientBase, name: string, tab
        from pg_publication p where p.pubname = $1`,
     [name],
   );
-  if (rows.length && rows[0]!.listed.join('\n') === wanted.join('\n')) return;
+  if (rows.length && rows[0]!.listed.join('\n') === wanted.join('\n')) return 'unchanged';
   const statement = rows.length ? `alter publication ${quoteIdent(name)} set table ${list}` : `create publication ${quoteIdent(name)} for table ${list}`;
   try {
     await client.query(statement);
+    return rows.length ? 'altered' : 'created';
   } catch (err) {
     if ((err as { code?: string }).code !== '42501' && !/must be owner/.test((err as Error).message)) throw err;
     throw new CutoverError('PRECONDITION_FAILED', `the role may not ${rows.length ? 'change' : 'create'} publication "${name}": ${(err as Error).message}`, {

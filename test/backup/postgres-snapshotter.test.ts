@@ -65,6 +65,8 @@ describe('PostgresSnapshotter', () => {
     expect(existsSync(denied.backupDir) ? readdirSync(denied.backupDir) : []).toEqual([]);
     const slots = await sql(source.url, "select count(*)::int as n from pg_replication_slots where slot_name like 'cutover_denied%'");
     expect(slots.rows[0].n).toBe(0);
+    // the publication was there before the run (the owner made it for the read-only role): it stays
+    expect((await sql(source.url, "select count(*)::int as n from pg_publication where pubname = 'cutover_denied'")).rows[0].n).toBe(1);
     await sql(source.url, 'grant select on orders to snap_reader');
     const manifest = await failing.snapshot();
     expect(manifest.slot).toEqual({ name: 'cutover_denied', persistent: true });
@@ -86,6 +88,9 @@ describe('PostgresSnapshotter', () => {
     expect(existsSync(interrupted.backupDir) ? readdirSync(interrupted.backupDir) : []).toEqual([]);
     const slots = await sql(source.url, "select count(*)::int as n from pg_replication_slots where slot_name like 'cutover_interrupted%'");
     expect(slots.rows[0].n).toBe(0);
+    // the run created the publication: it goes too (a re-run would otherwise take it as it is)
+    expect((await sql(source.url, "select count(*)::int as n from pg_publication where pubname like 'cutover_interrupted%'")).rows[0].n).toBe(0);
+    expect(watching.lines.map((l) => l.message)).toContain('failed: dropped publication cutover_interrupted, which this run had created');
   });
 
   test('snapshot writes gzip files and a manifest at the slot\'s consistent point', async () => {

@@ -127,6 +127,21 @@ describe('config loading', () => {
     expect(err.describe()).not.toContain('hunter2');
   });
 
+  test('fails if a password inside an object value appears in an error: nested URLs and secret keys are masked', () => {
+    // a check across fields prints its whole object: here `backup` with both stores, one's endpoint holding a password
+    const backup = { dir: 'b', s3: { bucket: 'bucket', endpoint: 'http://u:hunter2@h:9000', sessionToken: 'hunter2' } };
+    const err = caught(() => parseConfig({ environments: { lab: { ...lab, backup }, Lab: { ...lab, source: { url: 'postgres://u:hunter2@h/db' } } } }, '/x/c.json'));
+    expect(err.details.problems!.join('\n')).toContain('environments.lab.backup: got');
+    expect(err.describe()).not.toContain('hunter2');
+    expect(err.describe()).toContain('u:***@h');
+  });
+
+  test('fails if an environment name is not lower-case letters, digits and dashes: the error names it and what is allowed', () => {
+    const err = caught(() => parseConfig({ environments: { Lab: lab } }, '/x/c.json'));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.details.problems!.join('\n')).toMatch(/environments: key "Lab" is not allowed; expected an environment name is lower-case letters, digits and dashes/);
+  });
+
   test('fails if the environment is unknown, listing the known ones', () => {
     const cfg = parseConfig({ environments: { lab, staging: lab } }, '/x/c.json');
     const err = caught(() => selectEnvironment(cfg, 'prdo'));

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { MysqlInspector } from '../../lib/engines/mysql/mysql-inspector.ts';
@@ -99,5 +100,38 @@ describe.skipIf(mariadbMissing)(`assess on a deliberately misconfigured MariaDB 
     expect(await fence.isRefusingWrites('blue')).toBe(true);
     await fence.allowWrites('blue');
     expect(await fence.isRefusingWrites('blue')).toBe(false);
+  });
+
+  test('warns when another session uses the kit\'s account: the fence spares it and read_only does not stop it, so its writes after the switch stay on blue', async () => {
+    // an app sharing source.url's account (with READ_ONLY ADMIN from the test above)
+    await maria.exec("GRANT INSERT ON legacy_shop.* TO 'dms'@'127.0.0.1'");
+    const app = await mysql.createConnection({ host: '127.0.0.1', port: maria.port, user: 'dms', password: 'dms-pw', database: 'legacy_shop' });
+    try {
+      const report = await new MysqlInspector(env, new RecordingOutput()).assess();
+      const shared = report.findings.filter((f) => f.id === 'mysql-fence-shared-account');
+      expect(shared).toHaveLength(1);
+      expect(shared[0]).toMatchObject({ severity: 'warning', count: 1 });
+      expect(shared[0]!.message).toContain("'dms'@'127.0.0.1'");
+      expect(shared[0]!.handling).toContain('account of its own');
+      // what the warning is about: fenced, that session still writes
+      const fence = new MysqlWriteFence(env);
+      await fence.refuseWrites('blue');
+      try {
+        await app.query('INSERT INTO orders (id, placed, state, total) VALUES (99, NOW(), \'new\', 9.00)');
+        expect(await fence.isRefusingWrites('blue')).toBe(true);
+      } finally {
+        await fence.allowWrites('blue');
+      }
+    } finally {
+      await app.end();
+    }
+    // once no other session uses it, no warning (a closed session leaves the server's list asynchronously: poll)
+    for (let tries = 0; ; tries++) {
+      const again = await new MysqlInspector(env, new RecordingOutput()).assess();
+      const left = again.findings.filter((f) => f.id === 'mysql-fence-shared-account');
+      if (left.length === 0) break;
+      if (tries >= 50) expect(left).toEqual([]);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
 import { connect, startTestPostgres } from '../_helpers/pg.ts';
-import { sql, tableDigest, testEnvironment } from './_env.ts';
+import { sql, tableDigest, testEnvironment, until } from './_env.ts';
 
 const SCHEMA = `
   create table items (id bigint primary key, name text, price numeric(14,4), at timestamptz, doc jsonb, bin bytea, big text, note text);
@@ -97,7 +97,8 @@ describe('PostgresReplicator (forward, in-process worker)', () => {
     const appliedAt = async () => (await sql(target.url, 'select source_commit_at from _cutover.apply_state')).rows[0].source_commit_at as Date;
     await caughtUp();
     const before = await appliedAt();
-    await new Promise((r) => setTimeout(r, 2500)); // no writes: only heartbeats (one a second)
+    // no writes: only heartbeats (one a second) can move it; polled, not slept for 2.5 s
+    await until(async () => (await appliedAt()).getTime() > before.getTime(), 15_000, 'a heartbeat to reach the target');
     expect((await appliedAt()).getTime()).toBeGreaterThan(before.getTime());
   });
 

@@ -32,7 +32,16 @@ export function registerRestore(program: Command, rt: CliRuntime): void {
         }
         if (o.id !== undefined) {
           // an unknown id is bad input: refused (exit 2) before anything is confirmed, locked or journaled
-          const ids = (await (await s.engine.platform()).snapshotter.list()).map((m) => m.id);
+          const snapshotter = (await s.engine.platform()).snapshotter;
+          const ids = (await snapshotter.list()).map((m) => m.id);
+          const partial = ids.includes(o.id) ? undefined : (await snapshotter.partials?.())?.find((p) => p.id === o.id);
+          if (partial) {
+            throw new CutoverError('USAGE', `backup "${o.id}" is partial: it has no manifest (its snapshot was stopped or is still running), so it cannot be restored`, {
+              received: o.id,
+              allowed: ids.length ? ids.join(', ') : '(no complete backup yet)',
+              fix: ids.length ? 'pass one of the complete backups above, or leave --id out for the latest' : `run \`${envCommandLine(s.env, 'cutover snapshot')}\` (it also removes a partial backup whose snapshot is no longer running)`,
+            });
+          }
           if (!ids.includes(o.id)) {
             throw new CutoverError('USAGE', `no backup with id "${o.id}"`, {
               received: o.id,
@@ -50,7 +59,7 @@ export function registerRestore(program: Command, rt: CliRuntime): void {
             mutates: true,
             plan: [{ action: 'snapshotter.restore', target, detail: `backup ${o.id ?? 'latest'}; then counts and sha256 against the manifest` }],
           },
-          (ctx) => ctx.platform.snapshotter.restore({ id: o.id, targetUrl: o.targetUrl }),
+          (ctx) => ctx.platform.snapshotter.restore({ id: o.id, targetUrl: o.targetUrl, signal: ctx.signal }),
         );
         if (!result) return 0; // dry-run
         for (const p of result.problems) s.out.error('restore', p);

@@ -12,6 +12,7 @@ import type { Output } from '../../output/output.ts';
 import type { AssessReport, Finding, Inspector, RowKey } from '../../platform/roles.ts';
 import { readMysqlCatalog } from './mysql-catalog.ts';
 import { connectMysql, mysqlRows, parseMysqlUrl } from './mysql-connection.ts';
+import { SPARED_COMMANDS } from './mysql-write-fence.ts';
 
 /** Binary-log retention below this is a blocker: DMS must still find the position after a long full load. @default 24 h */
 export const MIN_BINLOG_RETENTION_SECONDS = 24 * 3600;
@@ -71,6 +72,7 @@ export class MysqlInspector implements Inspector {
       const settings = await readSettings(db);
       findings.push(...(await binlogFindings(db, settings)));
       findings.push(...(await privilegeFindings(db, this.env.source.url, this.options.sqlFence)));
+      if (this.options.sqlFence) findings.push(...(await sharedAccountFindings(db)));
       const mapped = await this.mappedTables(db, findings);
       const tables = await tableSizes(db, mapped);
       findings.push(...(await dataFindings(db, mapped, settings)));
@@ -272,6 +274,37 @@ async function privilegeFindings(db: mysql.Connection, url: string, sqlFence: bo
     );
   }
   return out;
+}
+
+/**
+ * Other client sessions of the kit's own account. The write fence (mysql-write-fence.ts) ends
+ * every client session but its own account's, and that account must write through read_only
+ * (READ_ONLY ADMIN / CONNECTION_ADMIN: reverse replication): an app sharing it keeps writing into
+ * the fenced blue after the switch, and those writes never reach green. Sessions that are closing
+ * (`Quit`, `Killed`) are not counted.
+ */
+async function sharedAccountFindings(db: mysql.Connection): Promise<Finding[]> {
+  const [who] = await mysqlRows<{ u: string }>(db, 'SELECT CURRENT_USER() AS u');
+  const [user, host] = String(who!.u).split('@');
+  const account = `'${user}'@'${host}'`;
+  const skipped = [...SPARED_COMMANDS, 'Quit', 'Killed'];
+  const sessions = await mysqlRows<{ h: string | null }>(
+    db,
+    `SELECT p.HOST AS h FROM information_schema.PROCESSLIST p
+      WHERE p.ID <> CONNECTION_ID() AND p.USER = ? AND p.COMMAND NOT IN (${skipped.map(() => '?').join(', ')})`,
+    [user, ...skipped],
+  );
+  if (!sessions.length) return [];
+  const hosts = [...new Set(sessions.map((s) => String(s.h ?? '?').replace(/:\d+$/, '')))].sort();
+  return [
+    finding({
+      id: 'mysql-fence-shared-account',
+      severity: 'warning',
+      count: sessions.length,
+      message: `${sessions.length} other session(s) use the kit's account ${account} (from ${hosts.join(', ')}): the write switch's fence ends every session but this account's, and read_only does not stop this account (reverse replication writes with it), so whatever those sessions write after the switch stays on blue and never reaches green`,
+      handling: `give source.url an account of its own that nothing else uses (the GRANTs above), and let the apps keep theirs, without READ_ONLY ADMIN / CONNECTION_ADMIN / SUPER; the kit's own replication workers, while they run, are counted here too`,
+    }),
+  ];
 }
 
 async function tableSizes(db: mysql.Connection, mapped: { tables: readonly MappedTable[] }): Promise<AssessReport['tables']> {

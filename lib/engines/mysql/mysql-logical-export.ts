@@ -206,6 +206,13 @@ export async function tablesIn(c: mysql.Connection, database: string): Promise<s
   return rows.map((r) => text(r.t));
 }
 
+/** `DROP TABLE IF EXISTS` of `tables` in `database` (foreign keys between them do not matter). */
+export async function dropTables(c: mysql.Connection, database: string, tables: readonly string[]): Promise<void> {
+  if (!tables.length) return;
+  await c.query('SET SESSION foreign_key_checks = 0');
+  await c.query(`DROP TABLE IF EXISTS ${tables.map((t) => `${q(database)}.${q(t)}`).join(', ')}`);
+}
+
 /**
  * Creates `t` in `database` from its `SHOW CREATE TABLE` and inserts the JSON lines of `file`
  * as multi-row INSERTs of about 1 MB of SQL each (values as literals: strings escaped by the

@@ -23,7 +23,7 @@ export interface MysqlFenceProof {
 }
 
 /** Sessions never ended by the fence: the binlog readers (DMS CDC) and the server's own threads. */
-const SPARED_COMMANDS = ['Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker'];
+export const SPARED_COMMANDS: readonly string[] = ['Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker'];
 
 /**
  * The write fence for a MySQL-family side (and, through PostgresWriteFence, a PostgreSQL one):
@@ -145,7 +145,7 @@ async function endSessions(c: mysql.Connection, onlyInTransaction: boolean): Pro
       WHERE p.ID <> CONNECTION_ID() AND p.USER NOT IN (SUBSTRING_INDEX(CURRENT_USER(), '@', 1), 'system user', 'event_scheduler', 'unauthenticated user')
         AND p.COMMAND NOT IN (${SPARED_COMMANDS.map(() => '?').join(', ')})
         ${onlyInTransaction ? 'AND p.ID IN (SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX)' : ''}`,
-    SPARED_COMMANDS,
+    [...SPARED_COMMANDS],
   );
   let ended = 0;
   for (const s of sessions) {
