@@ -32,28 +32,45 @@ export class PostgresSequenceSync implements SequenceSync {
 
   /** The pairs found by `prepare`, for the call inside the write hold. */
   private prepared: { direction: SequenceDirection; pairs: SequencePair[] } | null = null;
+  /** `prepare`'s two sessions, kept for the call inside the hold (see `prepare`). */
+  private kept: KeptSessions | null = null;
 
   /**
    * Before the write hold: finds the sequences (the mapping resolved, a catalog look-up per mapped
-   * column) and moves them now; the call inside the hold then only reads and moves those.
+   * column) and moves them now; the call inside the hold then only reads and moves those, on the
+   * two sessions this call opened: kept open (at most KEEP_SESSIONS_MS), they spare the hold a
+   * connection to each side and a new backend's first look at every table and sequence, which
+   * took most of the step (bench/sequence-sync.ts).
    */
   async prepare(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
-    const moves = await this.run(gap, direction, null);
-    return moves;
+    this.closeKept();
+    return this.run(gap, direction, null, { keep: true, warm: null });
   }
 
   async syncSequences(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
     const cached = this.prepared?.direction === direction ? this.prepared.pairs : null;
-    return this.run(gap, direction, cached);
+    const warm = this.takeKept(direction);
+    if (warm) {
+      try {
+        return await this.run(gap, direction, cached, { keep: false, warm });
+      } catch (err) {
+        // a kept session lost since prepare (the server restarted, say): once more on new ones —
+        // the sync only ever raises, so a statement that did run before the loss changes nothing
+        this.out.info('sequences', `the session kept since prepare failed (${(err as Error).message}): again on new sessions`);
+      }
+    }
+    return this.run(gap, direction, cached, { keep: false, warm: null });
   }
 
-  private async run(gap: number, direction: SequenceDirection, cached: SequencePair[] | null): Promise<SequenceMove[]> {
+  private async run(gap: number, direction: SequenceDirection, cached: SequencePair[] | null, sessions: { keep: boolean; warm: KeptSessions | null }): Promise<SequenceMove[]> {
     const forward = direction === 'forward';
     const readUrl = forward ? this.env.source.url : this.env.target.url;
     const writeUrl = forward ? this.env.target.url : this.env.source.url;
     const readSide = forward ? 'blue' : 'green';
+    const { warm, keep } = sessions;
     // both sessions at once (this runs inside the write hold); when one cannot be opened the other is closed
-    const [read, write] = await openTogether(open(readUrl), open(writeUrl));
+    const [read, write] = warm ? [warm.read, warm.write] : await openTogether(open(readUrl), open(writeUrl));
+    let kept = false;
     try {
       // the rollback runs this while blue is fenced (database default read-only): setval must work;
       // sent now, it travels while the read side answers
@@ -64,15 +81,52 @@ export class PostgresSequenceSync implements SequenceSync {
       // one statement per side for every sequence: the read side's values, then the raise
       const [sourceValues] = await Promise.all([readSideValues(read, pairs), unfenced]);
       const targetValues = await raiseSequences(write, pairs, sourceValues, gap);
-      return pairs.map((p, i) => {
+      const moves = pairs.map((p, i) => {
         const move = { name: p.sequence, sourceValue: sourceValues[i]!, targetValue: targetValues.get(p.sequence)! };
         this.out.ok('sequences', `${p.sequence}: ${readSide} ${move.sourceValue}, ${forward ? 'green' : 'blue'} now ${move.targetValue}`);
         return move;
       });
+      if (keep) kept = this.keep(direction, read, write);
+      return moves;
     } finally {
-      await read.end().catch(() => {});
-      await write.end().catch(() => {});
+      if (!kept) await Promise.all([read.end().catch(() => {}), write.end().catch(() => {})]);
     }
+  }
+
+  /** Keeps both sessions for the next call in `direction`; closed when unused for KEEP_SESSIONS_MS. */
+  private keep(direction: SequenceDirection, read: pg.Client, write: pg.Client): boolean {
+    this.closeKept();
+    const kept: KeptSessions = {
+      direction,
+      read,
+      write,
+      ended: false,
+      // unref: a kept session never holds the process open
+      timer: setTimeout(() => this.closeKept(), KEEP_SESSIONS_MS).unref(),
+    };
+    // a server restart (or the fence ending sessions) between prepare and the hold: open anew then
+    for (const c of [read, write]) c.once('end', () => (kept.ended = true));
+    this.kept = kept;
+    return true;
+  }
+
+  /** The kept sessions when they are for `direction` and still connected (else closed); at most once. */
+  private takeKept(direction: SequenceDirection): KeptSessions | null {
+    const kept = this.kept;
+    if (!kept) return null;
+    this.kept = null;
+    clearTimeout(kept.timer);
+    if (kept.direction === direction && !kept.ended) return kept;
+    void Promise.all([kept.read.end().catch(() => {}), kept.write.end().catch(() => {})]);
+    return null;
+  }
+
+  private closeKept(): void {
+    const kept = this.kept;
+    if (!kept) return;
+    this.kept = null;
+    clearTimeout(kept.timer);
+    void Promise.all([kept.read.end().catch(() => {}), kept.write.end().catch(() => {})]);
   }
 
   /** Every mapped column whose written-side column owns a sequence. */
@@ -95,6 +149,17 @@ export class PostgresSequenceSync implements SequenceSync {
     });
     return pairs;
   }
+}
+
+/** How long `prepare`'s sessions wait for the call inside the hold (the switch makes it within seconds). */
+const KEEP_SESSIONS_MS = 120_000;
+
+interface KeptSessions {
+  readonly direction: SequenceDirection;
+  readonly read: pg.Client;
+  readonly write: pg.Client;
+  ended: boolean;
+  readonly timer: NodeJS.Timeout;
 }
 
 /** A sequence of the written side and the columns whose values it must stay above. */

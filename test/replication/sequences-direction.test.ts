@@ -13,7 +13,7 @@ import { PostgresWriteFence } from '../../lib/traffic/postgres-write-fence.ts';
 import { freePort } from '../../lib/net/free-port.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
 import { ARNS, awsEnv, mocks, newClients, resetMocks } from '../aws/aws-fixtures.ts';
-import { sql, testEnvironment } from './_env.ts';
+import { sql, testEnvironment, until } from './_env.ts';
 
 /** Blue's legacy names; green renames them (t_order.order_id -> orders.id), and the reverse mapping renames back. */
 const BLUE_SCHEMA = `create table t_order (order_id serial primary key, item text not null);`;
@@ -155,6 +155,33 @@ describe('PostgresSequenceSync inside the write hold: one statement per side for
     expect(four).toBe(one);
     expect(four).toBeLessThanOrEqual(3); // the fence lifted, the read side's values, the raise
     for (const [i, t] of TABLES.entries()) expect(await lastValue(urls.green, `${t}_id_seq`)).toBe(10 * (i + 1) + 100);
+  });
+
+  test('the call inside the hold opens no session: it uses the two prepare kept, and closes them', async () => {
+    const env = testEnvironment(urls.blue, urls.green, {}, { forward: only('b'), reverse: only('b') });
+    const sync = new PostgresSequenceSync(env, new RecordingOutput());
+    await sync.prepare(100);
+    const kitSessions = async (url: string) => (await sql(url, "select count(*)::int as n from pg_stat_activity where application_name = 'cutover-sequences'")).rows[0].n as number;
+    expect([await kitSessions(urls.blue), await kitSessions(urls.green)]).toEqual([1, 1]);
+    await sql(urls.blue, "insert into b (note) values ('after prepare')"); // blue hands out 21
+    const connect = vi.spyOn(pg.Client.prototype, 'connect');
+    try {
+      expect(await sync.syncSequences(100)).toEqual([{ name: 'public.b_id_seq', sourceValue: 21, targetValue: 121 }]);
+      expect(connect).not.toHaveBeenCalled();
+    } finally {
+      connect.mockRestore();
+    }
+    await until(async () => (await kitSessions(urls.blue)) + (await kitSessions(urls.green)) === 0, 10_000, 'the kept sessions to close');
+  });
+
+  test('a kept session ended between prepare and the hold: the call opens new ones and still moves the sequence', async () => {
+    const env = testEnvironment(urls.blue, urls.green, {}, { forward: only('c'), reverse: only('c') });
+    const sync = new PostgresSequenceSync(env, new RecordingOutput());
+    await sync.prepare(100);
+    await sql(urls.green, "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'cutover-sequences'");
+    await sql(urls.blue, "insert into c (note) values ('after prepare')"); // blue hands out 31
+    expect(await sync.syncSequences(100)).toEqual([{ name: 'public.c_id_seq', sourceValue: 31, targetValue: 131 }]);
+    expect(await lastValue(urls.green, 'c_id_seq')).toBe(131);
   });
 
   test('never lowers a sequence restarted above the floor and not used since (is_called false): it stays above it', async () => {
