@@ -74,4 +74,8 @@ export class FolderBackupStore implements BackupStore {
   async remove(folder: string): Promise<void> {
     await rm(path.join(this.dir, checkKey(folder)), { recursive: true, force: true });
   }
+
+  async delete(key: string): Promise<void> {
+    await rm(path.join(this.dir, checkKey(key)), { force: true });
+  }
 }

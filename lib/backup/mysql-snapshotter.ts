@@ -16,6 +16,7 @@ import { withoutPassword } from '../postgres/kit-client.ts';
 import { TOOL_VERSION } from '../tool-version.ts';
 import type { BackupStore } from './backup-store.ts';
 import { interrupted, PostgresSnapshotter, restoreInterrupted, snapshotId, throwIfInterrupted, type PostgresSnapshotManifest } from './postgres-snapshotter.ts';
+import { markInProgress, sweepPartialBackups } from './partial-backups.ts';
 import { StreamMeter } from './table-file-meter.ts';
 
 /** The manifest of a MySQL-family backup: the contract fields plus what restore and verify need. */
@@ -77,7 +78,12 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
       await meta.end().catch(() => {});
     }
     const id = snapshotId();
-    const c = await openExportSession(env.source.url);
+    await sweepPartialBackups(this.store, this.output);
+    await markInProgress(this.store, id); // first: a kill from here on leaves a partial backup that names its owner
+    const c = await openExportSession(env.source.url).catch(async (err: unknown) => {
+      await this.discard(id);
+      throw err;
+    });
     const entries: MysqlSnapshotManifest['tables'] = [];
     let position: Awaited<ReturnType<typeof startConsistentSnapshot>>;
     try {
@@ -146,6 +152,7 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
       await this.discard(id);
       throw err;
     }
+    await this.finished(id);
     this.output.ok('snapshot', `${id} in ${this.store.location} at binlog ${manifest.position}`);
     // verify/list read it through the PostgreSQL snapshotter's manifest type: the fields they use are the same
     return manifest as unknown as PostgresSnapshotManifest;

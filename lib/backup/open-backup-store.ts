@@ -53,4 +53,7 @@ export class LazyS3BackupStore implements BackupStore {
   async remove(folder: string): Promise<void> {
     return (await this.open()).remove(folder);
   }
+  async delete(key: string): Promise<void> {
+    return (await this.open()).delete(key);
+  }
 }

@@ -8,7 +8,8 @@ import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
-import type { SnapshotManifest, Snapshotter, Throttler } from '../platform/roles.ts';
+import type { PartialBackup, SnapshotManifest, Snapshotter, Throttler } from '../platform/roles.ts';
+import { clearInProgress, findPartialBackups, markInProgress, sweepPartialBackups } from './partial-backups.ts';
 import { PacedStream } from '../throttle/paced-stream.ts';
 import { readMappedCatalog, resolveSelected, sideScope } from '../mappings/index.ts';
 import { mappingEngine } from '../mappings/mapped-tables.ts';
@@ -82,6 +83,8 @@ export class PostgresSnapshotter implements Snapshotter {
     let publicationCreated = false;
     const id = snapshotId();
     try {
+      await sweepPartialBackups(this.store, this.out);
+      await markInProgress(this.store, id); // first: a kill from here on leaves a partial backup that names its owner
       const doc = await mappingEngine.loadTableMappings(this.env.mappingFiles.forward);
       const { catalog, schemas } = await readMappedCatalog(admin, doc, sideScope(this.env, 'source'));
       const tables = resolveSelected(doc, catalog, schemas, 'source').tables;
@@ -163,6 +166,7 @@ export class PostgresSnapshotter implements Snapshotter {
         source: redact(this.env.source.url),
       };
       await this.store.put(`${id}/manifest.json`, JSON.stringify(manifest, null, 2) + '\n');
+      await this.finished(id);
       this.out.ok('snapshot', `${id} in ${this.store.location} at ${manifest.position}`);
       return manifest;
     } catch (err) {
@@ -196,6 +200,15 @@ export class PostgresSnapshotter implements Snapshotter {
     } catch (err) {
       this.out.warn('snapshot', `failed, and the partial backup ${id} could not be removed from ${this.store.location}: ${(err as Error).message}; delete ${id}/ by hand`);
     }
+  }
+
+  /** After the manifest: the in-progress marker goes (the manifest alone says the backup is complete). */
+  protected async finished(id: string): Promise<void> {
+    await clearInProgress(this.store, id).catch((err: unknown) => this.out.warn('snapshot', `${id} is complete, but its in-progress marker could not be deleted: ${(err as Error).message}`));
+  }
+
+  async partials(): Promise<PartialBackup[]> {
+    return findPartialBackups(this.store);
   }
 
   async list(): Promise<PostgresSnapshotManifest[]> {

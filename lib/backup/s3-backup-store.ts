@@ -128,12 +128,15 @@ export class S3BackupStore implements BackupStore {
 
   /** One DeleteObject per key (a snapshot has a few objects; DeleteObjects needs Content-MD5, which some S3-compatible servers reject). */
   async remove(folder: string): Promise<void> {
-    for (const key of await this.list(`${checkKey(folder)}/`)) {
-      try {
-        await this.client.send(new DeleteObjectCommand({ Bucket: this.props.bucket, Key: this.objectKey(key) }));
-      } catch (err) {
-        throw this.failure(err, `delete ${key}`);
-      }
+    for (const key of await this.list(`${checkKey(folder)}/`)) await this.delete(key);
+  }
+
+  /** DeleteObject: on a versioned bucket (the kit's, with object lock) a delete marker; S3 answers 204 for a missing key too. */
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.props.bucket, Key: this.objectKey(key) }));
+    } catch (err) {
+      throw this.failure(err, `delete ${key}`);
     }
   }
 

@@ -18,6 +18,8 @@ export interface BackupStore {
   exists(key: string): Promise<boolean>;
   /** Deletes every object under `<folder>/` (a snapshot's id), partial ones included. Idempotent. */
   remove(folder: string): Promise<void>;
+  /** Deletes one object (a finished snapshot's in-progress marker). Idempotent. */
+  delete(key: string): Promise<void>;
 }
 
 /** A key (or key prefix) is relative and has no empty or `..` segment, so no store can be escaped. */

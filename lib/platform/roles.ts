@@ -63,6 +63,17 @@ export interface SnapshotManifest {
   readonly ddl?: string;
 }
 
+/** A snapshot folder with no manifest: never a usable backup (lib/backup/partial-backups.ts). */
+export interface PartialBackup {
+  readonly id: string;
+  /** Objects in the folder so far. */
+  readonly objects: number;
+  /** Who was writing it, from its in-progress marker; null when it has none. */
+  readonly owner: { readonly pid: number; readonly host: string; readonly startedAt: string } | null;
+  /** Same host and that process is no longer running: safe to remove. */
+  readonly ownerGone: boolean;
+}
+
 export interface Snapshotter {
   /** `signal`: Ctrl-C stops it between tables (and mid-table where the copy allows), removing what it wrote (ABORTED). */
   snapshot(options?: { readonly signal?: AbortSignal }): Promise<SnapshotManifest>;
@@ -76,7 +87,10 @@ export interface Snapshotter {
    * stops it mid-table and removes what this run restored (ABORTED), so the database is empty again.
    */
   restore(options: { id?: string; targetUrl: string; readonly signal?: AbortSignal }): Promise<{ ok: boolean; problems: string[] }>;
+  /** Complete backups (with a manifest), oldest first. */
   list(): Promise<SnapshotManifest[]>;
+  /** Backups without a manifest (stopped or still being written). @default - none: the store has no partial objects (RDS) */
+  partials?(): Promise<PartialBackup[]>;
 }
 
 // ---------------------------------------------------------------- replication (streamer + applier)

@@ -73,6 +73,11 @@ interface ChangedKeys {
   last: string;
 }
 
+/** A table whose target row is the source row as sent: no filter, every column copied under its own name. */
+export function isPassThrough(table: MappedTable): boolean {
+  return !table.filters.length && table.columns.every((c) => c.kind === 'copy' && c.source === c.target);
+}
+
 /**
  * Applies whole source transactions, in commit order, as one target transaction per batch, with
  * the batch's last commit position written in that same transaction. Writes are idempotent by
@@ -120,8 +125,7 @@ export class ChangeApplier {
       let schema = this.bySource.get(t.table.source.schema);
       if (!schema) this.bySource.set(t.table.source.schema, (schema = new Map()));
       schema.set(t.table.source.table, t);
-      const { filters, columns } = t.table;
-      if (!filters.length && columns.every((c) => c.kind === 'copy' && c.source === c.target)) this.passThrough.add(t);
+      if (isPassThrough(t.table)) this.passThrough.add(t);
     }
   }
 
@@ -163,16 +167,44 @@ export class ChangeApplier {
    * session (this one must not commit unless that one did), or null.
    */
   submit(txns: readonly SourceTransaction[], replayUntil: string | null): SubmittedBatch {
-    const last = txns[txns.length - 1]!;
     const { ops, perTable } = this.toBatchOps(txns, replayUntil);
     const groups = groupOps(ops, this.upsertOnly);
     const changedKeys = this.changedKeys(txns);
     if (this.canPipeline(groups, changedKeys)) return this.submitPrepared(txns, groups, changedKeys, ops.length, perTable);
-    // one script, one round trip: SQL text, except plain inserts, which go as COPY (cheaper for
-    // the target than any INSERT) with their data right behind the script (runScriptWithCopy)
+    const { script, copies, deadLetterAt } = this.script(txns, groups, changedKeys);
+    const send = async (): Promise<BatchResult | Error> => {
+      let results: StatementResult[];
+      try {
+        results = await runScriptWithCopy(this.client, script, copies);
+      } catch (err) {
+        return this.failed(err as Error, ops);
+      }
+      let deadLetters = 0;
+      for (const index of deadLetterAt) deadLetters += results[index]?.rowCount ?? 0;
+      const after = results[results.length - 1]?.rows[0];
+      return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn: after?.lsn ?? null, targetFlushed: after?.flushed ?? null };
+    };
+    return this.chain(txns, send);
+  }
+
+  /**
+   * A batch as submit sends it when it goes as one script (SQL text and COPY data), built and not
+   * sent. The worker's warm-up runs synthetic batches through it (apply-warm-up.ts).
+   */
+  build(txns: readonly SourceTransaction[]): { script: string; copies: Buffer[] } {
+    const { ops } = this.toBatchOps(txns, null);
+    return this.script(txns, groupOps(ops, this.upsertOnly), this.changedKeys(txns));
+  }
+
+  /**
+   * One script, one round trip: SQL text, except plain inserts, which go as COPY (cheaper for the
+   * target than any INSERT) with their data right behind the script (runScriptWithCopy).
+   * `deadLetterAt`: the statements that may write dead letters (their row counts are summed).
+   */
+  private script(txns: readonly SourceTransaction[], groups: readonly Op[][], changedKeys: readonly ChangedKeys[]): { script: string; copies: Buffer[]; deadLetterAt: number[] } {
+    const last = txns[txns.length - 1]!;
     const statements = ['begin'];
     const copies: Buffer[] = [];
-    // statements that may write dead letters: their row counts are summed
     const deadLetterAt: number[] = [];
     for (const group of groups) {
       if (group[0]!.kind === 'insert' && group.length >= COPY_MIN_ROWS) {
@@ -188,20 +220,7 @@ export class ChangeApplier {
     statements.push(writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime));
     if (this.positionSql) statements.push(this.positionSql(last));
     statements.push('commit', AFTER_COMMIT);
-    const script = statements.join(';\n');
-    const send = async (): Promise<BatchResult | Error> => {
-      let results: StatementResult[];
-      try {
-        results = await runScriptWithCopy(this.client, script, copies);
-      } catch (err) {
-        return this.failed(err as Error, ops);
-      }
-      let deadLetters = 0;
-      for (const index of deadLetterAt) deadLetters += results[index]?.rowCount ?? 0;
-      const after = results[results.length - 1]?.rows[0];
-      return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn: after?.lsn ?? null, targetFlushed: after?.flushed ?? null };
-    };
-    return this.chain(txns, send);
+    return { script: statements.join(';\n'), copies, deadLetterAt };
   }
 
   /** A batch's fast path failed: a plain INSERT that met an existing row makes its table take upserts from now on. */

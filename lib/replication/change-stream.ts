@@ -85,6 +85,14 @@ class TextPgoutputPlugin extends PgoutputPlugin {
     if (kind === 0x77 /* w: XLogData */) this.receiver.message(this.parseAt(read, start + 25, end));
     else if (kind === 0x6b /* k: keepalive: end of WAL, time, reply requested */) this.receiver.keepalive(readLsn(read, start + 1) ?? '0/0', read[start + 17] === 1);
   }
+  /** A replication connection's bytes decoded without a connection, through the path start() sets up (apply-warm-up.ts). */
+  decode(reads: readonly Buffer[]): void {
+    const framer = new CopyDataFramer(
+      (read, start, end) => this.copyData(read, start, end),
+      () => {},
+    );
+    for (const read of reads) framer.push(read);
+  }
   override start(client: pg.Client, slotName: string, lastLsn: string): Promise<unknown> {
     // The library's handler of each CopyData message prints its position, emits it through
     // EventEmitter2 and starts a promise (an acknowledgement we never let it send): with
@@ -170,10 +178,7 @@ export class ChangeStream {
 
   /** Resolves once the server streams (START_REPLICATION accepted); retries while the slot is still held. */
   async start(fromLsn = '0/0'): Promise<void> {
-    const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] }, this.messages, {
-      message: (msg) => this.onMessage(msg),
-      keepalive: (lsn, reply) => this.handlers.onKeepalive(lsn, this.open !== null, reply),
-    });
+    const plugin = this.plugin();
     for (let attempt = 0; ; attempt++) {
       const started = new Promise<void>((resolve) => this.service.once('start', () => resolve()));
       const result = this.service.subscribe(plugin, this.slotName, fromLsn).then(
@@ -197,6 +202,22 @@ export class ChangeStream {
         await new Promise((r) => setTimeout(r, 25)); // a stopped worker's backend lets go within moments
       }
     }
+  }
+
+  /**
+   * Decodes a replication connection's bytes (CopyData messages) as if they had come from the
+   * server, with no connection: each whole transaction goes to `onTransaction` as in a live
+   * stream. The worker's warm-up runs synthetic bytes through it (apply-warm-up.ts).
+   */
+  decodeOffline(reads: readonly Buffer[]): void {
+    this.plugin().decode(reads);
+  }
+
+  private plugin(): TextPgoutputPlugin {
+    return new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] }, this.messages, {
+      message: (msg) => this.onMessage(msg),
+      keepalive: (lsn, reply) => this.handlers.onKeepalive(lsn, this.open !== null, reply),
+    });
   }
 
   /** Confirms `lsn` as applied (flushed) to the server; the slot may then release WAL before it. */

@@ -6,6 +6,7 @@ import type { ReplicationStatus, ReplicationTableStatus } from '../platform/role
 import { ChangeApplier, type ApplyTable, type SubmittedBatch } from './change-applier.ts';
 import { ChangeStream, type SourceTransaction } from './change-stream.ts';
 import { openApplySession } from './apply-session.ts';
+import { warmUpApplyPathOnce } from './apply-warm-up.ts';
 import { countDeadLetters, ensureControlSchema, readAppliedCommitAt, readAppliedLsn, resetStream, writeAppliedLsn } from './control-schema.ts';
 import { pacingSchema } from '../config/common-schema.ts';
 import type { PacingFigures } from '../platform/roles.ts';
@@ -116,6 +117,8 @@ export class ReplicationWorker {
   private readonly statusWriter: WorkerStatusWriter;
   /** A batch was applied since the last status write was requested. */
   private statusStale = false;
+  /** The apply path's warm-up (forward), awaited before CDC starts. */
+  private warmUp: Promise<unknown> | undefined;
   /** Batches sent to the apply session and not yet settled, oldest first. */
   private readonly inflight: SubmittedBatch[] = [];
   /** The batch whose apply failed and is being applied again (no longer in `inflight`, not applied yet). */
@@ -208,6 +211,11 @@ export class ReplicationWorker {
       for (const t of mapped) {
         this.tables.set(sourceName(t), { source: sourceName(t), target: targetName(t), rows: 0, totalRows: null, state: 'pending', cdcChanges: 0 });
       }
+      // forward: the apply path compiles while the worker prepares its stream (apply-warm-up.ts);
+      // it only ever saves time, so a failure of its own is a warning
+      if (this.direction === 'forward') {
+        this.warmUp ??= warmUpApplyPathOnce(transformers, signal).catch((err: Error) => this.out.warn(`replicate ${n.id}`, `apply warm-up skipped: ${err.message}`));
+      }
       await ensureControlSchema(writer);
       await ensurePublication(reader, n.publication, mapped);
       const exported = await this.prepareSlot(reader, writer);
@@ -232,6 +240,7 @@ export class ReplicationWorker {
         await writeAppliedLsn(writer, n.slot, this.direction, this.options.fromPosition, null);
         this.applied = this.options.fromPosition;
       }
+      await this.warmUp;
       await this.cdc(reader, writer, transformers, signal);
     } finally {
       for (const t of transformers) t.transformer.close();

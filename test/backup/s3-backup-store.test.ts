@@ -14,7 +14,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import { findPartialBackups, IN_PROGRESS_FILE, sweepPartialBackups } from '../../lib/backup/partial-backups.ts';
 import { S3BackupStore, type S3BackupStoreProps } from '../../lib/backup/s3-backup-store.ts';
+import { RecordingOutput } from '../../lib/output/output.ts';
 import { CutoverError } from '../../lib/errors.ts';
 import { startS3rver, useS3rverCredentials, type TestS3Server } from '../_helpers/s3rver.ts';
 
@@ -75,6 +77,26 @@ describe('S3BackupStore against an S3-compatible server', () => {
     await s.remove('snap-a');
     expect(await s.list()).toEqual(['snap-ab/manifest.json']);
     await s.remove('snap-a'); // idempotent
+  });
+
+  test('a killed snapshot\'s partial backup in a bucket: named with its owner, removed once the owner is provably gone; delete removes one object', async () => {
+    const s = store({ prefix: 'partial' });
+    // a pid above the kernel's largest (2^22) never runs: the owner is provably gone
+    const marker = { id: 'snap-killed', pid: 2 ** 22 + 1, host: os.hostname(), processStart: null, startedAt: '2026-12-07T06:00:00.000Z', toolVersion: '0.0.0' };
+    await s.put(`snap-killed/${IN_PROGRESS_FILE}`, JSON.stringify(marker));
+    await s.put('snap-killed/tables/public.t.copy.gz', 'half');
+    await s.put(`snap-other/${IN_PROGRESS_FILE}`, JSON.stringify({ ...marker, id: 'snap-other', host: 'another-host.example' }));
+    await s.put(`snap-done/${IN_PROGRESS_FILE}`, JSON.stringify(marker));
+    await s.put('snap-done/manifest.json', '{}');
+    expect((await findPartialBackups(s)).map((p) => [p.id, p.objects, p.ownerGone])).toEqual([
+      ['snap-killed', 2, true],
+      ['snap-other', 1, false],
+    ]);
+    await sweepPartialBackups(s, new RecordingOutput());
+    expect(await s.list()).toEqual(['snap-done/in-progress.json', 'snap-done/manifest.json', 'snap-other/in-progress.json']);
+    await s.delete('snap-done/in-progress.json');
+    await s.delete('snap-done/in-progress.json'); // idempotent
+    expect(await s.list()).toEqual(['snap-done/manifest.json', 'snap-other/in-progress.json']);
   });
 
   test('a stream larger than two parts is uploaded in parts and reads back whole', async () => {

@@ -145,6 +145,9 @@ describe('PostgresSnapshotter with backup.s3', () => {
       insert into blobs select g, (select decode(string_agg(md5(random()::text || g || s), ''), 'hex') from generate_series(1, 65536) s) from generate_series(1, 6) g`);
     const s3 = mockClient(S3Client);
     try {
+      // the sweep for partial backups and the in-progress marker come first: an empty bucket, one small put
+      s3.on(ListObjectsV2Command).resolves({ Contents: [] });
+      s3.on(PutObjectCommand).resolves({});
       s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'upload-1' });
       s3.on(UploadPartCommand).rejects(Object.assign(new Error('We encountered an internal error.'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } }));
       // The abort takes a moment, as over a network: the COPY pipeline sees its sink closed first.

@@ -69,6 +69,13 @@ describe('BackupBucket in the staging backup stack', () => {
     });
   });
 
+  test('aborts a multipart upload left unfinished for a week (a snapshot killed mid-upload cannot)', () => {
+    env.backup.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockEnabled: true,
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ Id: 'abort-incomplete-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 }, Status: 'Enabled' })]) },
+    });
+  });
+
   test('backs up both databases daily and weekly with the configured retention', () => {
     env.backup.hasResourceProperties('AWS::Backup::BackupPlan', {
       BackupPlan: {

@@ -32,7 +32,16 @@ export function registerRestore(program: Command, rt: CliRuntime): void {
         }
         if (o.id !== undefined) {
           // an unknown id is bad input: refused (exit 2) before anything is confirmed, locked or journaled
-          const ids = (await (await s.engine.platform()).snapshotter.list()).map((m) => m.id);
+          const snapshotter = (await s.engine.platform()).snapshotter;
+          const ids = (await snapshotter.list()).map((m) => m.id);
+          const partial = ids.includes(o.id) ? undefined : (await snapshotter.partials?.())?.find((p) => p.id === o.id);
+          if (partial) {
+            throw new CutoverError('USAGE', `backup "${o.id}" is partial: it has no manifest (its snapshot was stopped or is still running), so it cannot be restored`, {
+              received: o.id,
+              allowed: ids.length ? ids.join(', ') : '(no complete backup yet)',
+              fix: ids.length ? 'pass one of the complete backups above, or leave --id out for the latest' : `run \`${envCommandLine(s.env, 'cutover snapshot')}\` (it also removes a partial backup whose snapshot is no longer running)`,
+            });
+          }
           if (!ids.includes(o.id)) {
             throw new CutoverError('USAGE', `no backup with id "${o.id}"`, {
               received: o.id,

@@ -30,6 +30,10 @@ export function backupBucketDefaults(input: BackupBucketDefaultsInput): s3.Bucke
     objectLockEnabled: true,
     objectLockDefaultRetention: s3.ObjectLockRetention.governance(input.objectLockRetention),
     lifecycleRules: [
+      // A snapshot killed mid-upload (SIGKILL, a lost machine) cannot abort its multipart upload:
+      // its parts are invisible to a listing, so neither the next snapshot nor a person sees them,
+      // yet they are stored and billed. A week is longer than any snapshot runs.
+      { id: 'abort-incomplete-uploads', enabled: true, abortIncompleteMultipartUploadAfter: Duration.days(7) },
       {
         id: 'cold-storage',
         enabled: true,

@@ -1,0 +1,73 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ChangeApplier, type ApplyTable } from '../../lib/replication/change-applier.ts';
+import { warmUpApplyPath } from '../../lib/replication/apply-warm-up.ts';
+import type { MappedTable } from '../../lib/mappings/types.ts';
+
+function table(schema: string, name: string, columns: string[], filters: unknown[] = []): ApplyTable {
+  return {
+    table: {
+      source: { schema, table: name },
+      target: { schema, table: name },
+      primaryKey: [columns[0]!],
+      targetPrimaryKey: [columns[0]!],
+      columns: columns.map((c) => ({ kind: 'copy', source: c, target: c })),
+      filters,
+      filterSql: null,
+      loadOrder: 0,
+      ruleIds: [],
+      sourceColumns: [],
+      removedColumns: [],
+    } as unknown as MappedTable,
+    transformer: { transform: (row: Record<string, unknown>) => row, targetKey: (k: Record<string, unknown>) => k, close: () => {} } as never,
+  };
+}
+
+/** What the warm-up built: every batch's script and COPY data. */
+function spyOnBuild(): { script: string; copies: Buffer[] }[] {
+  const built: { script: string; copies: Buffer[] }[] = [];
+  const original = ChangeApplier.prototype.build;
+  vi.spyOn(ChangeApplier.prototype, 'build').mockImplementation(function (this: ChangeApplier, txns) {
+    const batch = original.call(this, txns);
+    built.push(batch);
+    return batch;
+  });
+  return built;
+}
+
+describe('the apply path warm-up', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('decodes synthetic server bytes and builds them into COPY batches of a pass-through table of the worker, sending nothing', async () => {
+    const built = spyOnBuild();
+    const filtered = table('public', 'skipped', ['id', 'x'], [{ column: 'x' }]);
+    const orders = table('销售', 'Orders', ['Id', '客户', 'note']);
+    const result = await warmUpApplyPath([filtered, orders], 3000);
+    expect(result.rows).toBe(3000);
+    expect(built).toHaveLength(3);
+    const { script, copies } = built[0]!;
+    // the worker's own pass-through table (not the filtered one), as COPY, with the batch's bookkeeping
+    expect(script).toContain('copy "销售"."Orders" ("Id", "客户", "note") from stdin');
+    expect(script).toMatch(/insert into _cutover\.changed_key_batch/);
+    expect(script).toMatch(/;\ncommit;\n/);
+    expect(copies).toHaveLength(1);
+    const lines = copies[0]!.toString('utf8').split('\n');
+    expect(lines).toHaveLength(1001); // 1,000 rows and the final newline
+    expect(lines[0]!.split('\t')[0]).toBe('1');
+    // values needing COPY escapes and NULLs came through the decoder and the encoder
+    expect(lines.some((l) => l.includes('line\\tone\\\\two\\nthree'))).toBe(true);
+    expect(lines.some((l) => l.split('\t').includes('\\N'))).toBe(true);
+    expect(lines.some((l) => l.includes('客户 7'))).toBe(true);
+  });
+
+  it('uses a table of its own when no table of the worker is pass-through', async () => {
+    const built = spyOnBuild();
+    await warmUpApplyPath([table('public', 'skipped', ['id', 'x'], [{ column: 'x' }])], 1000);
+    expect(built[0]!.script).toContain('copy "warm_up"."orders"');
+  });
+
+  it('stops when the worker is stopped', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    expect((await warmUpApplyPath([], 12_000, controller.signal)).rows).toBe(0);
+  });
+});
