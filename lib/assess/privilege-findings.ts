@@ -155,6 +155,36 @@ async function publicationFindings(
   ];
 }
 
+/**
+ * The kit's `_cutover` schema already on this database, owned (with any of its tables) by a role
+ * this one is not a member of: left by a run of the kit under another role (a superuser's
+ * rehearsal, then production's least-privilege role). The kit creates and alters its tables with
+ * `if not exists`, which needs their ownership, so the fix is to hand them over, not a GRANT.
+ */
+async function kitSchemaOwnership(client: pg.ClientBase, f: RoleFacts, side: 'source' | 'target', purpose: string, severity: Finding['severity']): Promise<Finding[]> {
+  const { rows } = await client.query<{ kind: string; name: string; owner: string }>(
+    `select 'schema' as kind, n.nspname as name, pg_get_userbyid(n.nspowner) as owner
+       from pg_namespace n where n.nspname = '_cutover' and not pg_has_role(current_user, n.nspowner, 'USAGE')
+     union all
+     select 'table', c.relname, pg_get_userbyid(c.relowner)
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = '_cutover' and c.relkind in ('r', 'p') and not pg_has_role(current_user, c.relowner, 'USAGE')
+     order by 1, 2`,
+  );
+  if (!rows.length) return [];
+  const role = quoteIdent(f.role);
+  const owners = [...new Set(rows.map((r) => r.owner))].sort();
+  const statements = rows.map((r) => (r.kind === 'schema' ? `ALTER SCHEMA ${quoteIdent(r.name)} OWNER TO ${role};` : `ALTER TABLE ${qualified('_cutover', r.name)} OWNER TO ${role};`));
+  return [
+    finding(
+      `${side}-kit-schema-privilege`,
+      severity,
+      `the kit's _cutover schema on the ${side} (${rows.length - (rows[0]!.kind === 'schema' ? 1 : 0)} table(s) of another role) is owned by ${owners.join(', ')}, not by ${side} role ${f.role}: left by a run of the kit under that role? ${purpose} keeps its positions and dead letters there`,
+      `as ${owners.join(' / ')} (or a superuser): ${statements.join(' ')}  Or, if no run of the kit uses it any more, \`cutover cancel\` with that role's URL drops it.`,
+    ),
+  ];
+}
+
 async function applySide(
   client: pg.ClientBase,
   f: RoleFacts,
@@ -205,6 +235,7 @@ async function applySide(
       ),
     );
   }
+  out.push(...(await kitSchemaOwnership(client, f, side, purpose, severity)));
   const replicaRole = f.major >= 15 ? await has(client, `has_parameter_privilege('session_replication_role', 'SET')`) : false;
   if (!replicaRole) {
     out.push(

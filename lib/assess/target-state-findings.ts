@@ -113,7 +113,15 @@ export async function targetStateFindings(target: pg.ClientBase, tables: readonl
 
 /** True when the kit's control schema on this database records a forward load (the rows are the kit's). */
 async function kitLoadedHere(target: pg.ClientBase): Promise<boolean> {
-  const exists = (await target.query<{ x: boolean }>(`select to_regclass('_cutover.load_state') is not null as x`)).rows[0]!.x;
+  // one this role may not read (another role's: assess reports it, target-kit-schema-privilege) records nothing for it
+  const exists = (
+    await target.query<{ x: boolean }>(
+      // by oid from the catalog: resolving the name '_cutover.load_state' (to_regclass) already fails without USAGE
+      `select exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                       where n.nspname = '_cutover' and c.relname = 'load_state'
+                         and has_schema_privilege(n.oid, 'USAGE') and has_table_privilege(c.oid, 'SELECT')) as x`,
+    )
+  ).rows[0]!.x;
   if (!exists) return false;
   return ((await target.query(`select 1 from _cutover.load_state where direction = 'forward' limit 1`)).rowCount ?? 0) > 0;
 }

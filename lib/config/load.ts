@@ -70,7 +70,8 @@ const SECRET_KEY = /password|secret(?!Arn)|token/i;
 /** The value with every URL's password and every secret-ish key's value replaced by `***`, at any depth. */
 function masked(key: string, v: unknown): unknown {
   if (SECRET_KEY.test(key)) return '***';
-  if (typeof v === 'string') return v.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  // a URL's password; also `user:pw@host` missing its scheme or slashes (the very typo being reported)
+  if (typeof v === 'string') return v.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@').replace(/^([a-z][a-z0-9+.-]*:\/?)?([^:/@\s]+:)(?!\*\*\*@)[^@\s/]*@/i, '$1$2***@');
   if (Array.isArray(v)) return v.map((item) => masked('', item));
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, item]) => [k, masked(k, item)]));
   return v;

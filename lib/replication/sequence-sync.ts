@@ -55,19 +55,20 @@ export class PostgresSequenceSync implements SequenceSync {
     // both sessions at once (this runs inside the write hold); when one cannot be opened the other is closed
     const [read, write] = await openTogether(open(readUrl), open(writeUrl));
     try {
-      // the rollback runs this while blue is fenced (database default read-only): setval must work
-      await write.query('set default_transaction_read_only = off');
+      // the rollback runs this while blue is fenced (database default read-only): setval must work;
+      // sent now, it travels while the read side answers
+      const unfenced = write.query('set default_transaction_read_only = off');
+      unfenced.catch(() => {}); // awaited below
       const pairs = cached ?? (await this.discover(read, write, direction));
       this.prepared = { direction, pairs };
-      const results: SequenceMove[] = [];
-      for (const p of pairs) {
-        // the two sides' sessions answer side by side
-        const [sourceValue, writtenMax] = await Promise.all([highestValue(read, p.readTable, p.readColumn), highestValue(write, p.writeTable, p.writeColumn, { sequence: false })]);
-        const targetValue = await raiseSequence(write, p.sequence, Math.max(sourceValue, writtenMax) + gap);
-        results.push({ name: p.sequence, sourceValue, targetValue });
-        this.out.ok('sequences', `${p.sequence}: ${readSide} ${sourceValue}, ${forward ? 'green' : 'blue'} now ${targetValue}`);
-      }
-      return results;
+      // one statement per side for every sequence: the read side's values, then the raise
+      const [sourceValues] = await Promise.all([readSideValues(read, pairs), unfenced]);
+      const targetValues = await raiseSequences(write, pairs, sourceValues, gap);
+      return pairs.map((p, i) => {
+        const move = { name: p.sequence, sourceValue: sourceValues[i]!, targetValue: targetValues.get(p.sequence)! };
+        this.out.ok('sequences', `${p.sequence}: ${readSide} ${move.sourceValue}, ${forward ? 'green' : 'blue'} now ${move.targetValue}`);
+        return move;
+      });
     } finally {
       await read.end().catch(() => {});
       await write.end().catch(() => {});
@@ -106,43 +107,58 @@ interface SequencePair {
   readonly writeColumn: string;
 }
 
-/** Sets `sequence` to `floor` unless it is already there or above; returns its value after. */
-async function raiseSequence(client: pg.Client, sequence: string, floor: number): Promise<number> {
-  const { rows } = await client.query<{ v: string | null }>(
-    `select last_value::text as v from pg_sequences where (quote_ident(schemaname) || '.' || quote_ident(sequencename))::regclass = $1::regclass`,
-    [sequence],
-  );
-  const current = rows[0]?.v == null ? null : Number(rows[0].v);
-  if (current !== null && current >= floor) return current;
-  const { rows: set } = await client.query<{ v: string }>('select setval($1::regclass, $2::bigint)::text as v', [sequence, floor]);
-  return Number(set[0]!.v);
+const NUMERIC_TYPES = "('bigint', 'integer', 'smallint', 'numeric')";
+
+/**
+ * For each pair, in one statement: the highest of the read-side column's own sequence (as
+ * pg_sequences shows it: null, i.e. 0, until first used) and its largest numeric value; 0 when the
+ * column is computed by the mapping.
+ */
+async function readSideValues(client: pg.Client, pairs: readonly SequencePair[]): Promise<number[]> {
+  const values = pairs.map(() => 0);
+  const params: string[] = [];
+  const arms: string[] = [];
+  pairs.forEach((p, i) => {
+    if (!p.readColumn) return;
+    params.push(p.readTable, p.readColumn);
+    const [table, column] = [`$${params.length - 1}`, `$${params.length}`];
+    const c = quoteIdent(p.readColumn);
+    arms.push(`select ${i} as i, m.v, m.numeric,
+        (select case when has_sequence_privilege(x.s::oid, 'SELECT,USAGE') then pg_sequence_last_value(x.s) end from (select pg_get_serial_sequence(${table}, ${column})::regclass as s) x)::text as seq
+        from (select max(t.${c})::text as v, pg_typeof(max(t.${c}))::text in ${NUMERIC_TYPES} as numeric from ${p.readTable} t) m`);
+  });
+  if (!arms.length) return values;
+  const { rows } = await client.query<{ i: number; v: string | null; numeric: boolean; seq: string | null }>(arms.join('\nunion all\n'), params);
+  for (const r of rows) values[Number(r.i)] = Math.max(Number(r.seq ?? 0), r.numeric && r.v !== null ? Number(r.v) : 0);
+  return values;
 }
 
-/** The column's sequence value (if any, and wanted) or its largest numeric value, whichever is higher. */
-async function highestValue(
-  client: pg.Client,
-  table: string,
-  column: string | null,
-  options: { sequence: boolean } = { sequence: true },
-): Promise<number> {
-  if (!column) return 0;
-  let value = 0;
-  if (options.sequence) {
-    const { rows: seq } = await client.query<{ seq: string | null }>('select pg_get_serial_sequence($1, $2) as seq', [table, column]);
-    if (seq[0]?.seq) {
-      const { rows } = await client.query<{ v: string | null }>(
-        `select last_value::text as v from pg_sequences where (quote_ident(schemaname) || '.' || quote_ident(sequencename))::regclass = $1::regclass`,
-        [seq[0].seq],
-      );
-      value = Number(rows[0]?.v ?? 0);
-    }
-  }
-  const { rows } = await client.query<{ v: string | null; numeric: boolean }>(
-    `select max(${quoteIdent(column)})::text as v,
-            pg_typeof(max(${quoteIdent(column)}))::text in ('bigint','integer','smallint','numeric') as numeric from ${table}`,
-  );
-  if (rows[0]?.numeric && rows[0].v !== null) value = Math.max(value, Number(rows[0].v));
-  return value;
+/**
+ * Every sequence raised to its floor — the highest over its pairs of max(read-side value,
+ * written-side column's largest numeric value) + gap — in one statement, unless it is already
+ * there: used (is_called) at or above the floor. One not used yet whose next value is above the
+ * floor (restarted high) is set to that value, never lowered. Returns each sequence's value after.
+ */
+async function raiseSequences(client: pg.Client, pairs: readonly SequencePair[], sourceValues: readonly number[], gap: number): Promise<Map<string, number>> {
+  const bySequence = new Map<string, string[]>();
+  const params: unknown[] = [gap];
+  pairs.forEach((p, i) => {
+    params.push(sourceValues[i]);
+    const c = quoteIdent(p.writeColumn);
+    const written = `coalesce((select case when pg_typeof(max(t.${c}))::text in ${NUMERIC_TYPES} then max(t.${c})::text::numeric end from ${p.writeTable} t), 0)`;
+    bySequence.set(p.sequence, [...(bySequence.get(p.sequence) ?? []), `greatest($${params.length}::numeric, ${written})`]);
+  });
+  const names = [...bySequence.keys()];
+  if (!names.length) return new Map();
+  const arms = names.map((sequence, k) => {
+    params.push(sequence);
+    const floor = `(greatest(${bySequence.get(sequence)!.join(', ')}) + $1::numeric)::bigint`;
+    // the sequence's name comes from pg_get_serial_sequence, quoted as needed
+    return `select ${k} as k, (select case when s.is_called and s.last_value >= f.floor then s.last_value
+        else setval($${params.length}::regclass, greatest(f.floor, s.last_value)) end from ${sequence} s, (select ${floor} as floor) f)::text as v`;
+  });
+  const { rows } = await client.query<{ k: number; v: string }>(arms.join('\nunion all\n'), params);
+  return new Map(rows.map((r) => [names[Number(r.k)]!, Number(r.v)]));
 }
 
 async function open(url: string): Promise<pg.Client> {

@@ -106,7 +106,13 @@ export function judgeStream(input: JudgeInput): StreamJudgement {
     lagMs = candidates.length ? Math.max(...candidates) : null;
   }
   if (problems.length) {
-    return { phase: 'stalled', lagMs, lagBytes, heartbeatAgeMs, error: `stalled: ${problems.join('; ')}; the worker is frozen or cut off: see replicate status, then replicate stop and replicate start` };
+    // a worker still writing its status is alive: while it applies one large source transaction no
+    // heartbeat behind it reaches the target, and a restart would apply that transaction again
+    const advice =
+      fileAgeMs > maxHeartbeatAgeMs
+        ? 'the worker is frozen or cut off: see replicate status, then replicate stop and replicate start'
+        : `worker ${file.worker?.pid ?? '?'} is running (its status is ${Math.round(fileAgeMs)} ms old): it may be applying one large source transaction (no heartbeat reaches the target behind it; a restart would apply it again from its start), or its stream is cut off: look again in a minute, and if it is still stalled, replicate stop and replicate start`;
+    return { phase: 'stalled', lagMs, lagBytes, heartbeatAgeMs, error: `stalled: ${problems.join('; ')}; ${advice}` };
   }
   const error = [file.error, staleNote].filter((x): x is string => !!x).join('; ');
   return { phase: file.phase, lagMs, lagBytes, heartbeatAgeMs, ...(error ? { error } : {}) };

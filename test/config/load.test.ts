@@ -136,6 +136,12 @@ describe('config loading', () => {
     expect(err.describe()).toContain('u:***@h');
   });
 
+  test('fails if a URL missing its scheme shows its password in the error: masked too', () => {
+    const err = caught(() => parseConfig({ environments: { lab: { ...lab, source: { url: 'reader:hunter2@127.0.0.1:5432/legacy' }, target: { url: 'postgres:/w:hunter2@h/db' } } } }, '/x/c.json'));
+    expect(err.details.problems!.join('\n')).toContain('environments.lab.source.url: got "reader:***@127.0.0.1:5432/legacy"');
+    expect(err.describe()).not.toContain('hunter2');
+  });
+
   test('fails if an environment name is not lower-case letters, digits and dashes: the error names it and what is allowed', () => {
     const err = caught(() => parseConfig({ environments: { Lab: lab } }, '/x/c.json'));
     expect(err.code).toBe('CONFIG_INVALID');

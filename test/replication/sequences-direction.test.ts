@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -120,6 +120,50 @@ describe('PostgresSequenceSync: forward at the switch, reverse at the rollback (
     const err = (await new PostgresSequenceSync(broken, out).syncSequences(1000, 'reverse').catch((e: unknown) => e)) as CutoverError;
     expect(err.code).toBe('CONNECTION_FAILED');
     expect(await lastValue(blue.url, 't_order_order_id_seq')).toBe(before);
+  });
+});
+
+describe('PostgresSequenceSync inside the write hold: one statement per side for every sequence', () => {
+  const TABLES = ['a', 'b', 'c', 'd'];
+  const only = (table: string) => ({ rules: [{ ...select('1'), 'object-locator': { 'schema-name': 'public', 'table-name': table } }] });
+  let urls: { blue: string; green: string };
+
+  beforeAll(async () => {
+    await Promise.all([blue.createDatabase('many_blue'), green.createDatabase('many_green')]);
+    urls = { blue: blue.urlFor('many_blue'), green: green.urlFor('many_green') };
+    const ddl = TABLES.map((t) => `create table ${t} (id serial primary key, note text)`).join('; ');
+    await Promise.all([sql(urls.blue, ddl), sql(urls.green, ddl)]);
+    await sql(urls.blue, TABLES.map((t, i) => `insert into ${t} (note) select 'x' from generate_series(1, ${10 * (i + 1)})`).join('; '));
+  });
+
+  /** Statements sent by the call inside the hold (after prepare found the sequences). */
+  async function statementsInHold(sync: PostgresSequenceSync): Promise<number> {
+    await sync.prepare(100);
+    const query = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      await sync.syncSequences(100);
+      return query.mock.calls.length;
+    } finally {
+      query.mockRestore();
+    }
+  }
+
+  test('as many statements for four sequences as for one (was about five round trips per sequence)', async () => {
+    const out = new RecordingOutput();
+    const one = await statementsInHold(new PostgresSequenceSync(testEnvironment(urls.blue, urls.green, {}, { forward: only('a'), reverse: only('a') }), out));
+    const four = await statementsInHold(new PostgresSequenceSync(testEnvironment(urls.blue, urls.green, {}, { forward: { rules: [select('1')] }, reverse: { rules: [select('1')] } }), out));
+    expect(four).toBe(one);
+    expect(four).toBeLessThanOrEqual(3); // the fence lifted, the read side's values, the raise
+    for (const [i, t] of TABLES.entries()) expect(await lastValue(urls.green, `${t}_id_seq`)).toBe(10 * (i + 1) + 100);
+  });
+
+  test('never lowers a sequence restarted above the floor and not used since (is_called false): it stays above it', async () => {
+    await sql(urls.green, 'alter sequence d_id_seq restart with 1000000');
+    const env = testEnvironment(urls.blue, urls.green, {}, { forward: only('d'), reverse: only('d') });
+    const [moved] = await new PostgresSequenceSync(env, new RecordingOutput()).syncSequences(100);
+    expect(moved).toEqual({ name: 'public.d_id_seq', sourceValue: 40, targetValue: 1000000 });
+    const { rows } = await sql(urls.green, "insert into d (note) values ('first on green') returning id");
+    expect(Number(rows[0].id)).toBeGreaterThanOrEqual(1000000);
   });
 });
 

@@ -62,6 +62,16 @@ describe('judgeStream: lag and liveness measured against the source', () => {
     expect(j.error).toMatch(/heartbeat applied on the target is 45000 ms old \(limit 30000 ms/);
   });
 
+  test('a running worker (fresh status) whose heartbeat is old is stalled, but not called frozen: it may be applying one large transaction, which a restart would apply again', () => {
+    const j = judgeStream(input({ target: { sourceCommitAtMs: NOW - 45_000 } }));
+    expect(j.phase).toBe('stalled');
+    expect(j.error).not.toMatch(/frozen/);
+    expect(j.error).toMatch(/worker 4242 is running \(its status is 100 ms old\).*one large source transaction.*a restart would apply it again/);
+    // a frozen file is still called frozen
+    const frozen = judgeStream(input({ file: file({ worker: { pid: 4242, host: 'h', heartbeatAt: iso(40_000), alive: true } }), target: { sourceCommitAtMs: NOW - 45_000 } }));
+    expect(frozen.error).toMatch(/frozen or cut off/);
+  });
+
   test('heartbeat exactly at the limit is not stalled; one ms over is', () => {
     expect(judgeStream(input({ target: { sourceCommitAtMs: NOW - 30_000 } })).phase).toBe('cdc');
     expect(judgeStream(input({ target: { sourceCommitAtMs: NOW - 30_001 } })).phase).toBe('stalled');
