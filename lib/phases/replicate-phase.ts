@@ -1,4 +1,6 @@
+import { verifiedPhases, writesSwitchedToGreen } from '../engine/journal-history.ts';
 import type { Phase, PhaseContext, PhaseOutcome } from '../engine/phase.ts';
+import { CutoverError } from '../errors.ts';
 import type { PacingFigures, ReplicationStatus } from '../platform/roles.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
 import { sourceLabel, targetLabel } from './endpoints.ts';
@@ -24,6 +26,21 @@ export const replicatePhase: Phase = {
   requires: ['snapshot'],
   command: 'cutover replicate start',
   mutates: true,
+  refusal({ history, commandLine }) {
+    // forward replication copies blue into green: with writes on green it would load blue's rows
+    // over green's (a new slot on blue, a full load stopping at the first duplicate key)
+    const switched = writesSwitchedToGreen(history);
+    if (!switched) return null;
+    const finalized = verifiedPhases(history).get('finalize');
+    const why = `writes are on green since the write switch at ${switched.time}${finalized ? ` and the cutover was finalized at ${finalized.time}` : ''}`;
+    return new CutoverError('PRECONDITION_FAILED', `forward replication copies blue into green, and ${why}: nothing was changed`, {
+      received: why,
+      allowed: 'replicate start while writes go to blue (before the write switch, or after a rollback)',
+      fix: finalized
+        ? 'nothing to replicate forward any more: green is the system of record (`cutover status` shows where it stands)'
+        : `to send writes back to blue run \`${commandLine('cutover rollback')}\` (it drains green into blue and restarts forward replication itself)`,
+    });
+  },
   async plan(ctx) {
     const wave = typeof ctx.options.wave === 'string' ? ctx.options.wave : undefined;
     return [
