@@ -3,6 +3,7 @@ import { reverseCoverage, sideScope } from '../mappings/index.ts';
 import { silentOutput } from '../output/output.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 import { resolveMappedTables } from '../mappings/mapped-tables.ts';
+import { openTogether } from '../platform/open-together.ts';
 
 /**
  * Before the write switch: the green tables the reverse mapping would not bring back to blue
@@ -12,12 +13,8 @@ import { resolveMappedTables } from '../mappings/mapped-tables.ts';
  * now (the `postgres` platform's Inspector.reverseCoverageRefusal).
  */
 export async function reverseCoverageRefusal(env: ResolvedPostgresEnvironment): Promise<string | null> {
-  const opened = await Promise.allSettled([openKitClient(env.source.url, 'cutover-switch-check'), openKitClient(env.target.url, 'cutover-switch-check')]);
-  const clients = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const [blue, green] = await openTogether(openKitClient(env.source.url, 'cutover-switch-check'), openKitClient(env.target.url, 'cutover-switch-check'));
   try {
-    const failed = opened.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason; // the other one is closed below
-    const [blue, green] = clients as [(typeof clients)[0], (typeof clients)[0]];
     // resolved as the replicators resolve them (forward against blue, reverse against green)
     const [forward, reverse] = await Promise.all([
       resolveMappedTables(blue, sideScope(env, 'source'), env.mappingFiles.forward, silentOutput),
@@ -29,6 +26,6 @@ export async function reverseCoverageRefusal(env: ResolvedPostgresEnvironment): 
       .map((g) => g.message)
       .join('; ')}. Bring them back in ${env.mappingFiles.reverse}, or declare them in replication.reverseExempt if nothing writes them on green after the switch`;
   } finally {
-    await Promise.all(clients.map((c) => c.end().catch(() => {})));
+    await Promise.all([blue, green].map((c) => c.end().catch(() => {})));
   }
 }

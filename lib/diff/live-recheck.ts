@@ -2,6 +2,7 @@ import type { Replicator } from '../platform/roles.ts';
 import { sourceRows, targetRows, type ChunkContext } from './chunk-compare.ts';
 import { diffChunkRows, keyId, type ChunkDiff, type DiffEntry } from './row-diff.ts';
 import type { KeyRange } from './side-query.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How the lag-aware re-check runs while replication applies a live load. */
 export interface LiveRecheck {
@@ -134,8 +135,4 @@ function entriesOf(diff: ChunkDiff): DiffEntry[] {
 
 function differing(diff: ChunkDiff): Set<string> {
   return new Set(entriesOf(diff).map((e) => e.id));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -3,6 +3,7 @@ import { CutoverError } from '../errors.ts';
 import { createRowTransformer, loadTableMappings, readCatalog, readMappedCatalog, resolveSelected, resolveTableMappings, type SchemaScope } from './index.ts';
 import type { MappedTable, SourceCatalog, TableMappingDocument } from './types.ts';
 import type { Output } from '../output/output.ts';
+import { sourceName } from './table-names.ts';
 
 /** The mapping engine calls the replicator and the snapshotter make (one DMS implementation, lib/mappings). */
 export const mappingEngine = { loadTableMappings, resolveTableMappings, createRowTransformer, readCatalog };
@@ -67,12 +68,8 @@ export function selectMappedTables(
       fix: `add a primary key, a define-primary-key rule, or exclude them in ${mappingFile}`,
     });
   }
-  return tables.sort((a, b) => b.loadOrder - a.loadOrder || `${a.source.schema}.${a.source.table}`.localeCompare(`${b.source.schema}.${b.source.table}`));
+  return tables.sort((a, b) => b.loadOrder - a.loadOrder || sourceName(a).localeCompare(sourceName(b)));
 }
 
-export function sourceName(t: MappedTable): string {
-  return `${t.source.schema}.${t.source.table}`;
-}
-export function targetName(t: MappedTable): string {
-  return `${t.target.schema}.${t.target.table}`;
-}
+// a leaf module: only-tables.ts needs sourceName without importing this file (an import cycle through index.ts)
+export { sourceName, targetName } from './table-names.ts';

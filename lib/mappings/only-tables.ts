@@ -1,8 +1,7 @@
 import { CutoverError } from '../errors.ts';
 import { suggestion } from './closest-name.ts';
+import { sourceName } from './table-names.ts';
 import type { MappedTable } from './types.ts';
-
-const sourceName = (t: MappedTable) => `${t.source.schema}.${t.source.table}`;
 
 /**
  * The selected tables narrowed to `only` (validate's `--table`, source `schema.table` names), or a

@@ -6,6 +6,7 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { CutoverError } from '../errors.ts';
 import { freePort } from '../net/free-port.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * The rehearsal's legacy MariaDB (or MySQL) server: the distribution's own binaries (`mariadbd` or
@@ -212,8 +213,4 @@ function tail(file: string): string {
   } catch {
     return '(no server log)';
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

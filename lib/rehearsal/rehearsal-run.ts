@@ -23,6 +23,7 @@ import { type FaultInjection, type PhaseRecord, type RehearsalEstimate, type Reh
 import { TimelineSampler } from './timeline-sampler.ts';
 import { processAlive } from '../platform/process-liveness.ts';
 import type { ShadowReport } from '../shadow/shadow-tally.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 type RunResult = Pick<RehearsalReport, 'demoPeakRssMiB' | 'requests' | 'ledger' | 'validation' | 'switch' | 'rollback' | 'phases' | 'assess' | 'timeline' | 'faults' | 'estimate' | 'shadow'>;
 
@@ -534,8 +535,3 @@ function holdFrom(figures: Readonly<Record<string, unknown>>): { p50: number | n
   const hold = (figures.writePauseMs ?? {}) as Record<string, unknown>;
   return { p50: num(hold.p50), p99: num(hold.p99), max: num(hold.max), held: num(figures.released) ?? 0 };
 }
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-

@@ -17,6 +17,7 @@ import { judgeStream } from './stream-health.ts';
 import { streamNames, type StreamNames } from './stream-names.ts';
 import { launchWorker } from './worker-launcher.ts';
 import { stopWorkers } from './worker-stop.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const WORKER_MAIN = fileURLToPath(new URL('./binlog-worker-main.ts', import.meta.url));
 
@@ -78,7 +79,6 @@ export class BinlogReplicator implements Replicator {
       cdcLabel: 'CDC streaming the binlog',
     });
   }
-
 
   private views(): (WorkerStatusFile & { lagBytes: number | null })[] {
     return this.streams()
@@ -203,8 +203,4 @@ export class BinlogReplicator implements Replicator {
     this.source = null;
     await opening?.then((c) => c.end()).catch(() => {});
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -22,6 +22,7 @@ import { openKitClient } from '../postgres/kit-client.ts';
 import { ReusedKitSession } from '../postgres/reused-kit-session.ts';
 import { launchWorker } from './worker-launcher.ts';
 import { stopWorkers } from './worker-stop.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 
@@ -109,7 +110,6 @@ export class PostgresReplicator implements Replicator {
       startTimeoutMs: this.options.startTimeoutMs,
     });
   }
-
 
   /**
    * Each stream's status file judged: the worker's liveness, and — when `facts` — lag and
@@ -320,8 +320,3 @@ export class PostgresReplicator implements Replicator {
     return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
   }
 }
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-

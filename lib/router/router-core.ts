@@ -6,6 +6,7 @@ import { upstreamAgent } from './upstream-agent.ts';
 import { callUpstream, forwardableHeaders, type BufferedRequest, type UpstreamOutcome } from './upstream-call.ts';
 import { UpstreamRecorder } from './upstream-recorder.ts';
 import { WriteHold, type HoldFigures } from './write-hold.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Methods that only read and may be retried (RFC 9110 §9.2.2); everything else is a write. */
 export const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -375,10 +376,6 @@ function refusedConnection(outcome: UpstreamOutcome): boolean {
 
 function notApplied(outcome: UpstreamOutcome): boolean {
   return outcome.kind === 'response' && outcome.res.statusCode === 503 && outcome.res.headers[NOT_APPLIED_HEADER] === '1';
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 export function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
