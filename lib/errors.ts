@@ -43,6 +43,12 @@ export interface CutoverErrorDetails {
   /** Several problems found at once (config validation reports all of them). */
   readonly problems?: readonly string[];
   readonly cause?: unknown;
+  /**
+   * The command refused before it changed anything (e.g. a rollback after finalize): the engine
+   * journals the run as refused, not failed, so `status` does not advise re-running it.
+   * @default false - judged by the code (REFUSAL_CODES in lib/engine/engine.ts)
+   */
+  readonly changedNothing?: boolean;
 }
 
 export class CutoverError extends Error {

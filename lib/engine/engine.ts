@@ -550,8 +550,8 @@ export class Engine {
 
   /** The code when `err` stopped a run before any of its steps finished (bad input, no connection), else null. */
   private refusedCode(err: unknown, sj: PhaseStepJournal): string | null {
-    const code = asCutoverError(err).code;
-    return REFUSAL_CODES.has(code) && sj.stepsDoneHere() === 0 && !this.signal.aborted ? code : null;
+    const e = asCutoverError(err);
+    return (REFUSAL_CODES.has(e.code) || e.details.changedNothing === true) && sj.stepsDoneHere() === 0 && !this.signal.aborted ? e.code : null;
   }
 
   /** A failed run's result, marked `stopped` when the operator stopped it (Ctrl-C, a pre-empting rollback). */

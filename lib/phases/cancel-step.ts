@@ -48,6 +48,7 @@ function writesOnGreenRefusal(why: string, commandLine: (c: string) => string): 
     received: why,
     allowed: 'cancel before the write switch (or after a finished rollback)',
     fix: `run \`${commandLine('cutover rollback')}\` (it drains green into blue and moves writes back), then \`${commandLine('cutover cancel')}\``,
+    changedNothing: true,
   });
 }
 

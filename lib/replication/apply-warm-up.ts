@@ -3,8 +3,13 @@ import type { MappedTable } from '../mappings/types.ts';
 import { ChangeApplier, isPassThrough, type ApplyTable } from './change-applier.ts';
 import { ChangeStream, type SourceTransaction } from './change-stream.ts';
 
-/** Synthetic rows a warm-up runs through the apply path. */
+/** Synthetic rows a warm-up runs through the apply path, at most (see WARM_UP_VALUES). */
 export const WARM_UP_ROWS = 12_000;
+/**
+ * Values a warm-up decodes and encodes, at most: what 12,000 rows of six columns hold. The code
+ * is hot after so many loop turns whatever the width, and a wide table's warm-up stays as short.
+ */
+const WARM_UP_VALUES = 72_000;
 /** Rows per synthetic source transaction (and per batch built): a slice of the event loop each. */
 const ROWS_PER_TRANSACTION = 1_000;
 const RELATION_ID = 1;
@@ -27,6 +32,8 @@ const RELATION_ID = 1;
 export async function warmUpApplyPath(tables: readonly ApplyTable[], rows = WARM_UP_ROWS, signal?: AbortSignal): Promise<{ rows: number; cpuMs: number }> {
   const cpu = process.cpuUsage();
   const table = tables.find((t) => isPassThrough(t.table)) ?? { table: WARM_UP_TABLE, transformer: identity };
+  const transactions = Math.max(1, Math.floor(WARM_UP_VALUES / table.table.columns.length / ROWS_PER_TRANSACTION));
+  rows = Math.min(rows, transactions * ROWS_PER_TRANSACTION);
   const txns: SourceTransaction[] = [];
   const stream = new ChangeStream('postgres://127.0.0.1:1/warm-up', 'warm-up', 'warm-up', {
     onTransaction: (txn) => txns.push(txn),

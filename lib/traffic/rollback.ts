@@ -84,6 +84,7 @@ export function finalizedRefusal(ctx: PhaseContext, f: NonNullable<ReverseHistor
         `keep green and fix forward; to move back to blue without losing data, run a new cutover with green as the source and blue as the target ` +
         `(a new environment: source.url = green, target.url = blue, emptied blue); only if losing every write green took since ${f.stoppedAt} is acceptable: ` +
         `\`${envCommandLine(ctx.env, 'cutover rollback', ' --force')}\` (traffic back to blue at once; those writes stay only on green)`,
+      changedNothing: true,
     },
   );
 }

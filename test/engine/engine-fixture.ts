@@ -73,7 +73,7 @@ export interface EngineFixture {
 
 export function engineFixture(
   env: ResolvedEnvironment,
-  opts: { fake?: FakeOptions; flags?: EngineFlags; prompter?: Prompter; command?: string; preemptTimeoutMs?: number; configFile?: string; phases?: PhaseRegistry; clock?: Clock; signal?: AbortSignal } = {},
+  opts: { fake?: FakeOptions; flags?: EngineFlags; prompter?: Prompter; command?: string; preemptTimeoutMs?: number; configFile?: string; phases?: PhaseRegistry; clock?: Clock; signal?: AbortSignal; rollback?: typeof fakeRollback } = {},
 ): EngineFixture {
   const fake = new FakePlatform(opts.fake);
   const out = new RecordingOutput();
@@ -87,7 +87,7 @@ export function engineFixture(
       journal: FileJournalStore.inStateDir(env.stateDir),
       lock: FileLockStore.inStateDir(env.stateDir),
       phases: opts.phases ?? fakeRegistry(),
-      rollback: fakeRollback,
+      rollback: opts.rollback ?? fakeRollback,
       command: command ?? 'cutover test',
       flags,
       prompter,

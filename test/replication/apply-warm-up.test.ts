@@ -65,6 +65,14 @@ describe('the apply path warm-up', () => {
     expect(built[0]!.script).toContain('copy "warm_up"."orders"');
   });
 
+  it('decodes as many values for a wide table as for a narrow one, not as many rows', async () => {
+    const built = spyOnBuild();
+    const wide = table('public', 'wide', Array.from({ length: 60 }, (_, i) => `c${i}`));
+    expect((await warmUpApplyPath([wide])).rows).toBe(1_000);
+    expect(built).toHaveLength(1);
+    expect(built[0]!.copies[0]!.toString('utf8').split('\n')[0]!.split('\t')).toHaveLength(60);
+  });
+
   it('stops when the worker is stopped', async () => {
     const controller = new AbortController();
     controller.abort();
