@@ -23,14 +23,27 @@ export interface InProgressMarker {
   readonly processStart: string | null;
   readonly startedAt: string;
   readonly toolVersion: string;
+  /** What the run made on the source for replication to continue from (noted once made). */
+  readonly created?: { readonly slot?: string; readonly publication?: string };
 }
 
 /** Only folders named like a snapshot's id are looked at: anything else in the store is not ours. */
 const SNAPSHOT_FOLDER = /^snap-[^/]+$/;
 
-export async function markInProgress(store: BackupStore, id: string): Promise<void> {
+export async function markInProgress(store: BackupStore, id: string): Promise<InProgressMarker> {
   const marker: InProgressMarker = { id, pid: process.pid, host: os.hostname(), processStart: processStartMark(process.pid), startedAt: new Date().toISOString(), toolVersion: TOOL_VERSION };
   await store.put(`${id}/${IN_PROGRESS_FILE}`, JSON.stringify(marker, null, 2) + '\n');
+  return marker;
+}
+
+/**
+ * Adds to the marker what the run made on the source (its replication slot, its publication), so
+ * that if it is killed the sweep can name them. They are named, never dropped by the sweep: by
+ * then a replication may have started from that slot.
+ */
+export async function noteCreated(store: BackupStore, marker: InProgressMarker, created: NonNullable<InProgressMarker['created']>): Promise<void> {
+  if (!created.slot && !created.publication) return;
+  await store.put(`${marker.id}/${IN_PROGRESS_FILE}`, JSON.stringify({ ...marker, created }, null, 2) + '\n');
 }
 
 export async function clearInProgress(store: BackupStore, id: string): Promise<void> {
@@ -55,6 +68,7 @@ export async function findPartialBackups(store: BackupStore): Promise<PartialBac
       id,
       objects: files.size,
       owner: marker ? { pid: marker.pid, host: marker.host, startedAt: marker.startedAt } : null,
+      created: [...(marker?.created?.slot ? [`replication slot ${marker.created.slot}`] : []), ...(marker?.created?.publication ? [`publication ${marker.created.publication}`] : [])],
       ownerGone: marker ? ownerGone(marker) : false,
     });
   }
@@ -72,6 +86,9 @@ export async function sweepPartialBackups(store: BackupStore, out: Output, topic
       try {
         await store.remove(p.id);
         out.info(topic, `removed partial backup ${p.id} (no manifest): its snapshot (${describeOwner(p)}) is no longer running`);
+        if (p.created.length) {
+          out.warn(topic, `the killed snapshot ${p.id} had created ${p.created.join(' and ')} on the source, which stay (a replication may use them): if none does, drop them (${dropHint(p)})`);
+        }
       } catch (err) {
         out.warn(topic, `partial backup ${p.id} (no manifest) could not be removed from ${store.location}: ${(err as Error).message}; delete ${p.id}/ by hand`);
       }
@@ -86,6 +103,12 @@ export function describePartial(p: PartialBackup, location: string): string {
   if (!p.owner) return `partial backup ${p.id} in ${location} has no manifest and no owner marker (an older kit's, or not the kit's): not usable; delete ${p.id}/ by hand`;
   const where = p.owner.host === os.hostname() ? 'still running' : `on another host (${p.owner.host}): it cannot be checked from here`;
   return `partial backup ${p.id} in ${location} has no manifest: not usable; its snapshot (${describeOwner(p)}) is ${where} — once it is not, the next snapshot removes it`;
+}
+
+function dropHint(p: PartialBackup): string {
+  return p.created
+    .map((c) => (c.startsWith('replication slot ') ? `select pg_drop_replication_slot('${c.slice('replication slot '.length)}')` : `drop publication "${c.slice('publication '.length)}"`))
+    .join('; ');
 }
 
 function describeOwner(p: PartialBackup): string {
@@ -104,7 +127,7 @@ async function readMarker(store: BackupStore, id: string): Promise<InProgressMar
     for await (const chunk of await store.get(`${id}/${IN_PROGRESS_FILE}`)) parts.push(Buffer.from(chunk as Buffer));
     const m = JSON.parse(Buffer.concat(parts).toString('utf8')) as Partial<InProgressMarker>;
     if (typeof m.pid !== 'number' || typeof m.host !== 'string') return null;
-    return { id, pid: m.pid, host: m.host, processStart: m.processStart ?? null, startedAt: String(m.startedAt ?? '?'), toolVersion: String(m.toolVersion ?? '?') };
+    return { id, pid: m.pid, host: m.host, processStart: m.processStart ?? null, startedAt: String(m.startedAt ?? '?'), toolVersion: String(m.toolVersion ?? '?'), created: m.created };
   } catch {
     return null; // unreadable: treated as unknown, never as provably gone
   }

@@ -9,7 +9,7 @@ import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
 import type { PartialBackup, SnapshotManifest, Snapshotter, Throttler } from '../platform/roles.ts';
-import { clearInProgress, findPartialBackups, markInProgress, sweepPartialBackups } from './partial-backups.ts';
+import { clearInProgress, findPartialBackups, markInProgress, noteCreated, sweepPartialBackups } from './partial-backups.ts';
 import { PacedStream } from '../throttle/paced-stream.ts';
 import { readMappedCatalog, resolveSelected, sideScope } from '../mappings/index.ts';
 import { mappingEngine } from '../mappings/mapped-tables.ts';
@@ -84,7 +84,7 @@ export class PostgresSnapshotter implements Snapshotter {
     const id = snapshotId();
     try {
       await sweepPartialBackups(this.store, this.out);
-      await markInProgress(this.store, id); // first: a kill from here on leaves a partial backup that names its owner
+      const marker = await markInProgress(this.store, id); // first: a kill from here on leaves a partial backup that names its owner
       const doc = await mappingEngine.loadTableMappings(this.env.mappingFiles.forward);
       const { catalog, schemas } = await readMappedCatalog(admin, doc, sideScope(this.env, 'source'));
       const tables = resolveSelected(doc, catalog, schemas, 'source').tables;
@@ -94,6 +94,7 @@ export class PostgresSnapshotter implements Snapshotter {
       const slotName = reuse ? names.slot : `${names.slot}_snap_${randomBytes(3).toString('hex')}`;
       if (reuse) publicationCreated = (await ensurePublication(admin, names.publication, tables)) === 'created';
       exported = await createSlotWithSnapshot(this.env.source.url, slotName, { temporary: !reuse });
+      await noteCreated(this.store, marker, { ...(reuse ? { slot: slotName } : {}), ...(publicationCreated ? { publication: names.publication } : {}) });
       this.out.info('snapshot', `slot ${slotName} at ${exported.consistentLsn}${reuse ? ' (replication continues from it)' : ''}`);
 
       const reader = await open(this.env.source.url);

@@ -72,6 +72,8 @@ export interface PartialBackup {
   readonly owner: { readonly pid: number; readonly host: string; readonly startedAt: string } | null;
   /** Same host and that process is no longer running: safe to remove. */
   readonly ownerGone: boolean;
+  /** What its run noted it had made on the source, e.g. `replication slot cutover_prod` (never removed with it). */
+  readonly created: readonly string[];
 }
 
 export interface Snapshotter {

@@ -145,7 +145,7 @@ describe('interrupted backup runs: Ctrl-C / SIGTERM during restore and verify, S
         await exited;
       }
       const partials = await new PostgresSnapshotter(killedEnv, out).partials();
-      expect(partials).toEqual([{ id: expect.stringMatching(/^snap-/), objects: 1, owner: { pid: child.pid, host: os.hostname(), startedAt: expect.any(String) }, ownerGone: true }]);
+      expect(partials).toEqual([{ id: expect.stringMatching(/^snap-/), objects: 1, owner: { pid: child.pid, host: os.hostname(), startedAt: expect.any(String) }, ownerGone: true, created: [] }]);
       killed = partials[0]!.id;
     } finally {
       await xid.query('rollback').catch(() => {});

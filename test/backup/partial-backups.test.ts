@@ -20,8 +20,8 @@ describe('partial backups (a snapshot folder with no manifest)', () => {
   let running: ReturnType<typeof child>;
   let deadPid: number;
 
-  const marker = (id: string, owner: { pid: number; host?: string; processStart?: string | null }) =>
-    store.put(`${id}/${IN_PROGRESS_FILE}`, JSON.stringify({ id, pid: owner.pid, host: owner.host ?? os.hostname(), processStart: owner.processStart ?? null, startedAt: '2026-12-07T06:00:00.000Z', toolVersion: '0.0.0' }));
+  const marker = (id: string, owner: { pid: number; host?: string; processStart?: string | null; created?: { slot?: string; publication?: string } }) =>
+    store.put(`${id}/${IN_PROGRESS_FILE}`, JSON.stringify({ id, pid: owner.pid, host: owner.host ?? os.hostname(), processStart: owner.processStart ?? null, startedAt: '2026-12-07T06:00:00.000Z', toolVersion: '0.0.0', created: owner.created }));
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-partials-'));
@@ -39,7 +39,7 @@ describe('partial backups (a snapshot folder with no manifest)', () => {
   });
 
   test('only an owner provably gone (same host, not running, or its pid now another process\'s) has its folder removed; the others are named and kept', async () => {
-    await marker('snap-dead', { pid: deadPid });
+    await marker('snap-dead', { pid: deadPid, created: { slot: 'cutover_prod', publication: 'cutover_prod' } });
     await store.put('snap-dead/tables/public.t.copy.gz', 'half');
     await marker('snap-reused', { pid: running.proc.pid!, processStart: '1' }); // the pid, but not the process that wrote it
     await marker('snap-running', { pid: running.proc.pid!, processStart: processStartMark(running.proc.pid!) });
@@ -64,6 +64,10 @@ describe('partial backups (a snapshot folder with no manifest)', () => {
     await sweepPartialBackups(store, out);
     const lines = out.lines.map((l) => `${l.level} ${l.message}`);
     expect(lines).toContain(`info removed partial backup snap-dead (no manifest): its snapshot (pid ${deadPid} on ${os.hostname()}, started 2026-12-07T06:00:00.000Z) is no longer running`);
+    // what the killed run made on the source is named, never dropped: a replication may use it by now
+    expect(lines).toContain(
+      `warn the killed snapshot snap-dead had created replication slot cutover_prod and publication cutover_prod on the source, which stay (a replication may use them): if none does, drop them (select pg_drop_replication_slot('cutover_prod'); drop publication "cutover_prod")`,
+    );
     expect(lines.find((l) => l.includes('snap-running'))).toMatch(/^warn partial backup snap-running in .* has no manifest: not usable; its snapshot \(pid \d+ .*\) is still running — once it is not, the next snapshot removes it: left alone$/);
     expect(lines.find((l) => l.includes('snap-elsewhere'))).toMatch(/on another host \(another-host\.example\): it cannot be checked from here/);
     expect(lines.find((l) => l.includes('snap-unowned'))).toMatch(/no manifest and no owner marker .* delete snap-unowned\/ by hand: left alone$/);
