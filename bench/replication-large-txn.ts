@@ -15,7 +15,11 @@
  *   delete  — every other row (BENCH_ROWS of the 2 × BENCH_ROWS rows).
  * Each apply is timed from its slot turning active (polled every 2 ms) to the transaction
  * visible on its target (one row it changed, polled every 5 ms: a transaction applies
- * atomically); the two take turns going first. CPU seconds from /proc: the worker process
+ * atomically); the two take turns going first. That span is split at the moment the target
+ * transaction that applies it began (pg_stat_activity.xact_start of the apply backend, polled):
+ * before it, the source decodes the transaction and (ours) the worker receives all of it and
+ * builds its statements; after it, the target transaction is open and nothing else reaches the
+ * target. CPU seconds from /proc: the worker process
  * (after its stream was accepted; its start-up not counted), its target backend, the
  * replicator's walsender; the native apply worker and its walsender. The printed ratio is
  * native seconds / ours (> 1: ours faster). No assertions: a measurement.
@@ -140,7 +144,32 @@ try {
     const { rows } = await c.query<{ pid: number }>(`select pid from pg_stat_activity where ${where}`);
     return processCpu(rows.map((r) => r.pid));
   };
-  interface Run { seconds: number; apply: number | null; worker?: number | null; backend: number | null; walsender: number | null }
+  /**
+   * When the apply side's target transaction began (performance.now() terms): the first sight,
+   * polled every 10 ms on a connection of its own, of a transaction of the backends `where`
+   * selects open for over 50 ms (the large one; the short ones of heartbeats never last that
+   * long), back-dated by its age. Null when none was seen before `stop` settled.
+   */
+  const targetTxnStart = (where: string, stop: Promise<unknown>) => {
+    let done = false;
+    void stop.then(() => (done = true));
+    return (async () => {
+      const c = await client(target.url);
+      try {
+        while (!done) {
+          const { rows } = await c.query<{ age: number }>(
+            `select extract(epoch from clock_timestamp() - xact_start) as age from pg_stat_activity where ${where} and xact_start < clock_timestamp() - interval '50 ms' order by xact_start limit 1`,
+          );
+          if (rows[0]) return performance.now() - Number(rows[0].age) * 1000;
+          await sleep(10);
+        }
+        return null;
+      } finally {
+        await c.end();
+      }
+    })();
+  };
+  interface Run { seconds: number; inTarget: number | null; apply: number | null; worker?: number | null; backend: number | null; walsender: number | null }
 
   const ours = async (w: Workload, until: string): Promise<Run> => {
     const streaming = slotActiveAt(names.slot).then((at) => {
@@ -148,23 +177,27 @@ try {
       return { at, workerCpu0: pid ? processCpu([pid]) : null };
     });
     const visible = landedAt(t, w);
+    const applying = targetTxnStart("application_name like 'cutover-apply%'", visible);
     const { worker } = await replicator.start();
     const { at: t0, workerCpu0 } = await streaming;
     const end = await visible;
+    const began = await applying;
     const workerCpu = (processCpu([worker!.pid]) ?? NaN) - (workerCpu0 ?? NaN);
     const backend = await backendCpu(t, "application_name like 'cutover-apply%'");
     const walsender = await backendCpu(s, "application_name like 'cutover-cdc%'");
     if (!(await replicator.waitForPosition(until, 120_000))) throw new Error('replicator did not catch up');
     await settleSlot(names.slot);
     await replicator.stop();
-    return { seconds: (end - t0) / 1000, apply: workerCpu + (backend ?? NaN), worker: workerCpu, backend, walsender };
+    return { seconds: (end - t0) / 1000, inTarget: began === null ? null : (end - began) / 1000, apply: workerCpu + (backend ?? NaN), worker: workerCpu, backend, walsender };
   };
   const native = async (w: Workload): Promise<Run> => {
     const streaming = slotActiveAt('native_sub');
     const visible = landedAt(n, w);
+    const applying = targetTxnStart("backend_type = 'logical replication apply worker'", visible);
     await n.query('alter subscription native_sub enable');
     const t0 = await streaming;
     const end = await visible;
+    const began = await applying;
     const backend = await backendCpu(n, "backend_type = 'logical replication apply worker'");
     const walsender = await backendCpu(s, "application_name = 'native_sub'");
     await settleSlot('native_sub');
@@ -174,10 +207,11 @@ try {
       if (!rows[0]?.active) break;
       await sleep(25);
     }
-    return { seconds: (end - t0) / 1000, apply: backend, backend, walsender };
+    return { seconds: (end - t0) / 1000, inTarget: began === null ? null : (end - began) / 1000, apply: backend, backend, walsender };
   };
 
   const rows: string[][] = [];
+  const span = (r: Run) => (r.inTarget === null ? '-' : `${Math.max(0, r.seconds - r.inTarget).toFixed(2)} + ${r.inTarget.toFixed(2)}`);
   const cpu = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '?' : x.toFixed(2));
   for (const [i, name] of WORKLOADS.entries()) {
     const w = WORKLOAD[name]!;
@@ -201,15 +235,15 @@ try {
     const same = td.rows[0]!.md5 === nd.rows[0]!.md5 ? 'same' : 'DIFFERENT';
     const l = load();
     rows.push(
-      [name, `cutover replicator${i % 2 === 0 ? ' (first)' : ''}`, o.seconds.toFixed(2), String(Math.round(w.rows / o.seconds)), (nat.seconds / o.seconds).toFixed(2), `${cpu(o.apply)} (worker ${cpu(o.worker)} + target backend ${cpu(o.backend)})`, cpu(o.walsender), same, sourceSeconds.toFixed(2), l],
-      [name, `native CREATE SUBSCRIPTION${i % 2 === 1 ? ' (first)' : ''}`, nat.seconds.toFixed(2), String(Math.round(w.rows / nat.seconds)), '', `${cpu(nat.apply)} (apply worker)`, cpu(nat.walsender), '', '', l],
+      [name, `cutover replicator${i % 2 === 0 ? ' (first)' : ''}`, o.seconds.toFixed(2), span(o), String(Math.round(w.rows / o.seconds)), (nat.seconds / o.seconds).toFixed(2), `${cpu(o.apply)} (worker ${cpu(o.worker)} + target backend ${cpu(o.backend)})`, cpu(o.walsender), same, sourceSeconds.toFixed(2), l],
+      [name, `native CREATE SUBSCRIPTION${i % 2 === 1 ? ' (first)' : ''}`, nat.seconds.toFixed(2), span(nat), String(Math.round(w.rows / nat.seconds)), '', `${cpu(nat.apply)} (apply worker)`, cpu(nat.walsender), '', '', l],
     );
     process.stdout.write(`(${name} done: ours ${o.seconds.toFixed(2)} s, native ${nat.seconds.toFixed(2)} s)\n`);
   }
-  const header = ['workload', 'apply', 'seconds', 'rows/s', 'ratio native/ours', 'CPU s: apply side', 'CPU s: walsender', 'tables', 'source txn s', 'load average'];
+  const header = ['workload', 'apply', 'seconds', 'before + in target txn',  'rows/s', 'ratio native/ours', 'CPU s: apply side', 'CPU s: walsender', 'tables', 'source txn s', 'load average'];
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  process.stdout.write(`\nONE source transaction of ${ROWS} rows per workload, identity mapping, batchSize ${BATCH}; timed from the slot turning active to the transaction visible; ratio > 1: ours faster\n`);
+  process.stdout.write(`\nONE source transaction of ${ROWS} rows per workload, identity mapping, batchSize ${BATCH}; timed from the slot turning active to the transaction visible (split: until the target transaction that applies it began, then that transaction open until visible: the span nothing else, heartbeats included, reaches the target); ratio > 1: ours faster\n`);
   for (const r of all) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ') + '\n');
 
   await n.query('alter subscription native_sub set (slot_name = none)');
