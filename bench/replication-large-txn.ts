@@ -1,0 +1,225 @@
+/**
+ * One large source transaction: how long the replicator takes to apply it, against a native
+ * `CREATE SUBSCRIPTION` of the same table in the same run. Users' batch jobs (a nightly UPDATE of
+ * a big table, a backfill, a purge) commit exactly this; the worker applies each source
+ * transaction as one target transaction, so while it applies, nothing else (heartbeats
+ * included) reaches the target.
+ *
+ * A table of BENCH_ROWS rows (default 200,000; id bigint primary key, text, int, numeric and
+ * timestamptz columns) on the source, copied by the replicator's own full load to its target and
+ * written by the same generate_series into the native subscriber's database (a second database
+ * on the target server). The replicator starts from a caught-up state (started, waited for,
+ * stopped); the subscription is created disabled, after the load (copy_data = false). Then, one workload at a time, each ONE source transaction:
+ *   update  — `update t set qty = qty + 1, note = …` of every row (BENCH_ROWS rows);
+ *   insert  — BENCH_ROWS new rows;
+ *   delete  — every other row (BENCH_ROWS of the 2 × BENCH_ROWS rows).
+ * Each apply is timed from its slot turning active (polled every 2 ms) to the transaction
+ * visible on its target (one row it changed, polled every 5 ms: a transaction applies
+ * atomically); the two take turns going first. CPU seconds from /proc: the worker process
+ * (after its stream was accepted; its start-up not counted), its target backend, the
+ * replicator's walsender; the native apply worker and its walsender. The printed ratio is
+ * native seconds / ours (> 1: ours faster). No assertions: a measurement.
+ *
+ * The source's walsender decodes the whole transaction before sending any of it (spilling to
+ * disk above logical_decoding_work_mem, 64 MB): both sides wait for that; the native
+ * subscription runs with PostgreSQL 17's default `streaming = off`, as the replicator reads.
+ *
+ *   npx tsx bench/replication-large-txn.ts            (BENCH_ROWS=600000 for the helper's case)
+ *   BENCH_WORKLOADS=update npx tsx bench/replication-large-txn.ts
+ */
+import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { silentOutput } from '../lib/output/output.ts';
+import { PostgresReplicator } from '../lib/replication/postgres-replicator.ts';
+import { streamNames } from '../lib/replication/stream-names.ts';
+import { readStatusFile } from '../lib/replication/status-file.ts';
+import { startTestPostgres } from '../test/_helpers/pg.ts';
+import { testEnvironment } from '../test/replication/_env.ts';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
+const BATCH = Number(process.env.BENCH_BATCH ?? 5000);
+const WORKLOADS = (process.env.BENCH_WORKLOADS ?? 'update,insert,delete').split(',').map((w) => w.trim()).filter(Boolean);
+const known = ['update', 'insert', 'delete'];
+if (!Number.isInteger(ROWS) || ROWS < 2 || WORKLOADS.some((w) => !known.includes(w))) {
+  console.error(`BENCH_ROWS must be a whole number >= 2 (got ${process.env.BENCH_ROWS}); BENCH_WORKLOADS a list of ${known.join(', ')} (got ${process.env.BENCH_WORKLOADS})`);
+  process.exit(2);
+}
+
+async function client(url: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  return c;
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+/** CPU seconds processes used so far (Linux /proc; null elsewhere). */
+function processCpu(pids: readonly number[]): number | null {
+  try {
+    return pids.reduce((sum, pid) => {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return sum + (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 10 ms
+    }, 0);
+  } catch {
+    return null;
+  }
+}
+
+const TABLE = `create table t (
+  id bigint primary key, sku text not null, qty int not null, price numeric(12,2) not null,
+  note text, updated_at timestamptz not null)`;
+// identical rows everywhere: every value a function of id
+const ROWS_FROM = (first: number, last: number) =>
+  `insert into t select g, 'sku-' || g, g % 1000, (g % 10000) / 100.0, 'note ' || md5(g::text), timestamptz '2026-01-01' + g * interval '1 second'
+   from generate_series(${first}, ${last}) g`;
+
+interface Workload {
+  /** The one source transaction. */
+  sql: string;
+  /** Rows it changes. */
+  rows: number;
+  /** True on a target once the transaction is visible there. */
+  landed: string;
+}
+const WORKLOAD: Record<string, Workload> = {
+  update: { sql: `update t set qty = qty + 1, note = 'nightly ' || id, updated_at = updated_at + interval '1 day' where id <= ${ROWS}`, rows: ROWS, landed: `select 1 from t where id = ${ROWS} and note = 'nightly ${ROWS}'` },
+  insert: { sql: ROWS_FROM(ROWS + 1, 2 * ROWS), rows: ROWS, landed: `select 1 from t where id = ${2 * ROWS}` },
+  delete: { sql: 'delete from t where id % 2 = 0', rows: ROWS, landed: `select 1 where not exists (select 1 from t where id = ${2 * ROWS})` },
+};
+
+const [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
+try {
+  const s = await client(source.url);
+  const t = await client(target.url);
+  await t.query('create database native');
+  const n = await client(target.urlFor('native'));
+  // the replicator's target gets the rows from its own full load, the native database from the
+  // same generate_series (its subscription, created after, starts from then: copy_data = false)
+  for (const c of [s, t, n]) await c.query(TABLE);
+  for (const c of [s, n]) await c.query(ROWS_FROM(1, ROWS));
+  const env = testEnvironment(source.url, target.url, { batchSize: BATCH });
+  const replicator = new PostgresReplicator(env, 'forward', silentOutput);
+  const names = streamNames(env, 'forward');
+  // full load, then caught up before the workloads: the stream's start-up is not the subject
+  await replicator.start();
+  if (!(await replicator.waitForPosition(await replicator.sourcePosition(), 300_000))) throw new Error('full load and CDC did not catch up');
+  await replicator.stop();
+  for (const c of [s, t, n]) await c.query('analyze t');
+  const sourceConnection = source.url.replace('postgres://', 'postgresql://');
+  await s.query('create publication native_pub for table t');
+  await n.query(`create subscription native_sub connection '${sourceConnection}' publication native_pub with (copy_data = false, enabled = false)`);
+
+  const slotWatch = await client(source.url);
+  const slotActiveAt = async (slot: string) => {
+    for (;;) {
+      const { rows } = await slotWatch.query<{ active: boolean }>('select active from pg_replication_slots where slot_name = $1', [slot]);
+      if (rows[0]?.active) return performance.now();
+      await sleep(2);
+    }
+  };
+  const landedAt = async (c: pg.Client, w: Workload) => {
+    for (;;) {
+      if ((await c.query(w.landed)).rowCount) return performance.now();
+      await sleep(5);
+    }
+  };
+  const sourcePosition = async () => (await s.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
+  // as in bench/replication-cdc.ts: before a consumer stops, its slot's restart_lsn passes a
+  // checkpoint, so neither decodes the previous workload again on its next start
+  const settleSlot = async (slot: string) => {
+    await s.query('checkpoint');
+    const at = await sourcePosition();
+    for (let i = 0; i < 240; i++) {
+      const { rows } = await s.query<{ ok: boolean }>('select restart_lsn >= $2::pg_lsn as ok from pg_replication_slots where slot_name = $1', [slot, at]);
+      if (rows[0]?.ok) return;
+      await sleep(50);
+    }
+    process.stdout.write(`(slot ${slot}: restart_lsn did not pass ${at} within 12 s)\n`);
+  };
+  const backendCpu = async (c: pg.Client, where: string) => {
+    const { rows } = await c.query<{ pid: number }>(`select pid from pg_stat_activity where ${where}`);
+    return processCpu(rows.map((r) => r.pid));
+  };
+  interface Run { seconds: number; apply: number | null; worker?: number | null; backend: number | null; walsender: number | null }
+
+  const ours = async (w: Workload, until: string): Promise<Run> => {
+    const streaming = slotActiveAt(names.slot).then((at) => {
+      const pid = readStatusFile(names.statusFile)?.worker?.pid;
+      return { at, workerCpu0: pid ? processCpu([pid]) : null };
+    });
+    const visible = landedAt(t, w);
+    const { worker } = await replicator.start();
+    const { at: t0, workerCpu0 } = await streaming;
+    const end = await visible;
+    const workerCpu = (processCpu([worker!.pid]) ?? NaN) - (workerCpu0 ?? NaN);
+    const backend = await backendCpu(t, "application_name like 'cutover-apply%'");
+    const walsender = await backendCpu(s, "application_name like 'cutover-cdc%'");
+    if (!(await replicator.waitForPosition(until, 120_000))) throw new Error('replicator did not catch up');
+    await settleSlot(names.slot);
+    await replicator.stop();
+    return { seconds: (end - t0) / 1000, apply: workerCpu + (backend ?? NaN), worker: workerCpu, backend, walsender };
+  };
+  const native = async (w: Workload): Promise<Run> => {
+    const streaming = slotActiveAt('native_sub');
+    const visible = landedAt(n, w);
+    await n.query('alter subscription native_sub enable');
+    const t0 = await streaming;
+    const end = await visible;
+    const backend = await backendCpu(n, "backend_type = 'logical replication apply worker'");
+    const walsender = await backendCpu(s, "application_name = 'native_sub'");
+    await settleSlot('native_sub');
+    await n.query('alter subscription native_sub disable');
+    for (let i = 0; i < 400; i++) {
+      const { rows } = await s.query<{ active: boolean }>("select active from pg_replication_slots where slot_name = 'native_sub'");
+      if (!rows[0]?.active) break;
+      await sleep(25);
+    }
+    return { seconds: (end - t0) / 1000, apply: backend, backend, walsender };
+  };
+
+  const rows: string[][] = [];
+  const cpu = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '?' : x.toFixed(2));
+  for (const [i, name] of WORKLOADS.entries()) {
+    const w = WORKLOAD[name]!;
+    const sourceStart = performance.now();
+    await s.query(w.sql); // one statement, autocommit: one source transaction
+    const sourceSeconds = (performance.now() - sourceStart) / 1000;
+    const until = await sourcePosition();
+    let o: Run;
+    let nat: Run;
+    if (i % 2 === 0) {
+      o = await ours(w, until);
+      nat = await native(w);
+    } else {
+      nat = await native(w);
+      o = await ours(w, until);
+    }
+    const [td, nd] = await Promise.all([
+      t.query<{ md5: string }>("select md5(string_agg(t::text, '|' order by id)) as md5 from t"),
+      n.query<{ md5: string }>("select md5(string_agg(t::text, '|' order by id)) as md5 from t"),
+    ]);
+    const same = td.rows[0]!.md5 === nd.rows[0]!.md5 ? 'same' : 'DIFFERENT';
+    const l = load();
+    rows.push(
+      [name, `cutover replicator${i % 2 === 0 ? ' (first)' : ''}`, o.seconds.toFixed(2), String(Math.round(w.rows / o.seconds)), (nat.seconds / o.seconds).toFixed(2), `${cpu(o.apply)} (worker ${cpu(o.worker)} + target backend ${cpu(o.backend)})`, cpu(o.walsender), same, sourceSeconds.toFixed(2), l],
+      [name, `native CREATE SUBSCRIPTION${i % 2 === 1 ? ' (first)' : ''}`, nat.seconds.toFixed(2), String(Math.round(w.rows / nat.seconds)), '', `${cpu(nat.apply)} (apply worker)`, cpu(nat.walsender), '', '', l],
+    );
+    process.stdout.write(`(${name} done: ours ${o.seconds.toFixed(2)} s, native ${nat.seconds.toFixed(2)} s)\n`);
+  }
+  const header = ['workload', 'apply', 'seconds', 'rows/s', 'ratio native/ours', 'CPU s: apply side', 'CPU s: walsender', 'tables', 'source txn s', 'load average'];
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  process.stdout.write(`\nONE source transaction of ${ROWS} rows per workload, identity mapping, batchSize ${BATCH}; timed from the slot turning active to the transaction visible; ratio > 1: ours faster\n`);
+  for (const r of all) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ') + '\n');
+
+  await n.query('alter subscription native_sub set (slot_name = none)');
+  await n.query('drop subscription native_sub');
+  await s.query("select pg_drop_replication_slot('native_sub')").catch(() => {});
+  await slotWatch.end();
+  await n.end();
+  await replicator.teardown();
+  await s.end();
+  await t.end();
+} finally {
+  await Promise.all([source.dispose(), target.dispose()]);
+}
