@@ -156,6 +156,11 @@ describe('interrupted backup runs: Ctrl-C / SIGTERM during restore and verify, S
     const refused = await runCli(['restore', '--config', configFile, '--env', 'killed', '--id', killed, '--target-url', server.urlFor('restored')]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`backup "${killed}" is partial: it has no manifest`);
+    // --dry-run names it among what the run would do, and changes nothing
+    const dry = await runCli(['snapshot', '--dry-run', '--config', configFile, '--env', 'killed']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout + dry.stderr).toContain(`backupStore.remove -> folder ${killedEnv.backupDir} (partial backup(s) whose snapshot is no longer running: ${killed})`);
+    expect(await new PostgresSnapshotter(killedEnv, out).partials()).toHaveLength(1);
     // the next snapshot removes it (its owner is gone) and says so; the slot the killed run was
     // creating goes with its walsender, which notices the lost client once the transaction ended
     await until(async () => (await sql(server.url, "select count(*)::int as n from pg_replication_slots where slot_name = 'cutover_killed'")).rows[0].n === 0, 30_000, 'the killed run\'s unfinished slot to go');
