@@ -14,8 +14,8 @@ export class KeptSessions<A extends { end(): Promise<unknown> }, B extends { end
   constructor(private readonly keepMs: number) {}
 
   keep(key: string, a: A, b: B): void {
-    this.close();
-    const kept = { key, a, b, ended: false, timer: setTimeout(() => this.close(), this.keepMs).unref() };
+    void this.close();
+    const kept = { key, a, b, ended: false, timer: setTimeout(() => void this.close(), this.keepMs).unref() };
     for (const s of [a, b] as unknown as Partial<EventEmitter>[]) s.once?.('end', () => (kept.ended = true));
     this.kept = kept;
   }
@@ -31,12 +31,12 @@ export class KeptSessions<A extends { end(): Promise<unknown> }, B extends { end
     return null;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     const kept = this.kept;
     if (!kept) return;
     this.kept = null;
     clearTimeout(kept.timer);
-    void endBoth(kept.a, kept.b);
+    await endBoth(kept.a, kept.b);
   }
 }
 

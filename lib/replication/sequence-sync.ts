@@ -44,8 +44,13 @@ export class PostgresSequenceSync implements SequenceSync {
    * took most of the step (bench/sequence-sync.ts).
    */
   async prepare(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
-    this.kept.close();
+    await this.kept.close();
     return this.run(gap, direction, null, { keep: true, warm: null });
+  }
+
+  /** Ends the sessions prepare kept, if the call inside the hold never came (the platform's close). */
+  async close(): Promise<void> {
+    await this.kept.close();
   }
 
   async syncSequences(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {

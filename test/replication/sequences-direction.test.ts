@@ -174,6 +174,13 @@ describe('PostgresSequenceSync inside the write hold: one statement per side for
     await until(async () => (await kitSessions(urls.blue)) + (await kitSessions(urls.green)) === 0, 10_000, 'the kept sessions to close');
   });
 
+  test('closing the sync (the platform\'s close) ends the sessions prepare kept when the hold never came', async () => {
+    const sync = new PostgresSequenceSync(testEnvironment(urls.blue, urls.green, {}, { forward: only('a'), reverse: only('a') }), new RecordingOutput());
+    await sync.prepare(100);
+    await sync.close();
+    await until(async () => (await sql(urls.green, "select count(*)::int as n from pg_stat_activity where application_name = 'cutover-sequences'")).rows[0].n === 0, 10_000, 'the kept sessions to close');
+  });
+
   test('a kept session ended between prepare and the hold: the call opens new ones and still moves the sequence', async () => {
     const env = testEnvironment(urls.blue, urls.green, {}, { forward: only('c'), reverse: only('c') });
     const sync = new PostgresSequenceSync(env, new RecordingOutput());

@@ -62,8 +62,13 @@ export class CrossEngineSequenceSync implements SequenceSync {
   /** Before the write hold: the columns to move, found once, and green already above blue's values now; its sessions are kept for the hold. */
   async prepare(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
     this.columns = null;
-    this.kept.close();
+    await this.kept.close();
     return this.sync(gap, direction, { keep: true, warm: null });
+  }
+
+  /** Ends the sessions prepare kept, if the call inside the hold never came (the platform's close). */
+  async close(): Promise<void> {
+    await this.kept.close();
   }
 
   async syncSequences(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
