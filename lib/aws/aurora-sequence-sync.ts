@@ -73,6 +73,7 @@ export class AuroraSequenceSync implements SequenceSync {
     try {
       await writeDb.query('SET default_transaction_read_only = off');
       const seen = new Set<string>();
+      const raise: { name: string; sourceValue: number; current: number }[] = [];
       for (const r of await writeDb.query(LIST_SEQUENCES)) {
         const name = String(r.name);
         if (seen.has(name)) continue;
@@ -82,8 +83,15 @@ export class AuroraSequenceSync implements SequenceSync {
           this.out.info('sequences', `${name} exists on ${to} only: left as is`);
           continue;
         }
-        const rows = await writeDb.query('select setval($1::regclass, greatest($2::bigint, $3::bigint))::text as value', [name, sourceValue + gap, Number(r.value)]);
-        moved.push({ name, sourceValue, targetValue: Number(rows[0]?.value) });
+        raise.push({ name, sourceValue, current: Number(r.value) });
+      }
+      if (raise.length) {
+        // every setval in one statement (one round trip to the database, inside the write hold), in list order
+        const rows = await writeDb.query(
+          'select x.n, setval(x.s::regclass, greatest(x.f, x.v))::text as value from unnest($1::text[], $2::bigint[], $3::bigint[]) with ordinality as x(s, f, v, n) order by x.n',
+          [raise.map((r) => r.name), raise.map((r) => r.sourceValue + gap), raise.map((r) => r.current)],
+        );
+        raise.forEach((r, i) => moved.push({ name: r.name, sourceValue: r.sourceValue, targetValue: Number(rows[i]?.value) }));
       }
     } finally {
       await writeDb.close();

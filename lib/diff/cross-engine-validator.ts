@@ -23,6 +23,7 @@ import { tableLine } from './table-line.ts';
 import { TaskLimiter } from './task-limiter.ts';
 import { throwIfAborted, ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
 import { floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type FormMode, type RowPart, type ValueDialect, type ValueForm } from './value-dialect.ts';
+import { refuseFilteredToNothing } from './filtered-to-nothing.ts';
 
 /** Column-level samples kept per table in the report. */
 const SAMPLES_PER_TABLE = 10;
@@ -312,6 +313,16 @@ export class CrossEngineValidator implements Validator {
       this.out.warn('validate', `reconciliation ${r.name}: still different after 3 aligned round(s) while replication runs (in flight, not failing this validation; the frozen validation at the write switch decides)`);
     }
     const tables = plans.map((p) => tableDiff(p, byUnit.get(p)!));
+    if (!options.frozen) {
+      await refuseFilteredToNothing(
+        tables.map((t, i) => ({ ...t, filter: plans[i]!.mapped.filters.length ? (plans[i]!.sourceFilter ?? 'its filter') : null })),
+        async (name) => {
+          const { schema, table } = plans.find((p) => p.source === name)!.mapped.source;
+          const rows = await source.rows(`SELECT 1 FROM ${source.dialect.relation(schema, table)} LIMIT 1`);
+          return rows.length > 0;
+        },
+      );
+    }
     const all = [...byUnit.values()].flat();
     const repairs = all.flatMap((r) => r.repair);
     if (options.repairSqlFile) {

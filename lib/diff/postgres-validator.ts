@@ -10,6 +10,7 @@ import type { Output } from '../output/output.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
 import type { ColumnSample, Replicator, RowKey, Throttler, TableDiff, ValidateOptions, ValidationReport, ValidationScope, Validator } from '../platform/roles.ts';
 import { appliedCounters, holdChangedKeys, baselineRefusal, settleBaseline, countOnSource, forwardSlots, keyRanges, pruneChangedKeys, readBaseline, readChangedKeys, readStreams, writeBaseline, type ValidationBaseline } from './changed-rows.ts';
+import { refuseFilteredToNothing } from './filtered-to-nothing.ts';
 import { hashChunk, hashedRange, sourceRows, targetRows, type ChunkContext, type ChunkHashes } from './chunk-compare.ts';
 import { diffChunkRows } from './row-diff.ts';
 import { openComparisonPool, warmPool } from './comparison-pool.ts';
@@ -266,6 +267,12 @@ export class PostgresValidator implements Validator {
         lagAware ? { replicator: this.replicator!, rounds: this.recheckRounds, timeoutMs: this.recheckTimeoutMs, out: this.out } : undefined,
       );
       const tables = plans.map((plan) => tableDiff(plan, results.get(plan.source)!));
+      if (!options.frozen && !options.refreshBaseline) {
+        await refuseFilteredToNothing(
+          tables.map((t, i) => ({ ...t, filter: plans[i]!.mapped.filters.length ? (plans[i]!.filterSql ?? 'its filter') : null })),
+          async (source) => (await sourceDb.query(`select exists (select 1 from ${plans.find((p) => p.source === source)!.sourceRelation}) as e`)).rows[0]?.e === true,
+        );
+      }
       const all = [...results.values()].flat();
       const repairs = plans.flatMap((p) => results.get(p.source)!.sort((a, b) => a.index - b.index).flatMap((r) => r.repair));
       const equal =

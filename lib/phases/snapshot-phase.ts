@@ -16,7 +16,13 @@ export const snapshotPhase: Phase = {
   command: 'cutover snapshot',
   mutates: true,
   async plan(ctx) {
+    // partial backups a killed snapshot left: the run removes those whose snapshot is provably gone
+    const partials = (await ctx.platform.snapshotter.partials?.().catch(() => [])) ?? [];
+    const gone = partials.filter((p) => p.ownerGone).map((p) => p.id);
+    const kept = partials.filter((p) => !p.ownerGone).map((p) => p.id);
     return [
+      ...(gone.length ? [{ action: 'backupStore.remove', target: backupLabel(ctx.env), detail: `partial backup(s) whose snapshot is no longer running: ${gone.join(', ')}` }] : []),
+      ...(kept.length ? [{ action: 'backupStore.keep', target: backupLabel(ctx.env), detail: `partial backup(s) whose snapshot may still run (left alone, not usable): ${kept.join(', ')}` }] : []),
       { action: 'snapshotter.snapshot', target: `${sourceLabel(ctx.env)} -> ${backupLabel(ctx.env)}`, detail: 'one consistent snapshot of every selected table, with a manifest' },
       { action: 'snapshotter.verify', target: backupLabel(ctx.env), detail: 're-read every file; row counts and sha256 against the manifest' },
     ];

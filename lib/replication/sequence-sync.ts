@@ -6,6 +6,7 @@ import { sideScope } from '../mappings/index.ts';
 import { resolveMappedTables } from '../mappings/mapped-tables.ts';
 import { qualified, quoteIdent } from './sql-names.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
+import { KeptSessions } from '../platform/kept-sessions.ts';
 import { openTogether } from '../platform/open-together.ts';
 
 type SequenceMove = { name: string; sourceValue: number; targetValue: number };
@@ -32,8 +33,8 @@ export class PostgresSequenceSync implements SequenceSync {
 
   /** The pairs found by `prepare`, for the call inside the write hold. */
   private prepared: { direction: SequenceDirection; pairs: SequencePair[] } | null = null;
-  /** `prepare`'s two sessions, kept for the call inside the hold (see `prepare`). */
-  private kept: KeptSessions | null = null;
+  /** `prepare`'s two sessions (read side, written side), kept for the call inside the hold. */
+  private readonly kept = new KeptSessions<pg.Client, pg.Client>(KEEP_SESSIONS_MS);
 
   /**
    * Before the write hold: finds the sequences (the mapping resolved, a catalog look-up per mapped
@@ -43,13 +44,18 @@ export class PostgresSequenceSync implements SequenceSync {
    * took most of the step (bench/sequence-sync.ts).
    */
   async prepare(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
-    this.closeKept();
+    await this.kept.close();
     return this.run(gap, direction, null, { keep: true, warm: null });
+  }
+
+  /** Ends the sessions prepare kept, if the call inside the hold never came (the platform's close). */
+  async close(): Promise<void> {
+    await this.kept.close();
   }
 
   async syncSequences(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
     const cached = this.prepared?.direction === direction ? this.prepared.pairs : null;
-    const warm = this.takeKept(direction);
+    const warm = this.kept.take(direction);
     if (warm) {
       try {
         return await this.run(gap, direction, cached, { keep: false, warm });
@@ -62,14 +68,14 @@ export class PostgresSequenceSync implements SequenceSync {
     return this.run(gap, direction, cached, { keep: false, warm: null });
   }
 
-  private async run(gap: number, direction: SequenceDirection, cached: SequencePair[] | null, sessions: { keep: boolean; warm: KeptSessions | null }): Promise<SequenceMove[]> {
+  private async run(gap: number, direction: SequenceDirection, cached: SequencePair[] | null, sessions: { keep: boolean; warm: [pg.Client, pg.Client] | null }): Promise<SequenceMove[]> {
     const forward = direction === 'forward';
     const readUrl = forward ? this.env.source.url : this.env.target.url;
     const writeUrl = forward ? this.env.target.url : this.env.source.url;
     const readSide = forward ? 'blue' : 'green';
     const { warm, keep } = sessions;
     // both sessions at once (this runs inside the write hold); when one cannot be opened the other is closed
-    const [read, write] = warm ? [warm.read, warm.write] : await openTogether(open(readUrl), open(writeUrl));
+    const [read, write] = warm ?? (await openTogether(open(readUrl), open(writeUrl)));
     let kept = false;
     try {
       // the rollback runs this while blue is fenced (database default read-only): setval must work;
@@ -86,47 +92,14 @@ export class PostgresSequenceSync implements SequenceSync {
         this.out.ok('sequences', `${p.sequence}: ${readSide} ${move.sourceValue}, ${forward ? 'green' : 'blue'} now ${move.targetValue}`);
         return move;
       });
-      if (keep) kept = this.keep(direction, read, write);
+      if (keep) {
+        this.kept.keep(direction, read, write);
+        kept = true;
+      }
       return moves;
     } finally {
       if (!kept) await Promise.all([read.end().catch(() => {}), write.end().catch(() => {})]);
     }
-  }
-
-  /** Keeps both sessions for the next call in `direction`; closed when unused for KEEP_SESSIONS_MS. */
-  private keep(direction: SequenceDirection, read: pg.Client, write: pg.Client): boolean {
-    this.closeKept();
-    const kept: KeptSessions = {
-      direction,
-      read,
-      write,
-      ended: false,
-      // unref: a kept session never holds the process open
-      timer: setTimeout(() => this.closeKept(), KEEP_SESSIONS_MS).unref(),
-    };
-    // a server restart (or the fence ending sessions) between prepare and the hold: open anew then
-    for (const c of [read, write]) c.once('end', () => (kept.ended = true));
-    this.kept = kept;
-    return true;
-  }
-
-  /** The kept sessions when they are for `direction` and still connected (else closed); at most once. */
-  private takeKept(direction: SequenceDirection): KeptSessions | null {
-    const kept = this.kept;
-    if (!kept) return null;
-    this.kept = null;
-    clearTimeout(kept.timer);
-    if (kept.direction === direction && !kept.ended) return kept;
-    void Promise.all([kept.read.end().catch(() => {}), kept.write.end().catch(() => {})]);
-    return null;
-  }
-
-  private closeKept(): void {
-    const kept = this.kept;
-    if (!kept) return;
-    this.kept = null;
-    clearTimeout(kept.timer);
-    void Promise.all([kept.read.end().catch(() => {}), kept.write.end().catch(() => {})]);
   }
 
   /** Every mapped column whose written-side column owns a sequence. */
@@ -153,14 +126,6 @@ export class PostgresSequenceSync implements SequenceSync {
 
 /** How long `prepare`'s sessions wait for the call inside the hold (the switch makes it within seconds). */
 const KEEP_SESSIONS_MS = 120_000;
-
-interface KeptSessions {
-  readonly direction: SequenceDirection;
-  readonly read: pg.Client;
-  readonly write: pg.Client;
-  ended: boolean;
-  readonly timer: NodeJS.Timeout;
-}
 
 /** A sequence of the written side and the columns whose values it must stay above. */
 interface SequencePair {

@@ -28,6 +28,8 @@ export interface StreamJudgement {
   /** Source-clock age of the newest heartbeat applied on the target; null when not measured. */
   readonly heartbeatAgeMs: number | null;
   readonly error?: string;
+  /** 0 for a stream whose worker is not running (its file keeps the rate it last measured); absent otherwise: the file's. */
+  readonly appliedRowsPerSec?: number;
 }
 
 export interface JudgeInput {
@@ -65,9 +67,9 @@ export function judgeStream(input: JudgeInput): StreamJudgement {
   const confirmed = source?.confirmedLsn ?? file.appliedPosition ?? null;
   const lagBytes = source && confirmed && (file.phase === 'cdc' || file.phase === 'stopped') ? lsnDistance(confirmed, source.currentLsn) : null;
   if (running && !input.alive) {
-    return { phase: 'failed', lagMs: null, lagBytes, heartbeatAgeMs: null, error: `worker ${file.worker?.pid} is gone (killed?): run replicate start to resume` };
+    return { phase: 'failed', lagMs: null, lagBytes, heartbeatAgeMs: null, appliedRowsPerSec: 0, error: `worker ${file.worker?.pid} is gone (killed?): run replicate start to resume` };
   }
-  if (!running) return { phase: file.phase, lagMs: file.lagMs, lagBytes, heartbeatAgeMs: null, ...(file.error ? { error: file.error } : {}) };
+  if (!running) return { phase: file.phase, lagMs: file.lagMs, lagBytes, heartbeatAgeMs: null, appliedRowsPerSec: 0, ...(file.error ? { error: file.error } : {}) };
 
   const fileAgeMs = file.worker ? Math.max(0, localNowMs - Date.parse(file.worker.heartbeatAt)) : Infinity;
   const streamingForMs = file.cdcSince ? Math.max(0, localNowMs - Date.parse(file.cdcSince)) : 0;

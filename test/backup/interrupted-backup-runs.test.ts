@@ -1,6 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PostgresSnapshotter, type PostgresSnapshotManifest } from '../../lib/backup/postgres-snapshotter.ts';
 import { loadConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
+import { replaceWithNamedPipe } from '../_helpers/named-pipe.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
 import { IDENTITY_MAPPING, sql, until } from '../replication/_env.ts';
 import { runCli } from '../cli/run-cli.ts';
@@ -58,30 +58,8 @@ describe('interrupted backup runs: Ctrl-C / SIGTERM during restore and verify, S
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /**
-   * Swaps the orders file for a named pipe; `feed` waits until the reader opened it, sends the
-   * first half, and returns a function that sends the rest (the reader may be gone: EPIPE is fine).
-   */
-  function pipeInPlaceOfOrders(): { feed(): Promise<() => Promise<void>>; restore(): void } {
-    const file = path.join(env.backupDir, manifest.tables.find((t) => t.name === 'public.orders')!.file);
-    const bytes = readFileSync(file);
-    renameSync(file, `${file}.kept`);
-    execFileSync('mkfifo', [file]);
-    return {
-      async feed() {
-        const fifo = await open(file, 'w'); // resolves once the run opened the pipe to read it
-        await fifo.write(bytes.subarray(0, bytes.length >> 1));
-        return async () => {
-          await fifo.write(bytes.subarray(bytes.length >> 1)).catch(() => {});
-          await fifo.close().catch(() => {});
-        };
-      },
-      restore() {
-        rmSync(file, { force: true });
-        renameSync(`${file}.kept`, file);
-      },
-    };
-  }
+  /** The orders table's file as a named pipe the test feeds (test/_helpers/named-pipe.ts). */
+  const pipeInPlaceOfOrders = () => replaceWithNamedPipe(path.join(env.backupDir, manifest.tables.find((t) => t.name === 'public.orders')!.file));
 
   test.each(['SIGINT', 'SIGTERM'] as const)('%s during `cutover restore` stops it mid-table, rolls back what it restored, says so, exits ABORTED (1); a re-run restores', async (signal) => {
     const fifo = pipeInPlaceOfOrders();
@@ -96,7 +74,7 @@ describe('interrupted backup runs: Ctrl-C / SIGTERM during restore and verify, S
       child.stderr.on('data', (d) => (output += d));
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       try {
-        const rest = await fifo.feed(); // customers is restored; orders is half read
+        const rest = await fifo.feed(exited); // customers is restored; orders is half read
         child.kill(signal);
         const deadline = Date.now() + 60_000;
         while (!/interrupt( \(SIGTERM\))?: stopping/.test(output) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -156,6 +134,11 @@ describe('interrupted backup runs: Ctrl-C / SIGTERM during restore and verify, S
     const refused = await runCli(['restore', '--config', configFile, '--env', 'killed', '--id', killed, '--target-url', server.urlFor('restored')]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`backup "${killed}" is partial: it has no manifest`);
+    // --dry-run names it among what the run would do, and changes nothing
+    const dry = await runCli(['snapshot', '--dry-run', '--config', configFile, '--env', 'killed']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout + dry.stderr).toContain(`backupStore.remove -> folder ${killedEnv.backupDir} (partial backup(s) whose snapshot is no longer running: ${killed})`);
+    expect(await new PostgresSnapshotter(killedEnv, out).partials()).toHaveLength(1);
     // the next snapshot removes it (its owner is gone) and says so; the slot the killed run was
     // creating goes with its walsender, which notices the lost client once the transaction ended
     await until(async () => (await sql(server.url, "select count(*)::int as n from pg_replication_slots where slot_name = 'cutover_killed'")).rows[0].n === 0, 30_000, 'the killed run\'s unfinished slot to go');
@@ -174,7 +157,7 @@ describe('interrupted backup runs: Ctrl-C / SIGTERM during restore and verify, S
       const stop = new AbortController();
       const verifying = new PostgresSnapshotter(env, out).verify(manifest.id, { signal: stop.signal });
       verifying.catch(() => {});
-      const rest = await fifo.feed();
+      const rest = await fifo.feed(verifying);
       stop.abort();
       await rest();
       await expect(verifying).rejects.toMatchObject({ code: 'ABORTED', message: expect.stringContaining(`verify of backup ${manifest.id} interrupted`) });

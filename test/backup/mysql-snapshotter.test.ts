@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type mysql from 'mysql2/promise';
@@ -10,6 +8,7 @@ import { RecordingOutput } from '../../lib/output/output.ts';
 import { createPlatform } from '../../lib/platform/create-platform.ts';
 import type { Platform } from '../../lib/platform/roles.ts';
 import { mariadbMissing, mariadbSkipReason, startTestMariadb, type TestMariadb } from '../_helpers/mariadb.ts';
+import { replaceWithNamedPipe } from '../_helpers/named-pipe.ts';
 
 const TABLES = `
   CREATE TABLE orders (
@@ -165,24 +164,18 @@ describe.skipIf(mariadbMissing)(`snapshot and verified restore of a MariaDB sour
   test('Ctrl-C during a restore stops it mid-table and drops exactly the tables it created: ABORTED, the database empty again', async () => {
     const manifest = await platform.snapshotter.snapshot();
     // acct_b's file becomes a named pipe the test feeds: the restore is provably mid-table (acct_a in, acct_b half read)
-    const file = path.join(env.backupDir, manifest.tables.find((t) => t.name === 'legacy_shop.acct_b')!.file);
-    const bytes = readFileSync(file);
-    renameSync(file, `${file}.kept`);
-    execFileSync('mkfifo', [file]);
+    const pipe = replaceWithNamedPipe(path.join(env.backupDir, manifest.tables.find((t) => t.name === 'legacy_shop.acct_b')!.file));
     await maria.createDatabase('restore_stopped');
     try {
       const stop = new AbortController();
       const restoring = platform.snapshotter.restore({ id: manifest.id, targetUrl: maria.urlFor('restore_stopped'), signal: stop.signal });
       restoring.catch(() => {});
-      const fifo = await open(file, 'w'); // resolves once the restore opened it
-      await fifo.write(bytes.subarray(0, bytes.length >> 1));
+      const rest = await pipe.feed(restoring);
       stop.abort();
-      await fifo.write(bytes.subarray(bytes.length >> 1)).catch(() => {}); // a restore that went on would now finish
-      await fifo.close().catch(() => {});
+      await rest(); // a restore that went on would now finish
       await expect(restoring).rejects.toMatchObject({ code: 'ABORTED', message: expect.stringContaining(`restore of backup ${manifest.id} interrupted`) });
     } finally {
-      rmSync(file, { force: true });
-      renameSync(`${file}.kept`, file);
+      pipe.restore();
     }
     expect(await rows("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'restore_stopped'")).toEqual([]);
     expect(out.lines.map((l) => l.message).join('\n')).toMatch(/dropped the table\(s\) this run had restored: restore_stopped\.acct_a, restore_stopped\.acct_b/);

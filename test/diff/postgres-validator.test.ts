@@ -186,6 +186,43 @@ describe('PostgresValidator', () => {
     expect(bad.equal).toBe(false);
   });
 
+  test('a filter that selects none of a table\'s rows compared nothing: refused naming the table and the filter, never equal; an empty table is equal', async () => {
+    await source.query("create table t_ship (id int primary key, status text); insert into t_ship select g, 'shipped' from generate_series(1, 100) g");
+    await target.query('create table t_ship (id int primary key, status text)');
+    const rule = (value: string) => ({
+      rules: [
+        {
+          'rule-type': 'selection',
+          'rule-id': '1',
+          'rule-name': 'select-t_ship',
+          'object-locator': { 'schema-name': 'public', 'table-name': 't_ship' },
+          'rule-action': 'include',
+          filters: [{ 'filter-type': 'source', 'column-name': 'status', 'filter-conditions': [{ 'filter-operator': 'eq', value }] }],
+        },
+      ],
+    });
+    const envWith = (value: string) => testEnvironment({ dir: path.join(dir, `ship-${value}`), sourceUrl: servers.sourceServer.url, targetUrl: servers.targetServer.url, forward: rule(value) });
+    try {
+      // misspelt: selects none of the 100 rows, and the target (loaded by the same mapping) has none
+      const err = await new PostgresValidator(envWith('shiped'), new RecordingOutput()).validate().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CutoverError);
+      expect((err as CutoverError).code).toBe('MAPPING_INVALID');
+      expect((err as CutoverError).message).toContain('public.t_ship');
+      expect(JSON.stringify((err as CutoverError).details.received)).toContain('shiped');
+      // the right value: 100 rows missing on the target, reported as differences
+      const right = await new PostgresValidator(envWith('shipped'), new RecordingOutput()).validate();
+      expect(right.equal).toBe(false);
+      expect(right.tables[0]!.missing).toHaveLength(100);
+      // an empty source table: nothing to miss, equal over 0 rows
+      await source.query('truncate t_ship');
+      const empty = await new PostgresValidator(envWith('shiped'), new RecordingOutput()).validate();
+      expect(empty.equal).toBe(true);
+    } finally {
+      await source.query('drop table t_ship');
+      await target.query('drop table t_ship');
+    }
+  });
+
   test('fails if a mapped target table does not exist', async () => {
     await target.query('alter table codes rename to codes_old');
     try {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
@@ -8,6 +8,7 @@ import { openDiffSide } from '../../lib/diff/diff-side.ts';
 import { floatOfCanonical, type ValueDialect, type ValueForm } from '../../lib/diff/value-dialect.ts';
 import { mariadbValueDialect, mysqlValueDialect } from '../../lib/engines/mysql/value-dialect.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
+import { CutoverError } from '../../lib/errors.ts';
 import { mariadbMissing, mariadbSkipReason, startTestMariadb, type TestMariadb } from '../_helpers/mariadb.ts';
 import { connect, startTestPostgres } from '../_helpers/pg.ts';
 import { runCli } from '../cli/run-cli.ts';
@@ -123,6 +124,34 @@ describe.skipIf(mariadbMissing)(`validate: a MariaDB source against a PostgreSQL
     expect(report.tables[1]!.chunks).toMatchObject({ mismatched: 0 });
     expect(report.tables[1]!.chunks.total).toBeGreaterThanOrEqual(5);
     expect(report.tables[2]!.chunks).toEqual({ total: 1, mismatched: 0 });
+  });
+
+  test('a filter that selects none of a table\'s rows compared nothing: refused naming the table, never equal', async () => {
+    const envDir = path.join(dir, 'filtered-to-nothing');
+    const env = crossEngineEnvironment(envDir, maria.urlFor('legacy_shop'), pgServer.url, { chunkRows: 50, concurrency: 2 });
+    const rule = (type: string, id: string, locator: Record<string, string>, more: Record<string, unknown>) => ({ 'rule-type': type, 'rule-id': id, 'rule-name': id, 'object-locator': locator, ...more });
+    writeFileSync(
+      path.join(envDir, 'forward.json'),
+      JSON.stringify({
+        rules: [
+          rule('selection', '1', { 'schema-name': 'legacy_shop', 'table-name': 'order_line' }, {
+            'rule-action': 'include',
+            filters: [{ 'filter-type': 'source', 'column-name': 'qty', 'filter-conditions': [{ 'filter-operator': 'gte', value: '1000000' }] }],
+          }),
+          rule('transformation', '2', { 'schema-name': 'legacy_shop' }, { 'rule-target': 'schema', 'rule-action': 'rename', value: 'duoduo' }),
+          rule('transformation', '3', { 'schema-name': 'legacy_shop', 'table-name': 'order_line' }, { 'rule-target': 'table', 'rule-action': 'rename', value: 'order_lines_none' }),
+        ],
+      }),
+    );
+    await target.query('create table duoduo.order_lines_none (like duoduo.order_lines including all)');
+    try {
+      const err = await new CrossEngineValidator(env, new RecordingOutput()).validate().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CutoverError);
+      expect((err as CutoverError).code).toBe('MAPPING_INVALID');
+      expect((err as CutoverError).message).toContain('legacy_shop.order_line');
+    } finally {
+      await target.query('drop table duoduo.order_lines_none');
+    }
   });
 
   test('after mutations on either side it names exactly the injected keys, by source key names', async () => {

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { CrossEngineSequenceSync } from '../../lib/engines/mysql/cross-engine-sequence-sync.ts';
 import { MysqlWriteFence } from '../../lib/engines/mysql/mysql-write-fence.ts';
@@ -130,7 +130,15 @@ describe.skipIf(mariadbMissing)(`write fence and sequences on a MariaDB blue wit
     const [early] = await sync.prepare(100, 'forward');
     expect(early).toMatchObject({ sourceValue: 1000, targetValue: 1101 }); // blue AUTO_INCREMENT 1001 (previous test)
     await maria.exec(`INSERT INTO kunde (id, name) VALUES (1500, 'after prepare')`, 'legacy_shop');
-    const [inHold] = await sync.syncSequences(100, 'forward');
+    // inside the hold on the sessions prepare kept: no connecting to green (nor to blue)
+    const connect = vi.spyOn(pg.Client.prototype, 'connect');
+    let inHold;
+    try {
+      [inHold] = await sync.syncSequences(100, 'forward');
+      expect(connect).not.toHaveBeenCalled();
+    } finally {
+      connect.mockRestore();
+    }
     expect(inHold).toMatchObject({ sourceValue: 1500, targetValue: 1601 });
     expect((await sync.syncSequences(100, 'forward'))[0]!.targetValue).toBe(1601);
     const { rows } = await green.query<{ id: string }>(`INSERT INTO duoduo.customers (name) VALUES ('green') RETURNING id::text`);

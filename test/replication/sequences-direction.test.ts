@@ -174,6 +174,13 @@ describe('PostgresSequenceSync inside the write hold: one statement per side for
     await until(async () => (await kitSessions(urls.blue)) + (await kitSessions(urls.green)) === 0, 10_000, 'the kept sessions to close');
   });
 
+  test('closing the sync (the platform\'s close) ends the sessions prepare kept when the hold never came', async () => {
+    const sync = new PostgresSequenceSync(testEnvironment(urls.blue, urls.green, {}, { forward: only('a'), reverse: only('a') }), new RecordingOutput());
+    await sync.prepare(100);
+    await sync.close();
+    await until(async () => (await sql(urls.green, "select count(*)::int as n from pg_stat_activity where application_name = 'cutover-sequences'")).rows[0].n === 0, 10_000, 'the kept sessions to close');
+  });
+
   test('a kept session ended between prepare and the hold: the call opens new ones and still moves the sequence', async () => {
     const env = testEnvironment(urls.blue, urls.green, {}, { forward: only('c'), reverse: only('c') });
     const sync = new PostgresSequenceSync(env, new RecordingOutput());
@@ -196,11 +203,19 @@ describe('PostgresSequenceSync inside the write hold: one statement per side for
 
 describe('AuroraSequenceSync reverse (PostgreSQL family, real server, mocked Secrets Manager)', () => {
   const server = { urlFor: (db: string) => blue.urlFor(db), get port() { return blue.port; }, get password() { return blue.password; } };
+  /** Statements sent, per database. */
+  const sent = new Map<string, number>();
   /** Plain-TCP pg for the embedded server (the production connector insists on TLS). */
   const localPg: SqlConnector = async (e) => {
     const c = new pg.Client({ host: e.host, port: e.port, database: e.database, user: e.user, password: e.password, application_name: 'cutover-test' });
     await c.connect();
-    return { query: async (text, params) => (await c.query(text, params as unknown[])).rows, close: () => c.end() };
+    return {
+      query: async (text, params) => {
+        sent.set(e.database, (sent.get(e.database) ?? 0) + 1);
+        return (await c.query(text, params as unknown[])).rows;
+      },
+      close: () => c.end(),
+    };
   };
 
   beforeAll(async () => {
@@ -221,7 +236,10 @@ describe('AuroraSequenceSync reverse (PostgreSQL family, real server, mocked Sec
     });
     const sync = new AuroraSequenceSync(new AwsDatabaseEndpoints(env, newClients(), { postgres: localPg }), new RecordingOutput());
     await sql(server.urlFor('blue_db'), "insert into orders (item) select 'b' from generate_series(1, 50)");
+    sent.clear();
     await sync.syncSequences(100); // the switch: green's orders_id_seq at 150
+    // green: the fence lifted, its sequences listed, every setval in one statement (was one per sequence)
+    expect(sent.get('green_db')).toBe(3);
     await sql(server.urlFor('green_db'), "insert into orders (item) values ('g1'), ('g2'); insert into orders (id, item) values (700, 'explicit')");
     await sql(server.urlFor('green_db'), "select setval('audit_seq', 40)");
     await sql(server.urlFor('blue_db'), "select setval('audit_seq', 500)"); // blue's own value is higher: kept

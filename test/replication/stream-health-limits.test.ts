@@ -110,7 +110,7 @@ describe('judgeStream at its limits', () => {
   });
 
   test('lag in bytes: measured in CDC and when stopped, not during the full load or without source facts', () => {
-    expect(judgeStream(input({ file: file({ phase: 'stopped', lagMs: 5 }) }))).toEqual({ phase: 'stopped', lagMs: 5, lagBytes: 0x800, heartbeatAgeMs: null });
+    expect(judgeStream(input({ file: file({ phase: 'stopped', lagMs: 5 }) }))).toEqual({ phase: 'stopped', lagMs: 5, lagBytes: 0x800, heartbeatAgeMs: null, appliedRowsPerSec: 0 });
     expect(judgeStream(input({ file: file({ phase: 'full-load' }) })).lagBytes).toBeNull();
     expect(judgeStream(input({ source: null })).lagBytes).toBeNull();
     expect(judgeStream(input({ file: file({ appliedPosition: undefined }), source: { currentLsn: '0/1800', confirmedLsn: null, nowMs: NOW } })).lagBytes).toBeNull();
@@ -122,6 +122,7 @@ describe('judgeStream at its limits', () => {
       lagMs: null,
       lagBytes: 0x800,
       heartbeatAgeMs: null,
+      appliedRowsPerSec: 0,
       error: 'worker 4242 is gone (killed?): run replicate start to resume',
     });
     // a status file without a worker record is judged, not a crash

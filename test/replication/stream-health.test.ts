@@ -126,6 +126,14 @@ describe('judgeStream: lag and liveness measured against the source', () => {
     expect(failed).toMatchObject({ phase: 'failed', error: 'duplicate key' });
   });
 
+  test('a stream whose worker is not running applies nothing: its file\'s last rate is not shown (replicate status after a stop said "1 rows/s")', () => {
+    expect(judgeStream(input({ file: file({ phase: 'stopped', appliedRowsPerSec: 840 }) })).appliedRowsPerSec).toBe(0);
+    expect(judgeStream(input({ file: file({ phase: 'failed', appliedRowsPerSec: 840 }) })).appliedRowsPerSec).toBe(0);
+    expect(judgeStream(input({ alive: false, file: file({ appliedRowsPerSec: 840 }) })).appliedRowsPerSec).toBe(0);
+    // a running one keeps the file's figure (the judgement leaves it out)
+    expect(judgeStream(input({ file: file({ appliedRowsPerSec: 840 }) })).appliedRowsPerSec).toBeUndefined();
+  });
+
   test('unknown lag when nothing measures it', () => {
     expect(judgeStream(input({ file: file({ lagMs: null }), target: null })).lagMs).toBeNull();
   });

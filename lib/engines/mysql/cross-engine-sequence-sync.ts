@@ -6,6 +6,7 @@ import { resolveSelected, schemasToRead, sideScope } from '../../mappings/mapped
 import type { Output } from '../../output/output.ts';
 import type { SequenceDirection, SequenceSync } from '../../platform/roles.ts';
 import { openKitClient } from '../../postgres/kit-client.ts';
+import { KeptSessions } from '../../platform/kept-sessions.ts';
 import { openTogether } from '../../platform/open-together.ts';
 import { readMysqlCatalog } from './mysql-catalog.ts';
 import { connectMysql, mysqlRows } from './mysql-connection.ts';
@@ -50,21 +51,43 @@ const pq = (n: string) => '"' + n.replace(/"/g, '""') + '"';
  */
 export class CrossEngineSequenceSync implements SequenceSync {
   private columns: Promise<readonly SequencedColumn[]> | null = null;
+  /** `prepare`'s two sessions, kept for the call inside the hold (no connecting there; green's backend knows the tables). */
+  private readonly kept = new KeptSessions<mysql.Connection, pg.Client>(120_000);
 
   constructor(
     private readonly env: ResolvedPostgresEnvironment,
     private readonly out: Output,
   ) {}
 
-  /** Before the write hold: the columns to move, found once, and green already above blue's values now. */
+  /** Before the write hold: the columns to move, found once, and green already above blue's values now; its sessions are kept for the hold. */
   async prepare(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
     this.columns = null;
-    return this.syncSequences(gap, direction);
+    await this.kept.close();
+    return this.sync(gap, direction, { keep: true, warm: null });
+  }
+
+  /** Ends the sessions prepare kept, if the call inside the hold never came (the platform's close). */
+  async close(): Promise<void> {
+    await this.kept.close();
   }
 
   async syncSequences(gap: number, direction: SequenceDirection = 'forward'): Promise<SequenceMove[]> {
+    const warm = this.kept.take(direction);
+    if (warm) {
+      try {
+        return await this.sync(gap, direction, { keep: false, warm });
+      } catch (err) {
+        // a kept session lost since prepare: once more on new ones (the sync only raises, a repeat changes nothing)
+        this.out.info('sequences', `the session kept since prepare failed (${(err as Error).message}): again on new sessions`);
+      }
+    }
+    return this.sync(gap, direction, { keep: false, warm: null });
+  }
+
+  private async sync(gap: number, direction: SequenceDirection, sessions: { keep: boolean; warm: [mysql.Connection, pg.Client] | null }): Promise<SequenceMove[]> {
     // both sessions at once (this runs inside the write hold); when one cannot be opened the other is closed
-    const [blue, green] = await openTogether(connectMysql(this.env.source.url, 'source'), openKitClient(this.env.target.url, 'cutover-sequences'));
+    const [blue, green] = sessions.warm ?? (await openTogether(connectMysql(this.env.source.url, 'source'), openKitClient(this.env.target.url, 'cutover-sequences')));
+    let kept = false;
     try {
       // MySQL 8 caches INFORMATION_SCHEMA.TABLES.AUTO_INCREMENT; MariaDB has no such variable
       await blue.query('SET SESSION information_schema_stats_expiry = 0').catch(() => {});
@@ -76,9 +99,14 @@ export class CrossEngineSequenceSync implements SequenceSync {
       });
       if (!columns.length) return [];
       const blueValues = await readBlueValues(blue, columns);
-      return direction === 'forward' ? await this.forward(g, columns, blueValues, gap) : await this.reverse(blue, g, columns, blueValues, gap);
+      const moves = direction === 'forward' ? await this.forward(g, columns, blueValues, gap) : await this.reverse(blue, g, columns, blueValues, gap);
+      if (sessions.keep) {
+        this.kept.keep(direction, blue, green);
+        kept = true;
+      }
+      return moves;
     } finally {
-      await Promise.all([blue.end().catch(() => {}), green.end().catch(() => {})]);
+      if (!kept) await Promise.all([blue.end().catch(() => {}), green.end().catch(() => {})]);
     }
   }
 
