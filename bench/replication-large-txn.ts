@@ -21,7 +21,8 @@
  * builds its statements; after it, the target transaction is open and nothing else reaches the
  * target. CPU seconds from /proc: the worker process
  * (after its stream was accepted; its start-up not counted), its target backend, the
- * replicator's walsender; the native apply worker and its walsender. The printed ratio is
+ * replicator's walsender; the native apply worker and its walsender. The worker's peak resident
+ * memory too: it holds the whole source transaction, parsed, until it is applied. The printed ratio is
  * native seconds / ours (> 1: ours faster). No assertions: a measurement.
  *
  * The source's walsender decodes the whole transaction before sending any of it (spilling to
@@ -57,6 +58,15 @@ async function client(url: string): Promise<pg.Client> {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+/** A process's peak resident memory in MB (Linux /proc VmHWM; null elsewhere). */
+function peakRssMb(pid: number): number | null {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
 /** CPU seconds processes used so far (Linux /proc; null elsewhere). */
 function processCpu(pids: readonly number[]): number | null {
   try {
@@ -169,7 +179,7 @@ try {
       }
     })();
   };
-  interface Run { seconds: number; inTarget: number | null; apply: number | null; worker?: number | null; backend: number | null; walsender: number | null }
+  interface Run { seconds: number; inTarget: number | null; peakMb?: number | null; apply: number | null; worker?: number | null; backend: number | null; walsender: number | null }
 
   const ours = async (w: Workload, until: string): Promise<Run> => {
     const streaming = slotActiveAt(names.slot).then((at) => {
@@ -183,12 +193,13 @@ try {
     const end = await visible;
     const began = await applying;
     const workerCpu = (processCpu([worker!.pid]) ?? NaN) - (workerCpu0 ?? NaN);
+    const peakMb = peakRssMb(worker!.pid);
     const backend = await backendCpu(t, "application_name like 'cutover-apply%'");
     const walsender = await backendCpu(s, "application_name like 'cutover-cdc%'");
     if (!(await replicator.waitForPosition(until, 120_000))) throw new Error('replicator did not catch up');
     await settleSlot(names.slot);
     await replicator.stop();
-    return { seconds: (end - t0) / 1000, inTarget: began === null ? null : (end - began) / 1000, apply: workerCpu + (backend ?? NaN), worker: workerCpu, backend, walsender };
+    return { seconds: (end - t0) / 1000, inTarget: began === null ? null : (end - began) / 1000, apply: workerCpu + (backend ?? NaN), worker: workerCpu, backend, walsender, peakMb };
   };
   const native = async (w: Workload): Promise<Run> => {
     const streaming = slotActiveAt('native_sub');
@@ -235,7 +246,7 @@ try {
     const same = td.rows[0]!.md5 === nd.rows[0]!.md5 ? 'same' : 'DIFFERENT';
     const l = load();
     rows.push(
-      [name, `cutover replicator${i % 2 === 0 ? ' (first)' : ''}`, o.seconds.toFixed(2), span(o), String(Math.round(w.rows / o.seconds)), (nat.seconds / o.seconds).toFixed(2), `${cpu(o.apply)} (worker ${cpu(o.worker)} + target backend ${cpu(o.backend)})`, cpu(o.walsender), same, sourceSeconds.toFixed(2), l],
+      [name, `cutover replicator${i % 2 === 0 ? ' (first)' : ''}`, o.seconds.toFixed(2), span(o), String(Math.round(w.rows / o.seconds)), (nat.seconds / o.seconds).toFixed(2), `${cpu(o.apply)} (worker ${cpu(o.worker)} + target backend ${cpu(o.backend)}; worker peak RSS ${o.peakMb == null ? '?' : Math.round(o.peakMb)} MB)`, cpu(o.walsender), same, sourceSeconds.toFixed(2), l],
       [name, `native CREATE SUBSCRIPTION${i % 2 === 1 ? ' (first)' : ''}`, nat.seconds.toFixed(2), span(nat), String(Math.round(w.rows / nat.seconds)), '', `${cpu(nat.apply)} (apply worker)`, cpu(nat.walsender), '', '', l],
     );
     process.stdout.write(`(${name} done: ours ${o.seconds.toFixed(2)} s, native ${nat.seconds.toFixed(2)} s)\n`);
