@@ -25,7 +25,7 @@
  *   npx tsx bench/replication-cdc.ts
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import { silentOutput } from '../lib/output/output.ts';
@@ -34,6 +34,7 @@ import { ChangeStream } from '../lib/replication/change-stream.ts';
 import { streamNames } from '../lib/replication/stream-names.ts';
 import { readStatusFile } from '../lib/replication/status-file.ts';
 import { startTestPostgres } from '../test/_helpers/pg.ts';
+import { backendCpu, connectClient, processCpu, settleSlot, slotActiveAt as slotActiveWhen } from './replication-probes.ts';
 import { testEnvironment } from '../test/replication/_env.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -44,28 +45,8 @@ const SMALL_BACKLOG = Number(process.env.BENCH_SMALL_BACKLOG ?? 50_000);
 const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 const LAG_RATES = (process.env.BENCH_LAG_RATES ?? '500,2000').split(',').filter((r) => r.trim()).map(Number);
 
-async function client(url: string): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  return c;
-}
+const client = connectClient;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** CPU seconds processes used so far (Linux /proc; null elsewhere). */
-function processCpu(pids: readonly number[]): number | null {
-  try {
-    return pids.reduce((sum, pid) => {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return sum + (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 10 ms
-    }, 0);
-  } catch {
-    return null;
-  }
-}
-/** CPU seconds the server processes matching `where` used so far. */
-async function backendCpu(c: pg.Client, where: string): Promise<number | null> {
-  const { rows } = await c.query<{ pid: number }>(`select pid from pg_stat_activity where ${where}`);
-  return processCpu(rows.map((r) => r.pid));
-}
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
@@ -218,13 +199,7 @@ try {
     // process and connections, the native apply worker's launch) is not counted for either: the
     // replicator's is printed apart.
     const slotWatch = await client(source.url);
-    const slotActiveAt = async (slot: string) => {
-      for (;;) {
-        const { rows } = await slotWatch.query<{ active: boolean }>('select active from pg_replication_slots where slot_name = $1', [slot]);
-        if (rows[0]?.active) return performance.now();
-        await sleep(2);
-      }
-    };
+    const slotActiveAt = (slot: string) => slotActiveWhen(slotWatch, slot);
     const rowVisible = async (c: pg.Client, id: number) => {
       for (;;) {
         const { rowCount } = await c.query('select 1 from bulk where id = $1', [id]);
@@ -265,7 +240,7 @@ try {
       const backend = (await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN;
       const cpu = { walsender: await backendCpu(s, "application_name like 'cutover-cdc%'"), apply: worker_ + backend, split: { worker: worker_, backend } };
       if (!(await replicator.waitForPosition(until, 60_000))) throw new Error('replicator did not catch up');
-      await settleSlot(names.slot);
+      await settle(names.slot);
       await replicator.stop();
       return { seconds: (lastAt - t0) / 1000, steady, firstSeconds: Math.max(0, (firstAt - t0) / 1000), cpu };
     };
@@ -280,7 +255,7 @@ try {
         walsender: await backendCpu(s, "application_name = 'native_sub'"),
         apply: await backendCpu(n, "backend_type = 'logical replication apply worker'"),
       };
-      await settleSlot('native_sub');
+      await settle('native_sub');
       await n.query('alter subscription native_sub disable');
       for (let i = 0; i < 400; i++) {
         const { rows } = await s.query<{ active: boolean }>("select active from pg_replication_slots where slot_name = 'native_sub'");
@@ -290,21 +265,8 @@ try {
       return { seconds: (lastAt - t0) / 1000, steady, firstSeconds: Math.max(0, (firstAt - t0) / 1000), cpu };
     };
     const sourcePosition = async () => (await s.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
-    // Where a slot's consumer starts decoding (restart_lsn) moves only when it confirms a position
-    // past a running-transactions record, which the source writes every 15 s or at a checkpoint:
-    // left to chance, the next run of one consumer may decode the whole previous backlog again
-    // before its first new row, and the other's not. Before each consumer stops: a checkpoint, and
-    // up to 12 s for its slot's restart_lsn to pass it — the same for both.
-    const settleSlot = async (slot: string) => {
-      await s.query('checkpoint');
-      const at = await sourcePosition();
-      for (let i = 0; i < 240; i++) {
-        const { rows } = await s.query<{ ok: boolean }>('select restart_lsn >= $2::pg_lsn as ok from pg_replication_slots where slot_name = $1', [slot, at]);
-        if (rows[0]?.ok) return;
-        await sleep(50);
-      }
-      process.stdout.write(`(slot ${slot}: restart_lsn did not pass ${at} within 12 s)\n`);
-    };
+    // both consumers' slots settle the same way before they stop (see settleSlot)
+    const settle = (slot: string) => settleSlot(s, slot);
     // the decode ceiling: a copy of the replicator's slot (same position, same WAL to decode), read
     // by the kit's own reader, which counts rows and writes nowhere
     const names = streamNames(env, 'forward');

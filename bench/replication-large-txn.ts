@@ -41,6 +41,7 @@ import { streamNames } from '../lib/replication/stream-names.ts';
 import { readStatusFile } from '../lib/replication/status-file.ts';
 import { startTestPostgres } from '../test/_helpers/pg.ts';
 import { testEnvironment } from '../test/replication/_env.ts';
+import { backendCpu, connectClient, processCpu, settleSlot, slotActiveAt as slotActiveWhen } from './replication-probes.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 5000);
@@ -51,11 +52,7 @@ if (!Number.isInteger(ROWS) || ROWS < 2 || WORKLOADS.some((w) => !known.includes
   process.exit(2);
 }
 
-async function client(url: string): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  return c;
-}
+const client = connectClient;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
 /** A process's peak resident memory in MB (Linux /proc VmHWM; null elsewhere). */
@@ -67,18 +64,6 @@ function peakRssMb(pid: number): number | null {
     return null;
   }
 }
-/** CPU seconds processes used so far (Linux /proc; null elsewhere). */
-function processCpu(pids: readonly number[]): number | null {
-  try {
-    return pids.reduce((sum, pid) => {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return sum + (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 10 ms
-    }, 0);
-  } catch {
-    return null;
-  }
-}
-
 const TABLE = `create table t (
   id bigint primary key, sku text not null, qty int not null, price numeric(12,2) not null,
   note text, updated_at timestamptz not null)`;
@@ -124,13 +109,7 @@ try {
   await n.query(`create subscription native_sub connection '${sourceConnection}' publication native_pub with (copy_data = false, enabled = false)`);
 
   const slotWatch = await client(source.url);
-  const slotActiveAt = async (slot: string) => {
-    for (;;) {
-      const { rows } = await slotWatch.query<{ active: boolean }>('select active from pg_replication_slots where slot_name = $1', [slot]);
-      if (rows[0]?.active) return performance.now();
-      await sleep(2);
-    }
-  };
+  const slotActiveAt = (slot: string) => slotActiveWhen(slotWatch, slot);
   const landedAt = async (c: pg.Client, w: Workload) => {
     for (;;) {
       if ((await c.query(w.landed)).rowCount) return performance.now();
@@ -138,22 +117,8 @@ try {
     }
   };
   const sourcePosition = async () => (await s.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
-  // as in bench/replication-cdc.ts: before a consumer stops, its slot's restart_lsn passes a
-  // checkpoint, so neither decodes the previous workload again on its next start
-  const settleSlot = async (slot: string) => {
-    await s.query('checkpoint');
-    const at = await sourcePosition();
-    for (let i = 0; i < 240; i++) {
-      const { rows } = await s.query<{ ok: boolean }>('select restart_lsn >= $2::pg_lsn as ok from pg_replication_slots where slot_name = $1', [slot, at]);
-      if (rows[0]?.ok) return;
-      await sleep(50);
-    }
-    process.stdout.write(`(slot ${slot}: restart_lsn did not pass ${at} within 12 s)\n`);
-  };
-  const backendCpu = async (c: pg.Client, where: string) => {
-    const { rows } = await c.query<{ pid: number }>(`select pid from pg_stat_activity where ${where}`);
-    return processCpu(rows.map((r) => r.pid));
-  };
+  // as in bench/replication-cdc.ts: before a consumer stops, its slot settles (settleSlot)
+  const settle = (slot: string) => settleSlot(s, slot);
   /**
    * When the apply side's target transaction began (performance.now() terms): the first sight,
    * polled every 10 ms on a connection of its own, of a transaction of the backends `where`
@@ -197,7 +162,7 @@ try {
     const backend = await backendCpu(t, "application_name like 'cutover-apply%'");
     const walsender = await backendCpu(s, "application_name like 'cutover-cdc%'");
     if (!(await replicator.waitForPosition(until, 120_000))) throw new Error('replicator did not catch up');
-    await settleSlot(names.slot);
+    await settle(names.slot);
     await replicator.stop();
     return { seconds: (end - t0) / 1000, inTarget: began === null ? null : (end - began) / 1000, apply: workerCpu + (backend ?? NaN), worker: workerCpu, backend, walsender, peakMb };
   };
@@ -211,7 +176,7 @@ try {
     const began = await applying;
     const backend = await backendCpu(n, "backend_type = 'logical replication apply worker'");
     const walsender = await backendCpu(s, "application_name = 'native_sub'");
-    await settleSlot('native_sub');
+    await settle('native_sub');
     await n.query('alter subscription native_sub disable');
     for (let i = 0; i < 400; i++) {
       const { rows } = await s.query<{ active: boolean }>("select active from pg_replication_slots where slot_name = 'native_sub'");
