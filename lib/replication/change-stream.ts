@@ -7,6 +7,7 @@ import { CopyDataFramer } from './copy-data-framer.ts';
 import { ReadCoalescing, REST_MS } from './read-coalescing.ts';
 import { isBoundaryMessage, isRowMessage, lazyInsert, parseBoundaryMessage, parseRowMessage, readLsn, type PgoutputInsert } from './pgoutput-rows.ts';
 import { quoteIdent, quoteLiteral } from './sql-names.ts';
+import { MEMORY_CHECK_EVERY, openTransactionTooLarge } from './open-transaction-memory.ts';
 
 /** A column value as pgoutput sent it: text, NULL, or `undefined` for an unchanged TOAST value. */
 export type WireValue = string | null | undefined;
@@ -151,6 +152,8 @@ export class ChangeStream {
   private held = false;
   /** Paused until the event loop has gone round (see shareEventLoop). */
   private yielding = false;
+  /** An open transaction too large for memory stopped the stream (see hold). */
+  private refused = false;
 
   constructor(
     url: string,
@@ -285,7 +288,28 @@ export class ChangeStream {
     await this.service.destroy().catch(() => {});
   }
 
+  /**
+   * A change of the open transaction, held until its commit. Every MEMORY_CHECK_EVERY changes of
+   * one transaction the heap is looked at: a transaction too large for the worker's memory stops
+   * the stream with an error that says so (openTransactionTooLarge) instead of the worker dying of
+   * it after every restart. Nothing of it is applied or acknowledged: the transaction stays open
+   * (keepalives then move no position) and its changes are let go.
+   */
+  private hold(change: SourceChange): void {
+    const open = this.open;
+    if (!open) return;
+    open.changes.push(change);
+    if (open.changes.length % MEMORY_CHECK_EVERY !== 0) return;
+    const tooLarge = openTransactionTooLarge(open.changes.length);
+    if (!tooLarge) return;
+    this.refused = true;
+    open.changes = [];
+    this.pause();
+    this.handlers.onError(tooLarge);
+  }
+
   private onMessage(msg: StreamMessage): void {
+    if (this.refused) return;
     if (this.open?.skipped && msg.tag !== 'commit') return;
     switch (msg.tag) {
       case 'begin':
@@ -300,10 +324,10 @@ export class ChangeStream {
         }
         return;
       case 'insert':
-        this.open?.changes.push(msg.change);
+        this.hold(msg.change);
         return;
       case 'update':
-        this.open?.changes.push({
+        this.hold({
           kind: 'update',
           schema: msg.relation.schema,
           table: msg.relation.name,
@@ -313,7 +337,7 @@ export class ChangeStream {
         });
         return;
       case 'delete':
-        this.open?.changes.push({
+        this.hold({
           kind: 'delete',
           schema: msg.relation.schema,
           table: msg.relation.name,
