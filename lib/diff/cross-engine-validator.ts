@@ -315,12 +315,12 @@ export class CrossEngineValidator implements Validator {
     const tables = plans.map((p) => tableDiff(p, byUnit.get(p)!));
     if (!options.frozen) {
       await refuseFilteredToNothing(
-        tables.map((t, i) => ({ ...t, filter: plans[i]!.mapped.filters.length ? (plans[i]!.sourceFilter ?? 'its filter') : null })),
-        async (name) => {
-          const { schema, table } = plans.find((p) => p.source === name)!.mapped.source;
-          const rows = await source.rows(`SELECT 1 FROM ${source.dialect.relation(schema, table)} LIMIT 1`);
-          return rows.length > 0;
-        },
+        plans.map((plan, i) => ({
+          table: tables[i]!,
+          mapped: plan.mapped,
+          filterSql: plan.sourceFilter,
+          hasRows: async () => (await source.rows(`SELECT 1 FROM ${source.dialect.relation(plan.mapped.source.schema, plan.mapped.source.table)} LIMIT 1`)).length > 0,
+        })),
       );
     }
     const all = [...byUnit.values()].flat();

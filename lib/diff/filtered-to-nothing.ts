@@ -1,11 +1,15 @@
 import { CutoverError } from '../errors.ts';
+import type { MappedTable } from '../mappings/types.ts';
+import type { TableDiff } from '../platform/roles.ts';
 
-/** A table as a full validation compared it, with the mapping's filter of its source rows (null: none). */
+/** A table a full validation compared, with what the check needs to know of its mapping and source. */
 export interface ComparedTable {
-  readonly source: string;
-  readonly sourceRows: number;
-  readonly targetRows: number;
-  readonly filter: string | null;
+  readonly table: Pick<TableDiff, 'source' | 'sourceRows' | 'targetRows'>;
+  readonly mapped: MappedTable;
+  /** The mapping's filter as the source side runs it; null when it has no such form. */
+  readonly filterSql: string | null;
+  /** Whether the source table holds any row at all (asked only of a filtered table that compared none). */
+  hasRows(): Promise<boolean>;
 }
 
 /**
@@ -13,13 +17,15 @@ export interface ComparedTable {
  * value (`status = 'shiped'`) selects nothing, the target then holds nothing either, and "equal
  * over 0 rows" would hide that the table's data never moved. validate is equal only when every
  * selected table was compared (shared CONTRACTS.md), so this is refused like a mapping that
- * selects no table (exit 2). `hasRows` asks the source whether the table holds any row at all: an
- * empty table compared equal is right (nothing to miss), and so is a filter that leaves some rows.
+ * selects no table (exit 2). An empty source table compared equal is right (nothing to miss), and
+ * so is a filter that leaves some rows.
  */
-export async function refuseFilteredToNothing(tables: readonly ComparedTable[], hasRows: (source: string) => Promise<boolean>): Promise<void> {
-  const suspects = tables.filter((t) => t.filter !== null && t.sourceRows === 0 && t.targetRows === 0);
-  const unselected: ComparedTable[] = [];
-  for (const t of suspects) if (await hasRows(t.source)) unselected.push(t);
+export async function refuseFilteredToNothing(tables: readonly ComparedTable[]): Promise<void> {
+  const unselected: { source: string; filter: string }[] = [];
+  for (const t of tables) {
+    if (!t.mapped.filters.length || t.table.sourceRows !== 0 || t.table.targetRows !== 0) continue;
+    if (await t.hasRows()) unselected.push({ source: t.table.source, filter: t.filterSql ?? 'its filter' });
+  }
   if (!unselected.length) return;
   throw new CutoverError(
     'MAPPING_INVALID',

@@ -269,8 +269,12 @@ export class PostgresValidator implements Validator {
       const tables = plans.map((plan) => tableDiff(plan, results.get(plan.source)!));
       if (!options.frozen && !options.refreshBaseline) {
         await refuseFilteredToNothing(
-          tables.map((t, i) => ({ ...t, filter: plans[i]!.mapped.filters.length ? (plans[i]!.filterSql ?? 'its filter') : null })),
-          async (source) => (await sourceDb.query(`select exists (select 1 from ${plans.find((p) => p.source === source)!.sourceRelation}) as e`)).rows[0]?.e === true,
+          plans.map((plan, i) => ({
+            table: tables[i]!,
+            mapped: plan.mapped,
+            filterSql: plan.filterSql,
+            hasRows: async () => (await sourceDb.query(`select exists (select 1 from ${plan.sourceRelation}) as e`)).rows[0]?.e === true,
+          })),
         );
       }
       const all = [...results.values()].flat();

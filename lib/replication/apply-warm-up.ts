@@ -29,8 +29,7 @@ const RELATION_ID = 1;
  * the real batches meet are then the ones the code was compiled for), else into a table of its
  * own. One event-loop turn per synthetic transaction, so the connections' replies are not held up.
  */
-export async function warmUpApplyPath(tables: readonly ApplyTable[], rows = WARM_UP_ROWS, signal?: AbortSignal): Promise<{ rows: number; cpuMs: number }> {
-  const cpu = process.cpuUsage();
+export async function warmUpApplyPath(tables: readonly ApplyTable[], rows = WARM_UP_ROWS, signal?: AbortSignal): Promise<{ rows: number }> {
   const table = tables.find((t) => isPassThrough(t.table)) ?? { table: WARM_UP_TABLE, transformer: identity };
   const transactions = Math.max(1, Math.floor(WARM_UP_VALUES / table.table.columns.length / ROWS_PER_TRANSACTION));
   rows = Math.min(rows, transactions * ROWS_PER_TRANSACTION);
@@ -50,8 +49,7 @@ export async function warmUpApplyPath(tables: readonly ApplyTable[], rows = WARM
     done += ROWS_PER_TRANSACTION;
     await nextTurn();
   }
-  const used = process.cpuUsage(cpu);
-  return { rows: done, cpuMs: (used.user + used.system) / 1000 };
+  return { rows: done };
 }
 
 let warmedUp: Promise<unknown> | undefined;

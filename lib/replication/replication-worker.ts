@@ -117,8 +117,6 @@ export class ReplicationWorker {
   private readonly statusWriter: WorkerStatusWriter;
   /** A batch was applied since the last status write was requested. */
   private statusStale = false;
-  /** The apply path's warm-up (forward), awaited before CDC starts. */
-  private warmUp: Promise<unknown> | undefined;
   /** Batches sent to the apply session and not yet settled, oldest first. */
   private readonly inflight: SubmittedBatch[] = [];
   /** The batch whose apply failed and is being applied again (no longer in `inflight`, not applied yet). */
@@ -213,9 +211,7 @@ export class ReplicationWorker {
       }
       // forward: the apply path compiles while the worker prepares its stream (apply-warm-up.ts);
       // it only ever saves time, so a failure of its own is a warning
-      if (this.direction === 'forward') {
-        this.warmUp ??= warmUpApplyPathOnce(transformers, signal).catch((err: Error) => this.out.warn(`replicate ${n.id}`, `apply warm-up skipped: ${err.message}`));
-      }
+      const warmUp = this.direction === 'forward' ? warmUpApplyPathOnce(transformers, signal).catch((err: Error) => this.out.warn(`replicate ${n.id}`, `apply warm-up skipped: ${err.message}`)) : undefined;
       await ensureControlSchema(writer);
       await ensurePublication(reader, n.publication, mapped);
       const exported = await this.prepareSlot(reader, writer);
@@ -240,7 +236,7 @@ export class ReplicationWorker {
         await writeAppliedLsn(writer, n.slot, this.direction, this.options.fromPosition, null);
         this.applied = this.options.fromPosition;
       }
-      await this.warmUp;
+      await warmUp;
       await this.cdc(reader, writer, transformers, signal);
     } finally {
       for (const t of transformers) t.transformer.close();
