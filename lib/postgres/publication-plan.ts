@@ -20,6 +20,8 @@ export interface PublicationPlan {
   readonly unpublishable: readonly string[];
   /** Mapped tables the publication does not list (as `schema.table`). */
   readonly absent: readonly string[];
+  /** Tables it lists that the mapping does not select (as `schema.table`, partitions as their root). */
+  readonly extra: readonly string[];
 }
 
 export async function planPublication(client: pg.ClientBase, name: string, tables: readonly { schema: string; table: string }[]): Promise<PublicationPlan> {
@@ -32,7 +34,7 @@ export async function planPublication(client: pg.ClientBase, name: string, table
     [wanted],
   );
   const { version, partitioned } = facts[0]!;
-  if (partitioned.length && version < 130000) return { ready: false, exists: false, statements: [], unpublishable: partitioned, absent: [] };
+  if (partitioned.length && version < 130000) return { ready: false, exists: false, statements: [], unpublishable: partitioned, absent: [], extra: [] };
   const viaRoot = partitioned.length > 0;
   // pubviaroot exists from 13; before it no mapped table is partitioned here, so it is not needed
   const { rows } = await client.query<{ listed: string[]; via_root: boolean }>(
@@ -52,8 +54,9 @@ export async function planPublication(client: pg.ClientBase, name: string, table
   const pub = rows[0];
   const listed = new Set(pub?.listed ?? []);
   const absent = wanted.filter((t) => !listed.has(t));
+  const extra = [...listed].filter((t) => !wanted.includes(t));
   const sameTables = pub !== undefined && pub.listed.join('\n') === wanted.join('\n');
-  if (pub && sameTables && (!viaRoot || pub.via_root)) return { ready: true, exists: true, statements: [], unpublishable: [], absent: [] };
+  if (pub && sameTables && (!viaRoot || pub.via_root)) return { ready: true, exists: true, statements: [], unpublishable: [], absent: [], extra: [] };
   const withRoot = viaRoot ? ' WITH (publish_via_partition_root = true)' : '';
   const statements = !pub
     ? [`CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${list}${withRoot}`]
@@ -61,7 +64,7 @@ export async function planPublication(client: pg.ClientBase, name: string, table
         ...(sameTables ? [] : [`ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${list}`]),
         ...(viaRoot && !pub.via_root ? [`ALTER PUBLICATION ${quoteIdent(name)} SET (publish_via_partition_root = true)`] : []),
       ];
-  return { ready: false, exists: pub !== undefined, statements, unpublishable: [], absent };
+  return { ready: false, exists: pub !== undefined, statements, unpublishable: [], absent, extra };
 }
 
 /** The refusal for a partitioned table on PostgreSQL 12 (see planPublication). */
