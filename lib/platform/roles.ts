@@ -516,8 +516,17 @@ export interface ShadowMirror {
 }
 
 /** Makes a side's database refuse writes (read-only) and back. */
+/** What a fence that can tell reports when it closed (the MySQL family's): journaled and printed by the switch. */
+export interface FenceReport {
+  /** Client sessions it ended. */
+  readonly killed: number;
+  /** Accounts that can still write into the fenced side (`'user'@'host'`): no application may use them. */
+  readonly writersWhileFenced: readonly string[];
+}
+
 export interface WriteFence {
-  refuseWrites(side: Side): Promise<void>;
+  /** @returns what the fence did, where it can tell; else nothing */
+  refuseWrites(side: Side): Promise<FenceReport | void>;
   allowWrites(side: Side): Promise<void>;
   isRefusingWrites(side: Side): Promise<boolean>;
 }
