@@ -88,6 +88,12 @@ describe.skipIf(mariadbMissing)(`assess on a deliberately misconfigured MariaDB 
     expect(report.tables.map((t) => t.name).sort()).toEqual(['legacy_shop.audit_log', 'legacy_shop.orders']);
   });
 
+  test('fails if the forward mapping file cannot be read: MAPPING_INVALID (exit 2), not a blocker finding', async () => {
+    const missing = { ...env, mappingFiles: { ...env.mappingFiles, forward: path.join(path.dirname(env.mappingFiles.forward), 'no-such-forward.json') } };
+    const err = await new MysqlInspector(missing, new RecordingOutput()).assess().then(() => null, asCutoverError);
+    expect(err).toMatchObject({ code: 'MAPPING_INVALID', exitCode: 2, message: expect.stringContaining('no-such-forward.json') });
+  });
+
   test('a correctly configured server with a replication account has no binlog or privilege blockers', async () => {
     await maria.exec(`SET GLOBAL binlog_format = 'ROW'; SET GLOBAL binlog_row_image = 'FULL'; SET GLOBAL binlog_expire_logs_seconds = 172800;
       GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'dms'@'127.0.0.1';
