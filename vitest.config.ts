@@ -62,6 +62,16 @@ const BESIDE_REHEARSALS = [
   'test/assess/target-state.test.ts',
   ...['estimate', 'mappings-check-env', 'validate-contract'].map((f) => `test/cli/${f}.test.ts`),
   'test/engines/cross-engine-validate.test.ts',
+  // database servers and in-process (foreground) replicators, stopped in afterAll; or the CLI
+  // in-process with no worker started. They ran in the kit's first stretch (38 of its ~420
+  // worker-seconds) while this worker idled about 50 s of the rehearsals' ~118.
+  'test/assess/foreign-kit-schema.test.ts',
+  'test/assess/least-privilege.test.ts',
+  'test/backup/postgres-snapshotter.test.ts',
+  'test/demo/mapping-files-mysql.test.ts',
+  'test/diff/postgres-validator.test.ts',
+  'test/postgres/embedded-server.test.ts',
+  ...['reverse-and-sequences', 'unsent-toast-values'].map((f) => `test/replication/${f}.test.ts`),
 ];
 
 // The rehearsals are test/rehearsal/*.rehearsal.ts, run one after another by ONE file,

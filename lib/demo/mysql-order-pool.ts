@@ -55,7 +55,8 @@ export class MysqlOrderPool implements OrderPool {
   private readonly pool: mysql.Pool;
 
   constructor(url: string, size: number) {
-    this.pool = openMysqlPool(url, size);
+    // an application's sessions, not the kit's: the write fence ends them
+    this.pool = openMysqlPool(url, size, { kitSession: false });
     // a row lock held by a stuck session must not hold an order for 50 s (PostgreSQL's app has a 5 s statement timeout)
     this.pool.pool.on('connection', (conn: { query(sql: string): void }) => conn.query('SET SESSION innodb_lock_wait_timeout = 5'));
   }

@@ -148,6 +148,13 @@ export interface ReplicationStatus {
    * may open on its lag until it is streaming again. @default - absent: connected (or not known)
    */
   readonly reconnectingSince?: string;
+  /**
+   * A large source transaction being applied while it arrives (PostgreSQL forward and reverse
+   * workers, open-transaction-apply.ts): its changes received and applied so far in the target
+   * transaction held open for it, which commits with its source commit. Nothing of it counts as
+   * applied (position, rows/s, table counters) before that. @default - absent: none open
+   */
+  readonly openTransaction?: { readonly commitLsn: string; readonly changesReceived: number; readonly changesApplied: number; readonly commitReceived: boolean };
   readonly error?: string;
 }
 
@@ -516,8 +523,17 @@ export interface ShadowMirror {
 }
 
 /** Makes a side's database refuse writes (read-only) and back. */
+/** What a fence that can tell reports when it closed (the MySQL family's): journaled and printed by the switch. */
+export interface FenceReport {
+  /** Client sessions it ended. */
+  readonly killed: number;
+  /** Accounts that can still write into the fenced side (`'user'@'host'`): no application may use them. */
+  readonly writersWhileFenced: readonly string[];
+}
+
 export interface WriteFence {
-  refuseWrites(side: Side): Promise<void>;
+  /** @returns what the fence did, where it can tell; else nothing */
+  refuseWrites(side: Side): Promise<FenceReport | void>;
   allowWrites(side: Side): Promise<void>;
   isRefusingWrites(side: Side): Promise<boolean>;
 }

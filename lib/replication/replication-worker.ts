@@ -3,7 +3,7 @@ import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { ReplicationStatus, ReplicationTableStatus } from '../platform/roles.ts';
-import { ChangeApplier, type ApplyTable, type SubmittedBatch } from './change-applier.ts';
+import { ChangeApplier, type ApplyTable, type BatchResult, type SubmittedBatch } from './change-applier.ts';
 import { ChangeStream, type SourceTransaction } from './change-stream.ts';
 import { openApplySession } from './apply-session.ts';
 import { warmUpApplyPathOnce } from './apply-warm-up.ts';
@@ -23,6 +23,7 @@ import { AppliedRateWindow, WorkerStatusWriter } from './status-writer.ts';
 import { appliedByKit, streamNames, type Direction, type StreamNames } from './stream-names.ts';
 import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
 import { TransactionQueue } from './transaction-queue.ts';
+import { OpenTransactionApply } from './open-transaction-apply.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 import { pruneChangedKeysEvery } from '../postgres/changed-key-retention.ts';
 
@@ -76,6 +77,13 @@ interface OpenApplier {
 
 /** Changes in the first batch after start (see the slow start in cdc()). */
 const FIRST_BATCH_CHANGES = 50;
+/**
+ * A source transaction of more than this many batches' worth of changes (replication.batchSize)
+ * is applied while it arrives, in parts of that size, in one target transaction
+ * (open-transaction-apply.ts); smaller ones arrive whole and are batched. 5 × the default 2,000:
+ * 10,000 changes, the applier's largest statement (MAX_GROUP_ROWS).
+ */
+const OPEN_PART_BATCHES = 5;
 
 /**
  * One replication stream, start to stop: full load from the slot's consistent point (resumable
@@ -127,6 +135,11 @@ export class ReplicationWorker {
   private readonly inflight: SubmittedBatch[] = [];
   /** The batch whose apply failed and is being applied again (no longer in `inflight`, not applied yet). */
   private recovering: SubmittedBatch | null = null;
+  /**
+   * Large source transactions applied while they arrive, oldest first (the queue holds only what
+   * committed before the first; each holds what committed after it until the next).
+   */
+  private readonly opens: OpenTransactionApply[] = [];
 
   constructor(
     private readonly env: ResolvedPostgresEnvironment,
@@ -177,7 +190,7 @@ export class ReplicationWorker {
       } catch (err) {
         if (signal.aborted || !isConnectionLoss(err)) throw err;
         this.disconnectedSince ??= Date.now();
-        const oldest = this.recovering?.txns[0] ?? this.inflight[0]?.txns[0] ?? this.queue.oldest;
+        const oldest = this.recovering?.txns[0] ?? this.inflight[0]?.txns[0] ?? this.queue.oldest ?? this.opens[0];
         this.recovering = null;
         if (oldest && this.lostOldestCommitAt === null) this.lostOldestCommitAt = oldest.commitTime.getTime();
         if (Date.now() - this.disconnectedSince > RECONNECT_FOR_MS) throw err;
@@ -187,6 +200,7 @@ export class ReplicationWorker {
         // what was read but not applied is read again from the slot
         this.queue.clear();
         this.inflight.length = 0;
+        this.opens.length = 0;
         this.streamError = null;
         this.keepaliveLsn = null;
         this.writeStatus(true);
@@ -453,11 +467,39 @@ export class ReplicationWorker {
         await stream.acknowledge(upTo);
       }
     };
+    /** A batch or a large transaction committed on the target: the worker's figures and position move past it. */
+    const settle = (endLsn: string, commitTime: Date, result: BatchResult) => {
+      this.applied = endLsn;
+      this.appliedCommitAt = Math.max(this.appliedCommitAt ?? 0, commitTime.getTime());
+      this.checkCaughtUp();
+      this.deadLetters += result.deadLetters;
+      for (const [table, count] of result.perTable) {
+        const t = this.tables.get(table);
+        if (t) t.cdcChanges += count;
+      }
+      this.rate.add(result.changes);
+      this.applyCapacity.changes += result.changes;
+      if (!inflight.length && this.busySince !== null) {
+        this.applyCapacity.busyMs += performance.now() - this.busySince;
+        this.busySince = null;
+      }
+      unflushed.push({ targetLsn: result.targetLsn, endLsn });
+      // written once the pipeline is quiet (STATUS_QUIET_MS) or by the heartbeat, not per batch
+      this.statusStale = true;
+    };
     const stream = new ChangeStream(n.readUrl, n.slot, n.publication, {
       onTransaction: (txn) => {
-        this.queue.push(txn, stream);
+        const open = this.opens.at(-1);
+        if (open) open.follow(txn, stream);
+        else this.queue.push(txn, stream);
         this.wake?.();
       },
+      onOpenTransactionPart: (part) => {
+        if (part.index === 0) this.opens.push(new OpenTransactionApply(part, this.applied));
+        this.opens.at(-1)!.add(part, stream);
+        this.wake?.();
+      },
+      openTransactionPartChanges: OPEN_PART_BATCHES * this.env.replication.batchSize,
       onKeepalive: (lsn, inTransaction, reply) => {
         if (!inTransaction) this.keepaliveLsn = lsn;
         if (reply && acknowledged) void stream.acknowledge(acknowledged).catch(() => {});
@@ -515,6 +557,26 @@ export class ReplicationWorker {
           this.busySince ??= performance.now();
           inflight.push(applier.submit(batch, this.replayUntil));
         }
+        if (!inflight.length && !this.queue.length && this.opens.length) {
+          // everything before the oldest large transaction is applied: its turn
+          const open = this.opens[0]!;
+          let flushed: string | null = null;
+          if (open.ready) {
+            this.busySince ??= performance.now();
+            const result = await open.step(applier, this.replayUntil, stream);
+            if (result) {
+              settle(open.end!, open.commitTime, result);
+              flushed = result.targetFlushed;
+            }
+          }
+          if (open.done) {
+            // committed (or applied before a restart): what committed after it is next
+            this.opens.shift();
+            for (const txn of open.behind) this.queue.push(txn, stream);
+            if (flushed !== null) await acknowledgeFlushed(flushed);
+          }
+          if (open.ready || open.done) continue;
+        }
         if (!inflight.length) {
           // the timer is cleared on wake: left running, each transaction would leave one behind
           // that wakes the process IDLE_PING_MS later for nothing
@@ -530,7 +592,7 @@ export class ReplicationWorker {
           });
           clearTimeout(idleTimer);
           this.wake = null;
-          if (this.queue.length || signal.aborted) continue;
+          if (this.queue.length || this.opens[0]?.ready || this.opens[0]?.done || signal.aborted) continue;
           if (quiet) {
             // the status only: the flush position and the keepalive wait for IDLE_PING_MS of quiet
             this.writeStatus(true);
@@ -538,7 +600,8 @@ export class ReplicationWorker {
           }
           // idle: everything before the last keepalive position is applied. Checked before any
           // await: a transaction that arrives during one may lie beyond the keepalive position.
-          if (this.keepaliveLsn && this.applied && compareLsn(this.keepaliveLsn, this.applied) > 0) {
+          // Not while a large transaction is open or unapplied: it lies before that position.
+          if (!this.opens.length && this.keepaliveLsn && this.applied && compareLsn(this.keepaliveLsn, this.applied) > 0) {
             this.applied = this.keepaliveLsn;
             this.checkCaughtUp();
             unflushed.push({ targetLsn: unflushed.at(-1)?.targetLsn ?? null, endLsn: this.applied });
@@ -563,24 +626,8 @@ export class ReplicationWorker {
           result = await applier.recover(head.txns, this.replayUntil, result);
           this.recovering = null;
         }
-        this.applied = head.endLsn;
-        this.appliedCommitAt = Math.max(this.appliedCommitAt ?? 0, head.txns.at(-1)!.commitTime.getTime());
-        this.checkCaughtUp();
-        this.deadLetters += result.deadLetters;
-        for (const [table, count] of result.perTable) {
-          const t = this.tables.get(table);
-          if (t) t.cdcChanges += count;
-        }
-        this.rate.add(result.changes);
-        this.applyCapacity.changes += result.changes;
-        if (!inflight.length && this.busySince !== null) {
-          this.applyCapacity.busyMs += performance.now() - this.busySince;
-          this.busySince = null;
-        }
-        unflushed.push({ targetLsn: result.targetLsn, endLsn: head.endLsn });
+        settle(head.endLsn, head.txns.at(-1)!.commitTime, result);
         await acknowledgeFlushed(result.targetFlushed);
-        // written once the pipeline is quiet (STATUS_QUIET_MS) or by the heartbeat, not per batch
-        this.statusStale = true;
       }
     } finally {
       clearInterval(heartbeat);
@@ -634,7 +681,7 @@ export class ReplicationWorker {
    */
   private lagMs(now: number): number {
     if (this.disconnectedSince !== null) return now - Math.min(this.disconnectedSince, this.lostOldestCommitAt ?? Infinity);
-    const oldest = this.inflight[0]?.txns[0] ?? this.queue.oldest;
+    const oldest = this.inflight[0]?.txns[0] ?? this.queue.oldest ?? this.opens[0];
     if (oldest) return Math.max(0, now - oldest.commitTime.getTime());
     if (this.catchUp) return Math.max(0, now - Math.min(this.catchUp.since, this.appliedCommitAt ?? Infinity));
     return 0;
@@ -655,6 +702,7 @@ export class ReplicationWorker {
       appliedRowsPerSec: this.rate.perSecond(now),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
       deadLetters: this.deadLetters,
+      ...(this.phase === 'cdc' && this.opens[0] ? { openTransaction: this.opens[0].progress() } : {}),
       applyCapacity: {
         changes: this.applyCapacity.changes,
         busyMs: Math.round(this.applyCapacity.busyMs + (this.busySince === null ? 0 : performance.now() - this.busySince)),

@@ -252,7 +252,11 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     // them 503; the catch-up's own timeout alone (plus the drain) could outlast the cap.
     const budget = new HoldBudget(sw.maxHoldMs);
     await j.step(SWITCH_STEPS.hold, { maxHoldMs: sw.maxHoldMs, undoReserveMs: undoReserveMs(sw.maxHoldMs) }, () => router.holdWrites(sw.maxHoldMs));
-    await j.step(SWITCH_STEPS.fence, { side: 'blue' }, () => fence.refuseWrites('blue'));
+    const fenced = await j.step(SWITCH_STEPS.fence, { side: 'blue' }, () => fence.refuseWrites('blue'));
+    if (fenced) {
+      const writers = fenced.writersWhileFenced.length ? fenced.writersWhileFenced.join(', ') : 'none';
+      ctx.out.info('fence', `blue refuses writes (${fenced.killed} session(s) ended); accounts read_only does not stop (no application may use them): ${writers}`);
+    }
     const position = await j.step(SWITCH_STEPS.position, {}, () => forward.sourcePosition());
     const t0 = performance.now();
     const catchUpWaitMs = Math.min(sw.catchUpTimeoutMs, budget.leftMs());

@@ -4,6 +4,7 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
+import { connectMysql } from '../../lib/engines/mysql/mysql-connection.ts';
 import { MysqlInspector } from '../../lib/engines/mysql/mysql-inspector.ts';
 import { MysqlWriteFence } from '../../lib/engines/mysql/mysql-write-fence.ts';
 import { asCutoverError } from '../../lib/errors.ts';
@@ -87,6 +88,12 @@ describe.skipIf(mariadbMissing)(`assess on a deliberately misconfigured MariaDB 
     expect(report.tables.map((t) => t.name).sort()).toEqual(['legacy_shop.audit_log', 'legacy_shop.orders']);
   });
 
+  test('fails if the forward mapping file cannot be read: MAPPING_INVALID (exit 2), not a blocker finding', async () => {
+    const missing = { ...env, mappingFiles: { ...env.mappingFiles, forward: path.join(path.dirname(env.mappingFiles.forward), 'no-such-forward.json') } };
+    const err = await new MysqlInspector(missing, new RecordingOutput()).assess().then(() => null, asCutoverError);
+    expect(err).toMatchObject({ code: 'MAPPING_INVALID', exitCode: 2, message: expect.stringContaining('no-such-forward.json') });
+  });
+
   test('a correctly configured server with a replication account has no binlog or privilege blockers', async () => {
     await maria.exec(`SET GLOBAL binlog_format = 'ROW'; SET GLOBAL binlog_row_image = 'FULL'; SET GLOBAL binlog_expire_logs_seconds = 172800;
       GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'dms'@'127.0.0.1';
@@ -102,10 +109,12 @@ describe.skipIf(mariadbMissing)(`assess on a deliberately misconfigured MariaDB 
     expect(await fence.isRefusingWrites('blue')).toBe(false);
   });
 
-  test('warns when another session uses the kit\'s account: the fence spares it and read_only does not stop it, so its writes after the switch stay on blue', async () => {
+  test('warns when another session uses the kit\'s account: read_only does not stop it, so what it writes after reconnecting stays on blue; the kit\'s own sessions are not counted', async () => {
     // an app sharing source.url's account (with READ_ONLY ADMIN from the test above)
     await maria.exec("GRANT INSERT ON legacy_shop.* TO 'dms'@'127.0.0.1'");
     const app = await mysql.createConnection({ host: '127.0.0.1', port: maria.port, user: 'dms', password: 'dms-pw', database: 'legacy_shop' });
+    app.on('error', () => {});
+    const kit = await connectMysql(env.source.url); // a kit session of the same account (a replication worker's): not an app
     try {
       const report = await new MysqlInspector(env, new RecordingOutput()).assess();
       const shared = report.findings.filter((f) => f.id === 'mysql-fence-shared-account');
@@ -113,17 +122,21 @@ describe.skipIf(mariadbMissing)(`assess on a deliberately misconfigured MariaDB 
       expect(shared[0]).toMatchObject({ severity: 'warning', count: 1 });
       expect(shared[0]!.message).toContain("'dms'@'127.0.0.1'");
       expect(shared[0]!.handling).toContain('account of its own');
-      // what the warning is about: fenced, that session still writes
+      // what the warning is about: the fence ends the app's session, but reconnected it still writes
       const fence = new MysqlWriteFence(env);
       await fence.refuseWrites('blue');
       try {
-        await app.query('INSERT INTO orders (id, placed, state, total) VALUES (99, NOW(), \'new\', 9.00)');
+        await expect(app.query('SELECT 1')).rejects.toThrow();
+        const again = await mysql.createConnection({ host: '127.0.0.1', port: maria.port, user: 'dms', password: 'dms-pw', database: 'legacy_shop' });
+        await again.query('INSERT INTO orders (id, placed, state, total) VALUES (99, NOW(), \'new\', 9.00)').finally(() => again.end());
         expect(await fence.isRefusingWrites('blue')).toBe(true);
+        expect(fence.lastProof!.writersWhileFenced).toContain("'dms'@'127.0.0.1'");
       } finally {
         await fence.allowWrites('blue');
       }
     } finally {
-      await app.end();
+      await app.end().catch(() => {});
+      await kit.end();
     }
     // once no other session uses it, no warning (a closed session leaves the server's list asynchronously: poll)
     for (let tries = 0; ; tries++) {

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { CrossEngineSequenceSync } from '../../lib/engines/mysql/cross-engine-sequence-sync.ts';
+import { connectMysql, mysqlRows } from '../../lib/engines/mysql/mysql-connection.ts';
 import { MysqlWriteFence } from '../../lib/engines/mysql/mysql-write-fence.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { mariadbMissing, mariadbSkipReason, startTestMariadb, type TestMariadb } from '../_helpers/mariadb.ts';
@@ -160,5 +161,32 @@ describe.skipIf(mariadbMissing)(`write fence and sequences on a MariaDB blue wit
     await admin.end();
     expect(Number((rows as { n: number }[])[0]!.n)).toBe(0);
     await fence.allowWrites('blue');
+  });
+
+  test("fence: an app's session on the kit's own account is ended like any other writer; only the kit's own sessions are spared; the proof names who can still write", async () => {
+    // the app shares the kit's account (source.url's: root here, which read_only does not stop)
+    const asKitAccount = () => mysql.createConnection({ uri: env.source.url.replace(/^mariadb:/, 'mysql:') });
+    const appInTx = await asKitAccount();
+    appInTx.on('error', () => {});
+    await appInTx.query('BEGIN');
+    await appInTx.query(`INSERT INTO kunde (id, name) VALUES (70, 'app, never acknowledged')`);
+    const appIdle = await asKitAccount();
+    appIdle.on('error', () => {});
+    const kit = await connectMysql(env.source.url); // the kit's own session (a replication worker's), same account
+    try {
+      const fence = new MysqlWriteFence(env);
+      const proof = await fence.refuseWrites('blue');
+      expect(proof).toBe(fence.lastProof);
+      expect(fence.lastProof!.killed).toBeGreaterThanOrEqual(2);
+      // fenced, the app's idle session cannot write on: it was ended (before the fix it was spared and wrote into blue)
+      await expect(appIdle.query(`INSERT INTO kunde (id, name) VALUES (71, 'app after the fence')`)).rejects.toThrow();
+      await expect(appInTx.query('COMMIT')).rejects.toThrow();
+      expect(await mysqlRows(kit, 'SELECT id FROM kunde WHERE id IN (70, 71)')).toEqual([]); // the kit's session lives on
+      const root = new URL(env.source.url).username;
+      expect(fence.lastProof!.writersWhileFenced).toEqual(expect.arrayContaining([`'dms_reverse'@'127.0.0.1'`, expect.stringMatching(new RegExp(`^'${root}'@`))]));
+      await fence.allowWrites('blue');
+    } finally {
+      await Promise.all([appInTx, appIdle, kit].map((c) => c.end().catch(() => {})));
+    }
   });
 });

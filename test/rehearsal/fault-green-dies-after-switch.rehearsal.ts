@@ -25,12 +25,26 @@ describe('rehearsal --fault green-dies-after-switch', () => {
     expect(at).toBeGreaterThanOrEqual(Date.parse(bake.start!));
   });
 
-  test('no acknowledged write lost; no client failure beyond writes in flight at the kill (stated apart)', () => {
+  test('no acknowledged write lost; no client failure beyond writes in flight when green died (stated apart)', () => {
     expect(r.report.ledger.acknowledged).toBeGreaterThan(10);
     expect(r.report.ledger.missing, brief(r)).toBe(0);
     expect(r.report.ledger.mismatched, brief(r)).toBe(0);
     expect(r.report.requests.failed, brief(r)).toBe(0);
-    expect(r.report.requests.attributedToFault!.failed, `${brief(r)}; apart: ${JSON.stringify(r.report.requests.attributedToFault)}`).toBeLessThanOrEqual(3);
+    // The writes cut off are those in flight at the moment green died: how many grows with green's
+    // latency, i.e. with the machine's load (0-3 quiet, 24 once at load ~8), so their number is
+    // not what is checked. What is: every one was in flight then, sent before the client saw the
+    // first of them fail — a write sent to green once its death showed, or a refused connection
+    // failed instead of held (the router holds those: nothing reached the app), would break it.
+    const apart = r.report.requests.attributedToFault!;
+    const cut = r.report.requests.failures ?? []; // the last 100; with failed = 0 all are the fault's
+    const why = `${brief(r)}; apart: ${JSON.stringify(apart)}; cut off: ${JSON.stringify(cut.slice(0, 5))}`;
+    expect(cut.length, why).toBe(Math.min(apart.failed, 100));
+    const firstSeen = Math.min(...cut.map((f) => f.at));
+    for (const f of cut) {
+      expect(f.method, why).not.toBe('GET');
+      expect(f.message ?? '', why).not.toMatch(/ECONNREFUSED/);
+      expect(f.startedAt, why).toBeLessThanOrEqual(firstSeen);
+    }
     expect(r.code, brief(r)).toBe(0);
   });
 });

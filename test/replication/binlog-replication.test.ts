@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { kitSessionSql, mysqlRows } from '../../lib/engines/mysql/mysql-connection.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { createPlatform } from '../../lib/platform/create-platform.ts';
 import { BinlogReplicator } from '../../lib/replication/binlog-replicator.ts';
@@ -201,6 +202,23 @@ describe.skipIf(mariadbMissing)(`BinlogReplicator: MariaDB binlog → PostgreSQL
     expect(`${state[0].file}:${state[0].position}`).toBe((await replicator.status()).appliedPosition);
     expect(state[0].gtid).toMatch(/^0-1-\d+$/);
   }, 60_000);
+
+  test("every session the running worker holds on blue is tagged as the kit's: the write fence spares it (not by account: an app's session of the same account is ended)", async () => {
+    const admin = await maria.connect();
+    try {
+      let sessions: { command: string; kit: number }[] = [];
+      // sessions this test file's earlier statements closed leave the list asynchronously: poll until only the worker's are left
+      await until(async () => {
+        sessions = await mysqlRows(admin, `SELECT COMMAND AS command, ${kitSessionSql('ID')} AS kit FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER = 'root' AND COMMAND NOT IN ('Quit', 'Killed')`);
+        return sessions.every((x) => Number(x.kit) === 1);
+      }, 15_000, 'only kit sessions on blue').catch((err: Error) => expect.fail(`${err.message}: ${JSON.stringify(sessions)}`));
+      // zongji's dump and control sessions at least
+      expect(sessions.filter((x) => x.command.startsWith('Binlog Dump')).length).toBe(1);
+      expect(sessions.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await admin.end();
+    }
+  }, 30_000);
 
   test("changes written with MariaDB's skip_replication = 1 (the kit's reverse applier) are not streamed back; the position still moves", async () => {
     await maria.exec(`SET SESSION skip_replication = 1; INSERT INTO events VALUES (800001, 'from green'); SET SESSION skip_replication = 0; INSERT INTO events VALUES (800002, 'from blue')`);

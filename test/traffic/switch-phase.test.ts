@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import type { WriteFence } from '../../lib/platform/roles.ts';
 import { runRollback } from '../../lib/traffic/rollback.ts';
 import { SWITCH_STEPS, switchPhase } from '../../lib/traffic/switch-phase.ts';
 import { fakePlatform } from './fakes/fake-platform.ts';
@@ -55,6 +56,23 @@ describe('switch phase', () => {
     expect((await switchPhase.verify(ctx)).ok).toBe(true);
     expect(writesFlow(p)).toBe(true);
     expect(ctx.journal.completedSteps()).toContain(SWITCH_STEPS.flip);
+  });
+
+  test('a fence that reports what it did (MySQL): the sessions it ended and the accounts that can still write are journaled and printed', async () => {
+    const p = readyPlatform();
+    const fence: WriteFence = p.fence;
+    const refuse = fence.refuseWrites.bind(fence);
+    fence.refuseWrites = async (side) => {
+      await refuse(side);
+      return { killed: 3, writersWhileFenced: [`'dms_reverse'@'%'`, `'kit'@'%'`] };
+    };
+    const ctx = phaseContext(env, p);
+    expect((await switchPhase.apply(ctx)).ok).toBe(true);
+    const fenced = ctx.journal.entries.find((e) => e.action === SWITCH_STEPS.fence && e.status === 'ok');
+    expect(fenced?.result).toEqual({ killed: 3, writersWhileFenced: [`'dms_reverse'@'%'`, `'kit'@'%'`] });
+    const line = ctx.out.lines.find((l) => l.topic === 'fence');
+    expect(line?.message).toContain('3 session(s) ended');
+    expect(line?.message).toContain(`'dms_reverse'@'%', 'kit'@'%'`);
   });
 
   test('a sequence sync that can prepare does it before the hold, and the plan says so', async () => {

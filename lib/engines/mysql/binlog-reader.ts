@@ -1,7 +1,7 @@
 import ZongJi from '@vlasky/zongji';
 import { CutoverError } from '../../errors.ts';
 import { binlogPositionToLsn, type BinlogPosition } from './binlog-position.ts';
-import { parseMysqlUrl } from './mysql-connection.ts';
+import { parseMysqlUrl, tagKitSession } from './mysql-connection.ts';
 import { pgTextConverter, type PgTextConverter } from './mysql-pg-text.ts';
 
 /** A row as PostgreSQL text per source column (see mysql-pg-text.ts). */
@@ -152,6 +152,11 @@ export class BinlogReader {
       // the server sends a heartbeat event after this long without events (nanoseconds): an idle
       // stream still proves it is alive (see idleMs)
       dump?.query(`SET @master_heartbeat_period = ${HEARTBEAT_PERIOD_MS * 1_000_000}`, () => {});
+      // both of zongji's sessions are the kit's: the write fence must not end them (its control
+      // session looks up each table's columns; ended, the stream halts)
+      if (dump) tagKitSession(dump);
+      const ctrl = (z as unknown as { ctrlConnection?: Parameters<typeof tagKitSession>[0] | null }).ctrlConnection;
+      if (ctrl) tagKitSession(ctrl);
     });
   }
 

@@ -59,6 +59,38 @@ export function parseMysqlUrl(url: string): MysqlUrlOptions {
 /** Settings every session of the kit runs with (see the module comment). */
 export const SESSION_SETUP = [`SET time_zone = '+00:00'`, `SET NAMES utf8mb4`, `SET SESSION group_concat_max_len = 1073741824`];
 
+const KIT_SESSION_LOCK = 'cutover-kit-session-';
+
+/**
+ * How another session — the write fence, `assess`, in any process — tells the kit's own sessions
+ * from an application's on the same account: every kit session holds a user-level lock named
+ * after its own connection id (`cutover-kit-session-<id>`), released by the server when the
+ * session ends. The processlist has no application name, and MariaDB's performance_schema (where
+ * MySQL keeps connection attributes) is off by default; `IS_USED_LOCK` answers on MySQL 8,
+ * MariaDB and Aurora alike. A server that refuses GET_LOCK (Galera with wsrep on) leaves the
+ * session untagged: the fence then ends it like an application's.
+ */
+export const KIT_SESSION_TAG = `SELECT GET_LOCK(CONCAT('${KIT_SESSION_LOCK}', CONNECTION_ID()), 0)`;
+
+/** SQL that is true when the session whose id is `idColumn` (e.g. `p.ID` of the processlist) is a kit session. */
+export function kitSessionSql(idColumn: string): string {
+  return `COALESCE(IS_USED_LOCK(CONCAT('${KIT_SESSION_LOCK}', ${idColumn})) = ${idColumn}, FALSE)`;
+}
+
+/** Tags a callback-API connection (a pool's, zongji's) as the kit's; a refusal leaves it untagged. */
+export function tagKitSession(conn: { query(sql: string, cb: (err: unknown) => void): void }): void {
+  conn.query(KIT_SESSION_TAG, () => {});
+}
+
+export interface MysqlSessionOptions {
+  /**
+   * Tag the session as the kit's own (KIT_SESSION_TAG), so the write fence spares it. False for
+   * the demo's order apps, which stand for the business's applications.
+   * @default true
+   */
+  readonly kitSession?: boolean;
+}
+
 function driverOptions(url: string): mysql.ConnectionOptions {
   const o = parseMysqlUrl(url);
   return {
@@ -102,11 +134,12 @@ export function mysqlConnectionError(err: unknown, side: string, url: string): C
 }
 
 /** One pinned session; `end()` it. */
-export async function connectMysql(url: string, side = 'source'): Promise<mysql.Connection> {
+export async function connectMysql(url: string, side = 'source', options: MysqlSessionOptions = {}): Promise<mysql.Connection> {
   let c: mysql.Connection | undefined;
   try {
     c = await mysqlDriver().createConnection(driverOptions(url));
     for (const s of SESSION_SETUP) await c.query(s);
+    if (options.kitSession ?? true) await c.query(KIT_SESSION_TAG).catch(() => {});
     return c;
   } catch (err) {
     await c?.end().catch(() => {});
@@ -114,12 +147,13 @@ export async function connectMysql(url: string, side = 'source'): Promise<mysql.
   }
 }
 
-/** A pool of pinned sessions (each new connection runs SESSION_SETUP before its first use). */
-export function openMysqlPool(url: string, size: number): mysql.Pool {
+/** A pool of pinned sessions (each new connection runs SESSION_SETUP, and by default KIT_SESSION_TAG, before its first use). */
+export function openMysqlPool(url: string, size: number, options: MysqlSessionOptions = {}): mysql.Pool {
   const pool = mysqlDriver().createPool({ ...driverOptions(url), connectionLimit: size, waitForConnections: true, maxIdle: size });
   // the pool's `connection` event hands the callback-API connection
-  pool.pool.on('connection', (conn: { query(sql: string): void }) => {
+  pool.pool.on('connection', (conn: { query(sql: string, cb?: (err: unknown) => void): void }) => {
     for (const s of SESSION_SETUP) conn.query(s);
+    if (options.kitSession ?? true) tagKitSession(conn);
   });
   return pool;
 }

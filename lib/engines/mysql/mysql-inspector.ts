@@ -11,7 +11,7 @@ import type { MappedTable } from '../../mappings/types.ts';
 import type { Output } from '../../output/output.ts';
 import type { AssessReport, Finding, Inspector, RowKey } from '../../platform/roles.ts';
 import { readMysqlCatalog } from './mysql-catalog.ts';
-import { connectMysql, mysqlRows, parseMysqlUrl } from './mysql-connection.ts';
+import { connectMysql, kitSessionSql, mysqlRows, parseMysqlUrl } from './mysql-connection.ts';
 import { SPARED_COMMANDS } from './mysql-write-fence.ts';
 
 /** Binary-log retention below this is a blocker: DMS must still find the position after a long full load. @default 24 h */
@@ -106,8 +106,9 @@ export class MysqlInspector implements Inspector {
 
   private async mappedTables(db: mysql.Connection, findings: Finding[]): Promise<{ tables: readonly MappedTable[]; withoutPrimaryKey: readonly string[] }> {
     const file = this.env.mappingFiles.forward;
+    // a file that cannot be read or parsed is bad input (exit 2), not a finding (see PostgresInspector.mappedTables)
+    const doc = await loadTableMappings(file);
     try {
-      const doc = await loadTableMappings(file);
       const schemas = schemasToRead(doc, sideScope(this.env, 'source'));
       const catalog = await readMysqlCatalog(db, schemas);
       const resolved = resolveSelected(doc, catalog, schemas, 'source');
@@ -277,11 +278,11 @@ async function privilegeFindings(db: mysql.Connection, url: string, sqlFence: bo
 }
 
 /**
- * Other client sessions of the kit's own account. The write fence (mysql-write-fence.ts) ends
- * every client session but its own account's, and that account must write through read_only
- * (READ_ONLY ADMIN / CONNECTION_ADMIN: reverse replication): an app sharing it keeps writing into
- * the fenced blue after the switch, and those writes never reach green. Sessions that are closing
- * (`Quit`, `Killed`) are not counted.
+ * Other client sessions of the kit's own account that are not the kit's (KIT_SESSION_TAG). The
+ * write fence (mysql-write-fence.ts) ends them, but that account must write through read_only
+ * (READ_ONLY ADMIN / CONNECTION_ADMIN: reverse replication): an app sharing it reconnects and
+ * keeps writing into the fenced blue after the switch, and those writes never reach green.
+ * Sessions that are closing (`Quit`, `Killed`) are not counted.
  */
 async function sharedAccountFindings(db: mysql.Connection): Promise<Finding[]> {
   const [who] = await mysqlRows<{ u: string }>(db, 'SELECT CURRENT_USER() AS u');
@@ -291,7 +292,7 @@ async function sharedAccountFindings(db: mysql.Connection): Promise<Finding[]> {
   const sessions = await mysqlRows<{ h: string | null }>(
     db,
     `SELECT p.HOST AS h FROM information_schema.PROCESSLIST p
-      WHERE p.ID <> CONNECTION_ID() AND p.USER = ? AND p.COMMAND NOT IN (${skipped.map(() => '?').join(', ')})`,
+      WHERE p.ID <> CONNECTION_ID() AND p.USER = ? AND NOT ${kitSessionSql('p.ID')} AND p.COMMAND NOT IN (${skipped.map(() => '?').join(', ')})`,
     [user, ...skipped],
   );
   if (!sessions.length) return [];
@@ -301,8 +302,8 @@ async function sharedAccountFindings(db: mysql.Connection): Promise<Finding[]> {
       id: 'mysql-fence-shared-account',
       severity: 'warning',
       count: sessions.length,
-      message: `${sessions.length} other session(s) use the kit's account ${account} (from ${hosts.join(', ')}): the write switch's fence ends every session but this account's, and read_only does not stop this account (reverse replication writes with it), so whatever those sessions write after the switch stays on blue and never reaches green`,
-      handling: `give source.url an account of its own that nothing else uses (the GRANTs above), and let the apps keep theirs, without READ_ONLY ADMIN / CONNECTION_ADMIN / SUPER; the kit's own replication workers, while they run, are counted here too`,
+      message: `${sessions.length} other session(s) use the kit's account ${account} (from ${hosts.join(', ')}): the write switch's fence ends them, but read_only does not stop this account (reverse replication writes with it), so whatever they write after reconnecting stays on blue and never reaches green`,
+      handling: `give source.url an account of its own that nothing else uses (the GRANTs above), and let the apps keep theirs, without READ_ONLY ADMIN / CONNECTION_ADMIN / SUPER (the kit's own sessions are not counted here)`,
     }),
   ];
 }

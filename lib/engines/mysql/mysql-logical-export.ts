@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import mysql from 'mysql2/promise';
 import { CutoverError } from '../../errors.ts';
-import { connectMysql, mysqlRows, parseMysqlUrl, SESSION_SETUP } from './mysql-connection.ts';
+import { connectMysql, KIT_SESSION_TAG, mysqlRows, parseMysqlUrl, SESSION_SETUP } from './mysql-connection.ts';
 
 /**
  * A consistent logical export of MySQL-family tables and its restore, row for row:
@@ -53,6 +53,7 @@ export async function openExportSession(url: string, side = 'source'): Promise<m
     // typeCast false: every value as the bytes the server printed, decoded per column below
     c = await mysql.createConnection({ ...o, charset: 'utf8mb4', typeCast: false, connectTimeout: 10_000 });
     for (const s of SESSION_SETUP) await c.query(s);
+    await c.query(KIT_SESSION_TAG).catch(() => {});
     return c;
   } catch (err) {
     await c?.end().catch(() => {});

@@ -4,7 +4,7 @@ import { CutoverError } from '../../errors.ts';
 import type { Side, WriteFence } from '../../platform/roles.ts';
 import { PostgresWriteFence } from '../../traffic/postgres-write-fence.ts';
 import { engineOfUrl } from '../engine-of-url.ts';
-import { connectMysql, mysqlRows } from './mysql-connection.ts';
+import { connectMysql, kitSessionSql, mysqlRows } from './mysql-connection.ts';
 
 /** What a fence of a MySQL-family side proved when it closed. */
 export interface MysqlFenceProof {
@@ -18,7 +18,10 @@ export interface MysqlFenceProof {
   readonly binlogPosition: number | null;
   /** MariaDB `gtid_binlog_pos` / MySQL `gtid_executed`, when there is one. */
   readonly gtid: string | null;
-  /** Accounts that can still write into the fenced side (the reverse replication's must be one). */
+  /**
+   * Accounts that can still write into the fenced side, as `'user'@'host'`: read_only does not
+   * stop them (the reverse replication's must be one, and the kit's own when the kit applies it).
+   */
   readonly writersWhileFenced: readonly string[];
 }
 
@@ -38,8 +41,11 @@ export const SPARED_COMMANDS: readonly string[] = ['Binlog Dump', 'Binlog Dump G
  * lets through accounts with MariaDB's `READ ONLY ADMIN` privilege (10.11: not part of SUPER any
  * more) or MySQL 8's `CONNECTION_ADMIN`/`SUPER` — so grant that to the DMS reverse-task account
  * only, never to the application's account; `super_read_only` would stop it too and is left off.
- * The fence lists the accounts that can still write (`writersWhileFenced`). Its own sessions and
- * those of its own account are spared. On RDS/Aurora `SET GLOBAL` is refused: set `read_only` in
+ * The fence lists the accounts that can still write (`writersWhileFenced`) in the proof that
+ * `refuseWrites` returns (the switch journals it and prints it). Only the kit's own sessions are
+ * spared — those tagged by KIT_SESSION_TAG (mysql-connection.ts), in any process: the replication
+ * workers' — never a session merely because it uses the kit's account (an app sharing that account
+ * would otherwise keep writing into the fenced blue, through read_only). On RDS/Aurora `SET GLOBAL` is refused: set `read_only` in
  * the DB parameter group (the aws control plane does) and sessions are ended with
  * `CALL mysql.rds_kill(id)`.
  */
@@ -53,9 +59,9 @@ export class MysqlWriteFence implements WriteFence {
     this.postgres = new PostgresWriteFence(env);
   }
 
-  async refuseWrites(side: Side): Promise<void> {
+  async refuseWrites(side: Side): Promise<MysqlFenceProof | void> {
     if (engineOfUrl(this.urls[side]) === 'postgres') return this.postgres.refuseWrites(side);
-    await this.withConnection(side, async (c) => {
+    return this.withConnection(side, async (c) => {
       await c.query('SET SESSION lock_wait_timeout = 10');
       let killed = await endSessions(c, true);
       await setGlobal(c, 'read_only', 'ON', side);
@@ -68,6 +74,7 @@ export class MysqlWriteFence implements WriteFence {
       }
       const position = await binlogPosition(c);
       this.lastProof = { side, killed, openWriteTransactions, ...position, writersWhileFenced: await writersWhileFenced(c) };
+      return this.lastProof;
     });
   }
 
@@ -98,7 +105,7 @@ export class MysqlWriteFence implements WriteFence {
 }
 
 /**
- * Write transactions of other accounts still open. `KILL CONNECTION` only flags the session: its
+ * Write transactions of other sessions than the kit's still open. `KILL CONNECTION` only flags the session: its
  * thread then rolls the transaction back and exits on its own, so a transaction can still be
  * listed (rolling back) for a moment after the kill. Poll until none is left, up to
  * `lock_wait_timeout`-like 10 s; what is still open then is reported.
@@ -110,7 +117,7 @@ async function openWriteTransactionsAfterKill(c: mysql.Connection, timeoutMs = 1
       c,
       `SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX t
          JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
-        WHERE t.trx_mysql_thread_id <> CONNECTION_ID() AND p.USER <> SUBSTRING_INDEX(CURRENT_USER(), '@', 1)
+        WHERE t.trx_mysql_thread_id <> CONNECTION_ID() AND NOT ${kitSessionSql('p.ID')}
           AND (t.trx_rows_modified > 0 OR t.trx_is_read_only = 0 AND t.trx_tables_locked > 0)`,
     );
     const n = Number(open?.n ?? 0);
@@ -135,14 +142,15 @@ async function setGlobal(c: mysql.Connection, name: string, value: string, side:
 }
 
 /**
- * Ends client sessions other than this one and its account's (the kit) and the binlog readers:
- * with `onlyInTransaction`, those holding an open InnoDB transaction.
+ * Ends client sessions other than the kit's own (KIT_SESSION_TAG) and the binlog readers: with
+ * `onlyInTransaction`, those holding an open InnoDB transaction.
  */
 async function endSessions(c: mysql.Connection, onlyInTransaction: boolean): Promise<number> {
   const sessions = await mysqlRows<{ id: number | string }>(
     c,
     `SELECT p.ID AS id FROM information_schema.PROCESSLIST p
-      WHERE p.ID <> CONNECTION_ID() AND p.USER NOT IN (SUBSTRING_INDEX(CURRENT_USER(), '@', 1), 'system user', 'event_scheduler', 'unauthenticated user')
+      WHERE p.ID <> CONNECTION_ID() AND p.USER NOT IN ('system user', 'event_scheduler', 'unauthenticated user')
+        AND NOT ${kitSessionSql('p.ID')}
         AND p.COMMAND NOT IN (${SPARED_COMMANDS.map(() => '?').join(', ')})
         ${onlyInTransaction ? 'AND p.ID IN (SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX)' : ''}`,
     [...SPARED_COMMANDS],
