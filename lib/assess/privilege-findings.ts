@@ -146,7 +146,7 @@ async function publicationFindings(
       `${side}-publication-privilege`,
       severity,
       (plan.exists
-        ? `publication ${name} on the ${side} ${plan.absent.length ? `lacks ${plan.absent.join(', ')}` : plan.extra.length ? `also lists ${plan.extra.join(', ')}, which the mapping does not select` : 'does not publish the partitioned table(s) through their root (publish_via_partition_root)'}, and role ${f.role} may not change it (it needs to own every mapped table)`
+        ? `publication ${name} on the ${side} ${plan.absent.length ? `lacks ${plan.absent.join(', ')}` : plan.extra.length ? `also lists ${plan.extra.join(', ')}, which the mapping does not select` : `lacks WITH (${plan.missingOptions.join(', ')}) (a partitioned table's changes come under its partitions' names without the first, stored generated columns are not sent without the second)`}, and role ${f.role} may not change it (it needs to own every mapped table)`
         : `${side} role ${f.role} may not create publication ${name} (that needs CREATE on the database and ownership of every mapped table)`) + why,
       `as the owner of the tables (or a superuser), once: ${statement}  The kit then uses it as it is.`,
     ),

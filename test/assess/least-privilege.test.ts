@@ -195,7 +195,7 @@ describe('least privilege', () => {
     const first = byId((await new PostgresInspector(env, new RecordingOutput()).assess()).findings);
     expect(first['source-publication-privilege']).toMatchObject({
       severity: 'blocker',
-      message: expect.stringContaining('does not publish the partitioned table(s) through their root'),
+      message: expect.stringContaining('lacks WITH (publish_via_partition_root = true)'),
       handling: 'as the owner of the tables (or a superuser), once: ALTER PUBLICATION "cutover_lpp" SET (publish_via_partition_root = true);  The kit then uses it as it is.',
     });
     await sql(blue, statementOf(first['source-publication-privilege']!));
@@ -234,15 +234,24 @@ describe.skipIf(!canStartMajor(12))('least privilege on PostgreSQL 12', () => {
     expect(findings['source-partitioned-publication']).toBeUndefined();
 
     // PostgreSQL 12 cannot publish a partitioned table (its publication would fail on it): a
-    // blocker naming the table and the way out, for the superuser too, and the worker refuses
+    // blocker naming the table and the way out, for the superuser too, and the worker refuses;
+    // nor send a generated column
     const partitioned = `create table shop.events (id int, at date, primary key (id, at)) partition by range (at);
-      create table shop.events_a partition of shop.events for values from ('2025-01-01') to ('2026-01-01');`;
-    await sql(urls.blue, partitioned);
+      create table shop.events_a partition of shop.events for values from ('2025-01-01') to ('2026-01-01');
+      create table shop.totals (id int primary key, q int, u numeric, t numeric);`;
+    await sql(urls.blue, partitioned.replace('t numeric)', 't numeric generated always as (q * u) stored)'));
     await sql(urls.green, partitioned);
     const env = envFor(urls.blue, urls.green, 'lp12p');
     const again = Object.fromEntries((await new PostgresInspector(env, new RecordingOutput()).assess()).findings.map((f) => [f.id, f]));
     expect(again['source-partitioned-publication']).toMatchObject({ severity: 'blocker', message: expect.stringContaining('partitioned table(s) shop.events on the source'), handling: expect.stringContaining('PostgreSQL 13') });
     expect(again['target-partitioned-publication']).toMatchObject({ severity: 'warning' });
+    // before 18 pgoutput never sends a generated column: copied to a plain one, CDC would write NULL
+    expect(again['source-column-generated']).toMatchObject({
+      severity: 'blocker',
+      table: 'shop.totals',
+      message: expect.stringContaining('shop.totals.t is GENERATED ALWAYS AS (((q)::numeric * u)) STORED on the source'),
+      handling: expect.stringContaining('add a remove-column rule for shop.totals.t'),
+    });
     const c = await connect(urls.blue);
     try {
       const refused = await ensurePublication(c, 'cutover_lp12p', [{ source: { schema: 'shop', table: 'events' } } as MappedTable]).then(() => null, (e: unknown) => e);
