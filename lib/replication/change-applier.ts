@@ -207,8 +207,8 @@ export class ChangeApplier {
    * A batch as submit sends it when it goes as one script (SQL text and COPY data), built and not
    * sent. The worker's warm-up runs synthetic batches through it (apply-warm-up.ts).
    */
-  build(txns: readonly SourceTransaction[]): { script: string; copies: Buffer[] } {
-    const { ops } = this.toBatchOps(txns, null);
+  build(txns: readonly SourceTransaction[], replayUntil: string | null): { script: string; copies: Buffer[] } {
+    const { ops } = this.toBatchOps(txns, replayUntil);
     return this.script(txns, groupOps(ops, this.upsertOnly), this.changedKeys(txns));
   }
 

@@ -69,6 +69,12 @@ export function isConnectionLoss(err: unknown): boolean {
   }
   return false;
 }
+/** A CDC apply session and the applier on it. */
+interface OpenApplier {
+  readonly session: pg.Client;
+  readonly applier: ChangeApplier;
+}
+
 /** Changes in the first batch after start (see the slow start in cdc()). */
 const FIRST_BATCH_CHANGES = 50;
 /**
@@ -217,15 +223,32 @@ export class ReplicationWorker {
     // (restarting) the other's session must not stay open: the worker retries
     const [reader, writer] = await openTogether(connect(n.readUrl), connect(n.writeUrl));
     const transformers: ApplyTable[] = [];
+    let applySession: Promise<OpenApplier> | null = null;
+    const closeApplier = async () => {
+      const opening = applySession;
+      applySession = null;
+      await opening?.then(({ session }) => session.end()).catch(() => {});
+    };
     try {
       const mapped = await resolveMappedTables(reader, n.readScope, n.mappingFile, this.out, wave);
       for (const table of mapped) transformers.push({ table, transformer: await mappingEngine.createRowTransformer(table) });
       for (const t of mapped) {
         this.tables.set(sourceName(t), { source: sourceName(t), target: targetName(t), rows: 0, totalRows: null, state: 'pending', cdcChanges: 0 });
       }
-      // forward: the apply path compiles while the worker prepares its stream (apply-warm-up.ts);
-      // it only ever saves time, so a failure of its own is a warning
-      const warmUp = this.direction === 'forward' ? warmUpApplyPathOnce(transformers, signal).catch((err: Error) => this.out.warn(`replicate ${n.id}`, `apply warm-up skipped: ${err.message}`)) : undefined;
+      // The apply session opens while the worker prepares its stream: a backlog's first batch
+      // then waits for the stream alone (opened beside the stream, the session was ready 15–20 ms
+      // after the stream's first rows). A failure to open it is thrown where CDC needs it, as before.
+      applySession = this.openApplier(transformers);
+      applySession.catch(() => {});
+      // forward: the apply path compiles on the applier CDC will use (apply-warm-up.ts); it only
+      // ever saves time, so a failure of its own is a warning
+      const warmUp =
+        this.direction === 'forward'
+          ? applySession.then(
+              ({ applier }) => warmUpApplyPathOnce(transformers, signal, applier).catch((err: Error) => this.out.warn(`replicate ${n.id}`, `apply warm-up skipped: ${err.message}`)),
+              () => {},
+            )
+          : undefined;
       await ensureControlSchema(writer);
       await ensurePublication(reader, n.publication, mapped);
       const exported = await this.prepareSlot(reader, writer);
@@ -236,8 +259,11 @@ export class ReplicationWorker {
         );
         const load = state.rows[0]!;
         this.replayUntil = load.replay_until;
-        if (!load.complete) await this.fullLoad(reader, writer, transformers, load.planned, exported, signal);
-        else for (const t of this.tables.values()) t.state = 'loaded';
+        if (!load.complete) {
+          // a full load can take hours: the apply session is opened again after it, not left idle
+          await closeApplier();
+          await this.fullLoad(reader, writer, transformers, load.planned, exported, signal);
+        } else for (const t of this.tables.values()) t.state = 'loaded';
       } finally {
         await exported?.connection.end().catch(() => {});
       }
@@ -250,9 +276,11 @@ export class ReplicationWorker {
         await writeAppliedLsn(writer, n.slot, this.direction, this.options.fromPosition, null);
         this.applied = this.options.fromPosition;
       }
+      applySession ??= this.openApplier(transformers);
       await warmUp;
-      await this.cdc(reader, writer, transformers, signal);
+      await this.cdc(reader, writer, applySession, signal);
     } finally {
+      await closeApplier();
       for (const t of transformers) t.transformer.close();
       await reader.end().catch(() => {});
       await writer.end().catch(() => {});
@@ -404,13 +432,26 @@ export class ReplicationWorker {
     }
   }
 
-  private async cdc(reader: pg.Client, writer: pg.Client, tables: readonly ApplyTable[], signal: AbortSignal): Promise<void> {
+  /** The apply session and its applier, ready for the first batch (the session is closed if the applier cannot start). */
+  private async openApplier(tables: readonly ApplyTable[]): Promise<OpenApplier> {
+    const session = await openApplySession(this.names.writeUrl, this.names.origin);
+    try {
+      const applier = new ChangeApplier(session, this.names.slot, this.direction, tables);
+      await applier.init();
+      return { session, applier };
+    } catch (err) {
+      await session.end().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** CDC until stopped; `opening` is the apply session being opened (the caller closes it). */
+  private async cdc(reader: pg.Client, writer: pg.Client, opening: Promise<OpenApplier>, signal: AbortSignal): Promise<void> {
     const n = this.names;
     this.phase = 'cdc';
     this.cdcStartedAt = performance.now();
     for (const t of this.tables.values()) t.state = 'cdc';
     this.writeStatus(true);
-    let session: pg.Client | undefined;
     let applier!: ChangeApplier;
     // Committed on the target, acknowledged to the source once the target's WAL is flushed past
     // the commit (the apply session commits asynchronously, as a native subscription does).
@@ -477,21 +518,18 @@ export class ReplicationWorker {
     let heartbeat: NodeJS.Timeout | undefined;
     let pruning: NodeJS.Timeout | undefined;
     try {
-      // the apply session and the stream start side by side: a backlog's first transactions are
-      // queued by the time the session is ready
+      // what the source had committed when streaming (re)started (the backlog to catch up with),
+      // read while the apply session finishes opening
       const [opened, streaming] = await Promise.allSettled([
-        openApplySession(n.writeUrl, n.origin).then(async (client) => {
-          session = client;
-          applier = new ChangeApplier(client, n.slot, this.direction, tables);
-          await applier.init();
+        opening.then((o) => {
+          applier = o.applier;
         }),
-        stream.start(),
+        stream.start().then(() => currentSourceLsn(reader)),
       ]);
       if (opened.status === 'rejected') throw opened.reason;
       if (streaming.status === 'rejected') throw streaming.reason;
       const reconnected = this.disconnectedSince !== null;
-      // what the source had committed when streaming (re)started: the backlog to catch up with
-      const untilLsn = await currentSourceLsn(reader);
+      const untilLsn = streaming.value;
       if (!this.applied || compareLsn(this.applied, untilLsn) < 0) this.catchUp = { untilLsn, since: Date.now(), reconnected };
       if (this.disconnectedSince !== null) {
         this.out.ok(`replicate ${n.id}`, `reconnected after ${Date.now() - this.disconnectedSince} ms; catching up with the source's changes up to ${untilLsn}`);
@@ -597,7 +635,6 @@ export class ReplicationWorker {
       signal.removeEventListener('abort', onAbort);
       for (const b of inflight.splice(0)) await b.done;
       await stream.stop();
-      await session?.end().catch(() => {});
     }
   }
 
