@@ -14,7 +14,7 @@ import type { Finding } from '../platform/roles.ts';
 
 const finding = (f: Omit<Finding, 'count' | 'sampleKeys'> & Partial<Pick<Finding, 'count' | 'sampleKeys'>>): Finding => ({ count: 1, sampleKeys: [], ...f });
 
-/** A mapping file that does not parse or resolve: one blocker with the engine's problems. */
+/** A mapping file that does not fit the catalog it is resolved against: one blocker with the engine's problems. */
 export function mappingErrorFinding(id: string, file: string, err: CutoverError): Finding {
   return finding({
     id,
@@ -58,8 +58,9 @@ export async function reverseMappingFindings(
   let doc: TableMappingDocument;
   let catalog: SourceCatalog;
   let resolved: ResolvedMappings;
+  // a file that cannot be read or parsed is bad input (MAPPING_INVALID, exit 2), not a finding
+  doc = await loadTableMappings(file);
   try {
-    doc = await loadTableMappings(file);
     catalog = (await readMappedCatalog(target, doc, sideScope(env, 'target'))).catalog;
     findings.push(...unmatchedRuleFindings(file, doc, catalog, 'target'));
     resolved = resolveTableMappings(doc, catalog);

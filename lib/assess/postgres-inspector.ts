@@ -3,7 +3,7 @@ import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { readColumnTypes } from '../diff/table-catalog.ts';
 import { CutoverError } from '../errors.ts';
 import { loadTableMappings, readMappedCatalog, resolveSelected, resolveTableMappings, sideScope } from '../mappings/index.ts';
-import type { MappedTable, ResolvedMappings, TableMappingDocument } from '../mappings/types.ts';
+import type { MappedTable, ResolvedMappings } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { AssessReport, Finding, Inspector } from '../platform/roles.ts';
 import { openTogether } from '../platform/open-together.ts';
@@ -13,6 +13,7 @@ import { AssessProgress } from './assess-progress.ts';
 import { runQualityChecks } from './quality-checks.ts';
 import { privilegeFindings } from './privilege-findings.ts';
 import { replicationSettings } from './replication-settings.ts';
+import { generatedSourceFindings } from './generated-source-findings.ts';
 import { targetStateFindings } from './target-state-findings.ts';
 import { narrowingChange, typeFindings, type TypedColumn } from './type-findings.ts';
 import { unsentValueFindings } from './unsent-value-findings.ts';
@@ -73,6 +74,7 @@ export class PostgresInspector implements Inspector {
       progress.at('target tables');
       findings.push(...(await targetFindings(target, mapped.tables, await serverTimeZone(source))));
       findings.push(...(await targetStateFindings(target, mapped.tables, this.env.assess.keepTargetRows)));
+      findings.push(...(await generatedSourceFindings(source, mapped.tables)));
       progress.at('reverse mapping');
       findings.push(...(await reverseMappingFindings(target, this.env, mapped.tables)));
       progress.at('large values');
@@ -105,9 +107,11 @@ export class PostgresInspector implements Inspector {
 
   /**
    * The forward mapping against the source catalog (the schemas it names, or `source.schemas`); a
-   * mapping error becomes a blocker finding, and so does a rule whose literal locator names no
-   * source table or column (a silent table drop). A mapping that selects no table at all is an
-   * error (exit 2), naming its rules and the schemas looked in: there is nothing to assess.
+   * mapping that does not fit the source becomes a blocker finding, and so does a rule whose
+   * literal locator names no source table or column (a silent table drop). A mapping file that
+   * cannot be read or parsed is bad input, not a fact about the source: MAPPING_INVALID /
+   * MAPPING_UNSUPPORTED (exit 2), as every other command answers it. So is a mapping that selects
+   * no table at all, naming its rules and the schemas looked in: there is nothing to assess.
    * `schemas` are the source schemas read (every one holding a table when the mapping names a pattern).
    */
   private async mappedTables(
@@ -115,14 +119,7 @@ export class PostgresInspector implements Inspector {
     findings: Finding[],
   ): Promise<{ tables: readonly MappedTable[]; withoutPrimaryKey: readonly string[]; schemas: string[] }> {
     const file = this.env.mappingFiles.forward;
-    let doc: TableMappingDocument;
-    try {
-      doc = await loadTableMappings(file);
-    } catch (err) {
-      if (!(err instanceof CutoverError)) throw err;
-      findings.push(mappingErrorFinding('mapping-invalid', file, err));
-      return { tables: [], withoutPrimaryKey: [], schemas: this.env.source.schemas ?? [] };
-    }
+    const doc = await loadTableMappings(file);
     const read = await readMappedCatalog(source, doc, sideScope(this.env, 'source'));
     const schemas = read.schemas.length ? read.schemas : [...new Set(read.catalog.tables.map((t) => t.schema))];
     findings.push(...unmatchedRuleFindings(file, doc, read.catalog, 'source'));

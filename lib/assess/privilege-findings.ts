@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import type { MappedTable } from '../mappings/types.ts';
 import type { Finding } from '../platform/roles.ts';
+import { planPublication, unpublishablePartitionsError } from '../postgres/publication-plan.ts';
 import { qualified, quoteIdent } from '../postgres/sql-names.ts';
 import { streamNames } from '../postgres/stream-names.ts';
 
@@ -109,8 +110,10 @@ async function selectPrivileges(client: pg.ClientBase, f: RoleFacts, tables: rea
 
 /**
  * The kit creates the publication when the role may (CREATE on the database and owner of every
- * table, or superuser); otherwise an existing publication that lists every mapped table is used
- * as it is, and a missing one is a blocker with the statement for the tables' owner.
+ * table, or superuser); otherwise an existing publication that lists every mapped table (through
+ * its root for a partitioned one: planPublication) is used as it is, and a missing or different
+ * one is a blocker with the statement for the tables' owner. A partitioned table on PostgreSQL 12
+ * cannot be published by anyone: a blocker of its own.
  */
 async function publicationFindings(
   client: pg.ClientBase,
@@ -120,16 +123,15 @@ async function publicationFindings(
   tables: readonly TableName[],
   severity: Finding['severity'],
 ): Promise<Finding[]> {
-  if (f.superuser || !tables.length) return [];
+  if (!tables.length) return [];
+  const why = side === 'target' ? '; reverse replication (rollback after the write switch) reads green through it' : '';
+  const plan = await planPublication(client, name, tables);
+  if (plan.unpublishable.length) {
+    const refusal = unpublishablePartitionsError(side, plan.unpublishable);
+    return [finding(`${side}-partitioned-publication`, severity, refusal.message + why, refusal.details.fix ?? '')];
+  }
+  if (f.superuser || plan.ready) return []; // made by the owner beforehand: used as it is
   const wanted = uniq(tables.map((t) => `${t.schema}.${t.table}`));
-  const { rows: pub } = await client.query<{ listed: string[] | null }>(
-    `select array(select schemaname || '.' || tablename from pg_publication_tables pt where pt.pubname = p.pubname) as listed
-       from pg_publication p where p.pubname = $1`,
-    [name],
-  );
-  const listed = new Set(pub[0]?.listed ?? []);
-  const absent = wanted.filter((t) => !listed.has(t));
-  if (pub.length && !absent.length) return []; // made by the owner beforehand: used as it is
   const { rows } = await client.query<{ ok: boolean }>(
     `select has_database_privilege(current_database(), 'CREATE')
             and coalesce(bool_and(pg_has_role(c.relowner, 'USAGE')), true) as ok
@@ -138,18 +140,14 @@ async function publicationFindings(
     [wanted],
   );
   if (rows[0]?.ok) return [];
-  const list = uniq(tables.map((t) => qualified(t.schema, t.table))).join(', ');
-  const statement = pub.length
-    ? `ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${list};`
-    : `CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${list};`;
+  const statement = plan.statements.map((s) => `${s};`).join('  ');
   return [
     finding(
       `${side}-publication-privilege`,
       severity,
-      (pub.length
-        ? `publication ${name} on the ${side} lacks ${absent.join(', ')}, and role ${f.role} may not change it (it needs to own every mapped table)`
-        : `${side} role ${f.role} may not create publication ${name} (that needs CREATE on the database and ownership of every mapped table)`) +
-        (side === 'target' ? '; reverse replication (rollback after the write switch) reads green through it' : ''),
+      (plan.exists
+        ? `publication ${name} on the ${side} ${plan.absent.length ? `lacks ${plan.absent.join(', ')}` : plan.extra.length ? `also lists ${plan.extra.join(', ')}, which the mapping does not select` : `lacks WITH (${plan.missingOptions.join(', ')}) (a partitioned table's changes come under its partitions' names without the first, stored generated columns are not sent without the second)`}, and role ${f.role} may not change it (it needs to own every mapped table)`
+        : `${side} role ${f.role} may not create publication ${name} (that needs CREATE on the database and ownership of every mapped table)`) + why,
       `as the owner of the tables (or a superuser), once: ${statement}  The kit then uses it as it is.`,
     ),
   ];

@@ -137,14 +137,14 @@ export interface TableChanges {
 export async function readChangedKeys(targetDb: TargetQuery, slots: readonly string[], position: string): Promise<Map<string, TableChanges>> {
   const rows = await textQuery(targetDb)(
     // a key is there once per change: the latest one says whether a row is left (within one
-    // transaction, the later element). A batch row whose newest change is before the position has
+    // transaction, the later part, then the later element). A batch row whose newest change is before the position has
     // no key after it (the index on lsn); in a newer one, only the keys at or after it count.
     // Keys compared as text[], not as the worker wrote them: one canonical text per key
     `select source_table, key::text, present::text from (
        select distinct on (b.source_table, u.key::text[]) b.source_table, u.key::text[] as key, u.present
          from _cutover.changed_key_batch b, unnest(b.keys, b.present, b.lsns) with ordinality as u(key, present, lsn, n)
         where b.slot = any($1::text[]) and b.lsn >= $2::pg_lsn and u.lsn >= $2::pg_lsn
-        order by b.source_table, u.key::text[], u.lsn desc, u.n desc) latest`,
+        order by b.source_table, u.key::text[], u.lsn desc, b.part desc, u.n desc) latest`,
     [slots, position],
   );
   const out = new Map<string, { keys: { key: (string | null)[]; present: boolean }[]; truncated: boolean }>();

@@ -2,7 +2,7 @@ import type mysql from 'mysql2/promise';
 import { connectionError } from '../assess/connection-errors.ts';
 import { engineOfUrl } from '../engines/engine-of-url.ts';
 import { readMysqlCatalog } from '../engines/mysql/mysql-catalog.ts';
-import { mysqlConnectionError, openMysqlPool } from '../engines/mysql/mysql-connection.ts';
+import { explainMysqlConnectionError, openMysqlPool } from '../engines/mysql/mysql-connection.ts';
 import { mysqlFilterSql } from '../engines/mysql/mysql-filters.ts';
 import { mariadbValueDialect, mysqlValueDialect } from '../engines/mysql/value-dialect.ts';
 import type { MappedTable, SourceCatalog } from '../mappings/types.ts';
@@ -83,7 +83,7 @@ function mysqlSide(url: string, size: number, side: 'source' | 'target'): DiffSi
         const [[row]] = (await conns[0]!.query({ sql: 'SELECT VERSION()', rowsAsArray: true })) as unknown as [[[string]]];
         if (/mariadb/i.test(String(row?.[0]))) dialect = mariadbValueDialect;
       } catch (err) {
-        throw mysqlConnectionError(err, side, url);
+        throw await explainMysqlConnectionError(err, side, url);
       } finally {
         for (const c of conns) c.release();
       }

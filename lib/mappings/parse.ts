@@ -112,11 +112,14 @@ class RuleContext {
   readonly id: string | undefined;
   readonly label: string;
   readonly obj: Record<string, unknown>;
+  /** False when the rule is not a JSON object at all: nothing of it can be checked. */
+  readonly isRuleObject: boolean;
 
   constructor(
     raw: unknown,
     readonly index: number,
   ) {
+    this.isRuleObject = isObject(raw);
     this.obj = isObject(raw) ? raw : {};
     const rawId = this.obj['rule-id'];
     this.id = typeof rawId === 'string' && rawId.trim() !== '' ? rawId : typeof rawId === 'number' ? String(rawId) : undefined;
@@ -158,8 +161,12 @@ class RuleContext {
 
 const COMMON_KEYS = ['rule-type', 'rule-id', 'rule-name', 'object-locator', 'rule-action', 'description'];
 
+/**
+ * One rule, every problem of it reported (not only the first): a missing rule-id, rule-type or
+ * rule-action does not stop the other fields from being checked, as far as they can be without it.
+ */
 function parseRule(ctx: RuleContext): MappingRule | undefined {
-  if (ctx.invalidProblems.length > 0) return undefined;
+  if (!ctx.isRuleObject) return undefined;
   const type = ctx.get('rule-type');
   switch (type) {
     case 'selection':
@@ -171,7 +178,11 @@ function parseRule(ctx: RuleContext): MappingRule | undefined {
     default:
       if (typeof type === 'string' && type.length > 0) {
         ctx.unsupported(`rule-type "${type}"`, 'the kit executes selection, transformation and table-settings rules');
-      } else ctx.invalid('rule-type', type, '"selection", "transformation" or "table-settings"');
+      } else {
+        ctx.invalid('rule-type', type, '"selection", "transformation" or "table-settings"');
+        // every rule type needs an object-locator naming at least a schema
+        parseLocator(ctx, { table: false, column: 'optional' });
+      }
       return undefined;
   }
 }
@@ -354,22 +365,23 @@ function parseTransformation(ctx: RuleContext): TransformationRule | undefined {
   ctx.checkKeys([...COMMON_KEYS, 'rule-target', 'value', 'old-value', 'expression', 'data-type', 'primary-key-def', 'before-image-def']);
   const b = base(ctx);
   const action = ctx.get('rule-action');
-  if (typeof action !== 'string' || !(TRANSFORMATION_ACTIONS as readonly string[]).includes(action)) {
+  const actionKnown = typeof action === 'string' && (TRANSFORMATION_ACTIONS as readonly string[]).includes(action);
+  if (!actionKnown) {
     if (typeof action === 'string' && action.length > 0) {
       ctx.unsupported(`rule-action "${action}"`, UNSUPPORTED_ACTIONS[action] ?? `supported: ${TRANSFORMATION_ACTIONS.join(', ')}`);
     } else ctx.invalid('rule-action', action, TRANSFORMATION_ACTIONS.join(', '));
+  }
+  const target = ctx.get('rule-target');
+  const targetKnown = target === 'schema' || target === 'table' || target === 'column';
+  if (target === 'table-tablespace' || target === 'index-tablespace') {
+    ctx.unsupported(`rule-target "${target}"`, 'tablespaces are an Oracle target feature');
+  } else if (!targetKnown) ctx.invalid('rule-target', target, '"schema", "table" or "column"');
+  if (!actionKnown || !targetKnown) {
+    // without the action or the target, what the locator needs is unknown: check what every one needs
+    parseLocator(ctx, { table: target === 'table' || target === 'column', column: target === 'column' ? 'optional' : targetKnown ? 'forbidden' : 'optional' });
     return undefined;
   }
   const act = action as TransformationAction;
-  const target = ctx.get('rule-target');
-  if (target === 'table-tablespace' || target === 'index-tablespace') {
-    ctx.unsupported(`rule-target "${target}"`, 'tablespaces are an Oracle target feature');
-    return undefined;
-  }
-  if (target !== 'schema' && target !== 'table' && target !== 'column') {
-    ctx.invalid('rule-target', target, '"schema", "table" or "column"');
-    return undefined;
-  }
   const allowedTargets: Record<TransformationAction, RuleTarget[]> = {
     rename: ['schema', 'table', 'column'],
     'convert-lowercase': ['schema', 'table', 'column'],

@@ -148,6 +148,13 @@ export interface ReplicationStatus {
    * may open on its lag until it is streaming again. @default - absent: connected (or not known)
    */
   readonly reconnectingSince?: string;
+  /**
+   * A large source transaction being applied while it arrives (PostgreSQL forward and reverse
+   * workers, open-transaction-apply.ts): its changes received and applied so far in the target
+   * transaction held open for it, which commits with its source commit. Nothing of it counts as
+   * applied (position, rows/s, table counters) before that. @default - absent: none open
+   */
+  readonly openTransaction?: { readonly commitLsn: string; readonly changesReceived: number; readonly changesApplied: number; readonly commitReceived: boolean };
   readonly error?: string;
 }
 

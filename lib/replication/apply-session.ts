@@ -21,8 +21,10 @@ export async function openApplySession(url: string, originName: string): Promise
     // the kit's own apply sessions (reverse replication into a fenced blue) must still write.
     // synchronous_commit off: durability comes from the slot (unacknowledged changes are re-sent).
     // standard_conforming_strings on: batches carry backslash-escaped array literals.
+    // no idle-in-transaction timeout: a large source transaction keeps its target transaction open
+    // while the rest of it arrives (open-transaction-apply.ts).
     await client.query(
-      "set session_replication_role = 'replica'; set default_transaction_read_only = off; set synchronous_commit = 'off'; set standard_conforming_strings = on",
+      "set session_replication_role = 'replica'; set default_transaction_read_only = off; set synchronous_commit = 'off'; set standard_conforming_strings = on; set idle_in_transaction_session_timeout = 0",
     );
     await client.query(
       'select pg_replication_origin_create($1) where not exists (select 1 from pg_replication_origin where roname = $1)',

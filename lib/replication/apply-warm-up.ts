@@ -25,12 +25,20 @@ const RELATION_ID = 1;
  * waited. Run while the worker's connections open, the warm-up takes that out of the backlog's way:
  * 50–66 ms in the same traces.
  *
- * The rows are inserts into one of the worker's own tables when one is pass-through (the objects
- * the real batches meet are then the ones the code was compiled for), else into a table of its
- * own. One event-loop turn per synthetic transaction, so the connections' replies are not held up.
+ * The rows are inserts into one of the worker's own tables when one is pass-through, built by
+ * `applier` — the applier CDC will use, its session open and its `init()` done — so the objects
+ * the real batches meet are the ones the code was compiled for. Warmed on an applier of its own,
+ * the code was thrown away at the first real batches (V8 deoptimised `toBatchOps`, `toOps`,
+ * `changedKeys` and `copyRows` on them: "wrong map", "insufficient type feedback") and ran
+ * unoptimised again: the worker's CPU for a backlog's rows 1,000–10,000 was 90–111 ms, 49–78 ms
+ * warmed on the live applier (its later rows ~3 µs each either way). Without a pass-through table
+ * the rows go to a table of its own, built by an applier of its own. `replayUntil` is set so the
+ * replay comparison is compiled too. One event-loop turn per synthetic transaction, so the
+ * connections' replies are not held up.
  */
-export async function warmUpApplyPath(tables: readonly ApplyTable[], rows = WARM_UP_ROWS, signal?: AbortSignal): Promise<{ rows: number }> {
-  const table = tables.find((t) => isPassThrough(t.table)) ?? { table: WARM_UP_TABLE, transformer: identity };
+export async function warmUpApplyPath(tables: readonly ApplyTable[], rows = WARM_UP_ROWS, signal?: AbortSignal, applier?: ChangeApplier): Promise<{ rows: number }> {
+  const own = tables.find((t) => isPassThrough(t.table));
+  const table = own ?? { table: WARM_UP_TABLE, transformer: identity };
   const transactions = Math.max(1, Math.floor(WARM_UP_VALUES / table.table.columns.length / ROWS_PER_TRANSACTION));
   rows = Math.min(rows, transactions * ROWS_PER_TRANSACTION);
   const txns: SourceTransaction[] = [];
@@ -39,13 +47,13 @@ export async function warmUpApplyPath(tables: readonly ApplyTable[], rows = WARM
     onKeepalive: () => {},
     onError: () => {},
   });
-  const applier = new ChangeApplier(noSession, 'warm-up', 'forward', [table]);
+  const builder = own && applier ? applier : new ChangeApplier(noSession, 'warm-up', 'forward', [table]);
   // one transaction's bytes, decoded again and again: the same code runs whatever the values
   const reads = chunked(syntheticTransaction(table.table));
   let done = 0;
   while (done < rows && !signal?.aborted) {
     stream.decodeOffline(reads);
-    applier.build(txns.splice(0));
+    builder.build(txns.splice(0), '0/1');
     done += ROWS_PER_TRANSACTION;
     await nextTurn();
   }
@@ -57,8 +65,8 @@ let warmedUp: Promise<unknown> | undefined;
  * {@link warmUpApplyPath} once per process: compiled code stays compiled for every later worker of
  * the process (in-process workers of tests and `--foreground`), a detached worker is one process.
  */
-export function warmUpApplyPathOnce(tables: readonly ApplyTable[], signal?: AbortSignal): Promise<unknown> {
-  warmedUp ??= warmUpApplyPath(tables, WARM_UP_ROWS, signal);
+export function warmUpApplyPathOnce(tables: readonly ApplyTable[], signal?: AbortSignal, applier?: ChangeApplier): Promise<unknown> {
+  warmedUp ??= warmUpApplyPath(tables, WARM_UP_ROWS, signal, applier);
   return warmedUp;
 }
 

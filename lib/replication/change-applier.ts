@@ -191,8 +191,8 @@ export class ChangeApplier {
    * A batch as submit sends it when it goes as one script (SQL text and COPY data), built and not
    * sent. The worker's warm-up runs synthetic batches through it (apply-warm-up.ts).
    */
-  build(txns: readonly SourceTransaction[]): { script: string; copies: Buffer[] } {
-    const { ops } = this.toBatchOps(txns, null);
+  build(txns: readonly SourceTransaction[], replayUntil: string | null): { script: string; copies: Buffer[] } {
+    const { ops } = this.toBatchOps(txns, replayUntil);
     return this.script(txns, groupOps(ops, this.upsertOnly), this.changedKeys(txns));
   }
 
@@ -206,6 +206,16 @@ export class ChangeApplier {
     const statements = ['begin'];
     const copies: Buffer[] = [];
     const deadLetterAt: number[] = [];
+    this.groupStatements(groups, statements, copies, deadLetterAt);
+    if (changedKeys.length) statements.push(this.changedKeysSql(changedKeys));
+    statements.push(writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime));
+    if (this.positionSql) statements.push(this.positionSql(last));
+    statements.push('commit', AFTER_COMMIT);
+    return { script: statements.join(';\n'), copies, deadLetterAt };
+  }
+
+  /** The statements of `groups`, appended to `statements` (COPY data to `copies`; see {@link script}). */
+  private groupStatements(groups: readonly Op[][], statements: string[], copies: Buffer[], deadLetterAt: number[]): void {
     for (const group of groups) {
       if (group[0]!.kind === 'insert' && group.length >= COPY_MIN_ROWS) {
         const copy = this.copyRows(group as Extract<Op, { kind: 'insert' }>[]);
@@ -216,11 +226,59 @@ export class ChangeApplier {
       if (writesDeadLetters(group[0]!)) deadLetterAt.push(statements.length);
       statements.push(this.groupSql(group));
     }
-    if (changedKeys.length) statements.push(this.changedKeysSql(changedKeys));
-    statements.push(writeAppliedLsnSql(this.slot, this.direction, last.endLsn, last.commitTime));
-    if (this.positionSql) statements.push(this.positionSql(last));
-    statements.push('commit', AFTER_COMMIT);
-    return { script: statements.join(';\n'), copies, deadLetterAt };
+  }
+
+  /**
+   * One part of a large source transaction, applied while the rest of it still arrives
+   * (open-transaction-apply.ts), in the one target transaction every part of it shares: part 0
+   * begins it, the last part (`commit`) writes the position and commits it — so a crash before
+   * then leaves nothing of it on the target, and the position never passes it. Each part runs
+   * under a savepoint: if the target rejects anything, that part alone is rolled back and applied
+   * again (upserts only, if a plain insert met an existing row), else one change at a time with
+   * dead letters, as a failed batch is (recover); the parts before it stay.
+   */
+  async applyOpenPart(txn: SourceTransaction, part: number, replayUntil: string | null, commit: boolean): Promise<BatchResult> {
+    const { ops, perTable } = this.toBatchOps([txn], replayUntil);
+    const keys = this.changedKeys([txn]);
+    const keysSql = keys.length ? this.changedKeysSql(keys, part) : null;
+    if (part === 0) await this.client.query('begin');
+    const fastPath = async (): Promise<number> => {
+      const statements = ['savepoint cutover_part'];
+      const copies: Buffer[] = [];
+      const deadLetterAt: number[] = [];
+      this.groupStatements(groupOps(ops, this.upsertOnly), statements, copies, deadLetterAt);
+      if (keysSql) statements.push(keysSql);
+      statements.push('release savepoint cutover_part');
+      const results = await runScriptWithCopy(this.client, statements.join(';\n'), copies);
+      let n = 0;
+      for (const index of deadLetterAt) n += results[index]?.rowCount ?? 0;
+      return n;
+    };
+    let deadLetters: number;
+    try {
+      deadLetters = await fastPath();
+    } catch (err) {
+      await this.client.query('rollback to savepoint cutover_part');
+      this.failed(err as Error, ops);
+      let again: number | null = null;
+      if ((err as { code?: string }).code === '23505') {
+        again = await fastPath().catch(async () => {
+          await this.client.query('rollback to savepoint cutover_part');
+          return null;
+        });
+      }
+      if (again === null) {
+        again = await this.applyOpsOneByOne(ops, perTable);
+        if (keysSql) await this.client.query(keysSql);
+      }
+      deadLetters = again;
+    }
+    if (!commit) return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn: null, targetFlushed: null };
+    const results = await this.client.query(
+      `${writeAppliedLsnSql(this.slot, this.direction, txn.endLsn, txn.commitTime)};\n${this.positionSql ? `${this.positionSql(txn)};\n` : ''}commit;\n${AFTER_COMMIT}`,
+    );
+    const after = lastRow(results);
+    return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn: after.lsn, targetFlushed: after.flushed };
   }
 
   /** A batch's fast path failed: a plain INSERT that met an existing row makes its table take upserts from now on. */
@@ -347,9 +405,11 @@ export class ChangeApplier {
    * writes they became, so a change the mapping filters out, a dead letter or a rejected change is
    * recorded too: the frozen validation compares every row changed since the last full validation.
    */
-  private changedKeysSql(rows: readonly ChangedKeys[]): string {
-    return `insert into _cutover.changed_key_batch (slot, source_table, lsn, keys, present, lsns) values ${rows
-      .map((k) => `(${quoteLiteral(this.slot)}, ${quoteLiteral(k.table)}, '${k.last}'::pg_lsn, ${textArrayLiteral(k.keys)}::text[], '${booleanArrayText(k.present)}'::boolean[], '${lsnArrayText(k.lsns)}'::pg_lsn[])`)
+  private changedKeysSql(rows: readonly ChangedKeys[], part = 0): string {
+    // `part`: the part of a transaction applied while it arrived (all of one commit position: the
+    // reader takes the later part's change of a key, control-schema.ts)
+    return `insert into _cutover.changed_key_batch (slot, source_table, lsn, keys, present, lsns${part ? ', part' : ''}) values ${rows
+      .map((k) => `(${quoteLiteral(this.slot)}, ${quoteLiteral(k.table)}, '${k.last}'::pg_lsn, ${textArrayLiteral(k.keys)}::text[], '${booleanArrayText(k.present)}'::boolean[], '${lsnArrayText(k.lsns)}'::pg_lsn[]${part ? `, ${part}` : ''})`)
       .join(', ')}`;
   }
 
@@ -479,33 +539,7 @@ export class ChangeApplier {
     let flushed: string | null = null;
     await this.client.query('begin');
     try {
-      for (const op of ops) {
-        // one change, source order; an insert may meet a row the target already has: upsert
-        const single: Op = op.kind === 'insert' ? { ...op, kind: 'upsert' } : op;
-        if (op.kind === 'reject') {
-          await this.deadLetter(op, new Error(op.reason));
-          deadLetters++;
-          continue;
-        }
-        const nul = nulColumn(single);
-        if (nul) {
-          // never sent: a NUL inside SQL text breaks the statement before any savepoint exists
-          await this.deadLetter(op, new Error(`column ${nul} holds a NUL character (0x00), which PostgreSQL text cannot store; fix the source value (e.g. REPLACE(col, CHAR(0), '')) and run cutover validate --repair-sql`));
-          deadLetters++;
-          const name = sourceName(op.t.table);
-          perTable.set(name, (perTable.get(name) ?? 1) - 1);
-          continue;
-        }
-        try {
-          await this.client.query(`savepoint cutover_change;\n${this.groupSql([single])};\nrelease savepoint cutover_change`);
-        } catch (err) {
-          await this.client.query('rollback to savepoint cutover_change');
-          await this.deadLetter(op, err as Error);
-          deadLetters++;
-          const name = sourceName(op.t.table);
-          perTable.set(name, (perTable.get(name) ?? 1) - 1);
-        }
-      }
+      deadLetters = await this.applyOpsOneByOne(ops, perTable);
       const keys = this.changedKeys(txns);
       const changedKeys = keys.length ? this.changedKeysSql(keys) : null;
       const results = await this.client.query(
@@ -517,6 +551,43 @@ export class ChangeApplier {
       throw err;
     }
     return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn, targetFlushed: flushed };
+  }
+
+  /**
+   * `ops` one at a time, in source order, each under a savepoint of the open target transaction: a
+   * change the target rejects goes to `_cutover.dead_letter` with its reason and the rest still
+   * applies. Returns the dead letters written; `perTable` loses the changes they took.
+   */
+  private async applyOpsOneByOne(ops: readonly Op[], perTable: Map<string, number>): Promise<number> {
+    let deadLetters = 0;
+    for (const op of ops) {
+      // one change, source order; an insert may meet a row the target already has: upsert
+      const single: Op = op.kind === 'insert' ? { ...op, kind: 'upsert' } : op;
+      if (op.kind === 'reject') {
+        await this.deadLetter(op, new Error(op.reason));
+        deadLetters++;
+        continue;
+      }
+      const nul = nulColumn(single);
+      if (nul) {
+        // never sent: a NUL inside SQL text breaks the statement before any savepoint exists
+        await this.deadLetter(op, new Error(`column ${nul} holds a NUL character (0x00), which PostgreSQL text cannot store; fix the source value (e.g. REPLACE(col, CHAR(0), '')) and run cutover validate --repair-sql`));
+        deadLetters++;
+        const name = sourceName(op.t.table);
+        perTable.set(name, (perTable.get(name) ?? 1) - 1);
+        continue;
+      }
+      try {
+        await this.client.query(`savepoint cutover_change;\n${this.groupSql([single])};\nrelease savepoint cutover_change`);
+      } catch (err) {
+        await this.client.query('rollback to savepoint cutover_change');
+        await this.deadLetter(op, err as Error);
+        deadLetters++;
+        const name = sourceName(op.t.table);
+        perTable.set(name, (perTable.get(name) ?? 1) - 1);
+      }
+    }
+    return deadLetters;
   }
 
   /** The target's WAL flush position: commits before it survive a crash of the target. */

@@ -44,6 +44,26 @@ export interface ChangeStreamHandlers {
    */
   onKeepalive(lsn: string, inTransaction: boolean, reply: boolean): void;
   onError(err: Error): void;
+  /**
+   * A transaction larger than `openTransactionPartChanges` is handed over while it arrives, in
+   * parts of that many changes, instead of whole at its commit (open-transaction-apply.ts): the
+   * stream then holds one part at most. Without it, every transaction arrives whole. @default - none
+   */
+  onOpenTransactionPart?(part: OpenTransactionPart): void;
+  /** Changes per part of a transaction handed over while it arrives. @default - none (see onOpenTransactionPart) */
+  readonly openTransactionPartChanges?: number;
+}
+
+/** Part of a source transaction handed over before its commit arrived (see onOpenTransactionPart). */
+export interface OpenTransactionPart {
+  /** The transaction's commit position and time: pgoutput sends them in its BEGIN (no streaming: it decodes a transaction after its commit). */
+  readonly commitLsn: string;
+  readonly commitTime: Date;
+  /** 0, 1, 2, … in the order the changes came. */
+  readonly index: number;
+  readonly changes: SourceChange[];
+  /** Set on the last part (the COMMIT arrived): the end of the commit record. */
+  readonly endLsn: string | null;
 }
 
 /**
@@ -144,7 +164,8 @@ function minusOne(lsn: string): string {
 /** One logical replication stream, assembled into whole source transactions in commit order. */
 export class ChangeStream {
   private readonly service: LogicalReplicationService;
-  private open: { commitLsn: string; commitTime: Date; changes: SourceChange[]; skipped: boolean } | null = null;
+  /** `parts`: how many parts of it went to onOpenTransactionPart already. */
+  private open: { commitLsn: string; commitTime: Date; changes: SourceChange[]; skipped: boolean; parts: number } | null = null;
   /** Transactions dropped because the kit applied them (counted for status and tests). */
   skippedTransactions = 0;
   private stopped = false;
@@ -289,7 +310,8 @@ export class ChangeStream {
   }
 
   /**
-   * A change of the open transaction, held until its commit. Every MEMORY_CHECK_EVERY changes of
+   * A change of the open transaction, held until its commit — or, when the worker takes a large
+   * transaction while it arrives (onOpenTransactionPart), until its part is full. Every MEMORY_CHECK_EVERY changes of
    * one transaction the heap is looked at: a transaction too large for the worker's memory stops
    * the stream with an error that says so (openTransactionTooLarge) instead of the worker dying of
    * it after every restart. Nothing of it is applied or acknowledged: the transaction stays open
@@ -299,6 +321,12 @@ export class ChangeStream {
     const open = this.open;
     if (!open) return;
     open.changes.push(change);
+    const partChanges = this.handlers.openTransactionPartChanges;
+    if (partChanges && open.changes.length >= partChanges && this.handlers.onOpenTransactionPart) {
+      this.handlers.onOpenTransactionPart({ commitLsn: open.commitLsn, commitTime: open.commitTime, index: open.parts++, changes: open.changes, endLsn: null });
+      open.changes = [];
+      return;
+    }
     if (open.changes.length % MEMORY_CHECK_EVERY !== 0) return;
     const tooLarge = openTransactionTooLarge(open.changes.length);
     if (!tooLarge) return;
@@ -314,7 +342,7 @@ export class ChangeStream {
     switch (msg.tag) {
       case 'begin':
         // positions come printed as PostgreSQL prints them (`16/B374D848`: parseBoundaryMessage)
-        this.open = { commitLsn: msg.commitLsn ?? '0/0', commitTime: pgTime(msg.commitTime), changes: [], skipped: false };
+        this.open = { commitLsn: msg.commitLsn ?? '0/0', commitTime: pgTime(msg.commitTime), changes: [], skipped: false, parts: 0 };
         return;
       case 'origin':
         // sent between BEGIN and the first change of a transaction that carries an origin
@@ -346,7 +374,7 @@ export class ChangeStream {
         });
         return;
       case 'truncate':
-        this.open?.changes.push({ kind: 'truncate', relations: msg.relations.map((r) => ({ schema: r.schema, table: r.name })) });
+        this.hold({ kind: 'truncate', relations: msg.relations.map((r) => ({ schema: r.schema, table: r.name })) });
         return;
       case 'commit': {
         const open = this.open;
@@ -358,6 +386,11 @@ export class ChangeStream {
           // may advance past it as after a keepalive
           this.skippedTransactions++;
           this.handlers.onKeepalive(endLsn, false, false);
+          return;
+        }
+        if (open.parts) {
+          // the rest of a transaction handed over while it arrived
+          this.handlers.onOpenTransactionPart!({ commitLsn: open.commitLsn, commitTime: open.commitTime, index: open.parts, changes: open.changes, endLsn });
           return;
         }
         // a plain object literal: rest and spread copies per transaction showed in profiles of

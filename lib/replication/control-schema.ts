@@ -75,6 +75,15 @@ export async function ensureControlSchema(client: pg.ClientBase): Promise<void> 
       lsns pg_lsn[] not null
     );
     create index if not exists changed_key_batch_lsn on _cutover.changed_key_batch (lsn);
+    -- the part of a source transaction applied while it arrived (open-transaction-apply.ts): its
+    -- parts' keys share one commit position, and a key's later change is in the later part.
+    -- Added only when missing: ALTER TABLE would lock the table on every worker start
+    do $$ begin
+      if not exists (select 1 from pg_attribute where attrelid = '_cutover.changed_key_batch'::regclass and attname = 'part' and not attisdropped) then
+        alter table _cutover.changed_key_batch add column part integer not null default 0;
+      end if;
+    exception when duplicate_column then null; -- another worker added it meanwhile
+    end $$;
     -- a record kept by an earlier version, a row per key: moved over whole (a frozen check may need it)
     do $$ begin
       if to_regclass('_cutover.changed_key_log') is not null then

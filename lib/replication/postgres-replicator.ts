@@ -203,6 +203,8 @@ export class PostgresReplicator implements Replicator {
     const positions = views.map((v) => v.appliedPosition).filter((p): p is string => !!p);
     const error = views.map((v) => v.error).filter(Boolean).join('; ');
     // a stream still running that is re-establishing a lost connection (ISO times sort in order)
+    // a running stream's large transaction being applied as it arrives (a dead worker's was rolled back)
+    const openTransaction = views.find((v) => v.phase === 'cdc' && v.openTransaction)?.openTransaction;
     const reconnecting = views.filter((v) => v.phase === 'cdc' || v.phase === 'full-load').map((v) => v.reconnectingSince).filter((x): x is string => !!x);
     return {
       phase,
@@ -223,6 +225,7 @@ export class PostgresReplicator implements Replicator {
       appliedPosition: positions.length === views.length ? positions.sort(compareLsn)[0] : undefined,
       heartbeatAgeMs: maxOf(views.map((v) => v.heartbeatAgeMs)),
       ...(reconnecting.length ? { reconnectingSince: reconnecting.sort()[0] } : {}),
+      ...(openTransaction ? { openTransaction } : {}),
       ...(error ? { error } : {}),
     };
   }

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { CutoverError } from '../errors.ts';
 import type { MappedTable } from '../mappings/types.ts';
-import { qualified, quoteIdent } from './sql-names.ts';
+import { planPublication, unpublishablePartitionsError } from '../postgres/publication-plan.ts';
+import { quoteIdent } from './sql-names.ts';
 
 /** A logical slot created together with a snapshot that sees exactly the data before its consistent point. */
 export interface ExportedSlot {
@@ -106,33 +107,25 @@ export async function dropSlot(client: pg.ClientBase, slotName: string): Promise
 }
 
 /**
- * The publication lists exactly the mapped source tables (created before the slot, as pgoutput
- * requires). One that already lists them is left as it is: a role that only reads the tables
- * (REPLICATION + SELECT) may not create or alter it, so the tables' owner makes it once (assess
- * prints the statement) and the kit uses it.
- */
-/**
- * Makes publication `name` list exactly `tables`. Says what it did: `created` only when this call
- * made it (a caller undoing its own work may drop that one, never one that was there before).
+ * Makes publication `name` list exactly the mapped source tables (created before the slot, as
+ * pgoutput requires; see planPublication). One that already does is left as it is: a role that
+ * only reads the tables (REPLICATION + SELECT) may not create or alter it, so the tables' owner
+ * makes it once (assess prints the statement) and the kit uses it. Says what it did: `created`
+ * only when this call made it (a caller undoing its own work may drop that one, never one that
+ * was there before).
  */
 export async function ensurePublication(client: pg.ClientBase, name: string, tables: readonly MappedTable[]): Promise<'created' | 'altered' | 'unchanged'> {
-  const wanted = [...new Set(tables.map((t) => `${t.source.schema}.${t.source.table}`))].sort();
-  const list = [...new Set(tables.map((t) => qualified(t.source.schema, t.source.table)))].join(', ');
-  const { rows } = await client.query<{ listed: string[] }>(
-    `select array(select schemaname || '.' || tablename from pg_publication_tables pt where pt.pubname = p.pubname order by 1) as listed
-       from pg_publication p where p.pubname = $1`,
-    [name],
-  );
-  if (rows.length && rows[0]!.listed.join('\n') === wanted.join('\n')) return 'unchanged';
-  const statement = rows.length ? `alter publication ${quoteIdent(name)} set table ${list}` : `create publication ${quoteIdent(name)} for table ${list}`;
+  const plan = await planPublication(client, name, tables.map((t) => t.source));
+  if (plan.unpublishable.length) throw unpublishablePartitionsError('server this stream reads', plan.unpublishable);
+  if (plan.ready) return 'unchanged';
   try {
-    await client.query(statement);
-    return rows.length ? 'altered' : 'created';
+    for (const statement of plan.statements) await client.query(statement);
+    return plan.exists ? 'altered' : 'created';
   } catch (err) {
     if ((err as { code?: string }).code !== '42501' && !/must be owner/.test((err as Error).message)) throw err;
-    throw new CutoverError('PRECONDITION_FAILED', `the role may not ${rows.length ? 'change' : 'create'} publication "${name}": ${(err as Error).message}`, {
+    throw new CutoverError('PRECONDITION_FAILED', `the role may not ${plan.exists ? 'change' : 'create'} publication "${name}": ${(err as Error).message}`, {
       received: name,
-      fix: `as the owner of the tables (or a superuser), run once: ${statement};  the kit then uses the publication as it is`,
+      fix: `as the owner of the tables (or a superuser), run once: ${plan.statements.join('; ')};  the kit then uses the publication as it is`,
       cause: err,
     });
   }

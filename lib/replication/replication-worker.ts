@@ -3,7 +3,7 @@ import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
 import type { Output } from '../output/output.ts';
 import type { ReplicationStatus, ReplicationTableStatus } from '../platform/roles.ts';
-import { ChangeApplier, type ApplyTable, type SubmittedBatch } from './change-applier.ts';
+import { ChangeApplier, type ApplyTable, type BatchResult, type SubmittedBatch } from './change-applier.ts';
 import { ChangeStream, type SourceTransaction } from './change-stream.ts';
 import { openApplySession } from './apply-session.ts';
 import { warmUpApplyPathOnce } from './apply-warm-up.ts';
@@ -23,6 +23,7 @@ import { AppliedRateWindow, WorkerStatusWriter } from './status-writer.ts';
 import { appliedByKit, streamNames, type Direction, type StreamNames } from './stream-names.ts';
 import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
 import { TransactionQueue } from './transaction-queue.ts';
+import { OpenTransactionApply } from './open-transaction-apply.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 import { pruneChangedKeysEvery } from '../postgres/changed-key-retention.ts';
 
@@ -68,8 +69,21 @@ export function isConnectionLoss(err: unknown): boolean {
   }
   return false;
 }
+/** A CDC apply session and the applier on it. */
+interface OpenApplier {
+  readonly session: pg.Client;
+  readonly applier: ChangeApplier;
+}
+
 /** Changes in the first batch after start (see the slow start in cdc()). */
 const FIRST_BATCH_CHANGES = 50;
+/**
+ * A source transaction of more than this many batches' worth of changes (replication.batchSize)
+ * is applied while it arrives, in parts of that size, in one target transaction
+ * (open-transaction-apply.ts); smaller ones arrive whole and are batched. 5 × the default 2,000:
+ * 10,000 changes, the applier's largest statement (MAX_GROUP_ROWS).
+ */
+const OPEN_PART_BATCHES = 5;
 
 /**
  * One replication stream, start to stop: full load from the slot's consistent point (resumable
@@ -121,6 +135,11 @@ export class ReplicationWorker {
   private readonly inflight: SubmittedBatch[] = [];
   /** The batch whose apply failed and is being applied again (no longer in `inflight`, not applied yet). */
   private recovering: SubmittedBatch | null = null;
+  /**
+   * Large source transactions applied while they arrive, oldest first (the queue holds only what
+   * committed before the first; each holds what committed after it until the next).
+   */
+  private readonly opens: OpenTransactionApply[] = [];
 
   constructor(
     private readonly env: ResolvedPostgresEnvironment,
@@ -171,7 +190,7 @@ export class ReplicationWorker {
       } catch (err) {
         if (signal.aborted || !isConnectionLoss(err)) throw err;
         this.disconnectedSince ??= Date.now();
-        const oldest = this.recovering?.txns[0] ?? this.inflight[0]?.txns[0] ?? this.queue.oldest;
+        const oldest = this.recovering?.txns[0] ?? this.inflight[0]?.txns[0] ?? this.queue.oldest ?? this.opens[0];
         this.recovering = null;
         if (oldest && this.lostOldestCommitAt === null) this.lostOldestCommitAt = oldest.commitTime.getTime();
         if (Date.now() - this.disconnectedSince > RECONNECT_FOR_MS) throw err;
@@ -181,6 +200,7 @@ export class ReplicationWorker {
         // what was read but not applied is read again from the slot
         this.queue.clear();
         this.inflight.length = 0;
+        this.opens.length = 0;
         this.streamError = null;
         this.keepaliveLsn = null;
         this.writeStatus(true);
@@ -203,15 +223,32 @@ export class ReplicationWorker {
     // (restarting) the other's session must not stay open: the worker retries
     const [reader, writer] = await openTogether(connect(n.readUrl), connect(n.writeUrl));
     const transformers: ApplyTable[] = [];
+    let applySession: Promise<OpenApplier> | null = null;
+    const closeApplier = async () => {
+      const opening = applySession;
+      applySession = null;
+      await opening?.then(({ session }) => session.end()).catch(() => {});
+    };
     try {
       const mapped = await resolveMappedTables(reader, n.readScope, n.mappingFile, this.out, wave);
       for (const table of mapped) transformers.push({ table, transformer: await mappingEngine.createRowTransformer(table) });
       for (const t of mapped) {
         this.tables.set(sourceName(t), { source: sourceName(t), target: targetName(t), rows: 0, totalRows: null, state: 'pending', cdcChanges: 0 });
       }
-      // forward: the apply path compiles while the worker prepares its stream (apply-warm-up.ts);
-      // it only ever saves time, so a failure of its own is a warning
-      const warmUp = this.direction === 'forward' ? warmUpApplyPathOnce(transformers, signal).catch((err: Error) => this.out.warn(`replicate ${n.id}`, `apply warm-up skipped: ${err.message}`)) : undefined;
+      // The apply session opens while the worker prepares its stream: a backlog's first batch
+      // then waits for the stream alone (opened beside the stream, the session was ready 15–20 ms
+      // after the stream's first rows). A failure to open it is thrown where CDC needs it, as before.
+      applySession = this.openApplier(transformers);
+      applySession.catch(() => {});
+      // forward: the apply path compiles on the applier CDC will use (apply-warm-up.ts); it only
+      // ever saves time, so a failure of its own is a warning
+      const warmUp =
+        this.direction === 'forward'
+          ? applySession.then(
+              ({ applier }) => warmUpApplyPathOnce(transformers, signal, applier).catch((err: Error) => this.out.warn(`replicate ${n.id}`, `apply warm-up skipped: ${err.message}`)),
+              () => {},
+            )
+          : undefined;
       await ensureControlSchema(writer);
       await ensurePublication(reader, n.publication, mapped);
       const exported = await this.prepareSlot(reader, writer);
@@ -222,8 +259,11 @@ export class ReplicationWorker {
         );
         const load = state.rows[0]!;
         this.replayUntil = load.replay_until;
-        if (!load.complete) await this.fullLoad(reader, writer, transformers, load.planned, exported, signal);
-        else for (const t of this.tables.values()) t.state = 'loaded';
+        if (!load.complete) {
+          // a full load can take hours: the apply session is opened again after it, not left idle
+          await closeApplier();
+          await this.fullLoad(reader, writer, transformers, load.planned, exported, signal);
+        } else for (const t of this.tables.values()) t.state = 'loaded';
       } finally {
         await exported?.connection.end().catch(() => {});
       }
@@ -236,9 +276,11 @@ export class ReplicationWorker {
         await writeAppliedLsn(writer, n.slot, this.direction, this.options.fromPosition, null);
         this.applied = this.options.fromPosition;
       }
+      applySession ??= this.openApplier(transformers);
       await warmUp;
-      await this.cdc(reader, writer, transformers, signal);
+      await this.cdc(reader, writer, applySession, signal);
     } finally {
+      await closeApplier();
       for (const t of transformers) t.transformer.close();
       await reader.end().catch(() => {});
       await writer.end().catch(() => {});
@@ -390,13 +432,26 @@ export class ReplicationWorker {
     }
   }
 
-  private async cdc(reader: pg.Client, writer: pg.Client, tables: readonly ApplyTable[], signal: AbortSignal): Promise<void> {
+  /** The apply session and its applier, ready for the first batch (the session is closed if the applier cannot start). */
+  private async openApplier(tables: readonly ApplyTable[]): Promise<OpenApplier> {
+    const session = await openApplySession(this.names.writeUrl, this.names.origin);
+    try {
+      const applier = new ChangeApplier(session, this.names.slot, this.direction, tables);
+      await applier.init();
+      return { session, applier };
+    } catch (err) {
+      await session.end().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** CDC until stopped; `opening` is the apply session being opened (the caller closes it). */
+  private async cdc(reader: pg.Client, writer: pg.Client, opening: Promise<OpenApplier>, signal: AbortSignal): Promise<void> {
     const n = this.names;
     this.phase = 'cdc';
     this.cdcStartedAt = performance.now();
     for (const t of this.tables.values()) t.state = 'cdc';
     this.writeStatus(true);
-    let session: pg.Client | undefined;
     let applier!: ChangeApplier;
     // Committed on the target, acknowledged to the source once the target's WAL is flushed past
     // the commit (the apply session commits asynchronously, as a native subscription does).
@@ -412,11 +467,39 @@ export class ReplicationWorker {
         await stream.acknowledge(upTo);
       }
     };
+    /** A batch or a large transaction committed on the target: the worker's figures and position move past it. */
+    const settle = (endLsn: string, commitTime: Date, result: BatchResult) => {
+      this.applied = endLsn;
+      this.appliedCommitAt = Math.max(this.appliedCommitAt ?? 0, commitTime.getTime());
+      this.checkCaughtUp();
+      this.deadLetters += result.deadLetters;
+      for (const [table, count] of result.perTable) {
+        const t = this.tables.get(table);
+        if (t) t.cdcChanges += count;
+      }
+      this.rate.add(result.changes);
+      this.applyCapacity.changes += result.changes;
+      if (!inflight.length && this.busySince !== null) {
+        this.applyCapacity.busyMs += performance.now() - this.busySince;
+        this.busySince = null;
+      }
+      unflushed.push({ targetLsn: result.targetLsn, endLsn });
+      // written once the pipeline is quiet (STATUS_QUIET_MS) or by the heartbeat, not per batch
+      this.statusStale = true;
+    };
     const stream = new ChangeStream(n.readUrl, n.slot, n.publication, {
       onTransaction: (txn) => {
-        this.queue.push(txn, stream);
+        const open = this.opens.at(-1);
+        if (open) open.follow(txn, stream);
+        else this.queue.push(txn, stream);
         this.wake?.();
       },
+      onOpenTransactionPart: (part) => {
+        if (part.index === 0) this.opens.push(new OpenTransactionApply(part, this.applied));
+        this.opens.at(-1)!.add(part, stream);
+        this.wake?.();
+      },
+      openTransactionPartChanges: OPEN_PART_BATCHES * this.env.replication.batchSize,
       onKeepalive: (lsn, inTransaction, reply) => {
         if (!inTransaction) this.keepaliveLsn = lsn;
         if (reply && acknowledged) void stream.acknowledge(acknowledged).catch(() => {});
@@ -435,21 +518,18 @@ export class ReplicationWorker {
     let heartbeat: NodeJS.Timeout | undefined;
     let pruning: NodeJS.Timeout | undefined;
     try {
-      // the apply session and the stream start side by side: a backlog's first transactions are
-      // queued by the time the session is ready
+      // what the source had committed when streaming (re)started (the backlog to catch up with),
+      // read while the apply session finishes opening
       const [opened, streaming] = await Promise.allSettled([
-        openApplySession(n.writeUrl, n.origin).then(async (client) => {
-          session = client;
-          applier = new ChangeApplier(client, n.slot, this.direction, tables);
-          await applier.init();
+        opening.then((o) => {
+          applier = o.applier;
         }),
-        stream.start(),
+        stream.start().then(() => currentSourceLsn(reader)),
       ]);
       if (opened.status === 'rejected') throw opened.reason;
       if (streaming.status === 'rejected') throw streaming.reason;
       const reconnected = this.disconnectedSince !== null;
-      // what the source had committed when streaming (re)started: the backlog to catch up with
-      const untilLsn = await currentSourceLsn(reader);
+      const untilLsn = streaming.value;
       if (!this.applied || compareLsn(this.applied, untilLsn) < 0) this.catchUp = { untilLsn, since: Date.now(), reconnected };
       if (this.disconnectedSince !== null) {
         this.out.ok(`replicate ${n.id}`, `reconnected after ${Date.now() - this.disconnectedSince} ms; catching up with the source's changes up to ${untilLsn}`);
@@ -477,6 +557,26 @@ export class ReplicationWorker {
           this.busySince ??= performance.now();
           inflight.push(applier.submit(batch, this.replayUntil));
         }
+        if (!inflight.length && !this.queue.length && this.opens.length) {
+          // everything before the oldest large transaction is applied: its turn
+          const open = this.opens[0]!;
+          let flushed: string | null = null;
+          if (open.ready) {
+            this.busySince ??= performance.now();
+            const result = await open.step(applier, this.replayUntil, stream);
+            if (result) {
+              settle(open.end!, open.commitTime, result);
+              flushed = result.targetFlushed;
+            }
+          }
+          if (open.done) {
+            // committed (or applied before a restart): what committed after it is next
+            this.opens.shift();
+            for (const txn of open.behind) this.queue.push(txn, stream);
+            if (flushed !== null) await acknowledgeFlushed(flushed);
+          }
+          if (open.ready || open.done) continue;
+        }
         if (!inflight.length) {
           // the timer is cleared on wake: left running, each transaction would leave one behind
           // that wakes the process IDLE_PING_MS later for nothing
@@ -492,7 +592,7 @@ export class ReplicationWorker {
           });
           clearTimeout(idleTimer);
           this.wake = null;
-          if (this.queue.length || signal.aborted) continue;
+          if (this.queue.length || this.opens[0]?.ready || this.opens[0]?.done || signal.aborted) continue;
           if (quiet) {
             // the status only: the flush position and the keepalive wait for IDLE_PING_MS of quiet
             this.writeStatus(true);
@@ -500,7 +600,8 @@ export class ReplicationWorker {
           }
           // idle: everything before the last keepalive position is applied. Checked before any
           // await: a transaction that arrives during one may lie beyond the keepalive position.
-          if (this.keepaliveLsn && this.applied && compareLsn(this.keepaliveLsn, this.applied) > 0) {
+          // Not while a large transaction is open or unapplied: it lies before that position.
+          if (!this.opens.length && this.keepaliveLsn && this.applied && compareLsn(this.keepaliveLsn, this.applied) > 0) {
             this.applied = this.keepaliveLsn;
             this.checkCaughtUp();
             unflushed.push({ targetLsn: unflushed.at(-1)?.targetLsn ?? null, endLsn: this.applied });
@@ -525,24 +626,8 @@ export class ReplicationWorker {
           result = await applier.recover(head.txns, this.replayUntil, result);
           this.recovering = null;
         }
-        this.applied = head.endLsn;
-        this.appliedCommitAt = Math.max(this.appliedCommitAt ?? 0, head.txns.at(-1)!.commitTime.getTime());
-        this.checkCaughtUp();
-        this.deadLetters += result.deadLetters;
-        for (const [table, count] of result.perTable) {
-          const t = this.tables.get(table);
-          if (t) t.cdcChanges += count;
-        }
-        this.rate.add(result.changes);
-        this.applyCapacity.changes += result.changes;
-        if (!inflight.length && this.busySince !== null) {
-          this.applyCapacity.busyMs += performance.now() - this.busySince;
-          this.busySince = null;
-        }
-        unflushed.push({ targetLsn: result.targetLsn, endLsn: head.endLsn });
+        settle(head.endLsn, head.txns.at(-1)!.commitTime, result);
         await acknowledgeFlushed(result.targetFlushed);
-        // written once the pipeline is quiet (STATUS_QUIET_MS) or by the heartbeat, not per batch
-        this.statusStale = true;
       }
     } finally {
       clearInterval(heartbeat);
@@ -550,7 +635,6 @@ export class ReplicationWorker {
       signal.removeEventListener('abort', onAbort);
       for (const b of inflight.splice(0)) await b.done;
       await stream.stop();
-      await session?.end().catch(() => {});
     }
   }
 
@@ -597,7 +681,7 @@ export class ReplicationWorker {
    */
   private lagMs(now: number): number {
     if (this.disconnectedSince !== null) return now - Math.min(this.disconnectedSince, this.lostOldestCommitAt ?? Infinity);
-    const oldest = this.inflight[0]?.txns[0] ?? this.queue.oldest;
+    const oldest = this.inflight[0]?.txns[0] ?? this.queue.oldest ?? this.opens[0];
     if (oldest) return Math.max(0, now - oldest.commitTime.getTime());
     if (this.catchUp) return Math.max(0, now - Math.min(this.catchUp.since, this.appliedCommitAt ?? Infinity));
     return 0;
@@ -618,6 +702,7 @@ export class ReplicationWorker {
       appliedRowsPerSec: this.rate.perSecond(now),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
       deadLetters: this.deadLetters,
+      ...(this.phase === 'cdc' && this.opens[0] ? { openTransaction: this.opens[0].progress() } : {}),
       applyCapacity: {
         changes: this.applyCapacity.changes,
         busyMs: Math.round(this.applyCapacity.busyMs + (this.busySince === null ? 0 : performance.now() - this.busySince)),

@@ -113,7 +113,9 @@ export function judgeStream(input: JudgeInput): StreamJudgement {
     const advice =
       fileAgeMs > maxHeartbeatAgeMs
         ? 'the worker is frozen or cut off: see replicate status, then replicate stop and replicate start'
-        : `worker ${file.worker?.pid ?? '?'} is running (its status is ${Math.round(fileAgeMs)} ms old): it may be applying one large source transaction (no heartbeat reaches the target behind it; a restart would apply it again from its start), or its stream is cut off: look again in a minute, and if it is still stalled, replicate stop and replicate start`;
+        : file.openTransaction
+          ? `worker ${file.worker?.pid ?? '?'} is running and applying a large source transaction as it arrives (${file.openTransaction.changesApplied} of ${file.openTransaction.changesReceived} changes received applied; no heartbeat reaches the target behind it; a restart would apply it again from its start): look again in a minute`
+          : `worker ${file.worker?.pid ?? '?'} is running (its status is ${Math.round(fileAgeMs)} ms old): it may be applying one large source transaction (no heartbeat reaches the target behind it; a restart would apply it again from its start), or its stream is cut off: look again in a minute, and if it is still stalled, replicate stop and replicate start`;
     return { phase: 'stalled', lagMs, lagBytes, heartbeatAgeMs, error: `stalled: ${problems.join('; ')}; ${advice}` };
   }
   const error = [file.error, staleNote].filter((x): x is string => !!x).join('; ');

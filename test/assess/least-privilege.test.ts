@@ -4,7 +4,8 @@ import { asCutoverError } from '../../lib/errors.ts';
 import type { Finding } from '../../lib/platform/roles.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
-import { slotInfo } from '../../lib/replication/replication-slot.ts';
+import { ensurePublication, slotInfo } from '../../lib/replication/replication-slot.ts';
+import type { MappedTable } from '../../lib/mappings/types.ts';
 import { canStartMajor, connect, startTestPostgres } from '../_helpers/pg.ts';
 import { sql, tableDigest, testEnvironment, until } from '../replication/_env.ts';
 
@@ -174,6 +175,48 @@ describe('least privilege', () => {
     const after = byId((await new PostgresInspector(env, new RecordingOutput()).assess()).findings);
     for (const id of ['target-schema-privilege', 'target-sequence-write-privilege', 'source-sequence-privilege']) expect(after[id]).toBeUndefined();
   });
+
+  test('a partitioned table: the publication assess prints publishes through the root, and its CDC changes reach the target with the ordinary roles', async () => {
+    await granting.createDatabase('blue_p');
+    await granting.createDatabase('green_p');
+    const events = `create schema shop; create table shop.events (id int, at date, what text, primary key (id, at)) partition by range (at);
+      create table shop.events_a partition of shop.events for values from ('2025-01-01') to ('2026-01-01');
+      create table shop.events_b partition of shop.events for values from ('2026-01-01') to ('2027-01-01');`;
+    const [blue, green] = [granting.urlFor('blue_p'), granting.urlFor('green_p')];
+    await sql(blue, events + ` insert into shop.events select g, date '2025-12-01' + g, 'e' || g from generate_series(1, 60) g;
+      grant usage on schema shop to reader; grant select on shop.events to reader; alter database blue_p owner to reader;`);
+    await sql(green, events + ` alter schema shop owner to writer; alter table shop.events owner to writer; grant create on database green_p to writer;
+      grant execute on function pg_replication_origin_create(text), pg_replication_origin_session_setup(text), pg_replication_origin_drop(text) to writer;`);
+    const as = (url: string, role: string, pw: string) => url.replace(/\/\/postgres:[^@]*@/, `//${role}:${pw}@`);
+    const env = envFor(as(blue, 'reader', 'r-pw'), as(green, 'writer', 'w-pw'), 'lpp');
+    // what assess used to print (no publish_via_partition_root): PostgreSQL then sends the
+    // changes under the partitions' names, which the worker dropped as unmapped
+    await sql(blue, 'create publication cutover_lpp for table shop.events');
+    const first = byId((await new PostgresInspector(env, new RecordingOutput()).assess()).findings);
+    expect(first['source-publication-privilege']).toMatchObject({
+      severity: 'blocker',
+      message: expect.stringContaining('lacks WITH (publish_via_partition_root = true)'),
+      handling: 'as the owner of the tables (or a superuser), once: ALTER PUBLICATION "cutover_lpp" SET (publish_via_partition_root = true);  The kit then uses it as it is.',
+    });
+    await sql(blue, statementOf(first['source-publication-privilege']!));
+    expect(byId((await new PostgresInspector(env, new RecordingOutput()).assess()).findings)['source-publication-privilege']).toBeUndefined();
+    await sql(blue, 'drop publication cutover_lpp');
+    expect(byId((await new PostgresInspector(env, new RecordingOutput()).assess()).findings)['source-publication-privilege']!.handling).toContain(
+      'CREATE PUBLICATION "cutover_lpp" FOR TABLE "shop"."events" WITH (publish_via_partition_root = true);',
+    );
+    await sql(blue, 'create publication cutover_lpp for table shop.events with (publish_via_partition_root = true)');
+
+    const forward = new PostgresReplicator(env, 'forward', new RecordingOutput());
+    try {
+      await forward.start({ foreground: true });
+      await until(async () => (await forward.status()).phase === 'cdc', 30_000, 'CDC');
+      await sql(blue, "insert into shop.events values (100, '2026-03-03', 'cdc'); update shop.events set at = at + 60 where id = 1; delete from shop.events where id = 2");
+      expect(await forward.waitForPosition(await forward.sourcePosition(), 20_000)).toBe(true);
+      expect(await tableDigest(green, 'shop.events', 'id, at')).toEqual(await tableDigest(blue, 'shop.events', 'id, at'));
+    } finally {
+      await forward.stop();
+    }
+  });
 });
 
 describe.skipIf(!canStartMajor(12))('least privilege on PostgreSQL 12', () => {
@@ -188,5 +231,33 @@ describe.skipIf(!canStartMajor(12))('least privilege on PostgreSQL 12', () => {
     expect(findings['target-origin-privilege']!.handling).toMatch(/^before PostgreSQL 14 only a superuser may: ALTER ROLE "writer" SUPERUSER;/);
     expect(findings['target-origin-privilege']!.message).toMatch(/on PostgreSQL 12/);
     expect((await sql(urls.blue, 'select count(*)::int as n from pg_replication_slots')).rows[0].n).toBe(0);
+    expect(findings['source-partitioned-publication']).toBeUndefined();
+
+    // PostgreSQL 12 cannot publish a partitioned table (its publication would fail on it): a
+    // blocker naming the table and the way out, for the superuser too, and the worker refuses;
+    // nor send a generated column
+    const partitioned = `create table shop.events (id int, at date, primary key (id, at)) partition by range (at);
+      create table shop.events_a partition of shop.events for values from ('2025-01-01') to ('2026-01-01');
+      create table shop.totals (id int primary key, q int, u numeric, t numeric);`;
+    await sql(urls.blue, partitioned.replace('t numeric)', 't numeric generated always as (q * u) stored)'));
+    await sql(urls.green, partitioned);
+    const env = envFor(urls.blue, urls.green, 'lp12p');
+    const again = Object.fromEntries((await new PostgresInspector(env, new RecordingOutput()).assess()).findings.map((f) => [f.id, f]));
+    expect(again['source-partitioned-publication']).toMatchObject({ severity: 'blocker', message: expect.stringContaining('partitioned table(s) shop.events on the source'), handling: expect.stringContaining('PostgreSQL 13') });
+    expect(again['target-partitioned-publication']).toMatchObject({ severity: 'warning' });
+    // before 18 pgoutput never sends a generated column: copied to a plain one, CDC would write NULL
+    expect(again['source-column-generated']).toMatchObject({
+      severity: 'blocker',
+      table: 'shop.totals',
+      message: expect.stringContaining('shop.totals.t is GENERATED ALWAYS AS (((q)::numeric * u)) STORED on the source'),
+      handling: expect.stringContaining('add a remove-column rule for shop.totals.t'),
+    });
+    const c = await connect(urls.blue);
+    try {
+      const refused = await ensurePublication(c, 'cutover_lp12p', [{ source: { schema: 'shop', table: 'events' } } as MappedTable]).then(() => null, (e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'PRECONDITION_FAILED', message: expect.stringContaining('shop.events') });
+    } finally {
+      await c.end();
+    }
   });
 });

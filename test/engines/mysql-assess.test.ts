@@ -88,6 +88,29 @@ describe.skipIf(mariadbMissing)(`assess on a deliberately misconfigured MariaDB 
     expect(report.tables.map((t) => t.name).sort()).toEqual(['legacy_shop.audit_log', 'legacy_shop.orders']);
   });
 
+  test('fails if the forward mapping file cannot be read: MAPPING_INVALID (exit 2), not a blocker finding', async () => {
+    const missing = { ...env, mappingFiles: { ...env.mappingFiles, forward: path.join(path.dirname(env.mappingFiles.forward), 'no-such-forward.json') } };
+    const err = await new MysqlInspector(missing, new RecordingOutput()).assess().then(() => null, asCutoverError);
+    expect(err).toMatchObject({ code: 'MAPPING_INVALID', exitCode: 2, message: expect.stringContaining('no-such-forward.json') });
+  });
+
+  test('fails if the database name is in the wrong case or misspelt: CONNECTION_FAILED naming the database meant', async () => {
+    // an account with rights on every database hears "does not exist"
+    const wrongCase = await connectMysql(maria.urlFor('Legacy_Shop')).then(() => null, asCutoverError);
+    expect(wrongCase).toMatchObject({ code: 'CONNECTION_FAILED', exitCode: 2 });
+    expect(wrongCase!.message).toContain('does not exist; there is legacy_shop, which differs only in case');
+    expect(wrongCase!.details.fix).toBe('write the database name in source.url as legacy_shop');
+    const misspelt = await connectMysql(maria.urlFor('legacy_shpo'), 'target').then(() => null, asCutoverError);
+    expect(misspelt!.message).toMatch(/target database .* does not exist; did you mean legacy_shop\?$/);
+    const unlike = await connectMysql(maria.urlFor('warehouse')).then(() => null, asCutoverError);
+    expect(unlike!.message).toMatch(/does not exist$/);
+    expect(unlike!.message).not.toContain(maria.password);
+    // an account with rights on legacy_shop only hears "access denied" for any other name: the same hint
+    const dms = await connectMysql(maria.urlFor('LEGACY_SHOP', { name: 'dms', password: 'dms-pw' })).then(() => null, asCutoverError);
+    expect(dms).toMatchObject({ code: 'AUTH_FAILED', exitCode: 2, details: { fix: 'write the database name in source.url as legacy_shop' } });
+    expect(dms!.message).toContain('there is legacy_shop, which differs only in case');
+  });
+
   test('a correctly configured server with a replication account has no binlog or privilege blockers', async () => {
     await maria.exec(`SET GLOBAL binlog_format = 'ROW'; SET GLOBAL binlog_row_image = 'FULL'; SET GLOBAL binlog_expire_logs_seconds = 172800;
       GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'dms'@'127.0.0.1';

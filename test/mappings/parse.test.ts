@@ -84,6 +84,37 @@ describe('parseTableMappings', () => {
     expect(problems.some((p) => p.includes('rule-id "sel-1"'))).toBe(true);
   });
 
+  test('fails if rules miss several fields: every missing field of every rule is reported in one run, not only the first', () => {
+    const err = errorOf(() =>
+      parseTableMappings({
+        rules: [
+          // no rule-id, no object-locator, no rule-action
+          { 'rule-type': 'selection', 'rule-name': 'no-id' },
+          // no rule-action, no rule-target, no object-locator
+          { 'rule-type': 'transformation', 'rule-id': 't1', 'rule-name': 'bare' },
+          // no rule-type, and a locator without its schema
+          { 'rule-id': 'x1', 'object-locator': { 'table-name': 't_order' } },
+          // no rule-id, a locator missing its table
+          { 'rule-type': 'selection', 'rule-action': 'include', 'object-locator': { 'schema-name': 'cainiao' } },
+        ],
+      }),
+    );
+    expect(err.code).toBe('MAPPING_INVALID');
+    expect(err.details.problems).toEqual([
+      'rule #1 ("no-id"): rule-id (missing) — expected a non-empty string or number',
+      'rule #1 ("no-id"): object-locator (missing) — expected an object with "schema-name" and "table-name"',
+      'rule #1 ("no-id"): rule-action (missing) — expected "include", "exclude" or "explicit" for a selection rule',
+      expect.stringMatching(/^rule t1 \("bare"\): rule-action \(missing\) — expected rename, /),
+      'rule t1 ("bare"): rule-target (missing) — expected "schema", "table" or "column"',
+      'rule t1 ("bare"): object-locator (missing) — expected an object with "schema-name"',
+      'rule x1: rule-type (missing) — expected "selection", "transformation" or "table-settings"',
+      'rule x1: object-locator.schema-name (missing) — expected a schema name or pattern',
+      'rule #4: rule-id (missing) — expected a non-empty string or number',
+      'rule #4: object-locator.table-name (missing) — expected a table name or pattern',
+    ]);
+    expect(err.message).toContain('10 problem(s)');
+  });
+
   test('fails if the document has no rules array (MAPPING_INVALID)', () => {
     expect(errorOf(() => parseTableMappings({ rule: [] }, 'forward.json')).code).toBe('MAPPING_INVALID');
     expect(errorOf(() => parseTableMappings([], 'forward.json')).message).toContain('forward.json');
@@ -146,6 +177,20 @@ describe('loadTableMappings and checkMappingsFile', () => {
     expect(unsupported.problems[0]).toContain('rule bi');
     const missing = await checkMappingsFile(path.join(dir, 'absent.json'));
     expect(missing.ok).toBe(false);
+  });
+
+  test('`mappings check` lists every problem of every rule at once', async () => {
+    const file = write('many.json', { rules: [{ 'rule-type': 'selection', 'rule-name': 'a' }, { 'rule-type': 'transformation', 'rule-id': 't' }] });
+    const result = await checkMappingsFile(file);
+    expect(result).toMatchObject({ ok: false, code: 'MAPPING_INVALID' });
+    expect(result.problems.map((p) => p.replace(/ —.*/, ''))).toEqual([
+      'rule #1 ("a"): rule-id (missing)',
+      'rule #1 ("a"): object-locator (missing)',
+      'rule #1 ("a"): rule-action (missing)',
+      'rule t: rule-action (missing)',
+      'rule t: rule-target (missing)',
+      'rule t: object-locator (missing)',
+    ]);
   });
 
   test('fails if an expression is not valid SQLite, when checked against a catalog', async () => {

@@ -23,12 +23,12 @@ function table(schema: string, name: string, columns: string[], filters: unknown
 }
 
 /** What the warm-up built: every batch's script and COPY data. */
-function spyOnBuild(): { script: string; copies: Buffer[] }[] {
-  const built: { script: string; copies: Buffer[] }[] = [];
+function spyOnBuild(): { script: string; copies: Buffer[]; by: ChangeApplier }[] {
+  const built: { script: string; copies: Buffer[]; by: ChangeApplier }[] = [];
   const original = ChangeApplier.prototype.build;
-  vi.spyOn(ChangeApplier.prototype, 'build').mockImplementation(function (this: ChangeApplier, txns) {
-    const batch = original.call(this, txns);
-    built.push(batch);
+  vi.spyOn(ChangeApplier.prototype, 'build').mockImplementation(function (this: ChangeApplier, txns, replayUntil) {
+    const batch = original.call(this, txns, replayUntil);
+    built.push({ ...batch, by: this });
     return batch;
   });
   return built;
@@ -59,10 +59,25 @@ describe('the apply path warm-up', () => {
     expect(lines.some((l) => l.includes('客户 7'))).toBe(true);
   });
 
-  it('uses a table of its own when no table of the worker is pass-through', async () => {
+  it('builds on the applier CDC will use when it is given one, and sends nothing on its session', async () => {
     const built = spyOnBuild();
-    await warmUpApplyPath([table('public', 'skipped', ['id', 'x'], [{ column: 'x' }])], 1000);
+    const sent: unknown[] = [];
+    const orders = table('public', 'orders', ['id', 'note']);
+    const session = { query: (q: unknown) => sent.push(q) } as never;
+    const live = new ChangeApplier(session, 'cutover_lab', 'forward', [orders]);
+    await warmUpApplyPath([orders], 2000, undefined, live);
+    expect(built.map((b) => b.by)).toEqual([live, live]);
+    expect(built[0]!.script).toContain('copy "public"."orders" ("id", "note") from stdin');
+    expect(sent).toEqual([]);
+  });
+
+  it('uses a table and an applier of its own when no table of the worker is pass-through', async () => {
+    const built = spyOnBuild();
+    const skipped = table('public', 'skipped', ['id', 'x'], [{ column: 'x' }]);
+    const live = new ChangeApplier({ query: () => {} } as never, 'cutover_lab', 'forward', [skipped]);
+    await warmUpApplyPath([skipped], 1000, undefined, live);
     expect(built[0]!.script).toContain('copy "warm_up"."orders"');
+    expect(built[0]!.by).not.toBe(live);
   });
 
   it('decodes as many values for a wide table as for a narrow one, not as many rows', async () => {

@@ -85,6 +85,10 @@ export function formatReplication(s: ReplicationStatus): string {
     `${s.direction} replication: ${s.phase}  lag ${s.lagMs ?? '?'} ms / ${s.lagBytes ?? '?'} bytes  ${s.heartbeatAgeMs != null ? `heartbeat ${s.heartbeatAgeMs} ms ago  ` : ''}${Math.round(s.appliedRowsPerSec)} rows/s  dead letters ${s.deadLetters}`,
   ];
   if (s.worker) lines.push(`worker pid ${s.worker.pid} on ${s.worker.host}, heartbeat ${s.worker.heartbeatAt}${s.worker.alive ? '' : ' (NOT ALIVE)'}`);
+  const open = s.openTransaction;
+  if (open) {
+    lines.push(`applying a large source transaction (commit ${open.commitLsn}) as it arrives: ${open.changesApplied} of ${open.changesReceived} changes received${open.commitReceived ? ' (all)' : ' so far'} applied, committed with its source commit`);
+  }
   if (s.error) lines.push(`error: ${s.error}`);
   for (const t of s.tables) lines.push(`  ${t.source} -> ${t.target}  ${t.state}  ${t.rows}${t.totalRows !== null ? `/${t.totalRows}` : ''} rows${t.wave ? `  wave ${t.wave}` : ''}`);
   return lines.join('\n');

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type mysql from 'mysql2/promise';
 import { describeEndpoint } from '../../assess/connection-errors.ts';
 import { CutoverError } from '../../errors.ts';
+import { closestName } from '../../mappings/closest-name.ts';
 
 /**
  * Connections to a MySQL-family side (MySQL 8, MariaDB 10.11, Aurora MySQL) from a
@@ -105,8 +106,13 @@ function driverOptions(url: string): mysql.ConnectionOptions {
   };
 }
 
-/** A failed MySQL connection as AUTH_FAILED / CONNECTION_FAILED, naming the side, never the password. */
-export function mysqlConnectionError(err: unknown, side: string, url: string): CutoverError {
+/**
+ * A failed MySQL connection as AUTH_FAILED / CONNECTION_FAILED, naming the side, never the
+ * password. For a database that does not exist, `databases` (those the account can see, from
+ * visibleDatabases) name the one meant: MySQL/MariaDB database names are directories, so on Linux
+ * (lower_case_table_names=0) `legacy_shop` and `Legacy_Shop` are two different databases.
+ */
+export function mysqlConnectionError(err: unknown, side: string, url: string, databases: readonly string[] = []): CutoverError {
   if (err instanceof CutoverError) return err;
   const endpoint = describeEndpoint(url).replace(/:5432\//, ':3306/');
   const code = (err as { code?: string }).code;
@@ -117,20 +123,71 @@ export function mysqlConnectionError(err: unknown, side: string, url: string): C
   } catch {
     /* unparsable: the message has no URL in it */
   }
+  // a database name the server does not know (an account without rights on it hears "access denied" instead)
+  const meant = code === 'ER_BAD_DB_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR' ? databaseMeant(safeDatabaseName(url), databases) : null;
+  const nameFix = meant ? `write the database name in ${side}.url as ${meant.name}` : null;
   if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
-    return new CutoverError('AUTH_FAILED', `the ${side} database at ${endpoint} refused the credentials: ${message}`, {
+    return new CutoverError('AUTH_FAILED', `the ${side} database at ${endpoint} refused the credentials: ${message}${meant?.hint ?? ''}`, {
       received: endpoint,
-      fix: `check the user and password in ${side}.url (use \${ENV_VAR} for the password) and the account's host part ('user'@'%')`,
+      fix: nameFix ?? `check the user and password in ${side}.url (use \${ENV_VAR} for the password) and the account's host part ('user'@'%')`,
     });
   }
   if (code === 'ER_BAD_DB_ERROR') {
-    return new CutoverError('CONNECTION_FAILED', `the ${side} database at ${endpoint} does not exist`, { received: endpoint, fix: `create it or correct the database name in ${side}.url` });
+    return new CutoverError('CONNECTION_FAILED', `the ${side} database at ${endpoint} does not exist${meant?.hint ?? ''}`, {
+      received: endpoint,
+      fix: nameFix ?? `create it or correct the database name in ${side}.url`,
+    });
   }
   return new CutoverError('CONNECTION_FAILED', `cannot connect to the ${side} database at ${endpoint}: ${message}`, {
     received: endpoint,
     fix: `check that MySQL/MariaDB is running and reachable at ${endpoint} (host, port, firewall, security group) and that ${side}.url is right`,
     cause: err,
   });
+}
+
+const SYSTEM_DATABASES = ['information_schema', 'mysql', 'performance_schema', 'sys'];
+
+/** The visible database the URL's name most likely meant: one differing only in case first, else a near spelling. */
+function databaseMeant(wanted: string, databases: readonly string[]): { name: string; hint: string } | null {
+  const sameButCase = databases.find((d) => d !== wanted && d.toLowerCase() === wanted.toLowerCase());
+  if (sameButCase) {
+    return { name: sameButCase, hint: `; there is ${sameButCase}, which differs only in case (database names are case-sensitive on this server: lower_case_table_names=0)` };
+  }
+  const near = wanted ? closestName(wanted, databases.filter((d) => d !== wanted && !SYSTEM_DATABASES.includes(d.toLowerCase()))) : undefined;
+  return near ? { name: near, hint: `; did you mean ${near}?` } : null;
+}
+
+function safeDatabaseName(url: string): string {
+  try {
+    return parseMysqlUrl(url).database;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The databases the URL's account can see, read without naming one (for the hint on a database
+ * that does not exist); none when that fails too.
+ */
+export async function visibleDatabases(url: string): Promise<string[]> {
+  let c: mysql.Connection | undefined;
+  try {
+    const { database: _named, ...o } = driverOptions(url) as mysql.ConnectionOptions & { database?: string };
+    c = await mysqlDriver().createConnection(o);
+    const [rows] = await c.query('SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME');
+    return (rows as { name: string }[]).map((r) => String(r.name));
+  } catch {
+    return [];
+  } finally {
+    await c?.end().catch(() => {});
+  }
+}
+
+/** mysqlConnectionError, with the databases the account can see when the one named does not exist. */
+export async function explainMysqlConnectionError(err: unknown, side: string, url: string): Promise<CutoverError> {
+  const code = (err as { code?: string }).code;
+  const databases = code === 'ER_BAD_DB_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR' ? await visibleDatabases(url) : [];
+  return mysqlConnectionError(err, side, url, databases);
 }
 
 /** One pinned session; `end()` it. */
@@ -143,7 +200,7 @@ export async function connectMysql(url: string, side = 'source', options: MysqlS
     return c;
   } catch (err) {
     await c?.end().catch(() => {});
-    throw mysqlConnectionError(err, side, url);
+    throw await explainMysqlConnectionError(err, side, url);
   }
 }
 

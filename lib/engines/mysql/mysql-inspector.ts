@@ -106,8 +106,9 @@ export class MysqlInspector implements Inspector {
 
   private async mappedTables(db: mysql.Connection, findings: Finding[]): Promise<{ tables: readonly MappedTable[]; withoutPrimaryKey: readonly string[] }> {
     const file = this.env.mappingFiles.forward;
+    // a file that cannot be read or parsed is bad input (exit 2), not a finding (see PostgresInspector.mappedTables)
+    const doc = await loadTableMappings(file);
     try {
-      const doc = await loadTableMappings(file);
       const schemas = schemasToRead(doc, sideScope(this.env, 'source'));
       const catalog = await readMysqlCatalog(db, schemas);
       const resolved = resolveSelected(doc, catalog, schemas, 'source');
