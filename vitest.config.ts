@@ -38,8 +38,16 @@ const SHARED = [
   'test/postgres/reused-kit-session.test.ts',
   'test/rehearsal/blue-footprint.test.ts',
   ...['lsn', 'pgoutput-rows', 'status-writer', 'stream-health', 'stream-health-limits', 'stream-names', 'transaction-queue'].map((f) => `test/replication/${f}.test.ts`),
+  ...['apply-warm-up', 'copy-data-framer', 'read-coalescing'].map((f) => `test/replication/${f}.test.ts`),
+  'test/platform/kept-sessions.test.ts',
   // database servers only (most of them run BESIDE_REHEARSALS, below)
   'test/demo/generator.test.ts',
+  // database servers, in-process (foreground) replicators or apps, all stopped in afterAll/afterEach;
+  // their spies restored. Isolated, each paid ~1 CPU-s importing the kit again.
+  ...['postgres-replicator', 'heartbeat-majors', 'sequences-direction'].map((f) => `test/replication/${f}.test.ts`),
+  ...['cross-engine-frozen-changed-rows', 'live-validation'].map((f) => `test/diff/${f}.test.ts`),
+  ...['load-generator', 'order-app', 'order-app-mysql'].map((f) => `test/demo/${f}.test.ts`),
+  'test/engines/mysql-fence-sequences.test.ts',
 ];
 
 // Files that run beside the rehearsals (see the top): no timing in their assertions (a starved run

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { registerAssess } from './commands/assess.ts';
+import { registerBackup } from './commands/backup.ts';
 import { registerBake } from './commands/bake.ts';
 import { registerEstimate } from './commands/estimate.ts';
 import { registerCancel } from './commands/cancel.ts';
@@ -48,6 +49,7 @@ export function buildProgram(rt: CliRuntime): Command {
   registerAssess(program, rt);
   registerSnapshot(program, rt);
   registerRestore(program, rt);
+  registerBackup(program, rt);
   registerReplicate(program, rt);
   registerValidate(program, rt);
   registerShadow(program, rt);

@@ -1,11 +1,9 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureControlSchema } from '../../lib/replication/control-schema.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
 import { runCli, tempConfig } from '../cli/run-cli.ts';
-import { IDENTITY_MAPPING, sql } from '../replication/_env.ts';
+import { sql } from '../replication/_env.ts';
 
 /**
  * A `_cutover` schema left on the target by a run under another role (a superuser's rehearsal,
@@ -42,9 +40,7 @@ describe("assess: the kit's _cutover schema on the target belongs to another rol
     asWriter.username = 'writer';
     asWriter.password = 'w-pw';
     writerUrl = asWriter.href;
-    cfg = tempConfig({ least: { platform: 'postgres', source: { url: blue }, target: { url: writerUrl }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } } });
-    writeFileSync(path.join(cfg.dir, 'forward.json'), JSON.stringify(IDENTITY_MAPPING));
-    writeFileSync(path.join(cfg.dir, 'reverse.json'), JSON.stringify(IDENTITY_MAPPING));
+    cfg = tempConfig({ least: { platform: 'postgres', source: { url: blue }, target: { url: writerUrl } } }, { mappings: 'identity' });
   }, 60_000);
   afterAll(async () => {
     cfg?.dispose();

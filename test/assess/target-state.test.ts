@@ -1,9 +1,7 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestPostgres } from '../_helpers/pg.ts';
 import { runCli, tempConfig } from '../cli/run-cli.ts';
-import { IDENTITY_MAPPING, sql } from '../replication/_env.ts';
+import { sql } from '../replication/_env.ts';
 
 /**
  * assess, before any slot exists, blocks what would make `replicate start` die: a target table
@@ -14,7 +12,7 @@ describe('assess: what the target already holds', () => {
   let server: Awaited<ReturnType<typeof startTestPostgres>>;
   let cfg: ReturnType<typeof tempConfig>;
   const urls = { blue: '', green: '' };
-  const env = (extra: Record<string, unknown> = {}) => ({ platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green }, mappings: { forward: 'forward.json', reverse: 'reverse.json' }, ...extra });
+  const env = (extra: Record<string, unknown> = {}) => ({ platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green }, ...extra });
 
   beforeAll(async () => {
     server = await startTestPostgres();
@@ -29,9 +27,7 @@ describe('assess: what the target already holds', () => {
                              total int generated always as (qty * price) stored, seq int generated always as identity);
                            create table items (id int primary key, name text);
                            insert into items values (1, 'left over'), (2, 'another')`);
-    cfg = tempConfig({ plain: env(), keep: env({ assess: { keepTargetRows: ['public.items', 'public.itmes'] } }) });
-    writeFileSync(path.join(cfg.dir, 'forward.json'), JSON.stringify(IDENTITY_MAPPING));
-    writeFileSync(path.join(cfg.dir, 'reverse.json'), JSON.stringify(IDENTITY_MAPPING));
+    cfg = tempConfig({ plain: env(), keep: env({ assess: { keepTargetRows: ['public.items', 'public.itmes'] } }) }, { mappings: 'identity' });
   }, 60_000);
   afterAll(async () => {
     cfg?.dispose();

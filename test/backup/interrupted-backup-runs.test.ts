@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -9,8 +9,8 @@ import { loadConfig, selectEnvironment, type ResolvedPostgresEnvironment } from 
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { replaceWithNamedPipe } from '../_helpers/named-pipe.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
-import { IDENTITY_MAPPING, sql, until } from '../replication/_env.ts';
-import { runCli } from '../cli/run-cli.ts';
+import { sql, until } from '../replication/_env.ts';
+import { runCli, tempConfig } from '../cli/run-cli.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -42,12 +42,8 @@ describe('interrupted backup runs: Ctrl-C / SIGTERM during restore and verify, S
     );
     // green has the schema (assess, which a CLI snapshot needs first, asks for it)
     await sql(server.urlFor('green'), 'create table customers (id int primary key, name text not null); create table orders (id bigint primary key, customer_id int, note text)');
-    dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-backup-int-'));
-    writeFileSync(path.join(dir, 'forward.json'), JSON.stringify(IDENTITY_MAPPING));
-    writeFileSync(path.join(dir, 'reverse.json'), JSON.stringify(IDENTITY_MAPPING));
-    configFile = path.join(dir, 'cutover.config.json');
-    const lab = { platform: 'postgres', source: { url: server.url }, target: { url: server.urlFor('green') }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } };
-    writeFileSync(configFile, JSON.stringify({ environments: { lab, killed: lab } }));
+    const lab = { platform: 'postgres', source: { url: server.url }, target: { url: server.urlFor('green') } };
+    ({ dir, file: configFile } = tempConfig({ lab, killed: lab }, { mappings: 'identity' }));
     env = selectEnvironment(await loadConfig({ file: configFile }), 'lab') as ResolvedPostgresEnvironment;
     killedEnv = selectEnvironment(await loadConfig({ file: configFile }), 'killed') as ResolvedPostgresEnvironment;
     manifest = await new PostgresSnapshotter(env, out).snapshot();

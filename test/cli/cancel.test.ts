@@ -7,7 +7,7 @@ import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts
 import { processAlive, readStatusFile } from '../../lib/replication/status-file.ts';
 import { streamNames } from '../../lib/replication/stream-names.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
-import { IDENTITY_MAPPING, sql } from '../replication/_env.ts';
+import { sql } from '../replication/_env.ts';
 import { runCli, tempConfig } from './run-cli.ts';
 
 /**
@@ -54,13 +54,11 @@ describe('cutover cancel', () => {
     await sql(urls.green, schema);
     await sql(urls.blue, "insert into orders select g, 'o' || g from generate_series(1, 50) g");
     cfg = tempConfig({
-      kit: { platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } },
-      dep: { platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } },
-      switched: { platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } },
-      pubown: { platform: 'postgres', source: { url: as(urls.blue) }, target: { url: as(urls.green) }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } },
-    });
-    writeFileSync(path.join(cfg.dir, 'forward.json'), JSON.stringify(IDENTITY_MAPPING));
-    writeFileSync(path.join(cfg.dir, 'reverse.json'), JSON.stringify(IDENTITY_MAPPING));
+      kit: { platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green } },
+      dep: { platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green } },
+      switched: { platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green } },
+      pubown: { platform: 'postgres', source: { url: as(urls.blue) }, target: { url: as(urls.green) } },
+    }, { mappings: 'identity' });
   }, 60_000);
   afterAll(async () => {
     for (const pid of workers) if (processAlive(pid)) process.kill(pid, 'SIGKILL');

@@ -1,8 +1,6 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { canStartMajor, startTestPostgres } from '../_helpers/pg.ts';
-import { IDENTITY_MAPPING, sql } from '../replication/_env.ts';
+import { sql } from '../replication/_env.ts';
 import { runCli, tempConfig } from './run-cli.ts';
 
 /**
@@ -24,10 +22,8 @@ describe('WAL retained by the kit\'s slots', () => {
     await sql(server.urlFor('green'), 'create table orders (id int primary key, note text not null)');
     await sql(blue, "insert into orders select g, 'o' || g from generate_series(1, 20) g");
     cfg = tempConfig({
-      wal: { platform: 'postgres', source: { url: blue }, target: { url: server.urlFor('green') }, mappings: { forward: 'forward.json', reverse: 'reverse.json' }, replication: { retainedWalWarnMb: 2 } },
-    });
-    writeFileSync(path.join(cfg.dir, 'forward.json'), JSON.stringify(IDENTITY_MAPPING));
-    writeFileSync(path.join(cfg.dir, 'reverse.json'), JSON.stringify(IDENTITY_MAPPING));
+      wal: { platform: 'postgres', source: { url: blue }, target: { url: server.urlFor('green') }, replication: { retainedWalWarnMb: 2 } },
+    }, { mappings: 'identity' });
   }, 60_000);
   afterAll(async () => {
     cfg?.dispose();
@@ -67,15 +63,13 @@ describe.skipIf(!canStartMajor(12))('on PostgreSQL 12', () => {
   test('status reports the slot with walStatus null; cancel leaves no slot, publication or _cutover', async () => {
     const server = await startTestPostgres('app', undefined, 12);
     const cfg = tempConfig({
-      old: { platform: 'postgres', source: { url: server.urlFor('blue') }, target: { url: server.urlFor('green') }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } },
-    });
+      old: { platform: 'postgres', source: { url: server.urlFor('blue') }, target: { url: server.urlFor('green') } },
+    }, { mappings: 'identity' });
     try {
       await sql(server.url, 'create database blue');
       await sql(server.url, 'create database green');
       for (const db of ['blue', 'green']) await sql(server.urlFor(db), 'create table orders (id int primary key, note text)');
       await sql(server.urlFor('blue'), "insert into orders select g, 'o' || g from generate_series(1, 10) g");
-      writeFileSync(path.join(cfg.dir, 'forward.json'), JSON.stringify(IDENTITY_MAPPING));
-      writeFileSync(path.join(cfg.dir, 'reverse.json'), JSON.stringify(IDENTITY_MAPPING));
       const base = (...a: string[]) => ['--config', cfg.file, '--env', 'old', ...a];
       for (const step of [['assess'], ['snapshot'], ['replicate', 'start']]) {
         const r = await runCli(base(...step));

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
@@ -7,9 +6,9 @@ import type { CutoverError } from '../../lib/errors.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import type { ReplicationStatus } from '../../lib/platform/roles.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
-import { runCli } from '../cli/run-cli.ts';
+import { runCli, tempConfig } from '../cli/run-cli.ts';
 import { connect, startTestPostgres } from '../_helpers/pg.ts';
-import { IDENTITY_MAPPING, sql, until } from './_env.ts';
+import { sql, until } from './_env.ts';
 
 const SCHEMA = 'create table items (id bigint primary key, name text);';
 const HEARTBEAT_LIMIT_MS = 3000;
@@ -41,9 +40,6 @@ describe('a SIGSTOPped replication worker is stalled, not "lag 0"', () => {
     await sql(source.url, SCHEMA);
     await sql(target.url, SCHEMA);
     await sql(source.url, "insert into items select g, 'seed' from generate_series(1, 100) g");
-    dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-stall-'));
-    writeFileSync(path.join(dir, 'forward.json'), JSON.stringify(IDENTITY_MAPPING));
-    writeFileSync(path.join(dir, 'reverse.json'), JSON.stringify(IDENTITY_MAPPING));
     const raw = {
       environments: {
         lab: {
@@ -55,8 +51,7 @@ describe('a SIGSTOPped replication worker is stalled, not "lag 0"', () => {
         },
       },
     };
-    configFile = path.join(dir, 'cutover.config.json');
-    writeFileSync(configFile, JSON.stringify(raw));
+    ({ dir, file: configFile } = tempConfig(raw.environments, { mappings: 'identity' }));
     env = selectEnvironment(parseConfig(raw, configFile), 'lab') as ResolvedPostgresEnvironment;
     replicator = new PostgresReplicator(env, 'forward', new RecordingOutput());
   }, 60_000);

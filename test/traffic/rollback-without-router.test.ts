@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
@@ -16,7 +14,7 @@ import { PostgresWriteFence } from '../../lib/traffic/postgres-write-fence.ts';
 import { runRollback, type RollbackLedger } from '../../lib/traffic/rollback.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
 import { runCli, tempConfig } from '../cli/run-cli.ts';
-import { IDENTITY_MAPPING, sql, testEnvironment } from '../replication/_env.ts';
+import { sql, testEnvironment } from '../replication/_env.ts';
 import { fakePlatform } from './fakes/fake-platform.ts';
 import { phaseContext } from './fakes/phase-context.ts';
 
@@ -67,10 +65,8 @@ async function appInsert(url: string, note: string): Promise<{ ok: true } | { ok
 describe('rollback with no router', () => {
   test('before the switch (CLI, minimal config): blue unfenced, forward replication stopped, slot kept, one line for the operator, exit 0; again: nothing to undo', async () => {
     const urls = await databases('nr');
-    const cfg = tempConfig({ nr: { platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green }, mappings: { forward: 'forward.json', reverse: 'reverse.json' } } });
+    const cfg = tempConfig({ nr: { platform: 'postgres', source: { url: urls.blue }, target: { url: urls.green } } }, { mappings: 'identity' });
     try {
-      writeFileSync(path.join(cfg.dir, 'forward.json'), JSON.stringify(IDENTITY_MAPPING));
-      writeFileSync(path.join(cfg.dir, 'reverse.json'), JSON.stringify(IDENTITY_MAPPING));
       const base = (...a: string[]) => ['--config', cfg.file, '--env', 'nr', ...a];
       for (const step of [['assess'], ['snapshot'], ['replicate', 'start']]) {
         const r = await runCli(base(...step));
