@@ -21,8 +21,9 @@ const shared = {
 // not, at load 20). Also shared: files that start only database servers (PostgreSQL, MariaDB) and
 // talk to them through clients they close, every server stopped in afterAll (15 of them: 49-65
 // CPU-s shared, 69-78 isolated, at load 8-15; 5 more that also run the CLI in-process: 18.8-20.4
-// vs 25.6 CPU-s). Left isolated: files that start replication
-// workers, child processes or apps (a leftover handle of one must not fail the next), and files
+// vs 25.6 CPU-s). Also files whose replicators or apps run in-process and are stopped in
+// afterAll. Left isolated: files that start detached replication workers, child processes or
+// apps in their own process (a leftover handle of one must not fail the next), and files
 // that need a fresh process: they mock modules (test/cli/exit-codes), check what a fresh process
 // has loaded (test/config/backup-store-config) or need real AWS clients (test/backup: test/aws
 // stubs the client prototypes for good, with aws-sdk-client-mock).
@@ -38,8 +39,16 @@ const SHARED = [
   'test/postgres/reused-kit-session.test.ts',
   'test/rehearsal/blue-footprint.test.ts',
   ...['lsn', 'pgoutput-rows', 'status-writer', 'stream-health', 'stream-health-limits', 'stream-names', 'transaction-queue'].map((f) => `test/replication/${f}.test.ts`),
+  ...['apply-warm-up', 'copy-data-framer', 'read-coalescing'].map((f) => `test/replication/${f}.test.ts`),
+  'test/platform/kept-sessions.test.ts',
   // database servers only (most of them run BESIDE_REHEARSALS, below)
   'test/demo/generator.test.ts',
+  // database servers, in-process (foreground) replicators or apps, all stopped in afterAll/afterEach;
+  // their spies restored. Isolated, each paid ~1 CPU-s importing the kit again.
+  ...['postgres-replicator', 'heartbeat-majors', 'sequences-direction'].map((f) => `test/replication/${f}.test.ts`),
+  ...['cross-engine-frozen-changed-rows', 'live-validation'].map((f) => `test/diff/${f}.test.ts`),
+  ...['load-generator', 'order-app', 'order-app-mysql'].map((f) => `test/demo/${f}.test.ts`),
+  'test/engines/mysql-fence-sequences.test.ts',
 ];
 
 // Files that run beside the rehearsals (see the top): no timing in their assertions (a starved run

@@ -51,6 +51,20 @@ export interface SubmittedBatch {
   readonly done: Promise<BatchResult | Error>;
 }
 
+/** A part of an open transaction, built (ChangeApplier.applyOpenPart). */
+interface OpenPartPlan {
+  readonly txn: SourceTransaction;
+  readonly part: number;
+  readonly ops: Op[];
+  readonly perTable: Map<string, number>;
+  readonly keysSql: string | null;
+  readonly statements: string[];
+  readonly copies: Buffer[];
+  /** Indexes in `statements` of those that may write dead letters. */
+  readonly deadLetterAt: number[];
+  readonly upsertOnly: number;
+}
+
 /** Rows per statement: bounds the SQL text of one statement (a few MB at most). */
 const MAX_GROUP_ROWS = 10_000;
 /**
@@ -106,6 +120,8 @@ export class ChangeApplier {
   private readonly statementNames = new Map<string, string>();
   /** Whether this pg client can switch to pipeline mode (node-postgres 8.22+); else batches go as SQL text. */
   private readonly pipelineSwitch: boolean;
+  /** The next part of an open transaction, built while the one before it ran (applyOpenPart). */
+  private nextPart: OpenPartPlan | null = null;
   /** Per pgoutput relation (a new one after each ALTER): how its inserts' bytes become COPY lines (copyLayout). */
   private readonly copyLayouts = new WeakMap<PgoutputInsert['relation'], { relation: PgoutputInsert['relation']; include: boolean[]; columns: string[] } | null>();
 
@@ -236,22 +252,30 @@ export class ChangeApplier {
    * under a savepoint: if the target rejects anything, that part alone is rolled back and applied
    * again (upserts only, if a plain insert met an existing row), else one change at a time with
    * dead letters, as a failed batch is (recover); the parts before it stay.
+   *
+   * `upcoming`: the part after it, if it has arrived: its statements are built while the target
+   * runs this one (the next call with it sends them).
    */
-  async applyOpenPart(txn: SourceTransaction, part: number, replayUntil: string | null, commit: boolean): Promise<BatchResult> {
-    const { ops, perTable } = this.toBatchOps([txn], replayUntil);
-    const keys = this.changedKeys([txn]);
-    const keysSql = keys.length ? this.changedKeysSql(keys, part) : null;
-    if (part === 0) await this.client.query('begin');
+  async applyOpenPart(txn: SourceTransaction, part: number, replayUntil: string | null, commit: boolean, upcoming?: SourceTransaction): Promise<BatchResult> {
+    const plan = this.nextPart?.txn === txn && this.nextPart.part === part ? this.nextPart : this.planPart(txn, part, replayUntil);
+    this.nextPart = null;
+    const { ops, perTable, keysSql } = plan;
+    let begin = part === 0;
     const fastPath = async (): Promise<number> => {
-      const statements = ['savepoint cutover_part'];
-      const copies: Buffer[] = [];
-      const deadLetterAt: number[] = [];
-      this.groupStatements(groupOps(ops, this.upsertOnly), statements, copies, deadLetterAt);
-      if (keysSql) statements.push(keysSql);
-      statements.push('release savepoint cutover_part');
-      const results = await runScriptWithCopy(this.client, statements.join(';\n'), copies);
+      // built again if a failed part made a table take upserts only since
+      const { statements, copies, deadLetterAt } = plan.upsertOnly === this.upsertOnly.size ? plan : this.planPart(txn, part, replayUntil);
+      const script = `${begin ? 'begin;\n' : ''}savepoint cutover_part;\n${statements.join(';\n')}${statements.length ? ';\n' : ''}release savepoint cutover_part`;
+      // statement i of the part is result i + offset (after begin and savepoint)
+      const offset = begin ? 2 : 1;
+      begin = false;
+      const sent = runScriptWithCopy(this.client, script, copies);
+      if (upcoming) {
+        this.nextPart = this.planPart(upcoming, part + 1, replayUntil);
+        upcoming = undefined;
+      }
+      const results = await sent;
       let n = 0;
-      for (const index of deadLetterAt) n += results[index]?.rowCount ?? 0;
+      for (const index of deadLetterAt) n += results[index + offset]?.rowCount ?? 0;
       return n;
     };
     let deadLetters: number;
@@ -279,6 +303,19 @@ export class ChangeApplier {
     );
     const after = lastRow(results);
     return { changes: ops.length - deadLetters, deadLetters, perTable, targetLsn: after.lsn, targetFlushed: after.flushed };
+  }
+
+  /** A part's writes and statements (see applyOpenPart); `upsertOnly`: the size of that set they were built with. */
+  private planPart(txn: SourceTransaction, part: number, replayUntil: string | null): OpenPartPlan {
+    const { ops, perTable } = this.toBatchOps([txn], replayUntil);
+    const keys = this.changedKeys([txn]);
+    const keysSql = keys.length ? this.changedKeysSql(keys, part) : null;
+    const statements: string[] = [];
+    const copies: Buffer[] = [];
+    const deadLetterAt: number[] = [];
+    this.groupStatements(groupOps(ops, this.upsertOnly), statements, copies, deadLetterAt);
+    if (keysSql) statements.push(keysSql);
+    return { txn, part, ops, perTable, keysSql, statements, copies, deadLetterAt, upsertOnly: this.upsertOnly.size };
   }
 
   /** A batch's fast path failed: a plain INSERT that met an existing row makes its table take upserts from now on. */

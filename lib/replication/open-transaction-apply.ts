@@ -45,7 +45,8 @@ export class OpenTransactionApply {
   readonly behind: SourceTransaction[] = [];
   /** Applied before a restart (its position is already on the target): its parts are let go. */
   readonly alreadyApplied: boolean;
-  private readonly waiting: OpenTransactionPart[] = [];
+  /** Parts received and not applied, each as a source transaction of its own changes (the last one with the end position). */
+  private readonly waiting: { txn: SourceTransaction; last: boolean }[] = [];
   private nextPart = 0;
   private received = 0;
   private applied = 0;
@@ -72,7 +73,7 @@ export class OpenTransactionApply {
     this.received += part.changes.length;
     if (part.endLsn !== null) this.endLsn = part.endLsn;
     if (this.alreadyApplied) return;
-    this.waiting.push(part);
+    this.waiting.push({ txn: { commitLsn: this.commitLsn, endLsn: part.endLsn ?? this.commitLsn, commitTime: this.commitTime, changes: part.changes }, last: part.endLsn !== null });
     if (this.waiting.length >= PAUSE_AT_PARTS) flow.pause();
   }
 
@@ -104,10 +105,10 @@ export class OpenTransactionApply {
     const part = this.waiting.shift();
     if (!part) return null;
     if (this.waiting.length < PAUSE_AT_PARTS) flow.resume();
-    const last = part.endLsn !== null;
-    const txn: SourceTransaction = { commitLsn: this.commitLsn, endLsn: part.endLsn ?? this.commitLsn, commitTime: this.commitTime, changes: part.changes };
-    const r = await applier.applyOpenPart(txn, this.nextPart++, replayUntil, last);
-    this.applied += part.changes.length;
+    const { txn, last } = part;
+    // the next part's statements are built while the target runs this one
+    const r = await applier.applyOpenPart(txn, this.nextPart++, replayUntil, last, this.waiting[0]?.txn);
+    this.applied += txn.changes.length;
     this.result.changes += r.changes;
     this.result.deadLetters += r.deadLetters;
     for (const [table, n] of r.perTable) this.result.perTable.set(table, (this.result.perTable.get(table) ?? 0) + n);
