@@ -21,8 +21,9 @@ const shared = {
 // not, at load 20). Also shared: files that start only database servers (PostgreSQL, MariaDB) and
 // talk to them through clients they close, every server stopped in afterAll (15 of them: 49-65
 // CPU-s shared, 69-78 isolated, at load 8-15; 5 more that also run the CLI in-process: 18.8-20.4
-// vs 25.6 CPU-s). Left isolated: files that start replication
-// workers, child processes or apps (a leftover handle of one must not fail the next), and files
+// vs 25.6 CPU-s). Also files whose replicators or apps run in-process and are stopped in
+// afterAll. Left isolated: files that start detached replication workers, child processes or
+// apps in their own process (a leftover handle of one must not fail the next), and files
 // that need a fresh process: they mock modules (test/cli/exit-codes), check what a fresh process
 // has loaded (test/config/backup-store-config) or need real AWS clients (test/backup: test/aws
 // stubs the client prototypes for good, with aws-sdk-client-mock).

@@ -10,9 +10,11 @@ import type { Finding } from '../platform/roles.ts';
  * copies the value (it reads the table) and every replicated insert and update afterwards writes
  * NULL into the target column — found with a `total … GENERATED ALWAYS AS (qty * unit) STORED`
  * column mapped to a plain one: validate then named every row changed since the load. The way out
- * is the target computing it too.
+ * is the target computing it too. The reverse mapping (green to blue after the write switch) is
+ * checked the same way against green (`reverse-column-generated`, a warning: until a rollback
+ * after the switch nothing is lost, and a blue column that is plain has no other source).
  */
-export async function generatedSourceFindings(source: pg.ClientBase, tables: readonly MappedTable[]): Promise<Finding[]> {
+export async function generatedSourceFindings(source: pg.ClientBase, tables: readonly MappedTable[], direction: 'forward' | 'reverse' = 'forward'): Promise<Finding[]> {
   const copied = tables.flatMap((t) => t.columns.flatMap((c) => (c.kind === 'copy' ? [{ t, column: c.source, target: c.target }] : [])));
   if (!copied.length) return [];
   const { rows } = await source.query<{ i: number; expr: string; version: number }>(
@@ -32,14 +34,17 @@ export async function generatedSourceFindings(source: pg.ClientBase, tables: rea
       const { t, column, target } = copied[Number(r.i) - 1]!;
       const from = `${t.source.schema}.${t.source.table}`;
       const to = `${t.target.schema}.${t.target.table}`;
+      const reverse = direction === 'reverse';
       return {
-        id: 'source-column-generated',
-        severity: 'blocker',
+        id: reverse ? 'reverse-column-generated' : 'source-column-generated',
+        severity: reverse ? 'warning' : 'blocker',
         table: from,
         count: 1,
         sampleKeys: [{ column }],
-        message: `${from}.${column} is GENERATED ALWAYS AS (${r.expr}) STORED on the source, and the mapping copies it to ${to}.${target}: logical replication sends no generated column before PostgreSQL 18, so the full load copies its values but every insert and update replicated after it writes NULL there`,
-        handling: `let the target compute it: make ${to}.${target} GENERATED ALWAYS AS (${r.expr}) STORED on the target (ALTER TABLE ${quoteIdent(t.target.schema)}.${quoteIdent(t.target.table)} DROP COLUMN ${quoteIdent(target)}, ADD COLUMN ${quoteIdent(target)} … GENERATED ALWAYS AS (…) STORED) and add a remove-column rule for ${from}.${column} to the forward mapping; or leave the column out (remove-column)`,
+        message: reverse
+          ? `${from}.${column} is GENERATED ALWAYS AS (${r.expr}) STORED on the target, and the reverse mapping copies it to ${to}.${target} on the source: logical replication sends no generated column before PostgreSQL 18, so after the write switch every row reverse replication applies there gets NULL in it`
+          : `${from}.${column} is GENERATED ALWAYS AS (${r.expr}) STORED on the source, and the mapping copies it to ${to}.${target}: logical replication sends no generated column before PostgreSQL 18, so the full load copies its values but every insert and update replicated after it writes NULL there`,
+        handling: `let ${reverse ? 'the source' : 'the target'} compute it: make ${to}.${target} GENERATED ALWAYS AS (${r.expr}) STORED there (ALTER TABLE ${quoteIdent(t.target.schema)}.${quoteIdent(t.target.table)} DROP COLUMN ${quoteIdent(target)}, ADD COLUMN ${quoteIdent(target)} … GENERATED ALWAYS AS (…) STORED) and add a remove-column rule for ${from}.${column} to the ${direction} mapping; or leave the column out (remove-column)`,
       } satisfies Finding;
     });
 }

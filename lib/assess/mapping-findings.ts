@@ -11,6 +11,7 @@ import {
 } from '../mappings/index.ts';
 import type { MappedTable, ResolvedMappings, SourceCatalog, TableMappingDocument } from '../mappings/types.ts';
 import type { Finding } from '../platform/roles.ts';
+import { generatedSourceFindings } from './generated-source-findings.ts';
 
 const finding = (f: Omit<Finding, 'count' | 'sampleKeys'> & Partial<Pick<Finding, 'count' | 'sampleKeys'>>): Finding => ({ count: 1, sampleKeys: [], ...f });
 
@@ -68,6 +69,7 @@ export async function reverseMappingFindings(
     if (!(err instanceof CutoverError)) throw err;
     return [...findings, mappingErrorFinding('reverse-mapping-invalid', file, err)];
   }
+  findings.push(...(await generatedSourceFindings(target, resolved.tables, 'reverse')));
   const onGreen = new Set(catalog.tables.map((t) => `${t.schema}.${t.table}`));
   const coverage = reverseCoverage(forward, resolved.tables, env.replication.reverseExempt ?? []);
   for (const gap of coverage.uncovered) {

@@ -13,6 +13,7 @@ import { AssessProgress } from './assess-progress.ts';
 import { runQualityChecks } from './quality-checks.ts';
 import { privilegeFindings } from './privilege-findings.ts';
 import { replicationSettings } from './replication-settings.ts';
+import { enumLabelFindings } from './enum-label-findings.ts';
 import { generatedSourceFindings } from './generated-source-findings.ts';
 import { targetStateFindings } from './target-state-findings.ts';
 import { narrowingChange, typeFindings, type TypedColumn } from './type-findings.ts';
@@ -75,6 +76,7 @@ export class PostgresInspector implements Inspector {
       findings.push(...(await targetFindings(target, mapped.tables, await serverTimeZone(source))));
       findings.push(...(await targetStateFindings(target, mapped.tables, this.env.assess.keepTargetRows)));
       findings.push(...(await generatedSourceFindings(source, mapped.tables)));
+      findings.push(...(await enumLabelFindings(source, target, mapped.tables)));
       progress.at('reverse mapping');
       findings.push(...(await reverseMappingFindings(target, this.env, mapped.tables)));
       progress.at('large values');

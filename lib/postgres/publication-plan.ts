@@ -30,7 +30,15 @@ export interface PublicationPlan {
   readonly missingOptions: readonly string[];
 }
 
-export async function planPublication(client: pg.ClientBase, name: string, tables: readonly { schema: string; table: string }[]): Promise<PublicationPlan> {
+/** A published table; `removedColumns`: its columns the mapping leaves out (a generated one among them needs no publishing). */
+export interface PublishedTable {
+  readonly schema: string;
+  readonly table: string;
+  readonly removedColumns?: readonly string[];
+}
+
+export async function planPublication(client: pg.ClientBase, name: string, tables: readonly PublishedTable[]): Promise<PublicationPlan> {
+  const removed = tables.flatMap((t) => (t.removedColumns ?? []).map((column) => ({ schema: t.schema, table: t.table, column })));
   const wanted = [...new Set(tables.map((t) => `${t.schema}.${t.table}`))].sort();
   const list = [...new Set(tables.map((t) => qualified(t.schema, t.table)))].join(', ');
   const { rows: facts } = await client.query<{ version: number; partitioned: string[]; generated: boolean }>(
@@ -38,8 +46,10 @@ export async function planPublication(client: pg.ClientBase, name: string, table
             array(select n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
                    where c.relkind = 'p' and n.nspname || '.' || c.relname = any($1::text[]) order by 1) as partitioned,
             exists(select 1 from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
-                    where a.attgenerated = 's' and not a.attisdropped and n.nspname || '.' || c.relname = any($1::text[])) as generated`,
-    [wanted],
+                    where a.attgenerated = 's' and not a.attisdropped and n.nspname || '.' || c.relname = any($1::text[])
+                      and not exists (select 1 from unnest($2::text[], $3::text[], $4::text[]) r(s, t, c)
+                                       where r.s = n.nspname and r.t = c.relname and r.c = a.attname)) as generated`,
+    [wanted, removed.map((r) => r.schema), removed.map((r) => r.table), removed.map((r) => r.column)],
   );
   const { version, partitioned } = facts[0]!;
   const generatedColumns = facts[0]!.generated && version >= 180000;

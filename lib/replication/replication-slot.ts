@@ -115,7 +115,7 @@ export async function dropSlot(client: pg.ClientBase, slotName: string): Promise
  * was there before).
  */
 export async function ensurePublication(client: pg.ClientBase, name: string, tables: readonly MappedTable[]): Promise<'created' | 'altered' | 'unchanged'> {
-  const plan = await planPublication(client, name, tables.map((t) => t.source));
+  const plan = await planPublication(client, name, tables.map((t) => ({ ...t.source, removedColumns: t.removedColumns })));
   if (plan.unpublishable.length) throw unpublishablePartitionsError('server this stream reads', plan.unpublishable);
   if (plan.ready) return 'unchanged';
   try {

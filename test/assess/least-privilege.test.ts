@@ -238,9 +238,10 @@ describe.skipIf(!canStartMajor(12))('least privilege on PostgreSQL 12', () => {
     // nor send a generated column
     const partitioned = `create table shop.events (id int, at date, primary key (id, at)) partition by range (at);
       create table shop.events_a partition of shop.events for values from ('2025-01-01') to ('2026-01-01');
-      create table shop.totals (id int primary key, q int, u numeric, t numeric);`;
+      create table shop.totals (id int primary key, q int, u numeric, t numeric);
+      create table shop.sums (id int primary key, q int, s int);`;
     await sql(urls.blue, partitioned.replace('t numeric)', 't numeric generated always as (q * u) stored)'));
-    await sql(urls.green, partitioned);
+    await sql(urls.green, partitioned.replace('s int)', 's int generated always as (q + 1) stored)'));
     const env = envFor(urls.blue, urls.green, 'lp12p');
     const again = Object.fromEntries((await new PostgresInspector(env, new RecordingOutput()).assess()).findings.map((f) => [f.id, f]));
     expect(again['source-partitioned-publication']).toMatchObject({ severity: 'blocker', message: expect.stringContaining('partitioned table(s) shop.events on the source'), handling: expect.stringContaining('PostgreSQL 13') });
@@ -252,6 +253,8 @@ describe.skipIf(!canStartMajor(12))('least privilege on PostgreSQL 12', () => {
       message: expect.stringContaining('shop.totals.t is GENERATED ALWAYS AS (((q)::numeric * u)) STORED on the source'),
       handling: expect.stringContaining('add a remove-column rule for shop.totals.t'),
     });
+    // the same on green for reverse replication after the switch (a warning until then)
+    expect(again['reverse-column-generated']).toMatchObject({ severity: 'warning', table: 'shop.sums', message: expect.stringContaining('shop.sums.s is GENERATED ALWAYS AS ((q + 1)) STORED on the target') });
     const c = await connect(urls.blue);
     try {
       const refused = await ensurePublication(c, 'cutover_lp12p', [{ source: { schema: 'shop', table: 'events' } } as MappedTable]).then(() => null, (e: unknown) => e);

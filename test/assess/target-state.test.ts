@@ -5,8 +5,9 @@ import { sql } from '../replication/_env.ts';
 
 /**
  * assess, before any slot exists, blocks what would make `replicate start` die: a target table
- * that already has rows (duplicate key) and a target column the database generates (generated
- * column / identity ALWAYS outside the key). A kept table (assess.keepTargetRows) is info.
+ * that already has rows (duplicate key), a target column the database generates (generated
+ * column / identity ALWAYS outside the key) and a target enum that lacks labels of the source's.
+ * A kept table (assess.keepTargetRows) is info.
  */
 describe('assess: what the target already holds', () => {
   let server: Awaited<ReturnType<typeof startTestPostgres>>;
@@ -71,4 +72,30 @@ describe('assess: what the target already holds', () => {
       bad.dispose();
     }
   });
+
+  test('fails if an enum column goes into a target enum that lacks some of its labels: a blocker naming them, with the ALTER TYPE', async () => {
+    await sql(server.url, 'create database blue_e');
+    await sql(server.url, 'create database green_e');
+    const ddl = (labels: string) => `create type status as enum (${labels}); create table shipments (id int primary key, s status, note text);`;
+    await sql(server.urlFor('blue_e'), ddl(`'new', 'paid', '已发货', 'it''s'`) + ` insert into shipments values (1, '已发货', 'x')`);
+    await sql(server.urlFor('green_e'), ddl(`'new', 'paid'`));
+    const enums = tempConfig({ e: { platform: 'postgres', source: { url: server.urlFor('blue_e') }, target: { url: server.urlFor('green_e') } } }, { mappings: 'identity' });
+    try {
+      const r = await runCli(['--config', enums.file, '--env', 'e', '--json', 'assess']);
+      expect(r.code, r.stderr).toBe(1);
+      const findings = JSON.parse(r.stdout).verify.result.findings as { id: string; severity: string; message: string; handling: string }[];
+      expect(findings.filter((f) => f.id === 'enum-label-missing')).toEqual([
+        expect.objectContaining({
+          severity: 'blocker',
+          message: expect.stringContaining(`public.shipments.s is of enum status, whose label(s) '已发货', 'it''s' the target column public.shipments.s (enum status) lacks`),
+          handling: `on the target: ALTER TYPE status ADD VALUE IF NOT EXISTS '已发货';  ALTER TYPE status ADD VALUE IF NOT EXISTS 'it''s';  (or change-data-type the column to text in the mapping)`,
+        }),
+      ]);
+      await sql(server.urlFor('green_e'), "alter type status add value '已发货'; alter type status add value 'it''s'");
+      const again = JSON.parse((await runCli(['--config', enums.file, '--env', 'e', '--json', 'assess'])).stdout).verify.result.findings as { id: string }[];
+      expect(again.filter((f) => f.id === 'enum-label-missing')).toEqual([]);
+    } finally {
+      enums.dispose();
+    }
+  }, 60_000);
 });

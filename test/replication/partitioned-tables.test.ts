@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
+import { planPublication } from '../../lib/postgres/publication-plan.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
 import { processAlive } from '../../lib/replication/status-file.ts';
 import { streamNames } from '../../lib/replication/stream-names.ts';
-import { startTestPostgres } from '../_helpers/pg.ts';
+import { connect, startTestPostgres } from '../_helpers/pg.ts';
 import { sql, tableDigest, testEnvironment, until } from './_env.ts';
 
 /**
@@ -74,5 +75,19 @@ describe('a partitioned table and a generated column under CDC (PostgreSQL 18)',
     expect((await sql(target.url, "select what from events where id = 9001")).rows).toEqual([{ what: 'cdc' }]);
     expect((await sql(target.url, 'select id, size from notes order by id')).rows).toEqual([{ id: 1, size: 3 }, { id: 2, size: 2 }]);
     expect((await forward.status()).deadLetters).toBe(0);
+  });
+
+  test('a generated column the mapping leaves out (the target computes it) asks nothing more of the publication: a read-only role can use one its owner made', async () => {
+    const c = await connect(source.url);
+    try {
+      expect((await planPublication(c, 'other_pub', [{ schema: 'public', table: 'notes' }])).statements).toEqual([
+        'CREATE PUBLICATION "other_pub" FOR TABLE "public"."notes" WITH (publish_generated_columns = stored)',
+      ]);
+      expect((await planPublication(c, 'other_pub', [{ schema: 'public', table: 'notes', removedColumns: ['size'] }])).statements).toEqual([
+        'CREATE PUBLICATION "other_pub" FOR TABLE "public"."notes"',
+      ]);
+    } finally {
+      await c.end();
+    }
   });
 });
