@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { formatReplication } from '../../lib/cli/commands/replicate.ts';
 import { readChangedKeys } from '../../lib/diff/changed-rows.ts';
 import { queryText } from '../../lib/diff/comparison-pool.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
@@ -131,6 +132,7 @@ describe('a large source transaction applied while it arrives', () => {
     );
     const status = await replicator.status();
     expect(status.openTransaction).toMatchObject({ changesApplied: 1000, changesReceived: 2000, commitReceived: true });
+    expect(formatReplication(status)).toMatch(/applying a large source transaction \(commit [0-9A-F]+\/[0-9A-F]+\) as it arrives: 1000 of 2000 changes received \(all\) applied/);
     expect((await sql(target.url, 'select count(*)::int as n from items where id between 20001 and 22000')).rows[0].n).toBe(0);
     expect((await sql(target.url, 'select applied_lsn::text as lsn from _cutover.apply_state')).rows[0].lsn).toBe(appliedBefore);
     const pid = status.worker!.pid;
