@@ -17,12 +17,14 @@
  * visible on its target (one row it changed, polled every 5 ms: a transaction applies
  * atomically); the two take turns going first. That span is split at the moment the target
  * transaction that applies it began (pg_stat_activity.xact_start of the apply backend, polled):
- * before it, the source decodes the transaction and (ours) the worker receives all of it and
+ * before it, the source decodes the transaction and (ours) the worker receives its first part and
  * builds its statements; after it, the target transaction is open and nothing else reaches the
  * target. CPU seconds from /proc: the worker process
  * (after its stream was accepted; its start-up not counted), its target backend, the
  * replicator's walsender; the native apply worker and its walsender. The worker's peak resident
- * memory too: it holds the whole source transaction, parsed, until it is applied. The printed ratio is
+ * memory too: it holds a few parts of the transaction (5 × batchSize changes each), applied while
+ * it arrives in one target transaction (open-transaction-apply.ts); before that it held the whole
+ * transaction, parsed (1,185 MB at 1,000,000 updated rows). The printed ratio is
  * native seconds / ours (> 1: ours faster). No assertions: a measurement.
  *
  * The source's walsender decodes the whole transaction before sending any of it (spilling to

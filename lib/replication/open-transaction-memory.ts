@@ -26,8 +26,11 @@ function heapNow(): HeapFigures {
 }
 
 /**
- * The worker holds a source transaction whole until its commit arrives: it is applied as one
- * target transaction that also records its position. One larger than the worker's memory killed
+ * What the stream holds of an open source transaction: all of it until its commit, unless the
+ * worker takes it in parts while it arrives (the PostgreSQL worker does above 5 ×
+ * replication.batchSize changes, open-transaction-apply.ts: it then holds a few parts, and this
+ * guard is left for a batchSize so large that one part fills the heap). Held whole, one larger
+ * than the worker's memory killed
  * it ("JavaScript heap out of memory": 1,185 MB resident for a 1,000,000-row UPDATE of a six-column
  * table, bench/replication-large-txn.ts), and a restarted worker reads the same transaction again
  * and dies the same way. Before that happens the worker stops with this error instead: what is
@@ -38,7 +41,7 @@ export function openTransactionTooLarge(changes: number, heap: HeapFigures = hea
   const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
   return new CutoverError(
     'PRECONDITION_FAILED',
-    `a source transaction of more than ${changes} changes does not fit in the replication worker's memory (heap ${mb(heap.used)} of ${mb(heap.limit)} MB): the worker applies a source transaction whole, after its commit, and would run out of memory on it again after every restart`,
+    `a source transaction of more than ${changes} changes does not fit in the replication worker's memory (heap ${mb(heap.used)} of ${mb(heap.limit)} MB): the worker holds the changes of it not applied yet, and would run out of memory on them again after every restart`,
     {
       received: `${changes} changes in one open transaction`,
       fix: `start replication again with a larger heap for its worker, e.g. NODE_OPTIONS=--max-old-space-size=${2 * mb(heap.limit)} npx cutover replicate start --env NAME (the machine needs that much free memory), or split the job on the source into smaller transactions`,
