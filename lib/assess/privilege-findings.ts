@@ -38,6 +38,7 @@ export async function privilegeFindings(
   findings.push(...(await publicationFindings(source, src, 'source', streamNames(env, 'forward').publication, tables.map((t) => ({ ...t.source, removedColumns: t.removedColumns })), 'blocker')));
   findings.push(...(await applySide(target, tgt, 'target', targetTables, 'blocker')));
   findings.push(...(await fencePrivileges(source, src, 'source', 'the write switch makes blue read-only', 'blocker')));
+  if (env.pacing.enabled) findings.push(...(await monitorPrivilege(source, src)));
   findings.push(...(await fencePrivileges(target, tgt, 'target', 'a rollback after the write switch makes green read-only', 'warning')));
   // reverse (after the write switch): read the target, apply to the source (warnings until then)
   findings.push(...readSide(tgt, 'target', 'warning'));
@@ -334,6 +335,23 @@ async function fencePrivileges(client: pg.ClientBase, f: RoleFacts, side: 'sourc
   ];
   const statements = [...(owner ? [] : [`ALTER DATABASE ${quoteIdent(f.database)} OWNER TO ${role};`]), ...(signal ? [] : [`GRANT pg_signal_backend TO ${role};`])];
   return [finding(`${side}-fence-privilege`, severity, `${side} role ${f.role} ${lacks.join(' and ')}; ${why} (the write fence)`, statements.join('  '))];
+}
+
+/**
+ * Pacing (on by default) counts the source's active sessions, which a role sees only for itself
+ * without pg_read_all_stats (part of pg_monitor): the snapshot, full load and validate then read
+ * at full speed beside a busy blue without knowing it, and say so only in their progress output.
+ */
+async function monitorPrivilege(client: pg.ClientBase, f: RoleFacts): Promise<Finding[]> {
+  if (f.superuser || (await has(client, `exists (select 1 from pg_roles where rolname = 'pg_read_all_stats' and pg_has_role(current_user, oid, 'member'))`))) return [];
+  return [
+    finding(
+      'source-monitor-privilege',
+      'warning',
+      `source role ${f.role} sees only its own sessions (no pg_read_all_stats): pacing (pacing.maxActiveSessions) cannot count the application's active sessions on blue, so the snapshot, full load and validate do not slow down for them`,
+      `GRANT pg_monitor TO ${quoteIdent(f.role)};  (or pacing.enabled: false when blue is quiet)`,
+    ),
+  ];
 }
 
 async function has(client: pg.ClientBase, condition: string): Promise<boolean> {

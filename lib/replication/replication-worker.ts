@@ -131,6 +131,8 @@ export class ReplicationWorker {
   private readonly statusWriter: WorkerStatusWriter;
   /** A batch was applied since the last status write was requested. */
   private statusStale = false;
+  /** When changes were last committed on the target, or a part of a large transaction applied (this machine's clock). */
+  private appliedAt: number | null = null;
   /** Batches sent to the apply session and not yet settled, oldest first. */
   private readonly inflight: SubmittedBatch[] = [];
   /** The batch whose apply failed and is being applied again (no longer in `inflight`, not applied yet). */
@@ -470,6 +472,7 @@ export class ReplicationWorker {
     /** A batch or a large transaction committed on the target: the worker's figures and position move past it. */
     const settle = (endLsn: string, commitTime: Date, result: BatchResult) => {
       this.applied = endLsn;
+      this.appliedAt = Date.now();
       this.appliedCommitAt = Math.max(this.appliedCommitAt ?? 0, commitTime.getTime());
       this.checkCaughtUp();
       this.deadLetters += result.deadLetters;
@@ -564,6 +567,7 @@ export class ReplicationWorker {
           if (open.ready) {
             this.busySince ??= performance.now();
             const result = await open.step(applier, this.replayUntil, stream);
+            this.appliedAt = Date.now();
             if (result) {
               settle(open.end!, open.commitTime, result);
               flushed = result.targetFlushed;
@@ -712,6 +716,7 @@ export class ReplicationWorker {
       ...(this.fullLoadPacing ? { fullLoadPacing: this.fullLoadPacing } : {}),
       worker: thisWorker(now),
       appliedPosition: this.phase === 'cdc' || this.phase === 'stopped' ? (this.applied ?? undefined) : undefined,
+      ...(this.appliedAt !== null ? { appliedAt: new Date(this.appliedAt).toISOString() } : {}),
       replayUntil: this.replayUntil ?? undefined,
       ...(this.cdcSince ? { cdcSince: this.cdcSince } : {}),
       ...(this.liveSince ? { liveSince: this.liveSince } : {}),

@@ -31,6 +31,12 @@ export interface WorkerStatusFile extends ReplicationStatus {
   readonly runId?: string;
   /** Every transaction before this position is applied and committed on the target. */
   readonly appliedPosition?: string;
+  /**
+   * When the worker last committed changes on the target or applied a part of a large transaction
+   * (its clock, on this machine): a worker applying a backlog is catching up, not stalled, however
+   * old the newest heartbeat it applied so far. @default - absent: nothing applied yet
+   */
+  readonly appliedAt?: string;
   /** The newest position a full-load snapshot used (below it CDC tolerates missing rows). */
   readonly replayUntil?: string;
   /** When the CDC stream was accepted by the source (START_REPLICATION answered). */

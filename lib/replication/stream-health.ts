@@ -87,8 +87,14 @@ export function judgeStream(input: JudgeInput): StreamJudgement {
   if (fileAgeMs > maxHeartbeatAgeMs) {
     problems.push(`worker ${file.worker?.pid ?? '?'} has not written its status for ${Math.round(fileAgeMs)} ms (limit ${maxHeartbeatAgeMs} ms, gates.maxHeartbeatAgeMs)`);
   }
-  if (heartbeatAgeMs !== null && heartbeatAgeMs > maxHeartbeatAgeMs) {
-    problems.push(`the newest heartbeat applied on the target is ${heartbeatAgeMs} ms old (limit ${maxHeartbeatAgeMs} ms, gates.maxHeartbeatAgeMs)`);
+  // A worker draining a backlog (after a restart, an outage, a large transaction) applies no new
+  // heartbeat until it reaches the ones behind the backlog: while it keeps applying changes, an old
+  // heartbeat is lag, not a stall. A cut-off stream applies nothing, and is stalled.
+  const appliedAgeMs = file.appliedAt ? Math.max(0, localNowMs - Date.parse(file.appliedAt)) : Infinity;
+  const catchingUp = fileAgeMs <= maxHeartbeatAgeMs && appliedAgeMs <= maxHeartbeatAgeMs;
+  if (heartbeatAgeMs !== null && heartbeatAgeMs > maxHeartbeatAgeMs && !catchingUp) {
+    const applied = appliedAgeMs === Infinity ? 'the worker has applied nothing since it started' : `the worker last applied changes ${Math.round(appliedAgeMs)} ms ago`;
+    problems.push(`the newest heartbeat applied on the target is ${heartbeatAgeMs} ms old (limit ${maxHeartbeatAgeMs} ms, gates.maxHeartbeatAgeMs) and ${applied}`);
   }
 
   let lagMs: number | null = null;

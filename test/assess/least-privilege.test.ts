@@ -73,6 +73,7 @@ describe('least privilege', () => {
     expect(Object.keys(missing).sort()).toEqual([
       'source-create-privilege', // reverse replication's _cutover on blue (warning)
       'source-fence-privilege', // the write switch fences blue
+      'source-monitor-privilege', // pacing counts blue's active sessions (warning)
       'source-origin-privilege',
       'source-publication-privilege',
       'source-replica-role-privilege',
@@ -100,6 +101,7 @@ describe('least privilege', () => {
       'GRANT EXECUTE ON FUNCTION pg_replication_origin_create(text), pg_replication_origin_session_setup(text), pg_replication_origin_drop(text) TO "writer";',
     );
     expect(missing['source-write-privilege']!.severity).toBe('warning');
+    expect(missing['source-monitor-privilege']!).toMatchObject({ severity: 'warning', handling: 'GRANT pg_monitor TO "reader";  (or pacing.enabled: false when blue is quiet)' });
     expect(missing['target-write-privilege']).toBeUndefined(); // writer owns the target tables
 
     // the forward blockers' statements, run as a superuser on the database they name
@@ -110,6 +112,7 @@ describe('least privilege', () => {
     expect(second.findings.filter((f) => f.severity === 'blocker')).toEqual([]);
     expect(Object.keys(byId(second.findings)).sort()).toEqual([
       // no source-create-privilege: reader now owns blue (the fence), which gives CREATE on it
+      'source-monitor-privilege',
       'source-origin-privilege',
       'source-replica-role-privilege',
       'source-write-privilege',

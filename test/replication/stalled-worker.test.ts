@@ -161,6 +161,67 @@ describe('a SIGSTOPped replication worker is stalled, not "lag 0"', () => {
     }
   }, 90_000);
 
+  test('a worker draining a backlog for longer than the stall limit after a restart is catching up (lag from the old heartbeat), never stalled; the wait passes once it caught up', async () => {
+    await sql(source.url, 'create database backlog');
+    await sql(target.url, 'create database backlog');
+    const other = (url: string) => url.replace(/\/[^/?]+(\?|$)/, '/backlog$1');
+    await sql(other(source.url), SCHEMA);
+    // the target applies each row in ~3 ms (a trigger that fires for the apply session too), so
+    // 2,000 rows take ≥ 6 s to drain: twice the 3 s limit, whatever the machine
+    await sql(
+      other(target.url),
+      `${SCHEMA} create function slow() returns trigger language plpgsql as $$ begin perform pg_sleep(0.003); return new; end $$;
+       create trigger slow before insert on items for each row execute function slow(); alter table items enable always trigger slow;`,
+    );
+    const raw = {
+      environments: {
+        backlog: {
+          platform: 'postgres',
+          source: { url: other(source.url) },
+          target: { url: other(target.url) },
+          mappings: { forward: 'forward.json', reverse: 'reverse.json' },
+          gates: { maxHeartbeatAgeMs: HEARTBEAT_LIMIT_MS },
+          // batches of at most 0.3 s: a single batch longer than the limit is another matter
+          replication: { batchSize: 100 },
+          stateDir: '.cutover/backlog',
+        },
+      },
+    };
+    const file = path.join(dir, 'backlog.config.json');
+    writeFileSync(file, JSON.stringify(raw));
+    const backlogEnv = selectEnvironment(parseConfig(raw, file), 'backlog') as ResolvedPostgresEnvironment;
+    const r = new PostgresReplicator(backlogEnv, 'forward', new RecordingOutput());
+    try {
+      await r.start();
+      await until(async () => (await r.status()).heartbeatAgeMs != null, 20_000, 'a heartbeat to be measured');
+      await r.stop();
+      // down for longer than the limit: the newest heartbeat on the target is old at the restart
+      await new Promise((res) => setTimeout(res, HEARTBEAT_LIMIT_MS + 1000));
+      await sql(other(source.url), "do $$ begin for t in 0..39 loop insert into items select g, 'backlog' from generate_series(t * 50 + 1, t * 50 + 50) g; commit; end loop; end $$");
+      await r.start();
+      const phases = new Set<string>();
+      let oldHeartbeatLag = 0;
+      // what an operator runs after the restart (it gave up at once: "stalled … worker is running")
+      const wait = runCli(['replicate', 'wait', '--max-lag-ms', '1000', '--timeout-ms', '60000', '--config', file, '--env', 'backlog']);
+      let done = false;
+      void wait.finally(() => (done = true));
+      while (!done) {
+        const s = await r.status();
+        phases.add(s.phase);
+        if (s.phase === 'cdc' && (s.lagMs ?? 0) > HEARTBEAT_LIMIT_MS) oldHeartbeatLag = s.lagMs!;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      const waited = await wait;
+      expect(waited.code, `${waited.stdout}${waited.stderr}; phases seen: ${[...phases].join(', ')}`).toBe(0);
+      expect([...phases]).not.toContain('stalled');
+      // it was measured as behind by the old heartbeat while it drained, and said so as lag
+      expect(oldHeartbeatLag).toBeGreaterThan(HEARTBEAT_LIMIT_MS);
+      expect(Number((await sql(other(target.url), 'select count(*)::int as n from items')).rows[0].n)).toBe(2000);
+    } finally {
+      await r.stop().catch(() => {});
+    }
+  }, 90_000);
+
   test('replicate start fails with the worker\'s own error when the worker dies at its start (duplicate key in a non-empty target)', async () => {
     await sql(source.url, 'create database dupcase');
     await sql(target.url, 'create database dupcase');

@@ -72,6 +72,24 @@ describe('judgeStream: lag and liveness measured against the source', () => {
     expect(frozen.error).toMatch(/frozen or cut off/);
   });
 
+  test('a worker draining a backlog (it applied changes within the limit) whose newest heartbeat is old is catching up: cdc with that lag, not stalled; once it applies nothing for longer than the limit, stalled', () => {
+    // after a restart or an outage the heartbeats behind the backlog are reached last: `replicate
+    // wait` gave up on such a worker at once ("stalled … worker is running") while it caught up
+    const old = { target: { sourceCommitAtMs: NOW - 45_000 } };
+    const draining = judgeStream(input({ ...old, file: file({ appliedAt: iso(200) }) }));
+    expect(draining.phase).toBe('cdc');
+    expect(draining.lagMs).toBe(44_000);
+    expect(draining.error).toBeUndefined();
+    expect(judgeStream(input({ ...old, file: file({ appliedAt: iso(30_000) }) })).phase).toBe('cdc');
+    const stopped = judgeStream(input({ ...old, file: file({ appliedAt: iso(30_001) }) }));
+    expect(stopped.phase).toBe('stalled');
+    expect(stopped.error).toMatch(/45000 ms old \(limit 30000 ms, gates\.maxHeartbeatAgeMs\) and the worker last applied changes 30001 ms ago/);
+    expect(judgeStream(input(old)).error).toMatch(/and the worker has applied nothing since it started/);
+    // a frozen file is stalled whatever it says it applied
+    const frozen = judgeStream(input({ ...old, file: file({ appliedAt: iso(100), worker: { pid: 4242, host: 'h', heartbeatAt: iso(40_000), alive: true } }) }));
+    expect(frozen.phase).toBe('stalled');
+  });
+
   test('heartbeat exactly at the limit is not stalled; one ms over is', () => {
     expect(judgeStream(input({ target: { sourceCommitAtMs: NOW - 30_000 } })).phase).toBe('cdc');
     expect(judgeStream(input({ target: { sourceCommitAtMs: NOW - 30_001 } })).phase).toBe('stalled');
