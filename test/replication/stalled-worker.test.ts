@@ -35,6 +35,26 @@ describe('a SIGSTOPped replication worker is stalled, not "lag 0"', () => {
     return { code: r.code, status: JSON.parse(r.stdout) as ReplicationStatus };
   };
 
+  /**
+   * A database of its own on both servers (made by `sourceSql` / `targetSql`) and a config file
+   * with one environment for it (identity mappings, a state folder of its own).
+   */
+  const ownDatabase = async (name: string, envName: string, sourceSql: string, targetSql: string, extra: Record<string, unknown> = {}) => {
+    await sql(source.url, `create database ${name}`);
+    await sql(target.url, `create database ${name}`);
+    const other = (url: string) => url.replace(/\/[^/?]+(\?|$)/, `/${name}$1`);
+    await sql(other(source.url), sourceSql);
+    await sql(other(target.url), targetSql);
+    const raw = {
+      environments: {
+        [envName]: { platform: 'postgres', source: { url: other(source.url) }, target: { url: other(target.url) }, mappings: { forward: 'forward.json', reverse: 'reverse.json' }, stateDir: `.cutover/${name}`, ...extra },
+      },
+    };
+    const file = path.join(dir, `${name}.config.json`);
+    writeFileSync(file, JSON.stringify(raw));
+    return { other, file, env: selectEnvironment(parseConfig(raw, file), envName) as ResolvedPostgresEnvironment };
+  };
+
   beforeAll(async () => {
     [source, target] = await Promise.all([startTestPostgres(), startTestPostgres()]);
     await sql(source.url, SCHEMA);
@@ -122,19 +142,7 @@ describe('a SIGSTOPped replication worker is stalled, not "lag 0"', () => {
   }, 120_000);
 
   test('starved in its first minute, with the default 30 s stall limit: its frozen "lag 0" does not pass; the lag is measured from the source and grows (issue 18)', async () => {
-    await sql(source.url, 'create database starved');
-    await sql(target.url, 'create database starved');
-    const other = (url: string) => url.replace(/\/[^/?]+(\?|$)/, '/starved$1');
-    await sql(other(source.url), SCHEMA);
-    await sql(other(target.url), SCHEMA);
-    const raw = {
-      environments: {
-        starved: { platform: 'postgres', source: { url: other(source.url) }, target: { url: other(target.url) }, mappings: { forward: 'forward.json', reverse: 'reverse.json' }, stateDir: '.cutover/starved' },
-      },
-    };
-    const file = path.join(dir, 'starved.config.json');
-    writeFileSync(file, JSON.stringify(raw));
-    const starvedEnv = selectEnvironment(parseConfig(raw, file), 'starved') as ResolvedPostgresEnvironment;
+    const { other, env: starvedEnv } = await ownDatabase('starved', 'starved', SCHEMA, SCHEMA);
     const r = new PostgresReplicator(starvedEnv, 'forward', new RecordingOutput());
     let frozen = 0;
     try {
@@ -162,42 +170,24 @@ describe('a SIGSTOPped replication worker is stalled, not "lag 0"', () => {
   }, 90_000);
 
   test('a worker draining a backlog for longer than the stall limit after a restart is catching up (lag from the old heartbeat), never stalled; the wait passes once it caught up', async () => {
-    await sql(source.url, 'create database backlog');
-    await sql(target.url, 'create database backlog');
-    const other = (url: string) => url.replace(/\/[^/?]+(\?|$)/, '/backlog$1');
-    await sql(other(source.url), SCHEMA);
     // the target applies each row in ~3 ms (a trigger that fires for the apply session too), so
     // 2,000 rows take ≥ 6 s to drain: twice the 3 s limit, whatever the machine
-    await sql(
-      other(target.url),
-      `${SCHEMA} create function slow() returns trigger language plpgsql as $$ begin perform pg_sleep(0.003); return new; end $$;
-       create trigger slow before insert on items for each row execute function slow(); alter table items enable always trigger slow;`,
-    );
-    const raw = {
-      environments: {
-        backlog: {
-          platform: 'postgres',
-          source: { url: other(source.url) },
-          target: { url: other(target.url) },
-          mappings: { forward: 'forward.json', reverse: 'reverse.json' },
-          gates: { maxHeartbeatAgeMs: HEARTBEAT_LIMIT_MS },
-          // batches of at most 0.3 s: a single batch longer than the limit is another matter
-          replication: { batchSize: 100 },
-          stateDir: '.cutover/backlog',
-        },
-      },
-    };
-    const file = path.join(dir, 'backlog.config.json');
-    writeFileSync(file, JSON.stringify(raw));
-    const backlogEnv = selectEnvironment(parseConfig(raw, file), 'backlog') as ResolvedPostgresEnvironment;
+    const slowTarget = `${SCHEMA} create function slow() returns trigger language plpgsql as $$ begin perform pg_sleep(0.003); return new; end $$;
+       create trigger slow before insert on items for each row execute function slow(); alter table items enable always trigger slow;`;
+    const { other, file, env: backlogEnv } = await ownDatabase('backlog', 'backlog', SCHEMA, slowTarget, {
+      gates: { maxHeartbeatAgeMs: HEARTBEAT_LIMIT_MS },
+      // batches of at most 0.3 s: a single batch longer than the limit is another matter
+      replication: { batchSize: 100 },
+    });
     const r = new PostgresReplicator(backlogEnv, 'forward', new RecordingOutput());
     try {
       await r.start();
       await until(async () => (await r.status()).heartbeatAgeMs != null, 20_000, 'a heartbeat to be measured');
       await r.stop();
-      // down for longer than the limit: the newest heartbeat on the target is old at the restart
-      await new Promise((res) => setTimeout(res, HEARTBEAT_LIMIT_MS + 1000));
       await sql(other(source.url), "do $$ begin for t in 0..39 loop insert into items select g, 'backlog' from generate_series(t * 50 + 1, t * 50 + 50) g; commit; end loop; end $$");
+      // down for longer than the limit: the newest heartbeat on the target is old at the restart,
+      // and so is the backlog (its lag is over the wait's 1 s from the start, until it is applied)
+      await new Promise((res) => setTimeout(res, HEARTBEAT_LIMIT_MS + 1000));
       await r.start();
       const phases = new Set<string>();
       let oldHeartbeatLag = 0;
@@ -223,26 +213,13 @@ describe('a SIGSTOPped replication worker is stalled, not "lag 0"', () => {
   }, 90_000);
 
   test('replicate start fails with the worker\'s own error when the worker dies at its start (duplicate key in a non-empty target)', async () => {
-    await sql(source.url, 'create database dupcase');
-    await sql(target.url, 'create database dupcase');
-    const other = (url: string) => url.replace(/\/[^/?]+(\?|$)/, '/dupcase$1');
-    await sql(other(source.url), `${SCHEMA} insert into items select g, 'src' from generate_series(1, 500) g`);
-    await sql(other(target.url), `${SCHEMA} insert into items values (7, 'already here')`);
-    const raw = {
-      environments: {
-        dup: {
-          platform: 'postgres',
-          source: { url: other(source.url) },
-          target: { url: other(target.url) },
-          mappings: { forward: 'forward.json', reverse: 'reverse.json' },
-          stateDir: '.cutover/dup',
-        },
-      },
-    };
-    const file = path.join(dir, 'dup.config.json');
-    writeFileSync(file, JSON.stringify(raw));
     // assess would warn about the non-empty target; the worker itself must not be called healthy
-    const dupEnv = selectEnvironment(parseConfig(raw, file), 'dup') as ResolvedPostgresEnvironment;
+    const { file, env: dupEnv } = await ownDatabase(
+      'dupcase',
+      'dup',
+      `${SCHEMA} insert into items select g, 'src' from generate_series(1, 500) g`,
+      `${SCHEMA} insert into items values (7, 'already here')`,
+    );
     const out = new RecordingOutput();
     const dupReplicator = new PostgresReplicator(dupEnv, 'forward', out);
     try {
