@@ -9,6 +9,10 @@ import type { SqlConnector, SqlRunner } from './sql-runner.ts';
 
 /** Sessions the fence never terminates: RDS's own agents. */
 const RDS_INTERNAL_USERS = ['rdsadmin', 'rdsrepladmin', 'rdsproxyadmin'];
+/** MySQL family: RDS's agents and the server's own threads. */
+const MYSQL_SPARED_USERS = ['rdsadmin', 'rdsrepladmin', 'system user', 'event_scheduler'];
+/** Processlist commands of sessions that read the binlog (DMS's CDC, replicas). */
+const MYSQL_BINLOG_READERS = ['Binlog Dump', 'Binlog Dump GTID'];
 
 export function quotePgIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -26,7 +30,7 @@ export function quotePgIdent(name: string): string {
  *   the setting and terminates the sessions opened during the fence (they are read-only).
  *   Note: a DMS source heartbeat (`HeartbeatEnable`) writes to the source and fails while fenced.
  * MySQL family: `SET GLOBAL read_only = ON` and `CALL mysql.rds_kill(id)` for every other user
- *   session (RDS has no SUPER; `rds_kill` is its KILL). On RDS/Aurora MySQL the master user may
+ *   session but the binlog readers (DMS's CDC keeps reading; RDS has no SUPER; `rds_kill` is its KILL). On RDS/Aurora MySQL the master user may
  *   lack SYSTEM_VARIABLES_ADMIN for `SET GLOBAL read_only`: the fence then fails with the fix (set
  *   `read_only=1` in the DB parameter group, a dynamic parameter). Needs an injected MySQL
  *   `SqlConnector` (no driver installed).
@@ -121,13 +125,17 @@ export class AuroraWriteFence implements WriteFence {
     return Number(rows[0]?.killed ?? 0);
   }
 
+  /**
+   * Kills every other client session but RDS's own agents and the binlog readers (`Binlog Dump`:
+   * DMS's CDC, replicas): they only read, and the switch's hold waits for DMS to apply blue's last
+   * writes — a killed reader stops that inside the hold until DMS reconnects. As the local MySQL
+   * fence (mysql-write-fence.ts) and, for PostgreSQL, the walsenders (not client backends).
+   */
   private async killMysqlSessions(db: SqlRunner): Promise<number> {
-    const rows = await db.query(
-      `SELECT ID AS id FROM information_schema.PROCESSLIST
-        WHERE ID <> CONNECTION_ID() AND USER NOT IN ('rdsadmin', 'rdsrepladmin', 'system user', 'event_scheduler')`,
-    );
+    const rows = await db.query(`SELECT ID AS id, USER AS user, COMMAND AS command FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()`);
     let killed = 0;
     for (const r of rows) {
+      if (MYSQL_SPARED_USERS.includes(String(r.user)) || MYSQL_BINLOG_READERS.includes(String(r.command))) continue;
       try {
         await db.query('CALL mysql.rds_kill(?)', [r.id]);
         killed++;

@@ -89,7 +89,16 @@ describe('AuroraWriteFence (MySQL family, injected runner)', () => {
           if (opts.denyReadOnly && sql.startsWith('SET GLOBAL read_only')) {
             throw new Error('Access denied; you need (at least one of) the SUPER or SYSTEM_VARIABLES_ADMIN privilege(s)');
           }
-          if (sql.includes('PROCESSLIST')) return [{ id: 11 }, { id: 12 }];
+          if (sql.includes('PROCESSLIST')) {
+            return [
+              { id: 11, user: 'app', command: 'Query' },
+              { id: 12, user: 'app', command: 'Sleep' },
+              { id: 13, user: 'dms_user', command: 'Binlog Dump' },
+              { id: 14, user: 'replica', command: 'Binlog Dump GTID' },
+              { id: 15, user: 'rdsadmin', command: 'Sleep' },
+              { id: 16, user: 'event_scheduler', command: 'Daemon' },
+            ];
+          }
           if (sql.includes('@@GLOBAL.read_only')) return [{ ro: 1 }];
           return [];
         },
@@ -98,14 +107,14 @@ describe('AuroraWriteFence (MySQL family, injected runner)', () => {
   }
   const mysqlEnv = () => awsEnv({ source: { ...awsEnv().source, engine: 'aurora-mysql', port: 3306 } });
 
-  test('refuseWrites sets read_only and kills the other sessions with rds_kill', async () => {
+  test('refuseWrites sets read_only and kills the applications\' sessions with rds_kill, not the binlog readers (DMS\'s CDC) nor RDS\'s agents', async () => {
     const log: string[] = [];
     const fence = new AuroraWriteFence(mysqlEnv(), newClients(), new RecordingOutput(), { mysqlConnector: recordingMysql(log) });
     await fence.refuseWrites('blue');
     expect(await fence.isRefusingWrites('blue')).toBe(true);
     expect(log[0]).toBe('SET GLOBAL read_only = ON');
-    expect(log[1]).toMatch(/^SELECT ID AS id FROM information_schema.PROCESSLIST/);
-    expect(log.slice(2, 4)).toEqual(['CALL mysql.rds_kill(?) [11]', 'CALL mysql.rds_kill(?) [12]']);
+    expect(log[1]).toMatch(/FROM information_schema.PROCESSLIST/);
+    expect(log.filter((l) => l.startsWith('CALL mysql.rds_kill'))).toEqual(['CALL mysql.rds_kill(?) [11]', 'CALL mysql.rds_kill(?) [12]']);
   });
 
   test('fails if the master user may not set read_only, naming the parameter-group fix', async () => {
