@@ -64,16 +64,27 @@ export class OpenTransactionApply {
   follow(txn: SourceTransaction, flow: FlowControl): void {
     this.behind.push(txn);
     this.behindChanges += txn.changes.length;
+    this.held += txn.bytes ?? 0;
     if (this.behindChanges > BEHIND_PAUSE_AT) flow.pause();
   }
   private behindChanges = 0;
+
+  /**
+   * Bytes it holds (the parts waiting, the part being applied, the transactions behind it): the
+   * worker bounds the sum of what it holds in bytes (replication-worker.ts, HELD_BYTES).
+   */
+  get heldBytes(): number {
+    return this.held;
+  }
+  private held = 0;
 
   /** A part from the stream; pauses the stream while PAUSE_AT_PARTS wait. */
   add(part: OpenTransactionPart, flow: FlowControl): void {
     this.received += part.changes.length;
     if (part.endLsn !== null) this.endLsn = part.endLsn;
     if (this.alreadyApplied) return;
-    this.waiting.push({ txn: { commitLsn: this.commitLsn, endLsn: part.endLsn ?? this.commitLsn, commitTime: this.commitTime, changes: part.changes }, last: part.endLsn !== null });
+    this.held += part.bytes;
+    this.waiting.push({ txn: { commitLsn: this.commitLsn, endLsn: part.endLsn ?? this.commitLsn, commitTime: this.commitTime, changes: part.changes, bytes: part.bytes }, last: part.endLsn !== null });
     if (this.waiting.length >= PAUSE_AT_PARTS) flow.pause();
   }
 
@@ -109,6 +120,7 @@ export class OpenTransactionApply {
     // the next part's statements are built while the target runs this one
     const r = await applier.applyOpenPart(txn, this.nextPart++, replayUntil, last, this.waiting[0]?.txn);
     this.applied += txn.changes.length;
+    this.held -= txn.bytes ?? 0;
     this.result.changes += r.changes;
     this.result.deadLetters += r.deadLetters;
     for (const [table, n] of r.perTable) this.result.perTable.set(table, (this.result.perTable.get(table) ?? 0) + n);
