@@ -29,13 +29,12 @@
  *   npx tsx bench/replication-wide-rows.ts
  *   BENCH_ROWS=20000 BENCH_ROW_KB=50 BENCH_WORKLOADS=one npx tsx bench/replication-wide-rows.ts
  */
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { silentOutput } from '../lib/output/output.ts';
 import { PostgresReplicator } from '../lib/replication/postgres-replicator.ts';
 import { startTestPostgres } from '../test/_helpers/pg.ts';
 import { testEnvironment } from '../test/replication/_env.ts';
-import { connectClient } from './replication-probes.ts';
+import { connectClient, peakRssMb } from './replication-probes.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 8000);
 const ROW_KB = Number(process.env.BENCH_ROW_KB ?? 50);
@@ -55,15 +54,6 @@ if (WORKLOADS.some((w) => !known.includes(w))) {
   process.exit(2);
 }
 
-/** A process's peak resident memory in MB (Linux /proc VmHWM; null elsewhere). */
-function peakRssMb(pid: number): number | null {
-  try {
-    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
 const MB = 1024 * 1024;
 /** A document of ~ROW_KB kB, a function of id and a round (updates write new text). */
 const DOC = (round: number, id = 'g') => `jsonb_build_object('id', ${id}, 'round', ${round}, 'body', repeat(md5(${id}::text || '-${round}'), ${Math.round((ROW_KB * 1024) / 32)}))`;

@@ -602,6 +602,9 @@ export class ReplicationWorker {
           this.inflightBytes += bytesOf(batch);
           inflight.push(applier.submit(batch, this.replayUntil));
         }
+        // take() also drops what the target already has (applied before a restart): no batch
+        // settles for those bytes, and a stream paused for them must read again
+        balanceHeld();
         if (!inflight.length && !this.queue.length && this.opens.length) {
           // everything before the oldest large transaction is applied: its turn
           const open = this.opens[0]!;

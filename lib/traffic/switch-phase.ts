@@ -1,3 +1,5 @@
+import { writesSwitchedToGreen } from '../engine/journal-history.ts';
+import type { JournalRecord } from '../engine/journal-store.ts';
 import type { Phase, PhaseContext, PhaseOutcome, PlanStep } from '../engine/phase.ts';
 import type { PreparedFrozenCheck } from '../platform/roles.ts';
 import { INTERRUPTED, runRollback } from './rollback.ts';
@@ -104,6 +106,8 @@ export const switchPhase: Phase = {
     if (done.some((s) => SIDE_EFFECTS.includes(s))) {
       return [{ action: 'switch.undo', target: routerTarget(ctx), detail: `a switch stopped before the flip (${done.join(', ')}): blue allowed writes again, writes to blue, released` }];
     }
+    const switched = writesSwitchedToGreen(ctx.history ?? []);
+    if (switched) return [{ action: 'none', target: routerTarget(ctx), detail: `writes are on green since the write switch at ${switched.time}: nothing to switch (the gate checks that they still are)` }];
     const greenFenced = await ctx.platform.fence.isRefusingWrites('green').catch(() => false);
     const steps: PlanStep[] = [
       { action: SWITCH_STEPS.checkLag, target: 'forward replication', detail: `reads at 100 % green and lag <= ${ctx.env.gates.maxLagMs} ms, before anything pauses` },
@@ -140,6 +144,8 @@ export const switchPhase: Phase = {
       await undoSwitch(ctx, 'resumed after a stop before the flip');
       return { ok: false, summary: 'the previous switch stopped before the point of no return and has been undone: writes are on blue again; run `cutover switch` to try again', figures: { writeTarget: 'blue', undone: true } };
     }
+    const switched = writesSwitchedToGreen(ctx.history ?? []);
+    if (switched) return alreadySwitched(ctx, switched);
     return freshSwitch(ctx);
   },
 
@@ -354,6 +360,24 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
   }
   const outcome = await finishAfterFlip(ctx, currentAttempt(j.completedSteps()), { resumed: false });
   return { ...outcome, figures: { ...outcome.figures, lagMsBefore: pre.lagMs, catchUpMs } };
+}
+
+/**
+ * A re-run after the switch finished: nothing is held, fenced or started again. Without this it
+ * ran the switch's pre-checks anew, found forward replication stopped (the switch stops it) and
+ * said to run `replicate start` — refused once writes are on green — and journaled the switch as
+ * failed, so `status` pointed back at earlier phases while writes were on green.
+ */
+async function alreadySwitched(ctx: PhaseContext, switched: JournalRecord): Promise<PhaseOutcome> {
+  const s = await ctx.platform.router.state();
+  if (s.writeTarget === 'green') {
+    return { ok: true, summary: `writes already on green since the write switch at ${switched.time}: nothing to do`, figures: { writeTarget: 'green', alreadySince: switched.time } };
+  }
+  return {
+    ok: false,
+    summary: `the journal says writes switched to green at ${switched.time}, but the router sends writes to ${s.writeTarget} (a restarted router?): nothing was changed; run \`${envCommandLine(ctx.env, 'cutover rollback')}\` to bring every write back to blue safely`,
+    figures: { writeTarget: s.writeTarget, switchedAt: switched.time },
+  };
 }
 
 /** The write hold's budget ran out before the flip: undo (the held writes go to blue) rather than let the cap refuse them. */
