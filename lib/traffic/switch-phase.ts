@@ -14,6 +14,7 @@ import { holdBudgetMs, undoReserveMs } from '../config/common-schema.ts';
 export const SWITCH_STEPS = {
   checkLag: 'switch.check-lag',
   checkReverseCoverage: 'switch.check-reverse-coverage',
+  checkCaughtUp: 'switch.check-caught-up',
   unfenceGreen: 'fence.allowWrites(green)',
   reverse: 'reverse.start',
   refreshBaseline: 'validator.refreshBaseline',
@@ -79,7 +80,8 @@ function currentAttempt(completed: readonly string[]): readonly string[] {
 }
 
 /**
- * The write switch (Vitess SwitchTraffic's order): check lag before touching anything; lift the
+ * The write switch (Vitess SwitchTraffic's order): check lag, and that green has applied what blue
+ * had acknowledged (the replicate gate's rule), before touching anything; lift the
  * fence an earlier rollback left on green (before the hold: it ends green's older sessions); hold
  * writes at the router (reverse replication is started just before, idle until the flip); make blue refuse writes; wait until green applied blue's last position
  * (timeout: undo, writes resume on blue); a frozen validation; sequences past blue's; reverse
@@ -110,6 +112,7 @@ export const switchPhase: Phase = {
     const steps: PlanStep[] = [
       { action: SWITCH_STEPS.checkLag, target: 'forward replication', detail: `reads at 100 % green and lag <= ${ctx.env.gates.maxLagMs} ms, before anything pauses` },
       { action: SWITCH_STEPS.checkReverseCoverage, target: 'mapping files', detail: 'the reverse mapping brings every green table back to blue (or it is exempted), so a rollback loses nothing' },
+      { action: SWITCH_STEPS.checkCaughtUp, target: 'forward replication', detail: `green has applied blue's current position (every write acknowledged before the switch; the replicate gate's rule), waited for up to ${sw.catchUpTimeoutMs} ms before anything pauses` },
       ...(greenFenced ? [{ action: SWITCH_STEPS.unfenceGreen, target: 'green database', detail: 'green is read-only (an earlier rollback fenced it): it must take the writes after the flip' }] : []),
       { action: SWITCH_STEPS.reverse, target: 'reverse replication', detail: 'green -> blue from green\'s current position, idle until the flip (started before the hold so the hold stays short)' },
       ...(ctx.platform.validator.refreshBaseline
@@ -188,6 +191,24 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     j.note('switch.refused', { reason: refusal, ...pre });
     ctx.out.error('switch', refusal);
     return { ok: false, summary: `switch refused before anything paused: ${refusal}`, figures: { ...pre, writeTarget: 'blue' } };
+  }
+  // The replicate gate's rule: a lag under the limit is not caught up when green is still applying
+  // a backlog (a restarted worker, a burst of writes measures its lag from the changes it has). The
+  // hold would then wait for that backlog with every client write held, and undo at its timeout:
+  // green applies what blue had acknowledged before the switch first, while writes still flow.
+  const caughtUp = await j.step(SWITCH_STEPS.checkCaughtUp, { timeoutMs: sw.catchUpTimeoutMs }, async () => {
+    const position = await forward.sourcePosition();
+    ctx.out.info('switch', `waiting until green has applied blue's position ${position} (every write acknowledged before the switch), at most ${sw.catchUpTimeoutMs} ms, before anything pauses`);
+    return { position, applied: await forward.waitForPosition(position, sw.catchUpTimeoutMs, ctx.signal) };
+  });
+  if (!caughtUp.applied) {
+    const lagBytes = (await forward.status().catch(() => null))?.lagBytes ?? null;
+    const reason = ctx.signal.aborted
+      ? `stopped by the operator (Ctrl-C) while green caught up with blue's position ${caughtUp.position}`
+      : `green has not applied blue's position ${caughtUp.position} (the writes acknowledged before the switch) within ${sw.catchUpTimeoutMs} ms${lagBytes !== null ? ` (${lagBytes} bytes behind blue now)` : ''}: forward replication is still applying a backlog; wait (\`${envCommandLine(ctx.env, 'cutover replicate wait')}\`) and retry`;
+    j.note('switch.refused', { reason, ...pre, position: caughtUp.position });
+    ctx.out.error('switch', reason);
+    return { ok: false, summary: `switch refused before anything paused: ${reason}`, figures: { ...pre, position: caughtUp.position, writeTarget: 'blue', interrupted: ctx.signal.aborted } };
   }
 
   let catchUpMs = 0;
