@@ -22,9 +22,16 @@
  * compression), while pgoutput sends every value whole, so the worker sees full-size rows at a
  * fraction of the disk and WAL.
  *
- * Before the byte bounds (counted in changes only; 4,000 rows of ~50 kB, 5 × 2,000-row
- * transactions): one 830 MB peak for 196 MB of rows (3.8 × the rows), update 1,311 MB (6.3 ×),
- * many 1,023 MB for 489 MB; 12,000 rows of 60 kB (704 MB, parts of 10,000 changes): 1,994 MB.
+ * Peak RSS, idle worker 87 MB (one run each, 2 cores shared, load average 6–15):
+ *   rows                                     before the byte bounds    with them
+ *   one: 4,000 × 50 kB (196 MB)              830 MB                    223 MB
+ *   one: 20,000 × 50 kB (978 MB)             2,210 MB                  223 MB
+ *   update: 4,000 × 50 kB (196 MB)           1,311 MB                  428 MB
+ *   update: 20,000 × 50 kB (978 MB)          > 3,700 MB (run cut short) 421 MB
+ *   many: 100 × 100 rows × 50 kB (489 MB)    913 MB                    224 MB
+ *   many: 5 × 2,000 rows × 50 kB (489 MB)    1,023 MB                  245 MB
+ * Flat in the transaction's size: the worker holds at most ~80 MB of changes as received
+ * (replication-worker.ts, HELD_BYTES), an update's parsed values and statement text a few times that.
  *
  *   npx tsx bench/replication-wide-rows.ts
  *   BENCH_ROWS=20000 BENCH_ROW_KB=50 BENCH_WORKLOADS=one npx tsx bench/replication-wide-rows.ts

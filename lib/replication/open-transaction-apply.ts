@@ -31,8 +31,10 @@ export interface OpenTransactionProgress {
  * exactly-once checkpoint, as a batch writes it). Killed before that commit, the target has
  * nothing of it and the slot was never acknowledged past it: the restarted worker applies it
  * again, whole. The worker holds PAUSE_AT_PARTS parts of it at most (the stream is paused above
- * that), not the transaction: a whole one held until its commit took 1,185 MB for 1,000,000
- * updated rows (bench/replication-large-txn.ts) and its time to arrive was added to its apply.
+ * that; a part is bounded in changes and in bytes), not the transaction: a whole one held until
+ * its commit took 1,185 MB for 1,000,000 updated rows (bench/replication-large-txn.ts) and its
+ * time to arrive was added to its apply. The same worker runs both directions: after the write
+ * switch, a large transaction on green reaches blue this way too (open-transaction-reverse.test.ts).
  *
  * No pgoutput `streaming` (which sends transactions still in progress, then their commit or
  * abort): without it the source decodes a transaction only after its commit, so a rolled-back
