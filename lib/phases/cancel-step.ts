@@ -1,5 +1,5 @@
 import { commandLine } from '../engine/command-line.ts';
-import { unfinishedRollback, unfinishedRun, writesSwitchedToGreen } from '../engine/journal-history.ts';
+import { unfinishedRollback, unfinishedRun, verifiedPhases, writesSwitchedToGreen } from '../engine/journal-history.ts';
 import type { JournalRecord } from '../engine/journal-store.ts';
 import type { PhaseContext, PhaseOutcome, PlanStep, StandaloneStep } from '../engine/phase.ts';
 import { CutoverError } from '../errors.ts';
@@ -43,11 +43,14 @@ async function routerState(ctx: PhaseContext): Promise<RouterState | null> {
   }
 }
 
-function writesOnGreenRefusal(why: string, commandLine: (c: string) => string): CutoverError {
-  return new CutoverError('PRECONDITION_FAILED', `cancel undoes a cutover only before the write switch, and ${why}: nothing was changed`, {
+function writesOnGreenRefusal(why: string, commandLine: (c: string) => string, finalized?: JournalRecord): CutoverError {
+  return new CutoverError('PRECONDITION_FAILED', `cancel undoes a cutover only before the write switch, and ${why}${finalized ? ` and the cutover was finalized at ${finalized.time}` : ''}: nothing was changed`, {
     received: why,
     allowed: 'cancel before the write switch (or after a finished rollback)',
-    fix: `run \`${commandLine('cutover rollback')}\` (it drains green into blue and moves writes back), then \`${commandLine('cutover cancel')}\``,
+    // after finalize a rollback is refused too: there is nothing to undo
+    fix: finalized
+      ? `nothing to cancel: the cutover is complete and green is the system of record (\`${commandLine('cutover status')}\`)`
+      : `run \`${commandLine('cutover rollback')}\` (it drains green into blue and moves writes back), then \`${commandLine('cutover cancel')}\``,
     changedNothing: true,
   });
 }
@@ -86,7 +89,7 @@ export const cancelStep: StandaloneStep = {
   command: 'cutover cancel',
   refusal({ history, commandLine }) {
     const switched = writesSwitchedToGreen(history);
-    if (switched) return writesOnGreenRefusal(`writes are on green since the write switch at ${switched.time}`, commandLine);
+    if (switched) return writesOnGreenRefusal(`writes are on green since the write switch at ${switched.time}`, commandLine, verifiedPhases(history).get('finalize'));
     const rb = unfinishedRollback(history);
     if (rb) return writesOnGreenRefusal(`the rollback started at ${rb.record.time} ${rb.how === 'failed' ? 'failed' : 'did not finish'}, so writes may still be on green`, commandLine);
     const sw = unfinishedRun(history, 'switch');

@@ -1,4 +1,4 @@
-import { writesSwitchedToGreen } from '../engine/journal-history.ts';
+import { verifiedPhases, writesSwitchedToGreen } from '../engine/journal-history.ts';
 import type { RefusalInput } from '../engine/phase.ts';
 import { CutoverError } from '../errors.ts';
 
@@ -23,10 +23,13 @@ export function readsAfterSwitchRefusal(input: RefusalInput, move: 'shift' | 'sh
     move === 'shift'
       ? `it would send ${100 - (input.options.to as number)} % of reads to blue, which gets green's writes only through reverse replication, later: a client could miss a write it was just told succeeded`
       : 'shadow reads compare green with blue before the first read shift, while every read is on blue';
-  return new CutoverError('PRECONDITION_FAILED', `${what} is refused: writes are on green since the write switch at ${switched.time}, and ${why}: nothing was changed`, {
+  const finalized = verifiedPhases(input.history).get('finalize');
+  return new CutoverError('PRECONDITION_FAILED', `${what} is refused: writes are on green since the write switch at ${switched.time}${finalized ? ` (finalized at ${finalized.time})` : ''}, and ${why}: nothing was changed`, {
     received: `write switch (${switched.action}) at ${switched.time}, no rollback since`,
     allowed: move === 'shift' ? 'shift --to below 100 only while writes go to blue (before the switch, or after a rollback)' : 'shadow only while every read and write goes to blue (before the first read shift, or after a rollback)',
-    fix: `reads and writes stay on green: \`${input.commandLine('cutover status')}\` shows the next step; to move traffic back to blue run \`${input.commandLine('cutover rollback')}\` (it drains green into blue first)`,
+    fix: finalized
+      ? `reads and writes stay on green: the cutover is complete and green is the system of record (\`${input.commandLine('cutover status')}\`)`
+      : `reads and writes stay on green: \`${input.commandLine('cutover status')}\` shows the next step; to move traffic back to blue run \`${input.commandLine('cutover rollback')}\` (it drains green into blue first)`,
     changedNothing: true,
   });
 }

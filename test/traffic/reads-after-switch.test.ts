@@ -4,6 +4,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { summarizePhases, writesSwitchedToGreen } from '../../lib/engine/journal-history.ts';
 import type { PhaseRegistry } from '../../lib/engine/engine.ts';
 import type { ShadowMirror } from '../../lib/platform/roles.ts';
+import { cancelStep } from '../../lib/phases/cancel-step.ts';
 import { shadowPhase } from '../../lib/traffic/shadow-phase.ts';
 import { shiftPhase } from '../../lib/traffic/shift-phase.ts';
 import { switchPhase } from '../../lib/traffic/switch-phase.ts';
@@ -102,6 +103,22 @@ describe('traffic commands after the write switch', () => {
     await f.another({ yes: true }, undefined, 'cutover rollback').rollback();
     expect((await f.another({ dryRun: true }).runPhase('shadow')).wouldRefuse).toBeUndefined();
     expect((await f.another({ dryRun: true }).runPhase('shift', { to: 50 })).wouldRefuse).toBeUndefined();
+  });
+
+  test('fails after finalize too, and the fix (shift --to, cancel) says the cutover is complete instead of "run rollback", which finalize refuses', async () => {
+    const { f } = await switched();
+    for (const name of ['bake', 'finalize'] as const) expect((await f.engine.runPhase(name)).ok, name).toBe(true);
+    const bytes = journalBytes(f.env.stateDir);
+    const shift = await rejection(f.another({ yes: true }).runPhase('shift', { to: 0 }));
+    expect(shift.code).toBe('PRECONDITION_FAILED');
+    expect(shift.message).toMatch(/\(finalized at \S+\)/);
+    expect(shift.details.fix).toMatch(/the cutover is complete and green is the system of record/);
+    expect(shift.details.fix).not.toContain('rollback');
+    const cancel = await rejection(f.another({ yes: true }).runStandalone(cancelStep));
+    expect(cancel.code).toBe('PRECONDITION_FAILED');
+    expect(cancel.details.fix).toMatch(/^nothing to cancel: the cutover is complete/);
+    expect(cancel.details.fix).not.toContain('rollback');
+    expect(journalBytes(f.env.stateDir)).toBe(bytes);
   });
 
   test('shadow while reads are partly on green (before the switch) is refused without taking back the shadow gate', async () => {
