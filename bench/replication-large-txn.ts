@@ -35,7 +35,6 @@
  *   BENCH_WORKLOADS=update npx tsx bench/replication-large-txn.ts
  */
 import os from 'node:os';
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { silentOutput } from '../lib/output/output.ts';
 import { PostgresReplicator } from '../lib/replication/postgres-replicator.ts';
@@ -43,7 +42,7 @@ import { streamNames } from '../lib/replication/stream-names.ts';
 import { readStatusFile } from '../lib/replication/status-file.ts';
 import { startTestPostgres } from '../test/_helpers/pg.ts';
 import { testEnvironment } from '../test/replication/_env.ts';
-import { backendCpu, connectClient, processCpu, settleSlot, slotActiveAt as slotActiveWhen } from './replication-probes.ts';
+import { backendCpu, connectClient, peakRssMb, processCpu, settleSlot, slotActiveAt as slotActiveWhen } from './replication-probes.ts';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 5000);
@@ -57,15 +56,6 @@ if (!Number.isInteger(ROWS) || ROWS < 2 || WORKLOADS.some((w) => !known.includes
 const client = connectClient;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
-/** A process's peak resident memory in MB (Linux /proc VmHWM; null elsewhere). */
-function peakRssMb(pid: number): number | null {
-  try {
-    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
 const TABLE = `create table t (
   id bigint primary key, sku text not null, qty int not null, price numeric(12,2) not null,
   note text, updated_at timestamptz not null)`;

@@ -13,6 +13,16 @@ export async function connectClient(url: string): Promise<pg.Client> {
   return c;
 }
 
+/** A process's peak resident memory in MB (Linux /proc VmHWM; null elsewhere). */
+export function peakRssMb(pid: number): number | null {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** CPU seconds processes used so far (Linux /proc; null elsewhere). */
 export function processCpu(pids: readonly number[]): number | null {
   try {

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-const BENCHES = ['seed', 'replication-full-load', 'replication-cdc', 'replication-large-txn', 'validate-scan', 'router-latency', 'shadow-cost', 'switch-hold', 'sequence-sync', 'keep-alive-race', 'faults', 'demo-isolation'] as const;
+const BENCHES = ['seed', 'replication-full-load', 'replication-cdc', 'replication-large-txn', 'replication-wide-rows', 'validate-scan', 'router-latency', 'shadow-cost', 'switch-hold', 'sequence-sync', 'keep-alive-race', 'faults', 'demo-isolation'] as const;
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(BENCHES as readonly string[]).includes(w));

@@ -136,7 +136,8 @@ export function writesSwitchedToGreen(records: readonly JournalRecord[]): Journa
   for (const r of records) {
     if (r.phase === 'rollback' && r.action === 'run' && r.status === 'ok') switched = null;
     // step names of lib/traffic/switch-phase.ts (SWITCH_STEPS.flip, SWITCH_STEPS.undone)
-    else if (r.phase === 'switch' && r.status === 'ok' && (r.action === 'switch.flip' || r.action === 'run')) switched = r;
+    // the first record of the switch stays: a later re-run that found writes already on green does not move the time
+    else if (r.phase === 'switch' && r.status === 'ok' && (r.action === 'switch.flip' || r.action === 'run')) switched ??= r;
     else if (r.phase === 'switch' && r.action === 'switch.undone' && r.status === 'ok') switched = null;
   }
   return switched;

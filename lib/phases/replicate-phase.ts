@@ -1,7 +1,7 @@
 import { verifiedPhases, writesSwitchedToGreen } from '../engine/journal-history.ts';
 import type { Phase, PhaseContext, PhaseOutcome } from '../engine/phase.ts';
 import { CutoverError } from '../errors.ts';
-import type { PacingFigures, ReplicationStatus } from '../platform/roles.ts';
+import type { PacingFigures, ReplicationStatus, Replicator } from '../platform/roles.ts';
 import { ProgressRate } from '../output/progress-rate.ts';
 import { sourceLabel, targetLabel } from './endpoints.ts';
 import { envCommandLine } from '../engine/command-line.ts';
@@ -15,11 +15,14 @@ const POLL_MS = 1000;
 const FIRST_POLL_MS = 100;
 /** `cutover run` waits this long for full load + catch-up unless told otherwise. @default 6 h */
 const DEFAULT_WAIT_MS = 6 * 3600_000;
+/** How long one look for the caught-up position waits (it returns as soon as the position is applied). */
+const CAUGHT_UP_SLICE_MS = 2000;
 
 /**
  * Forward replication: apply starts (or resumes) the worker — full load, then CDC — and returns
- * once it is healthy. Verify is the lag gate: CDC running and lag under `gates.maxLagMs` (or
- * `options.maxLagMs`), polled with live progress until `options.timeoutMs`.
+ * once it is healthy. Verify is the caught-up gate: CDC running, lag under `gates.maxLagMs` (or
+ * `options.maxLagMs`), and the target has applied the source's write position read when the gate
+ * began (every write acknowledged before it), polled with live progress until `options.timeoutMs`.
  */
 export const replicatePhase: Phase = {
   name: 'replicate',
@@ -69,13 +72,26 @@ export const replicatePhase: Phase = {
     const timeoutMs = typeof ctx.options.timeoutMs === 'number' ? ctx.options.timeoutMs : DEFAULT_WAIT_MS;
     const deadline = ctx.clock.now().getTime() + timeoutMs;
     const rate = new ProgressRate(() => ctx.clock.now().getTime());
+    const forward = ctx.platform.forward;
+    // The lag alone does not say caught up: a worker just handed a backlog (restarted, or a burst of
+    // writes) measures it from the changes it has received or applied, seconds old, while thousands
+    // of acknowledged writes behind them are not on the target. So the gate also waits until the
+    // target has applied the source's position as it stood when the gate began.
+    const until = new SourcePositionAtStart(forward, ctx);
+    await until.read();
     let pollMs = FIRST_POLL_MS;
     for (;;) {
-      const s = await ctx.platform.forward.status();
-      showProgress(ctx, s, rate);
-      if (s.phase === 'cdc' && s.lagMs !== null && s.lagMs <= limit) {
-        ctx.out.done('replicate');
-        return { ok: true, summary: `CDC running, lag ${s.lagMs} ms <= ${limit} ms`, figures: figures(s), result: s };
+      const s = await forward.status();
+      showProgress(ctx, s, rate, until.position);
+      const lagOk = s.phase === 'cdc' && s.lagMs !== null && s.lagMs <= limit;
+      if (lagOk && until.position !== null) {
+        // waits here instead of sleeping: returns as soon as the position is applied (a slice over a
+        // second lets a PostgreSQL source nudge an idle WAL past its page end, see waitForPosition)
+        const sliceMs = Math.min(CAUGHT_UP_SLICE_MS, Math.max(0, deadline - ctx.clock.now().getTime()));
+        if (await forward.waitForPosition(until.position, sliceMs, ctx.signal)) {
+          ctx.out.done('replicate');
+          return { ok: true, summary: `CDC running, lag ${s.lagMs} ms <= ${limit} ms, applied up to the source's position ${until.position} read when the wait began`, figures: { ...figures(s), caughtUpTo: until.position }, result: s };
+        }
       }
       // a stalled worker fails the wait at once: its heartbeat says it is not applying, whatever it reported last
       if (s.phase === 'failed' || s.phase === 'stalled' || s.phase === 'stopped' || s.phase === 'not-started') {
@@ -84,14 +100,15 @@ export const replicatePhase: Phase = {
       }
       if (ctx.clock.now().getTime() >= deadline || ctx.signal.aborted) {
         ctx.out.done('replicate');
-        const where = `phase ${s.phase}, lag ${s.lagMs ?? 'unknown'} ms (limit ${limit} ms)`;
+        const where = `phase ${s.phase}, lag ${s.lagMs ?? 'unknown'} ms (limit ${limit} ms), ${until.describe(s)}`;
         // Ctrl-C is the operator's choice, not a timeout: the journal says which it was
         const summary = ctx.signal.aborted
           ? `stopped by the operator after ${timeoutMs - Math.max(0, deadline - ctx.clock.now().getTime())} ms, before catching up: ${where}`
           : `not caught up after ${timeoutMs} ms: ${where}`;
-        return { ok: false, summary, figures: figures(s), result: s } satisfies PhaseOutcome;
+        return { ok: false, summary, figures: { ...figures(s), caughtUpTo: until.position }, result: s } satisfies PhaseOutcome;
       }
-      await ctx.clock.sleep(Math.min(pollMs, Math.max(0, deadline - ctx.clock.now().getTime())), ctx.signal).catch(() => {});
+      if (until.position === null) await until.read();
+      if (!(lagOk && until.position !== null)) await ctx.clock.sleep(Math.min(pollMs, Math.max(0, deadline - ctx.clock.now().getTime())), ctx.signal).catch(() => {});
       pollMs = Math.min(POLL_MS, pollMs * 2);
     }
   },
@@ -109,7 +126,7 @@ function figures(s: ReplicationStatus): Record<string, unknown> {
   return { phase: s.phase, lagMs: s.lagMs, lagBytes: s.lagBytes, heartbeatAgeMs: s.heartbeatAgeMs ?? null, appliedRowsPerSec: s.appliedRowsPerSec, deadLetters: s.deadLetters, tables: s.tables.length, ...(s.fullLoadPacing ? { pacing: s.fullLoadPacing } : {}) };
 }
 
-function showProgress(ctx: PhaseContext, s: ReplicationStatus, rate: ProgressRate): void {
+function showProgress(ctx: PhaseContext, s: ReplicationStatus, rate: ProgressRate, until: string | null): void {
   const done = s.tables.reduce((n, t) => n + t.rows, 0);
   const totals = s.tables.map((t) => t.totalRows);
   const total = totals.every((t) => t !== null) ? totals.reduce((n: number, t) => n + (t ?? 0), 0) : undefined;
@@ -122,6 +139,10 @@ function showProgress(ctx: PhaseContext, s: ReplicationStatus, rate: ProgressRat
       phase: s.phase,
       lagMs: s.lagMs ?? '?',
       'rows/s': Math.round(s.appliedRowsPerSec),
+      // how far it is from caught up: bytes behind the source now, and the position it waits for
+      ...(s.lagBytes !== null ? { lagBytes: s.lagBytes } : {}),
+      waitFor: until ?? '?',
+      ...(s.appliedPosition ? { applied: s.appliedPosition } : {}),
       // the ETA of the full load, at the rate of the last seconds (the worker's own figure is over 5 s)
       ...(s.phase === 'full-load' && total !== undefined ? { eta: rate.figures(done, total).eta! } : {}),
       // the full load's pacing so far: its chunk size (adapted to pacing.chunkTargetMs) and its pauses
@@ -135,4 +156,36 @@ function pacingProgress(p: PacingFigures): Record<string, number> {
     ...(p.chunkSizing ? { 'chunk rows': p.chunkSizing.lastRows } : {}),
     ...(p.pauses ? { pauses: p.pauses, 'paused s': Math.round(p.pausedMs / 100) / 10 } : {}),
   };
+}
+
+/**
+ * The source's write position when the gate began: every write acknowledged before it is at or
+ * before it. A source that cannot be read now (restarting) is read again at the next poll; the
+ * gate does not pass without it.
+ */
+class SourcePositionAtStart {
+  position: string | null = null;
+  private failure: string | null = null;
+
+  constructor(
+    private readonly replicator: Replicator,
+    private readonly ctx: PhaseContext,
+  ) {}
+
+  async read(): Promise<void> {
+    try {
+      this.position = await this.replicator.sourcePosition();
+      this.failure = null;
+      this.ctx.out.info('replicate', `waiting until the target has applied the source's position ${this.position} (every write acknowledged before this wait) and the lag is <= ${maxLag(this.ctx)} ms`);
+    } catch (err) {
+      if (this.failure === null) this.ctx.out.warn('replicate', `cannot read the source's write position (${(err as Error).message}): the wait cannot pass until it can; reading it again`);
+      this.failure = (err as Error).message;
+    }
+  }
+
+  /** Where the wait stands, for a summary that says no. */
+  describe(s: ReplicationStatus): string {
+    if (this.position === null) return `the source's write position could not be read (${this.failure ?? 'unknown'}), so nothing proves the target has its writes`;
+    return `the source's position ${this.position} read when the wait began is not confirmed applied (applied ${s.appliedPosition ?? 'unknown'}${s.lagBytes !== null ? `, ${s.lagBytes} bytes behind the source now` : ''})`;
+  }
 }

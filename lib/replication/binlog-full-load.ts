@@ -12,6 +12,7 @@ import { encodeCopyField } from './copy-text.ts';
 import type { ChunkRow } from './full-load.ts';
 import { qualified, quoteIdent } from './sql-names.ts';
 import { loadLaneOrigin } from './stream-names.ts';
+import { loadRefusal } from './load-refusal.ts';
 
 /**
  * Full load of a MySQL-family source into PostgreSQL: each mapped table cut into key-range
@@ -230,7 +231,7 @@ async function copyChunk(reader: mysql.Connection, writer: pg.Client, slot: stri
     return rows;
   } catch (err) {
     await writer.query('rollback').catch(() => {});
-    throw err;
+    throw loadRefusal(err, table);
   }
 }
 

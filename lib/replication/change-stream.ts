@@ -34,6 +34,11 @@ export interface SourceTransaction {
   readonly endLsn: string;
   readonly commitTime: Date;
   readonly changes: SourceChange[];
+  /**
+   * The bytes of its changes' pgoutput messages: what holding it weighs (TransactionQueue's byte
+   * bounds). @default 0 - not counted (transactions not read from pgoutput: the binlog reader's)
+   */
+  readonly bytes?: number;
 }
 
 export interface ChangeStreamHandlers {
@@ -45,13 +50,19 @@ export interface ChangeStreamHandlers {
   onKeepalive(lsn: string, inTransaction: boolean, reply: boolean): void;
   onError(err: Error): void;
   /**
-   * A transaction larger than `openTransactionPartChanges` is handed over while it arrives, in
-   * parts of that many changes, instead of whole at its commit (open-transaction-apply.ts): the
-   * stream then holds one part at most. Without it, every transaction arrives whole. @default - none
+   * A transaction larger than `openTransactionPartChanges` changes or `openTransactionPartBytes`
+   * bytes is handed over while it arrives, in parts of that many changes or bytes (whichever comes
+   * first), instead of whole at its commit (open-transaction-apply.ts): the stream then holds one
+   * part at most. Without it, every transaction arrives whole. @default - none
    */
   onOpenTransactionPart?(part: OpenTransactionPart): void;
   /** Changes per part of a transaction handed over while it arrives. @default - none (see onOpenTransactionPart) */
   readonly openTransactionPartChanges?: number;
+  /**
+   * Bytes (of pgoutput messages) per part of a transaction handed over while it arrives: a part
+   * closes at the first change that reaches it. @default - none (parts are counted in changes only)
+   */
+  readonly openTransactionPartBytes?: number;
 }
 
 /** Part of a source transaction handed over before its commit arrived (see onOpenTransactionPart). */
@@ -62,6 +73,8 @@ export interface OpenTransactionPart {
   /** 0, 1, 2, … in the order the changes came. */
   readonly index: number;
   readonly changes: SourceChange[];
+  /** The bytes of its changes' pgoutput messages. */
+  readonly bytes: number;
   /** Set on the last part (the COMMIT arrived): the end of the commit record. */
   readonly endLsn: string | null;
 }
@@ -103,7 +116,7 @@ class TextPgoutputPlugin extends PgoutputPlugin {
   /** A CopyData payload: XLogData (a pgoutput message after 25 bytes of header) or a keepalive. */
   private copyData(read: Buffer, start: number, end: number): void {
     const kind = read[start];
-    if (kind === 0x77 /* w: XLogData */) this.receiver.message(this.parseAt(read, start + 25, end));
+    if (kind === 0x77 /* w: XLogData */) this.receiver.message(this.parseAt(read, start + 25, end), end - start - 25);
     else if (kind === 0x6b /* k: keepalive: end of WAL, time, reply requested */) this.receiver.keepalive(readLsn(read, start + 1) ?? '0/0', read[start + 17] === 1);
   }
   /** A replication connection's bytes decoded without a connection, through the path start() sets up (apply-warm-up.ts). */
@@ -149,7 +162,8 @@ class TextPgoutputPlugin extends PgoutputPlugin {
 type StreamMessage = Exclude<Pgoutput.Message, Pgoutput.MessageInsert> | { readonly tag: 'insert'; readonly change: PgoutputInsert };
 
 interface StreamReceiver {
-  message(msg: StreamMessage): void;
+  /** `bytes`: the pgoutput message's size. */
+  message(msg: StreamMessage, bytes: number): void;
   keepalive(lsn: string, reply: boolean): void;
 }
 
@@ -164,8 +178,8 @@ function minusOne(lsn: string): string {
 /** One logical replication stream, assembled into whole source transactions in commit order. */
 export class ChangeStream {
   private readonly service: LogicalReplicationService;
-  /** `parts`: how many parts of it went to onOpenTransactionPart already. */
-  private open: { commitLsn: string; commitTime: Date; changes: SourceChange[]; skipped: boolean; parts: number } | null = null;
+  /** `parts`: how many parts of it went to onOpenTransactionPart already; `bytes`: of the changes held (since the last part). */
+  private open: { commitLsn: string; commitTime: Date; changes: SourceChange[]; bytes: number; skipped: boolean; parts: number } | null = null;
   /** Transactions dropped because the kit applied them (counted for status and tests). */
   skippedTransactions = 0;
   private stopped = false;
@@ -239,7 +253,7 @@ export class ChangeStream {
 
   private plugin(): TextPgoutputPlugin {
     return new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] }, this.messages, {
-      message: (msg) => this.onMessage(msg),
+      message: (msg, bytes) => this.onMessage(msg, bytes),
       keepalive: (lsn, reply) => this.handlers.onKeepalive(lsn, this.open !== null, reply),
     });
   }
@@ -310,21 +324,24 @@ export class ChangeStream {
   }
 
   /**
-   * A change of the open transaction, held until its commit — or, when the worker takes a large
-   * transaction while it arrives (onOpenTransactionPart), until its part is full. Every MEMORY_CHECK_EVERY changes of
+   * A change of the open transaction (`bytes`: its message's size), held until its commit — or,
+   * when the worker takes a large transaction while it arrives (onOpenTransactionPart), until its
+   * part is full, in changes or in bytes. Every MEMORY_CHECK_EVERY changes of
    * one transaction the heap is looked at: a transaction too large for the worker's memory stops
    * the stream with an error that says so (openTransactionTooLarge) instead of the worker dying of
    * it after every restart. Nothing of it is applied or acknowledged: the transaction stays open
    * (keepalives then move no position) and its changes are let go.
    */
-  private hold(change: SourceChange): void {
+  private hold(change: SourceChange, bytes: number): void {
     const open = this.open;
     if (!open) return;
     open.changes.push(change);
-    const partChanges = this.handlers.openTransactionPartChanges;
-    if (partChanges && open.changes.length >= partChanges && this.handlers.onOpenTransactionPart) {
-      this.handlers.onOpenTransactionPart({ commitLsn: open.commitLsn, commitTime: open.commitTime, index: open.parts++, changes: open.changes, endLsn: null });
+    open.bytes += bytes;
+    const { openTransactionPartChanges: partChanges, openTransactionPartBytes: partBytes } = this.handlers;
+    if (this.handlers.onOpenTransactionPart && ((partChanges && open.changes.length >= partChanges) || (partBytes && open.bytes >= partBytes))) {
+      this.handlers.onOpenTransactionPart({ commitLsn: open.commitLsn, commitTime: open.commitTime, index: open.parts++, changes: open.changes, bytes: open.bytes, endLsn: null });
       open.changes = [];
+      open.bytes = 0;
       return;
     }
     if (open.changes.length % MEMORY_CHECK_EVERY !== 0) return;
@@ -336,23 +353,24 @@ export class ChangeStream {
     this.handlers.onError(tooLarge);
   }
 
-  private onMessage(msg: StreamMessage): void {
+  private onMessage(msg: StreamMessage, bytes = 0): void {
     if (this.refused) return;
     if (this.open?.skipped && msg.tag !== 'commit') return;
     switch (msg.tag) {
       case 'begin':
         // positions come printed as PostgreSQL prints them (`16/B374D848`: parseBoundaryMessage)
-        this.open = { commitLsn: msg.commitLsn ?? '0/0', commitTime: pgTime(msg.commitTime), changes: [], skipped: false, parts: 0 };
+        this.open = { commitLsn: msg.commitLsn ?? '0/0', commitTime: pgTime(msg.commitTime), changes: [], bytes: 0, skipped: false, parts: 0 };
         return;
       case 'origin':
         // sent between BEGIN and the first change of a transaction that carries an origin
         if (this.open && this.skipOrigin(msg.originName)) {
           this.open.skipped = true;
           this.open.changes = [];
+          this.open.bytes = 0;
         }
         return;
       case 'insert':
-        this.hold(msg.change);
+        this.hold(msg.change, bytes);
         return;
       case 'update':
         this.hold({
@@ -362,7 +380,7 @@ export class ChangeStream {
           newRow: msg.new,
           oldKey: msg.key ?? (msg.old ? pick(msg.old, msg.relation.keyColumns) : null),
           keyColumns: msg.relation.keyColumns,
-        });
+        }, bytes);
         return;
       case 'delete':
         this.hold({
@@ -371,10 +389,10 @@ export class ChangeStream {
           table: msg.relation.name,
           oldKey: msg.key ?? pick(msg.old ?? {}, msg.relation.keyColumns),
           keyColumns: msg.relation.keyColumns,
-        });
+        }, bytes);
         return;
       case 'truncate':
-        this.hold({ kind: 'truncate', relations: msg.relations.map((r) => ({ schema: r.schema, table: r.name })) });
+        this.hold({ kind: 'truncate', relations: msg.relations.map((r) => ({ schema: r.schema, table: r.name })) }, bytes);
         return;
       case 'commit': {
         const open = this.open;
@@ -390,12 +408,12 @@ export class ChangeStream {
         }
         if (open.parts) {
           // the rest of a transaction handed over while it arrived
-          this.handlers.onOpenTransactionPart!({ commitLsn: open.commitLsn, commitTime: open.commitTime, index: open.parts, changes: open.changes, endLsn });
+          this.handlers.onOpenTransactionPart!({ commitLsn: open.commitLsn, commitTime: open.commitTime, index: open.parts, changes: open.changes, bytes: open.bytes, endLsn });
           return;
         }
         // a plain object literal: rest and spread copies per transaction showed in profiles of
         // single-row backlogs
-        this.handlers.onTransaction({ commitLsn: open.commitLsn, endLsn, commitTime: open.commitTime, changes: open.changes });
+        this.handlers.onTransaction({ commitLsn: open.commitLsn, endLsn, commitTime: open.commitTime, changes: open.changes, bytes: open.bytes });
         return;
       }
       default:

@@ -10,6 +10,7 @@ import { loadLaneOrigin } from './stream-names.ts';
 import { KIT_SESSION_OPTIONS } from '../postgres/kit-session.ts';
 import type { Throttler } from '../platform/roles.ts';
 import { openTogether } from '../platform/open-together.ts';
+import { loadRefusal } from './load-refusal.ts';
 
 /**
  * Full load: every mapped table split into key-range chunks (the plan is stored on the apply
@@ -307,6 +308,6 @@ async function copyChunk(
     return { rows, next };
   } catch (err) {
     await writer.query('rollback').catch(() => {});
-    throw err;
+    throw loadRefusal(err, table);
   }
 }

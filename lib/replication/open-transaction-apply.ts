@@ -31,8 +31,10 @@ export interface OpenTransactionProgress {
  * exactly-once checkpoint, as a batch writes it). Killed before that commit, the target has
  * nothing of it and the slot was never acknowledged past it: the restarted worker applies it
  * again, whole. The worker holds PAUSE_AT_PARTS parts of it at most (the stream is paused above
- * that), not the transaction: a whole one held until its commit took 1,185 MB for 1,000,000
- * updated rows (bench/replication-large-txn.ts) and its time to arrive was added to its apply.
+ * that; a part is bounded in changes and in bytes), not the transaction: a whole one held until
+ * its commit took 1,185 MB for 1,000,000 updated rows (bench/replication-large-txn.ts) and its
+ * time to arrive was added to its apply. The same worker runs both directions: after the write
+ * switch, a large transaction on green reaches blue this way too (open-transaction-reverse.test.ts).
  *
  * No pgoutput `streaming` (which sends transactions still in progress, then their commit or
  * abort): without it the source decodes a transaction only after its commit, so a rolled-back
@@ -64,16 +66,27 @@ export class OpenTransactionApply {
   follow(txn: SourceTransaction, flow: FlowControl): void {
     this.behind.push(txn);
     this.behindChanges += txn.changes.length;
+    this.held += txn.bytes ?? 0;
     if (this.behindChanges > BEHIND_PAUSE_AT) flow.pause();
   }
   private behindChanges = 0;
+
+  /**
+   * Bytes it holds (the parts waiting, the part being applied, the transactions behind it): the
+   * worker bounds the sum of what it holds in bytes (replication-worker.ts, HELD_BYTES).
+   */
+  get heldBytes(): number {
+    return this.held;
+  }
+  private held = 0;
 
   /** A part from the stream; pauses the stream while PAUSE_AT_PARTS wait. */
   add(part: OpenTransactionPart, flow: FlowControl): void {
     this.received += part.changes.length;
     if (part.endLsn !== null) this.endLsn = part.endLsn;
     if (this.alreadyApplied) return;
-    this.waiting.push({ txn: { commitLsn: this.commitLsn, endLsn: part.endLsn ?? this.commitLsn, commitTime: this.commitTime, changes: part.changes }, last: part.endLsn !== null });
+    this.held += part.bytes;
+    this.waiting.push({ txn: { commitLsn: this.commitLsn, endLsn: part.endLsn ?? this.commitLsn, commitTime: this.commitTime, changes: part.changes, bytes: part.bytes }, last: part.endLsn !== null });
     if (this.waiting.length >= PAUSE_AT_PARTS) flow.pause();
   }
 
@@ -109,6 +122,7 @@ export class OpenTransactionApply {
     // the next part's statements are built while the target runs this one
     const r = await applier.applyOpenPart(txn, this.nextPart++, replayUntil, last, this.waiting[0]?.txn);
     this.applied += txn.changes.length;
+    this.held -= txn.bytes ?? 0;
     this.result.changes += r.changes;
     this.result.deadLetters += r.deadLetters;
     for (const [table, n] of r.perTable) this.result.perTable.set(table, (this.result.perTable.get(table) ?? 0) + n);

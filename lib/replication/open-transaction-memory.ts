@@ -28,7 +28,7 @@ function heapNow(): HeapFigures {
 /**
  * What the stream holds of an open source transaction: all of it until its commit, unless the
  * worker takes it in parts while it arrives (the PostgreSQL worker does above 5 ×
- * replication.batchSize changes, open-transaction-apply.ts: it then holds a few parts, and this
+ * replication.batchSize changes or 8 MB, open-transaction-apply.ts: it then holds a few parts, and this
  * guard is left for a batchSize so large that one part fills the heap). Held whole, one larger
  * than the worker's memory killed
  * it ("JavaScript heap out of memory": 1,185 MB resident for a 1,000,000-row UPDATE of a six-column

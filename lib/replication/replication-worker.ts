@@ -22,8 +22,9 @@ import { thisWorker, type WorkerStatusFile } from './status-file.ts';
 import { AppliedRateWindow, WorkerStatusWriter } from './status-writer.ts';
 import { appliedByKit, streamNames, type Direction, type StreamNames } from './stream-names.ts';
 import { HEARTBEAT_EVERY_MS } from './stream-health.ts';
-import { TransactionQueue } from './transaction-queue.ts';
+import { BATCH_BYTES, TransactionQueue } from './transaction-queue.ts';
 import { OpenTransactionApply } from './open-transaction-apply.ts';
+import { BackPressure } from './back-pressure.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
 import { pruneChangedKeysEvery } from '../postgres/changed-key-retention.ts';
 
@@ -84,6 +85,28 @@ const FIRST_BATCH_CHANGES = 50;
  * 10,000 changes, the applier's largest statement (MAX_GROUP_ROWS).
  */
 const OPEN_PART_BATCHES = 5;
+/**
+ * A source transaction of more than this many bytes (its changes' pgoutput messages) is applied
+ * while it arrives too, in parts of about that size, whatever its count of changes: 4,000 rows
+ * of 50 kB, held whole until their commit and applied as one batch, took the worker to 830 MB
+ * resident (bench/replication-wide-rows.ts); a part, like a batch, is at most BATCH_BYTES.
+ */
+const OPEN_PART_BYTES = BATCH_BYTES;
+/**
+ * Bytes of changes received and not applied yet (queued, in flight, parts and transactions of a
+ * large transaction waiting) above which the stream is paused, until they are below half of it.
+ * What the worker holds is then at most this, plus the transaction or part the stream is
+ * assembling (OPEN_PART_BYTES) and one read: ~80 MB of changes, and one change more when a
+ * single change is larger than that. The counts of changes (batchSize, the queue's pauseAt) still
+ * bound narrow rows first.
+ */
+const HELD_BYTES = 64 * 1024 * 1024;
+
+function bytesOf(txns: readonly SourceTransaction[]): number {
+  let n = 0;
+  for (const t of txns) n += t.bytes ?? 0;
+  return n;
+}
 
 /**
  * One replication stream, start to stop: full load from the slot's consistent point (resumable
@@ -142,6 +165,8 @@ export class ReplicationWorker {
    * committed before the first; each holds what committed after it until the next).
    */
   private readonly opens: OpenTransactionApply[] = [];
+  /** Bytes of the batches in `inflight` and `recovering` (see HELD_BYTES). */
+  private inflightBytes = 0;
 
   constructor(
     private readonly env: ResolvedPostgresEnvironment,
@@ -202,6 +227,7 @@ export class ReplicationWorker {
         // what was read but not applied is read again from the slot
         this.queue.clear();
         this.inflight.length = 0;
+        this.inflightBytes = 0;
         this.opens.length = 0;
         this.streamError = null;
         this.keepaliveLsn = null;
@@ -493,16 +519,20 @@ export class ReplicationWorker {
     const stream = new ChangeStream(n.readUrl, n.slot, n.publication, {
       onTransaction: (txn) => {
         const open = this.opens.at(-1);
-        if (open) open.follow(txn, stream);
-        else this.queue.push(txn, stream);
+        if (open) open.follow(txn, pressure.flowOf(open.behind));
+        else this.queue.push(txn, queueFlow);
+        if (txn.bytes) balanceHeld();
         this.wake?.();
       },
       onOpenTransactionPart: (part) => {
         if (part.index === 0) this.opens.push(new OpenTransactionApply(part, this.applied));
-        this.opens.at(-1)!.add(part, stream);
+        const open = this.opens.at(-1)!;
+        open.add(part, pressure.flowOf(open));
+        balanceHeld();
         this.wake?.();
       },
       openTransactionPartChanges: OPEN_PART_BATCHES * this.env.replication.batchSize,
+      openTransactionPartBytes: OPEN_PART_BYTES,
       onKeepalive: (lsn, inTransaction, reply) => {
         if (!inTransaction) this.keepaliveLsn = lsn;
         if (reply && acknowledged) void stream.acknowledge(acknowledged).catch(() => {});
@@ -513,6 +543,17 @@ export class ReplicationWorker {
         this.wake?.();
       },
     }, this.options.replicateOwnChanges === true ? () => false : appliedByKit(this.env, this.direction), await logicalMessagesSupported(reader));
+    // each holder of what the stream sent pauses it when full; it reads again once none is
+    const pressure = new BackPressure(stream);
+    const queueFlow = pressure.flowOf(this.queue);
+    /** The bytes held, all holders together (HELD_BYTES), and the stream paused or let go by them. */
+    const heldBytes = {};
+    const balanceHeld = () => {
+      let held = this.queue.queuedBytes + this.inflightBytes;
+      for (const open of this.opens) held += open.heldBytes;
+      if (held > HELD_BYTES) pressure.flowOf(heldBytes).pause();
+      else if (held <= HELD_BYTES / 2) pressure.release(heldBytes);
+    };
     // slow start again: a backlog's first rows land within moments
     this.queue.restartSlowStart();
     const onAbort = () => this.wake?.();
@@ -555,18 +596,22 @@ export class ReplicationWorker {
         if (this.streamError) throw this.streamError;
         // keep PIPELINE_DEPTH batches on the session: the target executes one while the next is built
         while (!signal.aborted && inflight.length < PIPELINE_DEPTH) {
-          const batch = this.queue.take(this.applied, stream);
+          const batch = this.queue.take(this.applied, queueFlow);
           if (!batch) break;
           this.busySince ??= performance.now();
+          this.inflightBytes += bytesOf(batch);
           inflight.push(applier.submit(batch, this.replayUntil));
         }
+        // take() also drops what the target already has (applied before a restart): no batch
+        // settles for those bytes, and a stream paused for them must read again
+        balanceHeld();
         if (!inflight.length && !this.queue.length && this.opens.length) {
           // everything before the oldest large transaction is applied: its turn
           const open = this.opens[0]!;
           let flushed: string | null = null;
           if (open.ready) {
             this.busySince ??= performance.now();
-            const result = await open.step(applier, this.replayUntil, stream);
+            const result = await open.step(applier, this.replayUntil, pressure.flowOf(open));
             this.appliedAt = Date.now();
             if (result) {
               settle(open.end!, open.commitTime, result);
@@ -576,9 +621,12 @@ export class ReplicationWorker {
           if (open.done) {
             // committed (or applied before a restart): what committed after it is next
             this.opens.shift();
-            for (const txn of open.behind) this.queue.push(txn, stream);
+            for (const txn of open.behind) this.queue.push(txn, queueFlow);
+            pressure.release(open);
+            pressure.release(open.behind);
             if (flushed !== null) await acknowledgeFlushed(flushed);
           }
+          balanceHeld();
           if (open.ready || open.done) continue;
         }
         if (!inflight.length) {
@@ -624,12 +672,16 @@ export class ReplicationWorker {
         if (result instanceof Error) {
           // the batches submitted behind it were not sent: submit them again after this one
           for (const later of inflight) await later.done;
-          this.queue.requeue(inflight.splice(0).flatMap((b) => b.txns));
+          const later = inflight.splice(0).flatMap((b) => b.txns);
+          this.inflightBytes -= bytesOf(later);
+          this.queue.requeue(later);
           // not applied until recover returns: a connection lost in it must count it as lag
           this.recovering = head;
           result = await applier.recover(head.txns, this.replayUntil, result);
           this.recovering = null;
         }
+        this.inflightBytes -= bytesOf(head.txns);
+        balanceHeld();
         settle(head.endLsn, head.txns.at(-1)!.commitTime, result);
         await acknowledgeFlushed(result.targetFlushed);
       }

@@ -5,7 +5,23 @@ export interface QueuedTransaction {
   /** Start of the commit record (`pg_lsn` form): compared with the applied position. */
   readonly commitLsn: string;
   readonly changes: readonly unknown[];
+  /**
+   * Its changes' size as the stream received them (pgoutput: the bytes of their messages), when
+   * the reader counts it. @default 0 - counted in changes only (the binlog readers)
+   */
+  readonly bytes?: number;
 }
+
+/**
+ * Bytes of changes a batch takes at most (whole transactions; one larger transaction goes alone):
+ * a batch of 2,000 rows of 50 kB was 100 MB received, parsed again into strings or copied into
+ * COPY data, and built into a statement — with PIPELINE_DEPTH batches in flight the worker's
+ * memory grew with the rows' width (bench/replication-wide-rows.ts). Rows of a few hundred bytes
+ * never come near it: batchSize decides for them.
+ */
+export const BATCH_BYTES = 8 * 1024 * 1024;
+/** Queued bytes above which the stream is paused (four batches of BATCH_BYTES read ahead). */
+export const PAUSE_AT_BYTES = 4 * BATCH_BYTES;
 
 /** The change stream the queue holds back when it is full (ChangeStream, BinlogReader). */
 export interface FlowControl {
@@ -32,6 +48,12 @@ export interface TransactionQueueOptions {
   readonly pauseAt?: number;
   /** Queued changes below which a paused stream resumes. @default max(5_000, batchSize) */
   readonly resumeAt?: number;
+  /** Bytes of changes per batch at most (see QueuedTransaction.bytes). @default BATCH_BYTES */
+  readonly batchBytes?: number;
+  /** Queued bytes above which the stream is paused. @default PAUSE_AT_BYTES */
+  readonly pauseAtBytes?: number;
+  /** Queued bytes below which a paused stream resumes (with resumeAt). @default batchBytes */
+  readonly resumeAtBytes?: number;
 }
 
 /**
@@ -43,6 +65,7 @@ export interface TransactionQueueOptions {
 export class TransactionQueue<T extends QueuedTransaction> {
   private items: T[] = [];
   private changes = 0;
+  private bytes = 0;
   private batchLimit: number;
 
   constructor(private readonly options: TransactionQueueOptions) {
@@ -58,28 +81,38 @@ export class TransactionQueue<T extends QueuedTransaction> {
     return this.changes;
   }
 
+  /** Bytes of the changes waiting (see QueuedTransaction.bytes). */
+  get queuedBytes(): number {
+    return this.bytes;
+  }
+
   /** The oldest transaction waiting. */
   get oldest(): T | undefined {
     return this.items[0];
   }
 
-  /** A transaction read from the stream; pauses the stream above `pauseAt` changes. */
+  /** A transaction read from the stream; pauses the stream above `pauseAt` changes or `pauseAtBytes` bytes. */
   push(txn: T, flow: FlowControl): void {
     this.items.push(txn);
     this.changes += txn.changes.length;
-    if (this.changes > (this.options.pauseAt ?? Math.max(15_000, 3 * this.options.batchSize))) flow.pause();
+    this.bytes += txn.bytes ?? 0;
+    if (this.changes > (this.options.pauseAt ?? Math.max(15_000, 3 * this.options.batchSize)) || this.bytes > (this.options.pauseAtBytes ?? PAUSE_AT_BYTES)) flow.pause();
   }
 
   /** Transactions taken and not applied (the batches behind a failed one): first in line again. */
   requeue(txns: readonly T[]): void {
     this.items.unshift(...txns);
-    for (const t of txns) this.changes += t.changes.length;
+    for (const t of txns) {
+      this.changes += t.changes.length;
+      this.bytes += t.bytes ?? 0;
+    }
   }
 
   /** Drops everything (a lost connection: the stream sends it again) and starts slow again. */
   clear(): void {
     this.items = [];
     this.changes = 0;
+    this.bytes = 0;
     this.batchLimit = this.firstLimit();
   }
 
@@ -89,28 +122,35 @@ export class TransactionQueue<T extends QueuedTransaction> {
   }
 
   /**
-   * Whole transactions, up to the current batch limit in changes (at least one transaction; an
-   * empty one counts as one change), leaving out those committed before `applied`. Null when
-   * nothing is left to apply. Resumes the stream once the queue is below `resumeAt`.
+   * Whole transactions, up to the current batch limit in changes and `batchBytes` in bytes (at
+   * least one transaction; an empty one counts as one change), leaving out those committed before
+   * `applied`. Null when nothing is left to apply. Resumes the stream once the queue is below
+   * `resumeAt` changes and `resumeAtBytes` bytes.
    */
   take(applied: string | null, flow: FlowControl): T[] | null {
+    const batchBytes = this.options.batchBytes ?? BATCH_BYTES;
     while (this.items.length) {
       const batch: T[] = [];
       const limit = this.batchLimit;
       this.batchLimit = Math.min(this.batchLimit * 4, this.options.batchSize);
       let size = 0;
+      let bytes = 0;
       let taken = 0;
-      while (taken < this.items.length && (size === 0 || size + Math.max(1, this.items[taken]!.changes.length) <= limit)) {
-        const txn = this.items[taken++]!;
-        this.changes -= txn.changes.length;
-        size += Math.max(1, txn.changes.length);
-        if (applied && compareLsn(txn.commitLsn, applied) < 0) continue;
-        batch.push(txn);
+      while (taken < this.items.length) {
+        const next = this.items[taken]!;
+        if (size > 0 && (size + Math.max(1, next.changes.length) > limit || bytes + (next.bytes ?? 0) > batchBytes)) break;
+        taken++;
+        this.changes -= next.changes.length;
+        this.bytes -= next.bytes ?? 0;
+        size += Math.max(1, next.changes.length);
+        bytes += next.bytes ?? 0;
+        if (applied && compareLsn(next.commitLsn, applied) < 0) continue;
+        batch.push(next);
       }
       // one splice per batch: shift() per transaction moves a long queue's whole backing store
       // each time (a backlog queue lives in V8's large-object space, which cannot be left-trimmed)
       this.items.splice(0, taken);
-      if (this.changes < (this.options.resumeAt ?? Math.max(5_000, this.options.batchSize))) flow.resume();
+      if (this.changes < (this.options.resumeAt ?? Math.max(5_000, this.options.batchSize)) && this.bytes < (this.options.resumeAtBytes ?? batchBytes)) flow.resume();
       if (batch.length) return batch;
     }
     return null;

@@ -4,6 +4,7 @@ import { outcomeMemo } from '../phases/outcome-memo.ts';
 import type { ShadowFigures, ShadowMirror, ShadowSettings } from '../platform/roles.ts';
 import { shadowReadsOff } from './shadow-off.ts';
 import { describeFailure, ShadowTally, type Difference, type ShadowReport } from '../shadow/shadow-tally.ts';
+import { readsAfterSwitchRefusal } from './reads-after-switch.ts';
 import { shadowRouterTarget } from './traffic-inputs.ts';
 
 /** What the phase found: a report, a skip with its reason, or "not available" with why. */
@@ -30,13 +31,12 @@ export const shadowPhase: Phase = {
   command: 'cutover shadow',
   mutates: true,
 
-  refusal({ options }) {
-    const s = options.seconds;
-    if (s === undefined) return null;
-    if (typeof s !== 'number' || !Number.isFinite(s) || s < 1) {
+  refusal(input) {
+    const s = input.options.seconds;
+    if (s !== undefined && (typeof s !== 'number' || !Number.isFinite(s) || s < 1)) {
       return new CutoverError('USAGE', 'shadow --seconds takes how long to compare, in seconds', { received: s, allowed: '1..', fix: 'e.g. `cutover shadow --seconds 120`' });
     }
-    return null;
+    return readsAfterSwitchRefusal(input, 'shadow');
   },
 
   async plan(ctx) {
@@ -80,6 +80,8 @@ export const shadowPhase: Phase = {
         received: state.readWeightGreen,
         allowed: '0 % green',
         fix: 'move reads back first (`cutover shift --to 0`), or go on with the shift',
+        // refused before it mirrored anything: the shadow gate that passed earlier still stands
+        changedNothing: true,
       });
     }
     const missing = await mirrorMissing(ctx, ctx.platform.shadow!);

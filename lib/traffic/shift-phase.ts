@@ -7,6 +7,7 @@ import { CutoverError } from '../errors.ts';
 import { describeFigures, evaluateGates, type BlueLatencyMs, type GateVerdict } from './gates.ts';
 import { duration, watchGates } from './gate-watch.ts';
 import { shadowReadsOff } from './shadow-off.ts';
+import { readsAfterSwitchRefusal } from './reads-after-switch.ts';
 import { runSmoke } from './smoke.ts';
 import { freshStreamingLag, greenAppUrl, routerTarget, streamingLagMs, validationAgeSeconds } from './traffic-inputs.ts';
 
@@ -96,6 +97,8 @@ export const shiftPhase: Phase = {
   requires: ['validate', 'shadow'],
   command: 'cutover shift',
   mutates: true,
+  // once writes are on green, reads may not move back toward blue (rollback is the way back)
+  refusal: (input) => readsAfterSwitchRefusal(input, 'shift'),
 
   async plan(ctx) {
     if (ctx.options.pause) return [{ action: 'shift.pause', target: shiftPauseFile(ctx.env.stateDir), detail: 'the running shift holds its current step (refused when no shift is running)' }];

@@ -1,3 +1,5 @@
+import { writesSwitchedToGreen } from '../engine/journal-history.ts';
+import type { JournalRecord } from '../engine/journal-store.ts';
 import type { Phase, PhaseContext, PhaseOutcome, PlanStep } from '../engine/phase.ts';
 import type { PreparedFrozenCheck } from '../platform/roles.ts';
 import { INTERRUPTED, runRollback } from './rollback.ts';
@@ -12,6 +14,7 @@ import { holdBudgetMs, undoReserveMs } from '../config/common-schema.ts';
 export const SWITCH_STEPS = {
   checkLag: 'switch.check-lag',
   checkReverseCoverage: 'switch.check-reverse-coverage',
+  checkCaughtUp: 'switch.check-caught-up',
   unfenceGreen: 'fence.allowWrites(green)',
   reverse: 'reverse.start',
   refreshBaseline: 'validator.refreshBaseline',
@@ -77,7 +80,8 @@ function currentAttempt(completed: readonly string[]): readonly string[] {
 }
 
 /**
- * The write switch (Vitess SwitchTraffic's order): check lag before touching anything; lift the
+ * The write switch (Vitess SwitchTraffic's order): check lag, and that green has applied what blue
+ * had acknowledged (the replicate gate's rule), before touching anything; lift the
  * fence an earlier rollback left on green (before the hold: it ends green's older sessions); hold
  * writes at the router (reverse replication is started just before, idle until the flip); make blue refuse writes; wait until green applied blue's last position
  * (timeout: undo, writes resume on blue); a frozen validation; sequences past blue's; reverse
@@ -102,10 +106,13 @@ export const switchPhase: Phase = {
     if (done.some((s) => SIDE_EFFECTS.includes(s))) {
       return [{ action: 'switch.undo', target: routerTarget(ctx), detail: `a switch stopped before the flip (${done.join(', ')}): blue allowed writes again, writes to blue, released` }];
     }
+    const switched = writesSwitchedToGreen(ctx.history ?? []);
+    if (switched) return [{ action: 'none', target: routerTarget(ctx), detail: `writes are on green since the write switch at ${switched.time}: nothing to switch (the gate checks that they still are)` }];
     const greenFenced = await ctx.platform.fence.isRefusingWrites('green').catch(() => false);
     const steps: PlanStep[] = [
       { action: SWITCH_STEPS.checkLag, target: 'forward replication', detail: `reads at 100 % green and lag <= ${ctx.env.gates.maxLagMs} ms, before anything pauses` },
       { action: SWITCH_STEPS.checkReverseCoverage, target: 'mapping files', detail: 'the reverse mapping brings every green table back to blue (or it is exempted), so a rollback loses nothing' },
+      { action: SWITCH_STEPS.checkCaughtUp, target: 'forward replication', detail: `green has applied blue's current position (every write acknowledged before the switch; the replicate gate's rule), waited for up to ${sw.catchUpTimeoutMs} ms before anything pauses` },
       ...(greenFenced ? [{ action: SWITCH_STEPS.unfenceGreen, target: 'green database', detail: 'green is read-only (an earlier rollback fenced it): it must take the writes after the flip' }] : []),
       { action: SWITCH_STEPS.reverse, target: 'reverse replication', detail: 'green -> blue from green\'s current position, idle until the flip (started before the hold so the hold stays short)' },
       ...(ctx.platform.validator.refreshBaseline
@@ -137,6 +144,8 @@ export const switchPhase: Phase = {
       await undoSwitch(ctx, 'resumed after a stop before the flip');
       return { ok: false, summary: 'the previous switch stopped before the point of no return and has been undone: writes are on blue again; run `cutover switch` to try again', figures: { writeTarget: 'blue', undone: true } };
     }
+    const switched = writesSwitchedToGreen(ctx.history ?? []);
+    if (switched) return alreadySwitched(ctx, switched);
     return freshSwitch(ctx);
   },
 
@@ -182,6 +191,24 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     j.note('switch.refused', { reason: refusal, ...pre });
     ctx.out.error('switch', refusal);
     return { ok: false, summary: `switch refused before anything paused: ${refusal}`, figures: { ...pre, writeTarget: 'blue' } };
+  }
+  // The replicate gate's rule: a lag under the limit is not caught up when green is still applying
+  // a backlog (a restarted worker, a burst of writes measures its lag from the changes it has). The
+  // hold would then wait for that backlog with every client write held, and undo at its timeout:
+  // green applies what blue had acknowledged before the switch first, while writes still flow.
+  const caughtUp = await j.step(SWITCH_STEPS.checkCaughtUp, { timeoutMs: sw.catchUpTimeoutMs }, async () => {
+    const position = await forward.sourcePosition();
+    ctx.out.info('switch', `waiting until green has applied blue's position ${position} (every write acknowledged before the switch), at most ${sw.catchUpTimeoutMs} ms, before anything pauses`);
+    return { position, applied: await forward.waitForPosition(position, sw.catchUpTimeoutMs, ctx.signal) };
+  });
+  if (!caughtUp.applied) {
+    const lagBytes = (await forward.status().catch(() => null))?.lagBytes ?? null;
+    const reason = ctx.signal.aborted
+      ? `stopped by the operator (Ctrl-C) while green caught up with blue's position ${caughtUp.position}`
+      : `green has not applied blue's position ${caughtUp.position} (the writes acknowledged before the switch) within ${sw.catchUpTimeoutMs} ms${lagBytes !== null ? ` (${lagBytes} bytes behind blue now)` : ''}: forward replication is still applying a backlog; wait (\`${envCommandLine(ctx.env, 'cutover replicate wait')}\`) and retry`;
+    j.note('switch.refused', { reason, ...pre, position: caughtUp.position });
+    ctx.out.error('switch', reason);
+    return { ok: false, summary: `switch refused before anything paused: ${reason}`, figures: { ...pre, position: caughtUp.position, writeTarget: 'blue', interrupted: ctx.signal.aborted } };
   }
 
   let catchUpMs = 0;
@@ -333,6 +360,24 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
   }
   const outcome = await finishAfterFlip(ctx, currentAttempt(j.completedSteps()), { resumed: false });
   return { ...outcome, figures: { ...outcome.figures, lagMsBefore: pre.lagMs, catchUpMs } };
+}
+
+/**
+ * A re-run after the switch finished: nothing is held, fenced or started again. Without this it
+ * ran the switch's pre-checks anew, found forward replication stopped (the switch stops it) and
+ * said to run `replicate start` — refused once writes are on green — and journaled the switch as
+ * failed, so `status` pointed back at earlier phases while writes were on green.
+ */
+async function alreadySwitched(ctx: PhaseContext, switched: JournalRecord): Promise<PhaseOutcome> {
+  const s = await ctx.platform.router.state();
+  if (s.writeTarget === 'green') {
+    return { ok: true, summary: `writes already on green since the write switch at ${switched.time}: nothing to do`, figures: { writeTarget: 'green', alreadySince: switched.time } };
+  }
+  return {
+    ok: false,
+    summary: `the journal says writes switched to green at ${switched.time}, but the router sends writes to ${s.writeTarget} (a restarted router?): nothing was changed; run \`${envCommandLine(ctx.env, 'cutover rollback')}\` to bring every write back to blue safely`,
+    figures: { writeTarget: s.writeTarget, switchedAt: switched.time },
+  };
 }
 
 /** The write hold's budget ran out before the flip: undo (the held writes go to blue) rather than let the cap refuse them. */

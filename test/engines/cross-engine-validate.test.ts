@@ -154,6 +154,48 @@ describe.skipIf(mariadbMissing)(`validate: a MariaDB source against a PostgreSQL
     }
   });
 
+  test('BIT(n) columns equal the bytea DMS makes of them: every byte, leading zeros included (HEX() prints the number: b\'00000001\' read 1, not 01)', async () => {
+    // found by hand: every BIT(8) value below 0x10 was "different" (source \\x1, target \\x01), so validate never passed
+    const envDir = path.join(dir, 'bit-columns');
+    const env = crossEngineEnvironment(envDir, maria.urlFor('legacy_shop'), pgServer.url, { chunkRows: 50, concurrency: 2 });
+    writeFileSync(
+      path.join(envDir, 'forward.json'),
+      JSON.stringify({
+        rules: [
+          { 'rule-type': 'selection', 'rule-id': '1', 'rule-name': 'bits', 'object-locator': { 'schema-name': 'legacy_shop', 'table-name': 'bit_probe' }, 'rule-action': 'include' },
+          { 'rule-type': 'transformation', 'rule-id': '2', 'rule-name': 'schema', 'rule-target': 'schema', 'object-locator': { 'schema-name': 'legacy_shop' }, 'rule-action': 'rename', value: 'duoduo' },
+        ],
+      }),
+    );
+    const values = [
+      [1, "b'1'", "b'1'", "b'1'", "b'1'", '\\x01', '\\x0001', '\\x0001', '\\x0000000000000001'],
+      [2, "b'10100000'", "b'111111111111'", "b'0000000011111111'", "b'1'", '\\xa0', '\\x0fff', '\\x00ff', '\\x0000000000000001'],
+      [3, '0', '0', '0', '0', '\\x00', '\\x0000', '\\x0000', '\\x0000000000000000'],
+      [4, "b'1111'", "b'100000000000'", "b'1000000000000000'", "b'1'", '\\x0f', '\\x0800', '\\x8000', '\\x0000000000000001'],
+      [5, 'NULL', 'NULL', 'NULL', 'NULL', null, null, null, null],
+    ] as const;
+    await maria.exec(
+      `CREATE TABLE bit_probe (id INT PRIMARY KEY, b8 BIT(8), b12 BIT(12), b16 BIT(16), b64 BIT(64));
+       INSERT INTO bit_probe VALUES ${values.map((v) => `(${v.slice(0, 5).join(', ')})`).join(', ')}`,
+      'legacy_shop',
+    );
+    // the bytea DMS makes of BIT(n > 1), with the bytes the kit's load writes (mysql2's Buffer of ceil(n/8) bytes)
+    await target.query('create table duoduo.bit_probe (id int primary key, b8 bytea, b12 bytea, b16 bytea, b64 bytea)');
+    try {
+      for (const v of values) await target.query('insert into duoduo.bit_probe values ($1, $2::bytea, $3::bytea, $4::bytea, $5::bytea)', [v[0], v[5], v[6], v[7], v[8]]);
+      const report = await new CrossEngineValidator(env, new RecordingOutput()).validate();
+      expect(report.tables.map((t) => [t.source, t.sourceRows, t.targetRows, t.missing, t.extra, t.different])).toEqual([['legacy_shop.bit_probe', 5, 5, [], [], []]]);
+      expect(report.equal).toBe(true);
+      // and a real difference in one byte is still seen
+      await target.query("update duoduo.bit_probe set b16 = '\\x0100'::bytea where id = 1");
+      const differs = await new CrossEngineValidator(env, new RecordingOutput()).validate();
+      expect(differs.tables[0]!.different).toEqual([{ id: 1 }]);
+    } finally {
+      await target.query('drop table duoduo.bit_probe');
+      await maria.exec('DROP TABLE bit_probe', 'legacy_shop');
+    }
+  });
+
   test('after mutations on either side it names exactly the injected keys, by source key names', async () => {
     const c = await maria.connect('legacy_shop');
     try {

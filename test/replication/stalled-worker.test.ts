@@ -229,6 +229,8 @@ describe('a SIGSTOPped replication worker is stalled, not "lag 0"', () => {
       );
       expect(failure?.code).toBe('PRECONDITION_FAILED');
       expect(failure?.message).toMatch(/failed to start: .*duplicate key/);
+      // the table it was loading and PostgreSQL's COPY context, not only the constraint's name
+      expect(failure?.message).toMatch(/full load of public\.items -> public\.items stopped: duplicate key value .*\(COPY items, line \d+/);
       expect(out.lines.map((l) => l.message).join('\n')).not.toMatch(/healthy/);
     } finally {
       await dupReplicator.stop().catch(() => {});

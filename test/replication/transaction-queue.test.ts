@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { TransactionQueue, type FlowControl } from '../../lib/replication/transaction-queue.ts';
 
-function txn(lsn: string, changes: number) {
-  return { commitLsn: lsn, changes: Array.from({ length: changes }, (_, i) => i) };
+function txn(lsn: string, changes: number, bytes?: number) {
+  return { commitLsn: lsn, changes: Array.from({ length: changes }, (_, i) => i), bytes };
 }
 
 function flow() {
@@ -73,15 +73,41 @@ describe('TransactionQueue', () => {
     expect(calls).toEqual(['pause', 'resume']);
   });
 
-  test('requeue puts taken transactions first in line again, with their changes counted', () => {
+  test('wide rows: a batch takes whole transactions up to batchBytes bytes (one larger goes alone), whatever the batch size in changes', () => {
+    const { f } = flow();
+    const q = new TransactionQueue({ batchSize: 1000, batchBytes: 100 });
+    for (const [i, bytes] of [40, 40, 40, 250, 10].entries()) q.push(txn(`0/${i + 1}0`, 2, bytes), f);
+    expect(q.queuedBytes).toBe(380);
+    expect(q.take(null, f)!.map((t) => t.commitLsn)).toEqual(['0/10', '0/20']);
+    expect(q.take(null, f)!.map((t) => t.commitLsn)).toEqual(['0/30']);
+    expect(q.take(null, f)!.map((t) => t.commitLsn)).toEqual(['0/40']);
+    expect(q.take(null, f)!.map((t) => t.commitLsn)).toEqual(['0/50']);
+    expect(q.queuedBytes).toBe(0);
+  });
+
+  test('pauses the stream above pauseAtBytes queued bytes and resumes it below resumeAtBytes, however few the changes', () => {
+    const { f, calls } = flow();
+    const q = new TransactionQueue({ batchSize: 1000, batchBytes: 100, pauseAtBytes: 250, resumeAtBytes: 100 });
+    for (let i = 1; i <= 3; i++) q.push(txn(`0/${i}0`, 1, 100), f);
+    expect(calls).toEqual(['pause']);
+    q.take(null, f); // 200 left
+    expect(calls).toEqual(['pause']);
+    q.take(null, f); // 100 left
+    expect(calls).toEqual(['pause']);
+    q.take(null, f); // 0 left
+    expect(calls).toEqual(['pause', 'resume']);
+  });
+
+  test('requeue puts taken transactions first in line again, with their changes and bytes counted', () => {
     const { f } = flow();
     const q = new TransactionQueue({ batchSize: 2 });
-    q.push(txn('0/10', 1), f);
-    q.push(txn('0/20', 1), f);
-    q.push(txn('0/30', 1), f);
+    q.push(txn('0/10', 1, 5), f);
+    q.push(txn('0/20', 1, 5), f);
+    q.push(txn('0/30', 1, 5), f);
     const first = q.take(null, f)!;
     q.requeue(first);
     expect(q.queuedChanges).toBe(3);
+    expect(q.queuedBytes).toBe(15);
     expect(q.oldest?.commitLsn).toBe('0/10');
     expect(q.take(null, f)!.map((t) => t.commitLsn)).toEqual(['0/10', '0/20']);
   });

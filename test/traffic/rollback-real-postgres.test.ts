@@ -166,6 +166,9 @@ describe('rollback and switch against real PostgreSQL', () => {
     expect(await count(r.urls.blue, 'green era%')).toBe(3);
     expect(await appInsert(r.urls.blue, 'blue after the rollback')).toEqual({ ok: true });
     expect(await appInsert(r.urls.green, 'green after the rollback')).toEqual({ ok: false, code: '25006' });
+    // as the engine journals a finished rollback (the switch below reads it: writes are on blue again)
+    r.record('rollback', ctx.journal);
+    r.history.push({ seq: r.history.length + 1, time: new Date().toISOString(), operator: 'test', host: 'test', pid: process.pid, env: 'again', phase: 'rollback', action: 'run', status: 'ok' });
 
     // shift again, then switch again (the documented "rolled back: shift again when ready" path)
     expect(await r.p.forward.waitForPosition(await r.p.forward.sourcePosition(), 20_000)).toBe(true);

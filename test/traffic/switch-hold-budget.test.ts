@@ -75,7 +75,10 @@ describe('switch: the steps inside the write hold are bounded by the router cap'
     const r = await switchUnderLoad((p) => {
       // writes in flight at the hold take 1.2 s (the drain), then the catch-up waits its whole timeout
       rig.blue.writeDelayMs = 1200;
-      p.forward.waitForPosition = (_position, timeoutMs) => new Promise((resolve) => setTimeout(() => resolve(false), timeoutMs));
+      // the check before anything pauses (the first wait) catches up at once; the one in the hold never does
+      const instant = p.forward.waitForPosition.bind(p.forward);
+      let waits = 0;
+      p.forward.waitForPosition = (position, timeoutMs) => (waits++ === 0 ? instant(position, timeoutMs) : new Promise((resolve) => setTimeout(() => resolve(false), timeoutMs)));
     });
     rig.blue.writeDelayMs = 0;
     expect(r.refused, r.summary).toBe(0);

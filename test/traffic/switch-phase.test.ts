@@ -18,6 +18,16 @@ function readyPlatform() {
   return p;
 }
 
+/**
+ * The catch-up inside the write hold answers `answer`; the check before anything pauses (writes
+ * not held yet) catches up at once, as a streaming worker with no backlog does.
+ */
+function catchUpInHold(p: ReturnType<typeof fakePlatform>, answer: (position: string, timeoutMs: number) => Promise<boolean>): () => void {
+  const instant = p.forward.waitForPosition.bind(p.forward);
+  p.forward.waitForPosition = (position, timeoutMs) => (p.fakeRouter!.writesHeld ? answer(position, timeoutMs) : instant(position, timeoutMs));
+  return () => (p.forward.waitForPosition = instant);
+}
+
 /** Writes are accepted by the side the router sends them to: never refused on both. */
 function writesFlow(p: ReturnType<typeof fakePlatform>): boolean {
   const r = p.fakeRouter!;
@@ -40,6 +50,7 @@ describe('switch phase', () => {
     const outcome = await switchPhase.apply(ctx);
     expect(outcome.ok).toBe(true);
     expect(p.log).toEqual([
+      'forward.waitForPosition', // blue's writes before the switch are on green, before anything pauses
       'reverse.start',
       'router.holdWrites',
       'fence.refuseWrites(blue)',
@@ -82,9 +93,9 @@ describe('switch phase', () => {
       return [];
     };
     const plan = await switchPhase.plan(phaseContext(env, p));
-    expect(plan.map((s) => s.action).slice(2, 5)).toEqual([SWITCH_STEPS.reverse, SWITCH_STEPS.prepareSequences, SWITCH_STEPS.hold]);
+    expect(plan.map((s) => s.action).slice(3, 6)).toEqual([SWITCH_STEPS.reverse, SWITCH_STEPS.prepareSequences, SWITCH_STEPS.hold]);
     expect((await switchPhase.apply(phaseContext(env, p))).ok).toBe(true);
-    expect(p.log.slice(0, 3)).toEqual(['reverse.start', 'sequences.prepare', 'router.holdWrites']);
+    expect(p.log.slice(1, 4)).toEqual(['reverse.start', 'sequences.prepare', 'router.holdWrites']);
     expect(p.log).toContain('sequences.syncSequences');
   });
 
@@ -98,10 +109,10 @@ describe('switch phase', () => {
     };
     (p.validator as { refreshBaseline?: () => Promise<unknown> }).refreshBaseline = refresh;
     const plan = await switchPhase.plan(phaseContext(env, p));
-    expect(plan.map((s) => s.action).slice(2, 5)).toEqual([SWITCH_STEPS.reverse, SWITCH_STEPS.refreshBaseline, SWITCH_STEPS.hold]);
+    expect(plan.map((s) => s.action).slice(3, 6)).toEqual([SWITCH_STEPS.reverse, SWITCH_STEPS.refreshBaseline, SWITCH_STEPS.hold]);
     const ctx = phaseContext(env, p);
     expect((await switchPhase.apply(ctx)).ok).toBe(true);
-    expect(p.log.slice(0, 3)).toEqual(['reverse.start', 'validator.refreshBaseline', 'router.holdWrites']);
+    expect(p.log.slice(1, 4)).toEqual(['reverse.start', 'validator.refreshBaseline', 'router.holdWrites']);
     expect(p.log.indexOf('validator.validate')).toBeGreaterThan(p.log.indexOf('router.holdWrites'));
 
     const q = readyPlatform();
@@ -118,6 +129,7 @@ describe('switch phase', () => {
     expect(plan.map((s) => s.action)).toEqual([
       SWITCH_STEPS.checkLag,
       SWITCH_STEPS.checkReverseCoverage,
+      SWITCH_STEPS.checkCaughtUp,
       SWITCH_STEPS.reverse,
       SWITCH_STEPS.hold,
       SWITCH_STEPS.fence,
@@ -170,7 +182,7 @@ describe('switch phase', () => {
 
   test('catch-up timeout undoes everything: writes resume on blue, nothing refused', async () => {
     const p = readyPlatform();
-    p.forward.catchUp = 'never';
+    const restore = catchUpInHold(p, (_position, timeoutMs) => new Promise((r) => setTimeout(() => r(false), Math.min(timeoutMs, 50))));
     const ctx = phaseContext(env, p);
     const outcome = await switchPhase.apply(ctx);
     expect(outcome.ok).toBe(false);
@@ -181,6 +193,23 @@ describe('switch phase', () => {
     expect(p.blue.write()).toBe(3);
     expect(p.log.indexOf('fence.allowWrites(blue)')).toBeLessThan(p.log.lastIndexOf('router.releaseWrites'));
     // the next attempt starts clean and succeeds
+    restore();
+    expect((await switchPhase.apply(ctx)).ok).toBe(true);
+  });
+
+  test('fails if green has not applied blue\'s writes acknowledged before the switch (a backlog, whatever the lag reads): refused before anything pauses', async () => {
+    const p = readyPlatform(); // blue took 2 writes that green has not applied
+    p.forward.lagMs = 5; // a worker just handed a backlog reads a small lag
+    p.forward.catchUp = 'never';
+    const ctx = phaseContext(env, p);
+    const outcome = await switchPhase.apply(ctx);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/^switch refused before anything paused: green has not applied blue's position 2 \(the writes acknowledged before the switch\) within 200 ms \(2 bytes behind blue now\): forward replication is still applying a backlog; wait \(`npx cutover replicate wait (--config \S+ )?--env lab`\) and retry/);
+    expect(p.log).toEqual(['forward.waitForPosition']);
+    expect(writesFlow(p)).toBe(true);
+    expect(p.fakeRouter!.writeTarget).toBe('blue');
+    expect(ctx.journal.completedSteps()).toEqual([SWITCH_STEPS.checkLag, SWITCH_STEPS.checkReverseCoverage, SWITCH_STEPS.checkCaughtUp]);
+    // once green has applied it, the same switch goes through
     p.forward.catchUp = 'instant';
     expect((await switchPhase.apply(ctx)).ok).toBe(true);
   });
@@ -188,10 +217,10 @@ describe('switch phase', () => {
   test('Ctrl-C during the catch-up is reported as the operator\'s, not as a timeout; the undo still runs', async () => {
     const p = readyPlatform();
     const ac = new AbortController();
-    p.forward.waitForPosition = async () => {
+    catchUpInHold(p, async () => {
       ac.abort(); // the CLI aborts ctx.signal on the first Ctrl-C; the wait answers false
       return false;
-    };
+    });
     const ctx = phaseContext(env, p, { signal: ac.signal });
     const outcome = await switchPhase.apply(ctx);
     expect(outcome.ok).toBe(false);

@@ -48,7 +48,7 @@ export function registerReplicate(program: Command, rt: CliRuntime): void {
 
   replicate
     .command('wait')
-    .description('block until CDC runs with lag under --max-lag-ms (the replicate gate)')
+    .description('block until the target has applied every source write acknowledged before the wait, with CDC lag under --max-lag-ms (the replicate gate)')
     .option('--max-lag-ms <n>', 'lag limit in ms (default: gates.maxLagMs)', wholeNumber(1))
     .option('--timeout-ms <n>', 'give up after this long (exit 1)', positiveNumber, 3_600_000)
     .action(

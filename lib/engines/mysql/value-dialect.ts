@@ -16,6 +16,16 @@ function isBinary(nativeType: string): boolean {
   return /^(binary|varbinary|tinyblob|blob|mediumblob|longblob)\b/i.test(nativeType);
 }
 
+/**
+ * Bytes of a BIT(n) column (`bit(12)` → 2), null for any other type. HEX() of a BIT value prints
+ * the number (`b'00000001'` → `1`), not its bytes: the bytea DMS (and the kit's load) makes of it
+ * holds all of them (`\x01`), so the canonical text pads to the column's width.
+ */
+function bitBytes(nativeType: string): number | null {
+  const m = /^bit\b\s*(?:\(\s*(\d+)\s*\))?/i.exec(nativeType.trim());
+  return m ? Math.ceil(Number(m[1] ?? 1) / 8) : null;
+}
+
 function trimZeros(t: string): string {
   return `(CASE WHEN ${t} LIKE '%.%' THEN TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${t})) ELSE ${t} END)`;
 }
@@ -118,8 +128,11 @@ export const mysqlValueDialect: ValueDialect = {
         return unlessZeroDate(x, `DATE_FORMAT(${x}, '%Y-%m-%d')`);
       case 'time':
         return `TIME_FORMAT(${x}, '%H:%i:%s.%f')`;
-      case 'bytes':
-        return `CONCAT(CHAR(92 USING utf8mb4), 'x', LOWER(HEX(${x})))`;
+      case 'bytes': {
+        const width = bitBytes(nativeType);
+        const hex = width === null ? `LOWER(HEX(${x}))` : `LPAD(LOWER(HEX(${x})), ${width * 2}, '0')`;
+        return `CONCAT(CHAR(92 USING utf8mb4), 'x', ${hex})`;
+      }
       case 'json':
       case 'text':
         return isTextual(nativeType) || isBinary(nativeType) || /^json\b/i.test(nativeType) ? `CONVERT(${x} USING utf8mb4)` : `CAST(${x} AS CHAR)`;
