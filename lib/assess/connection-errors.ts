@@ -71,3 +71,16 @@ export async function probeConnection(url: string, side: 'source' | 'target', ti
     await client.end().catch(() => {});
   }
 }
+
+/** The session assess reads a PostgreSQL side with (`cutover-assess`); a failure is a connection error naming the side. */
+export async function connectAssessSession(url: string, side: 'source' | 'target'): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'cutover-assess' });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return client;
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw connectionError(err, side, url);
+  }
+}

@@ -7,7 +7,7 @@ import type { MappedTable, ResolvedMappings } from '../mappings/types.ts';
 import type { Output } from '../output/output.ts';
 import type { AssessReport, Finding, Inspector } from '../platform/roles.ts';
 import { openTogether } from '../platform/open-together.ts';
-import { connectionError, probeConnection } from './connection-errors.ts';
+import { connectAssessSession as connect, probeConnection } from './connection-errors.ts';
 import { mappingErrorFinding, reverseMappingFindings, unmatchedRuleFindings } from './mapping-findings.ts';
 import { AssessProgress } from './assess-progress.ts';
 import { runQualityChecks } from './quality-checks.ts';
@@ -142,18 +142,6 @@ export class PostgresInspector implements Inspector {
     const blockers = report.findings.filter((f) => f.severity === 'blocker').length;
     if (report.ok) this.out.ok('assess', `no blockers; ${report.tables.filter((t) => t.selected).length} selected table(s), full load estimated at ${report.estimatedFullLoadSeconds} s`);
     else this.out.error('assess', `${blockers} blocker(s): fix them before \`cutover snapshot\``);
-  }
-}
-
-async function connect(url: string, side: 'source' | 'target'): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'cutover-assess' });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return client;
-  } catch (err) {
-    await client.end().catch(() => {});
-    throw connectionError(err, side, url);
   }
 }
 

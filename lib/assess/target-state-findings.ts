@@ -39,7 +39,8 @@ export async function targetStateFindings(target: pg.ClientBase, tables: readonl
     const from = `${t.source.schema}.${t.source.table}`;
     const found = (
       await target.query<{ oid: string | null; readable: boolean | null }>(
-        `select r.oid::text as oid, has_schema_privilege($1, 'USAGE') and has_table_privilege(r.oid, 'SELECT') as readable from (select ${relationOid('$1', '$2')} as oid) r`,
+        // has_schema_privilege raises on a schema that does not exist: asked only of a table that does
+        `select r.oid::text as oid, case when r.oid is not null then has_schema_privilege($1, 'USAGE') and has_table_privilege(r.oid, 'SELECT') end as readable from (select ${relationOid('$1', '$2')} as oid) r`,
         [t.target.schema, t.target.table],
       )
     ).rows[0];

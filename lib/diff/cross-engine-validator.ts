@@ -22,7 +22,7 @@ import { firstDifference } from '../platform/reconciliation-difference.ts';
 import { tableLine } from './table-line.ts';
 import { TaskLimiter } from './task-limiter.ts';
 import { throwIfAborted, ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
-import { floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type FormMode, type RowPart, type ValueDialect, type ValueForm } from './value-dialect.ts';
+import { canonicalKeyText, floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type FormMode, type RowPart, type ValueDialect, type ValueForm } from './value-dialect.ts';
 import { refuseFilteredToNothing } from './filtered-to-nothing.ts';
 
 /** Column-level samples kept per table in the report. */
@@ -424,7 +424,7 @@ export class CrossEngineValidator implements Validator {
    */
   private async validateChanged(baseline: ValidationBaseline, plans: readonly CrossPlan[], source: DiffSide, target: DiffSide, options: ValidateOptions, startedAt: string, live = false): Promise<CrossEngineValidationReport> {
     const targetQuery = (sql: string, params?: readonly unknown[]) => target.rows(sql, params);
-    const changes = await readChangedKeys(targetQuery, baseline.streams.map((s) => s.slot), baselineLsn(baseline.position));
+    const changes = canonicalChanges(await readChangedKeys(targetQuery, baseline.streams.map((s) => s.slot), baselineLsn(baseline.position)), plans);
     const appliedNow = baseline.applied ? await appliedCounters(this.replicator) : null;
     const fullTables: { table: string; reason: string }[] = [];
     for (const plan of plans) {
@@ -784,6 +784,17 @@ function notRefreshed(startedAt: string, reason: string): CrossEngineValidationR
     scope: { kind: 'full', reason },
     baselineRefreshed: false,
   };
+}
+
+/** The recorded keys of each planned table in the canonical texts its key columns are compared by (canonicalKeyText). */
+function canonicalChanges(changes: Map<string, TableChanges>, plans: readonly CrossPlan[]): Map<string, TableChanges> {
+  for (const plan of plans) {
+    const c = changes.get(plan.source);
+    if (!c) continue;
+    const keys = c.keys.map((k) => ({ ...k, key: k.key.map((v, i) => (v === null || !plan.keys[i] ? v : canonicalKeyText(v, plan.keys[i]!.form))) }));
+    changes.set(plan.source, { ...c, keys });
+  }
+  return changes;
 }
 
 async function countOnSource(plan: CrossPlan, source: DiffSide, keys: TableChanges['keys']): Promise<number> {

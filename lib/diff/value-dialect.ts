@@ -103,6 +103,27 @@ export interface ValueDialect {
   keyParam(i: number, nativeType: string): string;
 }
 
+/**
+ * A key value as the forward worker recorded it — the PostgreSQL input text of its column
+ * (`2024-01-01 10:00:00.500000`, a TIME `12:00:00.5`) — in the canonical text both dialects
+ * print for its form (`2024-01-01 10:00:00.5`, `12:00:00.500000`), which is what a changed key is
+ * looked up by. Without it a DATETIME(6) key whose fraction ends in a zero named "no source row",
+ * and its table was compared in full inside the write hold. Other forms are recorded as they print.
+ */
+export function canonicalKeyText(text: string, form: ValueForm): string {
+  if (form.kind === 'timestamp') {
+    const m = /^(.*\d:\d\d:\d\d)\.(\d+)$/.exec(text);
+    if (!m) return text;
+    const fraction = m[2]!.replace(/0+$/, '');
+    return fraction ? `${m[1]}.${fraction}` : m[1]!;
+  }
+  if (form.kind === 'time') {
+    const m = /^(-?\d+:\d\d:\d\d)(?:\.(\d{1,6}))?$/.exec(text);
+    return m ? `${m[1]}.${(m[2] ?? '').padEnd(6, '0')}` : text;
+  }
+  return text;
+}
+
 /** Key order every engine agrees on: integers numerically, everything else by UTF-8 bytes. */
 export function compareKeyTexts(a: readonly string[], b: readonly string[], integer: readonly boolean[]): number {
   for (let i = 0; i < a.length; i++) {

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseConfig, selectEnvironment, type ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { connectMysql } from '../../lib/engines/mysql/mysql-connection.ts';
@@ -86,6 +87,31 @@ describe.skipIf(mariadbMissing)(`assess on a deliberately misconfigured MariaDB 
     expect(byId('dms-mysql-limits')[0]!.message).toMatch(/DROP TABLE or RENAME TABLE.*AUTO_INCREMENT/);
     for (const f of report.findings) expect(f.handling.length, f.id).toBeGreaterThan(10);
     expect(report.tables.map((t) => t.name).sort()).toEqual(['legacy_shop.audit_log', 'legacy_shop.orders']);
+  });
+
+  test('reads the target as for a PostgreSQL source: BIGINT UNSIGNED values above bigint block only when the target column cannot hold them; a target table with rows is a blocker', async () => {
+    // found by hand: a numeric(20,0) target column (what DMS makes) still blocked the runbook at assess, and a
+    // target table holding rows passed assess (the full load then stopped at the first duplicate key)
+    const pgc = new pg.Client({ connectionString: pgServer.url });
+    await pgc.connect();
+    const findingsOf = async (id: string) => (await new MysqlInspector(env, new RecordingOutput()).assess()).findings.filter((f) => f.id === id);
+    try {
+      await pgc.query(`create schema legacy_shop;
+        create table legacy_shop.orders (id numeric(20,0) primary key, placed timestamp, shipped date, state varchar(4), city text, memo text, total numeric(10,2), total_x2 numeric(11,2))`);
+      expect(await findingsOf('mysql-unsigned-bigint')).toEqual([
+        expect.objectContaining({ severity: 'info', count: 1, message: "legacy_shop.orders.id is BIGINT UNSIGNED: 1 value(s) above PostgreSQL bigint's maximum; the target column's numeric(20,0) holds them" }),
+      ]);
+      expect(await findingsOf('target-not-empty')).toEqual([]);
+      await pgc.query(`insert into legacy_shop.orders (id, placed, state, total) values (3, now(), 'new', 3)`);
+      expect(await findingsOf('target-not-empty')).toEqual([expect.objectContaining({ severity: 'blocker', table: 'legacy_shop.orders' })]);
+      await pgc.query('truncate legacy_shop.orders; alter table legacy_shop.orders alter id type bigint');
+      expect(await findingsOf('mysql-unsigned-bigint')).toEqual([
+        expect.objectContaining({ severity: 'blocker', message: expect.stringContaining("which the target column's bigint cannot hold") }),
+      ]);
+    } finally {
+      await pgc.query('drop schema if exists legacy_shop cascade').catch(() => {});
+      await pgc.end();
+    }
   });
 
   test('fails if the forward mapping file cannot be read: MAPPING_INVALID (exit 2), not a blocker finding', async () => {

@@ -39,6 +39,29 @@ function writeConfig(sourceUrl: string, targetUrl: string, forward: unknown): { 
   return { dir, file, env: selectEnvironment(parseConfig(raw, file), 'lab') as ResolvedPostgresEnvironment };
 }
 
+/** A rig of `replicator` on the config `config`, whose dispose stops it, then the servers (`stopServers`), then removes the config. */
+function rigOf(
+  replicator: Rig['replicator'],
+  config: ReturnType<typeof writeConfig>,
+  target: { url: string; table: string },
+  writeBacklog: Rig['writeBacklog'],
+  stopServers: () => Promise<unknown>,
+): Rig {
+  return {
+    replicator,
+    configFile: config.file,
+    targetUrl: target.url,
+    targetTable: target.table,
+    writeBacklog,
+    dispose: async () => {
+      await replicator.stop().catch(() => {});
+      await replicator.close();
+      await stopServers();
+      rmSync(config.dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /**
  * `replicate wait` (the replicate gate) on a backlog the worker has not applied yet: the target
  * table is locked against writes (EXCLUSIVE: reads go on), so nothing of the backlog can be applied
@@ -92,6 +115,7 @@ function backlogCases(rig: () => Rig) {
   };
 
   test('a backlog written while the worker streams: the wait does not pass before it is applied', async () => {
+    const before = await targetRows();
     const lock = await lockTarget();
     try {
       await rig().writeBacklog(1);
@@ -99,10 +123,11 @@ function backlogCases(rig: () => Rig) {
       await lock.release();
       throw err;
     }
-    await waitThroughTheLock(lock, BACKLOG_ROWS);
+    await waitThroughTheLock(lock, before + BACKLOG_ROWS);
   }, 120_000);
 
   test('a backlog written while the worker was stopped, then the worker started: the wait does not pass before it is applied', async () => {
+    const before = await targetRows();
     await rig().replicator.stop();
     await rig().writeBacklog(100_001);
     const lock = await lockTarget();
@@ -112,7 +137,7 @@ function backlogCases(rig: () => Rig) {
       await lock.release();
       throw err;
     }
-    await waitThroughTheLock(lock, 2 * BACKLOG_ROWS);
+    await waitThroughTheLock(lock, before + BACKLOG_ROWS);
   }, 120_000);
 }
 
@@ -125,21 +150,10 @@ describe('replicate wait on a fresh backlog, PostgreSQL source (pgoutput): caugh
     await sql(target.url, schema);
     const config = writeConfig(source.url, target.url, IDENTITY_MAPPING);
     const replicator = new PostgresReplicator(config.env, 'forward', new RecordingOutput());
-    rig = {
-      replicator,
-      configFile: config.file,
-      targetUrl: target.url,
-      targetTable: 'items',
-      writeBacklog: async (firstId) => {
-        await sql(source.url, `do $$ begin for t in 0..${COMMITS - 1} loop insert into items select g, 'backlog' from generate_series(${firstId} + t * 50, ${firstId} + t * 50 + 49) g; commit; end loop; end $$`);
-      },
-      dispose: async () => {
-        await replicator.stop().catch(() => {});
-        await replicator.close();
-        await Promise.all([source.dispose(), target.dispose()]);
-        rmSync(config.dir, { recursive: true, force: true });
-      },
+    const writeBacklog = async (firstId: number) => {
+      await sql(source.url, `do $$ begin for t in 0..${COMMITS - 1} loop insert into items select g, 'backlog' from generate_series(${firstId} + t * 50, ${firstId} + t * 50 + 49) g; commit; end loop; end $$`);
     };
+    rig = rigOf(replicator, config, { url: target.url, table: 'items' }, writeBacklog, () => Promise.all([source.dispose(), target.dispose()]));
     await replicator.start();
     await until(async () => (await replicator.status()).heartbeatAgeMs != null, 30_000, 'a heartbeat to be measured');
   }, 90_000);
@@ -157,29 +171,18 @@ describe.skipIf(mariadbMissing)(`replicate wait on a fresh backlog, MariaDB sour
     const mapping = { rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': '1', 'object-locator': { 'schema-name': 'legacy', 'table-name': '%' }, 'rule-action': 'include' }] };
     const config = writeConfig(maria.url, target.url, mapping);
     const replicator = new BinlogReplicator(config.env, new RecordingOutput());
-    rig = {
-      replicator,
-      configFile: config.file,
-      targetUrl: target.url,
-      targetTable: 'legacy.items',
-      writeBacklog: async (firstId) => {
-        const c = await maria.connect();
-        try {
-          for (let t = 0; t < COMMITS; t++) {
-            const values = Array.from({ length: 50 }, (_, i) => `(${firstId + t * 50 + i}, 'backlog')`);
-            await c.query(`INSERT INTO items VALUES ${values.join(',')}`);
-          }
-        } finally {
-          await c.end();
+    const writeBacklog = async (firstId: number) => {
+      const c = await maria.connect();
+      try {
+        for (let t = 0; t < COMMITS; t++) {
+          const values = Array.from({ length: 50 }, (_, i) => `(${firstId + t * 50 + i}, 'backlog')`);
+          await c.query(`INSERT INTO items VALUES ${values.join(',')}`);
         }
-      },
-      dispose: async () => {
-        await replicator.stop().catch(() => {});
-        await replicator.close();
-        await Promise.all([maria.dispose(), target.dispose()]);
-        rmSync(config.dir, { recursive: true, force: true });
-      },
+      } finally {
+        await c.end();
+      }
     };
+    rig = rigOf(replicator, config, { url: target.url, table: 'legacy.items' }, writeBacklog, () => Promise.all([maria.dispose(), target.dispose()]));
     await replicator.start();
     await until(async () => (await replicator.status()).phase === 'cdc', 60_000, 'CDC');
   }, 180_000);

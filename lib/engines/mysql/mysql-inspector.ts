@@ -1,5 +1,8 @@
 import type mysql from 'mysql2/promise';
-import { probeConnection } from '../../assess/connection-errors.ts';
+import type pg from 'pg';
+import { connectAssessSession, probeConnection } from '../../assess/connection-errors.ts';
+import { targetStateFindings } from '../../assess/target-state-findings.ts';
+import { readColumnTypes } from '../../diff/table-catalog.ts';
 import { mappingErrorFinding } from '../../assess/mapping-findings.ts';
 import { runQualityChecksWith } from '../../assess/quality-checks.ts';
 import { ASSUMED_FULL_LOAD_BYTES_PER_SECOND } from '../../assess/postgres-inspector.ts';
@@ -75,7 +78,17 @@ export class MysqlInspector implements Inspector {
       if (this.options.sqlFence) findings.push(...(await sharedAccountFindings(db)));
       const mapped = await this.mappedTables(db, findings);
       const tables = await tableSizes(db, mapped);
-      findings.push(...(await dataFindings(db, mapped, settings)));
+      // the target as the PostgreSQL inspector reads it: rows the full load would collide with,
+      // columns it computes; and each mapped column's type, which decides whether a value fits
+      const target = await connectAssessSession(this.env.target.url, 'target');
+      let targetTypes: TargetColumnTypes;
+      try {
+        findings.push(...(await targetStateFindings(target, mapped.tables, this.env.assess.keepTargetRows)));
+        targetTypes = await mappedTargetTypes(target, mapped.tables);
+      } finally {
+        await target.end().catch(() => {});
+      }
+      findings.push(...(await dataFindings(db, mapped, settings, targetTypes)));
       // the config's data-quality checks (assess.checks), written in MySQL's SQL for a MySQL source
       findings.push(...(await runQualityChecksWith((sql) => mysqlRows(db, sql), this.env.assess.checks)));
       findings.push(
@@ -322,7 +335,31 @@ async function tableSizes(db: mysql.Connection, mapped: { tables: readonly Mappe
 }
 
 /** Data and column types of the selected tables that PostgreSQL will not take as they are. */
-async function dataFindings(db: mysql.Connection, mapped: { tables: readonly MappedTable[]; withoutPrimaryKey: readonly string[] }, s: Record<string, string>): Promise<Finding[]> {
+/** `schema.table` (source) → source column → the type of the target column it is copied into, when that column exists. */
+type TargetColumnTypes = ReadonlyMap<string, ReadonlyMap<string, string>>;
+
+async function mappedTargetTypes(target: pg.ClientBase, tables: readonly MappedTable[]): Promise<TargetColumnTypes> {
+  const out = new Map<string, Map<string, string>>();
+  for (const t of tables) {
+    const types = await readColumnTypes(target, t.target.schema, t.target.table);
+    const bySource = new Map<string, string>();
+    for (const c of t.columns) if (c.kind === 'copy' && types.has(c.target)) bySource.set(c.source, types.get(c.target)!);
+    out.set(`${t.source.schema}.${t.source.table}`, bySource);
+  }
+  return out;
+}
+
+/** A PostgreSQL column type that holds every BIGINT UNSIGNED value (up to 18446744073709551615, 20 digits). */
+function holdsUnsignedBigint(type: string): boolean {
+  const t = type.toLowerCase().trim();
+  if (t === 'numeric' || t === 'text' || t === 'character varying') return true;
+  const num = /^numeric\((\d+)(?:,\s*(\d+))?\)$/.exec(t);
+  if (num) return Number(num[1]) - Number(num[2] ?? 0) >= 20;
+  const varchar = /^character varying\((\d+)\)$/.exec(t);
+  return varchar !== null && Number(varchar[1]) >= 20;
+}
+
+async function dataFindings(db: mysql.Connection, mapped: { tables: readonly MappedTable[]; withoutPrimaryKey: readonly string[] }, s: Record<string, string>, targetTypes: TargetColumnTypes): Promise<Finding[]> {
   const out: Finding[] = [];
   for (const name of mapped.withoutPrimaryKey) {
     out.push(finding({ id: 'no-primary-key', severity: 'blocker', table: name, message: `${name} has no primary key`, handling: 'add a primary key, or a define-primary-key rule naming a unique NOT NULL index; DMS cannot apply updates and deletes to it by key and the kit cannot compare it' }));
@@ -373,14 +410,17 @@ async function dataFindings(db: mysql.Connection, mapped: { tables: readonly Map
     }
     if (/^bigint\b.*unsigned/i.test(c.type)) {
       const { count, keys } = await keyOf(`${col} > 9223372036854775807`);
+      // a target column that holds them (numeric(20,0), what DMS makes) is no blocker: only a narrower one is
+      const targetType = targetTypes.get(table)?.get(c.c);
+      const fits = targetType !== undefined && holdsUnsignedBigint(targetType);
       out.push(
         finding({
           id: 'mysql-unsigned-bigint',
-          severity: count ? 'blocker' : 'info',
+          severity: count && !fits ? 'blocker' : 'info',
           table,
           count,
           sampleKeys: keys,
-          message: `${table}.${c.c} is BIGINT UNSIGNED${count ? `: ${count} value(s) above PostgreSQL bigint's maximum` : ''}`,
+          message: `${table}.${c.c} is BIGINT UNSIGNED${count ? `: ${count} value(s) above PostgreSQL bigint's maximum` : ''}${count && fits ? `; the target column's ${targetType} holds them` : count && targetType ? `, which the target column's ${targetType} cannot hold` : ''}`,
           handling: 'DMS maps it to numeric(20,0); a change-data-type rule to int8 fails on values above 9223372036854775807',
         }),
       );

@@ -1,0 +1,2 @@
+-- no schema shop here: the target was never migrated
+create table public.unrelated (id int primary key);
