@@ -12,7 +12,10 @@
  *     transactions; BENCH_BATCH changes per target transaction (default 5000). Both are timed
  *     from the moment the source accepted their stream (their slot turned active) until the
  *     backlog's last row is visible on their target; CPU seconds of each process are printed too
- *     (the source's walsender decodes the same WAL for both: it bounds both rates);
+ *     (the source's walsender decodes the same WAL for both: it bounds both rates), and the
+ *     seconds each side's processes were ready to run but waited for a CPU (Linux schedstat):
+ *     where the cores are fewer than the busy processes (walsender, worker, target backend on
+ *     this 2-core machine), a walsender waiting behind the apply side is where the time goes;
  *     BENCH_REPEAT rounds (default 1) on fresh backlogs, the two taking turns to go first; medians.
  *  3. on each backlog, the ceiling of one stream: the same slot (a copy of it, made before the
  *     replicator reads it) read by the kit's own reader writing nowhere, and by PostgreSQL's
@@ -34,7 +37,7 @@ import { ChangeStream } from '../lib/replication/change-stream.ts';
 import { streamNames } from '../lib/replication/stream-names.ts';
 import { readStatusFile } from '../lib/replication/status-file.ts';
 import { startTestPostgres } from '../test/_helpers/pg.ts';
-import { backendCpu, connectClient, processCpu, settleSlot, slotActiveAt as slotActiveWhen } from './replication-probes.ts';
+import { backendCpu, backendWaited, connectClient, processCpu, processWaited, settleSlot, slotActiveAt as slotActiveWhen } from './replication-probes.ts';
 import { testEnvironment } from '../test/replication/_env.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -220,6 +223,8 @@ try {
       /** From streaming to the backlog's first row visible. */
       firstSeconds: number;
       cpu: { walsender: number | null; apply: number | null; split?: { worker: number; backend: number } };
+      /** Seconds the stream's processes were ready to run but waited for a CPU (see processWaited). */
+      waited?: { walsender: number | null; apply: number | null };
     }
     /** Each replicator start until its stream was accepted (its worker's start-up, the apply warm-up included). */
     const startups: number[] = [];
@@ -228,21 +233,25 @@ try {
       const streaming = slotActiveAt(names.slot).then((at) => {
         // the worker's CPU until its stream is accepted is start-up (module loading, connections)
         const pid = readStatusFile(names.statusFile)?.worker?.pid;
-        return { at, workerCpu: pid ? processCpu([pid]) : null };
+        return { at, workerCpu: pid ? processCpu([pid]) : null, workerWaited: pid ? processWaited([pid]) : null };
       });
       const visible = rowsVisible(t, first, last);
       const { worker } = await replicator.start();
-      const { at: t0, workerCpu: workerCpu0 } = await streaming;
+      const { at: t0, workerCpu: workerCpu0, workerWaited: workerWaited0 } = await streaming;
       startups.push((t0 - startAt) / 1000);
       const { firstAt, lastAt, steady } = await visible;
       const workerCpu = processCpu([worker!.pid]);
       const worker_ = (workerCpu ?? NaN) - (workerCpu0 ?? NaN);
       const backend = (await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN;
       const cpu = { walsender: await backendCpu(s, "application_name like 'cutover-cdc%'"), apply: worker_ + backend, split: { worker: worker_, backend } };
+      const waited = {
+        walsender: await backendWaited(s, "application_name like 'cutover-cdc%'"),
+        apply: (processWaited([worker!.pid]) ?? NaN) - (workerWaited0 ?? NaN) + ((await backendWaited(t, "application_name like 'cutover-apply%'")) ?? NaN),
+      };
       if (!(await replicator.waitForPosition(until, 60_000))) throw new Error('replicator did not catch up');
       await settle(names.slot);
       await replicator.stop();
-      return { seconds: (lastAt - t0) / 1000, steady, firstSeconds: Math.max(0, (firstAt - t0) / 1000), cpu };
+      return { seconds: (lastAt - t0) / 1000, steady, firstSeconds: Math.max(0, (firstAt - t0) / 1000), cpu, waited };
     };
     // the native subscription's processes start afresh on enable, so their CPU counts from zero
     const nativeApply = async (first: number, last: number): Promise<ApplyRun> => {
@@ -255,6 +264,10 @@ try {
         walsender: await backendCpu(s, "application_name = 'native_sub'"),
         apply: await backendCpu(n, "backend_type = 'logical replication apply worker'"),
       };
+      const waited = {
+        walsender: await backendWaited(s, "application_name = 'native_sub'"),
+        apply: await backendWaited(n, "backend_type = 'logical replication apply worker'"),
+      };
       await settle('native_sub');
       await n.query('alter subscription native_sub disable');
       for (let i = 0; i < 400; i++) {
@@ -262,7 +275,7 @@ try {
         if (!rows[0]?.active) break;
         await sleep(25);
       }
-      return { seconds: (lastAt - t0) / 1000, steady, firstSeconds: Math.max(0, (firstAt - t0) / 1000), cpu };
+      return { seconds: (lastAt - t0) / 1000, steady, firstSeconds: Math.max(0, (firstAt - t0) / 1000), cpu, waited };
     };
     const sourcePosition = async () => (await s.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
     // both consumers' slots settle the same way before they stop (see settleSlot)
@@ -394,6 +407,9 @@ try {
           ? { split: { worker: medianOf(runs.map((x) => x.cpu.split?.worker ?? NaN)), backend: medianOf(runs.map((x) => x.cpu.split?.backend ?? NaN)) } }
           : {}),
       },
+      ...(runs[0]!.waited
+        ? { waited: { walsender: orNull(medianOf(runs.map((x) => x.waited?.walsender ?? NaN))), apply: orNull(medianOf(runs.map((x) => x.waited?.apply ?? NaN))) } }
+        : {}),
     });
     const median = (rounds: Round[]) => ({
       ours: medianRun(rounds.map((x) => x.ours)),
@@ -424,10 +440,11 @@ try {
         decodeC ? (decodeC.seconds / run.seconds).toFixed(2) : '-',
         cpu(run.cpu.walsender),
         `${cpu(run.cpu.apply)} ${apply}`,
+        run.waited ? `${cpu(run.waited.walsender)} / ${cpu(run.waited.apply)}` : '-',
       ];
       print(
         `\napply of ${title}, identity mapping, batchSize ${BATCH}${REPEAT > 1 ? `, median of ${REPEAT} rounds` : ""} (${goal}); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
-        ['apply', 'first row s', 'seconds (total)', 'rows/s (total)', 'total ratio', 'steady rows/s', 'steady ratio to native', 'apply / decode', 'apply / C decode', 'CPU s: source walsender', 'CPU s: apply side'],
+        ['apply', 'first row s', 'seconds (total)', 'rows/s (total)', 'total ratio', 'steady rows/s', 'steady ratio to native', 'apply / decode', 'apply / C decode', 'CPU s: source walsender', 'CPU s: apply side', 'waited for a CPU s: walsender / apply side'],
         [
           line('cutover replicator', ours, `(worker ${cpu(ours.cpu.split?.worker ?? null)} + target backend ${cpu(ours.cpu.split?.backend ?? null)})`),
           line('native CREATE SUBSCRIPTION', native, '(apply worker)'),

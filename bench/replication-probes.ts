@@ -3,7 +3,7 @@
  * way for the replicator and for a native subscription: processes' CPU from /proc, when a slot's
  * consumer was accepted, and a slot settled before its consumer stops.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
@@ -33,6 +33,29 @@ export function processCpu(pids: readonly number[]): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Seconds the processes' threads were ready to run but waited for a CPU (Linux schedstat's
+ * run_delay; null elsewhere): on a machine with fewer cores than busy processes, what the
+ * contention cost them.
+ */
+export function processWaited(pids: readonly number[]): number | null {
+  try {
+    let ns = 0;
+    for (const pid of pids) {
+      for (const task of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[1]);
+    }
+    return ns / 1e9;
+  } catch {
+    return null;
+  }
+}
+
+/** Seconds the server processes matching `where` waited for a CPU so far (see processWaited). */
+export async function backendWaited(c: pg.Client, where: string): Promise<number | null> {
+  const { rows } = await c.query<{ pid: number }>(`select pid from pg_stat_activity where ${where}`);
+  return processWaited(rows.map((r) => r.pid));
 }
 
 /** CPU seconds the server processes matching `where` (over pg_stat_activity) used so far. */

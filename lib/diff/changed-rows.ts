@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import type pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
+import { CHANGED_KEYS_UNNESTED } from '../postgres/changed-key-record.ts';
 import { holdChangedKeys as hold, keepChangedKeysFrom, prunedAbove, releaseChangedKeys as release } from '../postgres/changed-key-retention.ts';
 import { streamNames } from '../postgres/stream-names.ts';
 import type { Replicator } from '../platform/roles.ts';
@@ -142,7 +143,7 @@ export async function readChangedKeys(targetDb: TargetQuery, slots: readonly str
     // Keys compared as text[], not as the worker wrote them: one canonical text per key
     `select source_table, key::text, present::text from (
        select distinct on (b.source_table, u.key::text[]) b.source_table, u.key::text[] as key, u.present
-         from _cutover.changed_key_batch b, unnest(b.keys, b.present, b.lsns) with ordinality as u(key, present, lsn, n)
+         from ${CHANGED_KEYS_UNNESTED}
         where b.slot = any($1::text[]) and b.lsn >= $2::pg_lsn and u.lsn >= $2::pg_lsn
         order by b.source_table, u.key::text[], u.lsn desc, b.part desc, u.n desc) latest`,
     [slots, position],

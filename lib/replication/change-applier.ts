@@ -79,11 +79,13 @@ interface ChangedKeys {
   readonly table: string;
   /** Each key's values as PostgreSQL array text; '{}' for a TRUNCATE. */
   readonly keys: string[];
-  /** Per key: whether its change left a row. */
-  readonly present: boolean[];
-  /** Per key: the commit position of its transaction. */
-  readonly lsns: string[];
-  /** The newest of `lsns` (transactions come in commit order: the last). */
+  /** Per key, as `varbit` text: '1' where its change left a row. */
+  present: string;
+  /** The commit position of each source transaction with keys here, in commit order. */
+  readonly txnLsns: string[];
+  /** Per transaction in `txnLsns`: the number (from 1) of its first key in `keys`. */
+  readonly txnStarts: number[];
+  /** The newest of `txnLsns` (transactions come in commit order: the last). */
   last: string;
 }
 
@@ -360,8 +362,8 @@ export class ChangeApplier {
     for (const k of changedKeys) {
       queries.push(
         this.prepared(
-          `insert into _cutover.changed_key_batch (slot, source_table, lsn, keys, present, lsns) values ($1, $2, $3::pg_lsn, $4::text[], $5::boolean[], $6::pg_lsn[])`,
-          [this.slot, k.table, k.last, arrayText(k.keys), booleanArrayText(k.present), lsnArrayText(k.lsns)],
+          `insert into _cutover.changed_key_batch (slot, source_table, lsn, keys, present_bits, txn_lsns, txn_starts) values ($1, $2, $3::pg_lsn, $4::text[], $5::varbit, $6::pg_lsn[], $7::integer[])`,
+          [this.slot, k.table, k.last, arrayText(k.keys), k.present, `{${k.txnLsns.join(',')}}`, `{${k.txnStarts.join(',')}}`],
         ),
       );
     }
@@ -436,17 +438,18 @@ export class ChangeApplier {
 
   /**
    * Forward streams: the source keys the batch's changes touched, in the batch's own transaction:
-   * one `_cutover.changed_key_batch` row per table, its keys, whether each change left a row and
-   * each key's commit position as arrays (control-schema.ts: a row per key cost the target a
-   * tuple and an index entry per applied row). Taken from the changes themselves, not from the
+   * one `_cutover.changed_key_batch` row per table: its keys as an array, whether each change left
+   * a row as bits, and the commit position of each transaction with the number of its first key
+   * (control-schema.ts: a row per key cost the target a tuple and an index entry per applied row;
+   * a boolean and a position per key, parsing two more arrays). Taken from the changes themselves, not from the
    * writes they became, so a change the mapping filters out, a dead letter or a rejected change is
    * recorded too: the frozen validation compares every row changed since the last full validation.
    */
   private changedKeysSql(rows: readonly ChangedKeys[], part = 0): string {
     // `part`: the part of a transaction applied while it arrived (all of one commit position: the
     // reader takes the later part's change of a key, control-schema.ts)
-    return `insert into _cutover.changed_key_batch (slot, source_table, lsn, keys, present, lsns${part ? ', part' : ''}) values ${rows
-      .map((k) => `(${quoteLiteral(this.slot)}, ${quoteLiteral(k.table)}, '${k.last}'::pg_lsn, ${textArrayLiteral(k.keys)}::text[], '${booleanArrayText(k.present)}'::boolean[], '${lsnArrayText(k.lsns)}'::pg_lsn[]${part ? `, ${part}` : ''})`)
+    return `insert into _cutover.changed_key_batch (slot, source_table, lsn, keys, present_bits, txn_lsns, txn_starts${part ? ', part' : ''}) values ${rows
+      .map((k) => `(${quoteLiteral(this.slot)}, ${quoteLiteral(k.table)}, '${k.last}'::pg_lsn, ${textArrayLiteral(k.keys)}::text[], B'${k.present}', '{${k.txnLsns.join(',')}}'::pg_lsn[], '{${k.txnStarts.join(',')}}'::integer[]${part ? `, ${part}` : ''})`)
       .join(', ')}`;
   }
 
@@ -460,11 +463,14 @@ export class ChangeApplier {
     const byTable = new Map<ApplyTable, ChangedKeys>();
     const touch = (t: ApplyTable, row: WireRow | null, present: boolean, lsn: string) => {
       let k = byTable.get(t);
-      if (!k) byTable.set(t, (k = { table: sourceName(t.table), keys: [], present: [], lsns: [], last: lsn }));
+      if (!k) byTable.set(t, (k = { table: sourceName(t.table), keys: [], present: '', txnLsns: [], txnStarts: [], last: '' }));
       k.keys.push(row ? keyText(row, t.table.primaryKey) : '{}');
-      k.present.push(present);
-      k.lsns.push(lsn);
-      k.last = lsn;
+      k.present += present ? '1' : '0';
+      if (lsn !== k.last) {
+        k.txnLsns.push(lsn);
+        k.txnStarts.push(k.keys.length);
+        k.last = lsn;
+      }
     };
     for (const txn of txns) {
       for (const c of txn.changes) {
@@ -893,18 +899,6 @@ function keyText(row: WireRow, keys: readonly string[]): string {
     else out += '"' + v.replace(/["\\]/g, '\\$&') + '"';
   }
   return out + '}';
-}
-
-/** A `boolean[]` as array text (`{t,f}`). */
-function booleanArrayText(values: readonly boolean[]): string {
-  let out = '{';
-  for (let i = 0; i < values.length; i++) out += (i ? ',' : '') + (values[i] ? 't' : 'f');
-  return out + '}';
-}
-
-/** A `pg_lsn[]` as array text (`{0/16B3748,…}`: positions need no quoting). */
-function lsnArrayText(values: readonly string[]): string {
-  return '{' + values.join(',') + '}';
 }
 
 function sameKey(a: WireRow, b: WireRow, keys: readonly string[]): boolean {
