@@ -15,11 +15,12 @@ import { quoteLiteral } from './sql-names.ts';
  *   table per applied batch (written in the same transaction as the changes): `keys` (each the
  *   key's values as `text[]` text), one element per change in change order; `present_bits` (bit
  *   n-1: change n left a row); `txn_lsns` and `txn_starts`, the commit position of each source
- *   transaction in the batch and the number of its first change; `lsn`, the newest position.
- *   Rows written before that kept one element per change in `present boolean[]` and `lsns
- *   pg_lsn[]` instead (both read alike: lib/postgres/changed-key-record.ts): parsing those two arrays of a batch
- *   was half of what the record cost the target — 0.13 CPU-s per 100,000 keys, now 0.06 (a
- *   fifth of the target's whole apply of the 1,000-row backlog, bench/replication-cdc.ts, #17). The write
+ *   transaction in the batch and the number of its first change (null: one change each); `lsn`,
+ *   the newest position. Rows written before that kept one element per change in `present
+ *   boolean[]` and `lsns pg_lsn[]` instead (both read alike: lib/postgres/changed-key-record.ts):
+ *   parsing those two arrays of a batch was half of what the record cost the target — 0.13
+ *   CPU-s per 100,000 keys, now 0.06 (a sixth of the target's whole apply of the 1,000-row
+ *   backlog, bench/replication-cdc.ts, #17). The write
  *   switch's frozen validation compares just the rows changed since the last full validation
  *   (lib/diff/changed-rows.ts; a key's latest change wins); key '{}' marks a TRUNCATE (the whole
  *   table changed). Arrays, not a row per key: a row per key (the former `changed_key_log`)

@@ -77,27 +77,30 @@ describe('the record of changed keys (real PostgreSQL)', () => {
         null,
       );
       expect(first.changes).toBe(6);
-      await applier.applyBatch([txn('0/4000', '0/4010', [insert('2', '乙')])], null);
+      // single-change transactions: no first-change numbers, a position per change
+      await applier.applyBatch([txn('0/4000', '0/4010', [insert('2', '乙')]), txn('0/4100', '0/4110', [insert('5', '戊')]), txn('0/4200', '0/4210', [del('5', '戊')])], null);
     } finally {
       client.release();
     }
     const rows = await db.query(`select cardinality(keys) as keys, present_bits::text as bits, txn_lsns::text as lsns, txn_starts::text as starts, present, lsns as old from _cutover.changed_key_batch order by lsn`);
     expect(rows.rows).toEqual([
       { keys: 6, bits: '111010', lsns: '{0/1000,0/2000,0/3000}', starts: '{1,4,6}', present: null, old: null },
-      { keys: 1, bits: '1', lsns: '{0/4000}', starts: '{1}', present: null, old: null },
+      { keys: 3, bits: '110', lsns: '{0/4000,0/4100,0/4200}', starts: null, present: null, old: null },
     ]);
-    expect(await changedSince(db, '0/0')).toEqual({ '1|甲': true, '2|乙': true, '3|丙': false, '4|丁': true });
-    expect(await changedSince(db, '0/2000')).toEqual({ '2|乙': true, '3|丙': false, '4|丁': true });
-    expect(await changedSince(db, '0/2001')).toEqual({ '2|乙': true, '3|丙': false });
-    expect(await changedSince(db, '0/3001')).toEqual({ '2|乙': true });
-    expect(await changedSince(db, '0/4001')).toEqual({});
+    expect(await changedSince(db, '0/0')).toEqual({ '1|甲': true, '2|乙': true, '3|丙': false, '4|丁': true, '5|戊': false });
+    expect(await changedSince(db, '0/2000')).toEqual({ '2|乙': true, '3|丙': false, '4|丁': true, '5|戊': false });
+    expect(await changedSince(db, '0/2001')).toEqual({ '2|乙': true, '3|丙': false, '5|戊': false });
+    expect(await changedSince(db, '0/3001')).toEqual({ '2|乙': true, '5|戊': false });
+    expect(await changedSince(db, '0/4001')).toEqual({ '5|戊': false });
+    expect(await changedSince(db, '0/4101')).toEqual({ '5|戊': false });
+    expect(await changedSince(db, '0/4201')).toEqual({});
 
     // a row as an earlier version wrote it: a boolean and a position per change
     await db.query(
       `insert into _cutover.changed_key_batch (slot, source_table, lsn, keys, present, lsns) values ($1, 'shop.Orders', '0/5100', '{"{4,丁}","{9,\\"引号\\"}"}', '{f,t}', '{0/5000,0/5100}')`,
       [SLOT],
     );
-    expect(await changedSince(db, '0/4001')).toEqual({ '4|丁': false, '9|引号': true });
+    expect(await changedSince(db, '0/4201')).toEqual({ '4|丁': false, '9|引号': true });
     expect(await changedSince(db, '0/5001')).toEqual({ '9|引号': true });
     const recorded = await db.query(`select key, present, lsn::text from ${RECORDED_KEYS} where key like '{4,%' order by lsn`);
     expect(recorded.rows).toEqual([
