@@ -202,6 +202,7 @@ try {
     // process and connections, the native apply worker's launch) is not counted for either: the
     // replicator's is printed apart.
     const slotWatch = await client(source.url);
+    const targetWatch = await client(target.url);
     const slotActiveAt = (slot: string) => slotActiveWhen(slotWatch, slot);
     const rowVisible = async (c: pg.Client, id: number) => {
       for (;;) {
@@ -230,19 +231,23 @@ try {
     const startups: number[] = [];
     const oursApply = async (first: number, last: number, until: string): Promise<ApplyRun> => {
       const startAt = performance.now();
-      const streaming = slotActiveAt(names.slot).then((at) => {
-        // the worker's CPU until its stream is accepted is start-up (module loading, connections)
+      const streaming = slotActiveAt(names.slot).then(async (at) => {
+        // the worker's and its target session's CPU until its stream is accepted is start-up
+        // (module loading, connections, the session's catalog caches, the control schema)
         const pid = readStatusFile(names.statusFile)?.worker?.pid;
-        return { at, workerCpu: pid ? processCpu([pid]) : null, workerWaited: pid ? processWaited([pid]) : null };
+        const workerCpu = pid ? processCpu([pid]) : null;
+        const workerWaited = pid ? processWaited([pid]) : null;
+        const backendCpu0 = await backendCpu(targetWatch, "application_name like 'cutover-apply%'");
+        return { at, workerCpu, workerWaited, backendCpu0 };
       });
       const visible = rowsVisible(t, first, last);
       const { worker } = await replicator.start();
-      const { at: t0, workerCpu: workerCpu0, workerWaited: workerWaited0 } = await streaming;
+      const { at: t0, workerCpu: workerCpu0, workerWaited: workerWaited0, backendCpu0 } = await streaming;
       startups.push((t0 - startAt) / 1000);
       const { firstAt, lastAt, steady } = await visible;
       const workerCpu = processCpu([worker!.pid]);
       const worker_ = (workerCpu ?? NaN) - (workerCpu0 ?? NaN);
-      const backend = (await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN;
+      const backend = ((await backendCpu(t, "application_name like 'cutover-apply%'")) ?? NaN) - (backendCpu0 ?? NaN);
       const cpu = { walsender: await backendCpu(s, "application_name like 'cutover-cdc%'"), apply: worker_ + backend, split: { worker: worker_, backend } };
       const waited = {
         walsender: await backendWaited(s, "application_name like 'cutover-cdc%'"),
@@ -460,6 +465,7 @@ try {
     if (!recvlogical) process.stdout.write('(pg_recvlogical not found in /usr/lib/postgresql/{17,15}/bin or /usr/bin: no C decode line; apt-get install postgresql-client)\n');
     process.stdout.write('\n');
     await slotWatch.end();
+    await targetWatch.end();
   }
   await n.end();
   await replicator.teardown();
