@@ -6,6 +6,7 @@ import type { ReplicationStatus, ReplicationTableStatus } from '../platform/role
 import { ChangeApplier, type ApplyTable, type BatchResult, type SubmittedBatch } from './change-applier.ts';
 import { ChangeStream, type SourceTransaction } from './change-stream.ts';
 import { openApplySession } from './apply-session.ts';
+import { CATCH_UP_HOLD_MS, holdForFullBatch } from './catch-up-batching.ts';
 import { warmUpApplyPathOnce } from './apply-warm-up.ts';
 import { countDeadLetters, ensureControlSchema, readAppliedCommitAt, readAppliedLsn, resetStream, writeAppliedLsn } from './control-schema.ts';
 import { pacingSchema } from '../config/common-schema.ts';
@@ -151,6 +152,10 @@ export class ReplicationWorker {
    * first transaction arrives the queue is empty, which must not read as "no lag" (see status()).
    */
   private catchUp: { readonly untilLsn: string; readonly since: number; readonly reconnected: boolean } | null = null;
+  /** Commit position of the newest transaction the stream delivered whole. */
+  private receivedLsn: string | null = null;
+  /** Since when the next batch is held back to fill (holdBatch); null when not. */
+  private holdingSince: number | null = null;
   private readonly statusWriter: WorkerStatusWriter;
   /** A batch was applied since the last status write was requested. */
   private statusStale = false;
@@ -521,6 +526,7 @@ export class ReplicationWorker {
         const open = this.opens.at(-1);
         if (open) open.follow(txn, pressure.flowOf(open.behind));
         else this.queue.push(txn, queueFlow);
+        this.receivedLsn = txn.commitLsn;
         if (txn.bytes) balanceHeld();
         this.wake?.();
       },
@@ -596,6 +602,7 @@ export class ReplicationWorker {
         if (this.streamError) throw this.streamError;
         // keep PIPELINE_DEPTH batches on the session: the target executes one while the next is built
         while (!signal.aborted && inflight.length < PIPELINE_DEPTH) {
+          if (this.holdBatch(pressure.paused)) break;
           const batch = this.queue.take(this.applied, queueFlow);
           if (!batch) break;
           this.busySince ??= performance.now();
@@ -640,7 +647,7 @@ export class ReplicationWorker {
             idleTimer = setTimeout(() => {
               quiet = awaitingQuiet;
               resolve();
-            }, awaitingQuiet ? STATUS_QUIET_MS : IDLE_PING_MS);
+            }, Math.min(awaitingQuiet ? STATUS_QUIET_MS : IDLE_PING_MS, this.holdingSince === null ? Infinity : Math.max(0, CATCH_UP_HOLD_MS - (performance.now() - this.holdingSince))));
           });
           clearTimeout(idleTimer);
           this.wake = null;
@@ -719,6 +726,22 @@ export class ReplicationWorker {
     };
     void beat();
     return setInterval(() => void beat(), this.options.sourceHeartbeatMs ?? HEARTBEAT_EVERY_MS);
+  }
+
+  /** Whether the next batch waits to fill (catch-up-batching.ts); starts or ends the hold. */
+  private holdBatch(streamPaused: boolean): boolean {
+    const now = performance.now();
+    const hold = holdForFullBatch({
+      catchingUpTo: this.catchUp?.untilLsn ?? null,
+      receivedLsn: this.receivedLsn,
+      queued: this.queue.length > 0,
+      fullBatchWaiting: this.queue.fullBatchWaiting,
+      streamPaused,
+      openTransaction: this.opens.length > 0,
+      heldMs: this.holdingSince === null ? 0 : now - this.holdingSince,
+    });
+    this.holdingSince = hold ? (this.holdingSince ?? now) : null;
+    return hold;
   }
 
   /** Ends the catch-up once the target has applied the source's changes up to where it stood at the (re)start. */

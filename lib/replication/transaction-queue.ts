@@ -99,6 +99,14 @@ export class TransactionQueue<T extends QueuedTransaction> {
     if (this.changes > (this.options.pauseAt ?? Math.max(15_000, 3 * this.options.batchSize)) || this.bytes > (this.options.pauseAtBytes ?? PAUSE_AT_BYTES)) flow.pause();
   }
 
+  /**
+   * Whether the next batch would be a full one: the changes or bytes waiting reach the batch's
+   * limits (the slow start's smaller limit included).
+   */
+  get fullBatchWaiting(): boolean {
+    return this.changes >= this.batchLimit || this.bytes >= (this.options.batchBytes ?? BATCH_BYTES);
+  }
+
   /** Transactions taken and not applied (the batches behind a failed one): first in line again. */
   requeue(txns: readonly T[]): void {
     this.items.unshift(...txns);

@@ -22,6 +22,23 @@ describe('TransactionQueue', () => {
     expect(q.queuedChanges).toBe(0);
   });
 
+  test('says when a full batch is waiting: the current limit in changes (the slow start\'s smaller one first) or the batch bytes', () => {
+    const { f } = flow();
+    const q = new TransactionQueue({ batchSize: 100, firstBatch: 10, batchBytes: 1000 });
+    q.push(txn('0/10', 9), f);
+    expect(q.fullBatchWaiting).toBe(false);
+    q.push(txn('0/20', 1), f);
+    expect(q.fullBatchWaiting).toBe(true); // 10: the slow start's first limit
+    q.take(null, f);
+    q.push(txn('0/30', 39, 500), f);
+    expect(q.fullBatchWaiting).toBe(false); // the limit is 40 now
+    q.push(txn('0/40', 1, 500), f);
+    expect(q.fullBatchWaiting).toBe(true); // 40 changes, and 1,000 bytes
+    q.take(null, f);
+    q.push(txn('0/50', 2, 1200), f);
+    expect(q.fullBatchWaiting).toBe(true); // bytes alone
+  });
+
   test('a transaction larger than the batch size goes alone, never split', () => {
     const { f } = flow();
     const q = new TransactionQueue({ batchSize: 5 });
