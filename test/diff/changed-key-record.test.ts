@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
 import { readChangedKeys } from '../../lib/diff/changed-rows.ts';
-import type { MappedTable } from '../../lib/mappings/types.ts';
-import { ChangeApplier, type ApplyTable } from '../../lib/replication/change-applier.ts';
+import { ChangeApplier } from '../../lib/replication/change-applier.ts';
 import type { SourceTransaction } from '../../lib/replication/change-stream.ts';
 import { ensureControlSchema } from '../../lib/replication/control-schema.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
 import { RECORDED_KEYS } from '../_helpers/changed-keys.ts';
+import { applyTable } from '../_helpers/apply-table.ts';
 
 /**
  * The forward worker's record of changed keys (`_cutover.changed_key_batch`) keeps whether each
@@ -17,24 +17,7 @@ import { RECORDED_KEYS } from '../_helpers/changed-keys.ts';
  */
 const SLOT = 'cutover_lab';
 
-function orders(): ApplyTable {
-  return {
-    table: {
-      source: { schema: 'shop', table: 'Orders' },
-      target: { schema: 'shop', table: 'Orders' },
-      primaryKey: ['id', '名'],
-      targetPrimaryKey: ['id', '名'],
-      columns: ['id', '名', 'note'].map((c) => ({ kind: 'copy', source: c, target: c })),
-      filters: [],
-      filterSql: null,
-      loadOrder: 0,
-      ruleIds: [],
-      sourceColumns: [],
-      removedColumns: [],
-    } as unknown as MappedTable,
-    transformer: { transform: (row: Record<string, unknown>) => row, targetKey: (k: Record<string, unknown>) => k, close: () => {} } as never,
-  };
-}
+const orders = () => applyTable('shop', 'Orders', ['id', '名', 'note'], { primaryKey: ['id', '名'] });
 
 const txn = (commitLsn: string, endLsn: string, changes: SourceTransaction['changes']): SourceTransaction => ({ commitLsn, endLsn, commitTime: new Date(), changes });
 const insert = (id: string, name: string) => ({ kind: 'insert' as const, schema: 'shop', table: 'Orders', newRow: { id, 名: name, note: `n${id}` } });

@@ -1,25 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChangeApplier, type ApplyTable } from '../../lib/replication/change-applier.ts';
 import { warmUpApplyPath } from '../../lib/replication/apply-warm-up.ts';
-import type { MappedTable } from '../../lib/mappings/types.ts';
+import { applyTable } from '../_helpers/apply-table.ts';
 
 function table(schema: string, name: string, columns: string[], filters: unknown[] = []): ApplyTable {
-  return {
-    table: {
-      source: { schema, table: name },
-      target: { schema, table: name },
-      primaryKey: [columns[0]!],
-      targetPrimaryKey: [columns[0]!],
-      columns: columns.map((c) => ({ kind: 'copy', source: c, target: c })),
-      filters,
-      filterSql: null,
-      loadOrder: 0,
-      ruleIds: [],
-      sourceColumns: [],
-      removedColumns: [],
-    } as unknown as MappedTable,
-    transformer: { transform: (row: Record<string, unknown>) => row, targetKey: (k: Record<string, unknown>) => k, close: () => {} } as never,
-  };
+  return applyTable(schema, name, columns, { filters });
 }
 
 /** What the warm-up built: every batch's script and COPY data. */
