@@ -2,6 +2,7 @@ import type mysql from 'mysql2/promise';
 import type pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
+import { ApplyCapacityMeter } from './apply-capacity.ts';
 import type { Output } from '../output/output.ts';
 import type { ReplicationStatus, ReplicationTableStatus } from '../platform/roles.ts';
 import { binlogPositionToLsn, formatBinlogPosition, type BinlogPosition } from '../engines/mysql/binlog-position.ts';
@@ -66,9 +67,7 @@ export class BinlogReplicationWorker {
   readonly direction = 'forward' as const;
   private readonly tables = new Map<string, { source: string; target: string; rows: number; totalRows: number | null; state: ReplicationTableStatus['state']; cdcChanges: number; loadSeconds?: number }>();
   private readonly loadStarted = new Map<string, number>();
-  private readonly applyCapacity = { changes: 0, busyMs: 0 };
-  private busySince: number | null = null;
-  private cdcStartedAt: number | null = null;
+  private readonly applyCapacity = new ApplyCapacityMeter();
   private fullLoadSeconds: number | undefined;
   private phase: ReplicationStatus['phase'] = 'not-started';
   private error: string | undefined;
@@ -270,7 +269,7 @@ export class BinlogReplicationWorker {
   private async cdc(writer: pg.Client, tables: readonly BinlogLoadTable[], from: BinlogPosition, signal: AbortSignal): Promise<void> {
     const n = this.names;
     this.phase = 'cdc';
-    this.cdcStartedAt = performance.now();
+    this.applyCapacity.startCdc();
     for (const t of this.tables.values()) t.state = 'cdc';
     this.writeStatus(true);
     const specs: BinlogTableSpec[] = tables.map((t) => ({ schema: t.table.source.schema, table: t.table.source.table, nativeTypes: t.nativeTypes, primaryKey: t.table.primaryKey }));
@@ -319,7 +318,7 @@ export class BinlogReplicationWorker {
         while (!signal.aborted && inflight.length < PIPELINE_DEPTH) {
           const batch = this.queue.take(this.applied, reader);
           if (!batch) break;
-          this.busySince ??= performance.now();
+          this.applyCapacity.busy();
           inflight.push(applier.submit(batch, this.replayUntil));
         }
         if (!inflight.length) {
@@ -366,11 +365,7 @@ export class BinlogReplicationWorker {
           if (t) t.cdcChanges += count;
         }
         this.rate.add(result.changes);
-        this.applyCapacity.changes += result.changes;
-        if (!inflight.length && this.busySince !== null) {
-          this.applyCapacity.busyMs += performance.now() - this.busySince;
-          this.busySince = null;
-        }
+        this.applyCapacity.settled(result.changes, !inflight.length);
         this.writeStatus();
       }
     } finally {
@@ -407,11 +402,7 @@ export class BinlogReplicationWorker {
       appliedRowsPerSec: this.rate.perSecond(now),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
       deadLetters: this.deadLetters,
-      applyCapacity: {
-        changes: this.applyCapacity.changes,
-        busyMs: Math.round(this.applyCapacity.busyMs + (this.busySince === null ? 0 : performance.now() - this.busySince)),
-        cdcMs: this.cdcStartedAt === null ? 0 : Math.round(performance.now() - this.cdcStartedAt),
-      },
+      applyCapacity: this.applyCapacity.figures(),
       ...(this.fullLoadSeconds !== undefined ? { fullLoadSeconds: this.fullLoadSeconds } : {}),
       worker: thisWorker(now),
       appliedPosition: (this.phase === 'cdc' || this.phase === 'stopped') && this.appliedPosition ? formatBinlogPosition(this.appliedPosition) : undefined,

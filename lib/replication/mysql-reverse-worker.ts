@@ -9,6 +9,7 @@ import { mappingEngine, resolveMappedTables, sourceName, targetName } from '../m
 import { isConnectionLoss as isMysqlConnectionLoss, MysqlChangeApplier, openMysqlApplySession, type MysqlApplyOp, type OpOrigin } from '../engines/mysql/mysql-change-applier.ts';
 import { countMysqlDeadLetters, mysqlAppliedStatement, readMysqlApplied, resetMysqlStream } from '../engines/mysql/mysql-kit-schema.ts';
 import { openKitClient } from '../postgres/kit-client.ts';
+import { ApplyCapacityMeter } from './apply-capacity.ts';
 import { ChangeStream, type SourceChange, type SourceTransaction, type WireRow } from './change-stream.ts';
 import { compareLsn, lsnToBigInt } from './lsn.ts';
 import { createSlot, ensurePublication, slotInfo } from './replication-slot.ts';
@@ -45,8 +46,7 @@ export class MysqlReverseWorker {
   private readonly startedAt = new Date().toISOString();
   private cdcSince: string | undefined;
   private liveSince: string | undefined;
-  private cdcStartedAt: number | null = null;
-  private readonly applyCapacity = { changes: 0, busyMs: 0 };
+  private readonly applyCapacity = new ApplyCapacityMeter();
   private readonly rate = new AppliedRateWindow();
   private readonly queue: TransactionQueue<SourceTransaction>;
   private keepaliveLsn: string | null = null;
@@ -167,7 +167,7 @@ export class MysqlReverseWorker {
     const n = this.names;
     const bySource = new Map(tables.map((t) => [`${t.table.source.schema}\u0000${t.table.source.table}`, t]));
     this.phase = 'cdc';
-    this.cdcStartedAt ??= performance.now();
+    if (!this.applyCapacity.cdcStarted) this.applyCapacity.startCdc();
     const stream = new ChangeStream(
       n.readUrl,
       n.slot,
@@ -226,7 +226,7 @@ export class MysqlReverseWorker {
           this.writeStatus();
           continue;
         }
-        const started = performance.now();
+        this.applyCapacity.busy();
         const ops: MysqlApplyOp[] = [];
         for (const txn of batch) for (const change of txn.changes) toOps(bySource, change, txn.commitLsn, ops);
         const last = batch[batch.length - 1]!;
@@ -238,8 +238,7 @@ export class MysqlReverseWorker {
           const t = this.tables.get(table);
           if (t) t.cdcChanges += count;
         }
-        this.applyCapacity.changes += result.changes;
-        this.applyCapacity.busyMs += performance.now() - started;
+        this.applyCapacity.settled(result.changes, true);
         this.rate.add(result.changes);
         this.writeStatus();
       }
@@ -286,11 +285,7 @@ export class MysqlReverseWorker {
       appliedRowsPerSec: this.rate.perSecond(now),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
       deadLetters: this.deadLetters,
-      applyCapacity: {
-        changes: this.applyCapacity.changes,
-        busyMs: Math.round(this.applyCapacity.busyMs),
-        cdcMs: this.cdcStartedAt === null ? 0 : Math.round(performance.now() - this.cdcStartedAt),
-      },
+      applyCapacity: this.applyCapacity.figures(),
       worker: thisWorker(now),
       appliedPosition: this.phase === 'cdc' || this.phase === 'stopped' ? (this.applied ?? undefined) : undefined,
       ...(this.cdcSince ? { cdcSince: this.cdcSince } : {}),

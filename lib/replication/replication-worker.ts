@@ -5,6 +5,7 @@ import type { Output } from '../output/output.ts';
 import type { ReplicationStatus, ReplicationTableStatus } from '../platform/roles.ts';
 import { ChangeApplier, type ApplyTable, type BatchResult, type SubmittedBatch } from './change-applier.ts';
 import { ChangeStream, type SourceTransaction } from './change-stream.ts';
+import { ApplyCapacityMeter } from './apply-capacity.ts';
 import { openApplySession } from './apply-session.ts';
 import { CATCH_UP_HOLD_MS, holdForFullBatch } from './catch-up-batching.ts';
 import { warmUpApplyPathOnce } from './apply-warm-up.ts';
@@ -121,9 +122,7 @@ export class ReplicationWorker {
   /** When each table's first chunk started in this run (loadSeconds is measured from it). */
   private readonly loadStarted = new Map<string, number>();
   /** CDC changes applied and the time batches were in flight: the apply capacity, whatever the write rate. */
-  private readonly applyCapacity = { changes: 0, busyMs: 0 };
-  private busySince: number | null = null;
-  private cdcStartedAt: number | null = null;
+  private readonly applyCapacity = new ApplyCapacityMeter();
   private fullLoadSeconds: number | undefined;
   private fullLoadPacing: PacingFigures | undefined;
   private phase: ReplicationStatus['phase'] = 'not-started';
@@ -482,7 +481,7 @@ export class ReplicationWorker {
   private async cdc(reader: pg.Client, writer: pg.Client, opening: Promise<OpenApplier>, signal: AbortSignal): Promise<void> {
     const n = this.names;
     this.phase = 'cdc';
-    this.cdcStartedAt = performance.now();
+    this.applyCapacity.startCdc();
     for (const t of this.tables.values()) t.state = 'cdc';
     this.writeStatus(true);
     let applier!: ChangeApplier;
@@ -512,11 +511,7 @@ export class ReplicationWorker {
         if (t) t.cdcChanges += count;
       }
       this.rate.add(result.changes);
-      this.applyCapacity.changes += result.changes;
-      if (!inflight.length && this.busySince !== null) {
-        this.applyCapacity.busyMs += performance.now() - this.busySince;
-        this.busySince = null;
-      }
+      this.applyCapacity.settled(result.changes, !inflight.length);
       unflushed.push({ targetLsn: result.targetLsn, endLsn });
       // written once the pipeline is quiet (STATUS_QUIET_MS) or by the heartbeat, not per batch
       this.statusStale = true;
@@ -605,7 +600,7 @@ export class ReplicationWorker {
           if (this.holdBatch(pressure.paused)) break;
           const batch = this.queue.take(this.applied, queueFlow);
           if (!batch) break;
-          this.busySince ??= performance.now();
+          this.applyCapacity.busy();
           this.inflightBytes += bytesOf(batch);
           inflight.push(applier.submit(batch, this.replayUntil));
         }
@@ -617,7 +612,7 @@ export class ReplicationWorker {
           const open = this.opens[0]!;
           let flushed: string | null = null;
           if (open.ready) {
-            this.busySince ??= performance.now();
+            this.applyCapacity.busy();
             const result = await open.step(applier, this.replayUntil, pressure.flowOf(open));
             this.appliedAt = Date.now();
             if (result) {
@@ -782,11 +777,7 @@ export class ReplicationWorker {
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
       deadLetters: this.deadLetters,
       ...(this.phase === 'cdc' && this.opens[0] ? { openTransaction: this.opens[0].progress() } : {}),
-      applyCapacity: {
-        changes: this.applyCapacity.changes,
-        busyMs: Math.round(this.applyCapacity.busyMs + (this.busySince === null ? 0 : performance.now() - this.busySince)),
-        cdcMs: this.cdcStartedAt === null ? 0 : Math.round(performance.now() - this.cdcStartedAt),
-      },
+      applyCapacity: this.applyCapacity.figures(),
       ...(this.fullLoadSeconds !== undefined ? { fullLoadSeconds: this.fullLoadSeconds } : {}),
       ...(this.fullLoadPacing ? { fullLoadPacing: this.fullLoadPacing } : {}),
       worker: thisWorker(now),
