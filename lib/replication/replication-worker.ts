@@ -1,3 +1,4 @@
+import os from 'node:os';
 import pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
@@ -7,7 +8,8 @@ import { ChangeApplier, type ApplyTable, type BatchResult, type SubmittedBatch }
 import { ChangeStream, type SourceTransaction } from './change-stream.ts';
 import { ApplyCapacityMeter } from './apply-capacity.ts';
 import { openApplySession } from './apply-session.ts';
-import { CATCH_UP_HOLD_MS, holdForFullBatch } from './catch-up-batching.ts';
+import { CATCH_UP_HOLD_MS, holdForFullBatch, TargetsTurn } from './catch-up-batching.ts';
+import { catchUpTakesTurns } from './shared-cores.ts';
 import { warmUpApplyPathOnce } from './apply-warm-up.ts';
 import { countDeadLetters, ensureControlSchema, readAppliedCommitAt, readAppliedLsn, resetStream, writeAppliedLsn } from './control-schema.ts';
 import { pacingSchema } from '../config/common-schema.ts';
@@ -546,6 +548,7 @@ export class ReplicationWorker {
     }, this.options.replicateOwnChanges === true ? () => false : appliedByKit(this.env, this.direction), await logicalMessagesSupported(reader));
     // each holder of what the stream sent pauses it when full; it reads again once none is
     const pressure = new BackPressure(stream);
+    const takesTurns = catchUpTakesTurns([n.readUrl, n.writeUrl]);
     const queueFlow = pressure.flowOf(this.queue);
     /** The bytes held, all holders together (HELD_BYTES), and the stream paused or let go by them. */
     const heldBytes = {};
@@ -560,6 +563,8 @@ export class ReplicationWorker {
     const onAbort = () => this.wake?.();
     signal.addEventListener('abort', onAbort);
     const inflight = this.inflight;
+    // the batches in flight keep the stream paused during the target's turn
+    const targetsTurn = new TargetsTurn(pressure.flowOf(inflight));
     let heartbeat: NodeJS.Timeout | undefined;
     let pruning: NodeJS.Timeout | undefined;
     try {
@@ -575,7 +580,10 @@ export class ReplicationWorker {
       if (streaming.status === 'rejected') throw streaming.reason;
       const reconnected = this.disconnectedSince !== null;
       const untilLsn = streaming.value;
-      if (!this.applied || compareLsn(this.applied, untilLsn) < 0) this.catchUp = { untilLsn, since: Date.now(), reconnected };
+      if (!this.applied || compareLsn(this.applied, untilLsn) < 0) {
+        this.catchUp = { untilLsn, since: Date.now(), reconnected };
+        if (takesTurns) this.out.info(`replicate ${n.id}`, `catching up up to ${untilLsn}: the worker and the target take turns (source, target and worker share ${os.availableParallelism()} cores)`);
+      }
       if (this.disconnectedSince !== null) {
         this.out.ok(`replicate ${n.id}`, `reconnected after ${Date.now() - this.disconnectedSince} ms; catching up with the source's changes up to ${untilLsn}`);
         this.disconnectedSince = null;
@@ -597,12 +605,15 @@ export class ReplicationWorker {
         if (this.streamError) throw this.streamError;
         // keep PIPELINE_DEPTH batches on the session: the target executes one while the next is built
         while (!signal.aborted && inflight.length < PIPELINE_DEPTH) {
+          // catching up with cores to share: the target's turn while a batch is in flight (catch-up-batching.ts)
+          if (takesTurns && this.catchUp && inflight.length) break;
           if (this.holdBatch(pressure.paused)) break;
           const batch = this.queue.take(this.applied, queueFlow);
           if (!batch) break;
           this.applyCapacity.busy();
           this.inflightBytes += bytesOf(batch);
           inflight.push(applier.submit(batch, this.replayUntil));
+          if (takesTurns && this.catchUp) targetsTurn.start();
         }
         // take() also drops what the target already has (applied before a restart): no batch
         // settles for those bytes, and a stream paused for them must read again
@@ -671,6 +682,7 @@ export class ReplicationWorker {
         const head = inflight[0]!;
         let result = await head.done;
         inflight.shift();
+        if (!inflight.length) targetsTurn.end();
         if (result instanceof Error) {
           // the batches submitted behind it were not sent: submit them again after this one
           for (const later of inflight) await later.done;
@@ -690,6 +702,7 @@ export class ReplicationWorker {
     } finally {
       clearInterval(heartbeat);
       clearInterval(pruning);
+      targetsTurn.end();
       signal.removeEventListener('abort', onAbort);
       for (const b of inflight.splice(0)) await b.done;
       await stream.stop();
