@@ -89,6 +89,11 @@ export interface Snapshotter {
    * stops it mid-table and removes what this run restored (ABORTED), so the database is empty again.
    */
   restore(options: { id?: string; targetUrl: string; readonly signal?: AbortSignal }): Promise<{ ok: boolean; problems: string[] }>;
+  /**
+   * Throws what `restore` would refuse before writing anything (no backup, an unknown id, a target
+   * that is not empty or not reachable), and only reads: `restore --dry-run` fails as the real run would.
+   */
+  checkRestore(options: { id?: string; targetUrl: string }): Promise<void>;
   /** Complete backups (with a manifest), oldest first. */
   list(): Promise<SnapshotManifest[]>;
   /** Backups without a manifest (stopped or still being written). @default - none: the store has no partial objects (RDS) */

@@ -1,3 +1,4 @@
+import { CutoverError } from '../../lib/errors.ts';
 import type { Phase, PhaseName } from '../../lib/engine/phase.ts';
 import type {
   AssessReport,
@@ -123,6 +124,11 @@ export class FakePlatform implements Platform {
       const manifest = id ? this.state.snapshots.find((s) => s.id === id) : this.state.snapshots.at(-1);
       if (!manifest) return { ok: false, problems: ['no backup'], manifest: { id: id ?? 'none', createdAt: '', toolVersion: '', position: '', tables: [] } };
       return { ok: true, problems: [], manifest };
+    },
+    checkRestore: async (o: { id?: string; targetUrl: string }) => {
+      if (!(o.id ? this.state.snapshots.some((s) => s.id === o.id) : this.state.snapshots.length)) {
+        throw new CutoverError('PRECONDITION_FAILED', `no backup ${o.id ?? '(latest)'} in the fake store`, { fix: 'take one with snapshot()' });
+      }
     },
     restore: async (o: { id?: string; targetUrl: string }) => {
       this.log(`snapshotter.restore ${o.id ?? 'latest'}`);

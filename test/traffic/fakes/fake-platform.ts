@@ -259,6 +259,9 @@ export function fakePlatform(options: { router?: TrafficRouter } = {}): FakePlat
       verify: async () => {
         throw new CutoverError('NOT_SUPPORTED', 'fake');
       },
+      checkRestore: async () => {
+        throw new CutoverError('NOT_SUPPORTED', 'fake');
+      },
       restore: async () => ({ ok: false, problems: ['fake'] }),
       list: async () => [],
     },
