@@ -282,9 +282,17 @@ export class RdsSnapshotter implements Snapshotter {
     return { ok: problems.length === 0, problems, manifest };
   }
 
-  async restore(_options: { id?: string; targetUrl: string }): Promise<{ ok: boolean; problems: string[] }> {
-    throw new CutoverError('NOT_SUPPORTED', 'restore of an RDS/Aurora snapshot is a manual procedure on AWS', {
-      fix: RDS_RESTORE_PROCEDURE,
-    });
+  async checkRestore(_options: { id?: string; targetUrl: string }): Promise<void> {
+    throw restoreIsManual();
   }
+
+  async restore(_options: { id?: string; targetUrl: string }): Promise<{ ok: boolean; problems: string[] }> {
+    throw restoreIsManual();
+  }
+}
+
+function restoreIsManual(): CutoverError {
+  return new CutoverError('NOT_SUPPORTED', 'restore of an RDS/Aurora snapshot is a manual procedure on AWS', {
+    fix: RDS_RESTORE_PROCEDURE,
+  });
 }

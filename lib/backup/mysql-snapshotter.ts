@@ -158,12 +158,19 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
     return manifest as unknown as PostgresSnapshotManifest;
   }
 
-  /**
-   * MySQL commits each CREATE TABLE: the tables this run created are remembered, and a Ctrl-C
-   * (the load stops mid-table) drops exactly those, so the database is as empty as it was.
-   */
-  override async restore(options: { id?: string; targetUrl: string; readonly signal?: AbortSignal }): Promise<{ ok: boolean; problems: string[] }> {
-    const { signal } = options;
+  /** What `restore` refuses before it writes (wrong target engine, no backup, name clashes, a target with tables), found by reading only. */
+  override async checkRestore(options: { id?: string; targetUrl: string }): Promise<void> {
+    const { database } = await this.restorePlan(options);
+    const c = await openExportSession(options.targetUrl, 'target');
+    try {
+      await refuseTables(c, database, options.targetUrl);
+    } finally {
+      await c.end().catch(() => {});
+    }
+  }
+
+  /** The backup to restore and the target database, after the refusals that need no target session. */
+  private async restorePlan(options: { id?: string; targetUrl: string }): Promise<{ manifest: MysqlSnapshotManifest; database: string }> {
     if (engineOfUrl(options.targetUrl) !== 'mysql') {
       throw new CutoverError('USAGE', 'a backup of a MySQL-family source restores into a MySQL/MariaDB database', {
         received: withoutPassword(options.targetUrl),
@@ -186,17 +193,21 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
       }
       byTable.set(table, t.name);
     }
+    return { manifest, database };
+  }
+
+  /**
+   * MySQL commits each CREATE TABLE: the tables this run created are remembered, and a Ctrl-C
+   * (the load stops mid-table) drops exactly those, so the database is as empty as it was.
+   */
+  override async restore(options: { id?: string; targetUrl: string; readonly signal?: AbortSignal }): Promise<{ ok: boolean; problems: string[] }> {
+    const { signal } = options;
+    const { manifest, database } = await this.restorePlan(options);
     const c = await openExportSession(options.targetUrl, 'target');
     // tables of this run only: the database had none when it began (checked below)
     const created: string[] = [];
     try {
-      const existing = await tablesIn(c, database);
-      if (existing.length) {
-        throw new CutoverError('PRECONDITION_FAILED', `restore needs an empty database; ${withoutPassword(options.targetUrl)} has tables`, {
-          received: existing,
-          fix: 'restore into a new database (CREATE DATABASE restore_check) or drop these tables first',
-        });
-      }
+      await refuseTables(c, database, options.targetUrl);
       const stopped = () => {
         if (signal?.aborted) throw restoreInterrupted(manifest.id, options.targetUrl);
       };
@@ -277,4 +288,15 @@ export class MysqlSnapshotter extends PostgresSnapshotter {
 
 function sink(): Writable {
   return new Writable({ write: (_c, _e, cb) => cb() });
+}
+
+/** Restore writes only into an empty database: PRECONDITION_FAILED naming the tables it found. */
+async function refuseTables(c: Parameters<typeof tablesIn>[0], database: string, targetUrl: string): Promise<void> {
+  const existing = await tablesIn(c, database);
+  if (existing.length) {
+    throw new CutoverError('PRECONDITION_FAILED', `restore needs an empty database; ${withoutPassword(targetUrl)} has tables`, {
+      received: existing,
+      fix: 'restore into a new database (CREATE DATABASE restore_check) or drop these tables first',
+    });
+  }
 }

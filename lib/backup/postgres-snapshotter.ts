@@ -285,6 +285,17 @@ export class PostgresSnapshotter implements Snapshotter {
     return this.damaged(t, `sha256 ${gz.sha256} differs from the manifest's ${t.sha256} (loading it failed: ${(loadError as Error).message})`, loadError);
   }
 
+  /** What `restore` refuses before it writes (no backup, a target with tables), found by reading only: a dry run meets it too. */
+  async checkRestore(options: { id?: string; targetUrl: string }): Promise<void> {
+    await this.manifest(options.id);
+    const client = await open(options.targetUrl);
+    try {
+      await refuseTables(client, options.targetUrl);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
   /**
    * One transaction from the first CREATE to the read-back that verifies it, so a restore that
    * fails or is stopped (Ctrl-C: the copy stops mid-table) leaves the database as empty as it was.
@@ -294,17 +305,7 @@ export class PostgresSnapshotter implements Snapshotter {
     const manifest = await this.manifest(options.id);
     const client = await open(options.targetUrl);
     try {
-      const { rows: existing } = await client.query<{ name: string }>(
-        `select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
-          where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%'
-          order by 1 limit 5`,
-      );
-      if (existing.length) {
-        throw new CutoverError('PRECONDITION_FAILED', `restore needs an empty database; ${redact(options.targetUrl)} has tables`, {
-          received: existing.map((r) => r.name),
-          fix: 'restore into a new database (createdb …) or drop these tables first',
-        });
-      }
+      await refuseTables(client, options.targetUrl);
       await client.query('begin');
       let problems: string[];
       try {
@@ -358,6 +359,21 @@ export class PostgresSnapshotter implements Snapshotter {
     } finally {
       await client.end().catch(() => {});
     }
+  }
+}
+
+/** Restore writes only into an empty database: PRECONDITION_FAILED naming up to 5 of the tables it found. */
+async function refuseTables(client: pg.Client, targetUrl: string): Promise<void> {
+  const { rows: existing } = await client.query<{ name: string }>(
+    `select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%'
+      order by 1 limit 5`,
+  );
+  if (existing.length) {
+    throw new CutoverError('PRECONDITION_FAILED', `restore needs an empty database; ${redact(targetUrl)} has tables`, {
+      received: existing.map((r) => r.name),
+      fix: 'restore into a new database (createdb …) or drop these tables first',
+    });
   }
 }
 

@@ -22,7 +22,7 @@ import { firstDifference } from '../platform/reconciliation-difference.ts';
 import { tableLine } from './table-line.ts';
 import { TaskLimiter } from './task-limiter.ts';
 import { throwIfAborted, ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
-import { canonicalKeyText, floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type FormMode, type RowPart, type ValueDialect, type ValueForm } from './value-dialect.ts';
+import { canonicalKeyText, durationOfCanonical, floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type FormMode, type RowPart, type ValueDialect, type ValueForm } from './value-dialect.ts';
 import { refuseFilteredToNothing } from './filtered-to-nothing.ts';
 
 /** Column-level samples kept per table in the report. */
@@ -1034,6 +1034,7 @@ function sameValue(form: ValueForm, a: string | null, b: string | null, toleranc
 /** What a sample shows: floats as numbers, everything else as its canonical text. */
 function display(c: CrossColumn, v: string | null): unknown {
   if (v === null) return null;
+  if (c.form.kind === 'interval') return durationOfCanonical(v);
   return c.form.kind === 'float' ? floatOfCanonical(v) : v;
 }
 
@@ -1041,6 +1042,7 @@ function display(c: CrossColumn, v: string | null): unknown {
 function inputText(form: ValueForm, v: string | null): string | null {
   if (v === null) return null;
   if (form.kind === 'float') return String(floatOfCanonical(v));
+  if (form.kind === 'interval') return `${v} microseconds`;
   return v;
 }
 
@@ -1050,6 +1052,7 @@ function inputValue(form: ValueForm, v: string | null): unknown {
   if (form.kind === 'integer') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
   if (form.kind === 'float') return floatOfCanonical(v);
   if (form.kind === 'boolean') return v === 't' ? 1 : 0;
+  if (form.kind === 'interval') return durationOfCanonical(v);
   return v;
 }
 
@@ -1061,6 +1064,8 @@ function clientCanonical(form: ValueForm, v: unknown): string | null {
       return form.scale === null ? String(v) : Number(v).toFixed(form.scale);
     case 'boolean':
       return v === true || v === 1 || v === '1' || v === 't' ? 't' : 'f';
+    case 'interval':
+      return canonicalKeyText(String(v), form); // `HH:MM:SS[.f]` → microseconds
     default:
       return typeof v === 'object' ? JSON.stringify(v) : String(v);
   }

@@ -15,7 +15,7 @@ const ABANDONED_AFTER_MS = 30_000;
 export async function withAppendMutex<T>(mutexFile: string, fn: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
   const me = currentOperator();
   const deadline = Date.now() + timeoutMs;
-  const identity = JSON.stringify({ pid: me.pid, host: me.host });
+  const identity = JSON.stringify({ pid: me.pid, host: me.host, start: me.start });
   while (!createWhole(mutexFile, identity)) {
     if (abandoned(mutexFile)) {
       unlinkQuietly(mutexFile); // someone else may have removed it first
@@ -45,7 +45,7 @@ function unlinkQuietly(file: string): void {
 
 function abandoned(mutexFile: string): boolean {
   try {
-    const holder = JSON.parse(readFileSync(mutexFile, 'utf8')) as { pid: number; host: string };
+    const holder = JSON.parse(readFileSync(mutexFile, 'utf8')) as { pid: number; host: string; start?: string | null };
     if (isProvablyDead(holder)) return true;
   } catch {
     // not a holder's identity (a file left by an older kit, or damaged): judge by age

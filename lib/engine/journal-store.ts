@@ -35,6 +35,8 @@ export interface LockHolder {
   readonly operator: string;
   readonly host: string;
   readonly pid: number;
+  /** When the holder's process started (see OperatorIdentity.start). @default - absent in locks of older kits: the pid alone */
+  readonly start?: string | null;
   readonly command: string;
   readonly since: string;
 }

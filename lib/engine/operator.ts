@@ -1,11 +1,16 @@
 import os from 'node:os';
-import { processAlive } from '../platform/process-liveness.ts';
+import { processAlive, processStartMark } from '../platform/process-liveness.ts';
 
 /** Who is running this command, as journal and lock records name them. */
 export interface OperatorIdentity {
   readonly operator: string;
   readonly host: string;
   readonly pid: number;
+  /**
+   * When that process started, as the kernel counts it (processStartMark): a pid the kernel has
+   * since given to another process is told apart. Absent in records of older kits; null where unknown.
+   */
+  readonly start?: string | null;
 }
 
 export function currentOperator(): OperatorIdentity {
@@ -17,15 +22,22 @@ export function currentOperator(): OperatorIdentity {
       user = 'unknown';
     }
   }
-  return { operator: user, host: os.hostname(), pid: process.pid };
+  return { operator: user, host: os.hostname(), pid: process.pid, start: processStartMark(process.pid) };
 }
 
 /**
- * True only when `pid` is provably not running: same host and the kernel says no such process.
- * A holder on another host can never be proven dead from here.
+ * True only when the holder is provably not running: same host, and the kernel says no such
+ * process, or that its pid now belongs to a process that started at another time. A holder on
+ * another host can never be proven dead from here.
  */
-export function isProvablyDead(holder: { host: string; pid: number }): boolean {
+export function isProvablyDead(holder: { host: string; pid: number; start?: string | null }): boolean {
   if (holder.host !== os.hostname()) return false;
   // a killed child its parent has not reaped yet is a zombie: dead, though kill(pid, 0) succeeds
-  return !processAlive(holder.pid);
+  if (!processAlive(holder.pid)) return true;
+  // pids are reused (32,768 of them by default on Linux; a busy host goes round in minutes): a lock
+  // left by a killed command could name a database server started later, and rollback's SIGINT
+  // would shut that server down
+  if (!holder.start) return false;
+  const now = processStartMark(holder.pid);
+  return now !== null && now !== holder.start;
 }

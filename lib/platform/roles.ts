@@ -89,6 +89,11 @@ export interface Snapshotter {
    * stops it mid-table and removes what this run restored (ABORTED), so the database is empty again.
    */
   restore(options: { id?: string; targetUrl: string; readonly signal?: AbortSignal }): Promise<{ ok: boolean; problems: string[] }>;
+  /**
+   * Throws what `restore` would refuse before writing anything (no backup, an unknown id, a target
+   * that is not empty or not reachable), and only reads: `restore --dry-run` fails as the real run would.
+   */
+  checkRestore(options: { id?: string; targetUrl: string }): Promise<void>;
   /** Complete backups (with a manifest), oldest first. */
   list(): Promise<SnapshotManifest[]>;
   /** Backups without a manifest (stopped or still being written). @default - none: the store has no partial objects (RDS) */
@@ -430,11 +435,22 @@ export interface RouterMetrics {
   readonly clientFailures: number;
 }
 
+/** The writes in flight when a hold began, and whether all of them finished within the drain wait. */
+export interface WriteDrain {
+  readonly inflightAtHold: number;
+  readonly drained: boolean;
+}
+
 export interface TrafficRouter {
   state(): Promise<RouterState>;
   setReadWeight(greenPercent: number): Promise<void>;
-  /** Holds new write requests (never fails them) for at most `maxHoldMs`, then releases them to the current target. */
-  holdWrites(maxHoldMs: number): Promise<void>;
+  /**
+   * Holds new write requests (never fails them) for at most `maxHoldMs`, then releases them to the
+   * current target; resolves once the writes already on their way when the hold began have
+   * finished, or `drainMs` has passed (default: the router's own, at most 5 s). Says which, or null
+   * where the router cannot tell (an ALB: it does not count requests in flight).
+   */
+  holdWrites(maxHoldMs: number, drainMs?: number): Promise<WriteDrain | null>;
   setWriteTarget(side: Side): Promise<void>;
   /**
    * Releases held writes to the current write target; returns hold-time figures of this hold and

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Output } from '../output/output.ts';
-import { processAlive, readStatusFile, recordedProcessAlive } from './status-file.ts';
+import { readStatusFile, recordedProcessAlive } from './status-file.ts';
 import type { StreamNames } from './stream-names.ts';
 import type { ForegroundWorker } from './worker-launcher.ts';
 
@@ -29,11 +29,12 @@ export async function stopWorkers<W>(o: { readonly foreground: Map<string, Foreg
     const until = Date.now() + o.timeoutMs;
     // the write switch stops forward replication just after releasing the held writes, and
     // finalize both directions: a worker commits its batch and exits within moments
-    while (processAlive(pid) && Date.now() < until) await sleep(EXIT_POLL_MS);
-    if (processAlive(pid)) {
+    // alive and still the same process: once it exits, its pid may go to another process
+    while (recordedProcessAlive(worker) && Date.now() < until) await sleep(EXIT_POLL_MS);
+    if (recordedProcessAlive(worker)) {
       o.out.warn(`replicate ${names.id}`, `worker ${pid} ignored SIGTERM for ${o.timeoutMs} ms: killing it`);
       process.kill(pid, 'SIGKILL');
-      while (processAlive(pid)) await sleep(KILL_POLL_MS);
+      while (recordedProcessAlive(worker)) await sleep(KILL_POLL_MS);
     }
     o.out.ok(`replicate ${names.id}`, `worker ${pid} stopped`);
   }

@@ -1,3 +1,4 @@
+import { CutoverError } from '../../lib/errors.ts';
 import type { Phase, PhaseName } from '../../lib/engine/phase.ts';
 import type {
   AssessReport,
@@ -124,6 +125,11 @@ export class FakePlatform implements Platform {
       if (!manifest) return { ok: false, problems: ['no backup'], manifest: { id: id ?? 'none', createdAt: '', toolVersion: '', position: '', tables: [] } };
       return { ok: true, problems: [], manifest };
     },
+    checkRestore: async (o: { id?: string; targetUrl: string }) => {
+      if (!(o.id ? this.state.snapshots.some((s) => s.id === o.id) : this.state.snapshots.length)) {
+        throw new CutoverError('PRECONDITION_FAILED', `no backup ${o.id ?? '(latest)'} in the fake store`, { fix: 'take one with snapshot()' });
+      }
+    },
     restore: async (o: { id?: string; targetUrl: string }) => {
       this.log(`snapshotter.restore ${o.id ?? 'latest'}`);
       return { ok: true, problems: [] };
@@ -221,6 +227,7 @@ export class FakePlatform implements Platform {
     holdWrites: async (maxHoldMs: number) => {
       this.log(`router.holdWrites ${maxHoldMs}`);
       this.state.router.writesHeld = true;
+      return { inflightAtHold: 0, drained: true }; // no traffic: nothing in flight
     },
     setWriteTarget: async (side: Side) => {
       this.log(`router.setWriteTarget ${side}`);

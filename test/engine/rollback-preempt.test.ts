@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
 import { FileJournalStore } from '../../lib/engine/file-journal-store.ts';
 import { formatStatus } from '../../lib/cli/status-view.ts';
+import { processStartMark } from '../../lib/platform/process-liveness.ts';
 import { engineFixture, rejection, tempEnvironment } from './engine-fixture.ts';
 
 /**
@@ -57,9 +58,10 @@ async function stubborn(): Promise<ReturnType<typeof track>> {
   return h;
 }
 
-function writeLock(stateDir: string, pid: number | undefined, command: string): void {
+/** `start`: the holder's start mark (locks of older kits have none: the pid alone then). */
+function writeLock(stateDir: string, pid: number | undefined, command: string, start?: string): void {
   mkdirSync(stateDir, { recursive: true });
-  writeFileSync(path.join(stateDir, 'lock.json'), JSON.stringify({ operator: 'bob', host: os.hostname(), pid, command, since: '2025-02-03T04:05:06.000Z' }));
+  writeFileSync(path.join(stateDir, 'lock.json'), JSON.stringify({ operator: 'bob', host: os.hostname(), pid, ...(start ? { start } : {}), command, since: '2025-02-03T04:05:06.000Z' }));
 }
 
 describe('rollback pre-empts a live holder on this host', () => {
@@ -113,6 +115,27 @@ describe('rollback pre-empts a live holder on this host', () => {
     expect((await rejection(f.another({ yes: true }, undefined, 'cutover rollback').rollback())).code).toBe('LOCKED');
     await delay(100);
     expect(h.child.exitCode).toBeNull(); // not signalled
+  });
+
+  test('a lock whose pid now belongs to another process (started later) is stale: rollback does not signal that process', async () => {
+    const t = env();
+    const f = engineFixture(t.env, { flags: { yes: true }, preemptTimeoutMs: 600 });
+    // SIGINT would end this process: it stands for a database server that got a dead holder's pid
+    const h = track(spawn(process.execPath, ['-e', "console.log('ready'); setInterval(() => {}, 1000)"], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    while (!h.output().includes('ready')) await delay(20);
+    const start = processStartMark(h.child.pid!);
+    expect(start).not.toBeNull();
+    writeLock(t.env.stateDir, h.child.pid, 'cutover shift', String(Number(start) - 1));
+    expect((await f.engine.status()).lock).toMatchObject({ pid: h.child.pid, alive: false });
+    const run = await f.another({ yes: true }, undefined, 'cutover rollback').rollback();
+    expect(run.ok).toBe(true);
+    expect(f.out.lines.some((l) => l.message.includes('sending it SIGINT'))).toBe(false);
+    await delay(100);
+    expect(h.child.exitCode).toBeNull(); // not signalled
+    expect(h.child.signalCode).toBeNull();
+    // the same lock with the process's own start mark is a live holder: pre-empted
+    writeLock(t.env.stateDir, h.child.pid, 'cutover shift', start!);
+    expect((await f.engine.status()).lock).toMatchObject({ pid: h.child.pid, alive: true });
   });
 
   test('unlock --force frees the lock of a live holder, with a warning that it is still running', async () => {

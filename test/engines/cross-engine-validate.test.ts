@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CrossEngineValidator } from '../../lib/diff/cross-engine-validator.ts';
 import { openDiffSide } from '../../lib/diff/diff-side.ts';
-import { floatOfCanonical, type ValueDialect, type ValueForm } from '../../lib/diff/value-dialect.ts';
+import { canonicalKeyText, durationOfCanonical, floatOfCanonical, type ValueDialect, type ValueForm } from '../../lib/diff/value-dialect.ts';
 import { mariadbValueDialect, mysqlValueDialect } from '../../lib/engines/mysql/value-dialect.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { CutoverError } from '../../lib/errors.ts';
@@ -193,6 +193,62 @@ describe.skipIf(mariadbMissing)(`validate: a MariaDB source against a PostgreSQL
     } finally {
       await target.query('drop table duoduo.bit_probe');
       await maria.exec('DROP TABLE bit_probe', 'legacy_shop');
+    }
+  });
+
+  test('TIME columns equal the interval columns they were loaded into: negative, beyond 24 h (±838:59:59), fractions of TIME(6); a 1 µs difference is seen', async () => {
+    // found by trial4: every TIME value in an interval target column was "different", so validate never passed
+    const envDir = path.join(dir, 'time-interval');
+    const env = crossEngineEnvironment(envDir, maria.urlFor('legacy_shop'), pgServer.url, { chunkRows: 50, concurrency: 2 });
+    writeFileSync(
+      path.join(envDir, 'forward.json'),
+      JSON.stringify({
+        rules: [
+          { 'rule-type': 'selection', 'rule-id': '1', 'rule-name': 'times', 'object-locator': { 'schema-name': 'legacy_shop', 'table-name': 'time_probe' }, 'rule-action': 'include' },
+          { 'rule-type': 'transformation', 'rule-id': '2', 'rule-name': 'schema', 'rule-target': 'schema', 'object-locator': { 'schema-name': 'legacy_shop' }, 'rule-action': 'rename', value: 'duoduo' },
+        ],
+      }),
+    );
+    const values = [
+      [1, '09:30:00', '12:00:00.5'],
+      [2, '-01:30:00', '-00:00:00.000001'],
+      [3, '838:59:59', '838:59:59.000000'],
+      [4, '-838:59:59', '-838:59:59.000000'],
+      [5, '25:00:00', '-12:34:56.789012'],
+      [6, '00:00:00', '00:00:00'],
+      [7, '-00:00:01', '100:00:00.999999'],
+      [8, null, null],
+    ] as const;
+    const lit = (v: string | null) => (v === null ? 'NULL' : `'${v}'`);
+    await maria.exec(
+      `CREATE TABLE time_probe (id INT PRIMARY KEY, t TIME, t6 TIME(6), in_day TIME(3));
+       INSERT INTO time_probe VALUES ${values.map((v) => `(${v[0]}, ${lit(v[1])}, ${lit(v[2])}, '23:59:59.125')`).join(', ')}`,
+      'legacy_shop',
+    );
+    await target.query('create table duoduo.time_probe (id int primary key, t interval, t6 interval, in_day interval)');
+    try {
+      // what the load writes: the text MySQL prints for the TIME (mysql2, binlog), read by PostgreSQL's interval input
+      const c = await maria.connect('legacy_shop');
+      const [printed] = (await c.query('SELECT id, CAST(t AS CHAR) AS t, CAST(t6 AS CHAR) AS t6, CAST(in_day AS CHAR) AS in_day FROM time_probe ORDER BY id').finally(() => c.end())) as unknown as [{ id: number; t: string | null; t6: string | null; in_day: string }[]];
+      for (const r of printed) await target.query('insert into duoduo.time_probe values ($1, $2::interval, $3::interval, $4::interval)', [r.id, r.t, r.t6, r.in_day]);
+      const report = await new CrossEngineValidator(env, new RecordingOutput()).validate();
+      expect(report.tables.map((t) => [t.source, t.sourceRows, t.targetRows, t.missing, t.extra, t.different])).toEqual([['legacy_shop.time_probe', 8, 8, [], [], []]]);
+      expect(report.equal).toBe(true);
+      // a TIME key as the worker records it, and a sample as a person reads it
+      expect(canonicalKeyText('-838:59:59', { kind: 'interval' })).toBe('-3020399000000');
+      expect(canonicalKeyText('00:00:00.5', { kind: 'interval' })).toBe('500000');
+      expect(durationOfCanonical('-3020399000000')).toBe('-838:59:59.000000');
+      // the same duration spelt with days (what justify_hours makes of it) is the same value
+      await target.query("update duoduo.time_probe set t = justify_hours(t) where id = 3");
+      expect((await new CrossEngineValidator(env, new RecordingOutput()).validate()).equal).toBe(true);
+      // one microsecond off, and a sign lost, are differences
+      await target.query("update duoduo.time_probe set t6 = t6 + interval '1 microsecond' where id = 5");
+      await target.query("update duoduo.time_probe set t = interval '00:00:01' where id = 7");
+      const differs = await new CrossEngineValidator(env, new RecordingOutput()).validate();
+      expect(sortKeys(differs.tables[0]!.different)).toEqual(sortKeys([{ id: 5 }, { id: 7 }]));
+    } finally {
+      await target.query('drop table duoduo.time_probe');
+      await maria.exec('DROP TABLE time_probe', 'legacy_shop');
     }
   });
 

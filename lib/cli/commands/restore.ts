@@ -50,6 +50,9 @@ export function registerRestore(program: Command, rt: CliRuntime): void {
             });
           }
         }
+        // what the restore would refuse (no backup yet, a target with tables or out of reach), read
+        // only: refused before anything is confirmed, locked or journaled, and a dry run fails alike
+        await (await s.engine.platform()).snapshotter.checkRestore({ id: o.id, targetUrl: o.targetUrl });
         const target = redactUrl(o.targetUrl);
         const result = await s.engine.runAction(
           {

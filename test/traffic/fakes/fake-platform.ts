@@ -157,9 +157,10 @@ export class FakeRouter implements TrafficRouter {
     this.log.push(`router.setReadWeight(${p})`);
     this.readWeightGreen = p;
   }
-  async holdWrites(): Promise<void> {
+  async holdWrites(): Promise<{ inflightAtHold: number; drained: boolean }> {
     this.log.push('router.holdWrites');
     this.writesHeld = true;
+    return { inflightAtHold: 0, drained: true }; // no traffic: nothing in flight
   }
   async setWriteTarget(side: Side): Promise<void> {
     this.log.push(`router.setWriteTarget(${side})`);
@@ -256,6 +257,9 @@ export function fakePlatform(options: { router?: TrafficRouter } = {}): FakePlat
         throw new CutoverError('NOT_SUPPORTED', 'fake');
       },
       verify: async () => {
+        throw new CutoverError('NOT_SUPPORTED', 'fake');
+      },
+      checkRestore: async () => {
         throw new CutoverError('NOT_SUPPORTED', 'fake');
       },
       restore: async () => ({ ok: false, problems: ['fake'] }),
