@@ -16,7 +16,8 @@ import { replicationSettings } from './replication-settings.ts';
 import { enumLabelFindings } from './enum-label-findings.ts';
 import { generatedSourceFindings } from './generated-source-findings.ts';
 import { targetStateFindings } from './target-state-findings.ts';
-import { narrowingChange, typeFindings, type TypedColumn } from './type-findings.ts';
+import { typeFindings, type TypedColumn } from './type-findings.ts';
+import { targetColumnFindings } from './target-column-findings.ts';
 import { unsentValueFindings } from './unsent-value-findings.ts';
 import { reverseCoverageRefusal } from './reverse-coverage-refusal.ts';
 
@@ -257,45 +258,12 @@ async function targetFindings(target: pg.Client, tables: readonly MappedTable[],
     const name = `${t.target.schema}.${t.target.table}`;
     const from = `${t.source.schema}.${t.source.table}`;
     const types = await readColumnTypes(target, t.target.schema, t.target.table);
-    if (!types.size) {
-      findings.push({
-        id: 'target-table-missing',
-        severity: 'blocker',
-        table: from,
-        count: 1,
-        sampleKeys: [],
-        message: `${from} is mapped to ${name}, which does not exist on the target`,
-        handling: `create ${name} on the target (schema migration) or correct rule(s) ${t.ruleIds.join(', ')}`,
-      });
-      continue;
-    }
-    const missing = t.columns.filter((c) => !types.has(c.target)).map((c) => c.target);
-    if (missing.length) {
-      findings.push({
-        id: 'target-column-missing',
-        severity: 'blocker',
-        table: from,
-        count: missing.length,
-        sampleKeys: missing.map((column) => ({ column })),
-        message: `${name} lacks mapped column(s) ${missing.join(', ')}`,
-        handling: `add the column(s) on the target or rename/remove them in rule(s) ${t.ruleIds.join(', ')}`,
-      });
-    }
+    findings.push(...targetColumnFindings(t, types));
     for (const c of t.columns) {
       const targetType = types.get(c.target);
       if (c.kind === 'copy' && targetType && zoned(c.sourceType) && zoned(targetType) && zoned(c.sourceType) !== zoned(targetType)) {
         zoneChanges.push(`${from}.${c.source} ${c.sourceType} -> ${name}.${c.target} ${targetType}`);
       }
-      if (c.kind !== 'copy' || !targetType || !narrowingChange(c.sourceType, targetType)) continue;
-      findings.push({
-        id: 'lossy-type-change',
-        severity: 'warning',
-        table: from,
-        count: 1,
-        sampleKeys: [],
-        message: `${from}.${c.source} ${c.sourceType} -> ${name}.${c.target} ${targetType} may lose precision or length`,
-        handling: 'validate compares in the target type; widen the target column if values must survive unchanged',
-      });
     }
   }
   findings.push(...zoneChangeFinding(zoneChanges, sourceZone, await serverTimeZone(target)));

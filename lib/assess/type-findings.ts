@@ -92,5 +92,59 @@ export function narrowingChange(sourceType: string, targetType: string): boolean
   const st = ts(sourceType);
   const tt = ts(targetType);
   if (st && tt && Number(tt[2] ?? 6) >= Number(st[2] ?? 6)) return false; // zone change is a reinterpretation, not a loss
+  if (/^time(\(\d\))? without time zone$/.test(sourceType) && targetType === 'interval') return false; // a duration holds every time of day (and MySQL's TIME is one)
   return true;
+}
+
+/** The largest value of an integer type (`numeric(p,0)` too: DMS's BIGINT UNSIGNED), or null. */
+function integerMax(type: string): bigint | null {
+  if (type === 'smallint') return 32767n;
+  if (type === 'integer') return 2147483647n;
+  if (type === 'bigint') return 9223372036854775807n;
+  const n = /^numeric\((\d+)(?:,\s*0)?\)$/.exec(type);
+  return n ? 10n ** BigInt(n[1]!) - 1n : null;
+}
+
+function numericOf(type: string): { precision: number; scale: number } | null {
+  const n = /^numeric\((\d+)(?:,\s*(\d+))?\)$/.exec(type);
+  return n ? { precision: Number(n[1]), scale: Number(n[2] ?? 0) } : null;
+}
+
+function lengthOf(type: string): number | null {
+  const n = /^(?:character varying|varchar|character|char)\((\d+)\)$/.exec(type);
+  return n ? Number(n[1]) : null;
+}
+
+/**
+ * Why a target column type cannot hold every value its source column's declared type allows, or
+ * null. Only what is certain from the two types: a narrower integer, fewer integer digits or
+ * decimals (numeric rounds silently, and validate compares in the target type, so it would not
+ * see it), a shorter character length. A value refused there stops the full load, or sends a
+ * change written during replication to the dead letters.
+ */
+export function cannotHold(sourceType: string, targetType: string): string | null {
+  if (sourceType === targetType) return null;
+  const sourceMax = integerMax(sourceType);
+  const targetMax = integerMax(targetType);
+  const targetNumeric = numericOf(targetType);
+  if (sourceMax !== null) {
+    const holds = targetMax ?? (targetNumeric ? 10n ** BigInt(targetNumeric.precision - targetNumeric.scale) - 1n : null);
+    if (holds !== null && holds < sourceMax) return `${targetType} holds integers up to ${holds}, ${sourceType} up to ${sourceMax}`;
+    return null;
+  }
+  const source = numericOf(sourceType);
+  if (source && source.scale > 0) {
+    if (targetMax !== null) return `${sourceType} has ${source.scale} decimal(s), ${targetType} none (a value with a fraction is refused)`;
+    if (targetNumeric && targetNumeric.precision - targetNumeric.scale < source.precision - source.scale) {
+      return `${targetType} holds ${targetNumeric.precision - targetNumeric.scale} integer digit(s), ${sourceType} ${source.precision - source.scale} (a larger value is refused)`;
+    }
+    if (targetNumeric && targetNumeric.scale < source.scale) return `${targetType} keeps ${targetNumeric.scale} decimal(s), ${sourceType} ${source.scale}: values are rounded silently`;
+    return null;
+  }
+  const sourceLength = lengthOf(sourceType);
+  const targetLength = lengthOf(targetType);
+  if (sourceLength !== null && targetLength !== null && targetLength < sourceLength) {
+    return `${targetType} holds ${targetLength} character(s), ${sourceType} ${sourceLength} (a longer value is refused)`;
+  }
+  return null;
 }

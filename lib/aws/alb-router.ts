@@ -145,7 +145,8 @@ export class AlbRouter implements TrafficRouter {
     return [{ Type: 'forward', TargetGroupArn: side === 'blue' ? r.blueTargetGroupArn : r.greenTargetGroupArn }];
   }
 
-  async holdWrites(maxHoldMs: number): Promise<void> {
+  /** Null: the ALB answers new writes 503 at once and does not count the ones in flight to the targets. */
+  async holdWrites(maxHoldMs: number): Promise<null> {
     const r = await this.resources();
     const saved = await this.savedState();
     const current = await this.state();
@@ -176,6 +177,7 @@ export class AlbRouter implements TrafficRouter {
       this.releaseWrites().catch((err: unknown) => this.out.error('router', `automatic release failed: ${(err as Error).message}`));
     }, maxHoldMs);
     this.autoRelease.unref();
+    return null;
   }
 
   async setWriteTarget(side: Side): Promise<void> {

@@ -46,13 +46,15 @@ class AwsValidator implements Validator {
     private readonly endpoints: AwsDatabaseEndpoints,
     private readonly forward: DmsReplicator,
     private readonly out: Output,
+    /** After the write switch the DMS reverse task moves green's writes to blue. */
+    private readonly reverse: DmsReplicator,
   ) {}
 
   async validate(options?: ValidateOptions): Promise<AwsValidationReport> {
     const [source, target] = await Promise.all([this.endpoints.databaseUrl('blue'), this.endpoints.databaseUrl('green')]);
     const view = postgresViewOfAws(this.env, { source, target });
     // a MySQL-family blue: the cross-engine diff (each side's canonical SQL, same outputs)
-    const validator = this.endpoints.family('blue') === 'mysql' ? new CrossEngineValidator(view, this.out, this.forward) : new PostgresValidator(view, this.out, this.forward);
+    const validator = this.endpoints.family('blue') === 'mysql' ? new CrossEngineValidator(view, this.out, this.forward, this.reverse) : new PostgresValidator(view, this.out, this.forward, { reverse: this.reverse });
     const report = await validator.validate(options);
     const dmsValidation = await this.forward.dmsValidation().catch((err: unknown) => {
       this.out.warn('validate', `DMS validation state unavailable: ${(err as Error).message}`);
@@ -115,7 +117,7 @@ export async function createAwsPlatform(env: ResolvedAwsEnvironment, out: Output
     snapshotter: new RdsSnapshotter(env, clients, out, options),
     forward,
     reverse,
-    validator: new AwsValidator(env, endpoints, forward, out),
+    validator: new AwsValidator(env, endpoints, forward, out, reverse),
     router,
     fence: new AuroraWriteFence(env, clients, out, { endpoints }),
     sequences: new AuroraSequenceSync(endpoints, out, async () => {

@@ -22,7 +22,7 @@ import { firstDifference } from '../platform/reconciliation-difference.ts';
 import { tableLine } from './table-line.ts';
 import { TaskLimiter } from './task-limiter.ts';
 import { throwIfAborted, ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
-import { canonicalKeyText, floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type FormMode, type RowPart, type ValueDialect, type ValueForm } from './value-dialect.ts';
+import { canonicalKeyText, durationOfCanonical, floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type FormMode, type RowPart, type ValueDialect, type ValueForm } from './value-dialect.ts';
 import { refuseFilteredToNothing } from './filtered-to-nothing.ts';
 
 /** Column-level samples kept per table in the report. */
@@ -134,7 +134,20 @@ export class CrossEngineValidator implements Validator {
     private readonly env: ResolvedPostgresEnvironment,
     private readonly out: Output,
     private readonly replicator?: Replicator,
+    /** Reverse replication (green → blue): after the write switch it moves the rows, green holds the truth. @default - none */
+    private readonly reverse?: Replicator,
   ) {}
+
+  /**
+   * The stream moving the compared rows, or null: forward (blue is the truth) while it loads or
+   * streams, else reverse after the write switch (green is).
+   */
+  private async streaming(): Promise<{ readonly replicator: Replicator; readonly truth: 'source' | 'target' } | null> {
+    const forward = (await this.replicator?.status().catch(() => null))?.phase;
+    if (this.replicator && (forward === 'cdc' || forward === 'full-load')) return { replicator: this.replicator, truth: 'source' };
+    if (this.reverse && (await this.reverse.status().catch(() => null))?.phase === 'cdc') return { replicator: this.reverse, truth: 'target' };
+    return null;
+  }
 
   async validate(options: ValidateOptions = {}): Promise<CrossEngineValidationReport> {
     // the first session per side is the probe; the others connect as the units need them
@@ -306,9 +319,10 @@ export class CrossEngineValidator implements Validator {
     );
     this.out.done('validate');
     const byUnit = new Map(plans.map((p) => [p, results.get(p)!.sort((a, b) => a.index - b.index).map((r) => r.result)]));
-    if (!options.frozen && this.replicator && byUnit.size) await this.recheck(byUnit, source, target);
-    const live = !options.frozen && !!this.replicator && ['cdc', 'full-load'].includes((await this.replicator.status().catch(() => null))?.phase ?? '');
-    const reconciliation = reconcileToo ? await this.reconcile(source, target, live) : [];
+    const stream = options.frozen ? null : await this.streaming();
+    if (stream?.truth === 'target') this.out.info('validate', 'writes are on green and reverse replication carries them to blue: what differs is compared again once blue applied green\'s position (differences only in flight are not reported)');
+    if (stream && byUnit.size) await this.recheck(byUnit, source, target, stream.replicator);
+    const reconciliation = reconcileToo ? await this.reconcile(source, target, stream) : [];
     for (const r of reconciliation.filter((x) => x.inFlight)) {
       this.out.warn('validate', `reconciliation ${r.name}: still different after 3 aligned round(s) while replication runs (in flight, not failing this validation; the frozen validation at the write switch decides)`);
     }
@@ -472,11 +486,11 @@ export class CrossEngineValidator implements Validator {
     );
     if (batches.length) this.out.done('validate');
     // live: rows that differ now are re-read once green caught up; only persisting ones count
-    if (live) await this.recheck(results, source, target);
+    if (live) await this.recheck(results, source, target, this.replicator!);
     const wholeTables = fullTables.length && !live ? await this.compare(plans.filter((p) => full.has(p.source)), source, target, { frozen: true, tables: fullTables.map((f) => f.table), signal: options.signal }, false) : null;
     // live, the reconciliation is left to the frozen check (its aggregates differ while writes flow)
     const reconcileStarted = performance.now();
-    const reconciliation = live ? [] : await this.reconcile(source, target, false);
+    const reconciliation = live ? [] : await this.reconcile(source, target, null);
     const reconciliationMs = Math.round(performance.now() - reconcileStarted);
     const tables = plans.map((plan) => wholeTables?.tables.find((t) => t.source === plan.source) ?? tableDiff(plan, results.get(plan) ?? []));
     const all = [...results.values()].flat();
@@ -705,13 +719,11 @@ export class CrossEngineValidator implements Validator {
    * applied the source's current position once, then diff the differing units again and keep
    * what still differs.
    */
-  private async recheck(results: Map<CrossPlan, UnitResult[]>, source: DiffSide, target: DiffSide): Promise<void> {
-    const status = await this.replicator!.status().catch(() => null);
-    if (!status || (status.phase !== 'cdc' && status.phase !== 'full-load')) return;
+  private async recheck(results: Map<CrossPlan, UnitResult[]>, source: DiffSide, target: DiffSide, replicator: Replicator): Promise<void> {
     const differing = [...results.values()].flat().some((r) => r.missing.length || r.extra.length || r.different.length);
     if (!differing) return;
-    const position = await this.replicator!.sourcePosition();
-    const caughtUp = await this.replicator!.waitForPosition(position, Math.max(30_000, this.env.switch.catchUpTimeoutMs));
+    const position = await replicator.sourcePosition();
+    const caughtUp = await replicator.waitForPosition(position, Math.max(30_000, this.env.switch.catchUpTimeoutMs));
     if (!caughtUp) this.out.warn('validate', `replication did not reach ${position} in time; reporting what differed`);
     for (const [plan, list] of results) {
       for (const r of list) {
@@ -736,7 +748,8 @@ export class CrossEngineValidator implements Validator {
    * matches either source read, up to 3 rounds; a difference that survives them is `inFlight` —
    * reported, not failing this validation (the frozen validation at the write switch decides).
    */
-  private async reconcile(source: DiffSide, target: DiffSide, live: boolean): Promise<ValidationReport['reconciliation']> {
+  private async reconcile(source: DiffSide, target: DiffSide, stream: { readonly replicator: Replicator; readonly truth: 'source' | 'target' } | null): Promise<ValidationReport['reconciliation']> {
+    const live = stream !== null;
     const out: ValidationReport['reconciliation'] = [];
     const norm = (rows: Row[]) => rows.map((row) => row.map((v) => (v !== null && /^-?\d+(\.\d+)?$/.test(v) ? String(Number(v)) : v)));
     const shown = (rows: (string | null)[][]) => (rows.length === 1 ? (rows[0]!.length === 1 ? rows[0]![0] : rows[0]) : rows);
@@ -750,14 +763,19 @@ export class CrossEngineValidator implements Validator {
       let result: ValidationReport['reconciliation'][number] | null = null;
       let s: (string | null)[][] = [];
       let t: (string | null)[][] = [];
+      // the side the stream copies from is read before and after the wait, the other once it applied
+      const reverse = stream!.truth === 'target';
+      const readTruth = async () => norm(reverse ? await target.rows(r.target) : await source.rows(r.source));
+      const readCopy = async () => norm(reverse ? await source.rows(r.source) : await target.rows(r.target));
       for (let round = 1; round <= 3 && !result; round++) {
-        const before = norm(await source.rows(r.source));
-        const position = await this.replicator!.sourcePosition();
-        const reached = await this.replicator!.waitForPosition(position, Math.max(10_000, this.env.switch.catchUpTimeoutMs));
-        t = norm(await target.rows(r.target));
-        const after = norm(await source.rows(r.source));
-        s = same(before, t) ? before : after;
-        if (same(before, t) || same(after, t)) result = { name: r.name, equal: true, source: shown(s), target: shown(t) };
+        const before = await readTruth();
+        const position = await stream!.replicator.sourcePosition();
+        const reached = await stream!.replicator.waitForPosition(position, Math.max(10_000, this.env.switch.catchUpTimeoutMs));
+        const copy = await readCopy();
+        const after = await readTruth();
+        const truth = same(before, copy) ? before : after;
+        [s, t] = reverse ? [copy, truth] : [truth, copy];
+        if (same(before, copy) || same(after, copy)) result = { name: r.name, equal: true, source: shown(s), target: shown(t) };
         else if (!reached) break;
       }
       out.push(result ?? { name: r.name, equal: false, inFlight: true, source: shown(s), target: shown(t) });
@@ -1034,6 +1052,7 @@ function sameValue(form: ValueForm, a: string | null, b: string | null, toleranc
 /** What a sample shows: floats as numbers, everything else as its canonical text. */
 function display(c: CrossColumn, v: string | null): unknown {
   if (v === null) return null;
+  if (c.form.kind === 'interval') return durationOfCanonical(v);
   return c.form.kind === 'float' ? floatOfCanonical(v) : v;
 }
 
@@ -1041,6 +1060,7 @@ function display(c: CrossColumn, v: string | null): unknown {
 function inputText(form: ValueForm, v: string | null): string | null {
   if (v === null) return null;
   if (form.kind === 'float') return String(floatOfCanonical(v));
+  if (form.kind === 'interval') return `${v} microseconds`;
   return v;
 }
 
@@ -1050,6 +1070,7 @@ function inputValue(form: ValueForm, v: string | null): unknown {
   if (form.kind === 'integer') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
   if (form.kind === 'float') return floatOfCanonical(v);
   if (form.kind === 'boolean') return v === 't' ? 1 : 0;
+  if (form.kind === 'interval') return durationOfCanonical(v);
   return v;
 }
 
@@ -1061,6 +1082,8 @@ function clientCanonical(form: ValueForm, v: unknown): string | null {
       return form.scale === null ? String(v) : Number(v).toFixed(form.scale);
     case 'boolean':
       return v === true || v === 1 || v === '1' || v === 't' ? 't' : 'f';
+    case 'interval':
+      return canonicalKeyText(String(v), form); // `HH:MM:SS[.f]` → microseconds
     default:
       return typeof v === 'object' ? JSON.stringify(v) : String(v);
   }

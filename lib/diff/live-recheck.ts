@@ -11,6 +11,12 @@ export interface LiveRecheck {
   readonly rounds: number;
   /** Epoch milliseconds: no wait for replication goes past it. */
   readonly deadline: number;
+  /**
+   * The side the replicator copies from: `source` (forward, blue) or `target` (reverse, after the
+   * write switch: green's writes go to blue). Its reads are the states the other side must reach.
+   * @default 'source'
+   */
+  readonly truth?: 'source' | 'target';
 }
 
 export interface RecheckOutcome {
@@ -51,17 +57,26 @@ export async function recheckRows(ctx: ChunkContext, span: KeyRange, first: Chun
   let timedOut: string | undefined;
   const nk = ctx.plan.keys.length;
   const keyed = (ids: readonly string[]): KeyRange => ({ lower: span.lower, upper: span.upper, keys: ids.map((id) => JSON.parse(id) as (string | null)[]) });
-  const readSource = async (ids: readonly string[]) => {
+  let readSourceSide = async (ids: readonly string[]): Promise<Row[]> => {
     const read = await sourceRows(ctx, keyed(ids));
     fetched += read.fetched;
     return read.rows;
   };
-  const readTarget = async (ids: readonly string[]) => {
+  let readTargetSide = async (ids: readonly string[]): Promise<Row[]> => {
     const rows = await targetRows(ctx, keyed(ids));
     fetched += rows.length;
     return rows;
   };
-  const compare = (src: Row[], tgt: Row[]) => diffChunkRows(ctx.plan, src, tgt, { floatTolerance: ctx.form.floatTolerance, deadLetterIds: ctx.deadLetterIds });
+  const reverse = live.truth === 'target';
+  // "source" and "target" below are the stream's: reversed, the stream reads green and writes blue
+  if (reverse) [readSourceSide, readTargetSide] = [readTargetSide, readSourceSide];
+  const readSource = (ids: readonly string[]) => readSourceSide(ids);
+  const readTarget = (ids: readonly string[]) => readTargetSide(ids);
+  // the diff is always blue's rows against green's (the plan's orientation: missing, extra)
+  const compare = (src: Row[], tgt: Row[]) =>
+    reverse
+      ? diffChunkRows(ctx.plan, tgt, src, { floatTolerance: ctx.form.floatTolerance, deadLetterIds: ctx.deadLetterIds })
+      : diffChunkRows(ctx.plan, src, tgt, { floatTolerance: ctx.form.floatTolerance, deadLetterIds: ctx.deadLetterIds });
   const only = (rows: Row[], ids: ReadonlySet<string>) => rows.filter((r) => ids.has(keyId(r.slice(0, nk))));
   /** Waits for `position`, reading the source rows meanwhile into `seen`. */
   const waitSampling = async (position: string, ids: readonly string[], seen: Row[][]): Promise<boolean> => {

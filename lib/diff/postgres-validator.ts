@@ -65,6 +65,12 @@ interface ChunkSlots {
   readonly batches: ReadonlyMap<string, MismatchBatches>;
 }
 
+/** The replication stream a live validation waits for, and which side holds the truth it carries. */
+interface LagStream {
+  readonly replicator: Replicator;
+  readonly truth: 'source' | 'target';
+}
+
 /** `refreshBaseline`: the live changed-rows pass (Validator.refreshBaseline). */
 type InternalValidateOptions = ValidateOptions & { readonly refreshBaseline?: boolean };
 
@@ -77,6 +83,13 @@ export interface PostgresValidatorOptions {
    */
   readonly recheckRounds?: number;
   readonly now?: () => Date;
+  /**
+   * Reverse replication (green → blue): after the write switch the business writes to green and
+   * this stream carries them to blue, so a row that differs is re-checked with the roles turned
+   * (read green, wait until blue applied green's position, read blue). @default - none: after the
+   * switch differences are reported as read
+   */
+  readonly reverse?: Replicator;
   /** Paces the chunk scans on blue (lib/throttle); a frozen validation (inside the write hold) is never paced. @default - none */
   readonly throttler?: Throttler;
 }
@@ -164,7 +177,7 @@ export class PostgresValidator implements Validator {
         const baseline = readBaseline(env.stateDir);
         const refusal = !whole
           ? 'a baseline covers every table: --table narrows the check'
-          : !lagAware
+          : lagAware?.truth !== 'source'
             ? 'replication is not streaming'
             : await baselineRefusal(baseline, fingerprint, targetDb).catch((err: Error) => `the record of changed keys could not be read: ${err.message}`);
         if (!refusal) return await this.validateChanged(baseline!, plans, contexts, sourceDb, targetDb, options, startedAt, fingerprint);
@@ -180,7 +193,7 @@ export class PostgresValidator implements Validator {
         this.out.info('validate', `the frozen validation compares every row: ${refusal}`);
       }
       // a full validation of every table records where it started, for the frozen check at the switch
-      const baselineStart = !options.frozen && whole && lagAware ? await this.baselineStart(targetDb) : null;
+      const baselineStart = !options.frozen && whole && lagAware?.truth === 'source' ? await this.baselineStart(targetDb) : null;
       const checkpoint = new ValidationCheckpoint(env.stateDir, checkpointKey, this.now);
       if (checkpoint.resumed) this.out.info('validate', `resuming the validation started ${checkpoint.startedAt} (${checkpoint.finishedChunks} chunk(s) already compared)`);
 
@@ -264,7 +277,7 @@ export class PostgresValidator implements Validator {
         reconcileToo ? env.validation.reconciliation : [],
         sourceDb,
         targetDb,
-        lagAware ? { replicator: this.replicator!, rounds: this.recheckRounds, timeoutMs: this.recheckTimeoutMs, out: this.out } : undefined,
+        lagAware ? { replicator: lagAware.replicator, truth: lagAware.truth, rounds: this.recheckRounds, timeoutMs: this.recheckTimeoutMs, out: this.out } : undefined,
       );
       const tables = plans.map((plan) => tableDiff(plan, results.get(plan.source)!));
       if (!options.frozen && !options.refreshBaseline) {
@@ -534,10 +547,19 @@ export class PostgresValidator implements Validator {
   }
 
   /** Re-check mismatches after replication catches up only while replication is running. */
-  private async lagAware(options: ValidateOptions): Promise<boolean> {
-    if (options.frozen || !this.replicator) return false;
-    const status = await this.replicator.status();
-    return status.phase === 'cdc' || status.phase === 'full-load';
+  /**
+   * The stream that moves the compared rows while this validation reads them, or null (frozen, or
+   * nothing streaming): forward replication (blue → green, blue is the truth) while it loads or
+   * streams; otherwise, after the write switch, reverse replication (green → blue, green is).
+   */
+  private async lagAware(options: ValidateOptions): Promise<LagStream | null> {
+    if (options.frozen) return null;
+    const forward = this.replicator ? await this.replicator.status() : null;
+    if (forward && (forward.phase === 'cdc' || forward.phase === 'full-load')) return { replicator: this.replicator!, truth: 'source' };
+    const reverse = this.options.reverse ? await this.options.reverse.status().catch(() => null) : null;
+    if (reverse?.phase !== 'cdc') return null;
+    this.out.info('validate', 'writes are on green and reverse replication carries them to blue: a row that differs is read on green, then on blue once reverse replication applied green\'s position (differences only in flight are not reported)');
+    return { replicator: this.options.reverse!, truth: 'target' };
   }
 
   private get recheckTimeoutMs(): number {
@@ -558,7 +580,7 @@ export class PostgresValidator implements Validator {
     ctx: ChunkContext,
     range: KeyRange,
     index: number,
-    lagAware: boolean,
+    lagAware: LagStream | null,
     slots: ChunkSlots,
     signal?: AbortSignal,
     throttler?: Throttler,
@@ -586,7 +608,7 @@ export class PostgresValidator implements Validator {
     ctx: ChunkContext,
     boundaries: readonly (readonly string[])[],
     checkpoint: ValidationCheckpoint,
-    lagAware: boolean,
+    lagAware: LagStream | null,
     slots: ChunkSlots,
     throttler: Throttler,
     signal: AbortSignal | undefined,
@@ -665,7 +687,7 @@ export class PostgresValidator implements Validator {
     range: KeyRange,
     index: number,
     hashes: ChunkHashes,
-    lagAware: boolean,
+    lagAware: LagStream | null,
     slots: ChunkSlots,
     units: number,
   ): Promise<{ result: ChunkResult; rechecked: boolean }> {
@@ -692,7 +714,7 @@ export class PostgresValidator implements Validator {
     range: KeyRange,
     hashes: ChunkHashes,
     base: Pick<ChunkResult, 'table' | 'index' | 'sourceRows' | 'targetRows'>,
-    lagAware: boolean,
+    lagAware: LagStream | null,
     found: ChunkFollowUp,
     slots: ChunkSlots,
   ): Promise<{ result: ChunkResult; rechecked: boolean }> {
@@ -707,7 +729,7 @@ export class PostgresValidator implements Validator {
       const hashed = hashedRange(ctx, range);
       const span: KeyRange = { lower: bucketRange(hashed, buckets[0]!).lower, upper: bucketRange(hashed, buckets[buckets.length - 1]!).upper };
       const outcome = await slots.followUp.run(() => {
-        const live: LiveRecheck = { replicator: this.replicator!, rounds: this.recheckRounds, deadline: Date.now() + this.recheckTimeoutMs };
+        const live: LiveRecheck = { replicator: lagAware.replicator, truth: lagAware.truth, rounds: this.recheckRounds, deadline: Date.now() + this.recheckTimeoutMs };
         return recheckRows(ctx, span, diff, live);
       });
       if (outcome.timedOut) this.out.warn('validate', `${ctx.plan.source}: replication did not reach ${outcome.timedOut} within ${this.recheckTimeoutMs} ms; reporting what still differed`);

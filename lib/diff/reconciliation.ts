@@ -21,6 +21,8 @@ export type ReconciliationResult = ValidationReport['reconciliation'][number] & 
 /** Replication is running: evaluate both sides at aligned positions, several times if needed. */
 export interface LiveReconciliation {
   readonly replicator: Replicator;
+  /** The side the replicator copies from (`target`: reverse replication after the write switch). @default 'source' */
+  readonly truth?: 'source' | 'target';
   readonly rounds: number;
   readonly timeoutMs: number;
   readonly out: Output;
@@ -61,15 +63,20 @@ async function reconcileLive(check: ReconciliationCheck, sourceDb: pg.Pool, targ
   const deadline = Date.now() + live.timeoutMs;
   let source: unknown = null;
   let target: unknown = null;
+  // the side the stream copies from is read before and after the wait; the other once it applied
+  const reverse = live.truth === 'target';
+  const readTruth = () => (reverse ? run(targetDb, check, 'target') : run(sourceDb, check, 'source'));
+  const readCopy = () => (reverse ? run(sourceDb, check, 'source') : run(targetDb, check, 'target'));
   for (let round = 1; round <= live.rounds; round++) {
-    const before = await run(sourceDb, check, 'source');
+    const before = await readTruth();
     const position = await live.replicator.sourcePosition();
     const reached = await live.replicator.waitForPosition(position, Math.max(1, deadline - Date.now()));
-    if (!reached) live.out.warn('validate', `reconciliation ${check.name}: replication did not reach ${position} in time; comparing with the target as it is`);
-    target = await run(targetDb, check, 'target');
-    const after = await run(sourceDb, check, 'source');
-    if (same(before, target) || same(after, target)) return { name: check.name, equal: true, source: same(before, target) ? before : after, target };
-    source = after;
+    if (!reached) live.out.warn('validate', `reconciliation ${check.name}: ${reverse ? 'reverse ' : ''}replication did not reach ${position} in time; comparing with the ${reverse ? 'source' : 'target'} as it is`);
+    const copy = await readCopy();
+    const after = await readTruth();
+    const truth = same(before, copy) ? before : after;
+    if (same(before, copy) || same(after, copy)) return { name: check.name, equal: true, source: reverse ? copy : truth, target: reverse ? truth : copy };
+    [source, target] = reverse ? [copy, after] : [after, copy];
     if (!reached) break;
   }
   return { name: check.name, equal: false, inFlight: true, source, target };

@@ -18,6 +18,7 @@ import type { EngineName } from '../engines/engine-of-url.ts';
  * | timestamp | `YYYY-MM-DD HH:MM:SS[.f]`, UTC (both sessions in UTC), the fraction without trailing zeros (PostgreSQL's own ISO output, its cheapest); MySQL zero dates are NULL (what DMS writes) |
  * | date      | `YYYY-MM-DD`; zero dates NULL                               |
  * | time      | `HH:MM:SS.ffffff`                                           |
+ * | interval  | the duration in whole microseconds, `-` sign (a MySQL TIME: ±838:59:59.999999; PostgreSQL counts a day as 24 h, a month as 30 days, as its `=` does) |
  * | bytes     | `\x` + lower-case hex (bytea's input form)                  |
  * | text      | the characters as UTF-8 (byte-exact: trailing spaces and case count) |
  * | json      | compared in the client: parsed, keys sorted (see jsonCanonical) |
@@ -30,6 +31,7 @@ export type ValueForm =
   | { readonly kind: 'timestamp' }
   | { readonly kind: 'date' }
   | { readonly kind: 'time' }
+  | { readonly kind: 'interval' }
   | { readonly kind: 'bytes' }
   | { readonly kind: 'json' }
   | { readonly kind: 'text' };
@@ -52,6 +54,7 @@ export function formOfTargetType(type: string): ValueForm {
   if (t.startsWith('timestamp')) return { kind: 'timestamp' };
   if (t === 'date') return { kind: 'date' };
   if (t.startsWith('time')) return { kind: 'time' };
+  if (t.startsWith('interval')) return { kind: 'interval' };
   if (t === 'bytea') return { kind: 'bytes' };
   if (t === 'json' || t === 'jsonb') return { kind: 'json' };
   return { kind: 'text' };
@@ -121,7 +124,23 @@ export function canonicalKeyText(text: string, form: ValueForm): string {
     const m = /^(-?\d+:\d\d:\d\d)(?:\.(\d{1,6}))?$/.exec(text);
     return m ? `${m[1]}.${(m[2] ?? '').padEnd(6, '0')}` : text;
   }
+  if (form.kind === 'interval') {
+    // a TIME key as the worker recorded it (`-12:34:56.5`): its microseconds
+    const m = /^(-?)(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?$/.exec(text);
+    if (!m) return text;
+    const us = ((BigInt(m[2]!) * 60n + BigInt(m[3]!)) * 60n + BigInt(m[4]!)) * 1_000_000n + BigInt((m[5] ?? '').padEnd(6, '0'));
+    return us === 0n ? '0' : `${m[1]}${us}`;
+  }
   return text;
+}
+
+/** An interval's canonical microseconds as a person reads a TIME: `-838:59:59.000000`. */
+export function durationOfCanonical(text: string): string {
+  if (!/^-?\d+$/.test(text)) return text;
+  const us = BigInt(text);
+  const abs = us < 0n ? -us : us;
+  const two = (n: bigint) => String(n).padStart(2, '0');
+  return `${us < 0n ? '-' : ''}${two(abs / 3_600_000_000n)}:${two((abs / 60_000_000n) % 60n)}:${two((abs / 1_000_000n) % 60n)}.${String(abs % 1_000_000n).padStart(6, '0')}`;
 }
 
 /** Key order every engine agrees on: integers numerically, everything else by UTF-8 bytes. */

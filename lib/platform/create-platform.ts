@@ -51,7 +51,8 @@ async function createPostgresPlatform(env: ResolvedPostgresEnvironment, out: Out
     role<WriteFence>('../traffic/postgres-write-fence.ts', 'PostgresWriteFence', 'the write fence', (C) => new (C as AnyCtor<WriteFence>)(env)),
     role<SequenceSync>('../replication/sequence-sync.ts', 'PostgresSequenceSync', 'sequence sync', (C) => new (C as AnyCtor<SequenceSync>)(env, out)),
   ]);
-  const validator = await role<Validator>('../diff/postgres-validator.ts', 'PostgresValidator', 'validate', (C) => new (C as AnyCtor<Validator>)(env, out, forward, { throttler }));
+  // given both streams: rows that differ while one of them moves them are re-checked at an aligned position
+  const validator = await role<Validator>('../diff/postgres-validator.ts', 'PostgresValidator', 'validate', (C) => new (C as AnyCtor<Validator>)(env, out, forward, { throttler, reverse }));
   const cleaner = await role<KitCleaner>('../replication/kit-cleaner.ts', 'PostgresKitCleaner', 'cancel (the kit cleaner)', (C) => new (C as AnyCtor<KitCleaner>)(env, out));
   return assemble(env, role, made, { inspector, snapshotter, forward, reverse, validator, fence, sequences, cleaner, throttler });
 }
@@ -62,14 +63,14 @@ type AnyCtor<T> = new (...args: unknown[]) => T;
 async function mysqlSourcePlatform(env: ResolvedPostgresEnvironment, out: Output, role: RoleLoader, made: object[]): Promise<Platform> {
   // forward: the kit's binlog replicator (full load aligned with a binlog position, then CDC)
   const forward = await role<Replicator>('../replication/binlog-replicator.ts', 'BinlogReplicator', 'replication (binlog)', (C) => new (C as AnyCtor<Replicator>)(env, out), { direction: 'forward' });
-  const [inspector, validator, fence, sequences, reverse, snapshotter] = await Promise.all([
+  // green's pgoutput stream applied into blue through mysql2 (lib/replication/mysql-reverse-worker.ts)
+  const reverse = await role<Replicator>('../replication/postgres-replicator.ts', 'PostgresReplicator', 'reverse replication (into MySQL)', (C) => new (C as AnyCtor<Replicator>)(env, 'reverse', out), { direction: 'reverse' });
+  const [inspector, validator, fence, sequences, snapshotter] = await Promise.all([
     role<Inspector>('../engines/mysql/mysql-inspector.ts', 'MysqlInspector', 'assess (the MySQL inspector)', (C) => new (C as AnyCtor<Inspector>)(env, out)),
-    // given the forward replicator: rows and reconciliations that differ while it applies are re-checked at an aligned position
-    role<Validator>('../diff/cross-engine-validator.ts', 'CrossEngineValidator', 'validate (cross-engine)', (C) => new (C as AnyCtor<Validator>)(env, out, forward)),
+    // given both streams: rows and reconciliations that differ while one of them moves them are re-checked at an aligned position
+    role<Validator>('../diff/cross-engine-validator.ts', 'CrossEngineValidator', 'validate (cross-engine)', (C) => new (C as AnyCtor<Validator>)(env, out, forward, reverse)),
     role<WriteFence>('../engines/mysql/mysql-write-fence.ts', 'MysqlWriteFence', 'the MySQL write fence', (C) => new (C as AnyCtor<WriteFence>)(env)),
     role<SequenceSync>('../engines/mysql/cross-engine-sequence-sync.ts', 'CrossEngineSequenceSync', 'sequence sync (AUTO_INCREMENT)', (C) => new (C as AnyCtor<SequenceSync>)(env, out)),
-    // green's pgoutput stream applied into blue through mysql2 (lib/replication/mysql-reverse-worker.ts)
-    role<Replicator>('../replication/postgres-replicator.ts', 'PostgresReplicator', 'reverse replication (into MySQL)', (C) => new (C as AnyCtor<Replicator>)(env, 'reverse', out), { direction: 'reverse' }),
     role<Snapshotter>('../backup/mysql-snapshotter.ts', 'MysqlSnapshotter', 'snapshot (MySQL logical export)', (C) => new (C as AnyCtor<Snapshotter>)(env, out)),
   ]);
   // blue's `_cutover` database and green's slots, publications, origins and `_cutover` schema

@@ -435,11 +435,22 @@ export interface RouterMetrics {
   readonly clientFailures: number;
 }
 
+/** The writes in flight when a hold began, and whether all of them finished within the drain wait. */
+export interface WriteDrain {
+  readonly inflightAtHold: number;
+  readonly drained: boolean;
+}
+
 export interface TrafficRouter {
   state(): Promise<RouterState>;
   setReadWeight(greenPercent: number): Promise<void>;
-  /** Holds new write requests (never fails them) for at most `maxHoldMs`, then releases them to the current target. */
-  holdWrites(maxHoldMs: number): Promise<void>;
+  /**
+   * Holds new write requests (never fails them) for at most `maxHoldMs`, then releases them to the
+   * current target; resolves once the writes already on their way when the hold began have
+   * finished, or `drainMs` has passed (default: the router's own, at most 5 s). Says which, or null
+   * where the router cannot tell (an ALB: it does not count requests in flight).
+   */
+  holdWrites(maxHoldMs: number, drainMs?: number): Promise<WriteDrain | null>;
   setWriteTarget(side: Side): Promise<void>;
   /**
    * Releases held writes to the current write target; returns hold-time figures of this hold and

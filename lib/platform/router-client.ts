@@ -1,5 +1,5 @@
 import { CutoverError } from '../errors.ts';
-import type { RouterMetrics, RouterState, ShadowAnswer, ShadowFigures, ShadowMirror, ShadowSample, ShadowSettings, Side, TrafficRouter } from '../platform/roles.ts';
+import type { RouterMetrics, RouterState, ShadowAnswer, ShadowFigures, ShadowMirror, ShadowSample, ShadowSettings, Side, TrafficRouter, WriteDrain } from '../platform/roles.ts';
 
 /** Admin calls answer fast; a hold waits for in-flight writes (at most 5 s), hence the margin. */
 const ADMIN_TIMEOUT_MS = 30_000;
@@ -33,8 +33,9 @@ export class RouterClient implements TrafficRouter, ShadowMirror {
     await this.call('PUT', '/weights', { readWeightGreen: greenPercent });
   }
 
-  async holdWrites(maxHoldMs: number): Promise<void> {
-    await this.call('POST', '/writes/hold', { maxHoldMs });
+  async holdWrites(maxHoldMs: number, drainMs?: number): Promise<WriteDrain> {
+    const r = await this.call<WriteDrain>('POST', '/writes/hold', drainMs === undefined ? { maxHoldMs } : { maxHoldMs, drainMs });
+    return { inflightAtHold: r.inflightAtHold, drained: r.drained };
   }
 
   async setWriteTarget(side: Side): Promise<void> {

@@ -60,6 +60,9 @@ export const postgresValueDialect: ValueDialect = {
         return `${x}::date::text`;
       case 'time':
         return `to_char(${x}, 'HH24:MI:SS.US')`;
+      case 'interval':
+        // extract() is numeric from PostgreSQL 14, a double before: exact to the microsecond either way at TIME's range
+        return `round(extract(epoch from ${x}::interval) * 1000000)::bigint::text`;
       case 'bytes':
         return `('\\x' || encode(${x}, 'hex'))`;
     }

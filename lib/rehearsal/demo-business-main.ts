@@ -17,6 +17,7 @@ import { asCutoverError } from '../errors.ts';
 import type { Output, ProgressUpdate } from '../output/output.ts';
 import { startDemoBusiness, type DemoBusiness } from './demo-business.ts';
 import type { DemoCall, DemoChildMessage, DemoParentMessage, DemoStartOptions, WireError } from './demo-business-protocol.ts';
+import { StarvationMeter } from './starvation-meter.ts';
 
 if (!process.send) {
   process.stderr.write('demo-business-main.ts is started by the rehearsal (demo-systems.ts) with an IPC channel\n');
@@ -58,6 +59,7 @@ function forwardingOutput(mode: Output['mode']): Output {
 }
 
 let business: DemoBusiness | null = null;
+const starvation = new StarvationMeter();
 let stopping: Promise<void> | null = null;
 let peakRss = process.memoryUsage().rss;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 500);
@@ -83,10 +85,11 @@ async function answer(call: DemoCall): Promise<unknown> {
   switch (call.op) {
     case 'loadStart':
       business.load.start();
+      starvation.start();
       return null;
     case 'loadStop': {
       const r = await business.load.stop();
-      return { ...r, peakRssMiB: peakRss / 1024 / 1024 };
+      return { ...r, peakRssMiB: peakRss / 1024 / 1024, starvation: starvation.stop() };
     }
     case 'checkLedger':
       return business.checkLedger(call.side);

@@ -7,6 +7,7 @@ import type { Side } from '../platform/roles.ts';
 import { workerCommand } from '../replication/worker-bundle.ts';
 import { startDemoBusiness, type DemoBusiness, type DemoBusinessOptions, type LoadResult } from './demo-business.ts';
 import type { DemoCall, DemoChildMessage, DemoParentMessage, DemoSummary, WireError } from './demo-business-protocol.ts';
+import type { StarvationFigures } from './starvation-meter.ts';
 
 export type { LoadResult } from './demo-business.ts';
 
@@ -37,7 +38,7 @@ export interface DemoSystems {
   readonly router: { readonly url: string; readonly adminUrl: string };
   /** The business's process id; this process's own id when it runs in process. */
   readonly pid: number;
-  readonly load: { start(): Promise<void>; stop(): Promise<LoadResult & { readonly peakRssMiB?: number }> };
+  readonly load: { start(): Promise<void>; stop(): Promise<LoadResult & { readonly peakRssMiB?: number; readonly starvation?: StarvationFigures }> };
   /** Every acknowledged write looked up on one side's database, in its own schema. */
   checkLedger(side: Side): Promise<{ acknowledged: number; missing: number; mismatched: number; missingIds: string[]; mismatchedIds: string[] }>;
   stop(): Promise<void>;

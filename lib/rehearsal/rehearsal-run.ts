@@ -25,7 +25,7 @@ import { processAlive } from '../platform/process-liveness.ts';
 import type { ShadowReport } from '../shadow/shadow-tally.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-type RunResult = Pick<RehearsalReport, 'demoPeakRssMiB' | 'requests' | 'ledger' | 'validation' | 'switch' | 'rollback' | 'phases' | 'assess' | 'timeline' | 'faults' | 'estimate' | 'shadow'>;
+type RunResult = Pick<RehearsalReport, 'demoPeakRssMiB' | 'demoStarvation' | 'requests' | 'ledger' | 'validation' | 'switch' | 'rollback' | 'phases' | 'assess' | 'timeline' | 'faults' | 'estimate' | 'shadow'>;
 
 /** A fault injected, with the rule that says which client failures it caused itself (if any). */
 interface Injection extends FaultInjection {
@@ -173,6 +173,7 @@ export class RehearsalRun {
     });
     return {
       ...(load.peakRssMiB !== undefined ? { demoPeakRssMiB: load.peakRssMiB } : {}),
+      ...(load.starvation ? { demoStarvation: load.starvation } : {}),
       estimate,
       requests: this.attribute(load.requests, load.failureLog),
       faults: this.injections.map(({ name, at, until, detail }) => ({ name, at, ...(until !== undefined ? { until } : {}), detail })),

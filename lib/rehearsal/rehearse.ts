@@ -16,6 +16,7 @@ import { renderHtmlReport } from './report-html.ts';
 import { buildRehearsalConfig } from './rehearsal-config.ts';
 import { RehearsalRun } from './rehearsal-run.ts';
 import { launchDemoProcess, startDemoSystems, type DemoProcess, type DemoSystems } from './demo-systems.ts';
+import { starvationLine } from './starvation-meter.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -169,6 +170,7 @@ function printSummary(out: Output, r: RehearsalReport, htmlFile: string, jsonFil
     '',
     `rehearsal ${r.verdict.ok ? 'PASSED' : r.verdict.expectedOutcome?.met ? 'STOPPED AT THE SHADOW GATE, as expected for this fault' : 'FAILED'} in ${r.wallSeconds.toFixed(1)} s (peak RSS ${r.peakRssMiB.toFixed(0)} MiB${r.demoPeakRssMiB !== undefined ? `, the demo business's process ${r.demoPeakRssMiB.toFixed(0)} MiB` : ''})`,
     `  requests   ${r.requests.total} total, ${r.requests.failed} failed`,
+    ...(r.demoStarvation ? [`  demo CPU   the apps, router and load generator's process ${starvationLine(r.demoStarvation)}`] : []),
     `  ledger     ${r.ledger.acknowledged} acknowledged writes: ${r.ledger.missing} missing, ${r.ledger.mismatched} mismatched (on ${r.ledger.checkedOn})`,
     `  validation ${r.validation.equal === null ? 'not run' : r.validation.equal ? 'equal' : 'DIFFERENCES'}`,
     ...shadowLines(r),

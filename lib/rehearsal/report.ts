@@ -3,6 +3,7 @@ import type { RehearsalFigures } from '../estimate/rehearsal-figures.ts';
 import type { FailureRecord } from '../demo/load-generator.ts';
 import type { ShadowReport } from '../shadow/shadow-tally.ts';
 import type { PhaseFootprint } from './blue-footprint.ts';
+import type { StarvationFigures } from './starvation-meter.ts';
 
 /**
  * The rehearsal report: what `--report-json` writes and the HTML report renders. Field names
@@ -50,6 +51,12 @@ export interface RehearsalReport {
   readonly peakRssMiB: number;
   /** The demo business's own process (apps, router, load generator), until the load stopped. */
   readonly demoPeakRssMiB?: number;
+  /**
+   * How much the demo business's process was kept from running while the load ran (it runs apart
+   * from the kit's): failures beside a long CPU wait or a late event loop are the machine's load
+   * as much as anything the kit did (starvation-meter.ts).
+   */
+  readonly demoStarvation?: StarvationFigures;
   readonly options: { seed: number; orders: number; rate: number; fault: string | null; /** The legacy engine when not PostgreSQL (`--legacy mariadb`). */ legacy?: string };
   /** contract: requests.total, requests.failed */
   readonly requests: {

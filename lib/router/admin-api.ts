@@ -8,7 +8,8 @@ import { SHADOW_METHODS } from './shadow-mirror.ts';
  * calls:
  *   GET  /state                      -> RouterState
  *   PUT  /weights {readWeightGreen}  -> RouterState
- *   POST /writes/hold {maxHoldMs?}   -> RouterState & { inflightAtHold, drained } (returns once in-flight writes finished)
+ *   POST /writes/hold {maxHoldMs?, drainMs?} -> RouterState & { inflightAtHold, drained } (returns once the writes in flight
+ *                                    finished, or after drainMs: default the smaller of maxHoldMs and 5 s)
  *   PUT  /writes/target {side}       -> RouterState
  *   POST /writes/release             -> { released, holdMs: {p50,p99,max}, releasedBy }
  *   GET  /metrics                    -> RouterMetrics
@@ -44,7 +45,11 @@ export async function handleAdmin(core: RouterCore, req: http.IncomingMessage, r
       if (typeof cap !== 'number' || !Number.isInteger(cap) || cap <= 0) {
         return sendJson(res, 400, { error: 'USAGE', message: 'maxHoldMs must be a positive integer (ms)', received: cap, allowed: '1..' });
       }
-      const drain = await core.holdWrites(cap);
+      const drainMs = body.drainMs;
+      if (drainMs !== undefined && (typeof drainMs !== 'number' || !Number.isInteger(drainMs) || drainMs < 0)) {
+        return sendJson(res, 400, { error: 'USAGE', message: 'drainMs must be an integer >= 0 (ms)', received: drainMs, allowed: '0..' });
+      }
+      const drain = await core.holdWrites(cap, drainMs);
       return sendJson(res, 200, { ...core.state(), ...drain });
     }
     case 'PUT /writes/target': {

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import net from 'node:net';
-import type { RouterMetrics, RouterState, ShadowAnswer, ShadowSettings, Side } from '../platform/roles.ts';
+import type { RouterMetrics, RouterState, ShadowAnswer, ShadowSettings, Side, WriteDrain } from '../platform/roles.ts';
 import { ShadowMirror } from './shadow-mirror.ts';
 import { upstreamAgent } from './upstream-agent.ts';
 import { callUpstream, forwardableHeaders, type BufferedRequest, type UpstreamOutcome } from './upstream-call.ts';
@@ -97,9 +97,10 @@ export class RouterCore {
 
   /**
    * Starts holding new writes, then waits (at most `drainMs`) for writes already on their way
-   * to finish, so that fencing the old side does not cut one off. Returns how many were in flight.
+   * to finish, so that fencing the old side does not cut one off. Returns how many were in flight
+   * and whether they all finished in time (the write switch undoes rather than fence over them).
    */
-  async holdWrites(maxHoldMs = this.defaultMaxHoldMs, drainMs = Math.min(maxHoldMs, 5000)): Promise<{ inflightAtHold: number; drained: boolean }> {
+  async holdWrites(maxHoldMs = this.defaultMaxHoldMs, drainMs = Math.min(maxHoldMs, 5000)): Promise<WriteDrain> {
     this.stopTargetProbe(); // the runbook owns this hold now, whoever started it
     this.hold.hold(maxHoldMs);
     const inflightAtHold = this.inflightWrites;

@@ -278,7 +278,11 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
     // of it, so the switch undoes, releasing the held writes to blue, before the cap would answer
     // them 503; the catch-up's own timeout alone (plus the drain) could outlast the cap.
     const budget = new HoldBudget(sw.maxHoldMs);
-    await j.step(SWITCH_STEPS.hold, { maxHoldMs: sw.maxHoldMs, undoReserveMs: undoReserveMs(sw.maxHoldMs) }, () => router.holdWrites(sw.maxHoldMs));
+    // the writes already on their way to blue finish first: the fence would end their sessions, and
+    // a write whose COMMIT it cuts off has an outcome nobody can tell the client. They may use the
+    // budget; when some are still in flight once it is spent, the switch undoes before the fence.
+    const drain = await j.step(SWITCH_STEPS.hold, { maxHoldMs: sw.maxHoldMs, undoReserveMs: undoReserveMs(sw.maxHoldMs) }, () => router.holdWrites(sw.maxHoldMs, budget.leftMs()));
+    if (drain && !drain.drained) throw new HoldBudgetSpent(budget.reason(`the ${drain.inflightAtHold} write(s) already in flight to blue when writes were held`));
     const fenced = await j.step(SWITCH_STEPS.fence, { side: 'blue' }, () => fence.refuseWrites('blue'));
     if (fenced) {
       const writers = fenced.writersWhileFenced.length ? fenced.writersWhileFenced.join(', ') : 'none';

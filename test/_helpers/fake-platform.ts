@@ -227,6 +227,7 @@ export class FakePlatform implements Platform {
     holdWrites: async (maxHoldMs: number) => {
       this.log(`router.holdWrites ${maxHoldMs}`);
       this.state.router.writesHeld = true;
+      return { inflightAtHold: 0, drained: true }; // no traffic: nothing in flight
     },
     setWriteTarget: async (side: Side) => {
       this.log(`router.setWriteTarget ${side}`);

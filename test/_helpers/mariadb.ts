@@ -148,6 +148,15 @@ export async function startTestMariadb(options: TestMariadbOptions = {}): Promis
  * private folder and renamed into place, so a worker never copies a half-written one.
  */
 let template: Promise<string> | undefined;
+/**
+ * Fills a new server's data folder from that shared bootstrap: the `initDataDir` of
+ * `startMariadbServer` for a test that needs a server of the rehearsal's launcher but not its own
+ * mariadb-install-db run.
+ */
+export function copyMariadbTemplate(dataDir: string): Promise<void> {
+  if ('missing' in found) throw new Error(found.missing);
+  return copyTemplate(found, dataDir);
+}
 async function copyTemplate(binaries: MariadbBinaries, dataDir: string): Promise<void> {
   // a temp-folder cleaner may have removed it since: build it again
   if (template && !(await template.then((t) => existsSync(path.join(t, 'mysql')), () => false))) template = undefined;

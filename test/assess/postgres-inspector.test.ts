@@ -150,6 +150,33 @@ describe('PostgresInspector', () => {
     ]);
   });
 
+  test('fails if a target column cannot hold the source column\'s values: a blocker naming table, column, both types and the ALTER; a wider one passes', async () => {
+    // a narrower integer, fewer decimals (numeric rounds silently, and validate compares in the target type) and a shorter varchar were only "may lose" warnings
+    await source.query('create table t_stock (id int primary key, qty int, price numeric(10,2), code varchar(12), note text)');
+    const target = await connect(targetServer.url);
+    try {
+      await target.query('create table t_stock (id int primary key, qty smallint, price numeric(10,1), code varchar(8), note varchar(50))');
+      const stockEnv = testEnvironment({ dir: path.join(dir, 'stock'), sourceUrl: sourceServer.url, targetUrl: targetServer.url, forward: { rules: [select('1', 't_stock')] } });
+      const report = await new PostgresInspector(stockEnv, new RecordingOutput()).assess();
+      expect(report.ok).toBe(false);
+      expect(report.findings.filter((f) => f.id === 'target-type-too-narrow').map((f) => [f.severity, f.message])).toEqual([
+        ['blocker', 'public.t_stock.qty integer -> public.t_stock.qty smallint: smallint holds integers up to 32767, integer up to 2147483647'],
+        ['blocker', 'public.t_stock.price numeric(10,2) -> public.t_stock.price numeric(10,1): numeric(10,1) keeps 1 decimal(s), numeric(10,2) 2: values are rounded silently'],
+        ['blocker', 'public.t_stock.code character varying(12) -> public.t_stock.code character varying(8): character varying(8) holds 8 character(s), character varying(12) 12 (a longer value is refused)'],
+      ]);
+      // text into varchar(50): a longer value would be refused, but the type allows any length: a warning
+      expect(report.findings.filter((f) => f.id === 'lossy-type-change').map((f) => [f.severity, f.message.split(' ')[0]])).toEqual([['warning', 'public.t_stock.note']]);
+      await target.query('alter table t_stock alter qty type bigint, alter price type numeric(12,2), alter code type text');
+      const widened = await new PostgresInspector(stockEnv, new RecordingOutput()).assess();
+      expect(widened.findings.filter((f) => f.id === 'target-type-too-narrow')).toEqual([]);
+      expect(widened.ok).toBe(true);
+    } finally {
+      await target.query('drop table if exists t_stock').catch(() => {});
+      await target.end();
+      await source.query('drop table t_stock');
+    }
+  });
+
   test('reports a server older than PostgreSQL 12 as a blocker naming its version and the upgrade', async () => {
     const settingsOf = (version: string, num: string) =>
       ({

@@ -187,3 +187,86 @@ describe('validation while replication applies a live load', () => {
     expect(frozen.equal).toBe(false);
   }, 40_000);
 });
+
+/**
+ * After the write switch the business writes to green and reverse replication carries each change
+ * to blue some milliseconds later (found by trial4: `validate` then compared the two sides at no
+ * common point, the forward replicator being stopped — a plain EQUAL, or a difference that was only
+ * the reverse stream's lag). It compares as the forward path does, with the roles turned: a row
+ * that differs is read on green, the reverse stream waited for until blue applied green's position,
+ * then blue is read again.
+ */
+describe('validation after the write switch, while reverse replication carries green\'s writes to blue', () => {
+  let reverse: StandInReplicator;
+  let running = true;
+  let writes = 0;
+  let writing: Promise<void> = Promise.resolve();
+
+  async function startGreenLoad(): Promise<void> {
+    reverse = new StandInReplicator(servers.targetServer.url, servers.sourceServer.url, DELAY_MS, 'reverse');
+    await reverse.open();
+    await reverse.start();
+    running = true;
+    writes = 0;
+    const rnd = seededRandom(23);
+    writing = (async () => {
+      let nextOrder = ORDERS + 1;
+      while (running) {
+        const hot = HOT[Math.floor(rnd() * HOT.length)]!;
+        await reverse.write(`insert into orders values ($1, date '2024-03-08', 'PAID', 12.5, $2) returning id, to_char(day, 'YYYY-MM-DD') as day, status, amount, item`, [nextOrder++, hot], (r) => ({
+          sql: 'insert into t_order values ($1, $2, $3, $4, $5) on conflict (id) do update set day = excluded.day, status = excluded.status, amount = excluded.amount, item = excluded.item',
+          values: [r.id, r.day, r.status, r.amount, r.item],
+        }));
+        for (const id of [hot, HOTTEST]) {
+          await reverse.write('update inventory set units = units - 1, updated_at = clock_timestamp() where id = $1 returning id, warehouse, units, updated_at::text as updated_at', [id], (r) => ({
+            sql: 'update t_inventory set warehouse = $2, units = $3, updated_at = $4 where id = $1',
+            values: [r.id, r.warehouse, r.units, r.updated_at],
+          }));
+        }
+        writes += 3;
+        await new Promise((r) => setTimeout(r, 4));
+      }
+    })();
+    // let blue fall DELAY_MS behind the running load
+    await new Promise((r) => setTimeout(r, 150));
+  }
+
+  afterEach(async () => {
+    running = false;
+    await writing;
+    await reverse?.teardown();
+  });
+
+  /** The forward replicator after the switch: stopped (drained at the switch). */
+  const stoppedForward = () => new StandInReplicator(servers.sourceServer.url, servers.targetServer.url, 0);
+
+  test('reports no difference that is only the reverse stream\'s lag, counting the rows in flight', async () => {
+    await startGreenLoad();
+    const out = new RecordingOutput();
+    const report = await new PostgresValidator(env, out, stoppedForward(), { reverse }).validate();
+    running = false;
+    await writing;
+    expect(writes).toBeGreaterThan(50);
+    for (const t of report.tables) expect({ t: t.source, m: t.missing, e: t.extra, d: t.different }).toEqual({ t: t.source, m: [], e: [], d: [] });
+    expect(report.tables.reduce((n, t) => n + t.inFlight, 0)).toBeGreaterThan(0);
+    expect(report.reconciliation.every((r) => r.equal || r.inFlight)).toBe(true);
+    expect(report.equal).toBe(true);
+    // and it says which way it compared
+    expect(out.lines.some((l) => /writes are on green/.test(l.message) && /reverse replication/.test(l.message))).toBe(true);
+  }, 40_000);
+
+  test('still reports a real difference on blue exactly, next to rows in flight', async () => {
+    await startGreenLoad();
+    // written on blue only (not through the reverse stream): these persist
+    await source.query('update t_inventory set units = units + 7 where id = 1234');
+    await source.query('delete from t_order where id = 42');
+    const report = await new PostgresValidator(env, new RecordingOutput(), stoppedForward(), { reverse }).validate();
+    running = false;
+    await writing;
+    const inventory = report.tables.find((t) => t.source === 'public.t_inventory')!;
+    const orders = report.tables.find((t) => t.source === 'public.t_order')!;
+    expect({ m: inventory.missing, e: inventory.extra, d: inventory.different }).toEqual({ m: [], e: [], d: [{ id: 1234 }] });
+    expect({ m: orders.missing, e: orders.extra, d: orders.different }).toEqual({ m: [], e: [{ id: 42 }], d: [] });
+    expect(report.equal).toBe(false);
+  }, 40_000);
+});

@@ -17,7 +17,6 @@ interface Change {
  * promise a WAL position gives), and `waitForPosition(p)` resolves once every change <= p applied.
  */
 export class StandInReplicator implements Replicator {
-  readonly direction = 'forward' as const;
   private readonly source: pg.Client;
   private readonly target: pg.Client;
   private readonly queue: Change[] = [];
@@ -32,6 +31,8 @@ export class StandInReplicator implements Replicator {
     sourceUrl: string,
     targetUrl: string,
     private readonly delayMs: number,
+    /** `reverse`: its "source" is green (writes after the switch) and its "target" blue. */
+    readonly direction: 'forward' | 'reverse' = 'forward',
   ) {
     this.source = new pg.Client({ connectionString: sourceUrl });
     this.target = new pg.Client({ connectionString: targetUrl });
@@ -77,7 +78,7 @@ export class StandInReplicator implements Replicator {
   }
 
   async status(): Promise<ReplicationStatus> {
-    return { phase: this.running ? 'cdc' : 'stopped', direction: 'forward', lagMs: this.delayMs, lagBytes: 0, appliedRowsPerSec: 0, tables: [], deadLetters: 0 };
+    return { phase: this.running ? 'cdc' : 'stopped', direction: this.direction, lagMs: this.delayMs, lagBytes: 0, appliedRowsPerSec: 0, tables: [], deadLetters: 0 };
   }
 
   /** Applies everything still queued, then stops. */

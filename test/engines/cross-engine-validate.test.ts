@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CrossEngineValidator } from '../../lib/diff/cross-engine-validator.ts';
 import { openDiffSide } from '../../lib/diff/diff-side.ts';
-import { floatOfCanonical, type ValueDialect, type ValueForm } from '../../lib/diff/value-dialect.ts';
+import { canonicalKeyText, durationOfCanonical, floatOfCanonical, type ValueDialect, type ValueForm } from '../../lib/diff/value-dialect.ts';
 import { mariadbValueDialect, mysqlValueDialect } from '../../lib/engines/mysql/value-dialect.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
 import { CutoverError } from '../../lib/errors.ts';
@@ -44,6 +44,21 @@ describe.skipIf(mariadbMissing)(`validate: a MariaDB source against a PostgreSQL
     await Promise.all([loadMariadb(maria, data), loadPostgres(target, data)]);
     dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-xengine-'));
   });
+  /** An environment in its own folder whose forward mapping selects legacy_shop.`table` alone, into duoduo. */
+  const oneTableEnvironment = (folder: string, table: string) => {
+    const envDir = path.join(dir, folder);
+    const env = crossEngineEnvironment(envDir, maria.urlFor('legacy_shop'), pgServer.url, { chunkRows: 50, concurrency: 2 });
+    writeFileSync(
+      path.join(envDir, 'forward.json'),
+      JSON.stringify({
+        rules: [
+          { 'rule-type': 'selection', 'rule-id': '1', 'rule-name': table, 'object-locator': { 'schema-name': 'legacy_shop', 'table-name': table }, 'rule-action': 'include' },
+          { 'rule-type': 'transformation', 'rule-id': '2', 'rule-name': 'schema', 'rule-target': 'schema', 'object-locator': { 'schema-name': 'legacy_shop' }, 'rule-action': 'rename', value: 'duoduo' },
+        ],
+      }),
+    );
+    return env;
+  };
   afterAll(async () => {
     await target?.end().catch(() => {});
     await Promise.all([maria?.dispose(), pgServer?.dispose()]);
@@ -156,17 +171,7 @@ describe.skipIf(mariadbMissing)(`validate: a MariaDB source against a PostgreSQL
 
   test('BIT(n) columns equal the bytea DMS makes of them: every byte, leading zeros included (HEX() prints the number: b\'00000001\' read 1, not 01)', async () => {
     // found by hand: every BIT(8) value below 0x10 was "different" (source \\x1, target \\x01), so validate never passed
-    const envDir = path.join(dir, 'bit-columns');
-    const env = crossEngineEnvironment(envDir, maria.urlFor('legacy_shop'), pgServer.url, { chunkRows: 50, concurrency: 2 });
-    writeFileSync(
-      path.join(envDir, 'forward.json'),
-      JSON.stringify({
-        rules: [
-          { 'rule-type': 'selection', 'rule-id': '1', 'rule-name': 'bits', 'object-locator': { 'schema-name': 'legacy_shop', 'table-name': 'bit_probe' }, 'rule-action': 'include' },
-          { 'rule-type': 'transformation', 'rule-id': '2', 'rule-name': 'schema', 'rule-target': 'schema', 'object-locator': { 'schema-name': 'legacy_shop' }, 'rule-action': 'rename', value: 'duoduo' },
-        ],
-      }),
-    );
+    const env = oneTableEnvironment('bit-columns', 'bit_probe');
     const values = [
       [1, "b'1'", "b'1'", "b'1'", "b'1'", '\\x01', '\\x0001', '\\x0001', '\\x0000000000000001'],
       [2, "b'10100000'", "b'111111111111'", "b'0000000011111111'", "b'1'", '\\xa0', '\\x0fff', '\\x00ff', '\\x0000000000000001'],
@@ -193,6 +198,52 @@ describe.skipIf(mariadbMissing)(`validate: a MariaDB source against a PostgreSQL
     } finally {
       await target.query('drop table duoduo.bit_probe');
       await maria.exec('DROP TABLE bit_probe', 'legacy_shop');
+    }
+  });
+
+  test('TIME columns equal the interval columns they were loaded into: negative, beyond 24 h (±838:59:59), fractions of TIME(6); a 1 µs difference is seen', async () => {
+    // found by trial4: every TIME value in an interval target column was "different", so validate never passed
+    const env = oneTableEnvironment('time-interval', 'time_probe');
+    const values = [
+      [1, '09:30:00', '12:00:00.5'],
+      [2, '-01:30:00', '-00:00:00.000001'],
+      [3, '838:59:59', '838:59:59.000000'],
+      [4, '-838:59:59', '-838:59:59.000000'],
+      [5, '25:00:00', '-12:34:56.789012'],
+      [6, '00:00:00', '00:00:00'],
+      [7, '-00:00:01', '100:00:00.999999'],
+      [8, null, null],
+    ] as const;
+    const lit = (v: string | null) => (v === null ? 'NULL' : `'${v}'`);
+    await maria.exec(
+      `CREATE TABLE time_probe (id INT PRIMARY KEY, t TIME, t6 TIME(6), in_day TIME(3));
+       INSERT INTO time_probe VALUES ${values.map((v) => `(${v[0]}, ${lit(v[1])}, ${lit(v[2])}, '23:59:59.125')`).join(', ')}`,
+      'legacy_shop',
+    );
+    await target.query('create table duoduo.time_probe (id int primary key, t interval, t6 interval, in_day interval)');
+    try {
+      // what the load writes: the text MySQL prints for the TIME (mysql2, binlog), read by PostgreSQL's interval input
+      const c = await maria.connect('legacy_shop');
+      const [printed] = (await c.query('SELECT id, CAST(t AS CHAR) AS t, CAST(t6 AS CHAR) AS t6, CAST(in_day AS CHAR) AS in_day FROM time_probe ORDER BY id').finally(() => c.end())) as unknown as [{ id: number; t: string | null; t6: string | null; in_day: string }[]];
+      for (const r of printed) await target.query('insert into duoduo.time_probe values ($1, $2::interval, $3::interval, $4::interval)', [r.id, r.t, r.t6, r.in_day]);
+      const report = await new CrossEngineValidator(env, new RecordingOutput()).validate();
+      expect(report.tables.map((t) => [t.source, t.sourceRows, t.targetRows, t.missing, t.extra, t.different])).toEqual([['legacy_shop.time_probe', 8, 8, [], [], []]]);
+      expect(report.equal).toBe(true);
+      // a TIME key as the worker records it, and a sample as a person reads it
+      expect(canonicalKeyText('-838:59:59', { kind: 'interval' })).toBe('-3020399000000');
+      expect(canonicalKeyText('00:00:00.5', { kind: 'interval' })).toBe('500000');
+      expect(durationOfCanonical('-3020399000000')).toBe('-838:59:59.000000');
+      // the same duration spelt with days (what justify_hours makes of it) is the same value
+      await target.query("update duoduo.time_probe set t = justify_hours(t) where id = 3");
+      expect((await new CrossEngineValidator(env, new RecordingOutput()).validate()).equal).toBe(true);
+      // one microsecond off, and a sign lost, are differences
+      await target.query("update duoduo.time_probe set t6 = t6 + interval '1 microsecond' where id = 5");
+      await target.query("update duoduo.time_probe set t = interval '00:00:01' where id = 7");
+      const differs = await new CrossEngineValidator(env, new RecordingOutput()).validate();
+      expect(sortKeys(differs.tables[0]!.different)).toEqual(sortKeys([{ id: 5 }, { id: 7 }]));
+    } finally {
+      await target.query('drop table duoduo.time_probe');
+      await maria.exec('DROP TABLE time_probe', 'legacy_shop');
     }
   });
 

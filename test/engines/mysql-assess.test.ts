@@ -114,6 +114,53 @@ describe.skipIf(mariadbMissing)(`assess on a deliberately misconfigured MariaDB 
     }
   });
 
+  test('fails if a target column cannot hold the source column\'s values (narrower integer, fewer digits or decimals, shorter varchar), or a mapped table or column is missing: blockers naming table, column, both types and the fix', async () => {
+    // found by trial4: with a MySQL-family source assess compared no target types at all (the PostgreSQL source's path did)
+    await maria.exec(`CREATE TABLE stock (id INT PRIMARY KEY, qty INT, big BIGINT, tiny TINYINT, uid INT UNSIGNED, code VARCHAR(12), price DECIMAL(10,2), rate DECIMAL(6,4), note TEXT, dur TIME, gone INT)`, 'legacy_shop');
+    const dir = path.dirname(env.mappingFiles.forward);
+    const sel = (id: string, table: string) => ({ 'rule-type': 'selection', 'rule-id': id, 'rule-name': id, 'object-locator': { 'schema-name': 'legacy_shop', 'table-name': table }, 'rule-action': 'include' });
+    writeFileSync(path.join(dir, 'forward-stock.json'), JSON.stringify({ rules: [sel('1', 'stock'), sel('2', 'orders')] }));
+    const stockEnv = { ...env, mappingFiles: { ...env.mappingFiles, forward: path.join(dir, 'forward-stock.json') } };
+    const pgc = new pg.Client({ connectionString: pgServer.url });
+    await pgc.connect();
+    try {
+      // wider or equal where it must be: bigint for INT, text for VARCHAR, numeric(12,2) for DECIMAL(10,2), interval for TIME
+      await pgc.query(`create schema legacy_shop;
+        create table legacy_shop.stock (id bigint primary key, qty smallint, big integer, tiny smallint, uid integer, code varchar(8), price numeric(7,2), rate numeric(6,2), note varchar(100), dur interval)`);
+      const report = await new MysqlInspector(stockEnv, new RecordingOutput()).assess();
+      expect(report.ok).toBe(false);
+      const narrow = report.findings.filter((f) => f.id === 'target-type-too-narrow');
+      expect(narrow.map((f) => [f.severity, f.table, f.sampleKeys[0]])).toEqual([
+        ['blocker', 'legacy_shop.stock', { column: 'qty', sourceType: 'int(11)', targetColumn: 'qty', targetType: 'smallint' }],
+        ['blocker', 'legacy_shop.stock', { column: 'big', sourceType: 'bigint(20)', targetColumn: 'big', targetType: 'integer' }],
+        ['blocker', 'legacy_shop.stock', { column: 'code', sourceType: 'varchar(12)', targetColumn: 'code', targetType: 'character varying(8)' }],
+        ['blocker', 'legacy_shop.stock', { column: 'price', sourceType: 'decimal(10,2)', targetColumn: 'price', targetType: 'numeric(7,2)' }],
+        ['blocker', 'legacy_shop.stock', { column: 'rate', sourceType: 'decimal(6,4)', targetColumn: 'rate', targetType: 'numeric(6,2)' }],
+      ]);
+      expect(narrow[0]!.message).toBe('legacy_shop.stock.qty int(11) (integer) -> legacy_shop.stock.qty smallint: smallint holds integers up to 32767, integer up to 2147483647');
+      expect(narrow[0]!.handling).toContain('ALTER TABLE "legacy_shop"."stock" ALTER COLUMN "qty" TYPE integer;');
+      expect(narrow[2]!.message).toContain('character varying(8) holds 8 character(s), character varying(12) 12');
+      expect(narrow[4]!.message).toContain('values are rounded silently');
+      // the column the mapping writes and the target lacks; the mapped table the target lacks
+      expect(report.findings.filter((f) => f.id === 'target-column-missing')).toEqual([expect.objectContaining({ severity: 'blocker', table: 'legacy_shop.stock', sampleKeys: [{ column: 'gone' }] })]);
+      expect(report.findings.filter((f) => f.id === 'target-table-missing')).toEqual([expect.objectContaining({ severity: 'blocker', table: 'legacy_shop.orders', message: 'legacy_shop.orders is mapped to legacy_shop.orders, which does not exist on the target' })]);
+      // an INT UNSIGNED in integer (the usual id) and TEXT in varchar(100) may be refused by value: warnings, not blockers; TIME in interval is no change
+      const lossy = report.findings.filter((f) => f.id === 'lossy-type-change');
+      expect(lossy.map((f) => [f.severity, f.message.split(' ')[0]])).toEqual([
+        ['warning', 'legacy_shop.stock.uid'],
+        ['warning', 'legacy_shop.stock.note'],
+      ]);
+      // widened, the blockers are gone
+      await pgc.query(`alter table legacy_shop.stock alter qty type integer, alter big type bigint, alter code type text, alter price type numeric(12,2), alter rate type numeric(8,4), add column gone bigint`);
+      const widened = await new MysqlInspector(stockEnv, new RecordingOutput()).assess();
+      expect(widened.findings.filter((f) => ['target-type-too-narrow', 'target-column-missing'].includes(f.id))).toEqual([]);
+    } finally {
+      await pgc.query('drop schema if exists legacy_shop cascade').catch(() => {});
+      await pgc.end();
+      await maria.exec('DROP TABLE stock', 'legacy_shop');
+    }
+  });
+
   test('fails if the forward mapping file cannot be read: MAPPING_INVALID (exit 2), not a blocker finding', async () => {
     const missing = { ...env, mappingFiles: { ...env.mappingFiles, forward: path.join(path.dirname(env.mappingFiles.forward), 'no-such-forward.json') } };
     const err = await new MysqlInspector(missing, new RecordingOutput()).assess().then(() => null, asCutoverError);
@@ -143,7 +190,8 @@ describe.skipIf(mariadbMissing)(`assess on a deliberately misconfigured MariaDB 
       GRANT PROCESS, CONNECTION ADMIN, READ_ONLY ADMIN ON *.* TO 'dms'@'127.0.0.1';`);
     const report = await new MysqlInspector(env, new RecordingOutput()).assess();
     const ids = report.findings.filter((f) => f.severity === 'blocker').map((f) => f.id).sort();
-    expect(ids).toEqual(['mysql-unsigned-bigint', 'no-primary-key']);
+    // (no table on the target yet: each mapped table is missing there)
+    expect(ids).toEqual(['mysql-unsigned-bigint', 'no-primary-key', 'target-table-missing', 'target-table-missing']);
     // and the GRANT assess printed is enough for the fence
     const fence = new MysqlWriteFence(env);
     await fence.refuseWrites('blue');

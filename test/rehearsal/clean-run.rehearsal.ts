@@ -38,6 +38,15 @@ describe('rehearsal without faults', () => {
     expect(r.report.ledger.mismatched, brief(r)).toBe(0);
   });
 
+  test("the report says how long the demo business's process waited for a CPU while the load ran (brief() prints it beside failures)", () => {
+    const s = r.report.demoStarvation!;
+    expect(s, 'no demoStarvation in the report').toBeDefined();
+    expect(s.seconds).toBeGreaterThan(5);
+    // Linux: the main thread ran, and was runnable (ran or waited) for part of the load
+    if (s.cpuSeconds !== null) expect(s.cpuSeconds).toBeGreaterThan(0);
+    expect(s.eventLoopDelayMs.max).toBeGreaterThanOrEqual(s.eventLoopDelayMs.p99);
+  });
+
   test('validation was equal and the write pause was measured', () => {
     expect(r.report.validation.equal).toBe(true);
     expect(r.report.validation.tables.length).toBe(5);

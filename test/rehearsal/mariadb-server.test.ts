@@ -7,7 +7,7 @@ import { CutoverError } from '../../lib/errors.ts';
 import { connectMysql } from '../../lib/engines/mysql/mysql-connection.ts';
 import { findMariadbBinaries, startMariadbServer, type MariadbServer } from '../../lib/rehearsal/mariadb-server.ts';
 import { checkLegacy } from '../../lib/rehearsal/rehearse-options.ts';
-import { mariadbMissing, mariadbSkipReason } from '../_helpers/mariadb.ts';
+import { copyMariadbTemplate, mariadbMissing, mariadbSkipReason } from '../_helpers/mariadb.ts';
 
 test('no MariaDB/MySQL binaries: NOT_SUPPORTED (exit 2) naming the install command and --legacy-url', () => {
   let err: unknown;
@@ -84,7 +84,9 @@ describe.skipIf(mariadbMissing)(`the rehearsal's MariaDB server ${mariadbSkipRea
   }, 120_000);
 
   test('stop ends the server and removes its folder', async () => {
-    const other = await startMariadbServer({ dir: path.join(dir, 'other') });
+    // filled from the tests' bootstrapped folder: the server above already ran mariadb-install-db,
+    // the launcher's default (up to 17 s on a busy disk), and stop does not depend on which filled it
+    const other = await startMariadbServer({ dir: path.join(dir, 'other'), initDataDir: copyMariadbTemplate });
     expect(existsSync(path.join(dir, 'other', 'data'))).toBe(true);
     await other.stop();
     expect(existsSync(path.join(dir, 'other'))).toBe(false);

@@ -5,6 +5,7 @@ import { RecordingOutput } from '../../lib/output/output.ts';
 import { rehearse } from '../../lib/rehearsal/rehearse.ts';
 import type { RehearsalReport } from '../../lib/rehearsal/report.ts';
 import type { RehearseOptions } from '../../lib/rehearsal/rehearse-options.ts';
+import { starvationLine } from '../../lib/rehearsal/starvation-meter.ts';
 import { testPostgresTemplate } from '../_helpers/pg.ts';
 
 /**
@@ -62,6 +63,8 @@ export function brief(r: { code: number; report: RehearsalReport }): string {
     `exit ${r.code}; verdict: ${report.verdict.reasons.join('; ') || 'ok'}`,
     `failed ${report.requests.failed} ${JSON.stringify(report.requests.failuresByReason)}, first: ${first}`,
     ...(phases.length ? [`phases: ${phases.join(' | ')}`] : []),
+    // was the machine starving the business? (its apps time out on their own then)
+    ...(report.demoStarvation ? [`demo business ${starvationLine(report.demoStarvation)}`] : []),
   ].join(' — ');
 }
 

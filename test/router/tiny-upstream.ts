@@ -6,6 +6,8 @@ export interface TinyUpstream {
   readonly name: string;
   /** Requests seen, in arrival order. */
   readonly received: { method: string; path: string; body: string; headers: http.IncomingHttpHeaders }[];
+  /** Requests read and not answered yet (a delayed write is in flight until its answer is sent). */
+  readonly inFlight: number;
   /** `ok` answers 200; `500` answers 500; `reset` destroys the socket. */
   mode: 'ok' | '500' | 'reset';
   /** Delay before answering writes (to keep a write in flight). */
@@ -26,7 +28,7 @@ export interface TinyUpstream {
 
 /** A small app stand-in: answers `{ side, method, path, body }` and records what it saw. */
 export async function startTinyUpstream(name: string): Promise<TinyUpstream> {
-  const state: Omit<TinyUpstream, 'url' | 'stop'> = { name, received: [], mode: 'ok', writeDelayMs: 0, readDelayMs: 0, readDelayOnly: null, unavailableNext: 0, unavailableNotApplied: false };
+  const state: Omit<TinyUpstream, 'url' | 'stop' | 'inFlight'> & { inFlight: number } = { name, received: [], inFlight: 0, mode: 'ok', writeDelayMs: 0, readDelayMs: 0, readDelayOnly: null, unavailableNext: 0, unavailableNotApplied: false };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -34,7 +36,9 @@ export async function startTinyUpstream(name: string): Promise<TinyUpstream> {
       const body = Buffer.concat(chunks).toString('utf8');
       state.received.push({ method: req.method!, path: req.url!, body, headers: req.headers });
       if (state.mode === 'reset') return req.socket.destroy();
+      state.inFlight++;
       const answer = () => {
+        state.inFlight--;
         if (state.unavailableNext > 0) {
           state.unavailableNext--;
           const headers: Record<string, string> = { 'content-type': 'application/json', 'retry-after': '1' };

@@ -178,6 +178,22 @@ describe('weighted router', () => {
     expect((await inflight).status).toBe(200);
   });
 
+  test('a hold told to wait drainMs for writes in flight says when one outlasted it; the write is still answered', async () => {
+    blue.writeDelayMs = 600;
+    const inflight = send('POST', '/slower', { s: 2 });
+    while (!blue.received.some((r) => r.path === '/slower')) await new Promise((r) => setTimeout(r, 5));
+    expect(await client.holdWrites(5000, 50)).toEqual({ inflightAtHold: 1, drained: false });
+    expect((await client.state()).writesHeld).toBe(true);
+    expect((await inflight).status).toBe(200);
+  });
+
+  test('fails if drainMs is not an integer >= 0 (USAGE), holding nothing', async () => {
+    const err = (await client.holdWrites(5000, -1).catch((e: unknown) => e)) as CutoverError;
+    expect(err).toBeInstanceOf(CutoverError);
+    expect(err.code).toBe('USAGE');
+    expect((await client.state()).writesHeld).toBe(false);
+  });
+
   test('green 5xx and resets on reads are hidden from clients by one retry on blue, and counted for green', async () => {
     await client.setReadWeight(100);
     const before = await client.metrics();

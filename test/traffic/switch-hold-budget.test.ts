@@ -89,3 +89,70 @@ describe('switch: the steps inside the write hold are bounded by the router cap'
     expect(await rig.client.state()).toMatchObject({ writeTarget: 'blue', writesHeld: false, writesRefused: false });
   });
 });
+
+/**
+ * Writes already on their way to blue when the hold begins must finish before the fence: the fence
+ * ends their sessions, and a write whose COMMIT it cuts off has an outcome nobody can tell the
+ * client (on MariaDB it failed, 503, in `rehearsal --legacy mariadb` on a loaded machine: the app,
+ * starved of CPU, took 8 s over its writes, and the router's drain gave up after a fixed 5 s).
+ * Waiting for them is a step inside the hold (docs/config-reference.md, `switch.maxHoldMs`): it
+ * may use the budget, and when they are still in flight once the budget is spent the switch undoes
+ * without fencing blue.
+ */
+describe('switch: writes in flight at the hold finish before blue is fenced', () => {
+  /** Runs the switch with blue's writes taking `writeDelayMs`; records how many were in flight at blue's fence. */
+  async function switchWithSlowWrites(maxHoldMs: number, writeDelayMs: number) {
+    const slowEnv = testEnvironment({ switch: { catchUpTimeoutMs: 1000, maxHoldMs, sequenceGap: 100 } });
+    const atFence: number[] = [];
+    await rig.client.setWriteTarget('blue');
+    await rig.client.setReadWeight(100);
+    const p = fakePlatform({ router: rig.client });
+    p.blue.write();
+    const refuse = p.fence.refuseWrites.bind(p.fence);
+    p.fence.refuseWrites = async (side) => {
+      if (side === 'blue') atFence.push(rig.blue.inFlight);
+      return refuse(side);
+    };
+    rig.blue.writeDelayMs = writeDelayMs;
+    const before = (await rig.client.metrics()).held.refused ?? 0;
+    const load = startTinyLoad(rig.router.url, { intervalMs: 20, writeEvery: 3 });
+    try {
+      // writes are on their way to blue (each takes writeDelayMs) when the switch holds them
+      await new Promise((r) => setTimeout(r, 300));
+      expect(rig.blue.inFlight).toBeGreaterThan(0);
+      const outcome = await switchPhase.apply(phaseContext(slowEnv, p));
+      await new Promise((r) => setTimeout(r, 200));
+      await load.stop();
+      const refused = ((await rig.client.metrics()).held.refused ?? 0) - before;
+      return { p, outcome, load, refused, atFence, summary: `${outcome.summary}; in flight at blue's fence: ${atFence.join(', ') || 'not fenced'}; ${refused} refused; failures: ${load.failures.slice(0, 3).join(', ')}` };
+    } finally {
+      rig.blue.writeDelayMs = 0;
+      await load.stop();
+    }
+  }
+
+  test('writes in flight longer than 5 s (within the budget): blue is fenced only once they were answered, and the switch goes on', async () => {
+    // cap 8 s: budget 6.4 s; each write to blue takes 5.6 s, longer than the router's own 5 s drain
+    const r = await switchWithSlowWrites(8000, 5600);
+    expect(r.atFence, r.summary).toEqual([0]);
+    expect(r.outcome.ok, r.summary).toBe(true);
+    expect(r.refused, r.summary).toBe(0);
+    expect(r.load.failures, r.summary).toEqual([]);
+    expect(r.load.writes.some((w) => w.side === 'green')).toBe(true);
+    expect(await rig.client.state()).toMatchObject({ writeTarget: 'green', writesHeld: false });
+  });
+
+  test('writes still in flight when the budget is spent: undone without fencing blue, every write answered by blue, none refused', async () => {
+    // cap 3 s: budget 2 s; each write to blue takes 3.5 s
+    const r = await switchWithSlowWrites(MAX_HOLD_MS, 3500);
+    expect(r.atFence, r.summary).toEqual([]);
+    expect(r.p.log).not.toContain('fence.refuseWrites(blue)');
+    expect(r.outcome.ok).toBe(false);
+    expect(r.outcome.summary).toMatch(/^switch undone: the \d+ write\(s\) already in flight to blue when writes were held did not finish within the write hold's budget \(switch\.maxHoldMs 3000 ms less 1000 ms kept to undo\).*writes resumed on blue, nothing lost/);
+    expect(r.outcome.figures).toMatchObject({ undone: true, holdBudgetSpent: true, writeTarget: 'blue' });
+    expect(r.refused, r.summary).toBe(0);
+    expect(r.load.failures, r.summary).toEqual([]);
+    expect(r.load.writes.every((w) => w.side === 'blue')).toBe(true);
+    expect(await rig.client.state()).toMatchObject({ writeTarget: 'blue', writesHeld: false, writesRefused: false });
+  });
+});

@@ -103,7 +103,10 @@ export class BinlogReader {
     this.lastEnd = options.from.position;
     for (const spec of options.tables) {
       const convert = new Map<string, PgTextConverter>();
-      for (const [col, type] of spec.nativeTypes) convert.set(col, pgTextConverter(type, `${spec.schema}.${spec.table}.${col}`));
+      for (const [col, type] of spec.nativeTypes) {
+        const text = pgTextConverter(type, `${spec.schema}.${spec.table}.${col}`);
+        convert.set(col, /^time\b/i.test(type.trim()) ? (v) => text(typeof v === 'string' ? negativeTimeCarried(v) : v) : text);
+      }
       this.tables.set(`${spec.schema}\u0000${spec.table}`, { spec, convert });
     }
   }
@@ -326,4 +329,25 @@ export class BinlogReader {
     const p: BinlogPosition = { file: this.file, position, gtid: this.gtid };
     this.options.onPosition(p, binlogPositionToLsn(p));
   }
+}
+
+/**
+ * A negative TIME as @vlasky/zongji (0.9.0) decodes it, with the carry it leaves out. A negative
+ * TIME is stored as the two's complement of its packed fields; the decoder flips the bits (which
+ * gives the value one second less) and then adds the second back to the seconds field alone, so
+ * a value whose seconds are 0 comes out as `-01:29:64` (TIME2's 6-bit field) or `-01:29:100` (the
+ * old decimal TIME) for `-01:30:00`, which PostgreSQL refuses. A real TIME never has 60 seconds or
+ * 60 minutes, so this only completes the decoder's carry; a decoder that carries is left alone.
+ */
+export function negativeTimeCarried(text: string): string {
+  const m = /^-(\d+):(\d+):(\d+)(\.\d+)?$/.exec(text);
+  if (!m || Number(m[3]) < 60) return text;
+  let minute = Number(m[2]) + 1;
+  let hour = Number(m[1]);
+  if (minute >= 60) {
+    minute = 0;
+    hour += 1;
+  }
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `-${two(hour)}:${two(minute)}:00${m[4] ?? ''}`;
 }

@@ -2,6 +2,7 @@ import type mysql from 'mysql2/promise';
 import type pg from 'pg';
 import { connectAssessSession, probeConnection } from '../../assess/connection-errors.ts';
 import { targetStateFindings } from '../../assess/target-state-findings.ts';
+import { targetColumnFindings } from '../../assess/target-column-findings.ts';
 import { readColumnTypes } from '../../diff/table-catalog.ts';
 import { mappingErrorFinding } from '../../assess/mapping-findings.ts';
 import { runQualityChecksWith } from '../../assess/quality-checks.ts';
@@ -13,7 +14,7 @@ import { resolveSelected, schemasToRead, sideScope } from '../../mappings/mapped
 import type { MappedTable } from '../../mappings/types.ts';
 import type { Output } from '../../output/output.ts';
 import type { AssessReport, Finding, Inspector, RowKey } from '../../platform/roles.ts';
-import { readMysqlCatalog } from './mysql-catalog.ts';
+import { readMysqlCatalog, type MysqlCatalog } from './mysql-catalog.ts';
 import { connectMysql, kitSessionSql, mysqlRows, parseMysqlUrl } from './mysql-connection.ts';
 import { SPARED_COMMANDS } from './mysql-write-fence.ts';
 
@@ -84,7 +85,7 @@ export class MysqlInspector implements Inspector {
       let targetTypes: TargetColumnTypes;
       try {
         findings.push(...(await targetStateFindings(target, mapped.tables, this.env.assess.keepTargetRows)));
-        targetTypes = await mappedTargetTypes(target, mapped.tables);
+        targetTypes = await mappedTargetTypes(target, mapped.tables, mapped.nativeTypes, findings);
       } finally {
         await target.end().catch(() => {});
       }
@@ -117,7 +118,7 @@ export class MysqlInspector implements Inspector {
     }
   }
 
-  private async mappedTables(db: mysql.Connection, findings: Finding[]): Promise<{ tables: readonly MappedTable[]; withoutPrimaryKey: readonly string[] }> {
+  private async mappedTables(db: mysql.Connection, findings: Finding[]): Promise<{ tables: readonly MappedTable[]; withoutPrimaryKey: readonly string[]; nativeTypes: MysqlCatalog['nativeTypes'] }> {
     const file = this.env.mappingFiles.forward;
     // a file that cannot be read or parsed is bad input (exit 2), not a finding (see PostgresInspector.mappedTables)
     const doc = await loadTableMappings(file);
@@ -125,12 +126,12 @@ export class MysqlInspector implements Inspector {
       const schemas = schemasToRead(doc, sideScope(this.env, 'source'));
       const catalog = await readMysqlCatalog(db, schemas);
       const resolved = resolveSelected(doc, catalog, schemas, 'source');
-      return { tables: resolved.tables, withoutPrimaryKey: resolved.withoutPrimaryKey };
+      return { tables: resolved.tables, withoutPrimaryKey: resolved.withoutPrimaryKey, nativeTypes: catalog.nativeTypes };
     } catch (err) {
       if (!(err instanceof CutoverError) || err.code === 'CONNECTION_FAILED' || err.code === 'AUTH_FAILED') throw err;
       if (err.code === 'MAPPING_INVALID' && /selects no table/.test(err.message)) throw err;
       findings.push(mappingErrorFinding('mapping-invalid', file, err));
-      return { tables: [], withoutPrimaryKey: [] };
+      return { tables: [], withoutPrimaryKey: [], nativeTypes: new Map() };
     }
   }
 }
@@ -338,10 +339,12 @@ async function tableSizes(db: mysql.Connection, mapped: { tables: readonly Mappe
 /** `schema.table` (source) → source column → the type of the target column it is copied into, when that column exists. */
 type TargetColumnTypes = ReadonlyMap<string, ReadonlyMap<string, string>>;
 
-async function mappedTargetTypes(target: pg.ClientBase, tables: readonly MappedTable[]): Promise<TargetColumnTypes> {
+/** Also pushes what the target's tables lack for the mapping (targetColumnFindings: missing tables and columns, types too narrow). */
+async function mappedTargetTypes(target: pg.ClientBase, tables: readonly MappedTable[], nativeTypes: MysqlCatalog['nativeTypes'], findings: Finding[]): Promise<TargetColumnTypes> {
   const out = new Map<string, Map<string, string>>();
   for (const t of tables) {
     const types = await readColumnTypes(target, t.target.schema, t.target.table);
+    findings.push(...targetColumnFindings(t, types, (column) => nativeTypes.get(`${t.source.schema}.${t.source.table}`)?.get(column)));
     const bySource = new Map<string, string>();
     for (const c of t.columns) if (c.kind === 'copy' && types.has(c.target)) bySource.set(c.source, types.get(c.target)!);
     out.set(`${t.source.schema}.${t.source.table}`, bySource);

@@ -128,6 +128,12 @@ export const mysqlValueDialect: ValueDialect = {
         return unlessZeroDate(x, `DATE_FORMAT(${x}, '%Y-%m-%d')`);
       case 'time':
         return `TIME_FORMAT(${x}, '%H:%i:%s.%f')`;
+      case 'interval': {
+        // HOUR() of a TIME is its whole hours (up to 838), the parts are unsigned: the sign comes from the value
+        const t = /^time\b/i.test(nativeType) ? x : `CAST(${x} AS TIME(6))`;
+        const us = `((HOUR(${t}) * 3600 + MINUTE(${t}) * 60 + SECOND(${t})) * 1000000 + MICROSECOND(${t}))`;
+        return `CAST(CASE WHEN ${t} < TIME'00:00:00' THEN -${us} ELSE ${us} END AS CHAR)`;
+      }
       case 'bytes': {
         const width = bitBytes(nativeType);
         const hex = width === null ? `LOWER(HEX(${x}))` : `LPAD(LOWER(HEX(${x})), ${width * 2}, '0')`;

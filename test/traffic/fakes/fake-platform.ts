@@ -157,9 +157,10 @@ export class FakeRouter implements TrafficRouter {
     this.log.push(`router.setReadWeight(${p})`);
     this.readWeightGreen = p;
   }
-  async holdWrites(): Promise<void> {
+  async holdWrites(): Promise<{ inflightAtHold: number; drained: boolean }> {
     this.log.push('router.holdWrites');
     this.writesHeld = true;
+    return { inflightAtHold: 0, drained: true }; // no traffic: nothing in flight
   }
   async setWriteTarget(side: Side): Promise<void> {
     this.log.push(`router.setWriteTarget(${side})`);
