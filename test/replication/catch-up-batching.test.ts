@@ -72,9 +72,11 @@ describe('a worker catching up sends full batches', () => {
       const sizes = rows.map((r) => Number(r.keys));
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(30_000);
       // the slow start's first batches (a transaction each), then full ones: 5,000 changes each
-      // but the last; sent as they arrived, it took a batch per transaction or two (~20)
-      expect(sizes.length, `batch sizes ${sizes.join(' ')}`).toBeLessThanOrEqual(10);
-      expect(sizes.filter((n) => n === 5000).length).toBeGreaterThanOrEqual(4);
+      // but the last (8 batches in all on a quiet machine); sent as they arrived, it took a batch
+      // per transaction or two (~20). On a starved machine (load 15-25) a hold of CATCH_UP_HOLD_MS
+      // can end before a batch fills: up to 12 batches and 3 full ones were seen there
+      expect(sizes.length, `batch sizes ${sizes.join(' ')}`).toBeLessThanOrEqual(13);
+      expect(sizes.filter((n) => n === 5000).length, `batch sizes ${sizes.join(' ')}`).toBeGreaterThanOrEqual(2);
       expect(logText().slice(logBefore).includes('the worker and the target take turns')).toBe(turns);
     }
 
