@@ -51,15 +51,7 @@ export function targetColumnFindings(t: MappedTable, types: ReadonlyMap<string, 
     if (why && native && unsignedIntoSignedWidth(native, targetType)) {
       // an UNSIGNED key into the signed type of its width is the usual schema (ids never reach
       // 2^31 / 2^63): the values decide, not the types (BIGINT UNSIGNED: mysql-unsigned-bigint counts them)
-      findings.push({
-        id: 'lossy-type-change',
-        severity: 'warning',
-        table: from,
-        count: 1,
-        sampleKeys: [],
-        message: `${sourceSide} -> ${name}.${c.target} ${targetType}: ${why}`,
-        handling: `a value above ${targetType}'s maximum is refused (the full load stops; written during replication, it goes to the dead letters): widen the target column if the source can hold such values`,
-      });
+      findings.push(lossyChange(from, `${sourceSide} -> ${name}.${c.target} ${targetType}: ${why}`, `a value above ${targetType}'s maximum is refused (the full load stops; written during replication, it goes to the dead letters): widen the target column if the source can hold such values`));
       continue;
     }
     if (why) {
@@ -75,17 +67,14 @@ export function targetColumnFindings(t: MappedTable, types: ReadonlyMap<string, 
       continue;
     }
     if (!narrowingChange(c.sourceType, targetType)) continue;
-    findings.push({
-      id: 'lossy-type-change',
-      severity: 'warning',
-      table: from,
-      count: 1,
-      sampleKeys: [],
-      message: `${sourceSide} -> ${name}.${c.target} ${targetType} may lose precision or length`,
-      handling: 'validate compares in the target type; widen the target column if values must survive unchanged',
-    });
+    findings.push(lossyChange(from, `${sourceSide} -> ${name}.${c.target} ${targetType} may lose precision or length`, 'validate compares in the target type; widen the target column if values must survive unchanged'));
   }
   return findings;
+}
+
+/** A type change some values may not survive: a warning (the values decide). */
+function lossyChange(table: string, message: string, handling: string): Finding {
+  return { id: 'lossy-type-change', severity: 'warning', table, count: 1, sampleKeys: [], message, handling };
 }
 
 /** The largest value of a MySQL signed integer type, by the width of an UNSIGNED one. */

@@ -44,6 +44,21 @@ describe.skipIf(mariadbMissing)(`validate: a MariaDB source against a PostgreSQL
     await Promise.all([loadMariadb(maria, data), loadPostgres(target, data)]);
     dir = mkdtempSync(path.join(os.tmpdir(), 'cutover-xengine-'));
   });
+  /** An environment in its own folder whose forward mapping selects legacy_shop.`table` alone, into duoduo. */
+  const oneTableEnvironment = (folder: string, table: string) => {
+    const envDir = path.join(dir, folder);
+    const env = crossEngineEnvironment(envDir, maria.urlFor('legacy_shop'), pgServer.url, { chunkRows: 50, concurrency: 2 });
+    writeFileSync(
+      path.join(envDir, 'forward.json'),
+      JSON.stringify({
+        rules: [
+          { 'rule-type': 'selection', 'rule-id': '1', 'rule-name': table, 'object-locator': { 'schema-name': 'legacy_shop', 'table-name': table }, 'rule-action': 'include' },
+          { 'rule-type': 'transformation', 'rule-id': '2', 'rule-name': 'schema', 'rule-target': 'schema', 'object-locator': { 'schema-name': 'legacy_shop' }, 'rule-action': 'rename', value: 'duoduo' },
+        ],
+      }),
+    );
+    return env;
+  };
   afterAll(async () => {
     await target?.end().catch(() => {});
     await Promise.all([maria?.dispose(), pgServer?.dispose()]);
@@ -156,17 +171,7 @@ describe.skipIf(mariadbMissing)(`validate: a MariaDB source against a PostgreSQL
 
   test('BIT(n) columns equal the bytea DMS makes of them: every byte, leading zeros included (HEX() prints the number: b\'00000001\' read 1, not 01)', async () => {
     // found by hand: every BIT(8) value below 0x10 was "different" (source \\x1, target \\x01), so validate never passed
-    const envDir = path.join(dir, 'bit-columns');
-    const env = crossEngineEnvironment(envDir, maria.urlFor('legacy_shop'), pgServer.url, { chunkRows: 50, concurrency: 2 });
-    writeFileSync(
-      path.join(envDir, 'forward.json'),
-      JSON.stringify({
-        rules: [
-          { 'rule-type': 'selection', 'rule-id': '1', 'rule-name': 'bits', 'object-locator': { 'schema-name': 'legacy_shop', 'table-name': 'bit_probe' }, 'rule-action': 'include' },
-          { 'rule-type': 'transformation', 'rule-id': '2', 'rule-name': 'schema', 'rule-target': 'schema', 'object-locator': { 'schema-name': 'legacy_shop' }, 'rule-action': 'rename', value: 'duoduo' },
-        ],
-      }),
-    );
+    const env = oneTableEnvironment('bit-columns', 'bit_probe');
     const values = [
       [1, "b'1'", "b'1'", "b'1'", "b'1'", '\\x01', '\\x0001', '\\x0001', '\\x0000000000000001'],
       [2, "b'10100000'", "b'111111111111'", "b'0000000011111111'", "b'1'", '\\xa0', '\\x0fff', '\\x00ff', '\\x0000000000000001'],
@@ -198,17 +203,7 @@ describe.skipIf(mariadbMissing)(`validate: a MariaDB source against a PostgreSQL
 
   test('TIME columns equal the interval columns they were loaded into: negative, beyond 24 h (±838:59:59), fractions of TIME(6); a 1 µs difference is seen', async () => {
     // found by trial4: every TIME value in an interval target column was "different", so validate never passed
-    const envDir = path.join(dir, 'time-interval');
-    const env = crossEngineEnvironment(envDir, maria.urlFor('legacy_shop'), pgServer.url, { chunkRows: 50, concurrency: 2 });
-    writeFileSync(
-      path.join(envDir, 'forward.json'),
-      JSON.stringify({
-        rules: [
-          { 'rule-type': 'selection', 'rule-id': '1', 'rule-name': 'times', 'object-locator': { 'schema-name': 'legacy_shop', 'table-name': 'time_probe' }, 'rule-action': 'include' },
-          { 'rule-type': 'transformation', 'rule-id': '2', 'rule-name': 'schema', 'rule-target': 'schema', 'object-locator': { 'schema-name': 'legacy_shop' }, 'rule-action': 'rename', value: 'duoduo' },
-        ],
-      }),
-    );
+    const env = oneTableEnvironment('time-interval', 'time_probe');
     const values = [
       [1, '09:30:00', '12:00:00.5'],
       [2, '-01:30:00', '-00:00:00.000001'],
