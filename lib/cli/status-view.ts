@@ -31,7 +31,7 @@ export function formatStatus(r: StatusReport): string {
 function repl(name: string, s: StatusReport['replication']['forward'], why: string | undefined): string {
   if (!s) return `unknown (${why ?? 'not read'})`;
   const lag = s.lagMs === null ? 'lag unknown' : `lag ${s.lagMs} ms${s.lagBytes !== null ? ` / ${s.lagBytes} bytes` : ''}`;
-  return `${s.phase}, ${lag}, ${Math.round(s.appliedRowsPerSec)} rows/s${s.deadLetters ? `, ${s.deadLetters} dead letter(s)` : ''}`;
+  return `${s.phase}, ${lag}, ${Math.round(s.appliedRowsPerSec)} rows/s${s.deadLetters ? `, ${s.deadLetters} dead letter(s)` : ''}${s.unreplicatedColumns?.length ? `, NOT REPLICATED: new source column(s) ${s.unreplicatedColumns.join(', ')}` : ''}`;
 }
 
 function age(seconds: number): string {

@@ -32,8 +32,8 @@ export interface StatusReport {
   readonly traffic: { readonly readWeightGreen: number; readonly writeTarget: 'blue' | 'green'; readonly writesHeld: boolean } | null;
   /** Live from the replicator(s); null when not readable. */
   readonly replication: {
-    readonly forward: Pick<ReplicationStatus, 'phase' | 'lagMs' | 'lagBytes' | 'appliedRowsPerSec' | 'deadLetters'> | null;
-    readonly reverse: Pick<ReplicationStatus, 'phase' | 'lagMs' | 'lagBytes' | 'appliedRowsPerSec' | 'deadLetters'> | null;
+    readonly forward: Pick<ReplicationStatus, 'phase' | 'lagMs' | 'lagBytes' | 'appliedRowsPerSec' | 'deadLetters' | 'unreplicatedColumns'> | null;
+    readonly reverse: Pick<ReplicationStatus, 'phase' | 'lagMs' | 'lagBytes' | 'appliedRowsPerSec' | 'deadLetters' | 'unreplicatedColumns'> | null;
   };
   /**
    * The last finished validation of every mapped table from the journal (the gate). `fresh`: not
@@ -220,7 +220,7 @@ function downReason(s: ReplicationStatus | null): string | null {
 function pickRepl(s: ReplicationStatus | null): StatusReport['replication']['forward'] {
   if (!s) return null;
   const down = downReason(s) !== null;
-  return { phase: s.phase, lagMs: down ? null : s.lagMs, lagBytes: down ? null : s.lagBytes, appliedRowsPerSec: down ? 0 : s.appliedRowsPerSec, deadLetters: s.deadLetters };
+  return { phase: s.phase, lagMs: down ? null : s.lagMs, lagBytes: down ? null : s.lagBytes, appliedRowsPerSec: down ? 0 : s.appliedRowsPerSec, deadLetters: s.deadLetters, ...(s.unreplicatedColumns?.length ? { unreplicatedColumns: s.unreplicatedColumns } : {}) };
 }
 
 

@@ -123,7 +123,7 @@ function maxLag(ctx: PhaseContext): number {
 }
 
 function figures(s: ReplicationStatus): Record<string, unknown> {
-  return { phase: s.phase, lagMs: s.lagMs, lagBytes: s.lagBytes, heartbeatAgeMs: s.heartbeatAgeMs ?? null, appliedRowsPerSec: s.appliedRowsPerSec, deadLetters: s.deadLetters, tables: s.tables.length, ...(s.fullLoadPacing ? { pacing: s.fullLoadPacing } : {}) };
+  return { phase: s.phase, lagMs: s.lagMs, lagBytes: s.lagBytes, heartbeatAgeMs: s.heartbeatAgeMs ?? null, appliedRowsPerSec: s.appliedRowsPerSec, deadLetters: s.deadLetters, ...(s.unreplicatedColumns?.length ? { unreplicatedColumns: s.unreplicatedColumns } : {}), tables: s.tables.length, ...(s.fullLoadPacing ? { pacing: s.fullLoadPacing } : {}) };
 }
 
 function showProgress(ctx: PhaseContext, s: ReplicationStatus, rate: ProgressRate, until: string | null): void {

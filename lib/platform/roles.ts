@@ -129,6 +129,12 @@ export interface ReplicationStatus {
   readonly tables: ReplicationTableStatus[];
   readonly deadLetters: number;
   /**
+   * Source columns (`schema.table.column`) the stream carries that the mapping did not know when
+   * the worker read it — added on the source during replication (`ALTER TABLE … ADD COLUMN`): their
+   * values are NOT replicated. @default - none
+   */
+  readonly unreplicatedColumns?: readonly string[];
+  /**
    * CDC changes applied since the worker started and the milliseconds batches were in flight:
    * `changes / busyMs` is what apply can sustain, whatever the write rate was (`cutover estimate`).
    */

@@ -49,6 +49,8 @@ export interface ChangeStreamHandlers {
    */
   onKeepalive(lsn: string, inTransaction: boolean, reply: boolean): void;
   onError(err: Error): void;
+  /** A Relation message: the source table's columns as the stream now sends them (after an ALTER, again). @default - ignored */
+  onRelation?(relation: Pgoutput.MessageRelation): void;
   /**
    * A transaction larger than `openTransactionPartChanges` changes or `openTransactionPartBytes`
    * bytes is handed over while it arrives, in parts of that many changes or bytes (whichever comes
@@ -416,8 +418,11 @@ export class ChangeStream {
         this.handlers.onTransaction({ commitLsn: open.commitLsn, endLsn, commitTime: open.commitTime, changes: open.changes, bytes: open.bytes });
         return;
       }
+      case 'relation':
+        this.handlers.onRelation?.(msg);
+        return;
       default:
-        return; // relation/type/message: nothing to apply
+        return; // type/message: nothing to apply
     }
   }
 }

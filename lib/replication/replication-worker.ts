@@ -155,6 +155,10 @@ export class ReplicationWorker {
   private catchUp: { readonly untilLsn: string; readonly since: number; readonly reconnected: boolean } | null = null;
   /** Commit position of the newest transaction the stream delivered whole. */
   private receivedLsn: string | null = null;
+  /** Source columns added during replication, whose values are not replicated (noticeNewColumns). */
+  private readonly unreplicatedColumns = new Set<string>();
+  /** The mapped tables of this run (noticeNewColumns). */
+  private applyTables: readonly ApplyTable[] = [];
   /** Since when the next batch is held back to fill (holdBatch); null when not. */
   private holdingSince: number | null = null;
   private readonly statusWriter: WorkerStatusWriter;
@@ -266,6 +270,7 @@ export class ReplicationWorker {
     try {
       const mapped = await resolveMappedTables(reader, n.readScope, n.mappingFile, this.out, wave);
       for (const table of mapped) transformers.push({ table, transformer: await mappingEngine.createRowTransformer(table) });
+      this.applyTables = transformers;
       for (const t of mapped) {
         this.tables.set(sourceName(t), { source: sourceName(t), target: targetName(t), rows: 0, totalRows: null, state: 'pending', cdcChanges: 0 });
       }
@@ -541,6 +546,7 @@ export class ReplicationWorker {
         if (reply && acknowledged) void stream.acknowledge(acknowledged).catch(() => {});
         this.wake?.();
       },
+      onRelation: (relation) => this.noticeNewColumns(relation),
       onError: (err) => {
         this.streamError = err;
         this.wake?.();
@@ -736,6 +742,29 @@ export class ReplicationWorker {
     return setInterval(() => void beat(), this.options.sourceHeartbeatMs ?? HEARTBEAT_EVERY_MS);
   }
 
+  /**
+   * A source table's Relation message naming a column the mapping does not know (neither carried
+   * nor removed by it): added on the source since the worker read the mapping. Its values cannot
+   * be replicated — the mapping has no target column for it — so the worker says so, once per
+   * column, in its log and its status (`replicate status`, `cutover status`); the other columns go
+   * on replicating. A validation then reports the table as it is.
+   */
+  private noticeNewColumns(relation: { schema: string; name: string; columns: readonly { name: string }[] }): void {
+    const t = this.applyTables.find((x) => x.table.source.schema === relation.schema && x.table.source.table === relation.name)?.table;
+    if (!t) return;
+    const known = new Set([...t.sourceColumns.map((c) => c.name), ...t.removedColumns]);
+    for (const c of relation.columns) {
+      const name = `${relation.schema}.${relation.name}.${c.name}`;
+      if (known.has(c.name) || this.unreplicatedColumns.has(name)) continue;
+      this.unreplicatedColumns.add(name);
+      this.out.warn(
+        `replicate ${this.names.id}`,
+        `source column ${name} is new (added during replication): its values are NOT replicated. Add it to ${targetName(t)} and to the mapping (or remove it there), then \`replicate stop\`, \`replicate start\` and \`validate --repair\` for that table`,
+      );
+      this.writeStatus(true);
+    }
+  }
+
   /** Whether the next batch waits to fill (catch-up-batching.ts); starts or ends the hold. */
   private holdBatch(streamPaused: boolean): boolean {
     const now = performance.now();
@@ -789,6 +818,7 @@ export class ReplicationWorker {
       appliedRowsPerSec: this.rate.perSecond(now),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
       deadLetters: this.deadLetters,
+      ...(this.unreplicatedColumns.size ? { unreplicatedColumns: [...this.unreplicatedColumns] } : {}),
       ...(this.phase === 'cdc' && this.opens[0] ? { openTransaction: this.opens[0].progress() } : {}),
       applyCapacity: this.applyCapacity.figures(),
       ...(this.fullLoadSeconds !== undefined ? { fullLoadSeconds: this.fullLoadSeconds } : {}),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RecordingOutput } from '../../lib/output/output.ts';
+import { formatReplication } from '../../lib/cli/commands/replicate.ts';
 import { PostgresReplicator } from '../../lib/replication/postgres-replicator.ts';
 import { connect, startTestPostgres } from '../_helpers/pg.ts';
 import { sql, tableDigest, testEnvironment, until } from './_env.ts';
@@ -79,6 +80,11 @@ describe('PostgresReplicator (forward, in-process worker)', () => {
        commit`,
     );
     await caughtUp();
+    // the new column's values are not replicated (the mapping has no place for them): said, not silent
+    const status = await replicator.status();
+    expect(status.phase).toBe('cdc');
+    expect(status.unreplicatedColumns).toEqual(['public.items.extra']);
+    expect(formatReplication(status)).toContain('WARNING: source column(s) added during replication, NOT replicated: public.items.extra');
     await sql(source.url, 'alter table items drop column extra');
     await expectEqual();
     const { rows } = await sql(target.url, 'select name, note, bin from items where id in (20001, 20002, 20151) order by id');

@@ -90,6 +90,7 @@ export function formatReplication(s: ReplicationStatus): string {
     lines.push(`applying a large source transaction (commit ${open.commitLsn}) as it arrives: ${open.changesApplied} of ${open.changesReceived} changes received${open.commitReceived ? ' (all)' : ' so far'} applied, committed with its source commit`);
   }
   if (s.error) lines.push(`error: ${s.error}`);
+  if (s.unreplicatedColumns?.length) lines.push(`WARNING: source column(s) added during replication, NOT replicated: ${s.unreplicatedColumns.join(', ')} (add them to the target and the mapping, then replicate stop, replicate start and validate --repair)`);
   for (const t of s.tables) lines.push(`  ${t.source} -> ${t.target}  ${t.state}  ${t.rows}${t.totalRows !== null ? `/${t.totalRows}` : ''} rows${t.wave ? `  wave ${t.wave}` : ''}`);
   return lines.join('\n');
 }
