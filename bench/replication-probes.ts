@@ -81,8 +81,11 @@ export async function slotActiveAt(watch: pg.Client, slot: string): Promise<numb
  * up to 12 s for its slot's restart_lsn to pass it — the same for both.
  */
 export async function settleSlot(source: pg.Client, slot: string): Promise<void> {
-  await source.query('checkpoint');
+  // the position before the checkpoint: its running-transactions record lies after it, and a
+  // restart_lsn moves to such a record — one read after the checkpoint waited for the next record,
+  // written every 15 s, and mostly ran out of time
   const at = (await source.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]!.lsn;
+  await source.query('checkpoint');
   for (let i = 0; i < 240; i++) {
     const { rows } = await source.query<{ ok: boolean }>('select restart_lsn >= $2::pg_lsn as ok from pg_replication_slots where slot_name = $1', [slot, at]);
     if (rows[0]?.ok) return;
