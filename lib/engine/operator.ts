@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { processAlive, processStartMark } from '../platform/process-liveness.ts';
+import { processStartMark, recordedProcessAlive } from '../platform/process-liveness.ts';
 
 /** Who is running this command, as journal and lock records name them. */
 export interface OperatorIdentity {
@@ -32,12 +32,8 @@ export function currentOperator(): OperatorIdentity {
  */
 export function isProvablyDead(holder: { host: string; pid: number; start?: string | null }): boolean {
   if (holder.host !== os.hostname()) return false;
-  // a killed child its parent has not reaped yet is a zombie: dead, though kill(pid, 0) succeeds
-  if (!processAlive(holder.pid)) return true;
   // pids are reused (32,768 of them by default on Linux; a busy host goes round in minutes): a lock
   // left by a killed command could name a database server started later, and rollback's SIGINT
-  // would shut that server down
-  if (!holder.start) return false;
-  const now = processStartMark(holder.pid);
-  return now !== null && now !== holder.start;
+  // would shut that server down. A zombie counts as dead (processAlive).
+  return !recordedProcessAlive(holder);
 }

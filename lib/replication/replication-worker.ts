@@ -753,6 +753,7 @@ export class ReplicationWorker {
     const t = this.applyTables.find((x) => x.table.source.schema === relation.schema && x.table.source.table === relation.name)?.table;
     if (!t) return;
     const known = new Set([...t.sourceColumns.map((c) => c.name), ...t.removedColumns]);
+    const before = this.unreplicatedColumns.size;
     for (const c of relation.columns) {
       const name = `${relation.schema}.${relation.name}.${c.name}`;
       if (known.has(c.name) || this.unreplicatedColumns.has(name)) continue;
@@ -761,8 +762,8 @@ export class ReplicationWorker {
         `replicate ${this.names.id}`,
         `source column ${name} is new (added during replication): its values are NOT replicated. Add it to ${targetName(t)} and to the mapping (or remove it there), then \`replicate stop\`, \`replicate start\` and \`validate --repair\` for that table`,
       );
-      this.writeStatus(true);
     }
+    if (this.unreplicatedColumns.size > before) this.writeStatus(true);
   }
 
   /** Whether the next batch waits to fill (catch-up-batching.ts); starts or ends the hold. */

@@ -5,7 +5,7 @@ const STREAM_PROCESSES = 3;
 
 /**
  * Whether a worker catching up should take turns with the target (catch-up-batching.ts,
- * takeTurnsWithTarget): both databases are on this host (a loopback address or a Unix socket) and
+ * TargetsTurn): both databases are on this host (a loopback address or a Unix socket) and
  * it has fewer cores than the stream's three busy processes, so they compete for them.
  * `CUTOVER_CATCH_UP_TURNS=on|off` decides instead (benchmarks, tests).
  */
