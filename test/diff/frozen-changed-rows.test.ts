@@ -12,6 +12,7 @@ import { SourceThrottler } from '../../lib/throttle/source-throttler.ts';
 import { startTestPostgres } from '../_helpers/pg.ts';
 import { sql, testEnvironment } from '../replication/_env.ts';
 import { bendRecordedKey, RECORDED_KEYS } from '../_helpers/changed-keys.ts';
+import { fixtureNodeArgs } from '../_helpers/fixture-process.ts';
 
 /**
  * The write switch's frozen validation compares only the rows changed since the last passing full
@@ -253,7 +254,7 @@ describe('frozen validation: changed rows only (real servers, in-process worker)
     await client.connect();
     const pool = new pg.Pool({ connectionString: target.url, max: 1 });
     const fixture = fileURLToPath(new URL('./fixtures/hold-changed-keys.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, target.url, slot], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(await fixtureNodeArgs(fixture)), target.url, slot], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));

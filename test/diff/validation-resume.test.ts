@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { PostgresValidator } from '../../lib/diff/postgres-validator.ts';
 import { RecordingOutput } from '../../lib/output/output.ts';
+import { fixtureNodeArgs } from '../_helpers/fixture-process.ts';
 import { startServerPair, type ServerPair } from './server-pair.ts';
 import { testEnvironment } from './validation-env.ts';
 
@@ -49,10 +50,10 @@ test('a validation killed with SIGKILL resumes from the last finished chunk with
   const envFile = path.join(dir, 'env.json');
   writeFileSync(envFile, JSON.stringify(env));
   const log = path.join(env.stateDir, 'validation-run.jsonl');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'validate-child.ts'), envFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(await fixtureNodeArgs(path.join(here, 'validate-child.ts'))), envFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let killedAt = 0;
-  // bounded by time, not by a count of polls: the tsx child alone may take 20 s to start under load
+  // bounded by time, not by a count of polls: the child alone may take 20 s to start under load
   const deadline = Date.now() + 90_000;
   while (child.exitCode === null && Date.now() < deadline) {
     if (finishedChunks(log) >= 30) {

@@ -8,6 +8,7 @@ import { withAppendMutex } from '../../lib/engine/append-mutex.ts';
 import { FileLockStore } from '../../lib/engine/file-lock-store.ts';
 import { currentOperator } from '../../lib/engine/operator.ts';
 import { processAlive } from '../../lib/platform/process-liveness.ts';
+import { fixtureNodeArgs } from '../_helpers/fixture-process.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixture = path.join(repoRoot, 'test/engine/fixtures/append-mutex-churn.ts');
@@ -18,9 +19,9 @@ describe('the journal append mutex and the operator lock between processes', () 
 
   test.each(['mutex', 'lock'] as const)('the %s file names its holder from the instant it exists; a holder killed -9 mid-churn is taken over at once', async (kind) => {
     const mutexFile = path.join(dir, kind === 'mutex' ? 'journal.jsonl.append-lock' : 'lock.json');
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, mutexFile, kind], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...(await fixtureNodeArgs(fixture)), mutexFile, kind], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
     try {
-      // a tsx child compiles its import graph first: slow on a busy machine
+      // the child starts slowly on a busy machine
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('the churning child never got going')), 90_000);
         child.stdout!.once('data', () => {

@@ -6,15 +6,17 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { FileJournalStore } from '../../lib/engine/file-journal-store.ts';
 import type { JournalRecord } from '../../lib/engine/journal-store.ts';
+import { fixtureNodeArgs } from '../_helpers/fixture-process.ts';
 import { tempEnvironment } from './engine-fixture.ts';
 
 const fixture = fileURLToPath(new URL('./fixtures/interruptible-run.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const fixtureArgs = await fixtureNodeArgs(fixture);
 const t = tempEnvironment();
 afterAll(() => t.dispose());
 
 function runFixture(sleepMs: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, path.join(t.dir, 'cutover.config.json'), String(sleepMs)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...fixtureArgs, path.join(t.dir, 'cutover.config.json'), String(sleepMs)], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { FileJournalStore } from '../../lib/engine/file-journal-store.ts';
 import { formatStatus } from '../../lib/cli/status-view.ts';
 import { processStartMark } from '../../lib/platform/process-liveness.ts';
+import { fixtureNodeArgs } from '../_helpers/fixture-process.ts';
 import { engineFixture, rejection, tempEnvironment } from './engine-fixture.ts';
 
 /**
@@ -41,8 +42,8 @@ function track(child: ChildProcess) {
 
 /** Starts the fixture and waits until it holds the lock and has journaled its first step. */
 async function holder(t: { dir: string }, mode: 'shift' | 'rollback') {
-  const h = track(spawn(process.execPath, ['--import', 'tsx', fixture, path.join(t.dir, 'cutover.config.json'), mode], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }));
-  // a tsx child compiles its import graph first: 20 s and more on a busy 2-core machine
+  const h = track(spawn(process.execPath, [...(await fixtureNodeArgs(fixture)), path.join(t.dir, 'cutover.config.json'), mode], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }));
+  // the child starts slowly on a busy 2-core machine (a tsx child took 20 s and more)
   const deadline = Date.now() + 90_000;
   while (!h.output().includes('holding')) {
     if (Date.now() > deadline || h.child.exitCode !== null) throw new Error(`the holder never got going:\n${h.output()}`);
