@@ -341,7 +341,9 @@ export class ReplicationWorker {
       let exported: ExportedSlot | null = null;
       let consistent: string;
       if (needsLoad) {
-        exported = await createSlotWithSnapshot(n.readUrl, n.slot);
+        exported = await createSlotWithSnapshot(n.readUrl, n.slot, {
+          onRetry: (r) => this.out.warn(`replicate ${n.id}`, `creating slot ${r.slotName}: PostgreSQL could not build its snapshot under load (${r.error}); try ${r.attempt + 1} of ${r.tries} in ${r.waitMs} ms`),
+        });
         consistent = exported.consistentLsn;
       } else {
         consistent = await createSlot(n.readUrl, n.slot);
