@@ -6,6 +6,7 @@ import { INTERRUPTED, runRollback } from './rollback.ts';
 import { routerTarget, streamingLagMs } from './traffic-inputs.ts';
 import { envCommandLine } from '../engine/command-line.ts';
 import { holdBudgetMs, undoReserveMs } from '../config/common-schema.ts';
+import { unreplicatedColumnsRefusal } from '../phases/unreplicated-columns.ts';
 
 /**
  * Journal actions of the write switch, in order. `switch.flip` recorded ok is the point of no
@@ -110,7 +111,7 @@ export const switchPhase: Phase = {
     if (switched) return [{ action: 'none', target: routerTarget(ctx), detail: `writes are on green since the write switch at ${switched.time}: nothing to switch (the gate checks that they still are)` }];
     const greenFenced = await ctx.platform.fence.isRefusingWrites('green').catch(() => false);
     const steps: PlanStep[] = [
-      { action: SWITCH_STEPS.checkLag, target: 'forward replication', detail: `reads at 100 % green and lag <= ${ctx.env.gates.maxLagMs} ms, before anything pauses` },
+      { action: SWITCH_STEPS.checkLag, target: 'forward replication', detail: `reads at 100 % green and lag <= ${ctx.env.gates.maxLagMs} ms, and no source column added during replication left unreplicated (its values would stay on blue), before anything pauses` },
       { action: SWITCH_STEPS.checkReverseCoverage, target: 'mapping files', detail: 'the reverse mapping brings every green table back to blue (or it is exempted), so a rollback loses nothing' },
       { action: SWITCH_STEPS.checkCaughtUp, target: 'forward replication', detail: `green has applied blue's current position (every write acknowledged before the switch; the replicate gate's rule), waited for up to ${sw.catchUpTimeoutMs} ms before anything pauses` },
       ...(greenFenced ? [{ action: SWITCH_STEPS.unfenceGreen, target: 'green database', detail: 'green is read-only (an earlier rollback fenced it): it must take the writes after the flip' }] : []),
@@ -173,12 +174,17 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
   const sw = ctx.env.switch;
   const j = ctx.journal;
 
-  const pre = await j.step(SWITCH_STEPS.checkLag, { maxLagMs: ctx.env.gates.maxLagMs }, async () => ({
-    readWeightGreen: (await router.state()).readWeightGreen,
-    lagMs: await streamingLagMs(forward),
-  }));
+  // source columns added during replication whose values never reached green: after the flip green
+  // would be the system of record without them (silent loss), so the switch refuses (figures name them)
+  let lost = null as string | null; // set inside the step's callback (an annotation alone would narrow it to null)
+  const pre = await j.step(SWITCH_STEPS.checkLag, { maxLagMs: ctx.env.gates.maxLagMs }, async () => {
+    const [readWeightGreen, lagMs, s] = await Promise.all([router.state().then((r) => r.readWeightGreen), streamingLagMs(forward), forward.status().catch(() => null)]);
+    lost = s ? unreplicatedColumnsRefusal(s, ctx.env, 'the write switch', 'cutover switch') : null;
+    return { readWeightGreen, lagMs, ...(lost ? { unreplicatedColumns: s!.unreplicatedColumns } : {}) };
+  });
   const coverageRefusal = await j.step(SWITCH_STEPS.checkReverseCoverage, {}, async () => (await ctx.platform.inspector.reverseCoverageRefusal?.()) ?? null);
   const refusal =
+    lost ??
     coverageRefusal ??
     (pre.readWeightGreen !== 100
       ? `reads are at ${pre.readWeightGreen} % green, not 100 %: run \`cutover shift\` first`
