@@ -15,6 +15,7 @@ import { privilegeFindings } from './privilege-findings.ts';
 import { replicationSettings } from './replication-settings.ts';
 import { enumLabelFindings } from './enum-label-findings.ts';
 import { generatedSourceFindings } from './generated-source-findings.ts';
+import { filteredParentFindings } from './filtered-parent-findings.ts';
 import { targetStateFindings } from './target-state-findings.ts';
 import { typeFindings, type TypedColumn } from './type-findings.ts';
 import { targetColumnFindings } from './target-column-findings.ts';
@@ -77,6 +78,7 @@ export class PostgresInspector implements Inspector {
       findings.push(...(await targetFindings(target, mapped.tables, await serverTimeZone(source))));
       findings.push(...(await targetStateFindings(target, mapped.tables, this.env.assess.keepTargetRows)));
       findings.push(...(await generatedSourceFindings(source, mapped.tables)));
+      findings.push(...(await filteredParentFindings(source, mapped.tables)));
       findings.push(...(await enumLabelFindings(source, target, mapped.tables)));
       progress.at('reverse mapping');
       findings.push(...(await reverseMappingFindings(target, this.env, mapped.tables)));

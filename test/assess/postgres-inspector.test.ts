@@ -177,6 +177,41 @@ describe('PostgresInspector', () => {
     }
   });
 
+  test('warns when a selected table references rows a filter keeps off green: count and sample keys, composite keys too', async () => {
+    // green's foreign key does not stop them (replicated rows are applied as replica) and validate
+    // compares each table alone: these rows reach green without their parent, silently
+    await source.query(`
+      create table t_acct (id int primary key, region text not null);
+      create table t_buy (id int primary key, acct_id int references t_acct(id), note text);
+      create table t_line (buy_id int, n int, acct_region text, primary key (buy_id, n));
+      create table t_pair (a int, b int, region text, primary key (a, b));
+      create table t_pair_ref (id int primary key, a int, b int, foreign key (a, b) references t_pair(a, b));
+      insert into t_acct values (1, 'eu'), (2, 'test'), (3, 'eu'), (4, 'test');
+      insert into t_buy values (10, 1, 'kept'), (11, 2, 'orphan'), (12, 4, 'orphan'), (13, null, 'no parent at all'), (14, 3, 'kept');
+      insert into t_pair values (1, 1, 'eu'), (1, 2, 'test');
+      insert into t_pair_ref values (1, 1, 1), (2, 1, 2), (3, 1, 2);`);
+    const regionFilter = (id: string, table: string) => ({
+      ...select(id, table),
+      filters: [{ 'filter-type': 'source', 'column-name': 'region', 'filter-conditions': [{ 'filter-operator': 'noteq', value: 'test' }] }],
+    });
+    const fkEnv = (rules: unknown[]) => testEnvironment({ dir: path.join(dir, 'fk'), sourceUrl: sourceServer.url, targetUrl: targetServer.url, forward: { rules } });
+    try {
+      const report = await new PostgresInspector(fkEnv([regionFilter('1', 't_acct'), select('2', 't_buy'), regionFilter('3', 't_pair'), select('4', 't_pair_ref')]), new RecordingOutput()).assess();
+      const found = report.findings.filter((f) => f.id === 'filtered-parent-orphans');
+      expect(found.map((f) => [f.severity, f.table, f.count, f.sampleKeys])).toEqual([
+        ['warning', 'public.t_buy', 2, [{ id: 11 }, { id: 12 }]],
+        ['warning', 'public.t_pair_ref', 2, [{ id: 2 }, { id: 3 }]],
+      ]);
+      expect(found[0]!.message).toMatch(/^2 row\(s\) of public\.t_buy reference \(foreign key t_buy_acct_id_fkey: acct_id\) rows of public\.t_acct that the mapping's filter leaves out/);
+      // a child filtered to the same rows, or a parent not filtered: nothing to say
+      const childFilter = { ...select('2', 't_buy'), filters: [{ 'filter-type': 'source', 'column-name': 'note', 'filter-conditions': [{ 'filter-operator': 'noteq', value: 'orphan' }] }] };
+      const clean = await new PostgresInspector(fkEnv([regionFilter('1', 't_acct'), childFilter, select('3', 't_pair'), select('4', 't_pair_ref')]), new RecordingOutput()).assess();
+      expect(clean.findings.filter((f) => f.id === 'filtered-parent-orphans')).toEqual([]);
+    } finally {
+      await source.query('drop table t_pair_ref, t_pair, t_line, t_buy, t_acct');
+    }
+  });
+
   test('reports a server older than PostgreSQL 12 as a blocker naming its version and the upgrade', async () => {
     const settingsOf = (version: string, num: string) =>
       ({
