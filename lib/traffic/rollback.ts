@@ -7,6 +7,8 @@ import { planRollbackWithoutRouter, rollbackWithoutRouter, routerStateOrNull } f
 import { planShadowOff, shadowReadsOff } from './shadow-off.ts';
 import { routerTarget } from './traffic-inputs.ts';
 import { envCommandLine } from '../engine/command-line.ts';
+import { holdBudgetMs, undoReserveMs } from '../config/common-schema.ts';
+import { HoldBudget } from './hold-budget.ts';
 
 /** What the rollback proves about writes taken by green (printed as the rollback ledger). */
 export interface RollbackLedger {
@@ -119,7 +121,7 @@ export async function planRollback(ctx: PhaseContext): Promise<PlanStep[]> {
       { action: 'router.holdWrites', target: r, detail: `writes held at most ${ctx.env.switch.maxHoldMs} ms` },
       { action: 'fence.refuseWrites(green)', target: 'green database', detail: 'no write reaches green from now on, through the router or not' },
       { action: 'reverse.sourcePosition', target: 'green database', detail: 'green\'s final position, read after the fence' },
-      { action: 'reverse.waitForPosition', target: 'blue database', detail: `reverse replication applies it (timeout ${ctx.env.switch.catchUpTimeoutMs} ms: green accepts writes again and writes stay on green, nothing lost)` },
+      { action: 'reverse.waitForPosition', target: 'blue database', detail: `reverse replication applies it (timeout ${ctx.env.switch.catchUpTimeoutMs} ms, within the hold's budget of ${holdBudgetMs(ctx.env.switch.maxHoldMs)} ms: else green accepts writes again and writes stay on green, nothing lost)` },
       { action: ROLLBACK_SEQUENCES, target: 'blue database', detail: `blue's sequences above green's ids + ${ctx.env.switch.sequenceGap} (green's rows reached blue without moving them)` },
       { action: 'fence.allowWrites(blue)', target: 'blue database' },
       { action: 'router.setWriteTarget(blue)', target: r },
@@ -214,8 +216,11 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
   } catch (err) {
     return greenUnreachable(ctx, t0, (err as Error).message);
   }
-  await j.step('router.holdWrites', { maxHoldMs: ctx.env.switch.maxHoldMs, reason: 'rollback' }, () => router.holdWrites(ctx.env.switch.maxHoldMs));
-  ctx.out.ok('rollback', `writes held at the router (at most ${ctx.env.switch.maxHoldMs} ms)`);
+  // The router's cap runs from here: once it runs out the held writes are answered 503. The drain
+  // below waits only what is left of it (the reserve kept to release them to green, the safe side).
+  const budget = new HoldBudget(ctx.env.switch.maxHoldMs, 'writes left on green (green accepts them again) and released there');
+  await j.step('router.holdWrites', { maxHoldMs: ctx.env.switch.maxHoldMs, undoReserveMs: undoReserveMs(ctx.env.switch.maxHoldMs), reason: 'rollback' }, () => router.holdWrites(ctx.env.switch.maxHoldMs));
+  ctx.out.ok('rollback', `writes held at the router (at most ${ctx.env.switch.maxHoldMs} ms; green is drained into blue within ${holdBudgetMs(ctx.env.switch.maxHoldMs)} ms of it, else writes stay on green)`);
 
   // Fence green BEFORE reading its final position: a write that reaches green's database outside
   // the router (a job, a second app) is then either refused or at or before that position.
@@ -235,15 +240,21 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
     return greenUnreachable(ctx, t0, (err as Error).message);
   }
 
-  const caughtUp = await j.step('reverse.waitForPosition', { position: greenLastPosition, timeoutMs }, () => reverse.waitForPosition(greenLastPosition, timeoutMs, ctx.signal));
+  // at most switch.catchUpTimeoutMs, and never past the hold's budget (the drain of writes in
+  // flight and the fence may have used some); with none left it still looks once: a drain already
+  // done flips within the reserve
+  const waitMs = Math.min(timeoutMs, budget.leftMs());
+  const caughtUp = (await j.step('reverse.waitForPosition', { position: greenLastPosition, timeoutMs: waitMs }, () => reverse.waitForPosition(greenLastPosition, waitMs, ctx.signal)));
   const drained = await reverse.status().catch(() => null);
   const applied = drained?.appliedPosition ?? null;
   if (!caughtUp) {
     // blue lacks some green writes: flipping now would lose them, so writes stay on green
     const why = ctx.signal.aborted
       ? `${INTERRUPTED} while reverse replication drained green into blue (applied ${applied ?? 'unknown'} of green's ${greenLastPosition})`
-      : `reverse replication did not apply green's position ${greenLastPosition} within ${timeoutMs} ms (applied ${applied ?? 'unknown'})`;
-    return stayOnGreen(ctx, why, greenFenced, { t0, readsBackMs, greenLastPosition, applied }, 'check `cutover replicate status`');
+      : waitMs < timeoutMs
+        ? budget.reason(`reverse replication's drain of green into blue (green's final position ${greenLastPosition}, applied ${applied ?? 'unknown'}; waited ${waitMs} ms of switch.catchUpTimeoutMs ${timeoutMs})`)
+        : `reverse replication did not apply green's position ${greenLastPosition} within ${timeoutMs} ms (applied ${applied ?? 'unknown'})`;
+    return stayOnGreen(ctx, why, greenFenced, { t0, readsBackMs, greenLastPosition, applied }, `check reverse replication (\`${envCommandLine(ctx.env, 'cutover replicate status', ' --direction reverse')}\`: stalled, failed, or blue refusing its writes)`);
   }
   ctx.out.ok('rollback', `reverse replication drained green into blue: applied ${applied ?? '(n/a)'} >= green's final ${greenLastPosition}`);
 

@@ -6,6 +6,7 @@ import { INTERRUPTED, runRollback } from './rollback.ts';
 import { routerTarget, streamingLagMs } from './traffic-inputs.ts';
 import { envCommandLine } from '../engine/command-line.ts';
 import { holdBudgetMs, undoReserveMs } from '../config/common-schema.ts';
+import { HoldBudget } from './hold-budget.ts';
 import { unreplicatedColumnsRefusal } from '../phases/unreplicated-columns.ts';
 
 /**
@@ -35,44 +36,6 @@ export const SWITCH_STEPS = {
 
 /** Steps that changed something and must be undone when the switch stops before the flip. */
 const SIDE_EFFECTS: readonly string[] = [SWITCH_STEPS.hold, SWITCH_STEPS.fence, SWITCH_STEPS.sequences, SWITCH_STEPS.reverse];
-
-/** The hold's deadline: how much of the cap is left for the switch's own steps (the undo's reserve kept back). */
-class HoldBudget {
-  private readonly capAt: number;
-  private readonly reserve: number;
-
-  constructor(private readonly maxHoldMs: number) {
-    this.capAt = performance.now() + maxHoldMs;
-    this.reserve = undoReserveMs(maxHoldMs);
-  }
-
-  /** Milliseconds the switch may still spend before it must undo (0 when spent). */
-  leftMs(): number {
-    return Math.max(0, Math.round(this.capAt - this.reserve - performance.now()));
-  }
-
-  /** Aborted when the budget is spent (or when `outer` is: the operator's Ctrl-C). */
-  signal(outer: AbortSignal): { signal: AbortSignal; spent: () => boolean; dispose: () => void } {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.leftMs());
-    const onOuter = () => controller.abort();
-    if (outer.aborted) controller.abort();
-    else outer.addEventListener('abort', onOuter, { once: true });
-    return {
-      signal: controller.signal,
-      spent: () => !outer.aborted && controller.signal.aborted,
-      dispose: () => {
-        clearTimeout(timer);
-        outer.removeEventListener('abort', onOuter);
-      },
-    };
-  }
-
-  /** Why the switch undoes: `what` did not finish within the hold's budget. */
-  reason(what: string): string {
-    return `${what} did not finish within the write hold's budget (switch.maxHoldMs ${this.maxHoldMs} ms less ${this.reserve} ms kept to undo): undone before the router's cap would answer the held writes 503`;
-  }
-}
 
 /** The completed steps of the current attempt: those after the last recorded undo. */
 function currentAttempt(completed: readonly string[]): readonly string[] {
