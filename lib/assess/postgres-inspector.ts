@@ -81,7 +81,7 @@ export class PostgresInspector implements Inspector {
       findings.push(...(await filteredParentFindings(source, mapped.tables)));
       findings.push(...(await enumLabelFindings(source, target, mapped.tables)));
       progress.at('reverse mapping');
-      findings.push(...(await reverseMappingFindings(target, this.env, mapped.tables)));
+      findings.push(...(await reverseMappingFindings(target, this.env, mapped.tables, source)));
       progress.at('large values');
       findings.push(...(await unsentValueFindings(source, mapped.tables)));
       progress.at('objects');

@@ -212,6 +212,37 @@ describe('PostgresInspector', () => {
     }
   });
 
+  test('fails if the reverse mapping writes a column blue computes: a blocker naming it (green computing it too says no "NULL" warning)', async () => {
+    // trial6: every order line green took after the switch was refused by blue (a dead letter)
+    await source.query(`create table t_line (id int primary key, qty int, price numeric(10,2), amount numeric(12,2) generated always as (qty * price) stored);
+      create table t_line_plain (id int primary key, qty int, price numeric(10,2), amount numeric(12,2) generated always as (qty * price) stored)`);
+    const target = await connect(targetServer.url);
+    try {
+      await target.query(`create table t_line (id int primary key, qty int, price numeric(10,2), amount numeric(12,2) generated always as (qty * price) stored);
+        create table t_line_plain (id int primary key, qty int, price numeric(10,2), amount numeric(12,2))`);
+      const removeAmount = (id: string, table: string) => ({
+        'rule-type': 'transformation', 'rule-id': id, 'rule-name': `r${id}`, 'rule-target': 'column', 'object-locator': { 'schema-name': 'public', 'table-name': table, 'column-name': 'amount' }, 'rule-action': 'remove-column',
+      });
+      const lineEnv = testEnvironment({ dir: path.join(dir, 'line'), sourceUrl: sourceServer.url, targetUrl: targetServer.url, forward: { rules: [select('1', 't_line'), select('2', 't_line_plain'), removeAmount('3', 't_line'), removeAmount('4', 't_line_plain')] } });
+      // the test environment's reverse mapping selects every green table whole: amount included
+      const report = await new PostgresInspector(lineEnv, new RecordingOutput()).assess();
+      expect(report.ok).toBe(false);
+      const refused = report.findings.filter((f) => f.id === 'reverse-target-column-generated');
+      expect(refused.map((f) => [f.severity, f.table, f.sampleKeys])).toEqual([
+        ['blocker', 'public.t_line', [{ column: 'amount' }]],
+        ['blocker', 'public.t_line_plain', [{ column: 'amount' }]],
+      ]);
+      expect(refused[0]!.message).toMatch(/^public\.t_line\.amount is GENERATED ALWAYS AS \(.*\) STORED on blue \(the source\), and the reverse mapping writes it: .*a rollback stops$/);
+      expect(refused[0]!.handling).toMatch(/add a remove-column rule for public\.t_line\.amount to the reverse mapping/);
+      // green's own generated t_line.amount: blue refuses it, it does not become NULL there
+      expect(report.findings.filter((f) => f.id === 'reverse-column-generated')).toEqual([]);
+    } finally {
+      await target.query('drop table if exists t_line, t_line_plain').catch(() => {});
+      await target.end();
+      await source.query('drop table t_line, t_line_plain');
+    }
+  });
+
   test('reports a server older than PostgreSQL 12 as a blocker naming its version and the upgrade', async () => {
     const settingsOf = (version: string, num: string) =>
       ({
