@@ -93,7 +93,10 @@ export class PostgresSnapshotter implements Snapshotter {
       reuse = !this.env.replication.waves.length && !(await slotInfo(admin, names.slot)).exists;
       const slotName = reuse ? names.slot : `${names.slot}_snap_${randomBytes(3).toString('hex')}`;
       if (reuse) publicationCreated = (await ensurePublication(admin, names.publication, tables)) === 'created';
-      exported = await createSlotWithSnapshot(this.env.source.url, slotName, { temporary: !reuse });
+      exported = await createSlotWithSnapshot(this.env.source.url, slotName, {
+        temporary: !reuse,
+        onRetry: (r) => this.out.warn('snapshot', `creating slot ${r.slotName}: PostgreSQL could not build its snapshot under load (${r.error}); try ${r.attempt + 1} of ${r.tries} in ${r.waitMs} ms`),
+      });
       await noteCreated(this.store, marker, { ...(reuse ? { slot: slotName } : {}), ...(publicationCreated ? { publication: names.publication } : {}) });
       this.out.info('snapshot', `slot ${slotName} at ${exported.consistentLsn}${reuse ? ' (replication continues from it)' : ''}`);
 
