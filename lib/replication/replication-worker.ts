@@ -484,6 +484,8 @@ export class ReplicationWorker {
     try {
       const applier = new ChangeApplier(session, this.names.slot, this.direction, tables);
       await applier.init();
+      // it only ever saves time: a failure of its own is a warning (the first batch meets the same)
+      await applier.warmSession().catch((err: Error) => this.out.warn(`replicate ${this.names.id}`, `apply session warm-up skipped: ${err.message}`));
       return { session, applier };
     } catch (err) {
       await session.end().catch(() => {});

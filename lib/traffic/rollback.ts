@@ -30,6 +30,12 @@ export interface RollbackLedger {
   readonly proof: boolean;
   /** What could not be copied to blue, when green was unreachable or the rollback was forced after finalize. */
   readonly unrecoverable: string | null;
+  /**
+   * Green's changes since the switch that blue refused (reverse replication's dead letters on
+   * blue, counted from the switch's start of it); a rollback with any is not proven.
+   * @default - none counted
+   */
+  readonly refusedByBlue?: number;
 }
 
 /** Journal action of the rollback's sequence step (the switch's is `sequences.syncSequences`). */
@@ -44,6 +50,8 @@ const reverseRunning = (s: ReplicationStatus | null) => s?.phase === 'cdc' || s?
 export interface ReverseHistory {
   /** Green's position the switch started reverse replication from; null when not journaled. */
   readonly since: string | null;
+  /** Reverse replication's dead letters when the switch started it (an earlier cycle's); null when not journaled. */
+  readonly deadLettersAtStart?: number | null;
   /**
    * Set once `finalize` dropped reverse replication's slot after that flip: from `stoppedAt`
    * (finalize stopped the reverse worker) green's writes reach blue no more.
@@ -56,21 +64,23 @@ export function reverseHistory(records: readonly JournalRecord[]): ReverseHistor
   const flip = records.findLastIndex((r) => r.phase === 'switch' && r.action === 'switch.flip' && r.status === 'ok');
   if (flip < 0) return { since: null, finalized: null };
   let since: string | null = null;
+  let deadLettersAtStart: number | null = null;
   for (let i = flip; i >= 0; i--) {
     const r = records[i]!;
     if (r.phase === 'switch' && r.action === 'switch.undone') break; // an earlier, undone attempt
     if (r.phase === 'switch' && r.action === 'reverse.start' && r.status === 'ok') {
-      const from = (r.result as { fromPosition?: unknown } | undefined)?.fromPosition;
-      since = typeof from === 'string' ? from : null;
+      const started = r.result as { fromPosition?: unknown; deadLetters?: unknown } | undefined;
+      since = typeof started?.fromPosition === 'string' ? started.fromPosition : null;
+      deadLettersAtStart = typeof started?.deadLetters === 'number' ? started.deadLetters : null;
       break;
     }
   }
   const after = records.slice(flip + 1).filter((r) => r.phase === 'finalize');
   // a started teardown may have dropped the slot before the process died
   const teardown = after.find((r) => r.action === 'reverse.teardown' && (r.status === 'started' || r.status === 'ok'));
-  if (!teardown) return { since, finalized: null };
+  if (!teardown) return { since, deadLettersAtStart, finalized: null };
   const stop = after.find((r) => r.action === 'reverse.stop' && r.status === 'started');
-  return { since, finalized: { stoppedAt: stop?.time ?? teardown.time, tornDownAt: teardown.time } };
+  return { since, deadLettersAtStart, finalized: { stoppedAt: stop?.time ?? teardown.time, tornDownAt: teardown.time } };
 }
 
 /** The refusal of a rollback after finalize: nothing was changed. */
@@ -258,6 +268,14 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
   }
   ctx.out.ok('rollback', `reverse replication drained green into blue: applied ${applied ?? '(n/a)'} >= green's final ${greenLastPosition}`);
 
+  // caught up is not applied: a change blue refused (a constraint, a generated column the reverse
+  // mapping writes) is a dead letter on blue, and flipping would leave it on green only
+  const refused = refusedByBlue(drained, history);
+  if (refused && !ctx.options.force) {
+    return stayOnGreen(ctx, refusedReason(refused), greenFenced, { t0, readsBackMs, greenLastPosition, applied }, REFUSED_FIX);
+  }
+  if (refused) ctx.out.warn('rollback', `--force: ${refusedReason(refused)}; writes go to blue without them`);
+
   // Green's new rows reached blue with ids from green's sequences, which the switch had moved
   // above blue's: without this blue's next insert reuses one of them (duplicate key). After the
   // drain and green's fence green's values are final; before the flip, no write reaches blue.
@@ -280,8 +298,10 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
   // one; the replicator's own "caught up" counts only where positions cannot be ordered (DMS
   // checkpoints), and an unknown applied position proves nothing
   const ordered = positionAtLeast(applied, greenLastPosition);
-  const proof = ordered ?? (applied !== null && caughtUp);
-  const unproven = proof
+  const proof = (ordered ?? (applied !== null && caughtUp)) && !refused;
+  const unproven = refused
+    ? `; NOT COMPLETE: ${refusedReason(refused)}: they are on green only (${REFUSED_FIX})`
+    : proof
     ? ''
     : applied === null
       ? `; NOT PROVEN: reverse replication reports no applied position, so nothing shows blue has green's changes up to ${greenLastPosition} (check \`cutover replicate status --direction reverse\` and validate)`
@@ -295,11 +315,14 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
     greenEraRowsTotal: rows.reduce((a, r) => a + r.rows, 0),
     proof,
     unrecoverable: null,
+    ...(refused ? { refusedByBlue: refused } : {}),
   };
   j.note('rollback.ledger', { ...ledger });
   ctx.out.ok('rollback', `ledger: ${ledger.greenEraRowsTotal} green-era row change(s) applied to blue; reverse applied ${applied ?? '(n/a)'} >= green's last ${greenLastPosition}: ${proof}`);
   // "every green change" only when the journal shows reverse replication running from the switch's position
-  const claim = history.since
+  const claim = refused
+    ? `reverse replication reached green's position ${greenLastPosition}`
+    : history.since
     ? `blue has every green change since the switch (reverse replication from ${history.since}) up to ${greenLastPosition}`
     : `reverse replication applied green's changes up to ${greenLastPosition} (the journal does not show where it started, so changes from before its start are not proven)`;
   const ok = proof && blueCheck.ok;
@@ -310,6 +333,23 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
     result: ledger,
   };
 }
+
+/**
+ * Green's changes since the switch that blue refused: reverse replication's dead letters now, less
+ * those blue held when the switch started it (an earlier cycle's). Without the journaled start
+ * count every dead letter counts: one left unexplained is no proof either.
+ */
+export function refusedByBlue(drained: ReplicationStatus | null, history: ReverseHistory): number {
+  const now = drained?.deadLetters ?? 0;
+  return Math.max(0, now - (history.deadLettersAtStart ?? 0));
+}
+
+export function refusedReason(refused: number): string {
+  return `blue refused ${refused} of green's changes since the switch (reverse replication's dead letters)`;
+}
+
+export const REFUSED_FIX =
+  "read them on blue (`select source_table, source_key, error from _cutover.dead_letter where direction = 'reverse' order by id`), correct blue or the reverse mapping so it accepts them and apply them there; `cutover rollback --force` moves writes to blue without them";
 
 /** Blue accepts writes, then writes go there and the held ones are released (every way back to blue ends so). */
 async function flipToBlue(ctx: PhaseContext): Promise<{ released: number; holdMs: { p50: number; p99: number; max: number } }> {

@@ -204,7 +204,8 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
       const starting = reverse.start({ fromPosition });
       launched();
       const status = await starting;
-      return { fromPosition, phase: status.phase };
+      // the dead letters blue already held: the rollback counts only those of this switch
+      return { fromPosition, phase: status.phase, deadLetters: status.deadLetters };
     });
     // the preparations, in this order, once the start is under way (its position read)
     const prepared = (async () => {
