@@ -95,8 +95,8 @@ describe('CopyDataFramer', () => {
         return out;
       });
       const copy = Buffer.prototype.copy;
-      vi.spyOn(Buffer.prototype, 'copy').mockImplementation(function (this: Buffer, ...args: Parameters<Buffer['copy']>) {
-        const n = copy.apply(this, args);
+      vi.spyOn(Buffer.prototype, 'copy').mockImplementation(function (this: Buffer, ...args: unknown[]) {
+        const n = copy.apply(this, args as Parameters<Buffer['copy']>);
         copied += n;
         return n;
       });
