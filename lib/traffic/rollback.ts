@@ -349,7 +349,7 @@ export function refusedReason(refused: number): string {
 }
 
 export const REFUSED_FIX =
-  "read them on blue (`select source_table, source_key, error from _cutover.dead_letter where direction = 'reverse' order by id`), correct blue or the reverse mapping so it accepts them and apply them there; `cutover rollback --force` moves writes to blue without them";
+  "read them on blue (`select source_table, source_key, change, error from _cutover.dead_letter where direction = 'reverse' order by id`), correct blue or the reverse mapping so it accepts them and apply them there (`cutover rollback --force` moves writes to blue without them)";
 
 /** Blue accepts writes, then writes go there and the held ones are released (every way back to blue ends so). */
 async function flipToBlue(ctx: PhaseContext): Promise<{ released: number; holdMs: { p50: number; p99: number; max: number } }> {
