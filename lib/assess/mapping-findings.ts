@@ -12,6 +12,8 @@ import {
 import type { MappedTable, ResolvedMappings, SourceCatalog, TableMappingDocument } from '../mappings/types.ts';
 import type { Finding } from '../platform/roles.ts';
 import { generatedSourceFindings } from './generated-source-findings.ts';
+import { relationOid } from '../postgres/catalog.ts';
+import { writtenGeneratedFindings } from './target-state-findings.ts';
 
 const finding = (f: Omit<Finding, 'count' | 'sampleKeys'> & Partial<Pick<Finding, 'count' | 'sampleKeys'>>): Finding => ({ count: 1, sampleKeys: [], ...f });
 
@@ -53,6 +55,8 @@ export async function reverseMappingFindings(
   target: pg.ClientBase,
   env: { readonly mappingFiles: { readonly reverse: string }; readonly source: { readonly schemas?: readonly string[] }; readonly target: { readonly schemas?: readonly string[] }; readonly replication: { readonly reverseExempt?: readonly ReverseExemption[] } },
   forward: readonly MappedTable[],
+  /** Blue's session: the columns the reverse mapping writes there are checked against what blue computes. @default - not checked */
+  blue?: pg.ClientBase,
 ): Promise<Finding[]> {
   const file = env.mappingFiles.reverse;
   const findings: Finding[] = [];
@@ -69,7 +73,11 @@ export async function reverseMappingFindings(
     if (!(err instanceof CutoverError)) throw err;
     return [...findings, mappingErrorFinding('reverse-mapping-invalid', file, err)];
   }
-  findings.push(...(await generatedSourceFindings(target, resolved.tables, 'reverse')));
+  const computedOnBlue = blue ? await reverseGeneratedOnBlue(blue, resolved.tables) : [];
+  // a column blue computes itself gets no NULL from green's generated one: it refuses the write (above)
+  const refused = new Set(computedOnBlue.map((f) => `${f.table}|${String(f.sampleKeys[0]?.source ?? '')}`));
+  findings.push(...(await generatedSourceFindings(target, resolved.tables, 'reverse')).filter((f) => !refused.has(`${f.table}|${String(f.sampleKeys[0]?.column ?? '')}`)));
+  findings.push(...computedOnBlue.map(({ sampleKeys, ...f }) => ({ ...f, sampleKeys: sampleKeys.map(({ column }) => ({ column })) })));
   const onGreen = new Set(catalog.tables.map((t) => `${t.schema}.${t.table}`));
   const coverage = reverseCoverage(forward, resolved.tables, env.replication.reverseExempt ?? []);
   for (const gap of coverage.uncovered) {
@@ -94,4 +102,19 @@ export async function reverseMappingFindings(
     findings.push(finding({ id: 'reverse-exempt-unused', severity: 'warning', table: u.table, message: u.message, handling: 'remove or correct the replication.reverseExempt entry' }));
   }
   return findings;
+}
+
+/** The reverse mapping's columns that blue computes (writtenGeneratedFindings), each sample key with its green column as `source`. */
+async function reverseGeneratedOnBlue(blue: pg.ClientBase, tables: readonly MappedTable[]): Promise<Finding[]> {
+  const found: Finding[] = [];
+  for (const t of tables) {
+    const oid = (await blue.query<{ oid: string | null }>(`select ${relationOid('$1', '$2')}::text as oid`, [t.target.schema, t.target.table])).rows[0]?.oid;
+    if (!oid) continue; // the reverse coverage says what is missing
+    for (const f of await writtenGeneratedFindings(blue, t, oid, 'reverse')) {
+      const column = String(f.sampleKeys[0]?.column ?? '');
+      const mapped = t.columns.find((c) => c.target === column);
+      found.push({ ...f, sampleKeys: [{ column, source: mapped?.kind === 'copy' ? mapped.source : column }] });
+    }
+  }
+  return found;
 }

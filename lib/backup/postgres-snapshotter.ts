@@ -93,7 +93,10 @@ export class PostgresSnapshotter implements Snapshotter {
       reuse = !this.env.replication.waves.length && !(await slotInfo(admin, names.slot)).exists;
       const slotName = reuse ? names.slot : `${names.slot}_snap_${randomBytes(3).toString('hex')}`;
       if (reuse) publicationCreated = (await ensurePublication(admin, names.publication, tables)) === 'created';
-      exported = await createSlotWithSnapshot(this.env.source.url, slotName, { temporary: !reuse });
+      exported = await createSlotWithSnapshot(this.env.source.url, slotName, {
+        temporary: !reuse,
+        onRetry: (r) => this.out.warn('snapshot', `creating slot ${r.slotName}: PostgreSQL could not build its snapshot under load (${r.error}); try ${r.attempt + 1} of ${r.tries} in ${r.waitMs} ms`),
+      });
       await noteCreated(this.store, marker, { ...(reuse ? { slot: slotName } : {}), ...(publicationCreated ? { publication: names.publication } : {}) });
       this.out.info('snapshot', `slot ${slotName} at ${exported.consistentLsn}${reuse ? ' (replication continues from it)' : ''}`);
 
@@ -309,7 +312,11 @@ export class PostgresSnapshotter implements Snapshotter {
       await client.query('begin');
       let problems: string[];
       try {
-        for (const t of manifest.tables) await client.query(t.preData);
+        for (const t of manifest.tables) {
+          await client.query(t.preData).catch((err: unknown) => {
+            throw missingObject(err, t.name, manifest.id, options.targetUrl) ?? err;
+          });
+        }
         for (const t of manifest.tables) {
           throwIfRestoreInterrupted(signal, manifest.id, options.targetUrl);
           const gz = new StreamMeter();
@@ -432,4 +439,19 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 
 async function open(url: string): Promise<pg.Client> {
   return openKitClient(url, 'cutover-snapshot');
+}
+
+/**
+ * A table of the backup that cannot be created because the database lacks something it names (a
+ * composite, range or extension type, a function in a default): bad input with its fix, not an
+ * internal error. The restore's one transaction leaves the database as it was.
+ */
+function missingObject(err: unknown, table: string, id: string, url: string): CutoverError | undefined {
+  const code = (err as { code?: string }).code;
+  if (code !== '42704' && code !== '42883' && code !== '3F000') return undefined;
+  return new CutoverError('PRECONDITION_FAILED', `restore of backup ${id} could not create ${table} in ${redact(url)}: ${(err as Error).message}; nothing was restored`, {
+    received: table,
+    fix: 'create what the message names in the empty database first (a composite, range or extension type the backup does not carry: CREATE TYPE / CREATE EXTENSION as on the source), then run restore again',
+    cause: err,
+  });
 }

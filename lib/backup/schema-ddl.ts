@@ -2,7 +2,7 @@ import type pg from 'pg';
 
 /**
  * DDL of a set of tables read from the catalog (no pg_dump needed): `preData` creates schemas,
- * tables with columns, defaults, identities, primary keys, unique and check constraints;
+ * the enum and domain types the columns use (userTypeDdl), tables with columns, defaults, identities, primary keys, unique and check constraints;
  * `postData` adds secondary indexes and foreign keys after the rows are in (faster, and FK order
  * free). `columns` are the columns COPY reads and writes (generated columns excluded).
  */
@@ -54,7 +54,7 @@ export async function readTableDdl(client: pg.ClientBase, schema: string, table:
     [rel],
   );
   const sequences: { column: string; sequence: string }[] = [];
-  const pre: string[] = [`create schema if not exists ${q(schema)};`];
+  const pre: string[] = [`create schema if not exists ${q(schema)};`, ...(await userTypeDdl(client, rel))];
   const columnDefs: string[] = [];
   for (const c of cols) {
     let def = `${q(c.name)} ${c.type}`;
@@ -93,4 +93,46 @@ export async function readTableDdl(client: pg.ClientBase, schema: string, table:
     postData: post.join('\n'),
     sequences,
   };
+}
+
+/**
+ * The enums and domains a table's columns use (also as array elements, and a domain's own base
+ * type), dependencies first, each created only where it does not exist yet (several tables share a
+ * type, and the restore runs every table's preData in one transaction). Without them a backup of a
+ * table with an enum column was verified and then could not be restored into an empty database
+ * (`type "legacy.acct_status" does not exist`, found by trial6). Composite, range and extension
+ * types are not written: the restore then names the type it lacks.
+ */
+async function userTypeDdl(client: pg.ClientBase, rel: string): Promise<string[]> {
+  const { rows } = await client.query<{ schema: string; kind: string; ddl: string }>(
+    `with recursive used(oid, depth) as (
+       select a.atttypid, 0 from pg_attribute a where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped
+       union all
+       select case when t.typtype = 'd' then t.typbasetype else t.typelem end, u.depth + 1
+         from used u join pg_type t on t.oid = u.oid
+        where t.typtype = 'd' or (t.typcategory = 'A' and t.typelem <> 0)
+     )
+     select n.nspname as schema, t.typtype as kind,
+            case t.typtype
+              when 'e' then format('create type %I.%I as enum (%s)', n.nspname, t.typname,
+                (select string_agg(quote_literal(e.enumlabel), ', ' order by e.enumsortorder) from pg_enum e where e.enumtypid = t.oid))
+              else format('create domain %I.%I as %s', n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod))
+                || coalesce((select ' collate ' || quote_ident(cn.nspname) || '.' || quote_ident(c.collname)
+                               from pg_collation c join pg_namespace cn on cn.oid = c.collnamespace join pg_type b on b.oid = t.typbasetype
+                              where c.oid = t.typcollation and t.typcollation <> b.typcollation), '')
+                || coalesce(' default ' || t.typdefault, '')
+                || case when t.typnotnull then ' not null' else '' end
+                || coalesce((select string_agg(' constraint ' || quote_ident(con.conname) || ' ' || pg_get_constraintdef(con.oid), '' order by con.conname)
+                               from pg_constraint con where con.contypid = t.oid and con.contype = 'c'), '')
+            end as ddl
+       from (select oid, max(depth) as depth from used group by oid) u
+       join pg_type t on t.oid = u.oid join pg_namespace n on n.oid = t.typnamespace
+      where t.typtype in ('e', 'd') and n.nspname not in ('pg_catalog', 'information_schema')
+      order by u.depth desc, n.nspname, t.typname`,
+    [rel],
+  );
+  return rows.flatMap((r) => [
+    `create schema if not exists ${q(r.schema)};`,
+    `do $cutover_type$ begin ${r.ddl}; exception when duplicate_object then null; end $cutover_type$;`,
+  ]);
 }

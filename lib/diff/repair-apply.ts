@@ -22,7 +22,7 @@ export const REPAIR_DEAD_LETTER_SLOT = 'validate-repair';
 
 /**
  * Applies a validation's repair in one target transaction, with replication triggers off like an
- * apply. Plain statements are all or nothing: any failure rolls the whole repair back. Statements
+ * apply, read-write even on a green the rollback fenced. Plain statements are all or nothing: any failure rolls the whole repair back. Statements
  * that name their row run each under a savepoint: one the target rejects (a constraint, a value the
  * type cannot hold) is undone alone and recorded in `_cutover.dead_letter` with the database's
  * reason, and the others still apply — the next validation reports that row as a dead letter.
@@ -34,7 +34,9 @@ export async function applyRepairs(targetDb: pg.Pool, statements: readonly (stri
   const deadLetters: { table: string; key: RowKey; reason: string }[] = [];
   let applied = 0;
   try {
-    await client.query('BEGIN');
+    // READ WRITE: a rollback leaves green fenced (its database's default_transaction_read_only),
+    // and a repair is allowed exactly then; the kit writes into a fenced side as its replication does
+    await client.query('BEGIN READ WRITE');
     await client.query('SET LOCAL session_replication_role = replica');
     for (const s of statements) {
       if (typeof s === 'string') {

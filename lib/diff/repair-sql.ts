@@ -36,13 +36,14 @@ export function deleteStatement(plan: RepairShape, keyValues: readonly (string |
 
 /**
  * The whole repair script: one transaction, replication triggers and FK checks off like an apply,
+ * read-write on a green a rollback left fenced (`default_transaction_read_only` on its database),
  * and the values read as the validator printed them (UTC, ISO): a timestamptz is written as its UTC
  * wall clock, which a psql session in the server's own zone would read hours off.
  */
 export function repairScript(statements: readonly string[]): string {
   return [
     '-- cutover validate: statements that make the target match the source (target terms)',
-    'BEGIN;',
+    'BEGIN READ WRITE;',
     'SET LOCAL session_replication_role = replica;',
     "SET LOCAL TimeZone = 'UTC';",
     "SET LOCAL DateStyle = 'ISO';",

@@ -5,6 +5,7 @@ import type { PacingFigures, ReplicationStatus, Replicator } from '../platform/r
 import { ProgressRate } from '../output/progress-rate.ts';
 import { sourceLabel, targetLabel } from './endpoints.ts';
 import { envCommandLine } from '../engine/command-line.ts';
+import { unreplicatedColumnsRefusal } from './unreplicated-columns.ts';
 
 /**
  * How often the gate polls the replicator: every POLL_MS, after a first few quick polls that back
@@ -23,6 +24,8 @@ const CAUGHT_UP_SLICE_MS = 2000;
  * once it is healthy. Verify is the caught-up gate: CDC running, lag under `gates.maxLagMs` (or
  * `options.maxLagMs`), and the target has applied the source's write position read when the gate
  * began (every write acknowledged before it), polled with live progress until `options.timeoutMs`.
+ * It says no at once while the worker reports source columns it does not replicate
+ * (unreplicated-columns.ts).
  */
 export const replicatePhase: Phase = {
   name: 'replicate',
@@ -83,6 +86,13 @@ export const replicatePhase: Phase = {
     for (;;) {
       const s = await forward.status();
       showProgress(ctx, s, rate, until.position);
+      // columns whose values never reach the target: waiting cannot bring them, passing would say green has every write
+      const lost = unreplicatedColumnsRefusal(s, ctx.env, 'the replicate gate (caught up)', 'cutover replicate wait');
+      if (lost) {
+        ctx.out.done('replicate');
+        ctx.out.error('replicate', lost);
+        return { ok: false, summary: `not caught up, and waiting cannot change it: ${lost}`, figures: { ...figures(s), caughtUpTo: until.position }, result: s };
+      }
       const lagOk = s.phase === 'cdc' && s.lagMs !== null && s.lagMs <= limit;
       if (lagOk && until.position !== null) {
         // waits here instead of sleeping: returns as soon as the position is applied (a slice over a

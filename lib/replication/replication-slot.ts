@@ -21,21 +21,43 @@ export async function replicationConnection(url: string): Promise<pg.Client> {
 }
 
 /**
+ * PostgreSQL's refusal to build a new slot's initial snapshot while a concurrent transaction's
+ * xid horizon moved past it (snapbuild.c, PostgreSQL 15+; seen under load, test `stalled-worker`).
+ * Transient: the slot being created is dropped with the error, and a second try a moment later
+ * builds its snapshot from the new horizon.
+ */
+const SNAPSHOT_RACE = /cannot build an initial slot snapshot as oldest safe xid \d+ follows snapshot's xmin/;
+/** Tries of one slot creation that meets SNAPSHOT_RACE, and the pause before each retry (ms). */
+export const SLOT_SNAPSHOT_TRIES = 5;
+const SLOT_SNAPSHOT_BACKOFF_MS = [250, 500, 1000, 2000] as const;
+
+/** Told before each retry of a slot creation that met PostgreSQL's transient snapshot race. */
+export type SlotRetryListener = (what: { readonly slotName: string; readonly attempt: number; readonly tries: number; readonly waitMs: number; readonly error: string }) => void;
+
+/**
  * `CREATE_REPLICATION_SLOT … LOGICAL pgoutput EXPORT_SNAPSHOT` over a replication connection:
  * the slot's consistent point and the exported snapshot are the same instant, so a full load in
- * that snapshot followed by CDC from the slot has no gap and no duplicate.
+ * that snapshot followed by CDC from the slot has no gap and no duplicate. PostgreSQL's transient
+ * snapshot race (SNAPSHOT_RACE) is retried up to SLOT_SNAPSHOT_TRIES times with a growing pause,
+ * each retry told to `onRetry` (the caller's log); after that, or on any other error, it fails.
  */
-export async function createSlotWithSnapshot(url: string, slotName: string, options: { temporary?: boolean } = {}): Promise<ExportedSlot> {
-  const connection = await replicationConnection(url);
-  try {
-    const res = await connection.query(
-      `CREATE_REPLICATION_SLOT ${quoteIdent(slotName)}${options.temporary ? ' TEMPORARY' : ''} LOGICAL pgoutput EXPORT_SNAPSHOT`,
-    );
-    const row = res.rows[0] as { consistent_point: string; snapshot_name: string };
-    return { slotName, consistentLsn: row.consistent_point, snapshotName: row.snapshot_name, connection };
-  } catch (err) {
-    await connection.end().catch(() => {});
-    throw slotError(err, slotName, url);
+export async function createSlotWithSnapshot(url: string, slotName: string, options: { temporary?: boolean; onRetry?: SlotRetryListener } = {}): Promise<ExportedSlot> {
+  for (let attempt = 1; ; attempt++) {
+    const connection = await replicationConnection(url);
+    try {
+      const res = await connection.query(
+        `CREATE_REPLICATION_SLOT ${quoteIdent(slotName)}${options.temporary ? ' TEMPORARY' : ''} LOGICAL pgoutput EXPORT_SNAPSHOT`,
+      );
+      const row = res.rows[0] as { consistent_point: string; snapshot_name: string };
+      return { slotName, consistentLsn: row.consistent_point, snapshotName: row.snapshot_name, connection };
+    } catch (err) {
+      await connection.end().catch(() => {});
+      const raced = SNAPSHOT_RACE.test((err as Error).message);
+      if (!raced || attempt >= SLOT_SNAPSHOT_TRIES) throw slotError(err, slotName, url, raced ? attempt : undefined);
+      const waitMs = SLOT_SNAPSHOT_BACKOFF_MS[Math.min(attempt, SLOT_SNAPSHOT_BACKOFF_MS.length) - 1]!;
+      options.onRetry?.({ slotName, attempt, tries: SLOT_SNAPSHOT_TRIES, waitMs, error: (err as Error).message });
+      await new Promise((r) => setTimeout(r, waitMs));
+    }
   }
 }
 
@@ -52,11 +74,15 @@ export async function createSlot(url: string, slotName: string): Promise<string>
   }
 }
 
-function slotError(err: unknown, slotName: string, url: string): CutoverError {
+/** Why a slot could not be created; `racedTries` when PostgreSQL's snapshot race was met that many times in a row. */
+function slotError(err: unknown, slotName: string, url: string, racedTries?: number): CutoverError {
   const msg = (err as Error).message;
-  return new CutoverError('PRECONDITION_FAILED', `could not create replication slot "${slotName}" on ${redact(url)}: ${msg}`, {
+  const tries = racedTries ? ` (${racedTries} tries in a row)` : '';
+  return new CutoverError('PRECONDITION_FAILED', `could not create replication slot "${slotName}" on ${redact(url)}: ${msg}${tries}`, {
     received: slotName,
-    fix: /wal_level/.test(msg)
+    fix: racedTries
+      ? 'transactions on the source kept moving its xid horizon while the slot built its snapshot: run the command again at a quieter moment, or end long-running transactions on the source (select pid, xact_start, state from pg_stat_activity order by xact_start)'
+      : /wal_level/.test(msg)
       ? 'set wal_level = logical on the source and restart it'
       : /max_replication_slots|all replication slots are in use/.test(msg)
         ? 'raise max_replication_slots, or drop unused slots (select * from pg_replication_slots)'

@@ -20,6 +20,8 @@ import type { SourceThrottler } from '../throttle/source-throttler.ts';
 import { planChunks, runFullLoad } from './full-load.ts';
 import { compareLsn, maxLsn } from './lsn.ts';
 import { mappingEngine, resolveMappedTables, sourceName, targetName } from '../mappings/mapped-tables.ts';
+import { mappingRemovesColumn } from '../mappings/column-removed.ts';
+import type { TableMappingDocument } from '../mappings/types.ts';
 import { createSlot, createSlotWithSnapshot, ensurePublication, slotInfo, type ExportedSlot } from './replication-slot.ts';
 import { quoteLiteral } from './sql-names.ts';
 import { thisWorker, type WorkerStatusFile } from './status-file.ts';
@@ -159,6 +161,8 @@ export class ReplicationWorker {
   private readonly unreplicatedColumns = new Set<string>();
   /** The mapped tables of this run (noticeNewColumns). */
   private applyTables: readonly ApplyTable[] = [];
+  /** The mapping file of this run, read once (noticeNewColumns: a new column it removes is not lost). */
+  private mappingDoc: TableMappingDocument | null = null;
   /** Since when the next batch is held back to fill (holdBatch); null when not. */
   private holdingSince: number | null = null;
   private readonly statusWriter: WorkerStatusWriter;
@@ -271,6 +275,7 @@ export class ReplicationWorker {
       const mapped = await resolveMappedTables(reader, n.readScope, n.mappingFile, this.out, wave);
       for (const table of mapped) transformers.push({ table, transformer: await mappingEngine.createRowTransformer(table) });
       this.applyTables = transformers;
+      this.mappingDoc = await mappingEngine.loadTableMappings(n.mappingFile);
       for (const t of mapped) {
         this.tables.set(sourceName(t), { source: sourceName(t), target: targetName(t), rows: 0, totalRows: null, state: 'pending', cdcChanges: 0 });
       }
@@ -336,7 +341,9 @@ export class ReplicationWorker {
       let exported: ExportedSlot | null = null;
       let consistent: string;
       if (needsLoad) {
-        exported = await createSlotWithSnapshot(n.readUrl, n.slot);
+        exported = await createSlotWithSnapshot(n.readUrl, n.slot, {
+          onRetry: (r) => this.out.warn(`replicate ${n.id}`, `creating slot ${r.slotName}: PostgreSQL could not build its snapshot under load (${r.error}); try ${r.attempt + 1} of ${r.tries} in ${r.waitMs} ms`),
+        });
         consistent = exported.consistentLsn;
       } else {
         consistent = await createSlot(n.readUrl, n.slot);
@@ -477,6 +484,8 @@ export class ReplicationWorker {
     try {
       const applier = new ChangeApplier(session, this.names.slot, this.direction, tables);
       await applier.init();
+      // it only ever saves time: a failure of its own is a warning (the first batch meets the same)
+      await applier.warmSession().catch((err: Error) => this.out.warn(`replicate ${this.names.id}`, `apply session warm-up skipped: ${err.message}`));
       return { session, applier };
     } catch (err) {
       await session.end().catch(() => {});
@@ -747,23 +756,31 @@ export class ReplicationWorker {
    * nor removed by it): added on the source since the worker read the mapping. Its values cannot
    * be replicated — the mapping has no target column for it — so the worker says so, once per
    * column, in its log and its status (`replicate status`, `cutover status`); the other columns go
-   * on replicating. A validation then reports the table as it is.
+   * on replicating. A validation then reports the table as it is; the write switch and the
+   * replicate gate refuse while it is said (lib/phases/unreplicated-columns.ts). One dropped on the
+   * source again is no longer said at the table's next Relation message (its next change).
    */
   private noticeNewColumns(relation: { schema: string; name: string; columns: readonly { name: string }[] }): void {
     const t = this.applyTables.find((x) => x.table.source.schema === relation.schema && x.table.source.table === relation.name)?.table;
     if (!t) return;
     const known = new Set([...t.sourceColumns.map((c) => c.name), ...t.removedColumns]);
-    const before = this.unreplicatedColumns.size;
+    const before = [...this.unreplicatedColumns].join();
+    // one said before and dropped on the source since: nothing of it is left to lose
+    const prefix = `${relation.schema}.${relation.name}.`;
+    const now = new Set(relation.columns.map((c) => `${prefix}${c.name}`));
+    for (const name of this.unreplicatedColumns) if (name.startsWith(prefix) && !now.has(name)) this.unreplicatedColumns.delete(name);
     for (const c of relation.columns) {
       const name = `${relation.schema}.${relation.name}.${c.name}`;
       if (known.has(c.name) || this.unreplicatedColumns.has(name)) continue;
+      // a remove-column rule (or the include-column rules) of the mapping leaves it out on purpose
+      if (this.mappingDoc && mappingRemovesColumn(this.mappingDoc, relation.schema, relation.name, c.name)) continue;
       this.unreplicatedColumns.add(name);
       this.out.warn(
         `replicate ${this.names.id}`,
         `source column ${name} is new (added during replication): its values are NOT replicated. Add it to ${targetName(t)} and to the mapping (or remove it there), then \`replicate stop\`, \`replicate start\` and \`validate --repair\` for that table`,
       );
     }
-    if (this.unreplicatedColumns.size > before) this.writeStatus(true);
+    if ([...this.unreplicatedColumns].join() !== before) this.writeStatus(true);
   }
 
   /** Whether the next batch waits to fill (catch-up-batching.ts); starts or ends the hold. */

@@ -1,5 +1,5 @@
 import type { Phase } from '../engine/phase.ts';
-import { runRollback } from './rollback.ts';
+import { refusedByBlue, refusedReason, reverseHistory, runRollback } from './rollback.ts';
 import { describeFigures } from './gates.ts';
 import { watchGates } from './gate-watch.ts';
 import { routerTarget, streamingLagMs } from './traffic-inputs.ts';
@@ -35,11 +35,25 @@ export const bakePhase: Phase = {
       });
       // a failed watch must not journal bake.watch as done (verify reads that step)
       if (!w.ok) throw new BakeNotPassed(w);
+      // the bake proves that a rollback stays possible too: a green change blue refused (a reverse
+      // dead letter) would be on green only after one, and the rollback stops on it
+      const refused = refusedByBlue(await ctx.platform.reverse.status().catch(() => null), reverseHistory(ctx.history ?? []));
+      if (refused) throw new BakeRefusedByBlue(refused, w.verdict.figures);
       return w;
     }).catch((err: unknown) => {
       if (err instanceof BakeNotPassed) return err.watch;
+      if (err instanceof BakeRefusedByBlue) return err;
       throw err;
     });
+    if (watch instanceof BakeRefusedByBlue) {
+      const reason = `${refusedReason(watch.refused)}: a rollback would stop on them`;
+      ctx.journal.note('bake.gate-failed', { reasons: [reason], refusedByBlue: watch.refused, ...watch.figures });
+      return {
+        ok: false,
+        summary: `bake failed: ${reason}; read them on blue (\`select source_table, source_key, error from _cutover.dead_letter where direction = 'reverse' order by id\`), correct blue or the reverse mapping so that it accepts them, apply them there, then run \`cutover bake\` again (${describeFigures(watch.figures, 'reverse lag')})`,
+        figures: { ...watch.figures, refusedByBlue: watch.refused },
+      };
+    }
     if (!watch.ok) {
       const v = watch.verdict;
       ctx.journal.note('bake.gate-failed', { reasons: v.reasons, notProven: watch.unproven === true, ...v.figures });
@@ -72,5 +86,15 @@ export const bakePhase: Phase = {
 class BakeNotPassed extends Error {
   constructor(readonly watch: Extract<Awaited<ReturnType<typeof watchGates>>, { ok: false }>) {
     super('bake gates did not pass');
+  }
+}
+
+/** Carries green changes blue refused (reverse dead letters since the switch) out of the watch's journal step. */
+class BakeRefusedByBlue extends Error {
+  constructor(
+    readonly refused: number,
+    readonly figures: Parameters<typeof describeFigures>[0],
+  ) {
+    super('blue refused some of green\'s changes');
   }
 }

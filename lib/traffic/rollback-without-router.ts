@@ -2,7 +2,7 @@ import { CutoverError } from '../errors.ts';
 import type { RouterState } from '../platform/roles.ts';
 import { writesSwitchedToGreen } from '../engine/journal-history.ts';
 import type { PhaseContext, PhaseOutcome, PlanStep } from '../engine/phase.ts';
-import { blueAcceptsWrites, finalizedRefusal, resumeForward, reverseHistory, ROLLBACK_SEQUENCES, type RollbackLedger } from './rollback.ts';
+import { blueAcceptsWrites, finalizedRefusal, refusedByBlue, refusedReason, REFUSED_FIX, resumeForward, reverseHistory, ROLLBACK_SEQUENCES, type RollbackLedger } from './rollback.ts';
 
 const running = (phase: string | undefined) => phase === 'cdc' || phase === 'full-load';
 
@@ -62,6 +62,12 @@ export async function rollbackWithoutRouter(ctx: PhaseContext): Promise<PhaseOut
         summary: `rollback stopped: reverse replication did not apply green's position ${greenLast} within ${timeoutMs} ms (applied ${drained?.appliedPosition ?? 'unknown'}); green accepts writes again, nothing was lost; check \`cutover replicate status --direction reverse\` and run rollback again`,
       };
     }
+    const refused = refusedByBlue(drained, history);
+    if (refused && !ctx.options.force) {
+      // blue lacks green writes it refused: green takes writes again, nothing is lost
+      await j.step('fence.allowWrites(green)', { reason: refusedReason(refused) }, () => fence.allowWrites('green'));
+      return { ok: false, summary: `rollback stopped: ${refusedReason(refused)}; green accepts writes again, nothing was lost; ${REFUSED_FIX}, then run rollback again` };
+    }
     await j.step(ROLLBACK_SEQUENCES, { gap: ctx.env.switch.sequenceGap, direction: 'reverse' }, () => sequences.syncSequences(ctx.env.switch.sequenceGap, 'reverse'));
     await j.step('fence.allowWrites(blue)', {}, () => fence.allowWrites('blue'));
     await j.step('reverse.stop', {}, () => reverse.stop());
@@ -73,10 +79,12 @@ export async function rollbackWithoutRouter(ctx: PhaseContext): Promise<PhaseOut
       reverseSince: history.since,
       greenEraRows: rows,
       greenEraRowsTotal: rows.reduce((a, r) => a + r.rows, 0),
-      proof: caughtUp,
+      proof: caughtUp && !refused,
       unrecoverable: null,
+      ...(refused ? { refusedByBlue: refused } : {}),
     };
     j.note('rollback.ledger', { ...ledger });
+    if (refused) done.push(`NOT COMPLETE (--force): ${refusedReason(refused)}: they are on green only`);
     done.push(`green fenced and drained into blue up to ${greenLast}, blue's sequences moved above green's ids, blue accepts writes${await resumeForward(ctx)}`);
   } else {
     if (await fence.isRefusingWrites('blue')) {

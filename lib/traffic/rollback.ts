@@ -7,6 +7,8 @@ import { planRollbackWithoutRouter, rollbackWithoutRouter, routerStateOrNull } f
 import { planShadowOff, shadowReadsOff } from './shadow-off.ts';
 import { routerTarget } from './traffic-inputs.ts';
 import { envCommandLine } from '../engine/command-line.ts';
+import { holdBudgetMs, undoReserveMs } from '../config/common-schema.ts';
+import { HoldBudget } from './hold-budget.ts';
 
 /** What the rollback proves about writes taken by green (printed as the rollback ledger). */
 export interface RollbackLedger {
@@ -28,6 +30,12 @@ export interface RollbackLedger {
   readonly proof: boolean;
   /** What could not be copied to blue, when green was unreachable or the rollback was forced after finalize. */
   readonly unrecoverable: string | null;
+  /**
+   * Green's changes since the switch that blue refused (reverse replication's dead letters on
+   * blue, counted from the switch's start of it); a rollback with any is not proven.
+   * @default - none counted
+   */
+  readonly refusedByBlue?: number;
 }
 
 /** Journal action of the rollback's sequence step (the switch's is `sequences.syncSequences`). */
@@ -42,6 +50,8 @@ const reverseRunning = (s: ReplicationStatus | null) => s?.phase === 'cdc' || s?
 export interface ReverseHistory {
   /** Green's position the switch started reverse replication from; null when not journaled. */
   readonly since: string | null;
+  /** Reverse replication's dead letters when the switch started it (an earlier cycle's); null when not journaled. */
+  readonly deadLettersAtStart?: number | null;
   /**
    * Set once `finalize` dropped reverse replication's slot after that flip: from `stoppedAt`
    * (finalize stopped the reverse worker) green's writes reach blue no more.
@@ -54,21 +64,23 @@ export function reverseHistory(records: readonly JournalRecord[]): ReverseHistor
   const flip = records.findLastIndex((r) => r.phase === 'switch' && r.action === 'switch.flip' && r.status === 'ok');
   if (flip < 0) return { since: null, finalized: null };
   let since: string | null = null;
+  let deadLettersAtStart: number | null = null;
   for (let i = flip; i >= 0; i--) {
     const r = records[i]!;
     if (r.phase === 'switch' && r.action === 'switch.undone') break; // an earlier, undone attempt
     if (r.phase === 'switch' && r.action === 'reverse.start' && r.status === 'ok') {
-      const from = (r.result as { fromPosition?: unknown } | undefined)?.fromPosition;
-      since = typeof from === 'string' ? from : null;
+      const started = r.result as { fromPosition?: unknown; deadLetters?: unknown } | undefined;
+      since = typeof started?.fromPosition === 'string' ? started.fromPosition : null;
+      deadLettersAtStart = typeof started?.deadLetters === 'number' ? started.deadLetters : null;
       break;
     }
   }
   const after = records.slice(flip + 1).filter((r) => r.phase === 'finalize');
   // a started teardown may have dropped the slot before the process died
   const teardown = after.find((r) => r.action === 'reverse.teardown' && (r.status === 'started' || r.status === 'ok'));
-  if (!teardown) return { since, finalized: null };
+  if (!teardown) return { since, deadLettersAtStart, finalized: null };
   const stop = after.find((r) => r.action === 'reverse.stop' && r.status === 'started');
-  return { since, finalized: { stoppedAt: stop?.time ?? teardown.time, tornDownAt: teardown.time } };
+  return { since, deadLettersAtStart, finalized: { stoppedAt: stop?.time ?? teardown.time, tornDownAt: teardown.time } };
 }
 
 /** The refusal of a rollback after finalize: nothing was changed. */
@@ -119,7 +131,7 @@ export async function planRollback(ctx: PhaseContext): Promise<PlanStep[]> {
       { action: 'router.holdWrites', target: r, detail: `writes held at most ${ctx.env.switch.maxHoldMs} ms` },
       { action: 'fence.refuseWrites(green)', target: 'green database', detail: 'no write reaches green from now on, through the router or not' },
       { action: 'reverse.sourcePosition', target: 'green database', detail: 'green\'s final position, read after the fence' },
-      { action: 'reverse.waitForPosition', target: 'blue database', detail: `reverse replication applies it (timeout ${ctx.env.switch.catchUpTimeoutMs} ms: green accepts writes again and writes stay on green, nothing lost)` },
+      { action: 'reverse.waitForPosition', target: 'blue database', detail: `reverse replication applies it (timeout ${ctx.env.switch.catchUpTimeoutMs} ms, within the hold's budget of ${holdBudgetMs(ctx.env.switch.maxHoldMs)} ms: else green accepts writes again and writes stay on green, nothing lost)` },
       { action: ROLLBACK_SEQUENCES, target: 'blue database', detail: `blue's sequences above green's ids + ${ctx.env.switch.sequenceGap} (green's rows reached blue without moving them)` },
       { action: 'fence.allowWrites(blue)', target: 'blue database' },
       { action: 'router.setWriteTarget(blue)', target: r },
@@ -214,8 +226,11 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
   } catch (err) {
     return greenUnreachable(ctx, t0, (err as Error).message);
   }
-  await j.step('router.holdWrites', { maxHoldMs: ctx.env.switch.maxHoldMs, reason: 'rollback' }, () => router.holdWrites(ctx.env.switch.maxHoldMs));
-  ctx.out.ok('rollback', `writes held at the router (at most ${ctx.env.switch.maxHoldMs} ms)`);
+  // The router's cap runs from here: once it runs out the held writes are answered 503. The drain
+  // below waits only what is left of it (the reserve kept to release them to green, the safe side).
+  const budget = new HoldBudget(ctx.env.switch.maxHoldMs, 'writes left on green (green accepts them again) and released there');
+  await j.step('router.holdWrites', { maxHoldMs: ctx.env.switch.maxHoldMs, undoReserveMs: undoReserveMs(ctx.env.switch.maxHoldMs), reason: 'rollback' }, () => router.holdWrites(ctx.env.switch.maxHoldMs));
+  ctx.out.ok('rollback', `writes held at the router (at most ${ctx.env.switch.maxHoldMs} ms; green is drained into blue within ${holdBudgetMs(ctx.env.switch.maxHoldMs)} ms of it, else writes stay on green)`);
 
   // Fence green BEFORE reading its final position: a write that reaches green's database outside
   // the router (a job, a second app) is then either refused or at or before that position.
@@ -235,17 +250,31 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
     return greenUnreachable(ctx, t0, (err as Error).message);
   }
 
-  const caughtUp = await j.step('reverse.waitForPosition', { position: greenLastPosition, timeoutMs }, () => reverse.waitForPosition(greenLastPosition, timeoutMs, ctx.signal));
+  // at most switch.catchUpTimeoutMs, and never past the hold's budget (the drain of writes in
+  // flight and the fence may have used some); with none left it still looks once: a drain already
+  // done flips within the reserve
+  const waitMs = Math.min(timeoutMs, budget.leftMs());
+  const caughtUp = (await j.step('reverse.waitForPosition', { position: greenLastPosition, timeoutMs: waitMs }, () => reverse.waitForPosition(greenLastPosition, waitMs, ctx.signal)));
   const drained = await reverse.status().catch(() => null);
   const applied = drained?.appliedPosition ?? null;
   if (!caughtUp) {
     // blue lacks some green writes: flipping now would lose them, so writes stay on green
     const why = ctx.signal.aborted
       ? `${INTERRUPTED} while reverse replication drained green into blue (applied ${applied ?? 'unknown'} of green's ${greenLastPosition})`
-      : `reverse replication did not apply green's position ${greenLastPosition} within ${timeoutMs} ms (applied ${applied ?? 'unknown'})`;
-    return stayOnGreen(ctx, why, greenFenced, { t0, readsBackMs, greenLastPosition, applied }, 'check `cutover replicate status`');
+      : waitMs < timeoutMs
+        ? budget.reason(`reverse replication's drain of green into blue (green's final position ${greenLastPosition}, applied ${applied ?? 'unknown'}; waited ${waitMs} ms of switch.catchUpTimeoutMs ${timeoutMs})`)
+        : `reverse replication did not apply green's position ${greenLastPosition} within ${timeoutMs} ms (applied ${applied ?? 'unknown'})`;
+    return stayOnGreen(ctx, why, greenFenced, { t0, readsBackMs, greenLastPosition, applied }, `check reverse replication (\`${envCommandLine(ctx.env, 'cutover replicate status', ' --direction reverse')}\`: stalled, failed, or blue refusing its writes)`);
   }
   ctx.out.ok('rollback', `reverse replication drained green into blue: applied ${applied ?? '(n/a)'} >= green's final ${greenLastPosition}`);
+
+  // caught up is not applied: a change blue refused (a constraint, a generated column the reverse
+  // mapping writes) is a dead letter on blue, and flipping would leave it on green only
+  const refused = refusedByBlue(drained, history);
+  if (refused && !ctx.options.force) {
+    return stayOnGreen(ctx, refusedReason(refused), greenFenced, { t0, readsBackMs, greenLastPosition, applied }, REFUSED_FIX);
+  }
+  if (refused) ctx.out.warn('rollback', `--force: ${refusedReason(refused)}; writes go to blue without them`);
 
   // Green's new rows reached blue with ids from green's sequences, which the switch had moved
   // above blue's: without this blue's next insert reuses one of them (duplicate key). After the
@@ -269,8 +298,10 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
   // one; the replicator's own "caught up" counts only where positions cannot be ordered (DMS
   // checkpoints), and an unknown applied position proves nothing
   const ordered = positionAtLeast(applied, greenLastPosition);
-  const proof = ordered ?? (applied !== null && caughtUp);
-  const unproven = proof
+  const proof = (ordered ?? (applied !== null && caughtUp)) && !refused;
+  const unproven = refused
+    ? `; NOT COMPLETE: ${refusedReason(refused)}: they are on green only (${REFUSED_FIX})`
+    : proof
     ? ''
     : applied === null
       ? `; NOT PROVEN: reverse replication reports no applied position, so nothing shows blue has green's changes up to ${greenLastPosition} (check \`cutover replicate status --direction reverse\` and validate)`
@@ -284,11 +315,14 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
     greenEraRowsTotal: rows.reduce((a, r) => a + r.rows, 0),
     proof,
     unrecoverable: null,
+    ...(refused ? { refusedByBlue: refused } : {}),
   };
   j.note('rollback.ledger', { ...ledger });
   ctx.out.ok('rollback', `ledger: ${ledger.greenEraRowsTotal} green-era row change(s) applied to blue; reverse applied ${applied ?? '(n/a)'} >= green's last ${greenLastPosition}: ${proof}`);
   // "every green change" only when the journal shows reverse replication running from the switch's position
-  const claim = history.since
+  const claim = refused
+    ? `reverse replication reached green's position ${greenLastPosition}`
+    : history.since
     ? `blue has every green change since the switch (reverse replication from ${history.since}) up to ${greenLastPosition}`
     : `reverse replication applied green's changes up to ${greenLastPosition} (the journal does not show where it started, so changes from before its start are not proven)`;
   const ok = proof && blueCheck.ok;
@@ -299,6 +333,23 @@ async function writesBackFromGreen(ctx: PhaseContext, history: ReverseHistory, t
     result: ledger,
   };
 }
+
+/**
+ * Green's changes since the switch that blue refused: reverse replication's dead letters now, less
+ * those blue held when the switch started it (an earlier cycle's). Without the journaled start
+ * count every dead letter counts: one left unexplained is no proof either.
+ */
+export function refusedByBlue(drained: ReplicationStatus | null, history: ReverseHistory): number {
+  const now = drained?.deadLetters ?? 0;
+  return Math.max(0, now - (history.deadLettersAtStart ?? 0));
+}
+
+export function refusedReason(refused: number): string {
+  return `blue refused ${refused} of green's changes since the switch (reverse replication's dead letters)`;
+}
+
+export const REFUSED_FIX =
+  "read them on blue (`select source_table, source_key, change, error from _cutover.dead_letter where direction = 'reverse' order by id`), correct blue or the reverse mapping so it accepts them and apply them there (`cutover rollback --force` moves writes to blue without them)";
 
 /** Blue accepts writes, then writes go there and the held ones are released (every way back to blue ends so). */
 async function flipToBlue(ctx: PhaseContext): Promise<{ released: number; holdMs: { p50: number; p99: number; max: number } }> {

@@ -6,6 +6,8 @@ import { INTERRUPTED, runRollback } from './rollback.ts';
 import { routerTarget, streamingLagMs } from './traffic-inputs.ts';
 import { envCommandLine } from '../engine/command-line.ts';
 import { holdBudgetMs, undoReserveMs } from '../config/common-schema.ts';
+import { HoldBudget } from './hold-budget.ts';
+import { unreplicatedColumnsRefusal } from '../phases/unreplicated-columns.ts';
 
 /**
  * Journal actions of the write switch, in order. `switch.flip` recorded ok is the point of no
@@ -34,44 +36,6 @@ export const SWITCH_STEPS = {
 
 /** Steps that changed something and must be undone when the switch stops before the flip. */
 const SIDE_EFFECTS: readonly string[] = [SWITCH_STEPS.hold, SWITCH_STEPS.fence, SWITCH_STEPS.sequences, SWITCH_STEPS.reverse];
-
-/** The hold's deadline: how much of the cap is left for the switch's own steps (the undo's reserve kept back). */
-class HoldBudget {
-  private readonly capAt: number;
-  private readonly reserve: number;
-
-  constructor(private readonly maxHoldMs: number) {
-    this.capAt = performance.now() + maxHoldMs;
-    this.reserve = undoReserveMs(maxHoldMs);
-  }
-
-  /** Milliseconds the switch may still spend before it must undo (0 when spent). */
-  leftMs(): number {
-    return Math.max(0, Math.round(this.capAt - this.reserve - performance.now()));
-  }
-
-  /** Aborted when the budget is spent (or when `outer` is: the operator's Ctrl-C). */
-  signal(outer: AbortSignal): { signal: AbortSignal; spent: () => boolean; dispose: () => void } {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.leftMs());
-    const onOuter = () => controller.abort();
-    if (outer.aborted) controller.abort();
-    else outer.addEventListener('abort', onOuter, { once: true });
-    return {
-      signal: controller.signal,
-      spent: () => !outer.aborted && controller.signal.aborted,
-      dispose: () => {
-        clearTimeout(timer);
-        outer.removeEventListener('abort', onOuter);
-      },
-    };
-  }
-
-  /** Why the switch undoes: `what` did not finish within the hold's budget. */
-  reason(what: string): string {
-    return `${what} did not finish within the write hold's budget (switch.maxHoldMs ${this.maxHoldMs} ms less ${this.reserve} ms kept to undo): undone before the router's cap would answer the held writes 503`;
-  }
-}
 
 /** The completed steps of the current attempt: those after the last recorded undo. */
 function currentAttempt(completed: readonly string[]): readonly string[] {
@@ -110,7 +74,7 @@ export const switchPhase: Phase = {
     if (switched) return [{ action: 'none', target: routerTarget(ctx), detail: `writes are on green since the write switch at ${switched.time}: nothing to switch (the gate checks that they still are)` }];
     const greenFenced = await ctx.platform.fence.isRefusingWrites('green').catch(() => false);
     const steps: PlanStep[] = [
-      { action: SWITCH_STEPS.checkLag, target: 'forward replication', detail: `reads at 100 % green and lag <= ${ctx.env.gates.maxLagMs} ms, before anything pauses` },
+      { action: SWITCH_STEPS.checkLag, target: 'forward replication', detail: `reads at 100 % green and lag <= ${ctx.env.gates.maxLagMs} ms, and no source column added during replication left unreplicated (its values would stay on blue), before anything pauses` },
       { action: SWITCH_STEPS.checkReverseCoverage, target: 'mapping files', detail: 'the reverse mapping brings every green table back to blue (or it is exempted), so a rollback loses nothing' },
       { action: SWITCH_STEPS.checkCaughtUp, target: 'forward replication', detail: `green has applied blue's current position (every write acknowledged before the switch; the replicate gate's rule), waited for up to ${sw.catchUpTimeoutMs} ms before anything pauses` },
       ...(greenFenced ? [{ action: SWITCH_STEPS.unfenceGreen, target: 'green database', detail: 'green is read-only (an earlier rollback fenced it): it must take the writes after the flip' }] : []),
@@ -173,12 +137,17 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
   const sw = ctx.env.switch;
   const j = ctx.journal;
 
-  const pre = await j.step(SWITCH_STEPS.checkLag, { maxLagMs: ctx.env.gates.maxLagMs }, async () => ({
-    readWeightGreen: (await router.state()).readWeightGreen,
-    lagMs: await streamingLagMs(forward),
-  }));
+  // source columns added during replication whose values never reached green: after the flip green
+  // would be the system of record without them (silent loss), so the switch refuses (figures name them)
+  let lost = null as string | null; // set inside the step's callback (an annotation alone would narrow it to null)
+  const pre = await j.step(SWITCH_STEPS.checkLag, { maxLagMs: ctx.env.gates.maxLagMs }, async () => {
+    const [readWeightGreen, lagMs, s] = await Promise.all([router.state().then((r) => r.readWeightGreen), streamingLagMs(forward), forward.status().catch(() => null)]);
+    lost = s ? unreplicatedColumnsRefusal(s, ctx.env, 'the write switch', 'cutover switch') : null;
+    return { readWeightGreen, lagMs, ...(lost ? { unreplicatedColumns: s!.unreplicatedColumns } : {}) };
+  });
   const coverageRefusal = await j.step(SWITCH_STEPS.checkReverseCoverage, {}, async () => (await ctx.platform.inspector.reverseCoverageRefusal?.()) ?? null);
   const refusal =
+    lost ??
     coverageRefusal ??
     (pre.readWeightGreen !== 100
       ? `reads are at ${pre.readWeightGreen} % green, not 100 %: run \`cutover shift\` first`
@@ -235,7 +204,8 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
       const starting = reverse.start({ fromPosition });
       launched();
       const status = await starting;
-      return { fromPosition, phase: status.phase };
+      // the dead letters blue already held: the rollback counts only those of this switch
+      return { fromPosition, phase: status.phase, deadLetters: status.deadLetters };
     });
     // the preparations, in this order, once the start is under way (its position read)
     const prepared = (async () => {

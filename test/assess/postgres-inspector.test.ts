@@ -177,6 +177,72 @@ describe('PostgresInspector', () => {
     }
   });
 
+  test('warns when a selected table references rows a filter keeps off green: count and sample keys, composite keys too', async () => {
+    // green's foreign key does not stop them (replicated rows are applied as replica) and validate
+    // compares each table alone: these rows reach green without their parent, silently
+    await source.query(`
+      create table t_acct (id int primary key, region text not null);
+      create table t_buy (id int primary key, acct_id int references t_acct(id), note text);
+      create table t_line (buy_id int, n int, acct_region text, primary key (buy_id, n));
+      create table t_pair (a int, b int, region text, primary key (a, b));
+      create table t_pair_ref (id int primary key, a int, b int, foreign key (a, b) references t_pair(a, b));
+      insert into t_acct values (1, 'eu'), (2, 'test'), (3, 'eu'), (4, 'test');
+      insert into t_buy values (10, 1, 'kept'), (11, 2, 'orphan'), (12, 4, 'orphan'), (13, null, 'no parent at all'), (14, 3, 'kept');
+      insert into t_pair values (1, 1, 'eu'), (1, 2, 'test');
+      insert into t_pair_ref values (1, 1, 1), (2, 1, 2), (3, 1, 2);`);
+    const regionFilter = (id: string, table: string) => ({
+      ...select(id, table),
+      filters: [{ 'filter-type': 'source', 'column-name': 'region', 'filter-conditions': [{ 'filter-operator': 'noteq', value: 'test' }] }],
+    });
+    const fkEnv = (rules: unknown[]) => testEnvironment({ dir: path.join(dir, 'fk'), sourceUrl: sourceServer.url, targetUrl: targetServer.url, forward: { rules } });
+    try {
+      const report = await new PostgresInspector(fkEnv([regionFilter('1', 't_acct'), select('2', 't_buy'), regionFilter('3', 't_pair'), select('4', 't_pair_ref')]), new RecordingOutput()).assess();
+      const found = report.findings.filter((f) => f.id === 'filtered-parent-orphans');
+      expect(found.map((f) => [f.severity, f.table, f.count, f.sampleKeys])).toEqual([
+        ['warning', 'public.t_buy', 2, [{ id: 11 }, { id: 12 }]],
+        ['warning', 'public.t_pair_ref', 2, [{ id: 2 }, { id: 3 }]],
+      ]);
+      expect(found[0]!.message).toMatch(/^2 row\(s\) of public\.t_buy reference \(foreign key t_buy_acct_id_fkey: acct_id\) rows of public\.t_acct that the mapping's filter leaves out/);
+      // a child filtered to the same rows, or a parent not filtered: nothing to say
+      const childFilter = { ...select('2', 't_buy'), filters: [{ 'filter-type': 'source', 'column-name': 'note', 'filter-conditions': [{ 'filter-operator': 'noteq', value: 'orphan' }] }] };
+      const clean = await new PostgresInspector(fkEnv([regionFilter('1', 't_acct'), childFilter, select('3', 't_pair'), select('4', 't_pair_ref')]), new RecordingOutput()).assess();
+      expect(clean.findings.filter((f) => f.id === 'filtered-parent-orphans')).toEqual([]);
+    } finally {
+      await source.query('drop table t_pair_ref, t_pair, t_line, t_buy, t_acct');
+    }
+  });
+
+  test('fails if the reverse mapping writes a column blue computes: a blocker naming it (green computing it too says no "NULL" warning)', async () => {
+    // trial6: every order line green took after the switch was refused by blue (a dead letter)
+    await source.query(`create table t_line (id int primary key, qty int, price numeric(10,2), amount numeric(12,2) generated always as (qty * price) stored);
+      create table t_line_plain (id int primary key, qty int, price numeric(10,2), amount numeric(12,2) generated always as (qty * price) stored)`);
+    const target = await connect(targetServer.url);
+    try {
+      await target.query(`create table t_line (id int primary key, qty int, price numeric(10,2), amount numeric(12,2) generated always as (qty * price) stored);
+        create table t_line_plain (id int primary key, qty int, price numeric(10,2), amount numeric(12,2))`);
+      const removeAmount = (id: string, table: string) => ({
+        'rule-type': 'transformation', 'rule-id': id, 'rule-name': `r${id}`, 'rule-target': 'column', 'object-locator': { 'schema-name': 'public', 'table-name': table, 'column-name': 'amount' }, 'rule-action': 'remove-column',
+      });
+      const lineEnv = testEnvironment({ dir: path.join(dir, 'line'), sourceUrl: sourceServer.url, targetUrl: targetServer.url, forward: { rules: [select('1', 't_line'), select('2', 't_line_plain'), removeAmount('3', 't_line'), removeAmount('4', 't_line_plain')] } });
+      // the test environment's reverse mapping selects every green table whole: amount included
+      const report = await new PostgresInspector(lineEnv, new RecordingOutput()).assess();
+      expect(report.ok).toBe(false);
+      const refused = report.findings.filter((f) => f.id === 'reverse-target-column-generated');
+      expect(refused.map((f) => [f.severity, f.table, f.sampleKeys])).toEqual([
+        ['blocker', 'public.t_line', [{ column: 'amount' }]],
+        ['blocker', 'public.t_line_plain', [{ column: 'amount' }]],
+      ]);
+      expect(refused[0]!.message).toMatch(/^public\.t_line\.amount is GENERATED ALWAYS AS \(.*\) STORED on blue \(the source\), and the reverse mapping writes it: .*a rollback stops$/);
+      expect(refused[0]!.handling).toMatch(/add a remove-column rule for public\.t_line\.amount to the reverse mapping/);
+      // green's own generated t_line.amount: blue refuses it, it does not become NULL there
+      expect(report.findings.filter((f) => f.id === 'reverse-column-generated')).toEqual([]);
+    } finally {
+      await target.query('drop table if exists t_line, t_line_plain').catch(() => {});
+      await target.end();
+      await source.query('drop table t_line, t_line_plain');
+    }
+  });
+
   test('reports a server older than PostgreSQL 12 as a blocker naming its version and the upgrade', async () => {
     const settingsOf = (version: string, num: string) =>
       ({

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { ResolvedPostgresEnvironment } from '../../lib/config/load.ts';
 import { PostgresValidator } from '../../lib/diff/postgres-validator.ts';
@@ -116,6 +116,35 @@ describe('PostgresValidator', () => {
     expect(first.equal).toBe(false);
     expect(first.repaired).toBeGreaterThan(0);
     expect((await new PostgresValidator(env, new RecordingOutput()).validate()).equal).toBe(true);
+  });
+
+  test('repairs a green fenced read-only by a rollback, with repair: true and with the SQL file', async () => {
+    // a rollback leaves green fenced (default_transaction_read_only on its database) while writes go
+    // to blue, which is exactly when --repair is allowed; every new session inherits the fence
+    const { rows } = await target.query<{ db: string }>('select current_database() as db');
+    const db = `"${rows[0]!.db.replace(/"/g, '""')}"`;
+    await target.query(`alter database ${db} set default_transaction_read_only = on`);
+    try {
+      await mutateTarget(target, 11, 12);
+      const repaired = await new PostgresValidator(env, new RecordingOutput()).validate({ repair: true });
+      expect(repaired.repaired).toBeGreaterThan(0);
+      expect((await new PostgresValidator(env, new RecordingOutput()).validate()).equal).toBe(true);
+
+      await mutateTarget(target, 13, 12);
+      const file = path.join(dir, 'repair-fenced.sql');
+      expect((await new PostgresValidator(env, new RecordingOutput()).validate({ repairSqlFile: file })).equal).toBe(false);
+      // as an operator applies it: psql in a new session, which inherits the fence
+      const operator = new pg.Client({ connectionString: servers.targetServer.url });
+      await operator.connect();
+      try {
+        await operator.query(readFileSync(file, 'utf8'));
+      } finally {
+        await operator.end();
+      }
+      expect((await new PostgresValidator(env, new RecordingOutput()).validate()).equal).toBe(true);
+    } finally {
+      await target.query(`alter database ${db} reset default_transaction_read_only`);
+    }
   });
 
   test('compares floats within validation.floatTolerance and reports changes beyond it', async () => {

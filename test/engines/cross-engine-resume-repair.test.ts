@@ -120,4 +120,49 @@ describe.skipIf(mariadbMissing)(`cross-engine validate: resume, --repair, dead l
     expect(report.tables[0]!.different).toEqual([]);
     expect(report.tables[0]!.missing).toEqual([{ order_no: 'A-0001', line: 1 }]);
   });
+
+  test('after the write switch (forward stopped, reverse streaming): a row green changed that blue has once reverse replication caught up is no difference; one blue alone changed is', async () => {
+    // the previous test's leftover, put back: this one starts from equal lines
+    const a1 = data.lines.find((l) => l.orderNo === 'A-0001' && l.line === 1)!;
+    await target.query('INSERT INTO duoduo.order_lines VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [a1.orderNo, a1.line, a1.qty, a1.price]);
+    // a write on green (writes are there since the switch) that reverse replication has not carried to blue yet
+    await target.query(`UPDATE duoduo.order_lines SET qty = qty + 5 WHERE order_no = 'b-0004' AND line = 2`);
+    // written on blue alone (not through reverse replication): a real difference
+    const c = await maria.connect('legacy_shop');
+    try {
+      await c.query(`UPDATE order_line SET price = price + 2 WHERE order_no = 'A-0007' AND line = 2`);
+    } finally {
+      await c.end();
+    }
+    let waited = 0;
+    let carried = false;
+    const forward = { status: async () => ({ phase: 'stopped' }) } as unknown as Replicator;
+    // reverse replication streams, and carries green's write to blue while the validator waits for it
+    const reverse = {
+      direction: 'reverse',
+      status: async () => ({ phase: 'cdc' }),
+      sourcePosition: async () => '0/16B3748',
+      waitForPosition: async () => {
+        waited++;
+        if (!carried) {
+          carried = true;
+          const blue = await maria.connect('legacy_shop');
+          try {
+            await blue.query(`UPDATE order_line SET qty = qty + 5 WHERE order_no = 'b-0004' AND line = 2`);
+          } finally {
+            await blue.end();
+          }
+        }
+        return true;
+      },
+    } as unknown as Replicator;
+    const out = new RecordingOutput();
+    const report = await new CrossEngineValidator(env(), out, forward, reverse).validate({ tables: ['legacy_shop.order_line'] });
+    expect(waited).toBeGreaterThanOrEqual(1);
+    expect(carried).toBe(true);
+    const t = report.tables[0]!;
+    expect({ missing: t.missing, extra: t.extra, different: t.different }).toEqual({ missing: [], extra: [], different: [{ order_no: 'A-0007', line: 2 }] });
+    expect(report.equal).toBe(false);
+    expect(out.lines.some((l) => /writes are on green/.test(l.message) && /reverse replication/.test(l.message))).toBe(true);
+  });
 });

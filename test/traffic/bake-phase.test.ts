@@ -80,4 +80,23 @@ describe('bake phase (real router)', () => {
     expect(ctx.journal.completedSteps()).toContain('bake.watch');
     expect((await bakePhase.verify(ctx)).ok).toBe(true);
   });
+
+  test('fails if blue refused some of green\'s changes since the switch (reverse dead letters), gates green or not: a rollback would stop on them', async () => {
+    // trial6: every order line green took was refused by blue (a column the reverse mapping wrote is
+    // computed on blue) and the bake passed; an earlier cycle's dead letter does not count
+    const load = startTinyLoad(rig.router.url);
+    const env = testEnvironment({ bake: { seconds: 0.6 }, gates: { minRequests: 5, maxErrorRatio: 0.5, maxP99RatioToBlue: 1000 } });
+    const p = platform();
+    p.reverse.statusExtra = () => ({ deadLetters: 4 });
+    const at = new Date().toISOString();
+    const rec = (seq: number, action: string, result?: unknown) => ({ seq, time: at, operator: 'o', host: 'h', pid: 1, env: 'lab', phase: 'switch', action, status: 'ok' as const, result });
+    const ctx = { ...phaseContext(env, p), history: [rec(1, 'reverse.start', { fromPosition: '0', phase: 'cdc', deadLetters: 1 }), rec(2, 'switch.flip')] };
+    const outcome = await bakePhase.apply(ctx);
+    await load.stop();
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/^bake failed: blue refused 3 of green's changes since the switch \(reverse replication's dead letters\): a rollback would stop on them; read them on blue/);
+    expect(outcome.figures).toMatchObject({ refusedByBlue: 3 });
+    expect(ctx.journal.completedSteps()).not.toContain('bake.watch');
+    expect((await bakePhase.verify(ctx)).ok).toBe(false);
+  });
 });

@@ -71,4 +71,33 @@ describe('rollback proof', () => {
       message: "ledger: 2 green-era row change(s) applied to blue; reverse applied (n/a) >= green's last checkpoint:green-final: false",
     });
   });
+
+  test('fails if blue refused some of green\'s changes (reverse dead letters since the switch): writes stay on green, nothing is claimed; --force moves them and says what is missing', async () => {
+    // trial6: the reverse mapping wrote a column that is GENERATED ALWAYS on blue; every order line
+    // green acknowledged became a dead letter on blue, and the rollback said "blue has every green
+    // change since the switch" (exit 0): 102 acknowledged writes were then on green only
+    const p = await afterSwitch(3);
+    const at = '2030-01-01T00:00:00.000Z';
+    const rec = (seq: number, action: string, result?: unknown) => ({ seq, time: at, operator: 'o', host: 'h', pid: 1, env: 'lab', phase: 'switch', action, status: 'ok' as const, result });
+    // one dead letter was there before this switch (an earlier cycle's), two are new
+    const history = [rec(1, 'reverse.start', { fromPosition: '0', phase: 'cdc', deadLetters: 1 }), rec(2, 'switch.flip')];
+    p.reverse.statusExtra = () => ({ deadLetters: 3 });
+    const ctx = { ...phaseContext(env, p), history };
+    const outcome = await runRollback(ctx);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/^rollback stopped: blue refused 2 of green's changes since the switch \(reverse replication's dead letters\).*writes stay on green/);
+    expect(p.fakeRouter!.writeTarget).toBe('green');
+
+    // an earlier cycle's dead letters alone are not this switch's: the rollback goes through
+    const q = await afterSwitch(1);
+    q.reverse.statusExtra = () => ({ deadLetters: 1 });
+    expect((await runRollback({ ...phaseContext(env, q), history })).ok).toBe(true);
+
+    // --force: writes go back to blue, and the rollback says what blue lacks (exit 1)
+    const forced = await runRollback({ ...phaseContext(env, p, { options: { force: true } }), history });
+    expect(forced.ok).toBe(false);
+    expect(p.fakeRouter!.writeTarget).toBe('blue');
+    expect(forced.result).toMatchObject({ proof: false, refusedByBlue: 2 });
+    expect(forced.summary).toMatch(/NOT COMPLETE: blue refused 2 of green's changes since the switch/);
+  });
 });

@@ -17,6 +17,7 @@ import { runCli, tempConfig } from '../cli/run-cli.ts';
 import { sql, testEnvironment } from '../replication/_env.ts';
 import { fakePlatform } from './fakes/fake-platform.ts';
 import { phaseContext } from './fakes/phase-context.ts';
+import { testEnvironment as fakeEnvironment } from './fakes/test-env.ts';
 
 /**
  * `rollback` on the documented minimal config (platform postgres, no `router`): the data part is
@@ -100,6 +101,19 @@ describe('rollback with no router', () => {
       cfg.dispose();
     }
   }, 180_000);
+
+  test('fails if blue refused some of green\'s changes since the switch (reverse dead letters): green takes writes again, nothing is claimed', async () => {
+    const base = fakePlatform();
+    const p: Platform = { ...base, router: noRouter() };
+    await base.reverse.start({ fromPosition: '0' });
+    base.reverse.statusExtra = () => ({ deadLetters: 3 });
+    const rec = (seq: number, action: string, result?: unknown): JournalRecord => ({ seq, time: new Date().toISOString(), operator: 't', host: 'h', pid: 1, env: 'lab', phase: 'switch', action, status: 'ok', result });
+    const history = [rec(1, 'reverse.start', { fromPosition: '0', phase: 'cdc', deadLetters: 1 }), rec(2, 'switch.flip')];
+    const outcome = await runRollback({ ...phaseContext(fakeEnvironment(), p), history });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.summary).toMatch(/^rollback stopped: blue refused 2 of green's changes since the switch \(reverse replication's dead letters\); green accepts writes again, nothing was lost/);
+    expect(await p.fence.isRefusingWrites('green')).toBe(false);
+  });
 
   test('after the switch: green fenced and drained into blue, sequences moved, blue writable, forward resumed; the operator moves traffic', async () => {
     const urls = await databases('sw');

@@ -44,4 +44,21 @@ describe('switch pre-checks', () => {
     const check = ctx.journal.entries.find((e) => e.action === SWITCH_STEPS.checkLag && e.status === 'started');
     expect(check?.inputs).toEqual({ maxLagMs: 1000 });
   });
+
+  test('fails if forward replication says a source column added during replication is not replicated: refused before anything paused, naming the column and the fix', async () => {
+    const p = readyPlatform(5);
+    p.forward.statusExtra = () => ({ unreplicatedColumns: ['public.t_order.gift_note'] });
+    const ctx = phaseContext(env, p);
+    const outcome = await switchPhase.apply(ctx);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.figures).toMatchObject({ writeTarget: 'blue' });
+    expect(outcome.summary).toMatch(/^switch refused before anything paused: source column\(s\) public\.t_order\.gift_note added on the source during replication are NOT replicated .*the write switch would leave them behind\. Fix: add each to its target table \(public\.t_order\) and to the forward mapping \S*forward\.json — or remove it there with a remove-column rule if it is not wanted — then `npx cutover replicate stop .*`, `npx cutover replicate start .*`, `npx cutover validate --repair .*`, and `npx cutover switch .*` again$/);
+    // nothing held, fenced or started: the router and the fences were only read
+    expect(p.log.filter((l) => !l.endsWith('.status') && !l.startsWith('router.state') && !l.startsWith('fence.isRefusingWrites'))).toEqual([]);
+    expect(p.fakeRouter!.writeTarget).toBe('blue');
+    expect(ctx.journal.notes('switch.refused')).toHaveLength(1);
+    // the same platform without the column switches
+    p.forward.statusExtra = () => ({});
+    expect((await switchPhase.apply(phaseContext(env, p))).ok).toBe(true);
+  });
 });

@@ -9,7 +9,7 @@ export function registerRollback(program: Command, rt: CliRuntime): void {
   program
     .command('rollback')
     .description('EMERGENCY: all traffic back to blue from any phase, losing no acknowledged write (with no router configured: the data part, and one line names the traffic move left to you)')
-    .option('--force', 'after `finalize` only: move traffic back to blue although reverse replication is gone; every write green took since finalize stays only on green (stated, not copied)')
+    .option('--force', 'move traffic back to blue although blue cannot have every write green took: after `finalize` (reverse replication is gone), or when blue refused some of green\'s changes (reverse dead letters); those writes stay only on green (stated, not copied)')
     .action(
       withSession(rt, 'cutover rollback', async (s, opts: { force?: boolean }) => {
         const warning = s.globals.dryRun
