@@ -8,7 +8,8 @@ import type { ReplicationStatus } from '../platform/roles.ts';
  * them), or null. The write switch would make green — without those values — the system of
  * record: silent loss. The replicate gate (`replicate wait`) refuses too: waiting cannot bring
  * them, and a wait that passed would tell a script green has every acknowledged write. A column
- * the mapping removes on purpose is never said (replication-worker.ts noticeNewColumns). The read
+ * the mapping removes on purpose is never said (noticeNewColumns of replication-worker.ts and
+ * binlog-worker.ts). The read
  * shift does not refuse: blue keeps every value and reads go back to it in one command; nothing is
  * lost until writes move (and `cutover run` stops at the switch).
  * `step` names what refuses (`the write switch`), `rerun` the command to run again afterwards.

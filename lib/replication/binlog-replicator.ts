@@ -116,6 +116,7 @@ export class BinlogReplicator implements Replicator {
       appliedRowsPerSec: views.reduce((s, v) => s + v.appliedRowsPerSec, 0),
       tables: views.flatMap((v) => v.tables),
       deadLetters: views.reduce((s, v) => s + v.deadLetters, 0),
+      ...(views.some((v) => v.unreplicatedColumns?.length) ? { unreplicatedColumns: views.flatMap((v) => v.unreplicatedColumns ?? []) } : {}),
       applyCapacity: {
         changes: views.reduce((s, v) => s + (v.applyCapacity?.changes ?? 0), 0),
         busyMs: views.reduce((s, v) => s + (v.applyCapacity?.busyMs ?? 0), 0),

@@ -114,6 +114,8 @@ export class ChangeApplier {
   private readonly passThrough = new Set<ApplyTable>();
   /** Settles with whether every batch submitted so far committed (a batch is sent only then). */
   private tail: Promise<boolean> = Promise.resolve(true);
+  /** Key column places per source relation (keyPositions): a source table's key is the same for every mapping of it. */
+  private readonly keyPositionCache = new WeakMap<object, number[] | null>();
   /** Target tables where a plain INSERT met an existing key: upserts only from then on. */
   private readonly upsertOnly = new Set<ApplyTable>();
   /** The table the last lookup found (see lookup). */
@@ -473,6 +475,16 @@ export class ChangeApplier {
       .join(', ')}`;
   }
 
+  /** The places of `t`'s key columns in `relation` (by name), or null if one is missing; cached per relation. */
+  private keyPositions(t: ApplyTable, relation: PgoutputInsert['relation']): number[] | null {
+    const cached = this.keyPositionCache.get(relation);
+    if (cached !== undefined) return cached;
+    const positions = t.table.primaryKey.map((k) => relation.columns.findIndex((c) => c.name === k));
+    const result = positions.every((p) => p >= 0) ? positions : null;
+    this.keyPositionCache.set(relation, result);
+    return result;
+  }
+
   /**
    * The keys the batch's changes touched, per table, in change order (see {@link changedKeysSql});
    * none for reverse streams (nothing reads them there). A key changed twice is there twice: the
@@ -481,10 +493,11 @@ export class ChangeApplier {
   private changedKeys(txns: readonly SourceTransaction[]): ChangedKeys[] {
     if (this.direction !== 'forward') return [];
     const byTable = new Map<ApplyTable, ChangedKeys>();
-    const touch = (t: ApplyTable, row: WireRow | null, present: boolean, lsn: string) => {
+    // `row`: the key's values, or its text already (PgoutputInsert.bareKeyText), or null (TRUNCATE)
+    const touch = (t: ApplyTable, row: WireRow | string | null, present: boolean, lsn: string) => {
       let k = byTable.get(t);
       if (!k) byTable.set(t, (k = { table: sourceName(t.table), keys: [], present: '', txnLsns: [], txnStarts: [], last: '' }));
-      k.keys.push(row ? keyText(row, t.table.primaryKey) : '{}');
+      k.keys.push(typeof row === 'string' ? row : row ? keyText(row, t.table.primaryKey) : '{}');
       k.present += present ? '1' : '0';
       if (lsn !== k.last) {
         k.txnLsns.push(lsn);
@@ -504,8 +517,11 @@ export class ChangeApplier {
         const t = this.lookup(c.schema, c.table);
         if (!t) continue;
         if (c.kind === 'delete') touch(t, c.oldKey, false, txn.commitLsn);
-        else if (c instanceof PgoutputInsert) touch(t, c.pick(t.table.primaryKey), true, txn.commitLsn); // the key alone: the row stays bytes
-        else {
+        else if (c instanceof PgoutputInsert) {
+          // the key alone, from the bytes where it needs no quoting: the row stays bytes
+          const positions = this.keyPositions(t, c.relation);
+          touch(t, (positions && c.bareKeyText(positions)) ?? c.pick(t.table.primaryKey), true, txn.commitLsn);
+        } else {
           if (c.kind === 'update' && c.oldKey && !sameKey(c.oldKey, c.newRow, t.table.primaryKey)) touch(t, c.oldKey, false, txn.commitLsn);
           touch(t, c.newRow, true, txn.commitLsn);
         }

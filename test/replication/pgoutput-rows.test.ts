@@ -84,6 +84,31 @@ describe('PgoutputInsert (an insert kept as bytes)', () => {
     expect(JSON.parse(JSON.stringify(a))).toEqual({ kind: 'insert', schema: 'Ventes', table: '订单 Orders', newRow: a.newRow });
   });
 
+  test('its key as the record of changed keys writes it, from the bytes, only where every key value may stand bare', () => {
+    const a = lazyInsert(read, relations, 0);
+    const b = lazyInsert(read, relations, first.length);
+    expect(a.bareKeyText([0])).toBe('{42}');
+    expect(b.bareKeyText([0])).toBe('{43}');
+    // quoting needed, or not a value: the caller quotes from pick()
+    expect(a.bareKeyText([2])).toBeNull(); // a space
+    expect(a.bareKeyText([3])).toBeNull(); // not ASCII
+    expect(b.bareKeyText([1])).toBeNull(); // NULL
+    expect(b.bareKeyText([2])).toBeNull(); // empty
+    expect(b.bareKeyText([0, 2])).toBeNull();
+    const composite = (vals: (string | null)[]) => {
+      const r = Buffer.concat([insert(vals)]);
+      return lazyInsert(r, relations, 0);
+    };
+    expect(composite(['7', 'x', 'A-b_c.d:e+f', 'y']).bareKeyText([0, 2])).toBe('{7,A-b_c.d:e+f}');
+    expect(composite(['-12.5', 'x', 'NULLS', 'y']).bareKeyText([0, 2])).toBe('{-12.5,NULLS}');
+    for (const word of ['NULL', 'null', 'Null', 'nuLL']) expect(composite(['1', 'x', word, 'y']).bareKeyText([0, 2])).toBeNull();
+    expect(composite(['1', 'x', 'a"b', 'y']).bareKeyText([2])).toBeNull();
+    expect(composite(['1', 'x', 'a,b', 'y']).bareKeyText([2])).toBeNull();
+    expect(composite(['1', 'x', '{a}', 'y']).bareKeyText([2])).toBeNull();
+    // key order is not column order: left to pick()
+    expect(composite(['1', 'x', '2', 'y']).bareKeyText([2, 0])).toBeNull();
+  });
+
   test('a COPY line from its bytes: the chosen columns, COPY text escapes, NULL as \\N, an empty string empty', () => {
     const out = new CopyTextBuffer(8); // grows
     lazyInsert(read, relations, 0).appendCopyLine(out, [true, true, false, true]);

@@ -51,6 +51,12 @@ export interface BinlogReaderOptions {
   /** Outside any transaction the stream has reached `position` (empty or skipped transactions, rotations). */
   onPosition(position: BinlogPosition, lsn: string): void;
   onError(err: Error): void;
+  /**
+   * A rows event of a delivered table: the columns its rows carry that the table's spec does not
+   * (added on the source since the spec was read: their values are not delivered). Told at every
+   * rows event, an empty list too (a column dropped again). @default - ignored
+   */
+  onColumnsBeyondSpec?(schema: string, table: string, columns: readonly string[]): void;
 }
 
 interface TableSpecCompiled {
@@ -291,6 +297,11 @@ export class BinlogReader {
       return out;
     };
     const key = (row: BinlogRow): BinlogRow => Object.fromEntries(primaryKey.map((k) => [k, row[k] ?? null]));
+    if (this.options.onColumnsBeyondSpec) {
+      const first = (e.rows as unknown[])[0] as Record<string, unknown> | { after?: Record<string, unknown> } | undefined;
+      const image = first && name !== 'writerows' && name !== 'deleterows' ? (first as { after?: Record<string, unknown> }).after : (first as Record<string, unknown> | undefined);
+      if (image) this.options.onColumnsBeyondSpec(schema, table, Object.keys(image).filter((c) => !t.convert.has(c)));
+    }
     if (this.txnStart === null) this.begin(e);
     for (const r of e.rows as unknown[]) {
       if (name === 'writerows') this.changes.push({ kind: 'insert', schema, table, newRow: convert(r as Record<string, unknown>) });
