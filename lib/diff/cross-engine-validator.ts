@@ -19,7 +19,7 @@ import { deleteStatement, insertStatement, repairScript, updateStatement, type R
 import { statements, type KeyHashFilter, type KeyRange, type NarrowingArm } from './side-query.ts';
 import { qualified } from './sql-text.ts';
 import { firstDifference } from '../platform/reconciliation-difference.ts';
-import { tableLine } from './table-line.ts';
+import { tableEqual, tableLine } from './table-line.ts';
 import { TaskLimiter } from './task-limiter.ts';
 import { throwIfAborted, ValidationCheckpoint, type ChunkResult } from './validation-checkpoint.ts';
 import { canonicalKeyText, durationOfCanonical, floatOfCanonical, formOfTargetType, isFixedPart, jsonCanonical, type FormMode, type RowPart, type ValueDialect, type ValueForm } from './value-dialect.ts';
@@ -355,7 +355,7 @@ export class CrossEngineValidator implements Validator {
       for (const d of outcome.deadLetters) this.out.warn('validate', `repair of ${d.table} ${JSON.stringify(d.key)} rejected by the target, recorded in _cutover.dead_letter: ${d.reason}`);
     }
     checkpoint.finish();
-    const equal = tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal || r.inFlight);
+    const equal = tables.every(tableEqual) && reconciliation.every((r) => r.equal || r.inFlight);
     if (!options.frozen && whole) {
       await settleBaseline({
         stateDir: env.stateDir,
@@ -494,7 +494,7 @@ export class CrossEngineValidator implements Validator {
     const reconciliationMs = Math.round(performance.now() - reconcileStarted);
     const tables = plans.map((plan) => wholeTables?.tables.find((t) => t.source === plan.source) ?? tableDiff(plan, results.get(plan) ?? []));
     const all = [...results.values()].flat();
-    const equal = tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal);
+    const equal = tables.every(tableEqual) && reconciliation.every((r) => r.equal);
     if (!live) this.summarize(tables);
     return {
       equal,

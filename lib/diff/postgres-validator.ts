@@ -21,7 +21,7 @@ import { recheckRows, type LiveRecheck } from './live-recheck.ts';
 import { MismatchBatches, type ChunkFollowUp } from './mismatch-batches.ts';
 import type { FormOptions } from './normalized-form.ts';
 import { firstDifference } from '../platform/reconciliation-difference.ts';
-import { tableLine } from './table-line.ts';
+import { tableEqual, tableLine } from './table-line.ts';
 import { reconcile, type ReconciliationResult } from './reconciliation.ts';
 import { applyRepairs } from './repair-apply.ts';
 import { repairScript } from './repair-sql.ts';
@@ -293,7 +293,7 @@ export class PostgresValidator implements Validator {
       const all = [...results.values()].flat();
       const repairs = plans.flatMap((p) => results.get(p.source)!.sort((a, b) => a.index - b.index).flatMap((r) => r.repair));
       const equal =
-        tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal || r.inFlight);
+        tables.every(tableEqual) && reconciliation.every((r) => r.equal || r.inFlight);
       let repaired: number | undefined;
       if (options.repairSqlFile) {
         writeFileSync(options.repairSqlFile, repairScript(repairs));
@@ -477,7 +477,7 @@ export class PostgresValidator implements Validator {
     const reconciliationMs = Math.round(performance.now() - reconcileStarted);
     const tables = plans.map((plan) => wholeTables?.tables.find((t) => t.source === plan.source) ?? tableDiff(plan, results.get(plan.source)!));
     const all = [...results.values()].flat();
-    const equal = tables.every((t) => !t.missing.length && !t.extra.length && !t.different.length) && reconciliation.every((r) => r.equal);
+    const equal = tables.every(tableEqual) && reconciliation.every((r) => r.equal);
     const report: PostgresValidationReport = {
       equal,
       tables,

@@ -95,11 +95,12 @@ function options(ctx: PhaseContext): { tables?: string[]; repairSqlFile?: string
   };
 }
 
-export function summarizeValidation(report: ValidationReport): { missing: number; extra: number; different: number; failedReconciliations: number } {
+export function summarizeValidation(report: ValidationReport): { missing: number; extra: number; different: number; deadLetters: number; failedReconciliations: number } {
   return {
     missing: report.tables.reduce((n, t) => n + t.missing.length, 0),
     extra: report.tables.reduce((n, t) => n + t.extra.length, 0),
     different: report.tables.reduce((n, t) => n + t.different.length, 0),
+    deadLetters: report.tables.reduce((n, t) => n + (t.deadLetter?.length ?? 0), 0),
     failedReconciliations: report.reconciliation.filter((r) => !r.equal && !r.inFlight).length,
   };
 }
@@ -108,6 +109,7 @@ export function summarizeValidation(report: ValidationReport): { missing: number
 /** `tables`: the `--table` filter; a filtered run is partial and says so. */
 function outcome(report: RepairedValidationReport, tables?: readonly string[]): PhaseOutcome {
   const s = summarizeValidation(report);
+  const { deadLetters: _deadLetters, ...counts } = s;
   const partial = tables?.length ? `partial check of ${tables.join(', ')} (does not open the shift gate): ` : '';
   const repaired = report.repaired ? `after ${report.repaired} repair statement(s): ` : '';
   return {
@@ -117,11 +119,12 @@ function outcome(report: RepairedValidationReport, tables?: readonly string[]): 
       repaired +
       (report.equal
         ? `equal: ${report.tables.length} table(s), ${report.figures.rowsCompared} row(s) compared`
-        : `differences: ${s.missing} missing, ${s.extra} extra, ${s.different} different${s.failedReconciliations ? `, ${s.failedReconciliations} reconciliation(s) failed` : ''}`),
+        : `differences: ${s.missing} missing, ${s.extra} extra, ${s.different} different${s.deadLetters ? `, ${s.deadLetters} dead letter(s) (source rows the target refused: _cutover.dead_letter)` : ''}${s.failedReconciliations ? `, ${s.failedReconciliations} reconciliation(s) failed` : ''}`),
     figures: {
       equal: report.equal,
       tables: report.tables.length,
-      ...s,
+      ...counts,
+      ...(s.deadLetters ? { deadLetters: s.deadLetters } : {}),
       rowsCompared: report.figures.rowsCompared,
       mismatchedChunks: report.figures.mismatchedChunks,
       ...(partial ? { partial: true } : {}),

@@ -300,7 +300,7 @@ async function freshSwitch(ctx: PhaseContext): Promise<PhaseOutcome> {
           ? { scope: s.kind, since: s.since, changedRows: s.changedRows, tablesWithChanges: s.tablesWithChanges, fullTables: s.fullTables.map((f) => f.table), fullTableReasons: s.fullTables.map((f) => `${f.table}: ${f.reason}`) }
           : { scope: 'full', ...(s ? { reason: s.reason } : {}) };
       const timed = r.figures.reconciliationMs === undefined ? {} : { reconciliationMs: r.figures.reconciliationMs };
-      return { equal: r.equal, tables: r.tables.length, rowsCompared: r.figures.rowsCompared, ...timed, ...compared, different: r.tables.filter((t) => t.missing.length + t.extra.length + t.different.length > 0).map((t) => t.source) };
+      return { equal: r.equal, tables: r.tables.length, rowsCompared: r.figures.rowsCompared, ...timed, ...compared, different: r.tables.filter((t) => t.missing.length + t.extra.length + t.different.length + t.deadLetter.length > 0).map((t) => t.source) };
     });
     if (!validation.equal) {
       await undoSwitch(ctx, `frozen validation found differences in ${validation.different.join(', ')}`);

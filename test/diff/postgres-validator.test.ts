@@ -198,6 +198,19 @@ describe('PostgresValidator', () => {
     expect(cust.missing).toEqual([{ id: 8 }]);
   });
 
+  test('fails if the only difference is a dead letter: a row the target refused is not on the target, never EQUAL', async () => {
+    // trial6: rows of a new source partition green had no partition for were dead letters, and
+    // validate said EQUAL with 2 source rows more than the target (the shift gate opened)
+    await target.query('delete from customers where id = 9');
+    await target.query('create schema _cutover; create table _cutover.dead_letter (source_table text, source_key jsonb, error text)');
+    await target.query(`insert into _cutover.dead_letter values ('public.t_cust', '{"id": 9}', 'no partition of relation "customers" found for row')`);
+    const out = new RecordingOutput();
+    const report = await new PostgresValidator(env, out).validate({ tables: ['public.t_cust'] });
+    expect(report.tables[0]).toMatchObject({ missing: [], extra: [], different: [], deadLetter: [{ id: 9 }] });
+    expect(report.equal).toBe(false);
+    expect(out.lines).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringMatching(/^public\.t_cust -> public\.customers: .*missing 0, extra 0, different 0 \(dead letters 1\)$/) }));
+  });
+
   test('a failing reconciliation fails equal; a passing one does not', async () => {
     const withChecks = (reconciliation: unknown[]) => ({ ...env, validation: { ...env.validation, reconciliation } }) as ResolvedPostgresEnvironment;
     const passing = {
