@@ -89,6 +89,9 @@ interface ChangedKeys {
   last: string;
 }
 
+/** How long ChangeApplier.warmSession waits for a target table's lock at most (milliseconds). */
+export const WARM_UP_LOCK_TIMEOUT_MS = 100;
+
 /** A table whose target row is the source row as sent: no filter, every column copied under its own name. */
 export function isPassThrough(table: MappedTable): boolean {
   return !table.filters.length && table.columns.every((c) => c.kind === 'copy' && c.source === c.target);
@@ -187,15 +190,17 @@ export class ChangeApplier {
    * table (the tables' and their indexes' catalog entries, the columns' input functions), in a
    * transaction rolled back — nothing is written. In a new session the first batch paid for that
    * itself: 1,000 rows in ~20 ms against ~8 ms in the batches after it (PostgreSQL 17, scratch
-   * harness); after this (3–5 ms, run while the stream opens) it took 8–11 ms. On failure (a
-   * missing privilege shows at the first batch anyway) the transaction is rolled back and the
-   * error thrown: the session stays usable.
+   * harness); after this (3–5 ms, run while the stream opens) it took 8–11 ms. It never waits
+   * for a table another session holds locked (WARM_UP_LOCK_TIMEOUT_MS: the worker's start must
+   * not hang on it; the first batch then waits as it always did). On failure (a missing privilege
+   * shows at the first batch anyway) the transaction is rolled back and the error thrown: the
+   * session stays usable.
    */
   async warmSession(): Promise<void> {
     const copies = this.mapped().map((t) => `copy ${qualified(t.table.target.schema, t.table.target.table)} (${t.table.columns.map((c) => quoteIdent(c.target)).join(', ')}) from stdin`);
     if (!copies.length) return;
     try {
-      await runScriptWithCopy(this.client, ['begin', ...copies, 'rollback'].join(';\n'), copies.map(() => Buffer.alloc(0)));
+      await runScriptWithCopy(this.client, ['begin', `set local lock_timeout = ${WARM_UP_LOCK_TIMEOUT_MS}`, ...copies, 'rollback'].join(';\n'), copies.map(() => Buffer.alloc(0)));
     } catch (err) {
       await this.client.query('rollback');
       throw err;

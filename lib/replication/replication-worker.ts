@@ -67,6 +67,8 @@ const PIPELINE_DEPTH = 2;
 /** How long the worker keeps reconnecting after a lost connection before it fails. */
 const RECONNECT_FOR_MS = 120_000;
 const CONNECTION_LOSS_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+/** PostgreSQL's lock_not_available: a lock_timeout ran out. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /** A server that went away (restart, shutdown, network), as opposed to a problem with the data or the setup. */
 export function isConnectionLoss(err: unknown): boolean {
@@ -484,8 +486,12 @@ export class ReplicationWorker {
     try {
       const applier = new ChangeApplier(session, this.names.slot, this.direction, tables);
       await applier.init();
-      // it only ever saves time: a failure of its own is a warning (the first batch meets the same)
-      await applier.warmSession().catch((err: Error) => this.out.warn(`replicate ${this.names.id}`, `apply session warm-up skipped: ${err.message}`));
+      // it only ever saves time: a failure of its own is a warning (the first batch meets the same);
+      // a target table locked by another session is no failure (the first batch waits for it)
+      await applier.warmSession().catch((err: Error & { code?: string }) => {
+        if (err.code === LOCK_NOT_AVAILABLE) this.out.info(`replicate ${this.names.id}`, `apply session warm-up skipped: a target table is locked by another session (${err.message})`);
+        else this.out.warn(`replicate ${this.names.id}`, `apply session warm-up skipped: ${err.message}`);
+      });
       return { session, applier };
     } catch (err) {
       await session.end().catch(() => {});

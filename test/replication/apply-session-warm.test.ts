@@ -60,6 +60,20 @@ describe('ChangeApplier.warmSession', () => {
     expect((await session.query('select menge from "Lager仓库"."Bestand" where id = 1')).rows).toEqual([{ menge: 7 }]);
   });
 
+  test('a target table another session holds locked: it gives up (lock timeout) instead of waiting, and the session is usable', async () => {
+    const holder = await connect();
+    await holder.query('begin; lock table orders in access exclusive mode');
+    try {
+      const session = await connect();
+      const applier = new ChangeApplier(session, 'warm_test_locked', 'forward', TABLES);
+      await expect(applier.warmSession()).rejects.toMatchObject({ code: '55P03' });
+      expect(await inTransaction(session)).toBe(false);
+      expect((await session.query('select 1 as ok')).rows).toEqual([{ ok: 1 }]);
+    } finally {
+      await holder.query('rollback');
+    }
+  });
+
   test('a target that refuses the COPY: the error is thrown and the session is usable', async () => {
     const admin = sessions[0]!;
     const password = `pw-${Math.random().toString(36).slice(2)}`;
