@@ -1,17 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
+import { fixtureNodeArgs } from '../_helpers/fixture-process.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const fixtureArgs = await fixtureNodeArgs(fileURLToPath(new URL('./fixtures/exit-during-switch.ts', import.meta.url)));
 
 /** A child process runs a never-ending "switch" under warnIfExitedDuring and exits as a second Ctrl-C makes main() do. */
 function exitDuring(warning: string): { status: number | null; stderr: string } {
-  const script = `
-    import { warnIfExitedDuring } from './lib/cli/commands/switch.ts';
-    const rt = { io: { stderr: process.stderr }, signal: new AbortController().signal, exitCode: 0, json: false };
-    setTimeout(() => process.exit(130), 50); // lib/cli/main.ts: a second Ctrl-C exits at once
-    await warnIfExitedDuring(rt, ${JSON.stringify(warning)}, () => new Promise(() => {}));`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [...fixtureArgs, warning], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
   return { status: r.status, stderr: r.stderr };
 }
 
