@@ -2,9 +2,8 @@ import type mysql from 'mysql2/promise';
 import type pg from 'pg';
 import type { ResolvedPostgresEnvironment } from '../config/load.ts';
 import { CutoverError } from '../errors.ts';
-import { mappingRemovesColumn } from '../mappings/column-removed.ts';
-import type { TableMappingDocument } from '../mappings/types.ts';
 import { ApplyCapacityMeter } from './apply-capacity.ts';
+import { UnreplicatedColumns } from './unreplicated-columns.ts';
 import type { Output } from '../output/output.ts';
 import type { ReplicationStatus, ReplicationTableStatus } from '../platform/roles.ts';
 import { binlogPositionToLsn, formatBinlogPosition, type BinlogPosition } from '../engines/mysql/binlog-position.ts';
@@ -89,10 +88,8 @@ export class BinlogReplicationWorker {
   private disconnectedSince: number | null = null;
   private readonly statusWriter: WorkerStatusWriter;
   private readonly inflight: SubmittedBatch[] = [];
-  /** Source columns added during replication, whose values are not replicated (noticeNewColumns). */
-  private readonly unreplicatedColumns = new Set<string>();
-  /** The mapping file of this run (noticeNewColumns: a new column it removes is not lost). */
-  private mappingDoc: TableMappingDocument | null = null;
+  /** Source columns added during replication, whose values are not replicated. */
+  private readonly unreplicatedColumns: UnreplicatedColumns;
   /** How the full load's snapshots were aligned with the binlog (status, report). */
   private snapshotMethod: ConsistentSnapshots['method'] | undefined;
 
@@ -104,6 +101,7 @@ export class BinlogReplicationWorker {
     this.names = streamNames(env, 'forward', options.wave);
     this.queue = new TransactionQueue({ batchSize: env.replication.batchSize, firstBatch: FIRST_BATCH_CHANGES });
     this.statusWriter = new WorkerStatusWriter(this.names.statusFile, () => this.status());
+    this.unreplicatedColumns = new UnreplicatedColumns(out, `replicate ${this.names.id}`, () => this.writeStatus(true));
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -162,7 +160,7 @@ export class BinlogReplicationWorker {
       writer = await openKitClient(n.writeUrl, 'cutover-replicate');
       await checkBinlogSettings(source);
       const doc = await mappingEngine.loadTableMappings(n.mappingFile);
-      this.mappingDoc = doc;
+      this.unreplicatedColumns.mapping = doc;
       const schemas = schemasToRead(doc, n.readScope);
       const catalog = await readMysqlCatalog(source, schemas);
       const mapped = selectMappedTables(doc, catalog, schemas, n.readScope, n.mappingFile, this.out, wave);
@@ -296,7 +294,8 @@ export class BinlogReplicationWorker {
         this.streamError = err;
         this.wake?.();
       },
-      onColumnsBeyondSpec: (schema, table, columns) => this.noticeNewColumns(schema, table, columns),
+      // added on the source during replication: their values are not replicated
+      onColumnsBeyondSpec: (schema, table, columns) => this.unreplicatedColumns.notice(schema, table, columns, this.tables.get(`${schema}.${table}`)?.target ?? `${schema}.${table}`),
     });
     let session: pg.Client | undefined;
     let applier!: ChangeApplier;
@@ -385,33 +384,6 @@ export class BinlogReplicationWorker {
     }
   }
 
-  /**
-   * The columns a table's binlog rows carry beyond those the worker read at its start: added on the
-   * source during replication (`ALTER TABLE … ADD COLUMN`). Their values are not replicated (the
-   * mapping was resolved without them), so the worker says so once per column, in its log and its
-   * status, as the PostgreSQL-source worker does (replication-worker.ts); the write switch and the
-   * replicate gate refuse while it is said. One the mapping removes on purpose is not said; one
-   * dropped again is no longer said at the table's next rows event.
-   */
-  private noticeNewColumns(schema: string, table: string, columns: readonly string[]): void {
-    const prefix = `${schema}.${table}.`;
-    const before = [...this.unreplicatedColumns].join();
-    const now = new Set(columns.map((c) => `${prefix}${c}`));
-    for (const name of this.unreplicatedColumns) if (name.startsWith(prefix) && !now.has(name)) this.unreplicatedColumns.delete(name);
-    for (const c of columns) {
-      const name = `${prefix}${c}`;
-      if (this.unreplicatedColumns.has(name)) continue;
-      if (this.mappingDoc && mappingRemovesColumn(this.mappingDoc, schema, table, c)) continue;
-      this.unreplicatedColumns.add(name);
-      const target = this.tables.get(`${schema}.${table}`)?.target ?? `${schema}.${table}`;
-      this.out.warn(
-        `replicate ${this.names.id}`,
-        `source column ${name} is new (added during replication): its values are NOT replicated. Add it to ${target} and to the mapping (or remove it there), then \`replicate stop\`, \`replicate start\` and \`validate --repair\` for that table`,
-      );
-    }
-    if ([...this.unreplicatedColumns].join() !== before) this.writeStatus(true);
-  }
-
   status(): WorkerStatusFile & { snapshotMethod?: string } {
     const now = Date.now();
     const oldest = (this.inflight[0]?.txns[0] as unknown as BinlogTransaction | undefined) ?? this.queue.oldest;
@@ -437,7 +409,7 @@ export class BinlogReplicationWorker {
       appliedRowsPerSec: this.rate.perSecond(now),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
       deadLetters: this.deadLetters,
-      ...(this.unreplicatedColumns.size ? { unreplicatedColumns: [...this.unreplicatedColumns] } : {}),
+      ...(this.unreplicatedColumns.list() ? { unreplicatedColumns: this.unreplicatedColumns.list() } : {}),
       applyCapacity: this.applyCapacity.figures(),
       ...(this.fullLoadSeconds !== undefined ? { fullLoadSeconds: this.fullLoadSeconds } : {}),
       worker: thisWorker(now),

@@ -20,8 +20,7 @@ import type { SourceThrottler } from '../throttle/source-throttler.ts';
 import { planChunks, runFullLoad } from './full-load.ts';
 import { compareLsn, maxLsn } from './lsn.ts';
 import { mappingEngine, resolveMappedTables, sourceName, targetName } from '../mappings/mapped-tables.ts';
-import { mappingRemovesColumn } from '../mappings/column-removed.ts';
-import type { TableMappingDocument } from '../mappings/types.ts';
+import { UnreplicatedColumns } from './unreplicated-columns.ts';
 import { createSlot, createSlotWithSnapshot, ensurePublication, slotInfo, type ExportedSlot } from './replication-slot.ts';
 import { quoteLiteral } from './sql-names.ts';
 import { thisWorker, type WorkerStatusFile } from './status-file.ts';
@@ -160,11 +159,9 @@ export class ReplicationWorker {
   /** Commit position of the newest transaction the stream delivered whole. */
   private receivedLsn: string | null = null;
   /** Source columns added during replication, whose values are not replicated (noticeNewColumns). */
-  private readonly unreplicatedColumns = new Set<string>();
+  private readonly unreplicatedColumns: UnreplicatedColumns;
   /** The mapped tables of this run (noticeNewColumns). */
   private applyTables: readonly ApplyTable[] = [];
-  /** The mapping file of this run, read once (noticeNewColumns: a new column it removes is not lost). */
-  private mappingDoc: TableMappingDocument | null = null;
   /** Since when the next batch is held back to fill (holdBatch); null when not. */
   private holdingSince: number | null = null;
   private readonly statusWriter: WorkerStatusWriter;
@@ -193,6 +190,7 @@ export class ReplicationWorker {
     this.names = streamNames(env, direction, options.wave);
     this.queue = new TransactionQueue({ batchSize: env.replication.batchSize, firstBatch: FIRST_BATCH_CHANGES });
     this.statusWriter = new WorkerStatusWriter(this.names.statusFile, () => this.status());
+    this.unreplicatedColumns = new UnreplicatedColumns(out, `replicate ${this.names.id}`, () => this.writeStatus(true));
   }
 
   /** Runs until `signal` aborts (then status `stopped`) or a fatal error (status `failed`, rethrown). */
@@ -277,7 +275,7 @@ export class ReplicationWorker {
       const mapped = await resolveMappedTables(reader, n.readScope, n.mappingFile, this.out, wave);
       for (const table of mapped) transformers.push({ table, transformer: await mappingEngine.createRowTransformer(table) });
       this.applyTables = transformers;
-      this.mappingDoc = await mappingEngine.loadTableMappings(n.mappingFile);
+      this.unreplicatedColumns.mapping = await mappingEngine.loadTableMappings(n.mappingFile);
       for (const t of mapped) {
         this.tables.set(sourceName(t), { source: sourceName(t), target: targetName(t), rows: 0, totalRows: null, state: 'pending', cdcChanges: 0 });
       }
@@ -770,23 +768,8 @@ export class ReplicationWorker {
     const t = this.applyTables.find((x) => x.table.source.schema === relation.schema && x.table.source.table === relation.name)?.table;
     if (!t) return;
     const known = new Set([...t.sourceColumns.map((c) => c.name), ...t.removedColumns]);
-    const before = [...this.unreplicatedColumns].join();
-    // one said before and dropped on the source since: nothing of it is left to lose
-    const prefix = `${relation.schema}.${relation.name}.`;
-    const now = new Set(relation.columns.map((c) => `${prefix}${c.name}`));
-    for (const name of this.unreplicatedColumns) if (name.startsWith(prefix) && !now.has(name)) this.unreplicatedColumns.delete(name);
-    for (const c of relation.columns) {
-      const name = `${relation.schema}.${relation.name}.${c.name}`;
-      if (known.has(c.name) || this.unreplicatedColumns.has(name)) continue;
-      // a remove-column rule (or the include-column rules) of the mapping leaves it out on purpose
-      if (this.mappingDoc && mappingRemovesColumn(this.mappingDoc, relation.schema, relation.name, c.name)) continue;
-      this.unreplicatedColumns.add(name);
-      this.out.warn(
-        `replicate ${this.names.id}`,
-        `source column ${name} is new (added during replication): its values are NOT replicated. Add it to ${targetName(t)} and to the mapping (or remove it there), then \`replicate stop\`, \`replicate start\` and \`validate --repair\` for that table`,
-      );
-    }
-    if ([...this.unreplicatedColumns].join() !== before) this.writeStatus(true);
+    const unknown = relation.columns.map((c) => c.name).filter((c) => !known.has(c));
+    this.unreplicatedColumns.notice(relation.schema, relation.name, unknown, targetName(t));
   }
 
   /** Whether the next batch waits to fill (catch-up-batching.ts); starts or ends the hold. */
@@ -842,7 +825,7 @@ export class ReplicationWorker {
       appliedRowsPerSec: this.rate.perSecond(now),
       tables: [...this.tables.values()].map((t) => ({ ...t, ...(this.names.wave ? { wave: this.names.wave } : {}) })),
       deadLetters: this.deadLetters,
-      ...(this.unreplicatedColumns.size ? { unreplicatedColumns: [...this.unreplicatedColumns] } : {}),
+      ...(this.unreplicatedColumns.list() ? { unreplicatedColumns: this.unreplicatedColumns.list() } : {}),
       ...(this.phase === 'cdc' && this.opens[0] ? { openTransaction: this.opens[0].progress() } : {}),
       applyCapacity: this.applyCapacity.figures(),
       ...(this.fullLoadSeconds !== undefined ? { fullLoadSeconds: this.fullLoadSeconds } : {}),

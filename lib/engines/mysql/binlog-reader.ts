@@ -52,9 +52,10 @@ export interface BinlogReaderOptions {
   onPosition(position: BinlogPosition, lsn: string): void;
   onError(err: Error): void;
   /**
-   * A rows event of a delivered table: the columns its rows carry that the table's spec does not
-   * (added on the source since the spec was read: their values are not delivered). Told at every
-   * rows event, an empty list too (a column dropped again). @default - ignored
+   * The columns a delivered table's rows carry that the table's spec does not (added on the source
+   * since the spec was read: their values are not delivered). Told when they change from one rows
+   * event of the table to the next — an empty list too (a column dropped again); never while a
+   * table's rows carry none. @default - ignored
    */
   onColumnsBeyondSpec?(schema: string, table: string, columns: readonly string[]): void;
 }
@@ -89,6 +90,8 @@ type ZongJiEvent = { getEventName(): string; nextPosition: number; timestamp: nu
 export class BinlogReader {
   private zongji: ZongJi | null = null;
   private readonly tables = new Map<string, TableSpecCompiled>();
+  /** Per table, the columns beyond its spec last told (onColumnsBeyondSpec), joined. */
+  private readonly columnsBeyondSpec = new WeakMap<TableSpecCompiled, string>();
   private file: string;
   private txnStart: number | null = null;
   private changes: BinlogChange[] = [];
@@ -300,7 +303,14 @@ export class BinlogReader {
     if (this.options.onColumnsBeyondSpec) {
       const first = (e.rows as unknown[])[0] as Record<string, unknown> | { after?: Record<string, unknown> } | undefined;
       const image = first && name !== 'writerows' && name !== 'deleterows' ? (first as { after?: Record<string, unknown> }).after : (first as Record<string, unknown> | undefined);
-      if (image) this.options.onColumnsBeyondSpec(schema, table, Object.keys(image).filter((c) => !t.convert.has(c)));
+      if (image) {
+        const beyond = Object.keys(image).filter((c) => !t.convert.has(c));
+        const said = beyond.join('\0');
+        if (said !== (this.columnsBeyondSpec.get(t) ?? '')) {
+          this.columnsBeyondSpec.set(t, said);
+          this.options.onColumnsBeyondSpec(schema, table, beyond);
+        }
+      }
     }
     if (this.txnStart === null) this.begin(e);
     for (const r of e.rows as unknown[]) {
